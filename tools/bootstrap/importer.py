@@ -131,6 +131,9 @@ class Importer:
         out: dict[str, Any] = {}
         notes: list[str] = []
         ru = s.get("description")
+        if "$ref" in s and s.get("type") == "array" and not s.get("items"):
+            s["items"] = {"$ref": s.pop("$ref")}
+            notes.append("Ozon's schema puts the item `$ref` beside `type: array` with `items: null`; it is an array of that type.")
         if "$ref" in s:
             key = self.comp_for_ref(doc, s["$ref"])
             out["$ref"] = key
@@ -296,11 +299,19 @@ def main() -> None:
         base = "Op:" + o["method"] + ":" + o["path"]
         req = None
         for ct, c in (rb.get("content") or {}).items():
+            if "/" not in ct:
+                continue
             req = {"content_type": ct, "schema": imp.conv(doc, c.get("schema") or {}, base + ":Request", lift=True) if c.get("schema") else None, "example": c.get("example")}
         o["request"] = req
         r200 = (op.get("responses") or {}).get("200") or {}
         resp = None
+        misplaced = (r200.get("content") or {}).get("example")
         for ct, c in (r200.get("content") or {}).items():
+            if "/" not in ct:
+                continue
+            if misplaced is not None and "example" not in c:
+                c = {**c, "example": misplaced}
+                o["misplaced_example"] = True
             resp = {"content_type": ct, "schema": imp.conv(doc, c.get("schema") or {}, base + ":Response", lift=True) if c.get("schema") else None, "example": c.get("example"), "ru": r200.get("description")}
         o["response"] = resp
         o["response_ru"] = r200.get("description")
