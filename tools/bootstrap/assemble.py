@@ -115,7 +115,11 @@ class Assembler:
         while True:
             groups: dict[str, list[str]] = defaultdict(list)
             for k in keys:
-                sig = json.dumps(canon(self.comps[k]["schema"], cls), sort_keys=True)
+                sch = self.comps[k]["schema"]
+                sig = json.dumps(canon(sch, cls), sort_keys=True)
+                if sch.get("type") not in ("object", None) and not sch.get("enum"):
+                    # plain scalar aliases are named for what they mean; never merge them
+                    sig = k
                 groups[sig].append(k)
             new = {}
             for members in groups.values():
@@ -290,6 +294,42 @@ STRUCT_FIXES: list[tuple[str, str, str, str, str]] = [
      "Ozon's newest example sends an object, older examples a list of such objects; both are accepted."),
 ]
 
+# (op path, part, dotted location, replacement schema keys, note): type repairs decided by hand
+# from the examples (the automatic checker would take these values for placeholders).
+PROPERTY_PATCHES: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("/v1/actions/products", "request", "last_id", {"type": ["string", "number"]},
+     "Ozon declares a number, but its examples send an opaque string cursor; a string (numbers are accepted too)."),
+    ("/v1/actions/products", "response", "result.last_id", {"type": ["string", "number"]},
+     "Ozon declares a number, but its examples send an opaque string cursor; a string (numbers are accepted too)."),
+    ("/v1/actions/candidates", "request", "last_id", {"type": ["string", "number"]},
+     "Ozon declares a number, but its examples send an opaque string cursor; a string (numbers are accepted too)."),
+    ("/v1/actions/candidates", "response", "result.last_id", {"type": ["string", "number"]},
+     "Ozon declares a number, but its examples send an opaque string cursor; a string (numbers are accepted too)."),
+    ("/v1/pricing-strategy/product/info", "response", "result.strategy_competitor_id", {"type": "string"},
+     "Ozon declares an integer, but its example sends a UUID string; a string."),
+    ("/v1/warehouse/fbs/update", "request", "name", {"type": "string", "maxLength": 100, "minLength": None},
+     "Ozon's schema says `minLength: 100`; a name of at least 100 characters is implausible and the limit is a maximum."),
+    ("/v1/warehouse/fbs/update", "request", "phone", {"type": "string", "pattern": None},
+     "Ozon's schema gives the format hint `+7(XXX)XXX-XX-XX` as a pattern; it is not a regular expression of the real values and is dropped."),
+    ("/v2/actions/discounts-task/list", "response", "tasks.edited_till", {"pattern": None},
+     "Ozon's schema gives the format hint ` YYYY-MM-DD` as a pattern, which no real value matches; dropped."),
+    ("/v1/product/info/stocks-by-warehouse/fbs", "request", "offer_id", {"type": "array", "items": {"type": "string"}},
+     "Ozon's schema types the seller's article codes as 64-bit integers; `offer_id` is a free-form string everywhere else."),
+    ("/v1/product/info/stocks-by-warehouse/fbs", "response", "result.offer_id", {"type": "string"},
+     "Ozon's schema types the seller's article code as a 64-bit integer; `offer_id` is a free-form string everywhere else."),
+    ("/v2/returns/rfbs/list", "request", "last_id", {"type": ["integer", "string"], "format": "int64", "pattern": "^-?[0-9]+$"},
+     "Ozon declares a 32-bit integer, but the value is a `return_id`, a 64-bit identifier elsewhere."),
+]
+
+# (op path, part, dotted location of the object, property names): required flags Ozon sets on
+# alternatives (either of these filters may be used), removed.
+NOT_REQUIRED: list[tuple[str, str, str, list[str], str]] = [
+    ("/v1/report/list", "request", "", ["page_size"],
+     "Ozon marks `page_size` required but documents a default of 100; optional."),
+    ("/v3/posting/fbs/unfulfilled/list", "request", "filter", ["cutoff_from", "cutoff_to"],
+     "Ozon marks `cutoff_from` and `cutoff_to` required, but its text allows filtering by `delivering_date_from`/`delivering_date_to` instead; neither pair is required by itself."),
+]
+
 # (op path, part, dotted location in the example, note): example values to wrap in a list.
 EXAMPLE_FIXES = [
     ("/v1/product/action/timer/update", "request", "product_ids",
@@ -306,6 +346,8 @@ PROPERTY_FIXES = {
 
 def locate(asm: "Assembler", o: dict[str, Any], part: str, dotted: str) -> tuple[dict[str, Any], str]:
     node = o[part]["schema"]
+    if not dotted:
+        return {"properties": {"": node}}, ""
     parts = dotted.split(".")
     for i, name in enumerate(parts):
         t = node
@@ -344,12 +386,63 @@ def apply_struct_fixes(asm: "Assembler") -> None:
             raise AssertionError(kind)
         new["x-notes"] = [*old.get("x-notes", []), note]
         parent["properties"][name] = new
+    for path, part, dotted, patch, note in PROPERTY_PATCHES:
+        parent, name = locate(asm, by_path[path], part, dotted)
+        old = parent["properties"][name]
+        new = dict(old)
+        if "type" in patch:
+            for k in ("format", "pattern", "minimum", "maximum", "items"):
+                new.pop(k, None)
+        new.update(patch)
+        new = {k: v for k, v in new.items() if v is not None}
+        new["x-notes"] = [*old.get("x-notes", []), note]
+        parent["properties"][name] = new
+    for path, part, dotted, names, note in NOT_REQUIRED:
+        parent, name = locate(asm, by_path[path], part, dotted)
+        obj = parent["properties"][name]
+        while "$ref" in obj:
+            obj = asm.comps[obj["$ref"]]["schema"]
+        obj["required"] = [r for r in obj.get("required", []) if r not in names]
+        if not obj["required"]:
+            del obj["required"]
+        obj.setdefault("x-notes", []).append(note)
     for c in asm.comps.values():
         props = (c["schema"] or {}).get("properties") or {}
         for pname, (repl, note) in PROPERTY_FIXES.items():
             if pname in props:
                 old = props[pname]
                 props[pname] = {**copy.deepcopy(repl), "x-ru": old.get("x-ru"), "x-notes": [note]}
+
+
+RESPONSE_NOTES = {
+    "/v4/posting/fbs/list": "Ozon's 2026-05 Russian reference shows an example wrapped in `result` with other field names (`status_alias`, `cutoff`, money as `units`/`nanos`); its schema and its 2026-06 Chinese reference agree on the top-level form described here, which is what this document follows.",
+    "/v3/posting/fbs/unfulfilled/list": "Ozon's 2026-05 Russian reference shows the answer of `/v4/posting/fbs/unfulfilled/list` as the example of this method; the schema and the older examples agree on the `result` form described here.",
+}
+
+
+def apply_response_notes(asm: "Assembler") -> None:
+    for o in asm.ops:
+        note = RESPONSE_NOTES.get(o["path"])
+        if note:
+            sch = asm.comps[o["response"]["schema"]["$ref"]]["schema"]
+            sch.setdefault("x-notes", []).append(note)
+
+
+def apply_limits(asm: "Assembler", limits: list[dict[str, Any]]) -> None:
+    by_name = {v: k for k, v in asm.names.items()}
+    for lim in limits:
+        key = lim["schema"]
+        if key not in asm.comps:
+            key = by_name.get(key, key)
+        if key not in asm.comps:
+            print(f"LIMIT: unknown schema {lim['schema']}", file=sys.stderr)
+            continue
+        props = asm.comps[key]["schema"].get("properties") or {}
+        node = props.get(lim["property"])
+        if node is None or node.get("type") != "array":
+            print(f"LIMIT: {lim['schema']}.{lim['property']} is not an array property", file=sys.stderr)
+            continue
+        node["maxItems"] = int(lim["maxItems"])
 
 
 def apply_example_fixes(o: dict[str, Any]) -> None:
@@ -409,8 +502,8 @@ class Checker:
                             continue
                         if not self.add_missing:
                             continue
-                        props[k] = self.infer(v, self.comp_key_of(t) + camel(k))
-                        props[k]["x-notes"] = ["Present in Ozon's example but missing from its schema; added."]
+                        props[k] = self.infer(v, self.comp_key_of(t) + camel(k), k)
+                        props[k]["x-notes"] = [*props[k].get("x-notes", []), "Present in Ozon's example but missing from its schema; added."]
                         props[k]["x-added"] = True
                         continue
                     self.check(props[k], v, f"{loc}.{k}", value, k)
@@ -435,6 +528,9 @@ class Checker:
                 self.unresolved.append(f"{loc}: bool where integer declared")
                 return
             if isinstance(value, int):
+                lo, hi = t.get("minimum"), t.get("maximum")
+                if self.part == "request" and holder is not None and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+                    self.fix_example(holder, hkey, lo if lo is not None and value < lo else hi, loc, value, "number outside the declared range")
                 return
             if isinstance(value, float) and value.is_integer():
                 return
@@ -492,10 +588,16 @@ class Checker:
                 return
             if not isinstance(value, str):
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and t.get("format") not in ("date-time",):
-                    t["type"] = ["string", "number"] if isinstance(value, float) else ["string", "integer"]
+                    t["type"] = ["string", "number"]
+                    if t.get("enum"):
+                        t["enum"] = list(t["enum"]) + [int(e) for e in t["enum"] if isinstance(e, str) and INT_RE.match(e) and int(e) not in t["enum"]]
                     self.note(t, "Ozon declares a string but its examples send a number; both are accepted.")
                     return
                 self.unresolved.append(f"{loc}: {value!r} where string declared")
+                return
+            if t.get("enum") and value not in t["enum"] and self.part == "request" and holder is not None:
+                low = {str(e).lower(): e for e in t["enum"]}
+                self.fix_example(holder, hkey, low.get(value.lower(), t["enum"][0]), loc, value, "value outside the declared list")
                 return
             if t.get("enum") and value not in t["enum"]:
                 low = {str(e).lower(): e for e in t["enum"]}
@@ -540,29 +642,87 @@ class Checker:
                 return k
         return "Inline"
 
-    def infer(self, v: Any, ctx: str) -> dict[str, Any]:
+    def infer(self, v: Any, ctx: str, key: str = "") -> dict[str, Any]:
+        idlike = key == "id" or key.endswith(("_id", "_ids", "Id")) or key in ("sku", "skus")
+        countlike = key in ("quantity", "count", "days", "total", "limit", "offset", "page", "page_count") or key.endswith(("_count", "_quantity"))
         if v is None:
-            return {"type": "string", "x-nullable": True}
+            return {"x-untyped": True, "x-notes": ["Ozon's example only shows `null` here, so the type is unknown; any JSON value is accepted."]}
         if isinstance(v, bool):
             return {"type": "boolean"}
         if isinstance(v, int):
-            return {"type": ["integer", "string"], "format": "int64", "pattern": INT_RE.pattern}
+            if idlike:
+                return {"type": ["integer", "string"], "format": "int64", "pattern": INT_RE.pattern}
+            if countlike:
+                return {"type": "integer", "format": "int32"}
+            return {"type": "number", "format": "double"}
         if isinstance(v, float):
             return {"type": "number", "format": "double"}
         if isinstance(v, str):
             if is_datetime(v) and "T" in v:
                 return {"type": "string", "format": "date-time"}
-            if INT_RE.match(v) and len(v) > 3:
+            if INT_RE.match(v) and idlike:
                 return {"type": ["integer", "string"], "format": "int64", "pattern": INT_RE.pattern}
             return {"type": "string"}
         if isinstance(v, list):
-            return {"type": "array", "items": self.infer(v[0], ctx) if v else {"type": "string"}}
+            kinds = {type(x).__name__ for x in v if x is not None}
+            if not v or len(kinds) != 1:
+                return {"type": "array", "items": {"x-untyped": True}}
+            first = next(x for x in v if x is not None)
+            return {"type": "array", "items": self.infer(first, ctx, key[:-1] if key.endswith("s") else key)}
         if isinstance(v, dict):
-            key = ctx
-            obj = {"type": "object", "properties": {k: self.infer(x, ctx + camel(k)) for k, x in v.items()}}
-            self.asm.comps[key] = {"origin": None, "doc": "example", "schema": obj, "origins": [key], "ru_alts": []}
-            return {"$ref": key}
+            obj = {"type": "object", "properties": {k: self.infer(x, ctx + camel(k), k) for k, x in v.items()}}
+            self.asm.comps[ctx] = {"origin": None, "doc": "example", "schema": obj, "origins": [ctx], "ru_alts": []}
+            return {"$ref": ctx}
         raise TypeError(v)
+
+
+def fit_score(asm: "Assembler", node: dict[str, Any], value: Any, depth: int = 0) -> int:
+    """How badly an example fits a schema: unknown keys plus shape mismatches (no mutation)."""
+    if value is None or depth > 30:
+        return 0
+    while "$ref" in node:
+        node = asm.comps[node["$ref"]]["schema"]
+    if node.get("x-untyped"):
+        return 0
+    ty = node.get("type")
+    types = ty if isinstance(ty, list) else [ty]
+    if "object" in types or "properties" in node:
+        if not isinstance(value, dict):
+            return 5
+        props = node.get("properties") or {}
+        if not props and node.get("additionalProperties") is not None:
+            return 0
+        score = 0
+        for k, v in value.items():
+            if k not in props:
+                score += 1
+            else:
+                score += fit_score(asm, props[k], v, depth + 1)
+        return score
+    if "array" in types:
+        if not isinstance(value, list):
+            return 0 if "string" in types and isinstance(value, str) else 5
+        return sum(fit_score(asm, node.get("items") or {}, v, depth + 1) for v in value[:3])
+    if isinstance(value, (dict, list)) and "string" not in types:
+        return 5
+    return 0
+
+
+def strip_unknown(asm: "Assembler", node: dict[str, Any], value: Any, loc: str, out: list[str]) -> None:
+    """Remove keys the request schema does not know from a request example (recorded)."""
+    while "$ref" in node:
+        node = asm.comps[node["$ref"]]["schema"]
+    if isinstance(value, dict) and node.get("properties") is not None:
+        props = node["properties"]
+        for k in list(value):
+            if k not in props and props:
+                out.append(f"{loc}.{k}: not a field of the request schema; removed from Ozon's example.")
+                del value[k]
+            elif k in props:
+                strip_unknown(asm, props[k], value[k], f"{loc}.{k}", out)
+    elif isinstance(value, list) and node.get("type") == "array":
+        for i, v in enumerate(value):
+            strip_unknown(asm, node.get("items") or {}, v, f"{loc}[{i}]", out)
 
 
 def pick_examples(o: dict[str, Any], part: str) -> list[tuple[str, Any]]:
@@ -668,7 +828,12 @@ def load_en() -> dict[str, Any]:
         for f in sorted(EN_DIR.glob("*.yaml")):
             data = yaml.safe_load(f.read_text()) or {}
             ops.update(data.get("operations") or {})
-            schemas.update(data.get("schemas") or {})
+            for key, entry in (data.get("schemas") or {}).items():
+                merged = schemas.setdefault(key, {})
+                props = {**(merged.get("properties") or {}), **(entry.get("properties") or {})}
+                merged.update(entry)
+                if props:
+                    merged["properties"] = props
             limits.extend(data.get("limits") or [])
             examples.update(data.get("examples") or {})
     return {"operations": ops, "schemas": schemas, "limits": limits, "examples": examples}
@@ -714,13 +879,21 @@ class Emitter:
                 if n.get("x-nullable") and "null" not in types:
                     types.append("null")
                 out["type"] = types[0] if len(types) == 1 else types
+            if n.get("pattern") and re.search(r"YYYY|XXX", n["pattern"]):
+                hint = n["pattern"]
+                n = {k: v for k, v in n.items() if k != "pattern"}
+                n["x-notes"] = [*n.get("x-notes", []), f"Ozon's schema gives the format hint `{hint.strip()}` as a pattern, which real values do not match; dropped."]
             for k in ("format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "multipleOf", "minItems", "maxItems", "uniqueItems"):
                 if k in n:
                     out[k] = n[k]
             if n.get("x-empty-array-as-string"):
                 out["maxItems"] = 0
             if "enum" in n:
-                out["enum"] = list(n["enum"]) + ([None] if n.get("x-nullable") else [])
+                vals = list(n["enum"])
+                if "default" in n and n["default"] not in vals:
+                    vals.append(n["default"])
+                    n.setdefault("x-notes", []).append(f"Ozon's default `{n['default']}` is missing from its value list; added.")
+                out["enum"] = vals + ([None] if n.get("x-nullable") else [])
             if "items" in n:
                 out["items"] = self.node(n["items"], where + "[]", None)
                 out["items"].pop("description", None)
@@ -730,7 +903,11 @@ class Emitter:
             if n.get("x-untyped"):
                 pass
             if "default" in n:
-                out["default"] = n["default"]
+                dflt = n["default"]
+                if out.get("type") == "array" and not isinstance(dflt, list):
+                    dflt = [dflt]
+                    n.setdefault("x-notes", []).append("Ozon gives a single value as the default of this list; it is a one-item list.")
+                out["default"] = dflt
         d = self.desc(en_text, n.get("x-ru"), where)
         if d is not None:
             out = {"description": d, **out}
@@ -762,9 +939,10 @@ class Emitter:
             for pn, ps in (s.get("properties") or {}).items():
                 props[pn] = self.node(ps, f"{name}.{pn}", en_props.get(pn))
             out["properties"] = props
-            if "oneOf" in s:
-                out["oneOf"] = s["oneOf"]
             notes = list(s.get("x-notes") or [])
+            if "oneOf" in s:
+                out["anyOf"] = s["oneOf"]
+                notes.append("Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass several; at least one is required (`anyOf`).")
             if notes:
                 out["x-ozon-note"] = " ".join(dict.fromkeys(notes))
             if len(c.get("origins") or []) > 1:
@@ -941,14 +1119,10 @@ def write_outputs(asm: Assembler, em: Emitter, en: dict[str, Any], draft_mode: b
                 if reps:
                     media["x-ozon-example-repairs"] = reps
             else:
-                media["schema"] = {"$ref": "#/components/schemas/EmptyRequest"}
+                media["schema"] = {"$ref": "#/components/schemas/Empty"}
                 media["example"] = {}
                 media["x-ozon-example-source"] = "written"
-                extra_schemas["EmptyRequest"] = {
-                    "description": "A request without parameters: the body is an empty JSON object.",
-                    "type": "object",
-                    "properties": {},
-                }
+                media["x-ozon-note"] = "Ozon's reference declares no request body; the client sends an empty JSON object."
             op["requestBody"] = {"required": True, "content": {"application/json": media}}
         # response
         rs = o["response"]
@@ -983,15 +1157,14 @@ def write_outputs(asm: Assembler, em: Emitter, en: dict[str, Any], draft_mode: b
                 media["x-ozon-example-repairs"] = reps
             r200 = {"description": (eop.get("response") or "Success."), "content": {"application/json": media}}
         else:
-            extra_schemas["EmptyResponse"] = {
-                "description": "An answer without data: the server confirms the request with an empty JSON object.",
-                "type": "object",
-                "properties": {},
-                "x-ozon-note": "Ozon's reference declares no body for this answer; the server sends an empty JSON object.",
-            }
             r200 = {
                 "description": (eop.get("response") or "Success."),
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EmptyResponse"}, "example": {}, "x-ozon-example-source": "written"}},
+                "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Empty"},
+                    "example": {},
+                    "x-ozon-example-source": "written",
+                    "x-ozon-note": "Ozon's reference declares no body for this answer; the server confirms with an empty JSON object.",
+                }},
             }
         op["responses"] = {"200": r200, "default": {"$ref": "#/components/responses/Error"}}
         paths.setdefault(o["path"], {})[o["method"].lower()] = op
@@ -1000,6 +1173,7 @@ def write_outputs(asm: Assembler, em: Emitter, en: dict[str, Any], draft_mode: b
     for key in sorted(asm.comps, key=lambda k: asm.names[k]):
         schemas[asm.names[key]] = em.component(key)
     schemas.update(extra_schemas)
+    assert "Empty" in schemas, "the empty object schema must be named Empty (tools/bootstrap/en/extra.yaml)"
     schemas["ErrorResponse"] = {
         "description": "The error body Ozon sends with every non-2xx answer.",
         "type": "object",
@@ -1052,7 +1226,10 @@ def write_outputs(asm: Assembler, em: Emitter, en: dict[str, Any], draft_mode: b
     }
     if draft_mode:
         (BUILD / "spec_draft.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1))
-        write_worklists(asm, en)
+        if "--draft-yaml" in sys.argv:
+            (BUILD / "draft_openapi.yaml").write_text(yaml.dump(doc, Dumper=SpecDumper, allow_unicode=True, sort_keys=False, width=100))
+        else:
+            write_worklists(asm, en)
     else:
         out = ROOT / "spec" / "openapi.yaml"
         out.write_text(yaml.dump(doc, Dumper=SpecDumper, allow_unicode=True, sort_keys=False, width=100))
@@ -1190,9 +1367,17 @@ def main() -> None:
             if spec["content_type"] != "application/json":
                 continue
             cands = pick_examples(o, part)
+            if cands:
+                scores = [fit_score(asm, spec["schema"], ex) for _, ex in cands]
+                best = min(range(len(cands)), key=lambda i: (scores[i], i))
+                cands = [cands[best]] + [c for i, c in enumerate(cands) if i != best]
             o[part]["example_candidates"] = [c[0] for c in cands]
             for i, (src, ex) in enumerate(cands):
-                ck = Checker(asm, o, part, add_missing=(i == 0))
+                if i == 0 and part == "request":
+                    stripped: list[str] = []
+                    strip_unknown(asm, spec["schema"], ex, "request", stripped)
+                    spec.setdefault("example_fix_notes", []).extend(stripped)
+                ck = Checker(asm, o, part, add_missing=(i == 0 and part == "response"))
                 ck.check(spec["schema"], ex, part)
                 if i == 0:
                     spec["chosen_example"] = ex
@@ -1205,6 +1390,9 @@ def main() -> None:
     print("IGNORED (not the chosen example):\n" + "\n".join(ignored), file=sys.stderr)
     asm.build_graph()
     en = load_en()
+    asm.assign_names({})
+    apply_limits(asm, en["limits"])
+    apply_response_notes(asm)
     overrides = {}
     for key, v in en["schemas"].items():
         if v.get("rename"):
@@ -1213,9 +1401,17 @@ def main() -> None:
     for key, new in overrides.items():
         if key in asm.names:
             asm.names[key] = new
-    if len(set(asm.names.values())) != len(asm.names):
-        dup = [n for n in set(asm.names.values()) if list(asm.names.values()).count(n) > 1]
-        raise SystemExit(f"duplicate schema names: {dup}")
+    seen_names: dict[str, str] = {}
+    for key in sorted(asm.names):
+        n = asm.names[key]
+        if n in seen_names:
+            print(f"NAME COLLISION: {n} for {seen_names[n]} and {key}", file=sys.stderr)
+            i = 2
+            while f"{n}{i}" in asm.names.values():
+                i += 1
+            asm.names[key] = f"{n}{i}"
+        seen_names[asm.names[key]] = key
+    (BUILD / "names.json").write_text(json.dumps(asm.names, indent=1, ensure_ascii=False))
     draft_mode = "--final" not in sys.argv
     em = Emitter(asm, en, draft_mode)
     write_outputs(asm, em, en, draft_mode)

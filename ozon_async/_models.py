@@ -1,0 +1,26 @@
+"""Base class of the generated models, and the result type of binary answers."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Model(msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defaults=True):
+    """Base of every generated model.
+
+    Models are `msgspec.Struct` types: fields are keyword-only, unset fields (``None``) are left out
+    of the JSON sent to Ozon, unknown fields in answers are ignored, and the repr shows only the
+    fields that are set.
+    """
+
+
+class BinaryResponse(msgspec.Struct, frozen=True):
+    """A non-JSON answer, such as the PDF of ``/v2/posting/fbs/package-label``."""
+
+    content: bytes
+    """The body as received."""
+    content_type: str
+    """The ``Content-Type`` of the answer, for example ``application/pdf``."""
+
+    def __repr__(self) -> str:
+        return f"BinaryResponse(content_type={self.content_type!r}, size={len(self.content)})"

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_PATH = ROOT / "spec" / "openapi.yaml"
+REFERENCE = ROOT.parent / "shared" / "reference"
+
+
+@lru_cache(maxsize=1)
+def load_spec() -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with SPEC_PATH.open("rb") as f:
+        spec: dict[str, Any] = yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
+    return spec
+
+
+def spec_operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, op)
+        for path, item in load_spec()["paths"].items()
+        for method, op in item.items()
+    ]
+
+
+def expected_operations() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The seed operations and the successors, from the reference when present."""
+    copy = json.loads((ROOT / "tests" / "data" / "operations.json").read_text())
+    seed_file = REFERENCE / "seed-operations.json"
+    if seed_file.exists():
+        seed = []
+        for o in json.loads(seed_file.read_text()):
+            method = o["method"].upper()
+            seed.append(
+                {
+                    "method": "POST" if method.startswith("POST") else method,
+                    "path": o["path"],
+                    "group": o["group"],
+                    "title_zh": o["title_zh"],
+                    "successor": o.get("successor"),
+                }
+            )
+    else:
+        seed = copy["seed"]
+    return seed, copy["successors"]
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict[str, Any]:
+    return load_spec()

@@ -1,0 +1,232 @@
+"""spec/openapi.yaml: valid, complete, documented in English, examples valid against schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from tests.conftest import expected_operations, load_spec, spec_operations
+
+FOREIGN = re.compile(r"[\u0400-\u04FF\u3000-\u30FF\u3400-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF]")
+SPEC_URI = "urn:ozon-seller-spec"
+
+
+def test_spec_is_valid_openapi(spec: dict[str, Any]) -> None:
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)
+
+
+def test_operation_set_is_the_seed_plus_successors() -> None:
+    seed, successors = expected_operations()
+    assert len(seed) == 166
+    assert len(successors) == 13
+    expected = {(o["method"], o["path"]) for o in seed} | {
+        (o["method"], o["path"]) for o in successors
+    }
+    assert len(expected) == 179
+    actual = {(m, p) for m, p, _ in spec_operations()}
+    assert actual == expected
+
+
+def test_tags_titles_and_lifecycle() -> None:
+    seed, successors = expected_operations()
+    ops = {(m, p): op for m, p, op in spec_operations()}
+    for o in seed:
+        op = ops[(o["method"], o["path"])]
+        assert op["tags"] == [o["group"]], o["path"]
+        assert op["x-title-zh"] == o["title_zh"], o["path"]
+        if o["successor"]:
+            assert op.get("deprecated") is True, o["path"]
+            assert op["x-ozon-replaced-by"] == o["successor"], o["path"]
+            method, path = o["successor"].split(" ", 1)
+            assert (method, path) in ops, f"successor of {o['path']} is not in the spec"
+    for o in successors:
+        assert ops[(o["method"], o["path"])]["tags"] == [o["group"]]
+        assert not ops[(o["method"], o["path"])].get("deprecated")
+
+
+def test_operation_ids_are_unique_and_follow_the_naming_rule() -> None:
+    from codegen import naming
+
+    spec = load_spec()
+    tags = {t["name"]: t for t in spec["tags"]}
+    seen: set[str] = set()
+    for _method, path, op in spec_operations():
+        group = naming.group_attr(op["tags"][0], tags[op["tags"][0]])
+        expected = f"{group.rstrip('_')}_{naming.method_name(path, group)}"
+        assert op["operationId"] == expected
+        assert op["operationId"] not in seen
+        seen.add(op["operationId"])
+
+
+def test_every_operation_is_documented_with_schemas_and_examples() -> None:
+    for method, path, op in spec_operations():
+        where = f"{method} {path}"
+        assert op.get("summary", "").strip(), where
+        assert len(op.get("description", "").strip()) > 40, where
+        if method != "GET":
+            media = op["requestBody"]["content"]["application/json"]
+            assert "$ref" in media["schema"], where
+            assert "example" in media, where
+        (ctype, media), = op["responses"]["200"]["content"].items()
+        assert "schema" in media and "example" in media, where
+        if ctype == "application/json":
+            assert "$ref" in media["schema"], where
+        assert op["responses"]["default"] == {"$ref": "#/components/responses/Error"}, where
+        for media in _medias(op):
+            src = media.get("x-ozon-example-source")
+            assert src in {
+                "ozon-swagger-ru-2026-05",
+                "ozon-swagger-ru-2025-09",
+                "ozon-swagger-zh-2026-06",
+                "ozon-docs-zh",
+                "written",
+            }, where
+
+
+def _medias(op: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    if op.get("requestBody"):
+        out.append(op["requestBody"]["content"]["application/json"])
+    out.extend(op["responses"]["200"]["content"].values())
+    return out
+
+
+@pytest.fixture(scope="module")
+def registry(spec: dict[str, Any]) -> Registry:
+    return Registry().with_resource(SPEC_URI, Resource.from_contents(spec, DRAFT202012))
+
+
+def _validator(schema: dict[str, Any], registry: Registry) -> Draft202012Validator:
+    if "$ref" in schema:
+        schema = {"$ref": SPEC_URI + schema["$ref"]}
+    return Draft202012Validator(schema, registry=registry)
+
+
+@pytest.mark.parametrize(
+    "method,path", [(m, p) for m, p, _ in spec_operations()], ids=lambda v: str(v)
+)
+def test_examples_validate_against_their_schemas(
+    method: str, path: str, registry: Registry
+) -> None:
+    op = load_spec()["paths"][path][method.lower()]
+    for media in _medias(op):
+        if media["schema"].get("format") == "binary":
+            continue
+        errors = sorted(
+            _validator(media["schema"], registry).iter_errors(media["example"]),
+            key=lambda e: list(e.path),
+        )
+        assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+
+
+def _walk(node: Any, path: str) -> Any:
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            if k in ("example", "examples", "default", "enum"):
+                continue
+            yield from _walk(v, f"{path}/{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}/{i}")
+
+
+def test_every_schema_and_property_has_an_english_description(spec: dict[str, Any]) -> None:
+    missing = []
+    for name, schema in spec["components"]["schemas"].items():
+        if not schema.get("description", "").strip():
+            missing.append(name)
+        for prop, ps in (schema.get("properties") or {}).items():
+            if not ps.get("description", "").strip():
+                missing.append(f"{name}.{prop}")
+    assert not missing, missing[:20]
+
+
+def test_no_cyrillic_or_cjk_in_prose(spec: dict[str, Any]) -> None:
+    bad = []
+    for path, node in _walk(spec, ""):
+        for key in ("description", "summary", "x-ozon-note"):
+            value = node.get(key)
+            if isinstance(value, str) and FOREIGN.search(value):
+                bad.append(f"{path}/{key}")
+        for t in [t for t in (node.get("tags") or []) if isinstance(t, dict)]:
+            assert not FOREIGN.search(t.get("description", ""))
+    assert not bad, bad[:20]
+
+
+def test_every_ref_resolves(spec: dict[str, Any]) -> None:
+    unresolved = []
+    for path, node in _walk(spec, ""):
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            continue
+        assert ref.startswith("#/"), ref
+        target: Any = spec
+        for part in ref[2:].split("/"):
+            if not isinstance(target, dict) or part not in target:
+                unresolved.append(f"{path}: {ref}")
+                break
+            target = target[part]
+    assert not unresolved, unresolved[:20]
+
+
+def test_schema_names_are_clean(spec: dict[str, Any]) -> None:
+    for name, schema in spec["components"]["schemas"].items():
+        assert re.fullmatch(r"[A-Z][A-Za-z0-9]*", name), name
+        assert not re.match(r"^v\d", name), name
+        assert schema.get("title") != "object", name
+
+
+def test_extensions_are_well_formed(spec: dict[str, Any]) -> None:
+    styles = {"offset", "last_id", "cursor", "page"}
+    for method, path, op in spec_operations():
+        pag = op.get("x-ozon-pagination")
+        if pag:
+            assert pag["style"] in styles, path
+            assert pag["position"] and pag["items"], path
+            props = _request_properties(spec, op)
+            assert pag["position"] in props, path
+            if pag.get("limit"):
+                assert pag["limit"] in props, path
+        rl = op.get("x-ozon-rate-limit")
+        if rl:
+            assert rl["requests"] > 0 and rl["period"] > 0, path
+        if op.get("x-ozon-safe"):
+            assert op["x-ozon-safe"] is True
+        if method == "GET":
+            assert op.get("x-ozon-safe") is True, path
+
+
+def _request_properties(spec: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    props: dict[str, Any] = spec["components"]["schemas"][ref.split("/")[-1]]["properties"]
+    return props
+
+
+def test_documented_limits_are_encoded(spec: dict[str, Any]) -> None:
+    ops = {(m, p): op for m, p, op in spec_operations()}
+    assert ops[("POST", "/v2/products/stocks")]["x-ozon-rate-limit"] == {
+        "requests": 80,
+        "period": 60,
+    }
+    assert ops[("POST", "/v1/analytics/data")]["x-ozon-rate-limit"]["requests"] == 1
+    assert ops[("POST", "/v1/barcode/add")]["x-ozon-rate-limit"]["requests"] == 20
+    stocks = _request_properties(spec, ops[("POST", "/v2/products/stocks")])
+    assert stocks["stocks"]["maxItems"] == 100
+    # writes are never marked safe
+    for key in [("POST", "/v2/products/stocks"), ("POST", "/v1/product/import/prices"), ("POST", "/v4/posting/fbs/ship")]:
+        assert not ops[key].get("x-ozon-safe"), key
+
+
+def test_package_label_is_a_pdf(spec: dict[str, Any]) -> None:
+    op = spec["paths"]["/v2/posting/fbs/package-label"]["post"]
+    content = op["responses"]["200"]["content"]
+    assert list(content) == ["application/pdf"]
+    assert content["application/pdf"]["schema"]["format"] == "binary"
