@@ -1,5 +1,71 @@
-"""Typed async SDK for the Ozon Seller API."""
+"""ozon_async: a typed async SDK for the Ozon Seller API.
 
+::
+
+    from ozon_async import OzonClient
+
+    async with OzonClient(client_id="123456", api_key="...") as client:
+        page = await client.posting.fbs_list_v4(limit=100, filter={...})
+        async for posting in client.posting.fbs_list_v4.iter(limit=100, filter={...}):
+            ...
+
+Models live in :mod:`ozon_async.types`; the registry of every operation is :data:`OPERATIONS`.
+"""
+
+from ozon_async._client import ClientConfig, OzonClient
+from ozon_async._clock import Clock, SystemClock
+from ozon_async._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CircuitOpenError,
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+    OzonError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestValidationError,
+    ResponseDecodeError,
+    ServerError,
+)
+from ozon_async._models import BinaryResponse, Model
+from ozon_async._operation import Operation, Pagination, RateLimit
+from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
+from ozon_async._response import APIResponse
 from ozon_async._version import __version__
+from ozon_async.resources._registry import OPERATIONS
 
-__all__ = ["__version__"]
+__all__ = [
+    "OPERATIONS",
+    "APIConnectionError",
+    "APIResponse",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BinaryResponse",
+    "CircuitOpenError",
+    "ClientConfig",
+    "Clock",
+    "ConfigurationError",
+    "ConflictError",
+    "InProcessRateLimiter",
+    "Model",
+    "NotFoundError",
+    "Operation",
+    "OzonClient",
+    "OzonError",
+    "Pagination",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RateLimiter",
+    "RequestValidationError",
+    "ResponseDecodeError",
+    "ServerError",
+    "SystemClock",
+    "__version__",
+]

@@ -62,7 +62,9 @@ class APIConnectionError(OzonError):
             ``True`` when it may have been received.
     """
 
-    def __init__(self, message: str, *, method: str = "", path: str = "", sent: bool = True) -> None:
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", sent: bool = True
+    ) -> None:
         self.method = method
         self.path = path
         self.sent = sent

@@ -17,7 +17,7 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 def load_spec() -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with SPEC_PATH.open("rb") as f:
-        spec: dict[str, Any] = yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
+        spec: dict[str, Any] = yaml.load(f, Loader=loader)
     return spec
 
 
@@ -54,3 +54,29 @@ def expected_operations() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
     return load_spec()
+
+
+def _aioresponses_compat() -> None:
+    """aioresponses 0.7.9 builds ``ClientResponse`` without the ``stream_writer`` argument that
+    aiohttp 3.14 (a security release) requires (pnuckowski/aioresponses#289). Until a fixed
+    release exists, give it a response class that supplies a finished writer."""
+    import inspect
+
+    import aiohttp
+    import aioresponses.core as core
+
+    if "stream_writer" not in inspect.signature(aiohttp.ClientResponse.__init__).parameters:
+        return
+
+    class _DoneWriter:
+        output_size = 0
+
+    class _CompatResponse(aiohttp.ClientResponse):
+        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("stream_writer", _DoneWriter())
+            super().__init__(method, url, **kwargs)
+
+    core.ClientResponse = _CompatResponse  # type: ignore[misc]
+
+
+_aioresponses_compat()

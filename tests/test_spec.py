@@ -74,7 +74,7 @@ def test_every_operation_is_documented_with_schemas_and_examples() -> None:
             media = op["requestBody"]["content"]["application/json"]
             assert "$ref" in media["schema"], where
             assert "example" in media, where
-        (ctype, media), = op["responses"]["200"]["content"].items()
+        ((ctype, media),) = op["responses"]["200"]["content"].items()
         assert "schema" in media and "example" in media, where
         if ctype == "application/json":
             assert "$ref" in media["schema"], where
@@ -221,7 +221,11 @@ def test_documented_limits_are_encoded(spec: dict[str, Any]) -> None:
     stocks = _request_properties(spec, ops[("POST", "/v2/products/stocks")])
     assert stocks["stocks"]["maxItems"] == 100
     # writes are never marked safe
-    for key in [("POST", "/v2/products/stocks"), ("POST", "/v1/product/import/prices"), ("POST", "/v4/posting/fbs/ship")]:
+    for key in [
+        ("POST", "/v2/products/stocks"),
+        ("POST", "/v1/product/import/prices"),
+        ("POST", "/v4/posting/fbs/ship"),
+    ]:
         assert not ops[key].get("x-ozon-safe"), key
 
 

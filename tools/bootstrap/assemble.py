@@ -406,6 +406,17 @@ def apply_struct_fixes(asm: "Assembler") -> None:
         if not obj["required"]:
             del obj["required"]
         obj.setdefault("x-notes", []).append(note)
+    for path, pag in PAGINATION.items():
+        obj = by_path[path]["request"]["schema"]
+        while "$ref" in obj:
+            obj = asm.comps[obj["$ref"]]["schema"]
+        if pag["position"] in (obj.get("required") or []):
+            obj["required"] = [r for r in obj["required"] if r != pag["position"]]
+            if not obj["required"]:
+                del obj["required"]
+            obj.setdefault("x-notes", []).append(
+                f"Ozon marks `{pag['position']}` required; leaving it out starts from the first page, so it is optional here."
+            )
     for c in asm.comps.values():
         props = (c["schema"] or {}).get("properties") or {}
         for pname, (repl, note) in PROPERTY_FIXES.items():

@@ -1,0 +1,553 @@
+"""Intermediate model: what the templates render, built from spec/openapi.yaml.
+
+The spec is read once; every decision about names and Python types is made here so that the
+templates only lay the result out.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from codegen import naming
+
+# Names the generated endpoint methods use for per-call options; a body field may not take them.
+OPTION_PARAMS = ("timeout", "max_retries", "extra_headers", "idempotent")
+
+
+@dataclass
+class TypeInfo:
+    """A Python annotation for one schema node, plus what it needs."""
+
+    annotation: str
+    nullable: bool = False
+    #: names of models/aliases this annotation refers to
+    refs: set[str] = field(default_factory=set)
+    #: typing/stdlib names needed: "Any", "datetime", "date", "Annotated", "Meta"
+    needs: set[str] = field(default_factory=set)
+    #: annotation accepted for a keyword argument of an endpoint method
+    param: str = ""
+
+
+@dataclass
+class FieldModel:
+    name: str  # python attribute name
+    wire: str  # JSON name
+    type: TypeInfo
+    required: bool
+    description: str
+    deprecated: bool = False
+    default: Any = None
+
+
+@dataclass
+class StructModel:
+    name: str
+    description: str
+    fields: list[FieldModel]
+    module: str
+    note: str | None = None
+    one_of_required: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class AliasModel:
+    """A named scalar schema: an open enum (Literal values | str) or a plain alias."""
+
+    name: str
+    description: str
+    runtime: str  # what msgspec sees
+    typing: str  # what type checkers see
+    module: str
+    values: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Pagination:
+    style: str
+    position: str
+    limit: str | None
+    items: list[str]  # python attribute path
+    next: list[str] | None
+    next_from_item: str | None
+    has_next: list[str] | None
+    total: list[str] | None
+    page_count: list[str] | None
+    first_page: int | None
+    item_type: str | None
+    item_module: str | None
+
+
+@dataclass
+class Param:
+    name: str
+    wire: str
+    annotation: str
+    required: bool
+    description: str
+
+
+@dataclass
+class OperationModel:
+    operation_id: str
+    method: str
+    path: str
+    group: str  # tag
+    group_py: str
+    name: str
+    summary: str
+    description: str
+    title_zh: str | None
+    safe: bool
+    deprecated: bool
+    replaced_by: str | None
+    replaced_by_call: str | None
+    rate_limit: dict[str, int] | None
+    pagination: Pagination | None
+    request_type: str | None
+    request_module: str | None
+    response_type: str | None
+    response_module: str | None
+    response_content_type: str
+    response_description: str
+    params: list[Param]
+
+
+@dataclass
+class GroupModel:
+    tag: str
+    py: str
+    class_name: str
+    description: str
+    operations: list[OperationModel]
+
+
+@dataclass
+class ApiModel:
+    structs: dict[str, StructModel]
+    aliases: dict[str, AliasModel]
+    groups: dict[str, GroupModel]
+    modules: dict[str, list[str]]  # module -> names defined in it (sorted)
+
+
+INT_TYPES = {"integer"}
+
+
+def _ref_name(ref: str) -> str:
+    prefix = "#/components/schemas/"
+    if not ref.startswith(prefix):
+        raise ValueError(f"unsupported $ref {ref!r}")
+    return ref[len(prefix) :]
+
+
+class Builder:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.schemas: dict[str, Any] = spec["components"]["schemas"]
+        self.structs: dict[str, StructModel] = {}
+        self.aliases: dict[str, AliasModel] = {}
+        self.inline_aliases: dict[str, AliasModel] = {}
+
+    # ------------------------------------------------------------------ reachability
+    def _refs(self, node: Any) -> set[str]:
+        out: set[str] = set()
+        stack = [node]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, dict):
+                if "$ref" in x:
+                    out.add(_ref_name(x["$ref"]))
+                for k, v in x.items():
+                    if k not in ("example", "examples"):
+                        stack.append(v)
+            elif isinstance(x, list):
+                stack.extend(x)
+        return out
+
+    def _closure(self, roots: set[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(roots)
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.extend(self._refs(self.schemas[n]))
+        return seen
+
+    # ------------------------------------------------------------------ build
+    def build(self) -> ApiModel:
+        tags = {t["name"]: t for t in self.spec.get("tags", [])}
+        ops_raw: list[tuple[str, str, dict[str, Any]]] = []
+        req_roots: set[str] = set()
+        resp_roots: set[str] = set()
+        by_group: dict[str, set[str]] = {}
+        for path, item in self.spec["paths"].items():
+            for method, op in item.items():
+                ops_raw.append((method.upper(), path, op))
+                group = op["tags"][0]
+                rq = self._refs(op.get("requestBody") or {})
+                rs = self._refs(op["responses"]["200"])
+                req_roots |= rq
+                resp_roots |= rs
+                by_group.setdefault(group, set()).update(rq | rs)
+        self.request_side = self._closure(req_roots)
+        self.response_side = self._closure(resp_roots)
+        # module of each schema: its group's module when one group uses it, else "common"
+        users: dict[str, set[str]] = {}
+        for group, roots in by_group.items():
+            for n in self._closure(roots):
+                users.setdefault(n, set()).add(group)
+        self.module_of: dict[str, str] = {}
+        for n in self.schemas:
+            gs = users.get(n, set())
+            if len(gs) == 1:
+                g = next(iter(gs))
+                self.module_of[n] = naming.group_module(g, tags.get(g, {}))
+            else:
+                self.module_of[n] = "common"
+        # a schema in "common" must only depend on "common": pull dependencies up
+        changed = True
+        while changed:
+            changed = False
+            for n, m in list(self.module_of.items()):
+                if m != "common":
+                    continue
+                for dep in self._refs(self.schemas[n]):
+                    if self.module_of[dep] != "common":
+                        self.module_of[dep] = "common"
+                        changed = True
+        for n in sorted(self.schemas):
+            self._schema(n)
+        groups: dict[str, GroupModel] = {}
+        op_models = [self._operation(m, p, op, tags) for m, p, op in ops_raw]
+        names_by_call = {(o.method, o.path): o for o in op_models}
+        for o in op_models:
+            if o.replaced_by:
+                m, p = o.replaced_by.split(" ", 1)
+                succ = names_by_call.get((m, p))
+                if succ is not None:
+                    o.replaced_by_call = f"client.{succ.group_py}.{succ.name}"
+        for o in sorted(op_models, key=lambda o: (o.group_py, o.name)):
+            g = groups.get(o.group)
+            if g is None:
+                t = tags.get(o.group, {})
+                g = GroupModel(
+                    tag=o.group,
+                    py=o.group_py,
+                    class_name=naming.camel(o.group_py.rstrip("_")) + "Resource",
+                    description=t.get("description", ""),
+                    operations=[],
+                )
+                groups[o.group] = g
+            g.operations.append(o)
+        modules: dict[str, list[str]] = {}
+        for n, s in {**self.structs, **self.aliases, **self.inline_aliases}.items():
+            modules.setdefault(s.module, []).append(n)
+        for v in modules.values():
+            v.sort()
+        return ApiModel(
+            structs=self.structs,
+            aliases={**self.aliases, **self.inline_aliases},
+            groups=dict(sorted(groups.items(), key=lambda kv: kv[1].py)),
+            modules=dict(sorted(modules.items())),
+        )
+
+    # ------------------------------------------------------------------ schemas
+    def _schema(self, name: str) -> None:
+        s = self.schemas[name]
+        module = self.module_of[name]
+        if s.get("type") == "object" and "additionalProperties" not in s:
+            self._struct(name, s, module)
+            return
+        t = self._type(s, module, f"{name}")
+        if s.get("enum") and name in self.aliases:
+            return  # _type registered the open-enum alias under this name
+        self.aliases[name] = AliasModel(
+            name=name,
+            description=s.get("description", ""),
+            runtime=t.annotation,
+            typing=t.annotation,
+            module=module,
+        )
+
+    def _struct(self, name: str, s: dict[str, Any], module: str) -> None:
+        required = set(s.get("required") or [])
+        request_only = name in self.request_side and name not in self.response_side
+        fields: list[FieldModel] = []
+        used: set[str] = set()
+        for wire, ps in (s.get("properties") or {}).items():
+            py = naming.field_name(wire)
+            while py in used:
+                py += "_"
+            used.add(py)
+            t = self._type(ps, module, name + naming.camel(py), constrain=request_only)
+            req = wire in required and request_only
+            default = None
+            fields.append(
+                FieldModel(
+                    name=py,
+                    wire=wire,
+                    type=t,
+                    required=req,
+                    description=ps.get("description", ""),
+                    deprecated=bool(ps.get("deprecated")),
+                    default=default,
+                )
+            )
+        one_of: list[list[str]] = []
+        for alt in s.get("oneOf") or []:
+            if isinstance(alt, dict) and alt.get("required"):
+                one_of.append([naming.field_name(r) for r in alt["required"]])
+        self.structs[name] = StructModel(
+            name=name,
+            description=s.get("description", ""),
+            # required fields first: they have no default (type checkers insist on the order)
+            fields=sorted(fields, key=lambda f: not f.required),
+            module=module,
+            note=s.get("x-ozon-note"),
+            one_of_required=one_of if request_only else [],
+        )
+
+    def _type(
+        self, node: dict[str, Any], module: str, ctx: str, constrain: bool = False
+    ) -> TypeInfo:
+        """Map a schema node to a Python annotation."""
+        if "$ref" in node:
+            n = _ref_name(node["$ref"])
+            return TypeInfo(n, refs={n}, param=self._param_of(n))
+        if "anyOf" in node:
+            alts = [a for a in node["anyOf"] if a.get("type") != "null"]
+            nullable = len(alts) != len(node["anyOf"])
+            infos = [self._type(a, module, ctx, constrain) for a in alts]
+            ann = " | ".join(i.annotation for i in infos)
+            t = TypeInfo(ann, nullable=nullable)
+            for i in infos:
+                t.refs |= i.refs
+                t.needs |= i.needs
+            t.param = " | ".join(i.param or i.annotation for i in infos)
+            return t
+        ty = node.get("type")
+        types = list(ty) if isinstance(ty, list) else ([ty] if ty else [])
+        nullable = "null" in types
+        types = [x for x in types if x != "null"]
+        fmt = node.get("format")
+        meta: dict[str, Any] = {}
+        if constrain:
+            for k, mk in (("maxItems", "max_length"), ("minItems", "min_length")):
+                if k in node and not (k == "maxItems" and node[k] == 0):
+                    meta[mk] = node[k]
+        kinds = set(types)
+        t: TypeInfo
+        if kinds == {"integer", "string"} or (kinds == {"string"} and fmt in ("int64", "uint64")):
+            t = TypeInfo("int")
+        elif kinds == {"number", "string"}:
+            t = TypeInfo("float")
+        elif kinds == {"boolean", "string"}:
+            t = TypeInfo("bool")
+        elif kinds == {"string", "array"} or kinds == {"array", "string"}:
+            t = TypeInfo("str | list[Any]", needs={"Any"})
+        elif len(kinds) > 1:
+            raise ValueError(f"{ctx}: unsupported type combination {types}")
+        elif "array" in kinds:
+            item = self._type(node.get("items") or {}, module, ctx + "Item", constrain)
+            inner = item.annotation
+            t = TypeInfo(f"list[{inner}]", refs=set(item.refs), needs=set(item.needs))
+            t.param = f"Sequence[{item.param or inner}]"
+            t.needs.add("Sequence")
+        elif "object" in kinds:
+            ap = node.get("additionalProperties")
+            if isinstance(ap, dict) and ap:
+                v = self._type(ap, module, ctx + "Value", constrain)
+                t = TypeInfo(f"dict[str, {v.annotation}]", refs=set(v.refs), needs=set(v.needs))
+                t.param = f"Mapping[str, {v.param or v.annotation}]"
+                t.needs.add("Mapping")
+            else:
+                t = TypeInfo("dict[str, Any]", needs={"Any"})
+                t.param = "Mapping[str, Any]"
+                t.needs.add("Mapping")
+        elif "string" in kinds:
+            if node.get("enum"):
+                t = self._enum_alias(node, module, ctx)
+            elif fmt == "date-time":
+                t = TypeInfo("datetime", needs={"datetime"})
+                t.param = "datetime | str"
+            elif fmt == "date":
+                t = TypeInfo("date", needs={"date"})
+                t.param = "date | str"
+            elif fmt == "binary":
+                t = TypeInfo("bytes")
+            else:
+                t = TypeInfo("str")
+        elif "integer" in kinds:
+            t = TypeInfo("int")
+        elif "number" in kinds:
+            t = TypeInfo("float")
+        elif "boolean" in kinds:
+            t = TypeInfo("bool")
+        elif not kinds:
+            t = TypeInfo("Any", needs={"Any"})
+        else:
+            raise ValueError(f"{ctx}: unsupported type {types}")
+        if not t.param:
+            t.param = t.annotation
+        if meta:
+            # constraints are checked when the runtime converts arguments into the request model
+            args = ", ".join(f"{k}={v!r}" for k, v in sorted(meta.items()))
+            t.annotation = f"Annotated[{t.annotation}, Meta({args})]"
+            t.needs |= {"Annotated", "Meta"}
+        t.nullable = nullable
+        return t
+
+    def _param_of(self, name: str) -> str:
+        s = self.schemas[name]
+        if s.get("type") == "object" and "additionalProperties" not in s:
+            return f"{name} | Mapping[str, Any]"
+        return name
+
+    def _enum_alias(self, node: dict[str, Any], module: str, ctx: str) -> TypeInfo:
+        values = [v for v in node["enum"] if v is not None]
+        if ctx in self.schemas and self.schemas[ctx] is node:
+            name = ctx
+            target = self.aliases
+        else:
+            name = ctx
+            target = self.inline_aliases
+            i = 2
+            while (name in self.schemas and self.schemas[name] is not node) or (
+                name in target and target[name].values != values
+            ):
+                name = f"{ctx}{i}"
+                i += 1
+        lit = ", ".join(_py_literal(v) for v in values)
+        target[name] = AliasModel(
+            name=name,
+            description=node.get("description", ""),
+            runtime="str",
+            typing=f"Literal[{lit}] | str",
+            module=module if target is self.inline_aliases else self.module_of.get(name, module),
+            values=values,
+        )
+        return TypeInfo(name, refs={name})
+
+    # ------------------------------------------------------------------ operations
+    def _operation(
+        self, method: str, path: str, op: dict[str, Any], tags: dict[str, Any]
+    ) -> OperationModel:
+        group = op["tags"][0]
+        group_py = naming.group_attr(group, tags.get(group, {}))
+        name = naming.method_name(path, group_py)
+        params: list[Param] = []
+        req_type = req_mod = None
+        rb = op.get("requestBody")
+        if rb:
+            media = rb["content"]["application/json"]
+            req_type = _ref_name(media["schema"]["$ref"])
+            req_mod = self.module_of[req_type]
+            s = self.structs[req_type]
+            for f in s.fields:
+                if f.name in OPTION_PARAMS or f.name == "self":
+                    raise ValueError(f"{path}: body field {f.wire!r} collides with a method option")
+                ann = f.type.param or f.type.annotation
+                params.append(Param(f.name, f.wire, ann, f.required, f.description))
+        r200 = op["responses"]["200"]
+        ((ctype, media200),) = r200["content"].items()
+        resp_type = resp_mod = None
+        if ctype == "application/json":
+            resp_type = _ref_name(media200["schema"]["$ref"])
+            resp_mod = self.module_of[resp_type]
+        pag = None
+        if op.get("x-ozon-pagination"):
+            pag = self._pagination(op["x-ozon-pagination"], resp_type, path)
+        return OperationModel(
+            operation_id=op["operationId"],
+            method=method,
+            path=path,
+            group=group,
+            group_py=group_py,
+            name=name,
+            summary=op.get("summary", ""),
+            description=op.get("description", ""),
+            title_zh=op.get("x-title-zh"),
+            safe=bool(op.get("x-ozon-safe")),
+            deprecated=bool(op.get("deprecated")),
+            replaced_by=op.get("x-ozon-replaced-by"),
+            replaced_by_call=None,
+            rate_limit=op.get("x-ozon-rate-limit"),
+            pagination=pag,
+            request_type=req_type,
+            request_module=req_mod,
+            response_type=resp_type,
+            response_module=resp_mod,
+            response_content_type=ctype,
+            response_description=r200.get("description", ""),
+            params=sorted(params, key=lambda p: (not p.required, p.name)),
+        )
+
+    def _attr_path(self, root: str, dotted: str) -> tuple[list[str], Any]:
+        """Translate a dotted wire path into python attribute names; return the final node."""
+        names: list[str] = []
+        node: Any = {"$ref": "#/components/schemas/" + root}
+        for part in dotted.split("."):
+            node = self._deref(node)
+            prop = node["properties"][part]
+            names.append(naming.field_name(part))
+            node = prop
+        return names, node
+
+    def _deref(self, node: Any) -> Any:
+        while True:
+            if "$ref" in node:
+                node = self.schemas[_ref_name(node["$ref"])]
+            elif "anyOf" in node:
+                node = next(a for a in node["anyOf"] if a.get("type") != "null")
+            else:
+                return node
+
+    def _pagination(self, p: dict[str, Any], resp: str | None, path: str) -> Pagination:
+        if resp is None:
+            raise ValueError(f"{path}: pagination needs a JSON response")
+        items, items_node = self._attr_path(resp, p["items"])
+        items_node = self._deref(items_node)
+        item_type = item_mod = None
+        if items_node.get("type") == "array" or (
+            isinstance(items_node.get("type"), list) and "array" in items_node["type"]
+        ):
+            it = items_node.get("items") or {}
+            if "$ref" in it:
+                item_type = _ref_name(it["$ref"])
+                item_mod = self.module_of[item_type]
+        else:
+            raise ValueError(f"{path}: pagination items {p['items']!r} is not an array")
+
+        def opt(key: str) -> list[str] | None:
+            return self._attr_path(resp, p[key])[0] if p.get(key) else None
+
+        return Pagination(
+            style=p["style"],
+            position=naming.field_name(p["position"]),
+            limit=naming.field_name(p["limit"]) if p.get("limit") else None,
+            items=items,
+            next=opt("next"),
+            next_from_item=naming.field_name(p["next_from_item"])
+            if p.get("next_from_item")
+            else None,
+            has_next=opt("has_next"),
+            total=opt("total"),
+            page_count=opt("page_count"),
+            first_page=p.get("first_page"),
+            item_type=item_type,
+            item_module=item_mod,
+        )
+
+
+def _py_literal(v: Any) -> str:
+    if isinstance(v, str):
+        return repr(v)
+    return repr(v)
+
+
+def identifier_ok(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)) and not keyword.iskeyword(name)

@@ -1,0 +1,66 @@
+"""JSON encoding of requests (with validation) and cached decoders for responses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from ozon_async._exceptions import RequestValidationError
+
+_ENCODER = msgspec.json.Encoder()
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
+
+
+def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
+    """The cached decoder of a response type.
+
+    Decoding is lenient (``strict=False``): numbers sent as strings (Ozon's int64 ids), and
+    ``"true"``/``"false"`` for booleans, are accepted.
+    """
+    dec = _DECODERS.get(type_)
+    if dec is None:
+        dec = _DECODERS[type_] = msgspec.json.Decoder(type_, strict=False)
+    return dec
+
+
+def encode_json(value: Any) -> bytes:
+    return _ENCODER.encode(value)
+
+
+def _field_path(message: str) -> tuple[str, str]:
+    """Split msgspec's ``"... - at `$.a[0].b`"`` into (message, "a[0].b")."""
+    m = _PATH.search(message)
+    path = ""
+    if m:
+        path = m.group("path").lstrip(".")
+        message = message[: m.start()]
+    missing = _MISSING.search(message)
+    if missing:
+        path = f"{path}.{missing.group('field')}" if path else missing.group("field")
+    return message, path
+
+
+def build_request(operation: str, request_type: Any, fields: Mapping[str, Any]) -> Any:
+    """Convert keyword arguments (plain values, dicts, lists or model instances) into a validated
+    request model. Raises :class:`RequestValidationError` naming the field path."""
+    data = {k: v for k, v in fields.items() if v is not None}
+    try:
+        builtins = msgspec.to_builtins(data, str_keys=True)
+        return msgspec.convert(builtins, request_type, strict=False)
+    except msgspec.ValidationError as exc:
+        message, path = _field_path(str(exc))
+        raise RequestValidationError(message, field=path, operation=operation) from None
+    except TypeError as exc:
+        raise RequestValidationError(str(exc), operation=operation) from None
+
+
+def encode_request(operation: str, request_type: Any, fields: Mapping[str, Any]) -> bytes:
+    """Validated JSON body for a typed call (``{}`` for operations without parameters)."""
+    if request_type is None:
+        return b"{}"
+    return _ENCODER.encode(build_request(operation, request_type, fields))

@@ -1,0 +1,74 @@
+"""Client-side rate limiting.
+
+Ozon counts requests per Client-Id: 50 per second across all methods, plus lower limits on some
+methods (``x-ozon-rate-limit``). The client paces its requests so that it never exceeds them: each
+request takes the next free slot of its key, slots are evenly spaced (no bursts), and a request
+waits for its slot instead of failing.
+
+:class:`RateLimiter` is the interface; :class:`InProcessRateLimiter` implements it for one process
+and is shared by every client of that process (so two clients with the same Client-Id share one
+budget). A cross-process backend (Redis, a database) implements the same ``acquire``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections import deque
+
+from ozon_async._clock import SYSTEM_CLOCK, Clock
+
+
+class RateLimiter(abc.ABC):
+    """Grants request slots per key."""
+
+    @abc.abstractmethod
+    async def acquire(self, key: str, requests: float, period: float) -> None:
+        """Wait until a request under ``key`` may be sent at ``requests`` per ``period`` seconds."""
+
+
+class InProcessRateLimiter(RateLimiter):
+    """Evenly paced slots per key, within one process.
+
+    Each key remembers when its next free slot starts. ``acquire`` takes that slot (or now, when
+    the key has been idle) and moves it on by ``period / requests`` before it waits, so concurrent
+    callers queue in order without a lock. A second check guards against a busy event loop waking
+    several waiters late at once: no more than ``requests`` grants ever fall within one ``period``.
+
+    Args:
+        clock: time source (tests pass a virtual clock).
+        margin: fraction by which pacing stays under the limit, so that network jitter does not
+            push a window on the server over it (default 0.5 %).
+    """
+
+    def __init__(self, clock: Clock | None = None, margin: float = 0.005) -> None:
+        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.margin = margin
+        self._next: dict[str, float] = {}
+        self._log: dict[str, deque[float]] = {}
+
+    async def acquire(self, key: str, requests: float, period: float) -> None:
+        interval = period / (requests * (1.0 - self.margin))
+        clock = self.clock
+        now = clock.now()
+        slot = max(now, self._next.get(key, now))
+        self._next[key] = slot + interval
+        if slot > now:
+            await clock.sleep(slot - now)
+        size = max(1, int(requests))
+        log = self._log.get(key)
+        if log is None or log.maxlen != size:
+            log = self._log[key] = deque(log or (), maxlen=size)
+        t = clock.now()
+        while len(log) == size and t - log[0] < period:
+            await clock.sleep(period - (t - log[0]))
+            t = clock.now()
+        log.append(t)
+
+    def reset(self) -> None:
+        """Forget all keys."""
+        self._next.clear()
+        self._log.clear()
+
+
+#: The limiter every client of this process uses unless given another.
+DEFAULT_LIMITER = InProcessRateLimiter()
