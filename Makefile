@@ -23,15 +23,15 @@ codegen-check: $(STAMP)
 	$(BIN)/python -m codegen --check
 
 lint: $(STAMP)
-	$(BIN)/ruff check ozon_async codegen tests bench examples
-	$(BIN)/ruff format --check ozon_async codegen tests bench examples
+	$(BIN)/ruff check ozon_async codegen tests
+	$(BIN)/ruff format --check ozon_async codegen tests
 	$(BIN)/mypy --strict ozon_async
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The README's test command.
-test: pytest
+# The README's test command: generated code up to date, lint and types clean, all tests.
+test: codegen-check lint pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

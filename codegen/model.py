@@ -297,10 +297,11 @@ class Builder:
                     default=default,
                 )
             )
+        # anyOf alternatives that each require top-level fields: "at least one of" checks.
         one_of: list[list[str]] = []
-        for alt in s.get("oneOf") or []:
-            if isinstance(alt, dict) and alt.get("required"):
-                one_of.append([naming.field_name(r) for r in alt["required"]])
+        alts = s.get("anyOf") or []
+        if alts and all(isinstance(a, dict) and a.get("required") for a in alts):
+            one_of = [[naming.field_name(r) for r in a["required"]] for a in alts]
         self.structs[name] = StructModel(
             name=name,
             description=s.get("description", ""),
@@ -344,7 +345,9 @@ class Builder:
         if kinds == {"integer", "string"} or (kinds == {"string"} and fmt in ("int64", "uint64")):
             t = TypeInfo("int")
         elif kinds == {"number", "string"}:
-            t = TypeInfo("float")
+            # [number, string]: a number Ozon sometimes sends as a decimal string (decoded as a
+            # float); [string, number]: a string Ozon sometimes sends as a number (kept as sent)
+            t = TypeInfo("float" if types[0] == "number" else "str | float")
         elif kinds == {"boolean", "string"}:
             t = TypeInfo("bool")
         elif kinds == {"string", "array"} or kinds == {"array", "string"}:

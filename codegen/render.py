@@ -176,6 +176,7 @@ def _env() -> jinja2.Environment:
         op_doc=op_doc,
         return_type=return_type,
         type_ref=type_ref,
+        one_of_text=lambda alts: ", ".join("`" + " + ".join(a) + "`" for a in alts),
         pyrepr=repr,
         tuple=tuple,
         header=HEADER,

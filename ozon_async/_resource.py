@@ -105,18 +105,17 @@ class Resource:
         )
 
 
+# A paginated method bound to its resource: call it for one page, or walk all of them.
+# ``await client.posting.fbs_list_v4(...)`` returns one page; ``client.posting.fbs_list_v4.iter(
+# ...)`` yields every item across pages; ``.pages(...)`` yields every page's response.
 class BoundPaginated(Generic[P, R, I]):
-    """A paginated method bound to its resource: call it for one page, or walk all of them.
+    __slots__ = ("__doc__", "__name__", "_call", "_op")
 
-    ``await client.posting.fbs_list_v4(...)`` returns one page; ``client.posting.fbs_list_v4.iter(
-    ...)`` yields every item across pages; ``.pages(...)`` yields every page's response.
-    """
-
-    __slots__ = ("_call", "_op")
-
-    def __init__(self, call: Callable[P, Awaitable[R]], op: Operation) -> None:
+    def __init__(self, call: Callable[P, Awaitable[R]], op: Operation, doc: str | None) -> None:
         self._call = call
         self._op = op
+        self.__doc__ = doc
+        self.__name__ = op.name
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
         return self._call(*args, **kwargs)
@@ -158,7 +157,7 @@ class Paginated(Generic[S, P, R, I]):
         if obj is None:
             return self
         call: Callable[P, Awaitable[R]] = functools.partial(self._func, obj)
-        return BoundPaginated(call, self._op)
+        return BoundPaginated(call, self._op, self.__doc__)
 
 
 def paginated(

@@ -47,7 +47,7 @@ class ActionProductsRequest(Model):
     limit: float | None = None
     """Number of products per page. Default 100."""
 
-    last_id: float | None = None
+    last_id: str | float | None = None
     """Identifier of the last value on the previous page; leave empty on the first request."""
 
 
@@ -543,7 +543,7 @@ class PromoActionProductList(Model):
     total: float | None = None
     """Total number of products available for the promotion."""
 
-    last_id: float | None = None
+    last_id: str | float | None = None
     """Identifier of the last value on the page; pass it in last_id of the next request to get the
     following values.
     """

@@ -117,7 +117,7 @@ class IdNamePair(Model):
 class MoneyValue(Model):
     """A money amount with its currency."""
 
-    amount: float | None = None
+    amount: str | float | None = None
     """Amount as a decimal value; may be negative for charges."""
 
     currency: str | None = None

@@ -426,6 +426,10 @@ class FinanceTransactionListRequestFilter(Model):
     processing fee is charged later when the product reaches the warehouse.
     """
 
+    def __post_init__(self) -> None:
+        if (self.posting_number is None) and (self.date is None):
+            raise ValueError("one of `posting_number`, `date` is required")
+
 
 class FinanceTransactionListResult(Model):
     """A page of the transaction list."""
@@ -589,6 +593,10 @@ class FinanceTransactionTotalsV3Request(Model):
     (service fees), compensation (compensations), transferDelivery (delivery charges), other
     (other).
     """
+
+    def __post_init__(self) -> None:
+        if (self.posting_number is None) and (self.date is None):
+            raise ValueError("one of `posting_number`, `date` is required")
 
 
 class FinanceTransactionTotalsV3Response(Model):

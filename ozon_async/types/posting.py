@@ -766,7 +766,7 @@ class FbsPostingDetailCourier(Model):
 class FbsPostingDetailOptional(Model):
     """Lists of products in the posting with additional characteristics."""
 
-    products_with_possible_mandatory_mark: list[float] | None = None
+    products_with_possible_mandatory_mark: list[str | float] | None = None
     """SKUs of products that may require a mandatory marking code."""
 
 

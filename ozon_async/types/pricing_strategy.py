@@ -182,7 +182,7 @@ class PricingStrategyProductPrice(Model):
     price_downloaded_at: str | None = None
     """Date and time the strategy price was set, ISO 8601."""
 
-    strategy_competitor_id: float | None = None
+    strategy_competitor_id: str | float | None = None
     """Identifier of the competitor whose price was used. Deprecated. (Deprecated by Ozon.)"""
 
     strategy_competitor_product_url: str | None = None

@@ -326,7 +326,7 @@ class ProductAttributesResponseResult(Model):
     primary_image: str | None = None
     """Link to the main product image."""
 
-    sku: float | None = None
+    sku: str | float | None = None
     """Product identifier in Ozon's system (SKU)."""
 
     type_id: int | None = None
@@ -933,6 +933,10 @@ class ProductInfoDescriptionV1Request(Model):
     product_id: int | None = None
     """Product identifier in the Ozon system (product_id)."""
 
+    def __post_init__(self) -> None:
+        if (self.offer_id is None) and (self.product_id is None):
+            raise ValueError("one of `offer_id`, `product_id` is required")
+
 
 class ProductInfoDescriptionV1Response(Model):
     """A product's name and description."""
@@ -1368,6 +1372,10 @@ class ProductInfoStocksByWarehouseFbsV1Request(Model):
     offer_id: list[str] | None = None
     """Product identifiers in the seller's system (articles)."""
 
+    def __post_init__(self) -> None:
+        if (self.sku is None) and (self.offer_id is None):
+            raise ValueError("one of `sku`, `offer_id` is required")
+
 
 class ProductInfoStocksByWarehouseFbsV1Response(Model):
     """Product stocks at seller warehouses."""
@@ -1395,6 +1403,10 @@ class ProductInfoStocksByWarehouseFbsV2Request(Model):
 
     sku: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Product identifiers in Ozon's system (SKU). Maximum 1000."""
+
+    def __post_init__(self) -> None:
+        if (self.sku is None) and (self.offer_id is None):
+            raise ValueError("one of `sku`, `offer_id` is required")
 
 
 class ProductInfoStocksByWarehouseFbsV2Response(Model):

@@ -242,10 +242,13 @@ class ProductDeleteStatus(Model):
 
 
 class ProductStockUpdate(Model):
-    """New stock of one product at one warehouse."""
+    """New stock of one product at one warehouse.
 
-    product_id: int
-    """Product ID in Ozon's system (product_id)."""
+    Note: Ozon marks `product_id` required, but its text says either `offer_id` or `product_id`
+    identifies the product (`offer_id` wins when both are given); at least one of them is
+    required. Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples
+    pass several; at least one is required (`anyOf`).
+    """
 
     stock: int
     """Quantity of the product available, not counting reserved units."""
@@ -257,6 +260,13 @@ class ProductStockUpdate(Model):
     """Product identifier in the seller's system (article code). If given together with product_id,
     offer_id is used.
     """
+
+    product_id: int | None = None
+    """Product ID in Ozon's system (product_id)."""
+
+    def __post_init__(self) -> None:
+        if (self.offer_id is None) and (self.product_id is None):
+            raise ValueError("one of `offer_id`, `product_id` is required")
 
 
 class ProductStockUpdateResult(Model):

@@ -269,7 +269,7 @@ class FbsWarehouseLegacy(Model):
     blocked; disabled_due_to_limit - paused; error - error.
     """
 
-    working_days: list[float] | None = None
+    working_days: list[str | float] | None = None
     """Working days as day-of-week numbers from 1 (Monday) to 7 (Sunday); sent as numbers or
     numeric strings.
     """

@@ -330,6 +330,13 @@ NOT_REQUIRED: list[tuple[str, str, str, list[str], str]] = [
      "Ozon marks `cutoff_from` and `cutoff_to` required, but its text allows filtering by `delivering_date_from`/`delivering_date_to` instead; neither pair is required by itself."),
 ]
 
+# (op path, part, dotted location of the object, alternatives, note): objects that need one of
+# several identifying fields, where Ozon marks only one of them required.
+REQUIRE_ONE_OF: list[tuple[str, str, str, list[str], str]] = [
+    ("/v2/products/stocks", "request", "stocks", ["offer_id", "product_id"],
+     "Ozon marks `product_id` required, but its text says either `offer_id` or `product_id` identifies the product (`offer_id` wins when both are given); at least one of them is required."),
+]
+
 # (op path, part, dotted location in the example, note): example values to wrap in a list.
 EXAMPLE_FIXES = [
     ("/v1/product/action/timer/update", "request", "product_ids",
@@ -405,6 +412,14 @@ def apply_struct_fixes(asm: "Assembler") -> None:
         obj["required"] = [r for r in obj.get("required", []) if r not in names]
         if not obj["required"]:
             del obj["required"]
+        obj.setdefault("x-notes", []).append(note)
+    for path, part, dotted, alts, note in REQUIRE_ONE_OF:
+        parent, name = locate(asm, by_path[path], part, dotted)
+        obj = parent["properties"][name]
+        while "$ref" in obj or obj.get("type") == "array":
+            obj = asm.comps[obj["$ref"]]["schema"] if "$ref" in obj else obj["items"]
+        obj["required"] = [r for r in obj.get("required", []) if r not in alts]
+        obj["oneOf"] = [{"required": [a]} for a in alts]
         obj.setdefault("x-notes", []).append(note)
     for path, pag in PAGINATION.items():
         obj = by_path[path]["request"]["schema"]
