@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install codegen codegen-check lint typecheck pytest test demo bench clean
+.PHONY: install codegen codegen-check lint pytest test demo bench clean
 
 install: $(STAMP)
 
@@ -23,9 +23,13 @@ codegen-check: $(STAMP)
 	$(BIN)/python -m codegen --check
 
 lint: $(STAMP)
-	$(BIN)/ruff check ozon_async codegen tests
-	$(BIN)/ruff format --check ozon_async codegen tests
+	$(BIN)/ruff check ozon_async codegen tests examples
+	$(BIN)/ruff format --check ozon_async codegen tests examples
 	$(BIN)/mypy --strict ozon_async
+
+# The SDK's main job against the bundled mock server (no credentials needed).
+demo: $(STAMP)
+	$(BIN)/python examples/quickstart.py
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -9,6 +9,7 @@ Options:
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from codegen.render import render_all
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Directories the generator owns completely. Nothing else is ever written.
-GENERATED_DIRS = ("ozon_async/types", "ozon_async/resources")
+GENERATED_DIRS = ("ozon_async/types", "ozon_async/resources", "ozon_async/_spec")
 
 
 def load_spec(path: Path) -> dict[str, object]:
@@ -57,6 +58,10 @@ def generate(spec_path: Path, out_root: Path) -> list[str]:
     for rel, content in files.items():
         path = out_root / rel
         path.write_text(content, encoding="utf-8")
+    # The spec itself, for the mock server and for tools: compact JSON, keys in spec order.
+    (out_root / "ozon_async/_spec/openapi.json").write_text(
+        json.dumps(spec, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     paths = [str(out_root / d) for d in GENERATED_DIRS]
     cfg = ["--config", str(ROOT / "pyproject.toml")]
     # Sort imports and drop what the templates over-import, then format.
@@ -65,6 +70,17 @@ def generate(spec_path: Path, out_root: Path) -> list[str]:
     )
     subprocess.run([ruff(), "format", "--quiet", *cfg, *paths], check=True)
     return sorted(files)
+
+
+def generated_files(directory: Path, root: Path) -> list[Path]:
+    """Files under a generated directory, relative to ``root`` (caches left out)."""
+    if not directory.exists():
+        return []
+    return sorted(
+        p.relative_to(root)
+        for p in directory.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,12 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         generate(args.spec, out)
         stale: list[str] = []
         for d in GENERATED_DIRS:
-            new = {p.relative_to(out) for p in (out / d).rglob("*.py")}
-            old = (
-                {p.relative_to(ROOT) for p in (ROOT / d).rglob("*.py")}
-                if (ROOT / d).exists()
-                else set()
-            )
+            new = set(generated_files(out / d, out))
+            old = set(generated_files(ROOT / d, ROOT))
             for rel in sorted(new | old):
                 a, b = ROOT / rel, out / rel
                 if not a.exists() or not b.exists() or a.read_bytes() != b.read_bytes():

@@ -295,6 +295,9 @@ def render_all(api: ApiModel) -> dict[str, str]:
     files["ozon_async/resources/_registry.py"] = env.get_template("registry.py.j2").render(
         operations=ops
     )
+    files["ozon_async/_spec/__init__.py"] = (
+        f'{HEADER}\n"""A copy of spec/openapi.yaml as JSON (``openapi.json``), read by the mock server."""\n'
+    )
     return files
 
 
