@@ -58,11 +58,18 @@ class ClientConfig:
 class _Session:
     """The aiohttp session shared by a client and the views made by ``with_options``."""
 
-    def __init__(self, connector_limit: int, session: aiohttp.ClientSession | None) -> None:
+    def __init__(
+        self,
+        connector_limit: int,
+        session: aiohttp.ClientSession | None,
+        timeout: tuple[float, float],
+    ) -> None:
         self.connector_limit = connector_limit
         self.session = session
         self.owned = session is None
         self.closed = False
+        #: (total, connect) seconds the session applies when a call does not say otherwise
+        self.timeout = timeout if session is None else (-1.0, -1.0)
 
     def get(self) -> aiohttp.ClientSession:
         if self.closed:
@@ -75,8 +82,10 @@ class _Session:
                 limit_per_host=self.connector_limit,
                 ttl_dns_cache=300,
             )
+            total, connect = self.timeout
             self.session = aiohttp.ClientSession(
                 connector=connector,
+                timeout=aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total)),
                 auto_decompress=True,
                 raise_for_status=False,
                 skip_auto_headers=("User-Agent",),
@@ -183,7 +192,7 @@ class OzonClient(Resources):
         )
         self._limiter = limiter or DEFAULT_LIMITER
         self._clock = clock or SYSTEM_CLOCK
-        self._session = _Session(connector_limit, session)
+        self._session = _Session(connector_limit, session, (timeout, connect_timeout))
         self._is_view = False
         self._random = random.Random()
         self._build_headers()
@@ -346,8 +355,12 @@ class OzonClient(Resources):
         retries = cfg.max_retries if max_retries is None else max_retries
         may_resend = (op is not None and op.safe) if idempotent is None else idempotent
         attempt = 0
+        must_wait = self._config.rate_limit is not None or (
+            op is not None and op.rate_limit is not None
+        )
         while True:
-            await self._acquire(op)
+            if must_wait:
+                await self._acquire(op)
             try:
                 raw = await self._attempt(method, path, body, timeout, extra_headers, attempt)
             except _NotSent as exc:
@@ -461,18 +474,19 @@ class OzonClient(Resources):
         import aiohttp
 
         cfg = self._config
-        session = self._session.get()
+        shared = self._session
+        session = shared.get()
         headers = self._headers if not extra_headers else {**self._headers, **extra_headers}
         total = cfg.timeout if timeout is None else timeout
-        client_timeout = aiohttp.ClientTimeout(
-            total=total, sock_connect=min(cfg.connect_timeout, total)
-        )
+        options: dict[str, Any] = {}  # empty: the session's default timeout applies
+        if (total, cfg.connect_timeout) != shared.timeout:
+            options["timeout"] = aiohttp.ClientTimeout(
+                total=total, sock_connect=min(cfg.connect_timeout, total)
+            )
         url = cfg.base_url + path
         started = self._clock.now()
         try:
-            async with session.request(
-                method, url, data=body, headers=headers, timeout=client_timeout
-            ) as resp:
+            async with session.request(method, url, data=body, headers=headers, **options) as resp:
                 content = await resp.read()
                 status = resp.status
                 resp_headers = resp.headers

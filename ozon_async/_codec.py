@@ -11,6 +11,7 @@ import msgspec
 from ozon_async._exceptions import RequestValidationError
 
 _ENCODER = msgspec.json.Encoder()
+_SCALARS = frozenset({str, int, float, bool})
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
@@ -50,8 +51,11 @@ def build_request(operation: str, request_type: Any, fields: Mapping[str, Any]) 
     request model. Raises :class:`RequestValidationError` naming the field path."""
     data = {k: v for k, v in fields.items() if v is not None}
     try:
-        builtins = msgspec.to_builtins(data, str_keys=True)
-        return msgspec.convert(builtins, request_type, strict=False)
+        # Plain scalars need no conversion to builtins first; models, dates, and containers
+        # (which may hold models) do, so that everything inside gets validated.
+        if not all(type(v) in _SCALARS for v in data.values()):
+            data = msgspec.to_builtins(data, str_keys=True)
+        return msgspec.convert(data, request_type, strict=False)
     except msgspec.ValidationError as exc:
         message, path = _field_path(str(exc))
         raise RequestValidationError(message, field=path, operation=operation) from None

@@ -47,8 +47,16 @@ class Resource:
         extra_headers: Mapping[str, str] | None,
         idempotent: bool | None,
     ) -> R:
-        raw = await self._send(
-            op, request_type, fields, timeout, max_retries, extra_headers, idempotent
+        body = self._body(op, request_type, fields)
+        raw = await self._client._send(
+            op.method,
+            op.path,
+            body,
+            op=op,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            idempotent=idempotent,
         )
         try:
             result: R = decoder_for(response_type).decode(raw.content)
@@ -69,31 +77,8 @@ class Resource:
         extra_headers: Mapping[str, str] | None,
         idempotent: bool | None,
     ) -> BinaryResponse:
-        raw = await self._send(
-            op, request_type, fields, timeout, max_retries, extra_headers, idempotent
-        )
-        ctype = raw.headers.get("Content-Type", op.response_content_type).split(";")[0].strip()
-        return BinaryResponse(content=raw.content, content_type=ctype)
-
-    async def _send(
-        self,
-        op: Operation,
-        request_type: type[Any] | None,
-        fields: Mapping[str, Any],
-        timeout: float | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-        idempotent: bool | None,
-    ) -> Any:
-        if op.deprecated:
-            succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
-            warnings.warn(
-                f"{op.method} {op.path} is deprecated by Ozon{succ}",
-                DeprecationWarning,
-                stacklevel=4,
-            )
-        body = encode_request(op.key, request_type, fields) if op.method != "GET" else None
-        return await self._client._send(
+        body = self._body(op, request_type, fields)
+        raw = await self._client._send(
             op.method,
             op.path,
             body,
@@ -103,6 +88,22 @@ class Resource:
             extra_headers=extra_headers,
             idempotent=idempotent,
         )
+        ctype = raw.headers.get("Content-Type", op.response_content_type).split(";")[0].strip()
+        return BinaryResponse(content=raw.content, content_type=ctype)
+
+    @staticmethod
+    def _body(
+        op: Operation, request_type: type[Any] | None, fields: Mapping[str, Any]
+    ) -> bytes | None:
+        """Warn about deprecated operations, then validate and encode the request body."""
+        if op.deprecated:
+            succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
+            warnings.warn(
+                f"{op.method} {op.path} is deprecated by Ozon{succ}",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+        return encode_request(op.key, request_type, fields) if op.method != "GET" else None
 
 
 # A paginated method bound to its resource: call it for one page, or walk all of them.

@@ -453,7 +453,7 @@ async def test_per_method_limit_paces_calls(mock: aioresponses, clock: VirtualCl
         await asyncio.gather(*[c.barcode.generate_v1(product_ids=[1]) for _ in range(5)])
     # 20 requests per 60 s: 5 calls span 4 intervals of 3 s
     assert clock.now() >= 4 * 3.0
-    assert clock.now() <= 4 * 3.0 * 1.01
+    assert clock.now() <= 4 * 3.0 * 1.02  # paced 1 % under the limit
 
 
 async def test_with_options_shares_the_session(mock: aioresponses) -> None:

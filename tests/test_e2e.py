@@ -229,3 +229,28 @@ async def test_auth_failure_maps_to_authentication_error(ozon_mock: MockOzon) ->
     )
     with pytest.raises(AuthenticationError):
         await ozon_mock.client.roles.list_v1()
+
+
+async def test_command_line_server() -> None:
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ozon_async.testing",
+        "--port",
+        "0",
+        "--items",
+        "5",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        url = line.split(" on ", 1)[1].split()[0]
+        async with OzonClient("1", "k", base_url=url, limiter=InProcessRateLimiter()) as c:
+            items = [w async for w in c.warehouse.list_v2.iter(limit=2)]
+        assert len(items) == 5
+    finally:
+        proc.terminate()
+        await proc.wait()

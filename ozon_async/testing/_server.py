@@ -205,7 +205,13 @@ class MockOzonServer:
         if action == "requests":
             return web.json_response(
                 [
-                    {"method": r.method, "path": r.path, "headers": r.headers, "body": r.body}
+                    {
+                        "method": r.method,
+                        "path": r.path,
+                        "headers": r.headers,
+                        "body": r.body,
+                        "at": r.at,
+                    }
                     for r in self.requests
                 ]
             )

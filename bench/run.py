@@ -1,0 +1,660 @@
+"""ozon_async benchmarks: call overhead, decode speed, import time, memory, limiter accuracy,
+codegen time. Each figure is the median of several rounds (with min and max) and a ratio against
+a baseline measured in the same run.
+
+    python bench/run.py            # full run; prints the table and writes bench/RESULTS.md
+    python bench/run.py --smoke    # a few seconds, nothing written (CI)
+
+Competitors (ozonapi-async, ozon-sdk) are measured when installed; `make bench` installs them in
+bench/.venv, the way a user would. This is a script, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import copy
+import importlib.metadata as md
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass
+class Figure:
+    name: str
+    unit: str
+    values: list[float]
+    baseline: str | None = None
+    baseline_values: list[float] | None = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.baseline_values:
+            return None
+        return self.median / statistics.median(self.baseline_values)
+
+
+def fmt(v: float) -> str:
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3g}"
+
+
+# --------------------------------------------------------------------------- loopback servers
+def _fixed_server(port_q: Any, body: bytes) -> None:
+    from aiohttp import web
+
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=body, content_type="application/json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port_q.put(runner.addresses[0][1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def _mock_server(port_q: Any, items: int, rate_limit: float | None) -> None:
+    from ozon_async.testing import MockOzonServer
+
+    async def main() -> None:
+        server = await MockOzonServer(
+            items=items, rate_limit=rate_limit, method_limits=False
+        ).start()
+        port_q.put(server.port)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+class Subserver:
+    """A server in its own process, so that it does not share the client's core."""
+
+    def __init__(self, target: Callable[..., None], *args: Any) -> None:
+        ctx = mp.get_context("spawn")
+        self.q = ctx.Queue()
+        self.proc = ctx.Process(target=target, args=(self.q, *args), daemon=True)
+
+    def __enter__(self) -> str:
+        self.proc.start()
+        port = self.q.get(timeout=300)
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.join(5)
+
+
+# --------------------------------------------------------------------------- 1. call overhead
+WAREHOUSE_BODY = json.dumps(
+    {
+        "warehouses": [{"warehouse_id": 1020000089903000, "name": "Main", "status": "created"}],
+        "cursor": "",
+        "has_next": False,
+    }
+).encode()
+
+
+def _same_headers() -> dict[str, str]:
+    """The headers the SDK sends, so that both sides put the same request on the wire."""
+    from ozon_async import OzonClient
+
+    return dict(OzonClient("1", "k")._headers)
+
+
+async def _raw_calls(url: str, n: int, conc: int) -> tuple[float, float]:
+    import aiohttp
+
+    headers = _same_headers()
+    del headers["Content-Type"]  # aiohttp sets it for json=
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=100, limit_per_host=100, ttl_dns_cache=300),
+        timeout=aiohttp.ClientTimeout(total=30, sock_connect=10),
+        skip_auto_headers=("User-Agent",),
+    ) as s:
+        sem = asyncio.Semaphore(conc)
+
+        async def one() -> None:
+            # what a user of raw aiohttp writes: json= (json.dumps per call), json.loads of the body
+            async with (
+                sem,
+                s.post(url + "/v2/warehouse/list", json={"limit": 100}, headers=headers) as r,
+            ):
+                json.loads(await r.read())
+
+        await asyncio.gather(*[one() for _ in range(min(conc, 50))])  # warm-up
+        t, c = time.perf_counter(), time.process_time()
+        await asyncio.gather(*[one() for _ in range(n)])
+        return time.perf_counter() - t, time.process_time() - c
+
+
+async def _sdk_calls(url: str, n: int, conc: int) -> tuple[float, float]:
+    from ozon_async import OzonClient
+
+    async with OzonClient("1", "k", base_url=url, rate_limit=None, connector_limit=100) as c:
+        sem = asyncio.Semaphore(conc)
+
+        async def one() -> None:
+            async with sem:
+                await c.warehouse.list_v2(limit=100)
+
+        await asyncio.gather(*[one() for _ in range(min(conc, 50))])
+        t, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*[one() for _ in range(n)])
+        return time.perf_counter() - t, time.process_time() - cpu
+
+
+def _instructions_child(mode: str, url: str, n: int) -> None:
+    fn = _raw_calls if mode == "raw" else _sdk_calls
+    asyncio.run(fn(url, n, 64))
+
+
+def _instructions(mode: str, url: str, n: int) -> int:
+    import re
+
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench.run import _instructions_child; _instructions_child({mode!r}, {url!r}, {n})"
+    out = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    m = re.search(r"Collected : (\d+)", out.stderr)
+    assert m, out.stderr[-500:]
+    return int(m.group(1))
+
+
+def bench_instructions(n: int) -> list[Figure]:
+    """Instructions per call under callgrind: repeatable whatever else the machine is doing.
+    Two runs per side (100 and 100 + n calls) cancel start-up and imports."""
+    import shutil
+
+    if not shutil.which("valgrind"):
+        return [
+            Figure(
+                "call overhead, instructions per call",
+                "instr",
+                [float("nan")],
+                note="not measured: valgrind is not installed",
+            )
+        ]
+    with Subserver(_fixed_server, WAREHOUSE_BODY) as url:
+        per = {}
+        for mode in ("raw", "sdk"):
+            per[mode] = (_instructions(mode, url, 100 + n) - _instructions(mode, url, 100)) / n
+    return [
+        Figure(
+            f"call overhead, concurrency 64 (instructions per call, callgrind, {n} calls)",
+            "instr",
+            [per["sdk"]],
+            "raw aiohttp + json.loads",
+            [per["raw"]],
+            note=f"SDK overhead {per['sdk'] - per['raw']:+,.0f} instructions per call",
+        )
+    ]
+
+
+def bench_overhead(n: int, rounds: int) -> list[Figure]:
+    out = []
+    with Subserver(_fixed_server, WAREHOUSE_BODY) as url:
+        for conc in (1, 64):
+            raw, sdk = [], []
+            for _ in range(rounds):  # interleaved, so drift hits both equally
+                raw.append(asyncio.run(_raw_calls(url, n, conc)))
+                sdk.append(asyncio.run(_sdk_calls(url, n, conc)))
+            wall = [w for w, _ in sdk]
+            per_call = (
+                (statistics.median(c for _, c in sdk) - statistics.median(c for _, c in raw))
+                / n
+                * 1e6
+            )
+            out.append(
+                Figure(
+                    f"call overhead, {n} calls, concurrency {conc} (wall time)",
+                    "s",
+                    wall,
+                    "raw aiohttp + json.loads",
+                    [w for w, _ in raw],
+                )
+            )
+            out.append(
+                Figure(
+                    f"call overhead, {n} calls, concurrency {conc} (client CPU per call)",
+                    "µs",
+                    [c / n * 1e6 for _, c in sdk],
+                    "raw aiohttp + json.loads",
+                    [c / n * 1e6 for _, c in raw],
+                    note=f"SDK overhead {per_call:+.1f} µs of CPU per call",
+                )
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- 2. decode
+def postings_body(count: int) -> bytes:
+    from tests.conftest import load_spec
+
+    spec = load_spec()
+    example = spec["paths"]["/v3/posting/fbs/list"]["post"]["responses"]["200"]["content"][
+        "application/json"
+    ]["example"]
+    template = example["result"]["postings"][0]
+    rnd = random.Random(7)
+    postings = []
+    for i in range(count):
+        p = copy.deepcopy(template)
+        p["posting_number"] = f"{rnd.randint(10**7, 10**8)}-{i:04d}-1"
+        p["order_id"] = rnd.randint(10**9, 10**10)
+        p["order_number"] = f"{rnd.randint(10**7, 10**8)}-{i:04d}"
+        p["status"] = rnd.choice(
+            ["awaiting_packaging", "awaiting_deliver", "delivering", "delivered"]
+        )
+        for prod in p.get("products") or []:
+            prod["sku"] = rnd.randint(10**8, 10**9)
+            prod["quantity"] = rnd.randint(1, 5)
+            prod["price"] = f"{rnd.randint(100, 99999)}.0000"
+            prod["offer_id"] = f"SKU-{rnd.randint(1, 99999)}"
+        postings.append(p)
+    return json.dumps(
+        {"result": {"postings": postings, "has_next": False}}, ensure_ascii=False
+    ).encode()
+
+
+def _timeit(fn: Callable[[], Any], rounds: int, loops: int) -> list[float]:
+    fn()  # warm-up (and fail early)
+    out = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        out.append((time.perf_counter() - t) / loops * 1e3)
+    return out
+
+
+def bench_decode(count: int, rounds: int, loops: int) -> list[Figure]:
+    import msgspec
+
+    from ozon_async._codec import decoder_for
+    from ozon_async.types import PostingFbsListV3Response
+
+    raw = postings_body(count)
+    dec = decoder_for(PostingFbsListV3Response)
+    typed = dec.decode(raw)
+    assert typed.result is not None and len(typed.result.postings or []) == count
+    base = _timeit(lambda: json.loads(raw), rounds, loops)
+    name = f"decode {count} postings ({len(raw) // 1024} KiB)"
+    figs = [
+        Figure(
+            f"{name}: ozon_async typed",
+            "ms",
+            _timeit(lambda: dec.decode(raw), rounds, loops),
+            "json.loads",
+            base,
+        ),
+        Figure(f"{name}: json.loads (dicts)", "ms", base, "json.loads", base),
+        Figure(
+            f"{name}: msgspec untyped (floor)",
+            "ms",
+            _timeit(lambda: msgspec.json.decode(raw), rounds, loops),
+            "json.loads",
+            base,
+        ),
+    ]
+    try:
+        from ozonapi.seller.schemas.fbs import PostingFBSListV3Response
+
+        def pyd() -> Any:
+            return PostingFBSListV3Response(**json.loads(raw))
+
+        figs.append(
+            Figure(
+                f"{name}: ozonapi-async (pydantic)",
+                "ms",
+                _timeit(pyd, rounds, loops),
+                "json.loads",
+                base,
+            )
+        )
+    except Exception as exc:  # not installed, or its models reject the data
+        figs.append(
+            Figure(
+                f"{name}: ozonapi-async (pydantic)",
+                "ms",
+                [float("nan")],
+                note=f"not measured: {type(exc).__name__}: {exc}"[:160],
+            )
+        )
+    try:
+        from ozon_sdk.seller_api.basic.methods import GetFbsPostingListV3
+
+        def sdk() -> Any:
+            return GetFbsPostingListV3._decode(GetFbsPostingListV3, json.loads(raw))  # type: ignore[arg-type]
+
+        figs.append(
+            Figure(
+                f"{name}: ozon-sdk (msgspec)", "ms", _timeit(sdk, rounds, loops), "json.loads", base
+            )
+        )
+    except Exception as exc:
+        figs.append(
+            Figure(
+                f"{name}: ozon-sdk (msgspec)",
+                "ms",
+                [float("nan")],
+                note=f"not measured: {type(exc).__name__}: {exc}"[:160],
+            )
+        )
+    return figs
+
+
+# --------------------------------------------------------------------------- 3. import time
+def _import_ms(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return float(out.stdout.strip()) * 1e3
+
+
+def bench_import(rounds: int) -> list[Figure]:
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "ozon_async")], check=True)
+    figs = [
+        Figure(
+            "import ozon_async (fresh interpreter)",
+            "ms",
+            [_import_ms("ozon_async") for _ in range(rounds)],
+            "import aiohttp",
+            [_import_ms("aiohttp") for _ in range(rounds)],
+        )
+    ]
+    for label, mod in (("ozonapi-async", "ozonapi"), ("ozon-sdk", "ozon_sdk")):
+        with contextlib.suppress(subprocess.CalledProcessError):
+            figs.append(
+                Figure(
+                    f"import {mod} ({label})",
+                    "ms",
+                    [_import_ms(mod) for _ in range(rounds)],
+                    "import ozon_async",
+                    figs[0].values,
+                )
+            )
+    return figs
+
+
+# --------------------------------------------------------------------------- 4. memory
+def _iterate_child(url: str, limit_items: int) -> None:
+    import resource
+
+    from ozon_async import OzonClient
+
+    async def main() -> int:
+        n = 0
+        async with OzonClient("1", "k", base_url=url, rate_limit=None) as c:
+            async for _ in c.posting.fbs_list_v4.iter(
+                limit=1000, filter={"since": "2024-01-01T00:00:00Z", "to": "2024-12-31T00:00:00Z"}
+            ):
+                n += 1
+                if n >= limit_items:
+                    break
+        return n
+
+    n = asyncio.run(main())
+    print(
+        json.dumps({"items": n, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
+    )
+
+
+def _peak_rss(url: str, items: int) -> tuple[int, float]:
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench.run import _iterate_child; _iterate_child({url!r}, {items})"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["items"], data["maxrss_kib"] / 1024
+
+
+def bench_memory(total: int, rounds: int) -> list[Figure]:
+    with Subserver(_mock_server, total, None) as url:
+        _peak_rss(url, 1000)  # let the server build its pages first
+        small, big, seen = [], [], 0
+        for _ in range(rounds):
+            small.append(_peak_rss(url, 1000)[1])
+            seen, mib = _peak_rss(url, total)
+            big.append(mib)
+    growth = statistics.median(big) - statistics.median(small)
+    return [
+        Figure(
+            f"peak RSS iterating {seen:,} postings (pages of 1,000)",
+            "MiB",
+            big,
+            "peak RSS after one page",
+            small,
+            note=f"growth {growth:+.1f} MiB for {total // 1000 - 1} more pages",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- 5. limiter accuracy
+async def _paced(url: str, calls: int, rate: float, conc: int) -> float:
+    from ozon_async import InProcessRateLimiter, OzonClient
+
+    async with OzonClient(
+        "lim", "k", base_url=url, rate_limit=rate, limiter=InProcessRateLimiter()
+    ) as c:
+        sem = asyncio.Semaphore(conc)
+
+        async def one() -> None:
+            async with sem:
+                await c.roles.list_v1()
+
+        t = time.perf_counter()
+        await asyncio.gather(*[one() for _ in range(calls)])
+        return time.perf_counter() - t
+
+
+def bench_limiter(calls: int, rate: float, rounds: int) -> list[Figure]:
+    import aiohttp
+
+    achieved, worst = [], []
+    with Subserver(_mock_server, 10, None) as url:
+        for _ in range(rounds):
+            asyncio.run(_reset(url))
+            elapsed = asyncio.run(_paced(url, calls, rate, 100))
+            times = sorted(r["at"] for r in asyncio.run(_requests(url)) if r["path"] == "/v1/roles")
+            achieved.append(
+                (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else calls / elapsed
+            )
+            worst.append(_max_in_window(times, 1.0))
+    del aiohttp
+    return [
+        Figure(
+            f"limiter: achieved rate, {calls} calls at {rate:g} rps, concurrency 100",
+            "rps",
+            achieved,
+            "configured rate",
+            [rate],
+        ),
+        Figure(
+            "limiter: most requests the server saw in any 1 s window",
+            "req",
+            worst,
+            "configured rate",
+            [rate],
+        ),
+    ]
+
+
+async def _reset(url: str) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s, s.post(url + "/__admin/reset") as r:
+        await r.read()
+
+
+async def _requests(url: str) -> list[dict[str, Any]]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s, s.get(url + "/__admin/requests") as r:
+        data: list[dict[str, Any]] = await r.json()
+        return data
+
+
+def _max_in_window(times: list[float], width: float) -> float:
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - width:
+            j += 1
+        best = max(best, i - j + 1)
+    return float(best)
+
+
+# --------------------------------------------------------------------------- 6. codegen
+def bench_codegen(rounds: int) -> list[Figure]:
+    values = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "codegen", "--quiet"], check=True, cwd=ROOT)
+        values.append(time.perf_counter() - t)
+    base = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import yaml; yaml.load(open('spec/openapi.yaml','rb'), Loader=yaml.CSafeLoader)",
+            ],
+            check=True,
+            cwd=ROOT,
+        )
+        base.append(time.perf_counter() - t)
+    return [
+        Figure("codegen, full spec (make codegen)", "s", values, "loading the spec alone", base)
+    ]
+
+
+# --------------------------------------------------------------------------- report
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for pkg in ("ozon-async", "aiohttp", "msgspec", "ozonapi-async", "pydantic", "ozon-sdk"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu} ({os.cpu_count()} cores)",
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        **versions,
+    }
+
+
+def table(figs: list[Figure]) -> str:
+    rows = [
+        "| figure | median | min | max | baseline | ratio | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in figs:
+        finite = [v for v in f.values if v == v]
+        if not finite:
+            rows.append(f"| {f.name} | – | – | – | {f.baseline or ''} | – | {f.note} |")
+            continue
+        ratio = f"{f.ratio:.2f}×" if f.ratio else ""
+        base = (
+            f"{f.baseline} ({fmt(statistics.median(f.baseline_values))} {f.unit})"
+            if f.baseline and f.baseline_values
+            else ""
+        )
+        rows.append(
+            f"| {f.name} | {fmt(f.median)} {f.unit} | {fmt(min(finite))} | {fmt(max(finite))} | {base} | {ratio} | {f.note} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, a few seconds, nothing written"
+    )
+    args = ap.parse_args()
+    warnings.simplefilter("ignore", DeprecationWarning)
+    s = args.smoke
+    figs: list[Figure] = []
+    steps: list[tuple[str, Callable[[], list[Figure]]]] = [
+        ("call overhead", lambda: bench_overhead(100 if s else 5000, 1 if s else 7)),
+        ("instructions", lambda: [] if s else bench_instructions(500)),
+        ("decode", lambda: bench_decode(20 if s else 1000, 1 if s else 7, 1 if s else 20)),
+        ("import time", lambda: bench_import(1 if s else 10)),
+        ("memory", lambda: [] if s else bench_memory(50_000, 3)),
+        ("limiter", lambda: bench_limiter(40 if s else 2000, 200.0, 1 if s else 3)),
+        ("codegen", lambda: [] if s else bench_codegen(3)),
+    ]
+    for label, step in steps:
+        t = time.perf_counter()
+        print(f"… {label}", file=sys.stderr, flush=True)
+        figs += step()
+        print(f"  {label}: {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+    info = machine()
+    text = table(figs)
+    print(text)
+    if not s:
+        lines = [
+            "# Benchmark results",
+            "",
+            "Written by `make bench` (bench/run.py). Medians of several rounds; ratios are against a baseline measured in the same run.",
+            "",
+        ]
+        lines += [f"- **{k}**: {v}" for k, v in info.items()]
+        lines += ["", text, ""]
+        (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
