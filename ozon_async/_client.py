@@ -363,40 +363,25 @@ class OzonClient(Resources):
                 await self._acquire(op)
             try:
                 raw = await self._attempt(method, path, body, timeout, extra_headers, attempt)
-            except _NotSent as exc:
-                if attempt < retries:
+            except (_NotSent, APIConnectionError) as exc:
+                # Resend when the request provably never left, or when resending is harmless.
+                failure: APIConnectionError
+                if isinstance(exc, _NotSent):
+                    cause = exc.__cause__ or exc
+                    failure = APIConnectionError(str(cause), method=method, path=path, sent=False)
+                    failure.__cause__ = cause
+                    why, resend = "connect error", True
+                else:
+                    failure = exc
+                    why = "timeout" if isinstance(exc, APITimeoutError) else "connection lost"
+                    resend = may_resend
+                if resend and attempt < retries:
                     await self._wait(
-                        cfg.backoff.delay(attempt, self._random),
-                        method,
-                        path,
-                        attempt,
-                        "connect error",
+                        cfg.backoff.delay(attempt, self._random), method, path, attempt, why
                     )
                     attempt += 1
                     continue
-                raise APIConnectionError(
-                    str(exc.__cause__ or exc), method=method, path=path, sent=False
-                ) from exc.__cause__
-            except APITimeoutError:
-                if may_resend and attempt < retries:
-                    await self._wait(
-                        cfg.backoff.delay(attempt, self._random), method, path, attempt, "timeout"
-                    )
-                    attempt += 1
-                    continue
-                raise
-            except APIConnectionError:
-                if may_resend and attempt < retries:
-                    await self._wait(
-                        cfg.backoff.delay(attempt, self._random),
-                        method,
-                        path,
-                        attempt,
-                        "connection lost",
-                    )
-                    attempt += 1
-                    continue
-                raise
+                raise failure from failure.__cause__
             status = raw.status
             if 200 <= status < 300:
                 raw.attempts = attempt + 1

@@ -47,16 +47,8 @@ class Resource:
         extra_headers: Mapping[str, str] | None,
         idempotent: bool | None,
     ) -> R:
-        body = self._body(op, request_type, fields)
-        raw = await self._client._send(
-            op.method,
-            op.path,
-            body,
-            op=op,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+        raw = await self._send(
+            op, request_type, fields, timeout, max_retries, extra_headers, idempotent
         )
         try:
             result: R = decoder_for(response_type).decode(raw.content)
@@ -77,19 +69,34 @@ class Resource:
         extra_headers: Mapping[str, str] | None,
         idempotent: bool | None,
     ) -> BinaryResponse:
-        body = self._body(op, request_type, fields)
-        raw = await self._client._send(
+        raw = await self._send(
+            op, request_type, fields, timeout, max_retries, extra_headers, idempotent
+        )
+        ctype = raw.headers.get("Content-Type", op.response_content_type).split(";")[0].strip()
+        return BinaryResponse(content=raw.content, content_type=ctype)
+
+    def _send(
+        self,
+        op: Operation,
+        request_type: type[Any] | None,
+        fields: Mapping[str, Any],
+        timeout: float | None,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+        idempotent: bool | None,
+    ) -> Awaitable[Any]:
+        """Validate and encode the body now (errors surface before anything is sent), and return
+        the client's send coroutine (a plain function: no extra coroutine per call)."""
+        return self._client._send(
             op.method,
             op.path,
-            body,
+            self._body(op, request_type, fields),
             op=op,
             timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,
             idempotent=idempotent,
         )
-        ctype = raw.headers.get("Content-Type", op.response_content_type).split(";")[0].strip()
-        return BinaryResponse(content=raw.content, content_type=ctype)
 
     @staticmethod
     def _body(
