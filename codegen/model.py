@@ -350,7 +350,14 @@ class Builder:
             t = TypeInfo("float" if types[0] == "number" else "str | float")
         elif kinds == {"boolean", "string"}:
             t = TypeInfo("bool")
-        elif kinds == {"string", "array"} or kinds == {"array", "string"}:
+        elif kinds == {"string", "array"} and types[0] == "array":
+            # a list that Ozon sometimes sends as a single string
+            item = self._type(node.get("items") or {}, module, ctx + "Item", constrain)
+            t = TypeInfo(
+                f"list[{item.annotation}] | str", refs=set(item.refs), needs=set(item.needs)
+            )
+        elif kinds == {"string", "array"}:
+            # a string that Ozon sends as [] when empty
             t = TypeInfo("str | list[Any]", needs={"Any"})
         elif len(kinds) > 1:
             raise ValueError(f"{ctx}: unsupported type combination {types}")

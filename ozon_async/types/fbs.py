@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from msgspec import Meta
 
@@ -122,7 +122,7 @@ class FbsExemplarInfoV5(Model):
     rnpt: str | None = None
     """Registration number of the product batch (RNPT)."""
 
-    jw_uin: str | list[Any] | None = None
+    jw_uin: list[str] | str | None = None
     """Unique identification number (UIN) of a jewelry item. Accepted as a string or a list of
     strings.
     """
@@ -186,7 +186,7 @@ class FbsExemplarSetDataV5(Model):
     rnpt: str | None = None
     """Registration number of the product batch (RNPT)."""
 
-    jw_uin: str | list[Any] | None = None
+    jw_uin: list[str] | str | None = None
     """Unique identification number (UIN) of a jewelry item. Accepted as a string or a list of
     strings.
     """
@@ -287,7 +287,7 @@ class FbsExemplarStatusInfoV4(Model):
     is_gtd_absent: bool | None = None
     """true if no cargo customs declaration (GTD) number is given for the exemplar."""
 
-    jw_uin: str | list[Any] | None = None
+    jw_uin: list[str] | str | None = None
     """Unique identification number (UIN) of a jewelry item. Accepted as a string or a list of
     strings.
     """
@@ -387,7 +387,7 @@ class FbsExemplarValidateDataV4(Model):
     gtd: str | None = None
     """Cargo customs declaration (GTD) number. May be omitted if you have none."""
 
-    jw_uin: str | list[Any] | None = None
+    jw_uin: list[str] | str | None = None
     """Unique identification number (UIN) of a jewelry item. Accepted as a string or a list of
     strings.
     """
@@ -450,7 +450,7 @@ class FbsExemplarValidateResultDataV4(Model):
     mandatory_mark: str | None = None
     """Mandatory Chestny ZNAK marking code of the exemplar."""
 
-    jw_uin: str | list[Any] | None = None
+    jw_uin: list[str] | str | None = None
     """Unique identification number (UIN) of a jewelry item. Accepted as a string or a list of
     strings.
     """

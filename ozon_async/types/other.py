@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from msgspec import field
 
@@ -148,7 +147,7 @@ class FbsPostingProductExemplarSetV4Exemplar(Model):
     mandatory_mark: str | None = None
     """Chestny ZNAK mandatory marking code."""
 
-    jw_uin: str | list[Any] | None = None
+    jw_uin: list[str] | str | None = None
     """Unique identification number (UIN) of a jewellery item."""
 
     rnpt: str | None = None

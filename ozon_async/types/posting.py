@@ -790,7 +790,7 @@ class FbsPostingDetailProduct(Model):
     currency_code.
     """
 
-    jw_uin: str | list[Any] | None = None
+    jw_uin: list[str] | str | None = None
     """Unique identification number (UIN) of a jewellery item; Ozon sends a string (often empty) or
     a list of strings.
     """

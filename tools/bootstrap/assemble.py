@@ -1014,6 +1014,10 @@ Conventions:
 
 - 64-bit integers (`format: int64`) are declared `type: [integer, string]` with a decimal pattern:
   Ozon's gateway sends them as JSON numbers in some answers and as strings in others.
+- The first type of a type list is the real one: `[number, string]` is a number that may arrive as
+  a decimal string, `[string, number]` a string that may arrive as a number, `[boolean, string]` a
+  boolean that may arrive as `"true"`/`"false"`, `[array, string]` a list that may arrive as a
+  single string, and `[string, array]` with `maxItems: 0` a string sent as `[]` when empty.
 - A property that the server may send as `null` is nullable (`null` in its type list, or `anyOf`
   with `{type: null}` for a `$ref`).
 - Every request sends `Client-Id` and `Api-Key` headers. Errors use the `ErrorResponse` body.
