@@ -496,7 +496,7 @@ class AverageDeliveryTimeDetailsMetrics(Model):
     to 4 decimal places.
     """
 
-    lost_profit: int | None = None
+    lost_profit: float | None = None
     """Overpayment for logistics caused by long delivery times."""
 
     orders_count: AverageDeliveryTimeOrdersCount | None = None
@@ -557,7 +557,7 @@ class AverageDeliveryTimeMetrics(Model):
     to 4 decimal places.
     """
 
-    lost_profit: int | None = None
+    lost_profit: float | None = None
     """Overpayment for logistics caused by long delivery times."""
 
     orders_count: AverageDeliveryTimeOrdersCount | None = None

@@ -176,7 +176,7 @@ class PricingStrategyProductPrice(Model):
     is_enabled: bool | None = None
     """true if the product takes part in the pricing strategy."""
 
-    strategy_product_price: int | None = None
+    strategy_product_price: float | None = None
     """Price set by the strategy, in whole units of the product's price currency."""
 
     price_downloaded_at: str | None = None

@@ -603,7 +603,7 @@ class ReturnsRfbsProduct(Model):
     ruble, BYN - Belarusian ruble, KZT - tenge, EUR - euro, USD - US dollar, CNY - yuan.
     """
 
-    price: int | None = None
+    price: float | None = None
     """Product price."""
 
     sku: int | None = None
