@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
@@ -15,10 +14,10 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 
 @lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with SPEC_PATH.open("rb") as f:
-        spec: dict[str, Any] = yaml.load(f, Loader=loader)
-    return spec
+    """The spec as the generator reads it (parsed once per test session)."""
+    from codegen.__main__ import load_spec as read
+
+    return dict(read(SPEC_PATH))
 
 
 def spec_operations() -> list[tuple[str, str, dict[str, Any]]]:

@@ -234,3 +234,55 @@ def test_package_label_is_a_pdf(spec: dict[str, Any]) -> None:
     content = op["responses"]["200"]["content"]
     assert list(content) == ["application/pdf"]
     assert content["application/pdf"]["schema"]["format"] == "binary"
+
+
+def _structure(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: _structure(v)
+            for k, v in sorted(node.items())
+            if k not in ("description", "x-ozon-note", "deprecated", "default", "example")
+        }
+    if isinstance(node, list):
+        return [_structure(v) for v in node]
+    return node
+
+
+def test_no_duplicated_object_schemas(spec: dict[str, Any]) -> None:
+    import json
+
+    seen: dict[str, str] = {}
+    dupes = []
+    for name, schema in spec["components"]["schemas"].items():
+        if schema.get("type") != "object" or not schema.get("properties"):
+            continue  # scalar aliases are named for their meaning; the empty object is one schema
+        key = json.dumps(_structure(schema), sort_keys=True)
+        if key in seen:
+            dupes.append((seen[key], name))
+        seen.setdefault(key, name)
+    assert not dupes, dupes
+
+
+def test_every_schema_is_used(spec: dict[str, Any]) -> None:
+    def refs(node: Any, out: list[str]) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                out.append(ref.rsplit("/", 1)[1])
+            for k, v in node.items():
+                if k != "example":
+                    refs(v, out)
+        elif isinstance(node, list):
+            for v in node:
+                refs(v, out)
+
+    stack: list[str] = []
+    refs(spec["paths"], stack)
+    refs(spec["components"]["responses"], stack)
+    used: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name not in used:
+            used.add(name)
+            refs(spec["components"]["schemas"][name], stack)
+    assert set(spec["components"]["schemas"]) == used

@@ -276,9 +276,6 @@ if TYPE_CHECKING:
         CarriageDeliveryMethod as CarriageDeliveryMethod,
     )
     from ozon_async.types.carriage import (
-        CarriageDeliveryMethodError as CarriageDeliveryMethodError,
-    )
-    from ozon_async.types.carriage import (
         CarriageGetV1Response as CarriageGetV1Response,
     )
     from ozon_async.types.carriage import (
@@ -363,6 +360,9 @@ if TYPE_CHECKING:
         BoolResultResponse as BoolResultResponse,
     )
     from ozon_async.types.common import (
+        CarriageError as CarriageError,
+    )
+    from ozon_async.types.common import (
         ChatListRequestFilter as ChatListRequestFilter,
     )
     from ozon_async.types.common import (
@@ -388,9 +388,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.common import (
         OperationError as OperationError,
-    )
-    from ozon_async.types.common import (
-        PostingFbsPackageLabelV2Response as PostingFbsPackageLabelV2Response,
     )
     from ozon_async.types.common import (
         PostingNumberRequest as PostingNumberRequest,
@@ -816,9 +813,6 @@ if TYPE_CHECKING:
         PolygonWarehouseLocation as PolygonWarehouseLocation,
     )
     from ozon_async.types.posting import (
-        CarriageAvailableListError as CarriageAvailableListError,
-    )
-    from ozon_async.types.posting import (
         CarriageAvailableListItem as CarriageAvailableListItem,
     )
     from ozon_async.types.posting import (
@@ -951,28 +945,10 @@ if TYPE_CHECKING:
         FbsPostingWithParams as FbsPostingWithParams,
     )
     from ozon_async.types.posting import (
-        FbsUnfulfilledCurrentTariffCharge as FbsUnfulfilledCurrentTariffCharge,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledNextTariffCharge as FbsUnfulfilledNextTariffCharge,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledNextTariffMinCharge as FbsUnfulfilledNextTariffMinCharge,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPosting as FbsUnfulfilledPosting,
     )
     from ozon_async.types.posting import (
-        FbsUnfulfilledPostingCancellation as FbsUnfulfilledPostingCancellation,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPostingContainer as FbsUnfulfilledPostingContainer,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledPostingDeliveryMethod as FbsUnfulfilledPostingDeliveryMethod,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledPostingExternalOrder as FbsUnfulfilledPostingExternalOrder,
     )
     from ozon_async.types.posting import (
         FbsUnfulfilledPostingOptional as FbsUnfulfilledPostingOptional,
@@ -981,16 +957,10 @@ if TYPE_CHECKING:
         FbsUnfulfilledPostingProduct as FbsUnfulfilledPostingProduct,
     )
     from ozon_async.types.posting import (
-        FbsUnfulfilledPostingProductPrice as FbsUnfulfilledPostingProductPrice,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPostingRequirements as FbsUnfulfilledPostingRequirements,
     )
     from ozon_async.types.posting import (
         FbsUnfulfilledPostingTariffication as FbsUnfulfilledPostingTariffication,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledStepTariffCharge as FbsUnfulfilledStepTariffCharge,
     )
     from ozon_async.types.posting import (
         FbsUnfulfilledTarifficationStep as FbsUnfulfilledTarifficationStep,
@@ -1012,6 +982,9 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.posting import (
         PostingCutoffSetV1Request as PostingCutoffSetV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingExternalOrder as PostingExternalOrder,
     )
     from ozon_async.types.posting import (
         PostingFbsCancelReasonListV2Response as PostingFbsCancelReasonListV2Response,
@@ -1039,9 +1012,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.posting import (
         PostingFbsListPostingAddressee as PostingFbsListPostingAddressee,
-    )
-    from ozon_async.types.posting import (
-        PostingFbsListPostingExternalOrder as PostingFbsListPostingExternalOrder,
     )
     from ozon_async.types.posting import (
         PostingFbsListPostingFinancialData as PostingFbsListPostingFinancialData,
@@ -1141,6 +1111,9 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.posting import (
         PostingFinancialDataProduct as PostingFinancialDataProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingMoneyAmount as PostingMoneyAmount,
     )
     from ozon_async.types.posting import (
         PostingProductCancelItem as PostingProductCancelItem,
@@ -2180,7 +2153,6 @@ _MODULE_OF: dict[str, str] = {
     "CarriageDeliveryListV2Request": "carriage",
     "CarriageDeliveryListV2Response": "carriage",
     "CarriageDeliveryMethod": "carriage",
-    "CarriageDeliveryMethodError": "carriage",
     "CarriageGetV1Response": "carriage",
     "CarriageIdRequest": "carriage",
     "CarriagePassCreateV1Request": "carriage",
@@ -2209,6 +2181,7 @@ _MODULE_OF: dict[str, str] = {
     "ChatTypeEnum": "chat",
     "ArrivalPassCreateResponse": "common",
     "BoolResultResponse": "common",
+    "CarriageError": "common",
     "ChatListRequestFilter": "common",
     "ChatUser": "common",
     "Empty": "common",
@@ -2218,7 +2191,6 @@ _MODULE_OF: dict[str, str] = {
     "IdNamePair": "common",
     "MoneyValue": "common",
     "OperationError": "common",
-    "PostingFbsPackageLabelV2Response": "common",
     "PostingNumberRequest": "common",
     "PostingNumbersRequest": "common",
     "PostingUpdateResponse": "common",
@@ -2360,7 +2332,6 @@ _MODULE_OF: dict[str, str] = {
     "PolygonCreateV1Request": "polygon",
     "PolygonCreateV1Response": "polygon",
     "PolygonWarehouseLocation": "polygon",
-    "CarriageAvailableListError": "posting",
     "CarriageAvailableListItem": "posting",
     "FbsPosting": "posting",
     "FbsPostingAdditionalData": "posting",
@@ -2405,20 +2376,12 @@ _MODULE_OF: dict[str, str] = {
     "FbsPostingUnfulfilledListResponseResult": "posting",
     "FbsPostingV4": "posting",
     "FbsPostingWithParams": "posting",
-    "FbsUnfulfilledCurrentTariffCharge": "posting",
-    "FbsUnfulfilledNextTariffCharge": "posting",
-    "FbsUnfulfilledNextTariffMinCharge": "posting",
     "FbsUnfulfilledPosting": "posting",
-    "FbsUnfulfilledPostingCancellation": "posting",
     "FbsUnfulfilledPostingContainer": "posting",
-    "FbsUnfulfilledPostingDeliveryMethod": "posting",
-    "FbsUnfulfilledPostingExternalOrder": "posting",
     "FbsUnfulfilledPostingOptional": "posting",
     "FbsUnfulfilledPostingProduct": "posting",
-    "FbsUnfulfilledPostingProductPrice": "posting",
     "FbsUnfulfilledPostingRequirements": "posting",
     "FbsUnfulfilledPostingTariffication": "posting",
-    "FbsUnfulfilledStepTariffCharge": "posting",
     "FbsUnfulfilledTarifficationStep": "posting",
     "PostingBuyerLegalInfo": "posting",
     "PostingCancelReasonOption": "posting",
@@ -2426,6 +2389,7 @@ _MODULE_OF: dict[str, str] = {
     "PostingCarriageAvailableListV1Request": "posting",
     "PostingCarriageAvailableListV1Response": "posting",
     "PostingCutoffSetV1Request": "posting",
+    "PostingExternalOrder": "posting",
     "PostingFbsCancelReasonListV2Response": "posting",
     "PostingFbsCancelReasonV1Request": "posting",
     "PostingFbsCancelReasonV1Response": "posting",
@@ -2435,7 +2399,6 @@ _MODULE_OF: dict[str, str] = {
     "PostingFbsGetV3Request": "posting",
     "PostingFbsGetV3Response": "posting",
     "PostingFbsListPostingAddressee": "posting",
-    "PostingFbsListPostingExternalOrder": "posting",
     "PostingFbsListPostingFinancialData": "posting",
     "PostingFbsListPostingFinancialProduct": "posting",
     "PostingFbsListPostingOptional": "posting",
@@ -2469,6 +2432,7 @@ _MODULE_OF: dict[str, str] = {
     "PostingFbsUnfulfilledListV4Response": "posting",
     "PostingFinancialData": "posting",
     "PostingFinancialDataProduct": "posting",
+    "PostingMoneyAmount": "posting",
     "PostingProductCancelItem": "posting",
     "PostingProductDetailWithoutDimensions": "posting",
     "PostingRelatedCancelReason": "posting",
@@ -2858,7 +2822,6 @@ __all__ = [
     "BoolResultResponse",
     "CarriageArrivalPass",
     "CarriageArrivalPassUpdate",
-    "CarriageAvailableListError",
     "CarriageAvailableListItem",
     "CarriageCancelAvailability",
     "CarriageCancelV1Response",
@@ -2866,7 +2829,7 @@ __all__ = [
     "CarriageDeliveryListV2Request",
     "CarriageDeliveryListV2Response",
     "CarriageDeliveryMethod",
-    "CarriageDeliveryMethodError",
+    "CarriageError",
     "CarriageGetV1Response",
     "CarriageIdRequest",
     "CarriagePassCreateV1Request",
@@ -3028,20 +2991,12 @@ __all__ = [
     "FbsPostingUnfulfilledListResponseResult",
     "FbsPostingV4",
     "FbsPostingWithParams",
-    "FbsUnfulfilledCurrentTariffCharge",
-    "FbsUnfulfilledNextTariffCharge",
-    "FbsUnfulfilledNextTariffMinCharge",
     "FbsUnfulfilledPosting",
-    "FbsUnfulfilledPostingCancellation",
     "FbsUnfulfilledPostingContainer",
-    "FbsUnfulfilledPostingDeliveryMethod",
-    "FbsUnfulfilledPostingExternalOrder",
     "FbsUnfulfilledPostingOptional",
     "FbsUnfulfilledPostingProduct",
-    "FbsUnfulfilledPostingProductPrice",
     "FbsUnfulfilledPostingRequirements",
     "FbsUnfulfilledPostingTariffication",
-    "FbsUnfulfilledStepTariffCharge",
     "FbsUnfulfilledTarifficationStep",
     "FbsWarehouse",
     "FbsWarehouseLegacy",
@@ -3096,6 +3051,7 @@ __all__ = [
     "PostingCarriageAvailableListV1Request",
     "PostingCarriageAvailableListV1Response",
     "PostingCutoffSetV1Request",
+    "PostingExternalOrder",
     "PostingFbsCancelReasonListV2Response",
     "PostingFbsCancelReasonV1Request",
     "PostingFbsCancelReasonV1Response",
@@ -3105,7 +3061,6 @@ __all__ = [
     "PostingFbsGetV3Request",
     "PostingFbsGetV3Response",
     "PostingFbsListPostingAddressee",
-    "PostingFbsListPostingExternalOrder",
     "PostingFbsListPostingFinancialData",
     "PostingFbsListPostingFinancialProduct",
     "PostingFbsListPostingOptional",
@@ -3118,7 +3073,6 @@ __all__ = [
     "PostingFbsListV3Response",
     "PostingFbsListV4Request",
     "PostingFbsListV4Response",
-    "PostingFbsPackageLabelV2Response",
     "PostingFbsProductCancelV2Request",
     "PostingFbsProductChangeV2Request",
     "PostingFbsProductCountryListV2Request",
@@ -3140,6 +3094,7 @@ __all__ = [
     "PostingFbsUnfulfilledListV4Response",
     "PostingFinancialData",
     "PostingFinancialDataProduct",
+    "PostingMoneyAmount",
     "PostingNumberRequest",
     "PostingNumbersRequest",
     "PostingProductCancelItem",

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ozon_async._models import Model
+from ozon_async.types.common import (
+    CarriageError,
+)
 
 
 class CarriageArrivalPass(Model):
@@ -148,7 +151,7 @@ class CarriageDeliveryMethod(Model):
     dropoff_point_type: str | None = None
     """Way of handing over the shipment (drop-off point type)."""
 
-    errors: list[CarriageDeliveryMethodError] | None = None
+    errors: list[CarriageError] | None = None
     """Errors that occurred while processing the request for this method."""
 
     first_mile_changing: bool | None = None
@@ -207,19 +210,6 @@ class CarriageDeliveryMethod(Model):
 
     warehouse_name: str | None = None
     """Warehouse name."""
-
-
-class CarriageDeliveryMethodError(Model):
-    """An error that occurred while building the delivery method data."""
-
-    code: str | None = None
-    """Error code."""
-
-    description: str | None = None
-    """Error description."""
-
-    status: str | None = None
-    """Error status."""
 
 
 class CarriageGetV1Response(Model):

@@ -32,6 +32,21 @@ class BoolResultResponse(Model):
     """true if the request was processed successfully."""
 
 
+class CarriageError(Model):
+    """An error or warning reported for a carriage.
+
+    Note: One schema for what Ozon's reference describes separately (as
+    `CarriageAvailableListError`, `CarriageDeliveryMethodError` in the draft): the structures
+    are identical.
+    """
+
+    code: str | None = None
+    """Error code."""
+
+    status: str | None = None
+    """Error severity: warning - a warning; critical - a critical error."""
+
+
 class ChatListRequestFilter(Model):
     """Filter for the chat list."""
 
@@ -132,19 +147,6 @@ class OperationError(Model):
 
     message: str | None = None
     """Reason for the error."""
-
-
-class PostingFbsPackageLabelV2Response(Model):
-    """A file with posting labels."""
-
-    file_content: str | None = None
-    """File content, base64-encoded binary."""
-
-    file_name: str | None = None
-    """File name."""
-
-    content_type: str | None = None
-    """File MIME type, application/pdf."""
 
 
 class PostingNumberRequest(Model):

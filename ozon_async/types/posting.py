@@ -10,6 +10,7 @@ from msgspec import Meta, field
 
 from ozon_async._models import Model
 from ozon_async.types.common import (
+    CarriageError,
     FilterPeriod,
     MoneyValue,
     SortDirection,
@@ -20,16 +21,6 @@ if TYPE_CHECKING:
 else:
     FbsPostingCargoType = str
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
-
-
-class CarriageAvailableListError(Model):
-    """An error or warning reported for an available carriage."""
-
-    code: str | None = None
-    """Error code."""
-
-    status: str | None = None
-    """Error severity: warning - a warning; critical - a critical error."""
 
 
 class CarriageAvailableListItem(Model):
@@ -55,7 +46,7 @@ class CarriageAvailableListItem(Model):
     delivery_method_name: str | None = None
     """Delivery method name."""
 
-    errors: list[CarriageAvailableListError] | None = None
+    errors: list[CarriageError] | None = None
     """Errors for this carriage."""
 
     first_mile_type: str | None = None
@@ -461,7 +452,12 @@ class FbsPostingByBarcodeProduct(Model):
 
 
 class FbsPostingCancellation(Model):
-    """Information about the cancellation of a posting."""
+    """Information about the cancellation of a posting.
+
+    Note: One schema for what Ozon's reference describes separately (as
+    `FbsPostingCancellation`, `FbsUnfulfilledPostingCancellation` in the draft): the structures
+    are identical.
+    """
 
     affect_cancellation_rating: bool | None = None
     """true if the cancellation affects the seller's rating."""
@@ -522,7 +518,12 @@ class FbsPostingCustomer(Model):
 
 
 class FbsPostingDeliveryMethod(Model):
-    """Delivery method of a posting."""
+    """Delivery method of a posting.
+
+    Note: One schema for what Ozon's reference describes separately (as
+    `FbsPostingDeliveryMethod`, `FbsUnfulfilledPostingDeliveryMethod` in the draft): the
+    structures are identical.
+    """
 
     id: int | None = None
     """Delivery method ID."""
@@ -1363,7 +1364,7 @@ class FbsPostingV4(Model):
     destination_place_name: str | None = None
     """Name of the destination place."""
 
-    external_order: PostingFbsListPostingExternalOrder | None = None
+    external_order: PostingExternalOrder | None = None
     """Information about an order from an external platform."""
 
     financial_data: PostingFbsListPostingFinancialData | None = None
@@ -1510,36 +1511,6 @@ class FbsPostingWithParams(Model):
     """true to transliterate the returned text values into Latin characters."""
 
 
-class FbsUnfulfilledCurrentTariffCharge(Model):
-    """Amount of the current discount or surcharge."""
-
-    amount: str | None = None
-    """Amount, as a decimal string."""
-
-    currency: str | None = None
-    """Currency code, for example `RUB`."""
-
-
-class FbsUnfulfilledNextTariffCharge(Model):
-    """Amount of the next discount or surcharge."""
-
-    amount: str | None = None
-    """Amount, as a decimal string."""
-
-    currency: str | None = None
-    """Currency code, for example `RUB`."""
-
-
-class FbsUnfulfilledNextTariffMinCharge(Model):
-    """Minimum amount of the next discount or surcharge."""
-
-    amount: str | None = None
-    """Amount, as a decimal string."""
-
-    currency: str | None = None
-    """Currency code, for example `RUB`."""
-
-
 class FbsUnfulfilledPosting(Model):
     """An unprocessed FBS posting as returned at the top level of the v3 answer in Ozon's example."""
 
@@ -1570,7 +1541,7 @@ class FbsUnfulfilledPosting(Model):
     (assembly failed).
     """
 
-    delivery_method: FbsUnfulfilledPostingDeliveryMethod | None = None
+    delivery_method: FbsPostingDeliveryMethod | None = None
     """Delivery method of the posting."""
 
     delivery_schema: str | None = None
@@ -1602,7 +1573,7 @@ class FbsUnfulfilledPosting(Model):
     optional: FbsUnfulfilledPostingOptional | None = None
     """Products with additional characteristics."""
 
-    cancellation: FbsUnfulfilledPostingCancellation | None = None
+    cancellation: FbsPostingCancellation | None = None
     """Cancellation information."""
 
     container: FbsUnfulfilledPostingContainer | None = None
@@ -1666,7 +1637,7 @@ class FbsUnfulfilledPosting(Model):
     tariffication: FbsUnfulfilledPostingTariffication | None = None
     """Shipping tariff information."""
 
-    external_order: FbsUnfulfilledPostingExternalOrder | None = None
+    external_order: PostingExternalOrder | None = None
     """Information about an order from an external platform."""
 
     volume_weight: float | None = None
@@ -1724,33 +1695,6 @@ class FbsUnfulfilledPosting(Model):
     """Tariff steps: how the shipping tariff changes over time."""
 
 
-class FbsUnfulfilledPostingCancellation(Model):
-    """Cancellation information of an unprocessed posting."""
-
-    cancel_reason_id: int | None = None
-    """Identifier of the cancellation reason; 0 if not cancelled."""
-
-    cancel_reason: str | None = None
-    """Cancellation reason; empty if not cancelled."""
-
-    cancellation_type: str | None = None
-    """Who cancelled the posting: `seller` - the seller; `client` or `customer` - the customer;
-    `ozon` - Ozon; `system` - the system; `delivery` - the delivery service. Empty if not
-    cancelled.
-    """
-
-    cancelled_after_ship: bool | None = None
-    """`true` if the posting was cancelled after it had been assembled."""
-
-    affect_cancellation_rating: bool | None = None
-    """`true` if the cancellation affects the seller's rating."""
-
-    cancellation_initiator: str | None = None
-    """Cancellation initiator as a display name: seller, customer, Ozon, system or delivery
-    service. Empty if not cancelled.
-    """
-
-
 class FbsUnfulfilledPostingContainer(Model):
     """Cargo unit the unprocessed posting is placed in."""
 
@@ -1765,38 +1709,6 @@ class FbsUnfulfilledPostingContainer(Model):
 
     container_number: float | None = None
     """Sequence number of the cargo unit."""
-
-
-class FbsUnfulfilledPostingDeliveryMethod(Model):
-    """Delivery method of an unprocessed posting."""
-
-    id: int | None = None
-    """Delivery method identifier."""
-
-    name: str | None = None
-    """Delivery method name."""
-
-    warehouse_id: int | None = None
-    """Identifier of the shipping warehouse."""
-
-    warehouse: str | None = None
-    """Warehouse name."""
-
-    tpl_provider_id: int | None = None
-    """Delivery service identifier."""
-
-    tpl_provider: str | None = None
-    """Delivery service name."""
-
-
-class FbsUnfulfilledPostingExternalOrder(Model):
-    """Information about an order placed on an external platform."""
-
-    is_external: bool | None = None
-    """`true` if the order comes from an external platform."""
-
-    platform_name: str | None = None
-    """Name of the platform where the order was placed; empty for Ozon orders."""
 
 
 class FbsUnfulfilledPostingOptional(Model):
@@ -1836,18 +1748,8 @@ class FbsUnfulfilledPostingProduct(Model):
     product_color: str | None = None
     """Product colour."""
 
-    price: FbsUnfulfilledPostingProductPrice | None = None
+    price: PostingMoneyAmount | None = None
     """Product price with its currency."""
-
-
-class FbsUnfulfilledPostingProductPrice(Model):
-    """Price of a product in an unprocessed posting."""
-
-    amount: str | None = None
-    """Price amount in the given currency."""
-
-    currency: str | None = None
-    """Currency code, for example `RUB`."""
 
 
 class FbsUnfulfilledPostingRequirements(Model):
@@ -1902,7 +1804,7 @@ class FbsUnfulfilledPostingTariffication(Model):
     `no_discount`).
     """
 
-    current_tariff_charge: FbsUnfulfilledCurrentTariffCharge | None = None
+    current_tariff_charge: PostingMoneyAmount | None = None
     """Current discount or surcharge amount."""
 
     current_tariff_min_charge: Any | None = None
@@ -1916,24 +1818,14 @@ class FbsUnfulfilledPostingTariffication(Model):
     next_tariff_type: str | None = None
     """Tariff type from next_tariff_starts_at: a discount or a surcharge."""
 
-    next_tariff_charge: FbsUnfulfilledNextTariffCharge | None = None
+    next_tariff_charge: PostingMoneyAmount | None = None
     """Discount or surcharge amount from next_tariff_starts_at."""
 
-    next_tariff_min_charge: FbsUnfulfilledNextTariffMinCharge | None = None
+    next_tariff_min_charge: PostingMoneyAmount | None = None
     """Minimum discount or surcharge from next_tariff_starts_at."""
 
     next_tariff_starts_at: datetime | None = None
     """Date and time when the next tariff starts to apply."""
-
-
-class FbsUnfulfilledStepTariffCharge(Model):
-    """Discount or surcharge amount of a tariff step."""
-
-    amount: str | None = None
-    """Amount, as a decimal string."""
-
-    currency: str | None = None
-    """Currency code, for example `RUB`."""
 
 
 class FbsUnfulfilledTarifficationStep(Model):
@@ -1944,7 +1836,7 @@ class FbsUnfulfilledTarifficationStep(Model):
     is a money object when present.
     """
 
-    tariff_charge: FbsUnfulfilledStepTariffCharge | None = None
+    tariff_charge: PostingMoneyAmount | None = None
     """Discount or surcharge amount for the step."""
 
     tariff_deadline_at: str | None = None
@@ -2027,6 +1919,21 @@ class PostingCutoffSetV1Request(Model):
     """Posting number."""
 
 
+class PostingExternalOrder(Model):
+    """Information about an order placed on an external platform.
+
+    Note: One schema for what Ozon's reference describes separately (as
+    `PostingFbsListPostingExternalOrder`, `FbsUnfulfilledPostingExternalOrder` in the draft):
+    the structures are identical.
+    """
+
+    is_external: bool | None = None
+    """`true` if the order comes from an external platform."""
+
+    platform_name: str | None = None
+    """Name of the platform where the order was placed; empty for Ozon orders."""
+
+
 class PostingFbsCancelReasonListV2Response(Model):
     """Answer with the list of posting cancellation reasons."""
 
@@ -2103,16 +2010,6 @@ class PostingFbsListPostingAddressee(Model):
 
     name: str | None = None
     """Recipient name."""
-
-
-class PostingFbsListPostingExternalOrder(Model):
-    """Information about an order placed on an external platform."""
-
-    is_external: bool | None = None
-    """`true` if the order comes from an external platform."""
-
-    platform_name: str | None = None
-    """Name of the platform where the order was placed; empty for Ozon orders."""
 
 
 class PostingFbsListPostingFinancialData(Model):
@@ -2716,6 +2613,22 @@ class PostingFinancialDataProduct(Model):
 
     total_discount_value: float | None = None
     """Discount amount."""
+
+
+class PostingMoneyAmount(Model):
+    """An amount of money with its currency, as sent in posting lists (amount as a decimal string).
+
+    Note: One schema for what Ozon's reference describes separately (as
+    `FbsUnfulfilledPostingProductPrice`, `FbsUnfulfilledCurrentTariffCharge`,
+    `FbsUnfulfilledNextTariffCharge`, `FbsUnfulfilledNextTariffMinCharge`,
+    `FbsUnfulfilledStepTariffCharge` in the draft): the structures are identical.
+    """
+
+    amount: str | None = None
+    """Price amount in the given currency."""
+
+    currency: str | None = None
+    """Currency code, for example `RUB`."""
 
 
 class PostingProductCancelItem(Model):
