@@ -6,15 +6,20 @@ templates only lay the result out.
 
 from __future__ import annotations
 
-import keyword
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from codegen import naming
 
 # Names the generated endpoint methods use for per-call options; a body field may not take them.
-OPTION_PARAMS = ("timeout", "max_retries", "extra_headers", "idempotent")
+OPTION_PARAMS = (
+    "timeout",
+    "max_retries",
+    "extra_headers",
+    "extra_body",
+    "idempotent",
+    "call_options",
+)
 
 
 @dataclass
@@ -39,7 +44,6 @@ class FieldModel:
     required: bool
     description: str
     deprecated: bool = False
-    default: Any = None
 
 
 @dataclass
@@ -132,9 +136,6 @@ class ApiModel:
     modules: dict[str, list[str]]  # module -> names defined in it (sorted)
 
 
-INT_TYPES = {"integer"}
-
-
 def _ref_name(ref: str) -> str:
     prefix = "#/components/schemas/"
     if not ref.startswith(prefix):
@@ -187,7 +188,7 @@ class Builder:
         for path, item in self.spec["paths"].items():
             for method, op in item.items():
                 ops_raw.append((method.upper(), path, op))
-                group = op["tags"][0]
+                group = naming.python_names(path, op)[0]
                 rq = self._refs(op.get("requestBody") or {})
                 rs = self._refs(op["responses"]["200"])
                 req_roots |= rq
@@ -205,7 +206,7 @@ class Builder:
             gs = users.get(n, set())
             if len(gs) == 1:
                 g = next(iter(gs))
-                self.module_of[n] = naming.group_module(g, tags.get(g, {}))
+                self.module_of[n] = g
             else:
                 self.module_of[n] = "common"
         # a schema in "common" must only depend on "common": pull dependencies up
@@ -231,7 +232,7 @@ class Builder:
                 if succ is not None:
                     o.replaced_by_call = f"client.{succ.group_py}.{succ.name}"
         for o in sorted(op_models, key=lambda o: (o.group_py, o.name)):
-            g = groups.get(o.group)
+            g = groups.get(o.group_py)
             if g is None:
                 t = tags.get(o.group, {})
                 g = GroupModel(
@@ -241,7 +242,7 @@ class Builder:
                     description=t.get("description", ""),
                     operations=[],
                 )
-                groups[o.group] = g
+                groups[o.group_py] = g
             g.operations.append(o)
         modules: dict[str, list[str]] = {}
         for n, s in {**self.structs, **self.aliases, **self.inline_aliases}.items():
@@ -285,7 +286,6 @@ class Builder:
             used.add(py)
             t = self._type(ps, module, name + naming.camel(py), constrain=request_only)
             req = wire in required and request_only
-            default = None
             fields.append(
                 FieldModel(
                     name=py,
@@ -294,7 +294,6 @@ class Builder:
                     required=req,
                     description=ps.get("description", ""),
                     deprecated=bool(ps.get("deprecated")),
-                    default=default,
                 )
             )
         # anyOf alternatives that each require top-level fields: "at least one of" checks.
@@ -431,7 +430,7 @@ class Builder:
             ):
                 name = f"{ctx}{i}"
                 i += 1
-        lit = ", ".join(_py_literal(v) for v in values)
+        lit = ", ".join(repr(v) for v in values)
         target[name] = AliasModel(
             name=name,
             description=node.get("description", ""),
@@ -447,8 +446,7 @@ class Builder:
         self, method: str, path: str, op: dict[str, Any], tags: dict[str, Any]
     ) -> OperationModel:
         group = op["tags"][0]
-        group_py = naming.group_attr(group, tags.get(group, {}))
-        name = naming.method_name(path, group_py)
+        group_py, name = naming.python_names(path, op)
         params: list[Param] = []
         req_type = req_mod = None
         rb = op.get("requestBody")
@@ -551,13 +549,3 @@ class Builder:
             item_type=item_type,
             item_module=item_mod,
         )
-
-
-def _py_literal(v: Any) -> str:
-    if isinstance(v, str):
-        return repr(v)
-    return repr(v)
-
-
-def identifier_ok(name: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)) and not keyword.iskeyword(name)

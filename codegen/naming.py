@@ -1,16 +1,17 @@
-"""Naming rules shared by the generator and documented in the README.
+"""Naming rules shared by the generator, the tests and the README.
 
-Method names: ``client.<group>.<name>`` where
+Method names: ``client.<group>.<name>`` where, for ``/v<N>/<first>/<rest...>``,
 
-* ``<group>`` is the operation's tag with ``-`` replaced by ``_`` (a Python keyword gets a
-  trailing ``_``: ``return`` -> ``return_``), or the tag's ``x-python-name`` when it has one;
-* ``<name>`` is the path without its version segment, with the first segment dropped when it
-  equals the group, segments joined by ``_`` (``-`` becomes ``_``), followed by ``_v<N>`` from the
-  path's version. A path that is only the group (``/v1/roles``) gives ``list_v<N>``.
+* ``<group>`` is the first path segment after the version, with ``-`` replaced by ``_`` and a
+  trailing ``_`` on a Python keyword (``/v1/return/...`` -> ``return_``);
+* ``<name>`` is the rest of the path joined by ``_`` (``-`` becomes ``_``) followed by ``_v<N>``;
+  a path that is only the group (``/v1/roles``) gives ``list_v<N>``.
 
-So ``POST /v3/posting/fbs/list`` is ``client.posting.fbs_list_v3`` and
-``POST /v2/fbs/posting/delivered`` is ``client.fbs.posting_delivered_v2``. The version suffix keeps
-names stable when Ozon adds a version: a new version is a new method beside the old one.
+So ``POST /v3/posting/fbs/list`` is ``client.posting.fbs_list_v3``, ``POST /v1/supply-order/list`` is
+``client.supply_order.list_v1`` and ``POST /v2/chat/history`` is ``client.chat.history_v2``. The
+version suffix keeps names stable: when Ozon adds a version, it is a new method beside the old one.
+An operation may override the rule with ``x-python-group``/``x-python-name`` only where the rule
+would give two operations the same name; the spec says why next to it.
 
 Field names: the JSON name, except that camelCase becomes snake_case (``warehouseId`` ->
 ``warehouse_id``), characters that cannot appear in an identifier become ``_``, and a Python keyword
@@ -47,28 +48,48 @@ def field_name(wire: str) -> str:
     return name
 
 
-def group_attr(tag: str, tag_obj: dict[str, Any]) -> str:
-    if tag_obj.get("x-python-name"):
-        return str(tag_obj["x-python-name"])
-    name = tag.replace("-", "_")
+def _split(path: str) -> tuple[str, list[str]]:
+    segs = path.strip("/").split("/")
+    version, rest = segs[0], segs[1:]
+    if not re.fullmatch(r"v\d+", version) or not rest:
+        raise ValueError(f"{path}: expected /v<N>/<group>/...")
+    return version, rest
+
+
+def _identifier(text: str) -> str:
+    name = text.replace("-", "_")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ValueError(f"tag {tag!r} needs an x-python-name")
+        raise ValueError(f"{text!r} does not make a Python identifier")
     if keyword.iskeyword(name):
         name += "_"
     return name
 
 
-def group_module(tag: str, tag_obj: dict[str, Any]) -> str:
-    return group_attr(tag, tag_obj)
+def group_of(path: str) -> str:
+    """The client attribute of the operation's group: the first path segment after the version."""
+    return _identifier(_split(path)[1][0])
 
 
-def method_name(path: str, group_py: str) -> str:
-    segs = path.strip("/").split("/")
-    version, rest = segs[0], segs[1:]
-    if not re.fullmatch(r"v\d+", version):
-        raise ValueError(f"{path}: the first segment must be the version")
-    norm = [s.replace("-", "_") for s in rest]
-    if norm and norm[0] == group_py.rstrip("_"):
-        norm = norm[1:]
+def tag_of(path: str) -> str:
+    """The spec tag of an operation: the first path segment after the version, as written."""
+    return _split(path)[1][0]
+
+
+def method_name(path: str) -> str:
+    """The method name within its group (see the module docstring)."""
+    version, rest = _split(path)
+    norm = [seg.replace("-", "_") for seg in rest[1:]]
     base = "_".join(norm) if norm else "list"
     return f"{base}_{version}"
+
+
+def operation_id(path: str) -> str:
+    """The spec's operationId: ``<group>_<method>`` with the group's keyword underscore dropped."""
+    return f"{group_of(path).rstrip('_')}_{method_name(path)}"
+
+
+def python_names(path: str, op: dict[str, Any]) -> tuple[str, str]:
+    """(group attribute, method name), honouring ``x-python-group``/``x-python-name``."""
+    group = str(op.get("x-python-group") or group_of(path))
+    name = str(op.get("x-python-name") or method_name(path))
+    return group, name

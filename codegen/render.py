@@ -140,7 +140,8 @@ def op_doc(op: OperationModel) -> str:
         parts.append("\n".join(args))
     opts = (
         "Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``, "
-        "``idempotent`` (allow resending this call after an ambiguous failure)."
+        "``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow "
+        "resending this call after an ambiguous failure)."
     )
     parts.append(opts)
     ret = op.response_description.strip() or "The response."

@@ -68,3 +68,26 @@ def encode_request(operation: str, request_type: Any, fields: Mapping[str, Any])
     if request_type is None:
         return b"{}"
     return _ENCODER.encode(build_request(operation, request_type, fields))
+
+
+def merge_extra_body(operation: str, body: bytes, extra: Mapping[str, Any]) -> bytes:
+    """Add ``extra_body`` (the escape hatch for fields the spec lacks) to an encoded body.
+
+    The extra fields go out exactly as given; a key the validated body already has is refused
+    rather than silently overwritten."""
+    data = msgspec.json.decode(body)
+    if not isinstance(data, dict):
+        raise RequestValidationError("extra_body needs a JSON object body", operation=operation)
+    try:
+        extra_data = msgspec.to_builtins(dict(extra), str_keys=True)
+    except TypeError as exc:
+        raise RequestValidationError(str(exc), field="extra_body", operation=operation) from None
+    clash = sorted(set(data) & set(extra_data))
+    if clash:
+        raise RequestValidationError(
+            f"extra_body repeats fields already set: {', '.join(clash)}",
+            field="extra_body",
+            operation=operation,
+        )
+    data.update(extra_data)
+    return _ENCODER.encode(data)

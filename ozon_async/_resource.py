@@ -7,10 +7,11 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from ozon_async._codec import decoder_for, encode_request
+from ozon_async._codec import decoder_for, encode_request, merge_extra_body
 from ozon_async._exceptions import ResponseDecodeError
 from ozon_async._models import BinaryResponse
 from ozon_async._operation import Operation
+from ozon_async._options import OPTION_NAMES, CallOptions
 from ozon_async._pagination import iter_items, iter_pages
 
 if TYPE_CHECKING:
@@ -41,15 +42,9 @@ class Resource:
         request_type: type[Any] | None,
         response_type: type[R],
         fields: Mapping[str, Any],
-        *,
-        timeout: float | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-        idempotent: bool | None,
+        options: CallOptions,
     ) -> R:
-        raw = await self._send(
-            op, request_type, fields, timeout, max_retries, extra_headers, idempotent
-        )
+        raw = await self._send(op, request_type, fields, options)
         try:
             result: R = decoder_for(response_type).decode(raw.content)
         except Exception as exc:  # msgspec.DecodeError / ValidationError
@@ -63,15 +58,9 @@ class Resource:
         op: Operation,
         request_type: type[Any] | None,
         fields: Mapping[str, Any],
-        *,
-        timeout: float | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-        idempotent: bool | None,
+        options: CallOptions,
     ) -> BinaryResponse:
-        raw = await self._send(
-            op, request_type, fields, timeout, max_retries, extra_headers, idempotent
-        )
+        raw = await self._send(op, request_type, fields, options)
         ctype = raw.headers.get("Content-Type", op.response_content_type).split(";")[0].strip()
         return BinaryResponse(content=raw.content, content_type=ctype)
 
@@ -80,22 +69,26 @@ class Resource:
         op: Operation,
         request_type: type[Any] | None,
         fields: Mapping[str, Any],
-        timeout: float | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-        idempotent: bool | None,
+        options: CallOptions,
     ) -> Awaitable[Any]:
         """Validate and encode the body now (errors surface before anything is sent), and return
         the client's send coroutine (a plain function: no extra coroutine per call)."""
+        unknown = set(options) - OPTION_NAMES
+        if unknown:
+            raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
+        body = self._body(op, request_type, fields)
+        extra = options.get("extra_body")
+        if extra and body is not None:
+            body = merge_extra_body(op.key, body, extra)
         return self._client._send(
             op.method,
             op.path,
-            self._body(op, request_type, fields),
+            body,
             op=op,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            timeout=options.get("timeout"),
+            max_retries=options.get("max_retries"),
+            extra_headers=options.get("extra_headers"),
+            idempotent=options.get("idempotent"),
         )
 
     @staticmethod

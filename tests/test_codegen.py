@@ -76,7 +76,8 @@ def test_hand_written_modules_have_no_header() -> None:
         ("/v1/roles", "roles", "list_v1"),
         ("/v1/actions", "actions", "list_v1"),
         ("/v1/return/pass/create", "return_", "pass_create_v1"),
-        ("/v2/chat/history", "other", "chat_history_v2"),
+        ("/v2/chat/history", "chat", "history_v2"),
+        ("/v1/supply-order/list", "supply_order", "list_v1"),
         (
             "/v1/description-category/attribute/values/search",
             "description_category",
@@ -85,7 +86,8 @@ def test_hand_written_modules_have_no_header() -> None:
     ],
 )
 def test_method_naming_rule(path: str, group: str, name: str) -> None:
-    assert naming.method_name(path, group) == name
+    assert naming.group_of(path) == group
+    assert naming.method_name(path) == name
 
 
 def test_field_naming_rule() -> None:

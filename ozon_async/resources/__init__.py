@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from ozon_async.resources.description_category import DescriptionCategoryResource
     from ozon_async.resources.fbs import FbsResource
     from ozon_async.resources.finance import FinanceResource
-    from ozon_async.resources.other import OtherResource
     from ozon_async.resources.pass_ import PassResource
     from ozon_async.resources.polygon import PolygonResource
     from ozon_async.resources.posting import PostingResource
@@ -117,15 +116,6 @@ class Resources:
         from ozon_async.resources.finance import FinanceResource
 
         return FinanceResource(self)  # type: ignore[arg-type]
-
-    @cached_property
-    def other(self) -> OtherResource:
-        """Operations that Ozon's Chinese index files under 'other': older chat history and chat
-        list versions and an older exemplar method.
-        """
-        from ozon_async.resources.other import OtherResource
-
-        return OtherResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def pass_(self) -> PassResource:

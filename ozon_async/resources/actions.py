@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.actions import (
     ActionProductsRequest,
@@ -45,10 +50,7 @@ class ActionsResource(Resource):
         action_id: float,
         last_id: str | float | None = None,
         limit: float | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionProductsResponse:
         """List products eligible for a promotion.
 
@@ -70,7 +72,8 @@ class ActionsResource(Resource):
             limit: Number of products per page. Default 100.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of eligible products.
@@ -84,20 +87,14 @@ class ActionsResource(Resource):
                 "last_id": last_id,
                 "limit": limit,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def discounts_task_approve_v1(
         self,
         *,
         tasks: Sequence[DiscountTaskApproval | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> DiscountTasksUpdateResponse:
         """Approve customer discount requests.
 
@@ -116,7 +113,8 @@ class ActionsResource(Resource):
                 Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The result of the status change for the requests.
@@ -128,20 +126,14 @@ class ActionsResource(Resource):
             {
                 "tasks": tasks,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def discounts_task_decline_v1(
         self,
         *,
         tasks: Sequence[DiscountTaskDecline | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> DiscountTasksUpdateResponse:
         """Decline customer discount requests.
 
@@ -159,7 +151,8 @@ class ActionsResource(Resource):
             tasks: Discount requests to decline. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The result of the status change for the requests.
@@ -171,10 +164,7 @@ class ActionsResource(Resource):
             {
                 "tasks": tasks,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/actions/discounts-task/list"], DiscountTaskLegacy)
@@ -184,10 +174,7 @@ class ActionsResource(Resource):
         limit: int,
         status: DiscountTaskStatus,
         page: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionsDiscountsTaskListV1Response:
         """List customer discount requests (deprecated).
 
@@ -211,7 +198,8 @@ class ActionsResource(Resource):
             page: Page number to return, starting from 1.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of discount requests.
@@ -225,10 +213,7 @@ class ActionsResource(Resource):
                 "status": status,
                 "page": page,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v2/actions/discounts-task/list"], DiscountTask)
@@ -238,10 +223,7 @@ class ActionsResource(Resource):
         last_id: int | None = None,
         limit: int | None = None,
         status: DiscountTaskStatusGroup | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionsDiscountsTaskListV2Response:
         """List customer discount requests.
 
@@ -265,7 +247,8 @@ class ActionsResource(Resource):
                 status.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of discount requests.
@@ -279,19 +262,12 @@ class ActionsResource(Resource):
                 "limit": limit,
                 "status": status,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def list_v1(
         self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionsV1Response:
         """List Ozon promotions available to the seller.
 
@@ -305,7 +281,8 @@ class ActionsResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of promotions.
@@ -315,10 +292,7 @@ class ActionsResource(Resource):
             None,
             ActionsV1Response,
             {},
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def products_activate_v1(
@@ -326,10 +300,7 @@ class ActionsResource(Resource):
         *,
         action_id: float,
         products: Sequence[PromoActionProductActivation | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionProductsUpdateResponse:
         """Add products to a promotion.
 
@@ -348,7 +319,8 @@ class ActionsResource(Resource):
             products: Products to add, with their promotional price and stock. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Added and rejected products.
@@ -361,10 +333,7 @@ class ActionsResource(Resource):
                 "action_id": action_id,
                 "products": products,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def products_deactivate_v1(
@@ -372,10 +341,7 @@ class ActionsResource(Resource):
         *,
         action_id: float,
         product_ids: Sequence[float],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionProductsUpdateResponse:
         """Remove products from a promotion.
 
@@ -394,7 +360,8 @@ class ActionsResource(Resource):
                 Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Removed and rejected products.
@@ -407,10 +374,7 @@ class ActionsResource(Resource):
                 "action_id": action_id,
                 "product_ids": product_ids,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/actions/products"], PromoActionProduct)
@@ -420,10 +384,7 @@ class ActionsResource(Resource):
         action_id: float,
         last_id: str | float | None = None,
         limit: float | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionProductsResponse:
         """List products taking part in a promotion.
 
@@ -445,7 +406,8 @@ class ActionsResource(Resource):
             limit: Number of products per page. Default 100.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of participating products.
@@ -459,8 +421,5 @@ class ActionsResource(Resource):
                 "last_id": last_id,
                 "limit": limit,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.analytics import (
     AnalyticsAverageDeliveryTimeDetailsV1Request,
@@ -54,10 +59,7 @@ class AnalyticsResource(Resource):
         limit: int,
         filters: AverageDeliveryTimeDetailsFilter | Mapping[str, Any] | None = None,
         offset: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AnalyticsAverageDeliveryTimeDetailsV1Response:
         """Get detailed average delivery time analytics for a cluster.
 
@@ -80,7 +82,8 @@ class AnalyticsResource(Resource):
                 offset 10 the response starts at the 11th item. Default 0.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Detailed per-product analytics for the cluster.
@@ -95,19 +98,12 @@ class AnalyticsResource(Resource):
                 "filters": filters,
                 "offset": offset,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def average_delivery_time_summary_v1(
         self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AnalyticsAverageDeliveryTimeSummaryV1Response:
         """Get average delivery time summary.
 
@@ -123,7 +119,8 @@ class AnalyticsResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Overall average delivery time analytics.
@@ -133,10 +130,7 @@ class AnalyticsResource(Resource):
             Empty,
             AnalyticsAverageDeliveryTimeSummaryV1Response,
             {},
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def average_delivery_time_v1(
@@ -145,10 +139,7 @@ class AnalyticsResource(Resource):
         delivery_schema: AverageDeliveryTimeDeliverySchema,
         supply_period: AverageDeliveryTimeSupplyPeriod,
         sku: Sequence[int] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AnalyticsAverageDeliveryTimeV1Response:
         """Get average delivery time analytics by cluster.
 
@@ -169,7 +160,8 @@ class AnalyticsResource(Resource):
             sku: Ozon SKUs to limit the analytics to. Up to 100 values.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Average delivery time analytics per cluster and in total.
@@ -183,10 +175,7 @@ class AnalyticsResource(Resource):
                 "supply_period": supply_period,
                 "sku": sku,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/analytics/data"], AnalyticsDataRow)
@@ -201,10 +190,7 @@ class AnalyticsResource(Resource):
         filters: Sequence[AnalyticsDataFilter | Mapping[str, Any]] | None = None,
         offset: int | None = None,
         sort: Sequence[AnalyticsDataSorting | Mapping[str, Any]] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AnalyticsDataV1Response:
         """Get analytics data.
 
@@ -249,7 +235,8 @@ class AnalyticsResource(Resource):
             sort: Sorting settings for the report.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Analytics data grouped by the requested dimensions.
@@ -268,10 +255,7 @@ class AnalyticsResource(Resource):
                 "offset": offset,
                 "sort": sort,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/analytics/product-queries/details"], AnalyticsProductQuery)
@@ -286,10 +270,7 @@ class AnalyticsResource(Resource):
         page: int | None = None,
         sort_by: AnalyticsProductQueriesSortBy | None = None,
         sort_dir: AnalyticsProductQueriesSortDir | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AnalyticsProductQueriesDetailsV1Response:
         """Get search query details for products.
 
@@ -318,7 +299,8 @@ class AnalyticsResource(Resource):
             sort_dir: Sort direction. Default DESCENDING.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Search queries for the products.
@@ -337,10 +319,7 @@ class AnalyticsResource(Resource):
                 "sort_by": sort_by,
                 "sort_dir": sort_dir,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/analytics/product-queries"], AnalyticsProductQueriesItem)
@@ -354,10 +333,7 @@ class AnalyticsResource(Resource):
         page: int | None = None,
         sort_by: AnalyticsProductQueriesSortBy | None = None,
         sort_dir: AnalyticsProductQueriesSortDir | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AnalyticsProductQueriesV1Response:
         """Get search query analytics for products.
 
@@ -384,7 +360,8 @@ class AnalyticsResource(Resource):
             sort_dir: Sort direction. Default DESCENDING.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Search query analytics for the products.
@@ -402,8 +379,5 @@ class AnalyticsResource(Resource):
                 "sort_by": sort_by,
                 "sort_dir": sort_dir,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.barcode import (
     BarcodeAddItem,
@@ -24,10 +29,7 @@ class BarcodeResource(Resource):
         self,
         *,
         barcodes: Sequence[BarcodeAddItem | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BarcodeAddV1Response:
         """Bind barcodes to products.
 
@@ -46,7 +48,8 @@ class BarcodeResource(Resource):
             barcodes: Barcode and product pairs. Up to 100 per request. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Barcodes processed; the list of errors for pairs that failed.
@@ -58,20 +61,14 @@ class BarcodeResource(Resource):
             {
                 "barcodes": barcodes,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def generate_v1(
         self,
         *,
         product_ids: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BarcodeGenerateV1Response:
         """Generate barcodes for products.
 
@@ -90,7 +87,8 @@ class BarcodeResource(Resource):
                 request. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Barcodes generated; the list of errors for products that failed.
@@ -102,8 +100,5 @@ class BarcodeResource(Resource):
             {
                 "product_ids": product_ids,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.carriage import (
     CarriageArrivalPass,
@@ -39,10 +44,7 @@ class CarriageResource(Resource):
         self,
         *,
         carriage_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CarriageCancelV1Response:
         """Delete a carriage.
 
@@ -61,7 +63,8 @@ class CarriageResource(Resource):
             carriage_id: Identifier of the carriage (shipment to Ozon). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The carriage status after deletion, or an error description.
@@ -73,10 +76,7 @@ class CarriageResource(Resource):
             {
                 "carriage_id": carriage_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v2/carriage/delivery/list"], CarriageDeliveryMethod)
@@ -86,10 +86,7 @@ class CarriageResource(Resource):
         limit: int,
         cursor: str | None = None,
         filter: CarriageDeliveryListFilter | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CarriageDeliveryListV2Response:
         """List delivery methods with their carriages.
 
@@ -110,7 +107,8 @@ class CarriageResource(Resource):
             filter: Filter by delivery method and departure date.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Delivery methods with their carriages and the cursor for the next page.
@@ -124,20 +122,14 @@ class CarriageResource(Resource):
                 "cursor": cursor,
                 "filter": filter,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def get_v1(
         self,
         *,
         carriage_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CarriageGetV1Response:
         """Get carriage details.
 
@@ -154,7 +146,8 @@ class CarriageResource(Resource):
             carriage_id: Identifier of the carriage (shipment to Ozon). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The carriage details.
@@ -166,10 +159,7 @@ class CarriageResource(Resource):
             {
                 "carriage_id": carriage_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def pass_create_v1(
@@ -177,10 +167,7 @@ class CarriageResource(Resource):
         *,
         arrival_passes: Sequence[CarriageArrivalPass | Mapping[str, Any]],
         carriage_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ArrivalPassCreateResponse:
         """Create arrival passes for a carriage.
 
@@ -198,7 +185,8 @@ class CarriageResource(Resource):
             carriage_id: Identifier of the carriage the passes are for. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Identifiers of the created passes.
@@ -211,10 +199,7 @@ class CarriageResource(Resource):
                 "arrival_passes": arrival_passes,
                 "carriage_id": carriage_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def pass_delete_v1(
@@ -222,10 +207,7 @@ class CarriageResource(Resource):
         *,
         arrival_pass_ids: Sequence[int],
         carriage_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Delete arrival passes of a carriage.
 
@@ -243,7 +225,8 @@ class CarriageResource(Resource):
             carriage_id: Identifier of the carriage. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Empty object: the passes were deleted.
@@ -256,10 +239,7 @@ class CarriageResource(Resource):
                 "arrival_pass_ids": arrival_pass_ids,
                 "carriage_id": carriage_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def pass_update_v1(
@@ -267,10 +247,7 @@ class CarriageResource(Resource):
         *,
         arrival_passes: Sequence[CarriageArrivalPassUpdate | Mapping[str, Any]],
         carriage_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Update arrival passes of a carriage.
 
@@ -288,7 +265,8 @@ class CarriageResource(Resource):
             carriage_id: Identifier of the carriage. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Empty object: the passes were updated.
@@ -301,10 +279,7 @@ class CarriageResource(Resource):
                 "arrival_passes": arrival_passes,
                 "carriage_id": carriage_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def set_postings_v1(
@@ -312,10 +287,7 @@ class CarriageResource(Resource):
         *,
         carriage_id: int,
         posting_numbers: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingUpdateResponse:
         """Replace the list of postings in a carriage.
 
@@ -335,7 +307,8 @@ class CarriageResource(Resource):
                 replaces the current list. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Processing result for each posting.
@@ -348,8 +321,5 @@ class CarriageResource(Resource):
                 "carriage_id": carriage_id,
                 "posting_numbers": posting_numbers,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

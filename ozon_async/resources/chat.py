@@ -4,15 +4,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.chat import (
     ChatHistoryRequestFilter,
+    ChatHistoryV2Request,
+    ChatHistoryV2Response,
     ChatHistoryV3Request,
     ChatHistoryV3Response,
     ChatInfo,
+    ChatListRequestFilter,
+    ChatListV2Item,
+    ChatListV2Request,
+    ChatListV2Response,
     ChatListV3Request,
     ChatListV3Response,
     ChatReadV2Request,
@@ -22,7 +33,6 @@ from ozon_async.types.chat import (
     ChatStartV1Response,
 )
 from ozon_async.types.common import (
-    ChatListRequestFilter,
     PostingNumberRequest,
     StringResultResponse,
 )
@@ -30,6 +40,58 @@ from ozon_async.types.common import (
 
 class ChatResource(Resource):
     """Chats with buyers and Ozon support: list, history, send messages and files, mark as read."""
+
+    async def history_v2(
+        self,
+        *,
+        chat_id: str,
+        limit: int,
+        direction: str | None = None,
+        from_message_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ChatHistoryV2Response:
+        """Get chat history (deprecated).
+
+        Deprecated: the method was scheduled to be switched off on 13 July 2025; use
+        /v3/chat/history instead. Returns the messages of a chat, from the newest to the oldest
+        by default; up to 1000 messages per request (default 50). History of chats with buyers
+        is available only to sellers with a Premium Plus subscription. Get buyer chats
+        (chat_type Buyer_Seller) from /v3/chat/list.
+
+        ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录).
+
+        Deprecated: use ``POST /v3/chat/history`` (``client.chat.history_v3``) instead. Calling
+        it emits ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            chat_id: Chat identifier. Required.
+            limit: Number of messages in the response. Default 50, maximum 1000. Required.
+            direction: Message order: Forward (from oldest to newest) or Backward (from newest
+                to oldest, default). Set the number of messages in limit.
+            from_message_id: Identifier of the message to start the history from. Default is the
+                last visible message.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Chat messages.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/chat/history"],
+            ChatHistoryV2Request,
+            ChatHistoryV2Response,
+            {
+                "chat_id": chat_id,
+                "limit": limit,
+                "direction": direction,
+                "from_message_id": from_message_id,
+            },
+            call_options,
+        )
 
     async def history_v3(
         self,
@@ -39,10 +101,7 @@ class ChatResource(Resource):
         filter: ChatHistoryRequestFilter | Mapping[str, Any] | None = None,
         from_message_id: int | None = None,
         limit: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ChatHistoryV3Response:
         """Get chat message history.
 
@@ -65,7 +124,8 @@ class ChatResource(Resource):
             limit: Number of messages in the answer. Default 50, maximum 1000.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The chat messages and a flag showing whether more remain.
@@ -81,10 +141,55 @@ class ChatResource(Resource):
                 "from_message_id": from_message_id,
                 "limit": limit,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v2/chat/list"], ChatListV2Item)
+    async def list_v2(
+        self,
+        *,
+        limit: int,
+        filter: ChatListRequestFilter | Mapping[str, Any] | None = None,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ChatListV2Response:
+        """List chats (deprecated).
+
+        Deprecated and to be switched off in the future; use /v3/chat/list instead. Returns
+        chats that match the filter, with unread counters. Paginated with limit (up to 1000,
+        default 30) and offset.
+
+        ``POST /v2/chat/list`` (Ozon docs: 聊天清单).
+
+        Deprecated: use ``POST /v3/chat/list`` (``client.chat.list_v3``) instead. Calling it
+        emits ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: Number of chats in the response. Default 30, maximum 1000. Required.
+            filter: Chat filter.
+            offset: Number of chats to skip; for example, with offset 10 the response starts at
+                the 11th chat.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The list of chats.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/chat/list"],
+            ChatListV2Request,
+            ChatListV2Response,
+            {
+                "limit": limit,
+                "filter": filter,
+                "offset": offset,
+            },
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v3/chat/list"], ChatInfo)
@@ -94,10 +199,7 @@ class ChatResource(Resource):
         limit: int,
         cursor: str | None = None,
         filter: ChatListRequestFilter | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ChatListV3Response:
         """List chats.
 
@@ -117,7 +219,8 @@ class ChatResource(Resource):
             filter: Filter by chat status and unread messages.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of chats with unread counters and the cursor for the next page.
@@ -131,10 +234,7 @@ class ChatResource(Resource):
                 "cursor": cursor,
                 "filter": filter,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def read_v2(
@@ -142,10 +242,7 @@ class ChatResource(Resource):
         *,
         chat_id: str,
         from_message_id: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ChatReadV2Response:
         """Mark chat messages as read.
 
@@ -165,7 +262,8 @@ class ChatResource(Resource):
                 as read.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The number of unread messages left in the chat.
@@ -178,10 +276,7 @@ class ChatResource(Resource):
                 "chat_id": chat_id,
                 "from_message_id": from_message_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def send_file_v1(
@@ -190,10 +285,7 @@ class ChatResource(Resource):
         base64_content: str,
         chat_id: str,
         name: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
         """Send a file to a chat.
 
@@ -215,7 +307,8 @@ class ChatResource(Resource):
             name: File name with extension, for example invoice.pdf. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The file was sent.
@@ -229,10 +322,7 @@ class ChatResource(Resource):
                 "chat_id": chat_id,
                 "name": name,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def send_message_v1(
@@ -240,10 +330,7 @@ class ChatResource(Resource):
         *,
         chat_id: str,
         text: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
         """Send a message to a chat.
 
@@ -264,7 +351,8 @@ class ChatResource(Resource):
             text: Message text in plain text, 1 to 1000 characters. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The message was sent.
@@ -277,20 +365,14 @@ class ChatResource(Resource):
                 "chat_id": chat_id,
                 "text": text,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def start_v1(
         self,
         *,
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ChatStartV1Response:
         """Start a chat with a buyer about a posting.
 
@@ -309,7 +391,8 @@ class ChatResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifier of the new chat.
@@ -321,8 +404,5 @@ class ChatResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

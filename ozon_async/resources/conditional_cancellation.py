@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
@@ -29,10 +34,7 @@ class ConditionalCancellationResource(Resource):
         *,
         cancellation_id: int,
         comment: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Approve an rFBS cancellation request.
 
@@ -50,7 +52,8 @@ class ConditionalCancellationResource(Resource):
             comment: Comment on the decision; when rejecting, explain the reason here.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The request was approved.
@@ -63,10 +66,7 @@ class ConditionalCancellationResource(Resource):
                 "cancellation_id": cancellation_id,
                 "comment": comment,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v2/conditional-cancellation/list"], ConditionalCancellation)
@@ -77,10 +77,7 @@ class ConditionalCancellationResource(Resource):
         filters: ConditionalCancellationListFilter | Mapping[str, Any] | None = None,
         last_id: int | None = None,
         with_: ConditionalCancellationListWith | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ConditionalCancellationListV2Response:
         """List rFBS cancellation requests.
 
@@ -103,7 +100,8 @@ class ConditionalCancellationResource(Resource):
             with_: Additional data to include in the answer. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Cancellation requests and the last_id for the next page.
@@ -118,10 +116,7 @@ class ConditionalCancellationResource(Resource):
                 "last_id": last_id,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def reject_v2(
@@ -129,10 +124,7 @@ class ConditionalCancellationResource(Resource):
         *,
         cancellation_id: int,
         comment: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Reject an rFBS cancellation request.
 
@@ -149,7 +141,8 @@ class ConditionalCancellationResource(Resource):
             comment: Comment on the decision; when rejecting, explain the reason here.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The request was rejected.
@@ -162,8 +155,5 @@ class ConditionalCancellationResource(Resource):
                 "cancellation_id": cancellation_id,
                 "comment": comment,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

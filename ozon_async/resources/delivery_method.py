@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     SortDirection,
@@ -33,10 +38,7 @@ class DeliveryMethodResource(Resource):
         limit: int,
         filter: WarehouseDeliveryMethodFilterV1 | Mapping[str, Any] | None = None,
         offset: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> DeliveryMethodListV1Response:
         """List warehouse delivery methods (deprecated).
 
@@ -60,7 +62,8 @@ class DeliveryMethodResource(Resource):
             offset: Number of items to skip; with offset 10 the answer starts at the 11th item.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The warehouse delivery methods.
@@ -74,10 +77,7 @@ class DeliveryMethodResource(Resource):
                 "filter": filter,
                 "offset": offset,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v2/delivery-method/list"], WarehouseDeliveryMethod)
@@ -88,10 +88,7 @@ class DeliveryMethodResource(Resource):
         cursor: str | None = None,
         filter: WarehouseDeliveryMethodFilter | Mapping[str, Any] | None = None,
         sort_dir: SortDirection | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> DeliveryMethodListV2Response:
         """List delivery methods of realFBS warehouses.
 
@@ -114,7 +111,8 @@ class DeliveryMethodResource(Resource):
             sort_dir: Sort direction, ASC (ascending) or DESC (descending).
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The delivery methods and the cursor for the next page.
@@ -129,8 +127,5 @@ class DeliveryMethodResource(Resource):
                 "filter": filter,
                 "sort_dir": sort_dir,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

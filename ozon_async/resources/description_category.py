@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ozon_async._resource import Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.description_category import (
     DescriptionCategoryAttributeV1Request,
@@ -31,10 +36,7 @@ class DescriptionCategoryResource(Resource):
         description_category_id: int,
         type_id: int,
         language: Language | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> DescriptionCategoryAttributeV1Response:
         """List category attributes.
 
@@ -56,7 +58,8 @@ class DescriptionCategoryResource(Resource):
             language: Language of the answer; Russian by default.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The attributes of the category and product type.
@@ -70,10 +73,7 @@ class DescriptionCategoryResource(Resource):
                 "type_id": type_id,
                 "language": language,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def attribute_values_search_v1(
@@ -84,10 +84,7 @@ class DescriptionCategoryResource(Resource):
         limit: int,
         type_id: int,
         value: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> DescriptionCategoryAttributeValuesSearchV1Response:
         """Search attribute dictionary values.
 
@@ -109,7 +106,8 @@ class DescriptionCategoryResource(Resource):
             value: Text to search dictionary values for; at least 2 characters. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The matching attribute values.
@@ -125,10 +123,7 @@ class DescriptionCategoryResource(Resource):
                 "type_id": type_id,
                 "value": value,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def attribute_values_v1(
@@ -140,10 +135,7 @@ class DescriptionCategoryResource(Resource):
         type_id: int,
         language: Language | None = None,
         last_value_id: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> DescriptionCategoryAttributeValuesV1Response:
         """List attribute dictionary values.
 
@@ -168,7 +160,8 @@ class DescriptionCategoryResource(Resource):
                 answer starts from the eleventh value. Use the last id of the previous page.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of attribute dictionary values.
@@ -185,20 +178,14 @@ class DescriptionCategoryResource(Resource):
                 "language": language,
                 "last_value_id": last_value_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def tree_v1(
         self,
         *,
         language: Language | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> DescriptionCategoryTreeV1Response:
         """Get the category and product type tree.
 
@@ -214,7 +201,8 @@ class DescriptionCategoryResource(Resource):
             language: Language of the answer; Russian by default.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The category tree.
@@ -226,8 +214,5 @@ class DescriptionCategoryResource(Resource):
             {
                 "language": language,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

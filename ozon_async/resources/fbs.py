@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
@@ -22,6 +27,8 @@ from ozon_async.types.fbs import (
     FbsExemplarValidateProductV4,
     FbsPostingProductExemplarCreateOrGetV5Response,
     FbsPostingProductExemplarCreateOrGetV6Response,
+    FbsPostingProductExemplarSetV4Product,
+    FbsPostingProductExemplarSetV4Request,
     FbsPostingProductExemplarSetV5Request,
     FbsPostingProductExemplarSetV6Request,
     FbsPostingProductExemplarStatusV4Response,
@@ -42,10 +49,7 @@ class FbsResource(Resource):
         self,
         *,
         posting_number: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingUpdateResponse:
         """Move postings to the delivered status.
 
@@ -62,7 +66,8 @@ class FbsResource(Resource):
             posting_number: Posting numbers. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Processing result for each posting.
@@ -74,20 +79,14 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_delivering_v2(
         self,
         *,
         posting_number: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingUpdateResponse:
         """Move postings to the delivering status.
 
@@ -104,7 +103,8 @@ class FbsResource(Resource):
             posting_number: Posting numbers. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Processing result for each posting.
@@ -116,20 +116,14 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_last_mile_v2(
         self,
         *,
         posting_number: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingUpdateResponse:
         """Move postings to the last mile status.
 
@@ -146,7 +140,8 @@ class FbsResource(Resource):
             posting_number: Posting numbers. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Processing result for each posting.
@@ -158,20 +153,14 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_product_exemplar_create_or_get_v5(
         self,
         *,
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FbsPostingProductExemplarCreateOrGetV5Response:
         """Get exemplar data of a posting (v5).
 
@@ -193,7 +182,8 @@ class FbsResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Exemplar data of the posting.
@@ -205,20 +195,14 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_product_exemplar_create_or_get_v6(
         self,
         *,
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FbsPostingProductExemplarCreateOrGetV6Response:
         """Get exemplar data of a posting.
 
@@ -236,7 +220,8 @@ class FbsResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Exemplar data of the posting.
@@ -248,10 +233,56 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
+        )
+
+    async def posting_product_exemplar_set_v4(
+        self,
+        *,
+        posting_number: str | None = None,
+        products: Sequence[FbsPostingProductExemplarSetV4Product | Mapping[str, Any]] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> BoolResultResponse:
+        """Check and save product exemplar data (deprecated).
+
+        Deprecated and to be switched off in the future; use
+        /v6/fbs/posting/product/exemplar/set. Asynchronously checks that product exemplars are
+        in circulation in the Chestny ZNAK marking system and saves their data; get the check
+        results with /v4/fbs/posting/product/exemplar/status. Pass the customs declaration
+        number in gtd, or set is_gtd_absent to true if there is none. For several identical
+        products in a posting, give one product_id with an exemplar entry for each unit. Always
+        send the full set of exemplars and products: when resending, include both previously
+        sent and newly added exemplars.
+
+        ``POST /v4/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据).
+
+        Deprecated: use ``POST /v6/fbs/posting/product/exemplar/set``
+        (``client.fbs.posting_product_exemplar_set_v6``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting number.
+            products: Products of the posting with their exemplars. Always send the full set.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Whether the request was accepted.
+        """
+        return await self._call(
+            OPERATIONS["POST /v4/fbs/posting/product/exemplar/set"],
+            FbsPostingProductExemplarSetV4Request,
+            BoolResultResponse,
+            {
+                "posting_number": posting_number,
+                "products": products,
+            },
+            call_options,
         )
 
     async def posting_product_exemplar_set_v5(
@@ -260,10 +291,7 @@ class FbsResource(Resource):
         posting_number: str,
         products: Sequence[FbsExemplarSetProductV5 | Mapping[str, Any]],
         multi_box_qty: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Check and save exemplar data (v5).
 
@@ -292,7 +320,8 @@ class FbsResource(Resource):
             multi_box_qty: Number of boxes the product is packed in.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Whether the save task was created.
@@ -306,10 +335,7 @@ class FbsResource(Resource):
                 "products": products,
                 "multi_box_qty": multi_box_qty,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_product_exemplar_set_v6(
@@ -318,10 +344,7 @@ class FbsResource(Resource):
         posting_number: str,
         products: Sequence[FbsExemplarSetProduct | Mapping[str, Any]],
         multi_box_qty: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Check and save exemplar data.
 
@@ -345,7 +368,8 @@ class FbsResource(Resource):
             multi_box_qty: Number of boxes the product is packed in.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The save task was created.
@@ -359,20 +383,14 @@ class FbsResource(Resource):
                 "products": products,
                 "multi_box_qty": multi_box_qty,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_product_exemplar_status_v4(
         self,
         *,
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FbsPostingProductExemplarStatusV4Response:
         """Get the check status of posting exemplars (v4).
 
@@ -393,7 +411,8 @@ class FbsResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Check statuses of the posting exemplars.
@@ -405,20 +424,14 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_product_exemplar_status_v5(
         self,
         *,
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FbsPostingProductExemplarStatusV5Response:
         """Get the check status of posting exemplars.
 
@@ -435,7 +448,8 @@ class FbsResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Check statuses of the posting exemplars.
@@ -447,20 +461,14 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_product_exemplar_update_v1(
         self,
         *,
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Save updated exemplar data of a posting.
 
@@ -478,7 +486,8 @@ class FbsResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The exemplar data was updated.
@@ -490,10 +499,7 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_product_exemplar_validate_v4(
@@ -501,10 +507,7 @@ class FbsResource(Resource):
         *,
         posting_number: str | None = None,
         products: Sequence[FbsExemplarValidateProductV4 | Mapping[str, Any]] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FbsPostingProductExemplarValidateV4Response:
         """Validate marking codes (v4).
 
@@ -526,7 +529,8 @@ class FbsResource(Resource):
             products: Products with the exemplar codes to validate.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Validation results for each product and exemplar.
@@ -539,10 +543,7 @@ class FbsResource(Resource):
                 "posting_number": posting_number,
                 "products": products,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_product_exemplar_validate_v5(
@@ -550,10 +551,7 @@ class FbsResource(Resource):
         *,
         posting_number: str,
         products: Sequence[FbsExemplarValidateProduct | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FbsPostingProductExemplarValidateV5Response:
         """Validate marking codes.
 
@@ -571,7 +569,8 @@ class FbsResource(Resource):
             products: Products with the exemplar codes to validate. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Validation results for each product, exemplar and mark.
@@ -584,20 +583,14 @@ class FbsResource(Resource):
                 "posting_number": posting_number,
                 "products": products,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_sent_by_seller_v2(
         self,
         *,
         posting_number: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingUpdateResponse:
         """Move postings to the sent by seller status.
 
@@ -614,7 +607,8 @@ class FbsResource(Resource):
             posting_number: Posting numbers. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Processing result for each posting.
@@ -626,20 +620,14 @@ class FbsResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def posting_tracking_number_set_v2(
         self,
         *,
         tracking_numbers: Sequence[FbsPostingTrackingNumber | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingUpdateResponse:
         """Set tracking numbers for postings.
 
@@ -655,7 +643,8 @@ class FbsResource(Resource):
             tracking_numbers: Posting number and tracking number pairs. Maximum 20. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Processing result for each posting.
@@ -667,8 +656,5 @@ class FbsResource(Resource):
             {
                 "tracking_numbers": tracking_numbers,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     FilterPeriod,
@@ -44,10 +49,7 @@ class FinanceResource(Resource):
         self,
         *,
         posting_numbers: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FinanceAccrualPostingsV1Response:
         """Get accruals for postings.
 
@@ -66,7 +68,8 @@ class FinanceResource(Resource):
                 Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Accruals grouped by posting.
@@ -78,10 +81,7 @@ class FinanceResource(Resource):
             {
                 "posting_numbers": posting_numbers,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/finance/cash-flow-statement/list"], FinanceCashFlow)
@@ -92,10 +92,7 @@ class FinanceResource(Resource):
         page_size: int,
         page: int | None = None,
         with_details: bool | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FinanceCashFlowStatementListV1Response:
         """Get the cash flow statement.
 
@@ -119,7 +116,8 @@ class FinanceResource(Resource):
             with_details: true to add the detailed breakdown to the response.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The cash flow statement.
@@ -134,10 +132,7 @@ class FinanceResource(Resource):
                 "page": page,
                 "with_details": with_details,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def compensation_v1(
@@ -145,10 +140,7 @@ class FinanceResource(Resource):
         *,
         date: str,
         language: ReportLanguage | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a compensation report.
 
@@ -166,7 +158,8 @@ class FinanceResource(Resource):
             language: Report language: RU (Russian, default) or EN (English).
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The code of the report being generated.
@@ -179,10 +172,7 @@ class FinanceResource(Resource):
                 "date": date,
                 "language": language,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def decompensation_v1(
@@ -190,10 +180,7 @@ class FinanceResource(Resource):
         *,
         date: str,
         language: ReportLanguage | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a decompensation report.
 
@@ -211,7 +198,8 @@ class FinanceResource(Resource):
             language: Report language: RU (Russian, default) or EN (English).
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The code of the report being generated.
@@ -224,10 +212,7 @@ class FinanceResource(Resource):
                 "date": date,
                 "language": language,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def realization_by_day_v1(
@@ -236,10 +221,7 @@ class FinanceResource(Resource):
         day: int,
         month: int,
         year: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FinanceRealizationByDayV1Response:
         """Get the daily sales report.
 
@@ -258,7 +240,8 @@ class FinanceResource(Resource):
             year: Year, for example 2025. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The sales report rows for the day.
@@ -272,10 +255,7 @@ class FinanceResource(Resource):
                 "month": month,
                 "year": year,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def realization_posting_v1(
@@ -283,10 +263,7 @@ class FinanceResource(Resource):
         *,
         month: int,
         year: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FinanceRealizationPostingV1Response:
         """Get the sales report by posting.
 
@@ -304,7 +281,8 @@ class FinanceResource(Resource):
             year: Report year, for example 2025. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The per-posting sales report.
@@ -317,10 +295,7 @@ class FinanceResource(Resource):
                 "month": month,
                 "year": year,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def realization_v2(
@@ -328,10 +303,7 @@ class FinanceResource(Resource):
         *,
         month: int,
         year: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FinanceRealizationV2Response:
         """Get the monthly sales report.
 
@@ -351,7 +323,8 @@ class FinanceResource(Resource):
             year: Report year, for example 2025. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The monthly sales report.
@@ -364,10 +337,7 @@ class FinanceResource(Resource):
                 "month": month,
                 "year": year,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v3/finance/transaction/list"], FinanceTransactionOperation)
@@ -377,10 +347,7 @@ class FinanceResource(Resource):
         page_size: int,
         filter: FinanceTransactionListRequestFilter | Mapping[str, Any] | None = None,
         page: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FinanceTransactionListV3Response:
         """List financial transactions (deprecated).
 
@@ -407,7 +374,8 @@ class FinanceResource(Resource):
             page: Page number to return, starting at 1.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of transactions.
@@ -421,10 +389,7 @@ class FinanceResource(Resource):
                 "filter": filter,
                 "page": page,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def transaction_totals_v3(
@@ -433,10 +398,7 @@ class FinanceResource(Resource):
         date: FilterPeriod | Mapping[str, Any] | None = None,
         posting_number: str | None = None,
         transaction_type: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> FinanceTransactionTotalsV3Response:
         """Get transaction totals (deprecated).
 
@@ -461,7 +423,8 @@ class FinanceResource(Resource):
                 transferDelivery (delivery charges), other (other).
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Transaction totals by category.
@@ -475,8 +438,5 @@ class FinanceResource(Resource):
                 "posting_number": posting_number,
                 "transaction_type": transaction_type,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.pass_ import (
     ArrivalPassInfo,
@@ -26,10 +31,7 @@ class PassResource(Resource):
         limit: int,
         cursor: str | None = None,
         filter: ArrivalPassListFilter | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PassListV1Response:
         """List arrival passes.
 
@@ -50,7 +52,8 @@ class PassResource(Resource):
             filter: Filters for the passes.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of arrival passes.
@@ -64,8 +67,5 @@ class PassResource(Resource):
                 "cursor": cursor,
                 "filter": filter,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

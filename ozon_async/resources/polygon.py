@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
@@ -30,10 +35,7 @@ class PolygonResource(Resource):
         delivery_method_id: int,
         polygons: Sequence[PolygonBindItem | Mapping[str, Any]],
         warehouse_location: PolygonWarehouseLocation | Mapping[str, Any],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Bind a delivery method to delivery polygons.
 
@@ -55,7 +57,8 @@ class PolygonResource(Resource):
             warehouse_location: Location of the warehouse the deliveries start from. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty object on success.
@@ -69,10 +72,7 @@ class PolygonResource(Resource):
                 "polygons": polygons,
                 "warehouse_location": warehouse_location,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def bind_v2(
@@ -82,10 +82,7 @@ class PolygonResource(Resource):
         polygon_id: int,
         time: int,
         warehouse_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Bind a delivery method to a delivery polygon.
 
@@ -105,7 +102,8 @@ class PolygonResource(Resource):
             warehouse_id: Warehouse identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty answer on success.
@@ -120,20 +118,14 @@ class PolygonResource(Resource):
                 "time": time,
                 "warehouse_id": warehouse_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def create_v1(
         self,
         *,
         coordinates: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PolygonCreateV1Response:
         """Create a delivery polygon.
 
@@ -152,7 +144,8 @@ class PolygonResource(Resource):
                 the shape. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifier of the new polygon.
@@ -164,8 +157,5 @@ class PolygonResource(Resource):
             {
                 "coordinates": coordinates,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

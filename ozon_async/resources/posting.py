@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import BinaryResponse, Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
@@ -75,10 +80,7 @@ class PostingResource(Resource):
         *,
         delivery_method_id: int,
         departure_date: datetime | str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingCarriageAvailableListV1Response:
         """List carriages available for shipment.
 
@@ -102,7 +104,8 @@ class PostingResource(Resource):
             departure_date: Shipping date. Defaults to the current date.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of available carriages.
@@ -115,10 +118,7 @@ class PostingResource(Resource):
                 "delivery_method_id": delivery_method_id,
                 "departure_date": departure_date,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def cutoff_set_v1(
@@ -126,10 +126,7 @@ class PostingResource(Resource):
         *,
         new_cutoff_date: datetime | str,
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Set the shipping date of a posting.
 
@@ -147,7 +144,8 @@ class PostingResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Whether the new date was set.
@@ -160,20 +158,14 @@ class PostingResource(Resource):
                 "new_cutoff_date": new_cutoff_date,
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_awaiting_delivery_v2(
         self,
         *,
         posting_number: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Pass disputed postings to shipment.
 
@@ -189,7 +181,8 @@ class PostingResource(Resource):
             posting_number: Posting numbers. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Whether the request was processed without errors.
@@ -201,19 +194,12 @@ class PostingResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_cancel_reason_list_v2(
         self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsCancelReasonListV2Response:
         """List posting cancellation reasons.
 
@@ -226,7 +212,8 @@ class PostingResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of cancellation reasons.
@@ -236,20 +223,14 @@ class PostingResource(Resource):
             Empty,
             PostingFbsCancelReasonListV2Response,
             {},
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_cancel_reason_v1(
         self,
         *,
         related_posting_numbers: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsCancelReasonV1Response:
         """Get cancellation reasons for FBS postings.
 
@@ -264,7 +245,8 @@ class PostingResource(Resource):
             related_posting_numbers: Posting numbers. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Cancellation reasons for each posting.
@@ -276,10 +258,7 @@ class PostingResource(Resource):
             {
                 "related_posting_numbers": related_posting_numbers,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_cancel_v2(
@@ -288,10 +267,7 @@ class PostingResource(Resource):
         cancel_reason_id: int,
         posting_number: str,
         cancel_reason_message: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Cancel an FBS posting.
 
@@ -316,7 +292,8 @@ class PostingResource(Resource):
                 cancel_reason_id is 402.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Whether the posting was cancelled.
@@ -330,20 +307,14 @@ class PostingResource(Resource):
                 "posting_number": posting_number,
                 "cancel_reason_message": cancel_reason_message,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_get_by_barcode_v2(
         self,
         *,
         barcode: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsGetByBarcodeV2Response:
         """Get an FBS posting by barcode.
 
@@ -360,7 +331,8 @@ class PostingResource(Resource):
                 /v3/posting/fbs/list or /v3/posting/fbs/unfulfilled/list. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The posting.
@@ -372,10 +344,7 @@ class PostingResource(Resource):
             {
                 "barcode": barcode,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_get_v3(
@@ -383,10 +352,7 @@ class PostingResource(Resource):
         *,
         posting_number: str,
         with_: FbsPostingDetailWithParams | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsGetV3Response:
         """Get an FBS posting by number.
 
@@ -405,7 +371,8 @@ class PostingResource(Resource):
             with_: Optional data to add to the answer. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The posting details.
@@ -418,10 +385,7 @@ class PostingResource(Resource):
                 "posting_number": posting_number,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v3/posting/fbs/list"], FbsPosting)
@@ -433,10 +397,7 @@ class PostingResource(Resource):
         dir: str | None = None,
         offset: int | None = None,
         with_: FbsPostingWithParams | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsListV3Response:
         """List FBS postings.
 
@@ -463,7 +424,8 @@ class PostingResource(Resource):
             with_: Optional data to add to each posting. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of postings.
@@ -479,10 +441,7 @@ class PostingResource(Resource):
                 "offset": offset,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v4/posting/fbs/list"], FbsPostingV4)
@@ -495,10 +454,7 @@ class PostingResource(Resource):
         sort_dir: SortDirection | None = None,
         translit: bool | None = None,
         with_: PostingFbsListRequestWith | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsListV4Response:
         """List FBS postings.
 
@@ -526,7 +482,8 @@ class PostingResource(Resource):
             with_: Additional fields to include in the answer. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of postings with the cursor for the next page.
@@ -543,20 +500,14 @@ class PostingResource(Resource):
                 "translit": translit,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_package_label_v2(
         self,
         *,
         posting_number: Sequence[str],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
         """Print labels for FBS postings.
 
@@ -575,7 +526,8 @@ class PostingResource(Resource):
             posting_number: Posting numbers. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The labels as a PDF file.
@@ -586,10 +538,7 @@ class PostingResource(Resource):
             {
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_product_cancel_v2(
@@ -599,10 +548,7 @@ class PostingResource(Resource):
         cancel_reason_message: str,
         items: Sequence[PostingProductCancelItem | Mapping[str, Any]],
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
         """Cancel some products in an FBS posting.
 
@@ -625,7 +571,8 @@ class PostingResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The posting number.
@@ -640,10 +587,7 @@ class PostingResource(Resource):
                 "items": items,
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_product_change_v2(
@@ -651,10 +595,7 @@ class PostingResource(Resource):
         *,
         items: Sequence[FbsPostingProductWeight | Mapping[str, Any]],
         posting_number: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
         """Set the weight of weighted products in a posting.
 
@@ -673,7 +614,8 @@ class PostingResource(Resource):
             posting_number: Posting number. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The posting number.
@@ -686,20 +628,14 @@ class PostingResource(Resource):
                 "items": items,
                 "posting_number": posting_number,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_product_country_list_v2(
         self,
         *,
         name_search: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsProductCountryListV2Response:
         """List available countries of manufacture.
 
@@ -716,7 +652,8 @@ class PostingResource(Resource):
                 countries.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Countries of manufacture with their ISO codes.
@@ -728,10 +665,7 @@ class PostingResource(Resource):
             {
                 "name_search": name_search,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_product_country_set_v2(
@@ -740,10 +674,7 @@ class PostingResource(Resource):
         country_iso_code: str,
         posting_number: str,
         product_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsProductCountrySetV2Response:
         """Set the country of manufacture for a product in a posting.
 
@@ -765,7 +696,8 @@ class PostingResource(Resource):
             product_id: Product ID in Ozon's system (product_id). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The product ID and whether a customs declaration number is required.
@@ -779,10 +711,7 @@ class PostingResource(Resource):
                 "posting_number": posting_number,
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_ship_package_v4(
@@ -790,10 +719,7 @@ class PostingResource(Resource):
         *,
         posting_number: str,
         products: Sequence[FbsPostingShipPackageRequestProduct | Mapping[str, Any]] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
         """Partially assemble an FBS posting.
 
@@ -815,7 +741,8 @@ class PostingResource(Resource):
                 original posting.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Number of the posting created by the assembly.
@@ -828,10 +755,7 @@ class PostingResource(Resource):
                 "posting_number": posting_number,
                 "products": products,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_ship_v4(
@@ -840,10 +764,7 @@ class PostingResource(Resource):
         packages: Sequence[FbsPostingShipRequestPackage | Mapping[str, Any]],
         posting_number: str,
         with_: FbsPostingShipRequestWith | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsShipV4Response:
         """Assemble an FBS order into one or more postings.
 
@@ -868,7 +789,8 @@ class PostingResource(Resource):
             with_: Additional information to return. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Numbers of the assembled postings, with product details if requested.
@@ -882,10 +804,7 @@ class PostingResource(Resource):
                 "posting_number": posting_number,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_split_v1(
@@ -893,10 +812,7 @@ class PostingResource(Resource):
         *,
         posting_number: str,
         postings: Sequence[PostingFbsSplitRequestPosting | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsSplitV1Response:
         """Split an order into postings without packing.
 
@@ -915,7 +831,8 @@ class PostingResource(Resource):
                 Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The original posting and the postings created by the split.
@@ -928,10 +845,7 @@ class PostingResource(Resource):
                 "posting_number": posting_number,
                 "postings": postings,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v3/posting/fbs/unfulfilled/list"], FbsPosting)
@@ -943,10 +857,7 @@ class PostingResource(Resource):
         dir: str | None = None,
         offset: int | None = None,
         with_: FbsPostingWithParams | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsUnfulfilledListV3Response:
         """List unprocessed FBS postings (v3, deprecated).
 
@@ -979,7 +890,8 @@ class PostingResource(Resource):
             with_: Additional fields to include in the answer. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Unprocessed postings and their count.
@@ -995,10 +907,7 @@ class PostingResource(Resource):
                 "offset": offset,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v4/posting/fbs/unfulfilled/list"], FbsPostingV4)
@@ -1011,10 +920,7 @@ class PostingResource(Resource):
         sort_dir: SortDirection | None = None,
         translit: bool | None = None,
         with_: PostingFbsListRequestWith | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PostingFbsUnfulfilledListV4Response:
         """List unprocessed FBS postings.
 
@@ -1043,7 +949,8 @@ class PostingResource(Resource):
             with_: Additional fields to include in the answer. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of unprocessed postings with the cursor for the next page.
@@ -1060,8 +967,5 @@ class PostingResource(Resource):
                 "translit": translit,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
@@ -44,10 +49,7 @@ class PricingStrategyResource(Resource):
         *,
         limit: int,
         page: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyCompetitorsListV1Response:
         """List competitors for pricing strategies.
 
@@ -66,7 +68,8 @@ class PricingStrategyResource(Resource):
             page: Page number to return. Minimum 1.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of competitors and their total count.
@@ -79,10 +82,7 @@ class PricingStrategyResource(Resource):
                 "limit": limit,
                 "page": page,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def create_v1(
@@ -90,10 +90,7 @@ class PricingStrategyResource(Resource):
         *,
         competitors: Sequence[PricingStrategyCompetitor | Mapping[str, Any]],
         strategy_name: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyCreateV1Response:
         """Create a pricing strategy.
 
@@ -113,7 +110,8 @@ class PricingStrategyResource(Resource):
             strategy_name: Strategy name. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifier of the created strategy.
@@ -126,20 +124,14 @@ class PricingStrategyResource(Resource):
                 "competitors": competitors,
                 "strategy_name": strategy_name,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def delete_v1(
         self,
         *,
         strategy_id: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Delete a pricing strategy.
 
@@ -155,7 +147,8 @@ class PricingStrategyResource(Resource):
             strategy_id: Strategy identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty object: the strategy was deleted.
@@ -167,20 +160,14 @@ class PricingStrategyResource(Resource):
             {
                 "strategy_id": strategy_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_v1(
         self,
         *,
         strategy_id: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyInfoV1Response:
         """Get pricing strategy details.
 
@@ -195,7 +182,8 @@ class PricingStrategyResource(Resource):
             strategy_id: Strategy identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The strategy details.
@@ -207,10 +195,7 @@ class PricingStrategyResource(Resource):
             {
                 "strategy_id": strategy_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/pricing-strategy/list"], PricingStrategySummary)
@@ -219,10 +204,7 @@ class PricingStrategyResource(Resource):
         *,
         limit: int,
         page: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyListV1Response:
         """List pricing strategies.
 
@@ -241,7 +223,8 @@ class PricingStrategyResource(Resource):
             page: Page number to return. Minimum 1.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of strategies and their total count.
@@ -254,20 +237,14 @@ class PricingStrategyResource(Resource):
                 "limit": limit,
                 "page": page,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def product_info_v1(
         self,
         *,
         product_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyProductInfoV1Response:
         """Get a product's strategy price and competitor link.
 
@@ -283,7 +260,8 @@ class PricingStrategyResource(Resource):
             product_id: Identifier of the product in the Ozon system (product_id). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The product's strategy price and competitor details.
@@ -295,10 +273,7 @@ class PricingStrategyResource(Resource):
             {
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def products_add_v1(
@@ -306,10 +281,7 @@ class PricingStrategyResource(Resource):
         *,
         product_id: Sequence[int],
         strategy_id: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyProductsAddV1Response:
         """Add products to a pricing strategy.
 
@@ -328,7 +300,8 @@ class PricingStrategyResource(Resource):
             strategy_id: Identifier of the strategy to add the products to. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The products that could not be added, if any.
@@ -341,20 +314,14 @@ class PricingStrategyResource(Resource):
                 "product_id": product_id,
                 "strategy_id": strategy_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def products_delete_v1(
         self,
         *,
         product_id: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyProductsDeleteV1Response:
         """Remove products from pricing strategies.
 
@@ -373,7 +340,8 @@ class PricingStrategyResource(Resource):
                 /v1/product/unarchive. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The number of products that could not be removed.
@@ -385,20 +353,14 @@ class PricingStrategyResource(Resource):
             {
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def products_list_v1(
         self,
         *,
         strategy_id: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyProductsListV1Response:
         """List products in a pricing strategy.
 
@@ -414,7 +376,8 @@ class PricingStrategyResource(Resource):
             strategy_id: Strategy identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The product identifiers in the strategy.
@@ -426,10 +389,7 @@ class PricingStrategyResource(Resource):
             {
                 "strategy_id": strategy_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def status_v1(
@@ -437,10 +397,7 @@ class PricingStrategyResource(Resource):
         *,
         strategy_id: str,
         enabled: bool | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Enable or disable a pricing strategy.
 
@@ -457,7 +414,8 @@ class PricingStrategyResource(Resource):
             enabled: New strategy status: true - enabled; false - disabled.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty object: the status was changed.
@@ -470,20 +428,14 @@ class PricingStrategyResource(Resource):
                 "strategy_id": strategy_id,
                 "enabled": enabled,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def strategy_ids_by_product_ids_v1(
         self,
         *,
         product_id: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PricingStrategyStrategyIdsByProductIdsV1Response:
         """Get pricing strategy IDs for products.
 
@@ -500,7 +452,8 @@ class PricingStrategyResource(Resource):
                 /v1/product/unarchive. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Product and strategy identifier pairs.
@@ -512,10 +465,7 @@ class PricingStrategyResource(Resource):
             {
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def update_v1(
@@ -524,10 +474,7 @@ class PricingStrategyResource(Resource):
         competitors: Sequence[PricingStrategyCompetitor | Mapping[str, Any]],
         strategy_id: str,
         strategy_name: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Update a pricing strategy.
 
@@ -548,7 +495,8 @@ class PricingStrategyResource(Resource):
             strategy_name: Strategy name. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty object: the strategy was updated.
@@ -562,8 +510,5 @@ class PricingStrategyResource(Resource):
                 "strategy_id": strategy_id,
                 "strategy_name": strategy_name,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

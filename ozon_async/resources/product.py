@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
@@ -88,10 +93,7 @@ class ProductResource(Resource):
         self,
         *,
         product_ids: Sequence[int] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductActionTimerStatusV1Response:
         """Get minimum price timer status.
 
@@ -107,7 +109,8 @@ class ProductResource(Resource):
             product_ids: Product identifiers in the Ozon system (product_id); up to 1000.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The timer status of each product.
@@ -119,20 +122,14 @@ class ProductResource(Resource):
             {
                 "product_ids": product_ids,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def action_timer_update_v1(
         self,
         *,
         product_ids: Sequence[int] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Renew the minimum price timer.
 
@@ -150,7 +147,8 @@ class ProductResource(Resource):
             product_ids: Product identifiers in the Ozon system (product_id); up to 1000.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The timers were renewed.
@@ -162,20 +160,14 @@ class ProductResource(Resource):
             {
                 "product_ids": product_ids,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def archive_v1(
         self,
         *,
         product_id: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Move products to the archive.
 
@@ -194,7 +186,8 @@ class ProductResource(Resource):
                 /v1/product/unarchive. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Whether the request was processed successfully.
@@ -206,20 +199,14 @@ class ProductResource(Resource):
             {
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def attributes_update_v1(
         self,
         *,
         items: Sequence[ProductAttributesUpdateItem | Mapping[str, Any]] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductAttributesUpdateV1Response:
         """Update product attributes.
 
@@ -240,7 +227,8 @@ class ProductResource(Resource):
             items: Products and the attributes to update.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The id of the product update task.
@@ -252,20 +240,14 @@ class ProductResource(Resource):
             {
                 "items": items,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def import_by_sku_v1(
         self,
         *,
         items: Sequence[ProductImportBySkuItem | Mapping[str, Any]] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductImportBySkuV1Response:
         """Create products by copying existing Ozon SKUs.
 
@@ -284,7 +266,8 @@ class ProductResource(Resource):
             items: Products to create; up to 1000.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The import task id and the SKUs that could not be matched.
@@ -296,20 +279,14 @@ class ProductResource(Resource):
             {
                 "items": items,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def import_info_v1(
         self,
         *,
         task_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductImportInfoV1Response:
         """Get the status of a product import or update task.
 
@@ -327,7 +304,8 @@ class ProductResource(Resource):
                 product creation or update methods. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The status of each product in the task.
@@ -339,20 +317,14 @@ class ProductResource(Resource):
             {
                 "task_id": task_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def import_prices_v1(
         self,
         *,
         prices: Sequence[ProductPriceUpdateItem | Mapping[str, Any]] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductImportPricesV1Response:
         """Update product prices.
 
@@ -372,7 +344,8 @@ class ProductResource(Resource):
             prices: Price data for each product; up to 1000.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The update result for each product.
@@ -384,20 +357,14 @@ class ProductResource(Resource):
             {
                 "prices": prices,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def import_v3(
         self,
         *,
         items: Sequence[ProductImportItem | Mapping[str, Any]] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductImportV3Response:
         """Create or update products.
 
@@ -426,7 +393,8 @@ class ProductResource(Resource):
             items: Products to create or update, one element per product. Maximum 100.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The id of the import task.
@@ -438,10 +406,7 @@ class ProductResource(Resource):
             {
                 "items": items,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v4/product/info/attributes"], ProductAttributesResponseResult)
@@ -453,10 +418,7 @@ class ProductResource(Resource):
         limit: int | None = None,
         sort_by: str | None = None,
         sort_dir: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoAttributesV4Response:
         """Get product attributes.
 
@@ -481,7 +443,8 @@ class ProductResource(Resource):
             sort_dir: Sort direction: asc (ascending) or desc (descending).
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Product attributes, the total count and last_id for the next page.
@@ -497,10 +460,7 @@ class ProductResource(Resource):
                 "sort_by": sort_by,
                 "sort_dir": sort_dir,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_description_v1(
@@ -508,10 +468,7 @@ class ProductResource(Resource):
         *,
         offer_id: str | None = None,
         product_id: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoDescriptionV1Response:
         """Get a product description.
 
@@ -527,7 +484,8 @@ class ProductResource(Resource):
             product_id: Product identifier in the Ozon system (product_id).
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The product name and description.
@@ -540,20 +498,14 @@ class ProductResource(Resource):
                 "offer_id": offer_id,
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_discounted_v1(
         self,
         *,
         discounted_skus: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoDiscountedV1Response:
         """Get discounted product details by SKU.
 
@@ -569,7 +521,8 @@ class ProductResource(Resource):
             discounted_skus: SKUs of the discounted products. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Discount details and the main product SKU for each item.
@@ -581,19 +534,12 @@ class ProductResource(Resource):
             {
                 "discounted_skus": discounted_skus,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_limit_v4(
         self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoLimitV4Response:
         """Get product assortment, creation and update limits.
 
@@ -607,7 +553,8 @@ class ProductResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Assortment, daily creation and daily update limits.
@@ -617,10 +564,7 @@ class ProductResource(Resource):
             Empty,
             ProductInfoLimitV4Response,
             {},
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_list_v3(
@@ -629,10 +573,7 @@ class ProductResource(Resource):
         offer_id: Sequence[str] | None = None,
         product_id: Sequence[int] | None = None,
         sku: Sequence[int] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoListV3Response:
         """Get product details by identifiers.
 
@@ -651,7 +592,8 @@ class ProductResource(Resource):
             sku: Product identifiers in Ozon's system (SKU). Maximum 1000.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The products' details.
@@ -665,10 +607,7 @@ class ProductResource(Resource):
                 "product_id": product_id,
                 "sku": sku,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v5/product/info/prices"], ProductPriceInfo)
@@ -678,10 +617,7 @@ class ProductResource(Resource):
         filter: ProductListRequestFilter | Mapping[str, Any],
         limit: int,
         cursor: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoPricesV5Response:
         """Get product price information.
 
@@ -703,7 +639,8 @@ class ProductResource(Resource):
                 the first page.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Price information per product and the cursor for the next page.
@@ -717,10 +654,7 @@ class ProductResource(Resource):
                 "limit": limit,
                 "cursor": cursor,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_stocks_by_warehouse_fbs_v1(
@@ -728,10 +662,7 @@ class ProductResource(Resource):
         *,
         offer_id: Sequence[str] | None = None,
         sku: Sequence[int] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoStocksByWarehouseFbsV1Response:
         """Get stocks at seller warehouses (FBS and rFBS).
 
@@ -752,7 +683,8 @@ class ProductResource(Resource):
             sku: Product identifiers in the Ozon system (SKU).
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Stocks per product and warehouse.
@@ -765,10 +697,7 @@ class ProductResource(Resource):
                 "offer_id": offer_id,
                 "sku": sku,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(
@@ -782,10 +711,7 @@ class ProductResource(Resource):
         cursor: str | None = None,
         offer_id: Sequence[str] | None = None,
         sku: Sequence[int] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoStocksByWarehouseFbsV2Response:
         """Get product stocks at seller warehouses.
 
@@ -809,7 +735,8 @@ class ProductResource(Resource):
             sku: Product identifiers in Ozon's system (SKU). Maximum 1000.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Stocks per product and warehouse, with the cursor for the next page.
@@ -824,10 +751,7 @@ class ProductResource(Resource):
                 "offer_id": offer_id,
                 "sku": sku,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v4/product/info/stocks"], ProductInfoStocksResponseItem)
@@ -837,10 +761,7 @@ class ProductResource(Resource):
         filter: ProductInfoStocksRequestFilter | Mapping[str, Any],
         limit: int,
         cursor: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoStocksV4Response:
         """Get product stock quantities.
 
@@ -862,7 +783,8 @@ class ProductResource(Resource):
                 the first page.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Stock quantities per product and the cursor for the next page.
@@ -876,20 +798,14 @@ class ProductResource(Resource):
                 "limit": limit,
                 "cursor": cursor,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_subscription_v1(
         self,
         *,
         skus: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoSubscriptionV1Response:
         """Count users subscribed to product availability.
 
@@ -904,7 +820,8 @@ class ProductResource(Resource):
             skus: Product identifiers in the Ozon system (SKU) to return data for. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The number of subscribed users per SKU.
@@ -916,10 +833,7 @@ class ProductResource(Resource):
             {
                 "skus": skus,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/product/info/warehouse/stocks"], ProductWarehouseStock)
@@ -929,10 +843,7 @@ class ProductResource(Resource):
         limit: int,
         warehouse_id: int,
         cursor: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoWarehouseStocksV1Response:
         """Get product stocks at an FBS or rFBS warehouse.
 
@@ -951,7 +862,8 @@ class ProductResource(Resource):
             cursor: Cursor for the next page; empty for the first request.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of stock records for the warehouse.
@@ -965,10 +877,7 @@ class ProductResource(Resource):
                 "warehouse_id": warehouse_id,
                 "cursor": cursor,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/product/info/wrong-volume"], ProductWrongVolume)
@@ -977,10 +886,7 @@ class ProductResource(Resource):
         *,
         limit: int,
         cursor: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductInfoWrongVolumeV1Response:
         """List products with incorrect dimensions or weight.
 
@@ -998,7 +904,8 @@ class ProductResource(Resource):
             cursor: Cursor for the next page; empty for the first request.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of products with incorrect dimensions or weight.
@@ -1011,10 +918,7 @@ class ProductResource(Resource):
                 "limit": limit,
                 "cursor": cursor,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v3/product/list"], ProductListResponseItem)
@@ -1024,10 +928,7 @@ class ProductResource(Resource):
         filter: ProductListRequestFilter | Mapping[str, Any] | None = None,
         last_id: str | None = None,
         limit: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductListV3Response:
         """List products.
 
@@ -1050,7 +951,8 @@ class ProductResource(Resource):
             limit: Number of values per page, 1 to 1000.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of products, the total count and last_id for the next page.
@@ -1064,10 +966,7 @@ class ProductResource(Resource):
                 "last_id": last_id,
                 "limit": limit,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def pictures_import_v1(
@@ -1077,10 +976,7 @@ class ProductResource(Resource):
         color_image: str | None = None,
         images: Sequence[str] | None = None,
         images360: Sequence[str] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductPicturesImportV1Response:
         """Upload or replace product images.
 
@@ -1108,7 +1004,8 @@ class ProductResource(Resource):
                 accessible cloud storage.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The preliminary upload state of each image.
@@ -1123,20 +1020,14 @@ class ProductResource(Resource):
                 "images": images,
                 "images360": images360,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def pictures_info_v2(
         self,
         *,
         product_id: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductPicturesInfoV2Response:
         """Get product images.
 
@@ -1154,7 +1045,8 @@ class ProductResource(Resource):
                 Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Image links per product.
@@ -1166,20 +1058,14 @@ class ProductResource(Resource):
             {
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def rating_by_sku_v1(
         self,
         *,
         skus: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductRatingBySkuV1Response:
         """Get product content rating by SKU.
 
@@ -1196,7 +1082,8 @@ class ProductResource(Resource):
             skus: Product identifiers in the Ozon system (SKU) to return data for. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Content ratings of the products.
@@ -1208,20 +1095,14 @@ class ProductResource(Resource):
             {
                 "skus": skus,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def related_sku_get_v1(
         self,
         *,
         sku: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductRelatedSkuGetV1Response:
         """Get related SKUs.
 
@@ -1238,7 +1119,8 @@ class ProductResource(Resource):
             sku: SKUs to look up. Maximum 200. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Related SKUs and per-SKU errors.
@@ -1250,20 +1132,14 @@ class ProductResource(Resource):
             {
                 "sku": sku,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def unarchive_v1(
         self,
         *,
         product_id: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Restore products from the archive.
 
@@ -1283,7 +1159,8 @@ class ProductResource(Resource):
                 /v1/product/unarchive. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Whether the request was processed successfully.
@@ -1295,10 +1172,7 @@ class ProductResource(Resource):
             {
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def update_discount_v1(
@@ -1306,10 +1180,7 @@ class ProductResource(Resource):
         *,
         discount: int,
         product_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Set the discount on a marked-down product.
 
@@ -1327,7 +1198,8 @@ class ProductResource(Resource):
             product_id: Identifier of the product in Ozon's system (product_id). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Whether the discount was set.
@@ -1340,20 +1212,14 @@ class ProductResource(Resource):
                 "discount": discount,
                 "product_id": product_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def update_offer_id_v1(
         self,
         *,
         update_offer_id: Sequence[ProductOfferIdUpdate | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductUpdateOfferIdV1Response:
         """Change product offer IDs.
 
@@ -1375,7 +1241,8 @@ class ProductResource(Resource):
                 limit). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Offer IDs that could not be changed, if any.
@@ -1387,8 +1254,5 @@ class ProductResource(Resource):
             {
                 "update_offer_id": update_offer_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

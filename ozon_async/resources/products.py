@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.products import (
     DeleteProductsRequestProduct,
@@ -31,10 +36,7 @@ class ProductsResource(Resource):
         self,
         *,
         products: Sequence[DeleteProductsRequestProduct | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductsDeleteV2Response:
         """Delete products without SKU from the archive.
 
@@ -52,7 +54,8 @@ class ProductsResource(Resource):
                 Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The deletion status of each product.
@@ -64,10 +67,7 @@ class ProductsResource(Resource):
             {
                 "products": products,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v3/products/info/attributes"], ProductAttributesLegacyItem)
@@ -79,10 +79,7 @@ class ProductsResource(Resource):
         last_id: str | None = None,
         sort_by: str | None = None,
         sort_dir: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductsInfoAttributesV3Response:
         """Get product attributes (legacy version).
 
@@ -109,7 +106,8 @@ class ProductsResource(Resource):
             sort_dir: Sort direction: ASC - ascending; DESC - descending.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of product attribute descriptions.
@@ -125,20 +123,14 @@ class ProductsResource(Resource):
                 "sort_by": sort_by,
                 "sort_dir": sort_dir,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def stocks_v2(
         self,
         *,
         stocks: Sequence[ProductStockUpdate | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ProductsStocksV2Response:
         """Update product stocks at warehouses.
 
@@ -161,7 +153,8 @@ class ProductsResource(Resource):
                 Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The update result for each product-warehouse pair.
@@ -173,8 +166,5 @@ class ProductsResource(Resource):
             {
                 "stocks": stocks,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
@@ -37,11 +42,7 @@ class ReportResource(Resource):
 
     async def discounted_create_v1(
         self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportDiscountedCreateV1Response:
         """Create a report on discounted products.
 
@@ -57,7 +58,8 @@ class ReportResource(Resource):
         a free slot.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The code of the report being generated.
@@ -67,20 +69,14 @@ class ReportResource(Resource):
             Empty,
             ReportDiscountedCreateV1Response,
             {},
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_v1(
         self,
         *,
         code: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportInfoV1Response:
         """Get report status and file.
 
@@ -97,7 +93,8 @@ class ReportResource(Resource):
             code: Unique report code returned by a report creation method. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The report details.
@@ -109,10 +106,7 @@ class ReportResource(Resource):
             {
                 "code": code,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/report/list"], ReportInfo)
@@ -122,10 +116,7 @@ class ReportResource(Resource):
         page: int | None = None,
         page_size: int | None = None,
         report_type: ReportListType | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportListV1Response:
         """List generated reports.
 
@@ -148,7 +139,8 @@ class ReportResource(Resource):
                 SELLER_PLACEMENT_BY_SUPPLIES.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of reports with the total count.
@@ -162,20 +154,14 @@ class ReportResource(Resource):
                 "page_size": page_size,
                 "report_type": report_type,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def marked_products_sales_create_v1(
         self,
         *,
         date: ReportMarkedProductsSalesPeriod | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a sales report on products with marking codes.
 
@@ -193,7 +179,8 @@ class ReportResource(Resource):
             date: Reporting period; shorten it if the report would exceed 50,000 marking codes.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The code of the report being generated.
@@ -205,10 +192,7 @@ class ReportResource(Resource):
             {
                 "date": date,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def postings_create_v1(
@@ -217,10 +201,7 @@ class ReportResource(Resource):
         filter: ReportPostingsFilter | Mapping[str, Any],
         language: ReportLanguageWithDefault | None = None,
         with_: ReportPostingsWith | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a postings report.
 
@@ -242,7 +223,8 @@ class ReportResource(Resource):
             with_: Additional data blocks to include in the report. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The code of the report being generated.
@@ -256,10 +238,7 @@ class ReportResource(Resource):
                 "language": language,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def products_create_v1(
@@ -270,10 +249,7 @@ class ReportResource(Resource):
         search: str | None = None,
         sku: Sequence[int] | None = None,
         visibility: ReportProductsVisibility | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a products report.
 
@@ -297,7 +273,8 @@ class ReportResource(Resource):
             visibility: Product visibility filter. Default ALL.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The code of the report being generated.
@@ -313,10 +290,7 @@ class ReportResource(Resource):
                 "sku": sku,
                 "visibility": visibility,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def warehouse_stock_v1(
@@ -324,10 +298,7 @@ class ReportResource(Resource):
         *,
         warehouse_id: Sequence[int],
         language: ReportLanguageWithDefault | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a stock report for FBS warehouses.
 
@@ -347,7 +318,8 @@ class ReportResource(Resource):
                 DEFAULT.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The code of the report being generated.
@@ -360,8 +332,5 @@ class ReportResource(Resource):
                 "warehouseId": warehouse_id,
                 "language": language,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     ArrivalPassCreateResponse,
@@ -28,10 +33,7 @@ class ReturnResource(Resource):
         self,
         *,
         arrival_passes: Sequence[ReturnPassCreateItem | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ArrivalPassCreateResponse:
         """Create arrival passes for picking up returns.
 
@@ -50,7 +52,8 @@ class ReturnResource(Resource):
             arrival_passes: Passes to create. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifiers of the created passes.
@@ -62,20 +65,14 @@ class ReturnResource(Resource):
             {
                 "arrival_passes": arrival_passes,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def pass_delete_v1(
         self,
         *,
         arrival_pass_ids: Sequence[int],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Delete arrival passes for returns.
 
@@ -92,7 +89,8 @@ class ReturnResource(Resource):
             arrival_pass_ids: Identifiers of the passes to delete. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty object: the passes were deleted.
@@ -104,20 +102,14 @@ class ReturnResource(Resource):
             {
                 "arrival_pass_ids": arrival_pass_ids,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def pass_update_v1(
         self,
         *,
         arrival_passes: Sequence[ReturnPassUpdateItem | Mapping[str, Any]],
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Update arrival passes for returns.
 
@@ -134,7 +126,8 @@ class ReturnResource(Resource):
             arrival_passes: Passes to update, each with its identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty object: the passes were updated.
@@ -146,8 +139,5 @@ class ReturnResource(Resource):
             {
                 "arrival_passes": arrival_passes,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
@@ -42,10 +47,7 @@ class ReturnsResource(Resource):
         *,
         pagination: ReturnsCompanyFbsInfoPagination | Mapping[str, Any],
         filter: ReturnsCompanyFbsInfoFilter | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReturnsCompanyFbsInfoV1Response:
         """Count FBS returns waiting at drop-off points.
 
@@ -63,7 +65,8 @@ class ReturnsResource(Resource):
             filter: Filters.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Drop-off points with return counts.
@@ -76,10 +79,7 @@ class ReturnsResource(Resource):
                 "pagination": pagination,
                 "filter": filter,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/returns/list"], ReturnInfo)
@@ -89,10 +89,7 @@ class ReturnsResource(Resource):
         limit: int,
         filter: ReturnsListFilter | Mapping[str, Any] | None = None,
         last_id: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReturnsListV1Response:
         """List FBO and FBS returns.
 
@@ -113,7 +110,8 @@ class ReturnsResource(Resource):
             last_id: Identifier of the last return loaded on the previous page.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of returns.
@@ -127,10 +125,7 @@ class ReturnsResource(Resource):
                 "filter": filter,
                 "last_id": last_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def rfbs_action_set_v1(
@@ -142,10 +137,7 @@ class ReturnsResource(Resource):
         id: int | None = None,
         rejection_reason_id: int | None = None,
         return_for_back_way: float | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Perform an action on an rFBS return request.
 
@@ -174,7 +166,8 @@ class ReturnsResource(Resource):
                 negative values are treated as 0.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The action has been accepted.
@@ -191,10 +184,7 @@ class ReturnsResource(Resource):
                 "rejection_reason_id": rejection_reason_id,
                 "return_for_back_way": return_for_back_way,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def rfbs_compensate_v2(
@@ -202,10 +192,7 @@ class ReturnsResource(Resource):
         *,
         return_id: int,
         compensation_amount: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Refund part of the product price for an rFBS return.
 
@@ -227,7 +214,8 @@ class ReturnsResource(Resource):
             compensation_amount: Compensation amount, as a decimal string.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Partial compensation confirmed.
@@ -240,20 +228,14 @@ class ReturnsResource(Resource):
                 "return_id": return_id,
                 "compensation_amount": compensation_amount,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def rfbs_get_v2(
         self,
         *,
         return_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReturnsRfbsGetV2Response:
         """Get an rFBS return request.
 
@@ -269,7 +251,8 @@ class ReturnsResource(Resource):
             return_id: Return request identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The return request.
@@ -281,10 +264,7 @@ class ReturnsResource(Resource):
             {
                 "return_id": return_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v2/returns/rfbs/list"], ReturnsRfbsListItem)
@@ -294,10 +274,7 @@ class ReturnsResource(Resource):
         limit: int,
         filter: ReturnsRfbsListFilter | Mapping[str, Any] | None = None,
         last_id: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReturnsRfbsListV2Response:
         """List rFBS return requests.
 
@@ -318,7 +295,8 @@ class ReturnsResource(Resource):
                 on the first request.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of return requests.
@@ -332,20 +310,14 @@ class ReturnsResource(Resource):
                 "filter": filter,
                 "last_id": last_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def rfbs_receive_return_v2(
         self,
         *,
         return_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Confirm receipt of an rFBS return for inspection.
 
@@ -366,7 +338,8 @@ class ReturnsResource(Resource):
             return_id: Return request identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Receipt confirmed.
@@ -378,10 +351,7 @@ class ReturnsResource(Resource):
             {
                 "return_id": return_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def rfbs_reject_v2(
@@ -390,10 +360,7 @@ class ReturnsResource(Resource):
         rejection_reason_id: int,
         return_id: int,
         comment: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Reject an rFBS return request.
 
@@ -418,7 +385,8 @@ class ReturnsResource(Resource):
                 chosen reason in the /v2/returns/rfbs/get answer.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The request has been rejected.
@@ -432,10 +400,7 @@ class ReturnsResource(Resource):
                 "return_id": return_id,
                 "comment": comment,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def rfbs_return_money_v2(
@@ -443,10 +408,7 @@ class ReturnsResource(Resource):
         *,
         return_id: int,
         return_for_back_way: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Refund the full product price for an rFBS return.
 
@@ -470,7 +432,8 @@ class ReturnsResource(Resource):
             return_for_back_way: Amount refunded to the customer for shipping the product back.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Refund confirmed.
@@ -483,10 +446,7 @@ class ReturnsResource(Resource):
                 "return_id": return_id,
                 "return_for_back_way": return_for_back_way,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def rfbs_verify_v2(
@@ -494,10 +454,7 @@ class ReturnsResource(Resource):
         *,
         return_id: int,
         return_method_description: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Approve an rFBS return request.
 
@@ -519,7 +476,8 @@ class ReturnsResource(Resource):
             return_method_description: How the product should be returned.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The request has been approved.
@@ -532,8 +490,5 @@ class ReturnsResource(Resource):
                 "return_id": return_id,
                 "return_method_description": return_method_description,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
@@ -47,10 +52,7 @@ class ReviewResource(Resource):
         *,
         review_ids: Sequence[str],
         status: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of reviews.
 
@@ -71,7 +73,8 @@ class ReviewResource(Resource):
             status: New status: PROCESSED - processed; UNPROCESSED - not processed. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty object on success.
@@ -84,10 +87,7 @@ class ReviewResource(Resource):
                 "review_ids": review_ids,
                 "status": status,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def change_status_v2(
@@ -95,10 +95,7 @@ class ReviewResource(Resource):
         *,
         review_ids: Sequence[str] | None = None,
         status: ReviewStatus | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of reviews.
 
@@ -115,7 +112,8 @@ class ReviewResource(Resource):
             status: New status of the reviews.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty answer on success.
@@ -128,10 +126,7 @@ class ReviewResource(Resource):
                 "review_ids": review_ids,
                 "status": status,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def comment_create_v1(
@@ -141,10 +136,7 @@ class ReviewResource(Resource):
         text: str,
         mark_review_as_processed: bool | None = None,
         parent_comment_id: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReviewCommentCreateV1Response:
         """Comment on a review.
 
@@ -165,7 +157,8 @@ class ReviewResource(Resource):
             parent_comment_id: Identifier of the comment you are replying to.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The id of the new comment.
@@ -180,20 +173,14 @@ class ReviewResource(Resource):
                 "mark_review_as_processed": mark_review_as_processed,
                 "parent_comment_id": parent_comment_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def comment_delete_v1(
         self,
         *,
         comment_id: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Delete a comment on a review.
 
@@ -212,7 +199,8 @@ class ReviewResource(Resource):
             comment_id: Identifier of the comment to delete. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty object on success.
@@ -224,10 +212,7 @@ class ReviewResource(Resource):
             {
                 "comment_id": comment_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def comment_delete_v2(
@@ -235,10 +220,7 @@ class ReviewResource(Resource):
         *,
         comment_id: str,
         sku: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Delete a comment on a review.
 
@@ -256,7 +238,8 @@ class ReviewResource(Resource):
             sku: Product identifier in the Ozon system (SKU) of the reviewed product. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             An empty answer on success.
@@ -269,10 +252,7 @@ class ReviewResource(Resource):
                 "comment_id": comment_id,
                 "sku": sku,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/review/comment/list"], ReviewComment)
@@ -284,10 +264,7 @@ class ReviewResource(Resource):
         offset: int | None = None,
         review_id: str | None = None,
         sort_dir: SortDirection | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReviewCommentListV1Response:
         """List comments on a review.
 
@@ -310,7 +287,8 @@ class ReviewResource(Resource):
             sort_dir: Sort direction of the comments; ASC by default.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The comments and the offset reached.
@@ -326,19 +304,12 @@ class ReviewResource(Resource):
                 "review_id": review_id,
                 "sort_dir": sort_dir,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def count_v1(
         self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReviewCountV1Response:
         """Count reviews by status.
 
@@ -354,7 +325,8 @@ class ReviewResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Review counts by status.
@@ -364,19 +336,12 @@ class ReviewResource(Resource):
             Empty,
             ReviewCountV1Response,
             {},
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def count_v2(
         self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReviewCountV2Response:
         """Count reviews by status.
 
@@ -389,7 +354,8 @@ class ReviewResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Review counts by status.
@@ -399,20 +365,14 @@ class ReviewResource(Resource):
             Empty,
             ReviewCountV2Response,
             {},
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_v1(
         self,
         *,
         review_id: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReviewInfoV1Response:
         """Get review details.
 
@@ -431,7 +391,8 @@ class ReviewResource(Resource):
             review_id: Review identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The review details.
@@ -443,20 +404,14 @@ class ReviewResource(Resource):
             {
                 "review_id": review_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def info_v2(
         self,
         *,
         review_id: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReviewInfoV2Response:
         """Get review details.
 
@@ -472,7 +427,8 @@ class ReviewResource(Resource):
             review_id: Review identifier. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The review details.
@@ -484,10 +440,7 @@ class ReviewResource(Resource):
             {
                 "review_id": review_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v1/review/list"], ReviewListItemV1)
@@ -498,10 +451,7 @@ class ReviewResource(Resource):
         last_id: str | None = None,
         sort_dir: str | None = None,
         status: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReviewListV1Response:
         """List reviews.
 
@@ -527,7 +477,8 @@ class ReviewResource(Resource):
                 processed.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of reviews.
@@ -542,10 +493,7 @@ class ReviewResource(Resource):
                 "sort_dir": sort_dir,
                 "status": status,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v2/review/list"], ReviewListItem)
@@ -556,10 +504,7 @@ class ReviewResource(Resource):
         filters: ReviewListFilter | Mapping[str, Any] | None = None,
         last_id: str | None = None,
         sort_dir: SortDirection | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ReviewListV2Response:
         """List reviews.
 
@@ -581,7 +526,8 @@ class ReviewResource(Resource):
             sort_dir: Sort direction of the reviews.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of reviews.
@@ -596,8 +542,5 @@ class ReviewResource(Resource):
                 "last_id": last_id,
                 "sort_dir": sort_dir,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.warehouse import (
     DropOffPointSearchForCreate,
@@ -54,10 +59,7 @@ class WarehouseResource(Resource):
         reason: str,
         warehouse_id: int,
         return_point_id: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationResponse:
         """Archive an FBS warehouse.
 
@@ -78,7 +80,8 @@ class WarehouseResource(Resource):
                 /v1/warehouse/fbs/update/return-point/list.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifier of the archiving operation.
@@ -92,10 +95,7 @@ class WarehouseResource(Resource):
                 "warehouse_id": warehouse_id,
                 "return_point_id": return_point_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_create_drop_off_list_v1(
@@ -105,10 +105,7 @@ class WarehouseResource(Resource):
         is_kgt: bool,
         coordinates: WarehouseAddressCoordinates | Mapping[str, Any] | None = None,
         search: DropOffPointSearchForCreate | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseDropOffPointsResponse:
         """List drop-off points for a new FBS warehouse.
 
@@ -129,7 +126,8 @@ class WarehouseResource(Resource):
             search: Filter by address text and point type.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of drop-off points.
@@ -144,20 +142,14 @@ class WarehouseResource(Resource):
                 "coordinates": coordinates,
                 "search": search,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_create_drop_off_timeslot_list_v1(
         self,
         *,
         drop_off_point_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseDropOffTimeslotsResponse:
         """List drop-off timeslots for a new FBS warehouse.
 
@@ -175,7 +167,8 @@ class WarehouseResource(Resource):
                 /v1/warehouse/fbs/create/drop-off/list. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of timeslots.
@@ -187,10 +180,7 @@ class WarehouseResource(Resource):
             {
                 "drop_off_point_id": drop_off_point_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_create_pick_up_timeslot_list_v1(
@@ -198,10 +188,7 @@ class WarehouseResource(Resource):
         *,
         address_coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
         is_kgt: bool,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseFbsCreatePickUpTimeslotListV1Response:
         """List courier pick-up timeslots for a new FBS warehouse.
 
@@ -219,7 +206,8 @@ class WarehouseResource(Resource):
             is_kgt: true if the warehouse will ship large-size goods. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             Whether pick-up is supported, and the list of timeslots.
@@ -232,10 +220,7 @@ class WarehouseResource(Resource):
                 "address_coordinates": address_coordinates,
                 "is_kgt": is_kgt,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_create_v1(
@@ -252,10 +237,7 @@ class WarehouseResource(Resource):
         options: WarehouseCreateOptions | Mapping[str, Any] | None = None,
         return_point_id: int | None = None,
         working_days: Sequence[WarehouseWorkingDayInputEnum] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationResponse:
         """Create an FBS warehouse.
 
@@ -292,7 +274,8 @@ class WarehouseResource(Resource):
                 FRIDAY, SATURDAY, SUNDAY. Maximum 7.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifier of the warehouse creation operation.
@@ -314,10 +297,7 @@ class WarehouseResource(Resource):
                 "return_point_id": return_point_id,
                 "working_days": working_days,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_first_mile_update_v1(
@@ -329,10 +309,7 @@ class WarehouseResource(Resource):
         warehouse_id: int,
         drop_off_point_id: int | None = None,
         return_point_id: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationResponse:
         """Change the first mile of an FBS warehouse.
 
@@ -363,7 +340,8 @@ class WarehouseResource(Resource):
                 /v1/warehouse/fbs/update/return-point/list.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifier of the update operation.
@@ -380,10 +358,7 @@ class WarehouseResource(Resource):
                 "drop_off_point_id": drop_off_point_id,
                 "return_point_id": return_point_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_update_drop_off_list_v1(
@@ -391,10 +366,7 @@ class WarehouseResource(Resource):
         *,
         warehouse_id: int,
         search: DropOffPointSearchForUpdate | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseDropOffPointsResponse:
         """List drop-off points for an existing FBS warehouse.
 
@@ -412,7 +384,8 @@ class WarehouseResource(Resource):
             search: Filter by address text and point type.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of drop-off points.
@@ -425,10 +398,7 @@ class WarehouseResource(Resource):
                 "warehouse_id": warehouse_id,
                 "search": search,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_update_drop_off_timeslot_list_v1(
@@ -436,10 +406,7 @@ class WarehouseResource(Resource):
         *,
         drop_off_point_id: int,
         warehouse_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseDropOffTimeslotsResponse:
         """List drop-off timeslots for an existing FBS warehouse.
 
@@ -458,7 +425,8 @@ class WarehouseResource(Resource):
             warehouse_id: Identifier of the warehouse. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of timeslots.
@@ -471,20 +439,14 @@ class WarehouseResource(Resource):
                 "drop_off_point_id": drop_off_point_id,
                 "warehouse_id": warehouse_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_update_pick_up_timeslot_list_v1(
         self,
         *,
         warehouse_id: int,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseFbsUpdatePickUpTimeslotListV1Response:
         """List courier pick-up timeslots for an existing FBS warehouse.
 
@@ -501,7 +463,8 @@ class WarehouseResource(Resource):
             warehouse_id: Identifier of the warehouse. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of timeslots.
@@ -513,10 +476,7 @@ class WarehouseResource(Resource):
             {
                 "warehouse_id": warehouse_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def fbs_update_v1(
@@ -528,10 +488,7 @@ class WarehouseResource(Resource):
         options: WarehouseUpdateOptions | Mapping[str, Any] | None = None,
         phone: str | None = None,
         working_days: Sequence[WarehouseWorkingDayInputEnum] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationResponse:
         """Update an FBS warehouse.
 
@@ -556,7 +513,8 @@ class WarehouseResource(Resource):
                 FRIDAY, SATURDAY, SUNDAY. From 5 to 7 days.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifier of the update operation.
@@ -573,10 +531,7 @@ class WarehouseResource(Resource):
                 "phone": phone,
                 "working_days": working_days,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def list_v1(
@@ -585,10 +540,7 @@ class WarehouseResource(Resource):
         limit: int,
         offset: int | None = None,
         with_: WarehouseListExtraFields | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseListV1Response:
         """List FBS and rFBS warehouses (deprecated).
 
@@ -611,7 +563,8 @@ class WarehouseResource(Resource):
             with_: Optional fields to add to the answer. JSON name: ``with``.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The list of warehouses.
@@ -625,10 +578,7 @@ class WarehouseResource(Resource):
                 "offset": offset,
                 "with": with_,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     @paginated(OPERATIONS["POST /v2/warehouse/list"], FbsWarehouse)
@@ -638,10 +588,7 @@ class WarehouseResource(Resource):
         limit: int,
         cursor: str | None = None,
         warehouse_ids: Sequence[int] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseListV2Response:
         """List FBS and rFBS warehouses.
 
@@ -663,7 +610,8 @@ class WarehouseResource(Resource):
             warehouse_ids: Return only these warehouses. Maximum 200 identifiers.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             A page of warehouses with the cursor for the next one.
@@ -677,20 +625,14 @@ class WarehouseResource(Resource):
                 "cursor": cursor,
                 "warehouse_ids": warehouse_ids,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def operation_status_v1(
         self,
         *,
         operation_id: str,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationStatusV1Response:
         """Get the status of a warehouse operation.
 
@@ -708,7 +650,8 @@ class WarehouseResource(Resource):
             operation_id: Operation identifier returned by the method that started it. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The operation status, type, result and error.
@@ -720,10 +663,7 @@ class WarehouseResource(Resource):
             {
                 "operation_id": operation_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )
 
     async def unarchive_v1(
@@ -731,10 +671,7 @@ class WarehouseResource(Resource):
         *,
         warehouse_id: int,
         return_point_id: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationResponse:
         """Restore an FBS warehouse from the archive.
 
@@ -753,7 +690,8 @@ class WarehouseResource(Resource):
                 /v1/warehouse/fbs/update/return-point/list.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
-        ``idempotent`` (allow resending this call after an ambiguous failure).
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
 
         Returns:
             The identifier of the restore operation.
@@ -766,8 +704,5 @@ class WarehouseResource(Resource):
                 "warehouse_id": warehouse_id,
                 "return_point_id": return_point_id,
             },
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
+            call_options,
         )

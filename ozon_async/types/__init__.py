@@ -306,6 +306,15 @@ if TYPE_CHECKING:
         ChatHistoryRequestFilter as ChatHistoryRequestFilter,
     )
     from ozon_async.types.chat import (
+        ChatHistoryV2Message as ChatHistoryV2Message,
+    )
+    from ozon_async.types.chat import (
+        ChatHistoryV2Request as ChatHistoryV2Request,
+    )
+    from ozon_async.types.chat import (
+        ChatHistoryV2Response as ChatHistoryV2Response,
+    )
+    from ozon_async.types.chat import (
         ChatHistoryV3Request as ChatHistoryV3Request,
     )
     from ozon_async.types.chat import (
@@ -313,6 +322,21 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.chat import (
         ChatInfo as ChatInfo,
+    )
+    from ozon_async.types.chat import (
+        ChatListRequestFilter as ChatListRequestFilter,
+    )
+    from ozon_async.types.chat import (
+        ChatListV2Item as ChatListV2Item,
+    )
+    from ozon_async.types.chat import (
+        ChatListV2ItemChat as ChatListV2ItemChat,
+    )
+    from ozon_async.types.chat import (
+        ChatListV2Request as ChatListV2Request,
+    )
+    from ozon_async.types.chat import (
+        ChatListV2Response as ChatListV2Response,
     )
     from ozon_async.types.chat import (
         ChatListV3Request as ChatListV3Request,
@@ -353,6 +377,9 @@ if TYPE_CHECKING:
     from ozon_async.types.chat import (
         ChatTypeEnum as ChatTypeEnum,
     )
+    from ozon_async.types.chat import (
+        ChatUser as ChatUser,
+    )
     from ozon_async.types.common import (
         ArrivalPassCreateResponse as ArrivalPassCreateResponse,
     )
@@ -361,12 +388,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.common import (
         CarriageError as CarriageError,
-    )
-    from ozon_async.types.common import (
-        ChatListRequestFilter as ChatListRequestFilter,
-    )
-    from ozon_async.types.common import (
-        ChatUser as ChatUser,
     )
     from ozon_async.types.common import (
         Empty as Empty,
@@ -597,6 +618,15 @@ if TYPE_CHECKING:
         FbsPostingProductExemplarCreateOrGetV6Response as FbsPostingProductExemplarCreateOrGetV6Response,
     )
     from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV4Exemplar as FbsPostingProductExemplarSetV4Exemplar,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV4Product as FbsPostingProductExemplarSetV4Product,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV4Request as FbsPostingProductExemplarSetV4Request,
+    )
+    from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV5Request as FbsPostingProductExemplarSetV5Request,
     )
     from ozon_async.types.fbs import (
@@ -751,36 +781,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.finance import (
         ReportLanguage as ReportLanguage,
-    )
-    from ozon_async.types.other import (
-        ChatHistoryV2Message as ChatHistoryV2Message,
-    )
-    from ozon_async.types.other import (
-        ChatHistoryV2Request as ChatHistoryV2Request,
-    )
-    from ozon_async.types.other import (
-        ChatHistoryV2Response as ChatHistoryV2Response,
-    )
-    from ozon_async.types.other import (
-        ChatListV2Item as ChatListV2Item,
-    )
-    from ozon_async.types.other import (
-        ChatListV2ItemChat as ChatListV2ItemChat,
-    )
-    from ozon_async.types.other import (
-        ChatListV2Request as ChatListV2Request,
-    )
-    from ozon_async.types.other import (
-        ChatListV2Response as ChatListV2Response,
-    )
-    from ozon_async.types.other import (
-        FbsPostingProductExemplarSetV4Exemplar as FbsPostingProductExemplarSetV4Exemplar,
-    )
-    from ozon_async.types.other import (
-        FbsPostingProductExemplarSetV4Product as FbsPostingProductExemplarSetV4Product,
-    )
-    from ozon_async.types.other import (
-        FbsPostingProductExemplarSetV4Request as FbsPostingProductExemplarSetV4Request,
     )
     from ozon_async.types.pass_ import (
         ArrivalPassInfo as ArrivalPassInfo,
@@ -2163,9 +2163,17 @@ _MODULE_OF: dict[str, str] = {
     "DeliveryMethodCarriage": "carriage",
     "ChatDetailsInfo": "chat",
     "ChatHistoryRequestFilter": "chat",
+    "ChatHistoryV2Message": "chat",
+    "ChatHistoryV2Request": "chat",
+    "ChatHistoryV2Response": "chat",
     "ChatHistoryV3Request": "chat",
     "ChatHistoryV3Response": "chat",
     "ChatInfo": "chat",
+    "ChatListRequestFilter": "chat",
+    "ChatListV2Item": "chat",
+    "ChatListV2ItemChat": "chat",
+    "ChatListV2Request": "chat",
+    "ChatListV2Response": "chat",
     "ChatListV3Request": "chat",
     "ChatListV3Response": "chat",
     "ChatMessage": "chat",
@@ -2179,11 +2187,10 @@ _MODULE_OF: dict[str, str] = {
     "ChatStartV1Response": "chat",
     "ChatStatusEnum": "chat",
     "ChatTypeEnum": "chat",
+    "ChatUser": "chat",
     "ArrivalPassCreateResponse": "common",
     "BoolResultResponse": "common",
     "CarriageError": "common",
-    "ChatListRequestFilter": "common",
-    "ChatUser": "common",
     "Empty": "common",
     "ErrorDetail": "common",
     "ErrorResponse": "common",
@@ -2260,6 +2267,9 @@ _MODULE_OF: dict[str, str] = {
     "FbsExemplarValidateResultV4": "fbs",
     "FbsPostingProductExemplarCreateOrGetV5Response": "fbs",
     "FbsPostingProductExemplarCreateOrGetV6Response": "fbs",
+    "FbsPostingProductExemplarSetV4Exemplar": "fbs",
+    "FbsPostingProductExemplarSetV4Product": "fbs",
+    "FbsPostingProductExemplarSetV4Request": "fbs",
     "FbsPostingProductExemplarSetV5Request": "fbs",
     "FbsPostingProductExemplarSetV6Request": "fbs",
     "FbsPostingProductExemplarStatusV4Response": "fbs",
@@ -2312,16 +2322,6 @@ _MODULE_OF: dict[str, str] = {
     "RealizationReportResponseRow": "finance",
     "RealizationReportResult": "finance",
     "ReportLanguage": "finance",
-    "ChatHistoryV2Message": "other",
-    "ChatHistoryV2Request": "other",
-    "ChatHistoryV2Response": "other",
-    "ChatListV2Item": "other",
-    "ChatListV2ItemChat": "other",
-    "ChatListV2Request": "other",
-    "ChatListV2Response": "other",
-    "FbsPostingProductExemplarSetV4Exemplar": "other",
-    "FbsPostingProductExemplarSetV4Product": "other",
-    "FbsPostingProductExemplarSetV4Request": "other",
     "ArrivalPassInfo": "pass_",
     "ArrivalPassListFilter": "pass_",
     "PassListV1Request": "pass_",

@@ -6,11 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from msgspec import field
+
 from ozon_async._models import Model
-from ozon_async.types.common import (
-    ChatListRequestFilter,
-    ChatUser,
-)
 
 if TYPE_CHECKING:
     ChatMessageModerateImageStatus = Literal["SUCCESS", "MODERATION", "FAILED"] | str
@@ -68,6 +66,56 @@ class ChatHistoryRequestFilter(Model):
     """Return only the messages with these identifiers."""
 
 
+class ChatHistoryV2Message(Model):
+    """A chat message in the version 2 chat history."""
+
+    created_at: datetime | None = None
+    """Date and time the message was created."""
+
+    data: list[str] | None = None
+    """Message content, in Markdown format."""
+
+    is_read: bool | None = None
+    """true if the message has been read."""
+
+    message_id: int | None = field(default=None, name="messageId")
+    """Message identifier, as declared in the schema. JSON name: ``messageId``."""
+
+    user: ChatUser | None = None
+    """The chat participant who sent the message."""
+
+    message_id_: int | None = field(default=None, name="message_id")
+    """Message identifier, as sent in real responses. JSON name: ``message_id``."""
+
+
+class ChatHistoryV2Request(Model):
+    """Request for the message history of a chat (version 2)."""
+
+    chat_id: str
+    """Chat identifier."""
+
+    limit: int
+    """Number of messages in the response. Default 50, maximum 1000."""
+
+    direction: str | None = None
+    """Message order: Forward (from oldest to newest) or Backward (from newest to oldest, default).
+    Set the number of messages in limit.
+    """
+
+    from_message_id: int | None = None
+    """Identifier of the message to start the history from. Default is the last visible message."""
+
+
+class ChatHistoryV2Response(Model):
+    """Chat message history (version 2)."""
+
+    has_next: bool | None = None
+    """true if not all messages were returned and more can be requested."""
+
+    messages: list[ChatHistoryV2Message] | None = None
+    """Messages, ordered according to the direction parameter of the request."""
+
+
 class ChatHistoryV3Request(Model):
     """Request for the message history of a chat."""
 
@@ -117,6 +165,88 @@ class ChatInfo(Model):
 
     unread_count: int | None = None
     """Number of unread messages in the chat."""
+
+
+class ChatListRequestFilter(Model):
+    """Filter for the chat list."""
+
+    chat_status: str | None = None
+    """Filter by chat status: All (all chats, default), Opened (open chats), Closed (closed chats).
+    """
+
+    unread_only: bool | None = None
+    """true to return only chats with unread messages."""
+
+
+class ChatListV2Item(Model):
+    """A chat in the version 2 chat list, with its unread counters."""
+
+    chat_id: str | None = None
+    """Chat identifier."""
+
+    chat_status: str | None = None
+    """Chat status: Opened (open) or Closed (closed); the value set also includes All (all chats).
+    """
+
+    chat_type: str | None = None
+    """Chat type: Seller_Support (chat with Ozon support) or Buyer_Seller (chat with a buyer)."""
+
+    created_at: datetime | None = None
+    """Date and time the chat was created."""
+
+    first_unread_message_id: int | None = None
+    """Identifier of the first unread message in the chat."""
+
+    last_message_id: int | None = None
+    """Identifier of the last message in the chat."""
+
+    unread_count: int | None = None
+    """Number of unread messages in the chat."""
+
+    chat: ChatListV2ItemChat | None = None
+    """Main chat attributes (identifier, status, type, creation date), as returned by the API."""
+
+
+class ChatListV2ItemChat(Model):
+    """Main attributes of a chat in the version 2 chat list."""
+
+    created_at: datetime | None = None
+    """Date and time the chat was created."""
+
+    chat_id: str | None = None
+    """Chat identifier."""
+
+    chat_status: str | None = None
+    """Chat status: Opened (open) or Closed (closed)."""
+
+    chat_type: str | None = None
+    """Chat type: Seller_Support (chat with Ozon support) or Buyer_Seller (chat with a buyer)."""
+
+
+class ChatListV2Request(Model):
+    """Request for the chat list (version 2)."""
+
+    limit: int
+    """Number of chats in the response. Default 30, maximum 1000."""
+
+    filter: ChatListRequestFilter | None = None
+    """Chat filter."""
+
+    offset: int | None = None
+    """Number of chats to skip; for example, with offset 10 the response starts at the 11th chat."""
+
+
+class ChatListV2Response(Model):
+    """The chat list (version 2)."""
+
+    chats: list[ChatListV2Item] | None = None
+    """Chats with their unread counters."""
+
+    total_chats_count: int | None = None
+    """Total number of chats matching the filter."""
+
+    total_unread_count: int | None = None
+    """Total number of unread messages."""
 
 
 class ChatListV3Request(Model):
@@ -240,3 +370,15 @@ class ChatStartV1Response(Model):
 
     result: ChatStartResult | None = None
     """The new chat."""
+
+
+class ChatUser(Model):
+    """A chat participant."""
+
+    id: str | None = None
+    """Chat participant identifier."""
+
+    type: str | None = None
+    """Participant type: Customer (buyer), Seller (seller), Crm (system messages), Courier
+    (courier), Support (Ozon support), NotificationUser (notifications).
+    """

@@ -47,29 +47,6 @@ class CarriageError(Model):
     """Error severity: warning - a warning; critical - a critical error."""
 
 
-class ChatListRequestFilter(Model):
-    """Filter for the chat list."""
-
-    chat_status: str | None = None
-    """Filter by chat status: All (all chats, default), Opened (open chats), Closed (closed chats).
-    """
-
-    unread_only: bool | None = None
-    """true to return only chats with unread messages."""
-
-
-class ChatUser(Model):
-    """A chat participant."""
-
-    id: str | None = None
-    """Chat participant identifier."""
-
-    type: str | None = None
-    """Participant type: Customer (buyer), Seller (seller), Crm (system messages), Courier
-    (courier), Support (Ozon support), NotificationUser (notifications).
-    """
-
-
 class Empty(Model):
     """An empty JSON object, sent or received when an operation has no parameters or no data to
     return.

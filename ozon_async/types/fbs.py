@@ -545,6 +545,48 @@ class FbsPostingProductExemplarCreateOrGetV6Response(Model):
     """Products of the posting with their exemplars."""
 
 
+class FbsPostingProductExemplarSetV4Exemplar(Model):
+    """Data of one product exemplar (unit)."""
+
+    gtd: str | None = None
+    """Cargo customs declaration (GTD) number."""
+
+    is_gtd_absent: bool | None = None
+    """true if there is no customs declaration number."""
+
+    mandatory_mark: str | None = None
+    """Chestny ZNAK mandatory marking code."""
+
+    jw_uin: list[str] | str | None = None
+    """Unique identification number (UIN) of a jewellery item."""
+
+    rnpt: str | None = None
+    """Registration number of the product batch (RNPT)."""
+
+    is_rnpt_absent: bool | None = None
+    """true if there is no product batch registration number (RNPT)."""
+
+
+class FbsPostingProductExemplarSetV4Product(Model):
+    """A product of the posting with its exemplars."""
+
+    exemplars: list[FbsPostingProductExemplarSetV4Exemplar] | None = None
+    """Exemplar data, one entry per unit of the product in the posting."""
+
+    product_id: int | None = None
+    """Ozon SKU of the FBS product."""
+
+
+class FbsPostingProductExemplarSetV4Request(Model):
+    """Request to check and save exemplar data for the products of an FBS posting."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarSetV4Product] | None = None
+    """Products of the posting with their exemplars. Always send the full set."""
+
+
 class FbsPostingProductExemplarSetV5Request(Model):
     """Request to check and save exemplar data of a posting (v5).
 
