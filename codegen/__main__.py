@@ -58,9 +58,10 @@ def generate(spec_path: Path, out_root: Path) -> list[str]:
     for rel, content in files.items():
         path = out_root / rel
         path.write_text(content, encoding="utf-8")
-    # The spec itself, for the mock server and for tools: compact JSON, keys in spec order.
+    # The spec itself, for the mock server and for tools: one key per line (so that a change of
+    # the spec reads as a small diff here too), keys in spec order.
     (out_root / "ozon_async/_spec/openapi.json").write_text(
-        json.dumps(spec, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+        json.dumps(spec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
     paths = [str(out_root / d) for d in GENERATED_DIRS]
     cfg = ["--config", str(ROOT / "pyproject.toml")]

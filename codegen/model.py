@@ -54,6 +54,8 @@ class StructModel:
     module: str
     note: str | None = None
     one_of_required: list[list[str]] = field(default_factory=list)
+    #: a request model: unknown keys are refused (answers stay lenient)
+    request: bool = False
 
 
 @dataclass
@@ -263,7 +265,8 @@ class Builder:
         if s.get("type") == "object" and "additionalProperties" not in s:
             self._struct(name, s, module)
             return
-        t = self._type(s, module, f"{name}")
+        request_only = name in self.request_side and name not in self.response_side
+        t = self._type(s, module, f"{name}", constrain=request_only)
         if s.get("enum") and name in self.aliases:
             return  # _type registered the open-enum alias under this name
         self.aliases[name] = AliasModel(
@@ -309,6 +312,7 @@ class Builder:
             module=module,
             note=s.get("x-ozon-note"),
             one_of_required=one_of if request_only else [],
+            request=request_only,
         )
 
     def _type(
@@ -317,6 +321,11 @@ class Builder:
         """Map a schema node to a Python annotation."""
         if "$ref" in node:
             n = _ref_name(node["$ref"])
+            target = self.schemas[n]
+            if constrain and target.get("enum") and n in self.response_side:
+                # an enum shared with answers is open there; a request gets the closed list
+                lit = ", ".join(repr(v) for v in target["enum"] if v is not None)
+                return TypeInfo(f"Literal[{lit}]", needs={"Literal"})
             return TypeInfo(n, refs={n}, param=self._param_of(n))
         if "anyOf" in node:
             alts = [a for a in node["anyOf"] if a.get("type") != "null"]
@@ -334,11 +343,6 @@ class Builder:
         nullable = "null" in types
         types = [x for x in types if x != "null"]
         fmt = node.get("format")
-        meta: dict[str, Any] = {}
-        if constrain:
-            for k, mk in (("maxItems", "max_length"), ("minItems", "min_length")):
-                if k in node and not (k == "maxItems" and node[k] == 0):
-                    meta[mk] = node[k]
         kinds = set(types)
         t: TypeInfo
         if kinds == {"integer", "string"} or (kinds == {"string"} and fmt in ("int64", "uint64")):
@@ -379,7 +383,7 @@ class Builder:
                 t.needs.add("Mapping")
         elif "string" in kinds:
             if node.get("enum"):
-                t = self._enum_alias(node, module, ctx)
+                t = self._enum_alias(node, module, ctx, closed=constrain)
             elif fmt == "date-time":
                 t = TypeInfo("datetime", needs={"datetime"})
                 t.param = "datetime | str"
@@ -402,6 +406,7 @@ class Builder:
             raise ValueError(f"{ctx}: unsupported type {types}")
         if not t.param:
             t.param = t.annotation
+        meta = _constraints(node, t.annotation) if constrain else {}
         if meta:
             # constraints are checked when the runtime converts arguments into the request model
             args = ", ".join(f"{k}={v!r}" for k, v in sorted(meta.items()))
@@ -416,7 +421,9 @@ class Builder:
             return f"{name} | Mapping[str, Any]"
         return name
 
-    def _enum_alias(self, node: dict[str, Any], module: str, ctx: str) -> TypeInfo:
+    def _enum_alias(
+        self, node: dict[str, Any], module: str, ctx: str, closed: bool = False
+    ) -> TypeInfo:
         values = [v for v in node["enum"] if v is not None]
         if ctx in self.schemas and self.schemas[ctx] is node:
             name = ctx
@@ -434,8 +441,9 @@ class Builder:
         target[name] = AliasModel(
             name=name,
             description=node.get("description", ""),
-            runtime="str",
-            typing=f"Literal[{lit}] | str",
+            # requests accept only the listed values; answers also any value Ozon adds later
+            runtime=f"Literal[{lit}]" if closed else "str",
+            typing=f"Literal[{lit}]" if closed else f"Literal[{lit}] | str",
             module=module if target is self.inline_aliases else self.module_of.get(name, module),
             values=values,
         )
@@ -549,3 +557,27 @@ class Builder:
             item_type=item_type,
             item_module=item_mod,
         )
+
+
+#: JSON Schema limit keywords and the msgspec ``Meta`` argument that checks each, by Python type.
+_LIMITS: dict[str, tuple[tuple[str, str], ...]] = {
+    "list": (("minItems", "min_length"), ("maxItems", "max_length")),
+    "int": (
+        ("minimum", "ge"),
+        ("maximum", "le"),
+        ("exclusiveMinimum", "gt"),
+        ("exclusiveMaximum", "lt"),
+    ),
+    "str": (("minLength", "min_length"), ("maxLength", "max_length")),
+}
+_LIMITS["float"] = _LIMITS["int"]
+
+
+def _constraints(node: dict[str, Any], annotation: str) -> dict[str, Any]:
+    """The ``Meta`` arguments that check the limits a request node states."""
+    kind = "list" if annotation.startswith("list[") and "|" not in annotation else annotation
+    meta: dict[str, Any] = {}
+    for keyword, arg in _LIMITS.get(kind, ()):
+        if keyword in node:
+            meta[arg] = node[keyword]
+    return meta

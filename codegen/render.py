@@ -229,6 +229,14 @@ def render_models(api: ApiModel, module: str, names: list[str], env: jinja2.Envi
         typing_imports=typing_imports,
         msgspec_imports=msgspec_imports,
         datetime_imports=datetime_imports,
+        model_imports=[
+            n
+            for n, used in (
+                ("Model", any(not s.request for s in structs)),
+                ("RequestModel", any(s.request for s in structs)),
+            )
+            if used
+        ],
     )
     if not typing_imports:
         text = text.replace("from typing import \n", "")
@@ -271,6 +279,7 @@ def render_resources(api: ApiModel, group: GroupModel, env: jinja2.Environment) 
         resource_imports=resource_imports,
         needs_sequence="Sequence" in needs,
         needs_any="Any" in needs,
+        needs_literal="Literal" in needs,
         datetime_imports=[n for n in ("date", "datetime") if n in needs],
     )
 

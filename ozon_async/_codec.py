@@ -14,7 +14,7 @@ _ENCODER = msgspec.json.Encoder()
 _SCALARS = frozenset({str, int, float, bool})
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
+_NAMED = re.compile(r"(?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 
 
 def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
@@ -40,9 +40,9 @@ def _field_path(message: str) -> tuple[str, str]:
     if m:
         path = m.group("path").lstrip(".")
         message = message[: m.start()]
-    missing = _MISSING.search(message)
-    if missing:
-        path = f"{path}.{missing.group('field')}" if path else missing.group("field")
+    named = _NAMED.search(message)
+    if named:
+        path = f"{path}.{named.group('field')}" if path else named.group("field")
     return message, path
 
 

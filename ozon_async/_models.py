@@ -14,6 +14,16 @@ class Model(msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defaults
     """
 
 
+class RequestModel(Model, forbid_unknown_fields=True):
+    """Base of every generated request model.
+
+    Requests are strict: a key the model does not declare is refused (with the path of the key)
+    instead of being dropped, enums accept only their listed values, and the limits the spec
+    states (ranges, lengths, item counts) are checked before anything is sent. Fields Ozon added
+    after the spec go in the ``extra_body`` option of a call.
+    """
+
+
 class BinaryResponse(msgspec.Struct, frozen=True):
     """A non-JSON answer, such as the PDF of ``/v2/posting/fbs/package-label``."""
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ozon_async._resource import Resource, paginated
 
@@ -31,7 +31,6 @@ from ozon_async.types.actions import (
     DiscountTaskDecline,
     DiscountTaskLegacy,
     DiscountTaskStatus,
-    DiscountTaskStatusGroup,
     DiscountTasksUpdateResponse,
     PromoActionProduct,
     PromoActionProductActivation,
@@ -222,7 +221,7 @@ class ActionsResource(Resource):
         *,
         last_id: int | None = None,
         limit: int | None = None,
-        status: DiscountTaskStatusGroup | None = None,
+        status: Literal["ALL", "NEW", "APPROVED", "DECLINED"] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionsDiscountsTaskListV2Response:
         """List customer discount requests.

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ozon_async._resource import Resource, paginated
 
@@ -40,7 +40,6 @@ from ozon_async.types.review import (
     ReviewListV1Response,
     ReviewListV2Request,
     ReviewListV2Response,
-    ReviewStatus,
 )
 
 
@@ -94,7 +93,7 @@ class ReviewResource(Resource):
         self,
         *,
         review_ids: Sequence[str] | None = None,
-        status: ReviewStatus | None = None,
+        status: Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of reviews.

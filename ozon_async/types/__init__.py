@@ -13,2054 +13,732 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ozon_async.types.actions import (
         ActionProductsRequest as ActionProductsRequest,
-    )
-    from ozon_async.types.actions import (
         ActionProductsResponse as ActionProductsResponse,
-    )
-    from ozon_async.types.actions import (
         ActionProductsUpdateResponse as ActionProductsUpdateResponse,
-    )
-    from ozon_async.types.actions import (
         ActionsDiscountsTaskApproveV1Request as ActionsDiscountsTaskApproveV1Request,
-    )
-    from ozon_async.types.actions import (
         ActionsDiscountsTaskDeclineV1Request as ActionsDiscountsTaskDeclineV1Request,
-    )
-    from ozon_async.types.actions import (
         ActionsDiscountsTaskListV1Request as ActionsDiscountsTaskListV1Request,
-    )
-    from ozon_async.types.actions import (
         ActionsDiscountsTaskListV1Response as ActionsDiscountsTaskListV1Response,
-    )
-    from ozon_async.types.actions import (
         ActionsDiscountsTaskListV2Request as ActionsDiscountsTaskListV2Request,
-    )
-    from ozon_async.types.actions import (
         ActionsDiscountsTaskListV2Response as ActionsDiscountsTaskListV2Response,
-    )
-    from ozon_async.types.actions import (
         ActionsProductsActivateV1Request as ActionsProductsActivateV1Request,
-    )
-    from ozon_async.types.actions import (
         ActionsProductsDeactivateV1Request as ActionsProductsDeactivateV1Request,
-    )
-    from ozon_async.types.actions import (
         ActionsV1Response as ActionsV1Response,
-    )
-    from ozon_async.types.actions import (
         DiscountTask as DiscountTask,
-    )
-    from ozon_async.types.actions import (
         DiscountTaskApproval as DiscountTaskApproval,
-    )
-    from ozon_async.types.actions import (
         DiscountTaskAutoModeration as DiscountTaskAutoModeration,
-    )
-    from ozon_async.types.actions import (
         DiscountTaskDecline as DiscountTaskDecline,
-    )
-    from ozon_async.types.actions import (
         DiscountTaskLegacy as DiscountTaskLegacy,
-    )
-    from ozon_async.types.actions import (
         DiscountTaskStatus as DiscountTaskStatus,
-    )
-    from ozon_async.types.actions import (
         DiscountTaskStatusGroup as DiscountTaskStatusGroup,
-    )
-    from ozon_async.types.actions import (
         DiscountTasksUpdateResponse as DiscountTasksUpdateResponse,
-    )
-    from ozon_async.types.actions import (
         DiscountTaskUpdateError as DiscountTaskUpdateError,
-    )
-    from ozon_async.types.actions import (
         DiscountTaskUpdateResult as DiscountTaskUpdateResult,
-    )
-    from ozon_async.types.actions import (
         PromoAction as PromoAction,
-    )
-    from ozon_async.types.actions import (
         PromoActionProduct as PromoActionProduct,
-    )
-    from ozon_async.types.actions import (
         PromoActionProductActivation as PromoActionProductActivation,
-    )
-    from ozon_async.types.actions import (
         PromoActionProductList as PromoActionProductList,
-    )
-    from ozon_async.types.actions import (
         PromoActionProductRejection as PromoActionProductRejection,
-    )
-    from ozon_async.types.actions import (
         PromoActionProductsUpdateResult as PromoActionProductsUpdateResult,
     )
     from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeDetailsV1Request as AnalyticsAverageDeliveryTimeDetailsV1Request,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeDetailsV1Response as AnalyticsAverageDeliveryTimeDetailsV1Response,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeSummaryV1Response as AnalyticsAverageDeliveryTimeSummaryV1Response,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeV1Request as AnalyticsAverageDeliveryTimeV1Request,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeV1Response as AnalyticsAverageDeliveryTimeV1Response,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsDataFilter as AnalyticsDataFilter,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsDataRow as AnalyticsDataRow,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsDataRowDimension as AnalyticsDataRowDimension,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsDataSorting as AnalyticsDataSorting,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsDataV1Request as AnalyticsDataV1Request,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsDataV1Response as AnalyticsDataV1Response,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsDimension as AnalyticsDimension,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsGetDataResponseResult as AnalyticsGetDataResponseResult,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsMetric as AnalyticsMetric,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQueriesDetailsV1Request as AnalyticsProductQueriesDetailsV1Request,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQueriesDetailsV1Response as AnalyticsProductQueriesDetailsV1Response,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQueriesItem as AnalyticsProductQueriesItem,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQueriesPeriod as AnalyticsProductQueriesPeriod,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQueriesSortBy as AnalyticsProductQueriesSortBy,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQueriesSortDir as AnalyticsProductQueriesSortDir,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQueriesV1Request as AnalyticsProductQueriesV1Request,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQueriesV1Response as AnalyticsProductQueriesV1Response,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsProductQuery as AnalyticsProductQuery,
-    )
-    from ozon_async.types.analytics import (
         AnalyticsSortOrder as AnalyticsSortOrder,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeAttentionLevel as AverageDeliveryTimeAttentionLevel,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeCluster as AverageDeliveryTimeCluster,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeDeliverySchema as AverageDeliveryTimeDeliverySchema,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeDetailsAttentionLevel as AverageDeliveryTimeDetailsAttentionLevel,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeDetailsDeliverySchema as AverageDeliveryTimeDetailsDeliverySchema,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeDetailsFilter as AverageDeliveryTimeDetailsFilter,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeDetailsMetrics as AverageDeliveryTimeDetailsMetrics,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeDetailsProduct as AverageDeliveryTimeDetailsProduct,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeDetailsProductInfo as AverageDeliveryTimeDetailsProductInfo,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeDetailsSupplyPeriod as AverageDeliveryTimeDetailsSupplyPeriod,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeMetrics as AverageDeliveryTimeMetrics,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeOrdersCount as AverageDeliveryTimeOrdersCount,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeOrdersShare as AverageDeliveryTimeOrdersShare,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeOtherDeliveryTime as AverageDeliveryTimeOtherDeliveryTime,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeProductDeliverySchema as AverageDeliveryTimeProductDeliverySchema,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeShipmentCluster as AverageDeliveryTimeShipmentCluster,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeStatus as AverageDeliveryTimeStatus,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeSupplyPeriod as AverageDeliveryTimeSupplyPeriod,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeTariff as AverageDeliveryTimeTariff,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeTariffStatus as AverageDeliveryTimeTariffStatus,
-    )
-    from ozon_async.types.analytics import (
         FilterOp as FilterOp,
     )
     from ozon_async.types.barcode import (
         BarcodeAddError as BarcodeAddError,
-    )
-    from ozon_async.types.barcode import (
         BarcodeAddItem as BarcodeAddItem,
-    )
-    from ozon_async.types.barcode import (
         BarcodeAddV1Request as BarcodeAddV1Request,
-    )
-    from ozon_async.types.barcode import (
         BarcodeAddV1Response as BarcodeAddV1Response,
-    )
-    from ozon_async.types.barcode import (
         BarcodeGenerateError as BarcodeGenerateError,
-    )
-    from ozon_async.types.barcode import (
         BarcodeGenerateV1Request as BarcodeGenerateV1Request,
-    )
-    from ozon_async.types.barcode import (
         BarcodeGenerateV1Response as BarcodeGenerateV1Response,
     )
     from ozon_async.types.carriage import (
         CarriageArrivalPass as CarriageArrivalPass,
-    )
-    from ozon_async.types.carriage import (
         CarriageArrivalPassUpdate as CarriageArrivalPassUpdate,
-    )
-    from ozon_async.types.carriage import (
         CarriageCancelAvailability as CarriageCancelAvailability,
-    )
-    from ozon_async.types.carriage import (
         CarriageCancelV1Response as CarriageCancelV1Response,
-    )
-    from ozon_async.types.carriage import (
         CarriageDeliveryListFilter as CarriageDeliveryListFilter,
-    )
-    from ozon_async.types.carriage import (
         CarriageDeliveryListV2Request as CarriageDeliveryListV2Request,
-    )
-    from ozon_async.types.carriage import (
         CarriageDeliveryListV2Response as CarriageDeliveryListV2Response,
-    )
-    from ozon_async.types.carriage import (
         CarriageDeliveryMethod as CarriageDeliveryMethod,
-    )
-    from ozon_async.types.carriage import (
         CarriageGetV1Response as CarriageGetV1Response,
-    )
-    from ozon_async.types.carriage import (
         CarriageIdRequest as CarriageIdRequest,
-    )
-    from ozon_async.types.carriage import (
         CarriagePassCreateV1Request as CarriagePassCreateV1Request,
-    )
-    from ozon_async.types.carriage import (
         CarriagePassDeleteV1Request as CarriagePassDeleteV1Request,
-    )
-    from ozon_async.types.carriage import (
         CarriagePassUpdateV1Request as CarriagePassUpdateV1Request,
-    )
-    from ozon_async.types.carriage import (
         CarriagePickupFee as CarriagePickupFee,
-    )
-    from ozon_async.types.carriage import (
         CarriageSetPostingsV1Request as CarriageSetPostingsV1Request,
-    )
-    from ozon_async.types.carriage import (
         DeliveryMethodCarriage as DeliveryMethodCarriage,
     )
     from ozon_async.types.chat import (
         ChatDetailsInfo as ChatDetailsInfo,
-    )
-    from ozon_async.types.chat import (
         ChatHistoryRequestFilter as ChatHistoryRequestFilter,
-    )
-    from ozon_async.types.chat import (
         ChatHistoryV2Message as ChatHistoryV2Message,
-    )
-    from ozon_async.types.chat import (
         ChatHistoryV2Request as ChatHistoryV2Request,
-    )
-    from ozon_async.types.chat import (
         ChatHistoryV2Response as ChatHistoryV2Response,
-    )
-    from ozon_async.types.chat import (
         ChatHistoryV3Request as ChatHistoryV3Request,
-    )
-    from ozon_async.types.chat import (
         ChatHistoryV3Response as ChatHistoryV3Response,
-    )
-    from ozon_async.types.chat import (
         ChatInfo as ChatInfo,
-    )
-    from ozon_async.types.chat import (
         ChatListRequestFilter as ChatListRequestFilter,
-    )
-    from ozon_async.types.chat import (
         ChatListV2Item as ChatListV2Item,
-    )
-    from ozon_async.types.chat import (
         ChatListV2ItemChat as ChatListV2ItemChat,
-    )
-    from ozon_async.types.chat import (
         ChatListV2Request as ChatListV2Request,
-    )
-    from ozon_async.types.chat import (
         ChatListV2Response as ChatListV2Response,
-    )
-    from ozon_async.types.chat import (
         ChatListV3Request as ChatListV3Request,
-    )
-    from ozon_async.types.chat import (
         ChatListV3Response as ChatListV3Response,
-    )
-    from ozon_async.types.chat import (
         ChatMessage as ChatMessage,
-    )
-    from ozon_async.types.chat import (
         ChatMessageContext as ChatMessageContext,
-    )
-    from ozon_async.types.chat import (
         ChatMessageModerateImageStatus as ChatMessageModerateImageStatus,
-    )
-    from ozon_async.types.chat import (
         ChatReadV2Request as ChatReadV2Request,
-    )
-    from ozon_async.types.chat import (
         ChatReadV2Response as ChatReadV2Response,
-    )
-    from ozon_async.types.chat import (
         ChatSendFileV1Request as ChatSendFileV1Request,
-    )
-    from ozon_async.types.chat import (
         ChatSendMessageV1Request as ChatSendMessageV1Request,
-    )
-    from ozon_async.types.chat import (
         ChatStartResult as ChatStartResult,
-    )
-    from ozon_async.types.chat import (
         ChatStartV1Response as ChatStartV1Response,
-    )
-    from ozon_async.types.chat import (
         ChatStatusEnum as ChatStatusEnum,
-    )
-    from ozon_async.types.chat import (
         ChatTypeEnum as ChatTypeEnum,
-    )
-    from ozon_async.types.chat import (
         ChatUser as ChatUser,
     )
     from ozon_async.types.common import (
         ArrivalPassCreateResponse as ArrivalPassCreateResponse,
-    )
-    from ozon_async.types.common import (
         BoolResultResponse as BoolResultResponse,
-    )
-    from ozon_async.types.common import (
         CarriageError as CarriageError,
-    )
-    from ozon_async.types.common import (
         Empty as Empty,
-    )
-    from ozon_async.types.common import (
         ErrorDetail as ErrorDetail,
-    )
-    from ozon_async.types.common import (
         ErrorResponse as ErrorResponse,
-    )
-    from ozon_async.types.common import (
         FilterPeriod as FilterPeriod,
-    )
-    from ozon_async.types.common import (
         IdNamePair as IdNamePair,
-    )
-    from ozon_async.types.common import (
         MoneyValue as MoneyValue,
-    )
-    from ozon_async.types.common import (
         OperationError as OperationError,
-    )
-    from ozon_async.types.common import (
         PostingNumberRequest as PostingNumberRequest,
-    )
-    from ozon_async.types.common import (
         PostingNumbersRequest as PostingNumbersRequest,
-    )
-    from ozon_async.types.common import (
         PostingUpdateResponse as PostingUpdateResponse,
-    )
-    from ozon_async.types.common import (
         PostingUpdateResult as PostingUpdateResult,
-    )
-    from ozon_async.types.common import (
         ProductAttributesResponseDictionaryValue as ProductAttributesResponseDictionaryValue,
-    )
-    from ozon_async.types.common import (
         ProductCardAttributeValue as ProductCardAttributeValue,
-    )
-    from ozon_async.types.common import (
         ProductIdsRequest as ProductIdsRequest,
-    )
-    from ozon_async.types.common import (
         ReportCreateResponse as ReportCreateResponse,
-    )
-    from ozon_async.types.common import (
         ReportDiscountedCreateV1Response as ReportDiscountedCreateV1Response,
-    )
-    from ozon_async.types.common import (
         SortDirection as SortDirection,
-    )
-    from ozon_async.types.common import (
         StringResultResponse as StringResultResponse,
-    )
-    from ozon_async.types.common import (
         TimeRange as TimeRange,
     )
     from ozon_async.types.conditional_cancellation import (
         ConditionalCancellation as ConditionalCancellation,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationDecisionRequest as ConditionalCancellationDecisionRequest,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationInitiator as ConditionalCancellationInitiator,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationListFilter as ConditionalCancellationListFilter,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationListV2Request as ConditionalCancellationListV2Request,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationListV2Response as ConditionalCancellationListV2Response,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationListWith as ConditionalCancellationListWith,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationState as ConditionalCancellationState,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationStateFilter as ConditionalCancellationStateFilter,
-    )
-    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationStateInfo as ConditionalCancellationStateInfo,
     )
     from ozon_async.types.delivery_method import (
         DeliveryMethodListV1Request as DeliveryMethodListV1Request,
-    )
-    from ozon_async.types.delivery_method import (
         DeliveryMethodListV1Response as DeliveryMethodListV1Response,
-    )
-    from ozon_async.types.delivery_method import (
         DeliveryMethodListV2Request as DeliveryMethodListV2Request,
-    )
-    from ozon_async.types.delivery_method import (
         DeliveryMethodListV2Response as DeliveryMethodListV2Response,
-    )
-    from ozon_async.types.delivery_method import (
         WarehouseDeliveryMethod as WarehouseDeliveryMethod,
-    )
-    from ozon_async.types.delivery_method import (
         WarehouseDeliveryMethodFilter as WarehouseDeliveryMethodFilter,
-    )
-    from ozon_async.types.delivery_method import (
         WarehouseDeliveryMethodFilterV1 as WarehouseDeliveryMethodFilterV1,
-    )
-    from ozon_async.types.delivery_method import (
         WarehouseDeliveryMethodStatus as WarehouseDeliveryMethodStatus,
-    )
-    from ozon_async.types.delivery_method import (
         WarehouseDeliveryMethodV1 as WarehouseDeliveryMethodV1,
     )
     from ozon_async.types.description_category import (
         DescriptionCategoryAttribute as DescriptionCategoryAttribute,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryAttributeV1Request as DescriptionCategoryAttributeV1Request,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryAttributeV1Response as DescriptionCategoryAttributeV1Response,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryAttributeValue as DescriptionCategoryAttributeValue,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryAttributeValuesSearchV1Request as DescriptionCategoryAttributeValuesSearchV1Request,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryAttributeValuesSearchV1Response as DescriptionCategoryAttributeValuesSearchV1Response,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryAttributeValuesV1Request as DescriptionCategoryAttributeValuesV1Request,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryAttributeValuesV1Response as DescriptionCategoryAttributeValuesV1Response,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryTreeNode as DescriptionCategoryTreeNode,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryTreeV1Request as DescriptionCategoryTreeV1Request,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryTreeV1Response as DescriptionCategoryTreeV1Response,
-    )
-    from ozon_async.types.description_category import (
         Language as Language,
     )
     from ozon_async.types.fbs import (
         FbsExemplarInfo as FbsExemplarInfo,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarInfoProduct as FbsExemplarInfoProduct,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarInfoProductV5 as FbsExemplarInfoProductV5,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarInfoV5 as FbsExemplarInfoV5,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarMark as FbsExemplarMark,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarSetData as FbsExemplarSetData,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarSetDataV5 as FbsExemplarSetDataV5,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarSetProduct as FbsExemplarSetProduct,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarSetProductV5 as FbsExemplarSetProductV5,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarStatusInfo as FbsExemplarStatusInfo,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarStatusInfoV4 as FbsExemplarStatusInfoV4,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarStatusMark as FbsExemplarStatusMark,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarStatusProduct as FbsExemplarStatusProduct,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarStatusProductV4 as FbsExemplarStatusProductV4,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateData as FbsExemplarValidateData,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateDataV4 as FbsExemplarValidateDataV4,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateProduct as FbsExemplarValidateProduct,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateProductV4 as FbsExemplarValidateProductV4,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateResultData as FbsExemplarValidateResultData,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateResultDataV4 as FbsExemplarValidateResultDataV4,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateResultMark as FbsExemplarValidateResultMark,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateResultProduct as FbsExemplarValidateResultProduct,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateResultProductV4 as FbsExemplarValidateResultProductV4,
-    )
-    from ozon_async.types.fbs import (
         FbsExemplarValidateResultV4 as FbsExemplarValidateResultV4,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarCreateOrGetV5Response as FbsPostingProductExemplarCreateOrGetV5Response,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarCreateOrGetV6Response as FbsPostingProductExemplarCreateOrGetV6Response,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV4Exemplar as FbsPostingProductExemplarSetV4Exemplar,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV4Product as FbsPostingProductExemplarSetV4Product,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV4Request as FbsPostingProductExemplarSetV4Request,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV5Request as FbsPostingProductExemplarSetV5Request,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV6Request as FbsPostingProductExemplarSetV6Request,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarStatusV4Response as FbsPostingProductExemplarStatusV4Response,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarStatusV5Response as FbsPostingProductExemplarStatusV5Response,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarValidateV4Request as FbsPostingProductExemplarValidateV4Request,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarValidateV4Response as FbsPostingProductExemplarValidateV4Response,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarValidateV5Request as FbsPostingProductExemplarValidateV5Request,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingProductExemplarValidateV5Response as FbsPostingProductExemplarValidateV5Response,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingTrackingNumber as FbsPostingTrackingNumber,
-    )
-    from ozon_async.types.fbs import (
         FbsPostingTrackingNumberSetV2Request as FbsPostingTrackingNumberSetV2Request,
     )
     from ozon_async.types.finance import (
         CompensationReportRequest as CompensationReportRequest,
-    )
-    from ozon_async.types.finance import (
         FinanceAccrualPostingsV1Request as FinanceAccrualPostingsV1Request,
-    )
-    from ozon_async.types.finance import (
         FinanceAccrualPostingsV1Response as FinanceAccrualPostingsV1Response,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlow as FinanceCashFlow,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowDeliveryDetails as FinanceCashFlowDeliveryDetails,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowDetails as FinanceCashFlowDetails,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowPayment as FinanceCashFlowPayment,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowPeriod as FinanceCashFlowPeriod,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowReturnDetails as FinanceCashFlowReturnDetails,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowRfbsDetails as FinanceCashFlowRfbsDetails,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowServices as FinanceCashFlowServices,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowStatementDateRange as FinanceCashFlowStatementDateRange,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowStatementListV1Request as FinanceCashFlowStatementListV1Request,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowStatementListV1Response as FinanceCashFlowStatementListV1Response,
-    )
-    from ozon_async.types.finance import (
         FinanceCashFlowStatementResult as FinanceCashFlowStatementResult,
-    )
-    from ozon_async.types.finance import (
         FinancePostingAccrual as FinancePostingAccrual,
-    )
-    from ozon_async.types.finance import (
         FinancePostingAccruals as FinancePostingAccruals,
-    )
-    from ozon_async.types.finance import (
         FinanceRealizationByDayV1Request as FinanceRealizationByDayV1Request,
-    )
-    from ozon_async.types.finance import (
         FinanceRealizationByDayV1Response as FinanceRealizationByDayV1Response,
-    )
-    from ozon_async.types.finance import (
         FinanceRealizationPostingV1Response as FinanceRealizationPostingV1Response,
-    )
-    from ozon_async.types.finance import (
         FinanceRealizationV2Response as FinanceRealizationV2Response,
-    )
-    from ozon_async.types.finance import (
         FinanceServiceCharge as FinanceServiceCharge,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionItem as FinanceTransactionItem,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionListRequestFilter as FinanceTransactionListRequestFilter,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionListResult as FinanceTransactionListResult,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionListV3Request as FinanceTransactionListV3Request,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionListV3Response as FinanceTransactionListV3Response,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionOperation as FinanceTransactionOperation,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionPosting as FinanceTransactionPosting,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionTotals as FinanceTransactionTotals,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionTotalsV3Request as FinanceTransactionTotalsV3Request,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionTotalsV3Response as FinanceTransactionTotalsV3Response,
-    )
-    from ozon_async.types.finance import (
         RealizationReportCommission as RealizationReportCommission,
-    )
-    from ozon_async.types.finance import (
         RealizationReportItem as RealizationReportItem,
-    )
-    from ozon_async.types.finance import (
         RealizationReportLegalEntityDocument as RealizationReportLegalEntityDocument,
-    )
-    from ozon_async.types.finance import (
         RealizationReportOrder as RealizationReportOrder,
-    )
-    from ozon_async.types.finance import (
         RealizationReportPostingResponseRow as RealizationReportPostingResponseRow,
-    )
-    from ozon_async.types.finance import (
         RealizationReportRequest as RealizationReportRequest,
-    )
-    from ozon_async.types.finance import (
         RealizationReportResponseHeader as RealizationReportResponseHeader,
-    )
-    from ozon_async.types.finance import (
         RealizationReportResponseRow as RealizationReportResponseRow,
-    )
-    from ozon_async.types.finance import (
         RealizationReportResult as RealizationReportResult,
-    )
-    from ozon_async.types.finance import (
         ReportLanguage as ReportLanguage,
     )
     from ozon_async.types.pass_ import (
         ArrivalPassInfo as ArrivalPassInfo,
-    )
-    from ozon_async.types.pass_ import (
         ArrivalPassListFilter as ArrivalPassListFilter,
-    )
-    from ozon_async.types.pass_ import (
         PassListV1Request as PassListV1Request,
-    )
-    from ozon_async.types.pass_ import (
         PassListV1Response as PassListV1Response,
     )
     from ozon_async.types.polygon import (
         PolygonBindItem as PolygonBindItem,
-    )
-    from ozon_async.types.polygon import (
         PolygonBindV1Request as PolygonBindV1Request,
-    )
-    from ozon_async.types.polygon import (
         PolygonBindV2Request as PolygonBindV2Request,
-    )
-    from ozon_async.types.polygon import (
         PolygonCreateV1Request as PolygonCreateV1Request,
-    )
-    from ozon_async.types.polygon import (
         PolygonCreateV1Response as PolygonCreateV1Response,
-    )
-    from ozon_async.types.polygon import (
         PolygonWarehouseLocation as PolygonWarehouseLocation,
     )
     from ozon_async.types.posting import (
         CarriageAvailableListItem as CarriageAvailableListItem,
-    )
-    from ozon_async.types.posting import (
         FbsPosting as FbsPosting,
-    )
-    from ozon_async.types.posting import (
         FbsPostingAdditionalData as FbsPostingAdditionalData,
-    )
-    from ozon_async.types.posting import (
         FbsPostingAddress as FbsPostingAddress,
-    )
-    from ozon_async.types.posting import (
         FbsPostingAddressee as FbsPostingAddressee,
-    )
-    from ozon_async.types.posting import (
         FbsPostingAnalyticsData as FbsPostingAnalyticsData,
-    )
-    from ozon_async.types.posting import (
         FbsPostingBarcodes as FbsPostingBarcodes,
-    )
-    from ozon_async.types.posting import (
         FbsPostingByBarcode as FbsPostingByBarcode,
-    )
-    from ozon_async.types.posting import (
         FbsPostingByBarcodeProduct as FbsPostingByBarcodeProduct,
-    )
-    from ozon_async.types.posting import (
         FbsPostingCancellation as FbsPostingCancellation,
-    )
-    from ozon_async.types.posting import (
         FbsPostingCargoType as FbsPostingCargoType,
-    )
-    from ozon_async.types.posting import (
         FbsPostingContainer as FbsPostingContainer,
-    )
-    from ozon_async.types.posting import (
         FbsPostingCustomer as FbsPostingCustomer,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDeliveryMethod as FbsPostingDeliveryMethod,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDetail as FbsPostingDetail,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDetailCourier as FbsPostingDetailCourier,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDetailOptional as FbsPostingDetailOptional,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDetailProduct as FbsPostingDetailProduct,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDetailPrrOption as FbsPostingDetailPrrOption,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDetailRelatedPostings as FbsPostingDetailRelatedPostings,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDetailWithParams as FbsPostingDetailWithParams,
-    )
-    from ozon_async.types.posting import (
         FbsPostingExemplarProduct as FbsPostingExemplarProduct,
-    )
-    from ozon_async.types.posting import (
         FbsPostingListAddressee as FbsPostingListAddressee,
-    )
-    from ozon_async.types.posting import (
         FbsPostingListCustomer as FbsPostingListCustomer,
-    )
-    from ozon_async.types.posting import (
         FbsPostingListRequestFilter as FbsPostingListRequestFilter,
-    )
-    from ozon_async.types.posting import (
         FbsPostingListResponseResult as FbsPostingListResponseResult,
-    )
-    from ozon_async.types.posting import (
         FbsPostingProduct as FbsPostingProduct,
-    )
-    from ozon_async.types.posting import (
         FbsPostingProductCountry as FbsPostingProductCountry,
-    )
-    from ozon_async.types.posting import (
         FbsPostingProductDimensions as FbsPostingProductDimensions,
-    )
-    from ozon_async.types.posting import (
         FbsPostingProductExemplarInfo as FbsPostingProductExemplarInfo,
-    )
-    from ozon_async.types.posting import (
         FbsPostingProductExemplars as FbsPostingProductExemplars,
-    )
-    from ozon_async.types.posting import (
         FbsPostingProductWeight as FbsPostingProductWeight,
-    )
-    from ozon_async.types.posting import (
         FbsPostingRequirements as FbsPostingRequirements,
-    )
-    from ozon_async.types.posting import (
         FbsPostingShipAdditionalData as FbsPostingShipAdditionalData,
-    )
-    from ozon_async.types.posting import (
         FbsPostingShipPackageRequestProduct as FbsPostingShipPackageRequestProduct,
-    )
-    from ozon_async.types.posting import (
         FbsPostingShipRequestPackage as FbsPostingShipRequestPackage,
-    )
-    from ozon_async.types.posting import (
         FbsPostingShipRequestPackageProduct as FbsPostingShipRequestPackageProduct,
-    )
-    from ozon_async.types.posting import (
         FbsPostingShipRequestWith as FbsPostingShipRequestWith,
-    )
-    from ozon_async.types.posting import (
         FbsPostingTariffication as FbsPostingTariffication,
-    )
-    from ozon_async.types.posting import (
         FbsPostingTarifficationStep as FbsPostingTarifficationStep,
-    )
-    from ozon_async.types.posting import (
         FbsPostingUnfulfilledListRequestFilter as FbsPostingUnfulfilledListRequestFilter,
-    )
-    from ozon_async.types.posting import (
         FbsPostingUnfulfilledListResponseResult as FbsPostingUnfulfilledListResponseResult,
-    )
-    from ozon_async.types.posting import (
         FbsPostingV4 as FbsPostingV4,
-    )
-    from ozon_async.types.posting import (
         FbsPostingWithParams as FbsPostingWithParams,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPosting as FbsUnfulfilledPosting,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPostingContainer as FbsUnfulfilledPostingContainer,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPostingOptional as FbsUnfulfilledPostingOptional,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPostingProduct as FbsUnfulfilledPostingProduct,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPostingRequirements as FbsUnfulfilledPostingRequirements,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledPostingTariffication as FbsUnfulfilledPostingTariffication,
-    )
-    from ozon_async.types.posting import (
         FbsUnfulfilledTarifficationStep as FbsUnfulfilledTarifficationStep,
-    )
-    from ozon_async.types.posting import (
         PostingBuyerLegalInfo as PostingBuyerLegalInfo,
-    )
-    from ozon_async.types.posting import (
         PostingCancelReasonOption as PostingCancelReasonOption,
-    )
-    from ozon_async.types.posting import (
         PostingCancelReasonsByPosting as PostingCancelReasonsByPosting,
-    )
-    from ozon_async.types.posting import (
         PostingCarriageAvailableListV1Request as PostingCarriageAvailableListV1Request,
-    )
-    from ozon_async.types.posting import (
         PostingCarriageAvailableListV1Response as PostingCarriageAvailableListV1Response,
-    )
-    from ozon_async.types.posting import (
         PostingCutoffSetV1Request as PostingCutoffSetV1Request,
-    )
-    from ozon_async.types.posting import (
         PostingExternalOrder as PostingExternalOrder,
-    )
-    from ozon_async.types.posting import (
         PostingFbsCancelReasonListV2Response as PostingFbsCancelReasonListV2Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsCancelReasonV1Request as PostingFbsCancelReasonV1Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsCancelReasonV1Response as PostingFbsCancelReasonV1Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsCancelV2Request as PostingFbsCancelV2Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsGetByBarcodeV2Request as PostingFbsGetByBarcodeV2Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsGetByBarcodeV2Response as PostingFbsGetByBarcodeV2Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsGetV3Request as PostingFbsGetV3Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsGetV3Response as PostingFbsGetV3Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListPostingAddressee as PostingFbsListPostingAddressee,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListPostingFinancialData as PostingFbsListPostingFinancialData,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListPostingFinancialProduct as PostingFbsListPostingFinancialProduct,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListPostingOptional as PostingFbsListPostingOptional,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListPostingProduct as PostingFbsListPostingProduct,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListPostingProductCommission as PostingFbsListPostingProductCommission,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListPostingTariffication as PostingFbsListPostingTariffication,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListRequestFilter as PostingFbsListRequestFilter,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListRequestWith as PostingFbsListRequestWith,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListV3Request as PostingFbsListV3Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListV3Response as PostingFbsListV3Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListV4Request as PostingFbsListV4Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListV4Response as PostingFbsListV4Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsProductCancelV2Request as PostingFbsProductCancelV2Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsProductChangeV2Request as PostingFbsProductChangeV2Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsProductCountryListV2Request as PostingFbsProductCountryListV2Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsProductCountryListV2Response as PostingFbsProductCountryListV2Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsProductCountrySetV2Request as PostingFbsProductCountrySetV2Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsProductCountrySetV2Response as PostingFbsProductCountrySetV2Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsShipPackageV4Request as PostingFbsShipPackageV4Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsShipV4Request as PostingFbsShipV4Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsShipV4Response as PostingFbsShipV4Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsSplitProduct as PostingFbsSplitProduct,
-    )
-    from ozon_async.types.posting import (
         PostingFbsSplitRequestPosting as PostingFbsSplitRequestPosting,
-    )
-    from ozon_async.types.posting import (
         PostingFbsSplitResultPosting as PostingFbsSplitResultPosting,
-    )
-    from ozon_async.types.posting import (
         PostingFbsSplitV1Request as PostingFbsSplitV1Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsSplitV1Response as PostingFbsSplitV1Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsUnfulfilledListRequestFilter as PostingFbsUnfulfilledListRequestFilter,
-    )
-    from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV3Request as PostingFbsUnfulfilledListV3Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV3Response as PostingFbsUnfulfilledListV3Response,
-    )
-    from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV4Request as PostingFbsUnfulfilledListV4Request,
-    )
-    from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV4Response as PostingFbsUnfulfilledListV4Response,
-    )
-    from ozon_async.types.posting import (
         PostingFinancialData as PostingFinancialData,
-    )
-    from ozon_async.types.posting import (
         PostingFinancialDataProduct as PostingFinancialDataProduct,
-    )
-    from ozon_async.types.posting import (
         PostingMoneyAmount as PostingMoneyAmount,
-    )
-    from ozon_async.types.posting import (
         PostingProductCancelItem as PostingProductCancelItem,
-    )
-    from ozon_async.types.posting import (
         PostingProductDetailWithoutDimensions as PostingProductDetailWithoutDimensions,
-    )
-    from ozon_async.types.posting import (
         PostingRelatedCancelReason as PostingRelatedCancelReason,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyCompetitor as PricingStrategyCompetitor,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyCompetitorsListV1Response as PricingStrategyCompetitorsListV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyCreateResult as PricingStrategyCreateResult,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyCreateV1Request as PricingStrategyCreateV1Request,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyCreateV1Response as PricingStrategyCreateV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyDetails as PricingStrategyDetails,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyIdRequest as PricingStrategyIdRequest,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyIdsByProductsResult as PricingStrategyIdsByProductsResult,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyInfoV1Response as PricingStrategyInfoV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyListV1Response as PricingStrategyListV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyPageRequest as PricingStrategyPageRequest,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductAssignment as PricingStrategyProductAssignment,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductError as PricingStrategyProductError,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductInfoV1Request as PricingStrategyProductInfoV1Request,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductInfoV1Response as PricingStrategyProductInfoV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductPrice as PricingStrategyProductPrice,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsAddResult as PricingStrategyProductsAddResult,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsAddV1Request as PricingStrategyProductsAddV1Request,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsAddV1Response as PricingStrategyProductsAddV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsDeleteResult as PricingStrategyProductsDeleteResult,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsDeleteV1Response as PricingStrategyProductsDeleteV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsListResult as PricingStrategyProductsListResult,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsListV1Response as PricingStrategyProductsListV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyStatusV1Request as PricingStrategyStatusV1Request,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyStrategyIdsByProductIdsV1Response as PricingStrategyStrategyIdsByProductIdsV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategySummary as PricingStrategySummary,
-    )
-    from ozon_async.types.pricing_strategy import (
         PricingStrategyUpdateV1Request as PricingStrategyUpdateV1Request,
     )
     from ozon_async.types.product import (
         PriceIndexesColorIndex as PriceIndexesColorIndex,
-    )
-    from ozon_async.types.product import (
         ProductActionTimerStatus as ProductActionTimerStatus,
-    )
-    from ozon_async.types.product import (
         ProductActionTimerStatusV1Response as ProductActionTimerStatusV1Response,
-    )
-    from ozon_async.types.product import (
         ProductAttributesFilter as ProductAttributesFilter,
-    )
-    from ozon_async.types.product import (
         ProductAttributesResponseAttribute as ProductAttributesResponseAttribute,
-    )
-    from ozon_async.types.product import (
         ProductAttributesResponsePdf as ProductAttributesResponsePdf,
-    )
-    from ozon_async.types.product import (
         ProductAttributesResponseResult as ProductAttributesResponseResult,
-    )
-    from ozon_async.types.product import (
         ProductAttributesUpdateItem as ProductAttributesUpdateItem,
-    )
-    from ozon_async.types.product import (
         ProductAttributesUpdateV1Request as ProductAttributesUpdateV1Request,
-    )
-    from ozon_async.types.product import (
         ProductAttributesUpdateV1Response as ProductAttributesUpdateV1Response,
-    )
-    from ozon_async.types.product import (
         ProductAvailabilityReason as ProductAvailabilityReason,
-    )
-    from ozon_async.types.product import (
         ProductAvailabilityReasonText as ProductAvailabilityReasonText,
-    )
-    from ozon_async.types.product import (
         ProductCardAttribute as ProductCardAttribute,
-    )
-    from ozon_async.types.product import (
         ProductContentRating as ProductContentRating,
-    )
-    from ozon_async.types.product import (
         ProductContentRatingCondition as ProductContentRatingCondition,
-    )
-    from ozon_async.types.product import (
         ProductContentRatingGroup as ProductContentRatingGroup,
-    )
-    from ozon_async.types.product import (
         ProductDailyLimit as ProductDailyLimit,
-    )
-    from ozon_async.types.product import (
         ProductDescription as ProductDescription,
-    )
-    from ozon_async.types.product import (
         ProductDiscountedInfo as ProductDiscountedInfo,
-    )
-    from ozon_async.types.product import (
         ProductErrorLevel as ProductErrorLevel,
-    )
-    from ozon_async.types.product import (
         ProductErrorTextParam as ProductErrorTextParam,
-    )
-    from ozon_async.types.product import (
         ProductErrorTexts as ProductErrorTexts,
-    )
-    from ozon_async.types.product import (
         ProductFbsWarehouseStock as ProductFbsWarehouseStock,
-    )
-    from ozon_async.types.product import (
         ProductImportBySkuItem as ProductImportBySkuItem,
-    )
-    from ozon_async.types.product import (
         ProductImportBySkuResult as ProductImportBySkuResult,
-    )
-    from ozon_async.types.product import (
         ProductImportBySkuV1Request as ProductImportBySkuV1Request,
-    )
-    from ozon_async.types.product import (
         ProductImportBySkuV1Response as ProductImportBySkuV1Response,
-    )
-    from ozon_async.types.product import (
         ProductImportComplexAttribute as ProductImportComplexAttribute,
-    )
-    from ozon_async.types.product import (
         ProductImportError as ProductImportError,
-    )
-    from ozon_async.types.product import (
         ProductImportInfoItem as ProductImportInfoItem,
-    )
-    from ozon_async.types.product import (
         ProductImportInfoResult as ProductImportInfoResult,
-    )
-    from ozon_async.types.product import (
         ProductImportInfoV1Request as ProductImportInfoV1Request,
-    )
-    from ozon_async.types.product import (
         ProductImportInfoV1Response as ProductImportInfoV1Response,
-    )
-    from ozon_async.types.product import (
         ProductImportItem as ProductImportItem,
-    )
-    from ozon_async.types.product import (
         ProductImportPdf as ProductImportPdf,
-    )
-    from ozon_async.types.product import (
         ProductImportPricesV1Request as ProductImportPricesV1Request,
-    )
-    from ozon_async.types.product import (
         ProductImportPricesV1Response as ProductImportPricesV1Response,
-    )
-    from ozon_async.types.product import (
         ProductImportPromotion as ProductImportPromotion,
-    )
-    from ozon_async.types.product import (
         ProductImportPromotionOperation as ProductImportPromotionOperation,
-    )
-    from ozon_async.types.product import (
         ProductImportPromotionType as ProductImportPromotionType,
-    )
-    from ozon_async.types.product import (
         ProductImportServiceType as ProductImportServiceType,
-    )
-    from ozon_async.types.product import (
         ProductImportV3Request as ProductImportV3Request,
-    )
-    from ozon_async.types.product import (
         ProductImportV3Response as ProductImportV3Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoAttributesV4Request as ProductInfoAttributesV4Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoAttributesV4Response as ProductInfoAttributesV4Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoDescriptionV1Request as ProductInfoDescriptionV1Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoDescriptionV1Response as ProductInfoDescriptionV1Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoDiscountedV1Request as ProductInfoDiscountedV1Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoDiscountedV1Response as ProductInfoDiscountedV1Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoLimitV4Response as ProductInfoLimitV4Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponseAvailability as ProductInfoListResponseAvailability,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponseCommission as ProductInfoListResponseCommission,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponseError as ProductInfoListResponseError,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponseItem as ProductInfoListResponseItem,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponsePriceIndexes as ProductInfoListResponsePriceIndexes,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponsePromotion as ProductInfoListResponsePromotion,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponsePromotionType as ProductInfoListResponsePromotionType,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponseSource as ProductInfoListResponseSource,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponseStatuses as ProductInfoListResponseStatuses,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponseStocks as ProductInfoListResponseStocks,
-    )
-    from ozon_async.types.product import (
         ProductInfoListResponseVisibilityDetails as ProductInfoListResponseVisibilityDetails,
-    )
-    from ozon_async.types.product import (
         ProductInfoListStockBySchema as ProductInfoListStockBySchema,
-    )
-    from ozon_async.types.product import (
         ProductInfoListV3Request as ProductInfoListV3Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoListV3Response as ProductInfoListV3Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoPriceIndexData as ProductInfoPriceIndexData,
-    )
-    from ozon_async.types.product import (
         ProductInfoPricesV5Request as ProductInfoPricesV5Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoPricesV5Response as ProductInfoPricesV5Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksByWarehouseFbsResponseProduct as ProductInfoStocksByWarehouseFbsResponseProduct,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksByWarehouseFbsV1Request as ProductInfoStocksByWarehouseFbsV1Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksByWarehouseFbsV1Response as ProductInfoStocksByWarehouseFbsV1Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksByWarehouseFbsV2Request as ProductInfoStocksByWarehouseFbsV2Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksByWarehouseFbsV2Response as ProductInfoStocksByWarehouseFbsV2Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksRequestFilter as ProductInfoStocksRequestFilter,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksResponseItem as ProductInfoStocksResponseItem,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksResponseStock as ProductInfoStocksResponseStock,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksV4Request as ProductInfoStocksV4Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoStocksV4Response as ProductInfoStocksV4Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoSubscriptionV1Response as ProductInfoSubscriptionV1Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoWarehouseStocksV1Request as ProductInfoWarehouseStocksV1Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoWarehouseStocksV1Response as ProductInfoWarehouseStocksV1Response,
-    )
-    from ozon_async.types.product import (
         ProductInfoWrongVolumeV1Request as ProductInfoWrongVolumeV1Request,
-    )
-    from ozon_async.types.product import (
         ProductInfoWrongVolumeV1Response as ProductInfoWrongVolumeV1Response,
-    )
-    from ozon_async.types.product import (
         ProductListRequestFilter as ProductListRequestFilter,
-    )
-    from ozon_async.types.product import (
         ProductListResponseItem as ProductListResponseItem,
-    )
-    from ozon_async.types.product import (
         ProductListResponseItemQuant as ProductListResponseItemQuant,
-    )
-    from ozon_async.types.product import (
         ProductListResponseResult as ProductListResponseResult,
-    )
-    from ozon_async.types.product import (
         ProductListV3Request as ProductListV3Request,
-    )
-    from ozon_async.types.product import (
         ProductListV3Response as ProductListV3Response,
-    )
-    from ozon_async.types.product import (
         ProductListVisibility as ProductListVisibility,
-    )
-    from ozon_async.types.product import (
         ProductMarketingAction as ProductMarketingAction,
-    )
-    from ozon_async.types.product import (
         ProductModelInfo as ProductModelInfo,
-    )
-    from ozon_async.types.product import (
         ProductOfferIdUpdate as ProductOfferIdUpdate,
-    )
-    from ozon_async.types.product import (
         ProductOfferIdUpdateError as ProductOfferIdUpdateError,
-    )
-    from ozon_async.types.product import (
         ProductPicture as ProductPicture,
-    )
-    from ozon_async.types.product import (
         ProductPicturesImportV1Request as ProductPicturesImportV1Request,
-    )
-    from ozon_async.types.product import (
         ProductPicturesImportV1Response as ProductPicturesImportV1Response,
-    )
-    from ozon_async.types.product import (
         ProductPicturesInfo as ProductPicturesInfo,
-    )
-    from ozon_async.types.product import (
         ProductPicturesInfoError as ProductPicturesInfoError,
-    )
-    from ozon_async.types.product import (
         ProductPicturesInfoV2Request as ProductPicturesInfoV2Request,
-    )
-    from ozon_async.types.product import (
         ProductPicturesInfoV2Response as ProductPicturesInfoV2Response,
-    )
-    from ozon_async.types.product import (
         ProductPicturesResult as ProductPicturesResult,
-    )
-    from ozon_async.types.product import (
         ProductPriceCommissions as ProductPriceCommissions,
-    )
-    from ozon_async.types.product import (
         ProductPriceDetails as ProductPriceDetails,
-    )
-    from ozon_async.types.product import (
         ProductPriceIndexData as ProductPriceIndexData,
-    )
-    from ozon_async.types.product import (
         ProductPriceIndexes as ProductPriceIndexes,
-    )
-    from ozon_async.types.product import (
         ProductPriceIndexesColorIndex as ProductPriceIndexesColorIndex,
-    )
-    from ozon_async.types.product import (
         ProductPriceInfo as ProductPriceInfo,
-    )
-    from ozon_async.types.product import (
         ProductPriceMarketingActions as ProductPriceMarketingActions,
-    )
-    from ozon_async.types.product import (
         ProductPriceUpdateItem as ProductPriceUpdateItem,
-    )
-    from ozon_async.types.product import (
         ProductPriceUpdateItemAutoActionEnabled as ProductPriceUpdateItemAutoActionEnabled,
-    )
-    from ozon_async.types.product import (
         ProductPriceUpdateItemAutoAddToOzonActionsListEnabled as ProductPriceUpdateItemAutoAddToOzonActionsListEnabled,
-    )
-    from ozon_async.types.product import (
         ProductPriceUpdateItemPriceStrategyEnabled as ProductPriceUpdateItemPriceStrategyEnabled,
-    )
-    from ozon_async.types.product import (
         ProductPriceUpdateResult as ProductPriceUpdateResult,
-    )
-    from ozon_async.types.product import (
         ProductRatingBySkuV1Response as ProductRatingBySkuV1Response,
-    )
-    from ozon_async.types.product import (
         ProductRelatedSku as ProductRelatedSku,
-    )
-    from ozon_async.types.product import (
         ProductRelatedSkuError as ProductRelatedSkuError,
-    )
-    from ozon_async.types.product import (
         ProductRelatedSkuGetV1Request as ProductRelatedSkuGetV1Request,
-    )
-    from ozon_async.types.product import (
         ProductRelatedSkuGetV1Response as ProductRelatedSkuGetV1Response,
-    )
-    from ozon_async.types.product import (
         ProductSkusRequest as ProductSkusRequest,
-    )
-    from ozon_async.types.product import (
         ProductSourceShipmentType as ProductSourceShipmentType,
-    )
-    from ozon_async.types.product import (
         ProductStockShipmentType as ProductStockShipmentType,
-    )
-    from ozon_async.types.product import (
         ProductStocksQuantFilter as ProductStocksQuantFilter,
-    )
-    from ozon_async.types.product import (
         ProductStocksVisibility as ProductStocksVisibility,
-    )
-    from ozon_async.types.product import (
         ProductSubscriptionCount as ProductSubscriptionCount,
-    )
-    from ozon_async.types.product import (
         ProductTimerRequest as ProductTimerRequest,
-    )
-    from ozon_async.types.product import (
         ProductTotalLimit as ProductTotalLimit,
-    )
-    from ozon_async.types.product import (
         ProductUpdateDiscountV1Request as ProductUpdateDiscountV1Request,
-    )
-    from ozon_async.types.product import (
         ProductUpdateOfferIdV1Request as ProductUpdateOfferIdV1Request,
-    )
-    from ozon_async.types.product import (
         ProductUpdateOfferIdV1Response as ProductUpdateOfferIdV1Response,
-    )
-    from ozon_async.types.product import (
         ProductWarehouseStock as ProductWarehouseStock,
-    )
-    from ozon_async.types.product import (
         ProductWrongVolume as ProductWrongVolume,
     )
     from ozon_async.types.products import (
         DeleteProductsRequestProduct as DeleteProductsRequestProduct,
-    )
-    from ozon_async.types.products import (
         ProductAttributesLegacyAttribute as ProductAttributesLegacyAttribute,
-    )
-    from ozon_async.types.products import (
         ProductAttributesLegacyFilter as ProductAttributesLegacyFilter,
-    )
-    from ozon_async.types.products import (
         ProductAttributesLegacyItem as ProductAttributesLegacyItem,
-    )
-    from ozon_async.types.products import (
         ProductAttributesLegacyNestedAttribute as ProductAttributesLegacyNestedAttribute,
-    )
-    from ozon_async.types.products import (
         ProductAttributesLegacyPdf as ProductAttributesLegacyPdf,
-    )
-    from ozon_async.types.products import (
         ProductAttributesLegacyVisibility as ProductAttributesLegacyVisibility,
-    )
-    from ozon_async.types.products import (
         ProductAttributesResponseComplexAttribute as ProductAttributesResponseComplexAttribute,
-    )
-    from ozon_async.types.products import (
         ProductAttributesResponseImage as ProductAttributesResponseImage,
-    )
-    from ozon_async.types.products import (
         ProductDeleteStatus as ProductDeleteStatus,
-    )
-    from ozon_async.types.products import (
         ProductsDeleteV2Request as ProductsDeleteV2Request,
-    )
-    from ozon_async.types.products import (
         ProductsDeleteV2Response as ProductsDeleteV2Response,
-    )
-    from ozon_async.types.products import (
         ProductsInfoAttributesV3Request as ProductsInfoAttributesV3Request,
-    )
-    from ozon_async.types.products import (
         ProductsInfoAttributesV3Response as ProductsInfoAttributesV3Response,
-    )
-    from ozon_async.types.products import (
         ProductsStocksV2Request as ProductsStocksV2Request,
-    )
-    from ozon_async.types.products import (
         ProductsStocksV2Response as ProductsStocksV2Response,
-    )
-    from ozon_async.types.products import (
         ProductStockUpdate as ProductStockUpdate,
-    )
-    from ozon_async.types.products import (
         ProductStockUpdateResult as ProductStockUpdateResult,
     )
     from ozon_async.types.report import (
         ReportInfo as ReportInfo,
-    )
-    from ozon_async.types.report import (
         ReportInfoV1Request as ReportInfoV1Request,
-    )
-    from ozon_async.types.report import (
         ReportInfoV1Response as ReportInfoV1Response,
-    )
-    from ozon_async.types.report import (
         ReportLanguageWithDefault as ReportLanguageWithDefault,
-    )
-    from ozon_async.types.report import (
         ReportListResult as ReportListResult,
-    )
-    from ozon_async.types.report import (
         ReportListType as ReportListType,
-    )
-    from ozon_async.types.report import (
         ReportListV1Request as ReportListV1Request,
-    )
-    from ozon_async.types.report import (
         ReportListV1Response as ReportListV1Response,
-    )
-    from ozon_async.types.report import (
         ReportMarkedProductsSalesCreateV1Request as ReportMarkedProductsSalesCreateV1Request,
-    )
-    from ozon_async.types.report import (
         ReportMarkedProductsSalesPeriod as ReportMarkedProductsSalesPeriod,
-    )
-    from ozon_async.types.report import (
         ReportPostingsCreateV1Request as ReportPostingsCreateV1Request,
-    )
-    from ozon_async.types.report import (
         ReportPostingsFilter as ReportPostingsFilter,
-    )
-    from ozon_async.types.report import (
         ReportPostingsWith as ReportPostingsWith,
-    )
-    from ozon_async.types.report import (
         ReportProductsCreateV1Request as ReportProductsCreateV1Request,
-    )
-    from ozon_async.types.report import (
         ReportProductsVisibility as ReportProductsVisibility,
-    )
-    from ozon_async.types.report import (
         ReportWarehouseStockV1Request as ReportWarehouseStockV1Request,
     )
     from ozon_async.types.return_ import (
         ReturnPassCreateItem as ReturnPassCreateItem,
-    )
-    from ozon_async.types.return_ import (
         ReturnPassCreateV1Request as ReturnPassCreateV1Request,
-    )
-    from ozon_async.types.return_ import (
         ReturnPassDeleteV1Request as ReturnPassDeleteV1Request,
-    )
-    from ozon_async.types.return_ import (
         ReturnPassUpdateItem as ReturnPassUpdateItem,
-    )
-    from ozon_async.types.return_ import (
         ReturnPassUpdateV1Request as ReturnPassUpdateV1Request,
     )
     from ozon_async.types.returns import (
         ReturnAdditionalInfo as ReturnAdditionalInfo,
-    )
-    from ozon_async.types.returns import (
         ReturnExemplar as ReturnExemplar,
-    )
-    from ozon_async.types.returns import (
         ReturnInfo as ReturnInfo,
-    )
-    from ozon_async.types.returns import (
         ReturnLogistics as ReturnLogistics,
-    )
-    from ozon_async.types.returns import (
         ReturnPlace as ReturnPlace,
-    )
-    from ozon_async.types.returns import (
         ReturnProduct as ReturnProduct,
-    )
-    from ozon_async.types.returns import (
         ReturnsCompanyFbsInfoFilter as ReturnsCompanyFbsInfoFilter,
-    )
-    from ozon_async.types.returns import (
         ReturnsCompanyFbsInfoPagination as ReturnsCompanyFbsInfoPagination,
-    )
-    from ozon_async.types.returns import (
         ReturnsCompanyFbsInfoV1Request as ReturnsCompanyFbsInfoV1Request,
-    )
-    from ozon_async.types.returns import (
         ReturnsCompanyFbsInfoV1Response as ReturnsCompanyFbsInfoV1Response,
-    )
-    from ozon_async.types.returns import (
         ReturnsDropOffPoint as ReturnsDropOffPoint,
-    )
-    from ozon_async.types.returns import (
         ReturnsDropOffPointPassInfo as ReturnsDropOffPointPassInfo,
-    )
-    from ozon_async.types.returns import (
         ReturnsListFilter as ReturnsListFilter,
-    )
-    from ozon_async.types.returns import (
         ReturnsListV1Request as ReturnsListV1Request,
-    )
-    from ozon_async.types.returns import (
         ReturnsListV1Response as ReturnsListV1Response,
-    )
-    from ozon_async.types.returns import (
         ReturnsMoneyAmount as ReturnsMoneyAmount,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsAction as ReturnsRfbsAction,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsActionSetV1Request as ReturnsRfbsActionSetV1Request,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsCompensateV2Request as ReturnsRfbsCompensateV2Request,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsDetail as ReturnsRfbsDetail,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsGetV2Response as ReturnsRfbsGetV2Response,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsIdRequest as ReturnsRfbsIdRequest,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsListFilter as ReturnsRfbsListFilter,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsListItem as ReturnsRfbsListItem,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsListState as ReturnsRfbsListState,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsListV2Request as ReturnsRfbsListV2Request,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsListV2Response as ReturnsRfbsListV2Response,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsProduct as ReturnsRfbsProduct,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsRejectionReason as ReturnsRfbsRejectionReason,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsRejectV2Request as ReturnsRfbsRejectV2Request,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsReturnMoneyV2Request as ReturnsRfbsReturnMoneyV2Request,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsReturnReason as ReturnsRfbsReturnReason,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsState as ReturnsRfbsState,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsVerifyV2Request as ReturnsRfbsVerifyV2Request,
-    )
-    from ozon_async.types.returns import (
         ReturnStatus as ReturnStatus,
-    )
-    from ozon_async.types.returns import (
         ReturnStatusInfo as ReturnStatusInfo,
-    )
-    from ozon_async.types.returns import (
         ReturnStorage as ReturnStorage,
     )
     from ozon_async.types.review import (
         ReviewChangeStatusV1Request as ReviewChangeStatusV1Request,
-    )
-    from ozon_async.types.review import (
         ReviewChangeStatusV2Request as ReviewChangeStatusV2Request,
-    )
-    from ozon_async.types.review import (
         ReviewComment as ReviewComment,
-    )
-    from ozon_async.types.review import (
         ReviewCommentCreateV1Request as ReviewCommentCreateV1Request,
-    )
-    from ozon_async.types.review import (
         ReviewCommentCreateV1Response as ReviewCommentCreateV1Response,
-    )
-    from ozon_async.types.review import (
         ReviewCommentDeleteV1Request as ReviewCommentDeleteV1Request,
-    )
-    from ozon_async.types.review import (
         ReviewCommentDeleteV2Request as ReviewCommentDeleteV2Request,
-    )
-    from ozon_async.types.review import (
         ReviewCommentListFilter as ReviewCommentListFilter,
-    )
-    from ozon_async.types.review import (
         ReviewCommentListV1Request as ReviewCommentListV1Request,
-    )
-    from ozon_async.types.review import (
         ReviewCommentListV1Response as ReviewCommentListV1Response,
-    )
-    from ozon_async.types.review import (
         ReviewCountV1Response as ReviewCountV1Response,
-    )
-    from ozon_async.types.review import (
         ReviewCountV2Response as ReviewCountV2Response,
-    )
-    from ozon_async.types.review import (
         ReviewIdRequest as ReviewIdRequest,
-    )
-    from ozon_async.types.review import (
         ReviewInfoV1Response as ReviewInfoV1Response,
-    )
-    from ozon_async.types.review import (
         ReviewInfoV2Response as ReviewInfoV2Response,
-    )
-    from ozon_async.types.review import (
         ReviewListFilter as ReviewListFilter,
-    )
-    from ozon_async.types.review import (
         ReviewListFilterOrderStatus as ReviewListFilterOrderStatus,
-    )
-    from ozon_async.types.review import (
         ReviewListFilterStatus as ReviewListFilterStatus,
-    )
-    from ozon_async.types.review import (
         ReviewListItem as ReviewListItem,
-    )
-    from ozon_async.types.review import (
         ReviewListItemV1 as ReviewListItemV1,
-    )
-    from ozon_async.types.review import (
         ReviewListV1Request as ReviewListV1Request,
-    )
-    from ozon_async.types.review import (
         ReviewListV1Response as ReviewListV1Response,
-    )
-    from ozon_async.types.review import (
         ReviewListV2Request as ReviewListV2Request,
-    )
-    from ozon_async.types.review import (
         ReviewListV2Response as ReviewListV2Response,
-    )
-    from ozon_async.types.review import (
         ReviewOrderStatus as ReviewOrderStatus,
-    )
-    from ozon_async.types.review import (
         ReviewPhoto as ReviewPhoto,
-    )
-    from ozon_async.types.review import (
         ReviewStatus as ReviewStatus,
-    )
-    from ozon_async.types.review import (
         ReviewVideo as ReviewVideo,
     )
     from ozon_async.types.roles import (
         ApiKeyRole as ApiKeyRole,
-    )
-    from ozon_async.types.roles import (
         RolesV1Response as RolesV1Response,
     )
     from ozon_async.types.warehouse import (
         DropOffPointCoordinates as DropOffPointCoordinates,
-    )
-    from ozon_async.types.warehouse import (
         DropOffPointSearchForCreate as DropOffPointSearchForCreate,
-    )
-    from ozon_async.types.warehouse import (
         DropOffPointSearchForUpdate as DropOffPointSearchForUpdate,
-    )
-    from ozon_async.types.warehouse import (
         DropOffPointTypeEnum as DropOffPointTypeEnum,
-    )
-    from ozon_async.types.warehouse import (
         FbsWarehouse as FbsWarehouse,
-    )
-    from ozon_async.types.warehouse import (
         FbsWarehouseLegacy as FbsWarehouseLegacy,
-    )
-    from ozon_async.types.warehouse import (
         TimeOfDay as TimeOfDay,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseAddressCoordinates as WarehouseAddressCoordinates,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseAddressInfo as WarehouseAddressInfo,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseArchiveV1Request as WarehouseArchiveV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseCarriageLabelTypeEnum as WarehouseCarriageLabelTypeEnum,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseCreateOptions as WarehouseCreateOptions,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseDropOffPoint as WarehouseDropOffPoint,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseDropOffPointsResponse as WarehouseDropOffPointsResponse,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseDropOffTimeslot as WarehouseDropOffTimeslot,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseDropOffTimeslotsResponse as WarehouseDropOffTimeslotsResponse,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsCreateDropOffListV1Request as WarehouseFbsCreateDropOffListV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsCreateDropOffTimeslotListV1Request as WarehouseFbsCreateDropOffTimeslotListV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsCreatePickUpTimeslotListV1Request as WarehouseFbsCreatePickUpTimeslotListV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsCreatePickUpTimeslotListV1Response as WarehouseFbsCreatePickUpTimeslotListV1Response,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsCreateV1Request as WarehouseFbsCreateV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsFirstMileUpdateV1Request as WarehouseFbsFirstMileUpdateV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsUpdateDropOffListV1Request as WarehouseFbsUpdateDropOffListV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsUpdateDropOffTimeslotListV1Request as WarehouseFbsUpdateDropOffTimeslotListV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsUpdatePickUpTimeslotListV1Request as WarehouseFbsUpdatePickUpTimeslotListV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsUpdatePickUpTimeslotListV1Response as WarehouseFbsUpdatePickUpTimeslotListV1Response,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFbsUpdateV1Request as WarehouseFbsUpdateV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFirstMile as WarehouseFirstMile,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFirstMileTypeEnum as WarehouseFirstMileTypeEnum,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseFirstMileTypeInputEnum as WarehouseFirstMileTypeInputEnum,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseLegacyFirstMile as WarehouseLegacyFirstMile,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseLegacyFirstMileFirstMileType as WarehouseLegacyFirstMileFirstMileType,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseListExtraFields as WarehouseListExtraFields,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseListV1Request as WarehouseListV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseListV1Response as WarehouseListV1Response,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseListV2Request as WarehouseListV2Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseListV2Response as WarehouseListV2Response,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseOperationResponse as WarehouseOperationResponse,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseOperationResult as WarehouseOperationResult,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseOperationStatusEnum as WarehouseOperationStatusEnum,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseOperationStatusV1Request as WarehouseOperationStatusV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseOperationStatusV1Response as WarehouseOperationStatusV1Response,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseOperationTypeEnum as WarehouseOperationTypeEnum,
-    )
-    from ozon_async.types.warehouse import (
         WarehousePickUpTimeslot as WarehousePickUpTimeslot,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseTimetable as WarehouseTimetable,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseUnarchiveV1Request as WarehouseUnarchiveV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseUpdateOptions as WarehouseUpdateOptions,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseWorkingDayInputEnum as WarehouseWorkingDayInputEnum,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseWorkingDaysEnum as WarehouseWorkingDaysEnum,
     )
 

@@ -8,27 +8,35 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
-    DiscountTaskStatus = (
-        Literal[
-            "NEW",
-            "SEEN",
-            "APPROVED",
-            "PARTLY_APPROVED",
-            "DECLINED",
-            "AUTO_DECLINED",
-            "DECLINED_BY_USER",
-            "COUPON",
-            "PURCHASED",
-            "UNKNOWN",
-        ]
-        | str
-    )
+    DiscountTaskStatus = Literal[
+        "NEW",
+        "SEEN",
+        "APPROVED",
+        "PARTLY_APPROVED",
+        "DECLINED",
+        "AUTO_DECLINED",
+        "DECLINED_BY_USER",
+        "COUPON",
+        "PURCHASED",
+        "UNKNOWN",
+    ]
     DiscountTaskStatusGroup = Literal["ALL", "NEW", "APPROVED", "DECLINED"] | str
 else:
-    DiscountTaskStatus = str
+    DiscountTaskStatus = Literal[
+        "NEW",
+        "SEEN",
+        "APPROVED",
+        "PARTLY_APPROVED",
+        "DECLINED",
+        "AUTO_DECLINED",
+        "DECLINED_BY_USER",
+        "COUPON",
+        "PURCHASED",
+        "UNKNOWN",
+    ]
     DiscountTaskStatusGroup = str
 # DiscountTaskStatus: Status of a discount request: NEW - new, SEEN - viewed, APPROVED -
 # approved, PARTLY_APPROVED - partly approved, DECLINED - declined, AUTO_DECLINED - declined
@@ -38,7 +46,7 @@ else:
 # new, APPROVED - approved, DECLINED - declined.
 
 
-class ActionProductsRequest(Model):
+class ActionProductsRequest(RequestModel):
     """Which action's products to list, with paging."""
 
     action_id: float
@@ -65,21 +73,21 @@ class ActionProductsUpdateResponse(Model):
     """Request result."""
 
 
-class ActionsDiscountsTaskApproveV1Request(Model):
+class ActionsDiscountsTaskApproveV1Request(RequestModel):
     """Request to approve customer discount requests."""
 
     tasks: list[DiscountTaskApproval]
     """Discount requests to approve, each with the agreed price and quantity range."""
 
 
-class ActionsDiscountsTaskDeclineV1Request(Model):
+class ActionsDiscountsTaskDeclineV1Request(RequestModel):
     """Request to decline customer discount requests."""
 
     tasks: list[DiscountTaskDecline]
     """Discount requests to decline."""
 
 
-class ActionsDiscountsTaskListV1Request(Model):
+class ActionsDiscountsTaskListV1Request(RequestModel):
     """Request for a page of customer discount requests (version 1).
 
     Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
@@ -89,10 +97,10 @@ class ActionsDiscountsTaskListV1Request(Model):
     status: DiscountTaskStatus
     """Status of the discount requests to return."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=0)]
     """Maximum number of requests per page."""
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=0)] | None = None
     """Page number to return, starting from 1."""
 
 
@@ -103,16 +111,16 @@ class ActionsDiscountsTaskListV1Response(Model):
     """Discount requests."""
 
 
-class ActionsDiscountsTaskListV2Request(Model):
+class ActionsDiscountsTaskListV2Request(RequestModel):
     """Request for a page of customer discount requests."""
 
     last_id: int | None = None
     """Identifier of the last request on the previous page; leave empty on the first request."""
 
-    limit: int | None = None
+    limit: Annotated[int, Meta(le=50)] | None = None
     """Maximum number of requests per page: 5, 10, 15, 20, 30 or 50. Default 50."""
 
-    status: DiscountTaskStatusGroup | None = None
+    status: Literal["ALL", "NEW", "APPROVED", "DECLINED"] | None = None
     """Status of the discount requests to return; ALL returns requests in any status."""
 
 
@@ -123,7 +131,7 @@ class ActionsDiscountsTaskListV2Response(Model):
     """Discount requests."""
 
 
-class ActionsProductsActivateV1Request(Model):
+class ActionsProductsActivateV1Request(RequestModel):
     """Request to add products to a promotion."""
 
     action_id: float
@@ -133,7 +141,7 @@ class ActionsProductsActivateV1Request(Model):
     """Products to add, with their promotional price and stock."""
 
 
-class ActionsProductsDeactivateV1Request(Model):
+class ActionsProductsDeactivateV1Request(RequestModel):
     """Request to remove products from a promotion."""
 
     action_id: float
@@ -230,19 +238,19 @@ class DiscountTask(Model):
     """Request status: NEW, APPROVED or DECLINED."""
 
 
-class DiscountTaskApproval(Model):
+class DiscountTaskApproval(RequestModel):
     """A discount request to approve, with the agreed terms."""
 
-    id: int
+    id: Annotated[int, Meta(ge=0)]
     """Identifier of the discount request; get it from /v2/actions/discounts-task/list."""
 
     approved_price: float
     """Agreed price of the product."""
 
-    approved_quantity_min: int
+    approved_quantity_min: Annotated[int, Meta(ge=0)]
     """Minimum approved number of product units."""
 
-    approved_quantity_max: int
+    approved_quantity_max: Annotated[int, Meta(ge=0)]
     """Maximum approved number of product units."""
 
     seller_comment: str | None = None
@@ -265,10 +273,10 @@ class DiscountTaskAutoModeration(Model):
     """Minimum price for approval."""
 
 
-class DiscountTaskDecline(Model):
+class DiscountTaskDecline(RequestModel):
     """A discount request to decline."""
 
-    id: int
+    id: Annotated[int, Meta(ge=0)]
     """Identifier of the discount request."""
 
     seller_comment: str | None = None
@@ -521,7 +529,7 @@ class PromoActionProduct(Model):
     """Maximum boost, in percent."""
 
 
-class PromoActionProductActivation(Model):
+class PromoActionProductActivation(RequestModel):
     """A product to add to a promotion, with its promotional price."""
 
     product_id: float

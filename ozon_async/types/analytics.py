@@ -8,30 +8,28 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
     AnalyticsDimension = str
     AnalyticsMetric = str
-    AnalyticsProductQueriesSortBy = (
-        Literal["BY_SEARCHES", "BY_VIEWS", "BY_POSITION", "BY_CONVERSION", "BY_GMV"] | str
-    )
-    AnalyticsProductQueriesSortDir = Literal["DESCENDING", "ASCENDING"] | str
+    AnalyticsProductQueriesSortBy = Literal[
+        "BY_SEARCHES", "BY_VIEWS", "BY_POSITION", "BY_CONVERSION", "BY_GMV"
+    ]
+    AnalyticsProductQueriesSortDir = Literal["DESCENDING", "ASCENDING"]
     AnalyticsSortOrder = str
     AverageDeliveryTimeAttentionLevel = (
         Literal["UNKNOWN", "LOW", "MEDIUM", "HI", "ATTENTION_HI", "ATTENTION_LOW"] | str
     )
-    AverageDeliveryTimeDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"] | str
+    AverageDeliveryTimeDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"]
     AverageDeliveryTimeDetailsAttentionLevel = Literal["LOW", "MEDIUM", "HI", "UNKNOWN"] | str
-    AverageDeliveryTimeDetailsDeliverySchema = Literal["ALL", "FBO", "FBS"] | str
-    AverageDeliveryTimeDetailsSupplyPeriod = (
-        Literal["ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"] | str
-    )
+    AverageDeliveryTimeDetailsDeliverySchema = Literal["ALL", "FBO", "FBS"]
+    AverageDeliveryTimeDetailsSupplyPeriod = Literal[
+        "ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"
+    ]
     AverageDeliveryTimeProductDeliverySchema = Literal["ALL", "FBO", "FBS", "UNKNOWN"] | str
     AverageDeliveryTimeStatus = Literal["UNKNOWN", "FAST", "MEDIUM", "LONG", "Medium", "Fast"] | str
-    AverageDeliveryTimeSupplyPeriod = (
-        Literal["FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"] | str
-    )
+    AverageDeliveryTimeSupplyPeriod = Literal["FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"]
     AverageDeliveryTimeTariffStatus = (
         Literal["TariffStatus_Unspecified", "GOOD", "MEDIUM", "BAD"] | str
     )
@@ -39,17 +37,21 @@ if TYPE_CHECKING:
 else:
     AnalyticsDimension = str
     AnalyticsMetric = str
-    AnalyticsProductQueriesSortBy = str
-    AnalyticsProductQueriesSortDir = str
+    AnalyticsProductQueriesSortBy = Literal[
+        "BY_SEARCHES", "BY_VIEWS", "BY_POSITION", "BY_CONVERSION", "BY_GMV"
+    ]
+    AnalyticsProductQueriesSortDir = Literal["DESCENDING", "ASCENDING"]
     AnalyticsSortOrder = str
     AverageDeliveryTimeAttentionLevel = str
-    AverageDeliveryTimeDeliverySchema = str
+    AverageDeliveryTimeDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"]
     AverageDeliveryTimeDetailsAttentionLevel = str
-    AverageDeliveryTimeDetailsDeliverySchema = str
-    AverageDeliveryTimeDetailsSupplyPeriod = str
+    AverageDeliveryTimeDetailsDeliverySchema = Literal["ALL", "FBO", "FBS"]
+    AverageDeliveryTimeDetailsSupplyPeriod = Literal[
+        "ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"
+    ]
     AverageDeliveryTimeProductDeliverySchema = str
     AverageDeliveryTimeStatus = str
-    AverageDeliveryTimeSupplyPeriod = str
+    AverageDeliveryTimeSupplyPeriod = Literal["FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"]
     AverageDeliveryTimeTariffStatus = str
     FilterOp = str
 # AnalyticsDimension: A dimension to group analytics data by, for example `sku`, `day`, `week`,
@@ -89,7 +91,7 @@ else:
 # greater or equal, `LT` less, `LTE` less or equal.
 
 
-class AnalyticsAverageDeliveryTimeDetailsV1Request(Model):
+class AnalyticsAverageDeliveryTimeDetailsV1Request(RequestModel):
     """Request for detailed average delivery time analytics of one cluster.
 
     Note: Ozon marks `offset` required; leaving it out starts from the first page, so it is
@@ -99,7 +101,7 @@ class AnalyticsAverageDeliveryTimeDetailsV1Request(Model):
     cluster_id: int
     """Identifier of the delivery cluster to get analytics for."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=1000)]
     """Number of items in the response. Maximum 1000, default 100."""
 
     filters: AverageDeliveryTimeDetailsFilter | None = None
@@ -140,7 +142,7 @@ class AnalyticsAverageDeliveryTimeSummaryV1Response(Model):
     """Date and time of the last data update."""
 
 
-class AnalyticsAverageDeliveryTimeV1Request(Model):
+class AnalyticsAverageDeliveryTimeV1Request(RequestModel):
     """Request for average delivery time analytics by cluster."""
 
     delivery_schema: AverageDeliveryTimeDeliverySchema
@@ -163,7 +165,7 @@ class AnalyticsAverageDeliveryTimeV1Response(Model):
     """Overall delivery metrics across all clusters."""
 
 
-class AnalyticsDataFilter(Model):
+class AnalyticsDataFilter(RequestModel):
     """A filter condition for analytics data."""
 
     key: str | None = None
@@ -202,7 +204,7 @@ class AnalyticsDataRowDimension(Model):
     """Display name of the dimension value, for example the product name."""
 
 
-class AnalyticsDataSorting(Model):
+class AnalyticsDataSorting(RequestModel):
     """A sorting rule for analytics data."""
 
     key: str | None = None
@@ -212,7 +214,7 @@ class AnalyticsDataSorting(Model):
     """Sort order: ASC (ascending, default) or DESC (descending)."""
 
 
-class AnalyticsDataV1Request(Model):
+class AnalyticsDataV1Request(RequestModel):
     """Request for analytics data."""
 
     date_from: str
@@ -276,7 +278,7 @@ class AnalyticsGetDataResponseResult(Model):
     """Totals and averages of the requested metrics, in the order of the metrics in the request."""
 
 
-class AnalyticsProductQueriesDetailsV1Request(Model):
+class AnalyticsProductQueriesDetailsV1Request(RequestModel):
     """Request for the search queries of specific products."""
 
     date_from: datetime
@@ -370,13 +372,13 @@ class AnalyticsProductQueriesPeriod(Model):
     """End date of the analytics period."""
 
 
-class AnalyticsProductQueriesV1Request(Model):
+class AnalyticsProductQueriesV1Request(RequestModel):
     """Request for search query analytics of products."""
 
     date_from: datetime
     """Start of the analytics period."""
 
-    page_size: int
+    page_size: Annotated[int, Meta(le=1000)]
     """Number of items per page. Maximum 1000."""
 
     skus: Annotated[list[int], Meta(max_length=1000)]
@@ -385,7 +387,7 @@ class AnalyticsProductQueriesV1Request(Model):
     date_to: datetime | None = None
     """End of the analytics period."""
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=0)] | None = None
     """Page number to return, starting at 0."""
 
     sort_by: AnalyticsProductQueriesSortBy | None = None
@@ -464,7 +466,7 @@ class AverageDeliveryTimeCluster(Model):
     """Delivery metrics for the cluster."""
 
 
-class AverageDeliveryTimeDetailsFilter(Model):
+class AverageDeliveryTimeDetailsFilter(RequestModel):
     """Filters for detailed average delivery time analytics."""
 
     delivery_schema: AverageDeliveryTimeDetailsDeliverySchema | None = None

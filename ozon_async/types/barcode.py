@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 
 class BarcodeAddError(Model):
@@ -26,7 +26,7 @@ class BarcodeAddError(Model):
     """Ozon SKU of the product the barcode could not be bound to."""
 
 
-class BarcodeAddItem(Model):
+class BarcodeAddItem(RequestModel):
     """A barcode to bind to a product."""
 
     barcode: str
@@ -36,7 +36,7 @@ class BarcodeAddItem(Model):
     """Ozon SKU of the product to bind the barcode to."""
 
 
-class BarcodeAddV1Request(Model):
+class BarcodeAddV1Request(RequestModel):
     """Request to bind barcodes to products."""
 
     barcodes: Annotated[list[BarcodeAddItem], Meta(max_length=100)]
@@ -66,7 +66,7 @@ class BarcodeGenerateError(Model):
     """Identifier of the product for which the barcode could not be created."""
 
 
-class BarcodeGenerateV1Request(Model):
+class BarcodeGenerateV1Request(RequestModel):
     """Request to generate barcodes for products."""
 
     product_ids: Annotated[list[int], Meta(max_length=100)]

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from ozon_async._models import Model
+from msgspec import Meta
+
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     CarriageError,
 )
 
 
-class CarriageArrivalPass(Model):
+class CarriageArrivalPass(RequestModel):
     """Driver and vehicle data for a new carriage arrival pass."""
 
     driver_name: str
@@ -30,7 +33,7 @@ class CarriageArrivalPass(Model):
     """true if the driver will also pick up returns. Default false."""
 
 
-class CarriageArrivalPassUpdate(Model):
+class CarriageArrivalPassUpdate(RequestModel):
     """New driver and vehicle data for an existing carriage arrival pass."""
 
     driver_name: str
@@ -72,7 +75,7 @@ class CarriageCancelV1Response(Model):
     """Status of the carriage after the request."""
 
 
-class CarriageDeliveryListFilter(Model):
+class CarriageDeliveryListFilter(RequestModel):
     """Filter for the list of delivery methods and carriages."""
 
     delivery_method_id: int | None = None
@@ -84,10 +87,10 @@ class CarriageDeliveryListFilter(Model):
     """Departure (shipping) date. Defaults to the current date."""
 
 
-class CarriageDeliveryListV2Request(Model):
+class CarriageDeliveryListV2Request(RequestModel):
     """Request for the list of delivery methods and carriages."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=1000)]
     """Number of delivery methods per page."""
 
     cursor: str | None = None
@@ -293,14 +296,14 @@ class CarriageGetV1Response(Model):
     """Warehouse identifier."""
 
 
-class CarriageIdRequest(Model):
+class CarriageIdRequest(RequestModel):
     """Identifies one carriage."""
 
     carriage_id: int
     """Identifier of the carriage (shipment to Ozon)."""
 
 
-class CarriagePassCreateV1Request(Model):
+class CarriagePassCreateV1Request(RequestModel):
     """Request to create arrival passes for a carriage."""
 
     arrival_passes: list[CarriageArrivalPass]
@@ -310,7 +313,7 @@ class CarriagePassCreateV1Request(Model):
     """Identifier of the carriage the passes are for."""
 
 
-class CarriagePassDeleteV1Request(Model):
+class CarriagePassDeleteV1Request(RequestModel):
     """Request to delete arrival passes of a carriage."""
 
     arrival_pass_ids: list[int]
@@ -320,7 +323,7 @@ class CarriagePassDeleteV1Request(Model):
     """Identifier of the carriage."""
 
 
-class CarriagePassUpdateV1Request(Model):
+class CarriagePassUpdateV1Request(RequestModel):
     """Request to update arrival passes of a carriage."""
 
     arrival_passes: list[CarriageArrivalPassUpdate]
@@ -340,7 +343,7 @@ class CarriagePickupFee(Model):
     """Preliminary cost of handing the carriage over to an Ozon courier, in the given currency."""
 
 
-class CarriageSetPostingsV1Request(Model):
+class CarriageSetPostingsV1Request(RequestModel):
     """Request to replace the postings of a carriage."""
 
     carriage_id: int

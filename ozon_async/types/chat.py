@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import field
+from msgspec import Meta, field
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
     ChatMessageModerateImageStatus = Literal["SUCCESS", "MODERATION", "FAILED"] | str
@@ -59,10 +59,10 @@ class ChatDetailsInfo(Model):
     """
 
 
-class ChatHistoryRequestFilter(Model):
+class ChatHistoryRequestFilter(RequestModel):
     """Filter for the messages returned from a chat history."""
 
-    message_ids: list[int] | None = None
+    message_ids: list[Annotated[int, Meta(ge=0)]] | None = None
     """Return only the messages with these identifiers."""
 
 
@@ -88,7 +88,7 @@ class ChatHistoryV2Message(Model):
     """Message identifier, as sent in real responses. JSON name: ``message_id``."""
 
 
-class ChatHistoryV2Request(Model):
+class ChatHistoryV2Request(RequestModel):
     """Request for the message history of a chat (version 2)."""
 
     chat_id: str
@@ -102,7 +102,7 @@ class ChatHistoryV2Request(Model):
     Set the number of messages in limit.
     """
 
-    from_message_id: int | None = None
+    from_message_id: Annotated[int, Meta(ge=0)] | None = None
     """Identifier of the message to start the history from. Default is the last visible message."""
 
 
@@ -116,7 +116,7 @@ class ChatHistoryV2Response(Model):
     """Messages, ordered according to the direction parameter of the request."""
 
 
-class ChatHistoryV3Request(Model):
+class ChatHistoryV3Request(RequestModel):
     """Request for the message history of a chat."""
 
     chat_id: str
@@ -130,7 +130,7 @@ class ChatHistoryV3Request(Model):
     filter: ChatHistoryRequestFilter | None = None
     """Filter by message identifiers."""
 
-    from_message_id: int | None = None
+    from_message_id: Annotated[int, Meta(ge=0)] | None = None
     """Identifier of the message to start the history from. Defaults to the last visible message.
     Required when direction is Forward.
     """
@@ -167,7 +167,7 @@ class ChatInfo(Model):
     """Number of unread messages in the chat."""
 
 
-class ChatListRequestFilter(Model):
+class ChatListRequestFilter(RequestModel):
     """Filter for the chat list."""
 
     chat_status: str | None = None
@@ -223,7 +223,7 @@ class ChatListV2ItemChat(Model):
     """Chat type: Seller_Support (chat with Ozon support) or Buyer_Seller (chat with a buyer)."""
 
 
-class ChatListV2Request(Model):
+class ChatListV2Request(RequestModel):
     """Request for the chat list (version 2)."""
 
     limit: int
@@ -249,7 +249,7 @@ class ChatListV2Response(Model):
     """Total number of unread messages."""
 
 
-class ChatListV3Request(Model):
+class ChatListV3Request(RequestModel):
     """Request for a page of chats."""
 
     limit: int
@@ -318,13 +318,13 @@ class ChatMessageContext(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
-class ChatReadV2Request(Model):
+class ChatReadV2Request(RequestModel):
     """Request to mark chat messages as read."""
 
     chat_id: str
     """Chat identifier."""
 
-    from_message_id: int | None = None
+    from_message_id: Annotated[int, Meta(ge=0)] | None = None
     """Identifier of the message; it and all earlier messages are marked as read."""
 
 
@@ -335,7 +335,7 @@ class ChatReadV2Response(Model):
     """Number of messages in the chat that are still unread."""
 
 
-class ChatSendFileV1Request(Model):
+class ChatSendFileV1Request(RequestModel):
     """Request to send a file to a chat."""
 
     base64_content: str
@@ -348,7 +348,7 @@ class ChatSendFileV1Request(Model):
     """File name with extension, for example invoice.pdf."""
 
 
-class ChatSendMessageV1Request(Model):
+class ChatSendMessageV1Request(RequestModel):
     """Request to send a text message to a chat."""
 
     chat_id: str

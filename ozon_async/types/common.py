@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from msgspec import field
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
-    SortDirection = Literal["ASC", "DESC"] | str
+    SortDirection = Literal["ASC", "DESC"]
 else:
-    SortDirection = str
+    SortDirection = Literal["ASC", "DESC"]
 # SortDirection: Sort direction: ASC for ascending, DESC for descending (lower-case asc is also
 # accepted).
 
@@ -78,7 +78,7 @@ class ErrorResponse(Model):
     """Additional structured information about the error."""
 
 
-class FilterPeriod(Model):
+class FilterPeriod(RequestModel):
     """A date-time period used as a filter."""
 
     from_: datetime | None = field(default=None, name="from")
@@ -126,14 +126,14 @@ class OperationError(Model):
     """Reason for the error."""
 
 
-class PostingNumberRequest(Model):
+class PostingNumberRequest(RequestModel):
     """Identifies one posting by its number."""
 
     posting_number: str
     """Posting number."""
 
 
-class PostingNumbersRequest(Model):
+class PostingNumbersRequest(RequestModel):
     """A list of posting numbers."""
 
     posting_number: list[str]
@@ -184,7 +184,7 @@ class ProductCardAttributeValue(Model):
     """The value text."""
 
 
-class ProductIdsRequest(Model):
+class ProductIdsRequest(RequestModel):
     """A list of product identifiers."""
 
     product_id: list[int]

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import field
+from msgspec import Meta, field
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
 )
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
         Literal["OZON", "SELLER", "CLIENT", "SYSTEM", "DELIVERY"] | str
     )
     ConditionalCancellationState = Literal["ON_APPROVAL", "APPROVED", "REJECTED", "ALL"] | str
-    ConditionalCancellationStateFilter = Literal["ALL", "ON_APPROVAL", "APPROVED", "REJECTED"] | str
+    ConditionalCancellationStateFilter = Literal["ALL", "ON_APPROVAL", "APPROVED", "REJECTED"]
 else:
     ConditionalCancellationInitiator = str
     ConditionalCancellationState = str
-    ConditionalCancellationStateFilter = str
+    ConditionalCancellationStateFilter = Literal["ALL", "ON_APPROVAL", "APPROVED", "REJECTED"]
 # ConditionalCancellationInitiator: Who initiated the cancellation: SELLER - the seller; CLIENT
 # - the buyer; OZON - Ozon; SYSTEM - the system; DELIVERY - the delivery service.
 # ConditionalCancellationState: State of a cancellation request: ON_APPROVAL - under review;
@@ -74,7 +74,7 @@ class ConditionalCancellation(Model):
     """Type of integration with the delivery service."""
 
 
-class ConditionalCancellationDecisionRequest(Model):
+class ConditionalCancellationDecisionRequest(RequestModel):
     """Approves or rejects one rFBS cancellation request."""
 
     cancellation_id: int
@@ -84,10 +84,12 @@ class ConditionalCancellationDecisionRequest(Model):
     """Comment on the decision; when rejecting, explain the reason here."""
 
 
-class ConditionalCancellationListFilter(Model):
+class ConditionalCancellationListFilter(RequestModel):
     """Filters for the list of cancellation requests."""
 
-    cancellation_initiator: list[ConditionalCancellationInitiator] | None = None
+    cancellation_initiator: (
+        list[Literal["OZON", "SELLER", "CLIENT", "SYSTEM", "DELIVERY"]] | None
+    ) = None
     """Filter by who initiated the cancellation: SELLER - the seller; CLIENT - the buyer; OZON -
     Ozon; SYSTEM - the system; DELIVERY - the delivery service.
     """
@@ -101,10 +103,10 @@ class ConditionalCancellationListFilter(Model):
     """
 
 
-class ConditionalCancellationListV2Request(Model):
+class ConditionalCancellationListV2Request(RequestModel):
     """Request for the list of rFBS cancellation requests."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=500)]
     """Number of requests in the answer. Maximum 500."""
 
     filters: ConditionalCancellationListFilter | None = None
@@ -134,7 +136,7 @@ class ConditionalCancellationListV2Response(Model):
     """Cancellation requests."""
 
 
-class ConditionalCancellationListWith(Model):
+class ConditionalCancellationListWith(RequestModel):
     """Additional data to include in the answer."""
 
     counter: bool | None = None

@@ -8,22 +8,24 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     SortDirection,
 )
 
 if TYPE_CHECKING:
-    WarehouseDeliveryMethodStatus = (
-        Literal["NEW", "EDITED", "ACTIVE", "DISABLED", "WAITING", "BROKEN"] | str
-    )
+    WarehouseDeliveryMethodStatus = Literal[
+        "NEW", "EDITED", "ACTIVE", "DISABLED", "WAITING", "BROKEN"
+    ]
 else:
-    WarehouseDeliveryMethodStatus = str
+    WarehouseDeliveryMethodStatus = Literal[
+        "NEW", "EDITED", "ACTIVE", "DISABLED", "WAITING", "BROKEN"
+    ]
 # WarehouseDeliveryMethodStatus: Delivery method status: NEW (created), EDITED (being edited),
 # ACTIVE (active), DISABLED (inactive), WAITING (under review), BROKEN (has an error).
 
 
-class DeliveryMethodListV1Request(Model):
+class DeliveryMethodListV1Request(RequestModel):
     """Request for the deprecated list of warehouse delivery methods."""
 
     limit: int
@@ -48,10 +50,10 @@ class DeliveryMethodListV1Response(Model):
     """Delivery methods."""
 
 
-class DeliveryMethodListV2Request(Model):
+class DeliveryMethodListV2Request(RequestModel):
     """Request for the list of realFBS warehouse delivery methods."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=100)]
     """Number of delivery methods in the answer, 1 to 100."""
 
     cursor: str | None = None
@@ -123,7 +125,7 @@ class WarehouseDeliveryMethod(Model):
     """Identifier of the warehouse."""
 
 
-class WarehouseDeliveryMethodFilter(Model):
+class WarehouseDeliveryMethodFilter(RequestModel):
     """Filter for the list of realFBS warehouse delivery methods."""
 
     delivery_method_ids: Annotated[list[int], Meta(max_length=100)] | None = None
@@ -141,7 +143,7 @@ class WarehouseDeliveryMethodFilter(Model):
     """Identifiers of warehouses; get them with /v2/warehouse/list. Maximum 100."""
 
 
-class WarehouseDeliveryMethodFilterV1(Model):
+class WarehouseDeliveryMethodFilterV1(RequestModel):
     """Filter for the deprecated delivery method list (/v1/delivery-method/list)."""
 
     provider_id: int | None = None

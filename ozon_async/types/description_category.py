@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
-    Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"] | str
+    Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
 else:
-    Language = str
+    Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
 # Language: Language of the answer: EN - English, RU - Russian, TR - Turkish, ZH_HANS -
 # Simplified Chinese; DEFAULT (the default) means Russian.
 
@@ -66,7 +66,7 @@ class DescriptionCategoryAttribute(Model):
     """True if the complex attribute takes a set of values, false if it takes a single value."""
 
 
-class DescriptionCategoryAttributeV1Request(Model):
+class DescriptionCategoryAttributeV1Request(RequestModel):
     """Request for the attributes of a description category and product type."""
 
     description_category_id: int
@@ -104,7 +104,7 @@ class DescriptionCategoryAttributeValue(Model):
     """The value text."""
 
 
-class DescriptionCategoryAttributeValuesSearchV1Request(Model):
+class DescriptionCategoryAttributeValuesSearchV1Request(RequestModel):
     """Request to search an attribute's dictionary by text."""
 
     attribute_id: int
@@ -130,7 +130,7 @@ class DescriptionCategoryAttributeValuesSearchV1Response(Model):
     """Matching attribute values."""
 
 
-class DescriptionCategoryAttributeValuesV1Request(Model):
+class DescriptionCategoryAttributeValuesV1Request(RequestModel):
     """Request for a page of an attribute's dictionary values."""
 
     attribute_id: int
@@ -190,7 +190,7 @@ class DescriptionCategoryTreeNode(Model):
     """Product type name; set for product type nodes."""
 
 
-class DescriptionCategoryTreeV1Request(Model):
+class DescriptionCategoryTreeV1Request(RequestModel):
     """Request for the category and product type tree."""
 
     language: Language | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 
 class FbsExemplarInfo(Model):
@@ -140,7 +140,7 @@ class FbsExemplarMark(Model):
     """
 
 
-class FbsExemplarSetData(Model):
+class FbsExemplarSetData(RequestModel):
     """Data of one product exemplar to check and save."""
 
     exemplar_id: int
@@ -165,7 +165,7 @@ class FbsExemplarSetData(Model):
     """Actual weight of the exemplar, for products sold by weight."""
 
 
-class FbsExemplarSetDataV5(Model):
+class FbsExemplarSetDataV5(RequestModel):
     """Data of one product exemplar to check and save (v5)."""
 
     exemplar_id: int
@@ -192,7 +192,7 @@ class FbsExemplarSetDataV5(Model):
     """
 
 
-class FbsExemplarSetProduct(Model):
+class FbsExemplarSetProduct(RequestModel):
     """A product with the exemplar data to check and save."""
 
     exemplars: list[FbsExemplarSetData]
@@ -202,7 +202,7 @@ class FbsExemplarSetProduct(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
-class FbsExemplarSetProductV5(Model):
+class FbsExemplarSetProductV5(RequestModel):
     """A product with the exemplar data to check and save (v5)."""
 
     product_id: int
@@ -362,7 +362,7 @@ class FbsExemplarStatusProductV4(Model):
     """Product identifier (product_id)."""
 
 
-class FbsExemplarValidateData(Model):
+class FbsExemplarValidateData(RequestModel):
     """Codes of one exemplar to validate."""
 
     gtd: str | None = None
@@ -378,7 +378,7 @@ class FbsExemplarValidateData(Model):
     """Actual weight of the exemplar, for products sold by weight."""
 
 
-class FbsExemplarValidateDataV4(Model):
+class FbsExemplarValidateDataV4(RequestModel):
     """Codes of one exemplar to validate (v4)."""
 
     mandatory_mark: str
@@ -396,7 +396,7 @@ class FbsExemplarValidateDataV4(Model):
     """Registration number of the product batch (RNPT)."""
 
 
-class FbsExemplarValidateProduct(Model):
+class FbsExemplarValidateProduct(RequestModel):
     """A product with the exemplar codes to validate."""
 
     exemplars: list[FbsExemplarValidateData]
@@ -406,7 +406,7 @@ class FbsExemplarValidateProduct(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
-class FbsExemplarValidateProductV4(Model):
+class FbsExemplarValidateProductV4(RequestModel):
     """A product with the exemplar codes to validate (v4)."""
 
     product_id: int
@@ -545,7 +545,7 @@ class FbsPostingProductExemplarCreateOrGetV6Response(Model):
     """Products of the posting with their exemplars."""
 
 
-class FbsPostingProductExemplarSetV4Exemplar(Model):
+class FbsPostingProductExemplarSetV4Exemplar(RequestModel):
     """Data of one product exemplar (unit)."""
 
     gtd: str | None = None
@@ -567,7 +567,7 @@ class FbsPostingProductExemplarSetV4Exemplar(Model):
     """true if there is no product batch registration number (RNPT)."""
 
 
-class FbsPostingProductExemplarSetV4Product(Model):
+class FbsPostingProductExemplarSetV4Product(RequestModel):
     """A product of the posting with its exemplars."""
 
     exemplars: list[FbsPostingProductExemplarSetV4Exemplar] | None = None
@@ -577,7 +577,7 @@ class FbsPostingProductExemplarSetV4Product(Model):
     """Ozon SKU of the FBS product."""
 
 
-class FbsPostingProductExemplarSetV4Request(Model):
+class FbsPostingProductExemplarSetV4Request(RequestModel):
     """Request to check and save exemplar data for the products of an FBS posting."""
 
     posting_number: str | None = None
@@ -587,7 +587,7 @@ class FbsPostingProductExemplarSetV4Request(Model):
     """Products of the posting with their exemplars. Always send the full set."""
 
 
-class FbsPostingProductExemplarSetV5Request(Model):
+class FbsPostingProductExemplarSetV5Request(RequestModel):
     """Request to check and save exemplar data of a posting (v5).
 
     Note: Ozon's schema marks `posting_number` required with `required: true` inside the
@@ -604,7 +604,7 @@ class FbsPostingProductExemplarSetV5Request(Model):
     """Number of boxes the product is packed in."""
 
 
-class FbsPostingProductExemplarSetV6Request(Model):
+class FbsPostingProductExemplarSetV6Request(RequestModel):
     """Request to check and save exemplar data of a posting."""
 
     posting_number: str
@@ -650,7 +650,7 @@ class FbsPostingProductExemplarStatusV5Response(Model):
     """
 
 
-class FbsPostingProductExemplarValidateV4Request(Model):
+class FbsPostingProductExemplarValidateV4Request(RequestModel):
     """Request to validate exemplar marking codes of a posting (v4)."""
 
     posting_number: str | None = None
@@ -667,7 +667,7 @@ class FbsPostingProductExemplarValidateV4Response(Model):
     """Validation results."""
 
 
-class FbsPostingProductExemplarValidateV5Request(Model):
+class FbsPostingProductExemplarValidateV5Request(RequestModel):
     """Request to validate exemplar marking codes of a posting."""
 
     posting_number: str
@@ -684,7 +684,7 @@ class FbsPostingProductExemplarValidateV5Response(Model):
     """Validation results for each product."""
 
 
-class FbsPostingTrackingNumber(Model):
+class FbsPostingTrackingNumber(RequestModel):
     """A posting number paired with its tracking number."""
 
     posting_number: str
@@ -694,7 +694,7 @@ class FbsPostingTrackingNumber(Model):
     """Tracking number of the posting in the delivery service."""
 
 
-class FbsPostingTrackingNumberSetV2Request(Model):
+class FbsPostingTrackingNumberSetV2Request(RequestModel):
     """Request to set tracking numbers for postings."""
 
     tracking_numbers: Annotated[list[FbsPostingTrackingNumber], Meta(max_length=20)]

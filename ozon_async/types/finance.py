@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     FilterPeriod,
     MoneyValue,
@@ -21,7 +21,7 @@ else:
 # ReportLanguage: Language of the report: `RU` Russian, `EN` English.
 
 
-class CompensationReportRequest(Model):
+class CompensationReportRequest(RequestModel):
     """The month and language of a compensation or decompensation report."""
 
     date: str
@@ -31,7 +31,7 @@ class CompensationReportRequest(Model):
     """Report language: RU (Russian, default) or EN (English)."""
 
 
-class FinanceAccrualPostingsV1Request(Model):
+class FinanceAccrualPostingsV1Request(RequestModel):
     """Request for the accruals of postings."""
 
     posting_numbers: Annotated[list[str], Meta(max_length=200, min_length=1)]
@@ -188,7 +188,7 @@ class FinanceCashFlowServices(Model):
     """Breakdown by service."""
 
 
-class FinanceCashFlowStatementDateRange(Model):
+class FinanceCashFlowStatementDateRange(RequestModel):
     """Date range for the cash flow statement."""
 
     from_: datetime = field(name="from")
@@ -198,7 +198,7 @@ class FinanceCashFlowStatementDateRange(Model):
     """End date of the report range."""
 
 
-class FinanceCashFlowStatementListV1Request(Model):
+class FinanceCashFlowStatementListV1Request(RequestModel):
     """Request for the cash flow statement.
 
     Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
@@ -275,7 +275,7 @@ class FinancePostingAccruals(Model):
     """Posting number."""
 
 
-class FinanceRealizationByDayV1Request(Model):
+class FinanceRealizationByDayV1Request(RequestModel):
     """Request for the daily sales report."""
 
     day: int
@@ -365,7 +365,7 @@ class FinanceTransactionItem(Model):
     """Ozon SKU of the product."""
 
 
-class FinanceTransactionListRequestFilter(Model):
+class FinanceTransactionListRequestFilter(RequestModel):
     """Filter for the transaction list.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
@@ -444,14 +444,14 @@ class FinanceTransactionListResult(Model):
     """Number of transactions on all pages; 0 means there are no more transactions."""
 
 
-class FinanceTransactionListV3Request(Model):
+class FinanceTransactionListV3Request(RequestModel):
     """Request for the transaction list.
 
     Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
     optional here.
     """
 
-    page_size: int
+    page_size: Annotated[int, Meta(le=1000)]
     """Number of items per page. Maximum 1000."""
 
     filter: FinanceTransactionListRequestFilter | None = None
@@ -575,7 +575,7 @@ class FinanceTransactionTotals(Model):
     """
 
 
-class FinanceTransactionTotalsV3Request(Model):
+class FinanceTransactionTotalsV3Request(RequestModel):
     """Request for transaction totals; specify either a date range or a posting number.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
@@ -707,7 +707,7 @@ class RealizationReportPostingResponseRow(Model):
     """Invoice details when the product was sold to a legal entity."""
 
 
-class RealizationReportRequest(Model):
+class RealizationReportRequest(RequestModel):
     """The month and year of a realization (sales) report."""
 
     month: int

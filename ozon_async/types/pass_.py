@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 
 class ArrivalPassInfo(Model):
@@ -42,7 +42,7 @@ class ArrivalPassInfo(Model):
     """Identifier of the seller's warehouse."""
 
 
-class ArrivalPassListFilter(Model):
+class ArrivalPassListFilter(RequestModel):
     """Filters for the list of arrival passes."""
 
     arrival_pass_ids: list[int] | None = None
@@ -64,7 +64,7 @@ class ArrivalPassListFilter(Model):
     """Filter by seller warehouse identifiers; get them from /v1/warehouse/list."""
 
 
-class PassListV1Request(Model):
+class PassListV1Request(RequestModel):
     """Request for a page of arrival passes."""
 
     limit: int

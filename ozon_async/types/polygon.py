@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from msgspec import field
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 
-class PolygonBindItem(Model):
+class PolygonBindItem(RequestModel):
     """A delivery polygon to bind to a delivery method, with its delivery time."""
 
     polygon_id: int
@@ -18,7 +18,7 @@ class PolygonBindItem(Model):
     """Time in minutes within which products are delivered in this polygon."""
 
 
-class PolygonBindV1Request(Model):
+class PolygonBindV1Request(RequestModel):
     """Request to bind a delivery method to delivery polygons."""
 
     delivery_method_id: int
@@ -31,7 +31,7 @@ class PolygonBindV1Request(Model):
     """Location of the warehouse the deliveries start from."""
 
 
-class PolygonBindV2Request(Model):
+class PolygonBindV2Request(RequestModel):
     """Request to bind a delivery method to a delivery polygon."""
 
     delivery_method_id: int
@@ -47,7 +47,7 @@ class PolygonBindV2Request(Model):
     """Warehouse identifier."""
 
 
-class PolygonCreateV1Request(Model):
+class PolygonCreateV1Request(RequestModel):
     """Request to create a delivery polygon."""
 
     coordinates: str
@@ -68,7 +68,7 @@ class PolygonCreateV1Response(Model):
     """
 
 
-class PolygonWarehouseLocation(Model):
+class PolygonWarehouseLocation(RequestModel):
     """Geographic location of the warehouse."""
 
     lat: str

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     CarriageError,
     FilterPeriod,
@@ -857,7 +857,7 @@ class FbsPostingDetailRelatedPostings(Model):
     """Numbers of the related postings (those the parent posting was split into during packing)."""
 
 
-class FbsPostingDetailWithParams(Model):
+class FbsPostingDetailWithParams(RequestModel):
     """Optional data to add to the posting details in the answer."""
 
     analytics_data: bool | None = None
@@ -927,7 +927,7 @@ class FbsPostingListCustomer(Model):
     """
 
 
-class FbsPostingListRequestFilter(Model):
+class FbsPostingListRequestFilter(RequestModel):
     """Filter for the FBS posting list; since and to are required."""
 
     since: datetime
@@ -1083,7 +1083,7 @@ class FbsPostingProductExemplars(Model):
     """Products with their exemplars."""
 
 
-class FbsPostingProductWeight(Model):
+class FbsPostingProductWeight(RequestModel):
     """Weights of the units of one product sold by weight."""
 
     sku: int
@@ -1148,7 +1148,7 @@ class FbsPostingShipAdditionalData(Model):
     """Products in the posting."""
 
 
-class FbsPostingShipPackageRequestProduct(Model):
+class FbsPostingShipPackageRequestProduct(RequestModel):
     """A product to move into the new posting during partial assembly."""
 
     product_id: int
@@ -1163,14 +1163,14 @@ class FbsPostingShipPackageRequestProduct(Model):
     """
 
 
-class FbsPostingShipRequestPackage(Model):
+class FbsPostingShipRequestPackage(RequestModel):
     """A package: one posting that the order is split into during assembly."""
 
     products: list[FbsPostingShipRequestPackageProduct]
     """Products packed into this package (posting)."""
 
 
-class FbsPostingShipRequestPackageProduct(Model):
+class FbsPostingShipRequestPackageProduct(RequestModel):
     """A product and its quantity within one package."""
 
     product_id: int
@@ -1180,7 +1180,7 @@ class FbsPostingShipRequestPackageProduct(Model):
     """Number of exemplars of the product in the package."""
 
 
-class FbsPostingShipRequestWith(Model):
+class FbsPostingShipRequestWith(RequestModel):
     """Flags for additional information to return after assembly."""
 
     additional_data: bool | None = None
@@ -1243,7 +1243,7 @@ class FbsPostingTarifficationStep(Model):
     """Tariffication type - discount or surcharge."""
 
 
-class FbsPostingUnfulfilledListRequestFilter(Model):
+class FbsPostingUnfulfilledListRequestFilter(RequestModel):
     """Filter for unprocessed postings; use either the assembly deadline range (cutoff_from and
     cutoff_to) or the handover-to-delivery range (delivering_date_from and delivering_date_to),
     not both.
@@ -1492,7 +1492,7 @@ class FbsPostingV4(Model):
     """Volumetric weight of the product; may be null."""
 
 
-class FbsPostingWithParams(Model):
+class FbsPostingWithParams(RequestModel):
     """Optional data to add to each posting in the answer."""
 
     analytics_data: bool | None = None
@@ -1892,7 +1892,7 @@ class PostingCancelReasonsByPosting(Model):
     """Cancellation reasons that apply to the posting."""
 
 
-class PostingCarriageAvailableListV1Request(Model):
+class PostingCarriageAvailableListV1Request(RequestModel):
     """Request for the carriages available for shipment."""
 
     delivery_method_id: int
@@ -1909,7 +1909,7 @@ class PostingCarriageAvailableListV1Response(Model):
     """Carriages matching the request."""
 
 
-class PostingCutoffSetV1Request(Model):
+class PostingCutoffSetV1Request(RequestModel):
     """Request to set a new shipping date for a posting."""
 
     new_cutoff_date: datetime
@@ -1941,7 +1941,7 @@ class PostingFbsCancelReasonListV2Response(Model):
     """Cancellation reasons."""
 
 
-class PostingFbsCancelReasonV1Request(Model):
+class PostingFbsCancelReasonV1Request(RequestModel):
     """Request for the cancellation reasons of postings."""
 
     related_posting_numbers: list[str]
@@ -1955,7 +1955,7 @@ class PostingFbsCancelReasonV1Response(Model):
     """Cancellation reasons, one entry per posting."""
 
 
-class PostingFbsCancelV2Request(Model):
+class PostingFbsCancelV2Request(RequestModel):
     """Request to cancel an FBS posting."""
 
     cancel_reason_id: int
@@ -1972,7 +1972,7 @@ class PostingFbsCancelV2Request(Model):
     """Additional information on the cancellation. Required when cancel_reason_id is 402."""
 
 
-class PostingFbsGetByBarcodeV2Request(Model):
+class PostingFbsGetByBarcodeV2Request(RequestModel):
     """Request for an FBS posting by its barcode."""
 
     barcode: str
@@ -1988,7 +1988,7 @@ class PostingFbsGetByBarcodeV2Response(Model):
     """The posting."""
 
 
-class PostingFbsGetV3Request(Model):
+class PostingFbsGetV3Request(RequestModel):
     """Request for the details of one FBS posting."""
 
     posting_number: str
@@ -2146,7 +2146,7 @@ class PostingFbsListPostingTariffication(Model):
     """Tariff type from next_tariff_starts_at: a discount or a surcharge."""
 
 
-class PostingFbsListRequestFilter(Model):
+class PostingFbsListRequestFilter(RequestModel):
     """Filter for the FBS postings list; since and to are required."""
 
     since: datetime
@@ -2187,7 +2187,7 @@ class PostingFbsListRequestFilter(Model):
     """Warehouse identifiers; get them with /v1/warehouse/list."""
 
 
-class PostingFbsListRequestWith(Model):
+class PostingFbsListRequestWith(RequestModel):
     """Flags for additional fields to include in each posting of the answer."""
 
     analytics_data: bool | None = None
@@ -2203,7 +2203,7 @@ class PostingFbsListRequestWith(Model):
     """`true` to add legal information about the buyer."""
 
 
-class PostingFbsListV3Request(Model):
+class PostingFbsListV3Request(RequestModel):
     """Request for a page of FBS postings.
 
     Note: Ozon marks `offset` required; leaving it out starts from the first page, so it is
@@ -2235,13 +2235,13 @@ class PostingFbsListV3Response(Model):
     """Postings and the flag telling whether more remain."""
 
 
-class PostingFbsListV4Request(Model):
+class PostingFbsListV4Request(RequestModel):
     """Request for the list of FBS postings (v4)."""
 
     filter: PostingFbsListRequestFilter
     """Posting filter."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=100)]
     """Number of postings per page; 1 to 100 according to Ozon's Chinese reference."""
 
     cursor: str | None = None
@@ -2278,7 +2278,7 @@ class PostingFbsListV4Response(Model):
     """List of postings."""
 
 
-class PostingFbsProductCancelV2Request(Model):
+class PostingFbsProductCancelV2Request(RequestModel):
     """Request to cancel shipping of some products in an FBS posting."""
 
     cancel_reason_id: int
@@ -2294,7 +2294,7 @@ class PostingFbsProductCancelV2Request(Model):
     """Posting number."""
 
 
-class PostingFbsProductChangeV2Request(Model):
+class PostingFbsProductChangeV2Request(RequestModel):
     """Request to set the weight of products sold by weight in a posting."""
 
     items: list[FbsPostingProductWeight]
@@ -2304,7 +2304,7 @@ class PostingFbsProductChangeV2Request(Model):
     """Posting number."""
 
 
-class PostingFbsProductCountryListV2Request(Model):
+class PostingFbsProductCountryListV2Request(RequestModel):
     """Request for the available countries of manufacture."""
 
     name_search: str | None = None
@@ -2318,7 +2318,7 @@ class PostingFbsProductCountryListV2Response(Model):
     """Countries of manufacture with their ISO codes."""
 
 
-class PostingFbsProductCountrySetV2Request(Model):
+class PostingFbsProductCountrySetV2Request(RequestModel):
     """Request to set the country of manufacture of a product in a posting."""
 
     posting_number: str
@@ -2344,7 +2344,7 @@ class PostingFbsProductCountrySetV2Response(Model):
     """
 
 
-class PostingFbsShipPackageV4Request(Model):
+class PostingFbsShipPackageV4Request(RequestModel):
     """Request to assemble part of an FBS posting."""
 
     posting_number: str
@@ -2354,7 +2354,7 @@ class PostingFbsShipPackageV4Request(Model):
     """Products to move into the new, assembled posting; the rest stay in the original posting."""
 
 
-class PostingFbsShipV4Request(Model):
+class PostingFbsShipV4Request(RequestModel):
     """Request to assemble an FBS order, optionally splitting it into several postings."""
 
     packages: list[FbsPostingShipRequestPackage]
@@ -2387,7 +2387,7 @@ class PostingFbsSplitProduct(Model):
     """Number of units of the product."""
 
 
-class PostingFbsSplitRequestPosting(Model):
+class PostingFbsSplitRequestPosting(RequestModel):
     """One new posting to create when splitting an order."""
 
     products: list[PostingFbsSplitProduct]
@@ -2404,7 +2404,7 @@ class PostingFbsSplitResultPosting(Model):
     """Products in the posting."""
 
 
-class PostingFbsSplitV1Request(Model):
+class PostingFbsSplitV1Request(RequestModel):
     """Request to split an order into postings without packing."""
 
     posting_number: str
@@ -2424,7 +2424,7 @@ class PostingFbsSplitV1Response(Model):
     """Postings the order was split into."""
 
 
-class PostingFbsUnfulfilledListRequestFilter(Model):
+class PostingFbsUnfulfilledListRequestFilter(RequestModel):
     """Filter for unprocessed postings; use either the assembly deadline range (cutoff_from and
     cutoff_to) or the handover-to-delivery range (delivering_date_from and delivering_date_to),
     not both.
@@ -2463,7 +2463,7 @@ class PostingFbsUnfulfilledListRequestFilter(Model):
     """Warehouse identifiers; get them with /v1/warehouse/list."""
 
 
-class PostingFbsUnfulfilledListV3Request(Model):
+class PostingFbsUnfulfilledListV3Request(RequestModel):
     """Request for the list of unprocessed FBS postings (v3).
 
     Note: Ozon marks `offset` required; leaving it out starts from the first page, so it is
@@ -2514,7 +2514,7 @@ class PostingFbsUnfulfilledListV3Response(Model):
     """Number of postings; Ozon's example returns it at the top level instead of in result."""
 
 
-class PostingFbsUnfulfilledListV4Request(Model):
+class PostingFbsUnfulfilledListV4Request(RequestModel):
     """Request for the list of unprocessed FBS postings (v4)."""
 
     cursor: str | None = None
@@ -2525,7 +2525,7 @@ class PostingFbsUnfulfilledListV4Request(Model):
     filter: PostingFbsUnfulfilledListRequestFilter | None = None
     """Posting filter."""
 
-    limit: int | None = None
+    limit: Annotated[int, Meta(ge=1, le=100)] | None = None
     """Number of postings per page; 1 to 100 according to Ozon's Chinese reference."""
 
     sort_dir: SortDirection | None = None
@@ -2631,7 +2631,7 @@ class PostingMoneyAmount(Model):
     """Currency code, for example `RUB`."""
 
 
-class PostingProductCancelItem(Model):
+class PostingProductCancelItem(RequestModel):
     """A product to cancel in a posting."""
 
     quantity: int

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
 )
@@ -43,7 +43,7 @@ class PricingStrategyCreateResult(Model):
     """Identifier of the new strategy (UUID string), the field Ozon's example actually returns."""
 
 
-class PricingStrategyCreateV1Request(Model):
+class PricingStrategyCreateV1Request(RequestModel):
     """Request to create a pricing strategy."""
 
     competitors: list[PricingStrategyCompetitor]
@@ -85,7 +85,7 @@ class PricingStrategyDetails(Model):
     """Strategy name, the field Ozon's example actually returns."""
 
 
-class PricingStrategyIdRequest(Model):
+class PricingStrategyIdRequest(RequestModel):
     """Identifies one pricing strategy."""
 
     strategy_id: str
@@ -116,7 +116,7 @@ class PricingStrategyListV1Response(Model):
     """Total number of strategies."""
 
 
-class PricingStrategyPageRequest(Model):
+class PricingStrategyPageRequest(RequestModel):
     """A page of a pricing-strategy list.
 
     Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
@@ -153,7 +153,7 @@ class PricingStrategyProductError(Model):
     """Identifier of the product in the Ozon system (product_id)."""
 
 
-class PricingStrategyProductInfoV1Request(Model):
+class PricingStrategyProductInfoV1Request(RequestModel):
     """Request for the strategy price of a product."""
 
     product_id: int
@@ -199,7 +199,7 @@ class PricingStrategyProductsAddResult(Model):
     """Number of products that could not be added."""
 
 
-class PricingStrategyProductsAddV1Request(Model):
+class PricingStrategyProductsAddV1Request(RequestModel):
     """Request to add products to a pricing strategy."""
 
     product_id: Annotated[list[int], Meta(max_length=50)]
@@ -244,7 +244,7 @@ class PricingStrategyProductsListV1Response(Model):
     """Product identifiers in the strategy."""
 
 
-class PricingStrategyStatusV1Request(Model):
+class PricingStrategyStatusV1Request(RequestModel):
     """Request to enable or disable a pricing strategy."""
 
     strategy_id: str
@@ -292,7 +292,7 @@ class PricingStrategySummary(Model):
     """Strategy status: true - enabled; false - disabled."""
 
 
-class PricingStrategyUpdateV1Request(Model):
+class PricingStrategyUpdateV1Request(RequestModel):
     """Request to update a pricing strategy."""
 
     competitors: list[PricingStrategyCompetitor]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
     OperationError,
@@ -39,50 +39,47 @@ if TYPE_CHECKING:
         ]
         | str
     )
-    ProductImportPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"] | str
-    ProductImportPromotionType = Literal["REVIEWS_PROMO"] | str
-    ProductImportServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"] | str
+    ProductImportPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"]
+    ProductImportPromotionType = Literal["REVIEWS_PROMO"]
+    ProductImportServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"]
     ProductInfoListResponsePromotionType = Literal["UNSPECIFIED", "REVIEWS_PROMO", "DISCOUNT"] | str
-    ProductListVisibility = (
-        Literal[
-            "ALL",
-            "VISIBLE",
-            "INVISIBLE",
-            "EMPTY_STOCK",
-            "NOT_MODERATED",
-            "MODERATED",
-            "DISABLED",
-            "STATE_FAILED",
-            "READY_TO_SUPPLY",
-            "VALIDATION_STATE_PENDING",
-            "VALIDATION_STATE_FAIL",
-            "VALIDATION_STATE_SUCCESS",
-            "TO_SUPPLY",
-            "IN_SALE",
-            "REMOVED_FROM_SALE",
-            "OVERPRICED",
-            "CRITICALLY_OVERPRICED",
-            "EMPTY_BARCODE",
-            "BARCODE_EXISTS",
-            "QUARANTINE",
-            "ARCHIVED",
-            "OVERPRICED_WITH_STOCK",
-            "PARTIAL_APPROVED",
-            "AUTO_ARCHIVED",
-            "MANUAL_ARCHIVED",
-            "SEASONAL_AUTO_ARCHIVED",
-            "VISIBLE_WITH_FBO_STOCK",
-        ]
-        | str
-    )
+    ProductListVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+        "SEASONAL_AUTO_ARCHIVED",
+        "VISIBLE_WITH_FBO_STOCK",
+    ]
     ProductPriceIndexesColorIndex = (
         Literal["WITHOUT_INDEX", "GREEN", "YELLOW", "RED", "SUPER"] | str
     )
-    ProductPriceUpdateItemAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"] | str
-    ProductPriceUpdateItemAutoAddToOzonActionsListEnabled = (
-        Literal["UNKNOWN", "ENABLED", "DISABLED"] | str
-    )
-    ProductPriceUpdateItemPriceStrategyEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"] | str
+    ProductPriceUpdateItemAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
+    ProductPriceUpdateItemAutoAddToOzonActionsListEnabled = Literal[
+        "UNKNOWN", "ENABLED", "DISABLED"
+    ]
+    ProductPriceUpdateItemPriceStrategyEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
     ProductSourceShipmentType = (
         Literal[
             "SHIPMENT_TYPE_UNSPECIFIED",
@@ -96,54 +93,110 @@ if TYPE_CHECKING:
     ProductStockShipmentType = (
         Literal["SHIPMENT_TYPE_GENERAL", "SHIPMENT_TYPE_BOX", "SHIPMENT_TYPE_PALLET"] | str
     )
-    ProductStocksVisibility = (
-        Literal[
-            "ALL",
-            "VISIBLE",
-            "INVISIBLE",
-            "EMPTY_STOCK",
-            "NOT_MODERATED",
-            "MODERATED",
-            "DISABLED",
-            "STATE_FAILED",
-            "READY_TO_SUPPLY",
-            "VALIDATION_STATE_PENDING",
-            "VALIDATION_STATE_FAIL",
-            "VALIDATION_STATE_SUCCESS",
-            "TO_SUPPLY",
-            "IN_SALE",
-            "REMOVED_FROM_SALE",
-            "BANNED",
-            "OVERPRICED",
-            "CRITICALLY_OVERPRICED",
-            "EMPTY_BARCODE",
-            "BARCODE_EXISTS",
-            "QUARANTINE",
-            "ARCHIVED",
-            "OVERPRICED_WITH_STOCK",
-            "PARTIAL_APPROVED",
-            "AUTO_ARCHIVED",
-            "MANUAL_ARCHIVED",
-            "SEASONAL_AUTO_ARCHIVED",
-            "VISIBLE_WITH_FBO_STOCK",
-        ]
-        | str
-    )
+    ProductStocksVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "BANNED",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+        "SEASONAL_AUTO_ARCHIVED",
+        "VISIBLE_WITH_FBO_STOCK",
+    ]
 else:
     PriceIndexesColorIndex = str
     ProductErrorLevel = str
-    ProductImportPromotionOperation = str
-    ProductImportPromotionType = str
-    ProductImportServiceType = str
+    ProductImportPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"]
+    ProductImportPromotionType = Literal["REVIEWS_PROMO"]
+    ProductImportServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"]
     ProductInfoListResponsePromotionType = str
-    ProductListVisibility = str
+    ProductListVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+        "SEASONAL_AUTO_ARCHIVED",
+        "VISIBLE_WITH_FBO_STOCK",
+    ]
     ProductPriceIndexesColorIndex = str
-    ProductPriceUpdateItemAutoActionEnabled = str
-    ProductPriceUpdateItemAutoAddToOzonActionsListEnabled = str
-    ProductPriceUpdateItemPriceStrategyEnabled = str
+    ProductPriceUpdateItemAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
+    ProductPriceUpdateItemAutoAddToOzonActionsListEnabled = Literal[
+        "UNKNOWN", "ENABLED", "DISABLED"
+    ]
+    ProductPriceUpdateItemPriceStrategyEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
     ProductSourceShipmentType = str
     ProductStockShipmentType = str
-    ProductStocksVisibility = str
+    ProductStocksVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "BANNED",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+        "SEASONAL_AUTO_ARCHIVED",
+        "VISIBLE_WITH_FBO_STOCK",
+    ]
 # PriceIndexesColorIndex: Price index level of a product: COLOR_INDEX_UNSPECIFIED (not defined),
 # COLOR_INDEX_WITHOUT_INDEX (no index), COLOR_INDEX_SUPER (very favourable), COLOR_INDEX_GREEN
 # (favourable), COLOR_INDEX_YELLOW (moderate), COLOR_INDEX_RED (unfavourable); RED appears in
@@ -229,7 +282,7 @@ class ProductActionTimerStatusV1Response(Model):
     """Timer state of each product."""
 
 
-class ProductAttributesFilter(Model):
+class ProductAttributesFilter(RequestModel):
     """Filter selecting products for the product attributes list."""
 
     offer_id: list[str] | None = None
@@ -342,7 +395,7 @@ class ProductAttributesResponseResult(Model):
     """Package width, in dimension_unit units."""
 
 
-class ProductAttributesUpdateItem(Model):
+class ProductAttributesUpdateItem(RequestModel):
     """A product and the attributes to add or change."""
 
     offer_id: str
@@ -352,7 +405,7 @@ class ProductAttributesUpdateItem(Model):
     """Attributes to add or change, with their values."""
 
 
-class ProductAttributesUpdateV1Request(Model):
+class ProductAttributesUpdateV1Request(RequestModel):
     """Request to add or change product attributes."""
 
     items: list[ProductAttributesUpdateItem] | None = None
@@ -586,7 +639,7 @@ class ProductFbsWarehouseStock(Model):
     """Warehouse name."""
 
 
-class ProductImportBySkuItem(Model):
+class ProductImportBySkuItem(RequestModel):
     """A product to create as a copy of an existing Ozon card, with your own article and prices."""
 
     sku: int
@@ -630,7 +683,7 @@ class ProductImportBySkuResult(Model):
     """SKUs from the request for which no product card could be found or copied."""
 
 
-class ProductImportBySkuV1Request(Model):
+class ProductImportBySkuV1Request(RequestModel):
     """Request to create products by copying existing Ozon cards."""
 
     items: Annotated[list[ProductImportBySkuItem], Meta(max_length=1000)] | None = None
@@ -644,7 +697,7 @@ class ProductImportBySkuV1Response(Model):
     """The import task and unmatched SKUs."""
 
 
-class ProductImportComplexAttribute(Model):
+class ProductImportComplexAttribute(RequestModel):
     """A group of nested attributes of a product, used for example for videos (complex_id 100001)
     and video covers (complex_id 100002).
     """
@@ -710,7 +763,7 @@ class ProductImportInfoResult(Model):
     """Number of products in the task."""
 
 
-class ProductImportInfoV1Request(Model):
+class ProductImportInfoV1Request(RequestModel):
     """Request for the status of a product import task."""
 
     task_id: int
@@ -726,7 +779,7 @@ class ProductImportInfoV1Response(Model):
     """The task's products and their statuses."""
 
 
-class ProductImportItem(Model):
+class ProductImportItem(RequestModel):
     """One product to create or update, with its complete data."""
 
     description_category_id: int
@@ -829,7 +882,7 @@ class ProductImportItem(Model):
     """Package width, in dimension_unit units. Must be the real value, not 0."""
 
 
-class ProductImportPdf(Model):
+class ProductImportPdf(RequestModel):
     """A PDF file to attach to a product."""
 
     index: int | None = None
@@ -842,7 +895,7 @@ class ProductImportPdf(Model):
     """Link to the file."""
 
 
-class ProductImportPricesV1Request(Model):
+class ProductImportPricesV1Request(RequestModel):
     """Request to update product prices."""
 
     prices: Annotated[list[ProductPriceUpdateItem], Meta(max_length=1000)] | None = None
@@ -856,7 +909,7 @@ class ProductImportPricesV1Response(Model):
     """Update result for each product."""
 
 
-class ProductImportPromotion(Model):
+class ProductImportPromotion(RequestModel):
     """A promotion setting to change for a product being created or updated."""
 
     operation: ProductImportPromotionOperation | None = None
@@ -868,7 +921,7 @@ class ProductImportPromotion(Model):
     """Promotion type: REVIEWS_PROMO (the "accelerated review collection" promotion)."""
 
 
-class ProductImportV3Request(Model):
+class ProductImportV3Request(RequestModel):
     """Request to create or update products."""
 
     items: Annotated[list[ProductImportItem], Meta(max_length=100)] | None = None
@@ -882,7 +935,7 @@ class ProductImportV3Response(Model):
     """The import task; check its status with /v1/product/import/info."""
 
 
-class ProductInfoAttributesV4Request(Model):
+class ProductInfoAttributesV4Request(RequestModel):
     """Request for product attributes."""
 
     filter: ProductAttributesFilter | None = None
@@ -893,7 +946,7 @@ class ProductInfoAttributesV4Request(Model):
     last_id from the previous answer.
     """
 
-    limit: int | None = None
+    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
     """Number of values per page, 1 to 1000."""
 
     sort_by: str | None = None
@@ -920,7 +973,7 @@ class ProductInfoAttributesV4Response(Model):
     """Number of products in the list."""
 
 
-class ProductInfoDescriptionV1Request(Model):
+class ProductInfoDescriptionV1Request(RequestModel):
     """Request for a product description; send either offer_id or product_id.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
@@ -945,7 +998,7 @@ class ProductInfoDescriptionV1Response(Model):
     """The product description."""
 
 
-class ProductInfoDiscountedV1Request(Model):
+class ProductInfoDiscountedV1Request(RequestModel):
     """Request for details of discounted products."""
 
     discounted_skus: list[int]
@@ -1264,7 +1317,7 @@ class ProductInfoListStockBySchema(Model):
     """Sales scheme, for example FBO or FBS."""
 
 
-class ProductInfoListV3Request(Model):
+class ProductInfoListV3Request(RequestModel):
     """Request for product details by identifiers; use one kind of identifier, at most 1000 in
     total.
     """
@@ -1303,13 +1356,13 @@ class ProductInfoPriceIndexData(Model):
     """Value of the price index."""
 
 
-class ProductInfoPricesV5Request(Model):
+class ProductInfoPricesV5Request(RequestModel):
     """Request for product price information."""
 
     filter: ProductListRequestFilter
     """Filter selecting the products."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of values per page, 1 to 1000."""
 
     cursor: str | None = None
@@ -1358,7 +1411,7 @@ class ProductInfoStocksByWarehouseFbsResponseProduct(Model):
     """Name of the warehouse."""
 
 
-class ProductInfoStocksByWarehouseFbsV1Request(Model):
+class ProductInfoStocksByWarehouseFbsV1Request(RequestModel):
     """Request for product stocks at seller warehouses; send either sku or offer_id (if both are
     sent, only sku is used).
 
@@ -1384,14 +1437,14 @@ class ProductInfoStocksByWarehouseFbsV1Response(Model):
     """Stock per product and warehouse."""
 
 
-class ProductInfoStocksByWarehouseFbsV2Request(Model):
+class ProductInfoStocksByWarehouseFbsV2Request(RequestModel):
     """Request for product stocks at the seller's warehouses; pass either sku or offer_id.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
     several; at least one is required (`anyOf`).
     """
 
-    limit: int
+    limit: Annotated[int, Meta(ge=0, le=1000)]
     """Number of values in the answer. Maximum 1000."""
 
     cursor: str | None = None
@@ -1422,7 +1475,7 @@ class ProductInfoStocksByWarehouseFbsV2Response(Model):
     """Stocks per product and warehouse."""
 
 
-class ProductInfoStocksRequestFilter(Model):
+class ProductInfoStocksRequestFilter(RequestModel):
     """Filter selecting products for the stock quantity list."""
 
     offer_id: list[str] | None = None
@@ -1475,7 +1528,7 @@ class ProductInfoStocksResponseStock(Model):
     """Identifiers of the warehouses where the product is or was stored. (Deprecated by Ozon.)"""
 
 
-class ProductInfoStocksV4Request(Model):
+class ProductInfoStocksV4Request(RequestModel):
     """Request for product stock quantities."""
 
     filter: ProductInfoStocksRequestFilter
@@ -1509,10 +1562,10 @@ class ProductInfoSubscriptionV1Response(Model):
     """Subscriber count per SKU."""
 
 
-class ProductInfoWarehouseStocksV1Request(Model):
+class ProductInfoWarehouseStocksV1Request(RequestModel):
     """Request for product stocks at one warehouse."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of records per page, from 1 to 1000."""
 
     warehouse_id: int
@@ -1537,10 +1590,10 @@ class ProductInfoWarehouseStocksV1Response(Model):
     """Product stock records."""
 
 
-class ProductInfoWrongVolumeV1Request(Model):
+class ProductInfoWrongVolumeV1Request(RequestModel):
     """Request for products with incorrect dimensions or weight."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Maximum number of products in the answer, from 1 to 1000."""
 
     cursor: str | None = None
@@ -1557,7 +1610,7 @@ class ProductInfoWrongVolumeV1Response(Model):
     """Products with incorrect dimensions or weight."""
 
 
-class ProductListRequestFilter(Model):
+class ProductListRequestFilter(RequestModel):
     """Filter selecting products for the product list and price information."""
 
     offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
@@ -1620,7 +1673,7 @@ class ProductListResponseResult(Model):
     """Total number of products."""
 
 
-class ProductListV3Request(Model):
+class ProductListV3Request(RequestModel):
     """Request for the product list."""
 
     filter: ProductListRequestFilter | None = None
@@ -1668,7 +1721,7 @@ class ProductModelInfo(Model):
     """Identifier of the product model."""
 
 
-class ProductOfferIdUpdate(Model):
+class ProductOfferIdUpdate(RequestModel):
     """A pair of the current and the new article code of a product."""
 
     new_offer_id: str
@@ -1713,7 +1766,7 @@ class ProductPicture(Model):
     """Link to the image in publicly accessible cloud storage; JPG or PNG."""
 
 
-class ProductPicturesImportV1Request(Model):
+class ProductPicturesImportV1Request(RequestModel):
     """The complete set of images for a product; images not sent are removed."""
 
     product_id: int
@@ -1770,7 +1823,7 @@ class ProductPicturesInfoError(Model):
     """Link to the image."""
 
 
-class ProductPicturesInfoV2Request(Model):
+class ProductPicturesInfoV2Request(RequestModel):
     """Request for product images."""
 
     product_id: Annotated[list[int], Meta(max_length=1000)]
@@ -1954,7 +2007,7 @@ class ProductPriceMarketingActions(Model):
     """True if a promotion funded by Ozon can be applied to the product."""
 
 
-class ProductPriceUpdateItem(Model):
+class ProductPriceUpdateItem(RequestModel):
     """New prices and pricing settings for one product."""
 
     auto_action_enabled: ProductPriceUpdateItemAutoActionEnabled | None = None
@@ -2090,7 +2143,7 @@ class ProductRelatedSkuError(Model):
     """Error text."""
 
 
-class ProductRelatedSkuGetV1Request(Model):
+class ProductRelatedSkuGetV1Request(RequestModel):
     """Request for SKUs related to the given ones."""
 
     sku: Annotated[list[int], Meta(max_length=200)]
@@ -2107,14 +2160,14 @@ class ProductRelatedSkuGetV1Response(Model):
     """Errors for SKUs that could not be processed."""
 
 
-class ProductSkusRequest(Model):
+class ProductSkusRequest(RequestModel):
     """A list of product SKUs."""
 
     skus: list[int]
     """Product identifiers in the Ozon system (SKU) to return data for."""
 
 
-class ProductStocksQuantFilter(Model):
+class ProductStocksQuantFilter(RequestModel):
     """Filter for economy-tariff products (products sold in quants)."""
 
     created: bool | None = None
@@ -2134,7 +2187,7 @@ class ProductSubscriptionCount(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
-class ProductTimerRequest(Model):
+class ProductTimerRequest(RequestModel):
     """The products whose minimum-price timer to read or refresh."""
 
     product_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
@@ -2151,7 +2204,7 @@ class ProductTotalLimit(Model):
     """Number of products already created."""
 
 
-class ProductUpdateDiscountV1Request(Model):
+class ProductUpdateDiscountV1Request(RequestModel):
     """Request to set the discount on a marked-down FBS product."""
 
     discount: int
@@ -2161,7 +2214,7 @@ class ProductUpdateDiscountV1Request(Model):
     """Identifier of the product in Ozon's system (product_id)."""
 
 
-class ProductUpdateOfferIdV1Request(Model):
+class ProductUpdateOfferIdV1Request(RequestModel):
     """Request to change product article codes."""
 
     update_offer_id: Annotated[list[ProductOfferIdUpdate], Meta(max_length=25, min_length=1)]

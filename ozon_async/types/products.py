@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     OperationError,
     ProductAttributesResponseDictionaryValue,
@@ -15,43 +15,71 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
-    ProductAttributesLegacyVisibility = (
-        Literal[
-            "ALL",
-            "VISIBLE",
-            "INVISIBLE",
-            "EMPTY_STOCK",
-            "NOT_MODERATED",
-            "MODERATED",
-            "DISABLED",
-            "STATE_FAILED",
-            "READY_TO_SUPPLY",
-            "VALIDATION_STATE_PENDING",
-            "VALIDATION_STATE_FAIL",
-            "VALIDATION_STATE_SUCCESS",
-            "TO_SUPPLY",
-            "IN_SALE",
-            "REMOVED_FROM_SALE",
-            "BANNED",
-            "OVERPRICED",
-            "CRITICALLY_OVERPRICED",
-            "EMPTY_BARCODE",
-            "BARCODE_EXISTS",
-            "QUARANTINE",
-            "ARCHIVED",
-            "OVERPRICED_WITH_STOCK",
-            "PARTIAL_APPROVED",
-            "IMAGE_ABSENT",
-            "MODERATION_BLOCK",
-            "AUTO_ARCHIVED",
-            "MANUAL_ARCHIVED",
-            "SEASONAL_AUTO_ARCHIVED",
-            "VISIBLE_WITH_FBO_STOCK",
-        ]
-        | str
-    )
+    ProductAttributesLegacyVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "BANNED",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+        "IMAGE_ABSENT",
+        "MODERATION_BLOCK",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+        "SEASONAL_AUTO_ARCHIVED",
+        "VISIBLE_WITH_FBO_STOCK",
+    ]
 else:
-    ProductAttributesLegacyVisibility = str
+    ProductAttributesLegacyVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "BANNED",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+        "IMAGE_ABSENT",
+        "MODERATION_BLOCK",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+        "SEASONAL_AUTO_ARCHIVED",
+        "VISIBLE_WITH_FBO_STOCK",
+    ]
 # ProductAttributesLegacyVisibility: Product visibility filter: ALL - all products except
 # archived ones; VISIBLE - visible to buyers; INVISIBLE - not visible to buyers; EMPTY_STOCK -
 # out of stock; NOT_MODERATED - not passed moderation; MODERATED - passed moderation; DISABLED -
@@ -68,7 +96,7 @@ else:
 # archived automatically; VISIBLE_WITH_FBO_STOCK - visible to buyers and has FBO stock.
 
 
-class DeleteProductsRequestProduct(Model):
+class DeleteProductsRequestProduct(RequestModel):
     """A product to delete from the archive."""
 
     offer_id: str
@@ -91,7 +119,7 @@ class ProductAttributesLegacyAttribute(Model):
     """Values of the attribute."""
 
 
-class ProductAttributesLegacyFilter(Model):
+class ProductAttributesLegacyFilter(RequestModel):
     """Filter selecting the products whose attributes are returned."""
 
     offer_id: list[str] | None = None
@@ -241,7 +269,7 @@ class ProductDeleteStatus(Model):
     """Product identifier in the seller's system (article code)."""
 
 
-class ProductStockUpdate(Model):
+class ProductStockUpdate(RequestModel):
     """New stock of one product at one warehouse.
 
     Note: Ozon marks `product_id` required, but its text says either `offer_id` or `product_id`
@@ -288,7 +316,7 @@ class ProductStockUpdateResult(Model):
     """Warehouse ID."""
 
 
-class ProductsDeleteV2Request(Model):
+class ProductsDeleteV2Request(RequestModel):
     """Request to delete products without SKU from the archive."""
 
     products: Annotated[list[DeleteProductsRequestProduct], Meta(max_length=500)]
@@ -302,7 +330,7 @@ class ProductsDeleteV2Response(Model):
     """Deletion status of each product."""
 
 
-class ProductsInfoAttributesV3Request(Model):
+class ProductsInfoAttributesV3Request(RequestModel):
     """Request for a page of product attribute descriptions."""
 
     filter: ProductAttributesLegacyFilter
@@ -336,7 +364,7 @@ class ProductsInfoAttributesV3Response(Model):
     """Total number of products matching the filter."""
 
 
-class ProductsStocksV2Request(Model):
+class ProductsStocksV2Request(RequestModel):
     """Request to update product stocks at warehouses."""
 
     stocks: Annotated[list[ProductStockUpdate], Meta(max_length=100)]

@@ -8,30 +8,38 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
     ReportLanguageWithDefault = str
     ReportListType = str
-    ReportProductsVisibility = (
-        Literal[
-            "ALL",
-            "VALIDATION_STATE_FAIL",
-            "TO_SUPPLY",
-            "IN_SALE",
-            "REMOVED_FROM_SALE",
-            "PARTIAL_APPROVED",
-            "IMAGE_ABSENT",
-            "ARCHIVED",
-            "AUTO_ARCHIVED",
-            "MANUAL_ARCHIVED",
-        ]
-        | str
-    )
+    ReportProductsVisibility = Literal[
+        "ALL",
+        "VALIDATION_STATE_FAIL",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "PARTIAL_APPROVED",
+        "IMAGE_ABSENT",
+        "ARCHIVED",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+    ]
 else:
     ReportLanguageWithDefault = str
     ReportListType = str
-    ReportProductsVisibility = str
+    ReportProductsVisibility = Literal[
+        "ALL",
+        "VALIDATION_STATE_FAIL",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "PARTIAL_APPROVED",
+        "IMAGE_ABSENT",
+        "ARCHIVED",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+    ]
 # ReportLanguageWithDefault: Language of the report: `DEFAULT` the seller account language, `RU`
 # Russian, `EN` English.
 # ReportListType: Which reports to list: `ALL`, or one type such as `SELLER_PRODUCTS`,
@@ -85,7 +93,7 @@ class ReportInfo(Model):
     """
 
 
-class ReportInfoV1Request(Model):
+class ReportInfoV1Request(RequestModel):
     """Request for a report by its code."""
 
     code: str
@@ -109,7 +117,7 @@ class ReportListResult(Model):
     """Total number of reports."""
 
 
-class ReportListV1Request(Model):
+class ReportListV1Request(RequestModel):
     """Request for the list of generated reports.
 
     Note: Ozon marks `page_size` required but documents a default of 100; optional. Ozon marks
@@ -137,14 +145,14 @@ class ReportListV1Response(Model):
     """Reports and their total count."""
 
 
-class ReportMarkedProductsSalesCreateV1Request(Model):
+class ReportMarkedProductsSalesCreateV1Request(RequestModel):
     """Request to generate a sales report on products with marking codes."""
 
     date: ReportMarkedProductsSalesPeriod | None = None
     """Reporting period; shorten it if the report would exceed 50,000 marking codes."""
 
 
-class ReportMarkedProductsSalesPeriod(Model):
+class ReportMarkedProductsSalesPeriod(RequestModel):
     """Reporting period of the marked products sales report."""
 
     from_: str = field(name="from")
@@ -154,7 +162,7 @@ class ReportMarkedProductsSalesPeriod(Model):
     """Last day of the period, format YYYY-MM-DD."""
 
 
-class ReportPostingsCreateV1Request(Model):
+class ReportPostingsCreateV1Request(RequestModel):
     """Request to generate a postings report."""
 
     filter: ReportPostingsFilter
@@ -167,7 +175,7 @@ class ReportPostingsCreateV1Request(Model):
     """Additional data blocks to include in the report. JSON name: ``with``."""
 
 
-class ReportPostingsFilter(Model):
+class ReportPostingsFilter(RequestModel):
     """Filter for the postings report."""
 
     processed_at_from: datetime
@@ -211,7 +219,7 @@ class ReportPostingsFilter(Model):
     """
 
 
-class ReportPostingsWith(Model):
+class ReportPostingsWith(RequestModel):
     """Additional data blocks to include in the postings report."""
 
     additional_data: bool | None = None
@@ -229,7 +237,7 @@ class ReportPostingsWith(Model):
     """true to add information about jewelry items."""
 
 
-class ReportProductsCreateV1Request(Model):
+class ReportProductsCreateV1Request(RequestModel):
     """Request to generate a products report."""
 
     language: ReportLanguageWithDefault | None = None
@@ -248,7 +256,7 @@ class ReportProductsCreateV1Request(Model):
     """Product visibility filter. Default ALL."""
 
 
-class ReportWarehouseStockV1Request(Model):
+class ReportWarehouseStockV1Request(RequestModel):
     """Request to generate a stock report for FBS warehouses."""
 
     warehouse_id: Annotated[list[int], Meta(max_length=50)] = field(name="warehouseId")

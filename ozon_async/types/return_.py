@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ozon_async._models import Model
+from ozon_async._models import RequestModel
 
 
-class ReturnPassCreateItem(Model):
+class ReturnPassCreateItem(RequestModel):
     """A new arrival pass for a vehicle that collects returns at an Ozon warehouse."""
 
     arrival_time: datetime
@@ -33,21 +33,21 @@ class ReturnPassCreateItem(Model):
     """Identifier of the seller's warehouse, as returned by /v2/warehouse/list."""
 
 
-class ReturnPassCreateV1Request(Model):
+class ReturnPassCreateV1Request(RequestModel):
     """Request to create arrival passes for collecting returns."""
 
     arrival_passes: list[ReturnPassCreateItem]
     """Passes to create."""
 
 
-class ReturnPassDeleteV1Request(Model):
+class ReturnPassDeleteV1Request(RequestModel):
     """Request to delete arrival passes for collecting returns."""
 
     arrival_pass_ids: list[int]
     """Identifiers of the passes to delete."""
 
 
-class ReturnPassUpdateItem(Model):
+class ReturnPassUpdateItem(RequestModel):
     """New data for an existing arrival pass for collecting returns."""
 
     arrival_pass_id: int
@@ -71,7 +71,7 @@ class ReturnPassUpdateItem(Model):
     """Vehicle make and model."""
 
 
-class ReturnPassUpdateV1Request(Model):
+class ReturnPassUpdateV1Request(RequestModel):
     """Request to update arrival passes for collecting returns."""
 
     arrival_passes: list[ReturnPassUpdateItem]

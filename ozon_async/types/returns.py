@@ -8,7 +8,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     FilterPeriod,
     TimeRange,
@@ -209,14 +209,14 @@ class ReturnStorage(Model):
     """Planned disposal date."""
 
 
-class ReturnsCompanyFbsInfoFilter(Model):
+class ReturnsCompanyFbsInfoFilter(RequestModel):
     """Filters for FBS return counts."""
 
     place_id: int | None = None
     """Filter by drop-off point identifier."""
 
 
-class ReturnsCompanyFbsInfoPagination(Model):
+class ReturnsCompanyFbsInfoPagination(RequestModel):
     """Paging of the drop-off point list."""
 
     limit: int
@@ -228,7 +228,7 @@ class ReturnsCompanyFbsInfoPagination(Model):
     """
 
 
-class ReturnsCompanyFbsInfoV1Request(Model):
+class ReturnsCompanyFbsInfoV1Request(RequestModel):
     """Request for FBS return counts by drop-off point."""
 
     pagination: ReturnsCompanyFbsInfoPagination
@@ -289,7 +289,7 @@ class ReturnsDropOffPointPassInfo(Model):
     """true if a pass is needed to enter the drop-off point."""
 
 
-class ReturnsListFilter(Model):
+class ReturnsListFilter(RequestModel):
     """Filters for the returns list. Use only one of logistic_return_date,
     storage_tariffication_start_date and visual_status_change_moment in a request, otherwise an
     error is returned.
@@ -353,7 +353,7 @@ class ReturnsListFilter(Model):
     """
 
 
-class ReturnsListV1Request(Model):
+class ReturnsListV1Request(RequestModel):
     """Request for a page of FBO and FBS returns."""
 
     limit: int
@@ -398,7 +398,7 @@ class ReturnsRfbsAction(Model):
     """Action or return method name."""
 
 
-class ReturnsRfbsActionSetV1Request(Model):
+class ReturnsRfbsActionSetV1Request(RequestModel):
     """Request to perform an action on an rFBS return request."""
 
     return_id: int
@@ -426,7 +426,7 @@ class ReturnsRfbsActionSetV1Request(Model):
     """
 
 
-class ReturnsRfbsCompensateV2Request(Model):
+class ReturnsRfbsCompensateV2Request(RequestModel):
     """Request to refund part of the product price for an rFBS return."""
 
     return_id: int
@@ -498,14 +498,14 @@ class ReturnsRfbsGetV2Response(Model):
     """Return request details."""
 
 
-class ReturnsRfbsIdRequest(Model):
+class ReturnsRfbsIdRequest(RequestModel):
     """Identifies one rFBS return request."""
 
     return_id: int
     """Return request identifier."""
 
 
-class ReturnsRfbsListFilter(Model):
+class ReturnsRfbsListFilter(RequestModel):
     """Filters for the list of rFBS return requests."""
 
     offer_id: str | None = None
@@ -567,7 +567,7 @@ class ReturnsRfbsListState(Model):
     """Request status name, in Russian."""
 
 
-class ReturnsRfbsListV2Request(Model):
+class ReturnsRfbsListV2Request(RequestModel):
     """Request for a page of rFBS return requests."""
 
     limit: int
@@ -610,7 +610,7 @@ class ReturnsRfbsProduct(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
-class ReturnsRfbsRejectV2Request(Model):
+class ReturnsRfbsRejectV2Request(RequestModel):
     """Request to reject an rFBS return request."""
 
     return_id: int
@@ -643,7 +643,7 @@ class ReturnsRfbsRejectionReason(Model):
     """Reason description."""
 
 
-class ReturnsRfbsReturnMoneyV2Request(Model):
+class ReturnsRfbsReturnMoneyV2Request(RequestModel):
     """Request to refund the full product price for an rFBS return."""
 
     return_id: int
@@ -676,7 +676,7 @@ class ReturnsRfbsState(Model):
     """Status name, in Russian."""
 
 
-class ReturnsRfbsVerifyV2Request(Model):
+class ReturnsRfbsVerifyV2Request(RequestModel):
     """Request to approve an rFBS return request."""
 
     return_id: int

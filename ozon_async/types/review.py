@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     SortDirection,
 )
 
 if TYPE_CHECKING:
-    ReviewListFilterOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"] | str
-    ReviewListFilterStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"] | str
+    ReviewListFilterOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
+    ReviewListFilterStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
     ReviewStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"] | str
 else:
-    ReviewListFilterOrderStatus = str
-    ReviewListFilterStatus = str
+    ReviewListFilterOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
+    ReviewListFilterStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = str
     ReviewStatus = str
 # ReviewListFilterOrderStatus: Order status filter for reviews: ALL - any; DELIVERED -
@@ -33,7 +33,7 @@ else:
 # (not processed) is the older value still seen in Ozon's examples.
 
 
-class ReviewChangeStatusV1Request(Model):
+class ReviewChangeStatusV1Request(RequestModel):
     """Request to change the status of reviews."""
 
     review_ids: Annotated[list[str], Meta(max_length=100)]
@@ -43,13 +43,13 @@ class ReviewChangeStatusV1Request(Model):
     """New status: PROCESSED - processed; UNPROCESSED - not processed."""
 
 
-class ReviewChangeStatusV2Request(Model):
+class ReviewChangeStatusV2Request(RequestModel):
     """Request to change the status of reviews."""
 
     review_ids: Annotated[list[str], Meta(max_length=100, min_length=1)] | None = None
     """Review identifiers; from 1 to 100."""
 
-    status: ReviewStatus | None = None
+    status: Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"] | None = None
     """New status of the reviews."""
 
 
@@ -90,7 +90,7 @@ class ReviewComment(Model):
     """Comment text."""
 
 
-class ReviewCommentCreateV1Request(Model):
+class ReviewCommentCreateV1Request(RequestModel):
     """Request to post a comment on a review."""
 
     review_id: str
@@ -113,14 +113,14 @@ class ReviewCommentCreateV1Response(Model):
     """Identifier of the new comment."""
 
 
-class ReviewCommentDeleteV1Request(Model):
+class ReviewCommentDeleteV1Request(RequestModel):
     """Request to delete a comment on a review."""
 
     comment_id: str
     """Identifier of the comment to delete."""
 
 
-class ReviewCommentDeleteV2Request(Model):
+class ReviewCommentDeleteV2Request(RequestModel):
     """Request to delete a comment on a review."""
 
     comment_id: str
@@ -130,7 +130,7 @@ class ReviewCommentDeleteV2Request(Model):
     """Product identifier in the Ozon system (SKU) of the reviewed product."""
 
 
-class ReviewCommentListFilter(Model):
+class ReviewCommentListFilter(RequestModel):
     """Filter for selecting review comments by product and publication period."""
 
     published_from: datetime | None = None
@@ -143,7 +143,7 @@ class ReviewCommentListFilter(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
-class ReviewCommentListV1Request(Model):
+class ReviewCommentListV1Request(RequestModel):
     """Request for the comments on a review; identify the review by review_id or set filter.sku.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
@@ -209,7 +209,7 @@ class ReviewCountV2Response(Model):
     """Number of viewed reviews."""
 
 
-class ReviewIdRequest(Model):
+class ReviewIdRequest(RequestModel):
     """Identifies one review."""
 
     review_id: str
@@ -314,7 +314,7 @@ class ReviewInfoV2Response(Model):
     """Number of videos in the review."""
 
 
-class ReviewListFilter(Model):
+class ReviewListFilter(RequestModel):
     """Filters for selecting reviews."""
 
     order_status: ReviewListFilterOrderStatus | None = None
@@ -407,7 +407,7 @@ class ReviewListItemV1(Model):
     """Number of videos in the review."""
 
 
-class ReviewListV1Request(Model):
+class ReviewListV1Request(RequestModel):
     """Request for a page of reviews."""
 
     limit: int
@@ -436,10 +436,10 @@ class ReviewListV1Response(Model):
     """The reviews."""
 
 
-class ReviewListV2Request(Model):
+class ReviewListV2Request(RequestModel):
     """Request for a page of reviews."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=20, le=100)]
     """Number of reviews per page, from 20 to 100."""
 
     filters: ReviewListFilter | None = None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model
+from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     OperationError,
     TimeRange,
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     DropOffPointTypeEnum = Literal["PVZ", "PPZ", "SC"] | str
     WarehouseCarriageLabelTypeEnum = Literal["UNSPECIFIED", "BIG", "SMALL"] | str
     WarehouseFirstMileTypeEnum = Literal["UNSPECIFIED", "PICK_UP", "DROP_OFF"] | str
-    WarehouseFirstMileTypeInputEnum = Literal["PICK_UP", "DROP_OFF"] | str
+    WarehouseFirstMileTypeInputEnum = Literal["PICK_UP", "DROP_OFF"]
     WarehouseLegacyFirstMileFirstMileType = Literal["DropOff", "Pickup"] | str
     WarehouseOperationStatusEnum = Literal["UNSPECIFIED", "IN_PROGRESS", "SUCCESS", "ERROR"] | str
     WarehouseOperationTypeEnum = (
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
         ]
         | str
     )
-    WarehouseWorkingDayInputEnum = (
-        Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"] | str
-    )
+    WarehouseWorkingDayInputEnum = Literal[
+        "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
     WarehouseWorkingDaysEnum = (
         Literal[
             "UNSPECIFIED",
@@ -52,11 +52,13 @@ else:
     DropOffPointTypeEnum = str
     WarehouseCarriageLabelTypeEnum = str
     WarehouseFirstMileTypeEnum = str
-    WarehouseFirstMileTypeInputEnum = str
+    WarehouseFirstMileTypeInputEnum = Literal["PICK_UP", "DROP_OFF"]
     WarehouseLegacyFirstMileFirstMileType = str
     WarehouseOperationStatusEnum = str
     WarehouseOperationTypeEnum = str
-    WarehouseWorkingDayInputEnum = str
+    WarehouseWorkingDayInputEnum = Literal[
+        "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
     WarehouseWorkingDaysEnum = str
 # DropOffPointTypeEnum: Drop-off point type: PVZ - order pickup point; PPZ - order acceptance
 # point; SC - sorting centre.
@@ -91,25 +93,25 @@ class DropOffPointCoordinates(Model):
     """Longitude in decimal degrees."""
 
 
-class DropOffPointSearchForCreate(Model):
+class DropOffPointSearchForCreate(RequestModel):
     """Search parameters for drop-off points when creating an FBS warehouse."""
 
-    address: str | None = None
+    address: Annotated[str, Meta(max_length=1000)] | None = None
     """Address text of the drop-off point to search for."""
 
-    types: Annotated[list[DropOffPointTypeEnum], Meta(max_length=3)] | None = None
+    types: Annotated[list[Literal["PVZ", "PPZ", "SC"]], Meta(max_length=3)] | None = None
     """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
     - sorting centre.
     """
 
 
-class DropOffPointSearchForUpdate(Model):
+class DropOffPointSearchForUpdate(RequestModel):
     """Search parameters for drop-off points when changing an existing FBS warehouse."""
 
     address: str | None = None
     """Search by the drop-off point's address text."""
 
-    types: Annotated[list[DropOffPointTypeEnum], Meta(max_length=3)] | None = None
+    types: Annotated[list[Literal["PVZ", "PPZ", "SC"]], Meta(max_length=3)] | None = None
     """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
     - sorting centre.
     """
@@ -293,7 +295,7 @@ class TimeOfDay(Model):
     """Seconds, 0 to 59."""
 
 
-class WarehouseAddressCoordinates(Model):
+class WarehouseAddressCoordinates(RequestModel):
     """Geographic coordinates of a warehouse address or of a search point."""
 
     latitude: float
@@ -319,10 +321,10 @@ class WarehouseAddressInfo(Model):
     """Time zone of the warehouse, for example UTC+03:00."""
 
 
-class WarehouseArchiveV1Request(Model):
+class WarehouseArchiveV1Request(RequestModel):
     """Request to move an FBS warehouse to the archive."""
 
-    reason: str
+    reason: Annotated[str, Meta(max_length=200)]
     """Reason for archiving the warehouse. Maximum 200 characters."""
 
     warehouse_id: int
@@ -332,7 +334,7 @@ class WarehouseArchiveV1Request(Model):
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
 
 
-class WarehouseCreateOptions(Model):
+class WarehouseCreateOptions(RequestModel):
     """Optional settings of a new FBS warehouse."""
 
     comment: str | None = None
@@ -403,7 +405,7 @@ class WarehouseDropOffTimeslotsResponse(Model):
     """Available timeslots."""
 
 
-class WarehouseFbsCreateDropOffListV1Request(Model):
+class WarehouseFbsCreateDropOffListV1Request(RequestModel):
     """Request for drop-off points available to a new FBS warehouse."""
 
     country_code: str
@@ -419,14 +421,14 @@ class WarehouseFbsCreateDropOffListV1Request(Model):
     """Filter by address text and point type."""
 
 
-class WarehouseFbsCreateDropOffTimeslotListV1Request(Model):
+class WarehouseFbsCreateDropOffTimeslotListV1Request(RequestModel):
     """Request for drop-off timeslots for a new FBS warehouse."""
 
     drop_off_point_id: int
     """Identifier of the drop-off point, from /v1/warehouse/fbs/create/drop-off/list."""
 
 
-class WarehouseFbsCreatePickUpTimeslotListV1Request(Model):
+class WarehouseFbsCreatePickUpTimeslotListV1Request(RequestModel):
     """Request for courier pick-up timeslots for a new FBS warehouse."""
 
     address_coordinates: WarehouseAddressCoordinates
@@ -446,7 +448,7 @@ class WarehouseFbsCreatePickUpTimeslotListV1Response(Model):
     """Available timeslots."""
 
 
-class WarehouseFbsCreateV1Request(Model):
+class WarehouseFbsCreateV1Request(RequestModel):
     """Request to create an FBS warehouse."""
 
     address_coordinates: WarehouseAddressCoordinates
@@ -491,7 +493,7 @@ class WarehouseFbsCreateV1Request(Model):
     """
 
 
-class WarehouseFbsFirstMileUpdateV1Request(Model):
+class WarehouseFbsFirstMileUpdateV1Request(RequestModel):
     """Request to change the first mile of an FBS warehouse."""
 
     cut_in_time: int
@@ -521,7 +523,7 @@ class WarehouseFbsFirstMileUpdateV1Request(Model):
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
 
 
-class WarehouseFbsUpdateDropOffListV1Request(Model):
+class WarehouseFbsUpdateDropOffListV1Request(RequestModel):
     """Request for drop-off points available to an existing FBS warehouse."""
 
     warehouse_id: int
@@ -531,7 +533,7 @@ class WarehouseFbsUpdateDropOffListV1Request(Model):
     """Filter by address text and point type."""
 
 
-class WarehouseFbsUpdateDropOffTimeslotListV1Request(Model):
+class WarehouseFbsUpdateDropOffTimeslotListV1Request(RequestModel):
     """Request for drop-off timeslots for an existing FBS warehouse."""
 
     drop_off_point_id: int
@@ -541,7 +543,7 @@ class WarehouseFbsUpdateDropOffTimeslotListV1Request(Model):
     """Identifier of the warehouse."""
 
 
-class WarehouseFbsUpdatePickUpTimeslotListV1Request(Model):
+class WarehouseFbsUpdatePickUpTimeslotListV1Request(RequestModel):
     """Request for courier pick-up timeslots for an existing FBS warehouse."""
 
     warehouse_id: int
@@ -555,7 +557,7 @@ class WarehouseFbsUpdatePickUpTimeslotListV1Response(Model):
     """Available timeslots."""
 
 
-class WarehouseFbsUpdateV1Request(Model):
+class WarehouseFbsUpdateV1Request(RequestModel):
     """Request to update an FBS warehouse."""
 
     address_coordinates: WarehouseAddressCoordinates
@@ -564,7 +566,7 @@ class WarehouseFbsUpdateV1Request(Model):
     warehouse_id: int
     """Identifier of the warehouse to update."""
 
-    name: str | None = None
+    name: Annotated[str, Meta(max_length=100)] | None = None
     """Warehouse name. Ozon's page gives a 100-character bound, most likely a maximum."""
 
     options: WarehouseUpdateOptions | None = None
@@ -619,17 +621,17 @@ class WarehouseLegacyFirstMile(Model):
     """
 
 
-class WarehouseListExtraFields(Model):
+class WarehouseListExtraFields(RequestModel):
     """Optional fields to add to the warehouse list answer."""
 
     able_to_set_price: bool | None = None
     """true to include whether a price can be set for the warehouse (is_able_to_set_price)."""
 
 
-class WarehouseListV1Request(Model):
+class WarehouseListV1Request(RequestModel):
     """Request for the list of FBS and rFBS warehouses (deprecated version)."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=200)]
     """Number of warehouses in the answer. Maximum 200."""
 
     offset: int | None = None
@@ -648,13 +650,13 @@ class WarehouseListV1Response(Model):
     """Warehouses."""
 
 
-class WarehouseListV2Request(Model):
+class WarehouseListV2Request(RequestModel):
     """Request for a page of the seller's FBS and rFBS warehouses.
 
     Note: Ozon's schema marks `limit` required with `required: true` inside the property.
     """
 
-    limit: int
+    limit: Annotated[int, Meta(le=200)]
     """Number of warehouses in the answer. Maximum 200."""
 
     cursor: str | None = None
@@ -698,7 +700,7 @@ class WarehouseOperationResult(Model):
     """Identifier of the warehouse, the field Ozon's example actually returns."""
 
 
-class WarehouseOperationStatusV1Request(Model):
+class WarehouseOperationStatusV1Request(RequestModel):
     """Request for the status of a warehouse operation."""
 
     operation_id: str
@@ -747,7 +749,7 @@ class WarehouseTimetable(Model):
     """Working hours, as time ranges with start and end."""
 
 
-class WarehouseUnarchiveV1Request(Model):
+class WarehouseUnarchiveV1Request(RequestModel):
     """Request to restore an FBS warehouse from the archive."""
 
     warehouse_id: int
@@ -757,7 +759,7 @@ class WarehouseUnarchiveV1Request(Model):
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
 
 
-class WarehouseUpdateOptions(Model):
+class WarehouseUpdateOptions(RequestModel):
     """Settings of an FBS warehouse to change."""
 
     comment: str | None = None
