@@ -110,6 +110,8 @@ class OperationModel:
     deprecated: bool
     replaced_by: str | None
     replaced_by_call: str | None
+    destructive: bool
+    beta: bool
     rate_limit: dict[str, int] | None
     pagination: Pagination | None
     request_type: str | None
@@ -491,6 +493,8 @@ class Builder:
             deprecated=bool(op.get("deprecated")),
             replaced_by=op.get("x-ozon-replaced-by"),
             replaced_by_call=None,
+            destructive=bool(op.get("x-ozon-destructive")),
+            beta=bool(op.get("x-ozon-beta")),
             rate_limit=op.get("x-ozon-rate-limit"),
             pagination=pag,
             request_type=req_type,

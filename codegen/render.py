@@ -95,6 +95,8 @@ def op_doc(op: OperationModel) -> str:
     parts = [op.summary.strip().rstrip(".") + "."]
     if op.description:
         parts.append(op.description.strip())
+    if op.beta:
+        parts.append("Beta: Ozon marks this method as beta; its shape may still change.")
     line = f"``{op.method} {op.path}``"
     if op.title_zh:
         line += f" (Ozon docs: {op.title_zh})"
@@ -116,6 +118,8 @@ def op_doc(op: OperationModel) -> str:
         else "Changes data: retried only when the request provably did not reach Ozon, "
         "unless ``idempotent=True``."
     )
+    if op.destructive:
+        notes.append("Destructive: it deletes, archives or cancels something that is hard to undo.")
     if op.rate_limit:
         notes.append(
             f"Rate limit: {op.rate_limit['requests']} requests per {op.rate_limit['period']} s "

@@ -32,11 +32,10 @@ from ozon_async._exceptions import (
     ServerError,
 )
 from ozon_async._models import BinaryResponse, Model
-from ozon_async._operation import Operation, Pagination, RateLimit
+from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
 from ozon_async._response import APIResponse
 from ozon_async._version import __version__
-from ozon_async.resources._registry import OPERATIONS
 
 __all__ = [
     "OPERATIONS",

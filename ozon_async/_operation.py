@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,9 @@ class Operation:
         rate_limit: the per-method limit, if Ozon documents one.
         pagination: how to walk its pages, if it is a paginated list.
         response_content_type: ``application/json``, or e.g. ``application/pdf``.
+        destructive: ``True`` when it deletes, archives or cancels something that is hard to
+            undo (``x-ozon-destructive``).
+        beta: ``True`` for operations Ozon marks as beta (``x-ozon-beta``).
     """
 
     method: str
@@ -76,6 +80,8 @@ class Operation:
     response_content_type: str = "application/json"
     rate_limit: RateLimit | None = None
     pagination: Pagination | None = None
+    destructive: bool = False
+    beta: bool = False
 
     def __init__(
         self,
@@ -94,6 +100,8 @@ class Operation:
         response_content_type: str = "application/json",
         rate_limit: RateLimit | None = None,
         pagination: Pagination | None = None,
+        destructive: bool = False,
+        beta: bool = False,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "method", method)
@@ -110,6 +118,8 @@ class Operation:
         set_(self, "response_content_type", response_content_type)
         set_(self, "rate_limit", rate_limit)
         set_(self, "pagination", pagination)
+        set_(self, "destructive", destructive)
+        set_(self, "beta", beta)
 
     @property
     def key(self) -> str:
@@ -125,3 +135,43 @@ class Operation:
     def response_type(self) -> type[Any] | None:
         """The response model; ``None`` for binary answers."""
         return _resolve(self.response_type_ref)  # type: ignore[no-any-return]
+
+
+class OperationRegistry(Mapping[str, Operation]):
+    """Every operation of the spec keyed by ``"METHOD /path"``, loaded on first use.
+
+    The table is generated (``ozon_async/resources/_registry.py``); it is imported when the
+    registry is first read, so ``import ozon_async`` does not pay for hundreds of operations.
+    """
+
+    __slots__ = ("_table",)
+
+    def __init__(self) -> None:
+        self._table: Mapping[str, Operation] | None = None
+
+    def _load(self) -> Mapping[str, Operation]:
+        table = self._table
+        if table is None:
+            from ozon_async.resources._registry import OPERATIONS
+
+            table = self._table = OPERATIONS
+        return table
+
+    def __getitem__(self, key: str) -> Operation:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def __repr__(self) -> str:
+        return f"<OperationRegistry of {len(self)} operations>"
+
+
+#: Every operation of the Ozon Seller API the SDK knows, keyed by ``"METHOD /path"``.
+OPERATIONS: Mapping[str, Operation] = OperationRegistry()
