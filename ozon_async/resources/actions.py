@@ -144,7 +144,8 @@ class ActionsResource(Resource):
         ``POST /v1/actions/discounts-task/decline`` (Ozon docs: 取消折扣申请).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             tasks: Discount requests to decline. Required.
@@ -351,7 +352,8 @@ class ActionsResource(Resource):
         ``POST /v1/actions/products/deactivate`` (Ozon docs: 从活动中删除商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             action_id: Promotion identifier; get it from /v1/actions. Required.

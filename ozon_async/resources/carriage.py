@@ -57,7 +57,8 @@ class CarriageResource(Resource):
         ``POST /v1/carriage/cancel`` (Ozon docs: 发运删除).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             carriage_id: Identifier of the carriage (shipment to Ozon). Required.
@@ -218,7 +219,8 @@ class CarriageResource(Resource):
         ``POST /v1/carriage/pass/delete`` (Ozon docs: 删除通行证).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             arrival_pass_ids: Identifiers of the passes to delete. Required.

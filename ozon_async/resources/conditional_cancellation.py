@@ -45,7 +45,8 @@ class ConditionalCancellationResource(Resource):
         ``POST /v2/conditional-cancellation/approve`` (Ozon docs: 确认 rFBS 取消申请).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             cancellation_id: Cancellation request identifier. Required.
@@ -134,7 +135,8 @@ class ConditionalCancellationResource(Resource):
         ``POST /v2/conditional-cancellation/reject`` (Ozon docs: 拒绝 rFBS 取消申请).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             cancellation_id: Cancellation request identifier. Required.

@@ -279,7 +279,8 @@ class PostingResource(Resource):
         ``POST /v2/posting/fbs/cancel`` (Ozon docs: 取消货运).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             cancel_reason_id: Cancellation reason identifier. For rFBS: 352 - product out of
@@ -560,7 +561,8 @@ class PostingResource(Resource):
         ``POST /v2/posting/fbs/product/cancel`` (Ozon docs: 取消某些商品发货).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             cancel_reason_id: Cancellation reason identifier; get it from

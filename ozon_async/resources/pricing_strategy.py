@@ -141,7 +141,8 @@ class PricingStrategyResource(Resource):
         ``POST /v1/pricing-strategy/delete`` (Ozon docs: 删除策略).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             strategy_id: Strategy identifier. Required.
@@ -332,7 +333,8 @@ class PricingStrategyResource(Resource):
         ``POST /v1/pricing-strategy/products/delete`` (Ozon docs: 从策略中删除商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the

@@ -178,7 +178,8 @@ class ProductResource(Resource):
         ``POST /v1/product/archive`` (Ozon docs: 将商品归档).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the

@@ -47,7 +47,8 @@ class ProductsResource(Resource):
         ``POST /v2/products/delete`` (Ozon docs: 从存档删除没有SKU的商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             products: Products to delete, identified by offer_id. Up to 500 per request.

@@ -83,7 +83,8 @@ class ReturnResource(Resource):
         ``POST /v1/return/pass/delete`` (Ozon docs: 删除退货通行证).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             arrival_pass_ids: Identifiers of the passes to delete. Required.

@@ -207,7 +207,8 @@ class ReturnsResource(Resource):
         ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             return_id: Return request identifier. Required.
@@ -375,7 +376,8 @@ class ReturnsResource(Resource):
         ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             rejection_reason_id: Rejection reason identifier, from the rejection_reason list in
@@ -425,7 +427,8 @@ class ReturnsResource(Resource):
         ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             return_id: Return request identifier. Required.

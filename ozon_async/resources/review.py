@@ -192,7 +192,8 @@ class ReviewResource(Resource):
         instead. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             comment_id: Identifier of the comment to delete. Required.
@@ -230,7 +231,8 @@ class ReviewResource(Resource):
         ``POST /v2/review/comment/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             comment_id: Identifier of the comment to delete. Required.

@@ -71,7 +71,8 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/archive`` (Ozon docs: 将仓库归档).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             reason: Reason for archiving the warehouse. Maximum 200 characters. Required.
