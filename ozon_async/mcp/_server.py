@@ -1,0 +1,529 @@
+"""The MCP server: tool definitions, shops from profiles, the in-process sandbox, transports."""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import logging
+import secrets as _secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.context import ServerRequestContext
+
+from ozon_async._client import OzonClient
+from ozon_async._exceptions import ConfigurationError
+from ozon_async._version import __version__
+from ozon_async.mcp._render import MIN_BUDGET, dumps, render
+from ozon_async.mcp._tools import DEFAULT_MAX_ITEMS, Answer, Settings, Shops, ToolError, Tools
+from ozon_async.profiles import Profile
+
+logger = logging.getLogger("ozon_async.mcp")
+
+__all__ = ["OzonMCP", "SecretFilter", "tool_definitions"]
+
+SANDBOX_SHOP = "sandbox"
+
+_OPERATION = {
+    "type": "string",
+    "description": (
+        'The operation: its id from search_operations (e.g. "products.stocks_v2"), '
+        '"METHOD /path" (e.g. "POST /v2/products/stocks") or the path.'
+    ),
+}
+
+
+def _arguments(description: str) -> dict[str, Any]:
+    return {"type": "object", "description": description, "default": {}}
+
+
+@dataclass(frozen=True)
+class _ToolSpec:
+    name: str
+    title: str
+    description: str
+    properties: dict[str, Any]
+    required: tuple[str, ...]
+    annotations: types.ToolAnnotations
+    uses_shop: bool
+
+
+def tool_definitions(settings: Settings) -> list[_ToolSpec]:
+    """The tools, their input schemas and their annotations (hints set to what each does)."""
+    catalog = types.ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    )
+    reads = types.ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+    )
+    writes = types.ToolAnnotations(
+        read_only_hint=False,
+        # updates overwrite data (stocks, prices) and, when allowed, delete or cancel it
+        destructive_hint=True,
+        # some writes add something each time they are sent (a chat message, a product)
+        idempotent_hint=False,
+        open_world_hint=True,
+    )
+    cap = settings.max_items_cap
+    return [
+        _ToolSpec(
+            "search_operations",
+            "Search Ozon Seller API operations",
+            "Find operations of the Ozon Seller API by words of their name, path, English "
+            'summary or Chinese title ("stock", "posting fbs list", "/v2/products", '
+            '"库存"). Returns ids, paths, one-line summaries and the safety level: read '
+            "(call_read), write or destructive (call_write). Sends nothing to Ozon.",
+            {
+                "query": {"type": "string", "description": "Words to look for."},
+                "limit": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 100,
+                    "default": 20,
+                    "description": "How many operations to return, best first.",
+                },
+            },
+            ("query",),
+            catalog,
+            False,
+        ),
+        _ToolSpec(
+            "describe_operation",
+            "Describe an Ozon Seller API operation",
+            "Everything needed to call one operation: what it does, its arguments as a "
+            "self-contained JSON Schema with Ozon's limits, an example, rate limits, pagination, "
+            "deprecation and successor, safety level and which tool calls it. Sends nothing.",
+            {"operation": _OPERATION},
+            ("operation",),
+            catalog,
+            False,
+        ),
+        _ToolSpec(
+            "call_read",
+            "Call a read-only Ozon operation",
+            "Call an operation that only reads (safety: read), with its arguments as JSON (the "
+            "fields of describe_operation's schema). Arguments are validated before sending: a "
+            "wrong or misspelt field is refused, naming it, and nothing is sent. Ozon errors come "
+            "back with their code, message and trace id.",
+            {
+                "operation": _OPERATION,
+                "arguments": _arguments('The operation\'s fields, e.g. {"limit": 100}.'),
+            },
+            ("operation",),
+            reads,
+            True,
+        ),
+        _ToolSpec(
+            "call_write",
+            "Call an Ozon operation that changes data",
+            "Call an operation that changes data (safety: write or destructive). Without "
+            "confirm=true nothing is sent: the answer shows the validated body that would be "
+            "sent, to show the user first. With confirm=true it is sent once (never resent after "
+            "an ambiguous failure). dry_run=true always only previews. Destructive operations "
+            "(delete, archive, cancel, refund...) are refused unless the server was started "
+            "with --allow-destructive or --allow OPERATION.",
+            {
+                "operation": _OPERATION,
+                "arguments": _arguments("The operation's fields."),
+                "confirm": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "true sends the request; ask the user before setting it.",
+                },
+                "dry_run": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "true only validates and shows the body, even with confirm.",
+                },
+            },
+            ("operation",),
+            writes,
+            True,
+        ),
+        _ToolSpec(
+            "fetch_all",
+            "Fetch every page of an Ozon list",
+            "Walk the pages of a paginated read operation (any of Ozon's pagination styles) and "
+            "return their items, stopping at max_items. The page size argument is filled in "
+            "when missing. Use narrow filters: every page is one request.",
+            {
+                "operation": _OPERATION,
+                "arguments": _arguments("The operation's fields (filters); no position needed."),
+                "max_items": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": cap,
+                    "default": DEFAULT_MAX_ITEMS,
+                    "description": "Stop after this many items.",
+                },
+            },
+            ("operation",),
+            reads,
+            True,
+        ),
+    ]
+
+
+class SecretFilter(logging.Filter):
+    """Replaces keys and tokens in log records (a guard: nothing is meant to log them)."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            clean = _scrub(text, self.secrets)
+            if clean != text:
+                record.msg, record.args = clean, None
+        return True
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for s in secrets:
+        if s and s in text:
+            text = text.replace(s, "***")
+    return text
+
+
+def _client_for(profile: Profile, base_url: str | None, options: Mapping[str, Any]) -> OzonClient:
+    """An :class:`OzonClient` for a profile. OAuth profiles need an ``OzonClient`` that takes
+    ``access_token``; until the SDK has it, they are refused with a clear message."""
+    kwargs: dict[str, Any] = dict(options)
+    url = base_url or profile.base_url
+    if url:
+        kwargs["base_url"] = url
+    takes_token = "access_token" in inspect.signature(OzonClient).parameters
+    if profile.access_token and takes_token:
+        kwargs["access_token"] = profile.access_token
+        if profile.client_id:
+            kwargs["client_id"] = profile.client_id
+        return OzonClient(**kwargs)
+    if not profile.api_key:
+        what = "an api_key" if takes_token else "an api_key (OAuth tokens: not in this version)"
+        raise ConfigurationError(f"profile {profile.name!r} has no credentials: it needs {what}")
+    if not profile.client_id:
+        raise ConfigurationError(f"profile {profile.name!r} has no client_id")
+    return OzonClient(profile.client_id, profile.api_key, **kwargs)
+
+
+async def _start_sandbox(host: str, port: int) -> Any:
+    """The local sandbox if this version has it (``ozon_async.testing.Sandbox``), else the mock
+    server; started in this process on ``host:port`` (0: a free port)."""
+    import ozon_async.testing as kit
+
+    cls: Any = getattr(kit, "Sandbox", None) or kit.MockOzonServer
+    accepted = inspect.signature(cls).parameters
+    kwargs = {k: v for k, v in (("host", host), ("port", port)) if k in accepted}
+    server = cls(**kwargs)
+    await server.start()
+    return server
+
+
+class OzonMCP:
+    """The MCP server with its shops. Use as ``async with OzonMCP(...) as app:`` then serve
+    :attr:`server` (``app.run_stdio()``, ``app.run_http(...)``, or an in-memory client).
+
+    Args:
+        profiles: the shops, one :class:`~ozon_async.profiles.Profile` each (ignored with
+            ``sandbox``).
+        default_shop: the shop tools use when the call names none (several shops).
+        settings: budget, destructive permissions, fetch_all's cap.
+        sandbox: start the local sandbox in this process and point every tool at it.
+        sandbox_host, sandbox_port: where the sandbox listens (port 0: a free one).
+        client_options: extra keyword arguments for every :class:`OzonClient`.
+    """
+
+    def __init__(
+        self,
+        profiles: Sequence[Profile] = (),
+        *,
+        default_shop: str | None = None,
+        settings: Settings | None = None,
+        sandbox: bool = False,
+        sandbox_host: str = "127.0.0.1",
+        sandbox_port: int = 0,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        if self.settings.budget < MIN_BUDGET:
+            raise ConfigurationError(f"the answer budget must be at least {MIN_BUDGET} bytes")
+        if not sandbox and not profiles:
+            raise ConfigurationError(
+                "no shop: configure a profile (config file or OZON_CLIENT_ID/OZON_API_KEY), "
+                "or start with --sandbox"
+            )
+        names = [p.name for p in profiles]
+        if len(set(names)) != len(names):
+            raise ConfigurationError("two profiles have the same name")
+        if default_shop is not None and not sandbox and default_shop not in names:
+            raise ConfigurationError(f"default shop {default_shop!r} is not among {names}")
+        self._profiles = list(profiles)
+        self._default = default_shop
+        self._sandbox = sandbox
+        self._sandbox_addr = (sandbox_host, sandbox_port)
+        self._client_options = dict(client_options or {})
+        self._stack: AsyncExitStack | None = None
+        self.sandbox_server: Any = None
+        self.shops: Shops | None = None
+        self.tools: Tools | None = None
+        self._server: Server[Any] | None = None
+        self._filter: SecretFilter | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    async def __aenter__(self) -> OzonMCP:
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            await self._open(stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
+
+    async def _open(self, stack: AsyncExitStack) -> None:
+        clients: dict[str, OzonClient] = {}
+        secret_list: list[str] = []
+        if self._sandbox:
+            self.sandbox_server = await _start_sandbox(*self._sandbox_addr)
+            stack.push_async_callback(self.sandbox_server.stop)
+            key = _secrets.token_urlsafe(18)  # the sandbox accepts any key; this one is random
+            secret_list.append(key)
+            profile = Profile(SANDBOX_SHOP, client_id="100000", api_key=key)
+            clients[SANDBOX_SHOP] = _client_for(
+                profile, self.sandbox_server.url, self._client_options
+            )
+            default: str | None = SANDBOX_SHOP
+            mode = "sandbox"
+        else:
+            for p in self._profiles:
+                secret_list.extend(s for s in (p.api_key, p.access_token) if s)
+            try:
+                for p in self._profiles:
+                    clients[p.name] = _client_for(p, None, self._client_options)
+            except BaseException:
+                for c in clients.values():
+                    await c.aclose()
+                raise
+            default = self._default
+            mode = "ozon"
+        shops = Shops(clients, default, secret_list, mode)
+        stack.push_async_callback(shops.aclose)
+        self.shops = shops
+        self.tools = Tools(shops, self.settings)
+        self._filter = SecretFilter(secret_list)
+        for name in ("ozon_async", "ozon_async.mcp"):
+            logging.getLogger(name).addFilter(self._filter)
+        stack.callback(self._remove_filter)
+
+    def _remove_filter(self) -> None:
+        if self._filter is not None:
+            for name in ("ozon_async", "ozon_async.mcp"):
+                logging.getLogger(name).removeFilter(self._filter)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            await stack.aclose()
+
+    # ----------------------------------------------------------------- tools
+    def _ready(self) -> tuple[Shops, Tools]:
+        if self.shops is None or self.tools is None:
+            raise RuntimeError("use OzonMCP as `async with OzonMCP(...) as app:` first")
+        return self.shops, self.tools
+
+    def _specs(self) -> list[_ToolSpec]:
+        return tool_definitions(self.settings)
+
+    def list_tools(self) -> list[types.Tool]:
+        shops, _ = self._ready()
+        several = len(shops.clients) > 1
+        out = []
+        for spec in self._specs():
+            props = dict(spec.properties)
+            if spec.uses_shop and several:
+                shop: dict[str, Any] = {
+                    "type": "string",
+                    "enum": shops.names(),
+                    "description": "Which shop (profile) to use"
+                    + (f"; default {shops.default}." if shops.default else "."),
+                }
+                props["shop"] = shop
+            required = list(spec.required)
+            if spec.uses_shop and several and shops.default is None:
+                required.append("shop")
+            out.append(
+                types.Tool(
+                    name=spec.name,
+                    title=spec.title,
+                    description=spec.description,
+                    input_schema={
+                        "type": "object",
+                        "properties": props,
+                        "required": required,
+                        "additionalProperties": False,
+                    },
+                    annotations=spec.annotations.model_copy(update={"title": spec.title}),
+                )
+            )
+        return out
+
+    async def call(self, name: str, arguments: Mapping[str, Any] | None) -> tuple[str, bool]:
+        """Run tool ``name``; (JSON text within the budget, whether it is an error)."""
+        shops, tools = self._ready()
+        args = dict(arguments or {})
+        spec = next((s for s in self._specs() if s.name == name), None)
+        try:
+            if spec is None:
+                raise ToolError(
+                    "unknown_tool",
+                    f"no tool {name!r}; the tools are " + ", ".join(s.name for s in self._specs()),
+                )
+            allowed = set(spec.properties) | ({"shop"} if spec.uses_shop else set())
+            unknown = sorted(set(args) - allowed)
+            if unknown:
+                raise ToolError(
+                    "invalid_arguments",
+                    f"{name} has no argument {unknown[0]!r} (it takes: {', '.join(sorted(allowed))})",
+                    field=unknown[0],
+                    sent=False,
+                )
+            missing = [r for r in spec.required if r not in args]
+            if missing:
+                raise ToolError(
+                    "invalid_arguments",
+                    f"{name} needs {missing[0]!r}",
+                    field=missing[0],
+                    sent=False,
+                )
+            handler: Callable[..., Awaitable[Answer]] = getattr(tools, name)
+            answer = await handler(**args)
+            text = render(answer.payload, self.settings.budget, answer.how_to_page)
+            is_error = False
+        except ToolError as exc:
+            logger.info("%s failed: %s", name, exc.kind)
+            text = dumps(exc.payload()).decode()
+            if len(text) > self.settings.budget:
+                text = render(exc.payload(), self.settings.budget)
+            is_error = True
+        return _scrub(text, shops.secrets), is_error
+
+    def instructions(self) -> str:
+        shops, _ = self._ready()
+        where = (
+            "The tools are pointed at a LOCAL SANDBOX shop: nothing reaches Ozon, so writes are "
+            "safe to try."
+            if shops.mode == "sandbox"
+            else f"Shops: {', '.join(shops.names())}"
+            + (f" (default {shops.default})." if shops.default else ".")
+        )
+        return (
+            "Ozon Seller API tools for one or more seller shops. Find an operation with "
+            "search_operations, read its arguments with describe_operation, then use call_read "
+            "or fetch_all for reads. For changes, call call_write without confirm first: it "
+            "shows the validated body and sends nothing; show it to the user and send with "
+            "confirm=true only after they agree. " + where
+        )
+
+    @property
+    def server(self) -> Server[Any]:
+        """The MCP server (the SDK's low-level :class:`mcp.server.Server`)."""
+        if self._server is None:
+            self._server = self._build()
+        return self._server
+
+    def _build(self) -> Server[Any]:
+        self._ready()
+
+        async def on_list_tools(
+            ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+        ) -> types.ListToolsResult:
+            return types.ListToolsResult(tools=self.list_tools())
+
+        async def on_call_tool(
+            ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+        ) -> types.CallToolResult:
+            text, is_error = await self.call(params.name, params.arguments)
+            return types.CallToolResult(
+                content=[types.TextContent(type="text", text=text)], is_error=is_error
+            )
+
+        return Server(
+            "ozon-async",
+            version=__version__,
+            title="Ozon Seller API (ozon_async)",
+            instructions=self.instructions(),
+            on_list_tools=on_list_tools,
+            on_call_tool=on_call_tool,
+        )
+
+    # ----------------------------------------------------------------- transports
+    async def run_stdio(self) -> None:
+        from mcp.server.stdio import stdio_server
+
+        server = self.server
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    def http_app(self, token: str, *, host: str = "127.0.0.1", path: str = "/mcp") -> Any:
+        """The streamable-HTTP ASGI app; every request needs ``Authorization: Bearer <token>``."""
+        if len(token) < 16:
+            raise ConfigurationError("the HTTP bearer token must be at least 16 characters")
+        app = self.server.streamable_http_app(streamable_http_path=path, host=host)
+        return BearerAuth(app, token)
+
+    async def run_http(self, token: str, *, host: str, port: int, path: str = "/mcp") -> None:
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.http_app(token, host=host, path=path),
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
+        await uvicorn.Server(config).serve()
+
+
+class BearerAuth:
+    """ASGI wrapper that answers 401 unless ``Authorization: Bearer <token>`` matches."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            given = b""
+            for key, value in scope.get("headers", ()):
+                if key.lower() == b"authorization":
+                    given = value
+                    break
+            if not hmac.compare_digest(given, self._expected):
+                body = b'{"error":"unauthorized: send Authorization: Bearer <token>"}'
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b'Bearer realm="ozon-async-mcp"'),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
