@@ -15,6 +15,7 @@ from ozon_async._exceptions import ConfigurationError
 from ozon_async.mcp import _catalog
 from ozon_async.mcp._render import DEFAULT_BUDGET, MIN_BUDGET
 from ozon_async.mcp._tools import MAX_ITEMS_CAP, Settings
+from ozon_async.profiles import Profile, load_profiles, resolve_profile
 
 DEFAULT_TOKEN_ENV = "OZON_MCP_TOKEN"
 
@@ -112,9 +113,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _profiles(args: argparse.Namespace) -> tuple[list[object], str | None]:
-    from ozon_async.profiles import load_profiles, resolve_profile
-
+def _profiles(args: argparse.Namespace) -> tuple[list[Profile], str | None]:
     if args.sandbox:
         return [], None
     path = args.config
@@ -147,7 +146,6 @@ def _profiles(args: argparse.Namespace) -> tuple[list[object], str | None]:
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> None:
     from ozon_async.mcp._server import OzonMCP
-    from ozon_async.profiles import Profile
 
     profiles, default = _profiles(args)
     token = ""
@@ -159,7 +157,7 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
                 "(at least 16 characters) to a secret the MCP client sends"
             )
     app = OzonMCP(
-        [p for p in profiles if isinstance(p, Profile)],
+        profiles,
         default_shop=default,
         settings=settings,
         sandbox=args.sandbox,

@@ -484,7 +484,10 @@ class OzonMCP:
         app = self.server.streamable_http_app(streamable_http_path=path, host=host)
         return BearerAuth(app, token)
 
-    async def run_http(self, token: str, *, host: str, port: int, path: str = "/mcp") -> None:
+    def http_server(
+        self, token: str, *, host: str = "127.0.0.1", port: int = 8765, path: str = "/mcp"
+    ) -> Any:
+        """A ``uvicorn.Server`` serving :meth:`http_app`; ``await it.serve()`` to run it."""
         import uvicorn
 
         config = uvicorn.Config(
@@ -494,7 +497,11 @@ class OzonMCP:
             log_level="warning",
             lifespan="on",
         )
-        await uvicorn.Server(config).serve()
+        return uvicorn.Server(config)
+
+    async def run_http(self, token: str, *, host: str, port: int, path: str = "/mcp") -> None:
+        """Serve streamable HTTP until interrupted."""
+        await self.http_server(token, host=host, port=port, path=path).serve()
 
 
 class BearerAuth:
