@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import socket
 import stat
 import sys
@@ -15,8 +17,10 @@ import pytest
 
 pytest.importorskip("mcp")
 
+import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 from ozon_async.testing import MockOzonServer
 
@@ -134,3 +138,77 @@ async def test_stdio_server_with_a_profile_never_shows_the_key(tmp_path: Path) -
         assert "call_write" in logs  # the server did log at DEBUG/INFO
         for text in [*outputs, logs]:
             assert KEY not in text
+
+
+# ---------------------------------------------------------------------------------- README
+
+
+def _readme_section() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## AI assistants (MCP)")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", _readme_section(), flags=re.S)
+
+
+async def test_readme_stdio_configuration_works_as_written() -> None:
+    (stdio, _http) = [json.loads(b)["mcpServers"]["ozon"] for b in _blocks("json")]
+    assert stdio["command"] == "/path/to/venv/bin/python"  # the placeholder the README explains
+    params = _server(*stdio["args"][2:])
+    assert stdio["args"][:2] == ["-m", "ozon_async.mcp"]
+    async with Client(params) as client:
+        found = await client.call_tool("search_operations", {"query": "stock"})
+        assert "POST /v2/products/stocks" in _text(found)
+
+
+async def test_readme_http_configuration_works_as_written() -> None:
+    (_stdio, http) = [json.loads(b)["mcpServers"]["ozon"] for b in _blocks("json")]
+    shell = _blocks("sh")[-1]
+    command = next(line for line in shell.splitlines() if line.startswith("python -m"))
+    args = command.split("#")[0].split()[3:]
+    assert args == ["--http", "--port", "8765", "--sandbox"]
+    assert http["url"] == "http://127.0.0.1:8765/mcp"
+    port = _free_port()  # the README's port may be taken on this machine
+    args[args.index("8765")] = str(port)
+    token = "readme-token-" + "x" * 20
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OZON_")}
+    env["OZON_MCP_TOKEN"] = token
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ozon_async.mcp",
+        *args,
+        env=env,
+        cwd=str(ROOT),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stderr is not None
+        line = b""
+        while b"streamable HTTP on" not in line:
+            line = await asyncio.wait_for(proc.stderr.readline(), timeout=30)
+            assert line, "the server exited before serving"
+        url = http["url"].replace("8765", str(port))
+        headers = {
+            k: v.replace("<the value of OZON_MCP_TOKEN>", token) for k, v in http["headers"].items()
+        }
+        for _ in range(100):  # uvicorn binds just after the line is printed
+            try:
+                async with aiohttp.ClientSession() as s, s.get(url) as resp:
+                    assert resp.status == 401  # no token
+                break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+        async with (
+            httpx2.AsyncClient(headers=headers) as http_client,
+            Client(streamable_http_client(url, http_client=http_client)) as client,
+        ):
+            found = await client.call_tool("search_operations", {"query": "stock"})
+            assert "POST /v2/products/stocks" in _text(found)
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), timeout=30)
