@@ -625,3 +625,45 @@ def test_render_cuts_the_largest_list_and_says_so() -> None:
     assert len(text.encode()) <= 3000
     assert json.loads(text)["trimmed"]["cut"][0]["path"] == "x"
     assert render({"a": 1}, 3000) == '{"a":1}'
+
+
+async def test_a_small_budget_drops_prose_before_touching_the_schema(
+    mock: MockOzonServer,
+) -> None:
+    profile = Profile("main", "111", KEY, base_url=mock.url)
+    async with OzonMCP([profile], settings=Settings(budget=9000)) as app, connect(app) as s:
+        d = await s.ok("describe_operation", operation="product.import_v3")  # about 10 KB
+        assert len(s.texts[-1].encode()) <= 9000
+        assert "arguments_example" in d["omitted_for_size"]
+        assert "trimmed" not in d
+        full = request_schema(OPERATIONS["POST /v3/product/import"])
+        assert d["arguments_schema"] == json.loads(json.dumps(full))
+
+
+def test_recursive_schemas_go_to_defs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ozon_async.mcp import _catalog
+
+    components = {
+        "Node": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},
+                "leaf": {"$ref": "#/components/schemas/Leaf", "description": "the leaf"},
+            },
+        },
+        "Leaf": {"type": "integer", "maximum": 5},
+    }
+    monkeypatch.setattr(_catalog, "_component", components.__getitem__)
+    out = _catalog.self_contained({"$ref": "#/components/schemas/Node"})
+    assert out == {"$ref": "#/$defs/Node", "$defs": {"Node": out["$defs"]["Node"]}}
+    node = out["$defs"]["Node"]
+    assert node["properties"]["children"]["items"] == {"$ref": "#/$defs/Node"}
+    assert node["properties"]["leaf"] == {
+        "description": "the leaf",
+        "allOf": [{"type": "integer", "maximum": 5}],
+    }
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate({"name": "a", "children": [{"children": [], "leaf": 3}]}, out)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"children": [{"leaf": 9}]}, out)

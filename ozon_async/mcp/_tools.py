@@ -32,7 +32,7 @@ from ozon_async._operation import Operation
 from ozon_async._pagination import iter_pages
 from ozon_async._response import APIResponse
 from ozon_async.mcp import _catalog
-from ozon_async.mcp._render import DEFAULT_BUDGET, decode_exact, money_as_strings
+from ozon_async.mcp._render import DEFAULT_BUDGET, decode_exact, dumps, money_as_strings
 
 logger = logging.getLogger("ozon_async.mcp")
 
@@ -310,10 +310,20 @@ class Tools:
         answer = _catalog.describe(op, destructive_allowed=self.settings.destructive_allowed(op))
         if len(self.shops.clients) > 1:
             answer["shops"] = self.shops.names()
+        # Cutting lists out of a schema (required, enum) would change its meaning: over the
+        # budget, leave out the example and the prose first.
+        omitted = []
+        for key in ("arguments_example", "description", "returns"):
+            if len(dumps(answer)) + 600 <= self.settings.budget:
+                break
+            if answer.pop(key, None) is not None:
+                omitted.append(key)
+        if omitted:
+            answer["omitted_for_size"] = omitted
         return Answer(
             answer,
-            "the schema is cut; describe_operation of a narrower successor, or "
-            "the Ozon docs page for this operation, has the rest",
+            "the schema is larger than the answer budget; start the server with a larger "
+            "--budget to see all of it",
         )
 
     async def call_read(self, operation: Any, arguments: Any = None, shop: Any = None) -> Answer:
