@@ -667,3 +667,18 @@ def test_recursive_schemas_go_to_defs(monkeypatch: pytest.MonkeyPatch) -> None:
     jsonschema.validate({"name": "a", "children": [{"children": [], "leaf": 3}]}, out)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"children": [{"leaf": 9}]}, out)
+
+
+async def test_clients_of_the_handshake_era_get_the_same_tools(
+    app: OzonMCP, mock: MockOzonServer
+) -> None:
+    # assistants released before the 2026 protocol connect with the initialize handshake
+    async with Client(app.server, mode="legacy") as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert tools["call_write"].annotations is not None
+        assert tools["call_write"].annotations.destructive_hint is True
+        result = await client.call_tool(
+            "call_write", {"operation": "products.stocks_v2", "arguments": STOCK_ARGS}
+        )
+        assert json.loads(result.content[0].text)["sent"] is False  # type: ignore[union-attr]
+    assert mock.requests == []
