@@ -53,7 +53,11 @@ async def read_only(client: OzonClient, now: datetime, summary: dict[str, object
 
 async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
     summary: dict[str, object] = {}
-    now = datetime.fromtimestamp(sandbox.now(), timezone.utc) if sandbox else datetime.now(timezone.utc)
+    now = (
+        datetime.fromtimestamp(sandbox.now(), timezone.utc)
+        if sandbox
+        else datetime.now(timezone.utc)
+    )
     warehouse_ids = await read_only(client, now, summary)
     if sandbox is None:
         print("   (real API: the remaining steps change data and are skipped)")
@@ -83,7 +87,10 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
     summary["imported"] = len(imported)
     print(f"3. import task {task_id}: {statuses} after {polls} polls")
     for item in failed:
-        print(f"   {item.offer_id}: " + "; ".join(f"{e.field}: {e.message}" for e in item.errors or []))
+        print(
+            f"   {item.offer_id}: "
+            + "; ".join(f"{e.field}: {e.message}" for e in item.errors or [])
+        )
 
     # 4. Prices for the imported products.
     prices = await client.product.import_prices_v1(
@@ -116,7 +123,9 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
     )
     p = (posting.postings or [])[0]
     package = [{"product_id": x.sku, "quantity": x.quantity} for x in p.products or []]
-    await client.posting.fbs_ship_v4(posting_number=p.posting_number, packages=[{"products": package}])
+    await client.posting.fbs_ship_v4(
+        posting_number=p.posting_number, packages=[{"products": package}]
+    )
     after = (await client.posting.fbs_get_v3(posting_number=p.posting_number)).result
     label = await client.posting.fbs_package_label_v2(posting_number=[p.posting_number])
     summary["shipped"] = p.posting_number
@@ -159,7 +168,9 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
     except ServerError as exc:
         sent = len(sandbox.requests_for("/v1/product/import/prices")) - before
         summary["write_attempts"] = sent
-        print(f"8. a price update failed with {exc.status}; it was sent {sent} time(s), not retried")
+        print(
+            f"8. a price update failed with {exc.status}; it was sent {sent} time(s), not retried"
+        )
     sandbox.clear_faults()
     return summary
 

@@ -223,16 +223,40 @@ WIDE = {"since": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
         ("POST /v1/returns/list", {"limit": 7}, "id", lambda s: len(s.returns)),
         ("POST /v2/chat/list", {"limit": 5}, "chat", lambda s: len(s.chats)),
         ("POST /v1/report/list", {"page_size": 1}, "code", lambda s: len(s.reports)),
-        ("POST /v4/posting/fbs/list", {"limit": 70, "filter": WIDE}, "posting_number",
-         lambda s: len(s.postings)),
-        ("POST /v3/posting/fbs/list", {"limit": 70, "filter": WIDE}, "posting_number",
-         lambda s: len(s.postings)),
-        ("POST /v4/product/info/stocks", {"limit": 25, "filter": {"visibility": "ALL"}}, "product_id", lambda s: len(s.products)),
-        ("POST /v1/actions/candidates", {"limit": 10, "action_id": 1}, "id", lambda s: 37),  # generated list
+        (
+            "POST /v4/posting/fbs/list",
+            {"limit": 70, "filter": WIDE},
+            "posting_number",
+            lambda s: len(s.postings),
+        ),
+        (
+            "POST /v3/posting/fbs/list",
+            {"limit": 70, "filter": WIDE},
+            "posting_number",
+            lambda s: len(s.postings),
+        ),
+        (
+            "POST /v4/product/info/stocks",
+            {"limit": 25, "filter": {"visibility": "ALL"}},
+            "product_id",
+            lambda s: len(s.products),
+        ),
+        (
+            "POST /v1/actions/candidates",
+            {"limit": 10, "action_id": 1},
+            "id",
+            lambda s: 37,
+        ),  # generated list
         ("POST /v2/returns/rfbs/list", {"limit": 10}, "return_id", lambda s: 37),
-        ("POST /v1/finance/cash-flow-statement/list",
-         {"page_size": 10, "date": {"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}},
-         None, lambda s: 37),
+        (
+            "POST /v1/finance/cash-flow-statement/list",
+            {
+                "page_size": 10,
+                "date": {"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
+            },
+            None,
+            lambda s: 37,
+        ),
     ],
 )
 async def test_paginators_walk_every_style_to_the_end(

@@ -65,12 +65,14 @@ async def test_a_status_filter_returns_only_that_status_across_all_pages(
     assert {p.posting_number for p in seen} == expected and len(seen) == len(expected)
     assert len(sandbox.requests_for("/v4/posting/fbs/list")) == -(-len(expected) // 20)
     # the older offset-paginated version agrees
-    old = [
-        p
-        async for p in client.posting.fbs_list_v3.iter(
-            limit=50, filter={**WIDE, "status": "delivered"}
-        )
-    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old = [
+            p
+            async for p in client.posting.fbs_list_v3.iter(
+                limit=50, filter={**WIDE, "status": "delivered"}
+            )
+        ]
     assert {p.posting_number for p in old} == expected
 
 
@@ -210,23 +212,23 @@ async def test_an_import_task_moves_from_pending_to_imported(ozon_sandbox: OzonS
 
 async def test_an_import_task_finishes_with_time_alone() -> None:
     clock = ManualClock()
-    async with Sandbox(clock=clock, task_polls=None, task_seconds=5) as sandbox:
-        async with _client(sandbox, clock) as client:
-            item = {
-                "offer_id": "T-1",
-                "name": "Плед флисовый",
-                "price": "990",
-                "description_category_id": 17028922,
-                "type_id": 94765,
-            }
-            task = await client.product.import_v3(items=[item])
-            task_id = task.result.task_id  # type: ignore[union-attr]
-            for _ in range(3):
-                info = await client.product.import_info_v1(task_id=task_id)
-                assert info.result.items[0].status == "pending"  # type: ignore[union-attr,index]
-            clock.advance(5)
+    sandbox = Sandbox(clock=clock, task_polls=None, task_seconds=5)
+    async with sandbox, _client(sandbox, clock) as client:
+        item = {
+            "offer_id": "T-1",
+            "name": "Плед флисовый",
+            "price": "990",
+            "description_category_id": 17028922,
+            "type_id": 94765,
+        }
+        task = await client.product.import_v3(items=[item])
+        task_id = task.result.task_id  # type: ignore[union-attr]
+        for _ in range(3):
             info = await client.product.import_info_v1(task_id=task_id)
-            assert info.result.items[0].status == "imported"  # type: ignore[union-attr,index]
+            assert info.result.items[0].status == "pending"  # type: ignore[union-attr,index]
+        clock.advance(5)
+        info = await client.product.import_info_v1(task_id=task_id)
+        assert info.result.items[0].status == "imported"  # type: ignore[union-attr,index]
 
 
 async def test_archive_and_unarchive_change_visibility(ozon_sandbox: OzonSandbox) -> None:
@@ -338,23 +340,25 @@ async def test_a_postings_report_goes_through_its_states_and_downloads_as_csv(
 
 async def test_report_readiness_follows_sandbox_time() -> None:
     clock = ManualClock()
-    async with Sandbox(clock=clock, report_polls=None, report_seconds=60) as sandbox:
-        async with _client(sandbox, clock) as client:
-            code = (await client.report.products_create_v1(language="DEFAULT")).result.code  # type: ignore[union-attr]
-            assert (await client.report.info_v1(code=code)).result.status == "waiting"  # type: ignore[union-attr]
-            clock.advance(30)
-            assert (await client.report.info_v1(code=code)).result.status == "processing"  # type: ignore[union-attr]
-            clock.advance(30)
-            info = (await client.report.info_v1(code=code)).result
-            assert info is not None and info.status == "success"
-            rows = (await _download(info.file or "")).decode("utf-8-sig").splitlines()
-            assert len(rows) == len(sandbox.state.products) + 1
+    sandbox = Sandbox(clock=clock, report_polls=None, report_seconds=60)
+    async with sandbox, _client(sandbox, clock) as client:
+        code = (await client.report.products_create_v1(language="DEFAULT")).result.code  # type: ignore[union-attr]
+        assert (await client.report.info_v1(code=code)).result.status == "waiting"  # type: ignore[union-attr]
+        clock.advance(30)
+        assert (await client.report.info_v1(code=code)).result.status == "processing"  # type: ignore[union-attr]
+        clock.advance(30)
+        info = (await client.report.info_v1(code=code)).result
+        assert info is not None and info.status == "success"
+        rows = (await _download(info.file or "")).decode("utf-8-sig").splitlines()
+        assert len(rows) == len(sandbox.state.products) + 1
 
 
 async def test_stock_report_is_a_real_xlsx(ozon_sandbox: OzonSandbox) -> None:
     client, sandbox = ozon_sandbox.client, ozon_sandbox.sandbox
     wids = list(sandbox.state.warehouses)[:2]
-    code = (await client.report.warehouse_stock_v1(language="DEFAULT", warehouse_id=wids)).result.code  # type: ignore[union-attr]
+    code = (
+        await client.report.warehouse_stock_v1(language="DEFAULT", warehouse_id=wids)
+    ).result.code  # type: ignore[union-attr]
     for _ in range(3):
         info = (await client.report.info_v1(code=code)).result
     assert info is not None and info.status == "success" and (info.file or "").endswith(".xlsx")

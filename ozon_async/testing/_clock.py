@@ -26,7 +26,9 @@ def _epoch(start: datetime | float | None, default: float) -> float:
         return default
     if isinstance(start, datetime):
         if start.tzinfo is None:
-            raise ValueError("start must be timezone-aware (e.g. datetime(..., tzinfo=timezone.utc))")
+            raise ValueError(
+                "start must be timezone-aware (e.g. datetime(..., tzinfo=timezone.utc))"
+            )
         return start.timestamp()
     return float(start)
 

@@ -17,13 +17,64 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 # ---------------------------------------------------------------------------- vocabulary
-FIRST_NAMES_M = ["Александр", "Дмитрий", "Максим", "Сергей", "Андрей", "Алексей", "Артём", "Илья",
-                 "Кирилл", "Михаил", "Никита", "Матвей", "Роман", "Егор", "Иван", "Павел"]
-FIRST_NAMES_F = ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Татьяна", "Ирина", "Екатерина",
-                 "Светлана", "Юлия", "Дарья", "Алина", "Ксения", "Полина", "Виктория", "Софья"]
-LAST_NAMES = ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов",
-              "Михайлов", "Новиков", "Фёдоров", "Морозов", "Волков", "Алексеев", "Лебедев",
-              "Семёнов", "Егоров", "Павлов", "Козлов", "Степанов", "Николаев"]
+FIRST_NAMES_M = [
+    "Александр",
+    "Дмитрий",
+    "Максим",
+    "Сергей",
+    "Андрей",
+    "Алексей",
+    "Артём",
+    "Илья",
+    "Кирилл",
+    "Михаил",
+    "Никита",
+    "Матвей",
+    "Роман",
+    "Егор",
+    "Иван",
+    "Павел",
+]
+FIRST_NAMES_F = [
+    "Анна",
+    "Мария",
+    "Елена",
+    "Ольга",
+    "Наталья",
+    "Татьяна",
+    "Ирина",
+    "Екатерина",
+    "Светлана",
+    "Юлия",
+    "Дарья",
+    "Алина",
+    "Ксения",
+    "Полина",
+    "Виктория",
+    "Софья",
+]
+LAST_NAMES = [
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семёнов",
+    "Егоров",
+    "Павлов",
+    "Козлов",
+    "Степанов",
+    "Николаев",
+]
 PATRONYMICS_M = ["Александрович", "Дмитриевич", "Сергеевич", "Андреевич", "Игоревич", "Олегович"]
 PATRONYMICS_F = ["Александровна", "Дмитриевна", "Сергеевна", "Андреевна", "Игоревна", "Олеговна"]
 CITIES = [
@@ -40,28 +91,62 @@ CITIES = [
     ("Пермь", "Пермский край", "614000", 58.0105, 56.2502),
     ("Тверь", "Тверская область", "170000", 56.8587, 35.9176),
 ]
-STREETS = ["ул. Ленина", "ул. Гагарина", "ул. Мира", "пр-т Победы", "ул. Советская",
-           "ул. Садовая", "ул. Лесная", "Московское ш.", "ул. Пушкина", "ул. Строителей",
-           "Новая ул.", "ул. Заводская"]
+STREETS = [
+    "ул. Ленина",
+    "ул. Гагарина",
+    "ул. Мира",
+    "пр-т Победы",
+    "ул. Советская",
+    "ул. Садовая",
+    "ул. Лесная",
+    "Московское ш.",
+    "ул. Пушкина",
+    "ул. Строителей",
+    "Новая ул.",
+    "ул. Заводская",
+]
 DISTRICTS = ["Центральный", "Ленинский", "Октябрьский", "Кировский", "Советский", "Заречный"]
 PRODUCT_KINDS = [
-    ("Футболка", "хлопковая"), ("Кружка", "керамическая"), ("Рюкзак", "городской"),
-    ("Чехол для смартфона", "силиконовый"), ("Настольная лампа", "светодиодная"),
-    ("Термос", "стальной"), ("Коврик для йоги", "нескользящий"), ("Наушники", "беспроводные"),
-    ("Сковорода", "антипригарная"), ("Плед", "флисовый"), ("Набор отвёрток", "прецизионный"),
-    ("Органайзер", "настольный"), ("Зонт", "складной"), ("Полотенце", "махровое"),
-    ("Бутылка для воды", "спортивная"), ("Кабель USB-C", "плетёный"), ("Ежедневник", "датированный"),
-    ("Свеча", "ароматическая"), ("Подушка", "ортопедическая"), ("Контейнер", "пищевой"),
+    ("Футболка", "хлопковая"),
+    ("Кружка", "керамическая"),
+    ("Рюкзак", "городской"),
+    ("Чехол для смартфона", "силиконовый"),
+    ("Настольная лампа", "светодиодная"),
+    ("Термос", "стальной"),
+    ("Коврик для йоги", "нескользящий"),
+    ("Наушники", "беспроводные"),
+    ("Сковорода", "антипригарная"),
+    ("Плед", "флисовый"),
+    ("Набор отвёрток", "прецизионный"),
+    ("Органайзер", "настольный"),
+    ("Зонт", "складной"),
+    ("Полотенце", "махровое"),
+    ("Бутылка для воды", "спортивная"),
+    ("Кабель USB-C", "плетёный"),
+    ("Ежедневник", "датированный"),
+    ("Свеча", "ароматическая"),
+    ("Подушка", "ортопедическая"),
+    ("Контейнер", "пищевой"),
 ]
 COLORS = ["чёрный", "белый", "серый", "синий", "красный", "зелёный", "бежевый", "розовый"]
-COMPANIES = ["ООО «Ромашка»", "ООО «Северный ветер»", "ИП Смирнова А. В.", "ООО «ТехноДом»",
-             "АО «Уральские товары»", "ООО «Лавка мастеров»"]
+COMPANIES = [
+    "ООО «Ромашка»",
+    "ООО «Северный ветер»",
+    "ИП Смирнова А. В.",
+    "ООО «ТехноДом»",
+    "АО «Уральские товары»",
+    "ООО «Лавка мастеров»",
+]
 WAREHOUSE_WORDS = ["Основной", "Север", "Юг", "Экспресс", "Резерв", "Крупногабарит"]
 PHRASES = [
-    "Здравствуйте! Когда отправите заказ?", "Спасибо, всё пришло в целости.",
-    "Подскажите, есть ли этот товар другого цвета?", "Заказ собран и передан в доставку.",
-    "Товар соответствует описанию.", "Можно изменить адрес доставки?",
-    "Добрый день! Уточните, пожалуйста, размер.", "Упаковка была повреждена при доставке.",
+    "Здравствуйте! Когда отправите заказ?",
+    "Спасибо, всё пришло в целости.",
+    "Подскажите, есть ли этот товар другого цвета?",
+    "Заказ собран и передан в доставку.",
+    "Товар соответствует описанию.",
+    "Можно изменить адрес доставки?",
+    "Добрый день! Уточните, пожалуйста, размер.",
+    "Упаковка была повреждена при доставке.",
 ]
 ERROR_CODES = ["INVALID_VALUE", "VALIDATION_FAILED", "NOT_FOUND", "ATTRIBUTE_MISSING"]
 KNOWN_WORDS: dict[str, list[str]] = {
@@ -92,9 +177,19 @@ KNOWN_WORDS: dict[str, list[str]] = {
 }
 
 POSTING_STATUSES = [
-    "awaiting_registration", "acceptance_in_progress", "awaiting_approve", "awaiting_packaging",
-    "awaiting_deliver", "arbitration", "client_arbitration", "delivering", "driver_pickup",
-    "delivered", "cancelled", "not_accepted", "sent_by_seller",
+    "awaiting_registration",
+    "acceptance_in_progress",
+    "awaiting_approve",
+    "awaiting_packaging",
+    "awaiting_deliver",
+    "arbitration",
+    "client_arbitration",
+    "delivering",
+    "driver_pickup",
+    "delivered",
+    "cancelled",
+    "not_accepted",
+    "sent_by_seller",
 ]
 PLACEHOLDERS = {"string", "String", "str", ""}
 DIGITS_PATTERN = re.compile(r"^\^?-?\??(\[0-9\]|\\d)[+*]\$?$")
@@ -209,10 +304,34 @@ class GenContext:
 
 
 _ID_SUFFIXES = ("_id", "_ids", "Id", "Ids")
-_MONEY_WORDS = ("price", "amount", "sum", "commission", "payout", "cost", "fee", "charge",
-                "compensation", "revenue", "balance", "payment", "accrual", "bonus", "discount_value")
-_COUNT_WORDS = ("quantity", "count", "stock", "present", "reserved", "qty", "free_to_sell",
-                "items_number", "boxes")
+_MONEY_WORDS = (
+    "price",
+    "amount",
+    "sum",
+    "commission",
+    "payout",
+    "cost",
+    "fee",
+    "charge",
+    "compensation",
+    "revenue",
+    "balance",
+    "payment",
+    "accrual",
+    "bonus",
+    "discount_value",
+)
+_COUNT_WORDS = (
+    "quantity",
+    "count",
+    "stock",
+    "present",
+    "reserved",
+    "qty",
+    "free_to_sell",
+    "items_number",
+    "boxes",
+)
 
 
 def is_id_key(key: str) -> bool:
@@ -248,14 +367,14 @@ class SchemaFaker:
                         merged.setdefault(k, v)
                 return merged
         if "allOf" in schema:
-            merged: dict[str, Any] = {"type": "object", "properties": {}}
+            combined: dict[str, Any] = {"type": "object", "properties": {}}
             for part in schema["allOf"]:
                 part = self.resolve(part)
-                merged["properties"].update(part.get("properties", {}))
+                combined["properties"].update(part.get("properties", {}))
                 for k, v in part.items():
                     if k != "properties":
-                        merged.setdefault(k, v)
-            return merged
+                        combined.setdefault(k, v)
+            return combined
         return schema
 
     def properties(self, schema: Any) -> dict[str, Any]:
@@ -266,10 +385,14 @@ class SchemaFaker:
         return _main_type(self.resolve(schema))
 
     # -- generation
-    def generate(self, schema: Any, ctx: GenContext, key: str = "", path: tuple[str, ...] = ()) -> Any:
+    def generate(
+        self, schema: Any, ctx: GenContext, key: str = "", path: tuple[str, ...] = ()
+    ) -> Any:
         return self._gen(schema, ctx, key, path, 0)
 
-    def _gen(self, schema: Any, ctx: GenContext, key: str, path: tuple[str, ...], depth: int) -> Any:
+    def _gen(
+        self, schema: Any, ctx: GenContext, key: str, path: tuple[str, ...], depth: int
+    ) -> Any:
         s = self.resolve(schema)
         kind = _main_type(s)
         if kind == "object":
@@ -294,7 +417,9 @@ class SchemaFaker:
             ]
         return self.scalar(s, ctx, key, path, kind)
 
-    def scalar(self, s: dict[str, Any], ctx: GenContext, key: str, path: tuple[str, ...], kind: str) -> Any:
+    def scalar(
+        self, s: dict[str, Any], ctx: GenContext, key: str, path: tuple[str, ...], kind: str
+    ) -> Any:
         rng = ctx.rng
         if kind == "null":
             return None
@@ -383,7 +508,9 @@ class SchemaFaker:
         elif "weight" in k or "volume" in k:
             value = round(rng.uniform(0.1, 12.0), 3)
         elif any(w in k for w in _MONEY_WORDS) or k in ("vat", "acquiring"):
-            value = float(money(rng, 20, 20000)) if k not in ("vat",) else rng.choice((0.0, 0.1, 0.2))
+            value = (
+                float(money(rng, 20, 20000)) if k not in ("vat",) else rng.choice((0.0, 0.1, 0.2))
+            )
         elif any(w in k for w in _COUNT_WORDS):
             value = float(rng.randint(0, 40))
         else:
@@ -405,7 +532,12 @@ class SchemaFaker:
             return str(found)
         if fmt == "date-time" or k.endswith(("_at", "moment", "timestamp")) or k in _DATETIME_KEYS:
             return iso(ctx.instant())
-        if fmt == "date" or k == "date" or k.endswith(("_date", "date_from", "date_to")) or k.startswith("date_"):
+        if (
+            fmt == "date"
+            or k == "date"
+            or k.endswith(("_date", "date_from", "date_to"))
+            or k.startswith("date_")
+        ):
             return iso(ctx.instant())[:10]
         if fmt == "uuid" or k.endswith(("uuid", "token", "chat_id")):
             return ozon_uuid(rng)
@@ -441,8 +573,18 @@ class SchemaFaker:
             return f"{rng.randint(10**8, 10**9 - 1)}"
         if "zip" in k or "postal" in k:
             return f"{rng.randint(100000, 699999)}"
-        if k in ("city", "warehouse_city", "cluster_from", "cluster_to", "region", "district",
-                 "address", "address_tail", "dropoff_address", "destination_place_name"):
+        if k in (
+            "city",
+            "warehouse_city",
+            "cluster_from",
+            "cluster_to",
+            "region",
+            "district",
+            "address",
+            "address_tail",
+            "dropoff_address",
+            "destination_place_name",
+        ):
             addr = address(rng)
             return str(addr.get(k, addr["city"] if "cluster" in k else addr["address"]))
         if k in ("first_name",):
@@ -452,13 +594,20 @@ class SchemaFaker:
         if k == "patronymic":
             return person(rng)[2]
         if k.endswith(("driver_name", "customer_name", "client_name", "courier_name")) or (
-            k == "name" and any(w in where for w in ("customer", "addressee", "user", "driver", "courier", "buyer"))
+            k == "name"
+            and any(
+                w in where for w in ("customer", "addressee", "user", "driver", "courier", "buyer")
+            )
         ):
             return full_name(rng)
         if "company" in k or k in ("payer_name", "receiver_name", "seller_name", "platform_name"):
             return rng.choice(COMPANIES)
         if k in ("warehouse_name", "warehouse") or (k == "name" and "warehouse" in where):
-            return rng.choice(ctx.pools.get("warehouse_name") or [f"Склад {rng.choice(WAREHOUSE_WORDS)}"])
+            return str(
+                rng.choice(
+                    ctx.pools.get("warehouse_name") or [f"Склад {rng.choice(WAREHOUSE_WORDS)}"]
+                )
+            )
         if "delivery_method" in k or (k == "name" and "delivery_method" in where):
             return f"Доставка Ozon самостоятельно, {rng.choice(CITIES)[0]}"
         if k in ("tpl_provider", "tpl_provider_name"):
@@ -478,14 +627,22 @@ class SchemaFaker:
             return f"{rng.choice(letters)}{rng.randint(100, 999)}{rng.choice(letters)}{rng.choice(letters)}{rng.choice((77, 97, 99, 177, 750))}"
         if k in ("vehicle_model", "car_model"):
             return rng.choice(["ГАЗель Next", "Ford Transit", "Лада Ларгус"])
-        if k in ("name", "product_name", "title", "name_search", "offer_name") or k.endswith("product_name"):
+        if k in ("name", "product_name", "title", "name_search", "offer_name") or k.endswith(
+            "product_name"
+        ):
             names = ctx.pools.get("product_name")
-            return str(rng.choice(names)) if names and "product" in (where + " " + k) else product_name(rng)
+            return (
+                str(rng.choice(names))
+                if names and "product" in (where + " " + k)
+                else product_name(rng)
+            )
         if k.startswith("error") or k in ("rejection_comment",):
             return ""
         if k == "code" and "error" in where:
             return rng.choice(ERROR_CODES)
-        if any(w in k for w in ("text", "message", "comment", "description", "reason", "hint", "info")):
+        if any(
+            w in k for w in ("text", "message", "comment", "description", "reason", "hint", "info")
+        ):
             return rng.choice(PHRASES)
         if k in ("cursor", "last_id"):
             return ozon_uuid(rng).replace("-", "")[:16]
@@ -495,7 +652,9 @@ class SchemaFaker:
             return f"{rng.randint(10**6, 10**8 - 1)}"
         if k in ("pin", "code"):
             return f"{rng.randint(1000, 999999)}"
-        seen = [v for v in ctx.examples.get(key, []) if isinstance(v, str) and v not in PLACEHOLDERS]
+        seen = [
+            v for v in ctx.examples.get(key, []) if isinstance(v, str) and v not in PLACEHOLDERS
+        ]
         if seen:
             return str(rng.choice(seen))
         if "status" in k or "state" in k:
@@ -505,7 +664,15 @@ class SchemaFaker:
         return f"{key.replace('_', '-')}-{rng.randint(100, 99999)}"
 
     # -- shaping a handler's answer
-    def fit(self, value: Any, schema: Any, ctx: GenContext, key: str = "", path: tuple[str, ...] = (), depth: int = 0) -> Any:
+    def fit(
+        self,
+        value: Any,
+        schema: Any,
+        ctx: GenContext,
+        key: str = "",
+        path: tuple[str, ...] = (),
+        depth: int = 0,
+    ) -> Any:
         """``value`` made to follow ``schema``: missing properties are generated, keys the schema
         does not know are dropped, scalars converted where the schema wants another JSON type."""
         s = self.resolve(schema)
@@ -518,7 +685,9 @@ class SchemaFaker:
                 generated = self._gen(s, ctx, key, path, depth)
                 for slot in ("amount", "value", "price"):
                     if props and slot in props and isinstance(value, (str, int, float)):
-                        generated[slot] = self.fit(value, props[slot], ctx, slot, (*path, slot), depth + 1)
+                        generated[slot] = self.fit(
+                            value, props[slot], ctx, slot, (*path, slot), depth + 1
+                        )
                         break
                 return generated
             if not props:
@@ -534,7 +703,10 @@ class SchemaFaker:
             if not isinstance(value, list):
                 value = [value]
             item_key = singular(key)
-            return [self.fit(v, s.get("items", {}), ctx, item_key, (*path, key), depth + 1) for v in value]
+            return [
+                self.fit(v, s.get("items", {}), ctx, item_key, (*path, key), depth + 1)
+                for v in value
+            ]
         if kind == "string":
             if isinstance(value, bool):
                 return "true" if value else "false"
@@ -560,8 +732,28 @@ class SchemaFaker:
 
 
 _POOL_STRINGS = {"posting_number", "parent_posting_number", "order_number", "offer_id"}
-_DATETIME_KEYS = {"since", "to", "time_from", "time_to", "from", "created", "updated", "timeslot_from", "timeslot_to"}
-_IMAGE_KEYS = {"picture", "image", "images", "primary_image", "color_image", "images360", "file", "file_url", "photo"}
+_DATETIME_KEYS = {
+    "since",
+    "to",
+    "time_from",
+    "time_to",
+    "from",
+    "created",
+    "updated",
+    "timeslot_from",
+    "timeslot_to",
+}
+_IMAGE_KEYS = {
+    "picture",
+    "image",
+    "images",
+    "primary_image",
+    "color_image",
+    "images360",
+    "file",
+    "file_url",
+    "photo",
+}
 
 
 def ozon_int_id(rng: random.Random, key: str) -> int:
@@ -590,11 +782,16 @@ def _main_type(s: Mapping[str, Any]) -> str:
             return "object"
         if "items" in s:
             return "array"
-        if "enum" in s and s["enum"]:
+        if s.get("enum"):
             first = s["enum"][0]
             return "integer" if isinstance(first, int) else "string"
         return "object"
     return str(t)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def _matches(value: Any, kind: str) -> bool:
@@ -680,15 +877,44 @@ def answer_range(body: Any, now: float) -> tuple[float | None, float | None]:
     """The time range a request asks about (``since``/``to``, ``date_from``/``date_to``, a
     ``year`` and ``month``...), or ``None`` ends."""
     if isinstance(body, dict) and isinstance(body.get("year"), int) and 2000 < body["year"] < 2100:
-        month = body.get("month") if isinstance(body.get("month"), int) and 1 <= body["month"] <= 12 else None
+        month = (
+            body.get("month")
+            if isinstance(body.get("month"), int) and 1 <= body["month"] <= 12
+            else None
+        )
         first = datetime(body["year"], month or 1, 1, tzinfo=timezone.utc)
         if month is None:
             last = datetime(body["year"] + 1, 1, 1, tzinfo=timezone.utc)
         else:
             last = datetime(body["year"] + month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
         return first.timestamp(), last.timestamp() - 1
-    since = first_time(body, ("since", "date_from", "from", "time_from", "processed_at_from", "period_from", "cutoff_from", "created_from", "start_date"))
-    to = first_time(body, ("to", "date_to", "time_to", "processed_at_to", "period_to", "cutoff_to", "created_to", "end_date"))
+    since = first_time(
+        body,
+        (
+            "since",
+            "date_from",
+            "from",
+            "time_from",
+            "processed_at_from",
+            "period_from",
+            "cutoff_from",
+            "created_from",
+            "start_date",
+        ),
+    )
+    to = first_time(
+        body,
+        (
+            "to",
+            "date_to",
+            "time_to",
+            "processed_at_to",
+            "period_to",
+            "cutoff_to",
+            "created_to",
+            "end_date",
+        ),
+    )
     if since is not None and to is None:
         to = min(now, since + 30 * 86400) if since < now else since + 86400
     if to is not None and since is None:

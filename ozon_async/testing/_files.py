@@ -30,7 +30,9 @@ def _col(n: int) -> str:
     return name
 
 
-def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]], sheet: str = "Report") -> bytes:
+def xlsx_bytes(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], sheet: str = "Report"
+) -> bytes:
     """A minimal valid Office Open XML workbook with one sheet (inline strings, numbers as numbers)."""
     lines = []
     for r, row in enumerate([list(header), *[list(x) for x in rows]], start=1):
@@ -41,7 +43,9 @@ def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]], sheet: str 
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
             else:
                 text = escape("" if value is None else str(value))
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+                cells.append(
+                    f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+                )
         lines.append(f'<row r="{r}">{"".join(cells)}</row>')
     sheet_xml = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -92,11 +96,44 @@ def _pdf_text(text: str) -> str:
     transliterated (a label printer only needs the numbers)."""
     table = str.maketrans(
         {
-            "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-            "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-            "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts",
-            "ч": "ch", "ш": "sh", "щ": "sch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
-            "я": "ya", "«": '"', "»": '"', "—": "-", "–": "-", "№": "No",
+            "а": "a",
+            "б": "b",
+            "в": "v",
+            "г": "g",
+            "д": "d",
+            "е": "e",
+            "ё": "e",
+            "ж": "zh",
+            "з": "z",
+            "и": "i",
+            "й": "y",
+            "к": "k",
+            "л": "l",
+            "м": "m",
+            "н": "n",
+            "о": "o",
+            "п": "p",
+            "р": "r",
+            "с": "s",
+            "т": "t",
+            "у": "u",
+            "ф": "f",
+            "х": "h",
+            "ц": "ts",
+            "ч": "ch",
+            "ш": "sh",
+            "щ": "sch",
+            "ъ": "",
+            "ы": "y",
+            "ь": "",
+            "э": "e",
+            "ю": "yu",
+            "я": "ya",
+            "«": '"',
+            "»": '"',
+            "—": "-",
+            "–": "-",
+            "№": "No",
         }
     )
     out = []
@@ -141,5 +178,7 @@ def pdf_bytes(pages: Sequence[Sequence[str]], width: int = 283, height: int = 42
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
     return out.getvalue()

@@ -77,7 +77,9 @@ class Call:
         return f if isinstance(f, dict) else {}
 
     def response_schema(self) -> Any:
-        media = next(iter(self.spec_op["responses"]["200"].get("content", {}).values()), {})
+        media: dict[str, Any] = next(
+            iter(self.spec_op["responses"]["200"].get("content", {}).values()), {}
+        )
         return media.get("schema", {})
 
     def schema_at(self, dotted: str) -> Any:
@@ -132,7 +134,7 @@ def _ids(values: Any) -> list[str]:
 
 
 # ============================================================================ warehouses
-def _warehouse_v2(call: Call, w: Any) -> dict[str, Any]:
+def _warehouse_v2(call: Call, w: Any) -> Any:
     return call.entity(
         {
             "warehouse_id": w.warehouse_id,
@@ -190,6 +192,10 @@ def warehouse_list_v1(call: Call) -> Any:
 
 
 # ============================================================================ products
+def _all(p: Product) -> bool:
+    return True
+
+
 _VISIBILITY: dict[str, Callable[[Product], bool]] = {
     "ALL": lambda p: True,
     "VISIBLE": lambda p: p.visible,
@@ -205,12 +211,12 @@ def _products(call: Call, spec: dict[str, Any]) -> list[Product]:
     offers = set(_ids(spec.get("offer_id")))
     pids = set(_ids(spec.get("product_id")))
     skus = set(_ids(spec.get("sku")))
-    visibility = _VISIBILITY.get(str(spec.get("visibility") or "ALL"), lambda p: True)
+    visibility = _VISIBILITY.get(str(spec.get("visibility") or "ALL"), _all)
     out = []
     for p in call.state.products.values():
-        if offers or pids or skus:
-            if not (p.offer_id in offers or str(p.product_id) in pids or str(p.sku) in skus):
-                continue
+        named = p.offer_id in offers or str(p.product_id) in pids or str(p.sku) in skus
+        if (offers or pids or skus) and not named:
+            continue
         if visibility(p):
             out.append(p)
     return sorted(out, key=lambda p: p.product_id)
@@ -285,9 +291,17 @@ def _product_info(call: Call, p: Product) -> dict[str, Any]:
             ],
         },
         "sources": [
-            {"sku": p.sku, "source": "sds", "created_at": d.iso(p.created_at), "shipment_type": "SHIPMENT_TYPE_GENERAL", "quant_code": ""}
+            {
+                "sku": p.sku,
+                "source": "sds",
+                "created_at": d.iso(p.created_at),
+                "shipment_type": "SHIPMENT_TYPE_GENERAL",
+                "quant_code": "",
+            }
         ],
-        "availabilities": [{"sku": p.sku, "source": "sds", "availability": "available", "reasons": []}],
+        "availabilities": [
+            {"sku": p.sku, "source": "sds", "availability": "available", "reasons": []}
+        ],
     }
 
 
@@ -435,18 +449,27 @@ def products_stocks(call: Call) -> Any:
     for item in call.body.get("stocks") or []:
         offer, pid = item.get("offer_id"), item.get("product_id")
         wid = item.get("warehouse_id")
-        out: dict[str, Any] = {"offer_id": offer or "", "product_id": pid or 0, "warehouse_id": wid or 0, "updated": False}
+        out: dict[str, Any] = {
+            "offer_id": offer or "",
+            "product_id": pid or 0,
+            "warehouse_id": wid or 0,
+            "updated": False,
+        }
         p = state.product_by(offer_id=offer) if offer else state.product_by(product_id=pid)
         if p is not None:
             out["offer_id"], out["product_id"] = p.offer_id, p.product_id
         w = state.warehouses.get(int(wid)) if str(wid or "").isdigit() else None
         last = state.stock_writes.get((p.product_id, w.warehouse_id)) if p and w else None
         if p is None:
-            out["errors"] = _item_error("NOT_FOUND", "product not found: check offer_id or product_id")
+            out["errors"] = _item_error(
+                "NOT_FOUND", "product not found: check offer_id or product_id"
+            )
         elif w is None:
             out["errors"] = _item_error("WAREHOUSE_NOT_FOUND", f"warehouse {wid} not found")
         elif p.archived:
-            out["errors"] = _item_error("PRODUCT_IS_ARCHIVED", "stock cannot be set for an archived product")
+            out["errors"] = _item_error(
+                "PRODUCT_IS_ARCHIVED", "stock cannot be set for an archived product"
+            )
         elif last is not None and call.now - last < sb.stock_interval:
             wait = sb.stock_interval - (call.now - last)
             out["errors"] = _item_error(
@@ -484,13 +507,19 @@ def product_import_prices(call: Call) -> Any:
         offer, pid = item.get("offer_id"), item.get("product_id")
         p = state.product_by(offer_id=offer) if offer else state.product_by(product_id=pid)
         out: dict[str, Any] = {"offer_id": offer or "", "product_id": pid or 0, "updated": False}
-        price, old, low = _decimal(item.get("price")), _decimal(item.get("old_price")), _decimal(item.get("min_price"))
+        price, old, low = (
+            _decimal(item.get("price")),
+            _decimal(item.get("old_price")),
+            _decimal(item.get("min_price")),
+        )
         if p is not None:
             out["offer_id"], out["product_id"] = p.offer_id, p.product_id
             window = [t for t in state.price_writes.get(p.product_id, []) if call.now - t < 3600]
             state.price_writes[p.product_id] = window
         if p is None:
-            out["errors"] = _item_error("NOT_FOUND", "product not found: check offer_id or product_id")
+            out["errors"] = _item_error(
+                "NOT_FOUND", "product not found: check offer_id or product_id"
+            )
         elif len(window) >= sb.price_updates_per_hour:
             wait = 3600 - (call.now - window[0])
             out["errors"] = _item_error(
@@ -498,11 +527,17 @@ def product_import_prices(call: Call) -> Any:
                 f"the price of this product was updated {sb.price_updates_per_hour} times in the last hour; retry in {wait:.0f} s",
             )
         elif price is not None and price <= 0:
-            out["errors"] = _item_error("INVALID_PRICE", "price must be a positive decimal, e.g. \"1490.00\"")
+            out["errors"] = _item_error(
+                "INVALID_PRICE", 'price must be a positive decimal, e.g. "1490.00"'
+            )
         elif old not in (None, 0.0) and price is not None and old is not None and old <= price:
-            out["errors"] = _item_error("INVALID_OLD_PRICE", "old_price must be 0 or greater than price")
+            out["errors"] = _item_error(
+                "INVALID_OLD_PRICE", "old_price must be 0 or greater than price"
+            )
         elif low not in (None, 0.0) and price is not None and low is not None and low > price:
-            out["errors"] = _item_error("INVALID_MIN_PRICE", "min_price must not be greater than price")
+            out["errors"] = _item_error(
+                "INVALID_MIN_PRICE", "min_price must not be greater than price"
+            )
         else:
             if price is not None:
                 p.price = f"{price:.2f}"
@@ -525,9 +560,16 @@ def _import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:
 
     def err(fld: str, message: str) -> None:
         errors.append(
-            {"code": "INVALID_VALUE" if item.get(fld) else "REQUIRED_FIELD_MISSING", "field": fld,
-             "message": message, "level": "error", "state": "imported", "description": message,
-             "attribute_id": 0, "attribute_name": ""}
+            {
+                "code": "INVALID_VALUE" if item.get(fld) else "REQUIRED_FIELD_MISSING",
+                "field": fld,
+                "message": message,
+                "level": "error",
+                "state": "imported",
+                "description": message,
+                "attribute_id": 0,
+                "attribute_name": "",
+            }
         )
 
     if not str(item.get("offer_id") or "").strip():
@@ -536,9 +578,12 @@ def _import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:
         err("name", "the product needs a name")
     price = _decimal(item.get("price"))
     if price is None or price <= 0:
-        err("price", "price must be a positive decimal, e.g. \"1490.00\"")
+        err("price", 'price must be a positive decimal, e.g. "1490.00"')
     if not (item.get("description_category_id") or item.get("new_description_category_id")):
-        err("description_category_id", "description_category_id is required (see /v1/description-category/tree)")
+        err(
+            "description_category_id",
+            "description_category_id is required (see /v1/description-category/tree)",
+        )
     return errors
 
 
@@ -550,8 +595,16 @@ def product_import(call: Call) -> Any:
     results = []
     for item in items:
         errors = _import_errors(item)
-        results.append({"offer_id": item.get("offer_id", ""), "errors": errors, "status": "failed" if errors else "imported"})
-    state.tasks[task_id] = ImportTask(task_id=task_id, created_at=call.now, items=items, results=results)
+        results.append(
+            {
+                "offer_id": item.get("offer_id", ""),
+                "errors": errors,
+                "status": "failed" if errors else "imported",
+            }
+        )
+    state.tasks[task_id] = ImportTask(
+        task_id=task_id, created_at=call.now, items=items, results=results
+    )
     return {"result": {"task_id": task_id}}
 
 
@@ -564,13 +617,19 @@ def finish_import(sb: Sandbox, task: ImportTask, now: float) -> None:
             continue
         p = state.product_by(offer_id=item["offer_id"])
         if p is None:
-            p = state.new_product(str(item["offer_id"]), str(item["name"]), str(item["price"]), now, rng)
+            p = state.new_product(
+                str(item["offer_id"]), str(item["name"]), str(item["price"]), now, rng
+            )
             state.products[p.product_id] = p
         p.name = str(item["name"])
         p.price = f"{float(item['price']):.2f}"
         if _decimal(item.get("old_price")):
             p.old_price = f"{float(item['old_price']):.2f}"
-        p.description_category_id = int(item.get("description_category_id") or item.get("new_description_category_id") or p.description_category_id)
+        p.description_category_id = int(
+            item.get("description_category_id")
+            or item.get("new_description_category_id")
+            or p.description_category_id
+        )
         if item.get("attributes"):
             p.attributes = list(item["attributes"])
         if item.get("images"):
@@ -633,7 +692,13 @@ def products_delete(call: Call) -> Any:
         if p is None:
             status.append({"offer_id": offer, "is_deleted": False, "error": "product not found"})
         elif not p.archived:
-            status.append({"offer_id": offer, "is_deleted": False, "error": "only archived products can be deleted"})
+            status.append(
+                {
+                    "offer_id": offer,
+                    "is_deleted": False,
+                    "error": "only archived products can be deleted",
+                }
+            )
         else:
             del call.state.products[p.product_id]
             status.append({"offer_id": offer, "is_deleted": True, "error": ""})
@@ -642,17 +707,30 @@ def products_delete(call: Call) -> Any:
 
 # ============================================================================ FBS postings
 UNFULFILLED = (
-    "awaiting_registration", "acceptance_in_progress", "awaiting_approve", "awaiting_packaging",
-    "awaiting_deliver", "arbitration", "client_arbitration", "delivering", "driver_pickup",
+    "awaiting_registration",
+    "acceptance_in_progress",
+    "awaiting_approve",
+    "awaiting_packaging",
+    "awaiting_deliver",
+    "arbitration",
+    "client_arbitration",
+    "delivering",
+    "driver_pickup",
     "sent_by_seller",
 )
-CANCELLABLE = ("awaiting_registration", "acceptance_in_progress", "awaiting_approve", "awaiting_packaging", "awaiting_deliver")
+CANCELLABLE = (
+    "awaiting_registration",
+    "acceptance_in_progress",
+    "awaiting_approve",
+    "awaiting_packaging",
+    "awaiting_deliver",
+)
 
 
 def _posting_dict(call: Call, p: Posting) -> dict[str, Any]:
     state = call.state
     w = state.warehouses.get(p.warehouse_id)
-    with_ = call.body.get("with") if isinstance(call.body.get("with"), dict) else {}
+    with_ = d.as_dict(call.body.get("with"))
     addr = p.customer["address"]
     products = [
         {
@@ -727,7 +805,9 @@ def _posting_dict(call: Call, p: Posting) -> dict[str, Any]:
         else None,
         "addressee": {"name": p.customer["name"], "phone": p.customer["phone"]} if rfbs else None,
         "products": products,
-        "barcodes": {"upper_barcode": f"%1{p.order_id}%", "lower_barcode": f"2{p.order_id}"} if with_.get("barcodes") else None,
+        "barcodes": {"upper_barcode": f"%1{p.order_id}%", "lower_barcode": f"2{p.order_id}"}
+        if with_.get("barcodes")
+        else None,
         "analytics_data": {
             "city": addr["city"],
             "region": addr["region"],
@@ -768,7 +848,9 @@ def _posting_dict(call: Call, p: Posting) -> dict[str, Any]:
         }
         if with_.get("financial_data")
         else None,
-        "legal_info": {"company_name": "", "inn": "", "kpp": ""} if with_.get("legal_info") else None,
+        "legal_info": {"company_name": "", "inn": "", "kpp": ""}
+        if with_.get("legal_info")
+        else None,
         "is_express": p.is_express,
         "is_multibox": False,
         "multi_box_qty": 1,
@@ -812,7 +894,7 @@ def _posting_filter(call: Call, unfulfilled: bool) -> list[Posting]:
     methods = set(_ids(f.get("delivery_method_ids"))) | set(_ids(f.get("delivery_method_id")))
     orders = set(_ids(f.get("order_numbers")))
     order_id = str(f.get("order_id") or "")
-    changed = f.get("last_changed_status_date") if isinstance(f.get("last_changed_status_date"), dict) else {}
+    changed = d.as_dict(f.get("last_changed_status_date"))
     ch_from, ch_to = d.parse_time(changed.get("from")), d.parse_time(changed.get("to"))
     cut_from = d.parse_time(f.get("cutoff_from"))
     cut_to = d.parse_time(f.get("cutoff_to"))
@@ -854,7 +936,9 @@ def _posting_list(call: Call, items_path: str, unfulfilled: bool) -> Any:
         call.body,
         postings,
         {},
-        render=lambda p: call.entity(_posting_dict(call, p), items_path, f"posting:{p.posting_number}"),
+        render=lambda p: call.entity(
+            _posting_dict(call, p), items_path, f"posting:{p.posting_number}"
+        ),
     )
 
 
@@ -921,12 +1005,18 @@ def _take(p: Posting, wanted: list[dict[str, Any]]) -> list[dict[str, Any]]:
     taken = []
     for w in wanted:
         ref = str(w.get("product_id") or w.get("sku") or "")
-        item = next((it for it in p.products if ref in (str(it["sku"]), str(it["product_id"]))), None)
+        item = next(
+            (it for it in p.products if ref in (str(it["sku"]), str(it["product_id"]))), None
+        )
         if item is None:
-            raise invalid(f"PRODUCT_NOT_IN_POSTING: product {ref} is not in posting {p.posting_number}")
+            raise invalid(
+                f"PRODUCT_NOT_IN_POSTING: product {ref} is not in posting {p.posting_number}"
+            )
         qty = int(w.get("quantity") or 0)
         if qty <= 0 or qty > item["quantity"]:
-            raise invalid(f"INVALID_QUANTITY: posting {p.posting_number} has {item['quantity']} of product {ref}, not {qty}")
+            raise invalid(
+                f"INVALID_QUANTITY: posting {p.posting_number} has {item['quantity']} of product {ref}, not {qty}"
+            )
         taken.append({**item, "quantity": qty})
     return taken
 
@@ -938,7 +1028,14 @@ def _split(call: Call, p: Posting, taken: list[dict[str, Any]]) -> Posting:
         item = next(it for it in p.products if it["sku"] == t["sku"])
         item["quantity"] -= t["quantity"]
     p.products = [it for it in p.products if it["quantity"] > 0]
-    new = Posting(**{**p.__dict__, "posting_number": _split_number(state, p), "products": taken, "packages": []})
+    new = Posting(
+        **{
+            **p.__dict__,
+            "posting_number": _split_number(state, p),
+            "products": taken,
+            "packages": [],
+        }
+    )
     state.postings[new.posting_number] = new
     _move(call, new, "awaiting_deliver")
     return new
@@ -972,8 +1069,15 @@ def posting_ship(call: Call) -> Any:
                 {
                     "posting_number": number,
                     "products": [
-                        {"sku": it["sku"], "offer_id": it["offer_id"], "name": it["name"], "price": it["price"],
-                         "quantity": it["quantity"], "currency_code": "RUB", "mandatory_mark": []}
+                        {
+                            "sku": it["sku"],
+                            "offer_id": it["offer_id"],
+                            "name": it["name"],
+                            "price": it["price"],
+                            "quantity": it["quantity"],
+                            "currency_code": "RUB",
+                            "mandatory_mark": [],
+                        }
                         for it in q.products
                     ],
                 }
@@ -981,14 +1085,17 @@ def posting_ship(call: Call) -> Any:
     return {"result": numbers, "additional_data": additional}
 
 
-@handles("POST /v4/posting/fbs/ship/package", needs={"posting_number": "posting:awaiting_packaging"})
+@handles(
+    "POST /v4/posting/fbs/ship/package", needs={"posting_number": "posting:awaiting_packaging"}
+)
 def posting_ship_package(call: Call) -> Any:
     p = _posting(call, call.body.get("posting_number"))
     if p.status != "awaiting_packaging":
         raise _wrong_status(p, "ship", ["awaiting_packaging"])
     taken = _take(p, call.body.get("products") or [])
     whole = all(
-        sum(t["quantity"] for t in taken if t["sku"] == it["sku"]) == it["quantity"] for it in p.products
+        sum(t["quantity"] for t in taken if t["sku"] == it["sku"]) == it["quantity"]
+        for it in p.products
     )
     if whole:
         _move(call, p, "awaiting_deliver")
@@ -1004,7 +1111,9 @@ def posting_cancel(call: Call) -> Any:
     reason_id = int(call.body.get("cancel_reason_id") or 0)
     reason = next((r for r in _CANCEL_REASONS if r[0] == reason_id), None)
     if reason is None:
-        raise invalid(f"cancel_reason_id: unknown reason {reason_id} (see /v2/posting/fbs/cancel-reason/list)")
+        raise invalid(
+            f"cancel_reason_id: unknown reason {reason_id} (see /v2/posting/fbs/cancel-reason/list)"
+        )
     _move(call, p, "cancelled")
     p.cancellation = {
         "cancel_reason_id": reason_id,
@@ -1032,9 +1141,17 @@ def _batch_move(call: Call, target: str, allowed: tuple[str, ...]) -> Any:
     for number in _ids(call.body.get("posting_number")):
         p = call.state.postings.get(number)
         if p is None:
-            results.append({"posting_number": number, "result": False, "error": "POSTING_NOT_FOUND"})
+            results.append(
+                {"posting_number": number, "result": False, "error": "POSTING_NOT_FOUND"}
+            )
         elif p.status not in allowed:
-            results.append({"posting_number": number, "result": False, "error": f"INVALID_POSTING_STATUS: {p.status}"})
+            results.append(
+                {
+                    "posting_number": number,
+                    "result": False,
+                    "error": f"INVALID_POSTING_STATUS: {p.status}",
+                }
+            )
         else:
             _move(call, p, target)
             results.append({"posting_number": number, "result": True, "error": ""})
@@ -1056,7 +1173,9 @@ def posting_delivered(call: Call) -> Any:
     return _batch_move(call, "delivered", ("delivering", "driver_pickup"))
 
 
-@handles("POST /v2/fbs/posting/sent-by-seller", needs={"posting_number": "posting:awaiting_deliver"})
+@handles(
+    "POST /v2/fbs/posting/sent-by-seller", needs={"posting_number": "posting:awaiting_deliver"}
+)
 def posting_sent_by_seller(call: Call) -> Any:
     return _batch_move(call, "sent_by_seller", ("awaiting_deliver",))
 
@@ -1096,7 +1215,7 @@ def returns_list(call: Call) -> Any:
     wid = str(f.get("warehouse_id") or "")
     order_id = str(f.get("order_id") or "")
     status = str(f.get("visual_status_name") or "")
-    rng = f.get("logistic_return_date") if isinstance(f.get("logistic_return_date"), dict) else {}
+    rng = d.as_dict(f.get("logistic_return_date"))
     t_from, t_to = d.parse_time(rng.get("time_from")), d.parse_time(rng.get("time_to"))
     last_id = int(call.body.get("last_id") or 0)
     rows = []
@@ -1139,12 +1258,24 @@ def returns_list(call: Call) -> Any:
                     "price": {"currency_code": "RUB", "price": float(r.product["price"])},
                 },
                 "visual": {
-                    "status": {"id": RETURN_STATUSES.index((r.status, display)) + 1, "display_name": display, "sys_name": r.status},
+                    "status": {
+                        "id": RETURN_STATUSES.index((r.status, display)) + 1,
+                        "display_name": display,
+                        "sys_name": r.status,
+                    },
                     "change_moment": d.iso(r.created_at),
                 },
                 "logistic": {"return_date": d.iso(r.created_at), "barcode": f"ii{r.id}"},
-                "place": {"id": r.warehouse_id, "name": w.name if w else "", "address": w.address["address"] if w else ""},
-                "target_place": {"id": r.warehouse_id, "name": w.name if w else "", "address": w.address["address"] if w else ""},
+                "place": {
+                    "id": r.warehouse_id,
+                    "name": w.name if w else "",
+                    "address": w.address["address"] if w else "",
+                },
+                "target_place": {
+                    "id": r.warehouse_id,
+                    "name": w.name if w else "",
+                    "address": w.address["address"] if w else "",
+                },
             },
             "returns",
             f"return:{r.id}",
@@ -1173,13 +1304,19 @@ def _chats(call: Call) -> list[Chat]:
     return [
         c
         for c in chats
-        if (status in ("all", "") or c.chat_status.lower() == status) and (not unread_only or c.unread())
+        if (status in ("all", "") or c.chat_status.lower() == status)
+        and (not unread_only or c.unread())
     ]
 
 
 def _chat_item(c: Chat) -> dict[str, Any]:
     unread = c.unread()
-    inner = {"chat_id": c.chat_id, "chat_status": c.chat_status, "chat_type": c.chat_type, "created_at": d.iso(c.created_at)}
+    inner = {
+        "chat_id": c.chat_id,
+        "chat_status": c.chat_status,
+        "chat_type": c.chat_type,
+        "created_at": d.iso(c.created_at),
+    }
     return {
         **inner,
         "chat": inner,
@@ -1206,7 +1343,11 @@ def chat_history(call: Call) -> Any:
     limit = min(call.limit(50), 1000)
     messages = sorted(chat.messages, key=lambda m: m["message_id"], reverse=backward)
     if start:
-        messages = [m for m in messages if (m["message_id"] <= start if backward else m["message_id"] >= start)]
+        messages = [
+            m
+            for m in messages
+            if (m["message_id"] <= start if backward else m["message_id"] >= start)
+        ]
     if wanted:
         messages = [m for m in messages if str(m["message_id"]) in wanted]
     page = messages[:limit]
@@ -1255,7 +1396,9 @@ def chat_send_file(call: Call) -> Any:
         base64.b64decode(str(call.body.get("base64_content") or ""), validate=True)
     except ValueError as exc:
         raise invalid("base64_content: not valid base64") from exc
-    call.state.add_message(chat, "Seller", [f"{call.sb.url}/__files/chat/{name}"], call.now)["is_image"] = True
+    call.state.add_message(chat, "Seller", [f"{call.sb.url}/__files/chat/{name}"], call.now)[
+        "is_image"
+    ] = True
     return {"result": "success"}
 
 
@@ -1273,7 +1416,9 @@ def chat_start(call: Call) -> Any:
 @handles("POST /v2/chat/read")
 def chat_read(call: Call) -> Any:
     chat = _chat(call)
-    upto = int(call.body.get("from_message_id") or 0) or (chat.messages[-1]["message_id"] if chat.messages else 0)
+    upto = int(call.body.get("from_message_id") or 0) or (
+        chat.messages[-1]["message_id"] if chat.messages else 0
+    )
     chat.read_up_to = max(chat.read_up_to, upto)
     return {"unread_count": len(chat.unread())}
 
@@ -1305,7 +1450,9 @@ def create_report(call: Call) -> Any:
     rng = random.Random(f"{call.state.seed}:report:{len(call.state.reports)}:{call.now}")
     code = f"REPORT_{rtype.lower()}_{call.sb.company_id}_{int(call.now)}_{d.ozon_uuid(rng)}"
     fmt = "xlsx" if rtype == "SELLER_STOCK" else "csv"
-    call.state.reports[code] = Report(code=code, report_type=rtype, created_at=call.now, params=dict(call.body), fmt=fmt)
+    call.state.reports[code] = Report(
+        code=code, report_type=rtype, created_at=call.now, params=dict(call.body), fmt=fmt
+    )
     return {"result": {"code": code}, "code": code}
 
 
@@ -1349,7 +1496,11 @@ def report_info(call: Call) -> Any:
 def report_list(call: Call) -> Any:
     rtype = str(call.body.get("report_type") or "ALL")
     reports = sorted(call.state.reports.values(), key=lambda r: (-r.created_at, r.code))
-    items = [report_dict(call.sb, r, call.now) for r in reports if rtype in ("ALL", "") or r.report_type == rtype]
+    items = [
+        report_dict(call.sb, r, call.now)
+        for r in reports
+        if rtype in ("ALL", "") or r.report_type == rtype
+    ]
     return call.page(items, {"result": {}})
 
 

@@ -9,20 +9,46 @@ from ozon_async.testing._files import csv_bytes, xlsx_bytes
 from ozon_async.testing._state import Report, ShopState
 
 POSTING_COLUMNS = [
-    "Номер заказа", "Номер отправления", "Принят в обработку", "Дата отгрузки", "Статус",
-    "Дата доставки", "Сумма отправления", "Код валюты отправления", "Наименование товара",
-    "OZON id", "Артикул", "Итоговая стоимость товара", "Количество", "Склад отгрузки",
+    "Номер заказа",
+    "Номер отправления",
+    "Принят в обработку",
+    "Дата отгрузки",
+    "Статус",
+    "Дата доставки",
+    "Сумма отправления",
+    "Код валюты отправления",
+    "Наименование товара",
+    "OZON id",
+    "Артикул",
+    "Итоговая стоимость товара",
+    "Количество",
+    "Склад отгрузки",
 ]
 PRODUCT_COLUMNS = [
-    "Артикул", "Ozon Product ID", "SKU", "Barcode", "Название товара", "Статус товара",
-    "Доступно на складе, шт", "Зарезервировано, шт", "Текущая цена с учетом скидки, ₽",
-    "Цена до скидки (перечеркнутая цена), ₽", "Архив",
+    "Артикул",
+    "Ozon Product ID",
+    "SKU",
+    "Barcode",
+    "Название товара",
+    "Статус товара",
+    "Доступно на складе, шт",
+    "Зарезервировано, шт",
+    "Текущая цена с учетом скидки, ₽",
+    "Цена до скидки (перечеркнутая цена), ₽",
+    "Архив",
 ]
-STOCK_COLUMNS = ["Артикул", "SKU", "Название товара", "Склад", "Доступно, шт", "Зарезервировано, шт"]
+STOCK_COLUMNS = [
+    "Артикул",
+    "SKU",
+    "Название товара",
+    "Склад",
+    "Доступно, шт",
+    "Зарезервировано, шт",
+]
 
 
 def _postings(state: ShopState, params: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    f = params.get("filter") if isinstance(params.get("filter"), dict) else {}
+    f = d.as_dict(params.get("filter"))
     since = d.parse_time(f.get("processed_at_from"))
     to = d.parse_time(f.get("processed_at_to"))
     statuses = {str(s) for s in f.get("status_alias") or []}
@@ -47,10 +73,20 @@ def _postings(state: ShopState, params: dict[str, Any]) -> tuple[list[str], list
         for it in p.products:
             rows.append(
                 [
-                    p.order_number, p.posting_number, d.iso(p.in_process_at), d.iso(p.shipment_date),
-                    p.status, d.iso(p.delivering_date) if p.delivering_date else "", f"{p.total():.2f}",
-                    "RUB", it["name"], it["sku"], it["offer_id"],
-                    f"{float(it['price']) * it['quantity']:.2f}", it["quantity"], w.name if w else "",
+                    p.order_number,
+                    p.posting_number,
+                    d.iso(p.in_process_at),
+                    d.iso(p.shipment_date),
+                    p.status,
+                    d.iso(p.delivering_date) if p.delivering_date else "",
+                    f"{p.total():.2f}",
+                    "RUB",
+                    it["name"],
+                    it["sku"],
+                    it["offer_id"],
+                    f"{float(it['price']) * it['quantity']:.2f}",
+                    it["quantity"],
+                    w.name if w else "",
                 ]
             )
     return POSTING_COLUMNS, rows
@@ -72,9 +108,17 @@ def _products(state: ShopState, params: dict[str, Any]) -> tuple[list[str], list
             continue
         rows.append(
             [
-                p.offer_id, p.product_id, p.sku, p.barcode, p.name,
-                "Продаётся" if p.visible else "Не продаётся", p.total_present(),
-                sum(p.reserved.values()), p.price, p.old_price, "Да" if p.archived else "Нет",
+                p.offer_id,
+                p.product_id,
+                p.sku,
+                p.barcode,
+                p.name,
+                "Продаётся" if p.visible else "Не продаётся",
+                p.total_present(),
+                sum(p.reserved.values()),
+                p.price,
+                p.old_price,
+                "Да" if p.archived else "Нет",
             ]
         )
     return PRODUCT_COLUMNS, rows

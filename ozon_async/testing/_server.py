@@ -207,8 +207,13 @@ class Sandbox:
         # The seeded history ends at the hour the sandbox starts: same seed, same hour, same shop.
         self.anchor = float(int(self.clock.now()) // 3600 * 3600)
         self.state = ShopState(
-            seed, self.anchor, products=products, postings=postings, warehouses=warehouses,
-            returns=returns, chats=chats,
+            seed,
+            self.anchor,
+            products=products,
+            postings=postings,
+            warehouses=warehouses,
+            returns=returns,
+            chats=chats,
         )
         self._seed_history()
         self._pools = self.state.pools()
@@ -280,7 +285,9 @@ class Sandbox:
             pools.setdefault(f"posting:{p.status}", []).append(p.posting_number)
         pools["task_id"] = sorted(self.state.tasks)
         pools["report_code"] = sorted(self.state.reports)
-        pools["chat:open"] = [c.chat_id for c in self.state.chats.values() if c.chat_status == "Opened"]
+        pools["chat:open"] = [
+            c.chat_id for c in self.state.chats.values() if c.chat_status == "Opened"
+        ]
         return pools
 
     def example_request(self, key: str) -> dict[str, Any]:
@@ -313,7 +320,9 @@ class Sandbox:
                 for k, v in node.items():
                     if k in needs or k in pools or d.singular(k) in pools:
                         if isinstance(v, list):
-                            node[k] = [pick(k, x) for x in v if not isinstance(x, (dict, list))] or v
+                            node[k] = [
+                                pick(k, x) for x in v if not isinstance(x, (dict, list))
+                            ] or v
                         elif not isinstance(v, dict):
                             node[k] = pick(k, v)
                     walk(node[k])
@@ -368,7 +377,14 @@ class Sandbox:
             stage = max(stage, 0 if r.polls <= 1 else 1 if r.polls < self.report_polls else 2)
         if self.report_seconds is not None:
             elapsed = now - r.created_at
-            stage = max(stage, 0 if elapsed < self.report_seconds / 3 else 1 if elapsed < self.report_seconds else 2)
+            stage = max(
+                stage,
+                0
+                if elapsed < self.report_seconds / 3
+                else 1
+                if elapsed < self.report_seconds
+                else 2,
+            )
         if stage == 2:
             r.done_at = now
             r.content = build_report(self.state, r)
@@ -386,12 +402,20 @@ class Sandbox:
         """A few reports and an import task the shop made before the sandbox started."""
         state = self.state
         rng = random.Random(f"{self.seed}:history")
-        for i, (path, body) in enumerate(
-            [
-                ("/v1/report/products/create", {"visibility": "ALL", "language": "DEFAULT"}),
-                ("/v1/report/postings/create", {"filter": {"processed_at_from": d.iso(self.anchor - 7 * 86400), "processed_at_to": d.iso(self.anchor)}, "language": "DEFAULT"}),
-            ]
-        ):
+        history: list[tuple[str, dict[str, Any]]] = [
+            ("/v1/report/products/create", {"visibility": "ALL", "language": "DEFAULT"}),
+            (
+                "/v1/report/postings/create",
+                {
+                    "filter": {
+                        "processed_at_from": d.iso(self.anchor - 7 * 86400),
+                        "processed_at_to": d.iso(self.anchor),
+                    },
+                    "language": "DEFAULT",
+                },
+            ),
+        ]
+        for i, (path, body) in enumerate(history):
             rtype = report_type_for(path) or "SELLER_PRODUCTS"
             created = self.anchor - (3 - i) * 86400
             code = f"REPORT_{rtype.lower()}_{self.company_id}_{int(created)}_{d.ozon_uuid(rng)}"
@@ -401,8 +425,29 @@ class Sandbox:
             r.content = build_report(state, r)
         task_id = rng.randint(10**9, 4 * 10**9)
         some = sorted(state.products.values(), key=lambda p: p.product_id)[:2]
-        items = [{"offer_id": p.offer_id, "name": p.name, "price": p.price, "description_category_id": p.description_category_id} for p in some]
-        task = ImportTask(task_id, self.anchor - 86400, items, [{"offer_id": p.offer_id, "errors": [], "status": "imported", "product_id": p.product_id} for p in some])
+        items = [
+            {
+                "offer_id": p.offer_id,
+                "name": p.name,
+                "price": p.price,
+                "description_category_id": p.description_category_id,
+            }
+            for p in some
+        ]
+        task = ImportTask(
+            task_id,
+            self.anchor - 86400,
+            items,
+            [
+                {
+                    "offer_id": p.offer_id,
+                    "errors": [],
+                    "status": "imported",
+                    "product_id": p.product_id,
+                }
+                for p in some
+            ],
+        )
         task.done = True
         state.tasks[task_id] = task
 
@@ -435,7 +480,11 @@ class Sandbox:
         elif p.get("next_from_item"):
             fld = p["next_from_item"]
             last = int(position or 0) if str(position or "0").lstrip("-").isdigit() else 0
-            start = next((i for i, it in enumerate(items) if int(it.get(fld) or 0) > last), len(items)) if last else 0
+            start = (
+                next((i for i, it in enumerate(items) if int(it.get(fld) or 0) > last), len(items))
+                if last
+                else 0
+            )
         else:
             start = _decode_cursor(position, p["position"])
         start = max(0, start)
@@ -459,7 +508,9 @@ class Sandbox:
         return answer
 
     def _schema_at(self, spec_op: Mapping[str, Any], dotted: str) -> Any:
-        media = next(iter(spec_op["responses"]["200"].get("content", {}).values()), {})
+        media: dict[str, Any] = next(
+            iter(spec_op["responses"]["200"].get("content", {}).values()), {}
+        )
         schema = media.get("schema", {})
         for part in dotted.split("."):
             schema = self.faker.properties(schema).get(part, {})
@@ -485,7 +536,10 @@ class Sandbox:
         }.get(ext, "application/octet-stream")
         return web.Response(
             body=content,
-            headers={"Content-Type": ctype, "Content-Disposition": f'attachment; filename="{name}"'},
+            headers={
+                "Content-Type": ctype,
+                "Content-Disposition": f'attachment; filename="{name}"',
+            },
         )
 
     async def _admin(self, request: web.Request) -> web.StreamResponse:
@@ -501,7 +555,13 @@ class Sandbox:
         if action == "requests":
             return web.json_response(
                 [
-                    {"method": r.method, "path": r.path, "headers": r.headers, "body": r.body, "at": r.at}
+                    {
+                        "method": r.method,
+                        "path": r.path,
+                        "headers": r.headers,
+                        "body": r.body,
+                        "at": r.at,
+                    }
                     for r in self.requests
                 ]
             )
@@ -580,7 +640,9 @@ class Sandbox:
         except msgspec.DecodeError:
             body, decoded = raw.decode("utf-8", "replace"), False
         client_id = request.headers.get("Client-Id")
-        self.requests.append(RecordedRequest(request.method, path, headers, body, client_id, self.clock.now()))
+        self.requests.append(
+            RecordedRequest(request.method, path, headers, body, client_id, self.clock.now())
+        )
         if fault is not None and fault.drop == "after_read":
             return _drop(request)
         if item is None:
@@ -590,13 +652,18 @@ class Sandbox:
             return _error(405, 12, f"method {request.method} is not allowed for {path}")
         who = _identity(request)
         if who is None:
-            return _error(401, 16, "Client-Id and Api-Key headers (or an OAuth bearer token) are required")
+            return _error(
+                401, 16, "Client-Id and Api-Key headers (or an OAuth bearer token) are required"
+            )
         key = f"{request.method} {path}"
         op = OPERATIONS.get(key)
         limit = spec_op.get("x-ozon-rate-limit")
-        if self.method_limits and limit:
-            if self._limited(f"{who} {path}", limit["requests"], limit["period"]):
-                return web.json_response(RATE_LIMIT_BODY, status=429)
+        if (
+            self.method_limits
+            and limit
+            and self._limited(f"{who} {path}", limit["requests"], limit["period"])
+        ):
+            return web.json_response(RATE_LIMIT_BODY, status=429)
         if self.rate_limit is not None and self._limited(who, self.rate_limit, 1.0):
             return web.json_response(RATE_LIMIT_BODY, status=429)
         if fault is not None:
@@ -637,7 +704,9 @@ class Sandbox:
             props = s.get("properties", {})
             for k, v in value.items():
                 if k in props:
-                    problem = self._walk_limits(props[k], v, f"{where}.{k}" if where else k, depth + 1)
+                    problem = self._walk_limits(
+                        props[k], v, f"{where}.{k}" if where else k, depth + 1
+                    )
                     if problem:
                         return problem
         return None
@@ -662,7 +731,11 @@ class Sandbox:
     def _settle(self, now: float) -> None:
         """Finish the import tasks whose time has come, whether or not anyone asked."""
         for task in self.state.tasks.values():
-            if not task.done and self.task_seconds is not None and now - task.created_at >= self.task_seconds:
+            if (
+                not task.done
+                and self.task_seconds is not None
+                and now - task.created_at >= self.task_seconds
+            ):
                 finish_import(self, task, now)
 
     def _generated(self, call: Call) -> Any:
@@ -716,7 +789,9 @@ def _decode_cursor(token: Any, name: str) -> int:
             return int(offset)
     except (ValueError, UnicodeDecodeError):
         pass
-    raise SandboxError(400, 3, f"{name}: invalid value {token!r}; pass the value of the previous answer")
+    raise SandboxError(
+        400, 3, f"{name}: invalid value {token!r}; pass the value of the previous answer"
+    )
 
 
 def _identity(request: web.Request) -> str | None:
@@ -744,7 +819,9 @@ def _mask(name: str, value: str) -> str:
 def _validate(op: Any, body: Any) -> str | None:
     request_type = op.request_type if op is not None else None
     if request_type is None:
-        return None if body in (None, {}) or isinstance(body, dict) else "the body must be an object"
+        return (
+            None if body in (None, {}) or isinstance(body, dict) else "the body must be an object"
+        )
     try:
         msgspec.convert(body if body is not None else {}, request_type, strict=False)
     except msgspec.ValidationError as exc:
@@ -776,12 +853,17 @@ def _fault_response(f: Fault) -> web.Response:
         return web.Response(status=status, text=page, content_type="text/html", headers=headers)
     if f.body is None:
         body: Any = (
-            RATE_LIMIT_BODY if status == 429 else {"code": 13, "message": "internal error", "details": []}
+            RATE_LIMIT_BODY
+            if status == 429
+            else {"code": 13, "message": "internal error", "details": []}
         )
         return web.json_response(body, status=status, headers=headers)
     if isinstance(f.body, (dict, list)):
         return web.Response(
-            status=status, body=json.dumps(f.body).encode(), content_type="application/json", headers=headers
+            status=status,
+            body=json.dumps(f.body).encode(),
+            content_type="application/json",
+            headers=headers,
         )
     data = f.body.encode() if isinstance(f.body, str) else f.body
     return web.Response(status=status, body=data, headers=headers)

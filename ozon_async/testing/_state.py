@@ -81,7 +81,7 @@ class Posting:
         return self.posting_number.rsplit("-", 1)[0]
 
     def total(self) -> float:
-        return sum(float(p["price"]) * p["quantity"] for p in self.products)
+        return float(sum(float(p["price"]) * int(p["quantity"]) for p in self.products))
 
 
 @dataclass
@@ -109,7 +109,9 @@ class Chat:
 
     def unread(self) -> list[dict[str, Any]]:
         return [
-            m for m in self.messages if m["message_id"] > self.read_up_to and m["user"]["type"] != "Seller"
+            m
+            for m in self.messages
+            if m["message_id"] > self.read_up_to and m["user"]["type"] != "Seller"
         ]
 
 
@@ -199,7 +201,9 @@ class ShopState:
                 phone=d.phone(rng),
             )
 
-    def new_product(self, offer: str, name: str, price: str, created: float, rng: random.Random) -> Product:
+    def new_product(
+        self, offer: str, name: str, price: str, created: float, rng: random.Random
+    ) -> Product:
         pid = rng.randint(100_000_000, 1_999_999_999)
         while pid in self.products:
             pid += 1
@@ -217,7 +221,9 @@ class ShopState:
             description_category_id=rng.choice([17028922, 17027484, 15621048, 17028650]),
             type_id=rng.choice([94765, 93080, 970895715, 91565]),
             barcode=f"46{rng.randint(10**10, 10**11 - 1)}",
-            images=[f"https://cdn1.ozone.ru/s3/multimedia-{rng.choice('abcdef')}/{rng.randint(6 * 10**9, 7 * 10**9)}.jpg"],
+            images=[
+                f"https://cdn1.ozone.ru/s3/multimedia-{rng.choice('abcdef')}/{rng.randint(6 * 10**9, 7 * 10**9)}.jpg"
+            ],
             weight=rng.randint(100, 4000),
             dimensions=(rng.randint(50, 500), rng.randint(50, 500), rng.randint(20, 300)),
         )
@@ -226,17 +232,35 @@ class ShopState:
         rng = self.rng
         for i in range(n):
             offer = f"ART-{1001 + i:05d}"
-            p = self.new_product(offer, d.product_name(rng), d.money(rng, 290, 15000), self.anchor - rng.uniform(30, 400) * DAY, rng)
+            p = self.new_product(
+                offer,
+                d.product_name(rng),
+                d.money(rng, 290, 15000),
+                self.anchor - rng.uniform(30, 400) * DAY,
+                rng,
+            )
             p.archived = rng.random() < 0.1
-            for wid, wh in self.warehouses.items():
+            for wid in self.warehouses:
                 if not p.archived and rng.random() < 0.8:
                     p.stocks[wid] = rng.randint(0, 120)
                     p.reserved[wid] = min(p.stocks[wid], rng.randint(0, 4))
             p.fbo_present = rng.randint(0, 300) if rng.random() < 0.5 else 0
             p.attributes = [
-                {"id": 85, "complex_id": 0, "values": [{"dictionary_value_id": 971082156, "value": "Нет бренда"}]},
-                {"id": 9048, "complex_id": 0, "values": [{"dictionary_value_id": 0, "value": p.name.split(",")[0]}]},
-                {"id": 10096, "complex_id": 0, "values": [{"dictionary_value_id": 61576, "value": p.name.rsplit(", ", 1)[-1]}]},
+                {
+                    "id": 85,
+                    "complex_id": 0,
+                    "values": [{"dictionary_value_id": 971082156, "value": "Нет бренда"}],
+                },
+                {
+                    "id": 9048,
+                    "complex_id": 0,
+                    "values": [{"dictionary_value_id": 0, "value": p.name.split(",")[0]}],
+                },
+                {
+                    "id": 10096,
+                    "complex_id": 0,
+                    "values": [{"dictionary_value_id": 61576, "value": p.name.rsplit(", ", 1)[-1]}],
+                },
             ]
             self.products[p.product_id] = p
 
@@ -296,7 +320,11 @@ class ShopState:
                     "cancel_reason_id": reason_id,
                     "cancel_reason": reason,
                     "cancellation_type": initiator,
-                    "cancellation_initiator": {"seller": "Продавец", "client": "Покупатель", "ozon": "Ozon"}[initiator],
+                    "cancellation_initiator": {
+                        "seller": "Продавец",
+                        "client": "Покупатель",
+                        "ozon": "Ozon",
+                    }[initiator],
                     "cancelled_after_ship": False,
                     "affect_cancellation_rating": initiator == "seller",
                 }
@@ -307,7 +335,9 @@ class ShopState:
         if age < 1.5 * DAY:
             return rng.choice(["awaiting_packaging"] * 6 + ["awaiting_deliver"] * 3 + ["cancelled"])
         if age < 5 * DAY:
-            return rng.choice(["awaiting_deliver", "delivering", "delivering", "driver_pickup", "cancelled"])
+            return rng.choice(
+                ["awaiting_deliver", "delivering", "delivering", "driver_pickup", "cancelled"]
+            )
         return rng.choice(["delivered"] * 8 + ["cancelled", "not_accepted", "arbitration"])
 
     def _seed_returns(self, n: int) -> None:
@@ -324,7 +354,10 @@ class ShopState:
                 product=dict(item),
                 reason=rng.choice(REASONS),
                 status=code,
-                created_at=min(self.anchor, (posting.delivering_date or posting.in_process_at) + rng.uniform(1, 10) * DAY),
+                created_at=min(
+                    self.anchor,
+                    (posting.delivering_date or posting.in_process_at) + rng.uniform(1, 10) * DAY,
+                ),
                 warehouse_id=posting.warehouse_id,
             )
 
@@ -351,7 +384,9 @@ class ShopState:
     # ------------------------------------------------------------------ helpers
     def add_message(self, chat: Chat, author: str, data: list[str], at: float) -> dict[str, Any]:
         self._message_seq += self.rng.randint(1, 50)
-        user_id = {"Seller": "seller", "Customer": f"{self.rng.randint(10**7, 10**8)}"}.get(author, "support")
+        user_id = {"Seller": "seller", "Customer": f"{self.rng.randint(10**7, 10**8)}"}.get(
+            author, "support"
+        )
         message = {
             "message_id": self._message_seq,
             "created_at": at,
@@ -362,7 +397,9 @@ class ShopState:
         chat.messages.append(message)
         return message
 
-    def product_by(self, *, offer_id: Any = None, product_id: Any = None, sku: Any = None) -> Product | None:
+    def product_by(
+        self, *, offer_id: Any = None, product_id: Any = None, sku: Any = None
+    ) -> Product | None:
         for p in self.products.values():
             if offer_id not in (None, "") and p.offer_id == str(offer_id):
                 return p
