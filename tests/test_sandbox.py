@@ -439,3 +439,27 @@ async def test_example_requests_name_existing_objects(ozon_sandbox: OzonSandbox)
     body = sandbox.example_request("POST /v4/posting/fbs/ship")
     assert sandbox.state.postings[body["posting_number"]].status == "awaiting_packaging"
     assert sandbox.example_request("POST /v1/report/info")["code"] in sandbox.state.reports
+
+
+def test_the_readme_example_runs_as_written(tmp_path: Any) -> None:
+    """The sandbox section's pytest example, run by pytest in a project of its own."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = readme.index("# test_my_shop.py")
+    (tmp_path / "test_my_shop.py").write_text(readme[start : readme.index("```", start)])
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'
+        'asyncio_default_fixture_loop_scope = "function"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_shop.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
