@@ -463,3 +463,11 @@ def test_the_readme_example_runs_as_written(tmp_path: Any) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+
+
+def test_every_state_backed_operation_is_in_the_spec() -> None:
+    """A handler whose path left the spec would silently stop being used."""
+    from ozon_async.testing._handlers import HANDLERS, NEEDS, PREPARE
+
+    for key in [*HANDLERS, *NEEDS, *PREPARE]:
+        assert key in OPERATIONS, key
