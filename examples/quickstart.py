@@ -1,6 +1,7 @@
-"""ozon_async quickstart: the SDK's everyday jobs in one run.
+"""ozon_async quickstart: a seller's daily jobs in one run.
 
-Without credentials it starts the bundled mock Ozon server and runs every step against it:
+Without credentials it starts the bundled sandbox (a local Ozon shop, seeded, running 60 times
+faster than real time) and runs every step against it:
 
     python examples/quickstart.py
 
@@ -11,109 +12,171 @@ API and runs only the read-only steps: nothing in your shop changes.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-import msgspec
+import aiohttp
 
-from ozon_async import OPERATIONS, OzonClient, ServerError
-from ozon_async.testing import MockOzonServer
-from ozon_async.types import ProductsStocksV2Request
+from ozon_async import OzonClient, ServerError
+from ozon_async.testing import Sandbox, ScaledClock
 
-
-def batch_limit(request_type: type, field: str) -> int:
-    """The most items one request may carry, read from the generated model (the spec's maxItems)."""
-    info = msgspec.inspect.type_info(request_type)
-    assert isinstance(info, msgspec.inspect.StructType)
-    for f in info.fields:
-        if f.name == field:
-            t = f.type
-            while isinstance(t, msgspec.inspect.UnionType):
-                t = next(x for x in t.types if not isinstance(x, msgspec.inspect.NoneType))
-            assert isinstance(t, msgspec.inspect.ListType) and t.max_length
-            return t.max_length
-    raise LookupError(field)
+POLL = 0.2  # real seconds between two status polls (the sandbox runs 60x faster)
 
 
-async def run(client: OzonClient, server: MockOzonServer | None) -> dict[str, object]:
-    summary: dict[str, object] = {}
-
+async def read_only(client: OzonClient, now: datetime, summary: dict[str, object]) -> list[int]:
     # 1. Warehouses (a cursor-paginated read).
     warehouses = [w async for w in client.warehouse.list_v2.iter(limit=100)]
     summary["warehouses"] = len(warehouses)
-    print(
-        f"1. {len(warehouses)} warehouses, e.g. {warehouses[0].name!r}"
-        if warehouses
-        else "1. no warehouses"
-    )
+    print(f"1. {len(warehouses)} warehouses: " + ", ".join(repr(w.name) for w in warehouses))
 
-    # 2. Every FBS posting of the last week, across pages; the client fetches a page only when
-    #    the loop needs it.
-    now = datetime.now(timezone.utc)
+    # 2. FBS postings of the last week waiting to be packed, across pages.
     started = time.perf_counter()
-    statuses: dict[str, int] = {}
-    async for posting in client.posting.fbs_list_v4.iter(
-        limit=100, filter={"since": now - timedelta(days=7), "to": now}
-    ):
-        status = posting.status or "unknown"
-        statuses[status] = statuses.get(status, 0) + 1
-    count = sum(statuses.values())
-    pages = len(server.requests_for("/v4/posting/fbs/list")) if server else None
-    summary["postings"] = count
+    week = {"since": now - timedelta(days=7), "to": now}
+    waiting = [
+        p
+        async for p in client.posting.fbs_list_v4.iter(
+            limit=5, filter={**week, "statuses": ["awaiting_packaging"]}
+        )
+    ]
+    summary["awaiting_packaging"] = len(waiting)
     print(
-        f"2. {count} FBS postings"
-        + (f" in {pages} pages" if pages else "")
-        + f" ({time.perf_counter() - started:.2f} s), by status: {statuses}"
+        f"2. {len(waiting)} FBS postings of the last week are awaiting packaging "
+        f"({time.perf_counter() - started:.2f} s)"
+        + (f", e.g. {waiting[0].posting_number}" if waiting else "")
     )
+    return [w.warehouse_id for w in warehouses if w.warehouse_id and not w.is_rfbs]
 
-    if server is None:
+
+async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
+    summary: dict[str, object] = {}
+    now = (
+        datetime.fromtimestamp(sandbox.now(), timezone.utc)
+        if sandbox
+        else datetime.now(timezone.utc)
+    )
+    warehouse_ids = await read_only(client, now, summary)
+    if sandbox is None:
         print("   (real API: the remaining steps change data and are skipped)")
         return summary
+    pages = len(sandbox.requests_for("/v4/posting/fbs/list"))
+    print(f"   ({pages} pages of 5 were fetched: the status filter holds on every page)")
 
-    # 3. Stock for 300 offers: batches of the per-request maximum, paced by the method's limit.
-    per_request = batch_limit(ProductsStocksV2Request, "stocks")
-    limit = OPERATIONS["POST /v2/products/stocks"].rate_limit
-    wh = warehouses[0].warehouse_id if warehouses else 1
-    stocks = [{"offer_id": f"SKU-{i:04d}", "stock": i % 17, "warehouse_id": wh} for i in range(300)]
-    started = time.perf_counter()
-    updated = 0
-    for i in range(0, len(stocks), per_request):
-        resp = await client.products.stocks_v2(stocks=stocks[i : i + per_request])
-        updated += sum(1 for r in resp.result or [] if r.updated)
-    took = time.perf_counter() - started
-    batches = len(server.requests_for("/v2/products/stocks"))
-    summary["stock_batches"] = batches
+    # 3. Import three products (one of them invalid) and wait for the task.
+    items = [
+        {"offer_id": "DEMO-MUG", "name": "Кружка керамическая, белая", "price": "590.00"},
+        {"offer_id": "DEMO-LAMP", "name": "Настольная лампа светодиодная", "price": "2490.00"},
+        {"offer_id": "DEMO-BAD", "name": "", "price": "0"},
+    ]
+    for item in items:
+        item.update(description_category_id=17028922, type_id=94765, vat="0.2")
+    task_id = (await client.product.import_v3(items=items)).result.task_id  # type: ignore[union-attr]
+    polls = 0
+    while True:
+        polls += 1
+        info = await client.product.import_info_v1(task_id=task_id)
+        statuses = {i.offer_id: i.status for i in info.result.items or []}  # type: ignore[union-attr]
+        if "pending" not in statuses.values():
+            break
+        await asyncio.sleep(POLL)
+    failed = [i for i in info.result.items or [] if i.errors]  # type: ignore[union-attr]
+    imported = [o for o, s in statuses.items() if s == "imported"]
+    summary["imported"] = len(imported)
+    print(f"3. import task {task_id}: {statuses} after {polls} polls")
+    for item in failed:
+        print(
+            f"   {item.offer_id}: "
+            + "; ".join(f"{e.field}: {e.message}" for e in item.errors or [])
+        )
+
+    # 4. Prices for the imported products.
+    prices = await client.product.import_prices_v1(
+        prices=[{"offer_id": o, "price": "499.00", "old_price": "690.00"} for o in imported]
+    )
+    print(f"4. prices set: {[(r.offer_id, r.updated) for r in prices.result or []]}")
+
+    # 5. Stocks at the first warehouse, with one offer sent twice: Ozon allows one update per
+    #    offer and warehouse every 30 s and refuses the repeat per item, inside an HTTP 200 answer.
+    wid = warehouse_ids[0]
+    stocks_sent = [{"offer_id": o, "stock": 25, "warehouse_id": wid} for o in imported]
+    stocks_sent.append({"offer_id": imported[0], "stock": 30, "warehouse_id": wid})
+    answer = await client.products.stocks_v2(stocks=stocks_sent)
+    results = answer.result or []
+    refused = [(r.offer_id, e.code, e.message) for r in results for e in r.errors or []]
+    summary["stock_refused"] = len(refused)
+    print(f"5. stocks: {[(r.offer_id, r.updated) for r in results]}")
+    for offer, code, message in refused:
+        print(f"   {offer}: {code} ({message})")
+    stocks = await client.product.info_stocks_v4(
+        limit=10, filter={"offer_id": imported, "visibility": "ALL"}
+    )
+    shown = {i.offer_id: [(s.type, s.present) for s in i.stocks or []] for i in stocks.items or []}
+    print(f"   read back: {shown}")
+
+    # 6. Ship the oldest posting waiting to be packed, in one package.
+    posting = await client.posting.fbs_list_v4(
+        limit=1,
+        filter={"since": now - timedelta(days=30), "to": now, "statuses": ["awaiting_packaging"]},
+    )
+    p = (posting.postings or [])[0]
+    package = [{"product_id": x.sku, "quantity": x.quantity} for x in p.products or []]
+    await client.posting.fbs_ship_v4(
+        posting_number=p.posting_number, packages=[{"products": package}]
+    )
+    after = (await client.posting.fbs_get_v3(posting_number=p.posting_number)).result
+    label = await client.posting.fbs_package_label_v2(posting_number=[p.posting_number])
+    summary["shipped"] = p.posting_number
     print(
-        f"3. stock for {len(stocks)} offers sent in {batches} requests of at most {per_request} "
-        f"({took:.2f} s: the method allows {limit.requests if limit else '?'} requests per minute, "
-        f"so the client spaces them)"
+        f"6. shipped {p.posting_number}: {p.status} -> {after.status if after else '?'}, "
+        f"label PDF of {len(label.content)} bytes"
     )
 
-    # 4. A 429 with Retry-After is waited out, then the call succeeds.
-    server.add_fault("/v2/warehouse/list", status=429, headers={"Retry-After": "1"})
-    started = time.perf_counter()
-    await client.warehouse.list_v2(limit=10)
-    waited = time.perf_counter() - started
-    summary["waited_429"] = round(waited, 2)
-    print(f"4. a 429 with Retry-After: 1 was waited out ({waited:.2f} s) and the call succeeded")
+    # 7. A postings report for the last week: create, wait, download, read.
+    created = await client.report.postings_create_v1(
+        filter={"processed_at_from": now - timedelta(days=7), "processed_at_to": now},
+        language="DEFAULT",
+    )
+    code = created.result.code  # type: ignore[union-attr]
+    seen = []
+    while True:
+        report = (await client.report.info_v1(code=code)).result
+        assert report is not None
+        if not seen or seen[-1] != report.status:
+            seen.append(report.status)
+        if report.status == "success":
+            break
+        await asyncio.sleep(POLL)
+    async with aiohttp.ClientSession() as http, http.get(report.file or "") as r:
+        text = (await r.read()).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    numbers = {row["Номер отправления"] for row in rows}
+    summary["report_postings"] = len(numbers)
+    print(
+        f"7. report {' -> '.join(str(s) for s in seen)}; {len(rows)} rows for {len(numbers)} postings "
+        f"downloaded from {(report.file or '').split('/__files')[0]}"
+    )
 
-    # 5. A write that fails with 503 is not sent again: Ozon may already have applied it.
-    server.add_fault("/v1/product/import/prices", status=503, times=None)
-    before = len(server.requests_for("/v1/product/import/prices"))
+    # 8. A write that fails with 503 is not sent again: Ozon may already have applied it.
+    sandbox.add_fault("/v1/product/import/prices", status=503, times=None)
+    before = len(sandbox.requests_for("/v1/product/import/prices"))
     try:
-        await client.product.import_prices_v1(prices=[{"offer_id": "SKU-0001", "price": "1990"}])
+        await client.product.import_prices_v1(prices=[{"offer_id": imported[0], "price": "510"}])
         raise SystemExit("expected the injected 503")
     except ServerError as exc:
-        sent = len(server.requests_for("/v1/product/import/prices")) - before
+        sent = len(sandbox.requests_for("/v1/product/import/prices")) - before
         summary["write_attempts"] = sent
-        print(f"5. price update failed with {exc.status}; it was sent {sent} time(s), not retried")
-    server.clear_faults()
+        print(
+            f"8. a price update failed with {exc.status}; it was sent {sent} time(s), not retried"
+        )
+    sandbox.clear_faults()
     return summary
 
 
 async def main() -> int:
+    started = time.perf_counter()
     real = bool(
         os.environ.get("OZON_CLIENT_ID") and os.environ.get("OZON_API_KEY")
     ) and not os.environ.get("OZON_BASE_URL")
@@ -122,11 +185,12 @@ async def main() -> int:
         async with OzonClient() as client:
             summary = await run(client, None)
     else:
-        async with MockOzonServer(items=250) as server:
-            print(f"Running against the bundled mock Ozon server at {server.url}")
-            async with OzonClient("123456", "demo-key", base_url=server.url) as client:
-                summary = await run(client, server)
+        async with Sandbox(seed=7, clock=ScaledClock(speed=60)) as sandbox:
+            print(f"Running against the bundled sandbox at {sandbox.url} (seed 7, 60x time)")
+            async with OzonClient("123456", "demo-key", base_url=sandbox.url) as client:
+                summary = await run(client, sandbox)
     print("Summary:", ", ".join(f"{k}={v}" for k, v in summary.items()))
+    print(f"Done in {time.perf_counter() - started:.1f} s")
     return 0
 
 

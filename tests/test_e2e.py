@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
@@ -26,37 +27,59 @@ from ozon_async import (
     RateLimitError,
     ServerError,
 )
-from ozon_async.testing import MockOzon, MockOzonServer
-from tests.conftest import load_spec
+from ozon_async.testing import MockOzon, MockOzonServer, Sandbox
 
 STOCKS = [{"offer_id": "A-1", "stock": 5, "warehouse_id": 1020000089903000}]
 
 
-def _kwargs(key: str) -> dict[str, Any]:
-    """The spec's request example as keyword arguments of the typed method."""
+def _kwargs(sandbox: Sandbox, key: str) -> dict[str, Any]:
+    """A working request for the operation (the spec's example, naming objects that exist in the
+    sandbox) as keyword arguments of the typed method."""
     op = OPERATIONS[key]
-    method, path = key.split(" ", 1)
-    spec_op = load_spec()["paths"][path][method.lower()]
-    if op.request_type is None or "requestBody" not in spec_op:
+    if op.request_type is None:
         return {}
-    example = spec_op["requestBody"]["content"]["application/json"]["example"]
+    example = sandbox.example_request(key)
     rt = op.request_type
     by_wire = dict(zip(rt.__struct_encode_fields__, rt.__struct_fields__, strict=True))
     return {by_wire[k]: v for k, v in example.items()}
 
 
+@pytest.fixture(scope="module")
+def shared_sandbox() -> Iterator[Sandbox]:
+    """One sandbox for every operation's test (building a shop per test would cost more than the
+    tests), served from a thread of its own so that each test's event loop can reach it."""
+    sandbox = Sandbox(seed=3)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(sandbox.start(), loop).result(30)
+    try:
+        yield sandbox
+    finally:
+        asyncio.run_coroutine_threadsafe(sandbox.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()
+
+
 @pytest.mark.parametrize("key", sorted(OPERATIONS))
-async def test_every_operation_end_to_end(ozon_mock: MockOzon, key: str) -> None:
+async def test_every_operation_end_to_end(shared_sandbox: Sandbox, key: str) -> None:
+    """Every operation of the spec, through its typed method, answers and decodes."""
     op = OPERATIONS[key]
-    method = getattr(getattr(ozon_mock.client, op.group), op.name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        result = await method(**_kwargs(key))
+    sandbox = shared_sandbox
+    sandbox.reset()
+    async with OzonClient(
+        "123456", "test-api-key", base_url=sandbox.url, limiter=InProcessRateLimiter()
+    ) as client:
+        method = getattr(getattr(client, op.group), op.name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            result = await method(**_kwargs(sandbox, key))
     if op.response_type is None:
         assert isinstance(result, BinaryResponse) and result.content.startswith(b"%PDF")
     else:
         assert isinstance(result, op.response_type)
-    (seen,) = ozon_mock.server.requests_for(op.path)
+    (seen,) = sandbox.requests_for(op.path)
     assert seen.client_id == "123456"
     assert seen.headers["Api-Key"] == "***"
 
@@ -189,26 +212,59 @@ async def small_server() -> AsyncIterator[MockOzonServer]:
         yield server
 
 
+WIDE = {"since": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
+
+
 @pytest.mark.parametrize(
-    "key,kwargs,attr",
+    "key,kwargs,attr,count",
     [
-        ("POST /v2/warehouse/list", {"limit": 10}, "warehouse_id"),
-        ("POST /v3/product/list", {"limit": 10}, "product_id"),
-        ("POST /v1/returns/list", {"limit": 10}, "id"),
-        ("POST /v2/chat/list", {"limit": 10}, "chat"),  # nested identifiers vary too
-        ("POST /v1/report/list", {"page_size": 10}, "code"),
+        ("POST /v2/warehouse/list", {"limit": 3}, "warehouse_id", lambda s: len(s.warehouses)),
+        ("POST /v3/product/list", {"limit": 25}, "product_id", lambda s: len(s.products)),
+        ("POST /v1/returns/list", {"limit": 7}, "id", lambda s: len(s.returns)),
+        ("POST /v2/chat/list", {"limit": 5}, "chat", lambda s: len(s.chats)),
+        ("POST /v1/report/list", {"page_size": 1}, "code", lambda s: len(s.reports)),
         (
             "POST /v4/posting/fbs/list",
-            {
-                "limit": 10,
-                "filter": {"since": "2024-01-01T00:00:00Z", "to": "2024-02-01T00:00:00Z"},
-            },
+            {"limit": 70, "filter": WIDE},
             "posting_number",
+            lambda s: len(s.postings),
+        ),
+        (
+            "POST /v3/posting/fbs/list",
+            {"limit": 70, "filter": WIDE},
+            "posting_number",
+            lambda s: len(s.postings),
+        ),
+        (
+            "POST /v4/product/info/stocks",
+            {"limit": 25, "filter": {"visibility": "ALL"}},
+            "product_id",
+            lambda s: len(s.products),
+        ),
+        (
+            "POST /v1/actions/candidates",
+            {"limit": 10, "action_id": 1},
+            "id",
+            lambda s: 37,
+        ),  # generated list
+        ("POST /v2/returns/rfbs/list", {"limit": 10}, "return_id", lambda s: 37),
+        (
+            "POST /v1/finance/cash-flow-statement/list",
+            {
+                "page_size": 10,
+                "date": {"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
+            },
+            None,
+            lambda s: 37,
         ),
     ],
 )
 async def test_paginators_walk_every_style_to_the_end(
-    small_server: MockOzonServer, key: str, kwargs: dict[str, Any], attr: str
+    small_server: MockOzonServer,
+    key: str,
+    kwargs: dict[str, Any],
+    attr: str | None,
+    count: Any,
 ) -> None:
     op = OPERATIONS[key]
     async with OzonClient("7", "k", base_url=small_server.url, limiter=InProcessRateLimiter()) as c:
@@ -216,9 +272,12 @@ async def test_paginators_walk_every_style_to_the_end(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             items = [i async for i in method.iter(**kwargs)]
-    assert len(items) == 37
-    assert len({repr(getattr(i, attr)) for i in items}) == 37
-    assert len(small_server.requests_for(op.path)) == 4
+    expected = count(small_server.state)
+    limit = kwargs.get("limit") or kwargs.get("page_size")
+    assert len(items) == expected
+    if attr is not None:
+        assert len({repr(getattr(i, attr)) for i in items}) == expected
+    assert len(small_server.requests_for(op.path)) == -(-expected // limit)
 
 
 async def test_auth_failure_maps_to_authentication_error(ozon_mock: MockOzon) -> None:
@@ -240,7 +299,11 @@ async def test_command_line_server() -> None:
         "ozon_async.testing",
         "--port",
         "0",
-        "--items",
+        "--seed",
+        "5",
+        "--speed",
+        "60",
+        "--warehouses",
         "5",
         stdout=asyncio.subprocess.PIPE,
     )
@@ -250,6 +313,12 @@ async def test_command_line_server() -> None:
         url = line.split(" on ", 1)[1].split()[0]
         async with OzonClient("1", "k", base_url=url, limiter=InProcessRateLimiter()) as c:
             items = [w async for w in c.warehouse.list_v2.iter(limit=2)]
+            posting = await c.posting.fbs_list_v4(
+                limit=1, filter={"since": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
+            )
+            (first,) = posting.postings
+            got = await c.posting.fbs_get_v3(posting_number=first.posting_number)
+            assert got.result is not None and got.result.status == first.status
         assert len(items) == 5
     finally:
         proc.terminate()

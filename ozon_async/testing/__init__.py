@@ -1,21 +1,35 @@
-"""Test kit: a local Ozon Seller API that needs no credentials and touches no shop.
+"""Test kit: a local Ozon shop behind the Seller API, needing no credentials and touching no shop.
 
 ::
 
-    from ozon_async.testing import MockOzonServer
+    from ozon_async import OzonClient
+    from ozon_async.testing import ManualClock, Sandbox
 
-    async with MockOzonServer() as server:
-        async with OzonClient("1", "key", base_url=server.url) as client:
-            await client.warehouse.list_v2(limit=10)
-        server.add_fault("/v2/products/stocks", status=503)
-        assert len(server.requests_for("/v2/warehouse/list")) == 1
+    clock = ManualClock()
+    async with Sandbox(seed=1, clock=clock) as sandbox:
+        async with OzonClient("1", "key", base_url=sandbox.url, clock=clock) as client:
+            page = await client.posting.fbs_list_v4(limit=10, filter={...})
+        sandbox.advance(30)  # sandbox time: the 30-s stock rule, task and report readiness
+        sandbox.add_fault("/v2/products/stocks", status=503)
+        assert len(sandbox.requests_for("/v4/posting/fbs/list")) == 1
 
-With pytest, the ``ozon_mock`` fixture (registered by this package) starts a server on a free
-port and yields it with a client pointed at it: ``ozon_mock.server``, ``ozon_mock.client``.
-From a shell: ``python -m ozon_async.testing --port 8080``.
+With pytest, the ``ozon_sandbox`` fixture (registered by this package) starts a sandbox on a free
+port with a manual clock and yields it with a client pointed at it; ``ozon_mock`` does the same on
+real time. From a shell: ``python -m ozon_async.testing --seed 1 --speed 60``.
 """
 
-from ozon_async.testing._server import Fault, MockOzonServer, RecordedRequest
-from ozon_async.testing.pytest_plugin import MockOzon
+from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
+from ozon_async.testing._server import Fault, MockOzonServer, RecordedRequest, Sandbox
+from ozon_async.testing.pytest_plugin import MockOzon, OzonSandbox
 
-__all__ = ["Fault", "MockOzon", "MockOzonServer", "RecordedRequest"]
+__all__ = [
+    "Fault",
+    "ManualClock",
+    "MockOzon",
+    "MockOzonServer",
+    "OzonSandbox",
+    "RecordedRequest",
+    "Sandbox",
+    "SandboxClock",
+    "ScaledClock",
+]

@@ -1,40 +1,62 @@
-"""``python -m ozon_async.testing``: serve the mock Ozon Seller API for manual use."""
+"""``python -m ozon_async.testing``: serve the sandbox (a local Ozon shop) for manual use.
+
+``--speed 60`` runs sandbox time 60 times faster than real time (the 30-s stock rule passes in
+half a second, reports are ready sooner); ``--seed`` picks the shop.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+from datetime import datetime
 
-from ozon_async.testing._server import MockOzonServer
+from ozon_async.testing._clock import ScaledClock
+from ozon_async.testing._server import Sandbox
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    server = MockOzonServer(
+    start = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else None
+    sandbox = Sandbox(
+        seed=args.seed,
+        clock=ScaledClock(speed=args.speed, start=start),
         host=args.host,
         port=args.port,
         items=args.items,
+        products=args.products,
+        postings=args.postings,
+        warehouses=args.warehouses,
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
     )
-    await server.start()
+    await sandbox.start()
     print(
-        f"mock Ozon Seller API on {server.url} (admin: {server.url}/__admin/requests)", flush=True
+        f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} "
+        f"(admin: {sandbox.url}/__admin/state)",
+        flush=True,
     )
     try:
         await asyncio.Event().wait()
     finally:
-        await server.stop()
+        await sandbox.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m ozon_async.testing", description=__doc__)
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8080)
-    ap.add_argument("--items", type=int, default=250, help="items per paginated list")
+    ap.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    ap.add_argument("--seed", type=int, default=0, help="the shop's seed (same seed, same shop)")
+    ap.add_argument("--speed", type=float, default=1.0, help="sandbox seconds per real second")
+    ap.add_argument("--start", default=None, help="sandbox time at start (ISO 8601; default now)")
+    ap.add_argument("--items", type=int, default=100, help="items per generated list operation")
+    ap.add_argument("--products", type=int, default=60)
+    ap.add_argument("--postings", type=int, default=300)
+    ap.add_argument("--warehouses", type=int, default=4)
     ap.add_argument(
         "--rate-limit", type=float, default=50.0, help="requests per second per Client-Id (0: off)"
     )
     args = ap.parse_args(argv)
+    if args.speed <= 0:
+        ap.error("--speed must be positive")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))
 

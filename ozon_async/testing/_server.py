@@ -1,19 +1,24 @@
-"""A local Ozon Seller API: every operation of the spec, with faults, limits and pagination.
+"""The sandbox: a local Ozon Seller API holding a shop in memory.
 
-The application is built at run time from the spec shipped in the package
-(``ozon_async/_spec/openapi.json``): each operation answers with its example, validates the
-request body against the operation's request model, and list operations serve pages of distinct
-items. Tests can inject faults per operation and read every request the server received.
+Built at run time from the spec shipped in the package (``ozon_async/_spec/openapi.json``), it
+answers every operation: the operations of the shop's main flows (products, stocks, prices,
+imports, warehouses, FBS postings, returns, chats, reports) read and change the shop's state;
+every other operation answers with realistic data generated from its response schema. Requests are
+validated against the operation's request model, Ozon's rate limits and per-item rules apply, faults
+can be injected and every request is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import functools
+import hashlib
 import json
-import time
+import random
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -21,8 +26,24 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from ozon_async._operation import Operation, Pagination
 from ozon_async.resources._registry import OPERATIONS
+from ozon_async.testing import _data as d
+from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
+from ozon_async.testing._files import pdf_bytes
+from ozon_async.testing._handlers import (
+    HANDLERS,
+    NEEDS,
+    PREPARE,
+    Call,
+    SandboxError,
+    create_report,
+    finish_import,
+    report_type_for,
+)
+from ozon_async.testing._reports import build_report
+from ozon_async.testing._state import ImportTask, Report, ShopState
+
+__all__ = ["Fault", "MockOzonServer", "RecordedRequest", "Sandbox"]
 
 RATE_LIMIT_BODY = {
     "code": 8,
@@ -30,8 +51,8 @@ RATE_LIMIT_BODY = {
     "details": [],
 }
 CIRCUIT_BODY = {"code": 14, "message": "Circle is open", "details": []}
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 ADMIN = "/__admin"
+FILES = "/__files"
 
 
 @dataclass
@@ -39,16 +60,16 @@ class Fault:
     """A misbehaviour injected into one operation.
 
     Attributes:
-        status: answer with this status instead of the example (``None``: the normal answer).
+        status: answer with this status instead of the normal answer (``None``: the normal answer).
         body: the body to send with ``status``: a dict (JSON), a string or bytes. ``None`` sends
             Ozon's error body for 429 and a generic one otherwise.
         html: answer with an nginx-like HTML page (with ``status``, default 502).
         empty: answer with an empty body.
         headers: extra answer headers, e.g. ``{"Retry-After": "1"}``.
-        delay: seconds to wait before answering (or before dropping).
+        delay: real seconds to wait before answering (or before dropping).
         drop: ``"before_read"`` closes the connection without reading the request;
             ``"after_read"`` reads the request, then closes without answering.
-        circuit_open_for: seconds during which the operation answers "Circle is open" (503).
+        circuit_open_for: sandbox seconds during which the operation answers "Circle is open" (503).
         times: how many requests the fault applies to; ``None`` for all of them.
     """
 
@@ -70,7 +91,8 @@ class Fault:
 
 @dataclass
 class RecordedRequest:
-    """A request the server received. ``headers`` has the Api-Key replaced by ``***``."""
+    """A request the sandbox received. ``headers`` has the Api-Key and any bearer token replaced
+    by ``***``; ``at`` is sandbox time (epoch seconds)."""
 
     method: str
     path: str
@@ -80,13 +102,20 @@ class RecordedRequest:
     at: float
 
 
-def _load_spec() -> dict[str, Any]:
+@functools.lru_cache(maxsize=1)
+def load_spec() -> dict[str, Any]:
+    """The packaged spec, read once (callers must not change it)."""
     data = resources.files("ozon_async._spec").joinpath("openapi.json").read_bytes()
     spec: dict[str, Any] = msgspec.json.decode(data)
     return spec
 
 
-def _get(obj: Any, path: tuple[str, ...] | list[str]) -> Any:
+@functools.lru_cache(maxsize=1)
+def _spec_examples() -> dict[str, list[Any]]:
+    return d.example_values(load_spec())
+
+
+def _get(obj: Any, path: list[str]) -> Any:
     for part in path:
         if not isinstance(obj, dict):
             return None
@@ -94,7 +123,7 @@ def _get(obj: Any, path: tuple[str, ...] | list[str]) -> Any:
     return obj
 
 
-def _set(obj: dict[str, Any], path: tuple[str, ...] | list[str], value: Any) -> None:
+def _set(obj: dict[str, Any], path: list[str], value: Any) -> None:
     for part in path[:-1]:
         nxt = obj.get(part)
         if not isinstance(nxt, dict):
@@ -103,40 +132,93 @@ def _set(obj: dict[str, Any], path: tuple[str, ...] | list[str], value: Any) -> 
     obj[path[-1]] = value
 
 
-_ID_HINTS = ("id", "sku", "posting_number", "offer_id", "order_number", "number")
+def _canonical(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
 
 
-class MockOzonServer:
-    """The mock API. Use :meth:`start`/:meth:`stop` (or ``async with``), then point an
-    :class:`ozon_async.OzonClient` at :attr:`url`.
+class Sandbox:
+    """A local Ozon shop behind the Seller API. Use :meth:`start`/:meth:`stop` (or ``async
+    with``), then point an :class:`ozon_async.OzonClient` at :attr:`url`.
 
     Args:
-        items: how many items each paginated list operation holds.
-        rate_limit: requests per second allowed per Client-Id (Ozon: 50); ``None`` disables.
+        seed: the shop's seed; the same seed (and clock start) gives the same shop and answers.
+        clock: the sandbox's time (:class:`ManualClock` for tests, :class:`ScaledClock` to run
+            faster than real time); default: real time. Every rule (rate limits, the 30-s stock
+            rule, task and report readiness) runs on it; give a client the same clock
+            (``OzonClient(clock=...)``) so that its pacing agrees.
+        items: how many items each generated (not state-backed) list operation holds.
+        rate_limit: requests per second allowed per Client-Id or token (Ozon: 50); ``None``: off.
         method_limits: enforce the per-method limits of the spec (``x-ozon-rate-limit``).
+        products, postings, warehouses, returns, chats: how big the seeded shop is.
+        task_polls, task_seconds: an import task is done at its ``task_polls``-th status poll or
+            ``task_seconds`` after it started, whichever comes first (``None`` turns a rule off).
+        report_polls, report_seconds: the same for reports (``waiting`` → ``processing`` →
+            ``success``).
+        stock_interval: the stock of one offer at one warehouse may change once per this many
+            seconds (Ozon: 30).
+        price_updates_per_hour: price updates allowed per product per hour (Ozon: 10).
         host, port: where to listen; port 0 picks a free one.
     """
 
     def __init__(
         self,
         *,
-        items: int = 250,
+        seed: int = 0,
+        clock: SandboxClock | None = None,
+        items: int = 100,
         rate_limit: float | None = 50.0,
         method_limits: bool = True,
+        products: int = 60,
+        postings: int = 300,
+        warehouses: int = 4,
+        returns: int = 30,
+        chats: int = 12,
+        task_polls: int | None = 2,
+        task_seconds: float | None = 10.0,
+        report_polls: int | None = 3,
+        report_seconds: float | None = 30.0,
+        stock_interval: float = 30.0,
+        price_updates_per_hour: int = 10,
+        company_id: int = 123456,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        self.seed = seed
+        self.clock: SandboxClock = clock if clock is not None else ScaledClock()
         self.items = items
         self.rate_limit = rate_limit
         self.method_limits = method_limits
+        self.task_polls = task_polls
+        self.task_seconds = task_seconds
+        self.report_polls = report_polls
+        self.report_seconds = report_seconds
+        self.stock_interval = stock_interval
+        self.price_updates_per_hour = price_updates_per_hour
+        self.company_id = company_id
         self.host = host
         self.port = port
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, list[Fault]] = {}
         self._windows: dict[str, deque[float]] = {}
-        self._spec = _load_spec()
+        self._spec = load_spec()
         self._paths: dict[str, dict[str, Any]] = self._spec["paths"]
-        self._pages: dict[str, list[Any]] = {}
+        self.faker = d.SchemaFaker(self._spec)
+        self._examples = _spec_examples()
+        # The seeded history ends at the hour the sandbox starts: same seed, same hour, same shop.
+        self.anchor = float(int(self.clock.now()) // 3600 * 3600)
+        self.state = ShopState(
+            seed,
+            self.anchor,
+            products=products,
+            postings=postings,
+            warehouses=warehouses,
+            returns=returns,
+            chats=chats,
+        )
+        self._seed_history()
+        self._pools = self.state.pools()
+        self._generic_items: dict[str, list[Any]] = {}
+        self._ids: dict[str, random.Random] = {}
         self._runner: web.AppRunner | None = None
         self.app = self._make_app()
 
@@ -145,7 +227,7 @@ class MockOzonServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> MockOzonServer:
+    async def start(self) -> Sandbox:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -159,15 +241,25 @@ class MockOzonServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> MockOzonServer:
+    async def __aenter__(self) -> Sandbox:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
     # ------------------------------------------------------------------ test controls
+    def now(self) -> float:
+        """Sandbox time, epoch seconds."""
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> None:
+        """Move sandbox time forward (only with a :class:`ManualClock`)."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("advance() needs Sandbox(clock=ManualClock())")
+        self.clock.advance(seconds)
+
     def add_fault(self, path: str, fault: Fault | None = None, /, **kwargs: Any) -> Fault:
-        """Inject a fault into an operation (by path): ``server.add_fault("/v2/products/stocks",
+        """Inject a fault into an operation (by path): ``sandbox.add_fault("/v2/products/stocks",
         status=503)``. Faults queue up and each applies to ``times`` requests."""
         f = fault or Fault(**kwargs)
         self._faults.setdefault(path, []).append(f)
@@ -177,7 +269,7 @@ class MockOzonServer:
         self._faults.clear()
 
     def reset(self) -> None:
-        """Forget faults, recorded requests and rate-limit windows."""
+        """Forget faults, recorded requests and rate-limit windows (the shop keeps its state)."""
         self._faults.clear()
         self.requests.clear()
         self._windows.clear()
@@ -185,12 +277,270 @@ class MockOzonServer:
     def requests_for(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
 
+    def pools(self) -> dict[str, list[Any]]:
+        """Identifiers that exist in the shop now, by request field name; ``posting:<status>``
+        lists the postings in that status."""
+        pools = self.state.pools()
+        for p in self.state.postings.values():
+            pools.setdefault(f"posting:{p.status}", []).append(p.posting_number)
+        pools["task_id"] = sorted(self.state.tasks)
+        pools["report_code"] = sorted(self.state.reports)
+        pools["chat:open"] = [
+            c.chat_id for c in self.state.chats.values() if c.chat_status == "Opened"
+        ]
+        return pools
+
+    def example_request(self, key: str) -> dict[str, Any]:
+        """The spec's request example for ``"METHOD /path"`` with its identifiers replaced by ones
+        that exist in this shop (postings in the status the operation needs, and so on), so that
+        sending it succeeds."""
+        method, path = key.split(" ", 1)
+        spec_op = self._paths[path][method.lower()]
+        media = spec_op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        example = copy.deepcopy(media.get("example", {}))
+        if not isinstance(example, dict):
+            return {}
+        pools = self.pools()
+        needs = NEEDS.get(key, {})
+        rng = random.Random(f"{self.seed}:example:{key}")
+
+        def pick(k: str, old: Any) -> Any:
+            pool = pools.get(needs[k]) if k in needs else pools.get(k) or pools.get(d.singular(k))
+            if not pool:
+                return old
+            new = rng.choice(pool)
+            if isinstance(old, str) and not isinstance(new, str):
+                return str(new)
+            if isinstance(old, int) and isinstance(new, str) and not new.isdigit():
+                return old
+            return int(new) if isinstance(old, int) and not isinstance(old, bool) else new
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    if k in needs or k in pools or d.singular(k) in pools:
+                        if isinstance(v, list):
+                            node[k] = [
+                                pick(k, x) for x in v if not isinstance(x, (dict, list))
+                            ] or v
+                        elif not isinstance(v, dict):
+                            node[k] = pick(k, v)
+                    walk(node[k])
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+
+        walk(example)
+        pagination = spec_op.get("x-ozon-pagination")
+        if pagination and pagination["position"] in example:  # the first page
+            old = example[pagination["position"]]
+            example[pagination["position"]] = "" if isinstance(old, str) else None
+            if example[pagination["position"]] is None:
+                del example[pagination["position"]]
+        prepare = PREPARE.get(key)
+        if prepare is not None:
+            prepare(self, example)
+        return example
+
+    # ------------------------------------------------------------------ helpers for handlers
+    def next_id(self, kind: str, low: int, high: int) -> int:
+        rng = self._ids.setdefault(kind, random.Random(f"{self.seed}:{kind}"))
+        return rng.randint(low, high)
+
+    def context(self, seed_key: str, body: Any = None) -> d.GenContext:
+        since, to = d.answer_range(body, self.anchor) if body is not None else (None, None)
+        return d.GenContext(
+            rng=random.Random(f"{self.seed}|{seed_key}"),
+            now=self.anchor,
+            since=since,
+            to=to,
+            pools=self._pools,
+            echo=d.request_echo(body) if body is not None else {},
+            examples=self._examples,
+        )
+
+    def fit(self, value: Any, schema: Any, seed_key: str) -> Any:
+        """``value`` shaped to ``schema``; generated extras are seeded by ``seed_key``."""
+        return self.faker.fit(value, schema, self.context(f"fit|{seed_key}"))
+
+    def task_is_done(self, task: ImportTask, now: float) -> bool:
+        by_polls = self.task_polls is not None and task.polls >= self.task_polls
+        by_time = self.task_seconds is not None and now - task.created_at >= self.task_seconds
+        return by_polls or by_time
+
+    def report_status(self, r: Report, now: float) -> str:
+        """``waiting``, ``processing`` or ``success``; the file is frozen when it turns success."""
+        if r.done_at is not None:
+            return "success"
+        stage = 0
+        if self.report_polls is not None:
+            stage = max(stage, 0 if r.polls <= 1 else 1 if r.polls < self.report_polls else 2)
+        if self.report_seconds is not None:
+            elapsed = now - r.created_at
+            stage = max(
+                stage,
+                0
+                if elapsed < self.report_seconds / 3
+                else 1
+                if elapsed < self.report_seconds
+                else 2,
+            )
+        if stage == 2:
+            r.done_at = now
+            r.content = build_report(self.state, r)
+            return "success"
+        return "processing" if stage == 1 else "waiting"
+
+    def report_file(self, code: str) -> bytes | None:
+        """The bytes of a finished report, or ``None``."""
+        r = self.state.reports.get(code)
+        if r is None or r.content is None:
+            return None
+        return r.content
+
+    def _seed_history(self) -> None:
+        """A few reports and an import task the shop made before the sandbox started."""
+        state = self.state
+        rng = random.Random(f"{self.seed}:history")
+        history: list[tuple[str, dict[str, Any]]] = [
+            ("/v1/report/products/create", {"visibility": "ALL", "language": "DEFAULT"}),
+            (
+                "/v1/report/postings/create",
+                {
+                    "filter": {
+                        "processed_at_from": d.iso(self.anchor - 7 * 86400),
+                        "processed_at_to": d.iso(self.anchor),
+                    },
+                    "language": "DEFAULT",
+                },
+            ),
+        ]
+        for i, (path, body) in enumerate(history):
+            rtype = report_type_for(path) or "SELLER_PRODUCTS"
+            created = self.anchor - (3 - i) * 86400
+            code = f"REPORT_{rtype.lower()}_{self.company_id}_{int(created)}_{d.ozon_uuid(rng)}"
+            r = Report(code, rtype, created, body)
+            state.reports[code] = r
+            r.done_at = created + 60
+            r.content = build_report(state, r)
+        task_id = rng.randint(10**9, 4 * 10**9)
+        some = sorted(state.products.values(), key=lambda p: p.product_id)[:2]
+        items = [
+            {
+                "offer_id": p.offer_id,
+                "name": p.name,
+                "price": p.price,
+                "description_category_id": p.description_category_id,
+            }
+            for p in some
+        ]
+        task = ImportTask(
+            task_id,
+            self.anchor - 86400,
+            items,
+            [
+                {
+                    "offer_id": p.offer_id,
+                    "errors": [],
+                    "status": "imported",
+                    "product_id": p.product_id,
+                }
+                for p in some
+            ],
+        )
+        task.done = True
+        state.tasks[task_id] = task
+
+    # ------------------------------------------------------------------ pagination
+    def paginate(
+        self,
+        spec_op: Mapping[str, Any],
+        body: Mapping[str, Any],
+        items: list[Any],
+        answer: dict[str, Any],
+        render: Callable[[Any], Any] | None = None,
+    ) -> dict[str, Any]:
+        """Cut ``items`` into the page the request asks for, the way the operation's
+        ``x-ozon-pagination`` says, and write the page and its markers into ``answer``."""
+        p = spec_op.get("x-ozon-pagination")
+        if not p:
+            return answer
+        limit = body.get(p["limit"]) if p.get("limit") else None
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        if not isinstance(limit, int) or limit <= 0:
+            limit = 100
+        position = body.get(p["position"])
+        style = p["style"]
+        if style == "offset":
+            start = int(position or 0)
+        elif style == "page":
+            first = p.get("first_page", 1)
+            start = (int(position if position is not None else first) - first) * limit
+        elif p.get("next_from_item"):
+            fld = p["next_from_item"]
+            last = int(position or 0) if str(position or "0").lstrip("-").isdigit() else 0
+            start = (
+                next((i for i, it in enumerate(items) if int(it.get(fld) or 0) > last), len(items))
+                if last
+                else 0
+            )
+        else:
+            start = _decode_cursor(position, p["position"])
+        start = max(0, start)
+        chunk = items[start : start + limit]
+        end = start + len(chunk)
+        more = end < len(items)
+        page = [render(x) for x in chunk] if render else chunk
+        _set(answer, p["items"].split("."), page)
+        if p.get("has_next"):
+            _set(answer, p["has_next"].split("."), more)
+        if p.get("total"):
+            _set(answer, p["total"].split("."), len(items))
+        if p.get("page_count"):
+            _set(answer, p["page_count"].split("."), -(-len(items) // limit))
+        if p.get("next"):
+            token: Any = _encode_cursor(end) if more else ""
+            schema = self._schema_at(spec_op, p["next"])
+            if self.faker.kind(schema) == "integer":
+                token = end if more else 0
+            _set(answer, p["next"].split("."), token)
+        return answer
+
+    def _schema_at(self, spec_op: Mapping[str, Any], dotted: str) -> Any:
+        media: dict[str, Any] = next(
+            iter(spec_op["responses"]["200"].get("content", {}).values()), {}
+        )
+        schema = media.get("schema", {})
+        for part in dotted.split("."):
+            schema = self.faker.properties(schema).get(part, {})
+        return schema
+
     # ------------------------------------------------------------------ app
     def _make_app(self) -> web.Application:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_route("*", ADMIN + "/{action}", self._admin)
+        app.router.add_get(FILES + "/reports/{name}", self._report_file)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         return app
+
+    async def _report_file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        code, _, ext = name.rpartition(".")
+        content = self.report_file(code)
+        if content is None:
+            return _error(404, 5, f"no report file {name}")
+        ctype = {
+            "csv": "text/csv; charset=utf-8",
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }.get(ext, "application/octet-stream")
+        return web.Response(
+            body=content,
+            headers={
+                "Content-Type": ctype,
+                "Content-Disposition": f'attachment; filename="{name}"',
+            },
+        )
 
     async def _admin(self, request: web.Request) -> web.StreamResponse:
         action = request.match_info["action"]
@@ -218,6 +568,31 @@ class MockOzonServer:
         if action == "reset":
             self.reset()
             return web.json_response({"ok": True})
+        if action == "clock":
+            if request.method == "POST":
+                data = await request.json()
+                try:
+                    self.advance(float(data.get("advance", 0)))
+                except TypeError as exc:
+                    return _error(409, 9, str(exc))
+            return web.json_response({"now": d.iso(self.now()), "epoch": self.now()})
+        if action == "state":
+            s = self.state
+            statuses: dict[str, int] = {}
+            for p in s.postings.values():
+                statuses[p.status] = statuses.get(p.status, 0) + 1
+            return web.json_response(
+                {
+                    "seed": self.seed,
+                    "warehouses": len(s.warehouses),
+                    "products": len(s.products),
+                    "postings": statuses,
+                    "returns": len(s.returns),
+                    "chats": len(s.chats),
+                    "reports": len(s.reports),
+                    "import_tasks": len(s.tasks),
+                }
+            )
         return _error(404, 5, f"unknown admin action {action}")
 
     def _take_fault(self, path: str) -> Fault | None:
@@ -225,7 +600,7 @@ class MockOzonServer:
         while queue:
             f = queue[0]
             if f.circuit_open_for is not None:
-                now = time.monotonic()
+                now = self.clock.now()
                 if f._circuit_until is None:
                     f._circuit_until = now + f.circuit_open_for
                 if now < f._circuit_until:
@@ -240,7 +615,7 @@ class MockOzonServer:
         return None
 
     def _limited(self, key: str, requests: float, period: float) -> bool:
-        now = time.monotonic()
+        now = self.clock.now()
         window = self._windows.setdefault(key, deque())
         while window and now - window[0] >= period:
             window.popleft()
@@ -258,7 +633,7 @@ class MockOzonServer:
         if fault is not None and fault.drop == "before_read":
             return _drop(request)
         raw = await request.read()
-        headers = {k: ("***" if k.lower() == "api-key" else v) for k, v in request.headers.items()}
+        headers = {k: _mask(k, v) for k, v in request.headers.items()}
         try:
             body = msgspec.json.decode(raw) if raw else None
             decoded = True
@@ -266,118 +641,183 @@ class MockOzonServer:
             body, decoded = raw.decode("utf-8", "replace"), False
         client_id = request.headers.get("Client-Id")
         self.requests.append(
-            RecordedRequest(request.method, path, headers, body, client_id, time.monotonic())
+            RecordedRequest(request.method, path, headers, body, client_id, self.clock.now())
         )
         if fault is not None and fault.drop == "after_read":
             return _drop(request)
         if item is None:
             return _error(404, 5, f"unknown method {path}")
-        op_spec = item.get(request.method.lower())
-        if op_spec is None:
+        spec_op = item.get(request.method.lower())
+        if spec_op is None:
             return _error(405, 12, f"method {request.method} is not allowed for {path}")
-        if not client_id or not request.headers.get("Api-Key"):
-            return _error(401, 16, "Client-Id and Api-Key headers are required")
-        op = OPERATIONS[f"{request.method} {path}"]
-        if self.method_limits and op.rate_limit is not None:
-            rl = op.rate_limit
-            if self._limited(f"{client_id} {path}", rl.requests, rl.period):
-                return web.json_response(RATE_LIMIT_BODY, status=429)
-        if self.rate_limit is not None and self._limited(client_id, self.rate_limit, 1.0):
+        who = _identity(request)
+        if who is None:
+            return _error(
+                401, 16, "Client-Id and Api-Key headers (or an OAuth bearer token) are required"
+            )
+        key = f"{request.method} {path}"
+        op = OPERATIONS.get(key)
+        limit = spec_op.get("x-ozon-rate-limit")
+        if (
+            self.method_limits
+            and limit
+            and self._limited(f"{who} {path}", limit["requests"], limit["period"])
+        ):
+            return web.json_response(RATE_LIMIT_BODY, status=429)
+        if self.rate_limit is not None and self._limited(who, self.rate_limit, 1.0):
             return web.json_response(RATE_LIMIT_BODY, status=429)
         if fault is not None:
             return _fault_response(fault)
         if request.method != "GET":
             if not decoded:
                 return _error(400, 3, "the request body is not valid JSON")
-            problem = _validate(op, body)
+            problem = _validate(op, body) or self._check_limits(spec_op, body)
             if problem:
                 return _error(400, 3, problem)
-        if op.response_content_type == "application/pdf":
-            return web.Response(body=PDF, content_type="application/pdf")
-        media = next(iter(op_spec["responses"]["200"]["content"].values()))
-        answer = copy.deepcopy(media["example"])
-        if op.pagination is not None and isinstance(body, dict):
-            answer = self._page(op, op.pagination, answer, body)
+        try:
+            answer = self._answer(key, spec_op, body if isinstance(body, dict) else {})
+        except SandboxError as exc:
+            return web.json_response(exc.body(), status=exc.status)
+        if isinstance(answer, bytes):
+            ctype = op.response_content_type if op is not None else "application/pdf"
+            return web.Response(body=answer, content_type=ctype)
         return web.Response(body=msgspec.json.encode(answer), content_type="application/json")
 
-    # ------------------------------------------------------------------ pagination
-    def _item_list(self, op: Operation, p: Pagination, example: dict[str, Any]) -> list[Any]:
-        items = self._pages.get(op.path)
-        if items is not None:
-            return items
-        template_list = _get(example, p.items) or [{}]
-        template = template_list[0] if template_list else {}
-        items = [_vary(template, i, p.next_from_item) for i in range(self.items)]
-        self._pages[op.path] = items
-        return items
+    def _check_limits(self, spec_op: Mapping[str, Any], body: Any) -> str | None:
+        """Batch sizes (``maxItems``) of the request schema, named by field."""
+        media = spec_op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        return self._walk_limits(media.get("schema", {}), body, "", 0)
 
-    def _page(self, op: Operation, p: Pagination, example: Any, body: dict[str, Any]) -> Any:
-        if not isinstance(example, dict):
-            return example
-        items = self._item_list(op, p, example)
-        limit = body.get(p.limit) if p.limit else None
-        if not isinstance(limit, int) or limit <= 0:
-            limit = 100
-        position = body.get(p.position)
-        if p.style == "offset":
-            start = int(position or 0)
-        elif p.style == "page":
-            first = p.first_page if p.first_page is not None else 1
-            start = (int(position if position is not None else first) - first) * limit
-        elif p.next_from_item:
-            last = int(position or 0)
-            start = next(
-                (i for i, it in enumerate(items) if it.get(p.next_from_item, 0) > last), len(items)
-            )
-        else:
-            start = (
-                int(position) if position not in (None, "", 0) and str(position).isdigit() else 0
-            )
-        chunk = items[start : start + limit]
-        end = start + len(chunk)
-        more = end < len(items)
-        answer = copy.deepcopy(example)
-        _set(answer, p.items, chunk)
-        if p.has_next:
-            _set(answer, p.has_next, more)
-        if p.total:
-            _set(answer, p.total, len(items))
-        if p.page_count:
-            _set(answer, p.page_count, -(-len(items) // limit))
-        if p.next:
-            token_example = _get(example, p.next)
-            token: Any = end if more else ""
-            if not isinstance(token_example, int):
-                token = str(end) if more else ""
-            elif not more:
-                token = 0
-            _set(answer, p.next, token)
+    def _walk_limits(self, schema: Any, value: Any, where: str, depth: int) -> str | None:
+        if depth > 8:
+            return None
+        s = self.faker.resolve(schema)
+        if isinstance(value, list):
+            top = s.get("maxItems")
+            if isinstance(top, int) and len(value) > top:
+                return f"{where or 'body'}: at most {top} items per request, got {len(value)}"
+            for i, v in enumerate(value[:1000]):
+                problem = self._walk_limits(s.get("items", {}), v, f"{where}[{i}]", depth + 1)
+                if problem:
+                    return problem
+        elif isinstance(value, dict):
+            props = s.get("properties", {})
+            for k, v in value.items():
+                if k in props:
+                    problem = self._walk_limits(
+                        props[k], v, f"{where}.{k}" if where else k, depth + 1
+                    )
+                    if problem:
+                        return problem
+        return None
+
+    def _answer(self, key: str, spec_op: dict[str, Any], body: dict[str, Any]) -> Any:
+        now = self.clock.now()
+        path = key.split(" ", 1)[1]
+        handler = HANDLERS.get(key)
+        if handler is None and report_type_for(path) and not spec_op.get("x-ozon-safe"):
+            handler = create_report
+        self._settle(now)
+        call = Call(self, key, spec_op, body, now)
+        if handler is not None:
+            answer = handler(call)
+            if isinstance(answer, bytes):
+                return answer
+            self._pools = self.state.pools()
+            ctx = self.context(f"{key}|{_canonical(body)}", body)
+            return self.faker.fit(answer, call.response_schema(), ctx)
+        return self._generated(call)
+
+    def _settle(self, now: float) -> None:
+        """Finish the import tasks whose time has come, whether or not anyone asked."""
+        for task in self.state.tasks.values():
+            if (
+                not task.done
+                and self.task_seconds is not None
+                and now - task.created_at >= self.task_seconds
+            ):
+                finish_import(self, task, now)
+
+    def _generated(self, call: Call) -> Any:
+        """An answer made from the operation's response schema (no state behind it)."""
+        content = call.spec_op["responses"]["200"].get("content", {})
+        ctype = next(iter(content), "application/json")
+        if ctype != "application/json":
+            lines = [f"{k}: {v}" for k, v in sorted(d.request_echo(call.body).items())]
+            return pdf_bytes([["OZON", call.path, *lines]])
+        ctx = self.context(f"{call.key}|{_canonical(call.body)}", call.body)
+        schema = call.response_schema()
+        answer = self.faker.generate(schema, ctx)
+        p = call.spec_op.get("x-ozon-pagination")
+        if p and isinstance(answer, dict):
+            items = self._generic_list(call, p)
+            answer = self.paginate(call.spec_op, call.body, items, answer)
         return answer
 
-
-def _vary(template: Any, i: int, id_field: str | None) -> Any:
-    """Item number ``i``: a copy of the example item whose identifying fields are made unique."""
-    if not isinstance(template, dict):
-        return template
-    item = copy.deepcopy(template)
-    for key, value in template.items():
-        if key == id_field:
-            item[key] = i + 1
-        elif isinstance(value, dict):
-            item[key] = _vary(value, i, None)
-        elif isinstance(value, bool) or not (key == "code" or any(h in key for h in _ID_HINTS)):
-            continue
-        elif isinstance(value, int):
-            item[key] = value * 1000 + i + 1 if value else i + 1
-        elif isinstance(value, str) and value.isdigit():
-            item[key] = str(int(value) * 1000 + i + 1)
-        elif isinstance(value, str):
-            item[key] = f"{value}-{i + 1}" if value else str(i + 1)
-    return item
+    def _generic_list(self, call: Call, p: Mapping[str, Any]) -> list[Any]:
+        items = self._generic_items.get(call.key)
+        if items is not None:
+            return items
+        schema = call.schema_at(p["items"])
+        ctx = self.context(f"{call.key}|items")
+        items = [self.faker.generate(schema, ctx) for _ in range(self.items)]
+        fld = p.get("next_from_item")
+        if fld:
+            base = 10**8 + ctx.rng.randint(0, 10**6)
+            for i, it in enumerate(items):
+                if isinstance(it, dict):
+                    it[fld] = base + (i + 1) * 17
+        self._generic_items[call.key] = items
+        return items
 
 
-def _validate(op: Operation, body: Any) -> str | None:
-    request_type = op.request_type
+class MockOzonServer(Sandbox):
+    """The former name of :class:`Sandbox`, kept for existing tests: the same server."""
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"sandbox:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(token: Any, name: str) -> int:
+    if token in (None, "", 0, "0"):
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(str(token) + "=" * (-len(str(token)) % 4)).decode()
+        prefix, _, offset = text.partition(":")
+        if prefix == "sandbox" and offset.isdigit():
+            return int(offset)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise SandboxError(
+        400, 3, f"{name}: invalid value {token!r}; pass the value of the previous answer"
+    )
+
+
+def _identity(request: web.Request) -> str | None:
+    """Who is calling: the Client-Id with its Api-Key, or an OAuth bearer token (hashed)."""
+    client_id = request.headers.get("Client-Id")
+    if client_id and request.headers.get("Api-Key"):
+        return f"client:{client_id}"
+    auth = request.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:16]
+    return None
+
+
+def _mask(name: str, value: str) -> str:
+    low = name.lower()
+    if low == "api-key":
+        return "***"
+    if low == "authorization":
+        scheme = value.split(" ", 1)[0]
+        return f"{scheme} ***"
+    return value
+
+
+def _validate(op: Any, body: Any) -> str | None:
+    request_type = op.request_type if op is not None else None
     if request_type is None:
         return (
             None if body in (None, {}) or isinstance(body, dict) else "the body must be an object"

@@ -1,4 +1,6 @@
-"""pytest plugin (registered through the ``pytest11`` entry point): the ``ozon_mock`` fixture."""
+"""pytest plugin (registered through the ``pytest11`` entry point): the ``ozon_sandbox`` and
+``ozon_mock`` fixtures. Both need pytest-asyncio (``asyncio_mode = "auto"``, or mark the tests
+with ``@pytest.mark.asyncio``)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ozon_async._client import OzonClient
-    from ozon_async.testing._server import MockOzonServer
+    from ozon_async.testing._clock import ManualClock
+    from ozon_async.testing._server import Sandbox
 
 
 @dataclass
 class MockOzon:
-    """What the ``ozon_mock`` fixture yields."""
+    """What the ``ozon_mock`` fixture yields: a sandbox on real time and a client."""
 
-    server: MockOzonServer
+    server: Sandbox
     client: OzonClient
 
     @property
@@ -23,12 +26,35 @@ class MockOzon:
         return self.server.url
 
 
+@dataclass
+class OzonSandbox:
+    """What the ``ozon_sandbox`` fixture yields.
+
+    Attributes:
+        sandbox: the running :class:`~ozon_async.testing.Sandbox` (seed 1).
+        client: an :class:`~ozon_async.OzonClient` pointed at it, sharing its clock.
+        clock: the :class:`~ozon_async.testing.ManualClock` both run on.
+    """
+
+    sandbox: Sandbox
+    client: OzonClient
+    clock: ManualClock
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url
+
+    def advance(self, seconds: float) -> None:
+        """Move sandbox time forward (the client sees the same time)."""
+        self.clock.advance(seconds)
+
+
 async def _ozon_mock() -> AsyncIterator[MockOzon]:
     from ozon_async._client import OzonClient
     from ozon_async._ratelimit import InProcessRateLimiter
-    from ozon_async.testing._server import MockOzonServer
+    from ozon_async.testing._server import Sandbox
 
-    server = await MockOzonServer().start()
+    server = await Sandbox().start()
     # A limiter of its own, so that tests do not share pacing state with each other.
     client = OzonClient(
         "123456", "test-api-key", base_url=server.url, limiter=InProcessRateLimiter()
@@ -40,13 +66,40 @@ async def _ozon_mock() -> AsyncIterator[MockOzon]:
         await server.stop()
 
 
+async def _ozon_sandbox() -> AsyncIterator[OzonSandbox]:
+    from ozon_async._client import OzonClient
+    from ozon_async._ratelimit import InProcessRateLimiter
+    from ozon_async.testing._clock import ManualClock
+    from ozon_async.testing._server import Sandbox
+
+    clock = ManualClock()
+    sandbox = await Sandbox(seed=1, clock=clock).start()
+    client = OzonClient(
+        "123456",
+        "test-api-key",
+        base_url=sandbox.url,
+        clock=clock,
+        limiter=InProcessRateLimiter(clock=clock),
+    )
+    try:
+        yield OzonSandbox(sandbox, client, clock)
+    finally:
+        await client.aclose()
+        await sandbox.stop()
+
+
 try:
     import pytest_asyncio
 
     ozon_mock: Any = pytest_asyncio.fixture(_ozon_mock)
     ozon_mock.__doc__ = (
-        "A running mock Ozon Seller API on a free loopback port, and an OzonClient pointed at "
+        "A running sandbox (real time) on a free loopback port, and an OzonClient pointed at "
         "it: ``ozon_mock.server`` (faults, recorded requests), ``ozon_mock.client``."
+    )
+    ozon_sandbox: Any = pytest_asyncio.fixture(_ozon_sandbox)
+    ozon_sandbox.__doc__ = (
+        "A running sandbox (seed 1) on a manual clock, and an OzonClient sharing that clock: "
+        "``ozon_sandbox.sandbox``, ``ozon_sandbox.client``, ``ozon_sandbox.advance(seconds)``."
     )
 except ImportError:  # pragma: no cover - pytest-asyncio is needed for async fixtures
     import pytest
@@ -54,3 +107,7 @@ except ImportError:  # pragma: no cover - pytest-asyncio is needed for async fix
     @pytest.fixture
     def ozon_mock() -> None:
         pytest.skip("the ozon_mock fixture needs pytest-asyncio")
+
+    @pytest.fixture
+    def ozon_sandbox() -> None:
+        pytest.skip("the ozon_sandbox fixture needs pytest-asyncio")
