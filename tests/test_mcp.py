@@ -15,7 +15,7 @@ pytest.importorskip("mcp")
 
 from mcp import Client
 
-from ozon_async import OPERATIONS
+from ozon_async import OPERATIONS, OzonClient
 from ozon_async.mcp import OzonMCP, Settings
 from ozon_async.mcp._catalog import request_schema
 from ozon_async.mcp._render import is_money_key, money_as_strings, render
@@ -26,7 +26,7 @@ KEY = "mcp-test-key-5f1d3c9e8b7a"
 OTHER_KEY = "mcp-other-key-0a9b8c7d6e5f"
 STOCKS = "/v2/products/stocks"
 STOCK_ARGS = {"stocks": [{"offer_id": "PH-1", "stock": 7, "warehouse_id": 22142605386000}]}
-POSTINGS_FILTER = {"filter": {"since": "2024-01-01T00:00:00Z", "to": "2024-02-01T00:00:00Z"}}
+POSTINGS_FILTER = {"filter": {"since": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}}
 
 
 class Session:
@@ -230,9 +230,15 @@ async def test_call_read_returns_the_answer(app: OzonMCP, mock: MockOzonServer) 
         assert got["operation"] == "POST /v2/warehouse/list"
         assert got["shop"] == "main"
         warehouses = got["result"]["warehouses"]
-        assert len(warehouses) == 5
         sent = mock.requests_for("/v2/warehouse/list")
         assert len(sent) == 1
+        # the same data the typed SDK call returns
+        async with OzonClient("111", KEY, base_url=mock.url) as client:
+            typed = await client.warehouse.list_v2(limit=5)
+        assert 0 < len(warehouses) <= 5
+        assert [w["warehouse_id"] for w in warehouses] == [
+            w.warehouse_id for w in typed.warehouses or []
+        ]
         assert sent[0].body == {"limit": 5}
         assert sent[0].client_id == "111"
         # a GET without arguments
@@ -413,14 +419,18 @@ async def test_destructive_operation_is_sent_when_allowed(
 ) -> None:
     profile = Profile("main", "111", KEY, base_url=mock.url)
     async with OzonMCP([profile], settings=settings) as app, connect(app) as s:
+        listed = await s.ok("call_read", operation="product.list_v3", arguments={"limit": 1})
+        product_id = listed["result"]["result"]["items"][0]["product_id"]
         done = await s.ok(
             "call_write",
             operation="product.archive_v1",
-            arguments={"product_id": [123]},
+            arguments={"product_id": [product_id]},
             confirm=True,
         )
         assert done["sent"] is True
-        assert [r.body for r in mock.requests_for("/v1/product/archive")] == [{"product_id": [123]}]
+        assert [r.body for r in mock.requests_for("/v1/product/archive")] == [
+            {"product_id": [product_id]}
+        ]
         other = await s.call(
             "call_write",
             operation="posting.fbs_cancel_v2",
@@ -431,9 +441,13 @@ async def test_destructive_operation_is_sent_when_allowed(
             },
             confirm=True,
         )
-        assert other[1] is not settings.allow_destructive  # the allow-list has only one
-    if not settings.allow_destructive:
-        assert mock.requests_for("/v2/posting/fbs/cancel") == []
+        if settings.allow_destructive:
+            # sent: the sandbox answers for itself (it has no posting 1-1)
+            assert len(mock.requests_for("/v2/posting/fbs/cancel")) == 1
+        else:  # the allow-list names only the archive
+            assert other[1] is True
+            assert other[0]["error"]["type"] == "not_allowed"
+            assert mock.requests_for("/v2/posting/fbs/cancel") == []
 
 
 # ---------------------------------------------------------------------------------- paging
@@ -459,20 +473,37 @@ async def test_fetch_all_stops_at_max_items(mock: MockOzonServer) -> None:
         assert len(set(numbers)) == 50
     sent = mock.requests_for("/v4/posting/fbs/list")
     # cursor pagination: the first page without a cursor, then the cursor of each answer
-    assert [r.body.get("cursor") for r in sent] == [None, "20", "40"]
+    cursors = [r.body.get("cursor") for r in sent]
+    assert cursors[0] is None
+    assert all(cursors[1:]) and len(set(cursors)) == 3
     assert all(r.body["limit"] == 20 for r in sent)
 
 
-async def test_fetch_all_walks_every_page(app: OzonMCP, mock: MockOzonServer) -> None:
-    async with connect(app) as mcp:
-        # cursor pagination, page size filled in from the spec
-        got = await mcp.ok("fetch_all", operation="warehouse.list_v2", max_items=1000)
+async def test_fetch_all_walks_every_page(mock: MockOzonServer) -> None:
+    profile = Profile("main", "111", KEY, base_url=mock.url)
+    roomy = Settings(budget=20_000_000)  # every item shown
+    async with OzonMCP([profile], settings=roomy) as app, connect(app) as mcp:
+        got = await mcp.ok(
+            "fetch_all",
+            operation="posting.fbs_list_v4",
+            arguments={**POSTINGS_FILTER, "limit": 40},
+            max_items=10_000,
+        )
         assert got["complete"] is True
-        assert got["count"] == mock.items == 250
-        assert got["filled_in"] == {"limit": got["filled_in"]["limit"]}
-        pages = mock.requests_for("/v2/warehouse/list")
-        assert got["pages"] == len(pages)
-        assert pages[1].body["cursor"] == str(got["filled_in"]["limit"])
+        pages = mock.requests_for("/v4/posting/fbs/list")
+        assert got["pages"] == len(pages) > 2
+        # the same items as the SDK's own paginator
+        async with OzonClient("111", KEY, base_url=mock.url) as client:
+            walked = [
+                p.posting_number
+                async for p in client.posting.fbs_list_v4.iter(limit=40, **POSTINGS_FILTER)
+            ]
+        assert "trimmed" not in got
+        assert [p["posting_number"] for p in got["items"]] == walked
+        assert got["count"] == len(walked) > 80
+        # the page size is filled in (from the spec's maximum) when the arguments lack it
+        small = await mcp.ok("fetch_all", operation="warehouse.list_v2", max_items=3)
+        assert small["filled_in"] == {"limit": 3}
         err = await mcp.error("fetch_all", operation="products.stocks_v2", arguments=STOCK_ARGS)
         assert err["type"] == "wrong_tool"
         err = await mcp.error("fetch_all", operation="warehouse.list_v2", max_items=0)
@@ -508,10 +539,17 @@ async def test_oversized_answer_is_trimmed_with_a_note(mock: MockOzonServer) -> 
         assert "max_items" in note["how_to_get_the_rest"]
         assert got["count"] == 100  # what was fetched; the note says what is shown
 
-        page = await s.ok("call_read", operation="warehouse.list_v2", arguments={"limit": 100})
+        page = await s.ok(
+            "call_read",
+            operation="posting.fbs_list_v4",
+            arguments={**POSTINGS_FILTER, "limit": 100},
+        )
         assert len(s.texts[-1].encode()) <= 6000
-        assert page["trimmed"]["cut"][0]["path"] == "result.warehouses"
-        assert "cursor" in page["trimmed"]["how_to_get_the_rest"]
+        cut = page["trimmed"]["cut"][0]
+        assert cut["path"] == "result.postings"
+        assert cut["of"] == 100 and 0 < cut["kept"] == len(page["result"]["postings"])
+        assert page["result"]["has_next"] is True  # what is not a list is kept
+        assert "`cursor`" in page["trimmed"]["how_to_get_the_rest"]
 
 
 # ---------------------------------------------------------------------------------- shops
