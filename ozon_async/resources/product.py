@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, batched, batched_task, paginated
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -125,6 +125,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/action/timer/update"], int)
     async def action_timer_update_v1(
         self,
         *,
@@ -141,7 +142,8 @@ class ProductResource(Resource):
         ``POST /v1/product/action/timer/update`` (Ozon docs: 最低价格时效性计时器更新).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_ids``
+        items in requests of at most 1000 and returns one outcome per item.
 
         Args:
             product_ids: Product identifiers in the Ozon system (product_id); up to 1000.
@@ -163,6 +165,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/archive"], int)
     async def archive_v1(
         self,
         *,
@@ -178,7 +181,8 @@ class ProductResource(Resource):
         ``POST /v1/product/archive`` (Ozon docs: 将商品归档).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_id``
+        items in requests of at most 100 and returns one outcome per item.
 
         Args:
             product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the
@@ -202,6 +206,11 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched_task(
+        OPERATIONS["POST /v1/product/attributes/update"],
+        ProductAttributesUpdateItem,
+        ProductImportInfoV1Response,
+    )
     async def attributes_update_v1(
         self,
         *,
@@ -221,7 +230,10 @@ class ProductResource(Resource):
         ``POST /v1/product/attributes/update`` (Ozon docs: 更新商品特征).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
+        requests of at most 100 and returns one outcome per item. Starts a task reported by
+        ``POST /v1/product/import/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             items: Products and the attributes to update.
@@ -243,6 +255,11 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched_task(
+        OPERATIONS["POST /v1/product/import-by-sku"],
+        ProductImportBySkuItem,
+        ProductImportInfoV1Response,
+    )
     async def import_by_sku_v1(
         self,
         *,
@@ -260,7 +277,10 @@ class ProductResource(Resource):
         ``POST /v1/product/import-by-sku`` (Ozon docs: 通过SKU创建商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
+        requests of at most 1000 and returns one outcome per item. Starts a task reported by
+        ``POST /v1/product/import/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             items: Products to create; up to 1000.
@@ -320,6 +340,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/import/prices"], ProductPriceUpdateItem)
     async def import_prices_v1(
         self,
         *,
@@ -338,7 +359,10 @@ class ProductResource(Resource):
         ``POST /v1/product/import/prices`` (Ozon docs: 更新价格).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``prices`` items in
+        requests of at most 1000 and returns one outcome per item. Per item: at most 10
+        update(s) of one item per 3600 s; ``.bulk`` schedules items so that this is never
+        broken.
 
         Args:
             prices: Price data for each product; up to 1000.
@@ -360,6 +384,9 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched_task(
+        OPERATIONS["POST /v3/product/import"], ProductImportItem, ProductImportInfoV1Response
+    )
     async def import_v3(
         self,
         *,
@@ -387,7 +414,10 @@ class ProductResource(Resource):
         ``POST /v3/product/import`` (Ozon docs: 创建或更新商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
+        requests of at most 100 and returns one outcome per item. Starts a task reported by
+        ``POST /v1/product/import/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             items: Products to create or update, one element per product. Maximum 100.
@@ -1135,6 +1165,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/unarchive"], int)
     async def unarchive_v1(
         self,
         *,
@@ -1151,7 +1182,8 @@ class ProductResource(Resource):
         ``POST /v1/product/unarchive`` (Ozon docs: 从档案中还原商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_id``
+        items in requests of at most 100 and returns one outcome per item.
 
         Args:
             product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the
@@ -1215,6 +1247,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/update/offer-id"], ProductOfferIdUpdate)
     async def update_offer_id_v1(
         self,
         *,
@@ -1234,7 +1267,8 @@ class ProductResource(Resource):
         ``POST /v1/product/update/offer-id`` (Ozon docs: 从卖家的系统中改变商品货号).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``update_offer_id``
+        items in requests of at most 25 and returns one outcome per item.
 
         Args:
             update_offer_id: Pairs of current and new article codes. Maximum 25 (Ozon's schema

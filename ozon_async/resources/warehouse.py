@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -53,6 +53,7 @@ class WarehouseResource(Resource):
     points.
     """
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/archive"], WarehouseOperationStatusV1Response)
     async def archive_v1(
         self,
         *,
@@ -71,7 +72,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/archive`` (Ozon docs: 将仓库归档).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             reason: Reason for archiving the warehouse. Maximum 200 characters. Required.
@@ -223,6 +226,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/fbs/create"], WarehouseOperationStatusV1Response)
     async def fbs_create_v1(
         self,
         *,
@@ -252,7 +256,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/fbs/create`` (Ozon docs: 创建仓库).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             address_coordinates: Coordinates of the warehouse address. Required.
@@ -300,6 +306,9 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/warehouse/fbs/first-mile/update"], WarehouseOperationStatusV1Response
+    )
     async def fbs_first_mile_update_v1(
         self,
         *,
@@ -323,7 +332,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/fbs/first-mile/update`` (Ozon docs: 更新头程物流).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             cut_in_time: Time for accepting orders, in minutes; for example 3000 means
@@ -479,6 +490,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/fbs/update"], WarehouseOperationStatusV1Response)
     async def fbs_update_v1(
         self,
         *,
@@ -500,7 +512,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/fbs/update`` (Ozon docs: 更新仓库).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             address_coordinates: Coordinates of the warehouse address. Required.
@@ -666,6 +680,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/unarchive"], WarehouseOperationStatusV1Response)
     async def unarchive_v1(
         self,
         *,
@@ -682,7 +697,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/unarchive`` (Ozon docs: 将仓库解除归档).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             warehouse_id: Identifier of the warehouse to restore. Required.
