@@ -331,3 +331,21 @@ def test_every_batch_operation_is_described() -> None:
         limits["POST /v1/product/import/prices"].requests,
         limits["POST /v1/product/import/prices"].period,
     ) == (10, 3600.0)
+
+
+async def test_the_readme_example_runs(tmp_path: Any, capsys: Any) -> None:
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Bulk updates, tasks and reports", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    async with bulk_env() as env:
+        await namespace["daily_jobs"](env.client, str(tmp_path))
+        out = capsys.readouterr().out
+        assert "3 postings" in out
+        assert len(env.fake.requests_for(STOCKS)) == 50
+        assert len(env.fake.requests_for(PRICES)) == 3
