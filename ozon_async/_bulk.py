@@ -416,19 +416,23 @@ class _Run(Generic[I, R]):
         self.outcomes: list[ItemOutcome[I, R] | None] = [None] * n
         self.attempts = [0] * n
         self.not_before: dict[int, float] = {}  # retry_later: clock time it becomes allowed
-        self.ready: list[int] = []  # heap of indices that may go into the next request
+        # Heap of the items that may go into the next request: items with more updates of
+        # the same key behind them first (their window starts sooner), then input order.
+        self.ready: list[tuple[int, int]] = []
         self.deferred: list[tuple[float, int]] = []  # (clock time, index) waiting for a window
         # The item that holds a key (queued, waiting or in flight) and the ones behind it.
         self.behind: dict[Key, deque[int]] = {}
+        heads: list[int] = []
         for i, k in enumerate(self.keys):
             if k is None:
-                self.ready.append(i)
+                heads.append(i)
             elif k in self.behind:
                 self.behind[k].append(i)
             else:
                 self.behind[k] = deque()
-                self.ready.append(i)
-        heapq.heapify(self.ready)
+                heads.append(i)
+        for i in heads:
+            self._ready(i)
         self.inflight = 0
         self.requests = 0
         self.responses: list[R] = []
@@ -439,6 +443,11 @@ class _Run(Generic[I, R]):
         self.guard = 0.0 if rl is None else max(1.0, 0.01 * rl.period)
 
     # ------------------------------------------------------------------ bookkeeping
+    def _ready(self, i: int) -> None:
+        k = self.keys[i]
+        behind = len(self.behind[k]) if k is not None else 0
+        heapq.heappush(self.ready, (-behind, i))
+
     def _window_key(self, i: int) -> str:
         k = self.keys[i]
         assert k is not None
@@ -461,7 +470,7 @@ class _Run(Generic[I, R]):
                 )
             del self.behind[k]
         elif queue:
-            heapq.heappush(self.ready, queue.popleft())
+            self._ready(queue.popleft())
         else:
             del self.behind[k]
 
@@ -481,7 +490,7 @@ class _Run(Generic[I, R]):
         rl = self.op.item_rate_limit
         chunk: list[int] = []
         while self.ready and len(chunk) < self.batch.max_items:
-            i = heapq.heappop(self.ready)
+            i = heapq.heappop(self.ready)[1]
             if rl is not None and self.keys[i] is not None:
                 delay = await self.limiter.acquire_window(
                     self._window_key(i), rl.requests, rl.period + self.guard, wait=False
@@ -499,7 +508,7 @@ class _Run(Generic[I, R]):
     def _promote(self) -> None:
         now = self.clock.now()
         while self.deferred and self.deferred[0][0] <= now:
-            heapq.heappush(self.ready, heapq.heappop(self.deferred)[1])
+            self._ready(heapq.heappop(self.deferred)[1])
 
     async def _send(self, chunk: list[int]) -> None:
         try:
