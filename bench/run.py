@@ -546,6 +546,166 @@ def _max_in_window(times: list[float], width: float) -> float:
     return float(best)
 
 
+# --------------------------------------------------------------------------- 7. bulk throughput
+# Stocks: Ozon allows 80 requests per minute of at most 100 pairs, so 8,000 pairs per minute is the
+# ceiling; prices go 1,000 per request. The server below enforces both rules (429 past 80 per
+# minute, a per-item TOO_MANY_REQUESTS for a pair updated twice within 30 s) on a clock that both
+# sides share: the real clock in a full run (`make bench` then takes about 2.5 minutes more), a
+# clock running `scale` times faster in --smoke.
+class _ScaledClock:
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def now(self) -> float:
+        return time.monotonic() * self.scale
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.scale)
+
+
+def _bulk_server(port_q: Any, scale: float) -> None:
+    from collections import deque
+
+    from aiohttp import web
+
+    clock = _ScaledClock(scale)
+    calls: deque[float] = deque()
+    last: dict[tuple[str, str], float] = {}
+    stats = {"requests": 0, "pairs": 0, "too_many": 0, "method_429": 0, "prices": 0}
+
+    async def stocks(request: web.Request) -> web.Response:
+        body = await request.json()
+        now = clock.now()
+        while calls and calls[0] <= now - 60.0:
+            calls.popleft()
+        if len(calls) >= 80:
+            stats["method_429"] += 1
+            return web.json_response({"code": 8, "message": "rate limit"}, status=429)
+        calls.append(now)
+        stats["requests"] += 1
+        result = []
+        for it in body["stocks"]:
+            pair = (it["offer_id"], str(it["warehouse_id"]))
+            entry: dict[str, Any] = {**it, "updated": True, "errors": []}
+            if pair in last and now - last[pair] < 30.0:
+                stats["too_many"] += 1
+                entry["updated"] = False
+                entry["errors"] = [{"code": "TOO_MANY_REQUESTS", "message": "too often"}]
+            else:
+                last[pair] = now
+                stats["pairs"] += 1
+            result.append(entry)
+        return web.json_response({"result": result})
+
+    async def prices(request: web.Request) -> web.Response:
+        body = await request.json()
+        stats["prices"] += 1
+        return web.json_response(
+            {"result": [{"offer_id": p["offer_id"], "updated": True} for p in body["prices"]]}
+        )
+
+    async def read_stats(request: web.Request) -> web.Response:
+        return web.json_response(stats)
+
+    async def reset(request: web.Request) -> web.Response:
+        calls.clear()
+        last.clear()
+        stats.update(dict.fromkeys(stats, 0))
+        return web.json_response({})
+
+    async def main() -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v2/products/stocks", stocks)
+        app.router.add_post("/v1/product/import/prices", prices)
+        app.router.add_get("/__stats", read_stats)
+        app.router.add_post("/__reset", reset)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port_q.put(runner.addresses[0][1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+async def _bulk_run(url: str, scale: float, kind: str, count: int) -> tuple[float, dict[str, Any]]:
+    import aiohttp
+
+    from ozon_async import InProcessRateLimiter, OzonClient
+
+    clock = _ScaledClock(scale)
+    async with aiohttp.ClientSession() as s, s.post(url + "/__reset") as r:
+        await r.read()
+    async with OzonClient(
+        "bulk", "k", base_url=url, clock=clock, limiter=InProcessRateLimiter(clock)
+    ) as c:
+        if kind == "prices":
+            items: list[dict[str, Any]] = [
+                {"offer_id": f"p{i}", "price": str(100 + i)} for i in range(count)
+            ]
+            t = clock.now()
+            result: Any = await c.product.import_prices_v1.bulk(items)
+        else:
+            distinct = count if kind == "distinct" else count * 4 // 5
+            items = [
+                {"offer_id": f"o{i}", "warehouse_id": 1 + i % 5, "stock": i % 100}
+                for i in range(distinct)
+            ]
+            rnd = random.Random(12)
+            # second updates of pairs already in the list, at random places after the first
+            for j, n in enumerate(rnd.sample(range(distinct), count - distinct)):
+                first = next(k for k, it in enumerate(items) if it["offer_id"] == f"o{n}")
+                items.insert(rnd.randrange(first + 1, len(items) + 1), dict(items[first], stock=j))
+            t = clock.now()
+            result = await c.products.stocks_v2.bulk(items)
+        elapsed = clock.now() - t
+        assert result.all_ok, result
+    async with aiohttp.ClientSession() as s, s.get(url + "/__stats") as r:
+        stats: dict[str, Any] = await r.json()
+    return elapsed, stats
+
+
+def bench_bulk(smoke: bool) -> list[Figure]:
+    scale = 50.0 if smoke else 1.0
+    count = 2000 if smoke else 10_000
+    ceiling = 80 * 100  # pairs per minute
+    clock_note = f"clock {scale:g}x faster (smoke)" if smoke else "real clock"
+    with Subserver(_bulk_server, scale) as url:
+        distinct_s, distinct = asyncio.run(_bulk_run(url, scale, "distinct", count))
+        repeat_s, repeats = asyncio.run(_bulk_run(url, scale, "repeats", count))
+        _, prices = asyncio.run(_bulk_run(url, scale, "prices", 3000))
+    return [
+        Figure(
+            f"bulk stocks: {count:,} distinct pairs, pairs per minute",
+            "pairs/min",
+            [count / distinct_s * 60],
+            "Ozon's ceiling 80 req/min x 100",
+            [float(ceiling)],
+            note=f"{distinct_s:.1f} s, {distinct['requests']} requests, "
+            f"{distinct['method_429']} x 429, {distinct['too_many']} per-item TOO_MANY_REQUESTS; "
+            f"{clock_note}",
+        ),
+        Figure(
+            f"bulk stocks: {count:,} updates, 20 % of them second updates of a pair",
+            "pairs/min",
+            [count / repeat_s * 60],
+            "Ozon's ceiling 80 req/min x 100",
+            [float(ceiling)],
+            note=f"{repeat_s:.1f} s, {repeats['requests']} requests, "
+            f"{repeats['too_many']} per-item TOO_MANY_REQUESTS, {repeats['method_429']} x 429; "
+            f"{clock_note}",
+        ),
+        Figure(
+            "bulk prices: 3,000 products, requests sent",
+            "req",
+            [float(prices["prices"])],
+            "3,000 / 1,000 per request",
+            [3.0],
+        ),
+    ]
+
+
 # --------------------------------------------------------------------------- 6. codegen
 def bench_codegen(rounds: int) -> list[Figure]:
     values = []
@@ -635,6 +795,7 @@ def main() -> None:
         ("memory", lambda: [] if s else bench_memory(50_000, 3)),
         ("limiter", lambda: bench_limiter(40 if s else 2000, 200.0, 1 if s else 3)),
         ("codegen", lambda: [] if s else bench_codegen(3)),
+        ("bulk", lambda: bench_bulk(s)),
     ]
     for label, step in steps:
         t = time.perf_counter()

@@ -121,6 +121,14 @@ class OperationModel:
     response_content_type: str
     response_description: str
     params: list[Param]
+    #: x-ozon-batch / x-ozon-item-rate-limit / x-ozon-task as keyword arguments of the runtime
+    #: dataclasses (Batch, ItemRateLimit, Task), ready to render
+    batch: dict[str, Any] | None = None
+    item_rate_limit: dict[str, Any] | None = None
+    task: dict[str, Any] | None = None
+    #: the decorator that attaches ``.bulk``/``.and_wait``, with its type arguments
+    batch_item_type: str | None = None
+    task_status_type: str | None = None
 
 
 @dataclass
@@ -479,6 +487,19 @@ class Builder:
         pag = None
         if op.get("x-ozon-pagination"):
             pag = self._pagination(op["x-ozon-pagination"], resp_type, path)
+        batch = item_type = None
+        if op.get("x-ozon-batch"):
+            batch, item_type = self._batch(op["x-ozon-batch"], req_type, resp_type, path)
+        item_limit = None
+        if op.get("x-ozon-item-rate-limit"):
+            if batch is None:
+                raise ValueError(f"{path}: x-ozon-item-rate-limit needs x-ozon-batch")
+            item_limit = dict(op["x-ozon-item-rate-limit"])
+        task = status_type = None
+        if op.get("x-ozon-task"):
+            task, status_type = self._task(op["x-ozon-task"], req_type, resp_type, path)
+        if pag and (batch or task):
+            raise ValueError(f"{path}: a paginated operation cannot also be a batch or a task")
         return OperationModel(
             operation_id=op["operationId"],
             method=method,
@@ -504,14 +525,172 @@ class Builder:
             response_content_type=ctype,
             response_description=r200.get("description", ""),
             params=sorted(params, key=lambda p: (not p.required, p.name)),
+            batch=batch,
+            item_rate_limit=item_limit,
+            task=task,
+            batch_item_type=item_type,
+            task_status_type=status_type,
         )
+
+    # ------------------------------------------------------------------ bulk writes and tasks
+    def _node(self, node: Any) -> Any:
+        """Follow ``$ref`` and nullable ``anyOf`` wrappers (not an object's ``anyOf`` of
+        required-field alternatives)."""
+        while True:
+            if "$ref" in node:
+                node = self.schemas[_ref_name(node["$ref"])]
+            elif "anyOf" in node and "properties" not in node:
+                node = next(a for a in node["anyOf"] if a.get("type") != "null")
+            else:
+                return node
+
+    def _entry_attr(self, node: Any, wire: str, where: str) -> str:
+        """The Python attribute of ``wire`` in the object schema ``node`` (which must have it)."""
+        node = self._node(node)
+        if wire not in (node.get("properties") or {}):
+            raise ValueError(f"{where}: no field {wire!r}")
+        return naming.field_name(wire)
+
+    def _list_entry(self, resp: str, dotted: str, where: str) -> tuple[list[str], Any]:
+        names, node = self._attr_path(resp, dotted)
+        node = self._node(node)
+        if "array" not in (
+            node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]
+        ):
+            raise ValueError(f"{where}: {dotted!r} is not an array")
+        return names, self._node(node.get("items") or {})
+
+    def _batch(
+        self, b: dict[str, Any], req: str | None, resp: str | None, path: str
+    ) -> tuple[dict[str, Any], str]:
+        if req is None or resp is None:
+            raise ValueError(f"{path}: x-ozon-batch needs a JSON request and answer")
+        unknown = set(b) - {
+            "items", "max", "key", "results", "failures", "ok", "errors", "code", "message",
+            "request_ok", "failure_code",
+        }  # fmt: skip
+        if unknown:
+            raise ValueError(f"{path}: unknown x-ozon-batch keys {sorted(unknown)}")
+        wire = b["items"]
+        arr = self._node(self.schemas[req]["properties"][wire])
+        item = self._node(arr.get("items") or {})
+        max_items = b.get("max", arr.get("maxItems"))
+        if not isinstance(max_items, int) or max_items < 1:
+            raise ValueError(f"{path}: x-ozon-batch needs `max` (the array has no maxItems)")
+        if arr.get("maxItems") is not None and arr["maxItems"] != max_items:
+            raise ValueError(f"{path}: x-ozon-batch max {max_items} != maxItems {arr['maxItems']}")
+        scalar = item.get("type") != "object"
+        key = [list(alt) for alt in b.get("key") or []]
+        if scalar:
+            if len(key) != 1 or len(key[0]) != 1:
+                raise ValueError(f"{path}: scalar batch items need one key name")
+            kinds = item.get("type")
+            kinds = set(kinds if isinstance(kinds, list) else [kinds]) - {"null"}
+            item_type = "int" if "integer" in kinds else "float" if kinds == {"number"} else "str"
+        else:
+            ref = self._node(arr)["items"]
+            item_type = _ref_name(ref["$ref"]) if "$ref" in ref else "dict"
+            for alt in key:
+                for name in alt:
+                    self._entry_attr(item, name, f"{path} x-ozon-batch key")
+        out: dict[str, Any] = {
+            "param": naming.field_name(wire),
+            "field": wire,
+            "max_items": max_items,
+            "key": tuple(tuple(a) for a in key),
+        }
+        if scalar:
+            out["scalar"] = True
+        entry: Any = None
+        for which in ("results", "failures"):
+            if b.get(which):
+                names, entry = self._list_entry(resp, b[which], f"{path} x-ozon-batch {which}")
+                out[which] = tuple(names)
+        if b.get("request_ok"):
+            out["request_ok"] = tuple(self._attr_path(resp, b["request_ok"])[0])
+        if entry is not None and entry.get("type") == "object":
+            out["entry_key"] = tuple(
+                tuple(self._entry_attr(entry, n, f"{path} x-ozon-batch answer") for n in alt)
+                for alt in key
+            )
+            err_node = entry
+            if b.get("ok"):
+                out["ok"] = self._entry_attr(entry, b["ok"], f"{path} x-ozon-batch ok")
+            if b.get("errors"):
+                out["errors"] = self._entry_attr(entry, b["errors"], f"{path} x-ozon-batch errors")
+                err_node = self._node(self._node(entry)["properties"][b["errors"]])
+                if err_node.get("type") == "array" or "array" in (err_node.get("type") or []):
+                    err_node = self._node(err_node.get("items") or {})
+            for k in ("code", "message"):
+                if b.get(k):
+                    out[k] = self._entry_attr(err_node, b[k], f"{path} x-ozon-batch {k}")
+        elif entry is not None:
+            out["entry_key"] = tuple(tuple(a) for a in key)
+        if b.get("failure_code"):
+            out["failure_code"] = b["failure_code"]
+        return out, item_type
+
+    def _task(
+        self, t: dict[str, Any], req: str | None, resp: str | None, path: str
+    ) -> tuple[dict[str, Any], str]:
+        unknown = set(t) - {
+            "status", "param", "id", "id_from_request", "state", "items", "item_state",
+            "item_errors", "done", "failed", "interval", "timeout", "file", "error",
+        }  # fmt: skip
+        if unknown:
+            raise ValueError(f"{path}: unknown x-ozon-task keys {sorted(unknown)}")
+        method, status_path = t["status"].split(" ", 1)
+        status_op = (self.spec["paths"].get(status_path) or {}).get(method.lower())
+        if status_op is None:
+            raise ValueError(f"{path}: x-ozon-task status {t['status']!r} is not in the spec")
+        status_req = _ref_name(
+            status_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        )
+        media = status_op["responses"]["200"]["content"]["application/json"]
+        status_resp = _ref_name(media["schema"]["$ref"])
+        where = f"{path} x-ozon-task"
+        out: dict[str, Any] = {
+            "status": t["status"],
+            "param": self._entry_attr(self.schemas[status_req], t["param"], where),
+        }
+        if t.get("id"):
+            if resp is None:
+                raise ValueError(f"{where}: id needs a JSON answer")
+            out["id"] = tuple(tuple(self._attr_path(resp, d)[0]) for d in t["id"])
+        if t.get("id_from_request"):
+            if req is None:
+                raise ValueError(f"{where}: id_from_request needs a request body")
+            out["id_from_request"] = self._entry_attr(
+                self.schemas[req], t["id_from_request"], where
+            )
+        if "id" not in out and "id_from_request" not in out:
+            raise ValueError(f"{where}: needs `id` or `id_from_request`")
+        for k in ("state", "file", "error"):
+            if t.get(k):
+                out[k] = tuple(self._attr_path(status_resp, t[k])[0])
+        if t.get("items"):
+            names, entry = self._list_entry(status_resp, t["items"], where)
+            out["items"] = tuple(names)
+            out["item_state"] = self._entry_attr(entry, t["item_state"], where)
+            if t.get("item_errors"):
+                out["item_errors"] = self._entry_attr(entry, t["item_errors"], where)
+        if ("state" in out) == ("items" in out):
+            raise ValueError(f"{where}: give exactly one of `state` and `items`")
+        if not t.get("done"):
+            raise ValueError(f"{where}: needs the `done` states")
+        out["done"] = tuple(t["done"])
+        out["failed"] = tuple(t.get("failed") or ())
+        for k in ("interval", "timeout"):
+            if k in t:
+                out[k] = float(t[k])
+        return out, status_resp
 
     def _attr_path(self, root: str, dotted: str) -> tuple[list[str], Any]:
         """Translate a dotted wire path into python attribute names; return the final node."""
         names: list[str] = []
         node: Any = {"$ref": "#/components/schemas/" + root}
         for part in dotted.split("."):
-            node = self._deref(node)
+            node = self._node(node)
             prop = node["properties"][part]
             names.append(naming.field_name(part))
             node = prop
@@ -530,7 +709,7 @@ class Builder:
         if resp is None:
             raise ValueError(f"{path}: pagination needs a JSON response")
         items, items_node = self._attr_path(resp, p["items"])
-        items_node = self._deref(items_node)
+        items_node = self._node(items_node)
         item_type = item_mod = None
         if items_node.get("type") == "array" or (
             isinstance(items_node.get("type"), list) and "array" in items_node["type"]

@@ -130,6 +130,22 @@ def op_doc(op: OperationModel) -> str:
             f"Paginated ({op.pagination.style} style): ``.iter(...)`` yields every item across "
             "pages, ``.pages(...)`` every response."
         )
+    if op.batch:
+        notes.append(
+            f"Bulk: ``.bulk(items, ...)`` sends any number of ``{op.batch['field']}`` items in "
+            f"requests of at most {op.batch['max_items']} and returns one outcome per item."
+        )
+    if op.item_rate_limit:
+        rl = op.item_rate_limit
+        notes.append(
+            f"Per item: at most {rl['requests']} update(s) of one item per {rl['period']} s; "
+            "``.bulk`` schedules items so that this is never broken."
+        )
+    if op.task:
+        notes.append(
+            f"Starts a task reported by ``{op.task['status']}``: ``.and_wait(...)`` starts it "
+            "and waits until it is done; ``.wait(task_id)`` waits for one already started."
+        )
     parts.append(" ".join(notes))
     if op.params:
         args = ["Args:"]
@@ -256,6 +272,10 @@ def render_resources(api: ApiModel, group: GroupModel, env: jinja2.Environment) 
                 refs.add(name)
         if op.pagination and op.pagination.item_type:
             refs.add(op.pagination.item_type)
+        if op.task_status_type:
+            refs.add(op.task_status_type)
+        if op.batch_item_type and op.batch_item_type in api.structs:
+            refs.add(op.batch_item_type)
         if op.request_type:
             for f in api.structs[op.request_type].fields:
                 refs |= f.type.refs
@@ -276,6 +296,13 @@ def render_resources(api: ApiModel, group: GroupModel, env: jinja2.Environment) 
         resource_imports.insert(0, "BinaryResponse")
     if any(op.pagination for op in group.operations):
         resource_imports.append("paginated")
+    for deco, used in (
+        ("batched", any(op.batch and not op.task for op in group.operations)),
+        ("batched_task", any(op.batch and op.task for op in group.operations)),
+        ("starts_task", any(op.task and not op.batch for op in group.operations)),
+    ):
+        if used:
+            resource_imports.append(deco)
     return env.get_template("resources.py.j2").render(
         group=group,
         module_doc=f"Operations of the ``{group.tag}`` group: " + (group.description or ""),

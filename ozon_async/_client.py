@@ -8,8 +8,9 @@ import platform
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import msgspec
 
@@ -33,6 +34,8 @@ from ozon_async.resources import Resources
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from ozon_async._download import Progress
 
 logger = logging.getLogger("ozon_async")
 
@@ -499,6 +502,62 @@ class OzonClient(Resources):
                 resp_headers.get("x-o3-trace-id", "-"),
             )
         return _Raw(status, resp_headers, content, elapsed, attempt + 1)
+
+    # ------------------------------------------------------------------ files (ozon_async/_download.py)
+    @overload
+    async def download(
+        self,
+        url: str,
+        *,
+        path: None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_size: int | None = None,
+    ) -> bytes: ...
+
+    @overload
+    async def download(
+        self,
+        url: str,
+        *,
+        path: str | os.PathLike[str],
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_size: int | None = None,
+    ) -> Path: ...
+
+    async def download(
+        self,
+        url: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_size: int | None = None,
+    ) -> bytes | Path:
+        """Download a file Ozon links to (a report or label URL): to ``path``, or as bytes.
+
+        The request carries no Ozon credentials (``Client-Id``, ``Api-Key``, ``Authorization``)
+        and none of the client's headers or cookies, whatever the host. It follows the client's
+        timeouts and retries (downloads are reads) and stops past ``max_size`` bytes (1 GiB by
+        default). ``progress(received, total)`` is called as data arrives (``total`` is ``None``
+        when the server does not announce it); it may be a coroutine function. A file is written
+        to ``<path>.part`` and renamed when complete.
+        """
+        from ozon_async._download import download
+
+        return await download(
+            self,
+            url,
+            path=path,
+            progress=progress,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_size=max_size,
+        )
 
 
 def _as(cls: type[APIStatusError], error: APIStatusError) -> Any:

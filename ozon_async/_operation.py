@@ -40,6 +40,99 @@ class Pagination:
     first_page: int | None = None
 
 
+@dataclass(frozen=True)
+class ItemRateLimit:
+    """At most ``requests`` updates of one item every ``period`` seconds per Client-Id
+    (``x-ozon-item-rate-limit``), for example one stock update per offer/warehouse pair per 30 s.
+
+    ``code`` is the per-item error code Ozon answers with when the rule is broken anyway.
+    """
+
+    requests: int
+    period: float
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """How an operation takes many items in one request (``x-ozon-batch``).
+
+    Item fields (``key``) are JSON names; answer paths and answer-entry fields are Python
+    attribute names of the response model.
+
+    Attributes:
+        param, field: the keyword argument and JSON name of the batched request array.
+        max_items: the most items one request may carry.
+        key: alternatives of item fields that identify an item (an item uses the first
+            alternative whose fields it has, e.g. ``offer_id`` before ``product_id``); for
+            scalar items (``scalar=True``) one alternative with the name the value has in answers.
+        entry_key: the same names as attributes of an answer entry.
+        scalar: the array holds plain values (ids), not objects.
+        results: path of the per-item answer list (one entry per item).
+        failures: path of a list that holds only the failed items (the others succeeded).
+        ok: entry attribute that is ``True`` when the item succeeded.
+        errors: entry attribute holding a list of error objects.
+        code, message: attributes of an error object (or of the entry) with the code and text.
+        request_ok: path of a boolean that says whether the whole request succeeded.
+        failure_code: the code given to failure entries that carry none.
+    """
+
+    param: str
+    field: str
+    max_items: int
+    key: tuple[tuple[str, ...], ...] = ()
+    entry_key: tuple[tuple[str, ...], ...] = ()
+    scalar: bool = False
+    results: tuple[str, ...] | None = None
+    failures: tuple[str, ...] | None = None
+    ok: str | None = None
+    errors: str | None = None
+    code: str | None = None
+    message: str | None = None
+    request_ok: tuple[str, ...] | None = None
+    failure_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """An operation that starts a background task and the one that reports it (``x-ozon-task``).
+
+    Paths are tuples of Python attribute names.
+
+    Attributes:
+        status: ``"METHOD /path"`` of the status operation.
+        param: its keyword argument that takes the task id.
+        id: paths in the starting answer where the id may be (the first one set wins).
+        id_from_request: keyword argument of the starting call whose value is the id (when the
+            answer carries none, e.g. a posting number).
+        state: path of the task's state in the status answer.
+        items: path of the per-item list of the status answer (imports report per item).
+        item_state: attribute of an item with its state.
+        item_errors: attribute of an item with its errors.
+        done, failed: the states that end the task successfully or with a failure; any other
+            state means it is still running.
+        interval: suggested seconds between status checks (the waiter backs off from there).
+        timeout: default seconds to wait in all.
+        file: path of the file URL in the status answer (reports).
+        error: path of a task-level error message.
+    """
+
+    status: str
+    param: str
+    id: tuple[tuple[str, ...], ...] = ()
+    id_from_request: str | None = None
+    state: tuple[str, ...] | None = None
+    items: tuple[str, ...] | None = None
+    item_state: str | None = None
+    item_errors: str | None = None
+    done: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    interval: float = 5.0
+    timeout: float = 600.0
+    file: tuple[str, ...] | None = None
+    error: tuple[str, ...] | None = None
+
+
 def _resolve(ref: str | None) -> Any:
     if ref is None:
         return None
@@ -64,6 +157,9 @@ class Operation:
         destructive: ``True`` when it deletes, archives or cancels something that is hard to
             undo (``x-ozon-destructive``).
         beta: ``True`` for operations Ozon marks as beta (``x-ozon-beta``).
+        batch: how it takes many items per request (``x-ozon-batch``), if it does.
+        item_rate_limit: the per-item limit (``x-ozon-item-rate-limit``), if Ozon has one.
+        task: the task it starts and how to wait for it (``x-ozon-task``), if it starts one.
     """
 
     method: str
@@ -82,6 +178,9 @@ class Operation:
     pagination: Pagination | None = None
     destructive: bool = False
     beta: bool = False
+    batch: Batch | None = None
+    item_rate_limit: ItemRateLimit | None = None
+    task: Task | None = None
 
     def __init__(
         self,
@@ -102,6 +201,9 @@ class Operation:
         pagination: Pagination | None = None,
         destructive: bool = False,
         beta: bool = False,
+        batch: Batch | None = None,
+        item_rate_limit: ItemRateLimit | None = None,
+        task: Task | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "method", method)
@@ -120,6 +222,9 @@ class Operation:
         set_(self, "pagination", pagination)
         set_(self, "destructive", destructive)
         set_(self, "beta", beta)
+        set_(self, "batch", batch)
+        set_(self, "item_rate_limit", item_rate_limit)
+        set_(self, "task", task)
 
     @property
     def key(self) -> str:

@@ -25,6 +25,14 @@ class RateLimiter(abc.ABC):
     async def acquire(self, key: str, requests: float, period: float) -> None:
         """Wait until a request under ``key`` may be sent at ``requests`` per ``period`` seconds."""
 
+    @abc.abstractmethod
+    async def acquire_window(
+        self, key: str, limit: int, period: float, *, wait: bool = True
+    ) -> float:
+        """Sliding window: at most `limit` grants under `key` in any `period` seconds. Returns 0.0 when
+        granted (after waiting for room if wait=True). With wait=False and no room, grants nothing and
+        returns the seconds until a grant would be possible."""
+
 
 class InProcessRateLimiter(RateLimiter):
     """Evenly paced slots per key, within one process.
@@ -47,6 +55,8 @@ class InProcessRateLimiter(RateLimiter):
         self.margin = margin
         self._next: dict[str, float] = {}
         self._log: dict[str, deque[float]] = {}
+        self._windows: dict[str, tuple[float, deque[float]]] = {}
+        self._sweep_at = 1024
 
     async def acquire(self, key: str, requests: float, period: float) -> None:
         interval = period / (requests * (1.0 - self.margin))
@@ -67,10 +77,42 @@ class InProcessRateLimiter(RateLimiter):
             t = clock.now()
         log.append(t)
 
+    async def acquire_window(
+        self, key: str, limit: int, period: float, *, wait: bool = True
+    ) -> float:
+        if limit < 1 or period <= 0:
+            raise ValueError("acquire_window needs limit >= 1 and period > 0")
+        clock = self.clock
+        while True:
+            now = clock.now()
+            entry = self._windows.get(key)
+            if entry is None:
+                if len(self._windows) >= self._sweep_at:
+                    self._sweep(now)
+                entry = self._windows[key] = (period, deque())
+            grants = entry[1]  # grant times under this key, oldest first
+            while grants and grants[0] <= now - period:
+                grants.popleft()
+            if len(grants) < limit:
+                grants.append(now)
+                return 0.0
+            delay = grants[0] + period - now
+            if not wait:
+                return delay
+            await clock.sleep(delay)
+
+    def _sweep(self, now: float) -> None:
+        """Forget window keys whose last grant is older than their period (bounded memory)."""
+        windows = self._windows
+        for k in [k for k, (per, g) in windows.items() if not g or g[-1] <= now - per]:
+            del windows[k]
+        self._sweep_at = max(1024, 2 * len(windows))
+
     def reset(self) -> None:
         """Forget all keys."""
         self._next.clear()
         self._log.clear()
+        self._windows.clear()
 
 
 #: The limiter every client of this process uses unless given another.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from ozon_async._codec import decoder_for, encode_request, merge_extra_body
@@ -15,9 +15,19 @@ from ozon_async._options import OPTION_NAMES, CallOptions
 from ozon_async._pagination import iter_items, iter_pages
 
 if TYPE_CHECKING:
+    from ozon_async._bulk import BulkResult
     from ozon_async._client import OzonClient
+    from ozon_async._tasks import TaskResult
 
-__all__ = ["BinaryResponse", "Paginated", "Resource", "paginated"]
+__all__ = [
+    "BinaryResponse",
+    "Paginated",
+    "Resource",
+    "batched",
+    "batched_task",
+    "paginated",
+    "starts_task",
+]
 
 R = TypeVar("R")
 I = TypeVar("I")  # noqa: E741
@@ -168,5 +178,241 @@ def paginated(
 
     def wrap(func: Callable[Concatenate[S, P], Awaitable[R]]) -> Paginated[S, P, R, I]:
         return Paginated(func, op)
+
+    return wrap
+
+
+# --------------------------------------------------------------------------- bulk writes, tasks
+# Methods whose operation has ``x-ozon-batch`` get ``.bulk(items, ...)``; those with
+# ``x-ozon-task`` get ``.and_wait(...)``, ``.waiting(...)`` and ``.wait(task_id)``. The work is done
+# in ozon_async/_bulk.py and ozon_async/_tasks.py.
+T = TypeVar("T")  # the status answer of a task
+
+
+# A generated method bound to its resource, with the helpers its operation allows (no
+# docstring: instances carry the method's own ``__doc__``).
+class BoundOperation(Generic[P, R]):
+    def __init__(
+        self,
+        call: Callable[P, Awaitable[R]],
+        op: Operation,
+        doc: str | None,
+        client: OzonClient,
+        item: Any = None,
+        status: Any = None,
+    ) -> None:
+        self._call = call
+        self._op = op
+        self._client = client
+        self._item = item
+        self._status = status
+        self.__doc__ = doc
+        self.__name__ = op.name
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
+        return self._call(*args, **kwargs)
+
+    @property
+    def operation(self) -> Operation:
+        return self._op
+
+
+class BoundBatched(BoundOperation[P, R], Generic[P, R, I]):
+    def bulk(
+        self,
+        items: Iterable[I | Mapping[str, Any]],
+        *,
+        wait: bool | float = True,
+        concurrency: int | None = None,
+        **fields: Any,
+    ) -> Awaitable[BulkResult[I, R]]:
+        """Send any number of items in requests of at most the operation's maximum.
+
+        Args:
+            items: the items (models or dicts with JSON names), validated before anything is
+                sent.
+            wait: how long an item may wait for its per-item limit: ``True`` as long as it
+                takes, ``False`` not at all, or a number of seconds from the start of the call;
+                items that cannot go in time are returned in ``.retry_later``.
+            concurrency: requests in flight at once (default 4); the client's rate limits apply.
+            fields: the other request fields (the same in every request) and per-call options
+                (``timeout``, ``max_retries``, ``extra_headers``, ``extra_body``, ``idempotent``).
+
+        Returns:
+            A :class:`~ozon_async.bulk.BulkResult`: one outcome per item, in input order.
+        """
+        from ozon_async._bulk import run_bulk
+
+        return run_bulk(
+            self._call,
+            self._op,
+            self._client,
+            self._item,
+            items,
+            wait=wait,
+            concurrency=concurrency,
+            fields=fields,
+        )
+
+
+class BoundTask(BoundOperation[P, R], Generic[P, R, T]):
+    def and_wait(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[TaskResult[R, T]]:
+        """Start the task and wait until it ends (with the spec's interval and timeout).
+
+        Returns a :class:`~ozon_async.bulk.TaskResult` with the final status answer; raises
+        :class:`~ozon_async.bulk.TaskTimeoutError` when the timeout passes first.
+        """
+        return self.waiting()(*args, **kwargs)
+
+    def waiting(
+        self,
+        *,
+        timeout: float | None = None,
+        interval: float | None = None,
+        on_check: Callable[[T], object] | None = None,
+    ) -> Callable[P, Awaitable[TaskResult[R, T]]]:
+        """``.and_wait`` with other waiting settings: ``timeout`` (seconds in all), ``interval``
+        (first pause between status checks), ``on_check`` (called with each status answer)."""
+
+        async def start_and_wait(*args: P.args, **kwargs: P.kwargs) -> TaskResult[R, T]:
+            from ozon_async._tasks import task_id_of, wait_task
+
+            started = await self._call(*args, **kwargs)
+            task_id = task_id_of(self._op, started, kwargs)
+            return await wait_task(
+                self._client,
+                self._op,
+                task_id,
+                started=started,
+                timeout=timeout,
+                interval=interval,
+                on_check=on_check,
+            )
+
+        return start_and_wait
+
+    def wait(
+        self,
+        task_id: Any,
+        *,
+        timeout: float | None = None,
+        interval: float | None = None,
+        on_check: Callable[[T], object] | None = None,
+    ) -> Awaitable[TaskResult[R, T]]:
+        """Wait for a task this operation started earlier (checks its status at once)."""
+        from ozon_async._tasks import wait_task
+
+        return wait_task(
+            self._client,
+            self._op,
+            task_id,
+            timeout=timeout,
+            interval=interval,
+            first_check_after=0.0,
+            on_check=on_check,
+        )
+
+
+class BoundBatchedTask(BoundBatched[P, R, I], BoundTask[P, R, T]):
+    pass
+
+
+class _Attached(Generic[S, P, R]):
+    """Base of the descriptors made by :func:`batched`, :func:`starts_task`, :func:`batched_task`."""
+
+    def __init__(
+        self,
+        func: Callable[Concatenate[S, P], Awaitable[R]],
+        op: Operation,
+        item: Any = None,
+        status: Any = None,
+    ) -> None:
+        self._func = func
+        self._op = op
+        self._item = item
+        self._status = status
+        self.__doc__ = func.__doc__
+        self.__name__ = getattr(func, "__name__", op.name)
+        self.__wrapped__ = func
+
+    def _bind(self, obj: S) -> tuple[Callable[P, Awaitable[R]], Operation, str | None, Any]:
+        call: Callable[P, Awaitable[R]] = functools.partial(self._func, obj)
+        return call, self._op, self.__doc__, obj._client
+
+
+class Batched(_Attached[S, P, R], Generic[S, P, R, I]):
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Batched[S, P, R, I]: ...
+
+    @overload
+    def __get__(self, obj: S, owner: type[Any]) -> BoundBatched[P, R, I]: ...
+
+    def __get__(
+        self, obj: S | None, owner: type[Any]
+    ) -> Batched[S, P, R, I] | BoundBatched[P, R, I]:
+        if obj is None:
+            return self
+        return BoundBatched(*self._bind(obj), item=self._item)
+
+
+class StartsTask(_Attached[S, P, R], Generic[S, P, R, T]):
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> StartsTask[S, P, R, T]: ...
+
+    @overload
+    def __get__(self, obj: S, owner: type[Any]) -> BoundTask[P, R, T]: ...
+
+    def __get__(
+        self, obj: S | None, owner: type[Any]
+    ) -> StartsTask[S, P, R, T] | BoundTask[P, R, T]:
+        if obj is None:
+            return self
+        return BoundTask(*self._bind(obj), status=self._status)
+
+
+class BatchedTask(_Attached[S, P, R], Generic[S, P, R, I, T]):
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> BatchedTask[S, P, R, I, T]: ...
+
+    @overload
+    def __get__(self, obj: S, owner: type[Any]) -> BoundBatchedTask[P, R, I, T]: ...
+
+    def __get__(
+        self, obj: S | None, owner: type[Any]
+    ) -> BatchedTask[S, P, R, I, T] | BoundBatchedTask[P, R, I, T]:
+        if obj is None:
+            return self
+        return BoundBatchedTask(*self._bind(obj), item=self._item, status=self._status)
+
+
+def batched(
+    op: Operation, item: type[I]
+) -> Callable[[Callable[Concatenate[S, P], Awaitable[R]]], Batched[S, P, R, I]]:
+    """Give a generated method ``.bulk(...)`` (its operation has ``x-ozon-batch``)."""
+
+    def wrap(func: Callable[Concatenate[S, P], Awaitable[R]]) -> Batched[S, P, R, I]:
+        return Batched(func, op, item=item)
+
+    return wrap
+
+
+def starts_task(
+    op: Operation, status: type[T]
+) -> Callable[[Callable[Concatenate[S, P], Awaitable[R]]], StartsTask[S, P, R, T]]:
+    """Give a generated method ``.and_wait(...)`` and ``.wait(id)`` (``x-ozon-task``)."""
+
+    def wrap(func: Callable[Concatenate[S, P], Awaitable[R]]) -> StartsTask[S, P, R, T]:
+        return StartsTask(func, op, status=status)
+
+    return wrap
+
+
+def batched_task(
+    op: Operation, item: type[I], status: type[T]
+) -> Callable[[Callable[Concatenate[S, P], Awaitable[R]]], BatchedTask[S, P, R, I, T]]:
+    """Both :func:`batched` and :func:`starts_task`."""
+
+    def wrap(func: Callable[Concatenate[S, P], Awaitable[R]]) -> BatchedTask[S, P, R, I, T]:
+        return BatchedTask(func, op, item=item, status=status)
 
     return wrap

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, batched, paginated
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -295,6 +295,7 @@ class ActionsResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/actions/products/activate"], PromoActionProductActivation)
     async def products_activate_v1(
         self,
         *,
@@ -312,7 +313,8 @@ class ActionsResource(Resource):
         ``POST /v1/actions/products/activate`` (Ozon docs: 在促销活动中增加一个商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``products`` items
+        in requests of at most 1000 and returns one outcome per item.
 
         Args:
             action_id: Promotion identifier; get it from /v1/actions. Required.
@@ -336,6 +338,7 @@ class ActionsResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/actions/products/deactivate"], float)
     async def products_deactivate_v1(
         self,
         *,
@@ -353,7 +356,8 @@ class ActionsResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
-        to undo.
+        to undo. Bulk: ``.bulk(items, ...)`` sends any number of ``product_ids`` items in
+        requests of at most 1000 and returns one outcome per item.
 
         Args:
             action_id: Promotion identifier; get it from /v1/actions. Required.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource
+from ozon_async._resource import Resource, batched
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -25,6 +25,7 @@ from ozon_async.types.barcode import (
 class BarcodeResource(Resource):
     """Generate barcodes for products and bind existing ones."""
 
+    @batched(OPERATIONS["POST /v1/barcode/add"], BarcodeAddItem)
     async def add_v1(
         self,
         *,
@@ -42,7 +43,8 @@ class BarcodeResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 20 requests per 60 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Bulk: ``.bulk(items, ...)`` sends any number of ``barcodes`` items in
+        requests of at most 100 and returns one outcome per item.
 
         Args:
             barcodes: Barcode and product pairs. Up to 100 per request. Required.
@@ -64,6 +66,7 @@ class BarcodeResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/barcode/generate"], int)
     async def generate_v1(
         self,
         *,
@@ -80,7 +83,8 @@ class BarcodeResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 20 requests per 60 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Bulk: ``.bulk(items, ...)`` sends any number of ``product_ids`` items
+        in requests of at most 100 and returns one outcome per item.
 
         Args:
             product_ids: Identifiers of the products to create barcodes for. Up to 100 per

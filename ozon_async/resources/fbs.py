@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource
+from ozon_async._resource import Resource, batched, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -236,6 +236,10 @@ class FbsResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v4/fbs/posting/product/exemplar/set"],
+        FbsPostingProductExemplarStatusV4Response,
+    )
     async def posting_product_exemplar_set_v4(
         self,
         *,
@@ -261,7 +265,9 @@ class FbsResource(Resource):
         ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v4/fbs/posting/product/exemplar/status``: ``.and_wait(...)`` starts it and waits until
+        it is done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             posting_number: Posting number.
@@ -285,6 +291,10 @@ class FbsResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v5/fbs/posting/product/exemplar/set"],
+        FbsPostingProductExemplarStatusV4Response,
+    )
     async def posting_product_exemplar_set_v5(
         self,
         *,
@@ -311,7 +321,9 @@ class FbsResource(Resource):
         ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v4/fbs/posting/product/exemplar/status``: ``.and_wait(...)`` starts it and waits until
+        it is done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             posting_number: Posting number. Required.
@@ -338,6 +350,10 @@ class FbsResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v6/fbs/posting/product/exemplar/set"],
+        FbsPostingProductExemplarStatusV5Response,
+    )
     async def posting_product_exemplar_set_v6(
         self,
         *,
@@ -359,7 +375,9 @@ class FbsResource(Resource):
         ``POST /v6/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v5/fbs/posting/product/exemplar/status``: ``.and_wait(...)`` starts it and waits until
+        it is done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             posting_number: Posting number. Required.
@@ -623,6 +641,7 @@ class FbsResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v2/fbs/posting/tracking-number/set"], FbsPostingTrackingNumber)
     async def posting_tracking_number_set_v2(
         self,
         *,
@@ -637,7 +656,8 @@ class FbsResource(Resource):
         ``POST /v2/fbs/posting/tracking-number/set`` (Ozon docs: 添加跟踪号).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of
+        ``tracking_numbers`` items in requests of at most 20 and returns one outcome per item.
 
         Args:
             tracking_numbers: Posting number and tracking number pairs. Maximum 20. Required.

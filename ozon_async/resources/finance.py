@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -37,6 +37,9 @@ from ozon_async.types.finance import (
     FinanceTransactionTotalsV3Response,
     RealizationReportRequest,
     ReportLanguage,
+)
+from ozon_async.types.report import (
+    ReportInfoV1Response,
 )
 
 
@@ -135,6 +138,7 @@ class FinanceResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/finance/compensation"], ReportInfoV1Response)
     async def compensation_v1(
         self,
         *,
@@ -151,7 +155,9 @@ class FinanceResource(Resource):
 
         ``POST /v1/finance/compensation`` (Ozon docs: 赔偿报告).
 
-        Only reads: retried after timeouts and server errors.
+        Only reads: retried after timeouts and server errors. Starts a task reported by ``POST
+        /v1/report/info``: ``.and_wait(...)`` starts it and waits until it is done;
+        ``.wait(task_id)`` waits for one already started.
 
         Args:
             date: Reporting month in YYYY-MM format. Required.
@@ -175,6 +181,7 @@ class FinanceResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/finance/decompensation"], ReportInfoV1Response)
     async def decompensation_v1(
         self,
         *,
@@ -191,7 +198,9 @@ class FinanceResource(Resource):
 
         ``POST /v1/finance/decompensation`` (Ozon docs: 赔偿返还报告).
 
-        Only reads: retried after timeouts and server errors.
+        Only reads: retried after timeouts and server errors. Starts a task reported by ``POST
+        /v1/report/info``: ``.and_wait(...)`` starts it and waits until it is done;
+        ``.wait(task_id)`` waits for one already started.
 
         Args:
             date: Reporting month in YYYY-MM format. Required.

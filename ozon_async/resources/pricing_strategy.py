@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, batched, paginated
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -277,6 +277,7 @@ class PricingStrategyResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/pricing-strategy/products/add"], int)
     async def products_add_v1(
         self,
         *,
@@ -293,7 +294,8 @@ class PricingStrategyResource(Resource):
         ``POST /v1/pricing-strategy/products/add`` (Ozon docs: 将商品添加到策略).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_id``
+        items in requests of at most 50 and returns one outcome per item.
 
         Args:
             product_id: Product identifiers in the Ozon system (product_id). Maximum 50.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, batched, batched_task, paginated
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -125,6 +125,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/action/timer/update"], int)
     async def action_timer_update_v1(
         self,
         *,
@@ -141,7 +142,8 @@ class ProductResource(Resource):
         ``POST /v1/product/action/timer/update`` (Ozon docs: 最低价格时效性计时器更新).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_ids``
+        items in requests of at most 1000 and returns one outcome per item.
 
         Args:
             product_ids: Product identifiers in the Ozon system (product_id); up to 1000.
@@ -163,6 +165,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/archive"], int)
     async def archive_v1(
         self,
         *,
@@ -179,7 +182,8 @@ class ProductResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
-        to undo.
+        to undo. Bulk: ``.bulk(items, ...)`` sends any number of ``product_id`` items in
+        requests of at most 100 and returns one outcome per item.
 
         Args:
             product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the
@@ -203,6 +207,11 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched_task(
+        OPERATIONS["POST /v1/product/attributes/update"],
+        ProductAttributesUpdateItem,
+        ProductImportInfoV1Response,
+    )
     async def attributes_update_v1(
         self,
         *,
@@ -222,7 +231,10 @@ class ProductResource(Resource):
         ``POST /v1/product/attributes/update`` (Ozon docs: 更新商品特征).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
+        requests of at most 100 and returns one outcome per item. Starts a task reported by
+        ``POST /v1/product/import/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             items: Products and the attributes to update.
@@ -244,6 +256,11 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched_task(
+        OPERATIONS["POST /v1/product/import-by-sku"],
+        ProductImportBySkuItem,
+        ProductImportInfoV1Response,
+    )
     async def import_by_sku_v1(
         self,
         *,
@@ -261,7 +278,10 @@ class ProductResource(Resource):
         ``POST /v1/product/import-by-sku`` (Ozon docs: 通过SKU创建商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
+        requests of at most 1000 and returns one outcome per item. Starts a task reported by
+        ``POST /v1/product/import/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             items: Products to create; up to 1000.
@@ -321,6 +341,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/import/prices"], ProductPriceUpdateItem)
     async def import_prices_v1(
         self,
         *,
@@ -339,7 +360,10 @@ class ProductResource(Resource):
         ``POST /v1/product/import/prices`` (Ozon docs: 更新价格).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``prices`` items in
+        requests of at most 1000 and returns one outcome per item. Per item: at most 10
+        update(s) of one item per 3600 s; ``.bulk`` schedules items so that this is never
+        broken.
 
         Args:
             prices: Price data for each product; up to 1000.
@@ -361,6 +385,9 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched_task(
+        OPERATIONS["POST /v3/product/import"], ProductImportItem, ProductImportInfoV1Response
+    )
     async def import_v3(
         self,
         *,
@@ -388,7 +415,10 @@ class ProductResource(Resource):
         ``POST /v3/product/import`` (Ozon docs: 创建或更新商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
+        requests of at most 100 and returns one outcome per item. Starts a task reported by
+        ``POST /v1/product/import/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             items: Products to create or update, one element per product. Maximum 100.
@@ -1136,6 +1166,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/unarchive"], int)
     async def unarchive_v1(
         self,
         *,
@@ -1152,7 +1183,8 @@ class ProductResource(Resource):
         ``POST /v1/product/unarchive`` (Ozon docs: 从档案中还原商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_id``
+        items in requests of at most 100 and returns one outcome per item.
 
         Args:
             product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the
@@ -1216,6 +1248,7 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/product/update/offer-id"], ProductOfferIdUpdate)
     async def update_offer_id_v1(
         self,
         *,
@@ -1235,7 +1268,8 @@ class ProductResource(Resource):
         ``POST /v1/product/update/offer-id`` (Ozon docs: 从卖家的系统中改变商品货号).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``update_offer_id``
+        items in requests of at most 25 and returns one outcome per item.
 
         Args:
             update_offer_id: Pairs of current and new article codes. Maximum 25 (Ozon's schema

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, batched, paginated
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -32,6 +32,7 @@ class ProductsResource(Resource):
     lookups.
     """
 
+    @batched(OPERATIONS["POST /v2/products/delete"], DeleteProductsRequestProduct)
     async def delete_v2(
         self,
         *,
@@ -48,7 +49,8 @@ class ProductsResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
-        to undo.
+        to undo. Bulk: ``.bulk(items, ...)`` sends any number of ``products`` items in requests
+        of at most 500 and returns one outcome per item.
 
         Args:
             products: Products to delete, identified by offer_id. Up to 500 per request.
@@ -127,6 +129,7 @@ class ProductsResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v2/products/stocks"], ProductStockUpdate)
     async def stocks_v2(
         self,
         *,
@@ -147,7 +150,9 @@ class ProductsResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 80 requests per 60 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Bulk: ``.bulk(items, ...)`` sends any number of ``stocks`` items in
+        requests of at most 100 and returns one outcome per item. Per item: at most 1 update(s)
+        of one item per 30 s; ``.bulk`` schedules items so that this is never broken.
 
         Args:
             stocks: Product stocks by warehouse. Up to 100 product-warehouse pairs per request.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -40,6 +40,7 @@ from ozon_async.types.report import (
 class ReportResource(Resource):
     """Asynchronous reports: create a report, then poll for its file."""
 
+    @starts_task(OPERATIONS["POST /v1/report/discounted/create"], ReportInfoV1Response)
     async def discounted_create_v1(
         self,
         **call_options: Unpack[CallOptions],
@@ -55,7 +56,8 @@ class ReportResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 1 requests per 60 s per Client-Id; the client waits for
-        a free slot.
+        a free slot. Starts a task reported by ``POST /v1/report/info``: ``.and_wait(...)``
+        starts it and waits until it is done; ``.wait(task_id)`` waits for one already started.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -157,6 +159,7 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/report/marked-products-sales/create"], ReportInfoV1Response)
     async def marked_products_sales_create_v1(
         self,
         *,
@@ -173,7 +176,9 @@ class ReportResource(Resource):
         ``POST /v1/report/marked-products-sales/create`` (Ozon docs: 生成带有标记商品的销售报告).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             date: Reporting period; shorten it if the report would exceed 50,000 marking codes.
@@ -195,6 +200,7 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/report/postings/create"], ReportInfoV1Response)
     async def postings_create_v1(
         self,
         *,
@@ -214,7 +220,9 @@ class ReportResource(Resource):
         ``POST /v1/report/postings/create`` (Ozon docs: 发货报告).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             filter: Postings filter; the processing period is required. Required.
@@ -241,6 +249,7 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/report/products/create"], ReportInfoV1Response)
     async def products_create_v1(
         self,
         *,
@@ -262,7 +271,9 @@ class ReportResource(Resource):
         ``POST /v1/report/products/create`` (Ozon docs: 商品报告).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             language: Language of the report: DEFAULT, RU - Russian, EN - English. Default
@@ -293,6 +304,7 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/report/warehouse/stock"], ReportInfoV1Response)
     async def warehouse_stock_v1(
         self,
         *,
@@ -309,7 +321,9 @@ class ReportResource(Resource):
         ``POST /v1/report/warehouse/stock`` (Ozon docs: 关于FBS仓库库存报告).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             warehouse_id: Warehouse identifiers. Maximum 50. JSON name: ``warehouseId``.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, batched, paginated
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -89,6 +89,7 @@ class ReviewResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v2/review/change-status"], str)
     async def change_status_v2(
         self,
         *,
@@ -104,7 +105,8 @@ class ReviewResource(Resource):
         ``POST /v2/review/change-status``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``review_ids``
+        items in requests of at most 100 and returns one outcome per item.
 
         Args:
             review_ids: Review identifiers; from 1 to 100.

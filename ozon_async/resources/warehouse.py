@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -53,6 +53,7 @@ class WarehouseResource(Resource):
     points.
     """
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/archive"], WarehouseOperationStatusV1Response)
     async def archive_v1(
         self,
         *,
@@ -72,7 +73,9 @@ class WarehouseResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
-        to undo.
+        to undo. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             reason: Reason for archiving the warehouse. Maximum 200 characters. Required.
@@ -224,6 +227,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/fbs/create"], WarehouseOperationStatusV1Response)
     async def fbs_create_v1(
         self,
         *,
@@ -253,7 +257,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/fbs/create`` (Ozon docs: 创建仓库).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             address_coordinates: Coordinates of the warehouse address. Required.
@@ -301,6 +307,9 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/warehouse/fbs/first-mile/update"], WarehouseOperationStatusV1Response
+    )
     async def fbs_first_mile_update_v1(
         self,
         *,
@@ -324,7 +333,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/fbs/first-mile/update`` (Ozon docs: 更新头程物流).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             cut_in_time: Time for accepting orders, in minutes; for example 3000 means
@@ -480,6 +491,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/fbs/update"], WarehouseOperationStatusV1Response)
     async def fbs_update_v1(
         self,
         *,
@@ -501,7 +513,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/fbs/update`` (Ozon docs: 更新仓库).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             address_coordinates: Coordinates of the warehouse address. Required.
@@ -667,6 +681,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/unarchive"], WarehouseOperationStatusV1Response)
     async def unarchive_v1(
         self,
         *,
@@ -683,7 +698,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/unarchive`` (Ozon docs: 将仓库解除归档).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             warehouse_id: Identifier of the warehouse to restore. Required.
