@@ -499,6 +499,24 @@ def test_ctrl_c_mid_export_keeps_a_valid_file(tmp_path: Path, mock: ServedMock, 
     assert f"interrupted: {len(rows)} items" in err
 
 
+def test_a_closed_pipe_stops_the_export_quietly(tmp_path: Path, mock: ServedMock) -> None:
+    """`ozon call ... --all | head -1`: no traceback, exit 0, no more pages asked for."""
+    args = ["call", "posting.fbs_list_v4", "--all", "limit:=10", *PERIOD, "--rate-limit", "10"]
+    proc = subprocess.Popen(
+        [str(OZON), *args], env=api_env(tmp_path, mock), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    first = json.loads(proc.stdout.readline())
+    assert first["posting_number"]
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=20) == 0
+    assert stderr == b""
+    assert len(mock.requests(FBS)) < 25
+
+
 # ---------------------------------------------------------------------- binary answers
 def test_binary_answer_goes_to_a_file_and_never_to_a_terminal(
     tmp_path: Path, mock: ServedMock

@@ -108,6 +108,19 @@ def print_json(data: bytes, *, pretty: bool, stream: IO[str] | None = None) -> N
     out.flush()
 
 
+def silence_stdout() -> None:
+    """After the reader of stdout went away: send what is left to /dev/null, so that Python's
+    final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def _isatty(stream: IO[Any]) -> bool:
     try:
         return bool(stream.isatty())
@@ -144,11 +157,16 @@ async def call_once(
                 f"({len(resp.content):,} bytes); save it with --out FILE"
             )
             return EXIT_USAGE
-        sys.stdout.buffer.write(resp.content)
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(resp.content)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            silence_stdout()
         return EXIT_OK
     try:
         print_json(resp.content, pretty=pretty if pretty is not None else _isatty(sys.stdout))
+    except BrokenPipeError:
+        silence_stdout()
     except msgspec.DecodeError as exc:
         session.say(f"ozon: the answer is not valid JSON ({exc}); raw body follows on stdout")
         sys.stdout.buffer.write(resp.content)
@@ -295,12 +313,21 @@ async def export_all(
         outcome = "stopped by an error"
         _log_error(session, exc)
         code = session.report(exc)
+    except BrokenPipeError:
+        # The reader went away (`ozon call ... --all | head`): stop asking for pages.
+        outcome = "stopped: the output was closed"
+        silence_stdout()
     finally:
-        writer.close()
+        try:
+            writer.close()
+        except BrokenPipeError:
+            outcome = "stopped: the output was closed"
+            silence_stdout()
         if options.out is not None:
             stream.close()
         where = f" to {options.out}" if options.out is not None else ""
-        if outcome != "done" or options.out is not None or session.conn.verbose:
+        closed = outcome.endswith("output was closed")
+        if session.conn.verbose or (not closed and (outcome != "done" or options.out is not None)):
             session.say(
                 f"ozon: {outcome}: {writer.rows:,} items from {progress.pages:,} pages "
                 f"written{where} in {progress.elapsed:.1f} s"

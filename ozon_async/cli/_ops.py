@@ -99,8 +99,9 @@ def _haystack(op: Operation) -> str:
 
 def search(text: str | None = None, group: str | None = None) -> list[Operation]:
     """Operations whose name, path, operationId, English summary or Chinese title contain every
-    word of ``text`` (case-insensitive), optionally only those of ``group``. Names that contain
-    the text come first, then the rest in registry order."""
+    word of ``text`` (case-insensitive), optionally only those of ``group``. Methods named by
+    the text come first, then names containing it, then paths, then the rest (registry order
+    within each)."""
     ops: Iterable[Operation] = OPERATIONS.values()
     if group:
         wanted = group.replace("-", "_").casefold()
@@ -108,8 +109,19 @@ def search(text: str | None = None, group: str | None = None) -> list[Operation]
     words = (text or "").casefold().split()
     found = [o for o in ops if all(w in _haystack(o) for w in words)]
     if words:
-        joined = " ".join(words)
-        found.sort(key=lambda o: (joined not in dotted(o).casefold(), joined not in o.path))
+        joined = "_".join(words)
+
+        def rank(o: Operation) -> int:
+            name = dotted(o).casefold()
+            if o.name.casefold().startswith(joined) or o.group.casefold() == joined:
+                return 0
+            if joined in name:
+                return 1
+            if joined.replace("_", "/") in o.path.casefold():
+                return 2
+            return 3
+
+        found.sort(key=rank)
     return found
 
 
