@@ -202,3 +202,28 @@ def test_every_operation_has_a_description() -> None:
         text = _ops.describe(op)
         assert op.key in text
         assert _ops.docstring(op), op.key  # the generated method's docstring is found
+
+
+def test_search_by_path_words_and_ranking() -> None:
+    keys = {o.key for o in _ops.search("/v4/posting/fbs")}
+    assert keys == {k for k in OPERATIONS if k.startswith("POST /v4/posting/fbs")}
+    # every word must match, in any order, across name, path, summary and Chinese title
+    assert "products.stocks_v2" in [_ops.dotted(o) for o in _ops.search("warehouses update stocks")]
+    assert _ops.dotted(_ops.search("stocks")[0]) == "products.stocks_v2"  # named by the query
+    assert all(o.group == "posting" for o in _ops.search(None, "posting"))
+    assert _ops.search("no-such-thing-anywhere") == []
+    zh = _ops.title_zh(OPERATIONS["POST /v2/products/stocks"])
+    assert zh and OPERATIONS["POST /v2/products/stocks"] in _ops.search(zh)
+
+
+def test_ops_json_listing() -> None:
+    from click.testing import CliRunner
+
+    from ozon_async.cli.app import cli
+
+    result = CliRunner().invoke(cli, ["ops", "--json", "stocks"])
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    [row] = [r for r in rows if r["path"] == "/v2/products/stocks"]
+    assert row["name"] == "products.stocks_v2" and row["safe"] is False
+    assert row["title_zh"] == _ops.title_zh(OPERATIONS["POST /v2/products/stocks"])
