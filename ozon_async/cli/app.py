@@ -15,8 +15,7 @@ Exit codes: 0 success, 1 an API or network error (Ozon's message, code and trace
 
 from __future__ import annotations
 
-import contextlib
-import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -321,14 +320,19 @@ def _wants_progress(choice: bool | None) -> bool:
 _SANDBOX_OPTIONS = ("host", "port", "seed", "speed")
 
 
-def _sandbox_supported() -> set[str]:
-    """The options ``python -m ozon_async.testing`` accepts, read from its own help."""
-    from ozon_async.testing.__main__ import main as serve
+def _sandbox_command() -> list[str]:
+    return [sys.executable, "-m", "ozon_async.testing"]
 
-    text = io.StringIO()
-    with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
-        serve(["--help"])
-    return set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", text.getvalue()))
+
+def _sandbox_supported() -> set[str]:
+    """The options ``python -m ozon_async.testing`` accepts, read from its own ``--help``
+    (its command line is the stable interface, whatever its Python entry point looks like)."""
+    import subprocess
+
+    proc = subprocess.run(
+        [*_sandbox_command(), "--help"], capture_output=True, text=True, timeout=60
+    )
+    return set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", proc.stdout))
 
 
 @cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True})
@@ -350,12 +354,11 @@ def sandbox(
     `python -m ozon_async.testing` as they are (see its --help).
     """
     values = {"host": host, "port": port, "seed": seed, "speed": speed}
-    supported = _sandbox_supported()
+    given = [name for name in _SANDBOX_OPTIONS if values[name] is not None]
+    supported = _sandbox_supported() if given else set()
     argv: list[str] = []
-    for name in _SANDBOX_OPTIONS:
+    for name in given:
         value = values[name]
-        if value is None:
-            continue
         if name not in supported:
             raise click.UsageError(
                 f"--{name} is not supported by this version of the sandbox "
@@ -364,9 +367,18 @@ def sandbox(
             )
         argv += [f"--{name}", str(value)]
     argv += list(ctx.args)
-    from ozon_async.testing.__main__ import main as serve
+    command = [*_sandbox_command(), *argv]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":  # become the sandbox: signals and the exit code are its own
+        os.execv(sys.executable, command)
+    import subprocess
 
-    serve(argv)
+    try:
+        code = subprocess.call(command)
+    except KeyboardInterrupt:
+        code = 130
+    raise click.exceptions.Exit(code)
 
 
 # ---------------------------------------------------------------------- profiles
