@@ -499,6 +499,29 @@ def test_ctrl_c_mid_export_keeps_a_valid_file(tmp_path: Path, mock: ServedMock, 
     assert f"interrupted: {len(rows)} items" in err
 
 
+def test_an_error_mid_export_keeps_the_pages_received(tmp_path: Path, mock: ServedMock) -> None:
+    out = tmp_path / "part.jsonl"
+    args = ["call", "posting.fbs_list_v4", "--all", "limit:=10", *PERIOD, "--rate-limit", "2"]
+    proc = subprocess.Popen(
+        [str(OZON), *args, "--out", str(out)], env=api_env(tmp_path, mock),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not mock.requests(FBS) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # the next page (0.5 s later at 2 requests per second) is refused
+    body = {"code": 3, "message": "cursor expired", "details": []}
+    mock.admin("faults", {"path": FBS, "status": 400, "body": body})
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    err = stderr.decode()
+    assert "message: cursor expired" in err
+    assert "stopped by an error: 10 items from 1 pages" in err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 10 and len({r["posting_number"] for r in rows}) == 10
+    assert len(mock.requests(FBS)) == 2
+
+
 def test_a_closed_pipe_stops_the_export_quietly(tmp_path: Path, mock: ServedMock) -> None:
     """`ozon call ... --all | head -1`: no traceback, exit 0, no more pages asked for."""
     args = ["call", "posting.fbs_list_v4", "--all", "limit:=10", *PERIOD, "--rate-limit", "10"]

@@ -281,7 +281,8 @@ def call(
     except RequestValidationError as exc:
         session.exit(session.report(exc))
     if dry_run:
-        session.say(f"ozon: dry run: {op.key} would be sent with this body; nothing was sent")
+        what = "this body" if payload is not None else "no body"
+        session.say(f"ozon: dry run: {op.key} would be sent with {what}; nothing was sent")
         if payload is not None:
             print_json(payload, pretty=True if pretty is None else pretty)
         session.exit(EXIT_OK)
