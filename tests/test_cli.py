@@ -729,3 +729,28 @@ def test_sandbox_flags_pass_through_or_are_refused(tmp_path: Path) -> None:
         assert proc.returncode == 2
         assert line == ""
         assert f"--{missing[0]} is not supported by this version of the sandbox" in stderr.decode()
+
+
+def test_the_readme_command_line_example_runs_as_written(tmp_path: Path) -> None:
+    """The README's sandbox session, run by bash (on a free port instead of 8080)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Command line") :]
+    start = section.index("```sh\nozon sandbox")
+    script = section[start + len("```sh\n") : section.index("```", start + 5)]
+    port = str(_free_port())
+    env = base_env(tmp_path)
+    env["PATH"] = f"{OZON.parent}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(
+        ["bash", "-e", "-c", script.replace("8080", port)],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    with (tmp_path / "postings.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 250 and rows[0]["posting_number"]
+    assert (tmp_path / "labels.pdf").read_bytes().startswith(b"%PDF")
+    assert b"posting.fbs_list_v4" in proc.stdout
