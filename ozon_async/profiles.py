@@ -1,20 +1,32 @@
-"""Named credentials ("profiles") from a TOML config file, shared by the CLI and the MCP server.
+"""Named credentials ("profiles") from a TOML config file, shared by the command line and servers.
 
-::
+The file (``config_path()``: ``$OZON_ASYNC_CONFIG``, else ``$XDG_CONFIG_HOME/ozon-async/config.toml``,
+else ``~/.config/ozon-async/config.toml``)::
 
-    # ~/.config/ozon-async/config.toml  (chmod 600: the file holds keys)
     default_profile = "main"
 
     [profiles.main]
     client_id = "123456"
     api_key = "..."
 
-    [profiles.second]
-    client_id = "654321"
-    api_key = "..."
-    base_url = "https://api-seller.ozon.ru"
+    [profiles.sandbox]
+    client_id = "1"
+    api_key = "test"
+    base_url = "http://127.0.0.1:8080"
 
-A file that holds a key or token must not be readable by the group or others: it is refused.
+    [profiles.app]            # an app from Ozon's marketplace, with an OAuth token
+    access_token = "..."
+
+A file that holds a key or a token must be readable by its owner only (``chmod 600``); otherwise
+it is refused, as ssh refuses a private key others can read. Unknown keys are refused too, so a
+misspelt ``api-key`` is reported instead of silently ignored.
+
+:func:`resolve_profile` combines the sources: arguments given explicitly, then the named profile
+(or ``$OZON_PROFILE``, or the file's ``default_profile``), then the environment (``OZON_CLIENT_ID``,
+``OZON_API_KEY``, ``OZON_ACCESS_TOKEN``, ``OZON_BASE_URL``).
+
+This module imports nothing outside the standard library at import time (``tomli`` on Python 3.10
+only when a file is read).
 """
 
 from __future__ import annotations
@@ -22,26 +34,51 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ozon_async._exceptions import ConfigurationError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
+__all__ = [
+    "ENV_ACCESS_TOKEN",
+    "ENV_API_KEY",
+    "ENV_BASE_URL",
+    "ENV_CLIENT_ID",
+    "ENV_CONFIG",
+    "ENV_PROFILE",
+    "Profile",
+    "config_path",
+    "load_profiles",
+    "resolve_profile",
+]
 
-__all__ = ["Profile", "config_path", "load_profiles", "resolve_profile"]
+ENV_CONFIG = "OZON_ASYNC_CONFIG"
+ENV_PROFILE = "OZON_PROFILE"
+ENV_CLIENT_ID = "OZON_CLIENT_ID"
+ENV_API_KEY = "OZON_API_KEY"
+ENV_ACCESS_TOKEN = "OZON_ACCESS_TOKEN"
+ENV_BASE_URL = "OZON_BASE_URL"
 
-_FIELDS = ("client_id", "api_key", "access_token", "base_url")
-_SECRETS = ("api_key", "access_token")
+_PROFILE_KEYS = ("client_id", "api_key", "access_token", "base_url")
+_SECRET_KEYS = ("api_key", "access_token")
+_TOP_KEYS = ("default_profile", "profiles")
 
 
 @dataclass(frozen=True)
 class Profile:
-    """One shop's credentials. ``api_key`` and ``access_token`` never appear in the repr."""
+    """One set of credentials. ``api_key`` and ``access_token`` never appear in the repr.
+
+    Attributes:
+        name: the profile's name (``"<environment>"`` or ``"<arguments>"`` when it was not read
+            from the config file).
+        client_id: the seller's Client-Id.
+        api_key: the API key (sent with the Client-Id).
+        access_token: an OAuth access token (apps from Ozon's app marketplace), used instead of the
+            Client-Id and key.
+        base_url: where to send requests (the sandbox, a proxy); ``None`` for Ozon's API.
+    """
 
     name: str
     client_id: str | None = None
@@ -49,11 +86,30 @@ class Profile:
     access_token: str | None = field(default=None, repr=False)
     base_url: str | None = None
 
+    @property
+    def has_credentials(self) -> bool:
+        """``True`` when the profile can authenticate: a Client-Id with a key, or a token."""
+        return bool(self.access_token) or bool(self.client_id and self.api_key)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`ozon_async.OzonClient` (only the settings that are set;
+        ``access_token`` only when the profile uses one)."""
+        out: dict[str, Any] = {}
+        if self.client_id is not None:
+            out["client_id"] = self.client_id
+        if self.api_key is not None:
+            out["api_key"] = self.api_key
+        if self.access_token is not None:
+            out["access_token"] = self.access_token
+        if self.base_url is not None:
+            out["base_url"] = self.base_url
+        return out
+
 
 def config_path() -> Path:
-    """``$OZON_ASYNC_CONFIG``, else ``$XDG_CONFIG_HOME/ozon-async/config.toml``, else
-    ``~/.config/ozon-async/config.toml``."""
-    explicit = os.environ.get("OZON_ASYNC_CONFIG")
+    """Where the config file is: ``$OZON_ASYNC_CONFIG``, else
+    ``$XDG_CONFIG_HOME/ozon-async/config.toml``, else ``~/.config/ozon-async/config.toml``."""
+    explicit = os.environ.get(ENV_CONFIG)
     if explicit:
         return Path(explicit).expanduser()
     xdg = os.environ.get("XDG_CONFIG_HOME")
@@ -61,104 +117,191 @@ def config_path() -> Path:
     return base / "ozon-async" / "config.toml"
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _toml_loads(text: str, path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        try:
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            raise ConfigurationError(
+                f"reading {path} on Python 3.10 needs the tomli package: "
+                "pip install 'ozon-async[cli]'"
+            ) from None
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the config file {path}: {exc}") from None
-    try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"the config file {path} is not valid TOML: {exc}") from None
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
     return data
 
 
-def _check_private(path: Path, profiles: dict[str, Profile]) -> None:
-    if os.name != "posix" or not any(getattr(p, s) for p in profiles.values() for s in _SECRETS):
+def _check_private(path: Path, st: os.stat_result) -> None:
+    """Refuse a secrets file that users other than its owner may read or change (POSIX only)."""
+    if os.name != "posix":
         return
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o077:
         raise ConfigurationError(
-            f"the config file {path} holds API keys but others can read it "
-            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
+            f"{path} holds API keys or tokens but is accessible by other users "
+            f"(mode {mode:04o}); make it private with: chmod 600 {path}"
         )
 
 
-def _load(path: Path) -> tuple[dict[str, Profile], str | None]:
-    data = _read(path)
-    if not data:
-        return {}, None
-    tables = data.get("profiles", {})
-    if not isinstance(tables, dict):
-        raise ConfigurationError(f"{path}: `profiles` must be a table of [profiles.<name>] tables")
+def _string(value: Any, where: str, *, allow_int: bool = False) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int) if allow_int else str):
+        kind = "a string or an integer" if allow_int else "a string"
+        raise ConfigurationError(f"{where} must be {kind}, not {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        raise ConfigurationError(f"{where} is empty")
+    return text
+
+
+def _parse(data: Mapping[str, Any], path: Path) -> tuple[dict[str, Profile], str | None]:
+    unknown = sorted(set(data) - set(_TOP_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"{path}: unknown top-level keys {unknown}; expected 'default_profile' and "
+            "[profiles.<name>] tables"
+        )
+    raw_profiles = data.get("profiles", {})
+    if not isinstance(raw_profiles, dict):
+        raise ConfigurationError(f"{path}: 'profiles' must be a table of [profiles.<name>] tables")
     profiles: dict[str, Profile] = {}
-    for name, table in tables.items():
+    for name, table in raw_profiles.items():
+        where = f"{path}: [profiles.{name}]"
         if not isinstance(table, dict):
-            raise ConfigurationError(f"{path}: [profiles.{name}] must be a table")
-        unknown = sorted(set(table) - set(_FIELDS))
-        if unknown:
+            raise ConfigurationError(f"{where} must be a table")
+        bad = sorted(set(table) - set(_PROFILE_KEYS))
+        if bad:
             raise ConfigurationError(
-                f"{path}: [profiles.{name}] has unknown keys: {', '.join(unknown)} "
-                f"(known: {', '.join(_FIELDS)})"
+                f"{where}: unknown keys {bad}; allowed: {', '.join(_PROFILE_KEYS)}"
             )
-        values: dict[str, str | None] = {}
-        for key in _FIELDS:
-            value = table.get(key)
-            if value is not None and not isinstance(value, (str, int)):
-                raise ConfigurationError(f"{path}: profiles.{name}.{key} must be a string")
-            values[key] = None if value is None else str(value)
+        values = {
+            key: _string(table[key], f"{where} {key}", allow_int=key == "client_id")
+            for key in _PROFILE_KEYS
+            if key in table
+        }
         profiles[name] = Profile(name=name, **values)
-    _check_private(path, profiles)
     default = data.get("default_profile")
-    if default is not None and (not isinstance(default, str) or default not in profiles):
-        raise ConfigurationError(
-            f"{path}: default_profile = {default!r} is not one of the profiles "
-            f"({', '.join(sorted(profiles)) or 'none defined'})"
-        )
+    if default is not None:
+        default = _string(default, f"{path}: default_profile")
+        if default not in profiles:
+            raise ConfigurationError(
+                f"{path}: default_profile {default!r} is not one of the profiles "
+                f"({', '.join(sorted(profiles)) or 'none defined'})"
+            )
     return profiles, default
 
 
+def _read(path: Path | None) -> tuple[Path, dict[str, Profile], str | None, bool]:
+    """(path, profiles, default profile, whether the file exists)."""
+    target = path if path is not None else config_path()
+    try:
+        st = target.stat()
+        raw = target.read_bytes()
+    except FileNotFoundError:
+        return target, {}, None, False
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {target}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{target}: not UTF-8 text") from None
+    data = _toml_loads(text, target)
+    profiles, default = _parse(data, target)
+    if any(getattr(p, key) for p in profiles.values() for key in _SECRET_KEYS):
+        _check_private(target, st)
+    return target, profiles, default, True
+
+
 def load_profiles(path: Path | None = None) -> dict[str, Profile]:
-    """Every ``[profiles.<name>]`` of the config file (empty when the file does not exist)."""
-    return _load(path or config_path())[0]
+    """The profiles of the config file (``{}`` when the file does not exist).
+
+    Raises :class:`ConfigurationError` for invalid TOML, unknown keys, wrong value types, a
+    ``default_profile`` naming no profile, or a file holding secrets that other users can access.
+    """
+    return _read(path)[1]
+
+
+def default_profile_name(path: Path | None = None) -> str | None:
+    """The file's ``default_profile``, if it sets one."""
+    return _read(path)[2]
 
 
 def resolve_profile(
     name: str | None = None,
     *,
-    client_id: str | None = None,
+    client_id: str | int | None = None,
     api_key: str | None = None,
     access_token: str | None = None,
     base_url: str | None = None,
     path: Path | None = None,
 ) -> Profile:
-    """The credentials to use: explicit values first, then the named profile (or the file's
-    ``default_profile``), then ``OZON_CLIENT_ID``, ``OZON_API_KEY``, ``OZON_ACCESS_TOKEN`` and
-    ``OZON_BASE_URL``. A ``name`` that the file does not define is an error."""
-    profiles, default = _load(path or config_path())
-    chosen = name or default
-    if chosen is not None and chosen not in profiles:
-        known = ", ".join(sorted(profiles)) or "none"
-        raise ConfigurationError(
-            f"no profile {chosen!r} in {path or config_path()} (known: {known})"
-        )
-    base = profiles.get(chosen) if chosen else None
+    """The settings to use, from the highest-priority source that has each.
+
+    Precedence: the explicit arguments, then the profile ``name`` (or, without a name,
+    ``$OZON_PROFILE``, then the file's ``default_profile``), then the environment
+    (``OZON_CLIENT_ID``, ``OZON_API_KEY``, ``OZON_ACCESS_TOKEN``, ``OZON_BASE_URL``).
+
+    The secret (an API key or an access token) comes as a whole from the first source that has
+    one: a token given on the command line is not combined with a key from the environment.
+    ``client_id`` and ``base_url`` are taken from the first source that sets them.
+
+    Raises :class:`ConfigurationError` when ``name`` is not a profile of the file (or the file is
+    invalid or readable by others). The result may lack credentials; check
+    :attr:`Profile.has_credentials`.
+    """
+    wanted = name or os.environ.get(ENV_PROFILE) or None
+    target, profiles, default, exists = _read(path)
+    profile: Profile | None = None
+    if wanted is not None:
+        if not exists:
+            raise ConfigurationError(f"profile {wanted!r} asked for, but there is no {target}")
+        profile = profiles.get(wanted)
+        if profile is None:
+            raise ConfigurationError(
+                f"no profile {wanted!r} in {target} "
+                f"(profiles: {', '.join(sorted(profiles)) or 'none'})"
+            )
+    elif default is not None:
+        profile = profiles[default]
+
     env = os.environ
+    explicit = Profile(
+        name="<arguments>",
+        client_id=str(client_id).strip() if client_id is not None else None,
+        api_key=api_key,
+        access_token=access_token,
+        base_url=base_url,
+    )
+    environment = Profile(
+        name="<environment>",
+        client_id=env.get(ENV_CLIENT_ID) or None,
+        api_key=env.get(ENV_API_KEY) or None,
+        access_token=env.get(ENV_ACCESS_TOKEN) or None,
+        base_url=env.get(ENV_BASE_URL) or None,
+    )
+    sources = [s for s in (explicit, profile, environment) if s is not None]
 
-    def pick(explicit: str | None, key: str, var: str) -> str | None:
-        if explicit is not None:
-            return explicit
-        if base is not None:
-            value: str | None = getattr(base, key)
-            return value
-        return env.get(var) or None
+    def first(attr: str) -> str | None:
+        for s in sources:
+            value = getattr(s, attr)
+            if value:
+                return str(value)
+        return None
 
+    secret_source = next((s for s in sources if s.api_key or s.access_token), None)
+    if profile is not None:
+        label = profile.name
+    elif any(getattr(explicit, attr) for attr in _PROFILE_KEYS):
+        label = explicit.name
+    else:
+        label = environment.name
     return Profile(
-        name=chosen or "default",
-        client_id=pick(client_id, "client_id", "OZON_CLIENT_ID"),
-        api_key=pick(api_key, "api_key", "OZON_API_KEY"),
-        access_token=pick(access_token, "access_token", "OZON_ACCESS_TOKEN"),
-        base_url=pick(base_url, "base_url", "OZON_BASE_URL"),
+        name=label,
+        client_id=first("client_id"),
+        api_key=secret_source.api_key if secret_source else None,
+        access_token=secret_source.access_token if secret_source else None,
+        base_url=first("base_url"),
     )

@@ -90,7 +90,7 @@ def test_environment_credentials_without_a_config_file(monkeypatch: pytest.Monke
     monkeypatch.setenv("OZON_CLIENT_ID", "77")
     monkeypatch.setenv("OZON_API_KEY", KEY)
     shops, _ = _profiles(parser().parse_args([]))
-    assert [(p.name, p.client_id) for p in shops] == [("default", "77")]
+    assert [(p.name, p.client_id) for p in shops] == [("<environment>", "77")]
 
 
 def test_a_readable_config_file_with_keys_is_refused(

@@ -1,0 +1,335 @@
+"""``ozon call``: one request, or every page of a list (``--all``), through the SDK's runtime.
+
+The body is validated through the operation's request model exactly as a typed call does
+(:func:`ozon_async._codec.build_request`), before a client exists: an invalid body exits with code
+2 and nothing is sent. The request then goes through :meth:`OzonClient.request`, so auth, rate
+limits, retries (never resending a write by surprise) and error mapping are the SDK's own. Answers
+are printed as Ozon sent them (not re-decoded into models, so no field the models lack is lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import msgspec
+
+from ozon_async._codec import build_request, encode_json, merge_extra_body
+from ozon_async._exceptions import OzonError, RequestValidationError
+from ozon_async._operation import Operation
+from ozon_async._pagination import iter_pages
+from ozon_async.cli._ops import dotted
+from ozon_async.cli._output import CsvWriter, JsonLinesWriter, Writer
+from ozon_async.cli._progress import ExportProgress
+from ozon_async.cli._runner import EXIT_API, EXIT_OK, EXIT_USAGE, Session
+
+if TYPE_CHECKING:
+    from ozon_async._client import OzonClient
+    from ozon_async._response import APIResponse
+
+__all__ = [
+    "ExportOptions",
+    "call_once",
+    "export_all",
+    "json_path",
+    "prepare_body",
+    "print_json",
+]
+
+
+# ---------------------------------------------------------------------- the request body
+def prepare_body(
+    op: Operation, body: Mapping[str, Any] | None, extra_body: Mapping[str, Any] | None = None
+) -> bytes | None:
+    """The validated JSON body of a call (``None`` for a GET), as the typed method would send it.
+
+    Raises :class:`RequestValidationError` naming the field."""
+    if op.method == "GET":
+        if body or extra_body:
+            raise RequestValidationError(f"{op.method} requests take no body", operation=op.key)
+        return None
+    request_type = op.request_type
+    if request_type is None:
+        if body:
+            raise RequestValidationError(
+                f"this operation takes no parameters (got {', '.join(sorted(body))})",
+                field=sorted(body)[0],
+                operation=op.key,
+            )
+        payload = b"{}"
+    else:
+        payload = encode_json(build_request(op.key, request_type, dict(body or {})))
+    if extra_body:
+        payload = merge_extra_body(op.key, payload, extra_body)
+    return payload
+
+
+def _is_json(content_type: str) -> bool:
+    ctype = content_type.split(";")[0].strip().lower()
+    return ctype == "application/json" or ctype.endswith("+json")
+
+
+def _note_deprecated(session: Session, op: Operation) -> None:
+    if op.deprecated:
+        from ozon_async.resources._registry import OPERATIONS
+
+        succ = OPERATIONS.get(op.replaced_by or "")
+        hint = f"; use {dotted(succ)} ({succ.key})" if succ is not None else ""
+        session.say(f"ozon: warning: {op.key} is deprecated by Ozon{hint}")
+
+
+def _log_response(session: Session, resp: APIResponse) -> None:
+    session.log(
+        f"{resp.method} {resp.path}: answered {resp.status} after {resp.attempts} attempt(s), "
+        f"{len(resp.content):,} bytes of {resp.content_type or '-'}, trace {resp.trace_id or '-'}"
+    )
+
+
+# ---------------------------------------------------------------------- printing
+def print_json(data: bytes, *, pretty: bool, stream: IO[str] | None = None) -> None:
+    """Print a JSON answer: coloured and indented on a terminal, compact (one line) otherwise."""
+    out = stream or sys.stdout
+    value = msgspec.json.decode(data) if data.strip() else None
+    terminal = _isatty(out)
+    if pretty and terminal:
+        from rich.console import Console
+
+        Console(file=out, soft_wrap=True).print_json(data=value, indent=2, ensure_ascii=False)
+        return
+    if pretty:
+        out.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write(msgspec.json.encode(value).decode("utf-8") + "\n")
+    out.flush()
+
+
+def silence_stdout() -> None:
+    """After the reader of stdout went away: send what is left to /dev/null, so that Python's
+    final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _isatty(stream: IO[Any]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------- one call
+async def call_once(
+    session: Session,
+    client: OzonClient,
+    op: Operation,
+    payload: bytes | None,
+    *,
+    out: Path | None,
+    pretty: bool | None,
+) -> int:
+    """Send one request and print (or save) the answer."""
+    _note_deprecated(session, op)
+    try:
+        resp = await client.request(op.method, op.path, content=payload)
+    except OzonError as exc:
+        _log_error(session, exc)
+        return session.report(exc)
+    _log_response(session, resp)
+    if out is not None:
+        out.write_bytes(resp.content)
+        session.say(f"ozon: wrote {len(resp.content):,} bytes ({resp.content_type}) to {out}")
+        return EXIT_OK
+    if not _is_json(resp.content_type or op.response_content_type):
+        if _isatty(sys.stdout):
+            session.say(
+                f"ozon: the answer is {resp.content_type or 'binary'} "
+                f"({len(resp.content):,} bytes); save it with --out FILE"
+            )
+            return EXIT_USAGE
+        try:
+            sys.stdout.buffer.write(resp.content)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            silence_stdout()
+        return EXIT_OK
+    try:
+        print_json(resp.content, pretty=pretty if pretty is not None else _isatty(sys.stdout))
+    except BrokenPipeError:
+        silence_stdout()
+    except msgspec.DecodeError as exc:
+        session.say(f"ozon: the answer is not valid JSON ({exc}); raw body follows on stdout")
+        sys.stdout.buffer.write(resp.content)
+        return EXIT_API
+    return EXIT_OK
+
+
+def _log_error(session: Session, exc: BaseException) -> None:
+    method = getattr(exc, "method", "")
+    status = getattr(exc, "status", None)
+    if method and status is not None:
+        session.log(
+            f"{method} {getattr(exc, 'path', '')} -> {status}, trace "
+            f"{getattr(exc, 'trace_id', None) or '-'}"
+        )
+
+
+# ---------------------------------------------------------------------- --all
+def _struct_info(info: Any) -> Any:
+    import msgspec.inspect as mi
+
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    if isinstance(info, mi.StructType):
+        return info
+    if isinstance(info, mi.UnionType):
+        for t in info.types:
+            found = _struct_info(t)
+            if found is not None:
+                return found
+    return None
+
+
+def json_path(type_: Any, attrs: tuple[str, ...]) -> list[str]:
+    """The JSON names along a path of model attribute names (``with_`` -> ``with``)."""
+    import msgspec.inspect as mi
+
+    info: Any = mi.type_info(type_) if type_ is not None else None
+    out: list[str] = []
+    for attr in attrs:
+        struct = _struct_info(info) if info is not None else None
+        field = next((f for f in struct.fields if f.name == attr), None) if struct else None
+        if field is None:
+            out.append(attr)
+            info = None
+        else:
+            out.append(field.encode_name)
+            info = field.type
+    return out
+
+
+def _dig(data: Any, path: list[str]) -> Any:
+    for name in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(name)
+    return data
+
+
+def _attr(obj: Any, path: tuple[str, ...] | None) -> Any:
+    if path is None:
+        return None
+    for name in path:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
+
+
+@dataclass
+class ExportOptions:
+    format: str  # "jsonl" or "csv"
+    out: Path | None
+    csv_sample: int
+    progress: bool
+
+
+def _request_names(op: Operation) -> dict[str, str]:
+    """Python attribute name -> JSON name of the request's top-level fields, where they differ."""
+    if op.request_type is None:
+        return {}
+    return {
+        f.name: f.encode_name
+        for f in msgspec.structs.fields(op.request_type)
+        if f.name != f.encode_name
+    }
+
+
+async def export_all(
+    session: Session,
+    client: OzonClient,
+    op: Operation,
+    body: Mapping[str, Any] | None,
+    options: ExportOptions,
+    extra_body: Mapping[str, Any] | None = None,
+) -> int:
+    """Walk every page of a paginated operation, writing its items as JSON Lines or CSV."""
+    pagination = op.pagination
+    assert pagination is not None
+    _note_deprecated(session, op)
+    json_of = _request_names(op)
+    # Start from the body the typed call would send (values converted by the request model),
+    # with the position and page-size fields under the names the paginator uses.
+    start: dict[str, Any] = {}
+    if op.request_type is not None:
+        start = msgspec.to_builtins(build_request(op.key, op.request_type, dict(body or {})))
+    for name in (pagination.position, pagination.limit):
+        if name is not None and name in json_of and json_of[name] in start:
+            start[name] = start.pop(json_of[name])
+    items_path = json_path(op.response_type, pagination.items)
+    last: dict[str, Any] = {}
+
+    async def fetch(**kwargs: Any) -> Any:
+        fields = {json_of.get(k, k): v for k, v in kwargs.items()}
+        payload = prepare_body(op, fields, extra_body)
+        resp = await client.request(op.method, op.path, content=payload)
+        _log_response(session, resp)
+        last["raw"] = resp.json()
+        return resp.parse(op.response_type) if op.response_type is not None else last["raw"]
+
+    stream: IO[bytes] = options.out.open("wb") if options.out is not None else sys.stdout.buffer
+    writer: Writer = (
+        CsvWriter(stream, sample=options.csv_sample)
+        if options.format == "csv"
+        else JsonLinesWriter(stream)
+    )
+    progress = ExportProgress(dotted(op), enabled=options.progress)
+    outcome = "done"
+    code = EXIT_OK
+    try:
+        with progress:
+            async for page in iter_pages(fetch, pagination, start):
+                items = _dig(last.get("raw"), items_path)
+                if not isinstance(items, list):
+                    items = [] if items is None else [items]
+                writer.write_many(items)
+                writer.flush()
+                total = _attr(page, pagination.total)
+                progress.page(len(items), total if isinstance(total, int) else None)
+    except asyncio.CancelledError:
+        outcome = "interrupted"
+        raise
+    except OzonError as exc:
+        outcome = "stopped by an error"
+        _log_error(session, exc)
+        code = session.report(exc)
+    except BrokenPipeError:
+        # The reader went away (`ozon call ... --all | head`): stop asking for pages.
+        outcome = "stopped: the output was closed"
+        silence_stdout()
+    finally:
+        try:
+            writer.close()
+        except BrokenPipeError:
+            outcome = "stopped: the output was closed"
+            silence_stdout()
+        if options.out is not None:
+            stream.close()
+        where = f" to {options.out}" if options.out is not None else ""
+        closed = outcome.endswith("output was closed")
+        if session.conn.verbose or (not closed and (outcome != "done" or options.out is not None)):
+            session.say(
+                f"ozon: {outcome}: {writer.rows:,} items from {progress.pages:,} pages "
+                f"written{where} in {progress.elapsed:.1f} s"
+            )
+    return code

@@ -1,0 +1,440 @@
+"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``.
+
+Adding a command group (the bulk workflows ``ozon stocks push``, ``ozon prices push``,
+``ozon report postings``; ``ozon mcp``) means writing a ``click.Group`` in its own module of this
+package, decorating its commands with :func:`~ozon_async.cli._runner.connection_options`, using
+:class:`~ozon_async.cli._runner.Session` for credentials, errors and exit codes,
+:func:`~ozon_async.cli._runner.run_async` for the clean Ctrl-C stop,
+:class:`~ozon_async.cli._progress.ExportProgress` (or a Rich spinner) for progress and
+:mod:`~ozon_async.cli._output` for CSV/JSON Lines, then ``cli.add_command(group)`` at the end of
+this module.
+
+Exit codes: 0 success, 1 an API or network error (Ozon's message, code and trace id on stderr),
+2 a usage or validation error (nothing sent), 130 interrupted by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from click.shell_completion import CompletionItem
+
+from ozon_async._exceptions import ConfigurationError, RequestValidationError
+from ozon_async._version import __version__
+from ozon_async.cli import _ops
+from ozon_async.cli._input import BodyError, parse_body
+from ozon_async.cli._runner import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Connection,
+    Session,
+    connection_options,
+    run_async,
+)
+
+__all__ = ["cli"]
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _complete_operation(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of operation names (``group.method``, or paths)."""
+    return [CompletionItem(name, help=summary) for name, summary in _ops.complete(incomplete)]
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="ozon")
+def cli() -> None:
+    """The Ozon Seller API from the command line (ozon_async).
+
+    \b
+    ozon ops stock                           find operations
+    ozon ops posting.fbs_list_v4             parameters, limits, pagination
+    ozon call warehouse.list_v2 limit:=100   call one
+    ozon call posting.fbs_list_v4 --all --format csv --out postings.csv \\
+        filter.since=2026-01-01T00:00:00Z filter.to=2026-02-01T00:00:00Z limit:=100
+    ozon sandbox --port 8080                 a local mock of the API
+
+    Credentials: --profile NAME (config file, see `ozon profiles`), --client-id/--api-key, or
+    OZON_CLIENT_ID/OZON_API_KEY. Exit codes: 0 ok, 1 API error, 2 usage or validation error,
+    130 interrupted.
+    """
+
+
+# ---------------------------------------------------------------------- ops
+@cli.command(context_settings=CONTEXT)
+@click.argument("text", nargs=-1, shell_complete=_complete_operation)
+@click.option("-g", "--group", metavar="GROUP", help="Only operations of this group.")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
+    """Search operations by name, path, English summary or Chinese title; with an exact name,
+    show its documentation.
+
+    \b
+    ozon ops                       every operation
+    ozon ops fbs list              words in any order, all must match
+    ozon ops 库存                  Chinese titles
+    ozon ops -g posting
+    ozon ops posting.fbs_list_v4   parameters, limits, pagination
+    """
+    query = " ".join(text)
+    if group is not None and group.replace("-", "_") not in _ops.groups():
+        wanted = group.replace("-", "_")
+        if wanted + "_" not in _ops.groups():
+            raise click.BadParameter(
+                f"unknown group {group!r}; groups: {', '.join(_ops.groups())}",
+                param_hint="--group",
+            )
+    if query and group is None and not as_json:
+        try:
+            op = _ops.find_operation(query)
+        except _ops.UnknownOperation:
+            pass
+        else:
+            click.echo(_ops.describe(op))
+            return
+    found = _ops.search(query, group)
+    if as_json:
+        import json
+
+        rows = [
+            {
+                "name": _ops.dotted(o),
+                "method": o.method,
+                "path": o.path,
+                "operation_id": o.operation_id,
+                "summary": o.summary,
+                "title_zh": _ops.title_zh(o),
+                "safe": o.safe,
+                "deprecated": o.deprecated,
+                "paginated": o.pagination is not None,
+            }
+            for o in found
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo(f"ozon: no operation matches {query!r}", err=True)
+        raise click.exceptions.Exit(1)
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        table.add_column("operation", style="cyan", no_wrap=True)
+        table.add_column("method and path", no_wrap=True)
+        table.add_column("kind")
+        table.add_column("summary")
+        for o in found:
+            summary = escape(o.summary)
+            if o.deprecated and "deprecated" not in o.summary:
+                summary += " [dim](deprecated)[/dim]"
+            table.add_row(_ops.dotted(o), o.key, "read" if o.safe else "write", summary)
+        Console().print(table)
+        return
+    for o in found:
+        flag = " (deprecated)" if o.deprecated and "deprecated" not in o.summary else ""
+        kind = "read" if o.safe else "write"
+        click.echo(f"{_ops.dotted(o)}\t{o.key}\t{kind}\t{o.summary}{flag}")
+
+
+# ---------------------------------------------------------------------- call
+def _load_json_object(text: str, option: str) -> dict[str, Any]:
+    import msgspec
+
+    raw: bytes
+    if text.startswith("@"):
+        try:
+            raw = Path(text[1:]).expanduser().read_bytes()
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot read {text[1:]}: {exc.strerror}", param_hint=option
+            ) from None
+    else:
+        raw = text.encode()
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object", param_hint=option)
+    return value
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("operation", shell_complete=_complete_operation)
+@click.argument("pairs", nargs=-1, metavar="[KEY=VALUE | KEY:=JSON]...")
+@click.option(
+    "--json",
+    "json_body",
+    metavar="JSON|@FILE|-",
+    help="The request body: a JSON object, @file.json, or - for stdin (a piped stdin is read "
+    "when no body is given). KEY=VALUE pairs are applied on top.",
+)
+@click.option(
+    "--extra-body",
+    metavar="JSON|@FILE",
+    help="Top-level fields the spec lacks, added to the validated body as they are.",
+)
+@click.option("--all", "all_pages", is_flag=True, help="Walk every page; write the items.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "jsonl", "csv"]),
+    help="json (one answer; default), or with --all: jsonl (default) or csv.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of stdout (needed for binary answers such as PDF labels).",
+)
+@click.option(
+    "--csv-sample",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    metavar="N",
+    help="CSV columns come from the first N items; later new fields go to the _extra column.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress on stderr with --all (default: when stderr is a terminal).",
+)
+@click.option(
+    "--pretty/--compact",
+    default=None,
+    help="Indented JSON (default on a terminal, with colour) or one line (default when piped).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and print the body that would be sent; send nothing."
+)
+@connection_options
+def call(
+    operation: str,
+    pairs: tuple[str, ...],
+    json_body: str | None,
+    extra_body: str | None,
+    all_pages: bool,
+    fmt: str | None,
+    out: Path | None,
+    csv_sample: int,
+    progress: bool | None,
+    pretty: bool | None,
+    dry_run: bool,
+    conn: Connection,
+) -> None:
+    """Call OPERATION (group.method, "POST /v4/posting/fbs/list" or a path) and print the answer.
+
+    \b
+    ozon call warehouse.list_v2 limit:=100
+    ozon call posting.fbs_list_v4 --json @body.json
+    echo '{"limit": 100}' | ozon call warehouse.list_v2
+    ozon call posting.fbs_list_v4 limit:=100 filter.since=2026-01-01T00:00:00Z \\
+        filter.to=2026-01-31T23:59:59Z 'filter.statuses:=["delivered"]'
+    ozon call posting.fbs_list_v4 --all --format csv --out postings.csv ...
+    ozon call posting.fbs_package_label_v2 'posting_number:=["1-2-3"]' --out labels.pdf
+
+    KEY=VALUE sets a string, KEY:=JSON any JSON value; KEY is a dotted path (filter.since),
+    with [N] for list items (stocks[0].offer_id). The body is validated like a typed call: an
+    invalid field is named and nothing is sent (exit code 2).
+    """
+    try:
+        op = _ops.find_operation(operation)
+    except _ops.UnknownOperation as exc:
+        raise click.BadParameter(str(exc), param_hint="OPERATION") from None
+    if all_pages:
+        if op.pagination is None:
+            raise click.UsageError(
+                f"{_ops.dotted(op)} is not paginated; --all needs a list operation "
+                "(ozon ops NAME shows whether it is)"
+            )
+        fmt = fmt or "jsonl"
+        if fmt == "json":
+            raise click.BadParameter("with --all, use jsonl or csv", param_hint="--format")
+    else:
+        fmt = fmt or "json"
+        if fmt != "json":
+            raise click.BadParameter(f"{fmt} needs --all", param_hint="--format")
+
+    session = Session.open(conn)
+    try:
+        body = parse_body(json_body, pairs, sys.stdin)
+    except BodyError as exc:
+        session.fail(EXIT_USAGE, f"ozon: {exc}\n  nothing was sent")
+    extra = _load_json_object(extra_body, "--extra-body") if extra_body is not None else None
+
+    from ozon_async.cli._call import ExportOptions, call_once, export_all, prepare_body, print_json
+
+    try:
+        payload = prepare_body(op, body, extra)
+    except RequestValidationError as exc:
+        session.exit(session.report(exc))
+    if dry_run:
+        what = "this body" if payload is not None else "no body"
+        session.say(f"ozon: dry run: {op.key} would be sent with {what}; nothing was sent")
+        if payload is not None:
+            print_json(payload, pretty=True if pretty is None else pretty)
+        session.exit(EXIT_OK)
+    binary = op.response_content_type != "application/json"
+    if binary and not all_pages and out is None and sys.stdout.isatty():
+        session.fail(
+            EXIT_USAGE,
+            f"ozon: {_ops.dotted(op)} answers {op.response_content_type}; save it with "
+            "--out FILE (or pipe it)",
+        )
+    client = session.client()
+
+    async def work() -> int:
+        async with client:
+            if all_pages:
+                assert fmt is not None
+                options = ExportOptions(
+                    format=fmt,
+                    out=out,
+                    csv_sample=csv_sample,
+                    progress=_wants_progress(progress),
+                )
+                return await export_all(session, client, op, body, options, extra)
+            return await call_once(session, client, op, payload, out=out, pretty=pretty)
+
+    session.exit(run_async(work))
+
+
+def _wants_progress(choice: bool | None) -> bool:
+    from ozon_async.cli._progress import wants_progress
+
+    return wants_progress(choice)
+
+
+# ---------------------------------------------------------------------- sandbox
+_SANDBOX_OPTIONS = ("host", "port", "seed", "speed")
+
+
+def _sandbox_command() -> list[str]:
+    return [sys.executable, "-m", "ozon_async.testing"]
+
+
+def _sandbox_supported() -> set[str]:
+    """The options ``python -m ozon_async.testing`` accepts, read from its own ``--help``
+    (its command line is the stable interface, whatever its Python entry point looks like)."""
+    import subprocess
+
+    proc = subprocess.run(
+        [*_sandbox_command(), "--help"], capture_output=True, text=True, timeout=60
+    )
+    return set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", proc.stdout))
+
+
+@cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--host", metavar="HOST", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
+@click.option("--seed", type=int, help="Seed of the sandbox's generated data.")
+@click.option("--speed", type=float, help="How fast the sandbox's clock runs.")
+@click.pass_context
+def sandbox(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    seed: int | None,
+    speed: float | None,
+) -> None:
+    """Serve the local sandbox: a mock of the Ozon Seller API that touches no shop.
+
+    Point a client at it with --base-url (any Client-Id and key). Other options are passed to
+    `python -m ozon_async.testing` as they are (see its --help).
+    """
+    values = {"host": host, "port": port, "seed": seed, "speed": speed}
+    given = [name for name in _SANDBOX_OPTIONS if values[name] is not None]
+    supported = _sandbox_supported() if given else set()
+    argv: list[str] = []
+    for name in given:
+        value = values[name]
+        if name not in supported:
+            raise click.UsageError(
+                f"--{name} is not supported by this version of the sandbox "
+                f"(python -m ozon_async.testing accepts: "
+                f"{', '.join('--' + s for s in sorted(supported - {'help'}))})"
+            )
+        argv += [f"--{name}", str(value)]
+    argv += list(ctx.args)
+    command = [*_sandbox_command(), *argv]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":  # become the sandbox: signals and the exit code are its own
+        os.execv(sys.executable, command)
+    import subprocess
+
+    try:
+        code = subprocess.call(command)
+    except KeyboardInterrupt:
+        code = 130
+    raise click.exceptions.Exit(code)
+
+
+# ---------------------------------------------------------------------- profiles
+_EXAMPLE = """\
+default_profile = "main"
+
+[profiles.main]
+client_id = "123456"
+api_key = "..."
+
+[profiles.sandbox]
+client_id = "1"
+api_key = "test"
+base_url = "http://127.0.0.1:8080"
+"""
+
+
+@cli.command(context_settings=CONTEXT)
+def profiles() -> None:
+    """List the profiles of the config file (never their keys) and where the file is."""
+    from ozon_async.profiles import config_path, default_profile_name, load_profiles
+
+    path = config_path()
+    try:
+        found = load_profiles(path)
+        default = default_profile_name(path)
+    except ConfigurationError as exc:
+        click.echo(f"ozon: {exc}", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE) from None
+    if not path.exists():
+        click.echo(f"no config file at {path}; an example (then chmod 600 {path}):\n", err=True)
+        click.echo(_EXAMPLE, err=True, nl=False)
+        return
+    click.echo(f"# {path}", err=True)
+    for name, p in found.items():
+        auth = "oauth token" if p.access_token else ("api key" if p.api_key else "no secret")
+        mark = "  (default)" if name == default else ""
+        click.echo(
+            f"{name}\tclient_id={p.client_id or '-'}\t{auth}\tbase_url={p.base_url or '-'}{mark}"
+        )
+
+
+# ---------------------------------------------------------------------- completion
+@cli.command(context_settings=CONTEXT)
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script (operation names complete too).
+
+    \b
+    bash:  eval "$(ozon completion bash)"      (e.g. in ~/.bashrc)
+    zsh:   eval "$(ozon completion zsh)"       (e.g. in ~/.zshrc)
+    fish:  ozon completion fish > ~/.config/fish/completions/ozon.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(cli, {}, "ozon", "_OZON_COMPLETE").source())
