@@ -18,23 +18,23 @@ from ozon_async.types.actions import (
     ActionProductsResponse,
     ActionProductsUpdateResponse,
     ActionsDiscountsTaskApproveV1Request,
+    ActionsDiscountsTaskApproveV1RequestTask,
     ActionsDiscountsTaskDeclineV1Request,
+    ActionsDiscountsTaskDeclineV1RequestTask,
     ActionsDiscountsTaskListV1Request,
+    ActionsDiscountsTaskListV1RequestStatus,
     ActionsDiscountsTaskListV1Response,
+    ActionsDiscountsTaskListV1ResponseResult,
     ActionsDiscountsTaskListV2Request,
+    ActionsDiscountsTaskListV2RequestStatus,
     ActionsDiscountsTaskListV2Response,
+    ActionsDiscountsTaskListV2ResponseTask,
+    ActionsListV1Response,
     ActionsProductsActivateV1Request,
+    ActionsProductsActivateV1RequestProduct,
     ActionsProductsDeactivateV1Request,
-    ActionsV1Response,
-    DiscountTask,
-    DiscountTaskApproval,
-    DiscountTaskDecline,
-    DiscountTaskLegacy,
-    DiscountTaskStatus,
-    DiscountTaskStatusGroup,
     DiscountTasksUpdateResponse,
     PromoActionProduct,
-    PromoActionProductActivation,
 )
 
 
@@ -93,7 +93,7 @@ class ActionsResource(Resource):
     async def discounts_task_approve_v1(
         self,
         *,
-        tasks: Sequence[DiscountTaskApproval | Mapping[str, Any]],
+        tasks: Sequence[ActionsDiscountsTaskApproveV1RequestTask | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> DiscountTasksUpdateResponse:
         """Approve customer discount requests.
@@ -132,7 +132,7 @@ class ActionsResource(Resource):
     async def discounts_task_decline_v1(
         self,
         *,
-        tasks: Sequence[DiscountTaskDecline | Mapping[str, Any]],
+        tasks: Sequence[ActionsDiscountsTaskDeclineV1RequestTask | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> DiscountTasksUpdateResponse:
         """Decline customer discount requests.
@@ -167,12 +167,14 @@ class ActionsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/actions/discounts-task/list"], DiscountTaskLegacy)
+    @paginated(
+        OPERATIONS["POST /v1/actions/discounts-task/list"], ActionsDiscountsTaskListV1ResponseResult
+    )
     async def discounts_task_list_v1(
         self,
         *,
         limit: int,
-        status: DiscountTaskStatus,
+        status: ActionsDiscountsTaskListV1RequestStatus,
         page: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionsDiscountsTaskListV1Response:
@@ -216,13 +218,15 @@ class ActionsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/actions/discounts-task/list"], DiscountTask)
+    @paginated(
+        OPERATIONS["POST /v2/actions/discounts-task/list"], ActionsDiscountsTaskListV2ResponseTask
+    )
     async def discounts_task_list_v2(
         self,
         *,
         last_id: int | None = None,
         limit: int | None = None,
-        status: DiscountTaskStatusGroup | None = None,
+        status: ActionsDiscountsTaskListV2RequestStatus | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionsDiscountsTaskListV2Response:
         """List customer discount requests.
@@ -268,7 +272,7 @@ class ActionsResource(Resource):
     async def list_v1(
         self,
         **call_options: Unpack[CallOptions],
-    ) -> ActionsV1Response:
+    ) -> ActionsListV1Response:
         """List Ozon promotions available to the seller.
 
         Returns the Ozon promotions (actions) the seller can take part in, with their dates,
@@ -290,7 +294,7 @@ class ActionsResource(Resource):
         return await self._call(
             OPERATIONS["GET /v1/actions"],
             None,
-            ActionsV1Response,
+            ActionsListV1Response,
             {},
             call_options,
         )
@@ -299,7 +303,7 @@ class ActionsResource(Resource):
         self,
         *,
         action_id: float,
-        products: Sequence[PromoActionProductActivation | Mapping[str, Any]],
+        products: Sequence[ActionsProductsActivateV1RequestProduct | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ActionProductsUpdateResponse:
         """Add products to a promotion.

@@ -16,32 +16,32 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.analytics import (
     AnalyticsAverageDeliveryTimeDetailsV1Request,
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFilters,
     AnalyticsAverageDeliveryTimeDetailsV1Response,
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseData,
     AnalyticsAverageDeliveryTimeSummaryV1Response,
     AnalyticsAverageDeliveryTimeV1Request,
+    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema,
+    AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod,
     AnalyticsAverageDeliveryTimeV1Response,
-    AnalyticsDataFilter,
-    AnalyticsDataRow,
-    AnalyticsDataSorting,
     AnalyticsDataV1Request,
+    AnalyticsDataV1RequestDimension,
+    AnalyticsDataV1RequestFilter,
+    AnalyticsDataV1RequestMetric,
+    AnalyticsDataV1RequestSort,
     AnalyticsDataV1Response,
-    AnalyticsDimension,
-    AnalyticsMetric,
+    AnalyticsDataV1ResponseResultData,
     AnalyticsProductQueriesDetailsV1Request,
     AnalyticsProductQueriesDetailsV1Response,
-    AnalyticsProductQueriesItem,
+    AnalyticsProductQueriesDetailsV1ResponseQuery,
     AnalyticsProductQueriesSortBy,
     AnalyticsProductQueriesSortDir,
     AnalyticsProductQueriesV1Request,
     AnalyticsProductQueriesV1Response,
-    AnalyticsProductQuery,
-    AverageDeliveryTimeDeliverySchema,
-    AverageDeliveryTimeDetailsFilter,
-    AverageDeliveryTimeDetailsProduct,
-    AverageDeliveryTimeSupplyPeriod,
+    AnalyticsProductQueriesV1ResponseItem,
 )
 from ozon_async.types.common import (
-    Empty,
+    EmptyRequest,
 )
 
 
@@ -50,14 +50,16 @@ class AnalyticsResource(Resource):
 
     @paginated(
         OPERATIONS["POST /v1/analytics/average-delivery-time/details"],
-        AverageDeliveryTimeDetailsProduct,
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseData,
     )
     async def average_delivery_time_details_v1(
         self,
         *,
         cluster_id: int,
         limit: int,
-        filters: AverageDeliveryTimeDetailsFilter | Mapping[str, Any] | None = None,
+        filters: AnalyticsAverageDeliveryTimeDetailsV1RequestFilters
+        | Mapping[str, Any]
+        | None = None,
         offset: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> AnalyticsAverageDeliveryTimeDetailsV1Response:
@@ -127,7 +129,7 @@ class AnalyticsResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/analytics/average-delivery-time/summary"],
-            Empty,
+            EmptyRequest,
             AnalyticsAverageDeliveryTimeSummaryV1Response,
             {},
             call_options,
@@ -136,8 +138,8 @@ class AnalyticsResource(Resource):
     async def average_delivery_time_v1(
         self,
         *,
-        delivery_schema: AverageDeliveryTimeDeliverySchema,
-        supply_period: AverageDeliveryTimeSupplyPeriod,
+        delivery_schema: AnalyticsAverageDeliveryTimeV1RequestDeliverySchema,
+        supply_period: AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod,
         sku: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> AnalyticsAverageDeliveryTimeV1Response:
@@ -178,18 +180,18 @@ class AnalyticsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/analytics/data"], AnalyticsDataRow)
+    @paginated(OPERATIONS["POST /v1/analytics/data"], AnalyticsDataV1ResponseResultData)
     async def data_v1(
         self,
         *,
         date_from: str,
         date_to: str,
-        dimension: Sequence[AnalyticsDimension],
+        dimension: Sequence[AnalyticsDataV1RequestDimension],
         limit: int,
-        metrics: Sequence[AnalyticsMetric],
-        filters: Sequence[AnalyticsDataFilter | Mapping[str, Any]] | None = None,
+        metrics: Sequence[AnalyticsDataV1RequestMetric],
+        filters: Sequence[AnalyticsDataV1RequestFilter | Mapping[str, Any]] | None = None,
         offset: int | None = None,
-        sort: Sequence[AnalyticsDataSorting | Mapping[str, Any]] | None = None,
+        sort: Sequence[AnalyticsDataV1RequestSort | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> AnalyticsDataV1Response:
         """Get analytics data.
@@ -258,7 +260,10 @@ class AnalyticsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/analytics/product-queries/details"], AnalyticsProductQuery)
+    @paginated(
+        OPERATIONS["POST /v1/analytics/product-queries/details"],
+        AnalyticsProductQueriesDetailsV1ResponseQuery,
+    )
     async def product_queries_details_v1(
         self,
         *,
@@ -322,7 +327,9 @@ class AnalyticsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/analytics/product-queries"], AnalyticsProductQueriesItem)
+    @paginated(
+        OPERATIONS["POST /v1/analytics/product-queries"], AnalyticsProductQueriesV1ResponseItem
+    )
     async def product_queries_v1(
         self,
         *,

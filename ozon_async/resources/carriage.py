@@ -14,18 +14,18 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.carriage import (
-    CarriageArrivalPass,
-    CarriageArrivalPassUpdate,
     CarriageCancelV1Response,
-    CarriageDeliveryListFilter,
     CarriageDeliveryListV2Request,
+    CarriageDeliveryListV2RequestFilter,
     CarriageDeliveryListV2Response,
-    CarriageDeliveryMethod,
+    CarriageDeliveryListV2ResponseMethod,
     CarriageGetV1Response,
     CarriageIdRequest,
     CarriagePassCreateV1Request,
+    CarriagePassCreateV1RequestArrivalPass,
     CarriagePassDeleteV1Request,
     CarriagePassUpdateV1Request,
+    CarriagePassUpdateV1RequestArrivalPass,
     CarriageSetPostingsV1Request,
 )
 from ozon_async.types.common import (
@@ -79,13 +79,13 @@ class CarriageResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/carriage/delivery/list"], CarriageDeliveryMethod)
+    @paginated(OPERATIONS["POST /v2/carriage/delivery/list"], CarriageDeliveryListV2ResponseMethod)
     async def delivery_list_v2(
         self,
         *,
         limit: int,
         cursor: str | None = None,
-        filter: CarriageDeliveryListFilter | Mapping[str, Any] | None = None,
+        filter: CarriageDeliveryListV2RequestFilter | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> CarriageDeliveryListV2Response:
         """List delivery methods with their carriages.
@@ -165,7 +165,7 @@ class CarriageResource(Resource):
     async def pass_create_v1(
         self,
         *,
-        arrival_passes: Sequence[CarriageArrivalPass | Mapping[str, Any]],
+        arrival_passes: Sequence[CarriagePassCreateV1RequestArrivalPass | Mapping[str, Any]],
         carriage_id: int,
         **call_options: Unpack[CallOptions],
     ) -> ArrivalPassCreateResponse:
@@ -245,7 +245,7 @@ class CarriageResource(Resource):
     async def pass_update_v1(
         self,
         *,
-        arrival_passes: Sequence[CarriageArrivalPassUpdate | Mapping[str, Any]],
+        arrival_passes: Sequence[CarriagePassUpdateV1RequestArrivalPass | Mapping[str, Any]],
         carriage_id: int,
         **call_options: Unpack[CallOptions],
     ) -> Empty:

@@ -18,25 +18,25 @@ from ozon_async.types.common import (
 )
 from ozon_async.types.delivery_method import (
     DeliveryMethodListV1Request,
+    DeliveryMethodListV1RequestFilter,
     DeliveryMethodListV1Response,
+    DeliveryMethodListV1ResponseResult,
     DeliveryMethodListV2Request,
+    DeliveryMethodListV2RequestFilter,
     DeliveryMethodListV2Response,
-    WarehouseDeliveryMethod,
-    WarehouseDeliveryMethodFilter,
-    WarehouseDeliveryMethodFilterV1,
-    WarehouseDeliveryMethodV1,
+    DeliveryMethodListV2ResponseDeliveryMethod,
 )
 
 
 class DeliveryMethodResource(Resource):
     """Delivery methods configured on the seller's warehouses."""
 
-    @paginated(OPERATIONS["POST /v1/delivery-method/list"], WarehouseDeliveryMethodV1)
+    @paginated(OPERATIONS["POST /v1/delivery-method/list"], DeliveryMethodListV1ResponseResult)
     async def list_v1(
         self,
         *,
         limit: int,
-        filter: WarehouseDeliveryMethodFilterV1 | Mapping[str, Any] | None = None,
+        filter: DeliveryMethodListV1RequestFilter | Mapping[str, Any] | None = None,
         offset: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> DeliveryMethodListV1Response:
@@ -80,13 +80,15 @@ class DeliveryMethodResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/delivery-method/list"], WarehouseDeliveryMethod)
+    @paginated(
+        OPERATIONS["POST /v2/delivery-method/list"], DeliveryMethodListV2ResponseDeliveryMethod
+    )
     async def list_v2(
         self,
         *,
         limit: int,
         cursor: str | None = None,
-        filter: WarehouseDeliveryMethodFilter | Mapping[str, Any] | None = None,
+        filter: DeliveryMethodListV2RequestFilter | Mapping[str, Any] | None = None,
         sort_dir: SortDirection | None = None,
         **call_options: Unpack[CallOptions],
     ) -> DeliveryMethodListV2Response:

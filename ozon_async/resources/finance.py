@@ -21,18 +21,18 @@ from ozon_async.types.finance import (
     CompensationReportRequest,
     FinanceAccrualPostingsV1Request,
     FinanceAccrualPostingsV1Response,
-    FinanceCashFlow,
-    FinanceCashFlowStatementDateRange,
     FinanceCashFlowStatementListV1Request,
+    FinanceCashFlowStatementListV1RequestDate,
     FinanceCashFlowStatementListV1Response,
+    FinanceCashFlowStatementListV1ResponseResultCashFlow,
     FinanceRealizationByDayV1Request,
     FinanceRealizationByDayV1Response,
     FinanceRealizationPostingV1Response,
     FinanceRealizationV2Response,
-    FinanceTransactionListRequestFilter,
     FinanceTransactionListV3Request,
+    FinanceTransactionListV3RequestFilter,
     FinanceTransactionListV3Response,
-    FinanceTransactionOperation,
+    FinanceTransactionListV3ResponseResultOperation,
     FinanceTransactionTotalsV3Request,
     FinanceTransactionTotalsV3Response,
     RealizationReportRequest,
@@ -84,11 +84,14 @@ class FinanceResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/finance/cash-flow-statement/list"], FinanceCashFlow)
+    @paginated(
+        OPERATIONS["POST /v1/finance/cash-flow-statement/list"],
+        FinanceCashFlowStatementListV1ResponseResultCashFlow,
+    )
     async def cash_flow_statement_list_v1(
         self,
         *,
-        date: FinanceCashFlowStatementDateRange | Mapping[str, Any],
+        date: FinanceCashFlowStatementListV1RequestDate | Mapping[str, Any],
         page_size: int,
         page: int | None = None,
         with_details: bool | None = None,
@@ -340,12 +343,15 @@ class FinanceResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v3/finance/transaction/list"], FinanceTransactionOperation)
+    @paginated(
+        OPERATIONS["POST /v3/finance/transaction/list"],
+        FinanceTransactionListV3ResponseResultOperation,
+    )
     async def transaction_list_v3(
         self,
         *,
         page_size: int,
-        filter: FinanceTransactionListRequestFilter | Mapping[str, Any] | None = None,
+        filter: FinanceTransactionListV3RequestFilter | Mapping[str, Any] | None = None,
         page: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> FinanceTransactionListV3Response:

@@ -17,12 +17,12 @@ from ozon_async.types.common import (
     Empty,
 )
 from ozon_async.types.polygon import (
-    PolygonBindItem,
     PolygonBindV1Request,
+    PolygonBindV1RequestPolygon,
+    PolygonBindV1RequestWarehouseLocation,
     PolygonBindV2Request,
     PolygonCreateV1Request,
     PolygonCreateV1Response,
-    PolygonWarehouseLocation,
 )
 
 
@@ -33,8 +33,8 @@ class PolygonResource(Resource):
         self,
         *,
         delivery_method_id: int,
-        polygons: Sequence[PolygonBindItem | Mapping[str, Any]],
-        warehouse_location: PolygonWarehouseLocation | Mapping[str, Any],
+        polygons: Sequence[PolygonBindV1RequestPolygon | Mapping[str, Any]],
+        warehouse_location: PolygonBindV1RequestWarehouseLocation | Mapping[str, Any],
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Bind a delivery method to delivery polygons.

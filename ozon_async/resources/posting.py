@@ -16,20 +16,13 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
-    Empty,
+    EmptyRequest,
     PostingNumbersRequest,
     SortDirection,
     StringResultResponse,
 )
 from ozon_async.types.posting import (
     FbsPosting,
-    FbsPostingDetailWithParams,
-    FbsPostingListRequestFilter,
-    FbsPostingProductWeight,
-    FbsPostingShipPackageRequestProduct,
-    FbsPostingShipRequestPackage,
-    FbsPostingShipRequestWith,
-    FbsPostingUnfulfilledListRequestFilter,
     FbsPostingV4,
     FbsPostingWithParams,
     PostingCarriageAvailableListV1Request,
@@ -42,31 +35,38 @@ from ozon_async.types.posting import (
     PostingFbsGetByBarcodeV2Request,
     PostingFbsGetByBarcodeV2Response,
     PostingFbsGetV3Request,
+    PostingFbsGetV3RequestWith,
     PostingFbsGetV3Response,
-    PostingFbsListRequestFilter,
     PostingFbsListRequestWith,
     PostingFbsListV3Request,
+    PostingFbsListV3RequestFilter,
     PostingFbsListV3Response,
     PostingFbsListV4Request,
+    PostingFbsListV4RequestFilter,
     PostingFbsListV4Response,
     PostingFbsProductCancelV2Request,
+    PostingFbsProductCancelV2RequestItem,
     PostingFbsProductChangeV2Request,
+    PostingFbsProductChangeV2RequestItem,
     PostingFbsProductCountryListV2Request,
     PostingFbsProductCountryListV2Response,
     PostingFbsProductCountrySetV2Request,
     PostingFbsProductCountrySetV2Response,
     PostingFbsShipPackageV4Request,
+    PostingFbsShipPackageV4RequestProduct,
     PostingFbsShipV4Request,
+    PostingFbsShipV4RequestPackage,
+    PostingFbsShipV4RequestWith,
     PostingFbsShipV4Response,
-    PostingFbsSplitRequestPosting,
     PostingFbsSplitV1Request,
+    PostingFbsSplitV1RequestPosting,
     PostingFbsSplitV1Response,
-    PostingFbsUnfulfilledListRequestFilter,
     PostingFbsUnfulfilledListV3Request,
+    PostingFbsUnfulfilledListV3RequestFilter,
     PostingFbsUnfulfilledListV3Response,
     PostingFbsUnfulfilledListV4Request,
+    PostingFbsUnfulfilledListV4RequestFilter,
     PostingFbsUnfulfilledListV4Response,
-    PostingProductCancelItem,
 )
 
 
@@ -220,7 +220,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/cancel-reason/list"],
-            Empty,
+            EmptyRequest,
             PostingFbsCancelReasonListV2Response,
             {},
             call_options,
@@ -351,7 +351,7 @@ class PostingResource(Resource):
         self,
         *,
         posting_number: str,
-        with_: FbsPostingDetailWithParams | Mapping[str, Any] | None = None,
+        with_: PostingFbsGetV3RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsGetV3Response:
         """Get an FBS posting by number.
@@ -392,7 +392,7 @@ class PostingResource(Resource):
     async def fbs_list_v3(
         self,
         *,
-        filter: FbsPostingListRequestFilter | Mapping[str, Any],
+        filter: PostingFbsListV3RequestFilter | Mapping[str, Any],
         limit: int,
         dir: str | None = None,
         offset: int | None = None,
@@ -448,7 +448,7 @@ class PostingResource(Resource):
     async def fbs_list_v4(
         self,
         *,
-        filter: PostingFbsListRequestFilter | Mapping[str, Any],
+        filter: PostingFbsListV4RequestFilter | Mapping[str, Any],
         limit: int,
         cursor: str | None = None,
         sort_dir: SortDirection | None = None,
@@ -546,7 +546,7 @@ class PostingResource(Resource):
         *,
         cancel_reason_id: int,
         cancel_reason_message: str,
-        items: Sequence[PostingProductCancelItem | Mapping[str, Any]],
+        items: Sequence[PostingFbsProductCancelV2RequestItem | Mapping[str, Any]],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
@@ -593,7 +593,7 @@ class PostingResource(Resource):
     async def fbs_product_change_v2(
         self,
         *,
-        items: Sequence[FbsPostingProductWeight | Mapping[str, Any]],
+        items: Sequence[PostingFbsProductChangeV2RequestItem | Mapping[str, Any]],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
@@ -718,7 +718,7 @@ class PostingResource(Resource):
         self,
         *,
         posting_number: str,
-        products: Sequence[FbsPostingShipPackageRequestProduct | Mapping[str, Any]] | None = None,
+        products: Sequence[PostingFbsShipPackageV4RequestProduct | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
         """Partially assemble an FBS posting.
@@ -761,9 +761,9 @@ class PostingResource(Resource):
     async def fbs_ship_v4(
         self,
         *,
-        packages: Sequence[FbsPostingShipRequestPackage | Mapping[str, Any]],
+        packages: Sequence[PostingFbsShipV4RequestPackage | Mapping[str, Any]],
         posting_number: str,
-        with_: FbsPostingShipRequestWith | Mapping[str, Any] | None = None,
+        with_: PostingFbsShipV4RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsShipV4Response:
         """Assemble an FBS order into one or more postings.
@@ -811,7 +811,7 @@ class PostingResource(Resource):
         self,
         *,
         posting_number: str,
-        postings: Sequence[PostingFbsSplitRequestPosting | Mapping[str, Any]],
+        postings: Sequence[PostingFbsSplitV1RequestPosting | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsSplitV1Response:
         """Split an order into postings without packing.
@@ -852,7 +852,7 @@ class PostingResource(Resource):
     async def fbs_unfulfilled_list_v3(
         self,
         *,
-        filter: FbsPostingUnfulfilledListRequestFilter | Mapping[str, Any],
+        filter: PostingFbsUnfulfilledListV3RequestFilter | Mapping[str, Any],
         limit: int,
         dir: str | None = None,
         offset: int | None = None,
@@ -915,7 +915,7 @@ class PostingResource(Resource):
         self,
         *,
         cursor: str | None = None,
-        filter: PostingFbsUnfulfilledListRequestFilter | Mapping[str, Any] | None = None,
+        filter: PostingFbsUnfulfilledListV4RequestFilter | Mapping[str, Any] | None = None,
         limit: int | None = None,
         sort_dir: SortDirection | None = None,
         translit: bool | None = None,

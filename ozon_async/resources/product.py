@@ -16,27 +16,29 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
     Empty,
+    EmptyRequest,
     ProductIdsRequest,
 )
 from ozon_async.types.product import (
     ProductActionTimerStatusV1Response,
-    ProductAttributesFilter,
-    ProductAttributesResponseResult,
-    ProductAttributesUpdateItem,
     ProductAttributesUpdateV1Request,
-    ProductAttributesUpdateV1Response,
-    ProductImportBySkuItem,
+    ProductAttributesUpdateV1RequestItem,
     ProductImportBySkuV1Request,
+    ProductImportBySkuV1RequestItem,
     ProductImportBySkuV1Response,
     ProductImportInfoV1Request,
     ProductImportInfoV1Response,
-    ProductImportItem,
     ProductImportPricesV1Request,
+    ProductImportPricesV1RequestPrice,
     ProductImportPricesV1Response,
+    ProductImportTask,
     ProductImportV3Request,
+    ProductImportV3RequestItem,
     ProductImportV3Response,
     ProductInfoAttributesV4Request,
+    ProductInfoAttributesV4RequestFilter,
     ProductInfoAttributesV4Response,
+    ProductInfoAttributesV4ResponseResult,
     ProductInfoDescriptionV1Request,
     ProductInfoDescriptionV1Response,
     ProductInfoDiscountedV1Request,
@@ -46,31 +48,31 @@ from ozon_async.types.product import (
     ProductInfoListV3Response,
     ProductInfoPricesV5Request,
     ProductInfoPricesV5Response,
-    ProductInfoStocksByWarehouseFbsResponseProduct,
+    ProductInfoPricesV5ResponseItem,
     ProductInfoStocksByWarehouseFbsV1Request,
     ProductInfoStocksByWarehouseFbsV1Response,
     ProductInfoStocksByWarehouseFbsV2Request,
     ProductInfoStocksByWarehouseFbsV2Response,
-    ProductInfoStocksRequestFilter,
-    ProductInfoStocksResponseItem,
+    ProductInfoStocksByWarehouseFbsV2ResponseProduct,
     ProductInfoStocksV4Request,
+    ProductInfoStocksV4RequestFilter,
     ProductInfoStocksV4Response,
+    ProductInfoStocksV4ResponseItem,
     ProductInfoSubscriptionV1Response,
     ProductInfoWarehouseStocksV1Request,
     ProductInfoWarehouseStocksV1Response,
+    ProductInfoWarehouseStocksV1ResponseStock,
     ProductInfoWrongVolumeV1Request,
     ProductInfoWrongVolumeV1Response,
+    ProductInfoWrongVolumeV1ResponseProduct,
     ProductListRequestFilter,
-    ProductListResponseItem,
     ProductListV3Request,
     ProductListV3Response,
-    ProductOfferIdUpdate,
+    ProductListV3ResponseResultItem,
     ProductPicturesImportV1Request,
     ProductPicturesImportV1Response,
     ProductPicturesInfoV2Request,
     ProductPicturesInfoV2Response,
-    ProductPriceInfo,
-    ProductPriceUpdateItem,
     ProductRatingBySkuV1Response,
     ProductRelatedSkuGetV1Request,
     ProductRelatedSkuGetV1Response,
@@ -78,9 +80,8 @@ from ozon_async.types.product import (
     ProductTimerRequest,
     ProductUpdateDiscountV1Request,
     ProductUpdateOfferIdV1Request,
+    ProductUpdateOfferIdV1RequestUpdateOfferId,
     ProductUpdateOfferIdV1Response,
-    ProductWarehouseStock,
-    ProductWrongVolume,
 )
 
 
@@ -205,9 +206,9 @@ class ProductResource(Resource):
     async def attributes_update_v1(
         self,
         *,
-        items: Sequence[ProductAttributesUpdateItem | Mapping[str, Any]] | None = None,
+        items: Sequence[ProductAttributesUpdateV1RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ProductAttributesUpdateV1Response:
+    ) -> ProductImportTask:
         """Update product attributes.
 
         Adds attributes to products identified by offer_id or changes their values. Attributes
@@ -236,7 +237,7 @@ class ProductResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/product/attributes/update"],
             ProductAttributesUpdateV1Request,
-            ProductAttributesUpdateV1Response,
+            ProductImportTask,
             {
                 "items": items,
             },
@@ -246,7 +247,7 @@ class ProductResource(Resource):
     async def import_by_sku_v1(
         self,
         *,
-        items: Sequence[ProductImportBySkuItem | Mapping[str, Any]] | None = None,
+        items: Sequence[ProductImportBySkuV1RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductImportBySkuV1Response:
         """Create products by copying existing Ozon SKUs.
@@ -323,7 +324,7 @@ class ProductResource(Resource):
     async def import_prices_v1(
         self,
         *,
-        prices: Sequence[ProductPriceUpdateItem | Mapping[str, Any]] | None = None,
+        prices: Sequence[ProductImportPricesV1RequestPrice | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductImportPricesV1Response:
         """Update product prices.
@@ -363,7 +364,7 @@ class ProductResource(Resource):
     async def import_v3(
         self,
         *,
-        items: Sequence[ProductImportItem | Mapping[str, Any]] | None = None,
+        items: Sequence[ProductImportV3RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductImportV3Response:
         """Create or update products.
@@ -409,11 +410,13 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v4/product/info/attributes"], ProductAttributesResponseResult)
+    @paginated(
+        OPERATIONS["POST /v4/product/info/attributes"], ProductInfoAttributesV4ResponseResult
+    )
     async def info_attributes_v4(
         self,
         *,
-        filter: ProductAttributesFilter | Mapping[str, Any] | None = None,
+        filter: ProductInfoAttributesV4RequestFilter | Mapping[str, Any] | None = None,
         last_id: str | None = None,
         limit: int | None = None,
         sort_by: str | None = None,
@@ -561,7 +564,7 @@ class ProductResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v4/product/info/limit"],
-            Empty,
+            EmptyRequest,
             ProductInfoLimitV4Response,
             {},
             call_options,
@@ -610,7 +613,7 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v5/product/info/prices"], ProductPriceInfo)
+    @paginated(OPERATIONS["POST /v5/product/info/prices"], ProductInfoPricesV5ResponseItem)
     async def info_prices_v5(
         self,
         *,
@@ -702,7 +705,7 @@ class ProductResource(Resource):
 
     @paginated(
         OPERATIONS["POST /v2/product/info/stocks-by-warehouse/fbs"],
-        ProductInfoStocksByWarehouseFbsResponseProduct,
+        ProductInfoStocksByWarehouseFbsV2ResponseProduct,
     )
     async def info_stocks_by_warehouse_fbs_v2(
         self,
@@ -754,11 +757,11 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v4/product/info/stocks"], ProductInfoStocksResponseItem)
+    @paginated(OPERATIONS["POST /v4/product/info/stocks"], ProductInfoStocksV4ResponseItem)
     async def info_stocks_v4(
         self,
         *,
-        filter: ProductInfoStocksRequestFilter | Mapping[str, Any],
+        filter: ProductInfoStocksV4RequestFilter | Mapping[str, Any],
         limit: int,
         cursor: str | None = None,
         **call_options: Unpack[CallOptions],
@@ -836,7 +839,10 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/product/info/warehouse/stocks"], ProductWarehouseStock)
+    @paginated(
+        OPERATIONS["POST /v1/product/info/warehouse/stocks"],
+        ProductInfoWarehouseStocksV1ResponseStock,
+    )
     async def info_warehouse_stocks_v1(
         self,
         *,
@@ -880,7 +886,9 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/product/info/wrong-volume"], ProductWrongVolume)
+    @paginated(
+        OPERATIONS["POST /v1/product/info/wrong-volume"], ProductInfoWrongVolumeV1ResponseProduct
+    )
     async def info_wrong_volume_v1(
         self,
         *,
@@ -921,7 +929,7 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v3/product/list"], ProductListResponseItem)
+    @paginated(OPERATIONS["POST /v3/product/list"], ProductListV3ResponseResultItem)
     async def list_v3(
         self,
         *,
@@ -1218,7 +1226,7 @@ class ProductResource(Resource):
     async def update_offer_id_v1(
         self,
         *,
-        update_offer_id: Sequence[ProductOfferIdUpdate | Mapping[str, Any]],
+        update_offer_id: Sequence[ProductUpdateOfferIdV1RequestUpdateOfferId | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ProductUpdateOfferIdV1Response:
         """Change product offer IDs.

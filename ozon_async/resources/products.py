@@ -14,16 +14,16 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.products import (
-    DeleteProductsRequestProduct,
-    ProductAttributesLegacyFilter,
-    ProductAttributesLegacyItem,
     ProductsDeleteV2Request,
+    ProductsDeleteV2RequestProduct,
     ProductsDeleteV2Response,
     ProductsInfoAttributesV3Request,
+    ProductsInfoAttributesV3RequestFilter,
     ProductsInfoAttributesV3Response,
+    ProductsInfoAttributesV3ResponseResult,
     ProductsStocksV2Request,
+    ProductsStocksV2RequestStock,
     ProductsStocksV2Response,
-    ProductStockUpdate,
 )
 
 
@@ -35,7 +35,7 @@ class ProductsResource(Resource):
     async def delete_v2(
         self,
         *,
-        products: Sequence[DeleteProductsRequestProduct | Mapping[str, Any]],
+        products: Sequence[ProductsDeleteV2RequestProduct | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ProductsDeleteV2Response:
         """Delete products without SKU from the archive.
@@ -70,11 +70,13 @@ class ProductsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v3/products/info/attributes"], ProductAttributesLegacyItem)
+    @paginated(
+        OPERATIONS["POST /v3/products/info/attributes"], ProductsInfoAttributesV3ResponseResult
+    )
     async def info_attributes_v3(
         self,
         *,
-        filter: ProductAttributesLegacyFilter | Mapping[str, Any],
+        filter: ProductsInfoAttributesV3RequestFilter | Mapping[str, Any],
         limit: int,
         last_id: str | None = None,
         sort_by: str | None = None,
@@ -129,7 +131,7 @@ class ProductsResource(Resource):
     async def stocks_v2(
         self,
         *,
-        stocks: Sequence[ProductStockUpdate | Mapping[str, Any]],
+        stocks: Sequence[ProductsStocksV2RequestStock | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ProductsStocksV2Response:
         """Update product stocks at warehouses.

@@ -14,25 +14,25 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
-    Empty,
+    EmptyRequest,
+    ReportCodeResponse,
     ReportCreateResponse,
-    ReportDiscountedCreateV1Response,
 )
 from ozon_async.types.report import (
     ReportInfo,
     ReportInfoV1Request,
     ReportInfoV1Response,
     ReportLanguageWithDefault,
-    ReportListType,
     ReportListV1Request,
+    ReportListV1RequestReportType,
     ReportListV1Response,
     ReportMarkedProductsSalesCreateV1Request,
-    ReportMarkedProductsSalesPeriod,
+    ReportMarkedProductsSalesCreateV1RequestDate,
     ReportPostingsCreateV1Request,
-    ReportPostingsFilter,
-    ReportPostingsWith,
+    ReportPostingsCreateV1RequestFilter,
+    ReportPostingsCreateV1RequestWith,
     ReportProductsCreateV1Request,
-    ReportProductsVisibility,
+    ReportProductsCreateV1RequestVisibility,
     ReportWarehouseStockV1Request,
 )
 
@@ -43,7 +43,7 @@ class ReportResource(Resource):
     async def discounted_create_v1(
         self,
         **call_options: Unpack[CallOptions],
-    ) -> ReportDiscountedCreateV1Response:
+    ) -> ReportCodeResponse:
         """Create a report on discounted products.
 
         Starts generating a report on products marked down by Ozon at its warehouses, for
@@ -66,8 +66,8 @@ class ReportResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/report/discounted/create"],
-            Empty,
-            ReportDiscountedCreateV1Response,
+            EmptyRequest,
+            ReportCodeResponse,
             {},
             call_options,
         )
@@ -115,7 +115,7 @@ class ReportResource(Resource):
         *,
         page: int | None = None,
         page_size: int | None = None,
-        report_type: ReportListType | None = None,
+        report_type: ReportListV1RequestReportType | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportListV1Response:
         """List generated reports.
@@ -160,7 +160,7 @@ class ReportResource(Resource):
     async def marked_products_sales_create_v1(
         self,
         *,
-        date: ReportMarkedProductsSalesPeriod | Mapping[str, Any] | None = None,
+        date: ReportMarkedProductsSalesCreateV1RequestDate | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a sales report on products with marking codes.
@@ -198,9 +198,9 @@ class ReportResource(Resource):
     async def postings_create_v1(
         self,
         *,
-        filter: ReportPostingsFilter | Mapping[str, Any],
+        filter: ReportPostingsCreateV1RequestFilter | Mapping[str, Any],
         language: ReportLanguageWithDefault | None = None,
-        with_: ReportPostingsWith | Mapping[str, Any] | None = None,
+        with_: ReportPostingsCreateV1RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a postings report.
@@ -248,7 +248,7 @@ class ReportResource(Resource):
         offer_id: Sequence[str] | None = None,
         search: str | None = None,
         sku: Sequence[int] | None = None,
-        visibility: ReportProductsVisibility | None = None,
+        visibility: ReportProductsCreateV1RequestVisibility | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a products report.

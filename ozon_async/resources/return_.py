@@ -18,11 +18,11 @@ from ozon_async.types.common import (
     Empty,
 )
 from ozon_async.types.return_ import (
-    ReturnPassCreateItem,
     ReturnPassCreateV1Request,
+    ReturnPassCreateV1RequestArrivalPass,
     ReturnPassDeleteV1Request,
-    ReturnPassUpdateItem,
     ReturnPassUpdateV1Request,
+    ReturnPassUpdateV1RequestArrivalPass,
 )
 
 
@@ -32,7 +32,7 @@ class ReturnResource(Resource):
     async def pass_create_v1(
         self,
         *,
-        arrival_passes: Sequence[ReturnPassCreateItem | Mapping[str, Any]],
+        arrival_passes: Sequence[ReturnPassCreateV1RequestArrivalPass | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ArrivalPassCreateResponse:
         """Create arrival passes for picking up returns.
@@ -108,7 +108,7 @@ class ReturnResource(Resource):
     async def pass_update_v1(
         self,
         *,
-        arrival_passes: Sequence[ReturnPassUpdateItem | Mapping[str, Any]],
+        arrival_passes: Sequence[ReturnPassUpdateV1RequestArrivalPass | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Update arrival passes for returns.

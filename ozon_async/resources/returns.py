@@ -17,22 +17,22 @@ from ozon_async.types.common import (
     Empty,
 )
 from ozon_async.types.returns import (
-    ReturnInfo,
-    ReturnsCompanyFbsInfoFilter,
-    ReturnsCompanyFbsInfoPagination,
     ReturnsCompanyFbsInfoV1Request,
+    ReturnsCompanyFbsInfoV1RequestFilter,
+    ReturnsCompanyFbsInfoV1RequestPagination,
     ReturnsCompanyFbsInfoV1Response,
-    ReturnsListFilter,
     ReturnsListV1Request,
+    ReturnsListV1RequestFilter,
     ReturnsListV1Response,
+    ReturnsListV1ResponseReturn,
     ReturnsRfbsActionSetV1Request,
     ReturnsRfbsCompensateV2Request,
     ReturnsRfbsGetV2Response,
     ReturnsRfbsIdRequest,
-    ReturnsRfbsListFilter,
-    ReturnsRfbsListItem,
     ReturnsRfbsListV2Request,
+    ReturnsRfbsListV2RequestFilter,
     ReturnsRfbsListV2Response,
+    ReturnsRfbsListV2ResponseReturns,
     ReturnsRfbsRejectV2Request,
     ReturnsRfbsReturnMoneyV2Request,
     ReturnsRfbsVerifyV2Request,
@@ -45,8 +45,8 @@ class ReturnsResource(Resource):
     async def company_fbs_info_v1(
         self,
         *,
-        pagination: ReturnsCompanyFbsInfoPagination | Mapping[str, Any],
-        filter: ReturnsCompanyFbsInfoFilter | Mapping[str, Any] | None = None,
+        pagination: ReturnsCompanyFbsInfoV1RequestPagination | Mapping[str, Any],
+        filter: ReturnsCompanyFbsInfoV1RequestFilter | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReturnsCompanyFbsInfoV1Response:
         """Count FBS returns waiting at drop-off points.
@@ -82,12 +82,12 @@ class ReturnsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/returns/list"], ReturnInfo)
+    @paginated(OPERATIONS["POST /v1/returns/list"], ReturnsListV1ResponseReturn)
     async def list_v1(
         self,
         *,
         limit: int,
-        filter: ReturnsListFilter | Mapping[str, Any] | None = None,
+        filter: ReturnsListV1RequestFilter | Mapping[str, Any] | None = None,
         last_id: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReturnsListV1Response:
@@ -267,12 +267,12 @@ class ReturnsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/returns/rfbs/list"], ReturnsRfbsListItem)
+    @paginated(OPERATIONS["POST /v2/returns/rfbs/list"], ReturnsRfbsListV2ResponseReturns)
     async def rfbs_list_v2(
         self,
         *,
         limit: int,
-        filter: ReturnsRfbsListFilter | Mapping[str, Any] | None = None,
+        filter: ReturnsRfbsListV2RequestFilter | Mapping[str, Any] | None = None,
         last_id: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReturnsRfbsListV2Response:

@@ -14,36 +14,36 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.warehouse import (
-    DropOffPointSearchForCreate,
-    DropOffPointSearchForUpdate,
-    FbsWarehouse,
     WarehouseAddressCoordinates,
     WarehouseArchiveV1Request,
-    WarehouseCreateOptions,
     WarehouseDropOffPointsResponse,
     WarehouseDropOffTimeslotsResponse,
     WarehouseFbsCreateDropOffListV1Request,
+    WarehouseFbsCreateDropOffListV1RequestSearch,
     WarehouseFbsCreateDropOffTimeslotListV1Request,
     WarehouseFbsCreatePickUpTimeslotListV1Request,
     WarehouseFbsCreatePickUpTimeslotListV1Response,
     WarehouseFbsCreateV1Request,
+    WarehouseFbsCreateV1RequestOptions,
     WarehouseFbsFirstMileUpdateV1Request,
     WarehouseFbsUpdateDropOffListV1Request,
+    WarehouseFbsUpdateDropOffListV1RequestSearch,
     WarehouseFbsUpdateDropOffTimeslotListV1Request,
     WarehouseFbsUpdatePickUpTimeslotListV1Request,
     WarehouseFbsUpdatePickUpTimeslotListV1Response,
     WarehouseFbsUpdateV1Request,
+    WarehouseFbsUpdateV1RequestOptions,
     WarehouseFirstMileTypeInputEnum,
-    WarehouseListExtraFields,
     WarehouseListV1Request,
+    WarehouseListV1RequestWith,
     WarehouseListV1Response,
     WarehouseListV2Request,
     WarehouseListV2Response,
+    WarehouseListV2ResponseWarehouse,
     WarehouseOperationResponse,
     WarehouseOperationStatusV1Request,
     WarehouseOperationStatusV1Response,
     WarehouseUnarchiveV1Request,
-    WarehouseUpdateOptions,
     WarehouseWorkingDayInputEnum,
 )
 
@@ -104,7 +104,7 @@ class WarehouseResource(Resource):
         country_code: str,
         is_kgt: bool,
         coordinates: WarehouseAddressCoordinates | Mapping[str, Any] | None = None,
-        search: DropOffPointSearchForCreate | Mapping[str, Any] | None = None,
+        search: WarehouseFbsCreateDropOffListV1RequestSearch | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseDropOffPointsResponse:
         """List drop-off points for a new FBS warehouse.
@@ -234,7 +234,7 @@ class WarehouseResource(Resource):
         phone: str,
         timeslot_id: int,
         drop_off_point_id: int | None = None,
-        options: WarehouseCreateOptions | Mapping[str, Any] | None = None,
+        options: WarehouseFbsCreateV1RequestOptions | Mapping[str, Any] | None = None,
         return_point_id: int | None = None,
         working_days: Sequence[WarehouseWorkingDayInputEnum] | None = None,
         **call_options: Unpack[CallOptions],
@@ -365,7 +365,7 @@ class WarehouseResource(Resource):
         self,
         *,
         warehouse_id: int,
-        search: DropOffPointSearchForUpdate | Mapping[str, Any] | None = None,
+        search: WarehouseFbsUpdateDropOffListV1RequestSearch | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseDropOffPointsResponse:
         """List drop-off points for an existing FBS warehouse.
@@ -485,7 +485,7 @@ class WarehouseResource(Resource):
         address_coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
         warehouse_id: int,
         name: str | None = None,
-        options: WarehouseUpdateOptions | Mapping[str, Any] | None = None,
+        options: WarehouseFbsUpdateV1RequestOptions | Mapping[str, Any] | None = None,
         phone: str | None = None,
         working_days: Sequence[WarehouseWorkingDayInputEnum] | None = None,
         **call_options: Unpack[CallOptions],
@@ -539,7 +539,7 @@ class WarehouseResource(Resource):
         *,
         limit: int,
         offset: int | None = None,
-        with_: WarehouseListExtraFields | Mapping[str, Any] | None = None,
+        with_: WarehouseListV1RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseListV1Response:
         """List FBS and rFBS warehouses (deprecated).
@@ -581,7 +581,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/warehouse/list"], FbsWarehouse)
+    @paginated(OPERATIONS["POST /v2/warehouse/list"], WarehouseListV2ResponseWarehouse)
     async def list_v2(
         self,
         *,

@@ -24,49 +24,58 @@ if TYPE_CHECKING:
         ActionsDiscountsTaskApproveV1Request as ActionsDiscountsTaskApproveV1Request,
     )
     from ozon_async.types.actions import (
+        ActionsDiscountsTaskApproveV1RequestTask as ActionsDiscountsTaskApproveV1RequestTask,
+    )
+    from ozon_async.types.actions import (
         ActionsDiscountsTaskDeclineV1Request as ActionsDiscountsTaskDeclineV1Request,
+    )
+    from ozon_async.types.actions import (
+        ActionsDiscountsTaskDeclineV1RequestTask as ActionsDiscountsTaskDeclineV1RequestTask,
     )
     from ozon_async.types.actions import (
         ActionsDiscountsTaskListV1Request as ActionsDiscountsTaskListV1Request,
     )
     from ozon_async.types.actions import (
+        ActionsDiscountsTaskListV1RequestStatus as ActionsDiscountsTaskListV1RequestStatus,
+    )
+    from ozon_async.types.actions import (
         ActionsDiscountsTaskListV1Response as ActionsDiscountsTaskListV1Response,
+    )
+    from ozon_async.types.actions import (
+        ActionsDiscountsTaskListV1ResponseResult as ActionsDiscountsTaskListV1ResponseResult,
     )
     from ozon_async.types.actions import (
         ActionsDiscountsTaskListV2Request as ActionsDiscountsTaskListV2Request,
     )
     from ozon_async.types.actions import (
+        ActionsDiscountsTaskListV2RequestStatus as ActionsDiscountsTaskListV2RequestStatus,
+    )
+    from ozon_async.types.actions import (
         ActionsDiscountsTaskListV2Response as ActionsDiscountsTaskListV2Response,
+    )
+    from ozon_async.types.actions import (
+        ActionsDiscountsTaskListV2ResponseTask as ActionsDiscountsTaskListV2ResponseTask,
+    )
+    from ozon_async.types.actions import (
+        ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo as ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo,
+    )
+    from ozon_async.types.actions import (
+        ActionsDiscountsTaskListV2ResponseTaskStatus as ActionsDiscountsTaskListV2ResponseTaskStatus,
+    )
+    from ozon_async.types.actions import (
+        ActionsListV1Response as ActionsListV1Response,
+    )
+    from ozon_async.types.actions import (
+        ActionsListV1ResponseResult as ActionsListV1ResponseResult,
     )
     from ozon_async.types.actions import (
         ActionsProductsActivateV1Request as ActionsProductsActivateV1Request,
     )
     from ozon_async.types.actions import (
+        ActionsProductsActivateV1RequestProduct as ActionsProductsActivateV1RequestProduct,
+    )
+    from ozon_async.types.actions import (
         ActionsProductsDeactivateV1Request as ActionsProductsDeactivateV1Request,
-    )
-    from ozon_async.types.actions import (
-        ActionsV1Response as ActionsV1Response,
-    )
-    from ozon_async.types.actions import (
-        DiscountTask as DiscountTask,
-    )
-    from ozon_async.types.actions import (
-        DiscountTaskApproval as DiscountTaskApproval,
-    )
-    from ozon_async.types.actions import (
-        DiscountTaskAutoModeration as DiscountTaskAutoModeration,
-    )
-    from ozon_async.types.actions import (
-        DiscountTaskDecline as DiscountTaskDecline,
-    )
-    from ozon_async.types.actions import (
-        DiscountTaskLegacy as DiscountTaskLegacy,
-    )
-    from ozon_async.types.actions import (
-        DiscountTaskStatus as DiscountTaskStatus,
-    )
-    from ozon_async.types.actions import (
-        DiscountTaskStatusGroup as DiscountTaskStatusGroup,
     )
     from ozon_async.types.actions import (
         DiscountTasksUpdateResponse as DiscountTasksUpdateResponse,
@@ -78,13 +87,7 @@ if TYPE_CHECKING:
         DiscountTaskUpdateResult as DiscountTaskUpdateResult,
     )
     from ozon_async.types.actions import (
-        PromoAction as PromoAction,
-    )
-    from ozon_async.types.actions import (
         PromoActionProduct as PromoActionProduct,
-    )
-    from ozon_async.types.actions import (
-        PromoActionProductActivation as PromoActionProductActivation,
     )
     from ozon_async.types.actions import (
         PromoActionProductList as PromoActionProductList,
@@ -99,43 +102,94 @@ if TYPE_CHECKING:
         AnalyticsAverageDeliveryTimeDetailsV1Request as AnalyticsAverageDeliveryTimeDetailsV1Request,
     )
     from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeDetailsV1RequestFilters as AnalyticsAverageDeliveryTimeDetailsV1RequestFilters,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema as AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod as AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod,
+    )
+    from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeDetailsV1Response as AnalyticsAverageDeliveryTimeDetailsV1Response,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseData as AnalyticsAverageDeliveryTimeDetailsV1ResponseData,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem as AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema as AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics as AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel as AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel,
     )
     from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeSummaryV1Response as AnalyticsAverageDeliveryTimeSummaryV1Response,
     )
     from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariff as AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariff,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus as AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus,
+    )
+    from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeV1Request as AnalyticsAverageDeliveryTimeV1Request,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeV1RequestDeliverySchema as AnalyticsAverageDeliveryTimeV1RequestDeliverySchema,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod as AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod,
     )
     from ozon_async.types.analytics import (
         AnalyticsAverageDeliveryTimeV1Response as AnalyticsAverageDeliveryTimeV1Response,
     )
     from ozon_async.types.analytics import (
-        AnalyticsDataFilter as AnalyticsDataFilter,
+        AnalyticsAverageDeliveryTimeV1ResponseData as AnalyticsAverageDeliveryTimeV1ResponseData,
     )
     from ozon_async.types.analytics import (
-        AnalyticsDataRow as AnalyticsDataRow,
+        AnalyticsAverageDeliveryTimeV1ResponseTotal as AnalyticsAverageDeliveryTimeV1ResponseTotal,
     )
     from ozon_async.types.analytics import (
-        AnalyticsDataRowDimension as AnalyticsDataRowDimension,
-    )
-    from ozon_async.types.analytics import (
-        AnalyticsDataSorting as AnalyticsDataSorting,
+        AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel as AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel,
     )
     from ozon_async.types.analytics import (
         AnalyticsDataV1Request as AnalyticsDataV1Request,
     )
     from ozon_async.types.analytics import (
+        AnalyticsDataV1RequestDimension as AnalyticsDataV1RequestDimension,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsDataV1RequestFilter as AnalyticsDataV1RequestFilter,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsDataV1RequestFilterOp as AnalyticsDataV1RequestFilterOp,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsDataV1RequestMetric as AnalyticsDataV1RequestMetric,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsDataV1RequestSort as AnalyticsDataV1RequestSort,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsDataV1RequestSortOrder as AnalyticsDataV1RequestSortOrder,
+    )
+    from ozon_async.types.analytics import (
         AnalyticsDataV1Response as AnalyticsDataV1Response,
     )
     from ozon_async.types.analytics import (
-        AnalyticsDimension as AnalyticsDimension,
+        AnalyticsDataV1ResponseResult as AnalyticsDataV1ResponseResult,
     )
     from ozon_async.types.analytics import (
-        AnalyticsGetDataResponseResult as AnalyticsGetDataResponseResult,
+        AnalyticsDataV1ResponseResultData as AnalyticsDataV1ResponseResultData,
     )
     from ozon_async.types.analytics import (
-        AnalyticsMetric as AnalyticsMetric,
+        AnalyticsDataV1ResponseResultDataDimension as AnalyticsDataV1ResponseResultDataDimension,
     )
     from ozon_async.types.analytics import (
         AnalyticsProductQueriesDetailsV1Request as AnalyticsProductQueriesDetailsV1Request,
@@ -144,7 +198,7 @@ if TYPE_CHECKING:
         AnalyticsProductQueriesDetailsV1Response as AnalyticsProductQueriesDetailsV1Response,
     )
     from ozon_async.types.analytics import (
-        AnalyticsProductQueriesItem as AnalyticsProductQueriesItem,
+        AnalyticsProductQueriesDetailsV1ResponseQuery as AnalyticsProductQueriesDetailsV1ResponseQuery,
     )
     from ozon_async.types.analytics import (
         AnalyticsProductQueriesPeriod as AnalyticsProductQueriesPeriod,
@@ -162,43 +216,7 @@ if TYPE_CHECKING:
         AnalyticsProductQueriesV1Response as AnalyticsProductQueriesV1Response,
     )
     from ozon_async.types.analytics import (
-        AnalyticsProductQuery as AnalyticsProductQuery,
-    )
-    from ozon_async.types.analytics import (
-        AnalyticsSortOrder as AnalyticsSortOrder,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeAttentionLevel as AverageDeliveryTimeAttentionLevel,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeCluster as AverageDeliveryTimeCluster,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeDeliverySchema as AverageDeliveryTimeDeliverySchema,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeDetailsAttentionLevel as AverageDeliveryTimeDetailsAttentionLevel,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeDetailsDeliverySchema as AverageDeliveryTimeDetailsDeliverySchema,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeDetailsFilter as AverageDeliveryTimeDetailsFilter,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeDetailsMetrics as AverageDeliveryTimeDetailsMetrics,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeDetailsProduct as AverageDeliveryTimeDetailsProduct,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeDetailsProductInfo as AverageDeliveryTimeDetailsProductInfo,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeDetailsSupplyPeriod as AverageDeliveryTimeDetailsSupplyPeriod,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeMetrics as AverageDeliveryTimeMetrics,
+        AnalyticsProductQueriesV1ResponseItem as AnalyticsProductQueriesV1ResponseItem,
     )
     from ozon_async.types.analytics import (
         AverageDeliveryTimeOrdersCount as AverageDeliveryTimeOrdersCount,
@@ -210,40 +228,22 @@ if TYPE_CHECKING:
         AverageDeliveryTimeOtherDeliveryTime as AverageDeliveryTimeOtherDeliveryTime,
     )
     from ozon_async.types.analytics import (
-        AverageDeliveryTimeProductDeliverySchema as AverageDeliveryTimeProductDeliverySchema,
-    )
-    from ozon_async.types.analytics import (
         AverageDeliveryTimeShipmentCluster as AverageDeliveryTimeShipmentCluster,
     )
     from ozon_async.types.analytics import (
         AverageDeliveryTimeStatus as AverageDeliveryTimeStatus,
     )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeSupplyPeriod as AverageDeliveryTimeSupplyPeriod,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeTariff as AverageDeliveryTimeTariff,
-    )
-    from ozon_async.types.analytics import (
-        AverageDeliveryTimeTariffStatus as AverageDeliveryTimeTariffStatus,
-    )
-    from ozon_async.types.analytics import (
-        FilterOp as FilterOp,
-    )
-    from ozon_async.types.barcode import (
-        BarcodeAddError as BarcodeAddError,
-    )
-    from ozon_async.types.barcode import (
-        BarcodeAddItem as BarcodeAddItem,
-    )
     from ozon_async.types.barcode import (
         BarcodeAddV1Request as BarcodeAddV1Request,
+    )
+    from ozon_async.types.barcode import (
+        BarcodeAddV1RequestBarcode as BarcodeAddV1RequestBarcode,
     )
     from ozon_async.types.barcode import (
         BarcodeAddV1Response as BarcodeAddV1Response,
     )
     from ozon_async.types.barcode import (
-        BarcodeGenerateError as BarcodeGenerateError,
+        BarcodeAddV1ResponseError as BarcodeAddV1ResponseError,
     )
     from ozon_async.types.barcode import (
         BarcodeGenerateV1Request as BarcodeGenerateV1Request,
@@ -251,32 +251,35 @@ if TYPE_CHECKING:
     from ozon_async.types.barcode import (
         BarcodeGenerateV1Response as BarcodeGenerateV1Response,
     )
-    from ozon_async.types.carriage import (
-        CarriageArrivalPass as CarriageArrivalPass,
-    )
-    from ozon_async.types.carriage import (
-        CarriageArrivalPassUpdate as CarriageArrivalPassUpdate,
-    )
-    from ozon_async.types.carriage import (
-        CarriageCancelAvailability as CarriageCancelAvailability,
+    from ozon_async.types.barcode import (
+        BarcodeGenerateV1ResponseError as BarcodeGenerateV1ResponseError,
     )
     from ozon_async.types.carriage import (
         CarriageCancelV1Response as CarriageCancelV1Response,
     )
     from ozon_async.types.carriage import (
-        CarriageDeliveryListFilter as CarriageDeliveryListFilter,
+        CarriageDeliveryListV2Request as CarriageDeliveryListV2Request,
     )
     from ozon_async.types.carriage import (
-        CarriageDeliveryListV2Request as CarriageDeliveryListV2Request,
+        CarriageDeliveryListV2RequestFilter as CarriageDeliveryListV2RequestFilter,
     )
     from ozon_async.types.carriage import (
         CarriageDeliveryListV2Response as CarriageDeliveryListV2Response,
     )
     from ozon_async.types.carriage import (
-        CarriageDeliveryMethod as CarriageDeliveryMethod,
+        CarriageDeliveryListV2ResponseMethod as CarriageDeliveryListV2ResponseMethod,
+    )
+    from ozon_async.types.carriage import (
+        CarriageDeliveryListV2ResponseMethodCarriage as CarriageDeliveryListV2ResponseMethodCarriage,
+    )
+    from ozon_async.types.carriage import (
+        CarriageDeliveryListV2ResponseMethodCarriagePickupFee as CarriageDeliveryListV2ResponseMethodCarriagePickupFee,
     )
     from ozon_async.types.carriage import (
         CarriageGetV1Response as CarriageGetV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageGetV1ResponseCancelAvailability as CarriageGetV1ResponseCancelAvailability,
     )
     from ozon_async.types.carriage import (
         CarriageIdRequest as CarriageIdRequest,
@@ -285,28 +288,19 @@ if TYPE_CHECKING:
         CarriagePassCreateV1Request as CarriagePassCreateV1Request,
     )
     from ozon_async.types.carriage import (
+        CarriagePassCreateV1RequestArrivalPass as CarriagePassCreateV1RequestArrivalPass,
+    )
+    from ozon_async.types.carriage import (
         CarriagePassDeleteV1Request as CarriagePassDeleteV1Request,
     )
     from ozon_async.types.carriage import (
         CarriagePassUpdateV1Request as CarriagePassUpdateV1Request,
     )
     from ozon_async.types.carriage import (
-        CarriagePickupFee as CarriagePickupFee,
+        CarriagePassUpdateV1RequestArrivalPass as CarriagePassUpdateV1RequestArrivalPass,
     )
     from ozon_async.types.carriage import (
         CarriageSetPostingsV1Request as CarriageSetPostingsV1Request,
-    )
-    from ozon_async.types.carriage import (
-        DeliveryMethodCarriage as DeliveryMethodCarriage,
-    )
-    from ozon_async.types.chat import (
-        ChatDetailsInfo as ChatDetailsInfo,
-    )
-    from ozon_async.types.chat import (
-        ChatHistoryRequestFilter as ChatHistoryRequestFilter,
-    )
-    from ozon_async.types.chat import (
-        ChatHistoryV2Message as ChatHistoryV2Message,
     )
     from ozon_async.types.chat import (
         ChatHistoryV2Request as ChatHistoryV2Request,
@@ -315,22 +309,28 @@ if TYPE_CHECKING:
         ChatHistoryV2Response as ChatHistoryV2Response,
     )
     from ozon_async.types.chat import (
+        ChatHistoryV2ResponseMessage as ChatHistoryV2ResponseMessage,
+    )
+    from ozon_async.types.chat import (
         ChatHistoryV3Request as ChatHistoryV3Request,
+    )
+    from ozon_async.types.chat import (
+        ChatHistoryV3RequestFilter as ChatHistoryV3RequestFilter,
     )
     from ozon_async.types.chat import (
         ChatHistoryV3Response as ChatHistoryV3Response,
     )
     from ozon_async.types.chat import (
-        ChatInfo as ChatInfo,
+        ChatHistoryV3ResponseMessage as ChatHistoryV3ResponseMessage,
+    )
+    from ozon_async.types.chat import (
+        ChatHistoryV3ResponseMessageContext as ChatHistoryV3ResponseMessageContext,
+    )
+    from ozon_async.types.chat import (
+        ChatHistoryV3ResponseMessageModerateImageStatus as ChatHistoryV3ResponseMessageModerateImageStatus,
     )
     from ozon_async.types.chat import (
         ChatListRequestFilter as ChatListRequestFilter,
-    )
-    from ozon_async.types.chat import (
-        ChatListV2Item as ChatListV2Item,
-    )
-    from ozon_async.types.chat import (
-        ChatListV2ItemChat as ChatListV2ItemChat,
     )
     from ozon_async.types.chat import (
         ChatListV2Request as ChatListV2Request,
@@ -339,19 +339,28 @@ if TYPE_CHECKING:
         ChatListV2Response as ChatListV2Response,
     )
     from ozon_async.types.chat import (
+        ChatListV2ResponseChat as ChatListV2ResponseChat,
+    )
+    from ozon_async.types.chat import (
+        ChatListV2ResponseChatChat as ChatListV2ResponseChatChat,
+    )
+    from ozon_async.types.chat import (
         ChatListV3Request as ChatListV3Request,
     )
     from ozon_async.types.chat import (
         ChatListV3Response as ChatListV3Response,
     )
     from ozon_async.types.chat import (
-        ChatMessage as ChatMessage,
+        ChatListV3ResponseChat as ChatListV3ResponseChat,
     )
     from ozon_async.types.chat import (
-        ChatMessageContext as ChatMessageContext,
+        ChatListV3ResponseChatChat as ChatListV3ResponseChatChat,
     )
     from ozon_async.types.chat import (
-        ChatMessageModerateImageStatus as ChatMessageModerateImageStatus,
+        ChatListV3ResponseChatChatChatStatus as ChatListV3ResponseChatChatChatStatus,
+    )
+    from ozon_async.types.chat import (
+        ChatListV3ResponseChatChatChatType as ChatListV3ResponseChatChatChatType,
     )
     from ozon_async.types.chat import (
         ChatReadV2Request as ChatReadV2Request,
@@ -366,16 +375,10 @@ if TYPE_CHECKING:
         ChatSendMessageV1Request as ChatSendMessageV1Request,
     )
     from ozon_async.types.chat import (
-        ChatStartResult as ChatStartResult,
-    )
-    from ozon_async.types.chat import (
         ChatStartV1Response as ChatStartV1Response,
     )
     from ozon_async.types.chat import (
-        ChatStatusEnum as ChatStatusEnum,
-    )
-    from ozon_async.types.chat import (
-        ChatTypeEnum as ChatTypeEnum,
+        ChatStartV1ResponseResult as ChatStartV1ResponseResult,
     )
     from ozon_async.types.chat import (
         ChatUser as ChatUser,
@@ -390,7 +393,13 @@ if TYPE_CHECKING:
         CarriageError as CarriageError,
     )
     from ozon_async.types.common import (
+        DropOffPointCoordinates as DropOffPointCoordinates,
+    )
+    from ozon_async.types.common import (
         Empty as Empty,
+    )
+    from ozon_async.types.common import (
+        EmptyRequest as EmptyRequest,
     )
     from ozon_async.types.common import (
         ErrorDetail as ErrorDetail,
@@ -432,10 +441,13 @@ if TYPE_CHECKING:
         ProductIdsRequest as ProductIdsRequest,
     )
     from ozon_async.types.common import (
-        ReportCreateResponse as ReportCreateResponse,
+        ProductImage as ProductImage,
     )
     from ozon_async.types.common import (
-        ReportDiscountedCreateV1Response as ReportDiscountedCreateV1Response,
+        ReportCodeResponse as ReportCodeResponse,
+    )
+    from ozon_async.types.common import (
+        ReportCreateResponse as ReportCreateResponse,
     )
     from ozon_async.types.common import (
         SortDirection as SortDirection,
@@ -443,74 +455,77 @@ if TYPE_CHECKING:
     from ozon_async.types.common import (
         StringResultResponse as StringResultResponse,
     )
-    from ozon_async.types.common import (
-        TimeRange as TimeRange,
-    )
-    from ozon_async.types.conditional_cancellation import (
-        ConditionalCancellation as ConditionalCancellation,
-    )
     from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationDecisionRequest as ConditionalCancellationDecisionRequest,
-    )
-    from ozon_async.types.conditional_cancellation import (
-        ConditionalCancellationInitiator as ConditionalCancellationInitiator,
-    )
-    from ozon_async.types.conditional_cancellation import (
-        ConditionalCancellationListFilter as ConditionalCancellationListFilter,
     )
     from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationListV2Request as ConditionalCancellationListV2Request,
     )
     from ozon_async.types.conditional_cancellation import (
+        ConditionalCancellationListV2RequestFilters as ConditionalCancellationListV2RequestFilters,
+    )
+    from ozon_async.types.conditional_cancellation import (
+        ConditionalCancellationListV2RequestFiltersCancellationInitiator as ConditionalCancellationListV2RequestFiltersCancellationInitiator,
+    )
+    from ozon_async.types.conditional_cancellation import (
+        ConditionalCancellationListV2RequestFiltersState as ConditionalCancellationListV2RequestFiltersState,
+    )
+    from ozon_async.types.conditional_cancellation import (
+        ConditionalCancellationListV2RequestWith as ConditionalCancellationListV2RequestWith,
+    )
+    from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationListV2Response as ConditionalCancellationListV2Response,
     )
     from ozon_async.types.conditional_cancellation import (
-        ConditionalCancellationListWith as ConditionalCancellationListWith,
+        ConditionalCancellationListV2ResponseResult as ConditionalCancellationListV2ResponseResult,
     )
     from ozon_async.types.conditional_cancellation import (
-        ConditionalCancellationState as ConditionalCancellationState,
+        ConditionalCancellationListV2ResponseResultCancellationInitiator as ConditionalCancellationListV2ResponseResultCancellationInitiator,
     )
     from ozon_async.types.conditional_cancellation import (
-        ConditionalCancellationStateFilter as ConditionalCancellationStateFilter,
+        ConditionalCancellationListV2ResponseResultState as ConditionalCancellationListV2ResponseResultState,
     )
     from ozon_async.types.conditional_cancellation import (
-        ConditionalCancellationStateInfo as ConditionalCancellationStateInfo,
+        ConditionalCancellationListV2ResponseResultStateState as ConditionalCancellationListV2ResponseResultStateState,
     )
     from ozon_async.types.delivery_method import (
         DeliveryMethodListV1Request as DeliveryMethodListV1Request,
     )
     from ozon_async.types.delivery_method import (
+        DeliveryMethodListV1RequestFilter as DeliveryMethodListV1RequestFilter,
+    )
+    from ozon_async.types.delivery_method import (
         DeliveryMethodListV1Response as DeliveryMethodListV1Response,
+    )
+    from ozon_async.types.delivery_method import (
+        DeliveryMethodListV1ResponseResult as DeliveryMethodListV1ResponseResult,
     )
     from ozon_async.types.delivery_method import (
         DeliveryMethodListV2Request as DeliveryMethodListV2Request,
     )
     from ozon_async.types.delivery_method import (
+        DeliveryMethodListV2RequestFilter as DeliveryMethodListV2RequestFilter,
+    )
+    from ozon_async.types.delivery_method import (
+        DeliveryMethodListV2RequestFilterStatus as DeliveryMethodListV2RequestFilterStatus,
+    )
+    from ozon_async.types.delivery_method import (
         DeliveryMethodListV2Response as DeliveryMethodListV2Response,
     )
     from ozon_async.types.delivery_method import (
-        WarehouseDeliveryMethod as WarehouseDeliveryMethod,
+        DeliveryMethodListV2ResponseDeliveryMethod as DeliveryMethodListV2ResponseDeliveryMethod,
     )
     from ozon_async.types.delivery_method import (
-        WarehouseDeliveryMethodFilter as WarehouseDeliveryMethodFilter,
-    )
-    from ozon_async.types.delivery_method import (
-        WarehouseDeliveryMethodFilterV1 as WarehouseDeliveryMethodFilterV1,
-    )
-    from ozon_async.types.delivery_method import (
-        WarehouseDeliveryMethodStatus as WarehouseDeliveryMethodStatus,
-    )
-    from ozon_async.types.delivery_method import (
-        WarehouseDeliveryMethodV1 as WarehouseDeliveryMethodV1,
-    )
-    from ozon_async.types.description_category import (
-        DescriptionCategoryAttribute as DescriptionCategoryAttribute,
+        DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint as DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint,
     )
     from ozon_async.types.description_category import (
         DescriptionCategoryAttributeV1Request as DescriptionCategoryAttributeV1Request,
     )
     from ozon_async.types.description_category import (
         DescriptionCategoryAttributeV1Response as DescriptionCategoryAttributeV1Response,
+    )
+    from ozon_async.types.description_category import (
+        DescriptionCategoryAttributeV1ResponseResult as DescriptionCategoryAttributeV1ResponseResult,
     )
     from ozon_async.types.description_category import (
         DescriptionCategoryAttributeValue as DescriptionCategoryAttributeValue,
@@ -528,133 +543,136 @@ if TYPE_CHECKING:
         DescriptionCategoryAttributeValuesV1Response as DescriptionCategoryAttributeValuesV1Response,
     )
     from ozon_async.types.description_category import (
-        DescriptionCategoryTreeNode as DescriptionCategoryTreeNode,
-    )
-    from ozon_async.types.description_category import (
         DescriptionCategoryTreeV1Request as DescriptionCategoryTreeV1Request,
     )
     from ozon_async.types.description_category import (
         DescriptionCategoryTreeV1Response as DescriptionCategoryTreeV1Response,
     )
     from ozon_async.types.description_category import (
+        DescriptionCategoryTreeV1ResponseResult as DescriptionCategoryTreeV1ResponseResult,
+    )
+    from ozon_async.types.description_category import (
         Language as Language,
     )
     from ozon_async.types.fbs import (
-        FbsExemplarInfo as FbsExemplarInfo,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarInfoProduct as FbsExemplarInfoProduct,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarInfoProductV5 as FbsExemplarInfoProductV5,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarInfoV5 as FbsExemplarInfoV5,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarMark as FbsExemplarMark,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarSetData as FbsExemplarSetData,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarSetDataV5 as FbsExemplarSetDataV5,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarSetProduct as FbsExemplarSetProduct,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarSetProductV5 as FbsExemplarSetProductV5,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarStatusInfo as FbsExemplarStatusInfo,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarStatusInfoV4 as FbsExemplarStatusInfoV4,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarStatusMark as FbsExemplarStatusMark,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarStatusProduct as FbsExemplarStatusProduct,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarStatusProductV4 as FbsExemplarStatusProductV4,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateData as FbsExemplarValidateData,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateDataV4 as FbsExemplarValidateDataV4,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateProduct as FbsExemplarValidateProduct,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateProductV4 as FbsExemplarValidateProductV4,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateResultData as FbsExemplarValidateResultData,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateResultDataV4 as FbsExemplarValidateResultDataV4,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateResultMark as FbsExemplarValidateResultMark,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateResultProduct as FbsExemplarValidateResultProduct,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateResultProductV4 as FbsExemplarValidateResultProductV4,
-    )
-    from ozon_async.types.fbs import (
-        FbsExemplarValidateResultV4 as FbsExemplarValidateResultV4,
+        FbsExemplarMarkInput as FbsExemplarMarkInput,
     )
     from ozon_async.types.fbs import (
         FbsPostingProductExemplarCreateOrGetV5Response as FbsPostingProductExemplarCreateOrGetV5Response,
     )
     from ozon_async.types.fbs import (
+        FbsPostingProductExemplarCreateOrGetV5ResponseProduct as FbsPostingProductExemplarCreateOrGetV5ResponseProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar as FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar,
+    )
+    from ozon_async.types.fbs import (
         FbsPostingProductExemplarCreateOrGetV6Response as FbsPostingProductExemplarCreateOrGetV6Response,
     )
     from ozon_async.types.fbs import (
-        FbsPostingProductExemplarSetV4Exemplar as FbsPostingProductExemplarSetV4Exemplar,
+        FbsPostingProductExemplarCreateOrGetV6ResponseProduct as FbsPostingProductExemplarCreateOrGetV6ResponseProduct,
     )
     from ozon_async.types.fbs import (
-        FbsPostingProductExemplarSetV4Product as FbsPostingProductExemplarSetV4Product,
+        FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar as FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark as FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark,
     )
     from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV4Request as FbsPostingProductExemplarSetV4Request,
     )
     from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV4RequestProduct as FbsPostingProductExemplarSetV4RequestProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV4RequestProductExemplar as FbsPostingProductExemplarSetV4RequestProductExemplar,
+    )
+    from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV5Request as FbsPostingProductExemplarSetV5Request,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV5RequestProduct as FbsPostingProductExemplarSetV5RequestProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV5RequestProductExemplar as FbsPostingProductExemplarSetV5RequestProductExemplar,
     )
     from ozon_async.types.fbs import (
         FbsPostingProductExemplarSetV6Request as FbsPostingProductExemplarSetV6Request,
     )
     from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV6RequestProduct as FbsPostingProductExemplarSetV6RequestProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarSetV6RequestProductExemplar as FbsPostingProductExemplarSetV6RequestProductExemplar,
+    )
+    from ozon_async.types.fbs import (
         FbsPostingProductExemplarStatusV4Response as FbsPostingProductExemplarStatusV4Response,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarStatusV4ResponseProduct as FbsPostingProductExemplarStatusV4ResponseProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarStatusV4ResponseProductExemplar as FbsPostingProductExemplarStatusV4ResponseProductExemplar,
     )
     from ozon_async.types.fbs import (
         FbsPostingProductExemplarStatusV5Response as FbsPostingProductExemplarStatusV5Response,
     )
     from ozon_async.types.fbs import (
+        FbsPostingProductExemplarStatusV5ResponseProduct as FbsPostingProductExemplarStatusV5ResponseProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarStatusV5ResponseProductExemplar as FbsPostingProductExemplarStatusV5ResponseProductExemplar,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarStatusV5ResponseProductExemplarMark as FbsPostingProductExemplarStatusV5ResponseProductExemplarMark,
+    )
+    from ozon_async.types.fbs import (
         FbsPostingProductExemplarValidateV4Request as FbsPostingProductExemplarValidateV4Request,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV4RequestProduct as FbsPostingProductExemplarValidateV4RequestProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV4RequestProductExemplar as FbsPostingProductExemplarValidateV4RequestProductExemplar,
     )
     from ozon_async.types.fbs import (
         FbsPostingProductExemplarValidateV4Response as FbsPostingProductExemplarValidateV4Response,
     )
     from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV4ResponseResult as FbsPostingProductExemplarValidateV4ResponseResult,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV4ResponseResultProduct as FbsPostingProductExemplarValidateV4ResponseResultProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV4ResponseResultProductExemplar as FbsPostingProductExemplarValidateV4ResponseResultProductExemplar,
+    )
+    from ozon_async.types.fbs import (
         FbsPostingProductExemplarValidateV5Request as FbsPostingProductExemplarValidateV5Request,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV5RequestProduct as FbsPostingProductExemplarValidateV5RequestProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV5RequestProductExemplar as FbsPostingProductExemplarValidateV5RequestProductExemplar,
     )
     from ozon_async.types.fbs import (
         FbsPostingProductExemplarValidateV5Response as FbsPostingProductExemplarValidateV5Response,
     )
     from ozon_async.types.fbs import (
-        FbsPostingTrackingNumber as FbsPostingTrackingNumber,
+        FbsPostingProductExemplarValidateV5ResponseProduct as FbsPostingProductExemplarValidateV5ResponseProduct,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV5ResponseProductExemplar as FbsPostingProductExemplarValidateV5ResponseProductExemplar,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingProductExemplarValidateV5ResponseProductExemplarMark as FbsPostingProductExemplarValidateV5ResponseProductExemplarMark,
     )
     from ozon_async.types.fbs import (
         FbsPostingTrackingNumberSetV2Request as FbsPostingTrackingNumberSetV2Request,
+    )
+    from ozon_async.types.fbs import (
+        FbsPostingTrackingNumberSetV2RequestTrackingNumber as FbsPostingTrackingNumberSetV2RequestTrackingNumber,
     )
     from ozon_async.types.finance import (
         CompensationReportRequest as CompensationReportRequest,
@@ -666,46 +684,46 @@ if TYPE_CHECKING:
         FinanceAccrualPostingsV1Response as FinanceAccrualPostingsV1Response,
     )
     from ozon_async.types.finance import (
-        FinanceCashFlow as FinanceCashFlow,
+        FinanceAccrualPostingsV1ResponsePostingAccrual as FinanceAccrualPostingsV1ResponsePostingAccrual,
     )
     from ozon_async.types.finance import (
-        FinanceCashFlowDeliveryDetails as FinanceCashFlowDeliveryDetails,
-    )
-    from ozon_async.types.finance import (
-        FinanceCashFlowDetails as FinanceCashFlowDetails,
-    )
-    from ozon_async.types.finance import (
-        FinanceCashFlowPayment as FinanceCashFlowPayment,
-    )
-    from ozon_async.types.finance import (
-        FinanceCashFlowPeriod as FinanceCashFlowPeriod,
-    )
-    from ozon_async.types.finance import (
-        FinanceCashFlowReturnDetails as FinanceCashFlowReturnDetails,
-    )
-    from ozon_async.types.finance import (
-        FinanceCashFlowRfbsDetails as FinanceCashFlowRfbsDetails,
-    )
-    from ozon_async.types.finance import (
-        FinanceCashFlowServices as FinanceCashFlowServices,
-    )
-    from ozon_async.types.finance import (
-        FinanceCashFlowStatementDateRange as FinanceCashFlowStatementDateRange,
+        FinanceAccrualPostingsV1ResponsePostingAccrualAccrual as FinanceAccrualPostingsV1ResponsePostingAccrualAccrual,
     )
     from ozon_async.types.finance import (
         FinanceCashFlowStatementListV1Request as FinanceCashFlowStatementListV1Request,
     )
     from ozon_async.types.finance import (
+        FinanceCashFlowStatementListV1RequestDate as FinanceCashFlowStatementListV1RequestDate,
+    )
+    from ozon_async.types.finance import (
         FinanceCashFlowStatementListV1Response as FinanceCashFlowStatementListV1Response,
     )
     from ozon_async.types.finance import (
-        FinanceCashFlowStatementResult as FinanceCashFlowStatementResult,
+        FinanceCashFlowStatementListV1ResponseResult as FinanceCashFlowStatementListV1ResponseResult,
     )
     from ozon_async.types.finance import (
-        FinancePostingAccrual as FinancePostingAccrual,
+        FinanceCashFlowStatementListV1ResponseResultCashFlow as FinanceCashFlowStatementListV1ResponseResultCashFlow,
     )
     from ozon_async.types.finance import (
-        FinancePostingAccruals as FinancePostingAccruals,
+        FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod as FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod,
+    )
+    from ozon_async.types.finance import (
+        FinanceCashFlowStatementListV1ResponseResultDetails as FinanceCashFlowStatementListV1ResponseResultDetails,
+    )
+    from ozon_async.types.finance import (
+        FinanceCashFlowStatementListV1ResponseResultDetailsDelivery as FinanceCashFlowStatementListV1ResponseResultDetailsDelivery,
+    )
+    from ozon_async.types.finance import (
+        FinanceCashFlowStatementListV1ResponseResultDetailsPayment as FinanceCashFlowStatementListV1ResponseResultDetailsPayment,
+    )
+    from ozon_async.types.finance import (
+        FinanceCashFlowStatementListV1ResponseResultDetailsReturn as FinanceCashFlowStatementListV1ResponseResultDetailsReturn,
+    )
+    from ozon_async.types.finance import (
+        FinanceCashFlowStatementListV1ResponseResultDetailsRfbs as FinanceCashFlowStatementListV1ResponseResultDetailsRfbs,
+    )
+    from ozon_async.types.finance import (
+        FinanceCashFlowStatementListV1ResponseResultDetailsServices as FinanceCashFlowStatementListV1ResponseResultDetailsServices,
     )
     from ozon_async.types.finance import (
         FinanceRealizationByDayV1Request as FinanceRealizationByDayV1Request,
@@ -717,34 +735,43 @@ if TYPE_CHECKING:
         FinanceRealizationPostingV1Response as FinanceRealizationPostingV1Response,
     )
     from ozon_async.types.finance import (
+        FinanceRealizationPostingV1ResponseRow as FinanceRealizationPostingV1ResponseRow,
+    )
+    from ozon_async.types.finance import (
+        FinanceRealizationPostingV1ResponseRowLegalEntityDocument as FinanceRealizationPostingV1ResponseRowLegalEntityDocument,
+    )
+    from ozon_async.types.finance import (
+        FinanceRealizationPostingV1ResponseRowOrder as FinanceRealizationPostingV1ResponseRowOrder,
+    )
+    from ozon_async.types.finance import (
         FinanceRealizationV2Response as FinanceRealizationV2Response,
+    )
+    from ozon_async.types.finance import (
+        FinanceRealizationV2ResponseResult as FinanceRealizationV2ResponseResult,
     )
     from ozon_async.types.finance import (
         FinanceServiceCharge as FinanceServiceCharge,
     )
     from ozon_async.types.finance import (
-        FinanceTransactionItem as FinanceTransactionItem,
-    )
-    from ozon_async.types.finance import (
-        FinanceTransactionListRequestFilter as FinanceTransactionListRequestFilter,
-    )
-    from ozon_async.types.finance import (
-        FinanceTransactionListResult as FinanceTransactionListResult,
-    )
-    from ozon_async.types.finance import (
         FinanceTransactionListV3Request as FinanceTransactionListV3Request,
+    )
+    from ozon_async.types.finance import (
+        FinanceTransactionListV3RequestFilter as FinanceTransactionListV3RequestFilter,
     )
     from ozon_async.types.finance import (
         FinanceTransactionListV3Response as FinanceTransactionListV3Response,
     )
     from ozon_async.types.finance import (
-        FinanceTransactionOperation as FinanceTransactionOperation,
+        FinanceTransactionListV3ResponseResult as FinanceTransactionListV3ResponseResult,
     )
     from ozon_async.types.finance import (
-        FinanceTransactionPosting as FinanceTransactionPosting,
+        FinanceTransactionListV3ResponseResultOperation as FinanceTransactionListV3ResponseResultOperation,
     )
     from ozon_async.types.finance import (
-        FinanceTransactionTotals as FinanceTransactionTotals,
+        FinanceTransactionListV3ResponseResultOperationItem as FinanceTransactionListV3ResponseResultOperationItem,
+    )
+    from ozon_async.types.finance import (
+        FinanceTransactionListV3ResponseResultOperationPosting as FinanceTransactionListV3ResponseResultOperationPosting,
     )
     from ozon_async.types.finance import (
         FinanceTransactionTotalsV3Request as FinanceTransactionTotalsV3Request,
@@ -753,19 +780,13 @@ if TYPE_CHECKING:
         FinanceTransactionTotalsV3Response as FinanceTransactionTotalsV3Response,
     )
     from ozon_async.types.finance import (
+        FinanceTransactionTotalsV3ResponseResult as FinanceTransactionTotalsV3ResponseResult,
+    )
+    from ozon_async.types.finance import (
         RealizationReportCommission as RealizationReportCommission,
     )
     from ozon_async.types.finance import (
         RealizationReportItem as RealizationReportItem,
-    )
-    from ozon_async.types.finance import (
-        RealizationReportLegalEntityDocument as RealizationReportLegalEntityDocument,
-    )
-    from ozon_async.types.finance import (
-        RealizationReportOrder as RealizationReportOrder,
-    )
-    from ozon_async.types.finance import (
-        RealizationReportPostingResponseRow as RealizationReportPostingResponseRow,
     )
     from ozon_async.types.finance import (
         RealizationReportRequest as RealizationReportRequest,
@@ -777,28 +798,28 @@ if TYPE_CHECKING:
         RealizationReportResponseRow as RealizationReportResponseRow,
     )
     from ozon_async.types.finance import (
-        RealizationReportResult as RealizationReportResult,
-    )
-    from ozon_async.types.finance import (
         ReportLanguage as ReportLanguage,
-    )
-    from ozon_async.types.pass_ import (
-        ArrivalPassInfo as ArrivalPassInfo,
-    )
-    from ozon_async.types.pass_ import (
-        ArrivalPassListFilter as ArrivalPassListFilter,
     )
     from ozon_async.types.pass_ import (
         PassListV1Request as PassListV1Request,
     )
     from ozon_async.types.pass_ import (
+        PassListV1RequestFilter as PassListV1RequestFilter,
+    )
+    from ozon_async.types.pass_ import (
         PassListV1Response as PassListV1Response,
     )
-    from ozon_async.types.polygon import (
-        PolygonBindItem as PolygonBindItem,
+    from ozon_async.types.pass_ import (
+        PassListV1ResponseArrivalPass as PassListV1ResponseArrivalPass,
     )
     from ozon_async.types.polygon import (
         PolygonBindV1Request as PolygonBindV1Request,
+    )
+    from ozon_async.types.polygon import (
+        PolygonBindV1RequestPolygon as PolygonBindV1RequestPolygon,
+    )
+    from ozon_async.types.polygon import (
+        PolygonBindV1RequestWarehouseLocation as PolygonBindV1RequestWarehouseLocation,
     )
     from ozon_async.types.polygon import (
         PolygonBindV2Request as PolygonBindV2Request,
@@ -809,35 +830,17 @@ if TYPE_CHECKING:
     from ozon_async.types.polygon import (
         PolygonCreateV1Response as PolygonCreateV1Response,
     )
-    from ozon_async.types.polygon import (
-        PolygonWarehouseLocation as PolygonWarehouseLocation,
-    )
-    from ozon_async.types.posting import (
-        CarriageAvailableListItem as CarriageAvailableListItem,
-    )
     from ozon_async.types.posting import (
         FbsPosting as FbsPosting,
     )
     from ozon_async.types.posting import (
-        FbsPostingAdditionalData as FbsPostingAdditionalData,
-    )
-    from ozon_async.types.posting import (
         FbsPostingAddress as FbsPostingAddress,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingAddressee as FbsPostingAddressee,
     )
     from ozon_async.types.posting import (
         FbsPostingAnalyticsData as FbsPostingAnalyticsData,
     )
     from ozon_async.types.posting import (
         FbsPostingBarcodes as FbsPostingBarcodes,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingByBarcode as FbsPostingByBarcode,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingByBarcodeProduct as FbsPostingByBarcodeProduct,
     )
     from ozon_async.types.posting import (
         FbsPostingCancellation as FbsPostingCancellation,
@@ -849,34 +852,10 @@ if TYPE_CHECKING:
         FbsPostingContainer as FbsPostingContainer,
     )
     from ozon_async.types.posting import (
-        FbsPostingCustomer as FbsPostingCustomer,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDeliveryMethod as FbsPostingDeliveryMethod,
     )
     from ozon_async.types.posting import (
-        FbsPostingDetail as FbsPostingDetail,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingDetailCourier as FbsPostingDetailCourier,
-    )
-    from ozon_async.types.posting import (
         FbsPostingDetailOptional as FbsPostingDetailOptional,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingDetailProduct as FbsPostingDetailProduct,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingDetailPrrOption as FbsPostingDetailPrrOption,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingDetailRelatedPostings as FbsPostingDetailRelatedPostings,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingDetailWithParams as FbsPostingDetailWithParams,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingExemplarProduct as FbsPostingExemplarProduct,
     )
     from ozon_async.types.posting import (
         FbsPostingListAddressee as FbsPostingListAddressee,
@@ -885,46 +864,10 @@ if TYPE_CHECKING:
         FbsPostingListCustomer as FbsPostingListCustomer,
     )
     from ozon_async.types.posting import (
-        FbsPostingListRequestFilter as FbsPostingListRequestFilter,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingListResponseResult as FbsPostingListResponseResult,
-    )
-    from ozon_async.types.posting import (
         FbsPostingProduct as FbsPostingProduct,
     )
     from ozon_async.types.posting import (
-        FbsPostingProductCountry as FbsPostingProductCountry,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingProductDimensions as FbsPostingProductDimensions,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingProductExemplarInfo as FbsPostingProductExemplarInfo,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingProductExemplars as FbsPostingProductExemplars,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingProductWeight as FbsPostingProductWeight,
-    )
-    from ozon_async.types.posting import (
         FbsPostingRequirements as FbsPostingRequirements,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingShipAdditionalData as FbsPostingShipAdditionalData,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingShipPackageRequestProduct as FbsPostingShipPackageRequestProduct,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingShipRequestPackage as FbsPostingShipRequestPackage,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingShipRequestPackageProduct as FbsPostingShipRequestPackageProduct,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingShipRequestWith as FbsPostingShipRequestWith,
     )
     from ozon_async.types.posting import (
         FbsPostingTariffication as FbsPostingTariffication,
@@ -933,52 +876,22 @@ if TYPE_CHECKING:
         FbsPostingTarifficationStep as FbsPostingTarifficationStep,
     )
     from ozon_async.types.posting import (
-        FbsPostingUnfulfilledListRequestFilter as FbsPostingUnfulfilledListRequestFilter,
-    )
-    from ozon_async.types.posting import (
-        FbsPostingUnfulfilledListResponseResult as FbsPostingUnfulfilledListResponseResult,
-    )
-    from ozon_async.types.posting import (
         FbsPostingV4 as FbsPostingV4,
     )
     from ozon_async.types.posting import (
         FbsPostingWithParams as FbsPostingWithParams,
     )
     from ozon_async.types.posting import (
-        FbsUnfulfilledPosting as FbsUnfulfilledPosting,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledPostingContainer as FbsUnfulfilledPostingContainer,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledPostingOptional as FbsUnfulfilledPostingOptional,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledPostingProduct as FbsUnfulfilledPostingProduct,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledPostingRequirements as FbsUnfulfilledPostingRequirements,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledPostingTariffication as FbsUnfulfilledPostingTariffication,
-    )
-    from ozon_async.types.posting import (
-        FbsUnfulfilledTarifficationStep as FbsUnfulfilledTarifficationStep,
-    )
-    from ozon_async.types.posting import (
         PostingBuyerLegalInfo as PostingBuyerLegalInfo,
-    )
-    from ozon_async.types.posting import (
-        PostingCancelReasonOption as PostingCancelReasonOption,
-    )
-    from ozon_async.types.posting import (
-        PostingCancelReasonsByPosting as PostingCancelReasonsByPosting,
     )
     from ozon_async.types.posting import (
         PostingCarriageAvailableListV1Request as PostingCarriageAvailableListV1Request,
     )
     from ozon_async.types.posting import (
         PostingCarriageAvailableListV1Response as PostingCarriageAvailableListV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingCarriageAvailableListV1ResponseResult as PostingCarriageAvailableListV1ResponseResult,
     )
     from ozon_async.types.posting import (
         PostingCutoffSetV1Request as PostingCutoffSetV1Request,
@@ -990,10 +903,19 @@ if TYPE_CHECKING:
         PostingFbsCancelReasonListV2Response as PostingFbsCancelReasonListV2Response,
     )
     from ozon_async.types.posting import (
+        PostingFbsCancelReasonListV2ResponseResult as PostingFbsCancelReasonListV2ResponseResult,
+    )
+    from ozon_async.types.posting import (
         PostingFbsCancelReasonV1Request as PostingFbsCancelReasonV1Request,
     )
     from ozon_async.types.posting import (
         PostingFbsCancelReasonV1Response as PostingFbsCancelReasonV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsCancelReasonV1ResponseResult as PostingFbsCancelReasonV1ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsCancelReasonV1ResponseResultReason as PostingFbsCancelReasonV1ResponseResultReason,
     )
     from ozon_async.types.posting import (
         PostingFbsCancelV2Request as PostingFbsCancelV2Request,
@@ -1005,10 +927,64 @@ if TYPE_CHECKING:
         PostingFbsGetByBarcodeV2Response as PostingFbsGetByBarcodeV2Response,
     )
     from ozon_async.types.posting import (
+        PostingFbsGetByBarcodeV2ResponseResult as PostingFbsGetByBarcodeV2ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetByBarcodeV2ResponseResultAnalyticsData as PostingFbsGetByBarcodeV2ResponseResultAnalyticsData,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetByBarcodeV2ResponseResultFinancialData as PostingFbsGetByBarcodeV2ResponseResultFinancialData,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct as PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetByBarcodeV2ResponseResultProduct as PostingFbsGetByBarcodeV2ResponseResultProduct,
+    )
+    from ozon_async.types.posting import (
         PostingFbsGetV3Request as PostingFbsGetV3Request,
     )
     from ozon_async.types.posting import (
+        PostingFbsGetV3RequestWith as PostingFbsGetV3RequestWith,
+    )
+    from ozon_async.types.posting import (
         PostingFbsGetV3Response as PostingFbsGetV3Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResult as PostingFbsGetV3ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultAdditionalData as PostingFbsGetV3ResponseResultAdditionalData,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultAddressee as PostingFbsGetV3ResponseResultAddressee,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultCourier as PostingFbsGetV3ResponseResultCourier,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultCustomer as PostingFbsGetV3ResponseResultCustomer,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultProduct as PostingFbsGetV3ResponseResultProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultProductDimensions as PostingFbsGetV3ResponseResultProductDimensions,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultProductExemplars as PostingFbsGetV3ResponseResultProductExemplars,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultProductExemplarsProduct as PostingFbsGetV3ResponseResultProductExemplarsProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultProductExemplarsProductExemplar as PostingFbsGetV3ResponseResultProductExemplarsProductExemplar,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultPrrOption as PostingFbsGetV3ResponseResultPrrOption,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsGetV3ResponseResultRelatedPostings as PostingFbsGetV3ResponseResultRelatedPostings,
     )
     from ozon_async.types.posting import (
         PostingFbsListPostingAddressee as PostingFbsListPostingAddressee,
@@ -1032,19 +1008,25 @@ if TYPE_CHECKING:
         PostingFbsListPostingTariffication as PostingFbsListPostingTariffication,
     )
     from ozon_async.types.posting import (
-        PostingFbsListRequestFilter as PostingFbsListRequestFilter,
-    )
-    from ozon_async.types.posting import (
         PostingFbsListRequestWith as PostingFbsListRequestWith,
     )
     from ozon_async.types.posting import (
         PostingFbsListV3Request as PostingFbsListV3Request,
     )
     from ozon_async.types.posting import (
+        PostingFbsListV3RequestFilter as PostingFbsListV3RequestFilter,
+    )
+    from ozon_async.types.posting import (
         PostingFbsListV3Response as PostingFbsListV3Response,
     )
     from ozon_async.types.posting import (
+        PostingFbsListV3ResponseResult as PostingFbsListV3ResponseResult,
+    )
+    from ozon_async.types.posting import (
         PostingFbsListV4Request as PostingFbsListV4Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsListV4RequestFilter as PostingFbsListV4RequestFilter,
     )
     from ozon_async.types.posting import (
         PostingFbsListV4Response as PostingFbsListV4Response,
@@ -1053,13 +1035,22 @@ if TYPE_CHECKING:
         PostingFbsProductCancelV2Request as PostingFbsProductCancelV2Request,
     )
     from ozon_async.types.posting import (
+        PostingFbsProductCancelV2RequestItem as PostingFbsProductCancelV2RequestItem,
+    )
+    from ozon_async.types.posting import (
         PostingFbsProductChangeV2Request as PostingFbsProductChangeV2Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsProductChangeV2RequestItem as PostingFbsProductChangeV2RequestItem,
     )
     from ozon_async.types.posting import (
         PostingFbsProductCountryListV2Request as PostingFbsProductCountryListV2Request,
     )
     from ozon_async.types.posting import (
         PostingFbsProductCountryListV2Response as PostingFbsProductCountryListV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsProductCountryListV2ResponseResult as PostingFbsProductCountryListV2ResponseResult,
     )
     from ozon_async.types.posting import (
         PostingFbsProductCountrySetV2Request as PostingFbsProductCountrySetV2Request,
@@ -1071,37 +1062,88 @@ if TYPE_CHECKING:
         PostingFbsShipPackageV4Request as PostingFbsShipPackageV4Request,
     )
     from ozon_async.types.posting import (
+        PostingFbsShipPackageV4RequestProduct as PostingFbsShipPackageV4RequestProduct,
+    )
+    from ozon_async.types.posting import (
         PostingFbsShipV4Request as PostingFbsShipV4Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsShipV4RequestPackage as PostingFbsShipV4RequestPackage,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsShipV4RequestPackageProduct as PostingFbsShipV4RequestPackageProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsShipV4RequestWith as PostingFbsShipV4RequestWith,
     )
     from ozon_async.types.posting import (
         PostingFbsShipV4Response as PostingFbsShipV4Response,
     )
     from ozon_async.types.posting import (
-        PostingFbsSplitProduct as PostingFbsSplitProduct,
+        PostingFbsShipV4ResponseAdditionalData as PostingFbsShipV4ResponseAdditionalData,
     )
     from ozon_async.types.posting import (
-        PostingFbsSplitRequestPosting as PostingFbsSplitRequestPosting,
-    )
-    from ozon_async.types.posting import (
-        PostingFbsSplitResultPosting as PostingFbsSplitResultPosting,
+        PostingFbsShipV4ResponseAdditionalDataProduct as PostingFbsShipV4ResponseAdditionalDataProduct,
     )
     from ozon_async.types.posting import (
         PostingFbsSplitV1Request as PostingFbsSplitV1Request,
     )
     from ozon_async.types.posting import (
+        PostingFbsSplitV1RequestPosting as PostingFbsSplitV1RequestPosting,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsSplitV1RequestPostingProduct as PostingFbsSplitV1RequestPostingProduct,
+    )
+    from ozon_async.types.posting import (
         PostingFbsSplitV1Response as PostingFbsSplitV1Response,
     )
     from ozon_async.types.posting import (
-        PostingFbsUnfulfilledListRequestFilter as PostingFbsUnfulfilledListRequestFilter,
+        PostingFbsSplitV1ResponseParentPosting as PostingFbsSplitV1ResponseParentPosting,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsSplitV1ResponseParentPostingProduct as PostingFbsSplitV1ResponseParentPostingProduct,
     )
     from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV3Request as PostingFbsUnfulfilledListV3Request,
     )
     from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3RequestFilter as PostingFbsUnfulfilledListV3RequestFilter,
+    )
+    from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV3Response as PostingFbsUnfulfilledListV3Response,
     )
     from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponsePosting as PostingFbsUnfulfilledListV3ResponsePosting,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponsePostingContainer as PostingFbsUnfulfilledListV3ResponsePostingContainer,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponsePostingOptional as PostingFbsUnfulfilledListV3ResponsePostingOptional,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponsePostingProduct as PostingFbsUnfulfilledListV3ResponsePostingProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponsePostingProductPrice as PostingFbsUnfulfilledListV3ResponsePostingProductPrice,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponsePostingRequirements as PostingFbsUnfulfilledListV3ResponsePostingRequirements,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponsePostingTariffication as PostingFbsUnfulfilledListV3ResponsePostingTariffication,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep as PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV3ResponseResult as PostingFbsUnfulfilledListV3ResponseResult,
+    )
+    from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV4Request as PostingFbsUnfulfilledListV4Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsUnfulfilledListV4RequestFilter as PostingFbsUnfulfilledListV4RequestFilter,
     )
     from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV4Response as PostingFbsUnfulfilledListV4Response,
@@ -1112,26 +1154,11 @@ if TYPE_CHECKING:
     from ozon_async.types.posting import (
         PostingFinancialDataProduct as PostingFinancialDataProduct,
     )
-    from ozon_async.types.posting import (
-        PostingMoneyAmount as PostingMoneyAmount,
-    )
-    from ozon_async.types.posting import (
-        PostingProductCancelItem as PostingProductCancelItem,
-    )
-    from ozon_async.types.posting import (
-        PostingProductDetailWithoutDimensions as PostingProductDetailWithoutDimensions,
-    )
-    from ozon_async.types.posting import (
-        PostingRelatedCancelReason as PostingRelatedCancelReason,
-    )
     from ozon_async.types.pricing_strategy import (
-        PricingStrategyCompetitor as PricingStrategyCompetitor,
+        PricingStrategyCompetitorInput as PricingStrategyCompetitorInput,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyCompetitorsListV1Response as PricingStrategyCompetitorsListV1Response,
-    )
-    from ozon_async.types.pricing_strategy import (
-        PricingStrategyCreateResult as PricingStrategyCreateResult,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyCreateV1Request as PricingStrategyCreateV1Request,
@@ -1140,28 +1167,28 @@ if TYPE_CHECKING:
         PricingStrategyCreateV1Response as PricingStrategyCreateV1Response,
     )
     from ozon_async.types.pricing_strategy import (
-        PricingStrategyDetails as PricingStrategyDetails,
+        PricingStrategyCreateV1ResponseResult as PricingStrategyCreateV1ResponseResult,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyIdRequest as PricingStrategyIdRequest,
     )
     from ozon_async.types.pricing_strategy import (
-        PricingStrategyIdsByProductsResult as PricingStrategyIdsByProductsResult,
+        PricingStrategyInfoV1Response as PricingStrategyInfoV1Response,
     )
     from ozon_async.types.pricing_strategy import (
-        PricingStrategyInfoV1Response as PricingStrategyInfoV1Response,
+        PricingStrategyInfoV1ResponseResult as PricingStrategyInfoV1ResponseResult,
+    )
+    from ozon_async.types.pricing_strategy import (
+        PricingStrategyInfoV1ResponseResultCompetitor as PricingStrategyInfoV1ResponseResultCompetitor,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyListV1Response as PricingStrategyListV1Response,
     )
     from ozon_async.types.pricing_strategy import (
+        PricingStrategyListV1ResponseStrategy as PricingStrategyListV1ResponseStrategy,
+    )
+    from ozon_async.types.pricing_strategy import (
         PricingStrategyPageRequest as PricingStrategyPageRequest,
-    )
-    from ozon_async.types.pricing_strategy import (
-        PricingStrategyProductAssignment as PricingStrategyProductAssignment,
-    )
-    from ozon_async.types.pricing_strategy import (
-        PricingStrategyProductError as PricingStrategyProductError,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyProductInfoV1Request as PricingStrategyProductInfoV1Request,
@@ -1170,10 +1197,7 @@ if TYPE_CHECKING:
         PricingStrategyProductInfoV1Response as PricingStrategyProductInfoV1Response,
     )
     from ozon_async.types.pricing_strategy import (
-        PricingStrategyProductPrice as PricingStrategyProductPrice,
-    )
-    from ozon_async.types.pricing_strategy import (
-        PricingStrategyProductsAddResult as PricingStrategyProductsAddResult,
+        PricingStrategyProductInfoV1ResponseResult as PricingStrategyProductInfoV1ResponseResult,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsAddV1Request as PricingStrategyProductsAddV1Request,
@@ -1182,16 +1206,22 @@ if TYPE_CHECKING:
         PricingStrategyProductsAddV1Response as PricingStrategyProductsAddV1Response,
     )
     from ozon_async.types.pricing_strategy import (
-        PricingStrategyProductsDeleteResult as PricingStrategyProductsDeleteResult,
+        PricingStrategyProductsAddV1ResponseResult as PricingStrategyProductsAddV1ResponseResult,
+    )
+    from ozon_async.types.pricing_strategy import (
+        PricingStrategyProductsAddV1ResponseResultError as PricingStrategyProductsAddV1ResponseResultError,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsDeleteV1Response as PricingStrategyProductsDeleteV1Response,
     )
     from ozon_async.types.pricing_strategy import (
-        PricingStrategyProductsListResult as PricingStrategyProductsListResult,
+        PricingStrategyProductsDeleteV1ResponseResult as PricingStrategyProductsDeleteV1ResponseResult,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyProductsListV1Response as PricingStrategyProductsListV1Response,
+    )
+    from ozon_async.types.pricing_strategy import (
+        PricingStrategyProductsListV1ResponseResult as PricingStrategyProductsListV1ResponseResult,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyStatusV1Request as PricingStrategyStatusV1Request,
@@ -1200,103 +1230,43 @@ if TYPE_CHECKING:
         PricingStrategyStrategyIdsByProductIdsV1Response as PricingStrategyStrategyIdsByProductIdsV1Response,
     )
     from ozon_async.types.pricing_strategy import (
-        PricingStrategySummary as PricingStrategySummary,
+        PricingStrategyStrategyIdsByProductIdsV1ResponseResult as PricingStrategyStrategyIdsByProductIdsV1ResponseResult,
+    )
+    from ozon_async.types.pricing_strategy import (
+        PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo as PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyUpdateV1Request as PricingStrategyUpdateV1Request,
     )
     from ozon_async.types.product import (
-        PriceIndexesColorIndex as PriceIndexesColorIndex,
-    )
-    from ozon_async.types.product import (
-        ProductActionTimerStatus as ProductActionTimerStatus,
-    )
-    from ozon_async.types.product import (
         ProductActionTimerStatusV1Response as ProductActionTimerStatusV1Response,
     )
     from ozon_async.types.product import (
-        ProductAttributesFilter as ProductAttributesFilter,
-    )
-    from ozon_async.types.product import (
-        ProductAttributesResponseAttribute as ProductAttributesResponseAttribute,
-    )
-    from ozon_async.types.product import (
-        ProductAttributesResponsePdf as ProductAttributesResponsePdf,
-    )
-    from ozon_async.types.product import (
-        ProductAttributesResponseResult as ProductAttributesResponseResult,
-    )
-    from ozon_async.types.product import (
-        ProductAttributesUpdateItem as ProductAttributesUpdateItem,
+        ProductActionTimerStatusV1ResponseStatuse as ProductActionTimerStatusV1ResponseStatuse,
     )
     from ozon_async.types.product import (
         ProductAttributesUpdateV1Request as ProductAttributesUpdateV1Request,
     )
     from ozon_async.types.product import (
-        ProductAttributesUpdateV1Response as ProductAttributesUpdateV1Response,
+        ProductAttributesUpdateV1RequestItem as ProductAttributesUpdateV1RequestItem,
     )
     from ozon_async.types.product import (
-        ProductAvailabilityReason as ProductAvailabilityReason,
+        ProductCardAttributeInput as ProductCardAttributeInput,
     )
     from ozon_async.types.product import (
-        ProductAvailabilityReasonText as ProductAvailabilityReasonText,
-    )
-    from ozon_async.types.product import (
-        ProductCardAttribute as ProductCardAttribute,
-    )
-    from ozon_async.types.product import (
-        ProductContentRating as ProductContentRating,
-    )
-    from ozon_async.types.product import (
-        ProductContentRatingCondition as ProductContentRatingCondition,
-    )
-    from ozon_async.types.product import (
-        ProductContentRatingGroup as ProductContentRatingGroup,
-    )
-    from ozon_async.types.product import (
-        ProductDailyLimit as ProductDailyLimit,
-    )
-    from ozon_async.types.product import (
-        ProductDescription as ProductDescription,
-    )
-    from ozon_async.types.product import (
-        ProductDiscountedInfo as ProductDiscountedInfo,
-    )
-    from ozon_async.types.product import (
-        ProductErrorLevel as ProductErrorLevel,
-    )
-    from ozon_async.types.product import (
-        ProductErrorTextParam as ProductErrorTextParam,
-    )
-    from ozon_async.types.product import (
-        ProductErrorTexts as ProductErrorTexts,
-    )
-    from ozon_async.types.product import (
-        ProductFbsWarehouseStock as ProductFbsWarehouseStock,
-    )
-    from ozon_async.types.product import (
-        ProductImportBySkuItem as ProductImportBySkuItem,
-    )
-    from ozon_async.types.product import (
-        ProductImportBySkuResult as ProductImportBySkuResult,
+        ProductCardAttributeValueInput as ProductCardAttributeValueInput,
     )
     from ozon_async.types.product import (
         ProductImportBySkuV1Request as ProductImportBySkuV1Request,
     )
     from ozon_async.types.product import (
+        ProductImportBySkuV1RequestItem as ProductImportBySkuV1RequestItem,
+    )
+    from ozon_async.types.product import (
         ProductImportBySkuV1Response as ProductImportBySkuV1Response,
     )
     from ozon_async.types.product import (
-        ProductImportComplexAttribute as ProductImportComplexAttribute,
-    )
-    from ozon_async.types.product import (
-        ProductImportError as ProductImportError,
-    )
-    from ozon_async.types.product import (
-        ProductImportInfoItem as ProductImportInfoItem,
-    )
-    from ozon_async.types.product import (
-        ProductImportInfoResult as ProductImportInfoResult,
+        ProductImportBySkuV1ResponseResult as ProductImportBySkuV1ResponseResult,
     )
     from ozon_async.types.product import (
         ProductImportInfoV1Request as ProductImportInfoV1Request,
@@ -1305,31 +1275,61 @@ if TYPE_CHECKING:
         ProductImportInfoV1Response as ProductImportInfoV1Response,
     )
     from ozon_async.types.product import (
-        ProductImportItem as ProductImportItem,
+        ProductImportInfoV1ResponseResult as ProductImportInfoV1ResponseResult,
     )
     from ozon_async.types.product import (
-        ProductImportPdf as ProductImportPdf,
+        ProductImportInfoV1ResponseResultItem as ProductImportInfoV1ResponseResultItem,
+    )
+    from ozon_async.types.product import (
+        ProductImportInfoV1ResponseResultItemError as ProductImportInfoV1ResponseResultItemError,
     )
     from ozon_async.types.product import (
         ProductImportPricesV1Request as ProductImportPricesV1Request,
     )
     from ozon_async.types.product import (
+        ProductImportPricesV1RequestPrice as ProductImportPricesV1RequestPrice,
+    )
+    from ozon_async.types.product import (
+        ProductImportPricesV1RequestPriceAutoActionEnabled as ProductImportPricesV1RequestPriceAutoActionEnabled,
+    )
+    from ozon_async.types.product import (
+        ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled as ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled,
+    )
+    from ozon_async.types.product import (
+        ProductImportPricesV1RequestPricePriceStrategyEnabled as ProductImportPricesV1RequestPricePriceStrategyEnabled,
+    )
+    from ozon_async.types.product import (
         ProductImportPricesV1Response as ProductImportPricesV1Response,
     )
     from ozon_async.types.product import (
-        ProductImportPromotion as ProductImportPromotion,
+        ProductImportPricesV1ResponseResult as ProductImportPricesV1ResponseResult,
     )
     from ozon_async.types.product import (
-        ProductImportPromotionOperation as ProductImportPromotionOperation,
-    )
-    from ozon_async.types.product import (
-        ProductImportPromotionType as ProductImportPromotionType,
-    )
-    from ozon_async.types.product import (
-        ProductImportServiceType as ProductImportServiceType,
+        ProductImportTask as ProductImportTask,
     )
     from ozon_async.types.product import (
         ProductImportV3Request as ProductImportV3Request,
+    )
+    from ozon_async.types.product import (
+        ProductImportV3RequestItem as ProductImportV3RequestItem,
+    )
+    from ozon_async.types.product import (
+        ProductImportV3RequestItemComplexAttribute as ProductImportV3RequestItemComplexAttribute,
+    )
+    from ozon_async.types.product import (
+        ProductImportV3RequestItemPdfList as ProductImportV3RequestItemPdfList,
+    )
+    from ozon_async.types.product import (
+        ProductImportV3RequestItemPromotion as ProductImportV3RequestItemPromotion,
+    )
+    from ozon_async.types.product import (
+        ProductImportV3RequestItemPromotionOperation as ProductImportV3RequestItemPromotionOperation,
+    )
+    from ozon_async.types.product import (
+        ProductImportV3RequestItemPromotionType as ProductImportV3RequestItemPromotionType,
+    )
+    from ozon_async.types.product import (
+        ProductImportV3RequestItemServiceType as ProductImportV3RequestItemServiceType,
     )
     from ozon_async.types.product import (
         ProductImportV3Response as ProductImportV3Response,
@@ -1338,7 +1338,22 @@ if TYPE_CHECKING:
         ProductInfoAttributesV4Request as ProductInfoAttributesV4Request,
     )
     from ozon_async.types.product import (
+        ProductInfoAttributesV4RequestFilter as ProductInfoAttributesV4RequestFilter,
+    )
+    from ozon_async.types.product import (
         ProductInfoAttributesV4Response as ProductInfoAttributesV4Response,
+    )
+    from ozon_async.types.product import (
+        ProductInfoAttributesV4ResponseResult as ProductInfoAttributesV4ResponseResult,
+    )
+    from ozon_async.types.product import (
+        ProductInfoAttributesV4ResponseResultAttribute as ProductInfoAttributesV4ResponseResultAttribute,
+    )
+    from ozon_async.types.product import (
+        ProductInfoAttributesV4ResponseResultComplexAttribute as ProductInfoAttributesV4ResponseResultComplexAttribute,
+    )
+    from ozon_async.types.product import (
+        ProductInfoAttributesV4ResponseResultPdfList as ProductInfoAttributesV4ResponseResultPdfList,
     )
     from ozon_async.types.product import (
         ProductInfoDescriptionV1Request as ProductInfoDescriptionV1Request,
@@ -1347,49 +1362,34 @@ if TYPE_CHECKING:
         ProductInfoDescriptionV1Response as ProductInfoDescriptionV1Response,
     )
     from ozon_async.types.product import (
+        ProductInfoDescriptionV1ResponseResult as ProductInfoDescriptionV1ResponseResult,
+    )
+    from ozon_async.types.product import (
         ProductInfoDiscountedV1Request as ProductInfoDiscountedV1Request,
     )
     from ozon_async.types.product import (
         ProductInfoDiscountedV1Response as ProductInfoDiscountedV1Response,
     )
     from ozon_async.types.product import (
+        ProductInfoDiscountedV1ResponseItem as ProductInfoDiscountedV1ResponseItem,
+    )
+    from ozon_async.types.product import (
         ProductInfoLimitV4Response as ProductInfoLimitV4Response,
     )
     from ozon_async.types.product import (
-        ProductInfoListResponseAvailability as ProductInfoListResponseAvailability,
+        ProductInfoLimitV4ResponseDailyCreate as ProductInfoLimitV4ResponseDailyCreate,
     )
     from ozon_async.types.product import (
-        ProductInfoListResponseCommission as ProductInfoListResponseCommission,
+        ProductInfoLimitV4ResponseOperationLimits as ProductInfoLimitV4ResponseOperationLimits,
     )
     from ozon_async.types.product import (
-        ProductInfoListResponseError as ProductInfoListResponseError,
+        ProductInfoLimitV4ResponseOperationLimitsLimitType as ProductInfoLimitV4ResponseOperationLimitsLimitType,
     )
     from ozon_async.types.product import (
-        ProductInfoListResponseItem as ProductInfoListResponseItem,
+        ProductInfoLimitV4ResponseTotal as ProductInfoLimitV4ResponseTotal,
     )
     from ozon_async.types.product import (
-        ProductInfoListResponsePriceIndexes as ProductInfoListResponsePriceIndexes,
-    )
-    from ozon_async.types.product import (
-        ProductInfoListResponsePromotion as ProductInfoListResponsePromotion,
-    )
-    from ozon_async.types.product import (
-        ProductInfoListResponsePromotionType as ProductInfoListResponsePromotionType,
-    )
-    from ozon_async.types.product import (
-        ProductInfoListResponseSource as ProductInfoListResponseSource,
-    )
-    from ozon_async.types.product import (
-        ProductInfoListResponseStatuses as ProductInfoListResponseStatuses,
-    )
-    from ozon_async.types.product import (
-        ProductInfoListResponseStocks as ProductInfoListResponseStocks,
-    )
-    from ozon_async.types.product import (
-        ProductInfoListResponseVisibilityDetails as ProductInfoListResponseVisibilityDetails,
-    )
-    from ozon_async.types.product import (
-        ProductInfoListStockBySchema as ProductInfoListStockBySchema,
+        ProductInfoLimitV4ResponseTotalQuotaByCategory as ProductInfoLimitV4ResponseTotalQuotaByCategory,
     )
     from ozon_async.types.product import (
         ProductInfoListV3Request as ProductInfoListV3Request,
@@ -1398,7 +1398,64 @@ if TYPE_CHECKING:
         ProductInfoListV3Response as ProductInfoListV3Response,
     )
     from ozon_async.types.product import (
-        ProductInfoPriceIndexData as ProductInfoPriceIndexData,
+        ProductInfoListV3ResponseItem as ProductInfoListV3ResponseItem,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemAvailability as ProductInfoListV3ResponseItemAvailability,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemAvailabilityReason as ProductInfoListV3ResponseItemAvailabilityReason,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemAvailabilityReasonHumanText as ProductInfoListV3ResponseItemAvailabilityReasonHumanText,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemCommission as ProductInfoListV3ResponseItemCommission,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemError as ProductInfoListV3ResponseItemError,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemErrorLevel as ProductInfoListV3ResponseItemErrorLevel,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemErrorTexts as ProductInfoListV3ResponseItemErrorTexts,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemErrorTextsParam as ProductInfoListV3ResponseItemErrorTextsParam,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemPriceIndexes as ProductInfoListV3ResponseItemPriceIndexes,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemPriceIndexesColorIndex as ProductInfoListV3ResponseItemPriceIndexesColorIndex,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemPriceIndexesExternalIndexData as ProductInfoListV3ResponseItemPriceIndexesExternalIndexData,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemPromotion as ProductInfoListV3ResponseItemPromotion,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemPromotionType as ProductInfoListV3ResponseItemPromotionType,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemSource as ProductInfoListV3ResponseItemSource,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemSourceShipmentType as ProductInfoListV3ResponseItemSourceShipmentType,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemStatuses as ProductInfoListV3ResponseItemStatuses,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemStocks as ProductInfoListV3ResponseItemStocks,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemStocksStock as ProductInfoListV3ResponseItemStocksStock,
+    )
+    from ozon_async.types.product import (
+        ProductInfoListV3ResponseItemVisibilityDetails as ProductInfoListV3ResponseItemVisibilityDetails,
     )
     from ozon_async.types.product import (
         ProductInfoPricesV5Request as ProductInfoPricesV5Request,
@@ -1407,7 +1464,28 @@ if TYPE_CHECKING:
         ProductInfoPricesV5Response as ProductInfoPricesV5Response,
     )
     from ozon_async.types.product import (
-        ProductInfoStocksByWarehouseFbsResponseProduct as ProductInfoStocksByWarehouseFbsResponseProduct,
+        ProductInfoPricesV5ResponseItem as ProductInfoPricesV5ResponseItem,
+    )
+    from ozon_async.types.product import (
+        ProductInfoPricesV5ResponseItemCommissions as ProductInfoPricesV5ResponseItemCommissions,
+    )
+    from ozon_async.types.product import (
+        ProductInfoPricesV5ResponseItemMarketingActions as ProductInfoPricesV5ResponseItemMarketingActions,
+    )
+    from ozon_async.types.product import (
+        ProductInfoPricesV5ResponseItemMarketingActionsAction as ProductInfoPricesV5ResponseItemMarketingActionsAction,
+    )
+    from ozon_async.types.product import (
+        ProductInfoPricesV5ResponseItemPrice as ProductInfoPricesV5ResponseItemPrice,
+    )
+    from ozon_async.types.product import (
+        ProductInfoPricesV5ResponseItemPriceIndexes as ProductInfoPricesV5ResponseItemPriceIndexes,
+    )
+    from ozon_async.types.product import (
+        ProductInfoPricesV5ResponseItemPriceIndexesColorIndex as ProductInfoPricesV5ResponseItemPriceIndexesColorIndex,
+    )
+    from ozon_async.types.product import (
+        ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData as ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData,
     )
     from ozon_async.types.product import (
         ProductInfoStocksByWarehouseFbsV1Request as ProductInfoStocksByWarehouseFbsV1Request,
@@ -1416,28 +1494,46 @@ if TYPE_CHECKING:
         ProductInfoStocksByWarehouseFbsV1Response as ProductInfoStocksByWarehouseFbsV1Response,
     )
     from ozon_async.types.product import (
+        ProductInfoStocksByWarehouseFbsV1ResponseResult as ProductInfoStocksByWarehouseFbsV1ResponseResult,
+    )
+    from ozon_async.types.product import (
         ProductInfoStocksByWarehouseFbsV2Request as ProductInfoStocksByWarehouseFbsV2Request,
     )
     from ozon_async.types.product import (
         ProductInfoStocksByWarehouseFbsV2Response as ProductInfoStocksByWarehouseFbsV2Response,
     )
     from ozon_async.types.product import (
-        ProductInfoStocksRequestFilter as ProductInfoStocksRequestFilter,
-    )
-    from ozon_async.types.product import (
-        ProductInfoStocksResponseItem as ProductInfoStocksResponseItem,
-    )
-    from ozon_async.types.product import (
-        ProductInfoStocksResponseStock as ProductInfoStocksResponseStock,
+        ProductInfoStocksByWarehouseFbsV2ResponseProduct as ProductInfoStocksByWarehouseFbsV2ResponseProduct,
     )
     from ozon_async.types.product import (
         ProductInfoStocksV4Request as ProductInfoStocksV4Request,
     )
     from ozon_async.types.product import (
+        ProductInfoStocksV4RequestFilter as ProductInfoStocksV4RequestFilter,
+    )
+    from ozon_async.types.product import (
+        ProductInfoStocksV4RequestFilterVisibility as ProductInfoStocksV4RequestFilterVisibility,
+    )
+    from ozon_async.types.product import (
+        ProductInfoStocksV4RequestFilterWithQuant as ProductInfoStocksV4RequestFilterWithQuant,
+    )
+    from ozon_async.types.product import (
         ProductInfoStocksV4Response as ProductInfoStocksV4Response,
     )
     from ozon_async.types.product import (
+        ProductInfoStocksV4ResponseItem as ProductInfoStocksV4ResponseItem,
+    )
+    from ozon_async.types.product import (
+        ProductInfoStocksV4ResponseItemStock as ProductInfoStocksV4ResponseItemStock,
+    )
+    from ozon_async.types.product import (
+        ProductInfoStocksV4ResponseItemStockShipmentType as ProductInfoStocksV4ResponseItemStockShipmentType,
+    )
+    from ozon_async.types.product import (
         ProductInfoSubscriptionV1Response as ProductInfoSubscriptionV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductInfoSubscriptionV1ResponseResult as ProductInfoSubscriptionV1ResponseResult,
     )
     from ozon_async.types.product import (
         ProductInfoWarehouseStocksV1Request as ProductInfoWarehouseStocksV1Request,
@@ -1446,22 +1542,19 @@ if TYPE_CHECKING:
         ProductInfoWarehouseStocksV1Response as ProductInfoWarehouseStocksV1Response,
     )
     from ozon_async.types.product import (
+        ProductInfoWarehouseStocksV1ResponseStock as ProductInfoWarehouseStocksV1ResponseStock,
+    )
+    from ozon_async.types.product import (
         ProductInfoWrongVolumeV1Request as ProductInfoWrongVolumeV1Request,
     )
     from ozon_async.types.product import (
         ProductInfoWrongVolumeV1Response as ProductInfoWrongVolumeV1Response,
     )
     from ozon_async.types.product import (
+        ProductInfoWrongVolumeV1ResponseProduct as ProductInfoWrongVolumeV1ResponseProduct,
+    )
+    from ozon_async.types.product import (
         ProductListRequestFilter as ProductListRequestFilter,
-    )
-    from ozon_async.types.product import (
-        ProductListResponseItem as ProductListResponseItem,
-    )
-    from ozon_async.types.product import (
-        ProductListResponseItemQuant as ProductListResponseItemQuant,
-    )
-    from ozon_async.types.product import (
-        ProductListResponseResult as ProductListResponseResult,
     )
     from ozon_async.types.product import (
         ProductListV3Request as ProductListV3Request,
@@ -1470,22 +1563,19 @@ if TYPE_CHECKING:
         ProductListV3Response as ProductListV3Response,
     )
     from ozon_async.types.product import (
+        ProductListV3ResponseResult as ProductListV3ResponseResult,
+    )
+    from ozon_async.types.product import (
+        ProductListV3ResponseResultItem as ProductListV3ResponseResultItem,
+    )
+    from ozon_async.types.product import (
+        ProductListV3ResponseResultItemQuant as ProductListV3ResponseResultItemQuant,
+    )
+    from ozon_async.types.product import (
         ProductListVisibility as ProductListVisibility,
     )
     from ozon_async.types.product import (
-        ProductMarketingAction as ProductMarketingAction,
-    )
-    from ozon_async.types.product import (
         ProductModelInfo as ProductModelInfo,
-    )
-    from ozon_async.types.product import (
-        ProductOfferIdUpdate as ProductOfferIdUpdate,
-    )
-    from ozon_async.types.product import (
-        ProductOfferIdUpdateError as ProductOfferIdUpdateError,
-    )
-    from ozon_async.types.product import (
-        ProductPicture as ProductPicture,
     )
     from ozon_async.types.product import (
         ProductPicturesImportV1Request as ProductPicturesImportV1Request,
@@ -1494,10 +1584,10 @@ if TYPE_CHECKING:
         ProductPicturesImportV1Response as ProductPicturesImportV1Response,
     )
     from ozon_async.types.product import (
-        ProductPicturesInfo as ProductPicturesInfo,
+        ProductPicturesImportV1ResponseResult as ProductPicturesImportV1ResponseResult,
     )
     from ozon_async.types.product import (
-        ProductPicturesInfoError as ProductPicturesInfoError,
+        ProductPicturesImportV1ResponseResultPicture as ProductPicturesImportV1ResponseResultPicture,
     )
     from ozon_async.types.product import (
         ProductPicturesInfoV2Request as ProductPicturesInfoV2Request,
@@ -1506,52 +1596,22 @@ if TYPE_CHECKING:
         ProductPicturesInfoV2Response as ProductPicturesInfoV2Response,
     )
     from ozon_async.types.product import (
-        ProductPicturesResult as ProductPicturesResult,
+        ProductPicturesInfoV2ResponseItem as ProductPicturesInfoV2ResponseItem,
     )
     from ozon_async.types.product import (
-        ProductPriceCommissions as ProductPriceCommissions,
-    )
-    from ozon_async.types.product import (
-        ProductPriceDetails as ProductPriceDetails,
-    )
-    from ozon_async.types.product import (
-        ProductPriceIndexData as ProductPriceIndexData,
-    )
-    from ozon_async.types.product import (
-        ProductPriceIndexes as ProductPriceIndexes,
-    )
-    from ozon_async.types.product import (
-        ProductPriceIndexesColorIndex as ProductPriceIndexesColorIndex,
-    )
-    from ozon_async.types.product import (
-        ProductPriceInfo as ProductPriceInfo,
-    )
-    from ozon_async.types.product import (
-        ProductPriceMarketingActions as ProductPriceMarketingActions,
-    )
-    from ozon_async.types.product import (
-        ProductPriceUpdateItem as ProductPriceUpdateItem,
-    )
-    from ozon_async.types.product import (
-        ProductPriceUpdateItemAutoActionEnabled as ProductPriceUpdateItemAutoActionEnabled,
-    )
-    from ozon_async.types.product import (
-        ProductPriceUpdateItemAutoAddToOzonActionsListEnabled as ProductPriceUpdateItemAutoAddToOzonActionsListEnabled,
-    )
-    from ozon_async.types.product import (
-        ProductPriceUpdateItemPriceStrategyEnabled as ProductPriceUpdateItemPriceStrategyEnabled,
-    )
-    from ozon_async.types.product import (
-        ProductPriceUpdateResult as ProductPriceUpdateResult,
+        ProductPicturesInfoV2ResponseItemError as ProductPicturesInfoV2ResponseItemError,
     )
     from ozon_async.types.product import (
         ProductRatingBySkuV1Response as ProductRatingBySkuV1Response,
     )
     from ozon_async.types.product import (
-        ProductRelatedSku as ProductRelatedSku,
+        ProductRatingBySkuV1ResponseProduct as ProductRatingBySkuV1ResponseProduct,
     )
     from ozon_async.types.product import (
-        ProductRelatedSkuError as ProductRelatedSkuError,
+        ProductRatingBySkuV1ResponseProductGroup as ProductRatingBySkuV1ResponseProductGroup,
+    )
+    from ozon_async.types.product import (
+        ProductRatingBySkuV1ResponseProductGroupCondition as ProductRatingBySkuV1ResponseProductGroupCondition,
     )
     from ozon_async.types.product import (
         ProductRelatedSkuGetV1Request as ProductRelatedSkuGetV1Request,
@@ -1560,28 +1620,16 @@ if TYPE_CHECKING:
         ProductRelatedSkuGetV1Response as ProductRelatedSkuGetV1Response,
     )
     from ozon_async.types.product import (
+        ProductRelatedSkuGetV1ResponseError as ProductRelatedSkuGetV1ResponseError,
+    )
+    from ozon_async.types.product import (
+        ProductRelatedSkuGetV1ResponseItem as ProductRelatedSkuGetV1ResponseItem,
+    )
+    from ozon_async.types.product import (
         ProductSkusRequest as ProductSkusRequest,
     )
     from ozon_async.types.product import (
-        ProductSourceShipmentType as ProductSourceShipmentType,
-    )
-    from ozon_async.types.product import (
-        ProductStockShipmentType as ProductStockShipmentType,
-    )
-    from ozon_async.types.product import (
-        ProductStocksQuantFilter as ProductStocksQuantFilter,
-    )
-    from ozon_async.types.product import (
-        ProductStocksVisibility as ProductStocksVisibility,
-    )
-    from ozon_async.types.product import (
-        ProductSubscriptionCount as ProductSubscriptionCount,
-    )
-    from ozon_async.types.product import (
         ProductTimerRequest as ProductTimerRequest,
-    )
-    from ozon_async.types.product import (
-        ProductTotalLimit as ProductTotalLimit,
     )
     from ozon_async.types.product import (
         ProductUpdateDiscountV1Request as ProductUpdateDiscountV1Request,
@@ -1590,67 +1638,64 @@ if TYPE_CHECKING:
         ProductUpdateOfferIdV1Request as ProductUpdateOfferIdV1Request,
     )
     from ozon_async.types.product import (
+        ProductUpdateOfferIdV1RequestUpdateOfferId as ProductUpdateOfferIdV1RequestUpdateOfferId,
+    )
+    from ozon_async.types.product import (
         ProductUpdateOfferIdV1Response as ProductUpdateOfferIdV1Response,
     )
     from ozon_async.types.product import (
-        ProductWarehouseStock as ProductWarehouseStock,
-    )
-    from ozon_async.types.product import (
-        ProductWrongVolume as ProductWrongVolume,
-    )
-    from ozon_async.types.products import (
-        DeleteProductsRequestProduct as DeleteProductsRequestProduct,
-    )
-    from ozon_async.types.products import (
-        ProductAttributesLegacyAttribute as ProductAttributesLegacyAttribute,
-    )
-    from ozon_async.types.products import (
-        ProductAttributesLegacyFilter as ProductAttributesLegacyFilter,
-    )
-    from ozon_async.types.products import (
-        ProductAttributesLegacyItem as ProductAttributesLegacyItem,
-    )
-    from ozon_async.types.products import (
-        ProductAttributesLegacyNestedAttribute as ProductAttributesLegacyNestedAttribute,
-    )
-    from ozon_async.types.products import (
-        ProductAttributesLegacyPdf as ProductAttributesLegacyPdf,
-    )
-    from ozon_async.types.products import (
-        ProductAttributesLegacyVisibility as ProductAttributesLegacyVisibility,
-    )
-    from ozon_async.types.products import (
-        ProductAttributesResponseComplexAttribute as ProductAttributesResponseComplexAttribute,
-    )
-    from ozon_async.types.products import (
-        ProductAttributesResponseImage as ProductAttributesResponseImage,
-    )
-    from ozon_async.types.products import (
-        ProductDeleteStatus as ProductDeleteStatus,
+        ProductUpdateOfferIdV1ResponseError as ProductUpdateOfferIdV1ResponseError,
     )
     from ozon_async.types.products import (
         ProductsDeleteV2Request as ProductsDeleteV2Request,
     )
     from ozon_async.types.products import (
+        ProductsDeleteV2RequestProduct as ProductsDeleteV2RequestProduct,
+    )
+    from ozon_async.types.products import (
         ProductsDeleteV2Response as ProductsDeleteV2Response,
+    )
+    from ozon_async.types.products import (
+        ProductsDeleteV2ResponseStatus as ProductsDeleteV2ResponseStatus,
     )
     from ozon_async.types.products import (
         ProductsInfoAttributesV3Request as ProductsInfoAttributesV3Request,
     )
     from ozon_async.types.products import (
+        ProductsInfoAttributesV3RequestFilter as ProductsInfoAttributesV3RequestFilter,
+    )
+    from ozon_async.types.products import (
+        ProductsInfoAttributesV3RequestFilterVisibility as ProductsInfoAttributesV3RequestFilterVisibility,
+    )
+    from ozon_async.types.products import (
         ProductsInfoAttributesV3Response as ProductsInfoAttributesV3Response,
+    )
+    from ozon_async.types.products import (
+        ProductsInfoAttributesV3ResponseResult as ProductsInfoAttributesV3ResponseResult,
+    )
+    from ozon_async.types.products import (
+        ProductsInfoAttributesV3ResponseResultAttribute as ProductsInfoAttributesV3ResponseResultAttribute,
+    )
+    from ozon_async.types.products import (
+        ProductsInfoAttributesV3ResponseResultComplexAttribute as ProductsInfoAttributesV3ResponseResultComplexAttribute,
+    )
+    from ozon_async.types.products import (
+        ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute as ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute,
+    )
+    from ozon_async.types.products import (
+        ProductsInfoAttributesV3ResponseResultPdfList as ProductsInfoAttributesV3ResponseResultPdfList,
     )
     from ozon_async.types.products import (
         ProductsStocksV2Request as ProductsStocksV2Request,
     )
     from ozon_async.types.products import (
+        ProductsStocksV2RequestStock as ProductsStocksV2RequestStock,
+    )
+    from ozon_async.types.products import (
         ProductsStocksV2Response as ProductsStocksV2Response,
     )
     from ozon_async.types.products import (
-        ProductStockUpdate as ProductStockUpdate,
-    )
-    from ozon_async.types.products import (
-        ProductStockUpdateResult as ProductStockUpdateResult,
+        ProductsStocksV2ResponseResult as ProductsStocksV2ResponseResult,
     )
     from ozon_async.types.report import (
         ReportInfo as ReportInfo,
@@ -1665,106 +1710,115 @@ if TYPE_CHECKING:
         ReportLanguageWithDefault as ReportLanguageWithDefault,
     )
     from ozon_async.types.report import (
-        ReportListResult as ReportListResult,
-    )
-    from ozon_async.types.report import (
-        ReportListType as ReportListType,
-    )
-    from ozon_async.types.report import (
         ReportListV1Request as ReportListV1Request,
+    )
+    from ozon_async.types.report import (
+        ReportListV1RequestReportType as ReportListV1RequestReportType,
     )
     from ozon_async.types.report import (
         ReportListV1Response as ReportListV1Response,
     )
     from ozon_async.types.report import (
+        ReportListV1ResponseResult as ReportListV1ResponseResult,
+    )
+    from ozon_async.types.report import (
         ReportMarkedProductsSalesCreateV1Request as ReportMarkedProductsSalesCreateV1Request,
     )
     from ozon_async.types.report import (
-        ReportMarkedProductsSalesPeriod as ReportMarkedProductsSalesPeriod,
+        ReportMarkedProductsSalesCreateV1RequestDate as ReportMarkedProductsSalesCreateV1RequestDate,
     )
     from ozon_async.types.report import (
         ReportPostingsCreateV1Request as ReportPostingsCreateV1Request,
     )
     from ozon_async.types.report import (
-        ReportPostingsFilter as ReportPostingsFilter,
+        ReportPostingsCreateV1RequestFilter as ReportPostingsCreateV1RequestFilter,
     )
     from ozon_async.types.report import (
-        ReportPostingsWith as ReportPostingsWith,
+        ReportPostingsCreateV1RequestWith as ReportPostingsCreateV1RequestWith,
     )
     from ozon_async.types.report import (
         ReportProductsCreateV1Request as ReportProductsCreateV1Request,
     )
     from ozon_async.types.report import (
-        ReportProductsVisibility as ReportProductsVisibility,
+        ReportProductsCreateV1RequestVisibility as ReportProductsCreateV1RequestVisibility,
     )
     from ozon_async.types.report import (
         ReportWarehouseStockV1Request as ReportWarehouseStockV1Request,
     )
     from ozon_async.types.return_ import (
-        ReturnPassCreateItem as ReturnPassCreateItem,
+        ReturnPassCreateV1Request as ReturnPassCreateV1Request,
     )
     from ozon_async.types.return_ import (
-        ReturnPassCreateV1Request as ReturnPassCreateV1Request,
+        ReturnPassCreateV1RequestArrivalPass as ReturnPassCreateV1RequestArrivalPass,
     )
     from ozon_async.types.return_ import (
         ReturnPassDeleteV1Request as ReturnPassDeleteV1Request,
     )
     from ozon_async.types.return_ import (
-        ReturnPassUpdateItem as ReturnPassUpdateItem,
-    )
-    from ozon_async.types.return_ import (
         ReturnPassUpdateV1Request as ReturnPassUpdateV1Request,
     )
-    from ozon_async.types.returns import (
-        ReturnAdditionalInfo as ReturnAdditionalInfo,
-    )
-    from ozon_async.types.returns import (
-        ReturnExemplar as ReturnExemplar,
-    )
-    from ozon_async.types.returns import (
-        ReturnInfo as ReturnInfo,
-    )
-    from ozon_async.types.returns import (
-        ReturnLogistics as ReturnLogistics,
-    )
-    from ozon_async.types.returns import (
-        ReturnPlace as ReturnPlace,
-    )
-    from ozon_async.types.returns import (
-        ReturnProduct as ReturnProduct,
-    )
-    from ozon_async.types.returns import (
-        ReturnsCompanyFbsInfoFilter as ReturnsCompanyFbsInfoFilter,
-    )
-    from ozon_async.types.returns import (
-        ReturnsCompanyFbsInfoPagination as ReturnsCompanyFbsInfoPagination,
+    from ozon_async.types.return_ import (
+        ReturnPassUpdateV1RequestArrivalPass as ReturnPassUpdateV1RequestArrivalPass,
     )
     from ozon_async.types.returns import (
         ReturnsCompanyFbsInfoV1Request as ReturnsCompanyFbsInfoV1Request,
     )
     from ozon_async.types.returns import (
+        ReturnsCompanyFbsInfoV1RequestFilter as ReturnsCompanyFbsInfoV1RequestFilter,
+    )
+    from ozon_async.types.returns import (
+        ReturnsCompanyFbsInfoV1RequestPagination as ReturnsCompanyFbsInfoV1RequestPagination,
+    )
+    from ozon_async.types.returns import (
         ReturnsCompanyFbsInfoV1Response as ReturnsCompanyFbsInfoV1Response,
     )
     from ozon_async.types.returns import (
-        ReturnsDropOffPoint as ReturnsDropOffPoint,
+        ReturnsCompanyFbsInfoV1ResponseDropOffPoint as ReturnsCompanyFbsInfoV1ResponseDropOffPoint,
     )
     from ozon_async.types.returns import (
-        ReturnsDropOffPointPassInfo as ReturnsDropOffPointPassInfo,
-    )
-    from ozon_async.types.returns import (
-        ReturnsListFilter as ReturnsListFilter,
+        ReturnsCompanyFbsInfoV1ResponseDropOffPointPassInfo as ReturnsCompanyFbsInfoV1ResponseDropOffPointPassInfo,
     )
     from ozon_async.types.returns import (
         ReturnsListV1Request as ReturnsListV1Request,
     )
     from ozon_async.types.returns import (
+        ReturnsListV1RequestFilter as ReturnsListV1RequestFilter,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1RequestFilterLogisticReturnDate as ReturnsListV1RequestFilterLogisticReturnDate,
+    )
+    from ozon_async.types.returns import (
         ReturnsListV1Response as ReturnsListV1Response,
     )
     from ozon_async.types.returns import (
-        ReturnsMoneyAmount as ReturnsMoneyAmount,
+        ReturnsListV1ResponseReturn as ReturnsListV1ResponseReturn,
     )
     from ozon_async.types.returns import (
-        ReturnsRfbsAction as ReturnsRfbsAction,
+        ReturnsListV1ResponseReturnAdditionalInfo as ReturnsListV1ResponseReturnAdditionalInfo,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1ResponseReturnExemplar as ReturnsListV1ResponseReturnExemplar,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1ResponseReturnLogistic as ReturnsListV1ResponseReturnLogistic,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1ResponseReturnPlace as ReturnsListV1ResponseReturnPlace,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1ResponseReturnProduct as ReturnsListV1ResponseReturnProduct,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1ResponseReturnStorage as ReturnsListV1ResponseReturnStorage,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1ResponseReturnStorageSum as ReturnsListV1ResponseReturnStorageSum,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1ResponseReturnVisual as ReturnsListV1ResponseReturnVisual,
+    )
+    from ozon_async.types.returns import (
+        ReturnsListV1ResponseReturnVisualStatus as ReturnsListV1ResponseReturnVisualStatus,
     )
     from ozon_async.types.returns import (
         ReturnsRfbsActionSetV1Request as ReturnsRfbsActionSetV1Request,
@@ -1773,34 +1827,43 @@ if TYPE_CHECKING:
         ReturnsRfbsCompensateV2Request as ReturnsRfbsCompensateV2Request,
     )
     from ozon_async.types.returns import (
-        ReturnsRfbsDetail as ReturnsRfbsDetail,
+        ReturnsRfbsGetV2Response as ReturnsRfbsGetV2Response,
     )
     from ozon_async.types.returns import (
-        ReturnsRfbsGetV2Response as ReturnsRfbsGetV2Response,
+        ReturnsRfbsGetV2ResponseReturns as ReturnsRfbsGetV2ResponseReturns,
+    )
+    from ozon_async.types.returns import (
+        ReturnsRfbsGetV2ResponseReturnsAvailableAction as ReturnsRfbsGetV2ResponseReturnsAvailableAction,
+    )
+    from ozon_async.types.returns import (
+        ReturnsRfbsGetV2ResponseReturnsRejectionReason as ReturnsRfbsGetV2ResponseReturnsRejectionReason,
+    )
+    from ozon_async.types.returns import (
+        ReturnsRfbsGetV2ResponseReturnsReturnReason as ReturnsRfbsGetV2ResponseReturnsReturnReason,
+    )
+    from ozon_async.types.returns import (
+        ReturnsRfbsGetV2ResponseReturnsState as ReturnsRfbsGetV2ResponseReturnsState,
     )
     from ozon_async.types.returns import (
         ReturnsRfbsIdRequest as ReturnsRfbsIdRequest,
     )
     from ozon_async.types.returns import (
-        ReturnsRfbsListFilter as ReturnsRfbsListFilter,
-    )
-    from ozon_async.types.returns import (
-        ReturnsRfbsListItem as ReturnsRfbsListItem,
-    )
-    from ozon_async.types.returns import (
-        ReturnsRfbsListState as ReturnsRfbsListState,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsListV2Request as ReturnsRfbsListV2Request,
+    )
+    from ozon_async.types.returns import (
+        ReturnsRfbsListV2RequestFilter as ReturnsRfbsListV2RequestFilter,
     )
     from ozon_async.types.returns import (
         ReturnsRfbsListV2Response as ReturnsRfbsListV2Response,
     )
     from ozon_async.types.returns import (
-        ReturnsRfbsProduct as ReturnsRfbsProduct,
+        ReturnsRfbsListV2ResponseReturns as ReturnsRfbsListV2ResponseReturns,
     )
     from ozon_async.types.returns import (
-        ReturnsRfbsRejectionReason as ReturnsRfbsRejectionReason,
+        ReturnsRfbsListV2ResponseReturnsState as ReturnsRfbsListV2ResponseReturnsState,
+    )
+    from ozon_async.types.returns import (
+        ReturnsRfbsProduct as ReturnsRfbsProduct,
     )
     from ozon_async.types.returns import (
         ReturnsRfbsRejectV2Request as ReturnsRfbsRejectV2Request,
@@ -1809,22 +1872,7 @@ if TYPE_CHECKING:
         ReturnsRfbsReturnMoneyV2Request as ReturnsRfbsReturnMoneyV2Request,
     )
     from ozon_async.types.returns import (
-        ReturnsRfbsReturnReason as ReturnsRfbsReturnReason,
-    )
-    from ozon_async.types.returns import (
-        ReturnsRfbsState as ReturnsRfbsState,
-    )
-    from ozon_async.types.returns import (
         ReturnsRfbsVerifyV2Request as ReturnsRfbsVerifyV2Request,
-    )
-    from ozon_async.types.returns import (
-        ReturnStatus as ReturnStatus,
-    )
-    from ozon_async.types.returns import (
-        ReturnStatusInfo as ReturnStatusInfo,
-    )
-    from ozon_async.types.returns import (
-        ReturnStorage as ReturnStorage,
     )
     from ozon_async.types.review import (
         ReviewChangeStatusV1Request as ReviewChangeStatusV1Request,
@@ -1833,7 +1881,7 @@ if TYPE_CHECKING:
         ReviewChangeStatusV2Request as ReviewChangeStatusV2Request,
     )
     from ozon_async.types.review import (
-        ReviewComment as ReviewComment,
+        ReviewChangeStatusV2RequestStatus as ReviewChangeStatusV2RequestStatus,
     )
     from ozon_async.types.review import (
         ReviewCommentCreateV1Request as ReviewCommentCreateV1Request,
@@ -1848,13 +1896,16 @@ if TYPE_CHECKING:
         ReviewCommentDeleteV2Request as ReviewCommentDeleteV2Request,
     )
     from ozon_async.types.review import (
-        ReviewCommentListFilter as ReviewCommentListFilter,
-    )
-    from ozon_async.types.review import (
         ReviewCommentListV1Request as ReviewCommentListV1Request,
     )
     from ozon_async.types.review import (
+        ReviewCommentListV1RequestFilter as ReviewCommentListV1RequestFilter,
+    )
+    from ozon_async.types.review import (
         ReviewCommentListV1Response as ReviewCommentListV1Response,
+    )
+    from ozon_async.types.review import (
+        ReviewCommentListV1ResponseComment as ReviewCommentListV1ResponseComment,
     )
     from ozon_async.types.review import (
         ReviewCountV1Response as ReviewCountV1Response,
@@ -1872,31 +1923,31 @@ if TYPE_CHECKING:
         ReviewInfoV2Response as ReviewInfoV2Response,
     )
     from ozon_async.types.review import (
-        ReviewListFilter as ReviewListFilter,
-    )
-    from ozon_async.types.review import (
-        ReviewListFilterOrderStatus as ReviewListFilterOrderStatus,
-    )
-    from ozon_async.types.review import (
-        ReviewListFilterStatus as ReviewListFilterStatus,
-    )
-    from ozon_async.types.review import (
-        ReviewListItem as ReviewListItem,
-    )
-    from ozon_async.types.review import (
-        ReviewListItemV1 as ReviewListItemV1,
-    )
-    from ozon_async.types.review import (
         ReviewListV1Request as ReviewListV1Request,
     )
     from ozon_async.types.review import (
         ReviewListV1Response as ReviewListV1Response,
     )
     from ozon_async.types.review import (
+        ReviewListV1ResponseReview as ReviewListV1ResponseReview,
+    )
+    from ozon_async.types.review import (
         ReviewListV2Request as ReviewListV2Request,
     )
     from ozon_async.types.review import (
+        ReviewListV2RequestFilters as ReviewListV2RequestFilters,
+    )
+    from ozon_async.types.review import (
+        ReviewListV2RequestFiltersOrderStatus as ReviewListV2RequestFiltersOrderStatus,
+    )
+    from ozon_async.types.review import (
+        ReviewListV2RequestFiltersStatus as ReviewListV2RequestFiltersStatus,
+    )
+    from ozon_async.types.review import (
         ReviewListV2Response as ReviewListV2Response,
+    )
+    from ozon_async.types.review import (
+        ReviewListV2ResponseReview as ReviewListV2ResponseReview,
     )
     from ozon_async.types.review import (
         ReviewOrderStatus as ReviewOrderStatus,
@@ -1911,28 +1962,16 @@ if TYPE_CHECKING:
         ReviewVideo as ReviewVideo,
     )
     from ozon_async.types.roles import (
-        ApiKeyRole as ApiKeyRole,
+        RolesListV1Response as RolesListV1Response,
     )
     from ozon_async.types.roles import (
-        RolesV1Response as RolesV1Response,
-    )
-    from ozon_async.types.warehouse import (
-        DropOffPointCoordinates as DropOffPointCoordinates,
-    )
-    from ozon_async.types.warehouse import (
-        DropOffPointSearchForCreate as DropOffPointSearchForCreate,
-    )
-    from ozon_async.types.warehouse import (
-        DropOffPointSearchForUpdate as DropOffPointSearchForUpdate,
+        RolesListV1ResponseRole as RolesListV1ResponseRole,
     )
     from ozon_async.types.warehouse import (
         DropOffPointTypeEnum as DropOffPointTypeEnum,
     )
     from ozon_async.types.warehouse import (
-        FbsWarehouse as FbsWarehouse,
-    )
-    from ozon_async.types.warehouse import (
-        FbsWarehouseLegacy as FbsWarehouseLegacy,
+        DropOffPointTypeEnumInput as DropOffPointTypeEnumInput,
     )
     from ozon_async.types.warehouse import (
         TimeOfDay as TimeOfDay,
@@ -1941,16 +1980,7 @@ if TYPE_CHECKING:
         WarehouseAddressCoordinates as WarehouseAddressCoordinates,
     )
     from ozon_async.types.warehouse import (
-        WarehouseAddressInfo as WarehouseAddressInfo,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseArchiveV1Request as WarehouseArchiveV1Request,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseCarriageLabelTypeEnum as WarehouseCarriageLabelTypeEnum,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseCreateOptions as WarehouseCreateOptions,
     )
     from ozon_async.types.warehouse import (
         WarehouseDropOffPoint as WarehouseDropOffPoint,
@@ -1968,6 +1998,9 @@ if TYPE_CHECKING:
         WarehouseFbsCreateDropOffListV1Request as WarehouseFbsCreateDropOffListV1Request,
     )
     from ozon_async.types.warehouse import (
+        WarehouseFbsCreateDropOffListV1RequestSearch as WarehouseFbsCreateDropOffListV1RequestSearch,
+    )
+    from ozon_async.types.warehouse import (
         WarehouseFbsCreateDropOffTimeslotListV1Request as WarehouseFbsCreateDropOffTimeslotListV1Request,
     )
     from ozon_async.types.warehouse import (
@@ -1980,10 +2013,16 @@ if TYPE_CHECKING:
         WarehouseFbsCreateV1Request as WarehouseFbsCreateV1Request,
     )
     from ozon_async.types.warehouse import (
+        WarehouseFbsCreateV1RequestOptions as WarehouseFbsCreateV1RequestOptions,
+    )
+    from ozon_async.types.warehouse import (
         WarehouseFbsFirstMileUpdateV1Request as WarehouseFbsFirstMileUpdateV1Request,
     )
     from ozon_async.types.warehouse import (
         WarehouseFbsUpdateDropOffListV1Request as WarehouseFbsUpdateDropOffListV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsUpdateDropOffListV1RequestSearch as WarehouseFbsUpdateDropOffListV1RequestSearch,
     )
     from ozon_async.types.warehouse import (
         WarehouseFbsUpdateDropOffTimeslotListV1Request as WarehouseFbsUpdateDropOffTimeslotListV1Request,
@@ -1998,28 +2037,28 @@ if TYPE_CHECKING:
         WarehouseFbsUpdateV1Request as WarehouseFbsUpdateV1Request,
     )
     from ozon_async.types.warehouse import (
-        WarehouseFirstMile as WarehouseFirstMile,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseFirstMileTypeEnum as WarehouseFirstMileTypeEnum,
+        WarehouseFbsUpdateV1RequestOptions as WarehouseFbsUpdateV1RequestOptions,
     )
     from ozon_async.types.warehouse import (
         WarehouseFirstMileTypeInputEnum as WarehouseFirstMileTypeInputEnum,
     )
     from ozon_async.types.warehouse import (
-        WarehouseLegacyFirstMile as WarehouseLegacyFirstMile,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseLegacyFirstMileFirstMileType as WarehouseLegacyFirstMileFirstMileType,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseListExtraFields as WarehouseListExtraFields,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseListV1Request as WarehouseListV1Request,
     )
     from ozon_async.types.warehouse import (
+        WarehouseListV1RequestWith as WarehouseListV1RequestWith,
+    )
+    from ozon_async.types.warehouse import (
         WarehouseListV1Response as WarehouseListV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV1ResponseResult as WarehouseListV1ResponseResult,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV1ResponseResultFirstMileType as WarehouseListV1ResponseResultFirstMileType,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV1ResponseResultFirstMileTypeFirstMileType as WarehouseListV1ResponseResultFirstMileTypeFirstMileType,
     )
     from ozon_async.types.warehouse import (
         WarehouseListV2Request as WarehouseListV2Request,
@@ -2028,13 +2067,31 @@ if TYPE_CHECKING:
         WarehouseListV2Response as WarehouseListV2Response,
     )
     from ozon_async.types.warehouse import (
+        WarehouseListV2ResponseWarehouse as WarehouseListV2ResponseWarehouse,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV2ResponseWarehouseAddressInfo as WarehouseListV2ResponseWarehouseAddressInfo,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV2ResponseWarehouseCarriageLabelType as WarehouseListV2ResponseWarehouseCarriageLabelType,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV2ResponseWarehouseFirstMile as WarehouseListV2ResponseWarehouseFirstMile,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV2ResponseWarehouseFirstMileType as WarehouseListV2ResponseWarehouseFirstMileType,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV2ResponseWarehouseTimetable as WarehouseListV2ResponseWarehouseTimetable,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV2ResponseWarehouseTimetableWorkingHour as WarehouseListV2ResponseWarehouseTimetableWorkingHour,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseListV2ResponseWarehouseWorkingDay as WarehouseListV2ResponseWarehouseWorkingDay,
+    )
+    from ozon_async.types.warehouse import (
         WarehouseOperationResponse as WarehouseOperationResponse,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseOperationResult as WarehouseOperationResult,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseOperationStatusEnum as WarehouseOperationStatusEnum,
     )
     from ozon_async.types.warehouse import (
         WarehouseOperationStatusV1Request as WarehouseOperationStatusV1Request,
@@ -2043,25 +2100,22 @@ if TYPE_CHECKING:
         WarehouseOperationStatusV1Response as WarehouseOperationStatusV1Response,
     )
     from ozon_async.types.warehouse import (
-        WarehouseOperationTypeEnum as WarehouseOperationTypeEnum,
+        WarehouseOperationStatusV1ResponseResult as WarehouseOperationStatusV1ResponseResult,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseOperationStatusV1ResponseStatus as WarehouseOperationStatusV1ResponseStatus,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseOperationStatusV1ResponseType as WarehouseOperationStatusV1ResponseType,
     )
     from ozon_async.types.warehouse import (
         WarehousePickUpTimeslot as WarehousePickUpTimeslot,
     )
     from ozon_async.types.warehouse import (
-        WarehouseTimetable as WarehouseTimetable,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseUnarchiveV1Request as WarehouseUnarchiveV1Request,
     )
     from ozon_async.types.warehouse import (
-        WarehouseUpdateOptions as WarehouseUpdateOptions,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseWorkingDayInputEnum as WarehouseWorkingDayInputEnum,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseWorkingDaysEnum as WarehouseWorkingDaysEnum,
     )
 
 _MODULE_OF: dict[str, str] = {
@@ -2069,129 +2123,132 @@ _MODULE_OF: dict[str, str] = {
     "ActionProductsResponse": "actions",
     "ActionProductsUpdateResponse": "actions",
     "ActionsDiscountsTaskApproveV1Request": "actions",
+    "ActionsDiscountsTaskApproveV1RequestTask": "actions",
     "ActionsDiscountsTaskDeclineV1Request": "actions",
+    "ActionsDiscountsTaskDeclineV1RequestTask": "actions",
     "ActionsDiscountsTaskListV1Request": "actions",
+    "ActionsDiscountsTaskListV1RequestStatus": "actions",
     "ActionsDiscountsTaskListV1Response": "actions",
+    "ActionsDiscountsTaskListV1ResponseResult": "actions",
     "ActionsDiscountsTaskListV2Request": "actions",
+    "ActionsDiscountsTaskListV2RequestStatus": "actions",
     "ActionsDiscountsTaskListV2Response": "actions",
+    "ActionsDiscountsTaskListV2ResponseTask": "actions",
+    "ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo": "actions",
+    "ActionsDiscountsTaskListV2ResponseTaskStatus": "actions",
+    "ActionsListV1Response": "actions",
+    "ActionsListV1ResponseResult": "actions",
     "ActionsProductsActivateV1Request": "actions",
+    "ActionsProductsActivateV1RequestProduct": "actions",
     "ActionsProductsDeactivateV1Request": "actions",
-    "ActionsV1Response": "actions",
-    "DiscountTask": "actions",
-    "DiscountTaskApproval": "actions",
-    "DiscountTaskAutoModeration": "actions",
-    "DiscountTaskDecline": "actions",
-    "DiscountTaskLegacy": "actions",
-    "DiscountTaskStatus": "actions",
-    "DiscountTaskStatusGroup": "actions",
     "DiscountTaskUpdateError": "actions",
     "DiscountTaskUpdateResult": "actions",
     "DiscountTasksUpdateResponse": "actions",
-    "PromoAction": "actions",
     "PromoActionProduct": "actions",
-    "PromoActionProductActivation": "actions",
     "PromoActionProductList": "actions",
     "PromoActionProductRejection": "actions",
     "PromoActionProductsUpdateResult": "actions",
     "AnalyticsAverageDeliveryTimeDetailsV1Request": "analytics",
+    "AnalyticsAverageDeliveryTimeDetailsV1RequestFilters": "analytics",
+    "AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema": "analytics",
+    "AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod": "analytics",
     "AnalyticsAverageDeliveryTimeDetailsV1Response": "analytics",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseData": "analytics",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem": "analytics",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema": "analytics",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics": "analytics",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel": "analytics",
     "AnalyticsAverageDeliveryTimeSummaryV1Response": "analytics",
+    "AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariff": "analytics",
+    "AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus": "analytics",
     "AnalyticsAverageDeliveryTimeV1Request": "analytics",
+    "AnalyticsAverageDeliveryTimeV1RequestDeliverySchema": "analytics",
+    "AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod": "analytics",
     "AnalyticsAverageDeliveryTimeV1Response": "analytics",
-    "AnalyticsDataFilter": "analytics",
-    "AnalyticsDataRow": "analytics",
-    "AnalyticsDataRowDimension": "analytics",
-    "AnalyticsDataSorting": "analytics",
+    "AnalyticsAverageDeliveryTimeV1ResponseData": "analytics",
+    "AnalyticsAverageDeliveryTimeV1ResponseTotal": "analytics",
+    "AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel": "analytics",
     "AnalyticsDataV1Request": "analytics",
+    "AnalyticsDataV1RequestDimension": "analytics",
+    "AnalyticsDataV1RequestFilter": "analytics",
+    "AnalyticsDataV1RequestFilterOp": "analytics",
+    "AnalyticsDataV1RequestMetric": "analytics",
+    "AnalyticsDataV1RequestSort": "analytics",
+    "AnalyticsDataV1RequestSortOrder": "analytics",
     "AnalyticsDataV1Response": "analytics",
-    "AnalyticsDimension": "analytics",
-    "AnalyticsGetDataResponseResult": "analytics",
-    "AnalyticsMetric": "analytics",
+    "AnalyticsDataV1ResponseResult": "analytics",
+    "AnalyticsDataV1ResponseResultData": "analytics",
+    "AnalyticsDataV1ResponseResultDataDimension": "analytics",
     "AnalyticsProductQueriesDetailsV1Request": "analytics",
     "AnalyticsProductQueriesDetailsV1Response": "analytics",
-    "AnalyticsProductQueriesItem": "analytics",
+    "AnalyticsProductQueriesDetailsV1ResponseQuery": "analytics",
     "AnalyticsProductQueriesPeriod": "analytics",
     "AnalyticsProductQueriesSortBy": "analytics",
     "AnalyticsProductQueriesSortDir": "analytics",
     "AnalyticsProductQueriesV1Request": "analytics",
     "AnalyticsProductQueriesV1Response": "analytics",
-    "AnalyticsProductQuery": "analytics",
-    "AnalyticsSortOrder": "analytics",
-    "AverageDeliveryTimeAttentionLevel": "analytics",
-    "AverageDeliveryTimeCluster": "analytics",
-    "AverageDeliveryTimeDeliverySchema": "analytics",
-    "AverageDeliveryTimeDetailsAttentionLevel": "analytics",
-    "AverageDeliveryTimeDetailsDeliverySchema": "analytics",
-    "AverageDeliveryTimeDetailsFilter": "analytics",
-    "AverageDeliveryTimeDetailsMetrics": "analytics",
-    "AverageDeliveryTimeDetailsProduct": "analytics",
-    "AverageDeliveryTimeDetailsProductInfo": "analytics",
-    "AverageDeliveryTimeDetailsSupplyPeriod": "analytics",
-    "AverageDeliveryTimeMetrics": "analytics",
+    "AnalyticsProductQueriesV1ResponseItem": "analytics",
     "AverageDeliveryTimeOrdersCount": "analytics",
     "AverageDeliveryTimeOrdersShare": "analytics",
     "AverageDeliveryTimeOtherDeliveryTime": "analytics",
-    "AverageDeliveryTimeProductDeliverySchema": "analytics",
     "AverageDeliveryTimeShipmentCluster": "analytics",
     "AverageDeliveryTimeStatus": "analytics",
-    "AverageDeliveryTimeSupplyPeriod": "analytics",
-    "AverageDeliveryTimeTariff": "analytics",
-    "AverageDeliveryTimeTariffStatus": "analytics",
-    "FilterOp": "analytics",
-    "BarcodeAddError": "barcode",
-    "BarcodeAddItem": "barcode",
     "BarcodeAddV1Request": "barcode",
+    "BarcodeAddV1RequestBarcode": "barcode",
     "BarcodeAddV1Response": "barcode",
-    "BarcodeGenerateError": "barcode",
+    "BarcodeAddV1ResponseError": "barcode",
     "BarcodeGenerateV1Request": "barcode",
     "BarcodeGenerateV1Response": "barcode",
-    "CarriageArrivalPass": "carriage",
-    "CarriageArrivalPassUpdate": "carriage",
-    "CarriageCancelAvailability": "carriage",
+    "BarcodeGenerateV1ResponseError": "barcode",
     "CarriageCancelV1Response": "carriage",
-    "CarriageDeliveryListFilter": "carriage",
     "CarriageDeliveryListV2Request": "carriage",
+    "CarriageDeliveryListV2RequestFilter": "carriage",
     "CarriageDeliveryListV2Response": "carriage",
-    "CarriageDeliveryMethod": "carriage",
+    "CarriageDeliveryListV2ResponseMethod": "carriage",
+    "CarriageDeliveryListV2ResponseMethodCarriage": "carriage",
+    "CarriageDeliveryListV2ResponseMethodCarriagePickupFee": "carriage",
     "CarriageGetV1Response": "carriage",
+    "CarriageGetV1ResponseCancelAvailability": "carriage",
     "CarriageIdRequest": "carriage",
     "CarriagePassCreateV1Request": "carriage",
+    "CarriagePassCreateV1RequestArrivalPass": "carriage",
     "CarriagePassDeleteV1Request": "carriage",
     "CarriagePassUpdateV1Request": "carriage",
-    "CarriagePickupFee": "carriage",
+    "CarriagePassUpdateV1RequestArrivalPass": "carriage",
     "CarriageSetPostingsV1Request": "carriage",
-    "DeliveryMethodCarriage": "carriage",
-    "ChatDetailsInfo": "chat",
-    "ChatHistoryRequestFilter": "chat",
-    "ChatHistoryV2Message": "chat",
     "ChatHistoryV2Request": "chat",
     "ChatHistoryV2Response": "chat",
+    "ChatHistoryV2ResponseMessage": "chat",
     "ChatHistoryV3Request": "chat",
+    "ChatHistoryV3RequestFilter": "chat",
     "ChatHistoryV3Response": "chat",
-    "ChatInfo": "chat",
+    "ChatHistoryV3ResponseMessage": "chat",
+    "ChatHistoryV3ResponseMessageContext": "chat",
+    "ChatHistoryV3ResponseMessageModerateImageStatus": "chat",
     "ChatListRequestFilter": "chat",
-    "ChatListV2Item": "chat",
-    "ChatListV2ItemChat": "chat",
     "ChatListV2Request": "chat",
     "ChatListV2Response": "chat",
+    "ChatListV2ResponseChat": "chat",
+    "ChatListV2ResponseChatChat": "chat",
     "ChatListV3Request": "chat",
     "ChatListV3Response": "chat",
-    "ChatMessage": "chat",
-    "ChatMessageContext": "chat",
-    "ChatMessageModerateImageStatus": "chat",
+    "ChatListV3ResponseChat": "chat",
+    "ChatListV3ResponseChatChat": "chat",
+    "ChatListV3ResponseChatChatChatStatus": "chat",
+    "ChatListV3ResponseChatChatChatType": "chat",
     "ChatReadV2Request": "chat",
     "ChatReadV2Response": "chat",
     "ChatSendFileV1Request": "chat",
     "ChatSendMessageV1Request": "chat",
-    "ChatStartResult": "chat",
     "ChatStartV1Response": "chat",
-    "ChatStatusEnum": "chat",
-    "ChatTypeEnum": "chat",
+    "ChatStartV1ResponseResult": "chat",
     "ChatUser": "chat",
     "ArrivalPassCreateResponse": "common",
     "BoolResultResponse": "common",
     "CarriageError": "common",
+    "DropOffPointCoordinates": "common",
     "Empty": "common",
+    "EmptyRequest": "common",
     "ErrorDetail": "common",
     "ErrorResponse": "common",
     "FilterPeriod": "common",
@@ -2205,199 +2262,188 @@ _MODULE_OF: dict[str, str] = {
     "ProductAttributesResponseDictionaryValue": "common",
     "ProductCardAttributeValue": "common",
     "ProductIdsRequest": "common",
+    "ProductImage": "common",
+    "ReportCodeResponse": "common",
     "ReportCreateResponse": "common",
-    "ReportDiscountedCreateV1Response": "common",
     "SortDirection": "common",
     "StringResultResponse": "common",
-    "TimeRange": "common",
-    "ConditionalCancellation": "conditional_cancellation",
     "ConditionalCancellationDecisionRequest": "conditional_cancellation",
-    "ConditionalCancellationInitiator": "conditional_cancellation",
-    "ConditionalCancellationListFilter": "conditional_cancellation",
     "ConditionalCancellationListV2Request": "conditional_cancellation",
+    "ConditionalCancellationListV2RequestFilters": "conditional_cancellation",
+    "ConditionalCancellationListV2RequestFiltersCancellationInitiator": "conditional_cancellation",
+    "ConditionalCancellationListV2RequestFiltersState": "conditional_cancellation",
+    "ConditionalCancellationListV2RequestWith": "conditional_cancellation",
     "ConditionalCancellationListV2Response": "conditional_cancellation",
-    "ConditionalCancellationListWith": "conditional_cancellation",
-    "ConditionalCancellationState": "conditional_cancellation",
-    "ConditionalCancellationStateFilter": "conditional_cancellation",
-    "ConditionalCancellationStateInfo": "conditional_cancellation",
+    "ConditionalCancellationListV2ResponseResult": "conditional_cancellation",
+    "ConditionalCancellationListV2ResponseResultCancellationInitiator": "conditional_cancellation",
+    "ConditionalCancellationListV2ResponseResultState": "conditional_cancellation",
+    "ConditionalCancellationListV2ResponseResultStateState": "conditional_cancellation",
     "DeliveryMethodListV1Request": "delivery_method",
+    "DeliveryMethodListV1RequestFilter": "delivery_method",
     "DeliveryMethodListV1Response": "delivery_method",
+    "DeliveryMethodListV1ResponseResult": "delivery_method",
     "DeliveryMethodListV2Request": "delivery_method",
+    "DeliveryMethodListV2RequestFilter": "delivery_method",
+    "DeliveryMethodListV2RequestFilterStatus": "delivery_method",
     "DeliveryMethodListV2Response": "delivery_method",
-    "WarehouseDeliveryMethod": "delivery_method",
-    "WarehouseDeliveryMethodFilter": "delivery_method",
-    "WarehouseDeliveryMethodFilterV1": "delivery_method",
-    "WarehouseDeliveryMethodStatus": "delivery_method",
-    "WarehouseDeliveryMethodV1": "delivery_method",
-    "DescriptionCategoryAttribute": "description_category",
+    "DeliveryMethodListV2ResponseDeliveryMethod": "delivery_method",
+    "DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint": "delivery_method",
     "DescriptionCategoryAttributeV1Request": "description_category",
     "DescriptionCategoryAttributeV1Response": "description_category",
+    "DescriptionCategoryAttributeV1ResponseResult": "description_category",
     "DescriptionCategoryAttributeValue": "description_category",
     "DescriptionCategoryAttributeValuesSearchV1Request": "description_category",
     "DescriptionCategoryAttributeValuesSearchV1Response": "description_category",
     "DescriptionCategoryAttributeValuesV1Request": "description_category",
     "DescriptionCategoryAttributeValuesV1Response": "description_category",
-    "DescriptionCategoryTreeNode": "description_category",
     "DescriptionCategoryTreeV1Request": "description_category",
     "DescriptionCategoryTreeV1Response": "description_category",
+    "DescriptionCategoryTreeV1ResponseResult": "description_category",
     "Language": "description_category",
-    "FbsExemplarInfo": "fbs",
-    "FbsExemplarInfoProduct": "fbs",
-    "FbsExemplarInfoProductV5": "fbs",
-    "FbsExemplarInfoV5": "fbs",
-    "FbsExemplarMark": "fbs",
-    "FbsExemplarSetData": "fbs",
-    "FbsExemplarSetDataV5": "fbs",
-    "FbsExemplarSetProduct": "fbs",
-    "FbsExemplarSetProductV5": "fbs",
-    "FbsExemplarStatusInfo": "fbs",
-    "FbsExemplarStatusInfoV4": "fbs",
-    "FbsExemplarStatusMark": "fbs",
-    "FbsExemplarStatusProduct": "fbs",
-    "FbsExemplarStatusProductV4": "fbs",
-    "FbsExemplarValidateData": "fbs",
-    "FbsExemplarValidateDataV4": "fbs",
-    "FbsExemplarValidateProduct": "fbs",
-    "FbsExemplarValidateProductV4": "fbs",
-    "FbsExemplarValidateResultData": "fbs",
-    "FbsExemplarValidateResultDataV4": "fbs",
-    "FbsExemplarValidateResultMark": "fbs",
-    "FbsExemplarValidateResultProduct": "fbs",
-    "FbsExemplarValidateResultProductV4": "fbs",
-    "FbsExemplarValidateResultV4": "fbs",
+    "FbsExemplarMarkInput": "fbs",
     "FbsPostingProductExemplarCreateOrGetV5Response": "fbs",
+    "FbsPostingProductExemplarCreateOrGetV5ResponseProduct": "fbs",
+    "FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar": "fbs",
     "FbsPostingProductExemplarCreateOrGetV6Response": "fbs",
-    "FbsPostingProductExemplarSetV4Exemplar": "fbs",
-    "FbsPostingProductExemplarSetV4Product": "fbs",
+    "FbsPostingProductExemplarCreateOrGetV6ResponseProduct": "fbs",
+    "FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar": "fbs",
+    "FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark": "fbs",
     "FbsPostingProductExemplarSetV4Request": "fbs",
+    "FbsPostingProductExemplarSetV4RequestProduct": "fbs",
+    "FbsPostingProductExemplarSetV4RequestProductExemplar": "fbs",
     "FbsPostingProductExemplarSetV5Request": "fbs",
+    "FbsPostingProductExemplarSetV5RequestProduct": "fbs",
+    "FbsPostingProductExemplarSetV5RequestProductExemplar": "fbs",
     "FbsPostingProductExemplarSetV6Request": "fbs",
+    "FbsPostingProductExemplarSetV6RequestProduct": "fbs",
+    "FbsPostingProductExemplarSetV6RequestProductExemplar": "fbs",
     "FbsPostingProductExemplarStatusV4Response": "fbs",
+    "FbsPostingProductExemplarStatusV4ResponseProduct": "fbs",
+    "FbsPostingProductExemplarStatusV4ResponseProductExemplar": "fbs",
     "FbsPostingProductExemplarStatusV5Response": "fbs",
+    "FbsPostingProductExemplarStatusV5ResponseProduct": "fbs",
+    "FbsPostingProductExemplarStatusV5ResponseProductExemplar": "fbs",
+    "FbsPostingProductExemplarStatusV5ResponseProductExemplarMark": "fbs",
     "FbsPostingProductExemplarValidateV4Request": "fbs",
+    "FbsPostingProductExemplarValidateV4RequestProduct": "fbs",
+    "FbsPostingProductExemplarValidateV4RequestProductExemplar": "fbs",
     "FbsPostingProductExemplarValidateV4Response": "fbs",
+    "FbsPostingProductExemplarValidateV4ResponseResult": "fbs",
+    "FbsPostingProductExemplarValidateV4ResponseResultProduct": "fbs",
+    "FbsPostingProductExemplarValidateV4ResponseResultProductExemplar": "fbs",
     "FbsPostingProductExemplarValidateV5Request": "fbs",
+    "FbsPostingProductExemplarValidateV5RequestProduct": "fbs",
+    "FbsPostingProductExemplarValidateV5RequestProductExemplar": "fbs",
     "FbsPostingProductExemplarValidateV5Response": "fbs",
-    "FbsPostingTrackingNumber": "fbs",
+    "FbsPostingProductExemplarValidateV5ResponseProduct": "fbs",
+    "FbsPostingProductExemplarValidateV5ResponseProductExemplar": "fbs",
+    "FbsPostingProductExemplarValidateV5ResponseProductExemplarMark": "fbs",
     "FbsPostingTrackingNumberSetV2Request": "fbs",
+    "FbsPostingTrackingNumberSetV2RequestTrackingNumber": "fbs",
     "CompensationReportRequest": "finance",
     "FinanceAccrualPostingsV1Request": "finance",
     "FinanceAccrualPostingsV1Response": "finance",
-    "FinanceCashFlow": "finance",
-    "FinanceCashFlowDeliveryDetails": "finance",
-    "FinanceCashFlowDetails": "finance",
-    "FinanceCashFlowPayment": "finance",
-    "FinanceCashFlowPeriod": "finance",
-    "FinanceCashFlowReturnDetails": "finance",
-    "FinanceCashFlowRfbsDetails": "finance",
-    "FinanceCashFlowServices": "finance",
-    "FinanceCashFlowStatementDateRange": "finance",
+    "FinanceAccrualPostingsV1ResponsePostingAccrual": "finance",
+    "FinanceAccrualPostingsV1ResponsePostingAccrualAccrual": "finance",
     "FinanceCashFlowStatementListV1Request": "finance",
+    "FinanceCashFlowStatementListV1RequestDate": "finance",
     "FinanceCashFlowStatementListV1Response": "finance",
-    "FinanceCashFlowStatementResult": "finance",
-    "FinancePostingAccrual": "finance",
-    "FinancePostingAccruals": "finance",
+    "FinanceCashFlowStatementListV1ResponseResult": "finance",
+    "FinanceCashFlowStatementListV1ResponseResultCashFlow": "finance",
+    "FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod": "finance",
+    "FinanceCashFlowStatementListV1ResponseResultDetails": "finance",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsDelivery": "finance",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsPayment": "finance",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsReturn": "finance",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsRfbs": "finance",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsServices": "finance",
     "FinanceRealizationByDayV1Request": "finance",
     "FinanceRealizationByDayV1Response": "finance",
     "FinanceRealizationPostingV1Response": "finance",
+    "FinanceRealizationPostingV1ResponseRow": "finance",
+    "FinanceRealizationPostingV1ResponseRowLegalEntityDocument": "finance",
+    "FinanceRealizationPostingV1ResponseRowOrder": "finance",
     "FinanceRealizationV2Response": "finance",
+    "FinanceRealizationV2ResponseResult": "finance",
     "FinanceServiceCharge": "finance",
-    "FinanceTransactionItem": "finance",
-    "FinanceTransactionListRequestFilter": "finance",
-    "FinanceTransactionListResult": "finance",
     "FinanceTransactionListV3Request": "finance",
+    "FinanceTransactionListV3RequestFilter": "finance",
     "FinanceTransactionListV3Response": "finance",
-    "FinanceTransactionOperation": "finance",
-    "FinanceTransactionPosting": "finance",
-    "FinanceTransactionTotals": "finance",
+    "FinanceTransactionListV3ResponseResult": "finance",
+    "FinanceTransactionListV3ResponseResultOperation": "finance",
+    "FinanceTransactionListV3ResponseResultOperationItem": "finance",
+    "FinanceTransactionListV3ResponseResultOperationPosting": "finance",
     "FinanceTransactionTotalsV3Request": "finance",
     "FinanceTransactionTotalsV3Response": "finance",
+    "FinanceTransactionTotalsV3ResponseResult": "finance",
     "RealizationReportCommission": "finance",
     "RealizationReportItem": "finance",
-    "RealizationReportLegalEntityDocument": "finance",
-    "RealizationReportOrder": "finance",
-    "RealizationReportPostingResponseRow": "finance",
     "RealizationReportRequest": "finance",
     "RealizationReportResponseHeader": "finance",
     "RealizationReportResponseRow": "finance",
-    "RealizationReportResult": "finance",
     "ReportLanguage": "finance",
-    "ArrivalPassInfo": "pass_",
-    "ArrivalPassListFilter": "pass_",
     "PassListV1Request": "pass_",
+    "PassListV1RequestFilter": "pass_",
     "PassListV1Response": "pass_",
-    "PolygonBindItem": "polygon",
+    "PassListV1ResponseArrivalPass": "pass_",
     "PolygonBindV1Request": "polygon",
+    "PolygonBindV1RequestPolygon": "polygon",
+    "PolygonBindV1RequestWarehouseLocation": "polygon",
     "PolygonBindV2Request": "polygon",
     "PolygonCreateV1Request": "polygon",
     "PolygonCreateV1Response": "polygon",
-    "PolygonWarehouseLocation": "polygon",
-    "CarriageAvailableListItem": "posting",
     "FbsPosting": "posting",
-    "FbsPostingAdditionalData": "posting",
     "FbsPostingAddress": "posting",
-    "FbsPostingAddressee": "posting",
     "FbsPostingAnalyticsData": "posting",
     "FbsPostingBarcodes": "posting",
-    "FbsPostingByBarcode": "posting",
-    "FbsPostingByBarcodeProduct": "posting",
     "FbsPostingCancellation": "posting",
     "FbsPostingCargoType": "posting",
     "FbsPostingContainer": "posting",
-    "FbsPostingCustomer": "posting",
     "FbsPostingDeliveryMethod": "posting",
-    "FbsPostingDetail": "posting",
-    "FbsPostingDetailCourier": "posting",
     "FbsPostingDetailOptional": "posting",
-    "FbsPostingDetailProduct": "posting",
-    "FbsPostingDetailPrrOption": "posting",
-    "FbsPostingDetailRelatedPostings": "posting",
-    "FbsPostingDetailWithParams": "posting",
-    "FbsPostingExemplarProduct": "posting",
     "FbsPostingListAddressee": "posting",
     "FbsPostingListCustomer": "posting",
-    "FbsPostingListRequestFilter": "posting",
-    "FbsPostingListResponseResult": "posting",
     "FbsPostingProduct": "posting",
-    "FbsPostingProductCountry": "posting",
-    "FbsPostingProductDimensions": "posting",
-    "FbsPostingProductExemplarInfo": "posting",
-    "FbsPostingProductExemplars": "posting",
-    "FbsPostingProductWeight": "posting",
     "FbsPostingRequirements": "posting",
-    "FbsPostingShipAdditionalData": "posting",
-    "FbsPostingShipPackageRequestProduct": "posting",
-    "FbsPostingShipRequestPackage": "posting",
-    "FbsPostingShipRequestPackageProduct": "posting",
-    "FbsPostingShipRequestWith": "posting",
     "FbsPostingTariffication": "posting",
     "FbsPostingTarifficationStep": "posting",
-    "FbsPostingUnfulfilledListRequestFilter": "posting",
-    "FbsPostingUnfulfilledListResponseResult": "posting",
     "FbsPostingV4": "posting",
     "FbsPostingWithParams": "posting",
-    "FbsUnfulfilledPosting": "posting",
-    "FbsUnfulfilledPostingContainer": "posting",
-    "FbsUnfulfilledPostingOptional": "posting",
-    "FbsUnfulfilledPostingProduct": "posting",
-    "FbsUnfulfilledPostingRequirements": "posting",
-    "FbsUnfulfilledPostingTariffication": "posting",
-    "FbsUnfulfilledTarifficationStep": "posting",
     "PostingBuyerLegalInfo": "posting",
-    "PostingCancelReasonOption": "posting",
-    "PostingCancelReasonsByPosting": "posting",
     "PostingCarriageAvailableListV1Request": "posting",
     "PostingCarriageAvailableListV1Response": "posting",
+    "PostingCarriageAvailableListV1ResponseResult": "posting",
     "PostingCutoffSetV1Request": "posting",
     "PostingExternalOrder": "posting",
     "PostingFbsCancelReasonListV2Response": "posting",
+    "PostingFbsCancelReasonListV2ResponseResult": "posting",
     "PostingFbsCancelReasonV1Request": "posting",
     "PostingFbsCancelReasonV1Response": "posting",
+    "PostingFbsCancelReasonV1ResponseResult": "posting",
+    "PostingFbsCancelReasonV1ResponseResultReason": "posting",
     "PostingFbsCancelV2Request": "posting",
     "PostingFbsGetByBarcodeV2Request": "posting",
     "PostingFbsGetByBarcodeV2Response": "posting",
+    "PostingFbsGetByBarcodeV2ResponseResult": "posting",
+    "PostingFbsGetByBarcodeV2ResponseResultAnalyticsData": "posting",
+    "PostingFbsGetByBarcodeV2ResponseResultFinancialData": "posting",
+    "PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct": "posting",
+    "PostingFbsGetByBarcodeV2ResponseResultProduct": "posting",
     "PostingFbsGetV3Request": "posting",
+    "PostingFbsGetV3RequestWith": "posting",
     "PostingFbsGetV3Response": "posting",
+    "PostingFbsGetV3ResponseResult": "posting",
+    "PostingFbsGetV3ResponseResultAdditionalData": "posting",
+    "PostingFbsGetV3ResponseResultAddressee": "posting",
+    "PostingFbsGetV3ResponseResultCourier": "posting",
+    "PostingFbsGetV3ResponseResultCustomer": "posting",
+    "PostingFbsGetV3ResponseResultProduct": "posting",
+    "PostingFbsGetV3ResponseResultProductDimensions": "posting",
+    "PostingFbsGetV3ResponseResultProductExemplars": "posting",
+    "PostingFbsGetV3ResponseResultProductExemplarsProduct": "posting",
+    "PostingFbsGetV3ResponseResultProductExemplarsProductExemplar": "posting",
+    "PostingFbsGetV3ResponseResultPrrOption": "posting",
+    "PostingFbsGetV3ResponseResultRelatedPostings": "posting",
     "PostingFbsListPostingAddressee": "posting",
     "PostingFbsListPostingFinancialData": "posting",
     "PostingFbsListPostingFinancialProduct": "posting",
@@ -2405,350 +2451,376 @@ _MODULE_OF: dict[str, str] = {
     "PostingFbsListPostingProduct": "posting",
     "PostingFbsListPostingProductCommission": "posting",
     "PostingFbsListPostingTariffication": "posting",
-    "PostingFbsListRequestFilter": "posting",
     "PostingFbsListRequestWith": "posting",
     "PostingFbsListV3Request": "posting",
+    "PostingFbsListV3RequestFilter": "posting",
     "PostingFbsListV3Response": "posting",
+    "PostingFbsListV3ResponseResult": "posting",
     "PostingFbsListV4Request": "posting",
+    "PostingFbsListV4RequestFilter": "posting",
     "PostingFbsListV4Response": "posting",
     "PostingFbsProductCancelV2Request": "posting",
+    "PostingFbsProductCancelV2RequestItem": "posting",
     "PostingFbsProductChangeV2Request": "posting",
+    "PostingFbsProductChangeV2RequestItem": "posting",
     "PostingFbsProductCountryListV2Request": "posting",
     "PostingFbsProductCountryListV2Response": "posting",
+    "PostingFbsProductCountryListV2ResponseResult": "posting",
     "PostingFbsProductCountrySetV2Request": "posting",
     "PostingFbsProductCountrySetV2Response": "posting",
     "PostingFbsShipPackageV4Request": "posting",
+    "PostingFbsShipPackageV4RequestProduct": "posting",
     "PostingFbsShipV4Request": "posting",
+    "PostingFbsShipV4RequestPackage": "posting",
+    "PostingFbsShipV4RequestPackageProduct": "posting",
+    "PostingFbsShipV4RequestWith": "posting",
     "PostingFbsShipV4Response": "posting",
-    "PostingFbsSplitProduct": "posting",
-    "PostingFbsSplitRequestPosting": "posting",
-    "PostingFbsSplitResultPosting": "posting",
+    "PostingFbsShipV4ResponseAdditionalData": "posting",
+    "PostingFbsShipV4ResponseAdditionalDataProduct": "posting",
     "PostingFbsSplitV1Request": "posting",
+    "PostingFbsSplitV1RequestPosting": "posting",
+    "PostingFbsSplitV1RequestPostingProduct": "posting",
     "PostingFbsSplitV1Response": "posting",
-    "PostingFbsUnfulfilledListRequestFilter": "posting",
+    "PostingFbsSplitV1ResponseParentPosting": "posting",
+    "PostingFbsSplitV1ResponseParentPostingProduct": "posting",
     "PostingFbsUnfulfilledListV3Request": "posting",
+    "PostingFbsUnfulfilledListV3RequestFilter": "posting",
     "PostingFbsUnfulfilledListV3Response": "posting",
+    "PostingFbsUnfulfilledListV3ResponsePosting": "posting",
+    "PostingFbsUnfulfilledListV3ResponsePostingContainer": "posting",
+    "PostingFbsUnfulfilledListV3ResponsePostingOptional": "posting",
+    "PostingFbsUnfulfilledListV3ResponsePostingProduct": "posting",
+    "PostingFbsUnfulfilledListV3ResponsePostingProductPrice": "posting",
+    "PostingFbsUnfulfilledListV3ResponsePostingRequirements": "posting",
+    "PostingFbsUnfulfilledListV3ResponsePostingTariffication": "posting",
+    "PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep": "posting",
+    "PostingFbsUnfulfilledListV3ResponseResult": "posting",
     "PostingFbsUnfulfilledListV4Request": "posting",
+    "PostingFbsUnfulfilledListV4RequestFilter": "posting",
     "PostingFbsUnfulfilledListV4Response": "posting",
     "PostingFinancialData": "posting",
     "PostingFinancialDataProduct": "posting",
-    "PostingMoneyAmount": "posting",
-    "PostingProductCancelItem": "posting",
-    "PostingProductDetailWithoutDimensions": "posting",
-    "PostingRelatedCancelReason": "posting",
-    "PricingStrategyCompetitor": "pricing_strategy",
+    "PricingStrategyCompetitorInput": "pricing_strategy",
     "PricingStrategyCompetitorsListV1Response": "pricing_strategy",
-    "PricingStrategyCreateResult": "pricing_strategy",
     "PricingStrategyCreateV1Request": "pricing_strategy",
     "PricingStrategyCreateV1Response": "pricing_strategy",
-    "PricingStrategyDetails": "pricing_strategy",
+    "PricingStrategyCreateV1ResponseResult": "pricing_strategy",
     "PricingStrategyIdRequest": "pricing_strategy",
-    "PricingStrategyIdsByProductsResult": "pricing_strategy",
     "PricingStrategyInfoV1Response": "pricing_strategy",
+    "PricingStrategyInfoV1ResponseResult": "pricing_strategy",
+    "PricingStrategyInfoV1ResponseResultCompetitor": "pricing_strategy",
     "PricingStrategyListV1Response": "pricing_strategy",
+    "PricingStrategyListV1ResponseStrategy": "pricing_strategy",
     "PricingStrategyPageRequest": "pricing_strategy",
-    "PricingStrategyProductAssignment": "pricing_strategy",
-    "PricingStrategyProductError": "pricing_strategy",
     "PricingStrategyProductInfoV1Request": "pricing_strategy",
     "PricingStrategyProductInfoV1Response": "pricing_strategy",
-    "PricingStrategyProductPrice": "pricing_strategy",
-    "PricingStrategyProductsAddResult": "pricing_strategy",
+    "PricingStrategyProductInfoV1ResponseResult": "pricing_strategy",
     "PricingStrategyProductsAddV1Request": "pricing_strategy",
     "PricingStrategyProductsAddV1Response": "pricing_strategy",
-    "PricingStrategyProductsDeleteResult": "pricing_strategy",
+    "PricingStrategyProductsAddV1ResponseResult": "pricing_strategy",
+    "PricingStrategyProductsAddV1ResponseResultError": "pricing_strategy",
     "PricingStrategyProductsDeleteV1Response": "pricing_strategy",
-    "PricingStrategyProductsListResult": "pricing_strategy",
+    "PricingStrategyProductsDeleteV1ResponseResult": "pricing_strategy",
     "PricingStrategyProductsListV1Response": "pricing_strategy",
+    "PricingStrategyProductsListV1ResponseResult": "pricing_strategy",
     "PricingStrategyStatusV1Request": "pricing_strategy",
     "PricingStrategyStrategyIdsByProductIdsV1Response": "pricing_strategy",
-    "PricingStrategySummary": "pricing_strategy",
+    "PricingStrategyStrategyIdsByProductIdsV1ResponseResult": "pricing_strategy",
+    "PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo": "pricing_strategy",
     "PricingStrategyUpdateV1Request": "pricing_strategy",
-    "PriceIndexesColorIndex": "product",
-    "ProductActionTimerStatus": "product",
     "ProductActionTimerStatusV1Response": "product",
-    "ProductAttributesFilter": "product",
-    "ProductAttributesResponseAttribute": "product",
-    "ProductAttributesResponsePdf": "product",
-    "ProductAttributesResponseResult": "product",
-    "ProductAttributesUpdateItem": "product",
+    "ProductActionTimerStatusV1ResponseStatuse": "product",
     "ProductAttributesUpdateV1Request": "product",
-    "ProductAttributesUpdateV1Response": "product",
-    "ProductAvailabilityReason": "product",
-    "ProductAvailabilityReasonText": "product",
-    "ProductCardAttribute": "product",
-    "ProductContentRating": "product",
-    "ProductContentRatingCondition": "product",
-    "ProductContentRatingGroup": "product",
-    "ProductDailyLimit": "product",
-    "ProductDescription": "product",
-    "ProductDiscountedInfo": "product",
-    "ProductErrorLevel": "product",
-    "ProductErrorTextParam": "product",
-    "ProductErrorTexts": "product",
-    "ProductFbsWarehouseStock": "product",
-    "ProductImportBySkuItem": "product",
-    "ProductImportBySkuResult": "product",
+    "ProductAttributesUpdateV1RequestItem": "product",
+    "ProductCardAttributeInput": "product",
+    "ProductCardAttributeValueInput": "product",
     "ProductImportBySkuV1Request": "product",
+    "ProductImportBySkuV1RequestItem": "product",
     "ProductImportBySkuV1Response": "product",
-    "ProductImportComplexAttribute": "product",
-    "ProductImportError": "product",
-    "ProductImportInfoItem": "product",
-    "ProductImportInfoResult": "product",
+    "ProductImportBySkuV1ResponseResult": "product",
     "ProductImportInfoV1Request": "product",
     "ProductImportInfoV1Response": "product",
-    "ProductImportItem": "product",
-    "ProductImportPdf": "product",
+    "ProductImportInfoV1ResponseResult": "product",
+    "ProductImportInfoV1ResponseResultItem": "product",
+    "ProductImportInfoV1ResponseResultItemError": "product",
     "ProductImportPricesV1Request": "product",
+    "ProductImportPricesV1RequestPrice": "product",
+    "ProductImportPricesV1RequestPriceAutoActionEnabled": "product",
+    "ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled": "product",
+    "ProductImportPricesV1RequestPricePriceStrategyEnabled": "product",
     "ProductImportPricesV1Response": "product",
-    "ProductImportPromotion": "product",
-    "ProductImportPromotionOperation": "product",
-    "ProductImportPromotionType": "product",
-    "ProductImportServiceType": "product",
+    "ProductImportPricesV1ResponseResult": "product",
+    "ProductImportTask": "product",
     "ProductImportV3Request": "product",
+    "ProductImportV3RequestItem": "product",
+    "ProductImportV3RequestItemComplexAttribute": "product",
+    "ProductImportV3RequestItemPdfList": "product",
+    "ProductImportV3RequestItemPromotion": "product",
+    "ProductImportV3RequestItemPromotionOperation": "product",
+    "ProductImportV3RequestItemPromotionType": "product",
+    "ProductImportV3RequestItemServiceType": "product",
     "ProductImportV3Response": "product",
     "ProductInfoAttributesV4Request": "product",
+    "ProductInfoAttributesV4RequestFilter": "product",
     "ProductInfoAttributesV4Response": "product",
+    "ProductInfoAttributesV4ResponseResult": "product",
+    "ProductInfoAttributesV4ResponseResultAttribute": "product",
+    "ProductInfoAttributesV4ResponseResultComplexAttribute": "product",
+    "ProductInfoAttributesV4ResponseResultPdfList": "product",
     "ProductInfoDescriptionV1Request": "product",
     "ProductInfoDescriptionV1Response": "product",
+    "ProductInfoDescriptionV1ResponseResult": "product",
     "ProductInfoDiscountedV1Request": "product",
     "ProductInfoDiscountedV1Response": "product",
+    "ProductInfoDiscountedV1ResponseItem": "product",
     "ProductInfoLimitV4Response": "product",
-    "ProductInfoListResponseAvailability": "product",
-    "ProductInfoListResponseCommission": "product",
-    "ProductInfoListResponseError": "product",
-    "ProductInfoListResponseItem": "product",
-    "ProductInfoListResponsePriceIndexes": "product",
-    "ProductInfoListResponsePromotion": "product",
-    "ProductInfoListResponsePromotionType": "product",
-    "ProductInfoListResponseSource": "product",
-    "ProductInfoListResponseStatuses": "product",
-    "ProductInfoListResponseStocks": "product",
-    "ProductInfoListResponseVisibilityDetails": "product",
-    "ProductInfoListStockBySchema": "product",
+    "ProductInfoLimitV4ResponseDailyCreate": "product",
+    "ProductInfoLimitV4ResponseOperationLimits": "product",
+    "ProductInfoLimitV4ResponseOperationLimitsLimitType": "product",
+    "ProductInfoLimitV4ResponseTotal": "product",
+    "ProductInfoLimitV4ResponseTotalQuotaByCategory": "product",
     "ProductInfoListV3Request": "product",
     "ProductInfoListV3Response": "product",
-    "ProductInfoPriceIndexData": "product",
+    "ProductInfoListV3ResponseItem": "product",
+    "ProductInfoListV3ResponseItemAvailability": "product",
+    "ProductInfoListV3ResponseItemAvailabilityReason": "product",
+    "ProductInfoListV3ResponseItemAvailabilityReasonHumanText": "product",
+    "ProductInfoListV3ResponseItemCommission": "product",
+    "ProductInfoListV3ResponseItemError": "product",
+    "ProductInfoListV3ResponseItemErrorLevel": "product",
+    "ProductInfoListV3ResponseItemErrorTexts": "product",
+    "ProductInfoListV3ResponseItemErrorTextsParam": "product",
+    "ProductInfoListV3ResponseItemPriceIndexes": "product",
+    "ProductInfoListV3ResponseItemPriceIndexesColorIndex": "product",
+    "ProductInfoListV3ResponseItemPriceIndexesExternalIndexData": "product",
+    "ProductInfoListV3ResponseItemPromotion": "product",
+    "ProductInfoListV3ResponseItemPromotionType": "product",
+    "ProductInfoListV3ResponseItemSource": "product",
+    "ProductInfoListV3ResponseItemSourceShipmentType": "product",
+    "ProductInfoListV3ResponseItemStatuses": "product",
+    "ProductInfoListV3ResponseItemStocks": "product",
+    "ProductInfoListV3ResponseItemStocksStock": "product",
+    "ProductInfoListV3ResponseItemVisibilityDetails": "product",
     "ProductInfoPricesV5Request": "product",
     "ProductInfoPricesV5Response": "product",
-    "ProductInfoStocksByWarehouseFbsResponseProduct": "product",
+    "ProductInfoPricesV5ResponseItem": "product",
+    "ProductInfoPricesV5ResponseItemCommissions": "product",
+    "ProductInfoPricesV5ResponseItemMarketingActions": "product",
+    "ProductInfoPricesV5ResponseItemMarketingActionsAction": "product",
+    "ProductInfoPricesV5ResponseItemPrice": "product",
+    "ProductInfoPricesV5ResponseItemPriceIndexes": "product",
+    "ProductInfoPricesV5ResponseItemPriceIndexesColorIndex": "product",
+    "ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData": "product",
     "ProductInfoStocksByWarehouseFbsV1Request": "product",
     "ProductInfoStocksByWarehouseFbsV1Response": "product",
+    "ProductInfoStocksByWarehouseFbsV1ResponseResult": "product",
     "ProductInfoStocksByWarehouseFbsV2Request": "product",
     "ProductInfoStocksByWarehouseFbsV2Response": "product",
-    "ProductInfoStocksRequestFilter": "product",
-    "ProductInfoStocksResponseItem": "product",
-    "ProductInfoStocksResponseStock": "product",
+    "ProductInfoStocksByWarehouseFbsV2ResponseProduct": "product",
     "ProductInfoStocksV4Request": "product",
+    "ProductInfoStocksV4RequestFilter": "product",
+    "ProductInfoStocksV4RequestFilterVisibility": "product",
+    "ProductInfoStocksV4RequestFilterWithQuant": "product",
     "ProductInfoStocksV4Response": "product",
+    "ProductInfoStocksV4ResponseItem": "product",
+    "ProductInfoStocksV4ResponseItemStock": "product",
+    "ProductInfoStocksV4ResponseItemStockShipmentType": "product",
     "ProductInfoSubscriptionV1Response": "product",
+    "ProductInfoSubscriptionV1ResponseResult": "product",
     "ProductInfoWarehouseStocksV1Request": "product",
     "ProductInfoWarehouseStocksV1Response": "product",
+    "ProductInfoWarehouseStocksV1ResponseStock": "product",
     "ProductInfoWrongVolumeV1Request": "product",
     "ProductInfoWrongVolumeV1Response": "product",
+    "ProductInfoWrongVolumeV1ResponseProduct": "product",
     "ProductListRequestFilter": "product",
-    "ProductListResponseItem": "product",
-    "ProductListResponseItemQuant": "product",
-    "ProductListResponseResult": "product",
     "ProductListV3Request": "product",
     "ProductListV3Response": "product",
+    "ProductListV3ResponseResult": "product",
+    "ProductListV3ResponseResultItem": "product",
+    "ProductListV3ResponseResultItemQuant": "product",
     "ProductListVisibility": "product",
-    "ProductMarketingAction": "product",
     "ProductModelInfo": "product",
-    "ProductOfferIdUpdate": "product",
-    "ProductOfferIdUpdateError": "product",
-    "ProductPicture": "product",
     "ProductPicturesImportV1Request": "product",
     "ProductPicturesImportV1Response": "product",
-    "ProductPicturesInfo": "product",
-    "ProductPicturesInfoError": "product",
+    "ProductPicturesImportV1ResponseResult": "product",
+    "ProductPicturesImportV1ResponseResultPicture": "product",
     "ProductPicturesInfoV2Request": "product",
     "ProductPicturesInfoV2Response": "product",
-    "ProductPicturesResult": "product",
-    "ProductPriceCommissions": "product",
-    "ProductPriceDetails": "product",
-    "ProductPriceIndexData": "product",
-    "ProductPriceIndexes": "product",
-    "ProductPriceIndexesColorIndex": "product",
-    "ProductPriceInfo": "product",
-    "ProductPriceMarketingActions": "product",
-    "ProductPriceUpdateItem": "product",
-    "ProductPriceUpdateItemAutoActionEnabled": "product",
-    "ProductPriceUpdateItemAutoAddToOzonActionsListEnabled": "product",
-    "ProductPriceUpdateItemPriceStrategyEnabled": "product",
-    "ProductPriceUpdateResult": "product",
+    "ProductPicturesInfoV2ResponseItem": "product",
+    "ProductPicturesInfoV2ResponseItemError": "product",
     "ProductRatingBySkuV1Response": "product",
-    "ProductRelatedSku": "product",
-    "ProductRelatedSkuError": "product",
+    "ProductRatingBySkuV1ResponseProduct": "product",
+    "ProductRatingBySkuV1ResponseProductGroup": "product",
+    "ProductRatingBySkuV1ResponseProductGroupCondition": "product",
     "ProductRelatedSkuGetV1Request": "product",
     "ProductRelatedSkuGetV1Response": "product",
+    "ProductRelatedSkuGetV1ResponseError": "product",
+    "ProductRelatedSkuGetV1ResponseItem": "product",
     "ProductSkusRequest": "product",
-    "ProductSourceShipmentType": "product",
-    "ProductStockShipmentType": "product",
-    "ProductStocksQuantFilter": "product",
-    "ProductStocksVisibility": "product",
-    "ProductSubscriptionCount": "product",
     "ProductTimerRequest": "product",
-    "ProductTotalLimit": "product",
     "ProductUpdateDiscountV1Request": "product",
     "ProductUpdateOfferIdV1Request": "product",
+    "ProductUpdateOfferIdV1RequestUpdateOfferId": "product",
     "ProductUpdateOfferIdV1Response": "product",
-    "ProductWarehouseStock": "product",
-    "ProductWrongVolume": "product",
-    "DeleteProductsRequestProduct": "products",
-    "ProductAttributesLegacyAttribute": "products",
-    "ProductAttributesLegacyFilter": "products",
-    "ProductAttributesLegacyItem": "products",
-    "ProductAttributesLegacyNestedAttribute": "products",
-    "ProductAttributesLegacyPdf": "products",
-    "ProductAttributesLegacyVisibility": "products",
-    "ProductAttributesResponseComplexAttribute": "products",
-    "ProductAttributesResponseImage": "products",
-    "ProductDeleteStatus": "products",
-    "ProductStockUpdate": "products",
-    "ProductStockUpdateResult": "products",
+    "ProductUpdateOfferIdV1ResponseError": "product",
     "ProductsDeleteV2Request": "products",
+    "ProductsDeleteV2RequestProduct": "products",
     "ProductsDeleteV2Response": "products",
+    "ProductsDeleteV2ResponseStatus": "products",
     "ProductsInfoAttributesV3Request": "products",
+    "ProductsInfoAttributesV3RequestFilter": "products",
+    "ProductsInfoAttributesV3RequestFilterVisibility": "products",
     "ProductsInfoAttributesV3Response": "products",
+    "ProductsInfoAttributesV3ResponseResult": "products",
+    "ProductsInfoAttributesV3ResponseResultAttribute": "products",
+    "ProductsInfoAttributesV3ResponseResultComplexAttribute": "products",
+    "ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute": "products",
+    "ProductsInfoAttributesV3ResponseResultPdfList": "products",
     "ProductsStocksV2Request": "products",
+    "ProductsStocksV2RequestStock": "products",
     "ProductsStocksV2Response": "products",
+    "ProductsStocksV2ResponseResult": "products",
     "ReportInfo": "report",
     "ReportInfoV1Request": "report",
     "ReportInfoV1Response": "report",
     "ReportLanguageWithDefault": "report",
-    "ReportListResult": "report",
-    "ReportListType": "report",
     "ReportListV1Request": "report",
+    "ReportListV1RequestReportType": "report",
     "ReportListV1Response": "report",
+    "ReportListV1ResponseResult": "report",
     "ReportMarkedProductsSalesCreateV1Request": "report",
-    "ReportMarkedProductsSalesPeriod": "report",
+    "ReportMarkedProductsSalesCreateV1RequestDate": "report",
     "ReportPostingsCreateV1Request": "report",
-    "ReportPostingsFilter": "report",
-    "ReportPostingsWith": "report",
+    "ReportPostingsCreateV1RequestFilter": "report",
+    "ReportPostingsCreateV1RequestWith": "report",
     "ReportProductsCreateV1Request": "report",
-    "ReportProductsVisibility": "report",
+    "ReportProductsCreateV1RequestVisibility": "report",
     "ReportWarehouseStockV1Request": "report",
-    "ReturnPassCreateItem": "return_",
     "ReturnPassCreateV1Request": "return_",
+    "ReturnPassCreateV1RequestArrivalPass": "return_",
     "ReturnPassDeleteV1Request": "return_",
-    "ReturnPassUpdateItem": "return_",
     "ReturnPassUpdateV1Request": "return_",
-    "ReturnAdditionalInfo": "returns",
-    "ReturnExemplar": "returns",
-    "ReturnInfo": "returns",
-    "ReturnLogistics": "returns",
-    "ReturnPlace": "returns",
-    "ReturnProduct": "returns",
-    "ReturnStatus": "returns",
-    "ReturnStatusInfo": "returns",
-    "ReturnStorage": "returns",
-    "ReturnsCompanyFbsInfoFilter": "returns",
-    "ReturnsCompanyFbsInfoPagination": "returns",
+    "ReturnPassUpdateV1RequestArrivalPass": "return_",
     "ReturnsCompanyFbsInfoV1Request": "returns",
+    "ReturnsCompanyFbsInfoV1RequestFilter": "returns",
+    "ReturnsCompanyFbsInfoV1RequestPagination": "returns",
     "ReturnsCompanyFbsInfoV1Response": "returns",
-    "ReturnsDropOffPoint": "returns",
-    "ReturnsDropOffPointPassInfo": "returns",
-    "ReturnsListFilter": "returns",
+    "ReturnsCompanyFbsInfoV1ResponseDropOffPoint": "returns",
+    "ReturnsCompanyFbsInfoV1ResponseDropOffPointPassInfo": "returns",
     "ReturnsListV1Request": "returns",
+    "ReturnsListV1RequestFilter": "returns",
+    "ReturnsListV1RequestFilterLogisticReturnDate": "returns",
     "ReturnsListV1Response": "returns",
-    "ReturnsMoneyAmount": "returns",
-    "ReturnsRfbsAction": "returns",
+    "ReturnsListV1ResponseReturn": "returns",
+    "ReturnsListV1ResponseReturnAdditionalInfo": "returns",
+    "ReturnsListV1ResponseReturnExemplar": "returns",
+    "ReturnsListV1ResponseReturnLogistic": "returns",
+    "ReturnsListV1ResponseReturnPlace": "returns",
+    "ReturnsListV1ResponseReturnProduct": "returns",
+    "ReturnsListV1ResponseReturnStorage": "returns",
+    "ReturnsListV1ResponseReturnStorageSum": "returns",
+    "ReturnsListV1ResponseReturnVisual": "returns",
+    "ReturnsListV1ResponseReturnVisualStatus": "returns",
     "ReturnsRfbsActionSetV1Request": "returns",
     "ReturnsRfbsCompensateV2Request": "returns",
-    "ReturnsRfbsDetail": "returns",
     "ReturnsRfbsGetV2Response": "returns",
+    "ReturnsRfbsGetV2ResponseReturns": "returns",
+    "ReturnsRfbsGetV2ResponseReturnsAvailableAction": "returns",
+    "ReturnsRfbsGetV2ResponseReturnsRejectionReason": "returns",
+    "ReturnsRfbsGetV2ResponseReturnsReturnReason": "returns",
+    "ReturnsRfbsGetV2ResponseReturnsState": "returns",
     "ReturnsRfbsIdRequest": "returns",
-    "ReturnsRfbsListFilter": "returns",
-    "ReturnsRfbsListItem": "returns",
-    "ReturnsRfbsListState": "returns",
     "ReturnsRfbsListV2Request": "returns",
+    "ReturnsRfbsListV2RequestFilter": "returns",
     "ReturnsRfbsListV2Response": "returns",
+    "ReturnsRfbsListV2ResponseReturns": "returns",
+    "ReturnsRfbsListV2ResponseReturnsState": "returns",
     "ReturnsRfbsProduct": "returns",
     "ReturnsRfbsRejectV2Request": "returns",
-    "ReturnsRfbsRejectionReason": "returns",
     "ReturnsRfbsReturnMoneyV2Request": "returns",
-    "ReturnsRfbsReturnReason": "returns",
-    "ReturnsRfbsState": "returns",
     "ReturnsRfbsVerifyV2Request": "returns",
     "ReviewChangeStatusV1Request": "review",
     "ReviewChangeStatusV2Request": "review",
-    "ReviewComment": "review",
+    "ReviewChangeStatusV2RequestStatus": "review",
     "ReviewCommentCreateV1Request": "review",
     "ReviewCommentCreateV1Response": "review",
     "ReviewCommentDeleteV1Request": "review",
     "ReviewCommentDeleteV2Request": "review",
-    "ReviewCommentListFilter": "review",
     "ReviewCommentListV1Request": "review",
+    "ReviewCommentListV1RequestFilter": "review",
     "ReviewCommentListV1Response": "review",
+    "ReviewCommentListV1ResponseComment": "review",
     "ReviewCountV1Response": "review",
     "ReviewCountV2Response": "review",
     "ReviewIdRequest": "review",
     "ReviewInfoV1Response": "review",
     "ReviewInfoV2Response": "review",
-    "ReviewListFilter": "review",
-    "ReviewListFilterOrderStatus": "review",
-    "ReviewListFilterStatus": "review",
-    "ReviewListItem": "review",
-    "ReviewListItemV1": "review",
     "ReviewListV1Request": "review",
     "ReviewListV1Response": "review",
+    "ReviewListV1ResponseReview": "review",
     "ReviewListV2Request": "review",
+    "ReviewListV2RequestFilters": "review",
+    "ReviewListV2RequestFiltersOrderStatus": "review",
+    "ReviewListV2RequestFiltersStatus": "review",
     "ReviewListV2Response": "review",
+    "ReviewListV2ResponseReview": "review",
     "ReviewOrderStatus": "review",
     "ReviewPhoto": "review",
     "ReviewStatus": "review",
     "ReviewVideo": "review",
-    "ApiKeyRole": "roles",
-    "RolesV1Response": "roles",
-    "DropOffPointCoordinates": "warehouse",
-    "DropOffPointSearchForCreate": "warehouse",
-    "DropOffPointSearchForUpdate": "warehouse",
+    "RolesListV1Response": "roles",
+    "RolesListV1ResponseRole": "roles",
     "DropOffPointTypeEnum": "warehouse",
-    "FbsWarehouse": "warehouse",
-    "FbsWarehouseLegacy": "warehouse",
+    "DropOffPointTypeEnumInput": "warehouse",
     "TimeOfDay": "warehouse",
     "WarehouseAddressCoordinates": "warehouse",
-    "WarehouseAddressInfo": "warehouse",
     "WarehouseArchiveV1Request": "warehouse",
-    "WarehouseCarriageLabelTypeEnum": "warehouse",
-    "WarehouseCreateOptions": "warehouse",
     "WarehouseDropOffPoint": "warehouse",
     "WarehouseDropOffPointsResponse": "warehouse",
     "WarehouseDropOffTimeslot": "warehouse",
     "WarehouseDropOffTimeslotsResponse": "warehouse",
     "WarehouseFbsCreateDropOffListV1Request": "warehouse",
+    "WarehouseFbsCreateDropOffListV1RequestSearch": "warehouse",
     "WarehouseFbsCreateDropOffTimeslotListV1Request": "warehouse",
     "WarehouseFbsCreatePickUpTimeslotListV1Request": "warehouse",
     "WarehouseFbsCreatePickUpTimeslotListV1Response": "warehouse",
     "WarehouseFbsCreateV1Request": "warehouse",
+    "WarehouseFbsCreateV1RequestOptions": "warehouse",
     "WarehouseFbsFirstMileUpdateV1Request": "warehouse",
     "WarehouseFbsUpdateDropOffListV1Request": "warehouse",
+    "WarehouseFbsUpdateDropOffListV1RequestSearch": "warehouse",
     "WarehouseFbsUpdateDropOffTimeslotListV1Request": "warehouse",
     "WarehouseFbsUpdatePickUpTimeslotListV1Request": "warehouse",
     "WarehouseFbsUpdatePickUpTimeslotListV1Response": "warehouse",
     "WarehouseFbsUpdateV1Request": "warehouse",
-    "WarehouseFirstMile": "warehouse",
-    "WarehouseFirstMileTypeEnum": "warehouse",
+    "WarehouseFbsUpdateV1RequestOptions": "warehouse",
     "WarehouseFirstMileTypeInputEnum": "warehouse",
-    "WarehouseLegacyFirstMile": "warehouse",
-    "WarehouseLegacyFirstMileFirstMileType": "warehouse",
-    "WarehouseListExtraFields": "warehouse",
     "WarehouseListV1Request": "warehouse",
+    "WarehouseListV1RequestWith": "warehouse",
     "WarehouseListV1Response": "warehouse",
+    "WarehouseListV1ResponseResult": "warehouse",
+    "WarehouseListV1ResponseResultFirstMileType": "warehouse",
+    "WarehouseListV1ResponseResultFirstMileTypeFirstMileType": "warehouse",
     "WarehouseListV2Request": "warehouse",
     "WarehouseListV2Response": "warehouse",
+    "WarehouseListV2ResponseWarehouse": "warehouse",
+    "WarehouseListV2ResponseWarehouseAddressInfo": "warehouse",
+    "WarehouseListV2ResponseWarehouseCarriageLabelType": "warehouse",
+    "WarehouseListV2ResponseWarehouseFirstMile": "warehouse",
+    "WarehouseListV2ResponseWarehouseFirstMileType": "warehouse",
+    "WarehouseListV2ResponseWarehouseTimetable": "warehouse",
+    "WarehouseListV2ResponseWarehouseTimetableWorkingHour": "warehouse",
+    "WarehouseListV2ResponseWarehouseWorkingDay": "warehouse",
     "WarehouseOperationResponse": "warehouse",
-    "WarehouseOperationResult": "warehouse",
-    "WarehouseOperationStatusEnum": "warehouse",
     "WarehouseOperationStatusV1Request": "warehouse",
     "WarehouseOperationStatusV1Response": "warehouse",
-    "WarehouseOperationTypeEnum": "warehouse",
+    "WarehouseOperationStatusV1ResponseResult": "warehouse",
+    "WarehouseOperationStatusV1ResponseStatus": "warehouse",
+    "WarehouseOperationStatusV1ResponseType": "warehouse",
     "WarehousePickUpTimeslot": "warehouse",
-    "WarehouseTimetable": "warehouse",
     "WarehouseUnarchiveV1Request": "warehouse",
-    "WarehouseUpdateOptions": "warehouse",
     "WarehouseWorkingDayInputEnum": "warehouse",
-    "WarehouseWorkingDaysEnum": "warehouse",
 }
 
 __all__ = [
@@ -2756,310 +2828,307 @@ __all__ = [
     "ActionProductsResponse",
     "ActionProductsUpdateResponse",
     "ActionsDiscountsTaskApproveV1Request",
+    "ActionsDiscountsTaskApproveV1RequestTask",
     "ActionsDiscountsTaskDeclineV1Request",
+    "ActionsDiscountsTaskDeclineV1RequestTask",
     "ActionsDiscountsTaskListV1Request",
+    "ActionsDiscountsTaskListV1RequestStatus",
     "ActionsDiscountsTaskListV1Response",
+    "ActionsDiscountsTaskListV1ResponseResult",
     "ActionsDiscountsTaskListV2Request",
+    "ActionsDiscountsTaskListV2RequestStatus",
     "ActionsDiscountsTaskListV2Response",
+    "ActionsDiscountsTaskListV2ResponseTask",
+    "ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo",
+    "ActionsDiscountsTaskListV2ResponseTaskStatus",
+    "ActionsListV1Response",
+    "ActionsListV1ResponseResult",
     "ActionsProductsActivateV1Request",
+    "ActionsProductsActivateV1RequestProduct",
     "ActionsProductsDeactivateV1Request",
-    "ActionsV1Response",
     "AnalyticsAverageDeliveryTimeDetailsV1Request",
+    "AnalyticsAverageDeliveryTimeDetailsV1RequestFilters",
+    "AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema",
+    "AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod",
     "AnalyticsAverageDeliveryTimeDetailsV1Response",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseData",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics",
+    "AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel",
     "AnalyticsAverageDeliveryTimeSummaryV1Response",
+    "AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariff",
+    "AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus",
     "AnalyticsAverageDeliveryTimeV1Request",
+    "AnalyticsAverageDeliveryTimeV1RequestDeliverySchema",
+    "AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod",
     "AnalyticsAverageDeliveryTimeV1Response",
-    "AnalyticsDataFilter",
-    "AnalyticsDataRow",
-    "AnalyticsDataRowDimension",
-    "AnalyticsDataSorting",
+    "AnalyticsAverageDeliveryTimeV1ResponseData",
+    "AnalyticsAverageDeliveryTimeV1ResponseTotal",
+    "AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel",
     "AnalyticsDataV1Request",
+    "AnalyticsDataV1RequestDimension",
+    "AnalyticsDataV1RequestFilter",
+    "AnalyticsDataV1RequestFilterOp",
+    "AnalyticsDataV1RequestMetric",
+    "AnalyticsDataV1RequestSort",
+    "AnalyticsDataV1RequestSortOrder",
     "AnalyticsDataV1Response",
-    "AnalyticsDimension",
-    "AnalyticsGetDataResponseResult",
-    "AnalyticsMetric",
+    "AnalyticsDataV1ResponseResult",
+    "AnalyticsDataV1ResponseResultData",
+    "AnalyticsDataV1ResponseResultDataDimension",
     "AnalyticsProductQueriesDetailsV1Request",
     "AnalyticsProductQueriesDetailsV1Response",
-    "AnalyticsProductQueriesItem",
+    "AnalyticsProductQueriesDetailsV1ResponseQuery",
     "AnalyticsProductQueriesPeriod",
     "AnalyticsProductQueriesSortBy",
     "AnalyticsProductQueriesSortDir",
     "AnalyticsProductQueriesV1Request",
     "AnalyticsProductQueriesV1Response",
-    "AnalyticsProductQuery",
-    "AnalyticsSortOrder",
-    "ApiKeyRole",
+    "AnalyticsProductQueriesV1ResponseItem",
     "ArrivalPassCreateResponse",
-    "ArrivalPassInfo",
-    "ArrivalPassListFilter",
-    "AverageDeliveryTimeAttentionLevel",
-    "AverageDeliveryTimeCluster",
-    "AverageDeliveryTimeDeliverySchema",
-    "AverageDeliveryTimeDetailsAttentionLevel",
-    "AverageDeliveryTimeDetailsDeliverySchema",
-    "AverageDeliveryTimeDetailsFilter",
-    "AverageDeliveryTimeDetailsMetrics",
-    "AverageDeliveryTimeDetailsProduct",
-    "AverageDeliveryTimeDetailsProductInfo",
-    "AverageDeliveryTimeDetailsSupplyPeriod",
-    "AverageDeliveryTimeMetrics",
     "AverageDeliveryTimeOrdersCount",
     "AverageDeliveryTimeOrdersShare",
     "AverageDeliveryTimeOtherDeliveryTime",
-    "AverageDeliveryTimeProductDeliverySchema",
     "AverageDeliveryTimeShipmentCluster",
     "AverageDeliveryTimeStatus",
-    "AverageDeliveryTimeSupplyPeriod",
-    "AverageDeliveryTimeTariff",
-    "AverageDeliveryTimeTariffStatus",
-    "BarcodeAddError",
-    "BarcodeAddItem",
     "BarcodeAddV1Request",
+    "BarcodeAddV1RequestBarcode",
     "BarcodeAddV1Response",
-    "BarcodeGenerateError",
+    "BarcodeAddV1ResponseError",
     "BarcodeGenerateV1Request",
     "BarcodeGenerateV1Response",
+    "BarcodeGenerateV1ResponseError",
     "BoolResultResponse",
-    "CarriageArrivalPass",
-    "CarriageArrivalPassUpdate",
-    "CarriageAvailableListItem",
-    "CarriageCancelAvailability",
     "CarriageCancelV1Response",
-    "CarriageDeliveryListFilter",
     "CarriageDeliveryListV2Request",
+    "CarriageDeliveryListV2RequestFilter",
     "CarriageDeliveryListV2Response",
-    "CarriageDeliveryMethod",
+    "CarriageDeliveryListV2ResponseMethod",
+    "CarriageDeliveryListV2ResponseMethodCarriage",
+    "CarriageDeliveryListV2ResponseMethodCarriagePickupFee",
     "CarriageError",
     "CarriageGetV1Response",
+    "CarriageGetV1ResponseCancelAvailability",
     "CarriageIdRequest",
     "CarriagePassCreateV1Request",
+    "CarriagePassCreateV1RequestArrivalPass",
     "CarriagePassDeleteV1Request",
     "CarriagePassUpdateV1Request",
-    "CarriagePickupFee",
+    "CarriagePassUpdateV1RequestArrivalPass",
     "CarriageSetPostingsV1Request",
-    "ChatDetailsInfo",
-    "ChatHistoryRequestFilter",
-    "ChatHistoryV2Message",
     "ChatHistoryV2Request",
     "ChatHistoryV2Response",
+    "ChatHistoryV2ResponseMessage",
     "ChatHistoryV3Request",
+    "ChatHistoryV3RequestFilter",
     "ChatHistoryV3Response",
-    "ChatInfo",
+    "ChatHistoryV3ResponseMessage",
+    "ChatHistoryV3ResponseMessageContext",
+    "ChatHistoryV3ResponseMessageModerateImageStatus",
     "ChatListRequestFilter",
-    "ChatListV2Item",
-    "ChatListV2ItemChat",
     "ChatListV2Request",
     "ChatListV2Response",
+    "ChatListV2ResponseChat",
+    "ChatListV2ResponseChatChat",
     "ChatListV3Request",
     "ChatListV3Response",
-    "ChatMessage",
-    "ChatMessageContext",
-    "ChatMessageModerateImageStatus",
+    "ChatListV3ResponseChat",
+    "ChatListV3ResponseChatChat",
+    "ChatListV3ResponseChatChatChatStatus",
+    "ChatListV3ResponseChatChatChatType",
     "ChatReadV2Request",
     "ChatReadV2Response",
     "ChatSendFileV1Request",
     "ChatSendMessageV1Request",
-    "ChatStartResult",
     "ChatStartV1Response",
-    "ChatStatusEnum",
-    "ChatTypeEnum",
+    "ChatStartV1ResponseResult",
     "ChatUser",
     "CompensationReportRequest",
-    "ConditionalCancellation",
     "ConditionalCancellationDecisionRequest",
-    "ConditionalCancellationInitiator",
-    "ConditionalCancellationListFilter",
     "ConditionalCancellationListV2Request",
+    "ConditionalCancellationListV2RequestFilters",
+    "ConditionalCancellationListV2RequestFiltersCancellationInitiator",
+    "ConditionalCancellationListV2RequestFiltersState",
+    "ConditionalCancellationListV2RequestWith",
     "ConditionalCancellationListV2Response",
-    "ConditionalCancellationListWith",
-    "ConditionalCancellationState",
-    "ConditionalCancellationStateFilter",
-    "ConditionalCancellationStateInfo",
-    "DeleteProductsRequestProduct",
-    "DeliveryMethodCarriage",
+    "ConditionalCancellationListV2ResponseResult",
+    "ConditionalCancellationListV2ResponseResultCancellationInitiator",
+    "ConditionalCancellationListV2ResponseResultState",
+    "ConditionalCancellationListV2ResponseResultStateState",
     "DeliveryMethodListV1Request",
+    "DeliveryMethodListV1RequestFilter",
     "DeliveryMethodListV1Response",
+    "DeliveryMethodListV1ResponseResult",
     "DeliveryMethodListV2Request",
+    "DeliveryMethodListV2RequestFilter",
+    "DeliveryMethodListV2RequestFilterStatus",
     "DeliveryMethodListV2Response",
-    "DescriptionCategoryAttribute",
+    "DeliveryMethodListV2ResponseDeliveryMethod",
+    "DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint",
     "DescriptionCategoryAttributeV1Request",
     "DescriptionCategoryAttributeV1Response",
+    "DescriptionCategoryAttributeV1ResponseResult",
     "DescriptionCategoryAttributeValue",
     "DescriptionCategoryAttributeValuesSearchV1Request",
     "DescriptionCategoryAttributeValuesSearchV1Response",
     "DescriptionCategoryAttributeValuesV1Request",
     "DescriptionCategoryAttributeValuesV1Response",
-    "DescriptionCategoryTreeNode",
     "DescriptionCategoryTreeV1Request",
     "DescriptionCategoryTreeV1Response",
-    "DiscountTask",
-    "DiscountTaskApproval",
-    "DiscountTaskAutoModeration",
-    "DiscountTaskDecline",
-    "DiscountTaskLegacy",
-    "DiscountTaskStatus",
-    "DiscountTaskStatusGroup",
+    "DescriptionCategoryTreeV1ResponseResult",
     "DiscountTaskUpdateError",
     "DiscountTaskUpdateResult",
     "DiscountTasksUpdateResponse",
     "DropOffPointCoordinates",
-    "DropOffPointSearchForCreate",
-    "DropOffPointSearchForUpdate",
     "DropOffPointTypeEnum",
+    "DropOffPointTypeEnumInput",
     "Empty",
+    "EmptyRequest",
     "ErrorDetail",
     "ErrorResponse",
-    "FbsExemplarInfo",
-    "FbsExemplarInfoProduct",
-    "FbsExemplarInfoProductV5",
-    "FbsExemplarInfoV5",
-    "FbsExemplarMark",
-    "FbsExemplarSetData",
-    "FbsExemplarSetDataV5",
-    "FbsExemplarSetProduct",
-    "FbsExemplarSetProductV5",
-    "FbsExemplarStatusInfo",
-    "FbsExemplarStatusInfoV4",
-    "FbsExemplarStatusMark",
-    "FbsExemplarStatusProduct",
-    "FbsExemplarStatusProductV4",
-    "FbsExemplarValidateData",
-    "FbsExemplarValidateDataV4",
-    "FbsExemplarValidateProduct",
-    "FbsExemplarValidateProductV4",
-    "FbsExemplarValidateResultData",
-    "FbsExemplarValidateResultDataV4",
-    "FbsExemplarValidateResultMark",
-    "FbsExemplarValidateResultProduct",
-    "FbsExemplarValidateResultProductV4",
-    "FbsExemplarValidateResultV4",
+    "FbsExemplarMarkInput",
     "FbsPosting",
-    "FbsPostingAdditionalData",
     "FbsPostingAddress",
-    "FbsPostingAddressee",
     "FbsPostingAnalyticsData",
     "FbsPostingBarcodes",
-    "FbsPostingByBarcode",
-    "FbsPostingByBarcodeProduct",
     "FbsPostingCancellation",
     "FbsPostingCargoType",
     "FbsPostingContainer",
-    "FbsPostingCustomer",
     "FbsPostingDeliveryMethod",
-    "FbsPostingDetail",
-    "FbsPostingDetailCourier",
     "FbsPostingDetailOptional",
-    "FbsPostingDetailProduct",
-    "FbsPostingDetailPrrOption",
-    "FbsPostingDetailRelatedPostings",
-    "FbsPostingDetailWithParams",
-    "FbsPostingExemplarProduct",
     "FbsPostingListAddressee",
     "FbsPostingListCustomer",
-    "FbsPostingListRequestFilter",
-    "FbsPostingListResponseResult",
     "FbsPostingProduct",
-    "FbsPostingProductCountry",
-    "FbsPostingProductDimensions",
     "FbsPostingProductExemplarCreateOrGetV5Response",
+    "FbsPostingProductExemplarCreateOrGetV5ResponseProduct",
+    "FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar",
     "FbsPostingProductExemplarCreateOrGetV6Response",
-    "FbsPostingProductExemplarInfo",
-    "FbsPostingProductExemplarSetV4Exemplar",
-    "FbsPostingProductExemplarSetV4Product",
+    "FbsPostingProductExemplarCreateOrGetV6ResponseProduct",
+    "FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar",
+    "FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark",
     "FbsPostingProductExemplarSetV4Request",
+    "FbsPostingProductExemplarSetV4RequestProduct",
+    "FbsPostingProductExemplarSetV4RequestProductExemplar",
     "FbsPostingProductExemplarSetV5Request",
+    "FbsPostingProductExemplarSetV5RequestProduct",
+    "FbsPostingProductExemplarSetV5RequestProductExemplar",
     "FbsPostingProductExemplarSetV6Request",
+    "FbsPostingProductExemplarSetV6RequestProduct",
+    "FbsPostingProductExemplarSetV6RequestProductExemplar",
     "FbsPostingProductExemplarStatusV4Response",
+    "FbsPostingProductExemplarStatusV4ResponseProduct",
+    "FbsPostingProductExemplarStatusV4ResponseProductExemplar",
     "FbsPostingProductExemplarStatusV5Response",
+    "FbsPostingProductExemplarStatusV5ResponseProduct",
+    "FbsPostingProductExemplarStatusV5ResponseProductExemplar",
+    "FbsPostingProductExemplarStatusV5ResponseProductExemplarMark",
     "FbsPostingProductExemplarValidateV4Request",
+    "FbsPostingProductExemplarValidateV4RequestProduct",
+    "FbsPostingProductExemplarValidateV4RequestProductExemplar",
     "FbsPostingProductExemplarValidateV4Response",
+    "FbsPostingProductExemplarValidateV4ResponseResult",
+    "FbsPostingProductExemplarValidateV4ResponseResultProduct",
+    "FbsPostingProductExemplarValidateV4ResponseResultProductExemplar",
     "FbsPostingProductExemplarValidateV5Request",
+    "FbsPostingProductExemplarValidateV5RequestProduct",
+    "FbsPostingProductExemplarValidateV5RequestProductExemplar",
     "FbsPostingProductExemplarValidateV5Response",
-    "FbsPostingProductExemplars",
-    "FbsPostingProductWeight",
+    "FbsPostingProductExemplarValidateV5ResponseProduct",
+    "FbsPostingProductExemplarValidateV5ResponseProductExemplar",
+    "FbsPostingProductExemplarValidateV5ResponseProductExemplarMark",
     "FbsPostingRequirements",
-    "FbsPostingShipAdditionalData",
-    "FbsPostingShipPackageRequestProduct",
-    "FbsPostingShipRequestPackage",
-    "FbsPostingShipRequestPackageProduct",
-    "FbsPostingShipRequestWith",
     "FbsPostingTariffication",
     "FbsPostingTarifficationStep",
-    "FbsPostingTrackingNumber",
     "FbsPostingTrackingNumberSetV2Request",
-    "FbsPostingUnfulfilledListRequestFilter",
-    "FbsPostingUnfulfilledListResponseResult",
+    "FbsPostingTrackingNumberSetV2RequestTrackingNumber",
     "FbsPostingV4",
     "FbsPostingWithParams",
-    "FbsUnfulfilledPosting",
-    "FbsUnfulfilledPostingContainer",
-    "FbsUnfulfilledPostingOptional",
-    "FbsUnfulfilledPostingProduct",
-    "FbsUnfulfilledPostingRequirements",
-    "FbsUnfulfilledPostingTariffication",
-    "FbsUnfulfilledTarifficationStep",
-    "FbsWarehouse",
-    "FbsWarehouseLegacy",
-    "FilterOp",
     "FilterPeriod",
     "FinanceAccrualPostingsV1Request",
     "FinanceAccrualPostingsV1Response",
-    "FinanceCashFlow",
-    "FinanceCashFlowDeliveryDetails",
-    "FinanceCashFlowDetails",
-    "FinanceCashFlowPayment",
-    "FinanceCashFlowPeriod",
-    "FinanceCashFlowReturnDetails",
-    "FinanceCashFlowRfbsDetails",
-    "FinanceCashFlowServices",
-    "FinanceCashFlowStatementDateRange",
+    "FinanceAccrualPostingsV1ResponsePostingAccrual",
+    "FinanceAccrualPostingsV1ResponsePostingAccrualAccrual",
     "FinanceCashFlowStatementListV1Request",
+    "FinanceCashFlowStatementListV1RequestDate",
     "FinanceCashFlowStatementListV1Response",
-    "FinanceCashFlowStatementResult",
-    "FinancePostingAccrual",
-    "FinancePostingAccruals",
+    "FinanceCashFlowStatementListV1ResponseResult",
+    "FinanceCashFlowStatementListV1ResponseResultCashFlow",
+    "FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod",
+    "FinanceCashFlowStatementListV1ResponseResultDetails",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsDelivery",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsPayment",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsReturn",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsRfbs",
+    "FinanceCashFlowStatementListV1ResponseResultDetailsServices",
     "FinanceRealizationByDayV1Request",
     "FinanceRealizationByDayV1Response",
     "FinanceRealizationPostingV1Response",
+    "FinanceRealizationPostingV1ResponseRow",
+    "FinanceRealizationPostingV1ResponseRowLegalEntityDocument",
+    "FinanceRealizationPostingV1ResponseRowOrder",
     "FinanceRealizationV2Response",
+    "FinanceRealizationV2ResponseResult",
     "FinanceServiceCharge",
-    "FinanceTransactionItem",
-    "FinanceTransactionListRequestFilter",
-    "FinanceTransactionListResult",
     "FinanceTransactionListV3Request",
+    "FinanceTransactionListV3RequestFilter",
     "FinanceTransactionListV3Response",
-    "FinanceTransactionOperation",
-    "FinanceTransactionPosting",
-    "FinanceTransactionTotals",
+    "FinanceTransactionListV3ResponseResult",
+    "FinanceTransactionListV3ResponseResultOperation",
+    "FinanceTransactionListV3ResponseResultOperationItem",
+    "FinanceTransactionListV3ResponseResultOperationPosting",
     "FinanceTransactionTotalsV3Request",
     "FinanceTransactionTotalsV3Response",
+    "FinanceTransactionTotalsV3ResponseResult",
     "IdNamePair",
     "Language",
     "MoneyValue",
     "OperationError",
     "PassListV1Request",
+    "PassListV1RequestFilter",
     "PassListV1Response",
-    "PolygonBindItem",
+    "PassListV1ResponseArrivalPass",
     "PolygonBindV1Request",
+    "PolygonBindV1RequestPolygon",
+    "PolygonBindV1RequestWarehouseLocation",
     "PolygonBindV2Request",
     "PolygonCreateV1Request",
     "PolygonCreateV1Response",
-    "PolygonWarehouseLocation",
     "PostingBuyerLegalInfo",
-    "PostingCancelReasonOption",
-    "PostingCancelReasonsByPosting",
     "PostingCarriageAvailableListV1Request",
     "PostingCarriageAvailableListV1Response",
+    "PostingCarriageAvailableListV1ResponseResult",
     "PostingCutoffSetV1Request",
     "PostingExternalOrder",
     "PostingFbsCancelReasonListV2Response",
+    "PostingFbsCancelReasonListV2ResponseResult",
     "PostingFbsCancelReasonV1Request",
     "PostingFbsCancelReasonV1Response",
+    "PostingFbsCancelReasonV1ResponseResult",
+    "PostingFbsCancelReasonV1ResponseResultReason",
     "PostingFbsCancelV2Request",
     "PostingFbsGetByBarcodeV2Request",
     "PostingFbsGetByBarcodeV2Response",
+    "PostingFbsGetByBarcodeV2ResponseResult",
+    "PostingFbsGetByBarcodeV2ResponseResultAnalyticsData",
+    "PostingFbsGetByBarcodeV2ResponseResultFinancialData",
+    "PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct",
+    "PostingFbsGetByBarcodeV2ResponseResultProduct",
     "PostingFbsGetV3Request",
+    "PostingFbsGetV3RequestWith",
     "PostingFbsGetV3Response",
+    "PostingFbsGetV3ResponseResult",
+    "PostingFbsGetV3ResponseResultAdditionalData",
+    "PostingFbsGetV3ResponseResultAddressee",
+    "PostingFbsGetV3ResponseResultCourier",
+    "PostingFbsGetV3ResponseResultCustomer",
+    "PostingFbsGetV3ResponseResultProduct",
+    "PostingFbsGetV3ResponseResultProductDimensions",
+    "PostingFbsGetV3ResponseResultProductExemplars",
+    "PostingFbsGetV3ResponseResultProductExemplarsProduct",
+    "PostingFbsGetV3ResponseResultProductExemplarsProductExemplar",
+    "PostingFbsGetV3ResponseResultPrrOption",
+    "PostingFbsGetV3ResponseResultRelatedPostings",
     "PostingFbsListPostingAddressee",
     "PostingFbsListPostingFinancialData",
     "PostingFbsListPostingFinancialProduct",
@@ -3067,375 +3136,396 @@ __all__ = [
     "PostingFbsListPostingProduct",
     "PostingFbsListPostingProductCommission",
     "PostingFbsListPostingTariffication",
-    "PostingFbsListRequestFilter",
     "PostingFbsListRequestWith",
     "PostingFbsListV3Request",
+    "PostingFbsListV3RequestFilter",
     "PostingFbsListV3Response",
+    "PostingFbsListV3ResponseResult",
     "PostingFbsListV4Request",
+    "PostingFbsListV4RequestFilter",
     "PostingFbsListV4Response",
     "PostingFbsProductCancelV2Request",
+    "PostingFbsProductCancelV2RequestItem",
     "PostingFbsProductChangeV2Request",
+    "PostingFbsProductChangeV2RequestItem",
     "PostingFbsProductCountryListV2Request",
     "PostingFbsProductCountryListV2Response",
+    "PostingFbsProductCountryListV2ResponseResult",
     "PostingFbsProductCountrySetV2Request",
     "PostingFbsProductCountrySetV2Response",
     "PostingFbsShipPackageV4Request",
+    "PostingFbsShipPackageV4RequestProduct",
     "PostingFbsShipV4Request",
+    "PostingFbsShipV4RequestPackage",
+    "PostingFbsShipV4RequestPackageProduct",
+    "PostingFbsShipV4RequestWith",
     "PostingFbsShipV4Response",
-    "PostingFbsSplitProduct",
-    "PostingFbsSplitRequestPosting",
-    "PostingFbsSplitResultPosting",
+    "PostingFbsShipV4ResponseAdditionalData",
+    "PostingFbsShipV4ResponseAdditionalDataProduct",
     "PostingFbsSplitV1Request",
+    "PostingFbsSplitV1RequestPosting",
+    "PostingFbsSplitV1RequestPostingProduct",
     "PostingFbsSplitV1Response",
-    "PostingFbsUnfulfilledListRequestFilter",
+    "PostingFbsSplitV1ResponseParentPosting",
+    "PostingFbsSplitV1ResponseParentPostingProduct",
     "PostingFbsUnfulfilledListV3Request",
+    "PostingFbsUnfulfilledListV3RequestFilter",
     "PostingFbsUnfulfilledListV3Response",
+    "PostingFbsUnfulfilledListV3ResponsePosting",
+    "PostingFbsUnfulfilledListV3ResponsePostingContainer",
+    "PostingFbsUnfulfilledListV3ResponsePostingOptional",
+    "PostingFbsUnfulfilledListV3ResponsePostingProduct",
+    "PostingFbsUnfulfilledListV3ResponsePostingProductPrice",
+    "PostingFbsUnfulfilledListV3ResponsePostingRequirements",
+    "PostingFbsUnfulfilledListV3ResponsePostingTariffication",
+    "PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep",
+    "PostingFbsUnfulfilledListV3ResponseResult",
     "PostingFbsUnfulfilledListV4Request",
+    "PostingFbsUnfulfilledListV4RequestFilter",
     "PostingFbsUnfulfilledListV4Response",
     "PostingFinancialData",
     "PostingFinancialDataProduct",
-    "PostingMoneyAmount",
     "PostingNumberRequest",
     "PostingNumbersRequest",
-    "PostingProductCancelItem",
-    "PostingProductDetailWithoutDimensions",
-    "PostingRelatedCancelReason",
     "PostingUpdateResponse",
     "PostingUpdateResult",
-    "PriceIndexesColorIndex",
-    "PricingStrategyCompetitor",
+    "PricingStrategyCompetitorInput",
     "PricingStrategyCompetitorsListV1Response",
-    "PricingStrategyCreateResult",
     "PricingStrategyCreateV1Request",
     "PricingStrategyCreateV1Response",
-    "PricingStrategyDetails",
+    "PricingStrategyCreateV1ResponseResult",
     "PricingStrategyIdRequest",
-    "PricingStrategyIdsByProductsResult",
     "PricingStrategyInfoV1Response",
+    "PricingStrategyInfoV1ResponseResult",
+    "PricingStrategyInfoV1ResponseResultCompetitor",
     "PricingStrategyListV1Response",
+    "PricingStrategyListV1ResponseStrategy",
     "PricingStrategyPageRequest",
-    "PricingStrategyProductAssignment",
-    "PricingStrategyProductError",
     "PricingStrategyProductInfoV1Request",
     "PricingStrategyProductInfoV1Response",
-    "PricingStrategyProductPrice",
-    "PricingStrategyProductsAddResult",
+    "PricingStrategyProductInfoV1ResponseResult",
     "PricingStrategyProductsAddV1Request",
     "PricingStrategyProductsAddV1Response",
-    "PricingStrategyProductsDeleteResult",
+    "PricingStrategyProductsAddV1ResponseResult",
+    "PricingStrategyProductsAddV1ResponseResultError",
     "PricingStrategyProductsDeleteV1Response",
-    "PricingStrategyProductsListResult",
+    "PricingStrategyProductsDeleteV1ResponseResult",
     "PricingStrategyProductsListV1Response",
+    "PricingStrategyProductsListV1ResponseResult",
     "PricingStrategyStatusV1Request",
     "PricingStrategyStrategyIdsByProductIdsV1Response",
-    "PricingStrategySummary",
+    "PricingStrategyStrategyIdsByProductIdsV1ResponseResult",
+    "PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo",
     "PricingStrategyUpdateV1Request",
-    "ProductActionTimerStatus",
     "ProductActionTimerStatusV1Response",
-    "ProductAttributesFilter",
-    "ProductAttributesLegacyAttribute",
-    "ProductAttributesLegacyFilter",
-    "ProductAttributesLegacyItem",
-    "ProductAttributesLegacyNestedAttribute",
-    "ProductAttributesLegacyPdf",
-    "ProductAttributesLegacyVisibility",
-    "ProductAttributesResponseAttribute",
-    "ProductAttributesResponseComplexAttribute",
+    "ProductActionTimerStatusV1ResponseStatuse",
     "ProductAttributesResponseDictionaryValue",
-    "ProductAttributesResponseImage",
-    "ProductAttributesResponsePdf",
-    "ProductAttributesResponseResult",
-    "ProductAttributesUpdateItem",
     "ProductAttributesUpdateV1Request",
-    "ProductAttributesUpdateV1Response",
-    "ProductAvailabilityReason",
-    "ProductAvailabilityReasonText",
-    "ProductCardAttribute",
+    "ProductAttributesUpdateV1RequestItem",
+    "ProductCardAttributeInput",
     "ProductCardAttributeValue",
-    "ProductContentRating",
-    "ProductContentRatingCondition",
-    "ProductContentRatingGroup",
-    "ProductDailyLimit",
-    "ProductDeleteStatus",
-    "ProductDescription",
-    "ProductDiscountedInfo",
-    "ProductErrorLevel",
-    "ProductErrorTextParam",
-    "ProductErrorTexts",
-    "ProductFbsWarehouseStock",
+    "ProductCardAttributeValueInput",
     "ProductIdsRequest",
-    "ProductImportBySkuItem",
-    "ProductImportBySkuResult",
+    "ProductImage",
     "ProductImportBySkuV1Request",
+    "ProductImportBySkuV1RequestItem",
     "ProductImportBySkuV1Response",
-    "ProductImportComplexAttribute",
-    "ProductImportError",
-    "ProductImportInfoItem",
-    "ProductImportInfoResult",
+    "ProductImportBySkuV1ResponseResult",
     "ProductImportInfoV1Request",
     "ProductImportInfoV1Response",
-    "ProductImportItem",
-    "ProductImportPdf",
+    "ProductImportInfoV1ResponseResult",
+    "ProductImportInfoV1ResponseResultItem",
+    "ProductImportInfoV1ResponseResultItemError",
     "ProductImportPricesV1Request",
+    "ProductImportPricesV1RequestPrice",
+    "ProductImportPricesV1RequestPriceAutoActionEnabled",
+    "ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled",
+    "ProductImportPricesV1RequestPricePriceStrategyEnabled",
     "ProductImportPricesV1Response",
-    "ProductImportPromotion",
-    "ProductImportPromotionOperation",
-    "ProductImportPromotionType",
-    "ProductImportServiceType",
+    "ProductImportPricesV1ResponseResult",
+    "ProductImportTask",
     "ProductImportV3Request",
+    "ProductImportV3RequestItem",
+    "ProductImportV3RequestItemComplexAttribute",
+    "ProductImportV3RequestItemPdfList",
+    "ProductImportV3RequestItemPromotion",
+    "ProductImportV3RequestItemPromotionOperation",
+    "ProductImportV3RequestItemPromotionType",
+    "ProductImportV3RequestItemServiceType",
     "ProductImportV3Response",
     "ProductInfoAttributesV4Request",
+    "ProductInfoAttributesV4RequestFilter",
     "ProductInfoAttributesV4Response",
+    "ProductInfoAttributesV4ResponseResult",
+    "ProductInfoAttributesV4ResponseResultAttribute",
+    "ProductInfoAttributesV4ResponseResultComplexAttribute",
+    "ProductInfoAttributesV4ResponseResultPdfList",
     "ProductInfoDescriptionV1Request",
     "ProductInfoDescriptionV1Response",
+    "ProductInfoDescriptionV1ResponseResult",
     "ProductInfoDiscountedV1Request",
     "ProductInfoDiscountedV1Response",
+    "ProductInfoDiscountedV1ResponseItem",
     "ProductInfoLimitV4Response",
-    "ProductInfoListResponseAvailability",
-    "ProductInfoListResponseCommission",
-    "ProductInfoListResponseError",
-    "ProductInfoListResponseItem",
-    "ProductInfoListResponsePriceIndexes",
-    "ProductInfoListResponsePromotion",
-    "ProductInfoListResponsePromotionType",
-    "ProductInfoListResponseSource",
-    "ProductInfoListResponseStatuses",
-    "ProductInfoListResponseStocks",
-    "ProductInfoListResponseVisibilityDetails",
-    "ProductInfoListStockBySchema",
+    "ProductInfoLimitV4ResponseDailyCreate",
+    "ProductInfoLimitV4ResponseOperationLimits",
+    "ProductInfoLimitV4ResponseOperationLimitsLimitType",
+    "ProductInfoLimitV4ResponseTotal",
+    "ProductInfoLimitV4ResponseTotalQuotaByCategory",
     "ProductInfoListV3Request",
     "ProductInfoListV3Response",
-    "ProductInfoPriceIndexData",
+    "ProductInfoListV3ResponseItem",
+    "ProductInfoListV3ResponseItemAvailability",
+    "ProductInfoListV3ResponseItemAvailabilityReason",
+    "ProductInfoListV3ResponseItemAvailabilityReasonHumanText",
+    "ProductInfoListV3ResponseItemCommission",
+    "ProductInfoListV3ResponseItemError",
+    "ProductInfoListV3ResponseItemErrorLevel",
+    "ProductInfoListV3ResponseItemErrorTexts",
+    "ProductInfoListV3ResponseItemErrorTextsParam",
+    "ProductInfoListV3ResponseItemPriceIndexes",
+    "ProductInfoListV3ResponseItemPriceIndexesColorIndex",
+    "ProductInfoListV3ResponseItemPriceIndexesExternalIndexData",
+    "ProductInfoListV3ResponseItemPromotion",
+    "ProductInfoListV3ResponseItemPromotionType",
+    "ProductInfoListV3ResponseItemSource",
+    "ProductInfoListV3ResponseItemSourceShipmentType",
+    "ProductInfoListV3ResponseItemStatuses",
+    "ProductInfoListV3ResponseItemStocks",
+    "ProductInfoListV3ResponseItemStocksStock",
+    "ProductInfoListV3ResponseItemVisibilityDetails",
     "ProductInfoPricesV5Request",
     "ProductInfoPricesV5Response",
-    "ProductInfoStocksByWarehouseFbsResponseProduct",
+    "ProductInfoPricesV5ResponseItem",
+    "ProductInfoPricesV5ResponseItemCommissions",
+    "ProductInfoPricesV5ResponseItemMarketingActions",
+    "ProductInfoPricesV5ResponseItemMarketingActionsAction",
+    "ProductInfoPricesV5ResponseItemPrice",
+    "ProductInfoPricesV5ResponseItemPriceIndexes",
+    "ProductInfoPricesV5ResponseItemPriceIndexesColorIndex",
+    "ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData",
     "ProductInfoStocksByWarehouseFbsV1Request",
     "ProductInfoStocksByWarehouseFbsV1Response",
+    "ProductInfoStocksByWarehouseFbsV1ResponseResult",
     "ProductInfoStocksByWarehouseFbsV2Request",
     "ProductInfoStocksByWarehouseFbsV2Response",
-    "ProductInfoStocksRequestFilter",
-    "ProductInfoStocksResponseItem",
-    "ProductInfoStocksResponseStock",
+    "ProductInfoStocksByWarehouseFbsV2ResponseProduct",
     "ProductInfoStocksV4Request",
+    "ProductInfoStocksV4RequestFilter",
+    "ProductInfoStocksV4RequestFilterVisibility",
+    "ProductInfoStocksV4RequestFilterWithQuant",
     "ProductInfoStocksV4Response",
+    "ProductInfoStocksV4ResponseItem",
+    "ProductInfoStocksV4ResponseItemStock",
+    "ProductInfoStocksV4ResponseItemStockShipmentType",
     "ProductInfoSubscriptionV1Response",
+    "ProductInfoSubscriptionV1ResponseResult",
     "ProductInfoWarehouseStocksV1Request",
     "ProductInfoWarehouseStocksV1Response",
+    "ProductInfoWarehouseStocksV1ResponseStock",
     "ProductInfoWrongVolumeV1Request",
     "ProductInfoWrongVolumeV1Response",
+    "ProductInfoWrongVolumeV1ResponseProduct",
     "ProductListRequestFilter",
-    "ProductListResponseItem",
-    "ProductListResponseItemQuant",
-    "ProductListResponseResult",
     "ProductListV3Request",
     "ProductListV3Response",
+    "ProductListV3ResponseResult",
+    "ProductListV3ResponseResultItem",
+    "ProductListV3ResponseResultItemQuant",
     "ProductListVisibility",
-    "ProductMarketingAction",
     "ProductModelInfo",
-    "ProductOfferIdUpdate",
-    "ProductOfferIdUpdateError",
-    "ProductPicture",
     "ProductPicturesImportV1Request",
     "ProductPicturesImportV1Response",
-    "ProductPicturesInfo",
-    "ProductPicturesInfoError",
+    "ProductPicturesImportV1ResponseResult",
+    "ProductPicturesImportV1ResponseResultPicture",
     "ProductPicturesInfoV2Request",
     "ProductPicturesInfoV2Response",
-    "ProductPicturesResult",
-    "ProductPriceCommissions",
-    "ProductPriceDetails",
-    "ProductPriceIndexData",
-    "ProductPriceIndexes",
-    "ProductPriceIndexesColorIndex",
-    "ProductPriceInfo",
-    "ProductPriceMarketingActions",
-    "ProductPriceUpdateItem",
-    "ProductPriceUpdateItemAutoActionEnabled",
-    "ProductPriceUpdateItemAutoAddToOzonActionsListEnabled",
-    "ProductPriceUpdateItemPriceStrategyEnabled",
-    "ProductPriceUpdateResult",
+    "ProductPicturesInfoV2ResponseItem",
+    "ProductPicturesInfoV2ResponseItemError",
     "ProductRatingBySkuV1Response",
-    "ProductRelatedSku",
-    "ProductRelatedSkuError",
+    "ProductRatingBySkuV1ResponseProduct",
+    "ProductRatingBySkuV1ResponseProductGroup",
+    "ProductRatingBySkuV1ResponseProductGroupCondition",
     "ProductRelatedSkuGetV1Request",
     "ProductRelatedSkuGetV1Response",
+    "ProductRelatedSkuGetV1ResponseError",
+    "ProductRelatedSkuGetV1ResponseItem",
     "ProductSkusRequest",
-    "ProductSourceShipmentType",
-    "ProductStockShipmentType",
-    "ProductStockUpdate",
-    "ProductStockUpdateResult",
-    "ProductStocksQuantFilter",
-    "ProductStocksVisibility",
-    "ProductSubscriptionCount",
     "ProductTimerRequest",
-    "ProductTotalLimit",
     "ProductUpdateDiscountV1Request",
     "ProductUpdateOfferIdV1Request",
+    "ProductUpdateOfferIdV1RequestUpdateOfferId",
     "ProductUpdateOfferIdV1Response",
-    "ProductWarehouseStock",
-    "ProductWrongVolume",
+    "ProductUpdateOfferIdV1ResponseError",
     "ProductsDeleteV2Request",
+    "ProductsDeleteV2RequestProduct",
     "ProductsDeleteV2Response",
+    "ProductsDeleteV2ResponseStatus",
     "ProductsInfoAttributesV3Request",
+    "ProductsInfoAttributesV3RequestFilter",
+    "ProductsInfoAttributesV3RequestFilterVisibility",
     "ProductsInfoAttributesV3Response",
+    "ProductsInfoAttributesV3ResponseResult",
+    "ProductsInfoAttributesV3ResponseResultAttribute",
+    "ProductsInfoAttributesV3ResponseResultComplexAttribute",
+    "ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute",
+    "ProductsInfoAttributesV3ResponseResultPdfList",
     "ProductsStocksV2Request",
+    "ProductsStocksV2RequestStock",
     "ProductsStocksV2Response",
-    "PromoAction",
+    "ProductsStocksV2ResponseResult",
     "PromoActionProduct",
-    "PromoActionProductActivation",
     "PromoActionProductList",
     "PromoActionProductRejection",
     "PromoActionProductsUpdateResult",
     "RealizationReportCommission",
     "RealizationReportItem",
-    "RealizationReportLegalEntityDocument",
-    "RealizationReportOrder",
-    "RealizationReportPostingResponseRow",
     "RealizationReportRequest",
     "RealizationReportResponseHeader",
     "RealizationReportResponseRow",
-    "RealizationReportResult",
+    "ReportCodeResponse",
     "ReportCreateResponse",
-    "ReportDiscountedCreateV1Response",
     "ReportInfo",
     "ReportInfoV1Request",
     "ReportInfoV1Response",
     "ReportLanguage",
     "ReportLanguageWithDefault",
-    "ReportListResult",
-    "ReportListType",
     "ReportListV1Request",
+    "ReportListV1RequestReportType",
     "ReportListV1Response",
+    "ReportListV1ResponseResult",
     "ReportMarkedProductsSalesCreateV1Request",
-    "ReportMarkedProductsSalesPeriod",
+    "ReportMarkedProductsSalesCreateV1RequestDate",
     "ReportPostingsCreateV1Request",
-    "ReportPostingsFilter",
-    "ReportPostingsWith",
+    "ReportPostingsCreateV1RequestFilter",
+    "ReportPostingsCreateV1RequestWith",
     "ReportProductsCreateV1Request",
-    "ReportProductsVisibility",
+    "ReportProductsCreateV1RequestVisibility",
     "ReportWarehouseStockV1Request",
-    "ReturnAdditionalInfo",
-    "ReturnExemplar",
-    "ReturnInfo",
-    "ReturnLogistics",
-    "ReturnPassCreateItem",
     "ReturnPassCreateV1Request",
+    "ReturnPassCreateV1RequestArrivalPass",
     "ReturnPassDeleteV1Request",
-    "ReturnPassUpdateItem",
     "ReturnPassUpdateV1Request",
-    "ReturnPlace",
-    "ReturnProduct",
-    "ReturnStatus",
-    "ReturnStatusInfo",
-    "ReturnStorage",
-    "ReturnsCompanyFbsInfoFilter",
-    "ReturnsCompanyFbsInfoPagination",
+    "ReturnPassUpdateV1RequestArrivalPass",
     "ReturnsCompanyFbsInfoV1Request",
+    "ReturnsCompanyFbsInfoV1RequestFilter",
+    "ReturnsCompanyFbsInfoV1RequestPagination",
     "ReturnsCompanyFbsInfoV1Response",
-    "ReturnsDropOffPoint",
-    "ReturnsDropOffPointPassInfo",
-    "ReturnsListFilter",
+    "ReturnsCompanyFbsInfoV1ResponseDropOffPoint",
+    "ReturnsCompanyFbsInfoV1ResponseDropOffPointPassInfo",
     "ReturnsListV1Request",
+    "ReturnsListV1RequestFilter",
+    "ReturnsListV1RequestFilterLogisticReturnDate",
     "ReturnsListV1Response",
-    "ReturnsMoneyAmount",
-    "ReturnsRfbsAction",
+    "ReturnsListV1ResponseReturn",
+    "ReturnsListV1ResponseReturnAdditionalInfo",
+    "ReturnsListV1ResponseReturnExemplar",
+    "ReturnsListV1ResponseReturnLogistic",
+    "ReturnsListV1ResponseReturnPlace",
+    "ReturnsListV1ResponseReturnProduct",
+    "ReturnsListV1ResponseReturnStorage",
+    "ReturnsListV1ResponseReturnStorageSum",
+    "ReturnsListV1ResponseReturnVisual",
+    "ReturnsListV1ResponseReturnVisualStatus",
     "ReturnsRfbsActionSetV1Request",
     "ReturnsRfbsCompensateV2Request",
-    "ReturnsRfbsDetail",
     "ReturnsRfbsGetV2Response",
+    "ReturnsRfbsGetV2ResponseReturns",
+    "ReturnsRfbsGetV2ResponseReturnsAvailableAction",
+    "ReturnsRfbsGetV2ResponseReturnsRejectionReason",
+    "ReturnsRfbsGetV2ResponseReturnsReturnReason",
+    "ReturnsRfbsGetV2ResponseReturnsState",
     "ReturnsRfbsIdRequest",
-    "ReturnsRfbsListFilter",
-    "ReturnsRfbsListItem",
-    "ReturnsRfbsListState",
     "ReturnsRfbsListV2Request",
+    "ReturnsRfbsListV2RequestFilter",
     "ReturnsRfbsListV2Response",
+    "ReturnsRfbsListV2ResponseReturns",
+    "ReturnsRfbsListV2ResponseReturnsState",
     "ReturnsRfbsProduct",
     "ReturnsRfbsRejectV2Request",
-    "ReturnsRfbsRejectionReason",
     "ReturnsRfbsReturnMoneyV2Request",
-    "ReturnsRfbsReturnReason",
-    "ReturnsRfbsState",
     "ReturnsRfbsVerifyV2Request",
     "ReviewChangeStatusV1Request",
     "ReviewChangeStatusV2Request",
-    "ReviewComment",
+    "ReviewChangeStatusV2RequestStatus",
     "ReviewCommentCreateV1Request",
     "ReviewCommentCreateV1Response",
     "ReviewCommentDeleteV1Request",
     "ReviewCommentDeleteV2Request",
-    "ReviewCommentListFilter",
     "ReviewCommentListV1Request",
+    "ReviewCommentListV1RequestFilter",
     "ReviewCommentListV1Response",
+    "ReviewCommentListV1ResponseComment",
     "ReviewCountV1Response",
     "ReviewCountV2Response",
     "ReviewIdRequest",
     "ReviewInfoV1Response",
     "ReviewInfoV2Response",
-    "ReviewListFilter",
-    "ReviewListFilterOrderStatus",
-    "ReviewListFilterStatus",
-    "ReviewListItem",
-    "ReviewListItemV1",
     "ReviewListV1Request",
     "ReviewListV1Response",
+    "ReviewListV1ResponseReview",
     "ReviewListV2Request",
+    "ReviewListV2RequestFilters",
+    "ReviewListV2RequestFiltersOrderStatus",
+    "ReviewListV2RequestFiltersStatus",
     "ReviewListV2Response",
+    "ReviewListV2ResponseReview",
     "ReviewOrderStatus",
     "ReviewPhoto",
     "ReviewStatus",
     "ReviewVideo",
-    "RolesV1Response",
+    "RolesListV1Response",
+    "RolesListV1ResponseRole",
     "SortDirection",
     "StringResultResponse",
     "TimeOfDay",
-    "TimeRange",
     "WarehouseAddressCoordinates",
-    "WarehouseAddressInfo",
     "WarehouseArchiveV1Request",
-    "WarehouseCarriageLabelTypeEnum",
-    "WarehouseCreateOptions",
-    "WarehouseDeliveryMethod",
-    "WarehouseDeliveryMethodFilter",
-    "WarehouseDeliveryMethodFilterV1",
-    "WarehouseDeliveryMethodStatus",
-    "WarehouseDeliveryMethodV1",
     "WarehouseDropOffPoint",
     "WarehouseDropOffPointsResponse",
     "WarehouseDropOffTimeslot",
     "WarehouseDropOffTimeslotsResponse",
     "WarehouseFbsCreateDropOffListV1Request",
+    "WarehouseFbsCreateDropOffListV1RequestSearch",
     "WarehouseFbsCreateDropOffTimeslotListV1Request",
     "WarehouseFbsCreatePickUpTimeslotListV1Request",
     "WarehouseFbsCreatePickUpTimeslotListV1Response",
     "WarehouseFbsCreateV1Request",
+    "WarehouseFbsCreateV1RequestOptions",
     "WarehouseFbsFirstMileUpdateV1Request",
     "WarehouseFbsUpdateDropOffListV1Request",
+    "WarehouseFbsUpdateDropOffListV1RequestSearch",
     "WarehouseFbsUpdateDropOffTimeslotListV1Request",
     "WarehouseFbsUpdatePickUpTimeslotListV1Request",
     "WarehouseFbsUpdatePickUpTimeslotListV1Response",
     "WarehouseFbsUpdateV1Request",
-    "WarehouseFirstMile",
-    "WarehouseFirstMileTypeEnum",
+    "WarehouseFbsUpdateV1RequestOptions",
     "WarehouseFirstMileTypeInputEnum",
-    "WarehouseLegacyFirstMile",
-    "WarehouseLegacyFirstMileFirstMileType",
-    "WarehouseListExtraFields",
     "WarehouseListV1Request",
+    "WarehouseListV1RequestWith",
     "WarehouseListV1Response",
+    "WarehouseListV1ResponseResult",
+    "WarehouseListV1ResponseResultFirstMileType",
+    "WarehouseListV1ResponseResultFirstMileTypeFirstMileType",
     "WarehouseListV2Request",
     "WarehouseListV2Response",
+    "WarehouseListV2ResponseWarehouse",
+    "WarehouseListV2ResponseWarehouseAddressInfo",
+    "WarehouseListV2ResponseWarehouseCarriageLabelType",
+    "WarehouseListV2ResponseWarehouseFirstMile",
+    "WarehouseListV2ResponseWarehouseFirstMileType",
+    "WarehouseListV2ResponseWarehouseTimetable",
+    "WarehouseListV2ResponseWarehouseTimetableWorkingHour",
+    "WarehouseListV2ResponseWarehouseWorkingDay",
     "WarehouseOperationResponse",
-    "WarehouseOperationResult",
-    "WarehouseOperationStatusEnum",
     "WarehouseOperationStatusV1Request",
     "WarehouseOperationStatusV1Response",
-    "WarehouseOperationTypeEnum",
+    "WarehouseOperationStatusV1ResponseResult",
+    "WarehouseOperationStatusV1ResponseStatus",
+    "WarehouseOperationStatusV1ResponseType",
     "WarehousePickUpTimeslot",
-    "WarehouseTimetable",
     "WarehouseUnarchiveV1Request",
-    "WarehouseUpdateOptions",
     "WarehouseWorkingDayInputEnum",
-    "WarehouseWorkingDaysEnum",
 ]
 
 

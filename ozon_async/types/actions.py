@@ -11,7 +11,7 @@ from msgspec import Meta
 from ozon_async._models import Model
 
 if TYPE_CHECKING:
-    DiscountTaskStatus = (
+    ActionsDiscountsTaskListV1RequestStatus = (
         Literal[
             "NEW",
             "SEEN",
@@ -26,16 +26,22 @@ if TYPE_CHECKING:
         ]
         | str
     )
-    DiscountTaskStatusGroup = Literal["ALL", "NEW", "APPROVED", "DECLINED"] | str
+    ActionsDiscountsTaskListV2RequestStatus = Literal["ALL", "NEW", "APPROVED", "DECLINED"] | str
+    ActionsDiscountsTaskListV2ResponseTaskStatus = (
+        Literal["ALL", "NEW", "APPROVED", "DECLINED"] | str
+    )
 else:
-    DiscountTaskStatus = str
-    DiscountTaskStatusGroup = str
-# DiscountTaskStatus: Status of a discount request: NEW - new, SEEN - viewed, APPROVED -
-# approved, PARTLY_APPROVED - partly approved, DECLINED - declined, AUTO_DECLINED - declined
-# automatically, DECLINED_BY_USER - withdrawn by the customer, COUPON - discount by coupon,
-# PURCHASED - bought, UNKNOWN - not set.
-# DiscountTaskStatusGroup: Status of a discount request: ALL - any status (filter only), NEW -
-# new, APPROVED - approved, DECLINED - declined.
+    ActionsDiscountsTaskListV1RequestStatus = str
+    ActionsDiscountsTaskListV2RequestStatus = str
+    ActionsDiscountsTaskListV2ResponseTaskStatus = str
+# ActionsDiscountsTaskListV1RequestStatus: Status of a discount request: NEW - new, SEEN -
+# viewed, APPROVED - approved, PARTLY_APPROVED - partly approved, DECLINED - declined,
+# AUTO_DECLINED - declined automatically, DECLINED_BY_USER - withdrawn by the customer, COUPON -
+# discount by coupon, PURCHASED - bought, UNKNOWN - not set.
+# ActionsDiscountsTaskListV2RequestStatus: Status of a discount request: ALL - any status
+# (filter only), NEW - new, APPROVED - approved, DECLINED - declined.
+# ActionsDiscountsTaskListV2ResponseTaskStatus: Status of a discount request: ALL - any status
+# (filter only), NEW - new, APPROVED - approved, DECLINED - declined.
 
 
 class ActionProductsRequest(Model):
@@ -68,169 +74,11 @@ class ActionProductsUpdateResponse(Model):
 class ActionsDiscountsTaskApproveV1Request(Model):
     """Request to approve customer discount requests."""
 
-    tasks: list[DiscountTaskApproval]
+    tasks: list[ActionsDiscountsTaskApproveV1RequestTask]
     """Discount requests to approve, each with the agreed price and quantity range."""
 
 
-class ActionsDiscountsTaskDeclineV1Request(Model):
-    """Request to decline customer discount requests."""
-
-    tasks: list[DiscountTaskDecline]
-    """Discount requests to decline."""
-
-
-class ActionsDiscountsTaskListV1Request(Model):
-    """Request for a page of customer discount requests (version 1).
-
-    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
-    """
-
-    status: DiscountTaskStatus
-    """Status of the discount requests to return."""
-
-    limit: int
-    """Maximum number of requests per page."""
-
-    page: int | None = None
-    """Page number to return, starting from 1."""
-
-
-class ActionsDiscountsTaskListV1Response(Model):
-    """Answer with a page of customer discount requests (version 1)."""
-
-    result: list[DiscountTaskLegacy] | None = None
-    """Discount requests."""
-
-
-class ActionsDiscountsTaskListV2Request(Model):
-    """Request for a page of customer discount requests."""
-
-    last_id: int | None = None
-    """Identifier of the last request on the previous page; leave empty on the first request."""
-
-    limit: int | None = None
-    """Maximum number of requests per page: 5, 10, 15, 20, 30 or 50. Default 50."""
-
-    status: DiscountTaskStatusGroup | None = None
-    """Status of the discount requests to return; ALL returns requests in any status."""
-
-
-class ActionsDiscountsTaskListV2Response(Model):
-    """Answer with a page of customer discount requests."""
-
-    tasks: list[DiscountTask] | None = None
-    """Discount requests."""
-
-
-class ActionsProductsActivateV1Request(Model):
-    """Request to add products to a promotion."""
-
-    action_id: float
-    """Promotion identifier; get it from /v1/actions."""
-
-    products: Annotated[list[PromoActionProductActivation], Meta(max_length=1000)]
-    """Products to add, with their promotional price and stock."""
-
-
-class ActionsProductsDeactivateV1Request(Model):
-    """Request to remove products from a promotion."""
-
-    action_id: float
-    """Promotion identifier; get it from /v1/actions."""
-
-    product_ids: list[float]
-    """Ozon product identifiers (product_id) of the products to remove."""
-
-
-class ActionsV1Response(Model):
-    """Answer with the promotions available to the seller."""
-
-    result: list[PromoAction] | None = None
-    """Promotions."""
-
-
-class DiscountTask(Model):
-    """A customer's request to buy a product at a discount."""
-
-    approved_discount: float | None = None
-    """Discount in rubles approved by the seller; 0 if the seller did not approve the request."""
-
-    approved_price: float | None = None
-    """Approved price."""
-
-    approved_quantity_max: int | None = None
-    """Maximum approved number of product units."""
-
-    auto_moderated_info: DiscountTaskAutoModeration | None = None
-    """Thresholds used for automatic moderation of the request."""
-
-    created_at: datetime | None = None
-    """Date the request was created."""
-
-    edited_till: datetime | None = None
-    """Time until which the decision can be changed."""
-
-    edited_till_duration: int | None = None
-    """Time left to change the decision, in seconds."""
-
-    email: str | None = None
-    """Email of the seller's employee who processed the request."""
-
-    end_at: datetime | None = None
-    """Time the request expires."""
-
-    end_at_duration: int | None = None
-    """Time left until the request expires, in seconds."""
-
-    first_name: str | None = None
-    """First name of the seller's employee who processed the request."""
-
-    id: int | None = None
-    """Discount request identifier."""
-
-    is_auto_moderated: bool | None = None
-    """true if the request was moderated automatically."""
-
-    last_name: str | None = None
-    """Last name of the seller's employee who processed the request."""
-
-    min_auto_price: float | None = None
-    """Minimum price after discounts and promotions are applied automatically."""
-
-    moderated_at: datetime | None = None
-    """Moderation date, when the request was viewed, approved or declined."""
-
-    name: str | None = None
-    """Product name."""
-
-    original_price: float | None = None
-    """Product price before any discounts."""
-
-    patronymic: str | None = None
-    """Patronymic of the seller's employee who processed the request."""
-
-    reduction_factor: float | None = None
-    """Difference between the customer's price and the seller's price when the request was created.
-    """
-
-    requested_discount: float | None = None
-    """Requested discount, in percent."""
-
-    requested_price: float | None = None
-    """Price requested by the customer."""
-
-    requested_quantity_max: int | None = None
-    """Maximum number of product units requested."""
-
-    sku: int | None = None
-    """Product identifier in the Ozon system (SKU)."""
-
-    status: DiscountTaskStatusGroup | None = None
-    """Request status: NEW, APPROVED or DECLINED."""
-
-
-class DiscountTaskApproval(Model):
+class ActionsDiscountsTaskApproveV1RequestTask(Model):
     """A discount request to approve, with the agreed terms."""
 
     id: int
@@ -249,23 +97,14 @@ class DiscountTaskApproval(Model):
     """Seller's comment on the request."""
 
 
-class DiscountTaskAutoModeration(Model):
-    """Thresholds used for automatic moderation of a discount request."""
+class ActionsDiscountsTaskDeclineV1Request(Model):
+    """Request to decline customer discount requests."""
 
-    max_percent: float | None = None
-    """Maximum discount for approval, in percent."""
-
-    max_price: float | None = None
-    """Price in the request."""
-
-    min_percent: float | None = None
-    """Minimum discount for approval, in percent."""
-
-    min_price: float | None = None
-    """Minimum price for approval."""
+    tasks: list[ActionsDiscountsTaskDeclineV1RequestTask]
+    """Discount requests to decline."""
 
 
-class DiscountTaskDecline(Model):
+class ActionsDiscountsTaskDeclineV1RequestTask(Model):
     """A discount request to decline."""
 
     id: int
@@ -275,7 +114,31 @@ class DiscountTaskDecline(Model):
     """Seller's comment on the request."""
 
 
-class DiscountTaskLegacy(Model):
+class ActionsDiscountsTaskListV1Request(Model):
+    """Request for a page of customer discount requests (version 1).
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    status: ActionsDiscountsTaskListV1RequestStatus
+    """Status of the discount requests to return."""
+
+    limit: int
+    """Maximum number of requests per page."""
+
+    page: int | None = None
+    """Page number to return, starting from 1."""
+
+
+class ActionsDiscountsTaskListV1Response(Model):
+    """Answer with a page of customer discount requests (version 1)."""
+
+    result: list[ActionsDiscountsTaskListV1ResponseResult] | None = None
+    """Discount requests."""
+
+
+class ActionsDiscountsTaskListV1ResponseResult(Model):
     """A customer's request to buy a product at a discount, as returned by the version 1 list."""
 
     id: int | None = None
@@ -384,37 +247,130 @@ class DiscountTaskLegacy(Model):
     """Regional markup, in percent."""
 
 
-class DiscountTaskUpdateError(Model):
-    """Error for a discount request whose status could not be changed."""
+class ActionsDiscountsTaskListV2Request(Model):
+    """Request for a page of customer discount requests."""
 
-    task_id: int | None = None
-    """Identifier of the discount request."""
+    last_id: int | None = None
+    """Identifier of the last request on the previous page; leave empty on the first request."""
 
-    error_for_user: str | None = None
-    """Error text."""
+    limit: int | None = None
+    """Maximum number of requests per page: 5, 10, 15, 20, 30 or 50. Default 50."""
 
-
-class DiscountTaskUpdateResult(Model):
-    """Result of approving or declining discount requests."""
-
-    fail_details: list[DiscountTaskUpdateError] | None = None
-    """Errors for the requests whose status could not be changed."""
-
-    success_count: int | None = None
-    """Number of requests whose status was changed."""
-
-    fail_count: int | None = None
-    """Number of requests whose status could not be changed."""
+    status: ActionsDiscountsTaskListV2RequestStatus | None = None
+    """Status of the discount requests to return; ALL returns requests in any status."""
 
 
-class DiscountTasksUpdateResponse(Model):
-    """The outcome of approving or declining discount requests."""
+class ActionsDiscountsTaskListV2Response(Model):
+    """Answer with a page of customer discount requests."""
 
-    result: DiscountTaskUpdateResult | None = None
-    """Result of the status change."""
+    tasks: list[ActionsDiscountsTaskListV2ResponseTask] | None = None
+    """Discount requests."""
 
 
-class PromoAction(Model):
+class ActionsDiscountsTaskListV2ResponseTask(Model):
+    """A customer's request to buy a product at a discount."""
+
+    approved_discount: float | None = None
+    """Discount in rubles approved by the seller; 0 if the seller did not approve the request."""
+
+    approved_price: float | None = None
+    """Approved price."""
+
+    approved_quantity_max: int | None = None
+    """Maximum approved number of product units."""
+
+    auto_moderated_info: ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo | None = None
+    """Thresholds used for automatic moderation of the request."""
+
+    created_at: datetime | None = None
+    """Date the request was created."""
+
+    edited_till: datetime | None = None
+    """Time until which the decision can be changed."""
+
+    edited_till_duration: int | None = None
+    """Time left to change the decision, in seconds."""
+
+    email: str | None = None
+    """Email of the seller's employee who processed the request."""
+
+    end_at: datetime | None = None
+    """Time the request expires."""
+
+    end_at_duration: int | None = None
+    """Time left until the request expires, in seconds."""
+
+    first_name: str | None = None
+    """First name of the seller's employee who processed the request."""
+
+    id: int | None = None
+    """Discount request identifier."""
+
+    is_auto_moderated: bool | None = None
+    """true if the request was moderated automatically."""
+
+    last_name: str | None = None
+    """Last name of the seller's employee who processed the request."""
+
+    min_auto_price: float | None = None
+    """Minimum price after discounts and promotions are applied automatically."""
+
+    moderated_at: datetime | None = None
+    """Moderation date, when the request was viewed, approved or declined."""
+
+    name: str | None = None
+    """Product name."""
+
+    original_price: float | None = None
+    """Product price before any discounts."""
+
+    patronymic: str | None = None
+    """Patronymic of the seller's employee who processed the request."""
+
+    reduction_factor: float | None = None
+    """Difference between the customer's price and the seller's price when the request was created.
+    """
+
+    requested_discount: float | None = None
+    """Requested discount, in percent."""
+
+    requested_price: float | None = None
+    """Price requested by the customer."""
+
+    requested_quantity_max: int | None = None
+    """Maximum number of product units requested."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    status: ActionsDiscountsTaskListV2ResponseTaskStatus | None = None
+    """Request status: NEW, APPROVED or DECLINED."""
+
+
+class ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo(Model):
+    """Thresholds used for automatic moderation of a discount request."""
+
+    max_percent: float | None = None
+    """Maximum discount for approval, in percent."""
+
+    max_price: float | None = None
+    """Price in the request."""
+
+    min_percent: float | None = None
+    """Minimum discount for approval, in percent."""
+
+    min_price: float | None = None
+    """Minimum price for approval."""
+
+
+class ActionsListV1Response(Model):
+    """Answer with the promotions available to the seller."""
+
+    result: list[ActionsListV1ResponseResult] | None = None
+    """Promotions."""
+
+
+class ActionsListV1ResponseResult(Model):
     """An Ozon promotion available to the seller."""
 
     id: float | None = None
@@ -471,6 +427,69 @@ class PromoAction(Model):
     """Discount size."""
 
 
+class ActionsProductsActivateV1Request(Model):
+    """Request to add products to a promotion."""
+
+    action_id: float
+    """Promotion identifier; get it from /v1/actions."""
+
+    products: Annotated[list[ActionsProductsActivateV1RequestProduct], Meta(max_length=1000)]
+    """Products to add, with their promotional price and stock."""
+
+
+class ActionsProductsActivateV1RequestProduct(Model):
+    """A product to add to a promotion, with its promotional price."""
+
+    product_id: float
+    """Product identifier in the Ozon system (product_id)."""
+
+    action_price: float
+    """Promotional price of the product."""
+
+    stock: float | None = None
+    """Number of product units in a stock discount promotion."""
+
+
+class ActionsProductsDeactivateV1Request(Model):
+    """Request to remove products from a promotion."""
+
+    action_id: float
+    """Promotion identifier; get it from /v1/actions."""
+
+    product_ids: list[float]
+    """Ozon product identifiers (product_id) of the products to remove."""
+
+
+class DiscountTaskUpdateError(Model):
+    """Error for a discount request whose status could not be changed."""
+
+    task_id: int | None = None
+    """Identifier of the discount request."""
+
+    error_for_user: str | None = None
+    """Error text."""
+
+
+class DiscountTaskUpdateResult(Model):
+    """Result of approving or declining discount requests."""
+
+    fail_details: list[DiscountTaskUpdateError] | None = None
+    """Errors for the requests whose status could not be changed."""
+
+    success_count: int | None = None
+    """Number of requests whose status was changed."""
+
+    fail_count: int | None = None
+    """Number of requests whose status could not be changed."""
+
+
+class DiscountTasksUpdateResponse(Model):
+    """The outcome of approving or declining discount requests."""
+
+    result: DiscountTaskUpdateResult | None = None
+    """Result of the status change."""
+
+
 class PromoActionProduct(Model):
     """A product eligible for, or taking part in, a promotion, with its prices and stock."""
 
@@ -519,19 +538,6 @@ class PromoActionProduct(Model):
 
     max_boost: float | None = None
     """Maximum boost, in percent."""
-
-
-class PromoActionProductActivation(Model):
-    """A product to add to a promotion, with its promotional price."""
-
-    product_id: float
-    """Product identifier in the Ozon system (product_id)."""
-
-    action_price: float
-    """Promotional price of the product."""
-
-    stock: float | None = None
-    """Number of product units in a stock discount promotion."""
 
 
 class PromoActionProductList(Model):

@@ -11,82 +11,93 @@ from msgspec import Meta
 from ozon_async._models import Model
 
 if TYPE_CHECKING:
-    AnalyticsDimension = str
-    AnalyticsMetric = str
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema = (
+        Literal["ALL", "FBO", "FBS"] | str
+    )
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod = (
+        Literal["ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"] | str
+    )
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema = (
+        Literal["ALL", "FBO", "FBS", "UNKNOWN"] | str
+    )
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel = (
+        Literal["LOW", "MEDIUM", "HI", "UNKNOWN"] | str
+    )
+    AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus = (
+        Literal["TariffStatus_Unspecified", "GOOD", "MEDIUM", "BAD"] | str
+    )
+    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema = (
+        Literal["All", "FBO", "FBS", "UNKNOWN"] | str
+    )
+    AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod = (
+        Literal["FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"] | str
+    )
+    AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel = (
+        Literal["UNKNOWN", "LOW", "MEDIUM", "HI", "ATTENTION_HI", "ATTENTION_LOW"] | str
+    )
+    AnalyticsDataV1RequestDimension = str
+    AnalyticsDataV1RequestFilterOp = str
+    AnalyticsDataV1RequestMetric = str
+    AnalyticsDataV1RequestSortOrder = str
     AnalyticsProductQueriesSortBy = (
         Literal["BY_SEARCHES", "BY_VIEWS", "BY_POSITION", "BY_CONVERSION", "BY_GMV"] | str
     )
     AnalyticsProductQueriesSortDir = Literal["DESCENDING", "ASCENDING"] | str
-    AnalyticsSortOrder = str
-    AverageDeliveryTimeAttentionLevel = (
-        Literal["UNKNOWN", "LOW", "MEDIUM", "HI", "ATTENTION_HI", "ATTENTION_LOW"] | str
-    )
-    AverageDeliveryTimeDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"] | str
-    AverageDeliveryTimeDetailsAttentionLevel = Literal["LOW", "MEDIUM", "HI", "UNKNOWN"] | str
-    AverageDeliveryTimeDetailsDeliverySchema = Literal["ALL", "FBO", "FBS"] | str
-    AverageDeliveryTimeDetailsSupplyPeriod = (
-        Literal["ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"] | str
-    )
-    AverageDeliveryTimeProductDeliverySchema = Literal["ALL", "FBO", "FBS", "UNKNOWN"] | str
     AverageDeliveryTimeStatus = Literal["UNKNOWN", "FAST", "MEDIUM", "LONG", "Medium", "Fast"] | str
-    AverageDeliveryTimeSupplyPeriod = (
-        Literal["FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"] | str
-    )
-    AverageDeliveryTimeTariffStatus = (
-        Literal["TariffStatus_Unspecified", "GOOD", "MEDIUM", "BAD"] | str
-    )
-    FilterOp = str
 else:
-    AnalyticsDimension = str
-    AnalyticsMetric = str
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema = str
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod = str
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema = str
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel = str
+    AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus = str
+    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema = str
+    AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod = str
+    AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel = str
+    AnalyticsDataV1RequestDimension = str
+    AnalyticsDataV1RequestFilterOp = str
+    AnalyticsDataV1RequestMetric = str
+    AnalyticsDataV1RequestSortOrder = str
     AnalyticsProductQueriesSortBy = str
     AnalyticsProductQueriesSortDir = str
-    AnalyticsSortOrder = str
-    AverageDeliveryTimeAttentionLevel = str
-    AverageDeliveryTimeDeliverySchema = str
-    AverageDeliveryTimeDetailsAttentionLevel = str
-    AverageDeliveryTimeDetailsDeliverySchema = str
-    AverageDeliveryTimeDetailsSupplyPeriod = str
-    AverageDeliveryTimeProductDeliverySchema = str
     AverageDeliveryTimeStatus = str
-    AverageDeliveryTimeSupplyPeriod = str
-    AverageDeliveryTimeTariffStatus = str
-    FilterOp = str
-# AnalyticsDimension: A dimension to group analytics data by, for example `sku`, `day`, `week`,
-# `month`, `brand` or `modelID`.
-# AnalyticsMetric: An analytics metric to return, for example `revenue`, `ordered_units` or
-# `hits_view_search`.
+# AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema: Delivery scheme filter: ALL
+# (all schemes), FBO (delivery from an Ozon warehouse), FBS (delivery from the seller's
+# warehouse).
+# AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod: Supply period in weeks:
+# ONE_WEEK (1), TWO_WEEKS (2), FOUR_WEEKS (4), EIGHT_WEEKS (8).
+# AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema: Delivery scheme: ALL
+# (all), FBO (delivery from an Ozon warehouse), FBS (delivery from the seller's warehouse),
+# UNKNOWN (unknown value).
+# AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel: How much the cluster
+# affects the overall indicator: LOW (supplies are fine), MEDIUM (supply the missing products),
+# HI (supply the missing products first), UNKNOWN (unknown value).
+# AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus: FBO tariff status:
+# TariffStatus_Unspecified (unknown value), GOOD (fast delivery), MEDIUM (medium delivery), BAD
+# (long delivery).
+# AnalyticsAverageDeliveryTimeV1RequestDeliverySchema: Delivery scheme: ALL or All (all schemes,
+# default), FBO (delivery from an Ozon warehouse), FBS (delivery from the seller's warehouse),
+# UNKNOWN (unknown value).
+# AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod: Supply period in weeks: ONE_WEEK (1),
+# TWO_WEEKS (2), FOUR_WEEKS (4, default), EIGHT_WEEKS (8).
+# AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel: How much the cluster affects the
+# overall average delivery time: UNKNOWN (unknown), LOW (supplies are fine), MEDIUM (missing
+# products should be supplied), HI (missing products should be supplied first). ATTENTION_HI and
+# ATTENTION_LOW are also returned, with the same meaning as HI and LOW.
+# AnalyticsDataV1RequestDimension: A dimension to group analytics data by, for example `sku`,
+# `day`, `week`, `month`, `brand` or `modelID`.
+# AnalyticsDataV1RequestFilterOp: A comparison operator of an analytics filter: `EQ` equal, `GT`
+# greater, `GTE` greater or equal, `LT` less, `LTE` less or equal.
+# AnalyticsDataV1RequestMetric: An analytics metric to return, for example `revenue`,
+# `ordered_units` or `hits_view_search`.
+# AnalyticsDataV1RequestSortOrder: Sort order: `ASC` ascending, `DESC` descending.
 # AnalyticsProductQueriesSortBy: Field to sort products or queries by: BY_SEARCHES (number of
 # searches), BY_VIEWS (number of views), BY_POSITION (average product position), BY_CONVERSION
 # (conversion), BY_GMV (sales from queries). BY_VIEWS, BY_POSITION and BY_CONVERSION require a
 # Premium or Premium Plus subscription. Default BY_SEARCHES.
 # AnalyticsProductQueriesSortDir: Sort direction: DESCENDING (default) or ASCENDING.
-# AnalyticsSortOrder: Sort order: `ASC` ascending, `DESC` descending.
-# AverageDeliveryTimeAttentionLevel: How much the cluster affects the overall average delivery
-# time: UNKNOWN (unknown), LOW (supplies are fine), MEDIUM (missing products should be
-# supplied), HI (missing products should be supplied first). ATTENTION_HI and ATTENTION_LOW are
-# also returned, with the same meaning as HI and LOW.
-# AverageDeliveryTimeDeliverySchema: Delivery scheme: ALL or All (all schemes, default), FBO
-# (delivery from an Ozon warehouse), FBS (delivery from the seller's warehouse), UNKNOWN
-# (unknown value).
-# AverageDeliveryTimeDetailsAttentionLevel: How much the cluster affects the overall indicator:
-# LOW (supplies are fine), MEDIUM (supply the missing products), HI (supply the missing products
-# first), UNKNOWN (unknown value).
-# AverageDeliveryTimeDetailsDeliverySchema: Delivery scheme filter: ALL (all schemes), FBO
-# (delivery from an Ozon warehouse), FBS (delivery from the seller's warehouse).
-# AverageDeliveryTimeDetailsSupplyPeriod: Supply period in weeks: ONE_WEEK (1), TWO_WEEKS (2),
-# FOUR_WEEKS (4), EIGHT_WEEKS (8).
-# AverageDeliveryTimeProductDeliverySchema: Delivery scheme: ALL (all), FBO (delivery from an
-# Ozon warehouse), FBS (delivery from the seller's warehouse), UNKNOWN (unknown value).
 # AverageDeliveryTimeStatus: Delivery time category: UNKNOWN (unknown value), FAST (up to 29
 # hours), MEDIUM (30 to 49 hours), LONG (50 hours or more). The values Fast and Medium are also
 # returned in mixed case.
-# AverageDeliveryTimeSupplyPeriod: Supply period in weeks: ONE_WEEK (1), TWO_WEEKS (2),
-# FOUR_WEEKS (4, default), EIGHT_WEEKS (8).
-# AverageDeliveryTimeTariffStatus: FBO tariff status: TariffStatus_Unspecified (unknown value),
-# GOOD (fast delivery), MEDIUM (medium delivery), BAD (long delivery).
-# FilterOp: A comparison operator of an analytics filter: `EQ` equal, `GT` greater, `GTE`
-# greater or equal, `LT` less, `LTE` less or equal.
 
 
 class AnalyticsAverageDeliveryTimeDetailsV1Request(Model):
@@ -102,7 +113,7 @@ class AnalyticsAverageDeliveryTimeDetailsV1Request(Model):
     limit: int
     """Number of items in the response. Maximum 1000, default 100."""
 
-    filters: AverageDeliveryTimeDetailsFilter | None = None
+    filters: AnalyticsAverageDeliveryTimeDetailsV1RequestFilters | None = None
     """Filters by delivery scheme and supply period."""
 
     offset: int | None = None
@@ -111,14 +122,89 @@ class AnalyticsAverageDeliveryTimeDetailsV1Request(Model):
     """
 
 
+class AnalyticsAverageDeliveryTimeDetailsV1RequestFilters(Model):
+    """Filters for detailed average delivery time analytics."""
+
+    delivery_schema: AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema | None = None
+    """Delivery scheme to filter by."""
+
+    supply_period: AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod | None = None
+    """Supply period, in weeks, used for the recommendations."""
+
+
 class AnalyticsAverageDeliveryTimeDetailsV1Response(Model):
     """Detailed average delivery time analytics for a cluster."""
 
-    data: list[AverageDeliveryTimeDetailsProduct] | None = None
+    data: list[AnalyticsAverageDeliveryTimeDetailsV1ResponseData] | None = None
     """Per-product analytics within the cluster."""
 
     total_rows: int | None = None
     """Total number of rows available."""
+
+
+class AnalyticsAverageDeliveryTimeDetailsV1ResponseData(Model):
+    """Average delivery time analytics for one product in the cluster."""
+
+    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
+    """Data for each shipment cluster the product was shipped from."""
+
+    item: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem | None = None
+    """The product."""
+
+    metrics: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics | None = None
+    """Delivery metrics for the product."""
+
+
+class AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem(Model):
+    """Product information in detailed average delivery time analytics."""
+
+    delivery_schema: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema | None = (
+        None
+    )
+    """Delivery scheme of the product."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    sku: int | None = None
+    """Ozon SKU of the product."""
+
+
+class AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics(Model):
+    """Delivery metrics for a product in a cluster."""
+
+    attention_level: (
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel | None
+    ) = None
+    """How much the product in this cluster affects the overall indicator."""
+
+    average_delivery_time: int | None = None
+    """Average delivery time to the buyer, in hours."""
+
+    average_delivery_time_status: AverageDeliveryTimeStatus | None = None
+    """Category of the average delivery time (fast, medium or long)."""
+
+    impact_share: int | None = None
+    """Share of the cluster's impact on the overall indicator, percent (whole number). (Deprecated
+    by Ozon.)
+    """
+
+    exact_impact_share: str | None = None
+    """Share of the cluster's impact on the overall indicator, percent, as a decimal string with up
+    to 4 decimal places.
+    """
+
+    lost_profit: float | None = None
+    """Overpayment for logistics caused by long delivery times."""
+
+    orders_count: AverageDeliveryTimeOrdersCount | None = None
+    """Number of ordered units, split by delivery time category."""
+
+    recommended_supply: int | None = None
+    """Recommended quantity to supply, in units."""
 
 
 class AnalyticsAverageDeliveryTimeSummaryV1Response(Model):
@@ -127,7 +213,7 @@ class AnalyticsAverageDeliveryTimeSummaryV1Response(Model):
     average_delivery_time: int | None = None
     """Average delivery time to the buyer, in hours."""
 
-    current_tariff: AverageDeliveryTimeTariff | None = None
+    current_tariff: AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariff | None = None
     """The FBO logistics tariff currently applied based on the average delivery time."""
 
     lost_profit: float | None = None
@@ -140,13 +226,31 @@ class AnalyticsAverageDeliveryTimeSummaryV1Response(Model):
     """Date and time of the last data update."""
 
 
+class AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariff(Model):
+    """The FBO logistics tariff that applies at the current average delivery time."""
+
+    fee: float | None = None
+    """Tariff as a percentage of the product price."""
+
+    start: int | None = None
+    """Average delivery time value, in hours, from which this tariff applies."""
+
+    tariff_status: AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus | None = (
+        None
+    )
+    """Status of the FBO tariff."""
+
+    tariff_value: float | None = None
+    """Tariff as a percentage of the base FBO logistics tariff."""
+
+
 class AnalyticsAverageDeliveryTimeV1Request(Model):
     """Request for average delivery time analytics by cluster."""
 
-    delivery_schema: AverageDeliveryTimeDeliverySchema
+    delivery_schema: AnalyticsAverageDeliveryTimeV1RequestDeliverySchema
     """Delivery scheme to get analytics for."""
 
-    supply_period: AverageDeliveryTimeSupplyPeriod
+    supply_period: AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod
     """Supply period, in weeks, used for the recommendations."""
 
     sku: Annotated[list[int], Meta(max_length=100)] | None = None
@@ -156,60 +260,56 @@ class AnalyticsAverageDeliveryTimeV1Request(Model):
 class AnalyticsAverageDeliveryTimeV1Response(Model):
     """Average delivery time analytics by delivery cluster."""
 
-    data: list[AverageDeliveryTimeCluster] | None = None
+    data: list[AnalyticsAverageDeliveryTimeV1ResponseData] | None = None
     """Analytics for each delivery cluster."""
 
-    total: AverageDeliveryTimeMetrics | None = None
+    total: AnalyticsAverageDeliveryTimeV1ResponseTotal | None = None
     """Overall delivery metrics across all clusters."""
 
 
-class AnalyticsDataFilter(Model):
-    """A filter condition for analytics data."""
+class AnalyticsAverageDeliveryTimeV1ResponseData(Model):
+    """Average delivery time analytics for one delivery cluster."""
 
-    key: str | None = None
-    """Field to filter by; any value of the dimension or metrics parameters except brand."""
+    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
+    """Data for each shipment cluster that supplied orders to this delivery cluster."""
 
-    op: FilterOp | None = None
-    """Comparison operator: EQ (equal, default), GT (greater than), GTE (greater than or equal), LT
-    (less than), LTE (less than or equal).
+    delivery_cluster_id: int | None = None
+    """Identifier of the delivery cluster (where buyers are)."""
+
+    metrics: AnalyticsAverageDeliveryTimeV1ResponseTotal | None = None
+    """Delivery metrics for the cluster."""
+
+
+class AnalyticsAverageDeliveryTimeV1ResponseTotal(Model):
+    """Delivery metrics for a cluster or for all clusters in total."""
+
+    attention_level: AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel | None = None
+    """How much the cluster affects the overall indicator."""
+
+    average_delivery_time: int | None = None
+    """Average delivery time to the buyer, in hours."""
+
+    average_delivery_time_status: AverageDeliveryTimeStatus | None = None
+    """Category of the average delivery time."""
+
+    impact_share: int | None = None
+    """Share of the cluster's impact on the overall indicator, percent (whole number). (Deprecated
+    by Ozon.)
     """
 
-    value: str | None = None
-    """Value to compare with."""
-
-
-class AnalyticsDataRow(Model):
-    """One row of the analytics report."""
-
-    dimensions: list[AnalyticsDataRowDimension] | None = None
-    """Values of the grouping dimensions for this row, in the order of the dimension parameter of
-    the request.
+    exact_impact_share: str | None = None
+    """Share of the cluster's impact on the overall indicator, percent, as a decimal string with up
+    to 4 decimal places.
     """
 
-    metrics: list[float] | None = None
-    """Metric values for this row, in the order of the metrics parameter of the request."""
+    lost_profit: float | None = None
+    """Overpayment for logistics caused by long delivery times."""
 
+    orders_count: AverageDeliveryTimeOrdersCount | None = None
+    """Number of ordered units, split by delivery time category."""
 
-class AnalyticsDataRowDimension(Model):
-    """The value of one grouping dimension in an analytics row."""
-
-    id: str | None = None
-    """Identifier of the dimension value, for example the Ozon SKU when grouping by sku or the date
-    when grouping by day.
-    """
-
-    name: str | None = None
-    """Display name of the dimension value, for example the product name."""
-
-
-class AnalyticsDataSorting(Model):
-    """A sorting rule for analytics data."""
-
-    key: str | None = None
-    """Metric to sort the result by."""
-
-    order: AnalyticsSortOrder | None = None
-    """Sort order: ASC (ascending, default) or DESC (descending)."""
+    recommended_supply: int | None = None
+    """Recommended quantity to supply, in units."""
 
 
 class AnalyticsDataV1Request(Model):
@@ -223,7 +323,7 @@ class AnalyticsDataV1Request(Model):
     date_to: str
     """End date of the report period (YYYY-MM-DD), inclusive."""
 
-    dimension: list[AnalyticsDimension]
+    dimension: list[AnalyticsDataV1RequestDimension]
     """How to group the data. Available to all sellers: unknownDimension (unknown), sku (product),
     spu (product, merged card), day, week, month. Premium Plus only: year, category1 to
     category4 (category of level 1 to 4), brand, modelID (model).
@@ -232,7 +332,7 @@ class AnalyticsDataV1Request(Model):
     limit: int
     """Number of rows in the response, from 1 to 1000."""
 
-    metrics: Annotated[list[AnalyticsMetric], Meta(max_length=14)]
+    metrics: Annotated[list[AnalyticsDataV1RequestMetric], Meta(max_length=14)]
     """Metrics to compute, up to 14 (more returns an InvalidArgument error). Available to all
     sellers: revenue (ordered amount), ordered_units (units ordered). Premium Plus only:
     unknown_metric; hits_view_search (impressions in search and category); hits_view_pdp
@@ -246,34 +346,83 @@ class AnalyticsDataV1Request(Model):
     (position in search and category).
     """
 
-    filters: list[AnalyticsDataFilter] | None = None
+    filters: list[AnalyticsDataV1RequestFilter] | None = None
     """Filters applied to the data."""
 
     offset: int | None = None
     """Number of rows to skip; for example, with offset 10 the response starts at the 11th row."""
 
-    sort: list[AnalyticsDataSorting] | None = None
+    sort: list[AnalyticsDataV1RequestSort] | None = None
     """Sorting settings for the report."""
+
+
+class AnalyticsDataV1RequestFilter(Model):
+    """A filter condition for analytics data."""
+
+    key: str | None = None
+    """Field to filter by; any value of the dimension or metrics parameters except brand."""
+
+    op: AnalyticsDataV1RequestFilterOp | None = None
+    """Comparison operator: EQ (equal, default), GT (greater than), GTE (greater than or equal), LT
+    (less than), LTE (less than or equal).
+    """
+
+    value: str | None = None
+    """Value to compare with."""
+
+
+class AnalyticsDataV1RequestSort(Model):
+    """A sorting rule for analytics data."""
+
+    key: str | None = None
+    """Metric to sort the result by."""
+
+    order: AnalyticsDataV1RequestSortOrder | None = None
+    """Sort order: ASC (ascending, default) or DESC (descending)."""
 
 
 class AnalyticsDataV1Response(Model):
     """Analytics data response."""
 
-    result: AnalyticsGetDataResponseResult | None = None
+    result: AnalyticsDataV1ResponseResult | None = None
     """Report data and totals."""
 
     timestamp: str | None = None
     """Time the report was generated."""
 
 
-class AnalyticsGetDataResponseResult(Model):
+class AnalyticsDataV1ResponseResult(Model):
     """Analytics report data."""
 
-    data: list[AnalyticsDataRow] | None = None
+    data: list[AnalyticsDataV1ResponseResultData] | None = None
     """Report rows."""
 
     totals: list[float] | None = None
     """Totals and averages of the requested metrics, in the order of the metrics in the request."""
+
+
+class AnalyticsDataV1ResponseResultData(Model):
+    """One row of the analytics report."""
+
+    dimensions: list[AnalyticsDataV1ResponseResultDataDimension] | None = None
+    """Values of the grouping dimensions for this row, in the order of the dimension parameter of
+    the request.
+    """
+
+    metrics: list[float] | None = None
+    """Metric values for this row, in the order of the metrics parameter of the request."""
+
+
+class AnalyticsDataV1ResponseResultDataDimension(Model):
+    """The value of one grouping dimension in an analytics row."""
+
+    id: str | None = None
+    """Identifier of the dimension value, for example the Ozon SKU when grouping by sku or the date
+    when grouping by day.
+    """
+
+    name: str | None = None
+    """Display name of the dimension value, for example the product name."""
 
 
 class AnalyticsProductQueriesDetailsV1Request(Model):
@@ -313,45 +462,45 @@ class AnalyticsProductQueriesDetailsV1Response(Model):
     page_count: int | None = None
     """Total number of pages."""
 
-    queries: list[AnalyticsProductQuery] | None = None
+    queries: list[AnalyticsProductQueriesDetailsV1ResponseQuery] | None = None
     """Search queries with their metrics."""
 
     total: int | None = None
     """Total number of queries."""
 
 
-class AnalyticsProductQueriesItem(Model):
-    """Search query analytics for one product."""
-
-    category: str | None = None
-    """Category name."""
+class AnalyticsProductQueriesDetailsV1ResponseQuery(Model):
+    """Analytics for one search query that led buyers to a product."""
 
     currency: str | None = None
     """Currency of the sales amount."""
 
     gmv: float | None = None
-    """Sales from search queries, in the given currency."""
+    """Sales from this query, in the given currency."""
 
-    name: str | None = None
-    """Product name."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article)."""
+    order_count: int | None = None
+    """Number of orders placed from this query."""
 
     position: float | None = None
-    """Average position of the product in search. Requires a Premium or Premium Plus subscription;
-    otherwise empty.
+    """Average position of the product for this query. Requires a Premium or Premium Plus
+    subscription; otherwise empty.
     """
+
+    query: str | None = None
+    """Search query text."""
+
+    query_index: int | None = None
+    """Sequence number of the query."""
 
     sku: int | None = None
     """Ozon SKU of the product."""
 
     unique_search_users: int | None = None
-    """Number of buyers who searched for the product on Ozon."""
+    """Number of buyers who searched for the product with this query."""
 
     unique_view_users: int | None = None
-    """Number of buyers who saw the product on Ozon. Requires a Premium or Premium Plus
-    subscription; otherwise empty.
+    """Number of buyers who saw the product. Requires a Premium or Premium Plus subscription;
+    otherwise empty.
     """
 
     view_conversion: float | None = None
@@ -401,7 +550,7 @@ class AnalyticsProductQueriesV1Response(Model):
     analytics_period: AnalyticsProductQueriesPeriod | None = None
     """Period the analytics cover."""
 
-    items: list[AnalyticsProductQueriesItem] | None = None
+    items: list[AnalyticsProductQueriesV1ResponseItem] | None = None
     """Products with their query metrics."""
 
     page_count: int | None = None
@@ -411,119 +560,17 @@ class AnalyticsProductQueriesV1Response(Model):
     """Total number of search queries."""
 
 
-class AnalyticsProductQuery(Model):
-    """Analytics for one search query that led buyers to a product."""
+class AnalyticsProductQueriesV1ResponseItem(Model):
+    """Search query analytics for one product."""
+
+    category: str | None = None
+    """Category name."""
 
     currency: str | None = None
     """Currency of the sales amount."""
 
     gmv: float | None = None
-    """Sales from this query, in the given currency."""
-
-    order_count: int | None = None
-    """Number of orders placed from this query."""
-
-    position: float | None = None
-    """Average position of the product for this query. Requires a Premium or Premium Plus
-    subscription; otherwise empty.
-    """
-
-    query: str | None = None
-    """Search query text."""
-
-    query_index: int | None = None
-    """Sequence number of the query."""
-
-    sku: int | None = None
-    """Ozon SKU of the product."""
-
-    unique_search_users: int | None = None
-    """Number of buyers who searched for the product with this query."""
-
-    unique_view_users: int | None = None
-    """Number of buyers who saw the product. Requires a Premium or Premium Plus subscription;
-    otherwise empty.
-    """
-
-    view_conversion: float | None = None
-    """Conversion from product view, percent. Requires a Premium or Premium Plus subscription;
-    otherwise empty.
-    """
-
-
-class AverageDeliveryTimeCluster(Model):
-    """Average delivery time analytics for one delivery cluster."""
-
-    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
-    """Data for each shipment cluster that supplied orders to this delivery cluster."""
-
-    delivery_cluster_id: int | None = None
-    """Identifier of the delivery cluster (where buyers are)."""
-
-    metrics: AverageDeliveryTimeMetrics | None = None
-    """Delivery metrics for the cluster."""
-
-
-class AverageDeliveryTimeDetailsFilter(Model):
-    """Filters for detailed average delivery time analytics."""
-
-    delivery_schema: AverageDeliveryTimeDetailsDeliverySchema | None = None
-    """Delivery scheme to filter by."""
-
-    supply_period: AverageDeliveryTimeDetailsSupplyPeriod | None = None
-    """Supply period, in weeks, used for the recommendations."""
-
-
-class AverageDeliveryTimeDetailsMetrics(Model):
-    """Delivery metrics for a product in a cluster."""
-
-    attention_level: AverageDeliveryTimeDetailsAttentionLevel | None = None
-    """How much the product in this cluster affects the overall indicator."""
-
-    average_delivery_time: int | None = None
-    """Average delivery time to the buyer, in hours."""
-
-    average_delivery_time_status: AverageDeliveryTimeStatus | None = None
-    """Category of the average delivery time (fast, medium or long)."""
-
-    impact_share: int | None = None
-    """Share of the cluster's impact on the overall indicator, percent (whole number). (Deprecated
-    by Ozon.)
-    """
-
-    exact_impact_share: str | None = None
-    """Share of the cluster's impact on the overall indicator, percent, as a decimal string with up
-    to 4 decimal places.
-    """
-
-    lost_profit: float | None = None
-    """Overpayment for logistics caused by long delivery times."""
-
-    orders_count: AverageDeliveryTimeOrdersCount | None = None
-    """Number of ordered units, split by delivery time category."""
-
-    recommended_supply: int | None = None
-    """Recommended quantity to supply, in units."""
-
-
-class AverageDeliveryTimeDetailsProduct(Model):
-    """Average delivery time analytics for one product in the cluster."""
-
-    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
-    """Data for each shipment cluster the product was shipped from."""
-
-    item: AverageDeliveryTimeDetailsProductInfo | None = None
-    """The product."""
-
-    metrics: AverageDeliveryTimeDetailsMetrics | None = None
-    """Delivery metrics for the product."""
-
-
-class AverageDeliveryTimeDetailsProductInfo(Model):
-    """Product information in detailed average delivery time analytics."""
-
-    delivery_schema: AverageDeliveryTimeProductDeliverySchema | None = None
-    """Delivery scheme of the product."""
+    """Sales from search queries, in the given currency."""
 
     name: str | None = None
     """Product name."""
@@ -531,40 +578,26 @@ class AverageDeliveryTimeDetailsProductInfo(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article)."""
 
+    position: float | None = None
+    """Average position of the product in search. Requires a Premium or Premium Plus subscription;
+    otherwise empty.
+    """
+
     sku: int | None = None
     """Ozon SKU of the product."""
 
+    unique_search_users: int | None = None
+    """Number of buyers who searched for the product on Ozon."""
 
-class AverageDeliveryTimeMetrics(Model):
-    """Delivery metrics for a cluster or for all clusters in total."""
-
-    attention_level: AverageDeliveryTimeAttentionLevel | None = None
-    """How much the cluster affects the overall indicator."""
-
-    average_delivery_time: int | None = None
-    """Average delivery time to the buyer, in hours."""
-
-    average_delivery_time_status: AverageDeliveryTimeStatus | None = None
-    """Category of the average delivery time."""
-
-    impact_share: int | None = None
-    """Share of the cluster's impact on the overall indicator, percent (whole number). (Deprecated
-    by Ozon.)
+    unique_view_users: int | None = None
+    """Number of buyers who saw the product on Ozon. Requires a Premium or Premium Plus
+    subscription; otherwise empty.
     """
 
-    exact_impact_share: str | None = None
-    """Share of the cluster's impact on the overall indicator, percent, as a decimal string with up
-    to 4 decimal places.
+    view_conversion: float | None = None
+    """Conversion from product view, percent. Requires a Premium or Premium Plus subscription;
+    otherwise empty.
     """
-
-    lost_profit: float | None = None
-    """Overpayment for logistics caused by long delivery times."""
-
-    orders_count: AverageDeliveryTimeOrdersCount | None = None
-    """Number of ordered units, split by delivery time category."""
-
-    recommended_supply: int | None = None
-    """Recommended quantity to supply, in units."""
 
 
 class AverageDeliveryTimeOrdersCount(Model):
@@ -634,19 +667,3 @@ class AverageDeliveryTimeShipmentCluster(Model):
 
     orders_percent: int | None = None
     """Share of orders from this cluster in all orders across shipment clusters, percent."""
-
-
-class AverageDeliveryTimeTariff(Model):
-    """The FBO logistics tariff that applies at the current average delivery time."""
-
-    fee: float | None = None
-    """Tariff as a percentage of the product price."""
-
-    start: int | None = None
-    """Average delivery time value, in hours, from which this tariff applies."""
-
-    tariff_status: AverageDeliveryTimeTariffStatus | None = None
-    """Status of the FBO tariff."""
-
-    tariff_value: float | None = None
-    """Tariff as a percentage of the base FBO logistics tariff."""

@@ -11,57 +11,6 @@ from ozon_async.types.common import (
 )
 
 
-class CarriageArrivalPass(Model):
-    """Driver and vehicle data for a new carriage arrival pass."""
-
-    driver_name: str
-    """Full name of the driver."""
-
-    driver_phone: str
-    """Phone number of the driver."""
-
-    vehicle_license_plate: str
-    """Vehicle licence plate number."""
-
-    vehicle_model: str
-    """Vehicle make and model."""
-
-    with_returns: bool | None = None
-    """true if the driver will also pick up returns. Default false."""
-
-
-class CarriageArrivalPassUpdate(Model):
-    """New driver and vehicle data for an existing carriage arrival pass."""
-
-    driver_name: str
-    """Full name of the driver."""
-
-    driver_phone: str
-    """Phone number of the driver."""
-
-    id: int
-    """Identifier of the pass to update."""
-
-    vehicle_license_plate: str
-    """Vehicle licence plate number."""
-
-    vehicle_model: str
-    """Vehicle make and model."""
-
-    with_returns: bool | None = None
-    """true if the driver will also pick up returns. Default false."""
-
-
-class CarriageCancelAvailability(Model):
-    """Whether the carriage can be cancelled."""
-
-    is_cancel_available: bool | None = None
-    """true if the carriage can be cancelled."""
-
-    reason: str | None = None
-    """Why the carriage cannot be cancelled."""
-
-
 class CarriageCancelV1Response(Model):
     """Result of deleting a carriage."""
 
@@ -70,18 +19,6 @@ class CarriageCancelV1Response(Model):
 
     carriage_status: str | None = None
     """Status of the carriage after the request."""
-
-
-class CarriageDeliveryListFilter(Model):
-    """Filter for the list of delivery methods and carriages."""
-
-    delivery_method_id: int | None = None
-    """Delivery method identifier. For rFBS warehouses get it with /v2/delivery-method/list; for
-    FBS warehouses pass the warehouse_id from /v2/warehouse/list.
-    """
-
-    departure_date: str | None = None
-    """Departure (shipping) date. Defaults to the current date."""
 
 
 class CarriageDeliveryListV2Request(Model):
@@ -95,8 +32,20 @@ class CarriageDeliveryListV2Request(Model):
     request.
     """
 
-    filter: CarriageDeliveryListFilter | None = None
+    filter: CarriageDeliveryListV2RequestFilter | None = None
     """Filter by delivery method and departure date."""
+
+
+class CarriageDeliveryListV2RequestFilter(Model):
+    """Filter for the list of delivery methods and carriages."""
+
+    delivery_method_id: int | None = None
+    """Delivery method identifier. For rFBS warehouses get it with /v2/delivery-method/list; for
+    FBS warehouses pass the warehouse_id from /v2/warehouse/list.
+    """
+
+    departure_date: str | None = None
+    """Departure (shipping) date. Defaults to the current date."""
 
 
 class CarriageDeliveryListV2Response(Model):
@@ -108,17 +57,17 @@ class CarriageDeliveryListV2Response(Model):
     has_next: bool | None = None
     """true if not all delivery methods were returned and another page exists."""
 
-    methods: list[CarriageDeliveryMethod] | None = None
+    methods: list[CarriageDeliveryListV2ResponseMethod] | None = None
     """Delivery methods with their carriages."""
 
 
-class CarriageDeliveryMethod(Model):
+class CarriageDeliveryListV2ResponseMethod(Model):
     """A delivery method with its carriages for the requested departure date."""
 
     carriage_postings_count: int | None = None
     """Number of postings in all carriages of the method."""
 
-    carriages: list[DeliveryMethodCarriage] | None = None
+    carriages: list[CarriageDeliveryListV2ResponseMethodCarriage] | None = None
     """Carriages of this delivery method."""
 
     cut_in: str | None = None
@@ -212,6 +161,44 @@ class CarriageDeliveryMethod(Model):
     """Warehouse name."""
 
 
+class CarriageDeliveryListV2ResponseMethodCarriage(Model):
+    """A carriage of a delivery method for the requested departure date."""
+
+    all_blr_traceable: bool | None = None
+    """true if the carriage has products that need extra documents when shipped to Belarus."""
+
+    available_actions: list[str] | None = None
+    """Actions currently available for the carriage."""
+
+    carriage_volume: float | None = None
+    """Volume of the carriage, in litres."""
+
+    id: int | None = None
+    """Carriage identifier. 0 means a carriage that can be created."""
+
+    pickup_fee: CarriageDeliveryListV2ResponseMethodCarriagePickupFee | None = None
+    """Cost of a pick-up by an Ozon courier."""
+
+    postings_count: int | None = None
+    """Number of postings in the carriage."""
+
+    quantum_count: int | None = None
+    """Number of quanta in the carriage."""
+
+    status: str | None = None
+    """Carriage status for the requested delivery method and date."""
+
+
+class CarriageDeliveryListV2ResponseMethodCarriagePickupFee(Model):
+    """Cost of a pick-up carriage collected by an Ozon courier."""
+
+    currency_code: str | None = None
+    """Currency code, e.g. RUB."""
+
+    value: float | None = None
+    """Preliminary cost of handing the carriage over to an Ozon courier, in the given currency."""
+
+
 class CarriageGetV1Response(Model):
     """Details of a carriage."""
 
@@ -236,7 +223,7 @@ class CarriageGetV1Response(Model):
     waybill as PDF; set_arrival_passes - issue arrival passes.
     """
 
-    cancel_availability: CarriageCancelAvailability | None = None
+    cancel_availability: CarriageGetV1ResponseCancelAvailability | None = None
     """Whether the carriage can be cancelled, and why not."""
 
     carriage_id: int | None = None
@@ -293,6 +280,16 @@ class CarriageGetV1Response(Model):
     """Warehouse identifier."""
 
 
+class CarriageGetV1ResponseCancelAvailability(Model):
+    """Whether the carriage can be cancelled."""
+
+    is_cancel_available: bool | None = None
+    """true if the carriage can be cancelled."""
+
+    reason: str | None = None
+    """Why the carriage cannot be cancelled."""
+
+
 class CarriageIdRequest(Model):
     """Identifies one carriage."""
 
@@ -303,11 +300,30 @@ class CarriageIdRequest(Model):
 class CarriagePassCreateV1Request(Model):
     """Request to create arrival passes for a carriage."""
 
-    arrival_passes: list[CarriageArrivalPass]
+    arrival_passes: list[CarriagePassCreateV1RequestArrivalPass]
     """Passes to create."""
 
     carriage_id: int
     """Identifier of the carriage the passes are for."""
+
+
+class CarriagePassCreateV1RequestArrivalPass(Model):
+    """Driver and vehicle data for a new carriage arrival pass."""
+
+    driver_name: str
+    """Full name of the driver."""
+
+    driver_phone: str
+    """Phone number of the driver."""
+
+    vehicle_license_plate: str
+    """Vehicle licence plate number."""
+
+    vehicle_model: str
+    """Vehicle make and model."""
+
+    with_returns: bool | None = None
+    """true if the driver will also pick up returns. Default false."""
 
 
 class CarriagePassDeleteV1Request(Model):
@@ -323,21 +339,33 @@ class CarriagePassDeleteV1Request(Model):
 class CarriagePassUpdateV1Request(Model):
     """Request to update arrival passes of a carriage."""
 
-    arrival_passes: list[CarriageArrivalPassUpdate]
+    arrival_passes: list[CarriagePassUpdateV1RequestArrivalPass]
     """Passes with the new data."""
 
     carriage_id: int
     """Identifier of the carriage."""
 
 
-class CarriagePickupFee(Model):
-    """Cost of a pick-up carriage collected by an Ozon courier."""
+class CarriagePassUpdateV1RequestArrivalPass(Model):
+    """New driver and vehicle data for an existing carriage arrival pass."""
 
-    currency_code: str | None = None
-    """Currency code, e.g. RUB."""
+    driver_name: str
+    """Full name of the driver."""
 
-    value: float | None = None
-    """Preliminary cost of handing the carriage over to an Ozon courier, in the given currency."""
+    driver_phone: str
+    """Phone number of the driver."""
+
+    id: int
+    """Identifier of the pass to update."""
+
+    vehicle_license_plate: str
+    """Vehicle licence plate number."""
+
+    vehicle_model: str
+    """Vehicle make and model."""
+
+    with_returns: bool | None = None
+    """true if the driver will also pick up returns. Default false."""
 
 
 class CarriageSetPostingsV1Request(Model):
@@ -348,31 +376,3 @@ class CarriageSetPostingsV1Request(Model):
 
     posting_numbers: list[str]
     """The complete new list of posting numbers for the carriage; it replaces the current list."""
-
-
-class DeliveryMethodCarriage(Model):
-    """A carriage of a delivery method for the requested departure date."""
-
-    all_blr_traceable: bool | None = None
-    """true if the carriage has products that need extra documents when shipped to Belarus."""
-
-    available_actions: list[str] | None = None
-    """Actions currently available for the carriage."""
-
-    carriage_volume: float | None = None
-    """Volume of the carriage, in litres."""
-
-    id: int | None = None
-    """Carriage identifier. 0 means a carriage that can be created."""
-
-    pickup_fee: CarriagePickupFee | None = None
-    """Cost of a pick-up by an Ozon courier."""
-
-    postings_count: int | None = None
-    """Number of postings in the carriage."""
-
-    quantum_count: int | None = None
-    """Number of quanta in the carriage."""
-
-    status: str | None = None
-    """Carriage status for the requested delivery method and date."""

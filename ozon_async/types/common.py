@@ -46,8 +46,29 @@ class CarriageError(Model):
     status: str | None = None
     """Error severity: warning - a warning; critical - a critical error."""
 
+    description: str | None = None
+    """Human-readable explanation of the error."""
+
+
+class DropOffPointCoordinates(Model):
+    """Geographic coordinates of a drop-off point."""
+
+    latitude: float | None = None
+    """Latitude in decimal degrees."""
+
+    longitude: float | None = None
+    """Longitude in decimal degrees."""
+
 
 class Empty(Model):
+    """An empty JSON object, sent or received when an operation has no parameters or no data to
+    return.
+    """
+
+    pass
+
+
+class EmptyRequest(Model):
     """An empty JSON object, sent or received when an operation has no parameters or no data to
     return.
     """
@@ -193,21 +214,34 @@ class ProductIdsRequest(Model):
     """
 
 
-class ReportCreateResponse(Model):
-    """The code of a report that is being generated; poll /v1/report/info with it."""
+class ProductImage(Model):
+    """A product image in the object form of Ozon's 2026 schemas."""
 
-    result: ReportDiscountedCreateV1Response | None = None
-    """Result with the report code."""
+    default: bool | None = None
+    """`true` for the main image, shown first on the product card."""
 
-    code: str | None = None
-    """Report code, when returned at the top level; pass it to /v1/report/info."""
+    file_name: str | None = None
+    """Link to the image file."""
+
+    index: int | None = None
+    """Position of the image on the product card, counting from 0."""
 
 
-class ReportDiscountedCreateV1Response(Model):
+class ReportCodeResponse(Model):
     """Result with the code of a report being generated."""
 
     code: str | None = None
     """Unique report code; pass it to /v1/report/info to get the report."""
+
+
+class ReportCreateResponse(Model):
+    """The code of a report that is being generated; poll /v1/report/info with it."""
+
+    result: ReportCodeResponse | None = None
+    """Result with the report code."""
+
+    code: str | None = None
+    """Report code, when returned at the top level; pass it to /v1/report/info."""
 
 
 class StringResultResponse(Model):
@@ -215,13 +249,3 @@ class StringResultResponse(Model):
 
     result: str | None = None
     """Result of processing the request, for example success."""
-
-
-class TimeRange(Model):
-    """A time interval defined by its start and end."""
-
-    time_from: datetime | None = None
-    """Start of the interval."""
-
-    time_to: datetime | None = None
-    """End of the interval."""

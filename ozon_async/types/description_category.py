@@ -15,7 +15,27 @@ else:
 # Simplified Chinese; DEFAULT (the default) means Russian.
 
 
-class DescriptionCategoryAttribute(Model):
+class DescriptionCategoryAttributeV1Request(Model):
+    """Request for the attributes of a description category and product type."""
+
+    description_category_id: int
+    """Category identifier, from /v1/description-category/tree."""
+
+    type_id: int
+    """Product type identifier, from /v1/description-category/tree."""
+
+    language: Language | None = None
+    """Language of the answer; Russian by default."""
+
+
+class DescriptionCategoryAttributeV1Response(Model):
+    """The attributes of a description category and product type."""
+
+    result: list[DescriptionCategoryAttributeV1ResponseResult] | None = None
+    """List of attributes."""
+
+
+class DescriptionCategoryAttributeV1ResponseResult(Model):
     """An attribute (characteristic) of a description category and product type."""
 
     category_dependent: bool | None = None
@@ -64,26 +84,6 @@ class DescriptionCategoryAttribute(Model):
 
     complex_is_collection: bool | None = None
     """True if the complex attribute takes a set of values, false if it takes a single value."""
-
-
-class DescriptionCategoryAttributeV1Request(Model):
-    """Request for the attributes of a description category and product type."""
-
-    description_category_id: int
-    """Category identifier, from /v1/description-category/tree."""
-
-    type_id: int
-    """Product type identifier, from /v1/description-category/tree."""
-
-    language: Language | None = None
-    """Language of the answer; Russian by default."""
-
-
-class DescriptionCategoryAttributeV1Response(Model):
-    """The attributes of a description category and product type."""
-
-    result: list[DescriptionCategoryAttribute] | None = None
-    """List of attributes."""
 
 
 class DescriptionCategoryAttributeValue(Model):
@@ -166,30 +166,6 @@ class DescriptionCategoryAttributeValuesV1Response(Model):
     """Attribute values."""
 
 
-class DescriptionCategoryTreeNode(Model):
-    """A node of the category tree, either a category (with description_category_id and
-    category_name) or a product type (with type_id and type_name).
-    """
-
-    description_category_id: int | None = None
-    """Category identifier; set for category nodes."""
-
-    category_name: str | None = None
-    """Category name; set for category nodes."""
-
-    children: list[DescriptionCategoryTreeNode] | None = None
-    """Child nodes (subcategories or product types)."""
-
-    disabled: bool | None = None
-    """True if products cannot be created in this node, false if they can."""
-
-    type_id: int | None = None
-    """Product type identifier; set for product type nodes."""
-
-    type_name: str | None = None
-    """Product type name; set for product type nodes."""
-
-
 class DescriptionCategoryTreeV1Request(Model):
     """Request for the category and product type tree."""
 
@@ -200,5 +176,29 @@ class DescriptionCategoryTreeV1Request(Model):
 class DescriptionCategoryTreeV1Response(Model):
     """The tree of categories and product types."""
 
-    result: list[DescriptionCategoryTreeNode] | None = None
+    result: list[DescriptionCategoryTreeV1ResponseResult] | None = None
     """Top-level categories."""
+
+
+class DescriptionCategoryTreeV1ResponseResult(Model):
+    """A node of the category tree, either a category (with description_category_id and
+    category_name) or a product type (with type_id and type_name).
+    """
+
+    description_category_id: int | None = None
+    """Category identifier; set for category nodes."""
+
+    category_name: str | None = None
+    """Category name; set for category nodes."""
+
+    children: list[DescriptionCategoryTreeV1ResponseResult] | None = None
+    """Child nodes (subcategories or product types)."""
+
+    disabled: bool | None = None
+    """True if products cannot be created in this node, false if they can."""
+
+    type_id: int | None = None
+    """Product type identifier; set for product type nodes."""
+
+    type_name: str | None = None
+    """Product type name; set for product type nodes."""

@@ -41,209 +41,21 @@ class FinanceAccrualPostingsV1Request(Model):
 class FinanceAccrualPostingsV1Response(Model):
     """Accruals for the requested postings."""
 
-    posting_accruals: list[FinancePostingAccruals] | None = None
+    posting_accruals: list[FinanceAccrualPostingsV1ResponsePostingAccrual] | None = None
     """Accruals grouped by posting."""
 
 
-class FinanceCashFlow(Model):
-    """Summary of income and expenses for one reporting period."""
+class FinanceAccrualPostingsV1ResponsePostingAccrual(Model):
+    """The accruals for one posting."""
 
-    period: FinanceCashFlowPeriod | None = None
-    """The reporting period."""
+    accruals: list[FinanceAccrualPostingsV1ResponsePostingAccrualAccrual] | None = None
+    """Accruals for the posting."""
 
-    orders_amount: float | None = None
-    """Total price of the products sold."""
+    posting_number: str | None = None
+    """Posting number."""
 
-    returns_amount: float | None = None
-    """Total price of the products returned."""
 
-    commission_amount: float | None = None
-    """Ozon commission for selling the products."""
-
-    services_amount: float | None = None
-    """Total charges for additional services."""
-
-    item_delivery_and_return_amount: float | None = None
-    """Total charges for logistics services."""
-
-    currency_code: str | None = None
-    """Currency in which the amounts and commissions are calculated."""
-
-
-class FinanceCashFlowDeliveryDetails(Model):
-    """Amounts for delivered orders in the cash flow statement."""
-
-    total: float | None = None
-    """Total amount for orders."""
-
-    amount: float | None = None
-    """Amount for purchased products, net of commissions."""
-
-    delivery_services: FinanceCashFlowServices | None = None
-    """Charges for processing and delivery."""
-
-
-class FinanceCashFlowDetails(Model):
-    """Detailed breakdown of the cash flow statement, returned when with_details is true."""
-
-    begin_balance_amount: float | None = None
-    """Balance at the start of the period."""
-
-    delivery: FinanceCashFlowDeliveryDetails | None = None
-    """Amounts for delivered orders."""
-
-    invoice_transfer: float | None = None
-    """Amount due to be paid out for the period."""
-
-    loan: float | None = None
-    """Transfers under loan agreements."""
-
-    payments: list[FinanceCashFlowPayment] | None = None
-    """Payouts made during the period."""
-
-    period: FinanceCashFlowPeriod | None = None
-    """The reporting period."""
-
-    return_: FinanceCashFlowReturnDetails | None = field(default=None, name="return")
-    """Amounts for returns and cancellations. JSON name: ``return``."""
-
-    rfbs: FinanceCashFlowRfbsDetails | None = None
-    """Transfers under the rFBS scheme."""
-
-    services: FinanceCashFlowServices | None = None
-    """Charges for services."""
-
-    others: FinanceCashFlowServices | None = None
-    """Compensations and other accruals."""
-
-    end_balance_amount: float | None = None
-    """Balance at the end of the period."""
-
-
-class FinanceCashFlowPayment(Model):
-    """A payout made to the seller during the period."""
-
-    currency_code: str | None = None
-    """Currency of the payout."""
-
-    payment: float | None = None
-    """Payout amount."""
-
-
-class FinanceCashFlowPeriod(Model):
-    """A reporting period of the cash flow statement."""
-
-    begin: datetime | None = None
-    """Start of the period."""
-
-    end: datetime | None = None
-    """End of the period."""
-
-    id: int | None = None
-    """Period identifier."""
-
-
-class FinanceCashFlowReturnDetails(Model):
-    """Amounts for returns and cancellations in the cash flow statement."""
-
-    total: float | None = None
-    """Total amount for returns and cancellations."""
-
-    amount: float | None = None
-    """Amount for returned products, net of commissions."""
-
-    return_services: FinanceCashFlowServices | None = None
-    """Charges for returns and cancellations."""
-
-
-class FinanceCashFlowRfbsDetails(Model):
-    """Transfers under the rFBS scheme (delivery chosen by the seller)."""
-
-    total: float | None = None
-    """Total amount."""
-
-    transfer_delivery: float | None = None
-    """Transfers for delivery received from buyers."""
-
-    transfer_delivery_return: float | None = None
-    """Delivery transfers returned to buyers."""
-
-    compensation_delivery_return: float | None = None
-    """Compensation of delivery transfers."""
-
-    partial_compensation: float | None = None
-    """Partial compensations transferred to buyers."""
-
-    partial_compensation_return: float | None = None
-    """Partial compensations returned."""
-
-
-class FinanceCashFlowServices(Model):
-    """A group of service charges or other accruals with its total and breakdown."""
-
-    total: float | None = None
-    """Total amount of the group."""
-
-    items: list[FinanceServiceCharge] | None = None
-    """Breakdown by service."""
-
-
-class FinanceCashFlowStatementDateRange(Model):
-    """Date range for the cash flow statement."""
-
-    from_: datetime = field(name="from")
-    """Start date of the report range. JSON name: ``from``."""
-
-    to: datetime
-    """End date of the report range."""
-
-
-class FinanceCashFlowStatementListV1Request(Model):
-    """Request for the cash flow statement.
-
-    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
-    """
-
-    date: FinanceCashFlowStatementDateRange
-    """Date range of the report; it is split into periods from the 1st to the 15th and from the
-    16th to the end of the month.
-    """
-
-    page_size: int
-    """Number of items per page."""
-
-    page: int | None = None
-    """Page number to return, starting at 1."""
-
-    with_details: bool | None = None
-    """true to add the detailed breakdown to the response."""
-
-
-class FinanceCashFlowStatementListV1Response(Model):
-    """The cash flow statement."""
-
-    result: FinanceCashFlowStatementResult | None = None
-    """Statement data."""
-
-    page_count: int | None = None
-    """Number of pages with reports, as sent at the top level in real responses."""
-
-
-class FinanceCashFlowStatementResult(Model):
-    """The cash flow statement data."""
-
-    cash_flows: list[FinanceCashFlow] | None = None
-    """Summaries for each reporting period."""
-
-    details: FinanceCashFlowDetails | None = None
-    """Detailed breakdown, returned when with_details is true."""
-
-    page_count: int | None = None
-    """Number of pages with reports."""
-
-
-class FinancePostingAccrual(Model):
+class FinanceAccrualPostingsV1ResponsePostingAccrualAccrual(Model):
     """One accrual for a posting."""
 
     accrual_date: str | None = None
@@ -265,14 +77,204 @@ class FinancePostingAccrual(Model):
     """Accrual type identifier; get the list of types with /v1/finance/accrual/types."""
 
 
-class FinancePostingAccruals(Model):
-    """The accruals for one posting."""
+class FinanceCashFlowStatementListV1Request(Model):
+    """Request for the cash flow statement.
 
-    accruals: list[FinancePostingAccrual] | None = None
-    """Accruals for the posting."""
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
 
-    posting_number: str | None = None
-    """Posting number."""
+    date: FinanceCashFlowStatementListV1RequestDate
+    """Date range of the report; it is split into periods from the 1st to the 15th and from the
+    16th to the end of the month.
+    """
+
+    page_size: int
+    """Number of items per page."""
+
+    page: int | None = None
+    """Page number to return, starting at 1."""
+
+    with_details: bool | None = None
+    """true to add the detailed breakdown to the response."""
+
+
+class FinanceCashFlowStatementListV1RequestDate(Model):
+    """Date range for the cash flow statement."""
+
+    from_: datetime = field(name="from")
+    """Start date of the report range. JSON name: ``from``."""
+
+    to: datetime
+    """End date of the report range."""
+
+
+class FinanceCashFlowStatementListV1Response(Model):
+    """The cash flow statement."""
+
+    result: FinanceCashFlowStatementListV1ResponseResult | None = None
+    """Statement data."""
+
+    page_count: int | None = None
+    """Number of pages with reports, as sent at the top level in real responses."""
+
+
+class FinanceCashFlowStatementListV1ResponseResult(Model):
+    """The cash flow statement data."""
+
+    cash_flows: list[FinanceCashFlowStatementListV1ResponseResultCashFlow] | None = None
+    """Summaries for each reporting period."""
+
+    details: FinanceCashFlowStatementListV1ResponseResultDetails | None = None
+    """Detailed breakdown, returned when with_details is true."""
+
+    page_count: int | None = None
+    """Number of pages with reports."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultCashFlow(Model):
+    """Summary of income and expenses for one reporting period."""
+
+    period: FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod | None = None
+    """The reporting period."""
+
+    orders_amount: float | None = None
+    """Total price of the products sold."""
+
+    returns_amount: float | None = None
+    """Total price of the products returned."""
+
+    commission_amount: float | None = None
+    """Ozon commission for selling the products."""
+
+    services_amount: float | None = None
+    """Total charges for additional services."""
+
+    item_delivery_and_return_amount: float | None = None
+    """Total charges for logistics services."""
+
+    currency_code: str | None = None
+    """Currency in which the amounts and commissions are calculated."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod(Model):
+    """A reporting period of the cash flow statement."""
+
+    begin: datetime | None = None
+    """Start of the period."""
+
+    end: datetime | None = None
+    """End of the period."""
+
+    id: int | None = None
+    """Period identifier."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetails(Model):
+    """Detailed breakdown of the cash flow statement, returned when with_details is true."""
+
+    begin_balance_amount: float | None = None
+    """Balance at the start of the period."""
+
+    delivery: FinanceCashFlowStatementListV1ResponseResultDetailsDelivery | None = None
+    """Amounts for delivered orders."""
+
+    invoice_transfer: float | None = None
+    """Amount due to be paid out for the period."""
+
+    loan: float | None = None
+    """Transfers under loan agreements."""
+
+    payments: list[FinanceCashFlowStatementListV1ResponseResultDetailsPayment] | None = None
+    """Payouts made during the period."""
+
+    period: FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod | None = None
+    """The reporting period."""
+
+    return_: FinanceCashFlowStatementListV1ResponseResultDetailsReturn | None = field(
+        default=None, name="return"
+    )
+    """Amounts for returns and cancellations. JSON name: ``return``."""
+
+    rfbs: FinanceCashFlowStatementListV1ResponseResultDetailsRfbs | None = None
+    """Transfers under the rFBS scheme."""
+
+    services: FinanceCashFlowStatementListV1ResponseResultDetailsServices | None = None
+    """Charges for services."""
+
+    others: FinanceCashFlowStatementListV1ResponseResultDetailsServices | None = None
+    """Compensations and other accruals."""
+
+    end_balance_amount: float | None = None
+    """Balance at the end of the period."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsDelivery(Model):
+    """Amounts for delivered orders in the cash flow statement."""
+
+    total: float | None = None
+    """Total amount for orders."""
+
+    amount: float | None = None
+    """Amount for purchased products, net of commissions."""
+
+    delivery_services: FinanceCashFlowStatementListV1ResponseResultDetailsServices | None = None
+    """Charges for processing and delivery."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsPayment(Model):
+    """A payout made to the seller during the period."""
+
+    currency_code: str | None = None
+    """Currency of the payout."""
+
+    payment: float | None = None
+    """Payout amount."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsReturn(Model):
+    """Amounts for returns and cancellations in the cash flow statement."""
+
+    total: float | None = None
+    """Total amount for returns and cancellations."""
+
+    amount: float | None = None
+    """Amount for returned products, net of commissions."""
+
+    return_services: FinanceCashFlowStatementListV1ResponseResultDetailsServices | None = None
+    """Charges for returns and cancellations."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsRfbs(Model):
+    """Transfers under the rFBS scheme (delivery chosen by the seller)."""
+
+    total: float | None = None
+    """Total amount."""
+
+    transfer_delivery: float | None = None
+    """Transfers for delivery received from buyers."""
+
+    transfer_delivery_return: float | None = None
+    """Delivery transfers returned to buyers."""
+
+    compensation_delivery_return: float | None = None
+    """Compensation of delivery transfers."""
+
+    partial_compensation: float | None = None
+    """Partial compensations transferred to buyers."""
+
+    partial_compensation_return: float | None = None
+    """Partial compensations returned."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsServices(Model):
+    """A group of service charges or other accruals with its total and breakdown."""
+
+    total: float | None = None
+    """Total amount of the group."""
+
+    items: list[FinanceServiceCharge] | None = None
+    """Breakdown by service."""
 
 
 class FinanceRealizationByDayV1Request(Model):
@@ -301,15 +303,73 @@ class FinanceRealizationPostingV1Response(Model):
     header: RealizationReportResponseHeader | None = None
     """Title page of the report."""
 
-    rows: list[RealizationReportPostingResponseRow] | None = None
+    rows: list[FinanceRealizationPostingV1ResponseRow] | None = None
     """Report rows, one per product in a posting."""
+
+
+class FinanceRealizationPostingV1ResponseRow(Model):
+    """One row of the per-posting sales report."""
+
+    commission_ratio: float | None = None
+    """Sales commission rate for the product category."""
+
+    delivery_commission: RealizationReportCommission | None = None
+    """Amounts for the delivered product."""
+
+    item: RealizationReportItem | None = None
+    """The product."""
+
+    return_commission: RealizationReportCommission | None = None
+    """Amounts for the returned product."""
+
+    row_number: int | None = None
+    """Row number in the report."""
+
+    seller_price_per_instance: float | None = None
+    """Seller price per unit after discounts."""
+
+    order: FinanceRealizationPostingV1ResponseRowOrder | None = None
+    """The order (posting) the row belongs to."""
+
+    legal_entity_document: FinanceRealizationPostingV1ResponseRowLegalEntityDocument | None = None
+    """Invoice details when the product was sold to a legal entity."""
+
+
+class FinanceRealizationPostingV1ResponseRowLegalEntityDocument(Model):
+    """Invoice details for a sale to a legal entity."""
+
+    number: str | None = None
+    """Invoice number."""
+
+    sale_date: str | None = None
+    """Sale date, YYYY-MM-DD."""
+
+
+class FinanceRealizationPostingV1ResponseRowOrder(Model):
+    """The order a sales report row belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    created_date: str | None = None
+    """Order date, YYYY-MM-DD."""
 
 
 class FinanceRealizationV2Response(Model):
     """The monthly sales report."""
 
-    result: RealizationReportResult | None = None
+    result: FinanceRealizationV2ResponseResult | None = None
     """Report title page and rows."""
+
+
+class FinanceRealizationV2ResponseResult(Model):
+    """The monthly sales report content."""
+
+    header: RealizationReportResponseHeader | None = None
+    """Title page of the report."""
+
+    rows: list[RealizationReportResponseRow] | None = None
+    """Report rows."""
 
 
 class FinanceServiceCharge(Model):
@@ -355,17 +415,24 @@ class FinanceServiceCharge(Model):
     """Price of the service; charges are negative."""
 
 
-class FinanceTransactionItem(Model):
-    """A product in a financial operation."""
+class FinanceTransactionListV3Request(Model):
+    """Request for the transaction list.
 
-    name: str | None = None
-    """Product name."""
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
 
-    sku: int | None = None
-    """Ozon SKU of the product."""
+    page_size: int
+    """Number of items per page. Maximum 1000."""
+
+    filter: FinanceTransactionListV3RequestFilter | None = None
+    """Transaction filter; specify a date range or a posting number."""
+
+    page: int | None = None
+    """Page number to return, starting at 1."""
 
 
-class FinanceTransactionListRequestFilter(Model):
+class FinanceTransactionListV3RequestFilter(Model):
     """Filter for the transaction list.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
@@ -431,10 +498,17 @@ class FinanceTransactionListRequestFilter(Model):
             raise ValueError("one of `posting_number`, `date` is required")
 
 
-class FinanceTransactionListResult(Model):
+class FinanceTransactionListV3Response(Model):
+    """The transaction list."""
+
+    result: FinanceTransactionListV3ResponseResult | None = None
+    """Transactions and page counters."""
+
+
+class FinanceTransactionListV3ResponseResult(Model):
     """A page of the transaction list."""
 
-    operations: list[FinanceTransactionOperation] | None = None
+    operations: list[FinanceTransactionListV3ResponseResultOperation] | None = None
     """Operations on this page."""
 
     page_count: int | None = None
@@ -444,31 +518,7 @@ class FinanceTransactionListResult(Model):
     """Number of transactions on all pages; 0 means there are no more transactions."""
 
 
-class FinanceTransactionListV3Request(Model):
-    """Request for the transaction list.
-
-    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
-    """
-
-    page_size: int
-    """Number of items per page. Maximum 1000."""
-
-    filter: FinanceTransactionListRequestFilter | None = None
-    """Transaction filter; specify a date range or a posting number."""
-
-    page: int | None = None
-    """Page number to return, starting at 1."""
-
-
-class FinanceTransactionListV3Response(Model):
-    """The transaction list."""
-
-    result: FinanceTransactionListResult | None = None
-    """Transactions and page counters."""
-
-
-class FinanceTransactionOperation(Model):
+class FinanceTransactionListV3ResponseResultOperation(Model):
     """One financial operation (transaction)."""
 
     accruals_for_sale: float | None = None
@@ -482,7 +532,7 @@ class FinanceTransactionOperation(Model):
     goods.
     """
 
-    items: list[FinanceTransactionItem] | None = None
+    items: list[FinanceTransactionListV3ResponseResultOperationItem] | None = None
     """Products the operation applies to."""
 
     operation_date: str | None = None
@@ -499,7 +549,7 @@ class FinanceTransactionOperation(Model):
     operation_type_name: str | None = None
     """Human-readable name of the operation type."""
 
-    posting: FinanceTransactionPosting | None = None
+    posting: FinanceTransactionListV3ResponseResultOperationPosting | None = None
     """The posting the operation applies to."""
 
     return_delivery_charge: float | None = None
@@ -520,7 +570,17 @@ class FinanceTransactionOperation(Model):
     """
 
 
-class FinanceTransactionPosting(Model):
+class FinanceTransactionListV3ResponseResultOperationItem(Model):
+    """A product in a financial operation."""
+
+    name: str | None = None
+    """Product name."""
+
+    sku: int | None = None
+    """Ozon SKU of the product."""
+
+
+class FinanceTransactionListV3ResponseResultOperationPosting(Model):
     """The posting a financial operation applies to."""
 
     delivery_schema: str | None = None
@@ -540,7 +600,38 @@ class FinanceTransactionPosting(Model):
     """Identifier of the warehouse."""
 
 
-class FinanceTransactionTotals(Model):
+class FinanceTransactionTotalsV3Request(Model):
+    """Request for transaction totals; specify either a date range or a posting number.
+
+    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
+    several; at least one is required (`anyOf`).
+    """
+
+    date: FilterPeriod | None = None
+    """Period to get totals for."""
+
+    posting_number: str | None = None
+    """Posting number to get totals for."""
+
+    transaction_type: str | None = None
+    """Accrual category: all (all), orders (orders), returns (returns and cancellations), services
+    (service fees), compensation (compensations), transferDelivery (delivery charges), other
+    (other).
+    """
+
+    def __post_init__(self) -> None:
+        if (self.posting_number is None) and (self.date is None):
+            raise ValueError("one of `posting_number`, `date` is required")
+
+
+class FinanceTransactionTotalsV3Response(Model):
+    """Transaction totals."""
+
+    result: FinanceTransactionTotalsV3ResponseResult | None = None
+    """Totals by category."""
+
+
+class FinanceTransactionTotalsV3ResponseResult(Model):
     """Transaction totals by category."""
 
     accruals_for_sale: float | None = None
@@ -573,37 +664,6 @@ class FinanceTransactionTotals(Model):
     """Charges for additional services not directly related to deliveries and returns, such as
     promotion or product storage.
     """
-
-
-class FinanceTransactionTotalsV3Request(Model):
-    """Request for transaction totals; specify either a date range or a posting number.
-
-    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
-    several; at least one is required (`anyOf`).
-    """
-
-    date: FilterPeriod | None = None
-    """Period to get totals for."""
-
-    posting_number: str | None = None
-    """Posting number to get totals for."""
-
-    transaction_type: str | None = None
-    """Accrual category: all (all), orders (orders), returns (returns and cancellations), services
-    (service fees), compensation (compensations), transferDelivery (delivery charges), other
-    (other).
-    """
-
-    def __post_init__(self) -> None:
-        if (self.posting_number is None) and (self.date is None):
-            raise ValueError("one of `posting_number`, `date` is required")
-
-
-class FinanceTransactionTotalsV3Response(Model):
-    """Transaction totals."""
-
-    result: FinanceTransactionTotals | None = None
-    """Totals by category."""
 
 
 class RealizationReportCommission(Model):
@@ -657,54 +717,6 @@ class RealizationReportItem(Model):
 
     sku: int | None = None
     """Ozon SKU of the product."""
-
-
-class RealizationReportLegalEntityDocument(Model):
-    """Invoice details for a sale to a legal entity."""
-
-    number: str | None = None
-    """Invoice number."""
-
-    sale_date: str | None = None
-    """Sale date, YYYY-MM-DD."""
-
-
-class RealizationReportOrder(Model):
-    """The order a sales report row belongs to."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    created_date: str | None = None
-    """Order date, YYYY-MM-DD."""
-
-
-class RealizationReportPostingResponseRow(Model):
-    """One row of the per-posting sales report."""
-
-    commission_ratio: float | None = None
-    """Sales commission rate for the product category."""
-
-    delivery_commission: RealizationReportCommission | None = None
-    """Amounts for the delivered product."""
-
-    item: RealizationReportItem | None = None
-    """The product."""
-
-    return_commission: RealizationReportCommission | None = None
-    """Amounts for the returned product."""
-
-    row_number: int | None = None
-    """Row number in the report."""
-
-    seller_price_per_instance: float | None = None
-    """Seller price per unit after discounts."""
-
-    order: RealizationReportOrder | None = None
-    """The order (posting) the row belongs to."""
-
-    legal_entity_document: RealizationReportLegalEntityDocument | None = None
-    """Invoice details when the product was sold to a legal entity."""
 
 
 class RealizationReportRequest(Model):
@@ -786,13 +798,3 @@ class RealizationReportResponseRow(Model):
 
     seller_price_per_instance: float | None = None
     """Seller price per unit after discounts."""
-
-
-class RealizationReportResult(Model):
-    """The monthly sales report content."""
-
-    header: RealizationReportResponseHeader | None = None
-    """Title page of the report."""
-
-    rows: list[RealizationReportResponseRow] | None = None
-    """Report rows."""

@@ -8,7 +8,20 @@ from msgspec import field
 from ozon_async._models import Model
 
 
-class PolygonBindItem(Model):
+class PolygonBindV1Request(Model):
+    """Request to bind a delivery method to delivery polygons."""
+
+    delivery_method_id: int
+    """Delivery method identifier."""
+
+    polygons: list[PolygonBindV1RequestPolygon]
+    """Polygons to bind, each with a delivery time."""
+
+    warehouse_location: PolygonBindV1RequestWarehouseLocation
+    """Location of the warehouse the deliveries start from."""
+
+
+class PolygonBindV1RequestPolygon(Model):
     """A delivery polygon to bind to a delivery method, with its delivery time."""
 
     polygon_id: int
@@ -18,17 +31,14 @@ class PolygonBindItem(Model):
     """Time in minutes within which products are delivered in this polygon."""
 
 
-class PolygonBindV1Request(Model):
-    """Request to bind a delivery method to delivery polygons."""
+class PolygonBindV1RequestWarehouseLocation(Model):
+    """Geographic location of the warehouse."""
 
-    delivery_method_id: int
-    """Delivery method identifier."""
+    lat: str
+    """Latitude of the warehouse, as a decimal string."""
 
-    polygons: list[PolygonBindItem]
-    """Polygons to bind, each with a delivery time."""
-
-    warehouse_location: PolygonWarehouseLocation
-    """Location of the warehouse the deliveries start from."""
+    lon: str
+    """Longitude of the warehouse, as a decimal string."""
 
 
 class PolygonBindV2Request(Model):
@@ -66,13 +76,3 @@ class PolygonCreateV1Response(Model):
     """Identifier of the new delivery polygon, in the camelCase spelling that Ozon's example uses
     instead of polygon_id. JSON name: ``polygonId``.
     """
-
-
-class PolygonWarehouseLocation(Model):
-    """Geographic location of the warehouse."""
-
-    lat: str
-    """Latitude of the warehouse, as a decimal string."""
-
-    lon: str
-    """Longitude of the warehouse, as a decimal string."""

@@ -12,8 +12,8 @@ from ozon_async._models import Model
 
 if TYPE_CHECKING:
     ReportLanguageWithDefault = str
-    ReportListType = str
-    ReportProductsVisibility = (
+    ReportListV1RequestReportType = str
+    ReportProductsCreateV1RequestVisibility = (
         Literal[
             "ALL",
             "VALIDATION_STATE_FAIL",
@@ -30,15 +30,15 @@ if TYPE_CHECKING:
     )
 else:
     ReportLanguageWithDefault = str
-    ReportListType = str
-    ReportProductsVisibility = str
+    ReportListV1RequestReportType = str
+    ReportProductsCreateV1RequestVisibility = str
 # ReportLanguageWithDefault: Language of the report: `DEFAULT` the seller account language, `RU`
 # Russian, `EN` English.
-# ReportListType: Which reports to list: `ALL`, or one type such as `SELLER_PRODUCTS`,
-# `SELLER_STOCK`, `SELLER_RETURNS`, `SELLER_POSTINGS`, `SELLER_DISCOUNTED`,
+# ReportListV1RequestReportType: Which reports to list: `ALL`, or one type such as
+# `SELLER_PRODUCTS`, `SELLER_STOCK`, `SELLER_RETURNS`, `SELLER_POSTINGS`, `SELLER_DISCOUNTED`,
 # `SELLER_PRODUCT_PRICES`.
-# ReportProductsVisibility: Product visibility filter for the products report: ALL - all
-# products except archived; VALIDATION_STATE_FAIL - failed the validator check at pre-
+# ReportProductsCreateV1RequestVisibility: Product visibility filter for the products report:
+# ALL - all products except archived; VALIDATION_STATE_FAIL - failed the validator check at pre-
 # moderation; TO_SUPPLY - ready for sale; IN_SALE - on sale; REMOVED_FROM_SALE - hidden from
 # buyers; PARTIAL_APPROVED - have warnings and need fixes; IMAGE_ABSENT - without images;
 # ARCHIVED - archived; AUTO_ARCHIVED - archived automatically; MANUAL_ARCHIVED - archived
@@ -99,16 +99,6 @@ class ReportInfoV1Response(Model):
     """The report."""
 
 
-class ReportListResult(Model):
-    """A page of generated reports."""
-
-    reports: list[ReportInfo] | None = None
-    """Generated reports."""
-
-    total: int | None = None
-    """Total number of reports."""
-
-
 class ReportListV1Request(Model):
     """Request for the list of generated reports.
 
@@ -122,7 +112,7 @@ class ReportListV1Request(Model):
     page_size: int | None = None
     """Number of reports per page. Default 100, maximum 1000."""
 
-    report_type: ReportListType | None = None
+    report_type: ReportListV1RequestReportType | None = None
     """Report type filter: ALL (default) or one of the report type codes such as SELLER_PRODUCTS,
     SELLER_STOCK, SELLER_RETURNS, SELLER_POSTINGS, SELLER_DISCOUNTED, MUTUAL_SETTLEMENT,
     DOCUMENT_B2B_SALES, COMPENSATION_REPORT, DECOMPENSATION_REPORT, MARKED_PRODUCTS_SALES,
@@ -133,18 +123,28 @@ class ReportListV1Request(Model):
 class ReportListV1Response(Model):
     """List of generated reports."""
 
-    result: ReportListResult | None = None
+    result: ReportListV1ResponseResult | None = None
     """Reports and their total count."""
+
+
+class ReportListV1ResponseResult(Model):
+    """A page of generated reports."""
+
+    reports: list[ReportInfo] | None = None
+    """Generated reports."""
+
+    total: int | None = None
+    """Total number of reports."""
 
 
 class ReportMarkedProductsSalesCreateV1Request(Model):
     """Request to generate a sales report on products with marking codes."""
 
-    date: ReportMarkedProductsSalesPeriod | None = None
+    date: ReportMarkedProductsSalesCreateV1RequestDate | None = None
     """Reporting period; shorten it if the report would exceed 50,000 marking codes."""
 
 
-class ReportMarkedProductsSalesPeriod(Model):
+class ReportMarkedProductsSalesCreateV1RequestDate(Model):
     """Reporting period of the marked products sales report."""
 
     from_: str = field(name="from")
@@ -157,17 +157,17 @@ class ReportMarkedProductsSalesPeriod(Model):
 class ReportPostingsCreateV1Request(Model):
     """Request to generate a postings report."""
 
-    filter: ReportPostingsFilter
+    filter: ReportPostingsCreateV1RequestFilter
     """Postings filter; the processing period is required."""
 
     language: ReportLanguageWithDefault | None = None
     """Language of the report: DEFAULT, RU - Russian, EN - English. Default DEFAULT."""
 
-    with_: ReportPostingsWith | None = field(default=None, name="with")
+    with_: ReportPostingsCreateV1RequestWith | None = field(default=None, name="with")
     """Additional data blocks to include in the report. JSON name: ``with``."""
 
 
-class ReportPostingsFilter(Model):
+class ReportPostingsCreateV1RequestFilter(Model):
     """Filter for the postings report."""
 
     processed_at_from: datetime
@@ -211,7 +211,7 @@ class ReportPostingsFilter(Model):
     """
 
 
-class ReportPostingsWith(Model):
+class ReportPostingsCreateV1RequestWith(Model):
     """Additional data blocks to include in the postings report."""
 
     additional_data: bool | None = None
@@ -244,7 +244,7 @@ class ReportProductsCreateV1Request(Model):
     sku: list[int] | None = None
     """Product identifiers in the Ozon system (SKU)."""
 
-    visibility: ReportProductsVisibility | None = None
+    visibility: ReportProductsCreateV1RequestVisibility | None = None
     """Product visibility filter. Default ALL."""
 
 

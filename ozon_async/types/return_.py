@@ -8,7 +8,14 @@ from datetime import datetime
 from ozon_async._models import Model
 
 
-class ReturnPassCreateItem(Model):
+class ReturnPassCreateV1Request(Model):
+    """Request to create arrival passes for collecting returns."""
+
+    arrival_passes: list[ReturnPassCreateV1RequestArrivalPass]
+    """Passes to create."""
+
+
+class ReturnPassCreateV1RequestArrivalPass(Model):
     """A new arrival pass for a vehicle that collects returns at an Ozon warehouse."""
 
     arrival_time: datetime
@@ -33,13 +40,6 @@ class ReturnPassCreateItem(Model):
     """Identifier of the seller's warehouse, as returned by /v2/warehouse/list."""
 
 
-class ReturnPassCreateV1Request(Model):
-    """Request to create arrival passes for collecting returns."""
-
-    arrival_passes: list[ReturnPassCreateItem]
-    """Passes to create."""
-
-
 class ReturnPassDeleteV1Request(Model):
     """Request to delete arrival passes for collecting returns."""
 
@@ -47,7 +47,14 @@ class ReturnPassDeleteV1Request(Model):
     """Identifiers of the passes to delete."""
 
 
-class ReturnPassUpdateItem(Model):
+class ReturnPassUpdateV1Request(Model):
+    """Request to update arrival passes for collecting returns."""
+
+    arrival_passes: list[ReturnPassUpdateV1RequestArrivalPass]
+    """Passes to update, each with its identifier."""
+
+
+class ReturnPassUpdateV1RequestArrivalPass(Model):
     """New data for an existing arrival pass for collecting returns."""
 
     arrival_pass_id: int
@@ -69,10 +76,3 @@ class ReturnPassUpdateItem(Model):
 
     vehicle_model: str
     """Vehicle make and model."""
-
-
-class ReturnPassUpdateV1Request(Model):
-    """Request to update arrival passes for collecting returns."""
-
-    arrival_passes: list[ReturnPassUpdateItem]
-    """Passes to update, each with its identifier."""

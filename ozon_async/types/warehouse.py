@@ -10,18 +10,36 @@ from msgspec import Meta, field
 
 from ozon_async._models import Model
 from ozon_async.types.common import (
+    DropOffPointCoordinates,
     OperationError,
-    TimeRange,
 )
 
 if TYPE_CHECKING:
     DropOffPointTypeEnum = Literal["PVZ", "PPZ", "SC"] | str
-    WarehouseCarriageLabelTypeEnum = Literal["UNSPECIFIED", "BIG", "SMALL"] | str
-    WarehouseFirstMileTypeEnum = Literal["UNSPECIFIED", "PICK_UP", "DROP_OFF"] | str
+    DropOffPointTypeEnumInput = Literal["PVZ", "PPZ", "SC"] | str
     WarehouseFirstMileTypeInputEnum = Literal["PICK_UP", "DROP_OFF"] | str
-    WarehouseLegacyFirstMileFirstMileType = Literal["DropOff", "Pickup"] | str
-    WarehouseOperationStatusEnum = Literal["UNSPECIFIED", "IN_PROGRESS", "SUCCESS", "ERROR"] | str
-    WarehouseOperationTypeEnum = (
+    WarehouseListV1ResponseResultFirstMileTypeFirstMileType = Literal["DropOff", "Pickup"] | str
+    WarehouseListV2ResponseWarehouseCarriageLabelType = Literal["UNSPECIFIED", "BIG", "SMALL"] | str
+    WarehouseListV2ResponseWarehouseFirstMileType = (
+        Literal["UNSPECIFIED", "PICK_UP", "DROP_OFF"] | str
+    )
+    WarehouseListV2ResponseWarehouseWorkingDay = (
+        Literal[
+            "UNSPECIFIED",
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        | str
+    )
+    WarehouseOperationStatusV1ResponseStatus = (
+        Literal["UNSPECIFIED", "IN_PROGRESS", "SUCCESS", "ERROR"] | str
+    )
+    WarehouseOperationStatusV1ResponseType = (
         Literal[
             "UNSPECIFIED",
             "CREATE_FBS_WAREHOUSE",
@@ -35,244 +53,41 @@ if TYPE_CHECKING:
     WarehouseWorkingDayInputEnum = (
         Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"] | str
     )
-    WarehouseWorkingDaysEnum = (
-        Literal[
-            "UNSPECIFIED",
-            "MONDAY",
-            "TUESDAY",
-            "WEDNESDAY",
-            "THURSDAY",
-            "FRIDAY",
-            "SATURDAY",
-            "SUNDAY",
-        ]
-        | str
-    )
 else:
     DropOffPointTypeEnum = str
-    WarehouseCarriageLabelTypeEnum = str
-    WarehouseFirstMileTypeEnum = str
+    DropOffPointTypeEnumInput = str
     WarehouseFirstMileTypeInputEnum = str
-    WarehouseLegacyFirstMileFirstMileType = str
-    WarehouseOperationStatusEnum = str
-    WarehouseOperationTypeEnum = str
+    WarehouseListV1ResponseResultFirstMileTypeFirstMileType = str
+    WarehouseListV2ResponseWarehouseCarriageLabelType = str
+    WarehouseListV2ResponseWarehouseFirstMileType = str
+    WarehouseListV2ResponseWarehouseWorkingDay = str
+    WarehouseOperationStatusV1ResponseStatus = str
+    WarehouseOperationStatusV1ResponseType = str
     WarehouseWorkingDayInputEnum = str
-    WarehouseWorkingDaysEnum = str
 # DropOffPointTypeEnum: Drop-off point type: PVZ - order pickup point; PPZ - order acceptance
 # point; SC - sorting centre.
-# WarehouseCarriageLabelTypeEnum: Type of the label printed for a warehouse's shipments:
-# UNSPECIFIED - unknown; BIG - large label; SMALL - small label.
-# WarehouseFirstMileTypeEnum: First-mile type of a warehouse: PICK_UP - a courier collects
-# orders; DROP_OFF - the seller brings orders to an acceptance point; UNSPECIFIED - not set.
+# DropOffPointTypeEnumInput: Drop-off point type: PVZ - order pickup point; PPZ - order
+# acceptance point; SC - sorting centre.
 # WarehouseFirstMileTypeInputEnum: First-mile type set when creating or updating an FBS
 # warehouse: PICK_UP - orders are handed to a courier who collects them; DROP_OFF - the seller
 # brings orders to an acceptance point.
-# WarehouseLegacyFirstMileFirstMileType: First-mile type: DropOff - orders are brought to a
-# drop-off point; Pickup - a courier collects them.
-# WarehouseOperationStatusEnum: Status of a warehouse operation: UNSPECIFIED - not set;
-# IN_PROGRESS - running; SUCCESS - completed; ERROR - finished with an error.
-# WarehouseOperationTypeEnum: Type of a warehouse operation: UNSPECIFIED - not set;
+# WarehouseListV1ResponseResultFirstMileTypeFirstMileType: First-mile type: DropOff - orders are
+# brought to a drop-off point; Pickup - a courier collects them.
+# WarehouseListV2ResponseWarehouseCarriageLabelType: Type of the label printed for a warehouse's
+# shipments: UNSPECIFIED - unknown; BIG - large label; SMALL - small label.
+# WarehouseListV2ResponseWarehouseFirstMileType: First-mile type of a warehouse: PICK_UP - a
+# courier collects orders; DROP_OFF - the seller brings orders to an acceptance point;
+# UNSPECIFIED - not set.
+# WarehouseListV2ResponseWarehouseWorkingDay: Day of the week on which a warehouse works: MONDAY
+# to SUNDAY; UNSPECIFIED - not set.
+# WarehouseOperationStatusV1ResponseStatus: Status of a warehouse operation: UNSPECIFIED - not
+# set; IN_PROGRESS - running; SUCCESS - completed; ERROR - finished with an error.
+# WarehouseOperationStatusV1ResponseType: Type of a warehouse operation: UNSPECIFIED - not set;
 # CREATE_FBS_WAREHOUSE - FBS warehouse creation; UPDATE_FBS_WAREHOUSE - FBS warehouse update;
 # SET_FIRST_MILE - first-mile change; WAREHOUSE_ENABLE_DISABLE - archiving or restoring an FBS
 # warehouse; WAREHOUSE_PAUSE_UNPAUSE - pausing or resuming an rFBS warehouse.
 # WarehouseWorkingDayInputEnum: Day of the week on which an FBS warehouse works, as set in
 # create and update requests: MONDAY to SUNDAY.
-# WarehouseWorkingDaysEnum: Day of the week on which a warehouse works: MONDAY to SUNDAY;
-# UNSPECIFIED - not set.
-
-
-class DropOffPointCoordinates(Model):
-    """Geographic coordinates of a drop-off point."""
-
-    latitude: float | None = None
-    """Latitude in decimal degrees."""
-
-    longitude: float | None = None
-    """Longitude in decimal degrees."""
-
-
-class DropOffPointSearchForCreate(Model):
-    """Search parameters for drop-off points when creating an FBS warehouse."""
-
-    address: str | None = None
-    """Address text of the drop-off point to search for."""
-
-    types: Annotated[list[DropOffPointTypeEnum], Meta(max_length=3)] | None = None
-    """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
-    - sorting centre.
-    """
-
-
-class DropOffPointSearchForUpdate(Model):
-    """Search parameters for drop-off points when changing an existing FBS warehouse."""
-
-    address: str | None = None
-    """Search by the drop-off point's address text."""
-
-    types: Annotated[list[DropOffPointTypeEnum], Meta(max_length=3)] | None = None
-    """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
-    - sorting centre.
-    """
-
-
-class FbsWarehouse(Model):
-    """An FBS or rFBS warehouse of the seller, as returned by /v2/warehouse/list."""
-
-    address_info: WarehouseAddressInfo | None = None
-    """Warehouse address, coordinates and time zone."""
-
-    carriage_label_type: WarehouseCarriageLabelTypeEnum | None = None
-    """Label type: UNSPECIFIED - unknown; BIG - large label; SMALL - small label."""
-
-    courier_comment: str | None = None
-    """Comment for the courier."""
-
-    courier_phones: list[str] | None = None
-    """Phone numbers for contacting the courier."""
-
-    created_at: datetime | None = None
-    """Date and time the warehouse was created."""
-
-    cut_in_time: int | None = None
-    """Time for shipping orders, in minutes."""
-
-    first_mile: WarehouseFirstMile | None = None
-    """First-mile settings: type, drop-off point and timeslot."""
-
-    has_entrusted_acceptance: bool | None = None
-    """true if trusted acceptance is enabled for the warehouse."""
-
-    has_postings_limit: bool | None = None
-    """true if the warehouse has a minimum number of orders per shipment."""
-
-    is_auto_assembly: bool | None = None
-    """true if automatic order assembly is enabled."""
-
-    is_comfort: bool | None = None
-    """true if the warehouse offers comfort delivery, which takes 60 minutes or more to reach the
-    buyer.
-    """
-
-    is_express: bool | None = None
-    """true if the warehouse offers express delivery, which takes no more than 60 minutes to reach
-    the buyer.
-    """
-
-    is_kgt: bool | None = None
-    """true if the warehouse accepts large-size goods."""
-
-    is_rfbs: bool | None = None
-    """true if the warehouse works under the rFBS scheme."""
-
-    is_waybill_enabled: bool | None = None
-    """true if waybill (transport consignment note) printing is enabled."""
-
-    min_postings_limit: int | None = None
-    """Minimum number of orders that can be brought in one shipment."""
-
-    name: str | None = None
-    """Warehouse name."""
-
-    pause_at: datetime | None = None
-    """Date and time the seller paused the warehouse; null if the warehouse is active. rFBS
-    warehouses only.
-    """
-
-    phone: str | None = None
-    """Warehouse phone number."""
-
-    postings_limit: int | None = None
-    """Order limit; -1 if there is no limit."""
-
-    sla_cut_in: int | None = None
-    """Minimum time for assembling an order, in minutes."""
-
-    status: str | None = None
-    """Warehouse status, for example created. Warehouse status: new - being activated; created -
-    active; disabled - archived; blocked - blocked; disabled_due_to_limit - paused; error -
-    error.
-    """
-
-    timetable: WarehouseTimetable | None = None
-    """Working schedule of the warehouse."""
-
-    updated_at: datetime | None = None
-    """Date and time the warehouse data was last updated."""
-
-    warehouse_id: int | None = None
-    """Warehouse identifier."""
-
-    warehouse_type: str | None = None
-    """Warehouse type."""
-
-    with_item_list: bool | None = None
-    """true if printing of the picking list is enabled."""
-
-    working_days: list[WarehouseWorkingDaysEnum] | None = None
-    """Days the warehouse works: MONDAY to SUNDAY; UNSPECIFIED - not set."""
-
-
-class FbsWarehouseLegacy(Model):
-    """An FBS or rFBS warehouse of the seller, as returned by the deprecated /v1/warehouse/list."""
-
-    has_entrusted_acceptance: bool | None = None
-    """true if trusted acceptance is enabled at the warehouse."""
-
-    is_rfbs: bool | None = None
-    """true if the warehouse works under the rFBS scheme; false otherwise."""
-
-    name: str | None = None
-    """Warehouse name."""
-
-    warehouse_id: int | None = None
-    """Warehouse identifier."""
-
-    can_print_act_in_advance: bool | None = None
-    """true if the acceptance and transfer certificate can be printed in advance."""
-
-    first_mile_type: WarehouseLegacyFirstMile | None = None
-    """FBS first-mile settings."""
-
-    has_postings_limit: bool | None = None
-    """true if the warehouse has a minimum number of orders per shipment."""
-
-    is_karantin: bool | None = None
-    """true if the warehouse is closed because of quarantine."""
-
-    is_kgt: bool | None = None
-    """true if the warehouse accepts large-size goods."""
-
-    is_economy: bool | None = None
-    """true if the warehouse works with economy-segment products."""
-
-    is_able_to_set_price: bool | None = None
-    """true if a price can be set for the warehouse; returned when with.able_to_set_price is true.
-    """
-
-    is_presorted: bool | None = None
-    """true if shipments from the warehouse are presorted."""
-
-    is_timetable_editable: bool | None = None
-    """true if the warehouse working schedule can be changed."""
-
-    min_postings_limit: int | None = None
-    """Minimum value of the limit: the number of orders that can be brought in one shipment."""
-
-    postings_limit: int | None = None
-    """Limit value; -1 if there is no limit."""
-
-    min_working_days: int | None = None
-    """Number of working days of the warehouse."""
-
-    status: str | None = None
-    """Warehouse status: new - being activated; created - active; disabled - archived; blocked -
-    blocked; disabled_due_to_limit - paused; error - error.
-    """
-
-    working_days: list[str | float] | None = None
-    """Working days as day-of-week numbers from 1 (Monday) to 7 (Sunday); sent as numbers or
-    numeric strings.
-    """
 
 
 class TimeOfDay(Model):
@@ -303,22 +118,6 @@ class WarehouseAddressCoordinates(Model):
     """Longitude in decimal degrees."""
 
 
-class WarehouseAddressInfo(Model):
-    """Location of a warehouse."""
-
-    address: str | None = None
-    """Warehouse address."""
-
-    latitude: float | None = None
-    """Latitude in decimal degrees."""
-
-    longitude: float | None = None
-    """Longitude in decimal degrees."""
-
-    utc: str | None = None
-    """Time zone of the warehouse, for example UTC+03:00."""
-
-
 class WarehouseArchiveV1Request(Model):
     """Request to move an FBS warehouse to the archive."""
 
@@ -330,22 +129,6 @@ class WarehouseArchiveV1Request(Model):
 
     return_point_id: int | None = None
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
-
-
-class WarehouseCreateOptions(Model):
-    """Optional settings of a new FBS warehouse."""
-
-    comment: str | None = None
-    """Comment for the courier, used with the PICK_UP first mile."""
-
-    courier_phones: Annotated[list[str], Meta(max_length=3)] | None = None
-    """Phone numbers for the courier, used with the PICK_UP first mile. Format +7(XXX)XXX-XX-XX."""
-
-    is_auto_assembly: bool | None = None
-    """true to enable automatic order assembly."""
-
-    is_waybill_enabled: bool | None = None
-    """true to enable printing of the waybill (transport consignment note)."""
 
 
 class WarehouseDropOffPoint(Model):
@@ -415,8 +198,20 @@ class WarehouseFbsCreateDropOffListV1Request(Model):
     coordinates: WarehouseAddressCoordinates | None = None
     """Coordinates to search around, usually the future warehouse location."""
 
-    search: DropOffPointSearchForCreate | None = None
+    search: WarehouseFbsCreateDropOffListV1RequestSearch | None = None
     """Filter by address text and point type."""
+
+
+class WarehouseFbsCreateDropOffListV1RequestSearch(Model):
+    """Search parameters for drop-off points when creating an FBS warehouse."""
+
+    address: str | None = None
+    """Address text of the drop-off point to search for."""
+
+    types: Annotated[list[DropOffPointTypeEnumInput], Meta(max_length=3)] | None = None
+    """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
+    - sorting centre.
+    """
 
 
 class WarehouseFbsCreateDropOffTimeslotListV1Request(Model):
@@ -479,7 +274,7 @@ class WarehouseFbsCreateV1Request(Model):
     the DROP_OFF first mile.
     """
 
-    options: WarehouseCreateOptions | None = None
+    options: WarehouseFbsCreateV1RequestOptions | None = None
     """Courier comment and phones, auto-assembly and waybill printing."""
 
     return_point_id: int | None = None
@@ -489,6 +284,22 @@ class WarehouseFbsCreateV1Request(Model):
     """Days the warehouse works: MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY.
     Maximum 7.
     """
+
+
+class WarehouseFbsCreateV1RequestOptions(Model):
+    """Optional settings of a new FBS warehouse."""
+
+    comment: str | None = None
+    """Comment for the courier, used with the PICK_UP first mile."""
+
+    courier_phones: Annotated[list[str], Meta(max_length=3)] | None = None
+    """Phone numbers for the courier, used with the PICK_UP first mile. Format +7(XXX)XXX-XX-XX."""
+
+    is_auto_assembly: bool | None = None
+    """true to enable automatic order assembly."""
+
+    is_waybill_enabled: bool | None = None
+    """true to enable printing of the waybill (transport consignment note)."""
 
 
 class WarehouseFbsFirstMileUpdateV1Request(Model):
@@ -527,8 +338,20 @@ class WarehouseFbsUpdateDropOffListV1Request(Model):
     warehouse_id: int
     """Identifier of the existing FBS warehouse to find points for."""
 
-    search: DropOffPointSearchForUpdate | None = None
+    search: WarehouseFbsUpdateDropOffListV1RequestSearch | None = None
     """Filter by address text and point type."""
+
+
+class WarehouseFbsUpdateDropOffListV1RequestSearch(Model):
+    """Search parameters for drop-off points when changing an existing FBS warehouse."""
+
+    address: str | None = None
+    """Search by the drop-off point's address text."""
+
+    types: Annotated[list[DropOffPointTypeEnumInput], Meta(max_length=3)] | None = None
+    """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
+    - sorting centre.
+    """
 
 
 class WarehouseFbsUpdateDropOffTimeslotListV1Request(Model):
@@ -567,7 +390,7 @@ class WarehouseFbsUpdateV1Request(Model):
     name: str | None = None
     """Warehouse name. Ozon's page gives a 100-character bound, most likely a maximum."""
 
-    options: WarehouseUpdateOptions | None = None
+    options: WarehouseFbsUpdateV1RequestOptions | None = None
     """Courier comment and phones, auto-assembly and waybill printing."""
 
     phone: str | None = None
@@ -579,51 +402,20 @@ class WarehouseFbsUpdateV1Request(Model):
     """
 
 
-class WarehouseFirstMile(Model):
-    """First-mile settings of a warehouse: how and when orders are handed over to Ozon."""
+class WarehouseFbsUpdateV1RequestOptions(Model):
+    """Settings of an FBS warehouse to change."""
 
-    dropoff_point_id: str | None = None
-    """Identifier of the drop-off point, for the DROP_OFF first mile."""
+    comment: str | None = None
+    """Comment for the courier, used with the PICK_UP first mile."""
 
-    first_mile_is_changing: bool | None = None
-    """true if the warehouse settings are being updated."""
+    courier_phones: list[str] | None = None
+    """Phone numbers for the courier, used with the PICK_UP first mile. Format +7(XXX)XXX-XX-XX."""
 
-    timeslot_from: str | None = None
-    """Start of the timeslot, local time in HH:MM format."""
+    is_auto_assembly: bool | None = None
+    """true to enable automatic order assembly."""
 
-    timeslot_id: int | None = None
-    """Timeslot identifier."""
-
-    timeslot_to: str | None = None
-    """End of the timeslot, local time in HH:MM format."""
-
-    type: WarehouseFirstMileTypeEnum | None = None
-    """First-mile type: PICK_UP or DROP_OFF."""
-
-
-class WarehouseLegacyFirstMile(Model):
-    """FBS first-mile settings as returned by the deprecated /v1/warehouse/list."""
-
-    dropoff_point_id: str | None = None
-    """Identifier of the drop-off point."""
-
-    dropoff_timeslot_id: int | None = None
-    """Identifier of the drop-off timeslot."""
-
-    first_mile_is_changing: bool | None = None
-    """true if the warehouse settings are being updated."""
-
-    first_mile_type: WarehouseLegacyFirstMileFirstMileType | None = None
-    """First-mile type: DropOff - orders are brought to a drop-off point; Pickup - a courier
-    collects them.
-    """
-
-
-class WarehouseListExtraFields(Model):
-    """Optional fields to add to the warehouse list answer."""
-
-    able_to_set_price: bool | None = None
-    """true to include whether a price can be set for the warehouse (is_able_to_set_price)."""
+    is_waybill_enabled: bool | None = None
+    """true to enable printing of the waybill (transport consignment note)."""
 
 
 class WarehouseListV1Request(Model):
@@ -637,15 +429,103 @@ class WarehouseListV1Request(Model):
     warehouse.
     """
 
-    with_: WarehouseListExtraFields | None = field(default=None, name="with")
+    with_: WarehouseListV1RequestWith | None = field(default=None, name="with")
     """Optional fields to add to the answer. JSON name: ``with``."""
+
+
+class WarehouseListV1RequestWith(Model):
+    """Optional fields to add to the warehouse list answer."""
+
+    able_to_set_price: bool | None = None
+    """true to include whether a price can be set for the warehouse (is_able_to_set_price)."""
 
 
 class WarehouseListV1Response(Model):
     """Answer with the seller's warehouses (deprecated version)."""
 
-    result: list[FbsWarehouseLegacy] | None = None
+    result: list[WarehouseListV1ResponseResult] | None = None
     """Warehouses."""
+
+
+class WarehouseListV1ResponseResult(Model):
+    """An FBS or rFBS warehouse of the seller, as returned by the deprecated /v1/warehouse/list."""
+
+    has_entrusted_acceptance: bool | None = None
+    """true if trusted acceptance is enabled at the warehouse."""
+
+    is_rfbs: bool | None = None
+    """true if the warehouse works under the rFBS scheme; false otherwise."""
+
+    name: str | None = None
+    """Warehouse name."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    can_print_act_in_advance: bool | None = None
+    """true if the acceptance and transfer certificate can be printed in advance."""
+
+    first_mile_type: WarehouseListV1ResponseResultFirstMileType | None = None
+    """FBS first-mile settings."""
+
+    has_postings_limit: bool | None = None
+    """true if the warehouse has a minimum number of orders per shipment."""
+
+    is_karantin: bool | None = None
+    """true if the warehouse is closed because of quarantine."""
+
+    is_kgt: bool | None = None
+    """true if the warehouse accepts large-size goods."""
+
+    is_economy: bool | None = None
+    """true if the warehouse works with economy-segment products."""
+
+    is_able_to_set_price: bool | None = None
+    """true if a price can be set for the warehouse; returned when with.able_to_set_price is true.
+    """
+
+    is_presorted: bool | None = None
+    """true if shipments from the warehouse are presorted."""
+
+    is_timetable_editable: bool | None = None
+    """true if the warehouse working schedule can be changed."""
+
+    min_postings_limit: int | None = None
+    """Minimum value of the limit: the number of orders that can be brought in one shipment."""
+
+    postings_limit: int | None = None
+    """Limit value; -1 if there is no limit."""
+
+    min_working_days: int | None = None
+    """Number of working days of the warehouse."""
+
+    status: str | None = None
+    """Warehouse status: new - being activated; created - active; disabled - archived; blocked -
+    blocked; disabled_due_to_limit - paused; error - error.
+    """
+
+    working_days: list[str | float] | None = None
+    """Working days as day-of-week numbers from 1 (Monday) to 7 (Sunday); sent as numbers or
+    numeric strings.
+    """
+
+
+class WarehouseListV1ResponseResultFirstMileType(Model):
+    """FBS first-mile settings as returned by the deprecated /v1/warehouse/list."""
+
+    dropoff_point_id: str | None = None
+    """Identifier of the drop-off point."""
+
+    dropoff_timeslot_id: int | None = None
+    """Identifier of the drop-off timeslot."""
+
+    first_mile_is_changing: bool | None = None
+    """true if the warehouse settings are being updated."""
+
+    first_mile_type: WarehouseListV1ResponseResultFirstMileTypeFirstMileType | None = None
+    """First-mile type: DropOff - orders are brought to a drop-off point; Pickup - a courier
+    collects them.
+    """
 
 
 class WarehouseListV2Request(Model):
@@ -670,11 +550,169 @@ class WarehouseListV2Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    warehouses: list[FbsWarehouse] | None = None
+    warehouses: list[WarehouseListV2ResponseWarehouse] | None = None
     """Warehouses on this page."""
 
     has_next: bool | None = None
     """true if not all warehouses were returned; request the next page with the cursor."""
+
+
+class WarehouseListV2ResponseWarehouse(Model):
+    """An FBS or rFBS warehouse of the seller, as returned by /v2/warehouse/list."""
+
+    address_info: WarehouseListV2ResponseWarehouseAddressInfo | None = None
+    """Warehouse address, coordinates and time zone."""
+
+    carriage_label_type: WarehouseListV2ResponseWarehouseCarriageLabelType | None = None
+    """Label type: UNSPECIFIED - unknown; BIG - large label; SMALL - small label."""
+
+    courier_comment: str | None = None
+    """Comment for the courier."""
+
+    courier_phones: list[str] | None = None
+    """Phone numbers for contacting the courier."""
+
+    created_at: datetime | None = None
+    """Date and time the warehouse was created."""
+
+    cut_in_time: int | None = None
+    """Time for shipping orders, in minutes."""
+
+    first_mile: WarehouseListV2ResponseWarehouseFirstMile | None = None
+    """First-mile settings: type, drop-off point and timeslot."""
+
+    has_entrusted_acceptance: bool | None = None
+    """true if trusted acceptance is enabled for the warehouse."""
+
+    has_postings_limit: bool | None = None
+    """true if the warehouse has a minimum number of orders per shipment."""
+
+    is_auto_assembly: bool | None = None
+    """true if automatic order assembly is enabled."""
+
+    is_comfort: bool | None = None
+    """true if the warehouse offers comfort delivery, which takes 60 minutes or more to reach the
+    buyer.
+    """
+
+    is_express: bool | None = None
+    """true if the warehouse offers express delivery, which takes no more than 60 minutes to reach
+    the buyer.
+    """
+
+    is_kgt: bool | None = None
+    """true if the warehouse accepts large-size goods."""
+
+    is_rfbs: bool | None = None
+    """true if the warehouse works under the rFBS scheme."""
+
+    is_waybill_enabled: bool | None = None
+    """true if waybill (transport consignment note) printing is enabled."""
+
+    min_postings_limit: int | None = None
+    """Minimum number of orders that can be brought in one shipment."""
+
+    name: str | None = None
+    """Warehouse name."""
+
+    pause_at: datetime | None = None
+    """Date and time the seller paused the warehouse; null if the warehouse is active. rFBS
+    warehouses only.
+    """
+
+    phone: str | None = None
+    """Warehouse phone number."""
+
+    postings_limit: int | None = None
+    """Order limit; -1 if there is no limit."""
+
+    sla_cut_in: int | None = None
+    """Minimum time for assembling an order, in minutes."""
+
+    status: str | None = None
+    """Warehouse status, for example created. Warehouse status: new - being activated; created -
+    active; disabled - archived; blocked - blocked; disabled_due_to_limit - paused; error -
+    error.
+    """
+
+    timetable: WarehouseListV2ResponseWarehouseTimetable | None = None
+    """Working schedule of the warehouse."""
+
+    updated_at: datetime | None = None
+    """Date and time the warehouse data was last updated."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    warehouse_type: str | None = None
+    """Warehouse type."""
+
+    with_item_list: bool | None = None
+    """true if printing of the picking list is enabled."""
+
+    working_days: list[WarehouseListV2ResponseWarehouseWorkingDay] | None = None
+    """Days the warehouse works: MONDAY to SUNDAY; UNSPECIFIED - not set."""
+
+
+class WarehouseListV2ResponseWarehouseAddressInfo(Model):
+    """Location of a warehouse."""
+
+    address: str | None = None
+    """Warehouse address."""
+
+    latitude: float | None = None
+    """Latitude in decimal degrees."""
+
+    longitude: float | None = None
+    """Longitude in decimal degrees."""
+
+    utc: str | None = None
+    """Time zone of the warehouse, for example UTC+03:00."""
+
+
+class WarehouseListV2ResponseWarehouseFirstMile(Model):
+    """First-mile settings of a warehouse: how and when orders are handed over to Ozon."""
+
+    dropoff_point_id: str | None = None
+    """Identifier of the drop-off point, for the DROP_OFF first mile."""
+
+    first_mile_is_changing: bool | None = None
+    """true if the warehouse settings are being updated."""
+
+    timeslot_from: str | None = None
+    """Start of the timeslot, local time in HH:MM format."""
+
+    timeslot_id: int | None = None
+    """Timeslot identifier."""
+
+    timeslot_to: str | None = None
+    """End of the timeslot, local time in HH:MM format."""
+
+    type: WarehouseListV2ResponseWarehouseFirstMileType | None = None
+    """First-mile type: PICK_UP or DROP_OFF."""
+
+
+class WarehouseListV2ResponseWarehouseTimetable(Model):
+    """Working schedule of a warehouse."""
+
+    timetable_from: datetime | None = None
+    """Start date of the warehouse's working period."""
+
+    timetable_to: datetime | None = None
+    """End date of the warehouse's working period."""
+
+    working_hours: list[WarehouseListV2ResponseWarehouseTimetableWorkingHour] | None = None
+    """Working hours, as time ranges with start and end."""
+
+
+class WarehouseListV2ResponseWarehouseTimetableWorkingHour(Model):
+    """A time interval defined by its start and end."""
+
+    time_from: datetime | None = None
+    """Start of the interval."""
+
+    time_to: datetime | None = None
+    """End of the interval."""
 
 
 class WarehouseOperationResponse(Model):
@@ -684,18 +722,6 @@ class WarehouseOperationResponse(Model):
 
     operation_id: str | None = None
     """Identifier of the started operation; get its status with /v1/warehouse/operation/status."""
-
-
-class WarehouseOperationResult(Model):
-    """Result of an asynchronous warehouse operation."""
-
-    entity_id: int | None = None
-    """Identifier of the entity the operation worked on; for CREATE_FBS_WAREHOUSE it is the new
-    warehouse identifier.
-    """
-
-    warehouse_id: int | None = None
-    """Identifier of the warehouse, the field Ozon's example actually returns."""
 
 
 class WarehouseOperationStatusV1Request(Model):
@@ -711,14 +737,26 @@ class WarehouseOperationStatusV1Response(Model):
     error: OperationError | None = None
     """Error code and message if the operation failed."""
 
-    result: WarehouseOperationResult | None = None
+    result: WarehouseOperationStatusV1ResponseResult | None = None
     """Operation result, such as the identifier of the created warehouse."""
 
-    status: WarehouseOperationStatusEnum | None = None
+    status: WarehouseOperationStatusV1ResponseStatus | None = None
     """Operation status: UNSPECIFIED, IN_PROGRESS, SUCCESS or ERROR."""
 
-    type: WarehouseOperationTypeEnum | None = None
+    type: WarehouseOperationStatusV1ResponseType | None = None
     """Operation type, for example CREATE_FBS_WAREHOUSE or SET_FIRST_MILE."""
+
+
+class WarehouseOperationStatusV1ResponseResult(Model):
+    """Result of an asynchronous warehouse operation."""
+
+    entity_id: int | None = None
+    """Identifier of the entity the operation worked on; for CREATE_FBS_WAREHOUSE it is the new
+    warehouse identifier.
+    """
+
+    warehouse_id: int | None = None
+    """Identifier of the warehouse, the field Ozon's example actually returns."""
 
 
 class WarehousePickUpTimeslot(Model):
@@ -734,19 +772,6 @@ class WarehousePickUpTimeslot(Model):
     """End of the timeslot, local time in HH:MM format."""
 
 
-class WarehouseTimetable(Model):
-    """Working schedule of a warehouse."""
-
-    timetable_from: datetime | None = None
-    """Start date of the warehouse's working period."""
-
-    timetable_to: datetime | None = None
-    """End date of the warehouse's working period."""
-
-    working_hours: list[TimeRange] | None = None
-    """Working hours, as time ranges with start and end."""
-
-
 class WarehouseUnarchiveV1Request(Model):
     """Request to restore an FBS warehouse from the archive."""
 
@@ -755,19 +780,3 @@ class WarehouseUnarchiveV1Request(Model):
 
     return_point_id: int | None = None
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
-
-
-class WarehouseUpdateOptions(Model):
-    """Settings of an FBS warehouse to change."""
-
-    comment: str | None = None
-    """Comment for the courier, used with the PICK_UP first mile."""
-
-    courier_phones: list[str] | None = None
-    """Phone numbers for the courier, used with the PICK_UP first mile. Format +7(XXX)XXX-XX-XX."""
-
-    is_auto_assembly: bool | None = None
-    """true to enable automatic order assembly."""
-
-    is_waybill_enabled: bool | None = None
-    """true to enable printing of the waybill (transport consignment note)."""
