@@ -11,7 +11,13 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.conftest import REFERENCE, expected_operations, load_spec, spec_operations
+from tests.conftest import (
+    REFERENCE,
+    expected_operations,
+    load_spec,
+    reference_2026_operations,
+    spec_operations,
+)
 
 FOREIGN = re.compile(r"[\u0400-\u04FF\u3000-\u30FF\u3400-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF]")
 SPEC_URI = "urn:ozon-seller-spec"
@@ -22,7 +28,7 @@ def test_spec_is_valid_openapi(spec: dict[str, Any]) -> None:
     validate(spec)
 
 
-def test_operation_set_is_the_seed_plus_successors() -> None:
+def test_operation_set_is_the_seed_plus_successors_plus_the_2026_references() -> None:
     seed, successors = expected_operations()
     assert len(seed) == 166
     assert len(successors) == 13
@@ -30,8 +36,10 @@ def test_operation_set_is_the_seed_plus_successors() -> None:
         (o["method"], o["path"]) for o in successors
     }
     assert len(expected) == 179
+    ref = reference_2026_operations()
+    assert len(ref) == 455
     actual = {(m, p) for m, p, _ in spec_operations()}
-    assert actual == expected
+    assert actual == expected | ref
 
 
 def test_tags_titles_and_lifecycle() -> None:
@@ -59,7 +67,14 @@ def test_operation_ids_are_unique_and_follow_the_naming_rule() -> None:
     for _method, path, op in spec_operations():
         assert op["tags"] == [naming.tag_of(path)], path
         assert op["tags"][0] in tags, path
-        assert op["operationId"] == naming.operation_id(path), path
+        _group, name = naming.python_names(path, op)
+        # the operationId follows the (possibly overridden) Python name
+        expected_id = (
+            naming.operation_id(path)
+            if "x-python-name" not in op
+            else f"{naming.group_of(path).rstrip('_')}_{name}"
+        )
+        assert op["operationId"] == expected_id, path
         # the rule is overridden only where it would collide, and the spec says why
         for key in ("x-python-group", "x-python-name"):
             if key in op:
@@ -77,7 +92,8 @@ def test_every_operation_is_documented_with_schemas_and_examples() -> None:
         assert op.get("summary", "").strip(), where
         assert len(op.get("description", "").strip()) > 40, where
         if method != "GET":
-            media = op["requestBody"]["content"]["application/json"]
+            ((_rct, media),) = op["requestBody"]["content"].items()
+            assert _rct in ("application/json", "multipart/form-data"), where
             assert "$ref" in media["schema"], where
             assert "example" in media, where
         ((ctype, media),) = op["responses"]["200"]["content"].items()
@@ -99,7 +115,7 @@ def test_every_operation_is_documented_with_schemas_and_examples() -> None:
 def _medias(op: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     if op.get("requestBody"):
-        out.append(op["requestBody"]["content"]["application/json"])
+        out.extend(op["requestBody"]["content"].values())
     out.extend(op["responses"]["200"]["content"].values())
     return out
 

@@ -40,7 +40,8 @@ STRUCT_IGNORE = ("description", "x-ozon-note", "deprecated", "default", "example
 
 
 def todo(what: str) -> str:
-    return f"{TODO}: {what}"
+    """A marked placeholder text (ASCII only: Ozon's names sometimes hide a Cyrillic letter)."""
+    return f"{TODO}: {what.encode('ascii', 'replace').decode()}"
 
 
 def is_todo(text: Any) -> bool:

@@ -40,7 +40,8 @@ class Report:
 
 def spec_body_schema(op: dict[str, Any], part: str) -> dict[str, Any] | None:
     if part == "request":
-        media = ((op.get("requestBody") or {}).get("content") or {}).get("application/json")
+        content = (op.get("requestBody") or {}).get("content") or {}
+        media = content.get("application/json") or next(iter(content.values()), None)
     else:
         media = (((op.get("responses") or {}).get("200") or {}).get("content") or {}).get(
             "application/json"

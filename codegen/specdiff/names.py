@@ -64,7 +64,8 @@ def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
 
 
 def request_media(op: dict[str, Any]) -> dict[str, Any] | None:
-    media = ((op.get("requestBody") or {}).get("content") or {}).get("application/json")
+    content = (op.get("requestBody") or {}).get("content") or {}
+    media = content.get("application/json") or next(iter(content.values()), None)
     return media if isinstance(media, dict) else None
 
 
@@ -253,11 +254,21 @@ def dedupe(spec: dict[str, Any]) -> dict[str, str]:
     while True:
         sides = schema_sides(spec)
         found: dict[str, str] = {}
+
+        def todos(n: str) -> int:
+            s = schemas[n]
+            texts = [s.get("description")] + [
+                p.get("description")
+                for p in (s.get("properties") or {}).values()
+                if isinstance(p, dict)
+            ]
+            return sum(1 for x in texts if isinstance(x, str) and x.startswith("TODO(describe)"))
+
         for side in ("request", "response"):
             seen: dict[str, str] = {}
-            for name in sorted(
-                sides[side] - sides["request" if side == "response" else "response"]
-            ):
+            only = sides[side] - sides["request" if side == "response" else "response"]
+            # the written schema is kept (its texts), then the name that sorts first
+            for name in sorted(only, key=lambda n: (todos(n), n)):
                 s = schemas[name]
                 if s.get("type") != "object" or not s.get("properties") or name in FIXED:
                     continue
@@ -277,9 +288,21 @@ def dedupe(spec: dict[str, Any]) -> dict[str, str]:
         merged.update(found)
 
 
+def drop_unused(spec: dict[str, Any]) -> list[str]:
+    """Remove schemas no operation (or shared response) reaches."""
+    schemas: dict[str, Any] = spec["components"]["schemas"]
+    sides = schema_sides(spec)
+    used = sides["request"] | sides["response"]
+    gone = [n for n in schemas if n not in used and n not in FIXED]
+    for n in gone:
+        del schemas[n]
+    return gone
+
+
 def normalize(spec: dict[str, Any], renames: dict[str, str] | None = None) -> dict[str, str]:
     """Apply the rule to ``spec`` in place; returns the renames made (old -> new)."""
     renames = dict(renames or {})
+    drop_unused(spec)
     split_sides(spec)
     dedupe(spec)
     schemas: dict[str, Any] = spec["components"]["schemas"]

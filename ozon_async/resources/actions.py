@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
@@ -17,6 +18,16 @@ from ozon_async.types.actions import (
     ActionProductsRequest,
     ActionProductsResponse,
     ActionProductsUpdateResponse,
+    ActionsAutoAddProductsCandidatesV1Response,
+    ActionsAutoAddProductsCandidatesV1ResponseProduct,
+    ActionsAutoAddProductsDeleteV1Request,
+    ActionsAutoAddProductsDeleteV1Response,
+    ActionsAutoAddProductsListV1Response,
+    ActionsAutoAddProductsListV1ResponseProduct,
+    ActionsAutoAddProductsRequest,
+    ActionsAutoAddProductsUpdateV1Request,
+    ActionsAutoAddProductsUpdateV1RequestToUpdate,
+    ActionsAutoAddProductsUpdateV1Response,
     ActionsDiscountsTaskApproveV1Request,
     ActionsDiscountsTaskApproveV1RequestTask,
     ActionsDiscountsTaskDeclineV1Request,
@@ -42,6 +53,185 @@ class ActionsResource(Resource):
     """Ozon promotions: list actions, manage the products taking part, and handle discount requests
     from buyers.
     """
+
+    @paginated(
+        OPERATIONS["POST /v1/actions/auto-add/products/candidates"],
+        ActionsAutoAddProductsCandidatesV1ResponseProduct,
+    )
+    async def auto_add_products_candidates_v1(
+        self,
+        *,
+        action_id: int,
+        auto_add_date: datetime | str,
+        limit: int,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsCandidatesV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表).
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            action_id: TODO(describe): action_id Required.
+            auto_add_date: TODO(describe): auto_add_date Required.
+            limit: TODO(describe): limit Required.
+            offset: TODO(describe): offset
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/auto-add/products/candidates"],
+            ActionsAutoAddProductsRequest,
+            ActionsAutoAddProductsCandidatesV1Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "limit": limit,
+                "offset": offset,
+            },
+            call_options,
+        )
+
+    async def auto_add_products_delete_v1(
+        self,
+        *,
+        action_id: int | None = None,
+        auto_add_date: datetime | str | None = None,
+        product_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsDeleteV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            action_id: TODO(describe): action_id
+            auto_add_date: TODO(describe): auto_add_date
+            product_ids: TODO(describe): product_ids
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/auto-add/products/delete"],
+            ActionsAutoAddProductsDeleteV1Request,
+            ActionsAutoAddProductsDeleteV1Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "product_ids": product_ids,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/actions/auto-add/products/list"],
+        ActionsAutoAddProductsListV1ResponseProduct,
+    )
+    async def auto_add_products_list_v1(
+        self,
+        *,
+        action_id: int,
+        auto_add_date: datetime | str,
+        limit: int,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表).
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            action_id: TODO(describe): action_id Required.
+            auto_add_date: TODO(describe): auto_add_date Required.
+            limit: TODO(describe): limit Required.
+            offset: TODO(describe): offset
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/auto-add/products/list"],
+            ActionsAutoAddProductsRequest,
+            ActionsAutoAddProductsListV1Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "limit": limit,
+                "offset": offset,
+            },
+            call_options,
+        )
+
+    async def auto_add_products_update_v1(
+        self,
+        *,
+        action_id: int | None = None,
+        auto_add_date: datetime | str | None = None,
+        to_update: Sequence[ActionsAutoAddProductsUpdateV1RequestToUpdate | Mapping[str, Any]]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsUpdateV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            action_id: TODO(describe): action_id
+            auto_add_date: TODO(describe): auto_add_date
+            to_update: TODO(describe): to_update
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/auto-add/products/update"],
+            ActionsAutoAddProductsUpdateV1Request,
+            ActionsAutoAddProductsUpdateV1Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "to_update": to_update,
+            },
+            call_options,
+        )
 
     @paginated(OPERATIONS["POST /v1/actions/candidates"], PromoActionProduct)
     async def candidates_v1(

@@ -31,6 +31,10 @@ from ozon_async.types.analytics import (
     AnalyticsDataV1RequestSort,
     AnalyticsDataV1Response,
     AnalyticsDataV1ResponseResultData,
+    AnalyticsManageStocksV1Request,
+    AnalyticsManageStocksV1RequestFilter,
+    AnalyticsManageStocksV1Response,
+    AnalyticsManageStocksV1ResponseItem,
     AnalyticsProductQueriesDetailsV1Request,
     AnalyticsProductQueriesDetailsV1Response,
     AnalyticsProductQueriesDetailsV1ResponseQuery,
@@ -39,6 +43,17 @@ from ozon_async.types.analytics import (
     AnalyticsProductQueriesV1Request,
     AnalyticsProductQueriesV1Response,
     AnalyticsProductQueriesV1ResponseItem,
+    AnalyticsStockOnWarehousesV2Request,
+    AnalyticsStockOnWarehousesV2RequestWarehouseType,
+    AnalyticsStockOnWarehousesV2Response,
+    AnalyticsStockOnWarehousesV2ResponseResultRow,
+    AnalyticsStocksV1Request,
+    AnalyticsStocksV1RequestItemTagsItem,
+    AnalyticsStocksV1RequestTurnoverGradesItem,
+    AnalyticsStocksV1Response,
+    AnalyticsTurnoverStocksV1Request,
+    AnalyticsTurnoverStocksV1Response,
+    AnalyticsTurnoverStocksV1ResponseItem,
 )
 from ozon_async.types.common import (
     EmptyRequest,
@@ -260,6 +275,52 @@ class AnalyticsResource(Resource):
             call_options,
         )
 
+    @paginated(OPERATIONS["POST /v1/analytics/manage/stocks"], AnalyticsManageStocksV1ResponseItem)
+    async def manage_stocks_v1(
+        self,
+        *,
+        limit: int,
+        filter: AnalyticsManageStocksV1RequestFilter | Mapping[str, Any] | None = None,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsManageStocksV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/analytics/manage/stocks``.
+
+        Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
+        Calling it emits ``DeprecationWarning``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Paginated (offset style): ``.iter(...)`` yields every item across
+        pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: TODO(describe): limit Required.
+            filter: TODO(describe): filter
+            offset: TODO(describe): offset
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/manage/stocks"],
+            AnalyticsManageStocksV1Request,
+            AnalyticsManageStocksV1Response,
+            {
+                "limit": limit,
+                "filter": filter,
+                "offset": offset,
+            },
+            call_options,
+        )
+
     @paginated(
         OPERATIONS["POST /v1/analytics/product-queries/details"],
         AnalyticsProductQueriesDetailsV1ResponseQuery,
@@ -385,6 +446,151 @@ class AnalyticsResource(Resource):
                 "page": page,
                 "sort_by": sort_by,
                 "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v2/analytics/stock_on_warehouses"],
+        AnalyticsStockOnWarehousesV2ResponseResultRow,
+    )
+    async def stock_on_warehouses_v2(
+        self,
+        *,
+        limit: int,
+        offset: int | None = None,
+        warehouse_type: AnalyticsStockOnWarehousesV2RequestWarehouseType | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsStockOnWarehousesV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/analytics/stock_on_warehouses``.
+
+        Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
+        Calling it emits ``DeprecationWarning``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Paginated (offset style): ``.iter(...)`` yields every item across
+        pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: TODO(describe): limit Required.
+            offset: TODO(describe): offset
+            warehouse_type: TODO(describe): warehouse_type
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/analytics/stock_on_warehouses"],
+            AnalyticsStockOnWarehousesV2Request,
+            AnalyticsStockOnWarehousesV2Response,
+            {
+                "limit": limit,
+                "offset": offset,
+                "warehouse_type": warehouse_type,
+            },
+            call_options,
+        )
+
+    async def stocks_v1(
+        self,
+        *,
+        skus: Sequence[int],
+        cluster_ids: Sequence[int] | None = None,
+        item_tags: Sequence[AnalyticsStocksV1RequestItemTagsItem] | None = None,
+        macrolocal_cluster_ids: Sequence[int] | None = None,
+        turnover_grades: Sequence[AnalyticsStocksV1RequestTurnoverGradesItem] | None = None,
+        warehouse_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsStocksV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/analytics/stocks``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            skus: TODO(describe): skus Required.
+            cluster_ids: TODO(describe): cluster_ids
+            item_tags: TODO(describe): item_tags
+            macrolocal_cluster_ids: TODO(describe): macrolocal_cluster_ids
+            turnover_grades: TODO(describe): turnover_grades
+            warehouse_ids: TODO(describe): warehouse_ids
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/stocks"],
+            AnalyticsStocksV1Request,
+            AnalyticsStocksV1Response,
+            {
+                "skus": skus,
+                "cluster_ids": cluster_ids,
+                "item_tags": item_tags,
+                "macrolocal_cluster_ids": macrolocal_cluster_ids,
+                "turnover_grades": turnover_grades,
+                "warehouse_ids": warehouse_ids,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/analytics/turnover/stocks"], AnalyticsTurnoverStocksV1ResponseItem
+    )
+    async def turnover_stocks_v1(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        sku: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsTurnoverStocksV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/analytics/turnover/stocks``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Rate limit: 1 requests per 60 s per Client-Id; the client waits for
+        a free slot. Paginated (offset style): ``.iter(...)`` yields every item across pages,
+        ``.pages(...)`` every response.
+
+        Args:
+            limit: TODO(describe): limit
+            offset: TODO(describe): offset
+            sku: TODO(describe): sku
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/turnover/stocks"],
+            AnalyticsTurnoverStocksV1Request,
+            AnalyticsTurnoverStocksV1Response,
+            {
+                "limit": limit,
+                "offset": offset,
+                "sku": sku,
             },
             call_options,
         )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
@@ -14,11 +15,41 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.carriage import (
+    CarriageActDiscrepancyPdfV1Response,
+    CarriageApproveV1Request,
     CarriageCancelV1Response,
+    CarriageContainerCancelV1Request,
+    CarriageContainerCreateV1Request,
+    CarriageContainerCreateV1Response,
+    CarriageContainerFillV1Request,
+    CarriageContainerGetV1Request,
+    CarriageContainerGetV1Response,
+    CarriageContainerLabelGetV1Request,
+    CarriageContainerLabelGetV1Response,
+    CarriageContainerListV1Request,
+    CarriageContainerListV1RequestFilter,
+    CarriageContainerListV1RequestSortDir,
+    CarriageContainerListV1Response,
+    CarriageContainerListV1ResponseContainer,
+    CarriageContainerRemovePostingsV1Request,
+    CarriageContainerRequest,
+    CarriageContainerRequest2,
+    CarriageContainerResponse,
+    CarriageContainerResponse2,
+    CarriageContainerResponse3,
+    CarriageContainerStatusGetV1Request,
+    CarriageContainerStatusGetV1Response,
+    CarriageContainerTaskInfoV1Request,
+    CarriageContainerTaskInfoV1Response,
+    CarriageCreateV1Request,
+    CarriageCreateV1Response,
+    CarriageDeliveryListV1Request,
+    CarriageDeliveryListV1Response,
     CarriageDeliveryListV2Request,
     CarriageDeliveryListV2RequestFilter,
     CarriageDeliveryListV2Response,
     CarriageDeliveryListV2ResponseMethod,
+    CarriageEttnStatusV1Response,
     CarriageGetV1Response,
     CarriageIdRequest,
     CarriagePassCreateV1Request,
@@ -39,6 +70,79 @@ class CarriageResource(Resource):
     """FBS carriages (shipments handed over to Ozon): contents, cancellation and the passes for the
     vehicle.
     """
+
+    async def act_discrepancy_pdf_v1(
+        self,
+        *,
+        carriage_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageActDiscrepancyPdfV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/act-discrepancy/pdf``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            carriage_id: Identifier of the carriage (shipment to Ozon). Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/act-discrepancy/pdf"],
+            CarriageIdRequest,
+            CarriageActDiscrepancyPdfV1Response,
+            {
+                "carriage_id": carriage_id,
+            },
+            call_options,
+        )
+
+    async def approve_v1(
+        self,
+        *,
+        carriage_id: int,
+        containers_count: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/approve`` (Ozon docs: 发运确认).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            carriage_id: TODO(describe): carriage_id Required.
+            containers_count: TODO(describe): containers_count
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/approve"],
+            CarriageApproveV1Request,
+            Empty,
+            {
+                "carriage_id": carriage_id,
+                "containers_count": containers_count,
+            },
+            call_options,
+        )
 
     async def cancel_v1(
         self,
@@ -75,6 +179,570 @@ class CarriageResource(Resource):
             CarriageCancelV1Response,
             {
                 "carriage_id": carriage_id,
+            },
+            call_options,
+        )
+
+    async def container_approve_v1(
+        self,
+        *,
+        container_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/approve``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            container_ids: TODO(describe): container_ids Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/approve"],
+            CarriageContainerRequest,
+            CarriageContainerResponse,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    async def container_cancel_v1(
+        self,
+        *,
+        container_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/cancel``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            container_ids: TODO(describe): container_ids Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/cancel"],
+            CarriageContainerCancelV1Request,
+            CarriageContainerResponse,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    async def container_create_v1(
+        self,
+        *,
+        cargo_type: str,
+        containers_count: int,
+        sort_type: str,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerCreateV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            cargo_type: TODO(describe): cargo_type Required.
+            containers_count: TODO(describe): containers_count Required.
+            sort_type: TODO(describe): sort_type Required.
+            warehouse_id: TODO(describe): warehouse_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/create"],
+            CarriageContainerCreateV1Request,
+            CarriageContainerCreateV1Response,
+            {
+                "cargo_type": cargo_type,
+                "containers_count": containers_count,
+                "sort_type": sort_type,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def container_document_get_v1(
+        self,
+        *,
+        container_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse2:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/document/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            container_ids: TODO(describe): container_ids Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/document/get"],
+            CarriageContainerRequest,
+            CarriageContainerResponse2,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    async def container_fill_v1(
+        self,
+        *,
+        container_id: int,
+        posting_numbers: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse3:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/fill``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            container_id: TODO(describe): container_id Required.
+            posting_numbers: TODO(describe): posting_numbers Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/fill"],
+            CarriageContainerFillV1Request,
+            CarriageContainerResponse3,
+            {
+                "container_id": container_id,
+                "posting_numbers": posting_numbers,
+            },
+            call_options,
+        )
+
+    async def container_get_v1(
+        self,
+        *,
+        container_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerGetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            container_id: TODO(describe): container_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/get"],
+            CarriageContainerGetV1Request,
+            CarriageContainerGetV1Response,
+            {
+                "container_id": container_id,
+            },
+            call_options,
+        )
+
+    async def container_label_get_v1(
+        self,
+        *,
+        container_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerLabelGetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/label/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            container_ids: TODO(describe): container_ids
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/label/get"],
+            CarriageContainerLabelGetV1Request,
+            CarriageContainerLabelGetV1Response,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/carriage/container/list"], CarriageContainerListV1ResponseContainer
+    )
+    async def container_list_v1(
+        self,
+        *,
+        cursor: str | None = None,
+        filter: CarriageContainerListV1RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_dir: CarriageContainerListV1RequestSortDir | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            cursor: TODO(describe): cursor
+            filter: TODO(describe): filter
+            limit: TODO(describe): limit
+            sort_dir: TODO(describe): sort_dir
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/list"],
+            CarriageContainerListV1Request,
+            CarriageContainerListV1Response,
+            {
+                "cursor": cursor,
+                "filter": filter,
+                "limit": limit,
+                "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    async def container_place_into_v1(
+        self,
+        *,
+        child_container_ids: Sequence[int],
+        parent_container_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/place-into``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            child_container_ids: TODO(describe): child_container_ids Required.
+            parent_container_id: TODO(describe): parent_container_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/place-into"],
+            CarriageContainerRequest2,
+            CarriageContainerResponse,
+            {
+                "child_container_ids": child_container_ids,
+                "parent_container_id": parent_container_id,
+            },
+            call_options,
+        )
+
+    async def container_remove_from_v1(
+        self,
+        *,
+        child_container_ids: Sequence[int],
+        parent_container_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/remove-from``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            child_container_ids: TODO(describe): child_container_ids Required.
+            parent_container_id: TODO(describe): parent_container_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/remove-from"],
+            CarriageContainerRequest2,
+            CarriageContainerResponse,
+            {
+                "child_container_ids": child_container_ids,
+                "parent_container_id": parent_container_id,
+            },
+            call_options,
+        )
+
+    async def container_remove_postings_v1(
+        self,
+        *,
+        container_id: int,
+        posting_numbers: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse3:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/remove-postings``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            container_id: TODO(describe): container_id Required.
+            posting_numbers: TODO(describe): posting_numbers Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/remove-postings"],
+            CarriageContainerRemovePostingsV1Request,
+            CarriageContainerResponse3,
+            {
+                "container_id": container_id,
+                "posting_numbers": posting_numbers,
+            },
+            call_options,
+        )
+
+    async def container_status_get_v1(
+        self,
+        *,
+        container_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerStatusGetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/status/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            container_ids: TODO(describe): container_ids Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/status/get"],
+            CarriageContainerStatusGetV1Request,
+            CarriageContainerStatusGetV1Response,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    async def container_task_info_v1(
+        self,
+        *,
+        task_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerTaskInfoV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/container/task/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            task_id: TODO(describe): task_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/task/info"],
+            CarriageContainerTaskInfoV1Request,
+            CarriageContainerTaskInfoV1Response,
+            {
+                "task_id": task_id,
+            },
+            call_options,
+        )
+
+    async def create_v1(
+        self,
+        *,
+        all_blr_traceable: bool | None = None,
+        delivery_method_id: int | None = None,
+        departure_date: datetime | str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageCreateV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/create`` (Ozon docs: 创建发运).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            all_blr_traceable: TODO(describe): all_blr_traceable
+            delivery_method_id: TODO(describe): delivery_method_id
+            departure_date: TODO(describe): departure_date
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/create"],
+            CarriageCreateV1Request,
+            CarriageCreateV1Response,
+            {
+                "all_blr_traceable": all_blr_traceable,
+                "delivery_method_id": delivery_method_id,
+                "departure_date": departure_date,
+            },
+            call_options,
+        )
+
+    async def delivery_list_v1(
+        self,
+        *,
+        delivery_method_id: int | None = None,
+        departure_date: datetime | str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageDeliveryListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/delivery/list``.
+
+        Deprecated: use ``POST /v2/carriage/delivery/list``
+        (``client.carriage.delivery_list_v2``) instead. Calling it emits ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            delivery_method_id: TODO(describe): delivery_method_id
+            departure_date: TODO(describe): departure_date
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/delivery/list"],
+            CarriageDeliveryListV1Request,
+            CarriageDeliveryListV1Response,
+            {
+                "delivery_method_id": delivery_method_id,
+                "departure_date": departure_date,
             },
             call_options,
         )
@@ -121,6 +789,40 @@ class CarriageResource(Resource):
                 "limit": limit,
                 "cursor": cursor,
                 "filter": filter,
+            },
+            call_options,
+        )
+
+    async def ettn_status_v1(
+        self,
+        *,
+        carriage_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageEttnStatusV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/carriage/ettn/status``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            carriage_id: Identifier of the carriage (shipment to Ozon). Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/ettn/status"],
+            CarriageIdRequest,
+            CarriageEttnStatusV1Response,
+            {
+                "carriage_id": carriage_id,
             },
             call_options,
         )

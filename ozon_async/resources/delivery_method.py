@@ -25,6 +25,8 @@ from ozon_async.types.delivery_method import (
     DeliveryMethodListV2RequestFilter,
     DeliveryMethodListV2Response,
     DeliveryMethodListV2ResponseDeliveryMethod,
+    DeliveryMethodReturnSettingsGetV1Request,
+    DeliveryMethodReturnSettingsGetV1Response,
 )
 
 
@@ -128,6 +130,40 @@ class DeliveryMethodResource(Resource):
                 "cursor": cursor,
                 "filter": filter,
                 "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    async def return_settings_get_v1(
+        self,
+        *,
+        delivery_method_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> DeliveryMethodReturnSettingsGetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/delivery-method/return/settings/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            delivery_method_id: TODO(describe): delivery_method_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/delivery-method/return/settings/get"],
+            DeliveryMethodReturnSettingsGetV1Request,
+            DeliveryMethodReturnSettingsGetV1Response,
+            {
+                "delivery_method_id": delivery_method_id,
             },
             call_options,
         )

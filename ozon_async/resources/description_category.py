@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ozon_async._resource import Resource
@@ -19,6 +20,8 @@ from ozon_async.types.description_category import (
     DescriptionCategoryAttributeValuesSearchV1Response,
     DescriptionCategoryAttributeValuesV1Request,
     DescriptionCategoryAttributeValuesV1Response,
+    DescriptionCategoryTipsV1Request,
+    DescriptionCategoryTipsV1Response,
     DescriptionCategoryTreeV1Request,
     DescriptionCategoryTreeV1Response,
     Language,
@@ -177,6 +180,40 @@ class DescriptionCategoryResource(Resource):
                 "type_id": type_id,
                 "language": language,
                 "last_value_id": last_value_id,
+            },
+            call_options,
+        )
+
+    async def tips_v1(
+        self,
+        *,
+        type_id: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> DescriptionCategoryTipsV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/description-category/tips`` (Ozon docs: 获取用于确定商品类目的提示).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            type_id: TODO(describe): type_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/description-category/tips"],
+            DescriptionCategoryTipsV1Request,
+            DescriptionCategoryTipsV1Response,
+            {
+                "type_id": type_id,
             },
             call_options,
         )

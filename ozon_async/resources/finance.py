@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
@@ -14,21 +15,34 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
+    EmptyRequest,
     FilterPeriod,
+    FinanceCashFlowStatementListRequestDate,
     ReportCreateResponse,
+    ReportPlacementByProductsCreateRequest,
+    ReportReturnsCreateResponse,
 )
 from ozon_async.types.finance import (
     CompensationReportRequest,
+    FinanceAccrualByDayV1Request,
+    FinanceAccrualByDayV1Response,
+    FinanceAccrualByDayV1ResponseAccrual,
     FinanceAccrualPostingsV1Request,
     FinanceAccrualPostingsV1Response,
+    FinanceAccrualTypesV1Response,
+    FinanceBalanceV1Request,
+    FinanceBalanceV1Response,
     FinanceCashFlowStatementListV1Request,
-    FinanceCashFlowStatementListV1RequestDate,
     FinanceCashFlowStatementListV1Response,
     FinanceCashFlowStatementListV1ResponseResultCashFlow,
+    FinanceDocumentB2bSalesJsonV1Request,
+    FinanceDocumentB2bSalesJsonV1Response,
+    FinanceProductsBuyoutV1Response,
     FinanceRealizationByDayV1Request,
     FinanceRealizationByDayV1Response,
     FinanceRealizationPostingV1Response,
     FinanceRealizationV2Response,
+    FinanceRequest,
     FinanceTransactionListV3Request,
     FinanceTransactionListV3RequestFilter,
     FinanceTransactionListV3Response,
@@ -44,6 +58,45 @@ class FinanceResource(Resource):
     """Financial reports: transactions, cash flow statements, realization (sales) reports,
     compensations and accruals.
     """
+
+    @paginated(OPERATIONS["POST /v1/finance/accrual/by-day"], FinanceAccrualByDayV1ResponseAccrual)
+    async def accrual_by_day_v1(
+        self,
+        *,
+        date: str,
+        last_id: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceAccrualByDayV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/finance/accrual/by-day`` (Ozon docs: 获取某日应计项目).
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            date: TODO(describe): date Required.
+            last_id: TODO(describe): last_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/accrual/by-day"],
+            FinanceAccrualByDayV1Request,
+            FinanceAccrualByDayV1Response,
+            {
+                "date": date,
+                "last_id": last_id,
+            },
+            call_options,
+        )
 
     async def accrual_postings_v1(
         self,
@@ -84,6 +137,70 @@ class FinanceResource(Resource):
             call_options,
         )
 
+    async def accrual_types_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceAccrualTypesV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/finance/accrual/types`` (Ozon docs: 获取应计项目参考信息).
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/accrual/types"],
+            EmptyRequest,
+            FinanceAccrualTypesV1Response,
+            {},
+            call_options,
+        )
+
+    async def balance_v1(
+        self,
+        *,
+        date_from: datetime | str,
+        date_to: datetime | str,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceBalanceV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/finance/balance`` (Ozon docs: 获取余额报告).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            date_from: TODO(describe): date_from Required.
+            date_to: TODO(describe): date_to Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/balance"],
+            FinanceBalanceV1Request,
+            FinanceBalanceV1Response,
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+            },
+            call_options,
+        )
+
     @paginated(
         OPERATIONS["POST /v1/finance/cash-flow-statement/list"],
         FinanceCashFlowStatementListV1ResponseResultCashFlow,
@@ -91,7 +208,7 @@ class FinanceResource(Resource):
     async def cash_flow_statement_list_v1(
         self,
         *,
-        date: FinanceCashFlowStatementListV1RequestDate | Mapping[str, Any],
+        date: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
         page_size: int,
         page: int | None = None,
         with_details: bool | None = None,
@@ -214,6 +331,155 @@ class FinanceResource(Resource):
             {
                 "date": date,
                 "language": language,
+            },
+            call_options,
+        )
+
+    async def document_b2b_sales_json_v1(
+        self,
+        *,
+        date: str,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceDocumentB2bSalesJsonV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/finance/document-b2b-sales/json``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date: TODO(describe): date Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/document-b2b-sales/json"],
+            FinanceDocumentB2bSalesJsonV1Request,
+            FinanceDocumentB2bSalesJsonV1Response,
+            {
+                "date": date,
+            },
+            call_options,
+        )
+
+    async def document_b2b_sales_v1(
+        self,
+        *,
+        date: str,
+        language: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportReturnsCreateResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/finance/document-b2b-sales``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date: TODO(describe): date Required.
+            language: TODO(describe): language
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/document-b2b-sales"],
+            FinanceRequest,
+            ReportReturnsCreateResponse,
+            {
+                "date": date,
+                "language": language,
+            },
+            call_options,
+        )
+
+    async def mutual_settlement_v1(
+        self,
+        *,
+        date: str,
+        language: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportReturnsCreateResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/finance/mutual-settlement``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date: TODO(describe): date Required.
+            language: TODO(describe): language
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/mutual-settlement"],
+            FinanceRequest,
+            ReportReturnsCreateResponse,
+            {
+                "date": date,
+                "language": language,
+            },
+            call_options,
+        )
+
+    async def products_buyout_v1(
+        self,
+        *,
+        date_from: str,
+        date_to: str,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceProductsBuyoutV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/finance/products/buyout``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date_from: TODO(describe): date_from Required.
+            date_to: TODO(describe): date_to Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/products/buyout"],
+            ReportPlacementByProductsCreateRequest,
+            FinanceProductsBuyoutV1Response,
+            {
+                "date_from": date_from,
+                "date_to": date_to,
             },
             call_options,
         )

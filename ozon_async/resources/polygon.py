@@ -23,6 +23,11 @@ from ozon_async.types.polygon import (
     PolygonBindV2Request,
     PolygonCreateV1Request,
     PolygonCreateV1Response,
+    PolygonDeleteV1Request,
+    PolygonListV1Request,
+    PolygonListV1Response,
+    PolygonTimeCoordinatesUpdateV1Request,
+    PolygonTimeSetV1Request,
 )
 
 
@@ -156,6 +161,175 @@ class PolygonResource(Resource):
             PolygonCreateV1Response,
             {
                 "coordinates": coordinates,
+            },
+            call_options,
+        )
+
+    async def delete_v1(
+        self,
+        *,
+        delivery_method_id: int,
+        polygon_id: int,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/polygon/delete``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            delivery_method_id: TODO(describe): delivery_method_id Required.
+            polygon_id: TODO(describe): polygon_id Required.
+            warehouse_id: TODO(describe): warehouse_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/polygon/delete"],
+            PolygonDeleteV1Request,
+            Empty,
+            {
+                "delivery_method_id": delivery_method_id,
+                "polygon_id": polygon_id,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def list_v1(
+        self,
+        *,
+        delivery_method_id: int,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PolygonListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/polygon/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            delivery_method_id: TODO(describe): delivery_method_id Required.
+            warehouse_id: TODO(describe): warehouse_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/polygon/list"],
+            PolygonListV1Request,
+            PolygonListV1Response,
+            {
+                "delivery_method_id": delivery_method_id,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def time_coordinates_update_v1(
+        self,
+        *,
+        coordinates: str,
+        delivery_method_id: int,
+        polygon_id: int,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/polygon/time/coordinates/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            coordinates: TODO(describe): coordinates Required.
+            delivery_method_id: TODO(describe): delivery_method_id Required.
+            polygon_id: TODO(describe): polygon_id Required.
+            warehouse_id: TODO(describe): warehouse_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/polygon/time/coordinates/update"],
+            PolygonTimeCoordinatesUpdateV1Request,
+            Empty,
+            {
+                "coordinates": coordinates,
+                "delivery_method_id": delivery_method_id,
+                "polygon_id": polygon_id,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def time_set_v1(
+        self,
+        *,
+        current_time: int,
+        delivery_method_id: int,
+        new_time: int,
+        polygon_id: int,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/polygon/time/set``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            current_time: TODO(describe): current_time Required.
+            delivery_method_id: TODO(describe): delivery_method_id Required.
+            new_time: TODO(describe): new_time Required.
+            polygon_id: TODO(describe): polygon_id Required.
+            warehouse_id: TODO(describe): warehouse_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/polygon/time/set"],
+            PolygonTimeSetV1Request,
+            Empty,
+            {
+                "current_time": current_time,
+                "delivery_method_id": delivery_method_id,
+                "new_time": new_time,
+                "polygon_id": polygon_id,
+                "warehouse_id": warehouse_id,
             },
             call_options,
         )

@@ -17,7 +17,16 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
     EmptyRequest,
+    FinanceCashFlowStatementListRequestDate,
+    OrderCancelResponse,
+    OrderCancelStatusResponse,
+    PostingFboCancelReasonListResponse,
+    PostingFbsActGetPostingsRequest,
+    PostingFbsProductCancelRequestItem,
+    PostingNumberRequest,
     PostingNumbersRequest,
+    ProductImportInfoRequest,
+    ProductImportResponse,
     SortDirection,
     StringResultResponse,
 )
@@ -25,13 +34,53 @@ from ozon_async.types.posting import (
     FbsPosting,
     FbsPostingV4,
     FbsPostingWithParams,
+    PostingCancelStatusV1Request,
+    PostingCancelV1Request,
     PostingCarriageAvailableListV1Request,
     PostingCarriageAvailableListV1Response,
     PostingCutoffSetV1Request,
+    PostingDigitalCodesUploadV1Request,
+    PostingDigitalCodesUploadV1RequestExemplarsBySku,
+    PostingDigitalCodesUploadV1Response,
+    PostingDigitalListV1Request,
+    PostingDigitalListV1RequestDir,
+    PostingDigitalListV1RequestFilter,
+    PostingDigitalListV1Response,
+    PostingDigitalListV1ResponseResult,
+    PostingDigitalListV2Request,
+    PostingDigitalListV2RequestFilter,
+    PostingDigitalListV2RequestSortDir,
+    PostingDigitalListV2Response,
+    PostingDigitalListV2ResponsePosting,
+    PostingFboGetV2Request,
+    PostingFboGetV2Response,
+    PostingFboListV2Request,
+    PostingFboListV2RequestFilter,
+    PostingFboListV2Response,
+    PostingFboListV2ResponseResult,
+    PostingFboListV3Request,
+    PostingFboListV3RequestFilter,
+    PostingFboListV3RequestSortDir,
+    PostingFboListV3Response,
+    PostingFboListV3ResponsePosting,
+    PostingFbpListV1Request,
+    PostingFbpListV1RequestFilter,
+    PostingFbpListV1RequestSortDir,
+    PostingFbpListV1Response,
+    PostingFbpListV1ResponsePosting,
+    PostingFbsActCheckStatusV2Response,
+    PostingFbsActCreateV2Request,
+    PostingFbsActCreateV2Response,
+    PostingFbsActGetPostingsV2Response,
+    PostingFbsActListV2Request,
+    PostingFbsActListV2RequestFilter,
+    PostingFbsActListV2Response,
     PostingFbsCancelReasonListV2Response,
     PostingFbsCancelReasonV1Request,
     PostingFbsCancelReasonV1Response,
     PostingFbsCancelV2Request,
+    PostingFbsDigitalActCheckStatusV2Response,
+    PostingFbsDigitalActGetPdfV2Request,
     PostingFbsGetByBarcodeV2Request,
     PostingFbsGetByBarcodeV2Response,
     PostingFbsGetV3Request,
@@ -44,14 +93,19 @@ from ozon_async.types.posting import (
     PostingFbsListV4Request,
     PostingFbsListV4RequestFilter,
     PostingFbsListV4Response,
+    PostingFbsPackageLabelCreateV2Response,
+    PostingFbsPackageLabelGetV1Response,
+    PostingFbsPickUpCodeVerifyV1Request,
+    PostingFbsPickUpCodeVerifyV1Response,
     PostingFbsProductCancelV2Request,
-    PostingFbsProductCancelV2RequestItem,
     PostingFbsProductChangeV2Request,
     PostingFbsProductChangeV2RequestItem,
     PostingFbsProductCountryListV2Request,
     PostingFbsProductCountryListV2Response,
     PostingFbsProductCountrySetV2Request,
     PostingFbsProductCountrySetV2Response,
+    PostingFbsProductTraceableAttributeV1Response,
+    PostingFbsRestrictionsV1Response,
     PostingFbsShipPackageV4Request,
     PostingFbsShipPackageV4RequestProduct,
     PostingFbsShipV4Request,
@@ -61,12 +115,25 @@ from ozon_async.types.posting import (
     PostingFbsSplitV1Request,
     PostingFbsSplitV1RequestPosting,
     PostingFbsSplitV1Response,
+    PostingFbsTimeslotChangeRestrictionsV1Response,
+    PostingFbsTimeslotSetV1Request,
+    PostingFbsTraceableSplitV1Response,
     PostingFbsUnfulfilledListV3Request,
     PostingFbsUnfulfilledListV3RequestFilter,
     PostingFbsUnfulfilledListV3Response,
     PostingFbsUnfulfilledListV4Request,
     PostingFbsUnfulfilledListV4RequestFilter,
     PostingFbsUnfulfilledListV4Response,
+    PostingGlobalEtgbV1Request,
+    PostingGlobalEtgbV1Response,
+    PostingMarksV1Request,
+    PostingMarksV1Response,
+    PostingMultiboxqtySetV3Request,
+    PostingMultiboxqtySetV3Response,
+    PostingUnpaidLegalProductListV1Request,
+    PostingUnpaidLegalProductListV1Response,
+    PostingUnpaidLegalProductListV1ResponseProduct,
+    PostingWith,
 )
 
 
@@ -74,6 +141,81 @@ class PostingResource(Resource):
     """FBS postings (shipments of an order): list, get, ship, cancel, labels and related
     references.
     """
+
+    async def cancel_status_v1(
+        self,
+        *,
+        posting_number: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> OrderCancelStatusResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/cancel/status``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            posting_number: TODO(describe): posting_number
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/cancel/status"],
+            PostingCancelStatusV1Request,
+            OrderCancelStatusResponse,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def cancel_v1(
+        self,
+        *,
+        posting_number: str,
+        reason_id: int,
+        reason_message: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> OrderCancelResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/cancel``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: TODO(describe): posting_number Required.
+            reason_id: TODO(describe): reason_id Required.
+            reason_message: TODO(describe): reason_message
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/cancel"],
+            PostingCancelV1Request,
+            OrderCancelResponse,
+            {
+                "posting_number": posting_number,
+                "reason_id": reason_id,
+                "reason_message": reason_message,
+            },
+            call_options,
+        )
 
     async def carriage_available_list_v1(
         self,
@@ -156,6 +298,682 @@ class PostingResource(Resource):
             BoolResultResponse,
             {
                 "new_cutoff_date": new_cutoff_date,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def digital_codes_upload_v1(
+        self,
+        *,
+        exemplars_by_sku: Sequence[
+            PostingDigitalCodesUploadV1RequestExemplarsBySku | Mapping[str, Any]
+        ]
+        | None = None,
+        posting_number: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingDigitalCodesUploadV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/digital/codes/upload``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            exemplars_by_sku: TODO(describe): exemplars_by_sku
+            posting_number: TODO(describe): posting_number
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/digital/codes/upload"],
+            PostingDigitalCodesUploadV1Request,
+            PostingDigitalCodesUploadV1Response,
+            {
+                "exemplars_by_sku": exemplars_by_sku,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/posting/digital/list"], PostingDigitalListV1ResponseResult)
+    async def digital_list_v1(
+        self,
+        *,
+        dir: PostingDigitalListV1RequestDir | None = None,
+        filter: PostingDigitalListV1RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingDigitalListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/digital/list``.
+
+        Deprecated: use ``POST /v2/posting/digital/list`` (``client.posting.digital_list_v2``)
+        instead. Calling it emits ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            dir: TODO(describe): dir
+            filter: TODO(describe): filter
+            limit: TODO(describe): limit
+            offset: TODO(describe): offset
+            with_: TODO(describe): with JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/digital/list"],
+            PostingDigitalListV1Request,
+            PostingDigitalListV1Response,
+            {
+                "dir": dir,
+                "filter": filter,
+                "limit": limit,
+                "offset": offset,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v2/posting/digital/list"], PostingDigitalListV2ResponsePosting)
+    async def digital_list_v2(
+        self,
+        *,
+        cursor: str | None = None,
+        filter: PostingDigitalListV2RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_dir: PostingDigitalListV2RequestSortDir | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingDigitalListV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/digital/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            cursor: TODO(describe): cursor
+            filter: TODO(describe): filter
+            limit: TODO(describe): limit
+            sort_dir: TODO(describe): sort_dir
+            with_: TODO(describe): with JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/digital/list"],
+            PostingDigitalListV2Request,
+            PostingDigitalListV2Response,
+            {
+                "cursor": cursor,
+                "filter": filter,
+                "limit": limit,
+                "sort_dir": sort_dir,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    async def fbo_cancel_reason_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFboCancelReasonListResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbo/cancel-reason/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbo/cancel-reason/list"],
+            EmptyRequest,
+            PostingFboCancelReasonListResponse,
+            {},
+            call_options,
+        )
+
+    async def fbo_get_v2(
+        self,
+        *,
+        posting_number: str,
+        translit: bool | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFboGetV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbo/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            posting_number: TODO(describe): posting_number Required.
+            translit: TODO(describe): translit
+            with_: TODO(describe): with JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbo/get"],
+            PostingFboGetV2Request,
+            PostingFboGetV2Response,
+            {
+                "posting_number": posting_number,
+                "translit": translit,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v2/posting/fbo/list"], PostingFboListV2ResponseResult)
+    async def fbo_list_v2(
+        self,
+        *,
+        filter: PostingFboListV2RequestFilter | Mapping[str, Any],
+        limit: int,
+        dir: str | None = None,
+        offset: int | None = None,
+        translit: bool | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFboListV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbo/list``.
+
+        Deprecated: use ``POST /v3/posting/fbo/list`` (``client.posting.fbo_list_v3``) instead.
+        Calling it emits ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            filter: TODO(describe): filter Required.
+            limit: TODO(describe): limit Required.
+            dir: TODO(describe): dir
+            offset: TODO(describe): offset
+            translit: TODO(describe): translit
+            with_: TODO(describe): with JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbo/list"],
+            PostingFboListV2Request,
+            PostingFboListV2Response,
+            {
+                "filter": filter,
+                "limit": limit,
+                "dir": dir,
+                "offset": offset,
+                "translit": translit,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v3/posting/fbo/list"], PostingFboListV3ResponsePosting)
+    async def fbo_list_v3(
+        self,
+        *,
+        cursor: str | None = None,
+        filter: PostingFboListV3RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_dir: PostingFboListV3RequestSortDir | None = None,
+        translit: bool | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFboListV3Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v3/posting/fbo/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            cursor: TODO(describe): cursor
+            filter: TODO(describe): filter
+            limit: TODO(describe): limit
+            sort_dir: TODO(describe): sort_dir
+            translit: TODO(describe): translit
+            with_: TODO(describe): with JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v3/posting/fbo/list"],
+            PostingFboListV3Request,
+            PostingFboListV3Response,
+            {
+                "cursor": cursor,
+                "filter": filter,
+                "limit": limit,
+                "sort_dir": sort_dir,
+                "translit": translit,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/posting/fbp/list"], PostingFbpListV1ResponsePosting)
+    async def fbp_list_v1(
+        self,
+        *,
+        cursor: str | None = None,
+        filter: PostingFbpListV1RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_by: str | None = None,
+        sort_dir: PostingFbpListV1RequestSortDir | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbpListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbp/list`` (Ozon docs: 获取货件列表).
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            cursor: TODO(describe): cursor
+            filter: TODO(describe): filter
+            limit: TODO(describe): limit
+            sort_by: TODO(describe): sort_by
+            sort_dir: TODO(describe): sort_dir
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbp/list"],
+            PostingFbpListV1Request,
+            PostingFbpListV1Response,
+            {
+                "cursor": cursor,
+                "filter": filter,
+                "limit": limit,
+                "sort_by": sort_by,
+                "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    async def fbs_act_check_status_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsActCheckStatusV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/act/check-status``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: TODO(describe): id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/check-status"],
+            PostingFbsActGetPostingsRequest,
+            PostingFbsActCheckStatusV2Response,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_create_v2(
+        self,
+        *,
+        delivery_method_id: int,
+        containers_count: int | None = None,
+        departure_date: datetime | str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsActCreateV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/act/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            delivery_method_id: TODO(describe): delivery_method_id Required.
+            containers_count: TODO(describe): containers_count
+            departure_date: TODO(describe): departure_date
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/create"],
+            PostingFbsActCreateV2Request,
+            PostingFbsActCreateV2Response,
+            {
+                "delivery_method_id": delivery_method_id,
+                "containers_count": containers_count,
+                "departure_date": departure_date,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_barcode_text_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> StringResultResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/act/get-barcode/text``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            id: TODO(describe): id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/get-barcode/text"],
+            PostingFbsActGetPostingsRequest,
+            StringResultResponse,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_barcode_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/act/get-barcode``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: TODO(describe): id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v2/posting/fbs/act/get-barcode"],
+            PostingFbsActGetPostingsRequest,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_container_labels_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/act/get-container-labels`` (Ozon docs: 货位标签).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: TODO(describe): id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v2/posting/fbs/act/get-container-labels"],
+            PostingFbsActGetPostingsRequest,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_pdf_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/act/get-pdf``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: TODO(describe): id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v2/posting/fbs/act/get-pdf"],
+            PostingFbsActGetPostingsRequest,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_postings_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsActGetPostingsV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/act/get-postings`` (Ozon docs: 单据中的货件列表).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            id: TODO(describe): id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/get-postings"],
+            PostingFbsActGetPostingsRequest,
+            PostingFbsActGetPostingsV2Response,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_list_v2(
+        self,
+        *,
+        limit: int,
+        filter: PostingFbsActListV2RequestFilter | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsActListV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/act/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            limit: TODO(describe): limit Required.
+            filter: TODO(describe): filter
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/list"],
+            PostingFbsActListV2Request,
+            PostingFbsActListV2Response,
+            {
+                "limit": limit,
+                "filter": filter,
+            },
+            call_options,
+        )
+
+    async def fbs_arbitration_v2(
+        self,
+        *,
+        posting_number: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> BoolResultResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/arbitration``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting numbers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/arbitration"],
+            PostingNumbersRequest,
+            BoolResultResponse,
+            {
                 "posting_number": posting_number,
             },
             call_options,
@@ -306,6 +1124,84 @@ class PostingResource(Resource):
                 "cancel_reason_id": cancel_reason_id,
                 "posting_number": posting_number,
                 "cancel_reason_message": cancel_reason_message,
+            },
+            call_options,
+        )
+
+    async def fbs_digital_act_check_status_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsDigitalActCheckStatusV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/digital/act/check-status``.
+
+        Deprecated: use ``POST /v2/posting/fbs/act/check-status``
+        (``client.posting.fbs_act_check_status_v2``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: TODO(describe): id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/digital/act/check-status"],
+            PostingFbsActGetPostingsRequest,
+            PostingFbsDigitalActCheckStatusV2Response,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_digital_act_get_pdf_v2(
+        self,
+        *,
+        id: int,
+        doc_type: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/digital/act/get-pdf``.
+
+        Deprecated: use ``POST /v2/posting/fbs/act/get-pdf``
+        (``client.posting.fbs_act_get_pdf_v2``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: TODO(describe): id Required.
+            doc_type: TODO(describe): doc_type
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v2/posting/fbs/digital/act/get-pdf"],
+            PostingFbsDigitalActGetPdfV2Request,
+            {
+                "id": id,
+                "doc_type": doc_type,
             },
             call_options,
         )
@@ -503,6 +1399,115 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_package_label_create_v1(
+        self,
+        *,
+        posting_number: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductImportResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbs/package-label/create``.
+
+        Deprecated: use ``POST /v2/posting/fbs/package-label/create``
+        (``client.posting.fbs_package_label_create_v2``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting numbers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/package-label/create"],
+            PostingNumbersRequest,
+            ProductImportResponse,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_package_label_create_v2(
+        self,
+        *,
+        posting_number: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsPackageLabelCreateV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/posting/fbs/package-label/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting numbers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/package-label/create"],
+            PostingNumbersRequest,
+            PostingFbsPackageLabelCreateV2Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_package_label_get_v1(
+        self,
+        *,
+        task_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsPackageLabelGetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbs/package-label/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            task_id: Product import task identifier, as returned by /v3/product/import and other
+                product creation or update methods. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/package-label/get"],
+            ProductImportInfoRequest,
+            PostingFbsPackageLabelGetV1Response,
+            {
+                "task_id": task_id,
+            },
+            call_options,
+        )
+
     async def fbs_package_label_v2(
         self,
         *,
@@ -541,12 +1546,50 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_pick_up_code_verify_v1(
+        self,
+        *,
+        pickup_code: str,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsPickUpCodeVerifyV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbs/pick-up-code/verify``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            pickup_code: TODO(describe): pickup_code Required.
+            posting_number: TODO(describe): posting_number Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/pick-up-code/verify"],
+            PostingFbsPickUpCodeVerifyV1Request,
+            PostingFbsPickUpCodeVerifyV1Response,
+            {
+                "pickup_code": pickup_code,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
     async def fbs_product_cancel_v2(
         self,
         *,
         cancel_reason_id: int,
         cancel_reason_message: str,
-        items: Sequence[PostingFbsProductCancelV2RequestItem | Mapping[str, Any]],
+        items: Sequence[PostingFbsProductCancelRequestItem | Mapping[str, Any]],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
@@ -714,6 +1757,75 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_product_traceable_attribute_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsProductTraceableAttributeV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbs/product/traceable/attribute``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/product/traceable/attribute"],
+            PostingNumberRequest,
+            PostingFbsProductTraceableAttributeV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_restrictions_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsRestrictionsV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbs/restrictions``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/restrictions"],
+            PostingNumberRequest,
+            PostingFbsRestrictionsV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
     async def fbs_ship_package_v4(
         self,
         *,
@@ -848,6 +1960,114 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_timeslot_change_restrictions_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsTimeslotChangeRestrictionsV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbs/timeslot/change-restrictions``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/timeslot/change-restrictions"],
+            PostingNumberRequest,
+            PostingFbsTimeslotChangeRestrictionsV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_timeslot_set_v1(
+        self,
+        *,
+        new_timeslot: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> BoolResultResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbs/timeslot/set``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            new_timeslot: TODO(describe): new_timeslot Required.
+            posting_number: TODO(describe): posting_number Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/timeslot/set"],
+            PostingFbsTimeslotSetV1Request,
+            BoolResultResponse,
+            {
+                "new_timeslot": new_timeslot,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_traceable_split_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsTraceableSplitV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/fbs/traceable/split``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/traceable/split"],
+            PostingNumberRequest,
+            PostingFbsTraceableSplitV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
     @paginated(OPERATIONS["POST /v3/posting/fbs/unfulfilled/list"], FbsPosting)
     async def fbs_unfulfilled_list_v3(
         self,
@@ -966,6 +2186,156 @@ class PostingResource(Resource):
                 "sort_dir": sort_dir,
                 "translit": translit,
                 "with": with_,
+            },
+            call_options,
+        )
+
+    async def global_etgb_v1(
+        self,
+        *,
+        date: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        **call_options: Unpack[CallOptions],
+    ) -> PostingGlobalEtgbV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/global/etgb``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date: TODO(describe): date Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/global/etgb"],
+            PostingGlobalEtgbV1Request,
+            PostingGlobalEtgbV1Response,
+            {
+                "date": date,
+            },
+            call_options,
+        )
+
+    async def marks_v1(
+        self,
+        *,
+        posting_numbers: Sequence[str] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingMarksV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/marks``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_numbers: TODO(describe): posting_numbers
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/marks"],
+            PostingMarksV1Request,
+            PostingMarksV1Response,
+            {
+                "posting_numbers": posting_numbers,
+            },
+            call_options,
+        )
+
+    async def multiboxqty_set_v3(
+        self,
+        *,
+        multi_box_qty: int,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingMultiboxqtySetV3Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v3/posting/multiboxqty/set``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            multi_box_qty: TODO(describe): multi_box_qty Required.
+            posting_number: TODO(describe): posting_number Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v3/posting/multiboxqty/set"],
+            PostingMultiboxqtySetV3Request,
+            PostingMultiboxqtySetV3Response,
+            {
+                "multi_box_qty": multi_box_qty,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/posting/unpaid-legal/product/list"],
+        PostingUnpaidLegalProductListV1ResponseProduct,
+    )
+    async def unpaid_legal_product_list_v1(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingUnpaidLegalProductListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/posting/unpaid-legal/product/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: TODO(describe): limit Required.
+            cursor: TODO(describe): cursor
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/unpaid-legal/product/list"],
+            PostingUnpaidLegalProductListV1Request,
+            PostingUnpaidLegalProductListV1Response,
+            {
+                "limit": limit,
+                "cursor": cursor,
             },
             call_options,
         )

@@ -17,24 +17,50 @@ from ozon_async.types.common import (
     BoolResultResponse,
     Empty,
     EmptyRequest,
+    IdObject,
     ProductIdsRequest,
+    ProductImportInfoRequest,
+    ProductImportResponse,
+    ProductImportTask,
 )
 from ozon_async.types.product import (
     ProductActionTimerStatusV1Response,
     ProductAttributesUpdateV1Request,
     ProductAttributesUpdateV1RequestItem,
+    ProductCertificateAccordanceTypesListV2Response,
+    ProductCertificateBindV1Request,
+    ProductCertificateDeleteV1Request,
+    ProductCertificateDeleteV1Response,
+    ProductCertificateInfoV1Request,
+    ProductCertificateInfoV1Response,
+    ProductCertificateListV1Request,
+    ProductCertificateListV1Response,
+    ProductCertificateProductsListV1Request,
+    ProductCertificateProductsListV1Response,
+    ProductCertificateProductsListV1ResponseResultItem,
+    ProductCertificateResponse,
+    ProductCertificateResponse2,
+    ProductCertificateResult,
+    ProductCertificateUnbindV1Request,
+    ProductCertificateUnbindV1Response,
+    ProductCertificationListV1Request,
+    ProductCertificationListV1Response,
+    ProductCertificationListV1ResponseResultCertification,
+    ProductCertificationListV2Request,
+    ProductCertificationListV2Response,
+    ProductCertificationListV2ResponseCertification,
+    ProductDigitalStocksImportV1Request,
+    ProductDigitalStocksImportV1RequestStock,
+    ProductDigitalStocksImportV1Response,
     ProductImportBySkuV1Request,
     ProductImportBySkuV1RequestItem,
     ProductImportBySkuV1Response,
-    ProductImportInfoV1Request,
     ProductImportInfoV1Response,
     ProductImportPricesV1Request,
     ProductImportPricesV1RequestPrice,
     ProductImportPricesV1Response,
-    ProductImportTask,
     ProductImportV3Request,
     ProductImportV3RequestItem,
-    ProductImportV3Response,
     ProductInfoAttributesV4Request,
     ProductInfoAttributesV4RequestFilter,
     ProductInfoAttributesV4Response,
@@ -73,15 +99,35 @@ from ozon_async.types.product import (
     ProductPicturesImportV1Response,
     ProductPicturesInfoV2Request,
     ProductPicturesInfoV2Response,
+    ProductPlacementZoneInfoV1Request,
+    ProductPlacementZoneInfoV1Response,
+    ProductPricesDetailsV1Request,
+    ProductPricesDetailsV1Response,
+    ProductQuantInfoV1Request,
+    ProductQuantInfoV1Response,
+    ProductQuantListV1Request,
+    ProductQuantListV1RequestVisibility,
+    ProductQuantListV1Response,
+    ProductQuantListV1ResponseProduct,
     ProductRatingBySkuV1Response,
     ProductRelatedSkuGetV1Request,
     ProductRelatedSkuGetV1Response,
     ProductSkusRequest,
+    ProductStairwayDiscountByQuantityGetV1Request,
+    ProductStairwayDiscountByQuantityGetV1Response,
+    ProductStairwayDiscountByQuantitySetV1Request,
+    ProductStairwayDiscountByQuantitySetV1RequestStairway,
+    ProductStairwayDiscountByQuantitySetV1Response,
     ProductTimerRequest,
     ProductUpdateDiscountV1Request,
     ProductUpdateOfferIdV1Request,
     ProductUpdateOfferIdV1RequestUpdateOfferId,
     ProductUpdateOfferIdV1Response,
+    ProductVisibilityInfoV1Request,
+    ProductVisibilityInfoV1Response,
+    ProductVisibilitySetV1Request,
+    ProductVisibilitySetV1RequestItemPlacement,
+    ProductVisibilitySetV1Response,
 )
 
 
@@ -244,6 +290,561 @@ class ProductResource(Resource):
             call_options,
         )
 
+    async def certificate_accordance_types_list_v2(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateAccordanceTypesListV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``GET /v2/product/certificate/accordance-types/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["GET /v2/product/certificate/accordance-types/list"],
+            None,
+            ProductCertificateAccordanceTypesListV2Response,
+            {},
+            call_options,
+        )
+
+    async def certificate_accordance_types_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``GET /v1/product/certificate/accordance-types``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["GET /v1/product/certificate/accordance-types"],
+            None,
+            ProductCertificateResponse,
+            {},
+            call_options,
+        )
+
+    async def certificate_bind_v1(
+        self,
+        *,
+        certificate_id: int,
+        product_id: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> BoolResultResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/bind``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            certificate_id: TODO(describe): certificate_id Required.
+            product_id: TODO(describe): product_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/bind"],
+            ProductCertificateBindV1Request,
+            BoolResultResponse,
+            {
+                "certificate_id": certificate_id,
+                "product_id": product_id,
+            },
+            call_options,
+        )
+
+    async def certificate_create_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> IdObject:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/create"],
+            None,
+            IdObject,
+            {},
+            call_options,
+        )
+
+    async def certificate_delete_v1(
+        self,
+        *,
+        certificate_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateDeleteV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/delete``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            certificate_id: TODO(describe): certificate_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/delete"],
+            ProductCertificateDeleteV1Request,
+            ProductCertificateDeleteV1Response,
+            {
+                "certificate_id": certificate_id,
+            },
+            call_options,
+        )
+
+    async def certificate_info_v1(
+        self,
+        *,
+        certificate_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateInfoV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            certificate_number: TODO(describe): certificate_number Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/info"],
+            ProductCertificateInfoV1Request,
+            ProductCertificateInfoV1Response,
+            {
+                "certificate_number": certificate_number,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/product/certificate/list"], ProductCertificateResult)
+    async def certificate_list_v1(
+        self,
+        *,
+        page_size: int,
+        offer_id: str | None = None,
+        page: int | None = None,
+        status: str | None = None,
+        type: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (page style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            page_size: TODO(describe): page_size Required.
+            offer_id: TODO(describe): offer_id
+            page: TODO(describe): page
+            status: TODO(describe): status
+            type: TODO(describe): type
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/list"],
+            ProductCertificateListV1Request,
+            ProductCertificateListV1Response,
+            {
+                "page_size": page_size,
+                "offer_id": offer_id,
+                "page": page,
+                "status": status,
+                "type": type,
+            },
+            call_options,
+        )
+
+    async def certificate_product_status_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse2:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/product_status/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/product_status/list"],
+            EmptyRequest,
+            ProductCertificateResponse2,
+            {},
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/product/certificate/products/list"],
+        ProductCertificateProductsListV1ResponseResultItem,
+    )
+    async def certificate_products_list_v1(
+        self,
+        *,
+        certificate_id: int,
+        page_size: int,
+        page: int | None = None,
+        product_status_code: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateProductsListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/products/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (page style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            certificate_id: TODO(describe): certificate_id Required.
+            page_size: TODO(describe): page_size Required.
+            page: TODO(describe): page
+            product_status_code: TODO(describe): product_status_code
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/products/list"],
+            ProductCertificateProductsListV1Request,
+            ProductCertificateProductsListV1Response,
+            {
+                "certificate_id": certificate_id,
+                "page_size": page_size,
+                "page": page,
+                "product_status_code": product_status_code,
+            },
+            call_options,
+        )
+
+    async def certificate_rejection_reasons_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse2:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/rejection_reasons/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/rejection_reasons/list"],
+            EmptyRequest,
+            ProductCertificateResponse2,
+            {},
+            call_options,
+        )
+
+    async def certificate_status_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse2:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/status/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/status/list"],
+            EmptyRequest,
+            ProductCertificateResponse2,
+            {},
+            call_options,
+        )
+
+    async def certificate_types_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``GET /v1/product/certificate/types``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["GET /v1/product/certificate/types"],
+            None,
+            ProductCertificateResponse,
+            {},
+            call_options,
+        )
+
+    async def certificate_unbind_v1(
+        self,
+        *,
+        certificate_id: int,
+        product_id: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateUnbindV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certificate/unbind``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            certificate_id: TODO(describe): certificate_id Required.
+            product_id: TODO(describe): product_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/unbind"],
+            ProductCertificateUnbindV1Request,
+            ProductCertificateUnbindV1Response,
+            {
+                "certificate_id": certificate_id,
+                "product_id": product_id,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/product/certification/list"],
+        ProductCertificationListV1ResponseResultCertification,
+    )
+    async def certification_list_v1(
+        self,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificationListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/certification/list``.
+
+        Deprecated: use ``POST /v2/product/certification/list``
+        (``client.product.certification_list_v2``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors. Paginated (page style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            page: TODO(describe): page
+            page_size: TODO(describe): page_size
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certification/list"],
+            ProductCertificationListV1Request,
+            ProductCertificationListV1Response,
+            {
+                "page": page,
+                "page_size": page_size,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v2/product/certification/list"],
+        ProductCertificationListV2ResponseCertification,
+    )
+    async def certification_list_v2(
+        self,
+        *,
+        page_size: int,
+        page: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificationListV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/product/certification/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (page style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            page_size: TODO(describe): page_size Required.
+            page: TODO(describe): page
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/product/certification/list"],
+            ProductCertificationListV2Request,
+            ProductCertificationListV2Response,
+            {
+                "page_size": page_size,
+                "page": page,
+            },
+            call_options,
+        )
+
+    async def digital_stocks_import_v1(
+        self,
+        *,
+        stocks: Sequence[ProductDigitalStocksImportV1RequestStock | Mapping[str, Any]]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductDigitalStocksImportV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/digital/stocks/import``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            stocks: TODO(describe): stocks
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/digital/stocks/import"],
+            ProductDigitalStocksImportV1Request,
+            ProductDigitalStocksImportV1Response,
+            {
+                "stocks": stocks,
+            },
+            call_options,
+        )
+
     async def import_by_sku_v1(
         self,
         *,
@@ -313,7 +914,7 @@ class ProductResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/product/import/info"],
-            ProductImportInfoV1Request,
+            ProductImportInfoRequest,
             ProductImportInfoV1Response,
             {
                 "task_id": task_id,
@@ -366,7 +967,7 @@ class ProductResource(Resource):
         *,
         items: Sequence[ProductImportV3RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ProductImportV3Response:
+    ) -> ProductImportResponse:
         """Create or update products.
 
         Creates products or updates existing ones; send up to 100 products per request, each as
@@ -403,7 +1004,7 @@ class ProductResource(Resource):
         return await self._call(
             OPERATIONS["POST /v3/product/import"],
             ProductImportV3Request,
-            ProductImportV3Response,
+            ProductImportResponse,
             {
                 "items": items,
             },
@@ -1069,6 +1670,151 @@ class ProductResource(Resource):
             call_options,
         )
 
+    async def placement_zone_info_v1(
+        self,
+        *,
+        skus: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductPlacementZoneInfoV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/placement-zone/info``.
+
+        Only reads: retried after timeouts and server errors. Rate limit: 10 requests per 1 s
+        per Client-Id; the client waits for a free slot.
+
+        Args:
+            skus: TODO(describe): skus Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/placement-zone/info"],
+            ProductPlacementZoneInfoV1Request,
+            ProductPlacementZoneInfoV1Response,
+            {
+                "skus": skus,
+            },
+            call_options,
+        )
+
+    async def prices_details_v1(
+        self,
+        *,
+        skus: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductPricesDetailsV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/prices/details`` (Ozon docs: 获取商品价格的详细信息).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            skus: TODO(describe): skus Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/prices/details"],
+            ProductPricesDetailsV1Request,
+            ProductPricesDetailsV1Response,
+            {
+                "skus": skus,
+            },
+            call_options,
+        )
+
+    async def quant_info_v1(
+        self,
+        *,
+        quant_code: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductQuantInfoV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/quant/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            quant_code: TODO(describe): quant_code Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/quant/info"],
+            ProductQuantInfoV1Request,
+            ProductQuantInfoV1Response,
+            {
+                "quant_code": quant_code,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/product/quant/list"], ProductQuantListV1ResponseProduct)
+    async def quant_list_v1(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        visibility: ProductQuantListV1RequestVisibility | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductQuantListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/quant/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: TODO(describe): limit Required.
+            cursor: TODO(describe): cursor
+            visibility: TODO(describe): visibility
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/quant/list"],
+            ProductQuantListV1Request,
+            ProductQuantListV1Response,
+            {
+                "limit": limit,
+                "cursor": cursor,
+                "visibility": visibility,
+            },
+            call_options,
+        )
+
     async def rating_by_sku_v1(
         self,
         *,
@@ -1139,6 +1885,80 @@ class ProductResource(Resource):
             ProductRelatedSkuGetV1Response,
             {
                 "sku": sku,
+            },
+            call_options,
+        )
+
+    async def stairway_discount_by_quantity_get_v1(
+        self,
+        *,
+        skus: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductStairwayDiscountByQuantityGetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/stairway-discount/by-quantity/get`` (Ozon docs: 获取按数量折扣信息).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            skus: TODO(describe): skus Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/stairway-discount/by-quantity/get"],
+            ProductStairwayDiscountByQuantityGetV1Request,
+            ProductStairwayDiscountByQuantityGetV1Response,
+            {
+                "skus": skus,
+            },
+            call_options,
+        )
+
+    async def stairway_discount_by_quantity_set_v1(
+        self,
+        *,
+        stairways: Sequence[
+            ProductStairwayDiscountByQuantitySetV1RequestStairway | Mapping[str, Any]
+        ],
+        suppress_warnings: bool | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductStairwayDiscountByQuantitySetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/stairway-discount/by-quantity/set`` (Ozon docs: 管理按数量折扣).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            stairways: TODO(describe): stairways Required.
+            suppress_warnings: TODO(describe): suppress_warnings
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/stairway-discount/by-quantity/set"],
+            ProductStairwayDiscountByQuantitySetV1Request,
+            ProductStairwayDiscountByQuantitySetV1Response,
+            {
+                "stairways": stairways,
+                "suppress_warnings": suppress_warnings,
             },
             call_options,
         )
@@ -1261,6 +2081,76 @@ class ProductResource(Resource):
             ProductUpdateOfferIdV1Response,
             {
                 "update_offer_id": update_offer_id,
+            },
+            call_options,
+        )
+
+    async def visibility_info_v1(
+        self,
+        *,
+        skus: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductVisibilityInfoV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/visibility/info`` (Ozon docs: 获取商品可见性信息).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            skus: TODO(describe): skus
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/visibility/info"],
+            ProductVisibilityInfoV1Request,
+            ProductVisibilityInfoV1Response,
+            {
+                "skus": skus,
+            },
+            call_options,
+        )
+
+    async def visibility_set_v1(
+        self,
+        *,
+        item_placement: Sequence[ProductVisibilitySetV1RequestItemPlacement | Mapping[str, Any]],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductVisibilitySetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/product/visibility/set`` (Ozon docs: 新增了用于设置商品在Ozon和Ozon
+        Select橱窗可见性的Beta方法。).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            item_placement: TODO(describe): item_placement Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/visibility/set"],
+            ProductVisibilitySetV1Request,
+            ProductVisibilitySetV1Response,
+            {
+                "item_placement": item_placement,
             },
             call_options,
         )

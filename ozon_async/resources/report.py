@@ -17,6 +17,8 @@ from ozon_async.types.common import (
     EmptyRequest,
     ReportCodeResponse,
     ReportCreateResponse,
+    ReportPlacementByProductsCreateRequest,
+    ReportReturnsCreateResponse,
 )
 from ozon_async.types.report import (
     ReportInfo,
@@ -33,6 +35,8 @@ from ozon_async.types.report import (
     ReportPostingsCreateV1RequestWith,
     ReportProductsCreateV1Request,
     ReportProductsCreateV1RequestVisibility,
+    ReportReturnsCreateV2Request,
+    ReportReturnsCreateV2RequestFilter,
     ReportWarehouseStockV1Request,
 )
 
@@ -195,6 +199,84 @@ class ReportResource(Resource):
             call_options,
         )
 
+    async def placement_by_products_create_v1(
+        self,
+        *,
+        date_from: str,
+        date_to: str,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportCodeResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/report/placement/by-products/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
+        for a free slot.
+
+        Args:
+            date_from: TODO(describe): date_from Required.
+            date_to: TODO(describe): date_to Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/report/placement/by-products/create"],
+            ReportPlacementByProductsCreateRequest,
+            ReportCodeResponse,
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+            },
+            call_options,
+        )
+
+    async def placement_by_supplies_create_v1(
+        self,
+        *,
+        date_from: str,
+        date_to: str,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportCodeResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/report/placement/by-supplies/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
+        for a free slot.
+
+        Args:
+            date_from: TODO(describe): date_from Required.
+            date_to: TODO(describe): date_to Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/report/placement/by-supplies/create"],
+            ReportPlacementByProductsCreateRequest,
+            ReportCodeResponse,
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+            },
+            call_options,
+        )
+
     async def postings_create_v1(
         self,
         *,
@@ -289,6 +371,44 @@ class ReportResource(Resource):
                 "search": search,
                 "sku": sku,
                 "visibility": visibility,
+            },
+            call_options,
+        )
+
+    async def returns_create_v2(
+        self,
+        *,
+        filter: ReportReturnsCreateV2RequestFilter | Mapping[str, Any],
+        language: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportReturnsCreateResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/report/returns/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            filter: TODO(describe): filter Required.
+            language: TODO(describe): language
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/report/returns/create"],
+            ReportReturnsCreateV2Request,
+            ReportReturnsCreateResponse,
+            {
+                "filter": filter,
+                "language": language,
             },
             call_options,
         )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
+    EmptyRequest,
 )
 from ozon_async.types.returns import (
     ReturnsCompanyFbsInfoV1Request,
@@ -36,6 +37,10 @@ from ozon_async.types.returns import (
     ReturnsRfbsRejectV2Request,
     ReturnsRfbsReturnMoneyV2Request,
     ReturnsRfbsVerifyV2Request,
+    ReturnsSettingsUtilizationHistoryV1Response,
+    ReturnsSettingsUtilizationInfoV1Response,
+    ReturnsSettingsUtilizationUpdateV1Request,
+    ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice,
 )
 
 
@@ -489,6 +494,100 @@ class ReturnsResource(Resource):
             {
                 "return_id": return_id,
                 "return_method_description": return_method_description,
+            },
+            call_options,
+        )
+
+    async def settings_utilization_history_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ReturnsSettingsUtilizationHistoryV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/returns/settings/utilization/history``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/returns/settings/utilization/history"],
+            EmptyRequest,
+            ReturnsSettingsUtilizationHistoryV1Response,
+            {},
+            call_options,
+        )
+
+    async def settings_utilization_info_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ReturnsSettingsUtilizationInfoV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/returns/settings/utilization/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/returns/settings/utilization/info"],
+            EmptyRequest,
+            ReturnsSettingsUtilizationInfoV1Response,
+            {},
+            call_options,
+        )
+
+    async def settings_utilization_update_v1(
+        self,
+        *,
+        utilization_price: ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice
+        | Mapping[str, Any],
+        utilization_price_defects: ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice
+        | Mapping[str, Any],
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/returns/settings/utilization/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            utilization_price: TODO(describe): utilization_price Required.
+            utilization_price_defects: TODO(describe): utilization_price_defects Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/returns/settings/utilization/update"],
+            ReturnsSettingsUtilizationUpdateV1Request,
+            Empty,
+            {
+                "utilization_price": utilization_price,
+                "utilization_price_defects": utilization_price_defects,
             },
             call_options,
         )

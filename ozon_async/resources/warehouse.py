@@ -13,37 +13,82 @@ if TYPE_CHECKING:
 
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
-from ozon_async.types.warehouse import (
+from ozon_async.types.common import (
+    Empty,
+    EmptyRequest,
     WarehouseAddressCoordinates,
+    WarehouseFbsUpdatePickUpTimeslotListRequest,
+    WarehouseOperationResponse,
+    WarehouseOperationStatusRequest,
+)
+from ozon_async.types.warehouse import (
     WarehouseArchiveV1Request,
     WarehouseDropOffPointsResponse,
     WarehouseDropOffTimeslotsResponse,
+    WarehouseErfbsAggregatorCreateV1Request,
+    WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod,
+    WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse,
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request,
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts,
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings,
+    WarehouseErfbsNonIntegratedCreateV1Request,
+    WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod,
+    WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse,
+    WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request,
+    WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings,
+    WarehouseErfbsUpdateV1Request,
+    WarehouseErfbsUpdateV1RequestTimetableWarehouse,
+    WarehouseFboListV1Request,
+    WarehouseFboListV1RequestFilterBySupplyTypeItem,
+    WarehouseFboListV1Response,
+    WarehouseFboSellerListV1Response,
     WarehouseFbsCreateDropOffListV1Request,
     WarehouseFbsCreateDropOffListV1RequestSearch,
     WarehouseFbsCreateDropOffTimeslotListV1Request,
     WarehouseFbsCreatePickUpTimeslotListV1Request,
     WarehouseFbsCreatePickUpTimeslotListV1Response,
+    WarehouseFbsCreateReturnPointListV1Request,
+    WarehouseFbsCreateReturnPointListV1RequestSearch,
     WarehouseFbsCreateV1Request,
     WarehouseFbsCreateV1RequestOptions,
     WarehouseFbsFirstMileUpdateV1Request,
+    WarehouseFbsPickupHistoryListV1Request,
+    WarehouseFbsPickupHistoryListV1RequestFilter,
+    WarehouseFbsPickupHistoryListV1Response,
+    WarehouseFbsPickupHistoryListV1ResponseResultHistory,
+    WarehouseFbsPickupPlanningListV1Response,
+    WarehouseFbsPoint,
+    WarehouseFbsResponse,
+    WarehouseFbsReturnMileCheckV1Request,
+    WarehouseFbsReturnMileCheckV1RequestFirstMileType,
+    WarehouseFbsReturnMileCheckV1Response,
+    WarehouseFbsReturnMileInfoV1Request,
+    WarehouseFbsReturnMileInfoV1Response,
     WarehouseFbsUpdateDropOffListV1Request,
     WarehouseFbsUpdateDropOffListV1RequestSearch,
     WarehouseFbsUpdateDropOffTimeslotListV1Request,
-    WarehouseFbsUpdatePickUpTimeslotListV1Request,
     WarehouseFbsUpdatePickUpTimeslotListV1Response,
+    WarehouseFbsUpdateReturnPointListV1Request,
+    WarehouseFbsUpdateReturnPointListV1RequestSearch,
     WarehouseFbsUpdateV1Request,
     WarehouseFbsUpdateV1RequestOptions,
     WarehouseFirstMileTypeInputEnum,
+    WarehouseInvalidProductsGetV1Request,
+    WarehouseInvalidProductsGetV1Response,
+    WarehouseInvalidProductsGetV1ResponseValidationResult,
     WarehouseListV1Request,
     WarehouseListV1RequestWith,
     WarehouseListV1Response,
     WarehouseListV2Request,
     WarehouseListV2Response,
     WarehouseListV2ResponseWarehouse,
-    WarehouseOperationResponse,
-    WarehouseOperationStatusV1Request,
     WarehouseOperationStatusV1Response,
+    WarehouseOzonListV1Request,
+    WarehouseOzonListV1RequestWarehouseTypesItem,
+    WarehouseOzonListV1Response,
+    WarehouseRfbsRequest,
     WarehouseUnarchiveV1Request,
+    WarehouseWarehousesWithInvalidProductsV1Response,
     WarehouseWorkingDayInputEnum,
 )
 
@@ -95,6 +140,336 @@ class WarehouseResource(Resource):
                 "warehouse_id": warehouse_id,
                 "return_point_id": return_point_id,
             },
+            call_options,
+        )
+
+    async def erfbs_aggregator_create_v1(
+        self,
+        *,
+        address_coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
+        delivery_method: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod | Mapping[str, Any],
+        name: str,
+        phone: str,
+        timetable_warehouse: WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse
+        | Mapping[str, Any],
+        min_order_value: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/erfbs/aggregator/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            address_coordinates: TODO(describe): address_coordinates Required.
+            delivery_method: TODO(describe): delivery_method Required.
+            name: TODO(describe): name Required.
+            phone: TODO(describe): phone Required.
+            timetable_warehouse: TODO(describe): timetable_warehouse Required.
+            min_order_value: TODO(describe): min_order_value
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/aggregator/create"],
+            WarehouseErfbsAggregatorCreateV1Request,
+            WarehouseOperationResponse,
+            {
+                "address_coordinates": address_coordinates,
+                "delivery_method": delivery_method,
+                "name": name,
+                "phone": phone,
+                "timetable_warehouse": timetable_warehouse,
+                "min_order_value": min_order_value,
+            },
+            call_options,
+        )
+
+    async def erfbs_aggregator_delivery_method_update_v1(
+        self,
+        *,
+        delivery_method_id: int,
+        warehouse_id: int,
+        courier_comment: str | None = None,
+        courier_phones: Sequence[str] | None = None,
+        cut_in: int | None = None,
+        deliver_to_pvz: bool | None = None,
+        delivery_costs: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts
+        | Mapping[str, Any]
+        | None = None,
+        name: str | None = None,
+        return_settings: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings
+        | Mapping[str, Any]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/erfbs/aggregator/delivery-method/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            delivery_method_id: TODO(describe): delivery_method_id Required.
+            warehouse_id: TODO(describe): warehouse_id Required.
+            courier_comment: TODO(describe): courier_comment
+            courier_phones: TODO(describe): courier_phones
+            cut_in: TODO(describe): cut_in
+            deliver_to_pvz: TODO(describe): deliver_to_pvz
+            delivery_costs: TODO(describe): delivery_costs
+            name: TODO(describe): name
+            return_settings: TODO(describe): return_settings
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/aggregator/delivery-method/update"],
+            WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request,
+            WarehouseOperationResponse,
+            {
+                "delivery_method_id": delivery_method_id,
+                "warehouse_id": warehouse_id,
+                "courier_comment": courier_comment,
+                "courier_phones": courier_phones,
+                "cut_in": cut_in,
+                "deliver_to_pvz": deliver_to_pvz,
+                "delivery_costs": delivery_costs,
+                "name": name,
+                "return_settings": return_settings,
+            },
+            call_options,
+        )
+
+    async def erfbs_non_integrated_create_v1(
+        self,
+        *,
+        address_coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
+        delivery_method: WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod
+        | Mapping[str, Any],
+        name: str,
+        phone: str,
+        timetable_warehouse: WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse
+        | Mapping[str, Any],
+        min_order_value: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/erfbs/non-integrated/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            address_coordinates: TODO(describe): address_coordinates Required.
+            delivery_method: TODO(describe): delivery_method Required.
+            name: TODO(describe): name Required.
+            phone: TODO(describe): phone Required.
+            timetable_warehouse: TODO(describe): timetable_warehouse Required.
+            min_order_value: TODO(describe): min_order_value
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/non-integrated/create"],
+            WarehouseErfbsNonIntegratedCreateV1Request,
+            WarehouseOperationResponse,
+            {
+                "address_coordinates": address_coordinates,
+                "delivery_method": delivery_method,
+                "name": name,
+                "phone": phone,
+                "timetable_warehouse": timetable_warehouse,
+                "min_order_value": min_order_value,
+            },
+            call_options,
+        )
+
+    async def erfbs_non_integrated_delivery_method_update_v1(
+        self,
+        *,
+        courier_cutoff: int,
+        cut_in: int,
+        delivery_method_id: int,
+        name: str,
+        return_settings: WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings
+        | Mapping[str, Any],
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/erfbs/non-integrated/delivery-method/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            courier_cutoff: TODO(describe): courier_cutoff Required.
+            cut_in: TODO(describe): cut_in Required.
+            delivery_method_id: TODO(describe): delivery_method_id Required.
+            name: TODO(describe): name Required.
+            return_settings: TODO(describe): return_settings Required.
+            warehouse_id: TODO(describe): warehouse_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/non-integrated/delivery-method/update"],
+            WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request,
+            WarehouseOperationResponse,
+            {
+                "courier_cutoff": courier_cutoff,
+                "cut_in": cut_in,
+                "delivery_method_id": delivery_method_id,
+                "name": name,
+                "return_settings": return_settings,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def erfbs_update_v1(
+        self,
+        *,
+        warehouse_id: int,
+        min_order_value: int | None = None,
+        name: str | None = None,
+        phone: str | None = None,
+        timetable_warehouse: WarehouseErfbsUpdateV1RequestTimetableWarehouse
+        | Mapping[str, Any]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/erfbs/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: TODO(describe): warehouse_id Required.
+            min_order_value: TODO(describe): min_order_value
+            name: TODO(describe): name
+            phone: TODO(describe): phone
+            timetable_warehouse: TODO(describe): timetable_warehouse
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/update"],
+            WarehouseErfbsUpdateV1Request,
+            WarehouseOperationResponse,
+            {
+                "warehouse_id": warehouse_id,
+                "min_order_value": min_order_value,
+                "name": name,
+                "phone": phone,
+                "timetable_warehouse": timetable_warehouse,
+            },
+            call_options,
+        )
+
+    async def fbo_list_v1(
+        self,
+        *,
+        filter_by_supply_type: Sequence[WarehouseFboListV1RequestFilterBySupplyTypeItem],
+        search: str,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFboListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbo/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            filter_by_supply_type: TODO(describe): filter_by_supply_type Required.
+            search: TODO(describe): search Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbo/list"],
+            WarehouseFboListV1Request,
+            WarehouseFboListV1Response,
+            {
+                "filter_by_supply_type": filter_by_supply_type,
+                "search": search,
+            },
+            call_options,
+        )
+
+    async def fbo_seller_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFboSellerListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbo/seller/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbo/seller/list"],
+            EmptyRequest,
+            WarehouseFboSellerListV1Response,
+            {},
             call_options,
         )
 
@@ -219,6 +594,57 @@ class WarehouseResource(Resource):
             {
                 "address_coordinates": address_coordinates,
                 "is_kgt": is_kgt,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/warehouse/fbs/create/return-point/list"], WarehouseFbsPoint)
+    async def fbs_create_return_point_list_v1(
+        self,
+        *,
+        coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
+        country_code: str,
+        limit: int,
+        last_id: int | None = None,
+        search: WarehouseFbsCreateReturnPointListV1RequestSearch | Mapping[str, Any] | None = None,
+        selected_dropoff_point_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbs/create/return-point/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            coordinates: TODO(describe): coordinates Required.
+            country_code: TODO(describe): country_code Required.
+            limit: TODO(describe): limit Required.
+            last_id: TODO(describe): last_id
+            search: TODO(describe): search
+            selected_dropoff_point_id: TODO(describe): selected_dropoff_point_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/create/return-point/list"],
+            WarehouseFbsCreateReturnPointListV1Request,
+            WarehouseFbsResponse,
+            {
+                "coordinates": coordinates,
+                "country_code": country_code,
+                "limit": limit,
+                "last_id": last_id,
+                "search": search,
+                "selected_dropoff_point_id": selected_dropoff_point_id,
             },
             call_options,
         )
@@ -361,6 +787,225 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    async def fbs_pickup_courier_cancel_v1(
+        self,
+        *,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbs/pickup/courier/cancel``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: Identifier of the warehouse. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/pickup/courier/cancel"],
+            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            Empty,
+            {
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def fbs_pickup_courier_create_v1(
+        self,
+        *,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbs/pickup/courier/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: Identifier of the warehouse. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/pickup/courier/create"],
+            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            Empty,
+            {
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/warehouse/fbs/pickup/history/list"],
+        WarehouseFbsPickupHistoryListV1ResponseResultHistory,
+    )
+    async def fbs_pickup_history_list_v1(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        filter: WarehouseFbsPickupHistoryListV1RequestFilter | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsPickupHistoryListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbs/pickup/history/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: TODO(describe): limit Required.
+            cursor: TODO(describe): cursor
+            filter: TODO(describe): filter
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/pickup/history/list"],
+            WarehouseFbsPickupHistoryListV1Request,
+            WarehouseFbsPickupHistoryListV1Response,
+            {
+                "limit": limit,
+                "cursor": cursor,
+                "filter": filter,
+            },
+            call_options,
+        )
+
+    async def fbs_pickup_planning_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsPickupPlanningListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbs/pickup/planning/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/pickup/planning/list"],
+            EmptyRequest,
+            WarehouseFbsPickupPlanningListV1Response,
+            {},
+            call_options,
+        )
+
+    async def fbs_return_mile_check_v1(
+        self,
+        *,
+        country_code: str,
+        first_mile_type: WarehouseFbsReturnMileCheckV1RequestFirstMileType,
+        is_kgt: bool,
+        warehouse_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsReturnMileCheckV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbs/return-mile/check``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            country_code: TODO(describe): country_code Required.
+            first_mile_type: TODO(describe): first_mile_type Required.
+            is_kgt: TODO(describe): is_kgt Required.
+            warehouse_id: TODO(describe): warehouse_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/return-mile/check"],
+            WarehouseFbsReturnMileCheckV1Request,
+            WarehouseFbsReturnMileCheckV1Response,
+            {
+                "country_code": country_code,
+                "first_mile_type": first_mile_type,
+                "is_kgt": is_kgt,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def fbs_return_mile_info_v1(
+        self,
+        *,
+        warehouse_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsReturnMileInfoV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbs/return-mile/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            warehouse_ids: TODO(describe): warehouse_ids Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/return-mile/info"],
+            WarehouseFbsReturnMileInfoV1Request,
+            WarehouseFbsReturnMileInfoV1Response,
+            {
+                "warehouse_ids": warehouse_ids,
+            },
+            call_options,
+        )
+
     async def fbs_update_drop_off_list_v1(
         self,
         *,
@@ -471,10 +1116,61 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/fbs/update/pick-up/timeslot/list"],
-            WarehouseFbsUpdatePickUpTimeslotListV1Request,
+            WarehouseFbsUpdatePickUpTimeslotListRequest,
             WarehouseFbsUpdatePickUpTimeslotListV1Response,
             {
                 "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/warehouse/fbs/update/return-point/list"], WarehouseFbsPoint)
+    async def fbs_update_return_point_list_v1(
+        self,
+        *,
+        limit: int,
+        warehouse_id: int,
+        current_dropoff_point_id: int | None = None,
+        current_return_point_id: int | None = None,
+        last_id: int | None = None,
+        search: WarehouseFbsUpdateReturnPointListV1RequestSearch | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/fbs/update/return-point/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: TODO(describe): limit Required.
+            warehouse_id: TODO(describe): warehouse_id Required.
+            current_dropoff_point_id: TODO(describe): current_dropoff_point_id
+            current_return_point_id: TODO(describe): current_return_point_id
+            last_id: TODO(describe): last_id
+            search: TODO(describe): search
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/update/return-point/list"],
+            WarehouseFbsUpdateReturnPointListV1Request,
+            WarehouseFbsResponse,
+            {
+                "limit": limit,
+                "warehouse_id": warehouse_id,
+                "current_dropoff_point_id": current_dropoff_point_id,
+                "current_return_point_id": current_return_point_id,
+                "last_id": last_id,
+                "search": search,
             },
             call_options,
         )
@@ -530,6 +1226,48 @@ class WarehouseResource(Resource):
                 "options": options,
                 "phone": phone,
                 "working_days": working_days,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/warehouse/invalid-products/get"],
+        WarehouseInvalidProductsGetV1ResponseValidationResult,
+    )
+    async def invalid_products_get_v1(
+        self,
+        *,
+        warehouse_id: int,
+        last_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseInvalidProductsGetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/invalid-products/get`` (Ozon docs: 获取配送受限商品列表).
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            warehouse_id: TODO(describe): warehouse_id Required.
+            last_id: TODO(describe): last_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/invalid-products/get"],
+            WarehouseInvalidProductsGetV1Request,
+            WarehouseInvalidProductsGetV1Response,
+            {
+                "warehouse_id": warehouse_id,
+                "last_id": last_id,
             },
             call_options,
         )
@@ -658,10 +1396,114 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/operation/status"],
-            WarehouseOperationStatusV1Request,
+            WarehouseOperationStatusRequest,
             WarehouseOperationStatusV1Response,
             {
                 "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    async def ozon_list_v1(
+        self,
+        *,
+        warehouse_types: Sequence[WarehouseOzonListV1RequestWarehouseTypesItem] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOzonListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/ozon/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            warehouse_types: TODO(describe): warehouse_types
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/ozon/list"],
+            WarehouseOzonListV1Request,
+            WarehouseOzonListV1Response,
+            {
+                "warehouse_types": warehouse_types,
+            },
+            call_options,
+        )
+
+    async def rfbs_pause_v1(
+        self,
+        *,
+        warehouse_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/rfbs/pause``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: TODO(describe): warehouse_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/rfbs/pause"],
+            WarehouseRfbsRequest,
+            WarehouseOperationResponse,
+            {
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def rfbs_unpause_v1(
+        self,
+        *,
+        warehouse_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/rfbs/unpause``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: TODO(describe): warehouse_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/rfbs/unpause"],
+            WarehouseRfbsRequest,
+            WarehouseOperationResponse,
+            {
+                "warehouse_id": warehouse_id,
             },
             call_options,
         )
@@ -704,5 +1546,33 @@ class WarehouseResource(Resource):
                 "warehouse_id": warehouse_id,
                 "return_point_id": return_point_id,
             },
+            call_options,
+        )
+
+    async def warehouses_with_invalid_products_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseWarehousesWithInvalidProductsV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/warehouse/warehouses-with-invalid-products`` (Ozon docs: 获取含有配送受限商品的仓库列表).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/warehouses-with-invalid-products"],
+            EmptyRequest,
+            WarehouseWarehousesWithInvalidProductsV1Response,
+            {},
             call_options,
         )

@@ -21,6 +21,45 @@ if TYPE_CHECKING:
         ActionProductsUpdateResponse as ActionProductsUpdateResponse,
     )
     from ozon_async.types.actions import (
+        ActionsAutoAddProductsCandidatesV1Response as ActionsAutoAddProductsCandidatesV1Response,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsCandidatesV1ResponseProduct as ActionsAutoAddProductsCandidatesV1ResponseProduct,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsDeleteV1Request as ActionsAutoAddProductsDeleteV1Request,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsDeleteV1Response as ActionsAutoAddProductsDeleteV1Response,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsListV1Response as ActionsAutoAddProductsListV1Response,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsListV1ResponseProduct as ActionsAutoAddProductsListV1ResponseProduct,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsRequest as ActionsAutoAddProductsRequest,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsUpdateV1Request as ActionsAutoAddProductsUpdateV1Request,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsUpdateV1RequestToUpdate as ActionsAutoAddProductsUpdateV1RequestToUpdate,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsUpdateV1Response as ActionsAutoAddProductsUpdateV1Response,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice as ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsUpdateV1ResponseRejected as ActionsAutoAddProductsUpdateV1ResponseRejected,
+    )
+    from ozon_async.types.actions import (
+        ActionsAutoAddProductsUpdateV1ResponseRejectedCode as ActionsAutoAddProductsUpdateV1ResponseRejectedCode,
+    )
+    from ozon_async.types.actions import (
         ActionsDiscountsTaskApproveV1Request as ActionsDiscountsTaskApproveV1Request,
     )
     from ozon_async.types.actions import (
@@ -189,7 +228,19 @@ if TYPE_CHECKING:
         AnalyticsDataV1ResponseResultData as AnalyticsDataV1ResponseResultData,
     )
     from ozon_async.types.analytics import (
-        AnalyticsDataV1ResponseResultDataDimension as AnalyticsDataV1ResponseResultDataDimension,
+        AnalyticsManageStocksV1Request as AnalyticsManageStocksV1Request,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsManageStocksV1RequestFilter as AnalyticsManageStocksV1RequestFilter,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsManageStocksV1RequestFilterStockTypesItem as AnalyticsManageStocksV1RequestFilterStockTypesItem,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsManageStocksV1Response as AnalyticsManageStocksV1Response,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsManageStocksV1ResponseItem as AnalyticsManageStocksV1ResponseItem,
     )
     from ozon_async.types.analytics import (
         AnalyticsProductQueriesDetailsV1Request as AnalyticsProductQueriesDetailsV1Request,
@@ -219,6 +270,60 @@ if TYPE_CHECKING:
         AnalyticsProductQueriesV1ResponseItem as AnalyticsProductQueriesV1ResponseItem,
     )
     from ozon_async.types.analytics import (
+        AnalyticsStockOnWarehousesV2Request as AnalyticsStockOnWarehousesV2Request,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStockOnWarehousesV2RequestWarehouseType as AnalyticsStockOnWarehousesV2RequestWarehouseType,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStockOnWarehousesV2Response as AnalyticsStockOnWarehousesV2Response,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStockOnWarehousesV2ResponseResult as AnalyticsStockOnWarehousesV2ResponseResult,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStockOnWarehousesV2ResponseResultRow as AnalyticsStockOnWarehousesV2ResponseResultRow,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStocksV1Request as AnalyticsStocksV1Request,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStocksV1RequestItemTagsItem as AnalyticsStocksV1RequestItemTagsItem,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStocksV1RequestTurnoverGradesItem as AnalyticsStocksV1RequestTurnoverGradesItem,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStocksV1Response as AnalyticsStocksV1Response,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStocksV1ResponseItem as AnalyticsStocksV1ResponseItem,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStocksV1ResponseItemItemTagsItem as AnalyticsStocksV1ResponseItemItemTagsItem,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStocksV1ResponseItemTurnoverGrade as AnalyticsStocksV1ResponseItemTurnoverGrade,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsStocksV1ResponseItemTurnoverGradeCluster as AnalyticsStocksV1ResponseItemTurnoverGradeCluster,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsTurnoverStocksV1Request as AnalyticsTurnoverStocksV1Request,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsTurnoverStocksV1Response as AnalyticsTurnoverStocksV1Response,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsTurnoverStocksV1ResponseItem as AnalyticsTurnoverStocksV1ResponseItem,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsTurnoverStocksV1ResponseItemIdcGrade as AnalyticsTurnoverStocksV1ResponseItemIdcGrade,
+    )
+    from ozon_async.types.analytics import (
+        AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade as AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade,
+    )
+    from ozon_async.types.analytics import (
         AverageDeliveryTimeOrdersCount as AverageDeliveryTimeOrdersCount,
     )
     from ozon_async.types.analytics import (
@@ -232,6 +337,63 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.analytics import (
         AverageDeliveryTimeStatus as AverageDeliveryTimeStatus,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyCarriageFilter as AssemblyCarriageFilter,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyCarriagePostingListV1Request as AssemblyCarriagePostingListV1Request,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyCarriagePostingListV1Response as AssemblyCarriagePostingListV1Response,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyCarriagePostingListV1ResponsePosting as AssemblyCarriagePostingListV1ResponsePosting,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyCarriagePostingListV1ResponsePostingProduct as AssemblyCarriagePostingListV1ResponsePostingProduct,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyCarriageProductListV1Request as AssemblyCarriageProductListV1Request,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyCarriageProductListV1Response as AssemblyCarriageProductListV1Response,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyCarriageProductListV1ResponseProduct as AssemblyCarriageProductListV1ResponseProduct,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsFilter as AssemblyFbsFilter,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsPostingListV1Request as AssemblyFbsPostingListV1Request,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsPostingListV1RequestSortDir as AssemblyFbsPostingListV1RequestSortDir,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsPostingListV1Response as AssemblyFbsPostingListV1Response,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsPostingListV1ResponsePosting as AssemblyFbsPostingListV1ResponsePosting,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsPostingListV1ResponsePostingProduct as AssemblyFbsPostingListV1ResponsePostingProduct,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsProductListV1Request as AssemblyFbsProductListV1Request,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsProductListV1RequestSortDir as AssemblyFbsProductListV1RequestSortDir,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsProductListV1Response as AssemblyFbsProductListV1Response,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsProductListV1ResponseProduct as AssemblyFbsProductListV1ResponseProduct,
+    )
+    from ozon_async.types.assembly import (
+        AssemblyFbsProductListV1ResponseProductPosting as AssemblyFbsProductListV1ResponseProductPosting,
     )
     from ozon_async.types.barcode import (
         BarcodeAddV1Request as BarcodeAddV1Request,
@@ -254,8 +416,299 @@ if TYPE_CHECKING:
     from ozon_async.types.barcode import (
         BarcodeGenerateV1ResponseError as BarcodeGenerateV1ResponseError,
     )
+    from ozon_async.types.brand import (
+        BrandCompanyCertificationListV1Request as BrandCompanyCertificationListV1Request,
+    )
+    from ozon_async.types.brand import (
+        BrandCompanyCertificationListV1Response as BrandCompanyCertificationListV1Response,
+    )
+    from ozon_async.types.brand import (
+        BrandCompanyCertificationListV1ResponseResult as BrandCompanyCertificationListV1ResponseResult,
+    )
+    from ozon_async.types.brand import (
+        BrandCompanyCertificationListV1ResponseResultBrandCertification as BrandCompanyCertificationListV1ResponseResultBrandCertification,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateErrors as CargoesCreateErrors,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateErrorsErrorReasonsItem as CargoesCreateErrorsErrorReasonsItem,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateErrorsItemsValidation as CargoesCreateErrorsItemsValidation,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateErrorsItemsValidationType as CargoesCreateErrorsItemsValidationType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoCargoe as CargoesCreateInfoCargoe,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoCargoeValue as CargoesCreateInfoCargoeValue,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoResult as CargoesCreateInfoResult,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoV1Response as CargoesCreateInfoV1Response,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoV1ResponseStatus as CargoesCreateInfoV1ResponseStatus,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoV2Response as CargoesCreateInfoV2Response,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoV2ResponseErrors as CargoesCreateInfoV2ResponseErrors,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoV2ResponseErrorsErrorReasonsItem as CargoesCreateInfoV2ResponseErrorsErrorReasonsItem,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoV2ResponseErrorsItemsValidation as CargoesCreateInfoV2ResponseErrorsItemsValidation,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoV2ResponseErrorsItemsValidationType as CargoesCreateInfoV2ResponseErrorsItemsValidationType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateInfoV2ResponseStatus as CargoesCreateInfoV2ResponseStatus,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateV1Request as CargoesCreateV1Request,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateV1RequestCargoe as CargoesCreateV1RequestCargoe,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateV1RequestCargoeValue as CargoesCreateV1RequestCargoeValue,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateV1RequestCargoeValueItem as CargoesCreateV1RequestCargoeValueItem,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateV1RequestCargoeValueType as CargoesCreateV1RequestCargoeValueType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesCreateV1Response as CargoesCreateV1Response,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesDeleteErrors as CargoesDeleteErrors,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesDeleteErrorsCargoErrorReason as CargoesDeleteErrorsCargoErrorReason,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem as CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesDeleteErrorsSupplyErrorReasonsItem as CargoesDeleteErrorsSupplyErrorReasonsItem,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesDeleteStatusV1Response as CargoesDeleteStatusV1Response,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesDeleteStatusV1ResponseStatus as CargoesDeleteStatusV1ResponseStatus,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesDeleteV1Request as CargoesDeleteV1Request,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesDeleteV1Response as CargoesDeleteV1Response,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1Response as CargoesGetV1Response,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1ResponseSupply as CargoesGetV1ResponseSupply,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1ResponseSupplyCargoe as CargoesGetV1ResponseSupplyCargoe,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1ResponseSupplyCargoeContentType as CargoesGetV1ResponseSupplyCargoeContentType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1ResponseSupplyCargoePlacementZoneType as CargoesGetV1ResponseSupplyCargoePlacementZoneType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1ResponseSupplyCargoeTrackingInfo as CargoesGetV1ResponseSupplyCargoeTrackingInfo,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus as CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1ResponseSupplyCargoeTrackingInfoType as CargoesGetV1ResponseSupplyCargoeTrackingInfoType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesGetV1ResponseSupplyCargoeType as CargoesGetV1ResponseSupplyCargoeType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRequest as CargoesRequest,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1Response as CargoesRulesGetV1Response,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckList as CargoesRulesGetV1ResponseSupplyCheckList,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule as CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType as CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType as CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckListEditDeadlineExpireRule as CargoesRulesGetV1ResponseSupplyCheckListEditDeadlineExpireRule,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckListExpireDatesPresentedRule as CargoesRulesGetV1ResponseSupplyCheckListExpireDatesPresentedRule,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckListIsValidDistributionRule as CargoesRulesGetV1ResponseSupplyCheckListIsValidDistributionRule,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckListPackageUnitsWithDistributionRule as CargoesRulesGetV1ResponseSupplyCheckListPackageUnitsWithDistributionRule,
+    )
+    from ozon_async.types.cargoes import (
+        CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule as CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule,
+    )
+    from ozon_async.types.cargoes_label import (
+        CargoesLabelCreateV1Request as CargoesLabelCreateV1Request,
+    )
+    from ozon_async.types.cargoes_label import (
+        CargoesLabelCreateV1RequestCargoe as CargoesLabelCreateV1RequestCargoe,
+    )
+    from ozon_async.types.cargoes_label import (
+        CargoesLabelCreateV1Response as CargoesLabelCreateV1Response,
+    )
+    from ozon_async.types.cargoes_label import (
+        CargoesLabelErrors as CargoesLabelErrors,
+    )
+    from ozon_async.types.cargoes_label import (
+        CargoesLabelErrorsErrorReasonsItem as CargoesLabelErrorsErrorReasonsItem,
+    )
+    from ozon_async.types.cargoes_label import (
+        CargoesLabelGetV1Response as CargoesLabelGetV1Response,
+    )
+    from ozon_async.types.cargoes_label import (
+        CargoesLabelGetV1ResponseResult as CargoesLabelGetV1ResponseResult,
+    )
+    from ozon_async.types.cargoes_label import (
+        CargoesLabelGetV1ResponseStatus as CargoesLabelGetV1ResponseStatus,
+    )
+    from ozon_async.types.carriage import (
+        CarriageActDiscrepancyPdfV1Response as CarriageActDiscrepancyPdfV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageApproveV1Request as CarriageApproveV1Request,
+    )
     from ozon_async.types.carriage import (
         CarriageCancelV1Response as CarriageCancelV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerCancelV1Request as CarriageContainerCancelV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerCreateV1Request as CarriageContainerCreateV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerCreateV1Response as CarriageContainerCreateV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerErrorContainer as CarriageContainerErrorContainer,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerErrorPosting as CarriageContainerErrorPosting,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerFillV1Request as CarriageContainerFillV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerGetV1Request as CarriageContainerGetV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerGetV1Response as CarriageContainerGetV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerGetV1ResponsePosting as CarriageContainerGetV1ResponsePosting,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerGetV1ResponsePostingProduct as CarriageContainerGetV1ResponsePostingProduct,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerLabelGetV1Request as CarriageContainerLabelGetV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerLabelGetV1Response as CarriageContainerLabelGetV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerListV1Request as CarriageContainerListV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerListV1RequestFilter as CarriageContainerListV1RequestFilter,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerListV1RequestSortDir as CarriageContainerListV1RequestSortDir,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerListV1Response as CarriageContainerListV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerListV1ResponseContainer as CarriageContainerListV1ResponseContainer,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerRemovePostingsV1Request as CarriageContainerRemovePostingsV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerRequest as CarriageContainerRequest,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerRequest2 as CarriageContainerRequest2,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerResponse as CarriageContainerResponse,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerResponse2 as CarriageContainerResponse2,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerResponse3 as CarriageContainerResponse3,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerStatusGetV1Request as CarriageContainerStatusGetV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerStatusGetV1Response as CarriageContainerStatusGetV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerStatusGetV1ResponseContainer as CarriageContainerStatusGetV1ResponseContainer,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerTaskInfoV1Request as CarriageContainerTaskInfoV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageContainerTaskInfoV1Response as CarriageContainerTaskInfoV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageCreateV1Request as CarriageCreateV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageCreateV1Response as CarriageCreateV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageDeliveryListV1Request as CarriageDeliveryListV1Request,
+    )
+    from ozon_async.types.carriage import (
+        CarriageDeliveryListV1Response as CarriageDeliveryListV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageDeliveryListV1ResponseResult as CarriageDeliveryListV1ResponseResult,
+    )
+    from ozon_async.types.carriage import (
+        CarriageDeliveryListV1ResponseResultCarriage as CarriageDeliveryListV1ResponseResultCarriage,
     )
     from ozon_async.types.carriage import (
         CarriageDeliveryListV2Request as CarriageDeliveryListV2Request,
@@ -274,6 +727,12 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.carriage import (
         CarriageDeliveryListV2ResponseMethodCarriagePickupFee as CarriageDeliveryListV2ResponseMethodCarriagePickupFee,
+    )
+    from ozon_async.types.carriage import (
+        CarriageEttnStatusV1Response as CarriageEttnStatusV1Response,
+    )
+    from ozon_async.types.carriage import (
+        CarriageEttnStatusV1ResponseStatus as CarriageEttnStatusV1ResponseStatus,
     )
     from ozon_async.types.carriage import (
         CarriageGetV1Response as CarriageGetV1Response,
@@ -383,11 +842,59 @@ if TYPE_CHECKING:
     from ozon_async.types.chat import (
         ChatUser as ChatUser,
     )
+    from ozon_async.types.cluster import (
+        ClusterListV1Request as ClusterListV1Request,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV1RequestClusterType as ClusterListV1RequestClusterType,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV1Response as ClusterListV1Response,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV1ResponseCluster as ClusterListV1ResponseCluster,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV1ResponseClusterLogisticCluster as ClusterListV1ResponseClusterLogisticCluster,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV1ResponseClusterLogisticClusterWarehouse as ClusterListV1ResponseClusterLogisticClusterWarehouse,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV1ResponseClusterLogisticClusterWarehouseType as ClusterListV1ResponseClusterLogisticClusterWarehouseType,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV1ResponseClusterType as ClusterListV1ResponseClusterType,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV2Response as ClusterListV2Response,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV2ResponseResult as ClusterListV2ResponseResult,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV2ResponseResultData as ClusterListV2ResponseResultData,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV2ResponseResultDataFulfillment as ClusterListV2ResponseResultDataFulfillment,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV2ResponseResultDataMacrolocalCluster as ClusterListV2ResponseResultDataMacrolocalCluster,
+    )
+    from ozon_async.types.cluster import (
+        ClusterListV2ResponseResultDataMacrolocalClusterCountry as ClusterListV2ResponseResultDataMacrolocalClusterCountry,
+    )
+    from ozon_async.types.common import (
+        AnalyticsDataResponseResultDataDimension as AnalyticsDataResponseResultDataDimension,
+    )
     from ozon_async.types.common import (
         ArrivalPassCreateResponse as ArrivalPassCreateResponse,
     )
     from ozon_async.types.common import (
         BoolResultResponse as BoolResultResponse,
+    )
+    from ozon_async.types.common import (
+        CancelReasonListByOrderRequest as CancelReasonListByOrderRequest,
     )
     from ozon_async.types.common import (
         CarriageError as CarriageError,
@@ -411,13 +918,46 @@ if TYPE_CHECKING:
         FilterPeriod as FilterPeriod,
     )
     from ozon_async.types.common import (
+        FinanceCashFlowStatementListRequestDate as FinanceCashFlowStatementListRequestDate,
+    )
+    from ozon_async.types.common import (
         IdNamePair as IdNamePair,
+    )
+    from ozon_async.types.common import (
+        IdObject as IdObject,
     )
     from ozon_async.types.common import (
         MoneyValue as MoneyValue,
     )
     from ozon_async.types.common import (
         OperationError as OperationError,
+    )
+    from ozon_async.types.common import (
+        OrderCancelResponse as OrderCancelResponse,
+    )
+    from ozon_async.types.common import (
+        OrderCancelStatusResponse as OrderCancelStatusResponse,
+    )
+    from ozon_async.types.common import (
+        PostingBuyerLegalInfo as PostingBuyerLegalInfo,
+    )
+    from ozon_async.types.common import (
+        PostingFboCancelReasonListResponse as PostingFboCancelReasonListResponse,
+    )
+    from ozon_async.types.common import (
+        PostingFbsActGetPostingsRequest as PostingFbsActGetPostingsRequest,
+    )
+    from ozon_async.types.common import (
+        PostingFbsCancelReasonListResponseResult as PostingFbsCancelReasonListResponseResult,
+    )
+    from ozon_async.types.common import (
+        PostingFbsProductCancelRequestItem as PostingFbsProductCancelRequestItem,
+    )
+    from ozon_async.types.common import (
+        PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval as PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
+    )
+    from ozon_async.types.common import (
+        PostingFbsUnfulfilledListResponsePostingProductPrice as PostingFbsUnfulfilledListResponsePostingProductPrice,
     )
     from ozon_async.types.common import (
         PostingNumberRequest as PostingNumberRequest,
@@ -444,16 +984,52 @@ if TYPE_CHECKING:
         ProductImage as ProductImage,
     )
     from ozon_async.types.common import (
+        ProductImportInfoRequest as ProductImportInfoRequest,
+    )
+    from ozon_async.types.common import (
+        ProductImportResponse as ProductImportResponse,
+    )
+    from ozon_async.types.common import (
+        ProductImportTask as ProductImportTask,
+    )
+    from ozon_async.types.common import (
         ReportCodeResponse as ReportCodeResponse,
     )
     from ozon_async.types.common import (
         ReportCreateResponse as ReportCreateResponse,
     )
     from ozon_async.types.common import (
+        ReportPlacementByProductsCreateRequest as ReportPlacementByProductsCreateRequest,
+    )
+    from ozon_async.types.common import (
+        ReportReturnsCreateResponse as ReportReturnsCreateResponse,
+    )
+    from ozon_async.types.common import (
+        SellerInfoResponseRatingCurrentValueStatus as SellerInfoResponseRatingCurrentValueStatus,
+    )
+    from ozon_async.types.common import (
         SortDirection as SortDirection,
     )
     from ozon_async.types.common import (
         StringResultResponse as StringResultResponse,
+    )
+    from ozon_async.types.common import (
+        SupplyOrderGetResponseOrderDropoffWarehouse as SupplyOrderGetResponseOrderDropoffWarehouse,
+    )
+    from ozon_async.types.common import (
+        SupplyOrderGetResponseOrderTimeslotTimeslot as SupplyOrderGetResponseOrderTimeslotTimeslot,
+    )
+    from ozon_async.types.common import (
+        WarehouseAddressCoordinates as WarehouseAddressCoordinates,
+    )
+    from ozon_async.types.common import (
+        WarehouseFbsUpdatePickUpTimeslotListRequest as WarehouseFbsUpdatePickUpTimeslotListRequest,
+    )
+    from ozon_async.types.common import (
+        WarehouseOperationResponse as WarehouseOperationResponse,
+    )
+    from ozon_async.types.common import (
+        WarehouseOperationStatusRequest as WarehouseOperationStatusRequest,
     )
     from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationDecisionRequest as ConditionalCancellationDecisionRequest,
@@ -488,6 +1064,114 @@ if TYPE_CHECKING:
     from ozon_async.types.conditional_cancellation import (
         ConditionalCancellationListV2ResponseResultStateState as ConditionalCancellationListV2ResponseResultStateState,
     )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2Request as DeliveryCheckoutV2Request,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2RequestDeliverySchema as DeliveryCheckoutV2RequestDeliverySchema,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2RequestDeliveryType as DeliveryCheckoutV2RequestDeliveryType,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2RequestDeliveryTypeCourier as DeliveryCheckoutV2RequestDeliveryTypeCourier,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2RequestDeliveryTypeCourierCoordinates as DeliveryCheckoutV2RequestDeliveryTypeCourierCoordinates,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2RequestDeliveryTypePickUp as DeliveryCheckoutV2RequestDeliveryTypePickUp,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2RequestItem as DeliveryCheckoutV2RequestItem,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2Response as DeliveryCheckoutV2Response,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2ResponseSplit as DeliveryCheckoutV2ResponseSplit,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2ResponseSplitDeliveryMethod as DeliveryCheckoutV2ResponseSplitDeliveryMethod,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2ResponseSplitDeliveryMethodDeliveryType as DeliveryCheckoutV2ResponseSplitDeliveryMethodDeliveryType,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot as DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason as DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2ResponseSplitDeliverySchema as DeliveryCheckoutV2ResponseSplitDeliverySchema,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2ResponseSplitItem as DeliveryCheckoutV2ResponseSplitItem,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckoutV2ResponseSplitUnavailableReason as DeliveryCheckoutV2ResponseSplitUnavailableReason,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckV1Request as DeliveryCheckV1Request,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryCheckV1Response as DeliveryCheckV1Response,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryClusterCoordinate as DeliveryClusterCoordinate,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryMapV1Request as DeliveryMapV1Request,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryMapV1RequestViewport as DeliveryMapV1RequestViewport,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryMapV1RequestViewportLeftBottom as DeliveryMapV1RequestViewportLeftBottom,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryMapV1Response as DeliveryMapV1Response,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryMapV1ResponseCluster as DeliveryMapV1ResponseCluster,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryMapV1ResponseClusterViewport as DeliveryMapV1ResponseClusterViewport,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1Request as DeliveryPointInfoV1Request,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1Response as DeliveryPointInfoV1Response,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1ResponsePoint as DeliveryPointInfoV1ResponsePoint,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1ResponsePointDeliveryMethod as DeliveryPointInfoV1ResponsePointDeliveryMethod,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1ResponsePointDeliveryMethodAddressDetails as DeliveryPointInfoV1ResponsePointDeliveryMethodAddressDetails,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1ResponsePointDeliveryMethodProperty as DeliveryPointInfoV1ResponsePointDeliveryMethodProperty,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour as DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod as DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax as DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointListV1Response as DeliveryPointListV1Response,
+    )
+    from ozon_async.types.delivery import (
+        DeliveryPointListV1ResponsePoint as DeliveryPointListV1ResponsePoint,
+    )
     from ozon_async.types.delivery_method import (
         DeliveryMethodListV1Request as DeliveryMethodListV1Request,
     )
@@ -518,6 +1202,21 @@ if TYPE_CHECKING:
     from ozon_async.types.delivery_method import (
         DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint as DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint,
     )
+    from ozon_async.types.delivery_method import (
+        DeliveryMethodReturnSettingsGetV1Request as DeliveryMethodReturnSettingsGetV1Request,
+    )
+    from ozon_async.types.delivery_method import (
+        DeliveryMethodReturnSettingsGetV1Response as DeliveryMethodReturnSettingsGetV1Response,
+    )
+    from ozon_async.types.delivery_method import (
+        DeliveryMethodReturnSettingsGetV1ResponseSettings as DeliveryMethodReturnSettingsGetV1ResponseSettings,
+    )
+    from ozon_async.types.delivery_method import (
+        DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails as DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails,
+    )
+    from ozon_async.types.delivery_method import (
+        DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails as DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails,
+    )
     from ozon_async.types.description_category import (
         DescriptionCategoryAttributeV1Request as DescriptionCategoryAttributeV1Request,
     )
@@ -543,6 +1242,15 @@ if TYPE_CHECKING:
         DescriptionCategoryAttributeValuesV1Response as DescriptionCategoryAttributeValuesV1Response,
     )
     from ozon_async.types.description_category import (
+        DescriptionCategoryTipsV1Request as DescriptionCategoryTipsV1Request,
+    )
+    from ozon_async.types.description_category import (
+        DescriptionCategoryTipsV1Response as DescriptionCategoryTipsV1Response,
+    )
+    from ozon_async.types.description_category import (
+        DescriptionCategoryTipsV1ResponseResult as DescriptionCategoryTipsV1ResponseResult,
+    )
+    from ozon_async.types.description_category import (
         DescriptionCategoryTreeV1Request as DescriptionCategoryTreeV1Request,
     )
     from ozon_async.types.description_category import (
@@ -553,6 +1261,558 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.description_category import (
         Language as Language,
+    )
+    from ozon_async.types.draft import (
+        DraftClusterInfo as DraftClusterInfo,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1Response as DraftCreateInfoV1Response,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseCluster as DraftCreateInfoV1ResponseCluster,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseClusterWarehouse as DraftCreateInfoV1ResponseClusterWarehouse,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseClusterWarehouseBundleId as DraftCreateInfoV1ResponseClusterWarehouseBundleId,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseClusterWarehouseStatus as DraftCreateInfoV1ResponseClusterWarehouseStatus,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseClusterWarehouseStatusInvalidReason as DraftCreateInfoV1ResponseClusterWarehouseStatusInvalidReason,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseClusterWarehouseStatusState as DraftCreateInfoV1ResponseClusterWarehouseStatusState,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseError as DraftCreateInfoV1ResponseError,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseErrorItemsValidation as DraftCreateInfoV1ResponseErrorItemsValidation,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV1ResponseStatus as DraftCreateInfoV1ResponseStatus,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2Response as DraftCreateInfoV2Response,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseCluster as DraftCreateInfoV2ResponseCluster,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseClusterSupplyType as DraftCreateInfoV2ResponseClusterSupplyType,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseClusterWarehouse as DraftCreateInfoV2ResponseClusterWarehouse,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatus as DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatus,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusInvalidReason as DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusInvalidReason,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusState as DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusState,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseClusterWarehouseSupplyTagsItem as DraftCreateInfoV2ResponseClusterWarehouseSupplyTagsItem,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseError as DraftCreateInfoV2ResponseError,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseErrorErrorMessage as DraftCreateInfoV2ResponseErrorErrorMessage,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseErrorErrorReasonsItem as DraftCreateInfoV2ResponseErrorErrorReasonsItem,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateInfoV2ResponseStatus as DraftCreateInfoV2ResponseStatus,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateV1Request as DraftCreateV1Request,
+    )
+    from ozon_async.types.draft import (
+        DraftCreateV1RequestType as DraftCreateV1RequestType,
+    )
+    from ozon_async.types.draft import (
+        DraftCrossdockCreateV1Request as DraftCrossdockCreateV1Request,
+    )
+    from ozon_async.types.draft import (
+        DraftCrossdockCreateV1RequestClusterInfo as DraftCrossdockCreateV1RequestClusterInfo,
+    )
+    from ozon_async.types.draft import (
+        DraftCrossdockCreateV1RequestDeletionSkuMode as DraftCrossdockCreateV1RequestDeletionSkuMode,
+    )
+    from ozon_async.types.draft import (
+        DraftDeliveryInfo as DraftDeliveryInfo,
+    )
+    from ozon_async.types.draft import (
+        DraftDeliveryInfoDropOffWarehouse as DraftDeliveryInfoDropOffWarehouse,
+    )
+    from ozon_async.types.draft import (
+        DraftDeliveryInfoDropOffWarehouseWarehouseType as DraftDeliveryInfoDropOffWarehouseWarehouseType,
+    )
+    from ozon_async.types.draft import (
+        DraftDeliveryInfoType as DraftDeliveryInfoType,
+    )
+    from ozon_async.types.draft import (
+        DraftDirectCreateV1Request as DraftDirectCreateV1Request,
+    )
+    from ozon_async.types.draft import (
+        DraftDirectCreateV1RequestDeletionSkuMode as DraftDirectCreateV1RequestDeletionSkuMode,
+    )
+    from ozon_async.types.draft import (
+        DraftError as DraftError,
+    )
+    from ozon_async.types.draft import (
+        DraftErrorErrorMessage as DraftErrorErrorMessage,
+    )
+    from ozon_async.types.draft import (
+        DraftErrorErrorReasonsItem as DraftErrorErrorReasonsItem,
+    )
+    from ozon_async.types.draft import (
+        DraftErrorItemsValidation as DraftErrorItemsValidation,
+    )
+    from ozon_async.types.draft import (
+        DraftErrorItemsValidationRejectedItem as DraftErrorItemsValidationRejectedItem,
+    )
+    from ozon_async.types.draft import (
+        DraftErrorItemsValidationRejectedItemReasonsItem as DraftErrorItemsValidationRejectedItemReasonsItem,
+    )
+    from ozon_async.types.draft import (
+        DraftMultiClusterCreateV1Request as DraftMultiClusterCreateV1Request,
+    )
+    from ozon_async.types.draft import (
+        DraftMultiClusterCreateV1RequestDeletionSkuMode as DraftMultiClusterCreateV1RequestDeletionSkuMode,
+    )
+    from ozon_async.types.draft import (
+        DraftRequest as DraftRequest,
+    )
+    from ozon_async.types.draft import (
+        DraftResponse as DraftResponse,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateStatusV1Response as DraftSupplyCreateStatusV1Response,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateStatusV1ResponseResult as DraftSupplyCreateStatusV1ResponseResult,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateStatusV1ResponseStatus as DraftSupplyCreateStatusV1ResponseStatus,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateStatusV2Response as DraftSupplyCreateStatusV2Response,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateStatusV2ResponseErrorReasonsItem as DraftSupplyCreateStatusV2ResponseErrorReasonsItem,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateStatusV2ResponseStatus as DraftSupplyCreateStatusV2ResponseStatus,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateV1Request as DraftSupplyCreateV1Request,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateV1RequestTimeslot as DraftSupplyCreateV1RequestTimeslot,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateV2Request as DraftSupplyCreateV2Request,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateV2RequestSelectedClusterWarehouse as DraftSupplyCreateV2RequestSelectedClusterWarehouse,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateV2RequestSupplyType as DraftSupplyCreateV2RequestSupplyType,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateV2RequestTimeslot as DraftSupplyCreateV2RequestTimeslot,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateV2Response as DraftSupplyCreateV2Response,
+    )
+    from ozon_async.types.draft import (
+        DraftSupplyCreateV2ResponseErrorReasonsItem as DraftSupplyCreateV2ResponseErrorReasonsItem,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV1Request as DraftTimeslotInfoV1Request,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV1Response as DraftTimeslotInfoV1Response,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot as DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDay as DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDay,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDayTimeslot as DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDayTimeslot,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2Request as DraftTimeslotInfoV2Request,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2RequestSelectedClusterWarehouse as DraftTimeslotInfoV2RequestSelectedClusterWarehouse,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2RequestSupplyType as DraftTimeslotInfoV2RequestSupplyType,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2Response as DraftTimeslotInfoV2Response,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2ResponseErrorReason as DraftTimeslotInfoV2ResponseErrorReason,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2ResponseResult as DraftTimeslotInfoV2ResponseResult,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslots as DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslots,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDay as DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDay,
+    )
+    from ozon_async.types.draft import (
+        DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDayTimeslot as DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDayTimeslot,
+    )
+    from ozon_async.types.fbp import (
+        FbpActFromCreateV1Response as FbpActFromCreateV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpActFromCreateV1ResponseErrorsItem as FbpActFromCreateV1ResponseErrorsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpActFromGetV1Request as FbpActFromGetV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpActFromGetV1Response as FbpActFromGetV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpActFromGetV1ResponseError as FbpActFromGetV1ResponseError,
+    )
+    from ozon_async.types.fbp import (
+        FbpActFromGetV1ResponseStatus as FbpActFromGetV1ResponseStatus,
+    )
+    from ozon_async.types.fbp import (
+        FbpActToGetV1Response as FbpActToGetV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpActToGetV1ResponseState as FbpActToGetV1ResponseState,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveBundleSkuSummary as FbpArchiveBundleSkuSummary,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveDeclineReason as FbpArchiveDeclineReason,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveDeclineReasonCode as FbpArchiveDeclineReasonCode,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveGetV1Response as FbpArchiveGetV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveGetV1ResponseStatus as FbpArchiveGetV1ResponseStatus,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveListV1Request as FbpArchiveListV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveListV1Response as FbpArchiveListV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveListV1ResponseItem as FbpArchiveListV1ResponseItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpArchiveListV1ResponseItemStatus as FbpArchiveListV1ResponseItemStatus,
+    )
+    from ozon_async.types.fbp import (
+        FbpCalendar as FbpCalendar,
+    )
+    from ozon_async.types.fbp import (
+        FbpCalendarCalendarItem as FbpCalendarCalendarItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpCalendarCalendarItemBreakHours as FbpCalendarCalendarItemBreakHours,
+    )
+    from ozon_async.types.fbp import (
+        FbpCalendarDayOfWeek as FbpCalendarDayOfWeek,
+    )
+    from ozon_async.types.fbp import (
+        FbpCancellationState as FbpCancellationState,
+    )
+    from ozon_async.types.fbp import (
+        FbpCancellationStateCancellationError as FbpCancellationStateCancellationError,
+    )
+    from ozon_async.types.fbp import (
+        FbpCancellationStateCancellationErrorErrorCode as FbpCancellationStateCancellationErrorErrorCode,
+    )
+    from ozon_async.types.fbp import (
+        FbpCancellationStateCancellationStatus as FbpCancellationStateCancellationStatus,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetails as FbpDeliveryDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetailsDirectDetails as FbpDeliveryDetailsDirectDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetailsDirectDetailsBySellerDetails as FbpDeliveryDetailsDirectDetailsBySellerDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetailsDirectDetailsByTplDetails as FbpDeliveryDetailsDirectDetailsByTplDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetailsDirectDetailsTimeslotDetails as FbpDeliveryDetailsDirectDetailsTimeslotDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetailsDropOffPoint as FbpDeliveryDetailsDropOffPoint,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetailsDropOffPointTimeslot as FbpDeliveryDetailsDropOffPointTimeslot,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetailsPickupDetails as FbpDeliveryDetailsPickupDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDeliveryDetailsSupplyType as FbpDeliveryDetailsSupplyType,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftApprovedItem as FbpDraftApprovedItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectCreateV1Request as FbpDraftDirectCreateV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectCreateV1RequestDeliveryDetails as FbpDraftDirectCreateV1RequestDeliveryDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectError as FbpDraftDirectError,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectErrorErrorsItem as FbpDraftDirectErrorErrorsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectProductValidateV1Request as FbpDraftDirectProductValidateV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectProductValidateV1RequestSkus as FbpDraftDirectProductValidateV1RequestSkus,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectResponse as FbpDraftDirectResponse,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectSellerDlvCreateV1Request as FbpDraftDirectSellerDlvCreateV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectSellerDlvCreateV1RequestDeliveryDetails as FbpDraftDirectSellerDlvCreateV1RequestDeliveryDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectTimeslotEditV1Response as FbpDraftDirectTimeslotEditV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectTimeslotEditV1ResponseErrorReasonsItem as FbpDraftDirectTimeslotEditV1ResponseErrorReasonsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectTimeslotGetV1Request as FbpDraftDirectTimeslotGetV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectTplDlvCreateV1Request as FbpDraftDirectTplDlvCreateV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectTplDlvCreateV1RequestDeliveryDetails as FbpDraftDirectTplDlvCreateV1RequestDeliveryDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDirectTplDlvEditV1Request as FbpDraftDirectTplDlvEditV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDropOffCreateV1Request as FbpDraftDropOffCreateV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDropOffCreateV1RequestDeliveryDetails as FbpDraftDropOffCreateV1RequestDeliveryDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDropOffDlvEditV1Request as FbpDraftDropOffDlvEditV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDropOffPointListV1Request as FbpDraftDropOffPointListV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDropOffPointListV1Response as FbpDraftDropOffPointListV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDropOffPointListV1ResponseDropOffPoint as FbpDraftDropOffPointListV1ResponseDropOffPoint,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDropOffProvinceListV1Response as FbpDraftDropOffProvinceListV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftDropOffProvinceListV1ResponseProvince as FbpDraftDropOffProvinceListV1ResponseProvince,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftError as FbpDraftError,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftErrorBundleError as FbpDraftErrorBundleError,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftErrorBundleErrorErrorsItem as FbpDraftErrorBundleErrorErrorsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftErrorOrderError as FbpDraftErrorOrderError,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftGetV1Response as FbpDraftGetV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftGetV1ResponseDeclineReason as FbpDraftGetV1ResponseDeclineReason,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftGetV1ResponseStatus as FbpDraftGetV1ResponseStatus,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftListV1Response as FbpDraftListV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftListV1ResponseItem as FbpDraftListV1ResponseItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftListV1ResponseItemStatus as FbpDraftListV1ResponseItemStatus,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftPickUpCreateV1Request as FbpDraftPickUpCreateV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftPickUpDeliveryDetails as FbpDraftPickUpDeliveryDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftPickUpDlvEditV1Request as FbpDraftPickUpDlvEditV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftRejectedItem as FbpDraftRejectedItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftRejectedItemRejectionReasonsItem as FbpDraftRejectedItemRejectionReasonsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftRequest as FbpDraftRequest,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftRequest2 as FbpDraftRequest2,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftResponse as FbpDraftResponse,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftResponse2 as FbpDraftResponse2,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftResponse3 as FbpDraftResponse3,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftResponse4 as FbpDraftResponse4,
+    )
+    from ozon_async.types.fbp import (
+        FbpDraftSkus as FbpDraftSkus,
+    )
+    from ozon_async.types.fbp import (
+        FbpLabelGetV1Response as FbpLabelGetV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpLabelGetV1ResponseState as FbpLabelGetV1ResponseState,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderDirectTimeslotEditV1Response as FbpOrderDirectTimeslotEditV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderDirectTimeslotEditV1ResponseErrorReasonsItem as FbpOrderDirectTimeslotEditV1ResponseErrorReasonsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderDirectTimeslotListV1Request as FbpOrderDirectTimeslotListV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderDropOffDlvEditV1Request as FbpOrderDropOffDlvEditV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderError as FbpOrderError,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderErrorOrderErrorsItem as FbpOrderErrorOrderErrorsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderGetV1Response as FbpOrderGetV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderGetV1ResponseAttentionReasonsItem as FbpOrderGetV1ResponseAttentionReasonsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderGetV1ResponseStatus as FbpOrderGetV1ResponseStatus,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderListV1Response as FbpOrderListV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderListV1ResponseItem as FbpOrderListV1ResponseItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderListV1ResponseItemAttentionReasonsItem as FbpOrderListV1ResponseItemAttentionReasonsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderListV1ResponseItemBundleSummary as FbpOrderListV1ResponseItemBundleSummary,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderListV1ResponseItemStatus as FbpOrderListV1ResponseItemStatus,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderPickUpDlvEditV1Request as FbpOrderPickUpDlvEditV1Request,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderPickUpDlvEditV1RequestPickupDetails as FbpOrderPickUpDlvEditV1RequestPickupDetails,
+    )
+    from ozon_async.types.fbp import (
+        FbpOrderResponse as FbpOrderResponse,
+    )
+    from ozon_async.types.fbp import (
+        FbpRequest as FbpRequest,
+    )
+    from ozon_async.types.fbp import (
+        FbpRequest2 as FbpRequest2,
+    )
+    from ozon_async.types.fbp import (
+        FbpRequest3 as FbpRequest3,
+    )
+    from ozon_async.types.fbp import (
+        FbpRequest4 as FbpRequest4,
+    )
+    from ozon_async.types.fbp import (
+        FbpRequest5 as FbpRequest5,
+    )
+    from ozon_async.types.fbp import (
+        FbpRequest6 as FbpRequest6,
+    )
+    from ozon_async.types.fbp import (
+        FbpResponse as FbpResponse,
+    )
+    from ozon_async.types.fbp import (
+        FbpResponse2 as FbpResponse2,
+    )
+    from ozon_async.types.fbp import (
+        FbpResponse3 as FbpResponse3,
+    )
+    from ozon_async.types.fbp import (
+        FbpResponseReasonsItem as FbpResponseReasonsItem,
+    )
+    from ozon_async.types.fbp import (
+        FbpWarehouseListV1Response as FbpWarehouseListV1Response,
+    )
+    from ozon_async.types.fbp import (
+        FbpWarehouseListV1ResponseWarehouse as FbpWarehouseListV1ResponseWarehouse,
+    )
+    from ozon_async.types.fbp import (
+        FbpWarehouseListV1ResponseWarehouseAddressDetailing as FbpWarehouseListV1ResponseWarehouseAddressDetailing,
     )
     from ozon_async.types.fbs import (
         FbsExemplarMarkInput as FbsExemplarMarkInput,
@@ -678,6 +1938,39 @@ if TYPE_CHECKING:
         CompensationReportRequest as CompensationReportRequest,
     )
     from ozon_async.types.finance import (
+        FinanceAccrualByDayV1Request as FinanceAccrualByDayV1Request,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1Response as FinanceAccrualByDayV1Response,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrual as FinanceAccrualByDayV1ResponseAccrual,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrualAccruedCategory as FinanceAccrualByDayV1ResponseAccrualAccruedCategory,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrualItemFees as FinanceAccrualByDayV1ResponseAccrualItemFees,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrualItemFeesFee as FinanceAccrualByDayV1ResponseAccrualItemFeesFee,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrualNonItemFee as FinanceAccrualByDayV1ResponseAccrualNonItemFee,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrualPosting as FinanceAccrualByDayV1ResponseAccrualPosting,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrualPostingProduct as FinanceAccrualByDayV1ResponseAccrualPostingProduct,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrualPostingProductCommission as FinanceAccrualByDayV1ResponseAccrualPostingProductCommission,
+    )
+    from ozon_async.types.finance import (
+        FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery as FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery,
+    )
+    from ozon_async.types.finance import (
         FinanceAccrualPostingsV1Request as FinanceAccrualPostingsV1Request,
     )
     from ozon_async.types.finance import (
@@ -690,10 +1983,37 @@ if TYPE_CHECKING:
         FinanceAccrualPostingsV1ResponsePostingAccrualAccrual as FinanceAccrualPostingsV1ResponsePostingAccrualAccrual,
     )
     from ozon_async.types.finance import (
-        FinanceCashFlowStatementListV1Request as FinanceCashFlowStatementListV1Request,
+        FinanceAccrualTypesV1Response as FinanceAccrualTypesV1Response,
     )
     from ozon_async.types.finance import (
-        FinanceCashFlowStatementListV1RequestDate as FinanceCashFlowStatementListV1RequestDate,
+        FinanceAccrualTypesV1ResponseAccrualType as FinanceAccrualTypesV1ResponseAccrualType,
+    )
+    from ozon_async.types.finance import (
+        FinanceBalanceV1Request as FinanceBalanceV1Request,
+    )
+    from ozon_async.types.finance import (
+        FinanceBalanceV1Response as FinanceBalanceV1Response,
+    )
+    from ozon_async.types.finance import (
+        FinanceBalanceV1ResponseCashflows as FinanceBalanceV1ResponseCashflows,
+    )
+    from ozon_async.types.finance import (
+        FinanceBalanceV1ResponseCashflowsReturns as FinanceBalanceV1ResponseCashflowsReturns,
+    )
+    from ozon_async.types.finance import (
+        FinanceBalanceV1ResponseCashflowsReturnsAmountDetails as FinanceBalanceV1ResponseCashflowsReturnsAmountDetails,
+    )
+    from ozon_async.types.finance import (
+        FinanceBalanceV1ResponseCashflowsService as FinanceBalanceV1ResponseCashflowsService,
+    )
+    from ozon_async.types.finance import (
+        FinanceBalanceV1ResponseTotal as FinanceBalanceV1ResponseTotal,
+    )
+    from ozon_async.types.finance import (
+        FinanceBalanceV1ResponseTotalAccrued as FinanceBalanceV1ResponseTotalAccrued,
+    )
+    from ozon_async.types.finance import (
+        FinanceCashFlowStatementListV1Request as FinanceCashFlowStatementListV1Request,
     )
     from ozon_async.types.finance import (
         FinanceCashFlowStatementListV1Response as FinanceCashFlowStatementListV1Response,
@@ -726,6 +2046,36 @@ if TYPE_CHECKING:
         FinanceCashFlowStatementListV1ResponseResultDetailsServices as FinanceCashFlowStatementListV1ResponseResultDetailsServices,
     )
     from ozon_async.types.finance import (
+        FinanceDocumentB2bSalesJsonV1Request as FinanceDocumentB2bSalesJsonV1Request,
+    )
+    from ozon_async.types.finance import (
+        FinanceDocumentB2bSalesJsonV1Response as FinanceDocumentB2bSalesJsonV1Response,
+    )
+    from ozon_async.types.finance import (
+        FinanceDocumentB2bSalesJsonV1ResponseInvoice as FinanceDocumentB2bSalesJsonV1ResponseInvoice,
+    )
+    from ozon_async.types.finance import (
+        FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo as FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo,
+    )
+    from ozon_async.types.finance import (
+        FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo as FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo,
+    )
+    from ozon_async.types.finance import (
+        FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType as FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType,
+    )
+    from ozon_async.types.finance import (
+        FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation as FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation,
+    )
+    from ozon_async.types.finance import (
+        FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType as FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType,
+    )
+    from ozon_async.types.finance import (
+        FinanceProductsBuyoutV1Response as FinanceProductsBuyoutV1Response,
+    )
+    from ozon_async.types.finance import (
+        FinanceProductsBuyoutV1ResponseProduct as FinanceProductsBuyoutV1ResponseProduct,
+    )
+    from ozon_async.types.finance import (
         FinanceRealizationByDayV1Request as FinanceRealizationByDayV1Request,
     )
     from ozon_async.types.finance import (
@@ -748,6 +2098,9 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.finance import (
         FinanceRealizationV2ResponseResult as FinanceRealizationV2ResponseResult,
+    )
+    from ozon_async.types.finance import (
+        FinanceRequest as FinanceRequest,
     )
     from ozon_async.types.finance import (
         FinanceServiceCharge as FinanceServiceCharge,
@@ -800,6 +2153,132 @@ if TYPE_CHECKING:
     from ozon_async.types.finance import (
         ReportLanguage as ReportLanguage,
     )
+    from ozon_async.types.invoice import (
+        InvoiceCreateOrUpdateV2Request as InvoiceCreateOrUpdateV2Request,
+    )
+    from ozon_async.types.invoice import (
+        InvoiceCreateOrUpdateV2RequestHsCode as InvoiceCreateOrUpdateV2RequestHsCode,
+    )
+    from ozon_async.types.invoice import (
+        InvoiceFileUploadV1Request as InvoiceFileUploadV1Request,
+    )
+    from ozon_async.types.invoice import (
+        InvoiceFileUploadV1Response as InvoiceFileUploadV1Response,
+    )
+    from ozon_async.types.invoice import (
+        InvoiceGetV2Response as InvoiceGetV2Response,
+    )
+    from ozon_async.types.invoice import (
+        InvoiceGetV2ResponseResult as InvoiceGetV2ResponseResult,
+    )
+    from ozon_async.types.invoice import (
+        InvoiceGetV2ResponseResultHsCode as InvoiceGetV2ResponseResultHsCode,
+    )
+    from ozon_async.types.notification import (
+        NotificationCheckV1Request as NotificationCheckV1Request,
+    )
+    from ozon_async.types.notification import (
+        NotificationCheckV1Response as NotificationCheckV1Response,
+    )
+    from ozon_async.types.notification import (
+        NotificationCheckV1ResponseError as NotificationCheckV1ResponseError,
+    )
+    from ozon_async.types.notification import (
+        NotificationCheckV1ResponseErrorType as NotificationCheckV1ResponseErrorType,
+    )
+    from ozon_async.types.notification import (
+        NotificationEnableV1Request as NotificationEnableV1Request,
+    )
+    from ozon_async.types.notification import (
+        NotificationListV1Response as NotificationListV1Response,
+    )
+    from ozon_async.types.notification import (
+        NotificationListV1ResponseUrl as NotificationListV1ResponseUrl,
+    )
+    from ozon_async.types.notification import (
+        NotificationListV1ResponseUrlType as NotificationListV1ResponseUrlType,
+    )
+    from ozon_async.types.notification import (
+        NotificationListV1ResponseUrlTypeType as NotificationListV1ResponseUrlTypeType,
+    )
+    from ozon_async.types.notification import (
+        NotificationPushTypeListV1Response as NotificationPushTypeListV1Response,
+    )
+    from ozon_async.types.notification import (
+        NotificationPushTypeListV1ResponseType as NotificationPushTypeListV1ResponseType,
+    )
+    from ozon_async.types.notification import (
+        NotificationPushTypeListV1ResponseTypeSellerEndpoint as NotificationPushTypeListV1ResponseTypeSellerEndpoint,
+    )
+    from ozon_async.types.notification import (
+        NotificationPushTypeListV1ResponseTypeType as NotificationPushTypeListV1ResponseTypeType,
+    )
+    from ozon_async.types.notification import (
+        NotificationSetV1Request as NotificationSetV1Request,
+    )
+    from ozon_async.types.notification import (
+        NotificationSetV1RequestTypesItem as NotificationSetV1RequestTypesItem,
+    )
+    from ozon_async.types.notification import (
+        NotificationUpdateV1Request as NotificationUpdateV1Request,
+    )
+    from ozon_async.types.notification import (
+        NotificationUpdateV1RequestTypesItem as NotificationUpdateV1RequestTypesItem,
+    )
+    from ozon_async.types.order import (
+        OrderCancelCheckV1Response as OrderCancelCheckV1Response,
+    )
+    from ozon_async.types.order import (
+        OrderCancelCheckV1ResponsePosting as OrderCancelCheckV1ResponsePosting,
+    )
+    from ozon_async.types.order import (
+        OrderCancelCheckV1ResponsePostingGroup as OrderCancelCheckV1ResponsePostingGroup,
+    )
+    from ozon_async.types.order import (
+        OrderCancelV1Request as OrderCancelV1Request,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2Request as OrderCreateV2Request,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestBuyer as OrderCreateV2RequestBuyer,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestDelivery as OrderCreateV2RequestDelivery,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestDeliveryCourier as OrderCreateV2RequestDeliveryCourier,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestDeliveryPickUp as OrderCreateV2RequestDeliveryPickUp,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestDeliverySchema as OrderCreateV2RequestDeliverySchema,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestRecipient as OrderCreateV2RequestRecipient,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestSplit as OrderCreateV2RequestSplit,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestSplitDeliveryMethod as OrderCreateV2RequestSplitDeliveryMethod,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestSplitDeliveryMethodDeliveryType as OrderCreateV2RequestSplitDeliveryMethodDeliveryType,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestSplitDeliveryMethodPrice as OrderCreateV2RequestSplitDeliveryMethodPrice,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestSplitItem as OrderCreateV2RequestSplitItem,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2RequestSplitItemPrice as OrderCreateV2RequestSplitItemPrice,
+    )
+    from ozon_async.types.order import (
+        OrderCreateV2Response as OrderCreateV2Response,
+    )
     from ozon_async.types.pass_ import (
         PassListV1Request as PassListV1Request,
     )
@@ -829,6 +2308,24 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.polygon import (
         PolygonCreateV1Response as PolygonCreateV1Response,
+    )
+    from ozon_async.types.polygon import (
+        PolygonDeleteV1Request as PolygonDeleteV1Request,
+    )
+    from ozon_async.types.polygon import (
+        PolygonListV1Request as PolygonListV1Request,
+    )
+    from ozon_async.types.polygon import (
+        PolygonListV1Response as PolygonListV1Response,
+    )
+    from ozon_async.types.polygon import (
+        PolygonListV1ResponsePolygon as PolygonListV1ResponsePolygon,
+    )
+    from ozon_async.types.polygon import (
+        PolygonTimeCoordinatesUpdateV1Request as PolygonTimeCoordinatesUpdateV1Request,
+    )
+    from ozon_async.types.polygon import (
+        PolygonTimeSetV1Request as PolygonTimeSetV1Request,
     )
     from ozon_async.types.posting import (
         FbsPosting as FbsPosting,
@@ -882,7 +2379,13 @@ if TYPE_CHECKING:
         FbsPostingWithParams as FbsPostingWithParams,
     )
     from ozon_async.types.posting import (
-        PostingBuyerLegalInfo as PostingBuyerLegalInfo,
+        PostingAdditionalData as PostingAdditionalData,
+    )
+    from ozon_async.types.posting import (
+        PostingCancelStatusV1Request as PostingCancelStatusV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingCancelV1Request as PostingCancelV1Request,
     )
     from ozon_async.types.posting import (
         PostingCarriageAvailableListV1Request as PostingCarriageAvailableListV1Request,
@@ -897,13 +2400,181 @@ if TYPE_CHECKING:
         PostingCutoffSetV1Request as PostingCutoffSetV1Request,
     )
     from ozon_async.types.posting import (
+        PostingDigitalCodesUploadV1Request as PostingDigitalCodesUploadV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalCodesUploadV1RequestExemplarsBySku as PostingDigitalCodesUploadV1RequestExemplarsBySku,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalCodesUploadV1Response as PostingDigitalCodesUploadV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalCodesUploadV1ResponseExemplarsBySku as PostingDigitalCodesUploadV1ResponseExemplarsBySku,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar as PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListAnalyticsData as PostingDigitalListAnalyticsData,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV1Request as PostingDigitalListV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV1RequestDir as PostingDigitalListV1RequestDir,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV1RequestFilter as PostingDigitalListV1RequestFilter,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV1Response as PostingDigitalListV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV1ResponseResult as PostingDigitalListV1ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV1ResponseResultProduct as PostingDigitalListV1ResponseResultProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV2Request as PostingDigitalListV2Request,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV2RequestFilter as PostingDigitalListV2RequestFilter,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV2RequestSortDir as PostingDigitalListV2RequestSortDir,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV2Response as PostingDigitalListV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV2ResponsePosting as PostingDigitalListV2ResponsePosting,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV2ResponsePostingCancellation as PostingDigitalListV2ResponsePostingCancellation,
+    )
+    from ozon_async.types.posting import (
+        PostingDigitalListV2ResponsePostingProduct as PostingDigitalListV2ResponsePostingProduct,
+    )
+    from ozon_async.types.posting import (
         PostingExternalOrder as PostingExternalOrder,
     )
     from ozon_async.types.posting import (
-        PostingFbsCancelReasonListV2Response as PostingFbsCancelReasonListV2Response,
+        PostingFboAnalyticsData as PostingFboAnalyticsData,
     )
     from ozon_async.types.posting import (
-        PostingFbsCancelReasonListV2ResponseResult as PostingFbsCancelReasonListV2ResponseResult,
+        PostingFboGetV2Request as PostingFboGetV2Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFboGetV2Response as PostingFboGetV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFboGetV2ResponseResult as PostingFboGetV2ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV2Request as PostingFboListV2Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV2RequestFilter as PostingFboListV2RequestFilter,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV2Response as PostingFboListV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV2ResponseResult as PostingFboListV2ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV3Request as PostingFboListV3Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV3RequestFilter as PostingFboListV3RequestFilter,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV3RequestSortDir as PostingFboListV3RequestSortDir,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV3Response as PostingFboListV3Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV3ResponsePosting as PostingFboListV3ResponsePosting,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV3ResponsePostingCancellation as PostingFboListV3ResponsePostingCancellation,
+    )
+    from ozon_async.types.posting import (
+        PostingFboListV3ResponsePostingProduct as PostingFboListV3ResponsePostingProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFboProduct as PostingFboProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1Request as PostingFbpListV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1RequestFilter as PostingFbpListV1RequestFilter,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1RequestSortDir as PostingFbpListV1RequestSortDir,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1Response as PostingFbpListV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1ResponsePosting as PostingFbpListV1ResponsePosting,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1ResponsePostingFinancialData as PostingFbpListV1ResponsePostingFinancialData,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1ResponsePostingFinancialDataProduct as PostingFbpListV1ResponsePostingFinancialDataProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1ResponsePostingFinancialDataProductAction as PostingFbpListV1ResponsePostingFinancialDataProductAction,
+    )
+    from ozon_async.types.posting import (
+        PostingFbpListV1ResponsePostingProduct as PostingFbpListV1ResponsePostingProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActCheckStatusV2Response as PostingFbsActCheckStatusV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActCheckStatusV2ResponseResult as PostingFbsActCheckStatusV2ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActCreateV2Request as PostingFbsActCreateV2Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActCreateV2Response as PostingFbsActCreateV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActGetPostingsV2Response as PostingFbsActGetPostingsV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActGetPostingsV2ResponseResult as PostingFbsActGetPostingsV2ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActGetPostingsV2ResponseResultProduct as PostingFbsActGetPostingsV2ResponseResultProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActListV2Request as PostingFbsActListV2Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActListV2RequestFilter as PostingFbsActListV2RequestFilter,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActListV2Response as PostingFbsActListV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActListV2ResponseResult as PostingFbsActListV2ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActListV2ResponseResultRelatedDocs as PostingFbsActListV2ResponseResultRelatedDocs,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance as PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsCancelReasonListV2Response as PostingFbsCancelReasonListV2Response,
     )
     from ozon_async.types.posting import (
         PostingFbsCancelReasonV1Request as PostingFbsCancelReasonV1Request,
@@ -921,6 +2592,12 @@ if TYPE_CHECKING:
         PostingFbsCancelV2Request as PostingFbsCancelV2Request,
     )
     from ozon_async.types.posting import (
+        PostingFbsDigitalActCheckStatusV2Response as PostingFbsDigitalActCheckStatusV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsDigitalActGetPdfV2Request as PostingFbsDigitalActGetPdfV2Request,
+    )
+    from ozon_async.types.posting import (
         PostingFbsGetByBarcodeV2Request as PostingFbsGetByBarcodeV2Request,
     )
     from ozon_async.types.posting import (
@@ -931,12 +2608,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.posting import (
         PostingFbsGetByBarcodeV2ResponseResultAnalyticsData as PostingFbsGetByBarcodeV2ResponseResultAnalyticsData,
-    )
-    from ozon_async.types.posting import (
-        PostingFbsGetByBarcodeV2ResponseResultFinancialData as PostingFbsGetByBarcodeV2ResponseResultFinancialData,
-    )
-    from ozon_async.types.posting import (
-        PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct as PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct,
     )
     from ozon_async.types.posting import (
         PostingFbsGetByBarcodeV2ResponseResultProduct as PostingFbsGetByBarcodeV2ResponseResultProduct,
@@ -952,9 +2623,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.posting import (
         PostingFbsGetV3ResponseResult as PostingFbsGetV3ResponseResult,
-    )
-    from ozon_async.types.posting import (
-        PostingFbsGetV3ResponseResultAdditionalData as PostingFbsGetV3ResponseResultAdditionalData,
     )
     from ozon_async.types.posting import (
         PostingFbsGetV3ResponseResultAddressee as PostingFbsGetV3ResponseResultAddressee,
@@ -1032,10 +2700,31 @@ if TYPE_CHECKING:
         PostingFbsListV4Response as PostingFbsListV4Response,
     )
     from ozon_async.types.posting import (
-        PostingFbsProductCancelV2Request as PostingFbsProductCancelV2Request,
+        PostingFbsPackageLabelCreateV2Response as PostingFbsPackageLabelCreateV2Response,
     )
     from ozon_async.types.posting import (
-        PostingFbsProductCancelV2RequestItem as PostingFbsProductCancelV2RequestItem,
+        PostingFbsPackageLabelCreateV2ResponseResult as PostingFbsPackageLabelCreateV2ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsPackageLabelCreateV2ResponseResultTask as PostingFbsPackageLabelCreateV2ResponseResultTask,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsPackageLabelGetV1Response as PostingFbsPackageLabelGetV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsPackageLabelGetV1ResponseResult as PostingFbsPackageLabelGetV1ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting as PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsPickUpCodeVerifyV1Request as PostingFbsPickUpCodeVerifyV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsPickUpCodeVerifyV1Response as PostingFbsPickUpCodeVerifyV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsProductCancelV2Request as PostingFbsProductCancelV2Request,
     )
     from ozon_async.types.posting import (
         PostingFbsProductChangeV2Request as PostingFbsProductChangeV2Request,
@@ -1057,6 +2746,18 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.posting import (
         PostingFbsProductCountrySetV2Response as PostingFbsProductCountrySetV2Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsProductTraceableAttributeV1Response as PostingFbsProductTraceableAttributeV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsProductTraceableAttributeV1ResponseProduct as PostingFbsProductTraceableAttributeV1ResponseProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsRestrictionsV1Response as PostingFbsRestrictionsV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsRestrictionsV1ResponseResult as PostingFbsRestrictionsV1ResponseResult,
     )
     from ozon_async.types.posting import (
         PostingFbsShipPackageV4Request as PostingFbsShipPackageV4Request,
@@ -1104,6 +2805,21 @@ if TYPE_CHECKING:
         PostingFbsSplitV1ResponseParentPostingProduct as PostingFbsSplitV1ResponseParentPostingProduct,
     )
     from ozon_async.types.posting import (
+        PostingFbsTimeslotChangeRestrictionsV1Response as PostingFbsTimeslotChangeRestrictionsV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsTimeslotSetV1Request as PostingFbsTimeslotSetV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsTraceableSplitV1Response as PostingFbsTraceableSplitV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsTraceableSplitV1ResponsePosting as PostingFbsTraceableSplitV1ResponsePosting,
+    )
+    from ozon_async.types.posting import (
+        PostingFbsTraceableSplitV1ResponsePostingProduct as PostingFbsTraceableSplitV1ResponsePostingProduct,
+    )
+    from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV3Request as PostingFbsUnfulfilledListV3Request,
     )
     from ozon_async.types.posting import (
@@ -1123,9 +2839,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV3ResponsePostingProduct as PostingFbsUnfulfilledListV3ResponsePostingProduct,
-    )
-    from ozon_async.types.posting import (
-        PostingFbsUnfulfilledListV3ResponsePostingProductPrice as PostingFbsUnfulfilledListV3ResponsePostingProductPrice,
     )
     from ozon_async.types.posting import (
         PostingFbsUnfulfilledListV3ResponsePostingRequirements as PostingFbsUnfulfilledListV3ResponsePostingRequirements,
@@ -1152,7 +2865,61 @@ if TYPE_CHECKING:
         PostingFinancialData as PostingFinancialData,
     )
     from ozon_async.types.posting import (
+        PostingFinancialData2 as PostingFinancialData2,
+    )
+    from ozon_async.types.posting import (
         PostingFinancialDataProduct as PostingFinancialDataProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingFinancialDataProduct2 as PostingFinancialDataProduct2,
+    )
+    from ozon_async.types.posting import (
+        PostingGlobalEtgbV1Request as PostingGlobalEtgbV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingGlobalEtgbV1Response as PostingGlobalEtgbV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingGlobalEtgbV1ResponseResult as PostingGlobalEtgbV1ResponseResult,
+    )
+    from ozon_async.types.posting import (
+        PostingGlobalEtgbV1ResponseResultEtgb as PostingGlobalEtgbV1ResponseResultEtgb,
+    )
+    from ozon_async.types.posting import (
+        PostingMarksV1Request as PostingMarksV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingMarksV1Response as PostingMarksV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingMarksV1ResponseIssuedExemplar as PostingMarksV1ResponseIssuedExemplar,
+    )
+    from ozon_async.types.posting import (
+        PostingMarksV1ResponseNonIssuedExemplar as PostingMarksV1ResponseNonIssuedExemplar,
+    )
+    from ozon_async.types.posting import (
+        PostingMultiboxqtySetV3Request as PostingMultiboxqtySetV3Request,
+    )
+    from ozon_async.types.posting import (
+        PostingMultiboxqtySetV3Response as PostingMultiboxqtySetV3Response,
+    )
+    from ozon_async.types.posting import (
+        PostingPostingFinancialData as PostingPostingFinancialData,
+    )
+    from ozon_async.types.posting import (
+        PostingPostingFinancialDataProduct as PostingPostingFinancialDataProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingUnpaidLegalProductListV1Request as PostingUnpaidLegalProductListV1Request,
+    )
+    from ozon_async.types.posting import (
+        PostingUnpaidLegalProductListV1Response as PostingUnpaidLegalProductListV1Response,
+    )
+    from ozon_async.types.posting import (
+        PostingUnpaidLegalProductListV1ResponseProduct as PostingUnpaidLegalProductListV1ResponseProduct,
+    )
+    from ozon_async.types.posting import (
+        PostingWith as PostingWith,
     )
     from ozon_async.types.pricing_strategy import (
         PricingStrategyCompetitorInput as PricingStrategyCompetitorInput,
@@ -1257,6 +3024,117 @@ if TYPE_CHECKING:
         ProductCardAttributeValueInput as ProductCardAttributeValueInput,
     )
     from ozon_async.types.product import (
+        ProductCertificateAccordanceTypesListV2Response as ProductCertificateAccordanceTypesListV2Response,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateAccordanceTypesListV2ResponseResult as ProductCertificateAccordanceTypesListV2ResponseResult,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateAccordanceTypesListV2ResponseResultBase as ProductCertificateAccordanceTypesListV2ResponseResultBase,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateBindV1Request as ProductCertificateBindV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateCreateV1Request as ProductCertificateCreateV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateCreateV1RequestAccordanceTypeCode as ProductCertificateCreateV1RequestAccordanceTypeCode,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateCreateV1RequestTypeCode as ProductCertificateCreateV1RequestTypeCode,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateDeleteV1Request as ProductCertificateDeleteV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateDeleteV1Response as ProductCertificateDeleteV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateDeleteV1ResponseResult as ProductCertificateDeleteV1ResponseResult,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateInfoV1Request as ProductCertificateInfoV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateInfoV1Response as ProductCertificateInfoV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateListV1Request as ProductCertificateListV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateListV1Response as ProductCertificateListV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateListV1ResponseResult as ProductCertificateListV1ResponseResult,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateProductsListV1Request as ProductCertificateProductsListV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateProductsListV1Response as ProductCertificateProductsListV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateProductsListV1ResponseResult as ProductCertificateProductsListV1ResponseResult,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateProductsListV1ResponseResultItem as ProductCertificateProductsListV1ResponseResultItem,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateResponse as ProductCertificateResponse,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateResponse2 as ProductCertificateResponse2,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateResult as ProductCertificateResult,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateResult2 as ProductCertificateResult2,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateUnbindV1Request as ProductCertificateUnbindV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateUnbindV1Response as ProductCertificateUnbindV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductCertificateUnbindV1ResponseResult as ProductCertificateUnbindV1ResponseResult,
+    )
+    from ozon_async.types.product import (
+        ProductCertificationListV1Request as ProductCertificationListV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificationListV1Response as ProductCertificationListV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductCertificationListV1ResponseResult as ProductCertificationListV1ResponseResult,
+    )
+    from ozon_async.types.product import (
+        ProductCertificationListV1ResponseResultCertification as ProductCertificationListV1ResponseResultCertification,
+    )
+    from ozon_async.types.product import (
+        ProductCertificationListV2Request as ProductCertificationListV2Request,
+    )
+    from ozon_async.types.product import (
+        ProductCertificationListV2Response as ProductCertificationListV2Response,
+    )
+    from ozon_async.types.product import (
+        ProductCertificationListV2ResponseCertification as ProductCertificationListV2ResponseCertification,
+    )
+    from ozon_async.types.product import (
+        ProductDigitalStocksImportV1Request as ProductDigitalStocksImportV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductDigitalStocksImportV1RequestStock as ProductDigitalStocksImportV1RequestStock,
+    )
+    from ozon_async.types.product import (
+        ProductDigitalStocksImportV1Response as ProductDigitalStocksImportV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductDigitalStocksImportV1ResponseStatus as ProductDigitalStocksImportV1ResponseStatus,
+    )
+    from ozon_async.types.product import (
         ProductImportBySkuV1Request as ProductImportBySkuV1Request,
     )
     from ozon_async.types.product import (
@@ -1267,9 +3145,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.product import (
         ProductImportBySkuV1ResponseResult as ProductImportBySkuV1ResponseResult,
-    )
-    from ozon_async.types.product import (
-        ProductImportInfoV1Request as ProductImportInfoV1Request,
     )
     from ozon_async.types.product import (
         ProductImportInfoV1Response as ProductImportInfoV1Response,
@@ -1305,9 +3180,6 @@ if TYPE_CHECKING:
         ProductImportPricesV1ResponseResult as ProductImportPricesV1ResponseResult,
     )
     from ozon_async.types.product import (
-        ProductImportTask as ProductImportTask,
-    )
-    from ozon_async.types.product import (
         ProductImportV3Request as ProductImportV3Request,
     )
     from ozon_async.types.product import (
@@ -1330,9 +3202,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.product import (
         ProductImportV3RequestItemServiceType as ProductImportV3RequestItemServiceType,
-    )
-    from ozon_async.types.product import (
-        ProductImportV3Response as ProductImportV3Response,
     )
     from ozon_async.types.product import (
         ProductInfoAttributesV4Request as ProductInfoAttributesV4Request,
@@ -1420,9 +3289,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.product import (
         ProductInfoListV3ResponseItemErrorTexts as ProductInfoListV3ResponseItemErrorTexts,
-    )
-    from ozon_async.types.product import (
-        ProductInfoListV3ResponseItemErrorTextsParam as ProductInfoListV3ResponseItemErrorTextsParam,
     )
     from ozon_async.types.product import (
         ProductInfoListV3ResponseItemPriceIndexes as ProductInfoListV3ResponseItemPriceIndexes,
@@ -1554,6 +3420,9 @@ if TYPE_CHECKING:
         ProductInfoWrongVolumeV1ResponseProduct as ProductInfoWrongVolumeV1ResponseProduct,
     )
     from ozon_async.types.product import (
+        ProductItemQuant as ProductItemQuant,
+    )
+    from ozon_async.types.product import (
         ProductListRequestFilter as ProductListRequestFilter,
     )
     from ozon_async.types.product import (
@@ -1567,9 +3436,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.product import (
         ProductListV3ResponseResultItem as ProductListV3ResponseResultItem,
-    )
-    from ozon_async.types.product import (
-        ProductListV3ResponseResultItemQuant as ProductListV3ResponseResultItemQuant,
     )
     from ozon_async.types.product import (
         ProductListVisibility as ProductListVisibility,
@@ -1602,6 +3468,72 @@ if TYPE_CHECKING:
         ProductPicturesInfoV2ResponseItemError as ProductPicturesInfoV2ResponseItemError,
     )
     from ozon_async.types.product import (
+        ProductPlacementZoneInfoV1Request as ProductPlacementZoneInfoV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductPlacementZoneInfoV1Response as ProductPlacementZoneInfoV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductPlacementZoneInfoV1ResponseProductsPlacement as ProductPlacementZoneInfoV1ResponseProductsPlacement,
+    )
+    from ozon_async.types.product import (
+        ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone as ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone,
+    )
+    from ozon_async.types.product import (
+        ProductPricesDetailsV1Request as ProductPricesDetailsV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductPricesDetailsV1Response as ProductPricesDetailsV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductPricesDetailsV1ResponsePrice as ProductPricesDetailsV1ResponsePrice,
+    )
+    from ozon_async.types.product import (
+        ProductPricesDetailsV1ResponsePricePriceIndex as ProductPricesDetailsV1ResponsePricePriceIndex,
+    )
+    from ozon_async.types.product import (
+        ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData as ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1Request as ProductQuantInfoV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1Response as ProductQuantInfoV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1ResponseItem as ProductQuantInfoV1ResponseItem,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1ResponseItemQuantInfo as ProductQuantInfoV1ResponseItemQuantInfo,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1ResponseItemQuantInfoQuant as ProductQuantInfoV1ResponseItemQuantInfoQuant,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended as ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions as ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice as ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice,
+    )
+    from ozon_async.types.product import (
+        ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses as ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses,
+    )
+    from ozon_async.types.product import (
+        ProductQuantListV1Request as ProductQuantListV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductQuantListV1RequestVisibility as ProductQuantListV1RequestVisibility,
+    )
+    from ozon_async.types.product import (
+        ProductQuantListV1Response as ProductQuantListV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductQuantListV1ResponseProduct as ProductQuantListV1ResponseProduct,
+    )
+    from ozon_async.types.product import (
         ProductRatingBySkuV1Response as ProductRatingBySkuV1Response,
     )
     from ozon_async.types.product import (
@@ -1626,7 +3558,49 @@ if TYPE_CHECKING:
         ProductRelatedSkuGetV1ResponseItem as ProductRelatedSkuGetV1ResponseItem,
     )
     from ozon_async.types.product import (
+        ProductResult as ProductResult,
+    )
+    from ozon_async.types.product import (
         ProductSkusRequest as ProductSkusRequest,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantityGetV1Request as ProductStairwayDiscountByQuantityGetV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantityGetV1Response as ProductStairwayDiscountByQuantityGetV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantityGetV1ResponseStairway as ProductStairwayDiscountByQuantityGetV1ResponseStairway,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway as ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep as ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus as ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantitySetV1Request as ProductStairwayDiscountByQuantitySetV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantitySetV1RequestStairway as ProductStairwayDiscountByQuantitySetV1RequestStairway,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway as ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep as ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantitySetV1Response as ProductStairwayDiscountByQuantitySetV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantitySetV1ResponseError as ProductStairwayDiscountByQuantitySetV1ResponseError,
+    )
+    from ozon_async.types.product import (
+        ProductStairwayDiscountByQuantitySetV1ResponseErrorData as ProductStairwayDiscountByQuantitySetV1ResponseErrorData,
     )
     from ozon_async.types.product import (
         ProductTimerRequest as ProductTimerRequest,
@@ -1645,6 +3619,51 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.product import (
         ProductUpdateOfferIdV1ResponseError as ProductUpdateOfferIdV1ResponseError,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilityInfoV1Request as ProductVisibilityInfoV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilityInfoV1Response as ProductVisibilityInfoV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilityInfoV1ResponseItem as ProductVisibilityInfoV1ResponseItem,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilityInfoV1ResponseItemShowcasesVisibility as ProductVisibilityInfoV1ResponseItemShowcasesVisibility,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1Request as ProductVisibilitySetV1Request,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1RequestItemPlacement as ProductVisibilitySetV1RequestItemPlacement,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1RequestItemPlacementPlacement as ProductVisibilitySetV1RequestItemPlacementPlacement,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1Response as ProductVisibilitySetV1Response,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1ResponseItem as ProductVisibilitySetV1ResponseItem,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1ResponseItemSelectPermission as ProductVisibilitySetV1ResponseItemSelectPermission,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1ResponseItemSellerItemPlacement as ProductVisibilitySetV1ResponseItemSellerItemPlacement,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem as ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1ResponseItemsError as ProductVisibilitySetV1ResponseItemsError,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1ResponseItemShowcasesVisibility as ProductVisibilitySetV1ResponseItemShowcasesVisibility,
+    )
+    from ozon_async.types.product import (
+        ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem as ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem,
     )
     from ozon_async.types.products import (
         ProductsDeleteV2Request as ProductsDeleteV2Request,
@@ -1697,6 +3716,150 @@ if TYPE_CHECKING:
     from ozon_async.types.products import (
         ProductsStocksV2ResponseResult as ProductsStocksV2ResponseResult,
     )
+    from ozon_async.types.question import (
+        QuestionAnswerCreateV1Request as QuestionAnswerCreateV1Request,
+    )
+    from ozon_async.types.question import (
+        QuestionAnswerCreateV1Response as QuestionAnswerCreateV1Response,
+    )
+    from ozon_async.types.question import (
+        QuestionAnswerDeleteV1Request as QuestionAnswerDeleteV1Request,
+    )
+    from ozon_async.types.question import (
+        QuestionAnswerListV1Request as QuestionAnswerListV1Request,
+    )
+    from ozon_async.types.question import (
+        QuestionAnswerListV1Response as QuestionAnswerListV1Response,
+    )
+    from ozon_async.types.question import (
+        QuestionAnswerListV1ResponseAnswer as QuestionAnswerListV1ResponseAnswer,
+    )
+    from ozon_async.types.question import (
+        QuestionAnswerListV1ResponseAnswerStatusPublication as QuestionAnswerListV1ResponseAnswerStatusPublication,
+    )
+    from ozon_async.types.question import (
+        QuestionCountV1Response as QuestionCountV1Response,
+    )
+    from ozon_async.types.question import (
+        QuestionInfoV1Request as QuestionInfoV1Request,
+    )
+    from ozon_async.types.question import (
+        QuestionListV1Request as QuestionListV1Request,
+    )
+    from ozon_async.types.question import (
+        QuestionListV1RequestFilter as QuestionListV1RequestFilter,
+    )
+    from ozon_async.types.question import (
+        QuestionListV1RequestSortDir as QuestionListV1RequestSortDir,
+    )
+    from ozon_async.types.question import (
+        QuestionListV1Response as QuestionListV1Response,
+    )
+    from ozon_async.types.question import (
+        QuestionRequest as QuestionRequest,
+    )
+    from ozon_async.types.question import (
+        QuestionRequest2 as QuestionRequest2,
+    )
+    from ozon_async.types.question import (
+        QuestionResponse as QuestionResponse,
+    )
+    from ozon_async.types.question import (
+        QuestionResponse2 as QuestionResponse2,
+    )
+    from ozon_async.types.rating import (
+        RatingHistoryV1Request as RatingHistoryV1Request,
+    )
+    from ozon_async.types.rating import (
+        RatingHistoryV1Response as RatingHistoryV1Response,
+    )
+    from ozon_async.types.rating import (
+        RatingHistoryV1ResponsePremiumScore as RatingHistoryV1ResponsePremiumScore,
+    )
+    from ozon_async.types.rating import (
+        RatingHistoryV1ResponsePremiumScoreScore as RatingHistoryV1ResponsePremiumScoreScore,
+    )
+    from ozon_async.types.rating import (
+        RatingHistoryV1ResponseRating as RatingHistoryV1ResponseRating,
+    )
+    from ozon_async.types.rating import (
+        RatingHistoryV1ResponseRatingValue as RatingHistoryV1ResponseRatingValue,
+    )
+    from ozon_async.types.rating import (
+        RatingIndexFbsInfoV1Response as RatingIndexFbsInfoV1Response,
+    )
+    from ozon_async.types.rating import (
+        RatingIndexFbsInfoV1ResponseDefect as RatingIndexFbsInfoV1ResponseDefect,
+    )
+    from ozon_async.types.rating import (
+        RatingIndexFbsPostingListV1Request as RatingIndexFbsPostingListV1Request,
+    )
+    from ozon_async.types.rating import (
+        RatingIndexFbsPostingListV1RequestFilter as RatingIndexFbsPostingListV1RequestFilter,
+    )
+    from ozon_async.types.rating import (
+        RatingIndexFbsPostingListV1Response as RatingIndexFbsPostingListV1Response,
+    )
+    from ozon_async.types.rating import (
+        RatingIndexFbsPostingListV1ResponseError as RatingIndexFbsPostingListV1ResponseError,
+    )
+    from ozon_async.types.rating import (
+        RatingIndexFbsPostingListV1ResponseErrorPostingErrorType as RatingIndexFbsPostingListV1ResponseErrorPostingErrorType,
+    )
+    from ozon_async.types.rating import (
+        RatingSummaryV1Response as RatingSummaryV1Response,
+    )
+    from ozon_async.types.rating import (
+        RatingSummaryV1ResponseGroup as RatingSummaryV1ResponseGroup,
+    )
+    from ozon_async.types.rating import (
+        RatingSummaryV1ResponseGroupItem as RatingSummaryV1ResponseGroupItem,
+    )
+    from ozon_async.types.rating import (
+        RatingSummaryV1ResponseGroupItemChange as RatingSummaryV1ResponseGroupItemChange,
+    )
+    from ozon_async.types.rating import (
+        RatingSummaryV1ResponseLocalizationIndex as RatingSummaryV1ResponseLocalizationIndex,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsGetV1Request as ReceiptsGetV1Request,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsGetV1Response as ReceiptsGetV1Response,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsSellerListV1Request as ReceiptsSellerListV1Request,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsSellerListV1Response as ReceiptsSellerListV1Response,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsSellerListV1ResponseReceipt as ReceiptsSellerListV1ResponseReceipt,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsSellerListV1ResponseReceiptOperationType as ReceiptsSellerListV1ResponseReceiptOperationType,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsSellerListV1ResponseReceiptType as ReceiptsSellerListV1ResponseReceiptType,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsUploadV1Request as ReceiptsUploadV1Request,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsUploadV1RequestType as ReceiptsUploadV1RequestType,
+    )
+    from ozon_async.types.receipts import (
+        ReceiptsUploadV1Response as ReceiptsUploadV1Response,
+    )
+    from ozon_async.types.removal import (
+        RemovalRequest as RemovalRequest,
+    )
+    from ozon_async.types.removal import (
+        RemovalResponse as RemovalResponse,
+    )
+    from ozon_async.types.removal import (
+        RemovalReturnsSummaryReportRow as RemovalReturnsSummaryReportRow,
+    )
     from ozon_async.types.report import (
         ReportInfo as ReportInfo,
     )
@@ -1743,7 +3906,43 @@ if TYPE_CHECKING:
         ReportProductsCreateV1RequestVisibility as ReportProductsCreateV1RequestVisibility,
     )
     from ozon_async.types.report import (
+        ReportReturnsCreateV2Request as ReportReturnsCreateV2Request,
+    )
+    from ozon_async.types.report import (
+        ReportReturnsCreateV2RequestFilter as ReportReturnsCreateV2RequestFilter,
+    )
+    from ozon_async.types.report import (
+        ReportReturnsCreateV2RequestFilterDeliverySchema as ReportReturnsCreateV2RequestFilterDeliverySchema,
+    )
+    from ozon_async.types.report import (
+        ReportReturnsCreateV2RequestFilterStatus as ReportReturnsCreateV2RequestFilterStatus,
+    )
+    from ozon_async.types.report import (
         ReportWarehouseStockV1Request as ReportWarehouseStockV1Request,
+    )
+    from ozon_async.types.return_ import (
+        ReturnGiveoutBarcodeV1Response as ReturnGiveoutBarcodeV1Response,
+    )
+    from ozon_async.types.return_ import (
+        ReturnGiveoutInfoV1Request as ReturnGiveoutInfoV1Request,
+    )
+    from ozon_async.types.return_ import (
+        ReturnGiveoutInfoV1Response as ReturnGiveoutInfoV1Response,
+    )
+    from ozon_async.types.return_ import (
+        ReturnGiveoutInfoV1ResponseArticle as ReturnGiveoutInfoV1ResponseArticle,
+    )
+    from ozon_async.types.return_ import (
+        ReturnGiveoutIsEnabledV1Response as ReturnGiveoutIsEnabledV1Response,
+    )
+    from ozon_async.types.return_ import (
+        ReturnGiveoutListV1Request as ReturnGiveoutListV1Request,
+    )
+    from ozon_async.types.return_ import (
+        ReturnGiveoutListV1Response as ReturnGiveoutListV1Response,
+    )
+    from ozon_async.types.return_ import (
+        ReturnGiveoutListV1ResponseGiveout as ReturnGiveoutListV1ResponseGiveout,
     )
     from ozon_async.types.return_ import (
         ReturnPassCreateV1Request as ReturnPassCreateV1Request,
@@ -1795,9 +3994,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.returns import (
         ReturnsListV1ResponseReturnAdditionalInfo as ReturnsListV1ResponseReturnAdditionalInfo,
-    )
-    from ozon_async.types.returns import (
-        ReturnsListV1ResponseReturnExemplar as ReturnsListV1ResponseReturnExemplar,
     )
     from ozon_async.types.returns import (
         ReturnsListV1ResponseReturnLogistic as ReturnsListV1ResponseReturnLogistic,
@@ -1873,6 +4069,24 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.returns import (
         ReturnsRfbsVerifyV2Request as ReturnsRfbsVerifyV2Request,
+    )
+    from ozon_async.types.returns import (
+        ReturnsSettingsUtilizationHistoryV1Response as ReturnsSettingsUtilizationHistoryV1Response,
+    )
+    from ozon_async.types.returns import (
+        ReturnsSettingsUtilizationHistoryV1ResponseHistory as ReturnsSettingsUtilizationHistoryV1ResponseHistory,
+    )
+    from ozon_async.types.returns import (
+        ReturnsSettingsUtilizationInfoV1Response as ReturnsSettingsUtilizationInfoV1Response,
+    )
+    from ozon_async.types.returns import (
+        ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings as ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings,
+    )
+    from ozon_async.types.returns import (
+        ReturnsSettingsUtilizationUpdateV1Request as ReturnsSettingsUtilizationUpdateV1Request,
+    )
+    from ozon_async.types.returns import (
+        ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice as ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice,
     )
     from ozon_async.types.review import (
         ReviewChangeStatusV1Request as ReviewChangeStatusV1Request,
@@ -1967,6 +4181,477 @@ if TYPE_CHECKING:
     from ozon_async.types.roles import (
         RolesListV1ResponseRole as RolesListV1ResponseRole,
     )
+    from ozon_async.types.search_queries import (
+        SearchQueriesResponse as SearchQueriesResponse,
+    )
+    from ozon_async.types.search_queries import (
+        SearchQueriesSearchQuery as SearchQueriesSearchQuery,
+    )
+    from ozon_async.types.search_queries import (
+        SearchQueriesTextV1Request as SearchQueriesTextV1Request,
+    )
+    from ozon_async.types.search_queries import (
+        SearchQueriesTextV1RequestSortBy as SearchQueriesTextV1RequestSortBy,
+    )
+    from ozon_async.types.search_queries import (
+        SearchQueriesTextV1RequestSortDir as SearchQueriesTextV1RequestSortDir,
+    )
+    from ozon_async.types.search_queries import (
+        SearchQueriesTopV1Request as SearchQueriesTopV1Request,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1Response as SellerInfoV1Response,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1ResponseCompany as SellerInfoV1ResponseCompany,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1ResponseCompanyTaxSystem as SellerInfoV1ResponseCompanyTaxSystem,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1ResponseRating as SellerInfoV1ResponseRating,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1ResponseRatingCurrentValue as SellerInfoV1ResponseRatingCurrentValue,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1ResponseRatingStatus as SellerInfoV1ResponseRatingStatus,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1ResponseRatingValueType as SellerInfoV1ResponseRatingValueType,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1ResponseSubscription as SellerInfoV1ResponseSubscription,
+    )
+    from ozon_async.types.seller import (
+        SellerInfoV1ResponseSubscriptionType as SellerInfoV1ResponseSubscriptionType,
+    )
+    from ozon_async.types.seller import (
+        SellerOzonLogisticsInfoV1Response as SellerOzonLogisticsInfoV1Response,
+    )
+    from ozon_async.types.seller import (
+        SellerOzonLogisticsInfoV1ResponseAvailableSchemasItem as SellerOzonLogisticsInfoV1ResponseAvailableSchemasItem,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsChangeActivityV1Request as SellerActionsChangeActivityV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateDiscountV1Request as SellerActionsCreateDiscountV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateDiscountWithConditionV1Request as SellerActionsCreateDiscountWithConditionV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateDiscountWithConditionV1RequestDiscountType as SellerActionsCreateDiscountWithConditionV1RequestDiscountType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateMultiLevelDiscountV1Request as SellerActionsCreateMultiLevelDiscountV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateMultiLevelDiscountV1RequestDiscountLevel as SellerActionsCreateMultiLevelDiscountV1RequestDiscountLevel,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateMultiLevelDiscountV1RequestDiscountType as SellerActionsCreateMultiLevelDiscountV1RequestDiscountType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateResponse as SellerActionsCreateResponse,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateVoucherV1Request as SellerActionsCreateVoucherV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateVoucherV1RequestDiscountType as SellerActionsCreateVoucherV1RequestDiscountType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateVoucherV1RequestVoucherParameters as SellerActionsCreateVoucherV1RequestVoucherParameters,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsCreateVoucherV1RequestVoucherParametersType as SellerActionsCreateVoucherV1RequestVoucherParametersType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1Request as SellerActionsListV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1RequestActionTypeItem as SellerActionsListV1RequestActionTypeItem,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1RequestStatusItem as SellerActionsListV1RequestStatusItem,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1Response as SellerActionsListV1Response,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseAction as SellerActionsListV1ResponseAction,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParameters as SellerActionsListV1ResponseActionActionParameters,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersAutoStopActionReason as SellerActionsListV1ResponseActionActionParametersAutoStopActionReason,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersDiscountLevel as SellerActionsListV1ResponseActionActionParametersDiscountLevel,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersDiscountType as SellerActionsListV1ResponseActionActionParametersDiscountType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersPickedSegment as SellerActionsListV1ResponseActionActionParametersPickedSegment,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersPickedSegmentSegment as SellerActionsListV1ResponseActionActionParametersPickedSegmentSegment,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersPickedSegmentSegmentType as SellerActionsListV1ResponseActionActionParametersPickedSegmentSegmentType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersStatus as SellerActionsListV1ResponseActionActionParametersStatus,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersType as SellerActionsListV1ResponseActionActionParametersType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersVoucherParameters as SellerActionsListV1ResponseActionActionParametersVoucherParameters,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsListV1ResponseActionActionParametersVoucherParametersType as SellerActionsListV1ResponseActionActionParametersVoucherParametersType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsProductsAddV1Request as SellerActionsProductsAddV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsProductsAddV1RequestProduct as SellerActionsProductsAddV1RequestProduct,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsProductsAddV1RequestProductCurrency as SellerActionsProductsAddV1RequestProductCurrency,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsProductsDeleteV1Request as SellerActionsProductsDeleteV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsProductsProduct as SellerActionsProductsProduct,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsProductsProductQuantType as SellerActionsProductsProductQuantType,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsProductsRequest as SellerActionsProductsRequest,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsProductsResponse as SellerActionsProductsResponse,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsRequest as SellerActionsRequest,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsRequest2 as SellerActionsRequest2,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateDiscountV1Request as SellerActionsUpdateDiscountV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateDiscountV1RequestActionParameters as SellerActionsUpdateDiscountV1RequestActionParameters,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateDiscountWithConditionV1Request as SellerActionsUpdateDiscountWithConditionV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateDiscountWithConditionV1RequestActionParameters as SellerActionsUpdateDiscountWithConditionV1RequestActionParameters,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateInstallmentV1Request as SellerActionsUpdateInstallmentV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateMultiLevelDiscountV1Request as SellerActionsUpdateMultiLevelDiscountV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateMultiLevelDiscountV1RequestActionParameters as SellerActionsUpdateMultiLevelDiscountV1RequestActionParameters,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateMultiLevelDiscountV1RequestActionParametersDiscountLevel as SellerActionsUpdateMultiLevelDiscountV1RequestActionParametersDiscountLevel,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateVoucherV1Request as SellerActionsUpdateVoucherV1Request,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsUpdateVoucherV1RequestActionParameters as SellerActionsUpdateVoucherV1RequestActionParameters,
+    )
+    from ozon_async.types.seller_actions import (
+        SellerActionsVoucherGetV1Response as SellerActionsVoucherGetV1Response,
+    )
+    from ozon_async.types.supplier import (
+        SupplierAvailableWarehousesV1Response as SupplierAvailableWarehousesV1Response,
+    )
+    from ozon_async.types.supplier import (
+        SupplierAvailableWarehousesV1ResponseResult as SupplierAvailableWarehousesV1ResponseResult,
+    )
+    from ozon_async.types.supplier import (
+        SupplierAvailableWarehousesV1ResponseResultSchedule as SupplierAvailableWarehousesV1ResponseResultSchedule,
+    )
+    from ozon_async.types.supplier import (
+        SupplierAvailableWarehousesV1ResponseResultScheduleCapacity as SupplierAvailableWarehousesV1ResponseResultScheduleCapacity,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1Request as SupplyOrderBundleV1Request,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1RequestItemTagsCalculation as SupplyOrderBundleV1RequestItemTagsCalculation,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1RequestSortField as SupplyOrderBundleV1RequestSortField,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1Response as SupplyOrderBundleV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1ResponseItem as SupplyOrderBundleV1ResponseItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1ResponseItemPlacementZone as SupplyOrderBundleV1ResponseItemPlacementZone,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1ResponseItemSfboAttribute as SupplyOrderBundleV1ResponseItemSfboAttribute,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1ResponseItemShipmentType as SupplyOrderBundleV1ResponseItemShipmentType,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderBundleV1ResponseItemTagsItem as SupplyOrderBundleV1ResponseItemTagsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderCancelStatusV1Response as SupplyOrderCancelStatusV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderCancelStatusV1ResponseErrorReasonsItem as SupplyOrderCancelStatusV1ResponseErrorReasonsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderCancelStatusV1ResponseResult as SupplyOrderCancelStatusV1ResponseResult,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderCancelStatusV1ResponseResultSupply as SupplyOrderCancelStatusV1ResponseResultSupply,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderCancelStatusV1ResponseResultSupplyErrorReasonsItem as SupplyOrderCancelStatusV1ResponseResultSupplyErrorReasonsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderCancelStatusV1ResponseStatus as SupplyOrderCancelStatusV1ResponseStatus,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateStatusV1Response as SupplyOrderContentUpdateStatusV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateStatusV1ResponseErrorsItem as SupplyOrderContentUpdateStatusV1ResponseErrorsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateStatusV1ResponseStatus as SupplyOrderContentUpdateStatusV1ResponseStatus,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateV1Request as SupplyOrderContentUpdateV1Request,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateV1RequestItem as SupplyOrderContentUpdateV1RequestItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateV1Response as SupplyOrderContentUpdateV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateV1ResponseErrorsItem as SupplyOrderContentUpdateV1ResponseErrorsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1Request as SupplyOrderContentUpdateValidationV1Request,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1Response as SupplyOrderContentUpdateValidationV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1ResponseEditingErrorsItem as SupplyOrderContentUpdateValidationV1ResponseEditingErrorsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortment as SupplyOrderContentUpdateValidationV1ResponseValidatedAssortment,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem as SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItem as SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRejectionReasonItem as SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRejectionReasonItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictions as SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictions,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictionsReasonsRestrictionsItem as SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictionsReasonsRestrictionsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1Response as SupplyOrderDetailsV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseOrderTags as SupplyOrderDetailsV1ResponseOrderTags,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseState as SupplyOrderDetailsV1ResponseState,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupply as SupplyOrderDetailsV1ResponseSupply,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupplyCancellationAllowability as SupplyOrderDetailsV1ResponseSupplyCancellationAllowability,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupplyCancellationAllowabilityCanNotSetReasonsItem as SupplyOrderDetailsV1ResponseSupplyCancellationAllowabilityCanNotSetReasonsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupplyContent as SupplyOrderDetailsV1ResponseSupplyContent,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupplyContentCanNotSetReasonsItem as SupplyOrderDetailsV1ResponseSupplyContentCanNotSetReasonsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupplyEttnInfo as SupplyOrderDetailsV1ResponseSupplyEttnInfo,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupplyOverdueReason as SupplyOrderDetailsV1ResponseSupplyOverdueReason,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupplySupplyState as SupplyOrderDetailsV1ResponseSupplySupplyState,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseSupplySupplyTags as SupplyOrderDetailsV1ResponseSupplySupplyTags,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseTimeslot as SupplyOrderDetailsV1ResponseTimeslot,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseTimeslotCanNotSetReasonsItem as SupplyOrderDetailsV1ResponseTimeslotCanNotSetReasonsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseVehicle as SupplyOrderDetailsV1ResponseVehicle,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseVehicleCanNotSetReasonsItem as SupplyOrderDetailsV1ResponseVehicleCanNotSetReasonsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderDetailsV1ResponseVehicleValue as SupplyOrderDetailsV1ResponseVehicleValue,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderGetV3Request as SupplyOrderGetV3Request,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderGetV3Response as SupplyOrderGetV3Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderGetV3ResponseOrder as SupplyOrderGetV3ResponseOrder,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderGetV3ResponseOrderOrderTags as SupplyOrderGetV3ResponseOrderOrderTags,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderGetV3ResponseOrderState as SupplyOrderGetV3ResponseOrderState,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderGetV3ResponseOrderSupply as SupplyOrderGetV3ResponseOrderSupply,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderGetV3ResponseOrderSupplyState as SupplyOrderGetV3ResponseOrderSupplyState,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderGetV3ResponseOrderSupplySupplyTags as SupplyOrderGetV3ResponseOrderSupplySupplyTags,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderListV3Request as SupplyOrderListV3Request,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderListV3RequestFilter as SupplyOrderListV3RequestFilter,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderListV3RequestFilterStatesItem as SupplyOrderListV3RequestFilterStatesItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderListV3RequestFilterTimeslotFromRange as SupplyOrderListV3RequestFilterTimeslotFromRange,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderListV3RequestFilterTimeslotFromRangeTimeslotFilterType as SupplyOrderListV3RequestFilterTimeslotFromRangeTimeslotFilterType,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderListV3RequestSortBy as SupplyOrderListV3RequestSortBy,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderListV3RequestSortDir as SupplyOrderListV3RequestSortDir,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderListV3Response as SupplyOrderListV3Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderPassCreateV1Request as SupplyOrderPassCreateV1Request,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderPassCreateV1RequestVehicle as SupplyOrderPassCreateV1RequestVehicle,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderPassCreateV1Response as SupplyOrderPassCreateV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderPassCreateV1ResponseErrorReasonsItem as SupplyOrderPassCreateV1ResponseErrorReasonsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderPassStatusV1Response as SupplyOrderPassStatusV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderPassStatusV1ResponseErrorsItem as SupplyOrderPassStatusV1ResponseErrorsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderPassStatusV1ResponseResult as SupplyOrderPassStatusV1ResponseResult,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderRequest as SupplyOrderRequest,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderStatusCounterV1Response as SupplyOrderStatusCounterV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderStatusCounterV1ResponseItem as SupplyOrderStatusCounterV1ResponseItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderStatusCounterV1ResponseItemOrderState as SupplyOrderStatusCounterV1ResponseItemOrderState,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderSupplyStorageWarehouse as SupplyOrderSupplyStorageWarehouse,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotGetV1Request as SupplyOrderTimeslotGetV1Request,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotGetV1Response as SupplyOrderTimeslotGetV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotGetV1ResponseTimeslot as SupplyOrderTimeslotGetV1ResponseTimeslot,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotStatusV1Response as SupplyOrderTimeslotStatusV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotStatusV1ResponseErrorsItem as SupplyOrderTimeslotStatusV1ResponseErrorsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotStatusV1ResponseStatus as SupplyOrderTimeslotStatusV1ResponseStatus,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotUpdateV1Request as SupplyOrderTimeslotUpdateV1Request,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotUpdateV1Response as SupplyOrderTimeslotUpdateV1Response,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotUpdateV1ResponseErrorsItem as SupplyOrderTimeslotUpdateV1ResponseErrorsItem,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotValue as SupplyOrderTimeslotValue,
+    )
+    from ozon_async.types.supply_order import (
+        SupplyOrderTimeslotValueTimezoneInfo as SupplyOrderTimeslotValueTimezoneInfo,
+    )
     from ozon_async.types.warehouse import (
         DropOffPointTypeEnum as DropOffPointTypeEnum,
     )
@@ -1975,9 +4660,6 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.warehouse import (
         TimeOfDay as TimeOfDay,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseAddressCoordinates as WarehouseAddressCoordinates,
     )
     from ozon_async.types.warehouse import (
         WarehouseArchiveV1Request as WarehouseArchiveV1Request,
@@ -1995,6 +4677,123 @@ if TYPE_CHECKING:
         WarehouseDropOffTimeslotsResponse as WarehouseDropOffTimeslotsResponse,
     )
     from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorCreateV1Request as WarehouseErfbsAggregatorCreateV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod as WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts as WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings as WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod as WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse as WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay as WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay as WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request as WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts as WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings as WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod as WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedCreateV1Request as WarehouseErfbsNonIntegratedCreateV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod as WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon as WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings as WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod as WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse as WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay as WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay as WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request as WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings as WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod as WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsTimetableWarehouseHoliday as WarehouseErfbsTimetableWarehouseHoliday,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsUpdateV1Request as WarehouseErfbsUpdateV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsUpdateV1RequestTimetableWarehouse as WarehouseErfbsUpdateV1RequestTimetableWarehouse,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay as WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay as WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboListV1Request as WarehouseFboListV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboListV1RequestFilterBySupplyTypeItem as WarehouseFboListV1RequestFilterBySupplyTypeItem,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboListV1Response as WarehouseFboListV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboListV1ResponseSearch as WarehouseFboListV1ResponseSearch,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboListV1ResponseSearchWarehouseType as WarehouseFboListV1ResponseSearchWarehouseType,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboSellerListV1Response as WarehouseFboSellerListV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboSellerListV1ResponseWarehouse as WarehouseFboSellerListV1ResponseWarehouse,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboSellerListV1ResponseWarehouseAddress as WarehouseFboSellerListV1ResponseWarehouseAddress,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboSellerListV1ResponseWarehouseContacts as WarehouseFboSellerListV1ResponseWarehouseContacts,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboSellerListV1ResponseWarehouseWorkingDay as WarehouseFboSellerListV1ResponseWarehouseWorkingDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay as WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay,
+    )
+    from ozon_async.types.warehouse import (
         WarehouseFbsCreateDropOffListV1Request as WarehouseFbsCreateDropOffListV1Request,
     )
     from ozon_async.types.warehouse import (
@@ -2010,6 +4809,15 @@ if TYPE_CHECKING:
         WarehouseFbsCreatePickUpTimeslotListV1Response as WarehouseFbsCreatePickUpTimeslotListV1Response,
     )
     from ozon_async.types.warehouse import (
+        WarehouseFbsCreateReturnPointListV1Request as WarehouseFbsCreateReturnPointListV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsCreateReturnPointListV1RequestSearch as WarehouseFbsCreateReturnPointListV1RequestSearch,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem as WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem,
+    )
+    from ozon_async.types.warehouse import (
         WarehouseFbsCreateV1Request as WarehouseFbsCreateV1Request,
     )
     from ozon_async.types.warehouse import (
@@ -2017,6 +4825,63 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.warehouse import (
         WarehouseFbsFirstMileUpdateV1Request as WarehouseFbsFirstMileUpdateV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPickupHistoryListV1Request as WarehouseFbsPickupHistoryListV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPickupHistoryListV1RequestFilter as WarehouseFbsPickupHistoryListV1RequestFilter,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPickupHistoryListV1Response as WarehouseFbsPickupHistoryListV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPickupHistoryListV1ResponseResult as WarehouseFbsPickupHistoryListV1ResponseResult,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPickupHistoryListV1ResponseResultHistory as WarehouseFbsPickupHistoryListV1ResponseResultHistory,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPickupPlanningListV1Response as WarehouseFbsPickupPlanningListV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPickupPlanningListV1ResponseResult as WarehouseFbsPickupPlanningListV1ResponseResult,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPickupPlanningListV1ResponseResultWarehouse as WarehouseFbsPickupPlanningListV1ResponseResultWarehouse,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPoint as WarehouseFbsPoint,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPointType as WarehouseFbsPointType,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPointWorkingDay as WarehouseFbsPointWorkingDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsPointWorkingDayDay as WarehouseFbsPointWorkingDayDay,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsResponse as WarehouseFbsResponse,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsReturnMileCheckV1Request as WarehouseFbsReturnMileCheckV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsReturnMileCheckV1RequestFirstMileType as WarehouseFbsReturnMileCheckV1RequestFirstMileType,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsReturnMileCheckV1Response as WarehouseFbsReturnMileCheckV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsReturnMileInfoV1Request as WarehouseFbsReturnMileInfoV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsReturnMileInfoV1Response as WarehouseFbsReturnMileInfoV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting as WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting,
     )
     from ozon_async.types.warehouse import (
         WarehouseFbsUpdateDropOffListV1Request as WarehouseFbsUpdateDropOffListV1Request,
@@ -2028,10 +4893,16 @@ if TYPE_CHECKING:
         WarehouseFbsUpdateDropOffTimeslotListV1Request as WarehouseFbsUpdateDropOffTimeslotListV1Request,
     )
     from ozon_async.types.warehouse import (
-        WarehouseFbsUpdatePickUpTimeslotListV1Request as WarehouseFbsUpdatePickUpTimeslotListV1Request,
+        WarehouseFbsUpdatePickUpTimeslotListV1Response as WarehouseFbsUpdatePickUpTimeslotListV1Response,
     )
     from ozon_async.types.warehouse import (
-        WarehouseFbsUpdatePickUpTimeslotListV1Response as WarehouseFbsUpdatePickUpTimeslotListV1Response,
+        WarehouseFbsUpdateReturnPointListV1Request as WarehouseFbsUpdateReturnPointListV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsUpdateReturnPointListV1RequestSearch as WarehouseFbsUpdateReturnPointListV1RequestSearch,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem as WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem,
     )
     from ozon_async.types.warehouse import (
         WarehouseFbsUpdateV1Request as WarehouseFbsUpdateV1Request,
@@ -2041,6 +4912,36 @@ if TYPE_CHECKING:
     )
     from ozon_async.types.warehouse import (
         WarehouseFirstMileTypeInputEnum as WarehouseFirstMileTypeInputEnum,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1Request as WarehouseInvalidProductsGetV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1Response as WarehouseInvalidProductsGetV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1ResponseValidationResult as WarehouseInvalidProductsGetV1ResponseValidationResult,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1ResponseValidationResultItem as WarehouseInvalidProductsGetV1ResponseValidationResultItem,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1ResponseValidationResultItemSize as WarehouseInvalidProductsGetV1ResponseValidationResultItemSize,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1ResponseValidationResultState as WarehouseInvalidProductsGetV1ResponseValidationResultState,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationError as WarehouseInvalidProductsGetV1ResponseValidationResultValidationError,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic as WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice as WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType as WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType,
     )
     from ozon_async.types.warehouse import (
         WarehouseListV1Request as WarehouseListV1Request,
@@ -2091,12 +4992,6 @@ if TYPE_CHECKING:
         WarehouseListV2ResponseWarehouseWorkingDay as WarehouseListV2ResponseWarehouseWorkingDay,
     )
     from ozon_async.types.warehouse import (
-        WarehouseOperationResponse as WarehouseOperationResponse,
-    )
-    from ozon_async.types.warehouse import (
-        WarehouseOperationStatusV1Request as WarehouseOperationStatusV1Request,
-    )
-    from ozon_async.types.warehouse import (
         WarehouseOperationStatusV1Response as WarehouseOperationStatusV1Response,
     )
     from ozon_async.types.warehouse import (
@@ -2109,10 +5004,31 @@ if TYPE_CHECKING:
         WarehouseOperationStatusV1ResponseType as WarehouseOperationStatusV1ResponseType,
     )
     from ozon_async.types.warehouse import (
+        WarehouseOzonListV1Request as WarehouseOzonListV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseOzonListV1RequestWarehouseTypesItem as WarehouseOzonListV1RequestWarehouseTypesItem,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseOzonListV1Response as WarehouseOzonListV1Response,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseOzonListV1ResponseWarehouse as WarehouseOzonListV1ResponseWarehouse,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseOzonListV1ResponseWarehouseWarehouseType as WarehouseOzonListV1ResponseWarehouseWarehouseType,
+    )
+    from ozon_async.types.warehouse import (
         WarehousePickUpTimeslot as WarehousePickUpTimeslot,
     )
     from ozon_async.types.warehouse import (
+        WarehouseRfbsRequest as WarehouseRfbsRequest,
+    )
+    from ozon_async.types.warehouse import (
         WarehouseUnarchiveV1Request as WarehouseUnarchiveV1Request,
+    )
+    from ozon_async.types.warehouse import (
+        WarehouseWarehousesWithInvalidProductsV1Response as WarehouseWarehousesWithInvalidProductsV1Response,
     )
     from ozon_async.types.warehouse import (
         WarehouseWorkingDayInputEnum as WarehouseWorkingDayInputEnum,
@@ -2122,6 +5038,19 @@ _MODULE_OF: dict[str, str] = {
     "ActionProductsRequest": "actions",
     "ActionProductsResponse": "actions",
     "ActionProductsUpdateResponse": "actions",
+    "ActionsAutoAddProductsCandidatesV1Response": "actions",
+    "ActionsAutoAddProductsCandidatesV1ResponseProduct": "actions",
+    "ActionsAutoAddProductsDeleteV1Request": "actions",
+    "ActionsAutoAddProductsDeleteV1Response": "actions",
+    "ActionsAutoAddProductsListV1Response": "actions",
+    "ActionsAutoAddProductsListV1ResponseProduct": "actions",
+    "ActionsAutoAddProductsRequest": "actions",
+    "ActionsAutoAddProductsUpdateV1Request": "actions",
+    "ActionsAutoAddProductsUpdateV1RequestToUpdate": "actions",
+    "ActionsAutoAddProductsUpdateV1Response": "actions",
+    "ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice": "actions",
+    "ActionsAutoAddProductsUpdateV1ResponseRejected": "actions",
+    "ActionsAutoAddProductsUpdateV1ResponseRejectedCode": "actions",
     "ActionsDiscountsTaskApproveV1Request": "actions",
     "ActionsDiscountsTaskApproveV1RequestTask": "actions",
     "ActionsDiscountsTaskDeclineV1Request": "actions",
@@ -2178,7 +5107,11 @@ _MODULE_OF: dict[str, str] = {
     "AnalyticsDataV1Response": "analytics",
     "AnalyticsDataV1ResponseResult": "analytics",
     "AnalyticsDataV1ResponseResultData": "analytics",
-    "AnalyticsDataV1ResponseResultDataDimension": "analytics",
+    "AnalyticsManageStocksV1Request": "analytics",
+    "AnalyticsManageStocksV1RequestFilter": "analytics",
+    "AnalyticsManageStocksV1RequestFilterStockTypesItem": "analytics",
+    "AnalyticsManageStocksV1Response": "analytics",
+    "AnalyticsManageStocksV1ResponseItem": "analytics",
     "AnalyticsProductQueriesDetailsV1Request": "analytics",
     "AnalyticsProductQueriesDetailsV1Response": "analytics",
     "AnalyticsProductQueriesDetailsV1ResponseQuery": "analytics",
@@ -2188,11 +5121,48 @@ _MODULE_OF: dict[str, str] = {
     "AnalyticsProductQueriesV1Request": "analytics",
     "AnalyticsProductQueriesV1Response": "analytics",
     "AnalyticsProductQueriesV1ResponseItem": "analytics",
+    "AnalyticsStockOnWarehousesV2Request": "analytics",
+    "AnalyticsStockOnWarehousesV2RequestWarehouseType": "analytics",
+    "AnalyticsStockOnWarehousesV2Response": "analytics",
+    "AnalyticsStockOnWarehousesV2ResponseResult": "analytics",
+    "AnalyticsStockOnWarehousesV2ResponseResultRow": "analytics",
+    "AnalyticsStocksV1Request": "analytics",
+    "AnalyticsStocksV1RequestItemTagsItem": "analytics",
+    "AnalyticsStocksV1RequestTurnoverGradesItem": "analytics",
+    "AnalyticsStocksV1Response": "analytics",
+    "AnalyticsStocksV1ResponseItem": "analytics",
+    "AnalyticsStocksV1ResponseItemItemTagsItem": "analytics",
+    "AnalyticsStocksV1ResponseItemTurnoverGrade": "analytics",
+    "AnalyticsStocksV1ResponseItemTurnoverGradeCluster": "analytics",
+    "AnalyticsTurnoverStocksV1Request": "analytics",
+    "AnalyticsTurnoverStocksV1Response": "analytics",
+    "AnalyticsTurnoverStocksV1ResponseItem": "analytics",
+    "AnalyticsTurnoverStocksV1ResponseItemIdcGrade": "analytics",
+    "AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade": "analytics",
     "AverageDeliveryTimeOrdersCount": "analytics",
     "AverageDeliveryTimeOrdersShare": "analytics",
     "AverageDeliveryTimeOtherDeliveryTime": "analytics",
     "AverageDeliveryTimeShipmentCluster": "analytics",
     "AverageDeliveryTimeStatus": "analytics",
+    "AssemblyCarriageFilter": "assembly",
+    "AssemblyCarriagePostingListV1Request": "assembly",
+    "AssemblyCarriagePostingListV1Response": "assembly",
+    "AssemblyCarriagePostingListV1ResponsePosting": "assembly",
+    "AssemblyCarriagePostingListV1ResponsePostingProduct": "assembly",
+    "AssemblyCarriageProductListV1Request": "assembly",
+    "AssemblyCarriageProductListV1Response": "assembly",
+    "AssemblyCarriageProductListV1ResponseProduct": "assembly",
+    "AssemblyFbsFilter": "assembly",
+    "AssemblyFbsPostingListV1Request": "assembly",
+    "AssemblyFbsPostingListV1RequestSortDir": "assembly",
+    "AssemblyFbsPostingListV1Response": "assembly",
+    "AssemblyFbsPostingListV1ResponsePosting": "assembly",
+    "AssemblyFbsPostingListV1ResponsePostingProduct": "assembly",
+    "AssemblyFbsProductListV1Request": "assembly",
+    "AssemblyFbsProductListV1RequestSortDir": "assembly",
+    "AssemblyFbsProductListV1Response": "assembly",
+    "AssemblyFbsProductListV1ResponseProduct": "assembly",
+    "AssemblyFbsProductListV1ResponseProductPosting": "assembly",
     "BarcodeAddV1Request": "barcode",
     "BarcodeAddV1RequestBarcode": "barcode",
     "BarcodeAddV1Response": "barcode",
@@ -2200,13 +5170,112 @@ _MODULE_OF: dict[str, str] = {
     "BarcodeGenerateV1Request": "barcode",
     "BarcodeGenerateV1Response": "barcode",
     "BarcodeGenerateV1ResponseError": "barcode",
+    "BrandCompanyCertificationListV1Request": "brand",
+    "BrandCompanyCertificationListV1Response": "brand",
+    "BrandCompanyCertificationListV1ResponseResult": "brand",
+    "BrandCompanyCertificationListV1ResponseResultBrandCertification": "brand",
+    "CargoesCreateErrors": "cargoes",
+    "CargoesCreateErrorsErrorReasonsItem": "cargoes",
+    "CargoesCreateErrorsItemsValidation": "cargoes",
+    "CargoesCreateErrorsItemsValidationType": "cargoes",
+    "CargoesCreateInfoCargoe": "cargoes",
+    "CargoesCreateInfoCargoeValue": "cargoes",
+    "CargoesCreateInfoResult": "cargoes",
+    "CargoesCreateInfoV1Response": "cargoes",
+    "CargoesCreateInfoV1ResponseStatus": "cargoes",
+    "CargoesCreateInfoV2Response": "cargoes",
+    "CargoesCreateInfoV2ResponseErrors": "cargoes",
+    "CargoesCreateInfoV2ResponseErrorsErrorReasonsItem": "cargoes",
+    "CargoesCreateInfoV2ResponseErrorsItemsValidation": "cargoes",
+    "CargoesCreateInfoV2ResponseErrorsItemsValidationType": "cargoes",
+    "CargoesCreateInfoV2ResponseStatus": "cargoes",
+    "CargoesCreateV1Request": "cargoes",
+    "CargoesCreateV1RequestCargoe": "cargoes",
+    "CargoesCreateV1RequestCargoeValue": "cargoes",
+    "CargoesCreateV1RequestCargoeValueItem": "cargoes",
+    "CargoesCreateV1RequestCargoeValueType": "cargoes",
+    "CargoesCreateV1Response": "cargoes",
+    "CargoesDeleteErrors": "cargoes",
+    "CargoesDeleteErrorsCargoErrorReason": "cargoes",
+    "CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem": "cargoes",
+    "CargoesDeleteErrorsSupplyErrorReasonsItem": "cargoes",
+    "CargoesDeleteStatusV1Response": "cargoes",
+    "CargoesDeleteStatusV1ResponseStatus": "cargoes",
+    "CargoesDeleteV1Request": "cargoes",
+    "CargoesDeleteV1Response": "cargoes",
+    "CargoesGetV1Response": "cargoes",
+    "CargoesGetV1ResponseSupply": "cargoes",
+    "CargoesGetV1ResponseSupplyCargoe": "cargoes",
+    "CargoesGetV1ResponseSupplyCargoeContentType": "cargoes",
+    "CargoesGetV1ResponseSupplyCargoePlacementZoneType": "cargoes",
+    "CargoesGetV1ResponseSupplyCargoeTrackingInfo": "cargoes",
+    "CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus": "cargoes",
+    "CargoesGetV1ResponseSupplyCargoeTrackingInfoType": "cargoes",
+    "CargoesGetV1ResponseSupplyCargoeType": "cargoes",
+    "CargoesRequest": "cargoes",
+    "CargoesRulesGetV1Response": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckList": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckListEditDeadlineExpireRule": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckListExpireDatesPresentedRule": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckListIsValidDistributionRule": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckListPackageUnitsWithDistributionRule": "cargoes",
+    "CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule": "cargoes",
+    "CargoesLabelCreateV1Request": "cargoes_label",
+    "CargoesLabelCreateV1RequestCargoe": "cargoes_label",
+    "CargoesLabelCreateV1Response": "cargoes_label",
+    "CargoesLabelErrors": "cargoes_label",
+    "CargoesLabelErrorsErrorReasonsItem": "cargoes_label",
+    "CargoesLabelGetV1Response": "cargoes_label",
+    "CargoesLabelGetV1ResponseResult": "cargoes_label",
+    "CargoesLabelGetV1ResponseStatus": "cargoes_label",
+    "CarriageActDiscrepancyPdfV1Response": "carriage",
+    "CarriageApproveV1Request": "carriage",
     "CarriageCancelV1Response": "carriage",
+    "CarriageContainerCancelV1Request": "carriage",
+    "CarriageContainerCreateV1Request": "carriage",
+    "CarriageContainerCreateV1Response": "carriage",
+    "CarriageContainerErrorContainer": "carriage",
+    "CarriageContainerErrorPosting": "carriage",
+    "CarriageContainerFillV1Request": "carriage",
+    "CarriageContainerGetV1Request": "carriage",
+    "CarriageContainerGetV1Response": "carriage",
+    "CarriageContainerGetV1ResponsePosting": "carriage",
+    "CarriageContainerGetV1ResponsePostingProduct": "carriage",
+    "CarriageContainerLabelGetV1Request": "carriage",
+    "CarriageContainerLabelGetV1Response": "carriage",
+    "CarriageContainerListV1Request": "carriage",
+    "CarriageContainerListV1RequestFilter": "carriage",
+    "CarriageContainerListV1RequestSortDir": "carriage",
+    "CarriageContainerListV1Response": "carriage",
+    "CarriageContainerListV1ResponseContainer": "carriage",
+    "CarriageContainerRemovePostingsV1Request": "carriage",
+    "CarriageContainerRequest": "carriage",
+    "CarriageContainerRequest2": "carriage",
+    "CarriageContainerResponse": "carriage",
+    "CarriageContainerResponse2": "carriage",
+    "CarriageContainerResponse3": "carriage",
+    "CarriageContainerStatusGetV1Request": "carriage",
+    "CarriageContainerStatusGetV1Response": "carriage",
+    "CarriageContainerStatusGetV1ResponseContainer": "carriage",
+    "CarriageContainerTaskInfoV1Request": "carriage",
+    "CarriageContainerTaskInfoV1Response": "carriage",
+    "CarriageCreateV1Request": "carriage",
+    "CarriageCreateV1Response": "carriage",
+    "CarriageDeliveryListV1Request": "carriage",
+    "CarriageDeliveryListV1Response": "carriage",
+    "CarriageDeliveryListV1ResponseResult": "carriage",
+    "CarriageDeliveryListV1ResponseResultCarriage": "carriage",
     "CarriageDeliveryListV2Request": "carriage",
     "CarriageDeliveryListV2RequestFilter": "carriage",
     "CarriageDeliveryListV2Response": "carriage",
     "CarriageDeliveryListV2ResponseMethod": "carriage",
     "CarriageDeliveryListV2ResponseMethodCarriage": "carriage",
     "CarriageDeliveryListV2ResponseMethodCarriagePickupFee": "carriage",
+    "CarriageEttnStatusV1Response": "carriage",
+    "CarriageEttnStatusV1ResponseStatus": "carriage",
     "CarriageGetV1Response": "carriage",
     "CarriageGetV1ResponseCancelAvailability": "carriage",
     "CarriageIdRequest": "carriage",
@@ -2243,8 +5312,24 @@ _MODULE_OF: dict[str, str] = {
     "ChatStartV1Response": "chat",
     "ChatStartV1ResponseResult": "chat",
     "ChatUser": "chat",
+    "ClusterListV1Request": "cluster",
+    "ClusterListV1RequestClusterType": "cluster",
+    "ClusterListV1Response": "cluster",
+    "ClusterListV1ResponseCluster": "cluster",
+    "ClusterListV1ResponseClusterLogisticCluster": "cluster",
+    "ClusterListV1ResponseClusterLogisticClusterWarehouse": "cluster",
+    "ClusterListV1ResponseClusterLogisticClusterWarehouseType": "cluster",
+    "ClusterListV1ResponseClusterType": "cluster",
+    "ClusterListV2Response": "cluster",
+    "ClusterListV2ResponseResult": "cluster",
+    "ClusterListV2ResponseResultData": "cluster",
+    "ClusterListV2ResponseResultDataFulfillment": "cluster",
+    "ClusterListV2ResponseResultDataMacrolocalCluster": "cluster",
+    "ClusterListV2ResponseResultDataMacrolocalClusterCountry": "cluster",
+    "AnalyticsDataResponseResultDataDimension": "common",
     "ArrivalPassCreateResponse": "common",
     "BoolResultResponse": "common",
+    "CancelReasonListByOrderRequest": "common",
     "CarriageError": "common",
     "DropOffPointCoordinates": "common",
     "Empty": "common",
@@ -2252,9 +5337,20 @@ _MODULE_OF: dict[str, str] = {
     "ErrorDetail": "common",
     "ErrorResponse": "common",
     "FilterPeriod": "common",
+    "FinanceCashFlowStatementListRequestDate": "common",
     "IdNamePair": "common",
+    "IdObject": "common",
     "MoneyValue": "common",
     "OperationError": "common",
+    "OrderCancelResponse": "common",
+    "OrderCancelStatusResponse": "common",
+    "PostingBuyerLegalInfo": "common",
+    "PostingFboCancelReasonListResponse": "common",
+    "PostingFbsActGetPostingsRequest": "common",
+    "PostingFbsCancelReasonListResponseResult": "common",
+    "PostingFbsProductCancelRequestItem": "common",
+    "PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval": "common",
+    "PostingFbsUnfulfilledListResponsePostingProductPrice": "common",
     "PostingNumberRequest": "common",
     "PostingNumbersRequest": "common",
     "PostingUpdateResponse": "common",
@@ -2263,10 +5359,22 @@ _MODULE_OF: dict[str, str] = {
     "ProductCardAttributeValue": "common",
     "ProductIdsRequest": "common",
     "ProductImage": "common",
+    "ProductImportInfoRequest": "common",
+    "ProductImportResponse": "common",
+    "ProductImportTask": "common",
     "ReportCodeResponse": "common",
     "ReportCreateResponse": "common",
+    "ReportPlacementByProductsCreateRequest": "common",
+    "ReportReturnsCreateResponse": "common",
+    "SellerInfoResponseRatingCurrentValueStatus": "common",
     "SortDirection": "common",
     "StringResultResponse": "common",
+    "SupplyOrderGetResponseOrderDropoffWarehouse": "common",
+    "SupplyOrderGetResponseOrderTimeslotTimeslot": "common",
+    "WarehouseAddressCoordinates": "common",
+    "WarehouseFbsUpdatePickUpTimeslotListRequest": "common",
+    "WarehouseOperationResponse": "common",
+    "WarehouseOperationStatusRequest": "common",
     "ConditionalCancellationDecisionRequest": "conditional_cancellation",
     "ConditionalCancellationListV2Request": "conditional_cancellation",
     "ConditionalCancellationListV2RequestFilters": "conditional_cancellation",
@@ -2278,6 +5386,42 @@ _MODULE_OF: dict[str, str] = {
     "ConditionalCancellationListV2ResponseResultCancellationInitiator": "conditional_cancellation",
     "ConditionalCancellationListV2ResponseResultState": "conditional_cancellation",
     "ConditionalCancellationListV2ResponseResultStateState": "conditional_cancellation",
+    "DeliveryCheckV1Request": "delivery",
+    "DeliveryCheckV1Response": "delivery",
+    "DeliveryCheckoutV2Request": "delivery",
+    "DeliveryCheckoutV2RequestDeliverySchema": "delivery",
+    "DeliveryCheckoutV2RequestDeliveryType": "delivery",
+    "DeliveryCheckoutV2RequestDeliveryTypeCourier": "delivery",
+    "DeliveryCheckoutV2RequestDeliveryTypeCourierCoordinates": "delivery",
+    "DeliveryCheckoutV2RequestDeliveryTypePickUp": "delivery",
+    "DeliveryCheckoutV2RequestItem": "delivery",
+    "DeliveryCheckoutV2Response": "delivery",
+    "DeliveryCheckoutV2ResponseSplit": "delivery",
+    "DeliveryCheckoutV2ResponseSplitDeliveryMethod": "delivery",
+    "DeliveryCheckoutV2ResponseSplitDeliveryMethodDeliveryType": "delivery",
+    "DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot": "delivery",
+    "DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason": "delivery",
+    "DeliveryCheckoutV2ResponseSplitDeliverySchema": "delivery",
+    "DeliveryCheckoutV2ResponseSplitItem": "delivery",
+    "DeliveryCheckoutV2ResponseSplitUnavailableReason": "delivery",
+    "DeliveryClusterCoordinate": "delivery",
+    "DeliveryMapV1Request": "delivery",
+    "DeliveryMapV1RequestViewport": "delivery",
+    "DeliveryMapV1RequestViewportLeftBottom": "delivery",
+    "DeliveryMapV1Response": "delivery",
+    "DeliveryMapV1ResponseCluster": "delivery",
+    "DeliveryMapV1ResponseClusterViewport": "delivery",
+    "DeliveryPointInfoV1Request": "delivery",
+    "DeliveryPointInfoV1Response": "delivery",
+    "DeliveryPointInfoV1ResponsePoint": "delivery",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethod": "delivery",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodAddressDetails": "delivery",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodProperty": "delivery",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour": "delivery",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod": "delivery",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax": "delivery",
+    "DeliveryPointListV1Response": "delivery",
+    "DeliveryPointListV1ResponsePoint": "delivery",
     "DeliveryMethodListV1Request": "delivery_method",
     "DeliveryMethodListV1RequestFilter": "delivery_method",
     "DeliveryMethodListV1Response": "delivery_method",
@@ -2288,6 +5432,11 @@ _MODULE_OF: dict[str, str] = {
     "DeliveryMethodListV2Response": "delivery_method",
     "DeliveryMethodListV2ResponseDeliveryMethod": "delivery_method",
     "DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint": "delivery_method",
+    "DeliveryMethodReturnSettingsGetV1Request": "delivery_method",
+    "DeliveryMethodReturnSettingsGetV1Response": "delivery_method",
+    "DeliveryMethodReturnSettingsGetV1ResponseSettings": "delivery_method",
+    "DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails": "delivery_method",
+    "DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails": "delivery_method",
     "DescriptionCategoryAttributeV1Request": "description_category",
     "DescriptionCategoryAttributeV1Response": "description_category",
     "DescriptionCategoryAttributeV1ResponseResult": "description_category",
@@ -2296,10 +5445,197 @@ _MODULE_OF: dict[str, str] = {
     "DescriptionCategoryAttributeValuesSearchV1Response": "description_category",
     "DescriptionCategoryAttributeValuesV1Request": "description_category",
     "DescriptionCategoryAttributeValuesV1Response": "description_category",
+    "DescriptionCategoryTipsV1Request": "description_category",
+    "DescriptionCategoryTipsV1Response": "description_category",
+    "DescriptionCategoryTipsV1ResponseResult": "description_category",
     "DescriptionCategoryTreeV1Request": "description_category",
     "DescriptionCategoryTreeV1Response": "description_category",
     "DescriptionCategoryTreeV1ResponseResult": "description_category",
     "Language": "description_category",
+    "DraftClusterInfo": "draft",
+    "DraftCreateInfoV1Response": "draft",
+    "DraftCreateInfoV1ResponseCluster": "draft",
+    "DraftCreateInfoV1ResponseClusterWarehouse": "draft",
+    "DraftCreateInfoV1ResponseClusterWarehouseBundleId": "draft",
+    "DraftCreateInfoV1ResponseClusterWarehouseStatus": "draft",
+    "DraftCreateInfoV1ResponseClusterWarehouseStatusInvalidReason": "draft",
+    "DraftCreateInfoV1ResponseClusterWarehouseStatusState": "draft",
+    "DraftCreateInfoV1ResponseError": "draft",
+    "DraftCreateInfoV1ResponseErrorItemsValidation": "draft",
+    "DraftCreateInfoV1ResponseStatus": "draft",
+    "DraftCreateInfoV2Response": "draft",
+    "DraftCreateInfoV2ResponseCluster": "draft",
+    "DraftCreateInfoV2ResponseClusterSupplyType": "draft",
+    "DraftCreateInfoV2ResponseClusterWarehouse": "draft",
+    "DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatus": "draft",
+    "DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusInvalidReason": "draft",
+    "DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusState": "draft",
+    "DraftCreateInfoV2ResponseClusterWarehouseSupplyTagsItem": "draft",
+    "DraftCreateInfoV2ResponseError": "draft",
+    "DraftCreateInfoV2ResponseErrorErrorMessage": "draft",
+    "DraftCreateInfoV2ResponseErrorErrorReasonsItem": "draft",
+    "DraftCreateInfoV2ResponseStatus": "draft",
+    "DraftCreateV1Request": "draft",
+    "DraftCreateV1RequestType": "draft",
+    "DraftCrossdockCreateV1Request": "draft",
+    "DraftCrossdockCreateV1RequestClusterInfo": "draft",
+    "DraftCrossdockCreateV1RequestDeletionSkuMode": "draft",
+    "DraftDeliveryInfo": "draft",
+    "DraftDeliveryInfoDropOffWarehouse": "draft",
+    "DraftDeliveryInfoDropOffWarehouseWarehouseType": "draft",
+    "DraftDeliveryInfoType": "draft",
+    "DraftDirectCreateV1Request": "draft",
+    "DraftDirectCreateV1RequestDeletionSkuMode": "draft",
+    "DraftError": "draft",
+    "DraftErrorErrorMessage": "draft",
+    "DraftErrorErrorReasonsItem": "draft",
+    "DraftErrorItemsValidation": "draft",
+    "DraftErrorItemsValidationRejectedItem": "draft",
+    "DraftErrorItemsValidationRejectedItemReasonsItem": "draft",
+    "DraftMultiClusterCreateV1Request": "draft",
+    "DraftMultiClusterCreateV1RequestDeletionSkuMode": "draft",
+    "DraftRequest": "draft",
+    "DraftResponse": "draft",
+    "DraftSupplyCreateStatusV1Response": "draft",
+    "DraftSupplyCreateStatusV1ResponseResult": "draft",
+    "DraftSupplyCreateStatusV1ResponseStatus": "draft",
+    "DraftSupplyCreateStatusV2Response": "draft",
+    "DraftSupplyCreateStatusV2ResponseErrorReasonsItem": "draft",
+    "DraftSupplyCreateStatusV2ResponseStatus": "draft",
+    "DraftSupplyCreateV1Request": "draft",
+    "DraftSupplyCreateV1RequestTimeslot": "draft",
+    "DraftSupplyCreateV2Request": "draft",
+    "DraftSupplyCreateV2RequestSelectedClusterWarehouse": "draft",
+    "DraftSupplyCreateV2RequestSupplyType": "draft",
+    "DraftSupplyCreateV2RequestTimeslot": "draft",
+    "DraftSupplyCreateV2Response": "draft",
+    "DraftSupplyCreateV2ResponseErrorReasonsItem": "draft",
+    "DraftTimeslotInfoV1Request": "draft",
+    "DraftTimeslotInfoV1Response": "draft",
+    "DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot": "draft",
+    "DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDay": "draft",
+    "DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDayTimeslot": "draft",
+    "DraftTimeslotInfoV2Request": "draft",
+    "DraftTimeslotInfoV2RequestSelectedClusterWarehouse": "draft",
+    "DraftTimeslotInfoV2RequestSupplyType": "draft",
+    "DraftTimeslotInfoV2Response": "draft",
+    "DraftTimeslotInfoV2ResponseErrorReason": "draft",
+    "DraftTimeslotInfoV2ResponseResult": "draft",
+    "DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslots": "draft",
+    "DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDay": "draft",
+    "DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDayTimeslot": "draft",
+    "FbpActFromCreateV1Response": "fbp",
+    "FbpActFromCreateV1ResponseErrorsItem": "fbp",
+    "FbpActFromGetV1Request": "fbp",
+    "FbpActFromGetV1Response": "fbp",
+    "FbpActFromGetV1ResponseError": "fbp",
+    "FbpActFromGetV1ResponseStatus": "fbp",
+    "FbpActToGetV1Response": "fbp",
+    "FbpActToGetV1ResponseState": "fbp",
+    "FbpArchiveBundleSkuSummary": "fbp",
+    "FbpArchiveDeclineReason": "fbp",
+    "FbpArchiveDeclineReasonCode": "fbp",
+    "FbpArchiveGetV1Response": "fbp",
+    "FbpArchiveGetV1ResponseStatus": "fbp",
+    "FbpArchiveListV1Request": "fbp",
+    "FbpArchiveListV1Response": "fbp",
+    "FbpArchiveListV1ResponseItem": "fbp",
+    "FbpArchiveListV1ResponseItemStatus": "fbp",
+    "FbpCalendar": "fbp",
+    "FbpCalendarCalendarItem": "fbp",
+    "FbpCalendarCalendarItemBreakHours": "fbp",
+    "FbpCalendarDayOfWeek": "fbp",
+    "FbpCancellationState": "fbp",
+    "FbpCancellationStateCancellationError": "fbp",
+    "FbpCancellationStateCancellationErrorErrorCode": "fbp",
+    "FbpCancellationStateCancellationStatus": "fbp",
+    "FbpDeliveryDetails": "fbp",
+    "FbpDeliveryDetailsDirectDetails": "fbp",
+    "FbpDeliveryDetailsDirectDetailsBySellerDetails": "fbp",
+    "FbpDeliveryDetailsDirectDetailsByTplDetails": "fbp",
+    "FbpDeliveryDetailsDirectDetailsTimeslotDetails": "fbp",
+    "FbpDeliveryDetailsDropOffPoint": "fbp",
+    "FbpDeliveryDetailsDropOffPointTimeslot": "fbp",
+    "FbpDeliveryDetailsPickupDetails": "fbp",
+    "FbpDeliveryDetailsSupplyType": "fbp",
+    "FbpDraftApprovedItem": "fbp",
+    "FbpDraftDirectCreateV1Request": "fbp",
+    "FbpDraftDirectCreateV1RequestDeliveryDetails": "fbp",
+    "FbpDraftDirectError": "fbp",
+    "FbpDraftDirectErrorErrorsItem": "fbp",
+    "FbpDraftDirectProductValidateV1Request": "fbp",
+    "FbpDraftDirectProductValidateV1RequestSkus": "fbp",
+    "FbpDraftDirectResponse": "fbp",
+    "FbpDraftDirectSellerDlvCreateV1Request": "fbp",
+    "FbpDraftDirectSellerDlvCreateV1RequestDeliveryDetails": "fbp",
+    "FbpDraftDirectTimeslotEditV1Response": "fbp",
+    "FbpDraftDirectTimeslotEditV1ResponseErrorReasonsItem": "fbp",
+    "FbpDraftDirectTimeslotGetV1Request": "fbp",
+    "FbpDraftDirectTplDlvCreateV1Request": "fbp",
+    "FbpDraftDirectTplDlvCreateV1RequestDeliveryDetails": "fbp",
+    "FbpDraftDirectTplDlvEditV1Request": "fbp",
+    "FbpDraftDropOffCreateV1Request": "fbp",
+    "FbpDraftDropOffCreateV1RequestDeliveryDetails": "fbp",
+    "FbpDraftDropOffDlvEditV1Request": "fbp",
+    "FbpDraftDropOffPointListV1Request": "fbp",
+    "FbpDraftDropOffPointListV1Response": "fbp",
+    "FbpDraftDropOffPointListV1ResponseDropOffPoint": "fbp",
+    "FbpDraftDropOffProvinceListV1Response": "fbp",
+    "FbpDraftDropOffProvinceListV1ResponseProvince": "fbp",
+    "FbpDraftError": "fbp",
+    "FbpDraftErrorBundleError": "fbp",
+    "FbpDraftErrorBundleErrorErrorsItem": "fbp",
+    "FbpDraftErrorOrderError": "fbp",
+    "FbpDraftGetV1Response": "fbp",
+    "FbpDraftGetV1ResponseDeclineReason": "fbp",
+    "FbpDraftGetV1ResponseStatus": "fbp",
+    "FbpDraftListV1Response": "fbp",
+    "FbpDraftListV1ResponseItem": "fbp",
+    "FbpDraftListV1ResponseItemStatus": "fbp",
+    "FbpDraftPickUpCreateV1Request": "fbp",
+    "FbpDraftPickUpDeliveryDetails": "fbp",
+    "FbpDraftPickUpDlvEditV1Request": "fbp",
+    "FbpDraftRejectedItem": "fbp",
+    "FbpDraftRejectedItemRejectionReasonsItem": "fbp",
+    "FbpDraftRequest": "fbp",
+    "FbpDraftRequest2": "fbp",
+    "FbpDraftResponse": "fbp",
+    "FbpDraftResponse2": "fbp",
+    "FbpDraftResponse3": "fbp",
+    "FbpDraftResponse4": "fbp",
+    "FbpDraftSkus": "fbp",
+    "FbpLabelGetV1Response": "fbp",
+    "FbpLabelGetV1ResponseState": "fbp",
+    "FbpOrderDirectTimeslotEditV1Response": "fbp",
+    "FbpOrderDirectTimeslotEditV1ResponseErrorReasonsItem": "fbp",
+    "FbpOrderDirectTimeslotListV1Request": "fbp",
+    "FbpOrderDropOffDlvEditV1Request": "fbp",
+    "FbpOrderError": "fbp",
+    "FbpOrderErrorOrderErrorsItem": "fbp",
+    "FbpOrderGetV1Response": "fbp",
+    "FbpOrderGetV1ResponseAttentionReasonsItem": "fbp",
+    "FbpOrderGetV1ResponseStatus": "fbp",
+    "FbpOrderListV1Response": "fbp",
+    "FbpOrderListV1ResponseItem": "fbp",
+    "FbpOrderListV1ResponseItemAttentionReasonsItem": "fbp",
+    "FbpOrderListV1ResponseItemBundleSummary": "fbp",
+    "FbpOrderListV1ResponseItemStatus": "fbp",
+    "FbpOrderPickUpDlvEditV1Request": "fbp",
+    "FbpOrderPickUpDlvEditV1RequestPickupDetails": "fbp",
+    "FbpOrderResponse": "fbp",
+    "FbpRequest": "fbp",
+    "FbpRequest2": "fbp",
+    "FbpRequest3": "fbp",
+    "FbpRequest4": "fbp",
+    "FbpRequest5": "fbp",
+    "FbpRequest6": "fbp",
+    "FbpResponse": "fbp",
+    "FbpResponse2": "fbp",
+    "FbpResponse3": "fbp",
+    "FbpResponseReasonsItem": "fbp",
+    "FbpWarehouseListV1Response": "fbp",
+    "FbpWarehouseListV1ResponseWarehouse": "fbp",
+    "FbpWarehouseListV1ResponseWarehouseAddressDetailing": "fbp",
     "FbsExemplarMarkInput": "fbs",
     "FbsPostingProductExemplarCreateOrGetV5Response": "fbs",
     "FbsPostingProductExemplarCreateOrGetV5ResponseProduct": "fbs",
@@ -2341,12 +5677,32 @@ _MODULE_OF: dict[str, str] = {
     "FbsPostingTrackingNumberSetV2Request": "fbs",
     "FbsPostingTrackingNumberSetV2RequestTrackingNumber": "fbs",
     "CompensationReportRequest": "finance",
+    "FinanceAccrualByDayV1Request": "finance",
+    "FinanceAccrualByDayV1Response": "finance",
+    "FinanceAccrualByDayV1ResponseAccrual": "finance",
+    "FinanceAccrualByDayV1ResponseAccrualAccruedCategory": "finance",
+    "FinanceAccrualByDayV1ResponseAccrualItemFees": "finance",
+    "FinanceAccrualByDayV1ResponseAccrualItemFeesFee": "finance",
+    "FinanceAccrualByDayV1ResponseAccrualNonItemFee": "finance",
+    "FinanceAccrualByDayV1ResponseAccrualPosting": "finance",
+    "FinanceAccrualByDayV1ResponseAccrualPostingProduct": "finance",
+    "FinanceAccrualByDayV1ResponseAccrualPostingProductCommission": "finance",
+    "FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery": "finance",
     "FinanceAccrualPostingsV1Request": "finance",
     "FinanceAccrualPostingsV1Response": "finance",
     "FinanceAccrualPostingsV1ResponsePostingAccrual": "finance",
     "FinanceAccrualPostingsV1ResponsePostingAccrualAccrual": "finance",
+    "FinanceAccrualTypesV1Response": "finance",
+    "FinanceAccrualTypesV1ResponseAccrualType": "finance",
+    "FinanceBalanceV1Request": "finance",
+    "FinanceBalanceV1Response": "finance",
+    "FinanceBalanceV1ResponseCashflows": "finance",
+    "FinanceBalanceV1ResponseCashflowsReturns": "finance",
+    "FinanceBalanceV1ResponseCashflowsReturnsAmountDetails": "finance",
+    "FinanceBalanceV1ResponseCashflowsService": "finance",
+    "FinanceBalanceV1ResponseTotal": "finance",
+    "FinanceBalanceV1ResponseTotalAccrued": "finance",
     "FinanceCashFlowStatementListV1Request": "finance",
-    "FinanceCashFlowStatementListV1RequestDate": "finance",
     "FinanceCashFlowStatementListV1Response": "finance",
     "FinanceCashFlowStatementListV1ResponseResult": "finance",
     "FinanceCashFlowStatementListV1ResponseResultCashFlow": "finance",
@@ -2357,6 +5713,16 @@ _MODULE_OF: dict[str, str] = {
     "FinanceCashFlowStatementListV1ResponseResultDetailsReturn": "finance",
     "FinanceCashFlowStatementListV1ResponseResultDetailsRfbs": "finance",
     "FinanceCashFlowStatementListV1ResponseResultDetailsServices": "finance",
+    "FinanceDocumentB2bSalesJsonV1Request": "finance",
+    "FinanceDocumentB2bSalesJsonV1Response": "finance",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoice": "finance",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo": "finance",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo": "finance",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType": "finance",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation": "finance",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType": "finance",
+    "FinanceProductsBuyoutV1Response": "finance",
+    "FinanceProductsBuyoutV1ResponseProduct": "finance",
     "FinanceRealizationByDayV1Request": "finance",
     "FinanceRealizationByDayV1Response": "finance",
     "FinanceRealizationPostingV1Response": "finance",
@@ -2365,6 +5731,7 @@ _MODULE_OF: dict[str, str] = {
     "FinanceRealizationPostingV1ResponseRowOrder": "finance",
     "FinanceRealizationV2Response": "finance",
     "FinanceRealizationV2ResponseResult": "finance",
+    "FinanceRequest": "finance",
     "FinanceServiceCharge": "finance",
     "FinanceTransactionListV3Request": "finance",
     "FinanceTransactionListV3RequestFilter": "finance",
@@ -2382,6 +5749,48 @@ _MODULE_OF: dict[str, str] = {
     "RealizationReportResponseHeader": "finance",
     "RealizationReportResponseRow": "finance",
     "ReportLanguage": "finance",
+    "InvoiceCreateOrUpdateV2Request": "invoice",
+    "InvoiceCreateOrUpdateV2RequestHsCode": "invoice",
+    "InvoiceFileUploadV1Request": "invoice",
+    "InvoiceFileUploadV1Response": "invoice",
+    "InvoiceGetV2Response": "invoice",
+    "InvoiceGetV2ResponseResult": "invoice",
+    "InvoiceGetV2ResponseResultHsCode": "invoice",
+    "NotificationCheckV1Request": "notification",
+    "NotificationCheckV1Response": "notification",
+    "NotificationCheckV1ResponseError": "notification",
+    "NotificationCheckV1ResponseErrorType": "notification",
+    "NotificationEnableV1Request": "notification",
+    "NotificationListV1Response": "notification",
+    "NotificationListV1ResponseUrl": "notification",
+    "NotificationListV1ResponseUrlType": "notification",
+    "NotificationListV1ResponseUrlTypeType": "notification",
+    "NotificationPushTypeListV1Response": "notification",
+    "NotificationPushTypeListV1ResponseType": "notification",
+    "NotificationPushTypeListV1ResponseTypeSellerEndpoint": "notification",
+    "NotificationPushTypeListV1ResponseTypeType": "notification",
+    "NotificationSetV1Request": "notification",
+    "NotificationSetV1RequestTypesItem": "notification",
+    "NotificationUpdateV1Request": "notification",
+    "NotificationUpdateV1RequestTypesItem": "notification",
+    "OrderCancelCheckV1Response": "order",
+    "OrderCancelCheckV1ResponsePosting": "order",
+    "OrderCancelCheckV1ResponsePostingGroup": "order",
+    "OrderCancelV1Request": "order",
+    "OrderCreateV2Request": "order",
+    "OrderCreateV2RequestBuyer": "order",
+    "OrderCreateV2RequestDelivery": "order",
+    "OrderCreateV2RequestDeliveryCourier": "order",
+    "OrderCreateV2RequestDeliveryPickUp": "order",
+    "OrderCreateV2RequestDeliverySchema": "order",
+    "OrderCreateV2RequestRecipient": "order",
+    "OrderCreateV2RequestSplit": "order",
+    "OrderCreateV2RequestSplitDeliveryMethod": "order",
+    "OrderCreateV2RequestSplitDeliveryMethodDeliveryType": "order",
+    "OrderCreateV2RequestSplitDeliveryMethodPrice": "order",
+    "OrderCreateV2RequestSplitItem": "order",
+    "OrderCreateV2RequestSplitItemPrice": "order",
+    "OrderCreateV2Response": "order",
     "PassListV1Request": "pass_",
     "PassListV1RequestFilter": "pass_",
     "PassListV1Response": "pass_",
@@ -2392,6 +5801,12 @@ _MODULE_OF: dict[str, str] = {
     "PolygonBindV2Request": "polygon",
     "PolygonCreateV1Request": "polygon",
     "PolygonCreateV1Response": "polygon",
+    "PolygonDeleteV1Request": "polygon",
+    "PolygonListV1Request": "polygon",
+    "PolygonListV1Response": "polygon",
+    "PolygonListV1ResponsePolygon": "polygon",
+    "PolygonTimeCoordinatesUpdateV1Request": "polygon",
+    "PolygonTimeSetV1Request": "polygon",
     "FbsPosting": "posting",
     "FbsPostingAddress": "posting",
     "FbsPostingAnalyticsData": "posting",
@@ -2409,31 +5824,88 @@ _MODULE_OF: dict[str, str] = {
     "FbsPostingTarifficationStep": "posting",
     "FbsPostingV4": "posting",
     "FbsPostingWithParams": "posting",
-    "PostingBuyerLegalInfo": "posting",
+    "PostingAdditionalData": "posting",
+    "PostingCancelStatusV1Request": "posting",
+    "PostingCancelV1Request": "posting",
     "PostingCarriageAvailableListV1Request": "posting",
     "PostingCarriageAvailableListV1Response": "posting",
     "PostingCarriageAvailableListV1ResponseResult": "posting",
     "PostingCutoffSetV1Request": "posting",
+    "PostingDigitalCodesUploadV1Request": "posting",
+    "PostingDigitalCodesUploadV1RequestExemplarsBySku": "posting",
+    "PostingDigitalCodesUploadV1Response": "posting",
+    "PostingDigitalCodesUploadV1ResponseExemplarsBySku": "posting",
+    "PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar": "posting",
+    "PostingDigitalListAnalyticsData": "posting",
+    "PostingDigitalListV1Request": "posting",
+    "PostingDigitalListV1RequestDir": "posting",
+    "PostingDigitalListV1RequestFilter": "posting",
+    "PostingDigitalListV1Response": "posting",
+    "PostingDigitalListV1ResponseResult": "posting",
+    "PostingDigitalListV1ResponseResultProduct": "posting",
+    "PostingDigitalListV2Request": "posting",
+    "PostingDigitalListV2RequestFilter": "posting",
+    "PostingDigitalListV2RequestSortDir": "posting",
+    "PostingDigitalListV2Response": "posting",
+    "PostingDigitalListV2ResponsePosting": "posting",
+    "PostingDigitalListV2ResponsePostingCancellation": "posting",
+    "PostingDigitalListV2ResponsePostingProduct": "posting",
     "PostingExternalOrder": "posting",
+    "PostingFboAnalyticsData": "posting",
+    "PostingFboGetV2Request": "posting",
+    "PostingFboGetV2Response": "posting",
+    "PostingFboGetV2ResponseResult": "posting",
+    "PostingFboListV2Request": "posting",
+    "PostingFboListV2RequestFilter": "posting",
+    "PostingFboListV2Response": "posting",
+    "PostingFboListV2ResponseResult": "posting",
+    "PostingFboListV3Request": "posting",
+    "PostingFboListV3RequestFilter": "posting",
+    "PostingFboListV3RequestSortDir": "posting",
+    "PostingFboListV3Response": "posting",
+    "PostingFboListV3ResponsePosting": "posting",
+    "PostingFboListV3ResponsePostingCancellation": "posting",
+    "PostingFboListV3ResponsePostingProduct": "posting",
+    "PostingFboProduct": "posting",
+    "PostingFbpListV1Request": "posting",
+    "PostingFbpListV1RequestFilter": "posting",
+    "PostingFbpListV1RequestSortDir": "posting",
+    "PostingFbpListV1Response": "posting",
+    "PostingFbpListV1ResponsePosting": "posting",
+    "PostingFbpListV1ResponsePostingFinancialData": "posting",
+    "PostingFbpListV1ResponsePostingFinancialDataProduct": "posting",
+    "PostingFbpListV1ResponsePostingFinancialDataProductAction": "posting",
+    "PostingFbpListV1ResponsePostingProduct": "posting",
+    "PostingFbsActCheckStatusV2Response": "posting",
+    "PostingFbsActCheckStatusV2ResponseResult": "posting",
+    "PostingFbsActCreateV2Request": "posting",
+    "PostingFbsActCreateV2Response": "posting",
+    "PostingFbsActGetPostingsV2Response": "posting",
+    "PostingFbsActGetPostingsV2ResponseResult": "posting",
+    "PostingFbsActGetPostingsV2ResponseResultProduct": "posting",
+    "PostingFbsActListV2Request": "posting",
+    "PostingFbsActListV2RequestFilter": "posting",
+    "PostingFbsActListV2Response": "posting",
+    "PostingFbsActListV2ResponseResult": "posting",
+    "PostingFbsActListV2ResponseResultRelatedDocs": "posting",
+    "PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance": "posting",
     "PostingFbsCancelReasonListV2Response": "posting",
-    "PostingFbsCancelReasonListV2ResponseResult": "posting",
     "PostingFbsCancelReasonV1Request": "posting",
     "PostingFbsCancelReasonV1Response": "posting",
     "PostingFbsCancelReasonV1ResponseResult": "posting",
     "PostingFbsCancelReasonV1ResponseResultReason": "posting",
     "PostingFbsCancelV2Request": "posting",
+    "PostingFbsDigitalActCheckStatusV2Response": "posting",
+    "PostingFbsDigitalActGetPdfV2Request": "posting",
     "PostingFbsGetByBarcodeV2Request": "posting",
     "PostingFbsGetByBarcodeV2Response": "posting",
     "PostingFbsGetByBarcodeV2ResponseResult": "posting",
     "PostingFbsGetByBarcodeV2ResponseResultAnalyticsData": "posting",
-    "PostingFbsGetByBarcodeV2ResponseResultFinancialData": "posting",
-    "PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct": "posting",
     "PostingFbsGetByBarcodeV2ResponseResultProduct": "posting",
     "PostingFbsGetV3Request": "posting",
     "PostingFbsGetV3RequestWith": "posting",
     "PostingFbsGetV3Response": "posting",
     "PostingFbsGetV3ResponseResult": "posting",
-    "PostingFbsGetV3ResponseResultAdditionalData": "posting",
     "PostingFbsGetV3ResponseResultAddressee": "posting",
     "PostingFbsGetV3ResponseResultCourier": "posting",
     "PostingFbsGetV3ResponseResultCustomer": "posting",
@@ -2459,8 +5931,15 @@ _MODULE_OF: dict[str, str] = {
     "PostingFbsListV4Request": "posting",
     "PostingFbsListV4RequestFilter": "posting",
     "PostingFbsListV4Response": "posting",
+    "PostingFbsPackageLabelCreateV2Response": "posting",
+    "PostingFbsPackageLabelCreateV2ResponseResult": "posting",
+    "PostingFbsPackageLabelCreateV2ResponseResultTask": "posting",
+    "PostingFbsPackageLabelGetV1Response": "posting",
+    "PostingFbsPackageLabelGetV1ResponseResult": "posting",
+    "PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting": "posting",
+    "PostingFbsPickUpCodeVerifyV1Request": "posting",
+    "PostingFbsPickUpCodeVerifyV1Response": "posting",
     "PostingFbsProductCancelV2Request": "posting",
-    "PostingFbsProductCancelV2RequestItem": "posting",
     "PostingFbsProductChangeV2Request": "posting",
     "PostingFbsProductChangeV2RequestItem": "posting",
     "PostingFbsProductCountryListV2Request": "posting",
@@ -2468,6 +5947,10 @@ _MODULE_OF: dict[str, str] = {
     "PostingFbsProductCountryListV2ResponseResult": "posting",
     "PostingFbsProductCountrySetV2Request": "posting",
     "PostingFbsProductCountrySetV2Response": "posting",
+    "PostingFbsProductTraceableAttributeV1Response": "posting",
+    "PostingFbsProductTraceableAttributeV1ResponseProduct": "posting",
+    "PostingFbsRestrictionsV1Response": "posting",
+    "PostingFbsRestrictionsV1ResponseResult": "posting",
     "PostingFbsShipPackageV4Request": "posting",
     "PostingFbsShipPackageV4RequestProduct": "posting",
     "PostingFbsShipV4Request": "posting",
@@ -2483,6 +5966,11 @@ _MODULE_OF: dict[str, str] = {
     "PostingFbsSplitV1Response": "posting",
     "PostingFbsSplitV1ResponseParentPosting": "posting",
     "PostingFbsSplitV1ResponseParentPostingProduct": "posting",
+    "PostingFbsTimeslotChangeRestrictionsV1Response": "posting",
+    "PostingFbsTimeslotSetV1Request": "posting",
+    "PostingFbsTraceableSplitV1Response": "posting",
+    "PostingFbsTraceableSplitV1ResponsePosting": "posting",
+    "PostingFbsTraceableSplitV1ResponsePostingProduct": "posting",
     "PostingFbsUnfulfilledListV3Request": "posting",
     "PostingFbsUnfulfilledListV3RequestFilter": "posting",
     "PostingFbsUnfulfilledListV3Response": "posting",
@@ -2490,7 +5978,6 @@ _MODULE_OF: dict[str, str] = {
     "PostingFbsUnfulfilledListV3ResponsePostingContainer": "posting",
     "PostingFbsUnfulfilledListV3ResponsePostingOptional": "posting",
     "PostingFbsUnfulfilledListV3ResponsePostingProduct": "posting",
-    "PostingFbsUnfulfilledListV3ResponsePostingProductPrice": "posting",
     "PostingFbsUnfulfilledListV3ResponsePostingRequirements": "posting",
     "PostingFbsUnfulfilledListV3ResponsePostingTariffication": "posting",
     "PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep": "posting",
@@ -2499,7 +5986,25 @@ _MODULE_OF: dict[str, str] = {
     "PostingFbsUnfulfilledListV4RequestFilter": "posting",
     "PostingFbsUnfulfilledListV4Response": "posting",
     "PostingFinancialData": "posting",
+    "PostingFinancialData2": "posting",
     "PostingFinancialDataProduct": "posting",
+    "PostingFinancialDataProduct2": "posting",
+    "PostingGlobalEtgbV1Request": "posting",
+    "PostingGlobalEtgbV1Response": "posting",
+    "PostingGlobalEtgbV1ResponseResult": "posting",
+    "PostingGlobalEtgbV1ResponseResultEtgb": "posting",
+    "PostingMarksV1Request": "posting",
+    "PostingMarksV1Response": "posting",
+    "PostingMarksV1ResponseIssuedExemplar": "posting",
+    "PostingMarksV1ResponseNonIssuedExemplar": "posting",
+    "PostingMultiboxqtySetV3Request": "posting",
+    "PostingMultiboxqtySetV3Response": "posting",
+    "PostingPostingFinancialData": "posting",
+    "PostingPostingFinancialDataProduct": "posting",
+    "PostingUnpaidLegalProductListV1Request": "posting",
+    "PostingUnpaidLegalProductListV1Response": "posting",
+    "PostingUnpaidLegalProductListV1ResponseProduct": "posting",
+    "PostingWith": "posting",
     "PricingStrategyCompetitorInput": "pricing_strategy",
     "PricingStrategyCompetitorsListV1Response": "pricing_strategy",
     "PricingStrategyCreateV1Request": "pricing_strategy",
@@ -2534,11 +6039,47 @@ _MODULE_OF: dict[str, str] = {
     "ProductAttributesUpdateV1RequestItem": "product",
     "ProductCardAttributeInput": "product",
     "ProductCardAttributeValueInput": "product",
+    "ProductCertificateAccordanceTypesListV2Response": "product",
+    "ProductCertificateAccordanceTypesListV2ResponseResult": "product",
+    "ProductCertificateAccordanceTypesListV2ResponseResultBase": "product",
+    "ProductCertificateBindV1Request": "product",
+    "ProductCertificateCreateV1Request": "product",
+    "ProductCertificateCreateV1RequestAccordanceTypeCode": "product",
+    "ProductCertificateCreateV1RequestTypeCode": "product",
+    "ProductCertificateDeleteV1Request": "product",
+    "ProductCertificateDeleteV1Response": "product",
+    "ProductCertificateDeleteV1ResponseResult": "product",
+    "ProductCertificateInfoV1Request": "product",
+    "ProductCertificateInfoV1Response": "product",
+    "ProductCertificateListV1Request": "product",
+    "ProductCertificateListV1Response": "product",
+    "ProductCertificateListV1ResponseResult": "product",
+    "ProductCertificateProductsListV1Request": "product",
+    "ProductCertificateProductsListV1Response": "product",
+    "ProductCertificateProductsListV1ResponseResult": "product",
+    "ProductCertificateProductsListV1ResponseResultItem": "product",
+    "ProductCertificateResponse": "product",
+    "ProductCertificateResponse2": "product",
+    "ProductCertificateResult": "product",
+    "ProductCertificateResult2": "product",
+    "ProductCertificateUnbindV1Request": "product",
+    "ProductCertificateUnbindV1Response": "product",
+    "ProductCertificateUnbindV1ResponseResult": "product",
+    "ProductCertificationListV1Request": "product",
+    "ProductCertificationListV1Response": "product",
+    "ProductCertificationListV1ResponseResult": "product",
+    "ProductCertificationListV1ResponseResultCertification": "product",
+    "ProductCertificationListV2Request": "product",
+    "ProductCertificationListV2Response": "product",
+    "ProductCertificationListV2ResponseCertification": "product",
+    "ProductDigitalStocksImportV1Request": "product",
+    "ProductDigitalStocksImportV1RequestStock": "product",
+    "ProductDigitalStocksImportV1Response": "product",
+    "ProductDigitalStocksImportV1ResponseStatus": "product",
     "ProductImportBySkuV1Request": "product",
     "ProductImportBySkuV1RequestItem": "product",
     "ProductImportBySkuV1Response": "product",
     "ProductImportBySkuV1ResponseResult": "product",
-    "ProductImportInfoV1Request": "product",
     "ProductImportInfoV1Response": "product",
     "ProductImportInfoV1ResponseResult": "product",
     "ProductImportInfoV1ResponseResultItem": "product",
@@ -2550,7 +6091,6 @@ _MODULE_OF: dict[str, str] = {
     "ProductImportPricesV1RequestPricePriceStrategyEnabled": "product",
     "ProductImportPricesV1Response": "product",
     "ProductImportPricesV1ResponseResult": "product",
-    "ProductImportTask": "product",
     "ProductImportV3Request": "product",
     "ProductImportV3RequestItem": "product",
     "ProductImportV3RequestItemComplexAttribute": "product",
@@ -2559,7 +6099,6 @@ _MODULE_OF: dict[str, str] = {
     "ProductImportV3RequestItemPromotionOperation": "product",
     "ProductImportV3RequestItemPromotionType": "product",
     "ProductImportV3RequestItemServiceType": "product",
-    "ProductImportV3Response": "product",
     "ProductInfoAttributesV4Request": "product",
     "ProductInfoAttributesV4RequestFilter": "product",
     "ProductInfoAttributesV4Response": "product",
@@ -2589,7 +6128,6 @@ _MODULE_OF: dict[str, str] = {
     "ProductInfoListV3ResponseItemError": "product",
     "ProductInfoListV3ResponseItemErrorLevel": "product",
     "ProductInfoListV3ResponseItemErrorTexts": "product",
-    "ProductInfoListV3ResponseItemErrorTextsParam": "product",
     "ProductInfoListV3ResponseItemPriceIndexes": "product",
     "ProductInfoListV3ResponseItemPriceIndexesColorIndex": "product",
     "ProductInfoListV3ResponseItemPriceIndexesExternalIndexData": "product",
@@ -2633,12 +6171,12 @@ _MODULE_OF: dict[str, str] = {
     "ProductInfoWrongVolumeV1Request": "product",
     "ProductInfoWrongVolumeV1Response": "product",
     "ProductInfoWrongVolumeV1ResponseProduct": "product",
+    "ProductItemQuant": "product",
     "ProductListRequestFilter": "product",
     "ProductListV3Request": "product",
     "ProductListV3Response": "product",
     "ProductListV3ResponseResult": "product",
     "ProductListV3ResponseResultItem": "product",
-    "ProductListV3ResponseResultItemQuant": "product",
     "ProductListVisibility": "product",
     "ProductModelInfo": "product",
     "ProductPicturesImportV1Request": "product",
@@ -2649,6 +6187,28 @@ _MODULE_OF: dict[str, str] = {
     "ProductPicturesInfoV2Response": "product",
     "ProductPicturesInfoV2ResponseItem": "product",
     "ProductPicturesInfoV2ResponseItemError": "product",
+    "ProductPlacementZoneInfoV1Request": "product",
+    "ProductPlacementZoneInfoV1Response": "product",
+    "ProductPlacementZoneInfoV1ResponseProductsPlacement": "product",
+    "ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone": "product",
+    "ProductPricesDetailsV1Request": "product",
+    "ProductPricesDetailsV1Response": "product",
+    "ProductPricesDetailsV1ResponsePrice": "product",
+    "ProductPricesDetailsV1ResponsePricePriceIndex": "product",
+    "ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData": "product",
+    "ProductQuantInfoV1Request": "product",
+    "ProductQuantInfoV1Response": "product",
+    "ProductQuantInfoV1ResponseItem": "product",
+    "ProductQuantInfoV1ResponseItemQuantInfo": "product",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuant": "product",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended": "product",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions": "product",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice": "product",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses": "product",
+    "ProductQuantListV1Request": "product",
+    "ProductQuantListV1RequestVisibility": "product",
+    "ProductQuantListV1Response": "product",
+    "ProductQuantListV1ResponseProduct": "product",
     "ProductRatingBySkuV1Response": "product",
     "ProductRatingBySkuV1ResponseProduct": "product",
     "ProductRatingBySkuV1ResponseProductGroup": "product",
@@ -2657,13 +6217,42 @@ _MODULE_OF: dict[str, str] = {
     "ProductRelatedSkuGetV1Response": "product",
     "ProductRelatedSkuGetV1ResponseError": "product",
     "ProductRelatedSkuGetV1ResponseItem": "product",
+    "ProductResult": "product",
     "ProductSkusRequest": "product",
+    "ProductStairwayDiscountByQuantityGetV1Request": "product",
+    "ProductStairwayDiscountByQuantityGetV1Response": "product",
+    "ProductStairwayDiscountByQuantityGetV1ResponseStairway": "product",
+    "ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway": "product",
+    "ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep": "product",
+    "ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus": "product",
+    "ProductStairwayDiscountByQuantitySetV1Request": "product",
+    "ProductStairwayDiscountByQuantitySetV1RequestStairway": "product",
+    "ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway": "product",
+    "ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep": "product",
+    "ProductStairwayDiscountByQuantitySetV1Response": "product",
+    "ProductStairwayDiscountByQuantitySetV1ResponseError": "product",
+    "ProductStairwayDiscountByQuantitySetV1ResponseErrorData": "product",
     "ProductTimerRequest": "product",
     "ProductUpdateDiscountV1Request": "product",
     "ProductUpdateOfferIdV1Request": "product",
     "ProductUpdateOfferIdV1RequestUpdateOfferId": "product",
     "ProductUpdateOfferIdV1Response": "product",
     "ProductUpdateOfferIdV1ResponseError": "product",
+    "ProductVisibilityInfoV1Request": "product",
+    "ProductVisibilityInfoV1Response": "product",
+    "ProductVisibilityInfoV1ResponseItem": "product",
+    "ProductVisibilityInfoV1ResponseItemShowcasesVisibility": "product",
+    "ProductVisibilitySetV1Request": "product",
+    "ProductVisibilitySetV1RequestItemPlacement": "product",
+    "ProductVisibilitySetV1RequestItemPlacementPlacement": "product",
+    "ProductVisibilitySetV1Response": "product",
+    "ProductVisibilitySetV1ResponseItem": "product",
+    "ProductVisibilitySetV1ResponseItemSelectPermission": "product",
+    "ProductVisibilitySetV1ResponseItemSellerItemPlacement": "product",
+    "ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem": "product",
+    "ProductVisibilitySetV1ResponseItemShowcasesVisibility": "product",
+    "ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem": "product",
+    "ProductVisibilitySetV1ResponseItemsError": "product",
     "ProductsDeleteV2Request": "products",
     "ProductsDeleteV2RequestProduct": "products",
     "ProductsDeleteV2Response": "products",
@@ -2681,6 +6270,54 @@ _MODULE_OF: dict[str, str] = {
     "ProductsStocksV2RequestStock": "products",
     "ProductsStocksV2Response": "products",
     "ProductsStocksV2ResponseResult": "products",
+    "QuestionAnswerCreateV1Request": "question",
+    "QuestionAnswerCreateV1Response": "question",
+    "QuestionAnswerDeleteV1Request": "question",
+    "QuestionAnswerListV1Request": "question",
+    "QuestionAnswerListV1Response": "question",
+    "QuestionAnswerListV1ResponseAnswer": "question",
+    "QuestionAnswerListV1ResponseAnswerStatusPublication": "question",
+    "QuestionCountV1Response": "question",
+    "QuestionInfoV1Request": "question",
+    "QuestionListV1Request": "question",
+    "QuestionListV1RequestFilter": "question",
+    "QuestionListV1RequestSortDir": "question",
+    "QuestionListV1Response": "question",
+    "QuestionRequest": "question",
+    "QuestionRequest2": "question",
+    "QuestionResponse": "question",
+    "QuestionResponse2": "question",
+    "RatingHistoryV1Request": "rating",
+    "RatingHistoryV1Response": "rating",
+    "RatingHistoryV1ResponsePremiumScore": "rating",
+    "RatingHistoryV1ResponsePremiumScoreScore": "rating",
+    "RatingHistoryV1ResponseRating": "rating",
+    "RatingHistoryV1ResponseRatingValue": "rating",
+    "RatingIndexFbsInfoV1Response": "rating",
+    "RatingIndexFbsInfoV1ResponseDefect": "rating",
+    "RatingIndexFbsPostingListV1Request": "rating",
+    "RatingIndexFbsPostingListV1RequestFilter": "rating",
+    "RatingIndexFbsPostingListV1Response": "rating",
+    "RatingIndexFbsPostingListV1ResponseError": "rating",
+    "RatingIndexFbsPostingListV1ResponseErrorPostingErrorType": "rating",
+    "RatingSummaryV1Response": "rating",
+    "RatingSummaryV1ResponseGroup": "rating",
+    "RatingSummaryV1ResponseGroupItem": "rating",
+    "RatingSummaryV1ResponseGroupItemChange": "rating",
+    "RatingSummaryV1ResponseLocalizationIndex": "rating",
+    "ReceiptsGetV1Request": "receipts",
+    "ReceiptsGetV1Response": "receipts",
+    "ReceiptsSellerListV1Request": "receipts",
+    "ReceiptsSellerListV1Response": "receipts",
+    "ReceiptsSellerListV1ResponseReceipt": "receipts",
+    "ReceiptsSellerListV1ResponseReceiptOperationType": "receipts",
+    "ReceiptsSellerListV1ResponseReceiptType": "receipts",
+    "ReceiptsUploadV1Request": "receipts",
+    "ReceiptsUploadV1RequestType": "receipts",
+    "ReceiptsUploadV1Response": "receipts",
+    "RemovalRequest": "removal",
+    "RemovalResponse": "removal",
+    "RemovalReturnsSummaryReportRow": "removal",
     "ReportInfo": "report",
     "ReportInfoV1Request": "report",
     "ReportInfoV1Response": "report",
@@ -2696,7 +6333,19 @@ _MODULE_OF: dict[str, str] = {
     "ReportPostingsCreateV1RequestWith": "report",
     "ReportProductsCreateV1Request": "report",
     "ReportProductsCreateV1RequestVisibility": "report",
+    "ReportReturnsCreateV2Request": "report",
+    "ReportReturnsCreateV2RequestFilter": "report",
+    "ReportReturnsCreateV2RequestFilterDeliverySchema": "report",
+    "ReportReturnsCreateV2RequestFilterStatus": "report",
     "ReportWarehouseStockV1Request": "report",
+    "ReturnGiveoutBarcodeV1Response": "return_",
+    "ReturnGiveoutInfoV1Request": "return_",
+    "ReturnGiveoutInfoV1Response": "return_",
+    "ReturnGiveoutInfoV1ResponseArticle": "return_",
+    "ReturnGiveoutIsEnabledV1Response": "return_",
+    "ReturnGiveoutListV1Request": "return_",
+    "ReturnGiveoutListV1Response": "return_",
+    "ReturnGiveoutListV1ResponseGiveout": "return_",
     "ReturnPassCreateV1Request": "return_",
     "ReturnPassCreateV1RequestArrivalPass": "return_",
     "ReturnPassDeleteV1Request": "return_",
@@ -2714,7 +6363,6 @@ _MODULE_OF: dict[str, str] = {
     "ReturnsListV1Response": "returns",
     "ReturnsListV1ResponseReturn": "returns",
     "ReturnsListV1ResponseReturnAdditionalInfo": "returns",
-    "ReturnsListV1ResponseReturnExemplar": "returns",
     "ReturnsListV1ResponseReturnLogistic": "returns",
     "ReturnsListV1ResponseReturnPlace": "returns",
     "ReturnsListV1ResponseReturnProduct": "returns",
@@ -2740,6 +6388,12 @@ _MODULE_OF: dict[str, str] = {
     "ReturnsRfbsRejectV2Request": "returns",
     "ReturnsRfbsReturnMoneyV2Request": "returns",
     "ReturnsRfbsVerifyV2Request": "returns",
+    "ReturnsSettingsUtilizationHistoryV1Response": "returns",
+    "ReturnsSettingsUtilizationHistoryV1ResponseHistory": "returns",
+    "ReturnsSettingsUtilizationInfoV1Response": "returns",
+    "ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings": "returns",
+    "ReturnsSettingsUtilizationUpdateV1Request": "returns",
+    "ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice": "returns",
     "ReviewChangeStatusV1Request": "review",
     "ReviewChangeStatusV2Request": "review",
     "ReviewChangeStatusV2RequestStatus": "review",
@@ -2771,31 +6425,260 @@ _MODULE_OF: dict[str, str] = {
     "ReviewVideo": "review",
     "RolesListV1Response": "roles",
     "RolesListV1ResponseRole": "roles",
+    "SearchQueriesResponse": "search_queries",
+    "SearchQueriesSearchQuery": "search_queries",
+    "SearchQueriesTextV1Request": "search_queries",
+    "SearchQueriesTextV1RequestSortBy": "search_queries",
+    "SearchQueriesTextV1RequestSortDir": "search_queries",
+    "SearchQueriesTopV1Request": "search_queries",
+    "SellerInfoV1Response": "seller",
+    "SellerInfoV1ResponseCompany": "seller",
+    "SellerInfoV1ResponseCompanyTaxSystem": "seller",
+    "SellerInfoV1ResponseRating": "seller",
+    "SellerInfoV1ResponseRatingCurrentValue": "seller",
+    "SellerInfoV1ResponseRatingStatus": "seller",
+    "SellerInfoV1ResponseRatingValueType": "seller",
+    "SellerInfoV1ResponseSubscription": "seller",
+    "SellerInfoV1ResponseSubscriptionType": "seller",
+    "SellerOzonLogisticsInfoV1Response": "seller",
+    "SellerOzonLogisticsInfoV1ResponseAvailableSchemasItem": "seller",
+    "SellerActionsChangeActivityV1Request": "seller_actions",
+    "SellerActionsCreateDiscountV1Request": "seller_actions",
+    "SellerActionsCreateDiscountWithConditionV1Request": "seller_actions",
+    "SellerActionsCreateDiscountWithConditionV1RequestDiscountType": "seller_actions",
+    "SellerActionsCreateMultiLevelDiscountV1Request": "seller_actions",
+    "SellerActionsCreateMultiLevelDiscountV1RequestDiscountLevel": "seller_actions",
+    "SellerActionsCreateMultiLevelDiscountV1RequestDiscountType": "seller_actions",
+    "SellerActionsCreateResponse": "seller_actions",
+    "SellerActionsCreateVoucherV1Request": "seller_actions",
+    "SellerActionsCreateVoucherV1RequestDiscountType": "seller_actions",
+    "SellerActionsCreateVoucherV1RequestVoucherParameters": "seller_actions",
+    "SellerActionsCreateVoucherV1RequestVoucherParametersType": "seller_actions",
+    "SellerActionsListV1Request": "seller_actions",
+    "SellerActionsListV1RequestActionTypeItem": "seller_actions",
+    "SellerActionsListV1RequestStatusItem": "seller_actions",
+    "SellerActionsListV1Response": "seller_actions",
+    "SellerActionsListV1ResponseAction": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParameters": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersAutoStopActionReason": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersDiscountLevel": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersDiscountType": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersPickedSegment": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersPickedSegmentSegment": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersPickedSegmentSegmentType": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersStatus": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersType": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersVoucherParameters": "seller_actions",
+    "SellerActionsListV1ResponseActionActionParametersVoucherParametersType": "seller_actions",
+    "SellerActionsProductsAddV1Request": "seller_actions",
+    "SellerActionsProductsAddV1RequestProduct": "seller_actions",
+    "SellerActionsProductsAddV1RequestProductCurrency": "seller_actions",
+    "SellerActionsProductsDeleteV1Request": "seller_actions",
+    "SellerActionsProductsProduct": "seller_actions",
+    "SellerActionsProductsProductQuantType": "seller_actions",
+    "SellerActionsProductsRequest": "seller_actions",
+    "SellerActionsProductsResponse": "seller_actions",
+    "SellerActionsRequest": "seller_actions",
+    "SellerActionsRequest2": "seller_actions",
+    "SellerActionsUpdateDiscountV1Request": "seller_actions",
+    "SellerActionsUpdateDiscountV1RequestActionParameters": "seller_actions",
+    "SellerActionsUpdateDiscountWithConditionV1Request": "seller_actions",
+    "SellerActionsUpdateDiscountWithConditionV1RequestActionParameters": "seller_actions",
+    "SellerActionsUpdateInstallmentV1Request": "seller_actions",
+    "SellerActionsUpdateMultiLevelDiscountV1Request": "seller_actions",
+    "SellerActionsUpdateMultiLevelDiscountV1RequestActionParameters": "seller_actions",
+    "SellerActionsUpdateMultiLevelDiscountV1RequestActionParametersDiscountLevel": "seller_actions",
+    "SellerActionsUpdateVoucherV1Request": "seller_actions",
+    "SellerActionsUpdateVoucherV1RequestActionParameters": "seller_actions",
+    "SellerActionsVoucherGetV1Response": "seller_actions",
+    "SupplierAvailableWarehousesV1Response": "supplier",
+    "SupplierAvailableWarehousesV1ResponseResult": "supplier",
+    "SupplierAvailableWarehousesV1ResponseResultSchedule": "supplier",
+    "SupplierAvailableWarehousesV1ResponseResultScheduleCapacity": "supplier",
+    "SupplyOrderBundleV1Request": "supply_order",
+    "SupplyOrderBundleV1RequestItemTagsCalculation": "supply_order",
+    "SupplyOrderBundleV1RequestSortField": "supply_order",
+    "SupplyOrderBundleV1Response": "supply_order",
+    "SupplyOrderBundleV1ResponseItem": "supply_order",
+    "SupplyOrderBundleV1ResponseItemPlacementZone": "supply_order",
+    "SupplyOrderBundleV1ResponseItemSfboAttribute": "supply_order",
+    "SupplyOrderBundleV1ResponseItemShipmentType": "supply_order",
+    "SupplyOrderBundleV1ResponseItemTagsItem": "supply_order",
+    "SupplyOrderCancelStatusV1Response": "supply_order",
+    "SupplyOrderCancelStatusV1ResponseErrorReasonsItem": "supply_order",
+    "SupplyOrderCancelStatusV1ResponseResult": "supply_order",
+    "SupplyOrderCancelStatusV1ResponseResultSupply": "supply_order",
+    "SupplyOrderCancelStatusV1ResponseResultSupplyErrorReasonsItem": "supply_order",
+    "SupplyOrderCancelStatusV1ResponseStatus": "supply_order",
+    "SupplyOrderContentUpdateStatusV1Response": "supply_order",
+    "SupplyOrderContentUpdateStatusV1ResponseErrorsItem": "supply_order",
+    "SupplyOrderContentUpdateStatusV1ResponseStatus": "supply_order",
+    "SupplyOrderContentUpdateV1Request": "supply_order",
+    "SupplyOrderContentUpdateV1RequestItem": "supply_order",
+    "SupplyOrderContentUpdateV1Response": "supply_order",
+    "SupplyOrderContentUpdateV1ResponseErrorsItem": "supply_order",
+    "SupplyOrderContentUpdateValidationV1Request": "supply_order",
+    "SupplyOrderContentUpdateValidationV1Response": "supply_order",
+    "SupplyOrderContentUpdateValidationV1ResponseEditingErrorsItem": "supply_order",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortment": "supply_order",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem": "supply_order",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItem": "supply_order",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRejectionReasonItem": "supply_order",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictions": "supply_order",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictionsReasonsRestrictionsItem": "supply_order",
+    "SupplyOrderDetailsV1Response": "supply_order",
+    "SupplyOrderDetailsV1ResponseOrderTags": "supply_order",
+    "SupplyOrderDetailsV1ResponseState": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupply": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupplyCancellationAllowability": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupplyCancellationAllowabilityCanNotSetReasonsItem": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupplyContent": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupplyContentCanNotSetReasonsItem": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupplyEttnInfo": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupplyOverdueReason": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupplySupplyState": "supply_order",
+    "SupplyOrderDetailsV1ResponseSupplySupplyTags": "supply_order",
+    "SupplyOrderDetailsV1ResponseTimeslot": "supply_order",
+    "SupplyOrderDetailsV1ResponseTimeslotCanNotSetReasonsItem": "supply_order",
+    "SupplyOrderDetailsV1ResponseVehicle": "supply_order",
+    "SupplyOrderDetailsV1ResponseVehicleCanNotSetReasonsItem": "supply_order",
+    "SupplyOrderDetailsV1ResponseVehicleValue": "supply_order",
+    "SupplyOrderGetV3Request": "supply_order",
+    "SupplyOrderGetV3Response": "supply_order",
+    "SupplyOrderGetV3ResponseOrder": "supply_order",
+    "SupplyOrderGetV3ResponseOrderOrderTags": "supply_order",
+    "SupplyOrderGetV3ResponseOrderState": "supply_order",
+    "SupplyOrderGetV3ResponseOrderSupply": "supply_order",
+    "SupplyOrderGetV3ResponseOrderSupplyState": "supply_order",
+    "SupplyOrderGetV3ResponseOrderSupplySupplyTags": "supply_order",
+    "SupplyOrderListV3Request": "supply_order",
+    "SupplyOrderListV3RequestFilter": "supply_order",
+    "SupplyOrderListV3RequestFilterStatesItem": "supply_order",
+    "SupplyOrderListV3RequestFilterTimeslotFromRange": "supply_order",
+    "SupplyOrderListV3RequestFilterTimeslotFromRangeTimeslotFilterType": "supply_order",
+    "SupplyOrderListV3RequestSortBy": "supply_order",
+    "SupplyOrderListV3RequestSortDir": "supply_order",
+    "SupplyOrderListV3Response": "supply_order",
+    "SupplyOrderPassCreateV1Request": "supply_order",
+    "SupplyOrderPassCreateV1RequestVehicle": "supply_order",
+    "SupplyOrderPassCreateV1Response": "supply_order",
+    "SupplyOrderPassCreateV1ResponseErrorReasonsItem": "supply_order",
+    "SupplyOrderPassStatusV1Response": "supply_order",
+    "SupplyOrderPassStatusV1ResponseErrorsItem": "supply_order",
+    "SupplyOrderPassStatusV1ResponseResult": "supply_order",
+    "SupplyOrderRequest": "supply_order",
+    "SupplyOrderStatusCounterV1Response": "supply_order",
+    "SupplyOrderStatusCounterV1ResponseItem": "supply_order",
+    "SupplyOrderStatusCounterV1ResponseItemOrderState": "supply_order",
+    "SupplyOrderSupplyStorageWarehouse": "supply_order",
+    "SupplyOrderTimeslotGetV1Request": "supply_order",
+    "SupplyOrderTimeslotGetV1Response": "supply_order",
+    "SupplyOrderTimeslotGetV1ResponseTimeslot": "supply_order",
+    "SupplyOrderTimeslotStatusV1Response": "supply_order",
+    "SupplyOrderTimeslotStatusV1ResponseErrorsItem": "supply_order",
+    "SupplyOrderTimeslotStatusV1ResponseStatus": "supply_order",
+    "SupplyOrderTimeslotUpdateV1Request": "supply_order",
+    "SupplyOrderTimeslotUpdateV1Response": "supply_order",
+    "SupplyOrderTimeslotUpdateV1ResponseErrorsItem": "supply_order",
+    "SupplyOrderTimeslotValue": "supply_order",
+    "SupplyOrderTimeslotValueTimezoneInfo": "supply_order",
     "DropOffPointTypeEnum": "warehouse",
     "DropOffPointTypeEnumInput": "warehouse",
     "TimeOfDay": "warehouse",
-    "WarehouseAddressCoordinates": "warehouse",
     "WarehouseArchiveV1Request": "warehouse",
     "WarehouseDropOffPoint": "warehouse",
     "WarehouseDropOffPointsResponse": "warehouse",
     "WarehouseDropOffTimeslot": "warehouse",
     "WarehouseDropOffTimeslotsResponse": "warehouse",
+    "WarehouseErfbsAggregatorCreateV1Request": "warehouse",
+    "WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod": "warehouse",
+    "WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts": "warehouse",
+    "WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings": "warehouse",
+    "WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod": "warehouse",
+    "WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse": "warehouse",
+    "WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay": "warehouse",
+    "WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay": "warehouse",
+    "WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request": "warehouse",
+    "WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts": "warehouse",
+    "WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings": "warehouse",
+    "WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod": "warehouse",
+    "WarehouseErfbsNonIntegratedCreateV1Request": "warehouse",
+    "WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod": "warehouse",
+    "WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon": "warehouse",
+    "WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings": "warehouse",
+    "WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod": "warehouse",
+    "WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse": "warehouse",
+    "WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay": "warehouse",
+    "WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay": "warehouse",
+    "WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request": "warehouse",
+    "WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings": "warehouse",
+    "WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod": "warehouse",
+    "WarehouseErfbsTimetableWarehouseHoliday": "warehouse",
+    "WarehouseErfbsUpdateV1Request": "warehouse",
+    "WarehouseErfbsUpdateV1RequestTimetableWarehouse": "warehouse",
+    "WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay": "warehouse",
+    "WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay": "warehouse",
+    "WarehouseFboListV1Request": "warehouse",
+    "WarehouseFboListV1RequestFilterBySupplyTypeItem": "warehouse",
+    "WarehouseFboListV1Response": "warehouse",
+    "WarehouseFboListV1ResponseSearch": "warehouse",
+    "WarehouseFboListV1ResponseSearchWarehouseType": "warehouse",
+    "WarehouseFboSellerListV1Response": "warehouse",
+    "WarehouseFboSellerListV1ResponseWarehouse": "warehouse",
+    "WarehouseFboSellerListV1ResponseWarehouseAddress": "warehouse",
+    "WarehouseFboSellerListV1ResponseWarehouseContacts": "warehouse",
+    "WarehouseFboSellerListV1ResponseWarehouseWorkingDay": "warehouse",
+    "WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay": "warehouse",
     "WarehouseFbsCreateDropOffListV1Request": "warehouse",
     "WarehouseFbsCreateDropOffListV1RequestSearch": "warehouse",
     "WarehouseFbsCreateDropOffTimeslotListV1Request": "warehouse",
     "WarehouseFbsCreatePickUpTimeslotListV1Request": "warehouse",
     "WarehouseFbsCreatePickUpTimeslotListV1Response": "warehouse",
+    "WarehouseFbsCreateReturnPointListV1Request": "warehouse",
+    "WarehouseFbsCreateReturnPointListV1RequestSearch": "warehouse",
+    "WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem": "warehouse",
     "WarehouseFbsCreateV1Request": "warehouse",
     "WarehouseFbsCreateV1RequestOptions": "warehouse",
     "WarehouseFbsFirstMileUpdateV1Request": "warehouse",
+    "WarehouseFbsPickupHistoryListV1Request": "warehouse",
+    "WarehouseFbsPickupHistoryListV1RequestFilter": "warehouse",
+    "WarehouseFbsPickupHistoryListV1Response": "warehouse",
+    "WarehouseFbsPickupHistoryListV1ResponseResult": "warehouse",
+    "WarehouseFbsPickupHistoryListV1ResponseResultHistory": "warehouse",
+    "WarehouseFbsPickupPlanningListV1Response": "warehouse",
+    "WarehouseFbsPickupPlanningListV1ResponseResult": "warehouse",
+    "WarehouseFbsPickupPlanningListV1ResponseResultWarehouse": "warehouse",
+    "WarehouseFbsPoint": "warehouse",
+    "WarehouseFbsPointType": "warehouse",
+    "WarehouseFbsPointWorkingDay": "warehouse",
+    "WarehouseFbsPointWorkingDayDay": "warehouse",
+    "WarehouseFbsResponse": "warehouse",
+    "WarehouseFbsReturnMileCheckV1Request": "warehouse",
+    "WarehouseFbsReturnMileCheckV1RequestFirstMileType": "warehouse",
+    "WarehouseFbsReturnMileCheckV1Response": "warehouse",
+    "WarehouseFbsReturnMileInfoV1Request": "warehouse",
+    "WarehouseFbsReturnMileInfoV1Response": "warehouse",
+    "WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting": "warehouse",
     "WarehouseFbsUpdateDropOffListV1Request": "warehouse",
     "WarehouseFbsUpdateDropOffListV1RequestSearch": "warehouse",
     "WarehouseFbsUpdateDropOffTimeslotListV1Request": "warehouse",
-    "WarehouseFbsUpdatePickUpTimeslotListV1Request": "warehouse",
     "WarehouseFbsUpdatePickUpTimeslotListV1Response": "warehouse",
+    "WarehouseFbsUpdateReturnPointListV1Request": "warehouse",
+    "WarehouseFbsUpdateReturnPointListV1RequestSearch": "warehouse",
+    "WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem": "warehouse",
     "WarehouseFbsUpdateV1Request": "warehouse",
     "WarehouseFbsUpdateV1RequestOptions": "warehouse",
     "WarehouseFirstMileTypeInputEnum": "warehouse",
+    "WarehouseInvalidProductsGetV1Request": "warehouse",
+    "WarehouseInvalidProductsGetV1Response": "warehouse",
+    "WarehouseInvalidProductsGetV1ResponseValidationResult": "warehouse",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultItem": "warehouse",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultItemSize": "warehouse",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultState": "warehouse",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultValidationError": "warehouse",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic": "warehouse",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice": "warehouse",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType": "warehouse",
     "WarehouseListV1Request": "warehouse",
     "WarehouseListV1RequestWith": "warehouse",
     "WarehouseListV1Response": "warehouse",
@@ -2812,14 +6695,19 @@ _MODULE_OF: dict[str, str] = {
     "WarehouseListV2ResponseWarehouseTimetable": "warehouse",
     "WarehouseListV2ResponseWarehouseTimetableWorkingHour": "warehouse",
     "WarehouseListV2ResponseWarehouseWorkingDay": "warehouse",
-    "WarehouseOperationResponse": "warehouse",
-    "WarehouseOperationStatusV1Request": "warehouse",
     "WarehouseOperationStatusV1Response": "warehouse",
     "WarehouseOperationStatusV1ResponseResult": "warehouse",
     "WarehouseOperationStatusV1ResponseStatus": "warehouse",
     "WarehouseOperationStatusV1ResponseType": "warehouse",
+    "WarehouseOzonListV1Request": "warehouse",
+    "WarehouseOzonListV1RequestWarehouseTypesItem": "warehouse",
+    "WarehouseOzonListV1Response": "warehouse",
+    "WarehouseOzonListV1ResponseWarehouse": "warehouse",
+    "WarehouseOzonListV1ResponseWarehouseWarehouseType": "warehouse",
     "WarehousePickUpTimeslot": "warehouse",
+    "WarehouseRfbsRequest": "warehouse",
     "WarehouseUnarchiveV1Request": "warehouse",
+    "WarehouseWarehousesWithInvalidProductsV1Response": "warehouse",
     "WarehouseWorkingDayInputEnum": "warehouse",
 }
 
@@ -2827,6 +6715,19 @@ __all__ = [
     "ActionProductsRequest",
     "ActionProductsResponse",
     "ActionProductsUpdateResponse",
+    "ActionsAutoAddProductsCandidatesV1Response",
+    "ActionsAutoAddProductsCandidatesV1ResponseProduct",
+    "ActionsAutoAddProductsDeleteV1Request",
+    "ActionsAutoAddProductsDeleteV1Response",
+    "ActionsAutoAddProductsListV1Response",
+    "ActionsAutoAddProductsListV1ResponseProduct",
+    "ActionsAutoAddProductsRequest",
+    "ActionsAutoAddProductsUpdateV1Request",
+    "ActionsAutoAddProductsUpdateV1RequestToUpdate",
+    "ActionsAutoAddProductsUpdateV1Response",
+    "ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice",
+    "ActionsAutoAddProductsUpdateV1ResponseRejected",
+    "ActionsAutoAddProductsUpdateV1ResponseRejectedCode",
     "ActionsDiscountsTaskApproveV1Request",
     "ActionsDiscountsTaskApproveV1RequestTask",
     "ActionsDiscountsTaskDeclineV1Request",
@@ -2866,6 +6767,7 @@ __all__ = [
     "AnalyticsAverageDeliveryTimeV1ResponseData",
     "AnalyticsAverageDeliveryTimeV1ResponseTotal",
     "AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel",
+    "AnalyticsDataResponseResultDataDimension",
     "AnalyticsDataV1Request",
     "AnalyticsDataV1RequestDimension",
     "AnalyticsDataV1RequestFilter",
@@ -2876,7 +6778,11 @@ __all__ = [
     "AnalyticsDataV1Response",
     "AnalyticsDataV1ResponseResult",
     "AnalyticsDataV1ResponseResultData",
-    "AnalyticsDataV1ResponseResultDataDimension",
+    "AnalyticsManageStocksV1Request",
+    "AnalyticsManageStocksV1RequestFilter",
+    "AnalyticsManageStocksV1RequestFilterStockTypesItem",
+    "AnalyticsManageStocksV1Response",
+    "AnalyticsManageStocksV1ResponseItem",
     "AnalyticsProductQueriesDetailsV1Request",
     "AnalyticsProductQueriesDetailsV1Response",
     "AnalyticsProductQueriesDetailsV1ResponseQuery",
@@ -2886,7 +6792,44 @@ __all__ = [
     "AnalyticsProductQueriesV1Request",
     "AnalyticsProductQueriesV1Response",
     "AnalyticsProductQueriesV1ResponseItem",
+    "AnalyticsStockOnWarehousesV2Request",
+    "AnalyticsStockOnWarehousesV2RequestWarehouseType",
+    "AnalyticsStockOnWarehousesV2Response",
+    "AnalyticsStockOnWarehousesV2ResponseResult",
+    "AnalyticsStockOnWarehousesV2ResponseResultRow",
+    "AnalyticsStocksV1Request",
+    "AnalyticsStocksV1RequestItemTagsItem",
+    "AnalyticsStocksV1RequestTurnoverGradesItem",
+    "AnalyticsStocksV1Response",
+    "AnalyticsStocksV1ResponseItem",
+    "AnalyticsStocksV1ResponseItemItemTagsItem",
+    "AnalyticsStocksV1ResponseItemTurnoverGrade",
+    "AnalyticsStocksV1ResponseItemTurnoverGradeCluster",
+    "AnalyticsTurnoverStocksV1Request",
+    "AnalyticsTurnoverStocksV1Response",
+    "AnalyticsTurnoverStocksV1ResponseItem",
+    "AnalyticsTurnoverStocksV1ResponseItemIdcGrade",
+    "AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade",
     "ArrivalPassCreateResponse",
+    "AssemblyCarriageFilter",
+    "AssemblyCarriagePostingListV1Request",
+    "AssemblyCarriagePostingListV1Response",
+    "AssemblyCarriagePostingListV1ResponsePosting",
+    "AssemblyCarriagePostingListV1ResponsePostingProduct",
+    "AssemblyCarriageProductListV1Request",
+    "AssemblyCarriageProductListV1Response",
+    "AssemblyCarriageProductListV1ResponseProduct",
+    "AssemblyFbsFilter",
+    "AssemblyFbsPostingListV1Request",
+    "AssemblyFbsPostingListV1RequestSortDir",
+    "AssemblyFbsPostingListV1Response",
+    "AssemblyFbsPostingListV1ResponsePosting",
+    "AssemblyFbsPostingListV1ResponsePostingProduct",
+    "AssemblyFbsProductListV1Request",
+    "AssemblyFbsProductListV1RequestSortDir",
+    "AssemblyFbsProductListV1Response",
+    "AssemblyFbsProductListV1ResponseProduct",
+    "AssemblyFbsProductListV1ResponseProductPosting",
     "AverageDeliveryTimeOrdersCount",
     "AverageDeliveryTimeOrdersShare",
     "AverageDeliveryTimeOtherDeliveryTime",
@@ -2900,7 +6843,105 @@ __all__ = [
     "BarcodeGenerateV1Response",
     "BarcodeGenerateV1ResponseError",
     "BoolResultResponse",
+    "BrandCompanyCertificationListV1Request",
+    "BrandCompanyCertificationListV1Response",
+    "BrandCompanyCertificationListV1ResponseResult",
+    "BrandCompanyCertificationListV1ResponseResultBrandCertification",
+    "CancelReasonListByOrderRequest",
+    "CargoesCreateErrors",
+    "CargoesCreateErrorsErrorReasonsItem",
+    "CargoesCreateErrorsItemsValidation",
+    "CargoesCreateErrorsItemsValidationType",
+    "CargoesCreateInfoCargoe",
+    "CargoesCreateInfoCargoeValue",
+    "CargoesCreateInfoResult",
+    "CargoesCreateInfoV1Response",
+    "CargoesCreateInfoV1ResponseStatus",
+    "CargoesCreateInfoV2Response",
+    "CargoesCreateInfoV2ResponseErrors",
+    "CargoesCreateInfoV2ResponseErrorsErrorReasonsItem",
+    "CargoesCreateInfoV2ResponseErrorsItemsValidation",
+    "CargoesCreateInfoV2ResponseErrorsItemsValidationType",
+    "CargoesCreateInfoV2ResponseStatus",
+    "CargoesCreateV1Request",
+    "CargoesCreateV1RequestCargoe",
+    "CargoesCreateV1RequestCargoeValue",
+    "CargoesCreateV1RequestCargoeValueItem",
+    "CargoesCreateV1RequestCargoeValueType",
+    "CargoesCreateV1Response",
+    "CargoesDeleteErrors",
+    "CargoesDeleteErrorsCargoErrorReason",
+    "CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem",
+    "CargoesDeleteErrorsSupplyErrorReasonsItem",
+    "CargoesDeleteStatusV1Response",
+    "CargoesDeleteStatusV1ResponseStatus",
+    "CargoesDeleteV1Request",
+    "CargoesDeleteV1Response",
+    "CargoesGetV1Response",
+    "CargoesGetV1ResponseSupply",
+    "CargoesGetV1ResponseSupplyCargoe",
+    "CargoesGetV1ResponseSupplyCargoeContentType",
+    "CargoesGetV1ResponseSupplyCargoePlacementZoneType",
+    "CargoesGetV1ResponseSupplyCargoeTrackingInfo",
+    "CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus",
+    "CargoesGetV1ResponseSupplyCargoeTrackingInfoType",
+    "CargoesGetV1ResponseSupplyCargoeType",
+    "CargoesLabelCreateV1Request",
+    "CargoesLabelCreateV1RequestCargoe",
+    "CargoesLabelCreateV1Response",
+    "CargoesLabelErrors",
+    "CargoesLabelErrorsErrorReasonsItem",
+    "CargoesLabelGetV1Response",
+    "CargoesLabelGetV1ResponseResult",
+    "CargoesLabelGetV1ResponseStatus",
+    "CargoesRequest",
+    "CargoesRulesGetV1Response",
+    "CargoesRulesGetV1ResponseSupplyCheckList",
+    "CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule",
+    "CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType",
+    "CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType",
+    "CargoesRulesGetV1ResponseSupplyCheckListEditDeadlineExpireRule",
+    "CargoesRulesGetV1ResponseSupplyCheckListExpireDatesPresentedRule",
+    "CargoesRulesGetV1ResponseSupplyCheckListIsValidDistributionRule",
+    "CargoesRulesGetV1ResponseSupplyCheckListPackageUnitsWithDistributionRule",
+    "CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule",
+    "CarriageActDiscrepancyPdfV1Response",
+    "CarriageApproveV1Request",
     "CarriageCancelV1Response",
+    "CarriageContainerCancelV1Request",
+    "CarriageContainerCreateV1Request",
+    "CarriageContainerCreateV1Response",
+    "CarriageContainerErrorContainer",
+    "CarriageContainerErrorPosting",
+    "CarriageContainerFillV1Request",
+    "CarriageContainerGetV1Request",
+    "CarriageContainerGetV1Response",
+    "CarriageContainerGetV1ResponsePosting",
+    "CarriageContainerGetV1ResponsePostingProduct",
+    "CarriageContainerLabelGetV1Request",
+    "CarriageContainerLabelGetV1Response",
+    "CarriageContainerListV1Request",
+    "CarriageContainerListV1RequestFilter",
+    "CarriageContainerListV1RequestSortDir",
+    "CarriageContainerListV1Response",
+    "CarriageContainerListV1ResponseContainer",
+    "CarriageContainerRemovePostingsV1Request",
+    "CarriageContainerRequest",
+    "CarriageContainerRequest2",
+    "CarriageContainerResponse",
+    "CarriageContainerResponse2",
+    "CarriageContainerResponse3",
+    "CarriageContainerStatusGetV1Request",
+    "CarriageContainerStatusGetV1Response",
+    "CarriageContainerStatusGetV1ResponseContainer",
+    "CarriageContainerTaskInfoV1Request",
+    "CarriageContainerTaskInfoV1Response",
+    "CarriageCreateV1Request",
+    "CarriageCreateV1Response",
+    "CarriageDeliveryListV1Request",
+    "CarriageDeliveryListV1Response",
+    "CarriageDeliveryListV1ResponseResult",
+    "CarriageDeliveryListV1ResponseResultCarriage",
     "CarriageDeliveryListV2Request",
     "CarriageDeliveryListV2RequestFilter",
     "CarriageDeliveryListV2Response",
@@ -2908,6 +6949,8 @@ __all__ = [
     "CarriageDeliveryListV2ResponseMethodCarriage",
     "CarriageDeliveryListV2ResponseMethodCarriagePickupFee",
     "CarriageError",
+    "CarriageEttnStatusV1Response",
+    "CarriageEttnStatusV1ResponseStatus",
     "CarriageGetV1Response",
     "CarriageGetV1ResponseCancelAvailability",
     "CarriageIdRequest",
@@ -2944,6 +6987,20 @@ __all__ = [
     "ChatStartV1Response",
     "ChatStartV1ResponseResult",
     "ChatUser",
+    "ClusterListV1Request",
+    "ClusterListV1RequestClusterType",
+    "ClusterListV1Response",
+    "ClusterListV1ResponseCluster",
+    "ClusterListV1ResponseClusterLogisticCluster",
+    "ClusterListV1ResponseClusterLogisticClusterWarehouse",
+    "ClusterListV1ResponseClusterLogisticClusterWarehouseType",
+    "ClusterListV1ResponseClusterType",
+    "ClusterListV2Response",
+    "ClusterListV2ResponseResult",
+    "ClusterListV2ResponseResultData",
+    "ClusterListV2ResponseResultDataFulfillment",
+    "ClusterListV2ResponseResultDataMacrolocalCluster",
+    "ClusterListV2ResponseResultDataMacrolocalClusterCountry",
     "CompensationReportRequest",
     "ConditionalCancellationDecisionRequest",
     "ConditionalCancellationListV2Request",
@@ -2956,6 +7013,31 @@ __all__ = [
     "ConditionalCancellationListV2ResponseResultCancellationInitiator",
     "ConditionalCancellationListV2ResponseResultState",
     "ConditionalCancellationListV2ResponseResultStateState",
+    "DeliveryCheckV1Request",
+    "DeliveryCheckV1Response",
+    "DeliveryCheckoutV2Request",
+    "DeliveryCheckoutV2RequestDeliverySchema",
+    "DeliveryCheckoutV2RequestDeliveryType",
+    "DeliveryCheckoutV2RequestDeliveryTypeCourier",
+    "DeliveryCheckoutV2RequestDeliveryTypeCourierCoordinates",
+    "DeliveryCheckoutV2RequestDeliveryTypePickUp",
+    "DeliveryCheckoutV2RequestItem",
+    "DeliveryCheckoutV2Response",
+    "DeliveryCheckoutV2ResponseSplit",
+    "DeliveryCheckoutV2ResponseSplitDeliveryMethod",
+    "DeliveryCheckoutV2ResponseSplitDeliveryMethodDeliveryType",
+    "DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot",
+    "DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason",
+    "DeliveryCheckoutV2ResponseSplitDeliverySchema",
+    "DeliveryCheckoutV2ResponseSplitItem",
+    "DeliveryCheckoutV2ResponseSplitUnavailableReason",
+    "DeliveryClusterCoordinate",
+    "DeliveryMapV1Request",
+    "DeliveryMapV1RequestViewport",
+    "DeliveryMapV1RequestViewportLeftBottom",
+    "DeliveryMapV1Response",
+    "DeliveryMapV1ResponseCluster",
+    "DeliveryMapV1ResponseClusterViewport",
     "DeliveryMethodListV1Request",
     "DeliveryMethodListV1RequestFilter",
     "DeliveryMethodListV1Response",
@@ -2966,6 +7048,22 @@ __all__ = [
     "DeliveryMethodListV2Response",
     "DeliveryMethodListV2ResponseDeliveryMethod",
     "DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint",
+    "DeliveryMethodReturnSettingsGetV1Request",
+    "DeliveryMethodReturnSettingsGetV1Response",
+    "DeliveryMethodReturnSettingsGetV1ResponseSettings",
+    "DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails",
+    "DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails",
+    "DeliveryPointInfoV1Request",
+    "DeliveryPointInfoV1Response",
+    "DeliveryPointInfoV1ResponsePoint",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethod",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodAddressDetails",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodProperty",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod",
+    "DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax",
+    "DeliveryPointListV1Response",
+    "DeliveryPointListV1ResponsePoint",
     "DescriptionCategoryAttributeV1Request",
     "DescriptionCategoryAttributeV1Response",
     "DescriptionCategoryAttributeV1ResponseResult",
@@ -2974,12 +7072,87 @@ __all__ = [
     "DescriptionCategoryAttributeValuesSearchV1Response",
     "DescriptionCategoryAttributeValuesV1Request",
     "DescriptionCategoryAttributeValuesV1Response",
+    "DescriptionCategoryTipsV1Request",
+    "DescriptionCategoryTipsV1Response",
+    "DescriptionCategoryTipsV1ResponseResult",
     "DescriptionCategoryTreeV1Request",
     "DescriptionCategoryTreeV1Response",
     "DescriptionCategoryTreeV1ResponseResult",
     "DiscountTaskUpdateError",
     "DiscountTaskUpdateResult",
     "DiscountTasksUpdateResponse",
+    "DraftClusterInfo",
+    "DraftCreateInfoV1Response",
+    "DraftCreateInfoV1ResponseCluster",
+    "DraftCreateInfoV1ResponseClusterWarehouse",
+    "DraftCreateInfoV1ResponseClusterWarehouseBundleId",
+    "DraftCreateInfoV1ResponseClusterWarehouseStatus",
+    "DraftCreateInfoV1ResponseClusterWarehouseStatusInvalidReason",
+    "DraftCreateInfoV1ResponseClusterWarehouseStatusState",
+    "DraftCreateInfoV1ResponseError",
+    "DraftCreateInfoV1ResponseErrorItemsValidation",
+    "DraftCreateInfoV1ResponseStatus",
+    "DraftCreateInfoV2Response",
+    "DraftCreateInfoV2ResponseCluster",
+    "DraftCreateInfoV2ResponseClusterSupplyType",
+    "DraftCreateInfoV2ResponseClusterWarehouse",
+    "DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatus",
+    "DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusInvalidReason",
+    "DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusState",
+    "DraftCreateInfoV2ResponseClusterWarehouseSupplyTagsItem",
+    "DraftCreateInfoV2ResponseError",
+    "DraftCreateInfoV2ResponseErrorErrorMessage",
+    "DraftCreateInfoV2ResponseErrorErrorReasonsItem",
+    "DraftCreateInfoV2ResponseStatus",
+    "DraftCreateV1Request",
+    "DraftCreateV1RequestType",
+    "DraftCrossdockCreateV1Request",
+    "DraftCrossdockCreateV1RequestClusterInfo",
+    "DraftCrossdockCreateV1RequestDeletionSkuMode",
+    "DraftDeliveryInfo",
+    "DraftDeliveryInfoDropOffWarehouse",
+    "DraftDeliveryInfoDropOffWarehouseWarehouseType",
+    "DraftDeliveryInfoType",
+    "DraftDirectCreateV1Request",
+    "DraftDirectCreateV1RequestDeletionSkuMode",
+    "DraftError",
+    "DraftErrorErrorMessage",
+    "DraftErrorErrorReasonsItem",
+    "DraftErrorItemsValidation",
+    "DraftErrorItemsValidationRejectedItem",
+    "DraftErrorItemsValidationRejectedItemReasonsItem",
+    "DraftMultiClusterCreateV1Request",
+    "DraftMultiClusterCreateV1RequestDeletionSkuMode",
+    "DraftRequest",
+    "DraftResponse",
+    "DraftSupplyCreateStatusV1Response",
+    "DraftSupplyCreateStatusV1ResponseResult",
+    "DraftSupplyCreateStatusV1ResponseStatus",
+    "DraftSupplyCreateStatusV2Response",
+    "DraftSupplyCreateStatusV2ResponseErrorReasonsItem",
+    "DraftSupplyCreateStatusV2ResponseStatus",
+    "DraftSupplyCreateV1Request",
+    "DraftSupplyCreateV1RequestTimeslot",
+    "DraftSupplyCreateV2Request",
+    "DraftSupplyCreateV2RequestSelectedClusterWarehouse",
+    "DraftSupplyCreateV2RequestSupplyType",
+    "DraftSupplyCreateV2RequestTimeslot",
+    "DraftSupplyCreateV2Response",
+    "DraftSupplyCreateV2ResponseErrorReasonsItem",
+    "DraftTimeslotInfoV1Request",
+    "DraftTimeslotInfoV1Response",
+    "DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot",
+    "DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDay",
+    "DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDayTimeslot",
+    "DraftTimeslotInfoV2Request",
+    "DraftTimeslotInfoV2RequestSelectedClusterWarehouse",
+    "DraftTimeslotInfoV2RequestSupplyType",
+    "DraftTimeslotInfoV2Response",
+    "DraftTimeslotInfoV2ResponseErrorReason",
+    "DraftTimeslotInfoV2ResponseResult",
+    "DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslots",
+    "DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDay",
+    "DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDayTimeslot",
     "DropOffPointCoordinates",
     "DropOffPointTypeEnum",
     "DropOffPointTypeEnumInput",
@@ -2987,6 +7160,118 @@ __all__ = [
     "EmptyRequest",
     "ErrorDetail",
     "ErrorResponse",
+    "FbpActFromCreateV1Response",
+    "FbpActFromCreateV1ResponseErrorsItem",
+    "FbpActFromGetV1Request",
+    "FbpActFromGetV1Response",
+    "FbpActFromGetV1ResponseError",
+    "FbpActFromGetV1ResponseStatus",
+    "FbpActToGetV1Response",
+    "FbpActToGetV1ResponseState",
+    "FbpArchiveBundleSkuSummary",
+    "FbpArchiveDeclineReason",
+    "FbpArchiveDeclineReasonCode",
+    "FbpArchiveGetV1Response",
+    "FbpArchiveGetV1ResponseStatus",
+    "FbpArchiveListV1Request",
+    "FbpArchiveListV1Response",
+    "FbpArchiveListV1ResponseItem",
+    "FbpArchiveListV1ResponseItemStatus",
+    "FbpCalendar",
+    "FbpCalendarCalendarItem",
+    "FbpCalendarCalendarItemBreakHours",
+    "FbpCalendarDayOfWeek",
+    "FbpCancellationState",
+    "FbpCancellationStateCancellationError",
+    "FbpCancellationStateCancellationErrorErrorCode",
+    "FbpCancellationStateCancellationStatus",
+    "FbpDeliveryDetails",
+    "FbpDeliveryDetailsDirectDetails",
+    "FbpDeliveryDetailsDirectDetailsBySellerDetails",
+    "FbpDeliveryDetailsDirectDetailsByTplDetails",
+    "FbpDeliveryDetailsDirectDetailsTimeslotDetails",
+    "FbpDeliveryDetailsDropOffPoint",
+    "FbpDeliveryDetailsDropOffPointTimeslot",
+    "FbpDeliveryDetailsPickupDetails",
+    "FbpDeliveryDetailsSupplyType",
+    "FbpDraftApprovedItem",
+    "FbpDraftDirectCreateV1Request",
+    "FbpDraftDirectCreateV1RequestDeliveryDetails",
+    "FbpDraftDirectError",
+    "FbpDraftDirectErrorErrorsItem",
+    "FbpDraftDirectProductValidateV1Request",
+    "FbpDraftDirectProductValidateV1RequestSkus",
+    "FbpDraftDirectResponse",
+    "FbpDraftDirectSellerDlvCreateV1Request",
+    "FbpDraftDirectSellerDlvCreateV1RequestDeliveryDetails",
+    "FbpDraftDirectTimeslotEditV1Response",
+    "FbpDraftDirectTimeslotEditV1ResponseErrorReasonsItem",
+    "FbpDraftDirectTimeslotGetV1Request",
+    "FbpDraftDirectTplDlvCreateV1Request",
+    "FbpDraftDirectTplDlvCreateV1RequestDeliveryDetails",
+    "FbpDraftDirectTplDlvEditV1Request",
+    "FbpDraftDropOffCreateV1Request",
+    "FbpDraftDropOffCreateV1RequestDeliveryDetails",
+    "FbpDraftDropOffDlvEditV1Request",
+    "FbpDraftDropOffPointListV1Request",
+    "FbpDraftDropOffPointListV1Response",
+    "FbpDraftDropOffPointListV1ResponseDropOffPoint",
+    "FbpDraftDropOffProvinceListV1Response",
+    "FbpDraftDropOffProvinceListV1ResponseProvince",
+    "FbpDraftError",
+    "FbpDraftErrorBundleError",
+    "FbpDraftErrorBundleErrorErrorsItem",
+    "FbpDraftErrorOrderError",
+    "FbpDraftGetV1Response",
+    "FbpDraftGetV1ResponseDeclineReason",
+    "FbpDraftGetV1ResponseStatus",
+    "FbpDraftListV1Response",
+    "FbpDraftListV1ResponseItem",
+    "FbpDraftListV1ResponseItemStatus",
+    "FbpDraftPickUpCreateV1Request",
+    "FbpDraftPickUpDeliveryDetails",
+    "FbpDraftPickUpDlvEditV1Request",
+    "FbpDraftRejectedItem",
+    "FbpDraftRejectedItemRejectionReasonsItem",
+    "FbpDraftRequest",
+    "FbpDraftRequest2",
+    "FbpDraftResponse",
+    "FbpDraftResponse2",
+    "FbpDraftResponse3",
+    "FbpDraftResponse4",
+    "FbpDraftSkus",
+    "FbpLabelGetV1Response",
+    "FbpLabelGetV1ResponseState",
+    "FbpOrderDirectTimeslotEditV1Response",
+    "FbpOrderDirectTimeslotEditV1ResponseErrorReasonsItem",
+    "FbpOrderDirectTimeslotListV1Request",
+    "FbpOrderDropOffDlvEditV1Request",
+    "FbpOrderError",
+    "FbpOrderErrorOrderErrorsItem",
+    "FbpOrderGetV1Response",
+    "FbpOrderGetV1ResponseAttentionReasonsItem",
+    "FbpOrderGetV1ResponseStatus",
+    "FbpOrderListV1Response",
+    "FbpOrderListV1ResponseItem",
+    "FbpOrderListV1ResponseItemAttentionReasonsItem",
+    "FbpOrderListV1ResponseItemBundleSummary",
+    "FbpOrderListV1ResponseItemStatus",
+    "FbpOrderPickUpDlvEditV1Request",
+    "FbpOrderPickUpDlvEditV1RequestPickupDetails",
+    "FbpOrderResponse",
+    "FbpRequest",
+    "FbpRequest2",
+    "FbpRequest3",
+    "FbpRequest4",
+    "FbpRequest5",
+    "FbpRequest6",
+    "FbpResponse",
+    "FbpResponse2",
+    "FbpResponse3",
+    "FbpResponseReasonsItem",
+    "FbpWarehouseListV1Response",
+    "FbpWarehouseListV1ResponseWarehouse",
+    "FbpWarehouseListV1ResponseWarehouseAddressDetailing",
     "FbsExemplarMarkInput",
     "FbsPosting",
     "FbsPostingAddress",
@@ -3045,12 +7330,33 @@ __all__ = [
     "FbsPostingV4",
     "FbsPostingWithParams",
     "FilterPeriod",
+    "FinanceAccrualByDayV1Request",
+    "FinanceAccrualByDayV1Response",
+    "FinanceAccrualByDayV1ResponseAccrual",
+    "FinanceAccrualByDayV1ResponseAccrualAccruedCategory",
+    "FinanceAccrualByDayV1ResponseAccrualItemFees",
+    "FinanceAccrualByDayV1ResponseAccrualItemFeesFee",
+    "FinanceAccrualByDayV1ResponseAccrualNonItemFee",
+    "FinanceAccrualByDayV1ResponseAccrualPosting",
+    "FinanceAccrualByDayV1ResponseAccrualPostingProduct",
+    "FinanceAccrualByDayV1ResponseAccrualPostingProductCommission",
+    "FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery",
     "FinanceAccrualPostingsV1Request",
     "FinanceAccrualPostingsV1Response",
     "FinanceAccrualPostingsV1ResponsePostingAccrual",
     "FinanceAccrualPostingsV1ResponsePostingAccrualAccrual",
+    "FinanceAccrualTypesV1Response",
+    "FinanceAccrualTypesV1ResponseAccrualType",
+    "FinanceBalanceV1Request",
+    "FinanceBalanceV1Response",
+    "FinanceBalanceV1ResponseCashflows",
+    "FinanceBalanceV1ResponseCashflowsReturns",
+    "FinanceBalanceV1ResponseCashflowsReturnsAmountDetails",
+    "FinanceBalanceV1ResponseCashflowsService",
+    "FinanceBalanceV1ResponseTotal",
+    "FinanceBalanceV1ResponseTotalAccrued",
+    "FinanceCashFlowStatementListRequestDate",
     "FinanceCashFlowStatementListV1Request",
-    "FinanceCashFlowStatementListV1RequestDate",
     "FinanceCashFlowStatementListV1Response",
     "FinanceCashFlowStatementListV1ResponseResult",
     "FinanceCashFlowStatementListV1ResponseResultCashFlow",
@@ -3061,6 +7367,16 @@ __all__ = [
     "FinanceCashFlowStatementListV1ResponseResultDetailsReturn",
     "FinanceCashFlowStatementListV1ResponseResultDetailsRfbs",
     "FinanceCashFlowStatementListV1ResponseResultDetailsServices",
+    "FinanceDocumentB2bSalesJsonV1Request",
+    "FinanceDocumentB2bSalesJsonV1Response",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoice",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation",
+    "FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType",
+    "FinanceProductsBuyoutV1Response",
+    "FinanceProductsBuyoutV1ResponseProduct",
     "FinanceRealizationByDayV1Request",
     "FinanceRealizationByDayV1Response",
     "FinanceRealizationPostingV1Response",
@@ -3069,6 +7385,7 @@ __all__ = [
     "FinanceRealizationPostingV1ResponseRowOrder",
     "FinanceRealizationV2Response",
     "FinanceRealizationV2ResponseResult",
+    "FinanceRequest",
     "FinanceServiceCharge",
     "FinanceTransactionListV3Request",
     "FinanceTransactionListV3RequestFilter",
@@ -3081,9 +7398,54 @@ __all__ = [
     "FinanceTransactionTotalsV3Response",
     "FinanceTransactionTotalsV3ResponseResult",
     "IdNamePair",
+    "IdObject",
+    "InvoiceCreateOrUpdateV2Request",
+    "InvoiceCreateOrUpdateV2RequestHsCode",
+    "InvoiceFileUploadV1Request",
+    "InvoiceFileUploadV1Response",
+    "InvoiceGetV2Response",
+    "InvoiceGetV2ResponseResult",
+    "InvoiceGetV2ResponseResultHsCode",
     "Language",
     "MoneyValue",
+    "NotificationCheckV1Request",
+    "NotificationCheckV1Response",
+    "NotificationCheckV1ResponseError",
+    "NotificationCheckV1ResponseErrorType",
+    "NotificationEnableV1Request",
+    "NotificationListV1Response",
+    "NotificationListV1ResponseUrl",
+    "NotificationListV1ResponseUrlType",
+    "NotificationListV1ResponseUrlTypeType",
+    "NotificationPushTypeListV1Response",
+    "NotificationPushTypeListV1ResponseType",
+    "NotificationPushTypeListV1ResponseTypeSellerEndpoint",
+    "NotificationPushTypeListV1ResponseTypeType",
+    "NotificationSetV1Request",
+    "NotificationSetV1RequestTypesItem",
+    "NotificationUpdateV1Request",
+    "NotificationUpdateV1RequestTypesItem",
     "OperationError",
+    "OrderCancelCheckV1Response",
+    "OrderCancelCheckV1ResponsePosting",
+    "OrderCancelCheckV1ResponsePostingGroup",
+    "OrderCancelResponse",
+    "OrderCancelStatusResponse",
+    "OrderCancelV1Request",
+    "OrderCreateV2Request",
+    "OrderCreateV2RequestBuyer",
+    "OrderCreateV2RequestDelivery",
+    "OrderCreateV2RequestDeliveryCourier",
+    "OrderCreateV2RequestDeliveryPickUp",
+    "OrderCreateV2RequestDeliverySchema",
+    "OrderCreateV2RequestRecipient",
+    "OrderCreateV2RequestSplit",
+    "OrderCreateV2RequestSplitDeliveryMethod",
+    "OrderCreateV2RequestSplitDeliveryMethodDeliveryType",
+    "OrderCreateV2RequestSplitDeliveryMethodPrice",
+    "OrderCreateV2RequestSplitItem",
+    "OrderCreateV2RequestSplitItemPrice",
+    "OrderCreateV2Response",
     "PassListV1Request",
     "PassListV1RequestFilter",
     "PassListV1Response",
@@ -3094,31 +7456,98 @@ __all__ = [
     "PolygonBindV2Request",
     "PolygonCreateV1Request",
     "PolygonCreateV1Response",
+    "PolygonDeleteV1Request",
+    "PolygonListV1Request",
+    "PolygonListV1Response",
+    "PolygonListV1ResponsePolygon",
+    "PolygonTimeCoordinatesUpdateV1Request",
+    "PolygonTimeSetV1Request",
+    "PostingAdditionalData",
     "PostingBuyerLegalInfo",
+    "PostingCancelStatusV1Request",
+    "PostingCancelV1Request",
     "PostingCarriageAvailableListV1Request",
     "PostingCarriageAvailableListV1Response",
     "PostingCarriageAvailableListV1ResponseResult",
     "PostingCutoffSetV1Request",
+    "PostingDigitalCodesUploadV1Request",
+    "PostingDigitalCodesUploadV1RequestExemplarsBySku",
+    "PostingDigitalCodesUploadV1Response",
+    "PostingDigitalCodesUploadV1ResponseExemplarsBySku",
+    "PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar",
+    "PostingDigitalListAnalyticsData",
+    "PostingDigitalListV1Request",
+    "PostingDigitalListV1RequestDir",
+    "PostingDigitalListV1RequestFilter",
+    "PostingDigitalListV1Response",
+    "PostingDigitalListV1ResponseResult",
+    "PostingDigitalListV1ResponseResultProduct",
+    "PostingDigitalListV2Request",
+    "PostingDigitalListV2RequestFilter",
+    "PostingDigitalListV2RequestSortDir",
+    "PostingDigitalListV2Response",
+    "PostingDigitalListV2ResponsePosting",
+    "PostingDigitalListV2ResponsePostingCancellation",
+    "PostingDigitalListV2ResponsePostingProduct",
     "PostingExternalOrder",
+    "PostingFboAnalyticsData",
+    "PostingFboCancelReasonListResponse",
+    "PostingFboGetV2Request",
+    "PostingFboGetV2Response",
+    "PostingFboGetV2ResponseResult",
+    "PostingFboListV2Request",
+    "PostingFboListV2RequestFilter",
+    "PostingFboListV2Response",
+    "PostingFboListV2ResponseResult",
+    "PostingFboListV3Request",
+    "PostingFboListV3RequestFilter",
+    "PostingFboListV3RequestSortDir",
+    "PostingFboListV3Response",
+    "PostingFboListV3ResponsePosting",
+    "PostingFboListV3ResponsePostingCancellation",
+    "PostingFboListV3ResponsePostingProduct",
+    "PostingFboProduct",
+    "PostingFbpListV1Request",
+    "PostingFbpListV1RequestFilter",
+    "PostingFbpListV1RequestSortDir",
+    "PostingFbpListV1Response",
+    "PostingFbpListV1ResponsePosting",
+    "PostingFbpListV1ResponsePostingFinancialData",
+    "PostingFbpListV1ResponsePostingFinancialDataProduct",
+    "PostingFbpListV1ResponsePostingFinancialDataProductAction",
+    "PostingFbpListV1ResponsePostingProduct",
+    "PostingFbsActCheckStatusV2Response",
+    "PostingFbsActCheckStatusV2ResponseResult",
+    "PostingFbsActCreateV2Request",
+    "PostingFbsActCreateV2Response",
+    "PostingFbsActGetPostingsRequest",
+    "PostingFbsActGetPostingsV2Response",
+    "PostingFbsActGetPostingsV2ResponseResult",
+    "PostingFbsActGetPostingsV2ResponseResultProduct",
+    "PostingFbsActListV2Request",
+    "PostingFbsActListV2RequestFilter",
+    "PostingFbsActListV2Response",
+    "PostingFbsActListV2ResponseResult",
+    "PostingFbsActListV2ResponseResultRelatedDocs",
+    "PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance",
+    "PostingFbsCancelReasonListResponseResult",
     "PostingFbsCancelReasonListV2Response",
-    "PostingFbsCancelReasonListV2ResponseResult",
     "PostingFbsCancelReasonV1Request",
     "PostingFbsCancelReasonV1Response",
     "PostingFbsCancelReasonV1ResponseResult",
     "PostingFbsCancelReasonV1ResponseResultReason",
     "PostingFbsCancelV2Request",
+    "PostingFbsDigitalActCheckStatusV2Response",
+    "PostingFbsDigitalActGetPdfV2Request",
     "PostingFbsGetByBarcodeV2Request",
     "PostingFbsGetByBarcodeV2Response",
     "PostingFbsGetByBarcodeV2ResponseResult",
     "PostingFbsGetByBarcodeV2ResponseResultAnalyticsData",
-    "PostingFbsGetByBarcodeV2ResponseResultFinancialData",
-    "PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct",
     "PostingFbsGetByBarcodeV2ResponseResultProduct",
     "PostingFbsGetV3Request",
     "PostingFbsGetV3RequestWith",
     "PostingFbsGetV3Response",
     "PostingFbsGetV3ResponseResult",
-    "PostingFbsGetV3ResponseResultAdditionalData",
     "PostingFbsGetV3ResponseResultAddressee",
     "PostingFbsGetV3ResponseResultCourier",
     "PostingFbsGetV3ResponseResultCustomer",
@@ -3144,8 +7573,16 @@ __all__ = [
     "PostingFbsListV4Request",
     "PostingFbsListV4RequestFilter",
     "PostingFbsListV4Response",
+    "PostingFbsPackageLabelCreateV2Response",
+    "PostingFbsPackageLabelCreateV2ResponseResult",
+    "PostingFbsPackageLabelCreateV2ResponseResultTask",
+    "PostingFbsPackageLabelGetV1Response",
+    "PostingFbsPackageLabelGetV1ResponseResult",
+    "PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting",
+    "PostingFbsPickUpCodeVerifyV1Request",
+    "PostingFbsPickUpCodeVerifyV1Response",
+    "PostingFbsProductCancelRequestItem",
     "PostingFbsProductCancelV2Request",
-    "PostingFbsProductCancelV2RequestItem",
     "PostingFbsProductChangeV2Request",
     "PostingFbsProductChangeV2RequestItem",
     "PostingFbsProductCountryListV2Request",
@@ -3153,6 +7590,10 @@ __all__ = [
     "PostingFbsProductCountryListV2ResponseResult",
     "PostingFbsProductCountrySetV2Request",
     "PostingFbsProductCountrySetV2Response",
+    "PostingFbsProductTraceableAttributeV1Response",
+    "PostingFbsProductTraceableAttributeV1ResponseProduct",
+    "PostingFbsRestrictionsV1Response",
+    "PostingFbsRestrictionsV1ResponseResult",
     "PostingFbsShipPackageV4Request",
     "PostingFbsShipPackageV4RequestProduct",
     "PostingFbsShipV4Request",
@@ -3168,6 +7609,13 @@ __all__ = [
     "PostingFbsSplitV1Response",
     "PostingFbsSplitV1ResponseParentPosting",
     "PostingFbsSplitV1ResponseParentPostingProduct",
+    "PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval",
+    "PostingFbsTimeslotChangeRestrictionsV1Response",
+    "PostingFbsTimeslotSetV1Request",
+    "PostingFbsTraceableSplitV1Response",
+    "PostingFbsTraceableSplitV1ResponsePosting",
+    "PostingFbsTraceableSplitV1ResponsePostingProduct",
+    "PostingFbsUnfulfilledListResponsePostingProductPrice",
     "PostingFbsUnfulfilledListV3Request",
     "PostingFbsUnfulfilledListV3RequestFilter",
     "PostingFbsUnfulfilledListV3Response",
@@ -3175,7 +7623,6 @@ __all__ = [
     "PostingFbsUnfulfilledListV3ResponsePostingContainer",
     "PostingFbsUnfulfilledListV3ResponsePostingOptional",
     "PostingFbsUnfulfilledListV3ResponsePostingProduct",
-    "PostingFbsUnfulfilledListV3ResponsePostingProductPrice",
     "PostingFbsUnfulfilledListV3ResponsePostingRequirements",
     "PostingFbsUnfulfilledListV3ResponsePostingTariffication",
     "PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep",
@@ -3184,11 +7631,29 @@ __all__ = [
     "PostingFbsUnfulfilledListV4RequestFilter",
     "PostingFbsUnfulfilledListV4Response",
     "PostingFinancialData",
+    "PostingFinancialData2",
     "PostingFinancialDataProduct",
+    "PostingFinancialDataProduct2",
+    "PostingGlobalEtgbV1Request",
+    "PostingGlobalEtgbV1Response",
+    "PostingGlobalEtgbV1ResponseResult",
+    "PostingGlobalEtgbV1ResponseResultEtgb",
+    "PostingMarksV1Request",
+    "PostingMarksV1Response",
+    "PostingMarksV1ResponseIssuedExemplar",
+    "PostingMarksV1ResponseNonIssuedExemplar",
+    "PostingMultiboxqtySetV3Request",
+    "PostingMultiboxqtySetV3Response",
     "PostingNumberRequest",
     "PostingNumbersRequest",
+    "PostingPostingFinancialData",
+    "PostingPostingFinancialDataProduct",
+    "PostingUnpaidLegalProductListV1Request",
+    "PostingUnpaidLegalProductListV1Response",
+    "PostingUnpaidLegalProductListV1ResponseProduct",
     "PostingUpdateResponse",
     "PostingUpdateResult",
+    "PostingWith",
     "PricingStrategyCompetitorInput",
     "PricingStrategyCompetitorsListV1Response",
     "PricingStrategyCreateV1Request",
@@ -3225,13 +7690,50 @@ __all__ = [
     "ProductCardAttributeInput",
     "ProductCardAttributeValue",
     "ProductCardAttributeValueInput",
+    "ProductCertificateAccordanceTypesListV2Response",
+    "ProductCertificateAccordanceTypesListV2ResponseResult",
+    "ProductCertificateAccordanceTypesListV2ResponseResultBase",
+    "ProductCertificateBindV1Request",
+    "ProductCertificateCreateV1Request",
+    "ProductCertificateCreateV1RequestAccordanceTypeCode",
+    "ProductCertificateCreateV1RequestTypeCode",
+    "ProductCertificateDeleteV1Request",
+    "ProductCertificateDeleteV1Response",
+    "ProductCertificateDeleteV1ResponseResult",
+    "ProductCertificateInfoV1Request",
+    "ProductCertificateInfoV1Response",
+    "ProductCertificateListV1Request",
+    "ProductCertificateListV1Response",
+    "ProductCertificateListV1ResponseResult",
+    "ProductCertificateProductsListV1Request",
+    "ProductCertificateProductsListV1Response",
+    "ProductCertificateProductsListV1ResponseResult",
+    "ProductCertificateProductsListV1ResponseResultItem",
+    "ProductCertificateResponse",
+    "ProductCertificateResponse2",
+    "ProductCertificateResult",
+    "ProductCertificateResult2",
+    "ProductCertificateUnbindV1Request",
+    "ProductCertificateUnbindV1Response",
+    "ProductCertificateUnbindV1ResponseResult",
+    "ProductCertificationListV1Request",
+    "ProductCertificationListV1Response",
+    "ProductCertificationListV1ResponseResult",
+    "ProductCertificationListV1ResponseResultCertification",
+    "ProductCertificationListV2Request",
+    "ProductCertificationListV2Response",
+    "ProductCertificationListV2ResponseCertification",
+    "ProductDigitalStocksImportV1Request",
+    "ProductDigitalStocksImportV1RequestStock",
+    "ProductDigitalStocksImportV1Response",
+    "ProductDigitalStocksImportV1ResponseStatus",
     "ProductIdsRequest",
     "ProductImage",
     "ProductImportBySkuV1Request",
     "ProductImportBySkuV1RequestItem",
     "ProductImportBySkuV1Response",
     "ProductImportBySkuV1ResponseResult",
-    "ProductImportInfoV1Request",
+    "ProductImportInfoRequest",
     "ProductImportInfoV1Response",
     "ProductImportInfoV1ResponseResult",
     "ProductImportInfoV1ResponseResultItem",
@@ -3243,6 +7745,7 @@ __all__ = [
     "ProductImportPricesV1RequestPricePriceStrategyEnabled",
     "ProductImportPricesV1Response",
     "ProductImportPricesV1ResponseResult",
+    "ProductImportResponse",
     "ProductImportTask",
     "ProductImportV3Request",
     "ProductImportV3RequestItem",
@@ -3252,7 +7755,6 @@ __all__ = [
     "ProductImportV3RequestItemPromotionOperation",
     "ProductImportV3RequestItemPromotionType",
     "ProductImportV3RequestItemServiceType",
-    "ProductImportV3Response",
     "ProductInfoAttributesV4Request",
     "ProductInfoAttributesV4RequestFilter",
     "ProductInfoAttributesV4Response",
@@ -3282,7 +7784,6 @@ __all__ = [
     "ProductInfoListV3ResponseItemError",
     "ProductInfoListV3ResponseItemErrorLevel",
     "ProductInfoListV3ResponseItemErrorTexts",
-    "ProductInfoListV3ResponseItemErrorTextsParam",
     "ProductInfoListV3ResponseItemPriceIndexes",
     "ProductInfoListV3ResponseItemPriceIndexesColorIndex",
     "ProductInfoListV3ResponseItemPriceIndexesExternalIndexData",
@@ -3326,12 +7827,12 @@ __all__ = [
     "ProductInfoWrongVolumeV1Request",
     "ProductInfoWrongVolumeV1Response",
     "ProductInfoWrongVolumeV1ResponseProduct",
+    "ProductItemQuant",
     "ProductListRequestFilter",
     "ProductListV3Request",
     "ProductListV3Response",
     "ProductListV3ResponseResult",
     "ProductListV3ResponseResultItem",
-    "ProductListV3ResponseResultItemQuant",
     "ProductListVisibility",
     "ProductModelInfo",
     "ProductPicturesImportV1Request",
@@ -3342,6 +7843,28 @@ __all__ = [
     "ProductPicturesInfoV2Response",
     "ProductPicturesInfoV2ResponseItem",
     "ProductPicturesInfoV2ResponseItemError",
+    "ProductPlacementZoneInfoV1Request",
+    "ProductPlacementZoneInfoV1Response",
+    "ProductPlacementZoneInfoV1ResponseProductsPlacement",
+    "ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone",
+    "ProductPricesDetailsV1Request",
+    "ProductPricesDetailsV1Response",
+    "ProductPricesDetailsV1ResponsePrice",
+    "ProductPricesDetailsV1ResponsePricePriceIndex",
+    "ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData",
+    "ProductQuantInfoV1Request",
+    "ProductQuantInfoV1Response",
+    "ProductQuantInfoV1ResponseItem",
+    "ProductQuantInfoV1ResponseItemQuantInfo",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuant",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice",
+    "ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses",
+    "ProductQuantListV1Request",
+    "ProductQuantListV1RequestVisibility",
+    "ProductQuantListV1Response",
+    "ProductQuantListV1ResponseProduct",
     "ProductRatingBySkuV1Response",
     "ProductRatingBySkuV1ResponseProduct",
     "ProductRatingBySkuV1ResponseProductGroup",
@@ -3350,13 +7873,42 @@ __all__ = [
     "ProductRelatedSkuGetV1Response",
     "ProductRelatedSkuGetV1ResponseError",
     "ProductRelatedSkuGetV1ResponseItem",
+    "ProductResult",
     "ProductSkusRequest",
+    "ProductStairwayDiscountByQuantityGetV1Request",
+    "ProductStairwayDiscountByQuantityGetV1Response",
+    "ProductStairwayDiscountByQuantityGetV1ResponseStairway",
+    "ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway",
+    "ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep",
+    "ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus",
+    "ProductStairwayDiscountByQuantitySetV1Request",
+    "ProductStairwayDiscountByQuantitySetV1RequestStairway",
+    "ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway",
+    "ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep",
+    "ProductStairwayDiscountByQuantitySetV1Response",
+    "ProductStairwayDiscountByQuantitySetV1ResponseError",
+    "ProductStairwayDiscountByQuantitySetV1ResponseErrorData",
     "ProductTimerRequest",
     "ProductUpdateDiscountV1Request",
     "ProductUpdateOfferIdV1Request",
     "ProductUpdateOfferIdV1RequestUpdateOfferId",
     "ProductUpdateOfferIdV1Response",
     "ProductUpdateOfferIdV1ResponseError",
+    "ProductVisibilityInfoV1Request",
+    "ProductVisibilityInfoV1Response",
+    "ProductVisibilityInfoV1ResponseItem",
+    "ProductVisibilityInfoV1ResponseItemShowcasesVisibility",
+    "ProductVisibilitySetV1Request",
+    "ProductVisibilitySetV1RequestItemPlacement",
+    "ProductVisibilitySetV1RequestItemPlacementPlacement",
+    "ProductVisibilitySetV1Response",
+    "ProductVisibilitySetV1ResponseItem",
+    "ProductVisibilitySetV1ResponseItemSelectPermission",
+    "ProductVisibilitySetV1ResponseItemSellerItemPlacement",
+    "ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem",
+    "ProductVisibilitySetV1ResponseItemShowcasesVisibility",
+    "ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem",
+    "ProductVisibilitySetV1ResponseItemsError",
     "ProductsDeleteV2Request",
     "ProductsDeleteV2RequestProduct",
     "ProductsDeleteV2Response",
@@ -3378,11 +7930,59 @@ __all__ = [
     "PromoActionProductList",
     "PromoActionProductRejection",
     "PromoActionProductsUpdateResult",
+    "QuestionAnswerCreateV1Request",
+    "QuestionAnswerCreateV1Response",
+    "QuestionAnswerDeleteV1Request",
+    "QuestionAnswerListV1Request",
+    "QuestionAnswerListV1Response",
+    "QuestionAnswerListV1ResponseAnswer",
+    "QuestionAnswerListV1ResponseAnswerStatusPublication",
+    "QuestionCountV1Response",
+    "QuestionInfoV1Request",
+    "QuestionListV1Request",
+    "QuestionListV1RequestFilter",
+    "QuestionListV1RequestSortDir",
+    "QuestionListV1Response",
+    "QuestionRequest",
+    "QuestionRequest2",
+    "QuestionResponse",
+    "QuestionResponse2",
+    "RatingHistoryV1Request",
+    "RatingHistoryV1Response",
+    "RatingHistoryV1ResponsePremiumScore",
+    "RatingHistoryV1ResponsePremiumScoreScore",
+    "RatingHistoryV1ResponseRating",
+    "RatingHistoryV1ResponseRatingValue",
+    "RatingIndexFbsInfoV1Response",
+    "RatingIndexFbsInfoV1ResponseDefect",
+    "RatingIndexFbsPostingListV1Request",
+    "RatingIndexFbsPostingListV1RequestFilter",
+    "RatingIndexFbsPostingListV1Response",
+    "RatingIndexFbsPostingListV1ResponseError",
+    "RatingIndexFbsPostingListV1ResponseErrorPostingErrorType",
+    "RatingSummaryV1Response",
+    "RatingSummaryV1ResponseGroup",
+    "RatingSummaryV1ResponseGroupItem",
+    "RatingSummaryV1ResponseGroupItemChange",
+    "RatingSummaryV1ResponseLocalizationIndex",
     "RealizationReportCommission",
     "RealizationReportItem",
     "RealizationReportRequest",
     "RealizationReportResponseHeader",
     "RealizationReportResponseRow",
+    "ReceiptsGetV1Request",
+    "ReceiptsGetV1Response",
+    "ReceiptsSellerListV1Request",
+    "ReceiptsSellerListV1Response",
+    "ReceiptsSellerListV1ResponseReceipt",
+    "ReceiptsSellerListV1ResponseReceiptOperationType",
+    "ReceiptsSellerListV1ResponseReceiptType",
+    "ReceiptsUploadV1Request",
+    "ReceiptsUploadV1RequestType",
+    "ReceiptsUploadV1Response",
+    "RemovalRequest",
+    "RemovalResponse",
+    "RemovalReturnsSummaryReportRow",
     "ReportCodeResponse",
     "ReportCreateResponse",
     "ReportInfo",
@@ -3396,12 +7996,26 @@ __all__ = [
     "ReportListV1ResponseResult",
     "ReportMarkedProductsSalesCreateV1Request",
     "ReportMarkedProductsSalesCreateV1RequestDate",
+    "ReportPlacementByProductsCreateRequest",
     "ReportPostingsCreateV1Request",
     "ReportPostingsCreateV1RequestFilter",
     "ReportPostingsCreateV1RequestWith",
     "ReportProductsCreateV1Request",
     "ReportProductsCreateV1RequestVisibility",
+    "ReportReturnsCreateResponse",
+    "ReportReturnsCreateV2Request",
+    "ReportReturnsCreateV2RequestFilter",
+    "ReportReturnsCreateV2RequestFilterDeliverySchema",
+    "ReportReturnsCreateV2RequestFilterStatus",
     "ReportWarehouseStockV1Request",
+    "ReturnGiveoutBarcodeV1Response",
+    "ReturnGiveoutInfoV1Request",
+    "ReturnGiveoutInfoV1Response",
+    "ReturnGiveoutInfoV1ResponseArticle",
+    "ReturnGiveoutIsEnabledV1Response",
+    "ReturnGiveoutListV1Request",
+    "ReturnGiveoutListV1Response",
+    "ReturnGiveoutListV1ResponseGiveout",
     "ReturnPassCreateV1Request",
     "ReturnPassCreateV1RequestArrivalPass",
     "ReturnPassDeleteV1Request",
@@ -3419,7 +8033,6 @@ __all__ = [
     "ReturnsListV1Response",
     "ReturnsListV1ResponseReturn",
     "ReturnsListV1ResponseReturnAdditionalInfo",
-    "ReturnsListV1ResponseReturnExemplar",
     "ReturnsListV1ResponseReturnLogistic",
     "ReturnsListV1ResponseReturnPlace",
     "ReturnsListV1ResponseReturnProduct",
@@ -3445,6 +8058,12 @@ __all__ = [
     "ReturnsRfbsRejectV2Request",
     "ReturnsRfbsReturnMoneyV2Request",
     "ReturnsRfbsVerifyV2Request",
+    "ReturnsSettingsUtilizationHistoryV1Response",
+    "ReturnsSettingsUtilizationHistoryV1ResponseHistory",
+    "ReturnsSettingsUtilizationInfoV1Response",
+    "ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings",
+    "ReturnsSettingsUtilizationUpdateV1Request",
+    "ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice",
     "ReviewChangeStatusV1Request",
     "ReviewChangeStatusV2Request",
     "ReviewChangeStatusV2RequestStatus",
@@ -3476,8 +8095,168 @@ __all__ = [
     "ReviewVideo",
     "RolesListV1Response",
     "RolesListV1ResponseRole",
+    "SearchQueriesResponse",
+    "SearchQueriesSearchQuery",
+    "SearchQueriesTextV1Request",
+    "SearchQueriesTextV1RequestSortBy",
+    "SearchQueriesTextV1RequestSortDir",
+    "SearchQueriesTopV1Request",
+    "SellerActionsChangeActivityV1Request",
+    "SellerActionsCreateDiscountV1Request",
+    "SellerActionsCreateDiscountWithConditionV1Request",
+    "SellerActionsCreateDiscountWithConditionV1RequestDiscountType",
+    "SellerActionsCreateMultiLevelDiscountV1Request",
+    "SellerActionsCreateMultiLevelDiscountV1RequestDiscountLevel",
+    "SellerActionsCreateMultiLevelDiscountV1RequestDiscountType",
+    "SellerActionsCreateResponse",
+    "SellerActionsCreateVoucherV1Request",
+    "SellerActionsCreateVoucherV1RequestDiscountType",
+    "SellerActionsCreateVoucherV1RequestVoucherParameters",
+    "SellerActionsCreateVoucherV1RequestVoucherParametersType",
+    "SellerActionsListV1Request",
+    "SellerActionsListV1RequestActionTypeItem",
+    "SellerActionsListV1RequestStatusItem",
+    "SellerActionsListV1Response",
+    "SellerActionsListV1ResponseAction",
+    "SellerActionsListV1ResponseActionActionParameters",
+    "SellerActionsListV1ResponseActionActionParametersAutoStopActionReason",
+    "SellerActionsListV1ResponseActionActionParametersDiscountLevel",
+    "SellerActionsListV1ResponseActionActionParametersDiscountType",
+    "SellerActionsListV1ResponseActionActionParametersPickedSegment",
+    "SellerActionsListV1ResponseActionActionParametersPickedSegmentSegment",
+    "SellerActionsListV1ResponseActionActionParametersPickedSegmentSegmentType",
+    "SellerActionsListV1ResponseActionActionParametersStatus",
+    "SellerActionsListV1ResponseActionActionParametersType",
+    "SellerActionsListV1ResponseActionActionParametersVoucherParameters",
+    "SellerActionsListV1ResponseActionActionParametersVoucherParametersType",
+    "SellerActionsProductsAddV1Request",
+    "SellerActionsProductsAddV1RequestProduct",
+    "SellerActionsProductsAddV1RequestProductCurrency",
+    "SellerActionsProductsDeleteV1Request",
+    "SellerActionsProductsProduct",
+    "SellerActionsProductsProductQuantType",
+    "SellerActionsProductsRequest",
+    "SellerActionsProductsResponse",
+    "SellerActionsRequest",
+    "SellerActionsRequest2",
+    "SellerActionsUpdateDiscountV1Request",
+    "SellerActionsUpdateDiscountV1RequestActionParameters",
+    "SellerActionsUpdateDiscountWithConditionV1Request",
+    "SellerActionsUpdateDiscountWithConditionV1RequestActionParameters",
+    "SellerActionsUpdateInstallmentV1Request",
+    "SellerActionsUpdateMultiLevelDiscountV1Request",
+    "SellerActionsUpdateMultiLevelDiscountV1RequestActionParameters",
+    "SellerActionsUpdateMultiLevelDiscountV1RequestActionParametersDiscountLevel",
+    "SellerActionsUpdateVoucherV1Request",
+    "SellerActionsUpdateVoucherV1RequestActionParameters",
+    "SellerActionsVoucherGetV1Response",
+    "SellerInfoResponseRatingCurrentValueStatus",
+    "SellerInfoV1Response",
+    "SellerInfoV1ResponseCompany",
+    "SellerInfoV1ResponseCompanyTaxSystem",
+    "SellerInfoV1ResponseRating",
+    "SellerInfoV1ResponseRatingCurrentValue",
+    "SellerInfoV1ResponseRatingStatus",
+    "SellerInfoV1ResponseRatingValueType",
+    "SellerInfoV1ResponseSubscription",
+    "SellerInfoV1ResponseSubscriptionType",
+    "SellerOzonLogisticsInfoV1Response",
+    "SellerOzonLogisticsInfoV1ResponseAvailableSchemasItem",
     "SortDirection",
     "StringResultResponse",
+    "SupplierAvailableWarehousesV1Response",
+    "SupplierAvailableWarehousesV1ResponseResult",
+    "SupplierAvailableWarehousesV1ResponseResultSchedule",
+    "SupplierAvailableWarehousesV1ResponseResultScheduleCapacity",
+    "SupplyOrderBundleV1Request",
+    "SupplyOrderBundleV1RequestItemTagsCalculation",
+    "SupplyOrderBundleV1RequestSortField",
+    "SupplyOrderBundleV1Response",
+    "SupplyOrderBundleV1ResponseItem",
+    "SupplyOrderBundleV1ResponseItemPlacementZone",
+    "SupplyOrderBundleV1ResponseItemSfboAttribute",
+    "SupplyOrderBundleV1ResponseItemShipmentType",
+    "SupplyOrderBundleV1ResponseItemTagsItem",
+    "SupplyOrderCancelStatusV1Response",
+    "SupplyOrderCancelStatusV1ResponseErrorReasonsItem",
+    "SupplyOrderCancelStatusV1ResponseResult",
+    "SupplyOrderCancelStatusV1ResponseResultSupply",
+    "SupplyOrderCancelStatusV1ResponseResultSupplyErrorReasonsItem",
+    "SupplyOrderCancelStatusV1ResponseStatus",
+    "SupplyOrderContentUpdateStatusV1Response",
+    "SupplyOrderContentUpdateStatusV1ResponseErrorsItem",
+    "SupplyOrderContentUpdateStatusV1ResponseStatus",
+    "SupplyOrderContentUpdateV1Request",
+    "SupplyOrderContentUpdateV1RequestItem",
+    "SupplyOrderContentUpdateV1Response",
+    "SupplyOrderContentUpdateV1ResponseErrorsItem",
+    "SupplyOrderContentUpdateValidationV1Request",
+    "SupplyOrderContentUpdateValidationV1Response",
+    "SupplyOrderContentUpdateValidationV1ResponseEditingErrorsItem",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortment",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItem",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRejectionReasonItem",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictions",
+    "SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictionsReasonsRestrictionsItem",
+    "SupplyOrderDetailsV1Response",
+    "SupplyOrderDetailsV1ResponseOrderTags",
+    "SupplyOrderDetailsV1ResponseState",
+    "SupplyOrderDetailsV1ResponseSupply",
+    "SupplyOrderDetailsV1ResponseSupplyCancellationAllowability",
+    "SupplyOrderDetailsV1ResponseSupplyCancellationAllowabilityCanNotSetReasonsItem",
+    "SupplyOrderDetailsV1ResponseSupplyContent",
+    "SupplyOrderDetailsV1ResponseSupplyContentCanNotSetReasonsItem",
+    "SupplyOrderDetailsV1ResponseSupplyEttnInfo",
+    "SupplyOrderDetailsV1ResponseSupplyOverdueReason",
+    "SupplyOrderDetailsV1ResponseSupplySupplyState",
+    "SupplyOrderDetailsV1ResponseSupplySupplyTags",
+    "SupplyOrderDetailsV1ResponseTimeslot",
+    "SupplyOrderDetailsV1ResponseTimeslotCanNotSetReasonsItem",
+    "SupplyOrderDetailsV1ResponseVehicle",
+    "SupplyOrderDetailsV1ResponseVehicleCanNotSetReasonsItem",
+    "SupplyOrderDetailsV1ResponseVehicleValue",
+    "SupplyOrderGetResponseOrderDropoffWarehouse",
+    "SupplyOrderGetResponseOrderTimeslotTimeslot",
+    "SupplyOrderGetV3Request",
+    "SupplyOrderGetV3Response",
+    "SupplyOrderGetV3ResponseOrder",
+    "SupplyOrderGetV3ResponseOrderOrderTags",
+    "SupplyOrderGetV3ResponseOrderState",
+    "SupplyOrderGetV3ResponseOrderSupply",
+    "SupplyOrderGetV3ResponseOrderSupplyState",
+    "SupplyOrderGetV3ResponseOrderSupplySupplyTags",
+    "SupplyOrderListV3Request",
+    "SupplyOrderListV3RequestFilter",
+    "SupplyOrderListV3RequestFilterStatesItem",
+    "SupplyOrderListV3RequestFilterTimeslotFromRange",
+    "SupplyOrderListV3RequestFilterTimeslotFromRangeTimeslotFilterType",
+    "SupplyOrderListV3RequestSortBy",
+    "SupplyOrderListV3RequestSortDir",
+    "SupplyOrderListV3Response",
+    "SupplyOrderPassCreateV1Request",
+    "SupplyOrderPassCreateV1RequestVehicle",
+    "SupplyOrderPassCreateV1Response",
+    "SupplyOrderPassCreateV1ResponseErrorReasonsItem",
+    "SupplyOrderPassStatusV1Response",
+    "SupplyOrderPassStatusV1ResponseErrorsItem",
+    "SupplyOrderPassStatusV1ResponseResult",
+    "SupplyOrderRequest",
+    "SupplyOrderStatusCounterV1Response",
+    "SupplyOrderStatusCounterV1ResponseItem",
+    "SupplyOrderStatusCounterV1ResponseItemOrderState",
+    "SupplyOrderSupplyStorageWarehouse",
+    "SupplyOrderTimeslotGetV1Request",
+    "SupplyOrderTimeslotGetV1Response",
+    "SupplyOrderTimeslotGetV1ResponseTimeslot",
+    "SupplyOrderTimeslotStatusV1Response",
+    "SupplyOrderTimeslotStatusV1ResponseErrorsItem",
+    "SupplyOrderTimeslotStatusV1ResponseStatus",
+    "SupplyOrderTimeslotUpdateV1Request",
+    "SupplyOrderTimeslotUpdateV1Response",
+    "SupplyOrderTimeslotUpdateV1ResponseErrorsItem",
+    "SupplyOrderTimeslotValue",
+    "SupplyOrderTimeslotValueTimezoneInfo",
     "TimeOfDay",
     "WarehouseAddressCoordinates",
     "WarehouseArchiveV1Request",
@@ -3485,22 +8264,96 @@ __all__ = [
     "WarehouseDropOffPointsResponse",
     "WarehouseDropOffTimeslot",
     "WarehouseDropOffTimeslotsResponse",
+    "WarehouseErfbsAggregatorCreateV1Request",
+    "WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod",
+    "WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts",
+    "WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings",
+    "WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod",
+    "WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse",
+    "WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay",
+    "WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay",
+    "WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request",
+    "WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts",
+    "WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings",
+    "WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod",
+    "WarehouseErfbsNonIntegratedCreateV1Request",
+    "WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod",
+    "WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon",
+    "WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings",
+    "WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod",
+    "WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse",
+    "WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay",
+    "WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay",
+    "WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request",
+    "WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings",
+    "WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod",
+    "WarehouseErfbsTimetableWarehouseHoliday",
+    "WarehouseErfbsUpdateV1Request",
+    "WarehouseErfbsUpdateV1RequestTimetableWarehouse",
+    "WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay",
+    "WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay",
+    "WarehouseFboListV1Request",
+    "WarehouseFboListV1RequestFilterBySupplyTypeItem",
+    "WarehouseFboListV1Response",
+    "WarehouseFboListV1ResponseSearch",
+    "WarehouseFboListV1ResponseSearchWarehouseType",
+    "WarehouseFboSellerListV1Response",
+    "WarehouseFboSellerListV1ResponseWarehouse",
+    "WarehouseFboSellerListV1ResponseWarehouseAddress",
+    "WarehouseFboSellerListV1ResponseWarehouseContacts",
+    "WarehouseFboSellerListV1ResponseWarehouseWorkingDay",
+    "WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay",
     "WarehouseFbsCreateDropOffListV1Request",
     "WarehouseFbsCreateDropOffListV1RequestSearch",
     "WarehouseFbsCreateDropOffTimeslotListV1Request",
     "WarehouseFbsCreatePickUpTimeslotListV1Request",
     "WarehouseFbsCreatePickUpTimeslotListV1Response",
+    "WarehouseFbsCreateReturnPointListV1Request",
+    "WarehouseFbsCreateReturnPointListV1RequestSearch",
+    "WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem",
     "WarehouseFbsCreateV1Request",
     "WarehouseFbsCreateV1RequestOptions",
     "WarehouseFbsFirstMileUpdateV1Request",
+    "WarehouseFbsPickupHistoryListV1Request",
+    "WarehouseFbsPickupHistoryListV1RequestFilter",
+    "WarehouseFbsPickupHistoryListV1Response",
+    "WarehouseFbsPickupHistoryListV1ResponseResult",
+    "WarehouseFbsPickupHistoryListV1ResponseResultHistory",
+    "WarehouseFbsPickupPlanningListV1Response",
+    "WarehouseFbsPickupPlanningListV1ResponseResult",
+    "WarehouseFbsPickupPlanningListV1ResponseResultWarehouse",
+    "WarehouseFbsPoint",
+    "WarehouseFbsPointType",
+    "WarehouseFbsPointWorkingDay",
+    "WarehouseFbsPointWorkingDayDay",
+    "WarehouseFbsResponse",
+    "WarehouseFbsReturnMileCheckV1Request",
+    "WarehouseFbsReturnMileCheckV1RequestFirstMileType",
+    "WarehouseFbsReturnMileCheckV1Response",
+    "WarehouseFbsReturnMileInfoV1Request",
+    "WarehouseFbsReturnMileInfoV1Response",
+    "WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting",
     "WarehouseFbsUpdateDropOffListV1Request",
     "WarehouseFbsUpdateDropOffListV1RequestSearch",
     "WarehouseFbsUpdateDropOffTimeslotListV1Request",
-    "WarehouseFbsUpdatePickUpTimeslotListV1Request",
+    "WarehouseFbsUpdatePickUpTimeslotListRequest",
     "WarehouseFbsUpdatePickUpTimeslotListV1Response",
+    "WarehouseFbsUpdateReturnPointListV1Request",
+    "WarehouseFbsUpdateReturnPointListV1RequestSearch",
+    "WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem",
     "WarehouseFbsUpdateV1Request",
     "WarehouseFbsUpdateV1RequestOptions",
     "WarehouseFirstMileTypeInputEnum",
+    "WarehouseInvalidProductsGetV1Request",
+    "WarehouseInvalidProductsGetV1Response",
+    "WarehouseInvalidProductsGetV1ResponseValidationResult",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultItem",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultItemSize",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultState",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultValidationError",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice",
+    "WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType",
     "WarehouseListV1Request",
     "WarehouseListV1RequestWith",
     "WarehouseListV1Response",
@@ -3518,13 +8371,20 @@ __all__ = [
     "WarehouseListV2ResponseWarehouseTimetableWorkingHour",
     "WarehouseListV2ResponseWarehouseWorkingDay",
     "WarehouseOperationResponse",
-    "WarehouseOperationStatusV1Request",
+    "WarehouseOperationStatusRequest",
     "WarehouseOperationStatusV1Response",
     "WarehouseOperationStatusV1ResponseResult",
     "WarehouseOperationStatusV1ResponseStatus",
     "WarehouseOperationStatusV1ResponseType",
+    "WarehouseOzonListV1Request",
+    "WarehouseOzonListV1RequestWarehouseTypesItem",
+    "WarehouseOzonListV1Response",
+    "WarehouseOzonListV1ResponseWarehouse",
+    "WarehouseOzonListV1ResponseWarehouseWarehouseType",
     "WarehousePickUpTimeslot",
+    "WarehouseRfbsRequest",
     "WarehouseUnarchiveV1Request",
+    "WarehouseWarehousesWithInvalidProductsV1Response",
     "WarehouseWorkingDayInputEnum",
 ]
 

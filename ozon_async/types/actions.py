@@ -6,11 +6,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
 from ozon_async._models import Model
 
 if TYPE_CHECKING:
+    ActionsAutoAddProductsUpdateV1ResponseRejectedCode = (
+        Literal[
+            "NOT_FOUND",
+            "NO_CHANGES",
+            "STOCK_REQUIRED",
+            "INVALID_ACTION_PRICE",
+            "MAX_ACTION_PRICE",
+            "REJECTED_LOW_PRICE",
+            "INVALID_CURRENCY",
+        ]
+        | str
+    )
     ActionsDiscountsTaskListV1RequestStatus = (
         Literal[
             "NEW",
@@ -31,9 +43,11 @@ if TYPE_CHECKING:
         Literal["ALL", "NEW", "APPROVED", "DECLINED"] | str
     )
 else:
+    ActionsAutoAddProductsUpdateV1ResponseRejectedCode = str
     ActionsDiscountsTaskListV1RequestStatus = str
     ActionsDiscountsTaskListV2RequestStatus = str
     ActionsDiscountsTaskListV2ResponseTaskStatus = str
+# ActionsAutoAddProductsUpdateV1ResponseRejectedCode: TODO(describe): code
 # ActionsDiscountsTaskListV1RequestStatus: Status of a discount request: NEW - new, SEEN -
 # viewed, APPROVED - approved, PARTLY_APPROVED - partly approved, DECLINED - declined,
 # AUTO_DECLINED - declined automatically, DECLINED_BY_USER - withdrawn by the customer, COUPON -
@@ -69,6 +83,231 @@ class ActionProductsUpdateResponse(Model):
 
     result: PromoActionProductsUpdateResult | None = None
     """Request result."""
+
+
+class ActionsAutoAddProductsCandidatesV1Response(Model):
+    """TODO(describe): ActionsAutoAddProductsCandidatesV1Response"""
+
+    products: list[ActionsAutoAddProductsCandidatesV1ResponseProduct] | None = None
+    """TODO(describe): products"""
+
+    total: int | None = None
+    """TODO(describe): total"""
+
+
+class ActionsAutoAddProductsCandidatesV1ResponseProduct(Model):
+    """TODO(describe): ActionsAutoAddProductsCandidatesV1ResponseProduct"""
+
+    action_price_to_auto_add: float | None = None
+    """TODO(describe): action_price_to_auto_add"""
+
+    base_price: float | None = None
+    """TODO(describe): base_price"""
+
+    currency: str | None = None
+    """TODO(describe): currency"""
+
+    marketplace_seller_price: float | None = None
+    """TODO(describe): marketplace_seller_price"""
+
+    max_discount_price: float | None = None
+    """TODO(describe): max_discount_price"""
+
+    min_action_quantity: int | None = None
+    """TODO(describe): min_action_quantity"""
+
+    min_seller_price: float | None = None
+    """TODO(describe): min_seller_price"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price: float | None = None
+    """TODO(describe): price"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    quantity_to_auto_add: int | None = None
+    """TODO(describe): quantity_to_auto_add"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    produ_t_id: int | None = field(default=None, name="produсt_id")
+    """TODO(describe): produ?t_id JSON name: ``produсt_id``."""
+
+    min_seller_price_: float | None = field(default=None, name="min_seller_price:")
+    """TODO(describe): min_seller_price: JSON name: ``min_seller_price:``."""
+
+
+class ActionsAutoAddProductsDeleteV1Request(Model):
+    """TODO(describe): ActionsAutoAddProductsDeleteV1Request"""
+
+    action_id: int | None = None
+    """TODO(describe): action_id"""
+
+    auto_add_date: datetime | None = None
+    """TODO(describe): auto_add_date"""
+
+    product_ids: Annotated[list[int], Meta(max_length=1000, min_length=1)] | None = None
+    """TODO(describe): product_ids"""
+
+
+class ActionsAutoAddProductsDeleteV1Response(Model):
+    """TODO(describe): ActionsAutoAddProductsDeleteV1Response"""
+
+    product_ids: list[int] | None = None
+    """TODO(describe): product_ids"""
+
+
+class ActionsAutoAddProductsListV1Response(Model):
+    """TODO(describe): ActionsAutoAddProductsListV1Response"""
+
+    products: list[ActionsAutoAddProductsListV1ResponseProduct] | None = None
+    """TODO(describe): products"""
+
+    total: int | None = None
+    """TODO(describe): total"""
+
+
+class ActionsAutoAddProductsListV1ResponseProduct(Model):
+    """TODO(describe): ActionsAutoAddProductsListV1ResponseProduct"""
+
+    action_price_to_auto_add: float | None = None
+    """TODO(describe): action_price_to_auto_add"""
+
+    add_mode: str | None = None
+    """TODO(describe): add_mode"""
+
+    currency: str | None = None
+    """TODO(describe): currency"""
+
+    marketplace_seller_price: float | None = None
+    """TODO(describe): marketplace_seller_price"""
+
+    max_discount_price: float | None = None
+    """TODO(describe): max_discount_price"""
+
+    min_action_quantity: int | None = None
+    """TODO(describe): min_action_quantity"""
+
+    min_seller_price: float | None = None
+    """TODO(describe): min_seller_price"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price: float | None = None
+    """TODO(describe): price"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    quantity_to_auto_add: int | None = None
+    """TODO(describe): quantity_to_auto_add"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    produ_t_id: int | None = field(default=None, name="produсt_id")
+    """TODO(describe): produ?t_id JSON name: ``produсt_id``."""
+
+    min_seller_price_: float | None = field(default=None, name="min_seller_price:")
+    """TODO(describe): min_seller_price: JSON name: ``min_seller_price:``."""
+
+
+class ActionsAutoAddProductsRequest(Model):
+    """TODO(describe): ActionsAutoAddProductsListV1Request"""
+
+    action_id: int
+    """TODO(describe): action_id"""
+
+    auto_add_date: datetime
+    """TODO(describe): auto_add_date"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    offset: int | None = None
+    """TODO(describe): offset"""
+
+
+class ActionsAutoAddProductsUpdateV1Request(Model):
+    """TODO(describe): ActionsAutoAddProductsUpdateV1Request"""
+
+    action_id: int | None = None
+    """TODO(describe): action_id"""
+
+    auto_add_date: datetime | None = None
+    """TODO(describe): auto_add_date"""
+
+    to_update: list[ActionsAutoAddProductsUpdateV1RequestToUpdate] | None = None
+    """TODO(describe): to_update"""
+
+
+class ActionsAutoAddProductsUpdateV1RequestToUpdate(Model):
+    """TODO(describe): ActionsAutoAddProductsUpdateV1RequestToUpdate"""
+
+    action_price: float | None = None
+    """TODO(describe): action_price"""
+
+    currency: str | None = None
+    """TODO(describe): currency"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+
+class ActionsAutoAddProductsUpdateV1Response(Model):
+    """TODO(describe): ActionsAutoAddProductsUpdateV1Response"""
+
+    below_min_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    """TODO(describe): below_min_price"""
+
+    extremely_low_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    """TODO(describe): extremely_low_price"""
+
+    failed_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    """TODO(describe): failed_price"""
+
+    rejected: list[ActionsAutoAddProductsUpdateV1ResponseRejected] | None = None
+    """TODO(describe): rejected"""
+
+    updated_ids: list[int] | None = None
+    """TODO(describe): updated_ids"""
+
+
+class ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice(Model):
+    """TODO(describe): ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice"""
+
+    key: int | None = None
+    """TODO(describe): key"""
+
+    value: float | None = None
+    """TODO(describe): value"""
+
+
+class ActionsAutoAddProductsUpdateV1ResponseRejected(Model):
+    """TODO(describe): ActionsAutoAddProductsUpdateV1ResponseRejected"""
+
+    code: ActionsAutoAddProductsUpdateV1ResponseRejectedCode | None = None
+    """TODO(describe): code"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    reason: str | None = None
+    """TODO(describe): reason"""
 
 
 class ActionsDiscountsTaskApproveV1Request(Model):

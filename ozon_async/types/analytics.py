@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from msgspec import Meta
 
 from ozon_async._models import Model
+from ozon_async.types.common import (
+    AnalyticsDataResponseResultDataDimension,
+)
 
 if TYPE_CHECKING:
     AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema = (
@@ -39,10 +42,109 @@ if TYPE_CHECKING:
     AnalyticsDataV1RequestFilterOp = str
     AnalyticsDataV1RequestMetric = str
     AnalyticsDataV1RequestSortOrder = str
+    AnalyticsManageStocksV1RequestFilterStockTypesItem = (
+        Literal[
+            "STOCK_TYPE_VALID",
+            "STOCK_TYPE_WAITING_DOCS",
+            "STOCK_TYPE_EXPIRING",
+            "STOCK_TYPE_DEFECT",
+        ]
+        | str
+    )
     AnalyticsProductQueriesSortBy = (
         Literal["BY_SEARCHES", "BY_VIEWS", "BY_POSITION", "BY_CONVERSION", "BY_GMV"] | str
     )
     AnalyticsProductQueriesSortDir = Literal["DESCENDING", "ASCENDING"] | str
+    AnalyticsStockOnWarehousesV2RequestWarehouseType = (
+        Literal["ALL", "EXPRESS_DARK_STORE", "NOT_EXPRESS_DARK_STORE"] | str
+    )
+    AnalyticsStocksV1RequestItemTagsItem = (
+        Literal["ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"] | str
+    )
+    AnalyticsStocksV1RequestTurnoverGradesItem = (
+        Literal[
+            "TURNOVER_GRADE_NONE",
+            "DEFICIT",
+            "POPULAR",
+            "ACTUAL",
+            "SURPLUS",
+            "NO_SALES",
+            "WAS_NO_SALES",
+            "RESTRICTED_NO_SALES",
+            "COLLECTING_DATA",
+            "WAITING_FOR_SUPPLY",
+            "WAS_DEFICIT",
+            "WAS_POPULAR",
+            "WAS_ACTUAL",
+            "WAS_SURPLUS",
+        ]
+        | str
+    )
+    AnalyticsStocksV1ResponseItemItemTagsItem = (
+        Literal["ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"] | str
+    )
+    AnalyticsStocksV1ResponseItemTurnoverGrade = (
+        Literal[
+            "UNSPECIFIED",
+            "TURNOVER_GRADE_NONE",
+            "DEFICIT",
+            "POPULAR",
+            "ACTUAL",
+            "SURPLUS",
+            "NO_SALES",
+            "WAS_NO_SALES",
+            "RESTRICTED_NO_SALES",
+            "COLLECTING_DATA",
+            "WAITING_FOR_SUPPLY",
+            "WAS_DEFICIT",
+            "WAS_POPULAR",
+            "WAS_ACTUAL",
+            "WAS_SURPLUS",
+        ]
+        | str
+    )
+    AnalyticsStocksV1ResponseItemTurnoverGradeCluster = (
+        Literal[
+            "UNSPECIFIED",
+            "TURNOVER_GRADE_NONE",
+            "DEFICIT",
+            "POPULAR",
+            "ACTUAL",
+            "SURPLUS",
+            "NO_SALES",
+            "WAS_NO_SALES",
+            "RESTRICTED_NO_SALES",
+            "COLLECTING_DATA",
+            "WAITING_FOR_SUPPLY",
+            "WAS_DEFICIT",
+            "WAS_POPULAR",
+            "WAS_ACTUAL",
+            "WAS_SURPLUS",
+        ]
+        | str
+    )
+    AnalyticsTurnoverStocksV1ResponseItemIdcGrade = (
+        Literal[
+            "GRADES_NONE",
+            "GRADES_NOSALES",
+            "GRADES_GREEN",
+            "GRADES_YELLOW",
+            "GRADES_RED",
+            "GRADES_CRITICAL",
+        ]
+        | str
+    )
+    AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade = (
+        Literal[
+            "GRADES_NONE",
+            "GRADES_NOSALES",
+            "GRADES_GREEN",
+            "GRADES_YELLOW",
+            "GRADES_RED",
+            "GRADES_CRITICAL",
+        ]
+        | str
+    )
     AverageDeliveryTimeStatus = Literal["UNKNOWN", "FAST", "MEDIUM", "LONG", "Medium", "Fast"] | str
 else:
     AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema = str
@@ -57,8 +159,17 @@ else:
     AnalyticsDataV1RequestFilterOp = str
     AnalyticsDataV1RequestMetric = str
     AnalyticsDataV1RequestSortOrder = str
+    AnalyticsManageStocksV1RequestFilterStockTypesItem = str
     AnalyticsProductQueriesSortBy = str
     AnalyticsProductQueriesSortDir = str
+    AnalyticsStockOnWarehousesV2RequestWarehouseType = str
+    AnalyticsStocksV1RequestItemTagsItem = str
+    AnalyticsStocksV1RequestTurnoverGradesItem = str
+    AnalyticsStocksV1ResponseItemItemTagsItem = str
+    AnalyticsStocksV1ResponseItemTurnoverGrade = str
+    AnalyticsStocksV1ResponseItemTurnoverGradeCluster = str
+    AnalyticsTurnoverStocksV1ResponseItemIdcGrade = str
+    AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade = str
     AverageDeliveryTimeStatus = str
 # AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema: Delivery scheme filter: ALL
 # (all schemes), FBO (delivery from an Ozon warehouse), FBS (delivery from the seller's
@@ -95,6 +206,11 @@ else:
 # (conversion), BY_GMV (sales from queries). BY_VIEWS, BY_POSITION and BY_CONVERSION require a
 # Premium or Premium Plus subscription. Default BY_SEARCHES.
 # AnalyticsProductQueriesSortDir: Sort direction: DESCENDING (default) or ASCENDING.
+# AnalyticsStockOnWarehousesV2RequestWarehouseType: TODO(describe): warehouse_type
+# AnalyticsStocksV1ResponseItemTurnoverGrade: TODO(describe): turnover_grade
+# AnalyticsStocksV1ResponseItemTurnoverGradeCluster: TODO(describe): turnover_grade_cluster
+# AnalyticsTurnoverStocksV1ResponseItemIdcGrade: TODO(describe): idc_grade
+# AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade: TODO(describe): turnover_grade
 # AverageDeliveryTimeStatus: Delivery time category: UNKNOWN (unknown value), FAST (up to 29
 # hours), MEDIUM (30 to 49 hours), LONG (50 hours or more). The values Fast and Medium are also
 # returned in mixed case.
@@ -404,7 +520,7 @@ class AnalyticsDataV1ResponseResult(Model):
 class AnalyticsDataV1ResponseResultData(Model):
     """One row of the analytics report."""
 
-    dimensions: list[AnalyticsDataV1ResponseResultDataDimension] | None = None
+    dimensions: list[AnalyticsDataResponseResultDataDimension] | None = None
     """Values of the grouping dimensions for this row, in the order of the dimension parameter of
     the request.
     """
@@ -413,16 +529,70 @@ class AnalyticsDataV1ResponseResultData(Model):
     """Metric values for this row, in the order of the metrics parameter of the request."""
 
 
-class AnalyticsDataV1ResponseResultDataDimension(Model):
-    """The value of one grouping dimension in an analytics row."""
+class AnalyticsManageStocksV1Request(Model):
+    """TODO(describe): AnalyticsManageStocksV1Request
 
-    id: str | None = None
-    """Identifier of the dimension value, for example the Ozon SKU when grouping by sku or the date
-    when grouping by day.
+    Note: Ozon's schema marks `limit` required with `required: true` inside the property. Ozon's
+    schema marks `offset` required with `required: true` inside the property. Ozon marks
+    `offset` required; leaving it out starts from the first page, so it is optional here.
     """
 
+    limit: int
+    """TODO(describe): limit"""
+
+    filter: AnalyticsManageStocksV1RequestFilter | None = None
+    """TODO(describe): filter"""
+
+    offset: int | None = None
+    """TODO(describe): offset"""
+
+
+class AnalyticsManageStocksV1RequestFilter(Model):
+    """TODO(describe): AnalyticsManageStocksV1RequestFilter"""
+
+    skus: list[int] | None = None
+    """TODO(describe): skus"""
+
+    stock_types: list[AnalyticsManageStocksV1RequestFilterStockTypesItem] | None = None
+    """TODO(describe): stock_types"""
+
+    warehouse_ids: list[int] | None = None
+    """TODO(describe): warehouse_ids"""
+
+
+class AnalyticsManageStocksV1Response(Model):
+    """TODO(describe): AnalyticsManageStocksV1Response"""
+
+    items: list[AnalyticsManageStocksV1ResponseItem] | None = None
+    """TODO(describe): items"""
+
+
+class AnalyticsManageStocksV1ResponseItem(Model):
+    """TODO(describe): AnalyticsManageStocksV1ResponseItem"""
+
+    defect_stock_count: int | None = None
+    """TODO(describe): defect_stock_count"""
+
+    expiring_stock_count: int | None = None
+    """TODO(describe): expiring_stock_count"""
+
     name: str | None = None
-    """Display name of the dimension value, for example the product name."""
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    valid_stock_count: int | None = None
+    """TODO(describe): valid_stock_count"""
+
+    waitingdocs_stock_count: int | None = None
+    """TODO(describe): waitingdocs_stock_count"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
 
 
 class AnalyticsProductQueriesDetailsV1Request(Model):
@@ -598,6 +768,234 @@ class AnalyticsProductQueriesV1ResponseItem(Model):
     """Conversion from product view, percent. Requires a Premium or Premium Plus subscription;
     otherwise empty.
     """
+
+
+class AnalyticsStockOnWarehousesV2Request(Model):
+    """TODO(describe): AnalyticsStockOnWarehousesV2Request"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    offset: int | None = None
+    """TODO(describe): offset"""
+
+    warehouse_type: AnalyticsStockOnWarehousesV2RequestWarehouseType | None = None
+    """TODO(describe): warehouse_type"""
+
+
+class AnalyticsStockOnWarehousesV2Response(Model):
+    """TODO(describe): AnalyticsStockOnWarehousesV2Response"""
+
+    result: AnalyticsStockOnWarehousesV2ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class AnalyticsStockOnWarehousesV2ResponseResult(Model):
+    """TODO(describe): AnalyticsStockOnWarehousesV2ResponseResult"""
+
+    rows: list[AnalyticsStockOnWarehousesV2ResponseResultRow] | None = None
+    """TODO(describe): rows"""
+
+
+class AnalyticsStockOnWarehousesV2ResponseResultRow(Model):
+    """TODO(describe): AnalyticsStockOnWarehousesV2ResponseResultRow"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    item_code: str | None = None
+    """TODO(describe): item_code"""
+
+    item_name: str | None = None
+    """TODO(describe): item_name"""
+
+    free_to_sell_amount: int | None = None
+    """TODO(describe): free_to_sell_amount"""
+
+    promised_amount: int | None = None
+    """TODO(describe): promised_amount"""
+
+    reserved_amount: int | None = None
+    """TODO(describe): reserved_amount"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
+class AnalyticsStocksV1Request(Model):
+    """TODO(describe): AnalyticsStocksV1Request"""
+
+    skus: Annotated[list[int], Meta(max_length=100)]
+    """TODO(describe): skus"""
+
+    cluster_ids: list[int] | None = None
+    """TODO(describe): cluster_ids"""
+
+    item_tags: list[AnalyticsStocksV1RequestItemTagsItem] | None = None
+    """TODO(describe): item_tags"""
+
+    macrolocal_cluster_ids: list[int] | None = None
+    """TODO(describe): macrolocal_cluster_ids"""
+
+    turnover_grades: (
+        Annotated[
+            list[AnalyticsStocksV1RequestTurnoverGradesItem], Meta(max_length=56, min_length=28)
+        ]
+        | None
+    ) = None
+    """TODO(describe): turnover_grades"""
+
+    warehouse_ids: list[int] | None = None
+    """TODO(describe): warehouse_ids"""
+
+
+class AnalyticsStocksV1Response(Model):
+    """TODO(describe): AnalyticsStocksV1Response"""
+
+    items: list[AnalyticsStocksV1ResponseItem] | None = None
+    """TODO(describe): items"""
+
+
+class AnalyticsStocksV1ResponseItem(Model):
+    """TODO(describe): AnalyticsStocksV1ResponseItem"""
+
+    ads: float | None = None
+    """TODO(describe): ads"""
+
+    ads_cluster: float | None = None
+    """TODO(describe): ads_cluster"""
+
+    available_stock_count: int | None = None
+    """TODO(describe): available_stock_count"""
+
+    cluster_id: int | None = None
+    """TODO(describe): cluster_id"""
+
+    cluster_name: str | None = None
+    """TODO(describe): cluster_name"""
+
+    days_without_sales: int | None = None
+    """TODO(describe): days_without_sales"""
+
+    days_without_sales_cluster: int | None = None
+    """TODO(describe): days_without_sales_cluster"""
+
+    excess_stock_count: int | None = None
+    """TODO(describe): excess_stock_count"""
+
+    expiring_stock_count: int | None = None
+    """TODO(describe): expiring_stock_count"""
+
+    idc: float | None = None
+    """TODO(describe): idc"""
+
+    idc_cluster: float | None = None
+    """TODO(describe): idc_cluster"""
+
+    item_tags: list[AnalyticsStocksV1ResponseItemItemTagsItem] | None = None
+    """TODO(describe): item_tags"""
+
+    macrolocal_cluster_id: int | None = None
+    """TODO(describe): macrolocal_cluster_id"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    other_stock_count: int | None = None
+    """TODO(describe): other_stock_count"""
+
+    requested_stock_count: int | None = None
+    """TODO(describe): requested_stock_count"""
+
+    return_from_customer_stock_count: int | None = None
+    """TODO(describe): return_from_customer_stock_count"""
+
+    return_to_seller_stock_count: int | None = None
+    """TODO(describe): return_to_seller_stock_count"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    stock_defect_stock_count: int | None = None
+    """TODO(describe): stock_defect_stock_count"""
+
+    transit_defect_stock_count: int | None = None
+    """TODO(describe): transit_defect_stock_count"""
+
+    transit_stock_count: int | None = None
+    """TODO(describe): transit_stock_count"""
+
+    turnover_grade: AnalyticsStocksV1ResponseItemTurnoverGrade | None = None
+    """TODO(describe): turnover_grade"""
+
+    turnover_grade_cluster: AnalyticsStocksV1ResponseItemTurnoverGradeCluster | None = None
+    """TODO(describe): turnover_grade_cluster"""
+
+    valid_stock_count: int | None = None
+    """TODO(describe): valid_stock_count"""
+
+    waiting_docs_stock_count: int | None = None
+    """TODO(describe): waiting_docs_stock_count"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
+class AnalyticsTurnoverStocksV1Request(Model):
+    """TODO(describe): AnalyticsTurnoverStocksV1Request"""
+
+    limit: int | None = None
+    """TODO(describe): limit"""
+
+    offset: int | None = None
+    """TODO(describe): offset"""
+
+    sku: list[int] | None = None
+    """TODO(describe): sku"""
+
+
+class AnalyticsTurnoverStocksV1Response(Model):
+    """TODO(describe): AnalyticsTurnoverStocksV1Response"""
+
+    items: list[AnalyticsTurnoverStocksV1ResponseItem] | None = None
+    """TODO(describe): items"""
+
+
+class AnalyticsTurnoverStocksV1ResponseItem(Model):
+    """TODO(describe): AnalyticsTurnoverStocksV1ResponseItem"""
+
+    ads: float | None = None
+    """TODO(describe): ads"""
+
+    current_stock: int | None = None
+    """TODO(describe): current_stock"""
+
+    idc: float | None = None
+    """TODO(describe): idc"""
+
+    idc_grade: AnalyticsTurnoverStocksV1ResponseItemIdcGrade | None = None
+    """TODO(describe): idc_grade"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    turnover: float | None = None
+    """TODO(describe): turnover"""
+
+    turnover_grade: AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade | None = None
+    """TODO(describe): turnover_grade"""
 
 
 class AverageDeliveryTimeOrdersCount(Model):

@@ -4,11 +4,51 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from msgspec import Meta
 
 from ozon_async._models import Model
 from ozon_async.types.common import (
     CarriageError,
 )
+
+if TYPE_CHECKING:
+    CarriageContainerListV1RequestSortDir = Literal["ASC", "DESC"] | str
+    CarriageEttnStatusV1ResponseStatus = (
+        Literal["NOT_UPLOADED", "PROCESSING", "SUCCESS", "FAILED"] | str
+    )
+else:
+    CarriageContainerListV1RequestSortDir = str
+    CarriageEttnStatusV1ResponseStatus = str
+# CarriageContainerListV1RequestSortDir: TODO(describe): sort_dir
+# CarriageEttnStatusV1ResponseStatus: TODO(describe): status
+
+
+class CarriageActDiscrepancyPdfV1Response(Model):
+    """TODO(describe): CarriageActDiscrepancyPdfV1Response"""
+
+    content: str | None = None
+    """TODO(describe): content"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    type: str | None = None
+    """TODO(describe): type"""
+
+
+class CarriageApproveV1Request(Model):
+    """TODO(describe): CarriageApproveV1Request
+
+    Note: Ozon's schema marks `carriage_id` required with `required: true` inside the property.
+    """
+
+    carriage_id: int
+    """TODO(describe): carriage_id"""
+
+    containers_count: int | None = None
+    """TODO(describe): containers_count"""
 
 
 class CarriageCancelV1Response(Model):
@@ -19,6 +59,552 @@ class CarriageCancelV1Response(Model):
 
     carriage_status: str | None = None
     """Status of the carriage after the request."""
+
+
+class CarriageContainerCancelV1Request(Model):
+    """TODO(describe): CarriageContainerCancelV1Request"""
+
+    container_ids: Annotated[list[int], Meta(max_length=100)]
+    """TODO(describe): container_ids"""
+
+
+class CarriageContainerCreateV1Request(Model):
+    """TODO(describe): CarriageContainerCreateV1Request"""
+
+    cargo_type: str
+    """TODO(describe): cargo_type"""
+
+    containers_count: int
+    """TODO(describe): containers_count"""
+
+    sort_type: str
+    """TODO(describe): sort_type"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+
+class CarriageContainerCreateV1Response(Model):
+    """TODO(describe): CarriageContainerCreateV1Response"""
+
+    container_ids: list[int] | None = None
+    """TODO(describe): container_ids"""
+
+
+class CarriageContainerErrorContainer(Model):
+    """TODO(describe): CarriageContainerApproveV1ResponseErrorContainer"""
+
+    container_id: int | None = None
+    """TODO(describe): container_id"""
+
+    error_message: str | None = None
+    """TODO(describe): error_message"""
+
+
+class CarriageContainerErrorPosting(Model):
+    """TODO(describe): CarriageContainerFillV1ResponseErrorPosting"""
+
+    error_message: str | None = None
+    """TODO(describe): error_message"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+
+class CarriageContainerFillV1Request(Model):
+    """TODO(describe): CarriageContainerFillV1Request"""
+
+    container_id: int
+    """TODO(describe): container_id"""
+
+    posting_numbers: Annotated[list[str], Meta(max_length=300)]
+    """TODO(describe): posting_numbers"""
+
+
+class CarriageContainerGetV1Request(Model):
+    """TODO(describe): CarriageContainerGetV1Request"""
+
+    container_id: int
+    """TODO(describe): container_id"""
+
+
+class CarriageContainerGetV1Response(Model):
+    """TODO(describe): CarriageContainerGetV1Response"""
+
+    available_actions: list[str] | None = None
+    """TODO(describe): available_actions"""
+
+    cargo_type: str | None = None
+    """TODO(describe): cargo_type"""
+
+    container_id: int | None = None
+    """TODO(describe): container_id"""
+
+    container_number: int | None = None
+    """TODO(describe): container_number"""
+
+    count_of_postings: int | None = None
+    """TODO(describe): count_of_postings"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    parent_container_id: int | None = None
+    """TODO(describe): parent_container_id"""
+
+    postings: list[CarriageContainerGetV1ResponsePosting] | None = None
+    """TODO(describe): postings"""
+
+    related_container_ids: list[int] | None = None
+    """TODO(describe): related_container_ids"""
+
+    sort_type: str | None = None
+    """TODO(describe): sort_type"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    warehouse_date: str | None = None
+    """TODO(describe): warehouse_date"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+    weight: float | None = None
+    """TODO(describe): weight"""
+
+
+class CarriageContainerGetV1ResponsePosting(Model):
+    """TODO(describe): CarriageContainerGetV1ResponsePosting"""
+
+    available_actions: list[str] | None = None
+    """TODO(describe): available_actions"""
+
+    in_process_at: datetime | None = None
+    """TODO(describe): in_process_at"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    products: list[CarriageContainerGetV1ResponsePostingProduct] | None = None
+    """TODO(describe): products"""
+
+    sort_type: str | None = None
+    """TODO(describe): sort_type"""
+
+    weight: float | None = None
+    """TODO(describe): weight"""
+
+
+class CarriageContainerGetV1ResponsePostingProduct(Model):
+    """TODO(describe): CarriageContainerGetV1ResponsePostingProduct"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    picture_url: str | None = None
+    """TODO(describe): picture_url"""
+
+    product_color: str | None = None
+    """TODO(describe): product_color"""
+
+    product_size_manufacturer: str | None = None
+    """TODO(describe): product_size_manufacturer"""
+
+    product_size_russian: str | None = None
+    """TODO(describe): product_size_russian"""
+
+
+class CarriageContainerLabelGetV1Request(Model):
+    """TODO(describe): CarriageContainerLabelGetV1Request"""
+
+    container_ids: Annotated[list[int], Meta(max_length=300)] | None = None
+    """TODO(describe): container_ids"""
+
+
+class CarriageContainerLabelGetV1Response(Model):
+    """TODO(describe): CarriageContainerLabelGetV1Response"""
+
+    content: CarriageContainerResponse2 | None = None
+    """TODO(describe): content"""
+
+    error_containers: list[CarriageContainerErrorContainer] | None = None
+    """TODO(describe): error_containers"""
+
+
+class CarriageContainerListV1Request(Model):
+    """TODO(describe): CarriageContainerListV1Request"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    filter: CarriageContainerListV1RequestFilter | None = None
+    """TODO(describe): filter"""
+
+    limit: int | None = None
+    """TODO(describe): limit"""
+
+    sort_dir: CarriageContainerListV1RequestSortDir | None = None
+    """TODO(describe): sort_dir"""
+
+
+class CarriageContainerListV1RequestFilter(Model):
+    """TODO(describe): CarriageContainerListV1RequestFilter"""
+
+    created_from: datetime
+    """TODO(describe): created_from"""
+
+    created_to: datetime
+    """TODO(describe): created_to"""
+
+    sort_type: str
+    """TODO(describe): sort_type"""
+
+    cargo_type: str | None = None
+    """TODO(describe): cargo_type"""
+
+    statuses: list[str] | None = None
+    """TODO(describe): statuses"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+
+class CarriageContainerListV1Response(Model):
+    """TODO(describe): CarriageContainerListV1Response"""
+
+    containers: list[CarriageContainerListV1ResponseContainer] | None = None
+    """TODO(describe): containers"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+
+class CarriageContainerListV1ResponseContainer(Model):
+    """TODO(describe): CarriageContainerListV1ResponseContainer"""
+
+    available_actions: list[str] | None = None
+    """TODO(describe): available_actions"""
+
+    cargo_type: str | None = None
+    """TODO(describe): cargo_type"""
+
+    container_id: int | None = None
+    """TODO(describe): container_id"""
+
+    container_number: int | None = None
+    """TODO(describe): container_number"""
+
+    count_of_postings: int | None = None
+    """TODO(describe): count_of_postings"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    related_containers: list[str] | None = None
+    """TODO(describe): related_containers"""
+
+    sort_type: str | None = None
+    """TODO(describe): sort_type"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    warehouse_date: str | None = None
+    """TODO(describe): warehouse_date"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+    weight: float | None = None
+    """TODO(describe): weight"""
+
+
+class CarriageContainerRemovePostingsV1Request(Model):
+    """TODO(describe): CarriageContainerRemovePostingsV1Request"""
+
+    container_id: int
+    """TODO(describe): container_id"""
+
+    posting_numbers: list[str]
+    """TODO(describe): posting_numbers"""
+
+
+class CarriageContainerRequest(Model):
+    """TODO(describe): CarriageContainerApproveV1Request"""
+
+    container_ids: list[int]
+    """TODO(describe): container_ids"""
+
+
+class CarriageContainerRequest2(Model):
+    """TODO(describe): CarriageContainerPlaceIntoV1Request"""
+
+    child_container_ids: list[int]
+    """TODO(describe): child_container_ids"""
+
+    parent_container_id: int
+    """TODO(describe): parent_container_id"""
+
+
+class CarriageContainerResponse(Model):
+    """TODO(describe): CarriageContainerApproveV1Response"""
+
+    error_containers: list[CarriageContainerErrorContainer] | None = None
+    """TODO(describe): error_containers"""
+
+    task_id: int | None = None
+    """TODO(describe): task_id"""
+
+
+class CarriageContainerResponse2(Model):
+    """TODO(describe): CarriageContainerDocumentGetV1Response"""
+
+    content_type: str | None = None
+    """TODO(describe): content_type"""
+
+    file_content: str | None = None
+    """TODO(describe): file_content"""
+
+    file_name: str | None = None
+    """TODO(describe): file_name"""
+
+
+class CarriageContainerResponse3(Model):
+    """TODO(describe): CarriageContainerFillV1Response"""
+
+    error_postings: list[CarriageContainerErrorPosting] | None = None
+    """TODO(describe): error_postings"""
+
+    task_id: int | None = None
+    """TODO(describe): task_id"""
+
+
+class CarriageContainerStatusGetV1Request(Model):
+    """TODO(describe): CarriageContainerStatusGetV1Request"""
+
+    container_ids: Annotated[list[int], Meta(max_length=1000)]
+    """TODO(describe): container_ids"""
+
+
+class CarriageContainerStatusGetV1Response(Model):
+    """TODO(describe): CarriageContainerStatusGetV1Response"""
+
+    containers: list[CarriageContainerStatusGetV1ResponseContainer] | None = None
+    """TODO(describe): containers"""
+
+
+class CarriageContainerStatusGetV1ResponseContainer(Model):
+    """TODO(describe): CarriageContainerStatusGetV1ResponseContainer"""
+
+    container_id: int | None = None
+    """TODO(describe): container_id"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+
+class CarriageContainerTaskInfoV1Request(Model):
+    """TODO(describe): CarriageContainerTaskInfoV1Request"""
+
+    task_id: int | None = None
+    """TODO(describe): task_id"""
+
+
+class CarriageContainerTaskInfoV1Response(Model):
+    """TODO(describe): CarriageContainerTaskInfoV1Response"""
+
+    error_message: str | None = None
+    """TODO(describe): error_message"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+
+class CarriageCreateV1Request(Model):
+    """TODO(describe): CarriageCreateV1Request"""
+
+    all_blr_traceable: bool | None = None
+    """TODO(describe): all_blr_traceable"""
+
+    delivery_method_id: int | None = None
+    """TODO(describe): delivery_method_id"""
+
+    departure_date: datetime | None = None
+    """TODO(describe): departure_date"""
+
+
+class CarriageCreateV1Response(Model):
+    """TODO(describe): CarriageCreateV1Response"""
+
+    carriage_id: int | None = None
+    """TODO(describe): carriage_id"""
+
+
+class CarriageDeliveryListV1Request(Model):
+    """TODO(describe): CarriageDeliveryListV1Request"""
+
+    delivery_method_id: int | None = None
+    """TODO(describe): delivery_method_id"""
+
+    departure_date: datetime | None = None
+    """TODO(describe): departure_date"""
+
+
+class CarriageDeliveryListV1Response(Model):
+    """TODO(describe): CarriageDeliveryListV1Response"""
+
+    result: list[CarriageDeliveryListV1ResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class CarriageDeliveryListV1ResponseResult(Model):
+    """TODO(describe): CarriageDeliveryListV1ResponseResult"""
+
+    assembly_list_availability: bool | None = None
+    """TODO(describe): assembly_list_availability"""
+
+    can_create_another_carriage: bool | None = None
+    """TODO(describe): can_create_another_carriage"""
+
+    carriage_postings_count: int | None = None
+    """TODO(describe): carriage_postings_count"""
+
+    carriage_quantum_count: int | None = None
+    """TODO(describe): carriage_quantum_count"""
+
+    carriages: list[CarriageDeliveryListV1ResponseResultCarriage] | None = None
+    """TODO(describe): carriages"""
+
+    cut_in: datetime | None = None
+    """TODO(describe): cut_in"""
+
+    delivery_method_id: int | None = None
+    """TODO(describe): delivery_method_id"""
+
+    delivery_method_name: str | None = None
+    """TODO(describe): delivery_method_name"""
+
+    delivery_method_status: str | None = None
+    """TODO(describe): delivery_method_status"""
+
+    departure_date: datetime | None = None
+    """TODO(describe): departure_date"""
+
+    dropoff_address: str | None = None
+    """TODO(describe): dropoff_address"""
+
+    dropoff_change_availability: str | None = None
+    """TODO(describe): dropoff_change_availability"""
+
+    dropoff_point_id: int | None = None
+    """TODO(describe): dropoff_point_id"""
+
+    dropoff_point_type: str | None = None
+    """TODO(describe): dropoff_point_type"""
+
+    errors: list[CarriageError] | None = None
+    """TODO(describe): errors"""
+
+    first_mile_changing: bool | None = None
+    """TODO(describe): first_mile_changing"""
+
+    first_mile_type: str | None = None
+    """TODO(describe): first_mile_type"""
+
+    has_entrusted_acceptance: bool | None = None
+    """TODO(describe): has_entrusted_acceptance"""
+
+    integration_type: str | None = None
+    """TODO(describe): integration_type"""
+
+    is_presort: bool | None = None
+    """TODO(describe): is_presort"""
+
+    is_rfbs: bool | None = None
+    """TODO(describe): is_rfbs"""
+
+    recommended_time_local: str | None = None
+    """TODO(describe): recommended_time_local"""
+
+    recommended_time_utc_offset_in_minutes: int | None = None
+    """TODO(describe): recommended_time_utc_offset_in_minutes"""
+
+    cutoff_at: datetime | None = None
+    """TODO(describe): cutoff_at"""
+
+    mandatory_packaged_count: int | None = None
+    """TODO(describe): mandatory_packaged_count"""
+
+    mandatory_packaged_quantum_count: int | None = None
+    """TODO(describe): mandatory_packaged_quantum_count"""
+
+    mandatory_postings_count: int | None = None
+    """TODO(describe): mandatory_postings_count"""
+
+    mandatory_quantum_count: int | None = None
+    """TODO(describe): mandatory_quantum_count"""
+
+    optional_packaged_count: int | None = None
+    """TODO(describe): optional_packaged_count"""
+
+    postings_for_another_carriage_count: int | None = None
+    """TODO(describe): postings_for_another_carriage_count"""
+
+    quantum_for_another_carriage_count: int | None = None
+    """TODO(describe): quantum_for_another_carriage_count"""
+
+    timeslot_from: datetime | None = None
+    """TODO(describe): timeslot_from"""
+
+    timeslot_to: datetime | None = None
+    """TODO(describe): timeslot_to"""
+
+    tpl_provider_icon_url: str | None = None
+    """TODO(describe): tpl_provider_icon_url"""
+
+    tpl_provider_name: str | None = None
+    """TODO(describe): tpl_provider_name"""
+
+    warehouse_city: str | None = None
+    """TODO(describe): warehouse_city"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
+class CarriageDeliveryListV1ResponseResultCarriage(Model):
+    """TODO(describe): CarriageDeliveryListV1ResponseResultCarriage"""
+
+    id: int | None = None
+    """TODO(describe): id"""
+
+    postings_count: int | None = None
+    """TODO(describe): postings_count"""
+
+    quantum_count: int | None = None
+    """TODO(describe): quantum_count"""
+
+    status: str | None = None
+    """TODO(describe): status"""
 
 
 class CarriageDeliveryListV2Request(Model):
@@ -197,6 +783,16 @@ class CarriageDeliveryListV2ResponseMethodCarriagePickupFee(Model):
 
     value: float | None = None
     """Preliminary cost of handing the carriage over to an Ozon courier, in the given currency."""
+
+
+class CarriageEttnStatusV1Response(Model):
+    """TODO(describe): CarriageEttnStatusV1Response"""
+
+    errors: list[str] | None = None
+    """TODO(describe): errors"""
+
+    status: CarriageEttnStatusV1ResponseStatus | None = None
+    """TODO(describe): status"""
 
 
 class CarriageGetV1Response(Model):

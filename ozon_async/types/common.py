@@ -18,6 +18,18 @@ else:
 # accepted).
 
 
+class AnalyticsDataResponseResultDataDimension(Model):
+    """The value of one grouping dimension in an analytics row."""
+
+    id: str | None = None
+    """Identifier of the dimension value, for example the Ozon SKU when grouping by sku or the date
+    when grouping by day.
+    """
+
+    name: str | None = None
+    """Display name of the dimension value, for example the product name."""
+
+
 class ArrivalPassCreateResponse(Model):
     """The identifiers of the arrival passes that were created."""
 
@@ -30,6 +42,13 @@ class BoolResultResponse(Model):
 
     result: bool | None = None
     """true if the request was processed successfully."""
+
+
+class CancelReasonListByOrderRequest(Model):
+    """TODO(describe): CancelReasonListByOrderV1Request"""
+
+    order_number: str
+    """TODO(describe): order_number"""
 
 
 class CarriageError(Model):
@@ -111,6 +130,16 @@ class FilterPeriod(Model):
     """End of the period, format YYYY-MM-DDTHH:mm:ss.sssZ, e.g. 2019-11-25T10:43:06.51Z."""
 
 
+class FinanceCashFlowStatementListRequestDate(Model):
+    """Date range for the cash flow statement."""
+
+    from_: datetime = field(name="from")
+    """Start date of the report range. JSON name: ``from``."""
+
+    to: datetime
+    """End date of the report range."""
+
+
 class IdNamePair(Model):
     """A generic identifier and name pair; used for cancellation reasons, pricing strategy
     competitors and product attributes that can raise the content rating.
@@ -125,6 +154,15 @@ class IdNamePair(Model):
     """Name of the item: cancellation reason text, competitor name (often a shop domain) or
     attribute name.
     """
+
+
+class IdObject(Model):
+    """An object holding one identifier: of a returned product item (exemplar) in /v1/returns/list,
+    of the uploaded certificate in /v1/product/certificate/create.
+    """
+
+    id: int | None = None
+    """The identifier."""
 
 
 class MoneyValue(Model):
@@ -145,6 +183,108 @@ class OperationError(Model):
 
     message: str | None = None
     """Reason for the error."""
+
+
+class OrderCancelResponse(Model):
+    """TODO(describe): OrderCancelV1Response"""
+
+    message: str | None = None
+    """TODO(describe): message"""
+
+
+class OrderCancelStatusResponse(Model):
+    """TODO(describe): OrderCancelStatusV1Response"""
+
+    order_number: str | None = None
+    """TODO(describe): order_number"""
+
+    posting_number: list[str] | None = None
+    """TODO(describe): posting_number"""
+
+    state: str | None = None
+    """TODO(describe): state"""
+
+
+class PostingBuyerLegalInfo(Model):
+    """Legal details of a buyer that is a company."""
+
+    company_name: str | None = None
+    """Company name."""
+
+    inn: str | None = None
+    """Taxpayer identification number (INN)."""
+
+    kpp: str | None = None
+    """Tax registration reason code (KPP)."""
+
+
+class PostingFboCancelReasonListResponse(Model):
+    """TODO(describe): PostingFboCancelReasonListV1Response"""
+
+    reasons: list[IdNamePair] | None = None
+    """TODO(describe): reasons"""
+
+    result: list[PostingFbsCancelReasonListResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class PostingFbsActGetPostingsRequest(Model):
+    """TODO(describe): PostingFbsActGetPostingsV2Request"""
+
+    id: int
+    """TODO(describe): id"""
+
+
+class PostingFbsCancelReasonListResponseResult(Model):
+    """A cancellation reason that can be used for postings."""
+
+    id: int | None = None
+    """Cancellation reason identifier."""
+
+    is_available_for_cancellation: bool | None = None
+    """true if this reason can be used to cancel a posting."""
+
+    title: str | None = None
+    """Reason name."""
+
+    type_id: str | None = None
+    """Who initiates the cancellation: buyer - the customer, seller - the seller."""
+
+
+class PostingFbsProductCancelRequestItem(Model):
+    """A product to cancel in a posting."""
+
+    quantity: int
+    """Number of units of the product to cancel."""
+
+    sku: int
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval(Model):
+    """TODO(describe): PostingFbsTimeslotChangeRestrictionsV1ResponseDeliveryInterval"""
+
+    begin: datetime | None = None
+    """TODO(describe): begin"""
+
+    end: datetime | None = None
+    """TODO(describe): end"""
+
+
+class PostingFbsUnfulfilledListResponsePostingProductPrice(Model):
+    """An amount of money with its currency, as sent in posting lists (amount as a decimal string).
+
+    Note: One schema for what Ozon's reference describes separately (as
+    `FbsUnfulfilledPostingProductPrice`, `FbsUnfulfilledCurrentTariffCharge`,
+    `FbsUnfulfilledNextTariffCharge`, `FbsUnfulfilledNextTariffMinCharge`,
+    `FbsUnfulfilledStepTariffCharge` in the draft): the structures are identical.
+    """
+
+    amount: str | None = None
+    """Price amount in the given currency."""
+
+    currency: str | None = None
+    """Currency code, for example `RUB`."""
 
 
 class PostingNumberRequest(Model):
@@ -227,6 +367,31 @@ class ProductImage(Model):
     """Position of the image on the product card, counting from 0."""
 
 
+class ProductImportInfoRequest(Model):
+    """Request for the status of a product import task."""
+
+    task_id: int
+    """Product import task identifier, as returned by /v3/product/import and other product creation
+    or update methods.
+    """
+
+
+class ProductImportResponse(Model):
+    """Result of a product create or update request."""
+
+    result: ProductImportTask | None = None
+    """The import task; check its status with /v1/product/import/info."""
+
+
+class ProductImportTask(Model):
+    """Identifier of the asynchronous product creation or update task."""
+
+    task_id: int | None = None
+    """Product import task number; check the creation or update status with
+    /v1/product/import/info.
+    """
+
+
 class ReportCodeResponse(Model):
     """Result with the code of a report being generated."""
 
@@ -244,8 +409,94 @@ class ReportCreateResponse(Model):
     """Report code, when returned at the top level; pass it to /v1/report/info."""
 
 
+class ReportPlacementByProductsCreateRequest(Model):
+    """TODO(describe): ReportPlacementByProductsCreateV1Request"""
+
+    date_from: str
+    """TODO(describe): date_from"""
+
+    date_to: str
+    """TODO(describe): date_to"""
+
+
+class ReportReturnsCreateResponse(Model):
+    """TODO(describe): ReportReturnsCreateV2Response"""
+
+    result: ReportCodeResponse | None = None
+    """TODO(describe): result"""
+
+
+class SellerInfoResponseRatingCurrentValueStatus(Model):
+    """TODO(describe): SellerInfoV1ResponseRatingCurrentValueStatus"""
+
+    danger: bool | None = None
+    """TODO(describe): danger"""
+
+    premium: bool | None = None
+    """TODO(describe): premium"""
+
+    warning: bool | None = None
+    """TODO(describe): warning"""
+
+
 class StringResultResponse(Model):
     """An answer whose only field is a string result."""
 
     result: str | None = None
     """Result of processing the request, for example success."""
+
+
+class SupplyOrderGetResponseOrderDropoffWarehouse(Model):
+    """TODO(describe): SupplyOrderGetV3ResponseOrderDropoffWarehouse"""
+
+    address: str | None = None
+    """TODO(describe): address"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+
+class SupplyOrderGetResponseOrderTimeslotTimeslot(Model):
+    """TODO(describe): SupplyOrderGetV3ResponseOrderTimeslotTimeslot"""
+
+    from_: datetime | None = field(default=None, name="from")
+    """TODO(describe): from JSON name: ``from``."""
+
+    to: datetime | None = None
+    """TODO(describe): to"""
+
+
+class WarehouseAddressCoordinates(Model):
+    """Geographic coordinates of a warehouse address or of a search point."""
+
+    latitude: float
+    """Latitude in decimal degrees."""
+
+    longitude: float
+    """Longitude in decimal degrees."""
+
+
+class WarehouseFbsUpdatePickUpTimeslotListRequest(Model):
+    """Request for courier pick-up timeslots for an existing FBS warehouse."""
+
+    warehouse_id: int
+    """Identifier of the warehouse."""
+
+
+class WarehouseOperationResponse(Model):
+    """The identifier of an asynchronous warehouse operation; check it with
+    /v1/warehouse/operation/status.
+    """
+
+    operation_id: str | None = None
+    """Identifier of the started operation; get its status with /v1/warehouse/operation/status."""
+
+
+class WarehouseOperationStatusRequest(Model):
+    """Request for the status of a warehouse operation."""
+
+    operation_id: str
+    """Operation identifier returned by the method that started it."""

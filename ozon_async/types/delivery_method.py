@@ -215,3 +215,49 @@ class DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint(Model):
 
     name: str | None = None
     """Name of the drop-off point."""
+
+
+class DeliveryMethodReturnSettingsGetV1Request(Model):
+    """TODO(describe): DeliveryMethodReturnSettingsGetV1Request"""
+
+    delivery_method_id: int
+    """TODO(describe): delivery_method_id"""
+
+
+class DeliveryMethodReturnSettingsGetV1Response(Model):
+    """TODO(describe): DeliveryMethodReturnSettingsGetV1Response"""
+
+    settings: DeliveryMethodReturnSettingsGetV1ResponseSettings | None = None
+    """TODO(describe): settings"""
+
+
+class DeliveryMethodReturnSettingsGetV1ResponseSettings(Model):
+    """TODO(describe): DeliveryMethodReturnSettingsGetV1ResponseSettings"""
+
+    courier_details: DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails | None = None
+    """TODO(describe): courier_details"""
+
+    post_office_zipcode: str | None = None
+    """TODO(describe): post_office_zipcode"""
+
+    transport_company_details: (
+        DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails | None
+    ) = None
+    """TODO(describe): transport_company_details"""
+
+
+class DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails(Model):
+    """TODO(describe): DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails"""
+
+    contact_days: int | None = None
+    """TODO(describe): contact_days"""
+
+
+class DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails(Model):
+    """TODO(describe): DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails"""
+
+    transport_company_names: list[str] | None = None
+    """TODO(describe): transport_company_names"""
+
+    zipcode: str | None = None
+    """TODO(describe): zipcode"""

@@ -166,6 +166,33 @@ class DescriptionCategoryAttributeValuesV1Response(Model):
     """Attribute values."""
 
 
+class DescriptionCategoryTipsV1Request(Model):
+    """TODO(describe): DescriptionCategoryTipsV1Request"""
+
+    type_id: list[int] | None = None
+    """TODO(describe): type_id"""
+
+
+class DescriptionCategoryTipsV1Response(Model):
+    """TODO(describe): DescriptionCategoryTipsV1Response"""
+
+    result: list[DescriptionCategoryTipsV1ResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class DescriptionCategoryTipsV1ResponseResult(Model):
+    """TODO(describe): DescriptionCategoryTipsV1ResponseResult"""
+
+    images_url: list[str] | None = None
+    """TODO(describe): images_url"""
+
+    info_url: str | None = None
+    """TODO(describe): info_url"""
+
+    type_id: int | None = None
+    """TODO(describe): type_id"""
+
+
 class DescriptionCategoryTreeV1Request(Model):
     """Request for the category and product type tree."""
 

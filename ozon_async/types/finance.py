@@ -4,20 +4,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
 from ozon_async._models import Model
 from ozon_async.types.common import (
     FilterPeriod,
+    FinanceCashFlowStatementListRequestDate,
     MoneyValue,
+    PostingBuyerLegalInfo,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
 )
 
 if TYPE_CHECKING:
+    FinanceAccrualByDayV1ResponseAccrualAccruedCategory = (
+        Literal["UNSPECIFIED", "POSTING", "ITEM", "NON_ITEM"] | str
+    )
+    FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType = Literal["UPD", "UKD"] | str
+    FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType = Literal["DELIVERY", "RETURN"] | str
     ReportLanguage = str
 else:
+    FinanceAccrualByDayV1ResponseAccrualAccruedCategory = str
+    FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType = str
+    FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType = str
     ReportLanguage = str
+# FinanceAccrualByDayV1ResponseAccrualAccruedCategory: TODO(describe): accrued_category
+# FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType: TODO(describe): type
+# FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType: TODO(describe): type
 # ReportLanguage: Language of the report: `RU` Russian, `EN` English.
 
 
@@ -29,6 +43,152 @@ class CompensationReportRequest(Model):
 
     language: ReportLanguage | None = None
     """Report language: RU (Russian, default) or EN (English)."""
+
+
+class FinanceAccrualByDayV1Request(Model):
+    """TODO(describe): FinanceAccrualByDayV1Request
+
+    Note: Ozon marks `last_id` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    date: str
+    """TODO(describe): date"""
+
+    last_id: str | None = None
+    """TODO(describe): last_id"""
+
+
+class FinanceAccrualByDayV1Response(Model):
+    """TODO(describe): FinanceAccrualByDayV1Response"""
+
+    accruals: list[FinanceAccrualByDayV1ResponseAccrual] | None = None
+    """TODO(describe): accruals"""
+
+    last_id: str | None = None
+    """TODO(describe): last_id"""
+
+
+class FinanceAccrualByDayV1ResponseAccrual(Model):
+    """TODO(describe): FinanceAccrualByDayV1ResponseAccrual"""
+
+    accrued_category: FinanceAccrualByDayV1ResponseAccrualAccruedCategory | None = None
+    """TODO(describe): accrued_category"""
+
+    date: str | None = None
+    """TODO(describe): date"""
+
+    item_fees: FinanceAccrualByDayV1ResponseAccrualItemFees | None = None
+    """TODO(describe): item_fees"""
+
+    non_item_fee: FinanceAccrualByDayV1ResponseAccrualNonItemFee | None = None
+    """TODO(describe): non_item_fee"""
+
+    posting: FinanceAccrualByDayV1ResponseAccrualPosting | None = None
+    """TODO(describe): posting"""
+
+    total_amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): total_amount"""
+
+    accrual_id: int | None = None
+    """TODO(describe): accrual_id"""
+
+    unit_number: str | None = None
+    """TODO(describe): unit_number"""
+
+    type_id: int | None = None
+    """TODO(describe): type_id"""
+
+
+class FinanceAccrualByDayV1ResponseAccrualItemFees(Model):
+    """TODO(describe): FinanceAccrualByDayV1ResponseAccrualItemFees"""
+
+    fees: list[FinanceAccrualByDayV1ResponseAccrualItemFeesFee] | None = None
+    """TODO(describe): fees"""
+
+
+class FinanceAccrualByDayV1ResponseAccrualItemFeesFee(Model):
+    """TODO(describe): FinanceAccrualByDayV1ResponseAccrualItemFeesFee"""
+
+    fees: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
+    """TODO(describe): fees"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class FinanceAccrualByDayV1ResponseAccrualNonItemFee(Model):
+    """TODO(describe): FinanceAccrualByDayV1ResponseAccrualItemFeesFeeFee"""
+
+    accrued: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): accrued"""
+
+    type_id: int | None = None
+    """TODO(describe): type_id"""
+
+
+class FinanceAccrualByDayV1ResponseAccrualPosting(Model):
+    """TODO(describe): FinanceAccrualByDayV1ResponseAccrualPosting"""
+
+    delivery_schema: str | None = None
+    """TODO(describe): delivery_schema"""
+
+    delivery_speed: int | None = None
+    """TODO(describe): delivery_speed"""
+
+    products: list[FinanceAccrualByDayV1ResponseAccrualPostingProduct] | None = None
+    """TODO(describe): products"""
+
+
+class FinanceAccrualByDayV1ResponseAccrualPostingProduct(Model):
+    """TODO(describe): FinanceAccrualByDayV1ResponseAccrualPostingProduct"""
+
+    commission: FinanceAccrualByDayV1ResponseAccrualPostingProductCommission | None = None
+    """TODO(describe): commission"""
+
+    delivery: FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery | None = None
+    """TODO(describe): delivery"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class FinanceAccrualByDayV1ResponseAccrualPostingProductCommission(Model):
+    """TODO(describe): FinanceAccrualByDayV1ResponseAccrualPostingProductCommission"""
+
+    bonus: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): bonus"""
+
+    coinvestment: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): coinvestment"""
+
+    commission: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): commission"""
+
+    commission_ratio: str | None = None
+    """TODO(describe): commission_ratio"""
+
+    sale_amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): sale_amount"""
+
+    sale_commission: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): sale_commission"""
+
+    sale_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): sale_price"""
+
+    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): seller_price"""
+
+
+class FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery(Model):
+    """TODO(describe): FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery"""
+
+    services: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
+    """TODO(describe): services"""
+
+    total_accrued: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): total_accrued"""
 
 
 class FinanceAccrualPostingsV1Request(Model):
@@ -77,6 +237,121 @@ class FinanceAccrualPostingsV1ResponsePostingAccrualAccrual(Model):
     """Accrual type identifier; get the list of types with /v1/finance/accrual/types."""
 
 
+class FinanceAccrualTypesV1Response(Model):
+    """TODO(describe): FinanceAccrualTypesV1Response"""
+
+    accrual_types: list[FinanceAccrualTypesV1ResponseAccrualType] | None = None
+    """TODO(describe): accrual_types"""
+
+
+class FinanceAccrualTypesV1ResponseAccrualType(Model):
+    """TODO(describe): FinanceAccrualTypesV1ResponseAccrualType"""
+
+    description: str | None = None
+    """TODO(describe): description"""
+
+    id: int | None = None
+    """TODO(describe): id"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+
+class FinanceBalanceV1Request(Model):
+    """TODO(describe): FinanceBalanceV1Request"""
+
+    date_from: datetime
+    """TODO(describe): date_from"""
+
+    date_to: datetime
+    """TODO(describe): date_to"""
+
+
+class FinanceBalanceV1Response(Model):
+    """TODO(describe): FinanceBalanceV1Response"""
+
+    cashflows: FinanceBalanceV1ResponseCashflows | None = None
+    """TODO(describe): cashflows"""
+
+    total: FinanceBalanceV1ResponseTotal | None = None
+    """TODO(describe): total"""
+
+
+class FinanceBalanceV1ResponseCashflows(Model):
+    """TODO(describe): FinanceBalanceV1ResponseCashflows"""
+
+    returns: FinanceBalanceV1ResponseCashflowsReturns | None = None
+    """TODO(describe): returns"""
+
+    sales: FinanceBalanceV1ResponseCashflowsReturns | None = None
+    """TODO(describe): sales"""
+
+    services: list[FinanceBalanceV1ResponseCashflowsService] | None = None
+    """TODO(describe): services"""
+
+
+class FinanceBalanceV1ResponseCashflowsReturns(Model):
+    """TODO(describe): FinanceBalanceV1ResponseCashflowsReturns"""
+
+    amount: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """TODO(describe): amount"""
+
+    amount_details: FinanceBalanceV1ResponseCashflowsReturnsAmountDetails | None = None
+    """TODO(describe): amount_details"""
+
+    fee: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """TODO(describe): fee"""
+
+
+class FinanceBalanceV1ResponseCashflowsReturnsAmountDetails(Model):
+    """TODO(describe): FinanceBalanceV1ResponseCashflowsReturnsAmountDetails"""
+
+    partner_programs: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """TODO(describe): partner_programs"""
+
+    points_for_discounts: str | None = None
+    """TODO(describe): points_for_discounts"""
+
+    revenue: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """TODO(describe): revenue"""
+
+
+class FinanceBalanceV1ResponseCashflowsService(Model):
+    """TODO(describe): FinanceBalanceV1ResponseCashflowsService"""
+
+    amount: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """TODO(describe): amount"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+
+class FinanceBalanceV1ResponseTotal(Model):
+    """TODO(describe): FinanceBalanceV1ResponseTotal"""
+
+    accrued: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """TODO(describe): accrued"""
+
+    closing_balance: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """TODO(describe): closing_balance"""
+
+    opening_balance: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """TODO(describe): opening_balance"""
+
+    payments: list[FinanceBalanceV1ResponseTotalAccrued] | None = None
+    """TODO(describe): payments"""
+
+
+class FinanceBalanceV1ResponseTotalAccrued(Model):
+    """TODO(describe): FinanceBalanceV1ResponseCashflowsReturnsAmount"""
+
+    currency_code: str | None = None
+    """TODO(describe): currency_code"""
+
+    value: float | None = None
+    """TODO(describe): value"""
+
+
 class FinanceCashFlowStatementListV1Request(Model):
     """Request for the cash flow statement.
 
@@ -84,7 +359,7 @@ class FinanceCashFlowStatementListV1Request(Model):
     optional here.
     """
 
-    date: FinanceCashFlowStatementListV1RequestDate
+    date: FinanceCashFlowStatementListRequestDate
     """Date range of the report; it is split into periods from the 1st to the 15th and from the
     16th to the end of the month.
     """
@@ -97,16 +372,6 @@ class FinanceCashFlowStatementListV1Request(Model):
 
     with_details: bool | None = None
     """true to add the detailed breakdown to the response."""
-
-
-class FinanceCashFlowStatementListV1RequestDate(Model):
-    """Date range for the cash flow statement."""
-
-    from_: datetime = field(name="from")
-    """Start date of the report range. JSON name: ``from``."""
-
-    to: datetime
-    """End date of the report range."""
 
 
 class FinanceCashFlowStatementListV1Response(Model):
@@ -277,6 +542,176 @@ class FinanceCashFlowStatementListV1ResponseResultDetailsServices(Model):
     """Breakdown by service."""
 
 
+class FinanceDocumentB2bSalesJsonV1Request(Model):
+    """TODO(describe): FinanceDocumentB2bSalesJsonV1Request"""
+
+    date: str
+    """TODO(describe): date"""
+
+
+class FinanceDocumentB2bSalesJsonV1Response(Model):
+    """TODO(describe): FinanceDocumentB2bSalesJsonV1Response"""
+
+    date_from: str | None = None
+    """TODO(describe): date_from"""
+
+    date_to: str | None = None
+    """TODO(describe): date_to"""
+
+    invoices: list[FinanceDocumentB2bSalesJsonV1ResponseInvoice] | None = None
+    """TODO(describe): invoices"""
+
+    seller_info: PostingBuyerLegalInfo | None = None
+    """TODO(describe): seller_info"""
+
+
+class FinanceDocumentB2bSalesJsonV1ResponseInvoice(Model):
+    """TODO(describe): FinanceDocumentB2bSalesJsonV1ResponseInvoice"""
+
+    buyer_info: FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo | None = None
+    """TODO(describe): buyer_info"""
+
+    currency: str | None = None
+    """TODO(describe): currency"""
+
+    currency_code: int | None = None
+    """TODO(describe): currency_code"""
+
+    info: FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo | None = None
+    """TODO(describe): info"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    operations: list[FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation] | None = None
+    """TODO(describe): operations"""
+
+    product_name: str | None = None
+    """TODO(describe): product_name"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    unit_code: int | None = None
+    """TODO(describe): unit_code"""
+
+    unit_name: str | None = None
+    """TODO(describe): unit_name"""
+
+
+class FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo(Model):
+    """TODO(describe): FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    address: str | None = None
+    """TODO(describe): address"""
+
+    inn: str | None = None
+    """TODO(describe): inn"""
+
+    kpp: str | None = None
+    """TODO(describe): kpp"""
+
+
+class FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo(Model):
+    """TODO(describe): FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo"""
+
+    date: str | None = None
+    """TODO(describe): date"""
+
+    number: str | None = None
+    """TODO(describe): number"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    type: FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType | None = None
+    """TODO(describe): type"""
+
+
+class FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation(Model):
+    """TODO(describe): FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation"""
+
+    amount: float | None = None
+    """TODO(describe): amount"""
+
+    cost_without_vat: float | None = None
+    """TODO(describe): cost_without_vat"""
+
+    date: str | None = None
+    """TODO(describe): date"""
+
+    gtd_number: str | None = None
+    """TODO(describe): gtd_number"""
+
+    origin_country: str | None = None
+    """TODO(describe): origin_country"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    price: float | None = None
+    """TODO(describe): price"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    rnpt_number: str | None = None
+    """TODO(describe): rnpt_number"""
+
+    type: FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType | None = None
+    """TODO(describe): type"""
+
+    vat_amount: float | None = None
+    """TODO(describe): vat_amount"""
+
+    vat_rate: float | None = None
+    """TODO(describe): vat_rate"""
+
+
+class FinanceProductsBuyoutV1Response(Model):
+    """TODO(describe): FinanceProductsBuyoutV1Response"""
+
+    products: list[FinanceProductsBuyoutV1ResponseProduct] | None = None
+    """TODO(describe): products"""
+
+
+class FinanceProductsBuyoutV1ResponseProduct(Model):
+    """TODO(describe): FinanceProductsBuyoutV1ResponseProduct"""
+
+    amount: float | None = None
+    """TODO(describe): amount"""
+
+    buyout_price: float | None = None
+    """TODO(describe): buyout_price"""
+
+    deduction_by_category_percent: float | None = None
+    """TODO(describe): deduction_by_category_percent"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    seller_price_per_instance: float | None = None
+    """TODO(describe): seller_price_per_instance"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    vat_percent: int | None = None
+    """TODO(describe): vat_percent"""
+
+
 class FinanceRealizationByDayV1Request(Model):
     """Request for the daily sales report."""
 
@@ -370,6 +805,16 @@ class FinanceRealizationV2ResponseResult(Model):
 
     rows: list[RealizationReportResponseRow] | None = None
     """Report rows."""
+
+
+class FinanceRequest(Model):
+    """TODO(describe): FinanceDocumentB2bSalesV1Request"""
+
+    date: str
+    """TODO(describe): date"""
+
+    language: str | None = None
+    """TODO(describe): language"""
 
 
 class FinanceServiceCharge(Model):

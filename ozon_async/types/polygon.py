@@ -76,3 +76,81 @@ class PolygonCreateV1Response(Model):
     """Identifier of the new delivery polygon, in the camelCase spelling that Ozon's example uses
     instead of polygon_id. JSON name: ``polygonId``.
     """
+
+
+class PolygonDeleteV1Request(Model):
+    """TODO(describe): PolygonDeleteV1Request"""
+
+    delivery_method_id: int
+    """TODO(describe): delivery_method_id"""
+
+    polygon_id: int
+    """TODO(describe): polygon_id"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+
+class PolygonListV1Request(Model):
+    """TODO(describe): PolygonListV1Request"""
+
+    delivery_method_id: int
+    """TODO(describe): delivery_method_id"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+
+class PolygonListV1Response(Model):
+    """TODO(describe): PolygonListV1Response"""
+
+    polygons: list[PolygonListV1ResponsePolygon] | None = None
+    """TODO(describe): polygons"""
+
+
+class PolygonListV1ResponsePolygon(Model):
+    """TODO(describe): PolygonListV1ResponsePolygon"""
+
+    coordinates: str | None = None
+    """TODO(describe): coordinates"""
+
+    polygon_id: int | None = None
+    """TODO(describe): polygon_id"""
+
+    time: int | None = None
+    """TODO(describe): time"""
+
+
+class PolygonTimeCoordinatesUpdateV1Request(Model):
+    """TODO(describe): PolygonTimeCoordinatesUpdateV1Request"""
+
+    coordinates: str
+    """TODO(describe): coordinates"""
+
+    delivery_method_id: int
+    """TODO(describe): delivery_method_id"""
+
+    polygon_id: int
+    """TODO(describe): polygon_id"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+
+class PolygonTimeSetV1Request(Model):
+    """TODO(describe): PolygonTimeSetV1Request"""
+
+    current_time: int
+    """TODO(describe): current_time"""
+
+    delivery_method_id: int
+    """TODO(describe): delivery_method_id"""
+
+    new_time: int
+    """TODO(describe): new_time"""
+
+    polygon_id: int
+    """TODO(describe): polygon_id"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""

@@ -10,17 +10,37 @@ from msgspec import Meta, field
 
 from ozon_async._models import Model
 from ozon_async.types.common import (
+    BoolResultResponse,
     CarriageError,
     FilterPeriod,
+    FinanceCashFlowStatementListRequestDate,
+    IdObject,
     MoneyValue,
+    PostingBuyerLegalInfo,
+    PostingFbsCancelReasonListResponseResult,
+    PostingFbsProductCancelRequestItem,
+    PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
     SortDirection,
 )
 
 if TYPE_CHECKING:
     FbsPostingCargoType = Literal["BOX", "PALLET"] | str
+    PostingDigitalListV1RequestDir = Literal["ASC", "DESC"] | str
+    PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"] | str
+    PostingFboListV3RequestSortDir = Literal["ASC", "DESC"] | str
+    PostingFbpListV1RequestSortDir = Literal["ASC", "DESC"] | str
 else:
     FbsPostingCargoType = str
+    PostingDigitalListV1RequestDir = str
+    PostingDigitalListV2RequestSortDir = str
+    PostingFboListV3RequestSortDir = str
+    PostingFbpListV1RequestSortDir = str
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
+# PostingDigitalListV1RequestDir: TODO(describe): dir
+# PostingDigitalListV2RequestSortDir: TODO(describe): sort_dir
+# PostingFboListV3RequestSortDir: TODO(describe): sort_dir
+# PostingFbpListV1RequestSortDir: TODO(describe): sort_dir
 
 
 class FbsPosting(Model):
@@ -761,17 +781,43 @@ class FbsPostingWithParams(Model):
     """true to transliterate the returned text values into Latin characters."""
 
 
-class PostingBuyerLegalInfo(Model):
-    """Legal details of a buyer that is a company."""
+class PostingAdditionalData(Model):
+    """A key-value pair with additional information about an FBS posting."""
 
-    company_name: str | None = None
-    """Company name."""
+    key: str | None = None
+    """Name of the additional data field."""
 
-    inn: str | None = None
-    """Taxpayer identification number (INN)."""
+    value: str | None = None
+    """Value of the additional data field."""
 
-    kpp: str | None = None
-    """Tax registration reason code (KPP)."""
+    delivery_track_number: str | None = None
+    """TODO(describe): delivery_track_number"""
+
+    courier_name: str | None = None
+    """TODO(describe): courier_name"""
+
+    delivery_time: datetime | None = None
+    """TODO(describe): delivery_time"""
+
+
+class PostingCancelStatusV1Request(Model):
+    """TODO(describe): PostingCancelStatusV1Request"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+
+class PostingCancelV1Request(Model):
+    """TODO(describe): PostingCancelV1Request"""
+
+    posting_number: str
+    """TODO(describe): posting_number"""
+
+    reason_id: int
+    """TODO(describe): reason_id"""
+
+    reason_message: str | None = None
+    """TODO(describe): reason_message"""
 
 
 class PostingCarriageAvailableListV1Request(Model):
@@ -864,6 +910,328 @@ class PostingCutoffSetV1Request(Model):
     """Posting number."""
 
 
+class PostingDigitalCodesUploadV1Request(Model):
+    """TODO(describe): PostingDigitalCodesUploadV1Request"""
+
+    exemplars_by_sku: list[PostingDigitalCodesUploadV1RequestExemplarsBySku] | None = None
+    """TODO(describe): exemplars_by_sku"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+
+class PostingDigitalCodesUploadV1RequestExemplarsBySku(Model):
+    """TODO(describe): PostingDigitalCodesUploadV1RequestExemplarsBySku"""
+
+    exemplar_qty: int
+    """TODO(describe): exemplar_qty"""
+
+    not_available_exemplar_qty: int
+    """TODO(describe): not_available_exemplar_qty"""
+
+    sku: int
+    """TODO(describe): sku"""
+
+    exemplar_keys: list[str] | None = None
+    """TODO(describe): exemplar_keys"""
+
+
+class PostingDigitalCodesUploadV1Response(Model):
+    """TODO(describe): PostingDigitalCodesUploadV1Response"""
+
+    exemplars_by_sku: list[PostingDigitalCodesUploadV1ResponseExemplarsBySku] | None = None
+    """TODO(describe): exemplars_by_sku"""
+
+
+class PostingDigitalCodesUploadV1ResponseExemplarsBySku(Model):
+    """TODO(describe): PostingDigitalCodesUploadV1ResponseExemplarsBySku"""
+
+    failed_exemplars: (
+        list[PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar] | None
+    ) = None
+    """TODO(describe): failed_exemplars"""
+
+    received_qty: int | None = None
+    """TODO(describe): received_qty"""
+
+    rejected_qty: int | None = None
+    """TODO(describe): rejected_qty"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar(Model):
+    """TODO(describe): PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar"""
+
+    key: str | None = None
+    """TODO(describe): key"""
+
+    message: str | None = None
+    """TODO(describe): message"""
+
+
+class PostingDigitalListAnalyticsData(Model):
+    """TODO(describe): PostingDigitalListV1ResponseResultAnalyticsData"""
+
+    city: str | None = None
+    """TODO(describe): city"""
+
+    delivery_type: str | None = None
+    """TODO(describe): delivery_type"""
+
+    is_legal: bool | None = None
+    """TODO(describe): is_legal"""
+
+    is_premium: bool | None = None
+    """TODO(describe): is_premium"""
+
+    payment_type_group_name: str | None = None
+    """TODO(describe): payment_type_group_name"""
+
+    region: str | None = None
+    """TODO(describe): region"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
+class PostingDigitalListV1Request(Model):
+    """TODO(describe): PostingDigitalListV1Request"""
+
+    dir: PostingDigitalListV1RequestDir | None = None
+    """TODO(describe): dir"""
+
+    filter: PostingDigitalListV1RequestFilter | None = None
+    """TODO(describe): filter"""
+
+    limit: int | None = None
+    """TODO(describe): limit"""
+
+    offset: int | None = None
+    """TODO(describe): offset"""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """TODO(describe): with JSON name: ``with``."""
+
+
+class PostingDigitalListV1RequestFilter(Model):
+    """TODO(describe): PostingDigitalListV1RequestFilter"""
+
+    posting_number: list[str] | None = None
+    """TODO(describe): posting_number"""
+
+    since: datetime | None = None
+    """TODO(describe): since"""
+
+    to: datetime | None = None
+    """TODO(describe): to"""
+
+
+class PostingDigitalListV1Response(Model):
+    """TODO(describe): PostingDigitalListV1Response"""
+
+    result: list[PostingDigitalListV1ResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class PostingDigitalListV1ResponseResult(Model):
+    """TODO(describe): PostingDigitalListV1ResponseResult"""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """TODO(describe): additional_data"""
+
+    analytics_data: PostingDigitalListAnalyticsData | None = None
+    """TODO(describe): analytics_data"""
+
+    cancel_reason_id: int | None = None
+    """TODO(describe): cancel_reason_id"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    financial_data: PostingFinancialData | None = None
+    """TODO(describe): financial_data"""
+
+    in_process_at: datetime | None = None
+    """TODO(describe): in_process_at"""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """TODO(describe): legal_info"""
+
+    order_id: int | None = None
+    """TODO(describe): order_id"""
+
+    order_number: str | None = None
+    """TODO(describe): order_number"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    products: list[PostingDigitalListV1ResponseResultProduct] | None = None
+    """TODO(describe): products"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    waiting_deadline_for_digital_code: datetime | None = None
+    """TODO(describe): waiting_deadline_for_digital_code"""
+
+
+class PostingDigitalListV1ResponseResultProduct(Model):
+    """TODO(describe): PostingDigitalListV1ResponseResultProduct"""
+
+    currency_code: str | None = None
+    """TODO(describe): currency_code"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price: str | None = None
+    """TODO(describe): price"""
+
+    required_qty_for_digital_code: int | None = None
+    """TODO(describe): required_qty_for_digital_code"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class PostingDigitalListV2Request(Model):
+    """TODO(describe): PostingDigitalListV2Request"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    filter: PostingDigitalListV2RequestFilter | None = None
+    """TODO(describe): filter"""
+
+    limit: int | None = None
+    """TODO(describe): limit"""
+
+    sort_dir: PostingDigitalListV2RequestSortDir | None = None
+    """TODO(describe): sort_dir"""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """TODO(describe): with JSON name: ``with``."""
+
+
+class PostingDigitalListV2RequestFilter(Model):
+    """TODO(describe): PostingDigitalListV2RequestFilter"""
+
+    order_numbers: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """TODO(describe): order_numbers"""
+
+    posting_numbers: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """TODO(describe): posting_numbers"""
+
+    since: datetime | None = None
+    """TODO(describe): since"""
+
+    to: datetime | None = None
+    """TODO(describe): to"""
+
+
+class PostingDigitalListV2Response(Model):
+    """TODO(describe): PostingDigitalListV2Response"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    has_next: bool | None = None
+    """TODO(describe): has_next"""
+
+    postings: list[PostingDigitalListV2ResponsePosting] | None = None
+    """TODO(describe): postings"""
+
+
+class PostingDigitalListV2ResponsePosting(Model):
+    """TODO(describe): PostingDigitalListV2ResponsePosting"""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """TODO(describe): additional_data"""
+
+    analytics_data: PostingDigitalListAnalyticsData | None = None
+    """TODO(describe): analytics_data"""
+
+    cancel_reason_id: int | None = None
+    """TODO(describe): cancel_reason_id"""
+
+    cancellation: PostingDigitalListV2ResponsePostingCancellation | None = None
+    """TODO(describe): cancellation"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    external_order: PostingExternalOrder | None = None
+    """TODO(describe): external_order"""
+
+    financial_data: PostingPostingFinancialData | None = None
+    """TODO(describe): financial_data"""
+
+    in_process_at: datetime | None = None
+    """TODO(describe): in_process_at"""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """TODO(describe): legal_info"""
+
+    order_id: int | None = None
+    """TODO(describe): order_id"""
+
+    order_number: str | None = None
+    """TODO(describe): order_number"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    products: list[PostingDigitalListV2ResponsePostingProduct] | None = None
+    """TODO(describe): products"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    waiting_deadline_for_digital_code: datetime | None = None
+    """TODO(describe): waiting_deadline_for_digital_code"""
+
+
+class PostingDigitalListV2ResponsePostingCancellation(Model):
+    """TODO(describe): PostingDigitalListV2ResponsePostingCancellation"""
+
+    cancellation_initiator: str | None = None
+    """TODO(describe): cancellation_initiator"""
+
+    cancellation_type: str | None = None
+    """TODO(describe): cancellation_type"""
+
+
+class PostingDigitalListV2ResponsePostingProduct(Model):
+    """TODO(describe): PostingDigitalListV2ResponsePostingProduct"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): price"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    required_qty_for_digital_code: int | None = None
+    """TODO(describe): required_qty_for_digital_code"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
 class PostingExternalOrder(Model):
     """Information about an order placed on an external platform.
 
@@ -879,27 +1247,755 @@ class PostingExternalOrder(Model):
     """Name of the platform where the order was placed; empty for Ozon orders."""
 
 
+class PostingFboAnalyticsData(Model):
+    """TODO(describe): PostingFboListV2ResponseResultAnalyticsData"""
+
+    city: str | None = None
+    """TODO(describe): city"""
+
+    delivery_type: str | None = None
+    """TODO(describe): delivery_type"""
+
+    is_legal: bool | None = None
+    """TODO(describe): is_legal"""
+
+    is_premium: bool | None = None
+    """TODO(describe): is_premium"""
+
+    payment_type_group_name: str | None = None
+    """TODO(describe): payment_type_group_name"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+    client_delivery_date_begin: datetime | None = None
+    """TODO(describe): client_delivery_date_begin"""
+
+    client_delivery_date_end: datetime | None = None
+    """TODO(describe): client_delivery_date_end"""
+
+
+class PostingFboGetV2Request(Model):
+    """TODO(describe): PostingFboGetV2Request"""
+
+    posting_number: str
+    """TODO(describe): posting_number"""
+
+    translit: bool | None = None
+    """TODO(describe): translit"""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """TODO(describe): with JSON name: ``with``."""
+
+
+class PostingFboGetV2Response(Model):
+    """TODO(describe): PostingFboGetV2Response"""
+
+    result: PostingFboGetV2ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class PostingFboGetV2ResponseResult(Model):
+    """TODO(describe): PostingFboGetV2ResponseResult"""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """TODO(describe): additional_data"""
+
+    analytics_data: PostingFboAnalyticsData | None = None
+    """TODO(describe): analytics_data"""
+
+    cancel_reason_id: int | None = None
+    """TODO(describe): cancel_reason_id"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    fact_delivery_date: datetime | None = None
+    """TODO(describe): fact_delivery_date"""
+
+    financial_data: PostingFinancialData | None = None
+    """TODO(describe): financial_data"""
+
+    in_process_at: datetime | None = None
+    """TODO(describe): in_process_at"""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """TODO(describe): legal_info"""
+
+    order_id: int | None = None
+    """TODO(describe): order_id"""
+
+    order_number: str | None = None
+    """TODO(describe): order_number"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    products: list[PostingFboProduct] | None = None
+    """TODO(describe): products"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    substatus: str | None = None
+    """TODO(describe): substatus"""
+
+
+class PostingFboListV2Request(Model):
+    """TODO(describe): PostingFboListV2Request"""
+
+    filter: PostingFboListV2RequestFilter
+    """TODO(describe): filter"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    dir: str | None = None
+    """TODO(describe): dir"""
+
+    offset: int | None = None
+    """TODO(describe): offset"""
+
+    translit: bool | None = None
+    """TODO(describe): translit"""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """TODO(describe): with JSON name: ``with``."""
+
+
+class PostingFboListV2RequestFilter(Model):
+    """TODO(describe): PostingFboListV2RequestFilter"""
+
+    since: datetime
+    """TODO(describe): since"""
+
+    to: datetime
+    """TODO(describe): to"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+
+class PostingFboListV2Response(Model):
+    """TODO(describe): PostingFboListV2Response"""
+
+    result: list[PostingFboListV2ResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class PostingFboListV2ResponseResult(Model):
+    """TODO(describe): PostingFboListV2ResponseResult"""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """TODO(describe): additional_data"""
+
+    analytics_data: PostingFboAnalyticsData | None = None
+    """TODO(describe): analytics_data"""
+
+    cancel_reason_id: int | None = None
+    """TODO(describe): cancel_reason_id"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    financial_data: PostingFinancialData2 | None = None
+    """TODO(describe): financial_data"""
+
+    in_process_at: datetime | None = None
+    """TODO(describe): in_process_at"""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """TODO(describe): legal_info"""
+
+    order_id: int | None = None
+    """TODO(describe): order_id"""
+
+    order_number: str | None = None
+    """TODO(describe): order_number"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    products: list[PostingFboProduct] | None = None
+    """TODO(describe): products"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    substatus: str | None = None
+    """TODO(describe): substatus"""
+
+
+class PostingFboListV3Request(Model):
+    """TODO(describe): PostingFboListV3Request"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    filter: PostingFboListV3RequestFilter | None = None
+    """TODO(describe): filter"""
+
+    limit: int | None = None
+    """TODO(describe): limit"""
+
+    sort_dir: PostingFboListV3RequestSortDir | None = None
+    """TODO(describe): sort_dir"""
+
+    translit: bool | None = None
+    """TODO(describe): translit"""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """TODO(describe): with JSON name: ``with``."""
+
+
+class PostingFboListV3RequestFilter(Model):
+    """TODO(describe): PostingFboListV3RequestFilter"""
+
+    order_numbers: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """TODO(describe): order_numbers"""
+
+    posting_numbers: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """TODO(describe): posting_numbers"""
+
+    since: datetime | None = None
+    """TODO(describe): since"""
+
+    statuses: list[str] | None = None
+    """TODO(describe): statuses"""
+
+    to: datetime | None = None
+    """TODO(describe): to"""
+
+
+class PostingFboListV3Response(Model):
+    """TODO(describe): PostingFboListV3Response"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    has_next: bool | None = None
+    """TODO(describe): has_next"""
+
+    postings: list[PostingFboListV3ResponsePosting] | None = None
+    """TODO(describe): postings"""
+
+
+class PostingFboListV3ResponsePosting(Model):
+    """TODO(describe): PostingFboListV3ResponsePosting"""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """TODO(describe): additional_data"""
+
+    analytics_data: PostingFboAnalyticsData | None = None
+    """TODO(describe): analytics_data"""
+
+    cancel_reason_id: int | None = None
+    """TODO(describe): cancel_reason_id"""
+
+    cancellation: PostingFboListV3ResponsePostingCancellation | None = None
+    """TODO(describe): cancellation"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    external_order: PostingExternalOrder | None = None
+    """TODO(describe): external_order"""
+
+    financial_data: PostingPostingFinancialData | None = None
+    """TODO(describe): financial_data"""
+
+    in_process_at: datetime | None = None
+    """TODO(describe): in_process_at"""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """TODO(describe): legal_info"""
+
+    order_id: int | None = None
+    """TODO(describe): order_id"""
+
+    order_number: str | None = None
+    """TODO(describe): order_number"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    products: list[PostingFboListV3ResponsePostingProduct] | None = None
+    """TODO(describe): products"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    substatus: str | None = None
+    """TODO(describe): substatus"""
+
+    ext_type: str | None = None
+    """TODO(describe): ext_type"""
+
+    platform_name: str | None = None
+    """TODO(describe): platform_name"""
+
+
+class PostingFboListV3ResponsePostingCancellation(Model):
+    """TODO(describe): PostingFboListV3ResponsePostingCancellation"""
+
+    cancel_reason: str | None = None
+    """TODO(describe): cancel_reason"""
+
+    cancellation_initiator: str | None = None
+    """TODO(describe): cancellation_initiator"""
+
+    cancellation_type: str | None = None
+    """TODO(describe): cancellation_type"""
+
+
+class PostingFboListV3ResponsePostingProduct(Model):
+    """TODO(describe): PostingFboListV3ResponsePostingProduct"""
+
+    digital_codes: list[str] | None = None
+    """TODO(describe): digital_codes"""
+
+    is_marketplace_buyout: bool | None = None
+    """TODO(describe): is_marketplace_buyout"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): price"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    currency: str | None = None
+    """TODO(describe): currency"""
+
+
+class PostingFboProduct(Model):
+    """TODO(describe): PostingFboListV2ResponseResultProduct"""
+
+    digital_codes: list[str] | None = None
+    """TODO(describe): digital_codes"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    currency_code: str | None = None
+    """TODO(describe): currency_code"""
+
+    price: str | None = None
+    """TODO(describe): price"""
+
+    is_marketplace_buyout: bool | None = None
+    """TODO(describe): is_marketplace_buyout"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class PostingFbpListV1Request(Model):
+    """TODO(describe): PostingFbpListV1Request"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    filter: PostingFbpListV1RequestFilter | None = None
+    """TODO(describe): filter"""
+
+    limit: int | None = None
+    """TODO(describe): limit"""
+
+    sort_by: str | None = None
+    """TODO(describe): sort_by"""
+
+    sort_dir: PostingFbpListV1RequestSortDir | None = None
+    """TODO(describe): sort_dir"""
+
+
+class PostingFbpListV1RequestFilter(Model):
+    """TODO(describe): PostingFbpListV1RequestFilter"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    posting_numbers: list[str] | None = None
+    """TODO(describe): posting_numbers"""
+
+    since: datetime | None = None
+    """TODO(describe): since"""
+
+    statuses: list[str] | None = None
+    """TODO(describe): statuses"""
+
+    to: datetime | None = None
+    """TODO(describe): to"""
+
+
+class PostingFbpListV1Response(Model):
+    """TODO(describe): PostingFbpListV1Response"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    postings: list[PostingFbpListV1ResponsePosting] | None = None
+    """TODO(describe): postings"""
+
+
+class PostingFbpListV1ResponsePosting(Model):
+    """TODO(describe): PostingFbpListV1ResponsePosting"""
+
+    financial_data: PostingFbpListV1ResponsePostingFinancialData | None = None
+    """TODO(describe): financial_data"""
+
+    in_process_at: datetime | None = None
+    """TODO(describe): in_process_at"""
+
+    order_date: datetime | None = None
+    """TODO(describe): order_date"""
+
+    order_id: int | None = None
+    """TODO(describe): order_id"""
+
+    order_number: str | None = None
+    """TODO(describe): order_number"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    products: list[PostingFbpListV1ResponsePostingProduct] | None = None
+    """TODO(describe): products"""
+
+    provider_id: int | None = None
+    """TODO(describe): provider_id"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+
+class PostingFbpListV1ResponsePostingFinancialData(Model):
+    """TODO(describe): PostingFbpListV1ResponsePostingFinancialData"""
+
+    cluster_from: str | None = None
+    """TODO(describe): cluster_from"""
+
+    cluster_to: str | None = None
+    """TODO(describe): cluster_to"""
+
+    delivery_amount: float | None = None
+    """TODO(describe): delivery_amount"""
+
+    products: list[PostingFbpListV1ResponsePostingFinancialDataProduct] | None = None
+    """TODO(describe): products"""
+
+
+class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
+    """TODO(describe): PostingFbpListV1ResponsePostingFinancialDataProduct"""
+
+    actions: list[PostingFbpListV1ResponsePostingFinancialDataProductAction] | None = None
+    """TODO(describe): actions"""
+
+    commissions_currency_code: str | None = None
+    """TODO(describe): commissions_currency_code"""
+
+    old_price: float | None = None
+    """TODO(describe): old_price"""
+
+    price: float | None = None
+    """TODO(describe): price"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    total_discount_percent: float | None = None
+    """TODO(describe): total_discount_percent"""
+
+    total_discount_value: float | None = None
+    """TODO(describe): total_discount_value"""
+
+
+class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
+    """TODO(describe): PostingFbpListV1ResponsePostingFinancialDataProductAction"""
+
+    action_id: str | None = None
+    """TODO(describe): action_id"""
+
+    date_from: datetime | None = None
+    """TODO(describe): date_from"""
+
+    date_to: datetime | None = None
+    """TODO(describe): date_to"""
+
+    discount_percent: float | None = None
+    """TODO(describe): discount_percent"""
+
+    discount_value: float | None = None
+    """TODO(describe): discount_value"""
+
+    is_from_seller: bool | None = None
+    """TODO(describe): is_from_seller"""
+
+    description: str | None = None
+    """TODO(describe): description"""
+
+
+class PostingFbpListV1ResponsePostingProduct(Model):
+    """TODO(describe): PostingFbpListV1ResponsePostingProduct"""
+
+    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): customer_price"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): price"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): seller_price"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class PostingFbsActCheckStatusV2Response(Model):
+    """TODO(describe): PostingFbsActCheckStatusV2Response"""
+
+    result: PostingFbsActCheckStatusV2ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class PostingFbsActCheckStatusV2ResponseResult(Model):
+    """TODO(describe): PostingFbsActCheckStatusV2ResponseResult"""
+
+    act_type: str | None = None
+    """TODO(describe): act_type"""
+
+    added_to_act: list[str] | None = None
+    """TODO(describe): added_to_act"""
+
+    removed_from_act: list[str] | None = None
+    """TODO(describe): removed_from_act"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    is_partial: bool | None = None
+    """TODO(describe): is_partial"""
+
+    has_postings_for_next_carriage: bool | None = None
+    """TODO(describe): has_postings_for_next_carriage"""
+
+    partial_num: int | None = None
+    """TODO(describe): partial_num"""
+
+
+class PostingFbsActCreateV2Request(Model):
+    """TODO(describe): PostingFbsActCreateV2Request"""
+
+    delivery_method_id: int
+    """TODO(describe): delivery_method_id"""
+
+    containers_count: int | None = None
+    """TODO(describe): containers_count"""
+
+    departure_date: datetime | None = None
+    """TODO(describe): departure_date"""
+
+
+class PostingFbsActCreateV2Response(Model):
+    """TODO(describe): PostingFbsActCreateV2Response"""
+
+    result: IdObject | None = None
+    """TODO(describe): result"""
+
+
+class PostingFbsActGetPostingsV2Response(Model):
+    """TODO(describe): PostingFbsActGetPostingsV2Response"""
+
+    result: list[PostingFbsActGetPostingsV2ResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class PostingFbsActGetPostingsV2ResponseResult(Model):
+    """TODO(describe): PostingFbsActGetPostingsV2ResponseResult"""
+
+    id: int | None = None
+    """TODO(describe): id"""
+
+    multi_box_qty: int | None = None
+    """TODO(describe): multi_box_qty"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    seller_error: str | None = None
+    """TODO(describe): seller_error"""
+
+    updated_at: datetime | None = None
+    """TODO(describe): updated_at"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    products: list[PostingFbsActGetPostingsV2ResponseResultProduct] | None = None
+    """TODO(describe): products"""
+
+
+class PostingFbsActGetPostingsV2ResponseResultProduct(Model):
+    """TODO(describe): PostingFbsActGetPostingsV2ResponseResultProduct"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price: str | None = None
+    """TODO(describe): price"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class PostingFbsActListV2Request(Model):
+    """TODO(describe): PostingFbsActListV2Request"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    filter: PostingFbsActListV2RequestFilter | None = None
+    """TODO(describe): filter"""
+
+
+class PostingFbsActListV2RequestFilter(Model):
+    """TODO(describe): PostingFbsActListV2RequestFilter"""
+
+    date_from: str
+    """TODO(describe): date_from"""
+
+    date_to: str
+    """TODO(describe): date_to"""
+
+    integration_type: str | None = None
+    """TODO(describe): integration_type"""
+
+    status: list[str] | None = None
+    """TODO(describe): status"""
+
+
+class PostingFbsActListV2Response(Model):
+    """TODO(describe): PostingFbsActListV2Response"""
+
+    result: list[PostingFbsActListV2ResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class PostingFbsActListV2ResponseResult(Model):
+    """TODO(describe): PostingFbsActListV2ResponseResult"""
+
+    id: int | None = None
+    """TODO(describe): id"""
+
+    delivery_method_id: int | None = None
+    """TODO(describe): delivery_method_id"""
+
+    delivery_method_name: str | None = None
+    """TODO(describe): delivery_method_name"""
+
+    integration_type: str | None = None
+    """TODO(describe): integration_type"""
+
+    containers_count: int | None = None
+    """TODO(describe): containers_count"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    departure_date: str | None = None
+    """TODO(describe): departure_date"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    updated_at: datetime | None = None
+    """TODO(describe): updated_at"""
+
+    act_type: str | None = None
+    """TODO(describe): act_type"""
+
+    is_partial: bool | None = None
+    """TODO(describe): is_partial"""
+
+    has_postings_for_next_carriage: bool | None = None
+    """TODO(describe): has_postings_for_next_carriage"""
+
+    partial_num: int | None = None
+    """TODO(describe): partial_num"""
+
+    related_docs: PostingFbsActListV2ResponseResultRelatedDocs | None = None
+    """TODO(describe): related_docs"""
+
+
+class PostingFbsActListV2ResponseResultRelatedDocs(Model):
+    """TODO(describe): PostingFbsActListV2ResponseResultRelatedDocs"""
+
+    act_of_acceptance: PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance | None = None
+    """TODO(describe): act_of_acceptance"""
+
+    act_of_mismatch: PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance | None = None
+    """TODO(describe): act_of_mismatch"""
+
+    act_of_excess: PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance | None = None
+    """TODO(describe): act_of_excess"""
+
+
+class PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance(Model):
+    """TODO(describe): PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    document_status: str | None = None
+    """TODO(describe): document_status"""
+
+
 class PostingFbsCancelReasonListV2Response(Model):
     """Answer with the list of posting cancellation reasons."""
 
-    result: list[PostingFbsCancelReasonListV2ResponseResult] | None = None
+    result: list[PostingFbsCancelReasonListResponseResult] | None = None
     """Cancellation reasons."""
-
-
-class PostingFbsCancelReasonListV2ResponseResult(Model):
-    """A cancellation reason that can be used for postings."""
-
-    id: int | None = None
-    """Cancellation reason identifier."""
-
-    is_available_for_cancellation: bool | None = None
-    """true if this reason can be used to cancel a posting."""
-
-    title: str | None = None
-    """Reason name."""
-
-    type_id: str | None = None
-    """Who initiates the cancellation: buyer - the customer, seller - the seller."""
 
 
 class PostingFbsCancelReasonV1Request(Model):
@@ -960,6 +2056,26 @@ class PostingFbsCancelV2Request(Model):
     """Additional information on the cancellation. Required when cancel_reason_id is 402."""
 
 
+class PostingFbsDigitalActCheckStatusV2Response(Model):
+    """TODO(describe): PostingFbsDigitalActCheckStatusV2Response"""
+
+    id: int | None = None
+    """TODO(describe): id"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+
+class PostingFbsDigitalActGetPdfV2Request(Model):
+    """TODO(describe): PostingFbsDigitalActGetPdfV2Request"""
+
+    id: int
+    """TODO(describe): id"""
+
+    doc_type: str | None = None
+    """TODO(describe): doc_type"""
+
+
 class PostingFbsGetByBarcodeV2Request(Model):
     """Request for an FBS posting by its barcode."""
 
@@ -1014,7 +2130,7 @@ class PostingFbsGetByBarcodeV2ResponseResult(Model):
     analytics_data: PostingFbsGetByBarcodeV2ResponseResultAnalyticsData | None = None
     """Delivery region, delivery type and buyer details of the posting, for analytics."""
 
-    financial_data: PostingFbsGetByBarcodeV2ResponseResultFinancialData | None = None
+    financial_data: PostingFinancialData2 | None = None
     """Prices, discounts, commissions and payout for each product of the posting."""
 
 
@@ -1041,61 +2157,6 @@ class PostingFbsGetByBarcodeV2ResponseResultAnalyticsData(Model):
 
     region: str | None = None
     """Region the posting is delivered to."""
-
-
-class PostingFbsGetByBarcodeV2ResponseResultFinancialData(Model):
-    """Financial details of a posting found by its barcode."""
-
-    cluster_from: str | None = None
-    """Code of the region the order is shipped from."""
-
-    cluster_to: str | None = None
-    """Code of the region the order is delivered to."""
-
-    products: list[PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct] | None = None
-    """Financial details for each product of the posting."""
-
-
-class PostingFbsGetByBarcodeV2ResponseResultFinancialDataProduct(Model):
-    """Prices, discounts, commission and payout of one product in a posting."""
-
-    actions: list[str] | None = None
-    """Promotions the product took part in for this order."""
-
-    currency_code: str | None = None
-    """Currency of the seller's prices, as set in the seller account (RUB, BYN, KZT, EUR, USD or
-    CNY).
-    """
-
-    commission_amount: float | None = None
-    """Commission charged for the product."""
-
-    commission_percent: int | None = None
-    """Commission rate, in percent."""
-
-    commissions_currency_code: str | None = None
-    """Currency the commissions were calculated in."""
-
-    old_price: float | None = None
-    """Price before discounts, shown crossed out on the product card."""
-
-    payout: float | None = None
-    """Amount paid out to the seller for the product."""
-
-    price: float | None = None
-    """Price of the product after discounts, as shown on the product card."""
-
-    product_id: int | None = None
-    """Product identifier in the seller's system (`product_id`)."""
-
-    quantity: int | None = None
-    """Number of units of the product in the posting."""
-
-    total_discount_percent: float | None = None
-    """Total discount, in percent."""
-
-    total_discount_value: float | None = None
-    """Total discount amount."""
 
 
 class PostingFbsGetByBarcodeV2ResponseResultProduct(Model):
@@ -1164,7 +2225,7 @@ class PostingFbsGetV3Response(Model):
 class PostingFbsGetV3ResponseResult(Model):
     """Full details of an FBS posting."""
 
-    additional_data: list[PostingFbsGetV3ResponseResultAdditionalData] | None = None
+    additional_data: list[PostingAdditionalData] | None = None
     """Additional information about the posting as key-value pairs."""
 
     addressee: PostingFbsGetV3ResponseResultAddressee | None = None
@@ -1363,16 +2424,6 @@ class PostingFbsGetV3ResponseResult(Model):
 
     is_click_and_collect: bool | None = None
     """true if the posting is a click-and-collect order (the buyer collects it from the seller)."""
-
-
-class PostingFbsGetV3ResponseResultAdditionalData(Model):
-    """A key-value pair with additional information about an FBS posting."""
-
-    key: str | None = None
-    """Name of the additional data field."""
-
-    value: str | None = None
-    """Value of the additional data field."""
 
 
 class PostingFbsGetV3ResponseResultAddressee(Model):
@@ -1915,6 +2966,88 @@ class PostingFbsListV4Response(Model):
     """List of postings."""
 
 
+class PostingFbsPackageLabelCreateV2Response(Model):
+    """TODO(describe): PostingFbsPackageLabelCreateV2Response"""
+
+    result: PostingFbsPackageLabelCreateV2ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class PostingFbsPackageLabelCreateV2ResponseResult(Model):
+    """TODO(describe): PostingFbsPackageLabelCreateV2ResponseResult"""
+
+    tasks: list[PostingFbsPackageLabelCreateV2ResponseResultTask] | None = None
+    """TODO(describe): tasks"""
+
+
+class PostingFbsPackageLabelCreateV2ResponseResultTask(Model):
+    """TODO(describe): PostingFbsPackageLabelCreateV2ResponseResultTask"""
+
+    task_id: int | None = None
+    """TODO(describe): task_id"""
+
+    task_type: str | None = None
+    """TODO(describe): task_type"""
+
+
+class PostingFbsPackageLabelGetV1Response(Model):
+    """TODO(describe): PostingFbsPackageLabelGetV1Response"""
+
+    result: PostingFbsPackageLabelGetV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class PostingFbsPackageLabelGetV1ResponseResult(Model):
+    """TODO(describe): PostingFbsPackageLabelGetV1ResponseResult"""
+
+    error: str | None = None
+    """TODO(describe): error"""
+
+    file_url: str | None = None
+    """TODO(describe): file_url"""
+
+    printed_postings_count: int | None = None
+    """TODO(describe): printed_postings_count"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    unprinted_postings: list[PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting] | None = (
+        None
+    )
+    """TODO(describe): unprinted_postings"""
+
+    unprinted_postings_count: int | None = None
+    """TODO(describe): unprinted_postings_count"""
+
+
+class PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting(Model):
+    """TODO(describe): PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting"""
+
+    msg: str | None = None
+    """TODO(describe): msg"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+
+class PostingFbsPickUpCodeVerifyV1Request(Model):
+    """TODO(describe): PostingFbsPickUpCodeVerifyV1Request"""
+
+    pickup_code: str
+    """TODO(describe): pickup_code"""
+
+    posting_number: str
+    """TODO(describe): posting_number"""
+
+
+class PostingFbsPickUpCodeVerifyV1Response(Model):
+    """TODO(describe): PostingFbsPickUpCodeVerifyV1Response"""
+
+    valid: bool | None = None
+    """TODO(describe): valid"""
+
+
 class PostingFbsProductCancelV2Request(Model):
     """Request to cancel shipping of some products in an FBS posting."""
 
@@ -1924,21 +3057,11 @@ class PostingFbsProductCancelV2Request(Model):
     cancel_reason_message: str
     """Additional information on the cancellation. Required."""
 
-    items: list[PostingFbsProductCancelV2RequestItem]
+    items: list[PostingFbsProductCancelRequestItem]
     """Products to cancel, with quantities."""
 
     posting_number: str
     """Posting number."""
-
-
-class PostingFbsProductCancelV2RequestItem(Model):
-    """A product to cancel in a posting."""
-
-    quantity: int
-    """Number of units of the product to cancel."""
-
-    sku: int
-    """Product identifier in the Ozon system (SKU)."""
 
 
 class PostingFbsProductChangeV2Request(Model):
@@ -2011,6 +3134,58 @@ class PostingFbsProductCountrySetV2Response(Model):
     is_gtd_needed: bool | None = None
     """true if a cargo customs declaration (GTD) number must be passed for the product and posting.
     """
+
+
+class PostingFbsProductTraceableAttributeV1Response(Model):
+    """TODO(describe): PostingFbsProductTraceableAttributeV1Response"""
+
+    products: list[PostingFbsProductTraceableAttributeV1ResponseProduct] | None = None
+    """TODO(describe): products"""
+
+
+class PostingFbsProductTraceableAttributeV1ResponseProduct(Model):
+    """TODO(describe): PostingFbsProductTraceableAttributeV1ResponseProduct"""
+
+    required_attributes: list[str] | None = None
+    """TODO(describe): required_attributes"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class PostingFbsRestrictionsV1Response(Model):
+    """TODO(describe): PostingFbsRestrictionsV1Response"""
+
+    result: PostingFbsRestrictionsV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class PostingFbsRestrictionsV1ResponseResult(Model):
+    """TODO(describe): PostingFbsRestrictionsV1ResponseResult"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    max_posting_weight: float | None = None
+    """TODO(describe): max_posting_weight"""
+
+    min_posting_weight: float | None = None
+    """TODO(describe): min_posting_weight"""
+
+    width: float | None = None
+    """TODO(describe): width"""
+
+    length: float | None = None
+    """TODO(describe): length"""
+
+    height: float | None = None
+    """TODO(describe): height"""
+
+    max_posting_price: float | None = None
+    """TODO(describe): max_posting_price"""
+
+    min_posting_price: float | None = None
+    """TODO(describe): min_posting_price"""
 
 
 class PostingFbsShipPackageV4Request(Model):
@@ -2177,6 +3352,56 @@ class PostingFbsSplitV1ResponseParentPostingProduct(Model):
 
     quantity: int | None = None
     """Number of units of the product."""
+
+
+class PostingFbsTimeslotChangeRestrictionsV1Response(Model):
+    """TODO(describe): PostingFbsTimeslotChangeRestrictionsV1Response"""
+
+    delivery_interval: PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval | None = None
+    """TODO(describe): delivery_interval"""
+
+    remaining_changes_count: int | None = None
+    """TODO(describe): remaining_changes_count"""
+
+
+class PostingFbsTimeslotSetV1Request(Model):
+    """TODO(describe): PostingFbsTimeslotSetV1Request"""
+
+    new_timeslot: FinanceCashFlowStatementListRequestDate
+    """TODO(describe): new_timeslot"""
+
+    posting_number: str
+    """TODO(describe): posting_number"""
+
+
+class PostingFbsTraceableSplitV1Response(Model):
+    """TODO(describe): PostingFbsTraceableSplitV1Response"""
+
+    postings: list[PostingFbsTraceableSplitV1ResponsePosting] | None = None
+    """TODO(describe): postings"""
+
+
+class PostingFbsTraceableSplitV1ResponsePosting(Model):
+    """TODO(describe): PostingFbsTraceableSplitV1ResponsePosting"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    potential_blr_traceable: bool | None = None
+    """TODO(describe): potential_blr_traceable"""
+
+    products: list[PostingFbsTraceableSplitV1ResponsePostingProduct] | None = None
+    """TODO(describe): products"""
+
+
+class PostingFbsTraceableSplitV1ResponsePostingProduct(Model):
+    """TODO(describe): PostingFbsTraceableSplitV1ResponsePostingProduct"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
 
 
 class PostingFbsUnfulfilledListV3Request(Model):
@@ -2524,24 +3749,8 @@ class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
     product_color: str | None = None
     """Product colour."""
 
-    price: PostingFbsUnfulfilledListV3ResponsePostingProductPrice | None = None
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
     """Product price with its currency."""
-
-
-class PostingFbsUnfulfilledListV3ResponsePostingProductPrice(Model):
-    """An amount of money with its currency, as sent in posting lists (amount as a decimal string).
-
-    Note: One schema for what Ozon's reference describes separately (as
-    `FbsUnfulfilledPostingProductPrice`, `FbsUnfulfilledCurrentTariffCharge`,
-    `FbsUnfulfilledNextTariffCharge`, `FbsUnfulfilledNextTariffMinCharge`,
-    `FbsUnfulfilledStepTariffCharge` in the draft): the structures are identical.
-    """
-
-    amount: str | None = None
-    """Price amount in the given currency."""
-
-    currency: str | None = None
-    """Currency code, for example `RUB`."""
 
 
 class PostingFbsUnfulfilledListV3ResponsePostingRequirements(Model):
@@ -2596,7 +3805,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
     `no_discount`).
     """
 
-    current_tariff_charge: PostingFbsUnfulfilledListV3ResponsePostingProductPrice | None = None
+    current_tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
     """Current discount or surcharge amount."""
 
     current_tariff_min_charge: Any | None = None
@@ -2610,10 +3819,10 @@ class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
     next_tariff_type: str | None = None
     """Tariff type from next_tariff_starts_at: a discount or a surcharge."""
 
-    next_tariff_charge: PostingFbsUnfulfilledListV3ResponsePostingProductPrice | None = None
+    next_tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
     """Discount or surcharge amount from next_tariff_starts_at."""
 
-    next_tariff_min_charge: PostingFbsUnfulfilledListV3ResponsePostingProductPrice | None = None
+    next_tariff_min_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
     """Minimum discount or surcharge from next_tariff_starts_at."""
 
     next_tariff_starts_at: datetime | None = None
@@ -2628,7 +3837,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep(Model):
     is a money object when present.
     """
 
-    tariff_charge: PostingFbsUnfulfilledListV3ResponsePostingProductPrice | None = None
+    tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
     """Discount or surcharge amount for the step."""
 
     tariff_deadline_at: str | None = None
@@ -2747,6 +3956,19 @@ class PostingFinancialData(Model):
     """Financial data for each product in the order."""
 
 
+class PostingFinancialData2(Model):
+    """Financial details of a posting found by its barcode."""
+
+    cluster_from: str | None = None
+    """Code of the region the order is shipped from."""
+
+    cluster_to: str | None = None
+    """Code of the region the order is delivered to."""
+
+    products: list[PostingFinancialDataProduct2] | None = None
+    """Financial details for each product of the posting."""
+
+
 class PostingFinancialDataProduct(Model):
     """Financial data of one product in a posting."""
 
@@ -2793,3 +4015,244 @@ class PostingFinancialDataProduct(Model):
 
     total_discount_value: float | None = None
     """Discount amount."""
+
+
+class PostingFinancialDataProduct2(Model):
+    """Prices, discounts, commission and payout of one product in a posting."""
+
+    actions: list[str] | None = None
+    """Promotions the product took part in for this order."""
+
+    currency_code: str | None = None
+    """Currency of the seller's prices, as set in the seller account (RUB, BYN, KZT, EUR, USD or
+    CNY).
+    """
+
+    commission_amount: float | None = None
+    """Commission charged for the product."""
+
+    commission_percent: int | None = None
+    """Commission rate, in percent."""
+
+    commissions_currency_code: str | None = None
+    """Currency the commissions were calculated in."""
+
+    old_price: float | None = None
+    """Price before discounts, shown crossed out on the product card."""
+
+    payout: float | None = None
+    """Amount paid out to the seller for the product."""
+
+    price: float | None = None
+    """Price of the product after discounts, as shown on the product card."""
+
+    product_id: int | None = None
+    """Product identifier in the seller's system (`product_id`)."""
+
+    quantity: int | None = None
+    """Number of units of the product in the posting."""
+
+    total_discount_percent: float | None = None
+    """Total discount, in percent."""
+
+    total_discount_value: float | None = None
+    """Total discount amount."""
+
+
+class PostingGlobalEtgbV1Request(Model):
+    """TODO(describe): PostingGlobalEtgbV1Request"""
+
+    date: FinanceCashFlowStatementListRequestDate
+    """TODO(describe): date"""
+
+
+class PostingGlobalEtgbV1Response(Model):
+    """TODO(describe): PostingGlobalEtgbV1Response"""
+
+    result: list[PostingGlobalEtgbV1ResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class PostingGlobalEtgbV1ResponseResult(Model):
+    """TODO(describe): PostingGlobalEtgbV1ResponseResult"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    etgb: PostingGlobalEtgbV1ResponseResultEtgb | None = None
+    """TODO(describe): etgb"""
+
+
+class PostingGlobalEtgbV1ResponseResultEtgb(Model):
+    """TODO(describe): PostingGlobalEtgbV1ResponseResultEtgb"""
+
+    number: str | None = None
+    """TODO(describe): number"""
+
+    date: str | None = None
+    """TODO(describe): date"""
+
+    url: str | None = None
+    """TODO(describe): url"""
+
+
+class PostingMarksV1Request(Model):
+    """TODO(describe): PostingMarksV1Request"""
+
+    posting_numbers: list[str] | None = None
+    """TODO(describe): posting_numbers"""
+
+
+class PostingMarksV1Response(Model):
+    """TODO(describe): PostingMarksV1Response"""
+
+    invalid_postings: list[str] | None = None
+    """TODO(describe): invalid_postings"""
+
+    issued_exemplars: list[PostingMarksV1ResponseIssuedExemplar] | None = None
+    """TODO(describe): issued_exemplars"""
+
+    non_issued_exemplars: list[PostingMarksV1ResponseNonIssuedExemplar] | None = None
+    """TODO(describe): non_issued_exemplars"""
+
+
+class PostingMarksV1ResponseIssuedExemplar(Model):
+    """TODO(describe): PostingMarksV1ResponseIssuedExemplar"""
+
+    exemplar_id: int | None = None
+    """TODO(describe): exemplar_id"""
+
+    mandatory_marks: list[str] | None = None
+    """TODO(describe): mandatory_marks"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class PostingMarksV1ResponseNonIssuedExemplar(Model):
+    """TODO(describe): PostingMarksV1ResponseNonIssuedExemplar"""
+
+    exemplar_id: int | None = None
+    """TODO(describe): exemplar_id"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class PostingMultiboxqtySetV3Request(Model):
+    """TODO(describe): PostingMultiboxqtySetV3Request"""
+
+    posting_number: str
+    """TODO(describe): posting_number"""
+
+    multi_box_qty: int
+    """TODO(describe): multi_box_qty"""
+
+
+class PostingMultiboxqtySetV3Response(Model):
+    """TODO(describe): PostingMultiboxqtySetV3Response"""
+
+    result: BoolResultResponse | None = None
+    """TODO(describe): result"""
+
+
+class PostingPostingFinancialData(Model):
+    """TODO(describe): PostingFboListV3ResponsePostingFinancialData"""
+
+    cluster_from: str | None = None
+    """TODO(describe): cluster_from"""
+
+    cluster_to: str | None = None
+    """TODO(describe): cluster_to"""
+
+    products: list[PostingPostingFinancialDataProduct] | None = None
+    """TODO(describe): products"""
+
+
+class PostingPostingFinancialDataProduct(Model):
+    """TODO(describe): PostingFboListV3ResponsePostingFinancialDataProduct"""
+
+    actions: list[str] | None = None
+    """TODO(describe): actions"""
+
+    commission: PostingFbsListPostingProductCommission | None = None
+    """TODO(describe): commission"""
+
+    old_price: float | None = None
+    """TODO(describe): old_price"""
+
+    payout: float | None = None
+    """TODO(describe): payout"""
+
+    price: float | None = None
+    """TODO(describe): price"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    total_discount_percent: float | None = None
+    """TODO(describe): total_discount_percent"""
+
+    total_discount_value: float | None = None
+    """TODO(describe): total_discount_value"""
+
+    quantity: float | None = None
+    """TODO(describe): quantity"""
+
+
+class PostingUnpaidLegalProductListV1Request(Model):
+    """TODO(describe): PostingUnpaidLegalProductListV1Request"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+
+class PostingUnpaidLegalProductListV1Response(Model):
+    """TODO(describe): PostingUnpaidLegalProductListV1Response"""
+
+    products: list[PostingUnpaidLegalProductListV1ResponseProduct] | None = None
+    """TODO(describe): products"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+
+class PostingUnpaidLegalProductListV1ResponseProduct(Model):
+    """TODO(describe): PostingUnpaidLegalProductListV1ResponseProduct"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    image_url: str | None = None
+    """TODO(describe): image_url"""
+
+
+class PostingWith(Model):
+    """TODO(describe): PostingFboListV2RequestWith"""
+
+    analytics_data: bool | None = None
+    """TODO(describe): analytics_data"""
+
+    financial_data: bool | None = None
+    """TODO(describe): financial_data"""
+
+    legal_info: bool | None = None
+    """TODO(describe): legal_info"""

@@ -12,12 +12,28 @@ from ozon_async._models import Model
 from ozon_async.types.common import (
     IdNamePair,
     OperationError,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
     ProductAttributesResponseDictionaryValue,
     ProductCardAttributeValue,
     ProductImage,
 )
 
 if TYPE_CHECKING:
+    ProductCertificateCreateV1RequestAccordanceTypeCode = (
+        Literal["technical_regulations_rf", "technical_regulations_cu", "gost"] | str
+    )
+    ProductCertificateCreateV1RequestTypeCode = (
+        Literal[
+            "certificate_of_conformity",
+            "declaration",
+            "certificate_of_registration",
+            "registration_certificate",
+            "refused_letter",
+            "veterinary_cover_document",
+            "safety_data_sheet",
+        ]
+        | str
+    )
     ProductImportPricesV1RequestPriceAutoActionEnabled = (
         Literal["UNKNOWN", "ENABLED", "DISABLED"] | str
     )
@@ -139,7 +155,75 @@ if TYPE_CHECKING:
         ]
         | str
     )
+    ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone = (
+        Literal[
+            "UNSPECIFIED",
+            "CLOSED_ZONE",
+            "DANGEROUS_GOODS",
+            "PRODUCTS",
+            "SORT",
+            "NON_SORT",
+            "OVERSIZE",
+            "JEWELRY",
+            "UNRESOLVED",
+        ]
+        | str
+    )
+    ProductQuantListV1RequestVisibility = (
+        Literal[
+            "ALL",
+            "VISIBLE",
+            "INVISIBLE",
+            "EMPTY_STOCK",
+            "NOT_MODERATED",
+            "MODERATED",
+            "DISABLED",
+            "STATE_FAILED",
+            "READY_TO_SUPPLY",
+            "VALIDATION_STATE_PENDING",
+            "VALIDATION_STATE_FAIL",
+            "VALIDATION_STATE_SUCCESS",
+            "TO_SUPPLY",
+            "IN_SALE",
+            "REMOVED_FROM_SALE",
+            "OVERPRICED",
+            "CRITICALLY_OVERPRICED",
+            "EMPTY_BARCODE",
+            "BARCODE_EXISTS",
+            "QUARANTINE",
+            "ARCHIVED",
+            "OVERPRICED_WITH_STOCK",
+            "PARTIAL_APPROVED",
+        ]
+        | str
+    )
+    ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus = (
+        Literal["IN_PROCESS", "ERROR", "SUCCESS"] | str
+    )
+    ProductVisibilityInfoV1ResponseItemShowcasesVisibility = (
+        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT", "NONE"] | str
+    )
+    ProductVisibilitySetV1RequestItemPlacementPlacement = (
+        Literal["OZON", "SELECT", "OZON_SELECT"] | str
+    )
+    ProductVisibilitySetV1ResponseItemSelectPermission = (
+        Literal["UNSPECIFIED", "RESTRICTED", "ALLOWED"] | str
+    )
+    ProductVisibilitySetV1ResponseItemSellerItemPlacement = (
+        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT"] | str
+    )
+    ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem = (
+        Literal["UNSPECIFIED", "OZON", "SELECT"] | str
+    )
+    ProductVisibilitySetV1ResponseItemShowcasesVisibility = (
+        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT", "NONE"] | str
+    )
+    ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem = (
+        Literal["UNSPECIFIED", "OZON", "SELECT"] | str
+    )
 else:
+    ProductCertificateCreateV1RequestAccordanceTypeCode = str
+    ProductCertificateCreateV1RequestTypeCode = str
     ProductImportPricesV1RequestPriceAutoActionEnabled = str
     ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = str
     ProductImportPricesV1RequestPricePriceStrategyEnabled = str
@@ -155,6 +239,18 @@ else:
     ProductInfoStocksV4RequestFilterVisibility = str
     ProductInfoStocksV4ResponseItemStockShipmentType = str
     ProductListVisibility = str
+    ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone = str
+    ProductQuantListV1RequestVisibility = str
+    ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus = str
+    ProductVisibilityInfoV1ResponseItemShowcasesVisibility = str
+    ProductVisibilitySetV1RequestItemPlacementPlacement = str
+    ProductVisibilitySetV1ResponseItemSelectPermission = str
+    ProductVisibilitySetV1ResponseItemSellerItemPlacement = str
+    ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem = str
+    ProductVisibilitySetV1ResponseItemShowcasesVisibility = str
+    ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem = str
+# ProductCertificateCreateV1RequestAccordanceTypeCode: TODO(describe): accordance_type_code
+# ProductCertificateCreateV1RequestTypeCode: TODO(describe): type_code
 # ProductImportPricesV1RequestPriceAutoActionEnabled: Automatic application of available Ozon
 # promotions: ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged (default). When
 # sending ENABLED, also set min_price; the price will not drop below it.
@@ -223,6 +319,15 @@ else:
 # description), AUTO_ARCHIVED (archived automatically), MANUAL_ARCHIVED (archived manually by
 # the seller), SEASONAL_AUTO_ARCHIVED (seasonal products archived automatically),
 # VISIBLE_WITH_FBO_STOCK (visible to buyers and stocked under FBO).
+# ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone: TODO(describe):
+# placement_zone
+# ProductQuantListV1RequestVisibility: TODO(describe): visibility
+# ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus: TODO(describe): status
+# ProductVisibilityInfoV1ResponseItemShowcasesVisibility: TODO(describe): showcases_visibility
+# ProductVisibilitySetV1RequestItemPlacementPlacement: TODO(describe): placement
+# ProductVisibilitySetV1ResponseItemSelectPermission: TODO(describe): select_permission
+# ProductVisibilitySetV1ResponseItemSellerItemPlacement: TODO(describe): seller_item_placement
+# ProductVisibilitySetV1ResponseItemShowcasesVisibility: TODO(describe): showcases_visibility
 
 
 class ProductActionTimerStatusV1Response(Model):
@@ -288,6 +393,407 @@ class ProductCardAttributeValueInput(Model):
     """The value text."""
 
 
+class ProductCertificateAccordanceTypesListV2Response(Model):
+    """TODO(describe): ProductCertificateAccordanceTypesListV2Response"""
+
+    result: ProductCertificateAccordanceTypesListV2ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificateAccordanceTypesListV2ResponseResult(Model):
+    """TODO(describe): ProductCertificateAccordanceTypesListV2ResponseResult"""
+
+    base: list[ProductCertificateAccordanceTypesListV2ResponseResultBase] | None = None
+    """TODO(describe): base"""
+
+    hazard: list[ProductCertificateAccordanceTypesListV2ResponseResultBase] | None = None
+    """TODO(describe): hazard"""
+
+
+class ProductCertificateAccordanceTypesListV2ResponseResultBase(Model):
+    """TODO(describe): ProductCertificateAccordanceTypesListV2ResponseResultBase"""
+
+    code: str | None = None
+    """TODO(describe): code"""
+
+    title: str | None = None
+    """TODO(describe): title"""
+
+
+class ProductCertificateBindV1Request(Model):
+    """TODO(describe): ProductCertificateBindV1Request"""
+
+    certificate_id: int
+    """TODO(describe): certificate_id"""
+
+    product_id: list[int]
+    """TODO(describe): product_id"""
+
+
+class ProductCertificateCreateV1Request(Model):
+    """TODO(describe): ProductCertificateCreateV1Request"""
+
+    files: list[bytes]
+    """TODO(describe): files"""
+
+    name: str
+    """TODO(describe): name"""
+
+    number: str
+    """TODO(describe): number"""
+
+    type_code: ProductCertificateCreateV1RequestTypeCode
+    """TODO(describe): type_code"""
+
+    issue_date: datetime
+    """TODO(describe): issue_date"""
+
+    accordance_type_code: ProductCertificateCreateV1RequestAccordanceTypeCode | None = None
+    """TODO(describe): accordance_type_code"""
+
+    expire_date: datetime | None = None
+    """TODO(describe): expire_date"""
+
+
+class ProductCertificateDeleteV1Request(Model):
+    """TODO(describe): ProductCertificateDeleteV1Request"""
+
+    certificate_id: int
+    """TODO(describe): certificate_id"""
+
+
+class ProductCertificateDeleteV1Response(Model):
+    """TODO(describe): ProductCertificateDeleteV1Response"""
+
+    result: ProductCertificateDeleteV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificateDeleteV1ResponseResult(Model):
+    """TODO(describe): ProductCertificateDeleteV1ResponseResult"""
+
+    is_delete: bool | None = None
+    """TODO(describe): is_delete"""
+
+    error_message: str | None = None
+    """TODO(describe): error_message"""
+
+
+class ProductCertificateInfoV1Request(Model):
+    """TODO(describe): ProductCertificateInfoV1Request"""
+
+    certificate_number: str
+    """TODO(describe): certificate_number"""
+
+
+class ProductCertificateInfoV1Response(Model):
+    """TODO(describe): ProductCertificateInfoV1Response"""
+
+    result: ProductCertificateResult | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificateListV1Request(Model):
+    """TODO(describe): ProductCertificateListV1Request
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    page_size: int
+    """TODO(describe): page_size"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    type: str | None = None
+    """TODO(describe): type"""
+
+    page: int | None = None
+    """TODO(describe): page"""
+
+
+class ProductCertificateListV1Response(Model):
+    """TODO(describe): ProductCertificateListV1Response"""
+
+    result: ProductCertificateListV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificateListV1ResponseResult(Model):
+    """TODO(describe): ProductCertificateListV1ResponseResult"""
+
+    certificates: list[ProductCertificateResult] | None = None
+    """TODO(describe): certificates"""
+
+    page_count: int | None = None
+    """TODO(describe): page_count"""
+
+
+class ProductCertificateProductsListV1Request(Model):
+    """TODO(describe): ProductCertificateProductsListV1Request
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    certificate_id: int
+    """TODO(describe): certificate_id"""
+
+    page_size: int
+    """TODO(describe): page_size"""
+
+    product_status_code: str | None = None
+    """TODO(describe): product_status_code"""
+
+    page: int | None = None
+    """TODO(describe): page"""
+
+
+class ProductCertificateProductsListV1Response(Model):
+    """TODO(describe): ProductCertificateProductsListV1Response"""
+
+    result: ProductCertificateProductsListV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificateProductsListV1ResponseResult(Model):
+    """TODO(describe): ProductCertificateProductsListV1ResponseResult"""
+
+    items: list[ProductCertificateProductsListV1ResponseResultItem] | None = None
+    """TODO(describe): items"""
+
+    count: int | None = None
+    """TODO(describe): count"""
+
+
+class ProductCertificateProductsListV1ResponseResultItem(Model):
+    """TODO(describe): ProductCertificateProductsListV1ResponseResultItem"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    product_status_code: str | None = None
+    """TODO(describe): product_status_code"""
+
+
+class ProductCertificateResponse(Model):
+    """TODO(describe): ProductCertificateAccordanceTypesV1Response"""
+
+    result: list[ProductResult] | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificateResponse2(Model):
+    """TODO(describe): ProductCertificateProductStatusListV1Response"""
+
+    result: list[ProductCertificateResult2] | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificateResult(Model):
+    """TODO(describe): ProductCertificateInfoV1ResponseResult"""
+
+    certificate_id: int | None = None
+    """TODO(describe): certificate_id"""
+
+    certificate_number: str | None = None
+    """TODO(describe): certificate_number"""
+
+    certificate_name: str | None = None
+    """TODO(describe): certificate_name"""
+
+    type_code: str | None = None
+    """TODO(describe): type_code"""
+
+    status_code: str | None = None
+    """TODO(describe): status_code"""
+
+    accordance_type_code: str | None = None
+    """TODO(describe): accordance_type_code"""
+
+    rejection_reason_code: str | None = None
+    """TODO(describe): rejection_reason_code"""
+
+    verification_comment: str | None = None
+    """TODO(describe): verification_comment"""
+
+    issue_date: datetime | None = None
+    """TODO(describe): issue_date"""
+
+    expire_date: datetime | None = None
+    """TODO(describe): expire_date"""
+
+    products_count: int | None = None
+    """TODO(describe): products_count"""
+
+
+class ProductCertificateResult2(Model):
+    """TODO(describe): ProductCertificateProductStatusListV1ResponseResult"""
+
+    code: str | None = None
+    """TODO(describe): code"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+
+class ProductCertificateUnbindV1Request(Model):
+    """TODO(describe): ProductCertificateUnbindV1Request"""
+
+    certificate_id: int
+    """TODO(describe): certificate_id"""
+
+    product_id: list[int]
+    """TODO(describe): product_id"""
+
+
+class ProductCertificateUnbindV1Response(Model):
+    """TODO(describe): ProductCertificateUnbindV1Response"""
+
+    result: list[ProductCertificateUnbindV1ResponseResult] | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificateUnbindV1ResponseResult(Model):
+    """TODO(describe): ProductCertificateUnbindV1ResponseResult"""
+
+    error: str | None = None
+    """TODO(describe): error"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    updated: bool | None = None
+    """TODO(describe): updated"""
+
+
+class ProductCertificationListV1Request(Model):
+    """TODO(describe): ProductCertificationListV1Request"""
+
+    page: int | None = None
+    """TODO(describe): page"""
+
+    page_size: int | None = None
+    """TODO(describe): page_size"""
+
+
+class ProductCertificationListV1Response(Model):
+    """TODO(describe): ProductCertificationListV1Response"""
+
+    result: ProductCertificationListV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class ProductCertificationListV1ResponseResult(Model):
+    """TODO(describe): ProductCertificationListV1ResponseResult"""
+
+    certification: list[ProductCertificationListV1ResponseResultCertification] | None = None
+    """TODO(describe): certification"""
+
+    total: int | None = None
+    """TODO(describe): total"""
+
+
+class ProductCertificationListV1ResponseResultCertification(Model):
+    """TODO(describe): ProductCertificationListV1ResponseResultCertification"""
+
+    category_name: str | None = None
+    """TODO(describe): category_name"""
+
+    is_required: bool | None = None
+    """TODO(describe): is_required"""
+
+
+class ProductCertificationListV2Request(Model):
+    """TODO(describe): ProductCertificationListV2Request
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    page_size: int
+    """TODO(describe): page_size"""
+
+    page: int | None = None
+    """TODO(describe): page"""
+
+
+class ProductCertificationListV2Response(Model):
+    """TODO(describe): ProductCertificationListV2Response"""
+
+    certification: list[ProductCertificationListV2ResponseCertification] | None = None
+    """TODO(describe): certification"""
+
+    total: int | None = None
+    """TODO(describe): total"""
+
+
+class ProductCertificationListV2ResponseCertification(Model):
+    """TODO(describe): ProductCertificationListV2ResponseCertification"""
+
+    category_id: int | None = None
+    """TODO(describe): category_id"""
+
+    category_name: str | None = None
+    """TODO(describe): category_name"""
+
+    is_required: bool | None = None
+    """TODO(describe): is_required"""
+
+    type_id: int | None = None
+    """TODO(describe): type_id"""
+
+    type_name: str | None = None
+    """TODO(describe): type_name"""
+
+
+class ProductDigitalStocksImportV1Request(Model):
+    """TODO(describe): ProductDigitalStocksImportV1Request"""
+
+    stocks: list[ProductDigitalStocksImportV1RequestStock] | None = None
+    """TODO(describe): stocks"""
+
+
+class ProductDigitalStocksImportV1RequestStock(Model):
+    """TODO(describe): ProductDigitalStocksImportV1RequestStock"""
+
+    offer_id: str
+    """TODO(describe): offer_id"""
+
+    stock: int
+    """TODO(describe): stock"""
+
+
+class ProductDigitalStocksImportV1Response(Model):
+    """TODO(describe): ProductDigitalStocksImportV1Response"""
+
+    status: list[ProductDigitalStocksImportV1ResponseStatus] | None = None
+    """TODO(describe): status"""
+
+
+class ProductDigitalStocksImportV1ResponseStatus(Model):
+    """TODO(describe): ProductDigitalStocksImportV1ResponseStatus"""
+
+    errors: list[OperationError] | None = None
+    """TODO(describe): errors"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    updated: bool | None = None
+    """TODO(describe): updated"""
+
+
 class ProductImportBySkuV1Request(Model):
     """Request to create products by copying existing Ozon cards."""
 
@@ -344,15 +850,6 @@ class ProductImportBySkuV1ResponseResult(Model):
 
     unmatched_sku_list: list[int] | None = None
     """SKUs from the request for which no product card could be found or copied."""
-
-
-class ProductImportInfoV1Request(Model):
-    """Request for the status of a product import task."""
-
-    task_id: int
-    """Product import task identifier, as returned by /v3/product/import and other product creation
-    or update methods.
-    """
 
 
 class ProductImportInfoV1Response(Model):
@@ -525,15 +1022,6 @@ class ProductImportPricesV1ResponseResult(Model):
     """True if the product's prices were updated successfully."""
 
 
-class ProductImportTask(Model):
-    """Identifier of the asynchronous product creation or update task."""
-
-    task_id: int | None = None
-    """Product import task number; check the creation or update status with
-    /v1/product/import/info.
-    """
-
-
 class ProductImportV3Request(Model):
     """Request to create or update products."""
 
@@ -676,13 +1164,6 @@ class ProductImportV3RequestItemPromotion(Model):
 
     type: ProductImportV3RequestItemPromotionType | None = None
     """Promotion type: REVIEWS_PROMO (the "accelerated review collection" promotion)."""
-
-
-class ProductImportV3Response(Model):
-    """Result of a product create or update request."""
-
-    result: ProductImportTask | None = None
-    """The import task; check its status with /v1/product/import/info."""
 
 
 class ProductInfoAttributesV4Request(Model):
@@ -1259,21 +1740,11 @@ class ProductInfoListV3ResponseItemErrorTexts(Model):
     message: str | None = None
     """Error text."""
 
-    params: list[ProductInfoListV3ResponseItemErrorTextsParam] | None = None
+    params: list[ProductResult] | None = None
     """Parameters in which the error was made."""
 
     short_description: str | None = None
     """Short description of the error."""
-
-
-class ProductInfoListV3ResponseItemErrorTextsParam(Model):
-    """A parameter referred to in a product error text."""
-
-    name: str | None = None
-    """Parameter name."""
-
-    value: str | None = None
-    """Parameter value."""
 
 
 class ProductInfoListV3ResponseItemPriceIndexes(Model):
@@ -1948,6 +2419,16 @@ class ProductInfoWrongVolumeV1ResponseProduct(Model):
     """Product width."""
 
 
+class ProductItemQuant(Model):
+    """A quant, a bundle in which an economy-tariff product is sold."""
+
+    quant_code: str | None = None
+    """Identifier of the economy product (quant code)."""
+
+    quant_size: int | None = None
+    """Number of units in the quant."""
+
+
 class ProductListRequestFilter(Model):
     """Filter selecting products for the product list and price information."""
 
@@ -2019,18 +2500,8 @@ class ProductListV3ResponseResultItem(Model):
     product_id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
-    quants: list[ProductListV3ResponseResultItemQuant] | None = None
+    quants: list[ProductItemQuant] | None = None
     """Quants (economy-tariff bundles) of the product."""
-
-
-class ProductListV3ResponseResultItemQuant(Model):
-    """A quant, a bundle in which an economy-tariff product is sold."""
-
-    quant_code: str | None = None
-    """Identifier of the economy product (quant code)."""
-
-    quant_size: int | None = None
-    """Number of units in the quant."""
 
 
 class ProductModelInfo(Model):
@@ -2144,6 +2615,258 @@ class ProductPicturesInfoV2ResponseItemError(Model):
 
     url: str | None = None
     """Link to the image."""
+
+
+class ProductPlacementZoneInfoV1Request(Model):
+    """TODO(describe): ProductPlacementZoneInfoV1Request"""
+
+    skus: Annotated[list[int], Meta(max_length=150, min_length=1)]
+    """TODO(describe): skus"""
+
+
+class ProductPlacementZoneInfoV1Response(Model):
+    """TODO(describe): ProductPlacementZoneInfoV1Response"""
+
+    products_placement: list[ProductPlacementZoneInfoV1ResponseProductsPlacement] | None = None
+    """TODO(describe): products_placement"""
+
+
+class ProductPlacementZoneInfoV1ResponseProductsPlacement(Model):
+    """TODO(describe): ProductPlacementZoneInfoV1ResponseProductsPlacement"""
+
+    placement_zone: ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone | None = None
+    """TODO(describe): placement_zone"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class ProductPricesDetailsV1Request(Model):
+    """TODO(describe): ProductPricesDetailsV1Request"""
+
+    skus: Annotated[list[int], Meta(max_length=1000, min_length=1)]
+    """TODO(describe): skus"""
+
+
+class ProductPricesDetailsV1Response(Model):
+    """TODO(describe): ProductPricesDetailsV1Response"""
+
+    prices: list[ProductPricesDetailsV1ResponsePrice] | None = None
+    """TODO(describe): prices"""
+
+
+class ProductPricesDetailsV1ResponsePrice(Model):
+    """TODO(describe): ProductPricesDetailsV1ResponsePrice"""
+
+    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): customer_price"""
+
+    discount_percent: float | None = None
+    """TODO(describe): discount_percent (Deprecated by Ozon.)"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): price"""
+
+    price_indexes: list[ProductPricesDetailsV1ResponsePricePriceIndex] | None = None
+    """TODO(describe): price_indexes"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class ProductPricesDetailsV1ResponsePricePriceIndex(Model):
+    """TODO(describe): ProductPricesDetailsV1ResponsePricePriceIndex"""
+
+    external_index_data: ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData | None = (
+        None
+    )
+    """TODO(describe): external_index_data"""
+
+    self_index_data: ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData | None = None
+    """TODO(describe): self_index_data"""
+
+
+class ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData(Model):
+    """TODO(describe): ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData"""
+
+    min_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): min_price"""
+
+    price_index: float | None = None
+    """TODO(describe): price_index"""
+
+    url: str | None = None
+    """TODO(describe): url"""
+
+
+class ProductQuantInfoV1Request(Model):
+    """TODO(describe): ProductQuantInfoV1Request"""
+
+    quant_code: Annotated[list[str], Meta(max_length=1000, min_length=1)]
+    """TODO(describe): quant_code"""
+
+
+class ProductQuantInfoV1Response(Model):
+    """TODO(describe): ProductQuantInfoV1Response"""
+
+    items: list[ProductQuantInfoV1ResponseItem] | None = None
+    """TODO(describe): items"""
+
+
+class ProductQuantInfoV1ResponseItem(Model):
+    """TODO(describe): ProductQuantInfoV1ResponseItem"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    quant_info: ProductQuantInfoV1ResponseItemQuantInfo | None = None
+    """TODO(describe): quant_info"""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfo(Model):
+    """TODO(describe): ProductQuantInfoV1ResponseItemQuantInfo"""
+
+    quants: list[ProductQuantInfoV1ResponseItemQuantInfoQuant] | None = None
+    """TODO(describe): quants"""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuant(Model):
+    """TODO(describe): ProductQuantInfoV1ResponseItemQuantInfoQuant"""
+
+    barcodes_extended: list[ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended] | None = (
+        None
+    )
+    """TODO(describe): barcodes_extended"""
+
+    dimensions: ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions | None = None
+    """TODO(describe): dimensions"""
+
+    marketing_price: ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice | None = None
+    """TODO(describe): marketing_price"""
+
+    min_price: str | None = None
+    """TODO(describe): min_price"""
+
+    old_price: str | None = None
+    """TODO(describe): old_price"""
+
+    price: str | None = None
+    """TODO(describe): price"""
+
+    quant_code: str | None = None
+    """TODO(describe): quant_code"""
+
+    quant_sice: int | None = None
+    """TODO(describe): quant_sice"""
+
+    shipment_type: str | None = None
+    """TODO(describe): shipment_type"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    statuses: ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses | None = None
+    """TODO(describe): statuses"""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended(Model):
+    """TODO(describe): ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended"""
+
+    barcode: str | None = None
+    """TODO(describe): barcode"""
+
+    error: str | None = None
+    """TODO(describe): error"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions(Model):
+    """TODO(describe): ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions"""
+
+    depth: int | None = None
+    """TODO(describe): depth"""
+
+    height: int | None = None
+    """TODO(describe): height"""
+
+    weight: int | None = None
+    """TODO(describe): weight"""
+
+    width: int | None = None
+    """TODO(describe): width"""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice(Model):
+    """TODO(describe): ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice"""
+
+    price: str | None = None
+    """TODO(describe): price"""
+
+    seller_price: str | None = None
+    """TODO(describe): seller_price"""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses(Model):
+    """TODO(describe): ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses"""
+
+    state_description: str | None = None
+    """TODO(describe): state_description"""
+
+    state_name: str | None = None
+    """TODO(describe): state_name"""
+
+    state_sys_name: str | None = None
+    """TODO(describe): state_sys_name"""
+
+    state_tooltip: str | None = None
+    """TODO(describe): state_tooltip"""
+
+
+class ProductQuantListV1Request(Model):
+    """TODO(describe): ProductQuantListV1Request"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    visibility: ProductQuantListV1RequestVisibility | None = None
+    """TODO(describe): visibility"""
+
+
+class ProductQuantListV1Response(Model):
+    """TODO(describe): ProductQuantListV1Response"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    products: list[ProductQuantListV1ResponseProduct] | None = None
+    """TODO(describe): products"""
+
+    total_items: int | None = None
+    """TODO(describe): total_items"""
+
+
+class ProductQuantListV1ResponseProduct(Model):
+    """TODO(describe): ProductQuantListV1ResponseProduct"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    quants: list[ProductItemQuant] | None = None
+    """TODO(describe): quants"""
 
 
 class ProductRatingBySkuV1Response(Model):
@@ -2261,11 +2984,159 @@ class ProductRelatedSkuGetV1ResponseItem(Model):
     """Product identifier in Ozon's system (SKU)."""
 
 
+class ProductResult(Model):
+    """A parameter referred to in a product error text."""
+
+    name: str | None = None
+    """Parameter name."""
+
+    value: str | None = None
+    """Parameter value."""
+
+
 class ProductSkusRequest(Model):
     """A list of product SKUs."""
 
     skus: list[int]
     """Product identifiers in the Ozon system (SKU) to return data for."""
+
+
+class ProductStairwayDiscountByQuantityGetV1Request(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantityGetV1Request"""
+
+    skus: Annotated[list[int], Meta(max_length=5000)]
+    """TODO(describe): skus"""
+
+
+class ProductStairwayDiscountByQuantityGetV1Response(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantityGetV1Response"""
+
+    stairways: list[ProductStairwayDiscountByQuantityGetV1ResponseStairway] | None = None
+    """TODO(describe): stairways"""
+
+
+class ProductStairwayDiscountByQuantityGetV1ResponseStairway(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantityGetV1ResponseStairway"""
+
+    enabled: bool | None = None
+    """TODO(describe): enabled"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    stairway: ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway | None = None
+    """TODO(describe): stairway"""
+
+    status: ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus | None = None
+    """TODO(describe): status"""
+
+
+class ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway"""
+
+    steps: list[ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep] | None = None
+    """TODO(describe): steps"""
+
+
+class ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep"""
+
+    discount: int | None = None
+    """TODO(describe): discount"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    step: int | None = None
+    """TODO(describe): step"""
+
+
+class ProductStairwayDiscountByQuantitySetV1Request(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantitySetV1Request"""
+
+    stairways: list[ProductStairwayDiscountByQuantitySetV1RequestStairway]
+    """TODO(describe): stairways"""
+
+    suppress_warnings: bool | None = None
+    """TODO(describe): suppress_warnings"""
+
+
+class ProductStairwayDiscountByQuantitySetV1RequestStairway(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantitySetV1RequestStairway"""
+
+    enabled: bool
+    """TODO(describe): enabled"""
+
+    sku: int
+    """TODO(describe): sku"""
+
+    stairway: ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway
+    """TODO(describe): stairway"""
+
+
+class ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway"""
+
+    steps: Annotated[
+        list[ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep],
+        Meta(max_length=4, min_length=1),
+    ]
+    """TODO(describe): steps"""
+
+
+class ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep"""
+
+    discount: int
+    """TODO(describe): discount"""
+
+    quantity: int
+    """TODO(describe): quantity"""
+
+    step: int
+    """TODO(describe): step"""
+
+
+class ProductStairwayDiscountByQuantitySetV1Response(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantitySetV1Response"""
+
+    accepted: bool | None = None
+    """TODO(describe): accepted"""
+
+    errors: list[ProductStairwayDiscountByQuantitySetV1ResponseError] | None = None
+    """TODO(describe): errors"""
+
+    warnings: list[ProductStairwayDiscountByQuantitySetV1ResponseError] | None = None
+    """TODO(describe): warnings"""
+
+
+class ProductStairwayDiscountByQuantitySetV1ResponseError(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantitySetV1ResponseError"""
+
+    data: list[ProductStairwayDiscountByQuantitySetV1ResponseErrorData] | None = None
+    """TODO(describe): data"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class ProductStairwayDiscountByQuantitySetV1ResponseErrorData(Model):
+    """TODO(describe): ProductStairwayDiscountByQuantitySetV1ResponseErrorData"""
+
+    code: str | None = None
+    """TODO(describe): code"""
+
+    field: str | None = None
+    """TODO(describe): field"""
+
+    message: str | None = None
+    """TODO(describe): message"""
+
+    step: int | None = None
+    """TODO(describe): step"""
+
+    value: str | None = None
+    """TODO(describe): value"""
 
 
 class ProductTimerRequest(Model):
@@ -2319,3 +3190,93 @@ class ProductUpdateOfferIdV1ResponseError(Model):
 
     offer_id: str | None = None
     """Article code of the product that could not be changed."""
+
+
+class ProductVisibilityInfoV1Request(Model):
+    """TODO(describe): ProductVisibilityInfoV1Request"""
+
+    skus: Annotated[list[int], Meta(max_length=350, min_length=1)] | None = None
+    """TODO(describe): skus"""
+
+
+class ProductVisibilityInfoV1Response(Model):
+    """TODO(describe): ProductVisibilityInfoV1Response"""
+
+    items: list[ProductVisibilityInfoV1ResponseItem] | None = None
+    """TODO(describe): items"""
+
+
+class ProductVisibilityInfoV1ResponseItem(Model):
+    """TODO(describe): ProductVisibilityInfoV1ResponseItem"""
+
+    showcases_visibility: ProductVisibilityInfoV1ResponseItemShowcasesVisibility | None = None
+    """TODO(describe): showcases_visibility"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class ProductVisibilitySetV1Request(Model):
+    """TODO(describe): ProductVisibilitySetV1Request"""
+
+    item_placement: list[ProductVisibilitySetV1RequestItemPlacement]
+    """TODO(describe): item_placement"""
+
+
+class ProductVisibilitySetV1RequestItemPlacement(Model):
+    """TODO(describe): ProductVisibilitySetV1RequestItemPlacement"""
+
+    placement: ProductVisibilitySetV1RequestItemPlacementPlacement
+    """TODO(describe): placement"""
+
+    sku: int
+    """TODO(describe): sku"""
+
+
+class ProductVisibilitySetV1Response(Model):
+    """TODO(describe): ProductVisibilitySetV1Response"""
+
+    items: list[ProductVisibilitySetV1ResponseItem] | None = None
+    """TODO(describe): items"""
+
+    items_errors: list[ProductVisibilitySetV1ResponseItemsError] | None = None
+    """TODO(describe): items_errors"""
+
+
+class ProductVisibilitySetV1ResponseItem(Model):
+    """TODO(describe): ProductVisibilitySetV1ResponseItem"""
+
+    select_permission: ProductVisibilitySetV1ResponseItemSelectPermission | None = None
+    """TODO(describe): select_permission"""
+
+    seller_item_placement: ProductVisibilitySetV1ResponseItemSellerItemPlacement | None = None
+    """TODO(describe): seller_item_placement"""
+
+    seller_item_placement_list: (
+        list[ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem] | None
+    ) = None
+    """TODO(describe): seller_item_placement_list"""
+
+    showcases_visibility: ProductVisibilitySetV1ResponseItemShowcasesVisibility | None = None
+    """TODO(describe): showcases_visibility"""
+
+    showcases_visibility_list: (
+        list[ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem] | None
+    ) = None
+    """TODO(describe): showcases_visibility_list"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    warnings: list[str] | None = None
+    """TODO(describe): warnings"""
+
+
+class ProductVisibilitySetV1ResponseItemsError(Model):
+    """TODO(describe): ProductVisibilitySetV1ResponseItemsError"""
+
+    code: str | None = None
+    """TODO(describe): code"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""

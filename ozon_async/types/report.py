@@ -28,10 +28,52 @@ if TYPE_CHECKING:
         ]
         | str
     )
+    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal["FBS", "FBO", "ALL"] | str
+    ReportReturnsCreateV2RequestFilterStatus = (
+        Literal[
+            "DisputeOpened",
+            "OnSellerApproval",
+            "ArrivedAtReturnPlace",
+            "OnSellerClarification",
+            "OnSellerClarificationAfterPartialCompensation",
+            "OfferedPartialCompensation",
+            "ReturnMoneyApproved",
+            "PartialCompensationReturned",
+            "CancelledDisputeNotOpen",
+            "Rejected",
+            "CrmRejected",
+            "Cancelled",
+            "Approved",
+            "ApprovedByOzon",
+            "ReceivedBySeller",
+            "MovingToSeller",
+            "ReturnCompensated",
+            "ReturningToSellerByCourier",
+            "Utilizing",
+            "Utilized",
+            "MoneyReturned",
+            "PartialCompensationInProcess",
+            "DisputeYouOpened",
+            "CompensationRejected",
+            "DisputeOpening",
+            "CompensationOffered",
+            "WaitingCompensation",
+            "SendingError",
+            "CompensationRejectedBySla",
+            "CompensationRejectedBySeller",
+            "MovingToOzon",
+            "ReturnedToOzon",
+            "MoneyReturnedBySystem",
+            "WaitingShipment",
+        ]
+        | str
+    )
 else:
     ReportLanguageWithDefault = str
     ReportListV1RequestReportType = str
     ReportProductsCreateV1RequestVisibility = str
+    ReportReturnsCreateV2RequestFilterDeliverySchema = str
+    ReportReturnsCreateV2RequestFilterStatus = str
 # ReportLanguageWithDefault: Language of the report: `DEFAULT` the seller account language, `RU`
 # Russian, `EN` English.
 # ReportListV1RequestReportType: Which reports to list: `ALL`, or one type such as
@@ -43,6 +85,8 @@ else:
 # buyers; PARTIAL_APPROVED - have warnings and need fixes; IMAGE_ABSENT - without images;
 # ARCHIVED - archived; AUTO_ARCHIVED - archived automatically; MANUAL_ARCHIVED - archived
 # manually.
+# ReportReturnsCreateV2RequestFilterDeliverySchema: TODO(describe): delivery_schema
+# ReportReturnsCreateV2RequestFilterStatus: TODO(describe): status
 
 
 class ReportInfo(Model):
@@ -246,6 +290,32 @@ class ReportProductsCreateV1Request(Model):
 
     visibility: ReportProductsCreateV1RequestVisibility | None = None
     """Product visibility filter. Default ALL."""
+
+
+class ReportReturnsCreateV2Request(Model):
+    """TODO(describe): ReportReturnsCreateV2Request"""
+
+    filter: ReportReturnsCreateV2RequestFilter
+    """TODO(describe): filter"""
+
+    language: str | None = None
+    """TODO(describe): language"""
+
+
+class ReportReturnsCreateV2RequestFilter(Model):
+    """TODO(describe): ReportReturnsCreateV2RequestFilter"""
+
+    date_from: datetime
+    """TODO(describe): date_from"""
+
+    date_to: datetime
+    """TODO(describe): date_to"""
+
+    status: ReportReturnsCreateV2RequestFilterStatus
+    """TODO(describe): status"""
+
+    delivery_schema: ReportReturnsCreateV2RequestFilterDeliverySchema | None = None
+    """TODO(describe): delivery_schema"""
 
 
 class ReportWarehouseStockV1Request(Model):

@@ -8,6 +8,107 @@ from datetime import datetime
 from ozon_async._models import Model
 
 
+class ReturnGiveoutBarcodeV1Response(Model):
+    """TODO(describe): ReturnGiveoutBarcodeV1Response"""
+
+    barcode: str | None = None
+    """TODO(describe): barcode"""
+
+
+class ReturnGiveoutInfoV1Request(Model):
+    """TODO(describe): ReturnGiveoutInfoV1Request"""
+
+    giveout_id: int
+    """TODO(describe): giveout_id"""
+
+
+class ReturnGiveoutInfoV1Response(Model):
+    """TODO(describe): ReturnGiveoutInfoV1Response"""
+
+    articles: list[ReturnGiveoutInfoV1ResponseArticle] | None = None
+    """TODO(describe): articles"""
+
+    giveout_id: int | None = None
+    """TODO(describe): giveout_id"""
+
+    giveout_status: str | None = None
+    """TODO(describe): giveout_status"""
+
+    warehouse_address: str | None = None
+    """TODO(describe): warehouse_address"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
+class ReturnGiveoutInfoV1ResponseArticle(Model):
+    """TODO(describe): ReturnGiveoutInfoV1ResponseArticle"""
+
+    approved: bool | None = None
+    """TODO(describe): approved"""
+
+    delivery_schema: str | None = None
+    """TODO(describe): delivery_schema"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    seller_id: int | None = None
+    """TODO(describe): seller_id"""
+
+
+class ReturnGiveoutIsEnabledV1Response(Model):
+    """TODO(describe): ReturnGiveoutIsEnabledV1Response"""
+
+    enabled: bool | None = None
+    """TODO(describe): enabled"""
+
+
+class ReturnGiveoutListV1Request(Model):
+    """TODO(describe): ReturnGiveoutListV1Request"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    last_id: int | None = None
+    """TODO(describe): last_id"""
+
+
+class ReturnGiveoutListV1Response(Model):
+    """TODO(describe): ReturnGiveoutListV1Response"""
+
+    giveouts: list[ReturnGiveoutListV1ResponseGiveout] | None = None
+    """TODO(describe): giveouts"""
+
+
+class ReturnGiveoutListV1ResponseGiveout(Model):
+    """TODO(describe): ReturnGiveoutListV1ResponseGiveout"""
+
+    approved_articles_count: int | None = None
+    """TODO(describe): approved_articles_count"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    giveout_id: int | None = None
+    """TODO(describe): giveout_id"""
+
+    giveout_status: str | None = None
+    """TODO(describe): giveout_status"""
+
+    total_articles_count: int | None = None
+    """TODO(describe): total_articles_count"""
+
+    warehouse_address: str | None = None
+    """TODO(describe): warehouse_address"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
 class ReturnPassCreateV1Request(Model):
     """Request to create arrival passes for collecting returns."""
 

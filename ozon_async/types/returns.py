@@ -12,6 +12,8 @@ from ozon_async._models import Model
 from ozon_async.types.common import (
     FilterPeriod,
     IdNamePair,
+    IdObject,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
 )
 
 
@@ -195,7 +197,7 @@ class ReturnsListV1Response(Model):
 class ReturnsListV1ResponseReturn(Model):
     """An FBO or FBS return."""
 
-    exemplars: list[ReturnsListV1ResponseReturnExemplar] | None = None
+    exemplars: list[IdObject] | None = None
     """Product exemplars in the return."""
 
     id: int | None = None
@@ -267,13 +269,6 @@ class ReturnsListV1ResponseReturnAdditionalInfo(Model):
 
     is_super_econom: bool | None = None
     """true if the return is a Super Economy product."""
-
-
-class ReturnsListV1ResponseReturnExemplar(Model):
-    """A product item (exemplar) in a return."""
-
-    id: int | None = None
-    """Exemplar identifier."""
 
 
 class ReturnsListV1ResponseReturnLogistic(Model):
@@ -702,3 +697,63 @@ class ReturnsRfbsVerifyV2Request(Model):
 
     return_method_description: str | None = None
     """How the product should be returned."""
+
+
+class ReturnsSettingsUtilizationHistoryV1Response(Model):
+    """TODO(describe): ReturnsSettingsUtilizationHistoryV1Response"""
+
+    history: list[ReturnsSettingsUtilizationHistoryV1ResponseHistory] | None = None
+    """TODO(describe): history"""
+
+
+class ReturnsSettingsUtilizationHistoryV1ResponseHistory(Model):
+    """TODO(describe): ReturnsSettingsUtilizationHistoryV1ResponseHistory"""
+
+    descriptions: list[str] | None = None
+    """TODO(describe): descriptions"""
+
+    updated_at: datetime | None = None
+    """TODO(describe): updated_at"""
+
+    user_name: str | None = None
+    """TODO(describe): user_name"""
+
+
+class ReturnsSettingsUtilizationInfoV1Response(Model):
+    """TODO(describe): ReturnsSettingsUtilizationInfoV1Response"""
+
+    min_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): min_price"""
+
+    utilization_settings: ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings | None = None
+    """TODO(describe): utilization_settings"""
+
+
+class ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings(Model):
+    """TODO(describe): ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings"""
+
+    utilization_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): utilization_price"""
+
+    utilization_price_defects: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): utilization_price_defects"""
+
+
+class ReturnsSettingsUtilizationUpdateV1Request(Model):
+    """TODO(describe): ReturnsSettingsUtilizationUpdateV1Request"""
+
+    utilization_price: ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice
+    """TODO(describe): utilization_price"""
+
+    utilization_price_defects: ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice
+    """TODO(describe): utilization_price_defects"""
+
+
+class ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice(Model):
+    """TODO(describe): ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice"""
+
+    enabled: bool
+    """TODO(describe): enabled"""
+
+    value: int | None = None
+    """TODO(describe): value"""

@@ -12,12 +12,118 @@ from ozon_async._models import Model
 from ozon_async.types.common import (
     DropOffPointCoordinates,
     OperationError,
+    WarehouseAddressCoordinates,
 )
 
 if TYPE_CHECKING:
     DropOffPointTypeEnum = Literal["PVZ", "PPZ", "SC"] | str
     DropOffPointTypeEnumInput = Literal["PVZ", "PPZ", "SC"] | str
+    WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod = (
+        Literal["UNSPECIFIED", "COURIER", "TRANSPORT_COMPANY"] | str
+    )
+    WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay = (
+        Literal[
+            "UNSPECIFIED",
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        | str
+    )
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod = (
+        Literal["COURIER", "TRANSPORT_COMPANY"] | str
+    )
+    WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod = (
+        Literal["COURIER", "TRANSPORT_COMPANY"] | str
+    )
+    WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay = (
+        Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"] | str
+    )
+    WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod = (
+        Literal["COURIER", "TRANSPORT_COMPANY"] | str
+    )
+    WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay = (
+        Literal[
+            "UNSPECIFIED",
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        | str
+    )
+    WarehouseFboListV1RequestFilterBySupplyTypeItem = (
+        Literal["CREATE_TYPE_CROSSDOCK", "CREATE_TYPE_DIRECT"] | str
+    )
+    WarehouseFboListV1ResponseSearchWarehouseType = (
+        Literal[
+            "WAREHOUSE_TYPE_DELIVERY_POINT",
+            "WAREHOUSE_TYPE_ORDERS_RECEIVING_POINT",
+            "WAREHOUSE_TYPE_SORTING_CENTER",
+            "WAREHOUSE_TYPE_FULL_FILLMENT",
+            "WAREHOUSE_TYPE_CROSS_DOCK",
+        ]
+        | str
+    )
+    WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay = (
+        Literal[
+            "UNSPECIFIED",
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        | str
+    )
+    WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem = Literal["PVZ", "PPZ", "SC"] | str
+    WarehouseFbsPointType = Literal["UNSPECIFIED", "PVZ", "PPZ", "SC"] | str
+    WarehouseFbsPointWorkingDayDay = (
+        Literal[
+            "UNSPECIFIED",
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        | str
+    )
+    WarehouseFbsReturnMileCheckV1RequestFirstMileType = Literal["PICK_UP", "DROP_OFF"] | str
+    WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem = Literal["PVZ", "PPZ", "SC"] | str
     WarehouseFirstMileTypeInputEnum = Literal["PICK_UP", "DROP_OFF"] | str
+    WarehouseInvalidProductsGetV1ResponseValidationResultState = (
+        Literal["UNSPECIFIED", "NOT_VALID"] | str
+    )
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic = (
+        Literal[
+            "UNSPECIFIED",
+            "LENGTH",
+            "WIDTH",
+            "HEIGHT",
+            "WEIGHT",
+            "SUM_OF_DIMENSIONS",
+            "VOLUME_WEIGHT",
+            "VOLUME",
+            "PRICE",
+            "LONGEST_SIDE",
+        ]
+        | str
+    )
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType = (
+        Literal["UNSPECIFIED", "LESS_THAN_MIN", "GREATER_THAN_MAX"] | str
+    )
     WarehouseListV1ResponseResultFirstMileTypeFirstMileType = Literal["DropOff", "Pickup"] | str
     WarehouseListV2ResponseWarehouseCarriageLabelType = Literal["UNSPECIFIED", "BIG", "SMALL"] | str
     WarehouseListV2ResponseWarehouseFirstMileType = (
@@ -50,27 +156,102 @@ if TYPE_CHECKING:
         ]
         | str
     )
+    WarehouseOzonListV1RequestWarehouseTypesItem = (
+        Literal[
+            "FULL_FILLMENT",
+            "FULL_FILLMENT_RETURNS",
+            "FULL_FILLMENT_DEFECT",
+            "EXPRESS_DARK_STORE",
+            "CROSS_DOCK",
+            "SORTING_CENTER",
+            "PHARMACY",
+            "DISTRIBUTION_CENTER",
+            "ORDERS_RECEIVING_POINT",
+            "OUTSOURCE_FF",
+            "B2B",
+            "EXTERNAL_FF",
+        ]
+        | str
+    )
+    WarehouseOzonListV1ResponseWarehouseWarehouseType = (
+        Literal[
+            "UNSPECIFIED",
+            "FULL_FILLMENT",
+            "FULL_FILLMENT_RETURNS",
+            "FULL_FILLMENT_DEFECT",
+            "EXPRESS_DARK_STORE",
+            "CROSS_DOCK",
+            "SORTING_CENTER",
+            "PHARMACY",
+            "DISTRIBUTION_CENTER",
+            "ORDERS_RECEIVING_POINT",
+            "OUTSOURCE_FF",
+            "B2B",
+            "EXTERNAL_FF",
+        ]
+        | str
+    )
     WarehouseWorkingDayInputEnum = (
         Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"] | str
     )
 else:
     DropOffPointTypeEnum = str
     DropOffPointTypeEnumInput = str
+    WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod = str
+    WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay = str
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod = str
+    WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod = str
+    WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay = str
+    WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod = str
+    WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay = str
+    WarehouseFboListV1RequestFilterBySupplyTypeItem = str
+    WarehouseFboListV1ResponseSearchWarehouseType = str
+    WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay = str
+    WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem = str
+    WarehouseFbsPointType = str
+    WarehouseFbsPointWorkingDayDay = str
+    WarehouseFbsReturnMileCheckV1RequestFirstMileType = str
+    WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem = str
     WarehouseFirstMileTypeInputEnum = str
+    WarehouseInvalidProductsGetV1ResponseValidationResultState = str
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic = str
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType = str
     WarehouseListV1ResponseResultFirstMileTypeFirstMileType = str
     WarehouseListV2ResponseWarehouseCarriageLabelType = str
     WarehouseListV2ResponseWarehouseFirstMileType = str
     WarehouseListV2ResponseWarehouseWorkingDay = str
     WarehouseOperationStatusV1ResponseStatus = str
     WarehouseOperationStatusV1ResponseType = str
+    WarehouseOzonListV1RequestWarehouseTypesItem = str
+    WarehouseOzonListV1ResponseWarehouseWarehouseType = str
     WarehouseWorkingDayInputEnum = str
 # DropOffPointTypeEnum: Drop-off point type: PVZ - order pickup point; PPZ - order acceptance
 # point; SC - sorting centre.
 # DropOffPointTypeEnumInput: Drop-off point type: PVZ - order pickup point; PPZ - order
 # acceptance point; SC - sorting centre.
+# WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod:
+# TODO(describe): return_method
+# WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay: TODO(describe): day
+# WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod:
+# TODO(describe): return_method
+# WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod:
+# TODO(describe): return_method
+# WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay: TODO(describe): day
+# WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod:
+# TODO(describe): return_method
+# WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay: TODO(describe): day
+# WarehouseFboListV1ResponseSearchWarehouseType: TODO(describe): warehouse_type
+# WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay: TODO(describe): day
+# WarehouseFbsPointType: TODO(describe): type
+# WarehouseFbsPointWorkingDayDay: TODO(describe): day
+# WarehouseFbsReturnMileCheckV1RequestFirstMileType: TODO(describe): first_mile_type
 # WarehouseFirstMileTypeInputEnum: First-mile type set when creating or updating an FBS
 # warehouse: PICK_UP - orders are handed to a courier who collects them; DROP_OFF - the seller
 # brings orders to an acceptance point.
+# WarehouseInvalidProductsGetV1ResponseValidationResultState: TODO(describe): state
+# WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic:
+# TODO(describe): characteristic
+# WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType: TODO(describe): type
 # WarehouseListV1ResponseResultFirstMileTypeFirstMileType: First-mile type: DropOff - orders are
 # brought to a drop-off point; Pickup - a courier collects them.
 # WarehouseListV2ResponseWarehouseCarriageLabelType: Type of the label printed for a warehouse's
@@ -86,6 +267,7 @@ else:
 # CREATE_FBS_WAREHOUSE - FBS warehouse creation; UPDATE_FBS_WAREHOUSE - FBS warehouse update;
 # SET_FIRST_MILE - first-mile change; WAREHOUSE_ENABLE_DISABLE - archiving or restoring an FBS
 # warehouse; WAREHOUSE_PAUSE_UNPAUSE - pausing or resuming an rFBS warehouse.
+# WarehouseOzonListV1ResponseWarehouseWarehouseType: TODO(describe): warehouse_type
 # WarehouseWorkingDayInputEnum: Day of the week on which an FBS warehouse works, as set in
 # create and update requests: MONDAY to SUNDAY.
 
@@ -106,16 +288,6 @@ class TimeOfDay(Model):
 
     seconds: int | None = None
     """Seconds, 0 to 59."""
-
-
-class WarehouseAddressCoordinates(Model):
-    """Geographic coordinates of a warehouse address or of a search point."""
-
-    latitude: float
-    """Latitude in decimal degrees."""
-
-    longitude: float
-    """Longitude in decimal degrees."""
 
 
 class WarehouseArchiveV1Request(Model):
@@ -186,6 +358,493 @@ class WarehouseDropOffTimeslotsResponse(Model):
     """Available timeslots."""
 
 
+class WarehouseErfbsAggregatorCreateV1Request(Model):
+    """TODO(describe): WarehouseErfbsAggregatorCreateV1Request"""
+
+    address_coordinates: WarehouseAddressCoordinates
+    """TODO(describe): address_coordinates"""
+
+    delivery_method: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod
+    """TODO(describe): delivery_method"""
+
+    name: str
+    """TODO(describe): name"""
+
+    phone: str
+    """TODO(describe): phone"""
+
+    timetable_warehouse: WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse
+    """TODO(describe): timetable_warehouse"""
+
+    min_order_value: int | None = None
+    """TODO(describe): min_order_value"""
+
+
+class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(Model):
+    """TODO(describe): WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod"""
+
+    courier_phones: Annotated[list[str], Meta(max_length=3)]
+    """TODO(describe): courier_phones"""
+
+    cut_in: int
+    """TODO(describe): cut_in"""
+
+    deliver_to_pvz: bool
+    """TODO(describe): deliver_to_pvz"""
+
+    delivery_costs: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts
+    """TODO(describe): delivery_costs"""
+
+    name: str
+    """TODO(describe): name"""
+
+    return_settings: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings
+    """TODO(describe): return_settings"""
+
+    courier_comment: str | None = None
+    """TODO(describe): courier_comment"""
+
+
+class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts(Model):
+    """TODO(describe): WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts"""
+
+    max_amount: int
+    """TODO(describe): max_amount"""
+
+    min_amount: int
+    """TODO(describe): min_amount"""
+
+    percent: float
+    """TODO(describe): percent"""
+
+
+class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings(Model):
+    """TODO(describe): WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings"""
+
+    return_method: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod
+    """TODO(describe): return_method"""
+
+    contact_days: int | None = None
+    """TODO(describe): contact_days"""
+
+    post_office_zipcode: str | None = None
+    """TODO(describe): post_office_zipcode"""
+
+    transport_company_name: str | None = None
+    """TODO(describe): transport_company_name"""
+
+
+class WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse(Model):
+    """TODO(describe): WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse"""
+
+    working_days: Annotated[
+        list[WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay],
+        Meta(max_length=7, min_length=5),
+    ]
+    """TODO(describe): working_days"""
+
+    holidays: (
+        Annotated[list[WarehouseErfbsTimetableWarehouseHoliday], Meta(max_length=50)] | None
+    ) = None
+    """TODO(describe): holidays"""
+
+
+class WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay(Model):
+    """TODO(describe): WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay"""
+
+    day: WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay
+    """TODO(describe): day"""
+
+    from_: str = field(name="from")
+    """TODO(describe): from JSON name: ``from``."""
+
+    to: str
+    """TODO(describe): to"""
+
+
+class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(Model):
+    """TODO(describe): WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request"""
+
+    delivery_method_id: int
+    """TODO(describe): delivery_method_id"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+    courier_comment: str | None = None
+    """TODO(describe): courier_comment"""
+
+    courier_phones: Annotated[list[str], Meta(max_length=3)] | None = None
+    """TODO(describe): courier_phones"""
+
+    cut_in: int | None = None
+    """TODO(describe): cut_in"""
+
+    deliver_to_pvz: bool | None = None
+    """TODO(describe): deliver_to_pvz"""
+
+    delivery_costs: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts | None = None
+    """TODO(describe): delivery_costs"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    return_settings: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings | None = (
+        None
+    )
+    """TODO(describe): return_settings"""
+
+
+class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts(Model):
+    """TODO(describe): WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts"""
+
+    max_amount: int | None = None
+    """TODO(describe): max_amount"""
+
+    min_amount: int | None = None
+    """TODO(describe): min_amount"""
+
+    percent: float | None = None
+    """TODO(describe): percent"""
+
+
+class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings(Model):
+    """TODO(describe): WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings"""
+
+    transport_company_name: str
+    """TODO(describe): transport_company_name"""
+
+    contact_days: int | None = None
+    """TODO(describe): contact_days"""
+
+    post_office_zipcode: str | None = None
+    """TODO(describe): post_office_zipcode"""
+
+    return_method: (
+        WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod | None
+    ) = None
+    """TODO(describe): return_method"""
+
+
+class WarehouseErfbsNonIntegratedCreateV1Request(Model):
+    """TODO(describe): WarehouseErfbsNonIntegratedCreateV1Request"""
+
+    address_coordinates: WarehouseAddressCoordinates
+    """TODO(describe): address_coordinates"""
+
+    delivery_method: WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod
+    """TODO(describe): delivery_method"""
+
+    name: str
+    """TODO(describe): name"""
+
+    phone: str
+    """TODO(describe): phone"""
+
+    timetable_warehouse: WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse
+    """TODO(describe): timetable_warehouse"""
+
+    min_order_value: int | None = None
+    """TODO(describe): min_order_value"""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod(Model):
+    """TODO(describe): WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod"""
+
+    courier_cutoff: int
+    """TODO(describe): courier_cutoff"""
+
+    cut_in: int
+    """TODO(describe): cut_in"""
+
+    delivery_polygons: list[WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon]
+    """TODO(describe): delivery_polygons"""
+
+    name: str
+    """TODO(describe): name"""
+
+    return_settings: WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings
+    """TODO(describe): return_settings"""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon(Model):
+    """TODO(describe): WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon"""
+
+    id: int
+    """TODO(describe): id"""
+
+    time: int
+    """TODO(describe): time"""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings(Model):
+    """TODO(describe): WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings"""
+
+    return_method: (
+        WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod
+    )
+    """TODO(describe): return_method"""
+
+    contact_days: int | None = None
+    """TODO(describe): contact_days"""
+
+    post_office_zipcode: str | None = None
+    """TODO(describe): post_office_zipcode"""
+
+    transport_company_name: str | None = None
+    """TODO(describe): transport_company_name"""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse(Model):
+    """TODO(describe): WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse"""
+
+    working_days: Annotated[
+        list[WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay],
+        Meta(max_length=7, min_length=5),
+    ]
+    """TODO(describe): working_days"""
+
+    holidays: (
+        Annotated[list[WarehouseErfbsTimetableWarehouseHoliday], Meta(max_length=50)] | None
+    ) = None
+    """TODO(describe): holidays"""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay(Model):
+    """TODO(describe): WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay"""
+
+    day: WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay
+    """TODO(describe): day"""
+
+    from_: str = field(name="from")
+    """TODO(describe): from JSON name: ``from``."""
+
+    to: str
+    """TODO(describe): to"""
+
+
+class WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request(Model):
+    """TODO(describe): WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request"""
+
+    courier_cutoff: int
+    """TODO(describe): courier_cutoff"""
+
+    cut_in: int
+    """TODO(describe): cut_in"""
+
+    delivery_method_id: int
+    """TODO(describe): delivery_method_id"""
+
+    name: str
+    """TODO(describe): name"""
+
+    return_settings: WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings
+    """TODO(describe): return_settings"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+
+class WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings(Model):
+    """TODO(describe): WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings"""
+
+    return_method: (
+        WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod
+    )
+    """TODO(describe): return_method"""
+
+    contact_days: int | None = None
+    """TODO(describe): contact_days"""
+
+    post_office_zipcode: str | None = None
+    """TODO(describe): post_office_zipcode"""
+
+    transport_company_name: str | None = None
+    """TODO(describe): transport_company_name"""
+
+
+class WarehouseErfbsTimetableWarehouseHoliday(Model):
+    """TODO(describe): WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseHoliday"""
+
+    day: str | None = None
+    """TODO(describe): day"""
+
+    from_: str | None = field(default=None, name="from")
+    """TODO(describe): from JSON name: ``from``."""
+
+    to: str | None = None
+    """TODO(describe): to"""
+
+
+class WarehouseErfbsUpdateV1Request(Model):
+    """TODO(describe): WarehouseErfbsUpdateV1Request"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+    min_order_value: int | None = None
+    """TODO(describe): min_order_value"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    phone: str | None = None
+    """TODO(describe): phone"""
+
+    timetable_warehouse: WarehouseErfbsUpdateV1RequestTimetableWarehouse | None = None
+    """TODO(describe): timetable_warehouse"""
+
+
+class WarehouseErfbsUpdateV1RequestTimetableWarehouse(Model):
+    """TODO(describe): WarehouseErfbsUpdateV1RequestTimetableWarehouse"""
+
+    holidays: (
+        Annotated[list[WarehouseErfbsTimetableWarehouseHoliday], Meta(max_length=50)] | None
+    ) = None
+    """TODO(describe): holidays"""
+
+    working_days: (
+        Annotated[
+            list[WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay],
+            Meta(max_length=7, min_length=5),
+        ]
+        | None
+    ) = None
+    """TODO(describe): working_days"""
+
+
+class WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay(Model):
+    """TODO(describe): WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay"""
+
+    day: WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay | None = None
+    """TODO(describe): day"""
+
+    from_: str | None = field(default=None, name="from")
+    """TODO(describe): from JSON name: ``from``."""
+
+    to: str | None = None
+    """TODO(describe): to"""
+
+
+class WarehouseFboListV1Request(Model):
+    """TODO(describe): WarehouseFboListV1Request
+
+    Note: Ozon's schema marks `search` required with `required: true` inside the property.
+    """
+
+    filter_by_supply_type: list[WarehouseFboListV1RequestFilterBySupplyTypeItem]
+    """TODO(describe): filter_by_supply_type"""
+
+    search: str
+    """TODO(describe): search"""
+
+
+class WarehouseFboListV1Response(Model):
+    """TODO(describe): WarehouseFboListV1Response"""
+
+    search: list[WarehouseFboListV1ResponseSearch] | None = None
+    """TODO(describe): search"""
+
+
+class WarehouseFboListV1ResponseSearch(Model):
+    """TODO(describe): WarehouseFboListV1ResponseSearch"""
+
+    address: str | None = None
+    """TODO(describe): address"""
+
+    coordinates: DropOffPointCoordinates | None = None
+    """TODO(describe): coordinates"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_type: WarehouseFboListV1ResponseSearchWarehouseType | None = None
+    """TODO(describe): warehouse_type"""
+
+
+class WarehouseFboSellerListV1Response(Model):
+    """TODO(describe): WarehouseFboSellerListV1Response"""
+
+    warehouses: list[WarehouseFboSellerListV1ResponseWarehouse] | None = None
+    """TODO(describe): warehouses"""
+
+
+class WarehouseFboSellerListV1ResponseWarehouse(Model):
+    """TODO(describe): WarehouseFboSellerListV1ResponseWarehouse"""
+
+    address: WarehouseFboSellerListV1ResponseWarehouseAddress | None = None
+    """TODO(describe): address"""
+
+    contacts: WarehouseFboSellerListV1ResponseWarehouseContacts | None = None
+    """TODO(describe): contacts"""
+
+    courier_comment: str | None = None
+    """TODO(describe): courier_comment"""
+
+    is_active: bool | None = None
+    """TODO(describe): is_active"""
+
+    is_pickup: bool | None = None
+    """TODO(describe): is_pickup"""
+
+    seller_warehouse_id: int | None = None
+    """TODO(describe): seller_warehouse_id"""
+
+    seller_warehouse_name: str | None = None
+    """TODO(describe): seller_warehouse_name"""
+
+    working_days: list[WarehouseFboSellerListV1ResponseWarehouseWorkingDay] | None = None
+    """TODO(describe): working_days"""
+
+
+class WarehouseFboSellerListV1ResponseWarehouseAddress(Model):
+    """TODO(describe): WarehouseFboSellerListV1ResponseWarehouseAddress"""
+
+    address: str | None = None
+    """TODO(describe): address"""
+
+    city: str | None = None
+    """TODO(describe): city"""
+
+    coordinates: DropOffPointCoordinates | None = None
+    """TODO(describe): coordinates"""
+
+    country_code: str | None = None
+    """TODO(describe): country_code"""
+
+    macrolocal_cluster_id: int | None = None
+    """TODO(describe): macrolocal_cluster_id"""
+
+    region: str | None = None
+    """TODO(describe): region"""
+
+    timezone: str | None = None
+    """TODO(describe): timezone"""
+
+
+class WarehouseFboSellerListV1ResponseWarehouseContacts(Model):
+    """TODO(describe): WarehouseFboSellerListV1ResponseWarehouseContacts"""
+
+    phone_numbers: list[str] | None = None
+    """TODO(describe): phone_numbers"""
+
+
+class WarehouseFboSellerListV1ResponseWarehouseWorkingDay(Model):
+    """TODO(describe): WarehouseFboSellerListV1ResponseWarehouseWorkingDay"""
+
+    day: WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay | None = None
+    """TODO(describe): day"""
+
+    time_from_local: str | None = None
+    """TODO(describe): time_from_local"""
+
+    time_to_local: str | None = None
+    """TODO(describe): time_to_local"""
+
+
 class WarehouseFbsCreateDropOffListV1Request(Model):
     """Request for drop-off points available to a new FBS warehouse."""
 
@@ -239,6 +898,38 @@ class WarehouseFbsCreatePickUpTimeslotListV1Response(Model):
 
     timeslots: list[WarehousePickUpTimeslot] | None = None
     """Available timeslots."""
+
+
+class WarehouseFbsCreateReturnPointListV1Request(Model):
+    """TODO(describe): WarehouseFbsCreateReturnPointListV1Request"""
+
+    coordinates: WarehouseAddressCoordinates
+    """TODO(describe): coordinates"""
+
+    country_code: str
+    """TODO(describe): country_code"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    last_id: int | None = None
+    """TODO(describe): last_id"""
+
+    search: WarehouseFbsCreateReturnPointListV1RequestSearch | None = None
+    """TODO(describe): search"""
+
+    selected_dropoff_point_id: int | None = None
+    """TODO(describe): selected_dropoff_point_id"""
+
+
+class WarehouseFbsCreateReturnPointListV1RequestSearch(Model):
+    """TODO(describe): WarehouseFbsCreateReturnPointListV1RequestSearch"""
+
+    address: str | None = None
+    """TODO(describe): address"""
+
+    types: list[WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem] | None = None
+    """TODO(describe): types"""
 
 
 class WarehouseFbsCreateV1Request(Model):
@@ -332,6 +1023,214 @@ class WarehouseFbsFirstMileUpdateV1Request(Model):
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
 
 
+class WarehouseFbsPickupHistoryListV1Request(Model):
+    """TODO(describe): WarehouseFbsPickupHistoryListV1Request"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    filter: WarehouseFbsPickupHistoryListV1RequestFilter | None = None
+    """TODO(describe): filter"""
+
+
+class WarehouseFbsPickupHistoryListV1RequestFilter(Model):
+    """TODO(describe): WarehouseFbsPickupHistoryListV1RequestFilter"""
+
+    planned_date: str | None = None
+    """TODO(describe): planned_date"""
+
+    warehouse_id: list[int] | None = None
+    """TODO(describe): warehouse_id"""
+
+    was_planned: bool | None = None
+    """TODO(describe): was_planned"""
+
+
+class WarehouseFbsPickupHistoryListV1Response(Model):
+    """TODO(describe): WarehouseFbsPickupHistoryListV1Response"""
+
+    result: WarehouseFbsPickupHistoryListV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class WarehouseFbsPickupHistoryListV1ResponseResult(Model):
+    """TODO(describe): WarehouseFbsPickupHistoryListV1ResponseResult"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    history: list[WarehouseFbsPickupHistoryListV1ResponseResultHistory] | None = None
+    """TODO(describe): history"""
+
+
+class WarehouseFbsPickupHistoryListV1ResponseResultHistory(Model):
+    """TODO(describe): WarehouseFbsPickupHistoryListV1ResponseResultHistory"""
+
+    planned_date: str | None = None
+    """TODO(describe): planned_date"""
+
+    status: str | None = None
+    """TODO(describe): status"""
+
+    updated_at: datetime | None = None
+    """TODO(describe): updated_at"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+    was_planned: bool | None = None
+    """TODO(describe): was_planned"""
+
+
+class WarehouseFbsPickupPlanningListV1Response(Model):
+    """TODO(describe): WarehouseFbsPickupPlanningListV1Response"""
+
+    result: WarehouseFbsPickupPlanningListV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+
+class WarehouseFbsPickupPlanningListV1ResponseResult(Model):
+    """TODO(describe): WarehouseFbsPickupPlanningListV1ResponseResult"""
+
+    warehouses: list[WarehouseFbsPickupPlanningListV1ResponseResultWarehouse] | None = None
+    """TODO(describe): warehouses"""
+
+
+class WarehouseFbsPickupPlanningListV1ResponseResultWarehouse(Model):
+    """TODO(describe): WarehouseFbsPickupPlanningListV1ResponseResultWarehouse"""
+
+    can_modify_pickup_plan: bool | None = None
+    """TODO(describe): can_modify_pickup_plan"""
+
+    has_postings_to_be_planned: bool | None = None
+    """TODO(describe): has_postings_to_be_planned"""
+
+    is_pickup_planned: bool | None = None
+    """TODO(describe): is_pickup_planned"""
+
+    last_pickup_plan_date_at: datetime | None = None
+    """TODO(describe): last_pickup_plan_date_at"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
+class WarehouseFbsPoint(Model):
+    """TODO(describe): WarehouseFbsCreateReturnPointListV1ResponsePoint"""
+
+    address: str | None = None
+    """TODO(describe): address"""
+
+    coordinates: DropOffPointCoordinates | None = None
+    """TODO(describe): coordinates"""
+
+    id: int | None = None
+    """TODO(describe): id"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    type: WarehouseFbsPointType | None = None
+    """TODO(describe): type"""
+
+    utc_offset: int | None = None
+    """TODO(describe): utc_offset"""
+
+    working_days: list[WarehouseFbsPointWorkingDay] | None = None
+    """TODO(describe): working_days"""
+
+
+class WarehouseFbsPointWorkingDay(Model):
+    """TODO(describe): WarehouseFbsCreateReturnPointListV1ResponsePointWorkingDay"""
+
+    day: WarehouseFbsPointWorkingDayDay | None = None
+    """TODO(describe): day"""
+
+    from_: str | None = field(default=None, name="from")
+    """TODO(describe): from JSON name: ``from``."""
+
+    to: str | None = None
+    """TODO(describe): to"""
+
+
+class WarehouseFbsResponse(Model):
+    """TODO(describe): WarehouseFbsCreateReturnPointListV1Response"""
+
+    has_next: bool | None = None
+    """TODO(describe): has_next"""
+
+    is_selected_point_available: bool | None = None
+    """TODO(describe): is_selected_point_available"""
+
+    last_id: int | None = None
+    """TODO(describe): last_id"""
+
+    points: list[WarehouseFbsPoint] | None = None
+    """TODO(describe): points"""
+
+
+class WarehouseFbsReturnMileCheckV1Request(Model):
+    """TODO(describe): WarehouseFbsReturnMileCheckV1Request"""
+
+    country_code: str
+    """TODO(describe): country_code"""
+
+    first_mile_type: WarehouseFbsReturnMileCheckV1RequestFirstMileType
+    """TODO(describe): first_mile_type"""
+
+    is_kgt: bool
+    """TODO(describe): is_kgt"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+
+class WarehouseFbsReturnMileCheckV1Response(Model):
+    """TODO(describe): WarehouseFbsReturnMileCheckV1Response"""
+
+    should_set_return_mile: bool | None = None
+    """TODO(describe): should_set_return_mile"""
+
+    unavailability_reasons: list[str] | None = None
+    """TODO(describe): unavailability_reasons"""
+
+
+class WarehouseFbsReturnMileInfoV1Request(Model):
+    """TODO(describe): WarehouseFbsReturnMileInfoV1Request"""
+
+    warehouse_ids: Annotated[list[int], Meta(max_length=1000)]
+    """TODO(describe): warehouse_ids"""
+
+
+class WarehouseFbsReturnMileInfoV1Response(Model):
+    """TODO(describe): WarehouseFbsReturnMileInfoV1Response"""
+
+    return_mile_settings: list[WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting] | None = None
+    """TODO(describe): return_mile_settings"""
+
+
+class WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting(Model):
+    """TODO(describe): WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting"""
+
+    is_return_mile_required: bool | None = None
+    """TODO(describe): is_return_mile_required"""
+
+    return_point: WarehouseFbsPoint | None = None
+    """TODO(describe): return_point"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+
 class WarehouseFbsUpdateDropOffListV1Request(Model):
     """Request for drop-off points available to an existing FBS warehouse."""
 
@@ -364,18 +1263,43 @@ class WarehouseFbsUpdateDropOffTimeslotListV1Request(Model):
     """Identifier of the warehouse."""
 
 
-class WarehouseFbsUpdatePickUpTimeslotListV1Request(Model):
-    """Request for courier pick-up timeslots for an existing FBS warehouse."""
-
-    warehouse_id: int
-    """Identifier of the warehouse."""
-
-
 class WarehouseFbsUpdatePickUpTimeslotListV1Response(Model):
     """Answer with courier pick-up timeslots for an existing FBS warehouse."""
 
     timeslots: list[WarehousePickUpTimeslot] | None = None
     """Available timeslots."""
+
+
+class WarehouseFbsUpdateReturnPointListV1Request(Model):
+    """TODO(describe): WarehouseFbsUpdateReturnPointListV1Request"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+    current_dropoff_point_id: int | None = None
+    """TODO(describe): current_dropoff_point_id"""
+
+    current_return_point_id: int | None = None
+    """TODO(describe): current_return_point_id"""
+
+    last_id: int | None = None
+    """TODO(describe): last_id"""
+
+    search: WarehouseFbsUpdateReturnPointListV1RequestSearch | None = None
+    """TODO(describe): search"""
+
+
+class WarehouseFbsUpdateReturnPointListV1RequestSearch(Model):
+    """TODO(describe): WarehouseFbsUpdateReturnPointListV1RequestSearch"""
+
+    address: str | None = None
+    """TODO(describe): address"""
+
+    types: list[WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem] | None = None
+    """TODO(describe): types"""
 
 
 class WarehouseFbsUpdateV1Request(Model):
@@ -416,6 +1340,108 @@ class WarehouseFbsUpdateV1RequestOptions(Model):
 
     is_waybill_enabled: bool | None = None
     """true to enable printing of the waybill (transport consignment note)."""
+
+
+class WarehouseInvalidProductsGetV1Request(Model):
+    """TODO(describe): WarehouseInvalidProductsGetV1Request"""
+
+    warehouse_id: int
+    """TODO(describe): warehouse_id"""
+
+    last_id: int | None = None
+    """TODO(describe): last_id"""
+
+
+class WarehouseInvalidProductsGetV1Response(Model):
+    """TODO(describe): WarehouseInvalidProductsGetV1Response"""
+
+    has_next: bool | None = None
+    """TODO(describe): has_next"""
+
+    last_id: int | None = None
+    """TODO(describe): last_id"""
+
+    validation_results: list[WarehouseInvalidProductsGetV1ResponseValidationResult] | None = None
+    """TODO(describe): validation_results"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResult(Model):
+    """TODO(describe): WarehouseInvalidProductsGetV1ResponseValidationResult"""
+
+    item: WarehouseInvalidProductsGetV1ResponseValidationResultItem | None = None
+    """TODO(describe): item"""
+
+    state: WarehouseInvalidProductsGetV1ResponseValidationResultState | None = None
+    """TODO(describe): state"""
+
+    validation_errors: (
+        list[WarehouseInvalidProductsGetV1ResponseValidationResultValidationError] | None
+    ) = None
+    """TODO(describe): validation_errors"""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResultItem(Model):
+    """TODO(describe): WarehouseInvalidProductsGetV1ResponseValidationResultItem"""
+
+    size: WarehouseInvalidProductsGetV1ResponseValidationResultItemSize | None = None
+    """TODO(describe): size"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    weight_g: float | None = None
+    """TODO(describe): weight_g"""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResultItemSize(Model):
+    """TODO(describe): WarehouseInvalidProductsGetV1ResponseValidationResultItemSize"""
+
+    height_mm: int | None = None
+    """TODO(describe): height_mm"""
+
+    length_mm: int | None = None
+    """TODO(describe): length_mm"""
+
+    width_mm: int | None = None
+    """TODO(describe): width_mm"""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResultValidationError(Model):
+    """TODO(describe): WarehouseInvalidProductsGetV1ResponseValidationResultValidationError"""
+
+    characteristic: (
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic | None
+    ) = None
+    """TODO(describe): characteristic"""
+
+    restriction_price: (
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice | None
+    ) = None
+    """TODO(describe): restriction_price"""
+
+    restriction_vwc: float | None = None
+    """TODO(describe): restriction_vwc"""
+
+    template_id: int | None = None
+    """TODO(describe): template_id"""
+
+    type: WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType | None = None
+    """TODO(describe): type"""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice(Model):
+    """TODO(describe):
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice
+    """
+
+    currency: str | None = None
+    """TODO(describe): currency"""
+
+    value: float | None = None
+    """TODO(describe): value"""
 
 
 class WarehouseListV1Request(Model):
@@ -715,22 +1741,6 @@ class WarehouseListV2ResponseWarehouseTimetableWorkingHour(Model):
     """End of the interval."""
 
 
-class WarehouseOperationResponse(Model):
-    """The identifier of an asynchronous warehouse operation; check it with
-    /v1/warehouse/operation/status.
-    """
-
-    operation_id: str | None = None
-    """Identifier of the started operation; get its status with /v1/warehouse/operation/status."""
-
-
-class WarehouseOperationStatusV1Request(Model):
-    """Request for the status of a warehouse operation."""
-
-    operation_id: str
-    """Operation identifier returned by the method that started it."""
-
-
 class WarehouseOperationStatusV1Response(Model):
     """Status and result of an asynchronous warehouse operation."""
 
@@ -759,6 +1769,63 @@ class WarehouseOperationStatusV1ResponseResult(Model):
     """Identifier of the warehouse, the field Ozon's example actually returns."""
 
 
+class WarehouseOzonListV1Request(Model):
+    """TODO(describe): WarehouseOzonListV1Request"""
+
+    warehouse_types: list[WarehouseOzonListV1RequestWarehouseTypesItem] | None = None
+    """TODO(describe): warehouse_types"""
+
+
+class WarehouseOzonListV1Response(Model):
+    """TODO(describe): WarehouseOzonListV1Response"""
+
+    warehouses: list[WarehouseOzonListV1ResponseWarehouse] | None = None
+    """TODO(describe): warehouses"""
+
+
+class WarehouseOzonListV1ResponseWarehouse(Model):
+    """TODO(describe): WarehouseOzonListV1ResponseWarehouse"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    short_name: str | None = None
+    """TODO(describe): short_name"""
+
+    address: str | None = None
+    """TODO(describe): address"""
+
+    timezone: str | None = None
+    """TODO(describe): timezone"""
+
+    is_active: bool | None = None
+    """TODO(describe): is_active"""
+
+    warehouse_type: WarehouseOzonListV1ResponseWarehouseWarehouseType | None = None
+    """TODO(describe): warehouse_type"""
+
+    country_iso_numeric: int | None = None
+    """TODO(describe): country_iso_numeric"""
+
+    is_cross_dock: bool | None = None
+    """TODO(describe): is_cross_dock"""
+
+    is_distribution_center: bool | None = None
+    """TODO(describe): is_distribution_center"""
+
+    is_edo: bool | None = None
+    """TODO(describe): is_edo"""
+
+    is_express: bool | None = None
+    """TODO(describe): is_express"""
+
+    is_for_supply: bool | None = None
+    """TODO(describe): is_for_supply"""
+
+
 class WarehousePickUpTimeslot(Model):
     """A timeslot in which a courier collects orders from an FBS warehouse."""
 
@@ -772,6 +1839,13 @@ class WarehousePickUpTimeslot(Model):
     """End of the timeslot, local time in HH:MM format."""
 
 
+class WarehouseRfbsRequest(Model):
+    """TODO(describe): WarehouseRfbsPauseV1Request"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+
 class WarehouseUnarchiveV1Request(Model):
     """Request to restore an FBS warehouse from the archive."""
 
@@ -780,3 +1854,10 @@ class WarehouseUnarchiveV1Request(Model):
 
     return_point_id: int | None = None
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
+
+
+class WarehouseWarehousesWithInvalidProductsV1Response(Model):
+    """TODO(describe): WarehouseWarehousesWithInvalidProductsV1Response"""
+
+    warehouse_ids: list[int] | None = None
+    """TODO(describe): warehouse_ids"""
