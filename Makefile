@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install codegen codegen-check lint pytest test demo bench clean
+.PHONY: install codegen codegen-check lint pytest test demo bench clean spec-diff spec-import spec-describe spec-apply-text spec-names
 
 install: $(STAMP)
 
@@ -26,6 +26,28 @@ lint: $(STAMP)
 	$(BIN)/ruff check ozon_async codegen tests examples bench
 	$(BIN)/ruff format --check ozon_async codegen tests examples bench
 	$(BIN)/mypy --strict ozon_async
+
+# Keeping the spec current with Ozon's reference swagger (codegen/specdiff; README "Regenerating and
+# keeping the spec current"):  make spec-diff REF=path/to/ozon-swagger.json
+REF ?= ../shared/reference/ozon-seller-openapi-ru-2026-05.json
+spec-diff: $(STAMP)
+	$(BIN)/python -m codegen.specdiff $(REF) $(ARGS)
+
+# Draft the operations REF has and the spec lacks (OPS="POST:/v1/foo/list ..." for only some).
+spec-import: $(STAMP)
+	$(BIN)/python -m codegen.specdiff $(REF) $(if $(OPS),--import $(OPS),--import-all-missing)
+
+# Worklists of the TODO(describe) texts, one per tag, in build/describe/.
+spec-describe: $(STAMP)
+	$(BIN)/python -m codegen.specdiff --describe --refs $(dir $(REF))
+
+# Put written texts back:  make spec-apply-text FILES="build/describe/cargoes.yaml ..."
+spec-apply-text: $(STAMP)
+	$(BIN)/python -m codegen.specdiff --apply-text $(FILES)
+
+# Split request/answer schemas and rename schemas by the type-name rule.
+spec-names: $(STAMP)
+	$(BIN)/python -m codegen.specdiff --normalize-names
 
 # The SDK's main job against the bundled mock server (no credentials needed).
 demo: $(STAMP)

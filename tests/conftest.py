@@ -50,6 +50,23 @@ def expected_operations() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return seed, copy["successors"]
 
 
+def reference_2026_operations() -> set[tuple[str, str]]:
+    """Every operation of Ozon's 2026 reference files (Russian 2026-05 and Chinese 2026-06), read
+    from them when present, else from the copy in tests/data/operations.json."""
+    files = [
+        REFERENCE / "ozon-seller-openapi-ru-2026-05.json",
+        REFERENCE / "ozon-seller-openapi-zh-2026-06.json",
+    ]
+    if all(f.exists() for f in files):
+        out = set()
+        for f in files:
+            for path, item in json.loads(f.read_text()).get("paths", {}).items():
+                out |= {(m.upper(), path) for m in item}
+        return out
+    copy = json.loads((ROOT / "tests" / "data" / "operations.json").read_text())
+    return {tuple(s.split(" ", 1)) for s in copy["reference_2026"]}  # type: ignore[misc]
+
+
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
     return load_spec()

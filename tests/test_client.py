@@ -117,11 +117,11 @@ async def test_auth_headers_and_body(client: OzonClient, mock: aioresponses) -> 
 
 
 async def test_models_and_dicts_are_both_accepted(client: OzonClient, mock: aioresponses) -> None:
-    from ozon_async.types import PostingFbsListRequestFilter
+    from ozon_async.types import PostingFbsListV4RequestFilter
 
     payload = {"result": {"postings": [], "has_next": False}}
     mock.post(BASE + "/v3/posting/fbs/list", payload=payload, repeat=True)
-    flt = PostingFbsListRequestFilter(since="2024-01-01T00:00:00Z", to="2024-02-01T00:00:00Z")  # type: ignore[arg-type]
+    flt = PostingFbsListV4RequestFilter(since="2024-01-01T00:00:00Z", to="2024-02-01T00:00:00Z")  # type: ignore[arg-type]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         await client.posting.fbs_list_v3(filter=flt, limit=5)

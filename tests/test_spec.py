@@ -11,7 +11,13 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.conftest import expected_operations, load_spec, spec_operations
+from tests.conftest import (
+    REFERENCE,
+    expected_operations,
+    load_spec,
+    reference_2026_operations,
+    spec_operations,
+)
 
 FOREIGN = re.compile(r"[\u0400-\u04FF\u3000-\u30FF\u3400-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF]")
 SPEC_URI = "urn:ozon-seller-spec"
@@ -22,7 +28,7 @@ def test_spec_is_valid_openapi(spec: dict[str, Any]) -> None:
     validate(spec)
 
 
-def test_operation_set_is_the_seed_plus_successors() -> None:
+def test_operation_set_is_the_seed_plus_successors_plus_the_2026_references() -> None:
     seed, successors = expected_operations()
     assert len(seed) == 166
     assert len(successors) == 13
@@ -30,8 +36,10 @@ def test_operation_set_is_the_seed_plus_successors() -> None:
         (o["method"], o["path"]) for o in successors
     }
     assert len(expected) == 179
+    ref = reference_2026_operations()
+    assert len(ref) == 455
     actual = {(m, p) for m, p, _ in spec_operations()}
-    assert actual == expected
+    assert actual == expected | ref
 
 
 def test_tags_titles_and_lifecycle() -> None:
@@ -59,7 +67,14 @@ def test_operation_ids_are_unique_and_follow_the_naming_rule() -> None:
     for _method, path, op in spec_operations():
         assert op["tags"] == [naming.tag_of(path)], path
         assert op["tags"][0] in tags, path
-        assert op["operationId"] == naming.operation_id(path), path
+        _group, name = naming.python_names(path, op)
+        # the operationId follows the (possibly overridden) Python name
+        expected_id = (
+            naming.operation_id(path)
+            if "x-python-name" not in op
+            else f"{naming.group_of(path).rstrip('_')}_{name}"
+        )
+        assert op["operationId"] == expected_id, path
         # the rule is overridden only where it would collide, and the spec says why
         for key in ("x-python-group", "x-python-name"):
             if key in op:
@@ -77,7 +92,8 @@ def test_every_operation_is_documented_with_schemas_and_examples() -> None:
         assert op.get("summary", "").strip(), where
         assert len(op.get("description", "").strip()) > 40, where
         if method != "GET":
-            media = op["requestBody"]["content"]["application/json"]
+            ((_rct, media),) = op["requestBody"]["content"].items()
+            assert _rct in ("application/json", "multipart/form-data"), where
             assert "$ref" in media["schema"], where
             assert "example" in media, where
         ((ctype, media),) = op["responses"]["200"]["content"].items()
@@ -99,7 +115,7 @@ def test_every_operation_is_documented_with_schemas_and_examples() -> None:
 def _medias(op: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     if op.get("requestBody"):
-        out.append(op["requestBody"]["content"]["application/json"])
+        out.extend(op["requestBody"]["content"].values())
     out.extend(op["responses"]["200"]["content"].values())
     return out
 
@@ -255,18 +271,58 @@ def _structure(node: Any) -> Any:
 
 
 def test_no_duplicated_object_schemas(spec: dict[str, Any]) -> None:
+    """One schema per structure on each side (a request-side copy of an answer type is allowed:
+    requests and answers never share a schema)."""
     import json
 
-    seen: dict[str, str] = {}
+    from codegen.specdiff.names import schema_sides
+
+    sides = schema_sides(spec)
     dupes = []
-    for name, schema in spec["components"]["schemas"].items():
-        if schema.get("type") != "object" or not schema.get("properties"):
-            continue  # scalar aliases are named for their meaning; the empty object is one schema
-        key = json.dumps(_structure(schema), sort_keys=True)
-        if key in seen:
-            dupes.append((seen[key], name))
-        seen.setdefault(key, name)
+    for side in ("request", "response"):
+        seen: dict[str, str] = {}
+        for name, schema in spec["components"]["schemas"].items():
+            if name not in sides[side]:
+                continue
+            if schema.get("type") != "object" or not schema.get("properties"):
+                continue  # scalar aliases are named for their meaning; the empty object is one schema
+            key = json.dumps(_structure(schema), sort_keys=True)
+            if key in seen:
+                dupes.append((seen[key], name))
+            seen.setdefault(key, name)
     assert not dupes, dupes
+
+
+def test_type_names_follow_the_rule(spec: dict[str, Any]) -> None:
+    """codegen/specdiff/names.py: requests and answers never share a schema; a schema used by one
+    operation is named after it (root ``<Op>Request``/``<Op>Response``, then the property path); a
+    shared schema has a neutral name that begins with no operation's name."""
+    from codegen.specdiff.names import violations
+
+    assert violations(spec) == []
+
+
+def test_no_todo_texts_left(spec: dict[str, Any]) -> None:
+    """Drafted operations carry ``TODO(describe): ...`` texts until a writer replaces them
+    (``python -m codegen.specdiff --describe`` / ``--apply-text``)."""
+    from codegen.specdiff.describe import collect_todos
+
+    todos = collect_todos(spec)
+    assert not todos, [t.where for t in todos[:20]] + [f"... {len(todos)} in all"]
+
+
+def test_safe_operations_follow_the_read_rule(spec: dict[str, Any]) -> None:
+    """x-ozon-safe is the rule of codegen/specdiff/rules.py:is_safe unless the operation says why
+    it differs (x-ozon-safe-reason)."""
+    from codegen.specdiff.rules import is_safe
+
+    wrong = []
+    for method, path, op in spec_operations():
+        if op.get("x-ozon-safe-reason"):
+            continue
+        if bool(op.get("x-ozon-safe")) != is_safe(method, path):
+            wrong.append(f"{method} {path}")
+    assert not wrong, wrong
 
 
 def test_every_schema_is_used(spec: dict[str, Any]) -> None:
@@ -292,3 +348,18 @@ def test_every_schema_is_used(spec: dict[str, Any]) -> None:
             used.add(name)
             refs(spec["components"]["schemas"][name], stack)
     assert set(spec["components"]["schemas"]) == used
+
+
+@pytest.mark.skipif(
+    not (REFERENCE / "ozon-seller-openapi-ru-2026-05.json").exists(),
+    reason="Ozon's reference files are not present",
+)
+def test_every_reference_field_is_in_the_spec(spec: dict[str, Any]) -> None:
+    """Answers: every field any reference file declares; requests: every field the newest file
+    describing the operation declares (codegen/specdiff/coverage.py)."""
+    from codegen.specdiff.coverage import load_references, missing_fields
+
+    missing = missing_fields(spec, load_references(REFERENCE))
+    assert not missing, [
+        f"{m.method} {m.path} {m.part} {m.field.path} ({m.doc.source})" for m in missing[:30]
+    ]

@@ -9,25 +9,46 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ozon_async.resources.actions import ActionsResource
     from ozon_async.resources.analytics import AnalyticsResource
+    from ozon_async.resources.assembly import AssemblyResource
     from ozon_async.resources.barcode import BarcodeResource
+    from ozon_async.resources.brand import BrandResource
+    from ozon_async.resources.cancel_reason import CancelReasonResource
+    from ozon_async.resources.cargoes import CargoesResource
+    from ozon_async.resources.cargoes_label import CargoesLabelResource
     from ozon_async.resources.carriage import CarriageResource
     from ozon_async.resources.chat import ChatResource
+    from ozon_async.resources.cluster import ClusterResource
     from ozon_async.resources.conditional_cancellation import ConditionalCancellationResource
+    from ozon_async.resources.delivery import DeliveryResource
     from ozon_async.resources.delivery_method import DeliveryMethodResource
     from ozon_async.resources.description_category import DescriptionCategoryResource
+    from ozon_async.resources.draft import DraftResource
+    from ozon_async.resources.fbp import FbpResource
     from ozon_async.resources.fbs import FbsResource
     from ozon_async.resources.finance import FinanceResource
+    from ozon_async.resources.invoice import InvoiceResource
+    from ozon_async.resources.notification import NotificationResource
+    from ozon_async.resources.order import OrderResource
     from ozon_async.resources.pass_ import PassResource
     from ozon_async.resources.polygon import PolygonResource
     from ozon_async.resources.posting import PostingResource
     from ozon_async.resources.pricing_strategy import PricingStrategyResource
     from ozon_async.resources.product import ProductResource
     from ozon_async.resources.products import ProductsResource
+    from ozon_async.resources.question import QuestionResource
+    from ozon_async.resources.rating import RatingResource
+    from ozon_async.resources.receipts import ReceiptsResource
+    from ozon_async.resources.removal import RemovalResource
     from ozon_async.resources.report import ReportResource
     from ozon_async.resources.return_ import ReturnResource
     from ozon_async.resources.returns import ReturnsResource
     from ozon_async.resources.review import ReviewResource
     from ozon_async.resources.roles import RolesResource
+    from ozon_async.resources.search_queries import SearchQueriesResource
+    from ozon_async.resources.seller import SellerResource
+    from ozon_async.resources.seller_actions import SellerActionsResource
+    from ozon_async.resources.supplier import SupplierResource
+    from ozon_async.resources.supply_order import SupplyOrderResource
     from ozon_async.resources.warehouse import WarehouseResource
 
 
@@ -54,11 +75,46 @@ class Resources:
         return AnalyticsResource(self)  # type: ignore[arg-type]
 
     @cached_property
+    def assembly(self) -> AssemblyResource:
+        """TODO(describe): tag assembly"""
+        from ozon_async.resources.assembly import AssemblyResource
+
+        return AssemblyResource(self)  # type: ignore[arg-type]
+
+    @cached_property
     def barcode(self) -> BarcodeResource:
         """Generate barcodes for products and bind existing ones."""
         from ozon_async.resources.barcode import BarcodeResource
 
         return BarcodeResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def brand(self) -> BrandResource:
+        """Brands whose products require the seller to provide a certificate."""
+        from ozon_async.resources.brand import BrandResource
+
+        return BrandResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def cancel_reason(self) -> CancelReasonResource:
+        """Reference lists of reasons a seller can give when cancelling postings or whole orders."""
+        from ozon_async.resources.cancel_reason import CancelReasonResource
+
+        return CancelReasonResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def cargoes(self) -> CargoesResource:
+        """TODO(describe): tag cargoes"""
+        from ozon_async.resources.cargoes import CargoesResource
+
+        return CargoesResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def cargoes_label(self) -> CargoesLabelResource:
+        """TODO(describe): tag cargoes-label"""
+        from ozon_async.resources.cargoes_label import CargoesLabelResource
+
+        return CargoesLabelResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def carriage(self) -> CarriageResource:
@@ -79,11 +135,25 @@ class Resources:
         return ChatResource(self)  # type: ignore[arg-type]
 
     @cached_property
+    def cluster(self) -> ClusterResource:
+        """TODO(describe): tag cluster"""
+        from ozon_async.resources.cluster import ClusterResource
+
+        return ClusterResource(self)  # type: ignore[arg-type]
+
+    @cached_property
     def conditional_cancellation(self) -> ConditionalCancellationResource:
         """Buyer requests to cancel rFBS orders: list them and approve or reject them."""
         from ozon_async.resources.conditional_cancellation import ConditionalCancellationResource
 
         return ConditionalCancellationResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def delivery(self) -> DeliveryResource:
+        """TODO(describe): tag delivery"""
+        from ozon_async.resources.delivery import DeliveryResource
+
+        return DeliveryResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def delivery_method(self) -> DeliveryMethodResource:
@@ -102,6 +172,27 @@ class Resources:
         return DescriptionCategoryResource(self)  # type: ignore[arg-type]
 
     @cached_property
+    def draft(self) -> DraftResource:
+        """Drafts of FBO supply requests: creating a draft for cross-docking, direct or multi-
+        cluster supply, checking which warehouses can take it, picking a timeslot and turning
+        the draft into a supply request.
+        """
+        from ozon_async.resources.draft import DraftResource
+
+        return DraftResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def fbp(self) -> FbpResource:
+        """Supplies to Ozon partner warehouses (FBP): check products, create and edit supply drafts
+        delivered directly, through a drop-off point or by courier pick-up, register them as
+        supplies, change or cancel supplies, and generate their labels, waybills and acceptance
+        certificates.
+        """
+        from ozon_async.resources.fbp import FbpResource
+
+        return FbpResource(self)  # type: ignore[arg-type]
+
+    @cached_property
     def fbs(self) -> FbsResource:
         """FBS and rFBS posting status changes, tracking numbers and marking-code exemplars."""
         from ozon_async.resources.fbs import FbsResource
@@ -116,6 +207,27 @@ class Resources:
         from ozon_async.resources.finance import FinanceResource
 
         return FinanceResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def invoice(self) -> InvoiceResource:
+        """TODO(describe): tag invoice"""
+        from ozon_async.resources.invoice import InvoiceResource
+
+        return InvoiceResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def notification(self) -> NotificationResource:
+        """TODO(describe): tag notification"""
+        from ozon_async.resources.notification import NotificationResource
+
+        return NotificationResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def order(self) -> OrderResource:
+        """TODO(describe): tag order"""
+        from ozon_async.resources.order import OrderResource
+
+        return OrderResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def pass_(self) -> PassResource:
@@ -166,6 +278,38 @@ class Resources:
         return ProductsResource(self)  # type: ignore[arg-type]
 
     @cached_property
+    def question(self) -> QuestionResource:
+        """Buyers' questions about products: listing and counting them, changing their status, and
+        creating, listing and deleting the seller's answers.
+        """
+        from ozon_async.resources.question import QuestionResource
+
+        return QuestionResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def rating(self) -> RatingResource:
+        """Seller ratings: current values, values over a period, and the FBS and rFBS error index
+        with the postings that affected it.
+        """
+        from ozon_async.resources.rating import RatingResource
+
+        return RatingResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def receipts(self) -> ReceiptsResource:
+        """TODO(describe): tag receipts"""
+        from ozon_async.resources.receipts import ReceiptsResource
+
+        return ReceiptsResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def removal(self) -> RemovalResource:
+        """TODO(describe): tag removal"""
+        from ozon_async.resources.removal import RemovalResource
+
+        return RemovalResource(self)  # type: ignore[arg-type]
+
+    @cached_property
     def report(self) -> ReportResource:
         """Asynchronous reports: create a report, then poll for its file."""
         from ozon_async.resources.report import ReportResource
@@ -199,6 +343,50 @@ class Resources:
         from ozon_async.resources.roles import RolesResource
 
         return RolesResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def search_queries(self) -> SearchQueriesResource:
+        """Search-query analytics: what buyers type into Ozon search, with demand and conversion
+        figures (Premium Pro subscription required).
+        """
+        from ozon_async.resources.search_queries import SearchQueriesResource
+
+        return SearchQueriesResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def seller(self) -> SellerResource:
+        """Seller account information: company details, ratings, subscription and whether Ozon
+        Delivery is connected.
+        """
+        from ozon_async.resources.seller import SellerResource
+
+        return SellerResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def seller_actions(self) -> SellerActionsResource:
+        """The seller's own promotions: creating and updating discount, promo code, order-amount,
+        multi-level and instalment promotions, switching them on and off, archiving them and
+        managing their products.
+        """
+        from ozon_async.resources.seller_actions import SellerActionsResource
+
+        return SellerActionsResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def supplier(self) -> SupplierResource:
+        """Workload of Ozon warehouses, for planning supplies to them."""
+        from ozon_async.resources.supplier import SupplierResource
+
+        return SupplierResource(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def supply_order(self) -> SupplyOrderResource:
+        """FBO supply orders to Ozon warehouses: list and read them, view their product bundles,
+        change contents, timeslots and vehicle details, and cancel them.
+        """
+        from ozon_async.resources.supply_order import SupplyOrderResource
+
+        return SupplyOrderResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def warehouse(self) -> WarehouseResource:

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, batched, paginated
 
@@ -17,23 +18,34 @@ from ozon_async.types.actions import (
     ActionProductsRequest,
     ActionProductsResponse,
     ActionProductsUpdateResponse,
+    ActionsAutoAddProductsCandidatesV1Response,
+    ActionsAutoAddProductsCandidatesV1ResponseProduct,
+    ActionsAutoAddProductsDeleteV1Request,
+    ActionsAutoAddProductsDeleteV1Response,
+    ActionsAutoAddProductsListV1Response,
+    ActionsAutoAddProductsListV1ResponseProduct,
+    ActionsAutoAddProductsRequest,
+    ActionsAutoAddProductsUpdateV1Request,
+    ActionsAutoAddProductsUpdateV1RequestToUpdate,
+    ActionsAutoAddProductsUpdateV1Response,
     ActionsDiscountsTaskApproveV1Request,
+    ActionsDiscountsTaskApproveV1RequestTask,
     ActionsDiscountsTaskDeclineV1Request,
+    ActionsDiscountsTaskDeclineV1RequestTask,
     ActionsDiscountsTaskListV1Request,
+    ActionsDiscountsTaskListV1RequestStatus,
     ActionsDiscountsTaskListV1Response,
+    ActionsDiscountsTaskListV1ResponseResult,
     ActionsDiscountsTaskListV2Request,
+    ActionsDiscountsTaskListV2RequestStatus,
     ActionsDiscountsTaskListV2Response,
+    ActionsDiscountsTaskListV2ResponseTask,
+    ActionsListV1Response,
     ActionsProductsActivateV1Request,
+    ActionsProductsActivateV1RequestProduct,
     ActionsProductsDeactivateV1Request,
-    ActionsV1Response,
-    DiscountTask,
-    DiscountTaskApproval,
-    DiscountTaskDecline,
-    DiscountTaskLegacy,
-    DiscountTaskStatus,
     DiscountTasksUpdateResponse,
     PromoActionProduct,
-    PromoActionProductActivation,
 )
 
 
@@ -41,6 +53,210 @@ class ActionsResource(Resource):
     """Ozon promotions: list actions, manage the products taking part, and handle discount requests
     from buyers.
     """
+
+    @paginated(
+        OPERATIONS["POST /v1/actions/auto-add/products/candidates"],
+        ActionsAutoAddProductsCandidatesV1ResponseProduct,
+    )
+    async def auto_add_products_candidates_v1(
+        self,
+        *,
+        action_id: int,
+        auto_add_date: datetime | str,
+        limit: int,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsCandidatesV1Response:
+        """List products that can be auto-added to a promotion.
+
+        Returns the products that are eligible for automatic addition to an Ozon promotion at a
+        given auto-add date, with their current, promotional and limit prices. Pass the
+        promotion identifier and an auto-add date from /v1/actions. Results are paged with
+        `limit` (up to 100) and `offset`; the answer carries the total count. Add products with
+        /v1/actions/auto-add/products/update and see those already queued with /v1/actions/auto-
+        add/products/list.
+
+        ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表).
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            auto_add_date: Date and time of the automatic addition of products to the promotion;
+                take it from `result.auto_add_dates` in the /v1/actions answer. Required.
+            limit: Number of products to return per page, up to 100. Required.
+            offset: Number of products to skip; for example, with 10 the answer starts from the
+                eleventh product.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of products eligible for auto-adding, with the total count.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/auto-add/products/candidates"],
+            ActionsAutoAddProductsRequest,
+            ActionsAutoAddProductsCandidatesV1Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "limit": limit,
+                "offset": offset,
+            },
+            call_options,
+        )
+
+    async def auto_add_products_delete_v1(
+        self,
+        *,
+        action_id: int | None = None,
+        auto_add_date: datetime | str | None = None,
+        product_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsDeleteV1Response:
+        """Remove products from automatic addition to a promotion.
+
+        Takes products out of the list that will be added to an Ozon promotion automatically at
+        the given auto-add date. Pass the promotion identifier, an auto-add date from
+        /v1/actions and 1 to 1000 product identifiers (`product_id`). The answer lists the
+        identifiers that were removed. Products can be queued again with /v1/actions/auto-
+        add/products/update.
+
+        ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions.
+            auto_add_date: Date and time of the automatic addition of products to the promotion;
+                take it from `result.auto_add_dates` in the /v1/actions answer.
+            product_ids: Product identifiers in the Ozon system (product_id) to remove; 1 to
+                1000 values.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifiers of the products removed from automatic addition.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/auto-add/products/delete"],
+            ActionsAutoAddProductsDeleteV1Request,
+            ActionsAutoAddProductsDeleteV1Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "product_ids": product_ids,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/actions/auto-add/products/list"],
+        ActionsAutoAddProductsListV1ResponseProduct,
+    )
+    async def auto_add_products_list_v1(
+        self,
+        *,
+        action_id: int,
+        auto_add_date: datetime | str,
+        limit: int,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsListV1Response:
+        """List products queued for automatic addition to a promotion.
+
+        Returns the products that will be added to an Ozon promotion automatically at a given
+        auto-add date, with their promotional price, quantity and how each got into the list.
+        Pass the promotion identifier and an auto-add date from /v1/actions. Results are paged
+        with `limit` (up to 100) and `offset`; the answer carries the total count.
+
+        ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表).
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            auto_add_date: Date and time of the automatic addition of products to the promotion;
+                take it from `result.auto_add_dates` in the /v1/actions answer. Required.
+            limit: Number of products to return per page, up to 100. Required.
+            offset: Number of products to skip; for example, with 10 the answer starts from the
+                eleventh product.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of products queued for automatic addition, with the total count.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/auto-add/products/list"],
+            ActionsAutoAddProductsRequest,
+            ActionsAutoAddProductsListV1Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "limit": limit,
+                "offset": offset,
+            },
+            call_options,
+        )
+
+    async def auto_add_products_update_v1(
+        self,
+        *,
+        action_id: int | None = None,
+        auto_add_date: datetime | str | None = None,
+        to_update: Sequence[ActionsAutoAddProductsUpdateV1RequestToUpdate | Mapping[str, Any]]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsUpdateV1Response:
+        """Add or update products in automatic addition to a promotion.
+
+        Queues products for automatic addition to an Ozon promotion at the given auto-add date,
+        or changes the promotional price and quantity of products already queued. Pass the
+        promotion identifier, an auto-add date from /v1/actions and, for each product, its
+        `product_id`, price, currency and quantity. The answer lists the products that were
+        saved and, separately, those refused: by error code, below the minimum price, discounted
+        too deeply or failing the price check. Eligible products come from /v1/actions/auto-
+        add/products/candidates.
+
+        ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions.
+            auto_add_date: Date and time of the automatic addition of products to the promotion;
+                take it from `result.auto_add_dates` in the /v1/actions answer.
+            to_update: Products to add or update, each with its promotional price and quantity.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Products saved in automatic addition and those refused, with reasons.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/auto-add/products/update"],
+            ActionsAutoAddProductsUpdateV1Request,
+            ActionsAutoAddProductsUpdateV1Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "to_update": to_update,
+            },
+            call_options,
+        )
 
     @paginated(OPERATIONS["POST /v1/actions/candidates"], PromoActionProduct)
     async def candidates_v1(
@@ -92,7 +308,7 @@ class ActionsResource(Resource):
     async def discounts_task_approve_v1(
         self,
         *,
-        tasks: Sequence[DiscountTaskApproval | Mapping[str, Any]],
+        tasks: Sequence[ActionsDiscountsTaskApproveV1RequestTask | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> DiscountTasksUpdateResponse:
         """Approve customer discount requests.
@@ -131,7 +347,7 @@ class ActionsResource(Resource):
     async def discounts_task_decline_v1(
         self,
         *,
-        tasks: Sequence[DiscountTaskDecline | Mapping[str, Any]],
+        tasks: Sequence[ActionsDiscountsTaskDeclineV1RequestTask | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> DiscountTasksUpdateResponse:
         """Decline customer discount requests.
@@ -167,12 +383,14 @@ class ActionsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/actions/discounts-task/list"], DiscountTaskLegacy)
+    @paginated(
+        OPERATIONS["POST /v1/actions/discounts-task/list"], ActionsDiscountsTaskListV1ResponseResult
+    )
     async def discounts_task_list_v1(
         self,
         *,
         limit: int,
-        status: DiscountTaskStatus,
+        status: ActionsDiscountsTaskListV1RequestStatus,
         page: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionsDiscountsTaskListV1Response:
@@ -216,13 +434,15 @@ class ActionsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/actions/discounts-task/list"], DiscountTask)
+    @paginated(
+        OPERATIONS["POST /v2/actions/discounts-task/list"], ActionsDiscountsTaskListV2ResponseTask
+    )
     async def discounts_task_list_v2(
         self,
         *,
         last_id: int | None = None,
         limit: int | None = None,
-        status: Literal["ALL", "NEW", "APPROVED", "DECLINED"] | None = None,
+        status: ActionsDiscountsTaskListV2RequestStatus | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionsDiscountsTaskListV2Response:
         """List customer discount requests.
@@ -268,7 +488,7 @@ class ActionsResource(Resource):
     async def list_v1(
         self,
         **call_options: Unpack[CallOptions],
-    ) -> ActionsV1Response:
+    ) -> ActionsListV1Response:
         """List Ozon promotions available to the seller.
 
         Returns the Ozon promotions (actions) the seller can take part in, with their dates,
@@ -290,17 +510,19 @@ class ActionsResource(Resource):
         return await self._call(
             OPERATIONS["GET /v1/actions"],
             None,
-            ActionsV1Response,
+            ActionsListV1Response,
             {},
             call_options,
         )
 
-    @batched(OPERATIONS["POST /v1/actions/products/activate"], PromoActionProductActivation)
+    @batched(
+        OPERATIONS["POST /v1/actions/products/activate"], ActionsProductsActivateV1RequestProduct
+    )
     async def products_activate_v1(
         self,
         *,
         action_id: float,
-        products: Sequence[PromoActionProductActivation | Mapping[str, Any]],
+        products: Sequence[ActionsProductsActivateV1RequestProduct | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ActionProductsUpdateResponse:
         """Add products to a promotion.

@@ -16,32 +16,47 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.analytics import (
     AnalyticsAverageDeliveryTimeDetailsV1Request,
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFilters,
     AnalyticsAverageDeliveryTimeDetailsV1Response,
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseData,
     AnalyticsAverageDeliveryTimeSummaryV1Response,
     AnalyticsAverageDeliveryTimeV1Request,
+    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema,
+    AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod,
     AnalyticsAverageDeliveryTimeV1Response,
-    AnalyticsDataFilter,
-    AnalyticsDataRow,
-    AnalyticsDataSorting,
     AnalyticsDataV1Request,
+    AnalyticsDataV1RequestDimension,
+    AnalyticsDataV1RequestFilter,
+    AnalyticsDataV1RequestMetric,
+    AnalyticsDataV1RequestSort,
     AnalyticsDataV1Response,
-    AnalyticsDimension,
-    AnalyticsMetric,
+    AnalyticsDataV1ResponseResultData,
+    AnalyticsManageStocksV1Request,
+    AnalyticsManageStocksV1RequestFilter,
+    AnalyticsManageStocksV1Response,
+    AnalyticsManageStocksV1ResponseItem,
     AnalyticsProductQueriesDetailsV1Request,
     AnalyticsProductQueriesDetailsV1Response,
-    AnalyticsProductQueriesItem,
+    AnalyticsProductQueriesDetailsV1ResponseQuery,
     AnalyticsProductQueriesSortBy,
     AnalyticsProductQueriesSortDir,
     AnalyticsProductQueriesV1Request,
     AnalyticsProductQueriesV1Response,
-    AnalyticsProductQuery,
-    AverageDeliveryTimeDeliverySchema,
-    AverageDeliveryTimeDetailsFilter,
-    AverageDeliveryTimeDetailsProduct,
-    AverageDeliveryTimeSupplyPeriod,
+    AnalyticsProductQueriesV1ResponseItem,
+    AnalyticsStockOnWarehousesV2Request,
+    AnalyticsStockOnWarehousesV2RequestWarehouseType,
+    AnalyticsStockOnWarehousesV2Response,
+    AnalyticsStockOnWarehousesV2ResponseResultRow,
+    AnalyticsStocksV1Request,
+    AnalyticsStocksV1RequestItemTagsItem,
+    AnalyticsStocksV1RequestTurnoverGradesItem,
+    AnalyticsStocksV1Response,
+    AnalyticsTurnoverStocksV1Request,
+    AnalyticsTurnoverStocksV1Response,
+    AnalyticsTurnoverStocksV1ResponseItem,
 )
 from ozon_async.types.common import (
-    Empty,
+    EmptyRequest,
 )
 
 
@@ -50,14 +65,16 @@ class AnalyticsResource(Resource):
 
     @paginated(
         OPERATIONS["POST /v1/analytics/average-delivery-time/details"],
-        AverageDeliveryTimeDetailsProduct,
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseData,
     )
     async def average_delivery_time_details_v1(
         self,
         *,
         cluster_id: int,
         limit: int,
-        filters: AverageDeliveryTimeDetailsFilter | Mapping[str, Any] | None = None,
+        filters: AnalyticsAverageDeliveryTimeDetailsV1RequestFilters
+        | Mapping[str, Any]
+        | None = None,
         offset: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> AnalyticsAverageDeliveryTimeDetailsV1Response:
@@ -127,7 +144,7 @@ class AnalyticsResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/analytics/average-delivery-time/summary"],
-            Empty,
+            EmptyRequest,
             AnalyticsAverageDeliveryTimeSummaryV1Response,
             {},
             call_options,
@@ -136,8 +153,8 @@ class AnalyticsResource(Resource):
     async def average_delivery_time_v1(
         self,
         *,
-        delivery_schema: AverageDeliveryTimeDeliverySchema,
-        supply_period: AverageDeliveryTimeSupplyPeriod,
+        delivery_schema: AnalyticsAverageDeliveryTimeV1RequestDeliverySchema,
+        supply_period: AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod,
         sku: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> AnalyticsAverageDeliveryTimeV1Response:
@@ -178,18 +195,18 @@ class AnalyticsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/analytics/data"], AnalyticsDataRow)
+    @paginated(OPERATIONS["POST /v1/analytics/data"], AnalyticsDataV1ResponseResultData)
     async def data_v1(
         self,
         *,
         date_from: str,
         date_to: str,
-        dimension: Sequence[AnalyticsDimension],
+        dimension: Sequence[AnalyticsDataV1RequestDimension],
         limit: int,
-        metrics: Sequence[AnalyticsMetric],
-        filters: Sequence[AnalyticsDataFilter | Mapping[str, Any]] | None = None,
+        metrics: Sequence[AnalyticsDataV1RequestMetric],
+        filters: Sequence[AnalyticsDataV1RequestFilter | Mapping[str, Any]] | None = None,
         offset: int | None = None,
-        sort: Sequence[AnalyticsDataSorting | Mapping[str, Any]] | None = None,
+        sort: Sequence[AnalyticsDataV1RequestSort | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> AnalyticsDataV1Response:
         """Get analytics data.
@@ -258,7 +275,63 @@ class AnalyticsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/analytics/product-queries/details"], AnalyticsProductQuery)
+    @paginated(OPERATIONS["POST /v1/analytics/manage/stocks"], AnalyticsManageStocksV1ResponseItem)
+    async def manage_stocks_v1(
+        self,
+        *,
+        limit: int,
+        filter: AnalyticsManageStocksV1RequestFilter | Mapping[str, Any] | None = None,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsManageStocksV1Response:
+        """Get FBO stock balances by warehouse (deprecated).
+
+        Returns how many units of each product remain on FBO warehouses, split into sellable,
+        waiting for marking documents, expiring and defective stock, with optional filters by
+        SKU, warehouse and stock type. Page through the results with `limit` (1 to 1000) and
+        `offset`. Deprecated beta method: Ozon announced its shutdown for 22 January 2026; use
+        /v1/analytics/stocks instead.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/analytics/manage/stocks``.
+
+        Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
+        Calling it emits ``DeprecationWarning``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Paginated (offset style): ``.iter(...)`` yields every item across
+        pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: Number of items in the answer, 1 to 1000. Required.
+            filter: Filter for the stock balances.
+            offset: Number of items to skip from the start of the result; for example, with
+                `offset` = 10 the answer starts at the 11th item.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Stock balances of products on FBO warehouses.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/manage/stocks"],
+            AnalyticsManageStocksV1Request,
+            AnalyticsManageStocksV1Response,
+            {
+                "limit": limit,
+                "filter": filter,
+                "offset": offset,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/analytics/product-queries/details"],
+        AnalyticsProductQueriesDetailsV1ResponseQuery,
+    )
     async def product_queries_details_v1(
         self,
         *,
@@ -322,7 +395,9 @@ class AnalyticsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/analytics/product-queries"], AnalyticsProductQueriesItem)
+    @paginated(
+        OPERATIONS["POST /v1/analytics/product-queries"], AnalyticsProductQueriesV1ResponseItem
+    )
     async def product_queries_v1(
         self,
         *,
@@ -378,6 +453,188 @@ class AnalyticsResource(Resource):
                 "page": page,
                 "sort_by": sort_by,
                 "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v2/analytics/stock_on_warehouses"],
+        AnalyticsStockOnWarehousesV2ResponseResultRow,
+    )
+    async def stock_on_warehouses_v2(
+        self,
+        *,
+        limit: int,
+        offset: int | None = None,
+        warehouse_type: AnalyticsStockOnWarehousesV2RequestWarehouseType | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsStockOnWarehousesV2Response:
+        """Get stock and in-transit report for Ozon warehouses (deprecated).
+
+        Returns, per product and Ozon warehouse, the quantity available for sale, the quantity
+        reserved and the quantity expected in confirmed future supplies; the numbers can differ
+        from the similar report in the Analytics section of the seller account. Filter by
+        warehouse type and page with `limit` and `offset`. Deprecated: Ozon plans to turn it
+        off; use /v1/analytics/stocks.
+
+        ``POST /v2/analytics/stock_on_warehouses``.
+
+        Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
+        Calling it emits ``DeprecationWarning``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Paginated (offset style): ``.iter(...)`` yields every item across
+        pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: Number of rows per page; Ozon's default is 100. Required.
+            offset: Number of rows to skip from the start of the result; for example, with
+                `offset` = 10 the answer starts at the 11th row.
+            warehouse_type: Warehouse type filter: `EXPRESS_DARK_STORE`: Ozon warehouses with
+                Fresh delivery; `NOT_EXPRESS_DARK_STORE`: Ozon warehouses without Fresh
+                delivery; `ALL`: all Ozon warehouses (default).
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Stock report rows for the requested page.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/analytics/stock_on_warehouses"],
+            AnalyticsStockOnWarehousesV2Request,
+            AnalyticsStockOnWarehousesV2Response,
+            {
+                "limit": limit,
+                "offset": offset,
+                "warehouse_type": warehouse_type,
+            },
+            call_options,
+        )
+
+    async def stocks_v1(
+        self,
+        *,
+        skus: Sequence[int],
+        cluster_ids: Sequence[int] | None = None,
+        item_tags: Sequence[AnalyticsStocksV1RequestItemTagsItem] | None = None,
+        macrolocal_cluster_ids: Sequence[int] | None = None,
+        turnover_grades: Sequence[AnalyticsStocksV1RequestTurnoverGradesItem] | None = None,
+        warehouse_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsStocksV1Response:
+        """Get stock analytics for products on Ozon warehouses.
+
+        Returns stock analytics for up to 100 products (by SKU) on Ozon warehouses, the same
+        data as the FBO stock management section of the seller account: stock counts by state
+        (available, in transit, in supply requests, defective, expiring, returning), average
+        daily sales, days of stock left and the liquidity status, both overall and per cluster.
+        Narrow the result by cluster, macrolocal cluster, warehouse, product tag or liquidity
+        status; pass either `cluster_ids` or `macrolocal_cluster_ids`, not both, or the call
+        fails. Ozon recalculates the data on a schedule (once or twice a day, around 07:00 and
+        16:00 UTC). Beta method; it replaces /v1/analytics/manage/stocks and
+        /v2/analytics/stock_on_warehouses.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/analytics/stocks``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            skus: Product identifiers in the Ozon system (SKU) to get analytics for; at most
+                100. Required.
+            cluster_ids: Filter by cluster identifiers from /v1/cluster/list. Do not combine
+                with `macrolocal_cluster_ids`.
+            item_tags: Filter by product tag: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy
+                product; `NOVEL`: new product; `DISCOUNT`: discounted (markdown) product;
+                `FBS_RETURN`: product from an FBS return; `SUPER`: Super product.
+            macrolocal_cluster_ids: Filter by macrolocal cluster identifiers, taken from the
+                `macrolocal_cluster_ids` field of /v1/cluster/list or from /v2/cluster/list. Do
+                not combine with `cluster_ids`.
+            turnover_grades: Filter by liquidity status: `TURNOVER_GRADE_NONE`: no status;
+                `DEFICIT`: stock lasts under 28 days; `POPULAR`: very popular, stock lasts 28 to
+                56 days; `ACTUAL`: popular, stock lasts 56 to 120 days; `SURPLUS`: sells slowly,
+                stock lasts over 120 days; `NO_SALES`: no sales in the last 28 days;
+                `WAS_NO_SALES`: neither sales nor stock in the last 28 days;
+                `RESTRICTED_NO_SALES`: no sales for over 120 days, the product cannot be added
+                to a supply; `COLLECTING_DATA`: new product, data is collected for 60 days after
+                the supply; `WAITING_FOR_SUPPLY`: no sellable stock, make a supply to start
+                collecting data; `WAS_DEFICIT`, `WAS_POPULAR`, `WAS_ACTUAL`, `WAS_SURPLUS`: had
+                that status during the last 56 days and has no stock now.
+            warehouse_ids: Filter by warehouse identifiers.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Stock analytics for the requested products.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/stocks"],
+            AnalyticsStocksV1Request,
+            AnalyticsStocksV1Response,
+            {
+                "skus": skus,
+                "cluster_ids": cluster_ids,
+                "item_tags": item_tags,
+                "macrolocal_cluster_ids": macrolocal_cluster_ids,
+                "turnover_grades": turnover_grades,
+                "warehouse_ids": warehouse_ids,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/analytics/turnover/stocks"], AnalyticsTurnoverStocksV1ResponseItem
+    )
+    async def turnover_stocks_v1(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        sku: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsTurnoverStocksV1Response:
+        """Get product turnover and days of stock left.
+
+        Returns, for each product, its turnover in days, average daily sales, current stock, how
+        many days the stock will last and the grades of both, as in the FBO stock management
+        section of the seller account. Either pass `sku` to get specific products (then `limit`
+        and `offset` are optional) or page through all products with `limit` (1 to 1000) and
+        `offset`. At most 1 request per minute per `Client-Id`.
+
+        ``POST /v1/analytics/turnover/stocks``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Rate limit: 1 requests per 60 s per Client-Id; the client waits for
+        a free slot. Paginated (offset style): ``.iter(...)`` yields every item across pages,
+        ``.pages(...)`` every response.
+
+        Args:
+            limit: Number of items in the answer, 1 to 1000; optional when `sku` is given.
+            offset: Number of items to skip from the start of the result; for example, with
+                `offset` = 10 the answer starts at the 11th item. Optional when `sku` is given.
+            sku: Product identifiers in the Ozon system (SKU) to get turnover for.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Turnover and stock coverage of the products.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/turnover/stocks"],
+            AnalyticsTurnoverStocksV1Request,
+            AnalyticsTurnoverStocksV1Response,
+            {
+                "limit": limit,
+                "offset": offset,
+                "sku": sku,
             },
             call_options,
         )

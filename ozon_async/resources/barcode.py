@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.barcode import (
-    BarcodeAddItem,
     BarcodeAddV1Request,
+    BarcodeAddV1RequestBarcode,
     BarcodeAddV1Response,
     BarcodeGenerateV1Request,
     BarcodeGenerateV1Response,
@@ -25,11 +25,11 @@ from ozon_async.types.barcode import (
 class BarcodeResource(Resource):
     """Generate barcodes for products and bind existing ones."""
 
-    @batched(OPERATIONS["POST /v1/barcode/add"], BarcodeAddItem)
+    @batched(OPERATIONS["POST /v1/barcode/add"], BarcodeAddV1RequestBarcode)
     async def add_v1(
         self,
         *,
-        barcodes: Sequence[BarcodeAddItem | Mapping[str, Any]],
+        barcodes: Sequence[BarcodeAddV1RequestBarcode | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> BarcodeAddV1Response:
         """Bind barcodes to products.

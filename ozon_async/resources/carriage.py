@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
@@ -14,18 +15,48 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.carriage import (
-    CarriageArrivalPass,
-    CarriageArrivalPassUpdate,
+    CarriageActDiscrepancyPdfV1Response,
+    CarriageApproveV1Request,
     CarriageCancelV1Response,
-    CarriageDeliveryListFilter,
+    CarriageContainerCancelV1Request,
+    CarriageContainerCreateV1Request,
+    CarriageContainerCreateV1Response,
+    CarriageContainerFillV1Request,
+    CarriageContainerGetV1Request,
+    CarriageContainerGetV1Response,
+    CarriageContainerLabelGetV1Request,
+    CarriageContainerLabelGetV1Response,
+    CarriageContainerListV1Request,
+    CarriageContainerListV1RequestFilter,
+    CarriageContainerListV1RequestSortDir,
+    CarriageContainerListV1Response,
+    CarriageContainerListV1ResponseContainer,
+    CarriageContainerRemovePostingsV1Request,
+    CarriageContainerRequest,
+    CarriageContainerRequest2,
+    CarriageContainerResponse,
+    CarriageContainerResponse2,
+    CarriageContainerResponse3,
+    CarriageContainerStatusGetV1Request,
+    CarriageContainerStatusGetV1Response,
+    CarriageContainerTaskInfoV1Request,
+    CarriageContainerTaskInfoV1Response,
+    CarriageCreateV1Request,
+    CarriageCreateV1Response,
+    CarriageDeliveryListV1Request,
+    CarriageDeliveryListV1Response,
     CarriageDeliveryListV2Request,
+    CarriageDeliveryListV2RequestFilter,
     CarriageDeliveryListV2Response,
-    CarriageDeliveryMethod,
+    CarriageDeliveryListV2ResponseMethod,
+    CarriageEttnStatusV1Response,
     CarriageGetV1Response,
     CarriageIdRequest,
     CarriagePassCreateV1Request,
+    CarriagePassCreateV1RequestArrivalPass,
     CarriagePassDeleteV1Request,
     CarriagePassUpdateV1Request,
+    CarriagePassUpdateV1RequestArrivalPass,
     CarriageSetPostingsV1Request,
 )
 from ozon_async.types.common import (
@@ -39,6 +70,90 @@ class CarriageResource(Resource):
     """FBS carriages (shipments handed over to Ozon): contents, cancellation and the passes for the
     vehicle.
     """
+
+    async def act_discrepancy_pdf_v1(
+        self,
+        *,
+        carriage_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageActDiscrepancyPdfV1Response:
+        """Get the discrepancy certificate of an FBS carriage.
+
+        Returns the discrepancy certificate of an FBS carriage (shipment) as a file. The
+        certificate exists only for carriages in the `closed` status and is available only to
+        sellers from CIS countries. Pass the carriage identifier, as returned by
+        /v1/carriage/create or listed by /v2/carriage/delivery/list. This is a beta method.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/carriage/act-discrepancy/pdf``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            carriage_id: Identifier of the carriage (shipment to Ozon). Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The discrepancy certificate file.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/act-discrepancy/pdf"],
+            CarriageIdRequest,
+            CarriageActDiscrepancyPdfV1Response,
+            {
+                "carriage_id": carriage_id,
+            },
+            call_options,
+        )
+
+    async def approve_v1(
+        self,
+        *,
+        carriage_id: int,
+        containers_count: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """Confirm a carriage.
+
+        Confirms a carriage after it has been created with /v1/carriage/create; the carriage
+        then moves to the formed status. Once it is confirmed, get the shipping list with
+        /v2/posting/fbs/act/get-pdf (or /v2/posting/fbs/digital/act/get-pdf) and the carriage
+        barcode with /v2/posting/fbs/act/get-barcode. If trusted acceptance is enabled and you
+        ship postings in cargo places, also pass their number in `containers_count`. On success
+        the answer is an empty object.
+
+        ``POST /v1/carriage/approve`` (Ozon docs: 发运确认).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            carriage_id: Carriage identifier, as returned by /v1/carriage/create. Required.
+            containers_count: Number of cargo places. Pass it if trusted acceptance is enabled
+                for you and you ship postings in cargo places; otherwise leave it out.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The carriage is confirmed; the answer is an empty object.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/approve"],
+            CarriageApproveV1Request,
+            Empty,
+            {
+                "carriage_id": carriage_id,
+                "containers_count": containers_count,
+            },
+            call_options,
+        )
 
     async def cancel_v1(
         self,
@@ -80,13 +195,628 @@ class CarriageResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/carriage/delivery/list"], CarriageDeliveryMethod)
+    async def container_approve_v1(
+        self,
+        *,
+        container_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse:
+        """Confirm the contents of cargo places.
+
+        Confirms which postings the given cargo places (containers) hold; part of shipping FBS
+        postings in cargo places with trusted acceptance. The confirmation runs as a task: the
+        answer gives its `task_id` for /v1/carriage/container/task/info, plus errors for cargo
+        places that could not be processed. Put postings into cargo places beforehand with
+        /v1/carriage/container/fill.
+
+        ``POST /v1/carriage/container/approve``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            container_ids: Cargo place identifiers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the confirmation task and errors by cargo place.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/approve"],
+            CarriageContainerRequest,
+            CarriageContainerResponse,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    async def container_cancel_v1(
+        self,
+        *,
+        container_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse:
+        """Cancel cargo places.
+
+        Cancels cargo places (containers) by their identifiers, up to 100 per request. The
+        cancellation runs as a task: the answer gives its `task_id` for
+        /v1/carriage/container/task/info, plus errors for cargo places that could not be
+        cancelled. New cargo places are created with /v1/carriage/container/create.
+
+        ``POST /v1/carriage/container/cancel``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            container_ids: Identifiers of the cargo places to cancel; at most 100. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the cancellation task and errors by cargo place.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/cancel"],
+            CarriageContainerCancelV1Request,
+            CarriageContainerResponse,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    async def container_create_v1(
+        self,
+        *,
+        cargo_type: str,
+        containers_count: int,
+        sort_type: str,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerCreateV1Response:
+        """Create cargo places.
+
+        Creates cargo places (containers), boxes or pallets, for shipping FBS postings with
+        trusted acceptance. Pass the cargo place type, the sort type, the warehouse and how many
+        cargo places to create (1 to 100). The answer lists the identifiers of the new cargo
+        places; put postings into them with /v1/carriage/container/fill.
+
+        ``POST /v1/carriage/container/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            cargo_type: Cargo place type: `box` a box; `pallet` a pallet. Required.
+            containers_count: Number of cargo places to create, 1 to 100. Required.
+            sort_type: Sort type: `sort` sortable; `non-sort` non-sortable. Required.
+            warehouse_id: Warehouse identifier; get it with /v1/warehouse/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifiers of the created cargo places.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/create"],
+            CarriageContainerCreateV1Request,
+            CarriageContainerCreateV1Response,
+            {
+                "cargo_type": cargo_type,
+                "containers_count": containers_count,
+                "sort_type": sort_type,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def container_document_get_v1(
+        self,
+        *,
+        container_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse2:
+        """Get cargo place documents.
+
+        Returns the documents for the given cargo places, the transport waybill (TrN) and the
+        shipping list, as a file with its name and content type. Pass cargo place identifiers
+        from /v1/carriage/container/create or /v1/carriage/container/list.
+
+        ``POST /v1/carriage/container/document/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            container_ids: Cargo place identifiers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The document file.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/document/get"],
+            CarriageContainerRequest,
+            CarriageContainerResponse2,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    async def container_fill_v1(
+        self,
+        *,
+        container_id: int,
+        posting_numbers: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse3:
+        """Put postings into a cargo place.
+
+        Adds postings to a cargo place (container), up to 300 posting numbers per request. The
+        operation runs as a task: the answer gives its `task_id` for
+        /v1/carriage/container/task/info, plus errors for postings that could not be added. Take
+        postings out with /v1/carriage/container/remove-postings; confirm the contents with
+        /v1/carriage/container/approve.
+
+        ``POST /v1/carriage/container/fill``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            container_id: Identifier of the cargo place to fill. Required.
+            posting_numbers: Numbers of the postings to put into the cargo place; at most 300.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the task and errors by posting.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/fill"],
+            CarriageContainerFillV1Request,
+            CarriageContainerResponse3,
+            {
+                "container_id": container_id,
+                "posting_numbers": posting_numbers,
+            },
+            call_options,
+        )
+
+    async def container_get_v1(
+        self,
+        *,
+        container_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerGetV1Response:
+        """Get cargo place details.
+
+        Returns one cargo place (container) by its identifier: type, sort type, status,
+        warehouse, total weight, the actions currently available, its parent pallet or child
+        boxes, and the postings it holds with their products. Find cargo place identifiers with
+        /v1/carriage/container/list.
+
+        ``POST /v1/carriage/container/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            container_id: Cargo place identifier. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Details of the cargo place and its postings.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/get"],
+            CarriageContainerGetV1Request,
+            CarriageContainerGetV1Response,
+            {
+                "container_id": container_id,
+            },
+            call_options,
+        )
+
+    async def container_label_get_v1(
+        self,
+        *,
+        container_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerLabelGetV1Response:
+        """Get labels for cargo places.
+
+        Generates a label file for the given cargo places, up to 300 per request. The answer
+        holds the file and lists the cargo places for which no label could be generated, with
+        the reason.
+
+        ``POST /v1/carriage/container/label/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            container_ids: Identifiers of the cargo places to get labels for; at most 300.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The label file and errors by cargo place.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/label/get"],
+            CarriageContainerLabelGetV1Request,
+            CarriageContainerLabelGetV1Response,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/carriage/container/list"], CarriageContainerListV1ResponseContainer
+    )
+    async def container_list_v1(
+        self,
+        *,
+        cursor: str | None = None,
+        filter: CarriageContainerListV1RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_dir: CarriageContainerListV1RequestSortDir | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerListV1Response:
+        """List cargo places.
+
+        Returns cargo places (containers) created in a period, filtered by sort type and
+        optionally by cargo place type, status and warehouse, in ascending or descending order.
+        Results are paged by cursor: pass `limit` (1 to 300, 100 by default) and the `cursor`
+        from the previous answer; an empty `cursor` in the answer means there is no more data.
+        Get the full details of one cargo place with /v1/carriage/container/get.
+
+        ``POST /v1/carriage/container/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            cursor: Cursor of the page to return: leave it empty in the first request, then pass
+                the `cursor` from the previous answer.
+            filter: Filter for the cargo places.
+            limit: Number of cargo places per page, 1 to 300; 100 by default.
+            sort_dir: Sort direction: `ASC` ascending; `DESC` descending.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of cargo places.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/list"],
+            CarriageContainerListV1Request,
+            CarriageContainerListV1Response,
+            {
+                "cursor": cursor,
+                "filter": filter,
+                "limit": limit,
+                "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    async def container_place_into_v1(
+        self,
+        *,
+        child_container_ids: Sequence[int],
+        parent_container_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse:
+        """Put boxes onto a pallet.
+
+        Places box cargo places onto a pallet: pass the pallet as the parent cargo place and the
+        boxes as child cargo places. The operation runs as a task: the answer gives its
+        `task_id` for /v1/carriage/container/task/info, plus errors for boxes that could not be
+        placed. Take boxes off a pallet with /v1/carriage/container/remove-from.
+
+        ``POST /v1/carriage/container/place-into``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            child_container_ids: Identifiers of the box cargo places. Required.
+            parent_container_id: Identifier of the parent cargo place, the pallet. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the task and errors by cargo place.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/place-into"],
+            CarriageContainerRequest2,
+            CarriageContainerResponse,
+            {
+                "child_container_ids": child_container_ids,
+                "parent_container_id": parent_container_id,
+            },
+            call_options,
+        )
+
+    async def container_remove_from_v1(
+        self,
+        *,
+        child_container_ids: Sequence[int],
+        parent_container_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse:
+        """Take boxes off a pallet.
+
+        Takes box cargo places off a pallet: pass the pallet as the parent cargo place and the
+        boxes as child cargo places. The operation runs as a task: the answer gives its
+        `task_id` for /v1/carriage/container/task/info, plus errors for boxes that could not be
+        removed. Put boxes onto a pallet with /v1/carriage/container/place-into.
+
+        ``POST /v1/carriage/container/remove-from``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            child_container_ids: Identifiers of the box cargo places. Required.
+            parent_container_id: Identifier of the parent cargo place, the pallet. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the task and errors by cargo place.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/remove-from"],
+            CarriageContainerRequest2,
+            CarriageContainerResponse,
+            {
+                "child_container_ids": child_container_ids,
+                "parent_container_id": parent_container_id,
+            },
+            call_options,
+        )
+
+    async def container_remove_postings_v1(
+        self,
+        *,
+        container_id: int,
+        posting_numbers: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerResponse3:
+        """Take postings out of a cargo place.
+
+        Removes the given postings from a cargo place (container). The operation runs as a task:
+        the answer gives its `task_id` for /v1/carriage/container/task/info, plus errors for
+        postings that could not be removed. Add postings with /v1/carriage/container/fill.
+
+        ``POST /v1/carriage/container/remove-postings``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            container_id: Identifier of the cargo place. Required.
+            posting_numbers: Numbers of the postings to take out of the cargo place. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the task and errors by posting.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/remove-postings"],
+            CarriageContainerRemovePostingsV1Request,
+            CarriageContainerResponse3,
+            {
+                "container_id": container_id,
+                "posting_numbers": posting_numbers,
+            },
+            call_options,
+        )
+
+    async def container_status_get_v1(
+        self,
+        *,
+        container_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerStatusGetV1Response:
+        """Get the status of FBS cargo places.
+
+        Returns the current status of each of the given cargo places (containers), up to 1000
+        per request. For the full details of one cargo place use /v1/carriage/container/get.
+
+        ``POST /v1/carriage/container/status/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            container_ids: Cargo place identifiers; at most 1000. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Status of each cargo place.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/status/get"],
+            CarriageContainerStatusGetV1Request,
+            CarriageContainerStatusGetV1Response,
+            {
+                "container_ids": container_ids,
+            },
+            call_options,
+        )
+
+    async def container_task_info_v1(
+        self,
+        *,
+        task_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageContainerTaskInfoV1Response:
+        """Get the status of a cargo place task.
+
+        Returns the status of an asynchronous cargo place task and, if it failed, the error
+        text. Pass the `task_id` returned by /v1/carriage/container/fill or
+        /v1/carriage/container/approve; the other cargo place operations that start a task
+        return a `task_id` as well.
+
+        ``POST /v1/carriage/container/task/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            task_id: Task identifier, as returned by /v1/carriage/container/fill or
+                /v1/carriage/container/approve.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Task status and error text.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/container/task/info"],
+            CarriageContainerTaskInfoV1Request,
+            CarriageContainerTaskInfoV1Response,
+            {
+                "task_id": task_id,
+            },
+            call_options,
+        )
+
+    async def create_v1(
+        self,
+        *,
+        all_blr_traceable: bool | None = None,
+        delivery_method_id: int | None = None,
+        departure_date: datetime | str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageCreateV1Response:
+        """Create a carriage.
+
+        Creates the first FBS carriage (shipment to Ozon) for a delivery method and departure
+        date. Every posting in the ready-to-ship status goes into it, and the carriage gets the
+        `new` status. While it is `new`, you can overwrite its list of postings with
+        /v1/carriage/set-postings; postings you leave out may go into the next carriage. List
+        the postings of a carriage with /v2/posting/fbs/act/get-postings. Sellers outside Russia
+        should check that the recommended shipping time is available in their seller account; if
+        this feature is not available to you, create the carriage with
+        /v2/posting/fbs/act/create instead.
+
+        ``POST /v1/carriage/create`` (Ozon docs: 创建发运).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            all_blr_traceable: `true` to create a carriage of traceable products.
+            delivery_method_id: Delivery method identifier.
+            departure_date: Departure date of the carriage; today by default.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the created carriage.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/create"],
+            CarriageCreateV1Request,
+            CarriageCreateV1Response,
+            {
+                "all_blr_traceable": all_blr_traceable,
+                "delivery_method_id": delivery_method_id,
+                "departure_date": departure_date,
+            },
+            call_options,
+        )
+
+    async def delivery_list_v1(
+        self,
+        *,
+        delivery_method_id: int | None = None,
+        departure_date: datetime | str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageDeliveryListV1Response:
+        """List delivery methods and their carriages (v1).
+
+        Deprecated: Ozon switches this method off on 20 March 2026; use
+        /v2/carriage/delivery/list instead. Returns delivery methods with the carriages created
+        for them and their statuses for a departure date (today by default), together with
+        posting and quantum counts, cut-off time, drop-off point and time slot. Delivery methods
+        that have no postings are not returned.
+
+        ``POST /v1/carriage/delivery/list``.
+
+        Deprecated: use ``POST /v2/carriage/delivery/list``
+        (``client.carriage.delivery_list_v2``) instead. Calling it emits ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            delivery_method_id: Delivery method identifier.
+            departure_date: Departure (shipping) date; today by default.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Delivery methods with their carriages.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/delivery/list"],
+            CarriageDeliveryListV1Request,
+            CarriageDeliveryListV1Response,
+            {
+                "delivery_method_id": delivery_method_id,
+                "departure_date": departure_date,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v2/carriage/delivery/list"], CarriageDeliveryListV2ResponseMethod)
     async def delivery_list_v2(
         self,
         *,
         limit: int,
         cursor: str | None = None,
-        filter: CarriageDeliveryListFilter | Mapping[str, Any] | None = None,
+        filter: CarriageDeliveryListV2RequestFilter | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> CarriageDeliveryListV2Response:
         """List delivery methods with their carriages.
@@ -122,6 +852,42 @@ class CarriageResource(Resource):
                 "limit": limit,
                 "cursor": cursor,
                 "filter": filter,
+            },
+            call_options,
+        )
+
+    async def ettn_status_v1(
+        self,
+        *,
+        carriage_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CarriageEttnStatusV1Response:
+        """Get the e-waybill check status of a traceable FBS carriage.
+
+        Returns the status of the check of the electronic consignment note (e-TTN) for a
+        traceable FBS carriage, with the errors found by the check. Pass the carriage
+        identifier.
+
+        ``POST /v1/carriage/ettn/status``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            carriage_id: Identifier of the carriage (shipment to Ozon). Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Check status of the electronic consignment note and its errors.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/carriage/ettn/status"],
+            CarriageIdRequest,
+            CarriageEttnStatusV1Response,
+            {
+                "carriage_id": carriage_id,
             },
             call_options,
         )
@@ -166,7 +932,7 @@ class CarriageResource(Resource):
     async def pass_create_v1(
         self,
         *,
-        arrival_passes: Sequence[CarriageArrivalPass | Mapping[str, Any]],
+        arrival_passes: Sequence[CarriagePassCreateV1RequestArrivalPass | Mapping[str, Any]],
         carriage_id: int,
         **call_options: Unpack[CallOptions],
     ) -> ArrivalPassCreateResponse:
@@ -247,7 +1013,7 @@ class CarriageResource(Resource):
     async def pass_update_v1(
         self,
         *,
-        arrival_passes: Sequence[CarriageArrivalPassUpdate | Mapping[str, Any]],
+        arrival_passes: Sequence[CarriagePassUpdateV1RequestArrivalPass | Mapping[str, Any]],
         carriage_id: int,
         **call_options: Unpack[CallOptions],
     ) -> Empty:

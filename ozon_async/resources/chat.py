@@ -14,18 +14,18 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.chat import (
-    ChatHistoryRequestFilter,
     ChatHistoryV2Request,
     ChatHistoryV2Response,
     ChatHistoryV3Request,
+    ChatHistoryV3RequestFilter,
     ChatHistoryV3Response,
-    ChatInfo,
     ChatListRequestFilter,
-    ChatListV2Item,
     ChatListV2Request,
     ChatListV2Response,
+    ChatListV2ResponseChat,
     ChatListV3Request,
     ChatListV3Response,
+    ChatListV3ResponseChat,
     ChatReadV2Request,
     ChatReadV2Response,
     ChatSendFileV1Request,
@@ -98,7 +98,7 @@ class ChatResource(Resource):
         *,
         chat_id: str,
         direction: str | None = None,
-        filter: ChatHistoryRequestFilter | Mapping[str, Any] | None = None,
+        filter: ChatHistoryV3RequestFilter | Mapping[str, Any] | None = None,
         from_message_id: int | None = None,
         limit: int | None = None,
         **call_options: Unpack[CallOptions],
@@ -144,7 +144,7 @@ class ChatResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/chat/list"], ChatListV2Item)
+    @paginated(OPERATIONS["POST /v2/chat/list"], ChatListV2ResponseChat)
     async def list_v2(
         self,
         *,
@@ -192,7 +192,7 @@ class ChatResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v3/chat/list"], ChatInfo)
+    @paginated(OPERATIONS["POST /v3/chat/list"], ChatListV3ResponseChat)
     async def list_v3(
         self,
         *,

@@ -17,12 +17,12 @@ from ozon_async.types.common import (
     Empty,
 )
 from ozon_async.types.conditional_cancellation import (
-    ConditionalCancellation,
     ConditionalCancellationDecisionRequest,
-    ConditionalCancellationListFilter,
     ConditionalCancellationListV2Request,
+    ConditionalCancellationListV2RequestFilters,
+    ConditionalCancellationListV2RequestWith,
     ConditionalCancellationListV2Response,
-    ConditionalCancellationListWith,
+    ConditionalCancellationListV2ResponseResult,
 )
 
 
@@ -70,14 +70,17 @@ class ConditionalCancellationResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/conditional-cancellation/list"], ConditionalCancellation)
+    @paginated(
+        OPERATIONS["POST /v2/conditional-cancellation/list"],
+        ConditionalCancellationListV2ResponseResult,
+    )
     async def list_v2(
         self,
         *,
         limit: int,
-        filters: ConditionalCancellationListFilter | Mapping[str, Any] | None = None,
+        filters: ConditionalCancellationListV2RequestFilters | Mapping[str, Any] | None = None,
         last_id: int | None = None,
-        with_: ConditionalCancellationListWith | Mapping[str, Any] | None = None,
+        with_: ConditionalCancellationListV2RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ConditionalCancellationListV2Response:
         """List rFBS cancellation requests.

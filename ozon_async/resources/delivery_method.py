@@ -18,25 +18,27 @@ from ozon_async.types.common import (
 )
 from ozon_async.types.delivery_method import (
     DeliveryMethodListV1Request,
+    DeliveryMethodListV1RequestFilter,
     DeliveryMethodListV1Response,
+    DeliveryMethodListV1ResponseResult,
     DeliveryMethodListV2Request,
+    DeliveryMethodListV2RequestFilter,
     DeliveryMethodListV2Response,
-    WarehouseDeliveryMethod,
-    WarehouseDeliveryMethodFilter,
-    WarehouseDeliveryMethodFilterV1,
-    WarehouseDeliveryMethodV1,
+    DeliveryMethodListV2ResponseDeliveryMethod,
+    DeliveryMethodReturnSettingsGetV1Request,
+    DeliveryMethodReturnSettingsGetV1Response,
 )
 
 
 class DeliveryMethodResource(Resource):
     """Delivery methods configured on the seller's warehouses."""
 
-    @paginated(OPERATIONS["POST /v1/delivery-method/list"], WarehouseDeliveryMethodV1)
+    @paginated(OPERATIONS["POST /v1/delivery-method/list"], DeliveryMethodListV1ResponseResult)
     async def list_v1(
         self,
         *,
         limit: int,
-        filter: WarehouseDeliveryMethodFilterV1 | Mapping[str, Any] | None = None,
+        filter: DeliveryMethodListV1RequestFilter | Mapping[str, Any] | None = None,
         offset: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> DeliveryMethodListV1Response:
@@ -80,13 +82,15 @@ class DeliveryMethodResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/delivery-method/list"], WarehouseDeliveryMethod)
+    @paginated(
+        OPERATIONS["POST /v2/delivery-method/list"], DeliveryMethodListV2ResponseDeliveryMethod
+    )
     async def list_v2(
         self,
         *,
         limit: int,
         cursor: str | None = None,
-        filter: WarehouseDeliveryMethodFilter | Mapping[str, Any] | None = None,
+        filter: DeliveryMethodListV2RequestFilter | Mapping[str, Any] | None = None,
         sort_dir: SortDirection | None = None,
         **call_options: Unpack[CallOptions],
     ) -> DeliveryMethodListV2Response:
@@ -126,6 +130,44 @@ class DeliveryMethodResource(Resource):
                 "cursor": cursor,
                 "filter": filter,
                 "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    async def return_settings_get_v1(
+        self,
+        *,
+        delivery_method_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> DeliveryMethodReturnSettingsGetV1Response:
+        """Get rFBS and rFBS Express return settings of a delivery method.
+
+        Returns the return settings configured for an rFBS or rFBS Express delivery method: how
+        many days you take to contact the buyer when a courier picks up the return, the Russian
+        Post office zip code for "easy return", and the transport companies that accept returns.
+        Pass `delivery_method_id` from /v2/delivery-method/list.
+
+        ``POST /v1/delivery-method/return/settings/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            delivery_method_id: Delivery method identifier from /v2/delivery-method/list.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Return settings of the delivery method.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/delivery-method/return/settings/get"],
+            DeliveryMethodReturnSettingsGetV1Request,
+            DeliveryMethodReturnSettingsGetV1Response,
+            {
+                "delivery_method_id": delivery_method_id,
             },
             call_options,
         )

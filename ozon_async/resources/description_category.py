@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ozon_async._resource import Resource
@@ -19,6 +20,8 @@ from ozon_async.types.description_category import (
     DescriptionCategoryAttributeValuesSearchV1Response,
     DescriptionCategoryAttributeValuesV1Request,
     DescriptionCategoryAttributeValuesV1Response,
+    DescriptionCategoryTipsV1Request,
+    DescriptionCategoryTipsV1Response,
     DescriptionCategoryTreeV1Request,
     DescriptionCategoryTreeV1Response,
     Language,
@@ -177,6 +180,47 @@ class DescriptionCategoryResource(Resource):
                 "type_id": type_id,
                 "language": language,
                 "last_value_id": last_value_id,
+            },
+            call_options,
+        )
+
+    async def tips_v1(
+        self,
+        *,
+        type_id: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> DescriptionCategoryTipsV1Response:
+        """Get hints for choosing a product type.
+
+        Returns hints that help you decide which description category and product type fit your
+        product: for each requested product type you get links to pictures of similar products
+        and a link to an Ozon storefront page listing such products. Pass the product type
+        identifiers in `type_id`; take them from /v1/description-category/tree. This method is
+        in beta, so its request and response may still change.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/description-category/tips`` (Ozon docs: 获取用于确定商品类目的提示).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            type_id: Product type identifiers to get hints for, from /v1/description-
+                category/tree.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Hints for the requested product types.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/description-category/tips"],
+            DescriptionCategoryTipsV1Request,
+            DescriptionCategoryTipsV1Response,
+            {
+                "type_id": type_id,
             },
             call_options,
         )

@@ -21,24 +21,24 @@ from ozon_async.types.common import (
     PostingUpdateResponse,
 )
 from ozon_async.types.fbs import (
-    FbsExemplarSetProduct,
-    FbsExemplarSetProductV5,
-    FbsExemplarValidateProduct,
-    FbsExemplarValidateProductV4,
     FbsPostingProductExemplarCreateOrGetV5Response,
     FbsPostingProductExemplarCreateOrGetV6Response,
-    FbsPostingProductExemplarSetV4Product,
     FbsPostingProductExemplarSetV4Request,
+    FbsPostingProductExemplarSetV4RequestProduct,
     FbsPostingProductExemplarSetV5Request,
+    FbsPostingProductExemplarSetV5RequestProduct,
     FbsPostingProductExemplarSetV6Request,
+    FbsPostingProductExemplarSetV6RequestProduct,
     FbsPostingProductExemplarStatusV4Response,
     FbsPostingProductExemplarStatusV5Response,
     FbsPostingProductExemplarValidateV4Request,
+    FbsPostingProductExemplarValidateV4RequestProduct,
     FbsPostingProductExemplarValidateV4Response,
     FbsPostingProductExemplarValidateV5Request,
+    FbsPostingProductExemplarValidateV5RequestProduct,
     FbsPostingProductExemplarValidateV5Response,
-    FbsPostingTrackingNumber,
     FbsPostingTrackingNumberSetV2Request,
+    FbsPostingTrackingNumberSetV2RequestTrackingNumber,
 )
 
 
@@ -244,7 +244,8 @@ class FbsResource(Resource):
         self,
         *,
         posting_number: str | None = None,
-        products: Sequence[FbsPostingProductExemplarSetV4Product | Mapping[str, Any]] | None = None,
+        products: Sequence[FbsPostingProductExemplarSetV4RequestProduct | Mapping[str, Any]]
+        | None = None,
         **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Check and save product exemplar data (deprecated).
@@ -299,7 +300,7 @@ class FbsResource(Resource):
         self,
         *,
         posting_number: str,
-        products: Sequence[FbsExemplarSetProductV5 | Mapping[str, Any]],
+        products: Sequence[FbsPostingProductExemplarSetV5RequestProduct | Mapping[str, Any]],
         multi_box_qty: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
@@ -358,7 +359,7 @@ class FbsResource(Resource):
         self,
         *,
         posting_number: str,
-        products: Sequence[FbsExemplarSetProduct | Mapping[str, Any]],
+        products: Sequence[FbsPostingProductExemplarSetV6RequestProduct | Mapping[str, Any]],
         multi_box_qty: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
@@ -524,7 +525,8 @@ class FbsResource(Resource):
         self,
         *,
         posting_number: str | None = None,
-        products: Sequence[FbsExemplarValidateProductV4 | Mapping[str, Any]] | None = None,
+        products: Sequence[FbsPostingProductExemplarValidateV4RequestProduct | Mapping[str, Any]]
+        | None = None,
         **call_options: Unpack[CallOptions],
     ) -> FbsPostingProductExemplarValidateV4Response:
         """Validate marking codes (v4).
@@ -568,7 +570,7 @@ class FbsResource(Resource):
         self,
         *,
         posting_number: str,
-        products: Sequence[FbsExemplarValidateProduct | Mapping[str, Any]],
+        products: Sequence[FbsPostingProductExemplarValidateV5RequestProduct | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> FbsPostingProductExemplarValidateV5Response:
         """Validate marking codes.
@@ -641,11 +643,16 @@ class FbsResource(Resource):
             call_options,
         )
 
-    @batched(OPERATIONS["POST /v2/fbs/posting/tracking-number/set"], FbsPostingTrackingNumber)
+    @batched(
+        OPERATIONS["POST /v2/fbs/posting/tracking-number/set"],
+        FbsPostingTrackingNumberSetV2RequestTrackingNumber,
+    )
     async def posting_tracking_number_set_v2(
         self,
         *,
-        tracking_numbers: Sequence[FbsPostingTrackingNumber | Mapping[str, Any]],
+        tracking_numbers: Sequence[
+            FbsPostingTrackingNumberSetV2RequestTrackingNumber | Mapping[str, Any]
+        ],
         **call_options: Unpack[CallOptions],
     ) -> PostingUpdateResponse:
         """Set tracking numbers for postings.

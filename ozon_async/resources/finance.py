@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated, starts_task
@@ -14,25 +15,38 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
+    EmptyRequest,
     FilterPeriod,
+    FinanceCashFlowStatementListRequestDate,
     ReportCreateResponse,
+    ReportPlacementByProductsCreateRequest,
+    ReportReturnsCreateResponse,
 )
 from ozon_async.types.finance import (
     CompensationReportRequest,
+    FinanceAccrualByDayV1Request,
+    FinanceAccrualByDayV1Response,
+    FinanceAccrualByDayV1ResponseAccrual,
     FinanceAccrualPostingsV1Request,
     FinanceAccrualPostingsV1Response,
-    FinanceCashFlow,
-    FinanceCashFlowStatementDateRange,
+    FinanceAccrualTypesV1Response,
+    FinanceBalanceV1Request,
+    FinanceBalanceV1Response,
     FinanceCashFlowStatementListV1Request,
     FinanceCashFlowStatementListV1Response,
+    FinanceCashFlowStatementListV1ResponseResultCashFlow,
+    FinanceDocumentB2bSalesJsonV1Request,
+    FinanceDocumentB2bSalesJsonV1Response,
+    FinanceProductsBuyoutV1Response,
     FinanceRealizationByDayV1Request,
     FinanceRealizationByDayV1Response,
     FinanceRealizationPostingV1Response,
     FinanceRealizationV2Response,
-    FinanceTransactionListRequestFilter,
+    FinanceRequest,
     FinanceTransactionListV3Request,
+    FinanceTransactionListV3RequestFilter,
     FinanceTransactionListV3Response,
-    FinanceTransactionOperation,
+    FinanceTransactionListV3ResponseResultOperation,
     FinanceTransactionTotalsV3Request,
     FinanceTransactionTotalsV3Response,
     RealizationReportRequest,
@@ -47,6 +61,53 @@ class FinanceResource(Resource):
     """Financial reports: transactions, cash flow statements, realization (sales) reports,
     compensations and accruals.
     """
+
+    @paginated(OPERATIONS["POST /v1/finance/accrual/by-day"], FinanceAccrualByDayV1ResponseAccrual)
+    async def accrual_by_day_v1(
+        self,
+        *,
+        date: str,
+        last_id: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceAccrualByDayV1Response:
+        """Get accruals for a day.
+
+        Returns all accruals booked on one date: per posting, per product and seller-level
+        charges not tied to a product, each with its amounts and accrual type identifier. Pass
+        the date (no earlier than 1 January 2022) and leave `last_id` empty in the first
+        request; then pass the `last_id` of the previous answer to get the next page. Get the
+        names of accrual types with /v1/finance/accrual/types; accruals for specific postings
+        come from /v1/finance/accrual/postings. This method is in beta.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/finance/accrual/by-day`` (Ozon docs: 获取某日应计项目).
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            date: Accrual date in `YYYY-MM-DD` format; the earliest is 2022-01-01. Required.
+            last_id: Identifier of the last value on the previous page; leave empty in the first
+                request, then pass `last_id` from the previous answer.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of accruals for the date and the `last_id` for the next page.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/accrual/by-day"],
+            FinanceAccrualByDayV1Request,
+            FinanceAccrualByDayV1Response,
+            {
+                "date": date,
+                "last_id": last_id,
+            },
+            call_options,
+        )
 
     async def accrual_postings_v1(
         self,
@@ -87,11 +148,89 @@ class FinanceResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/finance/cash-flow-statement/list"], FinanceCashFlow)
+    async def accrual_types_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceAccrualTypesV1Response:
+        """List accrual types.
+
+        Returns the reference list of accrual types with their identifiers, names and
+        descriptions. The request takes no parameters. Use it to decode the `type_id` values
+        returned by /v1/finance/accrual/by-day and /v1/finance/accrual/postings. This method is
+        in beta.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/finance/accrual/types`` (Ozon docs: 获取应计项目参考信息).
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The reference list of accrual types.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/accrual/types"],
+            EmptyRequest,
+            FinanceAccrualTypesV1Response,
+            {},
+            call_options,
+        )
+
+    async def balance_v1(
+        self,
+        *,
+        date_from: datetime | str,
+        date_to: datetime | str,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceBalanceV1Response:
+        """Get the balance report.
+
+        Returns the seller's balance for a period: the opening and closing balance, the amount
+        accrued, the payments made, and a breakdown of sales, returns and other services. Pass
+        the start and end dates of the period; it may span at most 30 days. Matches the Finance
+        > Balance section of the seller account. This method is in beta.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/finance/balance`` (Ozon docs: 获取余额报告).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            date_from: Start date of the reporting period in `YYYY-MM-DD` format. Required.
+            date_to: End date of the reporting period in `YYYY-MM-DD` format; at most 30 days
+                after `date_from`. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The balance report for the period.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/balance"],
+            FinanceBalanceV1Request,
+            FinanceBalanceV1Response,
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/finance/cash-flow-statement/list"],
+        FinanceCashFlowStatementListV1ResponseResultCashFlow,
+    )
     async def cash_flow_statement_list_v1(
         self,
         *,
-        date: FinanceCashFlowStatementDateRange | Mapping[str, Any],
+        date: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
         page_size: int,
         page: int | None = None,
         with_details: bool | None = None,
@@ -224,6 +363,175 @@ class FinanceResource(Resource):
             call_options,
         )
 
+    async def document_b2b_sales_json_v1(
+        self,
+        *,
+        date: str,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceDocumentB2bSalesJsonV1Response:
+        """Get the register of sales to legal entities as JSON.
+
+        Returns the register of sales to legal entities for a month directly as JSON: the
+        seller's details and, for each invoice (UPD or UKD), the buyer, the product and its sale
+        and return operations with prices and VAT. Pass the month as `YYYY-MM`. Matches the
+        Finance > Documents > Register of sales to legal entities section of the seller account;
+        /v1/finance/document-b2b-sales produces the same register as a file.
+
+        ``POST /v1/finance/document-b2b-sales/json``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date: Reporting month in `YYYY-MM` format; months back to January 2019 are
+                available. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The register of sales to legal entities as JSON.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/document-b2b-sales/json"],
+            FinanceDocumentB2bSalesJsonV1Request,
+            FinanceDocumentB2bSalesJsonV1Response,
+            {
+                "date": date,
+            },
+            call_options,
+        )
+
+    async def document_b2b_sales_v1(
+        self,
+        *,
+        date: str,
+        language: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportReturnsCreateResponse:
+        """Create the register of sales to legal entities.
+
+        Starts generating the register of sales to legal entities for a month, given as `YYYY-
+        MM`, optionally in English. Matches the Finance > Documents > Register of sales to legal
+        entities section of the seller account. The answer carries a report code; pass it to
+        /v1/report/info to check the status and get the file link. For the same data as JSON use
+        /v1/finance/document-b2b-sales/json.
+
+        ``POST /v1/finance/document-b2b-sales``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date: Reporting month in `YYYY-MM` format. Required.
+            language: Report language: `RU` - Russian; `EN` - English. If omitted, `DEFAULT` is
+                sent.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The code of the report being generated.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/document-b2b-sales"],
+            FinanceRequest,
+            ReportReturnsCreateResponse,
+            {
+                "date": date,
+                "language": language,
+            },
+            call_options,
+        )
+
+    async def mutual_settlement_v1(
+        self,
+        *,
+        date: str,
+        language: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportReturnsCreateResponse:
+        """Create the mutual settlement report.
+
+        Starts generating the report on mutual settlements between the seller and Ozon for a
+        month, given as `YYYY-MM`, optionally in English. Matches the Finance > Documents >
+        Analytical reports > Mutual settlement report section of the seller account. The answer
+        carries a report code; pass it to /v1/report/info to check the status and get the file
+        link.
+
+        ``POST /v1/finance/mutual-settlement``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date: Reporting month in `YYYY-MM` format. Required.
+            language: Report language: `RU` - Russian; `EN` - English. If omitted, `DEFAULT` is
+                sent.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The code of the report being generated.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/mutual-settlement"],
+            FinanceRequest,
+            ReportReturnsCreateResponse,
+            {
+                "date": date,
+                "language": language,
+            },
+            call_options,
+        )
+
+    async def products_buyout_v1(
+        self,
+        *,
+        date_from: str,
+        date_to: str,
+        **call_options: Unpack[CallOptions],
+    ) -> FinanceProductsBuyoutV1Response:
+        """Get the report on products bought out by Ozon.
+
+        Returns the products that Ozon bought out from the seller for sale to the EAEU and other
+        countries, with the posting, quantity, seller price, category discount, buyout price,
+        VAT rate and amount due. Pass the start and end dates of the period; it may span at most
+        31 days. Matches the Finance > Documents > UPD for deals with legal entities > UPD for
+        bought-out products section of the seller account.
+
+        ``POST /v1/finance/products/buyout``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date_from: First day of the reporting period, `YYYY-MM-DD`. Required.
+            date_to: Last day of the reporting period, `YYYY-MM-DD`; the period may span at most
+                31 days. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The products bought out in the period.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/finance/products/buyout"],
+            ReportPlacementByProductsCreateRequest,
+            FinanceProductsBuyoutV1Response,
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+            },
+            call_options,
+        )
+
     async def realization_by_day_v1(
         self,
         *,
@@ -349,12 +657,15 @@ class FinanceResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v3/finance/transaction/list"], FinanceTransactionOperation)
+    @paginated(
+        OPERATIONS["POST /v3/finance/transaction/list"],
+        FinanceTransactionListV3ResponseResultOperation,
+    )
     async def transaction_list_v3(
         self,
         *,
         page_size: int,
-        filter: FinanceTransactionListRequestFilter | Mapping[str, Any] | None = None,
+        filter: FinanceTransactionListV3RequestFilter | Mapping[str, Any] | None = None,
         page: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> FinanceTransactionListV3Response:

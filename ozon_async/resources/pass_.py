@@ -14,23 +14,23 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.pass_ import (
-    ArrivalPassInfo,
-    ArrivalPassListFilter,
     PassListV1Request,
+    PassListV1RequestFilter,
     PassListV1Response,
+    PassListV1ResponseArrivalPass,
 )
 
 
 class PassResource(Resource):
     """Arrival passes for warehouse visits."""
 
-    @paginated(OPERATIONS["POST /v1/pass/list"], ArrivalPassInfo)
+    @paginated(OPERATIONS["POST /v1/pass/list"], PassListV1ResponseArrivalPass)
     async def list_v1(
         self,
         *,
         limit: int,
         cursor: str | None = None,
-        filter: ArrivalPassListFilter | Mapping[str, Any] | None = None,
+        filter: PassListV1RequestFilter | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> PassListV1Response:
         """List arrival passes.

@@ -17,12 +17,17 @@ from ozon_async.types.common import (
     Empty,
 )
 from ozon_async.types.polygon import (
-    PolygonBindItem,
     PolygonBindV1Request,
+    PolygonBindV1RequestPolygon,
+    PolygonBindV1RequestWarehouseLocation,
     PolygonBindV2Request,
     PolygonCreateV1Request,
     PolygonCreateV1Response,
-    PolygonWarehouseLocation,
+    PolygonDeleteV1Request,
+    PolygonListV1Request,
+    PolygonListV1Response,
+    PolygonTimeCoordinatesUpdateV1Request,
+    PolygonTimeSetV1Request,
 )
 
 
@@ -33,8 +38,8 @@ class PolygonResource(Resource):
         self,
         *,
         delivery_method_id: int,
-        polygons: Sequence[PolygonBindItem | Mapping[str, Any]],
-        warehouse_location: PolygonWarehouseLocation | Mapping[str, Any],
+        polygons: Sequence[PolygonBindV1RequestPolygon | Mapping[str, Any]],
+        warehouse_location: PolygonBindV1RequestWarehouseLocation | Mapping[str, Any],
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Bind a delivery method to delivery polygons.
@@ -156,6 +161,202 @@ class PolygonResource(Resource):
             PolygonCreateV1Response,
             {
                 "coordinates": coordinates,
+            },
+            call_options,
+        )
+
+    async def delete_v1(
+        self,
+        *,
+        delivery_method_id: int,
+        polygon_id: int,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """Remove a polygon from a delivery area.
+
+        Removes a delivery polygon from the area served by a delivery method of a warehouse.
+        Pass the warehouse, the delivery method and the polygon identifiers; list the polygons
+        currently set with /v1/polygon/list. The answer is an empty object on success. To serve
+        the area again later, create a new polygon with /v1/polygon/create and bind it with
+        /v2/polygon/bind.
+
+        ``POST /v1/polygon/delete``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            delivery_method_id: Delivery method identifier; get it with /v2/delivery-
+                method/list. Required.
+            polygon_id: Identifier of the delivery polygon to remove; get it with
+                /v1/polygon/list. Required.
+            warehouse_id: Warehouse identifier; get it with /v2/warehouse/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            An empty object on success.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/polygon/delete"],
+            PolygonDeleteV1Request,
+            Empty,
+            {
+                "delivery_method_id": delivery_method_id,
+                "polygon_id": polygon_id,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def list_v1(
+        self,
+        *,
+        delivery_method_id: int,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PolygonListV1Response:
+        """List the polygons set on a delivery method.
+
+        Returns the delivery polygons bound to one delivery method of a warehouse. Pass the
+        warehouse and delivery method identifiers. Each polygon comes with its identifier, its
+        coordinates and its delivery time in minutes. Polygons are created with
+        /v1/polygon/create and bound with /v2/polygon/bind.
+
+        ``POST /v1/polygon/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            delivery_method_id: Delivery method identifier; get it with /v2/delivery-
+                method/list. Required.
+            warehouse_id: Warehouse identifier; get it with /v2/warehouse/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The polygons bound to the delivery method.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/polygon/list"],
+            PolygonListV1Request,
+            PolygonListV1Response,
+            {
+                "delivery_method_id": delivery_method_id,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def time_coordinates_update_v1(
+        self,
+        *,
+        coordinates: str,
+        delivery_method_id: int,
+        polygon_id: int,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """Update the coordinates of a delivery polygon.
+
+        Replaces the boundary of a delivery polygon bound to a delivery method of a warehouse.
+        Pass the warehouse, delivery method and polygon identifiers and the new boundary as a
+        string of coordinate pairs, in the same format as for /v1/polygon/create. The answer is
+        an empty object on success. To change the delivery time instead, use
+        /v1/polygon/time/set.
+
+        ``POST /v1/polygon/time/coordinates/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            coordinates: New boundary of the polygon as a string of nested coordinate pairs, in
+                the format used by /v1/polygon/create. Ozon writes the format as
+                `[[[lat,long],[lat,long]]]`, but its own example for /v1/polygon/create puts the
+                longitude first. Required.
+            delivery_method_id: Delivery method identifier; get it with /v2/delivery-
+                method/list. Required.
+            polygon_id: Delivery polygon identifier, as returned by /v1/polygon/create or
+                /v1/polygon/list. Required.
+            warehouse_id: Warehouse identifier; get it with /v2/warehouse/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            An empty object on success.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/polygon/time/coordinates/update"],
+            PolygonTimeCoordinatesUpdateV1Request,
+            Empty,
+            {
+                "coordinates": coordinates,
+                "delivery_method_id": delivery_method_id,
+                "polygon_id": polygon_id,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def time_set_v1(
+        self,
+        *,
+        current_time: int,
+        delivery_method_id: int,
+        new_time: int,
+        polygon_id: int,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """Set a new delivery time for a polygon.
+
+        Changes the delivery time, in minutes, of a polygon bound to a delivery method of a
+        warehouse. Pass the warehouse, delivery method and polygon identifiers together with the
+        current and the new time; both must be one of 15, 30, 45, 60, 90, 120 or 150. The answer
+        is an empty object on success. The current time of each polygon is shown by
+        /v1/polygon/list.
+
+        ``POST /v1/polygon/time/set``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            current_time: Delivery time currently set for the polygon, in minutes. Allowed
+                values: 15, 30, 45, 60, 90, 120 or 150. Required.
+            delivery_method_id: Delivery method identifier; get it with /v2/delivery-
+                method/list. Required.
+            new_time: New delivery time for the polygon, in minutes. Allowed values: 15, 30, 45,
+                60, 90, 120 or 150. Required.
+            polygon_id: Delivery polygon identifier, as returned by /v1/polygon/create or
+                /v1/polygon/list. Required.
+            warehouse_id: Warehouse identifier; get it with /v2/warehouse/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            An empty object on success.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/polygon/time/set"],
+            PolygonTimeSetV1Request,
+            Empty,
+            {
+                "current_time": current_time,
+                "delivery_method_id": delivery_method_id,
+                "new_time": new_time,
+                "polygon_id": polygon_id,
+                "warehouse_id": warehouse_id,
             },
             call_options,
         )

@@ -16,57 +16,124 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
-    Empty,
+    EmptyRequest,
+    FinanceCashFlowStatementListRequestDate,
+    OrderCancelResponse,
+    OrderCancelStatusResponse,
+    PostingFboCancelReasonListResponse,
+    PostingFbsActGetPostingsRequest,
+    PostingFbsProductCancelRequestItem,
+    PostingNumberRequest,
     PostingNumbersRequest,
+    ProductImportInfoRequest,
+    ProductImportResponse,
     SortDirection,
     StringResultResponse,
 )
 from ozon_async.types.posting import (
     FbsPosting,
-    FbsPostingDetailWithParams,
-    FbsPostingListRequestFilter,
-    FbsPostingProductWeight,
-    FbsPostingShipPackageRequestProduct,
-    FbsPostingShipRequestPackage,
-    FbsPostingShipRequestWith,
-    FbsPostingUnfulfilledListRequestFilter,
     FbsPostingV4,
     FbsPostingWithParams,
+    PostingCancelStatusV1Request,
+    PostingCancelV1Request,
     PostingCarriageAvailableListV1Request,
     PostingCarriageAvailableListV1Response,
     PostingCutoffSetV1Request,
+    PostingDigitalCodesUploadV1Request,
+    PostingDigitalCodesUploadV1RequestExemplarsBySku,
+    PostingDigitalCodesUploadV1Response,
+    PostingDigitalListV1Request,
+    PostingDigitalListV1RequestDir,
+    PostingDigitalListV1RequestFilter,
+    PostingDigitalListV1Response,
+    PostingDigitalListV1ResponseResult,
+    PostingDigitalListV2Request,
+    PostingDigitalListV2RequestFilter,
+    PostingDigitalListV2RequestSortDir,
+    PostingDigitalListV2Response,
+    PostingDigitalListV2ResponsePosting,
+    PostingFboGetV2Request,
+    PostingFboGetV2Response,
+    PostingFboListV2Request,
+    PostingFboListV2RequestFilter,
+    PostingFboListV2Response,
+    PostingFboListV2ResponseResult,
+    PostingFboListV3Request,
+    PostingFboListV3RequestFilter,
+    PostingFboListV3RequestSortDir,
+    PostingFboListV3Response,
+    PostingFboListV3ResponsePosting,
+    PostingFbpListV1Request,
+    PostingFbpListV1RequestFilter,
+    PostingFbpListV1RequestSortDir,
+    PostingFbpListV1Response,
+    PostingFbpListV1ResponsePosting,
+    PostingFbsActCheckStatusV2Response,
+    PostingFbsActCreateV2Request,
+    PostingFbsActCreateV2Response,
+    PostingFbsActGetPostingsV2Response,
+    PostingFbsActListV2Request,
+    PostingFbsActListV2RequestFilter,
+    PostingFbsActListV2Response,
     PostingFbsCancelReasonListV2Response,
     PostingFbsCancelReasonV1Request,
     PostingFbsCancelReasonV1Response,
     PostingFbsCancelV2Request,
+    PostingFbsDigitalActCheckStatusV2Response,
+    PostingFbsDigitalActGetPdfV2Request,
     PostingFbsGetByBarcodeV2Request,
     PostingFbsGetByBarcodeV2Response,
     PostingFbsGetV3Request,
+    PostingFbsGetV3RequestWith,
     PostingFbsGetV3Response,
-    PostingFbsListRequestFilter,
     PostingFbsListRequestWith,
     PostingFbsListV3Request,
+    PostingFbsListV3RequestFilter,
     PostingFbsListV3Response,
     PostingFbsListV4Request,
+    PostingFbsListV4RequestFilter,
     PostingFbsListV4Response,
+    PostingFbsPackageLabelCreateV2Response,
+    PostingFbsPackageLabelGetV1Response,
+    PostingFbsPickUpCodeVerifyV1Request,
+    PostingFbsPickUpCodeVerifyV1Response,
     PostingFbsProductCancelV2Request,
     PostingFbsProductChangeV2Request,
+    PostingFbsProductChangeV2RequestItem,
     PostingFbsProductCountryListV2Request,
     PostingFbsProductCountryListV2Response,
     PostingFbsProductCountrySetV2Request,
     PostingFbsProductCountrySetV2Response,
+    PostingFbsProductTraceableAttributeV1Response,
+    PostingFbsRestrictionsV1Response,
     PostingFbsShipPackageV4Request,
+    PostingFbsShipPackageV4RequestProduct,
     PostingFbsShipV4Request,
+    PostingFbsShipV4RequestPackage,
+    PostingFbsShipV4RequestWith,
     PostingFbsShipV4Response,
-    PostingFbsSplitRequestPosting,
     PostingFbsSplitV1Request,
+    PostingFbsSplitV1RequestPosting,
     PostingFbsSplitV1Response,
-    PostingFbsUnfulfilledListRequestFilter,
+    PostingFbsTimeslotChangeRestrictionsV1Response,
+    PostingFbsTimeslotSetV1Request,
+    PostingFbsTraceableSplitV1Response,
     PostingFbsUnfulfilledListV3Request,
+    PostingFbsUnfulfilledListV3RequestFilter,
     PostingFbsUnfulfilledListV3Response,
     PostingFbsUnfulfilledListV4Request,
+    PostingFbsUnfulfilledListV4RequestFilter,
     PostingFbsUnfulfilledListV4Response,
-    PostingProductCancelItem,
+    PostingGlobalEtgbV1Request,
+    PostingGlobalEtgbV1Response,
+    PostingMarksV1Request,
+    PostingMarksV1Response,
+    PostingMultiboxqtySetV3Request,
+    PostingMultiboxqtySetV3Response,
+    PostingUnpaidLegalProductListV1Request,
+    PostingUnpaidLegalProductListV1Response,
+    PostingUnpaidLegalProductListV1ResponseProduct,
+    PostingWith,
 )
 
 
@@ -74,6 +141,87 @@ class PostingResource(Resource):
     """FBS postings (shipments of an order): list, get, ship, cancel, labels and related
     references.
     """
+
+    async def cancel_status_v1(
+        self,
+        *,
+        posting_number: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> OrderCancelStatusResponse:
+        """Get the cancellation status of a posting.
+
+        Returns the state of a cancellation requested with /v1/posting/cancel. Pass the posting
+        number; the answer gives the cancellation state with the order number and the posting
+        numbers it concerns.
+
+        ``POST /v1/posting/cancel/status``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            posting_number: Posting number.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Cancellation state of the posting.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/cancel/status"],
+            PostingCancelStatusV1Request,
+            OrderCancelStatusResponse,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def cancel_v1(
+        self,
+        *,
+        posting_number: str,
+        reason_id: int,
+        reason_message: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> OrderCancelResponse:
+        """Cancel a posting of an order.
+
+        Cancels one posting of an order. Pass the posting number, a cancellation reason
+        identifier (`reason_id`) from /v1/cancel-reason/list-by-posting and, optionally, a
+        comment. The answer carries a message about the request; follow the cancellation with
+        /v1/posting/cancel/status. To cancel a whole order use /v1/order/cancel.
+
+        ``POST /v1/posting/cancel``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Number of the posting to cancel. Required.
+            reason_id: Cancellation reason identifier, from /v1/cancel-reason/list-by-posting
+                (`reasons.id`). Required.
+            reason_message: Additional comment on the cancellation.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A message about the cancellation request.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/cancel"],
+            PostingCancelV1Request,
+            OrderCancelResponse,
+            {
+                "posting_number": posting_number,
+                "reason_id": reason_id,
+                "reason_message": reason_message,
+            },
+            call_options,
+        )
 
     async def carriage_available_list_v1(
         self,
@@ -161,6 +309,769 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def digital_codes_upload_v1(
+        self,
+        *,
+        exemplars_by_sku: Sequence[
+            PostingDigitalCodesUploadV1RequestExemplarsBySku | Mapping[str, Any]
+        ]
+        | None = None,
+        posting_number: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingDigitalCodesUploadV1Response:
+        """Upload digital product codes for a posting.
+
+        Uploads the codes of digital products (for example activation keys) that the buyer of a
+        posting should receive. Only for sellers of digital products; codes can be uploaded
+        within 24 hours of receiving the order. Send all codes for every product of the posting
+        in one request: per SKU, the codes you supply (`exemplar_qty`) plus those you cannot
+        supply (`not_available_exemplar_qty`) must equal `required_qty_for_digital_code` from
+        /v2/posting/digital/list, otherwise the request fails. The answer reports per SKU how
+        many codes were accepted and rejected, with the reason for each rejected code.
+
+        ``POST /v1/posting/digital/codes/upload``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            exemplars_by_sku: Digital codes grouped by SKU; include every product of the
+                posting.
+            posting_number: Posting number.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Per-SKU counts of accepted and rejected codes.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/digital/codes/upload"],
+            PostingDigitalCodesUploadV1Request,
+            PostingDigitalCodesUploadV1Response,
+            {
+                "exemplars_by_sku": exemplars_by_sku,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/posting/digital/list"], PostingDigitalListV1ResponseResult)
+    async def digital_list_v1(
+        self,
+        *,
+        dir: PostingDigitalListV1RequestDir | None = None,
+        filter: PostingDigitalListV1RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingDigitalListV1Response:
+        """List postings awaiting digital codes (deprecated).
+
+        Deprecated: use /v2/posting/digital/list. Returns the postings of digital products for
+        which codes still have to be uploaded; only for sellers of digital products. Filter by
+        posting numbers and period, and page with `limit` (1 to 1000) and `offset` (at most
+        20000). Postings in any status are listed by /v3/posting/fbo/list.
+
+        ``POST /v1/posting/digital/list``.
+
+        Deprecated: use ``POST /v2/posting/digital/list`` (``client.posting.digital_list_v2``)
+        instead. Calling it emits ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            dir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+            filter: Which postings to return.
+            limit: Number of postings per page, 1 to 1000.
+            offset: Number of postings to skip, at most 20000; for example, with 10 the answer
+                starts from the eleventh posting.
+            with_: Optional blocks to add to the answer. JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Postings that are waiting for digital codes.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/digital/list"],
+            PostingDigitalListV1Request,
+            PostingDigitalListV1Response,
+            {
+                "dir": dir,
+                "filter": filter,
+                "limit": limit,
+                "offset": offset,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v2/posting/digital/list"], PostingDigitalListV2ResponsePosting)
+    async def digital_list_v2(
+        self,
+        *,
+        cursor: str | None = None,
+        filter: PostingDigitalListV2RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_dir: PostingDigitalListV2RequestSortDir | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingDigitalListV2Response:
+        """List postings awaiting digital codes.
+
+        Returns the postings of digital products for which codes still have to be uploaded, with
+        the deadline and the number of codes needed per product; only for sellers of digital
+        products. Filter by period, posting numbers or order numbers (up to 1000 each). Results
+        are paged with `limit` (1 to 100): while `has_next` is `true`, pass the returned
+        `cursor` to get the next page. Upload the codes with /v1/posting/digital/codes/upload;
+        postings in any status are listed by /v3/posting/fbo/list. This method is in beta.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v2/posting/digital/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            cursor: Cursor for the next page: the `cursor` value from the previous answer; leave
+                empty for the first page.
+            filter: Which postings to return.
+            limit: Number of postings per page, 1 to 100.
+            sort_dir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+            with_: Optional blocks to add to the answer. JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of postings waiting for digital codes.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/digital/list"],
+            PostingDigitalListV2Request,
+            PostingDigitalListV2Response,
+            {
+                "cursor": cursor,
+                "filter": filter,
+                "limit": limit,
+                "sort_dir": sort_dir,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    async def fbo_cancel_reason_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFboCancelReasonListResponse:
+        """List cancellation reasons for FBO postings.
+
+        Returns the reasons for which FBO postings can be cancelled, each with an identifier and
+        a name. The request body is empty. FBO postings from /v3/posting/fbo/list and
+        /v2/posting/fbo/get carry the reason as `cancel_reason_id`.
+
+        ``POST /v1/posting/fbo/cancel-reason/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Cancellation reasons for FBO postings.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbo/cancel-reason/list"],
+            EmptyRequest,
+            PostingFboCancelReasonListResponse,
+            {},
+            call_options,
+        )
+
+    async def fbo_get_v2(
+        self,
+        *,
+        posting_number: str,
+        translit: bool | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFboGetV2Response:
+        """Get an FBO posting by number.
+
+        Returns one FBO posting by its number: status and substatus, products, dates and, if
+        requested in `with`, analytics data, financial data and the buyer's legal details. Set
+        `translit` to get address data transliterated from Cyrillic into Latin script.
+
+        ``POST /v2/posting/fbo/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            posting_number: Posting number. Required.
+            translit: `true` to transliterate address data from Cyrillic into Latin script.
+            with_: Optional blocks to add to the answer. JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The posting details.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbo/get"],
+            PostingFboGetV2Request,
+            PostingFboGetV2Response,
+            {
+                "posting_number": posting_number,
+                "translit": translit,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v2/posting/fbo/list"], PostingFboListV2ResponseResult)
+    async def fbo_list_v2(
+        self,
+        *,
+        filter: PostingFboListV2RequestFilter | Mapping[str, Any],
+        limit: int,
+        dir: str | None = None,
+        offset: int | None = None,
+        translit: bool | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFboListV2Response:
+        """List FBO postings (deprecated).
+
+        Deprecated: use /v3/posting/fbo/list; Ozon switches this method off on 1 June 2026.
+        Returns FBO postings created in the given period, optionally filtered by status; a
+        period longer than one year gives the error `PERIOD_IS_TOO_LONG`. Results are paged with
+        `limit` (1 to 1000) and `offset` (at most 20000). Extra blocks (analytics, financial
+        data, legal details) are added on request in `with`.
+
+        ``POST /v2/posting/fbo/list``.
+
+        Deprecated: use ``POST /v3/posting/fbo/list`` (``client.posting.fbo_list_v3``) instead.
+        Calling it emits ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            filter: Which postings to return. Required.
+            limit: Number of postings per page, 1 to 1000. Required.
+            dir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+            offset: Number of postings to skip, at most 20000; for example, with 10 the answer
+                starts from the eleventh posting.
+            translit: `true` to transliterate address data from Cyrillic into Latin script.
+            with_: Optional blocks to add to the answer. JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            FBO postings matching the filter.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbo/list"],
+            PostingFboListV2Request,
+            PostingFboListV2Response,
+            {
+                "filter": filter,
+                "limit": limit,
+                "dir": dir,
+                "offset": offset,
+                "translit": translit,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v3/posting/fbo/list"], PostingFboListV3ResponsePosting)
+    async def fbo_list_v3(
+        self,
+        *,
+        cursor: str | None = None,
+        filter: PostingFboListV3RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_dir: PostingFboListV3RequestSortDir | None = None,
+        translit: bool | None = None,
+        with_: PostingWith | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFboListV3Response:
+        """List FBO postings.
+
+        Returns FBO postings created in the given period, optionally filtered by status, posting
+        numbers or order numbers (up to 1000 each); a period longer than one year gives the
+        error `PERIOD_IS_TOO_LONG`. Extra blocks (analytics, financial data, legal details) are
+        added on request in `with`. Results are paged with `limit` (1 to 100): while `has_next`
+        is `true`, pass the returned `cursor` to get the next page. Replaces
+        /v2/posting/fbo/list.
+
+        ``POST /v3/posting/fbo/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            cursor: Cursor for the next page: the `cursor` value from the previous answer; leave
+                empty for the first page.
+            filter: Which postings to return.
+            limit: Number of postings per page, 1 to 100.
+            sort_dir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+            translit: `true` to transliterate address data from Cyrillic into Latin script.
+            with_: Optional blocks to add to the answer. JSON name: ``with``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of FBO postings.
+        """
+        return await self._call(
+            OPERATIONS["POST /v3/posting/fbo/list"],
+            PostingFboListV3Request,
+            PostingFboListV3Response,
+            {
+                "cursor": cursor,
+                "filter": filter,
+                "limit": limit,
+                "sort_dir": sort_dir,
+                "translit": translit,
+                "with": with_,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/posting/fbp/list"], PostingFbpListV1ResponsePosting)
+    async def fbp_list_v1(
+        self,
+        *,
+        cursor: str | None = None,
+        filter: PostingFbpListV1RequestFilter | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_by: str | None = None,
+        sort_dir: PostingFbpListV1RequestSortDir | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbpListV1Response:
+        """List FBP postings.
+
+        Returns postings of the FBP scheme with their status, products, prices and financial
+        data. Filter by period, statuses, posting numbers, offer ID or product name, and sort
+        with `sort_by` and `sort_dir`. Results are paged with `limit` (1 to 100): pass the
+        `cursor` from the previous answer to get the next page.
+
+        ``POST /v1/posting/fbp/list`` (Ozon docs: 获取货件列表).
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            cursor: Cursor for the next page: the `cursor` value from the previous answer; leave
+                empty for the first page.
+            filter: Which postings to return.
+            limit: Number of postings per page, 1 to 100.
+            sort_by: Field to sort postings by: `last_change_status_date` (date of the last
+                status change) or `in_process_at` (date processing started).
+            sort_dir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of FBP postings and the cursor for the next page.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbp/list"],
+            PostingFbpListV1Request,
+            PostingFbpListV1Response,
+            {
+                "cursor": cursor,
+                "filter": filter,
+                "limit": limit,
+                "sort_by": sort_by,
+                "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    async def fbs_act_check_status_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsActCheckStatusV2Response:
+        """Get the status of a carriage's documents.
+
+        Returns the state of the shipment barcode and documents being generated for a carriage
+        created with /v2/posting/fbs/act/create: for sellers from Russia the waybill and the
+        shipment list, for sellers from CIS countries the waybill and the acceptance
+        certificate. Pass the carriage identifier. The answer also lists the postings added to
+        and left out of the carriage and says whether the carriage is partial.
+
+        ``POST /v2/posting/fbs/act/check-status``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: For the act and waybill calls, the document-generation task number returned by
+                /v2/posting/fbs/act/create (it is also the carriage identifier); for
+                /v1/notification/delete, the identifier of the notification URL to remove.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            State of the carriage documents and its postings.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/check-status"],
+            PostingFbsActGetPostingsRequest,
+            PostingFbsActCheckStatusV2Response,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_create_v2(
+        self,
+        *,
+        delivery_method_id: int,
+        containers_count: int | None = None,
+        departure_date: datetime | str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsActCreateV2Response:
+        """Confirm a shipment and create its documents.
+
+        Confirms the shipment of FBS postings and starts generating the waybill and the shipment
+        barcode; for sellers from Russia a shipment list is also generated, for sellers from CIS
+        countries an acceptance certificate. Only postings in the `awaiting_deliver` status are
+        included. Pass the delivery method identifier and, optionally, the departure date and
+        the number of cargo places (for trusted acceptance). The answer holds the carriage
+        identifier; follow the generation with /v2/posting/fbs/act/check-status and download the
+        documents with /v2/posting/fbs/act/get-pdf.
+
+        ``POST /v2/posting/fbs/act/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            delivery_method_id: Delivery method identifier. For realFBS warehouses get it from
+                /v2/delivery-method/list; for FBS warehouses pass the `warehouse_id` from
+                /v2/warehouse/list. Required.
+            containers_count: Number of cargo places. Pass it only if you are connected to
+                trusted acceptance and ship orders in cargo places; otherwise leave it out.
+            departure_date: Shipment date.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the created carriage.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/create"],
+            PostingFbsActCreateV2Request,
+            PostingFbsActCreateV2Response,
+            {
+                "delivery_method_id": delivery_method_id,
+                "containers_count": containers_count,
+                "departure_date": departure_date,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_barcode_text_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> StringResultResponse:
+        """Get the shipment barcode of a carriage as text.
+
+        Returns the value of the shipment barcode that /v2/posting/fbs/act/get-barcode gives as
+        an image, as a text string. Pass the carriage identifier from
+        /v2/posting/fbs/act/create.
+
+        ``POST /v2/posting/fbs/act/get-barcode/text``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            id: For the act and waybill calls, the document-generation task number returned by
+                /v2/posting/fbs/act/create (it is also the carriage identifier); for
+                /v1/notification/delete, the identifier of the notification URL to remove.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Value of the shipment barcode.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/get-barcode/text"],
+            PostingFbsActGetPostingsRequest,
+            StringResultResponse,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_barcode_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """Get the shipment barcode of a carriage as an image.
+
+        Returns, as a PNG image, the barcode to show at the pick-up point or sorting centre when
+        handing over a carriage. Pass the carriage identifier from /v2/posting/fbs/act/create.
+        The same value as text is returned by /v2/posting/fbs/act/get-barcode/text.
+
+        ``POST /v2/posting/fbs/act/get-barcode``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: For the act and waybill calls, the document-generation task number returned by
+                /v2/posting/fbs/act/create (it is also the carriage identifier); for
+                /v1/notification/delete, the identifier of the notification URL to remove.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            PNG image of the shipment barcode.
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v2/posting/fbs/act/get-barcode"],
+            PostingFbsActGetPostingsRequest,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_container_labels_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """Get labels for the cargo places of a carriage.
+
+        Generates and returns, as a PDF file, the labels for the cargo places of a carriage.
+        Pass the carriage identifier from /v2/posting/fbs/act/create.
+
+        ``POST /v2/posting/fbs/act/get-container-labels`` (Ozon docs: 货位标签).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: For the act and waybill calls, the document-generation task number returned by
+                /v2/posting/fbs/act/create (it is also the carriage identifier); for
+                /v1/notification/delete, the identifier of the notification URL to remove.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            PDF file with the cargo place labels.
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v2/posting/fbs/act/get-container-labels"],
+            PostingFbsActGetPostingsRequest,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_pdf_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """Get the documents of a carriage as PDF.
+
+        Returns a PDF with the shipment documents of a carriage: for sellers from Russia the
+        shipment list and the waybill, for sellers from CIS countries the acceptance certificate
+        and the waybill. Pass the carriage identifier; the documents available for a carriage
+        are listed in `available_actions` of /v1/carriage/get. Check that they are ready with
+        /v2/posting/fbs/act/check-status.
+
+        ``POST /v2/posting/fbs/act/get-pdf``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: For the act and waybill calls, the document-generation task number returned by
+                /v2/posting/fbs/act/create (it is also the carriage identifier); for
+                /v1/notification/delete, the identifier of the notification URL to remove.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            PDF file with the documents.
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v2/posting/fbs/act/get-pdf"],
+            PostingFbsActGetPostingsRequest,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_get_postings_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsActGetPostingsV2Response:
+        """List the postings in a carriage act.
+
+        Returns the postings included in a carriage act, with their status, number of boxes,
+        products and any error on the seller's side. Pass the act identifier, which is the
+        carriage identifier from /v2/posting/fbs/act/create or /v2/posting/fbs/act/list.
+
+        ``POST /v2/posting/fbs/act/get-postings`` (Ozon docs: 单据中的货件列表).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            id: For the act and waybill calls, the document-generation task number returned by
+                /v2/posting/fbs/act/create (it is also the carriage identifier); for
+                /v1/notification/delete, the identifier of the notification URL to remove.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Postings in the act.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/get-postings"],
+            PostingFbsActGetPostingsRequest,
+            PostingFbsActGetPostingsV2Response,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_act_list_v2(
+        self,
+        *,
+        limit: int,
+        filter: PostingFbsActListV2RequestFilter | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsActListV2Response:
+        """List shipment acts.
+
+        Returns the acts of FBS shipments (carriages) created in a period, optionally filtered
+        by status and by the type of integration with the delivery service. Pass `limit`, at
+        most 50. For each carriage the answer gives the delivery method, status, departure date,
+        number of cargo places, whether it is partial and the state of the related acts.
+
+        ``POST /v2/posting/fbs/act/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            limit: Maximum number of acts in the answer, at most 50. Required.
+            filter: Which acts to return.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Shipment acts matching the filter.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/act/list"],
+            PostingFbsActListV2Request,
+            PostingFbsActListV2Response,
+            {
+                "limit": limit,
+                "filter": filter,
+            },
+            call_options,
+        )
+
+    async def fbs_arbitration_v2(
+        self,
+        *,
+        posting_number: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> BoolResultResponse:
+        """Open a dispute over postings.
+
+        Opens a dispute for postings that were handed over for delivery but not scanned at the
+        sorting centre. Pass the posting numbers; disputed postings move to the `arbitration`
+        status. The answer says whether the request succeeded. Disputed postings can be handed
+        over for shipment again with /v2/posting/fbs/awaiting-delivery.
+
+        ``POST /v2/posting/fbs/arbitration``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting numbers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Whether the dispute was opened.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/arbitration"],
+            PostingNumbersRequest,
+            BoolResultResponse,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
     async def fbs_awaiting_delivery_v2(
         self,
         *,
@@ -220,7 +1131,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/cancel-reason/list"],
-            Empty,
+            EmptyRequest,
             PostingFbsCancelReasonListV2Response,
             {},
             call_options,
@@ -311,6 +1222,95 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_digital_act_check_status_v2(
+        self,
+        *,
+        id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsDigitalActCheckStatusV2Response:
+        """Get the status of a carriage's waybill (deprecated).
+
+        Deprecated: use /v2/posting/fbs/act/check-status; Ozon switches this method off on 22
+        March 2026. Returns the state of the documents being generated for a carriage. Pass the
+        carriage identifier from /v2/posting/fbs/act/create.
+
+        ``POST /v2/posting/fbs/digital/act/check-status``.
+
+        Deprecated: use ``POST /v2/posting/fbs/act/check-status``
+        (``client.posting.fbs_act_check_status_v2``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: For the act and waybill calls, the document-generation task number returned by
+                /v2/posting/fbs/act/create (it is also the carriage identifier); for
+                /v1/notification/delete, the identifier of the notification URL to remove.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            State of the carriage documents.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/digital/act/check-status"],
+            PostingFbsActGetPostingsRequest,
+            PostingFbsDigitalActCheckStatusV2Response,
+            {
+                "id": id,
+            },
+            call_options,
+        )
+
+    async def fbs_digital_act_get_pdf_v2(
+        self,
+        *,
+        id: int,
+        doc_type: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """Get a carriage document as PDF (deprecated).
+
+        Deprecated: use /v2/posting/fbs/act/get-pdf; Ozon switches this method off on 22 March
+        2026. Returns one document of a carriage as a PDF file: the shipment list, the
+        discrepancy act, the act of excess or the waybill, chosen with `doc_type`. The documents
+        are available once /v2/posting/fbs/digital/act/check-status reports `FORMED`,
+        `CONFIRMED` or `CONFIRMED_WITH_MISMATCH`.
+
+        ``POST /v2/posting/fbs/digital/act/get-pdf``.
+
+        Deprecated: use ``POST /v2/posting/fbs/act/get-pdf``
+        (``client.posting.fbs_act_get_pdf_v2``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            id: Number of the document generation task, which is also the carriage identifier,
+                from /v2/posting/fbs/act/create. Required.
+            doc_type: Type of document: `act_of_acceptance` (shipment list), `act_of_mismatch`
+                (discrepancy act), `act_of_excess` (act of excess), `waybill` (waybill).
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            PDF file with the document.
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v2/posting/fbs/digital/act/get-pdf"],
+            PostingFbsDigitalActGetPdfV2Request,
+            {
+                "id": id,
+                "doc_type": doc_type,
+            },
+            call_options,
+        )
+
     async def fbs_get_by_barcode_v2(
         self,
         *,
@@ -352,7 +1352,7 @@ class PostingResource(Resource):
         self,
         *,
         posting_number: str,
-        with_: FbsPostingDetailWithParams | Mapping[str, Any] | None = None,
+        with_: PostingFbsGetV3RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsGetV3Response:
         """Get an FBS posting by number.
@@ -393,7 +1393,7 @@ class PostingResource(Resource):
     async def fbs_list_v3(
         self,
         *,
-        filter: FbsPostingListRequestFilter | Mapping[str, Any],
+        filter: PostingFbsListV3RequestFilter | Mapping[str, Any],
         limit: int,
         dir: str | None = None,
         offset: int | None = None,
@@ -449,7 +1449,7 @@ class PostingResource(Resource):
     async def fbs_list_v4(
         self,
         *,
-        filter: PostingFbsListRequestFilter | Mapping[str, Any],
+        filter: PostingFbsListV4RequestFilter | Mapping[str, Any],
         limit: int,
         cursor: str | None = None,
         sort_dir: SortDirection | None = None,
@@ -504,6 +1504,127 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_package_label_create_v1(
+        self,
+        *,
+        posting_number: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductImportResponse:
+        """Start generating labels for postings (deprecated).
+
+        Deprecated: use /v2/posting/fbs/package-label/create; Ozon will switch this method off
+        after a month's notice. Starts an asynchronous task that generates labels for the given
+        postings and returns its identifier. Get the file with /v1/posting/fbs/package-
+        label/get.
+
+        ``POST /v1/posting/fbs/package-label/create``.
+
+        Deprecated: use ``POST /v2/posting/fbs/package-label/create``
+        (``client.posting.fbs_package_label_create_v2``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting numbers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the label generation task.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/package-label/create"],
+            PostingNumbersRequest,
+            ProductImportResponse,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_package_label_create_v2(
+        self,
+        *,
+        posting_number: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsPackageLabelCreateV2Response:
+        """Start generating labels for postings.
+
+        Starts asynchronous generation of labels for postings in the `awaiting_deliver` status.
+        Pass the posting numbers. The answer may hold several tasks, one per label size
+        (`big_label` and `small_label`); pass a task identifier to /v1/posting/fbs/package-
+        label/get to fetch the file. Ozon recommends requesting labels 45 to 60 seconds after
+        the order has been assembled. For rFBS and rFBS Express, see the label printing process
+        in the seller knowledge base.
+
+        ``POST /v2/posting/fbs/package-label/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting numbers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Label generation tasks.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/package-label/create"],
+            PostingNumbersRequest,
+            PostingFbsPackageLabelCreateV2Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_package_label_get_v1(
+        self,
+        *,
+        task_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsPackageLabelGetV1Response:
+        """Get the file with posting labels.
+
+        Returns the state of a label generation task started with /v2/posting/fbs/package-
+        label/create (or the deprecated /v1/posting/fbs/package-label/create) and, once it is
+        `completed`, a link to the file with the labels. Pass the task identifier as `task_id`.
+        The answer also counts printed and unprinted labels and explains why labels could not be
+        printed.
+
+        ``POST /v1/posting/fbs/package-label/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            task_id: Product import task identifier, as returned by /v3/product/import and other
+                product creation or update methods. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            State of the label task, or a link to the finished file.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/package-label/get"],
+            ProductImportInfoRequest,
+            PostingFbsPackageLabelGetV1Response,
+            {
+                "task_id": task_id,
+            },
+            call_options,
+        )
+
     async def fbs_package_label_v2(
         self,
         *,
@@ -542,12 +1663,52 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_pick_up_code_verify_v1(
+        self,
+        *,
+        pickup_code: str,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsPickUpCodeVerifyV1Response:
+        """Verify a courier's pick-up code.
+
+        Checks the code that a courier shows when collecting a realFBS Express posting from the
+        seller. Pass the posting number and the courier's code; the answer says whether the code
+        is correct.
+
+        ``POST /v1/posting/fbs/pick-up-code/verify``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            pickup_code: The code the courier presents. Required.
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Whether the courier's code is correct.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/pick-up-code/verify"],
+            PostingFbsPickUpCodeVerifyV1Request,
+            PostingFbsPickUpCodeVerifyV1Response,
+            {
+                "pickup_code": pickup_code,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
     async def fbs_product_cancel_v2(
         self,
         *,
         cancel_reason_id: int,
         cancel_reason_message: str,
-        items: Sequence[PostingProductCancelItem | Mapping[str, Any]],
+        items: Sequence[PostingFbsProductCancelRequestItem | Mapping[str, Any]],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
@@ -595,7 +1756,7 @@ class PostingResource(Resource):
     async def fbs_product_change_v2(
         self,
         *,
-        items: Sequence[FbsPostingProductWeight | Mapping[str, Any]],
+        items: Sequence[PostingFbsProductChangeV2RequestItem | Mapping[str, Any]],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
@@ -716,11 +1877,85 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_product_traceable_attribute_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsProductTraceableAttributeV1Response:
+        """List missing attributes of traceable products in a posting.
+
+        Returns, for the products of an FBS posting that are subject to traceability, the
+        required attributes that have not been filled in yet. Pass the posting number; the
+        answer lists the SKUs with the names of their missing attributes.
+
+        ``POST /v1/posting/fbs/product/traceable/attribute``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Traceable products of the posting with their missing attributes.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/product/traceable/attribute"],
+            PostingNumberRequest,
+            PostingFbsProductTraceableAttributeV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_restrictions_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsRestrictionsV1Response:
+        """Get the drop-off point restrictions for a posting.
+
+        Returns the limits of the drop-off point that will accept an FBS posting: minimum and
+        maximum weight in grams, maximum width, length and height in centimetres, and minimum
+        and maximum posting value in roubles. Pass the posting number. Applies to the FBS scheme
+        only.
+
+        ``POST /v1/posting/fbs/restrictions``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Weight, size and value limits of the drop-off point.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/restrictions"],
+            PostingNumberRequest,
+            PostingFbsRestrictionsV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
     async def fbs_ship_package_v4(
         self,
         *,
         posting_number: str,
-        products: Sequence[FbsPostingShipPackageRequestProduct | Mapping[str, Any]] | None = None,
+        products: Sequence[PostingFbsShipPackageV4RequestProduct | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
         """Partially assemble an FBS posting.
@@ -763,9 +1998,9 @@ class PostingResource(Resource):
     async def fbs_ship_v4(
         self,
         *,
-        packages: Sequence[FbsPostingShipRequestPackage | Mapping[str, Any]],
+        packages: Sequence[PostingFbsShipV4RequestPackage | Mapping[str, Any]],
         posting_number: str,
-        with_: FbsPostingShipRequestWith | Mapping[str, Any] | None = None,
+        with_: PostingFbsShipV4RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsShipV4Response:
         """Assemble an FBS order into one or more postings.
@@ -813,7 +2048,7 @@ class PostingResource(Resource):
         self,
         *,
         posting_number: str,
-        postings: Sequence[PostingFbsSplitRequestPosting | Mapping[str, Any]],
+        postings: Sequence[PostingFbsSplitV1RequestPosting | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsSplitV1Response:
         """Split an order into postings without packing.
@@ -850,11 +2085,128 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_timeslot_change_restrictions_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsTimeslotChangeRestrictionsV1Response:
+        """Get the dates a posting's delivery can be moved to.
+
+        Returns the range of dates to which the delivery of an rFBS posting can be moved and how
+        many changes are left. Pass the posting number. Move the delivery with
+        /v1/posting/fbs/timeslot/set.
+
+        ``POST /v1/posting/fbs/timeslot/change-restrictions``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Available date range and the number of changes left.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/timeslot/change-restrictions"],
+            PostingNumberRequest,
+            PostingFbsTimeslotChangeRestrictionsV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_timeslot_set_v1(
+        self,
+        *,
+        new_timeslot: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> BoolResultResponse:
+        """Change the delivery date of a posting.
+
+        Moves the delivery of an rFBS posting to a new time slot. Pass the posting number and
+        the new slot as `from` and `to`. The delivery date of a posting can be changed at most
+        twice; check the allowed dates and the changes left with
+        /v1/posting/fbs/timeslot/change-restrictions. The answer says whether the change was
+        accepted.
+
+        ``POST /v1/posting/fbs/timeslot/set``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            new_timeslot: New delivery time slot, as `from` and `to` date-times; it must fall
+                within the range from /v1/posting/fbs/timeslot/change-restrictions. Required.
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Whether the delivery date was changed.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/timeslot/set"],
+            PostingFbsTimeslotSetV1Request,
+            BoolResultResponse,
+            {
+                "new_timeslot": new_timeslot,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    async def fbs_traceable_split_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsTraceableSplitV1Response:
+        """Split a posting with traceable products.
+
+        Splits an FBS posting that contains traceable products into several postings. Pass the
+        posting number; the answer lists the resulting postings with their products and whether
+        each is currently considered traceable.
+
+        ``POST /v1/posting/fbs/traceable/split``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The postings the order was split into.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbs/traceable/split"],
+            PostingNumberRequest,
+            PostingFbsTraceableSplitV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
     @paginated(OPERATIONS["POST /v3/posting/fbs/unfulfilled/list"], FbsPosting)
     async def fbs_unfulfilled_list_v3(
         self,
         *,
-        filter: FbsPostingUnfulfilledListRequestFilter | Mapping[str, Any],
+        filter: PostingFbsUnfulfilledListV3RequestFilter | Mapping[str, Any],
         limit: int,
         dir: str | None = None,
         offset: int | None = None,
@@ -917,7 +2269,7 @@ class PostingResource(Resource):
         self,
         *,
         cursor: str | None = None,
-        filter: PostingFbsUnfulfilledListRequestFilter | Mapping[str, Any] | None = None,
+        filter: PostingFbsUnfulfilledListV4RequestFilter | Mapping[str, Any] | None = None,
         limit: int | None = None,
         sort_dir: SortDirection | None = None,
         translit: bool | None = None,
@@ -968,6 +2320,169 @@ class PostingResource(Resource):
                 "sort_dir": sort_dir,
                 "translit": translit,
                 "with": with_,
+            },
+            call_options,
+        )
+
+    async def global_etgb_v1(
+        self,
+        *,
+        date: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        **call_options: Unpack[CallOptions],
+    ) -> PostingGlobalEtgbV1Response:
+        """Get ETGB customs declarations.
+
+        Returns the ETGB (Elektronik Ticaret Gumruk Beyannamesi) customs declarations for the
+        postings of sellers from Turkey. Pass the period in which the declarations were created
+        as `date.from` and `date.to`. For each posting the answer gives the declaration number,
+        its date and a link to the file; if the link is empty and you need the file, contact
+        Ozon support.
+
+        ``POST /v1/posting/global/etgb``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            date: Period in which the declarations were created, as `from` and `to` date-times.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Customs declarations by posting.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/global/etgb"],
+            PostingGlobalEtgbV1Request,
+            PostingGlobalEtgbV1Response,
+            {
+                "date": date,
+            },
+            call_options,
+        )
+
+    async def marks_v1(
+        self,
+        *,
+        posting_numbers: Sequence[str] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingMarksV1Response:
+        """Get the marking codes of product exemplars in postings.
+
+        Returns, for the given postings, which product exemplars have been handed to buyers and
+        which have not, with the Chestny ZNAK marking codes of the handed-over ones. Put the
+        codes from `issued_exemplars` on the receipt and withdraw them from circulation. Posting
+        numbers that are not valid come back in `invalid_postings`.
+
+        ``POST /v1/posting/marks``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            posting_numbers: Posting numbers.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Exemplars of the postings, handed over or not, with their marking codes.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/marks"],
+            PostingMarksV1Request,
+            PostingMarksV1Response,
+            {
+                "posting_numbers": posting_numbers,
+            },
+            call_options,
+        )
+
+    async def multiboxqty_set_v3(
+        self,
+        *,
+        multi_box_qty: int,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingMultiboxqtySetV3Response:
+        """Set the number of boxes of a multi-box posting.
+
+        Sets how many boxes a posting with multi-box products is packed in. Use it with the rFBS
+        Aggregator scheme, where Ozon partners deliver the order. Pass the posting number and
+        the number of boxes; the answer says whether the value was accepted.
+
+        ``POST /v3/posting/multiboxqty/set``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            multi_box_qty: Number of boxes the products are packed in. Required.
+            posting_number: Number of the multi-box posting. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Whether the number of boxes was saved.
+        """
+        return await self._call(
+            OPERATIONS["POST /v3/posting/multiboxqty/set"],
+            PostingMultiboxqtySetV3Request,
+            PostingMultiboxqtySetV3Response,
+            {
+                "multi_box_qty": multi_box_qty,
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/posting/unpaid-legal/product/list"],
+        PostingUnpaidLegalProductListV1ResponseProduct,
+    )
+    async def unpaid_legal_product_list_v1(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingUnpaidLegalProductListV1Response:
+        """List unpaid products ordered by legal entities.
+
+        Returns the products that companies (legal entities) have ordered but not yet paid for,
+        with their identifiers, quantity, name and image. Results are paged with `limit` (1 to
+        1000): pass the `cursor` from the previous answer to get the next page.
+
+        ``POST /v1/posting/unpaid-legal/product/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: Number of products per page, 1 to 1000. Required.
+            cursor: Cursor for the next page: the `cursor` value from the previous answer; leave
+                empty for the first page.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of unpaid products and the cursor for the next page.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/unpaid-legal/product/list"],
+            PostingUnpaidLegalProductListV1Request,
+            PostingUnpaidLegalProductListV1Response,
+            {
+                "limit": limit,
+                "cursor": cursor,
             },
             call_options,
         )

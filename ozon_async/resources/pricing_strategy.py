@@ -19,13 +19,14 @@ from ozon_async.types.common import (
     ProductIdsRequest,
 )
 from ozon_async.types.pricing_strategy import (
-    PricingStrategyCompetitor,
+    PricingStrategyCompetitorInput,
     PricingStrategyCompetitorsListV1Response,
     PricingStrategyCreateV1Request,
     PricingStrategyCreateV1Response,
     PricingStrategyIdRequest,
     PricingStrategyInfoV1Response,
     PricingStrategyListV1Response,
+    PricingStrategyListV1ResponseStrategy,
     PricingStrategyPageRequest,
     PricingStrategyProductInfoV1Request,
     PricingStrategyProductInfoV1Response,
@@ -35,7 +36,6 @@ from ozon_async.types.pricing_strategy import (
     PricingStrategyProductsListV1Response,
     PricingStrategyStatusV1Request,
     PricingStrategyStrategyIdsByProductIdsV1Response,
-    PricingStrategySummary,
     PricingStrategyUpdateV1Request,
 )
 
@@ -88,7 +88,7 @@ class PricingStrategyResource(Resource):
     async def create_v1(
         self,
         *,
-        competitors: Sequence[PricingStrategyCompetitor | Mapping[str, Any]],
+        competitors: Sequence[PricingStrategyCompetitorInput | Mapping[str, Any]],
         strategy_name: str,
         **call_options: Unpack[CallOptions],
     ) -> PricingStrategyCreateV1Response:
@@ -199,7 +199,7 @@ class PricingStrategyResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/pricing-strategy/list"], PricingStrategySummary)
+    @paginated(OPERATIONS["POST /v1/pricing-strategy/list"], PricingStrategyListV1ResponseStrategy)
     async def list_v1(
         self,
         *,
@@ -475,7 +475,7 @@ class PricingStrategyResource(Resource):
     async def update_v1(
         self,
         *,
-        competitors: Sequence[PricingStrategyCompetitor | Mapping[str, Any]],
+        competitors: Sequence[PricingStrategyCompetitorInput | Mapping[str, Any]],
         strategy_id: str,
         strategy_name: str,
         **call_options: Unpack[CallOptions],

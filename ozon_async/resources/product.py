@@ -16,27 +16,55 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
     Empty,
+    EmptyRequest,
+    IdObject,
     ProductIdsRequest,
+    ProductImportInfoRequest,
+    ProductImportResponse,
+    ProductImportTask,
 )
 from ozon_async.types.product import (
     ProductActionTimerStatusV1Response,
-    ProductAttributesFilter,
-    ProductAttributesResponseResult,
-    ProductAttributesUpdateItem,
     ProductAttributesUpdateV1Request,
-    ProductAttributesUpdateV1Response,
-    ProductImportBySkuItem,
+    ProductAttributesUpdateV1RequestItem,
+    ProductCertificateAccordanceTypesListV2Response,
+    ProductCertificateBindV1Request,
+    ProductCertificateDeleteV1Request,
+    ProductCertificateDeleteV1Response,
+    ProductCertificateInfoV1Request,
+    ProductCertificateInfoV1Response,
+    ProductCertificateListV1Request,
+    ProductCertificateListV1Response,
+    ProductCertificateProductsListV1Request,
+    ProductCertificateProductsListV1Response,
+    ProductCertificateProductsListV1ResponseResultItem,
+    ProductCertificateResponse,
+    ProductCertificateResponse2,
+    ProductCertificateResult,
+    ProductCertificateUnbindV1Request,
+    ProductCertificateUnbindV1Response,
+    ProductCertificationListV1Request,
+    ProductCertificationListV1Response,
+    ProductCertificationListV1ResponseResultCertification,
+    ProductCertificationListV2Request,
+    ProductCertificationListV2Response,
+    ProductCertificationListV2ResponseCertification,
+    ProductDigitalStocksImportV1Request,
+    ProductDigitalStocksImportV1RequestStock,
+    ProductDigitalStocksImportV1Response,
     ProductImportBySkuV1Request,
+    ProductImportBySkuV1RequestItem,
     ProductImportBySkuV1Response,
-    ProductImportInfoV1Request,
     ProductImportInfoV1Response,
-    ProductImportItem,
     ProductImportPricesV1Request,
+    ProductImportPricesV1RequestPrice,
     ProductImportPricesV1Response,
     ProductImportV3Request,
-    ProductImportV3Response,
+    ProductImportV3RequestItem,
     ProductInfoAttributesV4Request,
+    ProductInfoAttributesV4RequestFilter,
     ProductInfoAttributesV4Response,
+    ProductInfoAttributesV4ResponseResult,
     ProductInfoDescriptionV1Request,
     ProductInfoDescriptionV1Response,
     ProductInfoDiscountedV1Request,
@@ -46,41 +74,60 @@ from ozon_async.types.product import (
     ProductInfoListV3Response,
     ProductInfoPricesV5Request,
     ProductInfoPricesV5Response,
-    ProductInfoStocksByWarehouseFbsResponseProduct,
+    ProductInfoPricesV5ResponseItem,
     ProductInfoStocksByWarehouseFbsV1Request,
     ProductInfoStocksByWarehouseFbsV1Response,
     ProductInfoStocksByWarehouseFbsV2Request,
     ProductInfoStocksByWarehouseFbsV2Response,
-    ProductInfoStocksRequestFilter,
-    ProductInfoStocksResponseItem,
+    ProductInfoStocksByWarehouseFbsV2ResponseProduct,
     ProductInfoStocksV4Request,
+    ProductInfoStocksV4RequestFilter,
     ProductInfoStocksV4Response,
+    ProductInfoStocksV4ResponseItem,
     ProductInfoSubscriptionV1Response,
     ProductInfoWarehouseStocksV1Request,
     ProductInfoWarehouseStocksV1Response,
+    ProductInfoWarehouseStocksV1ResponseStock,
     ProductInfoWrongVolumeV1Request,
     ProductInfoWrongVolumeV1Response,
+    ProductInfoWrongVolumeV1ResponseProduct,
     ProductListRequestFilter,
-    ProductListResponseItem,
     ProductListV3Request,
     ProductListV3Response,
-    ProductOfferIdUpdate,
+    ProductListV3ResponseResultItem,
     ProductPicturesImportV1Request,
     ProductPicturesImportV1Response,
     ProductPicturesInfoV2Request,
     ProductPicturesInfoV2Response,
-    ProductPriceInfo,
-    ProductPriceUpdateItem,
+    ProductPlacementZoneInfoV1Request,
+    ProductPlacementZoneInfoV1Response,
+    ProductPricesDetailsV1Request,
+    ProductPricesDetailsV1Response,
+    ProductQuantInfoV1Request,
+    ProductQuantInfoV1Response,
+    ProductQuantListV1Request,
+    ProductQuantListV1RequestVisibility,
+    ProductQuantListV1Response,
+    ProductQuantListV1ResponseProduct,
     ProductRatingBySkuV1Response,
     ProductRelatedSkuGetV1Request,
     ProductRelatedSkuGetV1Response,
     ProductSkusRequest,
+    ProductStairwayDiscountByQuantityGetV1Request,
+    ProductStairwayDiscountByQuantityGetV1Response,
+    ProductStairwayDiscountByQuantitySetV1Request,
+    ProductStairwayDiscountByQuantitySetV1RequestStairway,
+    ProductStairwayDiscountByQuantitySetV1Response,
     ProductTimerRequest,
     ProductUpdateDiscountV1Request,
     ProductUpdateOfferIdV1Request,
+    ProductUpdateOfferIdV1RequestUpdateOfferId,
     ProductUpdateOfferIdV1Response,
-    ProductWarehouseStock,
-    ProductWrongVolume,
+    ProductVisibilityInfoV1Request,
+    ProductVisibilityInfoV1Response,
+    ProductVisibilitySetV1Request,
+    ProductVisibilitySetV1RequestItemPlacement,
+    ProductVisibilitySetV1Response,
 )
 
 
@@ -209,15 +256,15 @@ class ProductResource(Resource):
 
     @batched_task(
         OPERATIONS["POST /v1/product/attributes/update"],
-        ProductAttributesUpdateItem,
+        ProductAttributesUpdateV1RequestItem,
         ProductImportInfoV1Response,
     )
     async def attributes_update_v1(
         self,
         *,
-        items: Sequence[ProductAttributesUpdateItem | Mapping[str, Any]] | None = None,
+        items: Sequence[ProductAttributesUpdateV1RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ProductAttributesUpdateV1Response:
+    ) -> ProductImportTask:
         """Update product attributes.
 
         Adds attributes to products identified by offer_id or changes their values. Attributes
@@ -249,22 +296,640 @@ class ProductResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/product/attributes/update"],
             ProductAttributesUpdateV1Request,
-            ProductAttributesUpdateV1Response,
+            ProductImportTask,
             {
                 "items": items,
             },
             call_options,
         )
 
+    async def certificate_accordance_types_list_v2(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateAccordanceTypesListV2Response:
+        """List conformity types (version 2).
+
+        Returns the dictionary of conformity types, split into basic types and types that apply
+        to hazardous products, each with a code and a description. Pass a code as
+        `accordance_type_code` to /v1/product/certificate/create. The request takes no
+        parameters. Newer version of /v1/product/certificate/accordance-types.
+
+        ``GET /v2/product/certificate/accordance-types/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Conformity types, basic and for hazardous products.
+        """
+        return await self._call(
+            OPERATIONS["GET /v2/product/certificate/accordance-types/list"],
+            None,
+            ProductCertificateAccordanceTypesListV2Response,
+            {},
+            call_options,
+        )
+
+    async def certificate_accordance_types_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse:
+        """List conformity types (version 1).
+
+        Returns the dictionary of conformity types, that is the regulations a certificate or
+        declaration confirms compliance with (such as the technical regulations of Russia or of
+        the Customs Union, or GOST), each as a name and a value. Pass a value as
+        `accordance_type_code` to /v1/product/certificate/create. The request takes no
+        parameters. Version 2, /v2/product/certificate/accordance-types/list, also separates the
+        types that apply to hazardous products.
+
+        ``GET /v1/product/certificate/accordance-types``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Conformity types with their names and values.
+        """
+        return await self._call(
+            OPERATIONS["GET /v1/product/certificate/accordance-types"],
+            None,
+            ProductCertificateResponse,
+            {},
+            call_options,
+        )
+
+    async def certificate_bind_v1(
+        self,
+        *,
+        certificate_id: int,
+        product_id: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> BoolResultResponse:
+        """Bind a certificate to products.
+
+        Links an uploaded certificate to one or more products. Pass the `certificate_id`
+        returned by /v1/product/certificate/create and the Ozon `product_id` values of the
+        products the certificate covers. `result` in the answer tells whether the binding
+        succeeded. Check the status of each bound product with
+        /v1/product/certificate/products/list; remove the link with
+        /v1/product/certificate/unbind.
+
+        ``POST /v1/product/certificate/bind``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            certificate_id: Certificate identifier assigned at upload by
+                /v1/product/certificate/create. Required.
+            product_id: Product identifiers in the Ozon system (`product_id`) of the products
+                the certificate applies to. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            `result` is true if the certificate was bound to the products.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/bind"],
+            ProductCertificateBindV1Request,
+            BoolResultResponse,
+            {
+                "certificate_id": certificate_id,
+                "product_id": product_id,
+            },
+            call_options,
+        )
+
+    async def certificate_create_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> IdObject:
+        """Upload a product certificate.
+
+        Uploads a certificate or another compliance document for products, sent as a
+        multipart/form-data request: the files (JPG, JPEG, PNG or PDF), the document name and
+        number (up to 100 characters each), the document type from
+        /v1/product/certificate/types, the conformity type from
+        /v1/product/certificate/accordance-types (required for declarations, certificates of
+        conformity and safety data sheets), and the validity dates. The answer holds the
+        identifier of the new certificate; link it to products with
+        /v1/product/certificate/bind.
+
+        ``POST /v1/product/certificate/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifier of the uploaded certificate.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/create"],
+            None,
+            IdObject,
+            {},
+            call_options,
+        )
+
+    async def certificate_delete_v1(
+        self,
+        *,
+        certificate_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateDeleteV1Response:
+        """Delete a certificate.
+
+        Deletes an uploaded certificate by its identifier. The answer tells whether it was
+        deleted and, if not, describes the errors. Find certificate identifiers with
+        /v1/product/certificate/list; a deleted certificate has to be uploaded again with
+        /v1/product/certificate/create.
+
+        ``POST /v1/product/certificate/delete``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            certificate_id: Identifier of the certificate to delete. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Whether the certificate was deleted, with an error description if not.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/delete"],
+            ProductCertificateDeleteV1Request,
+            ProductCertificateDeleteV1Response,
+            {
+                "certificate_id": certificate_id,
+            },
+            call_options,
+        )
+
+    async def certificate_info_v1(
+        self,
+        *,
+        certificate_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateInfoV1Response:
+        """Get certificate details.
+
+        Returns one certificate: its identifier, number, name, document type, status, conformity
+        type, rejection reason and moderator's comment, validity dates and the number of
+        products linked to it. To go through all certificates use /v1/product/certificate/list.
+
+        ``POST /v1/product/certificate/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            certificate_number: Certificate to look up, as a string. Ozon's reference calls this
+                field the certificate identifier, although its name refers to the certificate
+                number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Details of the certificate.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/info"],
+            ProductCertificateInfoV1Request,
+            ProductCertificateInfoV1Response,
+            {
+                "certificate_number": certificate_number,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/product/certificate/list"], ProductCertificateResult)
+    async def certificate_list_v1(
+        self,
+        *,
+        page_size: int,
+        offer_id: str | None = None,
+        page: int | None = None,
+        status: str | None = None,
+        type: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateListV1Response:
+        """List certificates.
+
+        Returns the seller's certificates, optionally only those linked to a product with a
+        given article code (`offer_id`), or with a given status or type. Results are paged: pass
+        `page` (starting from 1) and `page_size` (1 to 1000); the answer gives the total number
+        of pages. Status codes come from /v1/product/certificate/status/list and type codes from
+        /v1/product/certificate/types.
+
+        ``POST /v1/product/certificate/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (page style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            page_size: Number of certificates per page, 1 to 1000. Required.
+            offer_id: Article code (`offer_id`) of a product linked to the certificate; pass it
+                to get only the certificates linked to that product.
+            page: Page number to return, starting from 1.
+            status: Certificate status to filter by (codes from
+                /v1/product/certificate/status/list).
+            type: Certificate type to filter by (codes from /v1/product/certificate/types).
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of certificates and the number of pages.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/list"],
+            ProductCertificateListV1Request,
+            ProductCertificateListV1Response,
+            {
+                "page_size": page_size,
+                "offer_id": offer_id,
+                "page": page,
+                "status": status,
+                "type": type,
+            },
+            call_options,
+        )
+
+    async def certificate_product_status_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse2:
+        """List product statuses for certificate binding.
+
+        Returns the dictionary of statuses a product can have after it is bound to a
+        certificate, as code and name pairs. The codes appear in `product_status_code` of
+        /v1/product/certificate/products/list and can be used to filter that list. The request
+        body is an empty JSON object.
+
+        ``POST /v1/product/certificate/product_status/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Product status codes with their descriptions.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/product_status/list"],
+            EmptyRequest,
+            ProductCertificateResponse2,
+            {},
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/product/certificate/products/list"],
+        ProductCertificateProductsListV1ResponseResultItem,
+    )
+    async def certificate_products_list_v1(
+        self,
+        *,
+        certificate_id: int,
+        page_size: int,
+        page: int | None = None,
+        product_status_code: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateProductsListV1Response:
+        """List products bound to a certificate.
+
+        Returns the products linked to a certificate with the status of their check, optionally
+        only the products with a given status (codes from
+        /v1/product/certificate/product_status/list). Results are paged: pass `page` (starting
+        from 1) and `page_size` (1 to 1000); the answer gives the total number of products
+        found.
+
+        ``POST /v1/product/certificate/products/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (page style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            certificate_id: Certificate identifier. Required.
+            page_size: Number of products per page, 1 to 1000. Required.
+            page: Page number to return, starting from 1.
+            product_status_code: Check status of the product binding to filter by (codes from
+                /v1/product/certificate/product_status/list).
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of products bound to the certificate.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/products/list"],
+            ProductCertificateProductsListV1Request,
+            ProductCertificateProductsListV1Response,
+            {
+                "certificate_id": certificate_id,
+                "page_size": page_size,
+                "page": page,
+                "product_status_code": product_status_code,
+            },
+            call_options,
+        )
+
+    async def certificate_rejection_reasons_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse2:
+        """List certificate rejection reasons.
+
+        Returns the dictionary of reasons for which a certificate can be rejected, as code and
+        name pairs. The codes appear in `rejection_reason_code` of /v1/product/certificate/info
+        and /v1/product/certificate/list. The request body is an empty JSON object.
+
+        ``POST /v1/product/certificate/rejection_reasons/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Rejection reason codes with their descriptions.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/rejection_reasons/list"],
+            EmptyRequest,
+            ProductCertificateResponse2,
+            {},
+            call_options,
+        )
+
+    async def certificate_status_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse2:
+        """List certificate statuses.
+
+        Returns the dictionary of possible certificate statuses, as code and name pairs. The
+        codes appear in `status_code` of /v1/product/certificate/info and can be passed as the
+        `status` filter of /v1/product/certificate/list. The request body is an empty JSON
+        object.
+
+        ``POST /v1/product/certificate/status/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Certificate status codes with their descriptions.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/status/list"],
+            EmptyRequest,
+            ProductCertificateResponse2,
+            {},
+            call_options,
+        )
+
+    async def certificate_types_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateResponse:
+        """List certificate document types.
+
+        Returns the dictionary of document types that can be uploaded (certificate of
+        conformity, declaration of conformity, registration certificates, refusal letter,
+        veterinary certificate, safety data sheet), each as a name and a value. Pass the value
+        as `type_code` to /v1/product/certificate/create. The request takes no parameters.
+
+        ``GET /v1/product/certificate/types``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Document types with their names and values.
+        """
+        return await self._call(
+            OPERATIONS["GET /v1/product/certificate/types"],
+            None,
+            ProductCertificateResponse,
+            {},
+            call_options,
+        )
+
+    async def certificate_unbind_v1(
+        self,
+        *,
+        certificate_id: int,
+        product_id: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateUnbindV1Response:
+        """Unbind products from a certificate.
+
+        Removes the link between a certificate and the given products. Pass the certificate
+        identifier and the Ozon `product_id` values to unbind. The answer reports for each
+        product whether it was unbound and, if not, the error. Link products again with
+        /v1/product/certificate/bind.
+
+        ``POST /v1/product/certificate/unbind``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            certificate_id: Certificate identifier. Required.
+            product_id: Product identifiers in the Ozon system (`product_id`) to unbind from the
+                certificate. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Unbinding result for each product.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certificate/unbind"],
+            ProductCertificateUnbindV1Request,
+            ProductCertificateUnbindV1Response,
+            {
+                "certificate_id": certificate_id,
+                "product_id": product_id,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/product/certification/list"],
+        ProductCertificationListV1ResponseResultCertification,
+    )
+    async def certification_list_v1(
+        self,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificationListV1Response:
+        """List categories subject to certification (v1).
+
+        Deprecated: Ozon announced that this method would be switched off on 14 April 2025; use
+        /v2/product/certification/list instead. Returns the product categories that are subject
+        to certification, each with a flag telling whether certification is mandatory. Results
+        are paged with `page` and `page_size`; the answer gives the total number of categories.
+
+        ``POST /v1/product/certification/list``.
+
+        Deprecated: use ``POST /v2/product/certification/list``
+        (``client.product.certification_list_v2``) instead. Calling it emits
+        ``DeprecationWarning``.
+
+        Only reads: retried after timeouts and server errors. Paginated (page style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            page: Page number to return.
+            page_size: Number of categories per page.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of categories subject to certification.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/certification/list"],
+            ProductCertificationListV1Request,
+            ProductCertificationListV1Response,
+            {
+                "page": page,
+                "page_size": page_size,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v2/product/certification/list"],
+        ProductCertificationListV2ResponseCertification,
+    )
+    async def certification_list_v2(
+        self,
+        *,
+        page_size: int,
+        page: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificationListV2Response:
+        """List categories subject to certification.
+
+        Returns the product categories and types that are subject to certification, each with a
+        flag telling whether certification is mandatory. Results are paged: pass `page` and
+        `page_size` (1 to 1000); the answer gives the total number of categories. Replaces
+        /v1/product/certification/list.
+
+        ``POST /v2/product/certification/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (page style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            page_size: Number of categories per page, 1 to 1000. Required.
+            page: Page number to return.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of categories subject to certification.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/product/certification/list"],
+            ProductCertificationListV2Request,
+            ProductCertificationListV2Response,
+            {
+                "page_size": page_size,
+                "page": page,
+            },
+            call_options,
+        )
+
+    async def digital_stocks_import_v1(
+        self,
+        *,
+        stocks: Sequence[ProductDigitalStocksImportV1RequestStock | Mapping[str, Any]]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductDigitalStocksImportV1Response:
+        """Update the stock of digital products.
+
+        Sets how many units of digital products are in stock, by article code (`offer_id`).
+        Available only to sellers who work with digital products. The answer reports for each
+        product whether its stock was updated, with its Ozon identifiers and any errors.
+
+        ``POST /v1/product/digital/stocks/import``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            stocks: New stock quantities by product.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Stock update result for each product.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/digital/stocks/import"],
+            ProductDigitalStocksImportV1Request,
+            ProductDigitalStocksImportV1Response,
+            {
+                "stocks": stocks,
+            },
+            call_options,
+        )
+
     @batched_task(
         OPERATIONS["POST /v1/product/import-by-sku"],
-        ProductImportBySkuItem,
+        ProductImportBySkuV1RequestItem,
         ProductImportInfoV1Response,
     )
     async def import_by_sku_v1(
         self,
         *,
-        items: Sequence[ProductImportBySkuItem | Mapping[str, Any]] | None = None,
+        items: Sequence[ProductImportBySkuV1RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductImportBySkuV1Response:
         """Create products by copying existing Ozon SKUs.
@@ -333,7 +998,7 @@ class ProductResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/product/import/info"],
-            ProductImportInfoV1Request,
+            ProductImportInfoRequest,
             ProductImportInfoV1Response,
             {
                 "task_id": task_id,
@@ -341,11 +1006,11 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @batched(OPERATIONS["POST /v1/product/import/prices"], ProductPriceUpdateItem)
+    @batched(OPERATIONS["POST /v1/product/import/prices"], ProductImportPricesV1RequestPrice)
     async def import_prices_v1(
         self,
         *,
-        prices: Sequence[ProductPriceUpdateItem | Mapping[str, Any]] | None = None,
+        prices: Sequence[ProductImportPricesV1RequestPrice | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductImportPricesV1Response:
         """Update product prices.
@@ -386,14 +1051,16 @@ class ProductResource(Resource):
         )
 
     @batched_task(
-        OPERATIONS["POST /v3/product/import"], ProductImportItem, ProductImportInfoV1Response
+        OPERATIONS["POST /v3/product/import"],
+        ProductImportV3RequestItem,
+        ProductImportInfoV1Response,
     )
     async def import_v3(
         self,
         *,
-        items: Sequence[ProductImportItem | Mapping[str, Any]] | None = None,
+        items: Sequence[ProductImportV3RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ProductImportV3Response:
+    ) -> ProductImportResponse:
         """Create or update products.
 
         Creates products or updates existing ones; send up to 100 products per request, each as
@@ -433,18 +1100,20 @@ class ProductResource(Resource):
         return await self._call(
             OPERATIONS["POST /v3/product/import"],
             ProductImportV3Request,
-            ProductImportV3Response,
+            ProductImportResponse,
             {
                 "items": items,
             },
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v4/product/info/attributes"], ProductAttributesResponseResult)
+    @paginated(
+        OPERATIONS["POST /v4/product/info/attributes"], ProductInfoAttributesV4ResponseResult
+    )
     async def info_attributes_v4(
         self,
         *,
-        filter: ProductAttributesFilter | Mapping[str, Any] | None = None,
+        filter: ProductInfoAttributesV4RequestFilter | Mapping[str, Any] | None = None,
         last_id: str | None = None,
         limit: int | None = None,
         sort_by: str | None = None,
@@ -592,7 +1261,7 @@ class ProductResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v4/product/info/limit"],
-            Empty,
+            EmptyRequest,
             ProductInfoLimitV4Response,
             {},
             call_options,
@@ -641,7 +1310,7 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v5/product/info/prices"], ProductPriceInfo)
+    @paginated(OPERATIONS["POST /v5/product/info/prices"], ProductInfoPricesV5ResponseItem)
     async def info_prices_v5(
         self,
         *,
@@ -733,7 +1402,7 @@ class ProductResource(Resource):
 
     @paginated(
         OPERATIONS["POST /v2/product/info/stocks-by-warehouse/fbs"],
-        ProductInfoStocksByWarehouseFbsResponseProduct,
+        ProductInfoStocksByWarehouseFbsV2ResponseProduct,
     )
     async def info_stocks_by_warehouse_fbs_v2(
         self,
@@ -785,11 +1454,11 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v4/product/info/stocks"], ProductInfoStocksResponseItem)
+    @paginated(OPERATIONS["POST /v4/product/info/stocks"], ProductInfoStocksV4ResponseItem)
     async def info_stocks_v4(
         self,
         *,
-        filter: ProductInfoStocksRequestFilter | Mapping[str, Any],
+        filter: ProductInfoStocksV4RequestFilter | Mapping[str, Any],
         limit: int,
         cursor: str | None = None,
         **call_options: Unpack[CallOptions],
@@ -867,7 +1536,10 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/product/info/warehouse/stocks"], ProductWarehouseStock)
+    @paginated(
+        OPERATIONS["POST /v1/product/info/warehouse/stocks"],
+        ProductInfoWarehouseStocksV1ResponseStock,
+    )
     async def info_warehouse_stocks_v1(
         self,
         *,
@@ -911,7 +1583,9 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/product/info/wrong-volume"], ProductWrongVolume)
+    @paginated(
+        OPERATIONS["POST /v1/product/info/wrong-volume"], ProductInfoWrongVolumeV1ResponseProduct
+    )
     async def info_wrong_volume_v1(
         self,
         *,
@@ -952,7 +1626,7 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v3/product/list"], ProductListResponseItem)
+    @paginated(OPERATIONS["POST /v3/product/list"], ProductListV3ResponseResultItem)
     async def list_v3(
         self,
         *,
@@ -1092,6 +1766,178 @@ class ProductResource(Resource):
             call_options,
         )
 
+    async def placement_zone_info_v1(
+        self,
+        *,
+        skus: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductPlacementZoneInfoV1Response:
+        """Get product placement zones by SKU before a supply.
+
+        Returns the warehouse placement zone of each given product (for example sortable, non-
+        sortable, oversized, hazardous goods or jewellery), so that you can prepare cargo for a
+        supply to an Ozon warehouse. Pass 1 to 150 SKUs per request. At most 10 requests per
+        second.
+
+        ``POST /v1/product/placement-zone/info``.
+
+        Only reads: retried after timeouts and server errors. Rate limit: 10 requests per 1 s
+        per Client-Id; the client waits for a free slot.
+
+        Args:
+            skus: Product identifiers in the Ozon system (SKU), 1 to 150. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Placement zone of each product.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/placement-zone/info"],
+            ProductPlacementZoneInfoV1Request,
+            ProductPlacementZoneInfoV1Response,
+            {
+                "skus": skus,
+            },
+            call_options,
+        )
+
+    async def prices_details_v1(
+        self,
+        *,
+        skus: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductPricesDetailsV1Response:
+        """Get detailed product price information.
+
+        Returns detailed price information for products identified by SKU, 1 to 1000 per
+        request: the price shown on the site, the price including promotions or boosting, the
+        discount share funded by Ozon, and price index data. Available only to sellers with a
+        Premium Pro subscription.
+
+        ``POST /v1/product/prices/details`` (Ozon docs: 获取商品价格的详细信息).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            skus: Product identifiers in the Ozon system (SKU), 1 to 1000. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Price details of each product.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/prices/details"],
+            ProductPricesDetailsV1Request,
+            ProductPricesDetailsV1Response,
+            {
+                "skus": skus,
+            },
+            call_options,
+        )
+
+    async def quant_info_v1(
+        self,
+        *,
+        quant_code: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductQuantInfoV1Response:
+        """Get economy product details.
+
+        Returns details of economy products (products sold in quants, fixed multi-unit bundles)
+        by quant code, 1 to 1000 codes per request: for each quant its prices, dimensions and
+        weight, barcodes, statuses and shipment type. List economy products and their quant
+        codes with /v1/product/quant/list.
+
+        ``POST /v1/product/quant/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            quant_code: Quant codes of the economy products, 1 to 1000; get them with
+                /v1/product/quant/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Economy products with their quants.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/quant/info"],
+            ProductQuantInfoV1Request,
+            ProductQuantInfoV1Response,
+            {
+                "quant_code": quant_code,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/product/quant/list"], ProductQuantListV1ResponseProduct)
+    async def quant_list_v1(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        visibility: ProductQuantListV1RequestVisibility | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductQuantListV1Response:
+        """List economy products.
+
+        Returns the seller's economy products (products sold in quants) with their quant codes
+        and sizes, optionally filtered by visibility. Results are paged by cursor: pass `limit`
+        and the `cursor` from the previous answer. Get the full details of quants with
+        /v1/product/quant/info.
+
+        ``POST /v1/product/quant/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: Maximum number of products in the answer. Required.
+            cursor: Cursor of the page to return: leave it empty in the first request, then pass
+                the `cursor` from the previous answer.
+            visibility: Filter by product visibility: `ALL` all products except archived ones;
+                `VISIBLE` visible to buyers; `INVISIBLE` not visible to buyers; `EMPTY_STOCK`
+                out of stock; `NOT_MODERATED` failed moderation; `MODERATED` passed moderation;
+                `DISABLED` visible to buyers but not available for purchase; `STATE_FAILED`
+                creation ended with an error; `READY_TO_SUPPLY` ready for supply;
+                `VALIDATION_STATE_PENDING` being checked by the pre-moderation validator;
+                `VALIDATION_STATE_FAIL` failed the pre-moderation check;
+                `VALIDATION_STATE_SUCCESS` passed the pre-moderation check; `TO_SUPPLY` ready
+                for sale; `IN_SALE` on sale; `REMOVED_FROM_SALE` hidden from buyers;
+                `OVERPRICED` price too high; `CRITICALLY_OVERPRICED` price critically too high;
+                `EMPTY_BARCODE` no barcode; `BARCODE_EXISTS` barcode set; `QUARANTINE`
+                quarantined after a price change of 50% or more; `ARCHIVED` archived;
+                `OVERPRICED_WITH_STOCK` on sale at a price higher than competitors';
+                `PARTIAL_APPROVED` on sale with an empty or incomplete description.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of economy products.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/quant/list"],
+            ProductQuantListV1Request,
+            ProductQuantListV1Response,
+            {
+                "limit": limit,
+                "cursor": cursor,
+                "visibility": visibility,
+            },
+            call_options,
+        )
+
     async def rating_by_sku_v1(
         self,
         *,
@@ -1162,6 +2008,94 @@ class ProductResource(Resource):
             ProductRelatedSkuGetV1Response,
             {
                 "sku": sku,
+            },
+            call_options,
+        )
+
+    async def stairway_discount_by_quantity_get_v1(
+        self,
+        *,
+        skus: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductStairwayDiscountByQuantityGetV1Response:
+        """Get quantity discount settings.
+
+        Returns the quantity discount settings of products, a discount that depends on how many
+        units of a product are in an order: whether it is enabled, its tiers (quantity and
+        discount percentage), and the status of the latest change made with
+        /v1/product/stairway-discount/by-quantity/set. Pass up to 5000 SKUs. This is a beta
+        method.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/product/stairway-discount/by-quantity/get`` (Ozon docs: 获取按数量折扣信息).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            skus: Product identifiers in the Ozon system (SKU) to return settings for; at most
+                5000. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Quantity discount settings of each product.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/stairway-discount/by-quantity/get"],
+            ProductStairwayDiscountByQuantityGetV1Request,
+            ProductStairwayDiscountByQuantityGetV1Response,
+            {
+                "skus": skus,
+            },
+            call_options,
+        )
+
+    async def stairway_discount_by_quantity_set_v1(
+        self,
+        *,
+        stairways: Sequence[
+            ProductStairwayDiscountByQuantitySetV1RequestStairway | Mapping[str, Any]
+        ],
+        suppress_warnings: bool | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductStairwayDiscountByQuantitySetV1Response:
+        """Set or remove quantity discounts.
+
+        Enables, changes or switches off a discount that depends on how many units of a product
+        are in an order. For each SKU pass whether the discount is enabled and 1 to 4 tiers,
+        each with a quantity and a discount percentage; set `suppress_warnings` to true to apply
+        the discount despite warnings. The answer only confirms that the request was accepted,
+        with errors and warnings by SKU; check the outcome with /v1/product/stairway-
+        discount/by-quantity/get. This is a beta method.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/product/stairway-discount/by-quantity/set`` (Ozon docs: 管理按数量折扣).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            stairways: Quantity discount settings by product. Required.
+            suppress_warnings: `true` to ignore warnings and set the discount anyway.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Whether the request was accepted, with errors and warnings by SKU.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/stairway-discount/by-quantity/set"],
+            ProductStairwayDiscountByQuantitySetV1Request,
+            ProductStairwayDiscountByQuantitySetV1Response,
+            {
+                "stairways": stairways,
+                "suppress_warnings": suppress_warnings,
             },
             call_options,
         )
@@ -1248,11 +2182,13 @@ class ProductResource(Resource):
             call_options,
         )
 
-    @batched(OPERATIONS["POST /v1/product/update/offer-id"], ProductOfferIdUpdate)
+    @batched(
+        OPERATIONS["POST /v1/product/update/offer-id"], ProductUpdateOfferIdV1RequestUpdateOfferId
+    )
     async def update_offer_id_v1(
         self,
         *,
-        update_offer_id: Sequence[ProductOfferIdUpdate | Mapping[str, Any]],
+        update_offer_id: Sequence[ProductUpdateOfferIdV1RequestUpdateOfferId | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ProductUpdateOfferIdV1Response:
         """Change product offer IDs.
@@ -1288,6 +2224,86 @@ class ProductResource(Resource):
             ProductUpdateOfferIdV1Response,
             {
                 "update_offer_id": update_offer_id,
+            },
+            call_options,
+        )
+
+    async def visibility_info_v1(
+        self,
+        *,
+        skus: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductVisibilityInfoV1Response:
+        """Get product visibility on Ozon and Ozon Select.
+
+        Returns the storefronts on which each product is shown: Ozon, Ozon Select, both or none.
+        Pass 1 to 350 SKUs. Change visibility with /v1/product/visibility/set. This is a beta
+        method.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/product/visibility/info`` (Ozon docs: 获取商品可见性信息).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            skus: Product identifiers in the Ozon system (SKU), 1 to 350.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Storefront visibility of each product.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/visibility/info"],
+            ProductVisibilityInfoV1Request,
+            ProductVisibilityInfoV1Response,
+            {
+                "skus": skus,
+            },
+            call_options,
+        )
+
+    async def visibility_set_v1(
+        self,
+        *,
+        item_placement: Sequence[ProductVisibilitySetV1RequestItemPlacement | Mapping[str, Any]],
+        **call_options: Unpack[CallOptions],
+    ) -> ProductVisibilitySetV1Response:
+        """Set product visibility on Ozon and Ozon Select.
+
+        Chooses the storefronts on which products are shown: Ozon only, Ozon Select only, or
+        both. For each SKU pass the placement. The answer gives the resulting visibility of each
+        product, whether it may be sold on Ozon Select and any warnings, and lists the products
+        that could not be updated with an error code. Check the current visibility with
+        /v1/product/visibility/info. This is a beta method.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/product/visibility/set`` (Ozon docs: 新增了用于设置商品在Ozon和Ozon
+        Select橱窗可见性的Beta方法。).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            item_placement: Storefront placement for each product. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Resulting visibility of each product and the products with errors.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/visibility/set"],
+            ProductVisibilitySetV1Request,
+            ProductVisibilitySetV1Response,
+            {
+                "item_placement": item_placement,
             },
             call_options,
         )

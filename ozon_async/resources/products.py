@@ -14,16 +14,16 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.products import (
-    DeleteProductsRequestProduct,
-    ProductAttributesLegacyFilter,
-    ProductAttributesLegacyItem,
     ProductsDeleteV2Request,
+    ProductsDeleteV2RequestProduct,
     ProductsDeleteV2Response,
     ProductsInfoAttributesV3Request,
+    ProductsInfoAttributesV3RequestFilter,
     ProductsInfoAttributesV3Response,
+    ProductsInfoAttributesV3ResponseResult,
     ProductsStocksV2Request,
+    ProductsStocksV2RequestStock,
     ProductsStocksV2Response,
-    ProductStockUpdate,
 )
 
 
@@ -32,11 +32,11 @@ class ProductsResource(Resource):
     lookups.
     """
 
-    @batched(OPERATIONS["POST /v2/products/delete"], DeleteProductsRequestProduct)
+    @batched(OPERATIONS["POST /v2/products/delete"], ProductsDeleteV2RequestProduct)
     async def delete_v2(
         self,
         *,
-        products: Sequence[DeleteProductsRequestProduct | Mapping[str, Any]],
+        products: Sequence[ProductsDeleteV2RequestProduct | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ProductsDeleteV2Response:
         """Delete products without SKU from the archive.
@@ -73,11 +73,13 @@ class ProductsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v3/products/info/attributes"], ProductAttributesLegacyItem)
+    @paginated(
+        OPERATIONS["POST /v3/products/info/attributes"], ProductsInfoAttributesV3ResponseResult
+    )
     async def info_attributes_v3(
         self,
         *,
-        filter: ProductAttributesLegacyFilter | Mapping[str, Any],
+        filter: ProductsInfoAttributesV3RequestFilter | Mapping[str, Any],
         limit: int,
         last_id: str | None = None,
         sort_by: str | None = None,
@@ -129,11 +131,11 @@ class ProductsResource(Resource):
             call_options,
         )
 
-    @batched(OPERATIONS["POST /v2/products/stocks"], ProductStockUpdate)
+    @batched(OPERATIONS["POST /v2/products/stocks"], ProductsStocksV2RequestStock)
     async def stocks_v2(
         self,
         *,
-        stocks: Sequence[ProductStockUpdate | Mapping[str, Any]],
+        stocks: Sequence[ProductsStocksV2RequestStock | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ProductsStocksV2Response:
         """Update product stocks at warehouses.

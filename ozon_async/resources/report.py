@@ -14,25 +14,29 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
-    Empty,
+    EmptyRequest,
+    ReportCodeResponse,
     ReportCreateResponse,
-    ReportDiscountedCreateV1Response,
+    ReportPlacementByProductsCreateRequest,
+    ReportReturnsCreateResponse,
 )
 from ozon_async.types.report import (
     ReportInfo,
     ReportInfoV1Request,
     ReportInfoV1Response,
     ReportLanguageWithDefault,
-    ReportListType,
     ReportListV1Request,
+    ReportListV1RequestReportType,
     ReportListV1Response,
     ReportMarkedProductsSalesCreateV1Request,
-    ReportMarkedProductsSalesPeriod,
+    ReportMarkedProductsSalesCreateV1RequestDate,
     ReportPostingsCreateV1Request,
-    ReportPostingsFilter,
-    ReportPostingsWith,
+    ReportPostingsCreateV1RequestFilter,
+    ReportPostingsCreateV1RequestWith,
     ReportProductsCreateV1Request,
-    ReportProductsVisibility,
+    ReportProductsCreateV1RequestVisibility,
+    ReportReturnsCreateV2Request,
+    ReportReturnsCreateV2RequestFilter,
     ReportWarehouseStockV1Request,
 )
 
@@ -44,7 +48,7 @@ class ReportResource(Resource):
     async def discounted_create_v1(
         self,
         **call_options: Unpack[CallOptions],
-    ) -> ReportDiscountedCreateV1Response:
+    ) -> ReportCodeResponse:
         """Create a report on discounted products.
 
         Starts generating a report on products marked down by Ozon at its warehouses, for
@@ -68,8 +72,8 @@ class ReportResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/report/discounted/create"],
-            Empty,
-            ReportDiscountedCreateV1Response,
+            EmptyRequest,
+            ReportCodeResponse,
             {},
             call_options,
         )
@@ -117,7 +121,7 @@ class ReportResource(Resource):
         *,
         page: int | None = None,
         page_size: int | None = None,
-        report_type: ReportListType | None = None,
+        report_type: ReportListV1RequestReportType | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportListV1Response:
         """List generated reports.
@@ -163,7 +167,7 @@ class ReportResource(Resource):
     async def marked_products_sales_create_v1(
         self,
         *,
-        date: ReportMarkedProductsSalesPeriod | Mapping[str, Any] | None = None,
+        date: ReportMarkedProductsSalesCreateV1RequestDate | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a sales report on products with marking codes.
@@ -200,13 +204,103 @@ class ReportResource(Resource):
             call_options,
         )
 
+    async def placement_by_products_create_v1(
+        self,
+        *,
+        date_from: str,
+        date_to: str,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportCodeResponse:
+        """Create a report on FBO placement costs by product.
+
+        Starts generating a report on what storing your products at Ozon warehouses cost over a
+        period, broken down by product; it holds the same data as the FBO placement cost section
+        of the seller account. Pass the period as `date_from` and `date_to` in `YYYY-MM-DD`
+        format, at most 31 days apart. The answer is a report code: poll /v1/report/info with it
+        to get the file. At most 5 reports a day can be created; for the breakdown by supply use
+        /v1/report/placement/by-supplies/create.
+
+        ``POST /v1/report/placement/by-products/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
+        for a free slot.
+
+        Args:
+            date_from: First day of the reporting period, `YYYY-MM-DD`. Required.
+            date_to: Last day of the reporting period, `YYYY-MM-DD`; the period may span at most
+                31 days. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Code of the placement cost report being generated.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/report/placement/by-products/create"],
+            ReportPlacementByProductsCreateRequest,
+            ReportCodeResponse,
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+            },
+            call_options,
+        )
+
+    async def placement_by_supplies_create_v1(
+        self,
+        *,
+        date_from: str,
+        date_to: str,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportCodeResponse:
+        """Create a report on FBO placement costs by supply.
+
+        Starts generating a report on what storing your products at Ozon warehouses cost over a
+        period, broken down by supply; it holds the same data as the FBO placement cost section
+        of the seller account. Pass the period as `date_from` and `date_to` in `YYYY-MM-DD`
+        format, at most 31 days apart. The answer is a report code: poll /v1/report/info with it
+        to get the file. At most 5 reports a day can be created; for the breakdown by product
+        use /v1/report/placement/by-products/create.
+
+        ``POST /v1/report/placement/by-supplies/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
+        for a free slot.
+
+        Args:
+            date_from: First day of the reporting period, `YYYY-MM-DD`. Required.
+            date_to: Last day of the reporting period, `YYYY-MM-DD`; the period may span at most
+                31 days. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Code of the placement cost report being generated.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/report/placement/by-supplies/create"],
+            ReportPlacementByProductsCreateRequest,
+            ReportCodeResponse,
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+            },
+            call_options,
+        )
+
     @starts_task(OPERATIONS["POST /v1/report/postings/create"], ReportInfoV1Response)
     async def postings_create_v1(
         self,
         *,
-        filter: ReportPostingsFilter | Mapping[str, Any],
+        filter: ReportPostingsCreateV1RequestFilter | Mapping[str, Any],
         language: ReportLanguageWithDefault | None = None,
-        with_: ReportPostingsWith | Mapping[str, Any] | None = None,
+        with_: ReportPostingsCreateV1RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a postings report.
@@ -257,7 +351,7 @@ class ReportResource(Resource):
         offer_id: Sequence[str] | None = None,
         search: str | None = None,
         sku: Sequence[int] | None = None,
-        visibility: ReportProductsVisibility | None = None,
+        visibility: ReportProductsCreateV1RequestVisibility | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a products report.
@@ -300,6 +394,48 @@ class ReportResource(Resource):
                 "search": search,
                 "sku": sku,
                 "visibility": visibility,
+            },
+            call_options,
+        )
+
+    async def returns_create_v2(
+        self,
+        *,
+        filter: ReportReturnsCreateV2RequestFilter | Mapping[str, Any],
+        language: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportReturnsCreateResponse:
+        """Create a report on FBO and FBS returns.
+
+        Starts generating a report on returns of FBO and FBS postings. Pass a filter with the
+        period (`date_from`, `date_to`, within the last three months), the return status and
+        optionally the fulfilment scheme. The answer holds a report code: poll /v1/report/info
+        with it to get the file.
+
+        ``POST /v2/report/returns/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            filter: Which returns to include in the report. Required.
+            language: Report language: `RU` (Russian) or `EN` (English); `DEFAULT` leaves the
+                choice to Ozon.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Code of the returns report being generated.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/report/returns/create"],
+            ReportReturnsCreateV2Request,
+            ReportReturnsCreateResponse,
+            {
+                "filter": filter,
+                "language": language,
             },
             call_options,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource
+from ozon_async._resource import BinaryResponse, Resource
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -16,23 +16,236 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     ArrivalPassCreateResponse,
     Empty,
+    EmptyRequest,
 )
 from ozon_async.types.return_ import (
-    ReturnPassCreateItem,
+    ReturnGiveoutBarcodeV1Response,
+    ReturnGiveoutInfoV1Request,
+    ReturnGiveoutInfoV1Response,
+    ReturnGiveoutIsEnabledV1Response,
+    ReturnGiveoutListV1Request,
+    ReturnGiveoutListV1Response,
     ReturnPassCreateV1Request,
+    ReturnPassCreateV1RequestArrivalPass,
     ReturnPassDeleteV1Request,
-    ReturnPassUpdateItem,
     ReturnPassUpdateV1Request,
+    ReturnPassUpdateV1RequestArrivalPass,
 )
 
 
 class ReturnResource(Resource):
     """Passes for picking up returns at Ozon's warehouses."""
 
+    async def giveout_barcode_reset_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/return/giveout/barcode-reset``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v1/return/giveout/barcode-reset"],
+            EmptyRequest,
+            {},
+            call_options,
+        )
+
+    async def giveout_barcode_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ReturnGiveoutBarcodeV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/return/giveout/barcode``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/return/giveout/barcode"],
+            EmptyRequest,
+            ReturnGiveoutBarcodeV1Response,
+            {},
+            call_options,
+        )
+
+    async def giveout_get_pdf_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/return/giveout/get-pdf``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v1/return/giveout/get-pdf"],
+            EmptyRequest,
+            {},
+            call_options,
+        )
+
+    async def giveout_get_png_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> BinaryResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/return/giveout/get-png``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call_binary(
+            OPERATIONS["POST /v1/return/giveout/get-png"],
+            EmptyRequest,
+            {},
+            call_options,
+        )
+
+    async def giveout_info_v1(
+        self,
+        *,
+        giveout_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> ReturnGiveoutInfoV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/return/giveout/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            giveout_id: TODO(describe): giveout_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/return/giveout/info"],
+            ReturnGiveoutInfoV1Request,
+            ReturnGiveoutInfoV1Response,
+            {
+                "giveout_id": giveout_id,
+            },
+            call_options,
+        )
+
+    async def giveout_is_enabled_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ReturnGiveoutIsEnabledV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/return/giveout/is-enabled``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/return/giveout/is-enabled"],
+            EmptyRequest,
+            ReturnGiveoutIsEnabledV1Response,
+            {},
+            call_options,
+        )
+
+    async def giveout_list_v1(
+        self,
+        *,
+        limit: int,
+        last_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ReturnGiveoutListV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/return/giveout/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            limit: TODO(describe): limit Required.
+            last_id: TODO(describe): last_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/return/giveout/list"],
+            ReturnGiveoutListV1Request,
+            ReturnGiveoutListV1Response,
+            {
+                "limit": limit,
+                "last_id": last_id,
+            },
+            call_options,
+        )
+
     async def pass_create_v1(
         self,
         *,
-        arrival_passes: Sequence[ReturnPassCreateItem | Mapping[str, Any]],
+        arrival_passes: Sequence[ReturnPassCreateV1RequestArrivalPass | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ArrivalPassCreateResponse:
         """Create arrival passes for picking up returns.
@@ -109,7 +322,7 @@ class ReturnResource(Resource):
     async def pass_update_v1(
         self,
         *,
-        arrival_passes: Sequence[ReturnPassUpdateItem | Mapping[str, Any]],
+        arrival_passes: Sequence[ReturnPassUpdateV1RequestArrivalPass | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Update arrival passes for returns.

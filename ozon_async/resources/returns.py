@@ -15,27 +15,32 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
+    EmptyRequest,
 )
 from ozon_async.types.returns import (
-    ReturnInfo,
-    ReturnsCompanyFbsInfoFilter,
-    ReturnsCompanyFbsInfoPagination,
     ReturnsCompanyFbsInfoV1Request,
+    ReturnsCompanyFbsInfoV1RequestFilter,
+    ReturnsCompanyFbsInfoV1RequestPagination,
     ReturnsCompanyFbsInfoV1Response,
-    ReturnsListFilter,
     ReturnsListV1Request,
+    ReturnsListV1RequestFilter,
     ReturnsListV1Response,
+    ReturnsListV1ResponseReturn,
     ReturnsRfbsActionSetV1Request,
     ReturnsRfbsCompensateV2Request,
     ReturnsRfbsGetV2Response,
     ReturnsRfbsIdRequest,
-    ReturnsRfbsListFilter,
-    ReturnsRfbsListItem,
     ReturnsRfbsListV2Request,
+    ReturnsRfbsListV2RequestFilter,
     ReturnsRfbsListV2Response,
+    ReturnsRfbsListV2ResponseReturns,
     ReturnsRfbsRejectV2Request,
     ReturnsRfbsReturnMoneyV2Request,
     ReturnsRfbsVerifyV2Request,
+    ReturnsSettingsUtilizationHistoryV1Response,
+    ReturnsSettingsUtilizationInfoV1Response,
+    ReturnsSettingsUtilizationUpdateV1Request,
+    ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice,
 )
 
 
@@ -45,8 +50,8 @@ class ReturnsResource(Resource):
     async def company_fbs_info_v1(
         self,
         *,
-        pagination: ReturnsCompanyFbsInfoPagination | Mapping[str, Any],
-        filter: ReturnsCompanyFbsInfoFilter | Mapping[str, Any] | None = None,
+        pagination: ReturnsCompanyFbsInfoV1RequestPagination | Mapping[str, Any],
+        filter: ReturnsCompanyFbsInfoV1RequestFilter | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReturnsCompanyFbsInfoV1Response:
         """Count FBS returns waiting at drop-off points.
@@ -82,12 +87,12 @@ class ReturnsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/returns/list"], ReturnInfo)
+    @paginated(OPERATIONS["POST /v1/returns/list"], ReturnsListV1ResponseReturn)
     async def list_v1(
         self,
         *,
         limit: int,
-        filter: ReturnsListFilter | Mapping[str, Any] | None = None,
+        filter: ReturnsListV1RequestFilter | Mapping[str, Any] | None = None,
         last_id: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReturnsListV1Response:
@@ -268,12 +273,12 @@ class ReturnsResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/returns/rfbs/list"], ReturnsRfbsListItem)
+    @paginated(OPERATIONS["POST /v2/returns/rfbs/list"], ReturnsRfbsListV2ResponseReturns)
     async def rfbs_list_v2(
         self,
         *,
         limit: int,
-        filter: ReturnsRfbsListFilter | Mapping[str, Any] | None = None,
+        filter: ReturnsRfbsListV2RequestFilter | Mapping[str, Any] | None = None,
         last_id: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReturnsRfbsListV2Response:
@@ -492,6 +497,114 @@ class ReturnsResource(Resource):
             {
                 "return_id": return_id,
                 "return_method_description": return_method_description,
+            },
+            call_options,
+        )
+
+    async def settings_utilization_history_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ReturnsSettingsUtilizationHistoryV1Response:
+        """Get the change history of automatic disposal settings.
+
+        Returns the log of changes to your automatic disposal (auto-utilization) settings for
+        returned products: for each change, what was changed, when and by which user. The
+        request body is empty. The current settings are returned by
+        /v1/returns/settings/utilization/info.
+
+        ``POST /v1/returns/settings/utilization/history``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Change history of the automatic disposal settings.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/returns/settings/utilization/history"],
+            EmptyRequest,
+            ReturnsSettingsUtilizationHistoryV1Response,
+            {},
+            call_options,
+        )
+
+    async def settings_utilization_info_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ReturnsSettingsUtilizationInfoV1Response:
+        """Get automatic disposal settings for returns.
+
+        Returns your current automatic disposal (auto-utilization) settings for returned
+        products: the price thresholds below which products without defects and products with
+        defects are disposed of instead of being sent back to you, and the minimum product price
+        from which automatic disposal can be set. The request body is empty. Change the settings
+        with /v1/returns/settings/utilization/update; see past changes with
+        /v1/returns/settings/utilization/history.
+
+        ``POST /v1/returns/settings/utilization/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Current automatic disposal settings.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/returns/settings/utilization/info"],
+            EmptyRequest,
+            ReturnsSettingsUtilizationInfoV1Response,
+            {},
+            call_options,
+        )
+
+    async def settings_utilization_update_v1(
+        self,
+        *,
+        utilization_price: ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice
+        | Mapping[str, Any],
+        utilization_price_defects: ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice
+        | Mapping[str, Any],
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """Update automatic disposal settings for returns.
+
+        Sets the price thresholds for automatic disposal (auto-utilization) of returned
+        products, separately for products without defects (`utilization_price`) and products
+        with defects (`utilization_price_defects`). For each group pass `enabled` and, when
+        enabling, the threshold in `value`. Check the allowed minimum and the current values
+        with /v1/returns/settings/utilization/info. Returns an empty answer on success.
+
+        ``POST /v1/returns/settings/utilization/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            utilization_price: Automatic disposal threshold for products without defects.
+                Required.
+            utilization_price_defects: Automatic disposal threshold for products with defects.
+                Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The settings were updated; the answer is empty.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/returns/settings/utilization/update"],
+            ReturnsSettingsUtilizationUpdateV1Request,
+            Empty,
+            {
+                "utilization_price": utilization_price,
+                "utilization_price_defects": utilization_price_defects,
             },
             call_options,
         )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, batched, paginated
 
@@ -15,31 +15,33 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
+    EmptyRequest,
     SortDirection,
 )
 from ozon_async.types.review import (
     ReviewChangeStatusV1Request,
     ReviewChangeStatusV2Request,
-    ReviewComment,
+    ReviewChangeStatusV2RequestStatus,
     ReviewCommentCreateV1Request,
     ReviewCommentCreateV1Response,
     ReviewCommentDeleteV1Request,
     ReviewCommentDeleteV2Request,
-    ReviewCommentListFilter,
     ReviewCommentListV1Request,
+    ReviewCommentListV1RequestFilter,
     ReviewCommentListV1Response,
+    ReviewCommentListV1ResponseComment,
     ReviewCountV1Response,
     ReviewCountV2Response,
     ReviewIdRequest,
     ReviewInfoV1Response,
     ReviewInfoV2Response,
-    ReviewListFilter,
-    ReviewListItem,
-    ReviewListItemV1,
     ReviewListV1Request,
     ReviewListV1Response,
+    ReviewListV1ResponseReview,
     ReviewListV2Request,
+    ReviewListV2RequestFilters,
     ReviewListV2Response,
+    ReviewListV2ResponseReview,
 )
 
 
@@ -94,7 +96,7 @@ class ReviewResource(Resource):
         self,
         *,
         review_ids: Sequence[str] | None = None,
-        status: Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"] | None = None,
+        status: ReviewChangeStatusV2RequestStatus | None = None,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of reviews.
@@ -258,12 +260,12 @@ class ReviewResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/review/comment/list"], ReviewComment)
+    @paginated(OPERATIONS["POST /v1/review/comment/list"], ReviewCommentListV1ResponseComment)
     async def comment_list_v1(
         self,
         *,
         limit: int,
-        filter: ReviewCommentListFilter | Mapping[str, Any] | None = None,
+        filter: ReviewCommentListV1RequestFilter | Mapping[str, Any] | None = None,
         offset: int | None = None,
         review_id: str | None = None,
         sort_dir: SortDirection | None = None,
@@ -336,7 +338,7 @@ class ReviewResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/review/count"],
-            Empty,
+            EmptyRequest,
             ReviewCountV1Response,
             {},
             call_options,
@@ -365,7 +367,7 @@ class ReviewResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/review/count"],
-            Empty,
+            EmptyRequest,
             ReviewCountV2Response,
             {},
             call_options,
@@ -446,7 +448,7 @@ class ReviewResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v1/review/list"], ReviewListItemV1)
+    @paginated(OPERATIONS["POST /v1/review/list"], ReviewListV1ResponseReview)
     async def list_v1(
         self,
         *,
@@ -499,12 +501,12 @@ class ReviewResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/review/list"], ReviewListItem)
+    @paginated(OPERATIONS["POST /v2/review/list"], ReviewListV2ResponseReview)
     async def list_v2(
         self,
         *,
         limit: int,
-        filters: ReviewListFilter | Mapping[str, Any] | None = None,
+        filters: ReviewListV2RequestFilters | Mapping[str, Any] | None = None,
         last_id: str | None = None,
         sort_dir: SortDirection | None = None,
         **call_options: Unpack[CallOptions],

@@ -13,10 +13,10 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
-    Empty,
+    EmptyRequest,
 )
 from ozon_async.types.roles import (
-    RolesV1Response,
+    RolesListV1Response,
 )
 
 
@@ -26,7 +26,7 @@ class RolesResource(Resource):
     async def list_v1(
         self,
         **call_options: Unpack[CallOptions],
-    ) -> RolesV1Response:
+    ) -> RolesListV1Response:
         """List roles and methods of the API key.
 
         Returns the roles attached to the API key used for the call, the API methods each role
@@ -45,8 +45,8 @@ class RolesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/roles"],
-            Empty,
-            RolesV1Response,
+            EmptyRequest,
+            RolesListV1Response,
             {},
             call_options,
         )

@@ -13,37 +13,82 @@ if TYPE_CHECKING:
 
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
-from ozon_async.types.warehouse import (
-    DropOffPointSearchForCreate,
-    DropOffPointSearchForUpdate,
-    FbsWarehouse,
+from ozon_async.types.common import (
+    Empty,
+    EmptyRequest,
     WarehouseAddressCoordinates,
+    WarehouseFbsUpdatePickUpTimeslotListRequest,
+    WarehouseOperationResponse,
+    WarehouseOperationStatusRequest,
+)
+from ozon_async.types.warehouse import (
     WarehouseArchiveV1Request,
-    WarehouseCreateOptions,
     WarehouseDropOffPointsResponse,
     WarehouseDropOffTimeslotsResponse,
+    WarehouseErfbsAggregatorCreateV1Request,
+    WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod,
+    WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse,
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request,
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts,
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings,
+    WarehouseErfbsNonIntegratedCreateV1Request,
+    WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod,
+    WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse,
+    WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request,
+    WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings,
+    WarehouseErfbsUpdateV1Request,
+    WarehouseErfbsUpdateV1RequestTimetableWarehouse,
+    WarehouseFboListV1Request,
+    WarehouseFboListV1RequestFilterBySupplyTypeItem,
+    WarehouseFboListV1Response,
+    WarehouseFboSellerListV1Response,
     WarehouseFbsCreateDropOffListV1Request,
+    WarehouseFbsCreateDropOffListV1RequestSearch,
     WarehouseFbsCreateDropOffTimeslotListV1Request,
     WarehouseFbsCreatePickUpTimeslotListV1Request,
     WarehouseFbsCreatePickUpTimeslotListV1Response,
+    WarehouseFbsCreateReturnPointListV1Request,
+    WarehouseFbsCreateReturnPointListV1RequestSearch,
     WarehouseFbsCreateV1Request,
+    WarehouseFbsCreateV1RequestOptions,
     WarehouseFbsFirstMileUpdateV1Request,
+    WarehouseFbsPickupHistoryListV1Request,
+    WarehouseFbsPickupHistoryListV1RequestFilter,
+    WarehouseFbsPickupHistoryListV1Response,
+    WarehouseFbsPickupHistoryListV1ResponseResultHistory,
+    WarehouseFbsPickupPlanningListV1Response,
+    WarehouseFbsPoint,
+    WarehouseFbsResponse,
+    WarehouseFbsReturnMileCheckV1Request,
+    WarehouseFbsReturnMileCheckV1RequestFirstMileType,
+    WarehouseFbsReturnMileCheckV1Response,
+    WarehouseFbsReturnMileInfoV1Request,
+    WarehouseFbsReturnMileInfoV1Response,
     WarehouseFbsUpdateDropOffListV1Request,
+    WarehouseFbsUpdateDropOffListV1RequestSearch,
     WarehouseFbsUpdateDropOffTimeslotListV1Request,
-    WarehouseFbsUpdatePickUpTimeslotListV1Request,
     WarehouseFbsUpdatePickUpTimeslotListV1Response,
+    WarehouseFbsUpdateReturnPointListV1Request,
+    WarehouseFbsUpdateReturnPointListV1RequestSearch,
     WarehouseFbsUpdateV1Request,
+    WarehouseFbsUpdateV1RequestOptions,
     WarehouseFirstMileTypeInputEnum,
-    WarehouseListExtraFields,
+    WarehouseInvalidProductsGetV1Request,
+    WarehouseInvalidProductsGetV1Response,
+    WarehouseInvalidProductsGetV1ResponseValidationResult,
     WarehouseListV1Request,
+    WarehouseListV1RequestWith,
     WarehouseListV1Response,
     WarehouseListV2Request,
     WarehouseListV2Response,
-    WarehouseOperationResponse,
-    WarehouseOperationStatusV1Request,
+    WarehouseListV2ResponseWarehouse,
     WarehouseOperationStatusV1Response,
+    WarehouseOzonListV1Request,
+    WarehouseOzonListV1RequestWarehouseTypesItem,
+    WarehouseOzonListV1Response,
+    WarehouseRfbsRequest,
     WarehouseUnarchiveV1Request,
-    WarehouseUpdateOptions,
+    WarehouseWarehousesWithInvalidProductsV1Response,
     WarehouseWorkingDayInputEnum,
 )
 
@@ -102,13 +147,384 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    async def erfbs_aggregator_create_v1(
+        self,
+        *,
+        address_coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
+        delivery_method: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod | Mapping[str, Any],
+        name: str,
+        phone: str,
+        timetable_warehouse: WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse
+        | Mapping[str, Any],
+        min_order_value: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """Create an rFBS Express warehouse delivered by Ozon partners.
+
+        Creates a realFBS Express warehouse whose orders are delivered by Ozon's partner
+        services (the "Ozon partners" delivery method). Pass the warehouse coordinates, name,
+        phone, working timetable and the delivery method settings: assembly time, courier
+        contacts, the delivery costs you agree to cover and how buyer returns are received. The
+        warehouse is created asynchronously: the answer holds an `operation_id` to poll with
+        /v1/warehouse/operation/status. For delivery by yourself or a third-party service use
+        /v1/warehouse/erfbs/non-integrated/create.
+
+        ``POST /v1/warehouse/erfbs/aggregator/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            address_coordinates: Coordinates of the warehouse address. Required.
+            delivery_method: Settings of the "Ozon partners" delivery method of the warehouse.
+                Required.
+            name: Warehouse name, up to 100 characters. Required.
+            phone: Warehouse phone number, for example `+7(999)999-99-99`. Required.
+            timetable_warehouse: Warehouse working schedule: working days and days off.
+                Required.
+            min_order_value: Minimum order value.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The warehouse creation has started; the answer holds the operation identifier.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/aggregator/create"],
+            WarehouseErfbsAggregatorCreateV1Request,
+            WarehouseOperationResponse,
+            {
+                "address_coordinates": address_coordinates,
+                "delivery_method": delivery_method,
+                "name": name,
+                "phone": phone,
+                "timetable_warehouse": timetable_warehouse,
+                "min_order_value": min_order_value,
+            },
+            call_options,
+        )
+
+    async def erfbs_aggregator_delivery_method_update_v1(
+        self,
+        *,
+        delivery_method_id: int,
+        warehouse_id: int,
+        courier_comment: str | None = None,
+        courier_phones: Sequence[str] | None = None,
+        cut_in: int | None = None,
+        deliver_to_pvz: bool | None = None,
+        delivery_costs: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts
+        | Mapping[str, Any]
+        | None = None,
+        name: str | None = None,
+        return_settings: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings
+        | Mapping[str, Any]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """Update an "Ozon partners" delivery method of an rFBS Express warehouse.
+
+        Changes the settings of a realFBS Express delivery method of the "Ozon partners" type:
+        name, assembly time, courier comment and phones, delivery to Ozon pickup points,
+        delivery costs you cover and return settings. Pass `warehouse_id` and
+        `delivery_method_id` plus only the fields to change. The change is asynchronous: poll
+        /v1/warehouse/operation/status with the returned `operation_id`.
+
+        ``POST /v1/warehouse/erfbs/aggregator/delivery-method/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            delivery_method_id: Identifier of the delivery method to change, as listed by
+                /v1/delivery-method/list. Required.
+            warehouse_id: Identifier of the warehouse, from /v2/warehouse/list. Required.
+            courier_comment: Comment for the courier, up to 3000 characters.
+            courier_phones: Phone numbers the courier can call, at most 3.
+            cut_in: Order assembly time in minutes; one of 15, 30, 60, 120, 180, 240, 300, 360,
+                420 or 480.
+            deliver_to_pvz: `true` if Ozon Express delivers orders to Ozon pickup points.
+            delivery_costs: Share of delivery costs you agree to pay.
+            name: Name of the delivery method, up to 100 characters.
+            return_settings: How you receive returns from buyers.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The update has started; the answer holds the operation identifier.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/aggregator/delivery-method/update"],
+            WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request,
+            WarehouseOperationResponse,
+            {
+                "delivery_method_id": delivery_method_id,
+                "warehouse_id": warehouse_id,
+                "courier_comment": courier_comment,
+                "courier_phones": courier_phones,
+                "cut_in": cut_in,
+                "deliver_to_pvz": deliver_to_pvz,
+                "delivery_costs": delivery_costs,
+                "name": name,
+                "return_settings": return_settings,
+            },
+            call_options,
+        )
+
+    async def erfbs_non_integrated_create_v1(
+        self,
+        *,
+        address_coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
+        delivery_method: WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod
+        | Mapping[str, Any],
+        name: str,
+        phone: str,
+        timetable_warehouse: WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse
+        | Mapping[str, Any],
+        min_order_value: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """Create an rFBS Express warehouse delivered by you or a third party.
+
+        Creates a realFBS Express warehouse whose orders you deliver yourself or through a
+        third-party service (the "You or a third-party service" delivery method). Pass the
+        warehouse coordinates, name, phone and timetable, and a delivery method with assembly
+        time, handover speed, return settings and the delivery polygons made with
+        /v1/polygon/create together with the delivery time to each. The warehouse is created
+        asynchronously: poll /v1/warehouse/operation/status with the returned `operation_id`.
+        For delivery by Ozon's partners use /v1/warehouse/erfbs/aggregator/create.
+
+        ``POST /v1/warehouse/erfbs/non-integrated/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            address_coordinates: Coordinates of the warehouse address. Required.
+            delivery_method: Settings of the "You or a third-party service" delivery method of
+                the warehouse. Required.
+            name: Warehouse name, up to 100 characters. Required.
+            phone: Warehouse phone number, for example `+7(999)999-99-99`. Required.
+            timetable_warehouse: Warehouse working schedule: working days and days off.
+                Required.
+            min_order_value: Minimum order value, in roubles.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The warehouse creation has started; the answer holds the operation identifier.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/non-integrated/create"],
+            WarehouseErfbsNonIntegratedCreateV1Request,
+            WarehouseOperationResponse,
+            {
+                "address_coordinates": address_coordinates,
+                "delivery_method": delivery_method,
+                "name": name,
+                "phone": phone,
+                "timetable_warehouse": timetable_warehouse,
+                "min_order_value": min_order_value,
+            },
+            call_options,
+        )
+
+    async def erfbs_non_integrated_delivery_method_update_v1(
+        self,
+        *,
+        courier_cutoff: int,
+        cut_in: int,
+        delivery_method_id: int,
+        name: str,
+        return_settings: WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings
+        | Mapping[str, Any],
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """Update a "You or a third-party service" delivery method of an rFBS Express warehouse.
+
+        Changes a realFBS Express delivery method of the "You or a third-party service" type:
+        its name, assembly time, handover speed and buyer return settings. Pass `warehouse_id`,
+        `delivery_method_id` and the new values; all of them are required. The change is
+        asynchronous: poll /v1/warehouse/operation/status with the returned `operation_id`.
+
+        ``POST /v1/warehouse/erfbs/non-integrated/delivery-method/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            courier_cutoff: How soon an assembled order is handed over to delivery: 5, 10, 15,
+                20, 25, 30, 35, 40 or 45 (Ozon names no unit; presumably minutes). Required.
+            cut_in: Order assembly time in minutes; one of 15, 30, 60, 120, 180, 240, 300, 360,
+                420 or 480. Required.
+            delivery_method_id: Identifier of the delivery method to change, as listed by
+                /v1/delivery-method/list. Required.
+            name: Name of the delivery method, up to 100 characters. Required.
+            return_settings: How you receive returns from buyers. Required.
+            warehouse_id: Identifier of the warehouse, from /v2/warehouse/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The update has started; the answer holds the operation identifier.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/non-integrated/delivery-method/update"],
+            WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request,
+            WarehouseOperationResponse,
+            {
+                "courier_cutoff": courier_cutoff,
+                "cut_in": cut_in,
+                "delivery_method_id": delivery_method_id,
+                "name": name,
+                "return_settings": return_settings,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def erfbs_update_v1(
+        self,
+        *,
+        warehouse_id: int,
+        min_order_value: int | None = None,
+        name: str | None = None,
+        phone: str | None = None,
+        timetable_warehouse: WarehouseErfbsUpdateV1RequestTimetableWarehouse
+        | Mapping[str, Any]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """Update an rFBS Express warehouse.
+
+        Changes the general settings of a realFBS Express warehouse: name, phone, minimum order
+        value and working timetable. Pass `warehouse_id` and only the fields to change; delivery
+        methods are changed with /v1/warehouse/erfbs/aggregator/delivery-method/update and
+        /v1/warehouse/erfbs/non-integrated/delivery-method/update. The update is asynchronous:
+        poll /v1/warehouse/operation/status with the returned `operation_id`.
+
+        ``POST /v1/warehouse/erfbs/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: Identifier of the warehouse to update, from /v2/warehouse/list.
+                Required.
+            min_order_value: Minimum order value.
+            name: Warehouse name, up to 100 characters.
+            phone: Warehouse phone number, for example `+7(999)999-99-99`.
+            timetable_warehouse: New working schedule of the warehouse.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The warehouse update has started; the answer holds the operation identifier.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/erfbs/update"],
+            WarehouseErfbsUpdateV1Request,
+            WarehouseOperationResponse,
+            {
+                "warehouse_id": warehouse_id,
+                "min_order_value": min_order_value,
+                "name": name,
+                "phone": phone,
+                "timetable_warehouse": timetable_warehouse,
+            },
+            call_options,
+        )
+
+    async def fbo_list_v1(
+        self,
+        *,
+        filter_by_supply_type: Sequence[WarehouseFboListV1RequestFilterBySupplyTypeItem],
+        search: str,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFboListV1Response:
+        """Search drop-off points for an FBO supply.
+
+        Finds points where an FBO supply can be handed over: warehouses, pickup points, order
+        acceptance points and sorting centres for cross-docking or direct supplies. Pass the
+        supply types to include and a search string of at least 4 characters matched against the
+        point name (give the full name to find a pickup point). Each result carries the point's
+        identifier, type, address and coordinates.
+
+        ``POST /v1/warehouse/fbo/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            filter_by_supply_type: Supply types to search for: `CREATE_TYPE_CROSSDOCK` cross-
+                docking, `CREATE_TYPE_DIRECT` direct supply. Required.
+            search: Text to match against point names, at least 4 characters; give the full name
+                to find a pickup point. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Drop-off points that match the search.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbo/list"],
+            WarehouseFboListV1Request,
+            WarehouseFboListV1Response,
+            {
+                "filter_by_supply_type": filter_by_supply_type,
+                "search": search,
+            },
+            call_options,
+        )
+
+    async def fbo_seller_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFboSellerListV1Response:
+        """List the seller's own warehouses for FBO supplies.
+
+        Returns the seller's own warehouses used with FBO supplies, with address and time zone,
+        contacts, courier comment, working days and whether the warehouse is active and courier
+        pick-up is available. The request body is empty.
+
+        ``POST /v1/warehouse/fbo/seller/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The seller's warehouses.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbo/seller/list"],
+            EmptyRequest,
+            WarehouseFboSellerListV1Response,
+            {},
+            call_options,
+        )
+
     async def fbs_create_drop_off_list_v1(
         self,
         *,
         country_code: str,
         is_kgt: bool,
         coordinates: WarehouseAddressCoordinates | Mapping[str, Any] | None = None,
-        search: DropOffPointSearchForCreate | Mapping[str, Any] | None = None,
+        search: WarehouseFbsCreateDropOffListV1RequestSearch | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseDropOffPointsResponse:
         """List drop-off points for a new FBS warehouse.
@@ -227,6 +643,65 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @paginated(OPERATIONS["POST /v1/warehouse/fbs/create/return-point/list"], WarehouseFbsPoint)
+    async def fbs_create_return_point_list_v1(
+        self,
+        *,
+        coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
+        country_code: str,
+        limit: int,
+        last_id: int | None = None,
+        search: WarehouseFbsCreateReturnPointListV1RequestSearch | Mapping[str, Any] | None = None,
+        selected_dropoff_point_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsResponse:
+        """List return points for a new FBS warehouse.
+
+        Returns return points (pickup points, order acceptance points, sorting centres) where a
+        new FBS warehouse can receive its returns, with address, coordinates, working days and
+        time zone offset. Pass the warehouse coordinates and country, optionally the chosen
+        drop-off point and an address or point-type filter. Pages hold 1 to 500 points; while
+        `has_next` is true, repeat the request with the `last_id` from the previous answer. Pass
+        the chosen point's `id` as `return_point_id` to /v1/warehouse/fbs/create.
+
+        ``POST /v1/warehouse/fbs/create/return-point/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            coordinates: Coordinates around which to look for return points, normally the
+                warehouse location. Required.
+            country_code: Two-letter ISO 3166-1 country code. Required.
+            limit: Number of points per page, 1 to 500. Required.
+            last_id: Identifier of the last point on the previous page; leave empty for the
+                first page.
+            search: Filters by address and point type.
+            selected_dropoff_point_id: Identifier of the drop-off point chosen for the
+                warehouse, from /v1/warehouse/fbs/create/drop-off/list.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of return points available to a new warehouse.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/create/return-point/list"],
+            WarehouseFbsCreateReturnPointListV1Request,
+            WarehouseFbsResponse,
+            {
+                "coordinates": coordinates,
+                "country_code": country_code,
+                "limit": limit,
+                "last_id": last_id,
+                "search": search,
+                "selected_dropoff_point_id": selected_dropoff_point_id,
+            },
+            call_options,
+        )
+
     @starts_task(OPERATIONS["POST /v1/warehouse/fbs/create"], WarehouseOperationStatusV1Response)
     async def fbs_create_v1(
         self,
@@ -239,7 +714,7 @@ class WarehouseResource(Resource):
         phone: str,
         timeslot_id: int,
         drop_off_point_id: int | None = None,
-        options: WarehouseCreateOptions | Mapping[str, Any] | None = None,
+        options: WarehouseFbsCreateV1RequestOptions | Mapping[str, Any] | None = None,
         return_point_id: int | None = None,
         working_days: Sequence[WarehouseWorkingDayInputEnum] | None = None,
         **call_options: Unpack[CallOptions],
@@ -373,11 +848,252 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    async def fbs_pickup_courier_cancel_v1(
+        self,
+        *,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """Cancel a courier pick-up from an FBS warehouse.
+
+        Cancels the courier visit planned to collect orders from an FBS warehouse with the pick-
+        up first mile. Pass the `warehouse_id`; the answer is an empty object. A courier is
+        called with /v1/warehouse/fbs/pickup/courier/create.
+
+        ``POST /v1/warehouse/fbs/pickup/courier/cancel``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: Identifier of the warehouse. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The courier visit is cancelled; the body is empty.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/pickup/courier/cancel"],
+            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            Empty,
+            {
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def fbs_pickup_courier_create_v1(
+        self,
+        *,
+        warehouse_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> Empty:
+        """Call a courier to pick up orders from an FBS warehouse.
+
+        Schedules a courier visit to collect postings from an FBS warehouse that hands orders to
+        a courier (pick-up first mile). Pass the `warehouse_id`; find the warehouses for which a
+        visit can be planned with /v1/warehouse/fbs/pickup/planning/list. The answer is an empty
+        object; cancel the visit with /v1/warehouse/fbs/pickup/courier/cancel and see past
+        visits with /v1/warehouse/fbs/pickup/history/list.
+
+        ``POST /v1/warehouse/fbs/pickup/courier/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: Identifier of the warehouse. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The courier visit is scheduled; the body is empty.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/pickup/courier/create"],
+            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            Empty,
+            {
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/warehouse/fbs/pickup/history/list"],
+        WarehouseFbsPickupHistoryListV1ResponseResultHistory,
+    )
+    async def fbs_pickup_history_list_v1(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        filter: WarehouseFbsPickupHistoryListV1RequestFilter | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsPickupHistoryListV1Response:
+        """List the history of courier pick-ups.
+
+        Returns the history of courier pick-ups from your FBS warehouses: the planned date, the
+        status (called by you, cancelled, assigned by Ozon or not assigned), the warehouse and
+        when the record last changed. Filter by warehouses, pick-up date and whether the pick-up
+        was planned. Pages hold 1 to 1000 records; pass the `cursor` from the previous answer to
+        get the next page.
+
+        ``POST /v1/warehouse/fbs/pickup/history/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: Number of records per page, 1 to 1000. Required.
+            cursor: Cursor from the previous answer; leave empty for the first page.
+            filter: Filters for the history.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of courier pick-up records and the cursor for the next page.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/pickup/history/list"],
+            WarehouseFbsPickupHistoryListV1Request,
+            WarehouseFbsPickupHistoryListV1Response,
+            {
+                "limit": limit,
+                "cursor": cursor,
+                "filter": filter,
+            },
+            call_options,
+        )
+
+    async def fbs_pickup_planning_list_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsPickupPlanningListV1Response:
+        """List FBS warehouses for planning courier pick-ups.
+
+        Returns the FBS warehouses for which courier pick-ups can be planned, with whether a
+        pick-up is already planned, whether there are postings to ship, whether the plan can
+        still be changed and the deadline for planning. The request body is empty. Schedule a
+        pick-up with /v1/warehouse/fbs/pickup/courier/create.
+
+        ``POST /v1/warehouse/fbs/pickup/planning/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Warehouses with their courier pick-up planning state.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/pickup/planning/list"],
+            EmptyRequest,
+            WarehouseFbsPickupPlanningListV1Response,
+            {},
+            call_options,
+        )
+
+    async def fbs_return_mile_check_v1(
+        self,
+        *,
+        country_code: str,
+        first_mile_type: WarehouseFbsReturnMileCheckV1RequestFirstMileType,
+        is_kgt: bool,
+        warehouse_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsReturnMileCheckV1Response:
+        """Check whether an FBS warehouse needs a return point.
+
+        Tells whether a return mile (a return point where the warehouse receives its returns)
+        must be set for an FBS warehouse with the given country, first-mile type and large-size
+        goods flag; pass `warehouse_id` to check an existing warehouse. The answer has the flag
+        and, when a return mile cannot be set, the reasons. Choose a point with
+        /v1/warehouse/fbs/create/return-point/list or /v1/warehouse/fbs/update/return-
+        point/list.
+
+        ``POST /v1/warehouse/fbs/return-mile/check``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            country_code: Two-letter ISO 3166-1 country code of the warehouse. Required.
+            first_mile_type: First-mile type: `PICK_UP` orders are handed to a courier,
+                `DROP_OFF` orders are taken to an acceptance point. Required.
+            is_kgt: `true` if the warehouse ships large-size goods. Required.
+            warehouse_id: Identifier of an existing warehouse to check; omit it for a new
+                warehouse.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Whether a return mile is required and why it cannot be set, if so.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/return-mile/check"],
+            WarehouseFbsReturnMileCheckV1Request,
+            WarehouseFbsReturnMileCheckV1Response,
+            {
+                "country_code": country_code,
+                "first_mile_type": first_mile_type,
+                "is_kgt": is_kgt,
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def fbs_return_mile_info_v1(
+        self,
+        *,
+        warehouse_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsReturnMileInfoV1Response:
+        """Get the return mile settings of FBS warehouses.
+
+        Returns, for each of up to 1000 FBS warehouses, whether a return point is required and
+        which return point is currently set. The point's `id` is what
+        /v1/warehouse/fbs/update/return-point/list expects as `current_return_point_id`.
+
+        ``POST /v1/warehouse/fbs/return-mile/info``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            warehouse_ids: Warehouse identifiers, at most 1000. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Return mile settings per warehouse.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/return-mile/info"],
+            WarehouseFbsReturnMileInfoV1Request,
+            WarehouseFbsReturnMileInfoV1Response,
+            {
+                "warehouse_ids": warehouse_ids,
+            },
+            call_options,
+        )
+
     async def fbs_update_drop_off_list_v1(
         self,
         *,
         warehouse_id: int,
-        search: DropOffPointSearchForUpdate | Mapping[str, Any] | None = None,
+        search: WarehouseFbsUpdateDropOffListV1RequestSearch | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseDropOffPointsResponse:
         """List drop-off points for an existing FBS warehouse.
@@ -483,10 +1199,69 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/fbs/update/pick-up/timeslot/list"],
-            WarehouseFbsUpdatePickUpTimeslotListV1Request,
+            WarehouseFbsUpdatePickUpTimeslotListRequest,
             WarehouseFbsUpdatePickUpTimeslotListV1Response,
             {
                 "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v1/warehouse/fbs/update/return-point/list"], WarehouseFbsPoint)
+    async def fbs_update_return_point_list_v1(
+        self,
+        *,
+        limit: int,
+        warehouse_id: int,
+        current_dropoff_point_id: int | None = None,
+        current_return_point_id: int | None = None,
+        last_id: int | None = None,
+        search: WarehouseFbsUpdateReturnPointListV1RequestSearch | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseFbsResponse:
+        """List return points for an existing FBS warehouse.
+
+        Returns return points that an existing FBS warehouse can switch to, with address,
+        coordinates, working days and time zone offset. Pass `warehouse_id`, optionally the
+        current drop-off and return points and an address or point-type filter. Pages hold 1 to
+        500 points; while `has_next` is true, repeat the request with the `last_id` from the
+        previous answer. Pass the chosen point's `id` as `return_point_id` to
+        /v1/warehouse/fbs/first-mile/update, /v1/warehouse/archive or /v1/warehouse/unarchive.
+
+        ``POST /v1/warehouse/fbs/update/return-point/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: Number of points per page, 1 to 500. Required.
+            warehouse_id: Warehouse identifier. Required.
+            current_dropoff_point_id: Identifier of the drop-off point currently chosen for the
+                warehouse.
+            current_return_point_id: Identifier of the return point currently set for the
+                warehouse, from /v1/warehouse/fbs/return-mile/info.
+            last_id: Identifier of the last point on the previous page; leave empty for the
+                first page.
+            search: Filters by address and point type.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of return points available to the warehouse.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/fbs/update/return-point/list"],
+            WarehouseFbsUpdateReturnPointListV1Request,
+            WarehouseFbsResponse,
+            {
+                "limit": limit,
+                "warehouse_id": warehouse_id,
+                "current_dropoff_point_id": current_dropoff_point_id,
+                "current_return_point_id": current_return_point_id,
+                "last_id": last_id,
+                "search": search,
             },
             call_options,
         )
@@ -498,7 +1273,7 @@ class WarehouseResource(Resource):
         address_coordinates: WarehouseAddressCoordinates | Mapping[str, Any],
         warehouse_id: int,
         name: str | None = None,
-        options: WarehouseUpdateOptions | Mapping[str, Any] | None = None,
+        options: WarehouseFbsUpdateV1RequestOptions | Mapping[str, Any] | None = None,
         phone: str | None = None,
         working_days: Sequence[WarehouseWorkingDayInputEnum] | None = None,
         **call_options: Unpack[CallOptions],
@@ -549,12 +1324,61 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @paginated(
+        OPERATIONS["POST /v1/warehouse/invalid-products/get"],
+        WarehouseInvalidProductsGetV1ResponseValidationResult,
+    )
+    async def invalid_products_get_v1(
+        self,
+        *,
+        warehouse_id: int,
+        last_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseInvalidProductsGetV1Response:
+        """List products with delivery restrictions at a warehouse.
+
+        Returns the products at one warehouse that cannot be delivered from it because they
+        break a delivery restriction, with each product's dimensions and weight and the
+        characteristics that failed the check. Get the warehouse identifiers with
+        /v1/warehouse/warehouses-with-invalid-products. Leave `last_id` empty in the first
+        request; while `has_next` is true, repeat it with the `last_id` from the previous
+        answer.
+
+        ``POST /v1/warehouse/invalid-products/get`` (Ozon docs: 获取配送受限商品列表).
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            warehouse_id: Warehouse identifier, from /v1/warehouse/warehouses-with-invalid-
+                products. Required.
+            last_id: Identifier of the last value on the previous page; leave empty in the first
+                request and then pass the `last_id` from the previous answer.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of restricted products with the failed checks.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/invalid-products/get"],
+            WarehouseInvalidProductsGetV1Request,
+            WarehouseInvalidProductsGetV1Response,
+            {
+                "warehouse_id": warehouse_id,
+                "last_id": last_id,
+            },
+            call_options,
+        )
+
     async def list_v1(
         self,
         *,
         limit: int,
         offset: int | None = None,
-        with_: WarehouseListExtraFields | Mapping[str, Any] | None = None,
+        with_: WarehouseListV1RequestWith | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseListV1Response:
         """List FBS and rFBS warehouses (deprecated).
@@ -596,7 +1420,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
-    @paginated(OPERATIONS["POST /v2/warehouse/list"], FbsWarehouse)
+    @paginated(OPERATIONS["POST /v2/warehouse/list"], WarehouseListV2ResponseWarehouse)
     async def list_v2(
         self,
         *,
@@ -673,10 +1497,134 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/operation/status"],
-            WarehouseOperationStatusV1Request,
+            WarehouseOperationStatusRequest,
             WarehouseOperationStatusV1Response,
             {
                 "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    async def ozon_list_v1(
+        self,
+        *,
+        warehouse_types: Sequence[WarehouseOzonListV1RequestWarehouseTypesItem] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOzonListV1Response:
+        """List Ozon warehouses.
+
+        Returns Ozon's own warehouses: FBO and FBO Fresh warehouses, return warehouses and other
+        types, with name, address, time zone, country and flags such as active, cross-dock,
+        distribution centre, electronic document flow and availability for supplies. Filter by
+        warehouse types or leave the list empty for all. Beta method.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/warehouse/ozon/list``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            warehouse_types: Warehouse types to include: `FULL_FILLMENT` fulfilment,
+                `FULL_FILLMENT_RETURNS` returns warehouse, `FULL_FILLMENT_DEFECT` warehouse for
+                defective goods, `EXPRESS_DARK_STORE` Fresh (express) dark store, `CROSS_DOCK`
+                cross-dock, `SORTING_CENTER` sorting centre, `PHARMACY` pharmacy warehouse,
+                `DISTRIBUTION_CENTER` distribution centre, `ORDERS_RECEIVING_POINT` order
+                acceptance point, `OUTSOURCE_FF` outsourced warehouse, `B2B` B2B warehouse,
+                `EXTERNAL_FF` partner warehouse.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Ozon warehouses that match the filter.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/ozon/list"],
+            WarehouseOzonListV1Request,
+            WarehouseOzonListV1Response,
+            {
+                "warehouse_types": warehouse_types,
+            },
+            call_options,
+        )
+
+    async def rfbs_pause_v1(
+        self,
+        *,
+        warehouse_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """Pause an rFBS warehouse.
+
+        Puts an rFBS warehouse on pause: its products are hidden from the storefront without
+        changing their stock. Pass the `warehouse_id`; the change is asynchronous, so poll
+        /v1/warehouse/operation/status with the returned `operation_id`. Resume sales with
+        /v1/warehouse/rfbs/unpause. Beta method.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/warehouse/rfbs/pause``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: Identifier of the rFBS warehouse, from /v2/warehouse/list.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The pause has started; the answer holds the operation identifier.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/rfbs/pause"],
+            WarehouseRfbsRequest,
+            WarehouseOperationResponse,
+            {
+                "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    async def rfbs_unpause_v1(
+        self,
+        *,
+        warehouse_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """Resume a paused rFBS warehouse.
+
+        Takes an rFBS warehouse off pause so that its products are shown on the storefront
+        again. Pass the `warehouse_id`; the change is asynchronous, so poll
+        /v1/warehouse/operation/status with the returned `operation_id`. Beta method.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/warehouse/rfbs/unpause``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            warehouse_id: Identifier of the rFBS warehouse, from /v2/warehouse/list.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The resume has started; the answer holds the operation identifier.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/rfbs/unpause"],
+            WarehouseRfbsRequest,
+            WarehouseOperationResponse,
+            {
+                "warehouse_id": warehouse_id,
             },
             call_options,
         )
@@ -722,5 +1670,35 @@ class WarehouseResource(Resource):
                 "warehouse_id": warehouse_id,
                 "return_point_id": return_point_id,
             },
+            call_options,
+        )
+
+    async def warehouses_with_invalid_products_v1(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseWarehousesWithInvalidProductsV1Response:
+        """List warehouses that hold products with delivery restrictions.
+
+        Returns the identifiers of warehouses where at least one product cannot be delivered
+        because it breaks a delivery restriction. The request body is empty. Get the restricted
+        products of a warehouse with /v1/warehouse/invalid-products/get.
+
+        ``POST /v1/warehouse/warehouses-with-invalid-products`` (Ozon docs: 获取含有配送受限商品的仓库列表).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Identifiers of the warehouses with restricted products.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/warehouses-with-invalid-products"],
+            EmptyRequest,
+            WarehouseWarehousesWithInvalidProductsV1Response,
+            {},
             call_options,
         )

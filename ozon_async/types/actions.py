@@ -6,12 +6,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
 from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
-    DiscountTaskStatus = Literal[
+    ActionsAutoAddProductsUpdateV1ResponseRejectedCode = (
+        Literal[
+            "NOT_FOUND",
+            "NO_CHANGES",
+            "STOCK_REQUIRED",
+            "INVALID_ACTION_PRICE",
+            "MAX_ACTION_PRICE",
+            "REJECTED_LOW_PRICE",
+            "INVALID_CURRENCY",
+        ]
+        | str
+    )
+    ActionsDiscountsTaskListV1RequestStatus = Literal[
         "NEW",
         "SEEN",
         "APPROVED",
@@ -23,9 +35,13 @@ if TYPE_CHECKING:
         "PURCHASED",
         "UNKNOWN",
     ]
-    DiscountTaskStatusGroup = Literal["ALL", "NEW", "APPROVED", "DECLINED"] | str
+    ActionsDiscountsTaskListV2RequestStatus = Literal["ALL", "NEW", "APPROVED", "DECLINED"]
+    ActionsDiscountsTaskListV2ResponseTaskStatus = (
+        Literal["ALL", "NEW", "APPROVED", "DECLINED"] | str
+    )
 else:
-    DiscountTaskStatus = Literal[
+    ActionsAutoAddProductsUpdateV1ResponseRejectedCode = str
+    ActionsDiscountsTaskListV1RequestStatus = Literal[
         "NEW",
         "SEEN",
         "APPROVED",
@@ -37,13 +53,21 @@ else:
         "PURCHASED",
         "UNKNOWN",
     ]
-    DiscountTaskStatusGroup = str
-# DiscountTaskStatus: Status of a discount request: NEW - new, SEEN - viewed, APPROVED -
-# approved, PARTLY_APPROVED - partly approved, DECLINED - declined, AUTO_DECLINED - declined
-# automatically, DECLINED_BY_USER - withdrawn by the customer, COUPON - discount by coupon,
-# PURCHASED - bought, UNKNOWN - not set.
-# DiscountTaskStatusGroup: Status of a discount request: ALL - any status (filter only), NEW -
-# new, APPROVED - approved, DECLINED - declined.
+    ActionsDiscountsTaskListV2RequestStatus = Literal["ALL", "NEW", "APPROVED", "DECLINED"]
+    ActionsDiscountsTaskListV2ResponseTaskStatus = str
+# ActionsAutoAddProductsUpdateV1ResponseRejectedCode: Error code: `NOT_FOUND` (product not
+# found), `NO_CHANGES` (nothing to change), `STOCK_REQUIRED` (not enough stock to take part),
+# `INVALID_ACTION_PRICE` (promotional price is not valid), `MAX_ACTION_PRICE` (promotional price
+# above the maximum), `REJECTED_LOW_PRICE` (promotional price below the minimum),
+# `INVALID_CURRENCY` (wrong currency).
+# ActionsDiscountsTaskListV1RequestStatus: Status of a discount request: NEW - new, SEEN -
+# viewed, APPROVED - approved, PARTLY_APPROVED - partly approved, DECLINED - declined,
+# AUTO_DECLINED - declined automatically, DECLINED_BY_USER - withdrawn by the customer, COUPON -
+# discount by coupon, PURCHASED - bought, UNKNOWN - not set.
+# ActionsDiscountsTaskListV2RequestStatus: Status of a discount request: ALL - any status
+# (filter only), NEW - new, APPROVED - approved, DECLINED - declined.
+# ActionsDiscountsTaskListV2ResponseTaskStatus: Status of a discount request: ALL - any status
+# (filter only), NEW - new, APPROVED - approved, DECLINED - declined.
 
 
 class ActionProductsRequest(RequestModel):
@@ -73,172 +97,270 @@ class ActionProductsUpdateResponse(Model):
     """Request result."""
 
 
-class ActionsDiscountsTaskApproveV1Request(RequestModel):
-    """Request to approve customer discount requests."""
+class ActionsAutoAddProductsCandidatesV1Response(Model):
+    """A page of products that can be auto-added to a promotion."""
 
-    tasks: list[DiscountTaskApproval]
-    """Discount requests to approve, each with the agreed price and quantity range."""
+    products: list[ActionsAutoAddProductsCandidatesV1ResponseProduct] | None = None
+    """Products eligible for automatic addition to the promotion."""
 
-
-class ActionsDiscountsTaskDeclineV1Request(RequestModel):
-    """Request to decline customer discount requests."""
-
-    tasks: list[DiscountTaskDecline]
-    """Discount requests to decline."""
+    total: int | None = None
+    """Total number of eligible products."""
 
 
-class ActionsDiscountsTaskListV1Request(RequestModel):
-    """Request for a page of customer discount requests (version 1).
+class ActionsAutoAddProductsCandidatesV1ResponseProduct(Model):
+    """A product eligible for automatic addition to a promotion, with its prices."""
 
-    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
+    action_price_to_auto_add: float | None = None
+    """Promotional price the product would get."""
+
+    base_price: float | None = None
+    """Price of the product before the discount."""
+
+    currency: str | None = None
+    """Currency of the prices, for example `RUB`."""
+
+    marketplace_seller_price: float | None = None
+    """Price of the product with the promotion applied, not counting promotions that Ozon pays for.
     """
 
-    status: DiscountTaskStatus
-    """Status of the discount requests to return."""
+    max_discount_price: float | None = None
+    """Highest price at which the product can be auto-added to the promotion."""
 
-    limit: Annotated[int, Meta(ge=0)]
-    """Maximum number of requests per page."""
+    min_action_quantity: int | None = None
+    """Minimum number of units of the product in promotions of the stock discount type."""
 
-    page: Annotated[int, Meta(ge=0)] | None = None
-    """Page number to return, starting from 1."""
-
-
-class ActionsDiscountsTaskListV1Response(Model):
-    """Answer with a page of customer discount requests (version 1)."""
-
-    result: list[DiscountTaskLegacy] | None = None
-    """Discount requests."""
-
-
-class ActionsDiscountsTaskListV2Request(RequestModel):
-    """Request for a page of customer discount requests."""
-
-    last_id: int | None = None
-    """Identifier of the last request on the previous page; leave empty on the first request."""
-
-    limit: Annotated[int, Meta(le=50)] | None = None
-    """Maximum number of requests per page: 5, 10, 15, 20, 30 or 50. Default 50."""
-
-    status: Literal["ALL", "NEW", "APPROVED", "DECLINED"] | None = None
-    """Status of the discount requests to return; ALL returns requests in any status."""
-
-
-class ActionsDiscountsTaskListV2Response(Model):
-    """Answer with a page of customer discount requests."""
-
-    tasks: list[DiscountTask] | None = None
-    """Discount requests."""
-
-
-class ActionsProductsActivateV1Request(RequestModel):
-    """Request to add products to a promotion."""
-
-    action_id: float
-    """Promotion identifier; get it from /v1/actions."""
-
-    products: Annotated[list[PromoActionProductActivation], Meta(max_length=1000)]
-    """Products to add, with their promotional price and stock."""
-
-
-class ActionsProductsDeactivateV1Request(RequestModel):
-    """Request to remove products from a promotion."""
-
-    action_id: float
-    """Promotion identifier; get it from /v1/actions."""
-
-    product_ids: list[float]
-    """Ozon product identifiers (product_id) of the products to remove."""
-
-
-class ActionsV1Response(Model):
-    """Answer with the promotions available to the seller."""
-
-    result: list[PromoAction] | None = None
-    """Promotions."""
-
-
-class DiscountTask(Model):
-    """A customer's request to buy a product at a discount."""
-
-    approved_discount: float | None = None
-    """Discount in rubles approved by the seller; 0 if the seller did not approve the request."""
-
-    approved_price: float | None = None
-    """Approved price."""
-
-    approved_quantity_max: int | None = None
-    """Maximum approved number of product units."""
-
-    auto_moderated_info: DiscountTaskAutoModeration | None = None
-    """Thresholds used for automatic moderation of the request."""
-
-    created_at: datetime | None = None
-    """Date the request was created."""
-
-    edited_till: datetime | None = None
-    """Time until which the decision can be changed."""
-
-    edited_till_duration: int | None = None
-    """Time left to change the decision, in seconds."""
-
-    email: str | None = None
-    """Email of the seller's employee who processed the request."""
-
-    end_at: datetime | None = None
-    """Time the request expires."""
-
-    end_at_duration: int | None = None
-    """Time left until the request expires, in seconds."""
-
-    first_name: str | None = None
-    """First name of the seller's employee who processed the request."""
-
-    id: int | None = None
-    """Discount request identifier."""
-
-    is_auto_moderated: bool | None = None
-    """true if the request was moderated automatically."""
-
-    last_name: str | None = None
-    """Last name of the seller's employee who processed the request."""
-
-    min_auto_price: float | None = None
-    """Minimum price after discounts and promotions are applied automatically."""
-
-    moderated_at: datetime | None = None
-    """Moderation date, when the request was viewed, approved or declined."""
+    min_seller_price: float | None = None
+    """Lowest price of the product once the promotion is applied."""
 
     name: str | None = None
     """Product name."""
 
-    original_price: float | None = None
-    """Product price before any discounts."""
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
 
-    patronymic: str | None = None
-    """Patronymic of the seller's employee who processed the request."""
+    price: float | None = None
+    """Price of the product without any discount."""
 
-    reduction_factor: float | None = None
-    """Difference between the customer's price and the seller's price when the request was created.
-    """
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
 
-    requested_discount: float | None = None
-    """Requested discount, in percent."""
-
-    requested_price: float | None = None
-    """Price requested by the customer."""
-
-    requested_quantity_max: int | None = None
-    """Maximum number of product units requested."""
+    quantity_to_auto_add: int | None = None
+    """Number of units of the product to put into the promotion."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    status: DiscountTaskStatusGroup | None = None
-    """Request status: NEW, APPROVED or DECLINED."""
+    produ_t_id: int | None = field(default=None, name="produсt_id")
+    """Product identifier in the Ozon system (product_id) under a misspelt key that Ozon's example
+    sends in place of `product_id`. JSON name: ``produсt_id``.
+    """
+
+    min_seller_price_: float | None = field(default=None, name="min_seller_price:")
+    """Lowest price of the product once the promotion is applied, under a malformed key (with a
+    trailing colon) that Ozon's example sends in place of `min_seller_price`. JSON name:
+    ``min_seller_price:``.
+    """
 
 
-class DiscountTaskApproval(RequestModel):
+class ActionsAutoAddProductsDeleteV1Request(RequestModel):
+    """Products to take out of automatic addition to a promotion."""
+
+    action_id: Annotated[int, Meta(ge=0)] | None = None
+    """Promotion identifier, from /v1/actions."""
+
+    auto_add_date: datetime | None = None
+    """Date and time of the automatic addition of products to the promotion; take it from
+    `result.auto_add_dates` in the /v1/actions answer.
+    """
+
+    product_ids: (
+        Annotated[list[Annotated[int, Meta(ge=0)]], Meta(max_length=1000, min_length=1)] | None
+    ) = None
+    """Product identifiers in the Ozon system (product_id) to remove; 1 to 1000 values."""
+
+
+class ActionsAutoAddProductsDeleteV1Response(Model):
+    """Result of removing products from automatic addition."""
+
+    product_ids: list[int] | None = None
+    """Product identifiers (product_id) that were removed from automatic addition."""
+
+
+class ActionsAutoAddProductsListV1Response(Model):
+    """A page of products queued for automatic addition to a promotion."""
+
+    products: list[ActionsAutoAddProductsListV1ResponseProduct] | None = None
+    """Products queued for automatic addition."""
+
+    total: int | None = None
+    """Total number of queued products."""
+
+
+class ActionsAutoAddProductsListV1ResponseProduct(Model):
+    """A product queued for automatic addition to a promotion, with its prices."""
+
+    action_price_to_auto_add: float | None = None
+    """Promotional price of the product."""
+
+    add_mode: str | None = None
+    """How the product got into the list: `AUTO` (added automatically) or `MANUAL` (added by the
+    seller).
+    """
+
+    currency: str | None = None
+    """Currency of the prices, for example `RUB`."""
+
+    marketplace_seller_price: float | None = None
+    """Price of the product with the promotion applied, not counting promotions that Ozon pays for.
+    """
+
+    max_discount_price: float | None = None
+    """Highest price at which the product can be auto-added to the promotion."""
+
+    min_action_quantity: int | None = None
+    """Minimum number of units of the product in promotions of the stock discount type."""
+
+    min_seller_price: float | None = None
+    """Lowest price of the product once the promotion is applied."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    price: float | None = None
+    """Price of the product without any discount."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    quantity_to_auto_add: int | None = None
+    """Number of units of the product to put into the promotion."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    produ_t_id: int | None = field(default=None, name="produсt_id")
+    """Product identifier in the Ozon system (product_id) under a misspelt key that Ozon's example
+    sends in place of `product_id`. JSON name: ``produсt_id``.
+    """
+
+    min_seller_price_: float | None = field(default=None, name="min_seller_price:")
+    """Lowest price of the product once the promotion is applied, under a malformed key (with a
+    trailing colon) that Ozon's example sends in place of `min_seller_price`. JSON name:
+    ``min_seller_price:``.
+    """
+
+
+class ActionsAutoAddProductsRequest(RequestModel):
+    """Selects a promotion and auto-add date and pages through its products."""
+
+    action_id: Annotated[int, Meta(ge=0)]
+    """Promotion identifier, from /v1/actions."""
+
+    auto_add_date: datetime
+    """Date and time of the automatic addition of products to the promotion; take it from
+    `result.auto_add_dates` in the /v1/actions answer.
+    """
+
+    limit: Annotated[int, Meta(ge=0, le=100)]
+    """Number of products to return per page, up to 100."""
+
+    offset: Annotated[int, Meta(ge=0)] | None = None
+    """Number of products to skip; for example, with 10 the answer starts from the eleventh
+    product.
+    """
+
+
+class ActionsAutoAddProductsUpdateV1Request(RequestModel):
+    """Products to add to, or update in, automatic addition to a promotion."""
+
+    action_id: Annotated[int, Meta(ge=0)] | None = None
+    """Promotion identifier, from /v1/actions."""
+
+    auto_add_date: datetime | None = None
+    """Date and time of the automatic addition of products to the promotion; take it from
+    `result.auto_add_dates` in the /v1/actions answer.
+    """
+
+    to_update: list[ActionsAutoAddProductsUpdateV1RequestToUpdate] | None = None
+    """Products to add or update, each with its promotional price and quantity."""
+
+
+class ActionsAutoAddProductsUpdateV1RequestToUpdate(RequestModel):
+    """A product to add to or update in automatic addition."""
+
+    action_price: float | None = None
+    """Promotional price to set for the product."""
+
+    currency: str | None = None
+    """Currency of the price, for example `RUB`."""
+
+    product_id: Annotated[int, Meta(ge=0)] | None = None
+    """Product identifier in the Ozon system (product_id) of the product to add or update."""
+
+    quantity: Annotated[int, Meta(ge=0)] | None = None
+    """Number of units of the product to put into the promotion."""
+
+
+class ActionsAutoAddProductsUpdateV1Response(Model):
+    """Outcome of adding or updating products in automatic addition."""
+
+    below_min_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    """Products whose price is below the minimum price."""
+
+    extremely_low_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    """Products discounted by more than 70%."""
+
+    failed_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    """Products whose price did not pass the price check."""
+
+    rejected: list[ActionsAutoAddProductsUpdateV1ResponseRejected] | None = None
+    """Products that could not be added or updated, with the reason."""
+
+    updated_ids: list[int] | None = None
+    """Product identifiers (product_id) that were added or updated."""
+
+
+class ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice(Model):
+    """A product whose price failed a check, with the price value at issue."""
+
+    key: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    value: float | None = None
+    """The price at issue: the value of `max_discount_price` when the product price is above it, or
+    the price after a 95% discount when the discount is deeper than 95%.
+    """
+
+
+class ActionsAutoAddProductsUpdateV1ResponseRejected(Model):
+    """A product that could not be added or updated, with an error code and reason."""
+
+    code: ActionsAutoAddProductsUpdateV1ResponseRejectedCode | None = None
+    """Error code: `NOT_FOUND` (product not found), `NO_CHANGES` (nothing to change),
+    `STOCK_REQUIRED` (not enough stock to take part), `INVALID_ACTION_PRICE` (promotional price
+    is not valid), `MAX_ACTION_PRICE` (promotional price above the maximum),
+    `REJECTED_LOW_PRICE` (promotional price below the minimum), `INVALID_CURRENCY` (wrong
+    currency).
+    """
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    reason: str | None = None
+    """Why the product could not be added or updated."""
+
+
+class ActionsDiscountsTaskApproveV1Request(RequestModel):
+    """Request to approve customer discount requests."""
+
+    tasks: list[ActionsDiscountsTaskApproveV1RequestTask]
+    """Discount requests to approve, each with the agreed price and quantity range."""
+
+
+class ActionsDiscountsTaskApproveV1RequestTask(RequestModel):
     """A discount request to approve, with the agreed terms."""
 
     id: Annotated[int, Meta(ge=0)]
@@ -257,23 +379,14 @@ class DiscountTaskApproval(RequestModel):
     """Seller's comment on the request."""
 
 
-class DiscountTaskAutoModeration(Model):
-    """Thresholds used for automatic moderation of a discount request."""
+class ActionsDiscountsTaskDeclineV1Request(RequestModel):
+    """Request to decline customer discount requests."""
 
-    max_percent: float | None = None
-    """Maximum discount for approval, in percent."""
-
-    max_price: float | None = None
-    """Price in the request."""
-
-    min_percent: float | None = None
-    """Minimum discount for approval, in percent."""
-
-    min_price: float | None = None
-    """Minimum price for approval."""
+    tasks: list[ActionsDiscountsTaskDeclineV1RequestTask]
+    """Discount requests to decline."""
 
 
-class DiscountTaskDecline(RequestModel):
+class ActionsDiscountsTaskDeclineV1RequestTask(RequestModel):
     """A discount request to decline."""
 
     id: Annotated[int, Meta(ge=0)]
@@ -283,7 +396,31 @@ class DiscountTaskDecline(RequestModel):
     """Seller's comment on the request."""
 
 
-class DiscountTaskLegacy(Model):
+class ActionsDiscountsTaskListV1Request(RequestModel):
+    """Request for a page of customer discount requests (version 1).
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    status: ActionsDiscountsTaskListV1RequestStatus
+    """Status of the discount requests to return."""
+
+    limit: Annotated[int, Meta(ge=0)]
+    """Maximum number of requests per page."""
+
+    page: Annotated[int, Meta(ge=0)] | None = None
+    """Page number to return, starting from 1."""
+
+
+class ActionsDiscountsTaskListV1Response(Model):
+    """Answer with a page of customer discount requests (version 1)."""
+
+    result: list[ActionsDiscountsTaskListV1ResponseResult] | None = None
+    """Discount requests."""
+
+
+class ActionsDiscountsTaskListV1ResponseResult(Model):
     """A customer's request to buy a product at a discount, as returned by the version 1 list."""
 
     id: int | None = None
@@ -392,37 +529,130 @@ class DiscountTaskLegacy(Model):
     """Regional markup, in percent."""
 
 
-class DiscountTaskUpdateError(Model):
-    """Error for a discount request whose status could not be changed."""
+class ActionsDiscountsTaskListV2Request(RequestModel):
+    """Request for a page of customer discount requests."""
 
-    task_id: int | None = None
-    """Identifier of the discount request."""
+    last_id: int | None = None
+    """Identifier of the last request on the previous page; leave empty on the first request."""
 
-    error_for_user: str | None = None
-    """Error text."""
+    limit: Annotated[int, Meta(le=50)] | None = None
+    """Maximum number of requests per page: 5, 10, 15, 20, 30 or 50. Default 50."""
 
-
-class DiscountTaskUpdateResult(Model):
-    """Result of approving or declining discount requests."""
-
-    fail_details: list[DiscountTaskUpdateError] | None = None
-    """Errors for the requests whose status could not be changed."""
-
-    success_count: int | None = None
-    """Number of requests whose status was changed."""
-
-    fail_count: int | None = None
-    """Number of requests whose status could not be changed."""
+    status: ActionsDiscountsTaskListV2RequestStatus | None = None
+    """Status of the discount requests to return; ALL returns requests in any status."""
 
 
-class DiscountTasksUpdateResponse(Model):
-    """The outcome of approving or declining discount requests."""
+class ActionsDiscountsTaskListV2Response(Model):
+    """Answer with a page of customer discount requests."""
 
-    result: DiscountTaskUpdateResult | None = None
-    """Result of the status change."""
+    tasks: list[ActionsDiscountsTaskListV2ResponseTask] | None = None
+    """Discount requests."""
 
 
-class PromoAction(Model):
+class ActionsDiscountsTaskListV2ResponseTask(Model):
+    """A customer's request to buy a product at a discount."""
+
+    approved_discount: float | None = None
+    """Discount in rubles approved by the seller; 0 if the seller did not approve the request."""
+
+    approved_price: float | None = None
+    """Approved price."""
+
+    approved_quantity_max: int | None = None
+    """Maximum approved number of product units."""
+
+    auto_moderated_info: ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo | None = None
+    """Thresholds used for automatic moderation of the request."""
+
+    created_at: datetime | None = None
+    """Date the request was created."""
+
+    edited_till: datetime | None = None
+    """Time until which the decision can be changed."""
+
+    edited_till_duration: int | None = None
+    """Time left to change the decision, in seconds."""
+
+    email: str | None = None
+    """Email of the seller's employee who processed the request."""
+
+    end_at: datetime | None = None
+    """Time the request expires."""
+
+    end_at_duration: int | None = None
+    """Time left until the request expires, in seconds."""
+
+    first_name: str | None = None
+    """First name of the seller's employee who processed the request."""
+
+    id: int | None = None
+    """Discount request identifier."""
+
+    is_auto_moderated: bool | None = None
+    """true if the request was moderated automatically."""
+
+    last_name: str | None = None
+    """Last name of the seller's employee who processed the request."""
+
+    min_auto_price: float | None = None
+    """Minimum price after discounts and promotions are applied automatically."""
+
+    moderated_at: datetime | None = None
+    """Moderation date, when the request was viewed, approved or declined."""
+
+    name: str | None = None
+    """Product name."""
+
+    original_price: float | None = None
+    """Product price before any discounts."""
+
+    patronymic: str | None = None
+    """Patronymic of the seller's employee who processed the request."""
+
+    reduction_factor: float | None = None
+    """Difference between the customer's price and the seller's price when the request was created.
+    """
+
+    requested_discount: float | None = None
+    """Requested discount, in percent."""
+
+    requested_price: float | None = None
+    """Price requested by the customer."""
+
+    requested_quantity_max: int | None = None
+    """Maximum number of product units requested."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    status: ActionsDiscountsTaskListV2ResponseTaskStatus | None = None
+    """Request status: NEW, APPROVED or DECLINED."""
+
+
+class ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo(Model):
+    """Thresholds used for automatic moderation of a discount request."""
+
+    max_percent: float | None = None
+    """Maximum discount for approval, in percent."""
+
+    max_price: float | None = None
+    """Price in the request."""
+
+    min_percent: float | None = None
+    """Minimum discount for approval, in percent."""
+
+    min_price: float | None = None
+    """Minimum price for approval."""
+
+
+class ActionsListV1Response(Model):
+    """Answer with the promotions available to the seller."""
+
+    result: list[ActionsListV1ResponseResult] | None = None
+    """Promotions."""
+
+
+class ActionsListV1ResponseResult(Model):
     """An Ozon promotion available to the seller."""
 
     id: float | None = None
@@ -479,6 +709,69 @@ class PromoAction(Model):
     """Discount size."""
 
 
+class ActionsProductsActivateV1Request(RequestModel):
+    """Request to add products to a promotion."""
+
+    action_id: float
+    """Promotion identifier; get it from /v1/actions."""
+
+    products: Annotated[list[ActionsProductsActivateV1RequestProduct], Meta(max_length=1000)]
+    """Products to add, with their promotional price and stock."""
+
+
+class ActionsProductsActivateV1RequestProduct(RequestModel):
+    """A product to add to a promotion, with its promotional price."""
+
+    product_id: float
+    """Product identifier in the Ozon system (product_id)."""
+
+    action_price: float
+    """Promotional price of the product."""
+
+    stock: float | None = None
+    """Number of product units in a stock discount promotion."""
+
+
+class ActionsProductsDeactivateV1Request(RequestModel):
+    """Request to remove products from a promotion."""
+
+    action_id: float
+    """Promotion identifier; get it from /v1/actions."""
+
+    product_ids: list[float]
+    """Ozon product identifiers (product_id) of the products to remove."""
+
+
+class DiscountTaskUpdateError(Model):
+    """Error for a discount request whose status could not be changed."""
+
+    task_id: int | None = None
+    """Identifier of the discount request."""
+
+    error_for_user: str | None = None
+    """Error text."""
+
+
+class DiscountTaskUpdateResult(Model):
+    """Result of approving or declining discount requests."""
+
+    fail_details: list[DiscountTaskUpdateError] | None = None
+    """Errors for the requests whose status could not be changed."""
+
+    success_count: int | None = None
+    """Number of requests whose status was changed."""
+
+    fail_count: int | None = None
+    """Number of requests whose status could not be changed."""
+
+
+class DiscountTasksUpdateResponse(Model):
+    """The outcome of approving or declining discount requests."""
+
+    result: DiscountTaskUpdateResult | None = None
+    """Result of the status change."""
+
+
 class PromoActionProduct(Model):
     """A product eligible for, or taking part in, a promotion, with its prices and stock."""
 
@@ -527,19 +820,6 @@ class PromoActionProduct(Model):
 
     max_boost: float | None = None
     """Maximum boost, in percent."""
-
-
-class PromoActionProductActivation(RequestModel):
-    """A product to add to a promotion, with its promotional price."""
-
-    product_id: float
-    """Product identifier in the Ozon system (product_id)."""
-
-    action_price: float
-    """Promotional price of the product."""
-
-    stock: float | None = None
-    """Number of product units in a stock discount promotion."""
 
 
 class PromoActionProductList(Model):

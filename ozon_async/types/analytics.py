@@ -9,86 +9,244 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
+from ozon_async.types.common import (
+    AnalyticsDataResponseResultDataDimension,
+)
 
 if TYPE_CHECKING:
-    AnalyticsDimension = str
-    AnalyticsMetric = str
-    AnalyticsProductQueriesSortBy = Literal[
-        "BY_SEARCHES", "BY_VIEWS", "BY_POSITION", "BY_CONVERSION", "BY_GMV"
-    ]
-    AnalyticsProductQueriesSortDir = Literal["DESCENDING", "ASCENDING"]
-    AnalyticsSortOrder = str
-    AverageDeliveryTimeAttentionLevel = (
-        Literal["UNKNOWN", "LOW", "MEDIUM", "HI", "ATTENTION_HI", "ATTENTION_LOW"] | str
-    )
-    AverageDeliveryTimeDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"]
-    AverageDeliveryTimeDetailsAttentionLevel = Literal["LOW", "MEDIUM", "HI", "UNKNOWN"] | str
-    AverageDeliveryTimeDetailsDeliverySchema = Literal["ALL", "FBO", "FBS"]
-    AverageDeliveryTimeDetailsSupplyPeriod = Literal[
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema = Literal["ALL", "FBO", "FBS"]
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod = Literal[
         "ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"
     ]
-    AverageDeliveryTimeProductDeliverySchema = Literal["ALL", "FBO", "FBS", "UNKNOWN"] | str
-    AverageDeliveryTimeStatus = Literal["UNKNOWN", "FAST", "MEDIUM", "LONG", "Medium", "Fast"] | str
-    AverageDeliveryTimeSupplyPeriod = Literal["FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"]
-    AverageDeliveryTimeTariffStatus = (
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema = (
+        Literal["ALL", "FBO", "FBS", "UNKNOWN"] | str
+    )
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel = (
+        Literal["LOW", "MEDIUM", "HI", "UNKNOWN"] | str
+    )
+    AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus = (
         Literal["TariffStatus_Unspecified", "GOOD", "MEDIUM", "BAD"] | str
     )
-    FilterOp = str
-else:
-    AnalyticsDimension = str
-    AnalyticsMetric = str
+    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"]
+    AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod = Literal[
+        "FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"
+    ]
+    AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel = (
+        Literal["UNKNOWN", "LOW", "MEDIUM", "HI", "ATTENTION_HI", "ATTENTION_LOW"] | str
+    )
+    AnalyticsDataV1RequestDimension = str
+    AnalyticsDataV1RequestFilterOp = str
+    AnalyticsDataV1RequestMetric = str
+    AnalyticsDataV1RequestSortOrder = str
+    AnalyticsManageStocksV1RequestFilterStockTypesItem = Literal[
+        "STOCK_TYPE_VALID", "STOCK_TYPE_WAITING_DOCS", "STOCK_TYPE_EXPIRING", "STOCK_TYPE_DEFECT"
+    ]
     AnalyticsProductQueriesSortBy = Literal[
         "BY_SEARCHES", "BY_VIEWS", "BY_POSITION", "BY_CONVERSION", "BY_GMV"
     ]
     AnalyticsProductQueriesSortDir = Literal["DESCENDING", "ASCENDING"]
-    AnalyticsSortOrder = str
-    AverageDeliveryTimeAttentionLevel = str
-    AverageDeliveryTimeDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"]
-    AverageDeliveryTimeDetailsAttentionLevel = str
-    AverageDeliveryTimeDetailsDeliverySchema = Literal["ALL", "FBO", "FBS"]
-    AverageDeliveryTimeDetailsSupplyPeriod = Literal[
+    AnalyticsStockOnWarehousesV2RequestWarehouseType = Literal[
+        "ALL", "EXPRESS_DARK_STORE", "NOT_EXPRESS_DARK_STORE"
+    ]
+    AnalyticsStocksV1RequestItemTagsItem = Literal[
+        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"
+    ]
+    AnalyticsStocksV1RequestTurnoverGradesItem = Literal[
+        "TURNOVER_GRADE_NONE",
+        "DEFICIT",
+        "POPULAR",
+        "ACTUAL",
+        "SURPLUS",
+        "NO_SALES",
+        "WAS_NO_SALES",
+        "RESTRICTED_NO_SALES",
+        "COLLECTING_DATA",
+        "WAITING_FOR_SUPPLY",
+        "WAS_DEFICIT",
+        "WAS_POPULAR",
+        "WAS_ACTUAL",
+        "WAS_SURPLUS",
+    ]
+    AnalyticsStocksV1ResponseItemItemTagsItem = (
+        Literal["ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"] | str
+    )
+    AnalyticsStocksV1ResponseItemTurnoverGrade = (
+        Literal[
+            "UNSPECIFIED",
+            "TURNOVER_GRADE_NONE",
+            "DEFICIT",
+            "POPULAR",
+            "ACTUAL",
+            "SURPLUS",
+            "NO_SALES",
+            "WAS_NO_SALES",
+            "RESTRICTED_NO_SALES",
+            "COLLECTING_DATA",
+            "WAITING_FOR_SUPPLY",
+            "WAS_DEFICIT",
+            "WAS_POPULAR",
+            "WAS_ACTUAL",
+            "WAS_SURPLUS",
+        ]
+        | str
+    )
+    AnalyticsStocksV1ResponseItemTurnoverGradeCluster = (
+        Literal[
+            "UNSPECIFIED",
+            "TURNOVER_GRADE_NONE",
+            "DEFICIT",
+            "POPULAR",
+            "ACTUAL",
+            "SURPLUS",
+            "NO_SALES",
+            "WAS_NO_SALES",
+            "RESTRICTED_NO_SALES",
+            "COLLECTING_DATA",
+            "WAITING_FOR_SUPPLY",
+            "WAS_DEFICIT",
+            "WAS_POPULAR",
+            "WAS_ACTUAL",
+            "WAS_SURPLUS",
+        ]
+        | str
+    )
+    AnalyticsTurnoverStocksV1ResponseItemIdcGrade = (
+        Literal[
+            "GRADES_NONE",
+            "GRADES_NOSALES",
+            "GRADES_GREEN",
+            "GRADES_YELLOW",
+            "GRADES_RED",
+            "GRADES_CRITICAL",
+        ]
+        | str
+    )
+    AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade = (
+        Literal[
+            "GRADES_NONE",
+            "GRADES_NOSALES",
+            "GRADES_GREEN",
+            "GRADES_YELLOW",
+            "GRADES_RED",
+            "GRADES_CRITICAL",
+        ]
+        | str
+    )
+    AverageDeliveryTimeStatus = Literal["UNKNOWN", "FAST", "MEDIUM", "LONG", "Medium", "Fast"] | str
+else:
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema = Literal["ALL", "FBO", "FBS"]
+    AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod = Literal[
         "ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"
     ]
-    AverageDeliveryTimeProductDeliverySchema = str
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema = str
+    AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel = str
+    AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus = str
+    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"]
+    AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod = Literal[
+        "FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"
+    ]
+    AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel = str
+    AnalyticsDataV1RequestDimension = str
+    AnalyticsDataV1RequestFilterOp = str
+    AnalyticsDataV1RequestMetric = str
+    AnalyticsDataV1RequestSortOrder = str
+    AnalyticsManageStocksV1RequestFilterStockTypesItem = Literal[
+        "STOCK_TYPE_VALID", "STOCK_TYPE_WAITING_DOCS", "STOCK_TYPE_EXPIRING", "STOCK_TYPE_DEFECT"
+    ]
+    AnalyticsProductQueriesSortBy = Literal[
+        "BY_SEARCHES", "BY_VIEWS", "BY_POSITION", "BY_CONVERSION", "BY_GMV"
+    ]
+    AnalyticsProductQueriesSortDir = Literal["DESCENDING", "ASCENDING"]
+    AnalyticsStockOnWarehousesV2RequestWarehouseType = Literal[
+        "ALL", "EXPRESS_DARK_STORE", "NOT_EXPRESS_DARK_STORE"
+    ]
+    AnalyticsStocksV1RequestItemTagsItem = Literal[
+        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"
+    ]
+    AnalyticsStocksV1RequestTurnoverGradesItem = Literal[
+        "TURNOVER_GRADE_NONE",
+        "DEFICIT",
+        "POPULAR",
+        "ACTUAL",
+        "SURPLUS",
+        "NO_SALES",
+        "WAS_NO_SALES",
+        "RESTRICTED_NO_SALES",
+        "COLLECTING_DATA",
+        "WAITING_FOR_SUPPLY",
+        "WAS_DEFICIT",
+        "WAS_POPULAR",
+        "WAS_ACTUAL",
+        "WAS_SURPLUS",
+    ]
+    AnalyticsStocksV1ResponseItemItemTagsItem = str
+    AnalyticsStocksV1ResponseItemTurnoverGrade = str
+    AnalyticsStocksV1ResponseItemTurnoverGradeCluster = str
+    AnalyticsTurnoverStocksV1ResponseItemIdcGrade = str
+    AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade = str
     AverageDeliveryTimeStatus = str
-    AverageDeliveryTimeSupplyPeriod = Literal["FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"]
-    AverageDeliveryTimeTariffStatus = str
-    FilterOp = str
-# AnalyticsDimension: A dimension to group analytics data by, for example `sku`, `day`, `week`,
-# `month`, `brand` or `modelID`.
-# AnalyticsMetric: An analytics metric to return, for example `revenue`, `ordered_units` or
-# `hits_view_search`.
+# AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema: Delivery scheme filter: ALL
+# (all schemes), FBO (delivery from an Ozon warehouse), FBS (delivery from the seller's
+# warehouse).
+# AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod: Supply period in weeks:
+# ONE_WEEK (1), TWO_WEEKS (2), FOUR_WEEKS (4), EIGHT_WEEKS (8).
+# AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema: Delivery scheme: ALL
+# (all), FBO (delivery from an Ozon warehouse), FBS (delivery from the seller's warehouse),
+# UNKNOWN (unknown value).
+# AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel: How much the cluster
+# affects the overall indicator: LOW (supplies are fine), MEDIUM (supply the missing products),
+# HI (supply the missing products first), UNKNOWN (unknown value).
+# AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus: FBO tariff status:
+# TariffStatus_Unspecified (unknown value), GOOD (fast delivery), MEDIUM (medium delivery), BAD
+# (long delivery).
+# AnalyticsAverageDeliveryTimeV1RequestDeliverySchema: Delivery scheme: ALL or All (all schemes,
+# default), FBO (delivery from an Ozon warehouse), FBS (delivery from the seller's warehouse),
+# UNKNOWN (unknown value).
+# AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod: Supply period in weeks: ONE_WEEK (1),
+# TWO_WEEKS (2), FOUR_WEEKS (4, default), EIGHT_WEEKS (8).
+# AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel: How much the cluster affects the
+# overall average delivery time: UNKNOWN (unknown), LOW (supplies are fine), MEDIUM (missing
+# products should be supplied), HI (missing products should be supplied first). ATTENTION_HI and
+# ATTENTION_LOW are also returned, with the same meaning as HI and LOW.
+# AnalyticsDataV1RequestDimension: A dimension to group analytics data by, for example `sku`,
+# `day`, `week`, `month`, `brand` or `modelID`.
+# AnalyticsDataV1RequestFilterOp: A comparison operator of an analytics filter: `EQ` equal, `GT`
+# greater, `GTE` greater or equal, `LT` less, `LTE` less or equal.
+# AnalyticsDataV1RequestMetric: An analytics metric to return, for example `revenue`,
+# `ordered_units` or `hits_view_search`.
+# AnalyticsDataV1RequestSortOrder: Sort order: `ASC` ascending, `DESC` descending.
 # AnalyticsProductQueriesSortBy: Field to sort products or queries by: BY_SEARCHES (number of
 # searches), BY_VIEWS (number of views), BY_POSITION (average product position), BY_CONVERSION
 # (conversion), BY_GMV (sales from queries). BY_VIEWS, BY_POSITION and BY_CONVERSION require a
 # Premium or Premium Plus subscription. Default BY_SEARCHES.
 # AnalyticsProductQueriesSortDir: Sort direction: DESCENDING (default) or ASCENDING.
-# AnalyticsSortOrder: Sort order: `ASC` ascending, `DESC` descending.
-# AverageDeliveryTimeAttentionLevel: How much the cluster affects the overall average delivery
-# time: UNKNOWN (unknown), LOW (supplies are fine), MEDIUM (missing products should be
-# supplied), HI (missing products should be supplied first). ATTENTION_HI and ATTENTION_LOW are
-# also returned, with the same meaning as HI and LOW.
-# AverageDeliveryTimeDeliverySchema: Delivery scheme: ALL or All (all schemes, default), FBO
-# (delivery from an Ozon warehouse), FBS (delivery from the seller's warehouse), UNKNOWN
-# (unknown value).
-# AverageDeliveryTimeDetailsAttentionLevel: How much the cluster affects the overall indicator:
-# LOW (supplies are fine), MEDIUM (supply the missing products), HI (supply the missing products
-# first), UNKNOWN (unknown value).
-# AverageDeliveryTimeDetailsDeliverySchema: Delivery scheme filter: ALL (all schemes), FBO
-# (delivery from an Ozon warehouse), FBS (delivery from the seller's warehouse).
-# AverageDeliveryTimeDetailsSupplyPeriod: Supply period in weeks: ONE_WEEK (1), TWO_WEEKS (2),
-# FOUR_WEEKS (4), EIGHT_WEEKS (8).
-# AverageDeliveryTimeProductDeliverySchema: Delivery scheme: ALL (all), FBO (delivery from an
-# Ozon warehouse), FBS (delivery from the seller's warehouse), UNKNOWN (unknown value).
+# AnalyticsStockOnWarehousesV2RequestWarehouseType: Warehouse type filter: `EXPRESS_DARK_STORE`:
+# Ozon warehouses with Fresh delivery; `NOT_EXPRESS_DARK_STORE`: Ozon warehouses without Fresh
+# delivery; `ALL`: all Ozon warehouses (default).
+# AnalyticsStocksV1ResponseItemTurnoverGrade: Liquidity status across all clusters:
+# `UNSPECIFIED`: not determined; `TURNOVER_GRADE_NONE`: no status; `DEFICIT`: stock lasts under
+# 28 days; `POPULAR`: very popular, stock lasts 28 to 56 days; `ACTUAL`: popular, stock lasts 56
+# to 120 days; `SURPLUS`: sells slowly, stock lasts over 120 days; `NO_SALES`: no sales in the
+# last 28 days; `WAS_NO_SALES`: neither sales nor stock in the last 28 days;
+# `RESTRICTED_NO_SALES`: no sales for over 120 days, the product cannot be added to a supply;
+# `COLLECTING_DATA`: new product, data is collected for 60 days after the supply;
+# `WAITING_FOR_SUPPLY`: no sellable stock, make a supply to start collecting data;
+# `WAS_DEFICIT`, `WAS_POPULAR`, `WAS_ACTUAL`, `WAS_SURPLUS`: had that status during the last 56
+# days and has no stock now.
+# AnalyticsStocksV1ResponseItemTurnoverGradeCluster: Liquidity status in this cluster; same
+# values as `turnover_grade`: `UNSPECIFIED`, `TURNOVER_GRADE_NONE`, `DEFICIT` (under 28 days of
+# stock), `POPULAR` (28 to 56 days), `ACTUAL` (56 to 120 days), `SURPLUS` (over 120 days),
+# `NO_SALES`, `WAS_NO_SALES`, `RESTRICTED_NO_SALES`, `COLLECTING_DATA`, `WAITING_FOR_SUPPLY`,
+# `WAS_DEFICIT`, `WAS_POPULAR`, `WAS_ACTUAL`, `WAS_SURPLUS`.
+# AnalyticsTurnoverStocksV1ResponseItemIdcGrade: Stock coverage grade: `GRADES_NONE`: supplies
+# expected; `GRADES_NOSALES`: no sales; `GRADES_GREEN`: good; `GRADES_YELLOW`: average;
+# `GRADES_RED`: bad; `GRADES_CRITICAL`: critical.
+# AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade: Turnover grade: `GRADES_NONE`: supplies
+# expected; `GRADES_NOSALES`: no sales; `GRADES_GREEN`: good; `GRADES_YELLOW`: average;
+# `GRADES_RED`: bad; `GRADES_CRITICAL`: critical.
 # AverageDeliveryTimeStatus: Delivery time category: UNKNOWN (unknown value), FAST (up to 29
 # hours), MEDIUM (30 to 49 hours), LONG (50 hours or more). The values Fast and Medium are also
 # returned in mixed case.
-# AverageDeliveryTimeSupplyPeriod: Supply period in weeks: ONE_WEEK (1), TWO_WEEKS (2),
-# FOUR_WEEKS (4, default), EIGHT_WEEKS (8).
-# AverageDeliveryTimeTariffStatus: FBO tariff status: TariffStatus_Unspecified (unknown value),
-# GOOD (fast delivery), MEDIUM (medium delivery), BAD (long delivery).
-# FilterOp: A comparison operator of an analytics filter: `EQ` equal, `GT` greater, `GTE`
-# greater or equal, `LT` less, `LTE` less or equal.
 
 
 class AnalyticsAverageDeliveryTimeDetailsV1Request(RequestModel):
@@ -104,7 +262,7 @@ class AnalyticsAverageDeliveryTimeDetailsV1Request(RequestModel):
     limit: Annotated[int, Meta(le=1000)]
     """Number of items in the response. Maximum 1000, default 100."""
 
-    filters: AverageDeliveryTimeDetailsFilter | None = None
+    filters: AnalyticsAverageDeliveryTimeDetailsV1RequestFilters | None = None
     """Filters by delivery scheme and supply period."""
 
     offset: int | None = None
@@ -113,14 +271,89 @@ class AnalyticsAverageDeliveryTimeDetailsV1Request(RequestModel):
     """
 
 
+class AnalyticsAverageDeliveryTimeDetailsV1RequestFilters(RequestModel):
+    """Filters for detailed average delivery time analytics."""
+
+    delivery_schema: AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema | None = None
+    """Delivery scheme to filter by."""
+
+    supply_period: AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod | None = None
+    """Supply period, in weeks, used for the recommendations."""
+
+
 class AnalyticsAverageDeliveryTimeDetailsV1Response(Model):
     """Detailed average delivery time analytics for a cluster."""
 
-    data: list[AverageDeliveryTimeDetailsProduct] | None = None
+    data: list[AnalyticsAverageDeliveryTimeDetailsV1ResponseData] | None = None
     """Per-product analytics within the cluster."""
 
     total_rows: int | None = None
     """Total number of rows available."""
+
+
+class AnalyticsAverageDeliveryTimeDetailsV1ResponseData(Model):
+    """Average delivery time analytics for one product in the cluster."""
+
+    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
+    """Data for each shipment cluster the product was shipped from."""
+
+    item: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem | None = None
+    """The product."""
+
+    metrics: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics | None = None
+    """Delivery metrics for the product."""
+
+
+class AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem(Model):
+    """Product information in detailed average delivery time analytics."""
+
+    delivery_schema: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema | None = (
+        None
+    )
+    """Delivery scheme of the product."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    sku: int | None = None
+    """Ozon SKU of the product."""
+
+
+class AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics(Model):
+    """Delivery metrics for a product in a cluster."""
+
+    attention_level: (
+        AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel | None
+    ) = None
+    """How much the product in this cluster affects the overall indicator."""
+
+    average_delivery_time: int | None = None
+    """Average delivery time to the buyer, in hours."""
+
+    average_delivery_time_status: AverageDeliveryTimeStatus | None = None
+    """Category of the average delivery time (fast, medium or long)."""
+
+    impact_share: int | None = None
+    """Share of the cluster's impact on the overall indicator, percent (whole number). (Deprecated
+    by Ozon.)
+    """
+
+    exact_impact_share: str | None = None
+    """Share of the cluster's impact on the overall indicator, percent, as a decimal string with up
+    to 4 decimal places.
+    """
+
+    lost_profit: float | None = None
+    """Overpayment for logistics caused by long delivery times."""
+
+    orders_count: AverageDeliveryTimeOrdersCount | None = None
+    """Number of ordered units, split by delivery time category."""
+
+    recommended_supply: int | None = None
+    """Recommended quantity to supply, in units."""
 
 
 class AnalyticsAverageDeliveryTimeSummaryV1Response(Model):
@@ -129,7 +362,7 @@ class AnalyticsAverageDeliveryTimeSummaryV1Response(Model):
     average_delivery_time: int | None = None
     """Average delivery time to the buyer, in hours."""
 
-    current_tariff: AverageDeliveryTimeTariff | None = None
+    current_tariff: AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariff | None = None
     """The FBO logistics tariff currently applied based on the average delivery time."""
 
     lost_profit: float | None = None
@@ -142,13 +375,31 @@ class AnalyticsAverageDeliveryTimeSummaryV1Response(Model):
     """Date and time of the last data update."""
 
 
+class AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariff(Model):
+    """The FBO logistics tariff that applies at the current average delivery time."""
+
+    fee: float | None = None
+    """Tariff as a percentage of the product price."""
+
+    start: int | None = None
+    """Average delivery time value, in hours, from which this tariff applies."""
+
+    tariff_status: AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus | None = (
+        None
+    )
+    """Status of the FBO tariff."""
+
+    tariff_value: float | None = None
+    """Tariff as a percentage of the base FBO logistics tariff."""
+
+
 class AnalyticsAverageDeliveryTimeV1Request(RequestModel):
     """Request for average delivery time analytics by cluster."""
 
-    delivery_schema: AverageDeliveryTimeDeliverySchema
+    delivery_schema: AnalyticsAverageDeliveryTimeV1RequestDeliverySchema
     """Delivery scheme to get analytics for."""
 
-    supply_period: AverageDeliveryTimeSupplyPeriod
+    supply_period: AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod
     """Supply period, in weeks, used for the recommendations."""
 
     sku: Annotated[list[int], Meta(max_length=100)] | None = None
@@ -158,60 +409,56 @@ class AnalyticsAverageDeliveryTimeV1Request(RequestModel):
 class AnalyticsAverageDeliveryTimeV1Response(Model):
     """Average delivery time analytics by delivery cluster."""
 
-    data: list[AverageDeliveryTimeCluster] | None = None
+    data: list[AnalyticsAverageDeliveryTimeV1ResponseData] | None = None
     """Analytics for each delivery cluster."""
 
-    total: AverageDeliveryTimeMetrics | None = None
+    total: AnalyticsAverageDeliveryTimeV1ResponseTotal | None = None
     """Overall delivery metrics across all clusters."""
 
 
-class AnalyticsDataFilter(RequestModel):
-    """A filter condition for analytics data."""
+class AnalyticsAverageDeliveryTimeV1ResponseData(Model):
+    """Average delivery time analytics for one delivery cluster."""
 
-    key: str | None = None
-    """Field to filter by; any value of the dimension or metrics parameters except brand."""
+    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
+    """Data for each shipment cluster that supplied orders to this delivery cluster."""
 
-    op: FilterOp | None = None
-    """Comparison operator: EQ (equal, default), GT (greater than), GTE (greater than or equal), LT
-    (less than), LTE (less than or equal).
+    delivery_cluster_id: int | None = None
+    """Identifier of the delivery cluster (where buyers are)."""
+
+    metrics: AnalyticsAverageDeliveryTimeV1ResponseTotal | None = None
+    """Delivery metrics for the cluster."""
+
+
+class AnalyticsAverageDeliveryTimeV1ResponseTotal(Model):
+    """Delivery metrics for a cluster or for all clusters in total."""
+
+    attention_level: AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel | None = None
+    """How much the cluster affects the overall indicator."""
+
+    average_delivery_time: int | None = None
+    """Average delivery time to the buyer, in hours."""
+
+    average_delivery_time_status: AverageDeliveryTimeStatus | None = None
+    """Category of the average delivery time."""
+
+    impact_share: int | None = None
+    """Share of the cluster's impact on the overall indicator, percent (whole number). (Deprecated
+    by Ozon.)
     """
 
-    value: str | None = None
-    """Value to compare with."""
-
-
-class AnalyticsDataRow(Model):
-    """One row of the analytics report."""
-
-    dimensions: list[AnalyticsDataRowDimension] | None = None
-    """Values of the grouping dimensions for this row, in the order of the dimension parameter of
-    the request.
+    exact_impact_share: str | None = None
+    """Share of the cluster's impact on the overall indicator, percent, as a decimal string with up
+    to 4 decimal places.
     """
 
-    metrics: list[float] | None = None
-    """Metric values for this row, in the order of the metrics parameter of the request."""
+    lost_profit: float | None = None
+    """Overpayment for logistics caused by long delivery times."""
 
+    orders_count: AverageDeliveryTimeOrdersCount | None = None
+    """Number of ordered units, split by delivery time category."""
 
-class AnalyticsDataRowDimension(Model):
-    """The value of one grouping dimension in an analytics row."""
-
-    id: str | None = None
-    """Identifier of the dimension value, for example the Ozon SKU when grouping by sku or the date
-    when grouping by day.
-    """
-
-    name: str | None = None
-    """Display name of the dimension value, for example the product name."""
-
-
-class AnalyticsDataSorting(RequestModel):
-    """A sorting rule for analytics data."""
-
-    key: str | None = None
-    """Metric to sort the result by."""
-
-    order: AnalyticsSortOrder | None = None
-    """Sort order: ASC (ascending, default) or DESC (descending)."""
+    recommended_supply: int | None = None
+    """Recommended quantity to supply, in units."""
 
 
 class AnalyticsDataV1Request(RequestModel):
@@ -225,7 +472,7 @@ class AnalyticsDataV1Request(RequestModel):
     date_to: str
     """End date of the report period (YYYY-MM-DD), inclusive."""
 
-    dimension: list[AnalyticsDimension]
+    dimension: list[AnalyticsDataV1RequestDimension]
     """How to group the data. Available to all sellers: unknownDimension (unknown), sku (product),
     spu (product, merged card), day, week, month. Premium Plus only: year, category1 to
     category4 (category of level 1 to 4), brand, modelID (model).
@@ -234,7 +481,7 @@ class AnalyticsDataV1Request(RequestModel):
     limit: int
     """Number of rows in the response, from 1 to 1000."""
 
-    metrics: Annotated[list[AnalyticsMetric], Meta(max_length=14)]
+    metrics: Annotated[list[AnalyticsDataV1RequestMetric], Meta(max_length=14)]
     """Metrics to compute, up to 14 (more returns an InvalidArgument error). Available to all
     sellers: revenue (ordered amount), ordered_units (units ordered). Premium Plus only:
     unknown_metric; hits_view_search (impressions in search and category); hits_view_pdp
@@ -248,34 +495,143 @@ class AnalyticsDataV1Request(RequestModel):
     (position in search and category).
     """
 
-    filters: list[AnalyticsDataFilter] | None = None
+    filters: list[AnalyticsDataV1RequestFilter] | None = None
     """Filters applied to the data."""
 
     offset: int | None = None
     """Number of rows to skip; for example, with offset 10 the response starts at the 11th row."""
 
-    sort: list[AnalyticsDataSorting] | None = None
+    sort: list[AnalyticsDataV1RequestSort] | None = None
     """Sorting settings for the report."""
+
+
+class AnalyticsDataV1RequestFilter(RequestModel):
+    """A filter condition for analytics data."""
+
+    key: str | None = None
+    """Field to filter by; any value of the dimension or metrics parameters except brand."""
+
+    op: AnalyticsDataV1RequestFilterOp | None = None
+    """Comparison operator: EQ (equal, default), GT (greater than), GTE (greater than or equal), LT
+    (less than), LTE (less than or equal).
+    """
+
+    value: str | None = None
+    """Value to compare with."""
+
+
+class AnalyticsDataV1RequestSort(RequestModel):
+    """A sorting rule for analytics data."""
+
+    key: str | None = None
+    """Metric to sort the result by."""
+
+    order: AnalyticsDataV1RequestSortOrder | None = None
+    """Sort order: ASC (ascending, default) or DESC (descending)."""
 
 
 class AnalyticsDataV1Response(Model):
     """Analytics data response."""
 
-    result: AnalyticsGetDataResponseResult | None = None
+    result: AnalyticsDataV1ResponseResult | None = None
     """Report data and totals."""
 
     timestamp: str | None = None
     """Time the report was generated."""
 
 
-class AnalyticsGetDataResponseResult(Model):
+class AnalyticsDataV1ResponseResult(Model):
     """Analytics report data."""
 
-    data: list[AnalyticsDataRow] | None = None
+    data: list[AnalyticsDataV1ResponseResultData] | None = None
     """Report rows."""
 
     totals: list[float] | None = None
     """Totals and averages of the requested metrics, in the order of the metrics in the request."""
+
+
+class AnalyticsDataV1ResponseResultData(Model):
+    """One row of the analytics report."""
+
+    dimensions: list[AnalyticsDataResponseResultDataDimension] | None = None
+    """Values of the grouping dimensions for this row, in the order of the dimension parameter of
+    the request.
+    """
+
+    metrics: list[float] | None = None
+    """Metric values for this row, in the order of the metrics parameter of the request."""
+
+
+class AnalyticsManageStocksV1Request(RequestModel):
+    """Request for FBO stock balances.
+
+    Note: Ozon's schema marks `limit` required with `required: true` inside the property. Ozon's
+    schema marks `offset` required with `required: true` inside the property. Ozon marks
+    `offset` required; leaving it out starts from the first page, so it is optional here.
+    """
+
+    limit: Annotated[int, Meta(ge=1, le=1000)]
+    """Number of items in the answer, 1 to 1000."""
+
+    filter: AnalyticsManageStocksV1RequestFilter | None = None
+    """Filter for the stock balances."""
+
+    offset: int | None = None
+    """Number of items to skip from the start of the result; for example, with `offset` = 10 the
+    answer starts at the 11th item.
+    """
+
+
+class AnalyticsManageStocksV1RequestFilter(RequestModel):
+    """Filter for the stock balances; all conditions are combined."""
+
+    skus: list[int] | None = None
+    """Product identifiers in the Ozon system (SKU)."""
+
+    stock_types: list[AnalyticsManageStocksV1RequestFilterStockTypesItem] | None = None
+    """Stock types to include: `STOCK_TYPE_VALID`: sellable stock; `STOCK_TYPE_WAITING_DOCS`: stock
+    Ozon cannot sell until you send the documents for mandatory marking (it becomes sellable
+    once they are signed); `STOCK_TYPE_EXPIRING`: stock taken off the shelf before its expiry
+    date has formally passed; `STOCK_TYPE_DEFECT`: damaged stock on Ozon warehouses.
+    """
+
+    warehouse_ids: list[int] | None = None
+    """Warehouse identifiers."""
+
+
+class AnalyticsManageStocksV1Response(Model):
+    """FBO stock balances."""
+
+    items: list[AnalyticsManageStocksV1ResponseItem] | None = None
+    """Stock balances, one entry per product and warehouse."""
+
+
+class AnalyticsManageStocksV1ResponseItem(Model):
+    """Stock balances of one product on one warehouse."""
+
+    defect_stock_count: int | None = None
+    """Number of defective units."""
+
+    expiring_stock_count: int | None = None
+    """Number of units whose expiry date is close."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID)."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    valid_stock_count: int | None = None
+    """Number of units available for sale."""
+
+    waitingdocs_stock_count: int | None = None
+    """Number of units waiting for marking documents."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
 
 
 class AnalyticsProductQueriesDetailsV1Request(RequestModel):
@@ -315,45 +671,45 @@ class AnalyticsProductQueriesDetailsV1Response(Model):
     page_count: int | None = None
     """Total number of pages."""
 
-    queries: list[AnalyticsProductQuery] | None = None
+    queries: list[AnalyticsProductQueriesDetailsV1ResponseQuery] | None = None
     """Search queries with their metrics."""
 
     total: int | None = None
     """Total number of queries."""
 
 
-class AnalyticsProductQueriesItem(Model):
-    """Search query analytics for one product."""
-
-    category: str | None = None
-    """Category name."""
+class AnalyticsProductQueriesDetailsV1ResponseQuery(Model):
+    """Analytics for one search query that led buyers to a product."""
 
     currency: str | None = None
     """Currency of the sales amount."""
 
     gmv: float | None = None
-    """Sales from search queries, in the given currency."""
+    """Sales from this query, in the given currency."""
 
-    name: str | None = None
-    """Product name."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article)."""
+    order_count: int | None = None
+    """Number of orders placed from this query."""
 
     position: float | None = None
-    """Average position of the product in search. Requires a Premium or Premium Plus subscription;
-    otherwise empty.
+    """Average position of the product for this query. Requires a Premium or Premium Plus
+    subscription; otherwise empty.
     """
+
+    query: str | None = None
+    """Search query text."""
+
+    query_index: int | None = None
+    """Sequence number of the query."""
 
     sku: int | None = None
     """Ozon SKU of the product."""
 
     unique_search_users: int | None = None
-    """Number of buyers who searched for the product on Ozon."""
+    """Number of buyers who searched for the product with this query."""
 
     unique_view_users: int | None = None
-    """Number of buyers who saw the product on Ozon. Requires a Premium or Premium Plus
-    subscription; otherwise empty.
+    """Number of buyers who saw the product. Requires a Premium or Premium Plus subscription;
+    otherwise empty.
     """
 
     view_conversion: float | None = None
@@ -403,7 +759,7 @@ class AnalyticsProductQueriesV1Response(Model):
     analytics_period: AnalyticsProductQueriesPeriod | None = None
     """Period the analytics cover."""
 
-    items: list[AnalyticsProductQueriesItem] | None = None
+    items: list[AnalyticsProductQueriesV1ResponseItem] | None = None
     """Products with their query metrics."""
 
     page_count: int | None = None
@@ -413,38 +769,38 @@ class AnalyticsProductQueriesV1Response(Model):
     """Total number of search queries."""
 
 
-class AnalyticsProductQuery(Model):
-    """Analytics for one search query that led buyers to a product."""
+class AnalyticsProductQueriesV1ResponseItem(Model):
+    """Search query analytics for one product."""
+
+    category: str | None = None
+    """Category name."""
 
     currency: str | None = None
     """Currency of the sales amount."""
 
     gmv: float | None = None
-    """Sales from this query, in the given currency."""
+    """Sales from search queries, in the given currency."""
 
-    order_count: int | None = None
-    """Number of orders placed from this query."""
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
 
     position: float | None = None
-    """Average position of the product for this query. Requires a Premium or Premium Plus
-    subscription; otherwise empty.
+    """Average position of the product in search. Requires a Premium or Premium Plus subscription;
+    otherwise empty.
     """
-
-    query: str | None = None
-    """Search query text."""
-
-    query_index: int | None = None
-    """Sequence number of the query."""
 
     sku: int | None = None
     """Ozon SKU of the product."""
 
     unique_search_users: int | None = None
-    """Number of buyers who searched for the product with this query."""
+    """Number of buyers who searched for the product on Ozon."""
 
     unique_view_users: int | None = None
-    """Number of buyers who saw the product. Requires a Premium or Premium Plus subscription;
-    otherwise empty.
+    """Number of buyers who saw the product on Ozon. Requires a Premium or Premium Plus
+    subscription; otherwise empty.
     """
 
     view_conversion: float | None = None
@@ -453,120 +809,286 @@ class AnalyticsProductQuery(Model):
     """
 
 
-class AverageDeliveryTimeCluster(Model):
-    """Average delivery time analytics for one delivery cluster."""
+class AnalyticsStockOnWarehousesV2Request(RequestModel):
+    """Request for the stock and in-transit report."""
 
-    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
-    """Data for each shipment cluster that supplied orders to this delivery cluster."""
+    limit: int
+    """Number of rows per page; Ozon's default is 100."""
 
-    delivery_cluster_id: int | None = None
-    """Identifier of the delivery cluster (where buyers are)."""
-
-    metrics: AverageDeliveryTimeMetrics | None = None
-    """Delivery metrics for the cluster."""
-
-
-class AverageDeliveryTimeDetailsFilter(RequestModel):
-    """Filters for detailed average delivery time analytics."""
-
-    delivery_schema: AverageDeliveryTimeDetailsDeliverySchema | None = None
-    """Delivery scheme to filter by."""
-
-    supply_period: AverageDeliveryTimeDetailsSupplyPeriod | None = None
-    """Supply period, in weeks, used for the recommendations."""
-
-
-class AverageDeliveryTimeDetailsMetrics(Model):
-    """Delivery metrics for a product in a cluster."""
-
-    attention_level: AverageDeliveryTimeDetailsAttentionLevel | None = None
-    """How much the product in this cluster affects the overall indicator."""
-
-    average_delivery_time: int | None = None
-    """Average delivery time to the buyer, in hours."""
-
-    average_delivery_time_status: AverageDeliveryTimeStatus | None = None
-    """Category of the average delivery time (fast, medium or long)."""
-
-    impact_share: int | None = None
-    """Share of the cluster's impact on the overall indicator, percent (whole number). (Deprecated
-    by Ozon.)
+    offset: int | None = None
+    """Number of rows to skip from the start of the result; for example, with `offset` = 10 the
+    answer starts at the 11th row.
     """
 
-    exact_impact_share: str | None = None
-    """Share of the cluster's impact on the overall indicator, percent, as a decimal string with up
-    to 4 decimal places.
+    warehouse_type: AnalyticsStockOnWarehousesV2RequestWarehouseType | None = None
+    """Warehouse type filter: `EXPRESS_DARK_STORE`: Ozon warehouses with Fresh delivery;
+    `NOT_EXPRESS_DARK_STORE`: Ozon warehouses without Fresh delivery; `ALL`: all Ozon warehouses
+    (default).
     """
 
-    lost_profit: float | None = None
-    """Overpayment for logistics caused by long delivery times."""
 
-    orders_count: AverageDeliveryTimeOrdersCount | None = None
-    """Number of ordered units, split by delivery time category."""
+class AnalyticsStockOnWarehousesV2Response(Model):
+    """Stock and in-transit report."""
 
-    recommended_supply: int | None = None
-    """Recommended quantity to supply, in units."""
+    result: AnalyticsStockOnWarehousesV2ResponseResult | None = None
+    """Report contents."""
 
 
-class AverageDeliveryTimeDetailsProduct(Model):
-    """Average delivery time analytics for one product in the cluster."""
+class AnalyticsStockOnWarehousesV2ResponseResult(Model):
+    """Report contents."""
 
-    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
-    """Data for each shipment cluster the product was shipped from."""
-
-    item: AverageDeliveryTimeDetailsProductInfo | None = None
-    """The product."""
-
-    metrics: AverageDeliveryTimeDetailsMetrics | None = None
-    """Delivery metrics for the product."""
+    rows: list[AnalyticsStockOnWarehousesV2ResponseResultRow] | None = None
+    """Rows of the report, one per product and warehouse."""
 
 
-class AverageDeliveryTimeDetailsProductInfo(Model):
-    """Product information in detailed average delivery time analytics."""
+class AnalyticsStockOnWarehousesV2ResponseResultRow(Model):
+    """Stock of one product on one Ozon warehouse."""
 
-    delivery_schema: AverageDeliveryTimeProductDeliverySchema | None = None
-    """Delivery scheme of the product."""
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    item_code: str | None = None
+    """Product identifier in the seller's system (offer ID)."""
+
+    item_name: str | None = None
+    """Product name in the Ozon system."""
+
+    free_to_sell_amount: int | None = None
+    """Number of units available for sale on Ozon."""
+
+    promised_amount: int | None = None
+    """Number of units listed in confirmed future supplies."""
+
+    reserved_amount: int | None = None
+    """Number of units reserved for purchases, returns and transfers between warehouses."""
+
+    warehouse_name: str | None = None
+    """Name of the warehouse holding the product."""
+
+
+class AnalyticsStocksV1Request(RequestModel):
+    """Request for stock analytics."""
+
+    skus: Annotated[list[int], Meta(max_length=100)]
+    """Product identifiers in the Ozon system (SKU) to get analytics for; at most 100."""
+
+    cluster_ids: list[int] | None = None
+    """Filter by cluster identifiers from /v1/cluster/list. Do not combine with
+    `macrolocal_cluster_ids`.
+    """
+
+    item_tags: list[AnalyticsStocksV1RequestItemTagsItem] | None = None
+    """Filter by product tag: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy product; `NOVEL`:
+    new product; `DISCOUNT`: discounted (markdown) product; `FBS_RETURN`: product from an FBS
+    return; `SUPER`: Super product.
+    """
+
+    macrolocal_cluster_ids: list[int] | None = None
+    """Filter by macrolocal cluster identifiers, taken from the `macrolocal_cluster_ids` field of
+    /v1/cluster/list or from /v2/cluster/list. Do not combine with `cluster_ids`.
+    """
+
+    turnover_grades: (
+        Annotated[
+            list[AnalyticsStocksV1RequestTurnoverGradesItem], Meta(max_length=56, min_length=28)
+        ]
+        | None
+    ) = None
+    """Filter by liquidity status: `TURNOVER_GRADE_NONE`: no status; `DEFICIT`: stock lasts under
+    28 days; `POPULAR`: very popular, stock lasts 28 to 56 days; `ACTUAL`: popular, stock lasts
+    56 to 120 days; `SURPLUS`: sells slowly, stock lasts over 120 days; `NO_SALES`: no sales in
+    the last 28 days; `WAS_NO_SALES`: neither sales nor stock in the last 28 days;
+    `RESTRICTED_NO_SALES`: no sales for over 120 days, the product cannot be added to a supply;
+    `COLLECTING_DATA`: new product, data is collected for 60 days after the supply;
+    `WAITING_FOR_SUPPLY`: no sellable stock, make a supply to start collecting data;
+    `WAS_DEFICIT`, `WAS_POPULAR`, `WAS_ACTUAL`, `WAS_SURPLUS`: had that status during the last
+    56 days and has no stock now.
+    """
+
+    warehouse_ids: list[int] | None = None
+    """Filter by warehouse identifiers."""
+
+
+class AnalyticsStocksV1Response(Model):
+    """Stock analytics."""
+
+    items: list[AnalyticsStocksV1ResponseItem] | None = None
+    """Analytics rows, one per product and warehouse."""
+
+
+class AnalyticsStocksV1ResponseItem(Model):
+    """Stock analytics of one product on one warehouse."""
+
+    ads: float | None = None
+    """Average number of units sold per day over the last 28 days, across all clusters."""
+
+    ads_cluster: float | None = None
+    """Average number of units sold per day over the last 28 days in this cluster."""
+
+    available_stock_count: int | None = None
+    """Number of units available for sale (the "available for sale" column of the seller account).
+    """
+
+    cluster_id: int | None = None
+    """Cluster identifier; details are returned by /v1/cluster/list."""
+
+    cluster_name: str | None = None
+    """Cluster name."""
+
+    days_without_sales: int | None = None
+    """Number of days without sales, across all clusters."""
+
+    days_without_sales_cluster: int | None = None
+    """Number of days without sales in this cluster."""
+
+    excess_stock_count: int | None = None
+    """Number of surplus units from a supply that you can take back."""
+
+    expiring_stock_count: int | None = None
+    """Number of units whose expiry date is close."""
+
+    idc: float | None = None
+    """Number of days the stock will last at the average daily sales of the last 28 days, across
+    all clusters.
+    """
+
+    idc_cluster: float | None = None
+    """Number of days the stock will last at the average daily sales of the last 28 days in this
+    cluster.
+    """
+
+    item_tags: list[AnalyticsStocksV1ResponseItemItemTagsItem] | None = None
+    """Product tags: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy product; `NOVEL`: new
+    product; `DISCOUNT`: discounted (markdown) product; `FBS_RETURN`: product from an FBS
+    return; `SUPER`: Super product.
+    """
+
+    macrolocal_cluster_id: int | None = None
+    """Macrolocal cluster identifier; details are returned by /v1/cluster/list or /v2/cluster/list.
+    """
 
     name: str | None = None
     """Product name."""
 
     offer_id: str | None = None
-    """Product identifier in the seller's system (article)."""
+    """Product identifier in the seller's system (offer ID)."""
+
+    other_stock_count: int | None = None
+    """Number of units undergoing checks."""
+
+    requested_stock_count: int | None = None
+    """Number of units in supply requests."""
+
+    return_from_customer_stock_count: int | None = None
+    """Number of units being returned by buyers."""
+
+    return_to_seller_stock_count: int | None = None
+    """Number of units being prepared for removal at your request."""
 
     sku: int | None = None
-    """Ozon SKU of the product."""
+    """Product identifier in the Ozon system (SKU)."""
 
+    stock_defect_stock_count: int | None = None
+    """Number of defective units from stock that you can take back."""
 
-class AverageDeliveryTimeMetrics(Model):
-    """Delivery metrics for a cluster or for all clusters in total."""
+    transit_defect_stock_count: int | None = None
+    """Number of defective units from a supply that you can take back."""
 
-    attention_level: AverageDeliveryTimeAttentionLevel | None = None
-    """How much the cluster affects the overall indicator."""
+    transit_stock_count: int | None = None
+    """Number of units in supplies on their way to the warehouse."""
 
-    average_delivery_time: int | None = None
-    """Average delivery time to the buyer, in hours."""
-
-    average_delivery_time_status: AverageDeliveryTimeStatus | None = None
-    """Category of the average delivery time."""
-
-    impact_share: int | None = None
-    """Share of the cluster's impact on the overall indicator, percent (whole number). (Deprecated
-    by Ozon.)
+    turnover_grade: AnalyticsStocksV1ResponseItemTurnoverGrade | None = None
+    """Liquidity status across all clusters: `UNSPECIFIED`: not determined; `TURNOVER_GRADE_NONE`:
+    no status; `DEFICIT`: stock lasts under 28 days; `POPULAR`: very popular, stock lasts 28 to
+    56 days; `ACTUAL`: popular, stock lasts 56 to 120 days; `SURPLUS`: sells slowly, stock lasts
+    over 120 days; `NO_SALES`: no sales in the last 28 days; `WAS_NO_SALES`: neither sales nor
+    stock in the last 28 days; `RESTRICTED_NO_SALES`: no sales for over 120 days, the product
+    cannot be added to a supply; `COLLECTING_DATA`: new product, data is collected for 60 days
+    after the supply; `WAITING_FOR_SUPPLY`: no sellable stock, make a supply to start collecting
+    data; `WAS_DEFICIT`, `WAS_POPULAR`, `WAS_ACTUAL`, `WAS_SURPLUS`: had that status during the
+    last 56 days and has no stock now.
     """
 
-    exact_impact_share: str | None = None
-    """Share of the cluster's impact on the overall indicator, percent, as a decimal string with up
-    to 4 decimal places.
+    turnover_grade_cluster: AnalyticsStocksV1ResponseItemTurnoverGradeCluster | None = None
+    """Liquidity status in this cluster; same values as `turnover_grade`: `UNSPECIFIED`,
+    `TURNOVER_GRADE_NONE`, `DEFICIT` (under 28 days of stock), `POPULAR` (28 to 56 days),
+    `ACTUAL` (56 to 120 days), `SURPLUS` (over 120 days), `NO_SALES`, `WAS_NO_SALES`,
+    `RESTRICTED_NO_SALES`, `COLLECTING_DATA`, `WAITING_FOR_SUPPLY`, `WAS_DEFICIT`,
+    `WAS_POPULAR`, `WAS_ACTUAL`, `WAS_SURPLUS`.
     """
 
-    lost_profit: float | None = None
-    """Overpayment for logistics caused by long delivery times."""
+    valid_stock_count: int | None = None
+    """Number of units being prepared for sale (the "preparing for sale" column of the seller
+    account).
+    """
 
-    orders_count: AverageDeliveryTimeOrdersCount | None = None
-    """Number of ordered units, split by delivery time category."""
+    waiting_docs_stock_count: int | None = None
+    """Number of units of marked products waiting for your action."""
 
-    recommended_supply: int | None = None
-    """Recommended quantity to supply, in units."""
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
+
+
+class AnalyticsTurnoverStocksV1Request(RequestModel):
+    """Request for product turnover."""
+
+    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    """Number of items in the answer, 1 to 1000; optional when `sku` is given."""
+
+    offset: int | None = None
+    """Number of items to skip from the start of the result; for example, with `offset` = 10 the
+    answer starts at the 11th item. Optional when `sku` is given.
+    """
+
+    sku: list[int] | None = None
+    """Product identifiers in the Ozon system (SKU) to get turnover for."""
+
+
+class AnalyticsTurnoverStocksV1Response(Model):
+    """Product turnover."""
+
+    items: list[AnalyticsTurnoverStocksV1ResponseItem] | None = None
+    """Turnover rows, one per product."""
+
+
+class AnalyticsTurnoverStocksV1ResponseItem(Model):
+    """Turnover and stock coverage of one product."""
+
+    ads: float | None = None
+    """Average number of units sold per day over the last 60 days."""
+
+    current_stock: int | None = None
+    """Current stock, in units."""
+
+    idc: float | None = None
+    """Number of days the current stock will last at the average daily sales."""
+
+    idc_grade: AnalyticsTurnoverStocksV1ResponseItemIdcGrade | None = None
+    """Stock coverage grade: `GRADES_NONE`: supplies expected; `GRADES_NOSALES`: no sales;
+    `GRADES_GREEN`: good; `GRADES_YELLOW`: average; `GRADES_RED`: bad; `GRADES_CRITICAL`:
+    critical.
+    """
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID)."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    turnover: float | None = None
+    """Actual turnover, in days."""
+
+    turnover_grade: AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade | None = None
+    """Turnover grade: `GRADES_NONE`: supplies expected; `GRADES_NOSALES`: no sales;
+    `GRADES_GREEN`: good; `GRADES_YELLOW`: average; `GRADES_RED`: bad; `GRADES_CRITICAL`:
+    critical.
+    """
 
 
 class AverageDeliveryTimeOrdersCount(Model):
@@ -636,19 +1158,3 @@ class AverageDeliveryTimeShipmentCluster(Model):
 
     orders_percent: int | None = None
     """Share of orders from this cluster in all orders across shipment clusters, percent."""
-
-
-class AverageDeliveryTimeTariff(Model):
-    """The FBO logistics tariff that applies at the current average delivery time."""
-
-    fee: float | None = None
-    """Tariff as a percentage of the product price."""
-
-    start: int | None = None
-    """Average delivery time value, in hours, from which this tariff applies."""
-
-    tariff_status: AverageDeliveryTimeTariffStatus | None = None
-    """Status of the FBO tariff."""
-
-    tariff_value: float | None = None
-    """Tariff as a percentage of the base FBO logistics tariff."""

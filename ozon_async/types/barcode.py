@@ -10,7 +10,31 @@ from msgspec import Meta
 from ozon_async._models import Model, RequestModel
 
 
-class BarcodeAddError(Model):
+class BarcodeAddV1Request(RequestModel):
+    """Request to bind barcodes to products."""
+
+    barcodes: Annotated[list[BarcodeAddV1RequestBarcode], Meta(max_length=100)]
+    """Barcode and product pairs. Up to 100 per request."""
+
+
+class BarcodeAddV1RequestBarcode(RequestModel):
+    """A barcode to bind to a product."""
+
+    barcode: str
+    """Barcode value. Up to 100 characters."""
+
+    sku: int
+    """Ozon SKU of the product to bind the barcode to."""
+
+
+class BarcodeAddV1Response(Model):
+    """Result of binding barcodes."""
+
+    errors: list[BarcodeAddV1ResponseError] | None = None
+    """Errors for the barcodes that could not be bound; empty if all succeeded."""
+
+
+class BarcodeAddV1ResponseError(Model):
     """An error for a barcode that could not be bound to a product."""
 
     code: str | None = None
@@ -26,31 +50,21 @@ class BarcodeAddError(Model):
     """Ozon SKU of the product the barcode could not be bound to."""
 
 
-class BarcodeAddItem(RequestModel):
-    """A barcode to bind to a product."""
+class BarcodeGenerateV1Request(RequestModel):
+    """Request to generate barcodes for products."""
 
-    barcode: str
-    """Barcode value. Up to 100 characters."""
-
-    sku: int
-    """Ozon SKU of the product to bind the barcode to."""
+    product_ids: Annotated[list[int], Meta(max_length=100)]
+    """Identifiers of the products to create barcodes for. Up to 100 per request."""
 
 
-class BarcodeAddV1Request(RequestModel):
-    """Request to bind barcodes to products."""
+class BarcodeGenerateV1Response(Model):
+    """Result of generating barcodes."""
 
-    barcodes: Annotated[list[BarcodeAddItem], Meta(max_length=100)]
-    """Barcode and product pairs. Up to 100 per request."""
-
-
-class BarcodeAddV1Response(Model):
-    """Result of binding barcodes."""
-
-    errors: list[BarcodeAddError] | None = None
-    """Errors for the barcodes that could not be bound; empty if all succeeded."""
+    errors: list[BarcodeGenerateV1ResponseError] | None = None
+    """Errors for the products whose barcodes could not be created; empty if all succeeded."""
 
 
-class BarcodeGenerateError(Model):
+class BarcodeGenerateV1ResponseError(Model):
     """An error for a product whose barcode could not be created."""
 
     code: str | None = None
@@ -64,17 +78,3 @@ class BarcodeGenerateError(Model):
 
     product_id: int | None = None
     """Identifier of the product for which the barcode could not be created."""
-
-
-class BarcodeGenerateV1Request(RequestModel):
-    """Request to generate barcodes for products."""
-
-    product_ids: Annotated[list[int], Meta(max_length=100)]
-    """Identifiers of the products to create barcodes for. Up to 100 per request."""
-
-
-class BarcodeGenerateV1Response(Model):
-    """Result of generating barcodes."""
-
-    errors: list[BarcodeGenerateError] | None = None
-    """Errors for the products whose barcodes could not be created; empty if all succeeded."""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
@@ -13,56 +13,45 @@ from ozon_async.types.common import (
     CarriageError,
 )
 
-
-class CarriageArrivalPass(RequestModel):
-    """Driver and vehicle data for a new carriage arrival pass."""
-
-    driver_name: str
-    """Full name of the driver."""
-
-    driver_phone: str
-    """Phone number of the driver."""
-
-    vehicle_license_plate: str
-    """Vehicle licence plate number."""
-
-    vehicle_model: str
-    """Vehicle make and model."""
-
-    with_returns: bool | None = None
-    """true if the driver will also pick up returns. Default false."""
+if TYPE_CHECKING:
+    CarriageContainerListV1RequestSortDir = Literal["ASC", "DESC"]
+    CarriageEttnStatusV1ResponseStatus = (
+        Literal["NOT_UPLOADED", "PROCESSING", "SUCCESS", "FAILED"] | str
+    )
+else:
+    CarriageContainerListV1RequestSortDir = Literal["ASC", "DESC"]
+    CarriageEttnStatusV1ResponseStatus = str
+# CarriageContainerListV1RequestSortDir: Sort direction: `ASC` ascending; `DESC` descending.
+# CarriageEttnStatusV1ResponseStatus: Check status: `NOT_UPLOADED` not uploaded; `PROCESSING`
+# being checked; `SUCCESS` checked successfully; `FAILED` the check failed.
 
 
-class CarriageArrivalPassUpdate(RequestModel):
-    """New driver and vehicle data for an existing carriage arrival pass."""
+class CarriageActDiscrepancyPdfV1Response(Model):
+    """A discrepancy certificate file."""
 
-    driver_name: str
-    """Full name of the driver."""
+    content: str | None = None
+    """File content: binary data, Base64-encoded in JSON."""
 
-    driver_phone: str
-    """Phone number of the driver."""
+    name: str | None = None
+    """File name."""
 
-    id: int
-    """Identifier of the pass to update."""
-
-    vehicle_license_plate: str
-    """Vehicle licence plate number."""
-
-    vehicle_model: str
-    """Vehicle make and model."""
-
-    with_returns: bool | None = None
-    """true if the driver will also pick up returns. Default false."""
+    type: str | None = None
+    """File type."""
 
 
-class CarriageCancelAvailability(Model):
-    """Whether the carriage can be cancelled."""
+class CarriageApproveV1Request(RequestModel):
+    """Request to confirm a carriage.
 
-    is_cancel_available: bool | None = None
-    """true if the carriage can be cancelled."""
+    Note: Ozon's schema marks `carriage_id` required with `required: true` inside the property.
+    """
 
-    reason: str | None = None
-    """Why the carriage cannot be cancelled."""
+    carriage_id: int
+    """Carriage identifier, as returned by /v1/carriage/create."""
+
+    containers_count: int | None = None
+    """Number of cargo places. Pass it if trusted acceptance is enabled for you and you ship
+    postings in cargo places; otherwise leave it out.
+    """
 
 
 class CarriageCancelV1Response(Model):
@@ -75,16 +64,586 @@ class CarriageCancelV1Response(Model):
     """Status of the carriage after the request."""
 
 
-class CarriageDeliveryListFilter(RequestModel):
-    """Filter for the list of delivery methods and carriages."""
+class CarriageContainerCancelV1Request(RequestModel):
+    """Request to cancel cargo places."""
 
-    delivery_method_id: int | None = None
-    """Delivery method identifier. For rFBS warehouses get it with /v2/delivery-method/list; for
-    FBS warehouses pass the warehouse_id from /v2/warehouse/list.
+    container_ids: Annotated[list[int], Meta(max_length=100)]
+    """Identifiers of the cargo places to cancel; at most 100."""
+
+
+class CarriageContainerCreateV1Request(RequestModel):
+    """Request to create cargo places."""
+
+    cargo_type: str
+    """Cargo place type: `box` a box; `pallet` a pallet."""
+
+    containers_count: Annotated[int, Meta(ge=1, le=100)]
+    """Number of cargo places to create, 1 to 100."""
+
+    sort_type: str
+    """Sort type: `sort` sortable; `non-sort` non-sortable."""
+
+    warehouse_id: int
+    """Warehouse identifier; get it with /v1/warehouse/list."""
+
+
+class CarriageContainerCreateV1Response(Model):
+    """Identifiers of newly created cargo places."""
+
+    container_ids: list[int] | None = None
+    """Identifiers of the created cargo places."""
+
+
+class CarriageContainerErrorContainer(Model):
+    """An error for a cargo place that could not be processed."""
+
+    container_id: int | None = None
+    """Cargo place identifier."""
+
+    error_message: str | None = None
+    """Error text."""
+
+
+class CarriageContainerErrorPosting(Model):
+    """An error for a posting that could not be processed."""
+
+    error_message: str | None = None
+    """Error text."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+
+class CarriageContainerFillV1Request(RequestModel):
+    """Request to put postings into a cargo place."""
+
+    container_id: int
+    """Identifier of the cargo place to fill."""
+
+    posting_numbers: Annotated[list[str], Meta(max_length=300)]
+    """Numbers of the postings to put into the cargo place; at most 300."""
+
+
+class CarriageContainerGetV1Request(RequestModel):
+    """Request for one cargo place."""
+
+    container_id: int
+    """Cargo place identifier."""
+
+
+class CarriageContainerGetV1Response(Model):
+    """Details of a cargo place and the postings it holds."""
+
+    available_actions: list[str] | None = None
+    """Actions currently available for the cargo place: `approve` confirm the contents;
+    `get_label_container` get the label; `delete` delete the cargo place;
+    `place_box_into_pallet` put a box onto a pallet; `remove_box_from_pallet` take a box off a
+    pallet; `place_posting_into_container` move a posting to another cargo place;
+    `remove_posting_from_container` take a posting out of the cargo place; `get_documents` get
+    the transport waybill.
     """
 
-    departure_date: str | None = None
-    """Departure (shipping) date. Defaults to the current date."""
+    cargo_type: str | None = None
+    """Cargo place type (`box` or `pallet`)."""
+
+    container_id: int | None = None
+    """Cargo place identifier."""
+
+    container_number: int | None = None
+    """Sequence number of the cargo place."""
+
+    count_of_postings: int | None = None
+    """Number of postings in the cargo place."""
+
+    created_at: datetime | None = None
+    """Date and time the cargo place was created, in UTC."""
+
+    parent_container_id: int | None = None
+    """Identifier of the parent cargo place (the pallet this box is on)."""
+
+    postings: list[CarriageContainerGetV1ResponsePosting] | None = None
+    """Postings in the cargo place."""
+
+    related_container_ids: list[int] | None = None
+    """Identifiers of the child cargo places (the boxes on this pallet)."""
+
+    sort_type: str | None = None
+    """Sort type of the cargo place: `sort` sortable; `non-sort` non-sortable."""
+
+    status: str | None = None
+    """Cargo place status; the values are listed under `filter.statuses` of
+    /v1/carriage/container/list.
+    """
+
+    warehouse_date: str | None = None
+    """Date the cargo place was created, in the warehouse's time zone."""
+
+    warehouse_id: int | None = None
+    """Identifier of the seller's warehouse."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
+
+    weight: float | None = None
+    """Total weight of the postings in the cargo place, in kilograms."""
+
+
+class CarriageContainerGetV1ResponsePosting(Model):
+    """A posting held in a cargo place."""
+
+    available_actions: list[str] | None = None
+    """Actions currently available for the posting."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[CarriageContainerGetV1ResponsePostingProduct] | None = None
+    """Products in the posting."""
+
+    sort_type: str | None = None
+    """Sort type of the cargo place: `sort` sortable; `non-sort` non-sortable."""
+
+    weight: float | None = None
+    """Weight of the posting, in kilograms."""
+
+
+class CarriageContainerGetV1ResponsePostingProduct(Model):
+    """A product in a posting held in a cargo place."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    quantity: int | None = None
+    """Number of units of the product."""
+
+    picture_url: str | None = None
+    """Link to the product image."""
+
+    product_color: str | None = None
+    """Product colour."""
+
+    product_size_manufacturer: str | None = None
+    """Size according to the manufacturer."""
+
+    product_size_russian: str | None = None
+    """Russian size."""
+
+
+class CarriageContainerLabelGetV1Request(RequestModel):
+    """Request for cargo place labels."""
+
+    container_ids: Annotated[list[int], Meta(max_length=300)] | None = None
+    """Identifiers of the cargo places to get labels for; at most 300."""
+
+
+class CarriageContainerLabelGetV1Response(Model):
+    """A label file for cargo places, with the cargo places that failed."""
+
+    content: CarriageContainerResponse2 | None = None
+    """The generated label file."""
+
+    error_containers: list[CarriageContainerErrorContainer] | None = None
+    """Cargo places for which no label could be generated, with the reason."""
+
+
+class CarriageContainerListV1Request(RequestModel):
+    """Request for a page of cargo places."""
+
+    cursor: str | None = None
+    """Cursor of the page to return: leave it empty in the first request, then pass the `cursor`
+    from the previous answer.
+    """
+
+    filter: CarriageContainerListV1RequestFilter | None = None
+    """Filter for the cargo places."""
+
+    limit: Annotated[int, Meta(ge=1, le=300)] | None = None
+    """Number of cargo places per page, 1 to 300; 100 by default."""
+
+    sort_dir: CarriageContainerListV1RequestSortDir | None = None
+    """Sort direction: `ASC` ascending; `DESC` descending."""
+
+
+class CarriageContainerListV1RequestFilter(RequestModel):
+    """Filter for the list of cargo places."""
+
+    created_from: datetime
+    """Start of the period in which the cargo places were created."""
+
+    created_to: datetime
+    """End of the period in which the cargo places were created."""
+
+    sort_type: str
+    """Sort type of the cargo place: `sort` sortable; `non-sort` non-sortable."""
+
+    cargo_type: str | None = None
+    """Cargo place type: `box` a box; `pallet` a pallet."""
+
+    statuses: list[str] | None = None
+    """Cargo place statuses to include: `new` created but not confirmed; `formed` confirmed;
+    `acceptance_in_progress` acceptance at the sorting centre has started; `cancelled` disbanded
+    because it was not brought in or the seller cancelled it; `finished` disbanded at the
+    sorting centre; `approve_enqueued` a task to confirm the contents is queued;
+    `approve_in_process` the contents are being confirmed; `approved` the contents are
+    confirmed; `approve_failed` the contents could not be confirmed and the cargo place stayed
+    empty; `added` placed on a pallet; `cancellation_enqueded` (spelled so by Ozon) a task to
+    cancel the cargo place is queued.
+    """
+
+    warehouse_id: int | None = None
+    """Identifier of the seller's warehouse."""
+
+
+class CarriageContainerListV1Response(Model):
+    """A page of cargo places."""
+
+    containers: list[CarriageContainerListV1ResponseContainer] | None = None
+    """Cargo places on this page."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page; empty when there is no more
+    data.
+    """
+
+
+class CarriageContainerListV1ResponseContainer(Model):
+    """A cargo place in the list."""
+
+    available_actions: list[str] | None = None
+    """Actions currently available for the cargo place: `approve` confirm the contents;
+    `get_label_container` get the label; `delete` delete the cargo place;
+    `place_box_into_pallet` put a box onto a pallet; `remove_box_from_pallet` take a box off a
+    pallet; `place_posting_into_container` move a posting to another cargo place;
+    `remove_posting_from_container` take a posting out of the cargo place; `get_documents` get
+    the transport waybill.
+    """
+
+    cargo_type: str | None = None
+    """Cargo place type (`box` or `pallet`)."""
+
+    container_id: int | None = None
+    """Cargo place identifier."""
+
+    container_number: int | None = None
+    """Sequence number of the cargo place."""
+
+    count_of_postings: int | None = None
+    """Number of postings in the cargo place."""
+
+    created_at: datetime | None = None
+    """Date and time the cargo place was created, in UTC."""
+
+    related_containers: list[str] | None = None
+    """Child cargo places (the boxes on this pallet)."""
+
+    sort_type: str | None = None
+    """Sort type of the cargo place: `sort` sortable; `non-sort` non-sortable."""
+
+    status: str | None = None
+    """Cargo place status; the values are listed under `filter.statuses` of
+    /v1/carriage/container/list.
+    """
+
+    warehouse_date: str | None = None
+    """Date the cargo place was created, in the warehouse's time zone."""
+
+    warehouse_id: int | None = None
+    """Identifier of the seller's warehouse."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
+
+    weight: float | None = None
+    """Total weight of the postings in the cargo place, in kilograms."""
+
+
+class CarriageContainerRemovePostingsV1Request(RequestModel):
+    """Request to take postings out of a cargo place."""
+
+    container_id: int
+    """Identifier of the cargo place."""
+
+    posting_numbers: list[str]
+    """Numbers of the postings to take out of the cargo place."""
+
+
+class CarriageContainerRequest(RequestModel):
+    """A list of cargo place identifiers."""
+
+    container_ids: list[int]
+    """Cargo place identifiers."""
+
+
+class CarriageContainerRequest2(RequestModel):
+    """A pallet and the boxes to put onto it or take off it."""
+
+    child_container_ids: list[int]
+    """Identifiers of the box cargo places."""
+
+    parent_container_id: int
+    """Identifier of the parent cargo place, the pallet."""
+
+
+class CarriageContainerResponse(Model):
+    """Result of starting a cargo place task: the task identifier and errors by cargo place."""
+
+    error_containers: list[CarriageContainerErrorContainer] | None = None
+    """Cargo places that could not be processed, with the reason."""
+
+    task_id: int | None = None
+    """Identifier of the task; track it with /v1/carriage/container/task/info."""
+
+
+class CarriageContainerResponse2(Model):
+    """A generated file: cargo place labels or cargo place documents."""
+
+    content_type: str | None = None
+    """Content type of the file."""
+
+    file_content: str | None = None
+    """File content: binary data, Base64-encoded in JSON."""
+
+    file_name: str | None = None
+    """File name."""
+
+
+class CarriageContainerResponse3(Model):
+    """Result of starting a task on the postings of a cargo place: the task identifier and errors
+    by posting.
+    """
+
+    error_postings: list[CarriageContainerErrorPosting] | None = None
+    """Postings that could not be processed, with the reason."""
+
+    task_id: int | None = None
+    """Identifier of the task; track it with /v1/carriage/container/task/info."""
+
+
+class CarriageContainerStatusGetV1Request(RequestModel):
+    """Request for the status of cargo places."""
+
+    container_ids: Annotated[list[int], Meta(max_length=1000)]
+    """Cargo place identifiers; at most 1000."""
+
+
+class CarriageContainerStatusGetV1Response(Model):
+    """Status of each requested cargo place."""
+
+    containers: list[CarriageContainerStatusGetV1ResponseContainer] | None = None
+    """Cargo places with their status."""
+
+
+class CarriageContainerStatusGetV1ResponseContainer(Model):
+    """A cargo place and its status."""
+
+    container_id: int | None = None
+    """Cargo place identifier."""
+
+    status: str | None = None
+    """Cargo place status; the values are listed under `filter.statuses` of
+    /v1/carriage/container/list.
+    """
+
+
+class CarriageContainerTaskInfoV1Request(RequestModel):
+    """Request for the status of a cargo place task."""
+
+    task_id: int | None = None
+    """Task identifier, as returned by /v1/carriage/container/fill or
+    /v1/carriage/container/approve.
+    """
+
+
+class CarriageContainerTaskInfoV1Response(Model):
+    """Status of a cargo place task."""
+
+    error_message: str | None = None
+    """Error text if the task failed."""
+
+    status: str | None = None
+    """Task status: `pending` waiting to start; `in_progress` running; `completed` done; `failed`
+    ended with an error.
+    """
+
+
+class CarriageCreateV1Request(RequestModel):
+    """Request to create a carriage."""
+
+    all_blr_traceable: bool | None = None
+    """`true` to create a carriage of traceable products."""
+
+    delivery_method_id: int | None = None
+    """Delivery method identifier."""
+
+    departure_date: datetime | None = None
+    """Departure date of the carriage; today by default."""
+
+
+class CarriageCreateV1Response(Model):
+    """The newly created carriage."""
+
+    carriage_id: int | None = None
+    """Identifier of the created carriage."""
+
+
+class CarriageDeliveryListV1Request(RequestModel):
+    """Request for delivery methods and their carriages."""
+
+    delivery_method_id: int | None = None
+    """Delivery method identifier."""
+
+    departure_date: datetime | None = None
+    """Departure (shipping) date; today by default."""
+
+
+class CarriageDeliveryListV1Response(Model):
+    """Delivery methods with their carriages."""
+
+    result: list[CarriageDeliveryListV1ResponseResult] | None = None
+    """Delivery methods with their carriages for the requested departure date."""
+
+
+class CarriageDeliveryListV1ResponseResult(Model):
+    """A delivery method with its carriages for the requested departure date."""
+
+    assembly_list_availability: bool | None = None
+    """`true` if a picking list is available."""
+
+    can_create_another_carriage: bool | None = None
+    """`true` if another carriage can be created."""
+
+    carriage_postings_count: int | None = None
+    """Number of postings in the carriage."""
+
+    carriage_quantum_count: int | None = None
+    """Number of quanta in the carriage."""
+
+    carriages: list[CarriageDeliveryListV1ResponseResultCarriage] | None = None
+    """Carriages of this delivery method."""
+
+    cut_in: datetime | None = None
+    """Time packing starts, with the time zone of the warehouse."""
+
+    delivery_method_id: int | None = None
+    """Delivery method identifier."""
+
+    delivery_method_name: str | None = None
+    """Delivery method name."""
+
+    delivery_method_status: str | None = None
+    """Delivery method status."""
+
+    departure_date: datetime | None = None
+    """Departure (shipping) date."""
+
+    dropoff_address: str | None = None
+    """Address of the drop-off point."""
+
+    dropoff_change_availability: str | None = None
+    """Whether the drop-off point can be changed (status code)."""
+
+    dropoff_point_id: int | None = None
+    """Identifier of the drop-off point."""
+
+    dropoff_point_type: str | None = None
+    """Way of handing over the shipment (drop-off point type)."""
+
+    errors: list[CarriageError] | None = None
+    """Errors that occurred while processing the request."""
+
+    first_mile_changing: bool | None = None
+    """`true` if the drop-off point has been changed."""
+
+    first_mile_type: str | None = None
+    """First-mile type."""
+
+    has_entrusted_acceptance: bool | None = None
+    """`true` if trusted acceptance is enabled at the warehouse."""
+
+    integration_type: str | None = None
+    """Type of integration with the delivery service."""
+
+    is_presort: bool | None = None
+    """`true` if the carriage is presorted."""
+
+    is_rfbs: bool | None = None
+    """`true` if the warehouse works under the rFBS scheme."""
+
+    recommended_time_local: str | None = None
+    """Recommended local time to hand the shipment over at the order acceptance point."""
+
+    recommended_time_utc_offset_in_minutes: int | None = None
+    """Offset of the recommended handover time zone from UTC, in minutes."""
+
+    cutoff_at: datetime | None = None
+    """Date and time by which the postings must be packed."""
+
+    mandatory_packaged_count: int | None = None
+    """Number of mandatory postings already packed."""
+
+    mandatory_packaged_quantum_count: int | None = None
+    """Number of mandatory quanta already packed."""
+
+    mandatory_postings_count: int | None = None
+    """Number of postings that must be packed."""
+
+    mandatory_quantum_count: int | None = None
+    """Number of quanta that must be packed."""
+
+    optional_packaged_count: int | None = None
+    """Number of optional postings already packed."""
+
+    postings_for_another_carriage_count: int | None = None
+    """Number of postings that may go into the next carriage."""
+
+    quantum_for_another_carriage_count: int | None = None
+    """Number of quanta that may go into the next carriage."""
+
+    timeslot_from: datetime | None = None
+    """Start of the time slot at the drop-off point."""
+
+    timeslot_to: datetime | None = None
+    """End of the time slot at the drop-off point."""
+
+    tpl_provider_icon_url: str | None = None
+    """Link to the delivery service icon."""
+
+    tpl_provider_name: str | None = None
+    """Delivery service name."""
+
+    warehouse_city: str | None = None
+    """City of the warehouse."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
+
+
+class CarriageDeliveryListV1ResponseResultCarriage(Model):
+    """A carriage of a delivery method for the requested departure date."""
+
+    id: int | None = None
+    """Carriage identifier."""
+
+    postings_count: int | None = None
+    """Number of postings in the carriage."""
+
+    quantum_count: int | None = None
+    """Number of quanta in the carriage."""
+
+    status: str | None = None
+    """Carriage status for the requested delivery method and date."""
 
 
 class CarriageDeliveryListV2Request(RequestModel):
@@ -98,8 +657,20 @@ class CarriageDeliveryListV2Request(RequestModel):
     request.
     """
 
-    filter: CarriageDeliveryListFilter | None = None
+    filter: CarriageDeliveryListV2RequestFilter | None = None
     """Filter by delivery method and departure date."""
+
+
+class CarriageDeliveryListV2RequestFilter(RequestModel):
+    """Filter for the list of delivery methods and carriages."""
+
+    delivery_method_id: int | None = None
+    """Delivery method identifier. For rFBS warehouses get it with /v2/delivery-method/list; for
+    FBS warehouses pass the warehouse_id from /v2/warehouse/list.
+    """
+
+    departure_date: str | None = None
+    """Departure (shipping) date. Defaults to the current date."""
 
 
 class CarriageDeliveryListV2Response(Model):
@@ -111,17 +682,17 @@ class CarriageDeliveryListV2Response(Model):
     has_next: bool | None = None
     """true if not all delivery methods were returned and another page exists."""
 
-    methods: list[CarriageDeliveryMethod] | None = None
+    methods: list[CarriageDeliveryListV2ResponseMethod] | None = None
     """Delivery methods with their carriages."""
 
 
-class CarriageDeliveryMethod(Model):
+class CarriageDeliveryListV2ResponseMethod(Model):
     """A delivery method with its carriages for the requested departure date."""
 
     carriage_postings_count: int | None = None
     """Number of postings in all carriages of the method."""
 
-    carriages: list[DeliveryMethodCarriage] | None = None
+    carriages: list[CarriageDeliveryListV2ResponseMethodCarriage] | None = None
     """Carriages of this delivery method."""
 
     cut_in: str | None = None
@@ -215,6 +786,56 @@ class CarriageDeliveryMethod(Model):
     """Warehouse name."""
 
 
+class CarriageDeliveryListV2ResponseMethodCarriage(Model):
+    """A carriage of a delivery method for the requested departure date."""
+
+    all_blr_traceable: bool | None = None
+    """true if the carriage has products that need extra documents when shipped to Belarus."""
+
+    available_actions: list[str] | None = None
+    """Actions currently available for the carriage."""
+
+    carriage_volume: float | None = None
+    """Volume of the carriage, in litres."""
+
+    id: int | None = None
+    """Carriage identifier. 0 means a carriage that can be created."""
+
+    pickup_fee: CarriageDeliveryListV2ResponseMethodCarriagePickupFee | None = None
+    """Cost of a pick-up by an Ozon courier."""
+
+    postings_count: int | None = None
+    """Number of postings in the carriage."""
+
+    quantum_count: int | None = None
+    """Number of quanta in the carriage."""
+
+    status: str | None = None
+    """Carriage status for the requested delivery method and date."""
+
+
+class CarriageDeliveryListV2ResponseMethodCarriagePickupFee(Model):
+    """Cost of a pick-up carriage collected by an Ozon courier."""
+
+    currency_code: str | None = None
+    """Currency code, e.g. RUB."""
+
+    value: float | None = None
+    """Preliminary cost of handing the carriage over to an Ozon courier, in the given currency."""
+
+
+class CarriageEttnStatusV1Response(Model):
+    """Check status of the electronic consignment note of a traceable carriage."""
+
+    errors: list[str] | None = None
+    """Errors found when checking the electronic consignment note."""
+
+    status: CarriageEttnStatusV1ResponseStatus | None = None
+    """Check status: `NOT_UPLOADED` not uploaded; `PROCESSING` being checked; `SUCCESS` checked
+    successfully; `FAILED` the check failed.
+    """
+
+
 class CarriageGetV1Response(Model):
     """Details of a carriage."""
 
@@ -239,7 +860,7 @@ class CarriageGetV1Response(Model):
     waybill as PDF; set_arrival_passes - issue arrival passes.
     """
 
-    cancel_availability: CarriageCancelAvailability | None = None
+    cancel_availability: CarriageGetV1ResponseCancelAvailability | None = None
     """Whether the carriage can be cancelled, and why not."""
 
     carriage_id: int | None = None
@@ -296,6 +917,16 @@ class CarriageGetV1Response(Model):
     """Warehouse identifier."""
 
 
+class CarriageGetV1ResponseCancelAvailability(Model):
+    """Whether the carriage can be cancelled."""
+
+    is_cancel_available: bool | None = None
+    """true if the carriage can be cancelled."""
+
+    reason: str | None = None
+    """Why the carriage cannot be cancelled."""
+
+
 class CarriageIdRequest(RequestModel):
     """Identifies one carriage."""
 
@@ -306,11 +937,30 @@ class CarriageIdRequest(RequestModel):
 class CarriagePassCreateV1Request(RequestModel):
     """Request to create arrival passes for a carriage."""
 
-    arrival_passes: list[CarriageArrivalPass]
+    arrival_passes: list[CarriagePassCreateV1RequestArrivalPass]
     """Passes to create."""
 
     carriage_id: int
     """Identifier of the carriage the passes are for."""
+
+
+class CarriagePassCreateV1RequestArrivalPass(RequestModel):
+    """Driver and vehicle data for a new carriage arrival pass."""
+
+    driver_name: str
+    """Full name of the driver."""
+
+    driver_phone: str
+    """Phone number of the driver."""
+
+    vehicle_license_plate: str
+    """Vehicle licence plate number."""
+
+    vehicle_model: str
+    """Vehicle make and model."""
+
+    with_returns: bool | None = None
+    """true if the driver will also pick up returns. Default false."""
 
 
 class CarriagePassDeleteV1Request(RequestModel):
@@ -326,21 +976,33 @@ class CarriagePassDeleteV1Request(RequestModel):
 class CarriagePassUpdateV1Request(RequestModel):
     """Request to update arrival passes of a carriage."""
 
-    arrival_passes: list[CarriageArrivalPassUpdate]
+    arrival_passes: list[CarriagePassUpdateV1RequestArrivalPass]
     """Passes with the new data."""
 
     carriage_id: int
     """Identifier of the carriage."""
 
 
-class CarriagePickupFee(Model):
-    """Cost of a pick-up carriage collected by an Ozon courier."""
+class CarriagePassUpdateV1RequestArrivalPass(RequestModel):
+    """New driver and vehicle data for an existing carriage arrival pass."""
 
-    currency_code: str | None = None
-    """Currency code, e.g. RUB."""
+    driver_name: str
+    """Full name of the driver."""
 
-    value: float | None = None
-    """Preliminary cost of handing the carriage over to an Ozon courier, in the given currency."""
+    driver_phone: str
+    """Phone number of the driver."""
+
+    id: int
+    """Identifier of the pass to update."""
+
+    vehicle_license_plate: str
+    """Vehicle licence plate number."""
+
+    vehicle_model: str
+    """Vehicle make and model."""
+
+    with_returns: bool | None = None
+    """true if the driver will also pick up returns. Default false."""
 
 
 class CarriageSetPostingsV1Request(RequestModel):
@@ -351,31 +1013,3 @@ class CarriageSetPostingsV1Request(RequestModel):
 
     posting_numbers: list[str]
     """The complete new list of posting numbers for the carriage; it replaces the current list."""
-
-
-class DeliveryMethodCarriage(Model):
-    """A carriage of a delivery method for the requested departure date."""
-
-    all_blr_traceable: bool | None = None
-    """true if the carriage has products that need extra documents when shipped to Belarus."""
-
-    available_actions: list[str] | None = None
-    """Actions currently available for the carriage."""
-
-    carriage_volume: float | None = None
-    """Volume of the carriage, in litres."""
-
-    id: int | None = None
-    """Carriage identifier. 0 means a carriage that can be created."""
-
-    pickup_fee: CarriagePickupFee | None = None
-    """Cost of a pick-up by an Ozon courier."""
-
-    postings_count: int | None = None
-    """Number of postings in the carriage."""
-
-    quantum_count: int | None = None
-    """Number of quanta in the carriage."""
-
-    status: str | None = None
-    """Carriage status for the requested delivery method and date."""

@@ -11,9 +11,13 @@ from msgspec import Meta, field
 from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
-    ChatMessageModerateImageStatus = Literal["SUCCESS", "MODERATION", "FAILED"] | str
-    ChatStatusEnum = Literal["UNSPECIFIED", "OPENED", "CLOSED", "Opened"] | str
-    ChatTypeEnum = (
+    ChatHistoryV3ResponseMessageModerateImageStatus = (
+        Literal["SUCCESS", "MODERATION", "FAILED"] | str
+    )
+    ChatListV3ResponseChatChatChatStatus = (
+        Literal["UNSPECIFIED", "OPENED", "CLOSED", "Opened"] | str
+    )
+    ChatListV3ResponseChatChatChatType = (
         Literal[
             "UNSPECIFIED",
             "SELLER_SUPPORT",
@@ -27,65 +31,18 @@ if TYPE_CHECKING:
         | str
     )
 else:
-    ChatMessageModerateImageStatus = str
-    ChatStatusEnum = str
-    ChatTypeEnum = str
-# ChatMessageModerateImageStatus: Moderation status of an image in a chat message: SUCCESS -
-# passed moderation; MODERATION - under review; FAILED - rejected.
-# ChatStatusEnum: Chat status: UNSPECIFIED - not set; OPENED - open chat; CLOSED - closed chat.
-# Ozon's examples also use the mixed-case form Opened.
-# ChatTypeEnum: Chat type: UNSPECIFIED - not set; SELLER_SUPPORT - chat with Ozon support;
-# BUYER_SELLER - chat with a buyer; BUYER_SELLER_SELECT - chat with a buyer about Ozon Select
-# orders; SELLER_API_UPDATES - Seller API updates channel; SELLER_API_NOTIFICATIONS - Seller API
-# notifications channel; SELLER_NOTIFICATION_LOGISTICS - Ozon Delivery notifications. Ozon's
-# examples also use mixed-case forms such as Seller_Support.
-
-
-class ChatDetailsInfo(Model):
-    """Basic data of a chat: identifier, type, status and creation date."""
-
-    created_at: datetime | None = None
-    """Date and time the chat was created."""
-
-    chat_id: str | None = None
-    """Chat identifier (UUID string)."""
-
-    chat_status: ChatStatusEnum | None = None
-    """Chat status: OPENED or CLOSED."""
-
-    chat_type: ChatTypeEnum | None = None
-    """Chat type, for example BUYER_SELLER for a chat with a buyer or SELLER_SUPPORT for a chat
-    with Ozon support.
-    """
-
-
-class ChatHistoryRequestFilter(RequestModel):
-    """Filter for the messages returned from a chat history."""
-
-    message_ids: list[Annotated[int, Meta(ge=0)]] | None = None
-    """Return only the messages with these identifiers."""
-
-
-class ChatHistoryV2Message(Model):
-    """A chat message in the version 2 chat history."""
-
-    created_at: datetime | None = None
-    """Date and time the message was created."""
-
-    data: list[str] | None = None
-    """Message content, in Markdown format."""
-
-    is_read: bool | None = None
-    """true if the message has been read."""
-
-    message_id: int | None = field(default=None, name="messageId")
-    """Message identifier, as declared in the schema. JSON name: ``messageId``."""
-
-    user: ChatUser | None = None
-    """The chat participant who sent the message."""
-
-    message_id_: int | None = field(default=None, name="message_id")
-    """Message identifier, as sent in real responses. JSON name: ``message_id``."""
+    ChatHistoryV3ResponseMessageModerateImageStatus = str
+    ChatListV3ResponseChatChatChatStatus = str
+    ChatListV3ResponseChatChatChatType = str
+# ChatHistoryV3ResponseMessageModerateImageStatus: Moderation status of an image in a chat
+# message: SUCCESS - passed moderation; MODERATION - under review; FAILED - rejected.
+# ChatListV3ResponseChatChatChatStatus: Chat status: UNSPECIFIED - not set; OPENED - open chat;
+# CLOSED - closed chat. Ozon's examples also use the mixed-case form Opened.
+# ChatListV3ResponseChatChatChatType: Chat type: UNSPECIFIED - not set; SELLER_SUPPORT - chat
+# with Ozon support; BUYER_SELLER - chat with a buyer; BUYER_SELLER_SELECT - chat with a buyer
+# about Ozon Select orders; SELLER_API_UPDATES - Seller API updates channel;
+# SELLER_API_NOTIFICATIONS - Seller API notifications channel; SELLER_NOTIFICATION_LOGISTICS -
+# Ozon Delivery notifications. Ozon's examples also use mixed-case forms such as Seller_Support.
 
 
 class ChatHistoryV2Request(RequestModel):
@@ -112,8 +69,30 @@ class ChatHistoryV2Response(Model):
     has_next: bool | None = None
     """true if not all messages were returned and more can be requested."""
 
-    messages: list[ChatHistoryV2Message] | None = None
+    messages: list[ChatHistoryV2ResponseMessage] | None = None
     """Messages, ordered according to the direction parameter of the request."""
+
+
+class ChatHistoryV2ResponseMessage(Model):
+    """A chat message in the version 2 chat history."""
+
+    created_at: datetime | None = None
+    """Date and time the message was created."""
+
+    data: list[str] | None = None
+    """Message content, in Markdown format."""
+
+    is_read: bool | None = None
+    """true if the message has been read."""
+
+    message_id: int | None = field(default=None, name="messageId")
+    """Message identifier, as declared in the schema. JSON name: ``messageId``."""
+
+    user: ChatUser | None = None
+    """The chat participant who sent the message."""
+
+    message_id_: int | None = field(default=None, name="message_id")
+    """Message identifier, as sent in real responses. JSON name: ``message_id``."""
 
 
 class ChatHistoryV3Request(RequestModel):
@@ -127,7 +106,7 @@ class ChatHistoryV3Request(RequestModel):
     Default Backward. Set the number of messages with limit.
     """
 
-    filter: ChatHistoryRequestFilter | None = None
+    filter: ChatHistoryV3RequestFilter | None = None
     """Filter by message identifiers."""
 
     from_message_id: Annotated[int, Meta(ge=0)] | None = None
@@ -139,6 +118,13 @@ class ChatHistoryV3Request(RequestModel):
     """Number of messages in the answer. Default 50, maximum 1000."""
 
 
+class ChatHistoryV3RequestFilter(RequestModel):
+    """Filter for the messages returned from a chat history."""
+
+    message_ids: list[Annotated[int, Meta(ge=0)]] | None = None
+    """Return only the messages with these identifiers."""
+
+
 class ChatHistoryV3Response(Model):
     """Messages of a chat."""
 
@@ -147,24 +133,51 @@ class ChatHistoryV3Response(Model):
     message received.
     """
 
-    messages: list[ChatMessage] | None = None
+    messages: list[ChatHistoryV3ResponseMessage] | None = None
     """Messages ordered according to the direction parameter of the request."""
 
 
-class ChatInfo(Model):
-    """A chat in the chat list, with its unread message counters."""
+class ChatHistoryV3ResponseMessage(Model):
+    """A message in a chat."""
 
-    chat: ChatDetailsInfo | None = None
-    """Chat identifier, type, status and creation date."""
+    context: ChatHistoryV3ResponseMessageContext | None = None
+    """Order and product the message refers to."""
 
-    first_unread_message_id: int | None = None
-    """Identifier of the first unread message in the chat."""
+    created_at: datetime | None = None
+    """Date and time the message was created."""
 
-    last_message_id: int | None = None
-    """Identifier of the latest message in the chat."""
+    data: list[str] | None = None
+    """Message content in Markdown, one string per part."""
 
-    unread_count: int | None = None
-    """Number of unread messages in the chat."""
+    is_image: bool | None = None
+    """true if the message contains an image."""
+
+    is_read: bool | None = None
+    """true if the message has been read."""
+
+    message_id: int | None = None
+    """Message identifier."""
+
+    moderate_image_status: ChatHistoryV3ResponseMessageModerateImageStatus | None = None
+    """Moderation status of the image: SUCCESS, MODERATION or FAILED."""
+
+    user: ChatUser | None = None
+    """Author of the message: identifier and participant type."""
+
+    message_id_: int | None = field(default=None, name="messageId")
+    """The message identifier in the camelCase spelling of Ozon's Chinese reference; carries the
+    same value as `message_id` when present. JSON name: ``messageId``.
+    """
+
+
+class ChatHistoryV3ResponseMessageContext(Model):
+    """Order and product a chat message is about."""
+
+    order_number: str | None = None
+    """Order number."""
+
+    sku: str | None = None
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class ChatListRequestFilter(RequestModel):
@@ -178,7 +191,33 @@ class ChatListRequestFilter(RequestModel):
     """true to return only chats with unread messages."""
 
 
-class ChatListV2Item(Model):
+class ChatListV2Request(RequestModel):
+    """Request for the chat list (version 2)."""
+
+    limit: int
+    """Number of chats in the response. Default 30, maximum 1000."""
+
+    filter: ChatListRequestFilter | None = None
+    """Chat filter."""
+
+    offset: int | None = None
+    """Number of chats to skip; for example, with offset 10 the response starts at the 11th chat."""
+
+
+class ChatListV2Response(Model):
+    """The chat list (version 2)."""
+
+    chats: list[ChatListV2ResponseChat] | None = None
+    """Chats with their unread counters."""
+
+    total_chats_count: int | None = None
+    """Total number of chats matching the filter."""
+
+    total_unread_count: int | None = None
+    """Total number of unread messages."""
+
+
+class ChatListV2ResponseChat(Model):
     """A chat in the version 2 chat list, with its unread counters."""
 
     chat_id: str | None = None
@@ -203,11 +242,11 @@ class ChatListV2Item(Model):
     unread_count: int | None = None
     """Number of unread messages in the chat."""
 
-    chat: ChatListV2ItemChat | None = None
+    chat: ChatListV2ResponseChatChat | None = None
     """Main chat attributes (identifier, status, type, creation date), as returned by the API."""
 
 
-class ChatListV2ItemChat(Model):
+class ChatListV2ResponseChatChat(Model):
     """Main attributes of a chat in the version 2 chat list."""
 
     created_at: datetime | None = None
@@ -221,32 +260,6 @@ class ChatListV2ItemChat(Model):
 
     chat_type: str | None = None
     """Chat type: Seller_Support (chat with Ozon support) or Buyer_Seller (chat with a buyer)."""
-
-
-class ChatListV2Request(RequestModel):
-    """Request for the chat list (version 2)."""
-
-    limit: int
-    """Number of chats in the response. Default 30, maximum 1000."""
-
-    filter: ChatListRequestFilter | None = None
-    """Chat filter."""
-
-    offset: int | None = None
-    """Number of chats to skip; for example, with offset 10 the response starts at the 11th chat."""
-
-
-class ChatListV2Response(Model):
-    """The chat list (version 2)."""
-
-    chats: list[ChatListV2Item] | None = None
-    """Chats with their unread counters."""
-
-    total_chats_count: int | None = None
-    """Total number of chats matching the filter."""
-
-    total_unread_count: int | None = None
-    """Total number of unread messages."""
 
 
 class ChatListV3Request(RequestModel):
@@ -265,7 +278,7 @@ class ChatListV3Request(RequestModel):
 class ChatListV3Response(Model):
     """A page of chats."""
 
-    chats: list[ChatInfo] | None = None
+    chats: list[ChatListV3ResponseChat] | None = None
     """Chats with their unread counters."""
 
     total_unread_count: int | None = None
@@ -280,42 +293,38 @@ class ChatListV3Response(Model):
     """
 
 
-class ChatMessage(Model):
-    """A message in a chat."""
+class ChatListV3ResponseChat(Model):
+    """A chat in the chat list, with its unread message counters."""
 
-    context: ChatMessageContext | None = None
-    """Order and product the message refers to."""
+    chat: ChatListV3ResponseChatChat | None = None
+    """Chat identifier, type, status and creation date."""
+
+    first_unread_message_id: int | None = None
+    """Identifier of the first unread message in the chat."""
+
+    last_message_id: int | None = None
+    """Identifier of the latest message in the chat."""
+
+    unread_count: int | None = None
+    """Number of unread messages in the chat."""
+
+
+class ChatListV3ResponseChatChat(Model):
+    """Basic data of a chat: identifier, type, status and creation date."""
 
     created_at: datetime | None = None
-    """Date and time the message was created."""
+    """Date and time the chat was created."""
 
-    data: list[str] | None = None
-    """Message content in Markdown, one string per part."""
+    chat_id: str | None = None
+    """Chat identifier (UUID string)."""
 
-    is_image: bool | None = None
-    """true if the message contains an image."""
+    chat_status: ChatListV3ResponseChatChatChatStatus | None = None
+    """Chat status: OPENED or CLOSED."""
 
-    is_read: bool | None = None
-    """true if the message has been read."""
-
-    message_id: int | None = None
-    """Message identifier."""
-
-    moderate_image_status: ChatMessageModerateImageStatus | None = None
-    """Moderation status of the image: SUCCESS, MODERATION or FAILED."""
-
-    user: ChatUser | None = None
-    """Author of the message: identifier and participant type."""
-
-
-class ChatMessageContext(Model):
-    """Order and product a chat message is about."""
-
-    order_number: str | None = None
-    """Order number."""
-
-    sku: str | None = None
-    """Product identifier in the Ozon system (SKU)."""
+    chat_type: ChatListV3ResponseChatChatChatType | None = None
+    """Chat type, for example BUYER_SELLER for a chat with a buyer or SELLER_SUPPORT for a chat
+    with Ozon support.
+    """
 
 
 class ChatReadV2Request(RequestModel):
@@ -358,18 +367,18 @@ class ChatSendMessageV1Request(RequestModel):
     """Message text in plain text, 1 to 1000 characters."""
 
 
-class ChatStartResult(Model):
+class ChatStartV1Response(Model):
+    """Answer with the chat created for a posting."""
+
+    result: ChatStartV1ResponseResult | None = None
+    """The new chat."""
+
+
+class ChatStartV1ResponseResult(Model):
     """The chat created by the request."""
 
     chat_id: str | None = None
     """Identifier of the new chat."""
-
-
-class ChatStartV1Response(Model):
-    """Answer with the chat created for a posting."""
-
-    result: ChatStartResult | None = None
-    """The new chat."""
 
 
 class ChatUser(Model):

@@ -18,6 +18,18 @@ else:
 # accepted).
 
 
+class AnalyticsDataResponseResultDataDimension(Model):
+    """The value of one grouping dimension in an analytics row."""
+
+    id: str | None = None
+    """Identifier of the dimension value, for example the Ozon SKU when grouping by sku or the date
+    when grouping by day.
+    """
+
+    name: str | None = None
+    """Display name of the dimension value, for example the product name."""
+
+
 class ArrivalPassCreateResponse(Model):
     """The identifiers of the arrival passes that were created."""
 
@@ -30,6 +42,15 @@ class BoolResultResponse(Model):
 
     result: bool | None = None
     """true if the request was processed successfully."""
+
+
+class CancelReasonListByOrderRequest(RequestModel):
+    """Request that identifies an order by its number; used to list cancellation reasons for the
+    order and to check or follow its cancellation.
+    """
+
+    order_number: str
+    """Order number."""
 
 
 class CarriageError(Model):
@@ -46,8 +67,29 @@ class CarriageError(Model):
     status: str | None = None
     """Error severity: warning - a warning; critical - a critical error."""
 
+    description: str | None = None
+    """Human-readable explanation of the error."""
+
+
+class DropOffPointCoordinates(Model):
+    """Geographic coordinates of a drop-off point."""
+
+    latitude: float | None = None
+    """Latitude in decimal degrees."""
+
+    longitude: float | None = None
+    """Longitude in decimal degrees."""
+
 
 class Empty(Model):
+    """An empty JSON object, sent or received when an operation has no parameters or no data to
+    return.
+    """
+
+    pass
+
+
+class EmptyRequest(RequestModel):
     """An empty JSON object, sent or received when an operation has no parameters or no data to
     return.
     """
@@ -90,6 +132,16 @@ class FilterPeriod(RequestModel):
     """End of the period, format YYYY-MM-DDTHH:mm:ss.sssZ, e.g. 2019-11-25T10:43:06.51Z."""
 
 
+class FinanceCashFlowStatementListRequestDate(RequestModel):
+    """Date range for the cash flow statement."""
+
+    from_: datetime = field(name="from")
+    """Start date of the report range. JSON name: ``from``."""
+
+    to: datetime
+    """End date of the report range."""
+
+
 class IdNamePair(Model):
     """A generic identifier and name pair; used for cancellation reasons, pricing strategy
     competitors and product attributes that can raise the content rating.
@@ -104,6 +156,15 @@ class IdNamePair(Model):
     """Name of the item: cancellation reason text, competitor name (often a shop domain) or
     attribute name.
     """
+
+
+class IdObject(Model):
+    """An object holding one identifier: of a returned product item (exemplar) in /v1/returns/list,
+    of the uploaded certificate in /v1/product/certificate/create.
+    """
+
+    id: int | None = None
+    """The identifier."""
 
 
 class MoneyValue(Model):
@@ -124,6 +185,118 @@ class OperationError(Model):
 
     message: str | None = None
     """Reason for the error."""
+
+
+class OrderCancelResponse(Model):
+    """Answer to a request to cancel an order or a posting."""
+
+    message: str | None = None
+    """Message text about the result of the cancellation request."""
+
+
+class OrderCancelStatusResponse(Model):
+    """Cancellation status of an order and the postings it covers."""
+
+    order_number: str | None = None
+    """Order number."""
+
+    posting_number: list[str] | None = None
+    """Numbers of the postings in the order that the cancellation covers."""
+
+    state: str | None = None
+    """Current state of the cancellation of the order or posting."""
+
+
+class PostingBuyerLegalInfo(Model):
+    """Legal details of a buyer that is a company."""
+
+    company_name: str | None = None
+    """Company name."""
+
+    inn: str | None = None
+    """Taxpayer identification number (INN)."""
+
+    kpp: str | None = None
+    """Tax registration reason code (KPP)."""
+
+
+class PostingFboCancelReasonListResponse(Model):
+    """List of cancellation reasons available for postings or orders."""
+
+    reasons: list[IdNamePair] | None = None
+    """Cancellation reasons as identifier and name pairs."""
+
+    result: list[PostingFbsCancelReasonListResponseResult] | None = None
+    """Cancellation reasons with their type and whether each can be used to cancel a posting;
+    Ozon's example shows this list although its schema omits it.
+    """
+
+
+class PostingFbsActGetPostingsRequest(RequestModel):
+    """Request that identifies one object by its numeric `id`: a document-generation task
+    (carriage) for the /v2/posting/fbs/act/* and /v2/posting/fbs/digital/act/* calls, or a
+    notification URL for /v1/notification/delete.
+    """
+
+    id: int
+    """For the act and waybill calls, the document-generation task number returned by
+    /v2/posting/fbs/act/create (it is also the carriage identifier); for
+    /v1/notification/delete, the identifier of the notification URL to remove.
+    """
+
+
+class PostingFbsCancelReasonListResponseResult(Model):
+    """A cancellation reason that can be used for postings."""
+
+    id: int | None = None
+    """Cancellation reason identifier."""
+
+    is_available_for_cancellation: bool | None = None
+    """true if this reason can be used to cancel a posting."""
+
+    title: str | None = None
+    """Reason name."""
+
+    type_id: str | None = None
+    """Who initiates the cancellation: buyer - the customer, seller - the seller."""
+
+
+class PostingFbsProductCancelRequestItem(RequestModel):
+    """A product to cancel in a posting."""
+
+    quantity: int
+    """Number of units of the product to cancel."""
+
+    sku: int
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval(Model):
+    """A period with a start and an end date-time, for example the dates to which a delivery can be
+    moved or a holiday period of a pickup point.
+    """
+
+    begin: datetime | None = None
+    """Start of the period, date and time as `YYYY-MM-DDTHH:mm:ss.sssZ`."""
+
+    end: datetime | None = None
+    """End of the period, date and time as `YYYY-MM-DDTHH:mm:ss.sssZ`."""
+
+
+class PostingFbsUnfulfilledListResponsePostingProductPrice(Model):
+    """An amount of money with its currency, as sent in posting lists (amount as a decimal string).
+
+    Note: One schema for what Ozon's reference describes separately (as
+    `FbsUnfulfilledPostingProductPrice`, `FbsUnfulfilledCurrentTariffCharge`,
+    `FbsUnfulfilledNextTariffCharge`, `FbsUnfulfilledNextTariffMinCharge`,
+    `FbsUnfulfilledStepTariffCharge` in the draft): the structures are identical.
+    """
+
+    amount: str | None = None
+    """Price amount in the given currency."""
+
+    currency: str | None = None
+    """Currency code, for example `RUB`."""
 
 
 class PostingNumberRequest(RequestModel):
@@ -193,21 +366,89 @@ class ProductIdsRequest(RequestModel):
     """
 
 
+class ProductImage(Model):
+    """A product image in the object form of Ozon's 2026 schemas."""
+
+    default: bool | None = None
+    """`true` for the main image, shown first on the product card."""
+
+    file_name: str | None = None
+    """Link to the image file."""
+
+    index: int | None = None
+    """Position of the image on the product card, counting from 0."""
+
+
+class ProductImportInfoRequest(RequestModel):
+    """Request for the status of a product import task."""
+
+    task_id: int
+    """Product import task identifier, as returned by /v3/product/import and other product creation
+    or update methods.
+    """
+
+
+class ProductImportResponse(Model):
+    """Result of a product create or update request."""
+
+    result: ProductImportTask | None = None
+    """The import task; check its status with /v1/product/import/info."""
+
+
+class ProductImportTask(Model):
+    """Identifier of the asynchronous product creation or update task."""
+
+    task_id: int | None = None
+    """Product import task number; check the creation or update status with
+    /v1/product/import/info.
+    """
+
+
+class ReportCodeResponse(Model):
+    """Result with the code of a report being generated."""
+
+    code: str | None = None
+    """Unique report code; pass it to /v1/report/info to get the report."""
+
+
 class ReportCreateResponse(Model):
     """The code of a report that is being generated; poll /v1/report/info with it."""
 
-    result: ReportDiscountedCreateV1Response | None = None
+    result: ReportCodeResponse | None = None
     """Result with the report code."""
 
     code: str | None = None
     """Report code, when returned at the top level; pass it to /v1/report/info."""
 
 
-class ReportDiscountedCreateV1Response(Model):
-    """Result with the code of a report being generated."""
+class ReportPlacementByProductsCreateRequest(RequestModel):
+    """Reporting period given as a start and an end date, at most 31 days long."""
 
-    code: str | None = None
-    """Unique report code; pass it to /v1/report/info to get the report."""
+    date_from: str
+    """First day of the reporting period, `YYYY-MM-DD`."""
+
+    date_to: str
+    """Last day of the reporting period, `YYYY-MM-DD`; the period may span at most 31 days."""
+
+
+class ReportReturnsCreateResponse(Model):
+    """Answer to a request that starts generating a report or document: the code to fetch it by."""
+
+    result: ReportCodeResponse | None = None
+    """Code of the report being generated; pass it to /v1/report/info to get the file."""
+
+
+class SellerInfoResponseRatingCurrentValueStatus(Model):
+    """Status flags of a rating value relative to its thresholds."""
+
+    danger: bool | None = None
+    """`true` if the value has crossed the threshold at which the account can be blocked."""
+
+    premium: bool | None = None
+    """`true` if the value has reached the threshold required for the Premium programme."""
+
+    warning: bool | None = None
+    """`true` if a warning was issued that the value may cross the blocking threshold."""
 
 
 class StringResultResponse(Model):
@@ -217,11 +458,57 @@ class StringResultResponse(Model):
     """Result of processing the request, for example success."""
 
 
-class TimeRange(Model):
-    """A time interval defined by its start and end."""
+class SupplyOrderGetResponseOrderDropoffWarehouse(Model):
+    """Drop-off point where the supply is handed over to Ozon."""
 
-    time_from: datetime | None = None
-    """Start of the interval."""
+    address: str | None = None
+    """Address of the drop-off point."""
 
-    time_to: datetime | None = None
-    """End of the interval."""
+    name: str | None = None
+    """Name of the drop-off point."""
+
+    warehouse_id: int | None = None
+    """Identifier of the drop-off point (warehouse)."""
+
+
+class SupplyOrderGetResponseOrderTimeslotTimeslot(Model):
+    """Supply time interval in the local time of the warehouse."""
+
+    from_: datetime | None = field(default=None, name="from")
+    """Start of the interval, local time. JSON name: ``from``."""
+
+    to: datetime | None = None
+    """End of the interval, local time."""
+
+
+class WarehouseAddressCoordinates(RequestModel):
+    """Geographic coordinates of a warehouse address or of a search point."""
+
+    latitude: float
+    """Latitude in decimal degrees."""
+
+    longitude: float
+    """Longitude in decimal degrees."""
+
+
+class WarehouseFbsUpdatePickUpTimeslotListRequest(RequestModel):
+    """Request for courier pick-up timeslots for an existing FBS warehouse."""
+
+    warehouse_id: int
+    """Identifier of the warehouse."""
+
+
+class WarehouseOperationResponse(Model):
+    """The identifier of an asynchronous warehouse operation; check it with
+    /v1/warehouse/operation/status.
+    """
+
+    operation_id: str | None = None
+    """Identifier of the started operation; get its status with /v1/warehouse/operation/status."""
+
+
+class WarehouseOperationStatusRequest(RequestModel):
+    """Request for the status of a warehouse operation."""
+
+    operation_id: str
+    """Operation identifier returned by the method that started it."""

@@ -14,24 +14,111 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
-    ConditionalCancellationInitiator = (
+    ConditionalCancellationListV2RequestFiltersCancellationInitiator = Literal[
+        "OZON", "SELLER", "CLIENT", "SYSTEM", "DELIVERY"
+    ]
+    ConditionalCancellationListV2RequestFiltersState = Literal[
+        "ALL", "ON_APPROVAL", "APPROVED", "REJECTED"
+    ]
+    ConditionalCancellationListV2ResponseResultCancellationInitiator = (
         Literal["OZON", "SELLER", "CLIENT", "SYSTEM", "DELIVERY"] | str
     )
-    ConditionalCancellationState = Literal["ON_APPROVAL", "APPROVED", "REJECTED", "ALL"] | str
-    ConditionalCancellationStateFilter = Literal["ALL", "ON_APPROVAL", "APPROVED", "REJECTED"]
+    ConditionalCancellationListV2ResponseResultStateState = (
+        Literal["ON_APPROVAL", "APPROVED", "REJECTED", "ALL"] | str
+    )
 else:
-    ConditionalCancellationInitiator = str
-    ConditionalCancellationState = str
-    ConditionalCancellationStateFilter = Literal["ALL", "ON_APPROVAL", "APPROVED", "REJECTED"]
-# ConditionalCancellationInitiator: Who initiated the cancellation: SELLER - the seller; CLIENT
-# - the buyer; OZON - Ozon; SYSTEM - the system; DELIVERY - the delivery service.
-# ConditionalCancellationState: State of a cancellation request: ON_APPROVAL - under review;
-# APPROVED - approved; REJECTED - rejected; ALL - any state (filter value).
-# ConditionalCancellationStateFilter: Cancellation request state used as a filter: ALL -
-# requests in any state; ON_APPROVAL - under review; APPROVED - approved; REJECTED - rejected.
+    ConditionalCancellationListV2RequestFiltersCancellationInitiator = Literal[
+        "OZON", "SELLER", "CLIENT", "SYSTEM", "DELIVERY"
+    ]
+    ConditionalCancellationListV2RequestFiltersState = Literal[
+        "ALL", "ON_APPROVAL", "APPROVED", "REJECTED"
+    ]
+    ConditionalCancellationListV2ResponseResultCancellationInitiator = str
+    ConditionalCancellationListV2ResponseResultStateState = str
+# ConditionalCancellationListV2RequestFiltersCancellationInitiator: Who initiated the
+# cancellation: SELLER - the seller; CLIENT - the buyer; OZON - Ozon; SYSTEM - the system;
+# DELIVERY - the delivery service.
+# ConditionalCancellationListV2RequestFiltersState: Cancellation request state used as a filter:
+# ALL - requests in any state; ON_APPROVAL - under review; APPROVED - approved; REJECTED -
+# rejected.
+# ConditionalCancellationListV2ResponseResultCancellationInitiator: Who initiated the
+# cancellation: SELLER - the seller; CLIENT - the buyer; OZON - Ozon; SYSTEM - the system;
+# DELIVERY - the delivery service.
+# ConditionalCancellationListV2ResponseResultStateState: State of a cancellation request:
+# ON_APPROVAL - under review; APPROVED - approved; REJECTED - rejected; ALL - any state (filter
+# value).
 
 
-class ConditionalCancellation(Model):
+class ConditionalCancellationDecisionRequest(RequestModel):
+    """Approves or rejects one rFBS cancellation request."""
+
+    cancellation_id: int
+    """Cancellation request identifier."""
+
+    comment: str | None = None
+    """Comment on the decision; when rejecting, explain the reason here."""
+
+
+class ConditionalCancellationListV2Request(RequestModel):
+    """Request for the list of rFBS cancellation requests."""
+
+    limit: Annotated[int, Meta(le=500)]
+    """Number of requests in the answer. Maximum 500."""
+
+    filters: ConditionalCancellationListV2RequestFilters | None = None
+    """Filters by posting, initiator and state."""
+
+    last_id: int | None = None
+    """Identifier of the last value on the previous page. Leave empty for the first request; then
+    pass last_id from the previous answer.
+    """
+
+    with_: ConditionalCancellationListV2RequestWith | None = field(default=None, name="with")
+    """Additional data to include in the answer. JSON name: ``with``."""
+
+
+class ConditionalCancellationListV2RequestFilters(RequestModel):
+    """Filters for the list of cancellation requests."""
+
+    cancellation_initiator: (
+        list[ConditionalCancellationListV2RequestFiltersCancellationInitiator] | None
+    ) = None
+    """Filter by who initiated the cancellation: SELLER - the seller; CLIENT - the buyer; OZON -
+    Ozon; SYSTEM - the system; DELIVERY - the delivery service.
+    """
+
+    posting_number: list[str] | None = None
+    """Filter by posting numbers."""
+
+    state: ConditionalCancellationListV2RequestFiltersState | None = None
+    """Filter by request state: ALL - any state; ON_APPROVAL - under review; APPROVED - approved;
+    REJECTED - rejected.
+    """
+
+
+class ConditionalCancellationListV2RequestWith(RequestModel):
+    """Additional data to include in the answer."""
+
+    counter: bool | None = None
+    """true to include the number of requests in the ON_APPROVAL state."""
+
+
+class ConditionalCancellationListV2Response(Model):
+    """A page of rFBS cancellation requests."""
+
+    counter: int | None = None
+    """Number of requests in the ON_APPROVAL state; returned when with.counter is true."""
+
+    last_id: int | None = None
+    """Identifier of the last value on the page; pass it as last_id in the next request to get the
+    following values.
+    """
+
+    result: list[ConditionalCancellationListV2ResponseResult] | None = None
+    """Cancellation requests."""
+
+
+class ConditionalCancellationListV2ResponseResult(Model):
     """An rFBS cancellation request."""
 
     approve_comment: str | None = None
@@ -46,7 +133,9 @@ class ConditionalCancellation(Model):
     cancellation_id: int | None = None
     """Cancellation request identifier."""
 
-    cancellation_initiator: ConditionalCancellationInitiator | None = None
+    cancellation_initiator: (
+        ConditionalCancellationListV2ResponseResultCancellationInitiator | None
+    ) = None
     """Who initiated the cancellation."""
 
     cancellation_reason: IdNamePair | None = None
@@ -67,83 +156,14 @@ class ConditionalCancellation(Model):
     source_id: int | None = None
     """Previous identifier of the cancellation request, kept for backward compatibility."""
 
-    state: ConditionalCancellationStateInfo | None = None
+    state: ConditionalCancellationListV2ResponseResultState | None = None
     """State of the cancellation request."""
 
     tpl_integration_type: str | None = None
     """Type of integration with the delivery service."""
 
 
-class ConditionalCancellationDecisionRequest(RequestModel):
-    """Approves or rejects one rFBS cancellation request."""
-
-    cancellation_id: int
-    """Cancellation request identifier."""
-
-    comment: str | None = None
-    """Comment on the decision; when rejecting, explain the reason here."""
-
-
-class ConditionalCancellationListFilter(RequestModel):
-    """Filters for the list of cancellation requests."""
-
-    cancellation_initiator: (
-        list[Literal["OZON", "SELLER", "CLIENT", "SYSTEM", "DELIVERY"]] | None
-    ) = None
-    """Filter by who initiated the cancellation: SELLER - the seller; CLIENT - the buyer; OZON -
-    Ozon; SYSTEM - the system; DELIVERY - the delivery service.
-    """
-
-    posting_number: list[str] | None = None
-    """Filter by posting numbers."""
-
-    state: ConditionalCancellationStateFilter | None = None
-    """Filter by request state: ALL - any state; ON_APPROVAL - under review; APPROVED - approved;
-    REJECTED - rejected.
-    """
-
-
-class ConditionalCancellationListV2Request(RequestModel):
-    """Request for the list of rFBS cancellation requests."""
-
-    limit: Annotated[int, Meta(le=500)]
-    """Number of requests in the answer. Maximum 500."""
-
-    filters: ConditionalCancellationListFilter | None = None
-    """Filters by posting, initiator and state."""
-
-    last_id: int | None = None
-    """Identifier of the last value on the previous page. Leave empty for the first request; then
-    pass last_id from the previous answer.
-    """
-
-    with_: ConditionalCancellationListWith | None = field(default=None, name="with")
-    """Additional data to include in the answer. JSON name: ``with``."""
-
-
-class ConditionalCancellationListV2Response(Model):
-    """A page of rFBS cancellation requests."""
-
-    counter: int | None = None
-    """Number of requests in the ON_APPROVAL state; returned when with.counter is true."""
-
-    last_id: int | None = None
-    """Identifier of the last value on the page; pass it as last_id in the next request to get the
-    following values.
-    """
-
-    result: list[ConditionalCancellation] | None = None
-    """Cancellation requests."""
-
-
-class ConditionalCancellationListWith(RequestModel):
-    """Additional data to include in the answer."""
-
-    counter: bool | None = None
-    """true to include the number of requests in the ON_APPROVAL state."""
-
-
-class ConditionalCancellationStateInfo(Model):
+class ConditionalCancellationListV2ResponseResultState(Model):
     """State of a cancellation request."""
 
     id: int | None = None
@@ -152,5 +172,5 @@ class ConditionalCancellationStateInfo(Model):
     name: str | None = None
     """State name."""
 
-    state: ConditionalCancellationState | None = None
+    state: ConditionalCancellationListV2ResponseResultStateState | None = None
     """State code: ON_APPROVAL, APPROVED or REJECTED."""

@@ -10,19 +10,20 @@ from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
+    DropOffPointCoordinates,
     SortDirection,
 )
 
 if TYPE_CHECKING:
-    WarehouseDeliveryMethodStatus = Literal[
+    DeliveryMethodListV2RequestFilterStatus = Literal[
         "NEW", "EDITED", "ACTIVE", "DISABLED", "WAITING", "BROKEN"
     ]
 else:
-    WarehouseDeliveryMethodStatus = Literal[
+    DeliveryMethodListV2RequestFilterStatus = Literal[
         "NEW", "EDITED", "ACTIVE", "DISABLED", "WAITING", "BROKEN"
     ]
-# WarehouseDeliveryMethodStatus: Delivery method status: NEW (created), EDITED (being edited),
-# ACTIVE (active), DISABLED (inactive), WAITING (under review), BROKEN (has an error).
+# DeliveryMethodListV2RequestFilterStatus: Delivery method status: NEW (created), EDITED (being
+# edited), ACTIVE (active), DISABLED (inactive), WAITING (under review), BROKEN (has an error).
 
 
 class DeliveryMethodListV1Request(RequestModel):
@@ -31,11 +32,26 @@ class DeliveryMethodListV1Request(RequestModel):
     limit: int
     """Number of items in the answer, 1 to 50."""
 
-    filter: WarehouseDeliveryMethodFilterV1 | None = None
+    filter: DeliveryMethodListV1RequestFilter | None = None
     """Filter by delivery service, status or warehouse."""
 
     offset: int | None = None
     """Number of items to skip; with offset 10 the answer starts at the 11th item."""
+
+
+class DeliveryMethodListV1RequestFilter(RequestModel):
+    """Filter for the deprecated delivery method list (/v1/delivery-method/list)."""
+
+    provider_id: int | None = None
+    """Identifier of the delivery service."""
+
+    status: str | None = None
+    """Delivery method status: NEW (created), EDITED (being edited), ACTIVE (active), DISABLED
+    (inactive).
+    """
+
+    warehouse_id: int | None = None
+    """Identifier of the warehouse; get it with /v1/warehouse/list."""
 
 
 class DeliveryMethodListV1Response(Model):
@@ -46,8 +62,47 @@ class DeliveryMethodListV1Response(Model):
     offset to get the rest. False if all matching methods are in the answer.
     """
 
-    result: list[WarehouseDeliveryMethodV1] | None = None
+    result: list[DeliveryMethodListV1ResponseResult] | None = None
     """Delivery methods."""
+
+
+class DeliveryMethodListV1ResponseResult(Model):
+    """A warehouse delivery method as returned by the deprecated /v1/delivery-method/list."""
+
+    company_id: int | None = None
+    """Identifier of the seller."""
+
+    created_at: datetime | None = None
+    """Date and time the delivery method was created."""
+
+    cutoff: str | None = None
+    """Time of day (HH:MM) by which the seller must have the order packed."""
+
+    id: int | None = None
+    """Identifier of the delivery method."""
+
+    name: str | None = None
+    """Name of the delivery method."""
+
+    provider_id: int | None = None
+    """Identifier of the delivery service."""
+
+    sla_cut_in: int | None = None
+    """Minimum time to pack an order, in minutes, according to the warehouse settings."""
+
+    status: str | None = None
+    """Delivery method status: NEW (created), EDITED (being edited), ACTIVE (active), DISABLED
+    (inactive).
+    """
+
+    template_id: int | None = None
+    """Identifier of the order delivery service (template)."""
+
+    updated_at: datetime | None = None
+    """Date and time the delivery method was last updated."""
+
+    warehouse_id: int | None = None
+    """Identifier of the warehouse."""
 
 
 class DeliveryMethodListV2Request(RequestModel):
@@ -60,11 +115,29 @@ class DeliveryMethodListV2Request(RequestModel):
     """Cursor for the next page; take it from the previous answer, leave empty for the first page.
     """
 
-    filter: WarehouseDeliveryMethodFilter | None = None
+    filter: DeliveryMethodListV2RequestFilter | None = None
     """Filter by delivery method, delivery service, warehouse or status."""
 
     sort_dir: SortDirection | None = None
     """Sort direction, ASC (ascending) or DESC (descending)."""
+
+
+class DeliveryMethodListV2RequestFilter(RequestModel):
+    """Filter for the list of realFBS warehouse delivery methods."""
+
+    delivery_method_ids: Annotated[list[int], Meta(max_length=100)] | None = None
+    """Identifiers of delivery methods. Maximum 100."""
+
+    provider_ids: Annotated[list[int], Meta(max_length=100)] | None = None
+    """Identifiers of delivery services. Maximum 100."""
+
+    status: list[DeliveryMethodListV2RequestFilterStatus] | None = None
+    """Delivery method statuses to include: NEW (created), EDITED (being edited), ACTIVE (active),
+    DISABLED (inactive), WAITING (under review), BROKEN (has an error).
+    """
+
+    warehouse_ids: Annotated[list[int], Meta(max_length=100)] | None = None
+    """Identifiers of warehouses; get them with /v2/warehouse/list. Maximum 100."""
 
 
 class DeliveryMethodListV2Response(Model):
@@ -76,11 +149,11 @@ class DeliveryMethodListV2Response(Model):
     has_next: bool | None = None
     """True if not all delivery methods were returned; request the next page with cursor."""
 
-    delivery_methods: list[WarehouseDeliveryMethod] | None = None
+    delivery_methods: list[DeliveryMethodListV2ResponseDeliveryMethod] | None = None
     """Delivery methods."""
 
 
-class WarehouseDeliveryMethod(Model):
+class DeliveryMethodListV2ResponseDeliveryMethod(Model):
     """A delivery method of a realFBS warehouse."""
 
     created_at: datetime | None = None
@@ -124,74 +197,69 @@ class WarehouseDeliveryMethod(Model):
     warehouse_id: int | None = None
     """Identifier of the warehouse."""
 
-
-class WarehouseDeliveryMethodFilter(RequestModel):
-    """Filter for the list of realFBS warehouse delivery methods."""
-
-    delivery_method_ids: Annotated[list[int], Meta(max_length=100)] | None = None
-    """Identifiers of delivery methods. Maximum 100."""
-
-    provider_ids: Annotated[list[int], Meta(max_length=100)] | None = None
-    """Identifiers of delivery services. Maximum 100."""
-
-    status: list[WarehouseDeliveryMethodStatus] | None = None
-    """Delivery method statuses to include: NEW (created), EDITED (being edited), ACTIVE (active),
-    DISABLED (inactive), WAITING (under review), BROKEN (has an error).
+    tpl_dropoff_point: DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint | None = None
+    """The carrier's drop-off point where the seller hands over shipments for this delivery method,
+    when the method uses one.
     """
 
-    warehouse_ids: Annotated[list[int], Meta(max_length=100)] | None = None
-    """Identifiers of warehouses; get them with /v2/warehouse/list. Maximum 100."""
 
+class DeliveryMethodListV2ResponseDeliveryMethodTplDropoffPoint(Model):
+    """A carrier's drop-off point that accepts the seller's shipments."""
 
-class WarehouseDeliveryMethodFilterV1(RequestModel):
-    """Filter for the deprecated delivery method list (/v1/delivery-method/list)."""
+    address: str | None = None
+    """Street address of the drop-off point."""
 
-    provider_id: int | None = None
-    """Identifier of the delivery service."""
+    address_coordinates: DropOffPointCoordinates | None = None
+    """Geographic coordinates of the drop-off point."""
 
-    status: str | None = None
-    """Delivery method status: NEW (created), EDITED (being edited), ACTIVE (active), DISABLED
-    (inactive).
-    """
-
-    warehouse_id: int | None = None
-    """Identifier of the warehouse; get it with /v1/warehouse/list."""
-
-
-class WarehouseDeliveryMethodV1(Model):
-    """A warehouse delivery method as returned by the deprecated /v1/delivery-method/list."""
-
-    company_id: int | None = None
-    """Identifier of the seller."""
-
-    created_at: datetime | None = None
-    """Date and time the delivery method was created."""
-
-    cutoff: str | None = None
-    """Time of day (HH:MM) by which the seller must have the order packed."""
-
-    id: int | None = None
-    """Identifier of the delivery method."""
+    code: str | None = None
+    """Code of the drop-off point in the carrier's system."""
 
     name: str | None = None
-    """Name of the delivery method."""
+    """Name of the drop-off point."""
 
-    provider_id: int | None = None
-    """Identifier of the delivery service."""
 
-    sla_cut_in: int | None = None
-    """Minimum time to pack an order, in minutes, according to the warehouse settings."""
+class DeliveryMethodReturnSettingsGetV1Request(RequestModel):
+    """Request for the return settings of a delivery method."""
 
-    status: str | None = None
-    """Delivery method status: NEW (created), EDITED (being edited), ACTIVE (active), DISABLED
-    (inactive).
-    """
+    delivery_method_id: int
+    """Delivery method identifier from /v2/delivery-method/list."""
 
-    template_id: int | None = None
-    """Identifier of the order delivery service (template)."""
 
-    updated_at: datetime | None = None
-    """Date and time the delivery method was last updated."""
+class DeliveryMethodReturnSettingsGetV1Response(Model):
+    """Return settings of a delivery method."""
 
-    warehouse_id: int | None = None
-    """Identifier of the warehouse."""
+    settings: DeliveryMethodReturnSettingsGetV1ResponseSettings | None = None
+    """Return settings of the delivery method."""
+
+
+class DeliveryMethodReturnSettingsGetV1ResponseSettings(Model):
+    """Return settings of an rFBS or rFBS Express delivery method, grouped by return channel."""
+
+    courier_details: DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails | None = None
+    """Settings for returns picked up by courier."""
+
+    post_office_zipcode: str | None = None
+    """Zip code of the Russian Post office used for "easy return" (legkiy vozvrat) shipments."""
+
+    transport_company_details: (
+        DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails | None
+    ) = None
+    """Settings for returns sent through a transport company."""
+
+
+class DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails(Model):
+    """Settings for returns picked up by courier."""
+
+    contact_days: int | None = None
+    """Number of days within which you contact the buyer to arrange the return."""
+
+
+class DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails(Model):
+    """Settings for returns sent through a transport company."""
+
+    transport_company_names: list[str] | None = None
+    """Names of the transport companies that accept returns."""
+
+    zipcode: str | None = None
+    """Zip code of the transport company's address for returns."""

@@ -15,7 +15,27 @@ else:
 # Simplified Chinese; DEFAULT (the default) means Russian.
 
 
-class DescriptionCategoryAttribute(Model):
+class DescriptionCategoryAttributeV1Request(RequestModel):
+    """Request for the attributes of a description category and product type."""
+
+    description_category_id: int
+    """Category identifier, from /v1/description-category/tree."""
+
+    type_id: int
+    """Product type identifier, from /v1/description-category/tree."""
+
+    language: Language | None = None
+    """Language of the answer; Russian by default."""
+
+
+class DescriptionCategoryAttributeV1Response(Model):
+    """The attributes of a description category and product type."""
+
+    result: list[DescriptionCategoryAttributeV1ResponseResult] | None = None
+    """List of attributes."""
+
+
+class DescriptionCategoryAttributeV1ResponseResult(Model):
     """An attribute (characteristic) of a description category and product type."""
 
     category_dependent: bool | None = None
@@ -64,26 +84,6 @@ class DescriptionCategoryAttribute(Model):
 
     complex_is_collection: bool | None = None
     """True if the complex attribute takes a set of values, false if it takes a single value."""
-
-
-class DescriptionCategoryAttributeV1Request(RequestModel):
-    """Request for the attributes of a description category and product type."""
-
-    description_category_id: int
-    """Category identifier, from /v1/description-category/tree."""
-
-    type_id: int
-    """Product type identifier, from /v1/description-category/tree."""
-
-    language: Language | None = None
-    """Language of the answer; Russian by default."""
-
-
-class DescriptionCategoryAttributeV1Response(Model):
-    """The attributes of a description category and product type."""
-
-    result: list[DescriptionCategoryAttribute] | None = None
-    """List of attributes."""
 
 
 class DescriptionCategoryAttributeValue(Model):
@@ -166,28 +166,31 @@ class DescriptionCategoryAttributeValuesV1Response(Model):
     """Attribute values."""
 
 
-class DescriptionCategoryTreeNode(Model):
-    """A node of the category tree, either a category (with description_category_id and
-    category_name) or a product type (with type_id and type_name).
-    """
+class DescriptionCategoryTipsV1Request(RequestModel):
+    """Request for product type hints."""
 
-    description_category_id: int | None = None
-    """Category identifier; set for category nodes."""
+    type_id: list[int] | None = None
+    """Product type identifiers to get hints for, from /v1/description-category/tree."""
 
-    category_name: str | None = None
-    """Category name; set for category nodes."""
 
-    children: list[DescriptionCategoryTreeNode] | None = None
-    """Child nodes (subcategories or product types)."""
+class DescriptionCategoryTipsV1Response(Model):
+    """Product type hints."""
 
-    disabled: bool | None = None
-    """True if products cannot be created in this node, false if they can."""
+    result: list[DescriptionCategoryTipsV1ResponseResult] | None = None
+    """Hints, one entry per product type."""
+
+
+class DescriptionCategoryTipsV1ResponseResult(Model):
+    """Hint for one product type."""
+
+    images_url: list[str] | None = None
+    """Links to pictures of similar products."""
+
+    info_url: str | None = None
+    """Link to an Ozon storefront page with similar products and information about them."""
 
     type_id: int | None = None
-    """Product type identifier; set for product type nodes."""
-
-    type_name: str | None = None
-    """Product type name; set for product type nodes."""
+    """Product type identifier the hint belongs to."""
 
 
 class DescriptionCategoryTreeV1Request(RequestModel):
@@ -200,5 +203,29 @@ class DescriptionCategoryTreeV1Request(RequestModel):
 class DescriptionCategoryTreeV1Response(Model):
     """The tree of categories and product types."""
 
-    result: list[DescriptionCategoryTreeNode] | None = None
+    result: list[DescriptionCategoryTreeV1ResponseResult] | None = None
     """Top-level categories."""
+
+
+class DescriptionCategoryTreeV1ResponseResult(Model):
+    """A node of the category tree, either a category (with description_category_id and
+    category_name) or a product type (with type_id and type_name).
+    """
+
+    description_category_id: int | None = None
+    """Category identifier; set for category nodes."""
+
+    category_name: str | None = None
+    """Category name; set for category nodes."""
+
+    children: list[DescriptionCategoryTreeV1ResponseResult] | None = None
+    """Child nodes (subcategories or product types)."""
+
+    disabled: bool | None = None
+    """True if products cannot be created in this node, false if they can."""
+
+    type_id: int | None = None
+    """Product type identifier; set for product type nodes."""
+
+    type_name: str | None = None
+    """Product type name; set for product type nodes."""

@@ -10,8 +10,57 @@ from msgspec import Meta
 from ozon_async._models import Model, RequestModel
 
 
-class FbsExemplarInfo(Model):
-    """Data of one product exemplar in a posting."""
+class FbsExemplarMarkInput(RequestModel):
+    """A marking code of an exemplar: Chestny ZNAK code, jewelry UIN or IMEI."""
+
+    mark: str | None = None
+    """Value of the marking code."""
+
+    mark_type: str | None = None
+    """Marking code type: mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique
+    identification number of a jewelry item; imei - IMEI of a mobile device.
+    """
+
+
+class FbsPostingProductExemplarCreateOrGetV5Response(Model):
+    """Exemplar data of a posting (v5)."""
+
+    multi_box_qty: int | None = None
+    """Number of boxes the product is packed in."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarCreateOrGetV5ResponseProduct] | None = None
+    """Products of the posting with their exemplars."""
+
+
+class FbsPostingProductExemplarCreateOrGetV5ResponseProduct(Model):
+    """A product of a posting with its exemplars and the data required for them (v5)."""
+
+    exemplars: list[FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar] | None = None
+    """Exemplars of the product."""
+
+    is_gtd_needed: bool | None = None
+    """true if a cargo customs declaration (GTD) number must be passed for this product and
+    posting.
+    """
+
+    is_mandatory_mark_needed: bool | None = None
+    """true if a Chestny ZNAK marking code must be passed."""
+
+    is_rnpt_needed: bool | None = None
+    """true if a product batch registration number (RNPT) must be passed."""
+
+    product_id: int | None = None
+    """Product identifier (product_id)."""
+
+    quantity: int | None = None
+    """Number of exemplars of the product in the posting."""
+
+
+class FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar(Model):
+    """Data of one product exemplar in a posting (v5)."""
 
     exemplar_id: int | None = None
     """Exemplar identifier."""
@@ -25,20 +74,35 @@ class FbsExemplarInfo(Model):
     is_rnpt_absent: bool | None = None
     """true if no product batch registration number (RNPT) is given for the exemplar."""
 
-    marks: list[FbsExemplarMark] | None = None
-    """Chestny ZNAK codes (KIZ) and other marks of one exemplar."""
+    mandatory_mark: str | None = None
+    """Mandatory Chestny ZNAK marking code of the exemplar."""
 
     rnpt: str | None = None
     """Registration number of the product batch (RNPT)."""
 
-    weight: float | None = None
-    """Actual weight of the exemplar, for products sold by weight."""
+    jw_uin: list[str] | str | None = None
+    """Unique identification number (UIN) of a jewelry item. Accepted as a string or a list of
+    strings.
+    """
 
 
-class FbsExemplarInfoProduct(Model):
+class FbsPostingProductExemplarCreateOrGetV6Response(Model):
+    """Exemplar data of a posting."""
+
+    multi_box_qty: int | None = None
+    """Number of boxes the product is packed in."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarCreateOrGetV6ResponseProduct] | None = None
+    """Products of the posting with their exemplars."""
+
+
+class FbsPostingProductExemplarCreateOrGetV6ResponseProduct(Model):
     """A product of a posting with its exemplars and the data required or allowed for them."""
 
-    exemplars: list[FbsExemplarInfo] | None = None
+    exemplars: list[FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar] | None = None
     """Exemplars of the product."""
 
     has_imei: bool | None = None
@@ -77,32 +141,8 @@ class FbsExemplarInfoProduct(Model):
     """Minimum allowed weight of one exemplar."""
 
 
-class FbsExemplarInfoProductV5(Model):
-    """A product of a posting with its exemplars and the data required for them (v5)."""
-
-    exemplars: list[FbsExemplarInfoV5] | None = None
-    """Exemplars of the product."""
-
-    is_gtd_needed: bool | None = None
-    """true if a cargo customs declaration (GTD) number must be passed for this product and
-    posting.
-    """
-
-    is_mandatory_mark_needed: bool | None = None
-    """true if a Chestny ZNAK marking code must be passed."""
-
-    is_rnpt_needed: bool | None = None
-    """true if a product batch registration number (RNPT) must be passed."""
-
-    product_id: int | None = None
-    """Product identifier (product_id)."""
-
-    quantity: int | None = None
-    """Number of exemplars of the product in the posting."""
-
-
-class FbsExemplarInfoV5(Model):
-    """Data of one product exemplar in a posting (v5)."""
+class FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar(Model):
+    """Data of one product exemplar in a posting."""
 
     exemplar_id: int | None = None
     """Exemplar identifier."""
@@ -116,19 +156,17 @@ class FbsExemplarInfoV5(Model):
     is_rnpt_absent: bool | None = None
     """true if no product batch registration number (RNPT) is given for the exemplar."""
 
-    mandatory_mark: str | None = None
-    """Mandatory Chestny ZNAK marking code of the exemplar."""
+    marks: list[FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark] | None = None
+    """Chestny ZNAK codes (KIZ) and other marks of one exemplar."""
 
     rnpt: str | None = None
     """Registration number of the product batch (RNPT)."""
 
-    jw_uin: list[str] | str | None = None
-    """Unique identification number (UIN) of a jewelry item. Accepted as a string or a list of
-    strings.
-    """
+    weight: float | None = None
+    """Actual weight of the exemplar, for products sold by weight."""
 
 
-class FbsExemplarMark(Model):
+class FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark(Model):
     """A marking code of an exemplar: Chestny ZNAK code, jewelry UIN or IMEI."""
 
     mark: str | None = None
@@ -140,32 +178,90 @@ class FbsExemplarMark(Model):
     """
 
 
-class FbsExemplarSetData(RequestModel):
-    """Data of one product exemplar to check and save."""
+class FbsPostingProductExemplarSetV4Request(RequestModel):
+    """Request to check and save exemplar data for the products of an FBS posting."""
 
-    exemplar_id: int
-    """Exemplar identifier, as returned by the create-or-get method."""
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarSetV4RequestProduct] | None = None
+    """Products of the posting with their exemplars. Always send the full set."""
+
+
+class FbsPostingProductExemplarSetV4RequestProduct(RequestModel):
+    """A product of the posting with its exemplars."""
+
+    exemplars: list[FbsPostingProductExemplarSetV4RequestProductExemplar] | None = None
+    """Exemplar data, one entry per unit of the product in the posting."""
+
+    product_id: int | None = None
+    """Ozon SKU of the FBS product."""
+
+
+class FbsPostingProductExemplarSetV4RequestProductExemplar(RequestModel):
+    """Data of one product exemplar (unit)."""
 
     gtd: str | None = None
     """Cargo customs declaration (GTD) number."""
 
     is_gtd_absent: bool | None = None
-    """true if no cargo customs declaration (GTD) number is given for the exemplar."""
+    """true if there is no customs declaration number."""
 
-    is_rnpt_absent: bool | None = None
-    """true if no product batch registration number (RNPT) is given for the exemplar."""
+    mandatory_mark: str | None = None
+    """Chestny ZNAK mandatory marking code."""
 
-    marks: list[FbsExemplarMark] | None = None
-    """Chestny ZNAK codes (KIZ) and other marks of one exemplar."""
+    jw_uin: list[str] | str | None = None
+    """Unique identification number (UIN) of a jewellery item."""
 
     rnpt: str | None = None
     """Registration number of the product batch (RNPT)."""
 
-    weight: float | None = None
-    """Actual weight of the exemplar, for products sold by weight."""
+    is_rnpt_absent: bool | None = None
+    """true if there is no product batch registration number (RNPT)."""
 
 
-class FbsExemplarSetDataV5(RequestModel):
+class FbsPostingProductExemplarSetV5Request(RequestModel):
+    """Request to check and save exemplar data of a posting (v5).
+
+    Note: Ozon's schema marks `posting_number` required with `required: true` inside the
+    property.
+    """
+
+    posting_number: str
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarSetV5RequestProduct]
+    """Products with their exemplars; always pass the full set, including data sent earlier."""
+
+    multi_box_qty: int | None = None
+    """Number of boxes the product is packed in."""
+
+
+class FbsPostingProductExemplarSetV5RequestProduct(RequestModel):
+    """A product with the exemplar data to check and save (v5)."""
+
+    product_id: int
+    """Product identifier (product_id)."""
+
+    exemplars: list[FbsPostingProductExemplarSetV5RequestProductExemplar] | None = None
+    """Exemplars of the product."""
+
+    is_gtd_needed: bool | None = None
+    """true if a cargo customs declaration (GTD) number must be passed for this product and
+    posting.
+    """
+
+    is_mandatory_mark_needed: bool | None = None
+    """true if a Chestny ZNAK marking code must be passed."""
+
+    is_rnpt_needed: bool | None = None
+    """true if a product batch registration number (RNPT) must be passed."""
+
+    quantity: int | None = None
+    """Number of exemplars of the product in the posting."""
+
+
+class FbsPostingProductExemplarSetV5RequestProductExemplar(RequestModel):
     """Data of one product exemplar to check and save (v5)."""
 
     exemplar_id: int
@@ -192,54 +288,37 @@ class FbsExemplarSetDataV5(RequestModel):
     """
 
 
-class FbsExemplarSetProduct(RequestModel):
+class FbsPostingProductExemplarSetV6Request(RequestModel):
+    """Request to check and save exemplar data of a posting."""
+
+    posting_number: str
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarSetV6RequestProduct]
+    """Products with their exemplars; always pass the full set, including data sent earlier."""
+
+    multi_box_qty: int | None = None
+    """Number of boxes the product is packed in."""
+
+
+class FbsPostingProductExemplarSetV6RequestProduct(RequestModel):
     """A product with the exemplar data to check and save."""
 
-    exemplars: list[FbsExemplarSetData]
+    exemplars: list[FbsPostingProductExemplarSetV6RequestProductExemplar]
     """Exemplars of the product; pass one entry per unit in the posting."""
 
     product_id: int
     """Product identifier in the Ozon system (SKU)."""
 
 
-class FbsExemplarSetProductV5(RequestModel):
-    """A product with the exemplar data to check and save (v5)."""
+class FbsPostingProductExemplarSetV6RequestProductExemplar(RequestModel):
+    """Data of one product exemplar to check and save."""
 
-    product_id: int
-    """Product identifier (product_id)."""
-
-    exemplars: list[FbsExemplarSetDataV5] | None = None
-    """Exemplars of the product."""
-
-    is_gtd_needed: bool | None = None
-    """true if a cargo customs declaration (GTD) number must be passed for this product and
-    posting.
-    """
-
-    is_mandatory_mark_needed: bool | None = None
-    """true if a Chestny ZNAK marking code must be passed."""
-
-    is_rnpt_needed: bool | None = None
-    """true if a product batch registration number (RNPT) must be passed."""
-
-    quantity: int | None = None
-    """Number of exemplars of the product in the posting."""
-
-
-class FbsExemplarStatusInfo(Model):
-    """One product exemplar with the check results of its data."""
-
-    exemplar_id: int | None = None
-    """Exemplar identifier."""
+    exemplar_id: int
+    """Exemplar identifier, as returned by the create-or-get method."""
 
     gtd: str | None = None
     """Cargo customs declaration (GTD) number."""
-
-    gtd_check_status: str | None = None
-    """Check status of the cargo customs declaration."""
-
-    gtd_error_codes: list[str] | None = None
-    """Error codes from the cargo customs declaration check."""
 
     is_gtd_absent: bool | None = None
     """true if no cargo customs declaration (GTD) number is given for the exemplar."""
@@ -247,29 +326,43 @@ class FbsExemplarStatusInfo(Model):
     is_rnpt_absent: bool | None = None
     """true if no product batch registration number (RNPT) is given for the exemplar."""
 
-    marks: list[FbsExemplarStatusMark] | None = None
-    """Chestny ZNAK codes (KIZ) and other marks of the exemplar with their check results."""
+    marks: list[FbsExemplarMarkInput] | None = None
+    """Chestny ZNAK codes (KIZ) and other marks of one exemplar."""
 
     rnpt: str | None = None
     """Registration number of the product batch (RNPT)."""
 
-    rnpt_check_status: str | None = None
-    """Check status of the product batch registration number."""
-
-    rnpt_error_codes: list[str] | None = None
-    """Error codes from the product batch registration number check."""
-
     weight: float | None = None
     """Actual weight of the exemplar, for products sold by weight."""
 
-    weight_check_status: str | None = None
-    """Check status of the actual weight."""
 
-    weight_error_codes: list[str] | None = None
-    """Error codes from the actual weight check."""
+class FbsPostingProductExemplarStatusV4Response(Model):
+    """Check statuses of the exemplars of a posting (v4)."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarStatusV4ResponseProduct] | None = None
+    """Products with their exemplars and check results."""
+
+    status: str | None = None
+    """Check status of all exemplars and whether the posting can be packed: ship_available -
+    packing is allowed; ship_not_available - packing is not allowed; validation_in_process -
+    exemplars are being checked.
+    """
 
 
-class FbsExemplarStatusInfoV4(Model):
+class FbsPostingProductExemplarStatusV4ResponseProduct(Model):
+    """A product of a posting with the check results of its exemplars (v4)."""
+
+    exemplars: list[FbsPostingProductExemplarStatusV4ResponseProductExemplar] | None = None
+    """Exemplars of the product with check results."""
+
+    product_id: int | None = None
+    """Product identifier (product_id)."""
+
+
+class FbsPostingProductExemplarStatusV4ResponseProductExemplar(Model):
     """One product exemplar with the check results of its data (v4)."""
 
     exemplar_id: int | None = None
@@ -322,7 +415,77 @@ class FbsExemplarStatusInfoV4(Model):
     """true if no product batch registration number (RNPT) is given for the exemplar."""
 
 
-class FbsExemplarStatusMark(Model):
+class FbsPostingProductExemplarStatusV5Response(Model):
+    """Check statuses of the exemplars of a posting."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarStatusV5ResponseProduct] | None = None
+    """Products with their exemplars and check results."""
+
+    status: str | None = None
+    """Check status of all exemplars and whether the posting can be packed: ship_available -
+    packing is allowed; ship_not_available - packing is not allowed; validation_in_process -
+    exemplars are being checked; update_available - exemplar data can be edited;
+    update_not_available - exemplar data can no longer be edited.
+    """
+
+
+class FbsPostingProductExemplarStatusV5ResponseProduct(Model):
+    """A product of a posting with the check results of its exemplars."""
+
+    exemplars: list[FbsPostingProductExemplarStatusV5ResponseProductExemplar] | None = None
+    """Exemplars of the product with check results."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class FbsPostingProductExemplarStatusV5ResponseProductExemplar(Model):
+    """One product exemplar with the check results of its data."""
+
+    exemplar_id: int | None = None
+    """Exemplar identifier."""
+
+    gtd: str | None = None
+    """Cargo customs declaration (GTD) number."""
+
+    gtd_check_status: str | None = None
+    """Check status of the cargo customs declaration."""
+
+    gtd_error_codes: list[str] | None = None
+    """Error codes from the cargo customs declaration check."""
+
+    is_gtd_absent: bool | None = None
+    """true if no cargo customs declaration (GTD) number is given for the exemplar."""
+
+    is_rnpt_absent: bool | None = None
+    """true if no product batch registration number (RNPT) is given for the exemplar."""
+
+    marks: list[FbsPostingProductExemplarStatusV5ResponseProductExemplarMark] | None = None
+    """Chestny ZNAK codes (KIZ) and other marks of the exemplar with their check results."""
+
+    rnpt: str | None = None
+    """Registration number of the product batch (RNPT)."""
+
+    rnpt_check_status: str | None = None
+    """Check status of the product batch registration number."""
+
+    rnpt_error_codes: list[str] | None = None
+    """Error codes from the product batch registration number check."""
+
+    weight: float | None = None
+    """Actual weight of the exemplar, for products sold by weight."""
+
+    weight_check_status: str | None = None
+    """Check status of the actual weight."""
+
+    weight_error_codes: list[str] | None = None
+    """Error codes from the actual weight check."""
+
+
+class FbsPostingProductExemplarStatusV5ResponseProductExemplarMark(Model):
     """A marking code of an exemplar with its check result."""
 
     check_status: str | None = None
@@ -342,43 +505,27 @@ class FbsExemplarStatusMark(Model):
     """
 
 
-class FbsExemplarStatusProduct(Model):
-    """A product of a posting with the check results of its exemplars."""
+class FbsPostingProductExemplarValidateV4Request(RequestModel):
+    """Request to validate exemplar marking codes of a posting (v4)."""
 
-    exemplars: list[FbsExemplarStatusInfo] | None = None
-    """Exemplars of the product with check results."""
+    posting_number: str | None = None
+    """Posting number."""
 
-    product_id: int | None = None
-    """Product identifier in the Ozon system (SKU)."""
+    products: list[FbsPostingProductExemplarValidateV4RequestProduct] | None = None
+    """Products with the exemplar codes to validate."""
 
 
-class FbsExemplarStatusProductV4(Model):
-    """A product of a posting with the check results of its exemplars (v4)."""
+class FbsPostingProductExemplarValidateV4RequestProduct(RequestModel):
+    """A product with the exemplar codes to validate (v4)."""
 
-    exemplars: list[FbsExemplarStatusInfoV4] | None = None
-    """Exemplars of the product with check results."""
-
-    product_id: int | None = None
+    product_id: int
     """Product identifier (product_id)."""
 
-
-class FbsExemplarValidateData(RequestModel):
-    """Codes of one exemplar to validate."""
-
-    gtd: str | None = None
-    """Cargo customs declaration (GTD) number. May be omitted if you have none."""
-
-    marks: list[FbsExemplarMark] | None = None
-    """Chestny ZNAK codes (KIZ) and other marks of one exemplar."""
-
-    rnpt: str | None = None
-    """Registration number of the product batch (RNPT)."""
-
-    weight: float | None = None
-    """Actual weight of the exemplar, for products sold by weight."""
+    exemplars: list[FbsPostingProductExemplarValidateV4RequestProductExemplar] | None = None
+    """Exemplars to validate."""
 
 
-class FbsExemplarValidateDataV4(RequestModel):
+class FbsPostingProductExemplarValidateV4RequestProductExemplar(RequestModel):
     """Codes of one exemplar to validate (v4)."""
 
     mandatory_mark: str
@@ -396,49 +543,37 @@ class FbsExemplarValidateDataV4(RequestModel):
     """Registration number of the product batch (RNPT)."""
 
 
-class FbsExemplarValidateProduct(RequestModel):
-    """A product with the exemplar codes to validate."""
+class FbsPostingProductExemplarValidateV4Response(Model):
+    """Result of validating exemplar marking codes (v4)."""
 
-    exemplars: list[FbsExemplarValidateData]
-    """Exemplars to validate."""
-
-    product_id: int
-    """Product identifier in the Ozon system (SKU)."""
+    result: FbsPostingProductExemplarValidateV4ResponseResult | None = None
+    """Validation results."""
 
 
-class FbsExemplarValidateProductV4(RequestModel):
-    """A product with the exemplar codes to validate (v4)."""
+class FbsPostingProductExemplarValidateV4ResponseResult(Model):
+    """Result of validating exemplar codes (v4)."""
 
-    product_id: int
+    products: list[FbsPostingProductExemplarValidateV4ResponseResultProduct] | None = None
+    """Validation results for each product."""
+
+
+class FbsPostingProductExemplarValidateV4ResponseResultProduct(Model):
+    """Validation result for one product and its exemplars (v4)."""
+
+    error: str | None = None
+    """Error code."""
+
+    exemplars: list[FbsPostingProductExemplarValidateV4ResponseResultProductExemplar] | None = None
+    """Validation results for each exemplar."""
+
+    product_id: int | None = None
     """Product identifier (product_id)."""
 
-    exemplars: list[FbsExemplarValidateDataV4] | None = None
-    """Exemplars to validate."""
-
-
-class FbsExemplarValidateResultData(Model):
-    """Validation result for one exemplar."""
-
-    errors: list[str] | None = None
-    """Validation errors of the exemplar."""
-
-    gtd: str | None = None
-    """Cargo customs declaration (GTD) number."""
-
-    marks: list[FbsExemplarValidateResultMark] | None = None
-    """Validation results for the Chestny ZNAK codes (KIZ) and other marks of the exemplar."""
-
-    rnpt: str | None = None
-    """Registration number of the product batch (RNPT)."""
-
     valid: bool | None = None
-    """true if the exemplar codes meet the requirements."""
-
-    weight: float | None = None
-    """Actual weight of the exemplar, for products sold by weight."""
+    """true if the codes of all exemplars meet the requirements."""
 
 
-class FbsExemplarValidateResultDataV4(Model):
+class FbsPostingProductExemplarValidateV4ResponseResultProductExemplar(Model):
     """Validation result for one exemplar (v4)."""
 
     errors: list[str] | None = None
@@ -462,7 +597,88 @@ class FbsExemplarValidateResultDataV4(Model):
     """Registration number of the product batch (RNPT)."""
 
 
-class FbsExemplarValidateResultMark(Model):
+class FbsPostingProductExemplarValidateV5Request(RequestModel):
+    """Request to validate exemplar marking codes of a posting."""
+
+    posting_number: str
+    """Posting number."""
+
+    products: list[FbsPostingProductExemplarValidateV5RequestProduct]
+    """Products with the exemplar codes to validate."""
+
+
+class FbsPostingProductExemplarValidateV5RequestProduct(RequestModel):
+    """A product with the exemplar codes to validate."""
+
+    exemplars: list[FbsPostingProductExemplarValidateV5RequestProductExemplar]
+    """Exemplars to validate."""
+
+    product_id: int
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class FbsPostingProductExemplarValidateV5RequestProductExemplar(RequestModel):
+    """Codes of one exemplar to validate."""
+
+    gtd: str | None = None
+    """Cargo customs declaration (GTD) number. May be omitted if you have none."""
+
+    marks: list[FbsExemplarMarkInput] | None = None
+    """Chestny ZNAK codes (KIZ) and other marks of one exemplar."""
+
+    rnpt: str | None = None
+    """Registration number of the product batch (RNPT)."""
+
+    weight: float | None = None
+    """Actual weight of the exemplar, for products sold by weight."""
+
+
+class FbsPostingProductExemplarValidateV5Response(Model):
+    """Result of validating exemplar marking codes."""
+
+    products: list[FbsPostingProductExemplarValidateV5ResponseProduct] | None = None
+    """Validation results for each product."""
+
+
+class FbsPostingProductExemplarValidateV5ResponseProduct(Model):
+    """Validation result for one product and its exemplars."""
+
+    error: str | None = None
+    """Error code."""
+
+    exemplars: list[FbsPostingProductExemplarValidateV5ResponseProductExemplar] | None = None
+    """Validation results for each exemplar."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    valid: bool | None = None
+    """true if the codes of all exemplars meet the requirements."""
+
+
+class FbsPostingProductExemplarValidateV5ResponseProductExemplar(Model):
+    """Validation result for one exemplar."""
+
+    errors: list[str] | None = None
+    """Validation errors of the exemplar."""
+
+    gtd: str | None = None
+    """Cargo customs declaration (GTD) number."""
+
+    marks: list[FbsPostingProductExemplarValidateV5ResponseProductExemplarMark] | None = None
+    """Validation results for the Chestny ZNAK codes (KIZ) and other marks of the exemplar."""
+
+    rnpt: str | None = None
+    """Registration number of the product batch (RNPT)."""
+
+    valid: bool | None = None
+    """true if the exemplar codes meet the requirements."""
+
+    weight: float | None = None
+    """Actual weight of the exemplar, for products sold by weight."""
+
+
+class FbsPostingProductExemplarValidateV5ResponseProductExemplarMark(Model):
     """Validation result for one marking code."""
 
     errors: list[str] | None = None
@@ -480,211 +696,16 @@ class FbsExemplarValidateResultMark(Model):
     """true if the marking code meets the requirements."""
 
 
-class FbsExemplarValidateResultProduct(Model):
-    """Validation result for one product and its exemplars."""
+class FbsPostingTrackingNumberSetV2Request(RequestModel):
+    """Request to set tracking numbers for postings."""
 
-    error: str | None = None
-    """Error code."""
+    tracking_numbers: Annotated[
+        list[FbsPostingTrackingNumberSetV2RequestTrackingNumber], Meta(max_length=20)
+    ]
+    """Posting number and tracking number pairs. Maximum 20."""
 
-    exemplars: list[FbsExemplarValidateResultData] | None = None
-    """Validation results for each exemplar."""
 
-    product_id: int | None = None
-    """Product identifier in the Ozon system (SKU)."""
-
-    valid: bool | None = None
-    """true if the codes of all exemplars meet the requirements."""
-
-
-class FbsExemplarValidateResultProductV4(Model):
-    """Validation result for one product and its exemplars (v4)."""
-
-    error: str | None = None
-    """Error code."""
-
-    exemplars: list[FbsExemplarValidateResultDataV4] | None = None
-    """Validation results for each exemplar."""
-
-    product_id: int | None = None
-    """Product identifier (product_id)."""
-
-    valid: bool | None = None
-    """true if the codes of all exemplars meet the requirements."""
-
-
-class FbsExemplarValidateResultV4(Model):
-    """Result of validating exemplar codes (v4)."""
-
-    products: list[FbsExemplarValidateResultProductV4] | None = None
-    """Validation results for each product."""
-
-
-class FbsPostingProductExemplarCreateOrGetV5Response(Model):
-    """Exemplar data of a posting (v5)."""
-
-    multi_box_qty: int | None = None
-    """Number of boxes the product is packed in."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    products: list[FbsExemplarInfoProductV5] | None = None
-    """Products of the posting with their exemplars."""
-
-
-class FbsPostingProductExemplarCreateOrGetV6Response(Model):
-    """Exemplar data of a posting."""
-
-    multi_box_qty: int | None = None
-    """Number of boxes the product is packed in."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    products: list[FbsExemplarInfoProduct] | None = None
-    """Products of the posting with their exemplars."""
-
-
-class FbsPostingProductExemplarSetV4Exemplar(RequestModel):
-    """Data of one product exemplar (unit)."""
-
-    gtd: str | None = None
-    """Cargo customs declaration (GTD) number."""
-
-    is_gtd_absent: bool | None = None
-    """true if there is no customs declaration number."""
-
-    mandatory_mark: str | None = None
-    """Chestny ZNAK mandatory marking code."""
-
-    jw_uin: list[str] | str | None = None
-    """Unique identification number (UIN) of a jewellery item."""
-
-    rnpt: str | None = None
-    """Registration number of the product batch (RNPT)."""
-
-    is_rnpt_absent: bool | None = None
-    """true if there is no product batch registration number (RNPT)."""
-
-
-class FbsPostingProductExemplarSetV4Product(RequestModel):
-    """A product of the posting with its exemplars."""
-
-    exemplars: list[FbsPostingProductExemplarSetV4Exemplar] | None = None
-    """Exemplar data, one entry per unit of the product in the posting."""
-
-    product_id: int | None = None
-    """Ozon SKU of the FBS product."""
-
-
-class FbsPostingProductExemplarSetV4Request(RequestModel):
-    """Request to check and save exemplar data for the products of an FBS posting."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    products: list[FbsPostingProductExemplarSetV4Product] | None = None
-    """Products of the posting with their exemplars. Always send the full set."""
-
-
-class FbsPostingProductExemplarSetV5Request(RequestModel):
-    """Request to check and save exemplar data of a posting (v5).
-
-    Note: Ozon's schema marks `posting_number` required with `required: true` inside the
-    property.
-    """
-
-    posting_number: str
-    """Posting number."""
-
-    products: list[FbsExemplarSetProductV5]
-    """Products with their exemplars; always pass the full set, including data sent earlier."""
-
-    multi_box_qty: int | None = None
-    """Number of boxes the product is packed in."""
-
-
-class FbsPostingProductExemplarSetV6Request(RequestModel):
-    """Request to check and save exemplar data of a posting."""
-
-    posting_number: str
-    """Posting number."""
-
-    products: list[FbsExemplarSetProduct]
-    """Products with their exemplars; always pass the full set, including data sent earlier."""
-
-    multi_box_qty: int | None = None
-    """Number of boxes the product is packed in."""
-
-
-class FbsPostingProductExemplarStatusV4Response(Model):
-    """Check statuses of the exemplars of a posting (v4)."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    products: list[FbsExemplarStatusProductV4] | None = None
-    """Products with their exemplars and check results."""
-
-    status: str | None = None
-    """Check status of all exemplars and whether the posting can be packed: ship_available -
-    packing is allowed; ship_not_available - packing is not allowed; validation_in_process -
-    exemplars are being checked.
-    """
-
-
-class FbsPostingProductExemplarStatusV5Response(Model):
-    """Check statuses of the exemplars of a posting."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    products: list[FbsExemplarStatusProduct] | None = None
-    """Products with their exemplars and check results."""
-
-    status: str | None = None
-    """Check status of all exemplars and whether the posting can be packed: ship_available -
-    packing is allowed; ship_not_available - packing is not allowed; validation_in_process -
-    exemplars are being checked; update_available - exemplar data can be edited;
-    update_not_available - exemplar data can no longer be edited.
-    """
-
-
-class FbsPostingProductExemplarValidateV4Request(RequestModel):
-    """Request to validate exemplar marking codes of a posting (v4)."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    products: list[FbsExemplarValidateProductV4] | None = None
-    """Products with the exemplar codes to validate."""
-
-
-class FbsPostingProductExemplarValidateV4Response(Model):
-    """Result of validating exemplar marking codes (v4)."""
-
-    result: FbsExemplarValidateResultV4 | None = None
-    """Validation results."""
-
-
-class FbsPostingProductExemplarValidateV5Request(RequestModel):
-    """Request to validate exemplar marking codes of a posting."""
-
-    posting_number: str
-    """Posting number."""
-
-    products: list[FbsExemplarValidateProduct]
-    """Products with the exemplar codes to validate."""
-
-
-class FbsPostingProductExemplarValidateV5Response(Model):
-    """Result of validating exemplar marking codes."""
-
-    products: list[FbsExemplarValidateResultProduct] | None = None
-    """Validation results for each product."""
-
-
-class FbsPostingTrackingNumber(RequestModel):
+class FbsPostingTrackingNumberSetV2RequestTrackingNumber(RequestModel):
     """A posting number paired with its tracking number."""
 
     posting_number: str
@@ -692,10 +713,3 @@ class FbsPostingTrackingNumber(RequestModel):
 
     tracking_number: str
     """Tracking number of the posting in the delivery service."""
-
-
-class FbsPostingTrackingNumberSetV2Request(RequestModel):
-    """Request to set tracking numbers for postings."""
-
-    tracking_numbers: Annotated[list[FbsPostingTrackingNumber], Meta(max_length=20)]
-    """Posting number and tracking number pairs. Maximum 20."""

@@ -4,20 +4,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     FilterPeriod,
+    FinanceCashFlowStatementListRequestDate,
     MoneyValue,
+    PostingBuyerLegalInfo,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
 )
 
 if TYPE_CHECKING:
+    FinanceAccrualByDayV1ResponseAccrualAccruedCategory = (
+        Literal["UNSPECIFIED", "POSTING", "ITEM", "NON_ITEM"] | str
+    )
+    FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType = Literal["UPD", "UKD"] | str
+    FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType = Literal["DELIVERY", "RETURN"] | str
     ReportLanguage = str
 else:
+    FinanceAccrualByDayV1ResponseAccrualAccruedCategory = str
+    FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType = str
+    FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType = str
     ReportLanguage = str
+# FinanceAccrualByDayV1ResponseAccrualAccruedCategory: Accrual category: `UNSPECIFIED` - not
+# specified; `POSTING` - accrual for a posting; `ITEM` - accrual for products; `NON_ITEM` -
+# seller-level accrual not tied to a product.
+# FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType: Document type: `UPD` - universal
+# transfer document; `UKD` - universal adjustment document.
+# FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType: Operation type: `DELIVERY` - a
+# posting delivered; `RETURN` - a return.
 # ReportLanguage: Language of the report: `RU` Russian, `EN` English.
 
 
@@ -31,6 +49,162 @@ class CompensationReportRequest(RequestModel):
     """Report language: RU (Russian, default) or EN (English)."""
 
 
+class FinanceAccrualByDayV1Request(RequestModel):
+    """Request for one page of the accruals booked on a date.
+
+    Note: Ozon marks `last_id` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    date: str
+    """Accrual date in `YYYY-MM-DD` format; the earliest is 2022-01-01."""
+
+    last_id: str | None = None
+    """Identifier of the last value on the previous page; leave empty in the first request, then
+    pass `last_id` from the previous answer.
+    """
+
+
+class FinanceAccrualByDayV1Response(Model):
+    """A page of accruals booked on a date."""
+
+    accruals: list[FinanceAccrualByDayV1ResponseAccrual] | None = None
+    """Accruals on this page."""
+
+    last_id: str | None = None
+    """Identifier of the last value on this page; pass it as `last_id` in the next request to get
+    the following values.
+    """
+
+
+class FinanceAccrualByDayV1ResponseAccrual(Model):
+    """One accrual: a charge or payout booked for a posting, for products, or for the seller as a
+    whole.
+    """
+
+    accrued_category: FinanceAccrualByDayV1ResponseAccrualAccruedCategory | None = None
+    """Accrual category: `UNSPECIFIED` - not specified; `POSTING` - accrual for a posting; `ITEM` -
+    accrual for products; `NON_ITEM` - seller-level accrual not tied to a product.
+    """
+
+    date: str | None = None
+    """Accrual date."""
+
+    item_fees: FinanceAccrualByDayV1ResponseAccrualItemFees | None = None
+    """Accruals per product; present for `ITEM` accruals."""
+
+    non_item_fee: FinanceAccrualByDayV1ResponseAccrualNonItemFee | None = None
+    """Seller-level accrual not tied to a product."""
+
+    posting: FinanceAccrualByDayV1ResponseAccrualPosting | None = None
+    """Accruals for a posting; present for `POSTING` accruals."""
+
+    total_amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Total amount of the accrual."""
+
+    accrual_id: int | None = None
+    """Accrual identifier."""
+
+    unit_number: str | None = None
+    """Number of the object the accrual relates to, for example a posting number or an advertising
+    contract number.
+    """
+
+    type_id: int | None = None
+    """Accrual type identifier; names are listed by /v1/finance/accrual/types."""
+
+
+class FinanceAccrualByDayV1ResponseAccrualItemFees(Model):
+    """Accruals broken down by product."""
+
+    fees: list[FinanceAccrualByDayV1ResponseAccrualItemFeesFee] | None = None
+    """Accruals for each product."""
+
+
+class FinanceAccrualByDayV1ResponseAccrualItemFeesFee(Model):
+    """Accruals for one product."""
+
+    fees: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
+    """Accruals for the product, one per accrual type."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class FinanceAccrualByDayV1ResponseAccrualNonItemFee(Model):
+    """An amount accrued for a service, with its accrual type."""
+
+    accrued: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Amount accrued for the service."""
+
+    type_id: int | None = None
+    """Accrual type identifier; get the list with /v1/finance/accrual/types."""
+
+
+class FinanceAccrualByDayV1ResponseAccrualPosting(Model):
+    """Accruals for one posting, with its sales scheme and per-product amounts."""
+
+    delivery_schema: str | None = None
+    """Sales scheme of the posting."""
+
+    delivery_speed: int | None = None
+    """Delivery speed."""
+
+    products: list[FinanceAccrualByDayV1ResponseAccrualPostingProduct] | None = None
+    """Accruals for the products in the posting."""
+
+
+class FinanceAccrualByDayV1ResponseAccrualPostingProduct(Model):
+    """Accruals for one product of a posting."""
+
+    commission: FinanceAccrualByDayV1ResponseAccrualPostingProductCommission | None = None
+    """Sales commission for the product after discounts and markups."""
+
+    delivery: FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery | None = None
+    """Delivery-related accruals for the product."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class FinanceAccrualByDayV1ResponseAccrualPostingProductCommission(Model):
+    """Breakdown of the sales commission for a product of a posting."""
+
+    bonus: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Points for discounts accrued on the sale."""
+
+    coinvestment: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Amount accrued under partner programs."""
+
+    commission: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Final commission after discounts and markups."""
+
+    commission_ratio: str | None = None
+    """Sales commission rate for the product's category."""
+
+    sale_amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Amount of the sale."""
+
+    sale_commission: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Commission according to the tariff."""
+
+    sale_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Price paid by the buyer."""
+
+    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Seller's price per unit."""
+
+
+class FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery(Model):
+    """Delivery-related accruals for a product of a posting."""
+
+    services: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
+    """Accruals for individual delivery services, each with its accrual type."""
+
+    total_accrued: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Total amount accrued for delivery services."""
+
+
 class FinanceAccrualPostingsV1Request(RequestModel):
     """Request for the accruals of postings."""
 
@@ -41,209 +215,21 @@ class FinanceAccrualPostingsV1Request(RequestModel):
 class FinanceAccrualPostingsV1Response(Model):
     """Accruals for the requested postings."""
 
-    posting_accruals: list[FinancePostingAccruals] | None = None
+    posting_accruals: list[FinanceAccrualPostingsV1ResponsePostingAccrual] | None = None
     """Accruals grouped by posting."""
 
 
-class FinanceCashFlow(Model):
-    """Summary of income and expenses for one reporting period."""
+class FinanceAccrualPostingsV1ResponsePostingAccrual(Model):
+    """The accruals for one posting."""
 
-    period: FinanceCashFlowPeriod | None = None
-    """The reporting period."""
+    accruals: list[FinanceAccrualPostingsV1ResponsePostingAccrualAccrual] | None = None
+    """Accruals for the posting."""
 
-    orders_amount: float | None = None
-    """Total price of the products sold."""
+    posting_number: str | None = None
+    """Posting number."""
 
-    returns_amount: float | None = None
-    """Total price of the products returned."""
 
-    commission_amount: float | None = None
-    """Ozon commission for selling the products."""
-
-    services_amount: float | None = None
-    """Total charges for additional services."""
-
-    item_delivery_and_return_amount: float | None = None
-    """Total charges for logistics services."""
-
-    currency_code: str | None = None
-    """Currency in which the amounts and commissions are calculated."""
-
-
-class FinanceCashFlowDeliveryDetails(Model):
-    """Amounts for delivered orders in the cash flow statement."""
-
-    total: float | None = None
-    """Total amount for orders."""
-
-    amount: float | None = None
-    """Amount for purchased products, net of commissions."""
-
-    delivery_services: FinanceCashFlowServices | None = None
-    """Charges for processing and delivery."""
-
-
-class FinanceCashFlowDetails(Model):
-    """Detailed breakdown of the cash flow statement, returned when with_details is true."""
-
-    begin_balance_amount: float | None = None
-    """Balance at the start of the period."""
-
-    delivery: FinanceCashFlowDeliveryDetails | None = None
-    """Amounts for delivered orders."""
-
-    invoice_transfer: float | None = None
-    """Amount due to be paid out for the period."""
-
-    loan: float | None = None
-    """Transfers under loan agreements."""
-
-    payments: list[FinanceCashFlowPayment] | None = None
-    """Payouts made during the period."""
-
-    period: FinanceCashFlowPeriod | None = None
-    """The reporting period."""
-
-    return_: FinanceCashFlowReturnDetails | None = field(default=None, name="return")
-    """Amounts for returns and cancellations. JSON name: ``return``."""
-
-    rfbs: FinanceCashFlowRfbsDetails | None = None
-    """Transfers under the rFBS scheme."""
-
-    services: FinanceCashFlowServices | None = None
-    """Charges for services."""
-
-    others: FinanceCashFlowServices | None = None
-    """Compensations and other accruals."""
-
-    end_balance_amount: float | None = None
-    """Balance at the end of the period."""
-
-
-class FinanceCashFlowPayment(Model):
-    """A payout made to the seller during the period."""
-
-    currency_code: str | None = None
-    """Currency of the payout."""
-
-    payment: float | None = None
-    """Payout amount."""
-
-
-class FinanceCashFlowPeriod(Model):
-    """A reporting period of the cash flow statement."""
-
-    begin: datetime | None = None
-    """Start of the period."""
-
-    end: datetime | None = None
-    """End of the period."""
-
-    id: int | None = None
-    """Period identifier."""
-
-
-class FinanceCashFlowReturnDetails(Model):
-    """Amounts for returns and cancellations in the cash flow statement."""
-
-    total: float | None = None
-    """Total amount for returns and cancellations."""
-
-    amount: float | None = None
-    """Amount for returned products, net of commissions."""
-
-    return_services: FinanceCashFlowServices | None = None
-    """Charges for returns and cancellations."""
-
-
-class FinanceCashFlowRfbsDetails(Model):
-    """Transfers under the rFBS scheme (delivery chosen by the seller)."""
-
-    total: float | None = None
-    """Total amount."""
-
-    transfer_delivery: float | None = None
-    """Transfers for delivery received from buyers."""
-
-    transfer_delivery_return: float | None = None
-    """Delivery transfers returned to buyers."""
-
-    compensation_delivery_return: float | None = None
-    """Compensation of delivery transfers."""
-
-    partial_compensation: float | None = None
-    """Partial compensations transferred to buyers."""
-
-    partial_compensation_return: float | None = None
-    """Partial compensations returned."""
-
-
-class FinanceCashFlowServices(Model):
-    """A group of service charges or other accruals with its total and breakdown."""
-
-    total: float | None = None
-    """Total amount of the group."""
-
-    items: list[FinanceServiceCharge] | None = None
-    """Breakdown by service."""
-
-
-class FinanceCashFlowStatementDateRange(RequestModel):
-    """Date range for the cash flow statement."""
-
-    from_: datetime = field(name="from")
-    """Start date of the report range. JSON name: ``from``."""
-
-    to: datetime
-    """End date of the report range."""
-
-
-class FinanceCashFlowStatementListV1Request(RequestModel):
-    """Request for the cash flow statement.
-
-    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
-    """
-
-    date: FinanceCashFlowStatementDateRange
-    """Date range of the report; it is split into periods from the 1st to the 15th and from the
-    16th to the end of the month.
-    """
-
-    page_size: int
-    """Number of items per page."""
-
-    page: int | None = None
-    """Page number to return, starting at 1."""
-
-    with_details: bool | None = None
-    """true to add the detailed breakdown to the response."""
-
-
-class FinanceCashFlowStatementListV1Response(Model):
-    """The cash flow statement."""
-
-    result: FinanceCashFlowStatementResult | None = None
-    """Statement data."""
-
-    page_count: int | None = None
-    """Number of pages with reports, as sent at the top level in real responses."""
-
-
-class FinanceCashFlowStatementResult(Model):
-    """The cash flow statement data."""
-
-    cash_flows: list[FinanceCashFlow] | None = None
-    """Summaries for each reporting period."""
-
-    details: FinanceCashFlowDetails | None = None
-    """Detailed breakdown, returned when with_details is true."""
-
-    page_count: int | None = None
-    """Number of pages with reports."""
-
-
-class FinancePostingAccrual(Model):
+class FinanceAccrualPostingsV1ResponsePostingAccrualAccrual(Model):
     """One accrual for a posting."""
 
     accrual_date: str | None = None
@@ -265,14 +251,480 @@ class FinancePostingAccrual(Model):
     """Accrual type identifier; get the list of types with /v1/finance/accrual/types."""
 
 
-class FinancePostingAccruals(Model):
-    """The accruals for one posting."""
+class FinanceAccrualTypesV1Response(Model):
+    """The reference list of accrual types."""
 
-    accruals: list[FinancePostingAccrual] | None = None
-    """Accruals for the posting."""
+    accrual_types: list[FinanceAccrualTypesV1ResponseAccrualType] | None = None
+    """Accrual types."""
+
+
+class FinanceAccrualTypesV1ResponseAccrualType(Model):
+    """An accrual type with its identifier, name and description."""
+
+    description: str | None = None
+    """Description of the accrual type."""
+
+    id: int | None = None
+    """Accrual type identifier, as used in `type_id` of accruals."""
+
+    name: str | None = None
+    """Name of the accrual type."""
+
+
+class FinanceBalanceV1Request(RequestModel):
+    """Period of the balance report."""
+
+    date_from: datetime
+    """Start date of the reporting period in `YYYY-MM-DD` format."""
+
+    date_to: datetime
+    """End date of the reporting period in `YYYY-MM-DD` format; at most 30 days after `date_from`.
+    """
+
+
+class FinanceBalanceV1Response(Model):
+    """The seller's balance report for a period."""
+
+    cashflows: FinanceBalanceV1ResponseCashflows | None = None
+    """Income and expenses in the period: sales, returns and other services."""
+
+    total: FinanceBalanceV1ResponseTotal | None = None
+    """Balance totals for the period."""
+
+
+class FinanceBalanceV1ResponseCashflows(Model):
+    """Income and expenses in the period, by kind."""
+
+    returns: FinanceBalanceV1ResponseCashflowsReturns | None = None
+    """Amounts accrued for returns."""
+
+    sales: FinanceBalanceV1ResponseCashflowsReturns | None = None
+    """Amounts accrued for sales."""
+
+    services: list[FinanceBalanceV1ResponseCashflowsService] | None = None
+    """Amounts accrued for other services, one entry per service."""
+
+
+class FinanceBalanceV1ResponseCashflowsReturns(Model):
+    """Amounts accrued for sales or for returns."""
+
+    amount: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """Total amount of the sales or returns."""
+
+    amount_details: FinanceBalanceV1ResponseCashflowsReturnsAmountDetails | None = None
+    """Breakdown of the amount."""
+
+    fee: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """Ozon's agent fee."""
+
+
+class FinanceBalanceV1ResponseCashflowsReturnsAmountDetails(Model):
+    """Breakdown of a sales or returns amount."""
+
+    partner_programs: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """Payments under partner loyalty programs."""
+
+    points_for_discounts: str | None = None
+    """Points for discounts."""
+
+    revenue: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """Amount paid by buyers."""
+
+
+class FinanceBalanceV1ResponseCashflowsService(Model):
+    """Amount accrued for one other service."""
+
+    amount: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """Amount accrued for the service."""
+
+    name: str | None = None
+    """System name of the service."""
+
+
+class FinanceBalanceV1ResponseTotal(Model):
+    """Balance totals for the period."""
+
+    accrued: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """Amount accrued in the period."""
+
+    closing_balance: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """Balance at the end of the period."""
+
+    opening_balance: FinanceBalanceV1ResponseTotalAccrued | None = None
+    """Balance at the start of the period."""
+
+    payments: list[FinanceBalanceV1ResponseTotalAccrued] | None = None
+    """Payments made in the period."""
+
+
+class FinanceBalanceV1ResponseTotalAccrued(Model):
+    """An amount of money with its currency."""
+
+    currency_code: str | None = None
+    """Currency of the amount, for example `RUB`."""
+
+    value: float | None = None
+    """Amount in the given currency."""
+
+
+class FinanceCashFlowStatementListV1Request(RequestModel):
+    """Request for the cash flow statement.
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    date: FinanceCashFlowStatementListRequestDate
+    """Date range of the report; it is split into periods from the 1st to the 15th and from the
+    16th to the end of the month.
+    """
+
+    page_size: int
+    """Number of items per page."""
+
+    page: int | None = None
+    """Page number to return, starting at 1."""
+
+    with_details: bool | None = None
+    """true to add the detailed breakdown to the response."""
+
+
+class FinanceCashFlowStatementListV1Response(Model):
+    """The cash flow statement."""
+
+    result: FinanceCashFlowStatementListV1ResponseResult | None = None
+    """Statement data."""
+
+    page_count: int | None = None
+    """Number of pages with reports, as sent at the top level in real responses."""
+
+
+class FinanceCashFlowStatementListV1ResponseResult(Model):
+    """The cash flow statement data."""
+
+    cash_flows: list[FinanceCashFlowStatementListV1ResponseResultCashFlow] | None = None
+    """Summaries for each reporting period."""
+
+    details: FinanceCashFlowStatementListV1ResponseResultDetails | None = None
+    """Detailed breakdown, returned when with_details is true."""
+
+    page_count: int | None = None
+    """Number of pages with reports."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultCashFlow(Model):
+    """Summary of income and expenses for one reporting period."""
+
+    period: FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod | None = None
+    """The reporting period."""
+
+    orders_amount: float | None = None
+    """Total price of the products sold."""
+
+    returns_amount: float | None = None
+    """Total price of the products returned."""
+
+    commission_amount: float | None = None
+    """Ozon commission for selling the products."""
+
+    services_amount: float | None = None
+    """Total charges for additional services."""
+
+    item_delivery_and_return_amount: float | None = None
+    """Total charges for logistics services."""
+
+    currency_code: str | None = None
+    """Currency in which the amounts and commissions are calculated."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod(Model):
+    """A reporting period of the cash flow statement."""
+
+    begin: datetime | None = None
+    """Start of the period."""
+
+    end: datetime | None = None
+    """End of the period."""
+
+    id: int | None = None
+    """Period identifier."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetails(Model):
+    """Detailed breakdown of the cash flow statement, returned when with_details is true."""
+
+    begin_balance_amount: float | None = None
+    """Balance at the start of the period."""
+
+    delivery: FinanceCashFlowStatementListV1ResponseResultDetailsDelivery | None = None
+    """Amounts for delivered orders."""
+
+    invoice_transfer: float | None = None
+    """Amount due to be paid out for the period."""
+
+    loan: float | None = None
+    """Transfers under loan agreements."""
+
+    payments: list[FinanceCashFlowStatementListV1ResponseResultDetailsPayment] | None = None
+    """Payouts made during the period."""
+
+    period: FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod | None = None
+    """The reporting period."""
+
+    return_: FinanceCashFlowStatementListV1ResponseResultDetailsReturn | None = field(
+        default=None, name="return"
+    )
+    """Amounts for returns and cancellations. JSON name: ``return``."""
+
+    rfbs: FinanceCashFlowStatementListV1ResponseResultDetailsRfbs | None = None
+    """Transfers under the rFBS scheme."""
+
+    services: FinanceCashFlowStatementListV1ResponseResultDetailsServices | None = None
+    """Charges for services."""
+
+    others: FinanceCashFlowStatementListV1ResponseResultDetailsServices | None = None
+    """Compensations and other accruals."""
+
+    end_balance_amount: float | None = None
+    """Balance at the end of the period."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsDelivery(Model):
+    """Amounts for delivered orders in the cash flow statement."""
+
+    total: float | None = None
+    """Total amount for orders."""
+
+    amount: float | None = None
+    """Amount for purchased products, net of commissions."""
+
+    delivery_services: FinanceCashFlowStatementListV1ResponseResultDetailsServices | None = None
+    """Charges for processing and delivery."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsPayment(Model):
+    """A payout made to the seller during the period."""
+
+    currency_code: str | None = None
+    """Currency of the payout."""
+
+    payment: float | None = None
+    """Payout amount."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsReturn(Model):
+    """Amounts for returns and cancellations in the cash flow statement."""
+
+    total: float | None = None
+    """Total amount for returns and cancellations."""
+
+    amount: float | None = None
+    """Amount for returned products, net of commissions."""
+
+    return_services: FinanceCashFlowStatementListV1ResponseResultDetailsServices | None = None
+    """Charges for returns and cancellations."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsRfbs(Model):
+    """Transfers under the rFBS scheme (delivery chosen by the seller)."""
+
+    total: float | None = None
+    """Total amount."""
+
+    transfer_delivery: float | None = None
+    """Transfers for delivery received from buyers."""
+
+    transfer_delivery_return: float | None = None
+    """Delivery transfers returned to buyers."""
+
+    compensation_delivery_return: float | None = None
+    """Compensation of delivery transfers."""
+
+    partial_compensation: float | None = None
+    """Partial compensations transferred to buyers."""
+
+    partial_compensation_return: float | None = None
+    """Partial compensations returned."""
+
+
+class FinanceCashFlowStatementListV1ResponseResultDetailsServices(Model):
+    """A group of service charges or other accruals with its total and breakdown."""
+
+    total: float | None = None
+    """Total amount of the group."""
+
+    items: list[FinanceServiceCharge] | None = None
+    """Breakdown by service."""
+
+
+class FinanceDocumentB2bSalesJsonV1Request(RequestModel):
+    """Month of the register of sales to legal entities."""
+
+    date: str
+    """Reporting month in `YYYY-MM` format; months back to January 2019 are available."""
+
+
+class FinanceDocumentB2bSalesJsonV1Response(Model):
+    """The register of sales to legal entities for a month."""
+
+    date_from: str | None = None
+    """Start date of the reporting period in `YYYY-MM-DD` format."""
+
+    date_to: str | None = None
+    """End date of the reporting period in `YYYY-MM-DD` format."""
+
+    invoices: list[FinanceDocumentB2bSalesJsonV1ResponseInvoice] | None = None
+    """Invoices (UPD and UKD documents) in the register."""
+
+    seller_info: PostingBuyerLegalInfo | None = None
+    """Seller's legal details."""
+
+
+class FinanceDocumentB2bSalesJsonV1ResponseInvoice(Model):
+    """One invoice of the register: the buyer, the product and its sale and return operations."""
+
+    buyer_info: FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo | None = None
+    """Buyer's legal details."""
+
+    currency: str | None = None
+    """Currency name."""
+
+    currency_code: int | None = None
+    """Numeric currency code."""
+
+    info: FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo | None = None
+    """Invoice details: number, date, type and status."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    operations: list[FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation] | None = None
+    """Sale and return operations on the invoice."""
+
+    product_name: str | None = None
+    """Product name."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    unit_code: int | None = None
+    """Code of the unit of measure."""
+
+    unit_name: str | None = None
+    """Symbol of the unit of measure."""
+
+
+class FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo(Model):
+    """Legal details of the buyer company."""
+
+    name: str | None = None
+    """Company name."""
+
+    address: str | None = None
+    """Legal address."""
+
+    inn: str | None = None
+    """Taxpayer identification number (INN)."""
+
+    kpp: str | None = None
+    """Tax registration reason code (KPP)."""
+
+
+class FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfo(Model):
+    """Number, date, type and status of an invoice."""
+
+    date: str | None = None
+    """Date of the seller's invoice in `YYYY-MM-DD` format."""
+
+    number: str | None = None
+    """Number of the seller's invoice."""
+
+    status: str | None = None
+    """Status of the UPD or UKD document."""
+
+    type: FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType | None = None
+    """Document type: `UPD` - universal transfer document; `UKD` - universal adjustment document."""
+
+
+class FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation(Model):
+    """One sale or return operation on an invoice."""
+
+    amount: float | None = None
+    """Amount of the sale or return."""
+
+    cost_without_vat: float | None = None
+    """Cost of the product excluding VAT."""
+
+    date: str | None = None
+    """Operation date in `YYYY-MM-DD` format."""
+
+    gtd_number: str | None = None
+    """Customs declaration number (GTD)."""
+
+    origin_country: str | None = None
+    """Country of origin of the product."""
 
     posting_number: str | None = None
     """Posting number."""
+
+    price: float | None = None
+    """Sale or return price, in roubles."""
+
+    quantity: int | None = None
+    """Number of items."""
+
+    rnpt_number: str | None = None
+    """Registration number of the goods batch (RNPT)."""
+
+    type: FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType | None = None
+    """Operation type: `DELIVERY` - a posting delivered; `RETURN` - a return."""
+
+    vat_amount: float | None = None
+    """VAT amount charged to the buyer."""
+
+    vat_rate: float | None = None
+    """VAT rate."""
+
+
+class FinanceProductsBuyoutV1Response(Model):
+    """Products bought out by Ozon in a period."""
+
+    products: list[FinanceProductsBuyoutV1ResponseProduct] | None = None
+    """Bought-out products."""
+
+
+class FinanceProductsBuyoutV1ResponseProduct(Model):
+    """A product bought out by Ozon, with its prices and the amount due to the seller."""
+
+    amount: float | None = None
+    """Amount to be accrued to the seller."""
+
+    buyout_price: float | None = None
+    """Buyout price of the product including VAT."""
+
+    deduction_by_category_percent: float | None = None
+    """Category discount, in percent."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    quantity: int | None = None
+    """Number of items."""
+
+    seller_price_per_instance: float | None = None
+    """Seller's price per item after the discount."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    vat_percent: int | None = None
+    """VAT rate for the product, in percent."""
 
 
 class FinanceRealizationByDayV1Request(RequestModel):
@@ -301,15 +753,83 @@ class FinanceRealizationPostingV1Response(Model):
     header: RealizationReportResponseHeader | None = None
     """Title page of the report."""
 
-    rows: list[RealizationReportPostingResponseRow] | None = None
+    rows: list[FinanceRealizationPostingV1ResponseRow] | None = None
     """Report rows, one per product in a posting."""
+
+
+class FinanceRealizationPostingV1ResponseRow(Model):
+    """One row of the per-posting sales report."""
+
+    commission_ratio: float | None = None
+    """Sales commission rate for the product category."""
+
+    delivery_commission: RealizationReportCommission | None = None
+    """Amounts for the delivered product."""
+
+    item: RealizationReportItem | None = None
+    """The product."""
+
+    return_commission: RealizationReportCommission | None = None
+    """Amounts for the returned product."""
+
+    row_number: int | None = None
+    """Row number in the report."""
+
+    seller_price_per_instance: float | None = None
+    """Seller price per unit after discounts."""
+
+    order: FinanceRealizationPostingV1ResponseRowOrder | None = None
+    """The order (posting) the row belongs to."""
+
+    legal_entity_document: FinanceRealizationPostingV1ResponseRowLegalEntityDocument | None = None
+    """Invoice details when the product was sold to a legal entity."""
+
+
+class FinanceRealizationPostingV1ResponseRowLegalEntityDocument(Model):
+    """Invoice details for a sale to a legal entity."""
+
+    number: str | None = None
+    """Invoice number."""
+
+    sale_date: str | None = None
+    """Sale date, YYYY-MM-DD."""
+
+
+class FinanceRealizationPostingV1ResponseRowOrder(Model):
+    """The order a sales report row belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    created_date: str | None = None
+    """Order date, YYYY-MM-DD."""
 
 
 class FinanceRealizationV2Response(Model):
     """The monthly sales report."""
 
-    result: RealizationReportResult | None = None
+    result: FinanceRealizationV2ResponseResult | None = None
     """Report title page and rows."""
+
+
+class FinanceRealizationV2ResponseResult(Model):
+    """The monthly sales report content."""
+
+    header: RealizationReportResponseHeader | None = None
+    """Title page of the report."""
+
+    rows: list[RealizationReportResponseRow] | None = None
+    """Report rows."""
+
+
+class FinanceRequest(RequestModel):
+    """Month and language of a finance document report."""
+
+    date: str
+    """Reporting month in `YYYY-MM` format."""
+
+    language: str | None = None
+    """Report language: `RU` - Russian; `EN` - English. If omitted, `DEFAULT` is sent."""
 
 
 class FinanceServiceCharge(Model):
@@ -355,17 +875,24 @@ class FinanceServiceCharge(Model):
     """Price of the service; charges are negative."""
 
 
-class FinanceTransactionItem(Model):
-    """A product in a financial operation."""
+class FinanceTransactionListV3Request(RequestModel):
+    """Request for the transaction list.
 
-    name: str | None = None
-    """Product name."""
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
 
-    sku: int | None = None
-    """Ozon SKU of the product."""
+    page_size: Annotated[int, Meta(le=1000)]
+    """Number of items per page. Maximum 1000."""
+
+    filter: FinanceTransactionListV3RequestFilter | None = None
+    """Transaction filter; specify a date range or a posting number."""
+
+    page: int | None = None
+    """Page number to return, starting at 1."""
 
 
-class FinanceTransactionListRequestFilter(RequestModel):
+class FinanceTransactionListV3RequestFilter(RequestModel):
     """Filter for the transaction list.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
@@ -431,10 +958,17 @@ class FinanceTransactionListRequestFilter(RequestModel):
             raise ValueError("one of `posting_number`, `date` is required")
 
 
-class FinanceTransactionListResult(Model):
+class FinanceTransactionListV3Response(Model):
+    """The transaction list."""
+
+    result: FinanceTransactionListV3ResponseResult | None = None
+    """Transactions and page counters."""
+
+
+class FinanceTransactionListV3ResponseResult(Model):
     """A page of the transaction list."""
 
-    operations: list[FinanceTransactionOperation] | None = None
+    operations: list[FinanceTransactionListV3ResponseResultOperation] | None = None
     """Operations on this page."""
 
     page_count: int | None = None
@@ -444,31 +978,7 @@ class FinanceTransactionListResult(Model):
     """Number of transactions on all pages; 0 means there are no more transactions."""
 
 
-class FinanceTransactionListV3Request(RequestModel):
-    """Request for the transaction list.
-
-    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
-    """
-
-    page_size: Annotated[int, Meta(le=1000)]
-    """Number of items per page. Maximum 1000."""
-
-    filter: FinanceTransactionListRequestFilter | None = None
-    """Transaction filter; specify a date range or a posting number."""
-
-    page: int | None = None
-    """Page number to return, starting at 1."""
-
-
-class FinanceTransactionListV3Response(Model):
-    """The transaction list."""
-
-    result: FinanceTransactionListResult | None = None
-    """Transactions and page counters."""
-
-
-class FinanceTransactionOperation(Model):
+class FinanceTransactionListV3ResponseResultOperation(Model):
     """One financial operation (transaction)."""
 
     accruals_for_sale: float | None = None
@@ -482,7 +992,7 @@ class FinanceTransactionOperation(Model):
     goods.
     """
 
-    items: list[FinanceTransactionItem] | None = None
+    items: list[FinanceTransactionListV3ResponseResultOperationItem] | None = None
     """Products the operation applies to."""
 
     operation_date: str | None = None
@@ -499,7 +1009,7 @@ class FinanceTransactionOperation(Model):
     operation_type_name: str | None = None
     """Human-readable name of the operation type."""
 
-    posting: FinanceTransactionPosting | None = None
+    posting: FinanceTransactionListV3ResponseResultOperationPosting | None = None
     """The posting the operation applies to."""
 
     return_delivery_charge: float | None = None
@@ -520,7 +1030,17 @@ class FinanceTransactionOperation(Model):
     """
 
 
-class FinanceTransactionPosting(Model):
+class FinanceTransactionListV3ResponseResultOperationItem(Model):
+    """A product in a financial operation."""
+
+    name: str | None = None
+    """Product name."""
+
+    sku: int | None = None
+    """Ozon SKU of the product."""
+
+
+class FinanceTransactionListV3ResponseResultOperationPosting(Model):
     """The posting a financial operation applies to."""
 
     delivery_schema: str | None = None
@@ -540,7 +1060,38 @@ class FinanceTransactionPosting(Model):
     """Identifier of the warehouse."""
 
 
-class FinanceTransactionTotals(Model):
+class FinanceTransactionTotalsV3Request(RequestModel):
+    """Request for transaction totals; specify either a date range or a posting number.
+
+    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
+    several; at least one is required (`anyOf`).
+    """
+
+    date: FilterPeriod | None = None
+    """Period to get totals for."""
+
+    posting_number: str | None = None
+    """Posting number to get totals for."""
+
+    transaction_type: str | None = None
+    """Accrual category: all (all), orders (orders), returns (returns and cancellations), services
+    (service fees), compensation (compensations), transferDelivery (delivery charges), other
+    (other).
+    """
+
+    def __post_init__(self) -> None:
+        if (self.posting_number is None) and (self.date is None):
+            raise ValueError("one of `posting_number`, `date` is required")
+
+
+class FinanceTransactionTotalsV3Response(Model):
+    """Transaction totals."""
+
+    result: FinanceTransactionTotalsV3ResponseResult | None = None
+    """Totals by category."""
+
+
+class FinanceTransactionTotalsV3ResponseResult(Model):
     """Transaction totals by category."""
 
     accruals_for_sale: float | None = None
@@ -573,37 +1124,6 @@ class FinanceTransactionTotals(Model):
     """Charges for additional services not directly related to deliveries and returns, such as
     promotion or product storage.
     """
-
-
-class FinanceTransactionTotalsV3Request(RequestModel):
-    """Request for transaction totals; specify either a date range or a posting number.
-
-    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
-    several; at least one is required (`anyOf`).
-    """
-
-    date: FilterPeriod | None = None
-    """Period to get totals for."""
-
-    posting_number: str | None = None
-    """Posting number to get totals for."""
-
-    transaction_type: str | None = None
-    """Accrual category: all (all), orders (orders), returns (returns and cancellations), services
-    (service fees), compensation (compensations), transferDelivery (delivery charges), other
-    (other).
-    """
-
-    def __post_init__(self) -> None:
-        if (self.posting_number is None) and (self.date is None):
-            raise ValueError("one of `posting_number`, `date` is required")
-
-
-class FinanceTransactionTotalsV3Response(Model):
-    """Transaction totals."""
-
-    result: FinanceTransactionTotals | None = None
-    """Totals by category."""
 
 
 class RealizationReportCommission(Model):
@@ -657,54 +1177,6 @@ class RealizationReportItem(Model):
 
     sku: int | None = None
     """Ozon SKU of the product."""
-
-
-class RealizationReportLegalEntityDocument(Model):
-    """Invoice details for a sale to a legal entity."""
-
-    number: str | None = None
-    """Invoice number."""
-
-    sale_date: str | None = None
-    """Sale date, YYYY-MM-DD."""
-
-
-class RealizationReportOrder(Model):
-    """The order a sales report row belongs to."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    created_date: str | None = None
-    """Order date, YYYY-MM-DD."""
-
-
-class RealizationReportPostingResponseRow(Model):
-    """One row of the per-posting sales report."""
-
-    commission_ratio: float | None = None
-    """Sales commission rate for the product category."""
-
-    delivery_commission: RealizationReportCommission | None = None
-    """Amounts for the delivered product."""
-
-    item: RealizationReportItem | None = None
-    """The product."""
-
-    return_commission: RealizationReportCommission | None = None
-    """Amounts for the returned product."""
-
-    row_number: int | None = None
-    """Row number in the report."""
-
-    seller_price_per_instance: float | None = None
-    """Seller price per unit after discounts."""
-
-    order: RealizationReportOrder | None = None
-    """The order (posting) the row belongs to."""
-
-    legal_entity_document: RealizationReportLegalEntityDocument | None = None
-    """Invoice details when the product was sold to a legal entity."""
 
 
 class RealizationReportRequest(RequestModel):
@@ -786,13 +1258,3 @@ class RealizationReportResponseRow(Model):
 
     seller_price_per_instance: float | None = None
     """Seller price per unit after discounts."""
-
-
-class RealizationReportResult(Model):
-    """The monthly sales report content."""
-
-    header: RealizationReportResponseHeader | None = None
-    """Title page of the report."""
-
-    rows: list[RealizationReportResponseRow] | None = None
-    """Report rows."""

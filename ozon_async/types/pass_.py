@@ -8,7 +8,52 @@ from datetime import datetime
 from ozon_async._models import Model, RequestModel
 
 
-class ArrivalPassInfo(Model):
+class PassListV1Request(RequestModel):
+    """Request for a page of arrival passes."""
+
+    limit: int
+    """Maximum number of passes in the answer. Default 1000, maximum 1000."""
+
+    cursor: str | None = None
+    """Cursor for the next page; leave empty on the first request."""
+
+    filter: PassListV1RequestFilter | None = None
+    """Filters for the passes."""
+
+
+class PassListV1RequestFilter(RequestModel):
+    """Filters for the list of arrival passes."""
+
+    arrival_pass_ids: list[int] | None = None
+    """Filter by pass identifiers."""
+
+    arrival_reason: str | None = None
+    """Filter by purpose of arrival: FBS_DELIVERY - shipping orders, FBS_RETURN - collecting
+    returns. When omitted, both purposes are included. The value must be among the purposes
+    listed in the passes.
+    """
+
+    dropoff_point_ids: list[int] | None = None
+    """Filter by drop-off point identifiers."""
+
+    only_active_passes: bool | None = None
+    """true to return only active passes."""
+
+    warehouse_ids: list[int] | None = None
+    """Filter by seller warehouse identifiers; get them from /v1/warehouse/list."""
+
+
+class PassListV1Response(Model):
+    """Answer with a page of arrival passes."""
+
+    arrival_passes: list[PassListV1ResponseArrivalPass] | None = None
+    """Arrival passes."""
+
+    cursor: str | None = None
+    """Cursor for the next page; empty when there is no more data."""
+
+
+class PassListV1ResponseArrivalPass(Model):
     """An arrival pass for a vehicle coming to a drop-off point."""
 
     arrival_pass_id: int | None = None
@@ -40,48 +85,3 @@ class ArrivalPassInfo(Model):
 
     warehouse_id: int | None = None
     """Identifier of the seller's warehouse."""
-
-
-class ArrivalPassListFilter(RequestModel):
-    """Filters for the list of arrival passes."""
-
-    arrival_pass_ids: list[int] | None = None
-    """Filter by pass identifiers."""
-
-    arrival_reason: str | None = None
-    """Filter by purpose of arrival: FBS_DELIVERY - shipping orders, FBS_RETURN - collecting
-    returns. When omitted, both purposes are included. The value must be among the purposes
-    listed in the passes.
-    """
-
-    dropoff_point_ids: list[int] | None = None
-    """Filter by drop-off point identifiers."""
-
-    only_active_passes: bool | None = None
-    """true to return only active passes."""
-
-    warehouse_ids: list[int] | None = None
-    """Filter by seller warehouse identifiers; get them from /v1/warehouse/list."""
-
-
-class PassListV1Request(RequestModel):
-    """Request for a page of arrival passes."""
-
-    limit: int
-    """Maximum number of passes in the answer. Default 1000, maximum 1000."""
-
-    cursor: str | None = None
-    """Cursor for the next page; leave empty on the first request."""
-
-    filter: ArrivalPassListFilter | None = None
-    """Filters for the passes."""
-
-
-class PassListV1Response(Model):
-    """Answer with a page of arrival passes."""
-
-    arrival_passes: list[ArrivalPassInfo] | None = None
-    """Arrival passes."""
-
-    cursor: str | None = None
-    """Cursor for the next page; empty when there is no more data."""

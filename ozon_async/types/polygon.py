@@ -8,7 +8,20 @@ from msgspec import field
 from ozon_async._models import Model, RequestModel
 
 
-class PolygonBindItem(RequestModel):
+class PolygonBindV1Request(RequestModel):
+    """Request to bind a delivery method to delivery polygons."""
+
+    delivery_method_id: int
+    """Delivery method identifier."""
+
+    polygons: list[PolygonBindV1RequestPolygon]
+    """Polygons to bind, each with a delivery time."""
+
+    warehouse_location: PolygonBindV1RequestWarehouseLocation
+    """Location of the warehouse the deliveries start from."""
+
+
+class PolygonBindV1RequestPolygon(RequestModel):
     """A delivery polygon to bind to a delivery method, with its delivery time."""
 
     polygon_id: int
@@ -18,17 +31,14 @@ class PolygonBindItem(RequestModel):
     """Time in minutes within which products are delivered in this polygon."""
 
 
-class PolygonBindV1Request(RequestModel):
-    """Request to bind a delivery method to delivery polygons."""
+class PolygonBindV1RequestWarehouseLocation(RequestModel):
+    """Geographic location of the warehouse."""
 
-    delivery_method_id: int
-    """Delivery method identifier."""
+    lat: str
+    """Latitude of the warehouse, as a decimal string."""
 
-    polygons: list[PolygonBindItem]
-    """Polygons to bind, each with a delivery time."""
-
-    warehouse_location: PolygonWarehouseLocation
-    """Location of the warehouse the deliveries start from."""
+    lon: str
+    """Longitude of the warehouse, as a decimal string."""
 
 
 class PolygonBindV2Request(RequestModel):
@@ -68,11 +78,88 @@ class PolygonCreateV1Response(Model):
     """
 
 
-class PolygonWarehouseLocation(RequestModel):
-    """Geographic location of the warehouse."""
+class PolygonDeleteV1Request(RequestModel):
+    """Request to remove a delivery polygon from a delivery method of a warehouse."""
 
-    lat: str
-    """Latitude of the warehouse, as a decimal string."""
+    delivery_method_id: int
+    """Delivery method identifier; get it with /v2/delivery-method/list."""
 
-    lon: str
-    """Longitude of the warehouse, as a decimal string."""
+    polygon_id: int
+    """Identifier of the delivery polygon to remove; get it with /v1/polygon/list."""
+
+    warehouse_id: int
+    """Warehouse identifier; get it with /v2/warehouse/list."""
+
+
+class PolygonListV1Request(RequestModel):
+    """Request for the delivery polygons of one delivery method of a warehouse."""
+
+    delivery_method_id: int
+    """Delivery method identifier; get it with /v2/delivery-method/list."""
+
+    warehouse_id: int
+    """Warehouse identifier; get it with /v2/warehouse/list."""
+
+
+class PolygonListV1Response(Model):
+    """List of the delivery polygons bound to a delivery method."""
+
+    polygons: list[PolygonListV1ResponsePolygon] | None = None
+    """Delivery polygons bound to the delivery method."""
+
+
+class PolygonListV1ResponsePolygon(Model):
+    """A delivery polygon with its boundary and delivery time."""
+
+    coordinates: str | None = None
+    """Boundary of the polygon as a string of nested coordinate pairs, in the format used by
+    /v1/polygon/create.
+    """
+
+    polygon_id: int | None = None
+    """Delivery polygon identifier."""
+
+    time: int | None = None
+    """Delivery time within the polygon, in minutes."""
+
+
+class PolygonTimeCoordinatesUpdateV1Request(RequestModel):
+    """Request to replace the boundary of a delivery polygon."""
+
+    coordinates: str
+    """New boundary of the polygon as a string of nested coordinate pairs, in the format used by
+    /v1/polygon/create. Ozon writes the format as `[[[lat,long],[lat,long]]]`, but its own
+    example for /v1/polygon/create puts the longitude first.
+    """
+
+    delivery_method_id: int
+    """Delivery method identifier; get it with /v2/delivery-method/list."""
+
+    polygon_id: int
+    """Delivery polygon identifier, as returned by /v1/polygon/create or /v1/polygon/list."""
+
+    warehouse_id: int
+    """Warehouse identifier; get it with /v2/warehouse/list."""
+
+
+class PolygonTimeSetV1Request(RequestModel):
+    """Request to change the delivery time of a delivery polygon."""
+
+    current_time: int
+    """Delivery time currently set for the polygon, in minutes. Allowed values: 15, 30, 45, 60, 90,
+    120 or 150.
+    """
+
+    delivery_method_id: int
+    """Delivery method identifier; get it with /v2/delivery-method/list."""
+
+    new_time: int
+    """New delivery time for the polygon, in minutes. Allowed values: 15, 30, 45, 60, 90, 120 or
+    150.
+    """
+
+    polygon_id: int
+    """Delivery polygon identifier, as returned by /v1/polygon/create or /v1/polygon/list."""
+
+    warehouse_id: int
+    """Warehouse identifier; get it with /v2/warehouse/list."""

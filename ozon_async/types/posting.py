@@ -10,80 +10,37 @@ from msgspec import Meta, field
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
+    BoolResultResponse,
     CarriageError,
     FilterPeriod,
+    FinanceCashFlowStatementListRequestDate,
+    IdObject,
     MoneyValue,
+    PostingBuyerLegalInfo,
+    PostingFbsCancelReasonListResponseResult,
+    PostingFbsProductCancelRequestItem,
+    PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
     SortDirection,
 )
 
 if TYPE_CHECKING:
     FbsPostingCargoType = Literal["BOX", "PALLET"] | str
+    PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
+    PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"]
+    PostingFboListV3RequestSortDir = Literal["ASC", "DESC"]
+    PostingFbpListV1RequestSortDir = Literal["ASC", "DESC"]
 else:
     FbsPostingCargoType = str
+    PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
+    PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"]
+    PostingFboListV3RequestSortDir = Literal["ASC", "DESC"]
+    PostingFbpListV1RequestSortDir = Literal["ASC", "DESC"]
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
-
-
-class CarriageAvailableListItem(Model):
-    """A carriage for which shipping documents and a barcode must be printed, for the requested
-    delivery method and date.
-    """
-
-    carriage_id: int | None = None
-    """Carriage ID; also the number of the document generation task."""
-
-    carriage_postings_count: int | None = None
-    """Number of postings in the carriage."""
-
-    carriage_status: str | None = None
-    """Status of the carriage for the requested delivery method and shipping date."""
-
-    cutoff_at: datetime | None = None
-    """Date and time by which the postings must be packed."""
-
-    delivery_method_id: int | None = None
-    """Delivery method ID."""
-
-    delivery_method_name: str | None = None
-    """Delivery method name."""
-
-    errors: list[CarriageError] | None = None
-    """Errors for this carriage."""
-
-    first_mile_type: str | None = None
-    """First mile type (how the postings get to Ozon, for example pickup or drop-off)."""
-
-    has_entrusted_acceptance: bool | None = None
-    """true if trusted acceptance is enabled at the warehouse."""
-
-    mandatory_postings_count: int | None = None
-    """Number of postings that must be packed."""
-
-    mandatory_packaged_count: int | None = None
-    """Number of postings already packed."""
-
-    recommended_time_local: str | None = None
-    """Recommended local time to hand the shipment over at the drop-off point."""
-
-    recommended_time_utc_offset_in_minutes: int | None = None
-    """Offset of the recommended shipping time's time zone from UTC, in minutes."""
-
-    tpl_provider_icon_url: str | None = None
-    """Link to the delivery service icon."""
-
-    tpl_provider_name: str | None = None
-    """Delivery service name."""
-
-    warehouse_city: str | None = None
-    """City of the warehouse."""
-
-    warehouse_id: int | None = None
-    """Warehouse ID."""
-
-    warehouse_name: str | None = None
-    """Warehouse name."""
-
-    warehouse_timezone: str | None = None
-    """Time zone of the warehouse."""
+# PostingDigitalListV1RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+# PostingDigitalListV2RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+# PostingFboListV3RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+# PostingFbpListV1RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
 
 
 class FbsPosting(Model):
@@ -267,16 +224,6 @@ class FbsPosting(Model):
     """true if the order is a click-and-collect order (picked up by the buyer from the seller)."""
 
 
-class FbsPostingAdditionalData(Model):
-    """A key-value pair with additional information about an FBS posting."""
-
-    key: str | None = None
-    """Name of the additional data field."""
-
-    value: str | None = None
-    """Value of the additional data field."""
-
-
 class FbsPostingAddress(Model):
     """Delivery address of the buyer of a posting."""
 
@@ -312,24 +259,6 @@ class FbsPostingAddress(Model):
 
     zip_code: str | None = None
     """Recipient's postal code."""
-
-
-class FbsPostingAddressee(Model):
-    """Contact details of the recipient of a posting."""
-
-    name: str | None = None
-    """Buyer's name."""
-
-    phone: str | None = None
-    """Substitute (proxy) contact phone number of the recipient; calls are forwarded to the real
-    number.
-    """
-
-    pin: str | None = None
-    """Extension of the recipient's phone number, dialled in tone mode. Only for realFBS postings
-    with the delivery types 3pl_tracking (external delivery service, the seller registers the
-    order) and non_integrated (delivery by the seller).
-    """
 
 
 class FbsPostingAnalyticsData(Model):
@@ -396,61 +325,6 @@ class FbsPostingBarcodes(Model):
     """Upper barcode on the posting label."""
 
 
-class FbsPostingByBarcode(Model):
-    """An FBS posting found by its barcode."""
-
-    barcodes: FbsPostingBarcodes | None = None
-    """Posting barcodes; may be null."""
-
-    cancel_reason_id: int | None = None
-    """Identifier of the posting cancellation reason."""
-
-    created_at: datetime | None = None
-    """Date and time the posting was created."""
-
-    in_process_at: datetime | None = None
-    """Date and time processing of the posting started."""
-
-    order_id: int | None = None
-    """Identifier of the order the posting belongs to."""
-
-    order_number: str | None = None
-    """Number of the order the posting belongs to."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    products: list[FbsPostingByBarcodeProduct] | None = None
-    """Products in the posting."""
-
-    shipment_date: datetime | None = None
-    """Date and time by which the posting must be packed; if it is not packed by then, it is
-    cancelled automatically.
-    """
-
-    status: str | None = None
-    """Posting status, for example awaiting_packaging or awaiting_deliver."""
-
-
-class FbsPostingByBarcodeProduct(Model):
-    """A product in an FBS posting found by barcode."""
-
-    name: str | None = None
-    """Product name."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (offer ID, article)."""
-
-    price: str | None = None
-    """Product price, as a decimal string."""
-
-    quantity: int | None = None
-    """Number of units of the product in the posting."""
-
-    sku: int | None = None
-    """Product identifier in the Ozon system (SKU)."""
-
-
 class FbsPostingCancellation(Model):
     """Information about the cancellation of a posting.
 
@@ -499,24 +373,6 @@ class FbsPostingContainer(Model):
     """Sequence number of the cargo unit."""
 
 
-class FbsPostingCustomer(Model):
-    """Information about the buyer of a posting."""
-
-    address: FbsPostingAddress | None = None
-    """Delivery address."""
-
-    customer_id: int | None = None
-    """Buyer ID."""
-
-    name: str | None = None
-    """Buyer's name."""
-
-    phone: str | None = None
-    """Substitute (proxy) contact phone number of the buyer; calls are forwarded to the real
-    number.
-    """
-
-
 class FbsPostingDeliveryMethod(Model):
     """Delivery method of a posting.
 
@@ -544,354 +400,11 @@ class FbsPostingDeliveryMethod(Model):
     """Warehouse ID."""
 
 
-class FbsPostingDetail(Model):
-    """Full details of an FBS posting."""
-
-    additional_data: list[FbsPostingAdditionalData] | None = None
-    """Additional information about the posting as key-value pairs."""
-
-    addressee: FbsPostingAddressee | None = None
-    """Recipient's contact details; null when not available."""
-
-    analytics_data: FbsPostingAnalyticsData | None = None
-    """Analytics data; returned when requested with with.analytics_data, otherwise null."""
-
-    available_actions: list[str] | None = None
-    """Actions currently available for the posting and flags about it: arbitration - open a
-    dispute; awaiting_delivery - move to "awaiting shipment"; can_create_chat - start a chat
-    with the buyer; cancel - cancel the posting; click_track_number - view the status history by
-    tracking number in the seller account; customer_phone_available - the buyer's phone is
-    available; has_weight_products - the posting contains products sold by weight;
-    hide_region_and_city - the buyer's region and city are hidden in reports; invoice_get - get
-    invoice data; invoice_send - create an invoice; invoice_update - edit the invoice;
-    label_download_big - download the large label; label_download_small - download the small
-    label; label_download - download the label; non_int_delivered - move to "conditionally
-    delivered"; non_int_delivering - move to "delivering"; non_int_last_mile - move to "courier
-    on the way"; product_cancel - cancel some of the products; set_cutoff - the shipping date
-    must be set with /v1/posting/cutoff/set; set_timeslot - change the delivery time for the
-    buyer; set_track_number - set or change the tracking number; ship_async_in_process - the
-    posting is being packed; ship_async_retry - pack again after a packing error; ship_async -
-    pack the posting; ship_with_additional_info - additional information must be filled in; ship
-    - pack the posting; update_cis - change the additional information.
-    """
-
-    barcodes: FbsPostingBarcodes | None = None
-    """Posting barcodes; returned when requested with with.barcodes, otherwise null."""
-
-    cancellation: FbsPostingCancellation | None = None
-    """Cancellation details."""
-
-    courier: FbsPostingDetailCourier | None = None
-    """Courier details; null when not available."""
-
-    customer: FbsPostingCustomer | None = None
-    """Buyer details; null when not available."""
-
-    container: FbsPostingContainer | None = None
-    """Cargo unit (box or pallet) the posting is placed in."""
-
-    container_sort_type: str | None = None
-    """Sorting type of the cargo unit: SORT - sortable; NON-SORT - non-sortable."""
-
-    delivering_date: datetime | None = None
-    """Date and time the posting was handed over for delivery; null if not yet."""
-
-    delivery_method: FbsPostingDeliveryMethod | None = None
-    """Delivery method."""
-
-    delivery_price: str | None = None
-    """Delivery cost, as a decimal string."""
-
-    fact_delivery_date: datetime | None = None
-    """Date and time the posting was actually handed over for delivery; null if not yet."""
-
-    financial_data: PostingFinancialData | None = None
-    """Financial data; returned when requested with with.financial_data, otherwise null."""
-
-    in_process_at: datetime | None = None
-    """Date and time processing of the posting started."""
-
-    is_express: bool | None = None
-    """true if Ozon Express fast delivery was used."""
-
-    is_multibox: bool | None = None
-    """Whether the posting contains a multi-box product whose number of boxes must be passed: true
-    - pass the number of boxes with /v3/posting/multiboxqty/set before packing; false - the
-    posting was packed with multi_box_qty set, or it has no multi-box products.
-    """
-
-    legal_info: PostingBuyerLegalInfo | None = None
-    """Legal details of the buyer if it is a company."""
-
-    multi_box_qty: int | None = None
-    """Number of boxes the product is packed in."""
-
-    optional: FbsPostingDetailOptional | None = None
-    """Products with additional characteristics."""
-
-    order_id: int | None = None
-    """ID of the order the posting belongs to."""
-
-    order_number: str | None = None
-    """Number of the order the posting belongs to."""
-
-    parent_posting_number: str | None = None
-    """Number of the parent posting whose split produced this posting."""
-
-    pickup_code_verified_at: datetime | None = None
-    """Date and time the courier's code was successfully verified; null if not verified."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    product_exemplars: FbsPostingProductExemplars | None = None
-    """Products and their exemplars; returned when requested with with.product_exemplars, otherwise
-    null.
-    """
-
-    products: list[FbsPostingDetailProduct] | None = None
-    """Products in the posting."""
-
-    provider_status: str | None = None
-    """Status of the posting in the delivery service."""
-
-    prr_option: FbsPostingDetailPrrOption | None = None
-    """Loading and unloading (carrying) service ordered for a bulky posting."""
-
-    related_postings: FbsPostingDetailRelatedPostings | None = None
-    """Related postings; returned when requested with with.related_postings, otherwise null."""
-
-    related_weight_postings: list[str] | None = None
-    """Numbers of related postings with products sold by weight."""
-
-    require_blr_traceable_attrs: bool | None = None
-    """true if traceability attributes must be filled in."""
-
-    requirements: FbsPostingRequirements | None = None
-    """Data that must be passed before the posting can move to the next status."""
-
-    shipment_date: datetime | None = None
-    """Date and time by which the posting must be packed (the recommended shipping time). After it
-    a new tariff applies; see the tariffication field.
-    """
-
-    shipment_date_without_delay: datetime | None = None
-    """Date and time of shipment without delay."""
-
-    status: str | None = None
-    """Posting status: acceptance_in_progress - being accepted; arbitration - in arbitration;
-    awaiting_approve - awaiting confirmation; awaiting_deliver - awaiting shipment;
-    awaiting_packaging - awaiting packaging; awaiting_registration - awaiting registration;
-    awaiting_verification - created; cancelled - cancelled; cancelled_from_split_pending -
-    cancelled because the posting was split; client_arbitration - delivery arbitration opened by
-    the buyer; delivered - delivered; delivering - being delivered; driver_pickup - with the
-    driver; not_accepted - not accepted at the sorting centre; sent_by_seller - sent by the
-    seller.
-    """
-
-    substatus: str | None = None
-    """Posting substatus: posting_acceptance_in_progress - being accepted; posting_in_arbitration -
-    in
-    arbitration; posting_created - created; posting_in_carriage - in a carriage;
-    posting_not_in_carriage - not added to a carriage; posting_registered - registered;
-    posting_transferring_to_delivery - being handed over to delivery (with status
-    awaiting_deliver)
-    or to the courier (with status awaiting_registration); posting_awaiting_passport_data -
-    awaiting
-    passport data; posting_awaiting_registration - awaiting registration;
-    posting_registration_error
-    - registration error; posting_split_pending - created; posting_canceled - cancelled;
-    posting_in_client_arbitration - delivery arbitration opened by the buyer; posting_delivered
-    -
-    delivered; posting_received - received; posting_conditionally_delivered - conditionally
-    delivered; posting_in_courier_service - courier on the way; posting_in_pickup_point - at the
-    pickup point; posting_on_way_to_city - on the way to the buyer's city;
-    posting_on_way_to_pickup_point - on the way to the pickup point;
-    posting_returned_to_warehouse -
-    returned to the warehouse; posting_transferred_to_courier_service - being handed over to the
-    delivery service; posting_driver_pick_up - with the driver; posting_not_in_sort_center - not
-    accepted at the sorting centre; ship_failed - packing failed.
-    """
-
-    previous_substatus: str | None = None
-    """Previous substatus of the posting. Takes the same values as substatus (posting_created,
-    posting_in_carriage, posting_delivered and so on) except ship_failed.
-    """
-
-    tpl_integration_type: str | None = None
-    """Type of integration with the delivery service: ozon - delivery by Ozon logistics; aggregator
-    - delivery by an external service, Ozon registers the order; 3pl_tracking - delivery by an
-    external service, the seller registers the order; non_integrated - delivery by the seller.
-    """
-
-    tracking_number: str | None = None
-    """Tracking number of the posting."""
-
-    tariffication: FbsPostingTariffication | list[FbsPostingTariffication] | None = None
-    """Shipping tariffication (discount or surcharge depending on when the posting is shipped).
-    Newer answers send one object, older ones a list of such objects.
-    """
-
-    tariffication_steps: list[FbsPostingTarifficationStep] | None = None
-    """Steps of the shipping tariffication, in order."""
-
-    destination_place_id: int | None = None
-    """ID of the destination warehouse."""
-
-    destination_place_name: str | None = None
-    """Name of the destination warehouse."""
-
-    is_presortable: bool | None = None
-    """true if the shipment is presorted."""
-
-    is_click_and_collect: bool | None = None
-    """true if the posting is a click-and-collect order (the buyer collects it from the seller)."""
-
-
-class FbsPostingDetailCourier(Model):
-    """Details of the courier who picks up or delivers the posting."""
-
-    car_model: str | None = None
-    """Car model."""
-
-    car_number: str | None = None
-    """Car registration number."""
-
-    name: str | None = None
-    """Courier's full name."""
-
-    phone: str | None = None
-    """Courier's phone; always an empty string."""
-
-
 class FbsPostingDetailOptional(Model):
     """Lists of products in the posting with additional characteristics."""
 
     products_with_possible_mandatory_mark: list[str | float] | None = None
     """SKUs of products that may require a mandatory marking code."""
-
-
-class FbsPostingDetailProduct(Model):
-    """A product in an FBS posting, with its dimensions and marking data."""
-
-    dimensions: FbsPostingProductDimensions | None = None
-    """Product dimensions and weight."""
-
-    mandatory_mark: list[str] | None = None
-    """Mandatory marking codes of the product. (Deprecated by Ozon.)"""
-
-    name: str | None = None
-    """Product name."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article code)."""
-
-    price: str | None = None
-    """Product price including discounts, as shown on the product page; a decimal string in
-    currency_code.
-    """
-
-    jw_uin: list[str] | str | None = None
-    """Unique identification number (UIN) of a jewellery item; Ozon sends a string (often empty) or
-    a list of strings.
-    """
-
-    currency_code: str | None = None
-    """Currency of your prices, the same as set in the seller account settings: RUB - Russian
-    rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US dollar; CNY - yuan.
-    """
-
-    is_blr_traceable: bool | None = None
-    """true if the product is traceable."""
-
-    is_marketplace_buyout: bool | None = None
-    """true if Ozon buys the product out for sale to EAEU and other countries."""
-
-    quantity: int | None = None
-    """Quantity of the product."""
-
-    sku: int | None = None
-    """Product identifier in Ozon's system (SKU)."""
-
-    is_weight_needed: bool | None = None
-    """true if the product is sold by weight."""
-
-    weight_max: float | None = None
-    """Maximum weight of one unit."""
-
-    weight_min: float | None = None
-    """Minimum weight of one unit."""
-
-    has_imei: bool | None = None
-    """true if the product has an IMEI."""
-
-
-class FbsPostingDetailPrrOption(Model):
-    """Loading and unloading (carrying) service for a bulky posting delivered by the seller or an
-    integrated service.
-    """
-
-    code: str | None = None
-    """Code of the loading and unloading (carrying) service: lift - lifting by elevator; stairs -
-    carrying up the stairs; none - the buyer declined the service, no carrying needed;
-    delivery_default - delivery to the floor is included in the price under the offer terms.
-    Relevant for bulky postings delivered by the seller or an integrated service.
-    """
-
-    price: str | None = None
-    """Cost of the service that Ozon compensates to the seller, as a decimal string in
-    currency_code.
-    """
-
-    currency_code: str | None = None
-    """Currency of the price, for example RUB."""
-
-    floor: str | None = None
-    """Floor the product must be carried up to."""
-
-
-class FbsPostingDetailRelatedPostings(Model):
-    """Postings related to this one."""
-
-    related_posting_numbers: list[str] | None = None
-    """Numbers of the related postings (those the parent posting was split into during packing)."""
-
-
-class FbsPostingDetailWithParams(RequestModel):
-    """Optional data to add to the posting details in the answer."""
-
-    analytics_data: bool | None = None
-    """true to add analytics data."""
-
-    barcodes: bool | None = None
-    """true to add the posting barcodes."""
-
-    financial_data: bool | None = None
-    """true to add financial data."""
-
-    legal_info: bool | None = None
-    """true to add the buyer's legal details."""
-
-    product_exemplars: bool | None = None
-    """true to add products and their exemplars."""
-
-    related_postings: bool | None = None
-    """true to add the numbers of related postings, i.e. those the parent posting was split into
-    during packing.
-    """
-
-    translit: bool | None = None
-    """true to transliterate the returned text values into Latin characters."""
-
-
-class FbsPostingExemplarProduct(Model):
-    """A product in the posting with its exemplars."""
-
-    exemplars: list[FbsPostingProductExemplarInfo] | None = None
-    """Exemplars (individual units) of the product."""
-
-    sku: int | None = None
-    """Product identifier in Ozon's system (SKU)."""
 
 
 class FbsPostingListAddressee(Model):
@@ -927,64 +440,6 @@ class FbsPostingListCustomer(Model):
     """
 
 
-class FbsPostingListRequestFilter(RequestModel):
-    """Filter for the FBS posting list; since and to are required."""
-
-    since: datetime
-    """Start of the period, as a UTC date-time (YYYY-MM-DDThh:mm:ssZ, for example
-    2019-08-24T14:15:22Z). The period must not exceed one year.
-    """
-
-    to: datetime
-    """End of the period, as a UTC date-time (YYYY-MM-DDThh:mm:ssZ, for example
-    2019-08-24T14:15:22Z).
-    """
-
-    delivery_method_id: list[int] | None = None
-    """Delivery method IDs. Get them with /v1/delivery-method/list."""
-
-    is_blr_traceable: bool | None = None
-    """true to get only postings with traceable products."""
-
-    is_quantum: bool | None = None
-    """true to get only postings of quants (economy products). Default false - all postings are
-    returned.
-    """
-
-    order_id: int | None = None
-    """Order ID."""
-
-    provider_id: list[int] | None = None
-    """Delivery service IDs. Get them with /v1/delivery-method/list."""
-
-    status: str | None = None
-    """Posting status: awaiting_registration - awaiting registration; acceptance_in_progress -
-    being accepted; awaiting_approve - awaiting confirmation; awaiting_packaging - awaiting
-    packaging; awaiting_deliver - awaiting shipment; arbitration - in arbitration;
-    client_arbitration - delivery arbitration opened by the buyer; delivering - being delivered;
-    driver_pickup - with the driver; delivered - delivered; cancelled - cancelled; not_accepted
-    - not accepted at the sorting centre; sent_by_seller - sent by the seller.
-    """
-
-    warehouse_id: list[int] | None = None
-    """Warehouse IDs. Get them with /v1/warehouse/list."""
-
-    last_changed_status_date: FilterPeriod | None = None
-    """Period in which the posting status last changed."""
-
-
-class FbsPostingListResponseResult(Model):
-    """A page of FBS postings."""
-
-    has_next: bool | None = None
-    """Whether more postings remain: true - repeat the request with a larger offset to get the
-    rest; false - all postings matching the filter have been returned.
-    """
-
-    postings: list[FbsPosting] | None = None
-    """Postings on this page."""
-
-
 class FbsPostingProduct(Model):
     """A product in a posting, as returned in posting lists."""
 
@@ -1016,83 +471,6 @@ class FbsPostingProduct(Model):
 
     imei: list[str] | None = None
     """IMEI numbers of the mobile devices."""
-
-
-class FbsPostingProductCountry(Model):
-    """A country of manufacture that can be set for a product."""
-
-    name: str | None = None
-    """Country name in Russian."""
-
-    country_iso_code: str | None = None
-    """Two-letter ISO 3166-1 country code."""
-
-
-class FbsPostingProductDimensions(Model):
-    """Dimensions and weight of a product in its package."""
-
-    height: str | None = None
-    """Package height, as a decimal string (units are not stated; values look like millimetres)."""
-
-    length: str | None = None
-    """Product length, as a decimal string (units are not stated; values look like millimetres)."""
-
-    weight: str | None = None
-    """Weight of the product in its package, as a decimal string (units are not stated; values look
-    like grams).
-    """
-
-    width: str | None = None
-    """Package width, as a decimal string (units are not stated; values look like millimetres)."""
-
-
-class FbsPostingProductExemplarInfo(Model):
-    """An exemplar (individual unit) of a product in a posting, with its marking and customs data."""
-
-    exemplar_id: int | None = None
-    """Exemplar ID."""
-
-    mandatory_mark: str | None = None
-    """Mandatory "Chestny ZNAK" marking code."""
-
-    gtd: str | None = None
-    """Cargo customs declaration (GTD) number."""
-
-    is_gtd_absent: bool | None = None
-    """true if the customs declaration number is not specified."""
-
-    rnpt: str | None = None
-    """Product batch registration number (RNPT)."""
-
-    is_rnpt_absent: bool | None = None
-    """true if the product batch registration number (RNPT) is not specified."""
-
-    weight: float | None = None
-    """Actual weight of the exemplar."""
-
-    imei: list[str] | None = None
-    """IMEI numbers of the mobile device."""
-
-
-class FbsPostingProductExemplars(Model):
-    """Products in the posting with their exemplars; present only when with.product_exemplars is
-    true in the request.
-    """
-
-    products: list[FbsPostingExemplarProduct] | None = None
-    """Products with their exemplars."""
-
-
-class FbsPostingProductWeight(RequestModel):
-    """Weights of the units of one product sold by weight."""
-
-    sku: int
-    """Product identifier in Ozon's system (SKU)."""
-
-    weight_real: list[float] = field(name="weightReal")
-    """Weight of each unit of the product in the posting, one value per unit (the unit is not
-    stated; example values such as 0.3 suggest kilograms). JSON name: ``weightReal``.
-    """
 
 
 class FbsPostingRequirements(Model):
@@ -1136,55 +514,6 @@ class FbsPostingRequirements(Model):
 
     products_requiring_imei: list[int] | None = None
     """Products whose IMEI must be passed."""
-
-
-class FbsPostingShipAdditionalData(Model):
-    """Additional data about one posting created by the assembly."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    products: list[PostingProductDetailWithoutDimensions] | None = None
-    """Products in the posting."""
-
-
-class FbsPostingShipPackageRequestProduct(RequestModel):
-    """A product to move into the new posting during partial assembly."""
-
-    product_id: int
-    """Product identifier in the Ozon system (SKU)."""
-
-    quantity: int
-    """Number of exemplars of the product to include."""
-
-    exemplars_ids: list[int] | None = field(default=None, name="exemplarsIds")
-    """Identifiers of the product exemplars to include in the new posting. JSON name:
-    ``exemplarsIds``.
-    """
-
-
-class FbsPostingShipRequestPackage(RequestModel):
-    """A package: one posting that the order is split into during assembly."""
-
-    products: list[FbsPostingShipRequestPackageProduct]
-    """Products packed into this package (posting)."""
-
-
-class FbsPostingShipRequestPackageProduct(RequestModel):
-    """A product and its quantity within one package."""
-
-    product_id: int
-    """Product identifier in the Ozon system (SKU)."""
-
-    quantity: int
-    """Number of exemplars of the product in the package."""
-
-
-class FbsPostingShipRequestWith(RequestModel):
-    """Flags for additional information to return after assembly."""
-
-    additional_data: bool | None = None
-    """Pass `true` to receive additional data about the assembled postings."""
 
 
 class FbsPostingTariffication(Model):
@@ -1241,65 +570,6 @@ class FbsPostingTarifficationStep(Model):
 
     tariff_type: str | None = None
     """Tariffication type - discount or surcharge."""
-
-
-class FbsPostingUnfulfilledListRequestFilter(RequestModel):
-    """Filter for unprocessed postings; use either the assembly deadline range (cutoff_from and
-    cutoff_to) or the handover-to-delivery range (delivering_date_from and delivering_date_to),
-    not both.
-
-    Note: Ozon marks `cutoff_from` and `cutoff_to` required, but its text allows filtering by
-    `delivering_date_from`/`delivering_date_to` instead; neither pair is required by itself.
-    """
-
-    cutoff_from: datetime | None = None
-    """Start of the range for the time by which the seller must assemble the order, e.g.
-    `2020-03-18T07:34:50.359Z`.
-    """
-
-    cutoff_to: datetime | None = None
-    """End of the range for the time by which the seller must assemble the order, e.g.
-    `2020-03-18T07:34:50.359Z`.
-    """
-
-    delivering_date_from: datetime | None = None
-    """Earliest date of handing the posting over to delivery."""
-
-    delivering_date_to: datetime | None = None
-    """Latest date of handing the posting over to delivery."""
-
-    delivery_method_id: list[int] | None = None
-    """Delivery method identifiers; get them with /v1/delivery-method/list."""
-
-    is_quantum: bool | None = None
-    """`true` to return only quantum (economy) postings; default `false` returns all postings."""
-
-    last_changed_status_date: FilterPeriod | None = None
-    """Period in which the posting status last changed."""
-
-    provider_id: list[int] | None = None
-    """Delivery service identifiers; get them with /v1/delivery-method/list."""
-
-    status: str | None = None
-    """Posting status: `acceptance_in_progress` - acceptance in progress; `awaiting_approve` -
-    awaiting confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
-    awaiting registration; `awaiting_deliver` - awaiting shipment; `arbitration` - arbitration;
-    `client_arbitration` - customer delivery arbitration; `delivering` - being delivered;
-    `driver_pickup` - with the driver; `not_accepted` - not accepted at the sorting centre.
-    """
-
-    warehouse_id: list[int] | None = None
-    """Warehouse identifiers; get them with /v1/warehouse/list."""
-
-
-class FbsPostingUnfulfilledListResponseResult(Model):
-    """Result of the unprocessed postings request."""
-
-    count: int | None = None
-    """Number of postings found."""
-
-    postings: list[FbsPosting] | None = None
-    """Postings with detailed information on each."""
 
 
 class FbsPostingV4(Model):
@@ -1511,385 +781,43 @@ class FbsPostingWithParams(RequestModel):
     """true to transliterate the returned text values into Latin characters."""
 
 
-class FbsUnfulfilledPosting(Model):
-    """An unprocessed FBS posting as returned at the top level of the v3 answer in Ozon's example."""
+class PostingAdditionalData(Model):
+    """A key-value pair with additional information about an FBS posting."""
+
+    key: str | None = None
+    """Name of the additional data field."""
+
+    value: str | None = None
+    """Value of the additional data field."""
+
+    delivery_track_number: str | None = None
+    """Tracking number of the delivery."""
+
+    courier_name: str | None = None
+    """Name of the courier."""
+
+    delivery_time: datetime | None = None
+    """Date and time of delivery."""
+
+
+class PostingCancelStatusV1Request(RequestModel):
+    """Identifies the posting whose cancellation status is requested."""
 
     posting_number: str | None = None
     """Posting number."""
 
-    order_id: int | None = None
-    """Identifier of the order the posting belongs to."""
 
-    order_number: str | None = None
-    """Number of the order the posting belongs to."""
+class PostingCancelV1Request(RequestModel):
+    """Which posting to cancel and why."""
 
-    pickup_code_verified_at: Any | None = None
-    """Date and time the courier code was successfully verified; null if not verified."""
+    posting_number: str
+    """Number of the posting to cancel."""
 
-    status: str | None = None
-    """Posting status: `acceptance_in_progress` - acceptance in progress; `arbitration` -
-    arbitration; `awaiting_approve` - awaiting confirmation; `awaiting_deliver` - awaiting
-    shipment; `awaiting_packaging` - awaiting packaging; `awaiting_registration` - awaiting
-    registration; `awaiting_verification` - created; `cancelled` - cancelled;
-    `cancelled_from_split_pending` - cancelled because the posting was split;
-    `client_arbitration` - customer delivery arbitration; `delivering` - being delivered;
-    `driver_pickup` - with the driver; `not_accepted` - not accepted at the sorting centre.
-    """
+    reason_id: int
+    """Cancellation reason identifier, from /v1/cancel-reason/list-by-posting (`reasons.id`)."""
 
-    substatus: str | None = None
-    """Posting substatus, for example `posting_created`, `posting_registered` or `ship_failed`
-    (assembly failed).
-    """
-
-    delivery_method: FbsPostingDeliveryMethod | None = None
-    """Delivery method of the posting."""
-
-    delivery_schema: str | None = None
-    """Delivery scheme: `SDS` - single SKU; `FBO` - sold from an Ozon warehouse; `FBS` - sold from
-    the seller's warehouse; `Crossborder` - sold from abroad. Examples send the value in lower
-    case, e.g. `fbs`.
-    """
-
-    tracking_number: str | None = None
-    """Tracking number of the posting; empty if not set."""
-
-    tpl_integration_type: str | None = None
-    """Integration type of the delivery service: `ozon` - Ozon delivery; `3pl_tracking` -
-    integrated service; `non_integrated` - third-party service; `aggregator` - Ozon partner
-    delivery; `hybryd` - Russian Post scheme.
-    """
-
-    in_process_at: datetime | None = None
-    """Date and time when processing of the posting started."""
-
-    shipment_date: datetime | None = None
-    """Date and time by which the posting must be assembled (recommended shipping time); after it a
-    new tariff applies, see tariffication.
-    """
-
-    shipment_date_without_delay: datetime | None = None
-    """Date and time of shipment without delay."""
-
-    optional: FbsUnfulfilledPostingOptional | None = None
-    """Products with additional characteristics."""
-
-    cancellation: FbsPostingCancellation | None = None
-    """Cancellation information."""
-
-    container: FbsUnfulfilledPostingContainer | None = None
-    """Cargo unit information."""
-
-    container_sort_type: str | None = None
-    """Sorting type of the cargo unit: `SORT` - sortable; `NON-SORT` - non-sortable."""
-
-    customer: Any | None = None
-    """Customer data; null in the list. Declared as a string although it is an object when present.
-    """
-
-    products: list[FbsUnfulfilledPostingProduct] | None = None
-    """Products in the posting."""
-
-    addressee: Any | None = None
-    """Recipient contact data; null in the list. Declared as a string although it is an object when
-    present.
-    """
-
-    barcodes: Any | None = None
-    """Posting barcodes, returned when requested with `with`; declared as a string although it is
-    an object.
-    """
-
-    analytics_data: Any | None = None
-    """Analytics data, returned when requested with `with`; declared as a string although it is an
-    object.
-    """
-
-    destination_place_id: int | None = None
-    """Identifier of the destination place."""
-
-    destination_place_name: str | None = None
-    """Name of the destination place."""
-
-    financial_data: Any | None = None
-    """Financial data, returned when requested with `with`; declared as a string although it is an
-    object.
-    """
-
-    is_express: bool | None = None
-    """`true` if Ozon Express fast delivery was used."""
-
-    legal_info: Any | None = None
-    """Legal information about the buyer, returned when requested with `with`; declared as a string
-    although it is an object.
-    """
-
-    quantum_id: int | None = None
-    """Identifier of the economy (quantum) product; 0 or null if none."""
-
-    require_blr_traceable_attrs: bool | None = None
-    """`true` if traceability attributes must be filled in."""
-
-    requirements: FbsUnfulfilledPostingRequirements | None = None
-    """Products for which extra data must be submitted before the posting can move to the next
-    status.
-    """
-
-    tariffication: FbsUnfulfilledPostingTariffication | None = None
-    """Shipping tariff information."""
-
-    external_order: PostingExternalOrder | None = None
-    """Information about an order from an external platform."""
-
-    volume_weight: float | None = None
-    """Volumetric weight of the product."""
-
-    is_click_and_collect: bool | None = None
-    """`true` if the posting is delivered by in-store pickup (click and collect)."""
-
-    delivering_date: Any | None = None
-    """Date the posting was handed over to delivery; null if not yet handed over."""
-
-    is_multibox: bool | None = None
-    """`true` if the posting contains a multi-box product and the number of boxes must be set with
-    /v3/posting/multiboxqty/set before assembly; `false` if the box count is already set in
-    multi_box_qty or there is no multi-box product.
-    """
-
-    multi_box_qty: float | None = None
-    """Number of boxes the product is packed into."""
-
-    is_presortable: bool | None = None
-    """`true` if the product is a re-sort (pre-sortable) item."""
-
-    prr_option: str | None = None
-    """Code of the lifting service for bulky postings delivered by the seller or an integrated
-    service: `lift` - lift by elevator; `stairs` - carry up the stairs; `none` - the customer
-    declined the service; `delivery_default` - delivery to the floor is included in the price
-    under the offer terms. Empty when not applicable.
-    """
-
-    parent_posting_number: str | None = None
-    """Number of the parent posting whose split produced this posting; empty if none."""
-
-    available_actions: list[str] | None = None
-    """Actions currently available for the posting: `arbitration` - open a dispute;
-    `awaiting_delivery` - move to awaiting shipment; `can_create_chat` - start a chat with the
-    customer; `cancel` - cancel the posting; `click_track_number` - view the status history by
-    tracking number in the seller account; `customer_phone_available` - the customer's phone is
-    available; `has_weight_products` - the posting contains products sold by weight;
-    `hide_region_and_city` - hide the customer's region and city in the report; `invoice_get` -
-    get invoice data; `invoice_send` - create an invoice; `invoice_update` - edit the invoice;
-    `label_download_big` - download the large label; `label_download_small` - download the small
-    label; `label_download` - download the label; `non_int_delivered` - move to conditionally
-    delivered; `non_int_delivering` - move to delivering; `non_int_last_mile` - move to courier
-    on the way; `product_cancel` - cancel some of the products; `set_cutoff` - set the shipping
-    date with /v1/posting/cutoff/set, no later than shipment_date; `set_timeslot` - change the
-    delivery time slot; `set_track_number` - set or change the tracking number;
-    `ship_async_in_process` - assembly in progress; `ship_async_retry` - repeat assembly after
-    an error; `ship_async` - assemble the posting; `ship_with_additional_info` - fill in
-    exemplar data with /v6/fbs/posting/product/exemplar/set; `ship` - assemble the posting;
-    `update_cis` - change the additional information.
-    """
-
-    tariffication_steps: list[FbsUnfulfilledTarifficationStep] | None = None
-    """Tariff steps: how the shipping tariff changes over time."""
-
-
-class FbsUnfulfilledPostingContainer(Model):
-    """Cargo unit the unprocessed posting is placed in."""
-
-    cargo_type: str | None = None
-    """Cargo unit type: `BOX` - box; `PALLET` - pallet."""
-
-    container_date: str | None = None
-    """Date the cargo unit was created, in the warehouse time zone."""
-
-    container_id: int | None = None
-    """Identifier of the cargo unit."""
-
-    container_number: float | None = None
-    """Sequence number of the cargo unit."""
-
-
-class FbsUnfulfilledPostingOptional(Model):
-    """Products of the posting with additional characteristics."""
-
-    products_with_possible_mandatory_mark: list[Any] | None = None
-    """SKUs of products that may require mandatory marking."""
-
-
-class FbsUnfulfilledPostingProduct(Model):
-    """A product in an unprocessed posting."""
-
-    is_blr_traceable: bool | None = None
-    """`true` if the product is subject to traceability (Belarus traceability system)."""
-
-    is_marketplace_buyout: bool | None = None
-    """`true` if Ozon bought the product out for delivery to EAEU and other countries."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article)."""
-
-    name: str | None = None
-    """Product name."""
-
-    sku: int | None = None
-    """Product identifier in the Ozon system (SKU)."""
-
-    quantity: int | None = None
-    """Quantity of the product in the posting."""
-
-    imei: list[Any] | None = None
-    """IMEI numbers of mobile devices."""
-
-    weight: float | None = None
-    """Weight of the product in its packaging."""
-
-    product_color: str | None = None
-    """Product colour."""
-
-    price: PostingMoneyAmount | None = None
-    """Product price with its currency."""
-
-
-class FbsUnfulfilledPostingRequirements(Model):
-    """Products for which extra data must be submitted before the posting can move to the next
-    status.
-    """
-
-    products_requiring_gtd: list[Any] | None = None
-    """SKUs that need a customs declaration number (GTD) or a note that there is none; submit it
-    with /v6/fbs/posting/product/exemplar/set before assembly.
-    """
-
-    products_requiring_country: list[Any] | None = None
-    """SKUs that need the country of manufacture; set it with /v2/posting/fbs/product/country/set.
-    """
-
-    products_requiring_mandatory_mark: list[Any] | None = None
-    """SKUs that need a Chestny ZNAK marking code; submit it with
-    /v6/fbs/posting/product/exemplar/set before assembly.
-    """
-
-    products_requiring_rnpt: list[Any] | None = None
-    """SKUs that need a product batch registration number (RNPT); submit it with
-    /v6/fbs/posting/product/exemplar/set before assembly.
-    """
-
-    products_requiring_jw_uin: list[Any] | None = None
-    """Products that need a jewellery unique identification number (UIN); submit it with
-    /v6/fbs/posting/product/exemplar/set before assembly.
-    """
-
-    products_requiring_change_country: list[Any] | None = None
-    """SKUs whose country of manufacture must be changed; use /v2/posting/fbs/product/country/list
-    and /v2/posting/fbs/product/country/set.
-    """
-
-    products_requiring_imei: list[Any] | None = None
-    """Products that need IMEI numbers."""
-
-    products_requiring_weight: list[Any] | None = None
-    """Products that need their actual weight."""
-
-
-class FbsUnfulfilledPostingTariffication(Model):
-    """Shipping tariff of an unprocessed posting: the current tariff and the next one."""
-
-    current_tariff_rate: float | None = None
-    """Current tariff rate, percent."""
-
-    current_tariff_type: str | None = None
-    """Tariff type: a discount or a surcharge (values seen: `discount`, `commission`,
-    `no_discount`).
-    """
-
-    current_tariff_charge: PostingMoneyAmount | None = None
-    """Current discount or surcharge amount."""
-
-    current_tariff_min_charge: Any | None = None
-    """Minimum current discount or surcharge; null in examples. Declared as a string although it is
-    a money object when present.
-    """
-
-    next_tariff_rate: float | None = None
-    """Tariff rate, percent, that applies from next_tariff_starts_at."""
-
-    next_tariff_type: str | None = None
-    """Tariff type from next_tariff_starts_at: a discount or a surcharge."""
-
-    next_tariff_charge: PostingMoneyAmount | None = None
-    """Discount or surcharge amount from next_tariff_starts_at."""
-
-    next_tariff_min_charge: PostingMoneyAmount | None = None
-    """Minimum discount or surcharge from next_tariff_starts_at."""
-
-    next_tariff_starts_at: datetime | None = None
-    """Date and time when the next tariff starts to apply."""
-
-
-class FbsUnfulfilledTarifficationStep(Model):
-    """One tariff step: the discount or surcharge that applies until a deadline."""
-
-    min_charge: Any | None = None
-    """Minimum discount or surcharge for the step; null when none. Declared as a string although it
-    is a money object when present.
-    """
-
-    tariff_charge: PostingMoneyAmount | None = None
-    """Discount or surcharge amount for the step."""
-
-    tariff_deadline_at: str | None = None
-    """Date and time the step ends; the next step then starts automatically. The last step uses a
-    far-future value such as `9999-12-31T23:59:59.999999900Z`.
-    """
-
-    tariff_rate: float | None = None
-    """Discount or surcharge rate, percent."""
-
-    tariff_type: str | None = None
-    """Tariff type: a discount or a surcharge (values seen: `discount`, `commission`,
-    `no_discount`).
-    """
-
-
-class PostingBuyerLegalInfo(Model):
-    """Legal details of a buyer that is a company."""
-
-    company_name: str | None = None
-    """Company name."""
-
-    inn: str | None = None
-    """Taxpayer identification number (INN)."""
-
-    kpp: str | None = None
-    """Tax registration reason code (KPP)."""
-
-
-class PostingCancelReasonOption(Model):
-    """A cancellation reason that can be used for postings."""
-
-    id: int | None = None
-    """Cancellation reason identifier."""
-
-    is_available_for_cancellation: bool | None = None
-    """true if this reason can be used to cancel a posting."""
-
-    title: str | None = None
-    """Reason name."""
-
-    type_id: str | None = None
-    """Who initiates the cancellation: buyer - the customer, seller - the seller."""
-
-
-class PostingCancelReasonsByPosting(Model):
-    """The cancellation reasons available for one posting."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    reasons: list[PostingRelatedCancelReason] | None = None
-    """Cancellation reasons that apply to the posting."""
+    reason_message: str | None = None
+    """Additional comment on the cancellation."""
 
 
 class PostingCarriageAvailableListV1Request(RequestModel):
@@ -1905,8 +833,71 @@ class PostingCarriageAvailableListV1Request(RequestModel):
 class PostingCarriageAvailableListV1Response(Model):
     """The carriages available for shipment."""
 
-    result: list[CarriageAvailableListItem] | None = None
+    result: list[PostingCarriageAvailableListV1ResponseResult] | None = None
     """Carriages matching the request."""
+
+
+class PostingCarriageAvailableListV1ResponseResult(Model):
+    """A carriage for which shipping documents and a barcode must be printed, for the requested
+    delivery method and date.
+    """
+
+    carriage_id: int | None = None
+    """Carriage ID; also the number of the document generation task."""
+
+    carriage_postings_count: int | None = None
+    """Number of postings in the carriage."""
+
+    carriage_status: str | None = None
+    """Status of the carriage for the requested delivery method and shipping date."""
+
+    cutoff_at: datetime | None = None
+    """Date and time by which the postings must be packed."""
+
+    delivery_method_id: int | None = None
+    """Delivery method ID."""
+
+    delivery_method_name: str | None = None
+    """Delivery method name."""
+
+    errors: list[CarriageError] | None = None
+    """Errors for this carriage."""
+
+    first_mile_type: str | None = None
+    """First mile type (how the postings get to Ozon, for example pickup or drop-off)."""
+
+    has_entrusted_acceptance: bool | None = None
+    """true if trusted acceptance is enabled at the warehouse."""
+
+    mandatory_postings_count: int | None = None
+    """Number of postings that must be packed."""
+
+    mandatory_packaged_count: int | None = None
+    """Number of postings already packed."""
+
+    recommended_time_local: str | None = None
+    """Recommended local time to hand the shipment over at the drop-off point."""
+
+    recommended_time_utc_offset_in_minutes: int | None = None
+    """Offset of the recommended shipping time's time zone from UTC, in minutes."""
+
+    tpl_provider_icon_url: str | None = None
+    """Link to the delivery service icon."""
+
+    tpl_provider_name: str | None = None
+    """Delivery service name."""
+
+    warehouse_city: str | None = None
+    """City of the warehouse."""
+
+    warehouse_id: int | None = None
+    """Warehouse ID."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
+
+    warehouse_timezone: str | None = None
+    """Time zone of the warehouse."""
 
 
 class PostingCutoffSetV1Request(RequestModel):
@@ -1917,6 +908,358 @@ class PostingCutoffSetV1Request(RequestModel):
 
     posting_number: str
     """Posting number."""
+
+
+class PostingDigitalCodesUploadV1Request(RequestModel):
+    """Digital product codes to hand over for one posting."""
+
+    exemplars_by_sku: list[PostingDigitalCodesUploadV1RequestExemplarsBySku] | None = None
+    """Digital codes grouped by SKU; include every product of the posting."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+
+class PostingDigitalCodesUploadV1RequestExemplarsBySku(RequestModel):
+    """Digital codes for one product (SKU) of the posting."""
+
+    exemplar_qty: int
+    """Number of codes you hand over to the buyer. Together with `not_available_exemplar_qty` it
+    must equal the number of codes in the order, `required_qty_for_digital_code` from
+    /v2/posting/digital/list.
+    """
+
+    not_available_exemplar_qty: int
+    """Number of codes you cannot hand over to the buyer. Together with `exemplar_qty` it must
+    equal the number of codes in the order, `required_qty_for_digital_code` from
+    /v2/posting/digital/list.
+    """
+
+    sku: int
+    """Product identifier in the Ozon system (SKU)."""
+
+    exemplar_keys: list[str] | None = None
+    """The digital product codes; their number must equal `exemplar_qty`."""
+
+
+class PostingDigitalCodesUploadV1Response(Model):
+    """Result of uploading digital codes for a posting."""
+
+    exemplars_by_sku: list[PostingDigitalCodesUploadV1ResponseExemplarsBySku] | None = None
+    """Upload result for each SKU."""
+
+
+class PostingDigitalCodesUploadV1ResponseExemplarsBySku(Model):
+    """Upload result for the codes of one SKU."""
+
+    failed_exemplars: (
+        list[PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar] | None
+    ) = None
+    """Codes that were refused, with the error for each."""
+
+    received_qty: int | None = None
+    """Number of codes accepted."""
+
+    rejected_qty: int | None = None
+    """Number of codes that were not accepted or not handed over."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar(Model):
+    """A digital code that was refused, with the error."""
+
+    key: str | None = None
+    """The refused code."""
+
+    message: str | None = None
+    """Error text."""
+
+
+class PostingDigitalListAnalyticsData(Model):
+    """Analytics data of a digital product posting: delivery, payment and warehouse details."""
+
+    city: str | None = None
+    """Delivery city; only for rFBS postings and sellers from CIS countries."""
+
+    delivery_type: str | None = None
+    """Delivery method."""
+
+    is_legal: bool | None = None
+    """`true` if the recipient is a legal entity."""
+
+    is_premium: bool | None = None
+    """`true` if the recipient has an Ozon Premium subscription."""
+
+    payment_type_group_name: str | None = None
+    """Payment method, as a Russian display name, for example online card payment, Ozon Bank card,
+    automatic charge to an Ozon Bank card on collection, saved card on collection, Faster
+    Payments System (SBP), Ozon installments, bank transfer, SberPay, or prepayment with an
+    external seller.
+    """
+
+    region: str | None = None
+    """Delivery region; only for rFBS postings."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier; may be `null`."""
+
+    warehouse_name: str | None = None
+    """Name of the warehouse the order is shipped from."""
+
+
+class PostingDigitalListV1Request(RequestModel):
+    """Filter, sorting and paging for the list of postings awaiting digital codes."""
+
+    dir: PostingDigitalListV1RequestDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending)."""
+
+    filter: PostingDigitalListV1RequestFilter | None = None
+    """Which postings to return."""
+
+    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    """Number of postings per page, 1 to 1000."""
+
+    offset: int | None = None
+    """Number of postings to skip, at most 20000; for example, with 10 the answer starts from the
+    eleventh posting.
+    """
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """Optional blocks to add to the answer. JSON name: ``with``."""
+
+
+class PostingDigitalListV1RequestFilter(RequestModel):
+    """Filter for postings awaiting digital codes."""
+
+    posting_number: list[str] | None = None
+    """Posting numbers to return."""
+
+    since: datetime | None = None
+    """Start of the period; Ozon documents the format `YYYY-MM-DD`."""
+
+    to: datetime | None = None
+    """End of the period; Ozon documents the format `YYYY-MM-DD`."""
+
+
+class PostingDigitalListV1Response(Model):
+    """Postings awaiting digital codes."""
+
+    result: list[PostingDigitalListV1ResponseResult] | None = None
+    """The postings."""
+
+
+class PostingDigitalListV1ResponseResult(Model):
+    """A posting of digital products awaiting codes."""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """Additional information about the posting as key-value pairs."""
+
+    analytics_data: PostingDigitalListAnalyticsData | None = None
+    """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
+
+    cancel_reason_id: int | None = None
+    """Identifier of the reason the posting was cancelled."""
+
+    created_at: datetime | None = None
+    """Date and time the posting was created."""
+
+    financial_data: PostingFinancialData | None = None
+    """Financial data of the posting; returned when `with.financial_data` is `true`."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """Legal details of the buyer if it is a company; returned when `with.legal_info` is `true`."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingDigitalListV1ResponseResultProduct] | None = None
+    """Products in the posting."""
+
+    status: str | None = None
+    """Posting status; `awaiting_packaging` means waiting to be packed."""
+
+    waiting_deadline_for_digital_code: datetime | None = None
+    """Time by which the digital product codes must be handed over; upload them with
+    /v1/posting/digital/codes/upload.
+    """
+
+
+class PostingDigitalListV1ResponseResultProduct(Model):
+    """A product in a posting awaiting digital codes."""
+
+    currency_code: str | None = None
+    """Currency of your prices, the one set in the seller account settings: `RUB` (Russian rouble),
+    `BYN` (Belarusian rouble), `KZT` (tenge), `EUR` (euro), `USD` (US dollar) or `CNY` (yuan).
+    """
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    price: str | None = None
+    """Product price, as a decimal string."""
+
+    required_qty_for_digital_code: int | None = None
+    """Number of digital codes to hand over for this product; upload them with
+    /v1/posting/digital/codes/upload.
+    """
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingDigitalListV2Request(RequestModel):
+    """Filter, sorting and paging for the list of postings awaiting digital codes."""
+
+    cursor: str | None = None
+    """Cursor for the next page: the `cursor` value from the previous answer; leave empty for the
+    first page.
+    """
+
+    filter: PostingDigitalListV2RequestFilter | None = None
+    """Which postings to return."""
+
+    limit: Annotated[int, Meta(ge=1, le=100)] | None = None
+    """Number of postings per page, 1 to 100."""
+
+    sort_dir: PostingDigitalListV2RequestSortDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending)."""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """Optional blocks to add to the answer. JSON name: ``with``."""
+
+
+class PostingDigitalListV2RequestFilter(RequestModel):
+    """Filter for postings awaiting digital codes."""
+
+    order_numbers: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Numbers of the orders the postings belong to; up to 1000."""
+
+    posting_numbers: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Posting numbers; up to 1000."""
+
+    since: datetime | None = None
+    """Start of the period."""
+
+    to: datetime | None = None
+    """End of the period."""
+
+
+class PostingDigitalListV2Response(Model):
+    """A page of postings awaiting digital codes."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
+
+    has_next: bool | None = None
+    """`true` if there are more postings than this page returned."""
+
+    postings: list[PostingDigitalListV2ResponsePosting] | None = None
+    """The postings on this page."""
+
+
+class PostingDigitalListV2ResponsePosting(Model):
+    """A posting of digital products awaiting codes."""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """Additional information about the posting as key-value pairs."""
+
+    analytics_data: PostingDigitalListAnalyticsData | None = None
+    """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
+
+    cancel_reason_id: int | None = None
+    """Identifier of the reason the posting was cancelled."""
+
+    cancellation: PostingDigitalListV2ResponsePostingCancellation | None = None
+    """Cancellation details."""
+
+    created_at: datetime | None = None
+    """Date and time the posting was created."""
+
+    external_order: PostingExternalOrder | None = None
+    """Details of the order if it comes from an external platform."""
+
+    financial_data: PostingPostingFinancialData | None = None
+    """Financial data of the posting; returned when `with.financial_data` is `true`."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """Legal details of the buyer if it is a company; returned when `with.legal_info` is `true`."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingDigitalListV2ResponsePostingProduct] | None = None
+    """Products in the posting."""
+
+    status: str | None = None
+    """Posting status; `awaiting_packaging` means waiting to be packed."""
+
+    waiting_deadline_for_digital_code: datetime | None = None
+    """Time by which the digital product codes must be handed over; upload them with
+    /v1/posting/digital/codes/upload.
+    """
+
+
+class PostingDigitalListV2ResponsePostingCancellation(Model):
+    """Who cancelled a posting and how."""
+
+    cancellation_initiator: str | None = None
+    """Who initiated the cancellation, as a Russian display name: the seller (Prodavets), the
+    client (Klient), the buyer (Pokupatel), Ozon, the system (Sistema) or the delivery service
+    (Sluzhba dostavki).
+    """
+
+    cancellation_type: str | None = None
+    """Cancellation type: `seller` (cancelled by the seller), `client` or `customer` (cancelled by
+    the buyer), `ozon` (cancelled by Ozon), `system` (cancelled by the system), `delivery`
+    (cancelled by the delivery service).
+    """
+
+
+class PostingDigitalListV2ResponsePostingProduct(Model):
+    """A product in a posting awaiting digital codes."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Product price with its currency."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    required_qty_for_digital_code: int | None = None
+    """Number of digital codes to hand over for this product; upload them with
+    /v1/posting/digital/codes/upload.
+    """
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class PostingExternalOrder(Model):
@@ -1934,10 +1277,858 @@ class PostingExternalOrder(Model):
     """Name of the platform where the order was placed; empty for Ozon orders."""
 
 
+class PostingFboAnalyticsData(Model):
+    """Analytics data of an FBO posting: delivery, payment and warehouse details."""
+
+    city: str | None = None
+    """Delivery city; only for sellers from CIS countries."""
+
+    delivery_type: str | None = None
+    """Delivery method."""
+
+    is_legal: bool | None = None
+    """`true` if the recipient is a legal entity."""
+
+    is_premium: bool | None = None
+    """`true` if the recipient has an Ozon Premium subscription."""
+
+    payment_type_group_name: str | None = None
+    """Payment method, as a Russian display name, for example online card payment, Ozon Bank card,
+    automatic charge to an Ozon Bank card on collection, saved card on collection, Faster
+    Payments System (SBP), Ozon installments, bank transfer, SberPay, or prepayment with an
+    external seller.
+    """
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    warehouse_name: str | None = None
+    """Name of the warehouse the order is shipped from."""
+
+    client_delivery_date_begin: datetime | None = None
+    """Start date and time of delivery; only for postings placed through Ozon Delivery."""
+
+    client_delivery_date_end: datetime | None = None
+    """Expected date and time by which the order will be delivered; only for postings placed
+    through Ozon Delivery.
+    """
+
+
+class PostingFboGetV2Request(RequestModel):
+    """Identifies the FBO posting to return and the extra data to include."""
+
+    posting_number: str
+    """Posting number."""
+
+    translit: bool | None = None
+    """`true` to transliterate address data from Cyrillic into Latin script."""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """Optional blocks to add to the answer. JSON name: ``with``."""
+
+
+class PostingFboGetV2Response(Model):
+    """Answer with one FBO posting."""
+
+    result: PostingFboGetV2ResponseResult | None = None
+    """The posting."""
+
+
+class PostingFboGetV2ResponseResult(Model):
+    """An FBO posting with its products, dates and optional data blocks."""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """Additional information about the posting as key-value pairs."""
+
+    analytics_data: PostingFboAnalyticsData | None = None
+    """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
+
+    cancel_reason_id: int | None = None
+    """Identifier of the reason the posting was cancelled. Reasons are listed by
+    /v1/posting/fbo/cancel-reason/list.
+    """
+
+    created_at: datetime | None = None
+    """Date and time the posting was created."""
+
+    fact_delivery_date: datetime | None = None
+    """Date the posting was actually handed over for delivery."""
+
+    financial_data: PostingFinancialData | None = None
+    """Financial data of the posting; returned when `with.financial_data` is `true`."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """Legal details of the buyer if it is a company; returned when `with.legal_info` is `true`."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingFboProduct] | None = None
+    """Products in the posting."""
+
+    status: str | None = None
+    """Posting status: `awaiting_packaging` (waiting to be packed), `awaiting_deliver` (waiting to
+    be shipped), `delivering` (being delivered), `delivered` (delivered), `cancelled`
+    (cancelled).
+    """
+
+    substatus: str | None = None
+    """Posting substatus: `posting_split_pending` or `posting_created` (created), `posting_packing`
+    (being packed), `posting_transferring_to_delivery` (being handed over for delivery),
+    `posting_on_way_to_city` (on its way to the delivery city), `posting_returned_to_warehouse`
+    (returned to the warehouse), `posting_transferred_to_courier_service` (being handed to the
+    courier service), `posting_in_courier_service` (courier on the way),
+    `posting_on_way_to_pickup_point` (on its way to the pick-up point),
+    `posting_in_pickup_point` (at the pick-up point), `posting_delivered` (delivered by
+    courier), `posting_received` (collected at the pick-up point), `posting_canceled`
+    (cancelled).
+    """
+
+
+class PostingFboListV2Request(RequestModel):
+    """Filter, sorting and paging for the FBO posting list."""
+
+    filter: PostingFboListV2RequestFilter
+    """Which postings to return."""
+
+    limit: Annotated[int, Meta(ge=1, le=1000)]
+    """Number of postings per page, 1 to 1000."""
+
+    dir: str | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending)."""
+
+    offset: int | None = None
+    """Number of postings to skip, at most 20000; for example, with 10 the answer starts from the
+    eleventh posting.
+    """
+
+    translit: bool | None = None
+    """`true` to transliterate address data from Cyrillic into Latin script."""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """Optional blocks to add to the answer. JSON name: ``with``."""
+
+
+class PostingFboListV2RequestFilter(RequestModel):
+    """Filter for FBO postings: period and status."""
+
+    since: datetime
+    """Start of the period; the period may not exceed one year."""
+
+    to: datetime
+    """End of the period; the period may not exceed one year."""
+
+    status: str | None = None
+    """Return only postings in this status: `awaiting_packaging` (waiting to be packed),
+    `awaiting_deliver` (waiting to be shipped), `delivering` (being delivered), `delivered`
+    (delivered), `cancelled` (cancelled).
+    """
+
+
+class PostingFboListV2Response(Model):
+    """FBO postings matching the filter."""
+
+    result: list[PostingFboListV2ResponseResult] | None = None
+    """The postings."""
+
+
+class PostingFboListV2ResponseResult(Model):
+    """An FBO posting with its products, dates and optional data blocks."""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """Additional information about the posting as key-value pairs."""
+
+    analytics_data: PostingFboAnalyticsData | None = None
+    """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
+
+    cancel_reason_id: int | None = None
+    """Identifier of the reason the posting was cancelled. Reasons are listed by
+    /v1/posting/fbo/cancel-reason/list.
+    """
+
+    created_at: datetime | None = None
+    """Date and time the posting was created."""
+
+    financial_data: PostingFinancialData2 | None = None
+    """Financial data of the posting; returned when `with.financial_data` is `true`."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """Legal details of the buyer if it is a company; returned when `with.legal_info` is `true`."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingFboProduct] | None = None
+    """Products in the posting."""
+
+    status: str | None = None
+    """Posting status: `awaiting_packaging` (waiting to be packed), `awaiting_deliver` (waiting to
+    be shipped), `delivering` (being delivered), `delivered` (delivered), `cancelled`
+    (cancelled).
+    """
+
+    substatus: str | None = None
+    """Posting substatus: `posting_split_pending` or `posting_created` (created), `posting_packing`
+    (being packed), `posting_transferring_to_delivery` (being handed over for delivery),
+    `posting_on_way_to_city` (on its way to the delivery city), `posting_returned_to_warehouse`
+    (returned to the warehouse), `posting_transferred_to_courier_service` (being handed to the
+    courier service), `posting_in_courier_service` (courier on the way),
+    `posting_on_way_to_pickup_point` (on its way to the pick-up point),
+    `posting_in_pickup_point` (at the pick-up point), `posting_delivered` (delivered by
+    courier), `posting_received` (collected at the pick-up point), `posting_canceled`
+    (cancelled).
+    """
+
+
+class PostingFboListV3Request(RequestModel):
+    """Filter, sorting and cursor paging for the FBO posting list."""
+
+    cursor: str | None = None
+    """Cursor for the next page: the `cursor` value from the previous answer; leave empty for the
+    first page.
+    """
+
+    filter: PostingFboListV3RequestFilter | None = None
+    """Which postings to return."""
+
+    limit: Annotated[int, Meta(ge=1, le=100)] | None = None
+    """Number of postings per page, 1 to 100."""
+
+    sort_dir: PostingFboListV3RequestSortDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending)."""
+
+    translit: bool | None = None
+    """`true` to transliterate address data from Cyrillic into Latin script."""
+
+    with_: PostingWith | None = field(default=None, name="with")
+    """Optional blocks to add to the answer. JSON name: ``with``."""
+
+
+class PostingFboListV3RequestFilter(RequestModel):
+    """Filter for FBO postings: period, statuses, posting or order numbers."""
+
+    order_numbers: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Numbers of the orders the postings belong to; up to 1000."""
+
+    posting_numbers: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Posting numbers; up to 1000."""
+
+    since: datetime | None = None
+    """Start of the period; the period may not exceed one year."""
+
+    statuses: list[str] | None = None
+    """Return only postings in these statuses: `awaiting_packaging` (waiting to be packed),
+    `awaiting_deliver` (waiting to be shipped), `delivering` (being delivered), `delivered`
+    (delivered), `cancelled` (cancelled).
+    """
+
+    to: datetime | None = None
+    """End of the period; the period may not exceed one year."""
+
+
+class PostingFboListV3Response(Model):
+    """A page of FBO postings."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
+
+    has_next: bool | None = None
+    """`true` if there are more postings than this page returned."""
+
+    postings: list[PostingFboListV3ResponsePosting] | None = None
+    """The postings on this page."""
+
+
+class PostingFboListV3ResponsePosting(Model):
+    """An FBO posting with its products, dates, cancellation details and optional data blocks."""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """Additional information about the posting as key-value pairs."""
+
+    analytics_data: PostingFboAnalyticsData | None = None
+    """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
+
+    cancel_reason_id: int | None = None
+    """Identifier of the reason the posting was cancelled. Reasons are listed by
+    /v1/posting/fbo/cancel-reason/list.
+    """
+
+    cancellation: PostingFboListV3ResponsePostingCancellation | None = None
+    """Cancellation details."""
+
+    created_at: datetime | None = None
+    """Date and time the posting was created."""
+
+    external_order: PostingExternalOrder | None = None
+    """Details of the order if it comes from an external platform."""
+
+    financial_data: PostingPostingFinancialData | None = None
+    """Financial data of the posting; returned when `with.financial_data` is `true`."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """Legal details of the buyer if it is a company; returned when `with.legal_info` is `true`."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingFboListV3ResponsePostingProduct] | None = None
+    """Products in the posting."""
+
+    status: str | None = None
+    """Posting status: `awaiting_packaging` (waiting to be packed), `awaiting_deliver` (waiting to
+    be shipped), `delivering` (being delivered), `delivered` (delivered), `cancelled`
+    (cancelled).
+    """
+
+    substatus: str | None = None
+    """Posting substatus: `posting_split_pending` or `posting_created` (created), `posting_packing`
+    (being packed), `posting_transferring_to_delivery` (being handed over for delivery),
+    `posting_on_way_to_city` (on its way to the delivery city), `posting_returned_to_warehouse`
+    (returned to the warehouse), `posting_transferred_to_courier_service` (being handed to the
+    courier service), `posting_in_courier_service` (courier on the way),
+    `posting_on_way_to_pickup_point` (on its way to the pick-up point),
+    `posting_in_pickup_point` (at the pick-up point), `posting_delivered` (delivered by
+    courier), `posting_received` (collected at the pick-up point), `posting_canceled`
+    (cancelled).
+    """
+
+    ext_type: str | None = None
+    """Type of the external order source, for example `external_shop`."""
+
+    platform_name: str | None = None
+    """Name of the external platform the order came from."""
+
+
+class PostingFboListV3ResponsePostingCancellation(Model):
+    """Why a posting was cancelled, by whom and how."""
+
+    cancel_reason: str | None = None
+    """Cancellation reason."""
+
+    cancellation_initiator: str | None = None
+    """Who initiated the cancellation, as a Russian display name: the seller (Prodavets), the
+    client (Klient), the buyer (Pokupatel), Ozon, the system (Sistema) or the delivery service
+    (Sluzhba dostavki).
+    """
+
+    cancellation_type: str | None = None
+    """Cancellation type: `seller` (cancelled by the seller), `client` or `customer` (cancelled by
+    the buyer), `ozon` (cancelled by Ozon), `system` (cancelled by the system), `delivery`
+    (cancelled by the delivery service).
+    """
+
+
+class PostingFboListV3ResponsePostingProduct(Model):
+    """A product in an FBO posting."""
+
+    digital_codes: list[str] | None = None
+    """Activation codes for services and digital products."""
+
+    is_marketplace_buyout: bool | None = None
+    """`true` if Ozon bought the product out for delivery to EAEU and other countries."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Product price with its currency."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    currency: str | None = None
+    """Currency of the product price, for example `RUB`."""
+
+
+class PostingFboProduct(Model):
+    """A product in an FBO posting."""
+
+    digital_codes: list[str] | None = None
+    """Activation codes for services and digital products."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    currency_code: str | None = None
+    """Currency of your prices, the one set in the seller account settings: `RUB` (Russian rouble),
+    `BYN` (Belarusian rouble), `KZT` (tenge), `EUR` (euro), `USD` (US dollar) or `CNY` (yuan).
+    """
+
+    price: str | None = None
+    """Product price, as a decimal string."""
+
+    is_marketplace_buyout: bool | None = None
+    """`true` if Ozon bought the product out for delivery to EAEU and other countries."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingFbpListV1Request(RequestModel):
+    """Filter, sorting and cursor paging for the FBP posting list."""
+
+    cursor: str | None = None
+    """Cursor for the next page: the `cursor` value from the previous answer; leave empty for the
+    first page.
+    """
+
+    filter: PostingFbpListV1RequestFilter | None = None
+    """Which postings to return."""
+
+    limit: Annotated[int, Meta(ge=1, le=100)] | None = None
+    """Number of postings per page, 1 to 100."""
+
+    sort_by: str | None = None
+    """Field to sort postings by: `last_change_status_date` (date of the last status change) or
+    `in_process_at` (date processing started).
+    """
+
+    sort_dir: PostingFbpListV1RequestSortDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending)."""
+
+
+class PostingFbpListV1RequestFilter(RequestModel):
+    """Filter for FBP postings."""
+
+    name: str | None = None
+    """Product name to search for."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    posting_numbers: list[str] | None = None
+    """Posting numbers."""
+
+    since: datetime | None = None
+    """Start of the period."""
+
+    statuses: list[str] | None = None
+    """Posting statuses to include."""
+
+    to: datetime | None = None
+    """End of the period."""
+
+
+class PostingFbpListV1Response(Model):
+    """A page of FBP postings."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
+
+    postings: list[PostingFbpListV1ResponsePosting] | None = None
+    """The postings on this page."""
+
+
+class PostingFbpListV1ResponsePosting(Model):
+    """An FBP posting with its products and financial data."""
+
+    financial_data: PostingFbpListV1ResponsePostingFinancialData | None = None
+    """Financial data of the posting."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    order_date: datetime | None = None
+    """Date the order was created."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingFbpListV1ResponsePostingProduct] | None = None
+    """Products in the posting."""
+
+    provider_id: int | None = None
+    """Delivery service identifier."""
+
+    status: str | None = None
+    """Posting status."""
+
+
+class PostingFbpListV1ResponsePostingFinancialData(Model):
+    """Financial data of an FBP posting: regions, delivery cost and per-product amounts."""
+
+    cluster_from: str | None = None
+    """Code of the region the order is shipped from."""
+
+    cluster_to: str | None = None
+    """Code of the region the order is delivered to."""
+
+    delivery_amount: float | None = None
+    """Delivery cost."""
+
+    products: list[PostingFbpListV1ResponsePostingFinancialDataProduct] | None = None
+    """Financial data for each product in the order."""
+
+
+class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
+    """Financial data of one product in an FBP posting."""
+
+    actions: list[PostingFbpListV1ResponsePostingFinancialDataProductAction] | None = None
+    """Promotions applied to the product."""
+
+    commissions_currency_code: str | None = None
+    """Code of the currency of the commissions."""
+
+    old_price: float | None = None
+    """Price before discounts; shown struck through on the product page."""
+
+    price: float | None = None
+    """Product price with promotions applied, except promotions paid for by Ozon."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system; Ozon documents it as the SKU."""
+
+    quantity: int | None = None
+    """Quantity of the product."""
+
+    total_discount_percent: float | None = None
+    """Total discount, percent."""
+
+    total_discount_value: float | None = None
+    """Total discount amount."""
+
+
+class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
+    """A promotion applied to a product of an FBP posting."""
+
+    action_id: str | None = None
+    """Promotion identifier."""
+
+    date_from: datetime | None = None
+    """Start date of the promotion."""
+
+    date_to: datetime | None = None
+    """End date of the promotion."""
+
+    discount_percent: float | None = None
+    """Discount, percent."""
+
+    discount_value: float | None = None
+    """Discount amount."""
+
+    is_from_seller: bool | None = None
+    """`true` if the promotion was created by the seller."""
+
+    description: str | None = None
+    """Promotion name."""
+
+
+class PostingFbpListV1ResponsePostingProduct(Model):
+    """A product in an FBP posting."""
+
+    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Price of the product on the Ozon site."""
+
+    name: str | None = None
+    """Name of the product in the order."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Product price."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Seller's price after Ozon discounts."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingFbsActCheckStatusV2Response(Model):
+    """State of the documents of a carriage."""
+
+    result: PostingFbsActCheckStatusV2ResponseResult | None = None
+    """The document state and the postings of the carriage."""
+
+
+class PostingFbsActCheckStatusV2ResponseResult(Model):
+    """Document state of a carriage, with the postings added to and left out of it."""
+
+    act_type: str | None = None
+    """Type of the documents."""
+
+    added_to_act: list[str] | None = None
+    """Numbers of the postings included in the carriage; they must be handed over today."""
+
+    removed_from_act: list[str] | None = None
+    """Numbers of the postings left out of the carriage; hand them over with the next shipment."""
+
+    status: str | None = None
+    """State of the request: `in_process` (documents are being generated, wait), `ready` (documents
+    are ready to download), `error` (generation failed, request the documents again),
+    `cancelled` (generation was cancelled, request the documents again), `The next postings
+    aren't ready` (postings were not included in the shipment; wait and check again, and contact
+    support if it persists).
+    """
+
+    is_partial: bool | None = None
+    """`true` if the carriage is partial, that is, the shipment was split into several parts."""
+
+    has_postings_for_next_carriage: bool | None = None
+    """`true` if some postings that must be shipped did not get into this carriage. Then confirm
+    the shipment or create a new act with /v2/posting/fbs/act/create and check its status;
+    repeat until this is `false`.
+    """
+
+    partial_num: int | None = None
+    """Sequence number of the partial carriage."""
+
+
+class PostingFbsActCreateV2Request(RequestModel):
+    """Parameters of a shipment to confirm: delivery method, departure date and number of cargo
+    places.
+    """
+
+    delivery_method_id: int
+    """Delivery method identifier. For realFBS warehouses get it from /v2/delivery-method/list; for
+    FBS warehouses pass the `warehouse_id` from /v2/warehouse/list.
+    """
+
+    containers_count: int | None = None
+    """Number of cargo places. Pass it only if you are connected to trusted acceptance and ship
+    orders in cargo places; otherwise leave it out.
+    """
+
+    departure_date: datetime | None = None
+    """Shipment date."""
+
+
+class PostingFbsActCreateV2Response(Model):
+    """Answer with the identifier of the created carriage."""
+
+    result: IdObject | None = None
+    """The carriage identifier (also the document task number), for use with the other
+    /v2/posting/fbs/act/ methods.
+    """
+
+
+class PostingFbsActGetPostingsV2Response(Model):
+    """Postings in a carriage act."""
+
+    result: list[PostingFbsActGetPostingsV2ResponseResult] | None = None
+    """The postings."""
+
+
+class PostingFbsActGetPostingsV2ResponseResult(Model):
+    """A posting in a carriage act."""
+
+    id: int | None = None
+    """Act identifier."""
+
+    multi_box_qty: int | None = None
+    """Number of boxes the products are packed in."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    status: str | None = None
+    """Posting status."""
+
+    seller_error: str | None = None
+    """Description of the error code, if any."""
+
+    updated_at: datetime | None = None
+    """Date and time the posting record was updated."""
+
+    created_at: datetime | None = None
+    """Date and time the posting record was created."""
+
+    products: list[PostingFbsActGetPostingsV2ResponseResultProduct] | None = None
+    """Products in the posting."""
+
+
+class PostingFbsActGetPostingsV2ResponseResultProduct(Model):
+    """A product in a posting of a carriage act."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    price: str | None = None
+    """Product price, as a decimal string."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingFbsActListV2Request(RequestModel):
+    """Filter and limit for the list of shipment acts."""
+
+    limit: Annotated[int, Meta(le=50)]
+    """Maximum number of acts in the answer, at most 50."""
+
+    filter: PostingFbsActListV2RequestFilter | None = None
+    """Which acts to return."""
+
+
+class PostingFbsActListV2RequestFilter(RequestModel):
+    """Filter for shipment acts: creation period, integration type and statuses."""
+
+    date_from: str
+    """Start of the period in which the shipments were created, for example `2024-08-04`."""
+
+    date_to: str
+    """End of the period in which the shipments were created, for example `2024-08-04`."""
+
+    integration_type: str | None = None
+    """Type of integration with the delivery service: `ozon` (delivered by Ozon logistics),
+    `aggregator` (an external service delivers, Ozon registers the order), `3pl_tracking` (an
+    external service delivers, the seller registers the order), `non_integrated` (the seller
+    delivers).
+    """
+
+    status: list[str] | None = None
+    """Carriage statuses to include: `new` (new), `awaiting_retry` (creation being retried),
+    `in_process` (being assembled), `success` (created), `error` (creation failed), `sended`
+    (sent), `received` (received), `formed` (assembled), `cancelled` (cancelled), `pending`
+    (queued for assembly), `completion_enqueued` (queued for completion),
+    `completion_processing` (being completed), `completion_failed` (completion failed),
+    `cancelation_enqueued` (queued for cancellation), `cancelation_processing` (being
+    cancelled), `cancelation_failed` (cancellation failed), `completed` (completed), `closed`
+    (closed).
+    """
+
+
+class PostingFbsActListV2Response(Model):
+    """Shipment acts matching the filter."""
+
+    result: list[PostingFbsActListV2ResponseResult] | None = None
+    """The acts."""
+
+
+class PostingFbsActListV2ResponseResult(Model):
+    """A shipment (carriage) with its delivery method, status and related acts."""
+
+    id: int | None = None
+    """Shipment (carriage) identifier."""
+
+    delivery_method_id: int | None = None
+    """Delivery method identifier."""
+
+    delivery_method_name: str | None = None
+    """Delivery method name."""
+
+    integration_type: str | None = None
+    """Type of integration with the delivery service: `ozon` (delivered by Ozon logistics) or `3pl`
+    (an external service delivers, the seller registers the order).
+    """
+
+    containers_count: int | None = None
+    """Number of cargo places."""
+
+    status: str | None = None
+    """Shipment status."""
+
+    departure_date: str | None = None
+    """Shipment date."""
+
+    created_at: datetime | None = None
+    """Date the shipment record was created."""
+
+    updated_at: datetime | None = None
+    """Date the shipment record was last updated."""
+
+    act_type: str | None = None
+    """Type of the acceptance certificate for FBS sellers."""
+
+    is_partial: bool | None = None
+    """`true` if the carriage is partial: the shipment was split into parts, each with its own
+    acts.
+    """
+
+    has_postings_for_next_carriage: bool | None = None
+    """`true` if some postings that must be shipped did not get into this carriage."""
+
+    partial_num: int | None = None
+    """Sequence number of the partial carriage."""
+
+    related_docs: PostingFbsActListV2ResponseResultRelatedDocs | None = None
+    """State of the acts of the carriage."""
+
+
+class PostingFbsActListV2ResponseResultRelatedDocs(Model):
+    """The acts of a carriage: acceptance, discrepancy and excess."""
+
+    act_of_acceptance: PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance | None = None
+    """The acceptance certificate."""
+
+    act_of_mismatch: PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance | None = None
+    """The discrepancy act."""
+
+    act_of_excess: PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance | None = None
+    """The act of excess."""
+
+
+class PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance(Model):
+    """State of one act of a carriage: when it was created and whether it is signed."""
+
+    created_at: datetime | None = None
+    """Date the act was created."""
+
+    document_status: str | None = None
+    """Act status: `NEED_TO_SIGN` (needs a signature), `CONFIRMED` (signed by Ozon),
+    `UNKNOWN_ERROR` (an error occurred).
+    """
+
+
 class PostingFbsCancelReasonListV2Response(Model):
     """Answer with the list of posting cancellation reasons."""
 
-    result: list[PostingCancelReasonOption] | None = None
+    result: list[PostingFbsCancelReasonListResponseResult] | None = None
     """Cancellation reasons."""
 
 
@@ -1951,8 +2142,35 @@ class PostingFbsCancelReasonV1Request(RequestModel):
 class PostingFbsCancelReasonV1Response(Model):
     """Cancellation reasons for the requested postings."""
 
-    result: list[PostingCancelReasonsByPosting] | None = None
+    result: list[PostingFbsCancelReasonV1ResponseResult] | None = None
     """Cancellation reasons, one entry per posting."""
+
+
+class PostingFbsCancelReasonV1ResponseResult(Model):
+    """The cancellation reasons available for one posting."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    reasons: list[PostingFbsCancelReasonV1ResponseResultReason] | None = None
+    """Cancellation reasons that apply to the posting."""
+
+
+class PostingFbsCancelReasonV1ResponseResultReason(Model):
+    """A cancellation reason that can be used for a posting."""
+
+    id: int | None = None
+    """Cancellation reason ID, for example: 352 - the product ran out at the seller's warehouse;
+    400 - only defective products are left; 401 - the seller declined arbitration; 402 - other
+    (seller's fault); 665 - the buyer did not collect the order; 666 - returned by the delivery
+    service, no delivery to the region; 667 - the order was lost by the delivery service.
+    """
+
+    title: str | None = None
+    """Description of the cancellation reason."""
+
+    type_id: str | None = None
+    """Who initiates a cancellation with this reason: buyer - the buyer; seller - the seller."""
 
 
 class PostingFbsCancelV2Request(RequestModel):
@@ -1972,6 +2190,33 @@ class PostingFbsCancelV2Request(RequestModel):
     """Additional information on the cancellation. Required when cancel_reason_id is 402."""
 
 
+class PostingFbsDigitalActCheckStatusV2Response(Model):
+    """State of the documents being generated for a carriage."""
+
+    id: int | None = None
+    """Number of the document generation task (the carriage identifier)."""
+
+    status: str | None = None
+    """Document state: `FORMING` (not ready yet), `FORMED` (generated), `CONFIRMED` (signed by
+    Ozon), `CONFIRMED_WITH_MISMATCH` (signed by Ozon with discrepancies), `NOT_FOUND` (no
+    documents found), `UNKNOWN_ERROR` (an error occurred).
+    """
+
+
+class PostingFbsDigitalActGetPdfV2Request(RequestModel):
+    """Identifies the carriage and the type of document to download."""
+
+    id: int
+    """Number of the document generation task, which is also the carriage identifier, from
+    /v2/posting/fbs/act/create.
+    """
+
+    doc_type: str | None = None
+    """Type of document: `act_of_acceptance` (shipment list), `act_of_mismatch` (discrepancy act),
+    `act_of_excess` (act of excess), `waybill` (waybill).
+    """
+
+
 class PostingFbsGetByBarcodeV2Request(RequestModel):
     """Request for an FBS posting by its barcode."""
 
@@ -1984,8 +2229,94 @@ class PostingFbsGetByBarcodeV2Request(RequestModel):
 class PostingFbsGetByBarcodeV2Response(Model):
     """Answer with an FBS posting found by barcode."""
 
-    result: FbsPostingByBarcode | None = None
+    result: PostingFbsGetByBarcodeV2ResponseResult | None = None
     """The posting."""
+
+
+class PostingFbsGetByBarcodeV2ResponseResult(Model):
+    """An FBS posting found by its barcode."""
+
+    barcodes: FbsPostingBarcodes | None = None
+    """Posting barcodes; may be null."""
+
+    cancel_reason_id: int | None = None
+    """Identifier of the posting cancellation reason."""
+
+    created_at: datetime | None = None
+    """Date and time the posting was created."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingFbsGetByBarcodeV2ResponseResultProduct] | None = None
+    """Products in the posting."""
+
+    shipment_date: datetime | None = None
+    """Date and time by which the posting must be packed; if it is not packed by then, it is
+    cancelled automatically.
+    """
+
+    status: str | None = None
+    """Posting status, for example awaiting_packaging or awaiting_deliver."""
+
+    analytics_data: PostingFbsGetByBarcodeV2ResponseResultAnalyticsData | None = None
+    """Delivery region, delivery type and buyer details of the posting, for analytics."""
+
+    financial_data: PostingFinancialData2 | None = None
+    """Prices, discounts, commissions and payout for each product of the posting."""
+
+
+class PostingFbsGetByBarcodeV2ResponseResultAnalyticsData(Model):
+    """Analytics details of a posting found by its barcode."""
+
+    city: str | None = None
+    """City the posting is delivered to."""
+
+    delivery_type: str | None = None
+    """How the posting is delivered (the delivery method's type)."""
+
+    is_legal: bool | None = None
+    """`true` when the recipient is a company, `false` when it is a private person."""
+
+    is_premium: bool | None = None
+    """`true` when the buyer has an Ozon Premium subscription."""
+
+    payment_type_group_name: str | None = None
+    """How the buyer paid, as Ozon names the payment group (for example online card payment, Ozon
+    Card, instalments, the fast payment system or bank transfer); the value is a display name,
+    not a code.
+    """
+
+    region: str | None = None
+    """Region the posting is delivered to."""
+
+
+class PostingFbsGetByBarcodeV2ResponseResultProduct(Model):
+    """A product in an FBS posting found by barcode."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    price: str | None = None
+    """Product price, as a decimal string."""
+
+    quantity: int | None = None
+    """Number of units of the product in the posting."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class PostingFbsGetV3Request(RequestModel):
@@ -1994,15 +2325,449 @@ class PostingFbsGetV3Request(RequestModel):
     posting_number: str
     """Posting number."""
 
-    with_: FbsPostingDetailWithParams | None = field(default=None, name="with")
+    with_: PostingFbsGetV3RequestWith | None = field(default=None, name="with")
     """Optional data to add to the answer. JSON name: ``with``."""
+
+
+class PostingFbsGetV3RequestWith(RequestModel):
+    """Optional data to add to the posting details in the answer."""
+
+    analytics_data: bool | None = None
+    """true to add analytics data."""
+
+    barcodes: bool | None = None
+    """true to add the posting barcodes."""
+
+    financial_data: bool | None = None
+    """true to add financial data."""
+
+    legal_info: bool | None = None
+    """true to add the buyer's legal details."""
+
+    product_exemplars: bool | None = None
+    """true to add products and their exemplars."""
+
+    related_postings: bool | None = None
+    """true to add the numbers of related postings, i.e. those the parent posting was split into
+    during packing.
+    """
+
+    translit: bool | None = None
+    """true to transliterate the returned text values into Latin characters."""
 
 
 class PostingFbsGetV3Response(Model):
     """Details of the requested FBS posting."""
 
-    result: FbsPostingDetail | None = None
+    result: PostingFbsGetV3ResponseResult | None = None
     """Posting details."""
+
+
+class PostingFbsGetV3ResponseResult(Model):
+    """Full details of an FBS posting."""
+
+    additional_data: list[PostingAdditionalData] | None = None
+    """Additional information about the posting as key-value pairs."""
+
+    addressee: PostingFbsGetV3ResponseResultAddressee | None = None
+    """Recipient's contact details; null when not available."""
+
+    analytics_data: FbsPostingAnalyticsData | None = None
+    """Analytics data; returned when requested with with.analytics_data, otherwise null."""
+
+    available_actions: list[str] | None = None
+    """Actions currently available for the posting and flags about it: arbitration - open a
+    dispute; awaiting_delivery - move to "awaiting shipment"; can_create_chat - start a chat
+    with the buyer; cancel - cancel the posting; click_track_number - view the status history by
+    tracking number in the seller account; customer_phone_available - the buyer's phone is
+    available; has_weight_products - the posting contains products sold by weight;
+    hide_region_and_city - the buyer's region and city are hidden in reports; invoice_get - get
+    invoice data; invoice_send - create an invoice; invoice_update - edit the invoice;
+    label_download_big - download the large label; label_download_small - download the small
+    label; label_download - download the label; non_int_delivered - move to "conditionally
+    delivered"; non_int_delivering - move to "delivering"; non_int_last_mile - move to "courier
+    on the way"; product_cancel - cancel some of the products; set_cutoff - the shipping date
+    must be set with /v1/posting/cutoff/set; set_timeslot - change the delivery time for the
+    buyer; set_track_number - set or change the tracking number; ship_async_in_process - the
+    posting is being packed; ship_async_retry - pack again after a packing error; ship_async -
+    pack the posting; ship_with_additional_info - additional information must be filled in; ship
+    - pack the posting; update_cis - change the additional information.
+    """
+
+    barcodes: FbsPostingBarcodes | None = None
+    """Posting barcodes; returned when requested with with.barcodes, otherwise null."""
+
+    cancellation: FbsPostingCancellation | None = None
+    """Cancellation details."""
+
+    courier: PostingFbsGetV3ResponseResultCourier | None = None
+    """Courier details; null when not available."""
+
+    customer: PostingFbsGetV3ResponseResultCustomer | None = None
+    """Buyer details; null when not available."""
+
+    container: FbsPostingContainer | None = None
+    """Cargo unit (box or pallet) the posting is placed in."""
+
+    container_sort_type: str | None = None
+    """Sorting type of the cargo unit: SORT - sortable; NON-SORT - non-sortable."""
+
+    delivering_date: datetime | None = None
+    """Date and time the posting was handed over for delivery; null if not yet."""
+
+    delivery_method: FbsPostingDeliveryMethod | None = None
+    """Delivery method."""
+
+    delivery_price: str | None = None
+    """Delivery cost, as a decimal string."""
+
+    fact_delivery_date: datetime | None = None
+    """Date and time the posting was actually handed over for delivery; null if not yet."""
+
+    financial_data: PostingFinancialData | None = None
+    """Financial data; returned when requested with with.financial_data, otherwise null."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    is_express: bool | None = None
+    """true if Ozon Express fast delivery was used."""
+
+    is_multibox: bool | None = None
+    """Whether the posting contains a multi-box product whose number of boxes must be passed: true
+    - pass the number of boxes with /v3/posting/multiboxqty/set before packing; false - the
+    posting was packed with multi_box_qty set, or it has no multi-box products.
+    """
+
+    legal_info: PostingBuyerLegalInfo | None = None
+    """Legal details of the buyer if it is a company."""
+
+    multi_box_qty: int | None = None
+    """Number of boxes the product is packed in."""
+
+    optional: FbsPostingDetailOptional | None = None
+    """Products with additional characteristics."""
+
+    order_id: int | None = None
+    """ID of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    parent_posting_number: str | None = None
+    """Number of the parent posting whose split produced this posting."""
+
+    pickup_code_verified_at: datetime | None = None
+    """Date and time the courier's code was successfully verified; null if not verified."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    product_exemplars: PostingFbsGetV3ResponseResultProductExemplars | None = None
+    """Products and their exemplars; returned when requested with with.product_exemplars, otherwise
+    null.
+    """
+
+    products: list[PostingFbsGetV3ResponseResultProduct] | None = None
+    """Products in the posting."""
+
+    provider_status: str | None = None
+    """Status of the posting in the delivery service."""
+
+    prr_option: PostingFbsGetV3ResponseResultPrrOption | None = None
+    """Loading and unloading (carrying) service ordered for a bulky posting."""
+
+    related_postings: PostingFbsGetV3ResponseResultRelatedPostings | None = None
+    """Related postings; returned when requested with with.related_postings, otherwise null."""
+
+    related_weight_postings: list[str] | None = None
+    """Numbers of related postings with products sold by weight."""
+
+    require_blr_traceable_attrs: bool | None = None
+    """true if traceability attributes must be filled in."""
+
+    requirements: FbsPostingRequirements | None = None
+    """Data that must be passed before the posting can move to the next status."""
+
+    shipment_date: datetime | None = None
+    """Date and time by which the posting must be packed (the recommended shipping time). After it
+    a new tariff applies; see the tariffication field.
+    """
+
+    shipment_date_without_delay: datetime | None = None
+    """Date and time of shipment without delay."""
+
+    status: str | None = None
+    """Posting status: acceptance_in_progress - being accepted; arbitration - in arbitration;
+    awaiting_approve - awaiting confirmation; awaiting_deliver - awaiting shipment;
+    awaiting_packaging - awaiting packaging; awaiting_registration - awaiting registration;
+    awaiting_verification - created; cancelled - cancelled; cancelled_from_split_pending -
+    cancelled because the posting was split; client_arbitration - delivery arbitration opened by
+    the buyer; delivered - delivered; delivering - being delivered; driver_pickup - with the
+    driver; not_accepted - not accepted at the sorting centre; sent_by_seller - sent by the
+    seller.
+    """
+
+    substatus: str | None = None
+    """Posting substatus: posting_acceptance_in_progress - being accepted; posting_in_arbitration -
+    in
+    arbitration; posting_created - created; posting_in_carriage - in a carriage;
+    posting_not_in_carriage - not added to a carriage; posting_registered - registered;
+    posting_transferring_to_delivery - being handed over to delivery (with status
+    awaiting_deliver)
+    or to the courier (with status awaiting_registration); posting_awaiting_passport_data -
+    awaiting
+    passport data; posting_awaiting_registration - awaiting registration;
+    posting_registration_error
+    - registration error; posting_split_pending - created; posting_canceled - cancelled;
+    posting_in_client_arbitration - delivery arbitration opened by the buyer; posting_delivered
+    -
+    delivered; posting_received - received; posting_conditionally_delivered - conditionally
+    delivered; posting_in_courier_service - courier on the way; posting_in_pickup_point - at the
+    pickup point; posting_on_way_to_city - on the way to the buyer's city;
+    posting_on_way_to_pickup_point - on the way to the pickup point;
+    posting_returned_to_warehouse -
+    returned to the warehouse; posting_transferred_to_courier_service - being handed over to the
+    delivery service; posting_driver_pick_up - with the driver; posting_not_in_sort_center - not
+    accepted at the sorting centre; ship_failed - packing failed.
+    """
+
+    previous_substatus: str | None = None
+    """Previous substatus of the posting. Takes the same values as substatus (posting_created,
+    posting_in_carriage, posting_delivered and so on) except ship_failed.
+    """
+
+    tpl_integration_type: str | None = None
+    """Type of integration with the delivery service: ozon - delivery by Ozon logistics; aggregator
+    - delivery by an external service, Ozon registers the order; 3pl_tracking - delivery by an
+    external service, the seller registers the order; non_integrated - delivery by the seller.
+    """
+
+    tracking_number: str | None = None
+    """Tracking number of the posting."""
+
+    tariffication: FbsPostingTariffication | list[FbsPostingTariffication] | None = None
+    """Shipping tariffication (discount or surcharge depending on when the posting is shipped).
+    Newer answers send one object, older ones a list of such objects.
+    """
+
+    tariffication_steps: list[FbsPostingTarifficationStep] | None = None
+    """Steps of the shipping tariffication, in order."""
+
+    destination_place_id: int | None = None
+    """ID of the destination warehouse."""
+
+    destination_place_name: str | None = None
+    """Name of the destination warehouse."""
+
+    is_presortable: bool | None = None
+    """true if the shipment is presorted."""
+
+    is_click_and_collect: bool | None = None
+    """true if the posting is a click-and-collect order (the buyer collects it from the seller)."""
+
+
+class PostingFbsGetV3ResponseResultAddressee(Model):
+    """Contact details of the recipient of a posting."""
+
+    name: str | None = None
+    """Buyer's name."""
+
+    phone: str | None = None
+    """Substitute (proxy) contact phone number of the recipient; calls are forwarded to the real
+    number.
+    """
+
+    pin: str | None = None
+    """Extension of the recipient's phone number, dialled in tone mode. Only for realFBS postings
+    with the delivery types 3pl_tracking (external delivery service, the seller registers the
+    order) and non_integrated (delivery by the seller).
+    """
+
+
+class PostingFbsGetV3ResponseResultCourier(Model):
+    """Details of the courier who picks up or delivers the posting."""
+
+    car_model: str | None = None
+    """Car model."""
+
+    car_number: str | None = None
+    """Car registration number."""
+
+    name: str | None = None
+    """Courier's full name."""
+
+    phone: str | None = None
+    """Courier's phone; always an empty string."""
+
+
+class PostingFbsGetV3ResponseResultCustomer(Model):
+    """Information about the buyer of a posting."""
+
+    address: FbsPostingAddress | None = None
+    """Delivery address."""
+
+    customer_id: int | None = None
+    """Buyer ID."""
+
+    name: str | None = None
+    """Buyer's name."""
+
+    phone: str | None = None
+    """Substitute (proxy) contact phone number of the buyer; calls are forwarded to the real
+    number.
+    """
+
+
+class PostingFbsGetV3ResponseResultProduct(Model):
+    """A product in an FBS posting, with its dimensions and marking data."""
+
+    dimensions: PostingFbsGetV3ResponseResultProductDimensions | None = None
+    """Product dimensions and weight."""
+
+    mandatory_mark: list[str] | None = None
+    """Mandatory marking codes of the product. (Deprecated by Ozon.)"""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    price: str | None = None
+    """Product price including discounts, as shown on the product page; a decimal string in
+    currency_code.
+    """
+
+    jw_uin: list[str] | str | None = None
+    """Unique identification number (UIN) of a jewellery item; Ozon sends a string (often empty) or
+    a list of strings.
+    """
+
+    currency_code: str | None = None
+    """Currency of your prices, the same as set in the seller account settings: RUB - Russian
+    rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US dollar; CNY - yuan.
+    """
+
+    is_blr_traceable: bool | None = None
+    """true if the product is traceable."""
+
+    is_marketplace_buyout: bool | None = None
+    """true if Ozon buys the product out for sale to EAEU and other countries."""
+
+    quantity: int | None = None
+    """Quantity of the product."""
+
+    sku: int | None = None
+    """Product identifier in Ozon's system (SKU)."""
+
+    is_weight_needed: bool | None = None
+    """true if the product is sold by weight."""
+
+    weight_max: float | None = None
+    """Maximum weight of one unit."""
+
+    weight_min: float | None = None
+    """Minimum weight of one unit."""
+
+    has_imei: bool | None = None
+    """true if the product has an IMEI."""
+
+
+class PostingFbsGetV3ResponseResultProductDimensions(Model):
+    """Dimensions and weight of a product in its package."""
+
+    height: str | None = None
+    """Package height, as a decimal string (units are not stated; values look like millimetres)."""
+
+    length: str | None = None
+    """Product length, as a decimal string (units are not stated; values look like millimetres)."""
+
+    weight: str | None = None
+    """Weight of the product in its package, as a decimal string (units are not stated; values look
+    like grams).
+    """
+
+    width: str | None = None
+    """Package width, as a decimal string (units are not stated; values look like millimetres)."""
+
+
+class PostingFbsGetV3ResponseResultProductExemplars(Model):
+    """Products in the posting with their exemplars; present only when with.product_exemplars is
+    true in the request.
+    """
+
+    products: list[PostingFbsGetV3ResponseResultProductExemplarsProduct] | None = None
+    """Products with their exemplars."""
+
+
+class PostingFbsGetV3ResponseResultProductExemplarsProduct(Model):
+    """A product in the posting with its exemplars."""
+
+    exemplars: list[PostingFbsGetV3ResponseResultProductExemplarsProductExemplar] | None = None
+    """Exemplars (individual units) of the product."""
+
+    sku: int | None = None
+    """Product identifier in Ozon's system (SKU)."""
+
+
+class PostingFbsGetV3ResponseResultProductExemplarsProductExemplar(Model):
+    """An exemplar (individual unit) of a product in a posting, with its marking and customs data."""
+
+    exemplar_id: int | None = None
+    """Exemplar ID."""
+
+    mandatory_mark: str | None = None
+    """Mandatory "Chestny ZNAK" marking code."""
+
+    gtd: str | None = None
+    """Cargo customs declaration (GTD) number."""
+
+    is_gtd_absent: bool | None = None
+    """true if the customs declaration number is not specified."""
+
+    rnpt: str | None = None
+    """Product batch registration number (RNPT)."""
+
+    is_rnpt_absent: bool | None = None
+    """true if the product batch registration number (RNPT) is not specified."""
+
+    weight: float | None = None
+    """Actual weight of the exemplar."""
+
+    imei: list[str] | None = None
+    """IMEI numbers of the mobile device."""
+
+
+class PostingFbsGetV3ResponseResultPrrOption(Model):
+    """Loading and unloading (carrying) service for a bulky posting delivered by the seller or an
+    integrated service.
+    """
+
+    code: str | None = None
+    """Code of the loading and unloading (carrying) service: lift - lifting by elevator; stairs -
+    carrying up the stairs; none - the buyer declined the service, no carrying needed;
+    delivery_default - delivery to the floor is included in the price under the offer terms.
+    Relevant for bulky postings delivered by the seller or an integrated service.
+    """
+
+    price: str | None = None
+    """Cost of the service that Ozon compensates to the seller, as a decimal string in
+    currency_code.
+    """
+
+    currency_code: str | None = None
+    """Currency of the price, for example RUB."""
+
+    floor: str | None = None
+    """Floor the product must be carried up to."""
+
+
+class PostingFbsGetV3ResponseResultRelatedPostings(Model):
+    """Postings related to this one."""
+
+    related_posting_numbers: list[str] | None = None
+    """Numbers of the related postings (those the parent posting was split into during packing)."""
 
 
 class PostingFbsListPostingAddressee(Model):
@@ -2146,7 +2911,143 @@ class PostingFbsListPostingTariffication(Model):
     """Tariff type from next_tariff_starts_at: a discount or a surcharge."""
 
 
-class PostingFbsListRequestFilter(RequestModel):
+class PostingFbsListRequestWith(RequestModel):
+    """Flags for additional fields to include in each posting of the answer."""
+
+    analytics_data: bool | None = None
+    """`true` to add analytics data."""
+
+    barcodes: bool | None = None
+    """`true` to add the posting barcodes."""
+
+    financial_data: bool | None = None
+    """`true` to add financial data."""
+
+    legal_info: bool | None = None
+    """`true` to add legal information about the buyer."""
+
+
+class PostingFbsListV3Request(RequestModel):
+    """Request for a page of FBS postings.
+
+    Note: Ozon marks `offset` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    filter: PostingFbsListV3RequestFilter
+    """Posting filter; the period is required."""
+
+    limit: int
+    """Number of postings per page, from 1 to 1000."""
+
+    dir: str | None = None
+    """Sort direction: asc - ascending; desc - descending."""
+
+    offset: int | None = None
+    """Number of postings to skip. For example, with offset 10 the answer starts from the 11th
+    posting found.
+    """
+
+    with_: FbsPostingWithParams | None = field(default=None, name="with")
+    """Optional data to add to each posting. JSON name: ``with``."""
+
+
+class PostingFbsListV3RequestFilter(RequestModel):
+    """Filter for the FBS posting list; since and to are required."""
+
+    since: datetime
+    """Start of the period, as a UTC date-time (YYYY-MM-DDThh:mm:ssZ, for example
+    2019-08-24T14:15:22Z). The period must not exceed one year.
+    """
+
+    to: datetime
+    """End of the period, as a UTC date-time (YYYY-MM-DDThh:mm:ssZ, for example
+    2019-08-24T14:15:22Z).
+    """
+
+    delivery_method_id: list[int] | None = None
+    """Delivery method IDs. Get them with /v1/delivery-method/list."""
+
+    is_blr_traceable: bool | None = None
+    """true to get only postings with traceable products."""
+
+    is_quantum: bool | None = None
+    """true to get only postings of quants (economy products). Default false - all postings are
+    returned.
+    """
+
+    order_id: int | None = None
+    """Order ID."""
+
+    provider_id: list[int] | None = None
+    """Delivery service IDs. Get them with /v1/delivery-method/list."""
+
+    status: str | None = None
+    """Posting status: awaiting_registration - awaiting registration; acceptance_in_progress -
+    being accepted; awaiting_approve - awaiting confirmation; awaiting_packaging - awaiting
+    packaging; awaiting_deliver - awaiting shipment; arbitration - in arbitration;
+    client_arbitration - delivery arbitration opened by the buyer; delivering - being delivered;
+    driver_pickup - with the driver; delivered - delivered; cancelled - cancelled; not_accepted
+    - not accepted at the sorting centre; sent_by_seller - sent by the seller.
+    """
+
+    warehouse_id: list[int] | None = None
+    """Warehouse IDs. Get them with /v1/warehouse/list."""
+
+    last_changed_status_date: FilterPeriod | None = None
+    """Period in which the posting status last changed."""
+
+    fbp_filter: str | None = field(default=None, name="fbpFilter")
+    """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
+    every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
+    posting except FBP ones. JSON name: ``fbpFilter``.
+    """
+
+
+class PostingFbsListV3Response(Model):
+    """A page of FBS postings."""
+
+    result: PostingFbsListV3ResponseResult | None = None
+    """Postings and the flag telling whether more remain."""
+
+
+class PostingFbsListV3ResponseResult(Model):
+    """A page of FBS postings."""
+
+    has_next: bool | None = None
+    """Whether more postings remain: true - repeat the request with a larger offset to get the
+    rest; false - all postings matching the filter have been returned.
+    """
+
+    postings: list[FbsPosting] | None = None
+    """Postings on this page."""
+
+
+class PostingFbsListV4Request(RequestModel):
+    """Request for the list of FBS postings (v4)."""
+
+    filter: PostingFbsListV4RequestFilter
+    """Posting filter."""
+
+    limit: Annotated[int, Meta(ge=1, le=100)]
+    """Number of postings per page; 1 to 100 according to Ozon's Chinese reference."""
+
+    cursor: str | None = None
+    """Cursor for the next page; empty for the first page, then the cursor from the previous
+    answer.
+    """
+
+    sort_dir: SortDirection | None = None
+    """Sort direction: `ASC` - ascending (default); `DESC` - descending."""
+
+    translit: bool | None = None
+    """`true` to transliterate the address from Cyrillic to Latin."""
+
+    with_: PostingFbsListRequestWith | None = field(default=None, name="with")
+    """Additional fields to include in the answer. JSON name: ``with``."""
+
+
+class PostingFbsListV4RequestFilter(RequestModel):
     """Filter for the FBS postings list; since and to are required."""
 
     since: datetime
@@ -2187,78 +3088,6 @@ class PostingFbsListRequestFilter(RequestModel):
     """Warehouse identifiers; get them with /v1/warehouse/list."""
 
 
-class PostingFbsListRequestWith(RequestModel):
-    """Flags for additional fields to include in each posting of the answer."""
-
-    analytics_data: bool | None = None
-    """`true` to add analytics data."""
-
-    barcodes: bool | None = None
-    """`true` to add the posting barcodes."""
-
-    financial_data: bool | None = None
-    """`true` to add financial data."""
-
-    legal_info: bool | None = None
-    """`true` to add legal information about the buyer."""
-
-
-class PostingFbsListV3Request(RequestModel):
-    """Request for a page of FBS postings.
-
-    Note: Ozon marks `offset` required; leaving it out starts from the first page, so it is
-    optional here.
-    """
-
-    filter: FbsPostingListRequestFilter
-    """Posting filter; the period is required."""
-
-    limit: int
-    """Number of postings per page, from 1 to 1000."""
-
-    dir: str | None = None
-    """Sort direction: asc - ascending; desc - descending."""
-
-    offset: int | None = None
-    """Number of postings to skip. For example, with offset 10 the answer starts from the 11th
-    posting found.
-    """
-
-    with_: FbsPostingWithParams | None = field(default=None, name="with")
-    """Optional data to add to each posting. JSON name: ``with``."""
-
-
-class PostingFbsListV3Response(Model):
-    """A page of FBS postings."""
-
-    result: FbsPostingListResponseResult | None = None
-    """Postings and the flag telling whether more remain."""
-
-
-class PostingFbsListV4Request(RequestModel):
-    """Request for the list of FBS postings (v4)."""
-
-    filter: PostingFbsListRequestFilter
-    """Posting filter."""
-
-    limit: Annotated[int, Meta(ge=1, le=100)]
-    """Number of postings per page; 1 to 100 according to Ozon's Chinese reference."""
-
-    cursor: str | None = None
-    """Cursor for the next page; empty for the first page, then the cursor from the previous
-    answer.
-    """
-
-    sort_dir: SortDirection | None = None
-    """Sort direction: `ASC` - ascending (default); `DESC` - descending."""
-
-    translit: bool | None = None
-    """`true` to transliterate the address from Cyrillic to Latin."""
-
-    with_: PostingFbsListRequestWith | None = field(default=None, name="with")
-    """Additional fields to include in the answer. JSON name: ``with``."""
-
-
 class PostingFbsListV4Response(Model):
     """A page of FBS postings (v4).
 
@@ -2278,6 +3107,92 @@ class PostingFbsListV4Response(Model):
     """List of postings."""
 
 
+class PostingFbsPackageLabelCreateV2Response(Model):
+    """Answer with the label generation tasks."""
+
+    result: PostingFbsPackageLabelCreateV2ResponseResult | None = None
+    """The created tasks."""
+
+
+class PostingFbsPackageLabelCreateV2ResponseResult(Model):
+    """Label generation tasks created for the postings."""
+
+    tasks: list[PostingFbsPackageLabelCreateV2ResponseResultTask] | None = None
+    """The tasks, one per label size."""
+
+
+class PostingFbsPackageLabelCreateV2ResponseResultTask(Model):
+    """A label generation task."""
+
+    task_id: int | None = None
+    """Identifier of the label generation task; pass it to /v1/posting/fbs/package-label/get for
+    the label size you need.
+    """
+
+    task_type: str | None = None
+    """Label size of the task: `big_label` (regular label) or `small_label` (small label)."""
+
+
+class PostingFbsPackageLabelGetV1Response(Model):
+    """Answer with the state or result of a label generation task."""
+
+    result: PostingFbsPackageLabelGetV1ResponseResult | None = None
+    """The task state and, when ready, the file link."""
+
+
+class PostingFbsPackageLabelGetV1ResponseResult(Model):
+    """State of a label generation task, with the file link and printing counts."""
+
+    error: str | None = None
+    """Error code."""
+
+    file_url: str | None = None
+    """Link to the file with the labels."""
+
+    printed_postings_count: int | None = None
+    """Number of labels printed."""
+
+    status: str | None = None
+    """Task state: `pending` (queued), `in_progress` (labels are being generated), `completed` (the
+    file is ready), `error` (the file could not be created).
+    """
+
+    unprinted_postings: list[PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting] | None = (
+        None
+    )
+    """Postings whose labels could not be printed, with the reason."""
+
+    unprinted_postings_count: int | None = None
+    """Number of labels that could not be printed."""
+
+
+class PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting(Model):
+    """A posting whose label could not be printed, with the reason."""
+
+    msg: str | None = None
+    """Reason for the error."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+
+class PostingFbsPickUpCodeVerifyV1Request(RequestModel):
+    """A courier's code to check against a posting."""
+
+    pickup_code: str
+    """The code the courier presents."""
+
+    posting_number: str
+    """Posting number."""
+
+
+class PostingFbsPickUpCodeVerifyV1Response(Model):
+    """Result of checking a courier's code."""
+
+    valid: bool | None = None
+    """`true` if the code is correct."""
+
+
 class PostingFbsProductCancelV2Request(RequestModel):
     """Request to cancel shipping of some products in an FBS posting."""
 
@@ -2287,7 +3202,7 @@ class PostingFbsProductCancelV2Request(RequestModel):
     cancel_reason_message: str
     """Additional information on the cancellation. Required."""
 
-    items: list[PostingProductCancelItem]
+    items: list[PostingFbsProductCancelRequestItem]
     """Products to cancel, with quantities."""
 
     posting_number: str
@@ -2297,11 +3212,23 @@ class PostingFbsProductCancelV2Request(RequestModel):
 class PostingFbsProductChangeV2Request(RequestModel):
     """Request to set the weight of products sold by weight in a posting."""
 
-    items: list[FbsPostingProductWeight]
+    items: list[PostingFbsProductChangeV2RequestItem]
     """Products and the weights of their units."""
 
     posting_number: str
     """Posting number."""
+
+
+class PostingFbsProductChangeV2RequestItem(RequestModel):
+    """Weights of the units of one product sold by weight."""
+
+    sku: int
+    """Product identifier in Ozon's system (SKU)."""
+
+    weight_real: list[float] = field(name="weightReal")
+    """Weight of each unit of the product in the posting, one value per unit (the unit is not
+    stated; example values such as 0.3 suggest kilograms). JSON name: ``weightReal``.
+    """
 
 
 class PostingFbsProductCountryListV2Request(RequestModel):
@@ -2314,8 +3241,18 @@ class PostingFbsProductCountryListV2Request(RequestModel):
 class PostingFbsProductCountryListV2Response(Model):
     """The available countries of manufacture."""
 
-    result: list[FbsPostingProductCountry] | None = None
+    result: list[PostingFbsProductCountryListV2ResponseResult] | None = None
     """Countries of manufacture with their ISO codes."""
+
+
+class PostingFbsProductCountryListV2ResponseResult(Model):
+    """A country of manufacture that can be set for a product."""
+
+    name: str | None = None
+    """Country name in Russian."""
+
+    country_iso_code: str | None = None
+    """Two-letter ISO 3166-1 country code."""
 
 
 class PostingFbsProductCountrySetV2Request(RequestModel):
@@ -2344,40 +3281,215 @@ class PostingFbsProductCountrySetV2Response(Model):
     """
 
 
+class PostingFbsProductTraceableAttributeV1Response(Model):
+    """Traceable products of a posting with their missing attributes."""
+
+    products: list[PostingFbsProductTraceableAttributeV1ResponseProduct] | None = None
+    """Products in the posting."""
+
+
+class PostingFbsProductTraceableAttributeV1ResponseProduct(Model):
+    """A product of the posting and the required attributes it still lacks."""
+
+    required_attributes: list[str] | None = None
+    """Required attributes that are not filled in."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingFbsRestrictionsV1Response(Model):
+    """Answer with the restrictions of the drop-off point."""
+
+    result: PostingFbsRestrictionsV1ResponseResult | None = None
+    """The restrictions."""
+
+
+class PostingFbsRestrictionsV1ResponseResult(Model):
+    """Weight, size and value limits of the drop-off point that accepts a posting."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    max_posting_weight: float | None = None
+    """Maximum weight, grams."""
+
+    min_posting_weight: float | None = None
+    """Minimum weight, grams."""
+
+    width: float | None = None
+    """Maximum width, centimetres."""
+
+    length: float | None = None
+    """Maximum length, centimetres."""
+
+    height: float | None = None
+    """Maximum height, centimetres."""
+
+    max_posting_price: float | None = None
+    """Maximum value of the posting, roubles."""
+
+    min_posting_price: float | None = None
+    """Minimum value of the posting, roubles."""
+
+
 class PostingFbsShipPackageV4Request(RequestModel):
     """Request to assemble part of an FBS posting."""
 
     posting_number: str
     """Number of the posting to assemble partially."""
 
-    products: list[FbsPostingShipPackageRequestProduct] | None = None
+    products: list[PostingFbsShipPackageV4RequestProduct] | None = None
     """Products to move into the new, assembled posting; the rest stay in the original posting."""
+
+
+class PostingFbsShipPackageV4RequestProduct(RequestModel):
+    """A product to move into the new posting during partial assembly."""
+
+    product_id: int
+    """Product identifier in the Ozon system (SKU)."""
+
+    quantity: int
+    """Number of exemplars of the product to include."""
+
+    exemplars_ids: list[int] | None = field(default=None, name="exemplarsIds")
+    """Identifiers of the product exemplars to include in the new posting. JSON name:
+    ``exemplarsIds``.
+    """
 
 
 class PostingFbsShipV4Request(RequestModel):
     """Request to assemble an FBS order, optionally splitting it into several postings."""
 
-    packages: list[FbsPostingShipRequestPackage]
+    packages: list[PostingFbsShipV4RequestPackage]
     """List of packages; each package becomes a separate posting that the order is split into."""
 
     posting_number: str
     """Posting number."""
 
-    with_: FbsPostingShipRequestWith | None = field(default=None, name="with")
+    with_: PostingFbsShipV4RequestWith | None = field(default=None, name="with")
     """Additional information to return. JSON name: ``with``."""
+
+
+class PostingFbsShipV4RequestPackage(RequestModel):
+    """A package: one posting that the order is split into during assembly."""
+
+    products: list[PostingFbsShipV4RequestPackageProduct]
+    """Products packed into this package (posting)."""
+
+
+class PostingFbsShipV4RequestPackageProduct(RequestModel):
+    """A product and its quantity within one package."""
+
+    product_id: int
+    """Product identifier in the Ozon system (SKU)."""
+
+    quantity: int
+    """Number of exemplars of the product in the package."""
+
+
+class PostingFbsShipV4RequestWith(RequestModel):
+    """Flags for additional information to return after assembly."""
+
+    additional_data: bool | None = None
+    """Pass `true` to receive additional data about the assembled postings."""
 
 
 class PostingFbsShipV4Response(Model):
     """Result of assembling an FBS order."""
 
-    additional_data: list[FbsPostingShipAdditionalData] | None = None
+    additional_data: list[PostingFbsShipV4ResponseAdditionalData] | None = None
     """Additional data about the postings; returned when with.additional_data is `true`."""
 
     result: list[str] | None = None
     """Numbers of the postings produced by the assembly."""
 
 
-class PostingFbsSplitProduct(Model):
+class PostingFbsShipV4ResponseAdditionalData(Model):
+    """Additional data about one posting created by the assembly."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingFbsShipV4ResponseAdditionalDataProduct] | None = None
+    """Products in the posting."""
+
+
+class PostingFbsShipV4ResponseAdditionalDataProduct(Model):
+    """A product in an assembled posting, without its dimensions."""
+
+    mandatory_mark: list[str] | None = None
+    """Mandatory marking codes of the Chestny ZNAK system (the Russian product labelling system)."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    price: str | None = None
+    """Product price, as a decimal string."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    currency_code: str | None = None
+    """Currency of your prices, the same as set in the seller account: `RUB` - Russian rouble;
+    `BYN` - Belarusian rouble; `KZT` - tenge; `EUR` - euro; `USD` - US dollar; `CNY` - yuan.
+    """
+
+
+class PostingFbsSplitV1Request(RequestModel):
+    """Request to split an order into postings without packing."""
+
+    posting_number: str
+    """Number of the posting (order) to split."""
+
+    postings: list[PostingFbsSplitV1RequestPosting]
+    """Postings to split the order into. Only one order can be split per request."""
+
+
+class PostingFbsSplitV1RequestPosting(RequestModel):
+    """One new posting to create when splitting an order."""
+
+    products: list[PostingFbsSplitV1RequestPostingProduct]
+    """Products and quantities that go into this posting."""
+
+
+class PostingFbsSplitV1RequestPostingProduct(RequestModel):
+    """A product and its quantity in a posting being split."""
+
+    product_id: int
+    """Product identifier in Ozon's system (SKU)."""
+
+    quantity: int
+    """Number of units of the product."""
+
+
+class PostingFbsSplitV1Response(Model):
+    """Result of splitting an order."""
+
+    parent_posting: PostingFbsSplitV1ResponseParentPosting | None = None
+    """The original posting."""
+
+    postings: list[PostingFbsSplitV1ResponseParentPosting] | None = None
+    """Postings the order was split into."""
+
+
+class PostingFbsSplitV1ResponseParentPosting(Model):
+    """A posting involved in a split - the original posting or one of the postings created from it."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingFbsSplitV1ResponseParentPostingProduct] | None = None
+    """Products in the posting."""
+
+
+class PostingFbsSplitV1ResponseParentPostingProduct(Model):
     """A product and its quantity in a posting being split."""
 
     product_id: int | None = None
@@ -2387,44 +3499,546 @@ class PostingFbsSplitProduct(Model):
     """Number of units of the product."""
 
 
-class PostingFbsSplitRequestPosting(RequestModel):
-    """One new posting to create when splitting an order."""
+class PostingFbsTimeslotChangeRestrictionsV1Response(Model):
+    """Dates a posting's delivery can be moved to and the number of changes left."""
 
-    products: list[PostingFbsSplitProduct]
-    """Products and quantities that go into this posting."""
+    delivery_interval: PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval | None = None
+    """Range of dates the delivery can be moved to."""
+
+    remaining_changes_count: int | None = None
+    """Number of delivery date changes left."""
 
 
-class PostingFbsSplitResultPosting(Model):
-    """A posting involved in a split - the original posting or one of the postings created from it."""
+class PostingFbsTimeslotSetV1Request(RequestModel):
+    """A posting and the new delivery time slot for it."""
+
+    new_timeslot: FinanceCashFlowStatementListRequestDate
+    """New delivery time slot, as `from` and `to` date-times; it must fall within the range from
+    /v1/posting/fbs/timeslot/change-restrictions.
+    """
+
+    posting_number: str
+    """Posting number."""
+
+
+class PostingFbsTraceableSplitV1Response(Model):
+    """The postings a posting with traceable products was split into."""
+
+    postings: list[PostingFbsTraceableSplitV1ResponsePosting] | None = None
+    """The resulting postings."""
+
+
+class PostingFbsTraceableSplitV1ResponsePosting(Model):
+    """A posting produced by the split, with its products."""
 
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsSplitProduct] | None = None
+    potential_blr_traceable: bool | None = None
+    """Whether the posting is potentially traceable: `true` means it is considered traceable at the
+    moment, though this may change during assembly; `false` means it is not traceable at the
+    moment or its status is unknown.
+    """
+
+    products: list[PostingFbsTraceableSplitV1ResponsePostingProduct] | None = None
     """Products in the posting."""
 
 
-class PostingFbsSplitV1Request(RequestModel):
-    """Request to split an order into postings without packing."""
+class PostingFbsTraceableSplitV1ResponsePostingProduct(Model):
+    """A product in a posting produced by the split."""
 
-    posting_number: str
-    """Number of the posting (order) to split."""
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
 
-    postings: list[PostingFbsSplitRequestPosting]
-    """Postings to split the order into. Only one order can be split per request."""
-
-
-class PostingFbsSplitV1Response(Model):
-    """Result of splitting an order."""
-
-    parent_posting: PostingFbsSplitResultPosting | None = None
-    """The original posting."""
-
-    postings: list[PostingFbsSplitResultPosting] | None = None
-    """Postings the order was split into."""
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
 
 
-class PostingFbsUnfulfilledListRequestFilter(RequestModel):
+class PostingFbsUnfulfilledListV3Request(RequestModel):
+    """Request for the list of unprocessed FBS postings (v3).
+
+    Note: Ozon marks `offset` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    filter: PostingFbsUnfulfilledListV3RequestFilter
+    """Filter for the postings."""
+
+    limit: int
+    """Number of postings in the answer: minimum 1, maximum 1000."""
+
+    dir: str | None = None
+    """Sort direction: `asc` - ascending; `desc` - descending."""
+
+    offset: int | None = None
+    """Number of postings to skip; for example, with `offset` 10 the answer starts from the 11th
+    posting.
+    """
+
+    with_: FbsPostingWithParams | None = field(default=None, name="with")
+    """Additional fields to include in the answer. JSON name: ``with``."""
+
+
+class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
+    """Filter for unprocessed postings; use either the assembly deadline range (cutoff_from and
+    cutoff_to) or the handover-to-delivery range (delivering_date_from and delivering_date_to),
+    not both.
+
+    Note: Ozon marks `cutoff_from` and `cutoff_to` required, but its text allows filtering by
+    `delivering_date_from`/`delivering_date_to` instead; neither pair is required by itself.
+    """
+
+    cutoff_from: datetime | None = None
+    """Start of the range for the time by which the seller must assemble the order, e.g.
+    `2020-03-18T07:34:50.359Z`.
+    """
+
+    cutoff_to: datetime | None = None
+    """End of the range for the time by which the seller must assemble the order, e.g.
+    `2020-03-18T07:34:50.359Z`.
+    """
+
+    delivering_date_from: datetime | None = None
+    """Earliest date of handing the posting over to delivery."""
+
+    delivering_date_to: datetime | None = None
+    """Latest date of handing the posting over to delivery."""
+
+    delivery_method_id: list[int] | None = None
+    """Delivery method identifiers; get them with /v1/delivery-method/list."""
+
+    is_quantum: bool | None = None
+    """`true` to return only quantum (economy) postings; default `false` returns all postings."""
+
+    last_changed_status_date: FilterPeriod | None = None
+    """Period in which the posting status last changed."""
+
+    provider_id: list[int] | None = None
+    """Delivery service identifiers; get them with /v1/delivery-method/list."""
+
+    status: str | None = None
+    """Posting status: `acceptance_in_progress` - acceptance in progress; `awaiting_approve` -
+    awaiting confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
+    awaiting registration; `awaiting_deliver` - awaiting shipment; `arbitration` - arbitration;
+    `client_arbitration` - customer delivery arbitration; `delivering` - being delivered;
+    `driver_pickup` - with the driver; `not_accepted` - not accepted at the sorting centre.
+    """
+
+    warehouse_id: list[int] | None = None
+    """Warehouse identifiers; get them with /v1/warehouse/list."""
+
+    fbp_filter: str | None = field(default=None, name="fbpFilter")
+    """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
+    every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
+    posting except FBP ones. JSON name: ``fbpFilter``.
+    """
+
+
+class PostingFbsUnfulfilledListV3Response(Model):
+    """List of unprocessed FBS postings (v3).
+
+    Note: Ozon's 2026-05 Russian reference shows the answer of
+    `/v4/posting/fbs/unfulfilled/list` as the example of this method; the schema and the older
+    examples agree on the `result` form described here.
+    """
+
+    result: PostingFbsUnfulfilledListV3ResponseResult | None = None
+    """Request result with the postings and their count."""
+
+    has_next: bool | None = None
+    """`true` if not all postings were returned; seen only in Ozon's example."""
+
+    cursor: str | None = None
+    """Cursor for the next page; seen only in Ozon's example."""
+
+    postings: list[PostingFbsUnfulfilledListV3ResponsePosting] | None = None
+    """Postings with detailed information; Ozon's example returns them at the top level instead of
+    in result.
+    """
+
+    count: int | None = None
+    """Number of postings; Ozon's example returns it at the top level instead of in result."""
+
+
+class PostingFbsUnfulfilledListV3ResponsePosting(Model):
+    """An unprocessed FBS posting as returned at the top level of the v3 answer in Ozon's example."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    pickup_code_verified_at: Any | None = None
+    """Date and time the courier code was successfully verified; null if not verified."""
+
+    status: str | None = None
+    """Posting status: `acceptance_in_progress` - acceptance in progress; `arbitration` -
+    arbitration; `awaiting_approve` - awaiting confirmation; `awaiting_deliver` - awaiting
+    shipment; `awaiting_packaging` - awaiting packaging; `awaiting_registration` - awaiting
+    registration; `awaiting_verification` - created; `cancelled` - cancelled;
+    `cancelled_from_split_pending` - cancelled because the posting was split;
+    `client_arbitration` - customer delivery arbitration; `delivering` - being delivered;
+    `driver_pickup` - with the driver; `not_accepted` - not accepted at the sorting centre.
+    """
+
+    substatus: str | None = None
+    """Posting substatus, for example `posting_created`, `posting_registered` or `ship_failed`
+    (assembly failed).
+    """
+
+    delivery_method: FbsPostingDeliveryMethod | None = None
+    """Delivery method of the posting."""
+
+    delivery_schema: str | None = None
+    """Delivery scheme: `SDS` - single SKU; `FBO` - sold from an Ozon warehouse; `FBS` - sold from
+    the seller's warehouse; `Crossborder` - sold from abroad. Examples send the value in lower
+    case, e.g. `fbs`.
+    """
+
+    tracking_number: str | None = None
+    """Tracking number of the posting; empty if not set."""
+
+    tpl_integration_type: str | None = None
+    """Integration type of the delivery service: `ozon` - Ozon delivery; `3pl_tracking` -
+    integrated service; `non_integrated` - third-party service; `aggregator` - Ozon partner
+    delivery; `hybryd` - Russian Post scheme.
+    """
+
+    in_process_at: datetime | None = None
+    """Date and time when processing of the posting started."""
+
+    shipment_date: datetime | None = None
+    """Date and time by which the posting must be assembled (recommended shipping time); after it a
+    new tariff applies, see tariffication.
+    """
+
+    shipment_date_without_delay: datetime | None = None
+    """Date and time of shipment without delay."""
+
+    optional: PostingFbsUnfulfilledListV3ResponsePostingOptional | None = None
+    """Products with additional characteristics."""
+
+    cancellation: FbsPostingCancellation | None = None
+    """Cancellation information."""
+
+    container: PostingFbsUnfulfilledListV3ResponsePostingContainer | None = None
+    """Cargo unit information."""
+
+    container_sort_type: str | None = None
+    """Sorting type of the cargo unit: `SORT` - sortable; `NON-SORT` - non-sortable."""
+
+    customer: Any | None = None
+    """Customer data; null in the list. Declared as a string although it is an object when present.
+    """
+
+    products: list[PostingFbsUnfulfilledListV3ResponsePostingProduct] | None = None
+    """Products in the posting."""
+
+    addressee: Any | None = None
+    """Recipient contact data; null in the list. Declared as a string although it is an object when
+    present.
+    """
+
+    barcodes: Any | None = None
+    """Posting barcodes, returned when requested with `with`; declared as a string although it is
+    an object.
+    """
+
+    analytics_data: Any | None = None
+    """Analytics data, returned when requested with `with`; declared as a string although it is an
+    object.
+    """
+
+    destination_place_id: int | None = None
+    """Identifier of the destination place."""
+
+    destination_place_name: str | None = None
+    """Name of the destination place."""
+
+    financial_data: Any | None = None
+    """Financial data, returned when requested with `with`; declared as a string although it is an
+    object.
+    """
+
+    is_express: bool | None = None
+    """`true` if Ozon Express fast delivery was used."""
+
+    legal_info: Any | None = None
+    """Legal information about the buyer, returned when requested with `with`; declared as a string
+    although it is an object.
+    """
+
+    quantum_id: int | None = None
+    """Identifier of the economy (quantum) product; 0 or null if none."""
+
+    require_blr_traceable_attrs: bool | None = None
+    """`true` if traceability attributes must be filled in."""
+
+    requirements: PostingFbsUnfulfilledListV3ResponsePostingRequirements | None = None
+    """Products for which extra data must be submitted before the posting can move to the next
+    status.
+    """
+
+    tariffication: PostingFbsUnfulfilledListV3ResponsePostingTariffication | None = None
+    """Shipping tariff information."""
+
+    external_order: PostingExternalOrder | None = None
+    """Information about an order from an external platform."""
+
+    volume_weight: float | None = None
+    """Volumetric weight of the product."""
+
+    is_click_and_collect: bool | None = None
+    """`true` if the posting is delivered by in-store pickup (click and collect)."""
+
+    delivering_date: Any | None = None
+    """Date the posting was handed over to delivery; null if not yet handed over."""
+
+    is_multibox: bool | None = None
+    """`true` if the posting contains a multi-box product and the number of boxes must be set with
+    /v3/posting/multiboxqty/set before assembly; `false` if the box count is already set in
+    multi_box_qty or there is no multi-box product.
+    """
+
+    multi_box_qty: float | None = None
+    """Number of boxes the product is packed into."""
+
+    is_presortable: bool | None = None
+    """`true` if the product is a re-sort (pre-sortable) item."""
+
+    prr_option: str | None = None
+    """Code of the lifting service for bulky postings delivered by the seller or an integrated
+    service: `lift` - lift by elevator; `stairs` - carry up the stairs; `none` - the customer
+    declined the service; `delivery_default` - delivery to the floor is included in the price
+    under the offer terms. Empty when not applicable.
+    """
+
+    parent_posting_number: str | None = None
+    """Number of the parent posting whose split produced this posting; empty if none."""
+
+    available_actions: list[str] | None = None
+    """Actions currently available for the posting: `arbitration` - open a dispute;
+    `awaiting_delivery` - move to awaiting shipment; `can_create_chat` - start a chat with the
+    customer; `cancel` - cancel the posting; `click_track_number` - view the status history by
+    tracking number in the seller account; `customer_phone_available` - the customer's phone is
+    available; `has_weight_products` - the posting contains products sold by weight;
+    `hide_region_and_city` - hide the customer's region and city in the report; `invoice_get` -
+    get invoice data; `invoice_send` - create an invoice; `invoice_update` - edit the invoice;
+    `label_download_big` - download the large label; `label_download_small` - download the small
+    label; `label_download` - download the label; `non_int_delivered` - move to conditionally
+    delivered; `non_int_delivering` - move to delivering; `non_int_last_mile` - move to courier
+    on the way; `product_cancel` - cancel some of the products; `set_cutoff` - set the shipping
+    date with /v1/posting/cutoff/set, no later than shipment_date; `set_timeslot` - change the
+    delivery time slot; `set_track_number` - set or change the tracking number;
+    `ship_async_in_process` - assembly in progress; `ship_async_retry` - repeat assembly after
+    an error; `ship_async` - assemble the posting; `ship_with_additional_info` - fill in
+    exemplar data with /v6/fbs/posting/product/exemplar/set; `ship` - assemble the posting;
+    `update_cis` - change the additional information.
+    """
+
+    tariffication_steps: (
+        list[PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep] | None
+    ) = None
+    """Tariff steps: how the shipping tariff changes over time."""
+
+
+class PostingFbsUnfulfilledListV3ResponsePostingContainer(Model):
+    """Cargo unit the unprocessed posting is placed in."""
+
+    cargo_type: str | None = None
+    """Cargo unit type: `BOX` - box; `PALLET` - pallet."""
+
+    container_date: str | None = None
+    """Date the cargo unit was created, in the warehouse time zone."""
+
+    container_id: int | None = None
+    """Identifier of the cargo unit."""
+
+    container_number: float | None = None
+    """Sequence number of the cargo unit."""
+
+
+class PostingFbsUnfulfilledListV3ResponsePostingOptional(Model):
+    """Products of the posting with additional characteristics."""
+
+    products_with_possible_mandatory_mark: list[Any] | None = None
+    """SKUs of products that may require mandatory marking."""
+
+
+class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
+    """A product in an unprocessed posting."""
+
+    is_blr_traceable: bool | None = None
+    """`true` if the product is subject to traceability (Belarus traceability system)."""
+
+    is_marketplace_buyout: bool | None = None
+    """`true` if Ozon bought the product out for delivery to EAEU and other countries."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    name: str | None = None
+    """Product name."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    imei: list[Any] | None = None
+    """IMEI numbers of mobile devices."""
+
+    weight: float | None = None
+    """Weight of the product in its packaging."""
+
+    product_color: str | None = None
+    """Product colour."""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Product price with its currency."""
+
+
+class PostingFbsUnfulfilledListV3ResponsePostingRequirements(Model):
+    """Products for which extra data must be submitted before the posting can move to the next
+    status.
+    """
+
+    products_requiring_gtd: list[Any] | None = None
+    """SKUs that need a customs declaration number (GTD) or a note that there is none; submit it
+    with /v6/fbs/posting/product/exemplar/set before assembly.
+    """
+
+    products_requiring_country: list[Any] | None = None
+    """SKUs that need the country of manufacture; set it with /v2/posting/fbs/product/country/set.
+    """
+
+    products_requiring_mandatory_mark: list[Any] | None = None
+    """SKUs that need a Chestny ZNAK marking code; submit it with
+    /v6/fbs/posting/product/exemplar/set before assembly.
+    """
+
+    products_requiring_rnpt: list[Any] | None = None
+    """SKUs that need a product batch registration number (RNPT); submit it with
+    /v6/fbs/posting/product/exemplar/set before assembly.
+    """
+
+    products_requiring_jw_uin: list[Any] | None = None
+    """Products that need a jewellery unique identification number (UIN); submit it with
+    /v6/fbs/posting/product/exemplar/set before assembly.
+    """
+
+    products_requiring_change_country: list[Any] | None = None
+    """SKUs whose country of manufacture must be changed; use /v2/posting/fbs/product/country/list
+    and /v2/posting/fbs/product/country/set.
+    """
+
+    products_requiring_imei: list[Any] | None = None
+    """Products that need IMEI numbers."""
+
+    products_requiring_weight: list[Any] | None = None
+    """Products that need their actual weight."""
+
+
+class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
+    """Shipping tariff of an unprocessed posting: the current tariff and the next one."""
+
+    current_tariff_rate: float | None = None
+    """Current tariff rate, percent."""
+
+    current_tariff_type: str | None = None
+    """Tariff type: a discount or a surcharge (values seen: `discount`, `commission`,
+    `no_discount`).
+    """
+
+    current_tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Current discount or surcharge amount."""
+
+    current_tariff_min_charge: Any | None = None
+    """Minimum current discount or surcharge; null in examples. Declared as a string although it is
+    a money object when present.
+    """
+
+    next_tariff_rate: float | None = None
+    """Tariff rate, percent, that applies from next_tariff_starts_at."""
+
+    next_tariff_type: str | None = None
+    """Tariff type from next_tariff_starts_at: a discount or a surcharge."""
+
+    next_tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Discount or surcharge amount from next_tariff_starts_at."""
+
+    next_tariff_min_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Minimum discount or surcharge from next_tariff_starts_at."""
+
+    next_tariff_starts_at: datetime | None = None
+    """Date and time when the next tariff starts to apply."""
+
+
+class PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep(Model):
+    """One tariff step: the discount or surcharge that applies until a deadline."""
+
+    min_charge: Any | None = None
+    """Minimum discount or surcharge for the step; null when none. Declared as a string although it
+    is a money object when present.
+    """
+
+    tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Discount or surcharge amount for the step."""
+
+    tariff_deadline_at: str | None = None
+    """Date and time the step ends; the next step then starts automatically. The last step uses a
+    far-future value such as `9999-12-31T23:59:59.999999900Z`.
+    """
+
+    tariff_rate: float | None = None
+    """Discount or surcharge rate, percent."""
+
+    tariff_type: str | None = None
+    """Tariff type: a discount or a surcharge (values seen: `discount`, `commission`,
+    `no_discount`).
+    """
+
+
+class PostingFbsUnfulfilledListV3ResponseResult(Model):
+    """Result of the unprocessed postings request."""
+
+    count: int | None = None
+    """Number of postings found."""
+
+    postings: list[FbsPosting] | None = None
+    """Postings with detailed information on each."""
+
+
+class PostingFbsUnfulfilledListV4Request(RequestModel):
+    """Request for the list of unprocessed FBS postings (v4)."""
+
+    cursor: str | None = None
+    """Cursor for the next page; empty for the first page, then the cursor from the previous
+    answer.
+    """
+
+    filter: PostingFbsUnfulfilledListV4RequestFilter | None = None
+    """Posting filter."""
+
+    limit: Annotated[int, Meta(ge=1, le=100)] | None = None
+    """Number of postings per page; 1 to 100 according to Ozon's Chinese reference."""
+
+    sort_dir: SortDirection | None = None
+    """Sort direction: `ASC` - ascending (default); `DESC` - descending."""
+
+    translit: bool | None = None
+    """`true` to transliterate the address from Cyrillic to Latin."""
+
+    with_: PostingFbsListRequestWith | None = field(default=None, name="with")
+    """Additional fields to include in the answer. JSON name: ``with``."""
+
+
+class PostingFbsUnfulfilledListV4RequestFilter(RequestModel):
     """Filter for unprocessed postings; use either the assembly deadline range (cutoff_from and
     cutoff_to) or the handover-to-delivery range (delivering_date_from and delivering_date_to),
     not both.
@@ -2463,81 +4077,6 @@ class PostingFbsUnfulfilledListRequestFilter(RequestModel):
     """Warehouse identifiers; get them with /v1/warehouse/list."""
 
 
-class PostingFbsUnfulfilledListV3Request(RequestModel):
-    """Request for the list of unprocessed FBS postings (v3).
-
-    Note: Ozon marks `offset` required; leaving it out starts from the first page, so it is
-    optional here.
-    """
-
-    filter: FbsPostingUnfulfilledListRequestFilter
-    """Filter for the postings."""
-
-    limit: int
-    """Number of postings in the answer: minimum 1, maximum 1000."""
-
-    dir: str | None = None
-    """Sort direction: `asc` - ascending; `desc` - descending."""
-
-    offset: int | None = None
-    """Number of postings to skip; for example, with `offset` 10 the answer starts from the 11th
-    posting.
-    """
-
-    with_: FbsPostingWithParams | None = field(default=None, name="with")
-    """Additional fields to include in the answer. JSON name: ``with``."""
-
-
-class PostingFbsUnfulfilledListV3Response(Model):
-    """List of unprocessed FBS postings (v3).
-
-    Note: Ozon's 2026-05 Russian reference shows the answer of
-    `/v4/posting/fbs/unfulfilled/list` as the example of this method; the schema and the older
-    examples agree on the `result` form described here.
-    """
-
-    result: FbsPostingUnfulfilledListResponseResult | None = None
-    """Request result with the postings and their count."""
-
-    has_next: bool | None = None
-    """`true` if not all postings were returned; seen only in Ozon's example."""
-
-    cursor: str | None = None
-    """Cursor for the next page; seen only in Ozon's example."""
-
-    postings: list[FbsUnfulfilledPosting] | None = None
-    """Postings with detailed information; Ozon's example returns them at the top level instead of
-    in result.
-    """
-
-    count: int | None = None
-    """Number of postings; Ozon's example returns it at the top level instead of in result."""
-
-
-class PostingFbsUnfulfilledListV4Request(RequestModel):
-    """Request for the list of unprocessed FBS postings (v4)."""
-
-    cursor: str | None = None
-    """Cursor for the next page; empty for the first page, then the cursor from the previous
-    answer.
-    """
-
-    filter: PostingFbsUnfulfilledListRequestFilter | None = None
-    """Posting filter."""
-
-    limit: Annotated[int, Meta(ge=1, le=100)] | None = None
-    """Number of postings per page; 1 to 100 according to Ozon's Chinese reference."""
-
-    sort_dir: SortDirection | None = None
-    """Sort direction: `ASC` - ascending (default); `DESC` - descending."""
-
-    translit: bool | None = None
-    """`true` to transliterate the address from Cyrillic to Latin."""
-
-    with_: PostingFbsListRequestWith | None = field(default=None, name="with")
-    """Additional fields to include in the answer. JSON name: ``with``."""
-
-
 class PostingFbsUnfulfilledListV4Response(Model):
     """A page of unprocessed FBS postings (v4)."""
 
@@ -2565,6 +4104,19 @@ class PostingFinancialData(Model):
 
     products: list[PostingFinancialDataProduct] | None = None
     """Financial data for each product in the order."""
+
+
+class PostingFinancialData2(Model):
+    """Financial details of a posting found by its barcode."""
+
+    cluster_from: str | None = None
+    """Code of the region the order is shipped from."""
+
+    cluster_to: str | None = None
+    """Code of the region the order is delivered to."""
+
+    products: list[PostingFinancialDataProduct2] | None = None
+    """Financial details for each product of the posting."""
 
 
 class PostingFinancialDataProduct(Model):
@@ -2615,71 +4167,246 @@ class PostingFinancialDataProduct(Model):
     """Discount amount."""
 
 
-class PostingMoneyAmount(Model):
-    """An amount of money with its currency, as sent in posting lists (amount as a decimal string).
+class PostingFinancialDataProduct2(Model):
+    """Prices, discounts, commission and payout of one product in a posting."""
 
-    Note: One schema for what Ozon's reference describes separately (as
-    `FbsUnfulfilledPostingProductPrice`, `FbsUnfulfilledCurrentTariffCharge`,
-    `FbsUnfulfilledNextTariffCharge`, `FbsUnfulfilledNextTariffMinCharge`,
-    `FbsUnfulfilledStepTariffCharge` in the draft): the structures are identical.
+    actions: list[str] | None = None
+    """Promotions the product took part in for this order."""
+
+    currency_code: str | None = None
+    """Currency of the seller's prices, as set in the seller account (RUB, BYN, KZT, EUR, USD or
+    CNY).
     """
 
-    amount: str | None = None
-    """Price amount in the given currency."""
+    commission_amount: float | None = None
+    """Commission charged for the product."""
 
-    currency: str | None = None
-    """Currency code, for example `RUB`."""
+    commission_percent: int | None = None
+    """Commission rate, in percent."""
 
+    commissions_currency_code: str | None = None
+    """Currency the commissions were calculated in."""
 
-class PostingProductCancelItem(RequestModel):
-    """A product to cancel in a posting."""
+    old_price: float | None = None
+    """Price before discounts, shown crossed out on the product card."""
 
-    quantity: int
-    """Number of units of the product to cancel."""
+    payout: float | None = None
+    """Amount paid out to the seller for the product."""
 
-    sku: int
-    """Product identifier in the Ozon system (SKU)."""
+    price: float | None = None
+    """Price of the product after discounts, as shown on the product card."""
 
-
-class PostingProductDetailWithoutDimensions(Model):
-    """A product in an assembled posting, without its dimensions."""
-
-    mandatory_mark: list[str] | None = None
-    """Mandatory marking codes of the Chestny ZNAK system (the Russian product labelling system)."""
-
-    name: str | None = None
-    """Product name."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article)."""
-
-    price: str | None = None
-    """Product price, as a decimal string."""
+    product_id: int | None = None
+    """Product identifier in the seller's system (`product_id`)."""
 
     quantity: int | None = None
-    """Quantity of the product in the posting."""
+    """Number of units of the product in the posting."""
+
+    total_discount_percent: float | None = None
+    """Total discount, in percent."""
+
+    total_discount_value: float | None = None
+    """Total discount amount."""
+
+
+class PostingGlobalEtgbV1Request(RequestModel):
+    """Period for which to return ETGB customs declarations."""
+
+    date: FinanceCashFlowStatementListRequestDate
+    """Period in which the declarations were created, as `from` and `to` date-times."""
+
+
+class PostingGlobalEtgbV1Response(Model):
+    """ETGB customs declarations by posting."""
+
+    result: list[PostingGlobalEtgbV1ResponseResult] | None = None
+    """Declarations, one entry per posting."""
+
+
+class PostingGlobalEtgbV1ResponseResult(Model):
+    """A posting and its ETGB customs declaration."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    etgb: PostingGlobalEtgbV1ResponseResultEtgb | None = None
+    """The customs declaration."""
+
+
+class PostingGlobalEtgbV1ResponseResultEtgb(Model):
+    """An ETGB customs declaration: number, date and file link."""
+
+    number: str | None = None
+    """Declaration number."""
+
+    date: str | None = None
+    """Date the declaration was created, as a string (Ozon's example uses `DD-MM-YYYY`)."""
+
+    url: str | None = None
+    """Link to the declaration file; if it is empty and you need the file, contact Ozon support."""
+
+
+class PostingMarksV1Request(RequestModel):
+    """Postings whose exemplar marking codes are requested."""
+
+    posting_numbers: list[str] | None = None
+    """Posting numbers."""
+
+
+class PostingMarksV1Response(Model):
+    """Exemplars of the requested postings, handed over or not, with their marking codes."""
+
+    invalid_postings: list[str] | None = None
+    """Posting numbers from the request that are not valid."""
+
+    issued_exemplars: list[PostingMarksV1ResponseIssuedExemplar] | None = None
+    """Product exemplars handed over to buyers, with their marking codes."""
+
+    non_issued_exemplars: list[PostingMarksV1ResponseNonIssuedExemplar] | None = None
+    """Product exemplars not handed over to buyers."""
+
+
+class PostingMarksV1ResponseIssuedExemplar(Model):
+    """A product exemplar handed over to the buyer, with its marking codes."""
+
+    exemplar_id: int | None = None
+    """Exemplar identifier."""
+
+    mandatory_marks: list[str] | None = None
+    """Chestny ZNAK marking codes of the exemplar; put them on the receipt and withdraw them from
+    circulation.
+    """
+
+    posting_number: str | None = None
+    """Posting number."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    currency_code: str | None = None
-    """Currency of your prices, the same as set in the seller account: `RUB` - Russian rouble;
-    `BYN` - Belarusian rouble; `KZT` - tenge; `EUR` - euro; `USD` - US dollar; `CNY` - yuan.
+
+class PostingMarksV1ResponseNonIssuedExemplar(Model):
+    """A product exemplar not handed over to the buyer."""
+
+    exemplar_id: int | None = None
+    """Exemplar identifier."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingMultiboxqtySetV3Request(RequestModel):
+    """A multi-box posting and its number of boxes."""
+
+    posting_number: str
+    """Number of the multi-box posting."""
+
+    multi_box_qty: int
+    """Number of boxes the products are packed in."""
+
+
+class PostingMultiboxqtySetV3Response(Model):
+    """Result of setting the number of boxes."""
+
+    result: BoolResultResponse | None = None
+    """Whether the number of boxes was saved."""
+
+
+class PostingPostingFinancialData(Model):
+    """Financial data of a posting: regions and per-product prices, commissions and payouts."""
+
+    cluster_from: str | None = None
+    """Code of the region (cluster) the order is shipped from."""
+
+    cluster_to: str | None = None
+    """Code of the region (cluster) the order is delivered to."""
+
+    products: list[PostingPostingFinancialDataProduct] | None = None
+    """Financial data for each product in the order."""
+
+
+class PostingPostingFinancialDataProduct(Model):
+    """Financial data of one product in a posting."""
+
+    actions: list[str] | None = None
+    """Promotions applied to the product."""
+
+    commission: PostingFbsListPostingProductCommission | None = None
+    """Commission charged for the product."""
+
+    old_price: float | None = None
+    """Price before discounts; shown struck through on the product page."""
+
+    payout: float | None = None
+    """Amount paid out to the seller."""
+
+    price: float | None = None
+    """Product price with promotions applied, except promotions paid for by Ozon."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system; Ozon documents it as the SKU."""
+
+    total_discount_percent: float | None = None
+    """Total discount, percent."""
+
+    total_discount_value: float | None = None
+    """Total discount amount."""
+
+    quantity: float | None = None
+    """Quantity of the product."""
+
+
+class PostingUnpaidLegalProductListV1Request(RequestModel):
+    """Cursor paging for the list of unpaid products ordered by legal entities."""
+
+    limit: Annotated[int, Meta(ge=1, le=1000)]
+    """Number of products per page, 1 to 1000."""
+
+    cursor: str | None = None
+    """Cursor for the next page: the `cursor` value from the previous answer; leave empty for the
+    first page.
     """
 
 
-class PostingRelatedCancelReason(Model):
-    """A cancellation reason that can be used for a posting."""
+class PostingUnpaidLegalProductListV1Response(Model):
+    """A page of unpaid products ordered by legal entities."""
 
-    id: int | None = None
-    """Cancellation reason ID, for example: 352 - the product ran out at the seller's warehouse;
-    400 - only defective products are left; 401 - the seller declined arbitration; 402 - other
-    (seller's fault); 665 - the buyer did not collect the order; 666 - returned by the delivery
-    service, no delivery to the region; 667 - the order was lost by the delivery service.
-    """
+    products: list[PostingUnpaidLegalProductListV1ResponseProduct] | None = None
+    """The unpaid products on this page."""
 
-    title: str | None = None
-    """Description of the cancellation reason."""
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
 
-    type_id: str | None = None
-    """Who initiates a cancellation with this reason: buyer - the buyer; seller - the seller."""
+
+class PostingUnpaidLegalProductListV1ResponseProduct(Model):
+    """A product ordered by a legal entity and not yet paid for."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    quantity: int | None = None
+    """Number of exemplars."""
+
+    name: str | None = None
+    """Product name."""
+
+    image_url: str | None = None
+    """Link to the product image."""
+
+
+class PostingWith(RequestModel):
+    """Switches for the optional data blocks to include in a posting answer."""
+
+    analytics_data: bool | None = None
+    """`true` to include analytics data."""
+
+    financial_data: bool | None = None
+    """`true` to include financial data."""
+
+    legal_info: bool | None = None
+    """`true` to include the buyer's legal details."""

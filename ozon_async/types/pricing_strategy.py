@@ -13,13 +13,13 @@ from ozon_async.types.common import (
 )
 
 
-class PricingStrategyCompetitor(Model):
+class PricingStrategyCompetitorInput(RequestModel):
     """A competitor used by a pricing strategy, with the price coefficient applied to it."""
 
-    coefficient: float | None = None
+    coefficient: float
     """Coefficient by which the lowest competitor price is multiplied. Allowed range 0.5 to 1.2."""
 
-    competitor_id: int | None = None
+    competitor_id: int
     """Competitor identifier, as returned by /v1/pricing-strategy/competitors/list."""
 
 
@@ -33,20 +33,10 @@ class PricingStrategyCompetitorsListV1Response(Model):
     """Total number of competitors."""
 
 
-class PricingStrategyCreateResult(Model):
-    """The pricing strategy created by the request."""
-
-    strategy_id: str | None = None
-    """Identifier of the new strategy, as documented in Ozon's schema."""
-
-    id: str | None = None
-    """Identifier of the new strategy (UUID string), the field Ozon's example actually returns."""
-
-
 class PricingStrategyCreateV1Request(RequestModel):
     """Request to create a pricing strategy."""
 
-    competitors: list[PricingStrategyCompetitor]
+    competitors: list[PricingStrategyCompetitorInput]
     """Competitors the strategy follows, each with a price coefficient."""
 
     strategy_name: str
@@ -56,14 +46,38 @@ class PricingStrategyCreateV1Request(RequestModel):
 class PricingStrategyCreateV1Response(Model):
     """Answer with the created pricing strategy."""
 
-    result: PricingStrategyCreateResult | None = None
+    result: PricingStrategyCreateV1ResponseResult | None = None
     """The created strategy."""
 
 
-class PricingStrategyDetails(Model):
+class PricingStrategyCreateV1ResponseResult(Model):
+    """The pricing strategy created by the request."""
+
+    strategy_id: str | None = None
+    """Identifier of the new strategy, as documented in Ozon's schema."""
+
+    id: str | None = None
+    """Identifier of the new strategy (UUID string), the field Ozon's example actually returns."""
+
+
+class PricingStrategyIdRequest(RequestModel):
+    """Identifies one pricing strategy."""
+
+    strategy_id: str
+    """Strategy identifier."""
+
+
+class PricingStrategyInfoV1Response(Model):
+    """Answer with the details of a pricing strategy."""
+
+    result: PricingStrategyInfoV1ResponseResult | None = None
+    """The strategy details."""
+
+
+class PricingStrategyInfoV1ResponseResult(Model):
     """Details of a pricing strategy."""
 
-    competitors: list[PricingStrategyCompetitor] | None = None
+    competitors: list[PricingStrategyInfoV1ResponseResultCompetitor] | None = None
     """Competitors the strategy follows, with their coefficients."""
 
     enabled: bool | None = None
@@ -85,183 +99,27 @@ class PricingStrategyDetails(Model):
     """Strategy name, the field Ozon's example actually returns."""
 
 
-class PricingStrategyIdRequest(RequestModel):
-    """Identifies one pricing strategy."""
+class PricingStrategyInfoV1ResponseResultCompetitor(Model):
+    """A competitor used by a pricing strategy, with the price coefficient applied to it."""
 
-    strategy_id: str
-    """Strategy identifier."""
+    coefficient: float | None = None
+    """Coefficient by which the lowest competitor price is multiplied. Allowed range 0.5 to 1.2."""
 
-
-class PricingStrategyIdsByProductsResult(Model):
-    """Strategies of the requested products."""
-
-    products_info: list[PricingStrategyProductAssignment] | None = None
-    """One entry per product with its strategy identifier."""
-
-
-class PricingStrategyInfoV1Response(Model):
-    """Answer with the details of a pricing strategy."""
-
-    result: PricingStrategyDetails | None = None
-    """The strategy details."""
+    competitor_id: int | None = None
+    """Competitor identifier, as returned by /v1/pricing-strategy/competitors/list."""
 
 
 class PricingStrategyListV1Response(Model):
     """A page of pricing strategies."""
 
-    strategies: list[PricingStrategySummary] | None = None
+    strategies: list[PricingStrategyListV1ResponseStrategy] | None = None
     """Strategies on this page."""
 
     total: int | None = None
     """Total number of strategies."""
 
 
-class PricingStrategyPageRequest(RequestModel):
-    """A page of a pricing-strategy list.
-
-    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
-    """
-
-    limit: int
-    """Maximum number of items per page, from 1 to 50."""
-
-    page: int | None = None
-    """Page number to return. Minimum 1."""
-
-
-class PricingStrategyProductAssignment(Model):
-    """A product and the pricing strategy it belongs to."""
-
-    product_id: int | None = None
-    """Identifier of the product in the Ozon system (product_id)."""
-
-    strategy_id: str | None = None
-    """Identifier of the strategy the product has been added to."""
-
-
-class PricingStrategyProductError(Model):
-    """A product that could not be added to a pricing strategy, with the reason."""
-
-    code: str | None = None
-    """Error code."""
-
-    error: str | None = None
-    """Error text."""
-
-    product_id: int | None = None
-    """Identifier of the product in the Ozon system (product_id)."""
-
-
-class PricingStrategyProductInfoV1Request(RequestModel):
-    """Request for the strategy price of a product."""
-
-    product_id: int
-    """Identifier of the product in the Ozon system (product_id)."""
-
-
-class PricingStrategyProductInfoV1Response(Model):
-    """Answer with a product's strategy price and competitor details."""
-
-    result: PricingStrategyProductPrice | None = None
-    """Strategy price and competitor details of the product."""
-
-
-class PricingStrategyProductPrice(Model):
-    """Strategy price of a product and the competitor offer it follows."""
-
-    strategy_id: str | None = None
-    """Identifier of the strategy the product belongs to."""
-
-    is_enabled: bool | None = None
-    """true if the product takes part in the pricing strategy."""
-
-    strategy_product_price: float | None = None
-    """Price set by the strategy, in whole units of the product's price currency."""
-
-    price_downloaded_at: str | None = None
-    """Date and time the strategy price was set, ISO 8601."""
-
-    strategy_competitor_id: str | float | None = None
-    """Identifier of the competitor whose price was used. Deprecated. (Deprecated by Ozon.)"""
-
-    strategy_competitor_product_url: str | None = None
-    """Link to the competitor's product."""
-
-
-class PricingStrategyProductsAddResult(Model):
-    """Result of adding products to a pricing strategy."""
-
-    errors: list[PricingStrategyProductError] | None = None
-    """Products that could not be added, with error details."""
-
-    failed_product_count: int | None = None
-    """Number of products that could not be added."""
-
-
-class PricingStrategyProductsAddV1Request(RequestModel):
-    """Request to add products to a pricing strategy."""
-
-    product_id: Annotated[list[int], Meta(max_length=50)]
-    """Product identifiers in the Ozon system (product_id). Maximum 50."""
-
-    strategy_id: str
-    """Identifier of the strategy to add the products to."""
-
-
-class PricingStrategyProductsAddV1Response(Model):
-    """Answer with the products that could not be added to the strategy."""
-
-    result: PricingStrategyProductsAddResult | None = None
-    """Products that failed and their count."""
-
-
-class PricingStrategyProductsDeleteResult(Model):
-    """Result of removing products from pricing strategies."""
-
-    failed_product_count: int | None = None
-    """Number of products that could not be removed."""
-
-
-class PricingStrategyProductsDeleteV1Response(Model):
-    """Answer with the number of products that could not be removed from strategies."""
-
-    result: PricingStrategyProductsDeleteResult | None = None
-    """Number of products that failed."""
-
-
-class PricingStrategyProductsListResult(Model):
-    """Products included in a pricing strategy."""
-
-    product_id: list[int] | None = None
-    """Identifiers of the products in the Ozon system (product_id)."""
-
-
-class PricingStrategyProductsListV1Response(Model):
-    """Answer with the products of a pricing strategy."""
-
-    result: PricingStrategyProductsListResult | None = None
-    """Product identifiers in the strategy."""
-
-
-class PricingStrategyStatusV1Request(RequestModel):
-    """Request to enable or disable a pricing strategy."""
-
-    strategy_id: str
-    """Strategy identifier."""
-
-    enabled: bool | None = None
-    """New strategy status: true - enabled; false - disabled."""
-
-
-class PricingStrategyStrategyIdsByProductIdsV1Response(Model):
-    """Answer with the strategy of each requested product."""
-
-    result: PricingStrategyIdsByProductsResult | None = None
-    """Product and strategy identifier pairs."""
-
-
-class PricingStrategySummary(Model):
+class PricingStrategyListV1ResponseStrategy(Model):
     """A pricing strategy in the strategy list."""
 
     id: str | None = None
@@ -292,10 +150,164 @@ class PricingStrategySummary(Model):
     """Strategy status: true - enabled; false - disabled."""
 
 
+class PricingStrategyPageRequest(RequestModel):
+    """A page of a pricing-strategy list.
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    limit: int
+    """Maximum number of items per page, from 1 to 50."""
+
+    page: int | None = None
+    """Page number to return. Minimum 1."""
+
+
+class PricingStrategyProductInfoV1Request(RequestModel):
+    """Request for the strategy price of a product."""
+
+    product_id: int
+    """Identifier of the product in the Ozon system (product_id)."""
+
+
+class PricingStrategyProductInfoV1Response(Model):
+    """Answer with a product's strategy price and competitor details."""
+
+    result: PricingStrategyProductInfoV1ResponseResult | None = None
+    """Strategy price and competitor details of the product."""
+
+
+class PricingStrategyProductInfoV1ResponseResult(Model):
+    """Strategy price of a product and the competitor offer it follows."""
+
+    strategy_id: str | None = None
+    """Identifier of the strategy the product belongs to."""
+
+    is_enabled: bool | None = None
+    """true if the product takes part in the pricing strategy."""
+
+    strategy_product_price: float | None = None
+    """Price set by the strategy, in whole units of the product's price currency."""
+
+    price_downloaded_at: str | None = None
+    """Date and time the strategy price was set, ISO 8601."""
+
+    strategy_competitor_id: str | float | None = None
+    """Identifier of the competitor whose price was used. Deprecated. (Deprecated by Ozon.)"""
+
+    strategy_competitor_product_url: str | None = None
+    """Link to the competitor's product."""
+
+
+class PricingStrategyProductsAddV1Request(RequestModel):
+    """Request to add products to a pricing strategy."""
+
+    product_id: Annotated[list[int], Meta(max_length=50)]
+    """Product identifiers in the Ozon system (product_id). Maximum 50."""
+
+    strategy_id: str
+    """Identifier of the strategy to add the products to."""
+
+
+class PricingStrategyProductsAddV1Response(Model):
+    """Answer with the products that could not be added to the strategy."""
+
+    result: PricingStrategyProductsAddV1ResponseResult | None = None
+    """Products that failed and their count."""
+
+
+class PricingStrategyProductsAddV1ResponseResult(Model):
+    """Result of adding products to a pricing strategy."""
+
+    errors: list[PricingStrategyProductsAddV1ResponseResultError] | None = None
+    """Products that could not be added, with error details."""
+
+    failed_product_count: int | None = None
+    """Number of products that could not be added."""
+
+
+class PricingStrategyProductsAddV1ResponseResultError(Model):
+    """A product that could not be added to a pricing strategy, with the reason."""
+
+    code: str | None = None
+    """Error code."""
+
+    error: str | None = None
+    """Error text."""
+
+    product_id: int | None = None
+    """Identifier of the product in the Ozon system (product_id)."""
+
+
+class PricingStrategyProductsDeleteV1Response(Model):
+    """Answer with the number of products that could not be removed from strategies."""
+
+    result: PricingStrategyProductsDeleteV1ResponseResult | None = None
+    """Number of products that failed."""
+
+
+class PricingStrategyProductsDeleteV1ResponseResult(Model):
+    """Result of removing products from pricing strategies."""
+
+    failed_product_count: int | None = None
+    """Number of products that could not be removed."""
+
+
+class PricingStrategyProductsListV1Response(Model):
+    """Answer with the products of a pricing strategy."""
+
+    result: PricingStrategyProductsListV1ResponseResult | None = None
+    """Product identifiers in the strategy."""
+
+
+class PricingStrategyProductsListV1ResponseResult(Model):
+    """Products included in a pricing strategy."""
+
+    product_id: list[int] | None = None
+    """Identifiers of the products in the Ozon system (product_id)."""
+
+
+class PricingStrategyStatusV1Request(RequestModel):
+    """Request to enable or disable a pricing strategy."""
+
+    strategy_id: str
+    """Strategy identifier."""
+
+    enabled: bool | None = None
+    """New strategy status: true - enabled; false - disabled."""
+
+
+class PricingStrategyStrategyIdsByProductIdsV1Response(Model):
+    """Answer with the strategy of each requested product."""
+
+    result: PricingStrategyStrategyIdsByProductIdsV1ResponseResult | None = None
+    """Product and strategy identifier pairs."""
+
+
+class PricingStrategyStrategyIdsByProductIdsV1ResponseResult(Model):
+    """Strategies of the requested products."""
+
+    products_info: (
+        list[PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo] | None
+    ) = None
+    """One entry per product with its strategy identifier."""
+
+
+class PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo(Model):
+    """A product and the pricing strategy it belongs to."""
+
+    product_id: int | None = None
+    """Identifier of the product in the Ozon system (product_id)."""
+
+    strategy_id: str | None = None
+    """Identifier of the strategy the product has been added to."""
+
+
 class PricingStrategyUpdateV1Request(RequestModel):
     """Request to update a pricing strategy."""
 
-    competitors: list[PricingStrategyCompetitor]
+    competitors: list[PricingStrategyCompetitorInput]
     """Competitors the strategy follows, each with a price coefficient."""
 
     strategy_id: str

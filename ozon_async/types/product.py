@@ -12,12 +12,49 @@ from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
     OperationError,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
     ProductAttributesResponseDictionaryValue,
     ProductCardAttributeValue,
+    ProductImage,
 )
 
 if TYPE_CHECKING:
-    PriceIndexesColorIndex = (
+    ProductCertificateCreateV1RequestAccordanceTypeCode = Literal[
+        "technical_regulations_rf", "technical_regulations_cu", "gost"
+    ]
+    ProductCertificateCreateV1RequestTypeCode = Literal[
+        "certificate_of_conformity",
+        "declaration",
+        "certificate_of_registration",
+        "registration_certificate",
+        "refused_letter",
+        "veterinary_cover_document",
+        "safety_data_sheet",
+    ]
+    ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
+    ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = Literal[
+        "UNKNOWN", "ENABLED", "DISABLED"
+    ]
+    ProductImportPricesV1RequestPricePriceStrategyEnabled = Literal[
+        "UNKNOWN", "ENABLED", "DISABLED"
+    ]
+    ProductImportV3RequestItemPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"]
+    ProductImportV3RequestItemPromotionType = Literal["REVIEWS_PROMO"]
+    ProductImportV3RequestItemServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"]
+    ProductInfoLimitV4ResponseOperationLimitsLimitType = (
+        Literal["UNSPECIFIED", "RATE_LIMIT_PER_MINUTE"] | str
+    )
+    ProductInfoListV3ResponseItemErrorLevel = (
+        Literal[
+            "ERROR_LEVEL_UNSPECIFIED",
+            "ERROR_LEVEL_ERROR",
+            "ERROR_LEVEL_WARNING",
+            "ERROR_LEVEL_INTERNAL",
+            "ERROR",
+        ]
+        | str
+    )
+    ProductInfoListV3ResponseItemPriceIndexesColorIndex = (
         Literal[
             "COLOR_INDEX_UNSPECIFIED",
             "COLOR_INDEX_WITHOUT_INDEX",
@@ -29,58 +66,10 @@ if TYPE_CHECKING:
         ]
         | str
     )
-    ProductErrorLevel = (
-        Literal[
-            "ERROR_LEVEL_UNSPECIFIED",
-            "ERROR_LEVEL_ERROR",
-            "ERROR_LEVEL_WARNING",
-            "ERROR_LEVEL_INTERNAL",
-            "ERROR",
-        ]
-        | str
+    ProductInfoListV3ResponseItemPromotionType = (
+        Literal["UNSPECIFIED", "REVIEWS_PROMO", "DISCOUNT"] | str
     )
-    ProductImportPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"]
-    ProductImportPromotionType = Literal["REVIEWS_PROMO"]
-    ProductImportServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"]
-    ProductInfoListResponsePromotionType = Literal["UNSPECIFIED", "REVIEWS_PROMO", "DISCOUNT"] | str
-    ProductListVisibility = Literal[
-        "ALL",
-        "VISIBLE",
-        "INVISIBLE",
-        "EMPTY_STOCK",
-        "NOT_MODERATED",
-        "MODERATED",
-        "DISABLED",
-        "STATE_FAILED",
-        "READY_TO_SUPPLY",
-        "VALIDATION_STATE_PENDING",
-        "VALIDATION_STATE_FAIL",
-        "VALIDATION_STATE_SUCCESS",
-        "TO_SUPPLY",
-        "IN_SALE",
-        "REMOVED_FROM_SALE",
-        "OVERPRICED",
-        "CRITICALLY_OVERPRICED",
-        "EMPTY_BARCODE",
-        "BARCODE_EXISTS",
-        "QUARANTINE",
-        "ARCHIVED",
-        "OVERPRICED_WITH_STOCK",
-        "PARTIAL_APPROVED",
-        "AUTO_ARCHIVED",
-        "MANUAL_ARCHIVED",
-        "SEASONAL_AUTO_ARCHIVED",
-        "VISIBLE_WITH_FBO_STOCK",
-    ]
-    ProductPriceIndexesColorIndex = (
-        Literal["WITHOUT_INDEX", "GREEN", "YELLOW", "RED", "SUPER"] | str
-    )
-    ProductPriceUpdateItemAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
-    ProductPriceUpdateItemAutoAddToOzonActionsListEnabled = Literal[
-        "UNKNOWN", "ENABLED", "DISABLED"
-    ]
-    ProductPriceUpdateItemPriceStrategyEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
-    ProductSourceShipmentType = (
+    ProductInfoListV3ResponseItemSourceShipmentType = (
         Literal[
             "SHIPMENT_TYPE_UNSPECIFIED",
             "SHIPMENT_TYPE_GENERAL",
@@ -90,10 +79,10 @@ if TYPE_CHECKING:
         ]
         | str
     )
-    ProductStockShipmentType = (
-        Literal["SHIPMENT_TYPE_GENERAL", "SHIPMENT_TYPE_BOX", "SHIPMENT_TYPE_PALLET"] | str
+    ProductInfoPricesV5ResponseItemPriceIndexesColorIndex = (
+        Literal["WITHOUT_INDEX", "GREEN", "YELLOW", "RED", "SUPER"] | str
     )
-    ProductStocksVisibility = Literal[
+    ProductInfoStocksV4RequestFilterVisibility = Literal[
         "ALL",
         "VISIBLE",
         "INVISIBLE",
@@ -123,13 +112,9 @@ if TYPE_CHECKING:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
-else:
-    PriceIndexesColorIndex = str
-    ProductErrorLevel = str
-    ProductImportPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"]
-    ProductImportPromotionType = Literal["REVIEWS_PROMO"]
-    ProductImportServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"]
-    ProductInfoListResponsePromotionType = str
+    ProductInfoStocksV4ResponseItemStockShipmentType = (
+        Literal["SHIPMENT_TYPE_GENERAL", "SHIPMENT_TYPE_BOX", "SHIPMENT_TYPE_PALLET"] | str
+    )
     ProductListVisibility = Literal[
         "ALL",
         "VISIBLE",
@@ -159,15 +144,97 @@ else:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
-    ProductPriceIndexesColorIndex = str
-    ProductPriceUpdateItemAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
-    ProductPriceUpdateItemAutoAddToOzonActionsListEnabled = Literal[
+    ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone = (
+        Literal[
+            "UNSPECIFIED",
+            "CLOSED_ZONE",
+            "DANGEROUS_GOODS",
+            "PRODUCTS",
+            "SORT",
+            "NON_SORT",
+            "OVERSIZE",
+            "JEWELRY",
+            "UNRESOLVED",
+        ]
+        | str
+    )
+    ProductQuantListV1RequestVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+    ]
+    ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus = (
+        Literal["IN_PROCESS", "ERROR", "SUCCESS"] | str
+    )
+    ProductVisibilityInfoV1ResponseItemShowcasesVisibility = (
+        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT", "NONE"] | str
+    )
+    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal["OZON", "SELECT", "OZON_SELECT"]
+    ProductVisibilitySetV1ResponseItemSelectPermission = (
+        Literal["UNSPECIFIED", "RESTRICTED", "ALLOWED"] | str
+    )
+    ProductVisibilitySetV1ResponseItemSellerItemPlacement = (
+        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT"] | str
+    )
+    ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem = (
+        Literal["UNSPECIFIED", "OZON", "SELECT"] | str
+    )
+    ProductVisibilitySetV1ResponseItemShowcasesVisibility = (
+        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT", "NONE"] | str
+    )
+    ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem = (
+        Literal["UNSPECIFIED", "OZON", "SELECT"] | str
+    )
+else:
+    ProductCertificateCreateV1RequestAccordanceTypeCode = Literal[
+        "technical_regulations_rf", "technical_regulations_cu", "gost"
+    ]
+    ProductCertificateCreateV1RequestTypeCode = Literal[
+        "certificate_of_conformity",
+        "declaration",
+        "certificate_of_registration",
+        "registration_certificate",
+        "refused_letter",
+        "veterinary_cover_document",
+        "safety_data_sheet",
+    ]
+    ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
+    ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
     ]
-    ProductPriceUpdateItemPriceStrategyEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
-    ProductSourceShipmentType = str
-    ProductStockShipmentType = str
-    ProductStocksVisibility = Literal[
+    ProductImportPricesV1RequestPricePriceStrategyEnabled = Literal[
+        "UNKNOWN", "ENABLED", "DISABLED"
+    ]
+    ProductImportV3RequestItemPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"]
+    ProductImportV3RequestItemPromotionType = Literal["REVIEWS_PROMO"]
+    ProductImportV3RequestItemServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"]
+    ProductInfoLimitV4ResponseOperationLimitsLimitType = str
+    ProductInfoListV3ResponseItemErrorLevel = str
+    ProductInfoListV3ResponseItemPriceIndexesColorIndex = str
+    ProductInfoListV3ResponseItemPromotionType = str
+    ProductInfoListV3ResponseItemSourceShipmentType = str
+    ProductInfoPricesV5ResponseItemPriceIndexesColorIndex = str
+    ProductInfoStocksV4RequestFilterVisibility = Literal[
         "ALL",
         "VISIBLE",
         "INVISIBLE",
@@ -197,24 +264,135 @@ else:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
-# PriceIndexesColorIndex: Price index level of a product: COLOR_INDEX_UNSPECIFIED (not defined),
-# COLOR_INDEX_WITHOUT_INDEX (no index), COLOR_INDEX_SUPER (very favourable), COLOR_INDEX_GREEN
-# (favourable), COLOR_INDEX_YELLOW (moderate), COLOR_INDEX_RED (unfavourable); RED appears in
-# Ozon's examples and means unfavourable.
-# ProductErrorLevel: Severity of a product error: ERROR_LEVEL_UNSPECIFIED (not defined),
-# ERROR_LEVEL_ERROR (critical, the product cannot be sold), ERROR_LEVEL_INTERNAL (critical, the
-# product cannot be sold), ERROR_LEVEL_WARNING (non-critical, the product can be sold); ERROR
-# appears in Ozon's examples without a documented meaning.
-# ProductImportPromotionOperation: What to do with the promotion: ENABLE (turn on), DISABLE
-# (turn off), UNKNOWN (leave unchanged; the default).
-# ProductImportPromotionType: Promotion type: REVIEWS_PROMO (the "accelerated review collection"
-# promotion).
-# ProductImportServiceType: Service type of a product in the create or update request:
-# IS_CODE_SERVICE (default) or IS_NO_CODE_SERVICE; Ozon gives no further explanation of the
-# values.
-# ProductInfoListResponsePromotionType: Promotion type: UNSPECIFIED (not defined), REVIEWS_PROMO
-# (the "accelerated review collection" promotion); DISCOUNT appears in Ozon's examples without a
-# documented meaning.
+    ProductInfoStocksV4ResponseItemStockShipmentType = str
+    ProductListVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+        "AUTO_ARCHIVED",
+        "MANUAL_ARCHIVED",
+        "SEASONAL_AUTO_ARCHIVED",
+        "VISIBLE_WITH_FBO_STOCK",
+    ]
+    ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone = str
+    ProductQuantListV1RequestVisibility = Literal[
+        "ALL",
+        "VISIBLE",
+        "INVISIBLE",
+        "EMPTY_STOCK",
+        "NOT_MODERATED",
+        "MODERATED",
+        "DISABLED",
+        "STATE_FAILED",
+        "READY_TO_SUPPLY",
+        "VALIDATION_STATE_PENDING",
+        "VALIDATION_STATE_FAIL",
+        "VALIDATION_STATE_SUCCESS",
+        "TO_SUPPLY",
+        "IN_SALE",
+        "REMOVED_FROM_SALE",
+        "OVERPRICED",
+        "CRITICALLY_OVERPRICED",
+        "EMPTY_BARCODE",
+        "BARCODE_EXISTS",
+        "QUARANTINE",
+        "ARCHIVED",
+        "OVERPRICED_WITH_STOCK",
+        "PARTIAL_APPROVED",
+    ]
+    ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus = str
+    ProductVisibilityInfoV1ResponseItemShowcasesVisibility = str
+    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal["OZON", "SELECT", "OZON_SELECT"]
+    ProductVisibilitySetV1ResponseItemSelectPermission = str
+    ProductVisibilitySetV1ResponseItemSellerItemPlacement = str
+    ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem = str
+    ProductVisibilitySetV1ResponseItemShowcasesVisibility = str
+    ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem = str
+# ProductCertificateCreateV1RequestAccordanceTypeCode: Conformity type:
+# `technical_regulations_rf` technical regulations of Russia; `technical_regulations_cu`
+# technical regulations of the Customs Union; `gost` GOST standard. The current list comes from
+# /v1/product/certificate/accordance-types. Required when `type_code` is `declaration`,
+# `certificate_of_conformity` or `safety_data_sheet`.
+# ProductCertificateCreateV1RequestTypeCode: Document type: `certificate_of_conformity`
+# certificate of conformity; `declaration` declaration of conformity;
+# `certificate_of_registration` certificate of state registration; `registration_certificate`
+# registration certificate; `refused_letter` refusal letter; `veterinary_cover_document`
+# veterinary certificate; `safety_data_sheet` safety data sheet. The current list comes from
+# /v1/product/certificate/types.
+# ProductImportPricesV1RequestPriceAutoActionEnabled: Automatic application of available Ozon
+# promotions: ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged (default). When
+# sending ENABLED, also set min_price; the price will not drop below it.
+# ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled: Automatic adding of the
+# product to promotions: ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged
+# (default).
+# ProductImportPricesV1RequestPricePriceStrategyEnabled: Automatic application of price
+# strategies: ENABLED - turn on (also set min_price); DISABLED - turn off and remove the product
+# from its strategy; UNKNOWN - leave unchanged (default).
+# ProductImportV3RequestItemPromotionOperation: What to do with the promotion: ENABLE (turn on),
+# DISABLE (turn off), UNKNOWN (leave unchanged; the default).
+# ProductImportV3RequestItemPromotionType: Promotion type: REVIEWS_PROMO (the "accelerated
+# review collection" promotion).
+# ProductImportV3RequestItemServiceType: Service type of a product in the create or update
+# request: IS_CODE_SERVICE (default) or IS_NO_CODE_SERVICE; Ozon gives no further explanation of
+# the values.
+# ProductInfoLimitV4ResponseOperationLimitsLimitType: Kind of limit: `RATE_LIMIT_PER_MINUTE` -
+# products per minute; `UNSPECIFIED` - not specified.
+# ProductInfoListV3ResponseItemErrorLevel: Severity of a product error: ERROR_LEVEL_UNSPECIFIED
+# (not defined), ERROR_LEVEL_ERROR (critical, the product cannot be sold), ERROR_LEVEL_INTERNAL
+# (critical, the product cannot be sold), ERROR_LEVEL_WARNING (non-critical, the product can be
+# sold); ERROR appears in Ozon's examples without a documented meaning.
+# ProductInfoListV3ResponseItemPriceIndexesColorIndex: Price index level of a product:
+# COLOR_INDEX_UNSPECIFIED (not defined), COLOR_INDEX_WITHOUT_INDEX (no index), COLOR_INDEX_SUPER
+# (very favourable), COLOR_INDEX_GREEN (favourable), COLOR_INDEX_YELLOW (moderate),
+# COLOR_INDEX_RED (unfavourable); RED appears in Ozon's examples and means unfavourable.
+# ProductInfoListV3ResponseItemPromotionType: Promotion type: UNSPECIFIED (not defined),
+# REVIEWS_PROMO (the "accelerated review collection" promotion); DISCOUNT appears in Ozon's
+# examples without a documented meaning.
+# ProductInfoListV3ResponseItemSourceShipmentType: Packaging type of a product source:
+# SHIPMENT_TYPE_UNSPECIFIED (not specified), SHIPMENT_TYPE_GENERAL (regular product),
+# SHIPMENT_TYPE_BOX (box), SHIPMENT_TYPE_PALLET (pallet); EXPRESS appears in Ozon's examples
+# without a documented meaning.
+# ProductInfoPricesV5ResponseItemPriceIndexesColorIndex: Overall price index of the product:
+# WITHOUT_INDEX (no index), SUPER (very favourable), GREEN (favourable), YELLOW (moderate), RED
+# (unfavourable).
+# ProductInfoStocksV4RequestFilterVisibility: Product visibility filter for stock queries: ALL
+# (all products except archived), VISIBLE (visible to buyers), INVISIBLE (hidden from buyers),
+# EMPTY_STOCK (no stock specified), NOT_MODERATED (failed moderation), MODERATED (passed
+# moderation), DISABLED (visible but not available for purchase), STATE_FAILED (creation ended
+# with an error), READY_TO_SUPPLY (ready to be supplied), VALIDATION_STATE_PENDING (being
+# checked by the pre-moderation validator), VALIDATION_STATE_FAIL (failed the pre-moderation
+# check), VALIDATION_STATE_SUCCESS (passed the pre-moderation check), TO_SUPPLY (ready for
+# sale), IN_SALE (on sale), REMOVED_FROM_SALE (hidden from buyers), BANNED (blocked), OVERPRICED
+# (price too high), CRITICALLY_OVERPRICED (price far too high), EMPTY_BARCODE (no barcode),
+# BARCODE_EXISTS (has a barcode), QUARANTINE (quarantined after a price change of more than
+# 50%), ARCHIVED (archived), OVERPRICED_WITH_STOCK (on sale at a higher price than competitors),
+# PARTIAL_APPROVED (on sale with an empty or incomplete description), AUTO_ARCHIVED (archived
+# automatically), MANUAL_ARCHIVED (archived manually by the seller), SEASONAL_AUTO_ARCHIVED
+# (seasonal products archived automatically), VISIBLE_WITH_FBO_STOCK (visible to buyers and
+# stocked under FBO).
+# ProductInfoStocksV4ResponseItemStockShipmentType: Packaging type of stocked goods:
+# SHIPMENT_TYPE_GENERAL (regular product), SHIPMENT_TYPE_BOX (box), SHIPMENT_TYPE_PALLET
+# (pallet).
 # ProductListVisibility: Product visibility filter: ALL (all products except archived), VISIBLE
 # (visible to buyers), INVISIBLE (hidden from buyers), EMPTY_STOCK (no stock specified),
 # NOT_MODERATED (failed moderation), MODERATED (passed moderation), DISABLED (visible but not
@@ -229,40 +407,50 @@ else:
 # description), AUTO_ARCHIVED (archived automatically), MANUAL_ARCHIVED (archived manually by
 # the seller), SEASONAL_AUTO_ARCHIVED (seasonal products archived automatically),
 # VISIBLE_WITH_FBO_STOCK (visible to buyers and stocked under FBO).
-# ProductPriceIndexesColorIndex: Overall price index of the product: WITHOUT_INDEX (no index),
-# SUPER (very favourable), GREEN (favourable), YELLOW (moderate), RED (unfavourable).
-# ProductPriceUpdateItemAutoActionEnabled: Automatic application of available Ozon promotions:
-# ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged (default). When sending
-# ENABLED, also set min_price; the price will not drop below it.
-# ProductPriceUpdateItemAutoAddToOzonActionsListEnabled: Automatic adding of the product to
-# promotions: ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged (default).
-# ProductPriceUpdateItemPriceStrategyEnabled: Automatic application of price strategies: ENABLED
-# - turn on (also set min_price); DISABLED - turn off and remove the product from its strategy;
-# UNKNOWN - leave unchanged (default).
-# ProductSourceShipmentType: Packaging type of a product source: SHIPMENT_TYPE_UNSPECIFIED (not
-# specified), SHIPMENT_TYPE_GENERAL (regular product), SHIPMENT_TYPE_BOX (box),
-# SHIPMENT_TYPE_PALLET (pallet); EXPRESS appears in Ozon's examples without a documented
-# meaning.
-# ProductStockShipmentType: Packaging type of stocked goods: SHIPMENT_TYPE_GENERAL (regular
-# product), SHIPMENT_TYPE_BOX (box), SHIPMENT_TYPE_PALLET (pallet).
-# ProductStocksVisibility: Product visibility filter for stock queries: ALL (all products except
-# archived), VISIBLE (visible to buyers), INVISIBLE (hidden from buyers), EMPTY_STOCK (no stock
-# specified), NOT_MODERATED (failed moderation), MODERATED (passed moderation), DISABLED
-# (visible but not available for purchase), STATE_FAILED (creation ended with an error),
-# READY_TO_SUPPLY (ready to be supplied), VALIDATION_STATE_PENDING (being checked by the pre-
-# moderation validator), VALIDATION_STATE_FAIL (failed the pre-moderation check),
-# VALIDATION_STATE_SUCCESS (passed the pre-moderation check), TO_SUPPLY (ready for sale),
-# IN_SALE (on sale), REMOVED_FROM_SALE (hidden from buyers), BANNED (blocked), OVERPRICED (price
-# too high), CRITICALLY_OVERPRICED (price far too high), EMPTY_BARCODE (no barcode),
-# BARCODE_EXISTS (has a barcode), QUARANTINE (quarantined after a price change of more than
-# 50%), ARCHIVED (archived), OVERPRICED_WITH_STOCK (on sale at a higher price than competitors),
-# PARTIAL_APPROVED (on sale with an empty or incomplete description), AUTO_ARCHIVED (archived
-# automatically), MANUAL_ARCHIVED (archived manually by the seller), SEASONAL_AUTO_ARCHIVED
-# (seasonal products archived automatically), VISIBLE_WITH_FBO_STOCK (visible to buyers and
-# stocked under FBO).
+# ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone: Placement zone of the
+# product: `UNSPECIFIED` not specified; `CLOSED_ZONE` closed zone; `DANGEROUS_GOODS` hazardous
+# goods of classes 2 to 4; `PRODUCTS` food products; `SORT` sortable goods; `NON_SORT` non-
+# sortable goods; `OVERSIZE` oversized goods; `JEWELRY` jewellery; `UNRESOLVED` zone unknown.
+# ProductQuantListV1RequestVisibility: Filter by product visibility: `ALL` all products except
+# archived ones; `VISIBLE` visible to buyers; `INVISIBLE` not visible to buyers; `EMPTY_STOCK`
+# out of stock; `NOT_MODERATED` failed moderation; `MODERATED` passed moderation; `DISABLED`
+# visible to buyers but not available for purchase; `STATE_FAILED` creation ended with an error;
+# `READY_TO_SUPPLY` ready for supply; `VALIDATION_STATE_PENDING` being checked by the pre-
+# moderation validator; `VALIDATION_STATE_FAIL` failed the pre-moderation check;
+# `VALIDATION_STATE_SUCCESS` passed the pre-moderation check; `TO_SUPPLY` ready for sale;
+# `IN_SALE` on sale; `REMOVED_FROM_SALE` hidden from buyers; `OVERPRICED` price too high;
+# `CRITICALLY_OVERPRICED` price critically too high; `EMPTY_BARCODE` no barcode;
+# `BARCODE_EXISTS` barcode set; `QUARANTINE` quarantined after a price change of 50% or more;
+# `ARCHIVED` archived; `OVERPRICED_WITH_STOCK` on sale at a price higher than competitors';
+# `PARTIAL_APPROVED` on sale with an empty or incomplete description.
+# ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus: Status of the latest change of
+# the discount: `IN_PROCESS` the change is being applied; `SUCCESS` the change has been applied
+# to the product; `ERROR` the change failed, call /v1/product/stairway-discount/by-quantity/set
+# again.
+# ProductVisibilityInfoV1ResponseItemShowcasesVisibility: Storefronts on which the product is
+# shown: `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select
+# only; `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE` hidden on all storefronts.
+# ProductVisibilitySetV1RequestItemPlacementPlacement: Where to show the product: `OZON` on Ozon
+# only; `SELECT` on Ozon Select only; `OZON_SELECT` on both Ozon and Ozon Select.
+# ProductVisibilitySetV1ResponseItemSelectPermission: Whether the product may be sold on Ozon
+# Select: `UNSPECIFIED` not specified; `RESTRICTED` it may not be sold; `ALLOWED` it may be
+# sold.
+# ProductVisibilitySetV1ResponseItemSellerItemPlacement: Visibility set by the seller:
+# `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select only;
+# `OZON_SELECT` shown on both Ozon and Ozon Select.
+# ProductVisibilitySetV1ResponseItemShowcasesVisibility: Storefronts on which the product is
+# shown: `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select
+# only; `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE` hidden on all storefronts.
 
 
-class ProductActionTimerStatus(Model):
+class ProductActionTimerStatusV1Response(Model):
+    """Minimum price timer states of the requested products."""
+
+    statuses: list[ProductActionTimerStatusV1ResponseStatuse] | None = None
+    """Timer state of each product."""
+
+
+class ProductActionTimerStatusV1ResponseStatuse(Model):
     """State of the minimum price timer for one product."""
 
     expired_at: datetime | None = None
@@ -275,170 +463,24 @@ class ProductActionTimerStatus(Model):
     """Product identifier in the Ozon system (product_id)."""
 
 
-class ProductActionTimerStatusV1Response(Model):
-    """Minimum price timer states of the requested products."""
+class ProductAttributesUpdateV1Request(RequestModel):
+    """Request to add or change product attributes."""
 
-    statuses: list[ProductActionTimerStatus] | None = None
-    """Timer state of each product."""
-
-
-class ProductAttributesFilter(RequestModel):
-    """Filter selecting products for the product attributes list."""
-
-    offer_id: list[str] | None = None
-    """Seller article codes (offer_id) to include."""
-
-    product_id: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """Ozon product identifiers (product_id) to include. Maximum 1000."""
-
-    sku: list[int] | None = None
-    """Ozon SKUs to include."""
-
-    visibility: ProductListVisibility | None = None
-    """Filter by product visibility; ALL returns every product except archived ones."""
+    items: list[ProductAttributesUpdateV1RequestItem] | None = None
+    """Products and the attributes to update."""
 
 
-class ProductAttributesResponseAttribute(Model):
-    """A nested (complex) attribute of a product with its values."""
-
-    id: int | None = None
-    """Identifier of the attribute."""
-
-    complex_id: int | None = None
-    """Identifier of the parent attribute that holds nested attributes; for example a "Processor"
-    attribute can contain "Manufacturer" and "L2 Cache", each with several possible values.
-    """
-
-    values: list[ProductAttributesResponseDictionaryValue] | None = None
-    """Values of the attribute."""
-
-
-class ProductAttributesResponsePdf(Model):
-    """A PDF file attached to a product."""
-
-    file_name: str | None = None
-    """Path to the PDF file."""
-
-    name: str | None = None
-    """File name."""
-
-
-class ProductAttributesResponseResult(Model):
-    """A product with its attribute values, dimensions, images and identifiers."""
-
-    attributes: list[ProductCardAttribute] | None = None
-    """Product attributes (characteristics) with their values."""
-
-    attributes_with_defaults: list[int] | None = None
-    """Identifiers of attributes that have a default value."""
-
-    barcode: str | None = None
-    """Barcode."""
-
-    barcodes: list[str] | None = None
-    """All barcodes of the product."""
-
-    description_category_id: int | None = None
-    """Category identifier; use it with /v1/description-category/attribute and /v1/description-
-    category/attribute/values.
-    """
-
-    color_image: str | None = None
-    """Marketing colour image link."""
-
-    complex_attributes: list[ProductAttributesResponseAttribute] | None = None
-    """Nested (complex) attributes."""
-
-    depth: int | None = None
-    """Package depth, in dimension_unit units."""
-
-    dimension_unit: str | None = None
-    """Unit of the dimensions: mm (millimetres), cm (centimetres), in (inches)."""
-
-    height: int | None = None
-    """Package height, in dimension_unit units."""
-
-    id: int | None = None
-    """Identifier of the product in Ozon's system (product_id)."""
-
-    images: list[str] | None = None
-    """Links to the product images, in the same order as on the product card."""
-
-    model_info: ProductModelInfo | None = None
-    """Model the product belongs to."""
-
-    name: str | None = None
-    """Product name."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article code)."""
-
-    pdf_list: list[ProductAttributesResponsePdf] | None = None
-    """PDF files attached to the product."""
-
-    primary_image: str | None = None
-    """Link to the main product image."""
-
-    sku: str | float | None = None
-    """Product identifier in Ozon's system (SKU)."""
-
-    type_id: int | None = None
-    """Product type identifier."""
-
-    weight: int | None = None
-    """Weight of the packed product, in weight_unit units."""
-
-    weight_unit: str | None = None
-    """Unit of the weight, for example g (grams), kg (kilograms) or lb (pounds)."""
-
-    width: int | None = None
-    """Package width, in dimension_unit units."""
-
-
-class ProductAttributesUpdateItem(RequestModel):
+class ProductAttributesUpdateV1RequestItem(RequestModel):
     """A product and the attributes to add or change."""
 
     offer_id: str
     """Product identifier in the seller's system (article)."""
 
-    attributes: list[ProductCardAttribute] | None = None
+    attributes: list[ProductCardAttributeInput] | None = None
     """Attributes to add or change, with their values."""
 
 
-class ProductAttributesUpdateV1Request(RequestModel):
-    """Request to add or change product attributes."""
-
-    items: list[ProductAttributesUpdateItem] | None = None
-    """Products and the attributes to update."""
-
-
-class ProductAttributesUpdateV1Response(Model):
-    """Identifier of the asynchronous product creation or update task."""
-
-    task_id: int | None = None
-    """Product import task number; check the creation or update status with
-    /v1/product/import/info.
-    """
-
-
-class ProductAvailabilityReason(Model):
-    """A reason why a product is hidden from buyers."""
-
-    human_text: ProductAvailabilityReasonText | None = None
-    """Readable explanation of the reason."""
-
-    id: int | None = None
-    """Identifier of the reason."""
-
-
-class ProductAvailabilityReasonText(Model):
-    """Readable text of a reason why a product is hidden."""
-
-    text: str | None = None
-    """Description of the reason."""
-
-
-class ProductCardAttribute(Model):
+class ProductCardAttributeInput(RequestModel):
     """A product attribute with its values."""
 
     complex_id: int | None = None
@@ -450,196 +492,456 @@ class ProductCardAttribute(Model):
     id: int | None = None
     """Attribute identifier."""
 
-    values: list[ProductCardAttributeValue] | None = None
+    values: list[ProductCardAttributeValueInput] | None = None
     """Values of the attribute."""
 
 
-class ProductContentRating(Model):
-    """The content rating of one product."""
+class ProductCardAttributeValueInput(RequestModel):
+    """One value of a product attribute."""
 
-    sku: int | None = None
-    """Product identifier in Ozon's system (SKU)."""
-
-    rating: float | None = None
-    """Content rating of the product, from 0 to 100."""
-
-    groups: list[ProductContentRatingGroup] | None = None
-    """Attribute groups that make up the content rating."""
-
-
-class ProductContentRatingCondition(Model):
-    """A condition that adds points to a product's content rating."""
-
-    cost: float | None = None
-    """Content rating points the condition gives when fulfilled."""
-
-    description: str | None = None
-    """Description of the condition."""
-
-    fulfilled: bool | None = None
-    """True if the condition is fulfilled."""
-
-    key: str | None = None
-    """Identifier of the condition, for example media_images_2."""
-
-
-class ProductContentRatingGroup(Model):
-    """A group of attributes that contributes to a product's content rating."""
-
-    conditions: list[ProductContentRatingCondition] | None = None
-    """Conditions that raise the content rating."""
-
-    improve_at_least: int | None = None
-    """Number of attributes to fill in to get the maximum score in this group."""
-
-    improve_attributes: list[IdNamePair] | None = None
-    """Attributes whose filling in can raise the content rating."""
-
-    key: str | None = None
-    """Identifier of the group, for example media."""
-
-    name: str | None = None
-    """Name of the group."""
-
-    rating: float | None = None
-    """Rating within the group."""
-
-    weight: float | None = None
-    """Share of the group in the content rating, in percent."""
-
-
-class ProductDailyLimit(Model):
-    """A daily limit on creating or on updating products."""
-
-    limit: int | None = None
-    """Number of products that can be created (or updated) per day; -1 means unlimited."""
-
-    reset_at: datetime | None = None
-    """Time (UTC) when the counter for the current day resets."""
-
-    usage: int | None = None
-    """Number of products created (or updated) so far today."""
-
-
-class ProductDescription(Model):
-    """Name and description text of a product."""
-
-    description: str | None = None
-    """Product description; may contain HTML markup."""
-
-    id: int | None = None
-    """Product identifier in the Ozon system (product_id)."""
-
-    name: str | None = None
-    """Product name."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article)."""
-
-
-class ProductDiscountedInfo(Model):
-    """Condition and defects of a discounted product, with the SKU of its main product."""
-
-    comment_reason_damaged: str | None = None
-    """Comment on the reason for the damage."""
-
-    condition: str | None = None
-    """Product condition, new or used."""
-
-    condition_estimation: str | None = None
-    """Condition grade from 1 to 7: 1 - satisfactory, 2 - good, 3 - very good, 4 - excellent, 5 to
-    7 - like new.
-    """
-
-    defects: str | None = None
-    """Product defects."""
-
-    discounted_sku: int | None = None
-    """SKU of the discounted product."""
-
-    mechanical_damage: str | None = None
-    """Description of mechanical damage."""
-
-    package_damage: str | None = None
-    """Description of damage to the packaging."""
-
-    packaging_violation: str | None = None
-    """Indication that the packaging has been opened or is not intact."""
-
-    reason_damaged: str | None = None
-    """Reason for the damage."""
-
-    repair: str | None = None
-    """Indication that the product has been repaired."""
-
-    shortage: str | None = None
-    """Indication that the product is incomplete (parts missing)."""
-
-    sku: int | None = None
-    """SKU of the main, non-discounted product."""
-
-    warranty_type: str | None = None
-    """Whether the product still has a valid warranty."""
-
-
-class ProductErrorTextParam(Model):
-    """A parameter referred to in a product error text."""
-
-    name: str | None = None
-    """Parameter name."""
+    dictionary_value_id: int | None = None
+    """Identifier of the value in the attribute dictionary, for attributes that have one."""
 
     value: str | None = None
-    """Parameter value."""
+    """The value text."""
 
 
-class ProductErrorTexts(Model):
-    """Readable texts describing a product error."""
+class ProductCertificateAccordanceTypesListV2Response(Model):
+    """Dictionary of conformity types (version 2)."""
 
-    attribute_name: str | None = None
-    """Name of the attribute in which the error occurred."""
-
-    description: str | None = None
-    """Description of the error."""
-
-    hint_code: str | None = None
-    """Error code in Ozon's system."""
-
-    message: str | None = None
-    """Error text."""
-
-    params: list[ProductErrorTextParam] | None = None
-    """Parameters in which the error was made."""
-
-    short_description: str | None = None
-    """Short description of the error."""
+    result: ProductCertificateAccordanceTypesListV2ResponseResult | None = None
+    """Conformity types, basic and for hazardous products."""
 
 
-class ProductFbsWarehouseStock(Model):
-    """Stock of one product at one FBS or rFBS warehouse."""
+class ProductCertificateAccordanceTypesListV2ResponseResult(Model):
+    """Conformity types split into basic ones and those for hazardous products."""
+
+    base: list[ProductCertificateAccordanceTypesListV2ResponseResultBase] | None = None
+    """Basic conformity types."""
+
+    hazard: list[ProductCertificateAccordanceTypesListV2ResponseResultBase] | None = None
+    """Conformity types that apply to hazardous products."""
+
+
+class ProductCertificateAccordanceTypesListV2ResponseResultBase(Model):
+    """A conformity type: its code and description."""
+
+    code: str | None = None
+    """Conformity type code; pass it as `accordance_type_code` to /v1/product/certificate/create."""
+
+    title: str | None = None
+    """Description of the conformity type."""
+
+
+class ProductCertificateBindV1Request(RequestModel):
+    """Request to bind a certificate to products."""
+
+    certificate_id: int
+    """Certificate identifier assigned at upload by /v1/product/certificate/create."""
+
+    product_id: list[int]
+    """Product identifiers in the Ozon system (`product_id`) of the products the certificate
+    applies to.
+    """
+
+
+class ProductCertificateCreateV1Request(RequestModel):
+    """Multipart form for uploading a certificate: files, name, number, document type, conformity
+    type and validity dates.
+    """
+
+    files: list[bytes]
+    """Certificate files; allowed extensions are jpg, jpeg, png and pdf."""
+
+    name: Annotated[str, Meta(max_length=100)]
+    """Certificate name, up to 100 characters."""
+
+    number: Annotated[str, Meta(max_length=100)]
+    """Certificate number, up to 100 characters."""
+
+    type_code: ProductCertificateCreateV1RequestTypeCode
+    """Document type: `certificate_of_conformity` certificate of conformity; `declaration`
+    declaration of conformity; `certificate_of_registration` certificate of state registration;
+    `registration_certificate` registration certificate; `refused_letter` refusal letter;
+    `veterinary_cover_document` veterinary certificate; `safety_data_sheet` safety data sheet.
+    The current list comes from /v1/product/certificate/types.
+    """
+
+    issue_date: datetime
+    """Date from which the certificate is valid, for example `2021-04-30T11:31:26Z`."""
+
+    accordance_type_code: ProductCertificateCreateV1RequestAccordanceTypeCode | None = None
+    """Conformity type: `technical_regulations_rf` technical regulations of Russia;
+    `technical_regulations_cu` technical regulations of the Customs Union; `gost` GOST standard.
+    The current list comes from /v1/product/certificate/accordance-types. Required when
+    `type_code` is `declaration`, `certificate_of_conformity` or `safety_data_sheet`.
+    """
+
+    expire_date: datetime | None = None
+    """Date until which the certificate is valid, for example `2021-04-30T11:31:26Z`; leave it
+    empty for a certificate without an expiry date.
+    """
+
+
+class ProductCertificateDeleteV1Request(RequestModel):
+    """Request to delete a certificate."""
+
+    certificate_id: int
+    """Identifier of the certificate to delete."""
+
+
+class ProductCertificateDeleteV1Response(Model):
+    """Result of deleting a certificate."""
+
+    result: ProductCertificateDeleteV1ResponseResult | None = None
+    """Deletion result."""
+
+
+class ProductCertificateDeleteV1ResponseResult(Model):
+    """Whether a certificate was deleted, and why not."""
+
+    is_delete: bool | None = None
+    """`true` if the certificate was deleted, `false` if not."""
+
+    error_message: str | None = None
+    """Description of the errors that prevented deletion."""
+
+
+class ProductCertificateInfoV1Request(RequestModel):
+    """Request for one certificate."""
+
+    certificate_number: str
+    """Certificate to look up, as a string. Ozon's reference calls this field the certificate
+    identifier, although its name refers to the certificate number.
+    """
+
+
+class ProductCertificateInfoV1Response(Model):
+    """Details of one certificate."""
+
+    result: ProductCertificateResult | None = None
+    """Certificate details."""
+
+
+class ProductCertificateListV1Request(RequestModel):
+    """Request for a page of certificates, with optional filters.
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    page_size: Annotated[int, Meta(ge=1, le=1000)]
+    """Number of certificates per page, 1 to 1000."""
+
+    offer_id: str | None = None
+    """Article code (`offer_id`) of a product linked to the certificate; pass it to get only the
+    certificates linked to that product.
+    """
+
+    status: str | None = None
+    """Certificate status to filter by (codes from /v1/product/certificate/status/list)."""
+
+    type: str | None = None
+    """Certificate type to filter by (codes from /v1/product/certificate/types)."""
+
+    page: int | None = None
+    """Page number to return, starting from 1."""
+
+
+class ProductCertificateListV1Response(Model):
+    """A page of certificates."""
+
+    result: ProductCertificateListV1ResponseResult | None = None
+    """Certificates on the page and the number of pages."""
+
+
+class ProductCertificateListV1ResponseResult(Model):
+    """Certificates on the page and the total number of pages."""
+
+    certificates: list[ProductCertificateResult] | None = None
+    """Certificates on this page."""
+
+    page_count: int | None = None
+    """Total number of pages."""
+
+
+class ProductCertificateProductsListV1Request(RequestModel):
+    """Request for a page of the products bound to a certificate.
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    certificate_id: int
+    """Certificate identifier."""
+
+    page_size: Annotated[int, Meta(ge=1, le=1000)]
+    """Number of products per page, 1 to 1000."""
+
+    product_status_code: str | None = None
+    """Check status of the product binding to filter by (codes from
+    /v1/product/certificate/product_status/list).
+    """
+
+    page: int | None = None
+    """Page number to return, starting from 1."""
+
+
+class ProductCertificateProductsListV1Response(Model):
+    """A page of products bound to a certificate."""
+
+    result: ProductCertificateProductsListV1ResponseResult | None = None
+    """Products bound to the certificate and their total number."""
+
+
+class ProductCertificateProductsListV1ResponseResult(Model):
+    """Products bound to a certificate and the total number found."""
+
+    items: list[ProductCertificateProductsListV1ResponseResultItem] | None = None
+    """Products on this page."""
+
+    count: int | None = None
+    """Total number of products found."""
+
+
+class ProductCertificateProductsListV1ResponseResultItem(Model):
+    """A product bound to a certificate, with the status of its check."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (`product_id`)."""
+
+    product_status_code: str | None = None
+    """Processing status of the product's binding to the certificate (see
+    /v1/product/certificate/product_status/list).
+    """
+
+
+class ProductCertificateResponse(Model):
+    """A dictionary of certificate document types or conformity types, as name and value pairs."""
+
+    result: list[ProductResult] | None = None
+    """Dictionary entries, each a name and the value to pass in requests."""
+
+
+class ProductCertificateResponse2(Model):
+    """A dictionary of codes with their names: certificate statuses, product binding statuses or
+    rejection reasons.
+    """
+
+    result: list[ProductCertificateResult2] | None = None
+    """Dictionary entries, each a code and its name."""
+
+
+class ProductCertificateResult(Model):
+    """A certificate uploaded by the seller."""
+
+    certificate_id: int | None = None
+    """Certificate identifier."""
+
+    certificate_number: str | None = None
+    """Certificate number."""
+
+    certificate_name: str | None = None
+    """Certificate name."""
+
+    type_code: str | None = None
+    """Document type code (see /v1/product/certificate/types)."""
+
+    status_code: str | None = None
+    """Certificate status code (see /v1/product/certificate/status/list)."""
+
+    accordance_type_code: str | None = None
+    """Conformity type code (see /v1/product/certificate/accordance-types)."""
+
+    rejection_reason_code: str | None = None
+    """Code of the reason the certificate was rejected (see
+    /v1/product/certificate/rejection_reasons/list); empty if it was not rejected.
+    """
+
+    verification_comment: str | None = None
+    """Moderator's comment."""
+
+    issue_date: datetime | None = None
+    """Date the certificate was issued."""
+
+    expire_date: datetime | None = None
+    """Date the certificate expires."""
+
+    products_count: int | None = None
+    """Number of products linked to the certificate."""
+
+
+class ProductCertificateResult2(Model):
+    """A dictionary entry: a code and its name."""
+
+    code: str | None = None
+    """Code of the status or rejection reason."""
+
+    name: str | None = None
+    """Human-readable description of the code."""
+
+
+class ProductCertificateUnbindV1Request(RequestModel):
+    """Request to unbind products from a certificate."""
+
+    certificate_id: int
+    """Certificate identifier."""
+
+    product_id: list[int]
+    """Product identifiers in the Ozon system (`product_id`) to unbind from the certificate."""
+
+
+class ProductCertificateUnbindV1Response(Model):
+    """Result of unbinding products from a certificate."""
+
+    result: list[ProductCertificateUnbindV1ResponseResult] | None = None
+    """Unbinding result for each product."""
+
+
+class ProductCertificateUnbindV1ResponseResult(Model):
+    """Unbinding result for one product."""
+
+    error: str | None = None
+    """Error message if the product could not be unbound."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (`product_id`)."""
+
+    updated: bool | None = None
+    """`true` if the product was unbound from the certificate, `false` if not."""
+
+
+class ProductCertificationListV1Request(RequestModel):
+    """Request for a page of categories subject to certification."""
+
+    page: int | None = None
+    """Page number to return."""
+
+    page_size: int | None = None
+    """Number of categories per page."""
+
+
+class ProductCertificationListV1Response(Model):
+    """A page of categories subject to certification."""
+
+    result: ProductCertificationListV1ResponseResult | None = None
+    """Categories on the page and their total number."""
+
+
+class ProductCertificationListV1ResponseResult(Model):
+    """Categories subject to certification and their total number."""
+
+    certification: list[ProductCertificationListV1ResponseResultCertification] | None = None
+    """Categories subject to certification."""
+
+    total: int | None = None
+    """Total number of categories."""
+
+
+class ProductCertificationListV1ResponseResultCertification(Model):
+    """A category subject to certification."""
+
+    category_name: str | None = None
+    """Name of the category."""
+
+    is_required: bool | None = None
+    """`true` if the certificate is a mandatory attribute in this category."""
+
+
+class ProductCertificationListV2Request(RequestModel):
+    """Request for a page of categories subject to certification.
+
+    Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
+    optional here.
+    """
+
+    page_size: Annotated[int, Meta(ge=1, le=1000)]
+    """Number of categories per page, 1 to 1000."""
+
+    page: int | None = None
+    """Page number to return."""
+
+
+class ProductCertificationListV2Response(Model):
+    """A page of categories subject to certification."""
+
+    certification: list[ProductCertificationListV2ResponseCertification] | None = None
+    """Categories subject to certification."""
+
+    total: int | None = None
+    """Total number of categories."""
+
+
+class ProductCertificationListV2ResponseCertification(Model):
+    """A category and product type subject to certification."""
+
+    category_id: int | None = None
+    """Identifier of the category."""
+
+    category_name: str | None = None
+    """Name of the category."""
+
+    is_required: bool | None = None
+    """`true` if the certificate is a mandatory attribute in this category."""
+
+    type_id: int | None = None
+    """Identifier of the product type in the category."""
+
+    type_name: str | None = None
+    """Name of the product type in the category."""
+
+
+class ProductDigitalStocksImportV1Request(RequestModel):
+    """Request to update the stock of digital products."""
+
+    stocks: list[ProductDigitalStocksImportV1RequestStock] | None = None
+    """New stock quantities by product."""
+
+
+class ProductDigitalStocksImportV1RequestStock(RequestModel):
+    """Stock quantity of one digital product."""
+
+    offer_id: str
+    """Product identifier in the seller's system (article code)."""
+
+    stock: int
+    """Number of units in stock."""
+
+
+class ProductDigitalStocksImportV1Response(Model):
+    """Stock update results."""
+
+    status: list[ProductDigitalStocksImportV1ResponseStatus] | None = None
+    """Update result for each product."""
+
+
+class ProductDigitalStocksImportV1ResponseStatus(Model):
+    """Stock update result for one digital product."""
+
+    errors: list[OperationError] | None = None
+    """Errors that occurred while processing the product."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (`product_id`)."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article)."""
-
-    present: int | None = None
-    """Total quantity of the product at the warehouse."""
-
-    product_id: int | None = None
-    """Product identifier in the Ozon system (product_id)."""
-
-    reserved: int | None = None
-    """Quantity reserved at the warehouse."""
-
-    warehouse_id: int | None = None
-    """Warehouse identifier."""
-
-    warehouse_name: str | None = None
-    """Warehouse name."""
+    updated: bool | None = None
+    """`true` if the request succeeded and the stock was updated."""
 
 
-class ProductImportBySkuItem(RequestModel):
+class ProductImportBySkuV1Request(RequestModel):
+    """Request to create products by copying existing Ozon cards."""
+
+    items: Annotated[list[ProductImportBySkuV1RequestItem], Meta(max_length=1000)] | None = None
+    """Products to create; up to 1000."""
+
+
+class ProductImportBySkuV1RequestItem(RequestModel):
     """A product to create as a copy of an existing Ozon card, with your own article and prices."""
 
     sku: int
@@ -673,7 +975,14 @@ class ProductImportBySkuItem(RequestModel):
     """
 
 
-class ProductImportBySkuResult(Model):
+class ProductImportBySkuV1Response(Model):
+    """Result of creating products from SKUs."""
+
+    result: ProductImportBySkuV1ResponseResult | None = None
+    """The import task and unmatched SKUs."""
+
+
+class ProductImportBySkuV1ResponseResult(Model):
     """Result of creating products from SKUs."""
 
     task_id: int | None = None
@@ -683,30 +992,43 @@ class ProductImportBySkuResult(Model):
     """SKUs from the request for which no product card could be found or copied."""
 
 
-class ProductImportBySkuV1Request(RequestModel):
-    """Request to create products by copying existing Ozon cards."""
+class ProductImportInfoV1Response(Model):
+    """Status of a product import or update task."""
 
-    items: Annotated[list[ProductImportBySkuItem], Meta(max_length=1000)] | None = None
-    """Products to create; up to 1000."""
-
-
-class ProductImportBySkuV1Response(Model):
-    """Result of creating products from SKUs."""
-
-    result: ProductImportBySkuResult | None = None
-    """The import task and unmatched SKUs."""
+    result: ProductImportInfoV1ResponseResult | None = None
+    """The task's products and their statuses."""
 
 
-class ProductImportComplexAttribute(RequestModel):
-    """A group of nested attributes of a product, used for example for videos (complex_id 100001)
-    and video covers (complex_id 100002).
+class ProductImportInfoV1ResponseResult(Model):
+    """The products of an import or update task and their statuses."""
+
+    items: list[ProductImportInfoV1ResponseResultItem] | None = None
+    """Status of each product in the task."""
+
+    total: int | None = None
+    """Number of products in the task."""
+
+
+class ProductImportInfoV1ResponseResultItem(Model):
+    """Creation or update status of one product in an import task."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article); up to 50 characters."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    status: str | None = None
+    """Processing status (product data is processed in queues): pending - waiting in the queue;
+    imported - loaded successfully; failed - loaded with errors; skipped - not updated because
+    the request contained no changes.
     """
 
-    attributes: list[ProductCardAttribute] | None = None
-    """Nested attributes of the group."""
+    errors: list[ProductImportInfoV1ResponseResultItemError] | None = None
+    """Errors found while processing the product."""
 
 
-class ProductImportError(Model):
+class ProductImportInfoV1ResponseResultItemError(Model):
     """An error found while creating or updating a product."""
 
     code: str | None = None
@@ -734,52 +1056,120 @@ class ProductImportError(Model):
     """Name of the attribute in which the error occurred."""
 
 
-class ProductImportInfoItem(Model):
-    """Creation or update status of one product in an import task."""
+class ProductImportPricesV1Request(RequestModel):
+    """Request to update product prices."""
+
+    prices: Annotated[list[ProductImportPricesV1RequestPrice], Meta(max_length=1000)] | None = None
+    """Price data for each product; up to 1000."""
+
+
+class ProductImportPricesV1RequestPrice(RequestModel):
+    """New prices and pricing settings for one product."""
+
+    auto_action_enabled: ProductImportPricesV1RequestPriceAutoActionEnabled | None = None
+    """Automatic application of available Ozon promotions: ENABLED - turn on; DISABLED - turn off;
+    UNKNOWN - leave unchanged (default). When sending ENABLED, also set min_price; the price
+    will not drop below it.
+    """
+
+    auto_add_to_ozon_actions_list_enabled: (
+        ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled | None
+    ) = None
+    """Automatic adding of the product to promotions: ENABLED - turn on; DISABLED - turn off;
+    UNKNOWN - leave unchanged (default).
+    """
+
+    currency_code: str | None = None
+    """Currency of your prices; must match the settlement currency set in your seller account,
+    otherwise an error is returned. Default RUB. Values: RUB (Russian ruble), BYN (Belarusian
+    ruble), KZT (tenge), EUR (euro), USD (US dollar), CNY (yuan).
+    """
+
+    manage_elastic_boosting_through_price: bool | None = None
+    """Controls participation in the Elastic Boosting promotion; true adds the product or raises
+    its discount and boost when price meets the promotion terms, false means price changes do
+    not affect participation. Omit to leave participation unchanged.
+    """
+
+    min_price: str | None = None
+    """Minimum price of the product after promotions are applied, as a decimal string."""
+
+    min_price_for_auto_actions_enabled: bool | None = None
+    """True if Ozon should take the minimum price into account when adding the product to
+    promotions. Omit to leave the setting unchanged.
+    """
+
+    net_price: str | None = None
+    """Cost price of the product, as a decimal string."""
 
     offer_id: str | None = None
-    """Product identifier in the seller's system (article); up to 50 characters."""
+    """Product identifier in the seller's system (article). If both offer_id and product_id are
+    sent, offer_id is used.
+    """
+
+    old_price: str | None = None
+    """Price before discounts, shown struck through on the product card, in rubles; decimal string
+    with a dot and up to two decimal places. Send 0 if there is no discount and put the current
+    price in price.
+    """
+
+    price: str | None = None
+    """Price including discounts, shown on the product card. If old_price is above 0, it must
+    exceed price by a minimum margin: 20 rubles for prices under 400, 5% for prices from 400 to
+    10,000, and 500 rubles for prices above 10,000.
+    """
+
+    price_strategy_enabled: ProductImportPricesV1RequestPricePriceStrategyEnabled | None = None
+    """Automatic application of price strategies: ENABLED - turn on (also set min_price); DISABLED
+    - turn off and remove the product from its strategy; UNKNOWN - leave unchanged (default).
+    """
 
     product_id: int | None = None
     """Product identifier in the Ozon system (product_id)."""
 
-    status: str | None = None
-    """Processing status (product data is processed in queues): pending - waiting in the queue;
-    imported - loaded successfully; failed - loaded with errors; skipped - not updated because
-    the request contained no changes.
+    quant_size: int | None = None
+    """Use only when a regular product and an economy (quant) product share the same article; send
+    1 to update the regular product's price or the quant size to update the economy product's
+    price.
     """
 
-    errors: list[ProductImportError] | None = None
-    """Errors found while processing the product."""
-
-
-class ProductImportInfoResult(Model):
-    """The products of an import or update task and their statuses."""
-
-    items: list[ProductImportInfoItem] | None = None
-    """Status of each product in the task."""
-
-    total: int | None = None
-    """Number of products in the task."""
-
-
-class ProductImportInfoV1Request(RequestModel):
-    """Request for the status of a product import task."""
-
-    task_id: int
-    """Product import task identifier, as returned by /v3/product/import and other product creation
-    or update methods.
+    vat: str | None = None
+    """Current VAT rate for the product: 0 (not subject to VAT), 0.05 (5%), 0.07 (7%), 0.1 (10%),
+    0.2 (20%) or 0.22 (22%).
     """
 
 
-class ProductImportInfoV1Response(Model):
-    """Status of a product import or update task."""
+class ProductImportPricesV1Response(Model):
+    """Results of a price update."""
 
-    result: ProductImportInfoResult | None = None
-    """The task's products and their statuses."""
+    result: list[ProductImportPricesV1ResponseResult] | None = None
+    """Update result for each product."""
 
 
-class ProductImportItem(RequestModel):
+class ProductImportPricesV1ResponseResult(Model):
+    """Result of updating the prices of one product."""
+
+    errors: list[OperationError] | None = None
+    """Errors that occurred while processing the product."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    updated: bool | None = None
+    """True if the product's prices were updated successfully."""
+
+
+class ProductImportV3Request(RequestModel):
+    """Request to create or update products."""
+
+    items: Annotated[list[ProductImportV3RequestItem], Meta(max_length=100)] | None = None
+    """Products to create or update, one element per product. Maximum 100."""
+
+
+class ProductImportV3RequestItem(RequestModel):
     """One product to create or update, with its complete data."""
 
     description_category_id: int
@@ -795,7 +1185,7 @@ class ProductImportItem(RequestModel):
     attribute 8229 (type) may be omitted from attributes; type_id takes priority.
     """
 
-    attributes: list[ProductCardAttribute] | None = None
+    attributes: list[ProductCardAttributeInput] | None = None
     """Product attributes (characteristics); the set differs by category, get it with
     /v1/description-category/attribute.
     """
@@ -806,7 +1196,7 @@ class ProductImportItem(RequestModel):
     color_image: str | None = None
     """Marketing colour image, a public link to a JPG file."""
 
-    complex_attributes: list[ProductImportComplexAttribute] | None = None
+    complex_attributes: list[ProductImportV3RequestItemComplexAttribute] | None = None
     """Attributes that have nested attributes, such as videos and video covers."""
 
     currency_code: str | None = None
@@ -853,16 +1243,16 @@ class ProductImportItem(RequestModel):
     price.
     """
 
-    pdf_list: list[ProductImportPdf] | None = None
+    pdf_list: list[ProductImportV3RequestItemPdfList] | None = None
     """PDF files attached to the product."""
 
     primary_image: str | None = None
     """Link to the main product image."""
 
-    promotions: list[ProductImportPromotion] | None = None
+    promotions: list[ProductImportV3RequestItemPromotion] | None = None
     """Promotions to turn on or off for the product."""
 
-    service_type: ProductImportServiceType | None = None
+    service_type: ProductImportV3RequestItemServiceType | None = None
     """Service type of the product, IS_CODE_SERVICE (default) or IS_NO_CODE_SERVICE."""
 
     vat: str | None = None
@@ -882,7 +1272,16 @@ class ProductImportItem(RequestModel):
     """Package width, in dimension_unit units. Must be the real value, not 0."""
 
 
-class ProductImportPdf(RequestModel):
+class ProductImportV3RequestItemComplexAttribute(RequestModel):
+    """A group of nested attributes of a product, used for example for videos (complex_id 100001)
+    and video covers (complex_id 100002).
+    """
+
+    attributes: list[ProductCardAttributeInput] | None = None
+    """Nested attributes of the group."""
+
+
+class ProductImportV3RequestItemPdfList(RequestModel):
     """A PDF file to attach to a product."""
 
     index: int | None = None
@@ -895,50 +1294,22 @@ class ProductImportPdf(RequestModel):
     """Link to the file."""
 
 
-class ProductImportPricesV1Request(RequestModel):
-    """Request to update product prices."""
-
-    prices: Annotated[list[ProductPriceUpdateItem], Meta(max_length=1000)] | None = None
-    """Price data for each product; up to 1000."""
-
-
-class ProductImportPricesV1Response(Model):
-    """Results of a price update."""
-
-    result: list[ProductPriceUpdateResult] | None = None
-    """Update result for each product."""
-
-
-class ProductImportPromotion(RequestModel):
+class ProductImportV3RequestItemPromotion(RequestModel):
     """A promotion setting to change for a product being created or updated."""
 
-    operation: ProductImportPromotionOperation | None = None
+    operation: ProductImportV3RequestItemPromotionOperation | None = None
     """What to do with the promotion: ENABLE (turn on), DISABLE (turn off), UNKNOWN (leave
     unchanged; the default).
     """
 
-    type: ProductImportPromotionType | None = None
+    type: ProductImportV3RequestItemPromotionType | None = None
     """Promotion type: REVIEWS_PROMO (the "accelerated review collection" promotion)."""
-
-
-class ProductImportV3Request(RequestModel):
-    """Request to create or update products."""
-
-    items: Annotated[list[ProductImportItem], Meta(max_length=100)] | None = None
-    """Products to create or update, one element per product. Maximum 100."""
-
-
-class ProductImportV3Response(Model):
-    """Result of a product create or update request."""
-
-    result: ProductAttributesUpdateV1Response | None = None
-    """The import task; check its status with /v1/product/import/info."""
 
 
 class ProductInfoAttributesV4Request(RequestModel):
     """Request for product attributes."""
 
-    filter: ProductAttributesFilter | None = None
+    filter: ProductInfoAttributesV4RequestFilter | None = None
     """Filter selecting the products."""
 
     last_id: str | None = None
@@ -958,10 +1329,26 @@ class ProductInfoAttributesV4Request(RequestModel):
     """Sort direction: asc (ascending) or desc (descending)."""
 
 
+class ProductInfoAttributesV4RequestFilter(RequestModel):
+    """Filter selecting products for the product attributes list."""
+
+    offer_id: list[str] | None = None
+    """Seller article codes (offer_id) to include."""
+
+    product_id: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Ozon product identifiers (product_id) to include. Maximum 1000."""
+
+    sku: list[int] | None = None
+    """Ozon SKUs to include."""
+
+    visibility: ProductListVisibility | None = None
+    """Filter by product visibility; ALL returns every product except archived ones."""
+
+
 class ProductInfoAttributesV4Response(Model):
     """A page of products with their attributes."""
 
-    result: list[ProductAttributesResponseResult] | None = None
+    result: list[ProductInfoAttributesV4ResponseResult] | None = None
     """Products with their attributes."""
 
     last_id: str | None = None
@@ -971,6 +1358,119 @@ class ProductInfoAttributesV4Response(Model):
 
     total: int | None = None
     """Number of products in the list."""
+
+
+class ProductInfoAttributesV4ResponseResult(Model):
+    """A product with its attribute values, dimensions, images and identifiers."""
+
+    attributes: list[ProductInfoAttributesV4ResponseResultAttribute] | None = None
+    """Product attributes (characteristics) with their values."""
+
+    attributes_with_defaults: list[int] | None = None
+    """Identifiers of attributes that have a default value."""
+
+    barcode: str | None = None
+    """Barcode."""
+
+    barcodes: list[str] | None = None
+    """All barcodes of the product."""
+
+    description_category_id: int | None = None
+    """Category identifier; use it with /v1/description-category/attribute and /v1/description-
+    category/attribute/values.
+    """
+
+    color_image: str | None = None
+    """Marketing colour image link."""
+
+    complex_attributes: list[ProductInfoAttributesV4ResponseResultComplexAttribute] | None = None
+    """Nested (complex) attributes."""
+
+    depth: int | None = None
+    """Package depth, in dimension_unit units."""
+
+    dimension_unit: str | None = None
+    """Unit of the dimensions: mm (millimetres), cm (centimetres), in (inches)."""
+
+    height: int | None = None
+    """Package height, in dimension_unit units."""
+
+    id: int | None = None
+    """Identifier of the product in Ozon's system (product_id)."""
+
+    images: list[str | ProductImage] | None = None
+    """Links to the product images, in the same order as on the product card."""
+
+    model_info: ProductModelInfo | None = None
+    """Model the product belongs to."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    pdf_list: list[ProductInfoAttributesV4ResponseResultPdfList] | None = None
+    """PDF files attached to the product."""
+
+    primary_image: str | None = None
+    """Link to the main product image."""
+
+    sku: str | float | None = None
+    """Product identifier in Ozon's system (SKU)."""
+
+    type_id: int | None = None
+    """Product type identifier."""
+
+    weight: int | None = None
+    """Weight of the packed product, in weight_unit units."""
+
+    weight_unit: str | None = None
+    """Unit of the weight, for example g (grams), kg (kilograms) or lb (pounds)."""
+
+    width: int | None = None
+    """Package width, in dimension_unit units."""
+
+
+class ProductInfoAttributesV4ResponseResultAttribute(Model):
+    """A product attribute with its values."""
+
+    complex_id: int | None = None
+    """Identifier of the complex attribute that groups nested attributes (for example, a Processor
+    attribute with nested Manufacturer and L2 Cache attributes, each of which can have several
+    values).
+    """
+
+    id: int | None = None
+    """Attribute identifier."""
+
+    values: list[ProductCardAttributeValue] | None = None
+    """Values of the attribute."""
+
+
+class ProductInfoAttributesV4ResponseResultComplexAttribute(Model):
+    """A nested (complex) attribute of a product with its values."""
+
+    id: int | None = None
+    """Identifier of the attribute."""
+
+    complex_id: int | None = None
+    """Identifier of the parent attribute that holds nested attributes; for example a "Processor"
+    attribute can contain "Manufacturer" and "L2 Cache", each with several possible values.
+    """
+
+    values: list[ProductAttributesResponseDictionaryValue] | None = None
+    """Values of the attribute."""
+
+
+class ProductInfoAttributesV4ResponseResultPdfList(Model):
+    """A PDF file attached to a product."""
+
+    file_name: str | None = None
+    """Path to the PDF file."""
+
+    name: str | None = None
+    """File name."""
 
 
 class ProductInfoDescriptionV1Request(RequestModel):
@@ -994,8 +1494,24 @@ class ProductInfoDescriptionV1Request(RequestModel):
 class ProductInfoDescriptionV1Response(Model):
     """A product's name and description."""
 
-    result: ProductDescription | None = None
+    result: ProductInfoDescriptionV1ResponseResult | None = None
     """The product description."""
+
+
+class ProductInfoDescriptionV1ResponseResult(Model):
+    """Name and description text of a product."""
+
+    description: str | None = None
+    """Product description; may contain HTML markup."""
+
+    id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
 
 
 class ProductInfoDiscountedV1Request(RequestModel):
@@ -1008,86 +1524,149 @@ class ProductInfoDiscountedV1Request(RequestModel):
 class ProductInfoDiscountedV1Response(Model):
     """Details of discounted products and their main products."""
 
-    items: list[ProductDiscountedInfo] | None = None
+    items: list[ProductInfoDiscountedV1ResponseItem] | None = None
     """Discount details for each requested SKU."""
+
+
+class ProductInfoDiscountedV1ResponseItem(Model):
+    """Condition and defects of a discounted product, with the SKU of its main product."""
+
+    comment_reason_damaged: str | None = None
+    """Comment on the reason for the damage."""
+
+    condition: str | None = None
+    """Product condition, new or used."""
+
+    condition_estimation: str | None = None
+    """Condition grade from 1 to 7: 1 - satisfactory, 2 - good, 3 - very good, 4 - excellent, 5 to
+    7 - like new.
+    """
+
+    defects: str | None = None
+    """Product defects."""
+
+    discounted_sku: int | None = None
+    """SKU of the discounted product."""
+
+    mechanical_damage: str | None = None
+    """Description of mechanical damage."""
+
+    package_damage: str | None = None
+    """Description of damage to the packaging."""
+
+    packaging_violation: str | None = None
+    """Indication that the packaging has been opened or is not intact."""
+
+    reason_damaged: str | None = None
+    """Reason for the damage."""
+
+    repair: str | None = None
+    """Indication that the product has been repaired."""
+
+    shortage: str | None = None
+    """Indication that the product is incomplete (parts missing)."""
+
+    sku: int | None = None
+    """SKU of the main, non-discounted product."""
+
+    warranty_type: str | None = None
+    """Whether the product still has a valid warranty."""
 
 
 class ProductInfoLimitV4Response(Model):
     """The seller's limits on the assortment and on daily product creation and updates."""
 
-    daily_create: ProductDailyLimit | None = None
+    daily_create: ProductInfoLimitV4ResponseDailyCreate | None = None
     """Daily limit on creating products."""
 
-    daily_update: ProductDailyLimit | None = None
+    daily_update: ProductInfoLimitV4ResponseDailyCreate | None = None
     """Daily limit on updating products."""
 
-    total: ProductTotalLimit | None = None
+    total: ProductInfoLimitV4ResponseTotal | None = None
     """Assortment limit, the total number of products the account may hold."""
 
-
-class ProductInfoListResponseAvailability(Model):
-    """Availability of a product under one of its SKUs."""
-
-    availability: str | None = None
-    """Availability of the product."""
-
-    reasons: list[ProductAvailabilityReason] | None = None
-    """Reasons why the product is hidden."""
-
-    sku: int | None = None
-    """Product identifier in Ozon's system (SKU)."""
-
-    source: str | None = None
-    """Link to the source."""
+    operation_limits: ProductInfoLimitV4ResponseOperationLimits | None = None
+    """Limits on how often product operations may be performed."""
 
 
-class ProductInfoListResponseCommission(Model):
-    """A commission that applies to a product under one sales scheme; amounts are in the price
-    currency.
+class ProductInfoLimitV4ResponseDailyCreate(Model):
+    """A daily limit on creating or on updating products."""
+
+    limit: int | None = None
+    """Number of products that can be created (or updated) per day; -1 means unlimited."""
+
+    reset_at: datetime | None = None
+    """Time (UTC) when the counter for the current day resets."""
+
+    usage: int | None = None
+    """Number of products created (or updated) so far today."""
+
+
+class ProductInfoLimitV4ResponseOperationLimits(Model):
+    """A limit on product operations and the kind of limit it is."""
+
+    limit: int | None = None
+    """How many products may be created per period of the limit (per minute for
+    `RATE_LIMIT_PER_MINUTE`).
     """
 
-    delivery_amount: float | None = None
-    """Delivery cost."""
-
-    percent: float | None = None
-    """Commission rate, in percent."""
-
-    return_amount: float | None = None
-    """Return cost."""
-
-    sale_schema: str | None = None
-    """Sales scheme the commission applies to, for example FBO or FBS."""
-
-    value: float | None = None
-    """Commission amount."""
+    limit_type: ProductInfoLimitV4ResponseOperationLimitsLimitType | None = None
+    """Kind of limit: `RATE_LIMIT_PER_MINUTE` - products per minute; `UNSPECIFIED` - not specified.
+    """
 
 
-class ProductInfoListResponseError(Model):
-    """An error found while creating or validating a product."""
+class ProductInfoLimitV4ResponseTotal(Model):
+    """The assortment limit, the total number of products a seller account may hold."""
 
-    attribute_id: int | None = None
-    """Identifier of the attribute the error refers to."""
+    limit: int | None = None
+    """Number of products that can be created in the seller account; -1 means unlimited."""
 
-    code: str | None = None
-    """Error code."""
+    usage: int | None = None
+    """Number of products already created."""
 
-    field: str | None = None
-    """Field in which the error was found."""
-
-    level: ProductErrorLevel | None = None
-    """Severity of the error."""
-
-    state: str | None = None
-    """Product status in which the error occurred."""
-
-    texts: ProductErrorTexts | None = None
-    """Readable description of the error."""
+    quota_by_category: ProductInfoLimitV4ResponseTotalQuotaByCategory | None = None
+    """The product creation limit that applies to a particular category, when there is one."""
 
 
-class ProductInfoListResponseItem(Model):
+class ProductInfoLimitV4ResponseTotalQuotaByCategory(Model):
+    """A product creation limit for one category and how much of it is used."""
+
+    category_id: int | None = None
+    """Identifier of the category the limit applies to."""
+
+    limit: int | None = None
+    """Number of products of this category the seller may create."""
+
+    usage: int | None = None
+    """Number of products of this category already created against the limit."""
+
+
+class ProductInfoListV3Request(RequestModel):
+    """Request for product details by identifiers; use one kind of identifier, at most 1000 in
+    total.
+    """
+
+    offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Product identifiers in the seller's system (article codes). Maximum 1000."""
+
+    product_id: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Product identifiers in Ozon's system (product_id). Maximum 1000."""
+
+    sku: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Product identifiers in Ozon's system (SKU). Maximum 1000."""
+
+
+class ProductInfoListV3Response(Model):
+    """Details of the requested products."""
+
+    items: list[ProductInfoListV3ResponseItem] | None = None
+    """Products."""
+
+
+class ProductInfoListV3ResponseItem(Model):
     """Full details of one product."""
 
-    availabilities: list[ProductInfoListResponseAvailability] | None = None
+    availabilities: list[ProductInfoListV3ResponseItemAvailability] | None = None
     """Availability of the product under its SKUs."""
 
     barcodes: list[str] | None = None
@@ -1096,7 +1675,7 @@ class ProductInfoListResponseItem(Model):
     color_image: list[str] | None = None
     """Links to the product's colour images."""
 
-    commissions: list[ProductInfoListResponseCommission] | None = None
+    commissions: list[ProductInfoListV3ResponseItemCommission] | None = None
     """Commissions by sales scheme."""
 
     created_at: datetime | None = None
@@ -1113,7 +1692,7 @@ class ProductInfoListResponseItem(Model):
     discounted_fbo_stocks: int | None = None
     """Stock of the marked-down version of the product at Ozon warehouses, in units."""
 
-    errors: list[ProductInfoListResponseError] | None = None
+    errors: list[ProductInfoListV3ResponseItemError] | None = None
     """Errors found while creating or validating the product."""
 
     has_discounted_fbo_item: bool | None = None
@@ -1168,25 +1747,25 @@ class ProductInfoListResponseItem(Model):
     price: str | None = None
     """Price after discounts, shown on the product card, as a decimal string."""
 
-    price_indexes: ProductInfoListResponsePriceIndexes | None = None
+    price_indexes: ProductInfoListV3ResponseItemPriceIndexes | None = None
     """Price indexes of the product."""
 
     primary_image: list[str] | None = None
     """Link to the main product image."""
 
-    promotions: list[ProductInfoListResponsePromotion] | None = None
+    promotions: list[ProductInfoListV3ResponseItemPromotion] | None = None
     """Promotions the product takes part in."""
 
     sku: int | None = None
     """Product identifier in Ozon's system (SKU)."""
 
-    sources: list[ProductInfoListResponseSource] | None = None
+    sources: list[ProductInfoListV3ResponseItemSource] | None = None
     """Sources (sales schemes) under which the product was created."""
 
-    statuses: ProductInfoListResponseStatuses | None = None
+    statuses: ProductInfoListV3ResponseItemStatuses | None = None
     """Product status details."""
 
-    stocks: ProductInfoListResponseStocks | None = None
+    stocks: ProductInfoListV3ResponseItemStocks | None = None
     """Stock details."""
 
     type_id: int | None = None
@@ -1198,40 +1777,162 @@ class ProductInfoListResponseItem(Model):
     vat: str | None = None
     """VAT rate as a fraction, for example "0.2" for 20%."""
 
-    visibility_details: ProductInfoListResponseVisibilityDetails | None = None
+    visibility_details: ProductInfoListV3ResponseItemVisibilityDetails | None = None
     """Visibility settings of the product."""
 
     volume_weight: float | None = None
     """Volumetric weight of the product."""
 
+    marketing_price: str | None = None
+    """Product price with all promotions applied, as the buyer sees it; only older answers carry
+    this field.
+    """
 
-class ProductInfoListResponsePriceIndexes(Model):
+
+class ProductInfoListV3ResponseItemAvailability(Model):
+    """Availability of a product under one of its SKUs."""
+
+    availability: str | None = None
+    """Availability of the product."""
+
+    reasons: list[ProductInfoListV3ResponseItemAvailabilityReason] | None = None
+    """Reasons why the product is hidden."""
+
+    sku: int | None = None
+    """Product identifier in Ozon's system (SKU)."""
+
+    source: str | None = None
+    """Link to the source."""
+
+
+class ProductInfoListV3ResponseItemAvailabilityReason(Model):
+    """A reason why a product is hidden from buyers."""
+
+    human_text: ProductInfoListV3ResponseItemAvailabilityReasonHumanText | None = None
+    """Readable explanation of the reason."""
+
+    id: int | None = None
+    """Identifier of the reason."""
+
+
+class ProductInfoListV3ResponseItemAvailabilityReasonHumanText(Model):
+    """Readable text of a reason why a product is hidden."""
+
+    text: str | None = None
+    """Description of the reason."""
+
+
+class ProductInfoListV3ResponseItemCommission(Model):
+    """A commission that applies to a product under one sales scheme; amounts are in the price
+    currency.
+    """
+
+    delivery_amount: float | None = None
+    """Delivery cost."""
+
+    percent: float | None = None
+    """Commission rate, in percent."""
+
+    return_amount: float | None = None
+    """Return cost."""
+
+    sale_schema: str | None = None
+    """Sales scheme the commission applies to, for example FBO or FBS."""
+
+    value: float | None = None
+    """Commission amount."""
+
+
+class ProductInfoListV3ResponseItemError(Model):
+    """An error found while creating or validating a product."""
+
+    attribute_id: int | None = None
+    """Identifier of the attribute the error refers to."""
+
+    code: str | None = None
+    """Error code."""
+
+    field: str | None = None
+    """Field in which the error was found."""
+
+    level: ProductInfoListV3ResponseItemErrorLevel | None = None
+    """Severity of the error."""
+
+    state: str | None = None
+    """Product status in which the error occurred."""
+
+    texts: ProductInfoListV3ResponseItemErrorTexts | None = None
+    """Readable description of the error."""
+
+
+class ProductInfoListV3ResponseItemErrorTexts(Model):
+    """Readable texts describing a product error."""
+
+    attribute_name: str | None = None
+    """Name of the attribute in which the error occurred."""
+
+    description: str | None = None
+    """Description of the error."""
+
+    hint_code: str | None = None
+    """Error code in Ozon's system."""
+
+    message: str | None = None
+    """Error text."""
+
+    params: list[ProductResult] | None = None
+    """Parameters in which the error was made."""
+
+    short_description: str | None = None
+    """Short description of the error."""
+
+
+class ProductInfoListV3ResponseItemPriceIndexes(Model):
     """Price indexes of a product, comparing its price with prices elsewhere."""
 
-    color_index: PriceIndexesColorIndex | None = None
+    color_index: ProductInfoListV3ResponseItemPriceIndexesColorIndex | None = None
     """Overall price index level."""
 
-    external_index_data: ProductInfoPriceIndexData | None = None
+    external_index_data: ProductInfoListV3ResponseItemPriceIndexesExternalIndexData | None = None
     """Index against the minimum price of the product on other marketplaces."""
 
-    ozon_index_data: ProductInfoPriceIndexData | None = None
+    ozon_index_data: ProductInfoListV3ResponseItemPriceIndexesExternalIndexData | None = None
     """Index against the minimum price of the same product from competitors on Ozon."""
 
-    self_marketplaces_index_data: ProductInfoPriceIndexData | None = None
+    self_marketplaces_index_data: (
+        ProductInfoListV3ResponseItemPriceIndexesExternalIndexData | None
+    ) = None
     """Index against the price of the product in the seller's own stores on other marketplaces."""
 
 
-class ProductInfoListResponsePromotion(Model):
+class ProductInfoListV3ResponseItemPriceIndexesExternalIndexData(Model):
+    """One price index of a product in the product details, comparing its price with a reference
+    minimum price.
+    """
+
+    minimal_price: str | None = None
+    """Minimum price of the product used for the comparison (on another marketplace, at competitors
+    on Ozon, or in the seller's other stores, depending on the index), as a decimal string.
+    """
+
+    minimal_price_currency: str | None = None
+    """Currency of minimal_price."""
+
+    price_index_value: float | None = None
+    """Value of the price index."""
+
+
+class ProductInfoListV3ResponseItemPromotion(Model):
     """A promotion a product takes part in."""
 
     is_enabled: bool | None = None
     """True if the promotion is enabled."""
 
-    type: ProductInfoListResponsePromotionType | None = None
+    type: ProductInfoListV3ResponseItemPromotionType | None = None
     """Type of the promotion."""
 
 
-class ProductInfoListResponseSource(Model):
+class ProductInfoListV3ResponseItemSource(Model):
     """A source (sales scheme) under which a product was created."""
 
     created_at: datetime | None = None
@@ -1240,7 +1941,7 @@ class ProductInfoListResponseSource(Model):
     quant_code: str | None = None
     """Code of the quant (economy-tariff bundle) the product is sold in."""
 
-    shipment_type: ProductSourceShipmentType | None = None
+    shipment_type: ProductInfoListV3ResponseItemSourceShipmentType | None = None
     """Packaging type."""
 
     sku: int | None = None
@@ -1250,7 +1951,7 @@ class ProductInfoListResponseSource(Model):
     """Sales scheme: SDS (FBO and FBS with the same SKU), FBO or FBS."""
 
 
-class ProductInfoListResponseStatuses(Model):
+class ProductInfoListV3ResponseItemStatuses(Model):
     """Status details of a product."""
 
     is_created: bool | None = None
@@ -1281,27 +1982,17 @@ class ProductInfoListResponseStatuses(Model):
     """Validation status."""
 
 
-class ProductInfoListResponseStocks(Model):
+class ProductInfoListV3ResponseItemStocks(Model):
     """Stock details of a product."""
 
     has_stock: bool | None = None
     """True if the product is in stock at any warehouse."""
 
-    stocks: list[ProductInfoListStockBySchema] | None = None
+    stocks: list[ProductInfoListV3ResponseItemStocksStock] | None = None
     """Stock by sales scheme."""
 
 
-class ProductInfoListResponseVisibilityDetails(Model):
-    """Visibility settings of a product."""
-
-    has_price: bool | None = None
-    """True if a price is set."""
-
-    has_stock: bool | None = None
-    """True if the product is in stock at a warehouse."""
-
-
-class ProductInfoListStockBySchema(Model):
+class ProductInfoListV3ResponseItemStocksStock(Model):
     """Stock of a product under one sales scheme."""
 
     present: int | None = None
@@ -1317,43 +2008,14 @@ class ProductInfoListStockBySchema(Model):
     """Sales scheme, for example FBO or FBS."""
 
 
-class ProductInfoListV3Request(RequestModel):
-    """Request for product details by identifiers; use one kind of identifier, at most 1000 in
-    total.
-    """
+class ProductInfoListV3ResponseItemVisibilityDetails(Model):
+    """Visibility settings of a product."""
 
-    offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
-    """Product identifiers in the seller's system (article codes). Maximum 1000."""
+    has_price: bool | None = None
+    """True if a price is set."""
 
-    product_id: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """Product identifiers in Ozon's system (product_id). Maximum 1000."""
-
-    sku: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """Product identifiers in Ozon's system (SKU). Maximum 1000."""
-
-
-class ProductInfoListV3Response(Model):
-    """Details of the requested products."""
-
-    items: list[ProductInfoListResponseItem] | None = None
-    """Products."""
-
-
-class ProductInfoPriceIndexData(Model):
-    """One price index of a product in the product details, comparing its price with a reference
-    minimum price.
-    """
-
-    minimal_price: str | None = None
-    """Minimum price of the product used for the comparison (on another marketplace, at competitors
-    on Ozon, or in the seller's other stores, depending on the index), as a decimal string.
-    """
-
-    minimal_price_currency: str | None = None
-    """Currency of minimal_price."""
-
-    price_index_value: float | None = None
-    """Value of the price index."""
+    has_stock: bool | None = None
+    """True if the product is in stock at a warehouse."""
 
 
 class ProductInfoPricesV5Request(RequestModel):
@@ -1376,475 +2038,42 @@ class ProductInfoPricesV5Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    items: list[ProductPriceInfo] | None = None
+    items: list[ProductInfoPricesV5ResponseItem] | None = None
     """Products with their price information."""
 
     total: int | None = None
     """Number of products in the list."""
 
 
-class ProductInfoStocksByWarehouseFbsResponseProduct(Model):
-    """Stock of one product at one of the seller's warehouses."""
+class ProductInfoPricesV5ResponseItem(Model):
+    """Price information of one product."""
 
-    free_stock: int | None = None
-    """Units available for sale."""
+    acquiring: float | None = None
+    """Maximum acquiring (payment processing) fee, in the price currency."""
 
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article code)."""
+    commissions: ProductInfoPricesV5ResponseItemCommissions | None = None
+    """Commissions and logistics fees by sales scheme."""
 
-    present: int | None = None
-    """Total units at the warehouse."""
-
-    product_id: int | None = None
-    """Identifier of the product in Ozon's system (product_id)."""
-
-    reserved: int | None = None
-    """Units reserved at the warehouse."""
-
-    sku: int | None = None
-    """Product identifier in Ozon's system (SKU)."""
-
-    warehouse_id: int | None = None
-    """Identifier of the warehouse."""
-
-    warehouse_name: str | None = None
-    """Name of the warehouse."""
-
-
-class ProductInfoStocksByWarehouseFbsV1Request(RequestModel):
-    """Request for product stocks at seller warehouses; send either sku or offer_id (if both are
-    sent, only sku is used).
-
-    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
-    several; at least one is required (`anyOf`).
-    """
-
-    sku: list[int] | None = None
-    """Product identifiers in the Ozon system (SKU)."""
-
-    offer_id: list[str] | None = None
-    """Product identifiers in the seller's system (articles)."""
-
-    def __post_init__(self) -> None:
-        if (self.sku is None) and (self.offer_id is None):
-            raise ValueError("one of `sku`, `offer_id` is required")
-
-
-class ProductInfoStocksByWarehouseFbsV1Response(Model):
-    """Product stocks at seller warehouses."""
-
-    result: list[ProductFbsWarehouseStock] | None = None
-    """Stock per product and warehouse."""
-
-
-class ProductInfoStocksByWarehouseFbsV2Request(RequestModel):
-    """Request for product stocks at the seller's warehouses; pass either sku or offer_id.
-
-    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
-    several; at least one is required (`anyOf`).
-    """
-
-    limit: Annotated[int, Meta(ge=0, le=1000)]
-    """Number of values in the answer. Maximum 1000."""
-
-    cursor: str | None = None
-    """Cursor for the next page; take it from the previous answer, leave empty for the first page.
-    """
-
-    offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
-    """Product identifiers in the seller's system (article codes). Maximum 1000."""
-
-    sku: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """Product identifiers in Ozon's system (SKU). Maximum 1000."""
-
-    def __post_init__(self) -> None:
-        if (self.sku is None) and (self.offer_id is None):
-            raise ValueError("one of `sku`, `offer_id` is required")
-
-
-class ProductInfoStocksByWarehouseFbsV2Response(Model):
-    """A page of product stocks at the seller's warehouses."""
-
-    cursor: str | None = None
-    """Cursor to pass in the next request to get the following page."""
-
-    has_next: bool | None = None
-    """True if not all products were returned; request the next page with cursor."""
-
-    products: list[ProductInfoStocksByWarehouseFbsResponseProduct] | None = None
-    """Stocks per product and warehouse."""
-
-
-class ProductInfoStocksRequestFilter(RequestModel):
-    """Filter selecting products for the stock quantity list."""
-
-    offer_id: list[str] | None = None
-    """Seller article codes (offer_id) to include."""
-
-    product_id: list[int] | None = None
-    """Ozon product identifiers (product_id) to include."""
-
-    visibility: ProductStocksVisibility | None = None
-    """Filter by product visibility; ALL returns every product except archived ones."""
-
-    with_quant: ProductStocksQuantFilter | None = None
-    """Filter for economy-tariff products."""
-
-
-class ProductInfoStocksResponseItem(Model):
-    """Stock quantities of one product."""
+    marketing_actions: ProductInfoPricesV5ResponseItemMarketingActions | None = None
+    """The seller's promotions that apply to the product."""
 
     offer_id: str | None = None
     """Product identifier in the seller's system (article code)."""
 
-    product_id: int | None = None
-    """Identifier of the product in Ozon's system (product_id)."""
+    price: ProductInfoPricesV5ResponseItemPrice | None = None
+    """Prices of the product."""
 
-    stocks: list[ProductInfoStocksResponseStock] | None = None
-    """Stock by warehouse type."""
-
-
-class ProductInfoStocksResponseStock(Model):
-    """Stock of a product at one warehouse type."""
-
-    present: int | None = None
-    """Units currently at the warehouse."""
-
-    reserved: int | None = None
-    """Units reserved by customers."""
-
-    shipment_type: ProductStockShipmentType | None = None
-    """Packaging type."""
-
-    sku: int | None = None
-    """Product identifier in Ozon's system (SKU)."""
-
-    type: str | None = None
-    """Warehouse type: fbs (seller warehouse, Ozon delivers), rfbs (seller warehouse, the seller
-    delivers), fbo (Ozon warehouse), fbp (partner warehouse).
-    """
-
-    warehouse_ids: list[int] | None = None
-    """Identifiers of the warehouses where the product is or was stored. (Deprecated by Ozon.)"""
-
-
-class ProductInfoStocksV4Request(RequestModel):
-    """Request for product stock quantities."""
-
-    filter: ProductInfoStocksRequestFilter
-    """Filter selecting the products."""
-
-    limit: int
-    """Number of values per page, 1 to 1000."""
-
-    cursor: str | None = None
-    """Cursor for the next page; take it from the previous answer, leave empty for the first page.
-    """
-
-
-class ProductInfoStocksV4Response(Model):
-    """A page of product stock quantities."""
-
-    cursor: str | None = None
-    """Cursor to pass in the next request to get the following page."""
-
-    items: list[ProductInfoStocksResponseItem] | None = None
-    """Products with their stocks."""
-
-    total: int | None = None
-    """Number of distinct products for which stock information is returned."""
-
-
-class ProductInfoSubscriptionV1Response(Model):
-    """Subscriber counts of the requested products."""
-
-    result: list[ProductSubscriptionCount] | None = None
-    """Subscriber count per SKU."""
-
-
-class ProductInfoWarehouseStocksV1Request(RequestModel):
-    """Request for product stocks at one warehouse."""
-
-    limit: Annotated[int, Meta(ge=1, le=1000)]
-    """Number of records per page, from 1 to 1000."""
-
-    warehouse_id: int
-    """Warehouse identifier."""
-
-    cursor: str | None = None
-    """Cursor for the next page; empty for the first request."""
-
-
-class ProductInfoWarehouseStocksV1Response(Model):
-    """A page of product stocks at a warehouse."""
-
-    cursor: str | None = None
-    """Cursor for the next page; empty when there is no more data."""
-
-    has_next: bool | None = None
-    """True if not all records were returned and the request should be repeated with the new
-    cursor; false if this is the last page.
-    """
-
-    stocks: list[ProductWarehouseStock] | None = None
-    """Product stock records."""
-
-
-class ProductInfoWrongVolumeV1Request(RequestModel):
-    """Request for products with incorrect dimensions or weight."""
-
-    limit: Annotated[int, Meta(ge=1, le=1000)]
-    """Maximum number of products in the answer, from 1 to 1000."""
-
-    cursor: str | None = None
-    """Cursor for the next page; empty for the first request."""
-
-
-class ProductInfoWrongVolumeV1Response(Model):
-    """A page of products with incorrect dimensions or weight."""
-
-    cursor: str | None = None
-    """Cursor for the next page; empty when there is no more data."""
-
-    products: list[ProductWrongVolume] | None = None
-    """Products with incorrect dimensions or weight."""
-
-
-class ProductListRequestFilter(RequestModel):
-    """Filter selecting products for the product list and price information."""
-
-    offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
-    """Seller article codes (offer_id) to include. Maximum 1000."""
-
-    product_id: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """Ozon product identifiers (product_id) to include. Maximum 1000."""
-
-    visibility: ProductListVisibility | None = None
-    """Filter by product visibility; ALL returns every product except archived ones."""
-
-
-class ProductListResponseItem(Model):
-    """A product in the product list."""
-
-    archived: bool | None = None
-    """True if the product is archived."""
-
-    has_fbo_stocks: bool | None = None
-    """True if the product is in stock at FBO warehouses."""
-
-    has_fbs_stocks: bool | None = None
-    """True if the product is in stock at FBS warehouses."""
-
-    is_discounted: bool | None = None
-    """True if the product is a marked-down item."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article code)."""
+    price_indexes: ProductInfoPricesV5ResponseItemPriceIndexes | None = None
+    """Price indexes of the product."""
 
     product_id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
-    quants: list[ProductListResponseItemQuant] | None = None
-    """Quants (economy-tariff bundles) of the product."""
+    volume_weight: float | None = None
+    """Volumetric weight of the product."""
 
 
-class ProductListResponseItemQuant(Model):
-    """A quant, a bundle in which an economy-tariff product is sold."""
-
-    quant_code: str | None = None
-    """Identifier of the economy product (quant code)."""
-
-    quant_size: int | None = None
-    """Number of units in the quant."""
-
-
-class ProductListResponseResult(Model):
-    """A page of the product list."""
-
-    items: list[ProductListResponseItem] | None = None
-    """Products."""
-
-    last_id: str | None = None
-    """Identifier of the last value on the page; pass it as last_id in the next request to get the
-    following values.
-    """
-
-    total: int | None = None
-    """Total number of products."""
-
-
-class ProductListV3Request(RequestModel):
-    """Request for the product list."""
-
-    filter: ProductListRequestFilter | None = None
-    """Filter selecting the products."""
-
-    last_id: str | None = None
-    """Identifier of the last value on the page; leave empty in the first request, then pass
-    last_id from the previous answer.
-    """
-
-    limit: int | None = None
-    """Number of values per page, 1 to 1000."""
-
-
-class ProductListV3Response(Model):
-    """The product list."""
-
-    result: ProductListResponseResult | None = None
-    """A page of products."""
-
-
-class ProductMarketingAction(Model):
-    """One of the seller's promotions that apply to a product."""
-
-    date_from: datetime | None = None
-    """Start date and time of the promotion."""
-
-    date_to: datetime | None = None
-    """End date and time of the promotion."""
-
-    title: str | None = None
-    """Name of the promotion."""
-
-    value: int | None = None
-    """Discount given by the promotion."""
-
-
-class ProductModelInfo(Model):
-    """The model a product belongs to; products of one model are shown together on the site."""
-
-    count: int | None = None
-    """Number of products in the model."""
-
-    model_id: int | None = None
-    """Identifier of the product model."""
-
-
-class ProductOfferIdUpdate(RequestModel):
-    """A pair of the current and the new article code of a product."""
-
-    new_offer_id: str
-    """New article code. Up to 50 characters."""
-
-    offer_id: str
-    """Current article code."""
-
-
-class ProductOfferIdUpdateError(Model):
-    """An article code that could not be changed."""
-
-    message: str | None = None
-    """Error message."""
-
-    offer_id: str | None = None
-    """Article code of the product that could not be changed."""
-
-
-class ProductPicture(Model):
-    """One product image and its upload state."""
-
-    is_360: bool | None = None
-    """True if the image is part of a 360-degree view."""
-
-    is_color: bool | None = None
-    """True if the image is the marketing color swatch."""
-
-    is_primary: bool | None = None
-    """True if the image is the main product image."""
-
-    product_id: int | None = None
-    """Product identifier in the Ozon system (product_id)."""
-
-    state: str | None = None
-    """Image upload state. The answer of /v1/product/pictures/import always shows imported (not
-    processed yet); about 10 seconds later /v2/product/pictures/info shows uploaded (the image
-    is loaded) or pending (loading failed, try again later).
-    """
-
-    url: str | None = None
-    """Link to the image in publicly accessible cloud storage; JPG or PNG."""
-
-
-class ProductPicturesImportV1Request(RequestModel):
-    """The complete set of images for a product; images not sent are removed."""
-
-    product_id: int
-    """Product identifier in the Ozon system (product_id)."""
-
-    color_image: str | None = None
-    """Link to the marketing color swatch image."""
-
-    images: Annotated[list[str], Meta(max_length=30)] | None = None
-    """Links to the product images, up to 30, in the order they appear on the site; the first is
-    the main image.
-    """
-
-    images360: Annotated[list[str], Meta(max_length=70)] | None = None
-    """Links to 360-degree view images, up to 70; JPG files in publicly accessible cloud storage."""
-
-
-class ProductPicturesImportV1Response(Model):
-    """Preliminary result of an image upload."""
-
-    result: ProductPicturesResult | None = None
-    """The uploaded images and their states."""
-
-
-class ProductPicturesInfo(Model):
-    """The image links of one product."""
-
-    product_id: int | None = None
-    """Identifier of the product in Ozon's system (product_id)."""
-
-    primary_photo: list[str] | None = None
-    """Link to the main image."""
-
-    photo: list[str] | None = None
-    """Links to the product photos."""
-
-    color_photo: list[str] | None = None
-    """Links to the uploaded colour samples."""
-
-    photo_360: list[str] | None = None
-    """Links to the 360-degree images."""
-
-    errors: list[ProductPicturesInfoError] | None = None
-    """Errors with the product's images."""
-
-
-class ProductPicturesInfoError(Model):
-    """An error with one image of a product."""
-
-    message: str | None = None
-    """Description of the error."""
-
-    url: str | None = None
-    """Link to the image."""
-
-
-class ProductPicturesInfoV2Request(RequestModel):
-    """Request for product images."""
-
-    product_id: Annotated[list[int], Meta(max_length=1000)]
-    """Identifiers of products in Ozon's system (product_id). Maximum 1000."""
-
-
-class ProductPicturesInfoV2Response(Model):
-    """Image links of the requested products."""
-
-    items: list[ProductPicturesInfo] | None = None
-    """Image links per product."""
-
-
-class ProductPicturesResult(Model):
-    """The product images with their upload states."""
-
-    pictures: list[ProductPicture] | None = None
-    """Images of the product."""
-
-
-class ProductPriceCommissions(Model):
+class ProductInfoPricesV5ResponseItemCommissions(Model):
     """Commissions and logistics fees that apply to a product, by sales scheme; amounts are in the
     price currency.
     """
@@ -1892,7 +2121,39 @@ class ProductPriceCommissions(Model):
     """Sales commission under rFBS, in percent."""
 
 
-class ProductPriceDetails(Model):
+class ProductInfoPricesV5ResponseItemMarketingActions(Model):
+    """The seller's promotions that apply to a product."""
+
+    actions: list[ProductInfoPricesV5ResponseItemMarketingActionsAction] | None = None
+    """The seller's promotions, each with its period, title and discount."""
+
+    current_period_from: datetime | None = None
+    """Start date and time of the current period across all active promotions."""
+
+    current_period_to: datetime | None = None
+    """End date and time of the current period across all active promotions."""
+
+    ozon_actions_exist: bool | None = None
+    """True if a promotion funded by Ozon can be applied to the product."""
+
+
+class ProductInfoPricesV5ResponseItemMarketingActionsAction(Model):
+    """One of the seller's promotions that apply to a product."""
+
+    date_from: datetime | None = None
+    """Start date and time of the promotion."""
+
+    date_to: datetime | None = None
+    """End date and time of the promotion."""
+
+    title: str | None = None
+    """Name of the promotion."""
+
+    value: int | None = None
+    """Discount given by the promotion."""
+
+
+class ProductInfoPricesV5ResponseItemPrice(Model):
     """The prices of a product and its promotion settings."""
 
     auto_action_enabled: bool | None = None
@@ -1927,8 +2188,33 @@ class ProductPriceDetails(Model):
     vat: float | None = None
     """VAT rate as a fraction, for example 0.2 for 20%."""
 
+    marketing_price: float | None = None
+    """Product price with all promotions applied, as the buyer sees it; only older answers carry
+    this field.
+    """
 
-class ProductPriceIndexData(Model):
+
+class ProductInfoPricesV5ResponseItemPriceIndexes(Model):
+    """Price indexes of a product, comparing its price with prices elsewhere."""
+
+    color_index: ProductInfoPricesV5ResponseItemPriceIndexesColorIndex | None = None
+    """Overall price index of the product: WITHOUT_INDEX (no index), SUPER (very favourable), GREEN
+    (favourable), YELLOW (moderate), RED (unfavourable).
+    """
+
+    external_index_data: ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData | None = None
+    """Index against the minimum price of the product on other marketplaces."""
+
+    ozon_index_data: ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData | None = None
+    """Index against the minimum price of the same product from competitors on Ozon."""
+
+    self_marketplaces_index_data: (
+        ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData | None
+    ) = None
+    """Index against the price of the product in the seller's own stores on other marketplaces."""
+
+
+class ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData(Model):
     """One price index of a product in the price information, comparing its price with a reference
     minimum price.
     """
@@ -1945,229 +2231,154 @@ class ProductPriceIndexData(Model):
     """Value of the price index."""
 
 
-class ProductPriceIndexes(Model):
-    """Price indexes of a product, comparing its price with prices elsewhere."""
+class ProductInfoStocksByWarehouseFbsV1Request(RequestModel):
+    """Request for product stocks at seller warehouses; send either sku or offer_id (if both are
+    sent, only sku is used).
 
-    color_index: ProductPriceIndexesColorIndex | None = None
-    """Overall price index of the product: WITHOUT_INDEX (no index), SUPER (very favourable), GREEN
-    (favourable), YELLOW (moderate), RED (unfavourable).
+    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
+    several; at least one is required (`anyOf`).
     """
 
-    external_index_data: ProductPriceIndexData | None = None
-    """Index against the minimum price of the product on other marketplaces."""
+    sku: list[int] | None = None
+    """Product identifiers in the Ozon system (SKU)."""
 
-    ozon_index_data: ProductPriceIndexData | None = None
-    """Index against the minimum price of the same product from competitors on Ozon."""
+    offer_id: list[str] | None = None
+    """Product identifiers in the seller's system (articles)."""
 
-    self_marketplaces_index_data: ProductPriceIndexData | None = None
-    """Index against the price of the product in the seller's own stores on other marketplaces."""
-
-
-class ProductPriceInfo(Model):
-    """Price information of one product."""
-
-    acquiring: float | None = None
-    """Maximum acquiring (payment processing) fee, in the price currency."""
-
-    commissions: ProductPriceCommissions | None = None
-    """Commissions and logistics fees by sales scheme."""
-
-    marketing_actions: ProductPriceMarketingActions | None = None
-    """The seller's promotions that apply to the product."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article code)."""
-
-    price: ProductPriceDetails | None = None
-    """Prices of the product."""
-
-    price_indexes: ProductPriceIndexes | None = None
-    """Price indexes of the product."""
-
-    product_id: int | None = None
-    """Identifier of the product in Ozon's system (product_id)."""
-
-    volume_weight: float | None = None
-    """Volumetric weight of the product."""
+    def __post_init__(self) -> None:
+        if (self.sku is None) and (self.offer_id is None):
+            raise ValueError("one of `sku`, `offer_id` is required")
 
 
-class ProductPriceMarketingActions(Model):
-    """The seller's promotions that apply to a product."""
+class ProductInfoStocksByWarehouseFbsV1Response(Model):
+    """Product stocks at seller warehouses."""
 
-    actions: list[ProductMarketingAction] | None = None
-    """The seller's promotions, each with its period, title and discount."""
-
-    current_period_from: datetime | None = None
-    """Start date and time of the current period across all active promotions."""
-
-    current_period_to: datetime | None = None
-    """End date and time of the current period across all active promotions."""
-
-    ozon_actions_exist: bool | None = None
-    """True if a promotion funded by Ozon can be applied to the product."""
+    result: list[ProductInfoStocksByWarehouseFbsV1ResponseResult] | None = None
+    """Stock per product and warehouse."""
 
 
-class ProductPriceUpdateItem(RequestModel):
-    """New prices and pricing settings for one product."""
+class ProductInfoStocksByWarehouseFbsV1ResponseResult(Model):
+    """Stock of one product at one FBS or rFBS warehouse."""
 
-    auto_action_enabled: ProductPriceUpdateItemAutoActionEnabled | None = None
-    """Automatic application of available Ozon promotions: ENABLED - turn on; DISABLED - turn off;
-    UNKNOWN - leave unchanged (default). When sending ENABLED, also set min_price; the price
-    will not drop below it.
-    """
-
-    auto_add_to_ozon_actions_list_enabled: (
-        ProductPriceUpdateItemAutoAddToOzonActionsListEnabled | None
-    ) = None
-    """Automatic adding of the product to promotions: ENABLED - turn on; DISABLED - turn off;
-    UNKNOWN - leave unchanged (default).
-    """
-
-    currency_code: str | None = None
-    """Currency of your prices; must match the settlement currency set in your seller account,
-    otherwise an error is returned. Default RUB. Values: RUB (Russian ruble), BYN (Belarusian
-    ruble), KZT (tenge), EUR (euro), USD (US dollar), CNY (yuan).
-    """
-
-    manage_elastic_boosting_through_price: bool | None = None
-    """Controls participation in the Elastic Boosting promotion; true adds the product or raises
-    its discount and boost when price meets the promotion terms, false means price changes do
-    not affect participation. Omit to leave participation unchanged.
-    """
-
-    min_price: str | None = None
-    """Minimum price of the product after promotions are applied, as a decimal string."""
-
-    min_price_for_auto_actions_enabled: bool | None = None
-    """True if Ozon should take the minimum price into account when adding the product to
-    promotions. Omit to leave the setting unchanged.
-    """
-
-    net_price: str | None = None
-    """Cost price of the product, as a decimal string."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article). If both offer_id and product_id are
-    sent, offer_id is used.
-    """
-
-    old_price: str | None = None
-    """Price before discounts, shown struck through on the product card, in rubles; decimal string
-    with a dot and up to two decimal places. Send 0 if there is no discount and put the current
-    price in price.
-    """
-
-    price: str | None = None
-    """Price including discounts, shown on the product card. If old_price is above 0, it must
-    exceed price by a minimum margin: 20 rubles for prices under 400, 5% for prices from 400 to
-    10,000, and 500 rubles for prices above 10,000.
-    """
-
-    price_strategy_enabled: ProductPriceUpdateItemPriceStrategyEnabled | None = None
-    """Automatic application of price strategies: ENABLED - turn on (also set min_price); DISABLED
-    - turn off and remove the product from its strategy; UNKNOWN - leave unchanged (default).
-    """
-
-    product_id: int | None = None
-    """Product identifier in the Ozon system (product_id)."""
-
-    quant_size: int | None = None
-    """Use only when a regular product and an economy (quant) product share the same article; send
-    1 to update the regular product's price or the quant size to update the economy product's
-    price.
-    """
-
-    vat: str | None = None
-    """Current VAT rate for the product: 0 (not subject to VAT), 0.05 (5%), 0.07 (7%), 0.1 (10%),
-    0.2 (20%) or 0.22 (22%).
-    """
-
-
-class ProductPriceUpdateResult(Model):
-    """Result of updating the prices of one product."""
-
-    errors: list[OperationError] | None = None
-    """Errors that occurred while processing the product."""
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
 
     offer_id: str | None = None
     """Product identifier in the seller's system (article)."""
 
+    present: int | None = None
+    """Total quantity of the product at the warehouse."""
+
     product_id: int | None = None
     """Product identifier in the Ozon system (product_id)."""
 
-    updated: bool | None = None
-    """True if the product's prices were updated successfully."""
+    reserved: int | None = None
+    """Quantity reserved at the warehouse."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
 
 
-class ProductRatingBySkuV1Response(Model):
-    """Content ratings of the requested products."""
+class ProductInfoStocksByWarehouseFbsV2Request(RequestModel):
+    """Request for product stocks at the seller's warehouses; pass either sku or offer_id.
 
-    products: list[ProductContentRating] | None = None
-    """Content ratings of the products."""
-
-
-class ProductRelatedSku(Model):
-    """An SKU related to one of the requested SKUs."""
-
-    availability: str | None = None
-    """Availability of the product under this SKU: HIDDEN (hidden), AVAILABLE (available),
-    UNAVAILABLE (unavailable, the SKU is deleted).
+    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but its examples pass
+    several; at least one is required (`anyOf`).
     """
 
-    deleted_at: datetime | None = None
-    """Date and time the SKU was deleted."""
+    limit: Annotated[int, Meta(ge=0, le=1000)]
+    """Number of values in the answer. Maximum 1000."""
 
-    delivery_schema: str | None = None
-    """Scheme the SKU belongs to: SDS (the unified Ozon SKU), FBO (a product sold from an Ozon
-    warehouse), FBS (a product sold from an FBS warehouse), Crossborder (a product sold from
-    abroad).
+    cursor: str | None = None
+    """Cursor for the next page; take it from the previous answer, leave empty for the first page.
     """
+
+    offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Product identifiers in the seller's system (article codes). Maximum 1000."""
+
+    sku: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Product identifiers in Ozon's system (SKU). Maximum 1000."""
+
+    def __post_init__(self) -> None:
+        if (self.sku is None) and (self.offer_id is None):
+            raise ValueError("one of `sku`, `offer_id` is required")
+
+
+class ProductInfoStocksByWarehouseFbsV2Response(Model):
+    """A page of product stocks at the seller's warehouses."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
+
+    has_next: bool | None = None
+    """True if not all products were returned; request the next page with cursor."""
+
+    products: list[ProductInfoStocksByWarehouseFbsV2ResponseProduct] | None = None
+    """Stocks per product and warehouse."""
+
+
+class ProductInfoStocksByWarehouseFbsV2ResponseProduct(Model):
+    """Stock of one product at one of the seller's warehouses."""
+
+    free_stock: int | None = None
+    """Units available for sale."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    present: int | None = None
+    """Total units at the warehouse."""
 
     product_id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
+    reserved: int | None = None
+    """Units reserved at the warehouse."""
+
     sku: int | None = None
     """Product identifier in Ozon's system (SKU)."""
 
+    warehouse_id: int | None = None
+    """Identifier of the warehouse."""
 
-class ProductRelatedSkuError(Model):
-    """An error for one SKU in the related SKU request."""
-
-    code: str | None = None
-    """Error code."""
-
-    sku: int | None = None
-    """SKU the error refers to."""
-
-    message: str | None = None
-    """Error text."""
+    warehouse_name: str | None = None
+    """Name of the warehouse."""
 
 
-class ProductRelatedSkuGetV1Request(RequestModel):
-    """Request for SKUs related to the given ones."""
+class ProductInfoStocksV4Request(RequestModel):
+    """Request for product stock quantities."""
 
-    sku: Annotated[list[int], Meta(max_length=200)]
-    """SKUs to look up. Maximum 200."""
+    filter: ProductInfoStocksV4RequestFilter
+    """Filter selecting the products."""
 
+    limit: int
+    """Number of values per page, 1 to 1000."""
 
-class ProductRelatedSkuGetV1Response(Model):
-    """SKUs related to the requested ones and errors."""
-
-    items: list[ProductRelatedSku] | None = None
-    """Related SKUs."""
-
-    errors: list[ProductRelatedSkuError] | None = None
-    """Errors for SKUs that could not be processed."""
+    cursor: str | None = None
+    """Cursor for the next page; take it from the previous answer, leave empty for the first page.
+    """
 
 
-class ProductSkusRequest(RequestModel):
-    """A list of product SKUs."""
+class ProductInfoStocksV4RequestFilter(RequestModel):
+    """Filter selecting products for the stock quantity list."""
 
-    skus: list[int]
-    """Product identifiers in the Ozon system (SKU) to return data for."""
+    offer_id: list[str] | None = None
+    """Seller article codes (offer_id) to include."""
+
+    product_id: list[int] | None = None
+    """Ozon product identifiers (product_id) to include."""
+
+    visibility: ProductInfoStocksV4RequestFilterVisibility | None = None
+    """Filter by product visibility; ALL returns every product except archived ones."""
+
+    with_quant: ProductInfoStocksV4RequestFilterWithQuant | None = None
+    """Filter for economy-tariff products."""
 
 
-class ProductStocksQuantFilter(RequestModel):
+class ProductInfoStocksV4RequestFilterWithQuant(RequestModel):
     """Filter for economy-tariff products (products sold in quants)."""
 
     created: bool | None = None
@@ -2177,7 +2388,64 @@ class ProductStocksQuantFilter(RequestModel):
     """True to include economy products in any status."""
 
 
-class ProductSubscriptionCount(Model):
+class ProductInfoStocksV4Response(Model):
+    """A page of product stock quantities."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
+
+    items: list[ProductInfoStocksV4ResponseItem] | None = None
+    """Products with their stocks."""
+
+    total: int | None = None
+    """Number of distinct products for which stock information is returned."""
+
+
+class ProductInfoStocksV4ResponseItem(Model):
+    """Stock quantities of one product."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    product_id: int | None = None
+    """Identifier of the product in Ozon's system (product_id)."""
+
+    stocks: list[ProductInfoStocksV4ResponseItemStock] | None = None
+    """Stock by warehouse type."""
+
+
+class ProductInfoStocksV4ResponseItemStock(Model):
+    """Stock of a product at one warehouse type."""
+
+    present: int | None = None
+    """Units currently at the warehouse."""
+
+    reserved: int | None = None
+    """Units reserved by customers."""
+
+    shipment_type: ProductInfoStocksV4ResponseItemStockShipmentType | None = None
+    """Packaging type."""
+
+    sku: int | None = None
+    """Product identifier in Ozon's system (SKU)."""
+
+    type: str | None = None
+    """Warehouse type: fbs (seller warehouse, Ozon delivers), rfbs (seller warehouse, the seller
+    delivers), fbo (Ozon warehouse), fbp (partner warehouse).
+    """
+
+    warehouse_ids: list[int] | None = None
+    """Identifiers of the warehouses where the product is or was stored. (Deprecated by Ozon.)"""
+
+
+class ProductInfoSubscriptionV1Response(Model):
+    """Subscriber counts of the requested products."""
+
+    result: list[ProductInfoSubscriptionV1ResponseResult] | None = None
+    """Subscriber count per SKU."""
+
+
+class ProductInfoSubscriptionV1ResponseResult(Model):
     """Number of users waiting for a product to become available."""
 
     count: int | None = None
@@ -2187,48 +2455,35 @@ class ProductSubscriptionCount(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
-class ProductTimerRequest(RequestModel):
-    """The products whose minimum-price timer to read or refresh."""
+class ProductInfoWarehouseStocksV1Request(RequestModel):
+    """Request for product stocks at one warehouse."""
 
-    product_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """Product identifiers in the Ozon system (product_id); up to 1000."""
+    limit: Annotated[int, Meta(ge=1, le=1000)]
+    """Number of records per page, from 1 to 1000."""
 
+    warehouse_id: int
+    """Warehouse identifier."""
 
-class ProductTotalLimit(Model):
-    """The assortment limit, the total number of products a seller account may hold."""
-
-    limit: int | None = None
-    """Number of products that can be created in the seller account; -1 means unlimited."""
-
-    usage: int | None = None
-    """Number of products already created."""
+    cursor: str | None = None
+    """Cursor for the next page; empty for the first request."""
 
 
-class ProductUpdateDiscountV1Request(RequestModel):
-    """Request to set the discount on a marked-down FBS product."""
+class ProductInfoWarehouseStocksV1Response(Model):
+    """A page of product stocks at a warehouse."""
 
-    discount: int
-    """Discount size in percent, from 3 to 99."""
+    cursor: str | None = None
+    """Cursor for the next page; empty when there is no more data."""
 
-    product_id: int
-    """Identifier of the product in Ozon's system (product_id)."""
+    has_next: bool | None = None
+    """True if not all records were returned and the request should be repeated with the new
+    cursor; false if this is the last page.
+    """
 
-
-class ProductUpdateOfferIdV1Request(RequestModel):
-    """Request to change product article codes."""
-
-    update_offer_id: Annotated[list[ProductOfferIdUpdate], Meta(max_length=25, min_length=1)]
-    """Pairs of current and new article codes. Maximum 25 (Ozon's schema limit)."""
+    stocks: list[ProductInfoWarehouseStocksV1ResponseStock] | None = None
+    """Product stock records."""
 
 
-class ProductUpdateOfferIdV1Response(Model):
-    """Result of changing product article codes."""
-
-    errors: list[ProductOfferIdUpdateError] | None = None
-    """Article codes that could not be changed; empty if all were changed."""
-
-
-class ProductWarehouseStock(Model):
+class ProductInfoWarehouseStocksV1ResponseStock(Model):
     """Stock of one product at an FBS or rFBS warehouse."""
 
     free_stock: int | None = None
@@ -2256,7 +2511,27 @@ class ProductWarehouseStock(Model):
     """Warehouse identifier."""
 
 
-class ProductWrongVolume(Model):
+class ProductInfoWrongVolumeV1Request(RequestModel):
+    """Request for products with incorrect dimensions or weight."""
+
+    limit: Annotated[int, Meta(ge=1, le=1000)]
+    """Maximum number of products in the answer, from 1 to 1000."""
+
+    cursor: str | None = None
+    """Cursor for the next page; empty for the first request."""
+
+
+class ProductInfoWrongVolumeV1Response(Model):
+    """A page of products with incorrect dimensions or weight."""
+
+    cursor: str | None = None
+    """Cursor for the next page; empty when there is no more data."""
+
+    products: list[ProductInfoWrongVolumeV1ResponseProduct] | None = None
+    """Products with incorrect dimensions or weight."""
+
+
+class ProductInfoWrongVolumeV1ResponseProduct(Model):
     """A product whose dimensions or weight are considered incorrect, with its current values."""
 
     height: int | None = None
@@ -2282,3 +2557,909 @@ class ProductWrongVolume(Model):
 
     width: int | None = None
     """Product width."""
+
+
+class ProductItemQuant(Model):
+    """A quant, a bundle in which an economy-tariff product is sold."""
+
+    quant_code: str | None = None
+    """Identifier of the economy product (quant code)."""
+
+    quant_size: int | None = None
+    """Number of units in the quant."""
+
+
+class ProductListRequestFilter(RequestModel):
+    """Filter selecting products for the product list and price information."""
+
+    offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Seller article codes (offer_id) to include. Maximum 1000."""
+
+    product_id: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Ozon product identifiers (product_id) to include. Maximum 1000."""
+
+    visibility: ProductListVisibility | None = None
+    """Filter by product visibility; ALL returns every product except archived ones."""
+
+
+class ProductListV3Request(RequestModel):
+    """Request for the product list."""
+
+    filter: ProductListRequestFilter | None = None
+    """Filter selecting the products."""
+
+    last_id: str | None = None
+    """Identifier of the last value on the page; leave empty in the first request, then pass
+    last_id from the previous answer.
+    """
+
+    limit: int | None = None
+    """Number of values per page, 1 to 1000."""
+
+
+class ProductListV3Response(Model):
+    """The product list."""
+
+    result: ProductListV3ResponseResult | None = None
+    """A page of products."""
+
+
+class ProductListV3ResponseResult(Model):
+    """A page of the product list."""
+
+    items: list[ProductListV3ResponseResultItem] | None = None
+    """Products."""
+
+    last_id: str | None = None
+    """Identifier of the last value on the page; pass it as last_id in the next request to get the
+    following values.
+    """
+
+    total: int | None = None
+    """Total number of products."""
+
+
+class ProductListV3ResponseResultItem(Model):
+    """A product in the product list."""
+
+    archived: bool | None = None
+    """True if the product is archived."""
+
+    has_fbo_stocks: bool | None = None
+    """True if the product is in stock at FBO warehouses."""
+
+    has_fbs_stocks: bool | None = None
+    """True if the product is in stock at FBS warehouses."""
+
+    is_discounted: bool | None = None
+    """True if the product is a marked-down item."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    product_id: int | None = None
+    """Identifier of the product in Ozon's system (product_id)."""
+
+    quants: list[ProductItemQuant] | None = None
+    """Quants (economy-tariff bundles) of the product."""
+
+
+class ProductModelInfo(Model):
+    """The model a product belongs to; products of one model are shown together on the site."""
+
+    count: int | None = None
+    """Number of products in the model."""
+
+    model_id: int | None = None
+    """Identifier of the product model."""
+
+
+class ProductPicturesImportV1Request(RequestModel):
+    """The complete set of images for a product; images not sent are removed."""
+
+    product_id: int
+    """Product identifier in the Ozon system (product_id)."""
+
+    color_image: str | None = None
+    """Link to the marketing color swatch image."""
+
+    images: Annotated[list[str], Meta(max_length=30)] | None = None
+    """Links to the product images, up to 30, in the order they appear on the site; the first is
+    the main image.
+    """
+
+    images360: Annotated[list[str], Meta(max_length=70)] | None = None
+    """Links to 360-degree view images, up to 70; JPG files in publicly accessible cloud storage."""
+
+
+class ProductPicturesImportV1Response(Model):
+    """Preliminary result of an image upload."""
+
+    result: ProductPicturesImportV1ResponseResult | None = None
+    """The uploaded images and their states."""
+
+
+class ProductPicturesImportV1ResponseResult(Model):
+    """The product images with their upload states."""
+
+    pictures: list[ProductPicturesImportV1ResponseResultPicture] | None = None
+    """Images of the product."""
+
+
+class ProductPicturesImportV1ResponseResultPicture(Model):
+    """One product image and its upload state."""
+
+    is_360: bool | None = None
+    """True if the image is part of a 360-degree view."""
+
+    is_color: bool | None = None
+    """True if the image is the marketing color swatch."""
+
+    is_primary: bool | None = None
+    """True if the image is the main product image."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    state: str | None = None
+    """Image upload state. The answer of /v1/product/pictures/import always shows imported (not
+    processed yet); about 10 seconds later /v2/product/pictures/info shows uploaded (the image
+    is loaded) or pending (loading failed, try again later).
+    """
+
+    url: str | None = None
+    """Link to the image in publicly accessible cloud storage; JPG or PNG."""
+
+
+class ProductPicturesInfoV2Request(RequestModel):
+    """Request for product images."""
+
+    product_id: Annotated[list[int], Meta(max_length=1000)]
+    """Identifiers of products in Ozon's system (product_id). Maximum 1000."""
+
+
+class ProductPicturesInfoV2Response(Model):
+    """Image links of the requested products."""
+
+    items: list[ProductPicturesInfoV2ResponseItem] | None = None
+    """Image links per product."""
+
+
+class ProductPicturesInfoV2ResponseItem(Model):
+    """The image links of one product."""
+
+    product_id: int | None = None
+    """Identifier of the product in Ozon's system (product_id)."""
+
+    primary_photo: list[str] | None = None
+    """Link to the main image."""
+
+    photo: list[str] | None = None
+    """Links to the product photos."""
+
+    color_photo: list[str] | None = None
+    """Links to the uploaded colour samples."""
+
+    photo_360: list[str] | None = None
+    """Links to the 360-degree images."""
+
+    errors: list[ProductPicturesInfoV2ResponseItemError] | None = None
+    """Errors with the product's images."""
+
+
+class ProductPicturesInfoV2ResponseItemError(Model):
+    """An error with one image of a product."""
+
+    message: str | None = None
+    """Description of the error."""
+
+    url: str | None = None
+    """Link to the image."""
+
+
+class ProductPlacementZoneInfoV1Request(RequestModel):
+    """Request for the placement zones of products."""
+
+    skus: Annotated[list[int], Meta(max_length=150, min_length=1)]
+    """Product identifiers in the Ozon system (SKU), 1 to 150."""
+
+
+class ProductPlacementZoneInfoV1Response(Model):
+    """Placement zones of products."""
+
+    products_placement: list[ProductPlacementZoneInfoV1ResponseProductsPlacement] | None = None
+    """Products with their placement zones."""
+
+
+class ProductPlacementZoneInfoV1ResponseProductsPlacement(Model):
+    """A product and its placement zone."""
+
+    placement_zone: ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone | None = None
+    """Placement zone of the product: `UNSPECIFIED` not specified; `CLOSED_ZONE` closed zone;
+    `DANGEROUS_GOODS` hazardous goods of classes 2 to 4; `PRODUCTS` food products; `SORT`
+    sortable goods; `NON_SORT` non-sortable goods; `OVERSIZE` oversized goods; `JEWELRY`
+    jewellery; `UNRESOLVED` zone unknown.
+    """
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class ProductPricesDetailsV1Request(RequestModel):
+    """Request for detailed price information of products."""
+
+    skus: Annotated[list[int], Meta(max_length=1000, min_length=1)]
+    """Product identifiers in the Ozon system (SKU), 1 to 1000."""
+
+
+class ProductPricesDetailsV1Response(Model):
+    """Detailed price information of products."""
+
+    prices: list[ProductPricesDetailsV1ResponsePrice] | None = None
+    """Price information of each product."""
+
+
+class ProductPricesDetailsV1ResponsePrice(Model):
+    """Detailed price information of one product."""
+
+    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Price of the product on the site."""
+
+    discount_percent: float | None = None
+    """Percentage of the discount funded by Ozon. (Deprecated by Ozon.)"""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Price of the product including promotions or boosting."""
+
+    price_indexes: list[ProductPricesDetailsV1ResponsePricePriceIndex] | None = None
+    """Price index data of the product."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class ProductPricesDetailsV1ResponsePricePriceIndex(Model):
+    """Price index data: competitors' prices and your own prices for the product."""
+
+    external_index_data: ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData | None = (
+        None
+    )
+    """Competitors' prices for the product."""
+
+    self_index_data: ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData | None = None
+    """Your own prices for the product."""
+
+
+class ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData(Model):
+    """Price index data of one kind: minimum price, index value and a link to the product."""
+
+    min_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Minimum price of the product."""
+
+    price_index: float | None = None
+    """Price index value."""
+
+    url: str | None = None
+    """Link to the product."""
+
+
+class ProductQuantInfoV1Request(RequestModel):
+    """Request for economy product details by quant code."""
+
+    quant_code: Annotated[list[str], Meta(max_length=1000, min_length=1)]
+    """Quant codes of the economy products, 1 to 1000; get them with /v1/product/quant/list."""
+
+
+class ProductQuantInfoV1Response(Model):
+    """Details of economy products."""
+
+    items: list[ProductQuantInfoV1ResponseItem] | None = None
+    """Economy products with their quants."""
+
+
+class ProductQuantInfoV1ResponseItem(Model):
+    """An economy product and its quants."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (`product_id`)."""
+
+    quant_info: ProductQuantInfoV1ResponseItemQuantInfo | None = None
+    """Information about the product's quants."""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfo(Model):
+    """Information about the quants of an economy product."""
+
+    quants: list[ProductQuantInfoV1ResponseItemQuantInfoQuant] | None = None
+    """Quants of the product."""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuant(Model):
+    """A quant of an economy product: prices, dimensions, barcodes and statuses."""
+
+    barcodes_extended: list[ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended] | None = (
+        None
+    )
+    """Barcodes of the quant with their status."""
+
+    dimensions: ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions | None = None
+    """Dimensions and weight."""
+
+    marketing_price: ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice | None = None
+    """Price of the product after all promotions, as shown on the Ozon storefront, not counting the
+    Ozon Bank card discount.
+    """
+
+    min_price: str | None = None
+    """Minimum price set by the seller."""
+
+    old_price: str | None = None
+    """Strikethrough (pre-discount) price set by the seller."""
+
+    price: str | None = None
+    """Selling price set by the seller."""
+
+    quant_code: str | None = None
+    """Identifier of the economy product (quant code)."""
+
+    quant_sice: int | None = None
+    """Quant size: the number of units in the quant. The field name is spelled this way by Ozon."""
+
+    shipment_type: str | None = None
+    """Shipment (delivery) type of the product."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    statuses: ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses | None = None
+    """Status of the quant with its descriptions."""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended(Model):
+    """A barcode of a quant with its status."""
+
+    barcode: str | None = None
+    """Barcode."""
+
+    error: str | None = None
+    """Error that occurred when getting the barcode."""
+
+    status: str | None = None
+    """Barcode status."""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuantDimensions(Model):
+    """Dimensions and weight of a quant."""
+
+    depth: int | None = None
+    """Depth, in millimetres."""
+
+    height: int | None = None
+    """Height, in millimetres."""
+
+    weight: int | None = None
+    """Weight, in grams."""
+
+    width: int | None = None
+    """Width, in millimetres."""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuantMarketingPrice(Model):
+    """Price of the product after all promotions, as shown on the Ozon storefront, not counting the
+    Ozon Bank card discount.
+    """
+
+    price: str | None = None
+    """Selling price."""
+
+    seller_price: str | None = None
+    """Price set by the seller."""
+
+
+class ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses(Model):
+    """Status of a quant with its descriptions."""
+
+    state_description: str | None = None
+    """Description of the status."""
+
+    state_name: str | None = None
+    """Name of the status."""
+
+    state_sys_name: str | None = None
+    """System name of the status."""
+
+    state_tooltip: str | None = None
+    """Hint about the current state of the product."""
+
+
+class ProductQuantListV1Request(RequestModel):
+    """Request for a page of economy products."""
+
+    limit: int
+    """Maximum number of products in the answer."""
+
+    cursor: str | None = None
+    """Cursor of the page to return: leave it empty in the first request, then pass the `cursor`
+    from the previous answer.
+    """
+
+    visibility: ProductQuantListV1RequestVisibility | None = None
+    """Filter by product visibility: `ALL` all products except archived ones; `VISIBLE` visible to
+    buyers; `INVISIBLE` not visible to buyers; `EMPTY_STOCK` out of stock; `NOT_MODERATED`
+    failed moderation; `MODERATED` passed moderation; `DISABLED` visible to buyers but not
+    available for purchase; `STATE_FAILED` creation ended with an error; `READY_TO_SUPPLY` ready
+    for supply; `VALIDATION_STATE_PENDING` being checked by the pre-moderation validator;
+    `VALIDATION_STATE_FAIL` failed the pre-moderation check; `VALIDATION_STATE_SUCCESS` passed
+    the pre-moderation check; `TO_SUPPLY` ready for sale; `IN_SALE` on sale; `REMOVED_FROM_SALE`
+    hidden from buyers; `OVERPRICED` price too high; `CRITICALLY_OVERPRICED` price critically
+    too high; `EMPTY_BARCODE` no barcode; `BARCODE_EXISTS` barcode set; `QUARANTINE` quarantined
+    after a price change of 50% or more; `ARCHIVED` archived; `OVERPRICED_WITH_STOCK` on sale at
+    a price higher than competitors'; `PARTIAL_APPROVED` on sale with an empty or incomplete
+    description.
+    """
+
+
+class ProductQuantListV1Response(Model):
+    """A page of economy products."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
+
+    products: list[ProductQuantListV1ResponseProduct] | None = None
+    """Economy products on this page."""
+
+    total_items: int | None = None
+    """Stock across all warehouses, in units, as Ozon describes this field."""
+
+
+class ProductQuantListV1ResponseProduct(Model):
+    """An economy product with its quants."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (`product_id`)."""
+
+    quants: list[ProductItemQuant] | None = None
+    """Quants of the product."""
+
+
+class ProductRatingBySkuV1Response(Model):
+    """Content ratings of the requested products."""
+
+    products: list[ProductRatingBySkuV1ResponseProduct] | None = None
+    """Content ratings of the products."""
+
+
+class ProductRatingBySkuV1ResponseProduct(Model):
+    """The content rating of one product."""
+
+    sku: int | None = None
+    """Product identifier in Ozon's system (SKU)."""
+
+    rating: float | None = None
+    """Content rating of the product, from 0 to 100."""
+
+    groups: list[ProductRatingBySkuV1ResponseProductGroup] | None = None
+    """Attribute groups that make up the content rating."""
+
+
+class ProductRatingBySkuV1ResponseProductGroup(Model):
+    """A group of attributes that contributes to a product's content rating."""
+
+    conditions: list[ProductRatingBySkuV1ResponseProductGroupCondition] | None = None
+    """Conditions that raise the content rating."""
+
+    improve_at_least: int | None = None
+    """Number of attributes to fill in to get the maximum score in this group."""
+
+    improve_attributes: list[IdNamePair] | None = None
+    """Attributes whose filling in can raise the content rating."""
+
+    key: str | None = None
+    """Identifier of the group, for example media."""
+
+    name: str | None = None
+    """Name of the group."""
+
+    rating: float | None = None
+    """Rating within the group."""
+
+    weight: float | None = None
+    """Share of the group in the content rating, in percent."""
+
+
+class ProductRatingBySkuV1ResponseProductGroupCondition(Model):
+    """A condition that adds points to a product's content rating."""
+
+    cost: float | None = None
+    """Content rating points the condition gives when fulfilled."""
+
+    description: str | None = None
+    """Description of the condition."""
+
+    fulfilled: bool | None = None
+    """True if the condition is fulfilled."""
+
+    key: str | None = None
+    """Identifier of the condition, for example media_images_2."""
+
+
+class ProductRelatedSkuGetV1Request(RequestModel):
+    """Request for SKUs related to the given ones."""
+
+    sku: Annotated[list[int], Meta(max_length=200)]
+    """SKUs to look up. Maximum 200."""
+
+
+class ProductRelatedSkuGetV1Response(Model):
+    """SKUs related to the requested ones and errors."""
+
+    items: list[ProductRelatedSkuGetV1ResponseItem] | None = None
+    """Related SKUs."""
+
+    errors: list[ProductRelatedSkuGetV1ResponseError] | None = None
+    """Errors for SKUs that could not be processed."""
+
+
+class ProductRelatedSkuGetV1ResponseError(Model):
+    """An error for one SKU in the related SKU request."""
+
+    code: str | None = None
+    """Error code."""
+
+    sku: int | None = None
+    """SKU the error refers to."""
+
+    message: str | None = None
+    """Error text."""
+
+
+class ProductRelatedSkuGetV1ResponseItem(Model):
+    """An SKU related to one of the requested SKUs."""
+
+    availability: str | None = None
+    """Availability of the product under this SKU: HIDDEN (hidden), AVAILABLE (available),
+    UNAVAILABLE (unavailable, the SKU is deleted).
+    """
+
+    deleted_at: datetime | None = None
+    """Date and time the SKU was deleted."""
+
+    delivery_schema: str | None = None
+    """Scheme the SKU belongs to: SDS (the unified Ozon SKU), FBO (a product sold from an Ozon
+    warehouse), FBS (a product sold from an FBS warehouse), Crossborder (a product sold from
+    abroad).
+    """
+
+    product_id: int | None = None
+    """Identifier of the product in Ozon's system (product_id)."""
+
+    sku: int | None = None
+    """Product identifier in Ozon's system (SKU)."""
+
+
+class ProductResult(Model):
+    """A parameter referred to in a product error text."""
+
+    name: str | None = None
+    """Parameter name."""
+
+    value: str | None = None
+    """Parameter value."""
+
+
+class ProductSkusRequest(RequestModel):
+    """A list of product SKUs."""
+
+    skus: list[int]
+    """Product identifiers in the Ozon system (SKU) to return data for."""
+
+
+class ProductStairwayDiscountByQuantityGetV1Request(RequestModel):
+    """Request for the quantity discount settings of products."""
+
+    skus: Annotated[list[int], Meta(max_length=5000)]
+    """Product identifiers in the Ozon system (SKU) to return settings for; at most 5000."""
+
+
+class ProductStairwayDiscountByQuantityGetV1Response(Model):
+    """Quantity discount settings of products."""
+
+    stairways: list[ProductStairwayDiscountByQuantityGetV1ResponseStairway] | None = None
+    """Quantity discount settings of each product."""
+
+
+class ProductStairwayDiscountByQuantityGetV1ResponseStairway(Model):
+    """Quantity discount settings of one product."""
+
+    enabled: bool | None = None
+    """`true` if the quantity discount is enabled."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    stairway: ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway | None = None
+    """Discount tiers."""
+
+    status: ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus | None = None
+    """Status of the latest change of the discount: `IN_PROCESS` the change is being applied;
+    `SUCCESS` the change has been applied to the product; `ERROR` the change failed, call
+    /v1/product/stairway-discount/by-quantity/set again.
+    """
+
+
+class ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway(Model):
+    """Tiers of a quantity discount."""
+
+    steps: list[ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep] | None = None
+    """Discount tiers."""
+
+
+class ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep(Model):
+    """One tier of a quantity discount."""
+
+    discount: int | None = None
+    """Discount, in percent."""
+
+    quantity: int | None = None
+    """Number of units of the product in an order for the discount to apply."""
+
+    step: int | None = None
+    """Tier number."""
+
+
+class ProductStairwayDiscountByQuantitySetV1Request(RequestModel):
+    """Request to set or remove quantity discounts."""
+
+    stairways: list[ProductStairwayDiscountByQuantitySetV1RequestStairway]
+    """Quantity discount settings by product."""
+
+    suppress_warnings: bool | None = None
+    """`true` to ignore warnings and set the discount anyway."""
+
+
+class ProductStairwayDiscountByQuantitySetV1RequestStairway(RequestModel):
+    """Quantity discount settings for one product."""
+
+    enabled: bool
+    """`true` to enable the discount, `false` to switch it off."""
+
+    sku: int
+    """Product identifier in the Ozon system (SKU)."""
+
+    stairway: ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway
+    """Discount tiers."""
+
+
+class ProductStairwayDiscountByQuantitySetV1RequestStairwayStairway(RequestModel):
+    """Tiers of a quantity discount."""
+
+    steps: Annotated[
+        list[ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep],
+        Meta(max_length=4, min_length=1),
+    ]
+    """Discount tiers, 1 to 4."""
+
+
+class ProductStairwayDiscountByQuantitySetV1RequestStairwayStairwayStep(RequestModel):
+    """One tier of a quantity discount."""
+
+    discount: int
+    """Discount, in percent."""
+
+    quantity: int
+    """Number of units of the product in an order for the discount to apply."""
+
+    step: int
+    """Tier number."""
+
+
+class ProductStairwayDiscountByQuantitySetV1Response(Model):
+    """Acceptance of a quantity discount change, with errors and warnings."""
+
+    accepted: bool | None = None
+    """`true` if the request was accepted. Check the result of the change with
+    /v1/product/stairway-discount/by-quantity/get.
+    """
+
+    errors: list[ProductStairwayDiscountByQuantitySetV1ResponseError] | None = None
+    """Errors by SKU."""
+
+    warnings: list[ProductStairwayDiscountByQuantitySetV1ResponseError] | None = None
+    """Warnings by SKU."""
+
+
+class ProductStairwayDiscountByQuantitySetV1ResponseError(Model):
+    """Errors or warnings for one SKU."""
+
+    data: list[ProductStairwayDiscountByQuantitySetV1ResponseErrorData] | None = None
+    """Details of the errors or warnings."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class ProductStairwayDiscountByQuantitySetV1ResponseErrorData(Model):
+    """Details of one error or warning."""
+
+    code: str | None = None
+    """Error or warning code."""
+
+    field: str | None = None
+    """Field the error or warning refers to; Ozon's reference labels it the reason."""
+
+    message: str | None = None
+    """Text description."""
+
+    step: int | None = None
+    """Discount tier the error or warning refers to."""
+
+    value: str | None = None
+    """Value of the field that caused the error."""
+
+
+class ProductTimerRequest(RequestModel):
+    """The products whose minimum-price timer to read or refresh."""
+
+    product_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Product identifiers in the Ozon system (product_id); up to 1000."""
+
+
+class ProductUpdateDiscountV1Request(RequestModel):
+    """Request to set the discount on a marked-down FBS product."""
+
+    discount: int
+    """Discount size in percent, from 3 to 99."""
+
+    product_id: int
+    """Identifier of the product in Ozon's system (product_id)."""
+
+
+class ProductUpdateOfferIdV1Request(RequestModel):
+    """Request to change product article codes."""
+
+    update_offer_id: Annotated[
+        list[ProductUpdateOfferIdV1RequestUpdateOfferId], Meta(max_length=25, min_length=1)
+    ]
+    """Pairs of current and new article codes. Maximum 25 (Ozon's schema limit)."""
+
+
+class ProductUpdateOfferIdV1RequestUpdateOfferId(RequestModel):
+    """A pair of the current and the new article code of a product."""
+
+    new_offer_id: str
+    """New article code. Up to 50 characters."""
+
+    offer_id: str
+    """Current article code."""
+
+
+class ProductUpdateOfferIdV1Response(Model):
+    """Result of changing product article codes."""
+
+    errors: list[ProductUpdateOfferIdV1ResponseError] | None = None
+    """Article codes that could not be changed; empty if all were changed."""
+
+
+class ProductUpdateOfferIdV1ResponseError(Model):
+    """An article code that could not be changed."""
+
+    message: str | None = None
+    """Error message."""
+
+    offer_id: str | None = None
+    """Article code of the product that could not be changed."""
+
+
+class ProductVisibilityInfoV1Request(RequestModel):
+    """Request for the storefront visibility of products."""
+
+    skus: Annotated[list[int], Meta(max_length=350, min_length=1)] | None = None
+    """Product identifiers in the Ozon system (SKU), 1 to 350."""
+
+
+class ProductVisibilityInfoV1Response(Model):
+    """Storefront visibility of products."""
+
+    items: list[ProductVisibilityInfoV1ResponseItem] | None = None
+    """Products with their visibility."""
+
+
+class ProductVisibilityInfoV1ResponseItem(Model):
+    """A product and the storefronts on which it is shown."""
+
+    showcases_visibility: ProductVisibilityInfoV1ResponseItemShowcasesVisibility | None = None
+    """Storefronts on which the product is shown: `UNSPECIFIED` not specified; `OZON` shown on Ozon
+    only; `SELECT` shown on Ozon Select only; `OZON_SELECT` shown on both Ozon and Ozon Select;
+    `NONE` hidden on all storefronts.
+    """
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class ProductVisibilitySetV1Request(RequestModel):
+    """Request to set the storefront visibility of products."""
+
+    item_placement: list[ProductVisibilitySetV1RequestItemPlacement]
+    """Storefront placement for each product."""
+
+
+class ProductVisibilitySetV1RequestItemPlacement(RequestModel):
+    """Storefront placement for one product."""
+
+    placement: ProductVisibilitySetV1RequestItemPlacementPlacement
+    """Where to show the product: `OZON` on Ozon only; `SELECT` on Ozon Select only; `OZON_SELECT`
+    on both Ozon and Ozon Select.
+    """
+
+    sku: int
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class ProductVisibilitySetV1Response(Model):
+    """Result of setting storefront visibility."""
+
+    items: list[ProductVisibilitySetV1ResponseItem] | None = None
+    """Resulting visibility of each product."""
+
+    items_errors: list[ProductVisibilitySetV1ResponseItemsError] | None = None
+    """Products that could not be updated, with an error code."""
+
+
+class ProductVisibilitySetV1ResponseItem(Model):
+    """Resulting storefront visibility of one product."""
+
+    select_permission: ProductVisibilitySetV1ResponseItemSelectPermission | None = None
+    """Whether the product may be sold on Ozon Select: `UNSPECIFIED` not specified; `RESTRICTED` it
+    may not be sold; `ALLOWED` it may be sold.
+    """
+
+    seller_item_placement: ProductVisibilitySetV1ResponseItemSellerItemPlacement | None = None
+    """Visibility set by the seller: `UNSPECIFIED` not specified; `OZON` shown on Ozon only;
+    `SELECT` shown on Ozon Select only; `OZON_SELECT` shown on both Ozon and Ozon Select.
+    """
+
+    seller_item_placement_list: (
+        list[ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem] | None
+    ) = None
+    """Visibility set by the seller, as a list of storefronts: `UNSPECIFIED` not specified; `OZON`
+    Ozon; `SELECT` Ozon Select.
+    """
+
+    showcases_visibility: ProductVisibilitySetV1ResponseItemShowcasesVisibility | None = None
+    """Storefronts on which the product is shown: `UNSPECIFIED` not specified; `OZON` shown on Ozon
+    only; `SELECT` shown on Ozon Select only; `OZON_SELECT` shown on both Ozon and Ozon Select;
+    `NONE` hidden on all storefronts.
+    """
+
+    showcases_visibility_list: (
+        list[ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem] | None
+    ) = None
+    """Storefronts on which the product is shown, as a list: `UNSPECIFIED` not specified; `OZON`
+    Ozon; `SELECT` Ozon Select.
+    """
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    warnings: list[str] | None = None
+    """Warnings."""
+
+
+class ProductVisibilitySetV1ResponseItemsError(Model):
+    """A product whose visibility could not be set."""
+
+    code: str | None = None
+    """Error code."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""

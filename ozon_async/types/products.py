@@ -12,10 +12,11 @@ from ozon_async.types.common import (
     OperationError,
     ProductAttributesResponseDictionaryValue,
     ProductCardAttributeValue,
+    ProductImage,
 )
 
 if TYPE_CHECKING:
-    ProductAttributesLegacyVisibility = Literal[
+    ProductsInfoAttributesV3RequestFilterVisibility = Literal[
         "ALL",
         "VISIBLE",
         "INVISIBLE",
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
         "VISIBLE_WITH_FBO_STOCK",
     ]
 else:
-    ProductAttributesLegacyVisibility = Literal[
+    ProductsInfoAttributesV3RequestFilterVisibility = Literal[
         "ALL",
         "VISIBLE",
         "INVISIBLE",
@@ -80,46 +81,79 @@ else:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
-# ProductAttributesLegacyVisibility: Product visibility filter: ALL - all products except
-# archived ones; VISIBLE - visible to buyers; INVISIBLE - not visible to buyers; EMPTY_STOCK -
-# out of stock; NOT_MODERATED - not passed moderation; MODERATED - passed moderation; DISABLED -
-# visible to buyers but cannot be bought; STATE_FAILED - creation failed; READY_TO_SUPPLY -
-# ready for supply; VALIDATION_STATE_PENDING - under pre-moderation; VALIDATION_STATE_FAIL -
-# failed pre-moderation; VALIDATION_STATE_SUCCESS - passed pre-moderation; TO_SUPPLY - ready for
-# sale; IN_SALE - on sale; REMOVED_FROM_SALE - hidden from buyers; BANNED - blocked; OVERPRICED
-# - overpriced; CRITICALLY_OVERPRICED - critically overpriced; EMPTY_BARCODE - no barcode;
-# BARCODE_EXISTS - has a barcode; QUARANTINE - quarantined after a price change of more than
-# 50%; ARCHIVED - archived; OVERPRICED_WITH_STOCK - on sale at a price higher than competitors;
-# PARTIAL_APPROVED - on sale with an empty or incomplete description; IMAGE_ABSENT - no images;
-# MODERATION_BLOCK - blocked by moderation; AUTO_ARCHIVED - archived automatically;
-# MANUAL_ARCHIVED - archived manually by the seller; SEASONAL_AUTO_ARCHIVED - seasonal product
-# archived automatically; VISIBLE_WITH_FBO_STOCK - visible to buyers and has FBO stock.
+# ProductsInfoAttributesV3RequestFilterVisibility: Product visibility filter: ALL - all products
+# except archived ones; VISIBLE - visible to buyers; INVISIBLE - not visible to buyers;
+# EMPTY_STOCK - out of stock; NOT_MODERATED - not passed moderation; MODERATED - passed
+# moderation; DISABLED - visible to buyers but cannot be bought; STATE_FAILED - creation failed;
+# READY_TO_SUPPLY - ready for supply; VALIDATION_STATE_PENDING - under pre-moderation;
+# VALIDATION_STATE_FAIL - failed pre-moderation; VALIDATION_STATE_SUCCESS - passed pre-
+# moderation; TO_SUPPLY - ready for sale; IN_SALE - on sale; REMOVED_FROM_SALE - hidden from
+# buyers; BANNED - blocked; OVERPRICED - overpriced; CRITICALLY_OVERPRICED - critically
+# overpriced; EMPTY_BARCODE - no barcode; BARCODE_EXISTS - has a barcode; QUARANTINE -
+# quarantined after a price change of more than 50%; ARCHIVED - archived; OVERPRICED_WITH_STOCK
+# - on sale at a price higher than competitors; PARTIAL_APPROVED - on sale with an empty or
+# incomplete description; IMAGE_ABSENT - no images; MODERATION_BLOCK - blocked by moderation;
+# AUTO_ARCHIVED - archived automatically; MANUAL_ARCHIVED - archived manually by the seller;
+# SEASONAL_AUTO_ARCHIVED - seasonal product archived automatically; VISIBLE_WITH_FBO_STOCK -
+# visible to buyers and has FBO stock.
 
 
-class DeleteProductsRequestProduct(RequestModel):
+class ProductsDeleteV2Request(RequestModel):
+    """Request to delete products without SKU from the archive."""
+
+    products: Annotated[list[ProductsDeleteV2RequestProduct], Meta(max_length=500)]
+    """Products to delete, identified by offer_id. Up to 500 per request."""
+
+
+class ProductsDeleteV2RequestProduct(RequestModel):
     """A product to delete from the archive."""
 
     offer_id: str
     """Product identifier in the seller's system (article code)."""
 
 
-class ProductAttributesLegacyAttribute(Model):
-    """An attribute (characteristic) of a product and its values."""
+class ProductsDeleteV2Response(Model):
+    """Result of deleting products from the archive."""
 
-    attribute_id: int | None = None
-    """Attribute ID."""
+    status: list[ProductsDeleteV2ResponseStatus] | None = None
+    """Deletion status of each product."""
 
-    complex_id: int | None = None
-    """ID of the complex attribute this attribute belongs to. A complex attribute groups nested
-    attributes; for example, "Processor" has the nested attributes "Manufacturer" and "L2
-    cache", each of which can have several values.
+
+class ProductsDeleteV2ResponseStatus(Model):
+    """Result of deleting one product from the archive."""
+
+    error: str | None = None
+    """Reason why the product could not be deleted; empty on success."""
+
+    is_deleted: bool | None = None
+    """true if the request was processed without errors and the product was deleted."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article code)."""
+
+
+class ProductsInfoAttributesV3Request(RequestModel):
+    """Request for a page of product attribute descriptions."""
+
+    filter: ProductsInfoAttributesV3RequestFilter
+    """Products to return."""
+
+    limit: int
+    """Number of products per page, from 1 to 1000."""
+
+    last_id: str | None = None
+    """Paging cursor. Leave empty for the first page; for the next pages pass last_id from the
+    previous answer.
     """
 
-    values: list[ProductCardAttributeValue] | None = None
-    """Values of the attribute."""
+    sort_by: str | None = None
+    """Field to sort the products by."""
+
+    sort_dir: str | None = None
+    """Sort direction: ASC - ascending; DESC - descending."""
 
 
-class ProductAttributesLegacyFilter(RequestModel):
+class ProductsInfoAttributesV3RequestFilter(RequestModel):
     """Filter selecting the products whose attributes are returned."""
 
     offer_id: list[str] | None = None
@@ -130,16 +164,29 @@ class ProductAttributesLegacyFilter(RequestModel):
     product_id: list[int] | None = None
     """Filter by product IDs in Ozon's system; several values allowed."""
 
-    visibility: ProductAttributesLegacyVisibility | None = None
+    visibility: ProductsInfoAttributesV3RequestFilterVisibility | None = None
     """Filter by product visibility."""
 
 
-class ProductAttributesLegacyItem(Model):
+class ProductsInfoAttributesV3Response(Model):
+    """A page of product attribute descriptions."""
+
+    result: list[ProductsInfoAttributesV3ResponseResult] | None = None
+    """Products with their attributes."""
+
+    last_id: str | None = None
+    """Cursor for the next page; pass it as last_id in the next request."""
+
+    total: int | None = None
+    """Total number of products matching the filter."""
+
+
+class ProductsInfoAttributesV3ResponseResult(Model):
     """A product with its attributes, dimensions and media, as returned by the legacy attributes
     method.
     """
 
-    attributes: list[ProductAttributesLegacyAttribute] | None = None
+    attributes: list[ProductsInfoAttributesV3ResponseResultAttribute] | None = None
     """Product attributes with their values."""
 
     barcode: str | None = None
@@ -159,7 +206,7 @@ class ProductAttributesLegacyItem(Model):
     color_image: str | None = None
     """Marketing colour of the product."""
 
-    complex_attributes: list[ProductAttributesResponseComplexAttribute] | None = None
+    complex_attributes: list[ProductsInfoAttributesV3ResponseResultComplexAttribute] | None = None
     """Complex attributes with their nested attributes."""
 
     depth: int | None = None
@@ -177,10 +224,10 @@ class ProductAttributesLegacyItem(Model):
     image_group_id: str | None = None
     """Deprecated ID used for later bulk upload of images. (Deprecated by Ozon.)"""
 
-    images: list[ProductAttributesResponseImage] | None = None
+    images: list[ProductImage] | None = None
     """Product images."""
 
-    images360: list[ProductAttributesResponseImage] | None = None
+    images360: list[ProductImage] | None = None
     """Frames of the 360-degree product image."""
 
     name: str | None = None
@@ -189,7 +236,7 @@ class ProductAttributesLegacyItem(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article code)."""
 
-    pdf_list: list[ProductAttributesLegacyPdf] | None = None
+    pdf_list: list[ProductsInfoAttributesV3ResponseResultPdfList] | None = None
     """PDF documents attached to the product."""
 
     weight: int | None = None
@@ -210,7 +257,30 @@ class ProductAttributesLegacyItem(Model):
     """
 
 
-class ProductAttributesLegacyNestedAttribute(Model):
+class ProductsInfoAttributesV3ResponseResultAttribute(Model):
+    """An attribute (characteristic) of a product and its values."""
+
+    attribute_id: int | None = None
+    """Attribute ID."""
+
+    complex_id: int | None = None
+    """ID of the complex attribute this attribute belongs to. A complex attribute groups nested
+    attributes; for example, "Processor" has the nested attributes "Manufacturer" and "L2
+    cache", each of which can have several values.
+    """
+
+    values: list[ProductCardAttributeValue] | None = None
+    """Values of the attribute."""
+
+
+class ProductsInfoAttributesV3ResponseResultComplexAttribute(Model):
+    """A complex attribute of a product, made up of nested attributes."""
+
+    attributes: list[ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute] | None = None
+    """Nested attributes with their values."""
+
+
+class ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute(Model):
     """An attribute nested in a complex attribute of a product, with its values."""
 
     attribute_id: int | None = None
@@ -223,7 +293,7 @@ class ProductAttributesLegacyNestedAttribute(Model):
     """Values of the attribute."""
 
 
-class ProductAttributesLegacyPdf(Model):
+class ProductsInfoAttributesV3ResponseResultPdfList(Model):
     """A PDF document attached to a product."""
 
     file_name: str | None = None
@@ -236,40 +306,14 @@ class ProductAttributesLegacyPdf(Model):
     """File name."""
 
 
-class ProductAttributesResponseComplexAttribute(Model):
-    """A complex attribute of a product, made up of nested attributes."""
+class ProductsStocksV2Request(RequestModel):
+    """Request to update product stocks at warehouses."""
 
-    attributes: list[ProductAttributesLegacyNestedAttribute] | None = None
-    """Nested attributes with their values."""
-
-
-class ProductAttributesResponseImage(Model):
-    """A product image, either a regular image or a 360-degree image frame."""
-
-    default: bool | None = None
-    """true if this is the main image, shown first on the product page."""
-
-    file_name: str | None = None
-    """Link to the image file."""
-
-    index: int | None = None
-    """Position of the image in the product's image list, starting from 0."""
+    stocks: Annotated[list[ProductsStocksV2RequestStock], Meta(max_length=100)]
+    """Product stocks by warehouse. Up to 100 product-warehouse pairs per request."""
 
 
-class ProductDeleteStatus(Model):
-    """Result of deleting one product from the archive."""
-
-    error: str | None = None
-    """Reason why the product could not be deleted; empty on success."""
-
-    is_deleted: bool | None = None
-    """true if the request was processed without errors and the product was deleted."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (article code)."""
-
-
-class ProductStockUpdate(RequestModel):
+class ProductsStocksV2RequestStock(RequestModel):
     """New stock of one product at one warehouse.
 
     Note: Ozon marks `product_id` required, but its text says either `offer_id` or `product_id`
@@ -297,7 +341,14 @@ class ProductStockUpdate(RequestModel):
             raise ValueError("one of `offer_id`, `product_id` is required")
 
 
-class ProductStockUpdateResult(Model):
+class ProductsStocksV2Response(Model):
+    """Results of the stock update."""
+
+    result: list[ProductsStocksV2ResponseResult] | None = None
+    """Update result for each product-warehouse pair."""
+
+
+class ProductsStocksV2ResponseResult(Model):
     """Result of updating the stock of one product at one warehouse."""
 
     errors: list[OperationError] | None = None
@@ -314,65 +365,3 @@ class ProductStockUpdateResult(Model):
 
     warehouse_id: int | None = None
     """Warehouse ID."""
-
-
-class ProductsDeleteV2Request(RequestModel):
-    """Request to delete products without SKU from the archive."""
-
-    products: Annotated[list[DeleteProductsRequestProduct], Meta(max_length=500)]
-    """Products to delete, identified by offer_id. Up to 500 per request."""
-
-
-class ProductsDeleteV2Response(Model):
-    """Result of deleting products from the archive."""
-
-    status: list[ProductDeleteStatus] | None = None
-    """Deletion status of each product."""
-
-
-class ProductsInfoAttributesV3Request(RequestModel):
-    """Request for a page of product attribute descriptions."""
-
-    filter: ProductAttributesLegacyFilter
-    """Products to return."""
-
-    limit: int
-    """Number of products per page, from 1 to 1000."""
-
-    last_id: str | None = None
-    """Paging cursor. Leave empty for the first page; for the next pages pass last_id from the
-    previous answer.
-    """
-
-    sort_by: str | None = None
-    """Field to sort the products by."""
-
-    sort_dir: str | None = None
-    """Sort direction: ASC - ascending; DESC - descending."""
-
-
-class ProductsInfoAttributesV3Response(Model):
-    """A page of product attribute descriptions."""
-
-    result: list[ProductAttributesLegacyItem] | None = None
-    """Products with their attributes."""
-
-    last_id: str | None = None
-    """Cursor for the next page; pass it as last_id in the next request."""
-
-    total: int | None = None
-    """Total number of products matching the filter."""
-
-
-class ProductsStocksV2Request(RequestModel):
-    """Request to update product stocks at warehouses."""
-
-    stocks: Annotated[list[ProductStockUpdate], Meta(max_length=100)]
-    """Product stocks by warehouse. Up to 100 product-warehouse pairs per request."""
-
-
-class ProductsStocksV2Response(Model):
-    """Results of the stock update."""
-
-    result: list[ProductStockUpdateResult] | None = None
-    """Update result for each product-warehouse pair."""

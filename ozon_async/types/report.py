@@ -12,8 +12,8 @@ from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
     ReportLanguageWithDefault = str
-    ReportListType = str
-    ReportProductsVisibility = Literal[
+    ReportListV1RequestReportType = str
+    ReportProductsCreateV1RequestVisibility = Literal[
         "ALL",
         "VALIDATION_STATE_FAIL",
         "TO_SUPPLY",
@@ -24,11 +24,48 @@ if TYPE_CHECKING:
         "ARCHIVED",
         "AUTO_ARCHIVED",
         "MANUAL_ARCHIVED",
+    ]
+    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal["FBS", "FBO", "ALL"]
+    ReportReturnsCreateV2RequestFilterStatus = Literal[
+        "DisputeOpened",
+        "OnSellerApproval",
+        "ArrivedAtReturnPlace",
+        "OnSellerClarification",
+        "OnSellerClarificationAfterPartialCompensation",
+        "OfferedPartialCompensation",
+        "ReturnMoneyApproved",
+        "PartialCompensationReturned",
+        "CancelledDisputeNotOpen",
+        "Rejected",
+        "CrmRejected",
+        "Cancelled",
+        "Approved",
+        "ApprovedByOzon",
+        "ReceivedBySeller",
+        "MovingToSeller",
+        "ReturnCompensated",
+        "ReturningToSellerByCourier",
+        "Utilizing",
+        "Utilized",
+        "MoneyReturned",
+        "PartialCompensationInProcess",
+        "DisputeYouOpened",
+        "CompensationRejected",
+        "DisputeOpening",
+        "CompensationOffered",
+        "WaitingCompensation",
+        "SendingError",
+        "CompensationRejectedBySla",
+        "CompensationRejectedBySeller",
+        "MovingToOzon",
+        "ReturnedToOzon",
+        "MoneyReturnedBySystem",
+        "WaitingShipment",
     ]
 else:
     ReportLanguageWithDefault = str
-    ReportListType = str
-    ReportProductsVisibility = Literal[
+    ReportListV1RequestReportType = str
+    ReportProductsCreateV1RequestVisibility = Literal[
         "ALL",
         "VALIDATION_STATE_FAIL",
         "TO_SUPPLY",
@@ -40,17 +77,76 @@ else:
         "AUTO_ARCHIVED",
         "MANUAL_ARCHIVED",
     ]
+    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal["FBS", "FBO", "ALL"]
+    ReportReturnsCreateV2RequestFilterStatus = Literal[
+        "DisputeOpened",
+        "OnSellerApproval",
+        "ArrivedAtReturnPlace",
+        "OnSellerClarification",
+        "OnSellerClarificationAfterPartialCompensation",
+        "OfferedPartialCompensation",
+        "ReturnMoneyApproved",
+        "PartialCompensationReturned",
+        "CancelledDisputeNotOpen",
+        "Rejected",
+        "CrmRejected",
+        "Cancelled",
+        "Approved",
+        "ApprovedByOzon",
+        "ReceivedBySeller",
+        "MovingToSeller",
+        "ReturnCompensated",
+        "ReturningToSellerByCourier",
+        "Utilizing",
+        "Utilized",
+        "MoneyReturned",
+        "PartialCompensationInProcess",
+        "DisputeYouOpened",
+        "CompensationRejected",
+        "DisputeOpening",
+        "CompensationOffered",
+        "WaitingCompensation",
+        "SendingError",
+        "CompensationRejectedBySla",
+        "CompensationRejectedBySeller",
+        "MovingToOzon",
+        "ReturnedToOzon",
+        "MoneyReturnedBySystem",
+        "WaitingShipment",
+    ]
 # ReportLanguageWithDefault: Language of the report: `DEFAULT` the seller account language, `RU`
 # Russian, `EN` English.
-# ReportListType: Which reports to list: `ALL`, or one type such as `SELLER_PRODUCTS`,
-# `SELLER_STOCK`, `SELLER_RETURNS`, `SELLER_POSTINGS`, `SELLER_DISCOUNTED`,
+# ReportListV1RequestReportType: Which reports to list: `ALL`, or one type such as
+# `SELLER_PRODUCTS`, `SELLER_STOCK`, `SELLER_RETURNS`, `SELLER_POSTINGS`, `SELLER_DISCOUNTED`,
 # `SELLER_PRODUCT_PRICES`.
-# ReportProductsVisibility: Product visibility filter for the products report: ALL - all
-# products except archived; VALIDATION_STATE_FAIL - failed the validator check at pre-
+# ReportProductsCreateV1RequestVisibility: Product visibility filter for the products report:
+# ALL - all products except archived; VALIDATION_STATE_FAIL - failed the validator check at pre-
 # moderation; TO_SUPPLY - ready for sale; IN_SALE - on sale; REMOVED_FROM_SALE - hidden from
 # buyers; PARTIAL_APPROVED - have warnings and need fixes; IMAGE_ABSENT - without images;
 # ARCHIVED - archived; AUTO_ARCHIVED - archived automatically; MANUAL_ARCHIVED - archived
 # manually.
+# ReportReturnsCreateV2RequestFilterDeliverySchema: Fulfilment scheme of the returns: `FBS` for
+# returns to the seller's own warehouse, `FBO` for returns to an Ozon warehouse, `ALL` for both.
+# ReportReturnsCreateV2RequestFilterStatus: Return status to include: `DisputeOpened` (a dispute
+# with the buyer is open), `OnSellerApproval` (waiting for the seller's approval),
+# `ArrivedAtReturnPlace` (at the pick-up point), `OnSellerClarification` (the seller is asked to
+# clarify), `OnSellerClarificationAfterPartialCompensation` (clarification after a partial
+# compensation), `OfferedPartialCompensation` (partial compensation offered),
+# `ReturnMoneyApproved` (refund approved), `PartialCompensationReturned` (part of the money
+# refunded), `CancelledDisputeNotOpen` (return declined, no dispute opened), `Rejected` (request
+# declined), `CrmRejected` (request declined by Ozon), `Cancelled` (request cancelled),
+# `Approved` (approved by the seller), `ApprovedByOzon` (approved by Ozon), `ReceivedBySeller`
+# (the seller has received the return), `MovingToSeller` (on its way to the seller),
+# `ReturnCompensated` (the seller has been compensated), `ReturningToSellerByCourier` (a courier
+# is bringing it to the seller), `Utilizing` (being disposed of), `Utilized` (disposed of),
+# `MoneyReturned` (the buyer got the full amount back), `PartialCompensationInProcess` (partial
+# refund approved), `DisputeYouOpened` (the seller opened a dispute), `CompensationRejected`
+# (compensation refused), `DisputeOpening` (request to support sent), `CompensationOffered`
+# (waiting for your decision on a compensation), `WaitingCompensation` (waiting for
+# compensation), `SendingError` (the request to support failed), `CompensationRejectedBySla`
+# (the decision deadline passed), `CompensationRejectedBySeller` (the seller declined the
+# compensation), `MovingToOzon` (on its way to an Ozon warehouse), `ReturnedToOzon` (at an Ozon
+# warehouse), `MoneyReturnedBySystem` (quick refund), `WaitingShipment` (waiting to be shipped).
 
 
 class ReportInfo(Model):
@@ -107,16 +203,6 @@ class ReportInfoV1Response(Model):
     """The report."""
 
 
-class ReportListResult(Model):
-    """A page of generated reports."""
-
-    reports: list[ReportInfo] | None = None
-    """Generated reports."""
-
-    total: int | None = None
-    """Total number of reports."""
-
-
 class ReportListV1Request(RequestModel):
     """Request for the list of generated reports.
 
@@ -130,7 +216,7 @@ class ReportListV1Request(RequestModel):
     page_size: int | None = None
     """Number of reports per page. Default 100, maximum 1000."""
 
-    report_type: ReportListType | None = None
+    report_type: ReportListV1RequestReportType | None = None
     """Report type filter: ALL (default) or one of the report type codes such as SELLER_PRODUCTS,
     SELLER_STOCK, SELLER_RETURNS, SELLER_POSTINGS, SELLER_DISCOUNTED, MUTUAL_SETTLEMENT,
     DOCUMENT_B2B_SALES, COMPENSATION_REPORT, DECOMPENSATION_REPORT, MARKED_PRODUCTS_SALES,
@@ -141,18 +227,28 @@ class ReportListV1Request(RequestModel):
 class ReportListV1Response(Model):
     """List of generated reports."""
 
-    result: ReportListResult | None = None
+    result: ReportListV1ResponseResult | None = None
     """Reports and their total count."""
+
+
+class ReportListV1ResponseResult(Model):
+    """A page of generated reports."""
+
+    reports: list[ReportInfo] | None = None
+    """Generated reports."""
+
+    total: int | None = None
+    """Total number of reports."""
 
 
 class ReportMarkedProductsSalesCreateV1Request(RequestModel):
     """Request to generate a sales report on products with marking codes."""
 
-    date: ReportMarkedProductsSalesPeriod | None = None
+    date: ReportMarkedProductsSalesCreateV1RequestDate | None = None
     """Reporting period; shorten it if the report would exceed 50,000 marking codes."""
 
 
-class ReportMarkedProductsSalesPeriod(RequestModel):
+class ReportMarkedProductsSalesCreateV1RequestDate(RequestModel):
     """Reporting period of the marked products sales report."""
 
     from_: str = field(name="from")
@@ -165,17 +261,17 @@ class ReportMarkedProductsSalesPeriod(RequestModel):
 class ReportPostingsCreateV1Request(RequestModel):
     """Request to generate a postings report."""
 
-    filter: ReportPostingsFilter
+    filter: ReportPostingsCreateV1RequestFilter
     """Postings filter; the processing period is required."""
 
     language: ReportLanguageWithDefault | None = None
     """Language of the report: DEFAULT, RU - Russian, EN - English. Default DEFAULT."""
 
-    with_: ReportPostingsWith | None = field(default=None, name="with")
+    with_: ReportPostingsCreateV1RequestWith | None = field(default=None, name="with")
     """Additional data blocks to include in the report. JSON name: ``with``."""
 
 
-class ReportPostingsFilter(RequestModel):
+class ReportPostingsCreateV1RequestFilter(RequestModel):
     """Filter for the postings report."""
 
     processed_at_from: datetime
@@ -219,7 +315,7 @@ class ReportPostingsFilter(RequestModel):
     """
 
 
-class ReportPostingsWith(RequestModel):
+class ReportPostingsCreateV1RequestWith(RequestModel):
     """Additional data blocks to include in the postings report."""
 
     additional_data: bool | None = None
@@ -252,8 +348,57 @@ class ReportProductsCreateV1Request(RequestModel):
     sku: list[int] | None = None
     """Product identifiers in the Ozon system (SKU)."""
 
-    visibility: ReportProductsVisibility | None = None
+    visibility: ReportProductsCreateV1RequestVisibility | None = None
     """Product visibility filter. Default ALL."""
+
+
+class ReportReturnsCreateV2Request(RequestModel):
+    """Parameters of a returns report: the filter and the report language."""
+
+    filter: ReportReturnsCreateV2RequestFilter
+    """Which returns to include in the report."""
+
+    language: str | None = None
+    """Report language: `RU` (Russian) or `EN` (English); `DEFAULT` leaves the choice to Ozon."""
+
+
+class ReportReturnsCreateV2RequestFilter(RequestModel):
+    """Selection of returns for the report: period, status and fulfilment scheme."""
+
+    date_from: datetime
+    """Start of the reporting period (date and time); only the last three months are available."""
+
+    date_to: datetime
+    """End of the reporting period (date and time); only the last three months are available."""
+
+    status: ReportReturnsCreateV2RequestFilterStatus
+    """Return status to include: `DisputeOpened` (a dispute with the buyer is open),
+    `OnSellerApproval` (waiting for the seller's approval), `ArrivedAtReturnPlace` (at the pick-
+    up point), `OnSellerClarification` (the seller is asked to clarify),
+    `OnSellerClarificationAfterPartialCompensation` (clarification after a partial
+    compensation), `OfferedPartialCompensation` (partial compensation offered),
+    `ReturnMoneyApproved` (refund approved), `PartialCompensationReturned` (part of the money
+    refunded), `CancelledDisputeNotOpen` (return declined, no dispute opened), `Rejected`
+    (request declined), `CrmRejected` (request declined by Ozon), `Cancelled` (request
+    cancelled), `Approved` (approved by the seller), `ApprovedByOzon` (approved by Ozon),
+    `ReceivedBySeller` (the seller has received the return), `MovingToSeller` (on its way to the
+    seller), `ReturnCompensated` (the seller has been compensated), `ReturningToSellerByCourier`
+    (a courier is bringing it to the seller), `Utilizing` (being disposed of), `Utilized`
+    (disposed of), `MoneyReturned` (the buyer got the full amount back),
+    `PartialCompensationInProcess` (partial refund approved), `DisputeYouOpened` (the seller
+    opened a dispute), `CompensationRejected` (compensation refused), `DisputeOpening` (request
+    to support sent), `CompensationOffered` (waiting for your decision on a compensation),
+    `WaitingCompensation` (waiting for compensation), `SendingError` (the request to support
+    failed), `CompensationRejectedBySla` (the decision deadline passed),
+    `CompensationRejectedBySeller` (the seller declined the compensation), `MovingToOzon` (on
+    its way to an Ozon warehouse), `ReturnedToOzon` (at an Ozon warehouse),
+    `MoneyReturnedBySystem` (quick refund), `WaitingShipment` (waiting to be shipped).
+    """
+
+    delivery_schema: ReportReturnsCreateV2RequestFilterDeliverySchema | None = None
+    """Fulfilment scheme of the returns: `FBS` for returns to the seller's own warehouse, `FBO` for
+    returns to an Ozon warehouse, `ALL` for both.
+    """
 
 
 class ReportWarehouseStockV1Request(RequestModel):

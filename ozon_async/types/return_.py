@@ -5,10 +5,118 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ozon_async._models import RequestModel
+from ozon_async._models import Model, RequestModel
 
 
-class ReturnPassCreateItem(RequestModel):
+class ReturnGiveoutBarcodeV1Response(Model):
+    """TODO(describe): ReturnGiveoutBarcodeV1Response"""
+
+    barcode: str | None = None
+    """TODO(describe): barcode"""
+
+
+class ReturnGiveoutInfoV1Request(RequestModel):
+    """TODO(describe): ReturnGiveoutInfoV1Request"""
+
+    giveout_id: int
+    """TODO(describe): giveout_id"""
+
+
+class ReturnGiveoutInfoV1Response(Model):
+    """TODO(describe): ReturnGiveoutInfoV1Response"""
+
+    articles: list[ReturnGiveoutInfoV1ResponseArticle] | None = None
+    """TODO(describe): articles"""
+
+    giveout_id: int | None = None
+    """TODO(describe): giveout_id"""
+
+    giveout_status: str | None = None
+    """TODO(describe): giveout_status"""
+
+    warehouse_address: str | None = None
+    """TODO(describe): warehouse_address"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
+class ReturnGiveoutInfoV1ResponseArticle(Model):
+    """TODO(describe): ReturnGiveoutInfoV1ResponseArticle"""
+
+    approved: bool | None = None
+    """TODO(describe): approved"""
+
+    delivery_schema: str | None = None
+    """TODO(describe): delivery_schema"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    seller_id: int | None = None
+    """TODO(describe): seller_id"""
+
+
+class ReturnGiveoutIsEnabledV1Response(Model):
+    """TODO(describe): ReturnGiveoutIsEnabledV1Response"""
+
+    enabled: bool | None = None
+    """TODO(describe): enabled"""
+
+
+class ReturnGiveoutListV1Request(RequestModel):
+    """TODO(describe): ReturnGiveoutListV1Request"""
+
+    limit: int
+    """TODO(describe): limit"""
+
+    last_id: int | None = None
+    """TODO(describe): last_id"""
+
+
+class ReturnGiveoutListV1Response(Model):
+    """TODO(describe): ReturnGiveoutListV1Response"""
+
+    giveouts: list[ReturnGiveoutListV1ResponseGiveout] | None = None
+    """TODO(describe): giveouts"""
+
+
+class ReturnGiveoutListV1ResponseGiveout(Model):
+    """TODO(describe): ReturnGiveoutListV1ResponseGiveout"""
+
+    approved_articles_count: int | None = None
+    """TODO(describe): approved_articles_count"""
+
+    created_at: datetime | None = None
+    """TODO(describe): created_at"""
+
+    giveout_id: int | None = None
+    """TODO(describe): giveout_id"""
+
+    giveout_status: str | None = None
+    """TODO(describe): giveout_status"""
+
+    total_articles_count: int | None = None
+    """TODO(describe): total_articles_count"""
+
+    warehouse_address: str | None = None
+    """TODO(describe): warehouse_address"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+    warehouse_name: str | None = None
+    """TODO(describe): warehouse_name"""
+
+
+class ReturnPassCreateV1Request(RequestModel):
+    """Request to create arrival passes for collecting returns."""
+
+    arrival_passes: list[ReturnPassCreateV1RequestArrivalPass]
+    """Passes to create."""
+
+
+class ReturnPassCreateV1RequestArrivalPass(RequestModel):
     """A new arrival pass for a vehicle that collects returns at an Ozon warehouse."""
 
     arrival_time: datetime
@@ -33,13 +141,6 @@ class ReturnPassCreateItem(RequestModel):
     """Identifier of the seller's warehouse, as returned by /v2/warehouse/list."""
 
 
-class ReturnPassCreateV1Request(RequestModel):
-    """Request to create arrival passes for collecting returns."""
-
-    arrival_passes: list[ReturnPassCreateItem]
-    """Passes to create."""
-
-
 class ReturnPassDeleteV1Request(RequestModel):
     """Request to delete arrival passes for collecting returns."""
 
@@ -47,7 +148,14 @@ class ReturnPassDeleteV1Request(RequestModel):
     """Identifiers of the passes to delete."""
 
 
-class ReturnPassUpdateItem(RequestModel):
+class ReturnPassUpdateV1Request(RequestModel):
+    """Request to update arrival passes for collecting returns."""
+
+    arrival_passes: list[ReturnPassUpdateV1RequestArrivalPass]
+    """Passes to update, each with its identifier."""
+
+
+class ReturnPassUpdateV1RequestArrivalPass(RequestModel):
     """New data for an existing arrival pass for collecting returns."""
 
     arrival_pass_id: int
@@ -69,10 +177,3 @@ class ReturnPassUpdateItem(RequestModel):
 
     vehicle_model: str
     """Vehicle make and model."""
-
-
-class ReturnPassUpdateV1Request(RequestModel):
-    """Request to update arrival passes for collecting returns."""
-
-    arrival_passes: list[ReturnPassUpdateItem]
-    """Passes to update, each with its identifier."""

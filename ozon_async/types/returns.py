@@ -11,212 +11,30 @@ from msgspec import Meta
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     FilterPeriod,
-    TimeRange,
+    IdNamePair,
+    IdObject,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
 )
 
 
-class ReturnAdditionalInfo(Model):
-    """Additional information about a return."""
+class ReturnsCompanyFbsInfoV1Request(RequestModel):
+    """Request for FBS return counts by drop-off point."""
 
-    is_opened: bool | None = None
-    """true if the return package has been opened."""
+    pagination: ReturnsCompanyFbsInfoV1RequestPagination
+    """Paging of the answer."""
 
-    is_super_econom: bool | None = None
-    """true if the return is a Super Economy product."""
+    filter: ReturnsCompanyFbsInfoV1RequestFilter | None = None
+    """Filters."""
 
 
-class ReturnExemplar(Model):
-    """A product item (exemplar) in a return."""
-
-    id: int | None = None
-    """Exemplar identifier."""
-
-
-class ReturnInfo(Model):
-    """An FBO or FBS return."""
-
-    exemplars: list[ReturnExemplar] | None = None
-    """Product exemplars in the return."""
-
-    id: int | None = None
-    """Return identifier."""
-
-    company_id: int | None = None
-    """Seller identifier."""
-
-    return_reason_name: str | None = None
-    """Reason for the return or cancellation."""
-
-    type: str | None = None
-    """Return type: Cancellation - cancelled before delivery; FullReturn - full refusal on
-    delivery; PartialReturn - partial refusal on delivery; ClientReturn - customer return after
-    delivery; Unknown - technical return.
-    """
-
-    schema: str | None = None
-    """Fulfilment scheme of the return: FBS or FBO."""
-
-    order_id: int | None = None
-    """Order identifier."""
-
-    order_number: str | None = None
-    """Order number."""
-
-    place: ReturnPlace | None = None
-    """Place where the return is now."""
-
-    target_place: ReturnPlace | None = None
-    """Place the return is heading to."""
-
-    storage: ReturnStorage | None = None
-    """Storage charges for the return."""
-
-    product: ReturnProduct | None = None
-    """Returned product."""
-
-    logistic: ReturnLogistics | None = None
-    """Logistics dates of the return."""
-
-    visual: ReturnStatusInfo | None = None
-    """Return status and when it changed."""
-
-    additional_info: ReturnAdditionalInfo | None = None
-    """Additional information."""
-
-    source_id: int | None = None
-    """Previous return identifier."""
-
-    posting_number: str | None = None
-    """Posting number."""
-
-    clearing_id: int | None = None
-    """Barcode of the original posting."""
-
-    return_clearing_id: int | None = None
-    """Return barcode of the original posting; may be null."""
-
-    compensation_status: ReturnStatusInfo | None = None
-    """Compensation status and when it changed."""
-
-
-class ReturnLogistics(Model):
-    """Logistics dates and label of a return."""
-
-    technical_return_moment: datetime | None = None
-    """Date the order was put on technical return."""
-
-    final_moment: datetime | None = None
-    """Date the return arrived at the fulfilment warehouse or was handed to the seller."""
-
-    cancelled_with_compensation_moment: datetime | None = None
-    """Date the seller was compensated for the return."""
-
-    return_date: datetime | None = None
-    """Date the customer returned the product."""
-
-    barcode: str | None = None
-    """Return label barcode."""
-
-
-class ReturnPlace(Model):
-    """A warehouse or place where a return is located or is heading."""
-
-    id: int | None = None
-    """Warehouse identifier."""
-
-    name: str | None = None
-    """Place name."""
-
-    address: str | None = None
-    """Place address."""
-
-
-class ReturnProduct(Model):
-    """The returned product with its price and commission."""
-
-    sku: int | None = None
-    """Product identifier in the Ozon system (SKU)."""
-
-    offer_id: str | None = None
-    """Product identifier in the seller's system (offer ID, article)."""
-
-    name: str | None = None
-    """Product name."""
-
-    price: ReturnsMoneyAmount | None = None
-    """Product price."""
-
-    price_without_commission: ReturnsMoneyAmount | None = None
-    """Product price without the commission."""
-
-    commission_percent: float | None = None
-    """Commission, in percent; may be sent as a decimal string."""
-
-    commission: ReturnsMoneyAmount | None = None
-    """Commission amount."""
-
-    quantity: int | None = None
-    """Number of product units."""
-
-
-class ReturnStatus(Model):
-    """A return or compensation status."""
-
-    id: int | None = None
-    """Status identifier."""
-
-    display_name: str | None = None
-    """Status name for display."""
-
-    sys_name: str | None = None
-    """System name of the status, e.g. ArrivedAtReturnPlace; see the visual_status_name filter for
-    the values.
-    """
-
-
-class ReturnStatusInfo(Model):
-    """A return or compensation status with the time it was set."""
-
-    status: ReturnStatus | None = None
-    """The status."""
-
-    change_moment: datetime | None = None
-    """Date the status changed."""
-
-
-class ReturnStorage(Model):
-    """Storage charges for a return waiting for the seller."""
-
-    sum: ReturnsMoneyAmount | None = None
-    """Storage charge."""
-
-    tariffication_first_date: datetime | None = None
-    """First day storage is charged."""
-
-    tariffication_start_date: datetime | None = None
-    """Date storage charging starts."""
-
-    arrived_moment: datetime | None = None
-    """Date the return became ready to be handed over."""
-
-    days: int | None = None
-    """Number of days the return has been waiting to be handed to the seller."""
-
-    utilization_sum: ReturnsMoneyAmount | None = None
-    """Disposal charge."""
-
-    utilization_forecast_date: str | None = None
-    """Planned disposal date."""
-
-
-class ReturnsCompanyFbsInfoFilter(RequestModel):
+class ReturnsCompanyFbsInfoV1RequestFilter(RequestModel):
     """Filters for FBS return counts."""
 
     place_id: int | None = None
     """Filter by drop-off point identifier."""
 
 
-class ReturnsCompanyFbsInfoPagination(RequestModel):
+class ReturnsCompanyFbsInfoV1RequestPagination(RequestModel):
     """Paging of the drop-off point list."""
 
     limit: int
@@ -228,27 +46,17 @@ class ReturnsCompanyFbsInfoPagination(RequestModel):
     """
 
 
-class ReturnsCompanyFbsInfoV1Request(RequestModel):
-    """Request for FBS return counts by drop-off point."""
-
-    pagination: ReturnsCompanyFbsInfoPagination
-    """Paging of the answer."""
-
-    filter: ReturnsCompanyFbsInfoFilter | None = None
-    """Filters."""
-
-
 class ReturnsCompanyFbsInfoV1Response(Model):
     """Answer with FBS return counts by drop-off point."""
 
-    drop_off_points: list[ReturnsDropOffPoint] | None = None
+    drop_off_points: list[ReturnsCompanyFbsInfoV1ResponseDropOffPoint] | None = None
     """Drop-off points with returns."""
 
     has_next: bool | None = None
     """true if there are more drop-off points with returns waiting for the seller."""
 
 
-class ReturnsDropOffPoint(Model):
+class ReturnsCompanyFbsInfoV1ResponseDropOffPoint(Model):
     """A drop-off point where FBS returns wait for the seller."""
 
     address: str | None = None
@@ -263,7 +71,7 @@ class ReturnsDropOffPoint(Model):
     name: str | None = None
     """Drop-off point name."""
 
-    pass_info: ReturnsDropOffPointPassInfo | None = None
+    pass_info: ReturnsCompanyFbsInfoV1ResponseDropOffPointPassInfo | None = None
     """Pass requirements for the drop-off point."""
 
     place_id: int | None = None
@@ -279,7 +87,7 @@ class ReturnsDropOffPoint(Model):
     """Identifiers of the seller's warehouses."""
 
 
-class ReturnsDropOffPointPassInfo(Model):
+class ReturnsCompanyFbsInfoV1ResponseDropOffPointPassInfo(Model):
     """Pass information for a drop-off point."""
 
     count: int | None = None
@@ -289,19 +97,32 @@ class ReturnsDropOffPointPassInfo(Model):
     """true if a pass is needed to enter the drop-off point."""
 
 
-class ReturnsListFilter(RequestModel):
+class ReturnsListV1Request(RequestModel):
+    """Request for a page of FBO and FBS returns."""
+
+    limit: int
+    """Number of returns to load. Maximum 500."""
+
+    filter: ReturnsListV1RequestFilter | None = None
+    """Filters."""
+
+    last_id: int | None = None
+    """Identifier of the last return loaded on the previous page."""
+
+
+class ReturnsListV1RequestFilter(RequestModel):
     """Filters for the returns list. Use only one of logistic_return_date,
     storage_tariffication_start_date and visual_status_change_moment in a request, otherwise an
     error is returned.
     """
 
-    logistic_return_date: TimeRange | None = None
+    logistic_return_date: ReturnsListV1RequestFilterLogisticReturnDate | None = None
     """Filter by the date the customer returned the product."""
 
-    storage_tariffication_start_date: TimeRange | None = None
+    storage_tariffication_start_date: ReturnsListV1RequestFilterLogisticReturnDate | None = None
     """Filter by the date storage charges started."""
 
-    visual_status_change_moment: TimeRange | None = None
+    visual_status_change_moment: ReturnsListV1RequestFilterLogisticReturnDate | None = None
     """Filter by the date the return status changed."""
 
     order_id: int | None = None
@@ -353,30 +174,189 @@ class ReturnsListFilter(RequestModel):
     """
 
 
-class ReturnsListV1Request(RequestModel):
-    """Request for a page of FBO and FBS returns."""
+class ReturnsListV1RequestFilterLogisticReturnDate(RequestModel):
+    """A time interval defined by its start and end."""
 
-    limit: int
-    """Number of returns to load. Maximum 500."""
+    time_from: datetime | None = None
+    """Start of the interval."""
 
-    filter: ReturnsListFilter | None = None
-    """Filters."""
-
-    last_id: int | None = None
-    """Identifier of the last return loaded on the previous page."""
+    time_to: datetime | None = None
+    """End of the interval."""
 
 
 class ReturnsListV1Response(Model):
     """Answer with a page of FBO and FBS returns."""
 
-    returns: list[ReturnInfo] | None = None
+    returns: list[ReturnsListV1ResponseReturn] | None = None
     """Returns."""
 
     has_next: bool | None = None
     """true if the seller has more returns."""
 
 
-class ReturnsMoneyAmount(Model):
+class ReturnsListV1ResponseReturn(Model):
+    """An FBO or FBS return."""
+
+    exemplars: list[IdObject] | None = None
+    """Product exemplars in the return."""
+
+    id: int | None = None
+    """Return identifier."""
+
+    company_id: int | None = None
+    """Seller identifier."""
+
+    return_reason_name: str | None = None
+    """Reason for the return or cancellation."""
+
+    type: str | None = None
+    """Return type: Cancellation - cancelled before delivery; FullReturn - full refusal on
+    delivery; PartialReturn - partial refusal on delivery; ClientReturn - customer return after
+    delivery; Unknown - technical return.
+    """
+
+    schema: str | None = None
+    """Fulfilment scheme of the return: FBS or FBO."""
+
+    order_id: int | None = None
+    """Order identifier."""
+
+    order_number: str | None = None
+    """Order number."""
+
+    place: ReturnsListV1ResponseReturnPlace | None = None
+    """Place where the return is now."""
+
+    target_place: ReturnsListV1ResponseReturnPlace | None = None
+    """Place the return is heading to."""
+
+    storage: ReturnsListV1ResponseReturnStorage | None = None
+    """Storage charges for the return."""
+
+    product: ReturnsListV1ResponseReturnProduct | None = None
+    """Returned product."""
+
+    logistic: ReturnsListV1ResponseReturnLogistic | None = None
+    """Logistics dates of the return."""
+
+    visual: ReturnsListV1ResponseReturnVisual | None = None
+    """Return status and when it changed."""
+
+    additional_info: ReturnsListV1ResponseReturnAdditionalInfo | None = None
+    """Additional information."""
+
+    source_id: int | None = None
+    """Previous return identifier."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    clearing_id: int | None = None
+    """Barcode of the original posting."""
+
+    return_clearing_id: int | None = None
+    """Return barcode of the original posting; may be null."""
+
+    compensation_status: ReturnsListV1ResponseReturnVisual | None = None
+    """Compensation status and when it changed."""
+
+
+class ReturnsListV1ResponseReturnAdditionalInfo(Model):
+    """Additional information about a return."""
+
+    is_opened: bool | None = None
+    """true if the return package has been opened."""
+
+    is_super_econom: bool | None = None
+    """true if the return is a Super Economy product."""
+
+
+class ReturnsListV1ResponseReturnLogistic(Model):
+    """Logistics dates and label of a return."""
+
+    technical_return_moment: datetime | None = None
+    """Date the order was put on technical return."""
+
+    final_moment: datetime | None = None
+    """Date the return arrived at the fulfilment warehouse or was handed to the seller."""
+
+    cancelled_with_compensation_moment: datetime | None = None
+    """Date the seller was compensated for the return."""
+
+    return_date: datetime | None = None
+    """Date the customer returned the product."""
+
+    barcode: str | None = None
+    """Return label barcode."""
+
+
+class ReturnsListV1ResponseReturnPlace(Model):
+    """A warehouse or place where a return is located or is heading."""
+
+    id: int | None = None
+    """Warehouse identifier."""
+
+    name: str | None = None
+    """Place name."""
+
+    address: str | None = None
+    """Place address."""
+
+
+class ReturnsListV1ResponseReturnProduct(Model):
+    """The returned product with its price and commission."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    name: str | None = None
+    """Product name."""
+
+    price: ReturnsListV1ResponseReturnStorageSum | None = None
+    """Product price."""
+
+    price_without_commission: ReturnsListV1ResponseReturnStorageSum | None = None
+    """Product price without the commission."""
+
+    commission_percent: float | None = None
+    """Commission, in percent; may be sent as a decimal string."""
+
+    commission: ReturnsListV1ResponseReturnStorageSum | None = None
+    """Commission amount."""
+
+    quantity: int | None = None
+    """Number of product units."""
+
+
+class ReturnsListV1ResponseReturnStorage(Model):
+    """Storage charges for a return waiting for the seller."""
+
+    sum: ReturnsListV1ResponseReturnStorageSum | None = None
+    """Storage charge."""
+
+    tariffication_first_date: datetime | None = None
+    """First day storage is charged."""
+
+    tariffication_start_date: datetime | None = None
+    """Date storage charging starts."""
+
+    arrived_moment: datetime | None = None
+    """Date the return became ready to be handed over."""
+
+    days: int | None = None
+    """Number of days the return has been waiting to be handed to the seller."""
+
+    utilization_sum: ReturnsListV1ResponseReturnStorageSum | None = None
+    """Disposal charge."""
+
+    utilization_forecast_date: str | None = None
+    """Planned disposal date."""
+
+
+class ReturnsListV1ResponseReturnStorageSum(Model):
     """An amount of money with its currency, used for return prices, commissions and storage
     charges.
     """
@@ -388,14 +368,29 @@ class ReturnsMoneyAmount(Model):
     """Amount in the given currency; may be sent as a decimal string."""
 
 
-class ReturnsRfbsAction(Model):
-    """An action available for an rFBS return request, or the return method chosen by the customer."""
+class ReturnsListV1ResponseReturnVisual(Model):
+    """A return or compensation status with the time it was set."""
+
+    status: ReturnsListV1ResponseReturnVisualStatus | None = None
+    """The status."""
+
+    change_moment: datetime | None = None
+    """Date the status changed."""
+
+
+class ReturnsListV1ResponseReturnVisualStatus(Model):
+    """A return or compensation status."""
 
     id: int | None = None
-    """Action or return method identifier."""
+    """Status identifier."""
 
-    name: str | None = None
-    """Action or return method name."""
+    display_name: str | None = None
+    """Status name for display."""
+
+    sys_name: str | None = None
+    """System name of the status, e.g. ArrivedAtReturnPlace; see the visual_status_name filter for
+    the values.
+    """
 
 
 class ReturnsRfbsActionSetV1Request(RequestModel):
@@ -436,10 +431,17 @@ class ReturnsRfbsCompensateV2Request(RequestModel):
     """Compensation amount, as a decimal string."""
 
 
-class ReturnsRfbsDetail(Model):
+class ReturnsRfbsGetV2Response(Model):
+    """Answer with the details of an rFBS return request."""
+
+    returns: ReturnsRfbsGetV2ResponseReturns | None = None
+    """Return request details."""
+
+
+class ReturnsRfbsGetV2ResponseReturns(Model):
     """Details of an rFBS return request."""
 
-    available_actions: list[ReturnsRfbsAction] | None = None
+    available_actions: list[ReturnsRfbsGetV2ResponseReturnsAvailableAction] | None = None
     """Actions available for the request."""
 
     client_name: str | None = None
@@ -448,7 +450,7 @@ class ReturnsRfbsDetail(Model):
     client_photo: list[str] | None = None
     """Links to the customer's photos of the product."""
 
-    client_return_method_type: ReturnsRfbsAction | None = None
+    client_return_method_type: ReturnsRfbsGetV2ResponseReturnsAvailableAction | None = None
     """Return method chosen by the customer."""
 
     comment: str | None = None
@@ -469,7 +471,7 @@ class ReturnsRfbsDetail(Model):
     rejection_comment: str | None = None
     """Comment on the rejection of the request."""
 
-    rejection_reason: list[ReturnsRfbsRejectionReason] | None = None
+    rejection_reason: list[ReturnsRfbsGetV2ResponseReturnsRejectionReason] | None = None
     """Reasons that can be used to reject the request."""
 
     return_method_description: str | None = None
@@ -478,24 +480,74 @@ class ReturnsRfbsDetail(Model):
     return_number: str | None = None
     """Return request number."""
 
-    return_reason: ReturnsRfbsReturnReason | None = None
+    return_reason: ReturnsRfbsGetV2ResponseReturnsReturnReason | None = None
     """Reason for the return."""
 
     ru_post_tracking_number: str | None = None
     """Tracking number of the postal shipment."""
 
-    state: ReturnsRfbsState | None = None
+    state: ReturnsRfbsGetV2ResponseReturnsState | None = None
     """Return status."""
 
     warehouse_id: int | None = None
     """Warehouse identifier."""
 
 
-class ReturnsRfbsGetV2Response(Model):
-    """Answer with the details of an rFBS return request."""
+class ReturnsRfbsGetV2ResponseReturnsAvailableAction(Model):
+    """An action available for an rFBS return request, or the return method chosen by the customer.
 
-    returns: ReturnsRfbsDetail | None = None
-    """Return request details."""
+    Note: Ozon's schemas put `id` and `name` on the item itself, but its 2026 examples (Russian
+    and Chinese) nest them in `action`; both forms are accepted, so read `action` first and fall
+    back to `id`/`name`.
+    """
+
+    id: int | None = None
+    """Action or return method identifier."""
+
+    name: str | None = None
+    """Action or return method name."""
+
+    action: IdNamePair | None = None
+    """The action, with its identifier and name, as the 2026 examples send it."""
+
+
+class ReturnsRfbsGetV2ResponseReturnsRejectionReason(Model):
+    """A reason that can be used to reject an rFBS return request."""
+
+    hint: str | None = None
+    """Hint on what to do next with the return."""
+
+    id: int | None = None
+    """Reason identifier."""
+
+    is_comment_required: bool | None = None
+    """true if a comment must be attached when using this reason."""
+
+    name: str | None = None
+    """Reason description."""
+
+
+class ReturnsRfbsGetV2ResponseReturnsReturnReason(Model):
+    """The customer's reason for an rFBS return."""
+
+    id: int | None = None
+    """Reason identifier."""
+
+    is_defect: bool | None = None
+    """true if the product is defective."""
+
+    name: str | None = None
+    """Reason description."""
+
+
+class ReturnsRfbsGetV2ResponseReturnsState(Model):
+    """Status of an rFBS return request."""
+
+    state: str | None = None
+    """Status code."""
+
+    state_name: str | None = None
+    """Status name, in Russian."""
 
 
 class ReturnsRfbsIdRequest(RequestModel):
@@ -505,7 +557,22 @@ class ReturnsRfbsIdRequest(RequestModel):
     """Return request identifier."""
 
 
-class ReturnsRfbsListFilter(RequestModel):
+class ReturnsRfbsListV2Request(RequestModel):
+    """Request for a page of rFBS return requests."""
+
+    limit: int
+    """Number of values in the answer."""
+
+    filter: ReturnsRfbsListV2RequestFilter | None = None
+    """Filters."""
+
+    last_id: int | None = None
+    """Identifier of the last value on the previous page (return_id); leave empty on the first
+    request.
+    """
+
+
+class ReturnsRfbsListV2RequestFilter(RequestModel):
     """Filters for the list of rFBS return requests."""
 
     offer_id: str | None = None
@@ -523,7 +590,14 @@ class ReturnsRfbsListFilter(RequestModel):
     """Filter by request creation date."""
 
 
-class ReturnsRfbsListItem(Model):
+class ReturnsRfbsListV2Response(Model):
+    """Answer with a page of rFBS return requests."""
+
+    returns: list[ReturnsRfbsListV2ResponseReturns] | ReturnsRfbsListV2ResponseReturns | None = None
+    """Return requests."""
+
+
+class ReturnsRfbsListV2ResponseReturns(Model):
     """An rFBS return request in a list."""
 
     client_name: str | None = None
@@ -547,11 +621,11 @@ class ReturnsRfbsListItem(Model):
     return_number: str | None = None
     """Return request number."""
 
-    state: ReturnsRfbsListState | None = None
+    state: ReturnsRfbsListV2ResponseReturnsState | None = None
     """Request and refund statuses."""
 
 
-class ReturnsRfbsListState(Model):
+class ReturnsRfbsListV2ResponseReturnsState(Model):
     """Statuses of an rFBS return request and of its refund."""
 
     group_state: str | None = None
@@ -565,28 +639,6 @@ class ReturnsRfbsListState(Model):
 
     state_name: str | None = None
     """Request status name, in Russian."""
-
-
-class ReturnsRfbsListV2Request(RequestModel):
-    """Request for a page of rFBS return requests."""
-
-    limit: int
-    """Number of values in the answer."""
-
-    filter: ReturnsRfbsListFilter | None = None
-    """Filters."""
-
-    last_id: int | None = None
-    """Identifier of the last value on the previous page (return_id); leave empty on the first
-    request.
-    """
-
-
-class ReturnsRfbsListV2Response(Model):
-    """Answer with a page of rFBS return requests."""
-
-    returns: list[ReturnsRfbsListItem] | None = None
-    """Return requests."""
 
 
 class ReturnsRfbsProduct(Model):
@@ -627,22 +679,6 @@ class ReturnsRfbsRejectV2Request(RequestModel):
     """
 
 
-class ReturnsRfbsRejectionReason(Model):
-    """A reason that can be used to reject an rFBS return request."""
-
-    hint: str | None = None
-    """Hint on what to do next with the return."""
-
-    id: int | None = None
-    """Reason identifier."""
-
-    is_comment_required: bool | None = None
-    """true if a comment must be attached when using this reason."""
-
-    name: str | None = None
-    """Reason description."""
-
-
 class ReturnsRfbsReturnMoneyV2Request(RequestModel):
     """Request to refund the full product price for an rFBS return."""
 
@@ -653,29 +689,6 @@ class ReturnsRfbsReturnMoneyV2Request(RequestModel):
     """Amount refunded to the customer for shipping the product back."""
 
 
-class ReturnsRfbsReturnReason(Model):
-    """The customer's reason for an rFBS return."""
-
-    id: int | None = None
-    """Reason identifier."""
-
-    is_defect: bool | None = None
-    """true if the product is defective."""
-
-    name: str | None = None
-    """Reason description."""
-
-
-class ReturnsRfbsState(Model):
-    """Status of an rFBS return request."""
-
-    state: str | None = None
-    """Status code."""
-
-    state_name: str | None = None
-    """Status name, in Russian."""
-
-
 class ReturnsRfbsVerifyV2Request(RequestModel):
     """Request to approve an rFBS return request."""
 
@@ -684,3 +697,65 @@ class ReturnsRfbsVerifyV2Request(RequestModel):
 
     return_method_description: str | None = None
     """How the product should be returned."""
+
+
+class ReturnsSettingsUtilizationHistoryV1Response(Model):
+    """Change history of the automatic disposal settings."""
+
+    history: list[ReturnsSettingsUtilizationHistoryV1ResponseHistory] | None = None
+    """Changes to the settings, one entry per change."""
+
+
+class ReturnsSettingsUtilizationHistoryV1ResponseHistory(Model):
+    """One change to the automatic disposal settings."""
+
+    descriptions: list[str] | None = None
+    """Descriptions of what was changed."""
+
+    updated_at: datetime | None = None
+    """Date and time of the change."""
+
+    user_name: str | None = None
+    """Name of the user who made the change."""
+
+
+class ReturnsSettingsUtilizationInfoV1Response(Model):
+    """Current automatic disposal settings."""
+
+    min_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Minimum product price from which automatic disposal can be set with
+    /v1/returns/settings/utilization/update.
+    """
+
+    utilization_settings: ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings | None = None
+    """Current disposal price thresholds."""
+
+
+class ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings(Model):
+    """Price thresholds for automatic disposal of returned products."""
+
+    utilization_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Maximum price up to which returned products without defects are disposed of automatically."""
+
+    utilization_price_defects: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Maximum price up to which returned products with defects are disposed of automatically."""
+
+
+class ReturnsSettingsUtilizationUpdateV1Request(RequestModel):
+    """Request to update the automatic disposal settings."""
+
+    utilization_price: ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice
+    """Automatic disposal threshold for products without defects."""
+
+    utilization_price_defects: ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice
+    """Automatic disposal threshold for products with defects."""
+
+
+class ReturnsSettingsUtilizationUpdateV1RequestUtilizationPrice(RequestModel):
+    """Automatic disposal setting for one product group: whether it is on and its price threshold."""
+
+    enabled: bool
+    """`true` to turn automatic disposal on for this product group, `false` to turn it off."""
+
+    value: int | None = None
+    """Maximum product price for automatic disposal. Required when `enabled` is `true`."""

@@ -14,19 +14,23 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
-    ReviewListFilterOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
-    ReviewListFilterStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
+    ReviewChangeStatusV2RequestStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"]
+    ReviewListV2RequestFiltersOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
+    ReviewListV2RequestFiltersStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
     ReviewStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"] | str
 else:
-    ReviewListFilterOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
-    ReviewListFilterStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
+    ReviewChangeStatusV2RequestStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"]
+    ReviewListV2RequestFiltersOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
+    ReviewListV2RequestFiltersStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = str
     ReviewStatus = str
-# ReviewListFilterOrderStatus: Order status filter for reviews: ALL - any; DELIVERED -
+# ReviewChangeStatusV2RequestStatus: Review status: NEW - new; VIEWED - viewed; PROCESSED -
+# processed. UNPROCESSED (not processed) is the older value still seen in Ozon's examples.
+# ReviewListV2RequestFiltersOrderStatus: Order status filter for reviews: ALL - any; DELIVERED -
 # delivered; CANCELLED - cancelled. NEW appears only in Ozon's example.
-# ReviewListFilterStatus: Review status filter: ALL - any; NEW - new; VIEWED - viewed; PROCESSED
-# - processed. DELIVERED appears only in Ozon's example.
+# ReviewListV2RequestFiltersStatus: Review status filter: ALL - any; NEW - new; VIEWED - viewed;
+# PROCESSED - processed. DELIVERED appears only in Ozon's example.
 # ReviewOrderStatus: Status of the order the customer reviewed: DELIVERED - delivered; CANCELLED
 # - cancelled.
 # ReviewStatus: Review status: NEW - new; VIEWED - viewed; PROCESSED - processed. UNPROCESSED
@@ -49,45 +53,8 @@ class ReviewChangeStatusV2Request(RequestModel):
     review_ids: Annotated[list[str], Meta(max_length=100, min_length=1)] | None = None
     """Review identifiers; from 1 to 100."""
 
-    status: Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"] | None = None
+    status: ReviewChangeStatusV2RequestStatus | None = None
     """New status of the reviews."""
-
-
-class ReviewComment(Model):
-    """A comment on a review."""
-
-    deviation_reason: str | None = None
-    """Reason the comment was rejected at moderation."""
-
-    dislikes_amount: int | None = None
-    """Number of dislikes."""
-
-    id: str | None = None
-    """Comment identifier."""
-
-    is_official: bool | None = None
-    """True if the comment was left by an official representative, false if by a customer."""
-
-    is_owner: bool | None = None
-    """True if the comment was left by the seller, false if by a customer."""
-
-    is_published: bool | None = None
-    """True if the comment is published."""
-
-    is_rejected: bool | None = None
-    """True if the comment was rejected at moderation."""
-
-    likes_amount: int | None = None
-    """Number of likes."""
-
-    parent_comment_id: str | None = None
-    """Identifier of the parent comment this comment replies to."""
-
-    published_at: datetime | None = None
-    """Date and time the comment was published."""
-
-    text: str | None = None
-    """Comment text."""
 
 
 class ReviewCommentCreateV1Request(RequestModel):
@@ -130,19 +97,6 @@ class ReviewCommentDeleteV2Request(RequestModel):
     """Product identifier in the Ozon system (SKU) of the reviewed product."""
 
 
-class ReviewCommentListFilter(RequestModel):
-    """Filter for selecting review comments by product and publication period."""
-
-    published_from: datetime | None = None
-    """Start of the period; only items created after this moment are returned."""
-
-    published_to: datetime | None = None
-    """End of the period; only items created before this moment are returned."""
-
-    sku: int | None = None
-    """Product identifier in the Ozon system (SKU)."""
-
-
 class ReviewCommentListV1Request(RequestModel):
     """Request for the comments on a review; identify the review by review_id or set filter.sku.
 
@@ -153,7 +107,7 @@ class ReviewCommentListV1Request(RequestModel):
     limit: int
     """Number of comments per page, from 20 to 100."""
 
-    filter: ReviewCommentListFilter | None = None
+    filter: ReviewCommentListV1RequestFilter | None = None
     """Filter by product and publication period."""
 
     offset: int | None = None
@@ -168,16 +122,66 @@ class ReviewCommentListV1Request(RequestModel):
     """Sort direction of the comments; ASC by default."""
 
 
+class ReviewCommentListV1RequestFilter(RequestModel):
+    """Filter for selecting review comments by product and publication period."""
+
+    published_from: datetime | None = None
+    """Start of the period; only items created after this moment are returned."""
+
+    published_to: datetime | None = None
+    """End of the period; only items created before this moment are returned."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
 class ReviewCommentListV1Response(Model):
     """A page of comments on a review."""
 
-    comments: list[ReviewComment] | None = None
+    comments: list[ReviewCommentListV1ResponseComment] | None = None
     """The comments."""
 
     offset: int | None = None
     """Position reached in the list (the request offset plus the comments returned); use it as
     offset to get the next page.
     """
+
+
+class ReviewCommentListV1ResponseComment(Model):
+    """A comment on a review."""
+
+    deviation_reason: str | None = None
+    """Reason the comment was rejected at moderation."""
+
+    dislikes_amount: int | None = None
+    """Number of dislikes."""
+
+    id: str | None = None
+    """Comment identifier."""
+
+    is_official: bool | None = None
+    """True if the comment was left by an official representative, false if by a customer."""
+
+    is_owner: bool | None = None
+    """True if the comment was left by the seller, false if by a customer."""
+
+    is_published: bool | None = None
+    """True if the comment is published."""
+
+    is_rejected: bool | None = None
+    """True if the comment was rejected at moderation."""
+
+    likes_amount: int | None = None
+    """Number of likes."""
+
+    parent_comment_id: str | None = None
+    """Identifier of the parent comment this comment replies to."""
+
+    published_at: datetime | None = None
+    """Date and time the comment was published."""
+
+    text: str | None = None
+    """Comment text."""
 
 
 class ReviewCountV1Response(Model):
@@ -314,63 +318,36 @@ class ReviewInfoV2Response(Model):
     """Number of videos in the review."""
 
 
-class ReviewListFilter(RequestModel):
-    """Filters for selecting reviews."""
+class ReviewListV1Request(RequestModel):
+    """Request for a page of reviews."""
 
-    order_status: ReviewListFilterOrderStatus | None = None
-    """Status of the reviewed order."""
+    limit: int
+    """Number of reviews per page, from 20 to 100."""
 
-    published_from: datetime | None = None
-    """Start of the period; only reviews created after this moment are returned."""
+    last_id: str | None = None
+    """Identifier of the last review on the previous page; empty for the first page."""
 
-    published_to: datetime | None = None
-    """End of the period; only reviews created before this moment are returned."""
+    sort_dir: str | None = None
+    """Sort direction: ASC - ascending; DESC - descending."""
 
-    skus: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """Product identifiers in the Ozon system (SKU); up to 1000."""
-
-    status: ReviewListFilterStatus | None = None
-    """Review status."""
+    status: str | None = None
+    """Review status filter: ALL - all; UNPROCESSED - not processed; PROCESSED - processed."""
 
 
-class ReviewListItem(Model):
-    """A review in the answer of /v2/review/list."""
+class ReviewListV1Response(Model):
+    """A page of reviews."""
 
-    comments_amount: int | None = None
-    """Number of comments on the review."""
+    has_next: bool | None = None
+    """True if not all reviews were returned; request the next page with last_id."""
 
-    id: str | None = None
-    """Review identifier."""
+    last_id: str | None = None
+    """Identifier of the last review on this page; pass it to get the next page."""
 
-    is_rating_participant: bool | None = None
-    """True if the review counts towards the product rating."""
-
-    order_status: ReviewOrderStatus | None = None
-    """Status of the order the customer reviewed."""
-
-    photos_amount: int | None = None
-    """Number of photos in the review."""
-
-    published_at: datetime | None = None
-    """Date and time the review was published."""
-
-    rating: int | None = None
-    """Rating given in the review, from 1 to 5."""
-
-    sku: int | None = None
-    """Product identifier in the Ozon system (SKU)."""
-
-    status: ReviewStatus | None = None
-    """Review status."""
-
-    text: str | None = None
-    """Review text."""
-
-    videos_amount: int | None = None
-    """Number of videos in the review."""
+    reviews: list[ReviewListV1ResponseReview] | None = None
+    """The reviews."""
 
 
-class ReviewListItemV1(Model):
+class ReviewListV1ResponseReview(Model):
     """A review in the answer of /v1/review/list."""
 
     comments_amount: int | None = None
@@ -407,42 +384,13 @@ class ReviewListItemV1(Model):
     """Number of videos in the review."""
 
 
-class ReviewListV1Request(RequestModel):
-    """Request for a page of reviews."""
-
-    limit: int
-    """Number of reviews per page, from 20 to 100."""
-
-    last_id: str | None = None
-    """Identifier of the last review on the previous page; empty for the first page."""
-
-    sort_dir: str | None = None
-    """Sort direction: ASC - ascending; DESC - descending."""
-
-    status: str | None = None
-    """Review status filter: ALL - all; UNPROCESSED - not processed; PROCESSED - processed."""
-
-
-class ReviewListV1Response(Model):
-    """A page of reviews."""
-
-    has_next: bool | None = None
-    """True if not all reviews were returned; request the next page with last_id."""
-
-    last_id: str | None = None
-    """Identifier of the last review on this page; pass it to get the next page."""
-
-    reviews: list[ReviewListItemV1] | None = None
-    """The reviews."""
-
-
 class ReviewListV2Request(RequestModel):
     """Request for a page of reviews."""
 
     limit: Annotated[int, Meta(ge=20, le=100)]
     """Number of reviews per page, from 20 to 100."""
 
-    filters: ReviewListFilter | None = None
+    filters: ReviewListV2RequestFilters | None = None
     """Filters for selecting reviews."""
 
     last_id: str | None = None
@@ -450,6 +398,25 @@ class ReviewListV2Request(RequestModel):
 
     sort_dir: SortDirection | None = None
     """Sort direction of the reviews."""
+
+
+class ReviewListV2RequestFilters(RequestModel):
+    """Filters for selecting reviews."""
+
+    order_status: ReviewListV2RequestFiltersOrderStatus | None = None
+    """Status of the reviewed order."""
+
+    published_from: datetime | None = None
+    """Start of the period; only reviews created after this moment are returned."""
+
+    published_to: datetime | None = None
+    """End of the period; only reviews created before this moment are returned."""
+
+    skus: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Product identifiers in the Ozon system (SKU); up to 1000."""
+
+    status: ReviewListV2RequestFiltersStatus | None = None
+    """Review status."""
 
 
 class ReviewListV2Response(Model):
@@ -461,8 +428,45 @@ class ReviewListV2Response(Model):
     last_id: str | None = None
     """Identifier of the last review on this page; pass it to get the next page."""
 
-    reviews: list[ReviewListItem] | None = None
+    reviews: list[ReviewListV2ResponseReview] | None = None
     """The reviews."""
+
+
+class ReviewListV2ResponseReview(Model):
+    """A review in the answer of /v2/review/list."""
+
+    comments_amount: int | None = None
+    """Number of comments on the review."""
+
+    id: str | None = None
+    """Review identifier."""
+
+    is_rating_participant: bool | None = None
+    """True if the review counts towards the product rating."""
+
+    order_status: ReviewOrderStatus | None = None
+    """Status of the order the customer reviewed."""
+
+    photos_amount: int | None = None
+    """Number of photos in the review."""
+
+    published_at: datetime | None = None
+    """Date and time the review was published."""
+
+    rating: int | None = None
+    """Rating given in the review, from 1 to 5."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    status: ReviewStatus | None = None
+    """Review status."""
+
+    text: str | None = None
+    """Review text."""
+
+    videos_amount: int | None = None
+    """Number of videos in the review."""
 
 
 class ReviewPhoto(Model):

@@ -8,7 +8,17 @@ from datetime import datetime
 from ozon_async._models import Model
 
 
-class ApiKeyRole(Model):
+class RolesListV1Response(Model):
+    """Roles and methods of the API key, with its expiry date."""
+
+    expires_at: datetime | None = None
+    """Date and time the API key expires."""
+
+    roles: list[RolesListV1ResponseRole] | None = None
+    """Roles attached to the key, with their available methods."""
+
+
+class RolesListV1ResponseRole(Model):
     """A role attached to an API key and the methods it allows."""
 
     name: str | None = None
@@ -16,13 +26,3 @@ class ApiKeyRole(Model):
 
     methods: list[str] | None = None
     """API methods available to the role."""
-
-
-class RolesV1Response(Model):
-    """Roles and methods of the API key, with its expiry date."""
-
-    expires_at: datetime | None = None
-    """Date and time the API key expires."""
-
-    roles: list[ApiKeyRole] | None = None
-    """Roles attached to the key, with their available methods."""

@@ -10,32 +10,49 @@ from msgspec import Meta, field
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
+    DropOffPointCoordinates,
     OperationError,
-    TimeRange,
+    WarehouseAddressCoordinates,
 )
 
 if TYPE_CHECKING:
     DropOffPointTypeEnum = Literal["PVZ", "PPZ", "SC"] | str
-    WarehouseCarriageLabelTypeEnum = Literal["UNSPECIFIED", "BIG", "SMALL"] | str
-    WarehouseFirstMileTypeEnum = Literal["UNSPECIFIED", "PICK_UP", "DROP_OFF"] | str
-    WarehouseFirstMileTypeInputEnum = Literal["PICK_UP", "DROP_OFF"]
-    WarehouseLegacyFirstMileFirstMileType = Literal["DropOff", "Pickup"] | str
-    WarehouseOperationStatusEnum = Literal["UNSPECIFIED", "IN_PROGRESS", "SUCCESS", "ERROR"] | str
-    WarehouseOperationTypeEnum = (
+    DropOffPointTypeEnumInput = Literal["PVZ", "PPZ", "SC"]
+    WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod = Literal[
+        "UNSPECIFIED", "COURIER", "TRANSPORT_COMPANY"
+    ]
+    WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay = Literal[
+        "UNSPECIFIED", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod = Literal[
+        "COURIER", "TRANSPORT_COMPANY"
+    ]
+    WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod = Literal[
+        "COURIER", "TRANSPORT_COMPANY"
+    ]
+    WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay = Literal[
+        "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
+    WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod = Literal[
+        "COURIER", "TRANSPORT_COMPANY"
+    ]
+    WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay = Literal[
+        "UNSPECIFIED", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
+    WarehouseFboListV1RequestFilterBySupplyTypeItem = Literal[
+        "CREATE_TYPE_CROSSDOCK", "CREATE_TYPE_DIRECT"
+    ]
+    WarehouseFboListV1ResponseSearchWarehouseType = (
         Literal[
-            "UNSPECIFIED",
-            "CREATE_FBS_WAREHOUSE",
-            "UPDATE_FBS_WAREHOUSE",
-            "SET_FIRST_MILE",
-            "WAREHOUSE_ENABLE_DISABLE",
-            "WAREHOUSE_PAUSE_UNPAUSE",
+            "WAREHOUSE_TYPE_DELIVERY_POINT",
+            "WAREHOUSE_TYPE_ORDERS_RECEIVING_POINT",
+            "WAREHOUSE_TYPE_SORTING_CENTER",
+            "WAREHOUSE_TYPE_FULL_FILLMENT",
+            "WAREHOUSE_TYPE_CROSS_DOCK",
         ]
         | str
     )
-    WarehouseWorkingDayInputEnum = Literal[
-        "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
-    ]
-    WarehouseWorkingDaysEnum = (
+    WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay = (
         Literal[
             "UNSPECIFIED",
             "MONDAY",
@@ -48,233 +65,244 @@ if TYPE_CHECKING:
         ]
         | str
     )
-else:
-    DropOffPointTypeEnum = str
-    WarehouseCarriageLabelTypeEnum = str
-    WarehouseFirstMileTypeEnum = str
+    WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem = Literal["PVZ", "PPZ", "SC"]
+    WarehouseFbsPointType = Literal["UNSPECIFIED", "PVZ", "PPZ", "SC"] | str
+    WarehouseFbsPointWorkingDayDay = (
+        Literal[
+            "UNSPECIFIED",
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        | str
+    )
+    WarehouseFbsReturnMileCheckV1RequestFirstMileType = Literal["PICK_UP", "DROP_OFF"]
+    WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem = Literal["PVZ", "PPZ", "SC"]
     WarehouseFirstMileTypeInputEnum = Literal["PICK_UP", "DROP_OFF"]
-    WarehouseLegacyFirstMileFirstMileType = str
-    WarehouseOperationStatusEnum = str
-    WarehouseOperationTypeEnum = str
+    WarehouseInvalidProductsGetV1ResponseValidationResultState = (
+        Literal["UNSPECIFIED", "NOT_VALID"] | str
+    )
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic = (
+        Literal[
+            "UNSPECIFIED",
+            "LENGTH",
+            "WIDTH",
+            "HEIGHT",
+            "WEIGHT",
+            "SUM_OF_DIMENSIONS",
+            "VOLUME_WEIGHT",
+            "VOLUME",
+            "PRICE",
+            "LONGEST_SIDE",
+        ]
+        | str
+    )
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType = (
+        Literal["UNSPECIFIED", "LESS_THAN_MIN", "GREATER_THAN_MAX"] | str
+    )
+    WarehouseListV1ResponseResultFirstMileTypeFirstMileType = Literal["DropOff", "Pickup"] | str
+    WarehouseListV2ResponseWarehouseCarriageLabelType = Literal["UNSPECIFIED", "BIG", "SMALL"] | str
+    WarehouseListV2ResponseWarehouseFirstMileType = (
+        Literal["UNSPECIFIED", "PICK_UP", "DROP_OFF"] | str
+    )
+    WarehouseListV2ResponseWarehouseWorkingDay = (
+        Literal[
+            "UNSPECIFIED",
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        | str
+    )
+    WarehouseOperationStatusV1ResponseStatus = (
+        Literal["UNSPECIFIED", "IN_PROGRESS", "SUCCESS", "ERROR"] | str
+    )
+    WarehouseOperationStatusV1ResponseType = (
+        Literal[
+            "UNSPECIFIED",
+            "CREATE_FBS_WAREHOUSE",
+            "UPDATE_FBS_WAREHOUSE",
+            "SET_FIRST_MILE",
+            "WAREHOUSE_ENABLE_DISABLE",
+            "WAREHOUSE_PAUSE_UNPAUSE",
+        ]
+        | str
+    )
+    WarehouseOzonListV1RequestWarehouseTypesItem = Literal[
+        "FULL_FILLMENT",
+        "FULL_FILLMENT_RETURNS",
+        "FULL_FILLMENT_DEFECT",
+        "EXPRESS_DARK_STORE",
+        "CROSS_DOCK",
+        "SORTING_CENTER",
+        "PHARMACY",
+        "DISTRIBUTION_CENTER",
+        "ORDERS_RECEIVING_POINT",
+        "OUTSOURCE_FF",
+        "B2B",
+        "EXTERNAL_FF",
+    ]
+    WarehouseOzonListV1ResponseWarehouseWarehouseType = (
+        Literal[
+            "UNSPECIFIED",
+            "FULL_FILLMENT",
+            "FULL_FILLMENT_RETURNS",
+            "FULL_FILLMENT_DEFECT",
+            "EXPRESS_DARK_STORE",
+            "CROSS_DOCK",
+            "SORTING_CENTER",
+            "PHARMACY",
+            "DISTRIBUTION_CENTER",
+            "ORDERS_RECEIVING_POINT",
+            "OUTSOURCE_FF",
+            "B2B",
+            "EXTERNAL_FF",
+        ]
+        | str
+    )
     WarehouseWorkingDayInputEnum = Literal[
         "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
     ]
-    WarehouseWorkingDaysEnum = str
+else:
+    DropOffPointTypeEnum = str
+    DropOffPointTypeEnumInput = Literal["PVZ", "PPZ", "SC"]
+    WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod = Literal[
+        "UNSPECIFIED", "COURIER", "TRANSPORT_COMPANY"
+    ]
+    WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay = Literal[
+        "UNSPECIFIED", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
+    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod = Literal[
+        "COURIER", "TRANSPORT_COMPANY"
+    ]
+    WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod = Literal[
+        "COURIER", "TRANSPORT_COMPANY"
+    ]
+    WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay = Literal[
+        "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
+    WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod = Literal[
+        "COURIER", "TRANSPORT_COMPANY"
+    ]
+    WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay = Literal[
+        "UNSPECIFIED", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
+    WarehouseFboListV1RequestFilterBySupplyTypeItem = Literal[
+        "CREATE_TYPE_CROSSDOCK", "CREATE_TYPE_DIRECT"
+    ]
+    WarehouseFboListV1ResponseSearchWarehouseType = str
+    WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay = str
+    WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem = Literal["PVZ", "PPZ", "SC"]
+    WarehouseFbsPointType = str
+    WarehouseFbsPointWorkingDayDay = str
+    WarehouseFbsReturnMileCheckV1RequestFirstMileType = Literal["PICK_UP", "DROP_OFF"]
+    WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem = Literal["PVZ", "PPZ", "SC"]
+    WarehouseFirstMileTypeInputEnum = Literal["PICK_UP", "DROP_OFF"]
+    WarehouseInvalidProductsGetV1ResponseValidationResultState = str
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic = str
+    WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType = str
+    WarehouseListV1ResponseResultFirstMileTypeFirstMileType = str
+    WarehouseListV2ResponseWarehouseCarriageLabelType = str
+    WarehouseListV2ResponseWarehouseFirstMileType = str
+    WarehouseListV2ResponseWarehouseWorkingDay = str
+    WarehouseOperationStatusV1ResponseStatus = str
+    WarehouseOperationStatusV1ResponseType = str
+    WarehouseOzonListV1RequestWarehouseTypesItem = Literal[
+        "FULL_FILLMENT",
+        "FULL_FILLMENT_RETURNS",
+        "FULL_FILLMENT_DEFECT",
+        "EXPRESS_DARK_STORE",
+        "CROSS_DOCK",
+        "SORTING_CENTER",
+        "PHARMACY",
+        "DISTRIBUTION_CENTER",
+        "ORDERS_RECEIVING_POINT",
+        "OUTSOURCE_FF",
+        "B2B",
+        "EXTERNAL_FF",
+    ]
+    WarehouseOzonListV1ResponseWarehouseWarehouseType = str
+    WarehouseWorkingDayInputEnum = Literal[
+        "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
+    ]
 # DropOffPointTypeEnum: Drop-off point type: PVZ - order pickup point; PPZ - order acceptance
 # point; SC - sorting centre.
-# WarehouseCarriageLabelTypeEnum: Type of the label printed for a warehouse's shipments:
-# UNSPECIFIED - unknown; BIG - large label; SMALL - small label.
-# WarehouseFirstMileTypeEnum: First-mile type of a warehouse: PICK_UP - a courier collects
-# orders; DROP_OFF - the seller brings orders to an acceptance point; UNSPECIFIED - not set.
+# DropOffPointTypeEnumInput: Drop-off point type: PVZ - order pickup point; PPZ - order
+# acceptance point; SC - sorting centre.
+# WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod: How returns
+# come back: `COURIER` by courier, `TRANSPORT_COMPANY` by a transport company; `UNSPECIFIED`
+# means not set.
+# WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay: Day of the week:
+# `MONDAY`, `TUESDAY`, `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or `SUNDAY`; `UNSPECIFIED`
+# means not set.
+# WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod: How returns
+# come back: `COURIER` by courier, `TRANSPORT_COMPANY` by a transport company.
+# WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod: How
+# returns come back: `COURIER` by courier, `TRANSPORT_COMPANY` by a transport company.
+# WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay: Day of the week:
+# `MONDAY`, `TUESDAY`, `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or `SUNDAY`.
+# WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod: How
+# returns come back: `COURIER` by courier, `TRANSPORT_COMPANY` by a transport company.
+# WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay: Day of the week: `MONDAY`,
+# `TUESDAY`, `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or `SUNDAY`; `UNSPECIFIED` means not
+# set.
+# WarehouseFboListV1ResponseSearchWarehouseType: Type of the point:
+# `WAREHOUSE_TYPE_DELIVERY_POINT` pickup point, `WAREHOUSE_TYPE_ORDERS_RECEIVING_POINT` order
+# acceptance point, `WAREHOUSE_TYPE_SORTING_CENTER` sorting centre,
+# `WAREHOUSE_TYPE_FULL_FILLMENT` fulfilment warehouse, `WAREHOUSE_TYPE_CROSS_DOCK` cross-docking
+# warehouse.
+# WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay: Day of the week: `MONDAY`, `TUESDAY`,
+# `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or `SUNDAY`; `UNSPECIFIED` means not set.
+# WarehouseFbsPointType: Type of the point: `PVZ` pickup point, `PPZ` order acceptance point,
+# `SC` sorting centre; `UNSPECIFIED` means not set.
+# WarehouseFbsPointWorkingDayDay: Day of the week: `MONDAY`, `TUESDAY`, `WEDNESDAY`, `THURSDAY`,
+# `FRIDAY`, `SATURDAY` or `SUNDAY`; `UNSPECIFIED` means not set.
+# WarehouseFbsReturnMileCheckV1RequestFirstMileType: First-mile type: `PICK_UP` orders are
+# handed to a courier, `DROP_OFF` orders are taken to an acceptance point.
 # WarehouseFirstMileTypeInputEnum: First-mile type set when creating or updating an FBS
 # warehouse: PICK_UP - orders are handed to a courier who collects them; DROP_OFF - the seller
 # brings orders to an acceptance point.
-# WarehouseLegacyFirstMileFirstMileType: First-mile type: DropOff - orders are brought to a
-# drop-off point; Pickup - a courier collects them.
-# WarehouseOperationStatusEnum: Status of a warehouse operation: UNSPECIFIED - not set;
-# IN_PROGRESS - running; SUCCESS - completed; ERROR - finished with an error.
-# WarehouseOperationTypeEnum: Type of a warehouse operation: UNSPECIFIED - not set;
+# WarehouseInvalidProductsGetV1ResponseValidationResultState: Check state: `NOT_VALID` the
+# product failed the check; `UNSPECIFIED` means not set.
+# WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic: Product
+# characteristic that failed the check: `LENGTH`, `WIDTH`, `HEIGHT`, `WEIGHT`,
+# `SUM_OF_DIMENSIONS` (sum of the three dimensions), `VOLUME_WEIGHT`, `VOLUME`, `PRICE` or
+# `LONGEST_SIDE`; `UNSPECIFIED` means not set.
+# WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType: Kind of violation:
+# `LESS_THAN_MIN` below the minimum, `GREATER_THAN_MAX` above the maximum; `UNSPECIFIED` means
+# not set.
+# WarehouseListV1ResponseResultFirstMileTypeFirstMileType: First-mile type: DropOff - orders are
+# brought to a drop-off point; Pickup - a courier collects them.
+# WarehouseListV2ResponseWarehouseCarriageLabelType: Type of the label printed for a warehouse's
+# shipments: UNSPECIFIED - unknown; BIG - large label; SMALL - small label.
+# WarehouseListV2ResponseWarehouseFirstMileType: First-mile type of a warehouse: PICK_UP - a
+# courier collects orders; DROP_OFF - the seller brings orders to an acceptance point;
+# UNSPECIFIED - not set.
+# WarehouseListV2ResponseWarehouseWorkingDay: Day of the week on which a warehouse works: MONDAY
+# to SUNDAY; UNSPECIFIED - not set.
+# WarehouseOperationStatusV1ResponseStatus: Status of a warehouse operation: UNSPECIFIED - not
+# set; IN_PROGRESS - running; SUCCESS - completed; ERROR - finished with an error.
+# WarehouseOperationStatusV1ResponseType: Type of a warehouse operation: UNSPECIFIED - not set;
 # CREATE_FBS_WAREHOUSE - FBS warehouse creation; UPDATE_FBS_WAREHOUSE - FBS warehouse update;
 # SET_FIRST_MILE - first-mile change; WAREHOUSE_ENABLE_DISABLE - archiving or restoring an FBS
 # warehouse; WAREHOUSE_PAUSE_UNPAUSE - pausing or resuming an rFBS warehouse.
+# WarehouseOzonListV1ResponseWarehouseWarehouseType: Warehouse type: `FULL_FILLMENT` fulfilment,
+# `FULL_FILLMENT_RETURNS` returns warehouse, `FULL_FILLMENT_DEFECT` warehouse for defective
+# goods, `EXPRESS_DARK_STORE` Fresh (express) dark store, `CROSS_DOCK` cross-dock,
+# `SORTING_CENTER` sorting centre, `PHARMACY` pharmacy warehouse, `DISTRIBUTION_CENTER`
+# distribution centre, `ORDERS_RECEIVING_POINT` order acceptance point, `OUTSOURCE_FF`
+# outsourced warehouse, `B2B` B2B warehouse, `EXTERNAL_FF` partner warehouse; `UNSPECIFIED`
+# means not set.
 # WarehouseWorkingDayInputEnum: Day of the week on which an FBS warehouse works, as set in
 # create and update requests: MONDAY to SUNDAY.
-# WarehouseWorkingDaysEnum: Day of the week on which a warehouse works: MONDAY to SUNDAY;
-# UNSPECIFIED - not set.
-
-
-class DropOffPointCoordinates(Model):
-    """Geographic coordinates of a drop-off point."""
-
-    latitude: float | None = None
-    """Latitude in decimal degrees."""
-
-    longitude: float | None = None
-    """Longitude in decimal degrees."""
-
-
-class DropOffPointSearchForCreate(RequestModel):
-    """Search parameters for drop-off points when creating an FBS warehouse."""
-
-    address: Annotated[str, Meta(max_length=1000)] | None = None
-    """Address text of the drop-off point to search for."""
-
-    types: Annotated[list[Literal["PVZ", "PPZ", "SC"]], Meta(max_length=3)] | None = None
-    """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
-    - sorting centre.
-    """
-
-
-class DropOffPointSearchForUpdate(RequestModel):
-    """Search parameters for drop-off points when changing an existing FBS warehouse."""
-
-    address: str | None = None
-    """Search by the drop-off point's address text."""
-
-    types: Annotated[list[Literal["PVZ", "PPZ", "SC"]], Meta(max_length=3)] | None = None
-    """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
-    - sorting centre.
-    """
-
-
-class FbsWarehouse(Model):
-    """An FBS or rFBS warehouse of the seller, as returned by /v2/warehouse/list."""
-
-    address_info: WarehouseAddressInfo | None = None
-    """Warehouse address, coordinates and time zone."""
-
-    carriage_label_type: WarehouseCarriageLabelTypeEnum | None = None
-    """Label type: UNSPECIFIED - unknown; BIG - large label; SMALL - small label."""
-
-    courier_comment: str | None = None
-    """Comment for the courier."""
-
-    courier_phones: list[str] | None = None
-    """Phone numbers for contacting the courier."""
-
-    created_at: datetime | None = None
-    """Date and time the warehouse was created."""
-
-    cut_in_time: int | None = None
-    """Time for shipping orders, in minutes."""
-
-    first_mile: WarehouseFirstMile | None = None
-    """First-mile settings: type, drop-off point and timeslot."""
-
-    has_entrusted_acceptance: bool | None = None
-    """true if trusted acceptance is enabled for the warehouse."""
-
-    has_postings_limit: bool | None = None
-    """true if the warehouse has a minimum number of orders per shipment."""
-
-    is_auto_assembly: bool | None = None
-    """true if automatic order assembly is enabled."""
-
-    is_comfort: bool | None = None
-    """true if the warehouse offers comfort delivery, which takes 60 minutes or more to reach the
-    buyer.
-    """
-
-    is_express: bool | None = None
-    """true if the warehouse offers express delivery, which takes no more than 60 minutes to reach
-    the buyer.
-    """
-
-    is_kgt: bool | None = None
-    """true if the warehouse accepts large-size goods."""
-
-    is_rfbs: bool | None = None
-    """true if the warehouse works under the rFBS scheme."""
-
-    is_waybill_enabled: bool | None = None
-    """true if waybill (transport consignment note) printing is enabled."""
-
-    min_postings_limit: int | None = None
-    """Minimum number of orders that can be brought in one shipment."""
-
-    name: str | None = None
-    """Warehouse name."""
-
-    pause_at: datetime | None = None
-    """Date and time the seller paused the warehouse; null if the warehouse is active. rFBS
-    warehouses only.
-    """
-
-    phone: str | None = None
-    """Warehouse phone number."""
-
-    postings_limit: int | None = None
-    """Order limit; -1 if there is no limit."""
-
-    sla_cut_in: int | None = None
-    """Minimum time for assembling an order, in minutes."""
-
-    status: str | None = None
-    """Warehouse status, for example created. Warehouse status: new - being activated; created -
-    active; disabled - archived; blocked - blocked; disabled_due_to_limit - paused; error -
-    error.
-    """
-
-    timetable: WarehouseTimetable | None = None
-    """Working schedule of the warehouse."""
-
-    updated_at: datetime | None = None
-    """Date and time the warehouse data was last updated."""
-
-    warehouse_id: int | None = None
-    """Warehouse identifier."""
-
-    warehouse_type: str | None = None
-    """Warehouse type."""
-
-    with_item_list: bool | None = None
-    """true if printing of the picking list is enabled."""
-
-    working_days: list[WarehouseWorkingDaysEnum] | None = None
-    """Days the warehouse works: MONDAY to SUNDAY; UNSPECIFIED - not set."""
-
-
-class FbsWarehouseLegacy(Model):
-    """An FBS or rFBS warehouse of the seller, as returned by the deprecated /v1/warehouse/list."""
-
-    has_entrusted_acceptance: bool | None = None
-    """true if trusted acceptance is enabled at the warehouse."""
-
-    is_rfbs: bool | None = None
-    """true if the warehouse works under the rFBS scheme; false otherwise."""
-
-    name: str | None = None
-    """Warehouse name."""
-
-    warehouse_id: int | None = None
-    """Warehouse identifier."""
-
-    can_print_act_in_advance: bool | None = None
-    """true if the acceptance and transfer certificate can be printed in advance."""
-
-    first_mile_type: WarehouseLegacyFirstMile | None = None
-    """FBS first-mile settings."""
-
-    has_postings_limit: bool | None = None
-    """true if the warehouse has a minimum number of orders per shipment."""
-
-    is_karantin: bool | None = None
-    """true if the warehouse is closed because of quarantine."""
-
-    is_kgt: bool | None = None
-    """true if the warehouse accepts large-size goods."""
-
-    is_economy: bool | None = None
-    """true if the warehouse works with economy-segment products."""
-
-    is_able_to_set_price: bool | None = None
-    """true if a price can be set for the warehouse; returned when with.able_to_set_price is true.
-    """
-
-    is_presorted: bool | None = None
-    """true if shipments from the warehouse are presorted."""
-
-    is_timetable_editable: bool | None = None
-    """true if the warehouse working schedule can be changed."""
-
-    min_postings_limit: int | None = None
-    """Minimum value of the limit: the number of orders that can be brought in one shipment."""
-
-    postings_limit: int | None = None
-    """Limit value; -1 if there is no limit."""
-
-    min_working_days: int | None = None
-    """Number of working days of the warehouse."""
-
-    status: str | None = None
-    """Warehouse status: new - being activated; created - active; disabled - archived; blocked -
-    blocked; disabled_due_to_limit - paused; error - error.
-    """
-
-    working_days: list[str | float] | None = None
-    """Working days as day-of-week numbers from 1 (Monday) to 7 (Sunday); sent as numbers or
-    numeric strings.
-    """
 
 
 class TimeOfDay(Model):
@@ -295,32 +323,6 @@ class TimeOfDay(Model):
     """Seconds, 0 to 59."""
 
 
-class WarehouseAddressCoordinates(RequestModel):
-    """Geographic coordinates of a warehouse address or of a search point."""
-
-    latitude: float
-    """Latitude in decimal degrees."""
-
-    longitude: float
-    """Longitude in decimal degrees."""
-
-
-class WarehouseAddressInfo(Model):
-    """Location of a warehouse."""
-
-    address: str | None = None
-    """Warehouse address."""
-
-    latitude: float | None = None
-    """Latitude in decimal degrees."""
-
-    longitude: float | None = None
-    """Longitude in decimal degrees."""
-
-    utc: str | None = None
-    """Time zone of the warehouse, for example UTC+03:00."""
-
-
 class WarehouseArchiveV1Request(RequestModel):
     """Request to move an FBS warehouse to the archive."""
 
@@ -332,22 +334,6 @@ class WarehouseArchiveV1Request(RequestModel):
 
     return_point_id: int | None = None
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
-
-
-class WarehouseCreateOptions(RequestModel):
-    """Optional settings of a new FBS warehouse."""
-
-    comment: str | None = None
-    """Comment for the courier, used with the PICK_UP first mile."""
-
-    courier_phones: Annotated[list[str], Meta(max_length=3)] | None = None
-    """Phone numbers for the courier, used with the PICK_UP first mile. Format +7(XXX)XXX-XX-XX."""
-
-    is_auto_assembly: bool | None = None
-    """true to enable automatic order assembly."""
-
-    is_waybill_enabled: bool | None = None
-    """true to enable printing of the waybill (transport consignment note)."""
 
 
 class WarehouseDropOffPoint(Model):
@@ -405,6 +391,549 @@ class WarehouseDropOffTimeslotsResponse(Model):
     """Available timeslots."""
 
 
+class WarehouseErfbsAggregatorCreateV1Request(RequestModel):
+    """Request to create a realFBS Express warehouse with the "Ozon partners" delivery method."""
+
+    address_coordinates: WarehouseAddressCoordinates
+    """Coordinates of the warehouse address."""
+
+    delivery_method: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod
+    """Settings of the "Ozon partners" delivery method of the warehouse."""
+
+    name: Annotated[str, Meta(max_length=100)]
+    """Warehouse name, up to 100 characters."""
+
+    phone: str
+    """Warehouse phone number, for example `+7(999)999-99-99`."""
+
+    timetable_warehouse: WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse
+    """Warehouse working schedule: working days and days off."""
+
+    min_order_value: int | None = None
+    """Minimum order value."""
+
+
+class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
+    """Settings of an "Ozon partners" delivery method: assembly time, courier contacts, delivery
+    costs you cover and return handling.
+    """
+
+    courier_phones: Annotated[list[str], Meta(max_length=3)]
+    """Phone numbers the courier can call, at most 3."""
+
+    cut_in: int
+    """Order assembly time in minutes; one of 15, 30, 60, 120, 180, 240, 300, 360, 420 or 480."""
+
+    deliver_to_pvz: bool
+    """`true` if Ozon Express delivers orders to Ozon pickup points."""
+
+    delivery_costs: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts
+    """Share of delivery costs you agree to pay."""
+
+    name: str
+    """Name of the delivery method."""
+
+    return_settings: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings
+    """How you receive returns from buyers."""
+
+    courier_comment: Annotated[str, Meta(max_length=3000)] | None = None
+    """Comment for the courier, up to 3000 characters."""
+
+
+class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts(RequestModel):
+    """Delivery costs you agree to cover: a percentage of the order value bounded by a minimum and
+    a maximum amount.
+    """
+
+    max_amount: int
+    """Maximum amount you pay for delivery, in kopecks."""
+
+    min_amount: int
+    """Minimum amount you pay for delivery, in kopecks."""
+
+    percent: Annotated[float, Meta(le=100)]
+    """Percentage of the order value you pay for delivery, 0 to 100, with at most two decimal
+    places.
+    """
+
+
+class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings(RequestModel):
+    """How the warehouse receives returns from buyers."""
+
+    return_method: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettingsReturnMethod
+    """How returns come back: `COURIER` by courier, `TRANSPORT_COMPANY` by a transport company;
+    `UNSPECIFIED` means not set.
+    """
+
+    contact_days: Annotated[int, Meta(le=5)] | None = None
+    """Number of days within which you contact the buyer about a return, at most 5; required when
+    `return_method` is `COURIER`.
+    """
+
+    post_office_zipcode: Annotated[str, Meta(max_length=6, min_length=6)] | None = None
+    """Six-digit postcode of the Russian Post office used for "easy returns"."""
+
+    transport_company_name: str | None = None
+    """Name of the transport company that carries returns; required when `return_method` is
+    `TRANSPORT_COMPANY`.
+    """
+
+
+class WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse(RequestModel):
+    """Working schedule of the warehouse."""
+
+    working_days: Annotated[
+        list[WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay],
+        Meta(max_length=7, min_length=5),
+    ]
+    """Working days of the warehouse with their hours, 5 to 7 entries."""
+
+    holidays: (
+        Annotated[list[WarehouseErfbsTimetableWarehouseHoliday], Meta(max_length=50)] | None
+    ) = None
+    """Days off of the warehouse, at most 50."""
+
+
+class WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay(RequestModel):
+    """One working day of the warehouse with its opening hours."""
+
+    day: WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDayDay
+    """Day of the week: `MONDAY`, `TUESDAY`, `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or
+    `SUNDAY`; `UNSPECIFIED` means not set.
+    """
+
+    from_: str = field(name="from")
+    """Start of the working day, `HH:MM`. JSON name: ``from``."""
+
+    to: str
+    """End of the working day, `HH:MM`."""
+
+
+class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(RequestModel):
+    """Request to change an "Ozon partners" delivery method of a realFBS Express warehouse; only
+    the fields you pass are changed.
+    """
+
+    delivery_method_id: int
+    """Identifier of the delivery method to change, as listed by /v1/delivery-method/list."""
+
+    warehouse_id: int
+    """Identifier of the warehouse, from /v2/warehouse/list."""
+
+    courier_comment: Annotated[str, Meta(max_length=3000)] | None = None
+    """Comment for the courier, up to 3000 characters."""
+
+    courier_phones: Annotated[list[str], Meta(max_length=3)] | None = None
+    """Phone numbers the courier can call, at most 3."""
+
+    cut_in: int | None = None
+    """Order assembly time in minutes; one of 15, 30, 60, 120, 180, 240, 300, 360, 420 or 480."""
+
+    deliver_to_pvz: bool | None = None
+    """`true` if Ozon Express delivers orders to Ozon pickup points."""
+
+    delivery_costs: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts | None = None
+    """Share of delivery costs you agree to pay."""
+
+    name: Annotated[str, Meta(max_length=100)] | None = None
+    """Name of the delivery method, up to 100 characters."""
+
+    return_settings: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings | None = (
+        None
+    )
+    """How you receive returns from buyers."""
+
+
+class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts(RequestModel):
+    """Delivery costs you agree to cover: a percentage of the order value bounded by a minimum and
+    a maximum amount.
+    """
+
+    max_amount: int | None = None
+    """Maximum amount you pay for delivery, in kopecks."""
+
+    min_amount: int | None = None
+    """Minimum amount you pay for delivery, in kopecks."""
+
+    percent: Annotated[float, Meta(le=100)] | None = None
+    """Percentage of the order value you pay for delivery, 0 to 100."""
+
+
+class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings(RequestModel):
+    """How the warehouse receives returns from buyers."""
+
+    transport_company_name: str
+    """Name of the transport company that carries returns; required when `return_method` is
+    `TRANSPORT_COMPANY`.
+    """
+
+    contact_days: int | None = None
+    """Number of days within which you contact the buyer about a return; required when
+    `return_method` is `COURIER`.
+    """
+
+    post_office_zipcode: Annotated[str, Meta(max_length=6, min_length=6)] | None = None
+    """Six-digit postcode of the Russian Post office for returns."""
+
+    return_method: (
+        WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod | None
+    ) = None
+    """How returns come back: `COURIER` by courier, `TRANSPORT_COMPANY` by a transport company."""
+
+
+class WarehouseErfbsNonIntegratedCreateV1Request(RequestModel):
+    """Request to create a realFBS Express warehouse with the "You or a third-party service"
+    delivery method.
+    """
+
+    address_coordinates: WarehouseAddressCoordinates
+    """Coordinates of the warehouse address."""
+
+    delivery_method: WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod
+    """Settings of the "You or a third-party service" delivery method of the warehouse."""
+
+    name: Annotated[str, Meta(max_length=100)]
+    """Warehouse name, up to 100 characters."""
+
+    phone: str
+    """Warehouse phone number, for example `+7(999)999-99-99`."""
+
+    timetable_warehouse: WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse
+    """Warehouse working schedule: working days and days off."""
+
+    min_order_value: int | None = None
+    """Minimum order value, in roubles."""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod(RequestModel):
+    """Settings of a "You or a third-party service" delivery method: assembly time, handover speed,
+    delivery polygons and return handling.
+    """
+
+    courier_cutoff: Annotated[int, Meta(ge=5, le=45)]
+    """How soon an assembled order is handed over to delivery, 5 to 45 (Ozon names no unit;
+    presumably minutes).
+    """
+
+    cut_in: int
+    """Order assembly time in minutes; one of 15, 30, 60, 120, 180, 240, 300, 360, 420 or 480."""
+
+    delivery_polygons: list[WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon]
+    """Delivery areas created with /v1/polygon/create, each with the delivery time into it."""
+
+    name: str
+    """Name of the delivery method."""
+
+    return_settings: WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings
+    """How you receive returns from buyers."""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodDeliveryPolygon(RequestModel):
+    """A delivery area (polygon) of the warehouse with the time it takes to deliver into it."""
+
+    id: int
+    """Polygon identifier returned by /v1/polygon/create."""
+
+    time: int
+    """Delivery time into this polygon in minutes: 15, 30, 45, 60, 90, 120 or 150."""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettings(RequestModel):
+    """How the warehouse receives returns from buyers."""
+
+    return_method: (
+        WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethodReturnSettingsReturnMethod
+    )
+    """How returns come back: `COURIER` by courier, `TRANSPORT_COMPANY` by a transport company."""
+
+    contact_days: Annotated[int, Meta(le=5)] | None = None
+    """Number of days within which you contact the buyer about a return, at most 5; required when
+    `return_method` is `COURIER`.
+    """
+
+    post_office_zipcode: Annotated[str, Meta(max_length=6, min_length=6)] | None = None
+    """Six-digit postcode of the Russian Post office used for "easy returns"."""
+
+    transport_company_name: str | None = None
+    """Name of the transport company that carries returns; required when `return_method` is
+    `TRANSPORT_COMPANY`.
+    """
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse(RequestModel):
+    """Working schedule of the warehouse."""
+
+    working_days: Annotated[
+        list[WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay],
+        Meta(max_length=7, min_length=5),
+    ]
+    """Working days of the warehouse with their hours, 5 to 7 entries."""
+
+    holidays: (
+        Annotated[list[WarehouseErfbsTimetableWarehouseHoliday], Meta(max_length=50)] | None
+    ) = None
+    """Days off of the warehouse, at most 50."""
+
+
+class WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDay(RequestModel):
+    """One working day of the warehouse with its opening hours."""
+
+    day: WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouseWorkingDayDay
+    """Day of the week: `MONDAY`, `TUESDAY`, `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or
+    `SUNDAY`.
+    """
+
+    from_: str = field(name="from")
+    """Start of the working day, `HH:MM`. JSON name: ``from``."""
+
+    to: str
+    """End of the working day, `HH:MM`."""
+
+
+class WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1Request(RequestModel):
+    """Request to change a "You or a third-party service" delivery method of a realFBS Express
+    warehouse.
+    """
+
+    courier_cutoff: int
+    """How soon an assembled order is handed over to delivery: 5, 10, 15, 20, 25, 30, 35, 40 or 45
+    (Ozon names no unit; presumably minutes).
+    """
+
+    cut_in: int
+    """Order assembly time in minutes; one of 15, 30, 60, 120, 180, 240, 300, 360, 420 or 480."""
+
+    delivery_method_id: int
+    """Identifier of the delivery method to change, as listed by /v1/delivery-method/list."""
+
+    name: Annotated[str, Meta(max_length=100)]
+    """Name of the delivery method, up to 100 characters."""
+
+    return_settings: WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings
+    """How you receive returns from buyers."""
+
+    warehouse_id: int
+    """Identifier of the warehouse, from /v2/warehouse/list."""
+
+
+class WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings(RequestModel):
+    """How the warehouse receives returns from buyers."""
+
+    return_method: (
+        WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettingsReturnMethod
+    )
+    """How returns come back: `COURIER` by courier, `TRANSPORT_COMPANY` by a transport company."""
+
+    contact_days: int | None = None
+    """Number of days within which you contact the buyer about a return; required when
+    `return_method` is `COURIER`.
+    """
+
+    post_office_zipcode: Annotated[str, Meta(max_length=6, min_length=6)] | None = None
+    """Six-digit postcode of the Russian Post office for returns."""
+
+    transport_company_name: str | None = None
+    """Name of the transport company that carries returns; required when `return_method` is
+    `TRANSPORT_COMPANY`.
+    """
+
+
+class WarehouseErfbsTimetableWarehouseHoliday(RequestModel):
+    """A day off of the warehouse, whole or partial."""
+
+    day: str | None = None
+    """Date of the day off, `YYYY-MM-DD`."""
+
+    from_: str | None = field(default=None, name="from")
+    """Time the day off starts, `HH:MM`. JSON name: ``from``."""
+
+    to: str | None = None
+    """Time the day off ends, `HH:MM`."""
+
+
+class WarehouseErfbsUpdateV1Request(RequestModel):
+    """Request to change the general settings of a realFBS Express warehouse; only the fields you
+    pass are changed.
+    """
+
+    warehouse_id: int
+    """Identifier of the warehouse to update, from /v2/warehouse/list."""
+
+    min_order_value: int | None = None
+    """Minimum order value."""
+
+    name: Annotated[str, Meta(max_length=100)] | None = None
+    """Warehouse name, up to 100 characters."""
+
+    phone: str | None = None
+    """Warehouse phone number, for example `+7(999)999-99-99`."""
+
+    timetable_warehouse: WarehouseErfbsUpdateV1RequestTimetableWarehouse | None = None
+    """New working schedule of the warehouse."""
+
+
+class WarehouseErfbsUpdateV1RequestTimetableWarehouse(RequestModel):
+    """Working schedule of the warehouse."""
+
+    holidays: (
+        Annotated[list[WarehouseErfbsTimetableWarehouseHoliday], Meta(max_length=50)] | None
+    ) = None
+    """Days off of the warehouse, at most 50."""
+
+    working_days: (
+        Annotated[
+            list[WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay],
+            Meta(max_length=7, min_length=5),
+        ]
+        | None
+    ) = None
+    """Working days of the warehouse with their hours, 5 to 7 entries."""
+
+
+class WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDay(RequestModel):
+    """One working day of the warehouse with its opening hours."""
+
+    day: WarehouseErfbsUpdateV1RequestTimetableWarehouseWorkingDayDay | None = None
+    """Day of the week: `MONDAY`, `TUESDAY`, `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or
+    `SUNDAY`; `UNSPECIFIED` means not set.
+    """
+
+    from_: str | None = field(default=None, name="from")
+    """Start of the working day, `HH:MM`. JSON name: ``from``."""
+
+    to: str | None = None
+    """End of the working day, `HH:MM`."""
+
+
+class WarehouseFboListV1Request(RequestModel):
+    """Search parameters for FBO supply drop-off points.
+
+    Note: Ozon's schema marks `search` required with `required: true` inside the property.
+    """
+
+    filter_by_supply_type: list[WarehouseFboListV1RequestFilterBySupplyTypeItem]
+    """Supply types to search for: `CREATE_TYPE_CROSSDOCK` cross-docking, `CREATE_TYPE_DIRECT`
+    direct supply.
+    """
+
+    search: Annotated[str, Meta(min_length=4)]
+    """Text to match against point names, at least 4 characters; give the full name to find a
+    pickup point.
+    """
+
+
+class WarehouseFboListV1Response(Model):
+    """Drop-off points found for an FBO supply."""
+
+    search: list[WarehouseFboListV1ResponseSearch] | None = None
+    """Points that match the search."""
+
+
+class WarehouseFboListV1ResponseSearch(Model):
+    """A drop-off point found by the search: a warehouse, pickup point or sorting centre."""
+
+    address: str | None = None
+    """Address of the point."""
+
+    coordinates: DropOffPointCoordinates | None = None
+    """Coordinates of the point."""
+
+    name: str | None = None
+    """Name of the point."""
+
+    warehouse_id: int | None = None
+    """Identifier of the warehouse, pickup point or sorting centre."""
+
+    warehouse_type: WarehouseFboListV1ResponseSearchWarehouseType | None = None
+    """Type of the point: `WAREHOUSE_TYPE_DELIVERY_POINT` pickup point,
+    `WAREHOUSE_TYPE_ORDERS_RECEIVING_POINT` order acceptance point,
+    `WAREHOUSE_TYPE_SORTING_CENTER` sorting centre, `WAREHOUSE_TYPE_FULL_FILLMENT` fulfilment
+    warehouse, `WAREHOUSE_TYPE_CROSS_DOCK` cross-docking warehouse.
+    """
+
+
+class WarehouseFboSellerListV1Response(Model):
+    """The seller's own warehouses."""
+
+    warehouses: list[WarehouseFboSellerListV1ResponseWarehouse] | None = None
+    """The seller's warehouses."""
+
+
+class WarehouseFboSellerListV1ResponseWarehouse(Model):
+    """A warehouse of the seller with its address, contacts and working days."""
+
+    address: WarehouseFboSellerListV1ResponseWarehouseAddress | None = None
+    """Address of the warehouse."""
+
+    contacts: WarehouseFboSellerListV1ResponseWarehouseContacts | None = None
+    """Contact details of the warehouse."""
+
+    courier_comment: str | None = None
+    """Comment for the courier."""
+
+    is_active: bool | None = None
+    """`true` if the warehouse is active."""
+
+    is_pickup: bool | None = None
+    """`true` if orders can be handed to a courier at this warehouse."""
+
+    seller_warehouse_id: int | None = None
+    """Identifier of the seller's warehouse."""
+
+    seller_warehouse_name: str | None = None
+    """Name of the seller's warehouse."""
+
+    working_days: list[WarehouseFboSellerListV1ResponseWarehouseWorkingDay] | None = None
+    """Working days of the warehouse with their hours."""
+
+
+class WarehouseFboSellerListV1ResponseWarehouseAddress(Model):
+    """Address of a seller's warehouse with its location details."""
+
+    address: str | None = None
+    """Full address."""
+
+    city: str | None = None
+    """City."""
+
+    coordinates: DropOffPointCoordinates | None = None
+    """Geographic coordinates of the warehouse."""
+
+    country_code: str | None = None
+    """Two-letter ISO 3166-1 country code."""
+
+    macrolocal_cluster_id: int | None = None
+    """Identifier of the placement cluster the warehouse belongs to."""
+
+    region: str | None = None
+    """Region."""
+
+    timezone: str | None = None
+    """Time zone of the warehouse."""
+
+
+class WarehouseFboSellerListV1ResponseWarehouseContacts(Model):
+    """Contact details of a seller's warehouse."""
+
+    phone_numbers: list[str] | None = None
+    """Phone numbers of the warehouse."""
+
+
+class WarehouseFboSellerListV1ResponseWarehouseWorkingDay(Model):
+    """One working day of a seller's warehouse with its hours in local time."""
+
+    day: WarehouseFboSellerListV1ResponseWarehouseWorkingDayDay | None = None
+    """Day of the week: `MONDAY`, `TUESDAY`, `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or
+    `SUNDAY`; `UNSPECIFIED` means not set.
+    """
+
+    time_from_local: str | None = None
+    """Time the warehouse opens, local time."""
+
+    time_to_local: str | None = None
+    """Time the warehouse closes, local time."""
+
+
 class WarehouseFbsCreateDropOffListV1Request(RequestModel):
     """Request for drop-off points available to a new FBS warehouse."""
 
@@ -417,8 +946,20 @@ class WarehouseFbsCreateDropOffListV1Request(RequestModel):
     coordinates: WarehouseAddressCoordinates | None = None
     """Coordinates to search around, usually the future warehouse location."""
 
-    search: DropOffPointSearchForCreate | None = None
+    search: WarehouseFbsCreateDropOffListV1RequestSearch | None = None
     """Filter by address text and point type."""
+
+
+class WarehouseFbsCreateDropOffListV1RequestSearch(RequestModel):
+    """Search parameters for drop-off points when creating an FBS warehouse."""
+
+    address: Annotated[str, Meta(max_length=1000)] | None = None
+    """Address text of the drop-off point to search for."""
+
+    types: Annotated[list[DropOffPointTypeEnumInput], Meta(max_length=3)] | None = None
+    """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
+    - sorting centre.
+    """
 
 
 class WarehouseFbsCreateDropOffTimeslotListV1Request(RequestModel):
@@ -446,6 +987,42 @@ class WarehouseFbsCreatePickUpTimeslotListV1Response(Model):
 
     timeslots: list[WarehousePickUpTimeslot] | None = None
     """Available timeslots."""
+
+
+class WarehouseFbsCreateReturnPointListV1Request(RequestModel):
+    """Search parameters for return points of a new FBS warehouse, with `last_id` paging."""
+
+    coordinates: WarehouseAddressCoordinates
+    """Coordinates around which to look for return points, normally the warehouse location."""
+
+    country_code: str
+    """Two-letter ISO 3166-1 country code."""
+
+    limit: Annotated[int, Meta(ge=1, le=500)]
+    """Number of points per page, 1 to 500."""
+
+    last_id: int | None = None
+    """Identifier of the last point on the previous page; leave empty for the first page."""
+
+    search: WarehouseFbsCreateReturnPointListV1RequestSearch | None = None
+    """Filters by address and point type."""
+
+    selected_dropoff_point_id: int | None = None
+    """Identifier of the drop-off point chosen for the warehouse, from
+    /v1/warehouse/fbs/create/drop-off/list.
+    """
+
+
+class WarehouseFbsCreateReturnPointListV1RequestSearch(RequestModel):
+    """Filters for the return point search."""
+
+    address: str | None = None
+    """Text to match against the return point address."""
+
+    types: list[WarehouseFbsCreateReturnPointListV1RequestSearchTypesItem] | None = None
+    """Point types to include: `PVZ` pickup point, `PPZ` order acceptance point, `SC` sorting
+    centre.
+    """
 
 
 class WarehouseFbsCreateV1Request(RequestModel):
@@ -481,7 +1058,7 @@ class WarehouseFbsCreateV1Request(RequestModel):
     the DROP_OFF first mile.
     """
 
-    options: WarehouseCreateOptions | None = None
+    options: WarehouseFbsCreateV1RequestOptions | None = None
     """Courier comment and phones, auto-assembly and waybill printing."""
 
     return_point_id: int | None = None
@@ -491,6 +1068,22 @@ class WarehouseFbsCreateV1Request(RequestModel):
     """Days the warehouse works: MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY.
     Maximum 7.
     """
+
+
+class WarehouseFbsCreateV1RequestOptions(RequestModel):
+    """Optional settings of a new FBS warehouse."""
+
+    comment: str | None = None
+    """Comment for the courier, used with the PICK_UP first mile."""
+
+    courier_phones: Annotated[list[str], Meta(max_length=3)] | None = None
+    """Phone numbers for the courier, used with the PICK_UP first mile. Format +7(XXX)XXX-XX-XX."""
+
+    is_auto_assembly: bool | None = None
+    """true to enable automatic order assembly."""
+
+    is_waybill_enabled: bool | None = None
+    """true to enable printing of the waybill (transport consignment note)."""
 
 
 class WarehouseFbsFirstMileUpdateV1Request(RequestModel):
@@ -523,14 +1116,246 @@ class WarehouseFbsFirstMileUpdateV1Request(RequestModel):
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
 
 
+class WarehouseFbsPickupHistoryListV1Request(RequestModel):
+    """Request for the courier pick-up history, paged with a cursor."""
+
+    limit: Annotated[int, Meta(ge=1, le=1000)]
+    """Number of records per page, 1 to 1000."""
+
+    cursor: str | None = None
+    """Cursor from the previous answer; leave empty for the first page."""
+
+    filter: WarehouseFbsPickupHistoryListV1RequestFilter | None = None
+    """Filters for the history."""
+
+
+class WarehouseFbsPickupHistoryListV1RequestFilter(RequestModel):
+    """Filters for the courier pick-up history."""
+
+    planned_date: str | None = None
+    """Pick-up date to show."""
+
+    warehouse_id: list[int] | None = None
+    """Warehouse identifiers to include."""
+
+    was_planned: bool | None = None
+    """`true` to show only pick-ups that were planned."""
+
+
+class WarehouseFbsPickupHistoryListV1Response(Model):
+    """A page of the courier pick-up history."""
+
+    result: WarehouseFbsPickupHistoryListV1ResponseResult | None = None
+    """Pick-up records and the cursor for the next page."""
+
+
+class WarehouseFbsPickupHistoryListV1ResponseResult(Model):
+    """Pick-up records and the cursor for the next page."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
+
+    history: list[WarehouseFbsPickupHistoryListV1ResponseResultHistory] | None = None
+    """Courier pick-up records."""
+
+
+class WarehouseFbsPickupHistoryListV1ResponseResultHistory(Model):
+    """One courier pick-up from a warehouse."""
+
+    planned_date: str | None = None
+    """Pick-up date, `YYYY-MM-DD`."""
+
+    status: str | None = None
+    """Pick-up status: `courier_called` the seller called the courier, `courier_cancelled` the
+    seller cancelled the courier, `courier_assigned` Ozon assigned a courier automatically,
+    `courier_not_assigned` no courier is assigned.
+    """
+
+    updated_at: datetime | None = None
+    """Date and time the pick-up record last changed."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
+
+    was_planned: bool | None = None
+    """`true` if the pick-up was planned."""
+
+
+class WarehouseFbsPickupPlanningListV1Response(Model):
+    """Warehouses available for courier pick-up planning."""
+
+    result: WarehouseFbsPickupPlanningListV1ResponseResult | None = None
+    """The list of warehouses."""
+
+
+class WarehouseFbsPickupPlanningListV1ResponseResult(Model):
+    """Warehouses available for courier pick-up planning."""
+
+    warehouses: list[WarehouseFbsPickupPlanningListV1ResponseResultWarehouse] | None = None
+    """Warehouses with their pick-up planning state."""
+
+
+class WarehouseFbsPickupPlanningListV1ResponseResultWarehouse(Model):
+    """An FBS warehouse with its courier pick-up planning state."""
+
+    can_modify_pickup_plan: bool | None = None
+    """`true` if the courier pick-up plan of this warehouse can still be changed."""
+
+    has_postings_to_be_planned: bool | None = None
+    """`true` if the warehouse has postings waiting to be shipped."""
+
+    is_pickup_planned: bool | None = None
+    """`true` if a courier pick-up is planned."""
+
+    last_pickup_plan_date_at: datetime | None = None
+    """Date and time until which a courier visit can be planned."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier; pass it to /v1/warehouse/fbs/pickup/courier/create."""
+
+    warehouse_name: str | None = None
+    """Warehouse name."""
+
+
+class WarehouseFbsPoint(Model):
+    """A return point where an FBS warehouse can receive its returns."""
+
+    address: str | None = None
+    """Address of the return point."""
+
+    coordinates: DropOffPointCoordinates | None = None
+    """Coordinates of the return point."""
+
+    id: int | None = None
+    """Return point identifier; pass it as `return_point_id` when creating or updating a warehouse.
+    """
+
+    name: str | None = None
+    """Name of the return point."""
+
+    type: WarehouseFbsPointType | None = None
+    """Type of the point: `PVZ` pickup point, `PPZ` order acceptance point, `SC` sorting centre;
+    `UNSPECIFIED` means not set.
+    """
+
+    utc_offset: int | None = None
+    """Offset of the point's time zone from UTC, in minutes."""
+
+    working_days: list[WarehouseFbsPointWorkingDay] | None = None
+    """Working days of the point with their hours."""
+
+
+class WarehouseFbsPointWorkingDay(Model):
+    """One working day of a return point with its hours."""
+
+    day: WarehouseFbsPointWorkingDayDay | None = None
+    """Day of the week: `MONDAY`, `TUESDAY`, `WEDNESDAY`, `THURSDAY`, `FRIDAY`, `SATURDAY` or
+    `SUNDAY`; `UNSPECIFIED` means not set.
+    """
+
+    from_: str | None = field(default=None, name="from")
+    """Opening time. JSON name: ``from``."""
+
+    to: str | None = None
+    """Closing time."""
+
+
+class WarehouseFbsResponse(Model):
+    """A page of return points with `last_id` paging."""
+
+    has_next: bool | None = None
+    """`true` if there are more return points than this page holds; repeat the request with
+    `last_id`.
+    """
+
+    is_selected_point_available: bool | None = None
+    """`true` if the selected or current return point can be chosen."""
+
+    last_id: int | None = None
+    """Identifier of the last point on this page; pass it as `last_id` to get the next page."""
+
+    points: list[WarehouseFbsPoint] | None = None
+    """Return points on this page."""
+
+
+class WarehouseFbsReturnMileCheckV1Request(RequestModel):
+    """Parameters of a warehouse for which to check whether a return mile is required."""
+
+    country_code: str
+    """Two-letter ISO 3166-1 country code of the warehouse."""
+
+    first_mile_type: WarehouseFbsReturnMileCheckV1RequestFirstMileType
+    """First-mile type: `PICK_UP` orders are handed to a courier, `DROP_OFF` orders are taken to an
+    acceptance point.
+    """
+
+    is_kgt: bool
+    """`true` if the warehouse ships large-size goods."""
+
+    warehouse_id: int | None = None
+    """Identifier of an existing warehouse to check; omit it for a new warehouse."""
+
+
+class WarehouseFbsReturnMileCheckV1Response(Model):
+    """Whether a return mile must be set for the warehouse."""
+
+    should_set_return_mile: bool | None = None
+    """`true` if a return mile must be set for the warehouse."""
+
+    unavailability_reasons: list[str] | None = None
+    """Reasons why a return mile cannot be set."""
+
+
+class WarehouseFbsReturnMileInfoV1Request(RequestModel):
+    """Warehouses whose return mile settings to get."""
+
+    warehouse_ids: Annotated[list[int], Meta(max_length=1000)]
+    """Warehouse identifiers, at most 1000."""
+
+
+class WarehouseFbsReturnMileInfoV1Response(Model):
+    """Return mile settings of the requested warehouses."""
+
+    return_mile_settings: list[WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting] | None = None
+    """Return mile settings, one entry per warehouse."""
+
+
+class WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting(Model):
+    """Return mile settings of one warehouse."""
+
+    is_return_mile_required: bool | None = None
+    """`true` if a return point must be set for the warehouse."""
+
+    return_point: WarehouseFbsPoint | None = None
+    """Return point currently set for the warehouse."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+
 class WarehouseFbsUpdateDropOffListV1Request(RequestModel):
     """Request for drop-off points available to an existing FBS warehouse."""
 
     warehouse_id: int
     """Identifier of the existing FBS warehouse to find points for."""
 
-    search: DropOffPointSearchForUpdate | None = None
+    search: WarehouseFbsUpdateDropOffListV1RequestSearch | None = None
     """Filter by address text and point type."""
+
+
+class WarehouseFbsUpdateDropOffListV1RequestSearch(RequestModel):
+    """Search parameters for drop-off points when changing an existing FBS warehouse."""
+
+    address: str | None = None
+    """Search by the drop-off point's address text."""
+
+    types: Annotated[list[DropOffPointTypeEnumInput], Meta(max_length=3)] | None = None
+    """Drop-off point types to include: PVZ - order pickup point; PPZ - order acceptance point; SC
+    - sorting centre.
+    """
 
 
 class WarehouseFbsUpdateDropOffTimeslotListV1Request(RequestModel):
@@ -543,18 +1368,47 @@ class WarehouseFbsUpdateDropOffTimeslotListV1Request(RequestModel):
     """Identifier of the warehouse."""
 
 
-class WarehouseFbsUpdatePickUpTimeslotListV1Request(RequestModel):
-    """Request for courier pick-up timeslots for an existing FBS warehouse."""
-
-    warehouse_id: int
-    """Identifier of the warehouse."""
-
-
 class WarehouseFbsUpdatePickUpTimeslotListV1Response(Model):
     """Answer with courier pick-up timeslots for an existing FBS warehouse."""
 
     timeslots: list[WarehousePickUpTimeslot] | None = None
     """Available timeslots."""
+
+
+class WarehouseFbsUpdateReturnPointListV1Request(RequestModel):
+    """Search parameters for return points of an existing FBS warehouse, with `last_id` paging."""
+
+    limit: Annotated[int, Meta(ge=1, le=500)]
+    """Number of points per page, 1 to 500."""
+
+    warehouse_id: int
+    """Warehouse identifier."""
+
+    current_dropoff_point_id: int | None = None
+    """Identifier of the drop-off point currently chosen for the warehouse."""
+
+    current_return_point_id: int | None = None
+    """Identifier of the return point currently set for the warehouse, from
+    /v1/warehouse/fbs/return-mile/info.
+    """
+
+    last_id: int | None = None
+    """Identifier of the last point on the previous page; leave empty for the first page."""
+
+    search: WarehouseFbsUpdateReturnPointListV1RequestSearch | None = None
+    """Filters by address and point type."""
+
+
+class WarehouseFbsUpdateReturnPointListV1RequestSearch(RequestModel):
+    """Filters for the return point search."""
+
+    address: str | None = None
+    """Text to match against the return point address."""
+
+    types: list[WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem] | None = None
+    """Point types to include: `PVZ` pickup point, `PPZ` order acceptance point, `SC` sorting
+    centre.
+    """
 
 
 class WarehouseFbsUpdateV1Request(RequestModel):
@@ -569,7 +1423,7 @@ class WarehouseFbsUpdateV1Request(RequestModel):
     name: Annotated[str, Meta(max_length=100)] | None = None
     """Warehouse name. Ozon's page gives a 100-character bound, most likely a maximum."""
 
-    options: WarehouseUpdateOptions | None = None
+    options: WarehouseFbsUpdateV1RequestOptions | None = None
     """Courier comment and phones, auto-assembly and waybill printing."""
 
     phone: str | None = None
@@ -581,51 +1435,127 @@ class WarehouseFbsUpdateV1Request(RequestModel):
     """
 
 
-class WarehouseFirstMile(Model):
-    """First-mile settings of a warehouse: how and when orders are handed over to Ozon."""
+class WarehouseFbsUpdateV1RequestOptions(RequestModel):
+    """Settings of an FBS warehouse to change."""
 
-    dropoff_point_id: str | None = None
-    """Identifier of the drop-off point, for the DROP_OFF first mile."""
+    comment: str | None = None
+    """Comment for the courier, used with the PICK_UP first mile."""
 
-    first_mile_is_changing: bool | None = None
-    """true if the warehouse settings are being updated."""
+    courier_phones: list[str] | None = None
+    """Phone numbers for the courier, used with the PICK_UP first mile. Format +7(XXX)XXX-XX-XX."""
 
-    timeslot_from: str | None = None
-    """Start of the timeslot, local time in HH:MM format."""
+    is_auto_assembly: bool | None = None
+    """true to enable automatic order assembly."""
 
-    timeslot_id: int | None = None
-    """Timeslot identifier."""
-
-    timeslot_to: str | None = None
-    """End of the timeslot, local time in HH:MM format."""
-
-    type: WarehouseFirstMileTypeEnum | None = None
-    """First-mile type: PICK_UP or DROP_OFF."""
+    is_waybill_enabled: bool | None = None
+    """true to enable printing of the waybill (transport consignment note)."""
 
 
-class WarehouseLegacyFirstMile(Model):
-    """FBS first-mile settings as returned by the deprecated /v1/warehouse/list."""
+class WarehouseInvalidProductsGetV1Request(RequestModel):
+    """Request for the products with delivery restrictions at one warehouse, with `last_id` paging."""
 
-    dropoff_point_id: str | None = None
-    """Identifier of the drop-off point."""
+    warehouse_id: int
+    """Warehouse identifier, from /v1/warehouse/warehouses-with-invalid-products."""
 
-    dropoff_timeslot_id: int | None = None
-    """Identifier of the drop-off timeslot."""
-
-    first_mile_is_changing: bool | None = None
-    """true if the warehouse settings are being updated."""
-
-    first_mile_type: WarehouseLegacyFirstMileFirstMileType | None = None
-    """First-mile type: DropOff - orders are brought to a drop-off point; Pickup - a courier
-    collects them.
+    last_id: int | None = None
+    """Identifier of the last value on the previous page; leave empty in the first request and then
+    pass the `last_id` from the previous answer.
     """
 
 
-class WarehouseListExtraFields(RequestModel):
-    """Optional fields to add to the warehouse list answer."""
+class WarehouseInvalidProductsGetV1Response(Model):
+    """A page of products that fail the delivery restrictions of a warehouse."""
 
-    able_to_set_price: bool | None = None
-    """true to include whether a price can be set for the warehouse (is_able_to_set_price)."""
+    has_next: bool | None = None
+    """`true` if not all products fit in this answer; repeat the request with `last_id`."""
+
+    last_id: int | None = None
+    """Identifier of the last value on this page; pass it as `last_id` to get the next page."""
+
+    validation_results: list[WarehouseInvalidProductsGetV1ResponseValidationResult] | None = None
+    """Check results, one per product."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResult(Model):
+    """Result of checking one product against the warehouse's delivery restrictions."""
+
+    item: WarehouseInvalidProductsGetV1ResponseValidationResultItem | None = None
+    """The product that was checked."""
+
+    state: WarehouseInvalidProductsGetV1ResponseValidationResultState | None = None
+    """Check state: `NOT_VALID` the product failed the check; `UNSPECIFIED` means not set."""
+
+    validation_errors: (
+        list[WarehouseInvalidProductsGetV1ResponseValidationResultValidationError] | None
+    ) = None
+    """Restrictions the product breaks."""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResultItem(Model):
+    """A checked product with its dimensions and weight."""
+
+    size: WarehouseInvalidProductsGetV1ResponseValidationResultItemSize | None = None
+    """Product dimensions."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    weight_g: float | None = None
+    """Product weight, in grams."""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResultItemSize(Model):
+    """Product dimensions in millimetres."""
+
+    height_mm: int | None = None
+    """Product height, in millimetres."""
+
+    length_mm: int | None = None
+    """Product length, in millimetres."""
+
+    width_mm: int | None = None
+    """Product width, in millimetres."""
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResultValidationError(Model):
+    """A delivery restriction that a product breaks."""
+
+    characteristic: (
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic | None
+    ) = None
+    """Product characteristic that failed the check: `LENGTH`, `WIDTH`, `HEIGHT`, `WEIGHT`,
+    `SUM_OF_DIMENSIONS` (sum of the three dimensions), `VOLUME_WEIGHT`, `VOLUME`, `PRICE` or
+    `LONGEST_SIDE`; `UNSPECIFIED` means not set.
+    """
+
+    restriction_price: (
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice | None
+    ) = None
+    """Price limit that applies, for `PRICE` errors."""
+
+    restriction_vwc: float | None = None
+    """Limit value for a size or weight characteristic."""
+
+    template_id: int | None = None
+    """Identifier of the delivery service that set the restriction."""
+
+    type: WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType | None = None
+    """Kind of violation: `LESS_THAN_MIN` below the minimum, `GREATER_THAN_MAX` above the maximum;
+    `UNSPECIFIED` means not set.
+    """
+
+
+class WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorRestrictionPrice(Model):
+    """A price limit with its currency."""
+
+    currency: str | None = None
+    """Currency of the limit."""
+
+    value: float | None = None
+    """Price limit value."""
 
 
 class WarehouseListV1Request(RequestModel):
@@ -639,15 +1569,103 @@ class WarehouseListV1Request(RequestModel):
     warehouse.
     """
 
-    with_: WarehouseListExtraFields | None = field(default=None, name="with")
+    with_: WarehouseListV1RequestWith | None = field(default=None, name="with")
     """Optional fields to add to the answer. JSON name: ``with``."""
+
+
+class WarehouseListV1RequestWith(RequestModel):
+    """Optional fields to add to the warehouse list answer."""
+
+    able_to_set_price: bool | None = None
+    """true to include whether a price can be set for the warehouse (is_able_to_set_price)."""
 
 
 class WarehouseListV1Response(Model):
     """Answer with the seller's warehouses (deprecated version)."""
 
-    result: list[FbsWarehouseLegacy] | None = None
+    result: list[WarehouseListV1ResponseResult] | None = None
     """Warehouses."""
+
+
+class WarehouseListV1ResponseResult(Model):
+    """An FBS or rFBS warehouse of the seller, as returned by the deprecated /v1/warehouse/list."""
+
+    has_entrusted_acceptance: bool | None = None
+    """true if trusted acceptance is enabled at the warehouse."""
+
+    is_rfbs: bool | None = None
+    """true if the warehouse works under the rFBS scheme; false otherwise."""
+
+    name: str | None = None
+    """Warehouse name."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    can_print_act_in_advance: bool | None = None
+    """true if the acceptance and transfer certificate can be printed in advance."""
+
+    first_mile_type: WarehouseListV1ResponseResultFirstMileType | None = None
+    """FBS first-mile settings."""
+
+    has_postings_limit: bool | None = None
+    """true if the warehouse has a minimum number of orders per shipment."""
+
+    is_karantin: bool | None = None
+    """true if the warehouse is closed because of quarantine."""
+
+    is_kgt: bool | None = None
+    """true if the warehouse accepts large-size goods."""
+
+    is_economy: bool | None = None
+    """true if the warehouse works with economy-segment products."""
+
+    is_able_to_set_price: bool | None = None
+    """true if a price can be set for the warehouse; returned when with.able_to_set_price is true.
+    """
+
+    is_presorted: bool | None = None
+    """true if shipments from the warehouse are presorted."""
+
+    is_timetable_editable: bool | None = None
+    """true if the warehouse working schedule can be changed."""
+
+    min_postings_limit: int | None = None
+    """Minimum value of the limit: the number of orders that can be brought in one shipment."""
+
+    postings_limit: int | None = None
+    """Limit value; -1 if there is no limit."""
+
+    min_working_days: int | None = None
+    """Number of working days of the warehouse."""
+
+    status: str | None = None
+    """Warehouse status: new - being activated; created - active; disabled - archived; blocked -
+    blocked; disabled_due_to_limit - paused; error - error.
+    """
+
+    working_days: list[str | float] | None = None
+    """Working days as day-of-week numbers from 1 (Monday) to 7 (Sunday); sent as numbers or
+    numeric strings.
+    """
+
+
+class WarehouseListV1ResponseResultFirstMileType(Model):
+    """FBS first-mile settings as returned by the deprecated /v1/warehouse/list."""
+
+    dropoff_point_id: str | None = None
+    """Identifier of the drop-off point."""
+
+    dropoff_timeslot_id: int | None = None
+    """Identifier of the drop-off timeslot."""
+
+    first_mile_is_changing: bool | None = None
+    """true if the warehouse settings are being updated."""
+
+    first_mile_type: WarehouseListV1ResponseResultFirstMileTypeFirstMileType | None = None
+    """First-mile type: DropOff - orders are brought to a drop-off point; Pickup - a courier
+    collects them.
+    """
 
 
 class WarehouseListV2Request(RequestModel):
@@ -672,23 +1690,188 @@ class WarehouseListV2Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    warehouses: list[FbsWarehouse] | None = None
+    warehouses: list[WarehouseListV2ResponseWarehouse] | None = None
     """Warehouses on this page."""
 
     has_next: bool | None = None
     """true if not all warehouses were returned; request the next page with the cursor."""
 
 
-class WarehouseOperationResponse(Model):
-    """The identifier of an asynchronous warehouse operation; check it with
-    /v1/warehouse/operation/status.
+class WarehouseListV2ResponseWarehouse(Model):
+    """An FBS or rFBS warehouse of the seller, as returned by /v2/warehouse/list."""
+
+    address_info: WarehouseListV2ResponseWarehouseAddressInfo | None = None
+    """Warehouse address, coordinates and time zone."""
+
+    carriage_label_type: WarehouseListV2ResponseWarehouseCarriageLabelType | None = None
+    """Label type: UNSPECIFIED - unknown; BIG - large label; SMALL - small label."""
+
+    courier_comment: str | None = None
+    """Comment for the courier."""
+
+    courier_phones: list[str] | None = None
+    """Phone numbers for contacting the courier."""
+
+    created_at: datetime | None = None
+    """Date and time the warehouse was created."""
+
+    cut_in_time: int | None = None
+    """Time for shipping orders, in minutes."""
+
+    first_mile: WarehouseListV2ResponseWarehouseFirstMile | None = None
+    """First-mile settings: type, drop-off point and timeslot."""
+
+    has_entrusted_acceptance: bool | None = None
+    """true if trusted acceptance is enabled for the warehouse."""
+
+    has_postings_limit: bool | None = None
+    """true if the warehouse has a minimum number of orders per shipment."""
+
+    is_auto_assembly: bool | None = None
+    """true if automatic order assembly is enabled."""
+
+    is_comfort: bool | None = None
+    """true if the warehouse offers comfort delivery, which takes 60 minutes or more to reach the
+    buyer.
     """
 
-    operation_id: str | None = None
-    """Identifier of the started operation; get its status with /v1/warehouse/operation/status."""
+    is_express: bool | None = None
+    """true if the warehouse offers express delivery, which takes no more than 60 minutes to reach
+    the buyer.
+    """
+
+    is_kgt: bool | None = None
+    """true if the warehouse accepts large-size goods."""
+
+    is_rfbs: bool | None = None
+    """true if the warehouse works under the rFBS scheme."""
+
+    is_waybill_enabled: bool | None = None
+    """true if waybill (transport consignment note) printing is enabled."""
+
+    min_postings_limit: int | None = None
+    """Minimum number of orders that can be brought in one shipment."""
+
+    name: str | None = None
+    """Warehouse name."""
+
+    pause_at: datetime | None = None
+    """Date and time the seller paused the warehouse; null if the warehouse is active. rFBS
+    warehouses only.
+    """
+
+    phone: str | None = None
+    """Warehouse phone number."""
+
+    postings_limit: int | None = None
+    """Order limit; -1 if there is no limit."""
+
+    sla_cut_in: int | None = None
+    """Minimum time for assembling an order, in minutes."""
+
+    status: str | None = None
+    """Warehouse status, for example created. Warehouse status: new - being activated; created -
+    active; disabled - archived; blocked - blocked; disabled_due_to_limit - paused; error -
+    error.
+    """
+
+    timetable: WarehouseListV2ResponseWarehouseTimetable | None = None
+    """Working schedule of the warehouse."""
+
+    updated_at: datetime | None = None
+    """Date and time the warehouse data was last updated."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    warehouse_type: str | None = None
+    """Warehouse type."""
+
+    with_item_list: bool | None = None
+    """true if printing of the picking list is enabled."""
+
+    working_days: list[WarehouseListV2ResponseWarehouseWorkingDay] | None = None
+    """Days the warehouse works: MONDAY to SUNDAY; UNSPECIFIED - not set."""
 
 
-class WarehouseOperationResult(Model):
+class WarehouseListV2ResponseWarehouseAddressInfo(Model):
+    """Location of a warehouse."""
+
+    address: str | None = None
+    """Warehouse address."""
+
+    latitude: float | None = None
+    """Latitude in decimal degrees."""
+
+    longitude: float | None = None
+    """Longitude in decimal degrees."""
+
+    utc: str | None = None
+    """Time zone of the warehouse, for example UTC+03:00."""
+
+
+class WarehouseListV2ResponseWarehouseFirstMile(Model):
+    """First-mile settings of a warehouse: how and when orders are handed over to Ozon."""
+
+    dropoff_point_id: str | None = None
+    """Identifier of the drop-off point, for the DROP_OFF first mile."""
+
+    first_mile_is_changing: bool | None = None
+    """true if the warehouse settings are being updated."""
+
+    timeslot_from: str | None = None
+    """Start of the timeslot, local time in HH:MM format."""
+
+    timeslot_id: int | None = None
+    """Timeslot identifier."""
+
+    timeslot_to: str | None = None
+    """End of the timeslot, local time in HH:MM format."""
+
+    type: WarehouseListV2ResponseWarehouseFirstMileType | None = None
+    """First-mile type: PICK_UP or DROP_OFF."""
+
+
+class WarehouseListV2ResponseWarehouseTimetable(Model):
+    """Working schedule of a warehouse."""
+
+    timetable_from: datetime | None = None
+    """Start date of the warehouse's working period."""
+
+    timetable_to: datetime | None = None
+    """End date of the warehouse's working period."""
+
+    working_hours: list[WarehouseListV2ResponseWarehouseTimetableWorkingHour] | None = None
+    """Working hours, as time ranges with start and end."""
+
+
+class WarehouseListV2ResponseWarehouseTimetableWorkingHour(Model):
+    """A time interval defined by its start and end."""
+
+    time_from: datetime | None = None
+    """Start of the interval."""
+
+    time_to: datetime | None = None
+    """End of the interval."""
+
+
+class WarehouseOperationStatusV1Response(Model):
+    """Status and result of an asynchronous warehouse operation."""
+
+    error: OperationError | None = None
+    """Error code and message if the operation failed."""
+
+    result: WarehouseOperationStatusV1ResponseResult | None = None
+    """Operation result, such as the identifier of the created warehouse."""
+
+    status: WarehouseOperationStatusV1ResponseStatus | None = None
+    """Operation status: UNSPECIFIED, IN_PROGRESS, SUCCESS or ERROR."""
+
+    type: WarehouseOperationStatusV1ResponseType | None = None
+    """Operation type, for example CREATE_FBS_WAREHOUSE or SET_FIRST_MILE."""
+
+
+class WarehouseOperationStatusV1ResponseResult(Model):
     """Result of an asynchronous warehouse operation."""
 
     entity_id: int | None = None
@@ -700,27 +1883,73 @@ class WarehouseOperationResult(Model):
     """Identifier of the warehouse, the field Ozon's example actually returns."""
 
 
-class WarehouseOperationStatusV1Request(RequestModel):
-    """Request for the status of a warehouse operation."""
+class WarehouseOzonListV1Request(RequestModel):
+    """Filter for the list of Ozon warehouses."""
 
-    operation_id: str
-    """Operation identifier returned by the method that started it."""
+    warehouse_types: list[WarehouseOzonListV1RequestWarehouseTypesItem] | None = None
+    """Warehouse types to include: `FULL_FILLMENT` fulfilment, `FULL_FILLMENT_RETURNS` returns
+    warehouse, `FULL_FILLMENT_DEFECT` warehouse for defective goods, `EXPRESS_DARK_STORE` Fresh
+    (express) dark store, `CROSS_DOCK` cross-dock, `SORTING_CENTER` sorting centre, `PHARMACY`
+    pharmacy warehouse, `DISTRIBUTION_CENTER` distribution centre, `ORDERS_RECEIVING_POINT`
+    order acceptance point, `OUTSOURCE_FF` outsourced warehouse, `B2B` B2B warehouse,
+    `EXTERNAL_FF` partner warehouse.
+    """
 
 
-class WarehouseOperationStatusV1Response(Model):
-    """Status and result of an asynchronous warehouse operation."""
+class WarehouseOzonListV1Response(Model):
+    """Ozon warehouses."""
 
-    error: OperationError | None = None
-    """Error code and message if the operation failed."""
+    warehouses: list[WarehouseOzonListV1ResponseWarehouse] | None = None
+    """Ozon warehouses that match the filter."""
 
-    result: WarehouseOperationResult | None = None
-    """Operation result, such as the identifier of the created warehouse."""
 
-    status: WarehouseOperationStatusEnum | None = None
-    """Operation status: UNSPECIFIED, IN_PROGRESS, SUCCESS or ERROR."""
+class WarehouseOzonListV1ResponseWarehouse(Model):
+    """An Ozon warehouse with its type, location and flags."""
 
-    type: WarehouseOperationTypeEnum | None = None
-    """Operation type, for example CREATE_FBS_WAREHOUSE or SET_FIRST_MILE."""
+    warehouse_id: int | None = None
+    """Warehouse identifier."""
+
+    name: str | None = None
+    """Warehouse name."""
+
+    short_name: str | None = None
+    """Short name of the warehouse."""
+
+    address: str | None = None
+    """Warehouse address."""
+
+    timezone: str | None = None
+    """Time zone of the warehouse."""
+
+    is_active: bool | None = None
+    """`true` if the warehouse is active."""
+
+    warehouse_type: WarehouseOzonListV1ResponseWarehouseWarehouseType | None = None
+    """Warehouse type: `FULL_FILLMENT` fulfilment, `FULL_FILLMENT_RETURNS` returns warehouse,
+    `FULL_FILLMENT_DEFECT` warehouse for defective goods, `EXPRESS_DARK_STORE` Fresh (express)
+    dark store, `CROSS_DOCK` cross-dock, `SORTING_CENTER` sorting centre, `PHARMACY` pharmacy
+    warehouse, `DISTRIBUTION_CENTER` distribution centre, `ORDERS_RECEIVING_POINT` order
+    acceptance point, `OUTSOURCE_FF` outsourced warehouse, `B2B` B2B warehouse, `EXTERNAL_FF`
+    partner warehouse; `UNSPECIFIED` means not set.
+    """
+
+    country_iso_numeric: int | None = None
+    """Numeric ISO 3166-1 country code of the warehouse."""
+
+    is_cross_dock: bool | None = None
+    """`true` if the warehouse is a cross-dock."""
+
+    is_distribution_center: bool | None = None
+    """`true` if the warehouse is a distribution centre."""
+
+    is_edo: bool | None = None
+    """`true` if the warehouse works with electronic document flow."""
+
+    is_express: bool | None = None
+    """`true` if the warehouse is a Fresh (express) warehouse."""
+
+    is_for_supply: bool | None = None
+    """`true` if supplies can be created to this warehouse."""
 
 
 class WarehousePickUpTimeslot(Model):
@@ -736,17 +1965,11 @@ class WarehousePickUpTimeslot(Model):
     """End of the timeslot, local time in HH:MM format."""
 
 
-class WarehouseTimetable(Model):
-    """Working schedule of a warehouse."""
+class WarehouseRfbsRequest(RequestModel):
+    """Request that names the rFBS warehouse to pause or resume."""
 
-    timetable_from: datetime | None = None
-    """Start date of the warehouse's working period."""
-
-    timetable_to: datetime | None = None
-    """End date of the warehouse's working period."""
-
-    working_hours: list[TimeRange] | None = None
-    """Working hours, as time ranges with start and end."""
+    warehouse_id: int | None = None
+    """Identifier of the rFBS warehouse, from /v2/warehouse/list."""
 
 
 class WarehouseUnarchiveV1Request(RequestModel):
@@ -759,17 +1982,10 @@ class WarehouseUnarchiveV1Request(RequestModel):
     """Identifier of the return point; get it with /v1/warehouse/fbs/update/return-point/list."""
 
 
-class WarehouseUpdateOptions(RequestModel):
-    """Settings of an FBS warehouse to change."""
+class WarehouseWarehousesWithInvalidProductsV1Response(Model):
+    """Warehouses that hold products with delivery restrictions."""
 
-    comment: str | None = None
-    """Comment for the courier, used with the PICK_UP first mile."""
-
-    courier_phones: list[str] | None = None
-    """Phone numbers for the courier, used with the PICK_UP first mile. Format +7(XXX)XXX-XX-XX."""
-
-    is_auto_assembly: bool | None = None
-    """true to enable automatic order assembly."""
-
-    is_waybill_enabled: bool | None = None
-    """true to enable printing of the waybill (transport consignment note)."""
+    warehouse_ids: list[int] | None = None
+    """Identifiers of warehouses with at least one product that cannot be shipped from them; get
+    the products with /v1/warehouse/invalid-products/get.
+    """

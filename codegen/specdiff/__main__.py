@@ -1,0 +1,163 @@
+"""``python -m codegen.specdiff``: keep spec/openapi.yaml current with Ozon's reference swagger.
+
+python -m codegen.specdiff REF.json [--json] [--all]
+    drift report: operations added, removed, newly deprecated; per operation we have, fields
+    added, removed, changed in type, enum values or required (request and 200 answer).
+python -m codegen.specdiff REF.json --import POST:/v1/foo/list [...] | --import-all-missing
+    draft the missing operations into the spec (texts left as TODO(describe)); the other
+    reference files of REF's directory (``--refs DIR``) supply examples, titles and fields.
+python -m codegen.specdiff --fill-fields --refs DIR
+    add every field a reference declares that the spec lacks (texts left as TODO(describe)).
+python -m codegen.specdiff --normalize-names [--rename Old=New ...]
+    split schemas shared by requests and answers, then rename schemas by the type-name rule.
+python -m codegen.specdiff --describe [--refs DIR] [--out build/describe]
+    write one worklist per tag of every TODO(describe) text, with the reference text as a hint.
+python -m codegen.specdiff --apply-text FILE [FILE ...]
+    put written texts back into the spec; refuses unknown, duplicate or non-English entries.
+python -m codegen.specdiff --todo
+    count the TODO(describe) texts left, per tag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from codegen.specdiff import specio
+
+DEFAULT_REFS = specio.ROOT.parent / "shared" / "reference"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m codegen.specdiff",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("reference", nargs="?", type=Path, help="an Ozon swagger file (JSON)")
+    ap.add_argument("--spec", type=Path, default=specio.SPEC_PATH)
+    ap.add_argument("--json", action="store_true", help="print the drift report as JSON")
+    ap.add_argument("--all", action="store_true", help="also show fields the spec repairs")
+    ap.add_argument("--refs", type=Path, help="directory of the reference files")
+    ap.add_argument("--import", dest="import_ops", nargs="+", metavar="METHOD:/path")
+    ap.add_argument("--import-all-missing", action="store_true")
+    ap.add_argument("--fill-fields", action="store_true")
+    ap.add_argument("--normalize-names", action="store_true")
+    ap.add_argument("--rename", nargs="+", default=[], metavar="OLD=NEW")
+    ap.add_argument("--check-names", action="store_true")
+    ap.add_argument("--describe", action="store_true")
+    ap.add_argument("--out", type=Path, default=specio.ROOT / "build" / "describe")
+    ap.add_argument("--apply-text", nargs="+", type=Path, metavar="FILE")
+    ap.add_argument("--todo", action="store_true")
+    args = ap.parse_args(argv)
+
+    refs_dir = args.refs or (args.reference.parent if args.reference else DEFAULT_REFS)
+
+    if args.apply_text:
+        from codegen.specdiff.describe import apply_texts
+
+        spec = specio.load(args.spec)
+        problems, left = apply_texts(spec, args.apply_text)
+        for p in problems:
+            print(p, file=sys.stderr)
+        if problems:
+            print(f"{len(problems)} problems; nothing written", file=sys.stderr)
+            return 1
+        specio.save(spec, args.spec)
+        print(f"applied; {left} TODO(describe) texts left")
+        return 0
+
+    if args.describe:
+        from codegen.specdiff.coverage import load_references
+        from codegen.specdiff.describe import write_worklists
+
+        spec = specio.load(args.spec)
+        docs = load_references(refs_dir) if refs_dir.exists() else []
+        counts = write_worklists(spec, docs, args.out)
+        for tag, n in sorted(counts.items()):
+            print(f"{args.out / (tag + '.yaml')}: {n} texts")
+        print(f"{sum(counts.values())} texts to write in {len(counts)} worklists")
+        return 0
+
+    if args.todo:
+        from codegen.specdiff.describe import collect_todos
+
+        spec = specio.load(args.spec)
+        per: dict[str, int] = {}
+        for t in collect_todos(spec):
+            per[t.tag] = per.get(t.tag, 0) + 1
+        for tag, n in sorted(per.items()):
+            print(f"{tag}: {n}")
+        print(f"total: {sum(per.values())}")
+        return 0
+
+    if args.normalize_names or args.rename or args.check_names:
+        from codegen.specdiff import names
+
+        spec = specio.load(args.spec)
+        if args.check_names and not (args.normalize_names or args.rename):
+            bad = names.violations(spec)
+            print("\n".join(bad) if bad else "type names follow the rule")
+            return 1 if bad else 0
+        renames = dict(r.split("=", 1) for r in args.rename)
+        changes = names.normalize(spec, renames)
+        specio.save(spec, args.spec)
+        for old, new in sorted(changes.items()):
+            print(f"{old} -> {new}")
+        print(f"{len(changes)} schemas renamed")
+        bad = names.violations(spec)
+        for b in bad:
+            print("still breaks the rule: " + b, file=sys.stderr)
+        return 1 if bad else 0
+
+    if args.fill_fields:
+        from codegen.specdiff import coverage, names
+
+        spec = specio.load(args.spec)
+        docs = coverage.load_references(refs_dir)
+        added = coverage.fill(spec, coverage.missing_fields(spec, docs))
+        names.normalize(spec)
+        specio.save(spec, args.spec)
+        print("\n".join(added))
+        print(f"{len(added)} fields added")
+        return 0
+
+    if args.reference is None:
+        ap.error("a reference file is needed")
+    from codegen.specdiff.refdoc import RefDoc
+
+    doc = RefDoc.load(args.reference)
+
+    if args.import_ops or args.import_all_missing:
+        from codegen.specdiff.importer import import_operations
+
+        spec = specio.load(args.spec)
+        have = {(m.upper(), p) for p, item in spec["paths"].items() for m in item}
+        if args.import_all_missing:
+            wanted = [(m, p) for m, p, _ in doc.operations() if (m, p) not in have]
+        else:
+            wanted = []
+            for s in args.import_ops:
+                m, _, p = s.partition(":")
+                if not p:
+                    m, p = "POST", s
+                wanted.append((m.upper(), p))
+        report = import_operations(spec, doc, refs_dir, wanted)
+        specio.save(spec, args.spec)
+        print(report)
+        return 0
+
+    from codegen.specdiff.diff import diff, render
+
+    report = diff(specio.load(args.spec), doc)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    else:
+        sys.stdout.write(render(report, show_repaired=args.all))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

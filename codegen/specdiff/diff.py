@@ -1,0 +1,157 @@
+"""The drift report: what a reference swagger file says that the spec does not (and back)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from codegen.specdiff.refdoc import RefDoc
+from codegen.specdiff.rules import deprecation
+from codegen.specdiff.shape import Field, SpecSchemas, ref_fields, spec_fields
+
+
+@dataclass
+class Change:
+    part: str  # request | response
+    path: str
+    kind: str  # added | removed | type | enum | required
+    detail: str
+    repaired: bool = False  # the spec records a repair of this field (x-ozon-note)
+
+
+@dataclass
+class OperationDiff:
+    method: str
+    path: str
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    reference: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    newly_deprecated: list[dict[str, Any]] = field(default_factory=list)
+    operations: list[OperationDiff] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def spec_body_schema(op: dict[str, Any], part: str) -> dict[str, Any] | None:
+    if part == "request":
+        content = (op.get("requestBody") or {}).get("content") or {}
+        media = content.get("application/json") or next(iter(content.values()), None)
+    else:
+        media = (((op.get("responses") or {}).get("200") or {}).get("content") or {}).get(
+            "application/json"
+        )
+    return (media or {}).get("schema")
+
+
+def compare_fields(part: str, ref: dict[str, Field], ours: dict[str, Field]) -> list[Change]:
+    out: list[Change] = []
+    for key, rf in ref.items():
+        sf = ours.get(key)
+        if sf is None:
+            # a field below one we do not have is reported once, at the top
+            parent = key.rsplit(".", 1)[0] if "." in key else None
+            if parent is not None and parent in ref and parent not in ours:
+                continue
+            out.append(Change(part, rf.path, "added", f"{rf.kind}"))
+            continue
+        if rf.kind != "any" and "any" not in sf.accepts and rf.kind not in sf.accepts:
+            out.append(Change(part, rf.path, "type", f"{sf.kind} -> {rf.kind}", repaired=sf.noted))
+        if rf.enum is not None and sf.enum is not None:
+            new = sorted(map(str, rf.enum - sf.enum))
+            gone = sorted(map(str, sf.enum - rf.enum))
+            if new or gone:
+                parts = []
+                if new:
+                    parts.append("+" + ", +".join(new))
+                if gone:
+                    parts.append("-" + ", -".join(gone))
+                out.append(Change(part, rf.path, "enum", " ".join(parts), repaired=sf.noted))
+        if rf.required != sf.required and part == "request":
+            detail = "now required" if rf.required else "no longer required"
+            out.append(Change(part, rf.path, "required", detail, repaired=sf.noted))
+    for key, sf in ours.items():
+        if key not in ref:
+            parent = key.rsplit(".", 1)[0] if "." in key else None
+            if parent is not None and parent in ours and parent not in ref:
+                continue
+            out.append(Change(part, sf.path, "removed", sf.kind, repaired=sf.noted))
+    return out
+
+
+def diff(spec: dict[str, Any], doc: RefDoc) -> Report:
+    schemas = SpecSchemas(spec)
+    report = Report(reference=doc.source)
+    ours = {(m.upper(), p): op for p, item in spec["paths"].items() for m, op in item.items()}
+    theirs = {(m, p): op for m, p, op in doc.operations()}
+    report.added = [
+        f"{m} {p}" for m, p in sorted(theirs, key=lambda k: (k[1], k[0])) if (m, p) not in ours
+    ]
+    report.removed = [
+        f"{m} {p}" for m, p in sorted(ours, key=lambda k: (k[1], k[0])) if (m, p) not in theirs
+    ]
+    for key in sorted(set(ours) & set(theirs), key=lambda k: (k[1], k[0])):
+        op, rop = ours[key], theirs[key]
+        dep, successors = deprecation(doc, rop)
+        if dep and not op.get("deprecated"):
+            report.newly_deprecated.append(
+                {"operation": f"{key[0]} {key[1]}", "replaced_by": successors}
+            )
+        od = OperationDiff(*key)
+        for part in ("request", "response"):
+            body = doc.request(rop) if part == "request" else doc.response(rop)
+            ref = ref_fields(doc, body.schema if body else None)
+            mine = spec_fields(schemas, spec_body_schema(op, part))
+            if body is None or body.schema is None:
+                continue
+            od.changes.extend(compare_fields(part, ref, mine))
+        if od.changes:
+            report.operations.append(od)
+    return report
+
+
+def render(report: Report, show_repaired: bool = False) -> str:
+    lines = [f"Drift against {report.reference}", ""]
+
+    def section(title: str, items: list[str]) -> None:
+        lines.append(f"{title} ({len(items)})")
+        lines.extend(f"  {i}" for i in items)
+        lines.append("")
+
+    section("Operations added (in the reference, not in the spec)", report.added)
+    section("Operations removed (in the spec, not in the reference)", report.removed)
+    section(
+        "Operations newly deprecated",
+        [
+            d["operation"] + (f"  -> {', '.join(d['replaced_by'])}" if d["replaced_by"] else "")
+            for d in report.newly_deprecated
+        ],
+    )
+    changed = [
+        o for o in report.operations if any(show_repaired or not c.repaired for c in o.changes)
+    ]
+    counts: dict[str, int] = {}
+    for o in report.operations:
+        for c in o.changes:
+            k = "repaired" if c.repaired else c.kind
+            counts[k] = counts.get(k, 0) + 1
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    lines.append(f"Fields changed in {len(changed)} operations ({summary or 'none'})")
+    for o in changed:
+        lines.append(f"  {o.method} {o.path}")
+        for c in o.changes:
+            if c.repaired and not show_repaired:
+                continue
+            mark = " (repaired in the spec: see its x-ozon-note)" if c.repaired else ""
+            lines.append(f"    {c.part:8} {c.kind:8} {c.path}: {c.detail}{mark}")
+    if not show_repaired and counts.get("repaired"):
+        lines.append(
+            f"  ({counts['repaired']} differences on fields the spec already repairs are hidden;"
+            " --all shows them)"
+        )
+    return "\n".join(lines) + "\n"
