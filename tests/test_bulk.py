@@ -11,7 +11,7 @@ import pytest
 from ozon_async import OPERATIONS, OzonClient, RequestValidationError, ServerError
 from ozon_async._bulk import item_key, match_answer
 from ozon_async.bulk import BulkError, BulkResult
-from ozon_async.types.products import ProductStockUpdate
+from ozon_async.types.products import ProductsStocksV2RequestStock
 from tests._bulk_server import bulk_env
 
 STOCKS = "/v2/products/stocks"
@@ -29,7 +29,7 @@ async def test_5000_stock_pairs_go_in_50_requests_aligned_with_inputs() -> None:
     async with bulk_env() as env:
         items: list[Any] = pairs(5000)
         items[1234] = {"offer_id": "offer-1234", "warehouse_id": 404, "stock": 3}
-        items[77] = ProductStockUpdate(offer_id="offer-77", warehouse_id=2, stock=9)
+        items[77] = ProductsStocksV2RequestStock(offer_id="offer-77", warehouse_id=2, stock=9)
         result = await env.client.products.stocks_v2.bulk(items)
 
         sent = env.fake.requests_for(STOCKS)

@@ -76,7 +76,9 @@ class Resources:
 
     @cached_property
     def assembly(self) -> AssemblyResource:
-        """TODO(describe): tag assembly"""
+        """List FBS postings and products awaiting assembly, by assembly deadline or by carriage,
+        to organise picking and packing.
+        """
         from ozon_async.resources.assembly import AssemblyResource
 
         return AssemblyResource(self)  # type: ignore[arg-type]
@@ -104,14 +106,16 @@ class Resources:
 
     @cached_property
     def cargoes(self) -> CargoesResource:
-        """TODO(describe): tag cargoes"""
+        """Set, inspect and delete the cargo places (boxes and pallets) of an FBO supply and check
+        them against Ozon's rules.
+        """
         from ozon_async.resources.cargoes import CargoesResource
 
         return CargoesResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def cargoes_label(self) -> CargoesLabelResource:
-        """TODO(describe): tag cargoes-label"""
+        """Generate and download labels for the cargo places (boxes and pallets) of an FBO supply."""
         from ozon_async.resources.cargoes_label import CargoesLabelResource
 
         return CargoesLabelResource(self)  # type: ignore[arg-type]
@@ -136,7 +140,7 @@ class Resources:
 
     @cached_property
     def cluster(self) -> ClusterResource:
-        """TODO(describe): tag cluster"""
+        """Look up Ozon warehouse clusters and the warehouses that belong to them."""
         from ozon_async.resources.cluster import ClusterResource
 
         return ClusterResource(self)  # type: ignore[arg-type]
@@ -150,7 +154,9 @@ class Resources:
 
     @cached_property
     def delivery(self) -> DeliveryResource:
-        """TODO(describe): tag delivery"""
+        """Check Ozon delivery for a buyer, find pickup points on the map and get delivery options
+        for a cart before creating an order.
+        """
         from ozon_async.resources.delivery import DeliveryResource
 
         return DeliveryResource(self)  # type: ignore[arg-type]
@@ -210,21 +216,27 @@ class Resources:
 
     @cached_property
     def invoice(self) -> InvoiceResource:
-        """TODO(describe): tag invoice"""
+        """Upload, record, read and remove the customs invoices attached to postings, used for VAT
+        refunds to sellers from Turkey.
+        """
         from ozon_async.resources.invoice import InvoiceResource
 
         return InvoiceResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def notification(self) -> NotificationResource:
-        """TODO(describe): tag notification"""
+        """Manage the URLs to which Ozon sends push notifications about chats, postings, products
+        and stock.
+        """
         from ozon_async.resources.notification import NotificationResource
 
         return NotificationResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def order(self) -> OrderResource:
-        """TODO(describe): tag order"""
+        """Create orders for buyers in the Ozon system, check whether they can be cancelled, cancel
+        them and follow the cancellation.
+        """
         from ozon_async.resources.order import OrderResource
 
         return OrderResource(self)  # type: ignore[arg-type]
@@ -297,14 +309,18 @@ class Resources:
 
     @cached_property
     def receipts(self) -> ReceiptsResource:
-        """TODO(describe): tag receipts"""
+        """Upload, list and download the sales and refund receipts of sellers working with Ozon
+        Marketplace Kazakhstan.
+        """
         from ozon_async.resources.receipts import ReceiptsResource
 
         return ReceiptsResource(self)  # type: ignore[arg-type]
 
     @cached_property
     def removal(self) -> RemovalResource:
-        """TODO(describe): tag removal"""
+        """Reports on FBO products removed (returned to the seller) or disposed of from Ozon
+        warehouses.
+        """
         from ozon_async.resources.removal import RemovalResource
 
         return RemovalResource(self)  # type: ignore[arg-type]

@@ -40,9 +40,12 @@ class ReturnResource(Resource):
         self,
         **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
-        """TODO(describe): summary.
+        """Generate a new return giveout barcode.
 
-        TODO(describe): description
+        Replaces the barcode used to collect return giveouts, for example when the old one has
+        fallen into the wrong hands. The request body is an empty object; the answer is a PNG
+        image of the new barcode. After the reset, giveouts can no longer be collected with any
+        old barcode. To get the new barcode as a PDF, call /v1/return/giveout/get-pdf.
 
         ``POST /v1/return/giveout/barcode-reset``.
 
@@ -54,7 +57,7 @@ class ReturnResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            PNG image of the new barcode.
         """
         return await self._call_binary(
             OPERATIONS["POST /v1/return/giveout/barcode-reset"],
@@ -67,9 +70,11 @@ class ReturnResource(Resource):
         self,
         **call_options: Unpack[CallOptions],
     ) -> ReturnGiveoutBarcodeV1Response:
-        """TODO(describe): summary.
+        """Get the return giveout barcode as text.
 
-        TODO(describe): description
+        Returns, as text, the value of the barcode you show at an Ozon warehouse to collect
+        returned products. It is the same barcode that /v1/return/giveout/get-png and
+        /v1/return/giveout/get-pdf return as an image. The request body is an empty object.
 
         ``POST /v1/return/giveout/barcode``.
 
@@ -81,7 +86,7 @@ class ReturnResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The barcode value.
         """
         return await self._call(
             OPERATIONS["POST /v1/return/giveout/barcode"],
@@ -95,9 +100,12 @@ class ReturnResource(Resource):
         self,
         **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
-        """TODO(describe): summary.
+        """Get the return giveout barcode as a PDF.
 
-        TODO(describe): description
+        Returns a PDF file with the barcode you show at an Ozon warehouse to collect returned
+        products. Works only for the FBS scheme. The request body is an empty object. For the
+        same barcode as PNG or as text, use /v1/return/giveout/get-png or
+        /v1/return/giveout/barcode.
 
         ``POST /v1/return/giveout/get-pdf``.
 
@@ -108,7 +116,7 @@ class ReturnResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            PDF file with the barcode.
         """
         return await self._call_binary(
             OPERATIONS["POST /v1/return/giveout/get-pdf"],
@@ -121,9 +129,11 @@ class ReturnResource(Resource):
         self,
         **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
-        """TODO(describe): summary.
+        """Get the return giveout barcode as a PNG image.
 
-        TODO(describe): description
+        Returns a PNG image of the barcode you show at an Ozon warehouse to collect returned
+        products. The request body is an empty object. For the same barcode as PDF or as text,
+        use /v1/return/giveout/get-pdf or /v1/return/giveout/barcode.
 
         ``POST /v1/return/giveout/get-png``.
 
@@ -134,7 +144,7 @@ class ReturnResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            PNG image of the barcode.
         """
         return await self._call_binary(
             OPERATIONS["POST /v1/return/giveout/get-png"],
@@ -149,23 +159,24 @@ class ReturnResource(Resource):
         giveout_id: int,
         **call_options: Unpack[CallOptions],
     ) -> ReturnGiveoutInfoV1Response:
-        """TODO(describe): summary.
+        """Get details of a return giveout.
 
-        TODO(describe): description
+        Returns details of one return giveout: its status, the warehouse where it is collected
+        and the products in it. Pass the `giveout_id` from /v1/return/giveout/list.
 
         ``POST /v1/return/giveout/info``.
 
         Only reads: retried after timeouts and server errors.
 
         Args:
-            giveout_id: TODO(describe): giveout_id Required.
+            giveout_id: Return giveout identifier, from /v1/return/giveout/list. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            Details of the return giveout.
         """
         return await self._call(
             OPERATIONS["POST /v1/return/giveout/info"],
@@ -181,9 +192,10 @@ class ReturnResource(Resource):
         self,
         **call_options: Unpack[CallOptions],
     ) -> ReturnGiveoutIsEnabledV1Response:
-        """TODO(describe): summary.
+        """Check whether return giveouts can be collected by barcode.
 
-        TODO(describe): description
+        Tells whether you can collect return giveouts by barcode; if you have access, `enabled`
+        is `true`. The request body is an empty object.
 
         ``POST /v1/return/giveout/is-enabled``.
 
@@ -195,7 +207,7 @@ class ReturnResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            Whether collecting by barcode is available.
         """
         return await self._call(
             OPERATIONS["POST /v1/return/giveout/is-enabled"],
@@ -212,24 +224,28 @@ class ReturnResource(Resource):
         last_id: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReturnGiveoutListV1Response:
-        """TODO(describe): summary.
+        """List active return giveouts.
 
-        TODO(describe): description
+        Returns the active return giveouts, each with its status, warehouse and product counts.
+        A giveout becomes active when the barcode is scanned at the warehouse and inactive when
+        it is scanned a second time. Pass `limit` and, for the following pages, `last_id`. Get
+        the details of a giveout with /v1/return/giveout/info.
 
         ``POST /v1/return/giveout/list``.
 
         Only reads: retried after timeouts and server errors.
 
         Args:
-            limit: TODO(describe): limit Required.
-            last_id: TODO(describe): last_id
+            limit: Number of giveouts in the answer. Required.
+            last_id: Identifier of the last value on the previous page; leave empty for the
+                first page.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            Active return giveouts.
         """
         return await self._call(
             OPERATIONS["POST /v1/return/giveout/list"],

@@ -16,262 +16,290 @@ if TYPE_CHECKING:
 else:
     AssemblyFbsPostingListV1RequestSortDir = Literal["ASC", "DESC"]
     AssemblyFbsProductListV1RequestSortDir = Literal["ASC", "DESC"]
-# AssemblyFbsPostingListV1RequestSortDir: TODO(describe): sort_dir
-# AssemblyFbsProductListV1RequestSortDir: TODO(describe): sort_dir
+# AssemblyFbsPostingListV1RequestSortDir: Sort direction:
+# - `ASC`: ascending;
+# - `DESC`: descending.
+# AssemblyFbsProductListV1RequestSortDir: Sort direction:
+# - `ASC`: ascending;
+# - `DESC`: descending.
 
 
 class AssemblyCarriageFilter(RequestModel):
-    """TODO(describe): AssemblyCarriagePostingListV1RequestFilter"""
+    """Filter selecting the postings of one carriage."""
 
     carriage_id: int
-    """TODO(describe): carriage_id"""
+    """Carriage identifier (a shipment handed over to Ozon), as returned by /v1/carriage/create."""
 
     cutoff_from: datetime | None = None
-    """TODO(describe): cutoff_from"""
+    """Start of the period for the assembly deadline, the time by which the seller must assemble
+    the order. Format `YYYY-MM-DDThh:mm:ss.mcsZ`, for example `2020-03-18T07:34:50.359Z`.
+    """
 
     cutoff_to: datetime | None = None
-    """TODO(describe): cutoff_to"""
+    """End of the period for the assembly deadline, the time by which the seller must assemble the
+    order. Format `YYYY-MM-DDThh:mm:ss.mcsZ`, for example `2020-03-18T07:34:50.359Z`.
+    """
 
     delivery_method_id: Annotated[int, Meta(le=1000)] | None = None
-    """TODO(describe): delivery_method_id"""
+    """Delivery method identifier; get it with /v1/delivery-method/list."""
 
 
 class AssemblyCarriagePostingListV1Request(RequestModel):
-    """TODO(describe): AssemblyCarriagePostingListV1Request"""
+    """Request for a page of postings in a carriage."""
 
     filter: AssemblyCarriageFilter
-    """TODO(describe): filter"""
+    """Filter; `carriage_id` is required."""
 
     limit: Annotated[int, Meta(le=100)]
-    """TODO(describe): limit"""
+    """Number of postings per page, at most 100."""
 
     cursor: str | None = None
-    """TODO(describe): cursor"""
+    """Cursor for the next page; leave empty for the first page, then pass `cursor` from the
+    previous answer.
+    """
 
 
 class AssemblyCarriagePostingListV1Response(Model):
-    """TODO(describe): AssemblyCarriagePostingListV1Response"""
+    """A page of postings in a carriage."""
 
     can_print_mass_label: bool | None = None
-    """TODO(describe): can_print_mass_label"""
+    """`true` if labels can be printed for all the postings at once."""
 
     cursor: str | None = None
-    """TODO(describe): cursor"""
+    """Cursor for the next page; empty when there is no more data."""
 
     postings: list[AssemblyCarriagePostingListV1ResponsePosting] | None = None
-    """TODO(describe): postings"""
+    """Postings on this page."""
 
 
 class AssemblyCarriagePostingListV1ResponsePosting(Model):
-    """TODO(describe): AssemblyCarriagePostingListV1ResponsePosting"""
+    """A posting in a carriage with its products."""
 
     assembly_code: str | None = None
-    """TODO(describe): assembly_code"""
+    """Code of the assembly sheet the posting is on."""
 
     can_print_label: bool | None = None
-    """TODO(describe): can_print_label"""
+    """`true` if the label of this posting can be printed."""
 
     posting_number: str | None = None
-    """TODO(describe): posting_number"""
+    """Posting number."""
 
     products: list[AssemblyCarriagePostingListV1ResponsePostingProduct] | None = None
-    """TODO(describe): products"""
+    """Products in the posting."""
 
 
 class AssemblyCarriagePostingListV1ResponsePostingProduct(Model):
-    """TODO(describe): AssemblyCarriagePostingListV1ResponsePostingProduct"""
+    """A product in a posting."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     picture_url: str | None = None
-    """TODO(describe): picture_url"""
+    """Link to the product image."""
 
     product_name: str | None = None
-    """TODO(describe): product_name"""
+    """Product name."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Number of units of the product in the posting."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class AssemblyCarriageProductListV1Request(RequestModel):
-    """TODO(describe): AssemblyCarriageProductListV1Request"""
+    """Request for a page of products in a carriage."""
 
     filter: AssemblyCarriageFilter
-    """TODO(describe): filter"""
+    """Filter; `carriage_id` is required."""
 
     limit: Annotated[int, Meta(le=100)]
-    """TODO(describe): limit"""
+    """Number of products per page, at most 100."""
 
     cursor: str | None = None
-    """TODO(describe): cursor"""
+    """Cursor for the next page; leave empty for the first page, then pass `cursor` from the
+    previous answer.
+    """
 
 
 class AssemblyCarriageProductListV1Response(Model):
-    """TODO(describe): AssemblyCarriageProductListV1Response"""
+    """A page of products in a carriage."""
 
     cursor: str | None = None
-    """TODO(describe): cursor"""
+    """Cursor for the next page; empty when there is no more data."""
 
     products: list[AssemblyCarriageProductListV1ResponseProduct] | None = None
-    """TODO(describe): products"""
+    """Products on this page."""
 
 
 class AssemblyCarriageProductListV1ResponseProduct(Model):
-    """TODO(describe): AssemblyCarriageProductListV1ResponseProduct"""
+    """A product in a carriage with the postings that contain it."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     picture_url: str | None = None
-    """TODO(describe): picture_url"""
+    """Link to the product image."""
 
     posting_numbers: list[str] | None = None
-    """TODO(describe): posting_numbers"""
+    """Numbers of the postings that contain the product."""
 
     product_name: str | None = None
-    """TODO(describe): product_name"""
+    """Product name."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Total number of units of the product."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class AssemblyFbsFilter(RequestModel):
-    """TODO(describe): AssemblyFbsPostingListV1RequestFilter"""
+    """Filter selecting FBS postings by assembly deadline."""
 
     cutoff_from: datetime
-    """TODO(describe): cutoff_from"""
+    """Start of the period for the assembly deadline, the time by which the seller must assemble
+    the order. Format `YYYY-MM-DDThh:mm:ss.mcsZ`, for example `2020-03-18T07:34:50.359Z`.
+    """
 
     cutoff_to: datetime
-    """TODO(describe): cutoff_to"""
+    """End of the period for the assembly deadline, the time by which the seller must assemble the
+    order. Format `YYYY-MM-DDThh:mm:ss.mcsZ`, for example `2020-03-18T07:34:50.359Z`.
+    """
 
     delivery_method_id: Annotated[int, Meta(le=1000)] | None = None
-    """TODO(describe): delivery_method_id"""
+    """Delivery method identifier; get it with /v1/delivery-method/list."""
 
 
 class AssemblyFbsPostingListV1Request(RequestModel):
-    """TODO(describe): AssemblyFbsPostingListV1Request"""
+    """Request for a page of FBS postings to assemble."""
 
     filter: AssemblyFbsFilter
-    """TODO(describe): filter"""
+    """Filter; the assembly deadline period is required."""
 
     limit: Annotated[int, Meta(le=1000)]
-    """TODO(describe): limit"""
+    """Number of postings per page, at most 1000."""
 
     sort_dir: AssemblyFbsPostingListV1RequestSortDir
-    """TODO(describe): sort_dir"""
+    """Sort direction:
+    - `ASC`: ascending;
+    - `DESC`: descending.
+    """
 
     cursor: str | None = None
-    """TODO(describe): cursor"""
+    """Cursor for the next page; leave empty for the first page, then pass `cursor` from the
+    previous answer.
+    """
 
 
 class AssemblyFbsPostingListV1Response(Model):
-    """TODO(describe): AssemblyFbsPostingListV1Response"""
+    """A page of FBS postings to assemble."""
 
     cursor: str | None = None
-    """TODO(describe): cursor"""
+    """Cursor for the next page; empty when there is no more data."""
 
     cutoff: datetime | None = None
-    """TODO(describe): cutoff"""
+    """Time by which the seller must assemble the orders."""
 
     postings: list[AssemblyFbsPostingListV1ResponsePosting] | None = None
-    """TODO(describe): postings"""
+    """Postings on this page."""
 
 
 class AssemblyFbsPostingListV1ResponsePosting(Model):
-    """TODO(describe): AssemblyFbsPostingListV1ResponsePosting"""
+    """An FBS posting to assemble with its products."""
 
     assembly_code: str | None = None
-    """TODO(describe): assembly_code"""
+    """Code of the assembly sheet the posting is on."""
 
     posting_number: str | None = None
-    """TODO(describe): posting_number"""
+    """Posting number."""
 
     products: list[AssemblyFbsPostingListV1ResponsePostingProduct] | None = None
-    """TODO(describe): products"""
+    """Products in the posting."""
 
 
 class AssemblyFbsPostingListV1ResponsePostingProduct(Model):
-    """TODO(describe): AssemblyFbsPostingListV1ResponsePostingProduct"""
+    """A product in a posting."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     picture_url: str | None = None
-    """TODO(describe): picture_url"""
+    """Link to the product image."""
 
     product_name: str | None = None
-    """TODO(describe): product_name"""
+    """Product name."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Number of units of the product in the posting."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class AssemblyFbsProductListV1Request(RequestModel):
-    """TODO(describe): AssemblyFbsProductListV1Request"""
+    """Request for a page of products in FBS postings to assemble."""
 
     filter: AssemblyFbsFilter
-    """TODO(describe): filter"""
+    """Filter; the assembly deadline period is required."""
 
     limit: Annotated[int, Meta(le=1000)]
-    """TODO(describe): limit"""
+    """Number of products per page, at most 1000."""
 
     offset: int | None = None
-    """TODO(describe): offset"""
+    """Number of items to skip from the start of the result; for example, with `offset` 10 the
+    answer starts at the 11th item.
+    """
 
     sort_dir: AssemblyFbsProductListV1RequestSortDir | None = None
-    """TODO(describe): sort_dir"""
+    """Sort direction:
+    - `ASC`: ascending;
+    - `DESC`: descending.
+    """
 
 
 class AssemblyFbsProductListV1Response(Model):
-    """TODO(describe): AssemblyFbsProductListV1Response"""
+    """A page of products in FBS postings to assemble."""
 
     has_next: bool | None = None
-    """TODO(describe): has_next"""
+    """`true` if not all products were returned; repeat the request with a larger `offset` to get
+    the rest. `false` means the answer holds everything.
+    """
 
     products: list[AssemblyFbsProductListV1ResponseProduct] | None = None
-    """TODO(describe): products"""
+    """Products on this page."""
 
     products_count: int | None = None
-    """TODO(describe): products_count"""
+    """Number of products."""
 
 
 class AssemblyFbsProductListV1ResponseProduct(Model):
-    """TODO(describe): AssemblyFbsProductListV1ResponseProduct"""
+    """A product to assemble with the postings that contain it."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     picture_url: str | None = None
-    """TODO(describe): picture_url"""
+    """Link to the product image."""
 
     postings: list[AssemblyFbsProductListV1ResponseProductPosting] | None = None
-    """TODO(describe): postings"""
+    """Postings that contain the product, with the quantity in each."""
 
     product_name: str | None = None
-    """TODO(describe): product_name"""
+    """Product name."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Total number of units of the product."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class AssemblyFbsProductListV1ResponseProductPosting(Model):
-    """TODO(describe): AssemblyFbsProductListV1ResponseProductPosting"""
+    """A posting containing the product."""
 
     posting_number: str | None = None
-    """TODO(describe): posting_number"""
+    """Posting number."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Number of units of the product in this posting."""

@@ -142,447 +142,638 @@ else:
     CargoesGetV1ResponseSupplyCargoeTrackingInfoType = str
     CargoesGetV1ResponseSupplyCargoeType = str
     CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType = str
-# CargoesCreateErrorsItemsValidationType: TODO(describe): type
-# CargoesCreateInfoV1ResponseStatus: TODO(describe): status
-# CargoesCreateInfoV2ResponseErrorsItemsValidationType: TODO(describe): type
-# CargoesCreateInfoV2ResponseStatus: TODO(describe): status
-# CargoesCreateV1RequestCargoeValueType: TODO(describe): type
-# CargoesDeleteStatusV1ResponseStatus: TODO(describe): status
-# CargoesGetV1ResponseSupplyCargoeContentType: TODO(describe): content_type
-# CargoesGetV1ResponseSupplyCargoePlacementZoneType: TODO(describe): placement_zone_type
-# CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus: TODO(describe): status
-# CargoesGetV1ResponseSupplyCargoeTrackingInfoType: TODO(describe): type
-# CargoesGetV1ResponseSupplyCargoeType: TODO(describe): type
-# CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType:
-# TODO(describe): type
+# CargoesCreateErrorsItemsValidationType: Validation error type:
+# - `SUPPLY_ITEM_NOT_FOUND`: the product was not found;
+# - `DUPLICATED_SUPPLY_ITEM`: the product is listed twice;
+# - `BEFORE_DEADLINE`: the expiry date is invalid;
+# - `SAME_BARCODES`: different SKUs have the same barcode;
+# - `SAME_ARTICLES`: different SKUs have the same article;
+# - `NOT_UNIQUE_SKU_BY_PRODUCT`: one SKU in the cargo place is used for different products;
+# - `QUANTITY_NOT_DIVISIBLE_BY_QUANT`: the SKU quantity in the cargo place is not a multiple of
+#   the quant;
+# - `NOT_SINGLE_PALLET_SKU_IN_PALLET_CARGO`: the pallet cargo place has no pallet SKU;
+# - `NOT_ONE_QUANT_PALLET_SKU`: a quant pallet cargo place must hold exactly one quant;
+# - `NOT_ECONOM_SKU`: a non-economy SKU was given in an economy supply;
+# - `QUANTITY_LESS_ONE`: the SKU quantity in an economy supply is below 1;
+# - `SUPPLY_ITEM_WITH_QUANT_NOT_FOUND`: no product matches the given article, barcode and quant
+#   size.
+# CargoesCreateInfoV1ResponseStatus: Status of setting the cargo places:
+# - `SUCCESS`: the cargo places were set;
+# - `IN_PROGRESS`: still being processed, ask again later;
+# - `FAILED`: setting the cargo places failed, see `errors`.
+# CargoesCreateInfoV2ResponseErrorsItemsValidationType: Validation error type:
+# - `SUPPLY_ITEM_NOT_FOUND`: the product was not found;
+# - `DUPLICATED_SUPPLY_ITEM`: the product is listed twice;
+# - `BEFORE_DEADLINE`: the expiry date is invalid;
+# - `SAME_BARCODES`: different SKUs have the same barcode;
+# - `SAME_ARTICLES`: different SKUs have the same article;
+# - `NOT_UNIQUE_SKU_BY_PRODUCT`: one SKU in the cargo place is used for different products;
+# - `QUANTITY_NOT_DIVISIBLE_BY_QUANT`: the SKU quantity in the cargo place is not a multiple of
+#   the quant;
+# - `NOT_SINGLE_PALLET_SKU_IN_PALLET_CARGO`: the pallet cargo place has no pallet SKU;
+# - `NOT_ONE_QUANT_PALLET_SKU`: a quant pallet cargo place must hold exactly one quant;
+# - `NOT_ECONOM_SKU`: a non-economy SKU was given in an economy supply;
+# - `QUANTITY_LESS_ONE`: the SKU quantity in an economy supply is below 1;
+# - `SUPPLY_ITEM_WITH_QUANT_NOT_FOUND`: no product matches the given article, barcode and quant
+#   size.
+# CargoesCreateInfoV2ResponseStatus: Status of setting the cargo places:
+# - `SUCCESS`: the cargo places were set;
+# - `IN_PROGRESS`: still being processed, ask again later;
+# - `FAILED`: setting the cargo places failed, see `errors`.
+# `STATUS_UNSPECIFIED` means the status is not known.
+# CargoesCreateV1RequestCargoeValueType: Cargo place type:
+# - `BOX`: a box;
+# - `PALLET`: a pallet.
+# CargoesDeleteStatusV1ResponseStatus: Deletion status:
+# - `SUCCESS`: the cargo places were deleted;
+# - `IN_PROGRESS`: the deletion is still running;
+# - `ERROR`: the deletion failed, see `errors`.
+# CargoesGetV1ResponseSupplyCargoeContentType: Assortment of the cargo place:
+# - `UNSPECIFIED`: not determined;
+# - `MONO`: a mono pallet or mono box (a single product);
+# - `MIX`: a mixed pallet or mixed box;
+# - `NONE`: no contents.
+# CargoesGetV1ResponseSupplyCargoePlacementZoneType: Placement zone type:
+# - `UNSPECIFIED`: no split by placement zone is needed;
+# - `UNDEFINED`: not determined;
+# - `SINGLE`: all contents of the cargo place go to the same placement zone;
+# - `MULTI`: the contents go to different placement zones.
+# CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus: Cargo place status:
+# - `UNSPECIFIED`: not determined;
+# - `READY_TO_SUPPLY`: ready to be shipped;
+# - `REFUSED`: refused;
+# - `ON_WAREHOUSE`: at the placement warehouse;
+# - `NOT_DELIVERED`: not handed over;
+# - `ACCEPTING`: being accepted;
+# - `PROCESSED`: processed;
+# - `ON_POINT_SHIPMENT`: at the shipping point;
+# - `ON_TRANSIT_WAREHOUSE`: in transit;
+# - `LOST`: lost;
+# - `CREATED`: created;
+# - `DELETED`: deleted.
+# CargoesGetV1ResponseSupplyCargoeTrackingInfoType: Kind of date in `date`:
+# - `UNSPECIFIED`: not determined;
+# - `EXPECTED_ARRIVAL`: planned shipping date;
+# - `ACTUAL_ARRIVAL`: actual shipping date.
+# CargoesGetV1ResponseSupplyCargoeType: Cargo place type:
+# - `UNSPECIFIED`: not determined;
+# - `BOX`: a box;
+# - `PALLET`: a pallet.
+# CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType: Cargo place
+# type:
+# - `BOX`: a box;
+# - `PALLET`: a pallet.
 
 
 class CargoesCreateErrors(Model):
-    """TODO(describe): CargoesCreateV1ResponseErrors"""
+    """Errors of setting cargo places."""
 
     error_reasons: list[CargoesCreateErrorsErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Error reasons:
+    - `INVALID_STATE`: the supply is in a state that does not allow this change;
+    - `VALIDATION_FAILED`: the cargo places did not pass validation, see `items_validation`;
+    - `WAREHOUSE_LIMITS_EXCEED`: the warehouse limits are exceeded;
+    - `SUPPLY_NOT_BELONG_CONTRACTOR`: the supply does not belong to this contractor (legal
+      entity);
+    - `SUPPLY_NOT_BELONG_COMPANY`: the supply does not belong to this seller account;
+    - `IS_FINALIZED`: the supply can no longer be edited;
+    - `SKU_DISTRIBUTION_DISABLED`: distributing products across cargo places is not available;
+    - `SUPPLY_IS_NOT_EMPTY`: the supply already has products distributed across cargo places;
+    - `OPERATION_NOT_FOUND`: no operation with this identifier;
+    - `OPERATION_FAILED`: the operation failed while being processed.
+    """
 
     items_validation: list[CargoesCreateErrorsItemsValidation] | None = None
-    """TODO(describe): items_validation"""
+    """Validation errors for individual products in cargo places."""
 
 
 class CargoesCreateErrorsItemsValidation(Model):
-    """TODO(describe): CargoesCreateV1ResponseErrorsItemsValidation"""
+    """A validation error for one product in a cargo place."""
 
     barcode: str | None = None
-    """TODO(describe): barcode"""
+    """Product barcode, as returned by /v3/product/info/list."""
 
     cargo_key: str | None = None
-    """TODO(describe): cargo_key"""
+    """Key of the cargo place, as you sent it in /v1/cargoes/create."""
 
     quant: int | None = None
-    """TODO(describe): quant"""
+    """Quant size: the number of product units in one quant."""
 
     type: CargoesCreateErrorsItemsValidationType | None = None
-    """TODO(describe): type"""
+    """Validation error type:
+    - `SUPPLY_ITEM_NOT_FOUND`: the product was not found;
+    - `DUPLICATED_SUPPLY_ITEM`: the product is listed twice;
+    - `BEFORE_DEADLINE`: the expiry date is invalid;
+    - `SAME_BARCODES`: different SKUs have the same barcode;
+    - `SAME_ARTICLES`: different SKUs have the same article;
+    - `NOT_UNIQUE_SKU_BY_PRODUCT`: one SKU in the cargo place is used for different products;
+    - `QUANTITY_NOT_DIVISIBLE_BY_QUANT`: the SKU quantity in the cargo place is not a multiple
+      of the quant;
+    - `NOT_SINGLE_PALLET_SKU_IN_PALLET_CARGO`: the pallet cargo place has no pallet SKU;
+    - `NOT_ONE_QUANT_PALLET_SKU`: a quant pallet cargo place must hold exactly one quant;
+    - `NOT_ECONOM_SKU`: a non-economy SKU was given in an economy supply;
+    - `QUANTITY_LESS_ONE`: the SKU quantity in an economy supply is below 1;
+    - `SUPPLY_ITEM_WITH_QUANT_NOT_FOUND`: no product matches the given article, barcode and
+      quant size.
+    """
 
 
 class CargoesCreateInfoCargoe(Model):
-    """TODO(describe): CargoesCreateInfoV1ResponseResultCargoe"""
+    """A cargo place created from the request, matched by its key."""
 
     key: str | None = None
-    """TODO(describe): key"""
+    """Key of the cargo place, as you sent it in /v1/cargoes/create."""
 
     value: CargoesCreateInfoCargoeValue | None = None
-    """TODO(describe): value"""
+    """Details of the created cargo place."""
 
 
 class CargoesCreateInfoCargoeValue(Model):
-    """TODO(describe): CargoesCreateInfoV1ResponseResultCargoeValue"""
+    """Details of a created cargo place."""
 
     cargo_id: int | None = None
-    """TODO(describe): cargo_id"""
+    """Cargo place identifier assigned by Ozon."""
 
 
 class CargoesCreateInfoResult(Model):
-    """TODO(describe): CargoesCreateInfoV1ResponseResult"""
+    """Cargo places created by the operation."""
 
     cargoes: list[CargoesCreateInfoCargoe] | None = None
-    """TODO(describe): cargoes"""
+    """Created cargo places with their keys and identifiers."""
 
 
 class CargoesCreateInfoV1Response(Model):
-    """TODO(describe): CargoesCreateInfoV1Response"""
+    """Outcome of setting cargo places, as reported by the deprecated /v1/cargoes/create/info."""
 
     result: CargoesCreateInfoResult | None = None
-    """TODO(describe): result"""
+    """Created cargo places; filled when the status is `SUCCESS`."""
 
     status: CargoesCreateInfoV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """Status of setting the cargo places:
+    - `SUCCESS`: the cargo places were set;
+    - `IN_PROGRESS`: still being processed, ask again later;
+    - `FAILED`: setting the cargo places failed, see `errors`.
+    """
 
     errors: CargoesCreateErrors | None = None
-    """TODO(describe): errors"""
+    """Reasons the operation failed; empty on success."""
 
 
 class CargoesCreateInfoV2Response(Model):
-    """TODO(describe): CargoesCreateInfoV2Response"""
+    """Outcome of setting cargo places."""
 
     errors: CargoesCreateInfoV2ResponseErrors | None = None
-    """TODO(describe): errors"""
+    """Reasons the operation failed; empty on success."""
 
     result: CargoesCreateInfoResult | None = None
-    """TODO(describe): result"""
+    """Created cargo places; filled when the status is `SUCCESS`."""
 
     status: CargoesCreateInfoV2ResponseStatus | None = None
-    """TODO(describe): status"""
+    """Status of setting the cargo places:
+    - `SUCCESS`: the cargo places were set;
+    - `IN_PROGRESS`: still being processed, ask again later;
+    - `FAILED`: setting the cargo places failed, see `errors`.
+    `STATUS_UNSPECIFIED` means the status is not known.
+    """
 
 
 class CargoesCreateInfoV2ResponseErrors(Model):
-    """TODO(describe): CargoesCreateInfoV2ResponseErrors"""
+    """Errors of setting cargo places."""
 
     error_reasons: list[CargoesCreateInfoV2ResponseErrorsErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Error reasons:
+    - `INVALID_STATE`: the supply is in a state that does not allow this change;
+    - `VALIDATION_FAILED`: the cargo places did not pass validation, see `items_validation`;
+    - `WAREHOUSE_LIMITS_EXCEED`: the warehouse limits are exceeded;
+    - `SUPPLY_NOT_BELONG_CONTRACTOR`: the supply does not belong to this contractor (legal
+      entity);
+    - `SUPPLY_NOT_BELONG_COMPANY`: the supply does not belong to this seller account;
+    - `IS_FINALIZED`: the supply can no longer be edited;
+    - `SKU_DISTRIBUTION_DISABLED`: distributing products across cargo places is not available;
+    - `SUPPLY_IS_NOT_EMPTY`: the supply already has products distributed across cargo places;
+    - `OPERATION_NOT_FOUND`: no operation with this identifier;
+    - `OPERATION_FAILED`: the operation failed while being processed.
+    `ERROR_REASON_UNSPECIFIED` means the reason is not known.
+    """
 
     items_validation: list[CargoesCreateInfoV2ResponseErrorsItemsValidation] | None = None
-    """TODO(describe): items_validation"""
+    """Validation errors for individual products in cargo places."""
 
 
 class CargoesCreateInfoV2ResponseErrorsItemsValidation(Model):
-    """TODO(describe): CargoesCreateInfoV2ResponseErrorsItemsValidation"""
+    """A validation error for one product in a cargo place."""
 
     cargo_key: str | None = None
-    """TODO(describe): cargo_key"""
+    """Key of the cargo place, as you sent it in /v1/cargoes/create."""
 
     item: str | None = None
-    """TODO(describe): item"""
+    """Barcode or article of the product the error refers to."""
 
     quant: int | None = None
-    """TODO(describe): quant"""
+    """Quant size: the number of product units in one quant."""
 
     type: CargoesCreateInfoV2ResponseErrorsItemsValidationType | None = None
-    """TODO(describe): type"""
+    """Validation error type:
+    - `SUPPLY_ITEM_NOT_FOUND`: the product was not found;
+    - `DUPLICATED_SUPPLY_ITEM`: the product is listed twice;
+    - `BEFORE_DEADLINE`: the expiry date is invalid;
+    - `SAME_BARCODES`: different SKUs have the same barcode;
+    - `SAME_ARTICLES`: different SKUs have the same article;
+    - `NOT_UNIQUE_SKU_BY_PRODUCT`: one SKU in the cargo place is used for different products;
+    - `QUANTITY_NOT_DIVISIBLE_BY_QUANT`: the SKU quantity in the cargo place is not a multiple
+      of the quant;
+    - `NOT_SINGLE_PALLET_SKU_IN_PALLET_CARGO`: the pallet cargo place has no pallet SKU;
+    - `NOT_ONE_QUANT_PALLET_SKU`: a quant pallet cargo place must hold exactly one quant;
+    - `NOT_ECONOM_SKU`: a non-economy SKU was given in an economy supply;
+    - `QUANTITY_LESS_ONE`: the SKU quantity in an economy supply is below 1;
+    - `SUPPLY_ITEM_WITH_QUANT_NOT_FOUND`: no product matches the given article, barcode and
+      quant size.
+    """
 
 
 class CargoesCreateV1Request(RequestModel):
-    """TODO(describe): CargoesCreateV1Request"""
+    """Request to set the cargo places of a supply and their contents."""
 
     cargoes: Annotated[list[CargoesCreateV1RequestCargoe], Meta(max_length=40)]
-    """TODO(describe): cargoes"""
+    """Cargo places with their contents: at most 40 pallets or 30 boxes."""
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier; get it from /v3/supply-order/get (`orders.supplies.supply_id`)."""
 
     delete_current_version: bool | None = None
-    """TODO(describe): delete_current_version"""
+    """`true` to delete the cargo places set earlier and replace them with these."""
 
 
 class CargoesCreateV1RequestCargoe(RequestModel):
-    """TODO(describe): CargoesCreateV1RequestCargoe"""
+    """One cargo place to set, identified by a key of your choice."""
 
     key: str
-    """TODO(describe): key"""
+    """Your unique key for the cargo place; the answer of /v2/cargoes/create/info uses it to report
+    the identifier Ozon assigned.
+    """
 
     value: CargoesCreateV1RequestCargoeValue
-    """TODO(describe): value"""
+    """Type and contents of the cargo place."""
 
 
 class CargoesCreateV1RequestCargoeValue(RequestModel):
-    """TODO(describe): CargoesCreateV1RequestCargoeValue"""
+    """Type and contents of a cargo place."""
 
     type: CargoesCreateV1RequestCargoeValueType
-    """TODO(describe): type"""
+    """Cargo place type:
+    - `BOX`: a box;
+    - `PALLET`: a pallet.
+    """
 
     items: Annotated[list[CargoesCreateV1RequestCargoeValueItem], Meta(max_length=5000)] | None = (
         None
     )
-    """TODO(describe): items"""
+    """Products packed in the cargo place, at most 5000 entries."""
 
 
 class CargoesCreateV1RequestCargoeValueItem(RequestModel):
-    """TODO(describe): CargoesCreateV1RequestCargoeValueItem"""
+    """A product packed in a cargo place."""
 
     barcode: str | None = None
-    """TODO(describe): barcode"""
+    """Product barcode, as returned by /v3/product/info/list."""
 
     expires_at: datetime | None = None
-    """TODO(describe): expires_at"""
+    """Expiry date of the product units (best before)."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     quant: int | None = None
-    """TODO(describe): quant"""
+    """Quant size: the number of product units in one quant."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Number of product units in the cargo place."""
 
 
 class CargoesCreateV1Response(Model):
-    """TODO(describe): CargoesCreateV1Response"""
+    """Result of starting to set cargo places."""
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Operation identifier; pass it to /v2/cargoes/create/info to get the result."""
 
     errors: CargoesCreateErrors | None = None
-    """TODO(describe): errors"""
+    """Reasons the request was refused; empty on success."""
 
 
 class CargoesDeleteErrors(Model):
-    """TODO(describe): CargoesDeleteV1ResponseErrors"""
+    """Errors that occurred while deleting cargo places."""
 
     cargo_error_reasons: list[CargoesDeleteErrorsCargoErrorReason] | None = None
-    """TODO(describe): cargo_error_reasons"""
+    """Errors for individual cargo places."""
 
     supply_error_reasons: list[CargoesDeleteErrorsSupplyErrorReasonsItem] | None = None
-    """TODO(describe): supply_error_reasons"""
+    """Errors concerning the whole supply:
+    - `SUPPLY_NOT_FOUND`: the supply was not found;
+    - `CANT_DELETE_ALL_CARGOES`: all cargo places of a supply cannot be deleted;
+    - `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR`: the supply belongs to another legal entity;
+    - `SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY`: the supply belongs to another seller account;
+    - `SUPPLY_CARGOES_IS_FINALIZED`: the cargo places of the supply can no longer be edited;
+    - `SUPPLY_CARGOES_LOCKED`: another process is editing the cargo places of the supply;
+    - `OPERATION_NOT_FOUND`: no operation with this identifier.
+    """
 
 
 class CargoesDeleteErrorsCargoErrorReason(Model):
-    """TODO(describe): CargoesDeleteV1ResponseErrorsCargoErrorReason"""
+    """Errors for one cargo place that could not be deleted."""
 
     cargo_id: int | None = None
-    """TODO(describe): cargo_id"""
+    """Cargo place identifier."""
 
     error_reasons: list[CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Errors for the cargo place; `CARGO_NOT_FOUND` means the cargo place was not found."""
 
 
 class CargoesDeleteStatusV1Response(Model):
-    """TODO(describe): CargoesDeleteStatusV1Response"""
+    """Status of a cargo place deletion."""
 
     errors: CargoesDeleteErrors | None = None
-    """TODO(describe): errors"""
+    """Errors that occurred while deleting; empty on success."""
 
     status: CargoesDeleteStatusV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """Deletion status:
+    - `SUCCESS`: the cargo places were deleted;
+    - `IN_PROGRESS`: the deletion is still running;
+    - `ERROR`: the deletion failed, see `errors`.
+    """
 
 
 class CargoesDeleteV1Request(RequestModel):
-    """TODO(describe): CargoesDeleteV1Request"""
+    """Request to delete cargo places from a supply."""
 
     cargo_ids: Annotated[list[int], Meta(max_length=70)]
-    """TODO(describe): cargo_ids"""
+    """Identifiers of the cargo places to delete, from /v1/cargoes/get; at most 70."""
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier; get it from /v3/supply-order/get (`orders.supplies.supply_id`)."""
 
 
 class CargoesDeleteV1Response(Model):
-    """TODO(describe): CargoesDeleteV1Response"""
+    """Result of starting a cargo place deletion."""
 
     errors: CargoesDeleteErrors | None = None
-    """TODO(describe): errors"""
+    """Reasons the deletion was refused; empty on success."""
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Operation identifier; pass it to /v1/cargoes/delete/status."""
 
 
 class CargoesGetV1Response(Model):
-    """TODO(describe): CargoesGetV1Response"""
+    """Cargo places of the requested supplies."""
 
     supply: list[CargoesGetV1ResponseSupply] | None = None
-    """TODO(describe): supply"""
+    """Cargo places grouped by supply."""
 
 
 class CargoesGetV1ResponseSupply(Model):
-    """TODO(describe): CargoesGetV1ResponseSupply"""
+    """A supply with its cargo places."""
 
     bundle_id: str | None = None
-    """TODO(describe): bundle_id"""
+    """Identifier of the supply's product set (bundle)."""
 
     cargoes: list[CargoesGetV1ResponseSupplyCargoe] | None = None
-    """TODO(describe): cargoes"""
+    """Cargo places of the supply."""
 
     supply_id: int | None = None
-    """TODO(describe): supply_id"""
+    """Supply identifier."""
 
 
 class CargoesGetV1ResponseSupplyCargoe(Model):
-    """TODO(describe): CargoesGetV1ResponseSupplyCargoe"""
+    """A cargo place of a supply."""
 
     bundle_id: str | None = None
-    """TODO(describe): bundle_id"""
+    """Identifier of the product set (bundle) packed in the cargo place."""
 
     cargo_id: int | None = None
-    """TODO(describe): cargo_id"""
+    """Cargo place identifier."""
 
     content_type: CargoesGetV1ResponseSupplyCargoeContentType | None = None
-    """TODO(describe): content_type"""
+    """Assortment of the cargo place:
+    - `UNSPECIFIED`: not determined;
+    - `MONO`: a mono pallet or mono box (a single product);
+    - `MIX`: a mixed pallet or mixed box;
+    - `NONE`: no contents.
+    """
 
     placement_zone_type: CargoesGetV1ResponseSupplyCargoePlacementZoneType | None = None
-    """TODO(describe): placement_zone_type"""
+    """Placement zone type:
+    - `UNSPECIFIED`: no split by placement zone is needed;
+    - `UNDEFINED`: not determined;
+    - `SINGLE`: all contents of the cargo place go to the same placement zone;
+    - `MULTI`: the contents go to different placement zones.
+    """
 
     tracking_info: CargoesGetV1ResponseSupplyCargoeTrackingInfo | None = None
-    """TODO(describe): tracking_info"""
+    """Tracking details of the cargo place."""
 
     type: CargoesGetV1ResponseSupplyCargoeType | None = None
-    """TODO(describe): type"""
+    """Cargo place type:
+    - `UNSPECIFIED`: not determined;
+    - `BOX`: a box;
+    - `PALLET`: a pallet.
+    """
 
 
 class CargoesGetV1ResponseSupplyCargoeTrackingInfo(Model):
-    """TODO(describe): CargoesGetV1ResponseSupplyCargoeTrackingInfo"""
+    """Tracking details of a cargo place."""
 
     date: str | None = None
-    """TODO(describe): date"""
+    """Arrival date; `type` tells whether it is planned or actual. Usually `YYYY-MM-DD`, but real
+    values do not always follow that format.
+    """
 
     status: CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus | None = None
-    """TODO(describe): status"""
+    """Cargo place status:
+    - `UNSPECIFIED`: not determined;
+    - `READY_TO_SUPPLY`: ready to be shipped;
+    - `REFUSED`: refused;
+    - `ON_WAREHOUSE`: at the placement warehouse;
+    - `NOT_DELIVERED`: not handed over;
+    - `ACCEPTING`: being accepted;
+    - `PROCESSED`: processed;
+    - `ON_POINT_SHIPMENT`: at the shipping point;
+    - `ON_TRANSIT_WAREHOUSE`: in transit;
+    - `LOST`: lost;
+    - `CREATED`: created;
+    - `DELETED`: deleted.
+    """
 
     type: CargoesGetV1ResponseSupplyCargoeTrackingInfoType | None = None
-    """TODO(describe): type"""
+    """Kind of date in `date`:
+    - `UNSPECIFIED`: not determined;
+    - `EXPECTED_ARRIVAL`: planned shipping date;
+    - `ACTUAL_ARRIVAL`: actual shipping date.
+    """
 
 
 class CargoesRequest(RequestModel):
-    """TODO(describe): CargoesGetV1Request"""
+    """List of supplies to query."""
 
     supply_ids: Annotated[list[int], Meta(max_length=100)]
-    """TODO(describe): supply_ids"""
+    """Supply identifiers from /v3/supply-order/get (`orders.supplies.supply_id`); at most 100."""
 
 
 class CargoesRulesGetV1Response(Model):
-    """TODO(describe): CargoesRulesGetV1Response"""
+    """Cargo place checklists for the requested supplies."""
 
     supply_check_lists: list[CargoesRulesGetV1ResponseSupplyCheckList] | None = None
-    """TODO(describe): supply_check_lists"""
+    """One checklist of cargo place rules per supply."""
 
 
 class CargoesRulesGetV1ResponseSupplyCheckList(Model):
-    """TODO(describe): CargoesRulesGetV1ResponseSupplyCheckList"""
+    """Checklist of the cargo place rules for one supply."""
 
     cargoes_presents_rule: CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule | None = None
-    """TODO(describe): cargoes_presents_rule"""
+    """Rule: cargo places must be set."""
 
     edit_deadline_expire_rule: (
         CargoesRulesGetV1ResponseSupplyCheckListEditDeadlineExpireRule | None
     ) = None
-    """TODO(describe): edit_deadline_expire_rule"""
+    """Rule: cargo places can only be edited until the deadline."""
 
     expire_dates_presented_rule: (
         CargoesRulesGetV1ResponseSupplyCheckListExpireDatesPresentedRule | None
     ) = None
-    """TODO(describe): expire_dates_presented_rule"""
+    """Rule: expiry dates must be given for products that need them."""
 
     is_valid_distribution_rule: (
         CargoesRulesGetV1ResponseSupplyCheckListIsValidDistributionRule | None
     ) = None
-    """TODO(describe): is_valid_distribution_rule"""
+    """Rule: the contents of the cargo places must match the contents of the supply."""
 
     package_units_with_distribution_rule: (
         CargoesRulesGetV1ResponseSupplyCheckListPackageUnitsWithDistributionRule | None
     ) = None
-    """TODO(describe): package_units_with_distribution_rule"""
+    """Rule: every cargo place must have its contents filled in."""
 
     placement_zones_rule: CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule | None = None
-    """TODO(describe): placement_zones_rule"""
+    """Rule: products in cargo places must be split by placement zone."""
 
     supply_id: int | None = None
-    """TODO(describe): supply_id"""
+    """Supply identifier."""
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule(Model):
-    """TODO(describe): CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule"""
+    """State of the rule that cargo places must be set."""
 
     cargo_count_per_type: (
         list[CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType] | None
     ) = None
-    """TODO(describe): cargo_count_per_type"""
+    """Number of cargo places of each type."""
 
     count: int | None = None
-    """TODO(describe): count"""
+    """Total number of cargo places."""
 
     satisfied: bool | None = None
-    """TODO(describe): satisfied"""
+    """`true` if cargo places are set."""
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType(Model):
-    """TODO(describe): CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType"""
+    """Number of cargo places of one type."""
 
     count: int | None = None
-    """TODO(describe): count"""
+    """Number of cargo places of this type."""
 
     type: (
         CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType | None
     ) = None
-    """TODO(describe): type"""
+    """Cargo place type:
+    - `BOX`: a box;
+    - `PALLET`: a pallet.
+    """
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListEditDeadlineExpireRule(Model):
-    """TODO(describe): CargoesRulesGetV1ResponseSupplyCheckListEditDeadlineExpireRule"""
+    """State of the rule on the deadline for editing cargo places."""
 
     is_applicable: bool | None = None
-    """TODO(describe): is_applicable"""
+    """`true` if the rule applies to this supply."""
 
     is_required: bool | None = None
-    """TODO(describe): is_required"""
+    """`true` if the rule is mandatory for this supply."""
 
     satisfied: bool | None = None
-    """TODO(describe): satisfied"""
+    """`true` if the editing deadline has not passed yet."""
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListExpireDatesPresentedRule(Model):
-    """TODO(describe): CargoesRulesGetV1ResponseSupplyCheckListExpireDatesPresentedRule"""
+    """State of the rule that expiry dates must be given."""
 
     count_sku_with_expiration: int | None = None
-    """TODO(describe): count_sku_with_expiration"""
+    """Number of SKUs counted by the expiry date rule. Ozon describes this as the SKUs with a valid
+    expiry date, although the name suggests the SKUs that need one; the two counters'
+    descriptions look swapped.
+    """
 
     count_sku_with_expiration_filled: int | None = None
-    """TODO(describe): count_sku_with_expiration_filled"""
+    """Number of SKUs counted by the expiry date rule. Ozon describes this as the SKUs that must
+    have an expiry date, although the name suggests the SKUs whose expiry date is filled in; the
+    two counters' descriptions look swapped.
+    """
 
     is_applicable: bool | None = None
-    """TODO(describe): is_applicable"""
+    """`true` if the rule applies to this supply."""
 
     is_required: bool | None = None
-    """TODO(describe): is_required"""
+    """`true` if the rule is mandatory for this supply."""
 
     satisfied: bool | None = None
-    """TODO(describe): satisfied"""
+    """`true` if the expiry dates are given correctly."""
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListIsValidDistributionRule(Model):
-    """TODO(describe): CargoesRulesGetV1ResponseSupplyCheckListIsValidDistributionRule"""
+    """State of the rule that the cargo places' contents must match the supply."""
 
     count_distributed_sku: int | None = None
-    """TODO(describe): count_distributed_sku"""
+    """Number of SKUs whose quantities in the cargo places match the supply."""
 
     count_sku_total: int | None = None
-    """TODO(describe): count_sku_total"""
+    """Total number of SKUs."""
 
     is_applicable: bool | None = None
-    """TODO(describe): is_applicable"""
+    """`true` if the rule applies to this supply."""
 
     percents_int: int | None = None
-    """TODO(describe): percents_int"""
+    """How closely the cargo places' contents match the supply, in whole percent."""
 
     satisfied: bool | None = None
-    """TODO(describe): satisfied"""
+    """`true` if the cargo places' contents match the supply."""
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListPackageUnitsWithDistributionRule(Model):
-    """TODO(describe): CargoesRulesGetV1ResponseSupplyCheckListPackageUnitsWithDistributionRule"""
+    """State of the rule that every cargo place must have its contents filled in."""
 
     count_all: int | None = None
-    """TODO(describe): count_all"""
+    """Total number of cargo places."""
 
     count_with_distribution: int | None = None
-    """TODO(describe): count_with_distribution"""
+    """Number of cargo places whose contents are filled in."""
 
     is_applicable: bool | None = None
-    """TODO(describe): is_applicable"""
+    """`true` if the rule applies to this supply."""
 
     is_required: bool | None = None
-    """TODO(describe): is_required"""
+    """`true` if the rule is mandatory for this supply."""
 
     satisfied: bool | None = None
-    """TODO(describe): satisfied"""
+    """`true` if the contents of all cargo places are filled in."""
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule(Model):
-    """TODO(describe): CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule"""
+    """State of the rule that products in cargo places must be split by placement zone."""
 
     count_cargoes_all: int | None = None
-    """TODO(describe): count_cargoes_all"""
+    """Total number of cargo places."""
 
     count_cargoes_with_mono_placement_zone: int | None = None
-    """TODO(describe): count_cargoes_with_mono_placement_zone"""
+    """Number of cargo places whose products are split by placement zone."""
 
     is_applicable: bool | None = None
-    """TODO(describe): is_applicable"""
+    """`true` if the rule applies to this supply."""
 
     satisfied: bool | None = None
-    """TODO(describe): satisfied"""
+    """`true` if the products in all cargo places are split by placement zone."""

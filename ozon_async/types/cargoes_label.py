@@ -24,61 +24,79 @@ if TYPE_CHECKING:
 else:
     CargoesLabelErrorsErrorReasonsItem = str
     CargoesLabelGetV1ResponseStatus = str
-# CargoesLabelGetV1ResponseStatus: TODO(describe): status
+# CargoesLabelGetV1ResponseStatus: Label generation status:
+# - `SUCCESS`: the labels are ready;
+# - `IN_PROGRESS`: the labels are still being generated;
+# - `FAILED`: generation failed, see `errors`.
 
 
 class CargoesLabelCreateV1Request(RequestModel):
-    """TODO(describe): CargoesLabelCreateV1Request"""
+    """Request to generate labels for the cargo places of a supply."""
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier; get it from /v3/supply-order/get (`orders.supplies.supply_id`)."""
 
     cargoes: list[CargoesLabelCreateV1RequestCargoe] | None = None
-    """TODO(describe): cargoes"""
+    """Cargo places to generate labels for."""
 
 
 class CargoesLabelCreateV1RequestCargoe(RequestModel):
-    """TODO(describe): CargoesLabelCreateV1RequestCargoe"""
+    """One cargo place to label."""
 
     cargo_id: int | None = None
-    """TODO(describe): cargo_id"""
+    """Cargo place identifier from /v1/cargoes/get or /v2/cargoes/create/info."""
 
 
 class CargoesLabelCreateV1Response(Model):
-    """TODO(describe): CargoesLabelCreateV1Response"""
+    """Result of starting the label generation."""
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Operation identifier; pass it to /v1/cargoes-label/get to follow the generation."""
 
     errors: CargoesLabelErrors | None = None
-    """TODO(describe): errors"""
+    """Reasons the generation could not be started; empty on success."""
 
 
 class CargoesLabelErrors(Model):
-    """TODO(describe): CargoesLabelCreateV1ResponseErrors"""
+    """Errors of a cargo place label operation."""
 
     error_reasons: list[CargoesLabelErrorsErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Error reasons:
+    - `INVALID_STATE`: the supply is in a state that does not allow labels;
+    - `OPERATION_NOT_FOUND`: no operation with this identifier;
+    - `OPERATION_FAILED`: the operation ended with an error;
+    - `SUPPLY_NOT_BELONG_CONTRACTOR`: the supply does not belong to this contractor (legal
+      entity);
+    - `SUPPLY_NOT_BELONG_COMPANY`: the supply does not belong to this seller account;
+    - `SUPPLY_IS_EMPTY`: the supply has no cargo places;
+    - `CARGOES_NOT_FOUND`: the cargo places were not found.
+    """
 
 
 class CargoesLabelGetV1Response(Model):
-    """TODO(describe): CargoesLabelGetV1Response"""
+    """Status of a label generation with its result and errors."""
 
     result: CargoesLabelGetV1ResponseResult | None = None
-    """TODO(describe): result"""
+    """Label file details; filled when the status is `SUCCESS`."""
 
     status: CargoesLabelGetV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """Label generation status:
+    - `SUCCESS`: the labels are ready;
+    - `IN_PROGRESS`: the labels are still being generated;
+    - `FAILED`: generation failed, see `errors`.
+    """
 
     errors: CargoesLabelErrors | None = None
-    """TODO(describe): errors"""
+    """Reasons the generation failed; empty on success."""
 
 
 class CargoesLabelGetV1ResponseResult(Model):
-    """TODO(describe): CargoesLabelGetV1ResponseResult"""
+    """Where to get the generated label file."""
 
     file_guid: str | None = None
-    """TODO(describe): file_guid (Deprecated by Ozon.)"""
+    """Identifier of the label file, for the deprecated /v1/cargoes-label/file/{file_guid}.
+    (Deprecated by Ozon.)
+    """
 
     file_url: str | None = None
-    """TODO(describe): file_url"""
+    """Link to the PDF file with the labels."""

@@ -25,119 +25,144 @@ else:
     ClusterListV1RequestClusterType = Literal["CLUSTER_TYPE_OZON", "CLUSTER_TYPE_CIS"]
     ClusterListV1ResponseClusterLogisticClusterWarehouseType = str
     ClusterListV1ResponseClusterType = str
-# ClusterListV1RequestClusterType: TODO(describe): cluster_type
-# ClusterListV1ResponseClusterLogisticClusterWarehouseType: TODO(describe): type
-# ClusterListV1ResponseClusterType: TODO(describe): type
+# ClusterListV1RequestClusterType: Cluster type:
+# - `CLUSTER_TYPE_OZON`: clusters in Russia;
+# - `CLUSTER_TYPE_CIS`: clusters in CIS countries.
+# ClusterListV1ResponseClusterLogisticClusterWarehouseType: Warehouse type:
+# - `FULL_FILLMENT`: fulfilment warehouse;
+# - `EXPRESS_DARK_STORE`: dark store for express delivery;
+# - `SORTING_CENTER`: sorting centre;
+# - `ORDERS_RECEIVING_POINT`: order drop-off point;
+# - `CROSS_DOCK`: cross-docking warehouse;
+# - `DISTRIBUTION_CENTER`: distribution centre.
+# ClusterListV1ResponseClusterType: Cluster type:
+# - `CLUSTER_TYPE_OZON`: cluster in Russia;
+# - `CLUSTER_TYPE_CIS`: cluster in a CIS country.
 
 
 class ClusterListV1Request(RequestModel):
-    """TODO(describe): ClusterListV1Request"""
+    """Filter for the list of clusters."""
 
     cluster_type: ClusterListV1RequestClusterType
-    """TODO(describe): cluster_type"""
+    """Cluster type:
+    - `CLUSTER_TYPE_OZON`: clusters in Russia;
+    - `CLUSTER_TYPE_CIS`: clusters in CIS countries.
+    """
 
     cluster_ids: list[int] | None = None
-    """TODO(describe): cluster_ids"""
+    """Cluster identifiers to return; leave empty to get every cluster of the given type."""
 
 
 class ClusterListV1Response(Model):
-    """TODO(describe): ClusterListV1Response"""
+    """List of clusters with their warehouses."""
 
     clusters: list[ClusterListV1ResponseCluster] | None = None
-    """TODO(describe): clusters"""
+    """Clusters matching the request."""
 
 
 class ClusterListV1ResponseCluster(Model):
-    """TODO(describe): ClusterListV1ResponseCluster"""
+    """An Ozon cluster with its warehouses."""
 
     id: int | None = None
-    """TODO(describe): id"""
+    """Cluster identifier."""
 
     logistic_clusters: list[ClusterListV1ResponseClusterLogisticCluster] | None = None
-    """TODO(describe): logistic_clusters"""
+    """Warehouses of the cluster, grouped by logistic cluster."""
 
     macrolocal_cluster_id: int | None = None
-    """TODO(describe): macrolocal_cluster_id"""
+    """Identifier of the placement (macrolocal) cluster this cluster belongs to, as returned by
+    /v2/cluster/list.
+    """
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Cluster name."""
 
     type: ClusterListV1ResponseClusterType | None = None
-    """TODO(describe): type"""
+    """Cluster type:
+    - `CLUSTER_TYPE_OZON`: cluster in Russia;
+    - `CLUSTER_TYPE_CIS`: cluster in a CIS country.
+    """
 
 
 class ClusterListV1ResponseClusterLogisticCluster(Model):
-    """TODO(describe): ClusterListV1ResponseClusterLogisticCluster"""
+    """A group of warehouses inside a cluster."""
 
     warehouses: list[ClusterListV1ResponseClusterLogisticClusterWarehouse] | None = None
-    """TODO(describe): warehouses"""
+    """Warehouses in this group."""
 
 
 class ClusterListV1ResponseClusterLogisticClusterWarehouse(Model):
-    """TODO(describe): ClusterListV1ResponseClusterLogisticClusterWarehouse"""
+    """A warehouse belonging to a cluster."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Warehouse name."""
 
     type: ClusterListV1ResponseClusterLogisticClusterWarehouseType | None = None
-    """TODO(describe): type"""
+    """Warehouse type:
+    - `FULL_FILLMENT`: fulfilment warehouse;
+    - `EXPRESS_DARK_STORE`: dark store for express delivery;
+    - `SORTING_CENTER`: sorting centre;
+    - `ORDERS_RECEIVING_POINT`: order drop-off point;
+    - `CROSS_DOCK`: cross-docking warehouse;
+    - `DISTRIBUTION_CENTER`: distribution centre.
+    """
 
     warehouse_id: int | None = None
-    """TODO(describe): warehouse_id"""
+    """Warehouse identifier."""
 
 
 class ClusterListV2Response(Model):
-    """TODO(describe): ClusterListV2Response"""
+    """List of macrolocal clusters."""
 
     result: list[ClusterListV2ResponseResult] | None = None
-    """TODO(describe): result"""
+    """Macrolocal clusters."""
 
 
 class ClusterListV2ResponseResult(Model):
-    """TODO(describe): ClusterListV2ResponseResult"""
+    """One macrolocal cluster with its identifier and details."""
 
     data: ClusterListV2ResponseResultData | None = None
-    """TODO(describe): data"""
+    """Cluster details: name, country and warehouses."""
 
     macrolocal_cluster_id: int | None = None
-    """TODO(describe): macrolocal_cluster_id"""
+    """Macrolocal cluster identifier."""
 
 
 class ClusterListV2ResponseResultData(Model):
-    """TODO(describe): ClusterListV2ResponseResultData"""
+    """Details of a macrolocal cluster."""
 
     fulfillments: list[ClusterListV2ResponseResultDataFulfillment] | None = None
-    """TODO(describe): fulfillments"""
+    """Ozon warehouses in the cluster."""
 
     macrolocal_cluster: ClusterListV2ResponseResultDataMacrolocalCluster | None = None
-    """TODO(describe): macrolocal_cluster"""
+    """Name and country of the cluster."""
 
 
 class ClusterListV2ResponseResultDataFulfillment(Model):
-    """TODO(describe): ClusterListV2ResponseResultDataFulfillment"""
+    """An Ozon warehouse in a macrolocal cluster."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Warehouse name."""
 
     warehouse_id: int | None = None
-    """TODO(describe): warehouse_id"""
+    """Warehouse identifier."""
 
 
 class ClusterListV2ResponseResultDataMacrolocalCluster(Model):
-    """TODO(describe): ClusterListV2ResponseResultDataMacrolocalCluster"""
+    """Name and country of a macrolocal cluster."""
 
     country: ClusterListV2ResponseResultDataMacrolocalClusterCountry | None = None
-    """TODO(describe): country"""
+    """Country the cluster is in."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Cluster name."""
 
 
 class ClusterListV2ResponseResultDataMacrolocalClusterCountry(Model):
-    """TODO(describe): ClusterListV2ResponseResultDataMacrolocalClusterCountry"""
+    """Country of a cluster."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Country name."""
 
     uid: str | None = None
-    """TODO(describe): uid"""
+    """Country identifier."""

@@ -135,388 +135,646 @@ else:
     DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason = str
     DeliveryCheckoutV2ResponseSplitDeliverySchema = str
     DeliveryCheckoutV2ResponseSplitUnavailableReason = str
-# DeliveryCheckoutV2RequestDeliverySchema: TODO(describe): delivery_schema
-# DeliveryCheckoutV2ResponseSplitDeliveryMethodDeliveryType: TODO(describe): delivery_type
-# DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason: TODO(describe):
-# unavailable_reason
-# DeliveryCheckoutV2ResponseSplitDeliverySchema: TODO(describe): delivery_schema
-# DeliveryCheckoutV2ResponseSplitUnavailableReason: TODO(describe): unavailable_reason
+# DeliveryCheckoutV2RequestDeliverySchema: Delivery scheme:
+# - `MIX`: let Ozon choose;
+# - `FBO`: from Ozon warehouses;
+# - `FBS`: from the seller's warehouses.
+# DeliveryCheckoutV2ResponseSplitDeliveryMethodDeliveryType: Delivery type:
+# - `UNSPECIFIED`: not determined;
+# - `POSTAMAT`: to a parcel locker;
+# - `COURIER`: by courier;
+# - `PVZ`: to a pickup point.
+# DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason: Why delivery is unavailable:
+# - `UNSPECIFIED`: delivery is available;
+# - `UNKNOWN`: unknown reason;
+# - `OUT_OF_STOCK`: the product is out of stock;
+# - `BANNED_FOR_AREA`: the product is blocked for this area;
+# - `BANNED_FOR_LEGAL`: the product is blocked for legal entities;
+# - `BANNED`: the product is blocked;
+# - `BANNED_FOR_NOT_PREMIUM`: the product is blocked for buyers without an Ozon Premium
+#   subscription;
+# - `DELIVERY_UNAVAILABLE`: delivery is unavailable, for example because couriers are
+#   overloaded;
+# - `BANNED_FOR_INDIVIDUAL`: the product is blocked for individuals;
+# - `INVALID_WEIGHT`: the product weight is not set;
+# - `INVALID_MULTIPLICITY`: the quantity is not an allowed multiple;
+# - `NOT_FOUND_POINTS_DARK_STORES`: no points were found among the dark stores;
+# - `INVALID_MULTI_WAREHOUSES`: products with different delivery schemes are split incorrectly;
+# - `MIN_PRICE`: the split is below the minimum price;
+# - `OZONE_DELIVERY_UNAVAILABLE`: Ozon delivery is unavailable;
+# - `RFBS_DELIVERY_UNAVAILABLE`: rFBS delivery is unavailable;
+# - `HACK_COURIER_TAGS`: the delivery method was excluded by a display priority rule;
+# - `NO_SLA`: no order assembly deadline is defined;
+# - `DELIVERY_VARIANT_IS_CLOSING`: the delivery method is in an unsuitable state;
+# - `TPL_NOT_INTEGRATED`: the point does not allow returns;
+# - `NOT_ALL_WAREHOUSES_ARE_SERVED`: there is no delivery from the shipping warehouse;
+# - `DELIVERY_SLOTS_NOT_FOUND`: no time slots are available;
+# - `NO_ROUTE`: no route was found;
+# - `CAPACITY_LIMIT`: time slots were dropped because capacity is used up;
+# - `PACKAGE_MAX_VOLUME_WEIGHT_RESTRICTION`: the parcel exceeds the maximum volumetric weight;
+# - `PACKAGE_MAX_WEIGHT_RESTRICTION`: the parcel exceeds the maximum physical weight (kilograms,
+#   precise to the gram);
+# - `MAX_COST_RESTRICTION`: the order exceeds the maximum cost in roubles (products and
+#   delivery, without the insurance fee);
+# - `MIN_PACKAGE_WEIGHT_RESTRICTION`: the parcel is below the minimum physical weight
+#   (kilograms, precise to the gram);
+# - `MIN_COST_RESTRICTION`: the products in the order are below the minimum cost in roubles;
+# - `MAX_DIMENSIONS_RESTRICTION`: the parcel exceeds the maximum dimensions in centimetres;
+# - `PRODUCT_TYPES_RESTRICTION`: a product category is not allowed in the order;
+# - `PRODUCT_TAGS_RESTRICTION`: a product tag is not allowed in the order;
+# - `SELECTED_DELIVERY_METHOD_UNAVAILABLE`: the chosen delivery method has become unavailable;
+# - `SELECTED_DELIVERY_TIMESLOT_UNAVAILABLE`: the chosen time slot has become unavailable;
+# - `MARKETPLACE_UNAVAILABLE`: the order mixes products of several marketplaces, only one is
+#   allowed;
+# - `INVALID_PVZ_FOR_KGT`: the chosen pickup point does not accept bulky goods;
+# - `LEGAL_USER_PREMIUM_SPLIT`: legal entities cannot buy an Ozon Premium subscription;
+# - `USER_ALREADY_HAS_PREMIUM`: the buyer already has a Premium subscription that is not a gift;
+# - `WAIT_FOR_PAY_SUBSCRIPTION`: the buyer bought Premium but has not paid the order yet, or the
+#   subscription is not active yet;
+# - `ADDRESS_NOT_SET`: no address is set;
+# - `PICKUP_POINT_DISABLED`: the pickup point is unavailable;
+# - `LEGAL_PREORDER`: pre-orders are not available to legal entities;
+# - `DELIVERY_TYPE_FOR_PREORDER`: this delivery type is not available for pre-orders;
+# - `CROSS_BORDER_PICKUP`: cross-border products are not delivered to pickup points;
+# - `ORDER_CUSTOMS_TYPES`: customs type restrictions;
+# - `PACKAGE_MAX_COST`: the parcel exceeds the maximum cost (products and delivery);
+# - `SUPER_ECONOM`: super-economy delivery is unavailable;
+# - `ECONOM_NOT_FULL_QUANT`: the quant is incomplete;
+# - `EMPTY_DELIVERY_METHODS`: no delivery methods are available.
+# DeliveryCheckoutV2ResponseSplitDeliverySchema: Delivery scheme of the shipment:
+# - `UNSPECIFIED`: not determined;
+# - `FBO`: from an Ozon warehouse;
+# - `FBS`: from the seller's warehouse.
+# DeliveryCheckoutV2ResponseSplitUnavailableReason: Why delivery is unavailable:
+# - `UNSPECIFIED`: delivery is available;
+# - `UNKNOWN`: unknown reason;
+# - `OUT_OF_STOCK`: the product is out of stock;
+# - `BANNED_FOR_AREA`: the product is blocked for this area;
+# - `BANNED_FOR_LEGAL`: the product is blocked for legal entities;
+# - `BANNED`: the product is blocked;
+# - `BANNED_FOR_NOT_PREMIUM`: the product is blocked for buyers without an Ozon Premium
+#   subscription;
+# - `DELIVERY_UNAVAILABLE`: delivery is unavailable, for example because couriers are
+#   overloaded;
+# - `BANNED_FOR_INDIVIDUAL`: the product is blocked for individuals;
+# - `INVALID_WEIGHT`: the product weight is not set;
+# - `INVALID_MULTIPLICITY`: the quantity is not an allowed multiple;
+# - `NOT_FOUND_POINTS_DARK_STORES`: no points were found among the dark stores;
+# - `INVALID_MULTI_WAREHOUSES`: products with different delivery schemes are split incorrectly;
+# - `MIN_PRICE`: the split is below the minimum price;
+# - `OZONE_DELIVERY_UNAVAILABLE`: Ozon delivery is unavailable;
+# - `RFBS_DELIVERY_UNAVAILABLE`: rFBS delivery is unavailable;
+# - `HACK_COURIER_TAGS`: the delivery method was excluded by a display priority rule;
+# - `NO_SLA`: no order assembly deadline is defined;
+# - `DELIVERY_VARIANT_IS_CLOSING`: the delivery method is in an unsuitable state;
+# - `TPL_NOT_INTEGRATED`: the point does not allow returns;
+# - `NOT_ALL_WAREHOUSES_ARE_SERVED`: there is no delivery from the shipping warehouse;
+# - `DELIVERY_SLOTS_NOT_FOUND`: no time slots are available;
+# - `NO_ROUTE`: no route was found;
+# - `CAPACITY_LIMIT`: time slots were dropped because capacity is used up;
+# - `PACKAGE_MAX_VOLUME_WEIGHT_RESTRICTION`: the parcel exceeds the maximum volumetric weight;
+# - `PACKAGE_MAX_WEIGHT_RESTRICTION`: the parcel exceeds the maximum physical weight (kilograms,
+#   precise to the gram);
+# - `MAX_COST_RESTRICTION`: the order exceeds the maximum cost in roubles (products and
+#   delivery, without the insurance fee);
+# - `MIN_PACKAGE_WEIGHT_RESTRICTION`: the parcel is below the minimum physical weight
+#   (kilograms, precise to the gram);
+# - `MIN_COST_RESTRICTION`: the products in the order are below the minimum cost in roubles;
+# - `MAX_DIMENSIONS_RESTRICTION`: the parcel exceeds the maximum dimensions in centimetres;
+# - `PRODUCT_TYPES_RESTRICTION`: a product category is not allowed in the order;
+# - `PRODUCT_TAGS_RESTRICTION`: a product tag is not allowed in the order;
+# - `SELECTED_DELIVERY_METHOD_UNAVAILABLE`: the chosen delivery method has become unavailable;
+# - `SELECTED_DELIVERY_TIMESLOT_UNAVAILABLE`: the chosen time slot has become unavailable;
+# - `MARKETPLACE_UNAVAILABLE`: the order mixes products of several marketplaces, only one is
+#   allowed;
+# - `INVALID_PVZ_FOR_KGT`: the chosen pickup point does not accept bulky goods;
+# - `LEGAL_USER_PREMIUM_SPLIT`: legal entities cannot buy an Ozon Premium subscription;
+# - `USER_ALREADY_HAS_PREMIUM`: the buyer already has a Premium subscription that is not a gift;
+# - `WAIT_FOR_PAY_SUBSCRIPTION`: the buyer bought Premium but has not paid the order yet, or the
+#   subscription is not active yet;
+# - `ADDRESS_NOT_SET`: no address is set;
+# - `PICKUP_POINT_DISABLED`: the pickup point is unavailable;
+# - `LEGAL_PREORDER`: pre-orders are not available to legal entities;
+# - `DELIVERY_TYPE_FOR_PREORDER`: this delivery type is not available for pre-orders;
+# - `CROSS_BORDER_PICKUP`: cross-border products are not delivered to pickup points;
+# - `ORDER_CUSTOMS_TYPES`: customs type restrictions;
+# - `PACKAGE_MAX_COST`: the parcel exceeds the maximum cost (products and delivery);
+# - `SUPER_ECONOM`: super-economy delivery is unavailable;
+# - `ECONOM_NOT_FULL_QUANT`: the quant is incomplete;
+# - `EMPTY_DELIVERY_METHODS`: no delivery methods are available.
 
 
 class DeliveryCheckV1Request(RequestModel):
-    """TODO(describe): DeliveryCheckV1Request"""
+    """Buyer to check delivery availability for."""
 
     client_phone: str
-    """TODO(describe): client_phone"""
+    """Buyer's phone number; Ozon's documentation shows the form `7XXXXXXXXXX` (digits only,
+    starting with the country code 7).
+    """
 
 
 class DeliveryCheckV1Response(Model):
-    """TODO(describe): DeliveryCheckV1Response"""
+    """Result of the delivery availability check."""
 
     is_possible: bool | None = None
-    """TODO(describe): is_possible"""
+    """`true` if Ozon delivery is available to the buyer."""
 
 
 class DeliveryCheckoutV2Request(RequestModel):
-    """TODO(describe): DeliveryCheckoutV2Request"""
+    """Cart and delivery destination to get delivery options for."""
 
     buyer_phone: str | None = None
-    """TODO(describe): buyer_phone"""
+    """Buyer's phone number."""
 
     delivery_schema: DeliveryCheckoutV2RequestDeliverySchema | None = None
-    """TODO(describe): delivery_schema"""
+    """Delivery scheme:
+    - `MIX`: let Ozon choose;
+    - `FBO`: from Ozon warehouses;
+    - `FBS`: from the seller's warehouses.
+    """
 
     delivery_type: DeliveryCheckoutV2RequestDeliveryType | None = None
-    """TODO(describe): delivery_type"""
+    """Where to deliver: set either `courier` or `pick_up`."""
 
     items: Annotated[list[DeliveryCheckoutV2RequestItem], Meta(max_length=1000)] | None = None
-    """TODO(describe): items"""
+    """Products in the cart, at most 1000."""
 
 
 class DeliveryCheckoutV2RequestDeliveryType(RequestModel):
-    """TODO(describe): DeliveryCheckoutV2RequestDeliveryType"""
+    """Delivery destination: a courier address or a pickup point."""
 
     courier: DeliveryCheckoutV2RequestDeliveryTypeCourier | None = None
-    """TODO(describe): courier"""
+    """Courier delivery to the given coordinates."""
 
     pick_up: DeliveryCheckoutV2RequestDeliveryTypePickUp | None = None
-    """TODO(describe): pick_up"""
+    """Delivery to a pickup point."""
 
 
 class DeliveryCheckoutV2RequestDeliveryTypeCourier(RequestModel):
-    """TODO(describe): DeliveryCheckoutV2RequestDeliveryTypeCourier"""
+    """Courier delivery destination."""
 
     coordinates: DeliveryCheckoutV2RequestDeliveryTypeCourierCoordinates | None = None
-    """TODO(describe): coordinates"""
+    """Coordinates of the delivery address."""
 
 
 class DeliveryCheckoutV2RequestDeliveryTypeCourierCoordinates(RequestModel):
-    """TODO(describe): DeliveryCheckoutV2RequestDeliveryTypeCourierCoordinates"""
+    """Geographic coordinates of the delivery address."""
 
     latitude: float | None = None
-    """TODO(describe): latitude"""
+    """Latitude in decimal degrees."""
 
     longitude: float | None = None
-    """TODO(describe): longitude"""
+    """Longitude in decimal degrees."""
 
 
 class DeliveryCheckoutV2RequestDeliveryTypePickUp(RequestModel):
-    """TODO(describe): DeliveryCheckoutV2RequestDeliveryTypePickUp"""
+    """Pickup point delivery destination."""
 
     map_point_id: int | None = None
-    """TODO(describe): map_point_id"""
+    """Pickup point identifier on the map, from /v1/delivery/map or /v1/delivery/point/list."""
 
 
 class DeliveryCheckoutV2RequestItem(RequestModel):
-    """TODO(describe): DeliveryCheckoutV2RequestItem"""
+    """A product in the cart."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Number of units of the product."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class DeliveryCheckoutV2Response(Model):
-    """TODO(describe): DeliveryCheckoutV2Response"""
+    """Delivery options for the cart."""
 
     splits: list[DeliveryCheckoutV2ResponseSplit] | None = None
-    """TODO(describe): splits"""
+    """Shipments the cart is split into, each with its own delivery option."""
 
 
 class DeliveryCheckoutV2ResponseSplit(Model):
-    """TODO(describe): DeliveryCheckoutV2ResponseSplit"""
+    """A shipment: products sent together from one warehouse with one delivery method."""
 
     delivery_method: DeliveryCheckoutV2ResponseSplitDeliveryMethod | None = None
-    """TODO(describe): delivery_method"""
+    """Delivery method offered for the shipment."""
 
     delivery_schema: DeliveryCheckoutV2ResponseSplitDeliverySchema | None = None
-    """TODO(describe): delivery_schema"""
+    """Delivery scheme of the shipment:
+    - `UNSPECIFIED`: not determined;
+    - `FBO`: from an Ozon warehouse;
+    - `FBS`: from the seller's warehouse.
+    """
 
     items: list[DeliveryCheckoutV2ResponseSplitItem] | None = None
-    """TODO(describe): items"""
+    """Products in the shipment."""
 
     unavailable_reason: DeliveryCheckoutV2ResponseSplitUnavailableReason | None = None
-    """TODO(describe): unavailable_reason"""
+    """Why delivery is unavailable:
+    - `UNSPECIFIED`: delivery is available;
+    - `UNKNOWN`: unknown reason;
+    - `OUT_OF_STOCK`: the product is out of stock;
+    - `BANNED_FOR_AREA`: the product is blocked for this area;
+    - `BANNED_FOR_LEGAL`: the product is blocked for legal entities;
+    - `BANNED`: the product is blocked;
+    - `BANNED_FOR_NOT_PREMIUM`: the product is blocked for buyers without an Ozon Premium
+      subscription;
+    - `DELIVERY_UNAVAILABLE`: delivery is unavailable, for example because couriers are
+      overloaded;
+    - `BANNED_FOR_INDIVIDUAL`: the product is blocked for individuals;
+    - `INVALID_WEIGHT`: the product weight is not set;
+    - `INVALID_MULTIPLICITY`: the quantity is not an allowed multiple;
+    - `NOT_FOUND_POINTS_DARK_STORES`: no points were found among the dark stores;
+    - `INVALID_MULTI_WAREHOUSES`: products with different delivery schemes are split
+      incorrectly;
+    - `MIN_PRICE`: the split is below the minimum price;
+    - `OZONE_DELIVERY_UNAVAILABLE`: Ozon delivery is unavailable;
+    - `RFBS_DELIVERY_UNAVAILABLE`: rFBS delivery is unavailable;
+    - `HACK_COURIER_TAGS`: the delivery method was excluded by a display priority rule;
+    - `NO_SLA`: no order assembly deadline is defined;
+    - `DELIVERY_VARIANT_IS_CLOSING`: the delivery method is in an unsuitable state;
+    - `TPL_NOT_INTEGRATED`: the point does not allow returns;
+    - `NOT_ALL_WAREHOUSES_ARE_SERVED`: there is no delivery from the shipping warehouse;
+    - `DELIVERY_SLOTS_NOT_FOUND`: no time slots are available;
+    - `NO_ROUTE`: no route was found;
+    - `CAPACITY_LIMIT`: time slots were dropped because capacity is used up;
+    - `PACKAGE_MAX_VOLUME_WEIGHT_RESTRICTION`: the parcel exceeds the maximum volumetric weight;
+    - `PACKAGE_MAX_WEIGHT_RESTRICTION`: the parcel exceeds the maximum physical weight
+      (kilograms, precise to the gram);
+    - `MAX_COST_RESTRICTION`: the order exceeds the maximum cost in roubles (products and
+      delivery, without the insurance fee);
+    - `MIN_PACKAGE_WEIGHT_RESTRICTION`: the parcel is below the minimum physical weight
+      (kilograms, precise to the gram);
+    - `MIN_COST_RESTRICTION`: the products in the order are below the minimum cost in roubles;
+    - `MAX_DIMENSIONS_RESTRICTION`: the parcel exceeds the maximum dimensions in centimetres;
+    - `PRODUCT_TYPES_RESTRICTION`: a product category is not allowed in the order;
+    - `PRODUCT_TAGS_RESTRICTION`: a product tag is not allowed in the order;
+    - `SELECTED_DELIVERY_METHOD_UNAVAILABLE`: the chosen delivery method has become unavailable;
+    - `SELECTED_DELIVERY_TIMESLOT_UNAVAILABLE`: the chosen time slot has become unavailable;
+    - `MARKETPLACE_UNAVAILABLE`: the order mixes products of several marketplaces, only one is
+      allowed;
+    - `INVALID_PVZ_FOR_KGT`: the chosen pickup point does not accept bulky goods;
+    - `LEGAL_USER_PREMIUM_SPLIT`: legal entities cannot buy an Ozon Premium subscription;
+    - `USER_ALREADY_HAS_PREMIUM`: the buyer already has a Premium subscription that is not a
+      gift;
+    - `WAIT_FOR_PAY_SUBSCRIPTION`: the buyer bought Premium but has not paid the order yet, or
+      the subscription is not active yet;
+    - `ADDRESS_NOT_SET`: no address is set;
+    - `PICKUP_POINT_DISABLED`: the pickup point is unavailable;
+    - `LEGAL_PREORDER`: pre-orders are not available to legal entities;
+    - `DELIVERY_TYPE_FOR_PREORDER`: this delivery type is not available for pre-orders;
+    - `CROSS_BORDER_PICKUP`: cross-border products are not delivered to pickup points;
+    - `ORDER_CUSTOMS_TYPES`: customs type restrictions;
+    - `PACKAGE_MAX_COST`: the parcel exceeds the maximum cost (products and delivery);
+    - `SUPER_ECONOM`: super-economy delivery is unavailable;
+    - `ECONOM_NOT_FULL_QUANT`: the quant is incomplete;
+    - `EMPTY_DELIVERY_METHODS`: no delivery methods are available.
+    """
 
     warehouse_id: int | None = None
-    """TODO(describe): warehouse_id"""
+    """Identifier of the warehouse the shipment is sent from."""
 
 
 class DeliveryCheckoutV2ResponseSplitDeliveryMethod(Model):
-    """TODO(describe): DeliveryCheckoutV2ResponseSplitDeliveryMethod"""
+    """A delivery method with its time slots."""
 
     delivery_time_zone_offset: int | None = None
-    """TODO(describe): delivery_time_zone_offset"""
+    """Time zone offset of the delivery place, in minutes."""
 
     delivery_type: DeliveryCheckoutV2ResponseSplitDeliveryMethodDeliveryType | None = None
-    """TODO(describe): delivery_type"""
+    """Delivery type:
+    - `UNSPECIFIED`: not determined;
+    - `POSTAMAT`: to a parcel locker;
+    - `COURIER`: by courier;
+    - `PVZ`: to a pickup point.
+    """
 
     id: int | None = None
-    """TODO(describe): id"""
+    """Delivery method identifier; pass it as `delivery_method_id` to /v2/order/create."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Delivery method name."""
 
     timeslots: list[DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot] | None = None
-    """TODO(describe): timeslots"""
+    """Time slots available for this delivery method."""
 
     unavailable_reason: DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason | None = None
-    """TODO(describe): unavailable_reason"""
+    """Why delivery is unavailable:
+    - `UNSPECIFIED`: delivery is available;
+    - `UNKNOWN`: unknown reason;
+    - `OUT_OF_STOCK`: the product is out of stock;
+    - `BANNED_FOR_AREA`: the product is blocked for this area;
+    - `BANNED_FOR_LEGAL`: the product is blocked for legal entities;
+    - `BANNED`: the product is blocked;
+    - `BANNED_FOR_NOT_PREMIUM`: the product is blocked for buyers without an Ozon Premium
+      subscription;
+    - `DELIVERY_UNAVAILABLE`: delivery is unavailable, for example because couriers are
+      overloaded;
+    - `BANNED_FOR_INDIVIDUAL`: the product is blocked for individuals;
+    - `INVALID_WEIGHT`: the product weight is not set;
+    - `INVALID_MULTIPLICITY`: the quantity is not an allowed multiple;
+    - `NOT_FOUND_POINTS_DARK_STORES`: no points were found among the dark stores;
+    - `INVALID_MULTI_WAREHOUSES`: products with different delivery schemes are split
+      incorrectly;
+    - `MIN_PRICE`: the split is below the minimum price;
+    - `OZONE_DELIVERY_UNAVAILABLE`: Ozon delivery is unavailable;
+    - `RFBS_DELIVERY_UNAVAILABLE`: rFBS delivery is unavailable;
+    - `HACK_COURIER_TAGS`: the delivery method was excluded by a display priority rule;
+    - `NO_SLA`: no order assembly deadline is defined;
+    - `DELIVERY_VARIANT_IS_CLOSING`: the delivery method is in an unsuitable state;
+    - `TPL_NOT_INTEGRATED`: the point does not allow returns;
+    - `NOT_ALL_WAREHOUSES_ARE_SERVED`: there is no delivery from the shipping warehouse;
+    - `DELIVERY_SLOTS_NOT_FOUND`: no time slots are available;
+    - `NO_ROUTE`: no route was found;
+    - `CAPACITY_LIMIT`: time slots were dropped because capacity is used up;
+    - `PACKAGE_MAX_VOLUME_WEIGHT_RESTRICTION`: the parcel exceeds the maximum volumetric weight;
+    - `PACKAGE_MAX_WEIGHT_RESTRICTION`: the parcel exceeds the maximum physical weight
+      (kilograms, precise to the gram);
+    - `MAX_COST_RESTRICTION`: the order exceeds the maximum cost in roubles (products and
+      delivery, without the insurance fee);
+    - `MIN_PACKAGE_WEIGHT_RESTRICTION`: the parcel is below the minimum physical weight
+      (kilograms, precise to the gram);
+    - `MIN_COST_RESTRICTION`: the products in the order are below the minimum cost in roubles;
+    - `MAX_DIMENSIONS_RESTRICTION`: the parcel exceeds the maximum dimensions in centimetres;
+    - `PRODUCT_TYPES_RESTRICTION`: a product category is not allowed in the order;
+    - `PRODUCT_TAGS_RESTRICTION`: a product tag is not allowed in the order;
+    - `SELECTED_DELIVERY_METHOD_UNAVAILABLE`: the chosen delivery method has become unavailable;
+    - `SELECTED_DELIVERY_TIMESLOT_UNAVAILABLE`: the chosen time slot has become unavailable;
+    - `MARKETPLACE_UNAVAILABLE`: the order mixes products of several marketplaces, only one is
+      allowed;
+    - `INVALID_PVZ_FOR_KGT`: the chosen pickup point does not accept bulky goods;
+    - `LEGAL_USER_PREMIUM_SPLIT`: legal entities cannot buy an Ozon Premium subscription;
+    - `USER_ALREADY_HAS_PREMIUM`: the buyer already has a Premium subscription that is not a
+      gift;
+    - `WAIT_FOR_PAY_SUBSCRIPTION`: the buyer bought Premium but has not paid the order yet, or
+      the subscription is not active yet;
+    - `ADDRESS_NOT_SET`: no address is set;
+    - `PICKUP_POINT_DISABLED`: the pickup point is unavailable;
+    - `LEGAL_PREORDER`: pre-orders are not available to legal entities;
+    - `DELIVERY_TYPE_FOR_PREORDER`: this delivery type is not available for pre-orders;
+    - `CROSS_BORDER_PICKUP`: cross-border products are not delivered to pickup points;
+    - `ORDER_CUSTOMS_TYPES`: customs type restrictions;
+    - `PACKAGE_MAX_COST`: the parcel exceeds the maximum cost (products and delivery);
+    - `SUPER_ECONOM`: super-economy delivery is unavailable;
+    - `ECONOM_NOT_FULL_QUANT`: the quant is incomplete;
+    - `EMPTY_DELIVERY_METHODS`: no delivery methods are available.
+    """
 
     warehouse_time_zone_offset: int | None = None
-    """TODO(describe): warehouse_time_zone_offset"""
+    """Time zone offset of the warehouse, in minutes."""
 
 
 class DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot(Model):
-    """TODO(describe): DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot"""
+    """A delivery time slot."""
 
     client_date_range: SupplyOrderGetResponseOrderTimeslotTimeslot | None = None
-    """TODO(describe): client_date_range"""
+    """Time range in which the buyer can receive the order."""
 
     logistic_date_range: SupplyOrderGetResponseOrderTimeslotTimeslot | None = None
-    """TODO(describe): logistic_date_range"""
+    """Time range in which the order can reach the pickup point; pass it as `logistic_date_range`
+    to /v2/order/create.
+    """
 
     timeslot_id: int | None = None
-    """TODO(describe): timeslot_id"""
+    """Time slot identifier; pass it as `timeslot_id` to /v2/order/create."""
 
 
 class DeliveryCheckoutV2ResponseSplitItem(Model):
-    """TODO(describe): DeliveryCheckoutV2ResponseSplitItem"""
+    """A product in the shipment."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Number of units of the product."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class DeliveryClusterCoordinate(Model):
-    """TODO(describe): DeliveryMapV1ResponseClusterCoordinate"""
+    """Geographic coordinates of a point."""
 
     lat: float | None = None
-    """TODO(describe): lat"""
+    """Latitude in decimal degrees."""
 
     long: float | None = None
-    """TODO(describe): long"""
+    """Longitude in decimal degrees."""
 
 
 class DeliveryMapV1Request(RequestModel):
-    """TODO(describe): DeliveryMapV1Request"""
+    """Map area and zoom level to get pickup points for."""
 
     viewport: DeliveryMapV1RequestViewport | None = None
-    """TODO(describe): viewport"""
+    """Map area to return clusters and pickup points for."""
 
     zoom: Annotated[int, Meta(ge=0, le=19)] | None = None
-    """TODO(describe): zoom"""
+    """Map zoom level, 0 to 19."""
 
 
 class DeliveryMapV1RequestViewport(RequestModel):
-    """TODO(describe): DeliveryMapV1RequestViewport"""
+    """Rectangular map area given by two corners."""
 
     left_bottom: DeliveryMapV1RequestViewportLeftBottom | None = None
-    """TODO(describe): left_bottom"""
+    """Coordinates of the bottom left corner of the area."""
 
     right_top: DeliveryMapV1RequestViewportLeftBottom | None = None
-    """TODO(describe): right_top"""
+    """Coordinates of the top right corner of the area."""
 
 
 class DeliveryMapV1RequestViewportLeftBottom(RequestModel):
-    """TODO(describe): DeliveryMapV1RequestViewportLeftBottom"""
+    """Geographic coordinates of a corner of the map area."""
 
     lat: float | None = None
-    """TODO(describe): lat"""
+    """Latitude in decimal degrees."""
 
     long: float | None = None
-    """TODO(describe): long"""
+    """Longitude in decimal degrees."""
 
 
 class DeliveryMapV1Response(Model):
-    """TODO(describe): DeliveryMapV1Response"""
+    """Pickup point clusters in the map area."""
 
     clusters: list[DeliveryMapV1ResponseCluster] | None = None
-    """TODO(describe): clusters"""
+    """Clusters of pickup points."""
 
 
 class DeliveryMapV1ResponseCluster(Model):
-    """TODO(describe): DeliveryMapV1ResponseCluster"""
+    """A cluster of nearby pickup points."""
 
     coordinate: DeliveryClusterCoordinate | None = None
-    """TODO(describe): coordinate"""
+    """Coordinates of the cluster."""
 
     is_same_building: bool | None = None
-    """TODO(describe): is_same_building"""
+    """`true` if all points of the cluster are in the same building."""
 
     map_point_ids: list[int] | None = None
-    """TODO(describe): map_point_ids"""
+    """Identifiers of the pickup points on the map; pass them to /v1/delivery/point/info."""
 
     points_count: int | None = None
-    """TODO(describe): points_count"""
+    """Number of pickup points in the cluster."""
 
     viewport: DeliveryMapV1ResponseClusterViewport | None = None
-    """TODO(describe): viewport"""
+    """Map area covering the cluster; send it as `viewport` to get the points inside."""
 
 
 class DeliveryMapV1ResponseClusterViewport(Model):
-    """TODO(describe): DeliveryMapV1ResponseClusterViewport"""
+    """Map area that covers a cluster."""
 
     left_bottom: DeliveryClusterCoordinate | None = None
-    """TODO(describe): left_bottom"""
+    """Coordinates of the bottom left corner of the area."""
 
     right_top: DeliveryClusterCoordinate | None = None
-    """TODO(describe): right_top"""
+    """Coordinates of the top right corner of the area."""
 
 
 class DeliveryPointInfoV1Request(RequestModel):
-    """TODO(describe): DeliveryPointInfoV1Request"""
+    """Pickup points to get details for."""
 
     map_point_ids: Annotated[list[int], Meta(max_length=100)] | None = None
-    """TODO(describe): map_point_ids"""
+    """Pickup point identifiers on the map, from /v1/delivery/map or /v1/delivery/point/list; at
+    most 100.
+    """
 
 
 class DeliveryPointInfoV1Response(Model):
-    """TODO(describe): DeliveryPointInfoV1Response"""
+    """Details of the requested pickup points."""
 
     points: list[DeliveryPointInfoV1ResponsePoint] | None = None
-    """TODO(describe): points"""
+    """Pickup point details."""
 
 
 class DeliveryPointInfoV1ResponsePoint(Model):
-    """TODO(describe): DeliveryPointInfoV1ResponsePoint"""
+    """A pickup point with its availability."""
 
     delivery_method: DeliveryPointInfoV1ResponsePointDeliveryMethod | None = None
-    """TODO(describe): delivery_method"""
+    """Details of the pickup point as a delivery method."""
 
     enabled: bool | None = None
-    """TODO(describe): enabled"""
+    """`true` if the pickup point is available."""
 
 
 class DeliveryPointInfoV1ResponsePointDeliveryMethod(Model):
-    """TODO(describe): DeliveryPointInfoV1ResponsePointDeliveryMethod"""
+    """Details of a pickup point: address, schedule and properties."""
 
     address: str | None = None
-    """TODO(describe): address"""
+    """Address of the point."""
 
     address_details: DeliveryPointInfoV1ResponsePointDeliveryMethodAddressDetails | None = None
-    """TODO(describe): address_details"""
+    """Address split into region, city, street and house."""
 
     coordinates: DeliveryClusterCoordinate | None = None
-    """TODO(describe): coordinates"""
+    """Coordinates of the point."""
 
     delivery_type: IdNamePair | None = None
-    """TODO(describe): delivery_type"""
+    """Delivery type of the point, as an identifier and name."""
 
     description: str | None = None
-    """TODO(describe): description"""
+    """Description of the point."""
 
     fitting_rooms_count: int | None = None
-    """TODO(describe): fitting_rooms_count"""
+    """Number of fitting rooms at the point."""
 
     holidays: list[PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval] | None = None
-    """TODO(describe): holidays"""
+    """Holiday periods of the point."""
 
     holidays_filled: bool | None = None
-    """TODO(describe): holidays_filled"""
+    """`true` if the holidays of the point are filled in."""
 
     images: list[str] | None = None
-    """TODO(describe): images"""
+    """Links to photos of the point."""
 
     location_id: str | None = None
-    """TODO(describe): location_id"""
+    """Location identifier."""
 
     map_point_id: int | None = None
-    """TODO(describe): map_point_id"""
+    """Pickup point identifier on the map."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Name of the point."""
 
     properties: list[DeliveryPointInfoV1ResponsePointDeliveryMethodProperty] | None = None
-    """TODO(describe): properties"""
+    """Properties of the point and whether each is available."""
 
     pvz_rating: int | None = None
-    """TODO(describe): pvz_rating"""
+    """Rating of the pickup point."""
 
     storage_period: int | None = None
-    """TODO(describe): storage_period"""
+    """How long orders are kept at the point; Ozon does not state the unit."""
 
     working_hours: list[DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour] | None = None
-    """TODO(describe): working_hours"""
+    """Working hours of the point by date."""
 
 
 class DeliveryPointInfoV1ResponsePointDeliveryMethodAddressDetails(Model):
-    """TODO(describe): DeliveryPointInfoV1ResponsePointDeliveryMethodAddressDetails"""
+    """Parts of a pickup point address."""
 
     city: str | None = None
-    """TODO(describe): city"""
+    """City."""
 
     house: str | None = None
-    """TODO(describe): house"""
+    """House number."""
 
     region: str | None = None
-    """TODO(describe): region"""
+    """Region."""
 
     street: str | None = None
-    """TODO(describe): street"""
+    """Street."""
 
 
 class DeliveryPointInfoV1ResponsePointDeliveryMethodProperty(Model):
-    """TODO(describe): DeliveryPointInfoV1ResponsePointDeliveryMethodProperty"""
+    """A property of a pickup point."""
 
     enabled: bool | None = None
-    """TODO(describe): enabled"""
+    """`true` if the property is available at the point."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Property name."""
 
 
 class DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour(Model):
-    """TODO(describe): DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour"""
+    """Working hours of a pickup point on one date."""
 
     date: datetime | None = None
-    """TODO(describe): date"""
+    """Date the working hours apply to."""
 
     periods: list[DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod] | None = None
-    """TODO(describe): periods"""
+    """Working periods on that date."""
 
 
 class DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod(Model):
-    """TODO(describe): DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod"""
+    """A working period, from `min` to `max`."""
 
     max: DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax | None = None
-    """TODO(describe): max"""
+    """End time of the period."""
 
     min: DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax | None = None
-    """TODO(describe): min"""
+    """Start time of the period."""
 
 
 class DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax(Model):
-    """TODO(describe): DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax"""
+    """A time of day as hours and minutes."""
 
     hours: int | None = None
-    """TODO(describe): hours"""
+    """Hours."""
 
     minutes: int | None = None
-    """TODO(describe): minutes"""
+    """Minutes."""
 
 
 class DeliveryPointListV1Response(Model):
-    """TODO(describe): DeliveryPointListV1Response"""
+    """All pickup points with their coordinates."""
 
     points: list[DeliveryPointListV1ResponsePoint] | None = None
-    """TODO(describe): points"""
+    """Pickup points."""
 
 
 class DeliveryPointListV1ResponsePoint(Model):
-    """TODO(describe): DeliveryPointListV1ResponsePoint"""
+    """A pickup point on the map."""
 
     coordinate: DeliveryClusterCoordinate | None = None
-    """TODO(describe): coordinate"""
+    """Coordinates of the point."""
 
     map_point_id: int | None = None
-    """TODO(describe): map_point_id"""
+    """Pickup point identifier on the map; pass it to /v1/delivery/point/info."""

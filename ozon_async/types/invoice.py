@@ -12,91 +12,109 @@ from ozon_async._models import Model, RequestModel
 
 
 class InvoiceCreateOrUpdateV2Request(RequestModel):
-    """TODO(describe): InvoiceCreateOrUpdateV2Request"""
+    """Customs invoice to create or update for a posting."""
 
     date: datetime
-    """TODO(describe): date"""
+    """Invoice date."""
 
     posting_number: str
-    """TODO(describe): posting_number"""
+    """Posting number."""
 
     url: str
-    """TODO(describe): url"""
+    """Link to the invoice file, returned by /v1/invoice/file/upload."""
 
     hs_codes: list[InvoiceCreateOrUpdateV2RequestHsCode] | None = None
-    """TODO(describe): hs_codes"""
+    """HS (Harmonized System) customs codes of the products."""
 
     number: Annotated[str, Meta(max_length=50)] | None = None
-    """TODO(describe): number"""
+    """Invoice number: letters and digits, up to 50 characters."""
 
     price: float | None = None
-    """TODO(describe): price"""
+    """Amount stated in the invoice, with a dot as decimal separator and at most two decimal
+    places.
+    """
 
     price_currency: str | None = None
-    """TODO(describe): price_currency"""
+    """Invoice currency:
+    - `USD`: US dollar;
+    - `EUR`: euro;
+    - `TRY`: Turkish lira;
+    - `CNY`: Chinese yuan;
+    - `RUB`: Russian rouble;
+    - `GBP`: pound sterling.
+    Defaults to `USD`.
+    """
 
 
 class InvoiceCreateOrUpdateV2RequestHsCode(RequestModel):
-    """TODO(describe): InvoiceCreateOrUpdateV2RequestHsCode"""
+    """HS code of one product."""
 
     code: str | None = None
-    """TODO(describe): code"""
+    """HS code of the product."""
 
     sku: str | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU), sent as a string."""
 
 
 class InvoiceFileUploadV1Request(RequestModel):
-    """TODO(describe): InvoiceFileUploadV1Request"""
+    """Invoice file to upload for a posting."""
 
     base64_content: str
-    """TODO(describe): base64_content"""
+    """Invoice file (JPEG or PDF, up to 10 MB) encoded in Base64."""
 
     posting_number: str
-    """TODO(describe): posting_number"""
+    """Posting number."""
 
 
 class InvoiceFileUploadV1Response(Model):
-    """TODO(describe): InvoiceFileUploadV1Response"""
+    """Link to the uploaded invoice file."""
 
     url: str | None = None
-    """TODO(describe): url"""
+    """Link to the invoice file; pass it as `url` to /v2/invoice/create-or-update."""
 
 
 class InvoiceGetV2Response(Model):
-    """TODO(describe): InvoiceGetV2Response"""
+    """Invoice of a posting."""
 
     result: InvoiceGetV2ResponseResult | None = None
-    """TODO(describe): result"""
+    """Invoice details."""
 
 
 class InvoiceGetV2ResponseResult(Model):
-    """TODO(describe): InvoiceGetV2ResponseResult"""
+    """Details of a customs invoice."""
 
     date: datetime | None = None
-    """TODO(describe): date"""
+    """Date the invoice was uploaded."""
 
     file_url: str | None = None
-    """TODO(describe): file_url"""
+    """Link to the invoice file."""
 
     hs_codes: list[InvoiceGetV2ResponseResultHsCode] | None = None
-    """TODO(describe): hs_codes"""
+    """HS (Harmonized System) customs codes of the products."""
 
     number: str | None = None
-    """TODO(describe): number"""
+    """Invoice number."""
 
     price: float | None = None
-    """TODO(describe): price"""
+    """Amount stated in the invoice, with at most two decimal places, for example `199.99`."""
 
     price_currency: str | None = None
-    """TODO(describe): price_currency"""
+    """Invoice currency:
+    - `USD`: US dollar;
+    - `EUR`: euro;
+    - `TRY`: Turkish lira;
+    - `CNY`: Chinese yuan;
+    - `RUB`: Russian rouble;
+    - `GBP`: pound sterling.
+    Defaults to `USD`.
+    """
 
 
 class InvoiceGetV2ResponseResultHsCode(Model):
-    """TODO(describe): InvoiceGetV2ResponseResultHsCode"""
+    """HS code of one product."""
 
     code: str | None = None
-    """TODO(describe): code"""
+    """HS code of the product."""
 
     sku: str | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU), sent as a string."""

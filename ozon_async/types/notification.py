@@ -129,132 +129,239 @@ else:
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
     ]
-# NotificationCheckV1ResponseErrorType: TODO(describe): type
-# NotificationListV1ResponseUrlTypeType: TODO(describe): type
-# NotificationPushTypeListV1ResponseTypeType: TODO(describe): type
+# NotificationCheckV1ResponseErrorType: Problem type:
+# - `REQUEST_ERROR`: could not connect to the URL;
+# - `REQUEST_TIMEOUT`: the request timed out;
+# - `SERVER_FAULT`: the service returned an internal error;
+# - `STATUS_CODE_NOT_OK`: the HTTP status of the answer was not `200`;
+# - `EMPTY_BODY`: the answer body is empty or missing;
+# - `INVALID_BODY`: the answer body has a wrong format;
+# - `INVALID_JSON`: the JSON of the answer could not be parsed or validated;
+# - `WRONG_RESULT_FIELD`: the answer body does not follow the template;
+# - `WRONG_RESULT_TIME_FIELD`: the `time` field in the answer body is wrong.
+# NotificationListV1ResponseUrlTypeType: Notification type:
+# - `TYPE_NEW_MESSAGE`: a new chat message;
+# - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
+# - `TYPE_MESSAGE_READ`: the buyer or support read your message;
+# - `TYPE_CHAT_CLOSED`: a chat was closed;
+# - `TYPE_NEW_POSTING`: a new posting;
+# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+# - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
+# - `TYPE_STATE_CHANGED`: a posting changed status;
+# - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
+# - `TYPE_CUTOFF_DATE_CHANGED`: the shipping date of a posting changed;
+# - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
+# - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
+# - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
+# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+# NotificationPushTypeListV1ResponseTypeType: Notification type:
+# - `TYPE_NEW_MESSAGE`: a new chat message;
+# - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
+# - `TYPE_MESSAGE_READ`: the buyer or support read your message;
+# - `TYPE_CHAT_CLOSED`: a chat was closed;
+# - `TYPE_NEW_POSTING`: a new posting;
+# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+# - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
+# - `TYPE_STATE_CHANGED`: a posting changed status;
+# - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
+# - `TYPE_CUTOFF_DATE_CHANGED`: the shipping date of a posting changed;
+# - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
+# - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
+# - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
+# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
 
 
 class NotificationCheckV1Request(RequestModel):
-    """TODO(describe): NotificationCheckV1Request"""
+    """URL to check."""
 
     url: str
-    """TODO(describe): url"""
+    """URL to check."""
 
 
 class NotificationCheckV1Response(Model):
-    """TODO(describe): NotificationCheckV1Response"""
+    """Result of checking a notification URL."""
 
     errors: list[NotificationCheckV1ResponseError] | None = None
-    """TODO(describe): errors"""
+    """Problems found during the check; empty if none."""
 
     is_active: bool | None = None
-    """TODO(describe): is_active"""
+    """`true` if the URL is active."""
 
 
 class NotificationCheckV1ResponseError(Model):
-    """TODO(describe): NotificationCheckV1ResponseError"""
+    """A problem found while checking a URL."""
 
     description: str | None = None
-    """TODO(describe): description"""
+    """Description of the problem."""
 
     type: NotificationCheckV1ResponseErrorType | None = None
-    """TODO(describe): type"""
+    """Problem type:
+    - `REQUEST_ERROR`: could not connect to the URL;
+    - `REQUEST_TIMEOUT`: the request timed out;
+    - `SERVER_FAULT`: the service returned an internal error;
+    - `STATUS_CODE_NOT_OK`: the HTTP status of the answer was not `200`;
+    - `EMPTY_BODY`: the answer body is empty or missing;
+    - `INVALID_BODY`: the answer body has a wrong format;
+    - `INVALID_JSON`: the JSON of the answer could not be parsed or validated;
+    - `WRONG_RESULT_FIELD`: the answer body does not follow the template;
+    - `WRONG_RESULT_TIME_FIELD`: the `time` field in the answer body is wrong.
+    """
 
 
 class NotificationEnableV1Request(RequestModel):
-    """TODO(describe): NotificationEnableV1Request"""
+    """Request to switch notifications to a URL on or off."""
 
     enabled: bool
-    """TODO(describe): enabled"""
+    """`true` to switch notifications on, `false` to switch them off."""
 
     id: int
-    """TODO(describe): id"""
+    """Identifier of the notification URL, from /v1/notification/list."""
 
 
 class NotificationListV1Response(Model):
-    """TODO(describe): NotificationListV1Response"""
+    """Connected notification URLs."""
 
     urls: list[NotificationListV1ResponseUrl] | None = None
-    """TODO(describe): urls"""
+    """Connected URLs."""
 
 
 class NotificationListV1ResponseUrl(Model):
-    """TODO(describe): NotificationListV1ResponseUrl"""
+    """A connected notification URL with its settings."""
 
     created_at: datetime | None = None
-    """TODO(describe): created_at"""
+    """Date and time the URL was connected."""
 
     enable: bool | None = None
-    """TODO(describe): enable"""
+    """`true` if notifications to the URL are switched on."""
 
     id: int | None = None
-    """TODO(describe): id"""
+    """Identifier of the notification URL."""
 
     types: list[NotificationListV1ResponseUrlType] | None = None
-    """TODO(describe): types"""
+    """Notification types the URL receives."""
 
     url: str | None = None
-    """TODO(describe): url"""
+    """The URL."""
 
 
 class NotificationListV1ResponseUrlType(Model):
-    """TODO(describe): NotificationListV1ResponseUrlType"""
+    """A notification type with its description."""
 
     description: str | None = None
-    """TODO(describe): description"""
+    """Description of the notification type."""
 
     type: NotificationListV1ResponseUrlTypeType | None = None
-    """TODO(describe): type"""
+    """Notification type:
+    - `TYPE_NEW_MESSAGE`: a new chat message;
+    - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
+    - `TYPE_MESSAGE_READ`: the buyer or support read your message;
+    - `TYPE_CHAT_CLOSED`: a chat was closed;
+    - `TYPE_NEW_POSTING`: a new posting;
+    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+    - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
+    - `TYPE_STATE_CHANGED`: a posting changed status;
+    - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
+    - `TYPE_CUTOFF_DATE_CHANGED`: the shipping date of a posting changed;
+    - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
+    - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
+    - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    """
 
 
 class NotificationPushTypeListV1Response(Model):
-    """TODO(describe): NotificationPushTypeListV1Response"""
+    """Available push notification types."""
 
     types: list[NotificationPushTypeListV1ResponseType] | None = None
-    """TODO(describe): types"""
+    """Push notification types."""
 
 
 class NotificationPushTypeListV1ResponseType(Model):
-    """TODO(describe): NotificationPushTypeListV1ResponseType"""
+    """A push notification type and the URL receiving it."""
 
     description: str | None = None
-    """TODO(describe): description"""
+    """Description of the type."""
 
     seller_endpoint: NotificationPushTypeListV1ResponseTypeSellerEndpoint | None = None
-    """TODO(describe): seller_endpoint"""
+    """URL that receives notifications of this type, if one is connected."""
 
     type: NotificationPushTypeListV1ResponseTypeType | None = None
-    """TODO(describe): type"""
+    """Notification type:
+    - `TYPE_NEW_MESSAGE`: a new chat message;
+    - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
+    - `TYPE_MESSAGE_READ`: the buyer or support read your message;
+    - `TYPE_CHAT_CLOSED`: a chat was closed;
+    - `TYPE_NEW_POSTING`: a new posting;
+    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+    - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
+    - `TYPE_STATE_CHANGED`: a posting changed status;
+    - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
+    - `TYPE_CUTOFF_DATE_CHANGED`: the shipping date of a posting changed;
+    - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
+    - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
+    - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    """
 
 
 class NotificationPushTypeListV1ResponseTypeSellerEndpoint(Model):
-    """TODO(describe): NotificationPushTypeListV1ResponseTypeSellerEndpoint"""
+    """A connected URL that receives a notification type."""
 
     id: int | None = None
-    """TODO(describe): id"""
+    """Identifier of the notification URL."""
 
     url: str | None = None
-    """TODO(describe): url"""
+    """The URL."""
 
 
 class NotificationSetV1Request(RequestModel):
-    """TODO(describe): NotificationSetV1Request"""
+    """Request to connect a URL for push notifications."""
 
     types: list[NotificationSetV1RequestTypesItem]
-    """TODO(describe): types"""
+    """Notification types to send to the URL:
+    - `TYPE_NEW_MESSAGE`: a new chat message;
+    - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
+    - `TYPE_MESSAGE_READ`: the buyer or support read your message;
+    - `TYPE_CHAT_CLOSED`: a chat was closed;
+    - `TYPE_NEW_POSTING`: a new posting;
+    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+    - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
+    - `TYPE_STATE_CHANGED`: a posting changed status;
+    - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
+    - `TYPE_CUTOFF_DATE_CHANGED`: the shipping date of a posting changed;
+    - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
+    - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
+    - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    """
 
     url: str
-    """TODO(describe): url"""
+    """URL to send notifications to."""
 
 
 class NotificationUpdateV1Request(RequestModel):
-    """TODO(describe): NotificationUpdateV1Request"""
+    """Request to change a connected notification URL."""
 
     id: int
-    """TODO(describe): id"""
+    """Identifier of the notification URL, from /v1/notification/list."""
 
     types: list[NotificationUpdateV1RequestTypesItem] | None = None
-    """TODO(describe): types"""
+    """New set of notification types for the URL:
+    - `TYPE_NEW_MESSAGE`: a new chat message;
+    - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
+    - `TYPE_MESSAGE_READ`: the buyer or support read your message;
+    - `TYPE_CHAT_CLOSED`: a chat was closed;
+    - `TYPE_NEW_POSTING`: a new posting;
+    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+    - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
+    - `TYPE_STATE_CHANGED`: a posting changed status;
+    - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
+    - `TYPE_CUTOFF_DATE_CHANGED`: the shipping date of a posting changed;
+    - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
+    - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
+    - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    """
 
     url: str | None = None
-    """TODO(describe): url"""
+    """New URL."""

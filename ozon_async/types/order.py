@@ -19,106 +19,116 @@ if TYPE_CHECKING:
 else:
     OrderCreateV2RequestDeliverySchema = Literal["MIX", "FBO", "FBS"]
     OrderCreateV2RequestSplitDeliveryMethodDeliveryType = Literal["COURIER", "PVZ", "POSTAMAT"]
-# OrderCreateV2RequestDeliverySchema: TODO(describe): delivery_schema
-# OrderCreateV2RequestSplitDeliveryMethodDeliveryType: TODO(describe): delivery_type
+# OrderCreateV2RequestDeliverySchema: Delivery scheme:
+# - `MIX`: let Ozon choose;
+# - `FBO`: from Ozon warehouses;
+# - `FBS`: from the seller's warehouses.
+# OrderCreateV2RequestSplitDeliveryMethodDeliveryType: Delivery type:
+# - `COURIER`: by courier;
+# - `PVZ`: to a pickup point;
+# - `POSTAMAT`: to a parcel locker.
 
 
 class OrderCancelCheckV1Response(Model):
-    """TODO(describe): OrderCancelCheckV1Response"""
+    """Whether an order and its postings can be cancelled."""
 
     cancellable: bool | None = None
-    """TODO(describe): cancellable"""
+    """`true` if the order can be cancelled."""
 
     order_number: str | None = None
-    """TODO(describe): order_number"""
+    """Order number."""
 
     posting_groups: list[OrderCancelCheckV1ResponsePostingGroup] | None = None
-    """TODO(describe): posting_groups"""
+    """Groups of postings in the order."""
 
     postings: list[OrderCancelCheckV1ResponsePosting] | None = None
-    """TODO(describe): postings"""
+    """Whether each posting can be cancelled."""
 
 
 class OrderCancelCheckV1ResponsePosting(Model):
-    """TODO(describe): OrderCancelCheckV1ResponsePosting"""
+    """Whether one posting can be cancelled."""
 
     cancellable: bool | None = None
-    """TODO(describe): cancellable"""
+    """`true` if the posting can be cancelled."""
 
     posting_number: str | None = None
-    """TODO(describe): posting_number"""
+    """Posting number."""
 
     why_not_cancellable: str | None = None
-    """TODO(describe): why_not_cancellable"""
+    """Why the posting cannot be cancelled; empty if it can."""
 
 
 class OrderCancelCheckV1ResponsePostingGroup(Model):
-    """TODO(describe): OrderCancelCheckV1ResponsePostingGroup"""
+    """A group of postings in the order."""
 
     posting_numbers: list[str] | None = None
-    """TODO(describe): posting_numbers"""
+    """Numbers of the postings in the group."""
 
 
 class OrderCancelV1Request(RequestModel):
-    """TODO(describe): OrderCancelV1Request"""
+    """Request to cancel an order."""
 
     order_number: str
-    """TODO(describe): order_number"""
+    """Order number."""
 
     reason_id: int
-    """TODO(describe): reason_id"""
+    """Cancellation reason identifier: `reasons.id` from /v1/cancel-reason/list-by-order."""
 
     reason_message: str | None = None
-    """TODO(describe): reason_message"""
+    """Cancellation reason in free text."""
 
 
 class OrderCreateV2Request(RequestModel):
-    """TODO(describe): OrderCreateV2Request"""
+    """Request to create an order."""
 
     buyer: OrderCreateV2RequestBuyer
-    """TODO(describe): buyer"""
+    """Buyer who places the order."""
 
     delivery: OrderCreateV2RequestDelivery
-    """TODO(describe): delivery"""
+    """Delivery destination: set either `courier` or `pick_up`."""
 
     delivery_schema: OrderCreateV2RequestDeliverySchema
-    """TODO(describe): delivery_schema"""
+    """Delivery scheme:
+    - `MIX`: let Ozon choose;
+    - `FBO`: from Ozon warehouses;
+    - `FBS`: from the seller's warehouses.
+    """
 
     recipient: OrderCreateV2RequestRecipient
-    """TODO(describe): recipient"""
+    """Person who will receive the order."""
 
     splits: list[OrderCreateV2RequestSplit]
-    """TODO(describe): splits"""
+    """Shipments of the order, as offered by /v2/delivery/checkout."""
 
 
 class OrderCreateV2RequestBuyer(RequestModel):
-    """TODO(describe): OrderCreateV2RequestBuyer"""
+    """Buyer details."""
 
     first_name: str
-    """TODO(describe): first_name"""
+    """First name."""
 
     last_name: str
-    """TODO(describe): last_name"""
+    """Last name."""
 
     phone: str
-    """TODO(describe): phone"""
+    """Phone number."""
 
     middle_name: str | None = None
-    """TODO(describe): middle_name"""
+    """Middle name (patronymic)."""
 
 
 class OrderCreateV2RequestDelivery(RequestModel):
-    """TODO(describe): OrderCreateV2RequestDelivery
+    """Delivery destination of the order.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but a request may pass
     several; at least one is required (`anyOf`).
     """
 
     courier: OrderCreateV2RequestDeliveryCourier | None = None
-    """TODO(describe): courier"""
+    """Courier delivery address."""
 
     pick_up: OrderCreateV2RequestDeliveryPickUp | None = None
-    """TODO(describe): pick_up"""
+    """Pickup point to deliver to."""
 
     def __post_init__(self) -> None:
         if (self.courier is None) and (self.pick_up is None):
@@ -126,147 +136,160 @@ class OrderCreateV2RequestDelivery(RequestModel):
 
 
 class OrderCreateV2RequestDeliveryCourier(RequestModel):
-    """TODO(describe): OrderCreateV2RequestDeliveryCourier"""
+    """Address for courier delivery."""
 
     city: Annotated[str, Meta(max_length=500)]
-    """TODO(describe): city"""
+    """City, up to 500 characters."""
 
     coordinates: WarehouseAddressCoordinates
-    """TODO(describe): coordinates"""
+    """Coordinates of the delivery point."""
 
     country: Annotated[str, Meta(max_length=50)]
-    """TODO(describe): country"""
+    """Country, up to 50 characters."""
 
     house_number: Annotated[str, Meta(max_length=50)]
-    """TODO(describe): house_number"""
+    """House number, up to 50 characters."""
 
     apartment: Annotated[str, Meta(max_length=50)] | None = None
-    """TODO(describe): apartment"""
+    """Apartment, up to 50 characters."""
 
     comment: Annotated[str, Meta(max_length=1000)] | None = None
-    """TODO(describe): comment"""
+    """Comment for the courier, up to 1000 characters."""
 
     entrance: Annotated[str, Meta(max_length=10)] | None = None
-    """TODO(describe): entrance"""
+    """Entrance, up to 10 characters."""
 
     floor: Annotated[str, Meta(max_length=10)] | None = None
-    """TODO(describe): floor"""
+    """Floor, up to 10 characters."""
 
     intercom: Annotated[str, Meta(max_length=50)] | None = None
-    """TODO(describe): intercom"""
+    """Intercom code, up to 50 characters."""
 
     region: Annotated[str, Meta(max_length=500)] | None = None
-    """TODO(describe): region"""
+    """Region, up to 500 characters."""
 
     street: Annotated[str, Meta(max_length=500)] | None = None
-    """TODO(describe): street"""
+    """Street, up to 500 characters."""
 
     zip_code: Annotated[str, Meta(max_length=10)] | None = None
-    """TODO(describe): zip_code"""
+    """Postal code, up to 10 characters."""
 
 
 class OrderCreateV2RequestDeliveryPickUp(RequestModel):
-    """TODO(describe): OrderCreateV2RequestDeliveryPickUp"""
+    """Pickup point to deliver the order to."""
 
     map_point_id: int
-    """TODO(describe): map_point_id"""
+    """Pickup point identifier on the map, from /v1/delivery/map or /v1/delivery/point/list."""
 
 
 class OrderCreateV2RequestRecipient(RequestModel):
-    """TODO(describe): OrderCreateV2RequestRecipient"""
+    """Recipient details."""
 
     recipient_first_name: str
-    """TODO(describe): recipient_first_name"""
+    """First name."""
 
     recipient_last_name: str
-    """TODO(describe): recipient_last_name"""
+    """Last name."""
 
     recipient_phone: str
-    """TODO(describe): recipient_phone"""
+    """Phone number."""
 
     recipient_middle_name: str | None = None
-    """TODO(describe): recipient_middle_name"""
+    """Middle name (patronymic)."""
 
 
 class OrderCreateV2RequestSplit(RequestModel):
-    """TODO(describe): OrderCreateV2RequestSplit"""
+    """A shipment of the order: products sent from one warehouse with one delivery method."""
 
     delivery_method: OrderCreateV2RequestSplitDeliveryMethod
-    """TODO(describe): delivery_method"""
+    """Delivery method chosen for the shipment."""
 
     items: list[OrderCreateV2RequestSplitItem]
-    """TODO(describe): items"""
+    """Products in the shipment."""
 
     warehouse_id: int
-    """TODO(describe): warehouse_id"""
+    """Identifier of the warehouse the shipment is sent from, as returned by /v2/delivery/checkout.
+    """
 
 
 class OrderCreateV2RequestSplitDeliveryMethod(RequestModel):
-    """TODO(describe): OrderCreateV2RequestSplitDeliveryMethod"""
+    """Delivery method, time slot and delivery price of a shipment."""
 
     delivery_method_id: int
-    """TODO(describe): delivery_method_id"""
+    """Delivery method identifier: `splits.delivery_method.id` from /v2/delivery/checkout."""
 
     delivery_type: OrderCreateV2RequestSplitDeliveryMethodDeliveryType
-    """TODO(describe): delivery_type"""
+    """Delivery type:
+    - `COURIER`: by courier;
+    - `PVZ`: to a pickup point;
+    - `POSTAMAT`: to a parcel locker.
+    """
 
     logistic_date_range: FinanceCashFlowStatementListRequestDate
-    """TODO(describe): logistic_date_range"""
+    """Time range in which the order can reach the delivery point, from the chosen time slot of
+    /v2/delivery/checkout.
+    """
 
     timeslot_id: int
-    """TODO(describe): timeslot_id"""
+    """Time slot identifier: `timeslot_id` from /v2/delivery/checkout."""
 
     price: OrderCreateV2RequestSplitDeliveryMethodPrice | None = None
-    """TODO(describe): price"""
+    """Delivery price shown to the buyer; omit the object to show free delivery."""
 
 
 class OrderCreateV2RequestSplitDeliveryMethodPrice(RequestModel):
-    """TODO(describe): OrderCreateV2RequestSplitDeliveryMethodPrice"""
+    """Delivery price as a currency code with whole and fractional parts."""
 
     currency_code: str | None = None
-    """TODO(describe): currency_code"""
+    """Currency code, for example `RUB`."""
 
     nanos: int | None = None
-    """TODO(describe): nanos"""
+    """Fractional part of the amount. Ozon describes it as kopecks, while the name suggests
+    billionths of a unit as in the common units-and-nanos money format; check before relying on
+    either.
+    """
 
     units: int | None = None
-    """TODO(describe): units"""
+    """Whole part of the amount, in roubles."""
 
 
 class OrderCreateV2RequestSplitItem(RequestModel):
-    """TODO(describe): OrderCreateV2RequestSplitItem"""
+    """A product in a shipment."""
 
     price: OrderCreateV2RequestSplitItemPrice
-    """TODO(describe): price"""
+    """Price of the product."""
 
     quantity: int
-    """TODO(describe): quantity"""
+    """Number of units of the product."""
 
     sku: int
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
 
 class OrderCreateV2RequestSplitItemPrice(RequestModel):
-    """TODO(describe): OrderCreateV2RequestSplitItemPrice"""
+    """Product price as a currency code with whole and fractional parts."""
 
     currency_code: str
-    """TODO(describe): currency_code"""
+    """Currency code, for example `RUB`."""
 
     units: int
-    """TODO(describe): units"""
+    """Whole part of the amount, in roubles."""
 
     nanos: int | None = None
-    """TODO(describe): nanos"""
+    """Fractional part of the amount. Ozon describes it as kopecks, while the name suggests
+    billionths of a unit as in the common units-and-nanos money format; check before relying on
+    either.
+    """
 
 
 class OrderCreateV2Response(Model):
-    """TODO(describe): OrderCreateV2Response"""
+    """The created order."""
 
     order_number: str | None = None
-    """TODO(describe): order_number"""
+    """Number of the created order."""
 
     postings: list[str] | None = None
-    """TODO(describe): postings"""
+    """Numbers of the postings created for the order; the list may be incomplete."""

@@ -18,103 +18,125 @@ else:
     ReceiptsSellerListV1ResponseReceiptOperationType = str
     ReceiptsSellerListV1ResponseReceiptType = str
     ReceiptsUploadV1RequestType = Literal["INCOMING", "REFUND"]
-# ReceiptsSellerListV1ResponseReceiptOperationType: TODO(describe): operation_type
-# ReceiptsSellerListV1ResponseReceiptType: TODO(describe): type
-# ReceiptsUploadV1RequestType: TODO(describe): type
+# ReceiptsSellerListV1ResponseReceiptOperationType: Operation type:
+# - `UNSPECIFIED`: not determined;
+# - `COMMODITY`: a sale of goods.
+# ReceiptsSellerListV1ResponseReceiptType: Receipt type:
+# - `UNSPECIFIED`: not determined;
+# - `INCOMING`: sales receipt;
+# - `REFUND`: refund receipt.
+# ReceiptsUploadV1RequestType: Receipt type:
+# - `INCOMING`: sales receipt;
+# - `REFUND`: refund receipt.
 
 
 class ReceiptsGetV1Request(RequestModel):
-    """TODO(describe): ReceiptsGetV1Request"""
+    """Receipt to download."""
 
     receipt_id: str
-    """TODO(describe): receipt_id"""
+    """Receipt identifier, from /v1/receipts/seller/list."""
 
 
 class ReceiptsGetV1Response(Model):
-    """TODO(describe): ReceiptsGetV1Response"""
+    """Receipt file."""
 
     content: str | None = None
-    """TODO(describe): content"""
+    """PDF file of the receipt as bytes (Base64-encoded in JSON)."""
 
 
 class ReceiptsSellerListV1Request(RequestModel):
-    """TODO(describe): ReceiptsSellerListV1Request"""
+    """Filter and page of the receipt list."""
 
     page: int | None = None
-    """TODO(describe): page"""
+    """Number of pages to skip; the default 0 returns the first page."""
 
     page_size: Annotated[int, Meta(le=100)] | None = None
-    """TODO(describe): page_size"""
+    """Number of receipts per page, at most 100. Default 100."""
 
     posting_numbers: list[str] | None = None
-    """TODO(describe): posting_numbers"""
+    """Return only receipts for these posting numbers."""
 
 
 class ReceiptsSellerListV1Response(Model):
-    """TODO(describe): ReceiptsSellerListV1Response"""
+    """A page of the seller's receipts."""
 
     has_next: bool | None = None
-    """TODO(describe): has_next"""
+    """`true` if not all receipts were returned; request again with the next `page` to get the
+    rest. `false` means the answer holds all of them.
+    """
 
     receipts: list[ReceiptsSellerListV1ResponseReceipt] | None = None
-    """TODO(describe): receipts"""
+    """Receipts on this page."""
 
 
 class ReceiptsSellerListV1ResponseReceipt(Model):
-    """TODO(describe): ReceiptsSellerListV1ResponseReceipt"""
+    """A receipt in the list."""
 
     created_at: datetime | None = None
-    """TODO(describe): created_at"""
+    """Date the receipt was created."""
 
     operation_type: ReceiptsSellerListV1ResponseReceiptOperationType | None = None
-    """TODO(describe): operation_type"""
+    """Operation type:
+    - `UNSPECIFIED`: not determined;
+    - `COMMODITY`: a sale of goods.
+    """
 
     order_id: int | None = None
-    """TODO(describe): order_id"""
+    """Order identifier."""
 
     parent_receipt_id: str | None = None
-    """TODO(describe): parent_receipt_id"""
+    """Identifier of the parent receipt, the one this receipt replaced."""
 
     posting_numbers: list[str] | None = None
-    """TODO(describe): posting_numbers"""
+    """Numbers of the postings the receipt covers."""
 
     receipt_id: str | None = None
-    """TODO(describe): receipt_id"""
+    """Receipt identifier; pass it to /v1/receipts/get."""
 
     receipt_number: str | None = None
-    """TODO(describe): receipt_number"""
+    """Receipt number."""
 
     type: ReceiptsSellerListV1ResponseReceiptType | None = None
-    """TODO(describe): type"""
+    """Receipt type:
+    - `UNSPECIFIED`: not determined;
+    - `INCOMING`: sales receipt;
+    - `REFUND`: refund receipt.
+    """
 
     updated_at: datetime | None = None
-    """TODO(describe): updated_at"""
+    """Date the receipt was last updated."""
 
 
 class ReceiptsUploadV1Request(RequestModel):
-    """TODO(describe): ReceiptsUploadV1Request"""
+    """Receipt to upload."""
 
     content: str
-    """TODO(describe): content"""
+    """Receipt file content as bytes (Base64-encoded in JSON)."""
 
     operation_type: str
-    """TODO(describe): operation_type"""
+    """Operation type, as reported in `operation_type` by /v1/receipts/seller/list (for example
+    `COMMODITY`).
+    """
 
     posting_numbers: list[str]
-    """TODO(describe): posting_numbers"""
+    """Numbers of the postings the receipt covers."""
 
     receipt_number: str
-    """TODO(describe): receipt_number"""
+    """Receipt number."""
 
     type: ReceiptsUploadV1RequestType
-    """TODO(describe): type"""
+    """Receipt type:
+    - `INCOMING`: sales receipt;
+    - `REFUND`: refund receipt.
+    """
 
     parent_receipt_id: str | None = None
-    """TODO(describe): parent_receipt_id"""
+    """Identifier of the receipt to change; pass it to upload a replacement for an earlier receipt.
+    """
 
 
 class ReceiptsUploadV1Response(Model):
-    """TODO(describe): ReceiptsUploadV1Response"""
+    """Result of uploading a receipt."""
 
     receipt_id: str | None = None
-    """TODO(describe): receipt_id"""
+    """Identifier of the uploaded receipt."""

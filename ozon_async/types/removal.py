@@ -11,111 +11,133 @@ from ozon_async._models import Model, RequestModel
 
 
 class RemovalRequest(RequestModel):
-    """TODO(describe): RemovalFromSupplyListV1Request"""
+    """Period and page of a removal and disposal report."""
 
     date_from: str
-    """TODO(describe): date_from"""
+    """Start of the report period, `YYYY-MM-DD`."""
 
     date_to: str
-    """TODO(describe): date_to"""
+    """End of the report period, `YYYY-MM-DD`."""
 
     limit: Annotated[int, Meta(ge=1, le=500)]
-    """TODO(describe): limit"""
+    """Number of rows in the answer, 1 to 500."""
 
     last_id: str | None = None
-    """TODO(describe): last_id"""
+    """Identifier of the last value on the page; leave empty in the first request, then pass
+    `last_id` from the previous answer.
+    """
 
 
 class RemovalResponse(Model):
-    """TODO(describe): RemovalFromSupplyListV1Response"""
+    """A page of a removal and disposal report."""
 
     last_id: str | None = None
-    """TODO(describe): last_id"""
+    """Identifier of the last value on the page; pass it as `last_id` to get the next page."""
 
     returns_summary_report_rows: list[RemovalReturnsSummaryReportRow] | None = None
-    """TODO(describe): returns_summary_report_rows"""
+    """Report rows."""
 
 
 class RemovalReturnsSummaryReportRow(Model):
-    """TODO(describe): RemovalFromSupplyListV1ResponseReturnsSummaryReportRow"""
+    """A row of the removal and disposal report: one product or box in a removal request."""
 
     barcode: str | None = None
-    """TODO(describe): barcode"""
+    """Product barcode."""
 
     box_barcode: str | None = None
-    """TODO(describe): box_barcode"""
+    """Box barcode."""
 
     box_height: float | None = None
-    """TODO(describe): box_height"""
+    """Box height in metres."""
 
     box_id: int | None = None
-    """TODO(describe): box_id"""
+    """Box identifier."""
 
     box_length: float | None = None
-    """TODO(describe): box_length"""
+    """Box length in metres."""
 
     box_state: str | None = None
-    """TODO(describe): box_state"""
+    """Box status as a label in Russian. The labels mean: available for removal, already in a
+    removal request, being prepared for removal, lost, in transit, compensated to the seller,
+    disposed of, assembled, at the sorting centre, with the courier, failed delivery attempt,
+    received, cancelled, being disposed of, at the pickup point, disbanded.
+    """
 
     box_volume: float | None = None
-    """TODO(describe): box_volume"""
+    """Box volume in litres."""
 
     box_weight: float | None = None
-    """TODO(describe): box_weight"""
+    """Box weight in kilograms."""
 
     box_width: float | None = None
-    """TODO(describe): box_width"""
+    """Box width in metres."""
 
     clearing_warehouse_name: str | None = None
-    """TODO(describe): clearing_warehouse_name"""
+    """Warehouse where the products were prepared for removal."""
 
     delivery_date: str | None = None
-    """TODO(describe): delivery_date"""
+    """Date the products were delivered to the pickup point or sorting centre, or by courier."""
 
     delivery_type: str | None = None
-    """TODO(describe): delivery_type"""
+    """Removal method as a label in Russian. The labels mean: self-pickup, pickup point, sorting
+    centre, courier delivery.
+    """
 
     destination_warehouse_address: str | None = None
-    """TODO(describe): destination_warehouse_address"""
+    """Address of the destination warehouse."""
 
     destination_warehouse_name: str | None = None
-    """TODO(describe): destination_warehouse_name"""
+    """Name of the destination warehouse."""
 
     given_out_date: str | None = None
-    """TODO(describe): given_out_date"""
+    """Date the seller collected the products from the Ozon warehouse in person."""
 
     is_auto_return: bool | None = None
-    """TODO(describe): is_auto_return"""
+    """`true` if the removal request was created automatically (Ozon's auto-removal)."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Product name."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     preliminary_delivery_price: float | None = None
-    """TODO(describe): preliminary_delivery_price"""
+    """Estimated cost of having Ozon deliver the product from the warehouse."""
 
     quant_count: int | None = None
-    """TODO(describe): quant_count"""
+    """Number of quants in the removal request."""
 
     quantity_for_return: int | None = None
-    """TODO(describe): quantity_for_return"""
+    """Number of product units in the box or removal request."""
 
     return_created_at: str | None = None
-    """TODO(describe): return_created_at"""
+    """Date the removal request was created."""
 
     return_id: int | None = None
-    """TODO(describe): return_id"""
+    """Removal request identifier."""
 
     return_state: str | None = None
-    """TODO(describe): return_state"""
+    """Removal request status as a label in Russian. Meanings of the labels:
+    - self-pickup from stock: created, being assembled at the warehouse, assembled by the
+      warehouse, completed, filling in details, disposed of;
+    - sorting centre, pickup point or courier delivery from stock: being created, being
+      assembled at the warehouse, being handed to logistics, in transit, completed, part can be
+      collected, all can be collected, disposed of;
+    - removal from supplies: filling in details, preparing for handover, handing over,
+      completed, rejected by the warehouse, ready for removal, disposed of, processing, being
+      assembled at the warehouse, being handed to logistics, in transit, part can be collected,
+      all can be collected.
+    """
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
     stock_type: str | None = None
-    """TODO(describe): stock_type"""
+    """Stock type as a label in Russian. Meanings of the labels:
+    - for products from stock: available for sale, marked goods awaiting action, expiring,
+      defective goods available for removal from stock;
+    - for products in boxes: defective, identified surplus, unidentified surplus without SKU.
+    """
 
     utilization_date: str | None = None
-    """TODO(describe): utilization_date"""
+    """Date the products were disposed of."""

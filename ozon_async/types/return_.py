@@ -9,104 +9,120 @@ from ozon_async._models import Model, RequestModel
 
 
 class ReturnGiveoutBarcodeV1Response(Model):
-    """TODO(describe): ReturnGiveoutBarcodeV1Response"""
+    """Return giveout barcode as text."""
 
     barcode: str | None = None
-    """TODO(describe): barcode"""
+    """Barcode value as text."""
 
 
 class ReturnGiveoutInfoV1Request(RequestModel):
-    """TODO(describe): ReturnGiveoutInfoV1Request"""
+    """Return giveout to get details for."""
 
     giveout_id: int
-    """TODO(describe): giveout_id"""
+    """Return giveout identifier, from /v1/return/giveout/list."""
 
 
 class ReturnGiveoutInfoV1Response(Model):
-    """TODO(describe): ReturnGiveoutInfoV1Response"""
+    """Details of a return giveout."""
 
     articles: list[ReturnGiveoutInfoV1ResponseArticle] | None = None
-    """TODO(describe): articles"""
+    """Products in the giveout."""
 
     giveout_id: int | None = None
-    """TODO(describe): giveout_id"""
+    """Return giveout identifier."""
 
     giveout_status: str | None = None
-    """TODO(describe): giveout_status"""
+    """Status of the return giveout:
+    - `GIVEOUT_STATUS_UNSPECIFIED`: not determined; contact Ozon support;
+    - `GIVEOUT_STATUS_CREATED`: created;
+    - `GIVEOUT_STATUS_APPROVED`: approved;
+    - `GIVEOUT_STATUS_COMPLETED`: completed;
+    - `GIVEOUT_STATUS_CANCELLED`: cancelled.
+    """
 
     warehouse_address: str | None = None
-    """TODO(describe): warehouse_address"""
+    """Address of the warehouse where the giveout is collected."""
 
     warehouse_name: str | None = None
-    """TODO(describe): warehouse_name"""
+    """Name of the warehouse where the giveout is collected."""
 
 
 class ReturnGiveoutInfoV1ResponseArticle(Model):
-    """TODO(describe): ReturnGiveoutInfoV1ResponseArticle"""
+    """A product in a return giveout."""
 
     approved: bool | None = None
-    """TODO(describe): approved"""
+    """`true` if the giveout of this product is confirmed."""
 
     delivery_schema: str | None = None
-    """TODO(describe): delivery_schema"""
+    """Delivery scheme of the product:
+    - `GIVEOUT_DELIVERY_SCHEMA_UNSPECIFIED`: not determined; contact Ozon support;
+    - `GIVEOUT_DELIVERY_SCHEMA_FBO`: FBO;
+    - `GIVEOUT_DELIVERY_SCHEMA_FBS`: FBS.
+    """
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Product name."""
 
     seller_id: int | None = None
-    """TODO(describe): seller_id"""
+    """Seller identifier."""
 
 
 class ReturnGiveoutIsEnabledV1Response(Model):
-    """TODO(describe): ReturnGiveoutIsEnabledV1Response"""
+    """Whether return giveouts can be collected by barcode."""
 
     enabled: bool | None = None
-    """TODO(describe): enabled"""
+    """`true` if you can collect return giveouts by barcode."""
 
 
 class ReturnGiveoutListV1Request(RequestModel):
-    """TODO(describe): ReturnGiveoutListV1Request"""
+    """Request for a page of active return giveouts."""
 
     limit: int
-    """TODO(describe): limit"""
+    """Number of giveouts in the answer."""
 
     last_id: int | None = None
-    """TODO(describe): last_id"""
+    """Identifier of the last value on the previous page; leave empty for the first page."""
 
 
 class ReturnGiveoutListV1Response(Model):
-    """TODO(describe): ReturnGiveoutListV1Response"""
+    """A page of active return giveouts."""
 
     giveouts: list[ReturnGiveoutListV1ResponseGiveout] | None = None
-    """TODO(describe): giveouts"""
+    """Return giveouts."""
 
 
 class ReturnGiveoutListV1ResponseGiveout(Model):
-    """TODO(describe): ReturnGiveoutListV1ResponseGiveout"""
+    """A return giveout in the list."""
 
     approved_articles_count: int | None = None
-    """TODO(describe): approved_articles_count"""
+    """Number of approved products in the giveout."""
 
     created_at: datetime | None = None
-    """TODO(describe): created_at"""
+    """Date and time the giveout was created."""
 
     giveout_id: int | None = None
-    """TODO(describe): giveout_id"""
+    """Return giveout identifier; pass it to /v1/return/giveout/info."""
 
     giveout_status: str | None = None
-    """TODO(describe): giveout_status"""
+    """Status of the return giveout:
+    - `GIVEOUT_STATUS_UNSPECIFIED`: not determined; contact Ozon support;
+    - `GIVEOUT_STATUS_CREATED`: created;
+    - `GIVEOUT_STATUS_APPROVED`: approved;
+    - `GIVEOUT_STATUS_COMPLETED`: completed;
+    - `GIVEOUT_STATUS_CANCELLED`: cancelled.
+    """
 
     total_articles_count: int | None = None
-    """TODO(describe): total_articles_count"""
+    """Total number of products to collect from the warehouse."""
 
     warehouse_address: str | None = None
-    """TODO(describe): warehouse_address"""
+    """Warehouse address."""
 
     warehouse_id: int | None = None
-    """TODO(describe): warehouse_id"""
+    """Warehouse identifier."""
 
     warehouse_name: str | None = None
-    """TODO(describe): warehouse_name"""
+    """Warehouse name."""
 
 
 class ReturnPassCreateV1Request(RequestModel):
