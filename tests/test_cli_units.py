@@ -209,7 +209,9 @@ def test_search_by_path_words_and_ranking() -> None:
     assert keys == {k for k in OPERATIONS if k.startswith("POST /v4/posting/fbs")}
     # every word must match, in any order, across name, path, summary and Chinese title
     assert "products.stocks_v2" in [_ops.dotted(o) for o in _ops.search("warehouses update stocks")]
-    assert _ops.dotted(_ops.search("stocks")[0]) == "products.stocks_v2"  # named by the query
+    named = [_ops.dotted(o) for o in _ops.search("stocks")][:2]  # named by the query first
+    assert "products.stocks_v2" in named
+    assert all(n.split(".")[1].startswith("stocks") for n in named)
     assert all(o.group == "posting" for o in _ops.search(None, "posting"))
     assert _ops.search("no-such-thing-anywhere") == []
     zh = _ops.title_zh(OPERATIONS["POST /v2/products/stocks"])

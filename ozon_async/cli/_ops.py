@@ -100,8 +100,8 @@ def _haystack(op: Operation) -> str:
 def search(text: str | None = None, group: str | None = None) -> list[Operation]:
     """Operations whose name, path, operationId, English summary or Chinese title contain every
     word of ``text`` (case-insensitive), optionally only those of ``group``. Methods named by
-    the text come first, then names containing it, then paths, then the rest (registry order
-    within each)."""
+    the text come first, then names containing it, then paths, then the rest (deprecated
+    operations last within each, otherwise registry order)."""
     ops: Iterable[Operation] = OPERATIONS.values()
     if group:
         wanted = group.replace("-", "_").casefold()
@@ -111,15 +111,17 @@ def search(text: str | None = None, group: str | None = None) -> list[Operation]
     if words:
         joined = "_".join(words)
 
-        def rank(o: Operation) -> int:
+        def rank(o: Operation) -> tuple[int, bool]:
             name = dotted(o).casefold()
             if o.name.casefold().startswith(joined) or o.group.casefold() == joined:
-                return 0
-            if joined in name:
-                return 1
-            if joined.replace("_", "/") in o.path.casefold():
-                return 2
-            return 3
+                level = 0
+            elif joined in name:
+                level = 1
+            elif joined.replace("_", "/") in o.path.casefold():
+                level = 2
+            else:
+                level = 3
+            return level, o.deprecated  # within a level, current operations first
 
         found.sort(key=rank)
     return found

@@ -334,8 +334,11 @@ class Sandbox:
         pagination = spec_op.get("x-ozon-pagination")
         if pagination and pagination["position"] in example:  # the first page
             old = example[pagination["position"]]
-            example[pagination["position"]] = "" if isinstance(old, str) else None
-            if example[pagination["position"]] is None:
+            # a cursor or last id starts empty; an offset or page number (which Ozon's examples
+            # sometimes give as numeric strings) starts at its default
+            if isinstance(old, str) and pagination["style"] in ("cursor", "last_id"):
+                example[pagination["position"]] = ""
+            else:
                 del example[pagination["position"]]
         prepare = PREPARE.get(key)
         if prepare is not None:
