@@ -126,9 +126,13 @@ def registry(spec: dict[str, Any]) -> Registry:
 
 
 def _validator(schema: dict[str, Any], registry: Registry) -> Draft202012Validator:
+    """A validator that also checks formats (`date`, `date-time`...): a placeholder such as
+    "YYYY-MM-DD" in a date example would otherwise pass here and fail in the request model."""
     if "$ref" in schema:
         schema = {"$ref": SPEC_URI + schema["$ref"]}
-    return Draft202012Validator(schema, registry=registry)
+    return Draft202012Validator(
+        schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 @pytest.mark.parametrize(

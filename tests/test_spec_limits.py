@@ -74,11 +74,33 @@ BOUND = re.compile(
     rf"(?:(?:a|the)\s+)?{NUM}{UNIT}",
     re.I,
 )
-CHARACTERS = {"character", "characters", "symbol", "symbols", "letter", "letters", "digit", "digits"}
+CHARACTERS = {
+    "character",
+    "characters",
+    "symbol",
+    "symbols",
+    "letter",
+    "letters",
+    "digit",
+    "digits",
+}
 PERIODS = {
-    "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
-    "month", "months", "year", "years", "calendar",
-}  # fmt: skip
+    "second",
+    "seconds",
+    "minute",
+    "minutes",
+    "hour",
+    "hours",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "calendar",
+}
 NUMERIC = {"integer", "number"}
 
 
@@ -240,8 +262,9 @@ def problems(spec: dict[str, Any], allowed: dict[tuple[str, str, str], str]) -> 
             keywords = _keyword(b, k)
             where = f"{p.schema}.{p.name} ({k})"
             if not keywords:
-                out.append(f"{where}: no keyword can state {b.side} {b.value:g} {b.unit!r}: "
-                           f"{b.sentence!r}")  # fmt: skip
+                out.append(
+                    f"{where}: no keyword can state {b.side} {b.value:g} {b.unit!r}: {b.sentence!r}"
+                )
                 continue
             have = {kw: _value(spec, p, kw) for kw in keywords}
             if b.exclusive and b.side == "min" and k == "integer":
@@ -261,6 +284,54 @@ def test_every_limit_a_request_description_states_is_a_keyword(spec: dict[str, A
     assert not found, "\n".join(found[:40]) + f"\n... {len(found)} in all"
 
 
+NUMBER_KEYWORDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+KEYWORD_TYPES = {
+    **{k: {"integer", "number"} for k in NUMBER_KEYWORDS},
+    "minLength": {"string"},
+    "maxLength": {"string"},
+    "minItems": {"array"},
+    "maxItems": {"array"},
+}
+
+
+def test_limit_keywords_fit_the_type_and_are_json_schema(spec: dict[str, Any]) -> None:
+    """A limit keyword on a node of another type checks nothing (``maximum: 1000`` on a string
+    cursor), Ozon's ``maxSize`` is no JSON Schema keyword, an identifier has no upper bound
+    (``maximum: 1000`` on a delivery method id refuses every real id), and a list of values cannot
+    need more entries than there are values (``minItems: 28`` on the 14 turnover grades)."""
+    bad: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if not isinstance(node, dict):
+            return
+        ty = node.get("type")
+        types = set(ty if isinstance(ty, list) else [ty]) - {None, "null"}
+        for kw, allowed in KEYWORD_TYPES.items():
+            if kw in node and not types & allowed:
+                bad.append(f"{where}: {kw} on {sorted(types) or 'untyped'}")
+        values = (node.get("items") or {}).get("enum")
+        if values and node.get("minItems", 0) > len(values):
+            bad.append(f"{where}: minItems {node['minItems']} but only {len(values)} values exist")
+        for kw in ("maxSize", "minSize"):
+            if kw in node:
+                bad.append(f"{where}: {kw} is not a JSON Schema keyword")
+        for prop, ps in (node.get("properties") or {}).items():
+            if re.search(r"(^|_)ids?$", prop):
+                for n in (ps, ps.get("items") or {}):
+                    if "maximum" in n or "exclusiveMaximum" in n:
+                        bad.append(f"{where}/properties/{prop}: an identifier has a maximum")
+            walk(ps, f"{where}/properties/{prop}")
+        for key in ("items", "additionalProperties"):
+            walk(node.get(key), f"{where}/{key}")
+        for key in ("anyOf", "oneOf", "allOf"):
+            for i, alt in enumerate(node.get(key) or []):
+                walk(alt, f"{where}/{key}/{i}")
+
+    for name, schema in spec["components"]["schemas"].items():
+        walk(schema, f"#/components/schemas/{name}")
+    assert not bad, bad
+
+
 def test_the_allow_list_gives_a_reason_for_each_entry() -> None:
     for key, reason in ALLOWED.items():
         assert len(reason.split()) >= 5, key
@@ -274,7 +345,9 @@ def _one_property(node: dict[str, Any]) -> dict[str, Any]:
                     "operationId": "x_v1",
                     "requestBody": {
                         "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/XV1Request"}}
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/XV1Request"}
+                            }
                         }
                     },
                     "responses": {"200": {"description": "ok"}},
@@ -311,13 +384,25 @@ def test_a_limit_stated_only_in_words_is_found(node: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "node",
     [
-        {"type": "array", "items": {"type": "string"}, "description": "At most 100 items.",
-         "maxItems": 100},  # fmt: skip
+        {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "At most 100 items.",
+            "maxItems": 100,
+        },
         {"type": "integer", "description": "Page size, 1 to 1000.", "minimum": 1, "maximum": 1000},
-        {"type": "integer", "description": "Above 0, at most 1,000,000.", "minimum": 1,
-         "maximum": 1000000},  # fmt: skip
+        {
+            "type": "integer",
+            "description": "Above 0, at most 1,000,000.",
+            "minimum": 1,
+            "maximum": 1000000,
+        },
         {"type": "string", "description": "Up to 500 characters.", "maxLength": 500},
-        {"type": "string", "format": "date", "description": "Start of a period of at most 31 days."},
+        {
+            "type": "string",
+            "format": "date",
+            "description": "Start of a period of at most 31 days.",
+        },
         {"type": "string", "description": "Date in the format 2024-01-31, ISO 3166-1 country."},
         {"type": "integer", "description": "Identifier of a warehouse."},
     ],

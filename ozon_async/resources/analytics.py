@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated
@@ -199,8 +199,8 @@ class AnalyticsResource(Resource):
     async def data_v1(
         self,
         *,
-        date_from: str,
-        date_to: str,
+        date_from: date | str,
+        date_to: date | str,
         dimension: Sequence[AnalyticsDataV1RequestDimension],
         limit: int,
         metrics: Sequence[AnalyticsDataV1RequestMetric],

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
+from ozon_async.types.common import (
+    Language,
+)
 from ozon_async.types.description_category import (
     DescriptionCategoryAttributeV1Request,
     DescriptionCategoryAttributeV1Response,
@@ -24,7 +27,6 @@ from ozon_async.types.description_category import (
     DescriptionCategoryTipsV1Response,
     DescriptionCategoryTreeV1Request,
     DescriptionCategoryTreeV1Response,
-    Language,
 )
 
 

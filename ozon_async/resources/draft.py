@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource
@@ -591,8 +591,8 @@ class DraftResource(Resource):
     async def timeslot_info_v2(
         self,
         *,
-        date_from: str,
-        date_to: str,
+        date_from: date | str,
+        date_to: date | str,
         draft_id: int,
         selected_cluster_warehouses: Sequence[
             DraftTimeslotInfoV2RequestSelectedClusterWarehouse | Mapping[str, Any]

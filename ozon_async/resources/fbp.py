@@ -638,7 +638,8 @@ class FbpResource(Resource):
                 /v1/fbp/draft/get, /v1/fbp/order/get or the previous change. Required.
             supply_id: Supply request identifier of the draft or supply. Required.
             timeslot_start: Start of the new timeslot, from /v1/fbp/draft/direct/timeslot/get
-                for a draft or /v1/fbp/order/direct/timeslot/list for a supply. Required.
+                for a draft or /v1/fbp/order/direct/timeslot/list for a supply; a time in the
+                past is refused. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -1674,7 +1675,8 @@ class FbpResource(Resource):
                 /v1/fbp/draft/get, /v1/fbp/order/get or the previous change. Required.
             supply_id: Supply request identifier of the draft or supply. Required.
             timeslot_start: Start of the new timeslot, from /v1/fbp/draft/direct/timeslot/get
-                for a draft or /v1/fbp/order/direct/timeslot/list for a supply. Required.
+                for a draft or /v1/fbp/order/direct/timeslot/list for a supply; a time in the
+                past is refused. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated, starts_task
@@ -15,11 +15,11 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
+    DatePeriodRequest,
     EmptyRequest,
     FilterPeriod,
     FinanceCashFlowStatementListRequestDate,
     ReportCreateResponse,
-    ReportPlacementByProductsCreateRequest,
     ReportReturnsCreateResponse,
 )
 from ozon_async.types.finance import (
@@ -30,7 +30,6 @@ from ozon_async.types.finance import (
     FinanceAccrualPostingsV1Request,
     FinanceAccrualPostingsV1Response,
     FinanceAccrualTypesV1Response,
-    FinanceBalanceV1Request,
     FinanceBalanceV1Response,
     FinanceCashFlowStatementListV1Request,
     FinanceCashFlowStatementListV1Response,
@@ -66,7 +65,7 @@ class FinanceResource(Resource):
     async def accrual_by_day_v1(
         self,
         *,
-        date: str,
+        date: date | str,
         last_id: str | None = None,
         **call_options: Unpack[CallOptions],
     ) -> FinanceAccrualByDayV1Response:
@@ -183,8 +182,8 @@ class FinanceResource(Resource):
     async def balance_v1(
         self,
         *,
-        date_from: datetime | str,
-        date_to: datetime | str,
+        date_from: date | str,
+        date_to: date | str,
         **call_options: Unpack[CallOptions],
     ) -> FinanceBalanceV1Response:
         """Get the balance report.
@@ -201,9 +200,10 @@ class FinanceResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            date_from: Start date of the reporting period in `YYYY-MM-DD` format. Required.
-            date_to: End date of the reporting period in `YYYY-MM-DD` format; at most 30 days
-                after `date_from`. Required.
+            date_from: First day of the period, `YYYY-MM-DD`. Required.
+            date_to: Last day of the period, `YYYY-MM-DD`; the period may span at most 30 days
+                for /v1/finance/balance and at most 31 days for the placement and buyout
+                reports. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -214,7 +214,7 @@ class FinanceResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/finance/balance"],
-            FinanceBalanceV1Request,
+            DatePeriodRequest,
             FinanceBalanceV1Response,
             {
                 "date_from": date_from,
@@ -492,8 +492,8 @@ class FinanceResource(Resource):
     async def products_buyout_v1(
         self,
         *,
-        date_from: str,
-        date_to: str,
+        date_from: date | str,
+        date_to: date | str,
         **call_options: Unpack[CallOptions],
     ) -> FinanceProductsBuyoutV1Response:
         """Get the report on products bought out by Ozon.
@@ -510,9 +510,10 @@ class FinanceResource(Resource):
         ``idempotent=True``.
 
         Args:
-            date_from: First day of the reporting period, `YYYY-MM-DD`. Required.
-            date_to: Last day of the reporting period, `YYYY-MM-DD`; the period may span at most
-                31 days. Required.
+            date_from: First day of the period, `YYYY-MM-DD`. Required.
+            date_to: Last day of the period, `YYYY-MM-DD`; the period may span at most 30 days
+                for /v1/finance/balance and at most 31 days for the placement and buyout
+                reports. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -523,7 +524,7 @@ class FinanceResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/finance/products/buyout"],
-            ReportPlacementByProductsCreateRequest,
+            DatePeriodRequest,
             FinanceProductsBuyoutV1Response,
             {
                 "date_from": date_from,
@@ -595,7 +596,8 @@ class FinanceResource(Resource):
 
         Args:
             month: Report month, 1 to 12. Required.
-            year: Report year, for example 2025. Required.
+            year: Report year, 2023 or later: reports are available from August 2023 on (earlier
+                periods only in the seller account). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -637,7 +639,8 @@ class FinanceResource(Resource):
 
         Args:
             month: Report month, 1 to 12. Required.
-            year: Report year, for example 2025. Required.
+            year: Report year, 2023 or later: reports are available from August 2023 on (earlier
+                periods only in the seller account). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow

@@ -21,6 +21,7 @@ from ozon_async.types.common import (
 from ozon_async.types.invoice import (
     InvoiceCreateOrUpdateV2Request,
     InvoiceCreateOrUpdateV2RequestHsCode,
+    InvoiceCreateOrUpdateV2RequestPriceCurrency,
     InvoiceFileUploadV1Request,
     InvoiceFileUploadV1Response,
     InvoiceGetV2Response,
@@ -41,7 +42,7 @@ class InvoiceResource(Resource):
         hs_codes: Sequence[InvoiceCreateOrUpdateV2RequestHsCode | Mapping[str, Any]] | None = None,
         number: str | None = None,
         price: float | None = None,
-        price_currency: str | None = None,
+        price_currency: InvoiceCreateOrUpdateV2RequestPriceCurrency | None = None,
         **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Create or update the invoice of a posting.

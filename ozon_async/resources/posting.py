@@ -55,6 +55,7 @@ from ozon_async.types.posting import (
     PostingFboGetV2Request,
     PostingFboGetV2Response,
     PostingFboListV2Request,
+    PostingFboListV2RequestDir,
     PostingFboListV2RequestFilter,
     PostingFboListV2Response,
     PostingFboListV2ResponseResult,
@@ -65,6 +66,7 @@ from ozon_async.types.posting import (
     PostingFboListV3ResponsePosting,
     PostingFbpListV1Request,
     PostingFbpListV1RequestFilter,
+    PostingFbpListV1RequestSortBy,
     PostingFbpListV1RequestSortDir,
     PostingFbpListV1Response,
     PostingFbpListV1ResponsePosting,
@@ -75,12 +77,14 @@ from ozon_async.types.posting import (
     PostingFbsActListV2Request,
     PostingFbsActListV2RequestFilter,
     PostingFbsActListV2Response,
+    PostingFbsAwaitingDeliveryV2Request,
     PostingFbsCancelReasonListV2Response,
     PostingFbsCancelReasonV1Request,
     PostingFbsCancelReasonV1Response,
     PostingFbsCancelV2Request,
     PostingFbsDigitalActCheckStatusV2Response,
     PostingFbsDigitalActGetPdfV2Request,
+    PostingFbsDigitalActGetPdfV2RequestDocType,
     PostingFbsGetByBarcodeV2Request,
     PostingFbsGetByBarcodeV2Response,
     PostingFbsGetV3Request,
@@ -95,6 +99,7 @@ from ozon_async.types.posting import (
     PostingFbsListV4Response,
     PostingFbsPackageLabelCreateV2Response,
     PostingFbsPackageLabelGetV1Response,
+    PostingFbsPackageLabelV2Request,
     PostingFbsPickUpCodeVerifyV1Request,
     PostingFbsPickUpCodeVerifyV1Response,
     PostingFbsProductCancelV2Request,
@@ -545,7 +550,7 @@ class PostingResource(Resource):
         *,
         filter: PostingFboListV2RequestFilter | Mapping[str, Any],
         limit: int,
-        dir: str | None = None,
+        dir: PostingFboListV2RequestDir | None = None,
         offset: int | None = None,
         translit: bool | None = None,
         with_: PostingWith | Mapping[str, Any] | None = None,
@@ -662,7 +667,7 @@ class PostingResource(Resource):
         cursor: str | None = None,
         filter: PostingFbpListV1RequestFilter | Mapping[str, Any] | None = None,
         limit: int | None = None,
-        sort_by: str | None = None,
+        sort_by: PostingFbpListV1RequestSortBy | None = None,
         sort_dir: PostingFbpListV1RequestSortDir | None = None,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbpListV1Response:
@@ -1089,7 +1094,7 @@ class PostingResource(Resource):
         ``idempotent=True``.
 
         Args:
-            posting_number: Posting numbers. Required.
+            posting_number: Posting numbers, at most 100 per request. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -1100,7 +1105,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/awaiting-delivery"],
-            PostingNumbersRequest,
+            PostingFbsAwaitingDeliveryV2Request,
             BoolResultResponse,
             {
                 "posting_number": posting_number,
@@ -1269,7 +1274,7 @@ class PostingResource(Resource):
         self,
         *,
         id: int,
-        doc_type: str | None = None,
+        doc_type: PostingFbsDigitalActGetPdfV2RequestDocType | None = None,
         **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
         """Get a carriage document as PDF (deprecated).
@@ -1417,7 +1422,8 @@ class PostingResource(Resource):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
-            filter: Posting filter; the period is required. Required.
+            filter: Posting filter; the period (`since` to `to`) is required and may span at
+                most one year. Required.
             limit: Number of postings per page, from 1 to 1000. Required.
             dir: Sort direction: asc - ascending; desc - descending.
             offset: Number of postings to skip. For example, with offset 10 the answer starts
@@ -1473,7 +1479,8 @@ class PostingResource(Resource):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
-            filter: Posting filter. Required.
+            filter: Posting filter; the period (`since` to `to`) may span at most one year.
+                Required.
             limit: Number of postings per page; 1 to 100 according to Ozon's Chinese reference.
                 Required.
             cursor: Cursor for the next page; empty for the first page, then the cursor from the
@@ -1645,7 +1652,7 @@ class PostingResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            posting_number: Posting numbers. Required.
+            posting_number: Posting numbers, at most 20 per request. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -1656,7 +1663,7 @@ class PostingResource(Resource):
         """
         return await self._call_binary(
             OPERATIONS["POST /v2/posting/fbs/package-label"],
-            PostingNumbersRequest,
+            PostingFbsPackageLabelV2Request,
             {
                 "posting_number": posting_number,
             },
@@ -2236,7 +2243,7 @@ class PostingResource(Resource):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
-            filter: Filter for the postings. Required.
+            filter: Posting filter; a date range in it may span at most one year. Required.
             limit: Number of postings in the answer: minimum 1, maximum 1000. Required.
             dir: Sort direction: `asc` - ascending; `desc` - descending.
             offset: Number of postings to skip; for example, with `offset` 10 the answer starts
@@ -2296,7 +2303,7 @@ class PostingResource(Resource):
         Args:
             cursor: Cursor for the next page; empty for the first page, then the cursor from the
                 previous answer.
-            filter: Posting filter.
+            filter: Posting filter; a date range in it may span at most one year.
             limit: Number of postings per page; 1 to 100 according to Ozon's Chinese reference.
             sort_dir: Sort direction: `ASC` - ascending (default); `DESC` - descending.
             translit: `true` to transliterate the address from Cyrillic to Latin.

@@ -16,7 +16,6 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
     IdNamePair,
-    ProductIdsRequest,
 )
 from ozon_async.types.pricing_strategy import (
     PricingStrategyCompetitorInput,
@@ -28,6 +27,7 @@ from ozon_async.types.pricing_strategy import (
     PricingStrategyListV1Response,
     PricingStrategyListV1ResponseStrategy,
     PricingStrategyPageRequest,
+    PricingStrategyProductIdsRequest,
     PricingStrategyProductInfoV1Request,
     PricingStrategyProductInfoV1Response,
     PricingStrategyProductsAddV1Request,
@@ -339,9 +339,8 @@ class PricingStrategyResource(Resource):
         to undo.
 
         Args:
-            product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the
-                pricing strategy methods; up to 100 for /v1/product/archive and
-                /v1/product/unarchive. Required.
+            product_id: Product identifiers in the Ozon system (product_id), at most 50.
+                Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -352,7 +351,7 @@ class PricingStrategyResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/pricing-strategy/products/delete"],
-            ProductIdsRequest,
+            PricingStrategyProductIdsRequest,
             PricingStrategyProductsDeleteV1Response,
             {
                 "product_id": product_id,
@@ -451,9 +450,8 @@ class PricingStrategyResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the
-                pricing strategy methods; up to 100 for /v1/product/archive and
-                /v1/product/unarchive. Required.
+            product_id: Product identifiers in the Ozon system (product_id), at most 50.
+                Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -464,7 +462,7 @@ class PricingStrategyResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/pricing-strategy/strategy-ids-by-product-ids"],
-            ProductIdsRequest,
+            PricingStrategyProductIdsRequest,
             PricingStrategyStrategyIdsByProductIdsV1Response,
             {
                 "product_id": product_id,

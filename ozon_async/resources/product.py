@@ -18,7 +18,6 @@ from ozon_async.types.common import (
     Empty,
     EmptyRequest,
     IdObject,
-    ProductIdsRequest,
     ProductImportInfoRequest,
     ProductImportResponse,
     ProductImportTask,
@@ -52,6 +51,7 @@ from ozon_async.types.product import (
     ProductDigitalStocksImportV1Request,
     ProductDigitalStocksImportV1RequestStock,
     ProductDigitalStocksImportV1Response,
+    ProductIdsRequest,
     ProductImportBySkuV1Request,
     ProductImportBySkuV1RequestItem,
     ProductImportBySkuV1Response,
@@ -233,9 +233,8 @@ class ProductResource(Resource):
         requests of at most 100 and returns one outcome per item.
 
         Args:
-            product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the
-                pricing strategy methods; up to 100 for /v1/product/archive and
-                /v1/product/unarchive. Required.
+            product_id: Product identifiers in the Ozon system (product_id), at most 100 per
+                request. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -284,7 +283,7 @@ class ProductResource(Resource):
         done; ``.wait(task_id)`` waits for one already started.
 
         Args:
-            items: Products and the attributes to update.
+            items: Products and the attributes to update, at most 100 per request.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -2121,9 +2120,8 @@ class ProductResource(Resource):
         items in requests of at most 100 and returns one outcome per item.
 
         Args:
-            product_id: Product identifiers in the Ozon system (product_id). Maximum 50 for the
-                pricing strategy methods; up to 100 for /v1/product/archive and
-                /v1/product/unarchive. Required.
+            product_id: Product identifiers in the Ozon system (product_id), at most 100 per
+                request. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow

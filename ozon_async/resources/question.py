@@ -135,7 +135,7 @@ class QuestionResource(Resource):
         *,
         question_id: str,
         sku: int,
-        last_id: Any | None = None,
+        last_id: str | None = None,
         **call_options: Unpack[CallOptions],
     ) -> QuestionAnswerListV1Response:
         """List the answers to a question.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from ozon_async._resource import Resource, paginated
@@ -28,8 +29,8 @@ class RemovalResource(Resource):
     async def from_stock_list_v1(
         self,
         *,
-        date_from: str,
-        date_to: str,
+        date_from: date | str,
+        date_to: date | str,
         limit: int,
         last_id: str | None = None,
         **call_options: Unpack[CallOptions],
@@ -81,8 +82,8 @@ class RemovalResource(Resource):
     async def from_supply_list_v1(
         self,
         *,
-        date_from: str,
-        date_to: str,
+        date_from: date | str,
+        date_to: date | str,
         limit: int,
         last_id: str | None = None,
         **call_options: Unpack[CallOptions],

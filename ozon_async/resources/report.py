@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ozon_async._resource import Resource, paginated, starts_task
@@ -14,10 +15,11 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
+    DatePeriodRequest,
     EmptyRequest,
+    Language,
     ReportCodeResponse,
     ReportCreateResponse,
-    ReportPlacementByProductsCreateRequest,
     ReportReturnsCreateResponse,
 )
 from ozon_async.types.report import (
@@ -207,8 +209,8 @@ class ReportResource(Resource):
     async def placement_by_products_create_v1(
         self,
         *,
-        date_from: str,
-        date_to: str,
+        date_from: date | str,
+        date_to: date | str,
         **call_options: Unpack[CallOptions],
     ) -> ReportCodeResponse:
         """Create a report on FBO placement costs by product.
@@ -227,9 +229,10 @@ class ReportResource(Resource):
         for a free slot.
 
         Args:
-            date_from: First day of the reporting period, `YYYY-MM-DD`. Required.
-            date_to: Last day of the reporting period, `YYYY-MM-DD`; the period may span at most
-                31 days. Required.
+            date_from: First day of the period, `YYYY-MM-DD`. Required.
+            date_to: Last day of the period, `YYYY-MM-DD`; the period may span at most 30 days
+                for /v1/finance/balance and at most 31 days for the placement and buyout
+                reports. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -240,7 +243,7 @@ class ReportResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/report/placement/by-products/create"],
-            ReportPlacementByProductsCreateRequest,
+            DatePeriodRequest,
             ReportCodeResponse,
             {
                 "date_from": date_from,
@@ -252,8 +255,8 @@ class ReportResource(Resource):
     async def placement_by_supplies_create_v1(
         self,
         *,
-        date_from: str,
-        date_to: str,
+        date_from: date | str,
+        date_to: date | str,
         **call_options: Unpack[CallOptions],
     ) -> ReportCodeResponse:
         """Create a report on FBO placement costs by supply.
@@ -272,9 +275,10 @@ class ReportResource(Resource):
         for a free slot.
 
         Args:
-            date_from: First day of the reporting period, `YYYY-MM-DD`. Required.
-            date_to: Last day of the reporting period, `YYYY-MM-DD`; the period may span at most
-                31 days. Required.
+            date_from: First day of the period, `YYYY-MM-DD`. Required.
+            date_to: Last day of the period, `YYYY-MM-DD`; the period may span at most 30 days
+                for /v1/finance/balance and at most 31 days for the placement and buyout
+                reports. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -285,7 +289,7 @@ class ReportResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/report/placement/by-supplies/create"],
-            ReportPlacementByProductsCreateRequest,
+            DatePeriodRequest,
             ReportCodeResponse,
             {
                 "date_from": date_from,
@@ -402,7 +406,7 @@ class ReportResource(Resource):
         self,
         *,
         filter: ReportReturnsCreateV2RequestFilter | Mapping[str, Any],
-        language: str | None = None,
+        language: Language | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportReturnsCreateResponse:
         """Create a report on FBO and FBS returns.
@@ -419,8 +423,9 @@ class ReportResource(Resource):
 
         Args:
             filter: Which returns to include in the report. Required.
-            language: Report language: `RU` (Russian) or `EN` (English); `DEFAULT` leaves the
-                choice to Ozon.
+            language: Report language: `RU` Russian, `EN` English; `DEFAULT` (the default)
+                leaves the choice to Ozon. Ozon types it as its common `Language` list, which
+                also has `TR` and `ZH_HANS`.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta, field
+from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 
@@ -108,7 +108,12 @@ class ActionsAutoAddProductsCandidatesV1Response(Model):
 
 
 class ActionsAutoAddProductsCandidatesV1ResponseProduct(Model):
-    """A product eligible for automatic addition to a promotion, with its prices."""
+    """A product eligible for automatic addition to a promotion, with its prices.
+
+    Note: Ozon's example of this object misspells two keys (`product_id` written with a Cyrillic
+    letter U+0441 for the Latin c, and `min_seller_price:` with a trailing colon); they are
+    typos of `product_id` and `min_seller_price`, not fields, and are not listed.
+    """
 
     action_price_to_auto_add: float | None = None
     """Promotional price the product would get."""
@@ -150,17 +155,6 @@ class ActionsAutoAddProductsCandidatesV1ResponseProduct(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    produ_t_id: int | None = field(default=None, name="produсt_id")
-    """Product identifier in the Ozon system (product_id) under a misspelt key that Ozon's example
-    sends in place of `product_id`. JSON name: ``produсt_id``.
-    """
-
-    min_seller_price_: float | None = field(default=None, name="min_seller_price:")
-    """Lowest price of the product once the promotion is applied, under a malformed key (with a
-    trailing colon) that Ozon's example sends in place of `min_seller_price`. JSON name:
-    ``min_seller_price:``.
-    """
-
 
 class ActionsAutoAddProductsDeleteV1Request(RequestModel):
     """Products to take out of automatic addition to a promotion."""
@@ -197,7 +191,12 @@ class ActionsAutoAddProductsListV1Response(Model):
 
 
 class ActionsAutoAddProductsListV1ResponseProduct(Model):
-    """A product queued for automatic addition to a promotion, with its prices."""
+    """A product queued for automatic addition to a promotion, with its prices.
+
+    Note: Ozon's example of this object misspells two keys (`product_id` written with a Cyrillic
+    letter U+0441 for the Latin c, and `min_seller_price:` with a trailing colon); they are
+    typos of `product_id` and `min_seller_price`, not fields, and are not listed.
+    """
 
     action_price_to_auto_add: float | None = None
     """Promotional price of the product."""
@@ -240,17 +239,6 @@ class ActionsAutoAddProductsListV1ResponseProduct(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
-
-    produ_t_id: int | None = field(default=None, name="produсt_id")
-    """Product identifier in the Ozon system (product_id) under a misspelt key that Ozon's example
-    sends in place of `product_id`. JSON name: ``produсt_id``.
-    """
-
-    min_seller_price_: float | None = field(default=None, name="min_seller_price:")
-    """Lowest price of the product once the promotion is applied, under a malformed key (with a
-    trailing colon) that Ozon's example sends in place of `min_seller_price`. JSON name:
-    ``min_seller_price:``.
-    """
 
 
 class ActionsAutoAddProductsRequest(RequestModel):
@@ -409,7 +397,7 @@ class ActionsDiscountsTaskListV1Request(RequestModel):
     limit: Annotated[int, Meta(ge=0)]
     """Maximum number of requests per page."""
 
-    page: Annotated[int, Meta(ge=0)] | None = None
+    page: Annotated[int, Meta(ge=1)] | None = None
     """Page number to return, starting from 1."""
 
 

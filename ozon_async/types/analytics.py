@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus = (
         Literal["TariffStatus_Unspecified", "GOOD", "MEDIUM", "BAD"] | str
     )
-    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"]
+    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema = Literal[
+        "All", "ALL", "FBO", "FBS", "UNKNOWN"
+    ]
     AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod = Literal[
         "FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"
     ]
@@ -141,7 +143,9 @@ else:
     AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItemDeliverySchema = str
     AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetricsAttentionLevel = str
     AnalyticsAverageDeliveryTimeSummaryV1ResponseCurrentTariffTariffStatus = str
-    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema = Literal["All", "FBO", "FBS", "UNKNOWN"]
+    AnalyticsAverageDeliveryTimeV1RequestDeliverySchema = Literal[
+        "All", "ALL", "FBO", "FBS", "UNKNOWN"
+    ]
     AnalyticsAverageDeliveryTimeV1RequestSupplyPeriod = Literal[
         "FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"
     ]
@@ -464,12 +468,12 @@ class AnalyticsAverageDeliveryTimeV1ResponseTotal(Model):
 class AnalyticsDataV1Request(RequestModel):
     """Request for analytics data."""
 
-    date_from: str
+    date_from: date
     """Start date of the report period (YYYY-MM-DD). Without a Premium subscription, it must be
     within the last three months.
     """
 
-    date_to: str
+    date_to: date
     """End date of the report period (YYYY-MM-DD), inclusive."""
 
     dimension: list[AnalyticsDataV1RequestDimension]
@@ -478,7 +482,7 @@ class AnalyticsDataV1Request(RequestModel):
     category4 (category of level 1 to 4), brand, modelID (model).
     """
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of rows in the response, from 1 to 1000."""
 
     metrics: Annotated[list[AnalyticsDataV1RequestMetric], Meta(max_length=14)]
@@ -640,10 +644,10 @@ class AnalyticsProductQueriesDetailsV1Request(RequestModel):
     date_from: datetime
     """Start of the analytics period."""
 
-    limit_by_sku: int
+    limit_by_sku: Annotated[int, Meta(le=15)]
     """Maximum number of queries returned per SKU. Maximum 15."""
 
-    page_size: int
+    page_size: Annotated[int, Meta(le=100)]
     """Number of items per page. Maximum 100."""
 
     skus: Annotated[list[int], Meta(max_length=1000)]
@@ -652,7 +656,7 @@ class AnalyticsProductQueriesDetailsV1Request(RequestModel):
     date_to: datetime | None = None
     """End of the analytics period."""
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=0)] | None = None
     """Page number to return, starting at 0."""
 
     sort_by: AnalyticsProductQueriesSortBy | None = None
@@ -888,12 +892,7 @@ class AnalyticsStocksV1Request(RequestModel):
     /v1/cluster/list or from /v2/cluster/list. Do not combine with `cluster_ids`.
     """
 
-    turnover_grades: (
-        Annotated[
-            list[AnalyticsStocksV1RequestTurnoverGradesItem], Meta(max_length=56, min_length=28)
-        ]
-        | None
-    ) = None
+    turnover_grades: list[AnalyticsStocksV1RequestTurnoverGradesItem] | None = None
     """Filter by liquidity status: `TURNOVER_GRADE_NONE`: no status; `DEFICIT`: stock lasts under
     28 days; `POPULAR`: very popular, stock lasts 28 to 56 days; `ACTUAL`: popular, stock lasts
     56 to 120 days; `SURPLUS`: sells slowly, stock lasts over 120 days; `NO_SALES`: no sales in

@@ -40,7 +40,7 @@ class AssemblyCarriageFilter(RequestModel):
     order. Format `YYYY-MM-DDThh:mm:ss.mcsZ`, for example `2020-03-18T07:34:50.359Z`.
     """
 
-    delivery_method_id: Annotated[int, Meta(le=1000)] | None = None
+    delivery_method_id: int | None = None
     """Delivery method identifier; get it with /v1/delivery-method/list."""
 
 
@@ -167,7 +167,7 @@ class AssemblyFbsFilter(RequestModel):
     order. Format `YYYY-MM-DDThh:mm:ss.mcsZ`, for example `2020-03-18T07:34:50.359Z`.
     """
 
-    delivery_method_id: Annotated[int, Meta(le=1000)] | None = None
+    delivery_method_id: int | None = None
     """Delivery method identifier; get it with /v1/delivery-method/list."""
 
 

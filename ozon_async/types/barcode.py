@@ -20,7 +20,7 @@ class BarcodeAddV1Request(RequestModel):
 class BarcodeAddV1RequestBarcode(RequestModel):
     """A barcode to bind to a product."""
 
-    barcode: str
+    barcode: Annotated[str, Meta(max_length=100)]
     """Barcode value. Up to 100 characters."""
 
     sku: int

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from msgspec import Meta
+
 from ozon_async._models import Model, RequestModel
 
 
@@ -16,7 +20,7 @@ class BrandCompanyCertificationListV1Request(RequestModel):
     page_size: int
     """Number of brands per page."""
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=1)] | None = None
     """Number of the page to return, starting at 1."""
 
 

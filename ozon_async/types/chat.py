@@ -51,7 +51,7 @@ class ChatHistoryV2Request(RequestModel):
     chat_id: str
     """Chat identifier."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=1000)]
     """Number of messages in the response. Default 50, maximum 1000."""
 
     direction: str | None = None
@@ -114,7 +114,7 @@ class ChatHistoryV3Request(RequestModel):
     Required when direction is Forward.
     """
 
-    limit: int | None = None
+    limit: Annotated[int, Meta(le=1000)] | None = None
     """Number of messages in the answer. Default 50, maximum 1000."""
 
 
@@ -194,7 +194,7 @@ class ChatListRequestFilter(RequestModel):
 class ChatListV2Request(RequestModel):
     """Request for the chat list (version 2)."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=1000)]
     """Number of chats in the response. Default 30, maximum 1000."""
 
     filter: ChatListRequestFilter | None = None
@@ -265,7 +265,7 @@ class ChatListV2ResponseChatChat(Model):
 class ChatListV3Request(RequestModel):
     """Request for a page of chats."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=100)]
     """Number of chats in the answer. Default 30, maximum 100."""
 
     filter: ChatListRequestFilter | None = None
@@ -363,7 +363,7 @@ class ChatSendMessageV1Request(RequestModel):
     chat_id: str
     """Chat identifier."""
 
-    text: str
+    text: Annotated[str, Meta(max_length=1000, min_length=1)]
     """Message text in plain text, 1 to 1000 characters."""
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from msgspec import field
@@ -11,9 +11,13 @@ from msgspec import field
 from ozon_async._models import Model, RequestModel
 
 if TYPE_CHECKING:
+    Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
     SortDirection = Literal["ASC", "DESC"]
 else:
+    Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
     SortDirection = Literal["ASC", "DESC"]
+# Language: Language of the answer: EN - English, RU - Russian, TR - Turkish, ZH_HANS -
+# Simplified Chinese; DEFAULT (the default) means Russian.
 # SortDirection: Sort direction: ASC for ascending, DESC for descending (lower-case asc is also
 # accepted).
 
@@ -69,6 +73,18 @@ class CarriageError(Model):
 
     description: str | None = None
     """Human-readable explanation of the error."""
+
+
+class DatePeriodRequest(RequestModel):
+    """A reporting period given as its first and last day."""
+
+    date_from: date
+    """First day of the period, `YYYY-MM-DD`."""
+
+    date_to: date
+    """Last day of the period, `YYYY-MM-DD`; the period may span at most 30 days for
+    /v1/finance/balance and at most 31 days for the placement and buyout reports.
+    """
 
 
 class DropOffPointCoordinates(Model):
@@ -357,15 +373,6 @@ class ProductCardAttributeValue(Model):
     """The value text."""
 
 
-class ProductIdsRequest(RequestModel):
-    """A list of product identifiers."""
-
-    product_id: list[int]
-    """Product identifiers in the Ozon system (product_id). Maximum 50 for the pricing strategy
-    methods; up to 100 for /v1/product/archive and /v1/product/unarchive.
-    """
-
-
 class ProductImage(Model):
     """A product image in the object form of Ozon's 2026 schemas."""
 
@@ -419,16 +426,6 @@ class ReportCreateResponse(Model):
 
     code: str | None = None
     """Report code, when returned at the top level; pass it to /v1/report/info."""
-
-
-class ReportPlacementByProductsCreateRequest(RequestModel):
-    """Reporting period given as a start and an end date, at most 31 days long."""
-
-    date_from: str
-    """First day of the reporting period, `YYYY-MM-DD`."""
-
-    date_to: str
-    """Last day of the reporting period, `YYYY-MM-DD`; the period may span at most 31 days."""
 
 
 class ReportReturnsCreateResponse(Model):

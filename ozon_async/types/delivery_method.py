@@ -29,7 +29,7 @@ else:
 class DeliveryMethodListV1Request(RequestModel):
     """Request for the deprecated list of warehouse delivery methods."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=50)]
     """Number of items in the answer, 1 to 50."""
 
     filter: DeliveryMethodListV1RequestFilter | None = None

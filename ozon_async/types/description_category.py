@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Annotated
+
+from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
-
-if TYPE_CHECKING:
-    Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
-else:
-    Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
-# Language: Language of the answer: EN - English, RU - Russian, TR - Turkish, ZH_HANS -
-# Simplified Chinese; DEFAULT (the default) means Russian.
+from ozon_async.types.common import (
+    Language,
+)
 
 
 class DescriptionCategoryAttributeV1Request(RequestModel):
@@ -113,13 +111,13 @@ class DescriptionCategoryAttributeValuesSearchV1Request(RequestModel):
     description_category_id: int
     """Category identifier, from /v1/description-category/tree."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=100)]
     """Number of values to return, from 1 to 100."""
 
     type_id: int
     """Product type identifier, from /v1/description-category/tree."""
 
-    value: str
+    value: Annotated[str, Meta(min_length=2)]
     """Text to search dictionary values for; at least 2 characters."""
 
 
@@ -139,7 +137,7 @@ class DescriptionCategoryAttributeValuesV1Request(RequestModel):
     description_category_id: int
     """Category identifier, from /v1/description-category/tree."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=2000)]
     """Number of values to return, from 1 to 2000."""
 
     type_id: int

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
@@ -1161,10 +1161,10 @@ class DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDayTimeslot(Model):
 class DraftTimeslotInfoV2Request(RequestModel):
     """Request for the timeslots available to a draft."""
 
-    date_from: str
+    date_from: date
     """Start date of the period to look for timeslots in, `YYYY-MM-DD`."""
 
-    date_to: str
+    date_to: date
     """End date of the period to look for timeslots in, `YYYY-MM-DD`; at most 28 days from today."""
 
     draft_id: int

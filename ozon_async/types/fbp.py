@@ -1794,7 +1794,7 @@ class FbpRequest4(RequestModel):
 
     timeslot_start: datetime
     """Start of the new timeslot, from /v1/fbp/draft/direct/timeslot/get for a draft or
-    /v1/fbp/order/direct/timeslot/list for a supply.
+    /v1/fbp/order/direct/timeslot/list for a supply; a time in the past is refused.
     """
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
@@ -56,7 +56,7 @@ class FinanceAccrualByDayV1Request(RequestModel):
     optional here.
     """
 
-    date: str
+    date: date
     """Accrual date in `YYYY-MM-DD` format; the earliest is 2022-01-01."""
 
     last_id: str | None = None
@@ -271,17 +271,6 @@ class FinanceAccrualTypesV1ResponseAccrualType(Model):
     """Name of the accrual type."""
 
 
-class FinanceBalanceV1Request(RequestModel):
-    """Period of the balance report."""
-
-    date_from: datetime
-    """Start date of the reporting period in `YYYY-MM-DD` format."""
-
-    date_to: datetime
-    """End date of the reporting period in `YYYY-MM-DD` format; at most 30 days after `date_from`.
-    """
-
-
 class FinanceBalanceV1Response(Model):
     """The seller's balance report for a period."""
 
@@ -382,7 +371,7 @@ class FinanceCashFlowStatementListV1Request(RequestModel):
     page_size: int
     """Number of items per page."""
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=1)] | None = None
     """Page number to return, starting at 1."""
 
     with_details: bool | None = None
@@ -730,10 +719,10 @@ class FinanceProductsBuyoutV1ResponseProduct(Model):
 class FinanceRealizationByDayV1Request(RequestModel):
     """Request for the daily sales report."""
 
-    day: int
+    day: Annotated[int, Meta(ge=1, le=31)]
     """Day of the month, 1 to 31."""
 
-    month: int
+    month: Annotated[int, Meta(ge=1, le=12)]
     """Month, 1 to 12."""
 
     year: int
@@ -888,7 +877,7 @@ class FinanceTransactionListV3Request(RequestModel):
     filter: FinanceTransactionListV3RequestFilter | None = None
     """Transaction filter; specify a date range or a posting number."""
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=1)] | None = None
     """Page number to return, starting at 1."""
 
 
@@ -1182,11 +1171,13 @@ class RealizationReportItem(Model):
 class RealizationReportRequest(RequestModel):
     """The month and year of a realization (sales) report."""
 
-    month: int
+    month: Annotated[int, Meta(ge=1, le=12)]
     """Report month, 1 to 12."""
 
-    year: int
-    """Report year, for example 2025."""
+    year: Annotated[int, Meta(ge=2023)]
+    """Report year, 2023 or later: reports are available from August 2023 on (earlier periods only
+    in the seller account).
+    """
 
 
 class RealizationReportResponseHeader(Model):

@@ -4,11 +4,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
+
+if TYPE_CHECKING:
+    InvoiceCreateOrUpdateV2RequestPriceCurrency = Literal["USD", "EUR", "TRY", "CNY", "RUB", "GBP"]
+else:
+    InvoiceCreateOrUpdateV2RequestPriceCurrency = Literal["USD", "EUR", "TRY", "CNY", "RUB", "GBP"]
+# InvoiceCreateOrUpdateV2RequestPriceCurrency: Invoice currency:
+# - `USD`: US dollar;
+# - `EUR`: euro;
+# - `TRY`: Turkish lira;
+# - `CNY`: Chinese yuan;
+# - `RUB`: Russian rouble;
+# - `GBP`: pound sterling.
+# Defaults to `USD`.
 
 
 class InvoiceCreateOrUpdateV2Request(RequestModel):
@@ -34,7 +47,7 @@ class InvoiceCreateOrUpdateV2Request(RequestModel):
     places.
     """
 
-    price_currency: str | None = None
+    price_currency: InvoiceCreateOrUpdateV2RequestPriceCurrency | None = None
     """Invoice currency:
     - `USD`: US dollar;
     - `EUR`: euro;

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+
+from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 
@@ -11,7 +14,7 @@ from ozon_async._models import Model, RequestModel
 class PassListV1Request(RequestModel):
     """Request for a page of arrival passes."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Maximum number of passes in the answer. Default 1000, maximum 1000."""
 
     cursor: str | None = None

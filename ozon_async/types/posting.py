@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from msgspec import Meta, field
@@ -28,19 +28,103 @@ if TYPE_CHECKING:
     FbsPostingCargoType = Literal["BOX", "PALLET"] | str
     PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
     PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"]
+    PostingFboListV2RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFboListV2RequestFilterStatus = Literal[
+        "", "awaiting_packaging", "awaiting_deliver", "delivering", "delivered", "cancelled"
+    ]
+    PostingFboListV3RequestFilterStatusesItem = Literal[
+        "awaiting_packaging", "awaiting_deliver", "delivering", "delivered", "cancelled"
+    ]
     PostingFboListV3RequestSortDir = Literal["ASC", "DESC"]
+    PostingFbpListV1RequestSortBy = Literal["last_change_status_date", "in_process_at"]
     PostingFbpListV1RequestSortDir = Literal["ASC", "DESC"]
+    PostingFbsActListV2RequestFilterIntegrationType = Literal[
+        "ozon", "aggregator", "3pl_tracking", "non_integrated"
+    ]
+    PostingFbsActListV2RequestFilterStatusItem = Literal[
+        "new",
+        "awaiting_retry",
+        "in_process",
+        "success",
+        "error",
+        "sended",
+        "received",
+        "formed",
+        "cancelled",
+        "pending",
+        "completion_enqueued",
+        "completion_processing",
+        "completion_failed",
+        "cancelation_enqueued",
+        "cancelation_processing",
+        "cancelation_failed",
+        "completed",
+        "closed",
+        "delivered",
+    ]
+    PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
+        "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
+    ]
 else:
     FbsPostingCargoType = str
     PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
     PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"]
+    PostingFboListV2RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFboListV2RequestFilterStatus = Literal[
+        "", "awaiting_packaging", "awaiting_deliver", "delivering", "delivered", "cancelled"
+    ]
+    PostingFboListV3RequestFilterStatusesItem = Literal[
+        "awaiting_packaging", "awaiting_deliver", "delivering", "delivered", "cancelled"
+    ]
     PostingFboListV3RequestSortDir = Literal["ASC", "DESC"]
+    PostingFbpListV1RequestSortBy = Literal["last_change_status_date", "in_process_at"]
     PostingFbpListV1RequestSortDir = Literal["ASC", "DESC"]
+    PostingFbsActListV2RequestFilterIntegrationType = Literal[
+        "ozon", "aggregator", "3pl_tracking", "non_integrated"
+    ]
+    PostingFbsActListV2RequestFilterStatusItem = Literal[
+        "new",
+        "awaiting_retry",
+        "in_process",
+        "success",
+        "error",
+        "sended",
+        "received",
+        "formed",
+        "cancelled",
+        "pending",
+        "completion_enqueued",
+        "completion_processing",
+        "completion_failed",
+        "cancelation_enqueued",
+        "cancelation_processing",
+        "cancelation_failed",
+        "completed",
+        "closed",
+        "delivered",
+    ]
+    PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
+        "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
+    ]
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
 # PostingDigitalListV1RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
 # PostingDigitalListV2RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+# PostingFboListV2RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+# PostingFboListV2RequestFilterStatus: Return only postings in this status: `awaiting_packaging`
+# (waiting to be packed), `awaiting_deliver` (waiting to be shipped), `delivering` (being
+# delivered), `delivered` (delivered), `cancelled` (cancelled). An empty string means any
+# status.
 # PostingFboListV3RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+# PostingFbpListV1RequestSortBy: Field to sort postings by: `last_change_status_date` (date of
+# the last status change) or `in_process_at` (date processing started).
 # PostingFbpListV1RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
+# PostingFbsActListV2RequestFilterIntegrationType: Type of integration with the delivery
+# service: `ozon` (delivered by Ozon logistics), `aggregator` (an external service delivers,
+# Ozon registers the order), `3pl_tracking` (an external service delivers, the seller registers
+# the order), `non_integrated` (the seller delivers).
+# PostingFbsDigitalActGetPdfV2RequestDocType: Type of document: `act_of_acceptance` (shipment
+# list), `act_of_mismatch` (discrepancy act), `act_of_excess` (act of excess), `waybill`
+# (waybill).
 
 
 class FbsPosting(Model):
@@ -1021,7 +1105,7 @@ class PostingDigitalListV1Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
     """Number of postings per page, 1 to 1000."""
 
-    offset: int | None = None
+    offset: Annotated[int, Meta(le=20000)] | None = None
     """Number of postings to skip, at most 20000; for example, with 10 the answer starts from the
     eleventh posting.
     """
@@ -1403,10 +1487,10 @@ class PostingFboListV2Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings per page, 1 to 1000."""
 
-    dir: str | None = None
+    dir: PostingFboListV2RequestDir | None = None
     """Sort direction: `ASC` (ascending) or `DESC` (descending)."""
 
-    offset: int | None = None
+    offset: Annotated[int, Meta(le=20000)] | None = None
     """Number of postings to skip, at most 20000; for example, with 10 the answer starts from the
     eleventh posting.
     """
@@ -1427,10 +1511,10 @@ class PostingFboListV2RequestFilter(RequestModel):
     to: datetime
     """End of the period; the period may not exceed one year."""
 
-    status: str | None = None
+    status: PostingFboListV2RequestFilterStatus | None = None
     """Return only postings in this status: `awaiting_packaging` (waiting to be packed),
     `awaiting_deliver` (waiting to be shipped), `delivering` (being delivered), `delivered`
-    (delivered), `cancelled` (cancelled).
+    (delivered), `cancelled` (cancelled). An empty string means any status.
     """
 
 
@@ -1534,7 +1618,7 @@ class PostingFboListV3RequestFilter(RequestModel):
     since: datetime | None = None
     """Start of the period; the period may not exceed one year."""
 
-    statuses: list[str] | None = None
+    statuses: list[PostingFboListV3RequestFilterStatusesItem] | None = None
     """Return only postings in these statuses: `awaiting_packaging` (waiting to be packed),
     `awaiting_deliver` (waiting to be shipped), `delivering` (being delivered), `delivered`
     (delivered), `cancelled` (cancelled).
@@ -1717,7 +1801,7 @@ class PostingFbpListV1Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=100)] | None = None
     """Number of postings per page, 1 to 100."""
 
-    sort_by: str | None = None
+    sort_by: PostingFbpListV1RequestSortBy | None = None
     """Field to sort postings by: `last_change_status_date` (date of the last status change) or
     `in_process_at` (date processing started).
     """
@@ -2018,20 +2102,20 @@ class PostingFbsActListV2Request(RequestModel):
 class PostingFbsActListV2RequestFilter(RequestModel):
     """Filter for shipment acts: creation period, integration type and statuses."""
 
-    date_from: str
+    date_from: date
     """Start of the period in which the shipments were created, for example `2024-08-04`."""
 
-    date_to: str
+    date_to: date
     """End of the period in which the shipments were created, for example `2024-08-04`."""
 
-    integration_type: str | None = None
+    integration_type: PostingFbsActListV2RequestFilterIntegrationType | None = None
     """Type of integration with the delivery service: `ozon` (delivered by Ozon logistics),
     `aggregator` (an external service delivers, Ozon registers the order), `3pl_tracking` (an
     external service delivers, the seller registers the order), `non_integrated` (the seller
     delivers).
     """
 
-    status: list[str] | None = None
+    status: list[PostingFbsActListV2RequestFilterStatusItem] | None = None
     """Carriage statuses to include: `new` (new), `awaiting_retry` (creation being retried),
     `in_process` (being assembled), `success` (created), `error` (creation failed), `sended`
     (sent), `received` (received), `formed` (assembled), `cancelled` (cancelled), `pending`
@@ -2125,6 +2209,13 @@ class PostingFbsActListV2ResponseResultRelatedDocsActOfAcceptance(Model):
     """
 
 
+class PostingFbsAwaitingDeliveryV2Request(RequestModel):
+    """Postings to hand over to delivery (mark as awaiting delivery)."""
+
+    posting_number: Annotated[list[str], Meta(max_length=100)]
+    """Posting numbers, at most 100 per request."""
+
+
 class PostingFbsCancelReasonListV2Response(Model):
     """Answer with the list of posting cancellation reasons."""
 
@@ -2211,7 +2302,7 @@ class PostingFbsDigitalActGetPdfV2Request(RequestModel):
     /v2/posting/fbs/act/create.
     """
 
-    doc_type: str | None = None
+    doc_type: PostingFbsDigitalActGetPdfV2RequestDocType | None = None
     """Type of document: `act_of_acceptance` (shipment list), `act_of_mismatch` (discrepancy act),
     `act_of_excess` (act of excess), `waybill` (waybill).
     """
@@ -2935,9 +3026,9 @@ class PostingFbsListV3Request(RequestModel):
     """
 
     filter: PostingFbsListV3RequestFilter
-    """Posting filter; the period is required."""
+    """Posting filter; the period (`since` to `to`) is required and may span at most one year."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings per page, from 1 to 1000."""
 
     dir: str | None = None
@@ -3027,7 +3118,7 @@ class PostingFbsListV4Request(RequestModel):
     """Request for the list of FBS postings (v4)."""
 
     filter: PostingFbsListV4RequestFilter
-    """Posting filter."""
+    """Posting filter; the period (`since` to `to`) may span at most one year."""
 
     limit: Annotated[int, Meta(ge=1, le=100)]
     """Number of postings per page; 1 to 100 according to Ozon's Chinese reference."""
@@ -3176,6 +3267,13 @@ class PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting(Model):
     """Posting number."""
 
 
+class PostingFbsPackageLabelV2Request(RequestModel):
+    """Postings to print labels for."""
+
+    posting_number: Annotated[list[str], Meta(max_length=20)]
+    """Posting numbers, at most 20 per request."""
+
+
 class PostingFbsPickUpCodeVerifyV1Request(RequestModel):
     """A courier's code to check against a posting."""
 
@@ -3264,7 +3362,7 @@ class PostingFbsProductCountrySetV2Request(RequestModel):
     product_id: int
     """Product ID in Ozon's system (product_id)."""
 
-    country_iso_code: str
+    country_iso_code: Annotated[str, Meta(max_length=2, min_length=2)]
     """Two-letter ISO 3166-1 code of the country. Get the available countries and codes with
     /v2/posting/fbs/product/country/list.
     """
@@ -3562,9 +3660,9 @@ class PostingFbsUnfulfilledListV3Request(RequestModel):
     """
 
     filter: PostingFbsUnfulfilledListV3RequestFilter
-    """Filter for the postings."""
+    """Posting filter; a date range in it may span at most one year."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings in the answer: minimum 1, maximum 1000."""
 
     dir: str | None = None
@@ -3582,7 +3680,7 @@ class PostingFbsUnfulfilledListV3Request(RequestModel):
 class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
     """Filter for unprocessed postings; use either the assembly deadline range (cutoff_from and
     cutoff_to) or the handover-to-delivery range (delivering_date_from and delivering_date_to),
-    not both.
+    not both. Each range may span at most one year.
 
     Note: Ozon marks `cutoff_from` and `cutoff_to` required, but its text allows filtering by
     `delivering_date_from`/`delivering_date_to` instead; neither pair is required by itself.
@@ -4023,7 +4121,7 @@ class PostingFbsUnfulfilledListV4Request(RequestModel):
     """
 
     filter: PostingFbsUnfulfilledListV4RequestFilter | None = None
-    """Posting filter."""
+    """Posting filter; a date range in it may span at most one year."""
 
     limit: Annotated[int, Meta(ge=1, le=100)] | None = None
     """Number of postings per page; 1 to 100 according to Ozon's Chinese reference."""
@@ -4041,7 +4139,7 @@ class PostingFbsUnfulfilledListV4Request(RequestModel):
 class PostingFbsUnfulfilledListV4RequestFilter(RequestModel):
     """Filter for unprocessed postings; use either the assembly deadline range (cutoff_from and
     cutoff_to) or the handover-to-delivery range (delivering_date_from and delivering_date_to),
-    not both.
+    not both. Each range may span at most one year.
     """
 
     cutoff_from: datetime | None = None

@@ -16,7 +16,7 @@ from ozon_async.types.common import (
 class PricingStrategyCompetitorInput(RequestModel):
     """A competitor used by a pricing strategy, with the price coefficient applied to it."""
 
-    coefficient: float
+    coefficient: Annotated[float, Meta(ge=0.5, le=1.2)]
     """Coefficient by which the lowest competitor price is multiplied. Allowed range 0.5 to 1.2."""
 
     competitor_id: int
@@ -157,11 +157,18 @@ class PricingStrategyPageRequest(RequestModel):
     optional here.
     """
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=50)]
     """Maximum number of items per page, from 1 to 50."""
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=1)] | None = None
     """Page number to return. Minimum 1."""
+
+
+class PricingStrategyProductIdsRequest(RequestModel):
+    """Product identifiers for a pricing-strategy call."""
+
+    product_id: Annotated[list[int], Meta(max_length=50)]
+    """Product identifiers in the Ozon system (product_id), at most 50."""
 
 
 class PricingStrategyProductInfoV1Request(RequestModel):

@@ -466,8 +466,8 @@ class ProductActionTimerStatusV1ResponseStatuse(Model):
 class ProductAttributesUpdateV1Request(RequestModel):
     """Request to add or change product attributes."""
 
-    items: list[ProductAttributesUpdateV1RequestItem] | None = None
-    """Products and the attributes to update."""
+    items: Annotated[list[ProductAttributesUpdateV1RequestItem], Meta(max_length=100)] | None = None
+    """Products and the attributes to update, at most 100 per request."""
 
 
 class ProductAttributesUpdateV1RequestItem(RequestModel):
@@ -644,7 +644,7 @@ class ProductCertificateListV1Request(RequestModel):
     type: str | None = None
     """Certificate type to filter by (codes from /v1/product/certificate/types)."""
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=1)] | None = None
     """Page number to return, starting from 1."""
 
 
@@ -683,7 +683,7 @@ class ProductCertificateProductsListV1Request(RequestModel):
     /v1/product/certificate/product_status/list).
     """
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=1)] | None = None
     """Page number to return, starting from 1."""
 
 
@@ -934,6 +934,13 @@ class ProductDigitalStocksImportV1ResponseStatus(Model):
     """`true` if the request succeeded and the stock was updated."""
 
 
+class ProductIdsRequest(RequestModel):
+    """Product identifiers to archive or restore from the archive."""
+
+    product_id: Annotated[list[int], Meta(max_length=100)]
+    """Product identifiers in the Ozon system (product_id), at most 100 per request."""
+
+
 class ProductImportBySkuV1Request(RequestModel):
     """Request to create products by copying existing Ozon cards."""
 
@@ -947,10 +954,10 @@ class ProductImportBySkuV1RequestItem(RequestModel):
     sku: int
     """Ozon SKU of the product card to copy."""
 
-    name: str | None = None
+    name: Annotated[str, Meta(max_length=500)] | None = None
     """Product name; up to 500 characters."""
 
-    offer_id: str | None = None
+    offer_id: Annotated[str, Meta(max_length=50)] | None = None
     """Product identifier in the seller's system (article); up to 50 characters."""
 
     old_price: str | None = None
@@ -1197,7 +1204,9 @@ class ProductImportV3RequestItem(RequestModel):
     """Marketing colour image, a public link to a JPG file."""
 
     complex_attributes: list[ProductImportV3RequestItemComplexAttribute] | None = None
-    """Attributes that have nested attributes, such as videos and video covers."""
+    """Attributes that have nested attributes, such as videos and video covers. Ozon's Chinese
+    reference allows at most 5 videos per product, each 8 seconds to 5 minutes long.
+    """
 
     currency_code: str | None = None
     """Currency of the prices; must match the currency set in the seller account, otherwise an
@@ -1231,10 +1240,10 @@ class ProductImportV3RequestItem(RequestModel):
     images360: Annotated[list[str], Meta(max_length=70)] | None = None
     """360-degree image links, public JPG URLs. Maximum 70."""
 
-    name: str | None = None
+    name: Annotated[str, Meta(max_length=500)] | None = None
     """Product name. Up to 500 characters."""
 
-    offer_id: str | None = None
+    offer_id: Annotated[str, Meta(max_length=50)] | None = None
     """Product identifier in the seller's system (article code). Up to 50 characters."""
 
     old_price: str | None = None
@@ -2354,7 +2363,7 @@ class ProductInfoStocksV4Request(RequestModel):
     filter: ProductInfoStocksV4RequestFilter
     """Filter selecting the products."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of values per page, 1 to 1000."""
 
     cursor: str | None = None
@@ -2593,7 +2602,7 @@ class ProductListV3Request(RequestModel):
     last_id from the previous answer.
     """
 
-    limit: int | None = None
+    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
     """Number of values per page, 1 to 1000."""
 
 
@@ -3316,7 +3325,7 @@ class ProductTimerRequest(RequestModel):
 class ProductUpdateDiscountV1Request(RequestModel):
     """Request to set the discount on a marked-down FBS product."""
 
-    discount: int
+    discount: Annotated[int, Meta(ge=3, le=99)]
     """Discount size in percent, from 3 to 99."""
 
     product_id: int
@@ -3335,11 +3344,11 @@ class ProductUpdateOfferIdV1Request(RequestModel):
 class ProductUpdateOfferIdV1RequestUpdateOfferId(RequestModel):
     """A pair of the current and the new article code of a product."""
 
-    new_offer_id: str
+    new_offer_id: Annotated[str, Meta(max_length=50)]
     """New article code. Up to 50 characters."""
 
-    offer_id: str
-    """Current article code."""
+    offer_id: Annotated[str, Meta(max_length=50)]
+    """Current article code, up to 50 characters."""
 
 
 class ProductUpdateOfferIdV1Response(Model):

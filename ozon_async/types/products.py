@@ -138,7 +138,7 @@ class ProductsInfoAttributesV3Request(RequestModel):
     filter: ProductsInfoAttributesV3RequestFilter
     """Products to return."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of products per page, from 1 to 1000."""
 
     last_id: str | None = None

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
@@ -66,7 +66,7 @@ class QuestionAnswerListV1Request(RequestModel):
     sku: int
     """Product identifier in the Ozon system (SKU)."""
 
-    last_id: Any | None = None
+    last_id: str | None = None
     """Identifier of the last value on the previous page; leave empty in the first request, then
     pass `last_id` from the previous answer.
     """

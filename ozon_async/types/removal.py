@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from msgspec import Meta
@@ -13,10 +14,10 @@ from ozon_async._models import Model, RequestModel
 class RemovalRequest(RequestModel):
     """Period and page of a removal and disposal report."""
 
-    date_from: str
+    date_from: date
     """Start of the report period, `YYYY-MM-DD`."""
 
-    date_to: str
+    date_to: date
     """End of the report period, `YYYY-MM-DD`."""
 
     limit: Annotated[int, Meta(ge=1, le=500)]

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
 from ozon_async._models import Model, RequestModel
+from ozon_async.types.common import (
+    Language,
+)
 
 if TYPE_CHECKING:
     ReportLanguageWithDefault = str
@@ -210,10 +213,10 @@ class ReportListV1Request(RequestModel):
     `page` required; leaving it out starts from the first page, so it is optional here.
     """
 
-    page: int | None = None
+    page: Annotated[int, Meta(ge=1)] | None = None
     """Page number, starting from 1."""
 
-    page_size: int | None = None
+    page_size: Annotated[int, Meta(le=1000)] | None = None
     """Number of reports per page. Default 100, maximum 1000."""
 
     report_type: ReportListV1RequestReportType | None = None
@@ -251,10 +254,10 @@ class ReportMarkedProductsSalesCreateV1Request(RequestModel):
 class ReportMarkedProductsSalesCreateV1RequestDate(RequestModel):
     """Reporting period of the marked products sales report."""
 
-    from_: str = field(name="from")
+    from_: date = field(name="from")
     """First day of the period, format YYYY-MM-DD. JSON name: ``from``."""
 
-    to: str
+    to: date
     """Last day of the period, format YYYY-MM-DD."""
 
 
@@ -358,8 +361,10 @@ class ReportReturnsCreateV2Request(RequestModel):
     filter: ReportReturnsCreateV2RequestFilter
     """Which returns to include in the report."""
 
-    language: str | None = None
-    """Report language: `RU` (Russian) or `EN` (English); `DEFAULT` leaves the choice to Ozon."""
+    language: Language | None = None
+    """Report language: `RU` Russian, `EN` English; `DEFAULT` (the default) leaves the choice to
+    Ozon. Ozon types it as its common `Language` list, which also has `TR` and `ZH_HANS`.
+    """
 
 
 class ReportReturnsCreateV2RequestFilter(RequestModel):

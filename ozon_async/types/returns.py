@@ -37,7 +37,7 @@ class ReturnsCompanyFbsInfoV1RequestFilter(RequestModel):
 class ReturnsCompanyFbsInfoV1RequestPagination(RequestModel):
     """Paging of the drop-off point list."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=500)]
     """Number of drop-off points per page. Maximum 500."""
 
     last_id: int | None = None
@@ -100,7 +100,7 @@ class ReturnsCompanyFbsInfoV1ResponseDropOffPointPassInfo(Model):
 class ReturnsListV1Request(RequestModel):
     """Request for a page of FBO and FBS returns."""
 
-    limit: int
+    limit: Annotated[int, Meta(le=500)]
     """Number of returns to load. Maximum 500."""
 
     filter: ReturnsListV1RequestFilter | None = None

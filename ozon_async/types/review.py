@@ -40,7 +40,7 @@ else:
 class ReviewChangeStatusV1Request(RequestModel):
     """Request to change the status of reviews."""
 
-    review_ids: Annotated[list[str], Meta(max_length=100)]
+    review_ids: Annotated[list[str], Meta(max_length=100, min_length=1)]
     """Review identifiers; from 1 to 100."""
 
     status: str
@@ -104,7 +104,7 @@ class ReviewCommentListV1Request(RequestModel):
     several; at least one is required (`anyOf`).
     """
 
-    limit: int
+    limit: Annotated[int, Meta(ge=20, le=100)]
     """Number of comments per page, from 20 to 100."""
 
     filter: ReviewCommentListV1RequestFilter | None = None
@@ -321,7 +321,7 @@ class ReviewInfoV2Response(Model):
 class ReviewListV1Request(RequestModel):
     """Request for a page of reviews."""
 
-    limit: int
+    limit: Annotated[int, Meta(ge=20, le=100)]
     """Number of reviews per page, from 20 to 100."""
 
     last_id: str | None = None

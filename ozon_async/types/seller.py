@@ -13,23 +13,14 @@ from ozon_async.types.common import (
 
 if TYPE_CHECKING:
     SellerInfoV1ResponseCompanyTaxSystem = (
-        Literal["UNKNOWN", "UNSPECIFIED", "OSNO", "USN", "NPD", "AUSN", "PSN", "普通税制"] | str
+        Literal["UNKNOWN", "UNSPECIFIED", "OSNO", "USN", "NPD", "AUSN", "PSN"] | str
     )
-    SellerInfoV1ResponseRatingStatus = Literal["UNKNOWN", "OK", "WARNING", "CRITICAL", "活跃"] | str
+    SellerInfoV1ResponseRatingStatus = Literal["UNKNOWN", "OK", "WARNING", "CRITICAL"] | str
     SellerInfoV1ResponseRatingValueType = (
-        Literal["UNKNOWN", "INDEX", "PERCENT", "TIME", "RATIO", "REVIEW_SCORE", "COUNT", "定量"]
-        | str
+        Literal["UNKNOWN", "INDEX", "PERCENT", "TIME", "RATIO", "REVIEW_SCORE", "COUNT"] | str
     )
     SellerInfoV1ResponseSubscriptionType = (
-        Literal[
-            "UNKNOWN",
-            "UNSPECIFIED",
-            "PREMIUM",
-            "PREMIUM_LITE",
-            "PREMIUM_PLUS",
-            "PREMIUM_PRO",
-            "专业",
-        ]
+        Literal["UNKNOWN", "UNSPECIFIED", "PREMIUM", "PREMIUM_LITE", "PREMIUM_PLUS", "PREMIUM_PRO"]
         | str
     )
     SellerOzonLogisticsInfoV1ResponseAvailableSchemasItem = Literal["UNKNOWN", "FBO", "FBS"] | str

@@ -780,7 +780,7 @@ class SupplyOrderContentUpdateV1RequestItem(RequestModel):
     quant: int
     """Pack size (quant): number of units in one pack."""
 
-    quantity: int
+    quantity: Annotated[int, Meta(ge=1, le=1000000)]
     """Number of product units; above 0 and at most 1,000,000."""
 
     sku: int

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
@@ -451,7 +451,7 @@ class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts(Request
     min_amount: int
     """Minimum amount you pay for delivery, in kopecks."""
 
-    percent: Annotated[float, Meta(le=100)]
+    percent: Annotated[float, Meta(ge=0, le=100)]
     """Percentage of the order value you pay for delivery, 0 to 100, with at most two decimal
     places.
     """
@@ -555,7 +555,7 @@ class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts(Request
     min_amount: int | None = None
     """Minimum amount you pay for delivery, in kopecks."""
 
-    percent: Annotated[float, Meta(le=100)] | None = None
+    percent: Annotated[float, Meta(ge=0, le=100)] | None = None
     """Percentage of the order value you pay for delivery, 0 to 100."""
 
 
@@ -741,7 +741,7 @@ class WarehouseErfbsNonIntegratedDeliveryMethodUpdateV1RequestReturnSettings(Req
 class WarehouseErfbsTimetableWarehouseHoliday(RequestModel):
     """A day off of the warehouse, whole or partial."""
 
-    day: str | None = None
+    day: date | None = None
     """Date of the day off, `YYYY-MM-DD`."""
 
     from_: str | None = field(default=None, name="from")
@@ -937,7 +937,7 @@ class WarehouseFboSellerListV1ResponseWarehouseWorkingDay(Model):
 class WarehouseFbsCreateDropOffListV1Request(RequestModel):
     """Request for drop-off points available to a new FBS warehouse."""
 
-    country_code: str
+    country_code: Annotated[str, Meta(max_length=2, min_length=2)]
     """Country code in ISO 3166-1 alpha-2 format, for example RU."""
 
     is_kgt: bool
@@ -1135,8 +1135,8 @@ class WarehouseFbsPickupHistoryListV1RequestFilter(RequestModel):
     planned_date: str | None = None
     """Pick-up date to show."""
 
-    warehouse_id: list[int] | None = None
-    """Warehouse identifiers to include."""
+    warehouse_id: Annotated[list[int], Meta(max_length=100)] | None = None
+    """Warehouse identifiers to include, at most 100."""
 
     was_planned: bool | None = None
     """`true` to show only pick-ups that were planned."""
@@ -1402,8 +1402,8 @@ class WarehouseFbsUpdateReturnPointListV1Request(RequestModel):
 class WarehouseFbsUpdateReturnPointListV1RequestSearch(RequestModel):
     """Filters for the return point search."""
 
-    address: str | None = None
-    """Text to match against the return point address."""
+    address: Annotated[str, Meta(max_length=1000)] | None = None
+    """Text to match against the return point address, up to 1000 characters."""
 
     types: list[WarehouseFbsUpdateReturnPointListV1RequestSearchTypesItem] | None = None
     """Point types to include: `PVZ` pickup point, `PPZ` order acceptance point, `SC` sorting
@@ -1429,7 +1429,9 @@ class WarehouseFbsUpdateV1Request(RequestModel):
     phone: str | None = None
     """Warehouse phone number in the format +7(XXX)XXX-XX-XX."""
 
-    working_days: Annotated[list[WarehouseWorkingDayInputEnum], Meta(max_length=7)] | None = None
+    working_days: (
+        Annotated[list[WarehouseWorkingDayInputEnum], Meta(max_length=7, min_length=5)] | None
+    ) = None
     """Days the warehouse works: MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY.
     From 5 to 7 days.
     """
