@@ -3,13 +3,15 @@ values are refused before sending (naming the field), and ``extra_body`` reaches
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from ozon_async import OzonClient, RequestValidationError
+from ozon_async import APIStatusError, OzonClient, RequestValidationError
 from ozon_async.testing import MockOzon
 
 SINCE = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -131,3 +133,59 @@ async def test_extra_body_may_not_silently_replace_a_field(ozon_mock: MockOzon) 
     assert exc.value.field == "extra_body"
     assert "limit" in str(exc.value)
     assert ozon_mock.server.requests_for("/v4/posting/fbs/list") == []
+
+
+async def _sent(call: Awaitable[Any]) -> None:
+    """Await a call that passes validation; the mock's answer (it may not know the ids) does not
+    matter, only that the request reached it."""
+    with contextlib.suppress(APIStatusError):
+        await call
+
+
+async def test_a_split_request_schema_gives_each_operation_its_own_limit(
+    ozon_mock: MockOzon,
+) -> None:
+    """Ozon allows 20 posting numbers for a label PDF but 100 for awaiting-delivery, 50 product ids
+    for a pricing-strategy call but 100 for archiving; each operation enforces its own."""
+    client = ozon_mock.client
+    numbers = [f"1234{i:04d}-0001-1" for i in range(21)]
+    with pytest.raises(RequestValidationError) as exc:
+        await client.posting.fbs_package_label_v2(posting_number=numbers)
+    _refused(exc, "posting_number")
+    assert ozon_mock.server.requests_for("/v2/posting/fbs/package-label") == []
+    with pytest.raises(RequestValidationError) as exc:
+        await client.posting.fbs_awaiting_delivery_v2(posting_number=numbers * 5)
+    _refused(exc, "posting_number")
+    # 21 is within the limit of awaiting-delivery: the request passes and reaches the server
+    await _sent(client.posting.fbs_awaiting_delivery_v2(posting_number=numbers))
+    assert len(ozon_mock.server.requests_for("/v2/posting/fbs/awaiting-delivery")) == 1
+
+    ids = list(range(1, 52))
+    with pytest.raises(RequestValidationError) as exc:
+        await client.pricing_strategy.products_delete_v1(product_id=ids)
+    _refused(exc, "product_id")
+    with pytest.raises(RequestValidationError) as exc:
+        await client.product.archive_v1(product_id=list(range(1, 102)))
+    _refused(exc, "product_id")
+    await _sent(client.product.archive_v1(product_id=ids))
+    assert len(ozon_mock.server.requests_for("/v1/product/archive")) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("limit", 0), ("limit", 1001), ("month", 13), ("year", 2022)],
+)
+async def test_limits_stated_in_words_are_enforced(
+    ozon_mock: MockOzon, field: str, value: int
+) -> None:
+    """Limits that used to be only prose (issue 9: "every limit a description mentions")."""
+    client = ozon_mock.client
+    with pytest.raises(RequestValidationError) as exc:
+        if field == "limit":
+            await client.product.list_v3(limit=value)
+        else:
+            kwargs = {"month": 5, "year": 2025, field: value}
+            await client.finance.realization_v2(**kwargs)
+    _refused(exc, field)
+    assert ozon_mock.server.requests_for("/v3/product/list") == []
+    assert ozon_mock.server.requests_for("/v2/finance/realization") == []
