@@ -56,6 +56,8 @@ class StructModel:
     one_of_required: list[list[str]] = field(default_factory=list)
     #: a request model: unknown keys are refused (answers stay lenient)
     request: bool = False
+    #: fields that Ozon sends as "" for "no value" (``x-ozon-empty-as-null``): decoded as None
+    empty_as_null: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -323,6 +325,9 @@ class Builder:
             note=s.get("x-ozon-note"),
             one_of_required=one_of if request_only else [],
             request=request_only,
+            empty_as_null=[
+                f.name for f in fields if f.type.annotation.startswith("EmptyAsNullInt")
+            ],
         )
 
     def _type(
@@ -355,7 +360,12 @@ class Builder:
         fmt = node.get("format")
         kinds = set(types)
         t: TypeInfo
-        if kinds == {"integer", "string"} or (kinds == {"string"} and fmt in ("int64", "uint64")):
+        if node.get("x-ozon-empty-as-null") and not constrain:
+            if kinds != {"integer", "string"}:
+                raise ValueError(f"{ctx}: x-ozon-empty-as-null is for [integer, string] values")
+            t = TypeInfo("EmptyAsNullInt", needs={"EmptyAsNullInt"})
+            t.param = "int"
+        elif kinds == {"integer", "string"} or (kinds == {"string"} and fmt in ("int64", "uint64")):
             t = TypeInfo("int")
         elif kinds == {"number", "string"}:
             # [number, string]: a number Ozon sometimes sends as a decimal string (decoded as a

@@ -254,6 +254,7 @@ def render_models(api: ApiModel, module: str, names: list[str], env: jinja2.Envi
             for n, used in (
                 ("Model", any(not s.request for s in structs)),
                 ("RequestModel", any(s.request for s in structs)),
+                ("EmptyAsNullInt", "EmptyAsNullInt" in needs),
             )
             if used
         ],

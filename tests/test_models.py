@@ -209,3 +209,23 @@ def test_null_in_place_of_every_field_of_a_posting() -> None:
     raw = msgspec.json.encode({f: None for f in fields})
     posting = decoder_for(FbsPosting).decode(raw)
     assert all(getattr(posting, f) is None for f in fields)
+
+
+def test_an_int64_sent_as_empty_string_decodes_as_null() -> None:
+    """`x-ozon-empty-as-null`: Ozon's own example of the v4 exemplar status sends
+    ``"exemplar_id": ""`` for an exemplar without an identifier yet."""
+    import json
+
+    from ozon_async import OPERATIONS
+    from ozon_async._codec import decoder_for
+    from tests.conftest import load_spec
+
+    key = "POST /v4/fbs/posting/product/exemplar/status"
+    media = load_spec()["paths"][key.split(" ", 1)[1]]["post"]["responses"]["200"]["content"]
+    example = media["application/json"]["example"]
+    assert example["products"][0]["exemplars"][0]["exemplar_id"] == ""
+    answer = decoder_for(OPERATIONS[key].response_type).decode(json.dumps(example))
+    assert answer.products[0].exemplars[0].exemplar_id is None
+    example["products"][0]["exemplars"][0]["exemplar_id"] = "1234567890123"
+    answer = decoder_for(OPERATIONS[key].response_type).decode(json.dumps(example))
+    assert answer.products[0].exemplars[0].exemplar_id == 1234567890123
