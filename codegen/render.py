@@ -293,6 +293,8 @@ def render_resources(api: ApiModel, group: GroupModel, env: jinja2.Environment) 
         mod = api.structs[r].module if r in api.structs else api.aliases[r].module
         imports.setdefault(mod, []).append(r)
     resource_imports = ["Resource"]
+    if any(op.request_content_type == "multipart/form-data" for op in group.operations):
+        resource_imports.append("UploadFile")
     if any(op.response_type is None for op in group.operations):
         resource_imports.insert(0, "BinaryResponse")
     if any(op.pagination for op in group.operations):

@@ -34,6 +34,7 @@ from ozon_async._exceptions import (
 from ozon_async._models import BinaryResponse, Model
 from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
+from ozon_async._request import UploadFile
 from ozon_async._response import APIResponse
 from ozon_async._version import __version__
 
@@ -66,5 +67,6 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "SystemClock",
+    "UploadFile",
     "__version__",
 ]

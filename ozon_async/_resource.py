@@ -7,12 +7,13 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from ozon_async._codec import decoder_for, encode_request, merge_extra_body
-from ozon_async._exceptions import ResponseDecodeError
+from ozon_async._codec import decoder_for, merge_extra_body
+from ozon_async._exceptions import RequestValidationError, ResponseDecodeError
 from ozon_async._models import BinaryResponse
 from ozon_async._operation import Operation
 from ozon_async._options import OPTION_NAMES, CallOptions
 from ozon_async._pagination import iter_items, iter_pages
+from ozon_async._request import Prepared, UploadFile, prepare
 
 if TYPE_CHECKING:
     from ozon_async._bulk import BulkResult
@@ -23,6 +24,7 @@ __all__ = [
     "BinaryResponse",
     "Paginated",
     "Resource",
+    "UploadFile",
     "batched",
     "batched_task",
     "paginated",
@@ -86,26 +88,32 @@ class Resource:
         unknown = set(options) - OPTION_NAMES
         if unknown:
             raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
-        body = self._body(op, request_type, fields)
+        prepared = self._body(op, request_type, fields)
+        body = prepared.body
         extra = options.get("extra_body")
         if extra and body is not None:
+            if prepared.content_type is not None:
+                raise RequestValidationError(
+                    "extra_body applies to JSON bodies only", field="extra_body", operation=op.key
+                )
             body = merge_extra_body(op.key, body, extra)
+        headers = options.get("extra_headers")
+        if prepared.content_type is not None:
+            headers = {**(headers or {}), "Content-Type": prepared.content_type}
         return self._client._send(
             op.method,
-            op.path,
+            prepared.path,
             body,
             op=op,
             timeout=options.get("timeout"),
             max_retries=options.get("max_retries"),
-            extra_headers=options.get("extra_headers"),
+            extra_headers=headers,
             idempotent=options.get("idempotent"),
         )
 
     @staticmethod
-    def _body(
-        op: Operation, request_type: type[Any] | None, fields: Mapping[str, Any]
-    ) -> bytes | None:
-        """Warn about deprecated operations, then validate and encode the request body."""
+    def _body(op: Operation, request_type: type[Any] | None, fields: Mapping[str, Any]) -> Prepared:
+        """Warn about deprecated operations, then validate and encode the request."""
         if op.deprecated:
             succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
             warnings.warn(
@@ -113,7 +121,7 @@ class Resource:
                 DeprecationWarning,
                 stacklevel=4,
             )
-        return encode_request(op.key, request_type, fields) if op.method != "GET" else None
+        return prepare(op, request_type, fields)
 
 
 # A paginated method bound to its resource: call it for one page, or walk all of them.

@@ -632,6 +632,7 @@ _ALL = (
         request_type=None,
         response_type=None,
         response_content_type="application/pdf",
+        path_params=("file_guid",),
     ),
     Operation(
         method="POST",
@@ -3216,9 +3217,10 @@ _ALL = (
         safe=False,
         deprecated=False,
         replaced_by=None,
-        request_type=None,
+        request_type="ozon_async.types.product:ProductCertificateCreateV1Request",
         response_type="ozon_async.types.common:IdObject",
         response_content_type="application/json",
+        request_content_type="multipart/form-data",
     ),
     Operation(
         method="POST",
@@ -4066,9 +4068,10 @@ _ALL = (
         safe=False,
         deprecated=False,
         replaced_by=None,
-        request_type=None,
+        request_type="ozon_async.types.receipts:ReceiptsUploadV1Request",
         response_type="ozon_async.types.receipts:ReceiptsUploadV1Response",
         response_content_type="application/json",
+        request_content_type="multipart/form-data",
     ),
     Operation(
         method="POST",

@@ -72,6 +72,8 @@ class CargoesLabelResource(Resource):
 
     async def file_v1(
         self,
+        *,
+        file_guid: str,
         **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
         """Download the PDF with cargo place labels.
@@ -88,6 +90,10 @@ class CargoesLabelResource(Resource):
 
         Only reads: retried after timeouts and server errors.
 
+        Args:
+            file_guid: Identifier of the label file, from `result.file_guid` of /v1/cargoes-
+                label/get. Required.
+
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
@@ -98,7 +104,9 @@ class CargoesLabelResource(Resource):
         return await self._call_binary(
             OPERATIONS["GET /v1/cargoes-label/file/{file_guid}"],
             None,
-            {},
+            {
+                "file_guid": file_guid,
+            },
             call_options,
         )
 
