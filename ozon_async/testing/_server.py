@@ -204,7 +204,7 @@ class Sandbox:
         self._spec = load_spec()
         self._paths: dict[str, dict[str, Any]] = self._spec["paths"]
         #: paths with {parameters}, as (pattern, template)
-        self._templates = [
+        self._templates: list[tuple[re.Pattern[str], str]] = [
             (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p)
             for p in self._paths
             if "{" in p
@@ -304,7 +304,7 @@ class Sandbox:
         method, path = key.split(" ", 1)
         spec_op = self._paths[path][method.lower()]
         content = spec_op.get("requestBody", {}).get("content", {})
-        media = next(iter(content.values()), {})
+        media: dict[str, Any] = next(iter(content.values()), {})
         example = copy.deepcopy(media.get("example", {}))
         if not isinstance(example, dict):
             return {}
@@ -657,7 +657,7 @@ class Sandbox:
         """The spec path that ``raw_path`` is an instance of (itself when it has no parameters)."""
         from urllib.parse import unquote
 
-        path = unquote(raw_path)
+        path: str = unquote(raw_path)
         if path in self._paths:
             return path
         for pattern, template in self._templates:
@@ -675,6 +675,7 @@ class Sandbox:
             return _drop(request)
         raw = await request.read()
         headers = {k: _mask(k, v) for k, v in request.headers.items()}
+        body: Any
         try:
             if request.content_type == "multipart/form-data":
                 body = _multipart_fields(raw, request.headers["Content-Type"])
