@@ -23,7 +23,19 @@ class RateLimiter(abc.ABC):
 
     @abc.abstractmethod
     async def acquire(self, key: str, requests: float, period: float) -> None:
-        """Wait until a request under ``key`` may be sent at ``requests`` per ``period`` seconds."""
+        """Evenly paced slots: wait for the next slot of ``key`` at ``requests`` per ``period``
+        seconds. A caller cancelled while waiting gives its slot back."""
+
+    @abc.abstractmethod
+    async def acquire_window(
+        self, key: str, limit: int, period: float, *, wait: bool = True
+    ) -> float:
+        """Sliding window (per-item rules): at most ``limit`` grants under ``key`` in any
+        ``period`` seconds. Returns 0.0 when granted (after waiting for room if ``wait``); with
+        ``wait=False`` and no room, grants nothing and returns the seconds until it could."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release resources (default: nothing)."""
 
 
 class InProcessRateLimiter(RateLimiter):
@@ -47,6 +59,7 @@ class InProcessRateLimiter(RateLimiter):
         self.margin = margin
         self._next: dict[str, float] = {}
         self._log: dict[str, deque[float]] = {}
+        self._windows: dict[str, deque[float]] = {}
 
     async def acquire(self, key: str, requests: float, period: float) -> None:
         interval = period / (requests * (1.0 - self.margin))
@@ -67,10 +80,27 @@ class InProcessRateLimiter(RateLimiter):
             t = clock.now()
         log.append(t)
 
+    async def acquire_window(
+        self, key: str, limit: int, period: float, *, wait: bool = True
+    ) -> float:
+        log = self._windows.setdefault(key, deque())
+        while True:
+            now = self.clock.now()
+            while log and log[0] <= now - period:
+                log.popleft()
+            if len(log) < limit:
+                log.append(now)
+                return 0.0
+            delay = log[len(log) - limit] + period - now
+            if not wait:
+                return delay
+            await self.clock.sleep(delay)
+
     def reset(self) -> None:
         """Forget all keys."""
         self._next.clear()
         self._log.clear()
+        self._windows.clear()
 
 
 #: The limiter every client of this process uses unless given another.

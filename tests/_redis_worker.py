@@ -1,0 +1,135 @@
+"""One worker process of the multi-process limiter test and benchmark.
+
+    python -m tests._redis_worker pace   MOCK_URL REDIS_URL PREFIX START_AT SECONDS CONCURRENCY ID
+    python -m tests._redis_worker window MOCK_URL REDIS_URL PREFIX START_AT SECONDS PERIOD ID
+
+``pace``: its own OzonClient (Client-Id 4242, 50 rps) with a RedisRateLimiter keeps CONCURRENCY
+calls going from START_AT (wall clock, so that every worker starts together) for SECONDS, then
+cancels the ones still waiting. Each request carries ``X-Seq``; the worker records when the
+limiter granted it (``time.monotonic``, the same clock in every process of the machine), so that
+grant-to-arrival spread can be measured against the mock server's arrival times.
+
+``window``: takes the per-item rule ``acquire_window(ITEM_KEY, 1, PERIOD)`` in a loop and sends
+the stock update each grant allows.
+
+Prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import sys
+import time
+from typing import Any
+
+from ozon_async import OzonClient, OzonError, RateLimiter
+from ozon_async.redis_limiter import RedisRateLimiter
+
+CLIENT_ID = "4242"
+ITEM_KEY = "4242 stock PH-1/1020000089903000"
+
+
+class Recorder(RateLimiter):
+    """Passes every call to ``inner`` and notes when the Client-Id's slot was granted."""
+
+    def __init__(self, inner: RateLimiter) -> None:
+        self.inner = inner
+        self.granted: dict[asyncio.Task[Any] | None, float] = {}
+
+    async def acquire(self, key: str, requests: float, period: float) -> None:
+        await self.inner.acquire(key, requests, period)
+        if key == CLIENT_ID:
+            self.granted[asyncio.current_task()] = time.monotonic()
+
+    async def acquire_window(
+        self, key: str, limit: int, period: float, *, wait: bool = True
+    ) -> float:
+        return await self.inner.acquire_window(key, limit, period, wait=wait)
+
+
+async def _wait_until(start_at: float) -> None:
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+
+
+async def pace(
+    mock: str, redis_url: str, prefix: str, start_at: float, seconds: float, conc: int, wid: str
+) -> dict[str, Any]:
+    limiter = RedisRateLimiter.from_url(redis_url, prefix=prefix, on_error="raise")
+    rec = Recorder(limiter)
+    grants: list[tuple[str, float]] = []
+    errors: collections.Counter[str] = collections.Counter()
+    ok = 0
+    async with OzonClient(
+        CLIENT_ID, "key", base_url=mock, limiter=rec, max_retries=0, connector_limit=conc
+    ) as client:
+        await _wait_until(start_at)
+        end = time.monotonic() + seconds
+        seq = 0
+
+        async def loop() -> None:
+            nonlocal seq, ok
+            while time.monotonic() < end:
+                seq += 1
+                tag = f"{wid}-{seq}"
+                try:
+                    await client.request("POST", "/v1/roles", json={}, extra_headers={"X-Seq": tag})
+                    ok += 1
+                except OzonError as exc:
+                    errors[type(exc).__name__] += 1
+                    await asyncio.sleep(0.05)  # a real worker would not spin on an error
+                t = rec.granted.pop(asyncio.current_task(), None)
+                if t is not None:
+                    grants.append((tag, t))
+
+        tasks = [asyncio.ensure_future(loop()) for _ in range(conc)]
+        await asyncio.sleep(max(0.0, end - time.monotonic()))
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    await limiter.aclose()  # waits for the slots the cancelled callers give back
+    return {"ok": ok, "errors": dict(errors), "grants": grants}
+
+
+async def window(
+    mock: str, redis_url: str, prefix: str, start_at: float, seconds: float, period: float, wid: str
+) -> dict[str, Any]:
+    """The stock update goes out right after the per-item grant (the way a bulk helper that
+    takes the per-item rule last would send it), on a plain aiohttp session."""
+    import aiohttp
+
+    grants: list[float] = []
+    headers = {"Client-Id": CLIENT_ID, "Api-Key": "key", "X-Worker": wid}
+    async with (
+        RedisRateLimiter.from_url(redis_url, prefix=prefix, on_error="raise") as limiter,
+        aiohttp.ClientSession(headers=headers) as http,
+    ):
+        await _wait_until(start_at)
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                await asyncio.wait_for(limiter.acquire_window(ITEM_KEY, 1, period), left)
+            except asyncio.TimeoutError:
+                break
+            grants.append(time.monotonic())
+            body = {"stocks": [{"offer_id": "PH-1", "stock": len(grants), "warehouse_id": 1}]}
+            async with http.post(mock + "/v2/products/stocks", json=body) as resp:
+                assert resp.status == 200, await resp.text()
+    return {"grants": grants}
+
+
+def main(argv: list[str]) -> None:
+    mode, mock, redis_url, prefix, start_at, seconds, arg, wid = argv
+    if mode == "pace":
+        coro = pace(mock, redis_url, prefix, float(start_at), float(seconds), int(arg), wid)
+    else:
+        coro = window(mock, redis_url, prefix, float(start_at), float(seconds), float(arg), wid)
+    print(json.dumps(asyncio.run(coro)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
