@@ -82,12 +82,14 @@ OnError = Literal["local", "raise"]
 
 # One step of a key, atomically. Times are integer microseconds.
 # KEYS[1]: the pacing key, holding the time of the next free slot.
-# KEYS[2]: the window log, a sorted set of grant times.
-# ARGV: op, now ('' takes Redis TIME), interval, window, size, member, slot, min_ttl (ms; keys
-# live at least this long, for injected clocks whose time does not run with Redis's).
+# KEYS[2]: the window log, a sorted set of grants scored by the latest time each may reach
+#          Ozon (grant time + its margin), so a grant counts until `period` after that.
+# ARGV: op, now ('' takes Redis TIME), interval, period, size, member, slot, min_ttl (ms; keys
+# live at least this long, for injected clocks whose time does not run with Redis's), margin
+# (of this grant), keep (the largest margin in use, for the log's expiry).
 #   take    reserve the next evenly paced slot; if it is due now, go on as commit.
-#   commit  grant if the log holds fewer than `size` grants within `window`, else say how long
-#           until the oldest one that is in the way leaves.
+#   commit  grant if fewer than `size` grants may still arrive within `period` of now, else
+#           say how long until the one in the way leaves.
 #   give    a caller cancelled before its slot gives it back.
 #   refresh re-date a grant whose reply reached the caller late: drop it (member), then commit.
 # Reply {code, wait, slot}: code 0 granted; 1 sleep `wait` until `slot`, then commit;
@@ -134,23 +136,22 @@ end
 if op == 'refresh' then
   redis.call('ZREM', KEYS[2], ARGV[6])
 end
-local window = tonumber(ARGV[4])
+local period = tonumber(ARGV[4])
 local size = tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - period)
 local n = redis.call('ZCARD', KEYS[2])
 if n < size then
-  redis.call('ZADD', KEYS[2], now, ARGV[6])
-  redis.call('PEXPIRE', KEYS[2], ttl(window))
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[9]), ARGV[6])
+  redis.call('PEXPIRE', KEYS[2], ttl(period + tonumber(ARGV[10])))
   return {0, 0, 0}
 end
 local due = redis.call('ZRANGE', KEYS[2], n - size, n - size, 'WITHSCORES')
-return {2, tonumber(due[2]) + window - now, 0}
+return {2, tonumber(due[2]) + period - now, 0}
 """
 
 _GRANTED, _SLOT, _FULL = 0, 1, 2
-# A grant whose answer took longer than this fraction of jitter_margin to reach the caller is
-# recorded again at the present time, at most _MAX_REFRESHES times per acquire.
-_FRESH_SHARE = 0.5
+# A grant whose answer took longer than half its margin to reach the caller is recorded again
+# at the present time, at most _MAX_REFRESHES times per acquire.
 _MAX_REFRESHES = 3
 # With an injected clock, time in Redis does not pass with the keys' time: keep keys a day.
 _INJECTED_CLOCK_TTL_MS = 86_400_000
@@ -190,9 +191,10 @@ class RedisRateLimiter(RateLimiter):
         on_error: what to do when Redis cannot be reached: ``"local"`` paces in this process
             alone (one WARNING per outage), ``"raise"`` raises
             :class:`~ozon_async.RateLimiterUnavailableError`.
-        jitter_margin: seconds of spread between grant and arrival at Ozon that the limits
-            absorb (default 0.05). Each limit of ``requests`` per ``period`` is kept as
-            ``requests`` per ``period + jitter_margin``: 50 rps becomes 47.6 rps.
+        jitter_margin: seconds by which a request may reach Ozon later than its grant with
+            the limit still kept (default 0.05). Each grant counts against its limit until
+            ``period`` after the latest time it may arrive, and pacing spaces grants by
+            ``(period + margin) / requests``: 50 rps becomes 47.6 rps.
         local_share: fraction of each ``acquire`` rate a process uses while it paces alone
             (default 1.0). With N workers, ``1 / N`` keeps the whole fleet under the limit
             during an outage.
@@ -243,7 +245,6 @@ class RedisRateLimiter(RateLimiter):
         self.prefix = prefix
         self.on_error: OnError = on_error
         self.jitter_margin = float(jitter_margin)
-        self._fresh = max(0.002, _FRESH_SHARE * self.jitter_margin)
         self.local_share = float(local_share)
         self.local: RateLimiter = local_limiter or InProcessRateLimiter(clock)
         self.retry_interval = float(retry_interval)
@@ -375,22 +376,25 @@ class RedisRateLimiter(RateLimiter):
         self,
         op: str,
         keys: list[str],
+        *,
         interval: int = 0,
-        window: int = 0,
+        period: int = 0,
         size: int = 0,
         slot: int = 0,
         member: str = "",
+        margin: int = 0,
     ) -> tuple[int, int, int]:
+        """One run of the script (times in microseconds)."""
         now: str
         min_ttl: int
         if self.clock is None:
             now, min_ttl = "", 0
         else:
             now, min_ttl = str(round(self.clock.now() * 1e6)), _INJECTED_CLOCK_TTL_MS
+        args: list[str | int] = [op, now, interval, period, size, member, slot, min_ttl, margin]
+        args.append(margin)
         try:
-            script = self._connection()
-            args: list[str | int] = [op, now, interval, window, size, member, slot, min_ttl]
-            reply = await script(keys=keys, args=args)
+            reply = await self._connection()(keys=keys, args=args)
         except _redis_errors() as exc:
             raise _Unavailable() from exc
         return int(reply[0]), int(reply[1]), int(reply[2])
@@ -485,18 +489,25 @@ class RedisRateLimiter(RateLimiter):
         self._came_back()
 
     async def _acquire_shared(self, key: str, requests: float, period: float) -> None:
-        span = (period + self.jitter_margin) * 1e6
-        interval = math.ceil(span / requests)
-        window = math.ceil(span)
         size = max(1, math.floor(requests))
+        margin = self.jitter_margin
         keys = [self._key(key, "pace"), self._key(key, "log")]
         member = self._member()
         op, refreshes = "take", 0
         while True:
+            interval = math.ceil((period + margin) * 1e6 / requests)
             sent = time.monotonic()
-            code, wait, slot = await self._step(op, keys, interval, window, size, member=member)
+            code, wait, slot = await self._step(
+                op,
+                keys,
+                interval=interval,
+                period=math.ceil(period * 1e6),
+                size=size,
+                member=member,
+                margin=math.ceil(margin * 1e6),
+            )
             if code == _GRANTED:
-                if time.monotonic() - sent <= self._fresh or refreshes == _MAX_REFRESHES:
+                if time.monotonic() - sent <= max(0.002, margin / 2) or refreshes == _MAX_REFRESHES:
                     return
                 # The answer reached this task late (a busy event loop, a stalled process):
                 # the request would leave later than the grant Redis recorded, bunched with
@@ -519,7 +530,7 @@ class RedisRateLimiter(RateLimiter):
 
         async def give() -> None:
             with contextlib.suppress(_Unavailable):
-                await self._step("give", keys, interval, slot=slot)
+                await self._step("give", keys, interval=interval, slot=slot)
 
         task = asyncio.ensure_future(give())
         self._pending.add(task)
@@ -534,28 +545,36 @@ class RedisRateLimiter(RateLimiter):
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
         if not period > 0:
             raise ValueError(f"period must be positive, got {period!r}")
-        span = period + self.jitter_margin
         if self._skip_redis():
             if self.on_error == "raise":
                 raise self._unavailable(None)
-            return await self.local.acquire_window(key, limit, span, wait=wait)
+            return await self.local.acquire_window(
+                key, limit, period + self.jitter_margin, wait=wait
+            )
         keys = [self._key(key, "pace"), self._key(key, "window")]
-        window = math.ceil(span * 1e6)
         member = self._member()
         op, refreshes = "commit", 0
+        margin = self.jitter_margin
         while True:
             sent = time.monotonic()
             try:
-                code, delay, _ = await self._step(op, keys, 0, window, limit, member=member)
+                code, delay, _ = await self._step(
+                    op,
+                    keys,
+                    period=math.ceil(period * 1e6),
+                    size=limit,
+                    member=member,
+                    margin=math.ceil(margin * 1e6),
+                )
             except _Unavailable as failure:
                 exc = failure.__cause__ or failure
                 self._went_down(exc)
                 if self.on_error == "raise":
                     raise self._unavailable(exc) from exc
-                return await self.local.acquire_window(key, limit, span, wait=wait)
+                return await self.local.acquire_window(key, limit, period + margin, wait=wait)
             self._came_back()
             if code == _GRANTED:
-                if time.monotonic() - sent <= self._fresh or refreshes == _MAX_REFRESHES:
+                if time.monotonic() - sent <= max(0.002, margin / 2) or refreshes == _MAX_REFRESHES:
                     return 0.0
                 op, refreshes = "refresh", refreshes + 1  # as in acquire: re-date a late grant
                 continue

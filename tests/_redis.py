@@ -1,4 +1,5 @@
-"""A real redis-server on a free loopback port, for the tests and the benchmark.
+"""A real redis-server on a free loopback port, and a fleet of worker processes sharing one
+RedisRateLimiter, for the tests and the benchmark.
 
 ``RedisServer().start()`` runs the ``redis-server`` binary (Debian's ``redis-server`` package;
 ``.ci/run`` installs it) with no persistence, waits until it answers ``PING``, and
@@ -7,14 +8,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 #: Set by .ci/run: a test that needs Redis fails instead of skipping when none can be started.
 REQUIRE_ENV = "OZON_REQUIRE_REDIS"
@@ -126,3 +131,124 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# --------------------------------------------------------------------------- several workers
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def most_in_window(times: list[float], width: float) -> int:
+    """The most events in any window (t - width, t]."""
+    times = sorted(times)
+    best = j = 0
+    for i, t in enumerate(times):
+        while times[j] <= t - width + 1e-9:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+class MockProcess:
+    """``python -m ozon_async.testing`` in its own process (no pauses from the caller's heap)."""
+
+    def __init__(self, rate_limit: float = 50.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.rate_limit = rate_limit
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> MockProcess:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ozon_async.testing",
+            "--port",
+            str(self.port),
+            "--items",
+            "10",
+            "--rate-limit",
+            str(self.rate_limit),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 60)
+        assert self.url in line.decode(), line
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            await self.proc.wait()
+
+    async def requests(self) -> list[dict[str, Any]]:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as s, s.get(self.url + "/__admin/requests") as r:
+            data: list[dict[str, Any]] = await r.json()
+            return data
+
+
+async def run_workers(
+    mode: str, n: int, mock: str, redis_url: str, prefix: str, *args: str
+) -> list[dict[str, Any]]:
+    """Run ``n`` processes of tests/_redis_worker.py that start together; their JSON results."""
+    start_at = time.time() + 1.5  # every worker has imported and warmed up by then
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests._redis_worker",
+            mode,
+            mock,
+            redis_url,
+            prefix,
+            str(start_at),
+            *args,
+            f"w{i}",
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for i in range(n)
+    ]
+    results: list[dict[str, Any]] = []
+    for p in procs:
+        out, err = await asyncio.wait_for(p.communicate(), 120)
+        if p.returncode != 0:
+            raise RuntimeError(f"worker failed: {err.decode()[-3000:]}")
+        results.append(json.loads(out))
+    return results
+
+
+async def shared_budget_run(
+    redis_url: str, prefix: str, workers: int = 4, seconds: float = 4.0, concurrency: int = 50
+) -> dict[str, Any]:
+    """``workers`` processes (own OzonClient each, Client-Id 4242, 50 rps, ``concurrency``
+    calls in flight) share one RedisRateLimiter budget against the mock (50 rps per Client-Id)
+    in its own process. Returns what the server saw."""
+    async with MockProcess(rate_limit=50.0) as mock:
+        results = await run_workers(
+            "pace", workers, mock.url, redis_url, prefix, str(seconds), str(concurrency)
+        )
+        seen = await mock.requests()
+    arrivals = sorted(r["at"] for r in seen if r["path"] == "/v1/roles")
+    by_seq = {r["headers"].get("X-Seq"): r["at"] for r in seen}
+    spread = sorted(by_seq[tag] - t for res in results for tag, t in res["grants"] if tag in by_seq)
+    errors: dict[str, int] = {}
+    for res in results:
+        for name, count in res["errors"].items():
+            errors[name] = errors.get(name, 0) + count
+    return {
+        "requests": len(arrivals),
+        "rate": (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0,
+        "busiest": most_in_window(arrivals, 1.0),
+        "errors": errors,
+        "per_worker": [res["ok"] for res in results],
+        "spread": spread,
+        "worker_cpu": [res["cpu"] for res in results],
+    }
+
+
+def quantile(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")

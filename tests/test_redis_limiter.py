@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
 
 import pytest
 
@@ -25,8 +22,16 @@ from ozon_async import (
     RateLimiterUnavailableError,
 )
 from ozon_async.testing import MockOzonServer
-from tests._redis import REQUIRE_ENV, RedisServer, RedisUnavailable
-from tests.conftest import ROOT
+from tests._redis import (
+    REQUIRE_ENV,
+    MockProcess,
+    RedisServer,
+    RedisUnavailable,
+    most_in_window,
+    quantile,
+    run_workers,
+    shared_budget_run,
+)
 
 if os.environ.get(REQUIRE_ENV) != "1":
     pytest.importorskip("redis.asyncio", reason="needs the redis extra: pip install '.[redis]'")
@@ -116,17 +121,6 @@ async def settle(cond: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.002)
 
 
-def most_in_window(times: list[float], width: float) -> int:
-    """The most events in any window (t - width, t]."""
-    times = sorted(times)
-    best = j = 0
-    for i, t in enumerate(times):
-        while times[j] <= t - width + 1e-9:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
-
-
 # --------------------------------------------------------------------------- pacing
 async def test_acquire_is_evenly_paced_on_redis_time(redis_server: RedisServer, prefix: str):
     async with RedisRateLimiter.from_url(redis_server.url, prefix=prefix) as lim:
@@ -156,8 +150,9 @@ async def test_keys_expire_on_their_own(redis_server: RedisServer, prefix: str):
     log = int(redis_server.command("PTTL", f"{prefix}{{4242}}:log")[1:-2])
     window = int(redis_server.command("PTTL", f"{prefix}{{offer}}:window")[1:-2])
     assert 0 < pace <= 22  # one interval (21 ms) ahead
-    assert 900 < log <= 1051
-    assert 29_000 < window <= 30_051
+    # a grant counts until `period` after the latest time it may arrive (+ 50 ms margin)
+    assert 1_000 < log <= 1_101
+    assert 30_000 < window <= 30_101
 
 
 async def test_window_guard_holds_when_a_stalled_process_wakes_late(
@@ -378,54 +373,22 @@ async def test_a_silent_redis_times_out_within_bounds(prefix: str):
 
 
 # --------------------------------------------------------------------------- several processes
-async def _workers(mode: str, n: int, mock: str, redis_url: str, prefix: str, *extra: str):
-    start_at = time.time() + 1.5  # every worker has imported and connected by then
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests._redis_worker",
-            mode,
-            mock,
-            redis_url,
-            prefix,
-            str(start_at),
-            *extra,
-            f"w{i}",
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        for i in range(n)
-    ]
-    results: list[dict[str, Any]] = []
-    for p in procs:
-        out, err = await asyncio.wait_for(p.communicate(), 60)
-        assert p.returncode == 0, err.decode()
-        results.append(json.loads(out))
-    return results
-
-
-async def test_four_processes_share_one_budget(
-    redis_server: RedisServer, prefix: str, mock: MockOzonServer
-):
+async def test_four_processes_share_one_budget(redis_server: RedisServer, prefix: str):
+    """4 worker processes, each its own OzonClient with 50 calls in flight, one Client-Id,
+    against the mock (50 rps per Client-Id) counting on arrival."""
     seconds = 4.0
-    results = await _workers("pace", 4, mock.url, redis_server.url, prefix, str(seconds), "50")
-    arrivals = sorted(r.at for r in mock.requests if r.path == "/v1/roles")
-    assert all(r["errors"] == {} for r in results), [r["errors"] for r in results]
-    busiest = most_in_window(arrivals, 1.0)
-    rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
-    by_seq = {r.headers.get("X-Seq"): r.at for r in mock.requests}
-    spread = sorted(by_seq[tag] - t for res in results for tag, t in res["grants"])
+    run = await shared_budget_run(redis_server.url, prefix, workers=4, seconds=seconds)
+    spread = run["spread"]
     print(
-        f"\n4 processes: {len(arrivals)} requests, {rate:.1f} rps, busiest 1 s window "
-        f"{busiest}, grant-to-arrival median {spread[len(spread) // 2] * 1000:.1f} ms, "
-        f"max {spread[-1] * 1000:.1f} ms"
+        f"\n4 processes: {run['requests']} requests, {run['rate']:.1f} rps, busiest 1 s window "
+        f"{run['busiest']}, grant-to-arrival p50 {quantile(spread, 0.5) * 1000:.1f} ms, "
+        f"p99 {quantile(spread, 0.99) * 1000:.1f} ms, max {spread[-1] * 1000:.1f} ms"
     )
-    assert busiest <= 50
-    assert rate >= 0.9 * 50
-    assert all(r["ok"] > 0.15 * len(arrivals) for r in results)  # every worker had its share
-    assert len(arrivals) >= 0.9 * 50 * seconds - 5
+    assert run["errors"] == {}  # no 429 (max_retries=0 would raise it), no limiter failure
+    assert run["busiest"] <= 50
+    assert run["rate"] >= 0.9 * 50
+    assert run["requests"] >= 0.9 * 50 * (seconds - 0.2)
+    assert all(n > 0 for n in run["per_worker"])
     # the callers still waiting at the end gave their slots back: the next free slot is near
     stored = redis_server.command("GET", f"{prefix}{{4242}}:pace").split(b"\r\n")
     if stored[0] != b"$-1":  # (the key may already have expired)
@@ -434,12 +397,15 @@ async def test_four_processes_share_one_budget(
         assert int(stored[1]) - now < 200_000, "200 cancelled callers kept their slots"
 
 
-async def test_two_processes_never_break_a_per_item_rule(
-    redis_server: RedisServer, prefix: str, mock: MockOzonServer
-):
-    results = await _workers("window", 2, mock.url, redis_server.url, prefix, "2.6", "1.0")
-    sent = sorted(r.at for r in mock.requests if r.path == "/v2/products/stocks")
+async def test_two_processes_never_break_a_per_item_rule(redis_server: RedisServer, prefix: str):
+    """One stock update per offer/warehouse pair per period (1 s here, 30 s at Ozon), taken by
+    two processes at once: the server never sees two within the period."""
+    async with MockProcess() as mock:
+        results = await run_workers("window", 2, mock.url, redis_server.url, prefix, "2.3", "1.0")
+        seen = await mock.requests()
+    sent = sorted(r["at"] for r in seen if r["path"] == "/v2/products/stocks")
     grants = sorted(t for r in results for t in r["grants"])
     assert len(sent) == len(grants) >= 3
     gaps = [b - a for a, b in itertools.pairwise(sent)]
     assert min(gaps) >= 1.0, gaps  # never twice within the period, counted on arrival
+    assert max(gaps) < 1.5, gaps  # and the rule does not hold them back much longer
