@@ -19,19 +19,22 @@ imports redis.
 How it decides (one Lua script, one atomic step per round trip, times in microseconds from
 Redis ``TIME`` so that machines with skewed clocks share one budget):
 
-* ``acquire`` paces evenly (GCRA): a key remembers the theoretical time of its next free slot; a
-  caller takes it and moves it on by one interval, then sleeps until its slot. When the slot
-  comes, a second step records the grant in a window log (a sorted set of grant times) unless
-  it already holds ``requests`` grants within ``period + jitter_margin``; if it does, the caller
-  waits for the oldest to leave. Even spacing stops bursts; the window guard keeps a stalled
-  process, whose late wake-ups would otherwise bunch together with on-time ones, from ever
-  pushing more than the limit into one window. The interval is ``(period + jitter_margin) /
-  requests``, so a request may reach Ozon up to ``jitter_margin`` seconds later (or earlier)
-  than planned relative to its neighbours and Ozon still never sees more than ``requests`` in
-  any ``period``.
-* ``acquire_window`` is a sliding-window log: at most ``limit`` grants in any ``period +
-  jitter_margin`` seconds, for per-item rules (one stock update per offer and warehouse per
-  30 s, 10 price updates per product per hour).
+* ``acquire`` paces evenly (GCRA): a key remembers the time of its next free slot; a caller takes
+  it, moves it on by one interval, and sleeps until its slot. When the slot comes, a second step
+  records the grant in a log (a sorted set) unless ``requests`` grants there may still reach
+  Ozon within ``period`` of now; then the caller waits for the one in the way to leave. Even
+  spacing stops bursts; the log (the window guard) stops a process that stalled and wakes late
+  from adding its backlog on top of the others' on-time requests.
+* Each grant is logged as reaching Ozon at the latest ``jitter_margin`` after it (a request is
+  sent right after its grant, but an event loop or a network is not punctual), and counts until
+  ``period`` after that; slots are ``(period + jitter_margin) / requests`` apart. So as long as
+  requests arrive no more than ``jitter_margin`` late relative to each other, Ozon never sees
+  more than ``requests`` in any ``period``: 50 rps with the default 0.05 s is paced at 47.6 rps.
+  A grant whose answer reached its caller later than a quarter of the margin (a busy event loop) is
+  logged again at the present time.
+* ``acquire_window`` is the same log alone, for per-item rules (one stock update per offer and
+  warehouse per 30 s, 10 price updates per product per hour): at most ``limit`` grants that may
+  arrive within any ``period``.
 * A caller cancelled while it waits for its slot gives the slot back (the next free slot moves
   back by one interval). Keys expire on their own once idle (``PEXPIRE``).
 
@@ -150,7 +153,7 @@ return {2, tonumber(due[2]) + period - now, 0}
 """
 
 _GRANTED, _SLOT, _FULL = 0, 1, 2
-# A grant whose answer took longer than half its margin to reach the caller is recorded again
+# A grant whose answer took longer than a quarter of its margin to reach the caller is recorded again
 # at the present time, at most _MAX_REFRESHES times per acquire.
 _MAX_REFRESHES = 3
 # With an injected clock, time in Redis does not pass with the keys' time: keep keys a day.
@@ -489,13 +492,13 @@ class RedisRateLimiter(RateLimiter):
         self._came_back()
 
     async def _acquire_shared(self, key: str, requests: float, period: float) -> None:
-        size = max(1, math.floor(requests))
+        size = max(1, math.floor(requests))  # grants that may arrive within any `period`
         margin = self.jitter_margin
+        interval = math.ceil((period + margin) * 1e6 / requests)
         keys = [self._key(key, "pace"), self._key(key, "log")]
         member = self._member()
         op, refreshes = "take", 0
         while True:
-            interval = math.ceil((period + margin) * 1e6 / requests)
             sent = time.monotonic()
             code, wait, slot = await self._step(
                 op,
@@ -507,12 +510,18 @@ class RedisRateLimiter(RateLimiter):
                 margin=math.ceil(margin * 1e6),
             )
             if code == _GRANTED:
-                if time.monotonic() - sent <= max(0.002, margin / 2) or refreshes == _MAX_REFRESHES:
+                if time.monotonic() - sent <= max(0.002, margin / 4) or refreshes == _MAX_REFRESHES:
                     return
                 # The answer reached this task late (a busy event loop, a stalled process):
                 # the request would leave later than the grant Redis recorded, bunched with
                 # others. Record it again at the present time.
                 op, refreshes = "refresh", refreshes + 1
+                continue
+            if code == _FULL and wait > interval:
+                # The window is full for longer than a slot: this caller woke with a backlog
+                # (its process stalled). Queue for a new slot rather than have every caller of
+                # the backlog wait for the same moment and race for it.
+                op = "take"
                 continue
             try:
                 await self._sleep(wait / 1e6)
@@ -574,7 +583,7 @@ class RedisRateLimiter(RateLimiter):
                 return await self.local.acquire_window(key, limit, period + margin, wait=wait)
             self._came_back()
             if code == _GRANTED:
-                if time.monotonic() - sent <= max(0.002, margin / 2) or refreshes == _MAX_REFRESHES:
+                if time.monotonic() - sent <= max(0.002, margin / 4) or refreshes == _MAX_REFRESHES:
                     return 0.0
                 op, refreshes = "refresh", refreshes + 1  # as in acquire: re-date a late grant
                 continue

@@ -1,10 +1,13 @@
 """One worker process of the multi-process limiter test and benchmark.
 
-    python -m tests._redis_worker pace   MOCK_URL REDIS_URL PREFIX START_AT SECONDS CONCURRENCY ID
-    python -m tests._redis_worker window MOCK_URL REDIS_URL PREFIX START_AT SECONDS PERIOD ID
+    python -m tests._redis_worker pace   MOCK_URL REDIS_URL PREFIX SECONDS CONCURRENCY ID
+    python -m tests._redis_worker window MOCK_URL REDIS_URL PREFIX SECONDS PERIOD ID
+
+Each worker warms up, prints ``ready``, and starts at the time (``time.time()``) it then reads
+on stdin, so that all start together however long each took to start.
 
 ``pace``: its own OzonClient (Client-Id 4242, 50 rps) with a RedisRateLimiter keeps CONCURRENCY
-calls going from START_AT (wall clock, so that every worker starts together) for SECONDS, then
+calls going from the start for SECONDS, then
 cancels the ones still waiting. Each request carries ``X-Seq``; the worker records when the
 limiter granted it (``time.monotonic``, the same clock in every process of the machine), so that
 grant-to-arrival spread can be measured against the mock server's arrival times.
@@ -12,7 +15,7 @@ grant-to-arrival spread can be measured against the mock server's arrival times.
 ``window``: takes the per-item rule ``acquire_window(ITEM_KEY, 1, PERIOD)`` in a loop and sends
 the stock update each grant allows.
 
-Prints one JSON object on stdout.
+Prints one JSON object on stdout after the ``ready`` line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -28,6 +32,7 @@ from ozon_async import OzonClient, OzonError, RateLimiter
 from ozon_async.redis_limiter import RedisRateLimiter
 
 CLIENT_ID = "4242"
+MARGIN_ENV = "OZON_TEST_JITTER_MARGIN"
 ITEM_KEY = "4242 stock PH-1/1020000089903000"
 
 
@@ -49,14 +54,20 @@ class Recorder(RateLimiter):
         return await self.inner.acquire_window(key, limit, period, wait=wait)
 
 
-async def _wait_until(start_at: float) -> None:
-    await asyncio.sleep(max(0.0, start_at - time.time()))
+async def _ready_then_start() -> None:
+    """Say "ready" (warmed up), then wait for the start time the parent sends to every worker."""
+    print("ready", flush=True)
+    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await asyncio.sleep(max(0.0, float(line) - time.time()))
 
 
 async def pace(
-    mock: str, redis_url: str, prefix: str, start_at: float, seconds: float, conc: int, wid: str
+    mock: str, redis_url: str, prefix: str, seconds: float, conc: int, wid: str
 ) -> dict[str, Any]:
-    limiter = RedisRateLimiter.from_url(redis_url, prefix=prefix, on_error="raise")
+    options: dict[str, Any] = {}
+    if os.environ.get(MARGIN_ENV):  # the benchmark compares margins; tests use the default
+        options["jitter_margin"] = float(os.environ[MARGIN_ENV])
+    limiter = RedisRateLimiter.from_url(redis_url, prefix=prefix, on_error="raise", **options)
     rec = Recorder(limiter)
     grants: list[tuple[str, float]] = []
     errors: collections.Counter[str] = collections.Counter()
@@ -64,10 +75,14 @@ async def pace(
     async with OzonClient(
         CLIENT_ID, "key", base_url=mock, limiter=rec, max_retries=0, connector_limit=conc
     ) as client:
-        # Warm up before the start (imports, the HTTP session, the Redis pool and script): a
-        # process's first call costs hundreds of ms that would show as grant-to-arrival spread.
-        await client.request("GET", "/__admin/requests")
-        await _wait_until(start_at)
+        # Warm up before the start (imports, HTTP connections, the Redis pool and script): a
+        # process's first calls cost tens to hundreds of ms that would show as grant-to-arrival
+        # spread, as they would for any service's first calls.
+        await asyncio.gather(
+            *[client.request("GET", "/__admin/requests") for _ in range(8)],
+            *[limiter.acquire_window(f"warm-up {wid} {i}", 1, 1.0) for i in range(16)],
+        )
+        await _ready_then_start()
         end = time.monotonic() + seconds
         seq = 0
 
@@ -100,7 +115,7 @@ async def pace(
 
 
 async def window(
-    mock: str, redis_url: str, prefix: str, start_at: float, seconds: float, period: float, wid: str
+    mock: str, redis_url: str, prefix: str, seconds: float, period: float, wid: str
 ) -> dict[str, Any]:
     """The stock update goes out right after the per-item grant (the way a bulk helper that
     takes the per-item rule last would send it), on a plain aiohttp session."""
@@ -115,7 +130,7 @@ async def window(
         await limiter.acquire_window(f"warm-up {wid}", 1, 1.0)
         async with http.get(mock + "/__admin/requests") as resp:
             await resp.read()
-        await _wait_until(start_at)
+        await _ready_then_start()
         end = time.monotonic() + seconds
         while True:
             left = end - time.monotonic()
@@ -133,11 +148,11 @@ async def window(
 
 
 def main(argv: list[str]) -> None:
-    mode, mock, redis_url, prefix, start_at, seconds, arg, wid = argv
+    mode, mock, redis_url, prefix, seconds, arg, wid = argv
     if mode == "pace":
-        coro = pace(mock, redis_url, prefix, float(start_at), float(seconds), int(arg), wid)
+        coro = pace(mock, redis_url, prefix, float(seconds), int(arg), wid)
     else:
-        coro = window(mock, redis_url, prefix, float(start_at), float(seconds), float(arg), wid)
+        coro = window(mock, redis_url, prefix, float(seconds), float(arg), wid)
     print(json.dumps(asyncio.run(coro)))
 
 

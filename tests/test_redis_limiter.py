@@ -235,6 +235,19 @@ async def test_acquire_window_across_two_limiters(redis_server: RedisServer, pre
     await b.aclose()
 
 
+async def test_a_redis_client_of_your_own(redis_server: RedisServer, prefix: str):
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    lim = RedisRateLimiter(client, prefix=prefix)
+    assert "given Redis client" in repr(lim)
+    await lim.acquire("4242", 50, 1.0)
+    assert await lim.acquire_window("4242 item", 2, 1.0) == 0.0
+    await lim.aclose()
+    assert await client.exists(f"{prefix}{{4242}}:log", f"{prefix}{{4242 item}}:window") == 2
+    await client.aclose()  # still usable until its owner closes it
+
+
 async def test_bad_arguments_name_the_field(redis_server: RedisServer, prefix: str):
     async with RedisRateLimiter.from_url(redis_server.url, prefix=prefix) as lim:
         with pytest.raises(ValueError, match="requests"):
@@ -298,6 +311,9 @@ async def test_outage_falls_back_with_one_warning_and_recovers(
         await lim.acquire("4242", 200, 1.0)
     assert time.monotonic() - t < 2.0
     assert not lim.available
+    # per-item rules hold in this process meanwhile
+    assert await lim.acquire_window("4242 stock 1/2", 1, 30.0) == 0.0
+    assert await lim.acquire_window("4242 stock 1/2", 1, 30.0, wait=False) > 29.9
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "unavailable" in warnings[0].getMessage()
