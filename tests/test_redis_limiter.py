@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -68,6 +69,22 @@ def own_redis(redis_server: RedisServer) -> Iterator[RedisServer]:
         _unavailable(str(exc))
     yield server
     server.close()
+
+
+@pytest.fixture(autouse=True)
+async def _close_limiters(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Every limiter a test makes is closed after it, even when the test fails midway."""
+    made: list[RedisRateLimiter] = []
+    init = RedisRateLimiter.__init__
+
+    def register(self: RedisRateLimiter, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(RedisRateLimiter, "__init__", register)
+    yield
+    for lim in made:
+        await lim.aclose()
 
 
 @pytest.fixture
@@ -162,23 +179,31 @@ async def test_window_guard_holds_when_a_stalled_process_wakes_late(
     three callers wake together. Pacing alone would then grant 5 within (25, 125]; the guard
     holds the sixth caller back until the window has room."""
     clock = ManualClock()
-    lim = RedisRateLimiter.from_url(redis_server.url, prefix=prefix, clock=clock, jitter_margin=0.0)
-    grants: list[float] = []
+    async with RedisRateLimiter.from_url(
+        redis_server.url, prefix=prefix, clock=clock, jitter_margin=0.0
+    ) as lim:
+        grants: list[float] = []
 
-    async def one() -> None:
-        await lim.acquire("k", 4, 100.0)
-        grants.append(clock.now())
+        async def one() -> None:
+            await lim.acquire("k", 4, 100.0)
+            grants.append(clock.now())
 
-    tasks = [asyncio.ensure_future(one()) for _ in range(6)]
-    await settle(lambda: len(grants) == 1 and clock.parked(5))
-    for t, done in ((95.0, 4), (100.0, 5), (125.0, 5)):
-        clock.advance_to(t)
-        await settle(lambda d=done: len(grants) == d and clock.parked(6 - d))
-    assert grants == [0.0, 95.0, 95.0, 95.0, 100.0]
-    assert [w for w, _ in clock.sleepers] == [195.0]  # the oldest of the four at 95 leaves
-    clock.advance_to(195.0)
-    await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    await lim.aclose()
+        tasks = [asyncio.ensure_future(one()) for _ in range(6)]
+        await settle(lambda: len(grants) == 1 and clock.parked(5))
+        for t, done in ((95.0, 4), (100.0, 5), (125.0, 5)):
+            clock.advance_to(t)
+            await settle(lambda d=done: len(grants) == d and clock.parked(6 - d))
+        assert grants == [0.0, 95.0, 95.0, 95.0, 100.0]
+        # Held back for longer than a slot, the sixth caller queues for the next free slots
+        # (150, 175) and is granted when the first grant at 95 stops counting.
+        wakes = []
+        while len(grants) < 6:
+            assert len(wakes) < 5 and len(clock.sleepers) == 1
+            wakes.append(clock.sleepers[0][0])
+            clock.advance_to(wakes[-1])
+            await settle(lambda: len(grants) == 6 or clock.parked(1))
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert wakes == [150.0, 175.0, 195.0]
     assert grants[-1] == 195.0
     assert most_in_window(grants, 100.0) == 4
 
