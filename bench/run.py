@@ -550,7 +550,8 @@ def _max_in_window(times: list[float], width: float) -> float:
 def bench_limiter_processes(seconds: float, rounds: int) -> list[Figure]:
     """Worker processes sharing one RedisRateLimiter (a real redis-server on a free port) against
     the mock at 50 rps per Client-Id, counted on arrival: 1 process beside 4 (each its own
-    OzonClient, 50 calls in flight)."""
+    OzonClient, 50 calls in flight). The mock and the workers run at raised priority where the
+    machine allows it (root), so that other jobs on a shared machine do not stall them."""
     from tests._redis import RedisServer, RedisUnavailable, quantile, shared_budget_run
 
     names = ["rate", "busiest", "p99"]
