@@ -34,6 +34,8 @@ from ozon_async.resources import Resources
 if TYPE_CHECKING:
     import aiohttp
 
+    from ozon_async.redis_limiter import RedisRateLimiter
+
 logger = logging.getLogger("ozon_async")
 
 DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
@@ -190,7 +192,7 @@ class OzonClient(Resources):
             max_retry_wait=max_retry_wait,
             headers=dict(headers or {}),
         )
-        self._own_limiter: RateLimiter | None = None
+        self._own_limiter: RedisRateLimiter | None = None
         if limiter is None and os.environ.get("OZON_RATE_LIMIT_REDIS_URL", "").strip():
             from ozon_async.redis_limiter import RedisRateLimiter  # one budget for every worker
 
