@@ -12,6 +12,8 @@
 Models live in :mod:`ozon_async.types`; the registry of every operation is :data:`OPERATIONS`.
 """
 
+from typing import TYPE_CHECKING
+
 from ozon_async._client import ClientConfig, OzonClient
 from ozon_async._clock import Clock, SystemClock
 from ozon_async._exceptions import (
@@ -27,6 +29,7 @@ from ozon_async._exceptions import (
     OzonError,
     PermissionDeniedError,
     RateLimitError,
+    RateLimiterUnavailableError,
     RequestValidationError,
     ResponseDecodeError,
     ServerError,
@@ -37,6 +40,19 @@ from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
 from ozon_async._request import UploadFile
 from ozon_async._response import APIResponse
 from ozon_async._version import __version__
+
+if TYPE_CHECKING:
+    from ozon_async.redis_limiter import RedisRateLimiter
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use so that `import ozon_async` stays lean (the redis extra is optional).
+    if name == "RedisRateLimiter":
+        from ozon_async.redis_limiter import RedisRateLimiter
+
+        return RedisRateLimiter
+    raise AttributeError(f"module 'ozon_async' has no attribute {name!r}")
+
 
 __all__ = [
     "OPERATIONS",
@@ -63,6 +79,8 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "RateLimiterUnavailableError",
+    "RedisRateLimiter",
     "RequestValidationError",
     "ResponseDecodeError",
     "ServerError",

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ozon_async._download import Progress
+    from ozon_async.redis_limiter import RedisRateLimiter
 
 logger = logging.getLogger("ozon_async")
 
@@ -193,6 +194,11 @@ class OzonClient(Resources):
             max_retry_wait=max_retry_wait,
             headers=dict(headers or {}),
         )
+        self._own_limiter: RedisRateLimiter | None = None
+        if limiter is None and os.environ.get("OZON_RATE_LIMIT_REDIS_URL", "").strip():
+            from ozon_async.redis_limiter import RedisRateLimiter  # one budget for every worker
+
+            limiter = self._own_limiter = RedisRateLimiter.from_env()
         self._limiter = limiter or DEFAULT_LIMITER
         self._clock = clock or SYSTEM_CLOCK
         self._session = _Session(connector_limit, session, (timeout, connect_timeout))
@@ -248,6 +254,8 @@ class OzonClient(Resources):
         """Close the HTTP session. Views made by :meth:`with_options` share it and do nothing."""
         if not self._is_view:
             await self._session.close()
+            if self._own_limiter is not None:
+                await self._own_limiter.aclose()
 
     def with_options(
         self,

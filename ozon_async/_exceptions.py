@@ -4,6 +4,7 @@
 
     OzonError
     ├── ConfigurationError            missing or invalid client settings (no credentials)
+    ├── RateLimiterUnavailableError   the shared rate limiter's store (Redis) cannot be reached
     ├── RequestValidationError        bad input caught before anything is sent
     ├── APIConnectionError            the request could not be completed on the network
     │   └── APITimeoutError           ... because it timed out
@@ -34,6 +35,11 @@ class OzonError(Exception):
 
 class ConfigurationError(OzonError):
     """The client is missing settings it needs, such as credentials."""
+
+
+class RateLimiterUnavailableError(OzonError):
+    """The shared rate limiter cannot reach its store (Redis refused, timed out or failed), and
+    its policy is to raise rather than pace in this process alone. Nothing was sent to Ozon."""
 
 
 class RequestValidationError(OzonError, ValueError):
@@ -207,6 +213,7 @@ __all__ = [
     "OzonError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterUnavailableError",
     "RequestValidationError",
     "ResponseDecodeError",
     "ServerError",

@@ -23,15 +23,19 @@ class RateLimiter(abc.ABC):
 
     @abc.abstractmethod
     async def acquire(self, key: str, requests: float, period: float) -> None:
-        """Wait until a request under ``key`` may be sent at ``requests`` per ``period`` seconds."""
+        """Evenly paced slots: wait for the next slot of ``key`` at ``requests`` per ``period``
+        seconds. A caller cancelled while waiting gives its slot back."""
 
     @abc.abstractmethod
     async def acquire_window(
         self, key: str, limit: int, period: float, *, wait: bool = True
     ) -> float:
-        """Sliding window: at most `limit` grants under `key` in any `period` seconds. Returns 0.0 when
-        granted (after waiting for room if wait=True). With wait=False and no room, grants nothing and
-        returns the seconds until a grant would be possible."""
+        """Sliding window (per-item rules): at most ``limit`` grants under ``key`` in any
+        ``period`` seconds. Returns 0.0 when granted (after waiting for room if ``wait``); with
+        ``wait=False`` and no room, grants nothing and returns the seconds until it could."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release resources (default: nothing)."""
 
 
 class InProcessRateLimiter(RateLimiter):
