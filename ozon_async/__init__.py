@@ -12,8 +12,9 @@
 Models live in :mod:`ozon_async.types`; the registry of every operation is :data:`OPERATIONS`.
 """
 
-from ozon_async._client import ClientConfig, OzonClient
+from ozon_async._client import OzonClient
 from ozon_async._clock import Clock, SystemClock
+from ozon_async._config import ClientConfig
 from ozon_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -21,20 +22,31 @@ from ozon_async._exceptions import (
     AuthenticationError,
     BadRequestError,
     CircuitOpenError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     NotFoundError,
     OzonError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
     RequestValidationError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     ServerError,
 )
 from ozon_async._models import BinaryResponse, Model
 from ozon_async._operation import Operation, Pagination, RateLimit
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
 from ozon_async._response import APIResponse
+from ozon_async._retry import Backoff
+from ozon_async._transport import (
+    AiohttpTransport,
+    HTTPRequest,
+    HTTPResponse,
+    MockTransport,
+    Transport,
+)
 from ozon_async._version import __version__
 from ozon_async.resources._registry import OPERATIONS
 
@@ -44,15 +56,21 @@ __all__ = [
     "APIResponse",
     "APIStatusError",
     "APITimeoutError",
+    "AiohttpTransport",
     "AuthenticationError",
+    "Backoff",
     "BadRequestError",
     "BinaryResponse",
     "CircuitOpenError",
+    "ClientClosedError",
     "ClientConfig",
     "Clock",
     "ConfigurationError",
     "ConflictError",
+    "HTTPRequest",
+    "HTTPResponse",
     "InProcessRateLimiter",
+    "MockTransport",
     "Model",
     "NotFoundError",
     "Operation",
@@ -63,9 +81,12 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
     "SystemClock",
+    "Transport",
     "__version__",
 ]
