@@ -51,3 +51,22 @@ def status(
         return HTTPResponse(code, json=data, headers=headers)
     content = body.encode() if isinstance(body, str) else body
     return HTTPResponse(code, content=content, headers=headers)
+
+
+class InstantClock:
+    """Real monotonic time, but waits (backoff, Retry-After) return at once and are recorded:
+    for tests against real sockets, where a virtual clock cannot tell when the network is idle."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        import time
+
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        self.sleeps.append(seconds)
+        await asyncio.sleep(0)

@@ -61,8 +61,9 @@ _REASONS = {200: "OK", 302: "Found", 307: "Temporary Redirect", 429: "Too Many R
 
 
 class RawServer:
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, *, keep: bool = True) -> None:
         self.handler = handler
+        self.keep = keep  # keep every request in ``requests`` (off for long runs)
         self.requests: list[Seen] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -120,7 +121,8 @@ class RawServer:
                 headers[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         seen = Seen(method, path, headers, body)
-        self.requests.append(seen)
+        if self.keep:
+            self.requests.append(seen)
         result = self.handler(seen)
         reply = await result if inspect.isawaitable(result) else result
         assert isinstance(reply, Reply)
