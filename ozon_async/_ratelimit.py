@@ -83,11 +83,14 @@ class _Lane:
                 t = room
         return t
 
-    def grant(self, now: float) -> None:
+    def grant(self, now: float, queued: bool = False) -> None:
+        """Record a grant made at ``now``. ``queued``: the caller waited in line for it, so the
+        schedule is kept even if the event loop woke it late (the next grants catch up, within
+        the window); otherwise the schedule restarts from now."""
         self.grants.append(now)
-        # Keep the schedule when this grant is late by less than one interval (the event loop
-        # woke the caller late), so that small delays do not add up; otherwise restart from now.
-        slot = self.next if self.next > now - self.interval else now
+        slot = now
+        if queued and self.next > now - self.window:
+            slot = self.next if self.next < now else now
         self.next = slot + self.interval
 
     def idle(self, now: float) -> bool:
@@ -105,7 +108,7 @@ class _Lane:
         t = now
         for _ in range(count):
             t = twin.earliest(t)
-            twin.grant(t)
+            twin.grant(t, queued=True)
         return t
 
 
@@ -209,7 +212,7 @@ class InProcessRateLimiter(RateLimiter):
                 if at <= now:
                     break
                 await clock.sleep(at - now)
-            lane.grant(now)
+            lane.grant(now, queued=True)
         finally:
             self._hand_over(lane)
 
