@@ -60,6 +60,7 @@ from ozon_async.resources import Resources
 
 if TYPE_CHECKING:
     import aiohttp
+    from typing_extensions import Unpack
 
 __all__ = ["ClientConfig", "OzonClient"]
 
@@ -306,7 +307,7 @@ class OzonClient(Resources):
         *,
         json: Any = None,
         content: bytes | None = None,
-        **options: Any,
+        **options: Unpack[CallOptions],
     ) -> APIResponse[Any]:
         """Send any request through the same auth, limits, retries and errors.
 
@@ -335,7 +336,7 @@ class OzonClient(Resources):
             raise RequestValidationError("request() takes the whole body as json=; no extra_body")
         op = OPERATIONS.get(f"{method} {path}")
         body = content if content is not None else (encode_json(json) if json is not None else None)
-        resp = await self._send(method, path, body, op, options)  # type: ignore[arg-type]
+        resp = await self._send(method, path, body, op, options)
         if op is not None:
             resp._type = op.response_type
         return resp

@@ -370,6 +370,17 @@ async def test_deprecated_operation_warns_at_the_callers_line(
     assert record[0].filename == __file__
 
 
+async def test_deprecated_paginated_operation_warns_at_the_loop(
+    client: OzonClient, script: Script
+) -> None:
+    script.on("/v3/posting/fbs/list", ok({"result": {"postings": [], "has_next": False}}))
+    flt = {"since": "2024-01-01T00:00:00Z", "to": "2024-02-01T00:00:00Z"}
+    with pytest.warns(DeprecationWarning, match="/v3/posting/fbs/list") as record:
+        async for _ in client.posting.fbs_list_v3.iter(filter=flt, limit=5):
+            pass
+    assert record[0].filename == __file__
+
+
 def test_deprecation_warning_is_shown_in_main_by_default(tmp_path: Path) -> None:
     script = tmp_path / "user_script.py"
     script.write_text(
