@@ -116,27 +116,35 @@ class InProcessRateLimiter(RateLimiter):
     """Rate limits kept in this process (no lock: one event loop at a time).
 
     ``acquire`` spaces the grants of a key evenly, ``period / requests`` apart, and never makes
-    more than ``requests`` of them within ``period + guard`` seconds: the guard leaves room for
-    requests that reach the server a little later than planned (a busy event loop sends some of
-    them late), so that the server never counts more than ``requests`` in any ``period``.
-    ``acquire_window`` keeps the same sliding window without the spacing.
+    more than ``requests`` of them within ``period`` plus a guard of one pacing interval (at
+    least ``guard``, at most ``max_guard``): the guard leaves room for requests that reach the
+    server later than planned (a busy event loop sends some of them late), so that the server
+    never counts more than ``requests`` in any ``period``. At 200 requests a second it costs
+    0.5 % of the rate, at 50 a second 2 %. ``acquire_window`` keeps the same sliding window
+    (with ``guard``) without the spacing.
 
     Callers wait in arrival order; one cancelled while waiting takes no slot. Keys unused for a
     while are forgotten, so memory follows the keys in use, not every key ever seen.
 
     Args:
         clock: time source (tests pass a virtual clock).
-        guard: seconds added to each window (default 5 ms, which costs 0.5 % of a 1 s limit).
+        guard, max_guard: the least and the most seconds added to each window (5 ms, 50 ms).
         forget_after: how often (seconds) idle keys are swept out.
     """
 
     def __init__(
-        self, clock: Clock | None = None, *, guard: float = 0.005, forget_after: float = 5.0
+        self,
+        clock: Clock | None = None,
+        *,
+        guard: float = 0.005,
+        max_guard: float = 0.05,
+        forget_after: float = 5.0,
     ) -> None:
-        if guard < 0 or forget_after <= 0:
-            raise ValueError("guard must be 0 or more and forget_after positive")
+        if not 0 <= guard <= max_guard or forget_after <= 0:
+            raise ValueError("need 0 <= guard <= max_guard and a positive forget_after")
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.guard = guard
+        self.max_guard = max_guard
         self.forget_after = forget_after
         self._paced: dict[str, _Lane] = {}
         self._windows: dict[str, _Lane] = {}
@@ -146,9 +154,9 @@ class InProcessRateLimiter(RateLimiter):
     async def acquire(self, key: str, requests: float, period: float) -> None:
         if not (requests > 0 and period > 0 and math.isfinite(requests / period)):
             raise ValueError(f"requests and period must be positive, not {requests!r}/{period!r}")
-        lane = self._lane(
-            self._paced, key, period / requests, max(1, int(requests)), period + self.guard
-        )
+        interval = period / requests
+        guard = max(self.guard, min(interval, self.max_guard))
+        lane = self._lane(self._paced, key, interval, max(1, int(requests)), period + guard)
         await self._take(lane)
 
     async def acquire_window(

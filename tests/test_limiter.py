@@ -90,14 +90,15 @@ async def test_cancelled_waiters_give_their_slots_back() -> None:
     start = clock.now()
     grants = await run_workers(limiter, clock, 100, 100, 50.0)
     # The burst runs at the configured rate: the cancelled callers took nothing.
-    assert max(grants) - start <= 100 / 50 * 1.01
-    assert rate(grants) >= 0.99 * 50
+    # (less the guard of one 20 ms interval per second: 2 % at 50 rps)
+    assert max(grants) - start <= 100 / 50 * 1.02
+    assert rate(grants) >= 0.98 * 50
     assert most_in_window([0.0, *grants], 1.0) <= 50
 
 
 async def test_cancelling_the_sleeping_head_hands_its_turn_on() -> None:
     clock = VirtualClock()
-    limiter = InProcessRateLimiter(clock=clock, guard=0.0)
+    limiter = InProcessRateLimiter(clock=clock, guard=0.0, max_guard=0.0)
     await limiter.acquire("k", 1, 10.0)  # t=0; next slot at t=10
     order: list[str] = []
 
@@ -117,7 +118,7 @@ async def test_cancelling_the_sleeping_head_hands_its_turn_on() -> None:
 
 async def test_a_caller_cancelled_just_after_being_woken_passes_its_turn_on() -> None:
     clock = VirtualClock()
-    limiter = InProcessRateLimiter(clock=clock, guard=0.0)
+    limiter = InProcessRateLimiter(clock=clock, guard=0.0, max_guard=0.0)
     await limiter.acquire("k", 1, 10.0)
     head = asyncio.ensure_future(limiter.acquire("k", 1, 10.0))
     await asyncio.sleep(0)
@@ -166,7 +167,7 @@ async def test_idle_keys_are_forgotten() -> None:
     assert limiter.keys == 2
     before = clock.now()
     await limiter.acquire("slow", 1, 60.0)
-    assert clock.now() - before == pytest.approx(50.0 + limiter.guard)
+    assert clock.now() - before == pytest.approx(50.0 + limiter.max_guard)
 
 
 async def test_a_key_in_use_is_never_forgotten() -> None:
