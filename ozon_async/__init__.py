@@ -14,8 +14,9 @@ Models live in :mod:`ozon_async.types`; the registry of every operation is :data
 
 from typing import TYPE_CHECKING
 
-from ozon_async._client import ClientConfig, OzonClient
+from ozon_async._client import OzonClient
 from ozon_async._clock import Clock, SystemClock
+from ozon_async._config import ClientConfig
 from ozon_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -23,6 +24,7 @@ from ozon_async._exceptions import (
     AuthenticationError,
     BadRequestError,
     CircuitOpenError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     NotFoundError,
@@ -30,8 +32,10 @@ from ozon_async._exceptions import (
     PermissionDeniedError,
     RateLimitError,
     RateLimiterUnavailableError,
+    RedirectError,
     RequestValidationError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     ServerError,
 )
 from ozon_async._models import BinaryResponse, Model
@@ -39,6 +43,14 @@ from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
 from ozon_async._request import UploadFile
 from ozon_async._response import APIResponse
+from ozon_async._retry import Backoff
+from ozon_async._transport import (
+    AiohttpTransport,
+    HTTPRequest,
+    HTTPResponse,
+    MockTransport,
+    Transport,
+)
 from ozon_async._version import __version__
 
 if TYPE_CHECKING:
@@ -60,15 +72,21 @@ __all__ = [
     "APIResponse",
     "APIStatusError",
     "APITimeoutError",
+    "AiohttpTransport",
     "AuthenticationError",
+    "Backoff",
     "BadRequestError",
     "BinaryResponse",
     "CircuitOpenError",
+    "ClientClosedError",
     "ClientConfig",
     "Clock",
     "ConfigurationError",
     "ConflictError",
+    "HTTPRequest",
+    "HTTPResponse",
     "InProcessRateLimiter",
+    "MockTransport",
     "Model",
     "NotFoundError",
     "Operation",
@@ -80,11 +98,14 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RateLimiterUnavailableError",
+    "RedirectError",
     "RedisRateLimiter",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
     "SystemClock",
+    "Transport",
     "UploadFile",
     "__version__",
 ]

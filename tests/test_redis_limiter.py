@@ -298,8 +298,8 @@ async def test_client_picks_the_limiter_from_the_environment(
     monkeypatch.setenv("OZON_RATE_LIMIT_REDIS_URL", "redis://:s3cret@127.0.0.1:1/0")
     monkeypatch.setenv("OZON_RATE_LIMIT_REDIS_ON_ERROR", "raise")
     client = OzonClient("4242", "key", base_url=mock.url)
-    assert isinstance(client._limiter, RedisRateLimiter)
-    assert "s3cret" not in repr(client._limiter)
+    assert isinstance(client.limiter, RedisRateLimiter)
+    assert "s3cret" not in repr(client.limiter)
     with pytest.raises(RateLimiterUnavailableError) as err:
         await client.roles.list_v1()
     assert "s3cret" not in str(err.value)
@@ -310,7 +310,7 @@ async def test_client_picks_the_limiter_from_the_environment(
     monkeypatch.setenv("OZON_RATE_LIMIT_REDIS_PREFIX", prefix)
     async with OzonClient("4242", "key", base_url=mock.url) as client:
         await client.roles.list_v1()
-        own = client._limiter
+        own = client.limiter
     assert own._redis is None  # closed with the client
     assert redis_server.command("EXISTS", f"{prefix}{{4242}}:log") == b":1\r\n"
 
@@ -318,7 +318,7 @@ async def test_client_picks_the_limiter_from_the_environment(
     with pytest.raises(ConfigurationError, match="OZON_RATE_LIMIT_REDIS_ON_ERROR"):
         OzonClient("4242", "key", base_url=mock.url)
     monkeypatch.delenv("OZON_RATE_LIMIT_REDIS_URL")
-    assert isinstance(OzonClient("4242", "key")._limiter, InProcessRateLimiter)
+    assert isinstance(OzonClient("4242", "key").limiter, InProcessRateLimiter)
 
 
 # --------------------------------------------------------------------------- outages

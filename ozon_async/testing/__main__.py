@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import contextlib
+import gc
 from datetime import datetime
 
 from ozon_async.testing._clock import ScaledClock
