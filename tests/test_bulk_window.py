@@ -12,7 +12,9 @@ async def test_grants_up_to_the_limit_then_reports_or_waits_for_room() -> None:
     clock = VirtualClock()
     lim = InProcessRateLimiter(clock)
     assert [await lim.acquire_window("k", 2, 30.0, wait=False) for _ in range(2)] == [0.0, 0.0]
-    assert await lim.acquire_window("k", 2, 30.0, wait=False) == pytest.approx(30.0, abs=0.05)  # nothing granted
+    assert await lim.acquire_window("k", 2, 30.0, wait=False) == pytest.approx(
+        30.0, abs=0.05
+    )  # nothing granted
     assert await lim.acquire_window("other", 2, 30.0, wait=False) == 0.0
     await clock.sleep(10.0)
     assert await lim.acquire_window("k", 2, 30.0, wait=False) == pytest.approx(20.0, abs=0.05)
