@@ -161,9 +161,11 @@ class DraftResource(Resource):
         be supplied to the chosen clusters. The answer carries an `operation_id`; pass it to
         /v1/draft/create/info to get the draft and the warehouses that can accept it. Drafts may
         be created at most 2 times a minute, 50 times an hour and 500 times a day; beyond that
-        the server answers 429. A draft stays valid for 30 minutes. Deprecated and due to be
-        switched off on 16 March 2026; use /v1/draft/crossdock/create, /v1/draft/direct/create
-        or /v1/draft/multi-cluster/create instead.
+        the server answers 429. The SDK paces the calls at the hourly limit (one every 72 s),
+        which also keeps them within 2 a minute; the daily cap of 500 is up to the caller. A
+        draft stays valid for 30 minutes. Deprecated and due to be switched off on 16 March
+        2026; use /v1/draft/crossdock/create, /v1/draft/direct/create or /v1/draft/multi-
+        cluster/create instead.
 
         ``POST /v1/draft/create``.
 
@@ -222,8 +224,9 @@ class DraftResource(Resource):
         drop-off point or courier pick-up from the seller's warehouse) and how to treat SKUs
         that fail the checks. The answer carries the draft identifier and any errors; then call
         /v2/draft/create/info. Drafts may be created at most 2 times a minute, 50 times an hour
-        and 500 times a day; beyond that the server answers 429. A draft stays valid for 30
-        minutes.
+        and 500 times a day; beyond that the server answers 429. The SDK paces the calls at the
+        hourly limit (one every 72 s), which also keeps them within 2 a minute; the daily cap of
+        500 is up to the caller. A draft stays valid for 30 minutes.
 
         ``POST /v1/draft/crossdock/create``.
 
@@ -274,8 +277,9 @@ class DraftResource(Resource):
         the cluster with its products (up to 5000 items) and how to treat SKUs that fail the
         checks. The answer carries the draft identifier and any errors; then call
         /v2/draft/create/info. Drafts may be created at most 2 times a minute, 50 times an hour
-        and 500 times a day; beyond that the server answers 429. A draft stays valid for 30
-        minutes.
+        and 500 times a day; beyond that the server answers 429. The SDK paces the calls at the
+        hourly limit (one every 72 s), which also keeps them within 2 a minute; the daily cap of
+        500 is up to the caller. A draft stays valid for 30 minutes.
 
         ``POST /v1/draft/direct/create``.
 
@@ -325,7 +329,9 @@ class DraftResource(Resource):
         courier pick-up) and how to treat SKUs that fail the checks. The answer carries the
         draft identifier and any errors; then call /v2/draft/create/info. Drafts may be created
         at most 2 times a minute, 50 times an hour and 500 times a day; beyond that the server
-        answers 429. A draft stays valid for 30 minutes.
+        answers 429. The SDK paces the calls at the hourly limit (one every 72 s), which also
+        keeps them within 2 a minute; the daily cap of 500 is up to the caller. A draft stays
+        valid for 30 minutes.
 
         ``POST /v1/draft/multi-cluster/create``.
 
