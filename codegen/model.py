@@ -56,6 +56,8 @@ class StructModel:
     one_of_required: list[list[str]] = field(default_factory=list)
     #: a request model: unknown keys are refused (answers stay lenient)
     request: bool = False
+    #: fields that Ozon sends as "" for "no value" (``x-ozon-empty-as-null``): decoded as None
+    empty_as_null: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -119,6 +121,8 @@ class OperationModel:
     response_type: str | None
     response_module: str | None
     response_content_type: str
+    request_content_type: str
+    path_params: list[str]
     response_description: str
     params: list[Param]
     #: x-ozon-batch / x-ozon-item-rate-limit / x-ozon-task as keyword arguments of the runtime
@@ -323,6 +327,9 @@ class Builder:
             note=s.get("x-ozon-note"),
             one_of_required=one_of if request_only else [],
             request=request_only,
+            empty_as_null=[
+                f.name for f in fields if f.type.annotation.startswith("EmptyAsNullInt")
+            ],
         )
 
     def _type(
@@ -355,7 +362,12 @@ class Builder:
         fmt = node.get("format")
         kinds = set(types)
         t: TypeInfo
-        if kinds == {"integer", "string"} or (kinds == {"string"} and fmt in ("int64", "uint64")):
+        if node.get("x-ozon-empty-as-null") and not constrain:
+            if kinds != {"integer", "string"}:
+                raise ValueError(f"{ctx}: x-ozon-empty-as-null is for [integer, string] values")
+            t = TypeInfo("EmptyAsNullInt", needs={"EmptyAsNullInt"})
+            t.param = "int"
+        elif kinds == {"integer", "string"} or (kinds == {"string"} and fmt in ("int64", "uint64")):
             t = TypeInfo("int")
         elif kinds == {"number", "string"}:
             # [number, string]: a number Ozon sometimes sends as a decimal string (decoded as a
@@ -468,17 +480,29 @@ class Builder:
         params: list[Param] = []
         req_type = req_mod = None
         rb = op.get("requestBody")
-        # TODO(lead): multipart/form-data bodies (/v1/product/certificate/create,
-        # /v1/receipts/upload) are not generated yet; such an operation gets no body parameters.
-        if rb and "application/json" in rb["content"]:
-            media = rb["content"]["application/json"]
+        path_params: list[str] = []
+        for prm in op.get("parameters") or []:
+            if prm.get("in") != "path":
+                raise ValueError(f"{path}: only path parameters are supported")
+            t = self._type(prm.get("schema") or {}, "common", "", constrain=True)
+            py = naming.field_name(prm["name"])
+            params.append(Param(py, prm["name"], t.param, True, prm.get("description", "")))
+            path_params.append(prm["name"])
+        req_ctype = "application/json"
+        if rb:
+            ((req_ctype, media),) = rb["content"].items()
+            if req_ctype not in ("application/json", "multipart/form-data"):
+                raise ValueError(f"{path}: unsupported request content type {req_ctype}")
             req_type = _ref_name(media["schema"]["$ref"])
             req_mod = self.module_of[req_type]
             s = self.structs[req_type]
             for f in s.fields:
-                if f.name in OPTION_PARAMS or f.name == "self":
+                if f.name in OPTION_PARAMS or f.name == "self" or f.wire in path_params:
                     raise ValueError(f"{path}: body field {f.wire!r} collides with a method option")
                 ann = f.type.param or f.type.annotation
+                if req_ctype == "multipart/form-data":
+                    # a file may be plain bytes or an UploadFile (name and content type)
+                    ann = ann.replace("bytes", "bytes | UploadFile")
                 params.append(Param(f.name, f.wire, ann, f.required, f.description))
         r200 = op["responses"]["200"]
         ((ctype, media200),) = r200["content"].items()
@@ -525,6 +549,8 @@ class Builder:
             response_type=resp_type,
             response_module=resp_mod,
             response_content_type=ctype,
+            request_content_type=req_ctype,
+            path_params=path_params,
             response_description=r200.get("description", ""),
             params=sorted(params, key=lambda p: (not p.required, p.name)),
             batch=batch,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from pathlib import Path
@@ -24,7 +25,8 @@ def _escape_doc(text: str) -> str:
     return text
 
 
-def _wrap(text: str, width: int) -> list[str]:
+@functools.cache
+def _wrap(text: str, width: int) -> tuple[str, ...]:
     """Wrap text paragraph by paragraph, keeping list items and blank lines."""
     out: list[str] = []
     for para in re.split(r"\n\s*\n", text.strip()):
@@ -46,7 +48,7 @@ def _wrap(text: str, width: int) -> list[str]:
         out.append("")
     while out and out[-1] == "":
         out.pop()
-    return out
+    return tuple(out)
 
 
 def docstring(text: str, indent: int, note: str | None = None) -> str:
@@ -254,6 +256,7 @@ def render_models(api: ApiModel, module: str, names: list[str], env: jinja2.Envi
             for n, used in (
                 ("Model", any(not s.request for s in structs)),
                 ("RequestModel", any(s.request for s in structs)),
+                ("EmptyAsNullInt", "EmptyAsNullInt" in needs),
             )
             if used
         ],
@@ -292,6 +295,8 @@ def render_resources(api: ApiModel, group: GroupModel, env: jinja2.Environment) 
         mod = api.structs[r].module if r in api.structs else api.aliases[r].module
         imports.setdefault(mod, []).append(r)
     resource_imports = ["Resource"]
+    if any(op.request_content_type == "multipart/form-data" for op in group.operations):
+        resource_imports.append("UploadFile")
     if any(op.response_type is None for op in group.operations):
         resource_imports.insert(0, "BinaryResponse")
     if any(op.pagination for op in group.operations):

@@ -12,8 +12,11 @@
 Models live in :mod:`ozon_async.types`; the registry of every operation is :data:`OPERATIONS`.
 """
 
-from ozon_async._client import ClientConfig, OzonClient
+from typing import TYPE_CHECKING
+
+from ozon_async._client import OzonClient
 from ozon_async._clock import Clock, SystemClock
+from ozon_async._config import ClientConfig
 from ozon_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -21,21 +24,47 @@ from ozon_async._exceptions import (
     AuthenticationError,
     BadRequestError,
     CircuitOpenError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     NotFoundError,
     OzonError,
     PermissionDeniedError,
     RateLimitError,
+    RateLimiterUnavailableError,
+    RedirectError,
     RequestValidationError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     ServerError,
 )
 from ozon_async._models import BinaryResponse, Model
 from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
+from ozon_async._request import UploadFile
 from ozon_async._response import APIResponse
+from ozon_async._retry import Backoff
+from ozon_async._transport import (
+    AiohttpTransport,
+    HTTPRequest,
+    HTTPResponse,
+    MockTransport,
+    Transport,
+)
 from ozon_async._version import __version__
+
+if TYPE_CHECKING:
+    from ozon_async.redis_limiter import RedisRateLimiter
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use so that `import ozon_async` stays lean (the redis extra is optional).
+    if name == "RedisRateLimiter":
+        from ozon_async.redis_limiter import RedisRateLimiter
+
+        return RedisRateLimiter
+    raise AttributeError(f"module 'ozon_async' has no attribute {name!r}")
+
 
 __all__ = [
     "OPERATIONS",
@@ -43,15 +72,21 @@ __all__ = [
     "APIResponse",
     "APIStatusError",
     "APITimeoutError",
+    "AiohttpTransport",
     "AuthenticationError",
+    "Backoff",
     "BadRequestError",
     "BinaryResponse",
     "CircuitOpenError",
+    "ClientClosedError",
     "ClientConfig",
     "Clock",
     "ConfigurationError",
     "ConflictError",
+    "HTTPRequest",
+    "HTTPResponse",
     "InProcessRateLimiter",
+    "MockTransport",
     "Model",
     "NotFoundError",
     "Operation",
@@ -62,9 +97,15 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "RateLimiterUnavailableError",
+    "RedirectError",
+    "RedisRateLimiter",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
     "SystemClock",
+    "Transport",
+    "UploadFile",
     "__version__",
 ]

@@ -216,7 +216,7 @@ def _text(value: Any) -> str:
 
 def _runtime(client: OzonClient) -> tuple[RateLimiter, Clock]:
     """The client's limiter and clock (the one place this module reaches into the client)."""
-    return client._limiter, client._clock
+    return client.limiter, client._clock
 
 
 def item_key(batch: Batch, value: Any) -> Key | None:

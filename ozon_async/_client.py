@@ -1,122 +1,92 @@
-"""OzonClient: credentials, one HTTP session, rate limits, retries and error mapping."""
+"""OzonClient: credentials, rate limits, the attempt loop and error mapping.
+
+One request goes through :meth:`OzonClient._send`: wait for a rate-limit slot, let the transport
+make one attempt, and on failure ask :func:`ozon_async._retry.decide` whether to wait and resend
+or raise. Everything else lives elsewhere: settings in :mod:`ozon_async._config`, the wire in
+:mod:`ozon_async._transport`, pacing in :mod:`ozon_async._ratelimit`.
+"""
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import platform
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 import msgspec
 
 from ozon_async._clock import SYSTEM_CLOCK, Clock
 from ozon_async._codec import encode_json
+from ozon_async._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ClientConfig,
+    check_extra_headers,
+    credential_problem,
+)
 from ozon_async._exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     CircuitOpenError,
+    ClientClosedError,
     ConfigurationError,
+    OzonError,
     RateLimitError,
+    RequestValidationError,
+    ResponseTooLargeError,
     status_error_class,
 )
 from ozon_async._operation import Operation
+from ozon_async._options import CallOptions
 from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter
-from ozon_async._response import APIResponse
-from ozon_async._retry import Backoff, is_circuit_open, parse_retry_after
+from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture
+from ozon_async._retry import (
+    GiveUp,
+    Outcome,
+    RetryPolicy,
+    decide,
+    is_circuit_open,
+    read_retry_after,
+)
+from ozon_async._transport import AiohttpTransport, HTTPRequest, HTTPResponse, Transport
 from ozon_async._version import __version__
 from ozon_async.resources import Resources
 
 if TYPE_CHECKING:
     import aiohttp
+    from typing_extensions import Unpack
 
     from ozon_async._download import Progress
 
+__all__ = ["ClientConfig", "OzonClient"]
+
 logger = logging.getLogger("ozon_async")
 
-DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
+P = ParamSpec("P")
+T = TypeVar("T")
 _UNSET: Any = object()
 
 
-@dataclass(frozen=True)
-class ClientConfig:
-    """Settings of a client; :meth:`OzonClient.with_options` derives new ones."""
+class _Shared:
+    """What a client and the views made by ``with_options`` share."""
 
-    base_url: str
-    timeout: float = 30.0
-    connect_timeout: float = 10.0
-    max_retries: int = 3
-    rate_limit: float | None = 50.0
-    circuit_open_wait: float = 120.0
-    max_retry_wait: float = 120.0
-    backoff: Backoff = field(default_factory=Backoff)
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class _Session:
-    """The aiohttp session shared by a client and the views made by ``with_options``."""
+    __slots__ = ("closed", "limiter", "own_limiter", "random", "transport")
 
     def __init__(
-        self,
-        connector_limit: int,
-        session: aiohttp.ClientSession | None,
-        timeout: tuple[float, float],
+        self, transport: Transport, limiter: RateLimiter, own_limiter: RateLimiter | None = None
     ) -> None:
-        self.connector_limit = connector_limit
-        self.session = session
-        self.owned = session is None
+        self.transport = transport
+        self.limiter = limiter
+        self.own_limiter = own_limiter  # made by the client, so closed by it
         self.closed = False
-        #: (total, connect) seconds the session applies when a call does not say otherwise
-        self.timeout = timeout if session is None else (-1.0, -1.0)
-
-    def get(self) -> aiohttp.ClientSession:
-        if self.closed:
-            raise RuntimeError("this OzonClient is closed")
-        if self.session is None:
-            import aiohttp
-
-            connector = aiohttp.TCPConnector(
-                limit=self.connector_limit,
-                limit_per_host=self.connector_limit,
-                ttl_dns_cache=300,
-            )
-            total, connect = self.timeout
-            self.session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total)),
-                auto_decompress=True,
-                raise_for_status=False,
-                skip_auto_headers=("User-Agent",),
-            )
-        return self.session
-
-    async def close(self) -> None:
-        self.closed = True
-        if self.session is not None and self.owned:
-            await self.session.close()
-        self.session = None
-
-
-class _Raw:
-    __slots__ = ("attempts", "content", "elapsed", "headers", "status")
-
-    def __init__(
-        self, status: int, headers: Mapping[str, str], content: bytes, elapsed: float, attempts: int
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        self.content = content
-        self.elapsed = elapsed
-        self.attempts = attempts
-
-
-class _NotSent(Exception):
-    """The request never reached the server (the connection could not be made)."""
+        self.random = random.Random()
 
 
 class OzonClient(Resources):
@@ -129,8 +99,10 @@ class OzonClient(Resources):
 
     Args:
         client_id: the seller's Client-Id; defaults to the ``OZON_CLIENT_ID`` environment variable.
-        api_key: the API key; defaults to ``OZON_API_KEY``. It is never logged or shown.
-        base_url: defaults to ``OZON_BASE_URL``, else ``https://api-seller.ozon.ru``.
+        api_key: the API key; defaults to ``OZON_API_KEY``. It is never logged or shown, and is
+            sent only to ``base_url`` (redirects are never followed).
+        base_url: defaults to ``OZON_BASE_URL``, else ``https://api-seller.ozon.ru``. Plain
+            ``http://`` is refused unless the host is loopback or ``allow_insecure=True``.
         timeout: seconds for a whole attempt (connect, send, read); per call with ``timeout=``.
         connect_timeout: seconds to establish a connection.
         max_retries: how many times a request may be resent; per call with ``max_retries=``.
@@ -139,13 +111,21 @@ class OzonClient(Resources):
         limiter: where rate limits are kept; by default one in-process limiter shared by every
             client of the process, so clients with the same Client-Id share one budget.
         circuit_open_wait: seconds to wait when Ozon's breaker for a method is open ("Circle is
-            open") before trying again; ``0`` raises :class:`CircuitOpenError` at once.
-        max_retry_wait: the longest ``Retry-After`` the client waits out; longer ones raise
-            :class:`RateLimitError` with ``retry_after`` set.
-        connector_limit: maximum simultaneous connections.
+            open") and Ozon does not say how long; ``0`` raises :class:`CircuitOpenError` at once.
+        max_retry_wait: the longest wait before a resend (``Retry-After``, breaker, backoff);
+            when a longer one would be needed, the error is raised at once and says so.
+        max_response_bytes: the largest answer accepted, counted after decompression (default
+            64 MiB); a larger one raises :class:`ResponseTooLargeError`.
+        allow_insecure: allow a plain ``http://`` base URL to a host that is not loopback.
+        connector_limit: maximum simultaneous connections (of the default transport).
         headers: extra headers sent with every request.
-        session: an aiohttp session to use instead of the client's own (not closed by the client).
+        transport: how attempts go over the wire (default :class:`AiohttpTransport`; tests pass
+            a :class:`MockTransport`). The client closes it in :meth:`aclose`.
+        session: an aiohttp session for the default transport (not closed by the client).
         clock: time source for pacing and backoff (tests pass a virtual clock).
+
+    Raises:
+        ConfigurationError: a missing credential or an invalid setting, named.
     """
 
     def __init__(
@@ -161,8 +141,11 @@ class OzonClient(Resources):
         limiter: RateLimiter | None = None,
         circuit_open_wait: float = 120.0,
         max_retry_wait: float = 120.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        allow_insecure: bool = False,
         connector_limit: int = 100,
         headers: Mapping[str, str] | None = None,
+        transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -172,33 +155,70 @@ class OzonClient(Resources):
             raise ConfigurationError(
                 "no Client-Id: pass client_id= or set the OZON_CLIENT_ID environment variable"
             )
-        if key is None or key.strip() == "":
+        if not isinstance(key, str) or key.strip() == "":
             raise ConfigurationError(
                 "no API key: pass api_key= or set the OZON_API_KEY environment variable"
             )
-        url = base_url or os.environ.get("OZON_BASE_URL") or DEFAULT_BASE_URL
-        if max_retries < 0:
-            raise ConfigurationError("max_retries must be 0 or more")
-        if rate_limit is not None and rate_limit <= 0:
-            raise ConfigurationError("rate_limit must be positive (or None to turn pacing off)")
         self._client_id = str(cid).strip()
         self._api_key = key.strip()
+        for what, value in (("client_id", self._client_id), ("api_key", self._api_key)):
+            problem = credential_problem(what, value)
+            if problem:
+                raise ConfigurationError(problem)
         self._config = ClientConfig(
-            base_url=url.rstrip("/"),
+            base_url=base_url or os.environ.get("OZON_BASE_URL") or ClientConfig.base_url,
             timeout=timeout,
             connect_timeout=connect_timeout,
             max_retries=max_retries,
             rate_limit=rate_limit,
             circuit_open_wait=circuit_open_wait,
             max_retry_wait=max_retry_wait,
-            headers=dict(headers or {}),
+            max_response_bytes=max_response_bytes,
+            allow_insecure=allow_insecure,
+            headers=headers or {},
         )
-        self._limiter = limiter or DEFAULT_LIMITER
-        self._clock = clock or SYSTEM_CLOCK
-        self._session = _Session(connector_limit, session, (timeout, connect_timeout))
+        if transport is not None and session is not None:
+            raise ConfigurationError("pass either transport= or session=, not both")
+        if transport is not None and not isinstance(transport, Transport):
+            raise ConfigurationError("transport must be an ozon_async.Transport")
+        if limiter is not None and not isinstance(limiter, RateLimiter):
+            raise ConfigurationError("limiter must be an ozon_async.RateLimiter")
+        if isinstance(connector_limit, bool) or not isinstance(connector_limit, int):
+            raise ConfigurationError("connector_limit must be an integer")
+        if connector_limit < 1:
+            raise ConfigurationError("connector_limit must be at least 1")
+        own_limiter: RateLimiter | None = None
+        if limiter is None and os.environ.get("OZON_RATE_LIMIT_REDIS_URL", "").strip():
+            from ozon_async.redis_limiter import RedisRateLimiter  # one budget for every worker
+
+            limiter = own_limiter = RedisRateLimiter.from_env()
+        self._shared = _Shared(
+            transport or AiohttpTransport(connector_limit=connector_limit, session=session),
+            limiter or DEFAULT_LIMITER,
+            own_limiter,
+        )
+        self._clock: Clock = clock or SYSTEM_CLOCK
         self._is_view = False
-        self._random = random.Random()
-        self._build_headers()
+        self._apply_config()
+
+    def _apply_config(self) -> None:
+        """Derive what each call reads from the configuration (once, not per call)."""
+        import sys
+
+        cfg = self._config
+        self._policy: RetryPolicy = cfg.retry_policy
+        ua = (
+            f"ozon_async/{__version__} (Python {sys.version_info.major}.{sys.version_info.minor}; "
+            f"{platform.system()})"
+        )
+        self._headers: dict[str, str] = {
+            "Client-Id": self._client_id,
+            "Api-Key": self._api_key,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": ua,
+            **cfg.headers,
+        }
 
     # ------------------------------------------------------------------ identity
     @property
@@ -211,29 +231,28 @@ class OzonClient(Resources):
 
     @property
     def config(self) -> ClientConfig:
+        """The settings in force (validated; see :class:`ClientConfig`)."""
         return self._config
+
+    @property
+    def transport(self) -> Transport:
+        return self._shared.transport
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._shared.limiter
+
+    @property
+    def closed(self) -> bool:
+        return self._shared.closed
 
     def __repr__(self) -> str:
         return f"OzonClient(client_id={self._client_id!r}, base_url={self._config.base_url!r})"
 
-    def _build_headers(self) -> None:
-        import sys
-
-        ua = (
-            f"ozon_async/{__version__} (Python {sys.version_info.major}.{sys.version_info.minor}; "
-            f"{platform.system()})"
-        )
-        self._headers = {
-            "Client-Id": self._client_id,
-            "Api-Key": self._api_key,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": ua,
-            **self._config.headers,
-        }
-
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> OzonClient:
+        if self._shared.closed:
+            raise ClientClosedError("this OzonClient is closed; create a new one")
         return self
 
     async def __aexit__(
@@ -245,9 +264,15 @@ class OzonClient(Resources):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session. Views made by :meth:`with_options` share it and do nothing."""
-        if not self._is_view:
-            await self._session.close()
+        """Close the transport (and a limiter the client made itself, from
+        ``OZON_RATE_LIMIT_REDIS_URL``); later calls raise :class:`ClientClosedError`. Views made
+        by :meth:`with_options` share them and do nothing here."""
+        if self._is_view or self._shared.closed:
+            return
+        self._shared.closed = True
+        await self._shared.transport.aclose()
+        if self._shared.own_limiter is not None:
+            await self._shared.own_limiter.aclose()
 
     def with_options(
         self,
@@ -258,34 +283,35 @@ class OzonClient(Resources):
         rate_limit: float | None = _UNSET,
         circuit_open_wait: float = _UNSET,
         max_retry_wait: float = _UNSET,
+        max_response_bytes: int = _UNSET,
         headers: Mapping[str, str] = _UNSET,
     ) -> OzonClient:
-        """A view of this client with other settings, sharing its session, credentials and rate
-        limits. For example ``client.with_options(circuit_open_wait=0)`` fails fast on an open
-        breaker; ``client.with_options(max_retries=0)`` never retries."""
-        cfg = self._config
-        new_config = replace(
-            cfg,
-            timeout=cfg.timeout if timeout is _UNSET else timeout,
-            connect_timeout=cfg.connect_timeout if connect_timeout is _UNSET else connect_timeout,
-            max_retries=cfg.max_retries if max_retries is _UNSET else max_retries,
-            rate_limit=cfg.rate_limit if rate_limit is _UNSET else rate_limit,
-            circuit_open_wait=cfg.circuit_open_wait
-            if circuit_open_wait is _UNSET
-            else circuit_open_wait,
-            max_retry_wait=cfg.max_retry_wait if max_retry_wait is _UNSET else max_retry_wait,
-            headers=cfg.headers if headers is _UNSET else {**cfg.headers, **headers},
-        )
+        """A view of this client with other settings, sharing its transport, credentials and
+        rate limits. For example ``client.with_options(circuit_open_wait=0)`` fails fast on an
+        open breaker; ``client.with_options(max_retries=0)`` never retries. The new settings are
+        checked like the constructor's (:class:`ConfigurationError`)."""
+        given = {
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+            "max_retries": max_retries,
+            "rate_limit": rate_limit,
+            "circuit_open_wait": circuit_open_wait,
+            "max_retry_wait": max_retry_wait,
+            "max_response_bytes": max_response_bytes,
+        }
+        changes: dict[str, Any] = {k: v for k, v in given.items() if v is not _UNSET}
+        if headers is not _UNSET:
+            if not isinstance(headers, Mapping):
+                raise ConfigurationError("headers must be a mapping of names to values")
+            changes["headers"] = {**self._config.headers, **headers}
         view: OzonClient = object.__new__(type(self))
         view._client_id = self._client_id
         view._api_key = self._api_key
-        view._config = new_config
-        view._limiter = self._limiter
+        view._config = replace(self._config, **changes)
+        view._shared = self._shared
         view._clock = self._clock
-        view._session = self._session
         view._is_view = True
-        view._random = self._random
-        view._build_headers()
+        view._apply_config()
         return view
 
     # ------------------------------------------------------------------ raw access
@@ -296,45 +322,67 @@ class OzonClient(Resources):
         *,
         json: Any = None,
         content: bytes | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-    ) -> APIResponse:
+        **options: Unpack[CallOptions],
+    ) -> APIResponse[Any]:
         """Send any request through the same auth, limits, retries and errors.
 
-        ``json`` may be plain objects or models. Operations known to the spec keep their safety and
-        rate limits; unknown paths are treated as writes unless ``idempotent=True``. The answer is
-        an :class:`APIResponse`: ``.status``, ``.headers``, ``.json()``, ``.parse(Type)``.
+        ``json`` may be plain objects or models (or pass ready ``content`` bytes). Operations
+        known to the spec keep their safety and rate limits; unknown paths are treated as writes
+        unless ``idempotent=True``. Per-call options are those of typed methods (``timeout``,
+        ``max_retries``, ``extra_headers``, ``idempotent``). The answer is an
+        :class:`APIResponse`: ``.status``, ``.headers``, ``.json()``, ``.parse(Type)``.
         """
+        from ozon_async._options import OPTION_NAMES
         from ozon_async.resources._registry import OPERATIONS
 
-        method = method.upper()
+        method = method.upper() if isinstance(method, str) else method
+        if not isinstance(method, str) or not re.fullmatch(r"[A-Z]+", method):
+            raise RequestValidationError(f"method {method!r} is not an HTTP method")
+        if not isinstance(path, str) or not re.fullmatch(r"/[^\s?#]*", path):
+            raise RequestValidationError(
+                f"path {path!r} must start with / and hold no spaces, query or fragment"
+            )
+        unknown = set(options) - OPTION_NAMES
+        if unknown:
+            raise TypeError(f"request() got unexpected keyword arguments: {sorted(unknown)}")
+        if json is not None and content is not None:
+            raise RequestValidationError("pass json= or content=, not both")
+        if options.get("extra_body"):
+            raise RequestValidationError("request() takes the whole body as json=; no extra_body")
         op = OPERATIONS.get(f"{method} {path}")
         body = content if content is not None else (encode_json(json) if json is not None else None)
-        raw = await self._send(
-            method,
-            path,
-            body,
-            op=op,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            idempotent=idempotent,
-        )
-        return APIResponse(
-            status=raw.status,
-            headers=raw.headers,
-            content=raw.content,
-            method=method,
-            path=path,
-            elapsed=raw.elapsed,
-            attempts=raw.attempts,
-        )
+        resp = await self._send(method, path, body, op, options)
+        if op is not None:
+            resp._type = op.response_type
+        return resp
 
-    # ------------------------------------------------------------------ the pipeline
+    async def raw(
+        self, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> APIResponse[T]:
+        """Call a typed method and return its :class:`APIResponse` (status, headers,
+        ``trace_id``, ``attempts``, ``.parse()`` for the model) instead of the decoded model::
+
+            resp = await client.raw(client.posting.fbs_list_v4, limit=100, filter=...)
+            resp.status, resp.trace_id, resp.attempts
+            page = resp.parse()        # PostingFbsListV4Response
+
+        The call is made exactly as without ``raw`` (validation, limits, retries, errors: an
+        error status still raises). ``method`` must be one typed method of the SDK.
+        """
+        capture = _Capture()
+        token = RAW_CAPTURE.set(capture)
+        try:
+            result: Any = await method(*args, **kwargs)
+        finally:
+            RAW_CAPTURE.reset(token)
+        if not capture.used or not isinstance(result, APIResponse):
+            name = getattr(method, "__name__", repr(method))
+            raise TypeError(f"{name} is not a typed method of an OzonClient")
+        return result
+
+    # ------------------------------------------------------------------ the attempt loop
     async def _acquire(self, op: Operation | None) -> None:
-        limiter = self._limiter
+        limiter = self._shared.limiter
         if op is not None and op.rate_limit is not None:
             rl = op.rate_limit
             await limiter.acquire(f"{self._client_id} {op.path}", rl.requests, rl.period)
@@ -347,161 +395,144 @@ class OzonClient(Resources):
         method: str,
         path: str,
         body: bytes | None,
-        *,
         op: Operation | None,
-        timeout: float | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-        idempotent: bool | None,
-    ) -> _Raw:
+        options: CallOptions,
+    ) -> APIResponse[Any]:
+        """Send a request, resending it as :func:`decide` says, and return the 2xx answer."""
+        shared = self._shared
+        if shared.closed:
+            raise ClientClosedError("this OzonClient is closed; create a new one")
         cfg = self._config
-        retries = cfg.max_retries if max_retries is None else max_retries
-        may_resend = (op is not None and op.safe) if idempotent is None else idempotent
-        attempt = 0
-        must_wait = self._config.rate_limit is not None or (
-            op is not None and op.rate_limit is not None
+        headers = self._headers
+        timeout = cfg.timeout
+        if options:
+            timeout, headers = self._call_options(method, path, options, headers)
+        request = HTTPRequest(
+            method,
+            cfg.base_url + path,
+            path=path,
+            headers=headers,
+            content=body,
+            timeout=timeout,
+            connect_timeout=cfg.connect_timeout,
+            max_response_bytes=cfg.max_response_bytes,
         )
+        paced = cfg.rate_limit is not None or (op is not None and op.rate_limit is not None)
+        clock = self._clock
+        attempt = 0
         while True:
-            if must_wait:
+            attempt += 1
+            if paced:
                 await self._acquire(op)
+            started = clock.now()
+            error: OzonError
+            resp = None
             try:
-                raw = await self._attempt(method, path, body, timeout, extra_headers, attempt)
-            except (_NotSent, APIConnectionError) as exc:
-                # Resend when the request provably never left, or when resending is harmless.
-                failure: APIConnectionError
-                if isinstance(exc, _NotSent):
-                    cause = exc.__cause__ or exc
-                    failure = APIConnectionError(str(cause), method=method, path=path, sent=False)
-                    failure.__cause__ = cause
-                    why, resend = "connect error", True
-                else:
-                    failure = exc
-                    why = "timeout" if isinstance(exc, APITimeoutError) else "connection lost"
-                    resend = may_resend
-                if resend and attempt < retries:
-                    await self._wait(
-                        cfg.backoff.delay(attempt, self._random), method, path, attempt, why
-                    )
-                    attempt += 1
-                    continue
-                raise failure from failure.__cause__
-            status = raw.status
-            if 200 <= status < 300:
-                raw.attempts = attempt + 1
-                return raw
-            error = _status_error(raw, method, path)
-            retry_after = parse_retry_after(raw.headers)
-            if is_circuit_open(error.message):
-                error = _as(CircuitOpenError, error)
-                error.retry_after = retry_after
-                wait = retry_after if retry_after is not None else cfg.circuit_open_wait
-                if cfg.circuit_open_wait <= 0 or attempt >= retries:
-                    raise error
-                await self._wait(wait, method, path, attempt, "breaker open", level=logging.WARNING)
-                attempt += 1
-                continue
-            if status == 429:
-                assert isinstance(error, RateLimitError)
-                error.retry_after = retry_after
-                wait = (
-                    retry_after
-                    if retry_after is not None
-                    else cfg.backoff.delay(attempt, self._random)
+                resp = await shared.transport.send(request)
+            except (APIConnectionError, ResponseTooLargeError) as exc:
+                error, outcome = exc, _failure(exc)
+                status = 0
+            except OzonError:  # closed client, or a custom transport's own error
+                raise
+            except Exception as exc:  # a transport broke its contract: never resend on that
+                error = APIConnectionError(
+                    f"{type(exc).__name__}: {exc}", method=method, path=path, sent=True
                 )
-                if attempt >= retries or wait > cfg.max_retry_wait:
-                    raise error
-                await self._wait(
-                    wait, method, path, attempt, "429 rate limited", level=logging.INFO
-                )
-                attempt += 1
-                continue
-            if (status >= 500 or status == 408) and may_resend and attempt < retries:
-                wait = (
-                    retry_after
-                    if retry_after is not None
-                    else cfg.backoff.delay(attempt, self._random)
-                )
-                if wait <= cfg.max_retry_wait:
-                    await self._wait(wait, method, path, attempt, f"{status}")
-                    attempt += 1
-                    continue
-            raise error
-
-    async def _wait(
-        self,
-        seconds: float,
-        method: str,
-        path: str,
-        attempt: int,
-        why: str,
-        level: int = logging.INFO,
-    ) -> None:
-        if logger.isEnabledFor(level):
-            logger.log(
-                level,
-                "%s %s: %s; retrying in %.2f s (attempt %d)",
-                method,
-                path,
-                why,
-                seconds,
-                attempt + 2,
-            )
-        await self._clock.sleep(seconds)
-
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        timeout: float | None,
-        extra_headers: Mapping[str, str] | None,
-        attempt: int,
-    ) -> _Raw:
-        import asyncio
-
-        import aiohttp
-
-        cfg = self._config
-        shared = self._session
-        session = shared.get()
-        headers = self._headers if not extra_headers else {**self._headers, **extra_headers}
-        total = cfg.timeout if timeout is None else timeout
-        options: dict[str, Any] = {}  # empty: the session's default timeout applies
-        if (total, cfg.connect_timeout) != shared.timeout:
-            options["timeout"] = aiohttp.ClientTimeout(
-                total=total, sock_connect=min(cfg.connect_timeout, total)
-            )
-        url = cfg.base_url + path
-        started = self._clock.now()
-        try:
-            async with session.request(method, url, data=body, headers=headers, **options) as resp:
-                content = await resp.read()
+                error.__cause__ = exc
+                outcome, status = Outcome("lost"), 0
+            else:
                 status = resp.status
-                resp_headers = resp.headers
-        except aiohttp.ClientConnectorError as exc:
-            raise _NotSent() from exc
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise _NotSent() from exc
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise APITimeoutError(
-                f"no answer within {total:g} s", method=method, path=path, sent=True
-            ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(
-                f"{type(exc).__name__}: {exc}", method=method, path=path, sent=True
-            ) from exc
-        elapsed = self._clock.now() - started
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d (attempt %d, %.3f s, trace %s)",
-                method,
-                path,
-                status,
-                attempt + 1,
-                elapsed,
-                resp_headers.get("x-o3-trace-id", "-"),
+                if 200 <= status < 300:
+                    elapsed = clock.now() - started
+                    if logger.isEnabledFor(logging.DEBUG):
+                        _log_attempt(method, path, status, attempt, elapsed, resp.headers)
+                    return APIResponse(
+                        status=status,
+                        headers=resp.headers,
+                        content=resp.content,
+                        method=method,
+                        path=path,
+                        elapsed=elapsed,
+                        attempts=attempt,
+                    )
+                error, outcome = _answer_error(resp, method, path)
+            elapsed = clock.now() - started
+            if logger.isEnabledFor(logging.DEBUG):
+                seen = resp.headers if resp is not None else None
+                _log_attempt(method, path, status or type(error).__name__, attempt, elapsed, seen)
+            safe = self._may_resend(op, options)
+            policy = self._policy
+            retries = options.get("max_retries") if options else None
+            if retries is not None:
+                policy = replace(policy, max_retries=retries)
+            decision = decide(outcome, attempt, safe, policy, shared.random.random())
+            # An event hook (operation, attempt, status, elapsed, decision) belongs here.
+            if isinstance(decision, GiveUp):
+                if decision.decision:
+                    error.decision = decision.decision
+                raise error
+            level = logging.WARNING if outcome.breaker_open else logging.INFO
+            if logger.isEnabledFor(level):
+                logger.log(
+                    level,
+                    "%s %s: %s; resending in %.2f s (attempt %d of at most %d)",
+                    method,
+                    path,
+                    decision.reason,
+                    decision.wait,
+                    attempt + 1,
+                    policy.max_retries + 1,
+                )
+            await clock.sleep(decision.wait)
+
+    @staticmethod
+    def _may_resend(op: Operation | None, options: CallOptions) -> bool:
+        idempotent = options.get("idempotent") if options else None
+        if idempotent is not None:
+            return bool(idempotent)
+        return op is not None and op.safe
+
+    def _call_options(
+        self, method: str, path: str, options: CallOptions, headers: dict[str, str]
+    ) -> tuple[float, dict[str, str]]:
+        """Check the per-call options; the attempt timeout and headers they give."""
+        operation = f"{method} {path}"
+        timeout = options.get("timeout")
+        if timeout is None:
+            timeout = self._config.timeout
+        elif (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout < float("inf")
+        ):
+            raise RequestValidationError(
+                f"timeout must be a positive number of seconds, not {timeout!r}",
+                field="timeout",
+                operation=operation,
             )
-        return _Raw(status, resp_headers, content, elapsed, attempt + 1)
+        retries = options.get("max_retries")
+        if retries is not None and (
+            isinstance(retries, bool) or not isinstance(retries, int) or retries < 0
+        ):
+            raise RequestValidationError(
+                f"max_retries must be an integer of 0 or more, not {retries!r}",
+                field="max_retries",
+                operation=operation,
+            )
+        idempotent = options.get("idempotent")
+        if idempotent is not None and not isinstance(idempotent, bool):
+            raise RequestValidationError(
+                "idempotent must be True, False or None", field="idempotent", operation=operation
+            )
+        extra = options.get("extra_headers")
+        if extra:
+            if not isinstance(extra, Mapping):
+                raise RequestValidationError(
+                    "extra_headers must be a mapping", field="extra_headers", operation=operation
+                )
+            check_extra_headers(operation, extra)
+            headers = {**headers, **extra}
+        return float(timeout), headers
 
     # ------------------------------------------------------------------ files (ozon_async/_download.py)
     @overload
@@ -560,50 +591,103 @@ class OzonClient(Resources):
         )
 
 
-def _as(cls: type[APIStatusError], error: APIStatusError) -> Any:
-    new = cls(
-        error.message,
-        status=error.status,
-        code=error.code,
-        details=error.details,
-        body=error.body,
-        trace_id=error.trace_id,
-        method=error.method,
-        path=error.path,
-        headers=error.headers,
-    )
-    return new
+# ---------------------------------------------------------------------- outcomes and errors
+def _failure(exc: APIConnectionError | ResponseTooLargeError) -> Outcome:
+    if isinstance(exc, ResponseTooLargeError):
+        return Outcome("too_large")
+    if not exc.sent:
+        return Outcome("not_sent")
+    return Outcome("timeout" if isinstance(exc, APITimeoutError) else "lost")
 
 
-def _status_error(raw: _Raw, method: str, path: str) -> APIStatusError:
-    """Map an error answer to its exception; HTML, text and empty bodies keep their text."""
+def _answer_error(resp: HTTPResponse, method: str, path: str) -> tuple[APIStatusError, Outcome]:
+    """The exception for an error answer, and the outcome the retry decision reads."""
+    status = resp.status
     code: int | str | None = None
-    message = ""
+    message: str | None = None
     details: list[Any] = []
-    data: Any = None
-    if raw.content:
-        try:
-            data = msgspec.json.decode(raw.content)
-        except msgspec.DecodeError:
-            data = None
+    data = _json_or_none(resp.content)
     if isinstance(data, dict):
         c = data.get("code")
-        code = c if isinstance(c, (int, str)) else None
-        m = data.get("message") or data.get("error") or ""
-        message = m if isinstance(m, str) else str(m)
+        code = c if isinstance(c, (int, str)) and not isinstance(c, bool) else None
+        m = data.get("message")
+        if m is None:
+            m = data.get("error")
+        if isinstance(m, str):
+            message = m
         d = data.get("details")
         details = d if isinstance(d, list) else []
-    if not message:
-        message = raw.content.decode("utf-8", errors="replace").strip()[:4000]
-    cls = status_error_class(raw.status)
-    return cls(
-        message,
-        status=raw.status,
+    breaker = message is not None and is_circuit_open(message)
+    text = message if message else summarize_body(resp.content)
+    cls: type[APIStatusError] = CircuitOpenError if breaker else status_error_class(status)
+    if 300 <= status < 400:
+        location = resp.headers.get("Location")
+        text = f"redirect to {location}" if location else "redirect without a Location"
+    error = cls(
+        text,
+        status=status,
         code=code,
         details=details,
-        body=raw.content,
-        trace_id=raw.headers.get("x-o3-trace-id"),
+        body=resp.content,
+        trace_id=resp.headers.get("x-o3-trace-id"),
         method=method,
         path=path,
-        headers=raw.headers,
+        headers=resp.headers,
+    )
+    found = read_retry_after(resp.headers)
+    if isinstance(error, RateLimitError):
+        error.retry_after = found[0] if found else None
+    if found is None:
+        return error, Outcome("status", status, breaker_open=breaker)
+    return error, Outcome("status", status, found[0], found[1], breaker)
+
+
+def _json_or_none(content: bytes) -> Any:
+    """The body as JSON, or ``None`` when it is not JSON (or is too deep to decode)."""
+    if content[:64].lstrip()[:1] not in (b"{", b"["):
+        return None
+    try:
+        return msgspec.json.decode(content)
+    except Exception:  # DecodeError, RecursionError on absurd nesting
+        return None
+
+
+_HTML = re.compile(rb"<\s*(!doctype|html|head|body|title)\b", re.IGNORECASE)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def summarize_body(content: bytes, limit: int = 300) -> str:
+    """A short text for an error body that is not Ozon's JSON: an HTML page's ``<title>`` (or
+    its first line of text), otherwise the first non-empty line."""
+    head = content[:65536]
+    text = head.decode("utf-8", errors="replace")
+    if _HTML.search(head[:4096]):
+        title = _TITLE.search(text)
+        if title and title.group(1).strip():
+            return _shorten(html.unescape(" ".join(title.group(1).split())), limit)
+        text = html.unescape(_TAG.sub("\n", _HIDDEN.sub("", text)))
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            return _shorten(line, limit)
+    return ""
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _log_attempt(
+    method: str,
+    path: str,
+    status: int | str,
+    attempt: int,
+    elapsed: float,
+    headers: Mapping[str, str] | None,
+) -> None:
+    trace = headers.get("x-o3-trace-id", "-") if headers is not None else "-"
+    logger.debug(
+        "%s %s -> %s (attempt %d, %.3f s, trace %s)", method, path, status, attempt, elapsed, trace
     )

@@ -70,11 +70,33 @@ def encode_request(operation: str, request_type: Any, fields: Mapping[str, Any])
     return _ENCODER.encode(build_request(operation, request_type, fields))
 
 
-def merge_extra_body(operation: str, body: bytes, extra: Mapping[str, Any]) -> bytes:
+def merge_extra_body(operation: str, body: bytes | None, extra: Mapping[str, Any]) -> bytes | None:
     """Add ``extra_body`` (the escape hatch for fields the spec lacks) to an encoded body.
 
     The extra fields go out exactly as given; a key the validated body already has is refused
-    rather than silently overwritten."""
+    rather than silently overwritten, and an operation without a JSON body refuses them all
+    rather than dropping them."""
+    if not isinstance(extra, Mapping):
+        raise RequestValidationError(
+            f"extra_body must be a mapping of field names to values, not {type(extra).__name__}",
+            field="extra_body",
+            operation=operation,
+        )
+    if not extra:
+        return body
+    if body is None:
+        raise RequestValidationError(
+            "this operation sends no body, so extra_body cannot be sent",
+            field="extra_body",
+            operation=operation,
+        )
+    bad = [k for k in extra if not isinstance(k, str)]
+    if bad:
+        raise RequestValidationError(
+            f"extra_body keys must be strings, not {bad[0]!r}",
+            field="extra_body",
+            operation=operation,
+        )
     data = msgspec.json.decode(body)
     if not isinstance(data, dict):
         raise RequestValidationError("extra_body needs a JSON object body", operation=operation)

@@ -83,9 +83,7 @@ async def download(
         raise ValueError(f"download needs an absolute http(s) URL, got {_public(target)!r}")
     cfg = client.config
     retries = cfg.max_retries if max_retries is None else max_retries
-    cap = max_size
-    if cap is None:
-        cap = getattr(cfg, "max_response_size", None) or DEFAULT_MAX_DOWNLOAD_SIZE
+    cap = DEFAULT_MAX_DOWNLOAD_SIZE if max_size is None else max_size
     read_timeout = cfg.timeout if timeout is None else timeout
     clock = client._clock
     shown = _public(target)
@@ -120,7 +118,7 @@ async def download(
                         if resp.status in (408, 429) or resp.status >= 500:
                             wait = parse_retry_after(resp.headers)
                             if wait is None:
-                                wait = cfg.backoff.delay(attempt, client._random)
+                                wait = cfg.backoff.delay(attempt, client._shared.random)
                         if wait is None or attempt >= retries or wait > cfg.max_retry_wait:
                             raise failure
                     else:
@@ -139,7 +137,7 @@ async def download(
                     )
                 if attempt >= retries:
                     raise failure from exc
-                wait = cfg.backoff.delay(attempt, client._random)
+                wait = cfg.backoff.delay(attempt, client._shared.random)
             await clock.sleep(wait)
             attempt += 1
     finally:

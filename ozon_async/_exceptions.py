@@ -3,12 +3,16 @@
 ::
 
     OzonError
-    ├── ConfigurationError            missing or invalid client settings (no credentials)
+    ├── ConfigurationError            missing or invalid client settings (no credentials, http://)
+    ├── RateLimiterUnavailableError   the shared rate limiter's store (Redis) cannot be reached
+    ├── ClientClosedError             the client was used after ``aclose()``
     ├── RequestValidationError        bad input caught before anything is sent
     ├── APIConnectionError            the request could not be completed on the network
     │   └── APITimeoutError           ... because it timed out
+    ├── ResponseTooLargeError         the answer is larger than ``max_response_bytes``
     ├── ResponseDecodeError           a 2xx answer whose body does not decode (keeps the bytes)
     └── APIStatusError                Ozon answered with an error status
+        ├── RedirectError             3xx: redirects are never followed (``.location``)
         ├── BadRequestError           400
         ├── AuthenticationError       401
         ├── PermissionDeniedError     403
@@ -19,7 +23,9 @@
         ├── ServerError               5xx
         └── (APIStatusError itself for any other status, e.g. 405)
 
-None of them ever contains the Api-Key.
+None of them ever contains the Api-Key. When the client decided something about the failure (not
+to resend a write, to stop waiting), :attr:`OzonError.decision` says what and why, and the message
+ends with it.
 """
 
 from __future__ import annotations
@@ -29,11 +35,32 @@ from typing import Any
 
 
 class OzonError(Exception):
-    """Base of every exception raised by ozon_async."""
+    """Base of every exception raised by ozon_async.
+
+    Attributes:
+        decision: what the client decided about this failure and why, e.g. ``"not resent: this
+            operation changes data; pass idempotent=True if resending is safe"``; ``None`` when
+            there was nothing to decide. ``str(error)`` ends with it.
+    """
+
+    decision: str | None = None
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text}; {self.decision}" if self.decision else text
+
+
+class ClientClosedError(OzonError):
+    """The client (or a view made by ``with_options``) was used after ``aclose()``."""
 
 
 class ConfigurationError(OzonError):
     """The client is missing settings it needs, such as credentials."""
+
+
+class RateLimiterUnavailableError(OzonError):
+    """The shared rate limiter cannot reach its store (Redis refused, timed out or failed), and
+    its policy is to raise rather than pace in this process alone. Nothing was sent to Ozon."""
 
 
 class RequestValidationError(OzonError, ValueError):
@@ -75,6 +102,27 @@ class APITimeoutError(APIConnectionError):
     """The request timed out."""
 
 
+class ResponseTooLargeError(OzonError):
+    """The answer was larger than ``max_response_bytes`` (counted after decompression while
+    reading); the rest was not read and the connection was closed.
+
+    Attributes:
+        limit: the ``max_response_bytes`` in force.
+        status: the HTTP status of the answer.
+        method, path: the request.
+    """
+
+    def __init__(self, *, limit: int, status: int, method: str = "", path: str = "") -> None:
+        self.limit = limit
+        self.status = status
+        self.method = method
+        self.path = path
+        where = f"{method} {path}: " if method else ""
+        super().__init__(
+            f"{where}the {status} answer is larger than max_response_bytes ({limit:,} bytes)"
+        )
+
+
 class ResponseDecodeError(OzonError):
     """A successful answer whose body could not be decoded into the expected type.
 
@@ -98,12 +146,13 @@ class APIStatusError(OzonError):
     Attributes:
         status: HTTP status code.
         code: Ozon's error code from the body (``None`` when the body is not Ozon's JSON).
-        message: Ozon's error message, or the body text (HTML pages are kept as text).
+        message: Ozon's error message; for other bodies their text, with an HTML page reduced to
+            its ``<title>`` (or first line of text).
         details: the ``details`` list of Ozon's error body.
         body: the raw body bytes.
         trace_id: the ``x-o3-trace-id`` header, useful when asking Ozon's support.
         method, path: the request.
-        headers: the answer's headers.
+        headers: the answer's headers (case-insensitive: ``headers["retry-after"]``).
     """
 
     def __init__(
@@ -127,7 +176,7 @@ class APIStatusError(OzonError):
         self.trace_id = trace_id
         self.method = method
         self.path = path
-        self.headers = dict(headers or {})
+        self.headers = _case_insensitive(headers)
         text = f"{method} {path} -> {status}" if method else f"HTTP {status}"
         if code is not None:
             text += f" (code {code})"
@@ -136,6 +185,19 @@ class APIStatusError(OzonError):
         if trace_id:
             text += f" [trace {trace_id}]"
         super().__init__(text)
+
+
+class RedirectError(APIStatusError):
+    """3xx: the server answered with a redirect, which the client never follows (a redirect could
+    send the Api-Key, or a write's body, to another host).
+
+    Attributes:
+        location: the ``Location`` header of the answer (``None`` when it had none).
+    """
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
 
 
 class BadRequestError(APIStatusError):
@@ -191,7 +253,19 @@ def status_error_class(status: int) -> type[APIStatusError]:
     """The exception class for an HTTP error status."""
     if status >= 500:
         return ServerError
+    if 300 <= status < 400:
+        return RedirectError
     return _BY_STATUS.get(status, APIStatusError)
+
+
+def _case_insensitive(headers: Mapping[str, str] | None) -> Mapping[str, str]:
+    """A read-only, case-insensitive copy of ``headers`` (multidict is imported only when an
+    error is built: it is aiohttp's dependency, but ``import ozon_async`` stays lean)."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    if isinstance(headers, CIMultiDictProxy):
+        return headers
+    return CIMultiDictProxy(CIMultiDict(headers or {}))
 
 
 __all__ = [
@@ -201,14 +275,18 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CircuitOpenError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "NotFoundError",
     "OzonError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterUnavailableError",
+    "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
     "status_error_class",
 ]

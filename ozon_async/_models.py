@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import msgspec
+
+if TYPE_CHECKING:
+    EmptyAsNullInt = int
+else:
+    #: An integer that Ozon sends as ``""`` when there is none (``x-ozon-empty-as-null``); the
+    #: generated model turns ``""`` into ``None`` after decoding.
+    EmptyAsNullInt = int | Literal[""]
 
 
 class Model(msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defaults=True):

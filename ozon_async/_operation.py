@@ -157,6 +157,8 @@ class Operation:
         destructive: ``True`` when it deletes, archives or cancels something that is hard to
             undo (``x-ozon-destructive``).
         beta: ``True`` for operations Ozon marks as beta (``x-ozon-beta``).
+        request_content_type: ``application/json``, or ``multipart/form-data`` for uploads.
+        path_params: names of the ``{parameters}`` in ``path``, given as keyword arguments.
         batch: how it takes many items per request (``x-ozon-batch``), if it does.
         item_rate_limit: the per-item limit (``x-ozon-item-rate-limit``), if Ozon has one.
         task: the task it starts and how to wait for it (``x-ozon-task``), if it starts one.
@@ -181,6 +183,8 @@ class Operation:
     batch: Batch | None = None
     item_rate_limit: ItemRateLimit | None = None
     task: Task | None = None
+    request_content_type: str = "application/json"
+    path_params: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -204,6 +208,8 @@ class Operation:
         batch: Batch | None = None,
         item_rate_limit: ItemRateLimit | None = None,
         task: Task | None = None,
+        request_content_type: str = "application/json",
+        path_params: tuple[str, ...] = (),
     ) -> None:
         set_ = object.__setattr__
         set_(self, "method", method)
@@ -225,6 +231,8 @@ class Operation:
         set_(self, "batch", batch)
         set_(self, "item_rate_limit", item_rate_limit)
         set_(self, "task", task)
+        set_(self, "request_content_type", request_content_type)
+        set_(self, "path_params", path_params)
 
     @property
     def key(self) -> str:

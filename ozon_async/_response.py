@@ -1,20 +1,44 @@
-"""The raw answer of :meth:`OzonClient.request`, with typed parsing on demand."""
+"""The raw answer of a call (:meth:`OzonClient.request`, :meth:`OzonClient.raw`), with typed
+parsing on demand."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 import msgspec
 
 from ozon_async._codec import decoder_for
 from ozon_async._exceptions import ResponseDecodeError
+from ozon_async._models import BinaryResponse
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
-class APIResponse:
+class _Capture:
+    """Set by :meth:`OzonClient.raw` around the typed call it wraps: that call returns its
+    :class:`APIResponse` instead of the decoded model."""
+
+    __slots__ = ("used",)
+
+    def __init__(self) -> None:
+        self.used = False
+
+
+#: The capture of the :meth:`OzonClient.raw` call running in this context, if any.
+RAW_CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
+    "ozon_async_raw", default=None
+)
+
+
+class APIResponse(Generic[T]):
     """A successful answer: status, headers and body, parsed only when asked.
+
+    ``APIResponse[T]`` comes from :meth:`OzonClient.raw` around a typed method whose result is
+    ``T``: :meth:`parse` returns that ``T``. From :meth:`OzonClient.request` it is
+    ``APIResponse[Any]``.
 
     Attributes:
         status: the HTTP status (2xx).
@@ -22,10 +46,10 @@ class APIResponse:
         content: the body bytes.
         method, path: the request.
         elapsed: seconds the last attempt took.
-        attempts: how many attempts were made (1 when nothing was retried).
+        attempts: how many attempts were made (1 when nothing was resent).
     """
 
-    __slots__ = ("attempts", "content", "elapsed", "headers", "method", "path", "status")
+    __slots__ = ("_type", "attempts", "content", "elapsed", "headers", "method", "path", "status")
 
     def __init__(
         self,
@@ -37,6 +61,7 @@ class APIResponse:
         path: str,
         elapsed: float,
         attempts: int,
+        type_: type[T] | None = None,
     ) -> None:
         self.status = status
         self.headers = headers
@@ -45,6 +70,7 @@ class APIResponse:
         self.path = path
         self.elapsed = elapsed
         self.attempts = attempts
+        self._type: type[Any] | None = type_
 
     @property
     def trace_id(self) -> str | None:
@@ -59,24 +85,31 @@ class APIResponse:
         return self.content.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The body as Python objects (dicts, lists, ...)."""
+        """The body as Python objects (dicts, lists, ...); :class:`ResponseDecodeError` when it
+        is not JSON."""
         return self._decode(None)
 
     @overload
-    def parse(self) -> Any: ...
+    def parse(self) -> T: ...
 
     @overload
-    def parse(self, type_: type[T]) -> T: ...
+    def parse(self, type_: type[U]) -> U: ...
 
     def parse(self, type_: type[Any] | None = None) -> Any:
-        """Decode the body into ``type_``; without it, into the response model of this operation
-        (looked up in :data:`ozon_async.OPERATIONS` by method and path), or plain objects for
-        paths the registry does not know."""
+        """Decode the body into ``type_``; without it, into the result type of the typed method
+        (for :meth:`OzonClient.raw`), or the response model of the operation (looked up in
+        :data:`ozon_async.OPERATIONS` by method and path), or plain objects for paths the
+        registry does not know. A body that does not decode raises
+        :class:`ResponseDecodeError`."""
+        if type_ is None:
+            type_ = self._type
         if type_ is None:
             from ozon_async.resources._registry import OPERATIONS
 
             op = OPERATIONS.get(f"{self.method} {self.path}")
             type_ = op.response_type if op is not None else None
+        if type_ is BinaryResponse:
+            return BinaryResponse(content=self.content, content_type=self.content_type)
         return self._decode(type_)
 
     def _decode(self, type_: type[Any] | None) -> Any:
@@ -84,10 +117,20 @@ class APIResponse:
             if type_ is None:
                 return msgspec.json.decode(self.content)
             return decoder_for(type_).decode(self.content)
-        except msgspec.DecodeError as exc:
+        except Exception as exc:  # DecodeError, ValidationError, RecursionError...
             raise ResponseDecodeError(
-                str(exc), body=self.content, status=self.status, method=self.method, path=self.path
+                _reason(exc),
+                body=self.content,
+                status=self.status,
+                method=self.method,
+                path=self.path,
             ) from None
 
     def __repr__(self) -> str:
         return f"<APIResponse {self.method} {self.path} {self.status} ({len(self.content)} bytes)>"
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "the JSON is nested too deeply"
+    return str(exc) or type(exc).__name__

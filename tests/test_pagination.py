@@ -6,35 +6,45 @@ import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
-import msgspec
 import pytest
-from aioresponses import CallbackResult, aioresponses
 
-from ozon_async import OzonClient
+from ozon_async import HTTPRequest, HTTPResponse, MockTransport, OzonClient
 
-BASE = "https://api-seller.ozon.ru"
+
+class Router:
+    """A transport handler answering each path with ``handler(body)``."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Any] = {}
+
+    def __call__(self, request: HTTPRequest) -> HTTPResponse:
+        return HTTPResponse(200, json=self.routes[request.path](request.json()))
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[OzonClient]:
-    async with OzonClient("1", "k", rate_limit=None) as c:
+def router() -> Router:
+    return Router()
+
+
+@pytest.fixture
+async def client(router: Router) -> AsyncIterator[OzonClient]:
+    async with OzonClient("1", "k", rate_limit=None, transport=MockTransport(router)) as c:
         yield c
 
 
-def serve(m: aioresponses, path: str, handler: Any) -> list[dict[str, Any]]:
+def serve(router: Router, path: str, handler: Any) -> list[dict[str, Any]]:
     """Answer every request to ``path`` with ``handler(body)``; return the bodies received."""
     seen: list[dict[str, Any]] = []
 
-    def callback(url: Any, **kwargs: Any) -> CallbackResult:
-        body = msgspec.json.decode(kwargs["data"])
+    def answer(body: dict[str, Any]) -> Any:
         seen.append(body)
-        return CallbackResult(payload=handler(body))
+        return handler(body)
 
-    m.post(BASE + path, callback=callback, repeat=True)
+    router.routes[path] = answer
     return seen
 
 
-async def test_cursor_style(client: OzonClient) -> None:
+async def test_cursor_style(client: OzonClient, router: Router) -> None:
     pages = {"": ("c1", True), "c1": ("c2", True), "c2": ("", False)}
 
     def handler(body: dict[str, Any]) -> dict[str, Any]:
@@ -46,14 +56,13 @@ async def test_cursor_style(client: OzonClient) -> None:
             "warehouses": [{"warehouse_id": len(cur) * 10 + i, "name": cur} for i in range(2)],
         }
 
-    with aioresponses() as m:
-        seen = serve(m, "/v2/warehouse/list", handler)
-        items = [w async for w in client.warehouse.list_v2.iter(limit=2)]
+    seen = serve(router, "/v2/warehouse/list", handler)
+    items = [w async for w in client.warehouse.list_v2.iter(limit=2)]
     assert [b.get("cursor") for b in seen] == [None, "c1", "c2"]
     assert len(items) == 6 and items[0].name == ""
 
 
-async def test_offset_style_stops_on_a_short_page(client: OzonClient) -> None:
+async def test_offset_style_stops_on_a_short_page(client: OzonClient, router: Router) -> None:
     data = list(range(7))
 
     def handler(body: dict[str, Any]) -> dict[str, Any]:
@@ -65,9 +74,9 @@ async def test_offset_style_stops_on_a_short_page(client: OzonClient) -> None:
             }
         }
 
-    with aioresponses() as m, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        seen = serve(m, "/v3/posting/fbs/unfulfilled/list", handler)
+        seen = serve(router, "/v3/posting/fbs/unfulfilled/list", handler)
         got = [
             p.posting_number
             async for p in client.posting.fbs_unfulfilled_list_v3.iter(
@@ -79,7 +88,7 @@ async def test_offset_style_stops_on_a_short_page(client: OzonClient) -> None:
     assert [b["offset"] for b in seen] == [0, 3, 6]
 
 
-async def test_offset_style_with_has_next(client: OzonClient) -> None:
+async def test_offset_style_with_has_next(client: OzonClient, router: Router) -> None:
     def handler(body: dict[str, Any]) -> dict[str, Any]:
         off = body["offset"]
         return {
@@ -89,9 +98,9 @@ async def test_offset_style_with_has_next(client: OzonClient) -> None:
             }
         }
 
-    with aioresponses() as m, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        seen = serve(m, "/v3/posting/fbs/list", handler)
+        seen = serve(router, "/v3/posting/fbs/list", handler)
         pages = [
             p
             async for p in client.posting.fbs_list_v3.pages(
@@ -102,7 +111,7 @@ async def test_offset_style_with_has_next(client: OzonClient) -> None:
     assert [b["offset"] for b in seen] == [0, 2, 4]
 
 
-async def test_last_id_style_from_response(client: OzonClient) -> None:
+async def test_last_id_style_from_response(client: OzonClient, router: Router) -> None:
     ids = ["", "a", "b"]
 
     def handler(body: dict[str, Any]) -> dict[str, Any]:
@@ -112,14 +121,13 @@ async def test_last_id_style_from_response(client: OzonClient) -> None:
         items = [{"product_id": i * 10 + k, "offer_id": f"{i}-{k}"} for k in range(2 if nxt else 1)]
         return {"result": {"items": items, "last_id": nxt, "total": 5}}
 
-    with aioresponses() as m:
-        seen = serve(m, "/v3/product/list", handler)
-        got = [p.offer_id async for p in client.product.list_v3.iter(limit=2)]
+    seen = serve(router, "/v3/product/list", handler)
+    got = [p.offer_id async for p in client.product.list_v3.iter(limit=2)]
     assert [b.get("last_id") for b in seen] == [None, "a", "b"]
     assert got == ["0-0", "0-1", "1-0", "1-1", "2-0"]
 
 
-async def test_last_id_style_from_the_last_item(client: OzonClient) -> None:
+async def test_last_id_style_from_the_last_item(client: OzonClient, router: Router) -> None:
     data = list(range(1, 6))
 
     def handler(body: dict[str, Any]) -> dict[str, Any]:
@@ -130,14 +138,13 @@ async def test_last_id_style_from_the_last_item(client: OzonClient) -> None:
             "has_next": bool(rest) and rest[-1] < data[-1],
         }
 
-    with aioresponses() as m:
-        seen = serve(m, "/v1/returns/list", handler)
-        got = [r.id async for r in client.returns.list_v1.iter(limit=2)]
+    seen = serve(router, "/v1/returns/list", handler)
+    got = [r.id async for r in client.returns.list_v1.iter(limit=2)]
     assert got == data
     assert [b.get("last_id") for b in seen] == [None, 2, 4]
 
 
-async def test_page_style_with_page_count(client: OzonClient) -> None:
+async def test_page_style_with_page_count(client: OzonClient, router: Router) -> None:
     def handler(body: dict[str, Any]) -> dict[str, Any]:
         page = body["page"]
         return {
@@ -148,9 +155,9 @@ async def test_page_style_with_page_count(client: OzonClient) -> None:
             }
         }
 
-    with aioresponses() as m, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        seen = serve(m, "/v3/finance/transaction/list", handler)
+        seen = serve(router, "/v3/finance/transaction/list", handler)
         got = [
             o.operation_id
             async for o in client.finance.transaction_list_v3.iter(
@@ -162,40 +169,39 @@ async def test_page_style_with_page_count(client: OzonClient) -> None:
     assert got == [100, 101, 200, 201, 300, 301]
 
 
-async def test_page_style_starting_at_zero_with_total(client: OzonClient) -> None:
+async def test_page_style_starting_at_zero_with_total(client: OzonClient, router: Router) -> None:
     def handler(body: dict[str, Any]) -> dict[str, Any]:
         page = body["page"]
         items = [{"sku": page * 10 + i} for i in range(2)] if page < 2 else []
         return {"items": items, "page_count": 2, "total": 4}
 
-    with aioresponses() as m:
-        seen = serve(m, "/v1/analytics/product-queries", handler)
-        got = [
-            i.sku
-            async for i in client.analytics.product_queries_v1.iter(
-                date_from="2024-01-01T00:00:00Z", skus=["1"], page_size=2
-            )
-        ]
+    seen = serve(router, "/v1/analytics/product-queries", handler)
+    got = [
+        i.sku
+        async for i in client.analytics.product_queries_v1.iter(
+            date_from="2024-01-01T00:00:00Z", skus=["1"], page_size=2
+        )
+    ]
     assert [b["page"] for b in seen] == [0, 1]
     assert got == [0, 1, 10, 11]
 
 
-async def test_a_repeated_cursor_stops_instead_of_looping(client: OzonClient) -> None:
+async def test_a_repeated_cursor_stops_instead_of_looping(
+    client: OzonClient, router: Router
+) -> None:
     def handler(body: dict[str, Any]) -> dict[str, Any]:
         return {"cursor": "same", "has_next": True, "warehouses": [{"warehouse_id": 1}]}
 
-    with aioresponses() as m:
-        seen = serve(m, "/v2/warehouse/list", handler)
-        got = [w async for w in client.warehouse.list_v2.iter(limit=1)]
+    seen = serve(router, "/v2/warehouse/list", handler)
+    got = [w async for w in client.warehouse.list_v2.iter(limit=1)]
     assert len(seen) == 2 and len(got) == 2
 
 
-async def test_pages_are_fetched_lazily(client: OzonClient) -> None:
+async def test_pages_are_fetched_lazily(client: OzonClient, router: Router) -> None:
     def handler(body: dict[str, Any]) -> dict[str, Any]:
         return {"cursor": "next", "has_next": True, "warehouses": [{"warehouse_id": 1}]}
 
-    with aioresponses() as m:
-        seen = serve(m, "/v2/warehouse/list", handler)
-        async for _ in client.warehouse.list_v2.iter(limit=1):
-            break
+    seen = serve(router, "/v2/warehouse/list", handler)
+    async for _ in client.warehouse.list_v2.iter(limit=1):
+        break
     assert len(seen) == 1

@@ -61,7 +61,7 @@ def prepare_body(
                 field=sorted(body)[0],
                 operation=op.key,
             )
-        payload = b"{}"
+        payload: bytes | None = b"{}"
     else:
         payload = encode_json(build_request(op.key, request_type, dict(body or {})))
     if extra_body:
@@ -83,7 +83,7 @@ def _note_deprecated(session: Session, op: Operation) -> None:
         session.say(f"ozon: warning: {op.key} is deprecated by Ozon{hint}")
 
 
-def _log_response(session: Session, resp: APIResponse) -> None:
+def _log_response(session: Session, resp: APIResponse[Any]) -> None:
     session.log(
         f"{resp.method} {resp.path}: answered {resp.status} after {resp.attempts} attempt(s), "
         f"{len(resp.content):,} bytes of {resp.content_type or '-'}, trace {resp.trace_id or '-'}"

@@ -249,7 +249,7 @@ class Tools:
         return head
 
     @staticmethod
-    def _result(resp: APIResponse) -> Any:
+    def _result(resp: APIResponse[Any]) -> Any:
         ctype = resp.content_type or "application/json"
         if "json" not in ctype:
             return {
@@ -286,7 +286,9 @@ class Tools:
         parts.append("or use fetch_all with max_items")
         return "; ".join(parts)
 
-    async def _request(self, client: OzonClient, op: Operation, body: bytes | None) -> APIResponse:
+    async def _request(
+        self, client: OzonClient, op: Operation, body: bytes | None
+    ) -> APIResponse[Any]:
         try:
             return await client.request(op.method, op.path, content=body)
         except OzonError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import BinaryResponse, Resource
+from ozon_async._resource import BinaryResponse, Resource, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -27,6 +27,7 @@ from ozon_async.types.common import (
 class CargoesLabelResource(Resource):
     """Generate and download labels for the cargo places (boxes and pallets) of an FBO supply."""
 
+    @starts_task(OPERATIONS["POST /v1/cargoes-label/create"], CargoesLabelGetV1Response)
     async def create_v1(
         self,
         *,
@@ -45,7 +46,9 @@ class CargoesLabelResource(Resource):
         ``POST /v1/cargoes-label/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/cargoes-label/get``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             supply_id: Supply identifier; get it from /v3/supply-order/get
@@ -72,6 +75,8 @@ class CargoesLabelResource(Resource):
 
     async def file_v1(
         self,
+        *,
+        file_guid: str,
         **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
         """Download the PDF with cargo place labels.
@@ -88,6 +93,10 @@ class CargoesLabelResource(Resource):
 
         Only reads: retried after timeouts and server errors.
 
+        Args:
+            file_guid: Identifier of the label file, from `result.file_guid` of /v1/cargoes-
+                label/get. Required.
+
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
@@ -98,7 +107,9 @@ class CargoesLabelResource(Resource):
         return await self._call_binary(
             OPERATIONS["GET /v1/cargoes-label/file/{file_guid}"],
             None,
-            {},
+            {
+                "file_guid": file_guid,
+            },
             call_options,
         )
 

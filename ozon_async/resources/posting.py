@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import BinaryResponse, Resource, paginated
+from ozon_async._resource import BinaryResponse, Resource, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -201,7 +201,8 @@ class PostingResource(Resource):
         ``POST /v1/posting/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             posting_number: Number of the posting to cancel. Required.
@@ -678,6 +679,8 @@ class PostingResource(Resource):
         with `sort_by` and `sort_dir`. Results are paged with `limit` (1 to 100): pass the
         `cursor` from the previous answer to get the next page.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/posting/fbp/list`` (Ozon docs: 获取货件列表).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
@@ -754,6 +757,7 @@ class PostingResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v2/posting/fbs/act/create"], PostingFbsActCheckStatusV2Response)
     async def fbs_act_create_v2(
         self,
         *,
@@ -775,7 +779,9 @@ class PostingResource(Resource):
         ``POST /v2/posting/fbs/act/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v2/posting/fbs/act/check-
+        status``: ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)``
+        waits for one already started.
 
         Args:
             delivery_method_id: Delivery method identifier. For realFBS warehouses get it from
@@ -818,8 +824,7 @@ class PostingResource(Resource):
 
         ``POST /v2/posting/fbs/act/get-barcode/text``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             id: For the act and waybill calls, the document-generation task number returned by
@@ -973,8 +978,7 @@ class PostingResource(Resource):
 
         ``POST /v2/posting/fbs/act/get-postings`` (Ozon docs: 单据中的货件列表).
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             id: For the act and waybill calls, the document-generation task number returned by
@@ -1511,6 +1515,9 @@ class PostingResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/posting/fbs/package-label/create"], PostingFbsPackageLabelGetV1Response
+    )
     async def fbs_package_label_create_v1(
         self,
         *,
@@ -1531,7 +1538,9 @@ class PostingResource(Resource):
         ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/posting/fbs/package-
+        label/get``: ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)``
+        waits for one already started.
 
         Args:
             posting_number: Posting numbers. Required.
@@ -1935,8 +1944,7 @@ class PostingResource(Resource):
 
         ``POST /v1/posting/fbs/restrictions``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             posting_number: Posting number. Required.
@@ -2106,8 +2114,7 @@ class PostingResource(Resource):
 
         ``POST /v1/posting/fbs/timeslot/change-restrictions``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             posting_number: Posting number. Required.
@@ -2347,8 +2354,7 @@ class PostingResource(Resource):
 
         ``POST /v1/posting/global/etgb``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             date: Period in which the declarations were created, as `from` and `to` date-times.
@@ -2386,8 +2392,7 @@ class PostingResource(Resource):
 
         ``POST /v1/posting/marks``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             posting_numbers: Posting numbers.

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, batched, batched_task, paginated
+from ozon_async._resource import Resource, UploadFile, batched, batched_task, paginated
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -28,6 +29,9 @@ from ozon_async.types.product import (
     ProductAttributesUpdateV1RequestItem,
     ProductCertificateAccordanceTypesListV2Response,
     ProductCertificateBindV1Request,
+    ProductCertificateCreateV1Request,
+    ProductCertificateCreateV1RequestAccordanceTypeCode,
+    ProductCertificateCreateV1RequestTypeCode,
     ProductCertificateDeleteV1Request,
     ProductCertificateDeleteV1Response,
     ProductCertificateInfoV1Request,
@@ -411,6 +415,14 @@ class ProductResource(Resource):
 
     async def certificate_create_v1(
         self,
+        *,
+        files: Sequence[bytes | UploadFile],
+        issue_date: datetime | str,
+        name: str,
+        number: str,
+        type_code: ProductCertificateCreateV1RequestTypeCode,
+        accordance_type_code: ProductCertificateCreateV1RequestAccordanceTypeCode | None = None,
+        expire_date: datetime | str | None = None,
         **call_options: Unpack[CallOptions],
     ) -> IdObject:
         """Upload a product certificate.
@@ -429,6 +441,26 @@ class ProductResource(Resource):
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
 
+        Args:
+            files: Certificate files; allowed extensions are jpg, jpeg, png and pdf. Required.
+            issue_date: Date from which the certificate is valid, for example
+                `2021-04-30T11:31:26Z`. Required.
+            name: Certificate name, up to 100 characters. Required.
+            number: Certificate number, up to 100 characters. Required.
+            type_code: Document type: `certificate_of_conformity` certificate of conformity;
+                `declaration` declaration of conformity; `certificate_of_registration`
+                certificate of state registration; `registration_certificate` registration
+                certificate; `refused_letter` refusal letter; `veterinary_cover_document`
+                veterinary certificate; `safety_data_sheet` safety data sheet. The current list
+                comes from /v1/product/certificate/types. Required.
+            accordance_type_code: Conformity type: `technical_regulations_rf` technical
+                regulations of Russia; `technical_regulations_cu` technical regulations of the
+                Customs Union; `gost` GOST standard. The current list comes from
+                /v1/product/certificate/accordance-types. Required when `type_code` is
+                `declaration`, `certificate_of_conformity` or `safety_data_sheet`.
+            expire_date: Date until which the certificate is valid, for example
+                `2021-04-30T11:31:26Z`; leave it empty for a certificate without an expiry date.
+
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
@@ -438,9 +470,17 @@ class ProductResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/product/certificate/create"],
-            None,
+            ProductCertificateCreateV1Request,
             IdObject,
-            {},
+            {
+                "files": files,
+                "issue_date": issue_date,
+                "name": name,
+                "number": number,
+                "type_code": type_code,
+                "accordance_type_code": accordance_type_code,
+                "expire_date": expire_date,
+            },
             call_options,
         )
 
@@ -460,7 +500,8 @@ class ProductResource(Resource):
         ``POST /v1/product/certificate/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             certificate_id: Identifier of the certificate to delete. Required.
@@ -763,7 +804,8 @@ class ProductResource(Resource):
         ``POST /v1/product/certificate/unbind``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             certificate_id: Certificate identifier. Required.
@@ -1853,6 +1895,8 @@ class ProductResource(Resource):
         weight, barcodes, statuses and shipment type. List economy products and their quant
         codes with /v1/product/quant/list.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/product/quant/info``.
 
         Only reads: retried after timeouts and server errors.
@@ -1893,6 +1937,8 @@ class ProductResource(Resource):
         and sizes, optionally filtered by visibility. Results are paged by cursor: pass `limit`
         and the `cursor` from the previous answer. Get the full details of quants with
         /v1/product/quant/info.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/product/quant/list``.
 

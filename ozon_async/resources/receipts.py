@@ -19,6 +19,8 @@ from ozon_async.types.receipts import (
     ReceiptsSellerListV1Request,
     ReceiptsSellerListV1Response,
     ReceiptsSellerListV1ResponseReceipt,
+    ReceiptsUploadV1Request,
+    ReceiptsUploadV1RequestType,
     ReceiptsUploadV1Response,
 )
 
@@ -111,6 +113,13 @@ class ReceiptsResource(Resource):
 
     async def upload_v1(
         self,
+        *,
+        content: str,
+        operation_type: str,
+        posting_numbers: Sequence[str],
+        receipt_number: str,
+        type: ReceiptsUploadV1RequestType,
+        parent_receipt_id: str | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReceiptsUploadV1Response:
         """Upload a receipt.
@@ -126,6 +135,17 @@ class ReceiptsResource(Resource):
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
 
+        Args:
+            content: Receipt file content as bytes (Base64-encoded in JSON). Required.
+            operation_type: Operation type, as reported in `operation_type` by
+                /v1/receipts/seller/list (for example `COMMODITY`). Required.
+            posting_numbers: Numbers of the postings the receipt covers. Required.
+            receipt_number: Receipt number. Required.
+            type: Receipt type: - `INCOMING`: sales receipt; - `REFUND`: refund receipt.
+                Required.
+            parent_receipt_id: Identifier of the receipt to change; pass it to upload a
+                replacement for an earlier receipt.
+
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
@@ -135,8 +155,15 @@ class ReceiptsResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/receipts/upload"],
-            None,
+            ReceiptsUploadV1Request,
             ReceiptsUploadV1Response,
-            {},
+            {
+                "content": content,
+                "operation_type": operation_type,
+                "posting_numbers": posting_numbers,
+                "receipt_number": receipt_number,
+                "type": type,
+                "parent_receipt_id": parent_receipt_id,
+            },
             call_options,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 from datetime import datetime
 
 from ozon_async.testing._clock import ScaledClock
@@ -29,6 +30,10 @@ async def _serve(args: argparse.Namespace) -> None:
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
     )
     await sandbox.start()
+    # The seeded shop is long-lived: keep the collector from walking it on every full collection
+    # (pauses of tens of milliseconds would bunch the requests a paced client spreads out).
+    gc.collect()
+    gc.freeze()
     print(
         f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} "
         f"(admin: {sandbox.url}/__admin/state)",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import zipfile
 from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-__all__ = ["csv_bytes", "pdf_bytes", "xlsx_bytes"]
+__all__ = ["csv_bytes", "pdf_bytes", "png_bytes", "xlsx_bytes"]
 
 
 def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
@@ -182,3 +183,27 @@ def pdf_bytes(pages: Sequence[Sequence[str]], width: int = 283, height: int = 42
         b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     )
     return out.getvalue()
+
+
+def png_bytes(text: str, width: int = 240, height: int = 80) -> bytes:
+    """A real greyscale PNG: black and white bars derived from ``text`` (a barcode look-alike),
+    so that a client's image decoder can open what the sandbox serves."""
+    import struct
+    import zlib
+
+    digest = hashlib.sha256(text.encode()).digest()
+    bars = [(digest[i // 8] >> (i % 8)) & 1 for i in range(width // 2)]
+    row = bytes(0 if bars[x // 2] else 255 for x in range(width))
+    raw = b"".join(b"\x00" + row for _ in range(height))  # filter type 0 per scanline
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from aiohttp import web
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.testing import _data as d
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
-from ozon_async.testing._files import pdf_bytes
+from ozon_async.testing._files import pdf_bytes, png_bytes
 from ozon_async.testing._handlers import (
     HANDLERS,
     NEEDS,
@@ -202,6 +203,12 @@ class Sandbox:
         self._windows: dict[str, deque[float]] = {}
         self._spec = load_spec()
         self._paths: dict[str, dict[str, Any]] = self._spec["paths"]
+        #: paths with {parameters}, as (pattern, template)
+        self._templates: list[tuple[re.Pattern[str], str]] = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p)
+            for p in self._paths
+            if "{" in p
+        ]
         self.faker = d.SchemaFaker(self._spec)
         self._examples = _spec_examples()
         # The seeded history ends at the hour the sandbox starts: same seed, same hour, same shop.
@@ -296,10 +303,29 @@ class Sandbox:
         sending it succeeds."""
         method, path = key.split(" ", 1)
         spec_op = self._paths[path][method.lower()]
-        media = spec_op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        content = spec_op.get("requestBody", {}).get("content", {})
+        media: dict[str, Any] = next(iter(content.values()), {})
         example = copy.deepcopy(media.get("example", {}))
         if not isinstance(example, dict):
             return {}
+        for prm in spec_op.get("parameters") or []:  # path parameters are arguments too
+            if prm.get("in") == "path":
+                example[prm["name"]] = prm.get("example", prm.get("schema", {}).get("example"))
+        if "multipart/form-data" in content:  # files: the example's text as the file's bytes
+            op = OPERATIONS.get(key)
+            if op is not None and op.request_type is not None:
+                import typing
+
+                rt = op.request_type
+                hints = typing.get_type_hints(rt)
+                wire = dict(zip(rt.__struct_encode_fields__, rt.__struct_fields__, strict=True))
+                for name, value in list(example.items()):
+                    if "bytes" in str(hints.get(wire.get(name, ""), "")):
+                        example[name] = (
+                            [str(v).encode() for v in value]
+                            if isinstance(value, list)
+                            else str(value).encode()
+                        )
         pools = self.pools()
         needs = NEEDS.get(key, {})
         rng = random.Random(f"{self.seed}:example:{key}")
@@ -627,8 +653,20 @@ class Sandbox:
         window.append(now)
         return False
 
+    def _template(self, raw_path: str) -> str:
+        """The spec path that ``raw_path`` is an instance of (itself when it has no parameters)."""
+        from urllib.parse import unquote
+
+        path: str = unquote(raw_path)
+        if path in self._paths:
+            return path
+        for pattern, template in self._templates:
+            if pattern.match(raw_path):
+                return template
+        return path
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        path = request.path
+        path = self._template(request.rel_url.raw_path)  # %2F inside a parameter stays put
         item = self._paths.get(path)
         fault = self._take_fault(path) if item is not None else None
         if fault is not None and fault.delay:
@@ -637,10 +675,14 @@ class Sandbox:
             return _drop(request)
         raw = await request.read()
         headers = {k: _mask(k, v) for k, v in request.headers.items()}
+        body: Any
         try:
-            body = msgspec.json.decode(raw) if raw else None
+            if request.content_type == "multipart/form-data":
+                body = _multipart_fields(raw, request.headers["Content-Type"])
+            else:
+                body = msgspec.json.decode(raw) if raw else None
             decoded = True
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, ValueError):
             body, decoded = raw.decode("utf-8", "replace"), False
         client_id = request.headers.get("Client-Id")
         self.requests.append(
@@ -673,8 +715,8 @@ class Sandbox:
             return _fault_response(fault)
         if request.method != "GET":
             if not decoded:
-                return _error(400, 3, "the request body is not valid JSON")
-            problem = _validate(op, body) or self._check_limits(spec_op, body)
+                return _error(400, 3, "the request body is not valid JSON or multipart")
+            problem = _validate(op, _typed_form(op, body)) or self._check_limits(spec_op, body)
             if problem:
                 return _error(400, 3, problem)
         try:
@@ -747,6 +789,8 @@ class Sandbox:
         ctype = next(iter(content), "application/json")
         if ctype != "application/json":
             lines = [f"{k}: {v}" for k, v in sorted(d.request_echo(call.body).items())]
+            if ctype == "image/png":
+                return png_bytes(" ".join([call.path, *lines]))
             return pdf_bytes([["OZON", call.path, *lines]])
         ctx = self.context(f"{call.key}|{_canonical(call.body)}", call.body)
         schema = call.response_schema()
@@ -817,6 +861,55 @@ def _mask(name: str, value: str) -> str:
         scheme = value.split(" ", 1)[0]
         return f"{scheme} ***"
     return value
+
+
+def _multipart_fields(raw: bytes, content_type: str) -> dict[str, Any]:
+    """The fields of a multipart/form-data body: text values as str, files as bytes, a name
+    given several times as a list."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    if not message.is_multipart():
+        raise ValueError("not a multipart body")
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            raise ValueError("a multipart part without a name")
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        value: Any = data if part.get_filename() is not None else data.decode("utf-8")
+        if name in fields:
+            old = fields[name]
+            fields[name] = [*old, value] if isinstance(old, list) else [old, value]
+        else:
+            fields[name] = value
+    return fields
+
+
+def _typed_form(op: Any, body: Any) -> Any:
+    """A multipart body's fields shaped like the request model: a single value of a list field
+    becomes a one-item list, and JSON text of an object field is parsed."""
+    request_type = op.request_type if op is not None else None
+    if request_type is None or op.request_content_type != "multipart/form-data":
+        return body
+    if not isinstance(body, dict):
+        return body
+    import typing
+
+    hints = typing.get_type_hints(request_type)
+    wire = dict(
+        zip(request_type.__struct_encode_fields__, request_type.__struct_fields__, strict=True)
+    )
+    shaped = dict(body)
+    for key, value in body.items():
+        hint = str(hints.get(wire.get(key, ""), ""))
+        if "list[" in hint and not isinstance(value, list):
+            shaped[key] = [value]
+    return shaped
 
 
 def _validate(op: Any, body: Any) -> str | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import EmptyAsNullInt, Model, RequestModel
 
 
 class FbsExemplarMarkInput(RequestModel):
@@ -365,7 +365,7 @@ class FbsPostingProductExemplarStatusV4ResponseProduct(Model):
 class FbsPostingProductExemplarStatusV4ResponseProductExemplar(Model):
     """One product exemplar with the check results of its data (v4)."""
 
-    exemplar_id: int | None = None
+    exemplar_id: EmptyAsNullInt | None = None
     """Exemplar identifier."""
 
     gtd: str | None = None
@@ -413,6 +413,10 @@ class FbsPostingProductExemplarStatusV4ResponseProductExemplar(Model):
 
     is_rnpt_absent: bool | None = None
     """true if no product batch registration number (RNPT) is given for the exemplar."""
+
+    def __post_init__(self) -> None:
+        if self.exemplar_id == "":  # type: ignore[comparison-overlap]
+            self.exemplar_id = None
 
 
 class FbsPostingProductExemplarStatusV5Response(Model):

@@ -1,0 +1,138 @@
+"""Turning a typed call's arguments into the path and body that go on the wire.
+
+Most operations take a JSON body. A few take path parameters (``/v1/cargoes-label/file/{file_guid}``)
+or a ``multipart/form-data`` body with files (certificates, receipts); the spec says which, and
+:func:`prepare` applies it. Everything is validated by the request model first, so a wrong
+argument is a :class:`RequestValidationError` naming the field and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ozon_async._codec import build_request, encode_request
+from ozon_async._exceptions import RequestValidationError
+from ozon_async._operation import Operation
+
+MULTIPART = "multipart/form-data"
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """A file for an operation that uploads files (a binary field of a multipart body).
+
+    A plain ``bytes`` value is sent with the field name as its file name and
+    ``application/octet-stream``; pass an ``UploadFile`` to choose both::
+
+        await client.product.certificate_create_v1(
+            files=[UploadFile("certificate.pdf", data, "application/pdf")], ...
+        )
+    """
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+    def __repr__(self) -> str:
+        return f"UploadFile({self.filename!r}, <{len(self.content)} bytes>, {self.content_type!r})"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a typed call sends: the concrete path, the body and its content type."""
+
+    path: str
+    body: bytes | None
+    content_type: str | None
+
+
+def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prepared:
+    """Validate ``fields`` (the call's keyword arguments by wire name) and encode them."""
+    path = op.path
+    if op.path_params:
+        from urllib.parse import quote
+
+        fields = dict(fields)
+        for name in op.path_params:
+            value = fields.pop(name, None)
+            if value is None or str(value) == "":
+                raise RequestValidationError(
+                    "this path parameter is required", field=name, operation=op.key
+                )
+            path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    if op.method == "GET":
+        return Prepared(path, None, None)
+    if op.request_content_type == MULTIPART:
+        body, ctype = encode_multipart(op.key, request_type, fields)
+        return Prepared(path, body, ctype)
+    return Prepared(path, encode_request(op.key, request_type, fields), None)
+
+
+def encode_multipart(
+    operation: str, request_type: Any, fields: Mapping[str, Any]
+) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body: files as file parts, every other field as text (lists as
+    repeated parts, objects as JSON), after the request model has validated the values."""
+    import uuid
+
+    uploads: list[UploadFile] = []
+
+    def unwrap(value: Any) -> Any:
+        if isinstance(value, UploadFile):
+            uploads.append(value)
+            return value.content
+        if isinstance(value, (list, tuple)):
+            return [unwrap(v) for v in value]
+        return value
+
+    plain = {k: unwrap(v) for k, v in fields.items()}
+    model = build_request(operation, request_type, plain)
+    boundary = uuid.uuid4().hex
+    parts: list[bytes] = []
+    for attr, wire in zip(model.__struct_fields__, model.__struct_encode_fields__, strict=True):
+        value = getattr(model, attr)
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            parts.append(_part(boundary, wire, item, uploads))
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"{MULTIPART}; boundary={boundary}"
+
+
+def _part(boundary: str, name: str, value: Any, uploads: list[UploadFile]) -> bytes:
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"'
+    if isinstance(value, (bytes, bytearray)):
+        # the validated model holds the bytes; find the UploadFile they came from (in order)
+        upload = next((u for u in uploads if u.content == value), None)
+        if upload is not None:
+            uploads.remove(upload)
+        filename = upload.filename if upload else name
+        ctype = upload.content_type if upload else "application/octet-stream"
+        head += f'; filename="{_quote(filename)}"\r\nContent-Type: {ctype}\r\n\r\n'
+        return head.encode() + bytes(value) + b"\r\n"
+    return (head + "\r\n\r\n").encode() + _text(value).encode() + b"\r\n"
+
+
+def _text(value: Any) -> str:
+    import json
+    from datetime import date, datetime
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    import msgspec
+
+    return json.dumps(msgspec.to_builtins(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _quote(text: str) -> str:
+    if any(c in text for c in "\r\n"):
+        raise RequestValidationError("a multipart name may not contain line breaks")
+    return text.replace("\\", "\\\\").replace('"', '\\"')
