@@ -81,11 +81,7 @@ class Auth:
         value = self.provider()
         if inspect.isawaitable(value):
             value = await value
-        problem = token_problem("the token from token_provider", value)
-        if problem:
-            raise ConfigurationError(problem)
-        assert isinstance(value, str)
-        token = value.strip()
+        token = _clean_token("the token from token_provider", value)
         last = self._last
         if last is None or last[0] != token:
             self._last = (token, self.client_id or token_rate_key(token))

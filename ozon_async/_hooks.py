@@ -49,7 +49,7 @@ class HookEvent:
         operation: the operation of the spec, or ``None`` for a path the SDK does not know
             (:meth:`OzonClient.request`).
         method: ``"POST"``, ``"GET"``...
-        path: the operation's path template (``"/v1/cargoes-label/{file_guid}"``), or the path
+        path: the operation's path template (``"/v1/cargoes-label/file/{file_guid}"``), or the path
             sent for an unknown one.
         url: the full URL sent (base URL and path; Ozon's API takes no query strings).
         attempt: the attempt number (1 for the first); for ``end``, how many attempts were made
