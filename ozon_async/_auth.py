@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from ozon_async._config import credential_problem, token_problem
 from ozon_async._exceptions import ConfigurationError
 
 __all__ = ["Auth", "TokenProvider", "resolve_auth", "token_rate_key"]
 
-#: Returns the current access token; a plain function or a coroutine function.
-TokenProvider = Callable[[], str | Awaitable[str]]
+#: Returns the current access token; a plain function or a coroutine function. One that takes an
+#: argument is given ``None``, or after a 401 the token Ozon refused (renew it then).
+TokenProvider = Callable[[], str | Awaitable[str]] | Callable[[str | None], str | Awaitable[str]]
 
 AuthMode = Literal["api_key", "access_token", "token_provider"]
 
@@ -33,7 +34,7 @@ def token_rate_key(token: str) -> str:
 class Auth:
     """The credentials of a client and the views made from it (shared, never shown)."""
 
-    __slots__ = ("_last", "api_key", "client_id", "mode", "provider", "token")
+    __slots__ = ("_last", "api_key", "client_id", "mode", "provider", "takes_rejected", "token")
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class Auth:
         self.api_key = api_key
         self.token = token
         self.provider = provider
+        self.takes_rejected = provider is not None and _takes_one_argument(provider)
         # the last token the provider gave, with its rate-limit key
         self._last: tuple[str, str] | None = None
 
@@ -75,10 +77,12 @@ class Auth:
             return token_rate_key(self.token)
         return self._last[1] if self._last is not None else None
 
-    async def current_token(self) -> str:
-        """Ask the provider for the token to send now (checked like ``access_token``)."""
-        assert self.provider is not None
-        value = self.provider()
+    async def current_token(self, rejected: str | None = None) -> str:
+        """Ask the provider for the token to send now (checked like ``access_token``);
+        ``rejected`` is the token a 401 refused, passed on to a provider that takes it."""
+        provider: Any = self.provider
+        assert provider is not None
+        value = provider(rejected) if self.takes_rejected else provider()
         if inspect.isawaitable(value):
             value = await value
         token = _clean_token("the token from token_provider", value)
@@ -93,6 +97,25 @@ class Auth:
         if last is not None and last[0] == token:
             return last[1]
         return self.client_id or token_rate_key(token)
+
+
+def _takes_one_argument(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` can be called with one positional argument (else with none)."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # some builtins have none: call them without arguments
+        return False
+    try:
+        signature.bind(None)
+    except TypeError:
+        return False
+    try:
+        signature.bind()
+    except TypeError:
+        return True  # needs the argument
+    # both work (a default, or *args): pass it only to a parameter meant for it
+    first = next(iter(signature.parameters.values()))
+    return first.kind is not inspect.Parameter.VAR_POSITIONAL
 
 
 def _clean_token(what: str, value: object) -> str:

@@ -113,8 +113,9 @@ class OzonClient(Resources):
             limits are kept per ``client_id`` when given, else per hash of the token.
         token_provider: instead of a fixed token, a function or coroutine function returning the
             current token, called before each attempt (it should return its cached token and
-            renew it when it expires). After a 401 it is called once more and, if the token
-            changed, the request is resent once with the new one.
+            renew it when it expires). After a 401 it is called once more (a provider that takes
+            an argument is given the refused token then, and ``None`` otherwise) and, if the
+            token changed, the request is resent once with the new one.
         base_url: defaults to ``OZON_BASE_URL``, else ``https://api-seller.ozon.ru``. Plain
             ``http://`` is refused unless the host is loopback or ``allow_insecure=True``.
         timeout: seconds for a whole attempt (connect, send, read); per call with ``timeout=``.
@@ -540,7 +541,7 @@ class OzonClient(Resources):
                     )
                 if status == 401 and provider is not None and not renewals:
                     try:
-                        fresh = await auth.current_token()
+                        fresh = await auth.current_token(rejected=token)
                     except Exception as exc:
                         error.decision = "not resent: token_provider failed to give a new token"
                         raise error from exc

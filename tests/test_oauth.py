@@ -298,6 +298,70 @@ async def test_a_401_asks_the_provider_again_and_resends_once_with_a_new_token(
     assert [e.wait for e in events] == [0.0, 0.0]
 
 
+class CachingProvider:
+    """A provider as an app would write one: keeps its token, renews it (one renewal at a time)
+    when it is refused; ``rejected`` is ``None`` except after a 401."""
+
+    def __init__(self) -> None:
+        self.token = ""
+        self.issued = 0
+        self.seen: list[str | None] = []
+        self.lock = asyncio.Lock()
+
+    async def __call__(self, rejected: str | None = None) -> str:
+        self.seen.append(rejected)
+        async with self.lock:
+            if not self.token or rejected == self.token:
+                await asyncio.sleep(0.01)  # the OAuth exchange
+                self.issued += 1
+                self.token = f"issued-token-{self.issued}"
+        return self.token
+
+
+async def test_a_provider_that_takes_the_refused_token_renews_it_once() -> None:
+    provider = CachingProvider()
+    valid = {"issued-token-1"}
+    script = Script()
+
+    def answer(request: HTTPRequest) -> HTTPResponse:
+        got = lower_headers(request)["authorization"].removeprefix("Bearer ")
+        return HTTPResponse(200, json=ROLES) if got in valid else HTTPResponse(401, json={})
+
+    script.on("/v1/roles", answer)
+    async with OzonClient(token_provider=provider, transport=script.transport) as client:
+        await client.roles.list_v1()
+        assert provider.seen == [None] and provider.issued == 1
+        valid.clear()
+        valid.add("issued-token-2")  # the first token expired at Ozon
+        provider.seen.clear()
+        await asyncio.gather(*(client.roles.list_v1() for _ in range(5)))
+    # five calls refused with token 1 asked for a new one; it was issued once
+    assert provider.issued == 2
+    assert provider.seen.count("issued-token-1") == 5 and provider.seen.count(None) == 5
+    assert sent_tokens(script)[1:].count("issued-token-2") == 5
+
+
+def test_which_providers_are_given_the_refused_token() -> None:
+    from ozon_async._auth import Auth
+
+    def plain() -> str:
+        return TOKEN
+
+    def required(rejected: str | None) -> str:
+        return TOKEN
+
+    def optional(rejected: str | None = None) -> str:
+        return TOKEN
+
+    def varargs(*args: Any) -> str:
+        return TOKEN
+
+    cases = [(plain, False), (required, True), (optional, True), (varargs, False)]
+    cases += [(CachingProvider(), True), (Provider(TOKEN), False)]
+    for provider, takes in cases:
+        assert Auth("token_provider", provider=provider).takes_rejected is takes, provider
+
+
 async def test_a_401_with_the_same_token_from_the_provider_is_final() -> None:
     provider = Provider(TOKEN)
     script = accepting(OTHER)
@@ -354,10 +418,14 @@ async def test_a_failing_or_bad_provider_sends_nothing() -> None:
         with pytest.raises(RuntimeError, match="no refresh token"):
             await client.roles.list_v1()
     assert script.calls() == []
+
+    def giving(value: Any) -> Any:
+        return lambda: value
+
     cases = [(None, "must be a string"), (" ", "is empty"), ("a b", "contains whitespace")]
     for bad, match in cases:
         script = accepting(TOKEN)
-        async with OzonClient(token_provider=lambda b=bad: b, transport=script.transport) as c:
+        async with OzonClient(token_provider=giving(bad), transport=script.transport) as c:
             with pytest.raises(ConfigurationError, match=f"token from token_provider {match}"):
                 await c.roles.list_v1()
         assert script.calls() == []
