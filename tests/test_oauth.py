@@ -30,6 +30,7 @@ from ozon_async import (
 from ozon_async._retry import TOKEN_RENEWED
 from ozon_async.testing import Sandbox
 from tests._fakes import Script, ok
+from tests._readme import readme_examples, run_example
 from tests.helpers import VirtualClock
 
 TOKEN = "oauth-test-token-3e1f9a77c2"
@@ -533,3 +534,12 @@ async def test_the_token_travels_only_in_the_authorization_header() -> None:
     [request] = seen
     assert TOKEN not in request.url and TOKEN.encode() not in (request.content or b"")
     assert [k for k, v in request.headers.items() if TOKEN in v] == ["Authorization"]
+
+
+# ------------------------------------------------------------------------ the README
+def test_the_readme_oauth_examples_run_as_written() -> None:
+    [(fixed, _), (provider, _)] = readme_examples("OAuth")
+    assert run_example(fixed) == "4 warehouses\n"
+    assert run_example(provider) == "200 after 2 attempts\n"
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "This prints `200 after 2 attempts`." in text

@@ -34,6 +34,7 @@ from ozon_async import (
 )
 from ozon_async.otel import OpenTelemetryHooks
 from ozon_async.testing import Sandbox
+from tests._readme import readme_examples, run_example
 from tests.conftest import ROOT
 
 STOCKS = [{"offer_id": "A", "stock": 3, "warehouse_id": 1}]
@@ -359,3 +360,17 @@ def test_the_client_runs_without_opentelemetry_installed() -> None:
     assert lines[1] == (
         "otel: ozon_async.otel needs the OpenTelemetry API: pip install 'ozon-async[otel]'"
     )
+
+
+# ------------------------------------------------------------------------ the README
+def test_the_readme_observability_examples_run_as_written() -> None:
+    examples = readme_examples("Observability")
+    assert len(examples) == 2
+    for code, expected in examples:
+        assert expected is not None
+        printed = run_example(code)
+        if "OpenTelemetryHooks" in code:  # metrics come in the SDK's order
+            assert printed.splitlines()[:3] == expected.splitlines()[:3]
+            assert sorted(printed.splitlines()[3:]) == sorted(expected.splitlines()[3:])
+        else:
+            assert printed == expected
