@@ -38,6 +38,7 @@ from ozon_async._exceptions import (
     ResponseTooLargeError,
     ServerError,
 )
+from ozon_async._hooks import HookEvent
 from ozon_async._models import BinaryResponse, Model
 from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
@@ -85,6 +86,7 @@ __all__ = [
     "ConflictError",
     "HTTPRequest",
     "HTTPResponse",
+    "HookEvent",
     "InProcessRateLimiter",
     "MockTransport",
     "Model",

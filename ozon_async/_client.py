@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 import msgspec
 
+from ozon_async._auth import Auth, TokenProvider, resolve_auth
 from ozon_async._clock import SYSTEM_CLOCK, Clock
 from ozon_async._codec import encode_json
 from ozon_async._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientConfig,
     check_extra_headers,
-    credential_problem,
 )
 from ozon_async._exceptions import (
     APIConnectionError,
@@ -43,6 +43,7 @@ from ozon_async._exceptions import (
     ResponseTooLargeError,
     status_error_class,
 )
+from ozon_async._hooks import EventHook, Hooks, check_event_hooks, merge_event_hooks
 from ozon_async._operation import Operation
 from ozon_async._options import CallOptions
 from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter
@@ -97,10 +98,24 @@ class OzonClient(Resources):
         async with OzonClient(client_id="123456", api_key="...") as client:
             warehouses = await client.warehouse.list_v2(limit=100)
 
+    An app of Ozon's app marketplace authenticates with an OAuth access token instead::
+
+        async with OzonClient(access_token="...") as client: ...
+
     Args:
         client_id: the seller's Client-Id; defaults to the ``OZON_CLIENT_ID`` environment variable.
+            With an access token it is optional and only keys the rate limits.
         api_key: the API key; defaults to ``OZON_API_KEY``. It is never logged or shown, and is
             sent only to ``base_url`` (redirects are never followed).
+        access_token: an OAuth access token, sent as ``Authorization: Bearer <token>`` instead of
+            ``Client-Id`` and ``Api-Key``; kept out of logs, reprs, errors and hook events like
+            the key. Defaults to ``OZON_ACCESS_TOKEN`` when no API key is given or set. Rate
+            limits are kept per ``client_id`` when given, else per hash of the token.
+        token_provider: instead of a fixed token, a function or coroutine function returning the
+            current token, called before each attempt (it should return its cached token and
+            renew it when it expires). After a 401 it is called once more (a provider that takes
+            an argument is given the refused token then, and ``None`` otherwise) and, if the
+            token changed, the request is resent once with the new one.
         base_url: defaults to ``OZON_BASE_URL``, else ``https://api-seller.ozon.ru``. Plain
             ``http://`` is refused unless the host is loopback or ``allow_insecure=True``.
         timeout: seconds for a whole attempt (connect, send, read); per call with ``timeout=``.
@@ -123,6 +138,11 @@ class OzonClient(Resources):
             a :class:`MockTransport`). The client closes it in :meth:`aclose`.
         session: an aiohttp session for the default transport (not closed by the client).
         clock: time source for pacing and backoff (tests pass a virtual clock).
+        event_hooks: functions called as the client works, by event: ``{"request": [...],
+            "response": [...], "retry": [...], "end": [...]}``, each with a
+            :class:`~ozon_async.HookEvent` (no headers, so no key or token). Sync or async; one
+            that raises is logged at WARNING and ignored. See :mod:`ozon_async.otel` for
+            OpenTelemetry.
 
     Raises:
         ConfigurationError: a missing credential or an invalid setting, named.
@@ -148,23 +168,14 @@ class OzonClient(Resources):
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
+        access_token: str | None = None,
+        token_provider: TokenProvider | None = None,
+        event_hooks: Mapping[str, EventHook | list[EventHook] | tuple[EventHook, ...]]
+        | None = None,
     ) -> None:
-        cid = client_id if client_id is not None else os.environ.get("OZON_CLIENT_ID")
-        key = api_key if api_key is not None else os.environ.get("OZON_API_KEY")
-        if cid is None or str(cid).strip() == "":
-            raise ConfigurationError(
-                "no Client-Id: pass client_id= or set the OZON_CLIENT_ID environment variable"
-            )
-        if not isinstance(key, str) or key.strip() == "":
-            raise ConfigurationError(
-                "no API key: pass api_key= or set the OZON_API_KEY environment variable"
-            )
-        self._client_id = str(cid).strip()
-        self._api_key = key.strip()
-        for what, value in (("client_id", self._client_id), ("api_key", self._api_key)):
-            problem = credential_problem(what, value)
-            if problem:
-                raise ConfigurationError(problem)
+        self._auth: Auth = resolve_auth(
+            client_id, api_key, access_token, token_provider, os.environ
+        )
         self._config = ClientConfig(
             base_url=base_url or os.environ.get("OZON_BASE_URL") or ClientConfig.base_url,
             timeout=timeout,
@@ -176,6 +187,7 @@ class OzonClient(Resources):
             max_response_bytes=max_response_bytes,
             allow_insecure=allow_insecure,
             headers=headers or {},
+            event_hooks=check_event_hooks(event_hooks),
         )
         if transport is not None and session is not None:
             raise ConfigurationError("pass either transport= or session=, not both")
@@ -212,18 +224,26 @@ class OzonClient(Resources):
             f"{platform.system()})"
         )
         self._headers: dict[str, str] = {
-            "Client-Id": self._client_id,
-            "Api-Key": self._api_key,
+            **self._auth.headers(),
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": ua,
             **cfg.headers,
         }
+        self._hooks: Hooks | None = Hooks(cfg.event_hooks) if cfg.event_hooks else None
 
     # ------------------------------------------------------------------ identity
     @property
-    def client_id(self) -> str:
-        return self._client_id
+    def client_id(self) -> str | None:
+        """The Client-Id; ``None`` for a client with an access token made without one."""
+        return self._auth.client_id
+
+    @property
+    def rate_limit_key(self) -> str | None:
+        """The key this client's rate limits are kept under: the Client-Id, or for an access
+        token given without ``client_id`` a hash of the token (with a ``token_provider``, of
+        the last token it gave: ``None`` before the first request)."""
+        return self._auth.rate_key
 
     @property
     def base_url(self) -> str:
@@ -247,7 +267,13 @@ class OzonClient(Resources):
         return self._shared.closed
 
     def __repr__(self) -> str:
-        return f"OzonClient(client_id={self._client_id!r}, base_url={self._config.base_url!r})"
+        auth = self._auth
+        if auth.mode == "api_key":
+            return f"OzonClient(client_id={auth.client_id!r}, base_url={self._config.base_url!r})"
+        return (
+            f"OzonClient(auth={auth.mode!r}, client_id={auth.client_id!r}, "
+            f"base_url={self._config.base_url!r})"
+        )
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> OzonClient:
@@ -285,11 +311,16 @@ class OzonClient(Resources):
         max_retry_wait: float = _UNSET,
         max_response_bytes: int = _UNSET,
         headers: Mapping[str, str] = _UNSET,
+        event_hooks: Mapping[str, EventHook | list[EventHook] | tuple[EventHook, ...]]
+        | None = _UNSET,
     ) -> OzonClient:
         """A view of this client with other settings, sharing its transport, credentials and
         rate limits. For example ``client.with_options(circuit_open_wait=0)`` fails fast on an
         open breaker; ``client.with_options(max_retries=0)`` never retries. The new settings are
-        checked like the constructor's (:class:`ConfigurationError`)."""
+        checked like the constructor's (:class:`ConfigurationError`).
+
+        ``headers`` are added to the client's; so are ``event_hooks`` (run after the client's
+        own), and ``event_hooks=None`` gives a view without any."""
         given = {
             "timeout": timeout,
             "connect_timeout": connect_timeout,
@@ -304,9 +335,13 @@ class OzonClient(Resources):
             if not isinstance(headers, Mapping):
                 raise ConfigurationError("headers must be a mapping of names to values")
             changes["headers"] = {**self._config.headers, **headers}
+        if event_hooks is None:
+            changes["event_hooks"] = {}
+        elif event_hooks is not _UNSET:
+            added = check_event_hooks(event_hooks)
+            changes["event_hooks"] = merge_event_hooks(self._config.event_hooks, added)
         view: OzonClient = object.__new__(type(self))
-        view._client_id = self._client_id
-        view._api_key = self._api_key
+        view._auth = self._auth
         view._config = replace(self._config, **changes)
         view._shared = self._shared
         view._clock = self._clock
@@ -381,14 +416,14 @@ class OzonClient(Resources):
         return result
 
     # ------------------------------------------------------------------ the attempt loop
-    async def _acquire(self, op: Operation | None) -> None:
+    async def _acquire(self, op: Operation | None, key: str) -> None:
         limiter = self._shared.limiter
         if op is not None and op.rate_limit is not None:
             rl = op.rate_limit
-            await limiter.acquire(f"{self._client_id} {op.path}", rl.requests, rl.period)
+            await limiter.acquire(f"{key} {op.path}", rl.requests, rl.period)
         rate = self._config.rate_limit
         if rate is not None:
-            await limiter.acquire(self._client_id, rate, 1.0)
+            await limiter.acquire(key, rate, 1.0)
 
     async def _send(
         self,
@@ -398,92 +433,152 @@ class OzonClient(Resources):
         op: Operation | None,
         options: CallOptions,
     ) -> APIResponse[Any]:
-        """Send a request, resending it as :func:`decide` says, and return the 2xx answer."""
+        """Send a request, resending it as :func:`decide` says, and return the 2xx answer.
+        Event hooks, when the client has any, are told each step (:mod:`ozon_async._hooks`)."""
         shared = self._shared
         if shared.closed:
             raise ClientClosedError("this OzonClient is closed; create a new one")
         cfg = self._config
+        auth = self._auth
         headers = self._headers
         timeout = cfg.timeout
         if options:
             timeout, headers = self._call_options(method, path, options, headers)
-        request = HTTPRequest(
-            method,
-            cfg.base_url + path,
-            path=path,
-            headers=headers,
-            content=body,
-            timeout=timeout,
-            connect_timeout=cfg.connect_timeout,
-            max_response_bytes=cfg.max_response_bytes,
-        )
+        url = cfg.base_url + path
         paced = cfg.rate_limit is not None or (op is not None and op.rate_limit is not None)
+        key = auth.rate_key or ""  # with a token provider: set from its token below
+        provider = auth.provider
+        token: str | None = None  # the provider's token that ``request`` carries
+        renewed: str | None = None  # the token the provider gave after a 401
+        renewals = 0
         clock = self._clock
-        attempt = 0
-        while True:
-            attempt += 1
-            if paced:
-                await self._acquire(op)
-            started = clock.now()
-            error: OzonError
-            resp = None
-            try:
-                resp = await shared.transport.send(request)
-            except (APIConnectionError, ResponseTooLargeError) as exc:
-                error, outcome = exc, _failure(exc)
-                status = 0
-            except OzonError:  # closed client, or a custom transport's own error
-                raise
-            except Exception as exc:  # a transport broke its contract: never resend on that
-                error = APIConnectionError(
-                    f"{type(exc).__name__}: {exc}", method=method, path=path, sent=True
-                )
-                error.__cause__ = exc
-                outcome, status = Outcome("lost"), 0
-            else:
-                status = resp.status
-                if 200 <= status < 300:
-                    elapsed = clock.now() - started
-                    if logger.isEnabledFor(logging.DEBUG):
-                        _log_attempt(method, path, status, attempt, elapsed, resp.headers)
-                    return APIResponse(
-                        status=status,
-                        headers=resp.headers,
-                        content=resp.content,
-                        method=method,
+        hooks = self._hooks
+        events = hooks.call(op, method, path, url, clock) if hooks is not None else None
+        request: HTTPRequest | None = None
+        attempt = sent = 0
+        try:
+            while True:
+                attempt += 1
+                if provider is not None:
+                    fresh = renewed if renewed is not None else await auth.current_token()
+                    renewed = None
+                    if fresh != token:
+                        token, key, request = fresh, auth.key_for(fresh), None
+                if request is None:
+                    request = HTTPRequest(
+                        method,
+                        url,
                         path=path,
-                        elapsed=elapsed,
-                        attempts=attempt,
+                        headers=headers
+                        if token is None
+                        else {**headers, "Authorization": f"Bearer {token}"},
+                        content=body,
+                        timeout=timeout,
+                        connect_timeout=cfg.connect_timeout,
+                        max_response_bytes=cfg.max_response_bytes,
                     )
-                error, outcome = _answer_error(resp, method, path)
-            elapsed = clock.now() - started
-            if logger.isEnabledFor(logging.DEBUG):
-                seen = resp.headers if resp is not None else None
-                _log_attempt(method, path, status or type(error).__name__, attempt, elapsed, seen)
-            safe = self._may_resend(op, options)
-            policy = self._policy
-            retries = options.get("max_retries") if options else None
-            if retries is not None:
-                policy = replace(policy, max_retries=retries)
-            decision = decide(outcome, attempt, safe, policy, shared.random.random())
-            # An event hook (operation, attempt, status, elapsed, decision) belongs here.
-            if isinstance(decision, GiveUp):
-                if decision.decision:
-                    error.decision = decision.decision
-                raise error
-            level = logging.WARNING if outcome.breaker_open else logging.INFO
-            if logger.isEnabledFor(level):
-                logger.log(
-                    level,
-                    "%s %s: %s; resending in %.2f s (attempt %d of at most %d)",
-                    method,
-                    path,
-                    decision.reason,
-                    decision.wait,
-                    attempt + 1,
-                    policy.max_retries + 1,
-                )
-            await clock.sleep(decision.wait)
+                if events is None:
+                    if paced:
+                        await self._acquire(op, key)
+                else:
+                    waited = 0.0
+                    if paced:
+                        asked = clock.now()
+                        await self._acquire(op, key)
+                        waited = clock.now() - asked
+                    await events.request(attempt, waited)
+                started = clock.now()
+                error: OzonError
+                resp = None
+                sent = attempt
+                try:
+                    resp = await shared.transport.send(request)
+                except (APIConnectionError, ResponseTooLargeError) as exc:
+                    error, outcome = exc, _failure(exc)
+                    status = 0
+                except OzonError:  # closed client, or a custom transport's own error
+                    raise
+                except Exception as exc:  # a transport broke its contract: never resend on that
+                    error = APIConnectionError(
+                        f"{type(exc).__name__}: {exc}", method=method, path=path, sent=True
+                    )
+                    error.__cause__ = exc
+                    outcome, status = Outcome("lost"), 0
+                else:
+                    status = resp.status
+                    if 200 <= status < 300:
+                        elapsed = clock.now() - started
+                        if logger.isEnabledFor(logging.DEBUG):
+                            _log_attempt(method, path, status, attempt, elapsed, resp.headers)
+                        if events is not None:
+                            trace = resp.headers.get("x-o3-trace-id")
+                            await events.response(attempt, elapsed, status=status, trace_id=trace)
+                            await events.end(attempt, status=status, trace_id=trace)
+                        return APIResponse(
+                            status=status,
+                            headers=resp.headers,
+                            content=resp.content,
+                            method=method,
+                            path=path,
+                            elapsed=elapsed,
+                            attempts=attempt,
+                        )
+                    error, outcome = _answer_error(resp, method, path)
+                elapsed = clock.now() - started
+                if logger.isEnabledFor(logging.DEBUG):
+                    seen = resp.headers if resp is not None else None
+                    _log_attempt(
+                        method, path, status or type(error).__name__, attempt, elapsed, seen
+                    )
+                if events is not None:
+                    await events.response(
+                        attempt,
+                        elapsed,
+                        status=status or None,
+                        failure=None if status else outcome.kind,
+                        error_type=type(error).__name__,
+                        trace_id=resp.headers.get("x-o3-trace-id") if resp is not None else None,
+                    )
+                if status == 401 and provider is not None and not renewals:
+                    try:
+                        fresh = await auth.current_token(rejected=token)
+                    except Exception as exc:
+                        error.decision = "not resent: token_provider failed to give a new token"
+                        raise error from exc
+                    if fresh != token:
+                        renewed, renewals = fresh, 1
+                        outcome = replace(outcome, token_renewed=True)
+                safe = self._may_resend(op, options)
+                policy = self._policy
+                retries = options.get("max_retries") if options else None
+                if retries is not None:
+                    policy = replace(policy, max_retries=retries)
+                decision = decide(outcome, attempt - renewals, safe, policy, shared.random.random())
+                if isinstance(decision, GiveUp):
+                    if decision.decision:
+                        error.decision = decision.decision
+                    raise error
+                if events is not None:
+                    await events.retry(attempt, decision.wait, decision.reason)
+                level = logging.WARNING if outcome.breaker_open else logging.INFO
+                if logger.isEnabledFor(level):
+                    logger.log(
+                        level,
+                        "%s %s: %s; resending in %.2f s (attempt %d of at most %d)",
+                        method,
+                        path,
+                        decision.reason,
+                        decision.wait,
+                        attempt + 1,
+                        policy.max_retries + 1 + renewals,
+                    )
+                await clock.sleep(decision.wait)
+        except GeneratorExit:  # the coroutine was closed unfinished: nothing may be awaited
+            raise
+        except BaseException as exc:
+            if events is not None:
+                await events.end(sent, error=exc, **_end_fields(exc))
+            raise
 
     @staticmethod
     def _may_resend(op: Operation | None, options: CallOptions) -> bool:
@@ -598,6 +693,15 @@ def _failure(exc: APIConnectionError | ResponseTooLargeError) -> Outcome:
     if not exc.sent:
         return Outcome("not_sent")
     return Outcome("timeout" if isinstance(exc, APITimeoutError) else "lost")
+
+
+def _end_fields(exc: BaseException) -> dict[str, Any]:
+    """What the ``end`` event of a call that raised ``exc`` says about its last answer."""
+    if isinstance(exc, APIStatusError):
+        return {"status": exc.status, "trace_id": exc.trace_id}
+    if isinstance(exc, (APIConnectionError, ResponseTooLargeError)):
+        return {"failure": _failure(exc).kind}
+    return {}
 
 
 def _answer_error(resp: HTTPResponse, method: str, path: str) -> tuple[APIStatusError, Outcome]:

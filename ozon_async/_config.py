@@ -12,13 +12,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ozon_async._exceptions import ConfigurationError, RequestValidationError
+from ozon_async._hooks import EventHook, check_event_hooks
 from ozon_async._retry import Backoff, RetryPolicy
 
 DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 #: Headers the client sets from its credentials; neither ``headers`` nor ``extra_headers`` may.
-CREDENTIAL_HEADERS = frozenset({"api-key", "client-id"})
+CREDENTIAL_HEADERS = frozenset({"api-key", "client-id", "authorization"})
 
 # RFC 9110 token characters for header names; values may not hold CR, LF or NUL.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -34,7 +35,10 @@ def header_problem(name: Any, value: Any) -> str | None:
     if _BAD_VALUE.search(value):
         return f"header {name!r} contains a line break or NUL"
     if name.lower() in CREDENTIAL_HEADERS:
-        return f"header {name!r} is set from the client's credentials; pass client_id/api_key"
+        return (
+            f"header {name!r} is set from the client's credentials; pass client_id/api_key "
+            "or access_token"
+        )
     return None
 
 
@@ -51,6 +55,20 @@ def credential_problem(what: str, value: str) -> str | None:
     repeated in the message)."""
     if _BAD_VALUE.search(value):
         return f"{what} contains a line break or NUL"
+    return None
+
+
+def token_problem(what: str, value: Any) -> str | None:
+    """Why ``value`` cannot be sent as ``Authorization: Bearer <value>``, or ``None`` (the value
+    itself is never repeated in the message)."""
+    if not isinstance(value, str):
+        return f"{what} must be a string, not {type(value).__name__}"
+    if not value:
+        return f"{what} is empty"
+    if value[:7].lower() == "bearer ":
+        return f"{what} must be the token alone, without the 'Bearer ' prefix"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return f"{what} contains whitespace or a control character"
     return None
 
 
@@ -131,6 +149,7 @@ class ClientConfig:
     allow_insecure: bool = False
     backoff: Backoff = field(default_factory=Backoff)
     headers: Mapping[str, str] = field(default_factory=dict)
+    event_hooks: Mapping[str, tuple[EventHook, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.allow_insecure, bool):
@@ -154,6 +173,7 @@ class ClientConfig:
             if problem:
                 raise ConfigurationError(problem)
         object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
+        object.__setattr__(self, "event_hooks", check_event_hooks(self.event_hooks))
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -205,7 +205,7 @@ class BadRequestError(APIStatusError):
 
 
 class AuthenticationError(APIStatusError):
-    """401: the Client-Id or Api-Key is wrong."""
+    """401: Ozon refused the credentials (the Client-Id and Api-Key, or the access token)."""
 
 
 class PermissionDeniedError(APIStatusError):

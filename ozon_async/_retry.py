@@ -12,6 +12,8 @@ The rules:
   request was refused before it was processed: resent, for writes too.
 - Timeouts, lost connections, 408 and 5xx answers are ambiguous (the request may have been
   applied): resent only when resending is safe (the operation only reads, or ``idempotent=True``).
+- A 401 after which the client's ``token_provider`` gave a different access token was refused
+  before processing: resent once with the new token, at once (not counted in ``max_retries``).
 - Other answers (3xx, 4xx) are final.
 - No wait is longer than ``max_retry_wait``: when Ozon asks for more (``Retry-After``,
   ``Item-Retry-After``), or the breaker wait or backoff would exceed it, the error is raised at
@@ -73,6 +75,8 @@ class Outcome:
         retry_after: seconds the answer asked to wait, and ``retry_after_from`` the header that
             said so (``"Retry-After"`` or ``"Item-Retry-After"``).
         breaker_open: Ozon's JSON error body says its breaker for the method is open.
+        token_renewed: the answer was a 401 and the client's ``token_provider`` has since given
+            another access token (the client sets it at most once per call).
     """
 
     kind: OutcomeKind
@@ -80,6 +84,11 @@ class Outcome:
     retry_after: float | None = None
     retry_after_from: str = "Retry-After"
     breaker_open: bool = False
+    token_renewed: bool = False
+
+
+#: The reason given when a 401 is resent with a renewed access token.
+TOKEN_RENEWED = "401: the access token was renewed; resending once with the new one"
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,8 @@ def decide(
             wait = outcome.retry_after
             if wait is not None:
                 source = outcome.retry_after_from
+        elif status == 401 and outcome.token_renewed:
+            return Retry(0.0, TOKEN_RENEWED)  # refused unprocessed; a new token may pass
         elif 300 <= status < 400:
             return GiveUp(
                 "not followed: redirects could send the Api-Key or the body to another host"
