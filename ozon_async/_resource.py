@@ -334,7 +334,6 @@ class BoundBatched(BoundOperation[P, R], Generic[P, R, I]):
         from ozon_async._bulk import run_bulk
 
         return run_bulk(
-            self._call,
             self._op,
             self._client,
             self._item,
