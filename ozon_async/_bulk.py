@@ -35,7 +35,7 @@ import heapq
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
@@ -485,9 +485,11 @@ class _Run(Generic[I, R]):
         options: dict[str, Any],
         max_wait: float | None,
         concurrency: int,
+        on_progress: Callable[[int, int], object] | None = None,
     ) -> None:
         assert op.batch is not None
         self.op = op
+        self.on_progress = on_progress
         self.batch = op.batch
         self.channel = _Channel(client, op, options)
         self.client_id = self.channel.client_id
@@ -501,6 +503,8 @@ class _Run(Generic[I, R]):
         self.keys = [item_key(self.batch, v) for v in items]
         n = len(items)
         self.outcomes: list[ItemOutcome[I, R] | None] = [None] * n
+        self.done = 0  # items with an outcome
+        self.reported = -1
         self.attempts = [0] * n  # requests that carried the item
         self.refused = [0] * n  # of those, requests that failed as a whole and were resent
         self.item_retried = [False] * n  # resent once after a per-item rate-limit error
@@ -549,6 +553,7 @@ class _Run(Generic[I, R]):
 
     def _finish(self, i: int, outcome: ItemOutcome[I, R]) -> None:
         self.outcomes[i] = outcome
+        self.done += 1
         k = self.keys[i]
         if k is None:
             return
@@ -562,11 +567,17 @@ class _Run(Generic[I, R]):
                 self.outcomes[j] = ItemOutcome(
                     j, self.inputs[j], "retry_later", outcome.error, attempts=self.attempts[j]
                 )
+                self.done += 1
             del self.behind[k]
         elif queue:
             self._ready(queue.popleft())
         else:
             del self.behind[k]
+
+    def _progress(self) -> None:
+        if self.on_progress is not None and self.done != self.reported:
+            self.reported = self.done
+            self.on_progress(self.done, len(self.items))
 
     def _fail(self, i: int, error: ItemError) -> None:
         self._finish(i, ItemOutcome(i, self.inputs[i], "failed", error, attempts=self.attempts[i]))
@@ -754,6 +765,7 @@ class _Run(Generic[I, R]):
             while True:
                 if self.crash is not None:
                     raise self.crash
+                self._progress()
                 self._promote()
                 if self.ready and self.inflight < self.concurrency:
                     # The order that keeps the per-item rules: the request's slot first, then
@@ -775,6 +787,7 @@ class _Run(Generic[I, R]):
         finally:
             for t in tasks:
                 t.cancel()
+        self._progress()
         now = self.clock.now()
         outcomes: list[ItemOutcome[I, R]] = []
         for i, o in enumerate(self.outcomes):
@@ -800,11 +813,13 @@ async def run_bulk(
     *,
     wait: bool | float = True,
     concurrency: int | None = None,
+    on_progress: Callable[[int, int], object] | None = None,
     fields: Mapping[str, Any],
 ) -> BulkResult[Any, Any]:
     """Send ``items`` through the operation ``op`` (see the module docs).
 
-    ``fields`` are the other request fields (the same for every request) and per-call options.
+    ``fields`` are the other request fields (the same for every request) and per-call options;
+    ``on_progress(done, total)`` is called whenever more items have their outcome.
     """
     if op.batch is None:
         raise TypeError(f"{op.key} does not take items in batches")
@@ -818,5 +833,7 @@ async def run_bulk(
     if conc < 1:
         raise ValueError("concurrency must be 1 or more")
     inputs, converted, request, options = _prepare(op, item_type, items, fields)
-    run: _Run[Any, Any] = _Run(op, client, inputs, converted, request, options, max_wait, conc)
+    run: _Run[Any, Any] = _Run(
+        op, client, inputs, converted, request, options, max_wait, conc, on_progress
+    )
     return await run.run()
