@@ -9,7 +9,6 @@ Options:
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -17,8 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+import msgspec
 
+from codegen import yamlload
 from codegen.model import Builder
 from codegen.render import render_all
 
@@ -28,9 +28,7 @@ GENERATED_DIRS = ("ozon_async/types", "ozon_async/resources", "ozon_async/_spec"
 
 
 def load_spec(path: Path) -> dict[str, object]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open("rb") as f:
-        data = yaml.load(f, Loader=loader)
+    data = yamlload.load(path.read_bytes())
     if not isinstance(data, dict):
         raise SystemExit(f"{path}: not a mapping")
     return data
@@ -60,8 +58,8 @@ def generate(spec_path: Path, out_root: Path) -> list[str]:
         path.write_text(content, encoding="utf-8")
     # The spec itself, for the mock server and for tools: one key per line (so that a change of
     # the spec reads as a small diff here too), keys in spec order.
-    (out_root / "ozon_async/_spec/openapi.json").write_text(
-        json.dumps(spec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    (out_root / "ozon_async/_spec/openapi.json").write_bytes(
+        msgspec.json.format(msgspec.json.encode(spec), indent=1) + b"\n"
     )
     paths = [str(out_root / d) for d in GENERATED_DIRS]
     cfg = ["--config", str(ROOT / "pyproject.toml")]

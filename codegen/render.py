@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from pathlib import Path
@@ -24,7 +25,8 @@ def _escape_doc(text: str) -> str:
     return text
 
 
-def _wrap(text: str, width: int) -> list[str]:
+@functools.cache
+def _wrap(text: str, width: int) -> tuple[str, ...]:
     """Wrap text paragraph by paragraph, keeping list items and blank lines."""
     out: list[str] = []
     for para in re.split(r"\n\s*\n", text.strip()):
@@ -46,7 +48,7 @@ def _wrap(text: str, width: int) -> list[str]:
         out.append("")
     while out and out[-1] == "":
         out.pop()
-    return out
+    return tuple(out)
 
 
 def docstring(text: str, indent: int, note: str | None = None) -> str:

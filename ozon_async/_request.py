@@ -8,13 +8,9 @@ argument is a :class:`RequestValidationError` naming the field and nothing is se
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
 from ozon_async._codec import build_request, encode_request
 from ozon_async._exceptions import RequestValidationError
@@ -56,6 +52,8 @@ def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prep
     """Validate ``fields`` (the call's keyword arguments by wire name) and encode them."""
     path = op.path
     if op.path_params:
+        from urllib.parse import quote
+
         fields = dict(fields)
         for name in op.path_params:
             value = fields.pop(name, None)
@@ -77,6 +75,8 @@ def encode_multipart(
 ) -> tuple[bytes, str]:
     """A ``multipart/form-data`` body: files as file parts, every other field as text (lists as
     repeated parts, objects as JSON), after the request model has validated the values."""
+    import uuid
+
     uploads: list[UploadFile] = []
 
     def unwrap(value: Any) -> Any:
@@ -116,6 +116,9 @@ def _part(boundary: str, name: str, value: Any, uploads: list[UploadFile]) -> by
 
 
 def _text(value: Any) -> str:
+    import json
+    from datetime import date, datetime
+
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,34 @@ def test_types_are_importable_lazily() -> None:
     with pytest.raises(AttributeError):
         t.NoSuchModel  # noqa: B018
     assert "FbsPosting" in dir(t)
+
+
+def test_the_fast_yaml_loader_gives_what_pyyaml_gives() -> None:
+    """codegen.yamlload builds the spec from parser events; it must equal PyYAML's safe load,
+    on the real spec and on the YAML features it handles (anchors, tags, quoting, types)."""
+    import yaml
+
+    from codegen import yamlload
+    from tests.conftest import SPEC_PATH
+
+    sample = b"""
+a: 1
+b: '1'
+c: 1.5
+d: true
+e: yes
+f: ~
+g: 2026-01-02
+h: "2026-01-02"
+i: |
+  block
+j: &anchor [1, x, {k: null}]
+k: *anchor
+l: !!str 12
+m: 0x1F
+n: [1_000, .inf, -.5e3]
+"""
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert yamlload.load(sample) == yaml.load(sample, Loader=loader)
+    data = SPEC_PATH.read_bytes()
+    assert yamlload.load(data) == yaml.load(data, Loader=loader)

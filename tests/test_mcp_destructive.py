@@ -43,6 +43,17 @@ BY_JUDGEMENT = frozenset(
     {
         # approving the buyer's cancellation request cancels the order
         "POST /v2/conditional-cancellation/approve",
+        # every earlier return giveout barcode stops working for good
+        "POST /v1/return/giveout/barcode-reset",
+        # turning automatic disposal on makes Ozon dispose of returned products under the price
+        # threshold instead of returning them; disposed goods cannot be brought back
+        "POST /v1/returns/settings/utilization/update",
+        # the list sent replaces the supply's products: any product left out is dropped, and the
+        # old list can only be sent again if the warehouse still accepts it
+        "POST /v1/supply-order/content/update",
+        # the list sent replaces the carriage's postings; Ozon's only way back to the old list is
+        # deleting the carriage (/v1/carriage/cancel) and creating a new one
+        "POST /v1/carriage/set-postings",
     }
 )
 

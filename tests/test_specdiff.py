@@ -107,6 +107,17 @@ def test_read_rule() -> None:
     assert not is_safe("POST", "/v1/product/import/prices")
     assert not is_safe("POST", "/v4/posting/fbs/ship")
     assert not is_safe("POST", "/v1/carriage/create")
+    # a segment starting "list-"/"get-" reads like "list"/"get"; "cancel-reason" is no write word
+    assert is_safe("POST", "/v1/cancel-reason/list-by-order")
+    assert is_safe("POST", "/v2/posting/fbs/act/get-barcode/text")
+    # the analytics and search-query groups only read, unless a write word says otherwise
+    assert is_safe("POST", "/v1/analytics/turnover/stocks")
+    assert is_safe("POST", "/v1/search-queries/top")
+    assert not is_safe("POST", "/v1/analytics/report/create")
+    # a check of a change, after a write word
+    assert is_safe("POST", "/v1/supply-order/content/update/validation")
+    # a report creation answers with a code: not a read
+    assert not is_safe("POST", "/v1/finance/compensation")
 
 
 def test_limits_in_prose() -> None:

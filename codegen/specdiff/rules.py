@@ -82,8 +82,6 @@ READ_LAST = {
     "by-day",
     "postings",
     "realization",
-    "compensation",
-    "decompensation",
     "products",
     "average-delivery-time",
     "product-queries",
@@ -96,6 +94,7 @@ READ_LAST = {
     "discounted",
     "subscription",
     "top_sku",
+    "top-sku",
     "accordance-types",
     "available_warehouses",
     "validate",
@@ -115,9 +114,18 @@ READ_LAST = {
     "items",
     "analytics",
     "stocks-by-warehouse",
+    "timetable",
+    "pdf",
+    "validation",
 }
 #: Segments that make a noun at the end of the path a read (``/v4/product/info/stocks``).
 READ_CONTEXT = {"info", "list", "get", "analytics"}
+#: A segment that begins with one of these words and a hyphen reads like the word itself:
+#: ``list-by-order`` is a ``list``, ``get-postings`` a ``get`` (``/v2/posting/fbs/act/get-postings``).
+READ_PREFIXES = ("list-", "get-")
+#: Groups (first segment after the version) whose operations only read unless a write word says
+#: otherwise: Ozon's analytics and search-query statistics.
+READ_GROUPS = {"analytics", "search-queries"}
 #: Segments that name a change. A path ending in a write segment is never a read, and a path with
 #: one anywhere is a read only when its last segment is in READ_LAST *and* names a check
 #: (``status``, ``info``, ``list``, ``get``...: ``/v1/draft/supply/create/status``).
@@ -186,11 +194,27 @@ WRITE_WORDS = {
     "pickup",
 }
 #: Last segments that are reads even after a write segment: checks of an earlier change.
-CHECK_LAST = {"status", "info", "list", "get", "check", "check-status", "validate", "count", "tips"}
+CHECK_LAST = {
+    "status",
+    "info",
+    "list",
+    "get",
+    "check",
+    "check-status",
+    "validate",
+    "validation",
+    "count",
+    "tips",
+}
 
 
 def path_words(path: str) -> list[str]:
     return [s for s in path.strip("/").split("/")[1:] if s]
+
+
+def _reads(word: str) -> bool:
+    """A segment that names a read on its own: a read word, or ``list-...``/``get-...``."""
+    return word in READ_LAST or word.startswith(READ_PREFIXES)
 
 
 def is_safe(method: str, path: str) -> bool:
@@ -201,13 +225,18 @@ def is_safe(method: str, path: str) -> bool:
 
     * when some ``w`` is a write word (:data:`WRITE_WORDS`: ``create``, ``update``, ``set``,
       ``cancel``, ``import``...), it is a read only if ``last`` checks on a change
-      (:data:`CHECK_LAST`: ``status``, ``info``, ``list``...) and is not itself a write word;
+      (:data:`CHECK_LAST`: ``status``, ``info``, ``list``, ``validation``...) and is not itself a
+      write word;
     * otherwise it is a read when ``last`` is a read word (:data:`READ_LAST`: ``list``, ``info``,
-      ``count``, ``products``, ``get-pdf``...) or an earlier ``w`` is ``info``, ``list``, ``get``
-      (:data:`READ_CONTEXT`).
+      ``count``, ``products``, ``get-pdf``...) or starts with ``list-``/``get-``
+      (:data:`READ_PREFIXES`), when an earlier ``w`` is ``info``, ``list``, ``get``
+      (:data:`READ_CONTEXT`) or starts with ``list-``/``get-``, or when the group only reads
+      (:data:`READ_GROUPS`: ``analytics``, ``search-queries``).
 
-    Where an operation's behaviour differs from what its path says, the spec overrides the rule
-    with ``x-ozon-safe-reason`` next to ``x-ozon-safe``.
+    An operation that answers with a code or id of something it creates (a report, a task, a
+    draft) is not a read, whatever its path says. Where an operation's behaviour differs from
+    what its path says, the spec overrides the rule with ``x-ozon-safe-reason`` next to
+    ``x-ozon-safe``.
     """
     if method.upper() == "GET":
         return True
@@ -216,7 +245,11 @@ def is_safe(method: str, path: str) -> bool:
     last = rest[-1]
     if any(w in WRITE_WORDS for w in rest):
         return last in CHECK_LAST and not any(w in WRITE_WORDS for w in rest[-1:])
-    return last in READ_LAST or any(w in READ_CONTEXT for w in rest[:-1])
+    return (
+        _reads(last)
+        or any(w in READ_CONTEXT or w.startswith(READ_PREFIXES) for w in rest[:-1])
+        or words[0] in READ_GROUPS
+    )
 
 
 # ---------------------------------------------------------------------- pagination

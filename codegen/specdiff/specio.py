@@ -25,9 +25,9 @@ SpecDumper.add_representer(str, _str_presenter)
 
 
 def load(path: Path = SPEC_PATH) -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with Path(path).open("rb") as f:
-        data = yaml.load(f, Loader=loader)
+    from codegen import yamlload
+
+    data = yamlload.load(Path(path).read_bytes())
     if not isinstance(data, dict):
         raise SystemExit(f"{path}: not a mapping")
     return data

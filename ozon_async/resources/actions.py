@@ -76,6 +76,8 @@ class ActionsResource(Resource):
         /v1/actions/auto-add/products/update and see those already queued with /v1/actions/auto-
         add/products/list.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
@@ -109,6 +111,7 @@ class ActionsResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/actions/auto-add/products/delete"], int)
     async def auto_add_products_delete_v1(
         self,
         *,
@@ -125,10 +128,14 @@ class ActionsResource(Resource):
         identifiers that were removed. Products can be queued again with /v1/actions/auto-
         add/products/update.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Bulk: ``.bulk(items, ...)`` sends any number of ``product_ids`` items in
+        requests of at most 1000 and returns one outcome per item.
 
         Args:
             action_id: Promotion identifier, from /v1/actions.
@@ -175,6 +182,8 @@ class ActionsResource(Resource):
         auto-add date, with their promotional price, quantity and how each got into the list.
         Pass the promotion identifier and an auto-add date from /v1/actions. Results are paged
         with `limit` (up to 100) and `offset`; the answer carries the total count.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表).
 
@@ -227,6 +236,8 @@ class ActionsResource(Resource):
         saved and, separately, those refused: by error code, below the minimum price, discounted
         too deeply or failing the price check. Eligible products come from /v1/actions/auto-
         add/products/candidates.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品).
 
@@ -453,6 +464,8 @@ class ActionsResource(Resource):
         last request from the previous page. Approve or decline the requests with
         /v1/actions/discounts-task/approve and /v1/actions/discounts-task/decline. Ozon marks
         this method as beta.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v2/actions/discounts-task/list``.
 

@@ -299,9 +299,8 @@ class AnalyticsResource(Resource):
         Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
         Calling it emits ``DeprecationWarning``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``. Paginated (offset style): ``.iter(...)`` yields every item across
-        pages, ``.pages(...)`` every response.
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
             limit: Number of items in the answer, 1 to 1000. Required.
@@ -482,9 +481,8 @@ class AnalyticsResource(Resource):
         Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
         Calling it emits ``DeprecationWarning``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``. Paginated (offset style): ``.iter(...)`` yields every item across
-        pages, ``.pages(...)`` every response.
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
             limit: Number of rows per page; Ozon's default is 100. Required.
@@ -533,15 +531,12 @@ class AnalyticsResource(Resource):
         Narrow the result by cluster, macrolocal cluster, warehouse, product tag or liquidity
         status; pass either `cluster_ids` or `macrolocal_cluster_ids`, not both, or the call
         fails. Ozon recalculates the data on a schedule (once or twice a day, around 07:00 and
-        16:00 UTC). Beta method; it replaces /v1/analytics/manage/stocks and
+        16:00 UTC). It replaces /v1/analytics/manage/stocks and
         /v2/analytics/stock_on_warehouses.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/analytics/stocks``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             skus: Product identifiers in the Ozon system (SKU) to get analytics for; at most
@@ -609,10 +604,9 @@ class AnalyticsResource(Resource):
 
         ``POST /v1/analytics/turnover/stocks``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``. Rate limit: 1 requests per 60 s per Client-Id; the client waits for
-        a free slot. Paginated (offset style): ``.iter(...)`` yields every item across pages,
-        ``.pages(...)`` every response.
+        Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
+        per Client-Id; the client waits for a free slot. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
             limit: Number of items in the answer, 1 to 1000; optional when `sku` is given.

@@ -38,8 +38,7 @@ class CancelReasonResource(Resource):
 
         ``POST /v1/cancel-reason/list-by-order``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             order_number: Order number. Required.
@@ -75,8 +74,7 @@ class CancelReasonResource(Resource):
 
         ``POST /v1/cancel-reason/list-by-posting``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             posting_number: Posting number. Required.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource
+from ozon_async._resource import Resource, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -113,6 +113,7 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/cargoes/create"], CargoesCreateInfoV2Response)
     async def create_v1(
         self,
         *,
@@ -133,7 +134,9 @@ class CargoesResource(Resource):
         ``POST /v1/cargoes/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v2/cargoes/create/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             cargoes: Cargo places with their contents: at most 40 pallets or 30 boxes. Required.
@@ -197,6 +200,7 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/cargoes/delete"], CargoesDeleteStatusV1Response)
     async def delete_v1(
         self,
         *,
@@ -214,7 +218,10 @@ class CargoesResource(Resource):
         ``POST /v1/cargoes/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Starts a task reported by ``POST /v1/cargoes/delete/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             cargo_ids: Identifiers of the cargo places to delete, from /v1/cargoes/get; at most

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import BinaryResponse, Resource
+from ozon_async._resource import BinaryResponse, Resource, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -27,6 +27,7 @@ from ozon_async.types.common import (
 class CargoesLabelResource(Resource):
     """Generate and download labels for the cargo places (boxes and pallets) of an FBO supply."""
 
+    @starts_task(OPERATIONS["POST /v1/cargoes-label/create"], CargoesLabelGetV1Response)
     async def create_v1(
         self,
         *,
@@ -45,7 +46,9 @@ class CargoesLabelResource(Resource):
         ``POST /v1/cargoes-label/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/cargoes-label/get``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             supply_id: Supply identifier; get it from /v3/supply-order/get

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, batched_task, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -88,8 +88,7 @@ class CarriageResource(Resource):
 
         ``POST /v1/carriage/act-discrepancy/pdf``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             carriage_id: Identifier of the carriage (shipment to Ozon). Required.
@@ -195,6 +194,9 @@ class CarriageResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/carriage/container/approve"], CarriageContainerTaskInfoV1Response
+    )
     async def container_approve_v1(
         self,
         *,
@@ -209,10 +211,14 @@ class CarriageResource(Resource):
         places that could not be processed. Put postings into cargo places beforehand with
         /v1/carriage/container/fill.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/approve``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/carriage/container/task/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             container_ids: Cargo place identifiers. Required.
@@ -234,6 +240,9 @@ class CarriageResource(Resource):
             call_options,
         )
 
+    @batched_task(
+        OPERATIONS["POST /v1/carriage/container/cancel"], int, CarriageContainerTaskInfoV1Response
+    )
     async def container_cancel_v1(
         self,
         *,
@@ -247,10 +256,16 @@ class CarriageResource(Resource):
         /v1/carriage/container/task/info, plus errors for cargo places that could not be
         cancelled. New cargo places are created with /v1/carriage/container/create.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Bulk: ``.bulk(items, ...)`` sends any number of ``container_ids`` items in
+        requests of at most 100 and returns one outcome per item. Starts a task reported by
+        ``POST /v1/carriage/container/task/info``: ``.and_wait(...)`` starts it and waits until
+        it is done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             container_ids: Identifiers of the cargo places to cancel; at most 100. Required.
@@ -287,6 +302,8 @@ class CarriageResource(Resource):
         trusted acceptance. Pass the cargo place type, the sort type, the warehouse and how many
         cargo places to create (1 to 100). The answer lists the identifiers of the new cargo
         places; put postings into them with /v1/carriage/container/fill.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/carriage/container/create``.
 
@@ -331,6 +348,8 @@ class CarriageResource(Resource):
         shipping list, as a file with its name and content type. Pass cargo place identifiers
         from /v1/carriage/container/create or /v1/carriage/container/list.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/document/get``.
 
         Only reads: retried after timeouts and server errors.
@@ -355,6 +374,9 @@ class CarriageResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/carriage/container/fill"], CarriageContainerTaskInfoV1Response
+    )
     async def container_fill_v1(
         self,
         *,
@@ -370,10 +392,14 @@ class CarriageResource(Resource):
         postings out with /v1/carriage/container/remove-postings; confirm the contents with
         /v1/carriage/container/approve.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/fill``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/carriage/container/task/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             container_id: Identifier of the cargo place to fill. Required.
@@ -411,6 +437,8 @@ class CarriageResource(Resource):
         boxes, and the postings it holds with their products. Find cargo place identifiers with
         /v1/carriage/container/list.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/get``.
 
         Only reads: retried after timeouts and server errors.
@@ -446,6 +474,8 @@ class CarriageResource(Resource):
         Generates a label file for the given cargo places, up to 300 per request. The answer
         holds the file and lists the cargo places for which no label could be generated, with
         the reason.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/carriage/container/label/get``.
 
@@ -491,6 +521,8 @@ class CarriageResource(Resource):
         from the previous answer; an empty `cursor` in the answer means there is no more data.
         Get the full details of one cargo place with /v1/carriage/container/get.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
@@ -523,6 +555,9 @@ class CarriageResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/carriage/container/place-into"], CarriageContainerTaskInfoV1Response
+    )
     async def container_place_into_v1(
         self,
         *,
@@ -537,10 +572,14 @@ class CarriageResource(Resource):
         `task_id` for /v1/carriage/container/task/info, plus errors for boxes that could not be
         placed. Take boxes off a pallet with /v1/carriage/container/remove-from.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/place-into``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/carriage/container/task/info``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             child_container_ids: Identifiers of the box cargo places. Required.
@@ -564,6 +603,9 @@ class CarriageResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/carriage/container/remove-from"], CarriageContainerTaskInfoV1Response
+    )
     async def container_remove_from_v1(
         self,
         *,
@@ -578,10 +620,15 @@ class CarriageResource(Resource):
         `task_id` for /v1/carriage/container/task/info, plus errors for boxes that could not be
         removed. Put boxes onto a pallet with /v1/carriage/container/place-into.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/remove-from``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Starts a task reported by ``POST /v1/carriage/container/task/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             child_container_ids: Identifiers of the box cargo places. Required.
@@ -605,6 +652,10 @@ class CarriageResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/carriage/container/remove-postings"],
+        CarriageContainerTaskInfoV1Response,
+    )
     async def container_remove_postings_v1(
         self,
         *,
@@ -618,10 +669,15 @@ class CarriageResource(Resource):
         the answer gives its `task_id` for /v1/carriage/container/task/info, plus errors for
         postings that could not be removed. Add postings with /v1/carriage/container/fill.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/carriage/container/remove-postings``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Starts a task reported by ``POST /v1/carriage/container/task/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             container_id: Identifier of the cargo place. Required.
@@ -655,6 +711,8 @@ class CarriageResource(Resource):
 
         Returns the current status of each of the given cargo places (containers), up to 1000
         per request. For the full details of one cargo place use /v1/carriage/container/get.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/carriage/container/status/get``.
 
@@ -692,6 +750,8 @@ class CarriageResource(Resource):
         text. Pass the `task_id` returned by /v1/carriage/container/fill or
         /v1/carriage/container/approve; the other cargo place operations that start a task
         return a `task_id` as well.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/carriage/container/task/info``.
 
@@ -1067,7 +1127,8 @@ class CarriageResource(Resource):
         ``POST /v1/carriage/set-postings`` (Ozon docs: 发运组成商品更改).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             carriage_id: Carriage identifier. Required.

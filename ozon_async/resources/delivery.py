@@ -97,8 +97,7 @@ class DeliveryResource(Resource):
 
         ``POST /v2/delivery/checkout``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             buyer_phone: Buyer's phone number.
@@ -143,8 +142,7 @@ class DeliveryResource(Resource):
 
         ``POST /v1/delivery/map``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             viewport: Map area to return clusters and pickup points for.

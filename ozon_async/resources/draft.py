@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource
+from ozon_async._resource import Resource, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -70,17 +70,17 @@ class DraftResource(Resource):
         Returns the state of a draft created with /v1/draft/create: its identifier, calculation
         status, errors, and for each chosen cluster the placement warehouses that can accept all
         the products, with their availability, rank and score. Pass the `operation_id` returned
-        by /v1/draft/create. Ozon states the same rate limit as for creating drafts: 2 requests
-        a minute and 50 an hour, then 429. Deprecated and due to be switched off on 16 March
-        2026; use /v2/draft/create/info instead.
+        by /v1/draft/create. Ozon's page for this method repeats the limit on creating drafts (2
+        a minute, 50 an hour); it belongs to the create calls, so the SDK does not pace this
+        status check by it. Deprecated and due to be switched off on 16 March 2026; use
+        /v2/draft/create/info instead.
 
         ``POST /v1/draft/create/info``.
 
         Deprecated: use ``POST /v2/draft/create/info`` (``client.draft.create_info_v2``)
         instead. Calling it emits ``DeprecationWarning``.
 
-        Only reads: retried after timeouts and server errors. Rate limit: 50 requests per 3600 s
-        per Client-Id; the client waits for a free slot.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             operation_id: Operation identifier returned by the method that started it. Required.
@@ -113,15 +113,14 @@ class DraftResource(Resource):
         Returns the calculation of a draft made with /v1/draft/crossdock/create,
         /v1/draft/direct/create or /v1/draft/multi-cluster/create: its status, errors, and for
         each cluster the placement warehouses with their availability, rank, score, product tags
-        and product list identifiers. Pass the draft identifier. Ozon states the same rate limit
-        as for creating drafts: 2 requests a minute and 50 an hour, then 429. Next, choose
-        timeslots with /v2/draft/timeslot/info and create the supply with
-        /v2/draft/supply/create.
+        and product list identifiers. Pass the draft identifier. Ozon's page for this method
+        repeats the limit on creating drafts (2 a minute, 50 an hour); it belongs to the create
+        calls, so the SDK does not pace this status check by it. Next, choose timeslots with
+        /v2/draft/timeslot/info and create the supply with /v2/draft/supply/create.
 
         ``POST /v2/draft/create/info``.
 
-        Only reads: retried after timeouts and server errors. Rate limit: 50 requests per 3600 s
-        per Client-Id; the client waits for a free slot.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             draft_id: Draft identifier, as returned by /v1/draft/crossdock/create,
@@ -146,6 +145,7 @@ class DraftResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/draft/create"], DraftCreateInfoV1Response)
     async def create_v1(
         self,
         *,
@@ -161,9 +161,11 @@ class DraftResource(Resource):
         be supplied to the chosen clusters. The answer carries an `operation_id`; pass it to
         /v1/draft/create/info to get the draft and the warehouses that can accept it. Drafts may
         be created at most 2 times a minute, 50 times an hour and 500 times a day; beyond that
-        the server answers 429. A draft stays valid for 30 minutes. Deprecated and due to be
-        switched off on 16 March 2026; use /v1/draft/crossdock/create, /v1/draft/direct/create
-        or /v1/draft/multi-cluster/create instead.
+        the server answers 429. The SDK paces the calls at the hourly limit (one every 72 s),
+        which also keeps them within 2 a minute; the daily cap of 500 is up to the caller. A
+        draft stays valid for 30 minutes. Deprecated and due to be switched off on 16 March
+        2026; use /v1/draft/crossdock/create, /v1/draft/direct/create or /v1/draft/multi-
+        cluster/create instead.
 
         ``POST /v1/draft/create``.
 
@@ -172,7 +174,9 @@ class DraftResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Starts a task reported by ``POST /v1/draft/create/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             items: Products to supply, each with its SKU and quantity; at most 5000. Required.
@@ -204,6 +208,7 @@ class DraftResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/draft/crossdock/create"], DraftCreateInfoV2Response)
     async def crossdock_create_v1(
         self,
         *,
@@ -219,14 +224,17 @@ class DraftResource(Resource):
         drop-off point or courier pick-up from the seller's warehouse) and how to treat SKUs
         that fail the checks. The answer carries the draft identifier and any errors; then call
         /v2/draft/create/info. Drafts may be created at most 2 times a minute, 50 times an hour
-        and 500 times a day; beyond that the server answers 429. A draft stays valid for 30
-        minutes.
+        and 500 times a day; beyond that the server answers 429. The SDK paces the calls at the
+        hourly limit (one every 72 s), which also keeps them within 2 a minute; the daily cap of
+        500 is up to the caller. A draft stays valid for 30 minutes.
 
         ``POST /v1/draft/crossdock/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Starts a task reported by ``POST /v2/draft/create/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             cluster_info: The placement cluster and the products to supply to it. Required.
@@ -255,6 +263,7 @@ class DraftResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/draft/direct/create"], DraftCreateInfoV2Response)
     async def direct_create_v1(
         self,
         *,
@@ -268,14 +277,17 @@ class DraftResource(Resource):
         the cluster with its products (up to 5000 items) and how to treat SKUs that fail the
         checks. The answer carries the draft identifier and any errors; then call
         /v2/draft/create/info. Drafts may be created at most 2 times a minute, 50 times an hour
-        and 500 times a day; beyond that the server answers 429. A draft stays valid for 30
-        minutes.
+        and 500 times a day; beyond that the server answers 429. The SDK paces the calls at the
+        hourly limit (one every 72 s), which also keeps them within 2 a minute; the daily cap of
+        500 is up to the caller. A draft stays valid for 30 minutes.
 
         ``POST /v1/draft/direct/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Starts a task reported by ``POST /v2/draft/create/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             cluster_info: The placement cluster and the products to supply to it. Required.
@@ -301,6 +313,7 @@ class DraftResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/draft/multi-cluster/create"], DraftCreateInfoV2Response)
     async def multi_cluster_create_v1(
         self,
         *,
@@ -316,13 +329,17 @@ class DraftResource(Resource):
         courier pick-up) and how to treat SKUs that fail the checks. The answer carries the
         draft identifier and any errors; then call /v2/draft/create/info. Drafts may be created
         at most 2 times a minute, 50 times an hour and 500 times a day; beyond that the server
-        answers 429. A draft stays valid for 30 minutes.
+        answers 429. The SDK paces the calls at the hourly limit (one every 72 s), which also
+        keeps them within 2 a minute; the daily cap of 500 is up to the caller. A draft stays
+        valid for 30 minutes.
 
         ``POST /v1/draft/multi-cluster/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Starts a task reported by ``POST /v2/draft/create/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             clusters_info: Placement clusters with the products to supply to each; at most 20
@@ -432,6 +449,7 @@ class DraftResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/draft/supply/create"], DraftSupplyCreateStatusV1Response)
     async def supply_create_v1(
         self,
         *,
@@ -454,7 +472,9 @@ class DraftResource(Resource):
         instead. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/draft/supply/create/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             draft_id: Supply request draft identifier from /v1/draft/create/info. Required.
@@ -481,6 +501,7 @@ class DraftResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v2/draft/supply/create"], DraftSupplyCreateStatusV2Response)
     async def supply_create_v2(
         self,
         *,
@@ -504,7 +525,9 @@ class DraftResource(Resource):
         ``POST /v2/draft/supply/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v2/draft/supply/create/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             draft_id: Draft identifier, as used with /v2/draft/create/info. Required.

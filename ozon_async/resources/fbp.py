@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -89,6 +89,7 @@ class FbpResource(Resource):
     certificates.
     """
 
+    @starts_task(OPERATIONS["POST /v1/fbp/act-from/create"], FbpActFromGetV1Response)
     async def act_from_create_v1(
         self,
         *,
@@ -102,10 +103,14 @@ class FbpResource(Resource):
         gives the certificate's `file_uuid`; pass it to /v1/fbp/act-from/get to follow the
         generation and get the file link.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/act-from/create`` (Ozon docs: 生成验收证明书).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/fbp/act-from/get``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             supply_id: Supply request identifier: of a draft for the draft calls (returned on
@@ -143,6 +148,8 @@ class FbpResource(Resource):
         Pass the `file_uuid` returned by /v1/fbp/act-from/create. Repeat the call until `status`
         is `EXIST` or `ERROR`.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/act-from/get`` (Ozon docs: 获取验收证明书生成状态).
 
         Only reads: retried after timeouts and server errors.
@@ -179,6 +186,8 @@ class FbpResource(Resource):
         Starts generating the transport waybill (consignment note) of a supply. Pass the
         supply's `supply_id`. The answer holds the task `code`; pass it together with the same
         `supply_id` to /v1/fbp/act-to/get to follow the task and get the file link.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/act-to/create`` (Ozon docs: 生成货物运单).
 
@@ -222,6 +231,8 @@ class FbpResource(Resource):
         description. Pass the task `code` returned by /v1/fbp/act-to/create and the supply's
         `supply_id`.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/act-to/get`` (Ozon docs: 获取货物运单生成状态).
 
         Only reads: retried after timeouts and server errors.
@@ -262,6 +273,8 @@ class FbpResource(Resource):
         summary, dates, the number of cargo places and whether a label and an acceptance
         certificate exist. Pass the supply's `supply_id`; completed supplies are listed by
         /v1/fbp/archive/list.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/archive/get`` (Ozon docs: 获取已完成交货信息).
 
@@ -304,6 +317,8 @@ class FbpResource(Resource):
         product summary and document flags. Set the page size in `count`; leave `last_id` empty
         for the first page, then pass the `last_id` of the previous answer while `has_next` is
         `true`. Get one supply in full with /v1/fbp/archive/get.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/archive/list`` (Ozon docs: 获取已完成交货列表).
 
@@ -353,6 +368,8 @@ class FbpResource(Resource):
         /v1/fbp/draft/direct/seller-dlv/create or /v1/fbp/draft/direct/tpl-dlv/create; turn the
         draft into a supply with /v1/fbp/draft/direct/registrate.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/direct/create`` (Ozon docs: 创建不指定配送方法的交货申请草稿).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -398,10 +415,13 @@ class FbpResource(Resource):
         new `row_version` and its cancellation state, which may wait for confirmation or carry
         an error explaining why the deletion was not confirmed.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/direct/delete`` (Ozon docs: 删除交货申请草稿).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             supply_id: Supply request identifier: of a draft for the draft calls (returned on
@@ -441,9 +461,12 @@ class FbpResource(Resource):
         (with reasons) and, when a checked list was formed, returns its `bundle_id` for
         /v1/fbp/draft/direct/timeslot/get and the direct draft create calls.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/direct/product/validate`` (Ozon docs: 检查合作伙伴仓库商品列表).
 
-        Only reads: retried after timeouts and server errors.
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
 
         Args:
             skus: Products to check, each with its number of units. Required.
@@ -480,6 +503,8 @@ class FbpResource(Resource):
         current `row_version`. When registration fails, `is_error` is `true` and `error`
         explains what is wrong with the supply as a whole or with individual SKUs; after
         success, manage the supply with the /v1/fbp/order/ calls.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/direct/registrate`` (Ozon docs: 将草稿单转为正式交货).
 
@@ -527,6 +552,8 @@ class FbpResource(Resource):
         places and the delivery details: timeslot start, driver name, vehicle number and vehicle
         type. Returns the draft identifier, its `supply_id` and `row_version`. Change the driver
         and vehicle later with /v1/fbp/draft/direct/seller-dlv/edit.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/direct/seller-dlv/create`` (Ozon docs: 创建由卖家配送的草稿).
 
@@ -578,6 +605,8 @@ class FbpResource(Resource):
         reasons the change was refused. For a registered supply use /v1/fbp/order/direct/seller-
         dlv/edit.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/direct/seller-dlv/edit`` (Ozon docs: 更新草稿中由卖家配送的信息).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -628,6 +657,8 @@ class FbpResource(Resource):
         when the slot could not be reserved. For a registered supply use
         /v1/fbp/order/direct/timeslot/edit.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/direct/timeslot/edit`` (Ozon docs: 编辑草稿中的时间段).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -676,6 +707,8 @@ class FbpResource(Resource):
         `interval_start` and `interval_end`. The answer lists the slots and the warehouse time
         zone; when there are none, `reasons` says why. Use a slot's start when creating a direct
         draft or in /v1/fbp/draft/direct/timeslot/edit.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/direct/timeslot/get`` (Ozon docs: 获取直供的时间段列表).
 
@@ -726,6 +759,8 @@ class FbpResource(Resource):
         tracking number. Returns the draft identifier, its `supply_id` and `row_version`. Change
         the carrier details later with /v1/fbp/draft/direct/tpl-dlv/edit.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/direct/tpl-dlv/create`` (Ozon docs: 创建第三方物流公司配送的申请草稿).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -774,6 +809,8 @@ class FbpResource(Resource):
         delivered by a third-party carrier. Pass the draft's `supply_id`, its current
         `row_version` and both values. The answer gives the new `row_version` or, with
         `is_error` set, the reasons the change was refused.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/direct/tpl-dlv/edit`` (Ozon docs: 编辑采用第三方承运商配送方法的交货草稿).
 
@@ -827,6 +864,8 @@ class FbpResource(Resource):
         goods. Returns the draft identifier, its `supply_id` and `row_version`; register the
         draft with /v1/fbp/draft/drop-off/registrate.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/drop-off/create`` (Ozon docs: 创建接收点配送草稿).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -872,10 +911,13 @@ class FbpResource(Resource):
         draft's new `row_version` and its cancellation state, which may wait for confirmation or
         carry an error explaining why the deletion was not confirmed.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/drop-off/delete`` (Ozon docs: 删除接收点配送草稿).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             supply_id: Supply request identifier: of a draft for the draft calls (returned on
@@ -917,6 +959,8 @@ class FbpResource(Resource):
         `drop_off_point_id` and `drop_off_date` (see /v1/fbp/draft/drop-off/province/list,
         /v1/fbp/draft/drop-off/point/list and /v1/fbp/draft/drop-off/point/timetable). Returns
         the new `row_version`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/drop-off/dlv/edit`` (Ozon docs: 编辑接收点配送草稿的配送详情).
 
@@ -972,6 +1016,8 @@ class FbpResource(Resource):
         off/province/list and the page size in `page_size`; ask for further pages with
         `next_page_number`.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/drop-off/point/list`` (Ozon docs: 获取省份内接收点列表).
 
         Only reads: retried after timeouts and server errors.
@@ -1019,10 +1065,11 @@ class FbpResource(Resource):
         pick a drop-off date for a draft; for a registered supply the same data comes from
         /v1/fbp/order/drop-off/timetable.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/drop-off/point/timetable`` (Ozon docs: 获取接收点的营业时间表).
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             drop_off_point_id: Drop-off point identifier from /v1/fbp/draft/drop-off/point/list.
@@ -1065,9 +1112,12 @@ class FbpResource(Resource):
         approved and rejected ones (with reasons) and, when a checked list was formed, returns
         its `bundle_id` for /v1/fbp/draft/drop-off/create.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/drop-off/product/validate`` (Ozon docs: 检查合作伙伴仓库可接收的商品列表).
 
-        Only reads: retried after timeouts and server errors.
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
 
         Args:
             skus: Products to check, each with its number of units. Required.
@@ -1103,6 +1153,8 @@ class FbpResource(Resource):
         warehouse, with the number of drop-off points in each. Pass the partner `warehouse_id`
         from /v1/fbp/warehouse/list. Use a province's `province_uuid` with /v1/fbp/draft/drop-
         off/point/list.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/drop-off/province/list`` (Ozon docs: 获取省份列表).
 
@@ -1141,6 +1193,8 @@ class FbpResource(Resource):
         its current `row_version`. When registration fails, `is_error` is `true` and `error`
         explains what is wrong with the supply as a whole or with individual SKUs; after
         success, manage the supply with the /v1/fbp/order/ calls.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/drop-off/registrate`` (Ozon docs: 将草稿转为正式交货).
 
@@ -1185,6 +1239,8 @@ class FbpResource(Resource):
         Pass the draft's `supply_id`, returned when the draft was created or by
         /v1/fbp/draft/list.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/get`` (Ozon docs: 获取交货草稿信息).
 
         Only reads: retried after timeouts and server errors.
@@ -1226,6 +1282,8 @@ class FbpResource(Resource):
         flags. Set the page size in `count`; leave `last_id` empty for the first page, then pass
         the `last_id` of the previous answer while `has_next` is `true`. Get one draft in full
         with /v1/fbp/draft/get.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/list`` (Ozon docs: 交货草稿列表).
 
@@ -1273,6 +1331,8 @@ class FbpResource(Resource):
         the courier. Returns the draft identifier, its `supply_id` and `row_version`; register
         the draft with /v1/fbp/draft/pick-up/registrate.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/pick-up/create`` (Ozon docs: 创建 pick-up 交货申请草稿).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -1319,10 +1379,13 @@ class FbpResource(Resource):
         which may wait for confirmation or carry an error explaining why the cancellation was
         not confirmed.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/pick-up/delete`` (Ozon docs: 取消 pick-up 交货申请草稿).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             supply_id: Supply request identifier: of a draft for the draft calls (returned on
@@ -1361,6 +1424,8 @@ class FbpResource(Resource):
         name and phone, and comment. Pass the draft's `supply_id`, its current `row_version` and
         the complete `pickup_details`. Returns the new `row_version`. For a registered supply
         use /v1/fbp/order/pick-up/dlv/edit.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/pick-up/dlv/edit`` (Ozon docs: 修改 pick-up 交货申请).
 
@@ -1408,9 +1473,12 @@ class FbpResource(Resource):
         and rejected ones (with reasons) and, when a checked list was formed, returns its
         `bundle_id` for /v1/fbp/draft/pick-up/create.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/draft/pick-up/product/validate`` (Ozon docs: 验证用于 pick-up 交货的商品列表).
 
-        Only reads: retried after timeouts and server errors.
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
 
         Args:
             skus: Products to check, each with its number of units. Required.
@@ -1447,6 +1515,8 @@ class FbpResource(Resource):
         current `row_version`. When registration fails, `is_error` is `true` and `error`
         explains what is wrong with the supply as a whole or with individual SKUs; after
         success, manage the supply with the /v1/fbp/order/ calls.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/draft/pick-up/registrate`` (Ozon docs: 将草稿单转为正式交货).
 
@@ -1489,6 +1559,8 @@ class FbpResource(Resource):
         answer holds the task `code`; pass it with the same `supply_id` to /v1/fbp/label/get to
         follow the task and get the link to the labels.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/label/create`` (Ozon docs: 创建标签生成任务).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -1530,6 +1602,8 @@ class FbpResource(Resource):
         it has finished, the link to the labels file. Pass the task `code` returned by
         /v1/fbp/label/create and the supply's `supply_id`.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/label/get`` (Ozon docs: 获取标签生成任务状态).
 
         Only reads: retried after timeouts and server errors.
@@ -1570,10 +1644,13 @@ class FbpResource(Resource):
         answer gives the new `row_version` or, with `is_error` set, the reasons the supply was
         not cancelled.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/order/direct/cancel`` (Ozon docs: 取消交货).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             supply_id: Supply request identifier: of a draft for the draft calls (returned on
@@ -1614,6 +1691,8 @@ class FbpResource(Resource):
         that you deliver yourself. Pass the supply's `supply_id`, its current `row_version` and
         all three values. The answer gives the new `row_version` or, with `is_error` set, the
         reasons the change was refused. For a draft use /v1/fbp/draft/direct/seller-dlv/edit.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/order/direct/seller-dlv/edit`` (Ozon docs: 更新卖家自配送信息).
 
@@ -1664,6 +1743,8 @@ class FbpResource(Resource):
         /v1/fbp/order/direct/timeslot/list. Returns the new `row_version`, or `error_reasons`
         when the slot could not be reserved. For a draft use /v1/fbp/draft/direct/timeslot/edit.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/order/direct/timeslot/edit`` (Ozon docs: 编辑交货申请中的时间段).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -1710,6 +1791,8 @@ class FbpResource(Resource):
         The answer lists the slots and the warehouse time zone; when there are none, `reasons`
         says why. Reserve a slot with /v1/fbp/order/direct/timeslot/edit.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/order/direct/timeslot/list`` (Ozon docs: 获取交货时间段列表).
 
         Only reads: retried after timeouts and server errors.
@@ -1751,10 +1834,13 @@ class FbpResource(Resource):
         cancellation is possible. The answer gives the new `row_version` or, with `is_error`
         set, the reasons the supply was not cancelled.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/order/drop-off/cancel`` (Ozon docs: 取消 drop-off 交货).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             supply_id: Supply request identifier: of a draft for the draft calls (returned on
@@ -1793,6 +1879,8 @@ class FbpResource(Resource):
         point. Pass the supply's `supply_id`, its current `row_version` and the new
         `drop_off_date`; check the point's working days with /v1/fbp/order/drop-off/timetable.
         Returns the new `row_version`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/order/drop-off/dlv/edit`` (Ozon docs: 编辑收货点的送货信息).
 
@@ -1840,10 +1928,11 @@ class FbpResource(Resource):
         /v1/fbp/order/get. Use it to choose a new date for /v1/fbp/order/drop-off/dlv/edit;
         drafts use /v1/fbp/draft/drop-off/point/timetable for the same data.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/order/drop-off/timetable`` (Ozon docs: 获取接收点的营业时间表).
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             drop_off_point_id: Drop-off point identifier from /v1/fbp/draft/drop-off/point/list.
@@ -1883,6 +1972,8 @@ class FbpResource(Resource):
         creation and receipt dates, warnings, cancellation state, whether it is locked or can be
         cancelled, whether a label and a consignment note exist, and the current `row_version`
         needed for changes. Pass the supply's `supply_id` from /v1/fbp/order/list.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/order/get`` (Ozon docs: 获取关于特定交货的信息).
 
@@ -1926,6 +2017,8 @@ class FbpResource(Resource):
         page, then pass the `last_id` of the previous answer while `has_next` is `true`. Get one
         supply in full with /v1/fbp/order/get; completed supplies are in /v1/fbp/archive/list.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/order/list`` (Ozon docs: 获取交货列表).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
@@ -1967,10 +2060,13 @@ class FbpResource(Resource):
         is possible. The answer gives the new `row_version` or, with `is_error` set, the reasons
         the supply was not cancelled.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/fbp/order/pick-up/cancel`` (Ozon docs: 取消上门揽收交货).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             supply_id: Supply request identifier: of a draft for the draft calls (returned on
@@ -2009,6 +2105,8 @@ class FbpResource(Resource):
         supply. Pass the supply's `supply_id`, its current `row_version` and both values. The
         answer gives the new `row_version` or, with `is_error` set, the reasons the change was
         refused. For a draft use /v1/fbp/draft/pick-up/dlv/edit.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/order/pick-up/dlv/edit`` (Ozon docs: 更改取货地点信息).
 
@@ -2050,6 +2148,8 @@ class FbpResource(Resource):
         name, address, time zone, whether the warehouse is bonded and which supply types it
         accepts. The request body is empty. Use a warehouse's `id` as `warehouse_id` in product
         checks, timeslot and drop-off look-ups and drafts.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/fbp/warehouse/list`` (Ozon docs: 获取合作伙伴仓库列表).
 

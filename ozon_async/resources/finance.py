@@ -123,6 +123,8 @@ class FinanceResource(Resource):
         that replaces /v3/finance/transaction/list together with /v1/finance/accrual/types and
         /v1/finance/accrual/by-day.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/finance/accrual/postings``.
 
         Only reads: retried after timeouts and server errors.
@@ -294,9 +296,10 @@ class FinanceResource(Resource):
 
         ``POST /v1/finance/compensation`` (Ozon docs: 赔偿报告).
 
-        Only reads: retried after timeouts and server errors. Starts a task reported by ``POST
-        /v1/report/info``: ``.and_wait(...)`` starts it and waits until it is done;
-        ``.wait(task_id)`` waits for one already started.
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             date: Reporting month in YYYY-MM format. Required.
@@ -337,9 +340,10 @@ class FinanceResource(Resource):
 
         ``POST /v1/finance/decompensation`` (Ozon docs: 赔偿返还报告).
 
-        Only reads: retried after timeouts and server errors. Starts a task reported by ``POST
-        /v1/report/info``: ``.and_wait(...)`` starts it and waits until it is done;
-        ``.wait(task_id)`` waits for one already started.
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             date: Reporting month in YYYY-MM format. Required.
@@ -379,8 +383,7 @@ class FinanceResource(Resource):
 
         ``POST /v1/finance/document-b2b-sales/json``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             date: Reporting month in `YYYY-MM` format; months back to January 2019 are
@@ -403,6 +406,7 @@ class FinanceResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/finance/document-b2b-sales"], ReportInfoV1Response)
     async def document_b2b_sales_v1(
         self,
         *,
@@ -421,7 +425,9 @@ class FinanceResource(Resource):
         ``POST /v1/finance/document-b2b-sales``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             date: Reporting month in `YYYY-MM` format. Required.
@@ -446,6 +452,7 @@ class FinanceResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/finance/mutual-settlement"], ReportInfoV1Response)
     async def mutual_settlement_v1(
         self,
         *,
@@ -464,7 +471,9 @@ class FinanceResource(Resource):
         ``POST /v1/finance/mutual-settlement``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             date: Reporting month in `YYYY-MM` format. Required.
@@ -506,8 +515,7 @@ class FinanceResource(Resource):
 
         ``POST /v1/finance/products/buyout``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             date_from: First day of the reporting period, `YYYY-MM-DD`. Required.

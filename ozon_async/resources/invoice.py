@@ -106,7 +106,8 @@ class InvoiceResource(Resource):
         ``POST /v1/invoice/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             posting_number: Posting number. Required.

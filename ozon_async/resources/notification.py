@@ -49,6 +49,8 @@ class NotificationResource(Resource):
         found, such as a timeout, a non-200 status or a body that does not follow the expected
         template. Run it before connecting the URL with /v1/notification/set.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/notification/check``.
 
         Only reads: retried after timeouts and server errors.
@@ -85,10 +87,13 @@ class NotificationResource(Resource):
         /v1/notification/list. To stop notifications only for a while, switch them off with
         /v1/notification/enable instead.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/notification/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             id: For the act and waybill calls, the document-generation task number returned by
@@ -124,6 +129,8 @@ class NotificationResource(Resource):
 
         Turns delivery of push notifications to a connected URL on or off without removing it.
         Pass the URL `id` from /v1/notification/list and `enabled`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/notification/enable``.
 
@@ -162,6 +169,8 @@ class NotificationResource(Resource):
         date, whether it is switched on and the notification types it receives. The request body
         is an empty object.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/notification/list``.
 
         Only reads: retried after timeouts and server errors.
@@ -190,6 +199,8 @@ class NotificationResource(Resource):
         Returns the push notification types Ozon can send, each with a description and, if one
         is set, the URL that receives it. The request body is an empty object. Use the type
         codes in /v1/notification/set and /v1/notification/update.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/notification/push-type/list``.
 
@@ -223,6 +234,8 @@ class NotificationResource(Resource):
         the list of types; see /v1/notification/push-type/list for the available ones. You can
         test the URL first with /v1/notification/check. Change the URL or its types later with
         /v1/notification/update.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/notification/set``.
 
@@ -275,6 +288,8 @@ class NotificationResource(Resource):
 
         Changes the address or the notification types of a connected URL. Pass the URL `id` from
         /v1/notification/list and the new `url`, the new `types`, or both.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/notification/update``.
 

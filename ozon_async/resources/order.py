@@ -126,7 +126,8 @@ class OrderResource(Resource):
         ``POST /v1/order/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             order_number: Order number. Required.

@@ -184,7 +184,8 @@ class PolygonResource(Resource):
         ``POST /v1/polygon/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             delivery_method_id: Delivery method identifier; get it with /v2/delivery-

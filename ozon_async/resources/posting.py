@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import BinaryResponse, Resource, paginated
+from ozon_async._resource import BinaryResponse, Resource, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -196,7 +196,8 @@ class PostingResource(Resource):
         ``POST /v1/posting/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             posting_number: Number of the posting to cancel. Required.
@@ -673,6 +674,8 @@ class PostingResource(Resource):
         with `sort_by` and `sort_dir`. Results are paged with `limit` (1 to 100): pass the
         `cursor` from the previous answer to get the next page.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/posting/fbp/list`` (Ozon docs: 获取货件列表).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
@@ -749,6 +752,7 @@ class PostingResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v2/posting/fbs/act/create"], PostingFbsActCheckStatusV2Response)
     async def fbs_act_create_v2(
         self,
         *,
@@ -770,7 +774,9 @@ class PostingResource(Resource):
         ``POST /v2/posting/fbs/act/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v2/posting/fbs/act/check-
+        status``: ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)``
+        waits for one already started.
 
         Args:
             delivery_method_id: Delivery method identifier. For realFBS warehouses get it from
@@ -813,8 +819,7 @@ class PostingResource(Resource):
 
         ``POST /v2/posting/fbs/act/get-barcode/text``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             id: For the act and waybill calls, the document-generation task number returned by
@@ -968,8 +973,7 @@ class PostingResource(Resource):
 
         ``POST /v2/posting/fbs/act/get-postings`` (Ozon docs: 单据中的货件列表).
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             id: For the act and waybill calls, the document-generation task number returned by
@@ -1504,6 +1508,9 @@ class PostingResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/posting/fbs/package-label/create"], PostingFbsPackageLabelGetV1Response
+    )
     async def fbs_package_label_create_v1(
         self,
         *,
@@ -1524,7 +1531,9 @@ class PostingResource(Resource):
         ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/posting/fbs/package-
+        label/get``: ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)``
+        waits for one already started.
 
         Args:
             posting_number: Posting numbers. Required.
@@ -1928,8 +1937,7 @@ class PostingResource(Resource):
 
         ``POST /v1/posting/fbs/restrictions``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             posting_number: Posting number. Required.
@@ -2099,8 +2107,7 @@ class PostingResource(Resource):
 
         ``POST /v1/posting/fbs/timeslot/change-restrictions``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             posting_number: Posting number. Required.
@@ -2340,8 +2347,7 @@ class PostingResource(Resource):
 
         ``POST /v1/posting/global/etgb``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             date: Period in which the declarations were created, as `from` and `to` date-times.
@@ -2379,8 +2385,7 @@ class PostingResource(Resource):
 
         ``POST /v1/posting/marks``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             posting_numbers: Posting numbers.

@@ -501,7 +501,8 @@ class ProductResource(Resource):
         ``POST /v1/product/certificate/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             certificate_id: Identifier of the certificate to delete. Required.
@@ -804,7 +805,8 @@ class ProductResource(Resource):
         ``POST /v1/product/certificate/unbind``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             certificate_id: Certificate identifier. Required.
@@ -1894,6 +1896,8 @@ class ProductResource(Resource):
         weight, barcodes, statuses and shipment type. List economy products and their quant
         codes with /v1/product/quant/list.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/product/quant/info``.
 
         Only reads: retried after timeouts and server errors.
@@ -1934,6 +1938,8 @@ class ProductResource(Resource):
         and sizes, optionally filtered by visibility. Results are paged by cursor: pass `limit`
         and the `cursor` from the previous answer. Get the full details of quants with
         /v1/product/quant/info.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/product/quant/list``.
 

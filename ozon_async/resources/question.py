@@ -58,6 +58,8 @@ class QuestionResource(Resource):
         status with /v1/question/answer/list and remove it with /v1/question/answer/delete.
         Available only to sellers with a Premium Plus subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -101,10 +103,13 @@ class QuestionResource(Resource):
         SKU. The answer is an empty object once the answer is deleted. Available only to sellers
         with a Premium Plus subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             answer_id: Identifier of the answer to delete; get it with /v1/question/answer/list
@@ -145,6 +150,8 @@ class QuestionResource(Resource):
         come in pages: leave `last_id` empty in the first request, then pass the `last_id` of
         the previous answer to get the next page. Available only to sellers with a Premium Plus
         subscription.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表).
 
@@ -191,6 +198,8 @@ class QuestionResource(Resource):
         /v1/question/change-status is the same operation as spelled in Ozon's Russian reference.
         Available only to sellers with a Premium Plus subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/question/change_status`` (Ozon docs: 更改问题状态).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -235,6 +244,8 @@ class QuestionResource(Resource):
         /v1/question/change_status is the same operation as spelled in Ozon's Chinese reference.
         Available only to sellers with a Premium Plus subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/question/change-status``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -275,6 +286,8 @@ class QuestionResource(Resource):
         /v1/question/list to fetch the questions themselves. Available only to sellers with a
         Premium Plus subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量).
 
         Only reads: retried after timeouts and server errors.
@@ -306,6 +319,8 @@ class QuestionResource(Resource):
         product SKU and link, and the number of answers. Pass the question identifier from
         /v1/question/list. To read the answers, use /v1/question/answer/list. Available only to
         sellers with a Premium Plus subscription.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/question/info`` (Ozon docs: 问题详情).
 
@@ -348,6 +363,8 @@ class QuestionResource(Resource):
         come in pages: leave `last_id` empty in the first request, then pass the `last_id` of
         the previous answer while `has_next` is `true`; `limit` is at most 100. Available only
         to sellers with a Premium Plus subscription.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/question/list`` (Ozon docs: 问题列表).
 
@@ -394,6 +411,8 @@ class QuestionResource(Resource):
         Chinese reference; /v1/question/top-sku is the same operation as spelled in Ozon's
         Russian reference. Available only to sellers with a Premium Plus subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/question/top_sku`` (Ozon docs: 提问数量最多的商品).
 
         Only reads: retried after timeouts and server errors.
@@ -431,10 +450,11 @@ class QuestionResource(Resource):
         Russian reference; /v1/question/top_sku is the same operation as spelled in Ozon's
         Chinese reference. Available only to sellers with a Premium Plus subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/question/top-sku``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             limit: Number of SKUs to return, 1 to 100. Required.

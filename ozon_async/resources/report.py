@@ -204,6 +204,7 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/report/placement/by-products/create"], ReportInfoV1Response)
     async def placement_by_products_create_v1(
         self,
         *,
@@ -224,7 +225,8 @@ class ReportResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Starts a task reported by ``POST /v1/report/info``: ``.and_wait(...)``
+        starts it and waits until it is done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             date_from: First day of the reporting period, `YYYY-MM-DD`. Required.
@@ -249,6 +251,7 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/report/placement/by-supplies/create"], ReportInfoV1Response)
     async def placement_by_supplies_create_v1(
         self,
         *,
@@ -269,7 +272,8 @@ class ReportResource(Resource):
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
-        for a free slot.
+        for a free slot. Starts a task reported by ``POST /v1/report/info``: ``.and_wait(...)``
+        starts it and waits until it is done; ``.wait(task_id)`` waits for one already started.
 
         Args:
             date_from: First day of the reporting period, `YYYY-MM-DD`. Required.
@@ -398,6 +402,7 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v2/report/returns/create"], ReportInfoV1Response)
     async def returns_create_v2(
         self,
         *,
@@ -415,7 +420,9 @@ class ReportResource(Resource):
         ``POST /v2/report/returns/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             filter: Which returns to include in the report. Required.

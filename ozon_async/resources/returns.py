@@ -583,7 +583,8 @@ class ReturnsResource(Resource):
         ``POST /v1/returns/settings/utilization/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             utilization_price: Automatic disposal threshold for products without defects.

@@ -48,6 +48,7 @@ from ozon_async.types.review import (
 class ReviewResource(Resource):
     """Product reviews: list, read, change status and answer with comments."""
 
+    @batched(OPERATIONS["POST /v1/review/change-status"], str)
     async def change_status_v1(
         self,
         *,
@@ -61,13 +62,16 @@ class ReviewResource(Resource):
         with the Review Management or Premium Pro subscription. Deprecated; use
         /v2/review/change-status instead.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态).
 
         Deprecated: use ``POST /v2/review/change-status`` (``client.review.change_status_v2``)
         instead. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``review_ids``
+        items in requests of at most 100 and returns one outcome per item.
 
         Args:
             review_ids: Review identifiers; from 1 to 100. Required.
@@ -103,6 +107,8 @@ class ReviewResource(Resource):
 
         Sets the status NEW, VIEWED or PROCESSED for 1 to 100 reviews. Available to sellers with
         the Review Management or Premium Pro subscription. Replaces /v1/review/change-status.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v2/review/change-status``.
 
@@ -147,6 +153,8 @@ class ReviewResource(Resource):
         (parent_comment_id), and can mark the review as processed at the same time. Available to
         sellers with the Review Management or Premium Pro subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -190,6 +198,8 @@ class ReviewResource(Resource):
         Deletes a comment on a review by its id. Available to sellers with the Review Management
         or Premium Pro subscription. Deprecated; use /v2/review/comment/delete instead.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论).
 
         Deprecated: use ``POST /v2/review/comment/delete`` (``client.review.comment_delete_v2``)
@@ -231,6 +241,8 @@ class ReviewResource(Resource):
         Deletes a comment on a review; pass the comment id and the SKU of the reviewed product.
         Available to sellers with the Review Management or Premium Pro subscription. Replaces
         /v1/review/comment/delete.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v2/review/comment/delete``.
 
@@ -278,6 +290,8 @@ class ReviewResource(Resource):
         100) and offset. Available to sellers with the Review Management or Premium Pro
         subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
@@ -322,6 +336,8 @@ class ReviewResource(Resource):
         Available to sellers with the Review Management or Premium Pro subscription. Deprecated;
         use /v2/review/count instead.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量).
 
         Deprecated: use ``POST /v2/review/count`` (``client.review.count_v2``) instead. Calling
@@ -354,6 +370,8 @@ class ReviewResource(Resource):
         The request has no parameters. Available to sellers with the Review Management or
         Premium Pro subscription.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v2/review/count``.
 
         Only reads: retried after timeouts and server errors.
@@ -384,6 +402,8 @@ class ReviewResource(Resource):
         Returns one review by its id: text, rating, status, order status, likes, photos and
         videos. Available to sellers with the Review Management or Premium Pro subscription.
         Deprecated; use /v2/review/info instead.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/review/info`` (Ozon docs: 获取评价信息).
 
@@ -423,6 +443,8 @@ class ReviewResource(Resource):
         Returns one review by its id: text, rating, status, order status, likes, photos and
         videos. Available to sellers with the Review Management or Premium Pro subscription.
         Replaces /v1/review/info.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v2/review/info``.
 
@@ -464,6 +486,8 @@ class ReviewResource(Resource):
         the next page with last_id from the previous answer. The obsolete "pros" and "cons"
         fields of older reviews are not returned. Available to sellers with the Review
         Management or Premium Pro subscription. Deprecated; use /v2/review/list instead.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/review/list`` (Ozon docs: 获取评价列表).
 
@@ -517,6 +541,8 @@ class ReviewResource(Resource):
         and publication period. Returns 20 to 100 reviews per page; while has_next is true,
         request the next page with last_id from the previous answer. Available to sellers with
         the Review Management or Premium Pro subscription.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v2/review/list``.
 

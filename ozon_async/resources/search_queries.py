@@ -49,9 +49,8 @@ class SearchQueriesResource(Resource):
 
         ``POST /v1/search-queries/text`` (Ozon docs: 获取按文本筛选的搜索查询列表).
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``. Paginated (offset style): ``.iter(...)`` yields every item across
-        pages, ``.pages(...)`` every response.
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
             limit: Number of queries per page, at most 50. Required.
@@ -101,9 +100,8 @@ class SearchQueriesResource(Resource):
 
         ``POST /v1/search-queries/top`` (Ozon docs: 获取热门搜索查询列表).
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``. Paginated (offset style): ``.iter(...)`` yields every item across
-        pages, ``.pages(...)`` every response.
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
             limit: Number of queries per page, at most 50. Required.

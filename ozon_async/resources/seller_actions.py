@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, batched, paginated
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -73,10 +73,13 @@ class SellerActionsResource(Resource):
         from /v1/seller-actions/list. The answer is an empty object on success. To only pause a
         promotion, switch it off with /v1/seller-actions/change-activity instead.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/archive`` (Ozon docs: 将促销活动归档).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             action_id: Seller promotion identifier; get it with /v1/seller-actions/list.
@@ -112,6 +115,8 @@ class SellerActionsResource(Resource):
         /v1/seller-actions/list and `is_turn_on`: `true` to switch it on, `false` to switch it
         off. The answer is an empty object on success. A promo code promotion must be switched
         off before its budget is changed with /v1/seller-actions/update/voucher.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/change-activity`` (Ozon docs: 启用或关闭活动).
 
@@ -156,6 +161,8 @@ class SellerActionsResource(Resource):
         date and time, and the minimum discount percentage. The answer carries the identifier of
         the new promotion; add products to it with /v1/seller-actions/products/add and change it
         with /v1/seller-actions/update/discount. Not available to sellers from CIS countries.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/create/discount`` (Ozon docs: 创建采用"折扣"机制的促销活动).
 
@@ -206,6 +213,8 @@ class SellerActionsResource(Resource):
         end date and time, the discount type and size, and the minimum order amount. The answer
         carries the identifier of the new promotion; change it later with /v1/seller-
         actions/update/discount-with-condition.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/create/discount-with-condition`` (Ozon docs:
         创建采用"基于订单总额的折扣"机制的促销活动).
@@ -259,6 +268,8 @@ class SellerActionsResource(Resource):
         carries the identifier of the new promotion; add products with /v1/seller-
         actions/products/add and change it with /v1/seller-actions/update/installment.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/create/installment`` (Ozon docs: 创建采用"免息分期付款"机制的促销活动).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -307,6 +318,8 @@ class SellerActionsResource(Resource):
         to legal entities. Products join the promotion automatically, so /v1/seller-
         actions/products/add is not needed. The answer carries the identifier of the new
         promotion.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/create/multi-level-discount`` (Ozon docs:
         创建采用"多级满额折扣"机制的促销活动).
@@ -369,6 +382,8 @@ class SellerActionsResource(Resource):
         carries the identifier of the new promotion; download its codes with /v1/seller-
         actions/voucher/get.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/create/voucher`` (Ozon docs: 创建采用"促销码折扣"机制的促销活动).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -430,6 +445,8 @@ class SellerActionsResource(Resource):
         mechanism, status or a name search of at least 3 characters. Results are paged by
         `offset` and `limit` (at most 100); `total` gives the number of matching promotions.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/list`` (Ozon docs: 获取促销活动列表).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
@@ -472,6 +489,9 @@ class SellerActionsResource(Resource):
             call_options,
         )
 
+    @batched(
+        OPERATIONS["POST /v1/seller-actions/products/add"], SellerActionsProductsAddV1RequestProduct
+    )
     async def products_add_v1(
         self,
         *,
@@ -487,10 +507,13 @@ class SellerActionsResource(Resource):
         actions/products/candidates; multi-level discount promotions take products automatically
         and do not need this call.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/products/add`` (Ozon docs: 将商品添加到促销活动中).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``products`` items
+        in requests of at most 100 and returns one outcome per item.
 
         Args:
             action_id: Seller promotion identifier; get it with /v1/seller-actions/list.
@@ -534,6 +557,8 @@ class SellerActionsResource(Resource):
         `true`, repeat the request with the `cursor` from the previous answer. Add the chosen
         products with /v1/seller-actions/products/add.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/products/candidates`` (Ozon docs: 获取促销活动可用商品列表).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
@@ -565,6 +590,7 @@ class SellerActionsResource(Resource):
             call_options,
         )
 
+    @batched(OPERATIONS["POST /v1/seller-actions/products/delete"], int)
     async def products_delete_v1(
         self,
         *,
@@ -579,10 +605,14 @@ class SellerActionsResource(Resource):
         object on success. The products currently taking part are listed by /v1/seller-
         actions/products/list.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/products/delete`` (Ozon docs: 从促销活动中移除商品).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Bulk: ``.bulk(items, ...)`` sends any number of ``skus`` items in requests of
+        at most 100 and returns one outcome per item.
 
         Args:
             action_id: Seller promotion identifier; get it with /v1/seller-actions/list.
@@ -623,6 +653,8 @@ class SellerActionsResource(Resource):
         from /v1/seller-actions/list and `limit` (1 to 100, default 100). Results are paged by
         cursor: while `has_next` is `true`, repeat the request with the `cursor` from the
         previous answer.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/products/list`` (Ozon docs: 获取参与活动的商品列表).
 
@@ -671,6 +703,8 @@ class SellerActionsResource(Resource):
         new parameters. The answer is an empty object on success. Not available to sellers from
         CIS countries.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/update/discount`` (Ozon docs: 更新“折扣”机制的促销活动).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -715,6 +749,8 @@ class SellerActionsResource(Resource):
         identifier from /v1/seller-actions/list and the new parameters. The answer is an empty
         object on success.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/update/discount-with-condition`` (Ozon docs:
         更新“基于订单总额的折扣”机制的促销活动).
 
@@ -757,6 +793,8 @@ class SellerActionsResource(Resource):
         instalments" mechanism; the instalment period stays 6 months. Pass the promotion
         identifier from /v1/seller-actions/list and the new parameters. The answer is an empty
         object on success.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/update/installment`` (Ozon docs: 更新“免息分期付款”机制的促销活动).
 
@@ -803,6 +841,8 @@ class SellerActionsResource(Resource):
         actions/list and the new parameters. Products join the promotion automatically, so
         /v1/seller-actions/products/add is not needed. The answer is an empty object on success.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/update/multi-level-discount`` (Ozon docs: 更新“多级满额折扣”机制的促销活动).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -848,6 +888,8 @@ class SellerActionsResource(Resource):
         change the budget, first switch the promotion off with /v1/seller-actions/change-
         activity. The answer is an empty object on success.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/seller-actions/update/voucher`` (Ozon docs: 更新“促销码折扣”机制的促销活动).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -887,6 +929,8 @@ class SellerActionsResource(Resource):
         Returns a link to a CSV file with the promo codes of a seller promotion with the
         "Discount by promo code" mechanism. Pass the promotion identifier, as returned by
         /v1/seller-actions/create/voucher or /v1/seller-actions/list.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/voucher/get`` (Ozon docs: 获取CSV格式的促销码文件).
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._resource import Resource, paginated
+from ozon_async._resource import Resource, paginated, starts_task
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -86,9 +86,8 @@ class SupplyOrderResource(Resource):
 
         ``POST /v1/supply-order/bundle`` (Ozon docs: 交货或交货申请的商品组成).
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``. Paginated (last_id style): ``.iter(...)`` yields every item across
-        pages, ``.pages(...)`` every response.
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
             bundle_ids: Identifier of the product bundle of a supply or draft, from /v3/supply-
@@ -163,6 +162,7 @@ class SupplyOrderResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/supply-order/cancel"], SupplyOrderCancelStatusV1Response)
     async def cancel_v1(
         self,
         *,
@@ -180,7 +180,10 @@ class SupplyOrderResource(Resource):
         ``POST /v1/supply-order/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Starts a task reported by ``POST /v1/supply-order/cancel/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             order_id: Supply order identifier, from /v3/supply-order/list. Required.
@@ -239,6 +242,9 @@ class SupplyOrderResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/supply-order/content/update"], SupplyOrderContentUpdateStatusV1Response
+    )
     async def content_update_v1(
         self,
         *,
@@ -259,7 +265,10 @@ class SupplyOrderResource(Resource):
         ``POST /v1/supply-order/content/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Starts a task reported by ``POST /v1/supply-order/content/update/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             items: New product list of the supply, at most 5000 items; it replaces the current
@@ -303,8 +312,7 @@ class SupplyOrderResource(Resource):
 
         ``POST /v1/supply-order/content/update/validation``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Args:
             new_bundle_id: Identifier of the new product bundle, from `new_bundle_id` of
@@ -462,6 +470,7 @@ class SupplyOrderResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/supply-order/pass/create"], SupplyOrderPassStatusV1Response)
     async def pass_create_v1(
         self,
         *,
@@ -480,7 +489,9 @@ class SupplyOrderResource(Resource):
         ``POST /v1/supply-order/pass/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/supply-order/pass/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             supply_order_id: Supply order identifier, from /v3/supply-order/list. Required.
@@ -551,8 +562,7 @@ class SupplyOrderResource(Resource):
 
         ``POST /v1/supply-order/status/counter``.
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -641,6 +651,9 @@ class SupplyOrderResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/supply-order/timeslot/update"], SupplyOrderTimeslotStatusV1Response
+    )
     async def timeslot_update_v1(
         self,
         *,
@@ -658,7 +671,9 @@ class SupplyOrderResource(Resource):
         ``POST /v1/supply-order/timeslot/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/supply-
+        order/timeslot/status``: ``.and_wait(...)`` starts it and waits until it is done;
+        ``.wait(task_id)`` waits for one already started.
 
         Args:
             supply_order_id: Supply order identifier, from /v3/supply-order/list. Required.

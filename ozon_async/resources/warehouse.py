@@ -147,6 +147,9 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/warehouse/erfbs/aggregator/create"], WarehouseOperationStatusV1Response
+    )
     async def erfbs_aggregator_create_v1(
         self,
         *,
@@ -172,7 +175,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/erfbs/aggregator/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             address_coordinates: Coordinates of the warehouse address. Required.
@@ -206,6 +211,10 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/warehouse/erfbs/aggregator/delivery-method/update"],
+        WarehouseOperationStatusV1Response,
+    )
     async def erfbs_aggregator_delivery_method_update_v1(
         self,
         *,
@@ -235,7 +244,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/erfbs/aggregator/delivery-method/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             delivery_method_id: Identifier of the delivery method to change, as listed by
@@ -275,6 +286,10 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/warehouse/erfbs/non-integrated/create"],
+        WarehouseOperationStatusV1Response,
+    )
     async def erfbs_non_integrated_create_v1(
         self,
         *,
@@ -301,7 +316,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/erfbs/non-integrated/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             address_coordinates: Coordinates of the warehouse address. Required.
@@ -335,6 +352,10 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/warehouse/erfbs/non-integrated/delivery-method/update"],
+        WarehouseOperationStatusV1Response,
+    )
     async def erfbs_non_integrated_delivery_method_update_v1(
         self,
         *,
@@ -357,7 +378,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/erfbs/non-integrated/delivery-method/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             courier_cutoff: How soon an assembled order is handed over to delivery: 5, 10, 15,
@@ -392,6 +415,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/erfbs/update"], WarehouseOperationStatusV1Response)
     async def erfbs_update_v1(
         self,
         *,
@@ -415,7 +439,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/erfbs/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             warehouse_id: Identifier of the warehouse to update, from /v2/warehouse/list.
@@ -863,7 +889,8 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/fbs/pickup/courier/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
 
         Args:
             warehouse_id: Identifier of the warehouse. Required.
@@ -1393,7 +1420,8 @@ class WarehouseResource(Resource):
         Deprecated: use ``POST /v2/warehouse/list`` (``client.warehouse.list_v2``) instead.
         Calling it emits ``DeprecationWarning``.
 
-        Only reads: retried after timeouts and server errors.
+        Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
+        per Client-Id; the client waits for a free slot.
 
         Args:
             limit: Number of warehouses in the answer. Maximum 200. Required.
@@ -1477,9 +1505,11 @@ class WarehouseResource(Resource):
 
         Returns the status of an asynchronous warehouse operation started by
         /v1/warehouse/fbs/create, /v1/warehouse/fbs/update, /v1/warehouse/fbs/first-mile/update,
-        /v1/warehouse/archive or /v1/warehouse/unarchive. Poll until status is SUCCESS or ERROR;
-        on error, the error object explains why. For warehouse creation the result holds the new
-        warehouse identifier.
+        /v1/warehouse/archive, /v1/warehouse/unarchive, the rFBS Express calls
+        /v1/warehouse/erfbs/* (create, update, delivery-method/update) or
+        /v1/warehouse/rfbs/pause and /v1/warehouse/rfbs/unpause. Poll until status is SUCCESS or
+        ERROR; on error, the error object explains why. For warehouse creation the result holds
+        the new warehouse identifier.
 
         ``POST /v1/warehouse/operation/status`` (Ozon docs: 获取操作状态).
 
@@ -1550,6 +1580,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/rfbs/pause"], WarehouseOperationStatusV1Response)
     async def rfbs_pause_v1(
         self,
         *,
@@ -1568,7 +1599,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/rfbs/pause``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             warehouse_id: Identifier of the rFBS warehouse, from /v2/warehouse/list.
@@ -1590,6 +1623,7 @@ class WarehouseResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/warehouse/rfbs/unpause"], WarehouseOperationStatusV1Response)
     async def rfbs_unpause_v1(
         self,
         *,
@@ -1607,7 +1641,9 @@ class WarehouseResource(Resource):
         ``POST /v1/warehouse/rfbs/unpause``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
             warehouse_id: Identifier of the rFBS warehouse, from /v2/warehouse/list.
@@ -1685,8 +1721,7 @@ class WarehouseResource(Resource):
 
         ``POST /v1/warehouse/warehouses-with-invalid-products`` (Ozon docs: 获取含有配送受限商品的仓库列表).
 
-        Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        Only reads: retried after timeouts and server errors.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
