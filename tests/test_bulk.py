@@ -216,6 +216,20 @@ async def test_the_hourly_price_rule_is_honoured() -> None:
         assert all(b - a >= 3600 for a, b in zip(times, times[10:], strict=False))
 
 
+async def test_progress_is_reported_as_items_get_their_outcome() -> None:
+    async with sandbox_env() as env:
+        pairs = env.stock_pairs(201)
+        items = [*pairs, {**pairs[0], "stock": 1}]  # the repeat waits 30 s for its turn
+        seen: list[tuple[int, int]] = []
+        result = await env.client.products.stocks_v2.bulk(
+            items, on_progress=lambda done, total: seen.append((done, total))
+        )
+        assert result.all_ok and result.requests == 4
+        assert [d for d, _ in seen] == sorted({d for d, _ in seen})  # growing, never repeated
+        assert {t for _, t in seen} == {202} and seen[-1] == (202, 202)
+        assert (100, 202) in seen and (201, 202) in seen  # after each request
+
+
 async def test_bad_items_are_refused_before_anything_is_sent() -> None:
     async with sandbox_env() as env:
         items = env.stock_pairs(3)
