@@ -12,27 +12,48 @@ per Client-Id, so that processes sharing a cross-process limiter share them too.
 identify the same thing are sent in input order, never two in one request or in two requests at
 once, so the last update given is the last one applied.
 
+The order of each request keeps those rules across processes: first its pacing slot (the same
+slot, under the same keys, as any call of the operation), then its items' windows, then the
+request goes out at once, through a view of the client that neither waits nor resends. A window
+is kept a guard longer than Ozon's period (1 s for stocks); a request whose grants became older
+than half of it before it could go is not sent (its items wait for their window again).
+
 Nothing is resent that the client's retry rules would not resend: a request that fails as a whole
-(after the client's own retries) marks its items failed. The one exception is the per-item code
-of a broken per-item limit (``TOO_MANY_REQUESTS`` for stocks): Ozon did not apply that item, so it
-is sent once more after its window.
+is resent only when :func:`~ozon_async._retry.decide` says so (a 429, Ozon's breaker, a connection
+never made; ambiguous failures of a write only with ``idempotent=True``), its items taking a slot
+and their windows again (a refused request used grants Ozon never counted, so a stock pair may
+wait one more period); otherwise its items fail with the error. The one other resend is the
+per-item code of a broken per-item limit (``TOO_MANY_REQUESTS`` for stocks): Ozon did not apply
+that item, so it is sent once more after its window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import heapq
+import logging
+import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import msgspec
 
 from ozon_async._codec import _field_path, build_request
-from ozon_async._exceptions import APIStatusError, OzonError, RequestValidationError
+from ozon_async._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    CircuitOpenError,
+    OzonError,
+    RequestValidationError,
+    ResponseTooLargeError,
+)
 from ozon_async._operation import Batch, Operation
-from ozon_async._options import OPTION_NAMES
+from ozon_async._options import OPTION_NAMES, CallOptions
+from ozon_async._resource import Resource
+from ozon_async._retry import GiveUp, Outcome, Retry, decide, read_retry_after
 
 if TYPE_CHECKING:
     from ozon_async._client import OzonClient
@@ -50,6 +71,8 @@ ItemStatus = Literal["ok", "failed", "retry_later"]
 DEFAULT_CONCURRENCY = 4
 
 Key = tuple[int, tuple[str, ...]]
+
+logger = logging.getLogger("ozon_async")
 
 
 @dataclass(frozen=True)
@@ -214,11 +237,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _runtime(client: OzonClient) -> tuple[RateLimiter, Clock]:
-    """The client's limiter and clock (the one place this module reaches into the client)."""
-    return client.limiter, client._clock
-
-
 def item_key(batch: Batch, value: Any) -> Key | None:
     """The identity of a (validated) item: the first ``key`` alternative whose fields it has."""
     if batch.scalar:
@@ -336,8 +354,8 @@ def _request_error(exc: OzonError) -> ItemError:
 def _prepare(
     op: Operation, item_type: Any, items: Iterable[Any], fields: Mapping[str, Any]
 ) -> tuple[list[Any], list[Any], dict[str, Any], dict[str, Any]]:
-    """Validate everything before anything is sent: (inputs, converted items, request fields
-    by keyword, call options)."""
+    """Validate everything before anything is sent: (inputs, converted items, the other request
+    fields by JSON name, call options)."""
     batch = op.batch
     assert batch is not None
     request_type = op.request_type
@@ -378,18 +396,87 @@ def _prepare(
                 operation=op.key,
             )
         raise first
+    wire = {known[k]: v for k, v in request.items()}
     if converted:
         # The other request fields, checked once with one item (raises naming the field).
-        wire = {known[k]: v for k, v in request.items()}
         build_request(op.key, request_type, {**wire, batch.field: converted[:1]})
-    return inputs, converted, request, options
+    return inputs, converted, wire, options
+
+
+# --------------------------------------------------------------------------- the client's part
+def _unpaced(op: Operation) -> Operation:
+    """``op`` without its per-method rate limit: the bulk helper takes that slot itself."""
+    clone = copy.copy(op)
+    object.__setattr__(clone, "rate_limit", None)
+    return clone
+
+
+class _Channel:
+    """What the bulk helper uses of the client (the one place this module reaches into it): its
+    limiter and clock, the pacing slot every call of the operation takes, and one attempt of a
+    request sent at once.
+
+    The slot is the client's own (``OzonClient._acquire``: the operation's limit and the
+    Client-Id's, under the keys every other call uses), taken *before* the per-item windows; the
+    request then goes through a view of the client that neither paces nor resends, so that
+    nothing stands between the windows and the wire. Resends follow the client's rules
+    (:func:`~ozon_async._retry.decide`), made here so that each one takes its slot and its
+    windows again.
+    """
+
+    def __init__(self, client: OzonClient, op: Operation, options: Mapping[str, Any]) -> None:
+        self.client_id = client.client_id
+        self.limiter: RateLimiter = client.limiter
+        self.clock: Clock = client._clock
+        self._client = client
+        self._op = op
+        # The per-call options are checked now, before anything is sent.
+        client._call_options(op.method, op.path, options, {})  # type: ignore[arg-type]
+        sent = dict(options)
+        retries = sent.pop("max_retries", None)
+        policy = client.config.retry_policy
+        self.policy = policy if retries is None else replace(policy, max_retries=retries)
+        self.options: CallOptions = sent  # type: ignore[assignment]
+        self.safe = client._may_resend(op, self.options)
+        view = client.with_options(rate_limit=None, max_retries=0)
+        self._resource = Resource(view)
+        self._wire_op = _unpaced(op)
+        response_type = op.response_type
+        if response_type is None:
+            raise TypeError(f"{op.key} answers with a file; it cannot be sent in bulk")
+        self._response_type: type[Any] = response_type
+
+    async def slot(self) -> None:
+        """Wait for the slot a call of the operation takes (its limit and the Client-Id's)."""
+        await self._client._acquire(self._op)
+
+    def send(self, fields: Mapping[str, Any]) -> Awaitable[Any]:
+        """One attempt, now: no pacing wait, no resend (both are the caller's)."""
+        return self._resource._call(
+            self._wire_op, self._op.request_type, self._response_type, fields, self.options
+        )
+
+
+def _outcome_of(exc: OzonError) -> Outcome | None:
+    """What a failed attempt tells the retry decision (``None``: final, e.g. an unreadable
+    answer to a write that was applied)."""
+    from ozon_async._client import _failure
+
+    if isinstance(exc, APIStatusError):
+        found = read_retry_after(exc.headers)
+        breaker = isinstance(exc, CircuitOpenError)
+        if found is None:
+            return Outcome("status", exc.status, breaker_open=breaker)
+        return Outcome("status", exc.status, found[0], found[1], breaker)
+    if isinstance(exc, (APIConnectionError, ResponseTooLargeError)):
+        return _failure(exc)
+    return None
 
 
 # --------------------------------------------------------------------------- the run
 class _Run(Generic[I, R]):
     def __init__(
         self,
-        call: Callable[..., Awaitable[R]],
         op: Operation,
         client: OzonClient,
         inputs: list[Any],
@@ -398,23 +485,31 @@ class _Run(Generic[I, R]):
         options: dict[str, Any],
         max_wait: float | None,
         concurrency: int,
+        on_progress: Callable[[int, int], object] | None = None,
     ) -> None:
         assert op.batch is not None
-        self.call = call
         self.op = op
+        self.on_progress = on_progress
         self.batch = op.batch
-        self.client_id = client.client_id
-        self.limiter, self.clock = _runtime(client)
+        self.channel = _Channel(client, op, options)
+        self.client_id = self.channel.client_id
+        self.limiter = self.channel.limiter
+        self.clock = self.channel.clock
         self.inputs = inputs
         self.items = items
         self.request = request
-        self.options = options
         self.max_wait = max_wait
         self.concurrency = concurrency
         self.keys = [item_key(self.batch, v) for v in items]
         n = len(items)
         self.outcomes: list[ItemOutcome[I, R] | None] = [None] * n
-        self.attempts = [0] * n
+        self.done = 0  # items with an outcome
+        self.reported = -1
+        self.attempts = [0] * n  # requests that carried the item
+        self.refused = [0] * n  # of those, requests that failed as a whole and were resent
+        self.item_retried = [False] * n  # resent once after a per-item rate-limit error
+        self.late = [0] * n  # times its window was granted too long before its request could go
+        self.granted: dict[int, float] = {}  # clock time just before its window was asked
         self.not_before: dict[int, float] = {}  # retry_later: clock time it becomes allowed
         # Heap of the items that may go into the next request: items with more updates of
         # the same key behind them first (their window starts sooner), then input order.
@@ -439,8 +534,11 @@ class _Run(Generic[I, R]):
         self.changed = asyncio.Event()
         self.crash: BaseException | None = None
         rl = op.item_rate_limit
-        # Room for the time between our grant and Ozon receiving the request.
+        # Each window is kept ``guard`` seconds longer than Ozon's period: half of it covers the
+        # time from a grant to its request going out (a request whose grants are older than
+        # ``margin`` is not sent), half the request's time in transit.
         self.guard = 0.0 if rl is None else max(1.0, 0.01 * rl.period)
+        self.margin = self.guard / 2
 
     # ------------------------------------------------------------------ bookkeeping
     def _ready(self, i: int) -> None:
@@ -455,6 +553,7 @@ class _Run(Generic[I, R]):
 
     def _finish(self, i: int, outcome: ItemOutcome[I, R]) -> None:
         self.outcomes[i] = outcome
+        self.done += 1
         k = self.keys[i]
         if k is None:
             return
@@ -468,11 +567,20 @@ class _Run(Generic[I, R]):
                 self.outcomes[j] = ItemOutcome(
                     j, self.inputs[j], "retry_later", outcome.error, attempts=self.attempts[j]
                 )
+                self.done += 1
             del self.behind[k]
         elif queue:
             self._ready(queue.popleft())
         else:
             del self.behind[k]
+
+    def _progress(self) -> None:
+        if self.on_progress is not None and self.done != self.reported:
+            self.reported = self.done
+            self.on_progress(self.done, len(self.items))
+
+    def _fail(self, i: int, error: ItemError) -> None:
+        self._finish(i, ItemOutcome(i, self.inputs[i], "failed", error, attempts=self.attempts[i]))
 
     def _later(self, i: int, when: float, error: ItemError) -> None:
         """Wait for ``when`` if the caller allows that long, else return it as retry_later."""
@@ -486,23 +594,40 @@ class _Run(Generic[I, R]):
 
     # ------------------------------------------------------------------ scheduling
     async def _form(self) -> list[int]:
-        """Take the next request's items; items whose window is full wait (or retry later)."""
+        """Take the next request's items (its pacing slot is already taken); items whose
+        window is full wait (or retry later). The windows of one round are asked at once."""
         rl = self.op.item_rate_limit
+        size = self.batch.max_items
         chunk: list[int] = []
-        while self.ready and len(chunk) < self.batch.max_items:
-            i = heapq.heappop(self.ready)[1]
-            if rl is not None and self.keys[i] is not None:
-                delay = await self.limiter.acquire_window(
-                    self._window_key(i), rl.requests, rl.period + self.guard, wait=False
-                )
-                if delay > 0:
-                    error = ItemError(
-                        rl.code,
-                        f"at most {rl.requests} update(s) of one item per {rl.period:g} s",
+        while self.ready and len(chunk) < size:
+            take: list[int] = []
+            while self.ready and len(chunk) + len(take) < size:
+                take.append(heapq.heappop(self.ready)[1])
+            if rl is None:
+                chunk += take
+                continue
+            windowed = [i for i in take if self.keys[i] is not None]
+            asked = self.clock.now()
+            delays = await asyncio.gather(
+                *(
+                    self.limiter.acquire_window(
+                        self._window_key(i), rl.requests, rl.period + self.guard, wait=False
                     )
-                    self._later(i, self.clock.now() + delay, error)
-                    continue
-            chunk.append(i)
+                    for i in windowed
+                )
+            )
+            refused = {i for i, delay in zip(windowed, delays, strict=True) if delay > 0}
+            if refused:
+                error = ItemError(
+                    rl.code, f"at most {rl.requests} update(s) of one item per {rl.period:g} s"
+                )
+                for i, delay in zip(windowed, delays, strict=True):
+                    if delay > 0:
+                        self._later(i, asked + delay, error)
+            for i in take:
+                if i not in refused:
+                    self.granted[i] = asked
+                    chunk.append(i)
         return chunk
 
     def _promote(self) -> None:
@@ -510,21 +635,47 @@ class _Run(Generic[I, R]):
         while self.deferred and self.deferred[0][0] <= now:
             self._ready(heapq.heappop(self.deferred)[1])
 
+    def _too_late(self, chunk: list[int]) -> list[int]:
+        """Take out of ``chunk`` the items whose window was granted more than ``margin`` ago
+        (a slow limiter): sent now, they could reach Ozon within the period of a grant made
+        elsewhere after theirs expires. They wait for their window again (three times at most,
+        then they fail unsent)."""
+        if self.op.item_rate_limit is None:
+            return chunk
+        now = self.clock.now()
+        keep: list[int] = []
+        for i in chunk:
+            if self.keys[i] is None or now - self.granted[i] <= self.margin:
+                keep.append(i)
+                continue
+            self.late[i] += 1
+            if self.late[i] >= 3:
+                self._fail(
+                    i,
+                    ItemError(
+                        None,
+                        "not sent: the rate limiter granted this item's per-item window "
+                        f"{now - self.granted[i]:.2f} s before its request could go, more than "
+                        f"the {self.margin:g} s margin, three times",
+                    ),
+                )
+            else:
+                self._ready(i)  # its window (already granted) makes it wait a whole period
+        return keep
+
     async def _send(self, chunk: list[int]) -> None:
         try:
+            chunk = self._too_late(chunk)
+            if not chunk:
+                return
             for i in chunk:
                 self.attempts[i] += 1
             self.requests += 1
-            args = {self.batch.param: [self.items[i] for i in chunk]}
+            fields = {**self.request, self.batch.field: [self.items[i] for i in chunk]}
             try:
-                response = await self.call(**args, **self.request, **self.options)
-            except OzonError as exc:  # after the client's own retries
-                whole = _request_error(exc)
-                for i in chunk:
-                    self._finish(
-                        i,
-                        ItemOutcome(i, self.inputs[i], "failed", whole, attempts=self.attempts[i]),
-                    )
+                response = await self.channel.send(fields)
+            except OzonError as exc:
+                self._refused(chunk, exc)
                 return
             self.responses.append(response)
             rl = self.op.item_rate_limit
@@ -535,10 +686,11 @@ class _Run(Generic[I, R]):
                     and rl is not None
                     and rl.code is not None
                     and error.code == rl.code
-                    and self.attempts[i] < 2
+                    and not self.item_retried[i]
                     and self.keys[i] is not None
                 ):
                     # Ozon did not apply it: once more, after a whole window.
+                    self.item_retried[i] = True
                     self._later(i, self.clock.now() + rl.period + self.guard, error)
                     continue
                 status: ItemStatus = "ok" if error is None else "failed"
@@ -560,6 +712,35 @@ class _Run(Generic[I, R]):
             self.inflight -= 1
             self.changed.set()
 
+    def _refused(self, chunk: list[int], exc: OzonError) -> None:
+        """A request failed as a whole (one attempt): resend its items when the client's retry
+        rules say so (each takes its slot and its window again), else they fail."""
+        error = _request_error(exc)
+        outcome = _outcome_of(exc)
+        decision: Retry | GiveUp = GiveUp(getattr(exc, "decision", "") or "")
+        if outcome is not None:
+            attempt = 1 + max(self.refused[i] for i in chunk)
+            channel = self.channel
+            decision = decide(outcome, attempt, channel.safe, channel.policy, random.random())
+        if isinstance(decision, Retry):
+            logger.info(
+                "%s %s: %s; its %d items go again in %.2f s",
+                self.op.method,
+                self.op.path,
+                decision.reason,
+                len(chunk),
+                decision.wait,
+            )
+            when = self.clock.now() + decision.wait
+            for i in chunk:
+                self.refused[i] += 1
+                self._later(i, when, error)
+            return
+        if decision.decision and isinstance(exc, OzonError) and not getattr(exc, "decision", ""):
+            exc.decision = decision.decision
+        for i in chunk:
+            self._fail(i, error)
+
     async def _idle(self, until: float | None) -> None:
         """Wait for a request to finish, or for the clock to reach ``until``."""
         waiters: list[asyncio.Future[Any]] = []
@@ -579,21 +760,18 @@ class _Run(Generic[I, R]):
 
     async def run(self) -> BulkResult[I, R]:
         self.started = self.clock.now()
-        rate = self.op.rate_limit
-        pace_key = f"{self.client_id} {self.op.path} bulk"
         tasks: set[asyncio.Task[None]] = set()
         try:
             while True:
                 if self.crash is not None:
                     raise self.crash
+                self._progress()
                 self._promote()
                 if self.ready and self.inflight < self.concurrency:
-                    if rate is not None:
-                        # Form each request when its slot comes, so that per-item windows are
-                        # taken when the request is really sent (the client then finds its own
-                        # slot free: same limiter, same pace).
-                        await self.limiter.acquire(pace_key, rate.requests, rate.period)
-                        self._promote()
+                    # The order that keeps the per-item rules: the request's slot first, then
+                    # its items' windows, then it goes at once (nothing waits in between).
+                    await self.channel.slot()
+                    self._promote()
                     chunk = await self._form()
                     if chunk:
                         self.inflight += 1
@@ -609,6 +787,7 @@ class _Run(Generic[I, R]):
         finally:
             for t in tasks:
                 t.cancel()
+        self._progress()
         now = self.clock.now()
         outcomes: list[ItemOutcome[I, R]] = []
         for i, o in enumerate(self.outcomes):
@@ -627,7 +806,6 @@ class _Run(Generic[I, R]):
 
 
 async def run_bulk(
-    call: Callable[..., Awaitable[R]],
     op: Operation,
     client: OzonClient,
     item_type: Any,
@@ -635,12 +813,13 @@ async def run_bulk(
     *,
     wait: bool | float = True,
     concurrency: int | None = None,
+    on_progress: Callable[[int, int], object] | None = None,
     fields: Mapping[str, Any],
-) -> BulkResult[Any, R]:
+) -> BulkResult[Any, Any]:
     """Send ``items`` through the operation ``op`` (see the module docs).
 
-    ``call`` is the bound generated method; ``fields`` are the other request fields (the same
-    for every request) and per-call options.
+    ``fields`` are the other request fields (the same for every request) and per-call options;
+    ``on_progress(done, total)`` is called whenever more items have their outcome.
     """
     if op.batch is None:
         raise TypeError(f"{op.key} does not take items in batches")
@@ -654,5 +833,7 @@ async def run_bulk(
     if conc < 1:
         raise ValueError("concurrency must be 1 or more")
     inputs, converted, request, options = _prepare(op, item_type, items, fields)
-    run: _Run[Any, R] = _Run(call, op, client, inputs, converted, request, options, max_wait, conc)
+    run: _Run[Any, Any] = _Run(
+        op, client, inputs, converted, request, options, max_wait, conc, on_progress
+    )
     return await run.run()

@@ -314,6 +314,7 @@ class BoundBatched(BoundOperation[P, R], Generic[P, R, I]):
         *,
         wait: bool | float = True,
         concurrency: int | None = None,
+        on_progress: Callable[[int, int], object] | None = None,
         **fields: Any,
     ) -> Awaitable[BulkResult[I, R]]:
         """Send any number of items in requests of at most the operation's maximum.
@@ -325,6 +326,8 @@ class BoundBatched(BoundOperation[P, R], Generic[P, R, I]):
                 takes, ``False`` not at all, or a number of seconds from the start of the call;
                 items that cannot go in time are returned in ``.retry_later``.
             concurrency: requests in flight at once (default 4); the client's rate limits apply.
+            on_progress: called with ``(done, total)`` items whenever more items have their
+                outcome (for a progress display).
             fields: the other request fields (the same in every request) and per-call options
                 (``timeout``, ``max_retries``, ``extra_headers``, ``extra_body``, ``idempotent``).
 
@@ -334,13 +337,13 @@ class BoundBatched(BoundOperation[P, R], Generic[P, R, I]):
         from ozon_async._bulk import run_bulk
 
         return run_bulk(
-            self._call,
             self._op,
             self._client,
             self._item,
             items,
             wait=wait,
             concurrency=concurrency,
+            on_progress=on_progress,
             fields=fields,
         )
 

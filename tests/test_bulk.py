@@ -1,214 +1,238 @@
-"""Bulk writes end to end on the stateful fake (tests/_bulk_server.py), time on a virtual clock."""
+"""Bulk writes end to end on the sandbox (ozon_async.testing), time advanced through its clock."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-import aiohttp
 import msgspec
 import pytest
 
-from ozon_async import OPERATIONS, OzonClient, RequestValidationError, ServerError
+from ozon_async import (
+    OPERATIONS,
+    HTTPRequest,
+    HTTPResponse,
+    InProcessRateLimiter,
+    MockTransport,
+    OzonClient,
+    RequestValidationError,
+    ServerError,
+)
 from ozon_async._bulk import item_key, match_answer
 from ozon_async.bulk import BulkError, BulkResult
 from ozon_async.types.products import ProductsStocksV2RequestStock
-from tests._bulk_server import bulk_env
+from tests._sandbox_env import PRICES, STOCKS, SandboxEnv, sandbox_env
 
-STOCKS = "/v2/products/stocks"
-PRICES = "/v1/product/import/prices"
+#: 1,450 products of which about 1,250 are not archived: 5,000 pairs over 4 warehouses
+MANY = {"products": 1450}
 
 
-def pairs(n: int, start: int = 0) -> list[dict[str, Any]]:
-    return [
-        {"offer_id": f"offer-{i}", "warehouse_id": 1 + i % 3, "stock": i % 50}
-        for i in range(start, start + n)
-    ]
+def other_process(env: SandboxEnv, client_id: str = "123456") -> OzonClient:
+    """Another worker of the same seller that does not share the limiter (its own process
+    without a cross-process limiter), on the same sandbox and clock."""
+    return OzonClient(
+        client_id,
+        "secret-api-key",
+        base_url=env.sandbox.url,
+        clock=env.clock,
+        limiter=InProcessRateLimiter(env.clock),
+        session=env.session,
+    )
 
 
 async def test_5000_stock_pairs_go_in_50_requests_aligned_with_inputs() -> None:
-    async with bulk_env() as env:
-        items: list[Any] = pairs(5000)
-        items[1234] = {"offer_id": "offer-1234", "warehouse_id": 404, "stock": 3}
-        items[77] = ProductsStocksV2RequestStock(offer_id="offer-77", warehouse_id=2, stock=9)
+    async with sandbox_env(sandbox=MANY) as env:
+        items: list[Any] = env.stock_pairs(5000)
+        first = dict(items[0])
+        offer, warehouse = items[77]["offer_id"], items[77]["warehouse_id"]
+        items[77] = ProductsStocksV2RequestStock(offer_id=offer, warehouse_id=warehouse, stock=9)
+        items[1234] = {"offer_id": items[1234]["offer_id"], "warehouse_id": 404, "stock": 3}
         result = await env.client.products.stocks_v2.bulk(items)
 
-        sent = env.fake.requests_for(STOCKS)
-        assert len(sent) == 50 and result.requests == 50
+        sent = env.sandbox.requests_for(STOCKS)
+        assert len(sent) == 50 and result.requests == 50  # none refused, none resent
         assert all(len(r.body["stocks"]) == 100 for r in sent)
-        assert sorted(s["offer_id"] for r in sent for s in r.body["stocks"]) == sorted(
-            f"offer-{i}" for i in range(5000)
-        )
+        assert [s for r in sent for s in r.body["stocks"]] == [
+            msgspec.to_builtins(i) for i in items
+        ]
         assert len(result) == 5000
         for i, outcome in enumerate(result):
             assert outcome.index == i and outcome.item is items[i]
-            assert outcome.entry.offer_id == f"offer-{i}"
+            want = items[i] if isinstance(items[i], dict) else msgspec.to_builtins(items[i])
+            assert outcome.entry.offer_id == want["offer_id"]
+            assert outcome.entry.warehouse_id == want["warehouse_id"]
         bad = result[1234]
         assert bad.status == "failed" and bad.error is not None
-        assert bad.error.code == "WAREHOUSE_NOT_FOUND" and bad.error.message == "no warehouse"
+        assert bad.error.code == "WAREHOUSE_NOT_FOUND" and "404" in bad.error.message
         assert [o.index for o in result.failed] == [1234]
         assert len(result.succeeded) == 4999 and not result.retry_later
-        assert env.fake.stocks[("offer-77", "2")] == 9
+        # the shop shows what was sent
+        assert env.stock(offer, warehouse) == 9
+        assert env.stock(first["offer_id"], first["warehouse_id"]) == first["stock"]
         # paced at Ozon's 80 requests per minute, never beyond it
-        assert env.fake.method_429 == 0 and env.fake.item_too_many == 0
         times = [r.at for r in sent]
         assert times[-1] - times[0] >= 49 * 60 / 80
+        assert all(b - a < 60 for a, b in zip(times, times[80:], strict=False))
         with pytest.raises(BulkError, match="1 of 5000 items failed"):
             result.raise_for_failed()
 
 
 async def test_a_repeated_pair_is_sent_30_s_later_and_the_last_value_wins() -> None:
-    async with bulk_env() as env:
-        items = [
-            {"offer_id": "a", "warehouse_id": 1, "stock": 5},
-            {"offer_id": "b", "warehouse_id": 1, "stock": 6},
-            {"offer_id": "a", "warehouse_id": 1, "stock": 7},
-            {"offer_id": "a", "warehouse_id": 2, "stock": 8},  # another pair: not delayed
-        ]
+    async with sandbox_env() as env:
+        pairs = env.stock_pairs(5)
+        a, b, a_elsewhere = {**pairs[0], "stock": 5}, pairs[4], pairs[1]
+        assert a_elsewhere["offer_id"] == a["offer_id"]  # the same offer at another warehouse
+        items = [a, {**b, "stock": 6}, {**a, "stock": 7}, {**a_elsewhere, "stock": 8}]
         result = await env.client.products.stocks_v2.bulk(items)
-        assert result.all_ok
-        sent = env.fake.requests_for(STOCKS)
+        assert result.all_ok and [o.attempts for o in result] == [1, 1, 1, 1]
+        sent = env.sandbox.requests_for(STOCKS)
         assert [[s["stock"] for s in r.body["stocks"]] for r in sent] == [[5, 6, 8], [7]]
-        gap = sent[1].at - sent[0].at
-        assert 30.0 <= gap <= 32.0
-        assert env.fake.stocks[("a", "1")] == 7
-        assert env.fake.item_too_many == 0
+        assert 30.0 <= sent[1].at - sent[0].at <= 32.0  # scheduled, not refused by the shop
+        assert env.stock(a["offer_id"], a["warehouse_id"]) == 7
 
 
 async def test_wait_false_returns_the_repeat_in_retry_later() -> None:
-    async with bulk_env() as env:
-        items = [
-            {"offer_id": "a", "warehouse_id": 1, "stock": 5},
-            {"offer_id": "a", "warehouse_id": 1, "stock": 7},
-            {"offer_id": "a", "warehouse_id": 1, "stock": 9},
-            {"offer_id": "b", "warehouse_id": 1, "stock": 1},
-        ]
+    async with sandbox_env() as env:
+        a, b = env.stock_pairs(2)
+        items = [{**a, "stock": 5}, {**a, "stock": 7}, {**a, "stock": 9}, {**b, "stock": 1}]
         result = await env.client.products.stocks_v2.bulk(items, wait=False)
         assert [o.status for o in result] == ["ok", "retry_later", "retry_later", "ok"]
         later = result.retry_later
         assert [o.item for o in later] == items[1:3]
-        assert all(o.retry_after is not None and 29.0 <= o.retry_after <= 31.5 for o in later)
+        assert all(o.retry_after is not None and 30.0 <= o.retry_after <= 31.5 for o in later)
         assert later[0].error is not None and later[0].error.code == "TOO_MANY_REQUESTS"
-        assert len(env.fake.requests_for(STOCKS)) == 1
-        assert env.fake.stocks[("a", "1")] == 5
+        assert len(env.sandbox.requests_for(STOCKS)) == 1
+        assert env.stock(a["offer_id"], a["warehouse_id"]) == 5
         # sending them again after that time works (and keeps their order)
-        await env.clock.sleep(later[0].retry_after or 0.0)
+        env.advance(later[0].retry_after or 0.0)
         again = await env.client.products.stocks_v2.bulk([o.item for o in later])
-        assert again.all_ok and env.fake.stocks[("a", "1")] == 9
-        assert env.fake.item_too_many == 0
+        assert again.all_ok and env.stock(a["offer_id"], a["warehouse_id"]) == 9
+        assert [o.attempts for o in again] == [1, 1]  # the shop never refused one
 
 
 async def test_wait_seconds_bounds_how_long_an_item_may_wait() -> None:
-    async with bulk_env() as env:
-        items = [{"offer_id": "a", "warehouse_id": 1, "stock": n} for n in range(3)]
+    async with sandbox_env() as env:
+        (pair,) = env.stock_pairs(1)
+        items = [{**pair, "stock": n} for n in range(3)]
         result = await env.client.products.stocks_v2.bulk(items, wait=40)
         assert [o.status for o in result] == ["ok", "ok", "retry_later"]
-        assert env.fake.stocks[("a", "1")] == 1
+        assert env.stock(pair["offer_id"], pair["warehouse_id"]) == 1
 
 
 async def test_too_many_requests_that_still_arrives_is_retried_once_after_its_window() -> None:
-    async with bulk_env() as env:
-        env.fake.touch_stock("x", 1)  # another process updated the pair just now
-        result = await env.client.products.stocks_v2.bulk(
-            [
-                {"offer_id": "x", "warehouse_id": 1, "stock": 4},
-                {"offer_id": "y", "warehouse_id": 1, "stock": 2},
-            ]
-        )
-        assert result.all_ok
-        assert [o.attempts for o in result] == [2, 1]
-        sent = env.fake.requests_for(STOCKS)
-        assert len(sent) == 2 and sent[1].at - sent[0].at >= 30.0
-        assert env.fake.stocks[("x", "1")] == 4
+    async with sandbox_env() as env:
+        x, y, z = env.stock_pairs(3)
+        other = other_process(env)
+        try:
+            await other.products.stocks_v2(stocks=[{**x, "stock": 1}])  # just now, elsewhere
+            result = await env.client.products.stocks_v2.bulk([{**x, "stock": 4}, y])
+            assert result.all_ok
+            assert [o.attempts for o in result] == [2, 1]
+            sent = env.sandbox.requests_for(STOCKS)
+            assert len(sent) == 3 and sent[2].at - sent[1].at >= 30.0
+            assert env.stock(x["offer_id"], x["warehouse_id"]) == 4
 
-        # when the second try is refused too, the item fails with Ozon's code
-        env.fake.touch_stock("z", 1)
-        task_clock = env.clock
+            # when the second try is refused too (the other worker updated it again in
+            # between), the item fails with Ozon's code
+            await other.products.stocks_v2(stocks=[{**z, "stock": 1}])
 
-        async def keep_touching() -> None:
-            await task_clock.sleep(29.0)
-            env.fake.touch_stock("z", 1)
+            async def again_in_between() -> None:
+                await env.clock.sleep(30.5)
+                await other.products.stocks_v2(stocks=[{**z, "stock": 2}])
 
-        import asyncio
-
-        toucher = asyncio.ensure_future(keep_touching())
-        result = await env.client.products.stocks_v2.bulk(
-            [{"offer_id": "z", "warehouse_id": 1, "stock": 4}]
-        )
-        await toucher
-        assert result[0].status == "failed" and result[0].attempts == 2
-        assert result[0].error is not None and result[0].error.code == "TOO_MANY_REQUESTS"
+            toucher = asyncio.ensure_future(again_in_between())
+            result = await env.client.products.stocks_v2.bulk([{**z, "stock": 4}])
+            await toucher
+            assert result[0].status == "failed" and result[0].attempts == 2
+            assert result[0].error is not None and result[0].error.code == "TOO_MANY_REQUESTS"
+            assert env.stock(z["offer_id"], z["warehouse_id"]) == 2
+        finally:
+            await other.aclose()
 
 
 async def test_a_whole_request_503_marks_its_items_failed_and_is_not_resent() -> None:
-    async with bulk_env() as env:
-        env.fake.fail_next(STOCKS, 503)
-        result = await env.client.products.stocks_v2.bulk(pairs(150), concurrency=1)
-        sent = env.fake.requests_for(STOCKS)
-        assert len(sent) == 2  # the refused request was not sent again
-        failed = result.failed
-        assert [o.index for o in failed] == list(range(100))
-        error = failed[0].error
-        assert error is not None and error.status == 503 and error.code == "14"
+    async with sandbox_env() as env:
+        items = env.stock_pairs(150)
+        before = env.stock(items[0]["offer_id"], items[0]["warehouse_id"])
+        env.sandbox.add_fault(STOCKS, status=503)
+        result = await env.client.products.stocks_v2.bulk(
+            [{**i, "stock": 55} for i in items], concurrency=1
+        )
+        sent = env.sandbox.requests_for(STOCKS)
+        assert len(sent) == 2  # the failed request was not sent again
+        assert [o.index for o in result.failed] == list(range(100))
+        error = result.failed[0].error
+        assert error is not None and error.status == 503 and error.code == "13"
         assert isinstance(error.exception, ServerError)
+        assert "not resent" in (error.exception.decision or "")
         assert all(o.ok for o in result[100:])
-        assert env.fake.stocks.get(("offer-0", "1")) is None
+        assert env.stock(items[0]["offer_id"], items[0]["warehouse_id"]) == before
+        assert env.stock(items[120]["offer_id"], items[120]["warehouse_id"]) == 55
+
+
+async def test_a_429_is_resent_with_fresh_windows_a_period_later() -> None:
+    async with sandbox_env() as env:
+        items = env.stock_pairs(3)
+        env.sandbox.add_fault(STOCKS, status=429)
+        result = await env.client.products.stocks_v2.bulk(items)
+        assert result.all_ok and [o.attempts for o in result] == [2, 2, 2]
+        first, second = env.sandbox.requests_for(STOCKS)
+        # Ozon refused it unprocessed; the windows it used make the pairs wait a whole period
+        assert second.body == first.body and second.at - first.at >= 30.0
 
 
 async def test_3000_prices_go_in_3_requests() -> None:
-    async with bulk_env() as env:
-        items = [{"offer_id": f"p{i}", "price": f"{100 + i}"} for i in range(3000)]
+    async with sandbox_env(sandbox={"products": 3000}) as env:
+        products = sorted(env.sandbox.state.products.values(), key=lambda p: p.product_id)
+        items = [{"offer_id": p.offer_id, "price": f"{100 + i}"} for i, p in enumerate(products)]
         result = await env.client.product.import_prices_v1.bulk(items)
         assert result.all_ok and result.requests == 3
-        assert [len(r.body["prices"]) for r in env.fake.requests_for(PRICES)] == [1000] * 3
-        assert env.fake.prices["p2999"] == "3099"
+        assert [len(r.body["prices"]) for r in env.sandbox.requests_for(PRICES)] == [1000] * 3
+        assert [o.entry.offer_id for o in result] == [i["offer_id"] for i in items]
+        assert products[2999].price == "3099.00"
 
 
 async def test_the_hourly_price_rule_is_honoured() -> None:
-    async with bulk_env() as env:
-        items = [{"offer_id": "p", "price": str(100 + n)} for n in range(12)]
-        items.insert(3, {"offer_id": "q", "price": "5"})
+    async with sandbox_env() as env:
+        p, q = env.products()[:2]
+        items = [{"offer_id": p.offer_id, "price": str(100 + n)} for n in range(12)]
+        items.insert(3, {"offer_id": q.offer_id, "price": "5"})
         result = await env.client.product.import_prices_v1.bulk(items, wait=False)
         assert [o.status for o in result].count("ok") == 11  # 10 of p, 1 of q
         later = result.retry_later
         assert [o.item["price"] for o in later] == ["110", "111"]  # type: ignore[index]
         assert all(o.retry_after is not None and o.retry_after > 3500 for o in later)
-        assert env.fake.prices["p"] == "109" and env.fake.item_too_many == 0
+        assert p.price == "109.00" and q.price == "5.00"
+        assert all(o.attempts == 1 for o in result.succeeded)  # the shop refused none
 
         start = env.clock.now()
         result = await env.client.product.import_prices_v1.bulk([o.item for o in later])
-        assert result.all_ok and env.fake.prices["p"] == "111"
+        assert result.all_ok and p.price == "111.00"
+        assert [o.attempts for o in result] == [1, 1]
         assert env.clock.now() - start >= 3500  # waited for the hour to pass
-        assert env.fake.item_too_many == 0
+        sent = env.sandbox.requests_for(PRICES)
+        times = [r.at for r in sent for it in r.body["prices"] if it["offer_id"] == p.offer_id]
+        assert len(times) == 12
+        assert all(b - a >= 3600 for a, b in zip(times, times[10:], strict=False))
 
 
-async def test_the_per_item_rule_is_shared_through_the_limiter_and_keyed_per_client_id() -> None:
-    async with bulk_env() as env:
-        other_session = aiohttp.ClientSession(trace_configs=[env.clock.trace()])
-
-        def client(cid: str) -> OzonClient:
-            return OzonClient(
-                cid,
-                "k",
-                base_url=env.fake.url,
-                clock=env.clock,
-                limiter=env.limiter,  # what a cross-process limiter shares
-                session=other_session,
-            )
-
-        try:
-            item = {"offer_id": "s", "warehouse_id": 1, "stock": 1}
-            await env.client.products.stocks_v2.bulk([item])
-            same_seller = await client("123456").products.stocks_v2.bulk([item], wait=False)
-            assert same_seller[0].status == "retry_later"
-            other_seller = await client("999").products.stocks_v2.bulk([item], wait=False)
-            assert other_seller[0].ok
-        finally:
-            await other_session.close()
+async def test_progress_is_reported_as_items_get_their_outcome() -> None:
+    async with sandbox_env() as env:
+        pairs = env.stock_pairs(201)
+        items = [*pairs, {**pairs[0], "stock": 1}]  # the repeat waits 30 s for its turn
+        seen: list[tuple[int, int]] = []
+        result = await env.client.products.stocks_v2.bulk(
+            items, on_progress=lambda done, total: seen.append((done, total))
+        )
+        assert result.all_ok and result.requests == 4
+        assert [d for d, _ in seen] == sorted({d for d, _ in seen})  # growing, never repeated
+        assert {t for _, t in seen} == {202} and seen[-1] == (202, 202)
+        assert (100, 202) in seen and (201, 202) in seen  # after each request
 
 
 async def test_bad_items_are_refused_before_anything_is_sent() -> None:
-    async with bulk_env() as env:
-        items = pairs(3)
+    async with sandbox_env() as env:
+        items = env.stock_pairs(3)
         del items[1]["warehouse_id"]
         items[2]["stock"] = "many"
         with pytest.raises(RequestValidationError) as info:
@@ -216,17 +240,45 @@ async def test_bad_items_are_refused_before_anything_is_sent() -> None:
         assert info.value.field == "stocks[1].warehouse_id"
         assert "stocks[2]" in str(info.value) and "nothing was sent" in str(info.value)
         with pytest.raises(TypeError, match="unexpected keyword"):
-            await env.client.products.stocks_v2.bulk(pairs(1), warehouse=3)
+            await env.client.products.stocks_v2.bulk(items[:1], warehouse=3)
         with pytest.raises(TypeError, match="first argument"):
-            await env.client.products.stocks_v2.bulk(pairs(1), stocks=[])
+            await env.client.products.stocks_v2.bulk(items[:1], stocks=[])
         with pytest.raises(RequestValidationError):
             # the shared fields are checked too (action_id must be a number)
             await env.client.actions.products_activate_v1.bulk(
                 [{"product_id": 1, "action_price": 2}], action_id="x"
             )
-        assert env.fake.received == []
+        assert env.sandbox.requests == []
         empty = await env.client.products.stocks_v2.bulk([])
         assert isinstance(empty, BulkResult) and len(empty) == 0 and empty.requests == 0
+
+
+# --------------------------------------------------------------------------- keyed per Client-Id
+async def test_the_per_item_rule_is_shared_through_the_limiter_and_keyed_per_client_id() -> None:
+    """Not on the sandbox: it holds one shop for every Client-Id, so a second seller's update of
+    the same pair would be refused by the shop itself; Ozon keeps each seller's pairs apart."""
+    from tests.helpers import VirtualClock
+
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock)  # what a cross-process limiter shares
+    sent: list[str] = []
+
+    def shop(request: HTTPRequest) -> HTTPResponse:
+        sent.append(request.headers["Client-Id"])
+        items = msgspec.json.decode(request.content or b"{}")["stocks"]
+        return HTTPResponse(200, json={"result": [{**i, "updated": True} for i in items]})
+
+    def client(cid: str) -> OzonClient:
+        return OzonClient(cid, "k", clock=clock, limiter=limiter, transport=MockTransport(shop))
+
+    item = {"offer_id": "s", "warehouse_id": 1, "stock": 1}
+    async with client("123456") as one, client("123456") as same, client("999") as other:
+        assert (await one.products.stocks_v2.bulk([item]))[0].ok
+        same_seller = await same.products.stocks_v2.bulk([item], wait=False)
+        assert same_seller[0].status == "retry_later"
+        other_seller = await other.products.stocks_v2.bulk([item], wait=False)
+        assert other_seller[0].ok
+    assert sent == ["123456", "999"]
 
 
 # --------------------------------------------------------------------------- answer matching
@@ -335,6 +387,7 @@ def test_every_batch_operation_is_described() -> None:
 
 async def test_the_readme_example_runs(tmp_path: Any, capsys: Any) -> None:
     import re
+    from datetime import datetime, timezone
 
     from tests.conftest import ROOT
 
@@ -343,9 +396,21 @@ async def test_the_readme_example_runs(tmp_path: Any, capsys: Any) -> None:
     (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
     namespace: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), namespace)
-    async with bulk_env() as env:
-        await namespace["daily_jobs"](env.client, str(tmp_path))
+    async with sandbox_env(sandbox={"products": 300}) as env:
+        stocks = env.stock_pairs(1000)
+        stocks[5] = {**stocks[5], "warehouse_id": 404}
+        prices = [{"offer_id": p.offer_id, "price": "499"} for p in env.products()]
+        await namespace["daily_jobs"](env.client, str(tmp_path), stocks, prices)
         out = capsys.readouterr().out
-        assert "3 postings" in out
-        assert len(env.fake.requests_for(STOCKS)) == 50
-        assert len(env.fake.requests_for(PRICES)) == 3
+        assert len(env.sandbox.requests_for(STOCKS)) == 10
+        assert len(env.sandbox.requests_for(PRICES)) == 1
+        assert out.count("not updated:") == 1 and "WAREHOUSE_NOT_FOUND" in out
+        assert env.sandbox.state.product_by(offer_id="new-1") is not None
+        since = datetime(2026, 2, 1, tzinfo=timezone.utc).timestamp()
+        to = datetime(2026, 3, 1, tzinfo=timezone.utc).timestamp()
+        rows = sum(
+            len(p.products)
+            for p in env.sandbox.state.postings.values()
+            if since <= p.in_process_at <= to
+        )
+        assert rows > 0 and f"\n{rows} report rows\n" in "\n" + out

@@ -772,3 +772,13 @@ def test_the_readme_command_line_example_runs_as_written(tmp_path: Path) -> None
     assert len(rows) > 100 and len({r["posting_number"] for r in rows}) == len(rows)
     assert (tmp_path / "labels.pdf").read_bytes().startswith(b"%PDF")
     assert b"posting.fbs_list_v4" in proc.stdout
+    # the workflows: one stock row not applied (archived), the report downloaded
+    with (tmp_path / "not-applied.csv").open(newline="") as f:
+        not_applied = list(csv.DictReader(f))
+    assert [(r["line"], r["offer_id"], r["code"]) for r in not_applied] == [
+        ("3", "ART-01002", "PRODUCT_IS_ARCHIVED")
+    ]
+    assert b"3 items in 1 request: 2 applied, 1 failed" in proc.stderr
+    assert b"1 item in 1 request: 1 applied, 0 failed" in proc.stderr
+    report = (tmp_path / "report.csv").read_text("utf-8-sig").splitlines()
+    assert report[0].startswith("Номер заказа;Номер отправления") and len(report) > 100

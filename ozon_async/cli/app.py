@@ -1,7 +1,8 @@
-"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``.
+"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``, and
+from :mod:`~ozon_async.cli._flows` the workflows ``stocks push``, ``prices push``,
+``report postings`` and ``mcp``.
 
-Adding a command group (the bulk workflows ``ozon stocks push``, ``ozon prices push``,
-``ozon report postings``; ``ozon mcp``) means writing a ``click.Group`` in its own module of this
+Adding a command group means writing a ``click.Group`` in its own module of this
 package, decorating its commands with :func:`~ozon_async.cli._runner.connection_options`, using
 :class:`~ozon_async.cli._runner.Session` for credentials, errors and exit codes,
 :func:`~ozon_async.cli._runner.run_async` for the clean Ctrl-C stop,
@@ -60,7 +61,11 @@ def cli() -> None:
     ozon call warehouse.list_v2 limit:=100   call one
     ozon call posting.fbs_list_v4 --all --format csv --out postings.csv \\
         filter.since=2026-01-01T00:00:00Z filter.to=2026-02-01T00:00:00Z limit:=100
+    ozon stocks push stocks.csv --report failed.csv
+    ozon prices push prices.csv
+    ozon report postings --since 2026-01-01 --to 2026-01-31 --out postings.csv
     ozon sandbox --port 8080                 a local mock of the API
+    ozon mcp --sandbox                       the MCP server for AI assistants
 
     Credentials: --profile NAME (config file, see `ozon profiles`), --client-id/--api-key, or
     OZON_CLIENT_ID/OZON_API_KEY. Exit codes: 0 ok, 1 API error, 2 usage or validation error,
@@ -438,3 +443,14 @@ def completion(shell: str) -> None:
     cls = get_completion_class(shell)
     assert cls is not None
     click.echo(cls(cli, {}, "ozon", "_OZON_COMPLETE").source())
+
+
+# ---------------------------------------------------------------------- workflows
+def _add_workflows() -> None:
+    from ozon_async.cli import _flows
+
+    for command in (_flows.stocks, _flows.prices, _flows.report, _flows.mcp):
+        cli.add_command(command)
+
+
+_add_workflows()
