@@ -425,7 +425,8 @@ class _Channel:
     """
 
     def __init__(self, client: OzonClient, op: Operation, options: Mapping[str, Any]) -> None:
-        self.client_id = client.client_id
+        # the key the client's limits are kept under (the Client-Id, or a token's hash)
+        self.client_id: str = client.rate_limit_key or client.client_id or ""
         self.limiter: RateLimiter = client.limiter
         self.clock: Clock = client._clock
         self._client = client
@@ -448,7 +449,8 @@ class _Channel:
 
     async def slot(self) -> None:
         """Wait for the slot a call of the operation takes (its limit and the Client-Id's)."""
-        await self._client._acquire(self._op)
+        self.client_id = await self._client._rate_limit_key_now()
+        await self._client._acquire(self._op, self.client_id)
 
     def send(self, fields: Mapping[str, Any]) -> Awaitable[Any]:
         """One attempt, now: no pacing wait, no resend (both are the caller's)."""
@@ -492,7 +494,6 @@ class _Run(Generic[I, R]):
         self.on_progress = on_progress
         self.batch = op.batch
         self.channel = _Channel(client, op, options)
-        self.client_id = self.channel.client_id
         self.limiter = self.channel.limiter
         self.clock = self.channel.clock
         self.inputs = inputs
@@ -549,7 +550,7 @@ class _Run(Generic[I, R]):
     def _window_key(self, i: int) -> str:
         k = self.keys[i]
         assert k is not None
-        return f"{self.client_id} item {self.op.key} {k[0]}:" + "\x1f".join(k[1])
+        return f"{self.channel.client_id} item {self.op.key} {k[0]}:" + "\x1f".join(k[1])
 
     def _finish(self, i: int, outcome: ItemOutcome[I, R]) -> None:
         self.outcomes[i] = outcome

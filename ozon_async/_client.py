@@ -416,6 +416,14 @@ class OzonClient(Resources):
         return result
 
     # ------------------------------------------------------------------ the attempt loop
+    async def _rate_limit_key_now(self) -> str:
+        """:attr:`rate_limit_key`, asking the token provider for its token when none is known
+        yet (the bulk helpers key their per-item rules by it)."""
+        key = self._auth.rate_key
+        if key is None:
+            key = self._auth.key_for(await self._auth.current_token())
+        return key
+
     async def _acquire(self, op: Operation | None, key: str) -> None:
         limiter = self._shared.limiter
         if op is not None and op.rate_limit is not None:
