@@ -7,7 +7,6 @@ or error made here contains a key or a token.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
@@ -28,6 +27,8 @@ def token_rate_key(token: str) -> str:
     """The rate-limit key of an access token given without ``client_id``: a short hash, so
     that every client (and process) using the token shares one budget and the token itself is
     never used as a key (keys may be stored in Redis)."""
+    import hashlib
+
     return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 

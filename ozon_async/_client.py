@@ -8,15 +8,12 @@ or raise. Everything else lives elsewhere: settings in :mod:`ozon_async._config`
 
 from __future__ import annotations
 
-import html
 import logging
 import os
-import platform
-import random
 import re
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
@@ -61,6 +58,9 @@ from ozon_async._version import __version__
 from ozon_async.resources import Resources
 
 if TYPE_CHECKING:
+    import random
+    from pathlib import Path
+
     import aiohttp
     from typing_extensions import Unpack
 
@@ -87,7 +87,9 @@ class _Shared:
         self.limiter = limiter
         self.own_limiter = own_limiter  # made by the client, so closed by it
         self.closed = False
-        self.random = random.Random()
+        import random  # here, not at import time: it pulls in hashlib
+
+        self.random: random.Random = random.Random()
 
 
 class OzonClient(Resources):
@@ -221,7 +223,7 @@ class OzonClient(Resources):
         self._policy: RetryPolicy = cfg.retry_policy
         ua = (
             f"ozon_async/{__version__} (Python {sys.version_info.major}.{sys.version_info.minor}; "
-            f"{platform.system()})"
+            f"{_system()})"
         )
         self._headers: dict[str, str] = {
             **self._auth.headers(),
@@ -778,8 +780,8 @@ def summarize_body(content: bytes, limit: int = 300) -> str:
     if _HTML.search(head[:4096]):
         title = _TITLE.search(text)
         if title and title.group(1).strip():
-            return _shorten(html.unescape(" ".join(title.group(1).split())), limit)
-        text = html.unescape(_TAG.sub("\n", _HIDDEN.sub("", text)))
+            return _shorten(_unescape(" ".join(title.group(1).split())), limit)
+        text = _unescape(_TAG.sub("\n", _HIDDEN.sub("", text)))
     for line in text.splitlines():
         line = " ".join(line.split())
         if line:
@@ -802,4 +804,18 @@ def _log_attempt(
     trace = headers.get("x-o3-trace-id", "-") if headers is not None else "-"
     logger.debug(
         "%s %s -> %s (attempt %d, %.3f s, trace %s)", method, path, status, attempt, elapsed, trace
+    )
+
+
+def _unescape(text: str) -> str:
+    import html  # only error pages need it
+
+    return html.unescape(text)
+
+
+def _system() -> str:
+    """The operating system's name for the User-Agent (``platform.system()`` without importing
+    ``platform``)."""
+    return {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}.get(
+        sys.platform, sys.platform
     )

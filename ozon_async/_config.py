@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from ozon_async._exceptions import ConfigurationError, RequestValidationError
 from ozon_async._hooks import EventHook, check_event_hooks
@@ -76,6 +74,8 @@ def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
+        import ipaddress
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
@@ -87,6 +87,8 @@ def check_base_url(url: str, allow_insecure: bool) -> str:
     if not isinstance(url, str):
         raise ConfigurationError(f"base_url must be a string, not {type(url).__name__}")
     try:
+        from urllib.parse import urlsplit
+
         parts = urlsplit(url)
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError on a bad port

@@ -22,10 +22,12 @@ The rules:
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import random
 
 OutcomeKind = Literal["status", "not_sent", "timeout", "lost", "too_large"]
 
@@ -49,7 +51,11 @@ class Backoff:
 
     def delay(self, attempt: int, rand: random.Random | None = None) -> float:
         """:meth:`wait` with a random jitter."""
-        return self.wait(attempt, (rand or random).random())
+        if rand is None:
+            import random
+
+            return self.wait(attempt, random.random())
+        return self.wait(attempt, rand.random())
 
 
 @dataclass(frozen=True)
