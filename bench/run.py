@@ -4,6 +4,7 @@ a baseline measured in the same run.
 
     python bench/run.py            # full run; prints the table and writes bench/RESULTS.md
     python bench/run.py --smoke    # a few seconds, nothing written (CI)
+    python bench/run.py --only decode --only "import time"    # some sections, nothing written
 
 Competitors (ozonapi-async, ozon-sdk) are measured when installed; `make bench` installs them in
 bench/.venv, the way a user would. This is a script, not a test: it asserts nothing.
@@ -420,17 +421,25 @@ def bench_import(rounds: int) -> list[Figure]:
 
 
 # --------------------------------------------------------------------------- 4. memory
+#: A paginated list the sandbox answers from generated items (as many as it is started with),
+#: in pages of up to 1,000 (the limit Ozon allows for it).
+MEMORY_OP = "POST /v1/rating/index/fbs/posting/list"
+
+
 def _iterate_child(url: str, limit_items: int) -> None:
     import resource
 
-    from ozon_async import OzonClient
+    from ozon_async import OPERATIONS, OzonClient
+
+    op = OPERATIONS[MEMORY_OP]
+    assert op.pagination is not None and op.pagination.limit is not None
 
     async def main() -> int:
         n = 0
         async with OzonClient("1", "k", base_url=url, rate_limit=None) as c:
-            async for _ in c.posting.fbs_list_v4.iter(
-                limit=1000, filter={"since": "2024-01-01T00:00:00Z", "to": "2024-12-31T00:00:00Z"}
-            ):
+            method = getattr(getattr(c, op.group), op.name)
+            period = {"date_from": "2026-01-01T00:00:00Z", "date_to": "2026-01-31T00:00:00Z"}
+            async for _ in method.iter(filter=period, **{op.pagination.limit: 1000}):
                 n += 1
                 if n >= limit_items:
                     break
@@ -462,7 +471,7 @@ def bench_memory(total: int, rounds: int) -> list[Figure]:
     growth = statistics.median(big) - statistics.median(small)
     return [
         Figure(
-            f"peak RSS iterating {seen:,} postings (pages of 1,000)",
+            f"peak RSS iterating {seen:,} items of {MEMORY_OP} (pages of 1,000)",
             "MiB",
             big,
             "peak RSS after one page",
@@ -906,6 +915,12 @@ def main() -> None:
     ap.add_argument(
         "--smoke", action="store_true", help="tiny sizes, a few seconds, nothing written"
     )
+    ap.add_argument(
+        "--only",
+        action="append",
+        metavar="SECTION",
+        help="run only this section (repeatable), e.g. --only decode --only 'import time'",
+    )
     args = ap.parse_args()
     warnings.simplefilter("ignore", DeprecationWarning)
     s = args.smoke
@@ -921,6 +936,11 @@ def main() -> None:
         ("codegen", lambda: [] if s else bench_codegen(3)),
         ("bulk", lambda: bench_bulk(s)),
     ]
+    if args.only:
+        unknown = set(args.only) - {label for label, _ in steps}
+        if unknown:
+            ap.error(f"unknown sections {sorted(unknown)}; choose from {[lb for lb, _ in steps]}")
+        steps = [(label, step) for label, step in steps if label in args.only]
     for label, step in steps:
         t = time.perf_counter()
         print(f"… {label}", file=sys.stderr, flush=True)
@@ -929,7 +949,7 @@ def main() -> None:
     info = machine()
     text = table(figs)
     print(text)
-    if not s:
+    if not s and not args.only:
         lines = [
             "# Benchmark results",
             "",
