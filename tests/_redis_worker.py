@@ -9,7 +9,7 @@ on stdin, so that all start together however long each took to start.
 ``pace``: its own OzonClient (Client-Id 4242, 50 rps) with a RedisRateLimiter keeps CONCURRENCY
 calls going from the start for SECONDS, then
 cancels the ones still waiting. Each request carries ``X-Seq``; the worker records when the
-limiter granted it (``time.monotonic``, the same clock in every process of the machine), so that
+limiter granted it (``time.time()``, the clock the sandbox stamps arrivals with), so that
 grant-to-arrival spread can be measured against the mock server's arrival times.
 
 ``window``: takes the per-item rule ``acquire_window(ITEM_KEY, 1, PERIOD)`` in a loop and sends
@@ -46,7 +46,7 @@ class Recorder(RateLimiter):
     async def acquire(self, key: str, requests: float, period: float) -> None:
         await self.inner.acquire(key, requests, period)
         if key == CLIENT_ID:
-            self.granted[asyncio.current_task()] = time.monotonic()
+            self.granted[asyncio.current_task()] = time.time()
 
     async def acquire_window(
         self, key: str, limit: int, period: float, *, wait: bool = True
