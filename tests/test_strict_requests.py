@@ -189,3 +189,43 @@ async def test_limits_stated_in_words_are_enforced(
     _refused(exc, field)
     assert ozon_mock.server.requests_for("/v3/product/list") == []
     assert ozon_mock.server.requests_for("/v2/finance/realization") == []
+
+
+def _struct_types(tp: Any, seen: set[type[Any]]) -> None:
+    """Every Struct type reachable from an annotation."""
+    import typing
+
+    import msgspec
+
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        if tp in seen:
+            return
+        seen.add(tp)
+        for hint in typing.get_type_hints(tp, include_extras=True).values():
+            _struct_types(hint, seen)
+        return
+    for arg in typing.get_args(tp):
+        _struct_types(arg, seen)
+
+
+def test_every_model_a_request_reaches_is_strict_and_every_answer_model_lenient() -> None:
+    """Unknown keys are refused at every depth of every request (no request model is shared
+    with an answer, where unknown keys must be ignored)."""
+    from ozon_async import OPERATIONS
+    from ozon_async._models import Model, RequestModel
+
+    requests: set[type[Any]] = set()
+    responses: set[type[Any]] = set()
+    for op in OPERATIONS.values():
+        if op.request_type is not None:
+            _struct_types(op.request_type, requests)
+        if op.response_type is not None:
+            _struct_types(op.response_type, responses)
+    assert len(requests) > 500 and len(responses) > 500
+    lax = sorted(tp.__name__ for tp in requests if not issubclass(tp, RequestModel))
+    assert not lax, lax[:10]
+    assert all(tp.__struct_config__.forbid_unknown_fields for tp in requests)
+    strict_answers = sorted(tp.__name__ for tp in responses if issubclass(tp, RequestModel))
+    assert not strict_answers, strict_answers[:10]
+    assert all(issubclass(tp, Model) for tp in responses)
+    assert not any(tp.__struct_config__.forbid_unknown_fields for tp in responses)
