@@ -235,3 +235,20 @@ def test_an_int64_sent_as_empty_string_decodes_as_null() -> None:
     example["products"][0]["exemplars"][0]["exemplar_id"] = "1234567890123"
     answer = decoder_for(OPERATIONS[key].response_type).decode(json.dumps(example))
     assert answer.products[0].exemplars[0].exemplar_id == 1234567890123
+
+
+def test_models_stay_out_of_the_cyclic_collector() -> None:
+    """Decoding a page of postings creates thousands of models; none is tracked by the cyclic GC
+    (the base sets gc=False), while the lists inside them still are."""
+    import gc
+
+    from ozon_async._codec import decoder_for
+    from ozon_async.types import PostingFbsListV3Response, PostingFbsListV4Request
+
+    body = b'{"result": {"postings": [{"posting_number": "1-1", "products": [{"sku": 1}]}]}}'
+    answer = decoder_for(PostingFbsListV3Response).decode(body)
+    assert answer.result is not None and answer.result.postings
+    posting = answer.result.postings[0]
+    assert not gc.is_tracked(answer) and not gc.is_tracked(posting)
+    assert gc.is_tracked(answer.result.postings)
+    assert not PostingFbsListV4Request.__struct_config__.gc
