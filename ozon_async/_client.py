@@ -21,7 +21,7 @@ import msgspec
 
 from ozon_async._auth import Auth, TokenProvider, resolve_auth
 from ozon_async._clock import SYSTEM_CLOCK, Clock
-from ozon_async._codec import encode_json
+from ozon_async._codec import decode_answer, encode_json
 from ozon_async._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientConfig,
@@ -44,7 +44,7 @@ from ozon_async._hooks import EventHook, Hooks, check_event_hooks, merge_event_h
 from ozon_async._operation import Operation
 from ozon_async._options import CallOptions
 from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter
-from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture
+from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture, captured
 from ozon_async._retry import (
     GiveUp,
     Outcome,
@@ -388,7 +388,7 @@ class OzonClient(Resources):
             raise RequestValidationError("request() takes the whole body as json=; no extra_body")
         op = OPERATIONS.get(f"{method} {path}")
         body = content if content is not None else (encode_json(json) if json is not None else None)
-        resp = await self._send(method, path, body, op, options)
+        resp: APIResponse[Any] = await self._send(method, path, body, op, options)
         if op is not None:
             resp._type = op.response_type
         return resp
@@ -442,9 +442,12 @@ class OzonClient(Resources):
         body: bytes | None,
         op: Operation | None,
         options: CallOptions,
-    ) -> APIResponse[Any]:
-        """Send a request, resending it as :func:`decide` says, and return the 2xx answer.
-        Event hooks, when the client has any, are told each step (:mod:`ozon_async._hooks`)."""
+        response_type: type[Any] | None = None,
+    ) -> Any:
+        """Send a request, resending it as :func:`decide` says, and return the 2xx answer: an
+        :class:`APIResponse`, or with ``response_type`` (a typed call of ``op``) the decoded
+        model (the :class:`APIResponse` when :meth:`raw` wraps the call). Event hooks, when the
+        client has any, are told each step (:mod:`ozon_async._hooks`)."""
         shared = self._shared
         if shared.closed:
             raise ClientClosedError("this OzonClient is closed; create a new one")
@@ -524,7 +527,10 @@ class OzonClient(Resources):
                             trace = resp.headers.get("x-o3-trace-id")
                             await events.response(attempt, elapsed, status=status, trace_id=trace)
                             await events.end(attempt, status=status, trace_id=trace)
-                        return APIResponse(
+                        capture = RAW_CAPTURE.get() if response_type is not None else None
+                        if capture is None and response_type is not None and op is not None:
+                            return decode_answer(op, response_type, status, resp.content)
+                        answer: APIResponse[Any] = APIResponse(
                             status=status,
                             headers=resp.headers,
                             content=resp.content,
@@ -533,6 +539,9 @@ class OzonClient(Resources):
                             elapsed=elapsed,
                             attempts=attempt,
                         )
+                        if capture is not None:
+                            return captured(capture, answer, response_type)
+                        return answer
                     error, outcome = _answer_error(resp, method, path)
                 elapsed = clock.now() - started
                 if logger.isEnabledFor(logging.DEBUG):

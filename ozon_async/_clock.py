@@ -21,8 +21,7 @@ class Clock(Protocol):
 class SystemClock:
     """The real clock: :func:`time.monotonic` and :func:`asyncio.sleep`."""
 
-    def now(self) -> float:
-        return time.monotonic()
+    now = staticmethod(time.monotonic)  # called as is: no Python frame per reading
 
     async def sleep(self, seconds: float) -> None:
         import asyncio

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ozon_async._exceptions import RequestValidationError
+from ozon_async._exceptions import RequestValidationError, ResponseDecodeError
+
+if TYPE_CHECKING:
+    from ozon_async._operation import Operation
 
 _ENCODER = msgspec.json.Encoder()
 _SCALARS = frozenset({str, int, float, bool})
@@ -29,6 +32,28 @@ def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
     return dec
 
 
+def decode_answer(op: Operation, response_type: Any, status: int, content: bytes) -> Any:
+    """The 2xx answer of ``op`` decoded into ``response_type``; a body that cannot be read is a
+    :class:`ResponseDecodeError` (which says, for a write, that the request was applied)."""
+    dec = _DECODERS.get(response_type) or decoder_for(response_type)
+    try:
+        return dec.decode(content)
+    except Exception as exc:  # msgspec.DecodeError / ValidationError, RecursionError
+        error = ResponseDecodeError(
+            "the JSON is nested too deeply" if isinstance(exc, RecursionError) else str(exc),
+            body=content,
+            status=status,
+            method=op.method,
+            path=op.path,
+        )
+        if not op.safe:
+            error.decision = (
+                f"Ozon answered {status}, so the request was applied; only its answer "
+                "could not be read (do not resend it blindly)"
+            )
+        raise error from None
+
+
 def encode_json(value: Any) -> bytes:
     return _ENCODER.encode(value)
 
@@ -46,24 +71,37 @@ def _field_path(message: str) -> tuple[str, str]:
     return message, path
 
 
-def build_request(operation: str, request_type: Any, fields: Mapping[str, Any]) -> Any:
+def build_request(operation: str | Operation, request_type: Any, fields: Mapping[str, Any]) -> Any:
     """Convert keyword arguments (plain values, dicts, lists or model instances) into a validated
-    request model. Raises :class:`RequestValidationError` naming the field path."""
-    data = {k: v for k, v in fields.items() if v is not None}
+    request model. Raises :class:`RequestValidationError` naming the field path (and
+    ``operation``, ``"METHOD /path"`` or the :class:`Operation` itself)."""
+    data = {}
+    plain = True
+    for name, value in fields.items():
+        if value is not None:
+            data[name] = value
+            if plain and type(value) not in _SCALARS:
+                plain = False
     try:
         # Plain scalars need no conversion to builtins first; models, dates, and containers
         # (which may hold models) do, so that everything inside gets validated.
-        if not all(type(v) in _SCALARS for v in data.values()):
+        if not plain:
             data = msgspec.to_builtins(data, str_keys=True)
         return msgspec.convert(data, request_type, strict=False)
     except msgspec.ValidationError as exc:
         message, path = _field_path(str(exc))
-        raise RequestValidationError(message, field=path, operation=operation) from None
+        raise RequestValidationError(message, field=path, operation=_key(operation)) from None
     except TypeError as exc:
-        raise RequestValidationError(str(exc), operation=operation) from None
+        raise RequestValidationError(str(exc), operation=_key(operation)) from None
 
 
-def encode_request(operation: str, request_type: Any, fields: Mapping[str, Any]) -> bytes:
+def _key(operation: str | Operation) -> str:
+    return operation if isinstance(operation, str) else operation.key
+
+
+def encode_request(
+    operation: str | Operation, request_type: Any, fields: Mapping[str, Any]
+) -> bytes:
     """Validated JSON body for a typed call (``{}`` for operations without parameters)."""
     if request_type is None:
         return b"{}"

@@ -67,7 +67,7 @@ def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prep
     if op.request_content_type == MULTIPART:
         body, ctype = encode_multipart(op.key, request_type, fields)
         return Prepared(path, body, ctype)
-    return Prepared(path, encode_request(op.key, request_type, fields), None)
+    return Prepared(path, encode_request(op, request_type, fields), None)
 
 
 def encode_multipart(

@@ -9,14 +9,14 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
-from ozon_async._codec import decoder_for, merge_extra_body
-from ozon_async._exceptions import RequestValidationError, ResponseDecodeError
+from ozon_async._codec import merge_extra_body
+from ozon_async._exceptions import RequestValidationError
 from ozon_async._models import BinaryResponse
 from ozon_async._operation import Operation
 from ozon_async._options import OPTION_NAMES, CallOptions
 from ozon_async._pagination import iter_items, iter_pages
-from ozon_async._request import Prepared, UploadFile, prepare
-from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture
+from ozon_async._request import UploadFile, prepare
+from ozon_async._response import RAW_CAPTURE, captured
 
 if TYPE_CHECKING:
     from ozon_async._bulk import BulkResult
@@ -51,35 +51,18 @@ class Resource:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"
 
-    async def _call(
+    def _call(
         self,
         op: Operation,
         request_type: type[Any] | None,
         response_type: type[R],
         fields: Mapping[str, Any],
         options: CallOptions,
-    ) -> R:
-        resp = await self._send(op, request_type, fields, options)
-        capture = RAW_CAPTURE.get()
-        if capture is not None:
-            return cast(R, _captured(capture, resp, response_type))
-        try:
-            result: R = decoder_for(response_type).decode(resp.content)
-        except Exception as exc:  # msgspec.DecodeError / ValidationError, RecursionError
-            error = ResponseDecodeError(
-                "the JSON is nested too deeply" if isinstance(exc, RecursionError) else str(exc),
-                body=resp.content,
-                status=resp.status,
-                method=op.method,
-                path=op.path,
-            )
-            if not op.safe:
-                error.decision = (
-                    f"Ozon answered {resp.status}, so the request was applied; only its answer "
-                    "could not be read (do not resend it blindly)"
-                )
-            raise error from None
-        return result
+    ) -> Awaitable[R]:
+        """Validate and encode the request now (errors surface before anything is sent) and
+        return the client's send coroutine, which decodes the answer into ``response_type``
+        (a plain function: no extra coroutine per call)."""
+        return cast("Awaitable[R]", self._send(op, request_type, fields, options, response_type))
 
     async def _call_binary(
         self,
@@ -91,7 +74,7 @@ class Resource:
         resp = await self._send(op, request_type, fields, options)
         capture = RAW_CAPTURE.get()
         if capture is not None:
-            return cast(BinaryResponse, _captured(capture, resp, BinaryResponse))
+            return cast(BinaryResponse, captured(capture, resp, BinaryResponse))
         ctype = resp.headers.get("Content-Type", op.response_content_type).split(";")[0].strip()
         return BinaryResponse(content=resp.content, content_type=ctype)
 
@@ -101,14 +84,24 @@ class Resource:
         request_type: type[Any] | None,
         fields: Mapping[str, Any],
         options: CallOptions,
-    ) -> Awaitable[APIResponse[Any]]:
-        """Validate and encode the body now (errors surface before anything is sent), and return
-        the client's send coroutine (a plain function: no extra coroutine per call)."""
+        response_type: type[Any] | None = None,
+    ) -> Awaitable[Any]:
+        """Warn if the operation is deprecated, validate and encode the body now (errors surface
+        before anything is sent), and return the client's send coroutine (a plain function: no
+        extra coroutine per call). With ``response_type`` the coroutine gives the decoded answer,
+        without it the :class:`APIResponse`."""
         if options:
             unknown = set(options) - OPTION_NAMES
             if unknown:
                 raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
-        prepared = self._body(op, request_type, fields)
+        if op.deprecated:
+            succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
+            warnings.warn(
+                f"{op.method} {op.path} is deprecated by Ozon{succ}",
+                DeprecationWarning,
+                stacklevel=_outside_stacklevel(),
+            )
+        prepared = prepare(op, request_type, fields)
         body = prepared.body
         if options:
             extra = options.get("extra_body")
@@ -126,28 +119,7 @@ class Resource:
                 "Content-Type": prepared.content_type,
             }
             options = {**options, "extra_headers": headers}
-        return self._client._send(op.method, prepared.path, body, op, options)
-
-    @staticmethod
-    def _body(op: Operation, request_type: type[Any] | None, fields: Mapping[str, Any]) -> Prepared:
-        """Warn about deprecated operations, then validate and encode the request."""
-        if op.deprecated:
-            succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
-            warnings.warn(
-                f"{op.method} {op.path} is deprecated by Ozon{succ}",
-                DeprecationWarning,
-                stacklevel=_outside_stacklevel(),
-            )
-        return prepare(op, request_type, fields)
-
-
-def _captured(capture: _Capture, resp: APIResponse[Any], type_: type[Any]) -> Any:
-    """The answer of a call wrapped by :meth:`OzonClient.raw`, instead of its decoded model."""
-    if capture.used:
-        raise TypeError("client.raw() wraps one typed call; this one made several")
-    capture.used = True
-    resp._type = type_
-    return resp
+        return self._client._send(op.method, prepared.path, body, op, options, response_type)
 
 
 _INTERNAL = ("ozon_async", "asyncio")
@@ -258,7 +230,11 @@ class Paginated(Generic[S, P, R, I]):
         if obj is None:
             return self
         call: Callable[P, Awaitable[R]] = functools.partial(self._func, obj)
-        return BoundPaginated(call, self._op, self.__doc__, self)
+        bound = BoundPaginated(call, self._op, self.__doc__, self)
+        # Kept in the resource's __dict__, which Python looks in before this (non-data)
+        # descriptor: later calls find the bound method at no cost, as functools.cached_property.
+        obj.__dict__[self.__name__] = bound
+        return bound
 
 
 def paginated(
@@ -277,6 +253,7 @@ def paginated(
 # ``x-ozon-task`` get ``.and_wait(...)``, ``.waiting(...)`` and ``.wait(task_id)``. The work is done
 # in ozon_async/_bulk.py and ozon_async/_tasks.py.
 T = TypeVar("T")  # the status answer of a task
+B = TypeVar("B")  # a bound method object
 
 
 # A generated method bound to its resource, with the helpers its operation allows (no
@@ -428,6 +405,11 @@ class _Attached(Generic[S, P, R]):
         self.__name__ = getattr(func, "__name__", op.name)
         self.__wrapped__ = func
 
+    def _keep(self, obj: S, bound: B) -> B:
+        """Remember ``bound`` in the resource's __dict__ (found before this descriptor next time)."""
+        obj.__dict__[self.__name__] = bound
+        return bound
+
     def _bind(self, obj: S) -> tuple[Callable[P, Awaitable[R]], Operation, str | None, Any]:
         call: Callable[P, Awaitable[R]] = functools.partial(self._func, obj)
         return call, self._op, self.__doc__, obj._client
@@ -445,7 +427,7 @@ class Batched(_Attached[S, P, R], Generic[S, P, R, I]):
     ) -> Batched[S, P, R, I] | BoundBatched[P, R, I]:
         if obj is None:
             return self
-        return BoundBatched(*self._bind(obj), item=self._item)
+        return self._keep(obj, BoundBatched(*self._bind(obj), item=self._item))
 
 
 class StartsTask(_Attached[S, P, R], Generic[S, P, R, T]):
@@ -460,7 +442,7 @@ class StartsTask(_Attached[S, P, R], Generic[S, P, R, T]):
     ) -> StartsTask[S, P, R, T] | BoundTask[P, R, T]:
         if obj is None:
             return self
-        return BoundTask(*self._bind(obj), status=self._status)
+        return self._keep(obj, BoundTask(*self._bind(obj), status=self._status))
 
 
 class BatchedTask(_Attached[S, P, R], Generic[S, P, R, I, T]):
@@ -475,7 +457,9 @@ class BatchedTask(_Attached[S, P, R], Generic[S, P, R, I, T]):
     ) -> BatchedTask[S, P, R, I, T] | BoundBatchedTask[P, R, I, T]:
         if obj is None:
             return self
-        return BoundBatchedTask(*self._bind(obj), item=self._item, status=self._status)
+        return self._keep(
+            obj, BoundBatchedTask(*self._bind(obj), item=self._item, status=self._status)
+        )
 
 
 def batched(

@@ -33,6 +33,15 @@ RAW_CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
 )
 
 
+def captured(capture: _Capture, resp: APIResponse[Any], type_: type[Any] | None) -> Any:
+    """The answer of a call wrapped by :meth:`OzonClient.raw`, instead of its decoded model."""
+    if capture.used:
+        raise TypeError("client.raw() wraps one typed call; this one made several")
+    capture.used = True
+    resp._type = type_
+    return resp
+
+
 class APIResponse(Generic[T]):
     """A successful answer: status, headers and body, parsed only when asked.
 

@@ -176,7 +176,6 @@ class AiohttpTransport(Transport):
         self._owned = session is None
         self._closed = False
         self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
-        self._errors: tuple[Any, ...] | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -208,10 +207,6 @@ class AiohttpTransport(Transport):
         return t
 
     async def send(self, request: HTTPRequest) -> HTTPResponse:
-        import asyncio
-
-        import aiohttp
-
         if self._closed:
             raise ClientClosedError("this OzonClient is closed; create a new one")
         session = self._session or self._open()
@@ -241,27 +236,40 @@ class AiohttpTransport(Transport):
                 return HTTPResponse._wrap(status, resp.headers, content)
         except OzonError:
             raise
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            # The connection could not be made: the server never saw the request.
-            raise APIConnectionError(
-                f"cannot connect: {_describe(exc)}", method=method, path=path, sent=False
-            ) from exc
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise APITimeoutError(
-                f"no answer within {request.timeout:g} s", method=method, path=path, sent=True
-            ) from exc
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise APIConnectionError(_describe(exc), method=method, path=path, sent=True) from exc
-        except RuntimeError as exc:
-            if session.closed:
-                raise ClientClosedError("the aiohttp session of this client is closed") from exc
-            raise APIConnectionError(_describe(exc), method=method, path=path, sent=True) from exc
+        except Exception as exc:
+            raise _failure(exc, request, session.closed) from exc
 
     async def aclose(self) -> None:
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owned:
             await session.close()
+
+
+def _failure(exc: Exception, request: HTTPRequest, session_closed: bool) -> Exception:
+    """The error to raise for what aiohttp raised (the modules are imported here, not per call:
+    this runs only when an attempt fails)."""
+    import asyncio
+
+    import aiohttp
+
+    method, path = request.method, request.path
+    if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
+        # The connection could not be made: the server never saw the request.
+        return APIConnectionError(
+            f"cannot connect: {_describe(exc)}", method=method, path=path, sent=False
+        )
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return APITimeoutError(
+            f"no answer within {request.timeout:g} s", method=method, path=path, sent=True
+        )
+    if isinstance(exc, (aiohttp.ClientError, OSError, ValueError)):
+        return APIConnectionError(_describe(exc), method=method, path=path, sent=True)
+    if isinstance(exc, RuntimeError):
+        if session_closed:
+            return ClientClosedError("the aiohttp session of this client is closed")
+        return APIConnectionError(_describe(exc), method=method, path=path, sent=True)
+    raise exc
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, limit: int, method: str, path: str) -> bytes:
