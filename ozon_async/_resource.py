@@ -7,7 +7,17 @@ import inspect
 import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+    overload,
+)
 
 from ozon_async._codec import merge_extra_body
 from ozon_async._exceptions import RequestValidationError
@@ -141,34 +151,46 @@ def _outside_stacklevel() -> int:
 
 
 # A paginated method bound to its resource: call it for one page, or walk all of them.
+class _HasSignature(Protocol):
+    @property
+    def bound_signature(self) -> inspect.Signature: ...
+
+
 # ``await client.posting.fbs_list_v4(...)`` returns one page; ``client.posting.fbs_list_v4.iter(
 # ...)`` yields every item across pages; ``.pages(...)`` yields every page's response.
-class BoundPaginated(Generic[P, R, I]):
-    __slots__ = ("__doc__", "__name__", "_call", "_op", "_owner")
-
-    def __init__(
-        self,
-        call: Callable[P, Awaitable[R]],
+class BoundPaginated(functools.partial[Awaitable[R]], Generic[P, R, I]):
+    # A functools.partial of the generated method and its resource: calling it is partial's own
+    # (C) call, with no Python frame in between.
+    def __new__(
+        cls,
+        func: Callable[..., Awaitable[R]],
+        resource: Resource,
         op: Operation,
         doc: str | None,
         owner: Paginated[Any, P, R, I] | None = None,
-    ) -> None:
-        self._call = call
+    ) -> BoundPaginated[P, R, I]:
+        self = super().__new__(cls, func, resource)
         self._op = op
-        self._owner = owner
+        self._descriptor = owner
         self.__doc__ = doc
         self.__name__ = op.name
+        return self
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
-        return self._call(*args, **kwargs)
+    if TYPE_CHECKING:
+        _op: Operation
+        _descriptor: _HasSignature | None  # the Paginated descriptor (not declared as such:
+        # mypy would read a class attribute of a descriptor type through its __get__)
+        __name__: str
+
+        def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]: ...
 
     # A bound method for introspection: ``inspect.signature()`` and ``help()`` show the real
     # parameters (``pydoc`` documents objects with ``__get__`` as routines).
     @property
     def __signature__(self) -> inspect.Signature:
-        if self._owner is not None:
-            return self._owner.bound_signature
-        return inspect.signature(self._call)
+        if self._descriptor is not None:
+            return self._descriptor.bound_signature
+        return inspect.signature(functools.partial(self.func, *self.args))
 
     def __get__(self, obj: object, owner: type[Any] | None = None) -> BoundPaginated[P, R, I]:
         return self
@@ -177,13 +199,13 @@ class BoundPaginated(Generic[P, R, I]):
         """Yield the response of every page, starting from the position in the arguments."""
         assert self._op.pagination is not None
         _no_positional(self._op, args)
-        return iter_pages(self._call, self._op.pagination, kwargs)
+        return iter_pages(self, self._op.pagination, kwargs)
 
     def iter(self, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[I]:
         """Yield every item of every page."""
         assert self._op.pagination is not None
         _no_positional(self._op, args)
-        return iter_items(self._call, self._op.pagination, kwargs)
+        return iter_items(self, self._op.pagination, kwargs)
 
     @property
     def operation(self) -> Operation:
@@ -229,8 +251,9 @@ class Paginated(Generic[S, P, R, I]):
     ) -> Paginated[S, P, R, I] | BoundPaginated[P, R, I]:
         if obj is None:
             return self
-        call: Callable[P, Awaitable[R]] = functools.partial(self._func, obj)
-        bound = BoundPaginated(call, self._op, self.__doc__, self)
+        bound: BoundPaginated[P, R, I] = BoundPaginated(
+            self._func, obj, self._op, self.__doc__, self
+        )
         # Kept in the resource's __dict__, which Python looks in before this (non-data)
         # descriptor: later calls find the bound method at no cost, as functools.cached_property.
         obj.__dict__[self.__name__] = bound
