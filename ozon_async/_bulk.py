@@ -36,7 +36,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import msgspec
@@ -436,7 +436,7 @@ class _Channel:
         sent = dict(options)
         retries = sent.pop("max_retries", None)
         policy = client.config.retry_policy
-        self.policy = policy if retries is None else replace(policy, max_retries=retries)
+        self.policy = policy if retries is None else policy.replace(max_retries=retries)
         self.options: CallOptions = sent  # type: ignore[assignment]
         self.safe = client._may_resend(op, self.options)
         view = client.with_options(rate_limit=None, max_retries=0)
