@@ -30,7 +30,6 @@ that item, so it is sent once more after its window.
 from __future__ import annotations
 
 import asyncio
-import copy
 import heapq
 import logging
 import random
@@ -406,9 +405,7 @@ def _prepare(
 # --------------------------------------------------------------------------- the client's part
 def _unpaced(op: Operation) -> Operation:
     """``op`` without its per-method rate limit: the bulk helper takes that slot itself."""
-    clone = copy.copy(op)
-    object.__setattr__(clone, "rate_limit", None)
-    return clone
+    return op.replace(rate_limit=None)
 
 
 class _Channel:

@@ -51,6 +51,10 @@ class Record:
         made: R = cls(**{**self._init_arguments(), **changes})
         return made
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy, deepcopy and pickle rebuild the record field by field (it refuses setattr)
+        return _rebuild, (type(self), self._values())
+
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
             return self._values() == other._values()
@@ -65,3 +69,10 @@ class Record:
             f"{name}={getattr(self, name)!r}" for name in self._fields if name not in hidden
         )
         return f"{type(self).__qualname__}({shown})"
+
+
+def _rebuild(cls: type[R], values: tuple[Any, ...]) -> R:
+    record = object.__new__(cls)
+    for name, value in zip(cls._fields, values, strict=True):
+        object.__setattr__(record, name, value)
+    return record

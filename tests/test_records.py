@@ -3,6 +3,9 @@ equal and hashed by their fields, shown by their fields, copied with ``replace``
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 from ozon_async import (
@@ -66,6 +69,15 @@ def test_equal_by_fields_and_copied_by_replace(record: object) -> None:
     assert getattr(changed, name) == value
     assert all(getattr(changed, f) == getattr(record, f) for f in fields if f != name)
     assert record != tuple(getattr(record, f) for f in fields)  # a record equals only its kind
+
+
+@pytest.mark.parametrize("record", EXAMPLES, ids=lambda r: type(r).__name__)
+def test_copied_and_pickled_field_by_field(record: object) -> None:
+    copies = [copy.copy(record)]
+    if not isinstance(record, ClientConfig):  # its read-only mappings do not pickle
+        copies += [copy.deepcopy(record), pickle.loads(pickle.dumps(record))]
+    for other in copies:
+        assert other == record and type(other) is type(record)
 
 
 def test_hash_follows_equality() -> None:
