@@ -387,24 +387,61 @@ def bench_decode(count: int, rounds: int, loops: int) -> list[Figure]:
 
 
 # --------------------------------------------------------------------------- 3. import time
-def _import_ms(module: str) -> float:
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+def _import_ms(statement: str) -> float:
+    """Milliseconds ``statement`` (an import) takes in a fresh interpreter."""
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     return float(out.stdout.strip()) * 1e3
 
 
+#: A first typed call right after the import, answered in process (no network): it loads what
+#: the import leaves for first use (asyncio, msgspec, the group, its models, logging).
+FIRST_CALL = (
+    "import asyncio; from ozon_async import HTTPResponse, MockTransport, OzonClient; "
+    "asyncio.run(OzonClient('1', 'k', transport=MockTransport("
+    "lambda r: HTTPResponse(200, json={'roles': []}))).roles.list_v1())"
+)
+
+
 def bench_import(rounds: int) -> list[Figure]:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "ozon_async")], check=True)
+    aiohttp_ms = [_import_ms("import aiohttp") for _ in range(rounds)]
+    lazy = "msgspec, aiohttp, logging and the groups of operations load on first use"
     figs = [
         Figure(
             "import ozon_async (fresh interpreter)",
             "ms",
-            [_import_ms("ozon_async") for _ in range(rounds)],
+            [_import_ms("import ozon_async") for _ in range(rounds)],
             "import aiohttp",
-            [_import_ms("aiohttp") for _ in range(rounds)],
-        )
+            aiohttp_ms,
+            note=lazy,
+        ),
+        Figure(
+            "from ozon_async import OzonClient (fresh interpreter)",
+            "ms",
+            [_import_ms("from ozon_async import OzonClient") for _ in range(rounds)],
+            "import aiohttp",
+            aiohttp_ms,
+            note=lazy,
+        ),
+        Figure(
+            "import msgspec (core dependency, fresh interpreter)",
+            "ms",
+            [_import_ms("import msgspec") for _ in range(rounds)],
+            "import aiohttp",
+            aiohttp_ms,
+            note="what the first typed use adds for msgspec alone",
+        ),
+        Figure(
+            "import ozon_async and make a first typed call (MockTransport, fresh interpreter)",
+            "ms",
+            [_import_ms(FIRST_CALL) for _ in range(rounds)],
+            "import aiohttp",
+            aiohttp_ms,
+            note="asyncio, msgspec, the roles group and its models load here; no network",
+        ),
     ]
     for label, mod in (("ozonapi-async", "ozonapi"), ("ozon-sdk", "ozon_sdk")):
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -412,7 +449,7 @@ def bench_import(rounds: int) -> list[Figure]:
                 Figure(
                     f"import {mod} ({label})",
                     "ms",
-                    [_import_ms(mod) for _ in range(rounds)],
+                    [_import_ms(f"import {mod}") for _ in range(rounds)],
                     "import ozon_async",
                     figs[0].values,
                 )

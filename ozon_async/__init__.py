@@ -10,6 +10,9 @@
             ...
 
 Models live in :mod:`ozon_async.types`; the registry of every operation is :data:`OPERATIONS`.
+
+``import ozon_async`` loads only the client's own runtime: msgspec (with the models), aiohttp,
+:mod:`logging` and each group of operations load on first use.
 """
 
 from typing import TYPE_CHECKING
@@ -39,10 +42,8 @@ from ozon_async._exceptions import (
     ServerError,
 )
 from ozon_async._hooks import HookEvent
-from ozon_async._models import BinaryResponse, Model
 from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
-from ozon_async._request import UploadFile
 from ozon_async._response import APIResponse
 from ozon_async._retry import Backoff
 from ozon_async._transport import (
@@ -55,16 +56,33 @@ from ozon_async._transport import (
 from ozon_async._version import __version__
 
 if TYPE_CHECKING:
+    from ozon_async._models import BinaryResponse, Model
+    from ozon_async._request import UploadFile
     from ozon_async.redis_limiter import RedisRateLimiter
+
+#: Names whose modules load on first use, and those modules: msgspec for the models (and
+#: UploadFile, which goes into them), the optional redis extra for the shared limiter.
+_LAZY = {
+    "BinaryResponse": "ozon_async._models",
+    "Model": "ozon_async._models",
+    "UploadFile": "ozon_async._request",
+    "RedisRateLimiter": "ozon_async.redis_limiter",
+}
 
 
 def __getattr__(name: str) -> object:
-    # Loaded on first use so that `import ozon_async` stays lean (the redis extra is optional).
-    if name == "RedisRateLimiter":
-        from ozon_async.redis_limiter import RedisRateLimiter
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ozon_async' has no attribute {name!r}")
+    import importlib
 
-        return RedisRateLimiter
-    raise AttributeError(f"module 'ozon_async' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

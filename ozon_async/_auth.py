@@ -7,7 +7,6 @@ or error made here contains a key or a token.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
@@ -81,6 +80,8 @@ class Auth:
     async def current_token(self, rejected: str | None = None) -> str:
         """Ask the provider for the token to send now (checked like ``access_token``);
         ``rejected`` is the token a 401 refused, passed on to a provider that takes it."""
+        import inspect  # loaded already: asyncio imports it
+
         provider: Any = self.provider
         assert provider is not None
         value = provider(rejected) if self.takes_rejected else provider()
@@ -102,6 +103,8 @@ class Auth:
 
 def _takes_one_argument(func: Callable[..., Any]) -> bool:
     """Whether ``func`` can be called with one positional argument (else with none)."""
+    import inspect
+
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):  # some builtins have none: call them without arguments

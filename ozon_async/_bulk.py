@@ -30,13 +30,12 @@ that item, so it is sent once more after its window.
 from __future__ import annotations
 
 import asyncio
-import copy
 import heapq
 import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import msgspec
@@ -406,9 +405,7 @@ def _prepare(
 # --------------------------------------------------------------------------- the client's part
 def _unpaced(op: Operation) -> Operation:
     """``op`` without its per-method rate limit: the bulk helper takes that slot itself."""
-    clone = copy.copy(op)
-    object.__setattr__(clone, "rate_limit", None)
-    return clone
+    return op.replace(rate_limit=None)
 
 
 class _Channel:
@@ -436,7 +433,7 @@ class _Channel:
         sent = dict(options)
         retries = sent.pop("max_retries", None)
         policy = client.config.retry_policy
-        self.policy = policy if retries is None else replace(policy, max_retries=retries)
+        self.policy = policy if retries is None else policy.replace(max_retries=retries)
         self.options: CallOptions = sent  # type: ignore[assignment]
         self.safe = client._may_resend(op, self.options)
         view = client.with_options(rate_limit=None, max_retries=0)

@@ -8,21 +8,17 @@ or raise. Everything else lives elsewhere: settings in :mod:`ozon_async._config`
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
-import msgspec
-
 from ozon_async._auth import Auth, TokenProvider, resolve_auth
 from ozon_async._clock import SYSTEM_CLOCK, Clock
-from ozon_async._codec import decode_answer, encode_json
 from ozon_async._config import (
+    DEFAULT_BASE_URL,
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientConfig,
     check_extra_headers,
@@ -41,6 +37,7 @@ from ozon_async._exceptions import (
     status_error_class,
 )
 from ozon_async._hooks import EventHook, Hooks, check_event_hooks, merge_event_hooks
+from ozon_async._log import DEBUG, INFO, WARNING, get_logger
 from ozon_async._operation import Operation
 from ozon_async._options import CallOptions
 from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter
@@ -68,7 +65,19 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientConfig", "OzonClient"]
 
-logger = logging.getLogger("ozon_async")
+
+def _first_decode(op: Operation, response_type: Any, status: int, content: bytes) -> Any:
+    """Import the codec (and msgspec with it) at the first typed answer, not with the package,
+    and decode with it from then on."""
+    global _decode_answer
+    from ozon_async._codec import decode_answer
+
+    _decode_answer = decode_answer
+    return decode_answer(op, response_type, status, content)
+
+
+#: ``ozon_async._codec.decode_answer`` once a typed call has answered.
+_decode_answer: Callable[[Operation, Any, int, bytes], Any] = _first_decode
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -179,7 +188,7 @@ class OzonClient(Resources):
             client_id, api_key, access_token, token_provider, os.environ
         )
         self._config = ClientConfig(
-            base_url=base_url or os.environ.get("OZON_BASE_URL") or ClientConfig.base_url,
+            base_url=base_url or os.environ.get("OZON_BASE_URL") or DEFAULT_BASE_URL,
             timeout=timeout,
             connect_timeout=connect_timeout,
             max_retries=max_retries,
@@ -344,7 +353,7 @@ class OzonClient(Resources):
             changes["event_hooks"] = merge_event_hooks(self._config.event_hooks, added)
         view: OzonClient = object.__new__(type(self))
         view._auth = self._auth
-        view._config = replace(self._config, **changes)
+        view._config = self._config.replace(**changes)
         view._shared = self._shared
         view._clock = self._clock
         view._is_view = True
@@ -369,6 +378,7 @@ class OzonClient(Resources):
         ``max_retries``, ``extra_headers``, ``idempotent``). The answer is an
         :class:`APIResponse`: ``.status``, ``.headers``, ``.json()``, ``.parse(Type)``.
         """
+        from ozon_async._codec import encode_json
         from ozon_async._options import OPTION_NAMES
         from ozon_async.resources._registry import OPERATIONS
 
@@ -521,7 +531,7 @@ class OzonClient(Resources):
                     status = resp.status
                     if 200 <= status < 300:
                         elapsed = clock.now() - started
-                        if logger.isEnabledFor(logging.DEBUG):
+                        if get_logger().isEnabledFor(DEBUG):
                             _log_attempt(method, path, status, attempt, elapsed, resp.headers)
                         if events is not None:
                             trace = resp.headers.get("x-o3-trace-id")
@@ -529,7 +539,7 @@ class OzonClient(Resources):
                             await events.end(attempt, status=status, trace_id=trace)
                         capture = RAW_CAPTURE.get() if response_type is not None else None
                         if capture is None and response_type is not None and op is not None:
-                            return decode_answer(op, response_type, status, resp.content)
+                            return _decode_answer(op, response_type, status, resp.content)
                         answer: APIResponse[Any] = APIResponse(
                             status=status,
                             headers=resp.headers,
@@ -544,7 +554,7 @@ class OzonClient(Resources):
                         return answer
                     error, outcome = _answer_error(resp, method, path)
                 elapsed = clock.now() - started
-                if logger.isEnabledFor(logging.DEBUG):
+                if get_logger().isEnabledFor(DEBUG):
                     seen = resp.headers if resp is not None else None
                     _log_attempt(
                         method, path, status or type(error).__name__, attempt, elapsed, seen
@@ -566,12 +576,12 @@ class OzonClient(Resources):
                         raise error from exc
                     if fresh != token:
                         renewed, renewals = fresh, 1
-                        outcome = replace(outcome, token_renewed=True)
+                        outcome = outcome.replace(token_renewed=True)
                 safe = self._may_resend(op, options)
                 policy = self._policy
                 retries = options.get("max_retries") if options else None
                 if retries is not None:
-                    policy = replace(policy, max_retries=retries)
+                    policy = policy.replace(max_retries=retries)
                 decision = decide(outcome, attempt - renewals, safe, policy, shared.random.random())
                 if isinstance(decision, GiveUp):
                     if decision.decision:
@@ -579,7 +589,8 @@ class OzonClient(Resources):
                     raise error
                 if events is not None:
                     await events.retry(attempt, decision.wait, decision.reason)
-                level = logging.WARNING if outcome.breaker_open else logging.INFO
+                level = WARNING if outcome.breaker_open else INFO
+                logger = get_logger()
                 if logger.isEnabledFor(level):
                     logger.log(
                         level,
@@ -769,6 +780,8 @@ def _json_or_none(content: bytes) -> Any:
     """The body as JSON, or ``None`` when it is not JSON (or is too deep to decode)."""
     if content[:64].lstrip()[:1] not in (b"{", b"["):
         return None
+    import msgspec
+
     try:
         return msgspec.json.decode(content)
     except Exception:  # DecodeError, RecursionError on absurd nesting
@@ -811,7 +824,7 @@ def _log_attempt(
     headers: Mapping[str, str] | None,
 ) -> None:
     trace = headers.get("x-o3-trace-id", "-") if headers is not None else "-"
-    logger.debug(
+    get_logger().debug(
         "%s %s -> %s (attempt %d, %.3f s, trace %s)", method, path, status, attempt, elapsed, trace
     )
 

@@ -15,15 +15,14 @@ not been there. A client without hooks does no hook work at all.
 
 from __future__ import annotations
 
-import inspect
 import itertools
-import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from ozon_async._exceptions import ConfigurationError
+from ozon_async._log import get_logger
+from ozon_async._record import Record
 
 if TYPE_CHECKING:
     from ozon_async._clock import Clock
@@ -31,16 +30,13 @@ if TYPE_CHECKING:
 
 __all__ = ["HOOK_KINDS", "EventHook", "HookEvent", "HookKind", "check_event_hooks"]
 
-logger = logging.getLogger("ozon_async")
-
 HookKind = Literal["request", "response", "retry", "end"]
 
 #: The events a hook can be registered for, in the order they happen.
 HOOK_KINDS: tuple[HookKind, ...] = ("request", "response", "retry", "end")
 
 
-@dataclass(frozen=True, slots=True)
-class HookEvent:
+class HookEvent(Record):
     """What happened. Every event of one call has the same ``call_id``.
 
     Attributes:
@@ -69,6 +65,25 @@ class HookEvent:
         trace_id: Ozon's ``x-o3-trace-id`` of the answer, when it sent one.
     """
 
+    _fields = (
+        "kind",
+        "call_id",
+        "operation",
+        "method",
+        "path",
+        "url",
+        "attempt",
+        "status",
+        "failure",
+        "error_type",
+        "elapsed",
+        "rate_limit_wait",
+        "wait",
+        "reason",
+        "trace_id",
+    )
+    __slots__ = _fields
+
     kind: HookKind
     call_id: int
     operation: Operation | None
@@ -76,14 +91,49 @@ class HookEvent:
     path: str
     url: str
     attempt: int
-    status: int | None = None
-    failure: str | None = None
-    error_type: str | None = None
-    elapsed: float | None = None
-    rate_limit_wait: float | None = None
-    wait: float | None = None
-    reason: str | None = None
-    trace_id: str | None = None
+    status: int | None
+    failure: str | None
+    error_type: str | None
+    elapsed: float | None
+    rate_limit_wait: float | None
+    wait: float | None
+    reason: str | None
+    trace_id: str | None
+
+    def __init__(
+        self,
+        kind: HookKind,
+        call_id: int,
+        operation: Operation | None,
+        method: str,
+        path: str,
+        url: str,
+        attempt: int,
+        status: int | None = None,
+        failure: str | None = None,
+        error_type: str | None = None,
+        elapsed: float | None = None,
+        rate_limit_wait: float | None = None,
+        wait: float | None = None,
+        reason: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "call_id", call_id)
+        set_(self, "operation", operation)
+        set_(self, "method", method)
+        set_(self, "path", path)
+        set_(self, "url", url)
+        set_(self, "attempt", attempt)
+        set_(self, "status", status)
+        set_(self, "failure", failure)
+        set_(self, "error_type", error_type)
+        set_(self, "elapsed", elapsed)
+        set_(self, "rate_limit_wait", rate_limit_wait)
+        set_(self, "wait", wait)
+        set_(self, "reason", reason)
+        set_(self, "trace_id", trace_id)
 
 
 #: A hook: a function (or coroutine function) of a :class:`HookEvent`; what it returns is ignored.
@@ -233,6 +283,8 @@ class CallEvents:
 
 
 async def _run(hooks: tuple[EventHook, ...], event: HookEvent) -> None:
+    import inspect  # loaded already: asyncio imports it
+
     for hook in hooks:
         try:
             result = hook(event)
@@ -240,7 +292,7 @@ async def _run(hooks: tuple[EventHook, ...], event: HookEvent) -> None:
                 await result
         except Exception:
             name = getattr(hook, "__qualname__", None) or repr(hook)
-            logger.warning(
+            get_logger().warning(
                 "event hook %s raised on a %s event of %s %s; the call goes on",
                 name,
                 event.kind,

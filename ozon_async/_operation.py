@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from ozon_async._record import Record
 
-@dataclass(frozen=True)
-class RateLimit:
+
+class RateLimit(Record):
     """At most ``requests`` calls every ``period`` seconds per Client-Id (``x-ozon-rate-limit``)."""
+
+    _fields = ("requests", "period")
+    __slots__ = _fields
 
     requests: int
     period: float
+
+    def __init__(self, requests: int, period: float) -> None:
+        set_ = object.__setattr__
+        set_(self, "requests", requests)
+        set_(self, "period", period)
 
     @property
     def interval(self) -> float:
@@ -21,40 +29,85 @@ class RateLimit:
         return self.period / self.requests
 
 
-@dataclass(frozen=True)
-class Pagination:
+class Pagination(Record):
     """How to walk the pages of a list operation (``x-ozon-pagination``).
 
     Paths are tuples of Python attribute names into the response model.
     """
 
+    _fields = (
+        "style",
+        "position",
+        "limit",
+        "items",
+        "next",
+        "has_next",
+        "total",
+        "page_count",
+        "next_from_item",
+        "first_page",
+    )
+    __slots__ = _fields
+
     style: str
     position: str
     limit: str | None
     items: tuple[str, ...]
-    next: tuple[str, ...] | None = None
-    has_next: tuple[str, ...] | None = None
-    total: tuple[str, ...] | None = None
-    page_count: tuple[str, ...] | None = None
-    next_from_item: str | None = None
-    first_page: int | None = None
+    next: tuple[str, ...] | None
+    has_next: tuple[str, ...] | None
+    total: tuple[str, ...] | None
+    page_count: tuple[str, ...] | None
+    next_from_item: str | None
+    first_page: int | None
+
+    def __init__(
+        self,
+        style: str,
+        position: str,
+        limit: str | None,
+        items: tuple[str, ...],
+        next: tuple[str, ...] | None = None,
+        has_next: tuple[str, ...] | None = None,
+        total: tuple[str, ...] | None = None,
+        page_count: tuple[str, ...] | None = None,
+        next_from_item: str | None = None,
+        first_page: int | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "style", style)
+        set_(self, "position", position)
+        set_(self, "limit", limit)
+        set_(self, "items", items)
+        set_(self, "next", next)
+        set_(self, "has_next", has_next)
+        set_(self, "total", total)
+        set_(self, "page_count", page_count)
+        set_(self, "next_from_item", next_from_item)
+        set_(self, "first_page", first_page)
 
 
-@dataclass(frozen=True)
-class ItemRateLimit:
+class ItemRateLimit(Record):
     """At most ``requests`` updates of one item every ``period`` seconds per Client-Id
     (``x-ozon-item-rate-limit``), for example one stock update per offer/warehouse pair per 30 s.
 
     ``code`` is the per-item error code Ozon answers with when the rule is broken anyway.
     """
 
+    _fields = ("requests", "period", "code")
+    __slots__ = _fields
+
     requests: int
     period: float
-    code: str | None = None
+    code: str | None
+
+    def __init__(self, requests: int, period: float, code: str | None = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "requests", requests)
+        set_(self, "period", period)
+        set_(self, "code", code)
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(Record):
     """How an operation takes many items in one request (``x-ozon-batch``).
 
     Item fields (``key``) are JSON names; answer paths and answer-entry fields are Python
@@ -77,24 +130,73 @@ class Batch:
         failure_code: the code given to failure entries that carry none.
     """
 
+    _fields = (
+        "param",
+        "field",
+        "max_items",
+        "key",
+        "entry_key",
+        "scalar",
+        "results",
+        "failures",
+        "ok",
+        "errors",
+        "code",
+        "message",
+        "request_ok",
+        "failure_code",
+    )
+    __slots__ = _fields
     param: str
     field: str
     max_items: int
-    key: tuple[tuple[str, ...], ...] = ()
-    entry_key: tuple[tuple[str, ...], ...] = ()
-    scalar: bool = False
-    results: tuple[str, ...] | None = None
-    failures: tuple[str, ...] | None = None
-    ok: str | None = None
-    errors: str | None = None
-    code: str | None = None
-    message: str | None = None
-    request_ok: tuple[str, ...] | None = None
-    failure_code: str | None = None
+    key: tuple[tuple[str, ...], ...]
+    entry_key: tuple[tuple[str, ...], ...]
+    scalar: bool
+    results: tuple[str, ...] | None
+    failures: tuple[str, ...] | None
+    ok: str | None
+    errors: str | None
+    code: str | None
+    message: str | None
+    request_ok: tuple[str, ...] | None
+    failure_code: str | None
+
+    def __init__(
+        self,
+        param: str,
+        field: str,
+        max_items: int,
+        key: tuple[tuple[str, ...], ...] = (),
+        entry_key: tuple[tuple[str, ...], ...] = (),
+        scalar: bool = False,
+        results: tuple[str, ...] | None = None,
+        failures: tuple[str, ...] | None = None,
+        ok: str | None = None,
+        errors: str | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        request_ok: tuple[str, ...] | None = None,
+        failure_code: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "param", param)
+        set_(self, "field", field)
+        set_(self, "max_items", max_items)
+        set_(self, "key", key)
+        set_(self, "entry_key", entry_key)
+        set_(self, "scalar", scalar)
+        set_(self, "results", results)
+        set_(self, "failures", failures)
+        set_(self, "ok", ok)
+        set_(self, "errors", errors)
+        set_(self, "code", code)
+        set_(self, "message", message)
+        set_(self, "request_ok", request_ok)
+        set_(self, "failure_code", failure_code)
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(Record):
     """An operation that starts a background task and the one that reports it (``x-ozon-task``).
 
     Paths are tuples of Python attribute names.
@@ -117,20 +219,70 @@ class Task:
         error: path of a task-level error message.
     """
 
+    _fields = (
+        "status",
+        "param",
+        "id",
+        "id_from_request",
+        "state",
+        "items",
+        "item_state",
+        "item_errors",
+        "done",
+        "failed",
+        "interval",
+        "timeout",
+        "file",
+        "error",
+    )
+    __slots__ = _fields
     status: str
     param: str
-    id: tuple[tuple[str, ...], ...] = ()
-    id_from_request: str | None = None
-    state: tuple[str, ...] | None = None
-    items: tuple[str, ...] | None = None
-    item_state: str | None = None
-    item_errors: str | None = None
-    done: tuple[str, ...] = ()
-    failed: tuple[str, ...] = ()
-    interval: float = 5.0
-    timeout: float = 600.0
-    file: tuple[str, ...] | None = None
-    error: tuple[str, ...] | None = None
+    id: tuple[tuple[str, ...], ...]
+    id_from_request: str | None
+    state: tuple[str, ...] | None
+    items: tuple[str, ...] | None
+    item_state: str | None
+    item_errors: str | None
+    done: tuple[str, ...]
+    failed: tuple[str, ...]
+    interval: float
+    timeout: float
+    file: tuple[str, ...] | None
+    error: tuple[str, ...] | None
+
+    def __init__(
+        self,
+        status: str,
+        param: str,
+        id: tuple[tuple[str, ...], ...] = (),
+        id_from_request: str | None = None,
+        state: tuple[str, ...] | None = None,
+        items: tuple[str, ...] | None = None,
+        item_state: str | None = None,
+        item_errors: str | None = None,
+        done: tuple[str, ...] = (),
+        failed: tuple[str, ...] = (),
+        interval: float = 5.0,
+        timeout: float = 600.0,
+        file: tuple[str, ...] | None = None,
+        error: tuple[str, ...] | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "status", status)
+        set_(self, "param", param)
+        set_(self, "id", id)
+        set_(self, "id_from_request", id_from_request)
+        set_(self, "state", state)
+        set_(self, "items", items)
+        set_(self, "item_state", item_state)
+        set_(self, "item_errors", item_errors)
+        set_(self, "done", done)
+        set_(self, "failed", failed)
+        set_(self, "interval", interval)
+        set_(self, "timeout", timeout)
+        set_(self, "file", file)
+        set_(self, "error", error)
 
 
 def _resolve(ref: str | None) -> Any:
@@ -140,8 +292,7 @@ def _resolve(ref: str | None) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-@dataclass(frozen=True, init=False)
-class Operation:
+class Operation(Record):
     """One operation of the Ozon Seller API.
 
     Attributes:
@@ -164,6 +315,30 @@ class Operation:
         task: the task it starts and how to wait for it (``x-ozon-task``), if it starts one.
     """
 
+    _fields = (
+        "method",
+        "path",
+        "group",
+        "name",
+        "operation_id",
+        "summary",
+        "safe",
+        "deprecated",
+        "replaced_by",
+        "request_type_ref",
+        "response_type_ref",
+        "response_content_type",
+        "rate_limit",
+        "pagination",
+        "destructive",
+        "beta",
+        "batch",
+        "item_rate_limit",
+        "task",
+        "request_content_type",
+        "path_params",
+    )
+    __slots__ = _fields
     method: str
     path: str
     group: str
@@ -173,18 +348,18 @@ class Operation:
     safe: bool
     deprecated: bool
     replaced_by: str | None
-    request_type_ref: str | None = field(default=None, repr=False)
-    response_type_ref: str | None = field(default=None, repr=False)
-    response_content_type: str = "application/json"
-    rate_limit: RateLimit | None = None
-    pagination: Pagination | None = None
-    destructive: bool = False
-    beta: bool = False
-    batch: Batch | None = None
-    item_rate_limit: ItemRateLimit | None = None
-    task: Task | None = None
-    request_content_type: str = "application/json"
-    path_params: tuple[str, ...] = ()
+    request_type_ref: str | None
+    response_type_ref: str | None
+    response_content_type: str
+    rate_limit: RateLimit | None
+    pagination: Pagination | None
+    destructive: bool
+    beta: bool
+    batch: Batch | None
+    item_rate_limit: ItemRateLimit | None
+    task: Task | None
+    request_content_type: str
+    path_params: tuple[str, ...]
 
     def __init__(
         self,
@@ -233,6 +408,14 @@ class Operation:
         set_(self, "task", task)
         set_(self, "request_content_type", request_content_type)
         set_(self, "path_params", path_params)
+
+    _repr_hidden = frozenset({"request_type_ref", "response_type_ref"})
+
+    def _init_arguments(self) -> dict[str, Any]:
+        arguments = super()._init_arguments()
+        arguments["request_type"] = arguments.pop("request_type_ref")
+        arguments["response_type"] = arguments.pop("response_type_ref")
+        return arguments
 
     @property
     def key(self) -> str:

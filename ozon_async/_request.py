@@ -9,18 +9,17 @@ argument is a :class:`RequestValidationError` naming the field and nothing is se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ozon_async._codec import build_request, encode_request
 from ozon_async._exceptions import RequestValidationError
 from ozon_async._operation import Operation
+from ozon_async._record import Record
 
 MULTIPART = "multipart/form-data"
 
 
-@dataclass(frozen=True)
-class UploadFile:
+class UploadFile(Record):
     """A file for an operation that uploads files (a binary field of a multipart body).
 
     A plain ``bytes`` value is sent with the field name as its file name and
@@ -31,21 +30,40 @@ class UploadFile:
         )
     """
 
+    _fields = ("filename", "content", "content_type")
+    __slots__ = _fields
+
     filename: str
     content: bytes
-    content_type: str = "application/octet-stream"
+    content_type: str
+
+    def __init__(
+        self, filename: str, content: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "filename", filename)
+        set_(self, "content", content)
+        set_(self, "content_type", content_type)
 
     def __repr__(self) -> str:
         return f"UploadFile({self.filename!r}, <{len(self.content)} bytes>, {self.content_type!r})"
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(Record):
     """What a typed call sends: the concrete path, the body and its content type."""
+
+    _fields = ("path", "body", "content_type")
+    __slots__ = _fields
 
     path: str
     body: bytes | None
     content_type: str | None
+
+    def __init__(self, path: str, body: bytes | None, content_type: str | None) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "body", body)
+        set_(self, "content_type", content_type)
 
 
 def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prepared:

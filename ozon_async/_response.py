@@ -7,11 +7,7 @@ import contextvars
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar, overload
 
-import msgspec
-
-from ozon_async._codec import decoder_for
 from ozon_async._exceptions import ResponseDecodeError
-from ozon_async._models import BinaryResponse
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -110,6 +106,8 @@ class APIResponse(Generic[T]):
         :data:`ozon_async.OPERATIONS` by method and path), or plain objects for paths the
         registry does not know. A body that does not decode raises
         :class:`ResponseDecodeError`."""
+        from ozon_async._models import BinaryResponse
+
         if type_ is None:
             type_ = self._type
         if type_ is None:
@@ -122,6 +120,10 @@ class APIResponse(Generic[T]):
         return self._decode(type_)
 
     def _decode(self, type_: type[Any] | None) -> Any:
+        import msgspec
+
+        from ozon_async._codec import decoder_for
+
         try:
             if type_ is None:
                 return msgspec.json.decode(self.content)

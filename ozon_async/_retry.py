@@ -23,8 +23,9 @@ The rules:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from ozon_async._record import Record
 
 if TYPE_CHECKING:
     import random
@@ -38,12 +39,18 @@ NOT_RESENT_WRITE = (
 MAY_HAVE_BEEN_APPLIED = "the request may have been applied"
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(Record):
     """Exponential backoff with jitter: ``base * 2**retry`` capped at ``cap``, times 0.5-1.0."""
 
-    base: float = 0.5
-    cap: float = 8.0
+    _fields = ("base", "cap")
+    __slots__ = _fields
+
+    base: float
+    cap: float
+
+    def __init__(self, base: float = 0.5, cap: float = 8.0) -> None:
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "cap", cap)
 
     def wait(self, retry: int, jitter: float) -> float:
         """Seconds before resend number ``retry`` (0 for the first), ``jitter`` in [0, 1)."""
@@ -58,18 +65,35 @@ class Backoff:
         return self.wait(attempt, rand.random())
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+_BACKOFF = Backoff()
+
+
+class RetryPolicy(Record):
     """The settings :func:`decide` reads (taken from the client's configuration)."""
 
-    max_retries: int = 3
-    max_retry_wait: float = 120.0
-    circuit_open_wait: float = 120.0
-    backoff: Backoff = Backoff()
+    _fields = ("max_retries", "max_retry_wait", "circuit_open_wait", "backoff")
+    __slots__ = _fields
+
+    max_retries: int
+    max_retry_wait: float
+    circuit_open_wait: float
+    backoff: Backoff
+
+    def __init__(
+        self,
+        max_retries: int = 3,
+        max_retry_wait: float = 120.0,
+        circuit_open_wait: float = 120.0,
+        backoff: Backoff = _BACKOFF,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "max_retries", max_retries)
+        set_(self, "max_retry_wait", max_retry_wait)
+        set_(self, "circuit_open_wait", circuit_open_wait)
+        set_(self, "backoff", backoff)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Record):
     """What a failed attempt produced.
 
     Attributes:
@@ -85,31 +109,69 @@ class Outcome:
             another access token (the client sets it at most once per call).
     """
 
+    _fields = (
+        "kind",
+        "status",
+        "retry_after",
+        "retry_after_from",
+        "breaker_open",
+        "token_renewed",
+    )
+    __slots__ = _fields
+
     kind: OutcomeKind
-    status: int = 0
-    retry_after: float | None = None
-    retry_after_from: str = "Retry-After"
-    breaker_open: bool = False
-    token_renewed: bool = False
+    status: int
+    retry_after: float | None
+    retry_after_from: str
+    breaker_open: bool
+    token_renewed: bool
+
+    def __init__(
+        self,
+        kind: OutcomeKind,
+        status: int = 0,
+        retry_after: float | None = None,
+        retry_after_from: str = "Retry-After",
+        breaker_open: bool = False,
+        token_renewed: bool = False,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "status", status)
+        set_(self, "retry_after", retry_after)
+        set_(self, "retry_after_from", retry_after_from)
+        set_(self, "breaker_open", breaker_open)
+        set_(self, "token_renewed", token_renewed)
 
 
 #: The reason given when a 401 is resent with a renewed access token.
 TOKEN_RENEWED = "401: the access token was renewed; resending once with the new one"
 
 
-@dataclass(frozen=True)
-class Retry:
+class Retry(Record):
     """Wait ``wait`` seconds, then resend; ``reason`` is for the log."""
+
+    _fields = ("wait", "reason")
+    __slots__ = _fields
 
     wait: float
     reason: str
 
+    def __init__(self, wait: float, reason: str) -> None:
+        object.__setattr__(self, "wait", wait)
+        object.__setattr__(self, "reason", reason)
 
-@dataclass(frozen=True)
-class GiveUp:
+
+class GiveUp(Record):
     """Raise the error; ``decision`` (may be empty) states what was decided and why."""
 
+    _fields = ("decision",)
+    __slots__ = _fields
+
     decision: str
+
+    def __init__(self, decision: str) -> None:
+        object.__setattr__(self, "decision", decision)
 
 
 def decide(

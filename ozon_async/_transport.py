@@ -23,7 +23,6 @@ tests::
 from __future__ import annotations
 
 import abc
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -314,6 +313,8 @@ class MockTransport(Transport):
         if self.closed:
             raise ClientClosedError("this OzonClient is closed; create a new one")
         self.requests.append(request)
+        import inspect  # loaded already: asyncio imports it
+
         result = self.handler(request)
         if inspect.isawaitable(result):
             result = await result

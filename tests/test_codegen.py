@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import inspect
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -135,16 +133,6 @@ def test_keyword_fields_are_renamed_on_the_wire() -> None:
     assert "with_" in PostingFbsListV3Request.__struct_fields__
     assert "with" in PostingFbsListV3Request.__struct_encode_fields__
     assert b'"with":{"analytics_data":true}' in msgspec.json.encode(req)
-
-
-def test_import_is_light() -> None:
-    code = (
-        "import sys, ozon_async; "
-        "assert 'aiohttp' not in sys.modules, 'aiohttp imported eagerly'; "
-        "assert 'ozon_async.types.posting' not in sys.modules; "
-        "assert 'asyncio' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_types_are_importable_lazily() -> None:

@@ -8,7 +8,6 @@ them into text within the size budget.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 from collections.abc import AsyncGenerator, Mapping
@@ -438,7 +437,7 @@ class Tools:
             size = min(max_items, maximum if isinstance(maximum, int) else DEFAULT_PAGE_SIZE)
             args[limit_name] = filled[limit_name] = size
         # the SDK's walker, driven with the spec's (JSON) argument names
-        walker = dataclasses.replace(op.pagination, position=position, limit=limit_name)
+        walker = op.pagination.replace(position=position, limit=limit_name)
         self._body(op, args)  # validate before anything is sent
         items: list[Any] = []
         pages = 0
