@@ -41,7 +41,7 @@ from ozon_async._exceptions import (
 from ozon_async._hooks import HookEvent
 from ozon_async._models import BinaryResponse, Model
 from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
-from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
+from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter, RateLimitSlot
 from ozon_async._request import UploadFile
 from ozon_async._response import APIResponse
 from ozon_async._retry import Backoff
@@ -98,6 +98,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
+    "RateLimitSlot",
     "RateLimiter",
     "RateLimiterUnavailableError",
     "RedirectError",
