@@ -521,14 +521,17 @@ def bench_memory(total: int, rounds: int) -> list[Figure]:
 # --------------------------------------------------------------------------- 5. limiter accuracy
 async def _paced(url: str, calls: int, rate: float, conc: int) -> tuple[float, list[float]]:
     """Wall time of ``calls`` paced calls, and when the limiter granted each one."""
-    from ozon_async import InProcessRateLimiter, OzonClient
+    from ozon_async import InProcessRateLimiter, OzonClient, RateLimitSlot
 
     grants: list[float] = []
 
     class Recording(InProcessRateLimiter):
-        async def acquire(self, key: str, requests: float, period: float) -> None:
-            await super().acquire(key, requests, period)
+        async def acquire_slot(
+            self, key: str, requests: float, period: float
+        ) -> RateLimitSlot | None:
+            slot = await super().acquire_slot(key, requests, period)  # what the client calls
             grants.append(time.monotonic())
+            return slot
 
     async with OzonClient("lim", "k", base_url=url, rate_limit=rate, limiter=Recording()) as c:
         sem = asyncio.Semaphore(conc)

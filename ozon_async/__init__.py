@@ -43,7 +43,7 @@ from ozon_async._exceptions import (
 )
 from ozon_async._hooks import HookEvent
 from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
-from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter
+from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter, RateLimitSlot
 from ozon_async._response import APIResponse
 from ozon_async._retry import Backoff
 from ozon_async._transport import (
@@ -116,6 +116,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
+    "RateLimitSlot",
     "RateLimiter",
     "RateLimiterUnavailableError",
     "RedirectError",

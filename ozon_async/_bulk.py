@@ -47,6 +47,7 @@ from ozon_async._exceptions import (
     CircuitOpenError,
     OzonError,
     RequestValidationError,
+    ResponseDecodeError,
     ResponseTooLargeError,
 )
 from ozon_async._operation import Batch, Operation
@@ -57,7 +58,7 @@ from ozon_async._retry import GiveUp, Outcome, Retry, decide, read_retry_after
 if TYPE_CHECKING:
     from ozon_async._client import OzonClient
     from ozon_async._clock import Clock
-    from ozon_async._ratelimit import RateLimiter
+    from ozon_async._ratelimit import RateLimiter, RateLimitSlot
 
 __all__ = ["BulkError", "BulkResult", "ItemError", "ItemOutcome", "ItemStatus", "run_bulk"]
 
@@ -444,10 +445,21 @@ class _Channel:
             raise TypeError(f"{op.key} answers with a file; it cannot be sent in bulk")
         self._response_type: type[Any] = response_type
 
-    async def slot(self) -> None:
-        """Wait for the slot a call of the operation takes (its limit and the Client-Id's)."""
+    async def slot(self) -> list[RateLimitSlot] | None:
+        """Wait for the slot a call of the operation takes (its limit and the Client-Id's);
+        the slots to tell when the request is answered (see :meth:`answered`)."""
         self.client_id = await self._client._rate_limit_key_now()
-        await self._client._acquire(self._op, self.client_id)
+        return await self._client._acquire(self._op, self.client_id)
+
+    @staticmethod
+    def answered(slots: list[RateLimitSlot] | None, exc: OzonError | None = None) -> None:
+        """Tell the limiter that the request sent on ``slots`` got an answer, unless ``exc``
+        says none came (a connection failure); slots never told free themselves later."""
+        if slots is not None and (
+            exc is None or isinstance(exc, (APIStatusError, ResponseDecodeError))
+        ):
+            for slot in slots:
+                slot.answered()
 
     def send(self, fields: Mapping[str, Any]) -> Awaitable[Any]:
         """One attempt, now: no pacing wait, no resend (both are the caller's)."""
@@ -661,7 +673,7 @@ class _Run(Generic[I, R]):
                 self._ready(i)  # its window (already granted) makes it wait a whole period
         return keep
 
-    async def _send(self, chunk: list[int]) -> None:
+    async def _send(self, chunk: list[int], slots: list[RateLimitSlot] | None) -> None:
         try:
             chunk = self._too_late(chunk)
             if not chunk:
@@ -673,8 +685,10 @@ class _Run(Generic[I, R]):
             try:
                 response = await self.channel.send(fields)
             except OzonError as exc:
+                self.channel.answered(slots, exc)
                 self._refused(chunk, exc)
                 return
+            self.channel.answered(slots)
             self.responses.append(response)
             rl = self.op.item_rate_limit
             matched = match_answer(self.batch, response, [self.keys[i] for i in chunk])
@@ -768,12 +782,12 @@ class _Run(Generic[I, R]):
                 if self.ready and self.inflight < self.concurrency:
                     # The order that keeps the per-item rules: the request's slot first, then
                     # its items' windows, then it goes at once (nothing waits in between).
-                    await self.channel.slot()
+                    slots = await self.channel.slot()
                     self._promote()
                     chunk = await self._form()
                     if chunk:
                         self.inflight += 1
-                        task = asyncio.ensure_future(self._send(chunk))
+                        task = asyncio.ensure_future(self._send(chunk, slots))
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
                     continue

@@ -40,7 +40,7 @@ from ozon_async._hooks import EventHook, Hooks, check_event_hooks, merge_event_h
 from ozon_async._log import DEBUG, INFO, WARNING, get_logger
 from ozon_async._operation import Operation
 from ozon_async._options import CallOptions
-from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter
+from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter, RateLimitSlot
 from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture, captured
 from ozon_async._retry import (
     GiveUp,
@@ -436,14 +436,22 @@ class OzonClient(Resources):
             key = self._auth.key_for(await self._auth.current_token())
         return key
 
-    async def _acquire(self, op: Operation | None, key: str) -> None:
+    async def _acquire(self, op: Operation | None, key: str) -> list[RateLimitSlot] | None:
+        """Wait for the slots of a request (its method's limit, then the Client-Id's); the
+        ones to tell ``answered()`` when its answer comes (None: none)."""
         limiter = self._shared.limiter
+        slots = None
         if op is not None and op.rate_limit is not None:
             rl = op.rate_limit
-            await limiter.acquire(f"{key} {op.path}", rl.requests, rl.period)
+            slot = await limiter.acquire_slot(f"{key} {op.path}", rl.requests, rl.period)
+            if slot is not None:
+                slots = [slot]
         rate = self._config.rate_limit
         if rate is not None:
-            await limiter.acquire(key, rate, 1.0)
+            slot = await limiter.acquire_slot(key, rate, 1.0)
+            if slot is not None:
+                slots = [slot] if slots is None else [*slots, slot]
+        return slots
 
     async def _send(
         self,
@@ -478,6 +486,7 @@ class OzonClient(Resources):
         hooks = self._hooks
         events = hooks.call(op, method, path, url, clock) if hooks is not None else None
         request: HTTPRequest | None = None
+        slots: list[RateLimitSlot] | None = None  # this attempt's, told when it is answered
         attempt = sent = 0
         try:
             while True:
@@ -502,12 +511,12 @@ class OzonClient(Resources):
                     )
                 if events is None:
                     if paced:
-                        await self._acquire(op, key)
+                        slots = await self._acquire(op, key)
                 else:
                     waited = 0.0
                     if paced:
                         asked = clock.now()
-                        await self._acquire(op, key)
+                        slots = await self._acquire(op, key)
                         waited = clock.now() - asked
                     await events.request(attempt, waited)
                 started = clock.now()
@@ -528,6 +537,9 @@ class OzonClient(Resources):
                     error.__cause__ = exc
                     outcome, status = Outcome("lost"), 0
                 else:
+                    if slots is not None:  # an answer: the request reached the server by now
+                        for slot in slots:
+                            slot.answered()
                     status = resp.status
                     if 200 <= status < 300:
                         elapsed = clock.now() - started

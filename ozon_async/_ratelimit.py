@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import heapq
+import itertools
 import math
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ozon_async._clock import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
     import asyncio
+
+
+class RateLimitSlot(Protocol):
+    """A slot granted by :meth:`RateLimiter.acquire_slot`, held until its caller says that the
+    server answered the request sent on it."""
+
+    def answered(self) -> None:
+        """The server's answer (any HTTP status) to the request sent on this slot has arrived,
+        so the request reached the server before now. Call it at most once, and only when an
+        answer came: a slot never answered (the call failed, timed out or was cancelled) frees
+        itself after a bounded time."""
 
 
 class RateLimiter(abc.ABC):
@@ -31,6 +44,18 @@ class RateLimiter(abc.ABC):
     async def acquire(self, key: str, requests: float, period: float) -> None:
         """Evenly paced slots: wait for the next slot of ``key`` at ``requests`` per ``period``
         seconds. A caller cancelled while waiting gives its slot back."""
+
+    async def acquire_slot(self, key: str, requests: float, period: float) -> RateLimitSlot | None:
+        """:meth:`acquire`, for a caller that says when the answer to its request came back
+        (the client does): returns a :class:`RateLimitSlot` to call ``answered()`` on then, or
+        ``None`` when the limiter has no use for it. A request reaches the server between its
+        grant and its answer, so a limiter may count the slot until ``period`` after the answer
+        instead of guessing how late the request might arrive.
+
+        The default waits in :meth:`acquire` and returns ``None``: limiters written before
+        this method existed keep working unchanged."""
+        await self.acquire(key, requests, period)
+        return None
 
     @abc.abstractmethod
     async def acquire_window(
@@ -47,63 +72,155 @@ class RateLimiter(abc.ABC):
         return None
 
 
+#: Tie-breaker of equal release times in a lane's heap.
+_ORDER = itertools.count()
+
+
+class _Slot:
+    """A grant of :meth:`InProcessRateLimiter.acquire_slot`. It counts against its lane until
+    ``release``: ``period`` after ``latest`` (grant + ``max_guard``, the latest arrival it is
+    trusted for), brought forward to ``period`` after its answer when that comes sooner."""
+
+    __slots__ = ("lane", "latest", "release")
+
+    def __init__(self, lane: _Lane, latest: float, release: float) -> None:
+        self.lane: _Lane | None = lane
+        self.latest = latest
+        self.release = release
+
+    def answered(self) -> None:
+        lane = self.lane
+        if lane is None:  # answered already, or the limiter was reset
+            return
+        self.lane = None
+        early = self.latest - lane.clock.now()
+        if early > 0:
+            # The old entry in the heap goes stale (its time is no longer the slot's).
+            self.release -= early
+            heapq.heappush(lane.releases, (self.release, next(_ORDER), self))
+
+
 class _Lane:
-    """The state of one key: recent grants, the next paced slot, and the callers queued for it.
+    """The state of one key: the grants that still count, the next paced slot, and the callers
+    queued for it.
+
+    ``releases`` is a heap of ``(time, order, slot)``: when each grant stops counting. A grant of
+    :meth:`InProcessRateLimiter.acquire` (``slot`` None) counts for ``period + guard``; one of
+    ``acquire_slot`` for ``period`` after its answer, at most ``period + max_guard``: answering
+    pushes an earlier entry and leaves the first one stale (skipped). ``held`` counts the grants
+    that still count, as of the last :meth:`earliest`.
 
     Grants are only recorded when made, so a caller that gives up (is cancelled) while queued
     takes nothing from the others. One queued caller at a time (the head, ``busy``) sleeps until
     the next grant is possible; the rest wait in ``waiters`` in arrival order.
     """
 
-    __slots__ = ("busy", "cap", "grants", "interval", "next", "waiters", "window")
+    __slots__ = (
+        "busy",
+        "cap",
+        "clock",
+        "guard",
+        "held",
+        "interval",
+        "next",
+        "period",
+        "releases",
+        "waiters",
+    )
 
-    def __init__(self, interval: float, cap: int, window: float) -> None:
+    def __init__(
+        self, clock: Clock, interval: float, cap: int, period: float, guard: float
+    ) -> None:
+        self.clock = clock
         self.interval = interval
         self.cap = cap
-        self.window = window
-        self.grants: deque[float] = deque(maxlen=cap)
+        self.period = period
+        self.guard = guard
+        self.releases: list[tuple[float, int, _Slot | None]] = []
+        self.held = 0
         self.next = -math.inf
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.busy = False
 
-    def configure(self, interval: float, cap: int, window: float) -> None:
+    def configure(self, interval: float, cap: int, period: float, guard: float) -> None:
         self.interval = interval
-        self.window = window
-        if cap != self.cap:
-            self.cap = cap
-            self.grants = deque(self.grants, maxlen=cap)
+        self.cap = cap
+        self.period = period
+        self.guard = guard
+
+    def _expire(self, now: float) -> None:
+        releases = self.releases
+        while releases and releases[0][0] <= now:
+            at, _, slot = heapq.heappop(releases)
+            if slot is None or slot.release == at:
+                self.held -= 1
+
+    def _room(self, k: int) -> float:
+        """When the ``k + 1``-th grant that still counts stops counting."""
+        releases = self.releases
+        if k == 0:
+            while True:
+                at, _, slot = releases[0]
+                if slot is None or slot.release == at:
+                    return at
+                heapq.heappop(releases)  # stale
+        live = sorted(at for at, _, slot in releases if slot is None or slot.release == at)
+        return live[k]
 
     def earliest(self, now: float) -> float:
         """When the next grant may be made (``now`` or later)."""
         t = self.next if self.next > now else now
-        grants = self.grants
-        if len(grants) >= self.cap:
-            room = grants[0] + self.window
+        self._expire(now)
+        over = self.held - self.cap
+        if over >= 0:
+            room = self._room(over)
             if room > t:
                 t = room
         return t
 
-    def grant(self, now: float, queued: bool = False) -> None:
-        """Record a grant made at ``now``. ``queued``: the caller waited in line for it, so the
-        schedule is kept even if the event loop woke it late (the next grants catch up, within
-        the window); otherwise the schedule restarts from now."""
-        self.grants.append(now)
-        slot = now
-        if queued and self.next > now - self.window:
-            slot = self.next if self.next < now else now
-        self.next = slot + self.interval
+    def grant(self, now: float, queued: bool = False, hold: float | None = None) -> _Slot | None:
+        """Record a grant made at ``now``: held until answered (at most ``hold`` seconds
+        more) when ``hold`` is given, else for ``period + guard``. ``queued``: the caller waited
+        in line for it, so the schedule is kept even if the event loop woke it late (the next
+        grants catch up, within the window); otherwise the schedule restarts from now."""
+        slot = None
+        entry: tuple[float, int, _Slot | None]
+        if hold is None:
+            entry = (now + self.period + self.guard, next(_ORDER), None)
+        else:
+            latest = now + hold
+            slot = _Slot(self, latest, latest + self.period)
+            entry = (slot.release, next(_ORDER), slot)
+        heapq.heappush(self.releases, entry)
+        self.held += 1
+        at = now
+        if queued and self.next > now - self.period - self.guard:
+            at = self.next if self.next < now else now
+        self.next = at + self.interval
+        return slot
 
     def idle(self, now: float) -> bool:
         """Nothing queued and nothing remembered that could still delay a grant."""
         if self.busy or self.waiters or self.next > now:
             return False
-        return not self.grants or self.grants[-1] + self.window <= now
+        self._expire(now)
+        return self.held == 0
+
+    def forget(self) -> None:
+        """Drop every grant (slots still out are detached: answering them does nothing)."""
+        for _, _, slot in self.releases:
+            if slot is not None:
+                slot.lane = None
+        self.releases.clear()
+        self.held = 0
+        self.next = -math.inf
 
     def projected(self, now: float, count: int) -> float:
         """When grant number ``count`` (1 for the next) from ``now`` could be made, if each one
         were made as early as possible."""
-        twin = _Lane(self.interval, self.cap, self.window)
-        twin.grants.extend(self.grants)
+        twin = _Lane(self.clock, self.interval, self.cap, self.period, self.guard)
+        twin.releases = self.releases.copy()  # a copy of a heap is a heap
+        twin.held = self.held
         twin.next = self.next
         t = now
         for _ in range(count):
@@ -115,20 +232,37 @@ class _Lane:
 class InProcessRateLimiter(RateLimiter):
     """Rate limits kept in this process (no lock: one event loop at a time).
 
-    ``acquire`` spaces the grants of a key evenly, ``period / requests`` apart, and never makes
-    more than ``requests`` of them within ``period`` plus a guard of one pacing interval (at
-    least ``guard``, at most ``max_guard``): the guard leaves room for requests that reach the
-    server later than planned (a busy event loop sends some of them late), so that the server
-    never counts more than ``requests`` in any ``period``. At 200 requests a second it costs
-    0.5 % of the rate, at 50 a second 2 %. ``acquire_window`` keeps the same sliding window
-    (with ``guard``) without the spacing.
+    Paced slots are spaced evenly, ``period / requests`` apart, and at most ``requests`` of
+    them count at any moment. How long a slot counts is what keeps the server from ever seeing
+    more than ``requests`` arrivals in any ``period``, even when a busy event loop sends some
+    requests late:
+
+    * a slot of :meth:`acquire_slot` (what :class:`~ozon_async.OzonClient` uses) counts from
+      its grant until ``period`` after its answer came back, or after the grant plus
+      ``max_guard`` if that is sooner. The request reached the server between the grant and
+      the answer, so while answers come within ``max_guard`` (50 ms) the limit holds however
+      late each request was sent. The cost is the answer's delay, at most ``max_guard``, once
+      per ``period``: 0.1 % of the rate when answers take 1 ms, 4.8 % when they take longer
+      than 50 ms (Ozon over the internet: 50 rps is paced at 47.6). A call that fails without
+      an answer keeps its slot the whole ``max_guard``.
+    * a slot of :meth:`acquire`, whose caller says nothing after the grant, counts for
+      ``period`` plus a guard of one pacing interval (at least ``guard``, at most
+      ``max_guard``): 0.5 % of the rate at 200 requests a second, 2 % at 50.
+
+    ``acquire_window`` keeps a sliding window (counting each grant ``period + guard``) without
+    the spacing.
 
     Callers wait in arrival order; one cancelled while waiting takes no slot. Keys unused for a
-    while are forgotten, so memory follows the keys in use, not every key ever seen.
+    while are forgotten, so memory follows the keys in use, not every key ever seen. A subclass
+    that overrides :meth:`acquire` (and not :meth:`acquire_slot`) keeps being called through
+    it, with its slots counted as :meth:`acquire`'s.
 
     Args:
         clock: time source (tests pass a virtual clock).
-        guard, max_guard: the least and the most seconds added to each window (5 ms, 50 ms).
+        guard, max_guard: the least and the most seconds a grant of :meth:`acquire` is trusted
+            to reach the server late (5 ms, 50 ms); ``max_guard`` is also the longest a slot of
+            :meth:`acquire_slot` waits for its answer (lower it to pace closer to the limit on a
+            slow link, at the price of that margin).
         forget_after: how often (seconds) idle keys are swept out.
     """
 
@@ -149,15 +283,18 @@ class InProcessRateLimiter(RateLimiter):
         self._paced: dict[str, _Lane] = {}
         self._windows: dict[str, _Lane] = {}
         self._next_sweep = -math.inf
+        # A subclass that wraps ``acquire`` is still called through it by ``acquire_slot``.
+        self._own_acquire = type(self).acquire is InProcessRateLimiter.acquire
 
     # ------------------------------------------------------------------ interface
     async def acquire(self, key: str, requests: float, period: float) -> None:
-        if not (requests > 0 and period > 0 and math.isfinite(requests / period)):
-            raise ValueError(f"requests and period must be positive, not {requests!r}/{period!r}")
-        interval = period / requests
-        guard = max(self.guard, min(interval, self.max_guard))
-        lane = self._lane(self._paced, key, interval, max(1, int(requests)), period + guard)
-        await self._take(lane)
+        await self._take(self._paced_lane(key, requests, period), None)
+
+    async def acquire_slot(self, key: str, requests: float, period: float) -> RateLimitSlot | None:
+        if not self._own_acquire:
+            await self.acquire(key, requests, period)
+            return None
+        return await self._take(self._paced_lane(key, requests, period), self.max_guard)
 
     async def acquire_window(
         self, key: str, limit: int, period: float, *, wait: bool = True
@@ -166,9 +303,9 @@ class InProcessRateLimiter(RateLimiter):
             raise ValueError(f"limit must be a positive integer, not {limit!r}")
         if not (period > 0 and math.isfinite(period)):
             raise ValueError(f"period must be positive, not {period!r}")
-        lane = self._lane(self._windows, key, 0.0, limit, period + self.guard)
+        lane = self._lane(self._windows, key, 0.0, limit, period, self.guard)
         if wait:
-            await self._take(lane)
+            await self._take(lane, None)
             return 0.0
         now = self.clock.now()
         if lane.busy:  # others are queued: room for this caller only after theirs
@@ -184,17 +321,35 @@ class InProcessRateLimiter(RateLimiter):
         return 0.0
 
     # ------------------------------------------------------------------ machinery
+    def _paced_lane(self, key: str, requests: float, period: float) -> _Lane:
+        if not (requests > 0 and period > 0 and math.isfinite(requests / period)):
+            raise ValueError(f"requests and period must be positive, not {requests!r}/{period!r}")
+        interval = period / requests
+        guard = max(self.guard, min(interval, self.max_guard))
+        return self._lane(self._paced, key, interval, max(1, int(requests)), period, guard)
+
     def _lane(
-        self, lanes: dict[str, _Lane], key: str, interval: float, cap: int, window: float
+        self,
+        lanes: dict[str, _Lane],
+        key: str,
+        interval: float,
+        cap: int,
+        period: float,
+        guard: float,
     ) -> _Lane:
         now = self.clock.now()
         if now >= self._next_sweep:
             self._sweep(now)
         lane = lanes.get(key)
         if lane is None:
-            lane = lanes[key] = _Lane(interval, cap, window)
-        elif lane.interval != interval or lane.cap != cap or lane.window != window:
-            lane.configure(interval, cap, window)
+            lane = lanes[key] = _Lane(self.clock, interval, cap, period, guard)
+        elif (
+            lane.interval != interval
+            or lane.cap != cap
+            or lane.period != period
+            or lane.guard != guard
+        ):
+            lane.configure(interval, cap, period, guard)
         return lane
 
     def _sweep(self, now: float) -> None:
@@ -203,13 +358,14 @@ class InProcessRateLimiter(RateLimiter):
             for key in [k for k, lane in lanes.items() if lane.idle(now)]:
                 del lanes[key]
 
-    async def _take(self, lane: _Lane) -> None:
+    async def _take(self, lane: _Lane, hold: float | None) -> _Slot | None:
+        """Wait for a grant of ``lane`` and make it (held until answered when ``hold`` is
+        given, see :meth:`_Lane.grant`)."""
         clock = self.clock
         now = clock.now()
         if not lane.busy:
             if lane.earliest(now) <= now:
-                lane.grant(now)
-                return
+                return lane.grant(now, hold=hold)
             lane.busy = True
         else:
             await self._queue(lane)  # returns once this caller is the head
@@ -219,8 +375,10 @@ class InProcessRateLimiter(RateLimiter):
                 at = lane.earliest(now)
                 if at <= now:
                     break
+                # An answer that comes meanwhile may free a slot sooner; the wait stays
+                # bounded by the slot's ``max_guard``.
                 await clock.sleep(at - now)
-            lane.grant(now, queued=True)
+            return lane.grant(now, queued=True, hold=hold)
         finally:
             self._hand_over(lane)
 
@@ -259,11 +417,10 @@ class InProcessRateLimiter(RateLimiter):
 
     def reset(self) -> None:
         """Forget all keys (callers waiting now keep their places)."""
+        for lane in (*self._paced.values(), *self._windows.values()):
+            lane.forget()
         self._paced = {k: lane for k, lane in self._paced.items() if lane.busy}
         self._windows = {k: lane for k, lane in self._windows.items() if lane.busy}
-        for lane in (*self._paced.values(), *self._windows.values()):
-            lane.grants.clear()
-            lane.next = -math.inf
 
 
 #: The limiter every client of this process uses unless given another.

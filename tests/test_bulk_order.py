@@ -226,3 +226,43 @@ async def test_per_call_options_are_checked_before_anything_is_sent(bad: Any) ->
         with pytest.raises(RequestValidationError, match="max_retries"):
             await client.products.stocks_v2.bulk(items(2), max_retries=bad)
     assert shop.sent == []
+
+
+async def test_each_bulk_request_tells_its_slot_when_answered_and_not_when_it_failed() -> None:
+    """The pacing slot of each bulk request is told when Ozon answered it (a 429 too), so the
+    limiter can free it a period after the answer; a request that got no answer tells nothing."""
+    from ozon_async import APIConnectionError, RateLimitSlot
+
+    clock = VirtualClock()
+    told: list[int] = []
+
+    class Telling(RecordingLimiter):
+        async def acquire_slot(self, key: str, requests: float, period: float) -> RateLimitSlot:
+            await self.acquire(key, requests, period)
+            n = len(self.slot_times)
+
+            class Slot:
+                def answered(self) -> None:
+                    told.append(n)
+
+            return Slot()
+
+    limiter = Telling(clock)
+    shop = StockShop(clock)
+    shop.refuse = 1
+    failures = [APIConnectionError("refused", sent=False)]
+
+    def wire(request: HTTPRequest) -> HTTPResponse:
+        if failures:
+            raise failures.pop()
+        return shop(request)
+
+    async with OzonClient(
+        "777", "key", clock=clock, limiter=limiter, transport=MockTransport(wire), rate_limit=None
+    ) as client:
+        result = await client.products.stocks_v2.bulk(items(150), concurrency=1)
+    assert result.all_ok
+    # slot 1: no answer (the connection was refused); 2: the other 50 items, answered 429;
+    # 3: taken, but every item waits for its window, so nothing went; 4 and 5: applied
+    assert len(limiter.slot_times) == 5 and [len(p) for _, p in shop.sent] == [50, 100, 50]
+    assert told == [2, 4, 5]

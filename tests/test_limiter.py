@@ -1,5 +1,6 @@
 """InProcessRateLimiter under a virtual clock: pacing, the sliding window, cancellation,
-forgetting idle keys, and acquire_window."""
+forgetting idle keys, acquire_window, and slots held until their answer (acquire_slot), alone
+and through the client."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ import random
 
 import pytest
 
-from ozon_async import InProcessRateLimiter, RateLimiter
+from ozon_async import (
+    APIConnectionError,
+    HTTPRequest,
+    HTTPResponse,
+    InProcessRateLimiter,
+    MockTransport,
+    OzonClient,
+    RateLimiter,
+    RateLimitSlot,
+    Transport,
+)
+from tests._fakes import Script, ok, status
 from tests.helpers import VirtualClock
 
 
@@ -260,3 +272,285 @@ async def test_the_interface_has_a_default_aclose() -> None:
     limiter = InProcessRateLimiter(clock=VirtualClock())
     assert await limiter.aclose() is None
     assert not RateLimiter.__abstractmethods__ - {"acquire", "acquire_window"}
+
+
+# ---------------------------------------------------------------------------- held slots
+# A slot of acquire_slot counts until `period` after its answer (at most max_guard after the
+# grant), since a request reaches the server between its grant and its answer.
+class Link:
+    """Sends each request on a slot ``delays[i]`` seconds after its grant (a busy event loop
+    sending late), notes its arrival, and answers ``latency`` later."""
+
+    def __init__(self, clock: VirtualClock, delays: list[float], latency: float) -> None:
+        self.clock = clock
+        self.delays = delays
+        self.latency = latency
+        self.grants: list[float] = []
+        self.arrivals: list[float] = []
+
+    async def call(self, slot: RateLimitSlot | None) -> None:
+        clock = self.clock
+        self.grants.append(clock.now())
+        await clock.sleep(self.delays[len(self.grants) - 1])
+        self.arrivals.append(clock.now())
+        await clock.sleep(self.latency)
+        if slot is not None:
+            slot.answered()
+
+
+def late_now_and_then(calls: int) -> list[float]:
+    """Most requests go at once; every 37th goes 45 ms late (within the 50 ms max_guard)."""
+    return [0.045 if i % 37 == 36 else 0.0005 for i in range(calls)]
+
+
+async def run_link(limiter: InProcessRateLimiter, link: Link, calls: int, rps: float) -> None:
+    sem = asyncio.Semaphore(100)
+
+    async def one() -> None:
+        async with sem:
+            await link.call(await limiter.acquire_slot("cid", rps, 1.0))
+
+    await asyncio.gather(*[one() for _ in range(calls)])
+
+
+@pytest.mark.parametrize("late", [0.0, 0.002], ids=["on time", "woken up to 2 ms late"])
+async def test_held_slots_keep_every_server_window_within_the_limit_when_sends_are_late(
+    late: float,
+) -> None:
+    clock = LateClock(late) if late else VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock)
+    link = Link(clock, late_now_and_then(1200), latency=0.0005)
+    await run_link(limiter, link, 1200, 200.0)
+    assert len(link.arrivals) == 1200
+    assert most_in_window(link.arrivals, 1.0) <= 200
+    assert most_in_window(link.grants, 1.0) <= 200
+    assert rate(link.arrivals) >= 0.99 * 200
+
+
+async def test_the_same_late_sends_break_a_fixed_guard() -> None:
+    # What the held slots are for: counting each grant a fixed period + guard lets a request
+    # sent 45 ms late share a server window with the limit's worth of on-time ones.
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock)
+    link = Link(clock, late_now_and_then(1200), latency=0.0005)
+    sem = asyncio.Semaphore(100)
+
+    async def one() -> None:
+        async with sem:
+            await limiter.acquire("cid", 200.0, 1.0)
+            await link.call(None)
+
+    await asyncio.gather(*[one() for _ in range(1200)])
+    assert most_in_window(link.grants, 1.0) <= 200
+    assert most_in_window(link.arrivals, 1.0) > 200
+
+
+async def test_held_slots_cost_nothing_when_answers_are_instant() -> None:
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock)
+    link = Link(clock, [0.0] * 1000, latency=0.0)
+    await run_link(limiter, link, 1000, 200.0)
+    gaps = [b - a for a, b in itertools.pairwise(link.grants)]
+    # evenly paced at the full rate, never held back by the count
+    assert min(gaps) == pytest.approx(0.005) and max(gaps) == pytest.approx(0.005)
+    assert rate(link.grants) == pytest.approx(200.0)
+    assert most_in_window(link.arrivals, 1.0) == 200
+
+
+async def test_held_slots_cost_the_answer_delay_per_period() -> None:
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock)
+    link = Link(clock, [0.0] * 1000, latency=0.01)
+    await run_link(limiter, link, 1000, 200.0)
+    # each grant waits for the one a period before to have been answered: 200 per 1.01 s
+    assert rate(link.grants) == pytest.approx(200.0 / 1.01, rel=0.005)
+    assert most_in_window(link.arrivals, 1.0) <= 200
+
+
+@pytest.mark.parametrize(
+    "answer_at,next_grant",
+    [(0.01, 1.01), (0.0, 1.0), (None, 1.05), (0.2, 1.05)],
+    ids=["answered after 10 ms", "answered at once", "never answered", "answered after 200 ms"],
+)
+async def test_a_slot_counts_until_a_period_after_its_answer_at_most_max_guard(
+    answer_at: float | None, next_grant: float
+) -> None:
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock)  # max_guard 0.05
+    slot = await limiter.acquire_slot("k", 1, 1.0)
+    assert slot is not None
+    if answer_at is not None:
+        await clock.sleep(answer_at)
+        slot.answered()
+        slot.answered()  # a second call changes nothing
+    await limiter.acquire_slot("k", 1, 1.0)
+    assert clock.now() == pytest.approx(next_grant)
+
+
+async def test_a_failed_call_frees_its_slot_after_max_guard_and_cancelled_waiters_take_none() -> (
+    None
+):
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock)
+    failed = await limiter.acquire_slot("k", 2, 1.0)  # t=0, never answered (the call failed)
+    assert failed is not None
+    queued = [asyncio.ensure_future(limiter.acquire_slot("k", 2, 1.0)) for _ in range(20)]
+    await asyncio.sleep(0)
+    for task in queued:
+        task.cancel()
+    await asyncio.gather(*queued, return_exceptions=True)
+    assert all(t.cancelled() for t in queued)
+    grants = []
+    for _ in range(3):
+        slot = await limiter.acquire_slot("k", 2, 1.0)
+        assert slot is not None
+        grants.append(clock.now())
+        slot.answered()
+    # the second slot at its paced time; the third once the failed one stops counting
+    # (1 s + max_guard after its grant); the fourth at its paced time, when the second stops
+    # counting (a period after its answer)
+    assert grants == pytest.approx([0.5, 1.05, 1.5])
+
+
+async def test_reset_detaches_slots_still_out() -> None:
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock)
+    slot = await limiter.acquire_slot("k", 1, 1.0)
+    assert slot is not None
+    limiter.reset()
+    slot.answered()  # of a grant the limiter no longer remembers: no effect
+    await limiter.acquire_slot("k", 1, 1.0)
+    assert clock.now() == 0.0
+    await limiter.acquire_slot("k", 1, 1.0)
+    assert clock.now() == pytest.approx(1.05)
+
+
+async def test_idle_keys_with_held_slots_are_forgotten() -> None:
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock, forget_after=5.0)
+    for i in range(1000):
+        slot = await limiter.acquire_slot(f"client-{i}", 50, 1.0)
+        assert slot is not None
+        if i % 2:
+            slot.answered()  # the other half never are
+    await clock.sleep(7.0)
+    await limiter.acquire_slot("client-0", 50, 1.0)
+    assert limiter.keys == 1
+
+
+# ---------------------------------------------------------------------------- through the client
+async def test_the_client_holds_its_slots_until_the_answer_and_keeps_every_server_window() -> None:
+    clock = VirtualClock()
+    link = Link(clock, late_now_and_then(1200), latency=0.0005)
+
+    class Wire(Transport):
+        async def send(self, request: HTTPRequest) -> HTTPResponse:
+            await link.call(None)
+            return HTTPResponse(200, json={"roles": []})
+
+    limiter = InProcessRateLimiter(clock=clock)
+    async with OzonClient(
+        "1", "k", limiter=limiter, clock=clock, rate_limit=200, transport=Wire()
+    ) as client:
+        sem = asyncio.Semaphore(100)
+
+        async def one() -> None:
+            async with sem:
+                await client.roles.list_v1()
+
+        await asyncio.gather(*[one() for _ in range(1200)])
+    assert most_in_window(link.arrivals, 1.0) <= 200
+    assert rate(link.arrivals) >= 0.99 * 200
+
+
+class Told(RateLimiter):
+    """Grants at once and notes what happens to each slot."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.answered: list[int] = []
+
+    async def acquire(self, key: str, requests: float, period: float) -> None:
+        self.acquired += 1
+
+    async def acquire_slot(self, key: str, requests: float, period: float) -> RateLimitSlot:
+        await self.acquire(key, requests, period)
+        n = self.acquired
+        told = self.answered
+
+        class Slot:
+            def answered(self) -> None:
+                told.append(n)
+
+        return Slot()
+
+    async def acquire_window(
+        self, key: str, limit: int, period: float, *, wait: bool = True
+    ) -> float:
+        return 0.0
+
+
+async def test_the_client_tells_every_answer_and_no_failure() -> None:
+    clock = VirtualClock()
+    limiter = Told()
+    script = Script().on(
+        "/v1/roles",
+        status(500, {"code": 13, "message": "internal"}),  # an answer, then resent
+        APIConnectionError("refused", sent=False),  # no answer, resent
+        ok({"roles": []}),
+    )
+    script.on("/v1/barcode/generate", ok({"errors": []}))
+    async with OzonClient(
+        "1", "k", limiter=limiter, clock=clock, rate_limit=50, transport=script.transport
+    ) as client:
+        await client.roles.list_v1()
+        assert limiter.acquired == 3  # one slot per attempt
+        assert limiter.answered == [1, 3]
+        # a per-method limit takes its own slot as well, told the same way
+        await client.barcode.generate_v1(product_ids=[1])
+        assert limiter.acquired == 5 and limiter.answered == [1, 3, 4, 5]
+
+
+class AcquireOnly(RateLimiter):
+    """A limiter written before acquire_slot: acquire and acquire_window only."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.inner = InProcessRateLimiter(clock=clock)
+        self.calls = 0
+
+    async def acquire(self, key: str, requests: float, period: float) -> None:
+        self.calls += 1
+        await self.inner.acquire(key, requests, period)
+
+    async def acquire_window(
+        self, key: str, limit: int, period: float, *, wait: bool = True
+    ) -> float:
+        return await self.inner.acquire_window(key, limit, period, wait=wait)
+
+
+async def test_a_limiter_without_acquire_slot_still_paces_the_client() -> None:
+    clock = VirtualClock()
+    limiter = AcquireOnly(clock)
+    assert await limiter.acquire_slot("k", 50, 1.0) is None  # the default: acquire, then None
+    t = MockTransport(lambda r: ok({"roles": []}))
+    async with OzonClient("1", "k", limiter=limiter, clock=clock, rate_limit=50, transport=t) as c:
+        start = clock.now()
+        await asyncio.gather(*[c.roles.list_v1() for _ in range(100)])
+    assert limiter.calls == 101
+    assert 99 / 50 <= clock.now() - start <= 100 / 50 * 1.03
+
+
+async def test_a_subclass_that_wraps_acquire_is_still_called() -> None:
+    clock = VirtualClock()
+    seen: list[str] = []
+
+    class Logged(InProcessRateLimiter):
+        async def acquire(self, key: str, requests: float, period: float) -> None:
+            seen.append(key)
+            await super().acquire(key, requests, period)
+
+    limiter = Logged(clock=clock)
+    assert await limiter.acquire_slot("k", 1, 1.0) is None
+    assert seen == ["k"]
+    await limiter.acquire_slot("k", 1, 1.0)
+    assert seen == ["k", "k"] and clock.now() == pytest.approx(1.0 + limiter.max_guard)
