@@ -9,12 +9,17 @@ argument is a :class:`RequestValidationError` naming the field and nothing is se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._codec import build_request, encode_request
 from ozon_async._exceptions import RequestValidationError
 from ozon_async._operation import Operation
 from ozon_async._record import Record
+
+if TYPE_CHECKING:
+    from ozon_async._client import OzonClient
+    from ozon_async._options import CallOptions
+    from ozon_async._response import APIResponse
 
 MULTIPART = "multipart/form-data"
 
@@ -86,6 +91,38 @@ def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prep
         body, ctype = encode_multipart(op.key, request_type, fields)
         return Prepared(path, body, ctype)
     return Prepared(path, encode_request(op, request_type, fields), None)
+
+
+def multipart_parts(prepared: Prepared) -> list[str]:
+    """The names of the parts of a multipart body :func:`prepare` made, in order, once each
+    (what a dry run shows instead of the files' bytes)."""
+    import re
+
+    names = re.findall(rb'form-data; name="((?:[^"\\]|\\.)*)"', prepared.body or b"")
+    return list(dict.fromkeys(n.decode("utf-8", "replace") for n in names))
+
+
+def with_content_type(options: CallOptions, prepared: Prepared) -> CallOptions:
+    """The call's options with the body's content type among its headers (a multipart body
+    names its boundary there); the options themselves when the body is JSON."""
+    if prepared.content_type is None:
+        return options
+    headers = {**(options.get("extra_headers") or {}), "Content-Type": prepared.content_type}
+    return {**options, "extra_headers": headers}
+
+
+async def send_prepared(
+    client: OzonClient, op: Operation, prepared: Prepared, options: CallOptions | None = None
+) -> APIResponse[Any]:
+    """Send what :func:`prepare` made for ``op`` (to its concrete path, multipart bodies with
+    their content type), with the client's limits and retries for the operation, as its typed
+    method would; the answer parses into the operation's response model. For callers that hold
+    the fields by wire name rather than a typed method (the CLI, the MCP server)."""
+    resp: APIResponse[Any] = await client._send(
+        op.method, prepared.path, prepared.body, op, with_content_type(options or {}, prepared)
+    )
+    resp._type = op.response_type
+    return resp
 
 
 def encode_multipart(

@@ -25,7 +25,7 @@ from ozon_async._models import BinaryResponse
 from ozon_async._operation import Operation
 from ozon_async._options import OPTION_NAMES, CallOptions
 from ozon_async._pagination import iter_items, iter_pages
-from ozon_async._request import UploadFile, prepare
+from ozon_async._request import UploadFile, prepare, with_content_type
 from ozon_async._response import RAW_CAPTURE, captured
 
 if TYPE_CHECKING:
@@ -124,11 +124,7 @@ class Resource:
                     )
                 body = merge_extra_body(op.key, body, extra)
         if prepared.content_type is not None:  # a multipart upload names its boundary
-            headers = {
-                **(options.get("extra_headers") or {}),
-                "Content-Type": prepared.content_type,
-            }
-            options = {**options, "extra_headers": headers}
+            options = with_content_type(options, prepared)
         return self._client._send(op.method, prepared.path, body, op, options, response_type)
 
 

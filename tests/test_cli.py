@@ -4,6 +4,7 @@ against the mock Ozon API served from this process on a free loopback port."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import io
 import json
@@ -782,3 +783,65 @@ def test_the_readme_command_line_example_runs_as_written(tmp_path: Path) -> None
     assert b"1 item in 1 request: 1 applied, 0 failed" in proc.stderr
     report = (tmp_path / "report.csv").read_text("utf-8-sig").splitlines()
     assert report[0].startswith("Номер заказа;Номер отправления") and len(report) > 100
+
+
+# ---------------------------------------------------------------------- path parameters, files
+def test_a_path_parameter_goes_into_the_path(tmp_path: Path, mock: ServedMock) -> None:
+    env = api_env(tmp_path, mock)
+    out = tmp_path / "label.pdf"
+    dry = run("call", "cargoes_label.file_v1", "file_guid=guid 42/x", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "GET /v1/cargoes-label/file/guid%2042%2Fx would be sent" in dry.stderr.decode()
+    assert mock.requests() == []
+    proc = run("call", "cargoes_label.file_v1", "file_guid=guid-42", "--out", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    (sent,) = mock.requests("/v1/cargoes-label/file/{file_guid}")
+    assert (sent["method"], sent["raw_path"]) == ("GET", "/v1/cargoes-label/file/guid-42")
+    assert out.stat().st_size > 0
+    missing = run("call", "cargoes_label.file_v1", "--out", str(out), env=env)
+    assert missing.returncode == 2 and "file_guid" in missing.stderr.decode()
+    extra = run("call", "cargoes_label.file_v1", "file_guid=g", "limit:=5", env=env)
+    assert extra.returncode == 2 and "limit" in extra.stderr.decode()
+    assert len(mock.requests()) == 1  # neither mistake was sent
+
+
+CERTIFICATE = [
+    "name=Declaration 7",
+    "number=RU-7",
+    "type_code=declaration",
+    "accordance_type_code=gost",
+    "issue_date=2026-01-10T00:00:00Z",
+]
+
+
+def test_files_are_uploaded_as_multipart(tmp_path: Path, mock: ServedMock) -> None:
+    env = api_env(tmp_path, mock)
+    scan = tmp_path / "declaration.pdf"
+    scan.write_bytes(b"%PDF-1.4 the scan\x00\xff")
+    args = ["call", "product.certificate_create_v1", f"files[0]@{scan}", *CERTIFICATE]
+    dry = run(*args, "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    said = dry.stderr.decode()
+    assert "multipart/form-data" in said and "parts: files, name, number" in said
+    assert mock.requests() == []
+    proc = run(*args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    (got,) = mock.requests("/v1/product/certificate/create")
+    assert got["headers"]["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert got["body"]["name"] == "Declaration 7"
+    files = got["body"]["files"]
+    assert [base64.b64decode(f) for f in (files if isinstance(files, list) else [files])] == [
+        scan.read_bytes()
+    ]
+    assert json.loads(proc.stdout)  # the answer is printed
+
+
+def test_a_file_for_a_json_operation_is_refused(tmp_path: Path, mock: ServedMock) -> None:
+    env = api_env(tmp_path, mock)
+    scan = tmp_path / "a.txt"
+    scan.write_text("x")
+    proc = run("call", "warehouse.list_v2", "limit:=5", f"cursor@{scan}", env=env)
+    assert proc.returncode == 2
+    said = proc.stderr.decode()
+    assert "cursor" in said and "key=@file" in said
+    assert mock.requests() == []

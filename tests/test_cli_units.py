@@ -95,18 +95,19 @@ def test_stdin_is_read_only_when_piped(tmp_path: Path) -> None:
 def test_prepare_body_validates_like_a_typed_call() -> None:
     op = OPERATIONS["POST /v4/posting/fbs/list"]
     body = {"limit": "5", "filter": {"since": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}}
-    payload = prepare_body(op, body)
-    assert payload is not None
-    assert json.loads(payload)["limit"] == 5
+    prepared = prepare_body(op, body)
+    assert (prepared.path, prepared.content_type) == ("/v4/posting/fbs/list", None)
+    assert prepared.body is not None
+    assert json.loads(prepared.body)["limit"] == 5
     with pytest.raises(RequestValidationError) as err:
         prepare_body(op, {**body, "filter": {**body["filter"], "statusez": []}})
     assert err.value.field == "filter.statusez"
     with pytest.raises(RequestValidationError) as err:
         prepare_body(op, body, {"limit": 1})  # extra_body may not override a field
     assert err.value.field == "extra_body"
-    assert json.loads(prepare_body(op, body, {"new_flag": True}) or b"")["new_flag"] is True
+    assert json.loads(prepare_body(op, body, {"new_flag": True}).body or b"")["new_flag"] is True
     get = OPERATIONS["GET /v1/actions"]
-    assert prepare_body(get, None) is None
+    assert prepare_body(get, None).body is None
     with pytest.raises(RequestValidationError):
         prepare_body(get, {"a": 1})
 

@@ -720,3 +720,42 @@ async def test_clients_of_the_handshake_era_get_the_same_tools(
         )
         assert json.loads(result.content[0].text)["sent"] is False  # type: ignore[union-attr]
     assert mock.requests == []
+
+
+async def test_path_parameters_and_file_uploads_go_as_the_typed_call_sends_them(
+    app: OzonMCP, mock: MockOzonServer
+) -> None:
+    import base64
+
+    async with connect(app) as mcp:
+        label = await mcp.ok(
+            "call_read", operation="cargoes_label.file_v1", arguments={"file_guid": "g-7"}
+        )
+        assert label["result"]["binary"]["bytes"] > 0
+        (sent_label,) = mock.requests_for("/v1/cargoes-label/file/{file_guid}")
+        assert (sent_label.method, sent_label.raw_path) == ("GET", "/v1/cargoes-label/file/g-7")
+        missing = await mcp.error("call_read", operation="cargoes_label.file_v1")
+        assert missing["field"] == "file_guid" and missing["sent"] is False
+
+        scan = b"%PDF-1.4 scan\x00\xff"
+        args = {
+            "files": [base64.b64encode(scan).decode()],
+            "name": "Declaration 7",
+            "number": "RU-7",
+            "type_code": "declaration",
+            "accordance_type_code": "gost",
+            "issue_date": "2026-01-10T00:00:00Z",
+        }
+        op = "product.certificate_create_v1"
+        preview = await mcp.ok("call_write", operation=op, arguments=args)
+        assert preview["sent"] is False
+        shown = preview["body"]["multipart"]
+        assert shown["parts"][:3] == ["files", "name", "number"] and shown["bytes"] > len(scan)
+        assert mock.requests_for("/v1/product/certificate/create") == []
+        done = await mcp.ok("call_write", operation=op, arguments=args, confirm=True)
+        assert done["sent"] is True
+        (sent,) = mock.requests_for("/v1/product/certificate/create")
+        assert sent.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+        assert sent.body["name"] == "Declaration 7"
+        files = sent.body["files"]
+        assert (files if isinstance(files, list) else [files]) == [scan]

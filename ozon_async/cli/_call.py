@@ -2,8 +2,10 @@
 
 The body is validated through the operation's request model exactly as a typed call does
 (:func:`ozon_async._codec.build_request`), before a client exists: an invalid body exits with code
-2 and nothing is sent. The request then goes through :meth:`OzonClient.request`, so auth, rate
-limits, retries (never resending a write by surprise) and error mapping are the SDK's own. Answers
+2 and nothing is sent. Path parameters go into the path and files (``key@file``) into a
+multipart body, as the typed method does (:func:`ozon_async._request.prepare`). The request then
+goes through the client's runtime for its operation, so auth, rate limits (the operation's own
+too), retries (never resending a write by surprise) and error mapping are the SDK's own. Answers
 are printed as Ozon sent them (not re-decoded into models, so no field the models lack is lost).
 """
 
@@ -19,10 +21,18 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from ozon_async._codec import build_request, encode_json, merge_extra_body
+from ozon_async._codec import build_request, merge_extra_body
 from ozon_async._exceptions import OzonError, RequestValidationError
 from ozon_async._operation import Operation
 from ozon_async._pagination import iter_pages
+from ozon_async._request import (
+    MULTIPART,
+    Prepared,
+    UploadFile,
+    multipart_parts,
+    prepare,
+    send_prepared,
+)
 from ozon_async.cli._ops import dotted
 from ozon_async.cli._output import CsvWriter, JsonLinesWriter, Writer
 from ozon_async.cli._progress import ExportProgress
@@ -35,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ExportOptions",
     "call_once",
+    "describe_body",
     "export_all",
     "json_path",
     "prepare_body",
@@ -45,28 +56,72 @@ __all__ = [
 # ---------------------------------------------------------------------- the request body
 def prepare_body(
     op: Operation, body: Mapping[str, Any] | None, extra_body: Mapping[str, Any] | None = None
-) -> bytes | None:
-    """The validated JSON body of a call (``None`` for a GET), as the typed method would send it.
+) -> Prepared:
+    """What the call sends, as the typed method would: the concrete path (path parameters such
+    as ``file_guid`` filled in) and the validated body: none for a GET, JSON, or
+    ``multipart/form-data`` for operations that upload files (files given as ``key@file``).
 
     Raises :class:`RequestValidationError` naming the field."""
-    if op.method == "GET":
-        if body or extra_body:
-            raise RequestValidationError(f"{op.method} requests take no body", operation=op.key)
-        return None
+    fields = dict(body or {})
+    upload = _first_upload(fields)
+    if upload is not None and op.request_content_type != MULTIPART:
+        raise RequestValidationError(
+            "only operations that upload files take a file (key@file); for the text of a file "
+            "as a string value use key=@file",
+            field=upload,
+            operation=op.key,
+        )
+    params = {name: fields.pop(name) for name in op.path_params if name in fields}
     request_type = op.request_type
-    if request_type is None:
-        if body:
-            raise RequestValidationError(
-                f"this operation takes no parameters (got {', '.join(sorted(body))})",
-                field=sorted(body)[0],
-                operation=op.key,
+    if op.method == "GET" or request_type is None:
+        if fields:
+            first = sorted(fields)[0]
+            what = (
+                f"{op.method} requests take no body"
+                if op.method == "GET"
+                else ("this operation takes no parameters")
             )
-        payload: bytes | None = b"{}"
-    else:
-        payload = encode_json(build_request(op.key, request_type, dict(body or {})))
+            raise RequestValidationError(
+                f"{what} (got {', '.join(sorted(fields))})", field=first, operation=op.key
+            )
+        if extra_body and op.method == "GET":
+            raise RequestValidationError(
+                f"{op.method} requests take no body", field="extra_body", operation=op.key
+            )
+    prepared = prepare(op, request_type, {**params, **fields})
+    if op.method != "GET" and prepared.body is None:  # an operation without parameters
+        prepared = Prepared(prepared.path, b"{}", None)
     if extra_body:
-        payload = merge_extra_body(op.key, payload, extra_body)
-    return payload
+        if prepared.content_type is not None:
+            raise RequestValidationError(
+                "extra_body applies to JSON bodies only", field="extra_body", operation=op.key
+            )
+        body_with_extra = merge_extra_body(op.key, prepared.body, extra_body)
+        prepared = Prepared(prepared.path, body_with_extra, None)
+    return prepared
+
+
+def _first_upload(value: Any, path: str = "") -> str | None:
+    """The path of the first file (key@file) in a body, if any."""
+    if isinstance(value, UploadFile):
+        return path
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _first_upload(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _first_upload(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def describe_body(prepared: Prepared) -> str:
+    """A line about a multipart body for ``--dry-run`` (its parts, not the files' bytes)."""
+    size = len(prepared.body or b"")
+    return f"multipart/form-data, {size:,} bytes, parts: {', '.join(multipart_parts(prepared))}"
 
 
 def _is_json(content_type: str) -> bool:
@@ -133,7 +188,7 @@ async def call_once(
     session: Session,
     client: OzonClient,
     op: Operation,
-    payload: bytes | None,
+    prepared: Prepared,
     *,
     out: Path | None,
     pretty: bool | None,
@@ -141,7 +196,7 @@ async def call_once(
     """Send one request and print (or save) the answer."""
     _note_deprecated(session, op)
     try:
-        resp = await client.request(op.method, op.path, content=payload)
+        resp = await send_prepared(client, op, prepared)
     except OzonError as exc:
         _log_error(session, exc)
         return session.report(exc)
@@ -281,8 +336,7 @@ async def export_all(
 
     async def fetch(**kwargs: Any) -> Any:
         fields = {json_of.get(k, k): v for k, v in kwargs.items()}
-        payload = prepare_body(op, fields, extra_body)
-        resp = await client.request(op.method, op.path, content=payload)
+        resp = await send_prepared(client, op, prepare_body(op, fields, extra_body))
         _log_response(session, resp)
         last["raw"] = resp.json()
         return resp.parse(op.response_type) if op.response_type is not None else last["raw"]

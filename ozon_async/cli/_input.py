@@ -8,6 +8,8 @@ Forms (they combine; pairs are applied on top of the ``--json``/stdin body):
 - ``key=value``: a string; ``key:=json``: any JSON value (``limit:=100``,
   ``filter.statuses:='["delivered"]'``, ``translit:=true``);
 - ``key=@file.txt`` takes a string from a file and ``key:=@file.json`` a JSON value from a file;
+- ``key@file.pdf`` attaches the file itself (name, bytes, and a content type guessed from the
+  name), for the operations that upload files in a multipart body (``files[0]@cert.pdf``);
 - keys are dotted paths into nested objects (``filter.since=2026-01-01T00:00:00Z``), with ``[N]``
   for list positions (``stocks[0].offer_id=A1``); a backslash makes the next character literal
   (``a\\.b=1`` sets the key ``a.b``).
@@ -120,19 +122,24 @@ def _render(path: Sequence[Segment]) -> str:
 
 
 def parse_pair(text: str) -> tuple[list[Segment], Any]:
-    """One ``key=value`` / ``key:=json`` argument as (path, value)."""
+    """One ``key=value`` / ``key:=json`` / ``key@file`` argument as (path, value)."""
     i = 0
     sep = -1
     while i < len(text):
         if text[i] == "\\":
             i += 2
             continue
-        if text[i] == "=":
+        if text[i] in "=@":
             sep = i
             break
         i += 1
     if sep <= 0:
-        raise BodyError(f"{text!r}: expected key=value (a string) or key:=json (any JSON value)")
+        raise BodyError(
+            f"{text!r}: expected key=value (a string), key:=json (any JSON value) or key@file "
+            "(a file to upload)"
+        )
+    if text[sep] == "@":
+        return _upload(text, sep)
     is_json = text[sep - 1] == ":" and (sep < 2 or text[sep - 2] != "\\")
     key = text[: sep - 1] if is_json else text[:sep]
     raw = text[sep + 1 :]
@@ -155,6 +162,22 @@ def parse_pair(text: str) -> tuple[list[Segment], Any]:
     else:
         value = raw
     return path, value
+
+
+def _upload(text: str, sep: int) -> tuple[list[Segment], Any]:
+    """``key@file``: the file to upload, as the SDK's :class:`UploadFile`."""
+    import mimetypes
+
+    from ozon_async._request import UploadFile
+
+    where = f"argument {text!r}"
+    name = text[sep + 1 :]
+    if not name:
+        raise BodyError(f"{where}: name the file after @")
+    path = _split_path(text[:sep], where)
+    content = _read_file(name, where)
+    ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return path, UploadFile(Path(name).name, content, ctype)
 
 
 def _assign(body: dict[str, Any], path: list[Segment], value: Any, arg: str) -> None:

@@ -279,17 +279,31 @@ def call(
         session.fail(EXIT_USAGE, f"ozon: {exc}\n  nothing was sent")
     extra = _load_json_object(extra_body, "--extra-body") if extra_body is not None else None
 
-    from ozon_async.cli._call import ExportOptions, call_once, export_all, prepare_body, print_json
+    from ozon_async.cli._call import (
+        ExportOptions,
+        call_once,
+        describe_body,
+        export_all,
+        prepare_body,
+        print_json,
+    )
 
     try:
-        payload = prepare_body(op, body, extra)
+        prepared = prepare_body(op, body, extra)
     except RequestValidationError as exc:
         session.exit(session.report(exc))
     if dry_run:
-        what = "this body" if payload is not None else "no body"
-        session.say(f"ozon: dry run: {op.key} would be sent with {what}; nothing was sent")
-        if payload is not None:
-            print_json(payload, pretty=True if pretty is None else pretty)
+        target = f"{op.method} {prepared.path}"
+        if prepared.body is None:
+            session.say(f"ozon: dry run: {target} would be sent with no body; nothing was sent")
+        elif prepared.content_type is not None:
+            session.say(
+                f"ozon: dry run: {target} would be sent as {describe_body(prepared)}; "
+                "nothing was sent"
+            )
+        else:
+            session.say(f"ozon: dry run: {target} would be sent with this body; nothing was sent")
+            print_json(prepared.body, pretty=True if pretty is None else pretty)
         session.exit(EXIT_OK)
     binary = op.response_content_type != "application/json"
     if binary and not all_pages and out is None and sys.stdout.isatty():
@@ -311,7 +325,7 @@ def call(
                     progress=_wants_progress(progress),
                 )
                 return await export_all(session, client, op, body, options, extra)
-            return await call_once(session, client, op, payload, out=out, pretty=pretty)
+            return await call_once(session, client, op, prepared, out=out, pretty=pretty)
 
     session.exit(run_async(work))
 

@@ -17,7 +17,6 @@ from typing import Any, cast
 import msgspec
 
 from ozon_async._client import OzonClient
-from ozon_async._codec import encode_request
 from ozon_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -29,6 +28,7 @@ from ozon_async._exceptions import (
 )
 from ozon_async._operation import Operation
 from ozon_async._pagination import iter_pages
+from ozon_async._request import Prepared, multipart_parts, prepare, send_prepared
 from ozon_async._response import APIResponse
 from ozon_async.mcp import _catalog
 from ozon_async.mcp._render import DEFAULT_BUDGET, decode_exact, dumps, money_as_strings
@@ -125,6 +125,15 @@ class Shops:
     async def aclose(self) -> None:
         for client in self.clients.values():
             await client.aclose()
+
+
+def _shown_body(prepared: Prepared) -> Any:
+    """The body a dry run shows: the JSON itself, or a summary of a multipart upload."""
+    if prepared.body is None:
+        return None
+    if prepared.content_type is not None:
+        return {"multipart": {"bytes": len(prepared.body), "parts": multipart_parts(prepared)}}
+    return money_as_strings(decode_exact(prepared.body))
 
 
 def _validation_error(exc: RequestValidationError) -> ToolError:
@@ -224,20 +233,25 @@ class Tools:
             ) from None
 
     @staticmethod
-    def _body(op: Operation, arguments: Mapping[str, Any]) -> bytes | None:
-        """The validated JSON body, exactly as the typed method would send it."""
-        if op.request_type is None and arguments:
+    def _body(op: Operation, arguments: Mapping[str, Any]) -> Prepared:
+        """The validated request, exactly as the typed method would send it: path parameters
+        in the path, the body as JSON (or multipart for the operations that upload files,
+        their bytes given in base64)."""
+        body_args = {k: v for k, v in arguments.items() if k not in op.path_params}
+        if (op.request_type is None or op.method == "GET") and body_args:
             raise ToolError(
                 "invalid_arguments",
-                f"{op.key} takes no arguments; unknown field `{next(iter(arguments))}`",
-                field=next(iter(arguments)),
+                f"{op.key} takes no such arguments; unknown field `{next(iter(body_args))}`",
+                field=next(iter(body_args)),
                 sent=False,
             )
         try:
-            body = encode_request(op.key, op.request_type, arguments)
+            prepared = prepare(op, op.request_type, arguments)
         except RequestValidationError as exc:
             raise _validation_error(exc) from None
-        return None if op.method == "GET" else body
+        if prepared.body is None and op.method != "GET":  # an operation without parameters
+            return Prepared(prepared.path, b"{}", None)
+        return prepared
 
     @staticmethod
     def _header(op: Operation, shop: str) -> dict[str, Any]:
@@ -286,10 +300,10 @@ class Tools:
         return "; ".join(parts)
 
     async def _request(
-        self, client: OzonClient, op: Operation, body: bytes | None
+        self, client: OzonClient, op: Operation, prepared: Prepared
     ) -> APIResponse[Any]:
         try:
-            return await client.request(op.method, op.path, content=body)
+            return await send_prepared(client, op, prepared)
         except OzonError as exc:
             raise _api_error(exc) from None
 
@@ -373,7 +387,9 @@ class Tools:
         payload["safety"] = _catalog.safety(op)
         if dry_run or not confirm:
             payload["sent"] = False
-            payload["body"] = money_as_strings(decode_exact(body)) if body is not None else None
+            payload["body"] = _shown_body(body)
+            if body.path != op.path:
+                payload["path"] = body.path
             if op.destructive and not allowed:
                 payload["next_step"] = (
                     "this operation is destructive and this server does not allow it: it would be "

@@ -92,8 +92,9 @@ class Fault:
 
 @dataclass
 class RecordedRequest:
-    """A request the sandbox received. ``headers`` has the Api-Key and any bearer token replaced
-    by ``***``; ``at`` is sandbox time (epoch seconds)."""
+    """A request the sandbox received. ``path`` is the spec's path it matched (with its
+    ``{parameters}``), ``raw_path`` the path as sent (percent-encoded); ``headers`` has the
+    Api-Key and any bearer token replaced by ``***``; ``at`` is sandbox time (epoch seconds)."""
 
     method: str
     path: str
@@ -101,6 +102,7 @@ class RecordedRequest:
     body: Any
     client_id: str | None
     at: float
+    raw_path: str = ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -587,12 +589,14 @@ class Sandbox:
                     {
                         "method": r.method,
                         "path": r.path,
+                        "raw_path": r.raw_path,
                         "headers": r.headers,
                         "body": r.body,
                         "at": r.at,
                     }
                     for r in self.requests
-                ]
+                ],
+                dumps=_json_text,  # uploaded files (bytes) as base64
             )
         if action == "reset":
             self.reset()
@@ -686,7 +690,15 @@ class Sandbox:
             body, decoded = raw.decode("utf-8", "replace"), False
         client_id = request.headers.get("Client-Id")
         self.requests.append(
-            RecordedRequest(request.method, path, headers, body, client_id, self.clock.now())
+            RecordedRequest(
+                request.method,
+                path,
+                headers,
+                body,
+                client_id,
+                self.clock.now(),
+                request.rel_url.raw_path,
+            )
         )
         if fault is not None and fault.drop == "after_read":
             return _drop(request)
@@ -861,6 +873,10 @@ def _mask(name: str, value: str) -> str:
         scheme = value.split(" ", 1)[0]
         return f"{scheme} ***"
     return value
+
+
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 def _multipart_fields(raw: bytes, content_type: str) -> dict[str, Any]:
