@@ -18,8 +18,7 @@ else:
     SortDirection = Literal["ASC", "DESC"]
 # Language: Language of the answer: EN - English, RU - Russian, TR - Turkish, ZH_HANS -
 # Simplified Chinese; DEFAULT (the default) means Russian.
-# SortDirection: Sort direction: ASC for ascending, DESC for descending (lower-case asc is also
-# accepted).
+# SortDirection: Sort direction: ASC for ascending, DESC for descending.
 
 
 class AnalyticsDataResponseResultDataDimension(Model):
