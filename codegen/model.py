@@ -6,6 +6,7 @@ templates only lay the result out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +113,7 @@ class OperationModel:
     deprecated: bool
     replaced_by: str | None
     replaced_by_call: str | None
+    sunset: str | None  # x-ozon-sunset, "YYYY-MM-DD"
     destructive: bool
     beta: bool
     rate_limit: dict[str, int] | None
@@ -540,6 +542,7 @@ class Builder:
             deprecated=bool(op.get("deprecated")),
             replaced_by=op.get("x-ozon-replaced-by"),
             replaced_by_call=None,
+            sunset=_sunset(op, f"{method} {path}"),
             destructive=bool(op.get("x-ozon-destructive")),
             beta=bool(op.get("x-ozon-beta")),
             rate_limit=op.get("x-ozon-rate-limit"),
@@ -792,3 +795,15 @@ def _constraints(node: dict[str, Any], annotation: str) -> dict[str, Any]:
         if keyword in node:
             meta[arg] = node[keyword]
     return meta
+
+
+def _sunset(op: dict[str, Any], key: str) -> str | None:
+    """``x-ozon-sunset``: an ISO date (``YYYY-MM-DD``), only on a deprecated operation."""
+    value = op.get("x-ozon-sunset")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"{key}: x-ozon-sunset must be a 'YYYY-MM-DD' string, not {value!r}")
+    if not op.get("deprecated"):
+        raise ValueError(f"{key}: x-ozon-sunset is for deprecated operations only")
+    return value

@@ -104,15 +104,16 @@ def op_doc(op: OperationModel) -> str:
         line += f" (Ozon docs: {op.title_zh})"
     parts.append(line + ".")
     if op.deprecated:
+        off = f" Ozon switches it off on {op.sunset}." if op.sunset else ""
         if op.replaced_by:
             succ = f"``{op.replaced_by}``"
             if op.replaced_by_call:
                 succ += f" (``{op.replaced_by_call}``)"
             parts.append(
-                f"Deprecated: use {succ} instead. Calling it emits ``DeprecationWarning``."
+                f"Deprecated: use {succ} instead.{off} Calling it emits ``DeprecationWarning``."
             )
         else:
-            parts.append("Deprecated by Ozon. Calling it emits ``DeprecationWarning``.")
+            parts.append(f"Deprecated by Ozon.{off} Calling it emits ``DeprecationWarning``.")
     notes = []
     notes.append(
         "Only reads: retried after timeouts and server errors."

@@ -301,7 +301,9 @@ class Operation(Record):
         operation_id: the spec's operationId.
         summary: one line saying what it does.
         safe: ``True`` when it only reads, so the client may resend it after ambiguous failures.
-        deprecated, replaced_by: lifecycle; ``replaced_by`` is ``"METHOD /path"``.
+        deprecated, replaced_by, sunset: lifecycle; ``replaced_by`` is ``"METHOD /path"``,
+            ``sunset`` the day (``"YYYY-MM-DD"``) Ozon announced it switches a deprecated
+            operation off (``x-ozon-sunset``).
         rate_limit: the per-method limit, if Ozon documents one.
         pagination: how to walk its pages, if it is a paginated list.
         response_content_type: ``application/json``, or e.g. ``application/pdf``.
@@ -337,6 +339,7 @@ class Operation(Record):
         "task",
         "request_content_type",
         "path_params",
+        "sunset",
     )
     __slots__ = _fields
     method: str
@@ -360,6 +363,7 @@ class Operation(Record):
     task: Task | None
     request_content_type: str
     path_params: tuple[str, ...]
+    sunset: str | None
 
     def __init__(
         self,
@@ -385,6 +389,7 @@ class Operation(Record):
         task: Task | None = None,
         request_content_type: str = "application/json",
         path_params: tuple[str, ...] = (),
+        sunset: str | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "method", method)
@@ -408,6 +413,7 @@ class Operation(Record):
         set_(self, "task", task)
         set_(self, "request_content_type", request_content_type)
         set_(self, "path_params", path_params)
+        set_(self, "sunset", sunset)
 
     _repr_hidden = frozenset({"request_type_ref", "response_type_ref"})
 
@@ -416,6 +422,19 @@ class Operation(Record):
         arguments["request_type"] = arguments.pop("request_type_ref")
         arguments["response_type"] = arguments.pop("response_type_ref")
         return arguments
+
+    def sunset_note(self, today: str | None = None) -> str:
+        """``"; Ozon switched it off on 2025-04-14"`` for a deprecated operation with a
+        switch-off day (``"switches it off"`` before that day; ``today`` is ``"YYYY-MM-DD"``,
+        by default today in UTC), else ``""``. Deprecation warnings end with it."""
+        if self.sunset is None:
+            return ""
+        if today is None:
+            import time
+
+            today = time.strftime("%Y-%m-%d", time.gmtime())
+        verb = "switched it off" if self.sunset <= today else "switches it off"
+        return f"; Ozon {verb} on {self.sunset}"
 
     @property
     def key(self) -> str:

@@ -107,7 +107,7 @@ class Resource:
         if op.deprecated:
             succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
             warnings.warn(
-                f"{op.method} {op.path} is deprecated by Ozon{succ}",
+                f"{op.method} {op.path} is deprecated by Ozon{succ}{op.sunset_note()}",
                 DeprecationWarning,
                 stacklevel=_outside_stacklevel(),
             )

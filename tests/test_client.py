@@ -19,6 +19,7 @@ import msgspec
 import pytest
 
 from ozon_async import (
+    OPERATIONS,
     APIConnectionError,
     APIResponse,
     APIStatusError,
@@ -368,6 +369,13 @@ async def test_deprecated_operation_warns_at_the_callers_line(
     with pytest.warns(DeprecationWarning, match="/v2/warehouse/list") as record:
         await client.warehouse.list_v1(limit=10)
     assert record[0].filename == __file__
+    # the day Ozon switches it off (x-ozon-sunset), said as past or future by today's date
+    assert str(record[0].message).endswith("; Ozon switched it off on 2026-04-07")
+    op = OPERATIONS["POST /v1/warehouse/list"]
+    assert op.sunset == "2026-04-07"
+    assert op.sunset_note(today="2026-04-06") == "; Ozon switches it off on 2026-04-07"
+    assert op.sunset_note(today="2026-04-07") == "; Ozon switched it off on 2026-04-07"
+    assert OPERATIONS["POST /v2/warehouse/list"].sunset_note() == ""
 
 
 async def test_deprecated_paginated_operation_warns_at_the_loop(

@@ -7,6 +7,7 @@ and, when Ozon's references are present, the beta and deprecation marks follow t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -244,3 +245,29 @@ def test_every_deprecation_notice_of_the_references_is_marked() -> None:
     assert ops["POST /v1/analytics/manage/stocks"]["x-ozon-replaced-by"] == (
         "POST /v1/analytics/stocks"
     )
+
+
+_MONTHS = "January February March April May June July August September October November December"
+_SWITCH_OFF = re.compile(
+    r"(?:switch\w*|disabl\w*|shutdown)[^.;]{0,40}?\b(?:on|from|for)\s+(\d{1,2})\s+("
+    + "|".join(_MONTHS.split())
+    + r")\s+(\d{4})"
+)
+
+
+def test_a_switch_off_day_in_the_description_is_the_operations_sunset() -> None:
+    """``x-ozon-sunset`` is the day the description says Ozon switches the operation off, on
+    deprecated operations only; an operation whose description names such a day has it."""
+    wrong = []
+    for key, op in _ops().items():
+        found = _SWITCH_OFF.search(f"{op.get('summary', '')} {op.get('description', '')}")
+        said = None
+        if found:
+            day, month, year = found.groups()
+            said = f"{year}-{_MONTHS.split().index(month) + 1:02d}-{int(day):02d}"
+        if op.get("x-ozon-sunset") != said:
+            wrong.append(f"{key}: x-ozon-sunset {op.get('x-ozon-sunset')!r}, description {said!r}")
+        if said and not op.get("deprecated"):
+            wrong.append(f"{key}: a switch-off day on an operation that is not deprecated")
+    assert not wrong, "\n".join(wrong)
+    assert sum(1 for op in _ops().values() if op.get("x-ozon-sunset")) >= 20

@@ -135,7 +135,7 @@ def _note_deprecated(session: Session, op: Operation) -> None:
 
         succ = OPERATIONS.get(op.replaced_by or "")
         hint = f"; use {dotted(succ)} ({succ.key})" if succ is not None else ""
-        session.say(f"ozon: warning: {op.key} is deprecated by Ozon{hint}")
+        session.say(f"ozon: warning: {op.key} is deprecated by Ozon{hint}{op.sunset_note()}")
 
 
 def _log_response(session: Session, resp: APIResponse[Any]) -> None:

@@ -258,7 +258,7 @@ class Tools:
         head: dict[str, Any] = {"operation": op.key, "id": _catalog.op_id(op), "shop": shop}
         if op.deprecated:
             succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
-            head["warning"] = f"deprecated by Ozon{succ}"
+            head["warning"] = f"deprecated by Ozon{succ}{op.sunset_note()}"
         return head
 
     @staticmethod

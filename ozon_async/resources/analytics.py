@@ -297,7 +297,7 @@ class AnalyticsResource(Resource):
         ``POST /v1/analytics/manage/stocks``.
 
         Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
-        Calling it emits ``DeprecationWarning``.
+        Ozon switches it off on 2026-01-22. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -52,7 +52,7 @@ class CargoesResource(Resource):
         ``POST /v1/cargoes/create/info``.
 
         Deprecated: use ``POST /v2/cargoes/create/info`` (``client.cargoes.create_info_v2``)
-        instead. Calling it emits ``DeprecationWarning``.
+        instead. Ozon switches it off on 2025-11-07. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 

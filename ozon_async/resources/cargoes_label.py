@@ -89,7 +89,7 @@ class CargoesLabelResource(Resource):
         ``GET /v1/cargoes-label/file/{file_guid}``.
 
         Deprecated: use ``POST /v1/cargoes-label/get`` (``client.cargoes_label.get_v1``)
-        instead. Calling it emits ``DeprecationWarning``.
+        instead. Ozon switches it off on 2026-04-10. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -844,7 +844,8 @@ class CarriageResource(Resource):
         ``POST /v1/carriage/delivery/list``.
 
         Deprecated: use ``POST /v2/carriage/delivery/list``
-        (``client.carriage.delivery_list_v2``) instead. Calling it emits ``DeprecationWarning``.
+        (``client.carriage.delivery_list_v2``) instead. Ozon switches it off on 2026-03-20.
+        Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -60,8 +60,8 @@ class ChatResource(Resource):
 
         ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录).
 
-        Deprecated: use ``POST /v3/chat/history`` (``client.chat.history_v3``) instead. Calling
-        it emits ``DeprecationWarning``.
+        Deprecated: use ``POST /v3/chat/history`` (``client.chat.history_v3``) instead. Ozon
+        switches it off on 2025-07-13. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 

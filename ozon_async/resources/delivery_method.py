@@ -53,7 +53,7 @@ class DeliveryMethodResource(Resource):
         ``POST /v1/delivery-method/list`` (Ozon docs: 仓库物流方式清单).
 
         Deprecated: use ``POST /v2/delivery-method/list`` (``client.delivery_method.list_v2``)
-        instead. Calling it emits ``DeprecationWarning``.
+        instead. Ozon switches it off on 2026-04-07. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

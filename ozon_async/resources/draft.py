@@ -78,7 +78,7 @@ class DraftResource(Resource):
         ``POST /v1/draft/create/info``.
 
         Deprecated: use ``POST /v2/draft/create/info`` (``client.draft.create_info_v2``)
-        instead. Calling it emits ``DeprecationWarning``.
+        instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -170,7 +170,8 @@ class DraftResource(Resource):
         ``POST /v1/draft/create``.
 
         Deprecated: use ``POST /v1/draft/crossdock/create``
-        (``client.draft.crossdock_create_v1``) instead. Calling it emits ``DeprecationWarning``.
+        (``client.draft.crossdock_create_v1``) instead. Ozon switches it off on 2026-03-16.
+        Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
@@ -385,8 +386,8 @@ class DraftResource(Resource):
         ``POST /v1/draft/supply/create/status``.
 
         Deprecated: use ``POST /v2/draft/supply/create/status``
-        (``client.draft.supply_create_status_v2``) instead. Calling it emits
-        ``DeprecationWarning``.
+        (``client.draft.supply_create_status_v2``) instead. Ozon switches it off on 2026-03-16.
+        Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -469,7 +470,7 @@ class DraftResource(Resource):
         ``POST /v1/draft/supply/create``.
 
         Deprecated: use ``POST /v2/draft/supply/create`` (``client.draft.supply_create_v2``)
-        instead. Calling it emits ``DeprecationWarning``.
+        instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/draft/supply/create/status``:
@@ -579,7 +580,7 @@ class DraftResource(Resource):
         ``POST /v1/draft/timeslot/info``.
 
         Deprecated: use ``POST /v2/draft/timeslot/info`` (``client.draft.timeslot_info_v2``)
-        instead. Calling it emits ``DeprecationWarning``.
+        instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -693,8 +693,8 @@ class FinanceResource(Resource):
         ``POST /v3/finance/transaction/list`` (Ozon docs: 交易清单).
 
         Deprecated: use ``POST /v1/finance/accrual/postings``
-        (``client.finance.accrual_postings_v1``) instead. Calling it emits
-        ``DeprecationWarning``.
+        (``client.finance.accrual_postings_v1``) instead. Ozon switches it off on 2026-07-06.
+        Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -741,8 +741,8 @@ class FinanceResource(Resource):
         ``POST /v3/finance/transaction/totals`` (Ozon docs: 清单数目).
 
         Deprecated: use ``POST /v1/finance/accrual/postings``
-        (``client.finance.accrual_postings_v1``) instead. Calling it emits
-        ``DeprecationWarning``.
+        (``client.finance.accrual_postings_v1``) instead. Ozon switches it off on 2026-07-06.
+        Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 

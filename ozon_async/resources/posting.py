@@ -248,7 +248,8 @@ class PostingResource(Resource):
         ``POST /v1/posting/carriage-available/list`` (Ozon docs: 可供运输的列表).
 
         Deprecated: use ``POST /v2/carriage/delivery/list``
-        (``client.carriage.delivery_list_v2``) instead. Calling it emits ``DeprecationWarning``.
+        (``client.carriage.delivery_list_v2``) instead. Ozon switches it off on 2026-03-20.
+        Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -568,7 +569,7 @@ class PostingResource(Resource):
         ``POST /v2/posting/fbo/list``.
 
         Deprecated: use ``POST /v3/posting/fbo/list`` (``client.posting.fbo_list_v3``) instead.
-        Calling it emits ``DeprecationWarning``.
+        Ozon switches it off on 2026-06-01. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1246,8 +1247,8 @@ class PostingResource(Resource):
         ``POST /v2/posting/fbs/digital/act/check-status``.
 
         Deprecated: use ``POST /v2/posting/fbs/act/check-status``
-        (``client.posting.fbs_act_check_status_v2``) instead. Calling it emits
-        ``DeprecationWarning``.
+        (``client.posting.fbs_act_check_status_v2``) instead. Ozon switches it off on
+        2026-03-22. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1292,8 +1293,8 @@ class PostingResource(Resource):
         ``POST /v2/posting/fbs/digital/act/get-pdf``.
 
         Deprecated: use ``POST /v2/posting/fbs/act/get-pdf``
-        (``client.posting.fbs_act_get_pdf_v2``) instead. Calling it emits
-        ``DeprecationWarning``.
+        (``client.posting.fbs_act_get_pdf_v2``) instead. Ozon switches it off on 2026-03-22.
+        Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1420,7 +1421,7 @@ class PostingResource(Resource):
         ``POST /v3/posting/fbs/list`` (Ozon docs: 货件列表).
 
         Deprecated: use ``POST /v4/posting/fbs/list`` (``client.posting.fbs_list_v4``) instead.
-        Calling it emits ``DeprecationWarning``.
+        Ozon switches it off on 2026-06-01. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -2243,8 +2244,8 @@ class PostingResource(Resource):
         ``POST /v3/posting/fbs/unfulfilled/list`` (Ozon docs: 未处理货件列表).
 
         Deprecated: use ``POST /v4/posting/fbs/unfulfilled/list``
-        (``client.posting.fbs_unfulfilled_list_v4``) instead. Calling it emits
-        ``DeprecationWarning``.
+        (``client.posting.fbs_unfulfilled_list_v4``) instead. Ozon switches it off on
+        2026-06-01. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -851,8 +851,8 @@ class ProductResource(Resource):
         ``POST /v1/product/certification/list``.
 
         Deprecated: use ``POST /v2/product/certification/list``
-        (``client.product.certification_list_v2``) instead. Calling it emits
-        ``DeprecationWarning``.
+        (``client.product.certification_list_v2``) instead. Ozon switches it off on 2025-04-14.
+        Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1414,8 +1414,8 @@ class ProductResource(Resource):
         ``POST /v1/product/info/stocks-by-warehouse/fbs`` (Ozon docs: 关于卖家库存余额的信息).
 
         Deprecated: use ``POST /v2/product/info/stocks-by-warehouse/fbs``
-        (``client.product.info_stocks_by_warehouse_fbs_v2``) instead. Calling it emits
-        ``DeprecationWarning``.
+        (``client.product.info_stocks_by_warehouse_fbs_v2``) instead. Ozon switches it off on
+        2026-04-07. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 

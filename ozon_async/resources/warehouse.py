@@ -1417,8 +1417,8 @@ class WarehouseResource(Resource):
 
         ``POST /v1/warehouse/list`` (Ozon docs: 仓库清单).
 
-        Deprecated: use ``POST /v2/warehouse/list`` (``client.warehouse.list_v2``) instead.
-        Calling it emits ``DeprecationWarning``.
+        Deprecated: use ``POST /v2/warehouse/list`` (``client.warehouse.list_v2``) instead. Ozon
+        switches it off on 2026-04-07. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
         per Client-Id; the client waits for a free slot.
