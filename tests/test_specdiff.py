@@ -40,6 +40,23 @@ def test_diff_lists_operations_added_removed_and_deprecated(
     assert report.newly_deprecated == [
         {"operation": "POST /v1/item/list", "replaced_by": ["POST /v2/item/list"]}
     ]
+    # the warning box names the day: the spec lacks x-ozon-sunset for it
+    assert report.sunsets == [
+        {"operation": "POST /v1/item/list", "sunset": "2026-03-16", "spec": None}
+    ]
+    assert "POST /v1/item/list  2026-03-16 (the spec has none)" in render(report)
+    small_spec["paths"]["/v1/item/list"]["post"]["x-ozon-sunset"] = "2026-03-16"
+    assert diff(small_spec, small_ref).sunsets == []
+
+
+def test_switch_off_days_in_russian_and_chinese() -> None:
+    from codegen.specdiff.rules import sunset
+
+    ru = '<aside class="warning">Метод будет отключён 7 апреля 2026 года. Переключитесь</aside>'
+    assert sunset({"description": ru}) == "2026-04-07"
+    assert sunset({"description": "该方法将于2026年3月22日停用，请使用新方法。"}) == "2026-03-22"
+    assert sunset({"description": "Метод устаревает и будет отключён."}) is None
+    assert sunset({"description": "Данные за 1 марта 2026 года"}) is None  # not a switch-off
 
 
 def test_diff_reports_field_changes_but_not_our_int64_convention(
@@ -252,3 +269,16 @@ def test_make_spec_diff_on_the_real_2025_file() -> None:
         cwd=ROOT,
     ).stdout
     assert "Operations added (in the reference, not in the spec)" in made
+
+
+@needs_reference
+def test_an_imported_operation_gets_the_switch_off_day_ozon_states() -> None:
+    from codegen.specdiff.importer import import_operations
+
+    spec = specio.load()
+    del spec["paths"]["/v1/draft/create/info"]
+    doc = RefDoc.load(REFERENCE / "ozon-seller-openapi-ru-2026-05.json")
+    import_operations(spec, doc, REFERENCE, [("POST", "/v1/draft/create/info")])
+    op = spec["paths"]["/v1/draft/create/info"]["post"]
+    assert op["deprecated"] is True
+    assert op["x-ozon-sunset"] == "2026-03-16"

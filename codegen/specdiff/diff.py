@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from codegen.specdiff.refdoc import RefDoc
-from codegen.specdiff.rules import deprecation
+from codegen.specdiff.rules import deprecation, sunset
 from codegen.specdiff.shape import Field, SpecSchemas, ref_fields, spec_fields
 
 
@@ -32,6 +32,8 @@ class Report:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     newly_deprecated: list[dict[str, Any]] = field(default_factory=list)
+    #: operations whose switch-off day the reference states and the spec lacks or has otherwise
+    sunsets: list[dict[str, Any]] = field(default_factory=list)
     operations: list[OperationDiff] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +104,11 @@ def diff(spec: dict[str, Any], doc: RefDoc) -> Report:
             report.newly_deprecated.append(
                 {"operation": f"{key[0]} {key[1]}", "replaced_by": successors}
             )
+        day = sunset(rop)
+        if day is not None and day != op.get("x-ozon-sunset"):
+            report.sunsets.append(
+                {"operation": f"{key[0]} {key[1]}", "sunset": day, "spec": op.get("x-ozon-sunset")}
+            )
         od = OperationDiff(*key)
         for part in ("request", "response"):
             body = doc.request(rop) if part == "request" else doc.response(rop)
@@ -130,6 +137,14 @@ def render(report: Report, show_repaired: bool = False) -> str:
         [
             d["operation"] + (f"  -> {', '.join(d['replaced_by'])}" if d["replaced_by"] else "")
             for d in report.newly_deprecated
+        ],
+    )
+    section(
+        "Switch-off days announced or moved (x-ozon-sunset)",
+        [
+            f"{d['operation']}  {d['sunset']}"
+            + (f" (the spec says {d['spec']})" if d["spec"] else " (the spec has none)")
+            for d in report.sunsets
         ],
     )
     changed = [

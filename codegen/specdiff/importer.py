@@ -21,7 +21,14 @@ from codegen.specdiff import coverage, names
 from codegen.specdiff.convert import Converter, add_note, todo
 from codegen.specdiff.examples import ExampleFitter
 from codegen.specdiff.refdoc import RefDoc
-from codegen.specdiff.rules import binary_type, deprecation, is_safe, pagination, rate_limit
+from codegen.specdiff.rules import (
+    binary_type,
+    deprecation,
+    is_safe,
+    pagination,
+    rate_limit,
+    sunset,
+)
 from codegen.specdiff.shape import SpecSchemas, spec_fields
 
 PREFIX = "#/components/schemas/"
@@ -37,6 +44,7 @@ OP_KEY_ORDER = (
     "x-title-zh",
     "deprecated",
     "x-ozon-replaced-by",
+    "x-ozon-sunset",
     "x-ozon-beta",
     "x-ozon-safe",
     "x-ozon-safe-reason",
@@ -135,6 +143,9 @@ def draft_operation(
         successors += [s for s in ss if s not in successors]
     if dep:
         op["deprecated"] = True
+        day = next((d for d in (sunset(o) for _, o in described) if d is not None), None)
+        if day is not None:
+            op["x-ozon-sunset"] = day
         if successors:
             op["x-ozon-replaced-by"] = successors[0]
             if len(successors) > 1:

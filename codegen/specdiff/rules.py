@@ -2,6 +2,7 @@
 
 * :func:`deprecation`: deprecated when Ozon's operation says ``deprecated: true`` or its warning
   box says it is being switched off; the successors are the operations that box links to.
+* :func:`sunset`: the day Ozon says it switches an operation off (``x-ozon-sunset``).
 * :func:`is_safe`: the read rule for ``x-ozon-safe`` (see its docstring).
 * :func:`pagination`: the ``x-ozon-pagination`` of a list, from its request and answer fields.
 * :func:`text_limits`: limits stated in Russian or Chinese prose, as schema keywords.
@@ -47,6 +48,43 @@ def deprecation(doc: RefDoc, op: dict[str, Any]) -> tuple[bool, list[str]]:
             if s not in successors:
                 successors.append(s)
     return off, successors
+
+
+_RU_MONTHS = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
+_SUNSET_RU = re.compile(
+    r"отключ\w*[^.<]{0,40}?\b(\d{1,2})\s+(" + "|".join(_RU_MONTHS) + r")\s+(\d{4})", re.I
+)
+_SUNSET_ZH = re.compile(
+    r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日[^。<]{0,20}?(?:停用|关闭|下线)"
+)
+
+
+def sunset(op: dict[str, Any]) -> str | None:
+    """The day (``YYYY-MM-DD``) a reference operation says Ozon switches it off
+    (``x-ozon-sunset``): "будет отключён 16 марта 2026 года", "2026年3月16日停用"."""
+    text = op.get("description") or ""
+    found = _SUNSET_RU.search(text)
+    if found:
+        day, month, year = found.groups()
+        return f"{year}-{_RU_MONTHS.index(month.lower()) + 1:02d}-{int(day):02d}"
+    found = _SUNSET_ZH.search(text)
+    if found:
+        year, month, day = found.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return None
 
 
 # ---------------------------------------------------------------------- safety
