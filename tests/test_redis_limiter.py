@@ -426,7 +426,12 @@ async def test_four_processes_share_one_budget(redis_server: RedisServer, prefix
         f"p99 {quantile(spread, 0.99) * 1000:.1f} ms, max {spread[-1] * 1000:.1f} ms"
     )
     assert run["errors"] == {}  # no 429 (max_retries=0 would raise it), no limiter failure
-    assert run["busiest"] <= 50
+    # The limiter keeps Ozon's count exact for requests that reach it within jitter_margin
+    # (50 ms) of their grant; on a machine so loaded that some arrive later still, each such
+    # request can add one to a window, and no more.
+    late = sum(1 for s in spread if s > 0.05)
+    assert run["busiest"] <= 50 + late, f"{late} requests arrived more than 50 ms after the grant"
+    assert late <= 0.1 * run["requests"], "most requests must arrive within the margin"
     assert run["rate"] >= 0.9 * 50
     assert run["requests"] >= 0.9 * 50 * (seconds - 0.2)
     assert all(n > 0 for n in run["per_worker"])
