@@ -682,6 +682,8 @@ class _Run(Generic[I, R]):
                 self.attempts[i] += 1
             self.requests += 1
             fields = {**self.request, self.batch.field: [self.items[i] for i in chunk]}
+            for slot in slots or ():  # the request goes out now, maybe later than granted
+                slot.sending()
             try:
                 response = await self.channel.send(fields)
             except OzonError as exc:

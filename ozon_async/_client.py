@@ -519,6 +519,9 @@ class OzonClient(Resources):
                         slots = await self._acquire(op, key)
                         waited = clock.now() - asked
                     await events.request(attempt, waited)
+                if slots is not None:  # the request goes out now, maybe later than granted
+                    for slot in slots:
+                        slot.sending()
                 started = clock.now()
                 error: OzonError
                 resp = None

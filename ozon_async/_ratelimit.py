@@ -30,6 +30,12 @@ class RateLimitSlot(Protocol):
     """A slot granted by :meth:`RateLimiter.acquire_slot`, held until its caller says that the
     server answered the request sent on it."""
 
+    def sending(self) -> None:
+        """The request is being handed to the transport now. A limiter may then trust it to
+        arrive within its margin of now rather than of the grant, so that time lost between
+        the grant and the send (a busy or stalled event loop, slow event hooks) does not let
+        the request land in a later window than the slot covers. Call it once, before sending."""
+
     def answered(self) -> None:
         """The server's answer (any HTTP status) to the request sent on this slot has arrived,
         so the request reached the server before now. Call it at most once, and only when an
@@ -78,15 +84,34 @@ _ORDER = itertools.count()
 
 class _Slot:
     """A grant of :meth:`InProcessRateLimiter.acquire_slot`. It counts against its lane until
-    ``release``: ``period`` after ``latest`` (grant + ``max_guard``, the latest arrival it is
-    trusted for), brought forward to ``period`` after its answer when that comes sooner."""
+    ``release``: ``period`` after ``latest`` (grant, or the moment of sending when later, +
+    ``max_guard``: the latest arrival it is trusted for), brought forward to ``period`` after
+    its answer when that comes sooner."""
 
-    __slots__ = ("lane", "latest", "release")
+    __slots__ = ("entry", "hold", "lane", "latest", "release")
 
-    def __init__(self, lane: _Lane, latest: float, release: float) -> None:
+    def __init__(self, lane: _Lane, latest: float, release: float, hold: float) -> None:
         self.lane: _Lane | None = lane
         self.latest = latest
         self.release = release
+        self.hold = hold
+        self._push(lane)
+
+    def _push(self, lane: _Lane) -> None:
+        """Put the slot's release in the lane's heap; its earlier entries go stale (``entry``
+        names the one that counts)."""
+        self.entry = next(_ORDER)
+        heapq.heappush(lane.releases, (self.release, self.entry, self))
+
+    def sending(self) -> None:
+        lane = self.lane
+        if lane is None:
+            return
+        late = lane.clock.now() + self.hold - self.latest
+        if late > 0:  # sent later than granted: trusted from now, not from the grant
+            self.latest += late
+            self.release += late
+            self._push(lane)
 
     def answered(self) -> None:
         lane = self.lane
@@ -97,7 +122,7 @@ class _Slot:
         if early > 0:
             # The old entry in the heap goes stale (its time is no longer the slot's).
             self.release -= early
-            heapq.heappush(lane.releases, (self.release, next(_ORDER), self))
+            self._push(lane)
 
 
 class _Lane:
@@ -151,8 +176,8 @@ class _Lane:
     def _expire(self, now: float) -> None:
         releases = self.releases
         while releases and releases[0][0] <= now:
-            at, _, slot = heapq.heappop(releases)
-            if slot is None or slot.release == at:
+            _, order, slot = heapq.heappop(releases)
+            if slot is None or slot.entry == order:
                 self.held -= 1
 
     def _room(self, k: int) -> float:
@@ -160,11 +185,11 @@ class _Lane:
         releases = self.releases
         if k == 0:
             while True:
-                at, _, slot = releases[0]
-                if slot is None or slot.release == at:
+                at, order, slot = releases[0]
+                if slot is None or slot.entry == order:
                     return at
                 heapq.heappop(releases)  # stale
-        live = sorted(at for at, _, slot in releases if slot is None or slot.release == at)
+        live = sorted(at for at, order, slot in releases if slot is None or slot.entry == order)
         return live[k]
 
     def earliest(self, now: float) -> float:
@@ -184,14 +209,11 @@ class _Lane:
         in line for it, so the schedule is kept even if the event loop woke it late (the next
         grants catch up, within the window); otherwise the schedule restarts from now."""
         slot = None
-        entry: tuple[float, int, _Slot | None]
         if hold is None:
-            entry = (now + self.period + self.guard, next(_ORDER), None)
+            heapq.heappush(self.releases, (now + self.period + self.guard, next(_ORDER), None))
         else:
             latest = now + hold
-            slot = _Slot(self, latest, latest + self.period)
-            entry = (slot.release, next(_ORDER), slot)
-        heapq.heappush(self.releases, entry)
+            slot = _Slot(self, latest, latest + self.period, hold)  # its entry in the heap
         self.held += 1
         at = now
         if queued and self.next > now - self.period - self.guard:
@@ -238,10 +260,11 @@ class InProcessRateLimiter(RateLimiter):
     requests late:
 
     * a slot of :meth:`acquire_slot` (what :class:`~ozon_async.OzonClient` uses) counts from
-      its grant until ``period`` after its answer came back, or after the grant plus
-      ``max_guard`` if that is sooner. The request reached the server between the grant and
-      the answer, so while answers come within ``max_guard`` (50 ms) the limit holds however
-      late each request was sent. The cost is the answer's delay, at most ``max_guard``, once
+      its grant until ``period`` after its answer came back, or after the moment the request
+      went out (``sending()``; the grant if never told) plus ``max_guard`` if that is sooner.
+      The request reached the server between the grant and the answer, so while answers come
+      within ``max_guard`` (50 ms) of the sending the limit holds however late each request
+      was sent, even after an event loop blocked for longer than ``max_guard``. The cost is the answer's delay, at most ``max_guard``, once
       per ``period``: 0.1 % of the rate when answers take 1 ms, 4.8 % when they take longer
       than 50 ms (Ozon over the internet: 50 rps is paced at 47.6). A call that fails without
       an answer keeps its slot the whole ``max_guard``.

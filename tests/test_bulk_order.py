@@ -235,6 +235,7 @@ async def test_each_bulk_request_tells_its_slot_when_answered_and_not_when_it_fa
 
     clock = VirtualClock()
     told: list[int] = []
+    went: list[int] = []
 
     class Telling(RecordingLimiter):
         async def acquire_slot(self, key: str, requests: float, period: float) -> RateLimitSlot:
@@ -242,6 +243,9 @@ async def test_each_bulk_request_tells_its_slot_when_answered_and_not_when_it_fa
             n = len(self.slot_times)
 
             class Slot:
+                def sending(self) -> None:
+                    went.append(n)
+
                 def answered(self) -> None:
                     told.append(n)
 
@@ -265,4 +269,5 @@ async def test_each_bulk_request_tells_its_slot_when_answered_and_not_when_it_fa
     # slot 1: no answer (the connection was refused); 2: the other 50 items, answered 429;
     # 3: taken, but every item waits for its window, so nothing went; 4 and 5: applied
     assert len(limiter.slot_times) == 5 and [len(p) for _, p in shop.sent] == [50, 100, 50]
+    assert went == [1, 2, 4, 5]  # each request that went out said so; slot 3 sent nothing
     assert told == [2, 4, 5]

@@ -281,10 +281,13 @@ class Link:
     """Sends each request on a slot ``delays[i]`` seconds after its grant (a busy event loop
     sending late), notes its arrival, and answers ``latency`` later."""
 
-    def __init__(self, clock: VirtualClock, delays: list[float], latency: float) -> None:
+    def __init__(
+        self, clock: VirtualClock, delays: list[float], latency: float, tell_sending: bool = False
+    ) -> None:
         self.clock = clock
         self.delays = delays
         self.latency = latency
+        self.tell_sending = tell_sending  # say sending() when the request goes out, as the client
         self.grants: list[float] = []
         self.arrivals: list[float] = []
 
@@ -292,6 +295,8 @@ class Link:
         clock = self.clock
         self.grants.append(clock.now())
         await clock.sleep(self.delays[len(self.grants) - 1])
+        if slot is not None and self.tell_sending:
+            slot.sending()
         self.arrivals.append(clock.now())
         await clock.sleep(self.latency)
         if slot is not None:
@@ -365,6 +370,47 @@ async def test_held_slots_cost_the_answer_delay_per_period() -> None:
     # each grant waits for the one a period before to have been answered: 200 per 1.01 s
     assert rate(link.grants) == pytest.approx(200.0 / 1.01, rel=0.005)
     assert most_in_window(link.arrivals, 1.0) <= 200
+
+
+def stalled_now_and_then(calls: int) -> list[float]:
+    """Every 37th request goes out 300 ms after its grant (an event loop blocked by other work,
+    far past the 50 ms max_guard); the rest at once."""
+    return [0.3 if i % 37 == 36 else 0.0005 for i in range(calls)]
+
+
+async def test_slots_told_when_their_request_goes_out_survive_a_stalled_event_loop() -> None:
+    clock = VirtualClock()
+    link = Link(clock, stalled_now_and_then(1200), latency=0.0005, tell_sending=True)
+    await run_link(InProcessRateLimiter(clock=clock), link, 1200, 200.0)
+    assert len(link.arrivals) == 1200
+    assert most_in_window(link.arrivals, 1.0) <= 200
+    assert rate(link.arrivals) >= 0.95 * 200
+    # without sending() the slot is trusted only for max_guard after the grant
+    clock = VirtualClock()
+    untold = Link(clock, stalled_now_and_then(1200), latency=0.0005)
+    await run_link(InProcessRateLimiter(clock=clock), untold, 1200, 200.0)
+    assert most_in_window(untold.arrivals, 1.0) > 200
+
+
+@pytest.mark.parametrize(
+    "sent_at,answer_at,next_grant",
+    [(0.3, None, 1.35), (0.3, 0.31, 1.31), (0.01, None, 1.06)],
+    ids=["sent 300 ms late, never answered", "sent 300 ms late, answered", "sent after 10 ms"],
+)
+async def test_a_slot_sent_late_counts_from_its_sending(
+    sent_at: float, answer_at: float | None, next_grant: float
+) -> None:
+    clock = VirtualClock()
+    limiter = InProcessRateLimiter(clock=clock)  # max_guard 0.05
+    slot = await limiter.acquire_slot("k", 1, 1.0)
+    assert slot is not None
+    await clock.sleep(sent_at)
+    slot.sending()
+    if answer_at is not None:
+        await clock.sleep(answer_at - sent_at)
+        slot.answered()
+    await limiter.acquire_slot("k", 1, 1.0)
+    assert clock.now() == pytest.approx(next_grant)
 
 
 @pytest.mark.parametrize(
@@ -469,6 +515,7 @@ class Told(RateLimiter):
     def __init__(self) -> None:
         self.acquired = 0
         self.answered: list[int] = []
+        self.sent: list[int] = []
 
     async def acquire(self, key: str, requests: float, period: float) -> None:
         self.acquired += 1
@@ -478,7 +525,12 @@ class Told(RateLimiter):
         n = self.acquired
         told = self.answered
 
+        sent = self.sent
+
         class Slot:
+            def sending(self) -> None:
+                sent.append(n)
+
             def answered(self) -> None:
                 told.append(n)
 
@@ -505,6 +557,7 @@ async def test_the_client_tells_every_answer_and_no_failure() -> None:
     ) as client:
         await client.roles.list_v1()
         assert limiter.acquired == 3  # one slot per attempt
+        assert limiter.sent == [1, 2, 3]  # each told when its request went out
         assert limiter.answered == [1, 3]
         # a per-method limit takes its own slot as well, told the same way
         await client.barcode.generate_v1(product_ids=[1])
