@@ -25,6 +25,8 @@ from codegen.render import render_all
 ROOT = Path(__file__).resolve().parent.parent
 #: Directories the generator owns completely. Nothing else is ever written.
 GENERATED_DIRS = ("ozon_async/types", "ozon_async/resources", "ozon_async/_spec")
+#: Generated files in directories of hand-written code (the push events, next to their runtime).
+GENERATED_FILES = ("ozon_async/push/_events.py",)
 
 
 def load_spec(path: Path) -> dict[str, object]:
@@ -53,8 +55,11 @@ def generate(spec_path: Path, out_root: Path) -> list[str]:
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
+    for rel in GENERATED_FILES:
+        (out_root / rel).unlink(missing_ok=True)
     for rel, content in files.items():
         path = out_root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     # The spec itself, for the mock server and for tools: one key per line (so that a change of
     # the spec reads as a small diff here too), keys in spec order.
@@ -62,6 +67,7 @@ def generate(spec_path: Path, out_root: Path) -> list[str]:
         msgspec.json.format(msgspec.json.encode(spec), indent=1) + b"\n"
     )
     paths = [str(out_root / d) for d in GENERATED_DIRS]
+    paths += [str(out_root / f) for f in GENERATED_FILES if (out_root / f).exists()]
     cfg = ["--config", str(ROOT / "pyproject.toml")]
     # Sort imports and drop what the templates over-import, then format.
     subprocess.run(
@@ -107,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                 a, b = ROOT / rel, out / rel
                 if not a.exists() or not b.exists() or a.read_bytes() != b.read_bytes():
                     stale.append(str(rel))
+        for f in GENERATED_FILES:
+            a, b = ROOT / f, out / f
+            if a.exists() != b.exists() or (a.exists() and a.read_bytes() != b.read_bytes()):
+                stale.append(f)
         if stale:
             print("codegen --check: generated code is out of date; run `make codegen`:")
             for s in stale:

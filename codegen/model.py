@@ -147,11 +147,35 @@ class GroupModel:
 
 
 @dataclass
+class PushEventModel:
+    """One push notification (a ``webhooks`` entry): its class and what ``x-ozon-push`` says."""
+
+    message_type: str
+    struct: StructModel  # without the message_type field (it is the tag)
+    summary: str
+    description: str
+    deprecated: bool
+    event_id: str | None  # the body field that names one event (``x-ozon-push.event_id``)
+    states: dict[str, list[str]]  # Seller API status -> push statuses (``x-ozon-push.states``)
+
+
+@dataclass
+class PushModel:
+    """The push notifications of the spec (``webhooks`` and the root ``x-ozon-push``)."""
+
+    events: list[PushEventModel]
+    structs: list[StructModel]  # the other Push* schemas (nested objects, the answers)
+    aliases: list[AliasModel]
+    settings: dict[str, Any]  # the root x-ozon-push
+
+
+@dataclass
 class ApiModel:
     structs: dict[str, StructModel]
     aliases: dict[str, AliasModel]
     groups: dict[str, GroupModel]
     modules: dict[str, list[str]]  # module -> names defined in it (sorted)
+    push: PushModel | None = None
 
 
 def _ref_name(ref: str) -> str:
@@ -238,8 +262,10 @@ class Builder:
                     if self.module_of[dep] != "common":
                         self.module_of[dep] = "common"
                         changed = True
+        push_only = push_schemas(self.spec)
         for n in sorted(self.schemas):
-            self._schema(n)
+            if n not in push_only:  # rendered into ozon_async/push/_events.py (build_push)
+                self._schema(n)
         groups: dict[str, GroupModel] = {}
         op_models = [self._operation(m, p, op, tags) for m, p, op in ops_raw]
         names_by_call = {(o.method, o.path): o for o in op_models}
@@ -272,6 +298,7 @@ class Builder:
             aliases={**self.aliases, **self.inline_aliases},
             groups=dict(sorted(groups.items(), key=lambda kv: kv[1].py)),
             modules=dict(sorted(modules.items())),
+            push=build_push(self.spec),
         )
 
     # ------------------------------------------------------------------ schemas
@@ -771,6 +798,81 @@ class Builder:
             item_type=item_type,
             item_module=item_mod,
         )
+
+
+# ---------------------------------------------------------------------- push notifications
+def push_schemas(spec: dict[str, Any]) -> set[str]:
+    """The schemas only push notifications (``webhooks``) reach."""
+    hooks = spec.get("webhooks") or {}
+    if not hooks:
+        return set()
+    b = Builder(spec)
+    from_paths = b._closure(_schema_refs(spec["paths"]) | _schema_refs(spec["components"]))
+    return b._closure(_schema_refs(hooks)) - from_paths
+
+
+def _schema_refs(node: Any) -> set[str]:
+    """The schemas referred to under ``node`` (other ``$ref`` targets, such as responses, are
+    left out)."""
+    prefix = "#/components/schemas/"
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            ref = x.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                out.add(ref[len(prefix) :])
+            stack.extend(v for k, v in x.items() if k not in ("example", "examples", "schemas"))
+        elif isinstance(x, list):
+            stack.extend(x)
+    return out
+
+
+def build_push(spec: dict[str, Any]) -> PushModel | None:
+    """The event classes of the ``webhooks`` section: lenient like answers (every field optional,
+    unknown fields ignored, int64 from numbers or strings, open enums)."""
+    hooks = spec.get("webhooks") or {}
+    if not hooks:
+        return None
+    names = push_schemas(spec)
+    b = Builder(spec)
+    b.request_side, b.response_side = set(), set(names)
+    b.module_of = {n: "push" for n in names}
+    for n in sorted(names):
+        b._schema(n)
+    events: list[PushEventModel] = []
+    for key, item in hooks.items():
+        op = item["post"]
+        x = op.get("x-ozon-push") or {}
+        mt = x.get("message_type")
+        if mt != key:
+            raise ValueError(f"webhooks.{key}: x-ozon-push.message_type must be {key!r}")
+        media = op["requestBody"]["content"]["application/json"]
+        name = _ref_name(media["schema"]["$ref"])
+        s = b.structs.pop(name)
+        s.fields = [f for f in s.fields if f.wire != "message_type"]
+        id_field = x.get("event_id")
+        if id_field is not None and id_field not in {f.wire for f in s.fields}:
+            raise ValueError(f"webhooks.{key}: event_id {id_field!r} is not a field of {name}")
+        events.append(
+            PushEventModel(
+                message_type=mt,
+                struct=s,
+                summary=op.get("summary", ""),
+                description=op.get("description", ""),
+                deprecated=bool(op.get("deprecated")),
+                event_id=id_field,
+                states={k: list(v) for k, v in (x.get("states") or {}).items()},
+            )
+        )
+    aliases = {**b.aliases, **b.inline_aliases}
+    return PushModel(
+        events=events,
+        structs=sorted(b.structs.values(), key=lambda s: s.name),
+        aliases=sorted(aliases.values(), key=lambda a: a.name),
+        settings=dict(spec.get("x-ozon-push") or {}),
+    )
 
 
 #: JSON Schema limit keywords and the msgspec ``Meta`` argument that checks each, by Python type.

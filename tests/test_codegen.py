@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from codegen import naming
-from codegen.__main__ import GENERATED_DIRS, generate, generated_files
+from codegen.__main__ import GENERATED_DIRS, GENERATED_FILES, generate, generated_files
 from ozon_async import OPERATIONS, OzonClient
 from tests.conftest import ROOT, SPEC_PATH
 
@@ -31,11 +31,13 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {
+    files = {
         str(p): (root / p).read_bytes()
         for d in GENERATED_DIRS
         for p in generated_files(root / d, root)
     }
+    files.update({f: (root / f).read_bytes() for f in GENERATED_FILES})
+    return files
 
 
 def test_output_is_deterministic(two_runs: tuple[Path, Path]) -> None:
@@ -52,7 +54,9 @@ def test_generator_writes_only_its_directories(two_runs: tuple[Path, Path]) -> N
     a, _ = two_runs
     assert (a / "ozon_async" / "_client.py").read_text() == "# hand-written\n"
     top = {p.name for p in (a / "ozon_async").iterdir()}
-    assert top == {"_client.py", "types", "resources", "_spec"}
+    assert top == {"_client.py", "types", "resources", "_spec", "push"}
+    # the push events are one file next to their hand-written runtime
+    assert [p.name for p in (a / "ozon_async" / "push").iterdir()] == ["_events.py"]
 
 
 def test_every_generated_file_has_the_header(two_runs: tuple[Path, Path]) -> None:
