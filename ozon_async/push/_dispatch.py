@@ -73,6 +73,7 @@ class _Entry:
     fn: Handler
     types: frozenset[str] | None  # None: every event, the unknown ones too
     unknown: bool  # takes UnknownEvent
+    raw: bool  # takes the StoredEvent (the body as received) instead of the typed event
 
 
 class Handlers:
@@ -82,7 +83,9 @@ class Handlers:
     def __init__(self) -> None:
         self._entries: list[_Entry] = []
 
-    def add(self, fn: Handler, types: Iterable[Any] = (), name: str | None = None) -> None:
+    def add(
+        self, fn: Handler, types: Iterable[Any] = (), name: str | None = None, raw: bool = False
+    ) -> None:
         if not inspect.iscoroutinefunction(fn) and not inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004 - an object with an async __call__
         ):
@@ -112,7 +115,7 @@ class Handlers:
         if any(e.name == label for e in self._entries):
             raise ValueError(f"a handler named {label!r} is registered already; pass name=...")
         types_set = frozenset(wanted) if (wanted or unknown) else None
-        self._entries.append(_Entry(label, fn, types_set, unknown))
+        self._entries.append(_Entry(label, fn, types_set, unknown, raw))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -267,7 +270,7 @@ class Dispatcher:
             if entry.name in done:
                 continue
             try:
-                await asyncio.wait_for(entry.fn(event), self.handler_timeout)
+                await asyncio.wait_for(entry.fn(ev if entry.raw else event), self.handler_timeout)
             except asyncio.CancelledError:
                 if self._stopping:
                     raise  # the event stays pending (claimed only in memory)

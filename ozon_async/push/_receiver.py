@@ -158,21 +158,24 @@ class PushReceiver:
         self.stats = {"received": 0, "duplicates": 0, "pings": 0, "refused": 0}
 
     # ------------------------------------------------------------------ handlers
-    def on(self, *types: Any, name: str | None = None) -> Callable[[F], F]:
+    def on(self, *types: Any, name: str | None = None, raw: bool = False) -> Callable[[F], F]:
         """Register an async handler for event classes (``PushNewPosting``), ``message_type``
         strings (also of types the spec does not list) or ``UnknownEvent``; with no type, for
         every event. ``name`` (default: the function's qualified name) identifies it in the
-        store."""
+        store. With ``raw=True`` it gets the :class:`~ozon_async.push.StoredEvent` (the body as
+        Ozon sent it) instead of the typed event."""
 
         def register(fn: F) -> F:
-            self.handlers.add(fn, types, name)
+            self.handlers.add(fn, types, name, raw)
             return fn
 
         return register
 
-    def add_handler(self, fn: Handler, *types: Any, name: str | None = None) -> None:
+    def add_handler(
+        self, fn: Handler, *types: Any, name: str | None = None, raw: bool = False
+    ) -> None:
         """The same as :meth:`on`, without a decorator."""
-        self.handlers.add(fn, types, name)
+        self.handlers.add(fn, types, name, raw)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:

@@ -1,7 +1,9 @@
 """``python -m ozon_async.testing``: serve the sandbox (a local Ozon shop) for manual use.
 
 ``--speed 60`` runs sandbox time 60 times faster than real time (the 30-s stock rule passes in
-half a second, reports are ready sooner); ``--seed`` picks the shop.
+half a second, reports are ready sooner); ``--seed`` picks the shop. ``--push-url URL`` sends
+push notifications there; ``POST /__admin/order {"offer_ids": [...]}`` places a buyer's order and
+``POST /__admin/message {"chat_id", "text"}`` writes as a buyer.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ async def _serve(args: argparse.Namespace) -> None:
         postings=args.postings,
         warehouses=args.warehouses,
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
+        push_url=args.push_url,
     )
     await sandbox.start()
     # The seeded shop is long-lived: keep the collector from walking it on every full collection
@@ -39,6 +42,9 @@ async def _serve(args: argparse.Namespace) -> None:
         f"(admin: {sandbox.url}/__admin/state)",
         flush=True,
     )
+    if sandbox.pusher is not None:
+        problems = ", ".join(sandbox.pusher.ping_errors or []) or "answered correctly"
+        print(f"push notifications to {args.push_url} (ping: {problems})", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -58,6 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warehouses", type=int, default=4)
     ap.add_argument(
         "--rate-limit", type=float, default=50.0, help="requests per second per Client-Id (0: off)"
+    )
+    ap.add_argument(
+        "--push-url",
+        metavar="URL",
+        help="send Ozon's push notifications there when the shop changes (e.g. a receiver "
+        "started with python -m ozon_async.push --allow-any-address)",
     )
     args = ap.parse_args(argv)
     if args.speed <= 0:

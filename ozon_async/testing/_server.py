@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
@@ -43,6 +43,9 @@ from ozon_async.testing._handlers import (
 )
 from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
+
+if TYPE_CHECKING:
+    from ozon_async.testing._push import PushSender
 
 __all__ = ["Fault", "MockOzonServer", "RecordedRequest", "Sandbox"]
 
@@ -161,6 +164,10 @@ class Sandbox:
             seconds (Ozon: 30).
         price_updates_per_hour: price updates allowed per product per hour (Ozon: 10).
         host, port: where to listen; port 0 picks a free one.
+        push_url: send Ozon's push notifications there when the shop changes (a new posting, a
+            status change or shipment, a cancellation, a stock update, a product import, a
+            buyer's chat message), after a ``TYPE_PING`` at start; resent until answered with
+            200, as Ozon does. See :attr:`pushes` and :meth:`push_settled`.
     """
 
     def __init__(
@@ -185,8 +192,11 @@ class Sandbox:
         company_id: int = 123456,
         host: str = "127.0.0.1",
         port: int = 0,
+        push_url: str | None = None,
     ) -> None:
         self.seed = seed
+        self.push_url = push_url
+        self.pusher: PushSender | None = None
         self.clock: SandboxClock = clock if clock is not None else ScaledClock()
         self.items = items
         self.rate_limit = rate_limit
@@ -243,9 +253,17 @@ class Sandbox:
         await site.start()
         if self.port == 0:
             self.port = int(self._runner.addresses[0][1])
+        if self.push_url and self.pusher is None:
+            from ozon_async.testing._push import PushSender
+
+            self.pusher = PushSender(self.push_url, self.clock)
+            await self.pusher.start()
         return self
 
     async def stop(self) -> None:
+        if self.pusher is not None:
+            await self.pusher.stop()
+            self.pusher = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -255,6 +273,42 @@ class Sandbox:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    # ------------------------------------------------------------------ push notifications
+    def push(self, event: dict[str, Any]) -> None:
+        """Send a push notification to ``push_url`` (nothing without one)."""
+        if self.pusher is not None:
+            self.pusher.send(event)
+
+    @property
+    def pushes(self) -> list[Any]:
+        """The push notifications sent (:class:`~ozon_async.testing._push.PushDelivery`: body,
+        attempts, delivered)."""
+        return list(self.pusher.deliveries) if self.pusher is not None else []
+
+    async def push_settled(self, timeout: float = 30.0) -> None:
+        """Wait until every push sent so far was delivered (or given up on)."""
+        if self.pusher is not None:
+            await self.pusher.settle(timeout)
+
+    def place_order(self, offer_ids: list[str], quantity: int = 1) -> str:
+        """A buyer orders the products ``offer_ids``: a new FBS posting (awaiting packaging) and
+        ``TYPE_NEW_POSTING``. Returns the posting number."""
+        from ozon_async.testing._push import place_order
+
+        items = []
+        for offer in offer_ids:
+            p = self.state.product_by(offer_id=offer)
+            if p is None:
+                raise ValueError(f"offer {offer} not found")
+            items.append((p, quantity))
+        return place_order(self, items).posting_number
+
+    def buyer_message(self, chat_id: str, text: str) -> int:
+        """A buyer writes in a chat: ``TYPE_NEW_MESSAGE``. Returns the message id."""
+        from ozon_async.testing._push import buyer_writes
+
+        return int(buyer_writes(self, chat_id, text)["message_id"])
 
     # ------------------------------------------------------------------ test controls
     def now(self) -> float:
@@ -601,6 +655,16 @@ class Sandbox:
         if action == "reset":
             self.reset()
             return web.json_response({"ok": True})
+        if action in ("order", "message") and request.method == "POST":
+            data = await request.json()
+            try:
+                if action == "order":
+                    number = self.place_order(list(data["offer_ids"]), int(data.get("quantity", 1)))
+                    return web.json_response({"posting_number": number})
+                mid = self.buyer_message(str(data["chat_id"]), str(data["text"]))
+                return web.json_response({"message_id": mid})
+            except (KeyError, TypeError, ValueError) as exc:
+                return _error(400, 3, f"{action}: {exc}")
         if action == "clock":
             if request.method == "POST":
                 data = await request.json()
