@@ -1,4 +1,4 @@
-"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``, and
+"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``, ``push``, and
 from :mod:`~ozon_async.cli._flows` the workflows ``stocks push``, ``prices push``,
 ``report postings`` and ``mcp``.
 
@@ -468,3 +468,12 @@ def _add_workflows() -> None:
 
 
 _add_workflows()
+
+
+def _add_push() -> None:
+    from ozon_async.cli.push import push
+
+    cli.add_command(push)
+
+
+_add_push()
