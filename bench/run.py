@@ -915,6 +915,154 @@ def bench_codegen(rounds: int) -> list[Figure]:
     ]
 
 
+# --------------------------------------------------------------------------- 7. push receiver
+PUSH_RATE = 500.0  # events per second Ozon might send a busy shop in a burst
+
+
+def _push_receiver(port_q: Any, path: str) -> None:
+    from ozon_async.push import PushReceiver
+
+    async def main() -> None:
+        receiver = PushReceiver(path, allow_any_address=True)  # SQLite, WAL, synchronous=FULL
+
+        @receiver.on()
+        async def handled(event: Any) -> None:  # handlers run too, from the store
+            return None
+
+        await receiver.serve("127.0.0.1", 0)
+        port_q.put(receiver.port)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def _push_body(tag: str, i: int) -> bytes:
+    return json.dumps(
+        {
+            "message_type": "TYPE_STATE_CHANGED",
+            "posting_number": f"{tag}-{i}",
+            "new_state": "posting_transferring_to_delivery",
+            "changed_state_date": "2026-04-07T10:27:55.955Z",
+            "warehouse_id": 18044249781000,
+            "seller_id": 7376,
+        }
+    ).encode()
+
+
+async def _push_open_loop(
+    url: str, rate: float, seconds: float, tag: str
+) -> tuple[list[float], int]:
+    """Send ``rate`` events a second on schedule (not waiting for answers, as Ozon does):
+    each event's time to its 200, and how many got another answer."""
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            t = time.perf_counter()
+            async with http.post(url, data=_push_body(tag, i)) as resp:
+                await resp.read()
+                if resp.status == 200:
+                    latencies.append(time.perf_counter() - t)
+                else:
+                    errors += 1
+
+        tasks = []
+        t0 = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            wait = t0 + i / rate - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+async def _push_closed_loop(url: str, n: int, conc: int, tag: str) -> float:
+    """Events acknowledged per second with ``conc`` requests always in flight."""
+    import aiohttp
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as http:
+        nxt = iter(range(n))
+
+        async def worker() -> None:
+            for i in nxt:
+                async with http.post(url, data=_push_body(tag, i)) as resp:
+                    await resp.read()
+                    assert resp.status == 200, resp.status
+
+        t = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(conc)))
+        return n / (time.perf_counter() - t)
+
+
+def bench_push(seconds: float, rate: float, n: int, rounds: int) -> list[Figure]:
+    import tempfile
+
+    conc = 50
+    acks, plain, p50, p99, worst, failed = [], [], [], [], [], 0
+    plain_p99 = []
+    with Subserver(_fixed_server, b'{"result":true}') as fixed:
+        for r in range(rounds):
+            plain.append(asyncio.run(_push_closed_loop(fixed + "/", n, conc, f"plain{r}")))
+            lat, _ = asyncio.run(_push_open_loop(fixed + "/", rate, seconds, f"plain{r}"))
+            plain_p99.append(_nearest_rank(sorted(x * 1000 for x in lat), 0.99))
+    for r in range(rounds):
+        with (
+            tempfile.TemporaryDirectory(prefix="ozon-push-bench-") as tmp,
+            Subserver(_push_receiver, f"{tmp}/push.sqlite3") as url,
+        ):
+            lat, errors = asyncio.run(_push_open_loop(url + "/", rate, seconds, f"open{r}"))
+            acks.append(asyncio.run(_push_closed_loop(url + "/", n, conc, f"closed{r}")))
+        failed += errors
+        lat_ms = sorted(x * 1000 for x in lat)
+        p50.append(_nearest_rank(lat_ms, 0.5))
+        p99.append(_nearest_rank(lat_ms, 0.99))
+        worst.append(lat_ms[-1])
+    note = (
+        f"{int(rate * seconds)} events sent on schedule in {seconds:g} s per round, "
+        f"{failed} not answered 200; worst {max(worst):.0f} ms"
+    )
+    budget = "Ozon's answer budget"
+    return [
+        Figure(
+            f"push receiver, events acknowledged per second ({n} events, {conc} in flight, "
+            "SQLite WAL synchronous=FULL)",
+            "events/s",
+            acks,
+            "aiohttp answering without storing",
+            plain,
+        ),
+        Figure(
+            f"push ack latency p50 at {rate:g} events/s (SQLite store)",
+            "ms",
+            p50,
+            budget,
+            [5000.0],
+            note=note,
+        ),
+        Figure(
+            f"push ack latency p99 at {rate:g} events/s (SQLite store)",
+            "ms",
+            p99,
+            budget,
+            [5000.0],
+            note=f"{statistics.median(p99) / 50:.2g} % of the budget; aiohttp answering "
+            f"without storing: p99 {statistics.median(plain_p99):.0f} ms at the same rate",
+        ),
+    ]
+
+
+def _nearest_rank(values: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted ``values`` (nearest rank)."""
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, max(0, int(q * len(values) + 0.5) - 1))]
+
+
 # --------------------------------------------------------------------------- report
 def machine() -> dict[str, str]:
     cpu = platform.processor() or platform.machine()
@@ -987,6 +1135,10 @@ def main() -> None:
         ("shared limiter", lambda: [] if s else bench_limiter_processes(5.0, 3)),
         ("codegen", lambda: [] if s else bench_codegen(3)),
         ("bulk", lambda: bench_bulk(s)),
+        (
+            "push receiver",
+            lambda: bench_push(1.0, 100.0, 200, 1) if s else bench_push(10.0, PUSH_RATE, 5000, 3),
+        ),
     ]
     if args.only:
         unknown = set(args.only) - {label for label, _ in steps}

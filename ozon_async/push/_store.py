@@ -177,7 +177,7 @@ class SQLiteStore:
         self._db: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._claimed: set[str] = set()
-        self._queue: list[tuple[tuple[str, str, bytes, float], asyncio.Future[bool]]] = []
+        self._queue: list[tuple[str, tuple[Any, ...], asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
 
@@ -238,52 +238,54 @@ class SQLiteStore:
             raise RuntimeError("the store is not open")
         return self._db
 
-    # ------------------------------------------------------------------ adding (group commit)
-    async def add(self, key: str, message_type: str, body: bytes, received_at: float) -> bool:
+    # ------------------------------------------------------------------ writes (group commit)
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        """Run a write in the next transaction; writes queued while a commit runs share the next
+        one (one sync to disk for all of them). Returns the statement's row count."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[bool] = loop.create_future()
-        self._queue.append(((key, message_type, body, received_at), fut))
+        fut: asyncio.Future[int] = loop.create_future()
+        self._queue.append((sql, args, fut))
         if self._flusher is None:
             self._flusher = loop.create_task(self._flush())
         return await fut
 
     async def _flush(self) -> None:
-        """Commit what queued up while the previous commit ran, in one transaction."""
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
                 try:
-                    results = await self._run(self._insert, [row for row, _ in batch])
-                except BaseException as exc:  # the callers' requests answer with an error
-                    for _, fut in batch:
+                    counts = await self._run(self._apply, [(sql, args) for sql, args, _ in batch])
+                except BaseException as exc:  # every write of the batch failed (rolled back)
+                    for _, _, fut in batch:
                         if not fut.done():
                             fut.set_exception(exc)
                     if isinstance(exc, asyncio.CancelledError):
                         raise
                     continue
-                for (_, fut), new in zip(batch, results, strict=True):
+                for (_, _, fut), n in zip(batch, counts, strict=True):
                     if not fut.done():
-                        fut.set_result(new)
+                        fut.set_result(n)
         finally:
             self._flusher = None
 
-    def _insert(self, rows: list[tuple[str, str, bytes, float]]) -> list[bool]:
+    def _apply(self, writes: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         db = self._conn()
-        out = []
         db.execute("BEGIN IMMEDIATE")
         try:
-            for key, message_type, body, at in rows:
-                cur = db.execute(
-                    "INSERT INTO push_events (key, message_type, body, received_at, next_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
-                    (key, message_type, body, at, at),
-                )
-                out.append(cur.rowcount == 1)
+            counts = [int(db.execute(sql, args).rowcount) for sql, args in writes]
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return out
+        return counts
+
+    async def add(self, key: str, message_type: str, body: bytes, received_at: float) -> bool:
+        n = await self._write(
+            "INSERT INTO push_events (key, message_type, body, received_at, next_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+            (key, message_type, body, received_at, received_at),
+        )
+        return n == 1
 
     # ------------------------------------------------------------------ handling
     async def claim(self, now: float, limit: int) -> list[StoredEvent]:
@@ -331,22 +333,16 @@ class SQLiteStore:
         )
 
     async def complete(self, event: StoredEvent, now: float) -> None:
-        prune = now - self._pruned_at > 60.0
-        if prune:
-            self._pruned_at = now
         try:
-            await self._run(self._complete, int(event.id), now, prune)
+            await self._write(
+                "UPDATE push_events SET state = 'done', finished_at = ?, error = NULL WHERE id = ?",
+                (now, int(event.id)),
+            )
         finally:
             self._claimed.discard(event.id)
-
-    def _complete(self, ident: int, now: float, prune: bool) -> None:
-        db = self._conn()
-        db.execute(
-            "UPDATE push_events SET state = 'done', finished_at = ?, error = NULL WHERE id = ?",
-            (now, ident),
-        )
-        if prune:
-            db.execute(
+        if now - self._pruned_at > 60.0:  # forget handled events older than the retention
+            self._pruned_at = now
+            await self._write(
                 "DELETE FROM push_events WHERE state = 'done' AND finished_at < ?",
                 (now - self.retention,),
             )
@@ -355,8 +351,7 @@ class SQLiteStore:
         self, event: StoredEvent, *, done: frozenset[str], next_at: float, error: str
     ) -> None:
         try:
-            await self._run(
-                self._update,
+            await self._write(
                 "UPDATE push_events SET attempts = attempts + 1, next_at = ?, done_handlers = ?, "
                 "error = ? WHERE id = ?",
                 (next_at, _names(done), error, int(event.id)),
@@ -368,17 +363,13 @@ class SQLiteStore:
         self, event: StoredEvent, *, done: frozenset[str], error: str, now: float
     ) -> None:
         try:
-            await self._run(
-                self._update,
+            await self._write(
                 "UPDATE push_events SET state = 'failed', attempts = attempts + 1, "
                 "done_handlers = ?, error = ?, finished_at = ? WHERE id = ?",
                 (_names(done), error, now, int(event.id)),
             )
         finally:
             self._claimed.discard(event.id)
-
-    def _update(self, sql: str, args: tuple[Any, ...]) -> None:
-        self._conn().execute(sql, args)
 
     async def failed(self) -> list[StoredEvent]:
         rows = await self._run(
@@ -391,15 +382,11 @@ class SQLiteStore:
         return [_row(r) for r in rows]
 
     async def requeue_failed(self, now: float) -> int:
-        def requeue() -> int:
-            cur = self._conn().execute(
-                "UPDATE push_events SET state = 'pending', next_at = ?, finished_at = NULL "
-                "WHERE state = 'failed'",
-                (now,),
-            )
-            return int(cur.rowcount)
-
-        return await self._run(requeue)
+        return await self._write(
+            "UPDATE push_events SET state = 'pending', next_at = ?, finished_at = NULL "
+            "WHERE state = 'failed'",
+            (now,),
+        )
 
     async def counts(self) -> dict[str, int]:
         rows = await self._run(
