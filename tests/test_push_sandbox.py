@@ -29,6 +29,7 @@ from ozon_async.push import (
 )
 from ozon_async.testing import ManualClock, Sandbox
 from ozon_async.testing._push import ozon_resend_delays
+from tests._readme import readme_examples, run_example
 from tests.conftest import ROOT
 
 
@@ -273,3 +274,9 @@ async def test_the_command_line_sandbox_pushes_to_the_command_line_receiver(
             proc.wait(30)
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def test_the_readme_example_runs_as_written() -> None:
+    ((code, shown),) = readme_examples("Push notifications")
+    assert shown is not None
+    assert run_example(code) == shown

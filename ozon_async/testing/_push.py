@@ -282,7 +282,7 @@ def place_order(
     """A buyer orders ``items`` (product, quantity): a new FBS posting awaiting packaging."""
     state = sb.state
     now = sb.now()
-    rng = random.Random(f"{state.seed}:order:{len(state.postings)}:{now}")
+    rng = random.Random(f"{state.seed}:order:{len(state.postings)}")
     number = d.posting_number(rng)
     while number in state.postings:
         number = d.posting_number(rng)
