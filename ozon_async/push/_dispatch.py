@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ozon_async.push._base import PushEventBase, UnknownEvent
-from ozon_async.push._decode import decode_event, read_body
+from ozon_async.push._decode import BadEvent, decode_event, read_body
 from ozon_async.push._events import EVENT_TYPES
 from ozon_async.push._store import PushStore, StoredEvent
 
@@ -256,7 +256,12 @@ class Dispatcher:
         self._wake.set()
 
     async def _run(self, ev: StoredEvent) -> None:
-        event = decode_event(read_body(ev.body))
+        try:
+            event = decode_event(read_body(ev.body))
+        except BadEvent as exc:  # not from this receiver (it checks every body it stores)
+            log.error("push: stored event %s is unreadable: %s", ev.key, exc)
+            await self.store.give_up(ev, done=ev.done, error=str(exc), now=self.clock.now())
+            return
         if isinstance(event, UnknownEvent) and event.error:
             log.warning(
                 "push: a %s event does not fit its class (%s); handlers for every event and "
