@@ -629,3 +629,21 @@ async def test_a_store_failure_is_an_error_answer_so_ozon_resends(
     assert status == 503 and body["error"]["code"] == "ERROR_UNKNOWN"
     monkeypatch.undo()
     assert (await post(http, url, STATE))[0] == 200
+
+
+def test_every_documented_type_can_be_subscribed() -> None:
+    """The subscription operations accept every type they can subscribe (TYPE_PING is always
+    sent)."""
+    from ozon_async._codec import build_request
+    from ozon_async._operation import OPERATIONS
+
+    # Ozon's subscription enum lacks the category-tree type (its webhook says so)
+    types = [
+        t for t in EVENT_TYPES if t not in ("TYPE_PING", "TYPE_DESCRIPTION_CATEGORY_TREE_CHANGED")
+    ]
+    for key, args in (
+        ("POST /v1/notification/set", {"url": "https://shop.example/push"}),
+        ("POST /v1/notification/update", {"id": 1}),
+    ):
+        op = OPERATIONS[key]
+        assert build_request(op, op.request_type, {**args, "types": types}).types == types

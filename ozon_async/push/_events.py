@@ -657,7 +657,9 @@ class PushDescriptionCategoryTreeChanged(
     """Category tree changed (``TYPE_DESCRIPTION_CATEGORY_TREE_CHANGED``).
 
     Ozon changed its tree of description categories and types; read it again with
-    /v1/description-category/tree.
+    /v1/description-category/tree. The subscription methods (/v1/notification/set and
+    /v1/notification/update) do not list this type; choose it in the seller account's
+    notification settings.
     """
 
     changed_at: datetime | None = None

@@ -254,8 +254,13 @@ class NotificationResource(Resource):
                 changed; - `TYPE_CREATE_ITEM`: a product was created, or its creation failed; -
                 `TYPE_UPDATE_ITEM`: a product was updated, or its update failed; -
                 `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process
-                failed; - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
-                Required.
+                failed; - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed; -
+                `TYPE_FBO_POSTING_NEW`: a new FBO posting; - `TYPE_FBO_POSTING_CANCELLED`: an
+                FBO posting was cancelled; - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting
+                changed status; - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of
+                an FBO posting changed; - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses
+                changed; - `TYPE_ORDER_NEW`: a new order; - `TYPE_ORDER_CANCELLED`: an order was
+                cancelled; - `TYPE_ORDER_STATE_CHANGED`: an order changed status. Required.
             url: URL to send notifications to. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
@@ -309,7 +314,13 @@ class NotificationResource(Resource):
                 changed; - `TYPE_CREATE_ITEM`: a product was created, or its creation failed; -
                 `TYPE_UPDATE_ITEM`: a product was updated, or its update failed; -
                 `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process
-                failed; - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+                failed; - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed; -
+                `TYPE_FBO_POSTING_NEW`: a new FBO posting; - `TYPE_FBO_POSTING_CANCELLED`: an
+                FBO posting was cancelled; - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting
+                changed status; - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of
+                an FBO posting changed; - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses
+                changed; - `TYPE_ORDER_NEW`: a new order; - `TYPE_ORDER_CANCELLED`: an order was
+                cancelled; - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
             url: New URL.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,

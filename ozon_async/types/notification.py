@@ -39,6 +39,14 @@ if TYPE_CHECKING:
             "TYPE_UPDATE_ITEM",
             "TYPE_CREATE_OR_UPDATE_ITEM",
             "TYPE_STOCKS_CHANGED",
+            "TYPE_FBO_POSTING_NEW",
+            "TYPE_FBO_POSTING_CANCELLED",
+            "TYPE_FBO_POSTING_STATE_CHANGED",
+            "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+            "TYPE_FBO_STOCKS_CHANGED",
+            "TYPE_ORDER_NEW",
+            "TYPE_ORDER_CANCELLED",
+            "TYPE_ORDER_STATE_CHANGED",
         ]
         | str
     )
@@ -58,6 +66,14 @@ if TYPE_CHECKING:
             "TYPE_UPDATE_ITEM",
             "TYPE_CREATE_OR_UPDATE_ITEM",
             "TYPE_STOCKS_CHANGED",
+            "TYPE_FBO_POSTING_NEW",
+            "TYPE_FBO_POSTING_CANCELLED",
+            "TYPE_FBO_POSTING_STATE_CHANGED",
+            "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+            "TYPE_FBO_STOCKS_CHANGED",
+            "TYPE_ORDER_NEW",
+            "TYPE_ORDER_CANCELLED",
+            "TYPE_ORDER_STATE_CHANGED",
         ]
         | str
     )
@@ -76,6 +92,14 @@ if TYPE_CHECKING:
         "TYPE_UPDATE_ITEM",
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
+        "TYPE_FBO_POSTING_NEW",
+        "TYPE_FBO_POSTING_CANCELLED",
+        "TYPE_FBO_POSTING_STATE_CHANGED",
+        "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+        "TYPE_FBO_STOCKS_CHANGED",
+        "TYPE_ORDER_NEW",
+        "TYPE_ORDER_CANCELLED",
+        "TYPE_ORDER_STATE_CHANGED",
     ]
     NotificationUpdateV1RequestTypesItem = Literal[
         "TYPE_NEW_MESSAGE",
@@ -92,6 +116,14 @@ if TYPE_CHECKING:
         "TYPE_UPDATE_ITEM",
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
+        "TYPE_FBO_POSTING_NEW",
+        "TYPE_FBO_POSTING_CANCELLED",
+        "TYPE_FBO_POSTING_STATE_CHANGED",
+        "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+        "TYPE_FBO_STOCKS_CHANGED",
+        "TYPE_ORDER_NEW",
+        "TYPE_ORDER_CANCELLED",
+        "TYPE_ORDER_STATE_CHANGED",
     ]
 else:
     NotificationCheckV1ResponseErrorType = str
@@ -112,6 +144,14 @@ else:
         "TYPE_UPDATE_ITEM",
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
+        "TYPE_FBO_POSTING_NEW",
+        "TYPE_FBO_POSTING_CANCELLED",
+        "TYPE_FBO_POSTING_STATE_CHANGED",
+        "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+        "TYPE_FBO_STOCKS_CHANGED",
+        "TYPE_ORDER_NEW",
+        "TYPE_ORDER_CANCELLED",
+        "TYPE_ORDER_STATE_CHANGED",
     ]
     NotificationUpdateV1RequestTypesItem = Literal[
         "TYPE_NEW_MESSAGE",
@@ -128,6 +168,14 @@ else:
         "TYPE_UPDATE_ITEM",
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
+        "TYPE_FBO_POSTING_NEW",
+        "TYPE_FBO_POSTING_CANCELLED",
+        "TYPE_FBO_POSTING_STATE_CHANGED",
+        "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+        "TYPE_FBO_STOCKS_CHANGED",
+        "TYPE_ORDER_NEW",
+        "TYPE_ORDER_CANCELLED",
+        "TYPE_ORDER_STATE_CHANGED",
     ]
 # NotificationCheckV1ResponseErrorType: Problem type:
 # - `REQUEST_ERROR`: could not connect to the URL;
@@ -153,7 +201,15 @@ else:
 # - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
 # - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
 # - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+# - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+# - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+# - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+# - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+# - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+# - `TYPE_ORDER_NEW`: a new order;
+# - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+# - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
 # NotificationPushTypeListV1ResponseTypeType: Notification type:
 # - `TYPE_NEW_MESSAGE`: a new chat message;
 # - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
@@ -168,7 +224,15 @@ else:
 # - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
 # - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
 # - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+# - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+# - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+# - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+# - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+# - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+# - `TYPE_ORDER_NEW`: a new order;
+# - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+# - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
 
 
 class NotificationCheckV1Request(RequestModel):
@@ -265,7 +329,15 @@ class NotificationListV1ResponseUrlType(Model):
     - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
     - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
     - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+    - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+    - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+    - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+    - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+    - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+    - `TYPE_ORDER_NEW`: a new order;
+    - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+    - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
     """
 
 
@@ -300,7 +372,15 @@ class NotificationPushTypeListV1ResponseType(Model):
     - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
     - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
     - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+    - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+    - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+    - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+    - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+    - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+    - `TYPE_ORDER_NEW`: a new order;
+    - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+    - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
     """
 
 
@@ -332,7 +412,15 @@ class NotificationSetV1Request(RequestModel):
     - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
     - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
     - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+    - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+    - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+    - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+    - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+    - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+    - `TYPE_ORDER_NEW`: a new order;
+    - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+    - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
     """
 
     url: str
@@ -360,7 +448,15 @@ class NotificationUpdateV1Request(RequestModel):
     - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
     - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
     - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+    - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+    - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+    - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+    - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+    - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+    - `TYPE_ORDER_NEW`: a new order;
+    - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+    - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
     """
 
     url: str | None = None
