@@ -402,7 +402,8 @@ async def test_an_oversized_body_gets_413(served: Any, http: aiohttp.ClientSessi
     async with http.post(url, data=chunks()) as resp:
         assert resp.status == 413
     assert (await post(http, url, STATE))[0] == 200
-    assert (await receiver.counts())["pending"] + (await receiver.counts())["handled"] == 1
+    counts = await receiver.counts()
+    assert counts["pending"] + counts["handled"] == 1
 
 
 async def test_the_same_event_three_times_is_handled_once(

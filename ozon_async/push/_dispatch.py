@@ -8,7 +8,9 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import sys
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -141,7 +143,14 @@ class Handlers:
 
 class Dispatcher:
     """Takes due events from the store and runs their handlers, ``concurrency`` events at a
-    time, each handler call bounded by ``handler_timeout`` seconds."""
+    time, each handler call bounded by ``handler_timeout`` seconds.
+
+    Events are claimed from the store in batches (up to twice ``concurrency`` ahead), so a busy
+    receiver reads the store once for many events; it reads again when told that new events were
+    stored (:meth:`wake`), when the earliest retry it knows of comes due, every
+    ``store.poll_interval`` seconds (events other receivers stored), and when its last batch was
+    full.
+    """
 
     def __init__(
         self,
@@ -160,16 +169,23 @@ class Dispatcher:
         self.concurrency = concurrency
         self.handler_timeout = handler_timeout
         self._wake = asyncio.Event()
+        self._claim = True  # read the store at the next turn
+        self._due_at: float | None = None  # the earliest retry known to come due
+        self._ready: deque[StoredEvent] = deque()  # claimed, not started
         self._running: set[asyncio.Task[None]] = set()
+        self._finishing: set[asyncio.Task[None]] = set()  # writing "handled" marks
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._idle = asyncio.Event()
 
     def wake(self) -> None:
+        """New events were stored: read the store."""
+        self._claim = True
         self._wake.set()
 
     def start(self) -> None:
         self._stopping = False
+        self._claim = True
         self._loop_task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self, timeout: float) -> None:
@@ -182,58 +198,86 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
+        self._ready.clear()
         if self._running:
             _, late = await asyncio.wait(set(self._running), timeout=timeout)
             for t in late:
                 t.cancel()
             if late:
                 await asyncio.wait(late)
+        if self._finishing:
+            await asyncio.wait(set(self._finishing))
 
     async def idle(self) -> None:
         """Wait until no event is running and none is due now (retries later may remain)."""
         while True:
             self._idle.clear()
-            self._wake.set()
+            self.wake()
             await self._idle.wait()
-            if not self._running:
+            if not self._running and not self._ready:
                 return
 
     async def _loop(self) -> None:
         backoff = 0.05
+        loop = asyncio.get_running_loop()
         while not self._stopping:
-            try:
-                free = self.concurrency - len(self._running)
-                events = await self.store.claim(self.clock.now(), free) if free > 0 else []
-                backoff = 0.05
-            except Exception:
-                log.exception("push: the store could not be read; trying again")
-                await self._wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            for ev in events:
-                task = asyncio.get_running_loop().create_task(self._run(ev))
+            now = self.clock.now()
+            if self._due_at is not None and self._due_at <= now:
+                self._due_at, self._claim = None, True
+            room = 2 * self.concurrency - len(self._ready) - len(self._running)
+            if self._claim and room > 0:
+                self._claim = False
+                try:
+                    events = await self.store.claim(now, room)
+                    if len(events) < room:  # every due event is claimed: when is the next?
+                        due = await self.store.next_due()
+                        if due is not None and (self._due_at is None or due < self._due_at):
+                            self._due_at = due
+                    backoff = 0.05
+                except Exception:
+                    log.exception("push: the store could not be read; trying again")
+                    self._claim = True
+                    await self._wait(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                self._ready.extend(events)
+                if len(events) == room:
+                    self._claim = True  # a full batch: there may be more
+            while self._ready and len(self._running) < self.concurrency:
+                task = loop.create_task(self._run(self._ready.popleft()))
                 self._running.add(task)
                 task.add_done_callback(self._done)
-            if events and len(self._running) < self.concurrency:
-                continue  # there may be more due
-            if not self._running:
+            if self._claim and len(self._ready) + len(self._running) < 2 * self.concurrency:
+                continue
+            if not self._running and not self._ready and not self._claim:
                 self._idle.set()
-            await self._wait(await self._sleep_for())
+            await self._wait(self._sleep_for())
 
-    async def _sleep_for(self) -> float | None:
-        try:
-            due = await self.store.next_due()
-        except Exception:
-            log.exception("push: the store could not be read")
-            due = None
+    def _sleep_for(self) -> float | None:
         poll = self.store.poll_interval
-        wait = None if due is None else max(0.0, due - self.clock.now())
+        wait = None if self._due_at is None else max(0.0, self._due_at - self.clock.now())
         if poll is not None:
             wait = poll if wait is None else min(wait, poll)
+        if poll is not None and wait == poll:
+            self._claim = True  # after a poll interval, read the store again
         return wait
 
     async def _wait(self, seconds: float | None) -> None:
+        """Until :meth:`wake`, a task ends, or ``seconds`` of the clock passed."""
         if self._wake.is_set():
+            self._wake.clear()
+            return
+        if isinstance(self.clock, WallClock):  # a timer, not a task, on the real clock
+            timer = (
+                asyncio.get_running_loop().call_later(seconds, self._wake.set)
+                if seconds is not None
+                else None
+            )
+            try:
+                await self._wake.wait()
+            finally:
+                if timer is not None:
+                    timer.cancel()
             self._wake.clear()
             return
         waiter = asyncio.ensure_future(self._wake.wait())
@@ -255,6 +299,19 @@ class Dispatcher:
             log.error("push: dispatching failed", exc_info=task.exception())
         self._wake.set()
 
+    async def _complete(self, ev: StoredEvent, now: float) -> None:
+        try:
+            await self.store.complete(ev, now)
+        except Exception:  # the event stays pending and runs again: at least once
+            log.exception("push: could not mark %s %s as handled", ev.message_type, ev.key)
+
+    async def _call(self, fn: Handler, arg: Any) -> None:
+        if sys.version_info >= (3, 11):  # no extra task per call
+            async with asyncio.timeout(self.handler_timeout):
+                await fn(arg)
+        else:  # pragma: no cover - Python 3.10
+            await asyncio.wait_for(fn(arg), self.handler_timeout)
+
     async def _run(self, ev: StoredEvent) -> None:
         try:
             event = decode_event(read_body(ev.body))
@@ -275,7 +332,7 @@ class Dispatcher:
             if entry.name in done:
                 continue
             try:
-                await asyncio.wait_for(entry.fn(ev if entry.raw else event), self.handler_timeout)
+                await self._call(entry.fn, ev if entry.raw else event)
             except asyncio.CancelledError:
                 if self._stopping:
                     raise  # the event stays pending (claimed only in memory)
@@ -295,7 +352,11 @@ class Dispatcher:
                 done.add(entry.name)
         now = self.clock.now()
         if not errors:
-            await self.store.complete(ev, now)
+            # marked handled in the background: the slot is free for the next event, and the
+            # marks of many events share one commit
+            task = asyncio.get_running_loop().create_task(self._complete(ev, now))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
             return
         failures = ev.attempts + 1
         error = "; ".join(errors)
@@ -309,9 +370,7 @@ class Dispatcher:
             )
             await self.store.give_up(ev, done=frozenset(done), error=error, now=now)
             return
-        await self.store.retry(
-            ev,
-            done=frozenset(done),
-            next_at=now + retry_delay(self.retry, failures),
-            error=error,
-        )
+        next_at = now + retry_delay(self.retry, failures)
+        await self.store.retry(ev, done=frozenset(done), next_at=next_at, error=error)
+        if self._due_at is None or next_at < self._due_at:
+            self._due_at = next_at

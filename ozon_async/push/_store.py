@@ -146,7 +146,9 @@ class SQLiteStore:
     An event is acknowledged after its transaction committed with ``synchronous`` (default
     ``"FULL"``: the write-ahead log is synced to disk at each commit, so a power cut loses nothing
     acknowledged; ``"NORMAL"`` survives a crash of the process but not of the machine). Events
-    arriving together share one commit, so a busy receiver syncs once for many of them.
+    arriving together share one commit, so a busy receiver syncs once for many of them. Marks
+    that an event was handled are committed without a sync of their own (the next new event's
+    commit syncs them): a power cut can make a handler run once more, never lose an event.
 
     Handled events are kept ``retention`` seconds (default 7 days) to recognise late resends,
     then deleted. Several processes must not share a file (use
@@ -174,10 +176,12 @@ class SQLiteStore:
         self.path = Path(path)
         self.synchronous = synchronous
         self.retention = retention
-        self._db: sqlite3.Connection | None = None
+        self._db: sqlite3.Connection | None = None  # the writer, in the executor's thread
+        self._reader: sqlite3.Connection | None = None  # claims, in the event loop's thread
         self._executor: ThreadPoolExecutor | None = None
         self._claimed: set[str] = set()
-        self._queue: list[tuple[str, tuple[Any, ...], asyncio.Future[int]]] = []
+        self._queue: list[tuple[str, tuple[Any, ...], bool, asyncio.Future[int]]] = []
+        self._sync: str = synchronous
         self._flusher: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
 
@@ -197,7 +201,13 @@ class SQLiteStore:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="ozon-push-sqlite")
         try:
             await self._run(self._open_sync)
+            # claims read on the event loop's own thread (a short indexed query; WAL readers
+            # never wait for the writer), so that only writes pay for a trip to the thread
+            reader = sqlite3.connect(self.path, isolation_level=None)
+            reader.execute("PRAGMA query_only=1")
+            self._reader = reader
         except BaseException:
+            await self._run(self._close_sync)
             self._executor.shutdown(wait=False)
             self._executor = None
             raise
@@ -224,6 +234,9 @@ class SQLiteStore:
         try:
             await self._run(self._close_sync)
         finally:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             self._executor.shutdown(wait=True)
             self._executor = None
             self._claimed.clear()
@@ -239,12 +252,20 @@ class SQLiteStore:
         return self._db
 
     # ------------------------------------------------------------------ writes (group commit)
-    async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+    def _read(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise RuntimeError("the store is not open")
+        return self._reader
+
+    async def _write(self, sql: str, args: tuple[Any, ...], durable: bool = False) -> int:
         """Run a write in the next transaction; writes queued while a commit runs share the next
-        one (one sync to disk for all of them). Returns the statement's row count."""
+        one (one sync to disk for all of them). A transaction with a ``durable`` write (a new
+        event) commits with ``synchronous``; one with only marks of handled, retried or failed
+        events commits without its own sync (the next durable commit syncs it too). Returns the
+        statement's row count."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[int] = loop.create_future()
-        self._queue.append((sql, args, fut))
+        self._queue.append((sql, args, durable, fut))
         if self._flusher is None:
             self._flusher = loop.create_task(self._flush())
         return await fut
@@ -253,23 +274,30 @@ class SQLiteStore:
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
+                durable = any(d for _, _, d, _ in batch)
                 try:
-                    counts = await self._run(self._apply, [(sql, args) for sql, args, _ in batch])
+                    counts = await self._run(
+                        self._apply, [(sql, args) for sql, args, _, _ in batch], durable
+                    )
                 except BaseException as exc:  # every write of the batch failed (rolled back)
-                    for _, _, fut in batch:
+                    for *_, fut in batch:
                         if not fut.done():
                             fut.set_exception(exc)
                     if isinstance(exc, asyncio.CancelledError):
                         raise
                     continue
-                for (_, _, fut), n in zip(batch, counts, strict=True):
+                for (*_, fut), n in zip(batch, counts, strict=True):
                     if not fut.done():
                         fut.set_result(n)
         finally:
             self._flusher = None
 
-    def _apply(self, writes: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
+    def _apply(self, writes: list[tuple[str, tuple[Any, ...]]], durable: bool) -> list[int]:
         db = self._conn()
+        sync = self.synchronous if durable else "NORMAL"
+        if sync != self._sync:
+            db.execute(f"PRAGMA synchronous={sync}")
+            self._sync = sync
         db.execute("BEGIN IMMEDIATE")
         try:
             counts = [int(db.execute(sql, args).rowcount) for sql, args in writes]
@@ -284,6 +312,7 @@ class SQLiteStore:
             "INSERT INTO push_events (key, message_type, body, received_at, next_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
             (key, message_type, body, received_at, received_at),
+            durable=True,
         )
         return n == 1
 
@@ -291,7 +320,7 @@ class SQLiteStore:
     async def claim(self, now: float, limit: int) -> list[StoredEvent]:
         if limit <= 0:
             return []
-        rows = await self._run(self._due, now, limit + len(self._claimed))
+        rows = self._due(now, limit + len(self._claimed))
         out = []
         for r in rows:
             ev = _row(r)
@@ -305,7 +334,7 @@ class SQLiteStore:
 
     def _due(self, now: float, limit: int) -> list[tuple[Any, ...]]:
         return (
-            self._conn()
+            self._read()
             .execute(
                 f"SELECT {_COLUMNS} FROM push_events WHERE state = 'pending' AND next_at <= ? "
                 "ORDER BY next_at, id LIMIT ?",
@@ -315,7 +344,7 @@ class SQLiteStore:
         )
 
     async def next_due(self) -> float | None:
-        rows = await self._run(self._next, len(self._claimed) + 1)
+        rows = self._next(len(self._claimed) + 1)
         for ident, at in rows:
             if str(ident) not in self._claimed:
                 return float(at)
@@ -323,7 +352,7 @@ class SQLiteStore:
 
     def _next(self, limit: int) -> list[tuple[Any, ...]]:
         return (
-            self._conn()
+            self._read()
             .execute(
                 "SELECT id, next_at FROM push_events WHERE state = 'pending' "
                 "ORDER BY next_at, id LIMIT ?",
