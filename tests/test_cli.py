@@ -608,11 +608,13 @@ default_profile = "main"
 client_id = 111
 api_key = "{SECRET}"
 base_url = "{mock.url}"
+allow_custom_base_url = true
 
 [profiles.shop2]
 client_id = "222"
 api_key = "{SECRET}"
 base_url = "{mock.url}"
+allow_custom_base_url = true
 """,
     )
     env = base_env(tmp_path)
@@ -640,7 +642,8 @@ base_url = "{mock.url}"
 def test_a_config_readable_by_others_is_refused(tmp_path: Path, mock: ServedMock) -> None:
     config = write_config(
         tmp_path / "config.toml",
-        f'[profiles.main]\nclient_id = "1"\napi_key = "{SECRET}"\nbase_url = "{mock.url}"\n',
+        f'[profiles.main]\nclient_id = "1"\napi_key = "{SECRET}"\nbase_url = "{mock.url}"\n'
+        "allow_custom_base_url = true\n",
         mode=0o644,
     )
     env = base_env(tmp_path)

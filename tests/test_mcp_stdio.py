@@ -108,6 +108,7 @@ async def test_stdio_server_with_a_profile_never_shows_the_key(tmp_path: Path) -
         config = tmp_path / "config.toml"
         config.write_text(
             f'[profiles.shop]\nclient_id = "4242"\napi_key = "{KEY}"\nbase_url = "{mock.url}"\n'
+            "allow_custom_base_url = true\n"
         )
         config.chmod(stat.S_IRUSR | stat.S_IWUSR)
         errlog = tmp_path / "stderr.txt"

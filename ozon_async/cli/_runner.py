@@ -282,9 +282,12 @@ class Session:
             client = OzonClient(**kwargs)
         except ConfigurationError as exc:
             self.fail(EXIT_USAGE, f"ozon: {exc}")
+        where = client.base_url
+        if p.custom_base_url:
+            where += f" (not Ozon's API; base_url from {p.base_url_from or p.name})"
         self.log(
             f"profile {p.name}, Client-Id {p.client_id or '-'}, "
-            f"{'OAuth token' if p.access_token else 'API key'}, base URL {client.base_url}"
+            f"{'OAuth token' if p.access_token else 'API key'}, base URL {where}"
         )
         return client
 

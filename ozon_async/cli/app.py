@@ -25,7 +25,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from ozon_async._exceptions import ConfigurationError, RequestValidationError
+from ozon_async._exceptions import RequestValidationError
 from ozon_async._version import __version__
 from ozon_async.cli import _ops
 from ozon_async.cli._input import BodyError, parse_body
@@ -402,43 +402,14 @@ def sandbox(
 
 
 # ---------------------------------------------------------------------- profiles
-_EXAMPLE = """\
-default_profile = "main"
+# `ozon profiles [add|remove]`: ozon_async/cli/_profiles.py
+def _add_profiles() -> None:
+    from ozon_async.cli._profiles import profiles
 
-[profiles.main]
-client_id = "123456"
-api_key = "..."
-
-[profiles.sandbox]
-client_id = "1"
-api_key = "test"
-base_url = "http://127.0.0.1:8080"
-"""
+    cli.add_command(profiles)
 
 
-@cli.command(context_settings=CONTEXT)
-def profiles() -> None:
-    """List the profiles of the config file (never their keys) and where the file is."""
-    from ozon_async.profiles import config_path, default_profile_name, load_profiles
-
-    path = config_path()
-    try:
-        found = load_profiles(path)
-        default = default_profile_name(path)
-    except ConfigurationError as exc:
-        click.echo(f"ozon: {exc}", err=True)
-        raise click.exceptions.Exit(EXIT_USAGE) from None
-    if not path.exists():
-        click.echo(f"no config file at {path}; an example (then chmod 600 {path}):\n", err=True)
-        click.echo(_EXAMPLE, err=True, nl=False)
-        return
-    click.echo(f"# {path}", err=True)
-    for name, p in found.items():
-        auth = "oauth token" if p.access_token else ("api key" if p.api_key else "no secret")
-        mark = "  (default)" if name == default else ""
-        click.echo(
-            f"{name}\tclient_id={p.client_id or '-'}\t{auth}\tbase_url={p.base_url or '-'}{mark}"
-        )
+_add_profiles()
 
 
 # ---------------------------------------------------------------------- completion

