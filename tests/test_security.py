@@ -147,9 +147,7 @@ def test_finding_1_an_opted_in_base_url_is_named_with_verbose(
     env = _env(tmp_path, OZON_ASYNC_CONFIG=str(config), OZON_CLIENT_ID="555", OZON_API_KEY=KEY)
     proc = _ozon("call", "warehouse.list_v2", "limit:=1", "-v", "--max-retries", "0", env=env)
     err = proc.stderr.decode()
-    assert (
-        f"base URL http://127.0.0.1:{listener.port} (not Ozon's API; base_url from evil)" in err
-    )
+    assert f"base URL http://127.0.0.1:{listener.port} (not Ozon's API; base_url from evil)" in err
 
 
 def test_profiles_add_and_remove_write_a_private_file(tmp_path: Path) -> None:
