@@ -185,3 +185,123 @@ def test_profiles_add_and_remove_write_a_private_file(tmp_path: Path) -> None:
     assert KEY not in config.read_text()
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert _ozon("profiles", "remove", "main", env=env).returncode == 2
+
+
+# ------------------------------------------------------------------ 3. hostile input
+DEEP = b'{"a":' * 1000 + b"1" + b"}" * 1000
+DEEP_201 = b"[" * 201 + b"]" * 201
+FINE_200 = b'{"limit": 1, "x": ' + b"[" * 199 + b"]" * 199 + b"}"
+
+
+def _one_line_refusal(proc: subprocess.CompletedProcess[bytes], *words: str) -> str:
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "stdin",
+        "--json -",
+        "--json TEXT",
+        "--json @FILE",
+        "key:=JSON",
+        "key:=@FILE",
+        "--extra-body TEXT",
+        "--extra-body @FILE",
+        "key path",
+        "201 levels",
+    ],
+)
+def test_finding_3_deep_json_is_refused_in_one_line(
+    tmp_path: Path, listener: Listener, case: str
+) -> None:
+    deep_file = tmp_path / "deep.json"
+    deep_file.write_bytes(DEEP)
+    env = _env(
+        tmp_path,
+        OZON_CLIENT_ID="1",
+        OZON_API_KEY=KEY,
+        OZON_BASE_URL=f"http://127.0.0.1:{listener.port}",
+    )
+    base = ["call", "warehouse.list_v2"]
+    args, stdin = {
+        "stdin": ([], DEEP),
+        "--json -": (["--json", "-"], DEEP),
+        "--json TEXT": (["--json", DEEP.decode()], None),
+        "--json @FILE": (["--json", f"@{deep_file}"], None),
+        "key:=JSON": (["limit:=1", "x:=" + DEEP.decode()], None),
+        "key:=@FILE": (["limit:=1", f"x:=@{deep_file}"], None),
+        "--extra-body TEXT": (["limit:=1", "--extra-body", DEEP.decode()], None),
+        "--extra-body @FILE": (["limit:=1", "--extra-body", f"@{deep_file}"], None),
+        "key path": (["limit:=1", ".".join(["a"] * 1000) + "=1"], None),
+        "201 levels": (["limit:=1", "x:=" + DEEP_201.decode()], None),
+    }[case]
+    proc = _ozon(*base, *args, env=env, input=stdin)
+    _one_line_refusal(proc, "nested more than 200 levels")
+    assert listener.received == b""
+
+
+def test_finding_3_two_hundred_levels_are_accepted(tmp_path: Path) -> None:
+    env = _env(tmp_path, OZON_CLIENT_ID="1", OZON_API_KEY=KEY)
+    proc = _ozon("call", "warehouse.list_v2", "--dry-run", env=env, input=FINE_200)
+    assert proc.returncode == 2  # refused by the request model (x is unknown), not by depth
+    assert b"unknown field `x`" in proc.stderr and b"nested" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"limit:=1", b"offer=\xff"],
+        [b"limit:=1", b"off\xfer=1"],
+        [b"limit:=1", b'x:="\xff"'],
+        [b"--json", b'{"limit": 1, "x": "\xff"}'],
+        [b"limit:=1", b"--extra-body", b'{"x": "\xfe"}'],
+        [b"limit:=1", b"--client-id", b"\xff"],
+    ],
+)
+def test_finding_3_bytes_that_are_not_utf8_are_refused_in_one_line(
+    tmp_path: Path, args: list[bytes]
+) -> None:
+    env = _env(tmp_path, OZON_CLIENT_ID="1", OZON_API_KEY=KEY)
+    proc = subprocess.run(
+        [bytes(OZON), b"call", b"warehouse.list_v2", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    _one_line_refusal(proc, "not valid UTF-8 text")
+
+
+def test_finding_3_non_utf8_bytes_in_a_file_and_on_stdin(tmp_path: Path) -> None:
+    env = _env(tmp_path, OZON_CLIENT_ID="1", OZON_API_KEY=KEY)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"limit": 1, "x": "\xff"}')
+    for args, stdin in (([f"--json=@{bad}"], None), ([f"x:=@{bad}"], None), ([], bad.read_bytes())):
+        proc = _ozon("call", "warehouse.list_v2", *args, env=env, input=stdin)
+        _one_line_refusal(proc, "not valid UTF-8")
+
+
+@pytest.mark.parametrize("tool", ["call_read", "call_write", "fetch_all"])
+async def test_finding_3_mcp_tool_arguments_are_capped(tool: str) -> None:
+    pytest.importorskip("mcp")
+    import json
+
+    from ozon_async.mcp import OzonMCP
+
+    deep: object = 1
+    for _ in range(3000):
+        deep = {"a": deep}
+    op = "products.stocks_v2" if tool == "call_write" else "warehouse.list_v2"
+    async with OzonMCP(sandbox=True) as app:
+        for value, words in ((deep, "nested more than 200 levels"), ("\udcff", "not valid UTF-8")):
+            text, is_error = await app.call(tool, {"operation": op, "arguments": {"x": value}})
+            error = json.loads(text)["error"]
+            assert is_error and error["type"] == "invalid_arguments" and words in error["message"]
+            assert error["sent"] is False
+        assert app.sandbox_server.requests == []

@@ -207,6 +207,14 @@ class Session:
             )
         except ConfigurationError as exc:
             _fail_plain(f"ozon: {exc}", [conn.api_key, conn.access_token])
+        from ozon_async._codec import InputError, check_text
+
+        for attr in ("client_id", "api_key", "access_token", "base_url"):
+            value = getattr(profile, attr)
+            try:
+                check_text(value or "")
+            except InputError as exc:  # the value itself is not repeated: it may be a secret
+                _fail_plain(f"ozon: {attr} (from {profile.name}): {exc}", [])
         session = cls(conn, profile)
         session._setup_logging()
         return session

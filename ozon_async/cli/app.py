@@ -153,24 +153,23 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
 
 # ---------------------------------------------------------------------- call
 def _load_json_object(text: str, option: str) -> dict[str, Any]:
-    import msgspec
+    """``--extra-body``: a JSON object as text or @file (:class:`BodyError` when unusable)."""
+    from ozon_async._codec import InputError, decode_input_json
 
-    raw: bytes
+    raw: bytes | str
     if text.startswith("@"):
         try:
             raw = Path(text[1:]).expanduser().read_bytes()
         except OSError as exc:
-            raise click.BadParameter(
-                f"cannot read {text[1:]}: {exc.strerror}", param_hint=option
-            ) from None
+            raise BodyError(f"{option}: cannot read {text[1:]}: {exc.strerror}") from None
     else:
-        raw = text.encode()
+        raw = text
     try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
+        value = decode_input_json(raw)
+    except InputError as exc:
+        raise BodyError(f"{option}: {exc}") from None
     if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object", param_hint=option)
+        raise BodyError(f"{option}: must be a JSON object")
     return value
 
 
@@ -252,7 +251,8 @@ def call(
 
     KEY=VALUE sets a string, KEY:=JSON any JSON value; KEY is a dotted path (filter.since),
     with [N] for list items (stocks[0].offer_id). The body is validated like a typed call: an
-    invalid field is named and nothing is sent (exit code 2).
+    invalid field is named and nothing is sent (exit code 2). Input must be UTF-8 text and may
+    nest at most 200 levels deep.
     """
     try:
         op = _ops.find_operation(operation)
@@ -275,9 +275,9 @@ def call(
     session = Session.open(conn)
     try:
         body = parse_body(json_body, pairs, sys.stdin)
+        extra = _load_json_object(extra_body, "--extra-body") if extra_body is not None else None
     except BodyError as exc:
-        session.fail(EXIT_USAGE, f"ozon: {exc}\n  nothing was sent")
-    extra = _load_json_object(extra_body, "--extra-body") if extra_body is not None else None
+        session.fail(EXIT_USAGE, f"ozon: {exc} (nothing was sent)")
 
     from ozon_async.cli._call import (
         ExportOptions,

@@ -24,7 +24,8 @@ MCP server of the Ozon Seller API for AI assistants (Claude, Cursor, Codex...). 
 search_operations, describe_operation, call_read, call_write (previews unless confirm=true),
 fetch_all. Shops come from the profiles of the config file (see `ozon_async.profiles`), else
 from OZON_CLIENT_ID / OZON_API_KEY. Serves stdio by default; --http serves streamable HTTP and
-requires a bearer token read from an environment variable."""
+requires a bearer token read from an environment variable. Tool arguments must be UTF-8 text
+nested at most 200 levels deep."""
 
 
 def parser(prog: str = "python -m ozon_async.mcp") -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 
 from ozon_async._client import OzonClient
+from ozon_async._codec import MAX_INPUT_DEPTH, InputError, check_input_value
 from ozon_async._exceptions import ConfigurationError
 from ozon_async._version import __version__
 from ozon_async.mcp._render import MIN_BUDGET, dumps, render
@@ -386,6 +387,12 @@ class OzonMCP:
         args = dict(arguments or {})
         spec = next((s for s in self._specs() if s.name == name), None)
         try:
+            try:  # the SDK's JSON parser caps the wire at 200 levels; this covers every caller
+                check_input_value(args, MAX_INPUT_DEPTH)
+            except InputError as exc:
+                raise ToolError(
+                    "invalid_arguments", f"the arguments are {exc}", sent=False
+                ) from None
             if spec is None:
                 raise ToolError(
                     "unknown_tool",
