@@ -305,3 +305,157 @@ async def test_finding_3_mcp_tool_arguments_are_capped(tool: str) -> None:
             assert is_error and error["type"] == "invalid_arguments" and words in error["message"]
             assert error["sent"] is False
         assert app.sandbox_server.requests == []
+
+
+# ------------------------------------------------------------------ 4. terminal escapes
+HOSTILE = "\x1b]0;pwned\x07\x1b[2Jgone\rX\x9b1m"
+ESCAPED = "\\x1b]0;pwned\\x07\\x1b[2Jgone\\rX\\x9b1m"
+
+
+class ServedSandbox:
+    """A sandbox on its own event loop in a background thread, for the console script."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        from ozon_async.testing import Sandbox
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.sandbox = asyncio.run_coroutine_threadsafe(Sandbox().start(), self.loop).result(30)
+
+    def fault(self, path: str, **kwargs: object) -> None:
+        self.loop.call_soon_threadsafe(lambda: self.sandbox.add_fault(path, **kwargs))
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def served() -> Iterator[ServedSandbox]:
+    s = ServedSandbox()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _in_pty(args: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    """The console script with a pseudo-terminal as stdin, stdout and stderr."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(OZON), *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    code = proc.wait(timeout=30)
+    os.close(master)
+    return code, b"".join(chunks)
+
+
+def _sandbox_env(tmp_path: Path, served: ServedSandbox) -> dict[str, str]:
+    env = _env(tmp_path, OZON_CLIENT_ID="1", OZON_API_KEY=KEY, OZON_BASE_URL=served.sandbox.url)
+    env["TERM"] = "dumb"
+    return env
+
+
+def test_finding_4_ozons_error_message_cannot_drive_the_terminal(
+    tmp_path: Path, served: ServedSandbox
+) -> None:
+    body = {"code": 3, "message": HOSTILE, "details": [{"typeUrl": HOSTILE, "value": "v"}]}
+    served.fault("/v2/warehouse/list", status=400, body=body, times=2)
+    env = _sandbox_env(tmp_path, served)
+    proc = _ozon("call", "warehouse.list_v2", "limit:=1", "-v", env=env)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1
+    assert f"message: {ESCAPED}" in err
+    assert "\x1b" not in err and "\x07" not in err and "\r" not in err and "\x9b" not in err
+    code, screen = _in_pty(["call", "warehouse.list_v2", "limit:=1"], env)
+    assert code == 1 and ESCAPED.encode() in screen
+    assert b"\x1b]0" not in screen and b"\x1b[2J" not in screen and b"\x07" not in screen
+
+
+def _hostile_page() -> dict[str, object]:
+    return {"warehouses": [{"warehouse_id": 1, "name": HOSTILE}], "has_next": False}
+
+
+def test_finding_4_csv_on_a_terminal_is_escaped_and_a_file_gets_it_as_is(
+    tmp_path: Path, served: ServedSandbox
+) -> None:
+    env = _sandbox_env(tmp_path, served)
+    args = ["call", "warehouse.list_v2", "--all", "--format", "csv", "limit:=10"]
+    served.fault("/v2/warehouse/list", status=200, body=_hostile_page(), times=2)
+    code, screen = _in_pty([*args, "--no-progress"], env)
+    assert code == 0, screen
+    assert ESCAPED.encode() in screen
+    assert b"\x1b]0" not in screen and b"\x07" not in screen and b"\x1b[2J" not in screen
+    assert "\x9b".encode() not in screen
+    # to a file (or a pipe) the data stays exactly what Ozon sent
+    out = tmp_path / "p.csv"
+    assert _ozon(*args, "--out", str(out), env=env).returncode == 0
+    assert HOSTILE.encode() in out.read_bytes()
+
+
+def test_finding_4_json_on_a_terminal_escapes_what_json_leaves_raw(
+    tmp_path: Path, served: ServedSandbox
+) -> None:
+    env = _sandbox_env(tmp_path, served)
+    served.fault("/v2/warehouse/list", status=200, body=_hostile_page(), times=2)
+    args = ["call", "warehouse.list_v2", "limit:=10"]
+    for style in ("--pretty", "--compact"):
+        code, screen = _in_pty([*args, style], env)
+        assert code == 0, screen
+        assert b"\\u001b]0;pwned\\u0007" in screen and b"\\u009b1m" in screen
+        assert b"\x1b]0" not in screen and "\x9b".encode() not in screen
+
+
+def test_finding_4_the_escaping_itself() -> None:
+    import io
+    import logging
+
+    from ozon_async._terminal import TerminalWriter, escape_controls
+
+    assert escape_controls("a\tb\nc") == "a\tb\nc"  # newline and tab pass
+    assert escape_controls(HOSTILE) == ESCAPED
+    assert escape_controls("\x00\x7f\x85") == "\\x00\\x7f\\x85"
+    assert escape_controls("a\r\nb\rc", keep_crlf=True) == "a\r\nb\\rc"
+    # a byte stream split anywhere: CRLF and multi-byte characters survive the boundary
+    data = ("Жx\r\ny\x1b[2J\r" + "z\r").encode()
+    for cut in range(len(data) + 1):
+        sink = io.BytesIO()
+        w = TerminalWriter(sink)
+        w.write(data[:cut])
+        w.write(data[cut:])
+        w.close()
+        assert sink.getvalue().decode() == "Жx\r\ny\\x1b[2J\\rz\\r", cut
+
+    pytest.importorskip("mcp")
+    from ozon_async.mcp._server import SecretFilter
+
+    record = logging.LogRecord("ozon_async", logging.WARNING, "", 0, "%s: %s", (KEY, HOSTILE), None)
+    assert SecretFilter([KEY]).filter(record)
+    assert record.getMessage() == f"***: {ESCAPED}"

@@ -174,8 +174,10 @@ class _Redact(logging.Filter):
         self.session = session
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from ozon_async._terminal import escape_controls
+
         text = record.getMessage()
-        clean = self.session.redact(text)
+        clean = escape_controls(self.session.redact(text))
         if clean != text:
             record.msg, record.args = clean, ()
         return True
@@ -227,8 +229,11 @@ class Session:
         return text
 
     def say(self, message: str) -> None:
-        """A line on stderr, with any secret replaced by ``***``."""
-        print(self.redact(message), file=self.err, flush=True)
+        """A line on stderr, with any secret replaced by ``***`` and control characters (which
+        Ozon's text may hold) escaped."""
+        from ozon_async._terminal import escape_controls
+
+        print(escape_controls(self.redact(message)), file=self.err, flush=True)
 
     def log(self, message: str) -> None:
         """A line on stderr with ``--verbose`` only."""
@@ -339,10 +344,12 @@ class Session:
 
 def _fail_plain(message: str, secrets: list[str | None]) -> NoReturn:
     """Exit 2 before a session exists (the config file is invalid)."""
+    from ozon_async._terminal import escape_controls
+
     for s in secrets:
         if s:
             message = message.replace(s, "***")
-    print(message, file=sys.stderr, flush=True)
+    print(escape_controls(message), file=sys.stderr, flush=True)
     raise click.exceptions.Exit(EXIT_USAGE)
 
 

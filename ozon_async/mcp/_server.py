@@ -19,6 +19,7 @@ from mcp.server.context import ServerRequestContext
 from ozon_async._client import OzonClient
 from ozon_async._codec import MAX_INPUT_DEPTH, InputError, check_input_value
 from ozon_async._exceptions import ConfigurationError
+from ozon_async._terminal import escape_controls
 from ozon_async._version import __version__
 from ozon_async.mcp._render import MIN_BUDGET, dumps, render
 from ozon_async.mcp._tools import DEFAULT_MAX_ITEMS, Answer, Settings, Shops, ToolError, Tools
@@ -171,18 +172,18 @@ def tool_definitions(settings: Settings) -> list[_ToolSpec]:
 
 
 class SecretFilter(logging.Filter):
-    """Replaces keys and tokens in log records (a guard: nothing is meant to log them)."""
+    """Replaces keys and tokens in log records (a guard: nothing is meant to log them), and
+    escapes control characters (Ozon's text in a log line must not drive a terminal)."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            clean = _scrub(text, self.secrets)
-            if clean != text:
-                record.msg, record.args = clean, None
+        text = record.getMessage()
+        clean = escape_controls(_scrub(text, self.secrets))
+        if clean != text:
+            record.msg, record.args = clean, None
         return True
 
 
