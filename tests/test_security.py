@@ -20,6 +20,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -459,3 +460,194 @@ def test_finding_4_the_escaping_itself() -> None:
     record = logging.LogRecord("ozon_async", logging.WARNING, "", 0, "%s: %s", (KEY, HOSTILE), None)
     assert SecretFilter([KEY]).filter(record)
     assert record.getMessage() == f"***: {ESCAPED}"
+
+
+# ------------------------------------------------------------------ 2. MCP over HTTP
+TOKEN = "mcp-bearer-token-0123456789abcdef"
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "review", "version": "1"},
+    },
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServedMCP:
+    """``OzonMCP(sandbox=True)`` serving streamable HTTP on ``host`` (a free port)."""
+
+    def __init__(self, host: str, **options: Any) -> None:
+        self.host = host
+        self.port = _free_port()
+        self.options = options
+        self.connect = "127.0.0.1" if host == "0.0.0.0" else host
+        self.url = f"http://{self.connect}:{self.port}/mcp"
+
+    async def __aenter__(self) -> ServedMCP:
+        import asyncio
+
+        from ozon_async.mcp import OzonMCP
+
+        self.app = OzonMCP(sandbox=True)
+        await self.app.__aenter__()
+        self.server = self.app.http_server(TOKEN, host=self.host, port=self.port, **self.options)
+        self.task = asyncio.create_task(self.server.serve())
+        for _ in range(500):
+            if self.server.started:
+                break
+            await asyncio.sleep(0.02)
+        assert self.server.started
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        await self.task
+        await self.app.__aexit__(None, None, None)
+
+    async def post(self, headers: dict[str, str], body: object = INIT, path: str = "/mcp") -> int:
+        import aiohttp
+
+        url = f"http://{self.connect}:{self.port}{path}"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, json=body, headers={**MCP_HEADERS, **headers}) as resp,
+        ):
+            await resp.read()
+            return resp.status
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0", "127.0.0.1"])
+async def test_finding_2_origin_and_host_are_checked_for_every_bind_address(bind: str) -> None:
+    pytest.importorskip("mcp")
+    async with ServedMCP(bind) as mcp:
+        here = f"127.0.0.1:{mcp.port}"
+        # the review's requests: the right token, a foreign Origin or Host
+        assert await mcp.post({**AUTH, "Origin": "http://evil.example"}) == 403
+        assert await mcp.post({**AUTH, "Host": "evil.example"}) == 421
+        assert await mcp.post({**AUTH, "Host": f"evil.example:{mcp.port}"}) == 421
+        assert await mcp.post({**AUTH, "Origin": "null"}) == 403
+        # without the token: 401 for a good Host, 421 first for a foreign one
+        assert await mcp.post({}) == 401
+        assert await mcp.post({"Authorization": "Bearer wrong-token-0123456789"}) == 401
+        assert await mcp.post({"Host": "evil.example"}) == 421
+        # loopback hosts and their origins are served
+        assert await mcp.post(AUTH) == 200
+        assert await mcp.post({**AUTH, "Host": f"localhost:{mcp.port}"}) == 200
+        assert await mcp.post({**AUTH, "Origin": f"http://{here}"}) == 200
+        assert await mcp.post({**AUTH, "Origin": f"http://localhost:{mcp.port}"}) == 200
+
+
+async def test_finding_2_more_hosts_and_origins_only_when_configured() -> None:
+    pytest.importorskip("mcp")
+    options = {"allowed_hosts": ["mcp.lan", "192.168.7.7"], "allowed_origins": ["https://app.ex"]}
+    async with ServedMCP("0.0.0.0", **options) as mcp:
+        assert await mcp.post({**AUTH, "Host": f"mcp.lan:{mcp.port}"}) == 200
+        assert await mcp.post({**AUTH, "Host": "192.168.7.7"}) == 200
+        assert await mcp.post({**AUTH, "Origin": "https://app.ex"}) == 200
+        assert await mcp.post({**AUTH, "Origin": "http://mcp.lan:8000"}) == 200
+        assert await mcp.post({**AUTH, "Origin": "https://app.ex.evil.example"}) == 403
+        assert await mcp.post({**AUTH, "Host": "192.168.7.8"}) == 421
+
+
+async def test_finding_2_a_host_bound_server_accepts_its_own_address() -> None:
+    pytest.importorskip("mcp")
+    async with ServedMCP("127.0.0.2") as mcp:
+        assert await mcp.post(AUTH) == 200  # Host: 127.0.0.2:port
+        assert await mcp.post({**AUTH, "Origin": f"http://127.0.0.2:{mcp.port}"}) == 200
+        assert await mcp.post({**AUTH, "Host": "127.0.0.3"}) == 421
+
+
+async def test_finding_2_the_mcp_port_serves_no_sandbox_admin() -> None:
+    pytest.importorskip("mcp")
+    async with ServedMCP("127.0.0.1") as mcp:
+        for action in ("reset", "faults", "requests", "state", "clock"):
+            status = await mcp.post(
+                AUTH, body={"path": "/v2/warehouse/list"}, path=f"/__admin/{action}"
+            )
+            assert status == 404
+        assert mcp.app.sandbox_server._faults == {}
+
+
+async def test_finding_3_deep_json_on_the_mcp_wire_is_a_protocol_error() -> None:
+    pytest.importorskip("mcp")
+    import aiohttp
+
+    call = (
+        '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "call_read", '
+        '"arguments": {"operation": "x", "arguments": {"a": ' + "[" * 1000 + "]" * 1000 + "}}}}"
+    )
+    async with ServedMCP("127.0.0.1") as mcp:
+        import json
+
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                mcp.url,
+                data=call,
+                headers={**MCP_HEADERS, **AUTH, "Content-Type": "application/json"},
+            ) as resp,
+        ):
+            text = await resp.text()
+            assert resp.status == 400 and "Traceback" not in text
+            assert json.loads(text)["error"]["code"] == -32700  # parse error
+        assert await mcp.post(AUTH) == 200  # still serving
+
+
+@pytest.mark.parametrize(
+    ("token", "words"),
+    [(None, "needs a bearer token"), ("short", "at least 16"), ("x" * 15 + " ", "without spaces")],
+)
+def test_finding_2_the_token_is_checked_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token: str | None,
+    words: str,
+) -> None:
+    pytest.importorskip("mcp")
+    from ozon_async.mcp import OzonMCP, main
+
+    monkeypatch.delenv("OZON_MCP_TOKEN", raising=False)
+    if token is not None:
+        monkeypatch.setenv("OZON_MCP_TOKEN", token)
+
+    async def must_not_start(self: object) -> None:
+        raise AssertionError("the server started before the token was checked")
+
+    monkeypatch.setattr(OzonMCP, "__aenter__", must_not_start)
+    assert main(["--sandbox", "--http", "--host", "0.0.0.0", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "OZON_MCP_TOKEN" in err and "listens" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--allow-host", "http://x.example"],
+        ["--allow-host", "x.example:80"],
+        ["--allow-origin", "x.example"],
+        ["--allow-origin", "https://x.example/path"],
+    ],
+)
+def test_finding_2_bad_allowed_hosts_are_refused_before_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    pytest.importorskip("mcp")
+    from ozon_async.mcp import main
+
+    monkeypatch.setenv("OZON_MCP_TOKEN", TOKEN)
+    assert main(["--sandbox", "--http", "--port", "1", *args]) == 2
+    assert "allowed" in capsys.readouterr().err
