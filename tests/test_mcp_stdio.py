@@ -51,7 +51,10 @@ def _text(result: Any) -> str:
 
 
 async def _requests(url: str, path: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http, http.get(f"{url}/__admin/requests") as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/__admin/requests", json={}) as resp,
+    ):
         recorded: list[dict[str, Any]] = await resp.json()
     return [r for r in recorded if r["path"] == path]
 

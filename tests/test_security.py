@@ -651,3 +651,160 @@ def test_finding_2_bad_allowed_hosts_are_refused_before_start(
     monkeypatch.setenv("OZON_MCP_TOKEN", TOKEN)
     assert main(["--sandbox", "--http", "--port", "1", *args]) == 2
     assert "allowed" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ 5. the sandbox admin
+async def _admin(
+    url: str,
+    action: str,
+    *,
+    method: str = "POST",
+    body: bytes | None = b"{}",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    import aiohttp
+
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, f"{url}/__admin/{action}", data=body, headers=sent) as resp,
+    ):
+        return resp.status, await resp.text()
+
+
+async def test_finding_5_a_web_page_cannot_drive_the_sandbox_admin(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ozon_async.testing import Sandbox
+
+    async with Sandbox() as sandbox:
+        assert sandbox.admin_token is None  # loopback: no token needed
+        sandbox.add_fault("/v2/warehouse/list", status=503)
+        url = sandbox.url
+        # a link or an image: GET (and any other method but POST)
+        for method in ("GET", "HEAD", "PUT", "DELETE"):
+            status, _ = await _admin(url, "reset", method=method, body=None)
+            assert status == 405
+        # a cross-site form post: text/plain or form-encoded
+        for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+            status, _ = await _admin(
+                url, "faults", body=b'{"path": "/v1/x"}', headers={"Content-Type": ctype}
+            )
+            assert status == 415
+        # DNS rebinding: the page's own name in Host; a cross-origin page: its Origin
+        status, _ = await _admin(url, "reset", headers={"Host": f"evil.example:{sandbox.port}"})
+        assert status == 421
+        status, _ = await _admin(url, "reset", headers={"Origin": "http://evil.example"})
+        assert status == 403
+        assert list(sandbox._faults) == ["/v2/warehouse/list"]  # nothing was reset or added
+        # this machine, with JSON, is served
+        assert (await _admin(url, "reset", headers={"Host": f"localhost:{sandbox.port}"}))[0] == 200
+        assert sandbox._faults == {}
+        status, text = await _admin(url, "faults", body=b'{"path": "/v1/x", "status": 500}')
+        assert status == 200 and len(sandbox._faults["/v1/x"]) == 1
+        assert (await _admin(url, "clear_faults"))[0] == 200 and sandbox._faults == {}
+        status, text = await _admin(url, "state", body=b"")
+        assert status == 200 and '"seed"' in text
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "reason"),
+    [
+        ("faults", b"{not json", "not JSON"),
+        ("faults", b"[1]", "must be a JSON object"),
+        ("faults", b'{"status": 500}', '"path"'),
+        ("faults", b'{"path": 5}', '"path"'),
+        ("faults", b'{"path": "/v1/x", "bogus": 1}', "unknown fields ['bogus']"),
+        ("faults", b'{"path": "/v1/x", "status": "x"}', "status must be an HTTP status"),
+        ("faults", b'{"path": "/v1/x", "status": 99}', "status must be an HTTP status"),
+        ("faults", b'{"path": "/v1/x", "drop": "sometimes"}', "drop must be"),
+        ("faults", b'{"path": "/v1/x", "delay": -1}', "delay must be"),
+        ("faults", b'{"path": "/v1/x", "times": 0}', "times must be"),
+        ("faults", b'{"path": "/v1/x", "headers": ["a"]}', "headers must map"),
+        ("faults", b'{"path": "/v1/x", "body": 5}', "body must be"),
+        ("clock", b'{"advance": "soon"}', '"advance" must be a number'),
+        ("clock", b'{"advance": -5}', '"advance" must be a number'),
+        ("clock", b'{"speed": 2}', "unknown fields ['speed']"),
+        ("faults", b"\xff\xfe", "not JSON"),
+    ],
+)
+async def test_finding_5_malformed_admin_input_is_a_400_with_the_reason(
+    caplog: pytest.LogCaptureFixture, action: str, body: bytes, reason: str
+) -> None:
+    import json
+    import logging
+
+    from ozon_async.testing import ManualClock, Sandbox
+
+    caplog.set_level(logging.ERROR)
+    async with Sandbox(clock=ManualClock()) as sandbox:
+        status, text = await _admin(sandbox.url, action, body=body)
+        assert status == 400, text
+        assert reason in json.loads(text)["message"]
+        assert sandbox._faults == {}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback logged
+
+
+async def test_finding_5_off_loopback_the_admin_needs_its_token() -> None:
+    from ozon_async.testing import Sandbox
+
+    async with Sandbox(host="0.0.0.0") as sandbox:
+        token = sandbox.admin_token
+        assert token is not None and len(token) >= 24
+        url = f"http://127.0.0.1:{sandbox.port}"
+        assert (await _admin(url, "reset"))[0] == 401
+        wrong = {"Authorization": "Bearer " + "x" * 32}
+        assert (await _admin(url, "reset", headers=wrong))[0] == 401
+        auth = {"Authorization": f"Bearer {token}"}
+        assert (await _admin(url, "reset", headers=auth))[0] == 200
+        # reached by a LAN address: an IP literal Host is fine, a name is not (rebinding)
+        lan = {**auth, "Host": f"192.168.1.20:{sandbox.port}"}
+        assert (await _admin(url, "state", headers=lan))[0] == 200
+        evil = {**auth, "Host": f"evil.example:{sandbox.port}"}
+        assert (await _admin(url, "state", headers=evil))[0] == 421
+        assert (await _admin(url, "state", method="GET", body=None, headers=auth))[0] == 405
+    async with Sandbox(host="127.0.0.1", admin_token="given-admin-token-0123") as sandbox:
+        assert (await _admin(sandbox.url, "state"))[0] == 401  # a token given on loopback counts
+        auth = {"Authorization": "Bearer given-admin-token-0123"}
+        assert (await _admin(sandbox.url, "state", headers=auth))[0] == 200
+
+
+def test_finding_5_the_command_line_sandbox_prints_how_to_reach_its_admin(tmp_path: Path) -> None:
+    for host, token in (("127.0.0.1", None), ("0.0.0.0", "cli-admin-token-0123456789")):
+        env = _env(tmp_path)
+        if token is not None:
+            env["OZON_SANDBOX_ADMIN_TOKEN"] = token
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ozon_async.testing", "--host", host, "--port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().decode()
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            if proc.stdout is not None:
+                proc.stdout.close()
+            if proc.stderr is not None:
+                proc.stderr.close()
+        assert "admin: POST JSON to http://" in line
+        if token is None:
+            assert "Authorization" not in line
+        else:
+            assert "Authorization: Bearer $OZON_SANDBOX_ADMIN_TOKEN" in line and token not in line
+
+
+async def test_finding_5_the_mcp_sandbox_admin_stays_on_its_own_port_and_rules() -> None:
+    pytest.importorskip("mcp")
+    from ozon_async.mcp import OzonMCP
+
+    async with OzonMCP(sandbox=True) as app:
+        sandbox = app.sandbox_server
+        assert sandbox.host == "127.0.0.1"
+        assert (await _admin(sandbox.url, "reset", method="GET", body=None))[0] == 405
+        evil = {"Host": f"evil.example:{sandbox.port}"}
+        assert (await _admin(sandbox.url, "reset", headers=evil))[0] == 421
+        assert (await _admin(sandbox.url, "state"))[0] == 200
