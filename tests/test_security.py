@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -808,3 +809,199 @@ async def test_finding_5_the_mcp_sandbox_admin_stays_on_its_own_port_and_rules()
         evil = {"Host": f"evil.example:{sandbox.port}"}
         assert (await _admin(sandbox.url, "reset", headers=evil))[0] == 421
         assert (await _admin(sandbox.url, "state"))[0] == 200
+
+
+# ------------------------------------------------------------------ 6 and 7. downloads
+class FileHost:
+    """A loopback file host whose routes the test sets: ``routes[path] = (status, headers,
+    body)``; records every request's path and query."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.seen: list[str] = []
+
+    async def __aenter__(self) -> FileHost:
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            self.seen.append(request.path_qs)
+            status, headers, body = self.routes.get(request.path, (404, {}, b"no such file"))
+            return web.Response(status=status, headers=headers, body=body)
+
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+    def redirect(self, path: str, location: str, status: int = 302) -> None:
+        self.routes[path] = (status, {"Location": location}, b"")
+
+
+def _client(**options: Any) -> Any:
+    from ozon_async import OzonClient
+
+    return OzonClient("1", KEY, base_url="https://api-seller.ozon.ru", **options)
+
+
+async def test_finding_6_a_redirect_loop_keeps_the_signed_query_out_of_the_error() -> None:
+    from ozon_async.bulk import DownloadRedirectError
+
+    async with FileHost() as host, _client() as client:
+        host.redirect("/r.csv", "/r.csv?token=QUERYSECRET")
+        with pytest.raises(DownloadRedirectError) as info:
+            await client.download(host.url + "/r.csv?token=QUERYSECRET")
+        text = str(info.value) + repr(info.value) + " ".join(info.value.redirects)
+        assert "QUERYSECRET" not in text and "token" not in text
+        assert "more than 5 redirects" in text
+        assert info.value.redirects == (f"{host.url}/r.csv",) * 6
+        assert len(host.seen) == 6  # the first request and five redirects, not aiohttp's ten
+
+
+async def test_finding_6_aiohttps_own_messages_lose_the_query_too() -> None:
+    from ozon_async import APIConnectionError
+
+    closed = _free_port()
+    async with FileHost() as host, _client(max_retries=0) as client:
+        # https is followed; the connection to the (closed) port fails in aiohttp
+        host.redirect("/r.csv", f"https://127.0.0.1:{closed}/f.csv?X-Amz-Signature=SIGSECRET")
+        with pytest.raises(APIConnectionError) as info:
+            await client.download(host.url + "/r.csv?token=QUERYSECRET")
+        text = str(info.value) + repr(info.value.__cause__) + repr(info.value.__context__)
+        assert "SIGSECRET" not in text and "QUERYSECRET" not in text
+        assert info.value.redirects == (f"https://127.0.0.1:{closed}/f.csv",)
+        assert info.value.sent is False
+        # an error page that echoes the signed URL
+        echo = f"AccessDenied for {host.url}/e.csv?token=ECHOSECRET&x=1"
+        host.routes["/e.csv"] = (403, {}, echo.encode())
+        with pytest.raises(Exception) as denied:
+            await client.download(host.url + "/e.csv?token=ECHOSECRET&x=1")
+        assert "ECHOSECRET" not in str(denied.value) and "AccessDenied for" in str(denied.value)
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://example.invalid/r.csv?token=S3CRET",
+        "ftp://example.invalid/r.csv",
+        "file:///etc/passwd",
+        "//example.invalid/r.csv",  # scheme-relative: http, since the file host is http
+    ],
+)
+async def test_finding_7_redirects_go_only_to_https(location: str) -> None:
+    from ozon_async.bulk import DownloadRedirectError
+
+    async with FileHost() as host, _client() as client:
+        host.redirect("/r.csv", location, status=301)
+        with pytest.raises(DownloadRedirectError, match="only to https") as info:
+            await client.download(host.url + "/r.csv")
+        assert "S3CRET" not in str(info.value)
+        assert len(info.value.redirects) == 1 and host.seen == ["/r.csv"]
+
+
+async def test_finding_7_five_redirects_are_followed_and_each_hop_is_recorded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from ozon_async.bulk import DownloadRedirectError
+
+    caplog.set_level(logging.DEBUG, logger="ozon_async")
+    async with FileHost() as host, _client() as client:
+        for i in range(5):
+            host.redirect(f"/{i}", f"/{i + 1}?sig=HOP{i}", status=(301, 302, 303, 307, 308)[i])
+        host.routes["/5"] = (200, {}, b"the file")
+        assert await client.download(host.url + "/0") == b"the file"
+        hops = [r.getMessage() for r in caplog.records if "redirected" in r.getMessage()]
+        assert len(hops) == 5 and all("HOP" not in h and "sig" not in h for h in hops)
+        assert hops[0].endswith(f"{host.url}/0 redirected (301) to {host.url}/1")
+        host.redirect("/5", "/6")
+        host.routes["/6"] = (200, {}, b"one too far")
+        with pytest.raises(DownloadRedirectError) as info:
+            await client.download(host.url + "/0")
+        assert [u.rsplit("/", 1)[1] for u in info.value.redirects] == ["1", "2", "3", "4", "5", "6"]
+
+
+async def test_finding_7_plain_http_is_refused_unless_loopback_or_allowed() -> None:
+    async with _client() as client:
+        with pytest.raises(ValueError, match="plain http"):
+            await client.download("http://192.0.2.1/r.csv?token=x")
+
+
+def _gzip_bomb(size: int) -> bytes:
+    c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    return b"".join(c.compress(zeros) for _ in range(size >> 20)) + c.flush()
+
+
+async def test_finding_7_a_gzip_bomb_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracemalloc
+
+    import ozon_async._download as dl
+    from ozon_async.bulk import DEFAULT_MAX_DOWNLOAD_BYTES, DownloadTooLargeError
+
+    assert DEFAULT_MAX_DOWNLOAD_BYTES == 256 << 20
+    bomb = _gzip_bomb(512 << 20)  # 512 MiB of zeros in about half a megabyte
+    assert len(bomb) < 1 << 20
+    monkeypatch.setattr(dl, "DEFAULT_MAX_DOWNLOAD_BYTES", 16 << 20)  # the default, smaller
+    async with FileHost() as host, _client() as client:
+        host.routes["/bomb.csv"] = (200, {"Content-Encoding": "gzip"}, bomb)
+        tracemalloc.start()
+        try:
+            with pytest.raises(DownloadTooLargeError) as info:
+                await client.download(host.url + "/bomb.csv")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert info.value.limit == 16 << 20
+        assert peak < 40 << 20  # the cap plus bounded steps, not 512 MiB
+        with pytest.raises(DownloadTooLargeError):
+            await client.download(host.url + "/bomb.csv", max_bytes=1 << 20)
+
+
+async def test_finding_7_compressed_files_arrive_whole_and_big_ones_stream_to_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+
+    import ozon_async._download as dl
+    from ozon_async import APIConnectionError
+
+    data = b"".join(b"row %d;\xd0\x96\n" % i for i in range(200_000))  # 2.8 MB
+    raw_deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    half = len(data) // 2
+    async with FileHost() as host, _client(max_retries=0) as client:
+        host.routes["/g"] = (200, {"Content-Encoding": "gzip"}, gzip.compress(data))
+        host.routes["/two"] = (
+            200,
+            {"Content-Encoding": "gzip"},
+            gzip.compress(data[:half]) + gzip.compress(data[half:]),
+        )
+        host.routes["/z"] = (200, {"Content-Encoding": "deflate"}, zlib.compress(data))
+        host.routes["/raw"] = (
+            200,
+            {"Content-Encoding": "deflate"},
+            raw_deflate.compress(data) + raw_deflate.flush(),
+        )
+        for path in ("/g", "/two", "/z", "/raw"):
+            assert await client.download(host.url + path) == data, path
+        host.routes["/cut"] = (200, {"Content-Encoding": "gzip"}, gzip.compress(data)[:-100])
+        with pytest.raises(APIConnectionError, match="corrupt"):
+            await client.download(host.url + "/cut")
+        host.routes["/br"] = (200, {"Content-Encoding": "br"}, b"\x0b")
+        with pytest.raises(APIConnectionError, match="not asked for"):
+            await client.download(host.url + "/br")
+        # larger than the in-memory cap: streamed to a file, whose cap is larger
+        monkeypatch.setattr(dl, "DEFAULT_MAX_DOWNLOAD_BYTES", 1 << 20)
+        with pytest.raises(dl.DownloadTooLargeError):
+            await client.download(host.url + "/g")
+        out = await client.download(host.url + "/g", to=tmp_path / "big.csv")
+        assert out.read_bytes() == data and dl.DEFAULT_MAX_FILE_BYTES == 4 << 30
+        with pytest.raises(ValueError, match="not both"):
+            await client.download(host.url + "/g", to=tmp_path / "a", path=tmp_path / "b")
