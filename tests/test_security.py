@@ -1005,3 +1005,68 @@ async def test_finding_7_compressed_files_arrive_whole_and_big_ones_stream_to_a_
         assert out.read_bytes() == data and dl.DEFAULT_MAX_FILE_BYTES == 4 << 30
         with pytest.raises(ValueError, match="not both"):
             await client.download(host.url + "/g", to=tmp_path / "a", path=tmp_path / "b")
+
+
+# ------------------------------------------------------------------ what the review found right
+async def test_the_key_reaches_no_log_error_hook_span_or_file_host(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+    from datetime import timedelta
+
+    from ozon_async import APIStatusError
+    from tests._sandbox_env import sandbox_env
+
+    caplog.set_level(logging.DEBUG)
+    events: list[object] = []
+    hooks = {k: [events.append] for k in ("request", "response", "retry", "end")}
+    spans: list[str] = []
+    extra: dict[str, Any] = {}
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        from ozon_async.otel import OpenTelemetryHooks
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        otel = OpenTelemetryHooks(tracer_provider=provider)
+    except ImportError:  # pragma: no cover - the otel extra is part of dev
+        otel = None
+    async with sandbox_env(event_hooks=hooks) as env:
+        key = "secret-api-key"
+        client = env.client if otel is None else env.client.with_options(event_hooks=otel)
+        env.sandbox.add_fault("/v2/warehouse/list", status=429, headers={"Retry-After": "0"})
+        await env.client.warehouse.list_v2(limit=1)
+        env.sandbox.add_fault("/v2/warehouse/list", status=400, body={"code": 3, "message": "bad"})
+        with pytest.raises(APIStatusError) as failed:
+            await client.warehouse.list_v2(limit=1)
+        to = env.clock.datetime()
+        report = await client.report.postings_create_v1.and_wait(
+            filter={"processed_at_from": to - timedelta(days=30), "processed_at_to": to}
+        )
+        assert report.file_url
+        await env.client.download(report.file_url + "?token=abc")
+        if otel is not None:
+            for span in exporter.get_finished_spans():
+                spans.append(repr(span.to_json()))
+            extra["spans"] = len(spans)
+        texts = [
+            *(r.getMessage() for r in caplog.records),
+            str(failed.value),
+            repr(failed.value),
+            repr(failed.value.headers),
+            *(repr(e) for e in events),
+            *spans,
+            *(repr(h) for h in env.file_requests),
+            repr(env.client),
+            repr(env.client.config),
+        ]
+        assert len(events) >= 8 and env.file_requests
+        assert otel is None or extra["spans"] >= 3
+        leaked = [t for t in texts if key in t]
+        assert leaked == []
+        # the file host got none of the client's credentials
+        assert not {k.lower() for h in env.file_requests for k in h} & {"api-key", "client-id"}
