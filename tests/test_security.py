@@ -428,8 +428,10 @@ def test_finding_4_json_on_a_terminal_escapes_what_json_leaves_raw(
     env = _sandbox_env(tmp_path, served)
     served.fault("/v2/warehouse/list", status=200, body=_hostile_page(), times=2)
     args = ["call", "warehouse.list_v2", "limit:=10"]
-    for style in ("--pretty", "--compact"):
-        code, screen = _in_pty([*args, style], env)
+    for style in ("--pretty", "--compact", "--all"):
+        if style == "--all":
+            served.fault("/v2/warehouse/list", status=200, body=_hostile_page(), times=1)
+        code, screen = _in_pty([*args, style, "--no-progress" if style == "--all" else "-v"], env)
         assert code == 0, screen
         assert b"\\u001b]0;pwned\\u0007" in screen and b"\\u009b1m" in screen
         assert b"\x1b]0" not in screen and "\x9b".encode() not in screen

@@ -368,7 +368,7 @@ async def export_all(
     writer: Writer = (
         CsvWriter(stream, sample=options.csv_sample)
         if options.format == "csv"
-        else JsonLinesWriter(stream)
+        else JsonLinesWriter(stream, terminal=options.out is None and _isatty(sys.stdout))
     )
     progress = ExportProgress(dotted(op), enabled=options.progress)
     outcome = "done"

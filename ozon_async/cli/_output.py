@@ -24,6 +24,7 @@ import abc
 import contextlib
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -135,11 +136,24 @@ class Writer(abc.ABC):
 
 
 class JsonLinesWriter(Writer):
-    """One compact JSON document per line, written as each item arrives."""
+    """One compact JSON document per line, written as each item arrives. With ``terminal``, DEL
+    and the C1 controls, which JSON leaves as they are, are written as ``\\u00XX`` (the same
+    JSON)."""
+
+    def __init__(self, stream: IO[bytes], *, terminal: bool = False) -> None:
+        super().__init__(stream)
+        self.terminal = terminal
 
     def write(self, item: Any) -> None:
-        self.stream.write(_ENCODER.encode(item) + b"\n")
+        line = _ENCODER.encode(item)
+        if self.terminal:
+            line = _C1.sub(lambda m: b"\\u%04x" % ord(m.group().decode("utf-8")), line)
+        self.stream.write(line + b"\n")
         self.rows += 1
+
+
+# DEL and the C1 controls (U+0080-U+009F) in UTF-8
+_C1 = re.compile(b"\x7f|\xc2[\x80-\x9f]")
 
 
 class CsvWriter(Writer):
