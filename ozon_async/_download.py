@@ -252,6 +252,8 @@ async def download(
                     outcome = Outcome("not_sent" if not_sent else "lost")
             if hops:
                 failure.redirects = tuple(hops)
+            if 300 <= outcome.status < 400:  # a 3xx that is not a redirect to follow: final
+                raise failure from None
             verdict = decide(outcome, attempt, True, policy, client._shared.random.random())
             if isinstance(verdict, GiveUp):
                 if verdict.decision:
