@@ -641,7 +641,10 @@ def test_finding_2_the_token_is_checked_before_anything_starts(
     [
         ["--allow-host", "http://x.example"],
         ["--allow-host", "x.example:80"],
+        ["--allow-host", "\udcff"],
+        ["--allow-host", "bad host"],
         ["--allow-origin", "x.example"],
+        ["--allow-origin", "https://\udcff"],
         ["--allow-origin", "https://x.example/path"],
     ],
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,7 @@ __all__ = [
 MIN_TOKEN_LENGTH = 16
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?")  # IDNA names in their xn-- form
 
 
 def check_token(token: str | None, source: str = "the bearer token") -> str:
@@ -69,7 +71,7 @@ def normalize_host(value: str) -> str:
         return str(ipaddress.ip_address(text))
     except ValueError:
         pass
-    if not text or any(c in text for c in "/:@[] ") or "://" in value:
+    if not _HOST_NAME.fullmatch(text):
         raise ConfigurationError(
             f"allowed host {value!r} must be a host name or address, without scheme or port"
         )
@@ -97,7 +99,12 @@ def normalize_origin(value: str) -> str:
         raise ConfigurationError(
             f"allowed origin {value!r} must be scheme://host[:port], e.g. https://app.example"
         )
-    host = parts.hostname.lower()
+    try:
+        host = normalize_host(parts.hostname)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"allowed origin {value!r} must be scheme://host[:port], e.g. https://app.example"
+        ) from None
     shown = f"[{host}]" if ":" in host else host
     return f"{parts.scheme.lower()}://{shown}" + (f":{port}" if port is not None else "")
 
