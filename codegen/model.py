@@ -418,6 +418,10 @@ class Builder:
                 t = TypeInfo("bytes")
             else:
                 t = TypeInfo("str")
+        elif "integer" in kinds and node.get("enum") and constrain:
+            # a request accepts only the listed codes; an answer any integer
+            lit = ", ".join(repr(v) for v in node["enum"] if v is not None)
+            t = TypeInfo(f"Literal[{lit}]", needs={"Literal"})
         elif "integer" in kinds:
             t = TypeInfo("int")
         elif "number" in kinds:

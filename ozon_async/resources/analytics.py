@@ -230,8 +230,8 @@ class AnalyticsResource(Resource):
             date_to: End date of the report period (YYYY-MM-DD), inclusive. Required.
             dimension: How to group the data. Available to all sellers: unknownDimension
                 (unknown), sku (product), spu (product, merged card), day, week, month. Premium
-                Plus only: year, category1 to category4 (category of level 1 to 4), brand,
-                modelID (model). Required.
+                Plus only: year, category1 (top-level category), category2 (second-level
+                category), brand, modelID (model), descriptionType (product type). Required.
             limit: Number of rows in the response, from 1 to 1000. Required.
             metrics: Metrics to compute, up to 14 (more returns an InvalidArgument error).
                 Available to all sellers: revenue (ordered amount), ordered_units (units

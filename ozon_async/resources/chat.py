@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.chat import (
     ChatHistoryV2Request,
+    ChatHistoryV2RequestDirection,
     ChatHistoryV2Response,
     ChatHistoryV3Request,
+    ChatHistoryV3RequestDirection,
     ChatHistoryV3RequestFilter,
     ChatHistoryV3Response,
     ChatListRequestFilter,
@@ -46,7 +48,7 @@ class ChatResource(Resource):
         *,
         chat_id: str,
         limit: int,
-        direction: str | None = None,
+        direction: ChatHistoryV2RequestDirection | None = None,
         from_message_id: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ChatHistoryV2Response:
@@ -97,7 +99,7 @@ class ChatResource(Resource):
         self,
         *,
         chat_id: str,
-        direction: str | None = None,
+        direction: ChatHistoryV3RequestDirection | None = None,
         filter: ChatHistoryV3RequestFilter | Mapping[str, Any] | None = None,
         from_message_id: int | None = None,
         limit: int | None = None,

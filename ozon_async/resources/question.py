@@ -32,6 +32,7 @@ from ozon_async.types.question import (
     QuestionListV1Response,
     QuestionRequest,
     QuestionRequest2,
+    QuestionRequestStatus,
     QuestionResponse,
     QuestionResponse2,
 )
@@ -187,7 +188,7 @@ class QuestionResource(Resource):
         self,
         *,
         question_ids: Sequence[str],
-        status: str,
+        status: QuestionRequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of questions (underscore spelling).
@@ -233,7 +234,7 @@ class QuestionResource(Resource):
         self,
         *,
         question_ids: Sequence[str],
-        status: str,
+        status: QuestionRequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of questions.

@@ -20,6 +20,7 @@ from ozon_async.types.common import (
 )
 from ozon_async.types.review import (
     ReviewChangeStatusV1Request,
+    ReviewChangeStatusV1RequestStatus,
     ReviewChangeStatusV2Request,
     ReviewChangeStatusV2RequestStatus,
     ReviewCommentCreateV1Request,
@@ -36,6 +37,8 @@ from ozon_async.types.review import (
     ReviewInfoV1Response,
     ReviewInfoV2Response,
     ReviewListV1Request,
+    ReviewListV1RequestSortDir,
+    ReviewListV1RequestStatus,
     ReviewListV1Response,
     ReviewListV1ResponseReview,
     ReviewListV2Request,
@@ -53,7 +56,7 @@ class ReviewResource(Resource):
         self,
         *,
         review_ids: Sequence[str],
-        status: str,
+        status: ReviewChangeStatusV1RequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of reviews.
@@ -476,8 +479,8 @@ class ReviewResource(Resource):
         *,
         limit: int,
         last_id: str | None = None,
-        sort_dir: str | None = None,
-        status: str | None = None,
+        sort_dir: ReviewListV1RequestSortDir | None = None,
+        status: ReviewListV1RequestStatus | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReviewListV1Response:
         """List reviews.
