@@ -60,6 +60,8 @@ class ChatResource(Resource):
         is available only to sellers with a Premium Plus subscription. Get buyer chats
         (chat_type Buyer_Seller) from /v3/chat/list.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录).
 
         Deprecated: use ``POST /v3/chat/history`` (``client.chat.history_v3``) instead. Ozon
@@ -253,6 +255,9 @@ class ChatResource(Resource):
         Pro subscription. Find chats, including buyer chats (chat_type BUYER_SELLER), with
         /v3/chat/list.
 
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
+
         ``POST /v2/chat/read`` (Ozon docs: 将信息标记为已读).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -297,6 +302,9 @@ class ChatResource(Resource):
         FBO postings you can send a file within 48 hours of the buyer's last message; for FBS
         and rFBS postings, from payment until 72 hours after delivery, and after that only in
         reply, within 48 hours of the buyer's last message.
+
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
 
         ``POST /v1/chat/send/file`` (Ozon docs: 发送文件).
 
@@ -343,6 +351,9 @@ class ChatResource(Resource):
         until 72 hours after delivery, and after that only in reply, within 48 hours of the
         buyer's last message.
 
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
+
         ``POST /v1/chat/send/message`` (Ozon docs: 发送信息).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -383,6 +394,9 @@ class ChatResource(Resource):
         Pro subscription. For FBO postings only the buyer can start a chat; for FBS and rFBS
         postings you can open one within 72 hours after payment or delivery. Send messages to
         the returned chat with /v1/chat/send/message.
+
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
 
         ``POST /v1/chat/start`` (Ozon docs: 创建新聊天).
 

@@ -559,6 +559,9 @@ class FinanceResource(Resource):
         from the current date. Available only to sellers with a Premium Plus or Premium Pro
         subscription. For the full monthly report use /v2/finance/realization.
 
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
+
         ``POST /v1/finance/realization/by-day`` (Ozon docs: 每日商品销售报告).
 
         Only reads: retried after timeouts and server errors.

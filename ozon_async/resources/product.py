@@ -1861,6 +1861,8 @@ class ProductResource(Resource):
         discount share funded by Ozon, and price index data. Available only to sellers with a
         Premium Pro subscription.
 
+        Subscription: Needs a Premium Pro subscription; Ozon refuses the call without one.
+
         ``POST /v1/product/prices/details`` (Ozon docs: 获取商品价格的详细信息).
 
         Only reads: retried after timeouts and server errors.

@@ -61,6 +61,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -105,6 +107,8 @@ class QuestionResource(Resource):
         with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答).
 
@@ -154,6 +158,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
@@ -201,6 +207,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/change_status`` (Ozon docs: 更改问题状态).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -247,6 +255,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/change-status``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -289,6 +299,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量).
 
         Only reads: retried after timeouts and server errors.
@@ -322,6 +334,8 @@ class QuestionResource(Resource):
         sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/info`` (Ozon docs: 问题详情).
 
@@ -366,6 +380,8 @@ class QuestionResource(Resource):
         to sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/list`` (Ozon docs: 问题列表).
 
@@ -414,6 +430,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/top_sku`` (Ozon docs: 提问数量最多的商品).
 
         Only reads: retried after timeouts and server errors.
@@ -452,6 +470,8 @@ class QuestionResource(Resource):
         Chinese reference. Available only to sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/top-sku``.
 

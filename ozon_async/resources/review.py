@@ -67,6 +67,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态).
 
         Deprecated: use ``POST /v2/review/change-status`` (``client.review.change_status_v2``)
@@ -113,6 +116,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v2/review/change-status``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -157,6 +163,9 @@ class ReviewResource(Resource):
         sellers with the Review Management or Premium Pro subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论).
 
@@ -203,6 +212,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论).
 
         Deprecated: use ``POST /v2/review/comment/delete`` (``client.review.comment_delete_v2``)
@@ -246,6 +258,9 @@ class ReviewResource(Resource):
         /v1/review/comment/delete.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v2/review/comment/delete``.
 
@@ -295,6 +310,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
@@ -341,6 +359,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量).
 
         Deprecated: use ``POST /v2/review/count`` (``client.review.count_v2``) instead. Calling
@@ -375,6 +396,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v2/review/count``.
 
         Only reads: retried after timeouts and server errors.
@@ -407,6 +431,9 @@ class ReviewResource(Resource):
         Deprecated; use /v2/review/info instead.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/info`` (Ozon docs: 获取评价信息).
 
@@ -448,6 +475,9 @@ class ReviewResource(Resource):
         Replaces /v1/review/info.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v2/review/info``.
 
@@ -491,6 +521,9 @@ class ReviewResource(Resource):
         Management or Premium Pro subscription. Deprecated; use /v2/review/list instead.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/list`` (Ozon docs: 获取评价列表).
 
@@ -546,6 +579,9 @@ class ReviewResource(Resource):
         the Review Management or Premium Pro subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v2/review/list``.
 
