@@ -61,10 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         from codegen.specdiff.placeholders import repair
 
         spec = specio.load(args.spec)
-        for line in repair(spec):
+        lines = repair(spec)
+        for line in lines:
             print(line)
         specio.save(spec, args.spec)
-        return 0
+        return 1 if any(line.startswith("UNRESOLVED") for line in lines) else 0
 
     refs_dir = args.refs or (args.reference.parent if args.reference else DEFAULT_REFS)
 

@@ -334,7 +334,8 @@ def _droppable(hit: Hit) -> bool:
 def repair(spec: dict[str, Any]) -> list[str]:
     """Replace every placeholder of the spec's examples with a realistic value (or drop it, see
     :func:`_droppable`); record the change in ``x-ozon-example-repairs`` where the example came
-    from Ozon. Returns one line per change."""
+    from Ozon. Returns one line per change; a placeholder for which no realistic value is known
+    is left as it is, with a line starting ``UNRESOLVED``."""
     done: list[str] = []
     for hit in find(spec):
         leaf, media = hit.leaf, hit.media
@@ -344,7 +345,11 @@ def repair(spec: dict[str, Any]) -> list[str]:
             del leaf.holder[leaf.hkey]
             change = "removed: the field is optional and the example does not need it"
         else:
-            new = Realistic(hit.where, leaf).value()
+            try:
+                new = Realistic(hit.where, leaf).value()
+            except KeyError as exc:
+                done.append(f"UNRESOLVED {exc.args[0]}: add a value for the key to BY_KEY")
+                continue
             leaf.holder[leaf.hkey] = new
             change = f"replaced by {json.dumps(new, ensure_ascii=False)}"
         done.append(f"{hit.where} {loc}: {old} {change}")
@@ -365,6 +370,16 @@ def _record(media: dict[str, Any], loc: str, old: str, change: str) -> None:
 
 
 # ---------------------------------------------------------------------- realistic values
+def realistic(node: dict[str, Any], key: str, where: str, fallback: Any) -> Any:
+    """A realistic value for a field ``key`` described by the resolved schema ``node`` (for
+    examples written from a schema), or ``fallback`` when none is known."""
+    leaf = Leaf(key, key, fallback, None, None, node, {}, (), ())
+    try:
+        return Realistic(where, leaf).value()
+    except KeyError:
+        return fallback
+
+
 PRODUCTS = (
     "Футболка мужская хлопковая, чёрная, размер L",
     "Кружка керамическая «Утро», 350 мл",
@@ -536,6 +551,13 @@ BY_KEY: dict[str, Any] = {
     "offset": "10800",
     "rating": "rating_on_time",
     "related_containers": "pallet-1",
+    "cancel_reason": ("Покупатель отменил заказ", "Товар закончился на складе"),
+    "cancellation_initiator": "Продавец",
+    "defect_reasons": "Повреждена упаковка",
+    "defect_reason": "Повреждена упаковка",
+    "act_number": "АКТ-48571032",
+    "certificate_country": "Россия",
+    "link_to_registry": "https://pub.fsa.gov.ru/rss/certificate/view/48273",
     "required_attributes": "weight",
 }
 BY_KEY_NUMBER = ("УПД-000482", "СФ-2026-0341")
@@ -805,6 +827,8 @@ class Realistic:
         if k in ("url", "file_url", "label_url", "cdn_url", "file") or "file" in self.where:
             ext = "csv" if "voucher" in self.where else "pdf"
             return f"https://cdn1.ozone.ru/s3/ozon-disk-api/seller-docs/{self.uuid()}.{ext}"
+        if any(w in k for w in ("image", "picture", "photo", "icon", "preview")):
+            return f"{CDN}{n}.jpg"
         if "info" in k or "link" in k:
             return f"https://www.ozon.ru/product/{n}/"
         return f"{CDN}{n}.jpg"
@@ -875,7 +899,7 @@ class Realistic:
             return self.inn()
         if "phone" in k:
             return self.phone()
-        if k in URL_KEYS:
+        if k in URL_KEYS or (k.endswith(("_url", "_link")) and k != "link_to_registry"):
             return self.url()
         if k in UUID_KEYS or "uuid" in k or "guid" in k:
             return self.uuid()
