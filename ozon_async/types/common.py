@@ -86,6 +86,16 @@ class DatePeriodRequest(RequestModel):
     """
 
 
+class DateRange(RequestModel):
+    """A period of whole days."""
+
+    from_: date = field(name="from")
+    """First day of the period. JSON name: ``from``."""
+
+    to: date
+    """Last day of the period."""
+
+
 class DropOffPointCoordinates(Model):
     """Geographic coordinates of a drop-off point."""
 
