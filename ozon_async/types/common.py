@@ -396,11 +396,11 @@ class ProductImage(Model):
 
 
 class ProductImportInfoRequest(RequestModel):
-    """Request for the status of a product import task."""
+    """Request for the state of a background task."""
 
     task_id: int
-    """Product import task identifier, as returned by /v3/product/import and other product creation
-    or update methods.
+    """Task identifier, as returned by the call that started the task (/v3/product/import and other
+    product creation or update methods, or a label generation method).
     """
 
 
