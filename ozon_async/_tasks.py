@@ -179,6 +179,13 @@ def task_id_of(op: Operation, started: Any, arguments: Mapping[str, Any]) -> Any
     """The task id from the starting call's answer (or its arguments)."""
     t = op.task
     assert t is not None
+    if t.tasks is not None:
+        raise TaskError(
+            "the call starts several tasks (one per "
+            + (t.kind or "entry")
+            + "): wait for them with .and_wait() (wait_started), or for one with .wait(task_id)",
+            operation=op.key,
+        )
     if t.id_from_request is not None:
         value = arguments.get(t.id_from_request)
         if value is not None and value != "":

@@ -182,6 +182,22 @@ async def test_posting_numbers_are_checked_before_anything_is_sent() -> None:
         assert env.sandbox.requests_for(CREATE) == []
 
 
+def test_one_task_id_is_refused_for_a_call_that_starts_several() -> None:
+    from ozon_async._codec import decoder_for
+    from ozon_async._tasks import started_tasks, task_id_of
+    from ozon_async.types.posting import PostingFbsPackageLabelCreateV3Response
+
+    op = OPERATIONS["POST /v3/posting/fbs/package-label/create"]
+    decode = decoder_for(PostingFbsPackageLabelCreateV3Response).decode
+    started = decode(b'{"tasks": [{"task_id": "11", "task_type": "big_label"}, {"task_id": 12}]}')
+    with pytest.raises(TaskError, match="several tasks"):
+        task_id_of(op, started, {})
+    assert started_tasks(op, started) == [(11, "big_label"), (12, None)]
+    for empty in (b'{"tasks": []}', b"{}", b'{"tasks": [{"task_type": "small_label"}]}'):
+        with pytest.raises(TaskError, match=r"no task|no id"):
+            started_tasks(op, decode(empty))
+
+
 def test_the_switched_off_label_operations_point_to_the_new_flow() -> None:
     new = "POST /v3/posting/fbs/package-label/create"
     for key, successor in {

@@ -49,19 +49,6 @@ def test_diff_lists_operations_added_removed_and_deprecated(
     assert diff(small_spec, small_ref).sunsets == []
 
 
-def test_an_operation_newer_than_the_reference_is_not_reported_removed(
-    small_spec: dict[str, Any], small_ref: RefDoc
-) -> None:
-    """An operation converted by hand from a later source (``x-ozon-source``) is missing from the
-    reference because it is newer, not because Ozon dropped it."""
-    small_spec["paths"]["/v1/item/old"]["post"]["x-ozon-source"] = ["ozon-docs-ru-2026-09"]
-    report = diff(small_spec, small_ref)
-    assert report.removed == [] and report.newer == ["POST /v1/item/old"]
-    assert "Operations newer than the reference (x-ozon-source) (1)\n  POST /v1/item/old" in (
-        render(report)
-    )
-
-
 def test_switch_off_days_in_russian_and_chinese() -> None:
     from codegen.specdiff.rules import sunset
 

@@ -31,9 +31,6 @@ class Report:
     reference: str
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    #: operations the reference lacks because they are newer: converted by hand from later
-    #: sources (``x-ozon-source``), so not removed
-    newer: list[str] = field(default_factory=list)
     newly_deprecated: list[dict[str, Any]] = field(default_factory=list)
     #: operations whose switch-off day the reference states and the spec lacks or has otherwise
     sunsets: list[dict[str, Any]] = field(default_factory=list)
@@ -97,11 +94,9 @@ def diff(spec: dict[str, Any], doc: RefDoc) -> Report:
     report.added = [
         f"{m} {p}" for m, p in sorted(theirs, key=lambda k: (k[1], k[0])) if (m, p) not in ours
     ]
-    for m, p in sorted(ours, key=lambda k: (k[1], k[0])):
-        if (m, p) not in theirs:
-            (report.newer if ours[(m, p)].get("x-ozon-source") else report.removed).append(
-                f"{m} {p}"
-            )
+    report.removed = [
+        f"{m} {p}" for m, p in sorted(ours, key=lambda k: (k[1], k[0])) if (m, p) not in theirs
+    ]
     for key in sorted(set(ours) & set(theirs), key=lambda k: (k[1], k[0])):
         op, rop = ours[key], theirs[key]
         dep, successors = deprecation(doc, rop)
@@ -137,8 +132,6 @@ def render(report: Report, show_repaired: bool = False) -> str:
 
     section("Operations added (in the reference, not in the spec)", report.added)
     section("Operations removed (in the spec, not in the reference)", report.removed)
-    if report.newer:
-        section("Operations newer than the reference (x-ozon-source)", report.newer)
     section(
         "Operations newly deprecated",
         [
