@@ -1528,7 +1528,7 @@ class PostingResource(Resource):
         posting_number: Sequence[str],
         **call_options: Unpack[CallOptions],
     ) -> ProductImportResponse:
-        """Start generating labels for postings (switched off).
+        """Start generating labels for postings (deprecated, switched off).
 
         Deprecated: Ozon switched this method off on 2 November 2026; use
         /v3/posting/fbs/package-label/create. Started an asynchronous task that generated labels
@@ -1572,7 +1572,7 @@ class PostingResource(Resource):
         posting_number: Sequence[str],
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsPackageLabelCreateV2Response:
-        """Start generating labels for postings (switched off).
+        """Start generating labels for postings (deprecated, switched off).
 
         Deprecated: Ozon switched this method off on 2 November 2026; use
         /v3/posting/fbs/package-label/create, which takes `posting_numbers` and answers without
@@ -1664,7 +1664,7 @@ class PostingResource(Resource):
         task_id: int,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsPackageLabelGetV1Response:
-        """Get the file with posting labels (switched off).
+        """Get the file with posting labels (deprecated, switched off).
 
         Deprecated: Ozon switched this method off on 2 November 2026; use
         /v2/posting/fbs/package-label/get. Returned the state of a label generation task started
@@ -1749,7 +1749,7 @@ class PostingResource(Resource):
         posting_number: Sequence[str],
         **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
-        """Print labels for FBS postings (switched off).
+        """Print labels for FBS postings (deprecated, switched off).
 
         Deprecated: Ozon switched this method off on 2 November 2026; start label tasks with
         /v3/posting/fbs/package-label/create and get the file with /v2/posting/fbs/package-
