@@ -24,7 +24,8 @@ def mock() -> Iterator[ServedMock]:
 
 @pytest.fixture(autouse=True)
 def _fresh(mock: ServedMock) -> None:
-    mock.admin("reset", method="POST")
+    mock.admin("reset")
+    mock.admin("clear_faults")
 
 
 def test_subscribe_sends_the_url_and_types(mock: ServedMock, tmp_path: Path) -> None:
@@ -58,7 +59,7 @@ def test_subscribe_checks_the_url_first_by_default(mock: ServedMock, tmp_path: P
     assert [r["path"] for r in mock.requests()] == ["/v1/notification/check"]
     assert mock.requests()[0]["body"] == {"url": URL}
 
-    mock.admin("reset", method="POST")
+    mock.admin("reset")
     mock.admin(
         "faults", {"path": "/v1/notification/check", "status": 200, "body": {"is_active": True}}
     )

@@ -253,12 +253,15 @@ async def test_the_command_line_sandbox_pushes_to_the_command_line_receiver(
         ping = await asyncio.wait_for(asyncio.to_thread(procs[1].stdout.readline), 30)
         assert "ping: answered correctly" in ping
         async with aiohttp.ClientSession() as http:
-            async with http.get(f"{sandbox}/__admin/state") as resp:
+            async with http.post(f"{sandbox}/__admin/state", json={}) as resp:
                 assert resp.status == 200
             offer = "ART-01001"
             async with http.post(f"{sandbox}/__admin/order", json={"offer_ids": [offer]}) as resp:
                 number = (await resp.json())["posting_number"]
-            async with http.post(f"{sandbox}/__admin/order", json={"offer_ids": ["nope"]}) as resp:
+            for bad in ({"offer_ids": ["nope"]}, {"offer_ids": "ART-01001"}, {"offer_ids": []}):
+                async with http.post(f"{sandbox}/__admin/order", json=bad) as resp:
+                    assert resp.status == 400, bad
+            async with http.post(f"{sandbox}/__admin/message", json={"chat_id": "x"}) as resp:
                 assert resp.status == 400
         for _ in range(200):
             if jsonl.exists() and jsonl.read_text().count("\n") >= 1:
