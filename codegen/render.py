@@ -150,6 +150,13 @@ def op_doc(op: OperationModel) -> str:
             f"Starts a task reported by ``{op.task['status']}``: ``.and_wait(...)`` starts it "
             "and waits until it is done; ``.wait(task_id)`` waits for one already started."
         )
+    if op.export is not None:
+        notes.append(
+            "Starts an export under the API's export rules: ``.and_wait(...)`` waits until no "
+            "other export of the account runs and holds that turn until this one ends."
+        )
+    if op.budget_exempt:
+        notes.append("Not counted against the daily request budget.")
     parts.append(" ".join(notes))
     if op.params:
         args = ["Args:"]
