@@ -536,7 +536,9 @@ class Builder:
                 if f.name in OPTION_PARAMS or f.name == "self" or f.wire in path_params:
                     raise ValueError(f"{path}: query parameter {f.wire!r} collides")
                 params.append(
-                    Param(f.name, f.wire, f.type.param or f.type.annotation, f.required, f.description)
+                    Param(
+                        f.name, f.wire, f.type.param or f.type.annotation, f.required, f.description
+                    )
                 )
         if rb:
             ((req_ctype, media),) = rb["content"].items()
@@ -652,7 +654,9 @@ class Builder:
         )
         return name, module
 
-    def _export(self, e: dict[str, Any] | None, req: str | None, path: str) -> dict[str, Any] | None:
+    def _export(
+        self, e: dict[str, Any] | None, req: str | None, path: str
+    ) -> dict[str, Any] | None:
         """``x-ozon-export``: which request fields hold the campaigns and the period."""
         if e is None:
             return None
@@ -672,7 +676,9 @@ class Builder:
         if e.get("download"):
             method, dpath = str(e["download"]).split(" ", 1)
             if method.lower() not in (self.spec["paths"].get(dpath) or {}):
-                raise ValueError(f"{path}: x-ozon-export download {e['download']!r} is not in the spec")
+                raise ValueError(
+                    f"{path}: x-ozon-export download {e['download']!r} is not in the spec"
+                )
             out["download"] = e["download"]
         if e.get("kind"):
             out["kind"] = str(e["kind"])
@@ -782,6 +788,7 @@ class Builder:
         unknown = set(t) - {
             "status", "param", "id", "id_from_request", "state", "items", "item_state",
             "item_errors", "done", "failed", "interval", "timeout", "file", "error",
+            "status_args",
         }  # fmt: skip
         if unknown:
             raise ValueError(f"{path}: unknown x-ozon-task keys {sorted(unknown)}")
@@ -830,6 +837,14 @@ class Builder:
             raise ValueError(f"{where}: needs the `done` states")
         out["done"] = tuple(t["done"])
         out["failed"] = tuple(t.get("failed") or ())
+        if t.get("status_args"):
+            names = {p["name"] for p in status_op.get("parameters") or []}
+            unknown = set(t["status_args"]) - names
+            if unknown:
+                raise ValueError(f"{where}: status_args names no parameter: {sorted(unknown)}")
+            out["status_args"] = tuple(
+                (naming.field_name(k), v) for k, v in sorted(t["status_args"].items())
+            )
         for k in ("interval", "timeout"):
             if k in t:
                 out[k] = float(t[k])

@@ -26,7 +26,7 @@ from ozon_async._retry import parse_retry_after
 from ozon_async._version import __version__
 
 if TYPE_CHECKING:
-    from ozon_async._client import OzonClient
+    from ozon_async._client import BaseClient
 
 __all__ = ["DEFAULT_MAX_DOWNLOAD_SIZE", "DownloadTooLargeError", "Progress", "download"]
 
@@ -61,7 +61,7 @@ async def _report(progress: Progress | None, got: int, total: int | None) -> Non
 
 
 async def download(
-    client: OzonClient,
+    client: BaseClient,
     url: str,
     *,
     path: str | os.PathLike[str] | None = None,

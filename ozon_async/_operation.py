@@ -217,6 +217,7 @@ class Task(Record):
         timeout: default seconds to wait in all.
         file: path of the file URL in the status answer (reports).
         error: path of a task-level error message.
+        status_args: fixed keyword arguments of the status call besides the id (pairs).
     """
 
     _fields = (
@@ -234,6 +235,7 @@ class Task(Record):
         "timeout",
         "file",
         "error",
+        "status_args",
     )
     __slots__ = _fields
     status: str
@@ -250,6 +252,7 @@ class Task(Record):
     timeout: float
     file: tuple[str, ...] | None
     error: tuple[str, ...] | None
+    status_args: tuple[tuple[str, Any], ...]
 
     def __init__(
         self,
@@ -267,6 +270,7 @@ class Task(Record):
         timeout: float = 600.0,
         file: tuple[str, ...] | None = None,
         error: tuple[str, ...] | None = None,
+        status_args: tuple[tuple[str, Any], ...] = (),
     ) -> None:
         set_ = object.__setattr__
         set_(self, "status", status)
@@ -283,6 +287,7 @@ class Task(Record):
         set_(self, "timeout", timeout)
         set_(self, "file", file)
         set_(self, "error", error)
+        set_(self, "status_args", status_args)
 
 
 class Export(Record):

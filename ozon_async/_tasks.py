@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ozon_async._exceptions import OzonError
-from ozon_async._operation import OPERATIONS, Operation, Task
+from ozon_async._operation import Operation, Task
 
 if TYPE_CHECKING:
-    from ozon_async._client import OzonClient
+    from ozon_async._client import BaseClient
     from ozon_async._download import Progress
 
 __all__ = ["TaskError", "TaskFailedError", "TaskResult", "TaskTimeoutError", "wait_task"]
@@ -93,7 +93,7 @@ class TaskResult(Generic[R, S]):
     error: str | None = None
     checks: int = 0
     elapsed: float = 0.0
-    _client: OzonClient | None = field(default=None, repr=False, compare=False)
+    _client: BaseClient | None = field(default=None, repr=False, compare=False)
 
     def raise_for_failed(self) -> None:
         """Raise :class:`TaskFailedError` unless the task ended well."""
@@ -173,7 +173,7 @@ def evaluate(t: Task, status: Any) -> tuple[bool, bool, str | None, list[Any], l
 
 
 async def wait_task(
-    client: OzonClient,
+    client: BaseClient,
     op: Operation,
     task_id: Any,
     *,
@@ -200,8 +200,9 @@ async def wait_task(
     pause = t.interval if interval is None else interval
     if limit <= 0 or pause <= 0:
         raise ValueError("timeout and interval must be positive")
-    status_op = OPERATIONS[t.status]
+    status_op = client._operations()[t.status]
     check = getattr(getattr(client, status_op.group), status_op.name)
+    fixed = dict(t.status_args)
     clock = client._clock
     begin = clock.now()
     delay = pause if first_check_after is None else first_check_after
@@ -213,7 +214,7 @@ async def wait_task(
         delay = min(delay, max(0.0, limit - elapsed))  # the last check falls on the deadline
         if delay > 0:
             await clock.sleep(delay)
-        status = await check(**{t.param: task_id})
+        status = await check(**fixed, **{t.param: task_id})
         checks += 1
         if on_check is not None:
             on_check(status)

@@ -17,13 +17,19 @@ else ``~/.config/ozon-async/config.toml``)::
     [profiles.app]            # an app from Ozon's marketplace, with an OAuth token
     access_token = "..."
 
+    [profiles.ads]            # the Performance (advertising) API, beside or instead of the above
+    performance_client_id = "12345678-1700000000000@advertising.performance.ozon.ru"
+    performance_client_secret = "..."
+
 A file that holds a key or a token must be readable by its owner only (``chmod 600``); otherwise
 it is refused, as ssh refuses a private key others can read. Unknown keys are refused too, so a
 misspelt ``api-key`` is reported instead of silently ignored.
 
 :func:`resolve_profile` combines the sources: arguments given explicitly, then the named profile
 (or ``$OZON_PROFILE``, or the file's ``default_profile``), then the environment (``OZON_CLIENT_ID``,
-``OZON_API_KEY``, ``OZON_ACCESS_TOKEN``, ``OZON_BASE_URL``).
+``OZON_API_KEY``, ``OZON_ACCESS_TOKEN``, ``OZON_BASE_URL``; for the Performance API
+``OZON_PERFORMANCE_CLIENT_ID``, ``OZON_PERFORMANCE_CLIENT_SECRET``, ``OZON_PERFORMANCE_ACCESS_TOKEN``,
+``OZON_PERFORMANCE_BASE_URL``).
 
 This module imports nothing outside the standard library at import time (``tomli`` on Python 3.10
 only when a file is read).
@@ -60,9 +66,20 @@ ENV_CLIENT_ID = "OZON_CLIENT_ID"
 ENV_API_KEY = "OZON_API_KEY"
 ENV_ACCESS_TOKEN = "OZON_ACCESS_TOKEN"
 ENV_BASE_URL = "OZON_BASE_URL"
+ENV_PERFORMANCE_CLIENT_ID = "OZON_PERFORMANCE_CLIENT_ID"
+ENV_PERFORMANCE_CLIENT_SECRET = "OZON_PERFORMANCE_CLIENT_SECRET"
+ENV_PERFORMANCE_ACCESS_TOKEN = "OZON_PERFORMANCE_ACCESS_TOKEN"
+ENV_PERFORMANCE_BASE_URL = "OZON_PERFORMANCE_BASE_URL"
 
-_PROFILE_KEYS = ("client_id", "api_key", "access_token", "base_url")
-_SECRET_KEYS = ("api_key", "access_token")
+#: The keys of the Performance (advertising) API's credentials, and their variables.
+_PERFORMANCE_ENV = {
+    "performance_client_id": ENV_PERFORMANCE_CLIENT_ID,
+    "performance_client_secret": ENV_PERFORMANCE_CLIENT_SECRET,
+    "performance_access_token": ENV_PERFORMANCE_ACCESS_TOKEN,
+    "performance_base_url": ENV_PERFORMANCE_BASE_URL,
+}
+_PROFILE_KEYS = ("client_id", "api_key", "access_token", "base_url", *_PERFORMANCE_ENV)
+_SECRET_KEYS = ("api_key", "access_token", "performance_client_secret", "performance_access_token")
 _TOP_KEYS = ("default_profile", "profiles")
 
 
@@ -78,6 +95,10 @@ class Profile:
         access_token: an OAuth access token (apps from Ozon's app marketplace), used instead of the
             Client-Id and key.
         base_url: where to send requests (the sandbox, a proxy); ``None`` for Ozon's API.
+        performance_client_id, performance_client_secret: a service account of the
+            Performance (advertising) API.
+        performance_access_token: an OAuth token for the Performance API instead.
+        performance_base_url: where to send Performance API requests (the sandbox's).
     """
 
     name: str
@@ -85,6 +106,35 @@ class Profile:
     api_key: str | None = field(default=None, repr=False)
     access_token: str | None = field(default=None, repr=False)
     base_url: str | None = None
+    performance_client_id: str | None = None
+    performance_client_secret: str | None = field(default=None, repr=False)
+    performance_access_token: str | None = field(default=None, repr=False)
+    performance_base_url: str | None = None
+
+    @property
+    def has_performance_credentials(self) -> bool:
+        """``True`` when the profile can use the Performance API: a client id with its secret,
+        or a token."""
+        return bool(self.performance_access_token) or bool(
+            self.performance_client_id and self.performance_client_secret
+        )
+
+    def performance_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`ozon_async.performance.OzonPerformanceClient` (only
+        the settings that are set)."""
+        out: dict[str, Any] = {}
+        if self.performance_access_token is not None:
+            out["access_token"] = self.performance_access_token
+            if self.performance_client_id is not None:
+                out["client_id"] = self.performance_client_id
+        elif self.performance_client_secret is not None:
+            out["client_id"] = self.performance_client_id
+            out["client_secret"] = self.performance_client_secret
+        elif self.performance_client_id is not None:
+            out["client_id"] = self.performance_client_id
+        if self.performance_base_url is not None:
+            out["base_url"] = self.performance_base_url
+        return out
 
     @property
     def has_credentials(self) -> bool:
@@ -281,6 +331,7 @@ def resolve_profile(
         api_key=env.get(ENV_API_KEY) or None,
         access_token=env.get(ENV_ACCESS_TOKEN) or None,
         base_url=env.get(ENV_BASE_URL) or None,
+        **{key: env.get(var) or None for key, var in _PERFORMANCE_ENV.items()},
     )
     sources = [s for s in (explicit, profile, environment) if s is not None]
 
@@ -292,6 +343,9 @@ def resolve_profile(
         return None
 
     secret_source = next((s for s in sources if s.api_key or s.access_token), None)
+    perf_source = next(
+        (s for s in sources if s.performance_client_secret or s.performance_access_token), None
+    )
     if profile is not None:
         label = profile.name
     elif any(getattr(explicit, attr) for attr in _PROFILE_KEYS):
@@ -304,4 +358,8 @@ def resolve_profile(
         api_key=secret_source.api_key if secret_source else None,
         access_token=secret_source.access_token if secret_source else None,
         base_url=first("base_url"),
+        performance_client_id=first("performance_client_id"),
+        performance_client_secret=perf_source.performance_client_secret if perf_source else None,
+        performance_access_token=perf_source.performance_access_token if perf_source else None,
+        performance_base_url=first("performance_base_url"),
     )

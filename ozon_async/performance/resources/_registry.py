@@ -886,6 +886,7 @@ _ALL = (
             error=("error",),
             done=("OK",),
             failed=("ERROR", "TIMEOUT", "CANCEL"),
+            status_args=(("vendor", True),),
             interval=5.0,
             timeout=1800.0,
         ),
