@@ -8,7 +8,7 @@
                                      client_secret="...") as client:
         page = await client.campaign.list(state="CAMPAIGN_STATE_RUNNING")
         report = await client.reports.statistics(
-            campaigns=[c.id for c in page.list or []], date_from="2026-01-01", date_to="2026-03-31"
+            campaigns=[c.id for c in page.list_ or []], date_from="2026-01-01", date_to="2026-03-31"
         )
         for row in report.rows: ...
 

@@ -57,7 +57,7 @@ class OzonPerformanceClient(Resources, BaseClient):
                                          client_secret="...") as client:
             campaigns = await client.campaign.list(state="CAMPAIGN_STATE_RUNNING")
             report = await client.reports.statistics(
-                campaigns=[c.id for c in campaigns.list or []],
+                campaigns=[c.id for c in campaigns.list_ or []],
                 date_from="2026-01-01", date_to="2026-03-31",
             )
 

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
@@ -43,6 +43,9 @@ from ozon_async.testing._handlers import (
 )
 from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
+
+if TYPE_CHECKING:
+    from ozon_async.testing._performance import PerformanceSandbox
 
 __all__ = ["Fault", "MockOzonServer", "RecordedRequest", "Sandbox"]
 
@@ -161,6 +164,9 @@ class Sandbox:
             seconds (Ozon: 30).
         price_updates_per_hour: price updates allowed per product per hour (Ozon: 10).
         host, port: where to listen; port 0 picks a free one.
+        performance: also serve the Performance (advertising) API, with the same seed and clock,
+            on a port of its own: :attr:`performance` (a
+            :class:`~ozon_async.testing.PerformanceSandbox`), started and stopped with this one.
     """
 
     def __init__(
@@ -185,6 +191,7 @@ class Sandbox:
         company_id: int = 123456,
         host: str = "127.0.0.1",
         port: int = 0,
+        performance: bool = False,
     ) -> None:
         self.seed = seed
         self.clock: SandboxClock = clock if clock is not None else ScaledClock()
@@ -230,6 +237,12 @@ class Sandbox:
         self._ids: dict[str, random.Random] = {}
         self._runner: web.AppRunner | None = None
         self.app = self._make_app()
+        #: the Performance API's sandbox (``performance=True``), else ``None``
+        self.performance: PerformanceSandbox | None = None
+        if performance:
+            from ozon_async.testing._performance import PerformanceSandbox
+
+            self.performance = PerformanceSandbox(seed=seed, clock=self.clock, host=host)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -243,9 +256,13 @@ class Sandbox:
         await site.start()
         if self.port == 0:
             self.port = int(self._runner.addresses[0][1])
+        if self.performance is not None:
+            await self.performance.start()
         return self
 
     async def stop(self) -> None:
+        if self.performance is not None:
+            await self.performance.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -31,7 +31,7 @@ _ALL = (
             style="page",
             position="page",
             limit="page_size",
-            items=("list",),
+            items=("list_",),
             first_page=1,
         ),
         request_type="ozon_async.performance.types.campaign:CampaignListQuery",

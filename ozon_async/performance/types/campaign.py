@@ -538,8 +538,8 @@ class CampaignListQuery(RequestModel):
 class CampaignListResponse(Model):
     """A page of campaigns."""
 
-    list: list[Campaign] | None = None
-    """The campaigns."""
+    list_: list[Campaign] | None = field(default=None, name="list")
+    """The campaigns. JSON name: ``list``."""
 
 
 class CampaignMinBidsRequest(RequestModel):
@@ -572,8 +572,8 @@ class CampaignObject(Model):
 class CampaignObjectsResponse(Model):
     """The objects a campaign advertises."""
 
-    list: list[CampaignObject] | None = None
-    """The objects."""
+    list_: list[CampaignObject] | None = field(default=None, name="list")
+    """The objects. JSON name: ``list``."""
 
 
 class CampaignProductsWithBonusesResponse(Model):
