@@ -724,8 +724,9 @@ class PerformanceSandbox:
         export = spec_op.get("x-ozon-export")
         if export is not None:
             return self._start_export(account, key.split(" ", 1)[1], args, export.get("kind", ""))
-        content = spec_op["responses"]["200"].get("content", {})
-        schema = next(iter(content.values()), {}).get("schema", {})
+        content: dict[str, Any] = spec_op["responses"]["200"].get("content", {})
+        media: dict[str, Any] = next(iter(content.values()), {})
+        schema = media.get("schema", {})
         ctx = d.GenContext(
             rng=random.Random(f"{self.seed}|{key}|{json.dumps(args, sort_keys=True, default=str)}"),
             now=self.anchor,
