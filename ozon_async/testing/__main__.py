@@ -1,7 +1,8 @@
 """``python -m ozon_async.testing``: serve the sandbox (a local Ozon shop) for manual use.
 
 ``--speed 60`` runs sandbox time 60 times faster than real time (the 30-s stock rule passes in
-half a second, reports are ready sooner); ``--seed`` picks the shop.
+half a second, reports are ready sooner); ``--seed`` picks the shop. ``--performance-port``
+also serves the Performance (advertising) API there, with the same seed and clock.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ async def _serve(args: argparse.Namespace) -> None:
         warehouses=args.warehouses,
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
     )
+    if args.performance_port is not None:
+        from ozon_async.testing._performance import PerformanceSandbox
+
+        sandbox.performance = PerformanceSandbox(
+            seed=args.seed, clock=sandbox.clock, host=args.host, port=args.performance_port
+        )
     await sandbox.start()
     # The seeded shop is long-lived: keep the collector from walking it on every full collection
     # (pauses of tens of milliseconds would bunch the requests a paced client spreads out).
@@ -39,6 +46,11 @@ async def _serve(args: argparse.Namespace) -> None:
         f"(admin: {sandbox.url}/__admin/state)",
         flush=True,
     )
+    if sandbox.performance is not None:
+        print(
+            f"Performance API sandbox on {sandbox.performance.url} (any client id and secret)",
+            flush=True,
+        )
     try:
         await asyncio.Event().wait()
     finally:
@@ -58,6 +70,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warehouses", type=int, default=4)
     ap.add_argument(
         "--rate-limit", type=float, default=50.0, help="requests per second per Client-Id (0: off)"
+    )
+    ap.add_argument(
+        "--performance-port",
+        type=int,
+        default=None,
+        help="also serve the Performance API on this port (0 picks a free one)",
     )
     args = ap.parse_args(argv)
     if args.speed <= 0:
