@@ -189,9 +189,7 @@ async def ads(clock: SandboxClock) -> dict[str, object]:
             clock=clock,  # the sandbox's time: reports are ready in sandbox seconds
         ) as ads_client,
     ):
-        running = [
-            c async for c in ads_client.campaign.list.iter(state="CAMPAIGN_STATE_RUNNING")
-        ]
+        running = [c async for c in ads_client.campaign.list.iter(state="CAMPAIGN_STATE_RUNNING")]
         first = running[0]
         products = (await ads_client.product.list_v2(campaign_id=first.id)).products or []
         bid = (products[0].bid or 0) + 5_000_000  # bids are in millionths of a rouble
