@@ -429,6 +429,12 @@ def _campaign_ids(text: str) -> list[int]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also save Ozon's CSV files here, one per campaign and export.",
 )
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="First pause between status checks of an export (default 5; it grows by half).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the exports it would run; send nothing.")
 @perf_options
 def statistics(
@@ -441,6 +447,7 @@ def statistics(
     fmt: str,
     out: Path | None,
     raw_dir: Path | None,
+    interval: float | None,
     dry_run: bool,
     conn: PerfConnection,
 ) -> None:
@@ -503,7 +510,7 @@ def statistics(
                     )
 
                 report = await client.reports.statistics(
-                    wanted, first, last, group_by=group_by, on_export=progress
+                    wanted, first, last, group_by=group_by, interval=interval, on_export=progress
                 )
             except OzonError as exc:
                 return session.report(exc)

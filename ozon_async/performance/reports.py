@@ -292,6 +292,7 @@ class Reports:
         operation: str = STATISTICS,
         timeout: float | None = None,
         turn_timeout: float | None = None,
+        interval: float | None = None,
         on_export: Callable[[ExportRun], object] | None = None,
     ) -> StatisticsReport:
         """Export the statistics of ``campaigns`` from ``date_from`` to ``date_to`` (both
@@ -308,6 +309,8 @@ class Reports:
             timeout: seconds each export may take once started (default: the spec's 1800).
             turn_timeout: seconds each export may wait for the account's turn (default: the
                 same as ``timeout``).
+            interval: the first pause between status checks of an export (default: the spec's
+                5 s; it grows by half after each check).
             on_export: called with each :class:`ExportRun` as it ends (progress).
 
         Raises:
@@ -330,7 +333,7 @@ class Reports:
         fetches: list[asyncio.Task[list[ReportFile]]] = []
         try:
             for chunk in chunks:
-                run = await self._export(op, chunk, group_by, timeout, turn_timeout)
+                run = await self._export(op, chunk, group_by, timeout, turn_timeout, interval)
                 runs.append(run)
                 if on_export is not None:
                     on_export(run)
@@ -353,6 +356,7 @@ class Reports:
         group_by: str,
         timeout: float | None,
         turn_timeout: float | None,
+        interval: float | None = None,
     ) -> ExportRun:
         """Run one export with ``.and_wait()`` (which holds the account's turn); start it again
         when Ozon refuses it because another export of the account runs elsewhere."""
@@ -375,7 +379,7 @@ class Reports:
         pause = op.task.interval
         while True:
             try:
-                result = await method.waiting(timeout=timeout)(**fields)
+                result = await method.waiting(timeout=timeout, interval=interval)(**fields)
                 break
             except RateLimitError as exc:
                 if exc.path.split("?", 1)[0] != op.path:  # not the start: a status check failed
