@@ -992,7 +992,8 @@ def bench_performance(smoke: bool, rounds: int) -> list[Figure]:
             f"one-at-a-time bound ({len(plan)} x one {shape[0]}-campaign, {shape[1]}-day export "
             "alone)",
             bound,
-            note=f"{clock_note}; files downloaded while the next export runs",
+            note=f"{clock_note}; the bound runs each export with its download and parsing "
+            "before the next; the helper downloads while the next export runs",
         ),
         Figure(
             f"Performance: token requests per {calls:,} calls (50 in flight)",
