@@ -153,6 +153,14 @@ def test_perf_statistics_exports_csv_by_the_rules(
     assert SECRET not in done.stderr
 
 
+def test_the_readme_example_runs_as_shown() -> None:
+    from tests._readme import readme_examples, run_example
+
+    ((code, shown),) = readme_examples("Advertising (Performance API)")
+    assert shown is not None
+    assert run_example(code) == shown
+
+
 # ---------------------------------------------------------------------------- MCP
 pytest.importorskip("mcp")
 
