@@ -270,6 +270,9 @@ class _Resolver:
         self._stack: list[str] = []
         self._recursive: set[str] = set()
 
+    def _component(self, name: str) -> dict[str, Any]:
+        return _component(name) if self.api == SELLER else _component(name, self.api)
+
     def resolve(self, node: Any) -> Any:
         if isinstance(node, list):
             return [self.resolve(v) for v in node]
@@ -287,7 +290,7 @@ class _Resolver:
             else:
                 self._stack.append(name)
                 try:
-                    target = self.resolve(_component(name, self.api))
+                    target = self.resolve(self._component(name))
                 finally:
                     self._stack.pop()
                 if name in self._recursive and name not in self.defs:
@@ -304,7 +307,7 @@ class _Resolver:
         self.defs[name] = {}  # placeholder against endless recursion
         self._stack.append(name)
         try:
-            self.defs[name] = self.resolve(_component(name, self.api))
+            self.defs[name] = self.resolve(self._component(name))
         finally:
             self._stack.pop()
 
