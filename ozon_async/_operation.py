@@ -218,6 +218,9 @@ class Task(Record):
         file: path of the file URL in the status answer (reports).
         error: path of a task-level error message.
         status_args: fixed keyword arguments of the status call besides the id (pairs).
+        tasks: path of the list in the starting answer when one call starts several tasks (a
+            label task per label size); ``id`` is then read from each entry of the list.
+        kind: attribute of such an entry that tells the tasks apart (``task_type``).
     """
 
     _fields = (
@@ -236,6 +239,8 @@ class Task(Record):
         "file",
         "error",
         "status_args",
+        "tasks",
+        "kind",
     )
     __slots__ = _fields
     status: str
@@ -253,6 +258,8 @@ class Task(Record):
     file: tuple[str, ...] | None
     error: tuple[str, ...] | None
     status_args: tuple[tuple[str, Any], ...]
+    tasks: tuple[str, ...] | None
+    kind: str | None
 
     def __init__(
         self,
@@ -271,6 +278,8 @@ class Task(Record):
         file: tuple[str, ...] | None = None,
         error: tuple[str, ...] | None = None,
         status_args: tuple[tuple[str, Any], ...] = (),
+        tasks: tuple[str, ...] | None = None,
+        kind: str | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "status", status)
@@ -288,6 +297,8 @@ class Task(Record):
         set_(self, "file", file)
         set_(self, "error", error)
         set_(self, "status_args", status_args)
+        set_(self, "tasks", tasks)
+        set_(self, "kind", kind)
 
 
 class Export(Record):
