@@ -4,9 +4,10 @@
 half a second, reports are ready sooner); ``--seed`` picks the shop. The admin endpoints
 (``/__admin/...``) take POST with a JSON body from this machine only; with ``--host`` other than
 loopback they also need ``Authorization: Bearer $OZON_SANDBOX_ADMIN_TOKEN`` (a random token is
-printed when it is not set). ``--push-url URL`` sends push notifications there;
-``POST /__admin/order {"offer_ids": [...]}`` places a buyer's order and
-``POST /__admin/message {"chat_id", "text"}`` writes as a buyer.
+printed when it is not set). ``--performance-port`` also
+serves the Performance (advertising) API there, with the same seed and clock. ``--push-url URL``
+sends push notifications there; ``POST /__admin/order {"offer_ids": [...]}`` places a buyer's
+order and ``POST /__admin/message {"chat_id", "text"}`` writes as a buyer.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ async def _serve(args: argparse.Namespace) -> None:
         admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
         push_url=args.push_url,
     )
+    if args.performance_port is not None:
+        from ozon_async.testing._performance import PerformanceSandbox
+
+        sandbox.performance = PerformanceSandbox(
+            seed=args.seed, clock=sandbox.clock, host=args.host, port=args.performance_port
+        )
     await sandbox.start()
     # The seeded shop is long-lived: keep the collector from walking it on every full collection
     # (pauses of tens of milliseconds would bunch the requests a paced client spreads out).
@@ -58,6 +65,11 @@ async def _serve(args: argparse.Namespace) -> None:
     if sandbox.pusher is not None:
         problems = ", ".join(sandbox.pusher.ping_errors or []) or "answered correctly"
         print(f"push notifications to {args.push_url} (ping: {problems})", flush=True)
+    if sandbox.performance is not None:
+        print(
+            f"Performance API sandbox on {sandbox.performance.url} (any client id and secret)",
+            flush=True,
+        )
     try:
         await asyncio.Event().wait()
     finally:
@@ -83,6 +95,12 @@ def main(argv: list[str] | None = None) -> None:
         metavar="URL",
         help="send Ozon's push notifications there when the shop changes (e.g. a receiver "
         "started with python -m ozon_async.push --allow-any-address)",
+    )
+    ap.add_argument(
+        "--performance-port",
+        type=int,
+        default=None,
+        help="also serve the Performance API on this port (0 picks a free one)",
     )
     args = ap.parse_args(argv)
     if args.speed <= 0:

@@ -48,6 +48,7 @@ from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
 
 if TYPE_CHECKING:
+    from ozon_async.testing._performance import PerformanceSandbox
     from ozon_async.testing._push import PushSender
 
 __all__ = ["Fault", "MockOzonServer", "RecordedRequest", "Sandbox"]
@@ -170,6 +171,9 @@ class Sandbox:
         admin_token: the bearer token the admin endpoints (``/__admin/...``) require when
             ``host`` is not a loopback address; ``None`` makes a random one then
             (:attr:`admin_token`). On loopback none is needed unless given.
+        performance: also serve the Performance (advertising) API, with the same seed and clock,
+            on a port of its own: :attr:`performance` (a
+            :class:`~ozon_async.testing.PerformanceSandbox`), started and stopped with this one.
         push_url: send Ozon's push notifications there when the shop changes (a new posting, a
             status change or shipment, a cancellation, a stock update, a product import, a
             buyer's chat message), after a ``TYPE_PING`` at start; resent until answered with
@@ -199,6 +203,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         admin_token: str | None = None,
+        performance: bool = False,
         push_url: str | None = None,
     ) -> None:
         self.seed = seed
@@ -253,6 +258,12 @@ class Sandbox:
         self._ids: dict[str, random.Random] = {}
         self._runner: web.AppRunner | None = None
         self.app = self._make_app()
+        #: the Performance API's sandbox (``performance=True``), else ``None``
+        self.performance: PerformanceSandbox | None = None
+        if performance:
+            from ozon_async.testing._performance import PerformanceSandbox
+
+            self.performance = PerformanceSandbox(seed=seed, clock=self.clock, host=host)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -266,6 +277,8 @@ class Sandbox:
         await site.start()
         if self.port == 0:
             self.port = int(self._runner.addresses[0][1])
+        if self.performance is not None:
+            await self.performance.start()
         if self.push_url and self.pusher is None:
             from ozon_async.testing._push import PushSender
 
@@ -277,6 +290,8 @@ class Sandbox:
         if self.pusher is not None:
             await self.pusher.stop()
             self.pusher = None
+        if self.performance is not None:
+            await self.performance.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
