@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
-REFERENCE = ROOT.parent / "shared" / "reference"
+# Ozon's reference files (../shared/reference beside the checkout); OZON_REFERENCE_DIR points a
+# checkout elsewhere (a git worktree) at them.
+REFERENCE = Path(os.environ.get("OZON_REFERENCE_DIR") or ROOT.parent / "shared" / "reference")
 
 
 @lru_cache(maxsize=1)

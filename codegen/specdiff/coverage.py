@@ -16,8 +16,9 @@ from codegen.specdiff.diff import spec_body_schema
 from codegen.specdiff.refdoc import RefDoc
 from codegen.specdiff.shape import Field, SpecSchemas, ref_fields, spec_fields
 
-#: Reference files, newest first (the Chinese edition of June 2026 is the newest).
+#: Reference files, newest first (the Russian edition of 14 August 2026 is the newest).
 NEWEST_FIRST = (
+    "ozon-seller-openapi-ru-2026-08.json",
     "ozon-seller-openapi-zh-2026-06.json",
     "ozon-seller-openapi-ru-2026-05.json",
     "ozon-seller-openapi-ru-2025-09.json",
