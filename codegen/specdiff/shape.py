@@ -316,3 +316,32 @@ def ref_node_at(doc: RefDoc, root: dict[str, Any], key: str) -> dict[str, Any] |
             return None
         node = p
     return node
+
+
+def spec_paths(spec: SpecSchemas, schema: dict[str, Any] | None) -> set[str]:
+    """Every display path of a spec body schema, through every alternative: a field that may be
+    one object or a list of them (``anyOf``) has both ``a.b`` and ``a[].b``."""
+    out: set[str] = set()
+    if schema:
+        _paths_walk(spec, schema, "", out, (), 0)
+    return out
+
+
+def _paths_walk(
+    spec: SpecSchemas,
+    node: dict[str, Any],
+    path: str,
+    out: set[str],
+    stack: tuple[str, ...],
+    depth: int,
+) -> None:
+    if depth > MAX_DEPTH:
+        return
+    for suffix, obj, name in _spec_objects(spec, node):
+        if name is not None and name in stack:
+            continue
+        inner = (*stack, name) if name is not None else stack
+        for pname, p in (obj.get("properties") or {}).items():
+            fpath = join(path + suffix, pname)
+            out.add(fpath)
+            _paths_walk(spec, p, fpath, out, inner, depth + 1)
