@@ -189,9 +189,7 @@ def request_drift(spec: dict[str, Any], docs: list[RefDoc]) -> RequestDrift:
     for path, item in spec["paths"].items():
         for method, op in item.items():
             m = method.upper()
-            newest = next(
-                ((d, o) for d in docs if (o := d.operation(m, path)) is not None), None
-            )
+            newest = next(((d, o) for d in docs if (o := d.operation(m, path)) is not None), None)
             if newest is None or m == "GET":
                 continue
             d, rop = newest

@@ -78,7 +78,8 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表).
+        ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表 /
+        Получить список доступных товаров для автодобавления в акцию).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -130,7 +131,8 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品).
+        ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品 / Удалить
+        товары из автодобавления в акцию).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -185,7 +187,8 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表).
+        ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表 / Получить
+        список товаров из автодобавления в акцию).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -239,7 +242,8 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品).
+        ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品 / Добавить
+        или обновить товары в автодобавлении в акцию).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -286,7 +290,8 @@ class ActionsResource(Resource):
         paging is no longer supported. Add products to the promotion with
         /v1/actions/products/activate.
 
-        ``POST /v1/actions/candidates`` (Ozon docs: 可用的促销商品清单).
+        ``POST /v1/actions/candidates`` (Ozon docs: 可用的促销商品清单 / Список доступных для акции
+        товаров).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -329,7 +334,8 @@ class ActionsResource(Resource):
         approved. Get request ids from /v2/actions/discounts-task/list. The answer counts
         successful and failed status changes and explains each failure.
 
-        ``POST /v1/actions/discounts-task/approve`` (Ozon docs: 同意折扣申请).
+        ``POST /v1/actions/discounts-task/approve`` (Ozon docs: 同意折扣申请 / Согласовать заявку на
+        скидку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -368,7 +374,8 @@ class ActionsResource(Resource):
         /v2/actions/discounts-task/list. The answer counts successful and failed status changes
         and explains each failure.
 
-        ``POST /v1/actions/discounts-task/decline`` (Ozon docs: 取消折扣申请).
+        ``POST /v1/actions/discounts-task/decline`` (Ozon docs: 取消折扣申请 / Отклонить заявку на
+        скидку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -412,7 +419,7 @@ class ActionsResource(Resource):
         switched off: use /v2/actions/discounts-task/list instead. Approve or decline the
         requests with /v1/actions/discounts-task/approve and /v1/actions/discounts-task/decline.
 
-        ``POST /v1/actions/discounts-task/list`` (Ozon docs: 申请折扣列表).
+        ``POST /v1/actions/discounts-task/list`` (Ozon docs: 申请折扣列表 / Список заявок на скидку).
 
         Deprecated: use ``POST /v2/actions/discounts-task/list``
         (``client.actions.discounts_task_list_v2``) instead. Calling it emits
@@ -467,7 +474,7 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/actions/discounts-task/list``.
+        ``POST /v2/actions/discounts-task/list`` (Ozon docs: Получить список заявок на скидку).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -509,7 +516,7 @@ class ActionsResource(Resource):
         /v1/actions/candidates, /v1/actions/products, /v1/actions/products/activate and
         /v1/actions/products/deactivate.
 
-        ``GET /v1/actions`` (Ozon docs: 活动清单).
+        ``GET /v1/actions`` (Ozon docs: 活动清单 / Список акций).
 
         Only reads: retried after timeouts and server errors.
 
@@ -545,7 +552,8 @@ class ActionsResource(Resource):
         eligible products from /v1/actions/candidates. The answer lists the products that were
         added and those that were rejected, with the reason.
 
-        ``POST /v1/actions/products/activate`` (Ozon docs: 在促销活动中增加一个商品).
+        ``POST /v1/actions/products/activate`` (Ozon docs: 在促销活动中增加一个商品 / Добавить товар в
+        акцию).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``products`` items
@@ -587,7 +595,8 @@ class ActionsResource(Resource):
         /v1/actions and its current products from /v1/actions/products. The answer lists the
         products that were removed and those that could not be removed, with the reason.
 
-        ``POST /v1/actions/products/deactivate`` (Ozon docs: 从活动中删除商品).
+        ``POST /v1/actions/products/deactivate`` (Ozon docs: 从活动中删除商品 / Удалить товары из
+        акции).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -634,7 +643,8 @@ class ActionsResource(Resource):
         Offset paging is no longer supported. Remove products with
         /v1/actions/products/deactivate.
 
-        ``POST /v1/actions/products`` (Ozon docs: 参与 活动的商品列表).
+        ``POST /v1/actions/products`` (Ozon docs: 参与 活动的商品列表 / Список участвующих в акции
+        товаров).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -20,13 +20,40 @@ from ozon_async.types.cargoes import (
     CargoesCreateV1RequestCargoe,
     CargoesCreateV1Response,
     CargoesDeleteStatusV1Response,
+    CargoesDeleteStatusV2Response,
     CargoesDeleteV1Request,
     CargoesDeleteV1Response,
+    CargoesDeleteV2Request,
+    CargoesDeleteV2RequestTransportCargoDeletionType,
+    CargoesDeleteV2Response,
     CargoesGetV1Response,
+    CargoesGetV2Request,
+    CargoesGetV2RequestSupply,
+    CargoesGetV2Response,
+    CargoesLabelTransportByOrderCreateV1Response,
+    CargoesLabelTransportByOrderStatusV1Response,
+    CargoesLabelTransportCreateV1Request,
+    CargoesLabelTransportCreateV1Response,
+    CargoesLabelTransportStatusV1Response,
     CargoesRequest,
+    CargoesRequest2,
     CargoesRulesGetV1Response,
+    CargoesSuppliesGetV1Request,
+    CargoesSuppliesGetV1Response,
+    CargoesTransportActivateStatusV1Response,
+    CargoesTransportActivateV1Request,
+    CargoesTransportBindStatusV1Response,
+    CargoesTransportBindV1Request,
+    CargoesTransportBindV1RequestTransportCargoBind,
+    CargoesTransportBindV1Response,
+    CargoesTransportCreateStatusV1Response,
+    CargoesTransportCreateV1Request,
+    CargoesTransportCreateV1RequestTransportCargoe,
+    CargoesTransportCreateV1Response,
 )
 from ozon_async.types.common import (
+    SupplyOrderRequest,
+    WarehouseOperationResponse,
     WarehouseOperationStatusRequest,
 )
 
@@ -49,10 +76,14 @@ class CargoesResource(Resource):
         by /v1/cargoes/create. Deprecated: Ozon announced it would switch this method off on 7
         November 2025; use /v2/cargoes/create/info instead.
 
-        ``POST /v1/cargoes/create/info``.
+        ``POST /v1/cargoes/create/info`` (Ozon docs: Получить информацию по установке
+        грузомест).
 
         Deprecated: use ``POST /v2/cargoes/create/info`` (``client.cargoes.create_info_v2``)
         instead. Ozon switches it off on 2025-11-07. Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -89,7 +120,8 @@ class CargoesResource(Resource):
         Pass the `operation_id` returned by /v1/cargoes/create. In validation errors the product
         is identified by its barcode or article. Replaces /v1/cargoes/create/info.
 
-        ``POST /v2/cargoes/create/info``.
+        ``POST /v2/cargoes/create/info`` (Ozon docs: Получить информацию по установке
+        грузомест).
 
         Only reads: retried after timeouts and server errors.
 
@@ -131,7 +163,7 @@ class CargoesResource(Resource):
         created cargo place identifiers with /v2/cargoes/create/info. Use /v1/cargoes/rules/get
         to see which rules the supply still has to satisfy.
 
-        ``POST /v1/cargoes/create``.
+        ``POST /v1/cargoes/create`` (Ozon docs: Установка грузомест).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v2/cargoes/create/info``:
@@ -176,7 +208,8 @@ class CargoesResource(Resource):
         that method returned. The answer gives the status and, if something went wrong, the
         errors for the supply and for individual cargo places.
 
-        ``POST /v1/cargoes/delete/status``.
+        ``POST /v1/cargoes/delete/status`` (Ozon docs: Информация о статусе удаления
+        грузоместа).
 
         Only reads: retried after timeouts and server errors.
 
@@ -200,6 +233,41 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    async def delete_status_v2(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesDeleteStatusV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/cargoes/delete/status`` (Ozon docs: Получить информацию о статусе удаления
+        грузомест и транспортных грузомест).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/cargoes/delete/status"],
+            WarehouseOperationStatusRequest,
+            CargoesDeleteStatusV2Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
     @starts_task(OPERATIONS["POST /v1/cargoes/delete"], CargoesDeleteStatusV1Response)
     async def delete_v1(
         self,
@@ -215,7 +283,7 @@ class CargoesResource(Resource):
         asynchronously: the answer carries an `operation_id` to pass to
         /v1/cargoes/delete/status.
 
-        ``POST /v1/cargoes/delete``.
+        ``POST /v1/cargoes/delete`` (Ozon docs: Удалить грузоместо в заявке на поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -247,6 +315,52 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    async def delete_v2(
+        self,
+        *,
+        supply_id: int,
+        transport_cargo_deletion_type: CargoesDeleteV2RequestTransportCargoDeletionType,
+        cargo_ids: Sequence[int] | None = None,
+        transport_cargo_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesDeleteV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/cargoes/delete`` (Ozon docs: Удалить грузоместа и транспортные грузоместа в
+        заявке на поставку).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            supply_id: TODO(describe): supply_id Required.
+            transport_cargo_deletion_type: TODO(describe): transport_cargo_deletion_type
+                Required.
+            cargo_ids: TODO(describe): cargo_ids
+            transport_cargo_ids: TODO(describe): transport_cargo_ids
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/cargoes/delete"],
+            CargoesDeleteV2Request,
+            CargoesDeleteV2Response,
+            {
+                "supply_id": supply_id,
+                "transport_cargo_deletion_type": transport_cargo_deletion_type,
+                "cargo_ids": cargo_ids,
+                "transport_cargo_ids": transport_cargo_ids,
+            },
+            call_options,
+        )
+
     async def get_v1(
         self,
         *,
@@ -259,7 +373,7 @@ class CargoesResource(Resource):
         placement zone type and tracking status. Pass up to 100 `supply_ids` from /v3/supply-
         order/get.
 
-        ``POST /v1/cargoes/get``.
+        ``POST /v1/cargoes/get`` (Ozon docs: Получить информацию о грузоместах).
 
         Only reads: retried after timeouts and server errors.
 
@@ -284,6 +398,185 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    async def get_v2(
+        self,
+        *,
+        supplies: Sequence[CargoesGetV2RequestSupply | Mapping[str, Any]],
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesGetV2Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v2/cargoes/get`` (Ozon docs: Получить информацию о грузоместах).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            supplies: TODO(describe): supplies Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/cargoes/get"],
+            CargoesGetV2Request,
+            CargoesGetV2Response,
+            {
+                "supplies": supplies,
+            },
+            call_options,
+        )
+
+    async def label_transport_by_order_create_v1(
+        self,
+        *,
+        order_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesLabelTransportByOrderCreateV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/label/transport-by-order/create`` (Ozon docs: Сгенерировать этикетки
+        для транспортных грузомест по идентификатору поставки).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            order_id: Supply order identifier, from /v3/supply-order/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/label/transport-by-order/create"],
+            SupplyOrderRequest,
+            CargoesLabelTransportByOrderCreateV1Response,
+            {
+                "order_id": order_id,
+            },
+            call_options,
+        )
+
+    async def label_transport_by_order_status_v1(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesLabelTransportByOrderStatusV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/label/transport-by-order/status`` (Ozon docs: Получить статус
+        генерации этикеток для транспортных грузомеcт по идентификатору поставки).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/label/transport-by-order/status"],
+            WarehouseOperationStatusRequest,
+            CargoesLabelTransportByOrderStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    async def label_transport_create_v1(
+        self,
+        *,
+        supply_id: int,
+        transport_cargo_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesLabelTransportCreateV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/label/transport/create`` (Ozon docs: Сгенерировать этикетки
+        транспортных грузомест по идентификатору грузоместа).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            supply_id: TODO(describe): supply_id Required.
+            transport_cargo_ids: TODO(describe): transport_cargo_ids
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/label/transport/create"],
+            CargoesLabelTransportCreateV1Request,
+            CargoesLabelTransportCreateV1Response,
+            {
+                "supply_id": supply_id,
+                "transport_cargo_ids": transport_cargo_ids,
+            },
+            call_options,
+        )
+
+    async def label_transport_status_v1(
+        self,
+        *,
+        operation_id: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesLabelTransportStatusV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/label/transport/status`` (Ozon docs: Получить статус генерации
+        этикеток транспортных грузомест по идентификатору грузоместа).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: TODO(describe): operation_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/label/transport/status"],
+            CargoesRequest2,
+            CargoesLabelTransportStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
     async def rules_get_v1(
         self,
         *,
@@ -298,7 +591,7 @@ class CargoesResource(Resource):
         `supply_ids`. Each rule says whether it applies, whether it is mandatory and whether it
         is satisfied.
 
-        ``POST /v1/cargoes/rules/get``.
+        ``POST /v1/cargoes/rules/get`` (Ozon docs: Чек-лист по установке грузомест FBO).
 
         Only reads: retried after timeouts and server errors.
 
@@ -319,6 +612,270 @@ class CargoesResource(Resource):
             CargoesRulesGetV1Response,
             {
                 "supply_ids": supply_ids,
+            },
+            call_options,
+        )
+
+    async def supplies_get_v1(
+        self,
+        *,
+        supply_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesSuppliesGetV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/supplies/get`` (Ozon docs: Получить информацию о грузоместах в
+        поставках).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            supply_ids: TODO(describe): supply_ids Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/supplies/get"],
+            CargoesSuppliesGetV1Request,
+            CargoesSuppliesGetV1Response,
+            {
+                "supply_ids": supply_ids,
+            },
+            call_options,
+        )
+
+    async def transport_activate_status_v1(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportActivateStatusV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/transport/activate/status`` (Ozon docs: Получить статус включения или
+        отключения транспортных грузомест).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/activate/status"],
+            WarehouseOperationStatusRequest,
+            CargoesTransportActivateStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    async def transport_activate_v1(
+        self,
+        *,
+        is_transport: bool,
+        supply_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/transport/activate`` (Ozon docs: Включить или отключить транспортные
+        грузоместа в поставке).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            is_transport: TODO(describe): is_transport Required.
+            supply_id: TODO(describe): supply_id Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/activate"],
+            CargoesTransportActivateV1Request,
+            WarehouseOperationResponse,
+            {
+                "is_transport": is_transport,
+                "supply_id": supply_id,
+            },
+            call_options,
+        )
+
+    async def transport_bind_status_v1(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportBindStatusV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/transport/bind/status`` (Ozon docs: Получить статус связывания или
+        отвязывания грузомест и транспортных грузомест).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/bind/status"],
+            WarehouseOperationStatusRequest,
+            CargoesTransportBindStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    async def transport_bind_v1(
+        self,
+        *,
+        supply_id: int,
+        cargoes_unbind_transport_cargoes: Sequence[int] | None = None,
+        transport_cargo_bind: Sequence[
+            CargoesTransportBindV1RequestTransportCargoBind | Mapping[str, Any]
+        ]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportBindV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/transport/bind`` (Ozon docs: Связать или отвязать грузоместа и
+        транспортные грузоместа).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            supply_id: TODO(describe): supply_id Required.
+            cargoes_unbind_transport_cargoes: TODO(describe): cargoes_unbind_transport_cargoes
+            transport_cargo_bind: TODO(describe): transport_cargo_bind
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/bind"],
+            CargoesTransportBindV1Request,
+            CargoesTransportBindV1Response,
+            {
+                "supply_id": supply_id,
+                "cargoes_unbind_transport_cargoes": cargoes_unbind_transport_cargoes,
+                "transport_cargo_bind": transport_cargo_bind,
+            },
+            call_options,
+        )
+
+    async def transport_create_status_v1(
+        self,
+        *,
+        operation_id: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportCreateStatusV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/transport/create/status`` (Ozon docs: Получить статус создания
+        транспортного грузоместа).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: TODO(describe): operation_id
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/create/status"],
+            CargoesRequest2,
+            CargoesTransportCreateStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    async def transport_create_v1(
+        self,
+        *,
+        supply_id: int,
+        transport_cargoes: Sequence[
+            CargoesTransportCreateV1RequestTransportCargoe | Mapping[str, Any]
+        ],
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportCreateV1Response:
+        """TODO(describe): summary.
+
+        TODO(describe): description
+
+        ``POST /v1/cargoes/transport/create`` (Ozon docs: Создать транспортное грузоместо).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            supply_id: TODO(describe): supply_id Required.
+            transport_cargoes: TODO(describe): transport_cargoes Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            TODO(describe): response
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/create"],
+            CargoesTransportCreateV1Request,
+            CargoesTransportCreateV1Response,
+            {
+                "supply_id": supply_id,
+                "transport_cargoes": transport_cargoes,
             },
             call_options,
         )

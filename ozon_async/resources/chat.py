@@ -58,10 +58,13 @@ class ChatResource(Resource):
         is available only to sellers with a Premium Plus subscription. Get buyer chats
         (chat_type Buyer_Seller) from /v3/chat/list.
 
-        ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录).
+        ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录 / История чата).
 
         Deprecated: use ``POST /v3/chat/history`` (``client.chat.history_v3``) instead. Ozon
         switches it off on 2025-07-13. Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -110,7 +113,7 @@ class ChatResource(Resource):
         direction, or fetch specific messages with the message id filter. Get chat identifiers,
         including buyer chats (chat_type BUYER_SELLER), with /v3/chat/list.
 
-        ``POST /v3/chat/history`` (Ozon docs: 聊天历史记录).
+        ``POST /v3/chat/history`` (Ozon docs: 聊天历史记录 / История чата).
 
         Only reads: retried after timeouts and server errors.
 
@@ -159,10 +162,13 @@ class ChatResource(Resource):
         chats that match the filter, with unread counters. Paginated with limit (up to 1000,
         default 30) and offset.
 
-        ``POST /v2/chat/list`` (Ozon docs: 聊天清单).
+        ``POST /v2/chat/list`` (Ozon docs: 聊天清单 / Список чатов).
 
         Deprecated: use ``POST /v3/chat/list`` (``client.chat.list_v3``) instead. Calling it
         emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -207,7 +213,7 @@ class ChatResource(Resource):
         message counters. Up to 100 chats per page (30 by default); while has_next is true,
         repeat the request with the returned cursor. Read messages with /v3/chat/history.
 
-        ``POST /v3/chat/list`` (Ozon docs: 聊天清单).
+        ``POST /v3/chat/list`` (Ozon docs: 聊天清单 / Список чатов).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -251,7 +257,7 @@ class ChatResource(Resource):
         Pro subscription. Find chats, including buyer chats (chat_type BUYER_SELLER), with
         /v3/chat/list.
 
-        ``POST /v2/chat/read`` (Ozon docs: 将信息标记为已读).
+        ``POST /v2/chat/read`` (Ozon docs: 将信息标记为已读 / Отметить сообщения как прочитанные).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -296,7 +302,7 @@ class ChatResource(Resource):
         and rFBS postings, from payment until 72 hours after delivery, and after that only in
         reply, within 48 hours of the buyer's last message.
 
-        ``POST /v1/chat/send/file`` (Ozon docs: 发送文件).
+        ``POST /v1/chat/send/file`` (Ozon docs: 发送文件 / Отправить файл).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -341,7 +347,7 @@ class ChatResource(Resource):
         until 72 hours after delivery, and after that only in reply, within 48 hours of the
         buyer's last message.
 
-        ``POST /v1/chat/send/message`` (Ozon docs: 发送信息).
+        ``POST /v1/chat/send/message`` (Ozon docs: 发送信息 / Отправить сообщение).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -382,7 +388,7 @@ class ChatResource(Resource):
         postings you can open one within 72 hours after payment or delivery. Send messages to
         the returned chat with /v1/chat/send/message.
 
-        ``POST /v1/chat/start`` (Ozon docs: 创建新聊天).
+        ``POST /v1/chat/start`` (Ozon docs: 创建新聊天 / Создать новый чат).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

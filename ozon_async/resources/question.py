@@ -60,7 +60,7 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答).
+        ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答 / Создать ответ на вопрос).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -105,7 +105,7 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答).
+        ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答 / Удалить ответ на вопрос).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -153,7 +153,7 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表).
+        ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表 / Список ответов на вопрос).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -202,6 +202,10 @@ class QuestionResource(Resource):
 
         ``POST /v1/question/change_status`` (Ozon docs: 更改问题状态).
 
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). Use ``POST
+        /v1/question/change-status`` (``client.question.change_status_v1``) instead. It stays
+        callable, but Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
+
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
 
@@ -246,7 +250,7 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/question/change-status``.
+        ``POST /v1/question/change-status`` (Ozon docs: Изменить статус вопросов).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -288,7 +292,7 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量).
+        ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量 / Количество вопросов по статусам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -322,7 +326,7 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/question/info`` (Ozon docs: 问题详情).
+        ``POST /v1/question/info`` (Ozon docs: 问题详情 / Информация о вопросе).
 
         Only reads: retried after timeouts and server errors.
 
@@ -366,7 +370,7 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/question/list`` (Ozon docs: 问题列表).
+        ``POST /v1/question/list`` (Ozon docs: 问题列表 / Список вопросов).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -415,6 +419,10 @@ class QuestionResource(Resource):
 
         ``POST /v1/question/top_sku`` (Ozon docs: 提问数量最多的商品).
 
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). Use ``POST
+        /v1/question/top-sku`` (``client.question.top_sku_v1``) instead. It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
+
         Only reads: retried after timeouts and server errors.
 
         Args:
@@ -452,7 +460,7 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/question/top-sku``.
+        ``POST /v1/question/top-sku`` (Ozon docs: Товары с наибольшим количеством вопросов).
 
         Only reads: retried after timeouts and server errors.
 

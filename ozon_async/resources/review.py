@@ -64,7 +64,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态).
+        ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态 / Изменить статус отзывов).
 
         Deprecated: use ``POST /v2/review/change-status`` (``client.review.change_status_v2``)
         instead. Calling it emits ``DeprecationWarning``.
@@ -110,7 +110,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/review/change-status``.
+        ``POST /v2/review/change-status`` (Ozon docs: Изменить статус отзывов).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``review_ids``
@@ -155,7 +155,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论).
+        ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论 / Оставить комментарий на отзыв).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -200,7 +200,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论).
+        ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论 / Удалить комментарий на отзыв).
 
         Deprecated: use ``POST /v2/review/comment/delete`` (``client.review.comment_delete_v2``)
         instead. Calling it emits ``DeprecationWarning``.
@@ -244,7 +244,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/review/comment/delete``.
+        ``POST /v2/review/comment/delete`` (Ozon docs: Удалить комментарий на отзыв).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -292,7 +292,8 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表).
+        ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表 / Получить список комментариев на
+        отзыв).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -338,7 +339,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量).
+        ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量 / Количество отзывов по статусам).
 
         Deprecated: use ``POST /v2/review/count`` (``client.review.count_v2``) instead. Calling
         it emits ``DeprecationWarning``.
@@ -372,7 +373,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/review/count``.
+        ``POST /v2/review/count`` (Ozon docs: Получить количество отзывов по статусам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -405,7 +406,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/review/info`` (Ozon docs: 获取评价信息).
+        ``POST /v1/review/info`` (Ozon docs: 获取评价信息 / Получить информацию об отзыве).
 
         Deprecated: use ``POST /v2/review/info`` (``client.review.info_v2``) instead. Calling it
         emits ``DeprecationWarning``.
@@ -446,7 +447,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/review/info``.
+        ``POST /v2/review/info`` (Ozon docs: Получить информацию по отзыву).
 
         Only reads: retried after timeouts and server errors.
 
@@ -489,7 +490,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/review/list`` (Ozon docs: 获取评价列表).
+        ``POST /v1/review/list`` (Ozon docs: 获取评价列表 / Получить список отзывов).
 
         Deprecated: use ``POST /v2/review/list`` (``client.review.list_v2``) instead. Calling it
         emits ``DeprecationWarning``.
@@ -544,7 +545,7 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/review/list``.
+        ``POST /v2/review/list`` (Ozon docs: Получить список отзывов).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

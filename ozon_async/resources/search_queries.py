@@ -47,7 +47,8 @@ class SearchQueriesResource(Resource):
         Premium Pro subscription. For the most popular queries overall use /v1/search-
         queries/top.
 
-        ``POST /v1/search-queries/text`` (Ozon docs: 获取按文本筛选的搜索查询列表).
+        ``POST /v1/search-queries/text`` (Ozon docs: 获取按文本筛选的搜索查询列表 / Получить список поисковых
+        запросов по тексту).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -98,7 +99,8 @@ class SearchQueriesResource(Resource):
         `total` gives the number of queries available. Available only to sellers with a Premium
         Pro subscription.
 
-        ``POST /v1/search-queries/top`` (Ozon docs: 获取热门搜索查询列表).
+        ``POST /v1/search-queries/top`` (Ozon docs: 获取热门搜索查询列表 / Получить список популярных
+        поисковых запросов).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -51,7 +51,18 @@ if TYPE_CHECKING:
         "ALL", "EXPRESS_DARK_STORE", "NOT_EXPRESS_DARK_STORE"
     ]
     AnalyticsStocksV1RequestItemTagsItem = Literal[
-        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"
+        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER", "MARKABLE"
+    ]
+    AnalyticsStocksV1RequestPlacementZoneItem = Literal[
+        "PLACEMENT_ZONE_NONE",
+        "CLOSED_ZONE",
+        "DANGEROUS_GOOD",
+        "PRODUCTS_PLUS_17",
+        "SORT",
+        "NON_SORT_MEZ",
+        "OVERSIZE",
+        "JEWELRY",
+        "UNRESOLVED",
     ]
     AnalyticsStocksV1RequestTurnoverGradesItem = Literal[
         "TURNOVER_GRADE_NONE",
@@ -70,7 +81,31 @@ if TYPE_CHECKING:
         "WAS_SURPLUS",
     ]
     AnalyticsStocksV1ResponseItemItemTagsItem = (
-        Literal["ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"] | str
+        Literal[
+            "UNSPECIFIED",
+            "ITEM_ATTRIBUTE_NONE",
+            "ECONOM",
+            "NOVEL",
+            "DISCOUNT",
+            "FBS_RETURN",
+            "SUPER",
+            "MARKABLE",
+        ]
+        | str
+    )
+    AnalyticsStocksV1ResponseItemPlacementZoneItem = (
+        Literal[
+            "UNSPECIFIED",
+            "CLOSED_ZONE",
+            "DANGEROUS_GOOD",
+            "PRODUCTS",
+            "SORT",
+            "NON_SORT",
+            "OVERSIZE",
+            "JEWELRY",
+            "UNRESOLVED",
+        ]
+        | str
     )
     AnalyticsStocksV1ResponseItemTurnoverGrade = (
         Literal[
@@ -165,7 +200,18 @@ else:
         "ALL", "EXPRESS_DARK_STORE", "NOT_EXPRESS_DARK_STORE"
     ]
     AnalyticsStocksV1RequestItemTagsItem = Literal[
-        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"
+        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER", "MARKABLE"
+    ]
+    AnalyticsStocksV1RequestPlacementZoneItem = Literal[
+        "PLACEMENT_ZONE_NONE",
+        "CLOSED_ZONE",
+        "DANGEROUS_GOOD",
+        "PRODUCTS_PLUS_17",
+        "SORT",
+        "NON_SORT_MEZ",
+        "OVERSIZE",
+        "JEWELRY",
+        "UNRESOLVED",
     ]
     AnalyticsStocksV1RequestTurnoverGradesItem = Literal[
         "TURNOVER_GRADE_NONE",
@@ -184,6 +230,7 @@ else:
         "WAS_SURPLUS",
     ]
     AnalyticsStocksV1ResponseItemItemTagsItem = str
+    AnalyticsStocksV1ResponseItemPlacementZoneItem = str
     AnalyticsStocksV1ResponseItemTurnoverGrade = str
     AnalyticsStocksV1ResponseItemTurnoverGradeCluster = str
     AnalyticsTurnoverStocksV1ResponseItemIdcGrade = str
@@ -884,7 +931,7 @@ class AnalyticsStocksV1Request(RequestModel):
     item_tags: list[AnalyticsStocksV1RequestItemTagsItem] | None = None
     """Filter by product tag: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy product; `NOVEL`:
     new product; `DISCOUNT`: discounted (markdown) product; `FBS_RETURN`: product from an FBS
-    return; `SUPER`: Super product.
+    return; `SUPER`: Super product; `MARKABLE`: a product that must carry Chestny ZNAK marking.
     """
 
     macrolocal_cluster_ids: list[int] | None = None
@@ -906,6 +953,12 @@ class AnalyticsStocksV1Request(RequestModel):
 
     warehouse_ids: list[int] | None = None
     """Filter by warehouse identifiers."""
+
+    placement_zone: list[AnalyticsStocksV1RequestPlacementZoneItem] | None = None
+    """TODO(describe): placement_zone"""
+
+    unmarked_stocks_only: bool | None = None
+    """TODO(describe): unmarked_stocks_only"""
 
 
 class AnalyticsStocksV1Response(Model):
@@ -957,9 +1010,10 @@ class AnalyticsStocksV1ResponseItem(Model):
     """
 
     item_tags: list[AnalyticsStocksV1ResponseItemItemTagsItem] | None = None
-    """Product tags: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy product; `NOVEL`: new
-    product; `DISCOUNT`: discounted (markdown) product; `FBS_RETURN`: product from an FBS
-    return; `SUPER`: Super product.
+    """Product tags: `UNSPECIFIED`: not determined; `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`:
+    economy product; `NOVEL`: new product; `DISCOUNT`: discounted (markdown) product;
+    `FBS_RETURN`: product from an FBS return; `SUPER`: Super product; `MARKABLE`: a product that
+    must carry Chestny ZNAK marking.
     """
 
     macrolocal_cluster_id: int | None = None
@@ -1029,6 +1083,12 @@ class AnalyticsStocksV1ResponseItem(Model):
 
     warehouse_name: str | None = None
     """Warehouse name."""
+
+    placement_zone: list[AnalyticsStocksV1ResponseItemPlacementZoneItem] | None = None
+    """TODO(describe): placement_zone"""
+
+    waiting_docs_to_export_stock_count: int | None = None
+    """TODO(describe): waiting_docs_to_export_stock_count"""
 
 
 class AnalyticsTurnoverStocksV1Request(RequestModel):

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
+from ozon_async.types.common import (
+    SupplyOrderTimeslotListResponseTimeslotsInfoTimezone,
+)
 
 if TYPE_CHECKING:
     CargoesCreateErrorsErrorReasonsItem = (
@@ -81,6 +84,25 @@ if TYPE_CHECKING:
         Literal["STATUS_UNSPECIFIED", "SUCCESS", "IN_PROGRESS", "FAILED"] | str
     )
     CargoesCreateV1RequestCargoeValueType = Literal["BOX", "PALLET"]
+    CargoesDeleteErrors2SupplyErrorReasonsItem = (
+        Literal[
+            "UNSPECIFIED",
+            "SUPPLY_NOT_FOUND",
+            "CANT_DELETE_ALL_CARGOES",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY",
+            "SUPPLY_CARGOES_IS_FINALIZED",
+            "SUPPLY_CARGOES_LOCKED",
+            "OPERATION_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+            "CANT_DELETE_ALL_TRANSPORT_CARGOES",
+            "UNDEFINED",
+        ]
+        | str
+    )
+    CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem = (
+        Literal["UNSPECIFIED", "CARGO_NOT_FOUND"] | str
+    )
     CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem = Literal["CARGO_NOT_FOUND"] | str
     CargoesDeleteErrorsSupplyErrorReasonsItem = (
         Literal[
@@ -94,7 +116,16 @@ if TYPE_CHECKING:
         ]
         | str
     )
+    CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem = (
+        Literal["UNSPECIFIED", "CARGO_NOT_FOUND"] | str
+    )
     CargoesDeleteStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "ERROR"] | str
+    CargoesDeleteStatusV2ResponseStatus = (
+        Literal["UNSPECIFIED", "SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    )
+    CargoesDeleteV2RequestTransportCargoDeletionType = Literal[
+        "UNBIND_CONTAINED_CARGOES", "DELETE_CONTAINED_CARGOES"
+    ]
     CargoesGetV1ResponseSupplyCargoeContentType = (
         Literal["UNSPECIFIED", "MONO", "MIX", "NONE"] | str
     )
@@ -122,8 +153,180 @@ if TYPE_CHECKING:
         Literal["UNSPECIFIED", "EXPECTED_ARRIVAL", "ACTUAL_ARRIVAL"] | str
     )
     CargoesGetV1ResponseSupplyCargoeType = Literal["UNSPECIFIED", "BOX", "PALLET"] | str
+    CargoesGetV2ResponseSupplyCargoeContentType = (
+        Literal["UNSPECIFIED", "MONO", "MIX", "NONE"] | str
+    )
+    CargoesGetV2ResponseSupplyCargoePlacementZoneType = (
+        Literal["UNSPECIFIED", "UNDEFINED", "TYPE_SINGLE", "MULTI"] | str
+    )
+    CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus = (
+        Literal[
+            "UNSPECIFIED",
+            "READY_TO_SUPPLY",
+            "REFUSED",
+            "ON_WAREHOUSE",
+            "NOT_DELIVERED",
+            "ACCEPTING",
+            "PROCESSED",
+            "ON_POINT_SHIPMENT",
+            "ON_TRANSIT_WAREHOUSE",
+            "LOST",
+            "CREATED",
+            "DELETED",
+            "DECLARED_IN_TRANSPORT_CARGO",
+        ]
+        | str
+    )
+    CargoesGetV2ResponseSupplyCargoeTrackingInfoType = (
+        Literal["UNSPECIFIED", "EXPECTED_ARRIVAL", "ACTUAL_ARRIVAL"] | str
+    )
+    CargoesGetV2ResponseSupplyCargoeType = Literal["UNSPECIFIED", "BOX", "PALLET"] | str
+    CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus = (
+        Literal[
+            "UNSPECIFIED",
+            "READY_TO_SUPPLY",
+            "REFUSED",
+            "ON_WAREHOUSE",
+            "NOT_DELIVERED",
+            "ON_POINT_SHIPMENT",
+            "ON_TRANSIT_WAREHOUSE",
+            "LOST",
+            "CREATED",
+            "CARGO_DISASSEMBLED",
+        ]
+        | str
+    )
+    CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType = (
+        Literal["UNSPECIFIED", "EXPECTED_ARRIVAL", "ACTUAL_ARRIVAL"] | str
+    )
+    CargoesGetV2ResponseSupplyTransportCargoeType = Literal["UNSPECIFIED", "PALLET"] | str
+    CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem = (
+        Literal[
+            "ORDER_NOT_FOUND",
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "ALL_SUPPLIES_SKIPPED",
+            "LABELS_COUNT_EXCEED",
+            "UNDEFINED",
+        ]
+        | str
+    )
+    CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem = (
+        Literal[
+            "ORDER_NOT_FOUND",
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "ALL_SUPPLIES_SKIPPED",
+            "LABELS_COUNT_EXCEED",
+            "UNDEFINED",
+        ]
+        | str
+    )
+    CargoesLabelTransportByOrderStatusV1ResponseStatus = (
+        Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    )
+    CargoesLabelTransportCreateV1ResponseErrorReasonsItem = (
+        Literal[
+            "INVALID_STATE",
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "SUPPLY_NOT_BELONG_CONTRACTOR",
+            "SUPPLY_NOT_BELONG_COMPANY",
+            "SUPPLY_IS_EMPTY",
+            "CARGOES_NOT_FOUND",
+        ]
+        | str
+    )
+    CargoesLabelTransportStatusV1ResponseErrorReasonsItem = (
+        Literal[
+            "INVALID_STATE",
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "SUPPLY_NOT_BELONG_CONTRACTOR",
+            "SUPPLY_NOT_BELONG_COMPANY",
+            "SUPPLY_IS_EMPTY",
+            "CARGOES_NOT_FOUND",
+        ]
+        | str
+    )
+    CargoesLabelTransportStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
     CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType = (
         Literal["BOX", "PALLET"] | str
+    )
+    CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType = Literal["PALLET"] | str
+    CargoesTransportActivateStatusV1ResponseErrorReasonsItem = (
+        Literal["OPERATION_NOT_FOUND", "SUPPLY_IS_FINALIZED", "CAN_NOT_EDIT_TAG", "UNDEFINED"] | str
+    )
+    CargoesTransportActivateStatusV1ResponseStatus = (
+        Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    )
+    CargoesTransportBindStatusV1ResponseErrorReasonsItem = (
+        Literal[
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "SUPPLY_NOT_FOUND",
+            "SUPPLY_DOES_NOT_BELONG_TO_COMPANY",
+            "SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR",
+            "TRANSPORT_CARGOES_NOT_ENABLED_FOR_SUPPLY",
+            "INVALID_SUPPLY_STATE",
+            "SUPPLY_IS_FINALIZED",
+            "CARGO_IDS_NOT_FOUND",
+            "TRANSPORT_CARGO_IDS_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+        ]
+        | str
+    )
+    CargoesTransportBindStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    CargoesTransportBindV1ResponseErrorReasonsItem = (
+        Literal[
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "SUPPLY_NOT_FOUND",
+            "SUPPLY_DOES_NOT_BELONG_TO_COMPANY",
+            "SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR",
+            "TRANSPORT_CARGOES_NOT_ENABLED_FOR_SUPPLY",
+            "INVALID_SUPPLY_STATE",
+            "SUPPLY_IS_FINALIZED",
+            "CARGO_IDS_NOT_FOUND",
+            "TRANSPORT_CARGO_IDS_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+        ]
+        | str
+    )
+    CargoesTransportCreateStatusV1ResponseErrorReasonsItem = (
+        Literal[
+            "SUPPLY_NOT_FOUND",
+            "WAREHOUSE_LIMITS_EXCEED",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY",
+            "PALLET_SUPPLY_CONTAINS_BOXES",
+            "SUPPLY_CARGOES_IS_FINALIZED",
+            "SUPPLY_CARGOES_LOCKED",
+            "OPERATION_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+            "BOX_SUPPLY_CONTAINS_PALLETS",
+            "UNDEFINED",
+        ]
+        | str
+    )
+    CargoesTransportCreateStatusV1ResponseResultTransportCargoeType = Literal["PALLET"] | str
+    CargoesTransportCreateStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    CargoesTransportCreateV1RequestTransportCargoeType = Literal["PALLET"]
+    CargoesTransportCreateV1ResponseErrorReasonsItem = (
+        Literal[
+            "SUPPLY_NOT_FOUND",
+            "WAREHOUSE_LIMITS_EXCEED",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY",
+            "PALLET_SUPPLY_CONTAINS_BOXES",
+            "SUPPLY_CARGOES_IS_FINALIZED",
+            "SUPPLY_CARGOES_LOCKED",
+            "OPERATION_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+            "BOX_SUPPLY_CONTAINS_PALLETS",
+            "UNDEFINED",
+        ]
+        | str
     )
 else:
     CargoesCreateErrorsErrorReasonsItem = str
@@ -133,15 +336,47 @@ else:
     CargoesCreateInfoV2ResponseErrorsItemsValidationType = str
     CargoesCreateInfoV2ResponseStatus = str
     CargoesCreateV1RequestCargoeValueType = Literal["BOX", "PALLET"]
+    CargoesDeleteErrors2SupplyErrorReasonsItem = str
+    CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem = str
     CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem = str
     CargoesDeleteErrorsSupplyErrorReasonsItem = str
+    CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem = str
     CargoesDeleteStatusV1ResponseStatus = str
+    CargoesDeleteStatusV2ResponseStatus = str
+    CargoesDeleteV2RequestTransportCargoDeletionType = Literal[
+        "UNBIND_CONTAINED_CARGOES", "DELETE_CONTAINED_CARGOES"
+    ]
     CargoesGetV1ResponseSupplyCargoeContentType = str
     CargoesGetV1ResponseSupplyCargoePlacementZoneType = str
     CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus = str
     CargoesGetV1ResponseSupplyCargoeTrackingInfoType = str
     CargoesGetV1ResponseSupplyCargoeType = str
+    CargoesGetV2ResponseSupplyCargoeContentType = str
+    CargoesGetV2ResponseSupplyCargoePlacementZoneType = str
+    CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus = str
+    CargoesGetV2ResponseSupplyCargoeTrackingInfoType = str
+    CargoesGetV2ResponseSupplyCargoeType = str
+    CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus = str
+    CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType = str
+    CargoesGetV2ResponseSupplyTransportCargoeType = str
+    CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem = str
+    CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem = str
+    CargoesLabelTransportByOrderStatusV1ResponseStatus = str
+    CargoesLabelTransportCreateV1ResponseErrorReasonsItem = str
+    CargoesLabelTransportStatusV1ResponseErrorReasonsItem = str
+    CargoesLabelTransportStatusV1ResponseStatus = str
     CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType = str
+    CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType = str
+    CargoesTransportActivateStatusV1ResponseErrorReasonsItem = str
+    CargoesTransportActivateStatusV1ResponseStatus = str
+    CargoesTransportBindStatusV1ResponseErrorReasonsItem = str
+    CargoesTransportBindStatusV1ResponseStatus = str
+    CargoesTransportBindV1ResponseErrorReasonsItem = str
+    CargoesTransportCreateStatusV1ResponseErrorReasonsItem = str
+    CargoesTransportCreateStatusV1ResponseResultTransportCargoeType = str
+    CargoesTransportCreateStatusV1ResponseStatus = str
+    CargoesTransportCreateV1RequestTransportCargoeType = Literal["PALLET"]
+    CargoesTransportCreateV1ResponseErrorReasonsItem = str
 # CargoesCreateErrorsItemsValidationType: Validation error type:
 # - `SUPPLY_ITEM_NOT_FOUND`: the product was not found;
 # - `DUPLICATED_SUPPLY_ITEM`: the product is listed twice;
@@ -188,6 +423,9 @@ else:
 # - `SUCCESS`: the cargo places were deleted;
 # - `IN_PROGRESS`: the deletion is still running;
 # - `ERROR`: the deletion failed, see `errors`.
+# CargoesDeleteStatusV2ResponseStatus: TODO(describe): status
+# CargoesDeleteV2RequestTransportCargoDeletionType: TODO(describe):
+# transport_cargo_deletion_type
 # CargoesGetV1ResponseSupplyCargoeContentType: Assortment of the cargo place:
 # - `UNSPECIFIED`: not determined;
 # - `MONO`: a mono pallet or mono box (a single product);
@@ -219,10 +457,26 @@ else:
 # - `UNSPECIFIED`: not determined;
 # - `BOX`: a box;
 # - `PALLET`: a pallet.
+# CargoesGetV2ResponseSupplyCargoeContentType: TODO(describe): content_type
+# CargoesGetV2ResponseSupplyCargoePlacementZoneType: TODO(describe): placement_zone_type
+# CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus: TODO(describe): status
+# CargoesGetV2ResponseSupplyCargoeTrackingInfoType: TODO(describe): type
+# CargoesGetV2ResponseSupplyCargoeType: TODO(describe): type
+# CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus: TODO(describe): status
+# CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType: TODO(describe): type
+# CargoesGetV2ResponseSupplyTransportCargoeType: TODO(describe): type
+# CargoesLabelTransportByOrderStatusV1ResponseStatus: TODO(describe): status
+# CargoesLabelTransportStatusV1ResponseStatus: TODO(describe): status
 # CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType: Cargo place
 # type:
 # - `BOX`: a box;
 # - `PALLET`: a pallet.
+# CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType: TODO(describe): type
+# CargoesTransportActivateStatusV1ResponseStatus: TODO(describe): status
+# CargoesTransportBindStatusV1ResponseStatus: TODO(describe): status
+# CargoesTransportCreateStatusV1ResponseResultTransportCargoeType: TODO(describe): type
+# CargoesTransportCreateStatusV1ResponseStatus: TODO(describe): status
+# CargoesTransportCreateV1RequestTransportCargoeType: TODO(describe): type
 
 
 class CargoesCreateErrors(Model):
@@ -478,6 +732,19 @@ class CargoesDeleteErrors(Model):
     """
 
 
+class CargoesDeleteErrors2(Model):
+    """TODO(describe): CargoesDeleteV2ResponseErrors"""
+
+    cargo_error_reasons: list[CargoesDeleteErrorsCargoErrorReason2] | None = None
+    """TODO(describe): cargo_error_reasons"""
+
+    supply_error_reasons: list[CargoesDeleteErrors2SupplyErrorReasonsItem] | None = None
+    """TODO(describe): supply_error_reasons"""
+
+    transport_cargo_error_reasons: list[CargoesDeleteErrorsTransportCargoErrorReason] | None = None
+    """TODO(describe): transport_cargo_error_reasons"""
+
+
 class CargoesDeleteErrorsCargoErrorReason(Model):
     """Errors for one cargo place that could not be deleted."""
 
@@ -486,6 +753,26 @@ class CargoesDeleteErrorsCargoErrorReason(Model):
 
     error_reasons: list[CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem] | None = None
     """Errors for the cargo place; `CARGO_NOT_FOUND` means the cargo place was not found."""
+
+
+class CargoesDeleteErrorsCargoErrorReason2(Model):
+    """TODO(describe): CargoesDeleteV2ResponseErrorsCargoErrorReason"""
+
+    cargo_id: int | None = None
+    """TODO(describe): cargo_id"""
+
+    error_reasons: list[CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+
+class CargoesDeleteErrorsTransportCargoErrorReason(Model):
+    """TODO(describe): CargoesDeleteV2ResponseErrorsTransportCargoErrorReason"""
+
+    error_reasons: list[CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    transport_cargo_id: int | None = None
+    """TODO(describe): transport_cargo_id"""
 
 
 class CargoesDeleteStatusV1Response(Model):
@@ -500,6 +787,16 @@ class CargoesDeleteStatusV1Response(Model):
     - `IN_PROGRESS`: the deletion is still running;
     - `ERROR`: the deletion failed, see `errors`.
     """
+
+
+class CargoesDeleteStatusV2Response(Model):
+    """TODO(describe): CargoesDeleteStatusV2Response"""
+
+    errors: CargoesDeleteErrors2 | None = None
+    """TODO(describe): errors"""
+
+    status: CargoesDeleteStatusV2ResponseStatus | None = None
+    """TODO(describe): status"""
 
 
 class CargoesDeleteV1Request(RequestModel):
@@ -520,6 +817,40 @@ class CargoesDeleteV1Response(Model):
 
     operation_id: str | None = None
     """Operation identifier; pass it to /v1/cargoes/delete/status."""
+
+
+class CargoesDeleteV2Request(RequestModel):
+    """TODO(describe): CargoesDeleteV2Request
+
+    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but a request may pass
+    several; at least one is required (`anyOf`).
+    """
+
+    supply_id: int
+    """TODO(describe): supply_id"""
+
+    transport_cargo_deletion_type: CargoesDeleteV2RequestTransportCargoDeletionType
+    """TODO(describe): transport_cargo_deletion_type"""
+
+    cargo_ids: Annotated[list[int], Meta(max_length=1500)] | None = None
+    """TODO(describe): cargo_ids"""
+
+    transport_cargo_ids: Annotated[list[int], Meta(max_length=40)] | None = None
+    """TODO(describe): transport_cargo_ids"""
+
+    def __post_init__(self) -> None:
+        if (self.cargo_ids is None) and (self.transport_cargo_ids is None):
+            raise ValueError("one of `cargo_ids`, `transport_cargo_ids` is required")
+
+
+class CargoesDeleteV2Response(Model):
+    """TODO(describe): CargoesDeleteV2Response"""
+
+    errors: CargoesDeleteErrors2 | None = None
+    """TODO(describe): errors"""
+
+    operation_id: str | None = None
+    """TODO(describe): operation_id"""
 
 
 class CargoesGetV1Response(Model):
@@ -610,11 +941,243 @@ class CargoesGetV1ResponseSupplyCargoeTrackingInfo(Model):
     """
 
 
+class CargoesGetV2Request(RequestModel):
+    """TODO(describe): CargoesGetV2Request"""
+
+    supplies: Annotated[list[CargoesGetV2RequestSupply], Meta(max_length=100)]
+    """TODO(describe): supplies"""
+
+
+class CargoesGetV2RequestSupply(RequestModel):
+    """TODO(describe): CargoesGetV2RequestSupply"""
+
+    cargo_ids: list[int]
+    """TODO(describe): cargo_ids"""
+
+    supply_id: int
+    """TODO(describe): supply_id"""
+
+
+class CargoesGetV2Response(Model):
+    """TODO(describe): CargoesGetV2Response"""
+
+    supplies: list[CargoesGetV2ResponseSupply] | None = None
+    """TODO(describe): supplies"""
+
+
+class CargoesGetV2ResponseSupply(Model):
+    """TODO(describe): CargoesGetV2ResponseSupply"""
+
+    bundle_id: str | None = None
+    """TODO(describe): bundle_id"""
+
+    cargoes: list[CargoesGetV2ResponseSupplyCargoe] | None = None
+    """TODO(describe): cargoes"""
+
+    cargoes_bundle_id: str | None = None
+    """TODO(describe): cargoes_bundle_id"""
+
+    limits: CargoesGetV2ResponseSupplyLimits | None = None
+    """TODO(describe): limits"""
+
+    supply_id: int | None = None
+    """TODO(describe): supply_id"""
+
+    transport_cargoes: list[CargoesGetV2ResponseSupplyTransportCargoe] | None = None
+    """TODO(describe): transport_cargoes"""
+
+
+class CargoesGetV2ResponseSupplyCargoe(Model):
+    """TODO(describe): CargoesGetV2ResponseSupplyCargoe"""
+
+    bundle_id: str | None = None
+    """TODO(describe): bundle_id"""
+
+    cargo_id: int | None = None
+    """TODO(describe): cargo_id"""
+
+    content_type: CargoesGetV2ResponseSupplyCargoeContentType | None = None
+    """TODO(describe): content_type"""
+
+    placement_zone_type: CargoesGetV2ResponseSupplyCargoePlacementZoneType | None = None
+    """TODO(describe): placement_zone_type"""
+
+    tracking_info: CargoesGetV2ResponseSupplyCargoeTrackingInfo | None = None
+    """TODO(describe): tracking_info"""
+
+    transport_cargo_id: int | None = None
+    """TODO(describe): transport_cargo_id"""
+
+    type: CargoesGetV2ResponseSupplyCargoeType | None = None
+    """TODO(describe): type"""
+
+
+class CargoesGetV2ResponseSupplyCargoeTrackingInfo(Model):
+    """TODO(describe): CargoesGetV2ResponseSupplyCargoeTrackingInfo"""
+
+    arrival_at: CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt | None = None
+    """TODO(describe): arrival_at"""
+
+    status: CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus | None = None
+    """TODO(describe): status"""
+
+    type: CargoesGetV2ResponseSupplyCargoeTrackingInfoType | None = None
+    """TODO(describe): type"""
+
+
+class CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt(Model):
+    """TODO(describe): CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt"""
+
+    date: datetime | None = None
+    """TODO(describe): date"""
+
+    timezone_info: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    """TODO(describe): timezone_info"""
+
+
+class CargoesGetV2ResponseSupplyLimits(Model):
+    """TODO(describe): CargoesGetV2ResponseSupplyLimits"""
+
+    max_box_count: int | None = None
+    """TODO(describe): max_box_count"""
+
+    max_box_sku_count: int | None = None
+    """TODO(describe): max_box_sku_count"""
+
+    max_pallet_count: int | None = None
+    """TODO(describe): max_pallet_count"""
+
+    max_transport_pallet_count: int | None = None
+    """TODO(describe): max_transport_pallet_count"""
+
+
+class CargoesGetV2ResponseSupplyTransportCargoe(Model):
+    """TODO(describe): CargoesGetV2ResponseSupplyTransportCargoe"""
+
+    box_count: int | None = None
+    """TODO(describe): box_count"""
+
+    summary_bundle_id: str | None = None
+    """TODO(describe): summary_bundle_id"""
+
+    tracking_info: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfo | None = None
+    """TODO(describe): tracking_info"""
+
+    transport_cargo_id: int | None = None
+    """TODO(describe): transport_cargo_id"""
+
+    type: CargoesGetV2ResponseSupplyTransportCargoeType | None = None
+    """TODO(describe): type"""
+
+
+class CargoesGetV2ResponseSupplyTransportCargoeTrackingInfo(Model):
+    """TODO(describe): CargoesGetV2ResponseSupplyTransportCargoeTrackingInfo"""
+
+    arrival_at: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt | None = None
+    """TODO(describe): arrival_at"""
+
+    status: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus | None = None
+    """TODO(describe): status"""
+
+    type: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType | None = None
+    """TODO(describe): type"""
+
+
+class CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt(Model):
+    """TODO(describe): CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt"""
+
+    date: datetime | None = None
+    """TODO(describe): date"""
+
+    timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    """TODO(describe): timezone"""
+
+
+class CargoesLabelTransportByOrderCreateV1Response(Model):
+    """TODO(describe): CargoesLabelTransportByOrderCreateV1Response"""
+
+    error_reasons: list[CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    operation_id: str | None = None
+    """TODO(describe): operation_id"""
+
+
+class CargoesLabelTransportByOrderStatusV1Response(Model):
+    """TODO(describe): CargoesLabelTransportByOrderStatusV1Response"""
+
+    error_reasons: list[CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    result: CargoesLabelTransportByOrderStatusV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+    status: CargoesLabelTransportByOrderStatusV1ResponseStatus | None = None
+    """TODO(describe): status"""
+
+
+class CargoesLabelTransportByOrderStatusV1ResponseResult(Model):
+    """TODO(describe): CargoesLabelTransportByOrderStatusV1ResponseResult"""
+
+    file_url: str | None = None
+    """TODO(describe): file_url"""
+
+    skipped_supplies_ids: list[int] | None = None
+    """TODO(describe): skipped_supplies_ids"""
+
+
+class CargoesLabelTransportCreateV1Request(RequestModel):
+    """TODO(describe): CargoesLabelTransportCreateV1Request"""
+
+    supply_id: int
+    """TODO(describe): supply_id"""
+
+    transport_cargo_ids: Annotated[list[int], Meta(max_length=40)] | None = None
+    """TODO(describe): transport_cargo_ids"""
+
+
+class CargoesLabelTransportCreateV1Response(Model):
+    """TODO(describe): CargoesLabelTransportCreateV1Response"""
+
+    error_reasons: list[CargoesLabelTransportCreateV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    operation_id: str | None = None
+    """TODO(describe): operation_id"""
+
+
+class CargoesLabelTransportStatusV1Response(Model):
+    """TODO(describe): CargoesLabelTransportStatusV1Response"""
+
+    error_reasons: list[CargoesLabelTransportStatusV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    result: CargoesLabelTransportStatusV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+    status: CargoesLabelTransportStatusV1ResponseStatus | None = None
+    """TODO(describe): status"""
+
+
+class CargoesLabelTransportStatusV1ResponseResult(Model):
+    """TODO(describe): CargoesLabelTransportStatusV1ResponseResult"""
+
+    file_url: str | None = None
+    """TODO(describe): file_url"""
+
+
 class CargoesRequest(RequestModel):
     """List of supplies to query."""
 
     supply_ids: Annotated[list[int], Meta(max_length=100)]
     """Supply identifiers from /v3/supply-order/get (`orders.supplies.supply_id`); at most 100."""
+
+
+class CargoesRequest2(RequestModel):
+    """TODO(describe): CargoesTransportCreateStatusV1Request"""
+
+    operation_id: str | None = None
+    """TODO(describe): operation_id"""
 
 
 class CargoesRulesGetV1Response(Model):
@@ -777,3 +1340,204 @@ class CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule(Model):
 
     satisfied: bool | None = None
     """`true` if the products in all cargo places are split by placement zone."""
+
+
+class CargoesSuppliesGetV1Request(RequestModel):
+    """TODO(describe): CargoesSuppliesGetV1Request"""
+
+    supply_ids: Annotated[list[int], Meta(max_length=50)]
+    """TODO(describe): supply_ids"""
+
+
+class CargoesSuppliesGetV1Response(Model):
+    """TODO(describe): CargoesSuppliesGetV1Response"""
+
+    not_found_supply_ids: list[int] | None = None
+    """TODO(describe): not_found_supply_ids"""
+
+    supplies_cargoes: list[CargoesSuppliesGetV1ResponseSuppliesCargoe] | None = None
+    """TODO(describe): supplies_cargoes"""
+
+
+class CargoesSuppliesGetV1ResponseSuppliesCargoe(Model):
+    """TODO(describe): CargoesSuppliesGetV1ResponseSuppliesCargoe"""
+
+    bundle_id: str | None = None
+    """TODO(describe): bundle_id"""
+
+    cargoes_without_transport_cargoes: (
+        list[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] | None
+    ) = None
+    """TODO(describe): cargoes_without_transport_cargoes"""
+
+    supply_id: int | None = None
+    """TODO(describe): supply_id"""
+
+    transport_cargoes: list[CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe] | None = None
+    """TODO(describe): transport_cargoes"""
+
+
+class CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe(Model):
+    """TODO(describe): CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe"""
+
+    barcode: str | None = None
+    """TODO(describe): barcode"""
+
+    bundle_id: str | None = None
+    """TODO(describe): bundle_id"""
+
+    cargo_id: int | None = None
+    """TODO(describe): cargo_id"""
+
+
+class CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe(Model):
+    """TODO(describe): CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe"""
+
+    bundle_id: str | None = None
+    """TODO(describe): bundle_id"""
+
+    cargoes: (
+        list[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] | None
+    ) = None
+    """TODO(describe): cargoes"""
+
+    transport_cargo_id: int | None = None
+    """TODO(describe): transport_cargo_id"""
+
+    type: CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType | None = None
+    """TODO(describe): type"""
+
+
+class CargoesTransportActivateStatusV1Response(Model):
+    """TODO(describe): CargoesTransportActivateStatusV1Response"""
+
+    error_reasons: list[CargoesTransportActivateStatusV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    status: CargoesTransportActivateStatusV1ResponseStatus | None = None
+    """TODO(describe): status"""
+
+
+class CargoesTransportActivateV1Request(RequestModel):
+    """TODO(describe): CargoesTransportActivateV1Request"""
+
+    is_transport: bool
+    """TODO(describe): is_transport"""
+
+    supply_id: int
+    """TODO(describe): supply_id"""
+
+
+class CargoesTransportBindStatusV1Response(Model):
+    """TODO(describe): CargoesTransportBindStatusV1Response"""
+
+    error_reasons: list[CargoesTransportBindStatusV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    status: CargoesTransportBindStatusV1ResponseStatus | None = None
+    """TODO(describe): status"""
+
+
+class CargoesTransportBindV1Request(RequestModel):
+    """TODO(describe): CargoesTransportBindV1Request
+
+    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but a request may pass
+    several; at least one is required (`anyOf`).
+    """
+
+    supply_id: int
+    """TODO(describe): supply_id"""
+
+    cargoes_unbind_transport_cargoes: list[int] | None = None
+    """TODO(describe): cargoes_unbind_transport_cargoes"""
+
+    transport_cargo_bind: list[CargoesTransportBindV1RequestTransportCargoBind] | None = None
+    """TODO(describe): transport_cargo_bind"""
+
+    def __post_init__(self) -> None:
+        if (self.cargoes_unbind_transport_cargoes is None) and (self.transport_cargo_bind is None):
+            raise ValueError(
+                "one of `cargoes_unbind_transport_cargoes`, `transport_cargo_bind` is required"
+            )
+
+
+class CargoesTransportBindV1RequestTransportCargoBind(RequestModel):
+    """TODO(describe): CargoesTransportBindV1RequestTransportCargoBind"""
+
+    cargo_ids: list[int]
+    """TODO(describe): cargo_ids"""
+
+    transport_cargo_id: int
+    """TODO(describe): transport_cargo_id"""
+
+
+class CargoesTransportBindV1Response(Model):
+    """TODO(describe): CargoesTransportBindV1Response"""
+
+    error_reasons: list[CargoesTransportBindV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    operation_id: str | None = None
+    """TODO(describe): operation_id"""
+
+
+class CargoesTransportCreateStatusV1Response(Model):
+    """TODO(describe): CargoesTransportCreateStatusV1Response"""
+
+    error_reasons: list[CargoesTransportCreateStatusV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    result: CargoesTransportCreateStatusV1ResponseResult | None = None
+    """TODO(describe): result"""
+
+    status: CargoesTransportCreateStatusV1ResponseStatus | None = None
+    """TODO(describe): status"""
+
+
+class CargoesTransportCreateStatusV1ResponseResult(Model):
+    """TODO(describe): CargoesTransportCreateStatusV1ResponseResult"""
+
+    transport_cargoes: list[CargoesTransportCreateStatusV1ResponseResultTransportCargoe] | None = (
+        None
+    )
+    """TODO(describe): transport_cargoes"""
+
+
+class CargoesTransportCreateStatusV1ResponseResultTransportCargoe(Model):
+    """TODO(describe): CargoesTransportCreateStatusV1ResponseResultTransportCargoe"""
+
+    id: int | None = None
+    """TODO(describe): id"""
+
+    type: CargoesTransportCreateStatusV1ResponseResultTransportCargoeType | None = None
+    """TODO(describe): type"""
+
+
+class CargoesTransportCreateV1Request(RequestModel):
+    """TODO(describe): CargoesTransportCreateV1Request"""
+
+    supply_id: int
+    """TODO(describe): supply_id"""
+
+    transport_cargoes: list[CargoesTransportCreateV1RequestTransportCargoe]
+    """TODO(describe): transport_cargoes"""
+
+
+class CargoesTransportCreateV1RequestTransportCargoe(RequestModel):
+    """TODO(describe): CargoesTransportCreateV1RequestTransportCargoe"""
+
+    count: Annotated[int, Meta(le=40)]
+    """TODO(describe): count"""
+
+    type: CargoesTransportCreateV1RequestTransportCargoeType
+    """TODO(describe): type"""
+
+
+class CargoesTransportCreateV1Response(Model):
+    """TODO(describe): CargoesTransportCreateV1Response"""
+
+    error_reasons: list[CargoesTransportCreateV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    operation_id: str | None = None
+    """TODO(describe): operation_id"""

@@ -372,6 +372,16 @@ class ProductCardAttributeValue(Model):
     """The value text."""
 
 
+class ProductCertificateResult2(Model):
+    """A dictionary entry: a code and its name."""
+
+    code: str | None = None
+    """Code of the status or rejection reason."""
+
+    name: str | None = None
+    """Human-readable description of the code."""
+
+
 class ProductImage(Model):
     """A product image in the object form of Ozon's 2026 schemas."""
 
@@ -475,6 +485,23 @@ class SupplyOrderGetResponseOrderTimeslotTimeslot(Model):
 
     to: datetime | None = None
     """End of the interval, local time."""
+
+
+class SupplyOrderRequest(RequestModel):
+    """Request that identifies one supply order."""
+
+    order_id: int
+    """Supply order identifier, from /v3/supply-order/list."""
+
+
+class SupplyOrderTimeslotListResponseTimeslotsInfoTimezone(Model):
+    """TODO(describe): SupplyOrderTimeslotListV2ResponseTimeslotsInfoTimezone"""
+
+    iana_name: str | None = None
+    """TODO(describe): iana_name"""
+
+    offset: int | None = None
+    """TODO(describe): offset"""
 
 
 class WarehouseAddressCoordinates(RequestModel):

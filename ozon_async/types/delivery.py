@@ -12,6 +12,7 @@ from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
     PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
     SupplyOrderGetResponseOrderTimeslotTimeslot,
 )
 
@@ -434,6 +435,16 @@ class DeliveryCheckoutV2ResponseSplit(Model):
 
     warehouse_id: int | None = None
     """Identifier of the warehouse the shipment is sent from."""
+
+    commissions: DeliveryCheckoutV2ResponseSplitCommissions | None = None
+    """TODO(describe): commissions"""
+
+
+class DeliveryCheckoutV2ResponseSplitCommissions(Model):
+    """TODO(describe): DeliveryCheckoutV2ResponseSplitCommissions"""
+
+    total: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): total"""
 
 
 class DeliveryCheckoutV2ResponseSplitDeliveryMethod(Model):

@@ -21,6 +21,7 @@ from ozon_async.types.common import (
     PostingFbsProductCancelRequestItem,
     PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
     PostingFbsUnfulfilledListResponsePostingProductPrice,
+    ProductCertificateResult2,
     SortDirection,
 )
 
@@ -65,6 +66,30 @@ if TYPE_CHECKING:
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsListV3RequestFilterIntegrationTypeFlowItem = Literal[
+        "ozon",
+        "aggregator",
+        "non_integrated",
+        "3pl_tracking",
+        "hybrid",
+        "hybrid_aggregator",
+        "hybrid_non_integrated",
+        "hybrid_3pl_tracking",
+        "click_and_collect",
+        "FBP",
+    ]
+    PostingFbsListV4RequestFilterIntegrationTypeFlowItem = Literal[
+        "ozon",
+        "aggregator",
+        "non_integrated",
+        "3pl_tracking",
+        "hybrid",
+        "hybrid_aggregator",
+        "hybrid_non_integrated",
+        "hybrid_3pl_tracking",
+        "click_and_collect",
+        "FBP",
+    ]
 else:
     FbsPostingCargoType = str
     PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
@@ -105,6 +130,30 @@ else:
     ]
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
+    ]
+    PostingFbsListV3RequestFilterIntegrationTypeFlowItem = Literal[
+        "ozon",
+        "aggregator",
+        "non_integrated",
+        "3pl_tracking",
+        "hybrid",
+        "hybrid_aggregator",
+        "hybrid_non_integrated",
+        "hybrid_3pl_tracking",
+        "click_and_collect",
+        "FBP",
+    ]
+    PostingFbsListV4RequestFilterIntegrationTypeFlowItem = Literal[
+        "ozon",
+        "aggregator",
+        "non_integrated",
+        "3pl_tracking",
+        "hybrid",
+        "hybrid_aggregator",
+        "hybrid_non_integrated",
+        "hybrid_3pl_tracking",
+        "click_and_collect",
+        "FBP",
     ]
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
 # PostingDigitalListV1RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
@@ -306,6 +355,12 @@ class FbsPosting(Model):
 
     is_click_and_collect: bool | None = None
     """true if the order is a click-and-collect order (picked up by the buyer from the seller)."""
+
+    integration_type_flow: str | None = None
+    """TODO(describe): integration_type_flow"""
+
+    sorting_center: ProductCertificateResult2 | None = None
+    """TODO(describe): sorting_center"""
 
 
 class FbsPostingAddress(Model):
@@ -844,6 +899,12 @@ class FbsPostingV4(Model):
 
     volume_weight: float | None = None
     """Volumetric weight of the product; may be null."""
+
+    integration_type_flow: str | None = None
+    """TODO(describe): integration_type_flow"""
+
+    sorting_center: ProductCertificateResult2 | None = None
+    """TODO(describe): sorting_center"""
 
 
 class FbsPostingWithParams(RequestModel):
@@ -1477,6 +1538,9 @@ class PostingFboGetV2ResponseResult(Model):
     (cancelled).
     """
 
+    external_order: PostingExternalOrder | None = None
+    """TODO(describe): external_order"""
+
 
 class PostingFboListV2Request(RequestModel):
     """Filter, sorting and paging for the FBO posting list."""
@@ -1787,6 +1851,194 @@ class PostingFboProduct(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
+class PostingFbpGetV1Response(Model):
+    """TODO(describe): PostingFbpGetV1Response"""
+
+    posting: PostingFbpGetV1ResponsePosting | None = None
+    """TODO(describe): posting"""
+
+
+class PostingFbpGetV1ResponsePosting(Model):
+    """TODO(describe): PostingFbpGetV1ResponsePosting"""
+
+    analytics_data: PostingFbpGetV1ResponsePostingAnalyticsData | None = None
+    """TODO(describe): analytics_data"""
+
+    cancellation: PostingFbpGetV1ResponsePostingCancellation | None = None
+    """TODO(describe): cancellation"""
+
+    financial_data: PostingFbpGetV1ResponsePostingFinancialData | None = None
+    """TODO(describe): financial_data"""
+
+    in_process_at: datetime | None = None
+    """TODO(describe): in_process_at"""
+
+    order_date: datetime | None = None
+    """TODO(describe): order_date"""
+
+    order_id: int | None = None
+    """TODO(describe): order_id"""
+
+    order_number: str | None = None
+    """TODO(describe): order_number"""
+
+    posting_number: str | None = None
+    """TODO(describe): posting_number"""
+
+    products: list[PostingFbpGetV1ResponsePostingProduct] | None = None
+    """TODO(describe): products"""
+
+    status: int | None = None
+    """TODO(describe): status"""
+
+    substatus: str | None = None
+    """TODO(describe): substatus"""
+
+    tpl_provider_id: int | None = None
+    """TODO(describe): tpl_provider_id"""
+
+
+class PostingFbpGetV1ResponsePostingAnalyticsData(Model):
+    """TODO(describe): PostingFbpGetV1ResponsePostingAnalyticsData"""
+
+    city: str | None = None
+    """TODO(describe): city"""
+
+    delivery_date_begin: datetime | None = None
+    """TODO(describe): delivery_date_begin"""
+
+    delivery_date_end: datetime | None = None
+    """TODO(describe): delivery_date_end"""
+
+    delivery_type: str | None = None
+    """TODO(describe): delivery_type"""
+
+    region: str | None = None
+    """TODO(describe): region"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
+
+
+class PostingFbpGetV1ResponsePostingCancellation(Model):
+    """TODO(describe): PostingFbpGetV1ResponsePostingCancellation"""
+
+    cancel_reason: str | None = None
+    """TODO(describe): cancel_reason"""
+
+    cancel_reason_id: int | None = None
+    """TODO(describe): cancel_reason_id"""
+
+    cancellation_initiator: str | None = None
+    """TODO(describe): cancellation_initiator"""
+
+    cancellation_type: str | None = None
+    """TODO(describe): cancellation_type"""
+
+
+class PostingFbpGetV1ResponsePostingFinancialData(Model):
+    """TODO(describe): PostingFbpGetV1ResponsePostingFinancialData"""
+
+    cluster_from: str | None = None
+    """TODO(describe): cluster_from"""
+
+    cluster_to: str | None = None
+    """TODO(describe): cluster_to"""
+
+    delivery_amount: float | None = None
+    """TODO(describe): delivery_amount"""
+
+    products: list[PostingFbpGetV1ResponsePostingFinancialDataProduct] | None = None
+    """TODO(describe): products"""
+
+
+class PostingFbpGetV1ResponsePostingFinancialDataProduct(Model):
+    """TODO(describe): PostingFbpGetV1ResponsePostingFinancialDataProduct"""
+
+    actions: list[PostingFbpGetV1ResponsePostingFinancialDataProductAction] | None = None
+    """TODO(describe): actions"""
+
+    commissions_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): commissions_price"""
+
+    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): customer_price"""
+
+    old_price: float | None = None
+    """TODO(describe): old_price"""
+
+    posting_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
+    """TODO(describe): posting_commission"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
+    """TODO(describe): return_commission"""
+
+    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): seller_price"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    total_discount_percent: float | None = None
+    """TODO(describe): total_discount_percent"""
+
+    total_discount_value: float | None = None
+    """TODO(describe): total_discount_value"""
+
+
+class PostingFbpGetV1ResponsePostingFinancialDataProductAction(Model):
+    """TODO(describe): PostingFbpGetV1ResponsePostingFinancialDataProductAction"""
+
+    action_id: int | None = None
+    """TODO(describe): action_id"""
+
+    action_type: str | None = None
+    """TODO(describe): action_type"""
+
+    date_from: datetime | None = None
+    """TODO(describe): date_from"""
+
+    date_to: datetime | None = None
+    """TODO(describe): date_to"""
+
+    description: str | None = None
+    """TODO(describe): description"""
+
+    discount_percent: float | None = None
+    """TODO(describe): discount_percent"""
+
+    discount_value: float | None = None
+    """TODO(describe): discount_value"""
+
+
+class PostingFbpGetV1ResponsePostingProduct(Model):
+    """TODO(describe): PostingFbpGetV1ResponsePostingProduct"""
+
+    has_imei: bool | None = None
+    """TODO(describe): has_imei"""
+
+    marketplace_seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): marketplace_seller_price"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    quantity: int | None = None
+    """TODO(describe): quantity"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    weight_max: float | None = None
+    """TODO(describe): weight_max"""
+
+
 class PostingFbpListV1Request(RequestModel):
     """Filter, sorting and cursor paging for the FBP posting list."""
 
@@ -1916,6 +2168,12 @@ class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
     total_discount_value: float | None = None
     """Total discount amount."""
 
+    posting_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
+    """TODO(describe): posting_commission"""
+
+    return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
+    """TODO(describe): return_commission"""
+
 
 class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
     """A promotion applied to a product of an FBP posting."""
@@ -1965,6 +2223,19 @@ class PostingFbpListV1ResponsePostingProduct(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingFbpPostingFinancialDataProductPostingCommission(Model):
+    """TODO(describe): PostingFbpGetV1ResponsePostingFinancialDataProductPostingCommission"""
+
+    amount: float | None = None
+    """TODO(describe): amount"""
+
+    payout: float | None = None
+    """TODO(describe): payout"""
+
+    percent: float | None = None
+    """TODO(describe): percent"""
 
 
 class PostingFbsActCheckStatusV2Response(Model):
@@ -2657,6 +2928,15 @@ class PostingFbsGetV3ResponseResult(Model):
     is_click_and_collect: bool | None = None
     """true if the posting is a click-and-collect order (the buyer collects it from the seller)."""
 
+    external_order: PostingExternalOrder | None = None
+    """TODO(describe): external_order"""
+
+    integration_type_flow: str | None = None
+    """TODO(describe): integration_type_flow"""
+
+    sorting_center: ProductCertificateResult2 | None = None
+    """TODO(describe): sorting_center"""
+
 
 class PostingFbsGetV3ResponseResultAddressee(Model):
     """Contact details of the recipient of a posting."""
@@ -3088,11 +3368,8 @@ class PostingFbsListV3RequestFilter(RequestModel):
     last_changed_status_date: FilterPeriod | None = None
     """Period in which the posting status last changed."""
 
-    fbp_filter: str | None = field(default=None, name="fbpFilter")
-    """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
-    every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
-    posting except FBP ones. JSON name: ``fbpFilter``.
-    """
+    integration_type_flow: list[PostingFbsListV3RequestFilterIntegrationTypeFlowItem] | None = None
+    """TODO(describe): integration_type_flow"""
 
 
 class PostingFbsListV3Response(Model):
@@ -3177,6 +3454,9 @@ class PostingFbsListV4RequestFilter(RequestModel):
 
     warehouse_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Warehouse identifiers; get them with /v1/warehouse/list."""
+
+    integration_type_flow: list[PostingFbsListV4RequestFilterIntegrationTypeFlowItem] | None = None
+    """TODO(describe): integration_type_flow"""
 
 
 class PostingFbsListV4Response(Model):
@@ -3724,12 +4004,6 @@ class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
 
     warehouse_id: list[int] | None = None
     """Warehouse identifiers; get them with /v1/warehouse/list."""
-
-    fbp_filter: str | None = field(default=None, name="fbpFilter")
-    """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
-    every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
-    posting except FBP ones. JSON name: ``fbpFilter``.
-    """
 
 
 class PostingFbsUnfulfilledListV3Response(Model):

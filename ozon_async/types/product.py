@@ -15,6 +15,7 @@ from ozon_async.types.common import (
     PostingFbsUnfulfilledListResponsePostingProductPrice,
     ProductAttributesResponseDictionaryValue,
     ProductCardAttributeValue,
+    ProductCertificateResult2,
     ProductImage,
 )
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
         "veterinary_cover_document",
         "safety_data_sheet",
     ]
+    ProductCertificateCreateV2ResponseParamState = Literal["VALID", "INVALID", "MISSING"] | str
+    ProductCertificateCreateV2ResponseStatus = Literal["INCOMPLETE", "COMPLETED"] | str
     ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
     ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
@@ -144,6 +147,38 @@ if TYPE_CHECKING:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
+    ProductParamsAccordanceType = Literal[
+        "UNKNOWN",
+        "EAEU",
+        "NATIONAL",
+        "TECHNICAL_REGULATIONS_RF",
+        "TECHNICAL_REGULATIONS_CU",
+        "GOST",
+        "CHEMICAL_PRODUCTS",
+        "SAFETY_DATA_SHEET",
+        "REJECTION_LETTER",
+    ]
+    ProductParamsCertificateType = Literal[
+        "UNKNOWN",
+        "CERTIFICATE_OF_CONFORMITY",
+        "DECLARATION",
+        "CERTIFICATE_OF_REGISTRATION",
+        "REGISTRATION_CERTIFICATE",
+        "REFUSED_LETTER",
+        "VETERINARY_COVER_DOCUMENT",
+        "SAFETY_DATA_SHEET",
+    ]
+    ProductParamsProductType = Literal[
+        "UNKNOWN",
+        "PRODUCTS_SUBJECT_TO_REGISTRATION",
+        "PESTICIDE",
+        "AGROCHEMICAL",
+        "FEED_ADDITIVE",
+        "MEDICAL_PRODUCT",
+        "MEDICINE",
+        "VETERINARY_DRUG",
+        "PHARMACEUTICAL_SUBSTANCE",
+    ]
     ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone = (
         Literal[
             "UNSPECIFIED",
@@ -189,12 +224,14 @@ if TYPE_CHECKING:
     ProductVisibilityInfoV1ResponseItemShowcasesVisibility = (
         Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT", "NONE"] | str
     )
-    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal["OZON", "SELECT", "OZON_SELECT"]
+    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal[
+        "OZON", "SELECT", "OZON_SELECT", "NONE"
+    ]
     ProductVisibilitySetV1ResponseItemSelectPermission = (
         Literal["UNSPECIFIED", "RESTRICTED", "ALLOWED"] | str
     )
     ProductVisibilitySetV1ResponseItemSellerItemPlacement = (
-        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT"] | str
+        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT", "NONE"] | str
     )
     ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem = (
         Literal["UNSPECIFIED", "OZON", "SELECT"] | str
@@ -218,6 +255,8 @@ else:
         "veterinary_cover_document",
         "safety_data_sheet",
     ]
+    ProductCertificateCreateV2ResponseParamState = str
+    ProductCertificateCreateV2ResponseStatus = str
     ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
     ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
@@ -294,6 +333,38 @@ else:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
+    ProductParamsAccordanceType = Literal[
+        "UNKNOWN",
+        "EAEU",
+        "NATIONAL",
+        "TECHNICAL_REGULATIONS_RF",
+        "TECHNICAL_REGULATIONS_CU",
+        "GOST",
+        "CHEMICAL_PRODUCTS",
+        "SAFETY_DATA_SHEET",
+        "REJECTION_LETTER",
+    ]
+    ProductParamsCertificateType = Literal[
+        "UNKNOWN",
+        "CERTIFICATE_OF_CONFORMITY",
+        "DECLARATION",
+        "CERTIFICATE_OF_REGISTRATION",
+        "REGISTRATION_CERTIFICATE",
+        "REFUSED_LETTER",
+        "VETERINARY_COVER_DOCUMENT",
+        "SAFETY_DATA_SHEET",
+    ]
+    ProductParamsProductType = Literal[
+        "UNKNOWN",
+        "PRODUCTS_SUBJECT_TO_REGISTRATION",
+        "PESTICIDE",
+        "AGROCHEMICAL",
+        "FEED_ADDITIVE",
+        "MEDICAL_PRODUCT",
+        "MEDICINE",
+        "VETERINARY_DRUG",
+        "PHARMACEUTICAL_SUBSTANCE",
+    ]
     ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone = str
     ProductQuantListV1RequestVisibility = Literal[
         "ALL",
@@ -322,7 +393,9 @@ else:
     ]
     ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus = str
     ProductVisibilityInfoV1ResponseItemShowcasesVisibility = str
-    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal["OZON", "SELECT", "OZON_SELECT"]
+    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal[
+        "OZON", "SELECT", "OZON_SELECT", "NONE"
+    ]
     ProductVisibilitySetV1ResponseItemSelectPermission = str
     ProductVisibilitySetV1ResponseItemSellerItemPlacement = str
     ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem = str
@@ -339,6 +412,8 @@ else:
 # registration certificate; `refused_letter` refusal letter; `veterinary_cover_document`
 # veterinary certificate; `safety_data_sheet` safety data sheet. The current list comes from
 # /v1/product/certificate/types.
+# ProductCertificateCreateV2ResponseParamState: TODO(describe): state
+# ProductCertificateCreateV2ResponseStatus: TODO(describe): status
 # ProductImportPricesV1RequestPriceAutoActionEnabled: Automatic application of available Ozon
 # promotions: ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged (default). When
 # sending ENABLED, also set min_price; the price will not drop below it.
@@ -407,6 +482,9 @@ else:
 # description), AUTO_ARCHIVED (archived automatically), MANUAL_ARCHIVED (archived manually by
 # the seller), SEASONAL_AUTO_ARCHIVED (seasonal products archived automatically),
 # VISIBLE_WITH_FBO_STOCK (visible to buyers and stocked under FBO).
+# ProductParamsAccordanceType: TODO(describe): accordance_type
+# ProductParamsCertificateType: TODO(describe): certificate_type
+# ProductParamsProductType: TODO(describe): product_type
 # ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone: Placement zone of the
 # product: `UNSPECIFIED` not specified; `CLOSED_ZONE` closed zone; `DANGEROUS_GOODS` hazardous
 # goods of classes 2 to 4; `PRODUCTS` food products; `SORT` sortable goods; `NON_SORT` non-
@@ -431,13 +509,14 @@ else:
 # shown: `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select
 # only; `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE` hidden on all storefronts.
 # ProductVisibilitySetV1RequestItemPlacementPlacement: Where to show the product: `OZON` on Ozon
-# only; `SELECT` on Ozon Select only; `OZON_SELECT` on both Ozon and Ozon Select.
+# only; `SELECT` on Ozon Select only; `OZON_SELECT` on both Ozon and Ozon Select; `NONE` hidden
+# everywhere (only for sellers who deliver through Ozon Delivery).
 # ProductVisibilitySetV1ResponseItemSelectPermission: Whether the product may be sold on Ozon
 # Select: `UNSPECIFIED` not specified; `RESTRICTED` it may not be sold; `ALLOWED` it may be
 # sold.
 # ProductVisibilitySetV1ResponseItemSellerItemPlacement: Visibility set by the seller:
 # `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select only;
-# `OZON_SELECT` shown on both Ozon and Ozon Select.
+# `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE` hidden everywhere.
 # ProductVisibilitySetV1ResponseItemShowcasesVisibility: Storefronts on which the product is
 # shown: `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select
 # only; `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE` hidden on all storefronts.
@@ -534,15 +613,27 @@ class ProductCertificateAccordanceTypesListV2ResponseResultBase(Model):
 
 
 class ProductCertificateBindV1Request(RequestModel):
-    """Request to bind a certificate to products."""
+    """Request to bind a certificate to products.
+
+    Note: Ozon's schema says exactly one of `product_id` and `skus` (`oneOf`); at least one is
+    required here (`anyOf`).
+    """
 
     certificate_id: int
     """Certificate identifier assigned at upload by /v1/product/certificate/create."""
 
-    product_id: list[int]
+    product_id: list[int] | None = None
     """Product identifiers in the Ozon system (`product_id`) of the products the certificate
-    applies to.
+    applies to. Deprecated by Ozon in favour of `skus`; pass one of the two. (Deprecated by
+    Ozon.)
     """
+
+    skus: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """TODO(describe): skus"""
+
+    def __post_init__(self) -> None:
+        if (self.product_id is None) and (self.skus is None):
+            raise ValueError("one of `product_id`, `skus` is required")
 
 
 class ProductCertificateCreateV1Request(RequestModel):
@@ -581,6 +672,32 @@ class ProductCertificateCreateV1Request(RequestModel):
     """Date until which the certificate is valid, for example `2021-04-30T11:31:26Z`; leave it
     empty for a certificate without an expiry date.
     """
+
+
+class ProductCertificateCreateV2Response(Model):
+    """TODO(describe): ProductCertificateCreateV2Response"""
+
+    certificate_id: int | None = None
+    """TODO(describe): certificate_id"""
+
+    params: list[ProductCertificateCreateV2ResponseParam] | None = None
+    """TODO(describe): params"""
+
+    status: ProductCertificateCreateV2ResponseStatus | None = None
+    """TODO(describe): status"""
+
+
+class ProductCertificateCreateV2ResponseParam(Model):
+    """TODO(describe): ProductCertificateCreateV2ResponseParam"""
+
+    error: str | None = None
+    """TODO(describe): error"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    state: ProductCertificateCreateV2ResponseParamState | None = None
+    """TODO(describe): state"""
 
 
 class ProductCertificateDeleteV1Request(RequestModel):
@@ -669,14 +786,13 @@ class ProductCertificateProductsListV1Request(RequestModel):
     """Request for a page of the products bound to a certificate.
 
     Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
+    optional here. Ozon's schema asks for either `page` with `page_size` or `limit` (`oneOf`);
+    here at least `page_size` or `limit` is required (`anyOf`). Its answer carries no `last_id`,
+    so the paginator keeps walking by `page`.
     """
 
     certificate_id: int
     """Certificate identifier."""
-
-    page_size: Annotated[int, Meta(ge=1, le=1000)]
-    """Number of products per page, 1 to 1000."""
 
     product_status_code: str | None = None
     """Check status of the product binding to filter by (codes from
@@ -684,7 +800,24 @@ class ProductCertificateProductsListV1Request(RequestModel):
     """
 
     page: Annotated[int, Meta(ge=1)] | None = None
-    """Page number to return, starting from 1."""
+    """Page number to return, starting from 1. Deprecated by Ozon in favour of `last_id`.
+    (Deprecated by Ozon.)
+    """
+
+    page_size: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    """Number of products per page, 1 to 1000. Deprecated by Ozon in favour of `limit`. (Deprecated
+    by Ozon.)
+    """
+
+    last_id: int | None = None
+    """TODO(describe): last_id"""
+
+    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    """TODO(describe): limit"""
+
+    def __post_init__(self) -> None:
+        if (self.page_size is None) and (self.limit is None):
+            raise ValueError("one of `page_size`, `limit` is required")
 
 
 class ProductCertificateProductsListV1Response(Model):
@@ -714,6 +847,9 @@ class ProductCertificateProductsListV1ResponseResultItem(Model):
     """Processing status of the product's binding to the certificate (see
     /v1/product/certificate/product_status/list).
     """
+
+    sku: int | None = None
+    """TODO(describe): sku"""
 
 
 class ProductCertificateResponse(Model):
@@ -771,24 +907,27 @@ class ProductCertificateResult(Model):
     """Number of products linked to the certificate."""
 
 
-class ProductCertificateResult2(Model):
-    """A dictionary entry: a code and its name."""
-
-    code: str | None = None
-    """Code of the status or rejection reason."""
-
-    name: str | None = None
-    """Human-readable description of the code."""
-
-
 class ProductCertificateUnbindV1Request(RequestModel):
-    """Request to unbind products from a certificate."""
+    """Request to unbind products from a certificate.
+
+    Note: Ozon's schema says exactly one of `product_id` and `skus` (`oneOf`); at least one is
+    required here (`anyOf`).
+    """
 
     certificate_id: int
     """Certificate identifier."""
 
-    product_id: list[int]
-    """Product identifiers in the Ozon system (`product_id`) to unbind from the certificate."""
+    product_id: list[int] | None = None
+    """Product identifiers in the Ozon system (`product_id`) to unbind from the certificate.
+    Deprecated by Ozon in favour of `skus`; pass one of the two. (Deprecated by Ozon.)
+    """
+
+    skus: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """TODO(describe): skus"""
+
+    def __post_init__(self) -> None:
+        if (self.product_id is None) and (self.skus is None):
+            raise ValueError("one of `product_id`, `skus` is required")
 
 
 class ProductCertificateUnbindV1Response(Model):
@@ -889,6 +1028,30 @@ class ProductCertificationListV2ResponseCertification(Model):
 
     type_name: str | None = None
     """Name of the product type in the category."""
+
+
+class ProductCertificationOption(Model):
+    """TODO(describe): ProductCertificationOptionsV2ResponseOption"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    required: bool | None = None
+    """TODO(describe): required"""
+
+
+class ProductCertificationOptionsV2Response(Model):
+    """TODO(describe): ProductCertificationOptionsV2Response"""
+
+    option: list[ProductCertificationOption] | None = None
+    """TODO(describe): option"""
+
+
+class ProductCertificationParamsV2Response(Model):
+    """TODO(describe): ProductCertificationParamsV2Response"""
+
+    params: list[ProductCertificationOption] | None = None
+    """TODO(describe): params"""
 
 
 class ProductDigitalStocksImportV1Request(RequestModel):
@@ -1182,6 +1345,9 @@ class ProductImportV3RequestItem(RequestModel):
     description_category_id: int
     """Category identifier; get it with /v1/description-category/tree."""
 
+    offer_id: Annotated[str, Meta(max_length=50)]
+    """Product identifier in the seller's system (article code). Up to 50 characters."""
+
     price: str
     """Price after discounts, shown on the product card; a decimal string. If there is no discount,
     pass the old_price value here.
@@ -1237,14 +1403,8 @@ class ProductImportV3RequestItem(RequestModel):
     main one.
     """
 
-    images360: Annotated[list[str], Meta(max_length=70)] | None = None
-    """360-degree image links, public JPG URLs. Maximum 70."""
-
     name: Annotated[str, Meta(max_length=500)] | None = None
     """Product name. Up to 500 characters."""
-
-    offer_id: Annotated[str, Meta(max_length=50)] | None = None
-    """Product identifier in the seller's system (article code). Up to 50 characters."""
 
     old_price: str | None = None
     """Price before discounts, shown crossed out on the product card; a decimal string with a dot
@@ -2030,7 +2190,7 @@ class ProductInfoListV3ResponseItemVisibilityDetails(Model):
 class ProductInfoPricesV5Request(RequestModel):
     """Request for product price information."""
 
-    filter: ProductListRequestFilter
+    filter: ProductInfoPricesV5RequestFilter
     """Filter selecting the products."""
 
     limit: Annotated[int, Meta(ge=1, le=1000)]
@@ -2039,6 +2199,19 @@ class ProductInfoPricesV5Request(RequestModel):
     cursor: str | None = None
     """Cursor for the next page; take it from the previous answer, leave empty for the first page.
     """
+
+
+class ProductInfoPricesV5RequestFilter(RequestModel):
+    """Filter selecting products for the product list and price information."""
+
+    offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Seller article codes (offer_id) to include. Maximum 1000."""
+
+    product_id: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Ozon product identifiers (product_id) to include. Maximum 1000."""
+
+    visibility: ProductListVisibility | None = None
+    """Filter by product visibility; ALL returns every product except archived ones."""
 
 
 class ProductInfoPricesV5Response(Model):
@@ -2238,6 +2411,60 @@ class ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData(Model):
 
     price_index_value: float | None = None
     """Value of the price index."""
+
+
+class ProductInfoStocksByWarehouseFboV1Request(RequestModel):
+    """TODO(describe): ProductInfoStocksByWarehouseFboV1Request
+
+    Note: Ozon's schema marks `limit` required with `required: true` inside the property.
+    """
+
+    limit: Annotated[int, Meta(ge=0, le=1000)]
+    """TODO(describe): limit"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    offer_ids: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """TODO(describe): offer_ids"""
+
+    skus: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """TODO(describe): skus"""
+
+
+class ProductInfoStocksByWarehouseFboV1Response(Model):
+    """TODO(describe): ProductInfoStocksByWarehouseFboV1Response"""
+
+    cursor: str | None = None
+    """TODO(describe): cursor"""
+
+    has_next: bool | None = None
+    """TODO(describe): has_next"""
+
+    products: list[ProductInfoStocksByWarehouseFboV1ResponseProduct] | None = None
+    """TODO(describe): products"""
+
+
+class ProductInfoStocksByWarehouseFboV1ResponseProduct(Model):
+    """TODO(describe): ProductInfoStocksByWarehouseFboV1ResponseProduct"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    present: int | None = None
+    """TODO(describe): present"""
+
+    product_id: int | None = None
+    """TODO(describe): product_id"""
+
+    reserved: int | None = None
+    """TODO(describe): reserved"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    warehouse_id: int | None = None
+    """TODO(describe): warehouse_id"""
 
 
 class ProductInfoStocksByWarehouseFbsV1Request(RequestModel):
@@ -2578,7 +2805,22 @@ class ProductItemQuant(Model):
     """Number of units in the quant."""
 
 
-class ProductListRequestFilter(RequestModel):
+class ProductListV3Request(RequestModel):
+    """Request for the product list."""
+
+    filter: ProductListV3RequestFilter | None = None
+    """Filter selecting the products."""
+
+    last_id: str | None = None
+    """Identifier of the last value on the page; leave empty in the first request, then pass
+    last_id from the previous answer.
+    """
+
+    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    """Number of values per page, 1 to 1000."""
+
+
+class ProductListV3RequestFilter(RequestModel):
     """Filter selecting products for the product list and price information."""
 
     offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
@@ -2590,20 +2832,8 @@ class ProductListRequestFilter(RequestModel):
     visibility: ProductListVisibility | None = None
     """Filter by product visibility; ALL returns every product except archived ones."""
 
-
-class ProductListV3Request(RequestModel):
-    """Request for the product list."""
-
-    filter: ProductListRequestFilter | None = None
-    """Filter selecting the products."""
-
-    last_id: str | None = None
-    """Identifier of the last value on the page; leave empty in the first request, then pass
-    last_id from the previous answer.
-    """
-
-    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
-    """Number of values per page, 1 to 1000."""
+    skus: Annotated[list[int], Meta(max_length=1000, min_length=1)] | None = None
+    """TODO(describe): skus"""
 
 
 class ProductListV3Response(Model):
@@ -2649,8 +2879,11 @@ class ProductListV3ResponseResultItem(Model):
     product_id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
-    quants: list[ProductItemQuant] | None = None
+    quants: list[ProductItemQuant] | ProductItemQuant | None = None
     """Quants (economy-tariff bundles) of the product."""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
 
 
 class ProductModelInfo(Model):
@@ -2661,6 +2894,76 @@ class ProductModelInfo(Model):
 
     model_id: int | None = None
     """Identifier of the product model."""
+
+
+class ProductParams(RequestModel):
+    """TODO(describe): ProductCertificationParamsV2RequestParams"""
+
+    accordance_type: ProductParamsAccordanceType | None = None
+    """TODO(describe): accordance_type"""
+
+    certificate_country: Annotated[str, Meta(max_length=2)] | None = None
+    """TODO(describe): certificate_country"""
+
+    certificate_type: ProductParamsCertificateType | None = None
+    """TODO(describe): certificate_type"""
+
+    expired_date: ProductParamsExpiredDate | None = None
+    """TODO(describe): expired_date"""
+
+    files: list[ProductParamsFile] | None = None
+    """TODO(describe): files"""
+
+    issue_date: datetime | None = None
+    """TODO(describe): issue_date"""
+
+    link_to_registry: str | None = None
+    """TODO(describe): link_to_registry"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    number: str | None = None
+    """TODO(describe): number"""
+
+    product_type: ProductParamsProductType | None = None
+    """TODO(describe): product_type"""
+
+    skus: list[int] | None = None
+    """TODO(describe): skus"""
+
+
+class ProductParamsExpiredDate(RequestModel):
+    """TODO(describe): ProductCertificationParamsV2RequestParamsExpiredDate"""
+
+    date: ProductParamsExpiredDateDate | None = None
+    """TODO(describe): date"""
+
+    infinite: bool | None = None
+    """TODO(describe): infinite"""
+
+
+class ProductParamsExpiredDateDate(RequestModel):
+    """TODO(describe): ProductCertificationParamsV2RequestParamsExpiredDateDate"""
+
+    day: Annotated[int, Meta(ge=0, le=31)] | None = None
+    """TODO(describe): day"""
+
+    month: Annotated[int, Meta(ge=0, le=12)] | None = None
+    """TODO(describe): month"""
+
+    year: Annotated[int, Meta(ge=0, le=9999)] | None = None
+    """TODO(describe): year"""
+
+
+class ProductParamsFile(RequestModel):
+    """TODO(describe): ProductCertificationParamsV2RequestParamsFile"""
+
+    file_content: str
+    """TODO(describe): file_content"""
+
+    name: str
+    """TODO(describe): name"""
 
 
 class ProductPicturesImportV1Request(RequestModel):
@@ -2676,9 +2979,6 @@ class ProductPicturesImportV1Request(RequestModel):
     """Links to the product images, up to 30, in the order they appear on the site; the first is
     the main image.
     """
-
-    images360: Annotated[list[str], Meta(max_length=70)] | None = None
-    """Links to 360-degree view images, up to 70; JPG files in publicly accessible cloud storage."""
 
 
 class ProductPicturesImportV1Response(Model):
@@ -3155,6 +3455,13 @@ class ProductRelatedSkuGetV1ResponseItem(Model):
     """Product identifier in Ozon's system (SKU)."""
 
 
+class ProductRequest(RequestModel):
+    """TODO(describe): ProductCertificationParamsV2Request"""
+
+    params: ProductParams | None = None
+    """TODO(describe): params"""
+
+
 class ProductResult(Model):
     """A parameter referred to in a product error text."""
 
@@ -3407,7 +3714,8 @@ class ProductVisibilitySetV1RequestItemPlacement(RequestModel):
 
     placement: ProductVisibilitySetV1RequestItemPlacementPlacement
     """Where to show the product: `OZON` on Ozon only; `SELECT` on Ozon Select only; `OZON_SELECT`
-    on both Ozon and Ozon Select.
+    on both Ozon and Ozon Select; `NONE` hidden everywhere (only for sellers who deliver through
+    Ozon Delivery).
     """
 
     sku: int
@@ -3434,7 +3742,8 @@ class ProductVisibilitySetV1ResponseItem(Model):
 
     seller_item_placement: ProductVisibilitySetV1ResponseItemSellerItemPlacement | None = None
     """Visibility set by the seller: `UNSPECIFIED` not specified; `OZON` shown on Ozon only;
-    `SELECT` shown on Ozon Select only; `OZON_SELECT` shown on both Ozon and Ozon Select.
+    `SELECT` shown on Ozon Select only; `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE`
+    hidden everywhere.
     """
 
     seller_item_placement_list: (

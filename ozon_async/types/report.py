@@ -191,6 +191,19 @@ class ReportInfo(Model):
     - generation failed.
     """
 
+    additional_data: list[ReportInfoAdditionalData] | None = None
+    """TODO(describe): additional_data"""
+
+
+class ReportInfoAdditionalData(Model):
+    """TODO(describe): ReportInfoAdditionalData"""
+
+    key: str | None = None
+    """TODO(describe): key"""
+
+    value: str | None = None
+    """TODO(describe): value"""
+
 
 class ReportInfoV1Request(RequestModel):
     """Request for a report by its code."""
@@ -353,6 +366,16 @@ class ReportProductsCreateV1Request(RequestModel):
 
     visibility: ReportProductsCreateV1RequestVisibility | None = None
     """Product visibility filter. Default ALL."""
+
+
+class ReportRealizationPostingCreateV1Request(RequestModel):
+    """TODO(describe): ReportRealizationPostingCreateV1Request"""
+
+    month: int
+    """TODO(describe): month"""
+
+    year: int
+    """TODO(describe): year"""
 
 
 class ReportReturnsCreateV2Request(RequestModel):

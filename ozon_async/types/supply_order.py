@@ -11,11 +11,33 @@ from msgspec import Meta, field
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     FinanceCashFlowStatementListRequestDate,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
     SupplyOrderGetResponseOrderDropoffWarehouse,
     SupplyOrderGetResponseOrderTimeslotTimeslot,
+    SupplyOrderTimeslotListResponseTimeslotsInfoTimezone,
 )
 
 if TYPE_CHECKING:
+    SupplyOrderActAcceptStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    SupplyOrderActAcceptV1ResponseErrorReasonsItem = (
+        Literal["UNSPECIFIED", "INVALID_STATE", "SUPPLY_WITH_UTD"] | str
+    )
+    SupplyOrderActProductGetV1ResponseSupplyActType = (
+        Literal["UNSPECIFIED", "ACCEPTANCE", "DEFECT", "SURPLUS", "SHORTCOMING"] | str
+    )
+    SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState = (
+        Literal[
+            "UNSPECIFIED",
+            "AWAITING_APPROVAL_BY_SELLER",
+            "REJECT_BY_SELLER",
+            "AGREEMENT_WITH_SELLER",
+            "ACCEPTED",
+        ]
+        | str
+    )
+    SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType = (
+        Literal["UNSPECIFIED", "ACCEPTANCE", "DEFECT", "SURPLUS", "SHORTCOMING"] | str
+    )
     SupplyOrderBundleV1RequestSortField = Literal[
         "SKU", "NAME", "QUANTITY", "TOTAL_VOLUME_IN_LITRES"
     ]
@@ -116,6 +138,7 @@ if TYPE_CHECKING:
             "INVALID_VOLUME",
             "SUPPLY_IS_VIRTUAL",
             "ORDER_LOCKED",
+            "MINIMUM_VOLUME_IN_LITRES_INVALID",
         ]
         | str
     )
@@ -157,6 +180,7 @@ if TYPE_CHECKING:
             "STORAGE_WAREHOUSE_IS_NOT_WMS",
             "CONTRACT_IS_NOT_VALID_FOR_HANDLING_ORDERS",
             "ORDER_DOES_NOT_BELONG_TO_CONTRACTOR",
+            "MINIMUM_VOLUME_IN_LITRES_INVALID",
         ]
         | str
     )
@@ -397,6 +421,15 @@ if TYPE_CHECKING:
         ]
         | str
     )
+    SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem = (
+        Literal[
+            "INVALID_ORDER_STATE",
+            "IS_VIRTUAL",
+            "SET_TIMESLOT_DEADLINE_EXCEED",
+            "ORDER_DOES_NOT_BELONG_TO_COMPANY",
+        ]
+        | str
+    )
     SupplyOrderTimeslotStatusV1ResponseErrorsItem = (
         Literal[
             "UPDATE_TIMESLOT_ERROR_UNSPECIFIED",
@@ -407,6 +440,7 @@ if TYPE_CHECKING:
             "UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_CONTRACTOR",
             "UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_COMPANY",
             "UPDATE_TIMESLOT_ERROR_PICKUP_ORDER_LIMIT_EXCEEDED",
+            "UPDATE_TIMESLOT_ERROR_LIMIT_OF_CHANGING_TIMESLOT_EXCEEDED",
         ]
         | str
     )
@@ -423,10 +457,16 @@ if TYPE_CHECKING:
             "UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_CONTRACTOR",
             "UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_COMPANY",
             "UPDATE_TIMESLOT_ERROR_PICKUP_ORDER_LIMIT_EXCEEDED",
+            "UPDATE_TIMESLOT_ERROR_LIMIT_OF_CHANGING_TIMESLOT_EXCEEDED",
         ]
         | str
     )
 else:
+    SupplyOrderActAcceptStatusV1ResponseStatus = str
+    SupplyOrderActAcceptV1ResponseErrorReasonsItem = str
+    SupplyOrderActProductGetV1ResponseSupplyActType = str
+    SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState = str
+    SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType = str
     SupplyOrderBundleV1RequestSortField = Literal[
         "SKU", "NAME", "QUANTITY", "TOTAL_VOLUME_IN_LITRES"
     ]
@@ -476,9 +516,14 @@ else:
     SupplyOrderPassStatusV1ResponseErrorsItem = str
     SupplyOrderPassStatusV1ResponseResult = str
     SupplyOrderStatusCounterV1ResponseItemOrderState = str
+    SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem = str
     SupplyOrderTimeslotStatusV1ResponseErrorsItem = str
     SupplyOrderTimeslotStatusV1ResponseStatus = str
     SupplyOrderTimeslotUpdateV1ResponseErrorsItem = str
+# SupplyOrderActAcceptStatusV1ResponseStatus: TODO(describe): status
+# SupplyOrderActProductGetV1ResponseSupplyActType: TODO(describe): type
+# SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState: TODO(describe): act_state
+# SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType: TODO(describe): type
 # SupplyOrderBundleV1RequestSortField: Sort field: `SKU` by SKU, `NAME` by product name,
 # `QUANTITY` by quantity, `TOTAL_VOLUME_IN_LITRES` by total volume in litres.
 # SupplyOrderBundleV1ResponseItemPlacementZone: Storage zone of the product: `CLOSED_ZONE`
@@ -548,6 +593,209 @@ else:
 # acceptance, `ORDER_STATE_CANCELLED` cancelled; `ORDER_STATE_UNSPECIFIED` means not set.
 # SupplyOrderTimeslotStatusV1ResponseStatus: Status: `STATUS_IN_PROGRESS` being set,
 # `STATUS_SUCCESS` set, `STATUS_ERROR` failed; `STATUS_UNSPECIFIED` means not set.
+
+
+class SupplyOrderActAcceptStatusV1Response(Model):
+    """TODO(describe): SupplyOrderActAcceptStatusV1Response"""
+
+    status: SupplyOrderActAcceptStatusV1ResponseStatus | None = None
+    """TODO(describe): status"""
+
+    error_message: str | None = None
+    """TODO(describe): error_message"""
+
+
+class SupplyOrderActAcceptV1Request(RequestModel):
+    """TODO(describe): SupplyOrderActAcceptV1Request"""
+
+    act_id: int
+    """TODO(describe): act_id"""
+
+
+class SupplyOrderActAcceptV1Response(Model):
+    """TODO(describe): SupplyOrderActAcceptV1Response"""
+
+    error_reasons: list[SupplyOrderActAcceptV1ResponseErrorReasonsItem] | None = None
+    """TODO(describe): error_reasons"""
+
+    operation_id: str | None = None
+    """TODO(describe): operation_id"""
+
+
+class SupplyOrderActProductGetV1Request(RequestModel):
+    """TODO(describe): SupplyOrderActProductGetV1Request"""
+
+    supply_id: int
+    """TODO(describe): supply_id"""
+
+
+class SupplyOrderActProductGetV1Response(Model):
+    """TODO(describe): SupplyOrderActProductGetV1Response"""
+
+    skus_defects: list[SupplyOrderActProductGetV1ResponseSkusDefect] | None = None
+    """TODO(describe): skus_defects"""
+
+    supply_acts: list[SupplyOrderActProductGetV1ResponseSupplyAct] | None = None
+    """TODO(describe): supply_acts"""
+
+    supply_id: int | None = None
+    """TODO(describe): supply_id"""
+
+
+class SupplyOrderActProductGetV1ResponseSkusDefect(Model):
+    """TODO(describe): SupplyOrderActProductGetV1ResponseSkusDefect"""
+
+    defect_reasons: list[str] | None = None
+    """TODO(describe): defect_reasons"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+
+class SupplyOrderActProductGetV1ResponseSupplyAct(Model):
+    """TODO(describe): SupplyOrderActProductGetV1ResponseSupplyAct"""
+
+    act_id: int | None = None
+    """TODO(describe): act_id"""
+
+    items: list[SupplyOrderActProductGetV1ResponseSupplyActItem] | None = None
+    """TODO(describe): items"""
+
+    type: SupplyOrderActProductGetV1ResponseSupplyActType | None = None
+    """TODO(describe): type"""
+
+    unidentified_quantity: int | None = None
+    """TODO(describe): unidentified_quantity"""
+
+
+class SupplyOrderActProductGetV1ResponseSupplyActItem(Model):
+    """TODO(describe): SupplyOrderActProductGetV1ResponseSupplyActItem"""
+
+    approved_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
+    """TODO(describe): approved_amount"""
+
+    approved_quantity: int | None = None
+    """TODO(describe): approved_quantity"""
+
+    declared_quantity: int | None = None
+    """TODO(describe): declared_quantity"""
+
+    fact_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
+    """TODO(describe): fact_amount"""
+
+    fact_quantity: int | None = None
+    """TODO(describe): fact_quantity"""
+
+    sku_info: SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo | None = None
+    """TODO(describe): sku_info"""
+
+
+class SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo(Model):
+    """TODO(describe): SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo"""
+
+    barcode: str | None = None
+    """TODO(describe): barcode"""
+
+    image_link: str | None = None
+    """TODO(describe): image_link"""
+
+    name: str | None = None
+    """TODO(describe): name"""
+
+    offer_id: str | None = None
+    """TODO(describe): offer_id"""
+
+    price_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): price_without_vat"""
+
+    sku: int | None = None
+    """TODO(describe): sku"""
+
+    vat: float | None = None
+    """TODO(describe): vat"""
+
+
+class SupplyOrderActSummaryGetV1Response(Model):
+    """TODO(describe): SupplyOrderActSummaryGetV1Response"""
+
+    supplies_acts: list[SupplyOrderActSummaryGetV1ResponseSuppliesAct] | None = None
+    """TODO(describe): supplies_acts"""
+
+
+class SupplyOrderActSummaryGetV1ResponseSuppliesAct(Model):
+    """TODO(describe): SupplyOrderActSummaryGetV1ResponseSuppliesAct"""
+
+    is_agreement_completed: bool | None = None
+    """TODO(describe): is_agreement_completed"""
+
+    supply_acts: list[SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct] | None = None
+    """TODO(describe): supply_acts"""
+
+    supply_id: int | None = None
+    """TODO(describe): supply_id"""
+
+
+class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct(Model):
+    """TODO(describe): SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct"""
+
+    act_id: int | None = None
+    """TODO(describe): act_id"""
+
+    act_number: str | None = None
+    """TODO(describe): act_number"""
+
+    act_state: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState | None = None
+    """TODO(describe): act_state"""
+
+    created_date: str | None = None
+    """TODO(describe): created_date"""
+
+    deadline_utc: datetime | None = None
+    """TODO(describe): deadline_utc"""
+
+    summary: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary | None = None
+    """TODO(describe): summary"""
+
+    type: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType | None = None
+    """TODO(describe): type"""
+
+
+class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary(Model):
+    """TODO(describe): SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary"""
+
+    approved_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
+    """TODO(describe): approved_amount"""
+
+    approved_quantity: int | None = None
+    """TODO(describe): approved_quantity"""
+
+    declared_quantity: int | None = None
+    """TODO(describe): declared_quantity"""
+
+    fact_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
+    """TODO(describe): fact_amount"""
+
+    fact_quantity: int | None = None
+    """TODO(describe): fact_quantity"""
+
+    sku_quantity: int | None = None
+    """TODO(describe): sku_quantity"""
+
+    unidentified_quantity: int | None = None
+    """TODO(describe): unidentified_quantity"""
+
+
+class SupplyOrderActSupplyActItemApprovedAmount(Model):
+    """TODO(describe): SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummaryApprovedAmount"""
+
+    amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): amount"""
+
+    amount_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): amount_vat"""
+
+    amount_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """TODO(describe): amount_without_vat"""
 
 
 class SupplyOrderBundleV1Request(RequestModel):
@@ -747,7 +995,8 @@ class SupplyOrderContentUpdateStatusV1Response(Model):
     `DEADLINE` changes are closed one hour before the timeslot; `INACTIVE_CONTRACT` the contract
     has expired; `QUANTITY_OUT_OF_RANGE_BOTTOM` each product quantity must be above 0;
     `QUANTITY_OUT_OF_RANGE_UPPER` each product quantity must be at most 1,000,000;
-    `EMPTY_CONTENT` an empty supply cannot be accepted.
+    `EMPTY_CONTENT` an empty supply cannot be accepted; `MINIMUM_VOLUME_IN_LITRES_INVALID` the
+    products of the supply take up less than the minimum volume.
     """
 
     new_bundle_id: str | None = None
@@ -815,7 +1064,8 @@ class SupplyOrderContentUpdateV1Response(Model):
     `QUANTITY_OUT_OF_RANGE_UPPER` each product quantity must be at most 1,000,000;
     `EMPTY_CONTENT` an empty supply cannot be accepted; `CONTRACT_IS_NOT_FOUND`,
     `CONTRACT_IS_NOT_VALID_FOR_HANDLING_ORDERS` the supply cannot be changed from this seller
-    account.
+    account; `MINIMUM_VOLUME_IN_LITRES_INVALID` the products of the supply take up less than the
+    minimum volume.
     """
 
     operation_id: str | None = None
@@ -1529,13 +1779,6 @@ class SupplyOrderPassStatusV1Response(Model):
     """
 
 
-class SupplyOrderRequest(RequestModel):
-    """Request that identifies one supply order."""
-
-    order_id: int
-    """Supply order identifier, from /v3/supply-order/list."""
-
-
 class SupplyOrderStatusCounterV1Response(Model):
     """Number of supply orders in each state."""
 
@@ -1604,6 +1847,60 @@ class SupplyOrderTimeslotGetV1ResponseTimeslot(Model):
     """End of the interval, local time."""
 
 
+class SupplyOrderTimeslotListV2Response(Model):
+    """TODO(describe): SupplyOrderTimeslotListV2Response"""
+
+    limit_exceeded: SupplyOrderTimeslotListV2ResponseLimitExceeded | None = None
+    """TODO(describe): limit_exceeded"""
+
+    timeslot_change_forbidden: SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden | None = (
+        None
+    )
+    """TODO(describe): timeslot_change_forbidden"""
+
+    timeslots_info: SupplyOrderTimeslotListV2ResponseTimeslotsInfo | None = None
+    """TODO(describe): timeslots_info"""
+
+
+class SupplyOrderTimeslotListV2ResponseLimitExceeded(Model):
+    """TODO(describe): SupplyOrderTimeslotListV2ResponseLimitExceeded"""
+
+    changes_limit: int | None = None
+    """TODO(describe): changes_limit"""
+
+
+class SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden(Model):
+    """TODO(describe): SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden"""
+
+    error_reasons: (
+        list[SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem] | None
+    ) = None
+    """TODO(describe): error_reasons"""
+
+
+class SupplyOrderTimeslotListV2ResponseTimeslotsInfo(Model):
+    """TODO(describe): SupplyOrderTimeslotListV2ResponseTimeslotsInfo"""
+
+    limitations: SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations | None = None
+    """TODO(describe): limitations"""
+
+    timeslots: list[SupplyOrderGetResponseOrderTimeslotTimeslot] | None = None
+    """TODO(describe): timeslots"""
+
+    timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    """TODO(describe): timezone"""
+
+
+class SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations(Model):
+    """TODO(describe): SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations"""
+
+    changes_count: int | None = None
+    """TODO(describe): changes_count"""
+
+    changes_limit: int | None = None
+    """TODO(describe): changes_limit"""
+
+
 class SupplyOrderTimeslotStatusV1Response(Model):
     """Status of a supply order timeslot change."""
 
@@ -1615,7 +1912,9 @@ class SupplyOrderTimeslotStatusV1Response(Model):
     `UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_CONTRACTOR` the order was created by another legal
     entity, `UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_COMPANY` the order belongs to another seller
     account, `UPDATE_TIMESLOT_ERROR_PICKUP_ORDER_LIMIT_EXCEEDED` the daily limit on courier
-    pick-up supply orders is exceeded; `UPDATE_TIMESLOT_ERROR_UNSPECIFIED` means not set.
+    pick-up supply orders is exceeded,
+    `UPDATE_TIMESLOT_ERROR_LIMIT_OF_CHANGING_TIMESLOT_EXCEEDED` the timeslot of this order was
+    changed as often as allowed; `UPDATE_TIMESLOT_ERROR_UNSPECIFIED` means not set.
     """
 
     status: SupplyOrderTimeslotStatusV1ResponseStatus | None = None
@@ -1647,7 +1946,9 @@ class SupplyOrderTimeslotUpdateV1Response(Model):
     `UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_CONTRACTOR` the order was created by another legal
     entity, `UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_COMPANY` the order belongs to another seller
     account, `UPDATE_TIMESLOT_ERROR_PICKUP_ORDER_LIMIT_EXCEEDED` the daily limit on courier
-    pick-up supply orders is exceeded; `UPDATE_TIMESLOT_ERROR_UNSPECIFIED` means not set.
+    pick-up supply orders is exceeded,
+    `UPDATE_TIMESLOT_ERROR_LIMIT_OF_CHANGING_TIMESLOT_EXCEEDED` the timeslot of this order was
+    changed as often as allowed; `UPDATE_TIMESLOT_ERROR_UNSPECIFIED` means not set.
     """
 
     operation_id: str | None = None

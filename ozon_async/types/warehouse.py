@@ -412,6 +412,9 @@ class WarehouseErfbsAggregatorCreateV1Request(RequestModel):
     min_order_value: int | None = None
     """Minimum order value."""
 
+    is_auto_assembly: bool | None = None
+    """TODO(describe): is_auto_assembly"""
+
 
 class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
     """Settings of an "Ozon partners" delivery method: assembly time, courier contacts, delivery
@@ -439,22 +442,33 @@ class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
     courier_comment: Annotated[str, Meta(max_length=3000)] | None = None
     """Comment for the courier, up to 3000 characters."""
 
+    is_courier_phone_same_as_warehouse: bool | None = None
+    """TODO(describe): is_courier_phone_same_as_warehouse"""
+
 
 class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts(RequestModel):
-    """Delivery costs you agree to cover: a percentage of the order value bounded by a minimum and
-    a maximum amount.
+    """The delivery costs you agree to cover: a fixed payment for orders within a weight range and
+    an order-value range.
+
+    Note: Ozon's reference of August 2026 replaced the percentage with its bounds (`percent`,
+    `min_amount`, `max_amount`) by weight and price ranges with a fixed payment; its `required`
+    list still names the old fields, which it no longer declares, so none is required here.
     """
 
-    max_amount: int
-    """Maximum amount you pay for delivery, in kopecks."""
+    min_weight: int | None = None
+    """Lightest order weight, in kilograms, that this payment applies to."""
 
-    min_amount: int
-    """Minimum amount you pay for delivery, in kopecks."""
+    max_weight: int | None = None
+    """Heaviest order weight, in kilograms, that this payment applies to."""
 
-    percent: Annotated[float, Meta(ge=0, le=100)]
-    """Percentage of the order value you pay for delivery, 0 to 100, with at most two decimal
-    places.
-    """
+    min_order_price: int | None = None
+    """Lowest order value, in kopecks, that this payment applies to."""
+
+    max_order_price: int | None = None
+    """Highest order value, in kopecks, that this payment applies to."""
+
+    seller_payment: int | None = None
+    """What you pay for delivering such an order, in kopecks."""
 
 
 class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings(RequestModel):
@@ -543,20 +557,33 @@ class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(RequestModel):
     )
     """How you receive returns from buyers."""
 
+    is_courier_phone_same_as_warehouse: bool | None = None
+    """TODO(describe): is_courier_phone_same_as_warehouse"""
+
 
 class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts(RequestModel):
-    """Delivery costs you agree to cover: a percentage of the order value bounded by a minimum and
-    a maximum amount.
+    """The delivery costs you agree to cover: a fixed payment for orders within a weight range and
+    an order-value range.
+
+    Note: Ozon's reference of August 2026 replaced the percentage with its bounds (`percent`,
+    `min_amount`, `max_amount`) by weight and price ranges with a fixed payment; its `required`
+    list still names the old fields, which it no longer declares, so none is required here.
     """
 
-    max_amount: int | None = None
-    """Maximum amount you pay for delivery, in kopecks."""
+    min_weight: int | None = None
+    """Lightest order weight, in kilograms, that this payment applies to."""
 
-    min_amount: int | None = None
-    """Minimum amount you pay for delivery, in kopecks."""
+    max_weight: int | None = None
+    """Heaviest order weight, in kilograms, that this payment applies to."""
 
-    percent: Annotated[float, Meta(ge=0, le=100)] | None = None
-    """Percentage of the order value you pay for delivery, 0 to 100."""
+    min_order_price: int | None = None
+    """Lowest order value, in kopecks, that this payment applies to."""
+
+    max_order_price: int | None = None
+    """Highest order value, in kopecks, that this payment applies to."""
+
+    seller_payment: int | None = None
+    """What you pay for delivering such an order, in kopecks."""
 
 
 class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings(RequestModel):
@@ -603,6 +630,9 @@ class WarehouseErfbsNonIntegratedCreateV1Request(RequestModel):
 
     min_order_value: int | None = None
     """Minimum order value, in roubles."""
+
+    is_auto_assembly: bool | None = None
+    """TODO(describe): is_auto_assembly"""
 
 
 class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod(RequestModel):
@@ -770,6 +800,9 @@ class WarehouseErfbsUpdateV1Request(RequestModel):
 
     timetable_warehouse: WarehouseErfbsUpdateV1RequestTimetableWarehouse | None = None
     """New working schedule of the warehouse."""
+
+    is_auto_assembly: bool | None = None
+    """TODO(describe): is_auto_assembly"""
 
 
 class WarehouseErfbsUpdateV1RequestTimetableWarehouse(RequestModel):
