@@ -257,6 +257,9 @@ def _spec_walk(
                 items = next((a.get("items") for a in alts if isinstance(a.get("items"), dict)), {})
                 enum_node, _ = spec.resolve(items or {})
             vals = enum_node.get("enum")
+            items_noted = (
+                primary == "array" and "x-ozon-note" in enum_node and "properties" not in enum_node
+            )
             f = Field(
                 fpath,
                 primary,
@@ -264,7 +267,7 @@ def _spec_walk(
                 enum=frozenset(v for v in vals if v is not None) if vals else None,
                 required=pname in req,
                 nullable=nullable,
-                noted=obj_noted or "x-ozon-note" in p or "x-ozon-note" in target,
+                noted=obj_noted or "x-ozon-note" in p or "x-ozon-note" in target or items_noted,
                 deprecated=bool(p.get("deprecated")),
                 description=p.get("description"),
                 schema_name=name,
