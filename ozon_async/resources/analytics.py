@@ -567,7 +567,11 @@ class AnalyticsResource(Resource):
             macrolocal_cluster_ids: Filter by macrolocal cluster identifiers, taken from the
                 `macrolocal_cluster_ids` field of /v1/cluster/list or from /v2/cluster/list. Do
                 not combine with `cluster_ids`.
-            placement_zone: TODO(describe): placement_zone
+            placement_zone: Only products stored in these placement zones: `PLACEMENT_ZONE_NONE`
+                no zone given; `CLOSED_ZONE` a closed (secured) zone; `DANGEROUS_GOOD` dangerous
+                goods; `PRODUCTS_PLUS_17` food products; `SORT` sortable goods; `NON_SORT_MEZ`
+                non-sortable goods; `OVERSIZE` bulky goods; `JEWELRY` jewellery; `UNRESOLVED`
+                the zone is not decided yet.
             turnover_grades: Filter by liquidity status: `TURNOVER_GRADE_NONE`: no status;
                 `DEFICIT`: stock lasts under 28 days; `POPULAR`: very popular, stock lasts 28 to
                 56 days; `ACTUAL`: popular, stock lasts 56 to 120 days; `SURPLUS`: sells slowly,
@@ -578,7 +582,8 @@ class AnalyticsResource(Resource):
                 the supply; `WAITING_FOR_SUPPLY`: no sellable stock, make a supply to start
                 collecting data; `WAS_DEFICIT`, `WAS_POPULAR`, `WAS_ACTUAL`, `WAS_SURPLUS`: had
                 that status during the last 56 days and has no stock now.
-            unmarked_stocks_only: TODO(describe): unmarked_stocks_only
+            unmarked_stocks_only: Set to `true` to get only the products that still have to be
+                marked (Chestny ZNAK).
             warehouse_ids: Filter by warehouse identifiers.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,

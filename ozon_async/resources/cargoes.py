@@ -239,9 +239,11 @@ class CargoesResource(Resource):
         operation_id: str,
         **call_options: Unpack[CallOptions],
     ) -> CargoesDeleteStatusV2Response:
-        """TODO(describe): summary.
+        """Get the status of a cargo place deletion.
 
-        TODO(describe): description
+        Reports the state of a deletion started with /v2/cargoes/delete: in progress, done, or
+        failed with the errors per supply, cargo place and transport cargo place. Pass the
+        `operation_id`.
 
         ``POST /v2/cargoes/delete/status`` (Ozon docs: Получить информацию о статусе удаления
         грузомест и транспортных грузомест).
@@ -256,7 +258,7 @@ class CargoesResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The state of the deletion and any errors.
         """
         return await self._call(
             OPERATIONS["POST /v2/cargoes/delete/status"],
@@ -315,6 +317,7 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v2/cargoes/delete"], CargoesDeleteStatusV2Response)
     async def delete_v2(
         self,
         *,
@@ -324,29 +327,37 @@ class CargoesResource(Resource):
         transport_cargo_ids: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> CargoesDeleteV2Response:
-        """TODO(describe): summary.
+        """Delete cargo places and transport cargo places of a supply.
 
-        TODO(describe): description
+        Deletes cargo places (`cargo_ids`, up to 1500) and transport cargo places
+        (`transport_cargo_ids`, up to 40) of an FBO supply; pass the `supply_id`, at least one
+        of the two lists, and what happens to the cargo places on a deleted transport cargo
+        place (`transport_cargo_deletion_type`: unbound or deleted with it). The deletion runs
+        in the background: follow the `operation_id` with /v2/cargoes/delete/status.
 
         ``POST /v2/cargoes/delete`` (Ozon docs: Удалить грузоместа и транспортные грузоместа в
         заявке на поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Starts a task reported by ``POST /v2/cargoes/delete/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
-            supply_id: TODO(describe): supply_id Required.
-            transport_cargo_deletion_type: TODO(describe): transport_cargo_deletion_type
-                Required.
-            cargo_ids: TODO(describe): cargo_ids
-            transport_cargo_ids: TODO(describe): transport_cargo_ids
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+            transport_cargo_deletion_type: What happens to the cargo places on a deleted
+                transport cargo place: `UNBIND_CONTAINED_CARGOES` they are unbound and kept;
+                `DELETE_CONTAINED_CARGOES` they are deleted too. Required.
+            cargo_ids: Cargo places to delete, up to 1500.
+            transport_cargo_ids: Transport cargo places to delete, up to 40.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The identifier of the deletion, or why it cannot start.
         """
         return await self._call(
             OPERATIONS["POST /v2/cargoes/delete"],
@@ -404,23 +415,26 @@ class CargoesResource(Resource):
         supplies: Sequence[CargoesGetV2RequestSupply | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> CargoesGetV2Response:
-        """TODO(describe): summary.
+        """Get cargo places and transport cargo places of supplies.
 
-        TODO(describe): description
+        Returns the cargo places and transport cargo places of FBO supplies: type, content type,
+        placement zone type, which transport cargo place a cargo place is on, tracking state
+        with the planned or actual arrival date, and the limits on boxes and pallets of each
+        supply. Pass, per supply, the `supply_id` and the `cargo_ids` to return.
 
         ``POST /v2/cargoes/get`` (Ozon docs: Получить информацию о грузоместах).
 
         Only reads: retried after timeouts and server errors.
 
         Args:
-            supplies: TODO(describe): supplies Required.
+            supplies: Supplies with the cargo places to return. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The cargo places, transport cargo places and limits of each supply.
         """
         return await self._call(
             OPERATIONS["POST /v2/cargoes/get"],
@@ -432,21 +446,30 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/label/transport-by-order/create"],
+        CargoesLabelTransportByOrderStatusV1Response,
+    )
     async def label_transport_by_order_create_v1(
         self,
         *,
         order_id: int,
         **call_options: Unpack[CallOptions],
     ) -> CargoesLabelTransportByOrderCreateV1Response:
-        """TODO(describe): summary.
+        """Generate transport cargo place labels for a supply order.
 
-        TODO(describe): description
+        Starts generating the labels of the transport cargo places (pallets that hold cargo
+        places) of every supply of an FBO supply order. Pass the `order_id`. The answer holds an
+        `operation_id`; /v1/cargoes/label/transport-by-order/status reports when the PDF is
+        ready and gives its link, and which supplies were skipped.
 
         ``POST /v1/cargoes/label/transport-by-order/create`` (Ozon docs: Сгенерировать этикетки
         для транспортных грузомест по идентификатору поставки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/cargoes/label/transport-by-
+        order/status``: ``.and_wait(...)`` starts it and waits until it is done;
+        ``.wait(task_id)`` waits for one already started.
 
         Args:
             order_id: Supply order identifier, from /v3/supply-order/list. Required.
@@ -456,7 +479,7 @@ class CargoesResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The identifier of the label generation, or why it cannot start.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/label/transport-by-order/create"],
@@ -474,9 +497,11 @@ class CargoesResource(Resource):
         operation_id: str,
         **call_options: Unpack[CallOptions],
     ) -> CargoesLabelTransportByOrderStatusV1Response:
-        """TODO(describe): summary.
+        """Get the transport cargo place labels of a supply order.
 
-        TODO(describe): description
+        Reports the state of a label generation started with /v1/cargoes/label/transport-by-
+        order/create; when it succeeded, the answer holds the link to the PDF and the supplies
+        that got no labels. Pass the `operation_id`.
 
         ``POST /v1/cargoes/label/transport-by-order/status`` (Ozon docs: Получить статус
         генерации этикеток для транспортных грузомеcт по идентификатору поставки).
@@ -491,7 +516,7 @@ class CargoesResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The state of the generation and, when done, the PDF link.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/label/transport-by-order/status"],
@@ -503,6 +528,9 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/label/transport/create"], CargoesLabelTransportStatusV1Response
+    )
     async def label_transport_create_v1(
         self,
         *,
@@ -510,26 +538,32 @@ class CargoesResource(Resource):
         transport_cargo_ids: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> CargoesLabelTransportCreateV1Response:
-        """TODO(describe): summary.
+        """Generate labels for transport cargo places of a supply.
 
-        TODO(describe): description
+        Starts generating the labels of the transport cargo places of one FBO supply. Pass the
+        `supply_id` and, to print only some of them, `transport_cargo_ids` (all of the supply
+        when left out). The answer holds an `operation_id`; /v1/cargoes/label/transport/status
+        reports when the PDF is ready and gives its link.
 
         ``POST /v1/cargoes/label/transport/create`` (Ozon docs: Сгенерировать этикетки
         транспортных грузомест по идентификатору грузоместа).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/cargoes/label/transport/status``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
-            supply_id: TODO(describe): supply_id Required.
-            transport_cargo_ids: TODO(describe): transport_cargo_ids
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+            transport_cargo_ids: Transport cargo places to print labels for; all of the supply
+                when left out.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The identifier of the label generation, or why it cannot start.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/label/transport/create"],
@@ -548,9 +582,10 @@ class CargoesResource(Resource):
         operation_id: str | None = None,
         **call_options: Unpack[CallOptions],
     ) -> CargoesLabelTransportStatusV1Response:
-        """TODO(describe): summary.
+        """Get the transport cargo place labels of a supply.
 
-        TODO(describe): description
+        Reports the state of a label generation started with /v1/cargoes/label/transport/create;
+        when it succeeded, the answer holds the link to the PDF. Pass the `operation_id`.
 
         ``POST /v1/cargoes/label/transport/status`` (Ozon docs: Получить статус генерации
         этикеток транспортных грузомест по идентификатору грузоместа).
@@ -558,14 +593,15 @@ class CargoesResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            operation_id: TODO(describe): operation_id
+            operation_id: Operation identifier, from /v1/cargoes/transport/create or
+                /v1/cargoes/label/transport/create.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The state of the generation and, when done, the PDF link.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/label/transport/status"],
@@ -622,9 +658,11 @@ class CargoesResource(Resource):
         supply_ids: Sequence[int],
         **call_options: Unpack[CallOptions],
     ) -> CargoesSuppliesGetV1Response:
-        """TODO(describe): summary.
+        """List the cargo places and transport cargo places of supplies.
 
-        TODO(describe): description
+        Returns, for each FBO supply, its transport cargo places with the cargo places bound to
+        each, and the cargo places bound to none, with their barcodes and content identifiers.
+        Pass the `supply_ids`; supplies that do not exist are listed apart.
 
         ``POST /v1/cargoes/supplies/get`` (Ozon docs: Получить информацию о грузоместах в
         поставках).
@@ -632,14 +670,14 @@ class CargoesResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            supply_ids: TODO(describe): supply_ids Required.
+            supply_ids: Supply identifiers. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The cargo places of each supply, grouped by transport cargo place.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/supplies/get"],
@@ -657,9 +695,10 @@ class CargoesResource(Resource):
         operation_id: str,
         **call_options: Unpack[CallOptions],
     ) -> CargoesTransportActivateStatusV1Response:
-        """TODO(describe): summary.
+        """Get the status of switching transport cargo places.
 
-        TODO(describe): description
+        Reports the state of a change started with /v1/cargoes/transport/activate: in progress,
+        done, or failed with the reasons. Pass the `operation_id`.
 
         ``POST /v1/cargoes/transport/activate/status`` (Ozon docs: Получить статус включения или
         отключения транспортных грузомест).
@@ -674,7 +713,7 @@ class CargoesResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The state of the change and any errors.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/activate/status"],
@@ -686,6 +725,9 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/transport/activate"], CargoesTransportActivateStatusV1Response
+    )
     async def transport_activate_v1(
         self,
         *,
@@ -693,26 +735,32 @@ class CargoesResource(Resource):
         supply_id: int,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationResponse:
-        """TODO(describe): summary.
+        """Switch transport cargo places on or off for a supply.
 
-        TODO(describe): description
+        Switches the use of transport cargo places (pallets carrying boxes) on or off for one
+        FBO supply. Pass the `supply_id` and `is_transport`; once a cargo place exists in the
+        supply, they can no longer be switched off. The change runs in the background: follow
+        the `operation_id` with /v1/cargoes/transport/activate/status.
 
         ``POST /v1/cargoes/transport/activate`` (Ozon docs: Включить или отключить транспортные
         грузоместа в поставке).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/cargoes/transport/activate/status``: ``.and_wait(...)`` starts it and waits until it
+        is done; ``.wait(task_id)`` waits for one already started.
 
         Args:
-            is_transport: TODO(describe): is_transport Required.
-            supply_id: TODO(describe): supply_id Required.
+            is_transport: `true` to switch transport cargo places on, `false` to switch them
+                off. Required.
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The identifier of the operation.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/activate"],
@@ -731,9 +779,10 @@ class CargoesResource(Resource):
         operation_id: str,
         **call_options: Unpack[CallOptions],
     ) -> CargoesTransportBindStatusV1Response:
-        """TODO(describe): summary.
+        """Get the status of binding cargo places.
 
-        TODO(describe): description
+        Reports the state of a change started with /v1/cargoes/transport/bind: in progress,
+        done, or failed with the reasons. Pass the `operation_id`.
 
         ``POST /v1/cargoes/transport/bind/status`` (Ozon docs: Получить статус связывания или
         отвязывания грузомест и транспортных грузомест).
@@ -748,7 +797,7 @@ class CargoesResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The state of the change and any errors.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/bind/status"],
@@ -760,6 +809,9 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/transport/bind"], CargoesTransportBindStatusV1Response
+    )
     async def transport_bind_v1(
         self,
         *,
@@ -771,27 +823,35 @@ class CargoesResource(Resource):
         | None = None,
         **call_options: Unpack[CallOptions],
     ) -> CargoesTransportBindV1Response:
-        """TODO(describe): summary.
+        """Bind cargo places to transport cargo places or unbind them.
 
-        TODO(describe): description
+        Puts cargo places of an FBO supply on transport cargo places (`transport_cargo_bind`: a
+        transport cargo place and the cargo places it carries) and takes them off
+        (`cargoes_unbind_transport_cargoes`); pass at least one of the two and the `supply_id`.
+        Transport cargo places must be switched on for the supply
+        (/v1/cargoes/transport/activate). The change runs in the background: follow the
+        `operation_id` with /v1/cargoes/transport/bind/status.
 
         ``POST /v1/cargoes/transport/bind`` (Ozon docs: Связать или отвязать грузоместа и
         транспортные грузоместа).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/cargoes/transport/bind/status``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
 
         Args:
-            supply_id: TODO(describe): supply_id Required.
-            cargoes_unbind_transport_cargoes: TODO(describe): cargoes_unbind_transport_cargoes
-            transport_cargo_bind: TODO(describe): transport_cargo_bind
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+            cargoes_unbind_transport_cargoes: Cargo places to take off their transport cargo
+                places.
+            transport_cargo_bind: Transport cargo places and the cargo places to put on each.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The identifier of the operation, or why it cannot start.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/bind"],
@@ -811,9 +871,11 @@ class CargoesResource(Resource):
         operation_id: str | None = None,
         **call_options: Unpack[CallOptions],
     ) -> CargoesTransportCreateStatusV1Response:
-        """TODO(describe): summary.
+        """Get the result of creating transport cargo places.
 
-        TODO(describe): description
+        Reports the state of a creation started with /v1/cargoes/transport/create and, when it
+        succeeded, the identifiers and types of the new transport cargo places. Pass the
+        `operation_id`.
 
         ``POST /v1/cargoes/transport/create/status`` (Ozon docs: Получить статус создания
         транспортного грузоместа).
@@ -821,14 +883,15 @@ class CargoesResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            operation_id: TODO(describe): operation_id
+            operation_id: Operation identifier, from /v1/cargoes/transport/create or
+                /v1/cargoes/label/transport/create.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The state of the creation, the new transport cargo places and any errors.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/create/status"],
@@ -840,6 +903,9 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/transport/create"], CargoesTransportCreateStatusV1Response
+    )
     async def transport_create_v1(
         self,
         *,
@@ -849,25 +915,30 @@ class CargoesResource(Resource):
         ],
         **call_options: Unpack[CallOptions],
     ) -> CargoesTransportCreateV1Response:
-        """TODO(describe): summary.
+        """Create transport cargo places for a supply.
 
-        TODO(describe): description
+        Creates transport cargo places (pallets that carry the cargo places of the supply) for
+        one FBO supply: pass the `supply_id` and, per type, how many to create. The creation
+        runs in the background: /v1/cargoes/transport/create/status reports the result with the
+        new identifiers; bind cargo places to them with /v1/cargoes/transport/bind.
 
         ``POST /v1/cargoes/transport/create`` (Ozon docs: Создать транспортное грузоместо).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/cargoes/transport/create/status``: ``.and_wait(...)`` starts it and waits until it
+        is done; ``.wait(task_id)`` waits for one already started.
 
         Args:
-            supply_id: TODO(describe): supply_id Required.
-            transport_cargoes: TODO(describe): transport_cargoes Required.
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+            transport_cargoes: How many transport cargo places of each type to create. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The identifier of the operation, or why it cannot start.
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/create"],

@@ -673,9 +673,12 @@ class PostingResource(Resource):
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbpGetV1Response:
-        """TODO(describe): summary.
+        """Get an FBP posting by its number.
 
-        TODO(describe): description
+        Returns one posting shipped from an Ozon partner warehouse (FBP): its status, order,
+        products, cancellation details, analytics data and financial data with commissions. Pass
+        the `posting_number`; /v1/posting/fbp/list finds postings by period and status. Beta:
+        Ozon may still change it.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
@@ -692,7 +695,7 @@ class PostingResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The posting with its products, analytics and financial data.
         """
         return await self._call(
             OPERATIONS["POST /v1/posting/fbp/get"],

@@ -410,7 +410,8 @@ class ProductResource(Resource):
             product_id: Product identifiers in the Ozon system (`product_id`) of the products
                 the certificate applies to. Deprecated by Ozon in favour of `skus`; pass one of
                 the two.
-            skus: TODO(describe): skus
+            skus: SKUs (product identifiers in the Ozon system) the certificate applies to, up
+                to 1000. Pass this or `product_id`.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -514,9 +515,16 @@ class ProductResource(Resource):
         params: ProductParams | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductCertificateCreateV2Response:
-        """TODO(describe): summary.
+        """Create a quality certificate.
 
-        TODO(describe): description
+        Creates a quality certificate or another compliance document for products from its
+        parameters: name, type, number, issuing country, conformity type, dates, the file in
+        Base64 and the SKUs it covers. Which parameters a certificate needs is told by
+        /v2/product/certification/options and, for the values chosen so far,
+        /v2/product/certification/params. The answer holds the certificate identifier, its
+        status (`COMPLETED` when created, `INCOMPLETE` when some parameters are missing or
+        wrong) and the state of each parameter. Replaces /v1/product/certificate/create. Beta:
+        Ozon may still change it.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
@@ -526,14 +534,14 @@ class ProductResource(Resource):
         ``idempotent=True``.
 
         Args:
-            params: TODO(describe): params
+            params: The certificate parameters.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The new certificate, its status and the state of each parameter.
         """
         return await self._call(
             OPERATIONS["POST /v2/product/certificate/create"],
@@ -738,8 +746,9 @@ class ProductResource(Resource):
 
         Args:
             certificate_id: Certificate identifier. Required.
-            last_id: TODO(describe): last_id
-            limit: TODO(describe): limit
+            last_id: Identifier of the last value on the previous page; leave it out in the
+                first request.
+            limit: Number of values per page, 1 to 1000; replaces `page_size`.
             page: Page number to return, starting from 1. Deprecated by Ozon in favour of
                 `last_id`.
             page_size: Number of products per page, 1 to 1000. Deprecated by Ozon in favour of
@@ -885,7 +894,8 @@ class ProductResource(Resource):
             certificate_id: Certificate identifier. Required.
             product_id: Product identifiers in the Ozon system (`product_id`) to unbind from the
                 certificate. Deprecated by Ozon in favour of `skus`; pass one of the two.
-            skus: TODO(describe): skus
+            skus: SKUs (product identifiers in the Ozon system) to unbind from the certificate,
+                up to 1000. Pass this or `product_id`.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -1004,9 +1014,11 @@ class ProductResource(Resource):
         self,
         **call_options: Unpack[CallOptions],
     ) -> ProductCertificationOptionsV2Response:
-        """TODO(describe): summary.
+        """List the parameters of a quality certificate.
 
-        TODO(describe): description
+        Returns every parameter a quality certificate can have and whether it is required. Takes
+        no arguments. Use the names to fill the parameters of /v2/product/certification/params
+        and /v2/product/certificate/create. Beta: Ozon may still change it.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
@@ -1021,7 +1033,7 @@ class ProductResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The certificate parameters and whether each is required.
         """
         return await self._call(
             OPERATIONS["POST /v2/product/certification/options"],
@@ -1037,9 +1049,12 @@ class ProductResource(Resource):
         params: ProductParams | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductCertificationParamsV2Response:
-        """TODO(describe): summary.
+        """Get the required parameters of a quality certificate.
 
-        TODO(describe): description
+        Tells which certificate parameters are required for the values given so far (for example
+        for a certificate type and a conformity type). Pass the parameters known so far in
+        `params`; the answer lists the parameter names and whether each must be given to
+        /v2/product/certificate/create. Beta: Ozon may still change it.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
@@ -1050,14 +1065,14 @@ class ProductResource(Resource):
         ``idempotent=True``.
 
         Args:
-            params: TODO(describe): params
+            params: The certificate parameters.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The parameters and whether each is required.
         """
         return await self._call(
             OPERATIONS["POST /v2/product/certification/params"],
@@ -1563,9 +1578,12 @@ class ProductResource(Resource):
         skus: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductInfoStocksByWarehouseFboV1Response:
-        """TODO(describe): summary.
+        """Get product stocks at Ozon (FBO) warehouses.
 
-        TODO(describe): description
+        Returns, for each product and Ozon warehouse, how many units are there and how many are
+        reserved. Pass `offer_ids` or `skus` (up to 1000 each) and a page size `limit` of at
+        most 1000; the answer carries a `cursor` and `has_next` for the following pages. Beta:
+        Ozon may still change it.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
@@ -1576,17 +1594,20 @@ class ProductResource(Resource):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
-            limit: TODO(describe): limit Required.
-            cursor: TODO(describe): cursor
-            offer_ids: TODO(describe): offer_ids
-            skus: TODO(describe): skus
+            limit: Number of values per page, at most 1000. Required.
+            cursor: Cursor for the next page; take it from the previous answer, leave empty for
+                the first page.
+            offer_ids: Products by their identifier in the seller's system (article), up to
+                1000; pass this or `skus`.
+            skus: Products by their identifier in the Ozon system (SKU), up to 1000; pass this
+                or `offer_ids`.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            A page of FBO stocks per product and warehouse.
         """
         return await self._call(
             OPERATIONS["POST /v1/product/info/stocks-by-warehouse/fbo"],

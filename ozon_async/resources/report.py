@@ -410,6 +410,7 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/report/realization/posting/create"], ReportInfoV1Response)
     async def realization_posting_create_v1(
         self,
         *,
@@ -417,9 +418,13 @@ class ReportResource(Resource):
         year: int,
         **call_options: Unpack[CallOptions],
     ) -> ReportCodeResponse:
-        """TODO(describe): summary.
+        """Create a per-order realization report for a month.
 
-        TODO(describe): description
+        Starts a report on the sale of delivered and returned products for one month, with a
+        line for every order; cancellations and orders the buyer did not take are not included.
+        Pass the `month` and `year`; months from August 2023 on are available. The answer holds
+        the report code; follow it with /v1/report/info and download the file from there. Beta:
+        Ozon may still change it.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
@@ -427,18 +432,20 @@ class ReportResource(Resource):
         реализации товаров).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
 
         Args:
-            month: TODO(describe): month Required.
-            year: TODO(describe): year Required.
+            month: Month of the report, 1 to 12. Required.
+            year: Year of the report; Ozon has the data from August 2023 on. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The code of the report being generated.
         """
         return await self._call(
             OPERATIONS["POST /v1/report/realization/posting/create"],

@@ -72,9 +72,10 @@ class SupplyOrderResource(Resource):
         operation_id: str,
         **call_options: Unpack[CallOptions],
     ) -> SupplyOrderActAcceptStatusV1Response:
-        """TODO(describe): summary.
+        """Get the status of an act approval.
 
-        TODO(describe): description
+        Reports the progress of an approval started with /v1/supply-order/act/accept: in
+        progress, done, or failed with the reason. Pass the `operation_id` it returned.
 
         ``POST /v1/supply-order/act/accept/status`` (Ozon docs: Получить статус согласования
         акта).
@@ -89,7 +90,7 @@ class SupplyOrderResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The state of the approval and, on failure, its reason.
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/act/accept/status"],
@@ -101,30 +102,40 @@ class SupplyOrderResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v1/supply-order/act/accept"], SupplyOrderActAcceptStatusV1Response
+    )
     async def act_accept_v1(
         self,
         *,
         act_id: int,
         **call_options: Unpack[CallOptions],
     ) -> SupplyOrderActAcceptV1Response:
-        """TODO(describe): summary.
+        """Approve a supply acceptance act.
 
-        TODO(describe): description
+        Approves an act Ozon drew up when it accepted an FBO supply (an acceptance, defect,
+        surplus or shortage act). Pass the `act_id` from /v1/supply-order/act/summary/get or
+        /v1/supply-order/act/product/get. The approval runs in the background: the answer holds
+        an `operation_id` to follow with /v1/supply-order/act/accept/status, or the reasons it
+        cannot start.
 
         ``POST /v1/supply-order/act/accept`` (Ozon docs: Согласовать акт).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
-        ``idempotent=True``.
+        ``idempotent=True``. Starts a task reported by ``POST /v1/supply-
+        order/act/accept/status``: ``.and_wait(...)`` starts it and waits until it is done;
+        ``.wait(task_id)`` waits for one already started.
 
         Args:
-            act_id: TODO(describe): act_id Required.
+            act_id: Act identifier, from /v1/supply-order/act/summary/get or /v1/supply-
+                order/act/product/get. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The identifier of the approval operation, or why it cannot start.
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/act/accept"],
@@ -142,9 +153,13 @@ class SupplyOrderResource(Resource):
         supply_id: int,
         **call_options: Unpack[CallOptions],
     ) -> SupplyOrderActProductGetV1Response:
-        """TODO(describe): summary.
+        """Get the products of the acts of a supply.
 
-        TODO(describe): description
+        Returns, for one FBO supply, each act Ozon drew up on acceptance with its products:
+        declared, accepted and approved quantities and amounts (with and without VAT),
+        unidentified surplus, and the products found defective with the reasons. Pass the
+        `supply_id`; the acts of a whole supply order are summarised by /v1/supply-
+        order/act/summary/get.
 
         ``POST /v1/supply-order/act/product/get`` (Ozon docs: Получить информацию о товарах в
         акте).
@@ -152,14 +167,14 @@ class SupplyOrderResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            supply_id: TODO(describe): supply_id Required.
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The acts of the supply with their products and the defective products.
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/act/product/get"],
@@ -177,9 +192,13 @@ class SupplyOrderResource(Resource):
         order_id: int,
         **call_options: Unpack[CallOptions],
     ) -> SupplyOrderActSummaryGetV1Response:
-        """TODO(describe): summary.
+        """Get the acts of a supply order.
 
-        TODO(describe): description
+        Returns the acts Ozon drew up when accepting the supplies of an FBO supply order: for
+        each supply its acts with number, type, state, the deadline for approving them and the
+        totals of declared, accepted and approved products, and whether every act is approved.
+        Pass the `order_id`; the products of one supply are listed by /v1/supply-
+        order/act/product/get, and an act is approved with /v1/supply-order/act/accept.
 
         ``POST /v1/supply-order/act/summary/get`` (Ozon docs: Получить информацию об акте).
 
@@ -193,7 +212,7 @@ class SupplyOrderResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The acts of each supply of the order with their totals.
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/act/summary/get"],
@@ -779,9 +798,13 @@ class SupplyOrderResource(Resource):
         order_id: int,
         **call_options: Unpack[CallOptions],
     ) -> SupplyOrderTimeslotListV2Response:
-        """TODO(describe): summary.
+        """List available timeslots for a supply order.
 
-        TODO(describe): description
+        Returns the delivery intervals that can be chosen for an FBO supply order in the local
+        time of the warehouse, with its time zone, how many times the interval was changed and
+        how many changes are left; or why the interval cannot be changed. Pass the `order_id`;
+        set the chosen interval with /v1/supply-order/timeslot/update. Replaces /v1/supply-
+        order/timeslot/get.
 
         ``POST /v2/supply-order/timeslot/list`` (Ozon docs: Получить список доступных интервалов
         поставки).
@@ -796,7 +819,7 @@ class SupplyOrderResource(Resource):
         resending this call after an ambiguous failure).
 
         Returns:
-            TODO(describe): response
+            The available intervals, the change limits, or why no change is possible.
         """
         return await self._call(
             OPERATIONS["POST /v2/supply-order/timeslot/list"],

@@ -28,8 +28,8 @@ from ozon_async.types.warehouse import (
     WarehouseErfbsAggregatorCreateV1Request,
     WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod,
     WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse,
+    WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts,
     WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request,
-    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts,
     WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings,
     WarehouseErfbsNonIntegratedCreateV1Request,
     WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod,
@@ -189,7 +189,8 @@ class WarehouseResource(Resource):
             phone: Warehouse phone number, for example `+7(999)999-99-99`. Required.
             timetable_warehouse: Warehouse working schedule: working days and days off.
                 Required.
-            is_auto_assembly: TODO(describe): is_auto_assembly
+            is_auto_assembly: Set to `true` when orders at this warehouse are assembled
+                automatically.
             min_order_value: Minimum order value.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
@@ -228,7 +229,7 @@ class WarehouseResource(Resource):
         courier_phones: Sequence[str] | None = None,
         cut_in: int | None = None,
         deliver_to_pvz: bool | None = None,
-        delivery_costs: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts
+        delivery_costs: WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts
         | Mapping[str, Any]
         | None = None,
         is_courier_phone_same_as_warehouse: bool | None = None,
@@ -264,8 +265,8 @@ class WarehouseResource(Resource):
                 420 or 480.
             deliver_to_pvz: `true` if Ozon Express delivers orders to Ozon pickup points.
             delivery_costs: Share of delivery costs you agree to pay.
-            is_courier_phone_same_as_warehouse: TODO(describe):
-                is_courier_phone_same_as_warehouse
+            is_courier_phone_same_as_warehouse: Set to `true` when couriers should call the
+                warehouse phone number; that number is then used as `courier_phones`.
             name: Name of the delivery method, up to 100 characters.
             return_settings: How you receive returns from buyers.
 
@@ -339,7 +340,8 @@ class WarehouseResource(Resource):
             phone: Warehouse phone number, for example `+7(999)999-99-99`. Required.
             timetable_warehouse: Warehouse working schedule: working days and days off.
                 Required.
-            is_auto_assembly: TODO(describe): is_auto_assembly
+            is_auto_assembly: Set to `true` when orders at this warehouse are assembled
+                automatically.
             min_order_value: Minimum order value, in roubles.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
@@ -461,7 +463,8 @@ class WarehouseResource(Resource):
         Args:
             warehouse_id: Identifier of the warehouse to update, from /v2/warehouse/list.
                 Required.
-            is_auto_assembly: TODO(describe): is_auto_assembly
+            is_auto_assembly: Set to `true` when orders at this warehouse are assembled
+                automatically.
             min_order_value: Minimum order value.
             name: Warehouse name, up to 100 characters.
             phone: Warehouse phone number, for example `+7(999)999-99-99`.

@@ -955,10 +955,14 @@ class AnalyticsStocksV1Request(RequestModel):
     """Filter by warehouse identifiers."""
 
     placement_zone: list[AnalyticsStocksV1RequestPlacementZoneItem] | None = None
-    """TODO(describe): placement_zone"""
+    """Only products stored in these placement zones: `PLACEMENT_ZONE_NONE` no zone given;
+    `CLOSED_ZONE` a closed (secured) zone; `DANGEROUS_GOOD` dangerous goods; `PRODUCTS_PLUS_17`
+    food products; `SORT` sortable goods; `NON_SORT_MEZ` non-sortable goods; `OVERSIZE` bulky
+    goods; `JEWELRY` jewellery; `UNRESOLVED` the zone is not decided yet.
+    """
 
     unmarked_stocks_only: bool | None = None
-    """TODO(describe): unmarked_stocks_only"""
+    """Set to `true` to get only the products that still have to be marked (Chestny ZNAK)."""
 
 
 class AnalyticsStocksV1Response(Model):
@@ -1085,10 +1089,16 @@ class AnalyticsStocksV1ResponseItem(Model):
     """Warehouse name."""
 
     placement_zone: list[AnalyticsStocksV1ResponseItemPlacementZoneItem] | None = None
-    """TODO(describe): placement_zone"""
+    """Placement zones the product is stored in: `UNSPECIFIED` not given; `CLOSED_ZONE` a closed
+    (secured) zone; `DANGEROUS_GOOD` dangerous goods; `PRODUCTS` food products; `SORT` sortable
+    goods; `NON_SORT` non-sortable goods; `OVERSIZE` bulky goods; `JEWELRY` jewellery;
+    `UNRESOLVED` the zone is not decided yet.
+    """
 
     waiting_docs_to_export_stock_count: int | None = None
-    """TODO(describe): waiting_docs_to_export_stock_count"""
+    """Units of products subject to marking that wait for their documents before they can be taken
+    out of the warehouse.
+    """
 
 
 class AnalyticsTurnoverStocksV1Request(RequestModel):

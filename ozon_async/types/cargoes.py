@@ -423,9 +423,11 @@ else:
 # - `SUCCESS`: the cargo places were deleted;
 # - `IN_PROGRESS`: the deletion is still running;
 # - `ERROR`: the deletion failed, see `errors`.
-# CargoesDeleteStatusV2ResponseStatus: TODO(describe): status
-# CargoesDeleteV2RequestTransportCargoDeletionType: TODO(describe):
-# transport_cargo_deletion_type
+# CargoesDeleteStatusV2ResponseStatus: State of the deletion: `UNSPECIFIED` not determined;
+# `SUCCESS` deleted; `IN_PROGRESS` the deletion is under way; `FAILED` it failed (see `errors`).
+# CargoesDeleteV2RequestTransportCargoDeletionType: What happens to the cargo places on a
+# deleted transport cargo place: `UNBIND_CONTAINED_CARGOES` they are unbound and kept;
+# `DELETE_CONTAINED_CARGOES` they are deleted too.
 # CargoesGetV1ResponseSupplyCargoeContentType: Assortment of the cargo place:
 # - `UNSPECIFIED`: not determined;
 # - `MONO`: a mono pallet or mono box (a single product);
@@ -457,26 +459,52 @@ else:
 # - `UNSPECIFIED`: not determined;
 # - `BOX`: a box;
 # - `PALLET`: a pallet.
-# CargoesGetV2ResponseSupplyCargoeContentType: TODO(describe): content_type
-# CargoesGetV2ResponseSupplyCargoePlacementZoneType: TODO(describe): placement_zone_type
-# CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus: TODO(describe): status
-# CargoesGetV2ResponseSupplyCargoeTrackingInfoType: TODO(describe): type
-# CargoesGetV2ResponseSupplyCargoeType: TODO(describe): type
-# CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus: TODO(describe): status
-# CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType: TODO(describe): type
-# CargoesGetV2ResponseSupplyTransportCargoeType: TODO(describe): type
-# CargoesLabelTransportByOrderStatusV1ResponseStatus: TODO(describe): status
-# CargoesLabelTransportStatusV1ResponseStatus: TODO(describe): status
+# CargoesGetV2ResponseSupplyCargoeContentType: Content of the cargo place: `UNSPECIFIED` not
+# determined; `MONO` a mono pallet or box (one product); `MIX` a mixed pallet or box; `NONE` no
+# contents.
+# CargoesGetV2ResponseSupplyCargoePlacementZoneType: Placement zones of the contents:
+# `UNSPECIFIED` no split by placement zone is needed; `UNDEFINED` not determined; `TYPE_SINGLE`
+# everything goes to one placement zone; `MULTI` the contents go to different placement zones.
+# CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus: Cargo place state: `UNSPECIFIED` not
+# determined; `READY_TO_SUPPLY` ready to be shipped; `REFUSED` refused; `ON_WAREHOUSE` at the
+# storage warehouse; `NOT_DELIVERED` not handed over; `ACCEPTING` being accepted; `PROCESSED`
+# processed; `ON_POINT_SHIPMENT` at the shipping point; `ON_TRANSIT_WAREHOUSE` in transit;
+# `LOST` lost; `CREATED` created; `DELETED` deleted; `DECLARED_IN_TRANSPORT_CARGO` declared on a
+# transport cargo place.
+# CargoesGetV2ResponseSupplyCargoeTrackingInfoType: Which date `arrival_at` is: `UNSPECIFIED`
+# not determined; `EXPECTED_ARRIVAL` the planned one; `ACTUAL_ARRIVAL` the actual one.
+# CargoesGetV2ResponseSupplyCargoeType: Cargo place type: `UNSPECIFIED` not determined; `BOX` a
+# box; `PALLET` a pallet.
+# CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus: Transport cargo place state:
+# `UNSPECIFIED` not determined; `READY_TO_SUPPLY` ready to be shipped; `REFUSED` refused;
+# `ON_WAREHOUSE` at the storage warehouse; `NOT_DELIVERED` not handed over; `ON_POINT_SHIPMENT`
+# at the shipping point; `ON_TRANSIT_WAREHOUSE` in transit; `LOST` lost; `CREATED` created;
+# `CARGO_DISASSEMBLED` taken apart (deleted).
+# CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType: Which date `arrival_at` is:
+# `UNSPECIFIED` not determined; `EXPECTED_ARRIVAL` the planned one; `ACTUAL_ARRIVAL` the actual
+# one.
+# CargoesGetV2ResponseSupplyTransportCargoeType: Transport cargo place type: `UNSPECIFIED` not
+# determined; `PALLET` a pallet.
+# CargoesLabelTransportByOrderStatusV1ResponseStatus: State of the generation: `SUCCESS` done;
+# `IN_PROGRESS` still under way; `FAILED` it failed (see `error_reasons`).
+# CargoesLabelTransportStatusV1ResponseStatus: State of the generation: `SUCCESS` done;
+# `IN_PROGRESS` still under way; `FAILED` it failed (see `error_reasons`).
 # CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType: Cargo place
 # type:
 # - `BOX`: a box;
 # - `PALLET`: a pallet.
-# CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType: TODO(describe): type
-# CargoesTransportActivateStatusV1ResponseStatus: TODO(describe): status
-# CargoesTransportBindStatusV1ResponseStatus: TODO(describe): status
-# CargoesTransportCreateStatusV1ResponseResultTransportCargoeType: TODO(describe): type
-# CargoesTransportCreateStatusV1ResponseStatus: TODO(describe): status
-# CargoesTransportCreateV1RequestTransportCargoeType: TODO(describe): type
+# CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType: Transport cargo place type:
+# `PALLET` a pallet (the only type so far).
+# CargoesTransportActivateStatusV1ResponseStatus: State of the change: `SUCCESS` done;
+# `IN_PROGRESS` still under way; `FAILED` it failed (see `error_reasons`).
+# CargoesTransportBindStatusV1ResponseStatus: State of the change: `SUCCESS` done; `IN_PROGRESS`
+# still under way; `FAILED` it failed (see `error_reasons`).
+# CargoesTransportCreateStatusV1ResponseResultTransportCargoeType: Transport cargo place type:
+# `PALLET` a pallet (the only type so far).
+# CargoesTransportCreateStatusV1ResponseStatus: State of the creation: `SUCCESS` done;
+# `IN_PROGRESS` still under way; `FAILED` it failed (see `error_reasons`).
+# CargoesTransportCreateV1RequestTransportCargoeType: Transport cargo place type: `PALLET` a
+# pallet (the only type so far).
 
 
 class CargoesCreateErrors(Model):
@@ -733,16 +761,25 @@ class CargoesDeleteErrors(Model):
 
 
 class CargoesDeleteErrors2(Model):
-    """TODO(describe): CargoesDeleteV2ResponseErrors"""
+    """What prevented deleting cargo places and transport cargo places."""
 
     cargo_error_reasons: list[CargoesDeleteErrorsCargoErrorReason2] | None = None
-    """TODO(describe): cargo_error_reasons"""
+    """Errors for individual cargo places."""
 
     supply_error_reasons: list[CargoesDeleteErrors2SupplyErrorReasonsItem] | None = None
-    """TODO(describe): supply_error_reasons"""
+    """Errors concerning the whole supply: `UNSPECIFIED` not determined; `SUPPLY_NOT_FOUND` the
+    supply was not found; `CANT_DELETE_ALL_CARGOES` not every cargo place of a supply may be
+    deleted; `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal
+    entity; `SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY` it belongs to another seller account;
+    `SUPPLY_CARGOES_IS_FINALIZED` its cargo places can no longer be edited;
+    `SUPPLY_CARGOES_LOCKED` another process is editing them; `OPERATION_NOT_FOUND` no operation
+    with this identifier; `ETTN_IS_UPLOADED` an electronic waybill (eTTN) is uploaded for the
+    supply; `CANT_DELETE_ALL_TRANSPORT_CARGOES` not every transport cargo place of a supply may
+    be deleted; `UNDEFINED` an unknown error.
+    """
 
     transport_cargo_error_reasons: list[CargoesDeleteErrorsTransportCargoErrorReason] | None = None
-    """TODO(describe): transport_cargo_error_reasons"""
+    """Errors for individual transport cargo places."""
 
 
 class CargoesDeleteErrorsCargoErrorReason(Model):
@@ -756,23 +793,25 @@ class CargoesDeleteErrorsCargoErrorReason(Model):
 
 
 class CargoesDeleteErrorsCargoErrorReason2(Model):
-    """TODO(describe): CargoesDeleteV2ResponseErrorsCargoErrorReason"""
+    """Why one cargo place could not be deleted."""
 
     cargo_id: int | None = None
-    """TODO(describe): cargo_id"""
+    """Cargo place identifier."""
 
     error_reasons: list[CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Errors: `UNSPECIFIED` not determined; `CARGO_NOT_FOUND` the cargo place was not found."""
 
 
 class CargoesDeleteErrorsTransportCargoErrorReason(Model):
-    """TODO(describe): CargoesDeleteV2ResponseErrorsTransportCargoErrorReason"""
+    """Why one transport cargo place could not be deleted."""
 
     error_reasons: list[CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Errors: `UNSPECIFIED` not determined; `CARGO_NOT_FOUND` the transport cargo place was not
+    found.
+    """
 
     transport_cargo_id: int | None = None
-    """TODO(describe): transport_cargo_id"""
+    """Transport cargo place identifier."""
 
 
 class CargoesDeleteStatusV1Response(Model):
@@ -790,13 +829,15 @@ class CargoesDeleteStatusV1Response(Model):
 
 
 class CargoesDeleteStatusV2Response(Model):
-    """TODO(describe): CargoesDeleteStatusV2Response"""
+    """The state of a cargo place deletion."""
 
     errors: CargoesDeleteErrors2 | None = None
-    """TODO(describe): errors"""
+    """What prevented the deletion."""
 
     status: CargoesDeleteStatusV2ResponseStatus | None = None
-    """TODO(describe): status"""
+    """State of the deletion: `UNSPECIFIED` not determined; `SUCCESS` deleted; `IN_PROGRESS` the
+    deletion is under way; `FAILED` it failed (see `errors`).
+    """
 
 
 class CargoesDeleteV1Request(RequestModel):
@@ -820,23 +861,26 @@ class CargoesDeleteV1Response(Model):
 
 
 class CargoesDeleteV2Request(RequestModel):
-    """TODO(describe): CargoesDeleteV2Request
+    """The cargo places and transport cargo places of a supply to delete.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but a request may pass
     several; at least one is required (`anyOf`).
     """
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier, from /v3/supply-order/get."""
 
     transport_cargo_deletion_type: CargoesDeleteV2RequestTransportCargoDeletionType
-    """TODO(describe): transport_cargo_deletion_type"""
+    """What happens to the cargo places on a deleted transport cargo place:
+    `UNBIND_CONTAINED_CARGOES` they are unbound and kept; `DELETE_CONTAINED_CARGOES` they are
+    deleted too.
+    """
 
     cargo_ids: Annotated[list[int], Meta(max_length=1500)] | None = None
-    """TODO(describe): cargo_ids"""
+    """Cargo places to delete, up to 1500."""
 
     transport_cargo_ids: Annotated[list[int], Meta(max_length=40)] | None = None
-    """TODO(describe): transport_cargo_ids"""
+    """Transport cargo places to delete, up to 40."""
 
     def __post_init__(self) -> None:
         if (self.cargo_ids is None) and (self.transport_cargo_ids is None):
@@ -844,13 +888,13 @@ class CargoesDeleteV2Request(RequestModel):
 
 
 class CargoesDeleteV2Response(Model):
-    """TODO(describe): CargoesDeleteV2Response"""
+    """The start of a cargo place deletion."""
 
     errors: CargoesDeleteErrors2 | None = None
-    """TODO(describe): errors"""
+    """Why the deletion cannot start; empty on success."""
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Identifier of the deletion; pass it to /v2/cargoes/delete/status."""
 
 
 class CargoesGetV1Response(Model):
@@ -942,228 +986,268 @@ class CargoesGetV1ResponseSupplyCargoeTrackingInfo(Model):
 
 
 class CargoesGetV2Request(RequestModel):
-    """TODO(describe): CargoesGetV2Request"""
+    """The supplies and cargo places to return."""
 
     supplies: Annotated[list[CargoesGetV2RequestSupply], Meta(max_length=100)]
-    """TODO(describe): supplies"""
+    """Supplies with the cargo places to return."""
 
 
 class CargoesGetV2RequestSupply(RequestModel):
-    """TODO(describe): CargoesGetV2RequestSupply"""
+    """A supply and some of its cargo places."""
 
     cargo_ids: list[int]
-    """TODO(describe): cargo_ids"""
+    """Cargo place identifiers."""
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier."""
 
 
 class CargoesGetV2Response(Model):
-    """TODO(describe): CargoesGetV2Response"""
+    """The cargo places of supplies."""
 
     supplies: list[CargoesGetV2ResponseSupply] | None = None
-    """TODO(describe): supplies"""
+    """Cargo places and transport cargo places per supply."""
 
 
 class CargoesGetV2ResponseSupply(Model):
-    """TODO(describe): CargoesGetV2ResponseSupply"""
+    """The cargo places, transport cargo places and limits of one supply."""
 
     bundle_id: str | None = None
-    """TODO(describe): bundle_id"""
+    """Identifier of the product content of the supply."""
 
     cargoes: list[CargoesGetV2ResponseSupplyCargoe] | None = None
-    """TODO(describe): cargoes"""
+    """Cargo places."""
 
     cargoes_bundle_id: str | None = None
-    """TODO(describe): cargoes_bundle_id"""
+    """Identifier of the product content of the cargo places."""
 
     limits: CargoesGetV2ResponseSupplyLimits | None = None
-    """TODO(describe): limits"""
+    """The most boxes, pallets and products the supply may have."""
 
     supply_id: int | None = None
-    """TODO(describe): supply_id"""
+    """Supply identifier."""
 
     transport_cargoes: list[CargoesGetV2ResponseSupplyTransportCargoe] | None = None
-    """TODO(describe): transport_cargoes"""
+    """Transport cargo places."""
 
 
 class CargoesGetV2ResponseSupplyCargoe(Model):
-    """TODO(describe): CargoesGetV2ResponseSupplyCargoe"""
+    """A cargo place of a supply."""
 
     bundle_id: str | None = None
-    """TODO(describe): bundle_id"""
+    """Identifier of the product content of the cargo place."""
 
     cargo_id: int | None = None
-    """TODO(describe): cargo_id"""
+    """Cargo place identifier."""
 
     content_type: CargoesGetV2ResponseSupplyCargoeContentType | None = None
-    """TODO(describe): content_type"""
+    """Content of the cargo place: `UNSPECIFIED` not determined; `MONO` a mono pallet or box (one
+    product); `MIX` a mixed pallet or box; `NONE` no contents.
+    """
 
     placement_zone_type: CargoesGetV2ResponseSupplyCargoePlacementZoneType | None = None
-    """TODO(describe): placement_zone_type"""
+    """Placement zones of the contents: `UNSPECIFIED` no split by placement zone is needed;
+    `UNDEFINED` not determined; `TYPE_SINGLE` everything goes to one placement zone; `MULTI` the
+    contents go to different placement zones.
+    """
 
     tracking_info: CargoesGetV2ResponseSupplyCargoeTrackingInfo | None = None
-    """TODO(describe): tracking_info"""
+    """Where the cargo place is and when it arrives."""
 
     transport_cargo_id: int | None = None
-    """TODO(describe): transport_cargo_id"""
+    """Identifier of the transport cargo place it is on."""
 
     type: CargoesGetV2ResponseSupplyCargoeType | None = None
-    """TODO(describe): type"""
+    """Cargo place type: `UNSPECIFIED` not determined; `BOX` a box; `PALLET` a pallet."""
 
 
 class CargoesGetV2ResponseSupplyCargoeTrackingInfo(Model):
-    """TODO(describe): CargoesGetV2ResponseSupplyCargoeTrackingInfo"""
+    """Tracking of a cargo place."""
 
     arrival_at: CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt | None = None
-    """TODO(describe): arrival_at"""
+    """When the cargo place arrives (or arrived) at the warehouse."""
 
     status: CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus | None = None
-    """TODO(describe): status"""
+    """Cargo place state: `UNSPECIFIED` not determined; `READY_TO_SUPPLY` ready to be shipped;
+    `REFUSED` refused; `ON_WAREHOUSE` at the storage warehouse; `NOT_DELIVERED` not handed over;
+    `ACCEPTING` being accepted; `PROCESSED` processed; `ON_POINT_SHIPMENT` at the shipping
+    point; `ON_TRANSIT_WAREHOUSE` in transit; `LOST` lost; `CREATED` created; `DELETED` deleted;
+    `DECLARED_IN_TRANSPORT_CARGO` declared on a transport cargo place.
+    """
 
     type: CargoesGetV2ResponseSupplyCargoeTrackingInfoType | None = None
-    """TODO(describe): type"""
+    """Which date `arrival_at` is: `UNSPECIFIED` not determined; `EXPECTED_ARRIVAL` the planned
+    one; `ACTUAL_ARRIVAL` the actual one.
+    """
 
 
 class CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt(Model):
-    """TODO(describe): CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt"""
+    """An arrival date with the time zone of the warehouse."""
 
     date: datetime | None = None
-    """TODO(describe): date"""
+    """Date and time of arrival."""
 
     timezone_info: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
-    """TODO(describe): timezone_info"""
+    """Time zone of the warehouse."""
 
 
 class CargoesGetV2ResponseSupplyLimits(Model):
-    """TODO(describe): CargoesGetV2ResponseSupplyLimits"""
+    """The most boxes, pallets and products a supply may have."""
 
     max_box_count: int | None = None
-    """TODO(describe): max_box_count"""
+    """Most boxes."""
 
     max_box_sku_count: int | None = None
-    """TODO(describe): max_box_sku_count"""
+    """Most products in one box."""
 
     max_pallet_count: int | None = None
-    """TODO(describe): max_pallet_count"""
+    """Most pallets."""
 
     max_transport_pallet_count: int | None = None
-    """TODO(describe): max_transport_pallet_count"""
+    """Most transport cargo places."""
 
 
 class CargoesGetV2ResponseSupplyTransportCargoe(Model):
-    """TODO(describe): CargoesGetV2ResponseSupplyTransportCargoe"""
+    """A transport cargo place of a supply."""
 
     box_count: int | None = None
-    """TODO(describe): box_count"""
+    """Number of cargo places on it."""
 
     summary_bundle_id: str | None = None
-    """TODO(describe): summary_bundle_id"""
+    """Identifier of the combined product content of the transport cargo place."""
 
     tracking_info: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfo | None = None
-    """TODO(describe): tracking_info"""
+    """Where the transport cargo place is and when it arrives."""
 
     transport_cargo_id: int | None = None
-    """TODO(describe): transport_cargo_id"""
+    """Transport cargo place identifier."""
 
     type: CargoesGetV2ResponseSupplyTransportCargoeType | None = None
-    """TODO(describe): type"""
+    """Transport cargo place type: `UNSPECIFIED` not determined; `PALLET` a pallet."""
 
 
 class CargoesGetV2ResponseSupplyTransportCargoeTrackingInfo(Model):
-    """TODO(describe): CargoesGetV2ResponseSupplyTransportCargoeTrackingInfo"""
+    """Tracking of a transport cargo place."""
 
     arrival_at: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt | None = None
-    """TODO(describe): arrival_at"""
+    """When the transport cargo place arrives (or arrived) at the warehouse."""
 
     status: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus | None = None
-    """TODO(describe): status"""
+    """Transport cargo place state: `UNSPECIFIED` not determined; `READY_TO_SUPPLY` ready to be
+    shipped; `REFUSED` refused; `ON_WAREHOUSE` at the storage warehouse; `NOT_DELIVERED` not
+    handed over; `ON_POINT_SHIPMENT` at the shipping point; `ON_TRANSIT_WAREHOUSE` in transit;
+    `LOST` lost; `CREATED` created; `CARGO_DISASSEMBLED` taken apart (deleted).
+    """
 
     type: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType | None = None
-    """TODO(describe): type"""
+    """Which date `arrival_at` is: `UNSPECIFIED` not determined; `EXPECTED_ARRIVAL` the planned
+    one; `ACTUAL_ARRIVAL` the actual one.
+    """
 
 
 class CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt(Model):
-    """TODO(describe): CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt"""
+    """An arrival date with the time zone of the warehouse."""
 
     date: datetime | None = None
-    """TODO(describe): date"""
+    """Date and time of arrival."""
 
     timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
-    """TODO(describe): timezone"""
+    """Time zone of the warehouse."""
 
 
 class CargoesLabelTransportByOrderCreateV1Response(Model):
-    """TODO(describe): CargoesLabelTransportByOrderCreateV1Response"""
+    """The start of a label generation for a supply order."""
 
     error_reasons: list[CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why the labels could not be generated: `ORDER_NOT_FOUND` the supply order was not found;
+    `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
+    ended with an error; `ALL_SUPPLIES_SKIPPED` no supply of the order has labels to print;
+    `LABELS_COUNT_EXCEED` too many labels requested at once; `UNDEFINED` an unknown error.
+    """
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Identifier of the generation; pass it to /v1/cargoes/label/transport-by-order/status."""
 
 
 class CargoesLabelTransportByOrderStatusV1Response(Model):
-    """TODO(describe): CargoesLabelTransportByOrderStatusV1Response"""
+    """The state of a label generation for a supply order."""
 
     error_reasons: list[CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why the labels could not be generated: `ORDER_NOT_FOUND` the supply order was not found;
+    `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
+    ended with an error; `ALL_SUPPLIES_SKIPPED` no supply of the order has labels to print;
+    `LABELS_COUNT_EXCEED` too many labels requested at once; `UNDEFINED` an unknown error.
+    """
 
     result: CargoesLabelTransportByOrderStatusV1ResponseResult | None = None
-    """TODO(describe): result"""
+    """The labels, when the generation succeeded."""
 
     status: CargoesLabelTransportByOrderStatusV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """State of the generation: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed
+    (see `error_reasons`).
+    """
 
 
 class CargoesLabelTransportByOrderStatusV1ResponseResult(Model):
-    """TODO(describe): CargoesLabelTransportByOrderStatusV1ResponseResult"""
+    """The generated labels of the transport cargo places of a supply order."""
 
     file_url: str | None = None
-    """TODO(describe): file_url"""
+    """Link to the PDF file with the labels."""
 
     skipped_supplies_ids: list[int] | None = None
-    """TODO(describe): skipped_supplies_ids"""
+    """Supplies of the order that got no labels."""
 
 
 class CargoesLabelTransportCreateV1Request(RequestModel):
-    """TODO(describe): CargoesLabelTransportCreateV1Request"""
+    """The supply, and optionally its transport cargo places, to print labels for."""
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier, from /v3/supply-order/get."""
 
     transport_cargo_ids: Annotated[list[int], Meta(max_length=40)] | None = None
-    """TODO(describe): transport_cargo_ids"""
+    """Transport cargo places to print labels for; all of the supply when left out."""
 
 
 class CargoesLabelTransportCreateV1Response(Model):
-    """TODO(describe): CargoesLabelTransportCreateV1Response"""
+    """The start of a label generation for transport cargo places."""
 
     error_reasons: list[CargoesLabelTransportCreateV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why the labels could not be generated: `INVALID_STATE` the supply state does not allow it;
+    `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
+    ended with an error; `SUPPLY_NOT_BELONG_CONTRACTOR` the supply belongs to another legal
+    entity; `SUPPLY_NOT_BELONG_COMPANY` it belongs to another seller account; `SUPPLY_IS_EMPTY`
+    the supply has no cargo places; `CARGOES_NOT_FOUND` the cargo places were not found.
+    """
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Identifier of the generation; pass it to /v1/cargoes/label/transport/status."""
 
 
 class CargoesLabelTransportStatusV1Response(Model):
-    """TODO(describe): CargoesLabelTransportStatusV1Response"""
+    """The state of a label generation for transport cargo places."""
 
     error_reasons: list[CargoesLabelTransportStatusV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why the labels could not be generated: `INVALID_STATE` the supply state does not allow it;
+    `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
+    ended with an error; `SUPPLY_NOT_BELONG_CONTRACTOR` the supply belongs to another legal
+    entity; `SUPPLY_NOT_BELONG_COMPANY` it belongs to another seller account; `SUPPLY_IS_EMPTY`
+    the supply has no cargo places; `CARGOES_NOT_FOUND` the cargo places were not found.
+    """
 
     result: CargoesLabelTransportStatusV1ResponseResult | None = None
-    """TODO(describe): result"""
+    """The labels, when the generation succeeded."""
 
     status: CargoesLabelTransportStatusV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """State of the generation: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed
+    (see `error_reasons`).
+    """
 
 
 class CargoesLabelTransportStatusV1ResponseResult(Model):
-    """TODO(describe): CargoesLabelTransportStatusV1ResponseResult"""
+    """The generated labels of transport cargo places."""
 
     file_url: str | None = None
-    """TODO(describe): file_url"""
+    """Link to the PDF file with the labels."""
 
 
 class CargoesRequest(RequestModel):
@@ -1174,10 +1258,12 @@ class CargoesRequest(RequestModel):
 
 
 class CargoesRequest2(RequestModel):
-    """TODO(describe): CargoesTransportCreateStatusV1Request"""
+    """Request for the state of a transport cargo place operation."""
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Operation identifier, from /v1/cargoes/transport/create or
+    /v1/cargoes/label/transport/create.
+    """
 
 
 class CargoesRulesGetV1Response(Model):
@@ -1343,116 +1429,133 @@ class CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule(Model):
 
 
 class CargoesSuppliesGetV1Request(RequestModel):
-    """TODO(describe): CargoesSuppliesGetV1Request"""
+    """The supplies whose cargo places to return."""
 
     supply_ids: Annotated[list[int], Meta(max_length=50)]
-    """TODO(describe): supply_ids"""
+    """Supply identifiers."""
 
 
 class CargoesSuppliesGetV1Response(Model):
-    """TODO(describe): CargoesSuppliesGetV1Response"""
+    """The cargo places of supplies."""
 
     not_found_supply_ids: list[int] | None = None
-    """TODO(describe): not_found_supply_ids"""
+    """Supplies that were not found."""
 
     supplies_cargoes: list[CargoesSuppliesGetV1ResponseSuppliesCargoe] | None = None
-    """TODO(describe): supplies_cargoes"""
+    """Cargo places per supply."""
 
 
 class CargoesSuppliesGetV1ResponseSuppliesCargoe(Model):
-    """TODO(describe): CargoesSuppliesGetV1ResponseSuppliesCargoe"""
+    """The cargo places of one supply."""
 
     bundle_id: str | None = None
-    """TODO(describe): bundle_id"""
+    """Identifier of the content of the supply."""
 
     cargoes_without_transport_cargoes: (
         list[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] | None
     ) = None
-    """TODO(describe): cargoes_without_transport_cargoes"""
+    """Cargo places bound to no transport cargo place."""
 
     supply_id: int | None = None
-    """TODO(describe): supply_id"""
+    """Supply identifier."""
 
     transport_cargoes: list[CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe] | None = None
-    """TODO(describe): transport_cargoes"""
+    """Transport cargo places of the supply with their cargo places."""
 
 
 class CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe(Model):
-    """TODO(describe): CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe"""
+    """A cargo place."""
 
     barcode: str | None = None
-    """TODO(describe): barcode"""
+    """Barcode of the cargo place."""
 
     bundle_id: str | None = None
-    """TODO(describe): bundle_id"""
+    """Identifier of the content of the cargo place."""
 
     cargo_id: int | None = None
-    """TODO(describe): cargo_id"""
+    """Cargo place identifier."""
 
 
 class CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe(Model):
-    """TODO(describe): CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe"""
+    """A transport cargo place with the cargo places on it."""
 
     bundle_id: str | None = None
-    """TODO(describe): bundle_id"""
+    """Identifier of the content of the transport cargo place."""
 
     cargoes: (
         list[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] | None
     ) = None
-    """TODO(describe): cargoes"""
+    """Cargo places on the transport cargo place."""
 
     transport_cargo_id: int | None = None
-    """TODO(describe): transport_cargo_id"""
+    """Transport cargo place identifier."""
 
     type: CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType | None = None
-    """TODO(describe): type"""
+    """Transport cargo place type: `PALLET` a pallet (the only type so far)."""
 
 
 class CargoesTransportActivateStatusV1Response(Model):
-    """TODO(describe): CargoesTransportActivateStatusV1Response"""
+    """The state of switching transport cargo places on or off."""
 
     error_reasons: list[CargoesTransportActivateStatusV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why the change failed: `OPERATION_NOT_FOUND` no operation with this identifier;
+    `SUPPLY_IS_FINALIZED`, `CAN_NOT_EDIT_TAG` the supply can no longer be changed; `UNDEFINED`
+    an unknown error.
+    """
 
     status: CargoesTransportActivateStatusV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """State of the change: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed (see
+    `error_reasons`).
+    """
 
 
 class CargoesTransportActivateV1Request(RequestModel):
-    """TODO(describe): CargoesTransportActivateV1Request"""
+    """Whether a supply uses transport cargo places."""
 
     is_transport: bool
-    """TODO(describe): is_transport"""
+    """`true` to switch transport cargo places on, `false` to switch them off."""
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier, from /v3/supply-order/get."""
 
 
 class CargoesTransportBindStatusV1Response(Model):
-    """TODO(describe): CargoesTransportBindStatusV1Response"""
+    """The state of binding cargo places to transport cargo places."""
 
     error_reasons: list[CargoesTransportBindStatusV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why cargo places could not be bound or unbound: `OPERATION_NOT_FOUND` no operation with this
+    identifier; `OPERATION_FAILED` the operation ended with an error; `SUPPLY_NOT_FOUND` the
+    supply was not found; `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another seller
+    account; `SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR` it belongs to another legal entity;
+    `TRANSPORT_CARGOES_NOT_ENABLED_FOR_SUPPLY` transport cargo places are not switched on for
+    the supply (/v1/cargoes/transport/activate); `INVALID_SUPPLY_STATE` the supply state does
+    not allow it; `SUPPLY_IS_FINALIZED` the supply can no longer be edited;
+    `CARGO_IDS_NOT_FOUND` cargo places not found; `TRANSPORT_CARGO_IDS_NOT_FOUND` transport
+    cargo places not found; `ETTN_IS_UPLOADED` a supply with an uploaded electronic waybill
+    (eTTN) cannot be edited.
+    """
 
     status: CargoesTransportBindStatusV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """State of the change: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed (see
+    `error_reasons`).
+    """
 
 
 class CargoesTransportBindV1Request(RequestModel):
-    """TODO(describe): CargoesTransportBindV1Request
+    """Cargo places to put on transport cargo places or take off them.
 
     Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but a request may pass
     several; at least one is required (`anyOf`).
     """
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier, from /v3/supply-order/get."""
 
     cargoes_unbind_transport_cargoes: list[int] | None = None
-    """TODO(describe): cargoes_unbind_transport_cargoes"""
+    """Cargo places to take off their transport cargo places."""
 
     transport_cargo_bind: list[CargoesTransportBindV1RequestTransportCargoBind] | None = None
-    """TODO(describe): transport_cargo_bind"""
+    """Transport cargo places and the cargo places to put on each."""
 
     def __post_init__(self) -> None:
         if (self.cargoes_unbind_transport_cargoes is None) and (self.transport_cargo_bind is None):
@@ -1462,82 +1565,114 @@ class CargoesTransportBindV1Request(RequestModel):
 
 
 class CargoesTransportBindV1RequestTransportCargoBind(RequestModel):
-    """TODO(describe): CargoesTransportBindV1RequestTransportCargoBind"""
+    """A transport cargo place and the cargo places to put on it."""
 
     cargo_ids: list[int]
-    """TODO(describe): cargo_ids"""
+    """Cargo place identifiers."""
 
     transport_cargo_id: int
-    """TODO(describe): transport_cargo_id"""
+    """Transport cargo place identifier."""
 
 
 class CargoesTransportBindV1Response(Model):
-    """TODO(describe): CargoesTransportBindV1Response"""
+    """The start of binding cargo places."""
 
     error_reasons: list[CargoesTransportBindV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why cargo places could not be bound or unbound: `OPERATION_NOT_FOUND` no operation with this
+    identifier; `OPERATION_FAILED` the operation ended with an error; `SUPPLY_NOT_FOUND` the
+    supply was not found; `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another seller
+    account; `SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR` it belongs to another legal entity;
+    `TRANSPORT_CARGOES_NOT_ENABLED_FOR_SUPPLY` transport cargo places are not switched on for
+    the supply (/v1/cargoes/transport/activate); `INVALID_SUPPLY_STATE` the supply state does
+    not allow it; `SUPPLY_IS_FINALIZED` the supply can no longer be edited;
+    `CARGO_IDS_NOT_FOUND` cargo places not found; `TRANSPORT_CARGO_IDS_NOT_FOUND` transport
+    cargo places not found; `ETTN_IS_UPLOADED` a supply with an uploaded electronic waybill
+    (eTTN) cannot be edited.
+    """
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Identifier of the operation; pass it to /v1/cargoes/transport/bind/status."""
 
 
 class CargoesTransportCreateStatusV1Response(Model):
-    """TODO(describe): CargoesTransportCreateStatusV1Response"""
+    """The state of creating transport cargo places."""
 
     error_reasons: list[CargoesTransportCreateStatusV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why transport cargo places could not be created: `SUPPLY_NOT_FOUND` the supply was not
+    found; `WAREHOUSE_LIMITS_EXCEED` the warehouse limits are exceeded;
+    `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal entity;
+    `SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY` it belongs to another seller account;
+    `PALLET_SUPPLY_CONTAINS_BOXES` a pallet supply may not contain boxes;
+    `SUPPLY_CARGOES_IS_FINALIZED` the supply can no longer be edited; `SUPPLY_CARGOES_LOCKED`
+    another process is editing its cargo places; `OPERATION_NOT_FOUND` no operation with this
+    identifier; `ETTN_IS_UPLOADED` a supply with an uploaded electronic waybill (eTTN) cannot be
+    edited; `BOX_SUPPLY_CONTAINS_PALLETS` a box supply may contain only boxes; `UNDEFINED` an
+    unknown error.
+    """
 
     result: CargoesTransportCreateStatusV1ResponseResult | None = None
-    """TODO(describe): result"""
+    """The new transport cargo places, when the creation succeeded."""
 
     status: CargoesTransportCreateStatusV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """State of the creation: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed
+    (see `error_reasons`).
+    """
 
 
 class CargoesTransportCreateStatusV1ResponseResult(Model):
-    """TODO(describe): CargoesTransportCreateStatusV1ResponseResult"""
+    """The transport cargo places that were created."""
 
     transport_cargoes: list[CargoesTransportCreateStatusV1ResponseResultTransportCargoe] | None = (
         None
     )
-    """TODO(describe): transport_cargoes"""
+    """The new transport cargo places."""
 
 
 class CargoesTransportCreateStatusV1ResponseResultTransportCargoe(Model):
-    """TODO(describe): CargoesTransportCreateStatusV1ResponseResultTransportCargoe"""
+    """A new transport cargo place."""
 
     id: int | None = None
-    """TODO(describe): id"""
+    """Transport cargo place identifier."""
 
     type: CargoesTransportCreateStatusV1ResponseResultTransportCargoeType | None = None
-    """TODO(describe): type"""
+    """Transport cargo place type: `PALLET` a pallet (the only type so far)."""
 
 
 class CargoesTransportCreateV1Request(RequestModel):
-    """TODO(describe): CargoesTransportCreateV1Request"""
+    """The transport cargo places to create for a supply."""
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier, from /v3/supply-order/get."""
 
     transport_cargoes: list[CargoesTransportCreateV1RequestTransportCargoe]
-    """TODO(describe): transport_cargoes"""
+    """How many transport cargo places of each type to create."""
 
 
 class CargoesTransportCreateV1RequestTransportCargoe(RequestModel):
-    """TODO(describe): CargoesTransportCreateV1RequestTransportCargoe"""
+    """A number of transport cargo places of one type."""
 
     count: Annotated[int, Meta(le=40)]
-    """TODO(describe): count"""
+    """How many to create."""
 
     type: CargoesTransportCreateV1RequestTransportCargoeType
-    """TODO(describe): type"""
+    """Transport cargo place type: `PALLET` a pallet (the only type so far)."""
 
 
 class CargoesTransportCreateV1Response(Model):
-    """TODO(describe): CargoesTransportCreateV1Response"""
+    """The start of creating transport cargo places."""
 
     error_reasons: list[CargoesTransportCreateV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why transport cargo places could not be created: `SUPPLY_NOT_FOUND` the supply was not
+    found; `WAREHOUSE_LIMITS_EXCEED` the warehouse limits are exceeded;
+    `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal entity;
+    `SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY` it belongs to another seller account;
+    `PALLET_SUPPLY_CONTAINS_BOXES` a pallet supply may not contain boxes;
+    `SUPPLY_CARGOES_IS_FINALIZED` the supply can no longer be edited; `SUPPLY_CARGOES_LOCKED`
+    another process is editing its cargo places; `OPERATION_NOT_FOUND` no operation with this
+    identifier; `ETTN_IS_UPLOADED` a supply with an uploaded electronic waybill (eTTN) cannot be
+    edited; `BOX_SUPPLY_CONTAINS_PALLETS` a box supply may contain only boxes; `UNDEFINED` an
+    unknown error.
+    """
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Identifier of the operation; pass it to /v1/cargoes/transport/create/status."""

@@ -373,13 +373,15 @@ class ProductCardAttributeValue(Model):
 
 
 class ProductCertificateResult2(Model):
-    """A dictionary entry: a code and its name."""
+    """A dictionary entry: a code and its name (a certificate status, a rejection reason, a sorting
+    centre).
+    """
 
     code: str | None = None
-    """Code of the status or rejection reason."""
+    """The code."""
 
     name: str | None = None
-    """Human-readable description of the code."""
+    """Its human-readable name."""
 
 
 class ProductImage(Model):
@@ -495,13 +497,13 @@ class SupplyOrderRequest(RequestModel):
 
 
 class SupplyOrderTimeslotListResponseTimeslotsInfoTimezone(Model):
-    """TODO(describe): SupplyOrderTimeslotListV2ResponseTimeslotsInfoTimezone"""
+    """The time zone of the warehouse that the times refer to."""
 
     iana_name: str | None = None
-    """TODO(describe): iana_name"""
+    """The time zone name in the IANA database, for example `Europe/Moscow`."""
 
     offset: int | None = None
-    """TODO(describe): offset"""
+    """Offset of the time zone from UTC, in seconds (10800 for UTC+3)."""
 
 
 class WarehouseAddressCoordinates(RequestModel):

@@ -437,14 +437,16 @@ class DeliveryCheckoutV2ResponseSplit(Model):
     """Identifier of the warehouse the shipment is sent from."""
 
     commissions: DeliveryCheckoutV2ResponseSplitCommissions | None = None
-    """TODO(describe): commissions"""
+    """What delivering this posting costs with Ozon's commission; `null` means this delivery option
+    is not available.
+    """
 
 
 class DeliveryCheckoutV2ResponseSplitCommissions(Model):
-    """TODO(describe): DeliveryCheckoutV2ResponseSplitCommissions"""
+    """The delivery cost of one posting of the order, commission included."""
 
     total: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): total"""
+    """The delivery cost of the posting including Ozon's commission, with its currency."""
 
 
 class DeliveryCheckoutV2ResponseSplitDeliveryMethod(Model):

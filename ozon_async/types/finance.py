@@ -116,14 +116,14 @@ class FinanceAccrualByDayV1ResponseAccrual(Model):
     """Accrual type identifier; names are listed by /v1/finance/accrual/types."""
 
     container_fees: FinanceAccrualByDayV1ResponseAccrualContainerFees | None = None
-    """TODO(describe): container_fees"""
+    """Charges for a container (filled when `accrued_category` is `CONTAINER_FEES`)."""
 
 
 class FinanceAccrualByDayV1ResponseAccrualContainerFees(Model):
-    """TODO(describe): FinanceAccrualByDayV1ResponseAccrualContainerFees"""
+    """The charges booked for a container."""
 
     fees: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
-    """TODO(describe): fees"""
+    """The individual charges, each with its accrual type and amount."""
 
 
 class FinanceAccrualByDayV1ResponseAccrualItemFees(Model):

@@ -357,10 +357,21 @@ class FbsPosting(Model):
     """true if the order is a click-and-collect order (picked up by the buyer from the seller)."""
 
     integration_type_flow: str | None = None
-    """TODO(describe): integration_type_flow"""
+    """How the posting is processed and delivered: `ozon` Ozon delivers it; `aggregator` an
+    external delivery service delivers it and Ozon registers the order with it; `non_integrated`
+    the seller delivers it; `3pl_tracking` an external service delivers it and the seller
+    registers the order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration,
+    delivered by an external service that Ozon registers the order with; `hybrid_non_integrated`
+    hybrid integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration,
+    delivered by an external service that the seller registers the order with;
+    `click_and_collect` reserved for pick-up in a partner store; `FBP` shipped from an Ozon
+    partner warehouse.
+    """
 
     sorting_center: ProductCertificateResult2 | None = None
-    """TODO(describe): sorting_center"""
+    """The sorting centre the posting has to be brought to, for `integration_type_flow`
+    `hybrid_3pl_tracking`; `null` when Ozon could not get it.
+    """
 
 
 class FbsPostingAddress(Model):
@@ -901,10 +912,21 @@ class FbsPostingV4(Model):
     """Volumetric weight of the product; may be null."""
 
     integration_type_flow: str | None = None
-    """TODO(describe): integration_type_flow"""
+    """How the posting is processed and delivered: `ozon` Ozon delivers it; `aggregator` an
+    external delivery service delivers it and Ozon registers the order with it; `non_integrated`
+    the seller delivers it; `3pl_tracking` an external service delivers it and the seller
+    registers the order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration,
+    delivered by an external service that Ozon registers the order with; `hybrid_non_integrated`
+    hybrid integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration,
+    delivered by an external service that the seller registers the order with;
+    `click_and_collect` reserved for pick-up in a partner store; `FBP` shipped from an Ozon
+    partner warehouse.
+    """
 
     sorting_center: ProductCertificateResult2 | None = None
-    """TODO(describe): sorting_center"""
+    """The sorting centre the posting has to be brought to, for `integration_type_flow`
+    `hybrid_3pl_tracking`; `null` when Ozon could not get it.
+    """
 
 
 class FbsPostingWithParams(RequestModel):
@@ -1539,7 +1561,7 @@ class PostingFboGetV2ResponseResult(Model):
     """
 
     external_order: PostingExternalOrder | None = None
-    """TODO(describe): external_order"""
+    """Details of the order if it comes from an external platform."""
 
 
 class PostingFboListV2Request(RequestModel):
@@ -1852,191 +1874,192 @@ class PostingFboProduct(Model):
 
 
 class PostingFbpGetV1Response(Model):
-    """TODO(describe): PostingFbpGetV1Response"""
+    """An FBP posting."""
 
     posting: PostingFbpGetV1ResponsePosting | None = None
-    """TODO(describe): posting"""
+    """The posting."""
 
 
 class PostingFbpGetV1ResponsePosting(Model):
-    """TODO(describe): PostingFbpGetV1ResponsePosting"""
+    """A posting shipped from an Ozon partner warehouse (FBP)."""
 
     analytics_data: PostingFbpGetV1ResponsePostingAnalyticsData | None = None
-    """TODO(describe): analytics_data"""
+    """Analytics data: where and how the posting is delivered."""
 
     cancellation: PostingFbpGetV1ResponsePostingCancellation | None = None
-    """TODO(describe): cancellation"""
+    """Cancellation details, when the posting was cancelled."""
 
     financial_data: PostingFbpGetV1ResponsePostingFinancialData | None = None
-    """TODO(describe): financial_data"""
+    """Financial data of the posting: delivery cost and per-product prices and commissions."""
 
     in_process_at: datetime | None = None
-    """TODO(describe): in_process_at"""
+    """Date and time processing of the posting started."""
 
     order_date: datetime | None = None
-    """TODO(describe): order_date"""
+    """Date and time the order was created."""
 
     order_id: int | None = None
-    """TODO(describe): order_id"""
+    """Identifier of the order the posting belongs to."""
 
     order_number: str | None = None
-    """TODO(describe): order_number"""
+    """Number of the order the posting belongs to."""
 
     posting_number: str | None = None
-    """TODO(describe): posting_number"""
+    """Posting number."""
 
     products: list[PostingFbpGetV1ResponsePostingProduct] | None = None
-    """TODO(describe): products"""
+    """Products in the posting."""
 
-    status: int | None = None
-    """TODO(describe): status"""
+    status: str | float | None = None
+    """Posting status."""
 
     substatus: str | None = None
-    """TODO(describe): substatus"""
+    """Posting substatus."""
 
     tpl_provider_id: int | None = None
-    """TODO(describe): tpl_provider_id"""
+    """Identifier of the delivery service."""
 
 
 class PostingFbpGetV1ResponsePostingAnalyticsData(Model):
-    """TODO(describe): PostingFbpGetV1ResponsePostingAnalyticsData"""
+    """Analytics data of an FBP posting."""
 
     city: str | None = None
-    """TODO(describe): city"""
+    """City the posting is delivered to."""
 
     delivery_date_begin: datetime | None = None
-    """TODO(describe): delivery_date_begin"""
+    """Start of the delivery window."""
 
     delivery_date_end: datetime | None = None
-    """TODO(describe): delivery_date_end"""
+    """End of the delivery window."""
 
     delivery_type: str | None = None
-    """TODO(describe): delivery_type"""
+    """How the posting is delivered."""
 
     region: str | None = None
-    """TODO(describe): region"""
+    """Region the posting is delivered to."""
 
     warehouse_id: int | None = None
-    """TODO(describe): warehouse_id"""
+    """Identifier of the warehouse the posting ships from."""
 
 
 class PostingFbpGetV1ResponsePostingCancellation(Model):
-    """TODO(describe): PostingFbpGetV1ResponsePostingCancellation"""
+    """Why and by whom an FBP posting was cancelled."""
 
     cancel_reason: str | None = None
-    """TODO(describe): cancel_reason"""
+    """Cancellation reason as text."""
 
     cancel_reason_id: int | None = None
-    """TODO(describe): cancel_reason_id"""
+    """Identifier of the cancellation reason."""
 
     cancellation_initiator: str | None = None
-    """TODO(describe): cancellation_initiator"""
+    """Who initiated the cancellation."""
 
     cancellation_type: str | None = None
-    """TODO(describe): cancellation_type"""
+    """Cancellation type."""
 
 
 class PostingFbpGetV1ResponsePostingFinancialData(Model):
-    """TODO(describe): PostingFbpGetV1ResponsePostingFinancialData"""
+    """Financial data of an FBP posting."""
 
     cluster_from: str | None = None
-    """TODO(describe): cluster_from"""
+    """Code of the region (cluster) the order is shipped from."""
 
     cluster_to: str | None = None
-    """TODO(describe): cluster_to"""
+    """Code of the region (cluster) the order is delivered to."""
 
     delivery_amount: float | None = None
-    """TODO(describe): delivery_amount"""
+    """Delivery cost."""
 
     products: list[PostingFbpGetV1ResponsePostingFinancialDataProduct] | None = None
-    """TODO(describe): products"""
+    """Financial data for each product of the order."""
 
 
 class PostingFbpGetV1ResponsePostingFinancialDataProduct(Model):
-    """TODO(describe): PostingFbpGetV1ResponsePostingFinancialDataProduct"""
+    """Prices, discounts and commissions of one product of an FBP posting."""
 
     actions: list[PostingFbpGetV1ResponsePostingFinancialDataProductAction] | None = None
-    """TODO(describe): actions"""
+    """Promotions applied to the product."""
 
     commissions_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): commissions_price"""
+    """Commission charged for the product, with its currency."""
 
     customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): customer_price"""
+    """Price of the product on the Ozon site, with its currency."""
 
     old_price: float | None = None
-    """TODO(describe): old_price"""
+    """Price before discounts; shown struck through on the product page."""
 
     posting_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
-    """TODO(describe): posting_commission"""
+    """Commission for the posting: amount, payout and rate."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Quantity of the product in the posting."""
 
     return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
-    """TODO(describe): return_commission"""
+    """Commission for a return of the product: amount, payout and rate."""
 
     seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): seller_price"""
+    """Seller's price after Ozon discounts, with its currency."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
     total_discount_percent: float | None = None
-    """TODO(describe): total_discount_percent"""
+    """Total discount, percent."""
 
     total_discount_value: float | None = None
-    """TODO(describe): total_discount_value"""
+    """Total discount amount."""
 
 
 class PostingFbpGetV1ResponsePostingFinancialDataProductAction(Model):
-    """TODO(describe): PostingFbpGetV1ResponsePostingFinancialDataProductAction"""
+    """A promotion applied to a product."""
 
     action_id: int | None = None
-    """TODO(describe): action_id"""
+    """Promotion identifier."""
 
     action_type: str | None = None
-    """TODO(describe): action_type"""
+    """Promotion type."""
 
     date_from: datetime | None = None
-    """TODO(describe): date_from"""
+    """Start date of the promotion."""
 
     date_to: datetime | None = None
-    """TODO(describe): date_to"""
+    """End date of the promotion."""
 
     description: str | None = None
-    """TODO(describe): description"""
+    """Promotion name."""
 
     discount_percent: float | None = None
-    """TODO(describe): discount_percent"""
+    """Discount, percent."""
 
     discount_value: float | None = None
-    """TODO(describe): discount_value"""
+    """Discount amount."""
 
 
 class PostingFbpGetV1ResponsePostingProduct(Model):
-    """TODO(describe): PostingFbpGetV1ResponsePostingProduct"""
+    """A product in an FBP posting."""
 
     has_imei: bool | None = None
-    """TODO(describe): has_imei"""
+    """`true` if the product has an IMEI."""
 
     marketplace_seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): marketplace_seller_price"""
+    """Price of the product with promotions applied, except those Ozon pays for, with its currency.
+    """
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Product name."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (offer ID, article)."""
 
     quantity: int | None = None
-    """TODO(describe): quantity"""
+    """Quantity of the product in the posting."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
     weight_max: float | None = None
-    """TODO(describe): weight_max"""
+    """Maximum weight of one unit."""
 
 
 class PostingFbpListV1Request(RequestModel):
@@ -2169,10 +2192,10 @@ class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
     """Total discount amount."""
 
     posting_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
-    """TODO(describe): posting_commission"""
+    """Commission for the posting: amount, payout and rate."""
 
     return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
-    """TODO(describe): return_commission"""
+    """Commission for a return of the product: amount, payout and rate."""
 
 
 class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
@@ -2226,16 +2249,16 @@ class PostingFbpListV1ResponsePostingProduct(Model):
 
 
 class PostingFbpPostingFinancialDataProductPostingCommission(Model):
-    """TODO(describe): PostingFbpGetV1ResponsePostingFinancialDataProductPostingCommission"""
+    """A commission on a product of an FBP posting."""
 
     amount: float | None = None
-    """TODO(describe): amount"""
+    """Commission amount."""
 
     payout: float | None = None
-    """TODO(describe): payout"""
+    """Amount paid out to the seller."""
 
     percent: float | None = None
-    """TODO(describe): percent"""
+    """Commission rate, percent."""
 
 
 class PostingFbsActCheckStatusV2Response(Model):
@@ -2929,13 +2952,24 @@ class PostingFbsGetV3ResponseResult(Model):
     """true if the posting is a click-and-collect order (the buyer collects it from the seller)."""
 
     external_order: PostingExternalOrder | None = None
-    """TODO(describe): external_order"""
+    """Details of the order if it comes from an external platform."""
 
     integration_type_flow: str | None = None
-    """TODO(describe): integration_type_flow"""
+    """How the posting is processed and delivered: `ozon` Ozon delivers it; `aggregator` an
+    external delivery service delivers it and Ozon registers the order with it; `non_integrated`
+    the seller delivers it; `3pl_tracking` an external service delivers it and the seller
+    registers the order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration,
+    delivered by an external service that Ozon registers the order with; `hybrid_non_integrated`
+    hybrid integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration,
+    delivered by an external service that the seller registers the order with;
+    `click_and_collect` reserved for pick-up in a partner store; `FBP` shipped from an Ozon
+    partner warehouse.
+    """
 
     sorting_center: ProductCertificateResult2 | None = None
-    """TODO(describe): sorting_center"""
+    """The sorting centre the posting has to be brought to, for `integration_type_flow`
+    `hybrid_3pl_tracking`; `null` when Ozon could not get it.
+    """
 
 
 class PostingFbsGetV3ResponseResultAddressee(Model):
@@ -3369,7 +3403,15 @@ class PostingFbsListV3RequestFilter(RequestModel):
     """Period in which the posting status last changed."""
 
     integration_type_flow: list[PostingFbsListV3RequestFilterIntegrationTypeFlowItem] | None = None
-    """TODO(describe): integration_type_flow"""
+    """Only postings processed this way: `ozon` Ozon delivers it; `aggregator` an external delivery
+    service delivers it and Ozon registers the order with it; `non_integrated` the seller
+    delivers it; `3pl_tracking` an external service delivers it and the seller registers the
+    order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration, delivered by an
+    external service that Ozon registers the order with; `hybrid_non_integrated` hybrid
+    integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration, delivered by
+    an external service that the seller registers the order with; `click_and_collect` reserved
+    for pick-up in a partner store; `FBP` shipped from an Ozon partner warehouse.
+    """
 
 
 class PostingFbsListV3Response(Model):
@@ -3456,7 +3498,15 @@ class PostingFbsListV4RequestFilter(RequestModel):
     """Warehouse identifiers; get them with /v1/warehouse/list."""
 
     integration_type_flow: list[PostingFbsListV4RequestFilterIntegrationTypeFlowItem] | None = None
-    """TODO(describe): integration_type_flow"""
+    """Only postings processed this way: `ozon` Ozon delivers it; `aggregator` an external delivery
+    service delivers it and Ozon registers the order with it; `non_integrated` the seller
+    delivers it; `3pl_tracking` an external service delivers it and the seller registers the
+    order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration, delivered by an
+    external service that Ozon registers the order with; `hybrid_non_integrated` hybrid
+    integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration, delivered by
+    an external service that the seller registers the order with; `click_and_collect` reserved
+    for pick-up in a partner store; `FBP` shipped from an Ozon partner warehouse.
+    """
 
 
 class PostingFbsListV4Response(Model):

@@ -412,8 +412,10 @@ else:
 # registration certificate; `refused_letter` refusal letter; `veterinary_cover_document`
 # veterinary certificate; `safety_data_sheet` safety data sheet. The current list comes from
 # /v1/product/certificate/types.
-# ProductCertificateCreateV2ResponseParamState: TODO(describe): state
-# ProductCertificateCreateV2ResponseStatus: TODO(describe): status
+# ProductCertificateCreateV2ResponseParamState: Parameter state: `VALID` filled in correctly;
+# `INVALID` filled in wrongly (see `error`); `MISSING` not given.
+# ProductCertificateCreateV2ResponseStatus: Certificate status: `INCOMPLETE` not created, some
+# parameters are missing or wrong (see `params`); `COMPLETED` created.
 # ProductImportPricesV1RequestPriceAutoActionEnabled: Automatic application of available Ozon
 # promotions: ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged (default). When
 # sending ENABLED, also set min_price; the price will not drop below it.
@@ -482,9 +484,24 @@ else:
 # description), AUTO_ARCHIVED (archived automatically), MANUAL_ARCHIVED (archived manually by
 # the seller), SEASONAL_AUTO_ARCHIVED (seasonal products archived automatically),
 # VISIBLE_WITH_FBO_STOCK (visible to buyers and stocked under FBO).
-# ProductParamsAccordanceType: TODO(describe): accordance_type
-# ProductParamsCertificateType: TODO(describe): certificate_type
-# ProductParamsProductType: TODO(describe): product_type
+# ProductParamsAccordanceType: Conformity type (see /v2/product/certificate/accordance-
+# types/list): `UNKNOWN` unknown; `EAEU` a certification standard of the Eurasian Economic
+# Union; `NATIONAL` a national certification standard; `TECHNICAL_REGULATIONS_RF` a technical
+# regulation of the Russian Federation; `TECHNICAL_REGULATIONS_CU` a technical regulation of the
+# Customs Union; `GOST` a GOST standard; `CHEMICAL_PRODUCTS` a safety data sheet for chemical
+# products; `SAFETY_DATA_SHEET` a safety data sheet; `REJECTION_LETTER` a letter stating that no
+# certificate is required.
+# ProductParamsCertificateType: Certificate type: `UNKNOWN` unknown; `CERTIFICATE_OF_CONFORMITY`
+# a certificate of conformity; `DECLARATION` a declaration of conformity;
+# `CERTIFICATE_OF_REGISTRATION` a certificate of state registration; `REGISTRATION_CERTIFICATE`
+# a registration certificate; `REFUSED_LETTER` a letter stating that no certificate is required;
+# `VETERINARY_COVER_DOCUMENT` a veterinary accompanying document; `SAFETY_DATA_SHEET` a safety
+# data sheet.
+# ProductParamsProductType: Type of the products: `UNKNOWN` unknown;
+# `PRODUCTS_SUBJECT_TO_REGISTRATION` a product subject to state registration; `PESTICIDE` a
+# pesticide; `AGROCHEMICAL` an agrochemical; `FEED_ADDITIVE` a feed additive; `MEDICAL_PRODUCT`
+# a medical product; `MEDICINE` a medicine; `VETERINARY_DRUG` a veterinary drug;
+# `PHARMACEUTICAL_SUBSTANCE` a pharmaceutical substance.
 # ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone: Placement zone of the
 # product: `UNSPECIFIED` not specified; `CLOSED_ZONE` closed zone; `DANGEROUS_GOODS` hazardous
 # goods of classes 2 to 4; `PRODUCTS` food products; `SORT` sortable goods; `NON_SORT` non-
@@ -629,7 +646,9 @@ class ProductCertificateBindV1Request(RequestModel):
     """
 
     skus: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """TODO(describe): skus"""
+    """SKUs (product identifiers in the Ozon system) the certificate applies to, up to 1000. Pass
+    this or `product_id`.
+    """
 
     def __post_init__(self) -> None:
         if (self.product_id is None) and (self.skus is None):
@@ -675,29 +694,38 @@ class ProductCertificateCreateV1Request(RequestModel):
 
 
 class ProductCertificateCreateV2Response(Model):
-    """TODO(describe): ProductCertificateCreateV2Response"""
+    """The outcome of creating a quality certificate."""
 
     certificate_id: int | None = None
-    """TODO(describe): certificate_id"""
+    """Identifier of the certificate; `null` when it could not be created."""
 
     params: list[ProductCertificateCreateV2ResponseParam] | None = None
-    """TODO(describe): params"""
+    """The state of each parameter of the request."""
 
     status: ProductCertificateCreateV2ResponseStatus | None = None
-    """TODO(describe): status"""
+    """Certificate status: `INCOMPLETE` not created, some parameters are missing or wrong (see
+    `params`); `COMPLETED` created.
+    """
 
 
 class ProductCertificateCreateV2ResponseParam(Model):
-    """TODO(describe): ProductCertificateCreateV2ResponseParam"""
+    """The state of one certificate parameter."""
 
     error: str | None = None
-    """TODO(describe): error"""
+    """What is wrong with the parameter, when `state` is `INVALID`."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Parameter name: `NAME` the certificate name; `CERTIFICATE_TYPE` its type; `NUMBER` its
+    number; `FILES` the certificate file in Base64; `CERTIFICATE_COUNTRY` the country that
+    issued it; `ACCORDANCE_TYPE` the conformity type; `SKUS` the SKUs it covers; `ISSUE_DATE`
+    the issue date; `EXPIRED_DATE` the expiry date; `LINK_TO_REGISTRY` the link to the state
+    register; `PRODUCT_TYPE` the product type; `INFINITE` whether it never expires.
+    """
 
     state: ProductCertificateCreateV2ResponseParamState | None = None
-    """TODO(describe): state"""
+    """Parameter state: `VALID` filled in correctly; `INVALID` filled in wrongly (see `error`);
+    `MISSING` not given.
+    """
 
 
 class ProductCertificateDeleteV1Request(RequestModel):
@@ -810,10 +838,10 @@ class ProductCertificateProductsListV1Request(RequestModel):
     """
 
     last_id: int | None = None
-    """TODO(describe): last_id"""
+    """Identifier of the last value on the previous page; leave it out in the first request."""
 
     limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
-    """TODO(describe): limit"""
+    """Number of values per page, 1 to 1000; replaces `page_size`."""
 
     def __post_init__(self) -> None:
         if (self.page_size is None) and (self.limit is None):
@@ -849,7 +877,7 @@ class ProductCertificateProductsListV1ResponseResultItem(Model):
     """
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class ProductCertificateResponse(Model):
@@ -923,7 +951,9 @@ class ProductCertificateUnbindV1Request(RequestModel):
     """
 
     skus: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """TODO(describe): skus"""
+    """SKUs (product identifiers in the Ozon system) to unbind from the certificate, up to 1000.
+    Pass this or `product_id`.
+    """
 
     def __post_init__(self) -> None:
         if (self.product_id is None) and (self.skus is None):
@@ -1031,27 +1061,32 @@ class ProductCertificationListV2ResponseCertification(Model):
 
 
 class ProductCertificationOption(Model):
-    """TODO(describe): ProductCertificationOptionsV2ResponseOption"""
+    """A certificate parameter and whether it is required."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Parameter name: `NAME` the certificate name; `CERTIFICATE_TYPE` its type; `NUMBER` its
+    number; `FILES` the certificate file in Base64; `CERTIFICATE_COUNTRY` the country that
+    issued it; `ACCORDANCE_TYPE` the conformity type; `SKUS` the SKUs it covers; `ISSUE_DATE`
+    the issue date; `EXPIRED_DATE` the expiry date; `LINK_TO_REGISTRY` the link to the state
+    register; `PRODUCT_TYPE` the product type; `INFINITE` whether it never expires.
+    """
 
     required: bool | None = None
-    """TODO(describe): required"""
+    """`true` if the parameter must be given."""
 
 
 class ProductCertificationOptionsV2Response(Model):
-    """TODO(describe): ProductCertificationOptionsV2Response"""
+    """The parameters a quality certificate can have."""
 
     option: list[ProductCertificationOption] | None = None
-    """TODO(describe): option"""
+    """The parameters and whether each is required."""
 
 
 class ProductCertificationParamsV2Response(Model):
-    """TODO(describe): ProductCertificationParamsV2Response"""
+    """The parameters a quality certificate needs for the values given."""
 
     params: list[ProductCertificationOption] | None = None
-    """TODO(describe): params"""
+    """The parameters and whether each is required."""
 
 
 class ProductDigitalStocksImportV1Request(RequestModel):
@@ -2414,57 +2449,61 @@ class ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData(Model):
 
 
 class ProductInfoStocksByWarehouseFboV1Request(RequestModel):
-    """TODO(describe): ProductInfoStocksByWarehouseFboV1Request
+    """Request for the FBO stocks of some products.
 
     Note: Ozon's schema marks `limit` required with `required: true` inside the property.
     """
 
     limit: Annotated[int, Meta(ge=0, le=1000)]
-    """TODO(describe): limit"""
+    """Number of values per page, at most 1000."""
 
     cursor: str | None = None
-    """TODO(describe): cursor"""
+    """Cursor for the next page; take it from the previous answer, leave empty for the first page.
+    """
 
     offer_ids: Annotated[list[str], Meta(max_length=1000)] | None = None
-    """TODO(describe): offer_ids"""
+    """Products by their identifier in the seller's system (article), up to 1000; pass this or
+    `skus`.
+    """
 
     skus: Annotated[list[int], Meta(max_length=1000)] | None = None
-    """TODO(describe): skus"""
+    """Products by their identifier in the Ozon system (SKU), up to 1000; pass this or `offer_ids`.
+    """
 
 
 class ProductInfoStocksByWarehouseFboV1Response(Model):
-    """TODO(describe): ProductInfoStocksByWarehouseFboV1Response"""
+    """A page of product stocks at Ozon warehouses."""
 
     cursor: str | None = None
-    """TODO(describe): cursor"""
+    """Cursor to pass in the next request to get the following page."""
 
     has_next: bool | None = None
-    """TODO(describe): has_next"""
+    """`true` if not all values were returned; request the next page with `cursor`."""
 
     products: list[ProductInfoStocksByWarehouseFboV1ResponseProduct] | None = None
-    """TODO(describe): products"""
+    """Stocks per product and warehouse."""
 
 
 class ProductInfoStocksByWarehouseFboV1ResponseProduct(Model):
-    """TODO(describe): ProductInfoStocksByWarehouseFboV1ResponseProduct"""
+    """The stock of one product at one Ozon warehouse."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     present: int | None = None
-    """TODO(describe): present"""
+    """Total units of the product at the warehouse."""
 
     product_id: int | None = None
-    """TODO(describe): product_id"""
+    """Product identifier in the Ozon system (`product_id`)."""
 
     reserved: int | None = None
-    """TODO(describe): reserved"""
+    """Units reserved at the warehouse."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
     warehouse_id: int | None = None
-    """TODO(describe): warehouse_id"""
+    """Warehouse identifier; Ozon warehouses are listed by /v1/warehouse/ozon/list."""
 
 
 class ProductInfoStocksByWarehouseFbsV1Request(RequestModel):
@@ -2833,7 +2872,7 @@ class ProductListV3RequestFilter(RequestModel):
     """Filter by product visibility; ALL returns every product except archived ones."""
 
     skus: Annotated[list[int], Meta(max_length=1000, min_length=1)] | None = None
-    """TODO(describe): skus"""
+    """Only products with these identifiers in the Ozon system (SKU), up to 1000."""
 
 
 class ProductListV3Response(Model):
@@ -2883,7 +2922,7 @@ class ProductListV3ResponseResultItem(Model):
     """Quants (economy-tariff bundles) of the product."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class ProductModelInfo(Model):
@@ -2897,73 +2936,90 @@ class ProductModelInfo(Model):
 
 
 class ProductParams(RequestModel):
-    """TODO(describe): ProductCertificationParamsV2RequestParams"""
+    """The parameters of a quality certificate."""
 
     accordance_type: ProductParamsAccordanceType | None = None
-    """TODO(describe): accordance_type"""
+    """Conformity type (see /v2/product/certificate/accordance-types/list): `UNKNOWN` unknown;
+    `EAEU` a certification standard of the Eurasian Economic Union; `NATIONAL` a national
+    certification standard; `TECHNICAL_REGULATIONS_RF` a technical regulation of the Russian
+    Federation; `TECHNICAL_REGULATIONS_CU` a technical regulation of the Customs Union; `GOST` a
+    GOST standard; `CHEMICAL_PRODUCTS` a safety data sheet for chemical products;
+    `SAFETY_DATA_SHEET` a safety data sheet; `REJECTION_LETTER` a letter stating that no
+    certificate is required.
+    """
 
     certificate_country: Annotated[str, Meta(max_length=2)] | None = None
-    """TODO(describe): certificate_country"""
+    """Code of the country that issued the certificate, for example `RU`."""
 
     certificate_type: ProductParamsCertificateType | None = None
-    """TODO(describe): certificate_type"""
+    """Certificate type: `UNKNOWN` unknown; `CERTIFICATE_OF_CONFORMITY` a certificate of
+    conformity; `DECLARATION` a declaration of conformity; `CERTIFICATE_OF_REGISTRATION` a
+    certificate of state registration; `REGISTRATION_CERTIFICATE` a registration certificate;
+    `REFUSED_LETTER` a letter stating that no certificate is required;
+    `VETERINARY_COVER_DOCUMENT` a veterinary accompanying document; `SAFETY_DATA_SHEET` a safety
+    data sheet.
+    """
 
     expired_date: ProductParamsExpiredDate | None = None
-    """TODO(describe): expired_date"""
+    """When the certificate expires, or that it never does."""
 
     files: list[ProductParamsFile] | None = None
-    """TODO(describe): files"""
+    """The certificate files."""
 
     issue_date: datetime | None = None
-    """TODO(describe): issue_date"""
+    """Date the certificate was issued."""
 
     link_to_registry: str | None = None
-    """TODO(describe): link_to_registry"""
+    """Link to the certificate in the state register."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Certificate name."""
 
     number: str | None = None
-    """TODO(describe): number"""
+    """Certificate number."""
 
     product_type: ProductParamsProductType | None = None
-    """TODO(describe): product_type"""
+    """Type of the products: `UNKNOWN` unknown; `PRODUCTS_SUBJECT_TO_REGISTRATION` a product
+    subject to state registration; `PESTICIDE` a pesticide; `AGROCHEMICAL` an agrochemical;
+    `FEED_ADDITIVE` a feed additive; `MEDICAL_PRODUCT` a medical product; `MEDICINE` a medicine;
+    `VETERINARY_DRUG` a veterinary drug; `PHARMACEUTICAL_SUBSTANCE` a pharmaceutical substance.
+    """
 
     skus: list[int] | None = None
-    """TODO(describe): skus"""
+    """SKUs (product identifiers in the Ozon system) the certificate covers."""
 
 
 class ProductParamsExpiredDate(RequestModel):
-    """TODO(describe): ProductCertificationParamsV2RequestParamsExpiredDate"""
+    """When a certificate expires: a date, or `infinite` for one that never does."""
 
     date: ProductParamsExpiredDateDate | None = None
-    """TODO(describe): date"""
+    """Expiry date; leave it out when `infinite` is `true`."""
 
     infinite: bool | None = None
-    """TODO(describe): infinite"""
+    """`true` if the certificate never expires; leave it out when `date` is given."""
 
 
 class ProductParamsExpiredDateDate(RequestModel):
-    """TODO(describe): ProductCertificationParamsV2RequestParamsExpiredDateDate"""
+    """A calendar date given as day, month and year."""
 
-    day: Annotated[int, Meta(ge=0, le=31)] | None = None
-    """TODO(describe): day"""
+    day: Annotated[int, Meta(ge=1, le=31)] | None = None
+    """Day of the month, 1 to 31."""
 
-    month: Annotated[int, Meta(ge=0, le=12)] | None = None
-    """TODO(describe): month"""
+    month: Annotated[int, Meta(ge=1, le=12)] | None = None
+    """Month, 1 to 12."""
 
     year: Annotated[int, Meta(ge=0, le=9999)] | None = None
-    """TODO(describe): year"""
+    """Year, for example 2028."""
 
 
 class ProductParamsFile(RequestModel):
-    """TODO(describe): ProductCertificationParamsV2RequestParamsFile"""
+    """One certificate file."""
 
     file_content: str
-    """TODO(describe): file_content"""
+    """Content of the file, Base64-encoded."""
 
     name: str
-    """TODO(describe): name"""
+    """File name, for example `declaration.pdf`."""
 
 
 class ProductPicturesImportV1Request(RequestModel):
@@ -3456,10 +3512,10 @@ class ProductRelatedSkuGetV1ResponseItem(Model):
 
 
 class ProductRequest(RequestModel):
-    """TODO(describe): ProductCertificationParamsV2Request"""
+    """The parameters of a quality certificate: to create it, or to learn which are required."""
 
     params: ProductParams | None = None
-    """TODO(describe): params"""
+    """The certificate parameters."""
 
 
 class ProductResult(Model):

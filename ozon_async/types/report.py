@@ -192,17 +192,17 @@ class ReportInfo(Model):
     """
 
     additional_data: list[ReportInfoAdditionalData] | None = None
-    """TODO(describe): additional_data"""
+    """Extra parameters of the report, as key-value pairs."""
 
 
 class ReportInfoAdditionalData(Model):
-    """TODO(describe): ReportInfoAdditionalData"""
+    """One extra parameter of a report."""
 
     key: str | None = None
-    """TODO(describe): key"""
+    """Name of the parameter."""
 
     value: str | None = None
-    """TODO(describe): value"""
+    """Value of the parameter."""
 
 
 class ReportInfoV1Request(RequestModel):
@@ -369,13 +369,13 @@ class ReportProductsCreateV1Request(RequestModel):
 
 
 class ReportRealizationPostingCreateV1Request(RequestModel):
-    """TODO(describe): ReportRealizationPostingCreateV1Request"""
+    """The month to build the per-order realization report for."""
 
-    month: int
-    """TODO(describe): month"""
+    month: Annotated[int, Meta(ge=1, le=12)]
+    """Month of the report, 1 to 12."""
 
     year: int
-    """TODO(describe): year"""
+    """Year of the report; Ozon has the data from August 2023 on."""
 
 
 class ReportReturnsCreateV2Request(RequestModel):

@@ -520,10 +520,17 @@ else:
     SupplyOrderTimeslotStatusV1ResponseErrorsItem = str
     SupplyOrderTimeslotStatusV1ResponseStatus = str
     SupplyOrderTimeslotUpdateV1ResponseErrorsItem = str
-# SupplyOrderActAcceptStatusV1ResponseStatus: TODO(describe): status
-# SupplyOrderActProductGetV1ResponseSupplyActType: TODO(describe): type
-# SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState: TODO(describe): act_state
-# SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType: TODO(describe): type
+# SupplyOrderActAcceptStatusV1ResponseStatus: State of the approval: `SUCCESS` the act is
+# approved; `IN_PROGRESS` the approval is under way; `FAILED` it failed (see `error_message`).
+# SupplyOrderActProductGetV1ResponseSupplyActType: Act type: `UNSPECIFIED` not determined;
+# `ACCEPTANCE` an acceptance act; `DEFECT` an act on defective products; `SURPLUS` an act on
+# surplus products; `SHORTCOMING` an act on missing products.
+# SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState: Act state: `UNSPECIFIED` not
+# determined; `AWAITING_APPROVAL_BY_SELLER` waits for your approval; `REJECT_BY_SELLER` you
+# rejected it; `AGREEMENT_WITH_SELLER` you approved it; `ACCEPTED` the approval is complete.
+# SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType: Act type: `UNSPECIFIED` not
+# determined; `ACCEPTANCE` an acceptance act; `DEFECT` an act on defective products; `SURPLUS`
+# an act on surplus products; `SHORTCOMING` an act on missing products.
 # SupplyOrderBundleV1RequestSortField: Sort field: `SKU` by SKU, `NAME` by product name,
 # `QUANTITY` by quantity, `TOTAL_VOLUME_IN_LITRES` by total volume in litres.
 # SupplyOrderBundleV1ResponseItemPlacementZone: Storage zone of the product: `CLOSED_ZONE`
@@ -596,206 +603,220 @@ else:
 
 
 class SupplyOrderActAcceptStatusV1Response(Model):
-    """TODO(describe): SupplyOrderActAcceptStatusV1Response"""
+    """The state of an act approval."""
 
     status: SupplyOrderActAcceptStatusV1ResponseStatus | None = None
-    """TODO(describe): status"""
+    """State of the approval: `SUCCESS` the act is approved; `IN_PROGRESS` the approval is under
+    way; `FAILED` it failed (see `error_message`).
+    """
 
     error_message: str | None = None
-    """TODO(describe): error_message"""
+    """Why the approval failed."""
 
 
 class SupplyOrderActAcceptV1Request(RequestModel):
-    """TODO(describe): SupplyOrderActAcceptV1Request"""
+    """The act to approve."""
 
     act_id: int
-    """TODO(describe): act_id"""
+    """Act identifier, from /v1/supply-order/act/summary/get or /v1/supply-order/act/product/get."""
 
 
 class SupplyOrderActAcceptV1Response(Model):
-    """TODO(describe): SupplyOrderActAcceptV1Response"""
+    """The start of an act approval."""
 
     error_reasons: list[SupplyOrderActAcceptV1ResponseErrorReasonsItem] | None = None
-    """TODO(describe): error_reasons"""
+    """Why the approval cannot start: `UNSPECIFIED` not determined; `INVALID_STATE` the act is not
+    in a state that can be approved; `SUPPLY_WITH_UTD` the supply has a universal transfer
+    document (UTD).
+    """
 
     operation_id: str | None = None
-    """TODO(describe): operation_id"""
+    """Identifier of the approval operation; pass it to /v1/supply-order/act/accept/status."""
 
 
 class SupplyOrderActProductGetV1Request(RequestModel):
-    """TODO(describe): SupplyOrderActProductGetV1Request"""
+    """The supply whose acts to return."""
 
     supply_id: int
-    """TODO(describe): supply_id"""
+    """Supply identifier, from /v3/supply-order/get."""
 
 
 class SupplyOrderActProductGetV1Response(Model):
-    """TODO(describe): SupplyOrderActProductGetV1Response"""
+    """The acts of a supply with their products."""
 
     skus_defects: list[SupplyOrderActProductGetV1ResponseSkusDefect] | None = None
-    """TODO(describe): skus_defects"""
+    """Products found defective, with the reasons."""
 
     supply_acts: list[SupplyOrderActProductGetV1ResponseSupplyAct] | None = None
-    """TODO(describe): supply_acts"""
+    """The acts drawn up for the supply."""
 
     supply_id: int | None = None
-    """TODO(describe): supply_id"""
+    """Supply identifier."""
 
 
 class SupplyOrderActProductGetV1ResponseSkusDefect(Model):
-    """TODO(describe): SupplyOrderActProductGetV1ResponseSkusDefect"""
+    """A product found defective on acceptance."""
 
     defect_reasons: list[str] | None = None
-    """TODO(describe): defect_reasons"""
+    """What is wrong with the product."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class SupplyOrderActProductGetV1ResponseSupplyAct(Model):
-    """TODO(describe): SupplyOrderActProductGetV1ResponseSupplyAct"""
+    """An act drawn up on acceptance of a supply, with its products."""
 
     act_id: int | None = None
-    """TODO(describe): act_id"""
+    """Act identifier."""
 
     items: list[SupplyOrderActProductGetV1ResponseSupplyActItem] | None = None
-    """TODO(describe): items"""
+    """Products in the act."""
 
     type: SupplyOrderActProductGetV1ResponseSupplyActType | None = None
-    """TODO(describe): type"""
+    """Act type: `UNSPECIFIED` not determined; `ACCEPTANCE` an acceptance act; `DEFECT` an act on
+    defective products; `SURPLUS` an act on surplus products; `SHORTCOMING` an act on missing
+    products.
+    """
 
     unidentified_quantity: int | None = None
-    """TODO(describe): unidentified_quantity"""
+    """Units of surplus that could not be identified."""
 
 
 class SupplyOrderActProductGetV1ResponseSupplyActItem(Model):
-    """TODO(describe): SupplyOrderActProductGetV1ResponseSupplyActItem"""
+    """One product of an act: quantities and amounts."""
 
     approved_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
-    """TODO(describe): approved_amount"""
+    """Approved value of the units."""
 
     approved_quantity: int | None = None
-    """TODO(describe): approved_quantity"""
+    """Units approved in the act."""
 
     declared_quantity: int | None = None
-    """TODO(describe): declared_quantity"""
+    """Units declared in the supply."""
 
     fact_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
-    """TODO(describe): fact_amount"""
+    """Value of the units actually accepted."""
 
     fact_quantity: int | None = None
-    """TODO(describe): fact_quantity"""
+    """Units actually accepted."""
 
     sku_info: SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo | None = None
-    """TODO(describe): sku_info"""
+    """The product."""
 
 
 class SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo(Model):
-    """TODO(describe): SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo"""
+    """A product as shown in an act."""
 
     barcode: str | None = None
-    """TODO(describe): barcode"""
+    """Product barcode."""
 
     image_link: str | None = None
-    """TODO(describe): image_link"""
+    """Link to the product image."""
 
     name: str | None = None
-    """TODO(describe): name"""
+    """Product name."""
 
     offer_id: str | None = None
-    """TODO(describe): offer_id"""
+    """Product identifier in the seller's system (article)."""
 
     price_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): price_without_vat"""
+    """Price of one unit without VAT, with its currency."""
 
     sku: int | None = None
-    """TODO(describe): sku"""
+    """Product identifier in the Ozon system (SKU)."""
 
     vat: float | None = None
-    """TODO(describe): vat"""
+    """VAT rate, in percent."""
 
 
 class SupplyOrderActSummaryGetV1Response(Model):
-    """TODO(describe): SupplyOrderActSummaryGetV1Response"""
+    """The acts of the supplies of a supply order."""
 
     supplies_acts: list[SupplyOrderActSummaryGetV1ResponseSuppliesAct] | None = None
-    """TODO(describe): supplies_acts"""
+    """The acts, grouped by supply."""
 
 
 class SupplyOrderActSummaryGetV1ResponseSuppliesAct(Model):
-    """TODO(describe): SupplyOrderActSummaryGetV1ResponseSuppliesAct"""
+    """The acts of one supply."""
 
     is_agreement_completed: bool | None = None
-    """TODO(describe): is_agreement_completed"""
+    """`true` if every act of the supply is approved."""
 
     supply_acts: list[SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct] | None = None
-    """TODO(describe): supply_acts"""
+    """The acts."""
 
     supply_id: int | None = None
-    """TODO(describe): supply_id"""
+    """Supply identifier."""
 
 
 class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct(Model):
-    """TODO(describe): SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct"""
+    """An act drawn up on acceptance of a supply."""
 
     act_id: int | None = None
-    """TODO(describe): act_id"""
+    """Act identifier; pass it to /v1/supply-order/act/accept."""
 
     act_number: str | None = None
-    """TODO(describe): act_number"""
+    """Act number."""
 
     act_state: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState | None = None
-    """TODO(describe): act_state"""
+    """Act state: `UNSPECIFIED` not determined; `AWAITING_APPROVAL_BY_SELLER` waits for your
+    approval; `REJECT_BY_SELLER` you rejected it; `AGREEMENT_WITH_SELLER` you approved it;
+    `ACCEPTED` the approval is complete.
+    """
 
     created_date: str | None = None
-    """TODO(describe): created_date"""
+    """Date the act was created."""
 
     deadline_utc: datetime | None = None
-    """TODO(describe): deadline_utc"""
+    """Date and time (UTC) until which the act can be approved."""
 
     summary: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary | None = None
-    """TODO(describe): summary"""
+    """Totals of the products in the act."""
 
     type: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType | None = None
-    """TODO(describe): type"""
+    """Act type: `UNSPECIFIED` not determined; `ACCEPTANCE` an acceptance act; `DEFECT` an act on
+    defective products; `SURPLUS` an act on surplus products; `SHORTCOMING` an act on missing
+    products.
+    """
 
 
 class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary(Model):
-    """TODO(describe): SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary"""
+    """The totals of an act."""
 
     approved_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
-    """TODO(describe): approved_amount"""
+    """Approved value of the products."""
 
     approved_quantity: int | None = None
-    """TODO(describe): approved_quantity"""
+    """Units approved."""
 
     declared_quantity: int | None = None
-    """TODO(describe): declared_quantity"""
+    """Units declared."""
 
     fact_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
-    """TODO(describe): fact_amount"""
+    """Value of the products actually accepted."""
 
     fact_quantity: int | None = None
-    """TODO(describe): fact_quantity"""
+    """Units actually accepted."""
 
     sku_quantity: int | None = None
-    """TODO(describe): sku_quantity"""
+    """Number of different products (SKUs) in the act."""
 
     unidentified_quantity: int | None = None
-    """TODO(describe): unidentified_quantity"""
+    """Units of surplus that could not be identified."""
 
 
 class SupplyOrderActSupplyActItemApprovedAmount(Model):
-    """TODO(describe): SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummaryApprovedAmount"""
+    """A value in an act: with VAT, the VAT itself and without VAT."""
 
     amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): amount"""
+    """The value including VAT."""
 
     amount_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): amount_vat"""
+    """The VAT part of the value."""
 
     amount_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
-    """TODO(describe): amount_without_vat"""
+    """The value without VAT."""
 
 
 class SupplyOrderBundleV1Request(RequestModel):
@@ -1848,57 +1869,62 @@ class SupplyOrderTimeslotGetV1ResponseTimeslot(Model):
 
 
 class SupplyOrderTimeslotListV2Response(Model):
-    """TODO(describe): SupplyOrderTimeslotListV2Response"""
+    """The delivery intervals of a supply order and what limits changing it."""
 
     limit_exceeded: SupplyOrderTimeslotListV2ResponseLimitExceeded | None = None
-    """TODO(describe): limit_exceeded"""
+    """Set when the interval was changed as often as allowed."""
 
     timeslot_change_forbidden: SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden | None = (
         None
     )
-    """TODO(describe): timeslot_change_forbidden"""
+    """Set when the interval cannot be changed, with the reasons."""
 
     timeslots_info: SupplyOrderTimeslotListV2ResponseTimeslotsInfo | None = None
-    """TODO(describe): timeslots_info"""
+    """The available intervals and the change limits."""
 
 
 class SupplyOrderTimeslotListV2ResponseLimitExceeded(Model):
-    """TODO(describe): SupplyOrderTimeslotListV2ResponseLimitExceeded"""
+    """The limit on interval changes that was reached."""
 
     changes_limit: int | None = None
-    """TODO(describe): changes_limit"""
+    """How many changes of the interval are left, as Ozon reports it (the limit is reached, so
+    usually none).
+    """
 
 
 class SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden(Model):
-    """TODO(describe): SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden"""
+    """Why the interval of a supply order cannot be changed."""
 
     error_reasons: (
         list[SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem] | None
     ) = None
-    """TODO(describe): error_reasons"""
+    """Reasons: `INVALID_ORDER_STATE` the state of the supply order does not allow it; `IS_VIRTUAL`
+    the supply order is virtual; `SET_TIMESLOT_DEADLINE_EXCEED` the supply order is overdue;
+    `ORDER_DOES_NOT_BELONG_TO_COMPANY` the supply order belongs to another seller.
+    """
 
 
 class SupplyOrderTimeslotListV2ResponseTimeslotsInfo(Model):
-    """TODO(describe): SupplyOrderTimeslotListV2ResponseTimeslotsInfo"""
+    """The intervals that can be chosen and the change limits."""
 
     limitations: SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations | None = None
-    """TODO(describe): limitations"""
+    """How many times the interval was changed and how many changes are left."""
 
     timeslots: list[SupplyOrderGetResponseOrderTimeslotTimeslot] | None = None
-    """TODO(describe): timeslots"""
+    """Intervals that can be chosen."""
 
     timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
-    """TODO(describe): timezone"""
+    """Time zone of the warehouse the intervals are given in."""
 
 
 class SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations(Model):
-    """TODO(describe): SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations"""
+    """Limits on changing the interval of a supply order."""
 
     changes_count: int | None = None
-    """TODO(describe): changes_count"""
+    """How many times the interval was changed."""
 
     changes_limit: int | None = None
-    """TODO(describe): changes_limit"""
+    """How many more changes are allowed."""
 
 
 class SupplyOrderTimeslotStatusV1Response(Model):

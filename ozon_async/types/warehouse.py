@@ -413,7 +413,7 @@ class WarehouseErfbsAggregatorCreateV1Request(RequestModel):
     """Minimum order value."""
 
     is_auto_assembly: bool | None = None
-    """TODO(describe): is_auto_assembly"""
+    """Set to `true` when orders at this warehouse are assembled automatically."""
 
 
 class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
@@ -430,7 +430,7 @@ class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
     deliver_to_pvz: bool
     """`true` if Ozon Express delivers orders to Ozon pickup points."""
 
-    delivery_costs: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts
+    delivery_costs: WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts
     """Share of delivery costs you agree to pay."""
 
     name: str
@@ -443,32 +443,9 @@ class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
     """Comment for the courier, up to 3000 characters."""
 
     is_courier_phone_same_as_warehouse: bool | None = None
-    """TODO(describe): is_courier_phone_same_as_warehouse"""
-
-
-class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts(RequestModel):
-    """The delivery costs you agree to cover: a fixed payment for orders within a weight range and
-    an order-value range.
-
-    Note: Ozon's reference of August 2026 replaced the percentage with its bounds (`percent`,
-    `min_amount`, `max_amount`) by weight and price ranges with a fixed payment; its `required`
-    list still names the old fields, which it no longer declares, so none is required here.
+    """Set to `true` when couriers should call the warehouse phone number; that number is then used
+    as `courier_phones`.
     """
-
-    min_weight: int | None = None
-    """Lightest order weight, in kilograms, that this payment applies to."""
-
-    max_weight: int | None = None
-    """Heaviest order weight, in kilograms, that this payment applies to."""
-
-    min_order_price: int | None = None
-    """Lowest order value, in kopecks, that this payment applies to."""
-
-    max_order_price: int | None = None
-    """Highest order value, in kopecks, that this payment applies to."""
-
-    seller_payment: int | None = None
-    """What you pay for delivering such an order, in kopecks."""
 
 
 class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodReturnSettings(RequestModel):
@@ -523,6 +500,31 @@ class WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay(Reques
     """End of the working day, `HH:MM`."""
 
 
+class WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts(RequestModel):
+    """The delivery costs you agree to cover: a fixed payment for orders within a weight range and
+    an order-value range.
+
+    Note: Ozon's reference of August 2026 replaced the percentage with its bounds (`percent`,
+    `min_amount`, `max_amount`) by weight and price ranges with a fixed payment; its `required`
+    list still names the old fields, which it no longer declares, so none is required here.
+    """
+
+    min_weight: int | None = None
+    """Lightest order weight, in kilograms, that this payment applies to."""
+
+    max_weight: int | None = None
+    """Heaviest order weight, in kilograms, that this payment applies to."""
+
+    min_order_price: int | None = None
+    """Lowest order value, in kopecks, that this payment applies to."""
+
+    max_order_price: int | None = None
+    """Highest order value, in kopecks, that this payment applies to."""
+
+    seller_payment: int | None = None
+    """What you pay for delivering such an order, in kopecks."""
+
+
 class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(RequestModel):
     """Request to change an "Ozon partners" delivery method of a realFBS Express warehouse; only
     the fields you pass are changed.
@@ -546,7 +548,7 @@ class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(RequestModel):
     deliver_to_pvz: bool | None = None
     """`true` if Ozon Express delivers orders to Ozon pickup points."""
 
-    delivery_costs: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts | None = None
+    delivery_costs: WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts | None = None
     """Share of delivery costs you agree to pay."""
 
     name: Annotated[str, Meta(max_length=100)] | None = None
@@ -558,32 +560,9 @@ class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(RequestModel):
     """How you receive returns from buyers."""
 
     is_courier_phone_same_as_warehouse: bool | None = None
-    """TODO(describe): is_courier_phone_same_as_warehouse"""
-
-
-class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts(RequestModel):
-    """The delivery costs you agree to cover: a fixed payment for orders within a weight range and
-    an order-value range.
-
-    Note: Ozon's reference of August 2026 replaced the percentage with its bounds (`percent`,
-    `min_amount`, `max_amount`) by weight and price ranges with a fixed payment; its `required`
-    list still names the old fields, which it no longer declares, so none is required here.
+    """Set to `true` when couriers should call the warehouse phone number; that number is then used
+    as `courier_phones`.
     """
-
-    min_weight: int | None = None
-    """Lightest order weight, in kilograms, that this payment applies to."""
-
-    max_weight: int | None = None
-    """Heaviest order weight, in kilograms, that this payment applies to."""
-
-    min_order_price: int | None = None
-    """Lowest order value, in kopecks, that this payment applies to."""
-
-    max_order_price: int | None = None
-    """Highest order value, in kopecks, that this payment applies to."""
-
-    seller_payment: int | None = None
-    """What you pay for delivering such an order, in kopecks."""
 
 
 class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings(RequestModel):
@@ -632,7 +611,7 @@ class WarehouseErfbsNonIntegratedCreateV1Request(RequestModel):
     """Minimum order value, in roubles."""
 
     is_auto_assembly: bool | None = None
-    """TODO(describe): is_auto_assembly"""
+    """Set to `true` when orders at this warehouse are assembled automatically."""
 
 
 class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod(RequestModel):
@@ -802,7 +781,7 @@ class WarehouseErfbsUpdateV1Request(RequestModel):
     """New working schedule of the warehouse."""
 
     is_auto_assembly: bool | None = None
-    """TODO(describe): is_auto_assembly"""
+    """Set to `true` when orders at this warehouse are assembled automatically."""
 
 
 class WarehouseErfbsUpdateV1RequestTimetableWarehouse(RequestModel):
