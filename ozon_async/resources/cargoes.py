@@ -245,6 +245,8 @@ class CargoesResource(Resource):
         failed with the errors per supply, cargo place and transport cargo place. Pass the
         `operation_id`.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v2/cargoes/delete/status`` (Ozon docs: Получить информацию о статусе удаления
         грузомест и транспортных грузомест).
 
@@ -335,6 +337,8 @@ class CargoesResource(Resource):
         place (`transport_cargo_deletion_type`: unbound or deleted with it). The deletion runs
         in the background: follow the `operation_id` with /v2/cargoes/delete/status.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v2/cargoes/delete`` (Ozon docs: Удалить грузоместа и транспортные грузоместа в
         заявке на поставку).
 
@@ -422,6 +426,8 @@ class CargoesResource(Resource):
         with the planned or actual arrival date, and the limits on boxes and pallets of each
         supply. Pass, per supply, the `supply_id` and the `cargo_ids` to return.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v2/cargoes/get`` (Ozon docs: Получить информацию о грузоместах).
 
         Only reads: retried after timeouts and server errors.
@@ -463,6 +469,8 @@ class CargoesResource(Resource):
         `operation_id`; /v1/cargoes/label/transport-by-order/status reports when the PDF is
         ready and gives its link, and which supplies were skipped.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/cargoes/label/transport-by-order/create`` (Ozon docs: Сгенерировать этикетки
         для транспортных грузомест по идентификатору поставки).
 
@@ -502,6 +510,8 @@ class CargoesResource(Resource):
         Reports the state of a label generation started with /v1/cargoes/label/transport-by-
         order/create; when it succeeded, the answer holds the link to the PDF and the supplies
         that got no labels. Pass the `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/cargoes/label/transport-by-order/status`` (Ozon docs: Получить статус
         генерации этикеток для транспортных грузомеcт по идентификатору поставки).
@@ -545,6 +555,8 @@ class CargoesResource(Resource):
         when left out). The answer holds an `operation_id`; /v1/cargoes/label/transport/status
         reports when the PDF is ready and gives its link.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/cargoes/label/transport/create`` (Ozon docs: Сгенерировать этикетки
         транспортных грузомест по идентификатору грузоместа).
 
@@ -586,6 +598,8 @@ class CargoesResource(Resource):
 
         Reports the state of a label generation started with /v1/cargoes/label/transport/create;
         when it succeeded, the answer holds the link to the PDF. Pass the `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/cargoes/label/transport/status`` (Ozon docs: Получить статус генерации
         этикеток транспортных грузомест по идентификатору грузоместа).
@@ -664,6 +678,8 @@ class CargoesResource(Resource):
         each, and the cargo places bound to none, with their barcodes and content identifiers.
         Pass the `supply_ids`; supplies that do not exist are listed apart.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/cargoes/supplies/get`` (Ozon docs: Получить информацию о грузоместах в
         поставках).
 
@@ -699,6 +715,8 @@ class CargoesResource(Resource):
 
         Reports the state of a change started with /v1/cargoes/transport/activate: in progress,
         done, or failed with the reasons. Pass the `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/cargoes/transport/activate/status`` (Ozon docs: Получить статус включения или
         отключения транспортных грузомест).
@@ -742,6 +760,8 @@ class CargoesResource(Resource):
         supply, they can no longer be switched off. The change runs in the background: follow
         the `operation_id` with /v1/cargoes/transport/activate/status.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/cargoes/transport/activate`` (Ozon docs: Включить или отключить транспортные
         грузоместа в поставке).
 
@@ -783,6 +803,8 @@ class CargoesResource(Resource):
 
         Reports the state of a change started with /v1/cargoes/transport/bind: in progress,
         done, or failed with the reasons. Pass the `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/cargoes/transport/bind/status`` (Ozon docs: Получить статус связывания или
         отвязывания грузомест и транспортных грузомест).
@@ -832,6 +854,8 @@ class CargoesResource(Resource):
         (/v1/cargoes/transport/activate). The change runs in the background: follow the
         `operation_id` with /v1/cargoes/transport/bind/status.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/cargoes/transport/bind`` (Ozon docs: Связать или отвязать грузоместа и
         транспортные грузоместа).
 
@@ -877,6 +901,8 @@ class CargoesResource(Resource):
         succeeded, the identifiers and types of the new transport cargo places. Pass the
         `operation_id`.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/cargoes/transport/create/status`` (Ozon docs: Получить статус создания
         транспортного грузоместа).
 
@@ -921,6 +947,8 @@ class CargoesResource(Resource):
         one FBO supply: pass the `supply_id` and, per type, how many to create. The creation
         runs in the background: /v1/cargoes/transport/create/status reports the result with the
         new identifiers; bind cargo places to them with /v1/cargoes/transport/bind.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/cargoes/transport/create`` (Ozon docs: Создать транспортное грузоместо).
 

@@ -84,8 +84,6 @@ class CarriageResource(Resource):
         sellers from CIS countries. Pass the carriage identifier, as returned by
         /v1/carriage/create or listed by /v2/carriage/delivery/list. This is a beta method.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/carriage/act-discrepancy/pdf`` (Ozon docs: Получить акт о расхождениях по
         отгрузке FBS).
 

@@ -80,8 +80,6 @@ class ClusterResource(Resource):
         each. The request body is an empty object. This method is in beta, so its answer may
         still change.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v2/cluster/list`` (Ozon docs: Получить информацию о макролокальных кластерах).
 
         Only reads: retried after timeouts and server errors.

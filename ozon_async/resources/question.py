@@ -58,8 +58,6 @@ class QuestionResource(Resource):
         status with /v1/question/answer/list and remove it with /v1/question/answer/delete.
         Available only to sellers with a Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答 / Создать ответ на вопрос).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -102,8 +100,6 @@ class QuestionResource(Resource):
         as returned by /v1/question/answer/create or /v1/question/answer/list, and the product
         SKU. The answer is an empty object once the answer is deleted. Available only to sellers
         with a Premium Plus subscription.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答 / Удалить ответ на вопрос).
 
@@ -150,8 +146,6 @@ class QuestionResource(Resource):
         come in pages: leave `last_id` empty in the first request, then pass the `last_id` of
         the previous answer to get the next page. Available only to sellers with a Premium Plus
         subscription.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表 / Список ответов на вопрос).
 
@@ -248,8 +242,6 @@ class QuestionResource(Resource):
         /v1/question/change_status is the same operation as spelled in Ozon's Chinese reference.
         Available only to sellers with a Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/question/change-status`` (Ozon docs: Изменить статус вопросов).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -290,8 +282,6 @@ class QuestionResource(Resource):
         /v1/question/list to fetch the questions themselves. Available only to sellers with a
         Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量 / Количество вопросов по статусам).
 
         Only reads: retried after timeouts and server errors.
@@ -323,8 +313,6 @@ class QuestionResource(Resource):
         product SKU and link, and the number of answers. Pass the question identifier from
         /v1/question/list. To read the answers, use /v1/question/answer/list. Available only to
         sellers with a Premium Plus subscription.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/question/info`` (Ozon docs: 问题详情 / Информация о вопросе).
 
@@ -367,8 +355,6 @@ class QuestionResource(Resource):
         come in pages: leave `last_id` empty in the first request, then pass the `last_id` of
         the previous answer while `has_next` is `true`; `limit` is at most 100. Available only
         to sellers with a Premium Plus subscription.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/question/list`` (Ozon docs: 问题列表 / Список вопросов).
 
@@ -457,8 +443,6 @@ class QuestionResource(Resource):
         Pass in `limit` how many SKUs to return, from 1 to 100. This is the spelling of Ozon's
         Russian reference; /v1/question/top_sku is the same operation as spelled in Ozon's
         Chinese reference. Available only to sellers with a Premium Plus subscription.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/question/top-sku`` (Ozon docs: Товары с наибольшим количеством вопросов).
 

@@ -62,8 +62,6 @@ class ReviewResource(Resource):
         with the Review Management or Premium Pro subscription. Deprecated; use
         /v2/review/change-status instead.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态 / Изменить статус отзывов).
 
         Deprecated: use ``POST /v2/review/change-status`` (``client.review.change_status_v2``)
@@ -108,8 +106,6 @@ class ReviewResource(Resource):
         Sets the status NEW, VIEWED or PROCESSED for 1 to 100 reviews. Available to sellers with
         the Review Management or Premium Pro subscription. Replaces /v1/review/change-status.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v2/review/change-status`` (Ozon docs: Изменить статус отзывов).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -152,8 +148,6 @@ class ReviewResource(Resource):
         Posts a comment on a review, optionally as a reply to another comment
         (parent_comment_id), and can mark the review as processed at the same time. Available to
         sellers with the Review Management or Premium Pro subscription.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论 / Оставить комментарий на отзыв).
 
@@ -198,8 +192,6 @@ class ReviewResource(Resource):
         Deletes a comment on a review by its id. Available to sellers with the Review Management
         or Premium Pro subscription. Deprecated; use /v2/review/comment/delete instead.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论 / Удалить комментарий на отзыв).
 
         Deprecated: use ``POST /v2/review/comment/delete`` (``client.review.comment_delete_v2``)
@@ -241,8 +233,6 @@ class ReviewResource(Resource):
         Deletes a comment on a review; pass the comment id and the SKU of the reviewed product.
         Available to sellers with the Review Management or Premium Pro subscription. Replaces
         /v1/review/comment/delete.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v2/review/comment/delete`` (Ozon docs: Удалить комментарий на отзыв).
 
@@ -290,8 +280,6 @@ class ReviewResource(Resource):
         100) and offset. Available to sellers with the Review Management or Premium Pro
         subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表 / Получить список комментариев на
         отзыв).
 
@@ -337,8 +325,6 @@ class ReviewResource(Resource):
         Available to sellers with the Review Management or Premium Pro subscription. Deprecated;
         use /v2/review/count instead.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量 / Количество отзывов по статусам).
 
         Deprecated: use ``POST /v2/review/count`` (``client.review.count_v2``) instead. Calling
@@ -371,8 +357,6 @@ class ReviewResource(Resource):
         The request has no parameters. Available to sellers with the Review Management or
         Premium Pro subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v2/review/count`` (Ozon docs: Получить количество отзывов по статусам).
 
         Only reads: retried after timeouts and server errors.
@@ -403,8 +387,6 @@ class ReviewResource(Resource):
         Returns one review by its id: text, rating, status, order status, likes, photos and
         videos. Available to sellers with the Review Management or Premium Pro subscription.
         Deprecated; use /v2/review/info instead.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/review/info`` (Ozon docs: 获取评价信息 / Получить информацию об отзыве).
 
@@ -444,8 +426,6 @@ class ReviewResource(Resource):
         Returns one review by its id: text, rating, status, order status, likes, photos and
         videos. Available to sellers with the Review Management or Premium Pro subscription.
         Replaces /v1/review/info.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v2/review/info`` (Ozon docs: Получить информацию по отзыву).
 
@@ -487,8 +467,6 @@ class ReviewResource(Resource):
         the next page with last_id from the previous answer. The obsolete "pros" and "cons"
         fields of older reviews are not returned. Available to sellers with the Review
         Management or Premium Pro subscription. Deprecated; use /v2/review/list instead.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/review/list`` (Ozon docs: 获取评价列表 / Получить список отзывов).
 
@@ -542,8 +520,6 @@ class ReviewResource(Resource):
         and publication period. Returns 20 to 100 reviews per page; while has_next is true,
         request the next page with last_id from the previous answer. Available to sellers with
         the Review Management or Premium Pro subscription.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v2/review/list`` (Ozon docs: Получить список отзывов).
 

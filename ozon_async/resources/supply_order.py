@@ -77,6 +77,8 @@ class SupplyOrderResource(Resource):
         Reports the progress of an approval started with /v1/supply-order/act/accept: in
         progress, done, or failed with the reason. Pass the `operation_id` it returned.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/supply-order/act/accept/status`` (Ozon docs: Получить статус согласования
         акта).
 
@@ -118,6 +120,8 @@ class SupplyOrderResource(Resource):
         /v1/supply-order/act/product/get. The approval runs in the background: the answer holds
         an `operation_id` to follow with /v1/supply-order/act/accept/status, or the reasons it
         cannot start.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/supply-order/act/accept`` (Ozon docs: Согласовать акт).
 
@@ -161,6 +165,8 @@ class SupplyOrderResource(Resource):
         `supply_id`; the acts of a whole supply order are summarised by /v1/supply-
         order/act/summary/get.
 
+        Beta: Ozon marks this method as beta; its shape may still change.
+
         ``POST /v1/supply-order/act/product/get`` (Ozon docs: Получить информацию о товарах в
         акте).
 
@@ -199,6 +205,8 @@ class SupplyOrderResource(Resource):
         totals of declared, accepted and approved products, and whether every act is approved.
         Pass the `order_id`; the products of one supply are listed by /v1/supply-
         order/act/product/get, and an act is approved with /v1/supply-order/act/accept.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/supply-order/act/summary/get`` (Ozon docs: Получить информацию об акте).
 

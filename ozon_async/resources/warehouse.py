@@ -1579,8 +1579,6 @@ class WarehouseResource(Resource):
         distribution centre, electronic document flow and availability for supplies. Filter by
         warehouse types or leave the list empty for all. Beta method.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/warehouse/ozon/list`` (Ozon docs: Получить список складов Ozon).
 
         Only reads: retried after timeouts and server errors.
@@ -1625,8 +1623,6 @@ class WarehouseResource(Resource):
         /v1/warehouse/operation/status with the returned `operation_id`. Resume sales with
         /v1/warehouse/rfbs/unpause. Beta method.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         ``POST /v1/warehouse/rfbs/pause`` (Ozon docs: Поставить rFBS-склад на паузу).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -1666,8 +1662,6 @@ class WarehouseResource(Resource):
         Takes an rFBS warehouse off pause so that its products are shown on the storefront
         again. Pass the `warehouse_id`; the change is asynchronous, so poll
         /v1/warehouse/operation/status with the returned `operation_id`. Beta method.
-
-        Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/warehouse/rfbs/unpause`` (Ozon docs: Снять rFBS-склад с паузы).
 
