@@ -241,6 +241,18 @@ def test_call_with_pairs_and_dotted_paths(tmp_path: Path, mock: ServedMock) -> N
     assert sent["headers"]["Client-Id"] == CLIENT_ID
 
 
+def test_a_removed_operation_is_called_with_a_warning(tmp_path: Path, mock: ServedMock) -> None:
+    """An operation Ozon's reference no longer lists still goes out, with a warning naming the
+    date and the successor by its command-line name."""
+    proc = run("call", "chat.list_v2", "limit:=5", env=api_env(tmp_path, mock))
+    out, err = text(proc)
+    assert (
+        "ozon: warning: POST /v2/chat/list is deprecated by Ozon; use chat.list_v3 "
+        "(POST /v3/chat/list) instead; Ozon's reference no longer lists it (since 2026-08-14)"
+    ) in err
+    assert len(mock.requests("/v2/chat/list")) == 1
+
+
 @pytest.mark.parametrize("form", ["inline", "file", "stdin", "dash", "method-path"])
 def test_call_body_forms(tmp_path: Path, mock: ServedMock, form: str) -> None:
     env = api_env(tmp_path, mock)
