@@ -246,6 +246,8 @@ def test_a_removed_operation_is_called_with_a_warning(tmp_path: Path, mock: Serv
     date and the successor by its command-line name."""
     proc = run("call", "chat.list_v2", "limit:=5", env=api_env(tmp_path, mock))
     out, err = text(proc)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["chats"] is not None
     assert (
         "ozon: warning: POST /v2/chat/list is deprecated by Ozon; use chat.list_v3 "
         "(POST /v3/chat/list) instead; Ozon's reference no longer lists it (since 2026-08-14)"
