@@ -45,12 +45,15 @@ def facts_from_reference(directory: Path) -> dict[str, Any]:
 
     docs = [(RefDoc.load(directory / name), date) for name, date in EDITIONS]
     listed: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}  # the newest Russian title wins: docs are oldest first
     answers: dict[str, set[str]] = {}
     requests: dict[str, list[str]] = {}  # newest file wins: docs are oldest first
     for doc, _date in docs:
         for method, path, op in doc.operations():
             key = f"{method} {path}"
             listed.setdefault(key, []).append(doc.source)
+            if "-ru-" in doc.source and (op.get("summary") or "").strip():
+                titles[key] = " ".join(op["summary"].split())
             body = doc.response(op)
             if body is not None and body.schema:
                 answers.setdefault(key, set()).update(
@@ -63,12 +66,14 @@ def facts_from_reference(directory: Path) -> dict[str, Any]:
         "_about": (
             "Facts of Ozon's reference files used by tests/test_spec_reference_aug.py when "
             "../shared/reference is absent: the operations of ozon-seller-openapi-ru-2026-08.json, "
-            "the files that list each operation, the answer fields of every file (union, full "
+            "the files that list each operation, the Russian title of the newest Russian file "
+            "that lists it, the answer fields of every file (union, full "
             "paths) and the request fields of the newest file describing each operation. "
             "Regenerate with: python -m tests.test_spec_reference_aug DIR"
         ),
         "august": sorted(f"{m} {p}" for m, p, _ in august.operations()),
         "listed_in": {k: v for k, v in sorted(listed.items())},
+        "titles_ru": dict(sorted(titles.items())),
         "answer_fields": {k: sorted(v) for k, v in sorted(answers.items())},
         "request_fields": dict(sorted(requests.items())),
     }
@@ -150,6 +155,18 @@ def test_every_operation_the_august_reference_lacks_is_deprecated_or_removed() -
         removed += 1
     assert not wrong, wrong
     assert removed == 27
+
+
+def test_every_operation_a_russian_reference_names_has_its_russian_title() -> None:
+    """``x-title-ru`` is the ``summary`` of the newest Russian reference file that lists the
+    operation, on every operation such a file lists (and only there)."""
+    titles = facts()["titles_ru"]
+    wrong = []
+    for key, op in _spec_ops().items():
+        if op.get("x-title-ru") != titles.get(key):
+            wrong.append(f"{key}: {op.get('x-title-ru')!r}, Ozon: {titles.get(key)!r}")
+    assert not wrong, wrong
+    assert len(titles) > 480
 
 
 def test_answers_cover_every_field_of_the_four_reference_files() -> None:
