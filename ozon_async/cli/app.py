@@ -129,6 +129,7 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool, include_removed
                 "deprecated": o.deprecated,
                 "removed": o.removed,
                 "paginated": o.pagination is not None,
+                "subscription": list(o.subscription.any_of) if o.subscription else None,
             }
             for o in found
         ]

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ozon_async._operation import Batch, ItemRateLimit, Operation, Pagination, RateLimit, Task
+from ozon_async._operation import (
+    Batch,
+    ItemRateLimit,
+    Operation,
+    Pagination,
+    RateLimit,
+    Subscription,
+    Task,
+)
 
 _ALL = (
     Operation(
@@ -327,6 +335,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Данные аналитики",
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="limited",
+        ),
         rate_limit=RateLimit(requests=1, period=60),
         pagination=Pagination(
             style="offset",
@@ -372,6 +385,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить информацию о запросах моих товаров",
+        subscription=Subscription(
+            any_of=("premium", "premium_plus", "premium_pro"),
+            names=("Premium", "Premium Plus", "Premium Pro"),
+            without="limited",
+        ),
         pagination=Pagination(
             style="page",
             position="page",
@@ -395,6 +413,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить детализацию запросов по товару",
+        subscription=Subscription(
+            any_of=("premium", "premium_plus", "premium_pro"),
+            names=("Premium", "Premium Plus", "Premium Pro"),
+            without="limited",
+        ),
         pagination=Pagination(
             style="page",
             position="page",
@@ -1526,6 +1549,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Отправить файл",
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.chat:ChatSendFileV1Request",
         response_type="ozon_async.types.common:StringResultResponse",
         response_content_type="application/json",
@@ -1541,6 +1569,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Отправить сообщение",
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.chat:ChatSendMessageV1Request",
         response_type="ozon_async.types.common:StringResultResponse",
         response_content_type="application/json",
@@ -1556,6 +1589,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Создать новый чат",
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.common:PostingNumberRequest",
         response_type="ozon_async.types.chat:ChatStartV1Response",
         response_content_type="application/json",
@@ -2952,6 +2990,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Отчёт о реализации товаров за день",
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.finance:FinanceRealizationByDayV1Request",
         response_type="ozon_async.types.finance:FinanceRealizationByDayV1Response",
         response_content_type="application/json",
@@ -4436,6 +4479,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить подробную информацию о ценах товаров",
+        subscription=Subscription(
+            any_of=("premium_pro",),
+            names=("Premium Pro",),
+            without="refused",
+        ),
         request_type="ozon_async.types.product:ProductPricesDetailsV1Request",
         response_type="ozon_async.types.product:ProductPricesDetailsV1Response",
         response_content_type="application/json",
@@ -4646,6 +4694,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Создать ответ на вопрос",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionAnswerCreateV1Request",
         response_type="ozon_async.types.question:QuestionAnswerCreateV1Response",
         response_content_type="application/json",
@@ -4662,6 +4715,11 @@ _ALL = (
         replaced_by=None,
         title_ru="Удалить ответ на вопрос",
         destructive=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionAnswerDeleteV1Request",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -4677,6 +4735,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Список ответов на вопрос",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         pagination=Pagination(
             style="last_id",
             position="last_id",
@@ -4699,6 +4762,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Изменить статус вопросов",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionRequest",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -4715,6 +4783,11 @@ _ALL = (
         replaced_by="POST /v1/question/change-status",
         removed="2026-08-14",
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionRequest",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -4730,6 +4803,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Количество вопросов по статусам",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.common:EmptyRequest",
         response_type="ozon_async.types.question:QuestionCountV1Response",
         response_content_type="application/json",
@@ -4745,6 +4823,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Информация о вопросе",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionInfoV1Request",
         response_type="ozon_async.types.question:QuestionResponse",
         response_content_type="application/json",
@@ -4760,6 +4843,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Список вопросов",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         pagination=Pagination(
             style="last_id",
             position="last_id",
@@ -4783,6 +4871,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Товары с наибольшим количеством вопросов",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionRequest2",
         response_type="ozon_async.types.question:QuestionResponse2",
         response_content_type="application/json",
@@ -4799,6 +4892,11 @@ _ALL = (
         replaced_by="POST /v1/question/top-sku",
         removed="2026-08-14",
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionRequest2",
         response_type="ozon_async.types.question:QuestionResponse2",
         response_content_type="application/json",
@@ -5491,6 +5589,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v2/review/change-status",
         title_ru="Изменить статус отзывов",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         batch=Batch(
             param="review_ids",
             field="review_ids",
@@ -5513,6 +5616,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Оставить комментарий на отзыв",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewCommentCreateV1Request",
         response_type="ozon_async.types.review:ReviewCommentCreateV1Response",
         response_content_type="application/json",
@@ -5529,6 +5637,11 @@ _ALL = (
         replaced_by="POST /v2/review/comment/delete",
         title_ru="Удалить комментарий на отзыв",
         destructive=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewCommentDeleteV1Request",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -5544,6 +5657,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить список комментариев на отзыв",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         pagination=Pagination(
             style="offset",
             position="offset",
@@ -5565,6 +5683,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v2/review/count",
         title_ru="Количество отзывов по статусам",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.common:EmptyRequest",
         response_type="ozon_async.types.review:ReviewCountV1Response",
         response_content_type="application/json",
@@ -5580,6 +5703,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v2/review/info",
         title_ru="Получить информацию об отзыве",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewIdRequest",
         response_type="ozon_async.types.review:ReviewInfoV1Response",
         response_content_type="application/json",
@@ -5595,6 +5723,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v2/review/list",
         title_ru="Получить список отзывов",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         pagination=Pagination(
             style="last_id",
             position="last_id",
@@ -5633,6 +5766,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить список поисковых запросов по тексту",
+        subscription=Subscription(
+            any_of=("premium_pro",),
+            names=("Premium Pro",),
+            without="refused",
+        ),
         pagination=Pagination(
             style="offset",
             position="offset",
@@ -5655,6 +5793,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить список популярных поисковых запросов",
+        subscription=Subscription(
+            any_of=("premium_pro",),
+            names=("Premium Pro",),
+            without="refused",
+        ),
         pagination=Pagination(
             style="offset",
             position="offset",
@@ -7174,6 +7317,11 @@ _ALL = (
         sunset="2025-07-13",
         removed="2026-05",
         title_ru="История чата",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.chat:ChatHistoryV2Request",
         response_type="ozon_async.types.chat:ChatHistoryV2Response",
         response_content_type="application/json",
@@ -7212,6 +7360,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Отметить сообщения как прочитанные",
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.chat:ChatReadV2Request",
         response_type="ozon_async.types.chat:ChatReadV2Response",
         response_content_type="application/json",
@@ -8287,6 +8440,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Изменить статус отзывов",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         batch=Batch(
             param="review_ids",
             field="review_ids",
@@ -8310,6 +8468,11 @@ _ALL = (
         replaced_by=None,
         title_ru="Удалить комментарий на отзыв",
         destructive=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewCommentDeleteV2Request",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -8325,6 +8488,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить количество отзывов по статусам",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.common:EmptyRequest",
         response_type="ozon_async.types.review:ReviewCountV2Response",
         response_content_type="application/json",
@@ -8340,6 +8508,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить информацию по отзыву",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewIdRequest",
         response_type="ozon_async.types.review:ReviewInfoV2Response",
         response_content_type="application/json",
@@ -8355,6 +8528,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         title_ru="Получить список отзывов",
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         pagination=Pagination(
             style="last_id",
             position="last_id",

@@ -32,6 +32,7 @@ from ozon_async.types.question import (
     QuestionListV1Response,
     QuestionRequest,
     QuestionRequest2,
+    QuestionRequestStatus,
     QuestionResponse,
     QuestionResponse2,
 )
@@ -57,6 +58,8 @@ class QuestionResource(Resource):
         characters. The answer carries the identifier of the new answer; check its moderation
         status with /v1/question/answer/list and remove it with /v1/question/answer/delete.
         Available only to sellers with a Premium Plus subscription.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答 / Создать ответ на вопрос).
 
@@ -100,6 +103,8 @@ class QuestionResource(Resource):
         as returned by /v1/question/answer/create or /v1/question/answer/list, and the product
         SKU. The answer is an empty object once the answer is deleted. Available only to sellers
         with a Premium Plus subscription.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答 / Удалить ответ на вопрос).
 
@@ -147,6 +152,8 @@ class QuestionResource(Resource):
         the previous answer to get the next page. Available only to sellers with a Premium Plus
         subscription.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表 / Список ответов на вопрос).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
@@ -181,7 +188,7 @@ class QuestionResource(Resource):
         self,
         *,
         question_ids: Sequence[str],
-        status: str,
+        status: QuestionRequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of questions (underscore spelling).
@@ -193,6 +200,8 @@ class QuestionResource(Resource):
         Available only to sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/change_status`` (Ozon docs: 更改问题状态).
 
@@ -231,7 +240,7 @@ class QuestionResource(Resource):
         self,
         *,
         question_ids: Sequence[str],
-        status: str,
+        status: QuestionRequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of questions.
@@ -241,6 +250,8 @@ class QuestionResource(Resource):
         empty object on success. This is the spelling of Ozon's Russian reference;
         /v1/question/change_status is the same operation as spelled in Ozon's Chinese reference.
         Available only to sellers with a Premium Plus subscription.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/change-status`` (Ozon docs: Изменить статус вопросов).
 
@@ -282,6 +293,8 @@ class QuestionResource(Resource):
         /v1/question/list to fetch the questions themselves. Available only to sellers with a
         Premium Plus subscription.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量 / Количество вопросов по статусам).
 
         Only reads: retried after timeouts and server errors.
@@ -313,6 +326,8 @@ class QuestionResource(Resource):
         product SKU and link, and the number of answers. Pass the question identifier from
         /v1/question/list. To read the answers, use /v1/question/answer/list. Available only to
         sellers with a Premium Plus subscription.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/info`` (Ozon docs: 问题详情 / Информация о вопросе).
 
@@ -355,6 +370,8 @@ class QuestionResource(Resource):
         come in pages: leave `last_id` empty in the first request, then pass the `last_id` of
         the previous answer while `has_next` is `true`; `limit` is at most 100. Available only
         to sellers with a Premium Plus subscription.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/list`` (Ozon docs: 问题列表 / Список вопросов).
 
@@ -403,6 +420,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/top_sku`` (Ozon docs: 提问数量最多的商品).
 
         Removed: Ozon's reference no longer lists it (since 2026-08-14). Use ``POST
@@ -443,6 +462,8 @@ class QuestionResource(Resource):
         Pass in `limit` how many SKUs to return, from 1 to 100. This is the spelling of Ozon's
         Russian reference; /v1/question/top_sku is the same operation as spelled in Ozon's
         Chinese reference. Available only to sellers with a Premium Plus subscription.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/top-sku`` (Ozon docs: Товары с наибольшим количеством вопросов).
 

@@ -20,6 +20,7 @@ from ozon_async.types.common import (
 )
 from ozon_async.types.review import (
     ReviewChangeStatusV1Request,
+    ReviewChangeStatusV1RequestStatus,
     ReviewChangeStatusV2Request,
     ReviewChangeStatusV2RequestStatus,
     ReviewCommentCreateV1Request,
@@ -36,6 +37,8 @@ from ozon_async.types.review import (
     ReviewInfoV1Response,
     ReviewInfoV2Response,
     ReviewListV1Request,
+    ReviewListV1RequestSortDir,
+    ReviewListV1RequestStatus,
     ReviewListV1Response,
     ReviewListV1ResponseReview,
     ReviewListV2Request,
@@ -53,7 +56,7 @@ class ReviewResource(Resource):
         self,
         *,
         review_ids: Sequence[str],
-        status: str,
+        status: ReviewChangeStatusV1RequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of reviews.
@@ -61,6 +64,9 @@ class ReviewResource(Resource):
         Sets the status of 1 to 100 reviews to PROCESSED or UNPROCESSED. Available to sellers
         with the Review Management or Premium Pro subscription. Deprecated; use
         /v2/review/change-status instead.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态 / Изменить статус отзывов).
 
@@ -106,6 +112,9 @@ class ReviewResource(Resource):
         Sets the status NEW, VIEWED or PROCESSED for 1 to 100 reviews. Available to sellers with
         the Review Management or Premium Pro subscription. Replaces /v1/review/change-status.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v2/review/change-status`` (Ozon docs: Изменить статус отзывов).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -148,6 +157,9 @@ class ReviewResource(Resource):
         Posts a comment on a review, optionally as a reply to another comment
         (parent_comment_id), and can mark the review as processed at the same time. Available to
         sellers with the Review Management or Premium Pro subscription.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论 / Оставить комментарий на отзыв).
 
@@ -192,6 +204,9 @@ class ReviewResource(Resource):
         Deletes a comment on a review by its id. Available to sellers with the Review Management
         or Premium Pro subscription. Deprecated; use /v2/review/comment/delete instead.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论 / Удалить комментарий на отзыв).
 
         Deprecated: use ``POST /v2/review/comment/delete`` (``client.review.comment_delete_v2``)
@@ -233,6 +248,9 @@ class ReviewResource(Resource):
         Deletes a comment on a review; pass the comment id and the SKU of the reviewed product.
         Available to sellers with the Review Management or Premium Pro subscription. Replaces
         /v1/review/comment/delete.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v2/review/comment/delete`` (Ozon docs: Удалить комментарий на отзыв).
 
@@ -280,6 +298,9 @@ class ReviewResource(Resource):
         100) and offset. Available to sellers with the Review Management or Premium Pro
         subscription.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表 / Получить список комментариев на
         отзыв).
 
@@ -325,6 +346,9 @@ class ReviewResource(Resource):
         Available to sellers with the Review Management or Premium Pro subscription. Deprecated;
         use /v2/review/count instead.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量 / Количество отзывов по статусам).
 
         Deprecated: use ``POST /v2/review/count`` (``client.review.count_v2``) instead. Calling
@@ -357,6 +381,9 @@ class ReviewResource(Resource):
         The request has no parameters. Available to sellers with the Review Management or
         Premium Pro subscription.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v2/review/count`` (Ozon docs: Получить количество отзывов по статусам).
 
         Only reads: retried after timeouts and server errors.
@@ -387,6 +414,9 @@ class ReviewResource(Resource):
         Returns one review by its id: text, rating, status, order status, likes, photos and
         videos. Available to sellers with the Review Management or Premium Pro subscription.
         Deprecated; use /v2/review/info instead.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/info`` (Ozon docs: 获取评价信息 / Получить информацию об отзыве).
 
@@ -427,6 +457,9 @@ class ReviewResource(Resource):
         videos. Available to sellers with the Review Management or Premium Pro subscription.
         Replaces /v1/review/info.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v2/review/info`` (Ozon docs: Получить информацию по отзыву).
 
         Only reads: retried after timeouts and server errors.
@@ -457,8 +490,8 @@ class ReviewResource(Resource):
         *,
         limit: int,
         last_id: str | None = None,
-        sort_dir: str | None = None,
-        status: str | None = None,
+        sort_dir: ReviewListV1RequestSortDir | None = None,
+        status: ReviewListV1RequestStatus | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReviewListV1Response:
         """List reviews.
@@ -467,6 +500,9 @@ class ReviewResource(Resource):
         the next page with last_id from the previous answer. The obsolete "pros" and "cons"
         fields of older reviews are not returned. Available to sellers with the Review
         Management or Premium Pro subscription. Deprecated; use /v2/review/list instead.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/list`` (Ozon docs: 获取评价列表 / Получить список отзывов).
 
@@ -520,6 +556,9 @@ class ReviewResource(Resource):
         and publication period. Returns 20 to 100 reviews per page; while has_next is true,
         request the next page with last_id from the previous answer. Available to sellers with
         the Review Management or Premium Pro subscription.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v2/review/list`` (Ozon docs: Получить список отзывов).
 

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
     PostingFbsListV3RequestFilterIntegrationTypeFlowItem = Literal[
         "ozon",
         "aggregator",
@@ -78,6 +79,21 @@ if TYPE_CHECKING:
         "click_and_collect",
         "FBP",
     ]
+    PostingFbsListV3RequestFilterStatus = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
     PostingFbsListV4RequestFilterIntegrationTypeFlowItem = Literal[
         "ozon",
         "aggregator",
@@ -89,6 +105,46 @@ if TYPE_CHECKING:
         "hybrid_3pl_tracking",
         "click_and_collect",
         "FBP",
+    ]
+    PostingFbsListV4RequestFilterStatusesItem = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
+    PostingFbsUnfulfilledListV4RequestFilterStatusesItem = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
     ]
 else:
     FbsPostingCargoType = str
@@ -131,6 +187,7 @@ else:
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
     PostingFbsListV3RequestFilterIntegrationTypeFlowItem = Literal[
         "ozon",
         "aggregator",
@@ -143,6 +200,21 @@ else:
         "click_and_collect",
         "FBP",
     ]
+    PostingFbsListV3RequestFilterStatus = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
     PostingFbsListV4RequestFilterIntegrationTypeFlowItem = Literal[
         "ozon",
         "aggregator",
@@ -154,6 +226,46 @@ else:
         "hybrid_3pl_tracking",
         "click_and_collect",
         "FBP",
+    ]
+    PostingFbsListV4RequestFilterStatusesItem = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
+    PostingFbsUnfulfilledListV4RequestFilterStatusesItem = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
     ]
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
 # PostingDigitalListV1RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
@@ -174,6 +286,23 @@ else:
 # PostingFbsDigitalActGetPdfV2RequestDocType: Type of document: `act_of_acceptance` (shipment
 # list), `act_of_mismatch` (discrepancy act), `act_of_excess` (act of excess), `waybill`
 # (waybill).
+# PostingFbsListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending); the
+# lower-case spellings are accepted too.
+# PostingFbsListV3RequestFilterStatus: Posting status: awaiting_registration - awaiting
+# registration; acceptance_in_progress - being accepted; awaiting_approve - awaiting
+# confirmation; awaiting_packaging - awaiting packaging; awaiting_deliver - awaiting shipment;
+# arbitration - in arbitration; client_arbitration - delivery arbitration opened by the buyer;
+# delivering - being delivered; driver_pickup - with the driver; delivered - delivered;
+# cancelled - cancelled; not_accepted - not accepted at the sorting centre; sent_by_seller -
+# sent by the seller.
+# PostingFbsUnfulfilledListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC`
+# (descending); the lower-case spellings are accepted too.
+# PostingFbsUnfulfilledListV3RequestFilterStatus: Posting status: `acceptance_in_progress` -
+# acceptance in progress; `awaiting_approve` - awaiting confirmation; `awaiting_packaging` -
+# awaiting packaging; `awaiting_registration` - awaiting registration; `awaiting_deliver` -
+# awaiting shipment; `arbitration` - arbitration; `client_arbitration` - customer delivery
+# arbitration; `delivering` - being delivered; `driver_pickup` - with the driver; `not_accepted`
+# - not accepted at the sorting centre.
 
 
 class FbsPosting(Model):
@@ -284,7 +413,7 @@ class FbsPosting(Model):
     """
 
     quantum_id: int | None = None
-    """ID of the economy product (quant)."""
+    """ID of the economy product (quant). 0 or null when the posting has no economy product."""
 
     require_blr_traceable_attrs: bool | None = None
     """true if traceability attributes must be filled in."""
@@ -490,7 +619,9 @@ class FbsPostingCancellation(Model):
     """Cancellation reason as text."""
 
     cancel_reason_id: int | None = None
-    """ID of the cancellation reason."""
+    """ID of the cancellation reason. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
+    """
 
     cancellation_initiator: str | None = None
     """Who cancelled the posting, as display text in Russian: the seller, the client or buyer,
@@ -845,7 +976,9 @@ class FbsPostingV4(Model):
     """
 
     quantum_id: int | None = None
-    """Identifier of the economy (quantum) product; null if none."""
+    """Identifier of the economy (quantum) product; 0 or null when the posting has no economy
+    product.
+    """
 
     require_blr_traceable_attrs: bool | None = None
     """`true` if traceability attributes must be filled in."""
@@ -1227,7 +1360,9 @@ class PostingDigitalListV1ResponseResult(Model):
     """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the reason the posting was cancelled."""
+    """Identifier of the reason the posting was cancelled. 0 while the posting is not cancelled
+    (Ozon's examples of postings in other states send 0).
+    """
 
     created_at: datetime | None = None
     """Date and time the posting was created."""
@@ -1348,7 +1483,9 @@ class PostingDigitalListV2ResponsePosting(Model):
     """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the reason the posting was cancelled."""
+    """Identifier of the reason the posting was cancelled. 0 while the posting is not cancelled
+    (Ozon's examples of postings in other states send 0).
+    """
 
     cancellation: PostingDigitalListV2ResponsePostingCancellation | None = None
     """Cancellation details."""
@@ -1512,7 +1649,8 @@ class PostingFboGetV2ResponseResult(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     created_at: datetime | None = None
@@ -1622,7 +1760,8 @@ class PostingFboListV2ResponseResult(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     created_at: datetime | None = None
@@ -1738,7 +1877,8 @@ class PostingFboListV3ResponsePosting(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     cancellation: PostingFboListV3ResponsePostingCancellation | None = None
@@ -2625,7 +2765,9 @@ class PostingFbsGetByBarcodeV2ResponseResult(Model):
     """Posting barcodes; may be null."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the posting cancellation reason."""
+    """Identifier of the posting cancellation reason. 0 while the posting is not cancelled (Ozon's
+    examples of postings in other states send 0).
+    """
 
     created_at: datetime | None = None
     """Date and time the posting was created."""
@@ -3345,8 +3487,10 @@ class PostingFbsListV3Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings per page, from 1 to 1000."""
 
-    dir: str | None = None
-    """Sort direction: asc - ascending; desc - descending."""
+    dir: PostingFbsListV3RequestDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case spellings are
+    accepted too.
+    """
 
     offset: int | None = None
     """Number of postings to skip. For example, with offset 10 the answer starts from the 11th
@@ -3387,7 +3531,7 @@ class PostingFbsListV3RequestFilter(RequestModel):
     provider_id: list[int] | None = None
     """Delivery service IDs. Get them with /v1/delivery-method/list."""
 
-    status: str | None = None
+    status: PostingFbsListV3RequestFilterStatus | None = None
     """Posting status: awaiting_registration - awaiting registration; acceptance_in_progress -
     being accepted; awaiting_approve - awaiting confirmation; awaiting_packaging - awaiting
     packaging; awaiting_deliver - awaiting shipment; arbitration - in arbitration;
@@ -3484,7 +3628,7 @@ class PostingFbsListV4RequestFilter(RequestModel):
     provider_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    statuses: list[str] | None = None
+    statuses: list[PostingFbsListV4RequestFilterStatusesItem] | None = None
     """Posting statuses to return: `awaiting_registration` - awaiting registration;
     `acceptance_in_progress` - acceptance in progress; `awaiting_approve` - awaiting
     confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_deliver` - awaiting
@@ -3995,8 +4139,10 @@ class PostingFbsUnfulfilledListV3Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings in the answer: minimum 1, maximum 1000."""
 
-    dir: str | None = None
-    """Sort direction: `asc` - ascending; `desc` - descending."""
+    dir: PostingFbsUnfulfilledListV3RequestDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case spellings are
+    accepted too.
+    """
 
     offset: int | None = None
     """Number of postings to skip; for example, with `offset` 10 the answer starts from the 11th
@@ -4044,7 +4190,7 @@ class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
     provider_id: list[int] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    status: str | None = None
+    status: PostingFbsUnfulfilledListV3RequestFilterStatus | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `awaiting_approve` -
     awaiting confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
     awaiting registration; `awaiting_deliver` - awaiting shipment; `arbitration` - arbitration;
@@ -4487,7 +4633,7 @@ class PostingFbsUnfulfilledListV4RequestFilter(RequestModel):
     provider_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    statuses: list[str] | None = None
+    statuses: list[PostingFbsUnfulfilledListV4RequestFilterStatusesItem] | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `awaiting_approve` -
     awaiting confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
     awaiting registration; `awaiting_deliver` - awaiting shipment; `arbitration` - arbitration;
