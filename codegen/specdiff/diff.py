@@ -232,10 +232,13 @@ def render(report: Report, show_repaired: bool = False) -> str:
             " --all shows them)"
         )
     lines.append("")
+    marked = sum(1 for v in report.removed_explained.values() if v.startswith("x-ozon-removed"))
+    later = len(report.removed_explained) - marked
     lines.append(
         f"Explained by the spec ({report.explained_count()}): "
-        f"{len(report.removed_explained)} removed operations marked, "
-        f"{counts.get('repaired', 0)} field differences with a recorded repair or note"
+        f"{marked} removed operations marked, "
+        + (f"{later} operations from a later source (x-ozon-source), " if later else "")
+        + f"{counts.get('repaired', 0)} field differences with a recorded repair or note"
     )
     if show_repaired:
         lines.extend(f"  {k}  ({v})" for k, v in report.removed_explained.items())
