@@ -194,8 +194,8 @@ async def test_window_guard_holds_when_a_stalled_process_wakes_late(
             clock.advance_to(t)
             await settle(lambda d=done: len(grants) == d and clock.parked(6 - d))
         assert grants == [0.0, 95.0, 95.0, 95.0, 100.0]
-        # Held back for longer than a slot, the sixth caller queues for the next free slots
-        # (150, 175) and is granted when the first grant at 95 stops counting.
+        # Held back for longer than half a period, the sixth caller queues for the next free
+        # slot (150), then waits there for the first grant at 95 to stop counting.
         wakes = []
         while len(grants) < 6:
             assert len(wakes) < 5 and len(clock.sleepers) == 1
@@ -203,7 +203,7 @@ async def test_window_guard_holds_when_a_stalled_process_wakes_late(
             clock.advance_to(wakes[-1])
             await settle(lambda: len(grants) == 6 or clock.parked(1))
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert wakes == [150.0, 175.0, 195.0]
+    assert wakes == [150.0, 195.0]
     assert grants[-1] == 195.0
     assert most_in_window(grants, 100.0) == 4
 
@@ -414,26 +414,24 @@ async def test_a_silent_redis_times_out_within_bounds(prefix: str):
 
 
 # --------------------------------------------------------------------------- several processes
-async def test_four_processes_share_one_budget(redis_server: RedisServer, prefix: str):
-    """4 worker processes, each its own OzonClient with 50 calls in flight, one Client-Id,
-    against the mock (50 rps per Client-Id) counting on arrival."""
-    seconds = 4.0
-    run = await shared_budget_run(redis_server.url, prefix, workers=4, seconds=seconds)
+def _report(what: str, run: dict[str, Any]) -> None:
     spread = run["spread"]
     print(
-        f"\n4 processes: {run['requests']} requests, {run['rate']:.1f} rps, busiest 1 s window "
-        f"{run['busiest']}, grant-to-arrival p50 {quantile(spread, 0.5) * 1000:.1f} ms, "
-        f"p99 {quantile(spread, 0.99) * 1000:.1f} ms, max {spread[-1] * 1000:.1f} ms"
+        f"\n{what}: {run['requests']} requests, {run['rate']:.1f} rps, busiest 1 s window "
+        f"{run['busiest']}, {run['too_many']} x 429, grant-to-arrival p50 "
+        f"{quantile(spread, 0.5) * 1000:.1f} ms, p99 {quantile(spread, 0.99) * 1000:.1f} ms, "
+        f"max {spread[-1] * 1000:.1f} ms, load {os.getloadavg()[0]:.1f}"
     )
+
+
+def _check_fleet_run(run: dict[str, Any], redis_server: RedisServer, prefix: str, seconds: float):
     assert run["errors"] == {}  # no 429 (max_retries=0 would raise it), no limiter failure
-    # The limiter keeps Ozon's count exact for requests that reach it within jitter_margin
-    # (50 ms) of their grant; on a machine so loaded that some arrive later still, each such
-    # request can add one to a window, and no more.
-    late = sum(1 for s in spread if s > 0.05)
-    assert run["busiest"] <= 50 + late, f"{late} requests arrived more than 50 ms after the grant"
-    assert late <= 0.1 * run["requests"], "most requests must arrive within the margin"
-    assert run["rate"] >= 0.9 * 50
-    assert run["requests"] >= 0.9 * 50 * (seconds - 0.2)
+    # counted on arrival by the server, with no allowance for requests that arrived late
+    assert run["busiest"] <= 50
+    # The bench measures the rate; this only says that the fleet kept the budget busy (on a
+    # machine shared with other jobs, the workers themselves may lag).
+    assert run["rate"] >= 0.7 * 50
+    assert run["requests"] >= 0.7 * 50 * (seconds - 0.2)
     assert all(n > 0 for n in run["per_worker"])
     # the callers still waiting at the end gave their slots back: the next free slot is near
     stored = redis_server.command("GET", f"{prefix}{{4242}}:pace").split(b"\r\n")
@@ -441,6 +439,31 @@ async def test_four_processes_share_one_budget(redis_server: RedisServer, prefix
         reply = redis_server.command("TIME").split(b"\r\n")
         now = int(reply[2]) * 1_000_000 + int(reply[4])
         assert int(stored[1]) - now < 200_000, "200 cancelled callers kept their slots"
+
+
+async def test_four_processes_share_one_budget(redis_server: RedisServer, prefix: str):
+    """4 worker processes, each its own OzonClient with 50 calls in flight, one Client-Id,
+    against the mock (50 rps per Client-Id) counting on arrival, at whatever priority and on
+    whatever load the machine gives them."""
+    seconds = 4.0
+    run = await shared_budget_run(redis_server.url, prefix, workers=4, seconds=seconds)
+    _report("4 processes", run)
+    _check_fleet_run(run, redis_server, prefix, seconds)
+
+
+async def test_four_processes_share_one_budget_with_one_worker_stalling(
+    redis_server: RedisServer, prefix: str
+):
+    """The same, with every 10th request of one worker held 300 ms between its grant and its
+    sending: it reaches the server long after the others granted after it."""
+    seconds = 4.0
+    run = await shared_budget_run(
+        redis_server.url, prefix, workers=4, seconds=seconds, stall="0.3:0.3:10"
+    )
+    _report("4 processes, one stalling", run)
+    assert run["stalled"] >= 3
+    assert sum(1 for s in run["spread"] if s >= 0.3) >= 3  # they did reach the server late
+    _check_fleet_run(run, redis_server, prefix, seconds)
 
 
 async def test_two_processes_never_break_a_per_item_rule(redis_server: RedisServer, prefix: str):
