@@ -112,20 +112,24 @@ ENV_ON_ERROR = "OZON_RATE_LIMIT_REDIS_ON_ERROR"
 OnError = Literal["local", "raise"]
 
 # One step of a key, atomically. Times are integer microseconds.
-# KEYS[1]: the pacing key, holding the time of the next free slot.
+# KEYS[1]: the pacing key, a hash: t, the time of the next free slot; e, the mean time slots
+#          of acquire_slot took from grant to answer (pacing leaves room for it).
 # KEYS[2]: the log, a sorted set of the grants that still count, scored by their release (the
 #          time they stop counting).
-# ARGV: op, now ('' takes Redis TIME), interval, period, size, member, slot, min_ttl (ms; keys
-# live at least this long, for injected clocks whose time does not run with Redis's), hold (a
-# new grant counts until now + period + hold), then what workers report about earlier grants,
-# four values each: member, kind, ago (how long before now it happened), extra:
-#   a  answered `ago` ago: its release comes forward to `extra` (the period) after that
+# ARGV: op, now ('' takes Redis TIME), interval (before room for answers), period, size,
+# member, slot, min_ttl (ms; keys live at least this long, for injected clocks whose time does
+# not run with Redis's), hold (a new grant counts until now + period + hold), requests; then
+# what workers report about earlier grants, five values each: member, kind, ago (how long
+# before now it happened), extra, took:
+#   a  answered `ago` ago, `took` after its grant: its release comes forward to `extra` (the
+#      period) after that
 #   s  sent `ago` ago, later than its grant allowed for: its release goes back to `extra`
 #      (max_guard + period) after that; counted again if it had already been released
 #   d  its caller was cancelled before sending anything: out of the log
 # and then the op:
 #   update  only the reports.
-#   take    reserve the next evenly paced slot; if it is due now, go on as commit.
+#   take    reserve the next evenly paced slot, `interval + e / requests` after the one
+#           before; if it is due now, go on as commit.
 #   commit  grant if fewer than `size` grants count now, else say how long until the earliest
 #           release that makes room.
 #   give    a caller cancelled before its slot gives it back.
@@ -142,10 +146,9 @@ else
   now = tonumber(ARGV[2])
 end
 local op = ARGV[1]
-local interval = tonumber(ARGV[3])
 local period = tonumber(ARGV[4])
 local min_ttl = tonumber(ARGV[8])
-local log = KEYS[2]
+local pace, log = KEYS[1], KEYS[2]
 local function ttl(us)
   return math.max(math.ceil(us / 1000) + 1, min_ttl)
 end
@@ -155,10 +158,18 @@ local function keep()
     redis.call('PEXPIRE', log, ttl(tonumber(last[2]) - now))
   end
 end
+local state = redis.call('HMGET', pace, 't', 'e')
+local tat, mean = tonumber(state[1]), tonumber(state[2]) or 0
+local function save(t)
+  -- the mean is kept a period past the last slot
+  redis.call('HSET', pace, 't', string.format('%.0f', t), 'e', string.format('%.0f', mean))
+  redis.call('PEXPIRE', pace, ttl(math.max(t - now, 0) + period))
+end
 redis.call('ZREMRANGEBYSCORE', log, '-inf', now)
 local expired = 0
 local raised = false
-for i = 10, #ARGV, 4 do
+local answers = false
+for i = 11, #ARGV, 5 do
   local m, kind = ARGV[i], ARGV[i + 1]
   local release = now - tonumber(ARGV[i + 2]) + tonumber(ARGV[i + 3])
   if kind == 'd' then
@@ -169,6 +180,8 @@ for i = 10, #ARGV, 4 do
       if score and release < tonumber(score) then
         redis.call('ZADD', log, release, m)
       end
+      mean = mean + (tonumber(ARGV[i + 4]) - mean) / 8
+      answers = true
     elseif not score then
       expired = expired + 1
       if release > now then
@@ -184,30 +197,28 @@ end
 if raised then
   keep()
 end
+if answers and op ~= 'take' and op ~= 'give' then
+  save(tat or now)
+end
+local interval = tonumber(ARGV[3]) + math.floor(mean / tonumber(ARGV[10]))
 if op == 'update' then
   return {0, 0, 0, expired}
 end
 if op == 'give' then
   local slot = tonumber(ARGV[7])
-  local tat = tonumber(redis.call('GET', KEYS[1]))
   if tat and slot > now then
-    tat = tat - interval
-    if tat > now then
-      redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', ttl(tat - now))
-    else
-      redis.call('DEL', KEYS[1])
-    end
+    save(math.max(tat - interval, now))
+  elseif answers then
+    save(tat or now)
   end
   return {0, 0, 0, expired}
 end
 if op == 'take' then
   local slot = now
-  local tat = tonumber(redis.call('GET', KEYS[1]))
   if tat and tat > now then
     slot = tat
   end
-  local nxt = slot + interval
-  redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', ttl(nxt - now))
+  save(slot + interval)
   if slot > now then
     return {1, slot - now, slot, expired}
   end
@@ -235,8 +246,9 @@ _INJECTED_CLOCK_TTL_MS = 86_400_000
 # Answers wait at most this long (seconds) for a step on their key to ride along with before
 # they go in a batch of their own.
 _FLUSH_DELAY = 0.02
-# A report about a grant: (member, kind, when it happened on the worker's clock, extra µs).
-_Report = tuple[str, str, float, int]
+# A report about a grant: (member, kind, when it happened on the worker's clock, extra µs,
+# how long after its grant it was answered, µs).
+_Report = tuple[str, str, float, int, int]
 
 
 class _Unavailable(Exception):
@@ -283,7 +295,7 @@ class _SharedSlot:
         if now - self._due > lim.jitter_margin:
             # Later than the release logged at the grant allows for: tell Redis now (it has
             # at least a period left before that release passes).
-            report = (self._member, "s", now, lim._guard_us + self._period)
+            report = (self._member, "s", now, lim._guard_us + self._period, 0)
             self._late = lim._report(self._keys, report, urgent=True)
 
     def answered(self) -> None:
@@ -291,7 +303,10 @@ class _SharedSlot:
             return
         self._answered = True
         lim = self._limiter
-        report = (self._member, "a", lim._local(), self._period)
+        now = lim._local()
+        # how long it held its slot past the period, for pacing (at most its logged hold)
+        took = min(math.ceil((now - self._due) * 1e6), lim._held_us)
+        report = (self._member, "a", now, self._period, took)
         late = self._late
         if late is not None and not late.done():
             # After the sending's report, never before it: Redis keeps the lower release.
@@ -382,6 +397,7 @@ class RedisRateLimiter(RateLimiter):
         self.max_guard = float(max_guard)
         self.jitter_margin = float(jitter_margin)
         self._guard_us = math.ceil(self.max_guard * 1e6)
+        self._held_us = self._guard_us + math.ceil(self.jitter_margin * 1e6)
         self.local_share = float(local_share)
         self.local: RateLimiter = local_limiter or InProcessRateLimiter(clock)
         self.retry_interval = float(retry_interval)
@@ -534,6 +550,7 @@ class RedisRateLimiter(RateLimiter):
         slot: int = 0,
         member: str = "",
         hold: int = 0,
+        requests: float = 1.0,
         reports: list[_Report] | None = None,
     ) -> tuple[int, int, int]:
         """One run of the script (times in microseconds). The reports waiting for ``keys``
@@ -544,13 +561,24 @@ class RedisRateLimiter(RateLimiter):
             now, min_ttl = "", 0
         else:
             now, min_ttl = str(round(self.clock.now() * 1e6)), _INJECTED_CLOCK_TTL_MS
-        args: list[str | int] = [op, now, interval, period, size, member, slot, min_ttl, hold]
+        args: list[str | int | float] = [
+            op,
+            now,
+            interval,
+            period,
+            size,
+            member,
+            slot,
+            min_ttl,
+            hold,
+            requests,
+        ]
         if reports is None:
             reports = self._take_reports(keys[1])
         if reports:
             at = self._local()
-            for m, kind, when, extra in reports:
-                args += (m, kind, max(0, math.ceil((at - when) * 1e6)), extra)
+            for m, kind, when, extra, took in reports:
+                args += (m, kind, max(0, math.ceil((at - when) * 1e6)), extra, took)
         try:
             reply = await self._connection()(keys=keys, args=args)
         except _redis_errors() as exc:
@@ -735,7 +763,7 @@ class RedisRateLimiter(RateLimiter):
         margin_us = math.ceil(margin * 1e6)
         # A held slot is logged for the longest it may count: sent up to `margin` after the
         # grant, reaching Ozon up to max_guard after that (its reports bring it forward).
-        hold = margin_us + self._guard_us if held else margin_us
+        hold = self._held_us if held else margin_us
         keys = [self._key(key, "pace"), self._key(key, "log")]
         member = self._member()
         op, refreshes = "take", 0
@@ -750,6 +778,7 @@ class RedisRateLimiter(RateLimiter):
                     size=size,
                     member=member,
                     hold=hold,
+                    requests=requests,
                 )
             except asyncio.CancelledError:
                 self._drop(keys, member)  # granted as it was cancelled, maybe: nothing was sent
@@ -777,7 +806,7 @@ class RedisRateLimiter(RateLimiter):
                 await self._sleep(wait / 1e6)
             except asyncio.CancelledError:
                 if code == _SLOT:
-                    await self._give_back(keys, interval, slot)
+                    await self._give_back(keys, interval, slot, requests)
                 raise
             op = "commit"
 
@@ -786,14 +815,14 @@ class RedisRateLimiter(RateLimiter):
 
     def _drop(self, keys: list[str], member: str) -> None:
         with contextlib.suppress(RuntimeError):  # no running loop: nothing to send it with
-            self._report(keys, (member, "d", self._local(), 0), urgent=True)
+            self._report(keys, (member, "d", self._local(), 0, 0), urgent=True)
 
-    async def _give_back(self, keys: list[str], interval: int, slot: int) -> None:
+    async def _give_back(self, keys: list[str], interval: int, slot: int, requests: float) -> None:
         """Hand a reserved slot back; it finishes even if the caller is cancelled again."""
 
         async def give() -> None:
             with contextlib.suppress(_Unavailable):
-                await self._step("give", keys, interval=interval, slot=slot)
+                await self._step("give", keys, interval=interval, slot=slot, requests=requests)
 
         task = asyncio.ensure_future(give())
         self._pending.add(task)
