@@ -9,6 +9,7 @@ import itertools
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from ozon_async import (
 from ozon_async.testing import MockOzonServer
 from tests._redis import (
     REQUIRE_ENV,
+    ROOT,
     MockProcess,
     RedisServer,
     RedisUnavailable,
@@ -601,16 +603,144 @@ async def test_outage_raises_when_asked_and_recovers(own_redis: RedisServer, pre
     )
     await lim.acquire("4242", 50, 1.0)
     own_redis.kill()
+    t = time.monotonic()
+    with pytest.raises(RateLimiterUnavailableError, match="unavailable"):
+        await lim.acquire_slot("4242", 50, 1.0)
     with pytest.raises(RateLimiterUnavailableError, match="unavailable"):
         await lim.acquire("4242", 50, 1.0)
     with pytest.raises(RateLimiterUnavailableError):
         await lim.acquire_window("4242 item", 1, 30.0)
+    assert time.monotonic() - t < 1.0  # fast: refused, not waited out
     own_redis.start()
     await asyncio.sleep(0.15)
     await lim.acquire("4242", 50, 1.0)
     assert await lim.acquire_window("4242 item", 1, 30.0) == 0.0
     assert lim.available
     await lim.aclose()
+
+
+async def test_a_restart_mid_run_falls_back_to_the_documented_share_and_resumes(
+    own_redis: RedisServer, prefix: str
+):
+    """Two workers' limiters (on_error="local", local_share=0.5) keep taking slots at 20 per
+    second while Redis is killed for 2 s and restarted empty: nothing fails, each paces alone
+    at half the rate meanwhile (so the two together keep the limit once the grants made
+    through Redis stopped counting), and both go back to the shared budget."""
+    limiters = [
+        RedisRateLimiter.from_url(
+            own_redis.url, prefix=prefix, local_share=0.5, retry_interval=0.2, jitter_margin=0.0
+        )
+        for _ in range(2)
+    ]
+    grants: list[list[float]] = [[], []]
+    start = time.monotonic()
+    stop = start + 5.0
+
+    async def worker(i: int) -> None:
+        while time.monotonic() < stop:
+            slot = await limiters[i].acquire_slot("4242", 20, 1.0)
+            grants[i].append(time.monotonic() - start)
+            assert slot is not None
+            slot.sending()
+            slot.answered()
+
+    async def outage() -> None:
+        await asyncio.sleep(1.0)
+        own_redis.kill()
+        await asyncio.sleep(2.0)
+        own_redis.start()
+
+    await asyncio.gather(outage(), *[worker(i) for i in range(2) for _ in range(5)])
+    assert all(lim.available for lim in limiters)
+    assert own_redis.command("EXISTS", f"{prefix}{{4242}}:log") == b":1\r\n"
+    every = sorted(grants[0] + grants[1])
+    # shared before the outage and again a period after the restart
+    assert most_in_window([t for t in every if t <= 1.0], 1.0) <= 20
+    assert most_in_window([t for t in every if t > 4.2], 1.0) <= 20
+    # alone at half the rate each during the outage, once Redis's grants stopped counting
+    for own in grants:
+        during = [t for t in own if 2.1 < t <= 3.0]
+        assert 7 <= len(during) <= 11, own
+    assert most_in_window([t for t in every if 2.1 < t <= 3.0], 1.0) <= 20
+    for lim in limiters:
+        await lim.aclose()
+
+
+async def test_the_slots_of_a_killed_worker_expire_by_max_guard(
+    redis_server: RedisServer, prefix: str
+):
+    """A worker process takes both slots of a 2-per-second key and is killed (SIGKILL) before
+    it says anything about them. They count until their logged release (a period, the 50 ms
+    margin and max_guard after their grants) and no longer."""
+    code = (
+        "import asyncio, sys\n"
+        "from ozon_async.redis_limiter import RedisRateLimiter\n"
+        "async def main():\n"
+        f"    lim = RedisRateLimiter.from_url({redis_server.url!r}, prefix={prefix!r},"
+        " max_guard=0.5)\n"
+        "    slots = [await lim.acquire_slot('k', 2, 1.0) for _ in range(2)]\n"
+        "    print('held', flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    assert await asyncio.wait_for(proc.stdout.readline(), 60) == b"held\n"
+    proc.kill()
+    await proc.wait()
+    releases = redis_server.command("ZRANGE", f"{prefix}{{k}}:log", "0", "-1", "WITHSCORES")
+    first = int(releases.split(b"\r\n")[4])  # the earlier of the two releases, Redis µs
+    async with RedisRateLimiter.from_url(redis_server.url, prefix=prefix, max_guard=0.5) as lim:
+        slot = await lim.acquire_slot("k", 2, 1.0)
+        assert slot is not None
+        granted = redis_time(redis_server)
+    # granted once the first dead slot was released (1.55 s after its grant), not later
+    assert first <= granted <= first + 300_000
+
+
+def redis_time(server: RedisServer) -> int:
+    reply = server.command("TIME").split(b"\r\n")
+    return int(reply[2]) * 1_000_000 + int(reply[4])
+
+
+@pytest.mark.parametrize(
+    "sent_at,answer_at,released_at",
+    [(0.0, 0.2, 0.7), (0.3, None, 1.0)],
+    ids=["answered after 200 ms", "sent 300 ms late, never answered"],
+)
+async def test_skewed_worker_clocks_share_one_budget(
+    redis_server: RedisServer,
+    prefix: str,
+    sent_at: float,
+    answer_at: float | None,
+    released_at: float,
+):
+    """Two workers whose own clocks are an hour apart (each tells Redis only how long ago
+    something happened): a slot of one is released for the other exactly when Redis's time
+    says, 1 per 0.5 s, max_guard 0.2 s."""
+    a, b = (
+        RedisRateLimiter.from_url(
+            redis_server.url, prefix=prefix, max_guard=0.2, jitter_margin=0.01
+        )
+        for _ in range(2)
+    )
+    a._local = lambda: time.monotonic() + 3600.0
+    b._local = lambda: time.monotonic() - 3600.0
+    slot = await a.acquire_slot("k", 1, 0.5)
+    t0 = redis_time(redis_server)
+    assert slot is not None
+    await asyncio.sleep(sent_at)
+    slot.sending()
+    if answer_at is not None:
+        await asyncio.sleep(answer_at - sent_at)
+        slot.answered()
+    await b.acquire_slot("k", 1, 0.5)
+    waited = (redis_time(redis_server) - t0) / 1e6
+    assert released_at - 0.01 <= waited <= released_at + 0.2
+    await a.aclose()
+    await b.aclose()
 
 
 async def test_a_silent_redis_times_out_within_bounds(prefix: str):
