@@ -21,11 +21,13 @@ Redis's own clock (``TIME``, in microseconds), so workers whose clocks disagree 
 budget: a worker only ever measures durations on its own clock (how long ago its request went
 out or was answered) and Redis turns them into its time.
 
-* Per key, Redis keeps the time of the next evenly paced slot (a caller takes it and moves it
-  on by ``(period + jitter_margin) / requests``: 50 rps is paced at 47.6) and a log of the
-  grants that still count, each with the time it stops counting (its *release*). A grant is
-  made only while fewer than ``requests`` grants count; otherwise the caller waits for the
-  earliest release. Even spacing stops bursts; the log is what keeps the limit.
+* Per key, Redis keeps the time of the next evenly paced slot and a log of the grants that
+  still count, each with the time it stops counting (its *release*). A caller takes the next
+  slot (moving it on by ``(period + jitter_margin + e) / requests``, where ``e`` is the mean time
+  slots took from grant to answer, kept in Redis from the workers' reports: 50 rps is paced at
+  about 47.5 on a fast link) and sleeps until it comes; it is granted only while fewer than
+  ``requests`` grants count, otherwise it waits for the earliest release. Even spacing stops
+  bursts and keeps the log from filling up; the log is what keeps the limit.
 * A slot of :meth:`~RedisRateLimiter.acquire_slot` (what :class:`~ozon_async.OzonClient`
   takes) is released ``period`` after the answer to its request reached the worker, and never
   later than ``period`` after ``max_guard`` (1 s) past the moment the request went out. At the
@@ -42,18 +44,22 @@ Why the server never sees more than ``requests`` arrivals in any window of ``per
 any window (t - period, t] and the requests that arrive in it, and among them the one granted
 last, at g (g <= its arrival <= t). Every one of them was granted at or before g. Each arrived
 after its grant and before its answer (it was answered after it arrived), and, when it was
-answered more than ``max_guard`` after it went out, within ``max_guard`` of going out (the one
-assumption: a request sent reaches Ozon within ``max_guard``, 1 s, or not at all). So each one's
-release, at least ``period`` after its arrival, is after t - period + period = t >= g: at the
-moment of g, all of them counted in the log. The log never holds more than ``requests`` at a
-grant, so neither does the window. Redis's idea of a release is never earlier than that rule:
-the release logged at the grant covers every sending up to ``jitter_margin`` after it; a later
-sending raises it before the logged release passes (the report leaves when the request does, and
-the log has at least a period of slack); and an answer lowers it only to ``period`` after a
-time no earlier than the answer's real arrival (the worker's "so long ago" subtracted from
-Redis's time of reading the report). Nothing depends on how long a grant takes to reach its
-worker, on how late the worker sends, or on how long the server takes to count a request: the
-pacing margin only keeps the log from filling up.
+answered more than ``max_guard`` after it went out, within ``max_guard`` of going out (the
+assumption: a request sent reaches Ozon within ``max_guard``, 1 s, or not at all). So each
+one's release is at least ``period`` after its arrival, after t - period + period = t >= g:
+at the moment of g, all of them counted in the log. The log never holds ``requests`` grants
+when it makes one, so the window holds at most ``requests``. Redis's release of a grant is
+never earlier than that rule: the one logged at the grant covers a sending up to
+``jitter_margin`` after it; a later sending is reported as it happens and raises the release
+(it reaches Redis long before the logged release passes unless the worker stalled for more than
+``period + jitter_margin + max_guard`` between grant and send: then the limiter logs a WARNING);
+an answer lowers the release only to ``period`` after a time no earlier than the answer's (the
+worker says how long ago the answer came, and Redis subtracts that from its time of reading the
+report). Nothing else matters: not how long a grant takes to reach its worker, how late the
+worker sends, how long the server takes to count a request, or whose clock says what. The cost
+is that a slot counts for the time its worker takes to see the answer: a busy or starved worker
+(a loaded machine) holds its slots longer, and the fleet's rate drops to about ``requests /
+(period + that time)``.
 
 * :meth:`~RedisRateLimiter.acquire` (a caller that says nothing after the grant) and
   ``acquire_window`` (per-item rules: one stock update per offer and warehouse per 30 s, 10
@@ -336,10 +342,11 @@ class RedisRateLimiter(RateLimiter):
             ``period`` after its answer, at most until ``period`` after ``max_guard`` past its
             sending; lower it to pace closer to the limit over a slow link (answers slower
             than ``max_guard`` then free their slot sooner), at the price of that trust.
-        jitter_margin: seconds (default 0.05) that pacing leaves per period, so that the log
-            rarely makes a caller wait (grants are ``(period + jitter_margin) / requests``
-            apart: 50 rps is paced at 47.6), that a slot may take from its grant to going out
-            without telling Redis, and that a grant of :meth:`acquire` or
+        jitter_margin: seconds (default 0.05) that pacing leaves per period besides the mean
+            time slots take from grant to answer, so that the log rarely makes a caller wait
+            (grants are ``(period + jitter_margin + that time) / requests`` apart: 50 rps is
+            paced at about 47.5 on a fast link); also the time a slot may take from its grant
+            to going out without telling Redis, and that a grant of :meth:`acquire` or
             :meth:`acquire_window` (whose callers say nothing after it) is trusted to take to
             reach Ozon.
         local_share: fraction of each ``acquire`` rate a process uses while it paces alone

@@ -6,7 +6,8 @@
 Each worker warms up, prints ``ready``, and starts at the time (``time.time()``) it then reads
 on stdin, so that all start together however long each took to start.
 
-``pace``: its own OzonClient (Client-Id 4242, 50 rps) with a RedisRateLimiter keeps CONCURRENCY
+``pace``: its own OzonClient (Client-Id 4242, 50 rps) with a RedisRateLimiter (an
+InProcessRateLimiter when REDIS_URL is ``in-process``) keeps CONCURRENCY
 calls going from the start for SECONDS, then cancels the ones still waiting. Each request
 carries ``X-Seq``; the worker records when the limiter granted its Client-Id slot
 (``time.time()``, the clock the sandbox stamps arrivals with), so that grant-to-arrival spread
@@ -31,10 +32,12 @@ import sys
 import time
 from typing import Any
 
-from ozon_async import OzonClient, OzonError, RateLimiter, RateLimitSlot
+from ozon_async import InProcessRateLimiter, OzonClient, OzonError, RateLimiter, RateLimitSlot
 from ozon_async.redis_limiter import RedisRateLimiter
 
 CLIENT_ID = "4242"
+#: REDIS_URL that means an InProcessRateLimiter instead (one process, the baseline).
+IN_PROCESS = "in-process"
 MARGIN_ENV = "OZON_TEST_JITTER_MARGIN"
 ITEM_KEY = "4242 stock PH-1/1020000089903000"
 
@@ -89,7 +92,11 @@ async def pace(
     options: dict[str, Any] = {}
     if os.environ.get(MARGIN_ENV):  # the benchmark compares margins; tests use the default
         options["jitter_margin"] = float(os.environ[MARGIN_ENV])
-    limiter = RedisRateLimiter.from_url(redis_url, prefix=prefix, on_error="raise", **options)
+    limiter: RateLimiter
+    if redis_url == IN_PROCESS:  # the benchmark's baseline: this process alone, no Redis
+        limiter = InProcessRateLimiter()
+    else:
+        limiter = RedisRateLimiter.from_url(redis_url, prefix=prefix, on_error="raise", **options)
     rec = Recorder(limiter, stall)
     grants: list[tuple[str, float]] = []
     errors: collections.Counter[str] = collections.Counter()
@@ -100,10 +107,11 @@ async def pace(
         # Warm up before the start (imports, HTTP connections, the Redis pool and script): a
         # process's first calls cost tens to hundreds of ms that would show as grant-to-arrival
         # spread, as they would for any service's first calls.
-        await asyncio.gather(
-            *[client.request("GET", "/__admin/requests") for _ in range(8)],
-            *[limiter.acquire_window(f"warm-up {wid} {i}", 1, 1.0) for i in range(16)],
-        )
+        await asyncio.gather(*[client.request("GET", "/__admin/requests") for _ in range(8)])
+        if isinstance(limiter, RedisRateLimiter):
+            await asyncio.gather(
+                *[limiter.acquire_window(f"warm-up {wid} {i}", 1, 1.0) for i in range(16)]
+            )
         await _ready_then_start()
         end = time.monotonic() + seconds
         seq = 0
@@ -139,7 +147,7 @@ async def pace(
         "grants": grants,
         "cpu": cpu,
         "stalled": rec.stalled,
-        "steps": limiter._counts,
+        "steps": limiter._counts if isinstance(limiter, RedisRateLimiter) else {},
     }
 
 
