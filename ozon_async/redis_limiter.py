@@ -119,7 +119,8 @@ OnError = Literal["local", "raise"]
 
 # One step of a key, atomically. Times are integer microseconds.
 # KEYS[1]: the pacing key, a hash: t, the time of the next free slot; e, the mean time slots
-#          of acquire_slot took from grant to answer (pacing leaves room for it).
+#          of acquire_slot took from grant to answer (pacing leaves room for it); r and k, the
+#          release that the last k + 1 callers who found the log full were told to wait for.
 # KEYS[2]: the log, a sorted set of the grants that still count, scored by their release (the
 #          time they stop counting).
 # ARGV: op, now ('' takes Redis TIME), interval (before room for answers), period, size,
@@ -137,7 +138,8 @@ OnError = Literal["local", "raise"]
 #   take    reserve the next evenly paced slot, `interval + e / requests` after the one
 #           before; if it is due now, go on as commit.
 #   commit  grant if fewer than `size` grants count now, else say how long until the earliest
-#           release that makes room.
+#           release that makes room (for paced keys, the k-th next release for the k-th
+#           caller told of the same one).
 #   give    a caller cancelled before its slot gives it back.
 #   refresh re-date a grant whose reply reached the caller late: drop it (member), then commit.
 # Reply {code, wait, slot, expired}: code 0 granted; 1 sleep `wait` until `slot`, then commit;
@@ -239,8 +241,24 @@ if n < size then
   keep()
   return {0, 0, 0, expired}
 end
-local due = redis.call('ZRANGE', log, n - size, n - size, 'WITHSCORES')
-return {2, tonumber(due[2]) - now, 0, expired}
+local first = n - size
+local at = tonumber(redis.call('ZRANGE', log, first, first, 'WITHSCORES')[2])
+if tonumber(ARGV[3]) > 0 then
+  -- Paced callers that find the log full wait for successive releases, not all for the first
+  -- (the pacing hash remembers the release the last one was told of and how many were).
+  local told = redis.call('HMGET', pace, 'r', 'k')
+  local k = 0
+  if tonumber(told[1]) == at then
+    k = (tonumber(told[2]) or 0) + 1
+  end
+  redis.call('HSET', pace, 'r', string.format('%.0f', at), 'k', k)
+  if redis.call('PTTL', pace) < 0 then
+    redis.call('PEXPIRE', pace, ttl(period))
+  end
+  local i = math.min(first + k, n - 1)
+  at = tonumber(redis.call('ZRANGE', log, i, i, 'WITHSCORES')[2])
+end
+return {2, at - now, 0, expired}
 """
 
 _GRANTED, _SLOT, _FULL = 0, 1, 2

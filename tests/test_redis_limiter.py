@@ -380,6 +380,10 @@ async def test_held_slots_keep_every_server_window_when_sends_are_late(
         # paced at 50 rps, held back only by the slots that were sent late
         span = link.grants[-1] - link.grants[0]
         assert (len(link.grants) - 1) / span >= 0.9 * 50
+        # Callers that find the log full (often, with no pacing margin) wait for successive
+        # releases rather than all for the first one: few extra round trips per grant.
+        full = sum(lim._counts.get("full", 0) for lim in limiters)
+        assert full <= 3 * len(link.grants)
     else:
         assert most_in_window(link.arrivals, 1.0) > 50
 
