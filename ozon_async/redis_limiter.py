@@ -36,9 +36,10 @@ out or was answered) and Redis turns them into its time.
   ``answered()``: a request that went out more than ``jitter_margin`` after its grant (a
   stalled event loop) is reported at once, and its release moves to ``max_guard + period``
   after the sending; an answer brings the release forward to ``period`` after it. Answers
-  ride along with the worker's next step on the same key (or go in a batch after 20 ms), so a
-  grant still costs one round trip. A slot never answered (the call failed, the worker died)
-  is released by the logged time, which ``max_guard`` bounds.
+  ride along with the worker's next step on the same key (or go in a batch after 20 ms), so
+  they add no round trip while the worker keeps taking slots: a grant costs one (two for a
+  caller that queues: one to take its place, one when it comes). A slot never answered (the
+  call failed, the worker died) is released by the logged time, which ``max_guard`` bounds.
 
 Why the server never sees more than ``requests`` arrivals in any window of ``period``: take
 any window (t - period, t] and the requests that arrive in it, and among them the one granted
