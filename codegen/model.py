@@ -131,6 +131,8 @@ class OperationModel:
     #: dataclasses (Batch, ItemRateLimit, Task), ready to render
     batch: dict[str, Any] | None = None
     item_rate_limit: dict[str, Any] | None = None
+    #: x-ozon-subscription: {"any_of": [codes], "names": [names], "without": "refused" | "limited"}
+    subscription: dict[str, Any] | None = None
     task: dict[str, Any] | None = None
     #: the decorator that attaches ``.bulk``/``.and_wait``, with its type arguments
     batch_item_type: str | None = None
@@ -152,6 +154,36 @@ class ApiModel:
     aliases: dict[str, AliasModel]
     groups: dict[str, GroupModel]
     modules: dict[str, list[str]]  # module -> names defined in it (sorted)
+
+
+#: ``x-ozon-subscription`` codes and the names Ozon gives the subscriptions.
+SUBSCRIPTIONS = {
+    "premium": "Premium",
+    "premium_plus": "Premium Plus",
+    "premium_pro": "Premium Pro",
+    "review_management": "Review Management",
+}
+
+
+def _subscription(value: Any, where: str) -> dict[str, Any] | None:
+    """A checked ``x-ozon-subscription``."""
+    if value is None:
+        return None
+    any_of = value.get("any_of") if isinstance(value, dict) else None
+    without = value.get("without", "refused") if isinstance(value, dict) else None
+    if (
+        not isinstance(any_of, list)
+        or not any_of
+        or any(code not in SUBSCRIPTIONS for code in any_of)
+        or without not in ("refused", "limited")
+        or set(value) - {"any_of", "without"}
+    ):
+        raise ValueError(
+            f"{where}: x-ozon-subscription takes any_of (some of {', '.join(SUBSCRIPTIONS)}) "
+            f"and without (refused or limited), not {value!r}"
+        )
+    names = [SUBSCRIPTIONS[code] for code in any_of]
+    return {"any_of": list(any_of), "names": names, "without": without}
 
 
 def _ref_name(ref: str) -> str:
@@ -418,6 +450,10 @@ class Builder:
                 t = TypeInfo("bytes")
             else:
                 t = TypeInfo("str")
+        elif "integer" in kinds and node.get("enum") and constrain:
+            # a request accepts only the listed codes; an answer any integer
+            lit = ", ".join(repr(v) for v in node["enum"] if v is not None)
+            t = TypeInfo(f"Literal[{lit}]", needs={"Literal"})
         elif "integer" in kinds:
             t = TypeInfo("int")
         elif "number" in kinds:
@@ -558,6 +594,7 @@ class Builder:
             params=sorted(params, key=lambda p: (not p.required, p.name)),
             batch=batch,
             item_rate_limit=item_limit,
+            subscription=_subscription(op.get("x-ozon-subscription"), f"{method} {path}"),
             task=task,
             batch_item_type=item_type,
             task_status_type=status_type,

@@ -93,12 +93,26 @@ def field_doc(f: FieldModel) -> str:
     return text
 
 
+def subscription_text(sub: dict[str, Any]) -> str:
+    """The sentence ``Subscription.describe()`` gives at runtime, for docstrings."""
+    names = sub["names"]
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    if sub["without"] == "limited":
+        return (
+            f"Full data needs a {text} subscription; without one Ozon answers with part of "
+            "the data."
+        )
+    return f"Needs a {text} subscription; Ozon refuses the call without one."
+
+
 def op_doc(op: OperationModel) -> str:
     parts = [op.summary.strip().rstrip(".") + "."]
     if op.description:
         parts.append(op.description.strip())
     if op.beta:
         parts.append("Beta: Ozon marks this method as beta; its shape may still change.")
+    if op.subscription:
+        parts.append("Subscription: " + subscription_text(op.subscription))
     line = f"``{op.method} {op.path}``"
     if op.title_zh:
         line += f" (Ozon docs: {op.title_zh})"

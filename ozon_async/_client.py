@@ -38,7 +38,7 @@ from ozon_async._exceptions import (
 )
 from ozon_async._hooks import EventHook, Hooks, check_event_hooks, merge_event_hooks
 from ozon_async._log import DEBUG, INFO, WARNING, get_logger
-from ozon_async._operation import Operation
+from ozon_async._operation import Operation, Subscription
 from ozon_async._options import CallOptions
 from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter, RateLimitSlot
 from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture, captured
@@ -567,7 +567,7 @@ class OzonClient(Resources):
                         if capture is not None:
                             return captured(capture, answer, response_type)
                         return answer
-                    error, outcome = _answer_error(resp, method, path)
+                    error, outcome = _answer_error(resp, method, path, op)
                 elapsed = clock.now() - started
                 if get_logger().isEnabledFor(DEBUG):
                     seen = resp.headers if resp is not None else None
@@ -749,8 +749,11 @@ def _end_fields(exc: BaseException) -> dict[str, Any]:
     return {}
 
 
-def _answer_error(resp: HTTPResponse, method: str, path: str) -> tuple[APIStatusError, Outcome]:
-    """The exception for an error answer, and the outcome the retry decision reads."""
+def _answer_error(
+    resp: HTTPResponse, method: str, path: str, op: Operation | None = None
+) -> tuple[APIStatusError, Outcome]:
+    """The exception for an error answer, and the outcome the retry decision reads. When Ozon
+    refuses access to an operation that needs a paid subscription, the error names it."""
     status = resp.status
     code: int | str | None = None
     message: str | None = None
@@ -782,6 +785,7 @@ def _answer_error(resp: HTTPResponse, method: str, path: str) -> tuple[APIStatus
         method=method,
         path=path,
         headers=resp.headers,
+        subscription=_needed_subscription(op, status, code, message),
     )
     found = read_retry_after(resp.headers)
     if isinstance(error, RateLimitError):
@@ -789,6 +793,23 @@ def _answer_error(resp: HTTPResponse, method: str, path: str) -> tuple[APIStatus
     if found is None:
         return error, Outcome("status", status, breaker_open=breaker)
     return error, Outcome("status", status, found[0], found[1], breaker)
+
+
+_SUBSCRIPTION_WORDS = re.compile(r"subscri|premium|подписк", re.IGNORECASE)
+
+
+def _needed_subscription(
+    op: Operation | None, status: int, code: int | str | None, message: str | None
+) -> Subscription | None:
+    """The subscription ``op`` needs, when this error answer is Ozon refusing access: a 403, a
+    permission-denied code (7, the gRPC code Ozon's gateway passes through), or a refusal whose
+    text speaks of a subscription."""
+    if op is None or op.subscription is None or status in (401, 404, 429) or status >= 500:
+        return None
+    denied = status == 403 or code in (7, "7", "PermissionDenied", "PERMISSION_DENIED")
+    if denied or (message is not None and _SUBSCRIPTION_WORDS.search(message)):
+        return op.subscription
+    return None
 
 
 def _json_or_none(content: bytes) -> Any:

@@ -90,9 +90,80 @@ def build_request(operation: str | Operation, request_type: Any, fields: Mapping
         return msgspec.convert(data, request_type, strict=False)
     except msgspec.ValidationError as exc:
         message, path = _field_path(str(exc))
+        if message.startswith("Invalid enum value"):
+            message = _enum_message(message, request_type, path)
         raise RequestValidationError(message, field=path, operation=_key(operation)) from None
     except TypeError as exc:
         raise RequestValidationError(str(exc), operation=_key(operation)) from None
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _literal_values(tp: Any, path: str) -> tuple[Any, ...]:
+    """The values of the ``Literal`` that a request model declares at ``path`` (``"a.b[0]"``),
+    in the order the model lists them; empty when the path does not end at one."""
+    import typing
+
+    import msgspec.structs
+
+    current = [tp]
+    for name, _index in _STEP.findall(path):
+        nxt = []
+        for t in _flatten(current):
+            if name and isinstance(t, type) and issubclass(t, msgspec.Struct):
+                for f in msgspec.structs.fields(t):
+                    if f.encode_name == name:
+                        nxt.append(f.type)
+            elif not name and typing.get_origin(t) in (list, tuple, set, frozenset):
+                nxt.extend(typing.get_args(t)[:1])
+        current = nxt
+    values: list[Any] = []
+    for t in _flatten(current):
+        if typing.get_origin(t) is typing.Literal:
+            values.extend(v for v in typing.get_args(t) if v not in values)
+    return tuple(values)
+
+
+def _flatten(types: list[Any]) -> list[Any]:
+    """Types with ``Annotated`` and unions (``X | None``) unwrapped."""
+    import types as pytypes
+    import typing
+
+    out: list[Any] = []
+    stack = list(types)
+    while stack:
+        t = stack.pop(0)
+        origin = typing.get_origin(t)
+        if origin is typing.Annotated:
+            stack.insert(0, typing.get_args(t)[0])
+        elif origin in (typing.Union, pytypes.UnionType):
+            stack[:0] = typing.get_args(t)
+        else:
+            out.append(t)
+    return out
+
+
+def _enum_message(message: str, request_type: Any, path: str) -> str:
+    """msgspec's "Invalid enum value 'x'" with the values the field allows and, when one is
+    close to what was sent, a suggestion."""
+    import difflib
+
+    allowed = _literal_values(request_type, path)
+    if not allowed:
+        return message
+    listed = ", ".join(repr(v) for v in allowed)
+    text = f"{message}; allowed values: {listed}"
+    sent = re.search(r"Invalid enum value (.+)$", message)
+    strings = [v for v in allowed if isinstance(v, str)]
+    if sent and strings:
+        raw = sent.group(1).strip("'\"")
+        folded = {v.lower(): v for v in strings}
+        close = [folded[raw.lower()]] if raw.lower() in folded else []
+        close = close or difflib.get_close_matches(raw, strings, n=1, cutoff=0.6)
+        if close:
+            text += f" (did you mean {close[0]!r}?)"
+    return text
 
 
 def _key(operation: str | Operation) -> str:

@@ -153,7 +153,12 @@ class APIStatusError(OzonError):
         trace_id: the ``x-o3-trace-id`` header, useful when asking Ozon's support.
         method, path: the request.
         headers: the answer's headers (case-insensitive: ``headers["retry-after"]``).
+        subscription: when Ozon refused access to an operation that needs a paid seller
+            subscription, that subscription (:class:`~ozon_async.Subscription`; the message
+            names it); else ``None``.
     """
+
+    subscription: Any = None
 
     def __init__(
         self,
@@ -167,6 +172,7 @@ class APIStatusError(OzonError):
         method: str = "",
         path: str = "",
         headers: Mapping[str, str] | None = None,
+        subscription: Any = None,
     ) -> None:
         self.status = status
         self.code = code
@@ -182,6 +188,9 @@ class APIStatusError(OzonError):
             text += f" (code {code})"
         if message:
             text += f": {message}"
+        if subscription is not None:
+            self.subscription = subscription
+            text += f" ({subscription.refusal()})"
         if trace_id:
             text += f" [trace {trace_id}]"
         super().__init__(text)

@@ -120,6 +120,7 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
                 "safe": o.safe,
                 "deprecated": o.deprecated,
                 "paginated": o.pagination is not None,
+                "subscription": list(o.subscription.any_of) if o.subscription else None,
             }
             for o in found
         ]

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ozon_async._operation import Batch, ItemRateLimit, Operation, Pagination, RateLimit, Task
+from ozon_async._operation import (
+    Batch,
+    ItemRateLimit,
+    Operation,
+    Pagination,
+    RateLimit,
+    Subscription,
+    Task,
+)
 
 _ALL = (
     Operation(
@@ -308,6 +316,11 @@ _ALL = (
         safe=True,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="limited",
+        ),
         rate_limit=RateLimit(requests=1, period=60),
         pagination=Pagination(
             style="offset",
@@ -351,6 +364,11 @@ _ALL = (
         safe=True,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium", "premium_plus", "premium_pro"),
+            names=("Premium", "Premium Plus", "Premium Pro"),
+            without="limited",
+        ),
         pagination=Pagination(
             style="page",
             position="page",
@@ -373,6 +391,11 @@ _ALL = (
         safe=True,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium", "premium_plus", "premium_pro"),
+            names=("Premium", "Premium Plus", "Premium Pro"),
+            without="limited",
+        ),
         pagination=Pagination(
             style="page",
             position="page",
@@ -1230,6 +1253,11 @@ _ALL = (
         safe=False,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.chat:ChatSendFileV1Request",
         response_type="ozon_async.types.common:StringResultResponse",
         response_content_type="application/json",
@@ -1244,6 +1272,11 @@ _ALL = (
         safe=False,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.chat:ChatSendMessageV1Request",
         response_type="ozon_async.types.common:StringResultResponse",
         response_content_type="application/json",
@@ -1258,6 +1291,11 @@ _ALL = (
         safe=False,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.common:PostingNumberRequest",
         response_type="ozon_async.types.chat:ChatStartV1Response",
         response_content_type="application/json",
@@ -2571,6 +2609,11 @@ _ALL = (
         safe=True,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.finance:FinanceRealizationByDayV1Request",
         response_type="ozon_async.types.finance:FinanceRealizationByDayV1Response",
         response_content_type="application/json",
@@ -3931,6 +3974,11 @@ _ALL = (
         safe=True,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_pro",),
+            names=("Premium Pro",),
+            without="refused",
+        ),
         request_type="ozon_async.types.product:ProductPricesDetailsV1Request",
         response_type="ozon_async.types.product:ProductPricesDetailsV1Response",
         response_content_type="application/json",
@@ -4130,6 +4178,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionAnswerCreateV1Request",
         response_type="ozon_async.types.question:QuestionAnswerCreateV1Response",
         response_content_type="application/json",
@@ -4146,6 +4199,11 @@ _ALL = (
         replaced_by=None,
         destructive=True,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionAnswerDeleteV1Request",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -4161,6 +4219,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         pagination=Pagination(
             style="last_id",
             position="last_id",
@@ -4183,6 +4246,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionRequest",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -4198,6 +4266,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionRequest",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -4213,6 +4286,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.common:EmptyRequest",
         response_type="ozon_async.types.question:QuestionCountV1Response",
         response_content_type="application/json",
@@ -4228,6 +4306,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionInfoV1Request",
         response_type="ozon_async.types.question:QuestionResponse",
         response_content_type="application/json",
@@ -4243,6 +4326,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         pagination=Pagination(
             style="last_id",
             position="last_id",
@@ -4266,6 +4354,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionRequest2",
         response_type="ozon_async.types.question:QuestionResponse2",
         response_content_type="application/json",
@@ -4281,6 +4374,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.question:QuestionRequest2",
         response_type="ozon_async.types.question:QuestionResponse2",
         response_content_type="application/json",
@@ -4911,6 +5009,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v2/review/change-status",
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         batch=Batch(
             param="review_ids",
             field="review_ids",
@@ -4933,6 +5036,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewCommentCreateV1Request",
         response_type="ozon_async.types.review:ReviewCommentCreateV1Response",
         response_content_type="application/json",
@@ -4949,6 +5057,11 @@ _ALL = (
         replaced_by="POST /v2/review/comment/delete",
         destructive=True,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewCommentDeleteV1Request",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -4964,6 +5077,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         pagination=Pagination(
             style="offset",
             position="offset",
@@ -4985,6 +5103,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v2/review/count",
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.common:EmptyRequest",
         response_type="ozon_async.types.review:ReviewCountV1Response",
         response_content_type="application/json",
@@ -5000,6 +5123,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v2/review/info",
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewIdRequest",
         response_type="ozon_async.types.review:ReviewInfoV1Response",
         response_content_type="application/json",
@@ -5015,6 +5143,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v2/review/list",
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         pagination=Pagination(
             style="last_id",
             position="last_id",
@@ -5051,6 +5184,11 @@ _ALL = (
         safe=True,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_pro",),
+            names=("Premium Pro",),
+            without="refused",
+        ),
         pagination=Pagination(
             style="offset",
             position="offset",
@@ -5072,6 +5210,11 @@ _ALL = (
         safe=True,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_pro",),
+            names=("Premium Pro",),
+            without="refused",
+        ),
         pagination=Pagination(
             style="offset",
             position="offset",
@@ -6387,6 +6530,11 @@ _ALL = (
         deprecated=True,
         replaced_by="POST /v3/chat/history",
         sunset="2025-07-13",
+        subscription=Subscription(
+            any_of=("premium_plus",),
+            names=("Premium Plus",),
+            without="refused",
+        ),
         request_type="ozon_async.types.chat:ChatHistoryV2Request",
         response_type="ozon_async.types.chat:ChatHistoryV2Response",
         response_content_type="application/json",
@@ -6422,6 +6570,11 @@ _ALL = (
         safe=False,
         deprecated=False,
         replaced_by=None,
+        subscription=Subscription(
+            any_of=("premium_plus", "premium_pro"),
+            names=("Premium Plus", "Premium Pro"),
+            without="refused",
+        ),
         request_type="ozon_async.types.chat:ChatReadV2Request",
         response_type="ozon_async.types.chat:ChatReadV2Response",
         response_content_type="application/json",
@@ -7384,6 +7537,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         batch=Batch(
             param="review_ids",
             field="review_ids",
@@ -7407,6 +7565,11 @@ _ALL = (
         replaced_by=None,
         destructive=True,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewCommentDeleteV2Request",
         response_type="ozon_async.types.common:Empty",
         response_content_type="application/json",
@@ -7422,6 +7585,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.common:EmptyRequest",
         response_type="ozon_async.types.review:ReviewCountV2Response",
         response_content_type="application/json",
@@ -7437,6 +7605,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         request_type="ozon_async.types.review:ReviewIdRequest",
         response_type="ozon_async.types.review:ReviewInfoV2Response",
         response_content_type="application/json",
@@ -7452,6 +7625,11 @@ _ALL = (
         deprecated=False,
         replaced_by=None,
         beta=True,
+        subscription=Subscription(
+            any_of=("premium_pro", "review_management"),
+            names=("Premium Pro", "Review Management"),
+            without="refused",
+        ),
         pagination=Pagination(
             style="last_id",
             position="last_id",

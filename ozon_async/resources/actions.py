@@ -424,7 +424,8 @@ class ActionsResource(Resource):
         Args:
             limit: Maximum number of requests per page. Required.
             status: Status of the discount requests to return. Required.
-            page: Page number to return, starting from 1.
+            page: Number of the page to return. Ozon states no lower bound; its examples start
+                at 1, and 0 is passed on unchanged.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow

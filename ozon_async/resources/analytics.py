@@ -218,6 +218,9 @@ class AnalyticsResource(Resource):
         paginated with offset. The method may be called at most once per minute. Matches the
         Analytics > Graphs section of the seller account.
 
+        Subscription: Full data needs a Premium Plus or Premium Pro subscription; without one
+        Ozon answers with part of the data.
+
         ``POST /v1/analytics/data`` (Ozon docs: 分析数据).
 
         Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
@@ -230,8 +233,8 @@ class AnalyticsResource(Resource):
             date_to: End date of the report period (YYYY-MM-DD), inclusive. Required.
             dimension: How to group the data. Available to all sellers: unknownDimension
                 (unknown), sku (product), spu (product, merged card), day, week, month. Premium
-                Plus only: year, category1 to category4 (category of level 1 to 4), brand,
-                modelID (model). Required.
+                Plus only: year, category1 (top-level category), category2 (second-level
+                category), brand, modelID (model), descriptionType (product type). Required.
             limit: Number of rows in the response, from 1 to 1000. Required.
             metrics: Metrics to compute, up to 14 (more returns an InvalidArgument error).
                 Available to all sellers: revenue (ordered amount), ordered_units (units
@@ -355,6 +358,9 @@ class AnalyticsResource(Resource):
         (starting at 0) and page_size (up to 100). For per-product totals use
         /v1/analytics/product-queries.
 
+        Subscription: Full data needs a Premium, Premium Plus or Premium Pro subscription;
+        without one Ozon answers with part of the data.
+
         ``POST /v1/analytics/product-queries/details`` (Ozon docs: 有关特定商品查询的信息).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
@@ -418,6 +424,9 @@ class AnalyticsResource(Resource):
         month is available for any interval except the current day, since it takes 1 to 2 days
         to compute; data older than a month requires a subscription and is available only by
         week. Results are paginated with page (starting at 0) and page_size (up to 1000).
+
+        Subscription: Full data needs a Premium, Premium Plus or Premium Pro subscription;
+        without one Ozon answers with part of the data.
 
         ``POST /v1/analytics/product-queries`` (Ozon docs: 获取商品搜索查询信息).
 

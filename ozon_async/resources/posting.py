@@ -92,6 +92,7 @@ from ozon_async.types.posting import (
     PostingFbsGetV3Response,
     PostingFbsListRequestWith,
     PostingFbsListV3Request,
+    PostingFbsListV3RequestDir,
     PostingFbsListV3RequestFilter,
     PostingFbsListV3Response,
     PostingFbsListV4Request,
@@ -124,6 +125,7 @@ from ozon_async.types.posting import (
     PostingFbsTimeslotSetV1Request,
     PostingFbsTraceableSplitV1Response,
     PostingFbsUnfulfilledListV3Request,
+    PostingFbsUnfulfilledListV3RequestDir,
     PostingFbsUnfulfilledListV3RequestFilter,
     PostingFbsUnfulfilledListV3Response,
     PostingFbsUnfulfilledListV4Request,
@@ -1405,7 +1407,7 @@ class PostingResource(Resource):
         *,
         filter: PostingFbsListV3RequestFilter | Mapping[str, Any],
         limit: int,
-        dir: str | None = None,
+        dir: PostingFbsListV3RequestDir | None = None,
         offset: int | None = None,
         with_: FbsPostingWithParams | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
@@ -1430,7 +1432,8 @@ class PostingResource(Resource):
             filter: Posting filter; the period (`since` to `to`) is required and may span at
                 most one year. Required.
             limit: Number of postings per page, from 1 to 1000. Required.
-            dir: Sort direction: asc - ascending; desc - descending.
+            dir: Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case
+                spellings are accepted too.
             offset: Number of postings to skip. For example, with offset 10 the answer starts
                 from the 11th posting found.
             with_: Optional data to add to each posting. JSON name: ``with``.
@@ -2223,7 +2226,7 @@ class PostingResource(Resource):
         *,
         filter: PostingFbsUnfulfilledListV3RequestFilter | Mapping[str, Any],
         limit: int,
-        dir: str | None = None,
+        dir: PostingFbsUnfulfilledListV3RequestDir | None = None,
         offset: int | None = None,
         with_: FbsPostingWithParams | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
@@ -2253,7 +2256,8 @@ class PostingResource(Resource):
         Args:
             filter: Posting filter; a date range in it may span at most one year. Required.
             limit: Number of postings in the answer: minimum 1, maximum 1000. Required.
-            dir: Sort direction: `asc` - ascending; `desc` - descending.
+            dir: Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case
+                spellings are accepted too.
             offset: Number of postings to skip; for example, with `offset` 10 the answer starts
                 from the 11th posting.
             with_: Additional fields to include in the answer. JSON name: ``with``.

@@ -397,8 +397,10 @@ class ActionsDiscountsTaskListV1Request(RequestModel):
     limit: Annotated[int, Meta(ge=0)]
     """Maximum number of requests per page."""
 
-    page: Annotated[int, Meta(ge=1)] | None = None
-    """Page number to return, starting from 1."""
+    page: int | None = None
+    """Number of the page to return. Ozon states no lower bound; its examples start at 1, and 0 is
+    passed on unchanged.
+    """
 
 
 class ActionsDiscountsTaskListV1Response(Model):

@@ -36,10 +36,43 @@ if TYPE_CHECKING:
     AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel = (
         Literal["UNKNOWN", "LOW", "MEDIUM", "HI", "ATTENTION_HI", "ATTENTION_LOW"] | str
     )
-    AnalyticsDataV1RequestDimension = str
-    AnalyticsDataV1RequestFilterOp = str
-    AnalyticsDataV1RequestMetric = str
-    AnalyticsDataV1RequestSortOrder = str
+    AnalyticsDataV1RequestDimension = Literal[
+        "unknownDimension",
+        "sku",
+        "spu",
+        "day",
+        "week",
+        "month",
+        "year",
+        "category1",
+        "category2",
+        "brand",
+        "modelID",
+        "descriptionType",
+    ]
+    AnalyticsDataV1RequestFilterOp = Literal["EQ", "GT", "GTE", "LT", "LTE"]
+    AnalyticsDataV1RequestMetric = Literal[
+        "revenue",
+        "ordered_units",
+        "unknown_metric",
+        "hits_view_search",
+        "hits_view_pdp",
+        "hits_view",
+        "hits_tocart_search",
+        "hits_tocart_pdp",
+        "hits_tocart",
+        "session_view_search",
+        "session_view_pdp",
+        "session_view",
+        "conv_tocart_search",
+        "conv_tocart_pdp",
+        "conv_tocart",
+        "returns",
+        "cancellations",
+        "delivered_units",
+        "position_category",
+    ]
+    AnalyticsDataV1RequestSortOrder = Literal["ASC", "DESC"]
     AnalyticsManageStocksV1RequestFilterStockTypesItem = Literal[
         "STOCK_TYPE_VALID", "STOCK_TYPE_WAITING_DOCS", "STOCK_TYPE_EXPIRING", "STOCK_TYPE_DEFECT"
     ]
@@ -150,10 +183,43 @@ else:
         "FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"
     ]
     AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel = str
-    AnalyticsDataV1RequestDimension = str
-    AnalyticsDataV1RequestFilterOp = str
-    AnalyticsDataV1RequestMetric = str
-    AnalyticsDataV1RequestSortOrder = str
+    AnalyticsDataV1RequestDimension = Literal[
+        "unknownDimension",
+        "sku",
+        "spu",
+        "day",
+        "week",
+        "month",
+        "year",
+        "category1",
+        "category2",
+        "brand",
+        "modelID",
+        "descriptionType",
+    ]
+    AnalyticsDataV1RequestFilterOp = Literal["EQ", "GT", "GTE", "LT", "LTE"]
+    AnalyticsDataV1RequestMetric = Literal[
+        "revenue",
+        "ordered_units",
+        "unknown_metric",
+        "hits_view_search",
+        "hits_view_pdp",
+        "hits_view",
+        "hits_tocart_search",
+        "hits_tocart_pdp",
+        "hits_tocart",
+        "session_view_search",
+        "session_view_pdp",
+        "session_view",
+        "conv_tocart_search",
+        "conv_tocart_pdp",
+        "conv_tocart",
+        "returns",
+        "cancellations",
+        "delivered_units",
+        "position_category",
+    ]
+    AnalyticsDataV1RequestSortOrder = Literal["ASC", "DESC"]
     AnalyticsManageStocksV1RequestFilterStockTypesItem = Literal[
         "STOCK_TYPE_VALID", "STOCK_TYPE_WAITING_DOCS", "STOCK_TYPE_EXPIRING", "STOCK_TYPE_DEFECT"
     ]
@@ -212,8 +278,9 @@ else:
 # overall average delivery time: UNKNOWN (unknown), LOW (supplies are fine), MEDIUM (missing
 # products should be supplied), HI (missing products should be supplied first). ATTENTION_HI and
 # ATTENTION_LOW are also returned, with the same meaning as HI and LOW.
-# AnalyticsDataV1RequestDimension: A dimension to group analytics data by, for example `sku`,
-# `day`, `week`, `month`, `brand` or `modelID`.
+# AnalyticsDataV1RequestDimension: A dimension to group analytics data by: `unknownDimension`,
+# `sku`, `spu`, `day`, `week`, `month` for every seller; `year`, `category1`, `category2`,
+# `brand`, `modelID`, `descriptionType` (product type) with Premium Plus.
 # AnalyticsDataV1RequestFilterOp: A comparison operator of an analytics filter: `EQ` equal, `GT`
 # greater, `GTE` greater or equal, `LT` less, `LTE` less or equal.
 # AnalyticsDataV1RequestMetric: An analytics metric to return, for example `revenue`,
@@ -478,8 +545,9 @@ class AnalyticsDataV1Request(RequestModel):
 
     dimension: list[AnalyticsDataV1RequestDimension]
     """How to group the data. Available to all sellers: unknownDimension (unknown), sku (product),
-    spu (product, merged card), day, week, month. Premium Plus only: year, category1 to
-    category4 (category of level 1 to 4), brand, modelID (model).
+    spu (product, merged card), day, week, month. Premium Plus only: year, category1 (top-level
+    category), category2 (second-level category), brand, modelID (model), descriptionType
+    (product type).
     """
 
     limit: Annotated[int, Meta(ge=1, le=1000)]

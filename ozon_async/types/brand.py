@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from msgspec import Meta
-
 from ozon_async._models import Model, RequestModel
 
 
@@ -20,8 +16,10 @@ class BrandCompanyCertificationListV1Request(RequestModel):
     page_size: int
     """Number of brands per page."""
 
-    page: Annotated[int, Meta(ge=1)] | None = None
-    """Number of the page to return, starting at 1."""
+    page: int | None = None
+    """Number of the page to return. Ozon states no lower bound; its examples start at 1, and 0 is
+    passed on unchanged.
+    """
 
 
 class BrandCompanyCertificationListV1Response(Model):

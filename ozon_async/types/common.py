@@ -366,7 +366,9 @@ class ProductCardAttributeValue(Model):
     """One value of a product attribute."""
 
     dictionary_value_id: int | None = None
-    """Identifier of the value in the attribute dictionary, for attributes that have one."""
+    """Identifier of the value in the attribute dictionary, for attributes that have one. 0 for a
+    value typed in rather than chosen from a dictionary (Ozon's examples send 0 so).
+    """
 
     value: str | None = None
     """The value text."""

@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
 from ozon_async._models import EmptyAsNullInt, Model, RequestModel
+
+if TYPE_CHECKING:
+    FbsExemplarMarkInputMarkType = Literal["mandatory_mark", "jw_uin", "imei"]
+else:
+    FbsExemplarMarkInputMarkType = Literal["mandatory_mark", "jw_uin", "imei"]
+# FbsExemplarMarkInputMarkType: Marking code type: mandatory_mark - mandatory Chestny ZNAK
+# marking; jw_uin - unique identification number of a jewelry item; imei - IMEI of a mobile
+# device.
 
 
 class FbsExemplarMarkInput(RequestModel):
@@ -16,7 +24,7 @@ class FbsExemplarMarkInput(RequestModel):
     mark: str | None = None
     """Value of the marking code."""
 
-    mark_type: str | None = None
+    mark_type: FbsExemplarMarkInputMarkType | None = None
     """Marking code type: mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique
     identification number of a jewelry item; imei - IMEI of a mobile device.
     """

@@ -65,6 +65,64 @@ if TYPE_CHECKING:
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsListV3RequestFilterStatus = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsListV4RequestFilterStatusesItem = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsUnfulfilledListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
+    PostingFbsUnfulfilledListV4RequestFilterStatusesItem = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
 else:
     FbsPostingCargoType = str
     PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
@@ -106,6 +164,64 @@ else:
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsListV3RequestFilterStatus = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsListV4RequestFilterStatusesItem = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsUnfulfilledListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
+    PostingFbsUnfulfilledListV4RequestFilterStatusesItem = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
 # PostingDigitalListV1RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
 # PostingDigitalListV2RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
@@ -125,6 +241,29 @@ else:
 # PostingFbsDigitalActGetPdfV2RequestDocType: Type of document: `act_of_acceptance` (shipment
 # list), `act_of_mismatch` (discrepancy act), `act_of_excess` (act of excess), `waybill`
 # (waybill).
+# PostingFbsListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending); the
+# lower-case spellings are accepted too.
+# PostingFbsListV3RequestFilterFbpFilter: Which postings shipped from partner (FBP) warehouses
+# to include: `ALL` (default) returns every posting that matches the other filters, `ONLY` only
+# FBP postings, `WITHOUT` every posting except FBP ones.
+# PostingFbsListV3RequestFilterStatus: Posting status: awaiting_registration - awaiting
+# registration; acceptance_in_progress - being accepted; awaiting_approve - awaiting
+# confirmation; awaiting_packaging - awaiting packaging; awaiting_deliver - awaiting shipment;
+# arbitration - in arbitration; client_arbitration - delivery arbitration opened by the buyer;
+# delivering - being delivered; driver_pickup - with the driver; delivered - delivered;
+# cancelled - cancelled; not_accepted - not accepted at the sorting centre; sent_by_seller -
+# sent by the seller.
+# PostingFbsUnfulfilledListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC`
+# (descending); the lower-case spellings are accepted too.
+# PostingFbsUnfulfilledListV3RequestFilterFbpFilter: Which postings shipped from partner (FBP)
+# warehouses to include: `ALL` (default) returns every posting that matches the other filters,
+# `ONLY` only FBP postings, `WITHOUT` every posting except FBP ones.
+# PostingFbsUnfulfilledListV3RequestFilterStatus: Posting status: `acceptance_in_progress` -
+# acceptance in progress; `awaiting_approve` - awaiting confirmation; `awaiting_packaging` -
+# awaiting packaging; `awaiting_registration` - awaiting registration; `awaiting_deliver` -
+# awaiting shipment; `arbitration` - arbitration; `client_arbitration` - customer delivery
+# arbitration; `delivering` - being delivered; `driver_pickup` - with the driver; `not_accepted`
+# - not accepted at the sorting centre.
 
 
 class FbsPosting(Model):
@@ -235,7 +374,7 @@ class FbsPosting(Model):
     """
 
     quantum_id: int | None = None
-    """ID of the economy product (quant)."""
+    """ID of the economy product (quant). 0 or null when the posting has no economy product."""
 
     require_blr_traceable_attrs: bool | None = None
     """true if traceability attributes must be filled in."""
@@ -424,7 +563,9 @@ class FbsPostingCancellation(Model):
     """Cancellation reason as text."""
 
     cancel_reason_id: int | None = None
-    """ID of the cancellation reason."""
+    """ID of the cancellation reason. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
+    """
 
     cancellation_initiator: str | None = None
     """Who cancelled the posting, as display text in Russian: the seller, the client or buyer,
@@ -779,7 +920,9 @@ class FbsPostingV4(Model):
     """
 
     quantum_id: int | None = None
-    """Identifier of the economy (quantum) product; null if none."""
+    """Identifier of the economy (quantum) product; 0 or null when the posting has no economy
+    product.
+    """
 
     require_blr_traceable_attrs: bool | None = None
     """`true` if traceability attributes must be filled in."""
@@ -1144,7 +1287,9 @@ class PostingDigitalListV1ResponseResult(Model):
     """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the reason the posting was cancelled."""
+    """Identifier of the reason the posting was cancelled. 0 while the posting is not cancelled
+    (Ozon's examples of postings in other states send 0).
+    """
 
     created_at: datetime | None = None
     """Date and time the posting was created."""
@@ -1265,7 +1410,9 @@ class PostingDigitalListV2ResponsePosting(Model):
     """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the reason the posting was cancelled."""
+    """Identifier of the reason the posting was cancelled. 0 while the posting is not cancelled
+    (Ozon's examples of postings in other states send 0).
+    """
 
     cancellation: PostingDigitalListV2ResponsePostingCancellation | None = None
     """Cancellation details."""
@@ -1429,7 +1576,8 @@ class PostingFboGetV2ResponseResult(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     created_at: datetime | None = None
@@ -1536,7 +1684,8 @@ class PostingFboListV2ResponseResult(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     created_at: datetime | None = None
@@ -1652,7 +1801,8 @@ class PostingFboListV3ResponsePosting(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     cancellation: PostingFboListV3ResponsePostingCancellation | None = None
@@ -2331,7 +2481,9 @@ class PostingFbsGetByBarcodeV2ResponseResult(Model):
     """Posting barcodes; may be null."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the posting cancellation reason."""
+    """Identifier of the posting cancellation reason. 0 while the posting is not cancelled (Ozon's
+    examples of postings in other states send 0).
+    """
 
     created_at: datetime | None = None
     """Date and time the posting was created."""
@@ -3031,8 +3183,10 @@ class PostingFbsListV3Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings per page, from 1 to 1000."""
 
-    dir: str | None = None
-    """Sort direction: asc - ascending; desc - descending."""
+    dir: PostingFbsListV3RequestDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case spellings are
+    accepted too.
+    """
 
     offset: int | None = None
     """Number of postings to skip. For example, with offset 10 the answer starts from the 11th
@@ -3073,7 +3227,7 @@ class PostingFbsListV3RequestFilter(RequestModel):
     provider_id: list[int] | None = None
     """Delivery service IDs. Get them with /v1/delivery-method/list."""
 
-    status: str | None = None
+    status: PostingFbsListV3RequestFilterStatus | None = None
     """Posting status: awaiting_registration - awaiting registration; acceptance_in_progress -
     being accepted; awaiting_approve - awaiting confirmation; awaiting_packaging - awaiting
     packaging; awaiting_deliver - awaiting shipment; arbitration - in arbitration;
@@ -3088,7 +3242,9 @@ class PostingFbsListV3RequestFilter(RequestModel):
     last_changed_status_date: FilterPeriod | None = None
     """Period in which the posting status last changed."""
 
-    fbp_filter: str | None = field(default=None, name="fbpFilter")
+    fbp_filter: PostingFbsListV3RequestFilterFbpFilter | None = field(
+        default=None, name="fbpFilter"
+    )
     """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
     every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
     posting except FBP ones. JSON name: ``fbpFilter``.
@@ -3165,7 +3321,7 @@ class PostingFbsListV4RequestFilter(RequestModel):
     provider_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    statuses: list[str] | None = None
+    statuses: list[PostingFbsListV4RequestFilterStatusesItem] | None = None
     """Posting statuses to return: `awaiting_registration` - awaiting registration;
     `acceptance_in_progress` - acceptance in progress; `awaiting_approve` - awaiting
     confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_deliver` - awaiting
@@ -3665,8 +3821,10 @@ class PostingFbsUnfulfilledListV3Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings in the answer: minimum 1, maximum 1000."""
 
-    dir: str | None = None
-    """Sort direction: `asc` - ascending; `desc` - descending."""
+    dir: PostingFbsUnfulfilledListV3RequestDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case spellings are
+    accepted too.
+    """
 
     offset: int | None = None
     """Number of postings to skip; for example, with `offset` 10 the answer starts from the 11th
@@ -3714,7 +3872,7 @@ class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
     provider_id: list[int] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    status: str | None = None
+    status: PostingFbsUnfulfilledListV3RequestFilterStatus | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `awaiting_approve` -
     awaiting confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
     awaiting registration; `awaiting_deliver` - awaiting shipment; `arbitration` - arbitration;
@@ -3725,7 +3883,9 @@ class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
     warehouse_id: list[int] | None = None
     """Warehouse identifiers; get them with /v1/warehouse/list."""
 
-    fbp_filter: str | None = field(default=None, name="fbpFilter")
+    fbp_filter: PostingFbsUnfulfilledListV3RequestFilterFbpFilter | None = field(
+        default=None, name="fbpFilter"
+    )
     """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
     every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
     posting except FBP ones. JSON name: ``fbpFilter``.
@@ -4163,7 +4323,7 @@ class PostingFbsUnfulfilledListV4RequestFilter(RequestModel):
     provider_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    statuses: list[str] | None = None
+    statuses: list[PostingFbsUnfulfilledListV4RequestFilterStatusesItem] | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `awaiting_approve` -
     awaiting confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
     awaiting registration; `awaiting_deliver` - awaiting shipment; `arbitration` - arbitration;

@@ -266,7 +266,8 @@ class ProductsInfoAttributesV3ResponseResultAttribute(Model):
     complex_id: int | None = None
     """ID of the complex attribute this attribute belongs to. A complex attribute groups nested
     attributes; for example, "Processor" has the nested attributes "Manufacturer" and "L2
-    cache", each of which can have several values.
+    cache", each of which can have several values. 0 for an attribute that belongs to no complex
+    attribute (Ozon's examples send 0 so).
     """
 
     values: list[ProductCardAttributeValue] | None = None
@@ -287,7 +288,9 @@ class ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute(Model):
     """Attribute ID."""
 
     complex_id: int | None = None
-    """ID of the complex attribute this attribute belongs to."""
+    """ID of the complex attribute this attribute belongs to. 0 for an attribute that belongs to no
+    complex attribute (Ozon's examples send 0 so).
+    """
 
     values: list[ProductAttributesResponseDictionaryValue] | None = None
     """Values of the attribute."""

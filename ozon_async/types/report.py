@@ -14,8 +14,23 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
-    ReportLanguageWithDefault = str
-    ReportListV1RequestReportType = str
+    ReportLanguageWithDefault = Literal["DEFAULT", "RU", "EN"]
+    ReportListV1RequestReportType = Literal[
+        "ALL",
+        "SELLER_PRODUCTS",
+        "SELLER_STOCK",
+        "SELLER_RETURNS",
+        "SELLER_POSTINGS",
+        "SELLER_DISCOUNTED",
+        "MUTUAL_SETTLEMENT",
+        "DOCUMENT_B2B_SALES",
+        "COMPENSATION_REPORT",
+        "DECOMPENSATION_REPORT",
+        "MARKED_PRODUCTS_SALES",
+        "SELLER_PLACEMENT_BY_PRODUCTS",
+        "SELLER_PLACEMENT_BY_SUPPLIES",
+    ]
+    ReportPostingsCreateV1RequestFilterDeliverySchemaItem = Literal["fbo", "fbs"]
     ReportProductsCreateV1RequestVisibility = Literal[
         "ALL",
         "VALIDATION_STATE_FAIL",
@@ -28,7 +43,9 @@ if TYPE_CHECKING:
         "AUTO_ARCHIVED",
         "MANUAL_ARCHIVED",
     ]
-    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal["FBS", "FBO", "ALL"]
+    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal[
+        "FBS", "FBO", "ALL", "fbs", "fbo", "all"
+    ]
     ReportReturnsCreateV2RequestFilterStatus = Literal[
         "DisputeOpened",
         "OnSellerApproval",
@@ -66,8 +83,23 @@ if TYPE_CHECKING:
         "WaitingShipment",
     ]
 else:
-    ReportLanguageWithDefault = str
-    ReportListV1RequestReportType = str
+    ReportLanguageWithDefault = Literal["DEFAULT", "RU", "EN"]
+    ReportListV1RequestReportType = Literal[
+        "ALL",
+        "SELLER_PRODUCTS",
+        "SELLER_STOCK",
+        "SELLER_RETURNS",
+        "SELLER_POSTINGS",
+        "SELLER_DISCOUNTED",
+        "MUTUAL_SETTLEMENT",
+        "DOCUMENT_B2B_SALES",
+        "COMPENSATION_REPORT",
+        "DECOMPENSATION_REPORT",
+        "MARKED_PRODUCTS_SALES",
+        "SELLER_PLACEMENT_BY_PRODUCTS",
+        "SELLER_PLACEMENT_BY_SUPPLIES",
+    ]
+    ReportPostingsCreateV1RequestFilterDeliverySchemaItem = Literal["fbo", "fbs"]
     ReportProductsCreateV1RequestVisibility = Literal[
         "ALL",
         "VALIDATION_STATE_FAIL",
@@ -80,7 +112,9 @@ else:
         "AUTO_ARCHIVED",
         "MANUAL_ARCHIVED",
     ]
-    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal["FBS", "FBO", "ALL"]
+    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal[
+        "FBS", "FBO", "ALL", "fbs", "fbo", "all"
+    ]
     ReportReturnsCreateV2RequestFilterStatus = Literal[
         "DisputeOpened",
         "OnSellerApproval",
@@ -119,9 +153,10 @@ else:
     ]
 # ReportLanguageWithDefault: Language of the report: `DEFAULT` the seller account language, `RU`
 # Russian, `EN` English.
-# ReportListV1RequestReportType: Which reports to list: `ALL`, or one type such as
+# ReportListV1RequestReportType: Which reports to list: `ALL` (the default) or one report type:
 # `SELLER_PRODUCTS`, `SELLER_STOCK`, `SELLER_RETURNS`, `SELLER_POSTINGS`, `SELLER_DISCOUNTED`,
-# `SELLER_PRODUCT_PRICES`.
+# `MUTUAL_SETTLEMENT`, `DOCUMENT_B2B_SALES`, `COMPENSATION_REPORT`, `DECOMPENSATION_REPORT`,
+# `MARKED_PRODUCTS_SALES`, `SELLER_PLACEMENT_BY_PRODUCTS` or `SELLER_PLACEMENT_BY_SUPPLIES`.
 # ReportProductsCreateV1RequestVisibility: Product visibility filter for the products report:
 # ALL - all products except archived; VALIDATION_STATE_FAIL - failed the validator check at pre-
 # moderation; TO_SUPPLY - ready for sale; IN_SALE - on sale; REMOVED_FROM_SALE - hidden from
@@ -130,6 +165,7 @@ else:
 # manually.
 # ReportReturnsCreateV2RequestFilterDeliverySchema: Fulfilment scheme of the returns: `FBS` for
 # returns to the seller's own warehouse, `FBO` for returns to an Ozon warehouse, `ALL` for both.
+# The lower-case spellings are accepted too.
 # ReportReturnsCreateV2RequestFilterStatus: Return status to include: `DisputeOpened` (a dispute
 # with the buyer is open), `OnSellerApproval` (waiting for the seller's approval),
 # `ArrivedAtReturnPlace` (at the pick-up point), `OnSellerClarification` (the seller is asked to
@@ -213,18 +249,16 @@ class ReportListV1Request(RequestModel):
     `page` required; leaving it out starts from the first page, so it is optional here.
     """
 
-    page: Annotated[int, Meta(ge=1)] | None = None
-    """Page number, starting from 1."""
+    page: int | None = None
+    """Number of the page to return. Ozon states no lower bound; its examples start at 1, and 0 is
+    passed on unchanged.
+    """
 
     page_size: Annotated[int, Meta(le=1000)] | None = None
     """Number of reports per page. Default 100, maximum 1000."""
 
     report_type: ReportListV1RequestReportType | None = None
-    """Report type filter: ALL (default) or one of the report type codes such as SELLER_PRODUCTS,
-    SELLER_STOCK, SELLER_RETURNS, SELLER_POSTINGS, SELLER_DISCOUNTED, MUTUAL_SETTLEMENT,
-    DOCUMENT_B2B_SALES, COMPENSATION_REPORT, DECOMPENSATION_REPORT, MARKED_PRODUCTS_SALES,
-    SELLER_PLACEMENT_BY_PRODUCTS, SELLER_PLACEMENT_BY_SUPPLIES.
-    """
+    """Report type filter: `ALL` (the default) or one report type code; see the list of values."""
 
 
 class ReportListV1Response(Model):
@@ -286,7 +320,10 @@ class ReportPostingsCreateV1RequestFilter(RequestModel):
     cancel_reason_id: list[int] | None = None
     """Cancellation reason identifiers."""
 
-    delivery_schema: Annotated[list[str], Meta(max_length=1)] | None = None
+    delivery_schema: (
+        Annotated[list[ReportPostingsCreateV1RequestFilterDeliverySchemaItem], Meta(max_length=1)]
+        | None
+    ) = None
     """Work scheme: fbo - report on FBO postings; fbs - report on FBS postings. Only one value per
     request.
     """
@@ -402,7 +439,7 @@ class ReportReturnsCreateV2RequestFilter(RequestModel):
 
     delivery_schema: ReportReturnsCreateV2RequestFilterDeliverySchema | None = None
     """Fulfilment scheme of the returns: `FBS` for returns to the seller's own warehouse, `FBO` for
-    returns to an Ozon warehouse, `ALL` for both.
+    returns to an Ozon warehouse, `ALL` for both. The lower-case spellings are accepted too.
     """
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
@@ -15,6 +15,107 @@ from ozon_async.types.common import (
     IdObject,
     PostingFbsUnfulfilledListResponsePostingProductPrice,
 )
+
+if TYPE_CHECKING:
+    ReturnsListV1RequestFilterReturnSchema = Literal["FBS", "FBO"]
+    ReturnsListV1RequestFilterVisualStatusName = Literal[
+        "DisputeOpened",
+        "OnSellerApproval",
+        "ArrivedAtReturnPlace",
+        "OnSellerClarification",
+        "OnSellerClarificationAfterPartialCompensation",
+        "OfferedPartialCompensation",
+        "ReturnMoneyApproved",
+        "PartialCompensationReturned",
+        "CancelledDisputeNotOpen",
+        "Rejected",
+        "CrmRejected",
+        "Cancelled",
+        "Approved",
+        "ApprovedByOzon",
+        "ReceivedBySeller",
+        "MovingToSeller",
+        "ReturningToSellerByCourier",
+        "Utilizing",
+        "Utilized",
+        "MoneyReturned",
+        "PartialCompensationInProcess",
+        "DisputeYouOpened",
+        "CompensationRejected",
+        "DisputeOpening",
+        "CompensationOffered",
+        "WaitingCompensation",
+        "SendingError",
+        "CompensationRejectedBySla",
+        "CompensationRejectedBySeller",
+        "MovingToOzon",
+        "ReturnedToOzon",
+        "MoneyReturnedBySystem",
+        "WaitingShipment",
+    ]
+    ReturnsRfbsListV2RequestFilterGroupStateItem = Literal[
+        "All", "New", "Delivering", "Checkout", "Arbitration", "Approved", "Rejected"
+    ]
+else:
+    ReturnsListV1RequestFilterReturnSchema = Literal["FBS", "FBO"]
+    ReturnsListV1RequestFilterVisualStatusName = Literal[
+        "DisputeOpened",
+        "OnSellerApproval",
+        "ArrivedAtReturnPlace",
+        "OnSellerClarification",
+        "OnSellerClarificationAfterPartialCompensation",
+        "OfferedPartialCompensation",
+        "ReturnMoneyApproved",
+        "PartialCompensationReturned",
+        "CancelledDisputeNotOpen",
+        "Rejected",
+        "CrmRejected",
+        "Cancelled",
+        "Approved",
+        "ApprovedByOzon",
+        "ReceivedBySeller",
+        "MovingToSeller",
+        "ReturningToSellerByCourier",
+        "Utilizing",
+        "Utilized",
+        "MoneyReturned",
+        "PartialCompensationInProcess",
+        "DisputeYouOpened",
+        "CompensationRejected",
+        "DisputeOpening",
+        "CompensationOffered",
+        "WaitingCompensation",
+        "SendingError",
+        "CompensationRejectedBySla",
+        "CompensationRejectedBySeller",
+        "MovingToOzon",
+        "ReturnedToOzon",
+        "MoneyReturnedBySystem",
+        "WaitingShipment",
+    ]
+    ReturnsRfbsListV2RequestFilterGroupStateItem = Literal[
+        "All", "New", "Delivering", "Checkout", "Arbitration", "Approved", "Rejected"
+    ]
+# ReturnsListV1RequestFilterReturnSchema: Filter by fulfilment scheme: FBS or FBO.
+# ReturnsListV1RequestFilterVisualStatusName: Filter by return status: DisputeOpened - dispute
+# with the customer opened; OnSellerApproval - awaiting seller approval; ArrivedAtReturnPlace -
+# at the pick-up point; OnSellerClarification - clarification by the seller;
+# OnSellerClarificationAfterPartialCompensation - clarification by the seller after partial
+# compensation; OfferedPartialCompensation - partial compensation offered; ReturnMoneyApproved -
+# refund approved; PartialCompensationReturned - part of the money refunded;
+# CancelledDisputeNotOpen - return rejected, no dispute opened; Rejected - request rejected;
+# CrmRejected - request rejected by Ozon; Cancelled - request cancelled; Approved - approved by
+# the seller; ApprovedByOzon - approved by Ozon; ReceivedBySeller - seller received the return;
+# MovingToSeller - on its way to the seller; ReturningToSellerByCourier - a courier is bringing
+# it to the seller; Utilizing - being disposed of; Utilized - disposed of; MoneyReturned - full
+# amount refunded to the customer; PartialCompensationInProcess - partial refund approved;
+# DisputeYouOpened - the seller opened a dispute; CompensationRejected - compensation refused;
+# DisputeOpening - support request sent; CompensationOffered - awaiting your decision on
+# compensation; WaitingCompensation - awaiting compensation; SendingError - error sending the
+# support request; CompensationRejectedBySla - decision deadline expired;
+# CompensationRejectedBySeller - the seller declined compensation; MovingToOzon - on its way to
+# an Ozon warehouse; ReturnedToOzon - at an Ozon warehouse; MoneyReturnedBySystem - quick
+# refund; WaitingShipment - awaiting dispatch.
 
 
 class ReturnsCompanyFbsInfoV1Request(RequestModel):
@@ -137,7 +238,7 @@ class ReturnsListV1RequestFilter(RequestModel):
     offer_id: str | None = None
     """Filter by product offer ID (article)."""
 
-    visual_status_name: str | None = None
+    visual_status_name: ReturnsListV1RequestFilterVisualStatusName | None = None
     """Filter by return status: DisputeOpened - dispute with the customer opened; OnSellerApproval
     - awaiting seller approval; ArrivedAtReturnPlace - at the pick-up point;
     OnSellerClarification - clarification by the seller;
@@ -165,10 +266,10 @@ class ReturnsListV1RequestFilter(RequestModel):
     barcode: str | None = None
     """Filter by the return label barcode."""
 
-    return_schema: str | None = None
+    return_schema: ReturnsListV1RequestFilterReturnSchema | None = None
     """Filter by fulfilment scheme: FBS or FBO."""
 
-    compensation_status_id: int | None = None
+    compensation_status_id: Literal[1, 2, 3, 4] | None = None
     """Filter by compensation status: 1 - sent, 2 - received, 3 - cancelled, 4 - decompensated
     (compensation reversed).
     """
@@ -581,7 +682,7 @@ class ReturnsRfbsListV2RequestFilter(RequestModel):
     posting_number: str | None = None
     """Posting number."""
 
-    group_state: list[str] | None = None
+    group_state: list[ReturnsRfbsListV2RequestFilterGroupStateItem] | None = None
     """Filter by request status groups: All - all requests, New - new, Delivering - in transit,
     Checkout - under inspection, Arbitration - disputed, Approved - agreed, Rejected - rejected.
     """

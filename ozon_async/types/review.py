@@ -14,19 +14,30 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
+    ReviewChangeStatusV1RequestStatus = Literal["PROCESSED", "UNPROCESSED"]
     ReviewChangeStatusV2RequestStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"]
+    ReviewListV1RequestSortDir = Literal["ASC", "DESC"]
+    ReviewListV1RequestStatus = Literal["ALL", "UNPROCESSED", "PROCESSED"]
     ReviewListV2RequestFiltersOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
     ReviewListV2RequestFiltersStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
     ReviewStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"] | str
 else:
+    ReviewChangeStatusV1RequestStatus = Literal["PROCESSED", "UNPROCESSED"]
     ReviewChangeStatusV2RequestStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"]
+    ReviewListV1RequestSortDir = Literal["ASC", "DESC"]
+    ReviewListV1RequestStatus = Literal["ALL", "UNPROCESSED", "PROCESSED"]
     ReviewListV2RequestFiltersOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
     ReviewListV2RequestFiltersStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = str
     ReviewStatus = str
+# ReviewChangeStatusV1RequestStatus: New status: PROCESSED - processed; UNPROCESSED - not
+# processed.
 # ReviewChangeStatusV2RequestStatus: Review status: NEW - new; VIEWED - viewed; PROCESSED -
 # processed. UNPROCESSED (not processed) is the older value still seen in Ozon's examples.
+# ReviewListV1RequestSortDir: Sort direction: ASC - ascending; DESC - descending.
+# ReviewListV1RequestStatus: Review status filter: ALL - all; UNPROCESSED - not processed;
+# PROCESSED - processed.
 # ReviewListV2RequestFiltersOrderStatus: Order status filter for reviews: ALL - any; DELIVERED -
 # delivered; CANCELLED - cancelled. NEW appears only in Ozon's example.
 # ReviewListV2RequestFiltersStatus: Review status filter: ALL - any; NEW - new; VIEWED - viewed;
@@ -43,7 +54,7 @@ class ReviewChangeStatusV1Request(RequestModel):
     review_ids: Annotated[list[str], Meta(max_length=100, min_length=1)]
     """Review identifiers; from 1 to 100."""
 
-    status: str
+    status: ReviewChangeStatusV1RequestStatus
     """New status: PROCESSED - processed; UNPROCESSED - not processed."""
 
 
@@ -327,10 +338,10 @@ class ReviewListV1Request(RequestModel):
     last_id: str | None = None
     """Identifier of the last review on the previous page; empty for the first page."""
 
-    sort_dir: str | None = None
+    sort_dir: ReviewListV1RequestSortDir | None = None
     """Sort direction: ASC - ascending; DESC - descending."""
 
-    status: str | None = None
+    status: ReviewListV1RequestStatus | None = None
     """Review status filter: ALL - all; UNPROCESSED - not processed; PROCESSED - processed."""
 
 
