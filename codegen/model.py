@@ -703,7 +703,8 @@ class Builder:
     ) -> tuple[dict[str, Any], str]:
         unknown = set(t) - {
             "status", "param", "id", "id_from_request", "state", "items", "item_state",
-            "item_errors", "done", "failed", "interval", "timeout", "file", "error",
+            "item_errors", "done", "failed", "interval", "timeout", "file", "error", "tasks",
+            "kind",
         }  # fmt: skip
         if unknown:
             raise ValueError(f"{path}: unknown x-ozon-task keys {sorted(unknown)}")
@@ -721,10 +722,23 @@ class Builder:
             "status": t["status"],
             "param": self._entry_attr(self.schemas[status_req], t["param"], where),
         }
-        if t.get("id"):
+        # several tasks started at once: `id` and `kind` are read from each entry of `tasks`
+        start: Any = None if resp is None else {"$ref": "#/components/schemas/" + resp}
+        if t.get("tasks"):
             if resp is None:
+                raise ValueError(f"{where}: tasks needs a JSON answer")
+            names, start = self._list_entry(resp, t["tasks"], where)
+            out["tasks"] = tuple(names)
+            if t.get("kind"):
+                out["kind"] = self._entry_attr(start, t["kind"], where)
+        elif t.get("kind"):
+            raise ValueError(f"{where}: `kind` needs `tasks`")
+        if t.get("id"):
+            if start is None:
                 raise ValueError(f"{where}: id needs a JSON answer")
-            out["id"] = tuple(tuple(self._attr_path(resp, d)[0]) for d in t["id"])
+            out["id"] = tuple(tuple(self._node_path(start, d)[0]) for d in t["id"])
+        elif t.get("tasks"):
+            raise ValueError(f"{where}: `tasks` needs the `id` of an entry")
         if t.get("id_from_request"):
             if req is None:
                 raise ValueError(f"{where}: id_from_request needs a request body")
@@ -755,8 +769,11 @@ class Builder:
 
     def _attr_path(self, root: str, dotted: str) -> tuple[list[str], Any]:
         """Translate a dotted wire path into python attribute names; return the final node."""
+        return self._node_path({"$ref": "#/components/schemas/" + root}, dotted)
+
+    def _node_path(self, node: Any, dotted: str) -> tuple[list[str], Any]:
+        """:meth:`_attr_path` from a schema node instead of a named schema."""
         names: list[str] = []
-        node: Any = {"$ref": "#/components/schemas/" + root}
         for part in dotted.split("."):
             node = self._node(node)
             prop = node["properties"][part]

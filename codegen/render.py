@@ -158,7 +158,13 @@ def op_doc(op: OperationModel) -> str:
             f"Per item: at most {rl['requests']} update(s) of one item per {rl['period']} s; "
             "``.bulk`` schedules items so that this is never broken."
         )
-    if op.task:
+    if op.task and op.task.get("tasks"):
+        notes.append(
+            f"Starts several tasks, each reported by ``{op.task['status']}``: ``.and_wait(...)`` "
+            "starts them and waits until every one is done (each in the result's ``.tasks``); "
+            "``.wait(task_id)`` waits for one already started."
+        )
+    elif op.task:
         notes.append(
             f"Starts a task reported by ``{op.task['status']}``: ``.and_wait(...)`` starts it "
             "and waits until it is done; ``.wait(task_id)`` waits for one already started."

@@ -51,6 +51,21 @@ async def read_only(client: OzonClient, now: datetime, summary: dict[str, object
     return [w.warehouse_id for w in warehouses if w.warehouse_id and not w.is_rfbs]
 
 
+async def print_labels(client: OzonClient, posting_number: str) -> dict[str, int]:
+    """FBS labels in Ozon's format of October 2026: one task per label size, waited for, then
+    each PDF downloaded (without Ozon's credentials). Returns the PDF sizes by label kind."""
+    labels = await client.posting.fbs_package_label_create_v3.waiting(interval=POLL)(
+        posting_numbers=[posting_number]
+    )
+    labels.raise_for_failed()
+    sizes = {}
+    for task in labels.tasks:
+        pdf = await task.download()
+        assert pdf.startswith(b"%PDF"), pdf[:16]
+        sizes[task.kind or str(task.task_id)] = len(pdf)
+    return sizes
+
+
 async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
     summary: dict[str, object] = {}
     now = (
@@ -127,12 +142,11 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
         posting_number=p.posting_number, packages=[{"products": package}]
     )
     after = (await client.posting.fbs_get_v3(posting_number=p.posting_number)).result
-    label = await client.posting.fbs_package_label_v2(posting_number=[p.posting_number])
     summary["shipped"] = p.posting_number
-    print(
-        f"6. shipped {p.posting_number}: {p.status} -> {after.status if after else '?'}, "
-        f"label PDF of {len(label.content)} bytes"
-    )
+    print(f"6. shipped {p.posting_number}: {p.status} -> {after.status if after else '?'}")
+    labels = await print_labels(client, p.posting_number)
+    summary["labels"] = len(labels)
+    print("   labels: " + ", ".join(f"{kind} PDF of {size} bytes" for kind, size in labels.items()))
 
     # 7. A postings report for the last week: create, wait, download, read.
     created = await client.report.postings_create_v1(

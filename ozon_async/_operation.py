@@ -217,6 +217,9 @@ class Task(Record):
         timeout: default seconds to wait in all.
         file: path of the file URL in the status answer (reports).
         error: path of a task-level error message.
+        tasks: path of the list in the starting answer when one call starts several tasks (a
+            label task per label size); ``id`` is then read from each entry of the list.
+        kind: attribute of such an entry that tells the tasks apart (``task_type``).
     """
 
     _fields = (
@@ -234,6 +237,8 @@ class Task(Record):
         "timeout",
         "file",
         "error",
+        "tasks",
+        "kind",
     )
     __slots__ = _fields
     status: str
@@ -250,6 +255,8 @@ class Task(Record):
     timeout: float
     file: tuple[str, ...] | None
     error: tuple[str, ...] | None
+    tasks: tuple[str, ...] | None
+    kind: str | None
 
     def __init__(
         self,
@@ -267,6 +274,8 @@ class Task(Record):
         timeout: float = 600.0,
         file: tuple[str, ...] | None = None,
         error: tuple[str, ...] | None = None,
+        tasks: tuple[str, ...] | None = None,
+        kind: str | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "status", status)
@@ -283,6 +292,8 @@ class Task(Record):
         set_(self, "timeout", timeout)
         set_(self, "file", file)
         set_(self, "error", error)
+        set_(self, "tasks", tasks)
+        set_(self, "kind", kind)
 
 
 class Subscription(Record):

@@ -1029,8 +1029,9 @@ class ProductResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            task_id: Product import task identifier, as returned by /v3/product/import and other
-                product creation or update methods. Required.
+            task_id: Task identifier, as returned by the call that started the task
+                (/v3/product/import and other product creation or update methods, or a label
+                generation method). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow

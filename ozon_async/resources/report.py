@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     DatePeriodRequest,
+    DateRange,
     EmptyRequest,
     Language,
     ReportCodeResponse,
@@ -31,7 +32,6 @@ from ozon_async.types.report import (
     ReportListV1RequestReportType,
     ReportListV1Response,
     ReportMarkedProductsSalesCreateV1Request,
-    ReportMarkedProductsSalesCreateV1RequestDate,
     ReportPostingsCreateV1Request,
     ReportPostingsCreateV1RequestFilter,
     ReportPostingsCreateV1RequestWith,
@@ -167,7 +167,7 @@ class ReportResource(Resource):
     async def marked_products_sales_create_v1(
         self,
         *,
-        date: ReportMarkedProductsSalesCreateV1RequestDate | Mapping[str, Any] | None = None,
+        date: DateRange | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a sales report on products with marking codes.

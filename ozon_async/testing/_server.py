@@ -39,7 +39,9 @@ from ozon_async.testing._handlers import (
     SandboxError,
     create_report,
     finish_import,
+    label_file,
     report_type_for,
+    seed_label_tasks,
 )
 from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
@@ -293,6 +295,7 @@ class Sandbox:
         for p in self.state.postings.values():
             pools.setdefault(f"posting:{p.status}", []).append(p.posting_number)
         pools["task_id"] = sorted(self.state.tasks)
+        pools["label_task_id"] = sorted(self.state.label_tasks)
         pools["report_code"] = sorted(self.state.reports)
         pools["chat:open"] = [
             c.chat_id for c in self.state.chats.values() if c.chat_status == "Opened"
@@ -481,6 +484,7 @@ class Sandbox:
         )
         task.done = True
         state.tasks[task_id] = task
+        seed_label_tasks(self, rng)
 
     # ------------------------------------------------------------------ pagination
     def paginate(
@@ -552,6 +556,7 @@ class Sandbox:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_route("*", ADMIN + "/{action}", self._admin)
         app.router.add_get(FILES + "/reports/{name}", self._report_file)
+        app.router.add_get(FILES + "/labels/{name}", self._label_file)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         return app
 
@@ -569,6 +574,19 @@ class Sandbox:
             body=content,
             headers={
                 "Content-Type": ctype,
+                "Content-Disposition": f'attachment; filename="{name}"',
+            },
+        )
+
+    async def _label_file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        content = label_file(self, name)
+        if content is None:
+            return _error(404, 5, f"no label file {name}")
+        return web.Response(
+            body=content,
+            headers={
+                "Content-Type": "application/pdf",
                 "Content-Disposition": f'attachment; filename="{name}"',
             },
         )

@@ -86,6 +86,16 @@ class DatePeriodRequest(RequestModel):
     """
 
 
+class DateRange(RequestModel):
+    """A period of whole days."""
+
+    from_: date = field(name="from")
+    """First day of the period. JSON name: ``from``."""
+
+    to: date
+    """Last day of the period."""
+
+
 class DropOffPointCoordinates(Model):
     """Geographic coordinates of a drop-off point."""
 
@@ -388,11 +398,11 @@ class ProductImage(Model):
 
 
 class ProductImportInfoRequest(RequestModel):
-    """Request for the status of a product import task."""
+    """Request for the state of a background task."""
 
     task_id: int
-    """Product import task identifier, as returned by /v3/product/import and other product creation
-    or update methods.
+    """Task identifier, as returned by the call that started the task (/v3/product/import and other
+    product creation or update methods, or a label generation method).
     """
 
 

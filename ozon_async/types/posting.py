@@ -16,6 +16,7 @@ from ozon_async.types.common import (
     FinanceCashFlowStatementListRequestDate,
     IdObject,
     MoneyValue,
+    OperationError,
     PostingBuyerLegalInfo,
     PostingFbsCancelReasonListResponseResult,
     PostingFbsProductCancelRequestItem,
@@ -97,6 +98,10 @@ if TYPE_CHECKING:
         "not_accepted",
         "sent_by_seller",
     ]
+    PostingFbsPackageLabelCreateV3ResponseTaskTaskType = Literal["big_label", "small_label"] | str
+    PostingFbsPackageLabelGetV2ResponseStatusCode = (
+        Literal["pending", "in_progress", "completed", "error"] | str
+    )
     PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
     PostingFbsUnfulfilledListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
     PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
@@ -196,6 +201,8 @@ else:
         "not_accepted",
         "sent_by_seller",
     ]
+    PostingFbsPackageLabelCreateV3ResponseTaskTaskType = str
+    PostingFbsPackageLabelGetV2ResponseStatusCode = str
     PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
     PostingFbsUnfulfilledListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
     PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
@@ -253,6 +260,11 @@ else:
 # delivering - being delivered; driver_pickup - with the driver; delivered - delivered;
 # cancelled - cancelled; not_accepted - not accepted at the sorting centre; sent_by_seller -
 # sent by the seller.
+# PostingFbsPackageLabelCreateV3ResponseTaskTaskType: Label size the task produces: `big_label`
+# for the regular label, `small_label` for the small one.
+# PostingFbsPackageLabelGetV2ResponseStatusCode: State of the task: `pending` (queued),
+# `in_progress` (labels being generated), `completed` (the file is ready) or `error` (the file
+# could not be made).
 # PostingFbsUnfulfilledListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC`
 # (descending); the lower-case spellings are accepted too.
 # PostingFbsUnfulfilledListV3RequestFilterFbpFilter: Which postings shipped from partner (FBP)
@@ -3380,6 +3392,36 @@ class PostingFbsPackageLabelCreateV2ResponseResultTask(Model):
     """Label size of the task: `big_label` (regular label) or `small_label` (small label)."""
 
 
+class PostingFbsPackageLabelCreateV3Request(RequestModel):
+    """Postings to generate labels for."""
+
+    posting_numbers: Annotated[list[str], Meta(max_length=1000, min_length=1)]
+    """Numbers of the postings that need labels, 1 to 1000; each must be in the `awaiting_deliver`
+    status.
+    """
+
+
+class PostingFbsPackageLabelCreateV3Response(Model):
+    """The label generation tasks Ozon started, one per label size."""
+
+    tasks: list[PostingFbsPackageLabelCreateV3ResponseTask] | None = None
+    """The started tasks."""
+
+
+class PostingFbsPackageLabelCreateV3ResponseTask(Model):
+    """One label generation task."""
+
+    task_id: int | None = None
+    """Task identifier; pass it to /v2/posting/fbs/package-label/get to follow the task and get the
+    file.
+    """
+
+    task_type: PostingFbsPackageLabelCreateV3ResponseTaskTaskType | None = None
+    """Label size the task produces: `big_label` for the regular label, `small_label` for the small
+    one.
+    """
+
+
 class PostingFbsPackageLabelGetV1Response(Model):
     """Answer with the state or result of a label generation task."""
 
@@ -3418,6 +3460,49 @@ class PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting(Model):
 
     msg: str | None = None
     """Reason for the error."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+
+class PostingFbsPackageLabelGetV2Response(Model):
+    """State of a label generation task and, once it is done, the link to its file."""
+
+    error: OperationError | None = None
+    """What went wrong when the task failed; empty otherwise."""
+
+    file_url: str | None = None
+    """Link to the PDF file with the labels; empty until the task is `completed`."""
+
+    status: PostingFbsPackageLabelGetV2ResponseStatus | None = None
+    """Progress of the task."""
+
+
+class PostingFbsPackageLabelGetV2ResponseStatus(Model):
+    """Progress of a label generation task."""
+
+    code: PostingFbsPackageLabelGetV2ResponseStatusCode | None = None
+    """State of the task: `pending` (queued), `in_progress` (labels being generated), `completed`
+    (the file is ready) or `error` (the file could not be made).
+    """
+
+    postings_count: int | None = None
+    """Number of postings labels were requested for."""
+
+    printed_postings_count: int | None = None
+    """Number of postings whose labels were generated."""
+
+    unprinted_postings: list[PostingFbsPackageLabelGetV2ResponseStatusUnprintedPosting] | None = (
+        None
+    )
+    """Postings whose labels could not be generated, with the reason."""
+
+
+class PostingFbsPackageLabelGetV2ResponseStatusUnprintedPosting(Model):
+    """A posting without a label, with the reason."""
+
+    message: str | None = None
+    """Why no label could be generated for the posting."""
 
     posting_number: str | None = None
     """Posting number."""

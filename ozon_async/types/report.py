@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
+    DateRange,
     Language,
 )
 
@@ -281,18 +282,8 @@ class ReportListV1ResponseResult(Model):
 class ReportMarkedProductsSalesCreateV1Request(RequestModel):
     """Request to generate a sales report on products with marking codes."""
 
-    date: ReportMarkedProductsSalesCreateV1RequestDate | None = None
+    date: DateRange | None = None
     """Reporting period; shorten it if the report would exceed 50,000 marking codes."""
-
-
-class ReportMarkedProductsSalesCreateV1RequestDate(RequestModel):
-    """Reporting period of the marked products sales report."""
-
-    from_: date = field(name="from")
-    """First day of the period, format YYYY-MM-DD. JSON name: ``from``."""
-
-    to: date
-    """Last day of the period, format YYYY-MM-DD."""
 
 
 class ReportPostingsCreateV1Request(RequestModel):
