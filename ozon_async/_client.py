@@ -680,10 +680,12 @@ class OzonClient(Resources):
         self,
         url: str,
         *,
+        to: None = None,
         path: None = None,
         progress: Progress | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        max_bytes: int | None = None,
         max_size: int | None = None,
     ) -> bytes: ...
 
@@ -692,10 +694,26 @@ class OzonClient(Resources):
         self,
         url: str,
         *,
+        to: str | os.PathLike[str],
+        path: None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_bytes: int | None = None,
+        max_size: int | None = None,
+    ) -> Path: ...
+
+    @overload
+    async def download(
+        self,
+        url: str,
+        *,
+        to: None = None,
         path: str | os.PathLike[str],
         progress: Progress | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        max_bytes: int | None = None,
         max_size: int | None = None,
     ) -> Path: ...
 
@@ -703,31 +721,45 @@ class OzonClient(Resources):
         self,
         url: str,
         *,
+        to: str | os.PathLike[str] | None = None,
         path: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        max_bytes: int | None = None,
         max_size: int | None = None,
     ) -> bytes | Path:
-        """Download a file Ozon links to (a report or label URL): to ``path``, or as bytes.
+        """Download a file Ozon links to (a report or label URL): to the file ``to``, or as
+        bytes.
 
         The request carries no Ozon credentials (``Client-Id``, ``Api-Key``, ``Authorization``)
         and none of the client's headers or cookies, whatever the host. It follows the client's
-        timeouts and retries (downloads are reads) and stops past ``max_size`` bytes (1 GiB by
-        default). ``progress(received, total)`` is called as data arrives (``total`` is ``None``
-        when the server does not announce it); it may be a coroutine function. A file is written
-        to ``<path>.part`` and renamed when complete.
+        timeouts and retries (downloads are reads), at most 5 redirects and only to
+        ``https://``, and stops past ``max_bytes`` bytes counted after decompression (256 MiB
+        into memory, 4 GiB to a file by default). No error shows the URL's query string.
+        ``progress(received, total)`` is called as data arrives (``total`` is ``None`` when the
+        server does not announce it); it may be a coroutine function. A file is written to
+        ``<to>.part`` and renamed when complete. ``path`` and ``max_size`` are the former names
+        of ``to`` and ``max_bytes``.
         """
         from ozon_async._download import download
 
+        if path is not None:
+            if to is not None:
+                raise ValueError("pass to= (path= is its former name), not both")
+            to = path
+        if max_size is not None:
+            if max_bytes is not None:
+                raise ValueError("pass max_bytes= (max_size= is its former name), not both")
+            max_bytes = max_size
         return await download(
             self,
             url,
-            path=path,
+            to=to,
             progress=progress,
             timeout=timeout,
             max_retries=max_retries,
-            max_size=max_size,
+            max_bytes=max_bytes,
         )
 
 

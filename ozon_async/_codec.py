@@ -17,6 +17,10 @@ _ENCODER = msgspec.json.Encoder()
 _SCALARS = frozenset({str, int, float, bool})
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+#: How deeply JSON that a user gives (the command line's bodies, MCP tool arguments) may nest:
+#: deeper input is refused before it is decoded or walked, instead of exhausting the stack.
+MAX_INPUT_DEPTH = 200
 _NAMED = re.compile(r"(?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 
 
@@ -222,3 +226,96 @@ def merge_extra_body(operation: str, body: bytes | None, extra: Mapping[str, Any
         )
     data.update(extra_data)
     return _ENCODER.encode(data)
+
+
+# ---------------------------------------------------------------------- input from users
+class InputError(ValueError):
+    """Data a user gave (a command-line body, MCP tool arguments) cannot be used: not UTF-8
+    text, nested deeper than :data:`MAX_INPUT_DEPTH`, or not JSON. The message is one line."""
+
+
+def _surrogate_problem(text: str) -> str | None:
+    """Why ``text`` is not valid Unicode text (a byte that was not UTF-8 on the command line
+    arrives as a lone surrogate), or ``None``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        code = ord(bad)
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        return f"not valid UTF-8 text ({what} at position {exc.start})"
+    return None
+
+
+def check_text(text: str) -> None:
+    """Raise :class:`InputError` when ``text`` holds bytes that were not UTF-8."""
+    problem = _surrogate_problem(text)
+    if problem is not None:
+        raise InputError(problem)
+
+
+def _too_deep(limit: int) -> InputError:
+    return InputError(f"nested more than {limit} levels deep (the limit for input)")
+
+
+def _check_depth(value: Any, limit: int) -> None:
+    """Raise :class:`InputError` when ``value`` nests more than ``limit`` lists or dicts
+    (level by level, without recursion)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            raise _too_deep(limit)
+        below: list[Any] = []
+        for node in level:
+            items = node.values() if isinstance(node, dict) else node
+            below.extend([v for v in items if isinstance(v, (dict, list))])
+        level = below
+
+
+def check_input_value(value: Any, limit: int = MAX_INPUT_DEPTH) -> None:
+    """Raise :class:`InputError` when a decoded value nests more than ``limit`` lists or
+    dicts, or holds a string (key or value) that is not valid UTF-8 text. Iterative: a value
+    of any depth is checked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            problem = _surrogate_problem(node)
+            if problem is not None:
+                raise InputError(problem)
+        elif isinstance(node, (dict, list, tuple)):
+            if depth >= limit:
+                raise _too_deep(limit)
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    stack.append((k, depth + 1))
+                    stack.append((v, depth + 1))
+            else:
+                stack.extend((v, depth + 1) for v in node)
+
+
+def decode_input_json(data: bytes | str, limit: int = MAX_INPUT_DEPTH) -> Any:
+    """Decode JSON a user gave, refusing text that is not UTF-8 and nesting deeper than
+    ``limit`` with an :class:`InputError` (a one-line message)."""
+    if isinstance(data, str):
+        check_text(data)
+        raw = data.encode("utf-8")
+    else:
+        raw = data
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})"
+            ) from None
+    try:
+        value = msgspec.json.decode(raw)
+    except RecursionError:  # deeper than the interpreter's limit (about 1,000)
+        raise _too_deep(limit) from None
+    except msgspec.DecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}") from None
+    if raw.count(b"[") + raw.count(b"{") > limit:  # else it cannot nest that deep
+        _check_depth(value, limit)
+    return value

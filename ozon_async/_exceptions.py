@@ -41,9 +41,12 @@ class OzonError(Exception):
         decision: what the client decided about this failure and why, e.g. ``"not resent: this
             operation changes data; pass idempotent=True if resending is safe"``; ``None`` when
             there was nothing to decide. ``str(error)`` ends with it.
+        redirects: for a download, the URLs of the redirects it followed (without their query
+            strings), the first one first; empty otherwise.
     """
 
     decision: str | None = None
+    redirects: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         text = super().__str__()

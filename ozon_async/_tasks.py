@@ -164,7 +164,7 @@ class TaskResult(Generic[R, S]):
             raise TaskError("this result is not bound to a client", task_id=self.task_id)
         if path is None:
             return await self._client.download(self.file_url, progress=progress)
-        return await self._client.download(self.file_url, path=path, progress=progress)
+        return await self._client.download(self.file_url, to=path, progress=progress)
 
 
 def _get(obj: Any, path: Sequence[str]) -> Any:

@@ -1,7 +1,10 @@
 """``python -m ozon_async.testing``: serve the sandbox (a local Ozon shop) for manual use.
 
 ``--speed 60`` runs sandbox time 60 times faster than real time (the 30-s stock rule passes in
-half a second, reports are ready sooner); ``--seed`` picks the shop.
+half a second, reports are ready sooner); ``--seed`` picks the shop. The admin endpoints
+(``/__admin/...``) take POST with a JSON body from this machine only; with ``--host`` other than
+loopback they also need ``Authorization: Bearer $OZON_SANDBOX_ADMIN_TOKEN`` (a random token is
+printed when it is not set).
 """
 
 from __future__ import annotations
@@ -10,10 +13,15 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import os
 from datetime import datetime
 
 from ozon_async.testing._clock import ScaledClock
 from ozon_async.testing._server import Sandbox
+
+#: The admin endpoints' bearer token when the sandbox listens beyond loopback (default: random,
+#: printed at start).
+ADMIN_TOKEN_ENV = "OZON_SANDBOX_ADMIN_TOKEN"
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -28,15 +36,20 @@ async def _serve(args: argparse.Namespace) -> None:
         postings=args.postings,
         warehouses=args.warehouses,
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
+        admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
     )
     await sandbox.start()
     # The seeded shop is long-lived: keep the collector from walking it on every full collection
     # (pauses of tens of milliseconds would bunch the requests a paced client spreads out).
     gc.collect()
     gc.freeze()
+    admin = f"admin: POST JSON to {sandbox.url}/__admin/state"
+    if sandbox.admin_token is not None:
+        given = os.environ.get(ADMIN_TOKEN_ENV)
+        shown = f"${ADMIN_TOKEN_ENV}" if given else sandbox.admin_token
+        admin += f" with Authorization: Bearer {shown}"
     print(
-        f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} "
-        f"(admin: {sandbox.url}/__admin/state)",
+        f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} ({admin})",
         flush=True,
     )
     try:
