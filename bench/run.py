@@ -920,6 +920,137 @@ def bench_limiter_processes(seconds: float, rounds: int) -> list[Figure]:
     return figs
 
 
+# --------------------------------------------------------------------------- 5c. Performance API
+async def _perf_export(campaigns: int, days: int, speed: float) -> dict[str, Any]:
+    """A statistics export of ``campaigns`` campaigns over ``days`` days on the Performance
+    sandbox (its clock ``speed`` times real time, shared with the client so that polling
+    scales too): exports issued, the most running at once, wall time."""
+    from datetime import date, timedelta
+
+    from ozon_async import InProcessRateLimiter
+    from ozon_async.performance import OzonPerformanceClient
+    from ozon_async.testing import PerformanceSandbox, ScaledClock
+
+    clock = ScaledClock(speed=speed)
+    sandbox = PerformanceSandbox(seed=11, clock=clock, campaigns=campaigns)
+    async with (
+        sandbox,
+        OzonPerformanceClient(
+            "1-bench@advertising.performance.ozon.ru",
+            "bench-secret",
+            base_url=sandbox.url,
+            clock=clock,
+            limiter=InProcessRateLimiter(clock=clock),
+        ) as client,
+    ):
+        ids = sandbox.campaign_ids()
+        first = date(2026, 1, 1)
+        t = time.perf_counter()
+        report = await client.reports.statistics(ids, first, first + timedelta(days=days - 1))
+        wall = time.perf_counter() - t
+    return {
+        "wall": wall,
+        "exports": len(report.exports),
+        "rows": len(report.rows),
+        "concurrent": sandbox.max_concurrent_exports,
+        "refused": sandbox.refused_exports,
+        "polls": sum(r.checks for r in report.exports),
+    }
+
+
+async def _perf_tokens(calls: int, conc: int, revoke_every: int) -> tuple[int, int]:
+    """Token requests for ``calls`` calls (``conc`` in flight), the sandbox revoking every
+    token after each ``revoke_every`` calls (0: never); and the 401 answers seen."""
+    from ozon_async import InProcessRateLimiter
+    from ozon_async.performance import OzonPerformanceClient
+    from ozon_async.testing import PerformanceSandbox
+
+    statuses: list[int | None] = []
+    async with (
+        PerformanceSandbox(seed=11, campaigns=5) as sandbox,
+        OzonPerformanceClient(
+            "1-bench@advertising.performance.ozon.ru",
+            "bench-secret",
+            base_url=sandbox.url,
+            limiter=InProcessRateLimiter(),
+            event_hooks={"response": [lambda e: statuses.append(e.status)]},
+        ) as client,
+    ):
+        sem = asyncio.Semaphore(conc)
+        done = 0
+
+        async def one() -> None:
+            nonlocal done
+            async with sem:
+                await client.campaign.limits()
+                done += 1
+                if revoke_every and done % revoke_every == 0:
+                    sandbox.expire_tokens()
+
+        await asyncio.gather(*(one() for _ in range(calls)))
+        return client.token_requests, statuses.count(401)
+
+
+def bench_performance(smoke: bool, rounds: int) -> list[Figure]:
+    from datetime import date, timedelta
+
+    from ozon_async.performance import OzonPerformanceClient
+
+    campaigns, days, speed = (30, 70, 2000.0) if smoke else (200, 180, 500.0)
+    minimum = -(-campaigns // 10) * -(-days // 62)
+    plan = OzonPerformanceClient("1-x", "x", base_url="http://127.0.0.1:9").reports.plan(
+        list(range(1, campaigns + 1)), date(2026, 1, 1), date(2026, 1, 1) + timedelta(days - 1)
+    )
+    shape = (len(plan[0].campaigns), plan[0].days)
+    runs = [asyncio.run(_perf_export(campaigns, days, speed)) for _ in range(rounds)]
+    # one export of the plan's shape, alone: the rule allows no better than one after another
+    singles = [asyncio.run(_perf_export(*shape, speed))["wall"] for _ in range(rounds)]
+    bound = [statistics.median(singles) * len(plan)]
+    calls = 100 if smoke else 1000
+    tokens, _ = asyncio.run(_perf_tokens(calls, 50, 0))
+    revoked, unauthorized = asyncio.run(_perf_tokens(calls, 50, calls // 5))
+    clock_note = f"sandbox and client clock {speed:g}x real time"
+    return [
+        Figure(
+            f"Performance: {campaigns}-campaign, {days}-day statistics export, exports issued",
+            "exports",
+            [float(r["exports"]) for r in runs],
+            "fewest the rules allow (10 campaigns, 62 days each)",
+            [float(minimum)],
+            note=f"most running at once {max(r['concurrent'] for r in runs)}, refused by the "
+            f"sandbox {sum(r['refused'] for r in runs)}, {runs[0]['rows']:,} rows, "
+            f"{runs[0]['polls']} status checks",
+        ),
+        Figure(
+            f"Performance: {campaigns}-campaign, {days}-day export, wall time",
+            "s",
+            [r["wall"] for r in runs],
+            f"one-at-a-time bound ({len(plan)} x one {shape[0]}-campaign, {shape[1]}-day export "
+            "alone)",
+            bound,
+            note=f"{clock_note}; the bound runs each export with its download and parsing "
+            "before the next; the helper downloads while the next export runs",
+        ),
+        Figure(
+            f"Performance: token requests per {calls:,} calls (50 in flight)",
+            "req",
+            [float(tokens)],
+            "a token per call",
+            [float(calls)],
+        ),
+        Figure(
+            f"Performance: token requests per {calls:,} calls, the server revoking tokens at 5 "
+            "moments",
+            "req",
+            [float(revoked)],
+            "a token per call",
+            [float(calls)],
+            note=f"{unauthorized} calls answered 401, each resent once; concurrent 401s share "
+            "one refresh",
+        ),
+    ]
+
+
 # --------------------------------------------------------------------------- 6. codegen
 def bench_codegen(rounds: int) -> list[Figure]:
     values = []
@@ -1023,6 +1154,7 @@ def main() -> None:
         ("shared limiter", lambda: [] if s else bench_limiter_processes(5.0, 3)),
         ("codegen", lambda: [] if s else bench_codegen(3)),
         ("bulk", lambda: bench_bulk(s)),
+        ("performance", lambda: bench_performance(s, 1 if s else 3)),
     ]
     if args.only:
         unknown = set(args.only) - {label for label, _ in steps}

@@ -137,6 +137,14 @@ class OperationModel:
     #: the decorator that attaches ``.bulk``/``.and_wait``, with its type arguments
     batch_item_type: str | None = None
     task_status_type: str | None = None
+    #: wire names of the query parameters (checked by the synthesized ``request_type``)
+    query_params: list[str] = field(default_factory=list)
+    #: ``x-ozon-empty-answer``: an empty 2xx body reads as ``{}``
+    empty_answer: bool = False
+    #: ``x-ozon-budget-exempt``: not counted against the API's daily request budget
+    budget_exempt: bool = False
+    #: ``x-ozon-export``: the operation starts an export (keyword arguments of ``Export``)
+    export: dict[str, Any] | None = None
 
 
 @dataclass
@@ -154,6 +162,9 @@ class ApiModel:
     aliases: dict[str, AliasModel]
     groups: dict[str, GroupModel]
     modules: dict[str, list[str]]  # module -> names defined in it (sorted)
+    #: API-wide limits from the spec's root (``x-ozon-daily-budget``, ``x-ozon-export-rules``),
+    #: as keyword arguments of the runtime's ``ApiLimits``; ``None`` when the spec states none
+    limits: dict[str, Any] | None = None
 
 
 #: ``x-ozon-subscription`` codes and the names Ozon gives the subscriptions.
@@ -239,7 +250,8 @@ class Builder:
             for method, op in item.items():
                 ops_raw.append((method.upper(), path, op))
                 group = naming.python_names(path, op)[0]
-                rq = self._refs(op.get("requestBody") or {})
+                query = [p for p in op.get("parameters") or [] if p.get("in") == "query"]
+                rq = self._refs(op.get("requestBody") or {}) | self._refs(query)
                 rs = self._refs(op["responses"]["200"])
                 req_roots |= rq
                 resp_roots |= rs
@@ -304,7 +316,28 @@ class Builder:
             aliases={**self.aliases, **self.inline_aliases},
             groups=dict(sorted(groups.items(), key=lambda kv: kv[1].py)),
             modules=dict(sorted(modules.items())),
+            limits=self._limits(),
         )
+
+    def _limits(self) -> dict[str, Any] | None:
+        """``x-ozon-daily-budget`` and ``x-ozon-export-rules`` of the spec's root."""
+        out: dict[str, Any] = {}
+        budget = self.spec.get("x-ozon-daily-budget")
+        if budget is not None:
+            if set(budget) - {"requests", "period"} or not isinstance(budget.get("requests"), int):
+                raise ValueError(f"x-ozon-daily-budget: needs `requests` and `period`: {budget}")
+            out["daily_budget"] = (int(budget["requests"]), float(budget["period"]))
+        rules = self.spec.get("x-ozon-export-rules")
+        if rules is not None:
+            known = {
+                "concurrent", "concurrent_organisation", "per_day", "per_day_per_campaign",
+                "max_campaigns", "max_days", "timezone",
+            }  # fmt: skip
+            unknown = set(rules) - known
+            if unknown:
+                raise ValueError(f"x-ozon-export-rules: unknown keys {sorted(unknown)}")
+            out["exports"] = dict(sorted(rules.items()))
+        return out or None
 
     # ------------------------------------------------------------------ schemas
     def _schema(self, name: str) -> None:
@@ -519,14 +552,30 @@ class Builder:
         req_type = req_mod = None
         rb = op.get("requestBody")
         path_params: list[str] = []
+        query: list[dict[str, Any]] = []
         for prm in op.get("parameters") or []:
+            if prm.get("in") == "query":
+                query.append(prm)
+                continue
             if prm.get("in") != "path":
-                raise ValueError(f"{path}: only path parameters are supported")
+                raise ValueError(f"{path}: only path and query parameters are supported")
             t = self._type(prm.get("schema") or {}, "common", "", constrain=True)
             py = naming.field_name(prm["name"])
             params.append(Param(py, prm["name"], t.param, True, prm.get("description", "")))
             path_params.append(prm["name"])
         req_ctype = "application/json"
+        if query:
+            if rb:
+                raise ValueError(f"{path}: query parameters beside a request body")
+            req_type, req_mod = self._query_struct(op, group_py, query, path)
+            for f in self.structs[req_type].fields:
+                if f.name in OPTION_PARAMS or f.name == "self" or f.wire in path_params:
+                    raise ValueError(f"{path}: query parameter {f.wire!r} collides")
+                params.append(
+                    Param(
+                        f.name, f.wire, f.type.param or f.type.annotation, f.required, f.description
+                    )
+                )
         if rb:
             ((req_ctype, media),) = rb["content"].items()
             if req_ctype not in ("application/json", "multipart/form-data"):
@@ -543,7 +592,13 @@ class Builder:
                     ann = ann.replace("bytes", "bytes | UploadFile")
                 params.append(Param(f.name, f.wire, ann, f.required, f.description))
         r200 = op["responses"]["200"]
-        ((ctype, media200),) = r200["content"].items()
+        content = r200["content"]
+        if len(content) == 1:
+            ((ctype, media200),) = content.items()
+        elif "application/json" in content:
+            raise ValueError(f"{path}: a JSON answer must be the only content type")
+        else:  # several file types (a CSV, or a ZIP of CSVs): the first is the usual one
+            ctype, media200 = next(iter(content.items()))
         resp_type = resp_mod = None
         if ctype == "application/json":
             resp_type = _ref_name(media200["schema"]["$ref"])
@@ -598,7 +653,73 @@ class Builder:
             task=task,
             batch_item_type=item_type,
             task_status_type=status_type,
+            query_params=[prm["name"] for prm in query],
+            empty_answer=bool(op.get("x-ozon-empty-answer")),
+            budget_exempt=bool(op.get("x-ozon-budget-exempt")),
+            export=self._export(op.get("x-ozon-export"), req_type, path),
         )
+
+    def _query_struct(
+        self, op: dict[str, Any], group_py: str, query: list[dict[str, Any]], path: str
+    ) -> tuple[str, str]:
+        """A request model of an operation's query parameters, named ``<operationId>Query``
+        in camel case: what a call's keyword arguments are checked against (as a body's)."""
+        name = naming.camel(op["operationId"]) + "Query"
+        if name in self.schemas or name in self.structs:
+            raise ValueError(f"{path}: {name} is already a schema name")
+        module = group_py
+        fields: list[FieldModel] = []
+        for prm in query:
+            py = naming.field_name(prm["name"])
+            t = self._type(prm.get("schema") or {}, module, name + naming.camel(py), True)
+            fields.append(
+                FieldModel(
+                    name=py,
+                    wire=prm["name"],
+                    type=t,
+                    required=bool(prm.get("required")),
+                    description=prm.get("description", ""),
+                    deprecated=bool(prm.get("deprecated")),
+                )
+            )
+        self.structs[name] = StructModel(
+            name=name,
+            description=f"The query parameters of ``{op['operationId']}``.",
+            fields=sorted(fields, key=lambda f: not f.required),
+            module=module,
+            request=True,
+        )
+        return name, module
+
+    def _export(
+        self, e: dict[str, Any] | None, req: str | None, path: str
+    ) -> dict[str, Any] | None:
+        """``x-ozon-export``: which request fields hold the campaigns and the period."""
+        if e is None:
+            return None
+        known = {"campaigns", "date_from", "date_to", "time_from", "time_to", "download", "kind"}
+        unknown = set(e) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown x-ozon-export keys {sorted(unknown)}")
+        out: dict[str, Any] = {}
+        for key in ("campaigns", "date_from", "date_to", "time_from", "time_to"):
+            if e.get(key):
+                if req is None:
+                    raise ValueError(f"{path}: x-ozon-export {key} needs request fields")
+                wire = e[key]
+                if wire not in {f.wire for f in self.structs[req].fields}:
+                    raise ValueError(f"{path}: x-ozon-export {key}: no request field {wire!r}")
+                out[key] = wire
+        if e.get("download"):
+            method, dpath = str(e["download"]).split(" ", 1)
+            if method.lower() not in (self.spec["paths"].get(dpath) or {}):
+                raise ValueError(
+                    f"{path}: x-ozon-export download {e['download']!r} is not in the spec"
+                )
+            out["download"] = e["download"]
+        if e.get("kind"):
+            out["kind"] = str(e["kind"])
+        return out
 
     # ------------------------------------------------------------------ bulk writes and tasks
     def _node(self, node: Any) -> Any:
@@ -704,7 +825,7 @@ class Builder:
         unknown = set(t) - {
             "status", "param", "id", "id_from_request", "state", "items", "item_state",
             "item_errors", "done", "failed", "interval", "timeout", "file", "error", "tasks",
-            "kind",
+            "kind", "status_args",
         }  # fmt: skip
         if unknown:
             raise ValueError(f"{path}: unknown x-ozon-task keys {sorted(unknown)}")
@@ -712,16 +833,20 @@ class Builder:
         status_op = (self.spec["paths"].get(status_path) or {}).get(method.lower())
         if status_op is None:
             raise ValueError(f"{path}: x-ozon-task status {t['status']!r} is not in the spec")
-        status_req = _ref_name(
-            status_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-        )
         media = status_op["responses"]["200"]["content"]["application/json"]
         status_resp = _ref_name(media["schema"]["$ref"])
         where = f"{path} x-ozon-task"
-        out: dict[str, Any] = {
-            "status": t["status"],
-            "param": self._entry_attr(self.schemas[status_req], t["param"], where),
-        }
+        if status_op.get("requestBody"):
+            status_req = _ref_name(
+                status_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            )
+            param = self._entry_attr(self.schemas[status_req], t["param"], where)
+        else:  # a status read by a path (or query) parameter, e.g. GET /reports/{UUID}
+            names = [p["name"] for p in status_op.get("parameters") or []]
+            if t["param"] not in names:
+                raise ValueError(f"{where}: the status operation has no parameter {t['param']!r}")
+            param = naming.field_name(t["param"])
+        out: dict[str, Any] = {"status": t["status"], "param": param}
         # several tasks started at once: `id` and `kind` are read from each entry of `tasks`
         start: Any = None if resp is None else {"$ref": "#/components/schemas/" + resp}
         if t.get("tasks"):
@@ -762,6 +887,14 @@ class Builder:
             raise ValueError(f"{where}: needs the `done` states")
         out["done"] = tuple(t["done"])
         out["failed"] = tuple(t.get("failed") or ())
+        if t.get("status_args"):
+            names = {p["name"] for p in status_op.get("parameters") or []}
+            unknown = set(t["status_args"]) - names
+            if unknown:
+                raise ValueError(f"{where}: status_args names no parameter: {sorted(unknown)}")
+            out["status_args"] = tuple(
+                (naming.field_name(k), v) for k, v in sorted(t["status_args"].items())
+            )
         for k in ("interval", "timeout"):
             if k in t:
                 out[k] = float(t[k])

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 import aiohttp
 
 from ozon_async import OzonClient, ServerError
-from ozon_async.testing import Sandbox, ScaledClock
+from ozon_async.testing import Sandbox, SandboxClock, ScaledClock
 
 POLL = 0.2  # real seconds between two status polls (the sandbox runs 60x faster)
 
@@ -189,6 +189,40 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
     return summary
 
 
+async def ads(clock: SandboxClock) -> dict[str, object]:
+    """9. The Performance (advertising) API on its own sandbox: campaigns, a bid, statistics."""
+    from ozon_async.performance import OzonPerformanceClient
+    from ozon_async.testing import PerformanceSandbox
+
+    async with (
+        PerformanceSandbox(seed=7, clock=clock, campaigns=12) as ads_sandbox,
+        OzonPerformanceClient(
+            "12345678-demo@advertising.performance.ozon.ru",
+            "demo-secret",
+            base_url=ads_sandbox.url,
+            clock=clock,  # the sandbox's time: reports are ready in sandbox seconds
+        ) as ads_client,
+    ):
+        running = [c async for c in ads_client.campaign.list.iter(state="CAMPAIGN_STATE_RUNNING")]
+        first = running[0]
+        products = (await ads_client.product.list_v2(campaign_id=first.id)).products or []
+        bid = (products[0].bid or 0) + 5_000_000  # bids are in millionths of a rouble
+        await ads_client.product.update(
+            campaign_id=first.id, bids=[{"sku": products[0].sku, "bid": bid}]
+        )
+        ids = ads_sandbox.campaign_ids()
+        report = await ads_client.reports.statistics(ids, "2026-01-01", "2026-03-11")
+        spend = sum(r.spend or 0 for r in report.rows)
+        print(
+            f"9. ads: {len(running)} running campaigns; bid of SKU {products[0].sku} in "
+            f"campaign {first.id} set to {bid / 1e6:.2f} RUB; statistics of {len(ids)} campaigns "
+            f"x 70 days = {len(report.exports)} exports run one at a time "
+            f"(max {ads_sandbox.max_concurrent_exports} at once), {len(report.rows)} rows, spend "
+            f"{spend:,.2f} RUB; {ads_client.token_requests} token request(s)"
+        )
+        return {"ads_exports": len(report.exports), "ads_rows": len(report.rows)}
+
+
 async def main() -> int:
     started = time.perf_counter()
     real = bool(
@@ -203,6 +237,7 @@ async def main() -> int:
             print(f"Running against the bundled sandbox at {sandbox.url} (seed 7, 60x time)")
             async with OzonClient("123456", "demo-key", base_url=sandbox.url) as client:
                 summary = await run(client, sandbox)
+            summary.update(await ads(sandbox.clock))
     print("Summary:", ", ".join(f"{k}={v}" for k, v in summary.items()))
     print(f"Done in {time.perf_counter() - started:.1f} s")
     return 0

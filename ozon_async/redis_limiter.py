@@ -71,6 +71,12 @@ is that a slot counts for the time its worker takes to see the answer: a busy or
   back by one interval, and a grant made as it was cancelled is taken out of the log). Keys
   expire on their own once idle (``PEXPIRE``).
 
+``acquire_lease`` (an account's turn to run an export, when Ozon allows one at a time) keeps the
+holders of a key in a sorted set scored by when each lease lapses: a caller takes a place when
+fewer than ``limit`` unlapsed leases are held, renews its lease while it works and removes it when
+done. Waiters in this process are woken as soon as one of them releases; others look again at
+least every ``lease_poll`` seconds and at the moment the first lease would lapse.
+
 When Redis cannot be reached (refused, timed out, failing), ``on_error`` decides: ``"local"``
 (default) paces in this process with an :class:`~ozon_async.InProcessRateLimiter` at
 ``local_share`` of each rate (set it to 1/N for N workers) and logs one WARNING per outage;
@@ -97,7 +103,7 @@ from urllib.parse import urlsplit
 
 from ozon_async._clock import Clock
 from ozon_async._exceptions import ConfigurationError, RateLimiterUnavailableError
-from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter, RateLimitSlot
+from ozon_async._ratelimit import InProcessRateLimiter, Lease, RateLimiter, RateLimitSlot
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -280,6 +286,85 @@ class _Unavailable(Exception):
     """Redis did not answer a step (the cause is chained)."""
 
 
+# Leases. KEYS[1]: a sorted set of lease members scored by when each lapses (microseconds).
+# ARGV: op, now ('' takes Redis TIME), member, limit, ttl, min_ttl (ms).
+#   take    drop lapsed members; hold (or extend) `member` if it holds a place or one is free.
+#   renew   extend `member` if it still holds a place.
+#   release remove `member`.
+# Reply {code, wait}: 0 held; 1 full, the first lease lapses in `wait`; 2 not held (renew).
+_LEASE_LUA = """
+local now
+if ARGV[2] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[2])
+end
+local op = ARGV[1]
+local member = ARGV[3]
+local limit = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
+local min_ttl = tonumber(ARGV[6])
+local function keep()
+  redis.call('PEXPIRE', KEYS[1], math.max(math.ceil(ttl / 1000) + 1, min_ttl))
+end
+if op == 'release' then
+  redis.call('ZREM', KEYS[1], member)
+  return {0, 0}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], member) then
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now + ttl), member)
+  keep()
+  return {0, 0}
+end
+if op == 'renew' then
+  return {2, 0}
+end
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now + ttl), member)
+  keep()
+  return {0, 0}
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {1, math.max(0, tonumber(first[2]) - now)}
+"""
+
+
+class _RedisLease:
+    """A lease kept in Redis by :meth:`RedisRateLimiter.acquire_lease`."""
+
+    __slots__ = ("key", "limiter", "member", "released", "ttl")
+
+    def __init__(self, limiter: RedisRateLimiter, key: str, member: str, ttl: float) -> None:
+        self.limiter = limiter
+        self.key = key
+        self.member = member
+        self.ttl = ttl
+        self.released = False
+
+    async def renew(self) -> bool:
+        if self.released:
+            return False
+        try:
+            code, _ = await self.limiter._lease_step("renew", self.key, self.member, 0, self.ttl)
+        except _Unavailable as failure:
+            self.limiter._went_down(failure.__cause__ or failure)
+            return True  # nothing known to the contrary; the next renewal tries again
+        return code == _GRANTED
+
+    async def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        with contextlib.suppress(_Unavailable):  # it lapses by itself within its ttl
+            await self.limiter._lease_step("release", self.key, self.member, 0, self.ttl)
+        self.limiter._lease_released(self.key)
+
+    def __repr__(self) -> str:
+        return f"<redis lease {self.key!r} {'released' if self.released else 'held'}>"
+
+
 def _redis_errors() -> tuple[type[BaseException], ...]:
     from redis.exceptions import RedisError
 
@@ -442,6 +527,11 @@ class RedisRateLimiter(RateLimiter):
         self._warned_expired = -math.inf
         # What the steps answered, for the benchmark: {"granted": n, "slot": n, "full": n, ...}
         self._counts: dict[str, int] = {}
+        self._lease_script: AsyncScript | None = None
+        self._lease_redis: Redis | None = None
+        self._lease_wakers: dict[str, asyncio.Event] = {}
+        #: longest pause between two looks of a lease waiter at Redis (seconds)
+        self.lease_poll = 0.25
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -835,6 +925,73 @@ class RedisRateLimiter(RateLimiter):
                     await self._give_back(keys, interval, slot, requests)
                 raise
             op = "commit"
+
+    async def acquire_lease(
+        self, key: str, limit: int, ttl: float, *, timeout: float | None = None
+    ) -> Lease:
+        """A lease shared by every process on this Redis (see the module's docstring); during an
+        outage the ``on_error`` policy applies (``"local"``: leases of this process only)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, got {limit!r}")
+        if not (ttl > 0 and math.isfinite(ttl)):
+            raise ValueError(f"ttl must be positive, got {ttl!r}")
+        loop_time = self.clock.now if self.clock is not None else time.monotonic
+        deadline = None if timeout is None else loop_time() + timeout
+        member = self._member()
+        while True:
+            if self._skip_redis():
+                if self.on_error == "raise":
+                    raise self._unavailable(None)
+                left = None if deadline is None else max(0.0, deadline - loop_time())
+                return await self.local.acquire_lease(key, limit, ttl, timeout=left)
+            try:
+                code, wait_us = await self._lease_step("take", key, member, limit, ttl)
+            except _Unavailable as failure:
+                exc = failure.__cause__ or failure
+                self._went_down(exc)
+                if self.on_error == "raise":
+                    raise self._unavailable(exc) from exc
+                left = None if deadline is None else max(0.0, deadline - loop_time())
+                return await self.local.acquire_lease(key, limit, ttl, timeout=left)
+            self._came_back()
+            if code == _GRANTED:
+                return _RedisLease(self, key, member, ttl)
+            delay = min(wait_us / 1e6, self.lease_poll)
+            if deadline is not None:
+                left = deadline - loop_time()
+                if left <= 0:
+                    raise TimeoutError(f"no lease of {key!r} within {timeout:g} s")
+                delay = min(delay, left)
+            waker = self._lease_wakers.setdefault(key, asyncio.Event())
+            waker.clear()
+            from ozon_async._ratelimit import _first_of
+
+            await _first_of(waker.wait(), self._sleep(max(delay, 0.001)))
+
+    async def _lease_step(
+        self, op: str, key: str, member: str, limit: int, ttl: float
+    ) -> tuple[int, int]:
+        if self.clock is None:
+            now, min_ttl = "", 0
+        else:
+            now, min_ttl = str(round(self.clock.now() * 1e6)), _INJECTED_CLOCK_TTL_MS
+        self._connection()  # (re)connects on a new event loop
+        if self._lease_script is None or self._lease_redis is not self._redis:
+            assert self._redis is not None
+            self._lease_script = self._redis.register_script(_LEASE_LUA)
+            self._lease_redis = self._redis
+        args: list[str | int] = [op, now, member, limit, math.ceil(ttl * 1e6), min_ttl]
+        try:
+            reply = await self._lease_script(keys=[self._key(key, "lease")], args=args)
+        except _redis_errors() as exc:
+            raise _Unavailable() from exc
+        return int(reply[0]), int(reply[1])
+
+    def _lease_released(self, key: str) -> None:
+        """Wake this process's waiters for ``key`` (others notice within ``lease_poll``)."""
+        waker = self._lease_wakers.get(key)
+        if waker is not None:
+            waker.set()
 
     def _member(self) -> str:
         return f"{self._id}:{next(self._seq)}"

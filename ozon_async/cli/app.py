@@ -437,6 +437,9 @@ def _add_workflows() -> None:
 
     for command in (_flows.stocks, _flows.prices, _flows.report, _flows.mcp):
         cli.add_command(command)
+    from ozon_async.cli import _perf  # the Performance (advertising) API
+
+    cli.add_command(_perf.perf)
 
 
 _add_workflows()

@@ -16,9 +16,13 @@
 With pytest, the ``ozon_sandbox`` fixture (registered by this package) starts a sandbox on a free
 port with a manual clock and yields it with a client pointed at it; ``ozon_mock`` does the same on
 real time. From a shell: ``python -m ozon_async.testing --seed 1 --speed 60``.
+
+``Sandbox(performance=True)`` also serves the Performance (advertising) API on a port of its own
+(``sandbox.performance.url``); :class:`PerformanceSandbox` serves it alone.
 """
 
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
+from ozon_async.testing._performance import PerformanceSandbox
 from ozon_async.testing._server import Fault, MockOzonServer, RecordedRequest, Sandbox
 from ozon_async.testing.pytest_plugin import MockOzon, OzonSandbox
 
@@ -28,6 +32,7 @@ __all__ = [
     "MockOzon",
     "MockOzonServer",
     "OzonSandbox",
+    "PerformanceSandbox",
     "RecordedRequest",
     "Sandbox",
     "SandboxClock",

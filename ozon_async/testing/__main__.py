@@ -4,7 +4,8 @@
 half a second, reports are ready sooner); ``--seed`` picks the shop. The admin endpoints
 (``/__admin/...``) take POST with a JSON body from this machine only; with ``--host`` other than
 loopback they also need ``Authorization: Bearer $OZON_SANDBOX_ADMIN_TOKEN`` (a random token is
-printed when it is not set).
+printed when it is not set). ``--performance-port`` also
+serves the Performance (advertising) API there, with the same seed and clock.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ async def _serve(args: argparse.Namespace) -> None:
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
         admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
     )
+    if args.performance_port is not None:
+        from ozon_async.testing._performance import PerformanceSandbox
+
+        sandbox.performance = PerformanceSandbox(
+            seed=args.seed, clock=sandbox.clock, host=args.host, port=args.performance_port
+        )
     await sandbox.start()
     # The seeded shop is long-lived: keep the collector from walking it on every full collection
     # (pauses of tens of milliseconds would bunch the requests a paced client spreads out).
@@ -52,6 +59,11 @@ async def _serve(args: argparse.Namespace) -> None:
         f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} ({admin})",
         flush=True,
     )
+    if sandbox.performance is not None:
+        print(
+            f"Performance API sandbox on {sandbox.performance.url} (any client id and secret)",
+            flush=True,
+        )
     try:
         await asyncio.Event().wait()
     finally:
@@ -71,6 +83,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warehouses", type=int, default=4)
     ap.add_argument(
         "--rate-limit", type=float, default=50.0, help="requests per second per Client-Id (0: off)"
+    )
+    ap.add_argument(
+        "--performance-port",
+        type=int,
+        default=None,
+        help="also serve the Performance API on this port (0 picks a free one)",
     )
     args = ap.parse_args(argv)
     if args.speed <= 0:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
@@ -46,6 +46,9 @@ from ozon_async.testing._handlers import (
 )
 from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
+
+if TYPE_CHECKING:
+    from ozon_async.testing._performance import PerformanceSandbox
 
 __all__ = ["Fault", "MockOzonServer", "RecordedRequest", "Sandbox"]
 
@@ -167,6 +170,9 @@ class Sandbox:
         admin_token: the bearer token the admin endpoints (``/__admin/...``) require when
             ``host`` is not a loopback address; ``None`` makes a random one then
             (:attr:`admin_token`). On loopback none is needed unless given.
+        performance: also serve the Performance (advertising) API, with the same seed and clock,
+            on a port of its own: :attr:`performance` (a
+            :class:`~ozon_async.testing.PerformanceSandbox`), started and stopped with this one.
     """
 
     def __init__(
@@ -192,6 +198,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         admin_token: str | None = None,
+        performance: bool = False,
     ) -> None:
         self.seed = seed
         self.clock: SandboxClock = clock if clock is not None else ScaledClock()
@@ -243,6 +250,12 @@ class Sandbox:
         self._ids: dict[str, random.Random] = {}
         self._runner: web.AppRunner | None = None
         self.app = self._make_app()
+        #: the Performance API's sandbox (``performance=True``), else ``None``
+        self.performance: PerformanceSandbox | None = None
+        if performance:
+            from ozon_async.testing._performance import PerformanceSandbox
+
+            self.performance = PerformanceSandbox(seed=seed, clock=self.clock, host=host)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -256,9 +269,13 @@ class Sandbox:
         await site.start()
         if self.port == 0:
             self.port = int(self._runner.addresses[0][1])
+        if self.performance is not None:
+            await self.performance.start()
         return self
 
     async def stop(self) -> None:
+        if self.performance is not None:
+            await self.performance.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
