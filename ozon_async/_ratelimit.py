@@ -92,7 +92,7 @@ class RateLimiter(abc.ABC):
         windows: InProcessRateLimiter | None = getattr(self, "_own_windows", None)
         if windows is None:
             # Set lazily: a subclass need not call RateLimiter.__init__.
-            windows = InProcessRateLimiter()
+            windows = InProcessRateLimiter(getattr(self, "clock", None))
             self._own_windows = windows
         return await windows.acquire_window(key, limit, period, wait=wait)
 
