@@ -831,54 +831,90 @@ def bench_bulk(smoke: bool) -> list[Figure]:
 
 
 # --------------------------------------------------------------------------- 5b. shared budget
+_FLEETS = [
+    ("1 process", 1, None),
+    ("4 processes", 4, None),
+    ("4 processes, one holding every 10th request 100-300 ms", 4, "0.1:0.3:10"),
+]
+
+
 def bench_limiter_processes(seconds: float, rounds: int) -> list[Figure]:
     """Worker processes sharing one RedisRateLimiter (a real redis-server on a free port) against
-    the mock at 50 rps per Client-Id, counted on arrival: 1 process beside 4 (each its own
-    OzonClient, 50 calls in flight). The mock and the workers run at raised priority where the
-    machine allows it (root), so that other jobs on a shared machine do not stall them."""
+    the mock at 50 rps per Client-Id (sliding 1 s windows, 429 past 50), counted on arrival:
+    1 process, 4 (each its own OzonClient, 50 calls in flight), and 4 of which one holds every
+    10th request 100-300 ms between its grant and its sending. At the priority and on the load
+    the machine gives them. The rate's baseline: one process with the in-process limiter
+    against the same mock, in the same rounds."""
     from tests._redis import RedisServer, RedisUnavailable, quantile, shared_budget_run
+    from tests._redis_worker import IN_PROCESS
 
-    names = ["rate", "busiest", "p99"]
-    runs: dict[int, dict[str, list[float]]] = {n: {k: [] for k in names} for n in (1, 4)}
+    keys = ["rate", "busiest", "429", "p99", "load"]
+    runs: dict[str, dict[str, list[float]]] = {
+        name: {k: [] for k in keys} for name, _, _ in _FLEETS
+    }
+    alone: list[float] = []
     note = ""
+
+    def record(into: dict[str, list[float]], run: dict[str, Any]) -> None:
+        into["rate"].append(run["rate"])
+        into["busiest"].append(float(run["busiest"]))
+        into["429"].append(float(run["too_many"]))
+        into["p99"].append(quantile(run["spread"], 0.99) * 1000)
+        into["load"].append(os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
+
     try:
         with RedisServer() as redis:
             for r in range(rounds):
-                for n in (1, 4):
+                run = asyncio.run(shared_budget_run(IN_PROCESS, "", workers=1, seconds=seconds))
+                alone.append(run["rate"])
+                for name, workers, stall in _FLEETS:
+                    prefix = f"bench{r}-{workers}-{stall}:"
                     run = asyncio.run(
-                        shared_budget_run(redis.url, f"bench{r}-{n}:", workers=n, seconds=seconds)
+                        shared_budget_run(
+                            redis.url, prefix, workers=workers, seconds=seconds, stall=stall
+                        )
                     )
-                    runs[n]["rate"].append(run["rate"])
-                    runs[n]["busiest"].append(float(run["busiest"]))
-                    runs[n]["p99"].append(quantile(run["spread"], 0.99) * 1000)
+                    record(runs[name], run)
     except RedisUnavailable as exc:
         note = f"not measured: {exc}"
+    nan = [float("nan")]
     figs: list[Figure] = []
-    for n in (1, 4):
-        who = f"{n} process{'es' if n > 1 else ''}"
-        vals = runs[n]
+    for name, _, _ in _FLEETS:
+        vals = runs[name]
+        load = (
+            f"load average {min(vals['load']):.1f}-{max(vals['load']):.1f} on {os.cpu_count()} "
+            "cores"
+            if vals["load"]
+            else ""
+        )
         figs += [
             Figure(
-                f"shared limiter (Redis), {who}, 50 calls in flight each: achieved rate at 50 rps",
+                f"shared limiter (Redis), {name}: achieved rate at 50 rps",
                 "rps",
-                vals["rate"] or [float("nan")],
+                vals["rate"] or nan,
+                "in-process limiter, 1 process, same mock",
+                alone or None,
+                note or load,
+            ),
+            Figure(
+                f"shared limiter (Redis), {name}: most requests the server saw in any 1 s window",
+                "req",
+                vals["busiest"] or nan,
                 "configured rate",
                 [50.0],
                 note,
             ),
             Figure(
-                f"shared limiter (Redis), {who}: most requests the server saw in any 1 s window",
-                "req",
-                vals["busiest"] or [float("nan")],
-                "configured rate",
-                [50.0],
-                note or "jitter_margin 0.05 s",
+                f"shared limiter (Redis), {name}: 429 answers per {seconds:g} s run",
+                "",
+                vals["429"] or nan,
+                note=note,
             ),
             Figure(
-                f"shared limiter (Redis), {who}: grant-to-arrival spread, 99th percentile",
+                f"shared limiter (Redis), {name}: grant-to-arrival, 99th percentile",
                 "ms",
-                vals["p99"] or [float("nan")],
-                note=note or "time from the limiter's grant to the mock server's arrival stamp",
+                vals["p99"] or nan,
+                note=note or "from the limiter's grant to the mock server's arrival stamp",
             ),
         ]
     return figs

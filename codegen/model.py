@@ -109,6 +109,8 @@ class OperationModel:
     summary: str
     description: str
     title_zh: str | None
+    title_ru: str | None
+    removed: str | None  # x-ozon-removed, "YYYY-MM-DD" or "YYYY-MM"
     safe: bool
     deprecated: bool
     replaced_by: str | None
@@ -656,6 +658,8 @@ class Builder:
             summary=op.get("summary", ""),
             description=op.get("description", ""),
             title_zh=op.get("x-title-zh"),
+            title_ru=op.get("x-title-ru"),
+            removed=_removed(op, f"{method} {path}"),
             safe=bool(op.get("x-ozon-safe")),
             deprecated=bool(op.get("deprecated")),
             replaced_by=op.get("x-ozon-replaced-by"),
@@ -1084,6 +1088,19 @@ def _constraints(node: dict[str, Any], annotation: str) -> dict[str, Any]:
         if keyword in node:
             meta[arg] = node[keyword]
     return meta
+
+
+def _removed(op: dict[str, Any], key: str) -> str | None:
+    """``x-ozon-removed``: the date (``YYYY-MM-DD``, or ``YYYY-MM``) of the first reference
+    without the operation."""
+    value = op.get("x-ozon-removed")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value):
+        raise ValueError(
+            f"{key}: x-ozon-removed must be a 'YYYY-MM-DD' or 'YYYY-MM' string, not {value!r}"
+        )
+    return value
 
 
 def _sunset(op: dict[str, Any], key: str) -> str | None:

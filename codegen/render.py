@@ -123,8 +123,9 @@ def op_doc(op: OperationModel) -> str:
     if op.subscription:
         parts.append("Subscription: " + subscription_text(op.subscription))
     line = f"``{op.method} {op.path}``"
-    if op.title_zh:
-        line += f" (Ozon docs: {op.title_zh})"
+    titles = [t for t in (op.title_zh, op.title_ru) if t]
+    if titles:
+        line += f" (Ozon docs: {' / '.join(titles)})"
     parts.append(line + ".")
     if op.deprecated:
         off = f" Ozon switches it off on {op.sunset}." if op.sunset else ""
@@ -137,6 +138,18 @@ def op_doc(op: OperationModel) -> str:
             )
         else:
             parts.append(f"Deprecated by Ozon.{off} Calling it emits ``DeprecationWarning``.")
+    if op.removed:
+        succ = ""
+        if op.replaced_by and not op.deprecated:
+            succ = f" Use ``{op.replaced_by}``" + (
+                f" (``{op.replaced_by_call}``)" if op.replaced_by_call else ""
+            )
+            succ += " instead."
+        parts.append(
+            f"Removed: Ozon's reference no longer lists it (since {op.removed}).{succ} It stays "
+            "callable, but Ozon may refuse it at any time; calling it emits "
+            "``DeprecationWarning``."
+        )
     notes = []
     notes.append(
         "Only reads: retried after timeouts and server errors."

@@ -500,6 +500,11 @@ class Operation(Record):
         batch: how it takes many items per request (``x-ozon-batch``), if it does.
         item_rate_limit: the per-item limit (``x-ozon-item-rate-limit``), if Ozon has one.
         task: the task it starts and how to wait for it (``x-ozon-task``), if it starts one.
+        removed: the date (``"YYYY-MM-DD"``, or ``"YYYY-MM"``) of the first edition of Ozon's
+            reference that no longer lists it (``x-ozon-removed``), else ``None``. It stays
+            callable, warns like a deprecated one and is left out of searches unless asked for.
+        title_ru: Ozon's Russian title of the operation (``x-title-ru``), if a Russian
+            reference names it.
     """
 
     _fields = (
@@ -530,6 +535,8 @@ class Operation(Record):
         "empty_answer",
         "budget_exempt",
         "export",
+        "removed",
+        "title_ru",
     )
     __slots__ = _fields
     method: str
@@ -559,6 +566,8 @@ class Operation(Record):
     empty_answer: bool
     budget_exempt: bool
     export: Export | None
+    removed: str | None
+    title_ru: str | None
 
     def __init__(
         self,
@@ -590,6 +599,8 @@ class Operation(Record):
         empty_answer: bool = False,
         budget_exempt: bool = False,
         export: Export | None = None,
+        removed: str | None = None,
+        title_ru: str | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "method", method)
@@ -619,6 +630,8 @@ class Operation(Record):
         set_(self, "empty_answer", empty_answer)
         set_(self, "budget_exempt", budget_exempt)
         set_(self, "export", export)
+        set_(self, "removed", removed)
+        set_(self, "title_ru", title_ru)
 
     _repr_hidden = frozenset({"request_type_ref", "response_type_ref"})
 
@@ -640,6 +653,27 @@ class Operation(Record):
             today = time.strftime("%Y-%m-%d", time.gmtime())
         verb = "switched it off" if self.sunset <= today else "switches it off"
         return f"; Ozon {verb} on {self.sunset}"
+
+    def removed_note(self) -> str:
+        """``"; Ozon's reference no longer lists it (since 2026-08-14)"`` for a removed
+        operation (``x-ozon-removed``), else ``""``. Warnings about the call end with it."""
+        if self.removed is None:
+            return ""
+        return f"; Ozon's reference no longer lists it (since {self.removed})"
+
+    def lifecycle_warning(self, successor: str | None = None) -> str | None:
+        """What a call of a deprecated or removed operation warns, or ``None`` for a current one:
+        ``"deprecated by Ozon; use <successor> instead; Ozon switched it off on ..."``, or for a
+        removed one that is not deprecated ``"no longer in Ozon's reference (since ...); use
+        <successor> instead"``. ``successor`` is how to name the successor (by default its
+        ``"METHOD /path"``)."""
+        if not (self.deprecated or self.removed):
+            return None
+        succ = successor or self.replaced_by
+        use = f"; use {succ} instead" if succ else ""
+        if self.deprecated:
+            return f"deprecated by Ozon{use}{self.sunset_note()}{self.removed_note()}"
+        return f"no longer in Ozon's reference (since {self.removed}){use}"
 
     @property
     def key(self) -> str:

@@ -104,10 +104,9 @@ class Resource:
             unknown = set(options) - OPTION_NAMES
             if unknown:
                 raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
-        if op.deprecated:
-            succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
+        if op.deprecated or op.removed:
             warnings.warn(
-                f"{op.method} {op.path} is deprecated by Ozon{succ}{op.sunset_note()}",
+                f"{op.method} {op.path} is {op.lifecycle_warning()}",
                 DeprecationWarning,
                 stacklevel=_outside_stacklevel(),
             )

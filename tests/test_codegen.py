@@ -111,6 +111,11 @@ def test_every_operation_is_a_method_with_a_full_docstring() -> None:
         assert "Returns:" in doc, key
         if op.deprecated and op.replaced_by:
             assert f"Deprecated: use ``{op.replaced_by}``" in doc, key
+        flat = " ".join(doc.split())
+        if op.removed:
+            assert f"Removed: Ozon's reference no longer lists it (since {op.removed})" in flat, key
+        if op.title_ru:  # wrapped lines may break a title at a hyphen
+            assert "".join(op.title_ru.split()) in "".join(doc.split()), key
         if op.pagination:
             assert hasattr(method, "iter") and hasattr(method, "pages"), key
             assert "Paginated" in doc, key
@@ -122,6 +127,13 @@ def test_docstrings_carry_the_chinese_title() -> None:
     client = OzonClient("1", "k")
     doc = inspect.getdoc(client.posting.fbs_list_v3) or ""
     assert "货件列表" in doc
+    assert "(Ozon docs: 货件列表 / Список отправлений)" in doc
+    # a removed operation that is not deprecated names the successor in its Removed line
+    doc = " ".join((inspect.getdoc(client.question.top_sku_underscore_v1) or "").split())
+    assert (
+        "Removed: Ozon's reference no longer lists it (since 2026-08-14). Use "
+        "``POST /v1/question/top-sku`` (``client.question.top_sku_v1``) instead." in doc
+    )
 
 
 def test_keyword_fields_are_renamed_on_the_wire() -> None:

@@ -83,7 +83,6 @@ if TYPE_CHECKING:
         "TYPE_MESSAGE_READ",
         "TYPE_CHAT_CLOSED",
         "TYPE_NEW_POSTING",
-        "TYPE_POSTING_SHIPPED",
         "TYPE_POSTING_CANCELLED",
         "TYPE_STATE_CHANGED",
         "TYPE_DELIVERY_DATE_CHANGED",
@@ -107,7 +106,6 @@ if TYPE_CHECKING:
         "TYPE_MESSAGE_READ",
         "TYPE_CHAT_CLOSED",
         "TYPE_NEW_POSTING",
-        "TYPE_POSTING_SHIPPED",
         "TYPE_POSTING_CANCELLED",
         "TYPE_STATE_CHANGED",
         "TYPE_DELIVERY_DATE_CHANGED",
@@ -135,7 +133,6 @@ else:
         "TYPE_MESSAGE_READ",
         "TYPE_CHAT_CLOSED",
         "TYPE_NEW_POSTING",
-        "TYPE_POSTING_SHIPPED",
         "TYPE_POSTING_CANCELLED",
         "TYPE_STATE_CHANGED",
         "TYPE_DELIVERY_DATE_CHANGED",
@@ -159,7 +156,6 @@ else:
         "TYPE_MESSAGE_READ",
         "TYPE_CHAT_CLOSED",
         "TYPE_NEW_POSTING",
-        "TYPE_POSTING_SHIPPED",
         "TYPE_POSTING_CANCELLED",
         "TYPE_STATE_CHANGED",
         "TYPE_DELIVERY_DATE_CHANGED",
@@ -193,7 +189,8 @@ else:
 # - `TYPE_MESSAGE_READ`: the buyer or support read your message;
 # - `TYPE_CHAT_CLOSED`: a chat was closed;
 # - `TYPE_NEW_POSTING`: a new posting;
-# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery (no longer listed by Ozon's reference
+#   of August 2026; older subscriptions may still report it);
 # - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
 # - `TYPE_STATE_CHANGED`: a posting changed status;
 # - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -216,7 +213,8 @@ else:
 # - `TYPE_MESSAGE_READ`: the buyer or support read your message;
 # - `TYPE_CHAT_CLOSED`: a chat was closed;
 # - `TYPE_NEW_POSTING`: a new posting;
-# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery (no longer listed by Ozon's reference
+#   of August 2026; older subscriptions may still report it);
 # - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
 # - `TYPE_STATE_CHANGED`: a posting changed status;
 # - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -321,7 +319,8 @@ class NotificationListV1ResponseUrlType(Model):
     - `TYPE_MESSAGE_READ`: the buyer or support read your message;
     - `TYPE_CHAT_CLOSED`: a chat was closed;
     - `TYPE_NEW_POSTING`: a new posting;
-    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery (no longer listed by Ozon's
+      reference of August 2026; older subscriptions may still report it);
     - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
     - `TYPE_STATE_CHANGED`: a posting changed status;
     - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -364,7 +363,8 @@ class NotificationPushTypeListV1ResponseType(Model):
     - `TYPE_MESSAGE_READ`: the buyer or support read your message;
     - `TYPE_CHAT_CLOSED`: a chat was closed;
     - `TYPE_NEW_POSTING`: a new posting;
-    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery (no longer listed by Ozon's
+      reference of August 2026; older subscriptions may still report it);
     - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
     - `TYPE_STATE_CHANGED`: a posting changed status;
     - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -404,7 +404,6 @@ class NotificationSetV1Request(RequestModel):
     - `TYPE_MESSAGE_READ`: the buyer or support read your message;
     - `TYPE_CHAT_CLOSED`: a chat was closed;
     - `TYPE_NEW_POSTING`: a new posting;
-    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
     - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
     - `TYPE_STATE_CHANGED`: a posting changed status;
     - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -434,13 +433,12 @@ class NotificationUpdateV1Request(RequestModel):
     """Identifier of the notification URL, from /v1/notification/list."""
 
     types: list[NotificationUpdateV1RequestTypesItem] | None = None
-    """New set of notification types for the URL:
+    """Notification types to send to the URL:
     - `TYPE_NEW_MESSAGE`: a new chat message;
     - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
     - `TYPE_MESSAGE_READ`: the buyer or support read your message;
     - `TYPE_CHAT_CLOSED`: a chat was closed;
     - `TYPE_NEW_POSTING`: a new posting;
-    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
     - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
     - `TYPE_STATE_CHANGED`: a posting changed status;
     - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
