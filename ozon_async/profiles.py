@@ -51,9 +51,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ozon_async._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from ozon_async._client import OzonClient
+    from ozon_async.performance import OzonPerformanceClient
 
 __all__ = [
     "ALLOW_CUSTOM_BASE_URL",
@@ -68,8 +72,10 @@ __all__ = [
     "config_path",
     "is_ozon_url",
     "load_profiles",
+    "performance_client",
     "remove_profile",
     "resolve_profile",
+    "seller_client",
 ]
 
 ENV_CONFIG = "OZON_ASYNC_CONFIG"
@@ -178,6 +184,46 @@ class Profile:
         if self.base_url is not None:
             out["base_url"] = self.base_url
         return out
+
+
+def seller_client(profile: Profile, **options: Any) -> OzonClient:
+    """The one place a profile becomes an :class:`ozon_async.OzonClient` (the command line and
+    the MCP server use it): its OAuth token when it has one (the API key is then not sent),
+    otherwise its Client-Id and API key; ``options`` are the client's other arguments
+    (``base_url`` overrides the profile's). Raises :class:`ConfigurationError` naming what the
+    profile lacks."""
+    from ozon_async._client import OzonClient
+
+    kwargs = profile.client_kwargs()
+    if profile.access_token:
+        kwargs.pop("api_key", None)
+    elif not profile.api_key:
+        raise ConfigurationError(
+            f"profile {profile.name!r} has no credentials: it needs an api_key (with its "
+            "client_id) or an access_token"
+        )
+    elif not profile.client_id:
+        raise ConfigurationError(f"profile {profile.name!r} has no client_id")
+    return OzonClient(**{**kwargs, **options})
+
+
+def performance_client(
+    profile: Profile, *, client_class: type[OzonPerformanceClient] | None = None, **options: Any
+) -> OzonPerformanceClient:
+    """The one place a profile becomes an :class:`ozon_async.performance.OzonPerformanceClient`
+    (its ``performance_*`` keys; ``options`` are the client's other arguments; ``client_class``
+    a subclass to make instead). Raises
+    :class:`ConfigurationError` when the profile has no Performance credentials."""
+    from ozon_async.performance import OzonPerformanceClient
+
+    if not profile.has_performance_credentials:
+        raise ConfigurationError(
+            f"profile {profile.name} has no Performance API credentials: set "
+            "performance_client_id and performance_client_secret (or "
+            "performance_access_token), or OZON_PERFORMANCE_CLIENT_ID and "
+            "OZON_PERFORMANCE_CLIENT_SECRET"
+        )
+    return (client_class or OzonPerformanceClient)(**{**profile.performance_kwargs(), **options})
 
 
 def is_ozon_url(url: str) -> bool:

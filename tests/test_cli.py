@@ -372,20 +372,13 @@ def test_missing_credentials_is_a_usage_error(tmp_path: Path, mock: ServedMock) 
 
 
 def test_an_access_token_is_used_or_refused_clearly(tmp_path: Path, mock: ServedMock) -> None:
-    """OAuth tokens go to OzonClient(access_token=...) once the client supports them; until
-    then the command says so (exit 2) instead of falling back to another credential."""
-    import inspect
-
+    """An OAuth token goes to OzonClient(access_token=...), never falling back to another
+    credential (the API key of the environment is not sent)."""
     env = api_env(tmp_path, mock)  # a key in the environment must not be used instead
     proc = run("call", "warehouse.list_v2", "limit:=1", "--access-token", SECRET, env=env)
-    if "access_token" in inspect.signature(OzonClient).parameters:
-        assert proc.returncode == 0, proc.stderr
-        [sent] = mock.requests("/v2/warehouse/list")
-        assert "Api-Key" not in sent["headers"]
-    else:
-        assert proc.returncode == 2
-        assert "cannot send OAuth access tokens yet" in proc.stderr.decode()
-        assert mock.requests() == []
+    assert proc.returncode == 0, proc.stderr
+    [sent] = mock.requests("/v2/warehouse/list")
+    assert "Api-Key" not in sent["headers"]
 
 
 # ---------------------------------------------------------------------- the key

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
+from ozon_async import _catalog
 from ozon_async._codec import build_request, merge_extra_body
 from ozon_async._exceptions import OzonError, RequestValidationError
 from ozon_async._operation import Operation
@@ -317,17 +318,6 @@ class ExportOptions:
     progress: bool
 
 
-def _request_names(op: Operation) -> dict[str, str]:
-    """Python attribute name -> JSON name of the request's top-level fields, where they differ."""
-    if op.request_type is None:
-        return {}
-    return {
-        f.name: f.encode_name
-        for f in msgspec.structs.fields(op.request_type)
-        if f.name != f.encode_name
-    }
-
-
 async def export_all(
     session: Session,
     client: BaseClient,
@@ -337,24 +327,19 @@ async def export_all(
     extra_body: Mapping[str, Any] | None = None,
 ) -> int:
     """Walk every page of a paginated operation, writing its items as JSON Lines or CSV."""
-    pagination = op.pagination
+    pagination = _catalog.json_walker(op)
     assert pagination is not None
     _note_deprecated(session, op)
-    json_of = _request_names(op)
-    # Start from the body the typed call would send (values converted by the request model),
-    # with the position and page-size fields under the names the paginator uses.
+    # Start from the body the typed call would send (values converted by the request model);
+    # the walker and the pages speak JSON names.
     start: dict[str, Any] = {}
     if op.request_type is not None:
         start = msgspec.to_builtins(build_request(op.key, op.request_type, dict(body or {})))
-    for name in (pagination.position, pagination.limit):
-        if name is not None and name in json_of and json_of[name] in start:
-            start[name] = start.pop(json_of[name])
-    items_path = json_path(op.response_type, pagination.items)
+    items_path = _catalog.items_path(op)
     last: dict[str, Any] = {}
 
     async def fetch(**kwargs: Any) -> Any:
-        fields = {json_of.get(k, k): v for k, v in kwargs.items()}
-        resp = await send_prepared(client, op, prepare_body(op, fields, extra_body))
+        resp = await send_prepared(client, op, prepare_body(op, kwargs, extra_body))
         _log_response(session, resp)
         last["raw"] = resp.json()
         return resp.parse(op.response_type) if op.response_type is not None else last["raw"]

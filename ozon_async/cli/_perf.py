@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from ozon_async import _catalog
+from ozon_async._catalog import dotted
 from ozon_async._exceptions import ConfigurationError, OzonError, RequestValidationError
 from ozon_async.cli._input import BodyError, parse_body
 from ozon_async.cli._runner import (
@@ -37,8 +39,6 @@ from ozon_async.cli._runner import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from ozon_async._operation import Operation
     from ozon_async.performance import OzonPerformanceClient
     from ozon_async.performance.reports import ExportRun, StatisticsReport
@@ -204,47 +204,26 @@ class PerfSession(Session):
 
 
 # ---------------------------------------------------------------------- the catalogue
-def _operations() -> Mapping[str, Operation]:
-    from ozon_async.performance import OPERATIONS
-
-    return OPERATIONS
-
-
-def dotted(op: Operation) -> str:
-    return f"{op.group}.{op.name}"
+_PERF = (_catalog.PERFORMANCE,)
 
 
 def find_operation(text: str) -> Operation:
-    """By ``group.name``, ``"METHOD /path"``, a path with one method, or the operationId."""
-    query = " ".join(text.split())
-    ops = _operations()
-    for op in ops.values():
-        if query in (dotted(op), op.key, op.operation_id):
-            return op
-    head, _, rest = query.partition(" ")
-    found = ops.get(f"{head.upper()} {rest}")
-    if found is not None:
-        return found
-    same = [o for o in ops.values() if o.path == query]
-    if len(same) == 1:
-        return same[0]
-    import difflib
-
-    close = difflib.get_close_matches(query, [dotted(o) for o in ops.values()], n=4, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise click.BadParameter(
-        f"unknown operation {text!r}{hint} (search with: ozon perf ops TEXT)",
-        param_hint="OPERATION",
-    )
+    """By ``group.name``, ``"METHOD /path"``, a path with one method, or the operationId (the
+    catalogue's :func:`~ozon_async._catalog.find`)."""
+    try:
+        return _catalog.find(text, _PERF)
+    except _catalog.OperationNotFound as exc:
+        names = [s.removeprefix(_catalog.PERF_PREFIX) for s in exc.suggestions]
+        hint = f"; did you mean {', '.join(names)}?" if names else ""
+        raise click.BadParameter(
+            f"unknown operation {text!r}{hint} (search with: ozon perf ops TEXT)",
+            param_hint="OPERATION",
+        ) from None
 
 
 def search(text: str) -> list[Operation]:
-    words = text.casefold().split()
-    found = []
-    for op in _operations().values():
-        hay = " ".join((dotted(op), op.key, op.operation_id, op.summary)).casefold()
-        if all(w in hay for w in words):
-            found.append(op)
+    """The Performance API operations matching every word of ``text``, by group and name."""
+    found = _catalog.search(text, _PERF, include_removed=True)
     return sorted(found, key=lambda o: (o.group, o.name))
 
 
@@ -259,10 +238,7 @@ def docstring(op: Operation) -> str:
     return op.summary
 
 
-def kind(op: Operation) -> str:
-    if op.safe:
-        return "read"
-    return "destructive" if op.destructive else "write"
+kind = _catalog.safety
 
 
 # ---------------------------------------------------------------------- commands

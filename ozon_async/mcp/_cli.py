@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ozon_async import _catalog
 from ozon_async._exceptions import ConfigurationError
-from ozon_async.mcp import _catalog
 from ozon_async.mcp._http import (
     MIN_TOKEN_LENGTH,
     allowed_hosts_for,

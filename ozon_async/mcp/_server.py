@@ -23,7 +23,7 @@ from ozon_async._version import __version__
 from ozon_async.mcp._http import BearerAuth, HostOriginGuard, allowed_hosts_for, check_token
 from ozon_async.mcp._render import MIN_BUDGET, dumps, render
 from ozon_async.mcp._tools import DEFAULT_MAX_ITEMS, Answer, Settings, Shops, ToolError, Tools
-from ozon_async.profiles import Profile
+from ozon_async.profiles import Profile, performance_client, seller_client
 
 logger = logging.getLogger("ozon_async.mcp")
 
@@ -203,33 +203,15 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
 
 
 def _client_for(profile: Profile, base_url: str | None, options: Mapping[str, Any]) -> OzonClient:
-    """An :class:`OzonClient` for a profile. OAuth profiles need an ``OzonClient`` that takes
-    ``access_token``; until the SDK has it, they are refused with a clear message."""
-    kwargs: dict[str, Any] = dict(options)
-    url = base_url or profile.base_url
-    if url:
-        kwargs["base_url"] = url
-    takes_token = "access_token" in inspect.signature(OzonClient).parameters
-    if profile.access_token and takes_token:
-        kwargs["access_token"] = profile.access_token
-        if profile.client_id:
-            kwargs["client_id"] = profile.client_id
-        return OzonClient(**kwargs)
-    if not profile.api_key:
-        what = "an api_key" if takes_token else "an api_key (OAuth tokens: not in this version)"
-        raise ConfigurationError(f"profile {profile.name!r} has no credentials: it needs {what}")
-    if not profile.client_id:
-        raise ConfigurationError(f"profile {profile.name!r} has no client_id")
-    return OzonClient(profile.client_id, profile.api_key, **kwargs)
+    """The :class:`OzonClient` of a profile (:func:`ozon_async.profiles.seller_client`)."""
+    extra: dict[str, Any] = {"base_url": base_url} if base_url else {}
+    return seller_client(profile, **options, **extra)
 
 
 def _performance_client(profile: Profile, options: Mapping[str, Any]) -> BaseClient:
     """The Performance API's client of a profile with its credentials."""
-    from ozon_async.performance import OzonPerformanceClient
-
-    kwargs = {**profile.performance_kwargs(), **options}
-    kwargs.pop("rate_limit", None)  # a Seller setting; the Performance API's limits are its own
-    return OzonPerformanceClient(**kwargs)
+    kwargs = {k: v for k, v in options.items() if k != "rate_limit"}  # a Seller setting
+    return performance_client(profile, **kwargs)
 
 
 async def _start_sandbox(host: str, port: int) -> Any:

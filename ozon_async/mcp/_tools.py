@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import msgspec
 
+from ozon_async import _catalog
 from ozon_async._client import BaseClient, OzonClient
 from ozon_async._exceptions import (
     APIConnectionError,
@@ -30,7 +31,7 @@ from ozon_async._operation import Operation
 from ozon_async._pagination import iter_pages
 from ozon_async._request import Prepared, multipart_parts, prepare, send_prepared
 from ozon_async._response import APIResponse
-from ozon_async.mcp import _catalog
+from ozon_async.mcp import _catalog as _views
 from ozon_async.mcp._render import DEFAULT_BUDGET, decode_exact, dumps, money_as_strings
 
 logger = logging.getLogger("ozon_async.mcp")
@@ -223,8 +224,8 @@ def _arguments(value: Any) -> dict[str, Any]:
     return value
 
 
-def _get(data: Any, path: str) -> Any:
-    for part in path.split("."):
+def _get(data: Any, path: list[str]) -> Any:
+    for part in path:
         if not isinstance(data, dict):
             return None
         data = data.get(part)
@@ -250,8 +251,8 @@ class Tools:
                 sent=False,
             )
         try:
-            op = _catalog.find(name)
-        except _catalog.OperationNotFound as exc:
+            op = _views.find(name)
+        except _views.OperationNotFound as exc:
             raise ToolError(
                 "unknown_operation",
                 str(exc),
@@ -259,7 +260,7 @@ class Tools:
                 suggestions=exc.suggestions or None,
                 sent=False,
             ) from None
-        if not _catalog.tool_operation(op):
+        if not _views.tool_operation(op):
             raise ToolError(
                 "wrong_tool",
                 f"{op.key} is sent by the server itself from its configured credentials",
@@ -317,8 +318,8 @@ class Tools:
             return {"text": resp.text()}
 
     def _page_hint(self, op: Operation) -> str | None:
-        pag = _catalog.op_spec(op).get("x-ozon-pagination")
-        if not isinstance(pag, dict):
+        pag = _catalog.pagination_json(op)
+        if pag is None:
             return None
         limit = pag.get("limit")
         position = pag.get("position")
@@ -361,13 +362,13 @@ class Tools:
                 sent=False,
             )
         try:
-            return Answer(_catalog.search(query, limit, self.shops.apis, include_removed))
+            return Answer(_views.search(query, limit, self.shops.apis, include_removed))
         except ValueError as exc:
             raise ToolError("invalid_arguments", str(exc), field="query", sent=False) from None
 
     async def describe_operation(self, operation: Any) -> Answer:
         op = self._find(operation)
-        answer = _catalog.describe(op, destructive_allowed=self.settings.destructive_allowed(op))
+        answer = _views.describe(op, destructive_allowed=self.settings.destructive_allowed(op))
         if len(self.shops.clients) > 1:
             answer["shops"] = self.shops.names()
         # Cutting lists out of a schema (required, enum) would change its meaning: over the
@@ -481,8 +482,8 @@ class Tools:
             raise ToolError(
                 "invalid_arguments", f"max_items must be 1 to {cap}", field="max_items", sent=False
             )
-        pag = _catalog.op_spec(op).get("x-ozon-pagination")
-        if op.pagination is None or not isinstance(pag, dict):
+        walker = _catalog.json_walker(op)
+        if walker is None:
             raise ToolError("wrong_tool", f"{op.key} is not paginated; use call_read", sent=False)
         if not op.safe:
             raise ToolError(
@@ -490,15 +491,13 @@ class Tools:
             )
         args = dict(_arguments(arguments))
         name, client = self.shops.pick_for(op, shop)
-        position, limit_name, items_path = pag["position"], pag.get("limit"), pag["items"]
+        limit_name, items_path = walker.limit, _catalog.items_path(op)
         filled: dict[str, Any] = {}
         if limit_name and args.get(limit_name) is None:
-            prop = _catalog.request_schema(op).get("properties", {}).get(limit_name, {})
+            prop = _views.request_schema(op).get("properties", {}).get(limit_name, {})
             maximum = prop.get("maximum") if isinstance(prop, dict) else None
             size = min(max_items, maximum if isinstance(maximum, int) else DEFAULT_PAGE_SIZE)
             args[limit_name] = filled[limit_name] = size
-        # the SDK's walker, driven with the spec's (JSON) argument names
-        walker = op.pagination.replace(position=position, limit=limit_name)
         self._body(op, args)  # validate before anything is sent
         items: list[Any] = []
         pages = 0
@@ -551,5 +550,5 @@ class Tools:
         return Answer(
             payload,
             "lower max_items or narrow the filter, or page by hand with call_read "
-            f"(`{position}` from the last page)",
+            f"(`{walker.position}` from the last page)",
         )

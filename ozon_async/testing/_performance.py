@@ -34,13 +34,13 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import msgspec
 from aiohttp import web
 
+from ozon_async import _catalog
 from ozon_async.testing import _data as d
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
 from ozon_async.testing._server import Fault, RecordedRequest, _drop, _fault_response
@@ -52,11 +52,9 @@ MSK = timezone(timedelta(hours=3))
 EXPORT_BUSY = "the account already has an active statistics request; wait until it completes"
 
 
-@functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
-    data = resources.files("ozon_async.performance._spec").joinpath("openapi.json").read_bytes()
-    spec: dict[str, Any] = msgspec.json.decode(data)
-    return spec
+    """The packaged Performance spec, read once by the catalogue (callers must not change it)."""
+    return _catalog.spec(_catalog.PERFORMANCE)
 
 
 class SandboxError(Exception):

@@ -22,12 +22,12 @@ import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
 
+from ozon_async import _catalog
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.testing import _data as d
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
@@ -112,12 +112,9 @@ class RecordedRequest:
     raw_path: str = ""
 
 
-@functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
-    """The packaged spec, read once (callers must not change it)."""
-    data = resources.files("ozon_async._spec").joinpath("openapi.json").read_bytes()
-    spec: dict[str, Any] = msgspec.json.decode(data)
-    return spec
+    """The packaged spec, read once by the catalogue (callers must not change it)."""
+    return _catalog.spec(_catalog.SELLER)
 
 
 @functools.lru_cache(maxsize=1)
