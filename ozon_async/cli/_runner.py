@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ozon_async._client import OzonClient
 
 __all__ = [
+    "CONTEXT",
     "EXIT_API",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -56,6 +57,9 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The settings of every command and group: -h as --help, help up to 100 columns wide.
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class CliExit(Exception):

@@ -1,6 +1,9 @@
-"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``, ``push``, and
-from :mod:`~ozon_async.cli._flows` the workflows ``stocks push``, ``prices push``,
-``report postings`` and ``mcp``.
+"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``completion`` here, and one
+command group per module: ``profiles`` (:mod:`~ozon_async.cli._profiles`), ``stocks``
+(:mod:`~ozon_async.cli._stocks`), ``prices`` (:mod:`~ozon_async.cli._prices`; both push CSV
+rows through :mod:`~ozon_async.cli._rows`), ``report`` (:mod:`~ozon_async.cli._report`),
+``mcp`` (:mod:`~ozon_async.cli._mcp`), ``perf`` (:mod:`~ozon_async.cli._perf`) and ``push``
+(:mod:`~ozon_async.cli.push`).
 
 Adding a command group means writing a ``click.Group`` in its own module of this
 package, decorating its commands with :func:`~ozon_async.cli._runner.connection_options`, using
@@ -448,9 +451,12 @@ def completion(shell: str) -> None:
 
 # ---------------------------------------------------------------------- workflows
 def _add_workflows() -> None:
-    from ozon_async.cli import _flows
+    from ozon_async.cli._mcp import mcp
+    from ozon_async.cli._prices import prices
+    from ozon_async.cli._report import report
+    from ozon_async.cli._stocks import stocks
 
-    for command in (_flows.stocks, _flows.prices, _flows.report, _flows.mcp):
+    for command in (stocks, prices, report, mcp):
         cli.add_command(command)
     from ozon_async.cli import _perf  # the Performance (advertising) API
 
