@@ -259,6 +259,76 @@ def _period(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
+def _how_to_call(op: Operation, destructive_allowed: bool) -> dict[str, Any]:
+    """Which tool calls ``op`` and how (``how_to_call``, ``destructive_allowed``)."""
+    answer: dict[str, Any] = {}
+    if op.safe:
+        answer["how_to_call"] = "call_read with these arguments" + (
+            "; fetch_all walks every page" if op.pagination else ""
+        )
+    else:
+        how = (
+            "call_write with confirm=false (or dry_run=true) shows the validated body and sends "
+            "nothing; confirm=true sends it once (never resent after an ambiguous failure)"
+        )
+        if op.destructive:
+            how += (
+                ". Destructive: hard to undo; the server sends it only when started with "
+                "--allow-destructive or --allow " + op_id(op)
+            )
+            answer["destructive_allowed"] = destructive_allowed
+        answer["how_to_call"] = how
+    return answer
+
+
+def _rate_limits(op: Operation) -> dict[str, Any]:
+    """The global limit, the operation's own and what the server does about them."""
+    performance = api_of(op) == PERFORMANCE
+    limits: dict[str, Any] = {"global": PERFORMANCE_RATE if performance else GLOBAL_RATE}
+    if op.rate_limit is not None:
+        rl = op.rate_limit
+        limits["operation"] = {
+            "requests": rl.requests,
+            "period_seconds": rl.period,
+            "text": f"{rl.requests} requests per {_period(rl.period)} per Client-Id",
+        }
+    limits["client"] = (
+        "the server counts the day's requests and refuses once they are spent; exports started "
+        "with call_write are refused by Ozon (429) while another export of the account runs"
+        if performance
+        else "the server waits for a free slot instead of failing; the budget is shared with "
+        "every other client of the same Client-Id in this process"
+    )
+    return limits
+
+
+#: ``x-ozon-pagination`` keys -> the names the describe tool gives them.
+_PAGINATION_NAMES = {
+    "style": "style",
+    "position": "position_argument",
+    "limit": "page_size_argument",
+    "items": "items",
+    "next": "next_position",
+    "next_from_item": "next_position_from_last_item",
+    "has_next": "has_next",
+    "total": "total",
+    "page_count": "page_count",
+    "first_page": "first_page",
+}
+
+
+def _pagination(op: Operation) -> dict[str, Any] | None:
+    """How ``op``'s pages are walked, in JSON names, or None."""
+    pagination = _catalog.pagination_json(op)
+    if pagination is None:
+        return None
+    pag: dict[str, Any] = {
+        _PAGINATION_NAMES[k]: v for k, v in pagination.items() if k in _PAGINATION_NAMES
+    }
+    pag["tool"] = "fetch_all(operation, arguments, max_items) walks the pages"
+    return pag
+
+
 def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
     """Everything an assistant needs to call ``op``: what it does, its arguments as JSON Schema,
     limits, pagination, lifecycle and which tool calls it."""
@@ -279,60 +349,16 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
         answer["description"] = item["description"]
     answer["safety"] = safety(op)
     answer["tool"] = tool
-    if op.safe:
-        answer["how_to_call"] = "call_read with these arguments" + (
-            "; fetch_all walks every page" if op.pagination else ""
-        )
-    else:
-        how = (
-            "call_write with confirm=false (or dry_run=true) shows the validated body and sends "
-            "nothing; confirm=true sends it once (never resent after an ambiguous failure)"
-        )
-        if op.destructive:
-            how += (
-                ". Destructive: hard to undo; the server sends it only when started with "
-                "--allow-destructive or --allow " + op_id(op)
-            )
-            answer["destructive_allowed"] = destructive_allowed
-        answer["how_to_call"] = how
+    answer.update(_how_to_call(op, destructive_allowed))
     answer["arguments_schema"] = request_schema(op)
     example = _request_example(op)
     if example is not None:
         answer["arguments_example"] = example
     performance = api_of(op) == PERFORMANCE
-    limits: dict[str, Any] = {"global": PERFORMANCE_RATE if performance else GLOBAL_RATE}
-    if op.rate_limit is not None:
-        rl = op.rate_limit
-        limits["operation"] = {
-            "requests": rl.requests,
-            "period_seconds": rl.period,
-            "text": f"{rl.requests} requests per {_period(rl.period)} per Client-Id",
-        }
-    limits["client"] = (
-        "the server counts the day's requests and refuses once they are spent; exports started "
-        "with call_write are refused by Ozon (429) while another export of the account runs"
-        if performance
-        else "the server waits for a free slot instead of failing; the budget is shared with "
-        "every other client of the same Client-Id in this process"
-    )
-    answer["rate_limits"] = limits
-    pagination = _catalog.pagination_json(op)
+    answer["rate_limits"] = _rate_limits(op)
+    pagination = _pagination(op)
     if pagination is not None:
-        names = {
-            "style": "style",
-            "position": "position_argument",
-            "limit": "page_size_argument",
-            "items": "items",
-            "next": "next_position",
-            "next_from_item": "next_position_from_last_item",
-            "has_next": "has_next",
-            "total": "total",
-            "page_count": "page_count",
-            "first_page": "first_page",
-        }
-        pag: dict[str, Any] = {names[k]: v for k, v in pagination.items() if k in names}
-        pag["tool"] = "fetch_all(operation, arguments, max_items) walks the pages"
-        answer["pagination"] = pag
+        answer["pagination"] = pagination
     answer["deprecated"] = op.deprecated
     if op.removed:
         answer["removed"] = op.removed

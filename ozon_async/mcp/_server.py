@@ -55,8 +55,8 @@ class _ToolSpec:
     uses_shop: bool
 
 
-def tool_definitions(settings: Settings) -> list[_ToolSpec]:
-    """The tools, their input schemas and their annotations (hints set to what each does)."""
+def _hints() -> tuple[types.ToolAnnotations, types.ToolAnnotations, types.ToolAnnotations]:
+    """The annotations of the catalogue tools, of the reads and of the writes."""
     catalog = types.ToolAnnotations(
         read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
     )
@@ -71,111 +71,136 @@ def tool_definitions(settings: Settings) -> list[_ToolSpec]:
         idempotent_hint=False,
         open_world_hint=True,
     )
-    cap = settings.max_items_cap
+    return catalog, reads, writes
+
+
+def _search_tool(hints: types.ToolAnnotations) -> _ToolSpec:
+    return _ToolSpec(
+        "search_operations",
+        "Search Ozon Seller API operations",
+        "Find operations of the Ozon Seller API by words of their name, path, English "
+        'summary, Chinese or Russian title ("stock", "posting fbs list", "/v2/products", '
+        '"库存", "остатки"), and of the Performance (advertising) API when the server has '
+        'its credentials (ids perf.*: "campaign", "bid", "statistics"). Returns ids, paths, '
+        "one-line summaries and the safety level: read (call_read), write or destructive "
+        "(call_write; bid changes are writes). Operations Ozon's reference no longer lists "
+        "are left out unless include_removed is true. Sends nothing to Ozon.",
+        {
+            "query": {"type": "string", "description": "Words to look for."},
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100,
+                "default": 20,
+                "description": "How many operations to return, best first.",
+            },
+            "include_removed": {
+                "type": "boolean",
+                "default": False,
+                "description": "Also operations Ozon's reference no longer lists.",
+            },
+        },
+        ("query",),
+        hints,
+        False,
+    )
+
+
+def _describe_tool(hints: types.ToolAnnotations) -> _ToolSpec:
+    return _ToolSpec(
+        "describe_operation",
+        "Describe an Ozon Seller API operation",
+        "Everything needed to call one operation: what it does, its arguments as a "
+        "self-contained JSON Schema with Ozon's limits, an example, rate limits, pagination, "
+        "deprecation and successor, safety level and which tool calls it. Sends nothing.",
+        {"operation": _OPERATION},
+        ("operation",),
+        hints,
+        False,
+    )
+
+
+def _call_read_tool(hints: types.ToolAnnotations) -> _ToolSpec:
+    return _ToolSpec(
+        "call_read",
+        "Call a read-only Ozon operation",
+        "Call an operation that only reads (safety: read), with its arguments as JSON (the "
+        "fields of describe_operation's schema). Arguments are validated before sending: a "
+        "wrong or misspelt field is refused, naming it, and nothing is sent. Ozon errors come "
+        "back with their code, message and trace id.",
+        {
+            "operation": _OPERATION,
+            "arguments": _arguments('The operation\'s fields, e.g. {"limit": 100}.'),
+        },
+        ("operation",),
+        hints,
+        True,
+    )
+
+
+def _call_write_tool(hints: types.ToolAnnotations) -> _ToolSpec:
+    return _ToolSpec(
+        "call_write",
+        "Call an Ozon operation that changes data",
+        "Call an operation that changes data (safety: write or destructive). Without "
+        "confirm=true nothing is sent: the answer shows the validated body that would be "
+        "sent, to show the user first. With confirm=true it is sent once (never resent after "
+        "an ambiguous failure). dry_run=true always only previews. Destructive operations "
+        "(delete, archive, cancel, refund...) are refused unless the server was started "
+        "with --allow-destructive or --allow OPERATION.",
+        {
+            "operation": _OPERATION,
+            "arguments": _arguments("The operation's fields."),
+            "confirm": {
+                "type": "boolean",
+                "default": False,
+                "description": "true sends the request; ask the user before setting it.",
+            },
+            "dry_run": {
+                "type": "boolean",
+                "default": False,
+                "description": "true only validates and shows the body, even with confirm.",
+            },
+        },
+        ("operation",),
+        hints,
+        True,
+    )
+
+
+def _fetch_all_tool(hints: types.ToolAnnotations, cap: int) -> _ToolSpec:
+    return _ToolSpec(
+        "fetch_all",
+        "Fetch every page of an Ozon list",
+        "Walk the pages of a paginated read operation (any of Ozon's pagination styles) and "
+        "return their items, stopping at max_items. The page size argument is filled in "
+        "when missing. Use narrow filters: every page is one request.",
+        {
+            "operation": _OPERATION,
+            "arguments": _arguments("The operation's fields (filters); no position needed."),
+            "max_items": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": cap,
+                "default": DEFAULT_MAX_ITEMS,
+                "description": "Stop after this many items.",
+            },
+        },
+        ("operation",),
+        hints,
+        True,
+    )
+
+
+def tool_definitions(settings: Settings) -> list[_ToolSpec]:
+    """The tools, their input schemas and their annotations (hints set to what each does)."""
+    catalog, reads, writes = _hints()
     return [
-        _ToolSpec(
-            "search_operations",
-            "Search Ozon Seller API operations",
-            "Find operations of the Ozon Seller API by words of their name, path, English "
-            'summary, Chinese or Russian title ("stock", "posting fbs list", "/v2/products", '
-            '"库存", "остатки"), and of the Performance (advertising) API when the server has '
-            'its credentials (ids perf.*: "campaign", "bid", "statistics"). Returns ids, paths, '
-            "one-line summaries and the safety level: read (call_read), write or destructive "
-            "(call_write; bid changes are writes). Operations Ozon's reference no longer lists "
-            "are left out unless include_removed is true. Sends nothing to Ozon.",
-            {
-                "query": {"type": "string", "description": "Words to look for."},
-                "limit": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 100,
-                    "default": 20,
-                    "description": "How many operations to return, best first.",
-                },
-                "include_removed": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "Also operations Ozon's reference no longer lists.",
-                },
-            },
-            ("query",),
-            catalog,
-            False,
-        ),
-        _ToolSpec(
-            "describe_operation",
-            "Describe an Ozon Seller API operation",
-            "Everything needed to call one operation: what it does, its arguments as a "
-            "self-contained JSON Schema with Ozon's limits, an example, rate limits, pagination, "
-            "deprecation and successor, safety level and which tool calls it. Sends nothing.",
-            {"operation": _OPERATION},
-            ("operation",),
-            catalog,
-            False,
-        ),
-        _ToolSpec(
-            "call_read",
-            "Call a read-only Ozon operation",
-            "Call an operation that only reads (safety: read), with its arguments as JSON (the "
-            "fields of describe_operation's schema). Arguments are validated before sending: a "
-            "wrong or misspelt field is refused, naming it, and nothing is sent. Ozon errors come "
-            "back with their code, message and trace id.",
-            {
-                "operation": _OPERATION,
-                "arguments": _arguments('The operation\'s fields, e.g. {"limit": 100}.'),
-            },
-            ("operation",),
-            reads,
-            True,
-        ),
-        _ToolSpec(
-            "call_write",
-            "Call an Ozon operation that changes data",
-            "Call an operation that changes data (safety: write or destructive). Without "
-            "confirm=true nothing is sent: the answer shows the validated body that would be "
-            "sent, to show the user first. With confirm=true it is sent once (never resent after "
-            "an ambiguous failure). dry_run=true always only previews. Destructive operations "
-            "(delete, archive, cancel, refund...) are refused unless the server was started "
-            "with --allow-destructive or --allow OPERATION.",
-            {
-                "operation": _OPERATION,
-                "arguments": _arguments("The operation's fields."),
-                "confirm": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "true sends the request; ask the user before setting it.",
-                },
-                "dry_run": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "true only validates and shows the body, even with confirm.",
-                },
-            },
-            ("operation",),
-            writes,
-            True,
-        ),
-        _ToolSpec(
-            "fetch_all",
-            "Fetch every page of an Ozon list",
-            "Walk the pages of a paginated read operation (any of Ozon's pagination styles) and "
-            "return their items, stopping at max_items. The page size argument is filled in "
-            "when missing. Use narrow filters: every page is one request.",
-            {
-                "operation": _OPERATION,
-                "arguments": _arguments("The operation's fields (filters); no position needed."),
-                "max_items": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": cap,
-                    "default": DEFAULT_MAX_ITEMS,
-                    "description": "Stop after this many items.",
-                },
-            },
-            ("operation",),
-            reads,
-            True,
-        ),
+        _search_tool(catalog),
+        _describe_tool(catalog),
+        _call_read_tool(reads),
+        _call_write_tool(writes),
+        _fetch_all_tool(reads, settings.max_items_cap),
     ]
 
 

@@ -27,7 +27,7 @@ from ozon_async._exceptions import (
     RequestValidationError,
     ResponseDecodeError,
 )
-from ozon_async._operation import Operation
+from ozon_async._operation import Operation, Pagination
 from ozon_async._pagination import iter_pages
 from ozon_async._request import Prepared, multipart_parts, prepare, send_prepared
 from ozon_async._response import APIResponse
@@ -230,6 +230,20 @@ def _get(data: Any, path: list[str]) -> Any:
             return None
         data = data.get(part)
     return data
+
+
+def _fill_page_size(
+    op: Operation, limit_name: str | None, args: dict[str, Any], max_items: int
+) -> dict[str, Any]:
+    """Set the page size argument when it is missing (at most the schema's maximum); returns
+    what was filled in."""
+    filled: dict[str, Any] = {}
+    if limit_name and args.get(limit_name) is None:
+        prop = _views.request_schema(op).get("properties", {}).get(limit_name, {})
+        maximum = prop.get("maximum") if isinstance(prop, dict) else None
+        size = min(max_items, maximum if isinstance(maximum, int) else DEFAULT_PAGE_SIZE)
+        args[limit_name] = filled[limit_name] = size
+    return filled
 
 
 class Tools:
@@ -465,14 +479,9 @@ class Tools:
         logger.info("call_write %s shop=%s sent -> %d", op.key, name, resp.status)
         return Answer(payload)
 
-    async def fetch_all(
-        self,
-        operation: Any,
-        arguments: Any = None,
-        max_items: Any = DEFAULT_MAX_ITEMS,
-        shop: Any = None,
-    ) -> Answer:
-        op = self._find(operation)
+    def _walker(self, op: Operation, max_items: Any) -> Pagination:
+        """The pages walker of ``op`` for fetch_all; refuses a bad ``max_items``, an operation
+        without pages and one that changes data."""
         cap = self.settings.max_items_cap
         if (
             not isinstance(max_items, int)
@@ -489,15 +498,21 @@ class Tools:
             raise ToolError(
                 "wrong_tool", f"{op.key} changes data; fetch_all only walks reads", sent=False
             )
+        return walker
+
+    async def fetch_all(
+        self,
+        operation: Any,
+        arguments: Any = None,
+        max_items: Any = DEFAULT_MAX_ITEMS,
+        shop: Any = None,
+    ) -> Answer:
+        op = self._find(operation)
+        walker = self._walker(op, max_items)
         args = dict(_arguments(arguments))
         name, client = self.shops.pick_for(op, shop)
-        limit_name, items_path = walker.limit, _catalog.items_path(op)
-        filled: dict[str, Any] = {}
-        if limit_name and args.get(limit_name) is None:
-            prop = _views.request_schema(op).get("properties", {}).get(limit_name, {})
-            maximum = prop.get("maximum") if isinstance(prop, dict) else None
-            size = min(max_items, maximum if isinstance(maximum, int) else DEFAULT_PAGE_SIZE)
-            args[limit_name] = filled[limit_name] = size
+        items_path = _catalog.items_path(op)
+        filled = _fill_page_size(op, walker.limit, args, max_items)
         self._body(op, args)  # validate before anything is sent
         items: list[Any] = []
         pages = 0

@@ -523,13 +523,22 @@ class SchemaFaker:
         return value
 
     def _string(self, s: dict[str, Any], ctx: GenContext, key: str, path: tuple[str, ...]) -> str:
-        rng = ctx.rng
+        """A plausible value for a string field, by its format and name (``path`` leads to it)."""
         k = key.lower()
         fmt = s.get("format")
         where = " ".join(path[:-1]).lower()
         found = self._pick(ctx, key) if (is_id_key(key) or k in _POOL_STRINGS) else None
         if found is not None:
             return str(found)
+        for rule in (self._string_codes, self._string_places, self._string_goods):
+            value = rule(key, k, fmt, where, ctx)
+            if value is not None:
+                return value
+        return self._string_text(key, k, where, ctx)
+
+    def _string_codes(self, key: str, k: str, fmt: Any, where: str, ctx: GenContext) -> str | None:
+        """Dates, ids, codes, money and contact details."""
+        rng = ctx.rng
         if fmt == "date-time" or k.endswith(("_at", "moment", "timestamp")) or k in _DATETIME_KEYS:
             return iso(ctx.instant())
         if (
@@ -573,6 +582,11 @@ class SchemaFaker:
             return f"{rng.randint(10**8, 10**9 - 1)}"
         if "zip" in k or "postal" in k:
             return f"{rng.randint(100000, 699999)}"
+        return None
+
+    def _string_places(self, key: str, k: str, fmt: Any, where: str, ctx: GenContext) -> str | None:
+        """Places, people, companies and carriers."""
+        rng = ctx.rng
         if k in (
             "city",
             "warehouse_city",
@@ -612,6 +626,11 @@ class SchemaFaker:
             return f"Доставка Ozon самостоятельно, {rng.choice(CITIES)[0]}"
         if k in ("tpl_provider", "tpl_provider_name"):
             return "Доставка Ozon"
+        return None
+
+    def _string_goods(self, key: str, k: str, fmt: Any, where: str, ctx: GenContext) -> str | None:
+        """Marks, customs numbers, vehicles and product names."""
+        rng = ctx.rng
         if "barcode" in k:
             return f"OZN{rng.randint(10**9, 10**10 - 1)}"
         if k in ("mandatory_mark", "mark"):
@@ -636,6 +655,11 @@ class SchemaFaker:
                 if names and "product" in (where + " " + k)
                 else product_name(rng)
             )
+        return None
+
+    def _string_text(self, key: str, k: str, where: str, ctx: GenContext) -> str:
+        """Messages, numbers, examples from the spec, and a made-up value last."""
+        rng = ctx.rng
         if k.startswith("error") or k in ("rejection_comment",):
             return ""
         if k == "code" and "error" in where:

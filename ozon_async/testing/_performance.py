@@ -57,6 +57,25 @@ def load_spec() -> dict[str, Any]:
     return _catalog.spec(_catalog.PERFORMANCE)
 
 
+#: The columns of a campaign's statistics CSV (Ozon's Russian headers), before ``День``.
+_REPORT_HEADER = (
+    "sku",
+    "Название товара",
+    "Цена товара, ₽",
+    "Показы",
+    "Клики",
+    "CTR (%)",
+    "В корзину",
+    "Ср. цена клика, ₽",
+    "Расход, ₽, с НДС",
+    "Заказы",
+    "Выручка, ₽",
+    "Заказы модели",
+    "Выручка с заказов модели, ₽",
+    "ДРР, %",
+)
+
+
 class SandboxError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -341,22 +360,7 @@ class PerformanceSandbox:
             f"Кампания по продвижению товаров № {campaign}, период "
             f"{e.date_from:%d.%m.%Y}-{e.date_to:%d.%m.%Y}"
         )
-        header = [
-            "sku",
-            "Название товара",
-            "Цена товара, ₽",
-            "Показы",
-            "Клики",
-            "CTR (%)",
-            "В корзину",
-            "Ср. цена клика, ₽",
-            "Расход, ₽, с НДС",
-            "Заказы",
-            "Выручка, ₽",
-            "Заказы модели",
-            "Выручка с заказов модели, ₽",
-            "ДРР, %",
-        ]
+        header = list(_REPORT_HEADER)
         grouped = e.group_by == "DATE"
         if grouped:
             header.insert(0, "День")

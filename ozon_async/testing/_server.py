@@ -48,6 +48,7 @@ from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
 
 if TYPE_CHECKING:
+    from ozon_async._operation import Operation
     from ozon_async.testing._performance import PerformanceSandbox
     from ozon_async.testing._push import PushSender
 
@@ -228,16 +229,7 @@ class Sandbox:
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, list[Fault]] = {}
         self._windows: dict[str, deque[float]] = {}
-        self._spec = load_spec()
-        self._paths: dict[str, dict[str, Any]] = self._spec["paths"]
-        #: paths with {parameters}, as (pattern, template)
-        self._templates: list[tuple[re.Pattern[str], str]] = [
-            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p)
-            for p in self._paths
-            if "{" in p
-        ]
-        self.faker = d.SchemaFaker(self._spec)
-        self._examples = _spec_examples()
+        self._init_routes()
         # The seeded history ends at the hour the sandbox starts: same seed, same hour, same shop.
         self.anchor = float(int(self.clock.now()) // 3600 * 3600)
         self.state = ShopState(
@@ -263,6 +255,19 @@ class Sandbox:
             self.performance = PerformanceSandbox(seed=seed, clock=self.clock, host=host)
 
     # ------------------------------------------------------------------ lifecycle
+    def _init_routes(self) -> None:
+        """The spec's paths (with patterns for those with {parameters}), faker and examples."""
+        self._spec = load_spec()
+        self._paths: dict[str, dict[str, Any]] = self._spec["paths"]
+        #: paths with {parameters}, as (pattern, template)
+        self._templates: list[tuple[re.Pattern[str], str]] = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p)
+            for p in self._paths
+            if "{" in p
+        ]
+        self.faker = d.SchemaFaker(self._spec)
+        self._examples = _spec_examples()
+
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
@@ -725,99 +730,115 @@ class Sandbox:
             return _error(400, 3, f"{action}: {exc}")
 
     def _admin_action(self, action: str, data: dict[str, Any]) -> web.StreamResponse:
-        if action == "faults":
-            path = data.pop("path", None)
-            if not isinstance(path, str) or not path.startswith("/"):
-                raise _AdminInputError(
-                    '"path" must be the operation\'s path, e.g. "/v2/products/stocks"'
-                )
-            fields = {f for f in Fault.__dataclass_fields__ if not f.startswith("_")}
-            unknown = sorted(set(data) - fields)
-            if unknown:
-                raise _AdminInputError(
-                    f"unknown fields {unknown}; a fault takes path and {', '.join(sorted(fields))}"
-                )
-            try:
-                fault = Fault(**data)
-                _check_fault(fault)
-            except (TypeError, ValueError) as exc:
-                raise _AdminInputError(str(exc)) from None
-            self.add_fault(path, fault)
-            return web.json_response({"ok": True})
-        if action == "clear_faults":
-            self.clear_faults()
-            return web.json_response({"ok": True})
-        if action == "requests":
-            return web.json_response(
-                [
-                    {
-                        "method": r.method,
-                        "path": r.path,
-                        "raw_path": r.raw_path,
-                        "headers": r.headers,
-                        "body": r.body,
-                        "at": r.at,
-                    }
-                    for r in self.requests
-                ],
-                dumps=_json_text,  # uploaded files (bytes) as base64
+        """``POST /_admin/<action>``: one method ``_admin_<action>`` per action."""
+        if action not in ADMIN_ACTIONS:
+            return _error(
+                404, 5, f"unknown admin action {action}; actions: {', '.join(ADMIN_ACTIONS)}"
             )
-        if action == "reset":
-            self.reset()
-            return web.json_response({"ok": True})
-        if action == "order":  # a buyer orders (TYPE_NEW_POSTING to push_url)
-            offers, quantity = data.get("offer_ids"), data.get("quantity", 1)
-            if not isinstance(offers, list) or not all(isinstance(o, str) for o in offers):
-                raise _AdminInputError('"offer_ids" must be a list of offer ids')
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-                raise _AdminInputError('"quantity" must be a whole number, 1 or more')
-            try:
-                return web.json_response({"posting_number": self.place_order(offers, quantity)})
-            except ValueError as exc:
-                raise _AdminInputError(str(exc)) from None
-        if action == "message":  # a buyer writes in a chat (TYPE_NEW_MESSAGE to push_url)
-            chat_id, text = data.get("chat_id"), data.get("text")
-            if not isinstance(chat_id, str) or not isinstance(text, str):
-                raise _AdminInputError('"chat_id" and "text" must be strings')
-            try:
-                return web.json_response({"message_id": self.buyer_message(chat_id, text)})
-            except ValueError as exc:
-                raise _AdminInputError(str(exc)) from None
-        if action == "clock":
-            unknown = sorted(set(data) - {"advance"})
-            if unknown:
-                raise _AdminInputError(f"unknown fields {unknown}; clock takes advance (seconds)")
-            if "advance" in data:
-                step = data["advance"]
-                if (
-                    isinstance(step, bool)
-                    or not isinstance(step, (int, float))
-                    or not (0 <= step < 1e10)
-                ):
-                    raise _AdminInputError('"advance" must be a number of seconds, 0 or more')
-                try:
-                    self.advance(float(step))
-                except TypeError as exc:
-                    return _error(409, 9, str(exc))
-            return web.json_response({"now": d.iso(self.now()), "epoch": self.now()})
-        if action == "state":
-            s = self.state
-            statuses: dict[str, int] = {}
-            for p in s.postings.values():
-                statuses[p.status] = statuses.get(p.status, 0) + 1
-            return web.json_response(
+        act: Callable[[dict[str, Any]], web.StreamResponse] = getattr(self, f"_admin_{action}")
+        return act(data)
+
+    def _admin_faults(self, data: dict[str, Any]) -> web.StreamResponse:
+        path = data.pop("path", None)
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise _AdminInputError(
+                '"path" must be the operation\'s path, e.g. "/v2/products/stocks"'
+            )
+        fields = {f for f in Fault.__dataclass_fields__ if not f.startswith("_")}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise _AdminInputError(
+                f"unknown fields {unknown}; a fault takes path and {', '.join(sorted(fields))}"
+            )
+        try:
+            fault = Fault(**data)
+            _check_fault(fault)
+        except (TypeError, ValueError) as exc:
+            raise _AdminInputError(str(exc)) from None
+        self.add_fault(path, fault)
+        return web.json_response({"ok": True})
+
+    def _admin_clear_faults(self, data: dict[str, Any]) -> web.StreamResponse:
+        self.clear_faults()
+        return web.json_response({"ok": True})
+
+    def _admin_requests(self, data: dict[str, Any]) -> web.StreamResponse:
+        return web.json_response(
+            [
                 {
-                    "seed": self.seed,
-                    "warehouses": len(s.warehouses),
-                    "products": len(s.products),
-                    "postings": statuses,
-                    "returns": len(s.returns),
-                    "chats": len(s.chats),
-                    "reports": len(s.reports),
-                    "import_tasks": len(s.tasks),
+                    "method": r.method,
+                    "path": r.path,
+                    "raw_path": r.raw_path,
+                    "headers": r.headers,
+                    "body": r.body,
+                    "at": r.at,
                 }
-            )
-        return _error(404, 5, f"unknown admin action {action}; actions: {', '.join(ADMIN_ACTIONS)}")
+                for r in self.requests
+            ],
+            dumps=_json_text,  # uploaded files (bytes) as base64
+        )
+
+    def _admin_reset(self, data: dict[str, Any]) -> web.StreamResponse:
+        self.reset()
+        return web.json_response({"ok": True})
+
+    def _admin_order(self, data: dict[str, Any]) -> web.StreamResponse:
+        # a buyer orders (TYPE_NEW_POSTING to push_url)
+        offers, quantity = data.get("offer_ids"), data.get("quantity", 1)
+        if not isinstance(offers, list) or not all(isinstance(o, str) for o in offers):
+            raise _AdminInputError('"offer_ids" must be a list of offer ids')
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise _AdminInputError('"quantity" must be a whole number, 1 or more')
+        try:
+            return web.json_response({"posting_number": self.place_order(offers, quantity)})
+        except ValueError as exc:
+            raise _AdminInputError(str(exc)) from None
+
+    def _admin_message(self, data: dict[str, Any]) -> web.StreamResponse:
+        # a buyer writes in a chat (TYPE_NEW_MESSAGE to push_url)
+        chat_id, text = data.get("chat_id"), data.get("text")
+        if not isinstance(chat_id, str) or not isinstance(text, str):
+            raise _AdminInputError('"chat_id" and "text" must be strings')
+        try:
+            return web.json_response({"message_id": self.buyer_message(chat_id, text)})
+        except ValueError as exc:
+            raise _AdminInputError(str(exc)) from None
+
+    def _admin_clock(self, data: dict[str, Any]) -> web.StreamResponse:
+        unknown = sorted(set(data) - {"advance"})
+        if unknown:
+            raise _AdminInputError(f"unknown fields {unknown}; clock takes advance (seconds)")
+        if "advance" in data:
+            step = data["advance"]
+            if (
+                isinstance(step, bool)
+                or not isinstance(step, (int, float))
+                or not (0 <= step < 1e10)
+            ):
+                raise _AdminInputError('"advance" must be a number of seconds, 0 or more')
+            try:
+                self.advance(float(step))
+            except TypeError as exc:
+                return _error(409, 9, str(exc))
+        return web.json_response({"now": d.iso(self.now()), "epoch": self.now()})
+
+    def _admin_state(self, data: dict[str, Any]) -> web.StreamResponse:
+        s = self.state
+        statuses: dict[str, int] = {}
+        for p in s.postings.values():
+            statuses[p.status] = statuses.get(p.status, 0) + 1
+        return web.json_response(
+            {
+                "seed": self.seed,
+                "warehouses": len(s.warehouses),
+                "products": len(s.products),
+                "postings": statuses,
+                "returns": len(s.returns),
+                "chats": len(s.chats),
+                "reports": len(s.reports),
+                "import_tasks": len(s.tasks),
+            }
+        )
 
     def _take_fault(self, path: str) -> Fault | None:
         queue = self._faults.get(path)
@@ -861,6 +882,8 @@ class Sandbox:
         return path
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """One request through the stages: fault injection, recording, routing, auth, limits,
+        validation and dispatch. Each stage answers to stop the request there, or None."""
         path = self._template(request.rel_url.raw_path)  # %2F inside a parameter stays put
         item = self._paths.get(path)
         fault = self._take_fault(path) if item is not None else None
@@ -868,6 +891,34 @@ class Sandbox:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.drop == "before_read":
             return _drop(request)
+        body, decoded = await self._record(request, path)
+        if fault is not None and fault.drop == "after_read":
+            return _drop(request)
+        if item is None:
+            return _error(404, 5, f"unknown method {path}")
+        spec_op = item.get(request.method.lower())
+        if spec_op is None:
+            return _error(405, 12, f"method {request.method} is not allowed for {path}")
+        who = _identity(request)
+        if who is None:
+            return _error(
+                401, 16, "Client-Id and Api-Key headers (or an OAuth bearer token) are required"
+            )
+        if self._over_limits(who, path, spec_op):
+            return web.json_response(RATE_LIMIT_BODY, status=429)
+        if fault is not None:
+            return _fault_response(fault)
+        key = f"{request.method} {path}"
+        op = OPERATIONS.get(key)
+        if request.method != "GET":
+            problem = self._invalid(op, spec_op, body, decoded)
+            if problem:
+                return _error(400, 3, problem)
+        return self._dispatch(key, op, spec_op, body)
+
+    async def _record(self, request: web.Request, path: str) -> tuple[Any, bool]:
+        """Read the body (JSON or multipart; else its text), record the request and return
+        (body, whether it decoded)."""
         raw = await request.read()
         headers = {k: _mask(k, v) for k, v in request.headers.items()}
         body: Any
@@ -891,37 +942,31 @@ class Sandbox:
                 request.rel_url.raw_path,
             )
         )
-        if fault is not None and fault.drop == "after_read":
-            return _drop(request)
-        if item is None:
-            return _error(404, 5, f"unknown method {path}")
-        spec_op = item.get(request.method.lower())
-        if spec_op is None:
-            return _error(405, 12, f"method {request.method} is not allowed for {path}")
-        who = _identity(request)
-        if who is None:
-            return _error(
-                401, 16, "Client-Id and Api-Key headers (or an OAuth bearer token) are required"
-            )
-        key = f"{request.method} {path}"
-        op = OPERATIONS.get(key)
+        return body, decoded
+
+    def _over_limits(self, who: str, path: str, spec_op: Mapping[str, Any]) -> bool:
+        """The operation's own limit (with ``method_limits``), then the global one per caller."""
         limit = spec_op.get("x-ozon-rate-limit")
         if (
             self.method_limits
             and limit
             and self._limited(f"{who} {path}", limit["requests"], limit["period"])
         ):
-            return web.json_response(RATE_LIMIT_BODY, status=429)
-        if self.rate_limit is not None and self._limited(who, self.rate_limit, 1.0):
-            return web.json_response(RATE_LIMIT_BODY, status=429)
-        if fault is not None:
-            return _fault_response(fault)
-        if request.method != "GET":
-            if not decoded:
-                return _error(400, 3, "the request body is not valid JSON or multipart")
-            problem = _validate(op, _typed_form(op, body)) or self._check_limits(spec_op, body)
-            if problem:
-                return _error(400, 3, problem)
+            return True
+        return self.rate_limit is not None and self._limited(who, self.rate_limit, 1.0)
+
+    def _invalid(
+        self, op: Operation | None, spec_op: Mapping[str, Any], body: Any, decoded: bool
+    ) -> str | None:
+        """What is wrong with a request's body (the request model's rules, then batch sizes)."""
+        if not decoded:
+            return "the request body is not valid JSON or multipart"
+        return _validate(op, _typed_form(op, body)) or self._check_limits(spec_op, body)
+
+    def _dispatch(
+        self, key: str, op: Operation | None, spec_op: dict[str, Any], body: Any
+    ) -> web.StreamResponse:
+        """The handler's (or the generated) answer, or Ozon's error answer."""
         try:
             answer = self._answer(key, spec_op, body if isinstance(body, dict) else {})
         except SandboxError as exc:
