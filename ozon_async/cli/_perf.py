@@ -17,7 +17,7 @@ import importlib
 import inspect
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -444,11 +444,7 @@ def statistics(
     session = PerfSession.open_perf(conn)
     client = session.perf_client()
     if dry_run and ids:
-        for i, chunk in enumerate(client.reports.plan(ids, first, last), 1):
-            click.echo(
-                f"export {i}: {len(chunk.campaigns)} campaigns, "
-                f"{chunk.date_from} to {chunk.date_to} ({chunk.days} days)"
-            )
+        _print_plan(client.reports.plan(ids, first, last))
         session.exit(EXIT_OK)
 
     async def work() -> int:
@@ -456,24 +452,14 @@ def statistics(
             wanted = ids
             try:
                 if all_campaigns:
-                    wanted = [
-                        c.id
-                        async for c in client.campaign.list.iter(
-                            state=cast(Any, state), page_size=100
-                        )
-                        if c.id is not None
-                    ]
+                    wanted = await _campaigns_in(client, state)
                     session.log(f"{len(wanted)} campaigns")
                     if not wanted:
                         session.say("ozon: no campaigns")
                         return EXIT_OK
                 plan = client.reports.plan(wanted, first, last)
                 if dry_run:
-                    for i, chunk in enumerate(plan, 1):
-                        click.echo(
-                            f"export {i}: {len(chunk.campaigns)} campaigns, "
-                            f"{chunk.date_from} to {chunk.date_to} ({chunk.days} days)"
-                        )
+                    _print_plan(plan)
                     return EXIT_OK
                 done = 0
 
@@ -492,10 +478,7 @@ def statistics(
                 return session.report(exc)
             _write_rows(report, fmt, out)
             if raw_dir is not None:
-                raw_dir.mkdir(parents=True, exist_ok=True)
-                for f in report.files:
-                    stem = f.name.rsplit(".", 1)[0]
-                    (raw_dir / f"{stem}_{f.uuid}.csv").write_text(f.text, encoding="utf-8")
+                _save_raw(report, raw_dir)
             where = f" to {out}" if out is not None else ""
             session.say(
                 f"ozon: {len(report.rows)} rows of {len(wanted)} campaigns from "
@@ -504,6 +487,32 @@ def statistics(
             return EXIT_OK
 
     session.exit(run_async(work))
+
+
+def _print_plan(plan: Sequence[Any]) -> None:
+    """The exports a statistics run makes (``--dry-run``)."""
+    for i, chunk in enumerate(plan, 1):
+        click.echo(
+            f"export {i}: {len(chunk.campaigns)} campaigns, "
+            f"{chunk.date_from} to {chunk.date_to} ({chunk.days} days)"
+        )
+
+
+async def _campaigns_in(client: Any, state: str | None) -> list[int]:
+    """The ids of the account's campaigns (of ``state``, when given)."""
+    return [
+        c.id
+        async for c in client.campaign.list.iter(state=cast(Any, state), page_size=100)
+        if c.id is not None
+    ]
+
+
+def _save_raw(report: StatisticsReport, raw_dir: Path) -> None:
+    """Ozon's CSV files of a report, one per campaign and export (``--raw-dir``)."""
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    for f in report.files:
+        stem = f.name.rsplit(".", 1)[0]
+        (raw_dir / f"{stem}_{f.uuid}.csv").write_text(f.text, encoding="utf-8")
 
 
 def _write_rows(report: StatisticsReport, fmt: str, out: Path | None) -> None:

@@ -23,7 +23,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.shell_completion import CompletionItem
@@ -40,6 +40,10 @@ from ozon_async.cli._runner import (
     connection_options,
     run_async,
 )
+
+if TYPE_CHECKING:
+    from ozon_async._operation import Operation
+    from ozon_async._request import Prepared
 
 __all__ = ["cli"]
 
@@ -117,26 +121,7 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool, include_removed
             return
     found = _ops.search(query, group, include_removed)
     if as_json:
-        import json
-
-        rows = [
-            {
-                "name": _ops.dotted(o),
-                "method": o.method,
-                "path": o.path,
-                "operation_id": o.operation_id,
-                "summary": o.summary,
-                "title_zh": _ops.title_zh(o),
-                "title_ru": o.title_ru,
-                "safe": o.safe,
-                "deprecated": o.deprecated,
-                "removed": o.removed,
-                "paginated": o.pagination is not None,
-                "subscription": list(o.subscription.any_of) if o.subscription else None,
-            }
-            for o in found
-        ]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        _print_ops_json(found)
         return
     if not found:
         hidden = [] if include_removed else _ops.search(query, group, include_removed=True)
@@ -144,23 +129,7 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool, include_removed
         click.echo(f"ozon: no operation matches {query!r}{hint}", err=True)
         raise click.exceptions.Exit(1)
     if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
-
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        table.add_column("operation", style="cyan", no_wrap=True)
-        table.add_column("method and path", no_wrap=True)
-        table.add_column("kind")
-        table.add_column("summary")
-        for o in found:
-            summary = escape(o.summary)
-            if o.removed:
-                summary += " [dim](removed)[/dim]"
-            elif o.deprecated and "deprecated" not in o.summary:
-                summary += " [dim](deprecated)[/dim]"
-            table.add_row(_ops.dotted(o), o.key, "read" if o.safe else "write", summary)
-        Console().print(table)
+        _print_ops_table(found)
         return
     for o in found:
         flag = " (deprecated)" if o.deprecated and "deprecated" not in o.summary else ""
@@ -168,6 +137,51 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool, include_removed
             flag = " (removed)"
         kind = "read" if o.safe else "write"
         click.echo(f"{_ops.dotted(o)}\t{o.key}\t{kind}\t{o.summary}{flag}")
+
+
+def _print_ops_json(found: list[Operation]) -> None:
+    """``ozon ops --json``: one object per operation."""
+    import json
+
+    rows = [
+        {
+            "name": _ops.dotted(o),
+            "method": o.method,
+            "path": o.path,
+            "operation_id": o.operation_id,
+            "summary": o.summary,
+            "title_zh": _ops.title_zh(o),
+            "title_ru": o.title_ru,
+            "safe": o.safe,
+            "deprecated": o.deprecated,
+            "removed": o.removed,
+            "paginated": o.pagination is not None,
+            "subscription": list(o.subscription.any_of) if o.subscription else None,
+        }
+        for o in found
+    ]
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+def _print_ops_table(found: list[Operation]) -> None:
+    """``ozon ops`` on a terminal: a table."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("operation", style="cyan", no_wrap=True)
+    table.add_column("method and path", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("summary")
+    for o in found:
+        summary = escape(o.summary)
+        if o.removed:
+            summary += " [dim](removed)[/dim]"
+        elif o.deprecated and "deprecated" not in o.summary:
+            summary += " [dim](deprecated)[/dim]"
+        table.add_row(_ops.dotted(o), o.key, "read" if o.safe else "write", summary)
+    Console().print(table)
 
 
 # ---------------------------------------------------------------------- call
@@ -277,19 +291,7 @@ def call(
         op = _ops.find_operation(operation)
     except _ops.UnknownOperation as exc:
         raise click.BadParameter(str(exc), param_hint="OPERATION") from None
-    if all_pages:
-        if op.pagination is None:
-            raise click.UsageError(
-                f"{_ops.dotted(op)} is not paginated; --all needs a list operation "
-                "(ozon ops NAME shows whether it is)"
-            )
-        fmt = fmt or "jsonl"
-        if fmt == "json":
-            raise click.BadParameter("with --all, use jsonl or csv", param_hint="--format")
-    else:
-        fmt = fmt or "json"
-        if fmt != "json":
-            raise click.BadParameter(f"{fmt} needs --all", param_hint="--format")
+    fmt = _output_format(op, all_pages, fmt)
 
     session = Session.open(conn)
     try:
@@ -298,31 +300,14 @@ def call(
     except BodyError as exc:
         session.fail(EXIT_USAGE, f"ozon: {exc} (nothing was sent)")
 
-    from ozon_async.cli._call import (
-        ExportOptions,
-        call_once,
-        describe_body,
-        export_all,
-        prepare_body,
-        print_json,
-    )
+    from ozon_async.cli._call import ExportOptions, call_once, export_all, prepare_body
 
     try:
         prepared = prepare_body(op, body, extra)
     except RequestValidationError as exc:
         session.exit(session.report(exc))
     if dry_run:
-        target = f"{op.method} {prepared.path}"
-        if prepared.body is None:
-            session.say(f"ozon: dry run: {target} would be sent with no body; nothing was sent")
-        elif prepared.content_type is not None:
-            session.say(
-                f"ozon: dry run: {target} would be sent as {describe_body(prepared)}; "
-                "nothing was sent"
-            )
-        else:
-            session.say(f"ozon: dry run: {target} would be sent with this body; nothing was sent")
-            print_json(prepared.body, pretty=True if pretty is None else pretty)
+        _show_dry_run(session, op, prepared, pretty)
         session.exit(EXIT_OK)
     binary = op.response_content_type != "application/json"
     if binary and not all_pages and out is None and sys.stdout.isatty():
@@ -347,6 +332,40 @@ def call(
             return await call_once(session, client, op, prepared, out=out, pretty=pretty)
 
     session.exit(run_async(work))
+
+
+def _output_format(op: Operation, all_pages: bool, fmt: str | None) -> str:
+    """The ``--format`` of ``ozon call``: json for one answer; jsonl or csv with ``--all``."""
+    if all_pages:
+        if op.pagination is None:
+            raise click.UsageError(
+                f"{_ops.dotted(op)} is not paginated; --all needs a list operation "
+                "(ozon ops NAME shows whether it is)"
+            )
+        fmt = fmt or "jsonl"
+        if fmt == "json":
+            raise click.BadParameter("with --all, use jsonl or csv", param_hint="--format")
+        return fmt
+    fmt = fmt or "json"
+    if fmt != "json":
+        raise click.BadParameter(f"{fmt} needs --all", param_hint="--format")
+    return fmt
+
+
+def _show_dry_run(session: Session, op: Operation, prepared: Prepared, pretty: bool | None) -> None:
+    """``ozon call --dry-run``: what would be sent (the body on stdout)."""
+    from ozon_async.cli._call import describe_body, print_json
+
+    target = f"{op.method} {prepared.path}"
+    if prepared.body is None:
+        session.say(f"ozon: dry run: {target} would be sent with no body; nothing was sent")
+    elif prepared.content_type is not None:
+        session.say(
+            f"ozon: dry run: {target} would be sent as {describe_body(prepared)}; nothing was sent"
+        )
+    else:
+        session.say(f"ozon: dry run: {target} would be sent with this body; nothing was sent")
+        print_json(prepared.body, pretty=True if pretty is None else pretty)
 
 
 def _wants_progress(choice: bool | None) -> bool:
