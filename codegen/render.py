@@ -122,11 +122,9 @@ def op_doc(op: OperationModel) -> str:
         parts.append("Beta: Ozon marks this method as beta; its shape may still change.")
     if op.subscription:
         parts.append("Subscription: " + subscription_text(op.subscription))
-    line = f"``{op.method} {op.path}``"
-    titles = [t for t in (op.title_zh, op.title_ru) if t]
-    if titles:
-        line += f" (Ozon docs: {' / '.join(titles)})"
-    parts.append(line + ".")
+    # English only: the Chinese and Russian titles are data for search (the catalogue,
+    # ``Operation.title_ru``), not IDE tooltips
+    parts.append(f"``{op.method} {op.path}``.")
     if op.deprecated:
         off = f" Ozon switches it off on {op.sunset}." if op.sunset else ""
         if op.replaced_by:
