@@ -52,9 +52,9 @@ from ozon_async.types.cargoes import (
     CargoesTransportCreateV1Response,
 )
 from ozon_async.types.common import (
+    OperationIdRequest,
     SupplyOrderRequest,
     WarehouseOperationResponse,
-    WarehouseOperationStatusRequest,
 )
 
 
@@ -98,7 +98,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/create/info"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesCreateInfoV1Response,
             {
                 "operation_id": operation_id,
@@ -135,7 +135,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/cargoes/create/info"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesCreateInfoV2Response,
             {
                 "operation_id": operation_id,
@@ -222,7 +222,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/delete/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesDeleteStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -260,7 +260,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/cargoes/delete/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesDeleteStatusV2Response,
             {
                 "operation_id": operation_id,
@@ -523,7 +523,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/label/transport-by-order/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesLabelTransportByOrderStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -724,7 +724,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/activate/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesTransportActivateStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -810,7 +810,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/bind/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesTransportBindStatusV1Response,
             {
                 "operation_id": operation_id,

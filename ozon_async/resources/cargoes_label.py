@@ -20,7 +20,7 @@ from ozon_async.types.cargoes_label import (
     CargoesLabelGetV1Response,
 )
 from ozon_async.types.common import (
-    WarehouseOperationStatusRequest,
+    OperationIdRequest,
 )
 
 
@@ -142,7 +142,7 @@ class CargoesLabelResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes-label/get"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesLabelGetV1Response,
             {
                 "operation_id": operation_id,

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
-    PostingFbsProductCancelRequestItem,
+    OperationIdRequest,
+    SkuQuantity,
     WarehouseOperationResponse,
-    WarehouseOperationStatusRequest,
 )
 from ozon_async.types.draft import (
     DraftClusterInfo,
@@ -97,7 +97,7 @@ class DraftResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/draft/create/info"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             DraftCreateInfoV1Response,
             {
                 "operation_id": operation_id,
@@ -152,7 +152,7 @@ class DraftResource(Resource):
     async def create_v1(
         self,
         *,
-        items: Sequence[PostingFbsProductCancelRequestItem | Mapping[str, Any]],
+        items: Sequence[SkuQuantity | Mapping[str, Any]],
         type: DraftCreateV1RequestType,
         cluster_ids: Sequence[int] | None = None,
         drop_off_point_warehouse_id: int | None = None,
@@ -415,7 +415,7 @@ class DraftResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/draft/supply/create/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             DraftSupplyCreateStatusV1Response,
             {
                 "operation_id": operation_id,

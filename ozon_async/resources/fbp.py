@@ -17,7 +17,7 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     EmptyRequest,
     ReportCodeResponse,
-    WarehouseFbsUpdatePickUpTimeslotListRequest,
+    WarehouseIdRequest,
 )
 from ozon_async.types.fbp import (
     FbpActFromCreateV1Response,
@@ -1173,7 +1173,7 @@ class FbpResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/fbp/draft/drop-off/province/list"],
-            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            WarehouseIdRequest,
             FbpDraftDropOffProvinceListV1Response,
             {
                 "warehouse_id": warehouse_id,

@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     DatePeriodRequest,
+    DateTimeRange,
     EmptyRequest,
     FilterPeriod,
-    FinanceCashFlowStatementListRequestDate,
     ReportCreateResponse,
-    ReportReturnsCreateResponse,
+    ReportStartedResponse,
 )
 from ozon_async.types.finance import (
     CompensationReportRequest,
@@ -234,7 +234,7 @@ class FinanceResource(Resource):
     async def cash_flow_statement_list_v1(
         self,
         *,
-        date: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        date: DateTimeRange | Mapping[str, Any],
         page_size: int,
         page: int | None = None,
         with_details: bool | None = None,
@@ -416,7 +416,7 @@ class FinanceResource(Resource):
         date: str,
         language: FinanceRequestLanguage | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ReportReturnsCreateResponse:
+    ) -> ReportStartedResponse:
         """Create the register of sales to legal entities.
 
         Starts generating the register of sales to legal entities for a month, given as `YYYY-
@@ -447,7 +447,7 @@ class FinanceResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/finance/document-b2b-sales"],
             FinanceRequest,
-            ReportReturnsCreateResponse,
+            ReportStartedResponse,
             {
                 "date": date,
                 "language": language,
@@ -462,7 +462,7 @@ class FinanceResource(Resource):
         date: str,
         language: FinanceRequestLanguage | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ReportReturnsCreateResponse:
+    ) -> ReportStartedResponse:
         """Create the mutual settlement report.
 
         Starts generating the report on mutual settlements between the seller and Ozon for a
@@ -493,7 +493,7 @@ class FinanceResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/finance/mutual-settlement"],
             FinanceRequest,
-            ReportReturnsCreateResponse,
+            ReportStartedResponse,
             {
                 "date": date,
                 "language": language,

@@ -16,7 +16,7 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
     EmptyRequest,
-    PostingFbsActGetPostingsRequest,
+    IdRequest,
 )
 from ozon_async.types.notification import (
     NotificationCheckV1Request,
@@ -110,7 +110,7 @@ class NotificationResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/notification/delete"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             Empty,
             {
                 "id": id,

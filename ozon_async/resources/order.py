@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
-    CancelReasonListByOrderRequest,
-    OrderCancelResponse,
-    OrderCancelStatusResponse,
+    CancellationResponse,
+    CancellationStatus,
+    OrderNumberRequest,
 )
 from ozon_async.types.order import (
     OrderCancelCheckV1Response,
@@ -64,7 +64,7 @@ class OrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/order/cancel/check"],
-            CancelReasonListByOrderRequest,
+            OrderNumberRequest,
             OrderCancelCheckV1Response,
             {
                 "order_number": order_number,
@@ -77,7 +77,7 @@ class OrderResource(Resource):
         *,
         order_number: str,
         **call_options: Unpack[CallOptions],
-    ) -> OrderCancelStatusResponse:
+    ) -> CancellationStatus:
         """Get the cancellation status of an order.
 
         Returns the cancellation state of an order and its postings after a call to
@@ -99,8 +99,8 @@ class OrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/order/cancel/status"],
-            CancelReasonListByOrderRequest,
-            OrderCancelStatusResponse,
+            OrderNumberRequest,
+            CancellationStatus,
             {
                 "order_number": order_number,
             },
@@ -114,7 +114,7 @@ class OrderResource(Resource):
         reason_id: int,
         reason_message: str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> OrderCancelResponse:
+    ) -> CancellationResponse:
         """Cancel an order.
 
         Cancels an order together with all its postings. Pass the `order_number`, a `reason_id`
@@ -145,7 +145,7 @@ class OrderResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/order/cancel"],
             OrderCancelV1Request,
-            OrderCancelResponse,
+            CancellationResponse,
             {
                 "order_number": order_number,
                 "reason_id": reason_id,

@@ -16,19 +16,19 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
+    CancellationResponse,
+    CancellationStatus,
+    CancelReasonsResponse,
+    DateTimeRange,
     EmptyRequest,
-    FinanceCashFlowStatementListRequestDate,
-    OrderCancelResponse,
-    OrderCancelStatusResponse,
-    PostingFboCancelReasonListResponse,
-    PostingFbsActGetPostingsRequest,
-    PostingFbsProductCancelRequestItem,
+    IdRequest,
+    ImportTaskResponse,
     PostingNumberRequest,
     PostingNumbersRequest,
-    ProductImportInfoRequest,
-    ProductImportResponse,
+    SkuQuantity,
     SortDirection,
     StringResultResponse,
+    TaskIdRequest,
 )
 from ozon_async.types.posting import (
     FbsPosting,
@@ -158,7 +158,7 @@ class PostingResource(Resource):
         *,
         posting_number: str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> OrderCancelStatusResponse:
+    ) -> CancellationStatus:
         """Get the cancellation status of a posting.
 
         Returns the state of a cancellation requested with /v1/posting/cancel. Pass the posting
@@ -182,7 +182,7 @@ class PostingResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/posting/cancel/status"],
             PostingCancelStatusV1Request,
-            OrderCancelStatusResponse,
+            CancellationStatus,
             {
                 "posting_number": posting_number,
             },
@@ -196,7 +196,7 @@ class PostingResource(Resource):
         reason_id: int,
         reason_message: str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> OrderCancelResponse:
+    ) -> CancellationResponse:
         """Cancel a posting of an order.
 
         Cancels one posting of an order. Pass the posting number, a cancellation reason
@@ -226,7 +226,7 @@ class PostingResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/posting/cancel"],
             PostingCancelV1Request,
-            OrderCancelResponse,
+            CancellationResponse,
             {
                 "posting_number": posting_number,
                 "reason_id": reason_id,
@@ -484,7 +484,7 @@ class PostingResource(Resource):
     async def fbo_cancel_reason_list_v1(
         self,
         **call_options: Unpack[CallOptions],
-    ) -> PostingFboCancelReasonListResponse:
+    ) -> CancelReasonsResponse:
         """List cancellation reasons for FBO postings.
 
         Returns the reasons for which FBO postings can be cancelled, each with an identifier and
@@ -505,7 +505,7 @@ class PostingResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/posting/fbo/cancel-reason/list"],
             EmptyRequest,
-            PostingFboCancelReasonListResponse,
+            CancelReasonsResponse,
             {},
             call_options,
         )
@@ -795,7 +795,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/act/check-status"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             PostingFbsActCheckStatusV2Response,
             {
                 "id": id,
@@ -892,7 +892,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/act/get-barcode/text"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             StringResultResponse,
             {
                 "id": id,
@@ -931,7 +931,7 @@ class PostingResource(Resource):
         """
         return await self._call_binary(
             OPERATIONS["POST /v2/posting/fbs/act/get-barcode"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             {
                 "id": id,
             },
@@ -968,7 +968,7 @@ class PostingResource(Resource):
         """
         return await self._call_binary(
             OPERATIONS["POST /v2/posting/fbs/act/get-container-labels"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             {
                 "id": id,
             },
@@ -1008,7 +1008,7 @@ class PostingResource(Resource):
         """
         return await self._call_binary(
             OPERATIONS["POST /v2/posting/fbs/act/get-pdf"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             {
                 "id": id,
             },
@@ -1046,7 +1046,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/act/get-postings"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             PostingFbsActGetPostingsV2Response,
             {
                 "id": id,
@@ -1317,7 +1317,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/digital/act/check-status"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             PostingFbsDigitalActCheckStatusV2Response,
             {
                 "id": id,
@@ -1575,7 +1575,7 @@ class PostingResource(Resource):
         *,
         posting_number: Sequence[str],
         **call_options: Unpack[CallOptions],
-    ) -> ProductImportResponse:
+    ) -> ImportTaskResponse:
         """Start generating labels for postings (deprecated, switched off).
 
         Deprecated: Ozon switched this method off on 2 November 2026; use
@@ -1607,7 +1607,7 @@ class PostingResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/posting/fbs/package-label/create"],
             PostingNumbersRequest,
-            ProductImportResponse,
+            ImportTaskResponse,
             {
                 "posting_number": posting_number,
             },
@@ -1742,7 +1742,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/posting/fbs/package-label/get"],
-            ProductImportInfoRequest,
+            TaskIdRequest,
             PostingFbsPackageLabelGetV1Response,
             {
                 "task_id": task_id,
@@ -1783,7 +1783,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/package-label/get"],
-            ProductImportInfoRequest,
+            TaskIdRequest,
             PostingFbsPackageLabelGetV2Response,
             {
                 "task_id": task_id,
@@ -1877,7 +1877,7 @@ class PostingResource(Resource):
         *,
         cancel_reason_id: int,
         cancel_reason_message: str,
-        items: Sequence[PostingFbsProductCancelRequestItem | Mapping[str, Any]],
+        items: Sequence[SkuQuantity | Mapping[str, Any]],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
@@ -2295,7 +2295,7 @@ class PostingResource(Resource):
     async def fbs_timeslot_set_v1(
         self,
         *,
-        new_timeslot: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        new_timeslot: DateTimeRange | Mapping[str, Any],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
@@ -2498,7 +2498,7 @@ class PostingResource(Resource):
     async def global_etgb_v1(
         self,
         *,
-        date: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        date: DateTimeRange | Mapping[str, Any],
         **call_options: Unpack[CallOptions],
     ) -> PostingGlobalEtgbV1Response:
         """Get ETGB customs declarations.

@@ -19,9 +19,9 @@ from ozon_async.types.common import (
     Empty,
     EmptyRequest,
     IdObject,
-    ProductImportInfoRequest,
-    ProductImportResponse,
+    ImportTaskResponse,
     ProductImportTask,
+    TaskIdRequest,
 )
 from ozon_async.types.product import (
     ProductActionTimerStatusV1Response,
@@ -1191,7 +1191,7 @@ class ProductResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/product/import/info"],
-            ProductImportInfoRequest,
+            TaskIdRequest,
             ProductImportInfoV1Response,
             {
                 "task_id": task_id,
@@ -1253,7 +1253,7 @@ class ProductResource(Resource):
         *,
         items: Sequence[ProductImportV3RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ProductImportResponse:
+    ) -> ImportTaskResponse:
         """Create or update products.
 
         Creates products or updates existing ones; send up to 100 products per request, each as
@@ -1293,7 +1293,7 @@ class ProductResource(Resource):
         return await self._call(
             OPERATIONS["POST /v3/product/import"],
             ProductImportV3Request,
-            ProductImportResponse,
+            ImportTaskResponse,
             {
                 "items": items,
             },

@@ -21,7 +21,7 @@ from ozon_async.types.common import (
     Language,
     ReportCodeResponse,
     ReportCreateResponse,
-    ReportReturnsCreateResponse,
+    ReportStartedResponse,
 )
 from ozon_async.types.report import (
     ReportInfo,
@@ -459,7 +459,7 @@ class ReportResource(Resource):
         filter: ReportReturnsCreateV2RequestFilter | Mapping[str, Any],
         language: Language | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ReportReturnsCreateResponse:
+    ) -> ReportStartedResponse:
         """Create a report on FBO and FBS returns.
 
         Starts generating a report on returns of FBO and FBS postings. Pass a filter with the
@@ -490,7 +490,7 @@ class ReportResource(Resource):
         return await self._call(
             OPERATIONS["POST /v2/report/returns/create"],
             ReportReturnsCreateV2Request,
-            ReportReturnsCreateResponse,
+            ReportStartedResponse,
             {
                 "filter": filter,
                 "language": language,

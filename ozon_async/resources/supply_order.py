@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
+    DateTimeRange,
     EmptyRequest,
-    FinanceCashFlowStatementListRequestDate,
+    OperationIdRequest,
     SupplyOrderRequest,
     WarehouseOperationResponse,
-    WarehouseOperationStatusRequest,
 )
 from ozon_async.types.supply_order import (
     SupplyOrderActAcceptStatusV1Response,
@@ -95,7 +95,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/act/accept/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderActAcceptStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -325,7 +325,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/cancel/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderCancelStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -405,7 +405,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/content/update/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderContentUpdateStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -714,7 +714,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/pass/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderPassStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -857,7 +857,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/timeslot/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderTimeslotStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -872,7 +872,7 @@ class SupplyOrderResource(Resource):
         self,
         *,
         supply_order_id: int,
-        timeslot: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        timeslot: DateTimeRange | Mapping[str, Any],
         **call_options: Unpack[CallOptions],
     ) -> SupplyOrderTimeslotUpdateV1Response:
         """Change the timeslot of a supply order.

@@ -16,10 +16,10 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
     EmptyRequest,
+    OperationIdRequest,
     WarehouseAddressCoordinates,
-    WarehouseFbsUpdatePickUpTimeslotListRequest,
+    WarehouseIdRequest,
     WarehouseOperationResponse,
-    WarehouseOperationStatusRequest,
 )
 from ozon_async.types.warehouse import (
     WarehouseArchiveV1Request,
@@ -922,7 +922,7 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/fbs/pickup/courier/cancel"],
-            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            WarehouseIdRequest,
             Empty,
             {
                 "warehouse_id": warehouse_id,
@@ -961,7 +961,7 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/fbs/pickup/courier/create"],
-            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            WarehouseIdRequest,
             Empty,
             {
                 "warehouse_id": warehouse_id,
@@ -1242,7 +1242,7 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/fbs/update/pick-up/timeslot/list"],
-            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            WarehouseIdRequest,
             WarehouseFbsUpdatePickUpTimeslotListV1Response,
             {
                 "warehouse_id": warehouse_id,
@@ -1543,7 +1543,7 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/operation/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             WarehouseOperationStatusV1Response,
             {
                 "operation_id": operation_id,

@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
-    AnalyticsDataResponseResultDataDimension,
+    AnalyticsDimension,
     DateRange,
 )
 
@@ -724,7 +724,7 @@ class AnalyticsDataV1ResponseResult(Model):
 class AnalyticsDataV1ResponseResultData(Model):
     """One row of the analytics report."""
 
-    dimensions: list[AnalyticsDataResponseResultDataDimension] | None = None
+    dimensions: list[AnalyticsDimension] | None = None
     """Values of the grouping dimensions for this row, in the order of the dimension parameter of
     the request.
     """

@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
-    SupplyOrderTimeslotListResponseTimeslotsInfoTimezone,
+    WarehouseTimezone,
 )
 
 if TYPE_CHECKING:
@@ -1087,7 +1087,7 @@ class CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt(Model):
     date: datetime | None = None
     """Date and time of arrival."""
 
-    timezone_info: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    timezone_info: WarehouseTimezone | None = None
     """Time zone of the warehouse."""
 
 
@@ -1151,7 +1151,7 @@ class CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt(Model):
     date: datetime | None = None
     """Date and time of arrival."""
 
-    timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    timezone: WarehouseTimezone | None = None
     """Time zone of the warehouse."""
 
 

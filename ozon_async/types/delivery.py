@@ -10,10 +10,10 @@ from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
+    DateTimeInterval,
     IdNamePair,
-    PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
-    SupplyOrderGetResponseOrderTimeslotTimeslot,
+    MoneyAmount,
+    SupplyTimeslot,
 )
 
 if TYPE_CHECKING:
@@ -445,7 +445,7 @@ class DeliveryCheckoutV2ResponseSplit(Model):
 class DeliveryCheckoutV2ResponseSplitCommissions(Model):
     """The delivery cost of one posting of the order, commission included."""
 
-    total: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    total: MoneyAmount | None = None
     """The delivery cost of the posting including Ozon's commission, with its currency."""
 
 
@@ -541,10 +541,10 @@ class DeliveryCheckoutV2ResponseSplitDeliveryMethod(Model):
 class DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot(Model):
     """A delivery time slot."""
 
-    client_date_range: SupplyOrderGetResponseOrderTimeslotTimeslot | None = None
+    client_date_range: SupplyTimeslot | None = None
     """Time range in which the buyer can receive the order."""
 
-    logistic_date_range: SupplyOrderGetResponseOrderTimeslotTimeslot | None = None
+    logistic_date_range: SupplyTimeslot | None = None
     """Time range in which the order can reach the pickup point; pass it as `logistic_date_range`
     to /v2/order/create.
     """
@@ -689,7 +689,7 @@ class DeliveryPointInfoV1ResponsePointDeliveryMethod(Model):
     fitting_rooms_count: int | None = None
     """Number of fitting rooms at the point."""
 
-    holidays: list[PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval] | None = None
+    holidays: list[DateTimeInterval] | None = None
     """Holiday periods of the point."""
 
     holidays_filled: bool | None = None

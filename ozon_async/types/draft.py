@@ -10,8 +10,8 @@ from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
-    PostingFbsProductCancelRequestItem,
-    SupplyOrderGetResponseOrderDropoffWarehouse,
+    DropoffWarehouse,
+    SkuQuantity,
 )
 
 if TYPE_CHECKING:
@@ -417,7 +417,7 @@ else:
 class DraftClusterInfo(RequestModel):
     """A placement cluster of a draft with the products to supply to it."""
 
-    items: Annotated[list[PostingFbsProductCancelRequestItem], Meta(max_length=5000)]
+    items: Annotated[list[SkuQuantity], Meta(max_length=5000)]
     """Products to supply to the cluster, each with its SKU and quantity; at most 5000."""
 
     macrolocal_cluster_id: int
@@ -472,7 +472,7 @@ class DraftCreateInfoV1ResponseClusterWarehouse(Model):
     status: DraftCreateInfoV1ResponseClusterWarehouseStatus | None = None
     """Availability of the warehouse."""
 
-    supply_warehouse: SupplyOrderGetResponseOrderDropoffWarehouse | None = None
+    supply_warehouse: DropoffWarehouse | None = None
     """The warehouse to supply to."""
 
     total_rank: int | None = None
@@ -640,7 +640,7 @@ class DraftCreateInfoV2ResponseClusterWarehouse(Model):
     with /v1/supply-order/bundle.
     """
 
-    storage_warehouse: SupplyOrderGetResponseOrderDropoffWarehouse | None = None
+    storage_warehouse: DropoffWarehouse | None = None
     """Storage warehouse, for `DIRECT` supplies."""
 
     supply_tags: list[DraftCreateInfoV2ResponseClusterWarehouseSupplyTagsItem] | None = None
@@ -728,7 +728,7 @@ class DraftCreateInfoV2ResponseError(Model):
 class DraftCreateV1Request(RequestModel):
     """Request to create a supply request draft with /v1/draft/create."""
 
-    items: Annotated[list[PostingFbsProductCancelRequestItem], Meta(max_length=5000)]
+    items: Annotated[list[SkuQuantity], Meta(max_length=5000)]
     """Products to supply, each with its SKU and quantity; at most 5000."""
 
     type: DraftCreateV1RequestType
@@ -763,7 +763,7 @@ class DraftCrossdockCreateV1Request(RequestModel):
 class DraftCrossdockCreateV1RequestClusterInfo(RequestModel):
     """The placement cluster of a cross-docking draft with its products."""
 
-    items: Annotated[list[PostingFbsProductCancelRequestItem], Meta(max_length=5000)]
+    items: Annotated[list[SkuQuantity], Meta(max_length=5000)]
     """Products to supply, each with its SKU and quantity; at most 5000."""
 
     macrolocal_cluster_id: int

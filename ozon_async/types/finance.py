@@ -10,11 +10,11 @@ from msgspec import Meta, field
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
+    DateTimeRange,
     FilterPeriod,
-    FinanceCashFlowStatementListRequestDate,
+    MoneyAmount,
     MoneyValue,
     PostingBuyerLegalInfo,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
 )
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class FinanceAccrualByDayV1ResponseAccrual(Model):
     posting: FinanceAccrualByDayV1ResponseAccrualPosting | None = None
     """Accruals for a posting; present for `POSTING` accruals."""
 
-    total_amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    total_amount: MoneyAmount | None = None
     """Total amount of the accrual."""
 
     accrual_id: int | None = None
@@ -251,7 +251,7 @@ class FinanceAccrualByDayV1ResponseAccrualItemFeesFee(Model):
 class FinanceAccrualByDayV1ResponseAccrualNonItemFee(Model):
     """An amount accrued for a service, with its accrual type."""
 
-    accrued: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    accrued: MoneyAmount | None = None
     """Amount accrued for the service."""
 
     type_id: int | None = None
@@ -287,28 +287,28 @@ class FinanceAccrualByDayV1ResponseAccrualPostingProduct(Model):
 class FinanceAccrualByDayV1ResponseAccrualPostingProductCommission(Model):
     """Breakdown of the sales commission for a product of a posting."""
 
-    bonus: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    bonus: MoneyAmount | None = None
     """Points for discounts accrued on the sale."""
 
-    coinvestment: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    coinvestment: MoneyAmount | None = None
     """Amount accrued under partner programs."""
 
-    commission: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    commission: MoneyAmount | None = None
     """Final commission after discounts and markups."""
 
     commission_ratio: str | None = None
     """Sales commission rate for the product's category."""
 
-    sale_amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    sale_amount: MoneyAmount | None = None
     """Amount of the sale."""
 
-    sale_commission: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    sale_commission: MoneyAmount | None = None
     """Commission according to the tariff."""
 
-    sale_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    sale_price: MoneyAmount | None = None
     """Price paid by the buyer."""
 
-    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    seller_price: MoneyAmount | None = None
     """Seller's price per unit."""
 
 
@@ -318,7 +318,7 @@ class FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery(Model):
     services: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
     """Accruals for individual delivery services, each with its accrual type."""
 
-    total_accrued: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    total_accrued: MoneyAmount | None = None
     """Total amount accrued for delivery services."""
 
 
@@ -480,7 +480,7 @@ class FinanceCashFlowStatementListV1Request(RequestModel):
     optional here.
     """
 
-    date: FinanceCashFlowStatementListRequestDate
+    date: DateTimeRange
     """Date range of the report; it is split into periods from the 1st to the 15th and from the
     16th to the end of the month.
     """

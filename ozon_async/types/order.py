@@ -9,7 +9,7 @@ from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
-    FinanceCashFlowStatementListRequestDate,
+    DateTimeRange,
     WarehouseAddressCoordinates,
 )
 
@@ -225,7 +225,7 @@ class OrderCreateV2RequestSplitDeliveryMethod(RequestModel):
     - `POSTAMAT`: to a parcel locker.
     """
 
-    logistic_date_range: FinanceCashFlowStatementListRequestDate
+    logistic_date_range: DateTimeRange
     """Time range in which the order can reach the delivery point, from the chosen time slot of
     /v2/delivery/checkout.
     """

@@ -11,18 +11,18 @@ from msgspec import Meta, field
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     BoolResultResponse,
+    CancelReason,
     CarriageError,
+    DateTimeInterval,
+    DateTimeRange,
     FilterPeriod,
-    FinanceCashFlowStatementListRequestDate,
     IdObject,
+    MoneyAmount,
     MoneyValue,
     OperationError,
     PostingBuyerLegalInfo,
-    PostingFbsCancelReasonListResponseResult,
-    PostingFbsProductCancelRequestItem,
-    PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
     ProductCertificateResult2,
+    SkuQuantity,
     SortDirection,
 )
 
@@ -1563,7 +1563,7 @@ class PostingDigitalListV2ResponsePostingProduct(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (offer ID, article)."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Product price with its currency."""
 
     quantity: int | None = None
@@ -1982,7 +1982,7 @@ class PostingFboListV3ResponsePostingProduct(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (offer ID, article)."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Product price with its currency."""
 
     quantity: int | None = None
@@ -2132,10 +2132,10 @@ class PostingFbpGetV1ResponsePostingFinancialDataProduct(Model):
     actions: list[PostingFbpGetV1ResponsePostingFinancialDataProductAction] | None = None
     """Promotions applied to the product."""
 
-    commissions_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    commissions_price: MoneyAmount | None = None
     """Commission charged for the product, with its currency."""
 
-    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    customer_price: MoneyAmount | None = None
     """Price of the product on the Ozon site, with its currency."""
 
     old_price: float | None = None
@@ -2150,7 +2150,7 @@ class PostingFbpGetV1ResponsePostingFinancialDataProduct(Model):
     return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
     """Commission for a return of the product: amount, payout and rate."""
 
-    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    seller_price: MoneyAmount | None = None
     """Seller's price after Ozon discounts, with its currency."""
 
     sku: int | None = None
@@ -2194,7 +2194,7 @@ class PostingFbpGetV1ResponsePostingProduct(Model):
     has_imei: bool | None = None
     """`true` if the product has an IMEI."""
 
-    marketplace_seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    marketplace_seller_price: MoneyAmount | None = None
     """Price of the product with promotions applied, except those Ozon pays for, with its currency.
     """
 
@@ -2378,7 +2378,7 @@ class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
 class PostingFbpListV1ResponsePostingProduct(Model):
     """A product in an FBP posting."""
 
-    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    customer_price: MoneyAmount | None = None
     """Price of the product on the Ozon site."""
 
     name: str | None = None
@@ -2387,13 +2387,13 @@ class PostingFbpListV1ResponsePostingProduct(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (offer ID, article)."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Product price."""
 
     quantity: int | None = None
     """Quantity of the product in the posting."""
 
-    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    seller_price: MoneyAmount | None = None
     """Seller's price after Ozon discounts."""
 
     sku: int | None = None
@@ -2665,7 +2665,7 @@ class PostingFbsAwaitingDeliveryV2Request(RequestModel):
 class PostingFbsCancelReasonListV2Response(Model):
     """Answer with the list of posting cancellation reasons."""
 
-    result: list[PostingFbsCancelReasonListResponseResult] | None = None
+    result: list[CancelReason] | None = None
     """Cancellation reasons."""
 
 
@@ -3859,7 +3859,7 @@ class PostingFbsProductCancelV2Request(RequestModel):
     cancel_reason_message: str
     """Additional information on the cancellation. Required."""
 
-    items: list[PostingFbsProductCancelRequestItem]
+    items: list[SkuQuantity]
     """Products to cancel, with quantities."""
 
     posting_number: str
@@ -4159,7 +4159,7 @@ class PostingFbsSplitV1ResponseParentPostingProduct(Model):
 class PostingFbsTimeslotChangeRestrictionsV1Response(Model):
     """Dates a posting's delivery can be moved to and the number of changes left."""
 
-    delivery_interval: PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval | None = None
+    delivery_interval: DateTimeInterval | None = None
     """Range of dates the delivery can be moved to."""
 
     remaining_changes_count: int | None = None
@@ -4169,7 +4169,7 @@ class PostingFbsTimeslotChangeRestrictionsV1Response(Model):
 class PostingFbsTimeslotSetV1Request(RequestModel):
     """A posting and the new delivery time slot for it."""
 
-    new_timeslot: FinanceCashFlowStatementListRequestDate
+    new_timeslot: DateTimeRange
     """New delivery time slot, as `from` and `to` date-times; it must fall within the range from
     /v1/posting/fbs/timeslot/change-restrictions.
     """
@@ -4552,7 +4552,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
     product_color: str | None = None
     """Product colour."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Product price with its currency."""
 
 
@@ -4608,7 +4608,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
     `no_discount`).
     """
 
-    current_tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    current_tariff_charge: MoneyAmount | None = None
     """Current discount or surcharge amount."""
 
     current_tariff_min_charge: Any | None = None
@@ -4622,10 +4622,10 @@ class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
     next_tariff_type: str | None = None
     """Tariff type from next_tariff_starts_at: a discount or a surcharge."""
 
-    next_tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    next_tariff_charge: MoneyAmount | None = None
     """Discount or surcharge amount from next_tariff_starts_at."""
 
-    next_tariff_min_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    next_tariff_min_charge: MoneyAmount | None = None
     """Minimum discount or surcharge from next_tariff_starts_at."""
 
     next_tariff_starts_at: datetime | None = None
@@ -4640,7 +4640,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep(Model):
     is a money object when present.
     """
 
-    tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    tariff_charge: MoneyAmount | None = None
     """Discount or surcharge amount for the step."""
 
     tariff_deadline_at: str | None = None
@@ -4865,7 +4865,7 @@ class PostingFinancialDataProduct2(Model):
 class PostingGlobalEtgbV1Request(RequestModel):
     """Period for which to return ETGB customs declarations."""
 
-    date: FinanceCashFlowStatementListRequestDate
+    date: DateTimeRange
     """Period in which the declarations were created, as `from` and `to` date-times."""
 
 

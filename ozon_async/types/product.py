@@ -11,8 +11,8 @@ from msgspec import Meta
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
+    MoneyAmount,
     OperationError,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
     ProductAttributesResponseDictionaryValue,
     ProductCardAttributeValue,
     ProductCertificateResult2,
@@ -3223,7 +3223,7 @@ class ProductPricesDetailsV1Response(Model):
 class ProductPricesDetailsV1ResponsePrice(Model):
     """Detailed price information of one product."""
 
-    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    customer_price: MoneyAmount | None = None
     """Price of the product on the site."""
 
     discount_percent: float | None = None
@@ -3232,7 +3232,7 @@ class ProductPricesDetailsV1ResponsePrice(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article code)."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Price of the product including promotions or boosting."""
 
     price_indexes: list[ProductPricesDetailsV1ResponsePricePriceIndex] | None = None
@@ -3257,7 +3257,7 @@ class ProductPricesDetailsV1ResponsePricePriceIndex(Model):
 class ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData(Model):
     """Price index data of one kind: minimum price, index value and a link to the product."""
 
-    min_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    min_price: MoneyAmount | None = None
     """Minimum price of the product."""
 
     price_index: float | None = None

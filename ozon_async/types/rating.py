@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
-    SellerInfoResponseRatingCurrentValueStatus,
+    RatingValueStatus,
 )
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class RatingHistoryV1ResponseRatingValue(Model):
     date_to: datetime | None = None
     """End of the period the value was calculated for."""
 
-    status: SellerInfoResponseRatingCurrentValueStatus | None = None
+    status: RatingValueStatus | None = None
     """Status of the rating value (danger, warning and Premium flags)."""
 
     value: float | None = None

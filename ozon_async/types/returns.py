@@ -13,7 +13,7 @@ from ozon_async.types.common import (
     FilterPeriod,
     IdNamePair,
     IdObject,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
+    MoneyAmount,
 )
 
 if TYPE_CHECKING:
@@ -823,7 +823,7 @@ class ReturnsSettingsUtilizationHistoryV1ResponseHistory(Model):
 class ReturnsSettingsUtilizationInfoV1Response(Model):
     """Current automatic disposal settings."""
 
-    min_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    min_price: MoneyAmount | None = None
     """Minimum product price from which automatic disposal can be set with
     /v1/returns/settings/utilization/update.
     """
@@ -835,10 +835,10 @@ class ReturnsSettingsUtilizationInfoV1Response(Model):
 class ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings(Model):
     """Price thresholds for automatic disposal of returned products."""
 
-    utilization_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    utilization_price: MoneyAmount | None = None
     """Maximum price up to which returned products without defects are disposed of automatically."""
 
-    utilization_price_defects: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    utilization_price_defects: MoneyAmount | None = None
     """Maximum price up to which returned products with defects are disposed of automatically."""
 
 

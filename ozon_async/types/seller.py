@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ozon_async._models import Model
 from ozon_async.types.common import (
-    SellerInfoResponseRatingCurrentValueStatus,
+    RatingValueStatus,
 )
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class SellerInfoV1ResponseRatingCurrentValue(Model):
     formatted: str | None = None
     """Rating value formatted for display."""
 
-    status: SellerInfoResponseRatingCurrentValueStatus | None = None
+    status: RatingValueStatus | None = None
     """Status of the rating value (danger, warning and Premium flags)."""
 
     value: float | None = None

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from ozon_async._models import Model
 from ozon_async.types.common import (
-    AnalyticsDataResponseResultDataDimension,
+    AnalyticsDimension,
 )
 
 
@@ -24,7 +24,7 @@ class SupplierAvailableWarehousesV1ResponseResult(Model):
     schedule: SupplierAvailableWarehousesV1ResponseResultSchedule | None = None
     """Workload of the warehouse over the coming periods."""
 
-    warehouse: AnalyticsDataResponseResultDataDimension | None = None
+    warehouse: AnalyticsDimension | None = None
     """The warehouse: its identifier and name."""
 
 

@@ -10,11 +10,11 @@ from msgspec import Meta, field
 
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
-    FinanceCashFlowStatementListRequestDate,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
-    SupplyOrderGetResponseOrderDropoffWarehouse,
-    SupplyOrderGetResponseOrderTimeslotTimeslot,
-    SupplyOrderTimeslotListResponseTimeslotsInfoTimezone,
+    DateTimeRange,
+    DropoffWarehouse,
+    MoneyAmount,
+    SupplyTimeslot,
+    WarehouseTimezone,
 )
 
 if TYPE_CHECKING:
@@ -720,7 +720,7 @@ class SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article)."""
 
-    price_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price_without_vat: MoneyAmount | None = None
     """Price of one unit without VAT, with its currency."""
 
     sku: int | None = None
@@ -809,13 +809,13 @@ class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary(Model):
 class SupplyOrderActSupplyActItemApprovedAmount(Model):
     """A value in an act: with VAT, the VAT itself and without VAT."""
 
-    amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    amount: MoneyAmount | None = None
     """The value including VAT."""
 
-    amount_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    amount_vat: MoneyAmount | None = None
     """The VAT part of the value."""
 
-    amount_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    amount_without_vat: MoneyAmount | None = None
     """The value without VAT."""
 
 
@@ -1550,7 +1550,7 @@ class SupplyOrderGetV3ResponseOrder(Model):
     centre; declared as a date-time although Ozon describes it as the seconds left.
     """
 
-    dropoff_warehouse: SupplyOrderGetResponseOrderDropoffWarehouse | None = None
+    dropoff_warehouse: DropoffWarehouse | None = None
     """Drop-off point of the supply order."""
 
     order_id: int | None = None
@@ -1910,10 +1910,10 @@ class SupplyOrderTimeslotListV2ResponseTimeslotsInfo(Model):
     limitations: SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations | None = None
     """How many times the interval was changed and how many changes are left."""
 
-    timeslots: list[SupplyOrderGetResponseOrderTimeslotTimeslot] | None = None
+    timeslots: list[SupplyTimeslot] | None = None
     """Intervals that can be chosen."""
 
-    timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    timezone: WarehouseTimezone | None = None
     """Time zone of the warehouse the intervals are given in."""
 
 
@@ -1955,7 +1955,7 @@ class SupplyOrderTimeslotUpdateV1Request(RequestModel):
     supply_order_id: int
     """Supply order identifier, from /v3/supply-order/list."""
 
-    timeslot: FinanceCashFlowStatementListRequestDate
+    timeslot: DateTimeRange
     """New delivery interval, local time, as offered by /v1/supply-order/timeslot/get."""
 
 
@@ -1984,7 +1984,7 @@ class SupplyOrderTimeslotUpdateV1Response(Model):
 class SupplyOrderTimeslotValue(Model):
     """Timeslot of a supply order with its time zone."""
 
-    timeslot: SupplyOrderGetResponseOrderTimeslotTimeslot | None = None
+    timeslot: SupplyTimeslot | None = None
     """Delivery interval, local time."""
 
     timezone_info: SupplyOrderTimeslotValueTimezoneInfo | None = None
