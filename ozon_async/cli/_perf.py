@@ -170,28 +170,36 @@ class PerfSession(Session):
         return session
 
     def perf_client(self) -> OzonPerformanceClient:
-        from ozon_async.performance import OzonPerformanceClient
+        from dataclasses import replace
+
+        from ozon_async.profiles import performance_client
 
         conn, p = self.perf, self.profile
-        kwargs: dict[str, Any] = p.performance_kwargs()
-        if conn.access_token:
-            kwargs = {"access_token": conn.access_token}
-            if conn.client_id:
-                kwargs["client_id"] = conn.client_id
+        if conn.access_token:  # the flags replace the profile's credentials
+            p = replace(
+                p,
+                performance_access_token=conn.access_token,
+                performance_client_id=conn.client_id or None,
+                performance_client_secret=None,
+            )
         elif conn.client_secret:
-            kwargs = {"client_secret": conn.client_secret}
-            kwargs["client_id"] = conn.client_id or p.performance_client_id
+            p = replace(
+                p,
+                performance_access_token=None,
+                performance_client_secret=conn.client_secret,
+                performance_client_id=conn.client_id or p.performance_client_id,
+            )
         elif conn.client_id:
-            kwargs["client_id"] = conn.client_id
-        base_url = conn.base_url or p.performance_base_url
-        if base_url:
-            kwargs["base_url"] = base_url
+            p = replace(p, performance_client_id=conn.client_id)
+        if conn.base_url:
+            p = replace(p, performance_base_url=conn.base_url)
+        options: dict[str, Any] = {}
         if conn.timeout is not None:
-            kwargs["timeout"] = conn.timeout
+            options["timeout"] = conn.timeout
         if conn.max_retries is not None:
-            kwargs["max_retries"] = conn.max_retries
+            options["max_retries"] = conn.max_retries
         try:
-            client = OzonPerformanceClient(**kwargs)
+            client = performance_client(p, **options)
         except ConfigurationError as exc:
             self.fail(
                 EXIT_USAGE,
