@@ -49,7 +49,6 @@ __all__ = [
     "call_once",
     "describe_body",
     "export_all",
-    "json_path",
     "prepare_body",
     "print_json",
 ]
@@ -259,39 +258,6 @@ def _log_error(session: Session, exc: BaseException) -> None:
 
 
 # ---------------------------------------------------------------------- --all
-def _struct_info(info: Any) -> Any:
-    import msgspec.inspect as mi
-
-    while isinstance(info, mi.Metadata):
-        info = info.type
-    if isinstance(info, mi.StructType):
-        return info
-    if isinstance(info, mi.UnionType):
-        for t in info.types:
-            found = _struct_info(t)
-            if found is not None:
-                return found
-    return None
-
-
-def json_path(type_: Any, attrs: tuple[str, ...]) -> list[str]:
-    """The JSON names along a path of model attribute names (``with_`` -> ``with``)."""
-    import msgspec.inspect as mi
-
-    info: Any = mi.type_info(type_) if type_ is not None else None
-    out: list[str] = []
-    for attr in attrs:
-        struct = _struct_info(info) if info is not None else None
-        field = next((f for f in struct.fields if f.name == attr), None) if struct else None
-        if field is None:
-            out.append(attr)
-            info = None
-        else:
-            out.append(field.encode_name)
-            info = field.type
-    return out
-
-
 def _dig(data: Any, path: list[str]) -> Any:
     for name in path:
         if not isinstance(data, dict):

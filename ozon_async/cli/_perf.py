@@ -30,6 +30,7 @@ from ozon_async._catalog import dotted
 from ozon_async._exceptions import ConfigurationError, OzonError, RequestValidationError
 from ozon_async.cli._input import BodyError, parse_body
 from ozon_async.cli._runner import (
+    CONTEXT,
     EXIT_OK,
     EXIT_USAGE,
     Connection,
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["perf"]
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The columns of ``ozon perf statistics`` (the fields of a typed row), in order.

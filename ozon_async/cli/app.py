@@ -33,6 +33,7 @@ from ozon_async._version import __version__
 from ozon_async.cli import _ops
 from ozon_async.cli._input import BodyError, parse_body
 from ozon_async.cli._runner import (
+    CONTEXT,
     EXIT_OK,
     EXIT_USAGE,
     Connection,
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
     from ozon_async._request import Prepared
 
 __all__ = ["cli"]
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _complete_operation(

@@ -699,9 +699,7 @@ class PerformanceSandbox:
         return out
 
     def _validate(self, key: str, args: dict[str, Any]) -> str | None:
-        from ozon_async.performance import OPERATIONS
-
-        op = OPERATIONS.get(key)
+        op = _catalog.operations(_catalog.PERFORMANCE).get(key)
         if op is None or op.request_type is None:
             return None
         payload = {k: v for k, v in args.items() if k not in op.path_params}

@@ -28,7 +28,6 @@ import msgspec
 from aiohttp import web
 
 from ozon_async import _catalog
-from ozon_async.resources._registry import OPERATIONS
 from ozon_async.testing import _data as d
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
 from ozon_async.testing._files import pdf_bytes, png_bytes
@@ -399,7 +398,7 @@ class Sandbox:
             if prm.get("in") == "path":
                 example[prm["name"]] = prm.get("example", prm.get("schema", {}).get("example"))
         if "multipart/form-data" in content:  # files: the example's text as the file's bytes
-            op = OPERATIONS.get(key)
+            op = _catalog.operations(_catalog.SELLER).get(key)
             if op is not None and op.request_type is not None:
                 import typing
 
@@ -909,7 +908,7 @@ class Sandbox:
         if fault is not None:
             return _fault_response(fault)
         key = f"{request.method} {path}"
-        op = OPERATIONS.get(key)
+        op = _catalog.operations(_catalog.SELLER).get(key)
         if request.method != "GET":
             problem = self._invalid(op, spec_op, body, decoded)
             if problem:
