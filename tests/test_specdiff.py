@@ -355,3 +355,16 @@ def test_a_type_used_by_several_groups_is_not_named_after_one_operation() -> Non
         broken = copy.deepcopy(spec)
         names.apply_renames(broken, {new: old})
         assert any(v.startswith(f"{old}: used by the groups") for v in names.violations(broken))
+
+
+def test_no_performance_type_used_by_several_groups_is_named_after_one_operation() -> None:
+    """Rule 4 holds for the Performance API's spec too (``StatisticsSubmitResponse``, the answer
+    of the statistics and vendor groups' report requests, is ``ReportAcceptedResponse``)."""
+    spec = specio.load(Path(__file__).resolve().parent.parent / "spec" / "performance.yaml")
+    groups, bare, users = names.groups_of(spec), names.bare_operation_names(spec), names.users(spec)
+    shared = [
+        n for n in spec["components"]["schemas"] if len({groups[o] for o in users.get(n, ())}) > 1
+    ]
+    assert "ReportAcceptedResponse" in shared
+    assert [n for n in shared if names.named_after_operation(n, bare)] == []
+    assert names.named_after_operation("StatisticsSubmitResponse", bare) == "statistics_submit"

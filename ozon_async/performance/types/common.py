@@ -34,7 +34,7 @@ class ErrorResponse(Model):
     """Further details, when the gateway gives them."""
 
 
-class StatisticsSubmitResponse(Model):
+class ReportAcceptedResponse(Model):
     """A report request was accepted."""
 
     UUID: str | None = None
