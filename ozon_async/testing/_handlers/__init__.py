@@ -1,5 +1,5 @@
 """State-backed operations: answers read from and writes applied to the sandbox shop, one room
-per domain (:mod:`.warehouses`, :mod:`.products` with stocks and prices, :mod:`.postings`,
+per domain (:mod:`.warehouses`, :mod:`.products` with prices, :mod:`.stocks`, :mod:`.postings`,
 :mod:`.labels`, :mod:`.returns`, :mod:`.chats`, :mod:`.reports`).
 
 Each handler gets a :class:`Call` and returns the answer as plain JSON data (the server then shapes
@@ -17,6 +17,7 @@ from ozon_async.testing._handlers import (  # noqa: F401  (each room registers i
     postings,
     products,
     returns,
+    stocks,
     warehouses,
 )
 from ozon_async.testing._handlers._base import HANDLERS, NEEDS, PREPARE, Call, SandboxError

@@ -128,3 +128,7 @@ def id_list(values: Any) -> list[str]:
     if not isinstance(values, list):
         values = [values]
     return [str(v) for v in values if v not in (None, "")]
+
+
+def item_error(code: str, message: str) -> list[dict[str, Any]]:
+    return [{"code": code, "message": message}]

@@ -1,4 +1,5 @@
-"""The sandbox's room for products, their stocks and prices: lists, info, attribute and stock and price updates, imports, archiving and deletion."""
+"""The sandbox's room for products and their prices: lists, info, attributes, price updates,
+imports, archiving and deletion (stocks: :mod:`.stocks`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ozon_async.testing._handlers._base import (
     handles,
     id_list,
     invalid,
+    item_error,
     not_found,
 )
 from ozon_async.testing._state import (
@@ -38,7 +40,7 @@ _VISIBILITY: dict[str, Callable[[Product], bool]] = {
 }
 
 
-def _products(call: Call, spec: dict[str, Any]) -> list[Product]:
+def products_matching(call: Call, spec: dict[str, Any]) -> list[Product]:
     offers = set(id_list(spec.get("offer_id")))
     pids = set(id_list(spec.get("product_id")))
     skus = set(id_list(spec.get("sku")))
@@ -65,7 +67,7 @@ def product_list(call: Call) -> Any:
             "is_discounted": False,
             "quants": [],
         }
-        for p in _products(call, call.filter())
+        for p in products_matching(call, call.filter())
     ]
     return call.page(items, {"result": {}})
 
@@ -140,68 +142,11 @@ def _product_info(call: Call, p: Product) -> dict[str, Any]:
 def product_info_list(call: Call) -> Any:
     items = [
         call.entity(_product_info(call, p), "items", f"product:{p.product_id}")
-        for p in _products(call, call.body)
+        for p in products_matching(call, call.body)
     ]
     if not any(call.body.get(k) for k in ("offer_id", "product_id", "sku")):
         raise invalid("pass at least one of offer_id, product_id, sku")
     return {"items": items}
-
-
-def _stocks_item(p: Product) -> dict[str, Any]:
-    return {
-        "product_id": p.product_id,
-        "offer_id": p.offer_id,
-        "stocks": [
-            {
-                "sku": p.sku,
-                "type": "fbs",
-                "present": p.total_present(),
-                "reserved": sum(p.reserved.values()),
-                "shipment_type": "SHIPMENT_TYPE_GENERAL",
-                "warehouse_ids": sorted(p.stocks),
-            },
-            {
-                "sku": p.sku,
-                "type": "fbo",
-                "present": p.fbo_present,
-                "reserved": 0,
-                "shipment_type": "SHIPMENT_TYPE_GENERAL",
-                "warehouse_ids": [],
-            },
-        ],
-    }
-
-
-@handles("POST /v4/product/info/stocks")
-def product_info_stocks(call: Call) -> Any:
-    items = [_stocks_item(p) for p in _products(call, call.filter())]
-    return call.page(items, {})
-
-
-@handles("POST /v1/product/info/warehouse/stocks")
-def product_info_warehouse_stocks(call: Call) -> Any:
-    wid = str(call.body.get("warehouse_id") or "")
-    if wid and int(wid) not in call.state.warehouses:
-        raise not_found(f"warehouse {wid} not found")
-    items = []
-    for p in sorted(call.state.products.values(), key=lambda p: p.product_id):
-        for w, present in sorted(p.stocks.items()):
-            if wid and str(w) != wid:
-                continue
-            reserved = p.reserved.get(w, 0)
-            items.append(
-                {
-                    "warehouse_id": w,
-                    "product_id": p.product_id,
-                    "offer_id": p.offer_id,
-                    "sku": p.sku,
-                    "present": present,
-                    "reserved": reserved,
-                    "free_stock": max(0, present - reserved),
-                    "updated_at": d.iso(p.updated_at),
-                }
-            )
-    return call.page(items, {})
 
 
 def _price_item(p: Product) -> dict[str, Any]:
@@ -227,7 +172,7 @@ def _price_item(p: Product) -> dict[str, Any]:
 def product_info_prices(call: Call) -> Any:
     items = [
         call.entity(_price_item(p), "items", f"price:{p.product_id}")
-        for p in _products(call, call.filter())
+        for p in products_matching(call, call.filter())
     ]
     return call.page(items, {})
 
@@ -235,7 +180,7 @@ def product_info_prices(call: Call) -> Any:
 @handles("POST /v4/product/info/attributes")
 def product_info_attributes(call: Call) -> Any:
     items = []
-    for p in _products(call, call.filter()):
+    for p in products_matching(call, call.filter()):
         depth, width, height = p.dimensions
         items.append(
             call.entity(
@@ -269,64 +214,6 @@ def product_info_attributes(call: Call) -> Any:
     return call.page(items, {})
 
 
-def _item_error(code: str, message: str) -> list[dict[str, Any]]:
-    return [{"code": code, "message": message}]
-
-
-@handles("POST /v2/products/stocks")
-def products_stocks(call: Call) -> Any:
-    state, sb = call.state, call.sb
-    results = []
-    changed: dict[int, set[int]] = {}  # product -> warehouses, for TYPE_STOCKS_CHANGED
-    for item in call.body.get("stocks") or []:
-        offer, pid = item.get("offer_id"), item.get("product_id")
-        wid = item.get("warehouse_id")
-        out: dict[str, Any] = {
-            "offer_id": offer or "",
-            "product_id": pid or 0,
-            "warehouse_id": wid or 0,
-            "updated": False,
-        }
-        p = state.product_by(offer_id=offer) if offer else state.product_by(product_id=pid)
-        if p is not None:
-            out["offer_id"], out["product_id"] = p.offer_id, p.product_id
-        w = state.warehouses.get(int(wid)) if str(wid or "").isdigit() else None
-        last = state.stock_writes.get((p.product_id, w.warehouse_id)) if p and w else None
-        if p is None:
-            out["errors"] = _item_error(
-                "NOT_FOUND", "product not found: check offer_id or product_id"
-            )
-        elif w is None:
-            out["errors"] = _item_error("WAREHOUSE_NOT_FOUND", f"warehouse {wid} not found")
-        elif p.archived:
-            out["errors"] = _item_error(
-                "PRODUCT_IS_ARCHIVED", "stock cannot be set for an archived product"
-            )
-        elif last is not None and call.now - last < sb.stock_interval:
-            wait = sb.stock_interval - (call.now - last)
-            out["errors"] = _item_error(
-                "TOO_MANY_REQUESTS",
-                f"the stock of this offer at this warehouse was updated less than {sb.stock_interval:g} s ago; retry in {wait:.0f} s",
-            )
-        else:
-            stock = int(item.get("stock") or 0)
-            if stock < 0:
-                out["errors"] = _item_error("INVALID_STOCK", "stock must not be negative")
-            else:
-                p.stocks[w.warehouse_id] = stock + p.reserved.get(w.warehouse_id, 0)
-                p.updated_at = call.now
-                state.stock_writes[(p.product_id, w.warehouse_id)] = call.now
-                out["updated"] = True
-                out["errors"] = []
-                changed.setdefault(p.product_id, set()).add(w.warehouse_id)
-        results.append(out)
-    if changed and sb.pusher is not None:
-        from ozon_async.testing import _push
-
-        sb.push(_push.stocks_changed(sb, changed, call.now))
-    return {"result": results}
-
-
 def _decimal(value: Any) -> float | None:
     if value in (None, ""):
         return None
@@ -354,25 +241,25 @@ def product_import_prices(call: Call) -> Any:
             window = [t for t in state.price_writes.get(p.product_id, []) if call.now - t < 3600]
             state.price_writes[p.product_id] = window
         if p is None:
-            out["errors"] = _item_error(
+            out["errors"] = item_error(
                 "NOT_FOUND", "product not found: check offer_id or product_id"
             )
         elif len(window) >= sb.price_updates_per_hour:
             wait = 3600 - (call.now - window[0])
-            out["errors"] = _item_error(
+            out["errors"] = item_error(
                 "TOO_MANY_REQUESTS",
                 f"the price of this product was updated {sb.price_updates_per_hour} times in the last hour; retry in {wait:.0f} s",
             )
         elif price is not None and price <= 0:
-            out["errors"] = _item_error(
+            out["errors"] = item_error(
                 "INVALID_PRICE", 'price must be a positive decimal, e.g. "1490.00"'
             )
         elif old not in (None, 0.0) and price is not None and old is not None and old <= price:
-            out["errors"] = _item_error(
+            out["errors"] = item_error(
                 "INVALID_OLD_PRICE", "old_price must be 0 or greater than price"
             )
         elif low not in (None, 0.0) and price is not None and low is not None and low > price:
-            out["errors"] = _item_error(
+            out["errors"] = item_error(
                 "INVALID_MIN_PRICE", "min_price must not be greater than price"
             )
         else:
