@@ -69,12 +69,39 @@ def comment(text: str) -> str:
 
 def field_annotation(f: FieldModel) -> str:
     ann = f.type.annotation
+    if f.container:
+        return container_annotation(f)
     if f.required:
         return ann
     return f"{ann} | None"
 
 
+# ---------------------------------------------------------------- lists and maps in answers
+# ``AnswerList[X]``/``AnswerDict[X]`` (ozon_async/_models.py) are ``list[X]``/``dict[str, X]`` to
+# type checkers and accept null at run time; the default is an empty one and ``__post_init__``
+# turns a null into an empty one, so user code iterates without ``or []``.
+def container_annotation(f: FieldModel) -> str:
+    inner = f.type.annotation[len(f.container or "") + 1 : -1]
+    if f.container == "dict":
+        key, _, value = inner.partition(", ")
+        assert key == "str", f.type.annotation
+        return f"AnswerDict[{value}]"
+    return f"AnswerList[{inner}]"
+
+
+def container_default(f: FieldModel) -> str:
+    name = f', name="{f.wire}"' if f.name != f.wire else ""
+    return f" = field(default_factory={f.container}{name})"
+
+
+def null_containers(s: StructModel) -> list[tuple[str, str]]:
+    """(attribute, empty value) of the answer lists and maps that a null must not leave None."""
+    return [(f.name, "[]" if f.container == "list" else "{}") for f in s.fields if f.container]
+
+
 def field_default(f: FieldModel) -> str:
+    if f.container:
+        return container_default(f)
     if f.required:
         if f.name != f.wire:
             return f' = field(name="{f.wire}")'
@@ -197,6 +224,7 @@ def _env() -> jinja2.Environment:
         field_annotation=field_annotation,
         field_default=field_default,
         field_doc=field_doc,
+        null_containers=null_containers,
         op_doc=op_doc,
         return_type=return_type,
         type_ref=type_ref,
@@ -222,6 +250,8 @@ def render_models(api: ApiModel, module: str, names: list[str], env: jinja2.Envi
             refs |= f.type.refs
             if f.name != f.wire:
                 needs.add("field")
+            if f.container:
+                needs |= {"field", "Answer" + f.container.capitalize()}
     for a in aliases:
         if "Any" in a.runtime:
             needs.add("Any")
@@ -258,6 +288,8 @@ def render_models(api: ApiModel, module: str, names: list[str], env: jinja2.Envi
                 ("Model", any(not s.request for s in structs)),
                 ("RequestModel", any(s.request for s in structs)),
                 ("EmptyAsNullInt", "EmptyAsNullInt" in needs),
+                ("AnswerList", "AnswerList" in needs),
+                ("AnswerDict", "AnswerDict" in needs),
             )
             if used
         ],

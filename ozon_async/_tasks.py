@@ -9,7 +9,7 @@ instead of sleeping. Status checks are reads: the client retries their transient
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -182,6 +182,7 @@ async def wait_task(
     interval: float | None = None,
     first_check_after: float | None = None,
     on_check: Callable[[Any], object] | None = None,
+    check: Callable[..., Awaitable[Any]] | None = None,
 ) -> TaskResult[Any, Any]:
     """Ask the status operation of ``op``'s task until it ends or ``timeout`` seconds pass.
 
@@ -192,6 +193,9 @@ async def wait_task(
         first_check_after: pause before the first check (default: ``interval``; ``0`` checks at
             once, as when resuming a task started earlier).
         on_check: called with each status answer (progress reporting).
+        check: the status call, given the task id as its keyword argument (default: the
+            client's typed method of the status operation); the command line passes one that
+            also keeps the answer as Ozon sent it.
     """
     t = op.task
     if t is None:
@@ -201,7 +205,8 @@ async def wait_task(
     if limit <= 0 or pause <= 0:
         raise ValueError("timeout and interval must be positive")
     status_op = OPERATIONS[t.status]
-    check = getattr(getattr(client, status_op.group), status_op.name)
+    if check is None:
+        check = getattr(getattr(client, status_op.group), status_op.name)
     clock = client._clock
     begin = clock.now()
     delay = pause if first_check_after is None else first_check_after

@@ -23,8 +23,8 @@ WIDE = {"since": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
 
 def _client(sandbox: Sandbox, clock: Any, **kwargs: Any) -> OzonClient:
     return OzonClient(
-        "123456",
-        "test-api-key",
+        sandbox.client_id,
+        sandbox.api_key,
         base_url=sandbox.url,
         clock=clock,
         limiter=InProcessRateLimiter(clock=clock),
@@ -372,7 +372,10 @@ async def test_stock_report_is_a_real_xlsx(ozon_sandbox: OzonSandbox) -> None:
 # ------------------------------------------------------------------------ auth
 async def test_oauth_bearer_token_is_accepted_and_limited_per_token() -> None:
     clock = ManualClock()
-    async with Sandbox(clock=clock, rate_limit=2) as sandbox, aiohttp.ClientSession() as s:
+    async with (
+        Sandbox(clock=clock, rate_limit=2, any_key=True) as sandbox,
+        aiohttp.ClientSession() as s,
+    ):
         url = sandbox.url + "/v1/roles"
         statuses = []
         for token in ("token-a", "token-a", "token-a", "token-b"):
@@ -471,3 +474,32 @@ def test_every_state_backed_operation_is_in_the_spec() -> None:
 
     for key in [*HANDLERS, *NEEDS, *PREPARE]:
         assert key in OPERATIONS, key
+
+
+async def test_a_wrong_key_is_refused_as_ozon_refuses_it() -> None:
+    """Only the sandbox's own credentials pass; a wrong key gets Ozon's 401 answer, so that a
+    client's handling of a revoked key can be tested without fault injection."""
+    from ozon_async import AuthenticationError
+
+    async with Sandbox(seed=1) as sandbox:
+        async with sandbox.client(rate_limit=None) as good:
+            assert (await good.warehouse.list_v2(limit=1)).warehouses
+        for client_id, key in ((sandbox.client_id, "wrong"), ("999", sandbox.api_key)):
+            async with OzonClient(client_id, key, base_url=sandbox.url, max_retries=0) as bad:
+                with pytest.raises(AuthenticationError) as info:
+                    await bad.warehouse.list_v2(limit=1)
+            assert info.value.status == 401 and info.value.code == 16
+            assert info.value.message == "Invalid Api-Key, please check the key and try again"
+        async with OzonClient(
+            access_token="not-the-token", base_url=sandbox.url, max_retries=0
+        ) as bad_token:
+            with pytest.raises(AuthenticationError):
+                await bad_token.warehouse.list_v2(limit=1)
+        async with OzonClient(
+            access_token=sandbox.access_token, base_url=sandbox.url
+        ) as good_token:
+            assert (await good_token.warehouse.list_v2(limit=1)).warehouses
+    async with Sandbox(seed=1, any_key=True) as open_sandbox:
+        async with OzonClient("1", "anything", base_url=open_sandbox.url) as anyone:
+            assert (await anyone.warehouse.list_v2(limit=1)).warehouses
+        assert "any Client-Id" in open_sandbox.credentials_text()

@@ -163,6 +163,8 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
         sandbox=args.sandbox,
         sandbox_port=args.sandbox_port,
     )
+    if args.http:
+        _check_port(args.host, args.port)
     async with app:
         if app.sandbox_server is not None:
             print(
@@ -179,11 +181,33 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
             await app.run_stdio()
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line, before anything starts, when the HTTP port cannot be listened on."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigurationError(f"--host {host}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            from ozon_async._listen import listen_error
+
+            raise ConfigurationError(listen_error(exc, host, port)) from None
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m ozon_async.mcp") -> int:
     """Run the MCP server until its client disconnects (stdio) or it is interrupted (HTTP).
 
     Returns the exit code: 0, or 2 for a usage or configuration error (told on stderr)."""
-    args = parser(prog).parse_args(list(argv) if argv is not None else None)
+    ap = parser(prog)
+    args = ap.parse_args(list(argv) if argv is not None else None)
+    if not isinstance(logging.getLevelName(args.log_level.upper()), int):
+        ap.error(f"--log-level {args.log_level!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(name)s: %(message)s"
     )

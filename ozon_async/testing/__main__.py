@@ -1,7 +1,9 @@
 """``python -m ozon_async.testing``: serve the sandbox (a local Ozon shop) for manual use.
 
 ``--speed 60`` runs sandbox time 60 times faster than real time (the 30-s stock rule passes in
-half a second, reports are ready sooner); ``--seed`` picks the shop.
+half a second, reports are ready sooner); ``--seed`` picks the shop. The sandbox accepts only the
+Client-Id and Api-Key it prints (``--client-id``/``--api-key`` choose them; ``--any-key`` accepts
+any), and refuses others as Ozon refuses a wrong key.
 """
 
 from __future__ import annotations
@@ -10,10 +12,18 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import os
+import sys
 from datetime import datetime
 
+from ozon_async._listen import listen_error
 from ozon_async.testing._clock import ScaledClock
-from ozon_async.testing._server import Sandbox
+from ozon_async.testing._server import (
+    SANDBOX_ACCESS_TOKEN,
+    SANDBOX_API_KEY,
+    SANDBOX_CLIENT_ID,
+    Sandbox,
+)
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -28,6 +38,10 @@ async def _serve(args: argparse.Namespace) -> None:
         postings=args.postings,
         warehouses=args.warehouses,
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
+        client_id=args.client_id,
+        api_key=args.api_key,
+        access_token=args.access_token or None,
+        any_key=args.any_key,
     )
     await sandbox.start()
     # The seeded shop is long-lived: keep the collector from walking it on every full collection
@@ -36,7 +50,8 @@ async def _serve(args: argparse.Namespace) -> None:
     gc.freeze()
     print(
         f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} "
-        f"(admin: {sandbox.url}/__admin/state)",
+        f"(admin: {sandbox.url}/__admin/state)\n"
+        f"  accepts {sandbox.credentials_text()}",
         flush=True,
     )
     try:
@@ -46,7 +61,9 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m ozon_async.testing", description=__doc__)
+    # `ozon sandbox` runs this module and names itself in its messages
+    prog = os.environ.get("OZON_SANDBOX_PROG") or "python -m ozon_async.testing"
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     ap.add_argument("--seed", type=int, default=0, help="the shop's seed (same seed, same shop)")
@@ -59,11 +76,30 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--rate-limit", type=float, default=50.0, help="requests per second per Client-Id (0: off)"
     )
+    ap.add_argument("--client-id", default=SANDBOX_CLIENT_ID, help="the Client-Id it accepts")
+    ap.add_argument("--api-key", default=SANDBOX_API_KEY, help="the Api-Key it accepts")
+    ap.add_argument(
+        "--access-token", default=SANDBOX_ACCESS_TOKEN, help="the OAuth token it accepts"
+    )
+    ap.add_argument(
+        "--any-key", action="store_true", help="accept any Client-Id and Api-Key (or token)"
+    )
     args = ap.parse_args(argv)
     if args.speed <= 0:
         ap.error("--speed must be positive")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    if not 0 <= args.port <= 65535:
+        ap.error("--port must be between 0 and 65535")
+    if args.start:
+        try:
+            datetime.fromisoformat(args.start.replace("Z", "+00:00"))
+        except ValueError:
+            ap.error(f"--start {args.start!r} is not an ISO 8601 date and time")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(args))
+    except OSError as exc:
+        print(f"{prog}: {listen_error(exc, args.host, args.port)}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

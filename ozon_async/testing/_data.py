@@ -425,7 +425,9 @@ class SchemaFaker:
             return None
         if "const" in s:
             return s["const"]
-        enum = [e for e in s.get("enum", []) if e not in PLACEHOLDERS and e is not None]
+        # the documented values of an answer string (x-ozon-known-values) are realistic too
+        listed = s.get("enum") or s.get("x-ozon-known-values") or []
+        enum = [e for e in listed if e not in PLACEHOLDERS and e is not None]
         if enum:
             typed = [e for e in enum if _matches(e, kind)]
             return rng.choice(typed or enum)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     ActionsAutoAddProductsUpdateV1ResponseRejectedCode = (
@@ -100,11 +100,17 @@ class ActionProductsUpdateResponse(Model):
 class ActionsAutoAddProductsCandidatesV1Response(Model):
     """A page of products that can be auto-added to a promotion."""
 
-    products: list[ActionsAutoAddProductsCandidatesV1ResponseProduct] | None = None
+    products: AnswerList[ActionsAutoAddProductsCandidatesV1ResponseProduct] = field(
+        default_factory=list
+    )
     """Products eligible for automatic addition to the promotion."""
 
     total: int | None = None
     """Total number of eligible products."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ActionsAutoAddProductsCandidatesV1ResponseProduct(Model):
@@ -176,18 +182,26 @@ class ActionsAutoAddProductsDeleteV1Request(RequestModel):
 class ActionsAutoAddProductsDeleteV1Response(Model):
     """Result of removing products from automatic addition."""
 
-    product_ids: list[int] | None = None
+    product_ids: AnswerList[int] = field(default_factory=list)
     """Product identifiers (product_id) that were removed from automatic addition."""
+
+    def __post_init__(self) -> None:
+        if self.product_ids is None:
+            self.product_ids = []
 
 
 class ActionsAutoAddProductsListV1Response(Model):
     """A page of products queued for automatic addition to a promotion."""
 
-    products: list[ActionsAutoAddProductsListV1ResponseProduct] | None = None
+    products: AnswerList[ActionsAutoAddProductsListV1ResponseProduct] = field(default_factory=list)
     """Products queued for automatic addition."""
 
     total: int | None = None
     """Total number of queued products."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ActionsAutoAddProductsListV1ResponseProduct(Model):
@@ -295,20 +309,40 @@ class ActionsAutoAddProductsUpdateV1RequestToUpdate(RequestModel):
 class ActionsAutoAddProductsUpdateV1Response(Model):
     """Outcome of adding or updating products in automatic addition."""
 
-    below_min_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    below_min_price: AnswerList[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products whose price is below the minimum price."""
 
-    extremely_low_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    extremely_low_price: AnswerList[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products discounted by more than 70%."""
 
-    failed_price: list[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] | None = None
+    failed_price: AnswerList[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products whose price did not pass the price check."""
 
-    rejected: list[ActionsAutoAddProductsUpdateV1ResponseRejected] | None = None
+    rejected: AnswerList[ActionsAutoAddProductsUpdateV1ResponseRejected] = field(
+        default_factory=list
+    )
     """Products that could not be added or updated, with the reason."""
 
-    updated_ids: list[int] | None = None
+    updated_ids: AnswerList[int] = field(default_factory=list)
     """Product identifiers (product_id) that were added or updated."""
+
+    def __post_init__(self) -> None:
+        if self.below_min_price is None:
+            self.below_min_price = []
+        if self.extremely_low_price is None:
+            self.extremely_low_price = []
+        if self.failed_price is None:
+            self.failed_price = []
+        if self.rejected is None:
+            self.rejected = []
+        if self.updated_ids is None:
+            self.updated_ids = []
 
 
 class ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice(Model):
@@ -404,8 +438,12 @@ class ActionsDiscountsTaskListV1Request(RequestModel):
 class ActionsDiscountsTaskListV1Response(Model):
     """Answer with a page of customer discount requests (version 1)."""
 
-    result: list[ActionsDiscountsTaskListV1ResponseResult] | None = None
+    result: AnswerList[ActionsDiscountsTaskListV1ResponseResult] = field(default_factory=list)
     """Discount requests."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ActionsDiscountsTaskListV1ResponseResult(Model):
@@ -533,8 +571,12 @@ class ActionsDiscountsTaskListV2Request(RequestModel):
 class ActionsDiscountsTaskListV2Response(Model):
     """Answer with a page of customer discount requests."""
 
-    tasks: list[ActionsDiscountsTaskListV2ResponseTask] | None = None
+    tasks: AnswerList[ActionsDiscountsTaskListV2ResponseTask] = field(default_factory=list)
     """Discount requests."""
+
+    def __post_init__(self) -> None:
+        if self.tasks is None:
+            self.tasks = []
 
 
 class ActionsDiscountsTaskListV2ResponseTask(Model):
@@ -636,8 +678,12 @@ class ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo(Model):
 class ActionsListV1Response(Model):
     """Answer with the promotions available to the seller."""
 
-    result: list[ActionsListV1ResponseResult] | None = None
+    result: AnswerList[ActionsListV1ResponseResult] = field(default_factory=list)
     """Promotions."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ActionsListV1ResponseResult(Model):
@@ -661,7 +707,7 @@ class ActionsListV1ResponseResult(Model):
     date_end: str | None = None
     """Promotion end date."""
 
-    auto_add_dates: list[datetime] | None = None
+    auto_add_dates: AnswerList[datetime] = field(default_factory=list)
     """Dates and times when products are added to the promotion automatically."""
 
     freeze_date: str | None = None
@@ -695,6 +741,10 @@ class ActionsListV1ResponseResult(Model):
 
     discount_value: float | None = None
     """Discount size."""
+
+    def __post_init__(self) -> None:
+        if self.auto_add_dates is None:
+            self.auto_add_dates = []
 
 
 class ActionsProductsActivateV1Request(RequestModel):
@@ -743,7 +793,7 @@ class DiscountTaskUpdateError(Model):
 class DiscountTaskUpdateResult(Model):
     """Result of approving or declining discount requests."""
 
-    fail_details: list[DiscountTaskUpdateError] | None = None
+    fail_details: AnswerList[DiscountTaskUpdateError] = field(default_factory=list)
     """Errors for the requests whose status could not be changed."""
 
     success_count: int | None = None
@@ -751,6 +801,10 @@ class DiscountTaskUpdateResult(Model):
 
     fail_count: int | None = None
     """Number of requests whose status could not be changed."""
+
+    def __post_init__(self) -> None:
+        if self.fail_details is None:
+            self.fail_details = []
 
 
 class DiscountTasksUpdateResponse(Model):
@@ -813,7 +867,7 @@ class PromoActionProduct(Model):
 class PromoActionProductList(Model):
     """A page of promotion products."""
 
-    products: list[PromoActionProduct] | None = None
+    products: AnswerList[PromoActionProduct] = field(default_factory=list)
     """Products."""
 
     total: float | None = None
@@ -823,6 +877,10 @@ class PromoActionProductList(Model):
     """Identifier of the last value on the page; pass it in last_id of the next request to get the
     following values.
     """
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PromoActionProductRejection(Model):
@@ -838,8 +896,14 @@ class PromoActionProductRejection(Model):
 class PromoActionProductsUpdateResult(Model):
     """Result of adding products to, or removing them from, a promotion."""
 
-    product_ids: list[float] | None = None
+    product_ids: AnswerList[float] = field(default_factory=list)
     """Identifiers of the products that were added or removed."""
 
-    rejected: list[PromoActionProductRejection] | None = None
+    rejected: AnswerList[PromoActionProductRejection] = field(default_factory=list)
     """Products that could not be added or removed, with the reason."""
+
+    def __post_init__(self) -> None:
+        if self.product_ids is None:
+            self.product_ids = []
+        if self.rejected is None:
+            self.rejected = []

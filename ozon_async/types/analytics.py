@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     AnalyticsDataResponseResultDataDimension,
 )
@@ -288,17 +288,23 @@ class AnalyticsAverageDeliveryTimeDetailsV1RequestFilters(RequestModel):
 class AnalyticsAverageDeliveryTimeDetailsV1Response(Model):
     """Detailed average delivery time analytics for a cluster."""
 
-    data: list[AnalyticsAverageDeliveryTimeDetailsV1ResponseData] | None = None
+    data: AnswerList[AnalyticsAverageDeliveryTimeDetailsV1ResponseData] = field(
+        default_factory=list
+    )
     """Per-product analytics within the cluster."""
 
     total_rows: int | None = None
     """Total number of rows available."""
 
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
+
 
 class AnalyticsAverageDeliveryTimeDetailsV1ResponseData(Model):
     """Average delivery time analytics for one product in the cluster."""
 
-    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
+    clusters_data: AnswerList[AverageDeliveryTimeShipmentCluster] = field(default_factory=list)
     """Data for each shipment cluster the product was shipped from."""
 
     item: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem | None = None
@@ -306,6 +312,10 @@ class AnalyticsAverageDeliveryTimeDetailsV1ResponseData(Model):
 
     metrics: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics | None = None
     """Delivery metrics for the product."""
+
+    def __post_init__(self) -> None:
+        if self.clusters_data is None:
+            self.clusters_data = []
 
 
 class AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem(Model):
@@ -413,17 +423,21 @@ class AnalyticsAverageDeliveryTimeV1Request(RequestModel):
 class AnalyticsAverageDeliveryTimeV1Response(Model):
     """Average delivery time analytics by delivery cluster."""
 
-    data: list[AnalyticsAverageDeliveryTimeV1ResponseData] | None = None
+    data: AnswerList[AnalyticsAverageDeliveryTimeV1ResponseData] = field(default_factory=list)
     """Analytics for each delivery cluster."""
 
     total: AnalyticsAverageDeliveryTimeV1ResponseTotal | None = None
     """Overall delivery metrics across all clusters."""
 
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
+
 
 class AnalyticsAverageDeliveryTimeV1ResponseData(Model):
     """Average delivery time analytics for one delivery cluster."""
 
-    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
+    clusters_data: AnswerList[AverageDeliveryTimeShipmentCluster] = field(default_factory=list)
     """Data for each shipment cluster that supplied orders to this delivery cluster."""
 
     delivery_cluster_id: int | None = None
@@ -431,6 +445,10 @@ class AnalyticsAverageDeliveryTimeV1ResponseData(Model):
 
     metrics: AnalyticsAverageDeliveryTimeV1ResponseTotal | None = None
     """Delivery metrics for the cluster."""
+
+    def __post_init__(self) -> None:
+        if self.clusters_data is None:
+            self.clusters_data = []
 
 
 class AnalyticsAverageDeliveryTimeV1ResponseTotal(Model):
@@ -547,23 +565,35 @@ class AnalyticsDataV1Response(Model):
 class AnalyticsDataV1ResponseResult(Model):
     """Analytics report data."""
 
-    data: list[AnalyticsDataV1ResponseResultData] | None = None
+    data: AnswerList[AnalyticsDataV1ResponseResultData] = field(default_factory=list)
     """Report rows."""
 
-    totals: list[float] | None = None
+    totals: AnswerList[float] = field(default_factory=list)
     """Totals and averages of the requested metrics, in the order of the metrics in the request."""
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
+        if self.totals is None:
+            self.totals = []
 
 
 class AnalyticsDataV1ResponseResultData(Model):
     """One row of the analytics report."""
 
-    dimensions: list[AnalyticsDataResponseResultDataDimension] | None = None
+    dimensions: AnswerList[AnalyticsDataResponseResultDataDimension] = field(default_factory=list)
     """Values of the grouping dimensions for this row, in the order of the dimension parameter of
     the request.
     """
 
-    metrics: list[float] | None = None
+    metrics: AnswerList[float] = field(default_factory=list)
     """Metric values for this row, in the order of the metrics parameter of the request."""
+
+    def __post_init__(self) -> None:
+        if self.dimensions is None:
+            self.dimensions = []
+        if self.metrics is None:
+            self.metrics = []
 
 
 class AnalyticsManageStocksV1Request(RequestModel):
@@ -606,8 +636,12 @@ class AnalyticsManageStocksV1RequestFilter(RequestModel):
 class AnalyticsManageStocksV1Response(Model):
     """FBO stock balances."""
 
-    items: list[AnalyticsManageStocksV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsManageStocksV1ResponseItem] = field(default_factory=list)
     """Stock balances, one entry per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsManageStocksV1ResponseItem(Model):
@@ -675,11 +709,15 @@ class AnalyticsProductQueriesDetailsV1Response(Model):
     page_count: int | None = None
     """Total number of pages."""
 
-    queries: list[AnalyticsProductQueriesDetailsV1ResponseQuery] | None = None
+    queries: AnswerList[AnalyticsProductQueriesDetailsV1ResponseQuery] = field(default_factory=list)
     """Search queries with their metrics."""
 
     total: int | None = None
     """Total number of queries."""
+
+    def __post_init__(self) -> None:
+        if self.queries is None:
+            self.queries = []
 
 
 class AnalyticsProductQueriesDetailsV1ResponseQuery(Model):
@@ -763,7 +801,7 @@ class AnalyticsProductQueriesV1Response(Model):
     analytics_period: AnalyticsProductQueriesPeriod | None = None
     """Period the analytics cover."""
 
-    items: list[AnalyticsProductQueriesV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsProductQueriesV1ResponseItem] = field(default_factory=list)
     """Products with their query metrics."""
 
     page_count: int | None = None
@@ -771,6 +809,10 @@ class AnalyticsProductQueriesV1Response(Model):
 
     total: int | None = None
     """Total number of search queries."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsProductQueriesV1ResponseItem(Model):
@@ -841,8 +883,12 @@ class AnalyticsStockOnWarehousesV2Response(Model):
 class AnalyticsStockOnWarehousesV2ResponseResult(Model):
     """Report contents."""
 
-    rows: list[AnalyticsStockOnWarehousesV2ResponseResultRow] | None = None
+    rows: AnswerList[AnalyticsStockOnWarehousesV2ResponseResultRow] = field(default_factory=list)
     """Rows of the report, one per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = []
 
 
 class AnalyticsStockOnWarehousesV2ResponseResultRow(Model):
@@ -911,8 +957,12 @@ class AnalyticsStocksV1Request(RequestModel):
 class AnalyticsStocksV1Response(Model):
     """Stock analytics."""
 
-    items: list[AnalyticsStocksV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsStocksV1ResponseItem] = field(default_factory=list)
     """Analytics rows, one per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsStocksV1ResponseItem(Model):
@@ -956,7 +1006,7 @@ class AnalyticsStocksV1ResponseItem(Model):
     cluster.
     """
 
-    item_tags: list[AnalyticsStocksV1ResponseItemItemTagsItem] | None = None
+    item_tags: AnswerList[AnalyticsStocksV1ResponseItemItemTagsItem] = field(default_factory=list)
     """Product tags: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy product; `NOVEL`: new
     product; `DISCOUNT`: discounted (markdown) product; `FBS_RETURN`: product from an FBS
     return; `SUPER`: Super product.
@@ -1030,6 +1080,10 @@ class AnalyticsStocksV1ResponseItem(Model):
     warehouse_name: str | None = None
     """Warehouse name."""
 
+    def __post_init__(self) -> None:
+        if self.item_tags is None:
+            self.item_tags = []
+
 
 class AnalyticsTurnoverStocksV1Request(RequestModel):
     """Request for product turnover."""
@@ -1049,8 +1103,12 @@ class AnalyticsTurnoverStocksV1Request(RequestModel):
 class AnalyticsTurnoverStocksV1Response(Model):
     """Product turnover."""
 
-    items: list[AnalyticsTurnoverStocksV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsTurnoverStocksV1ResponseItem] = field(default_factory=list)
     """Turnover rows, one per product."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsTurnoverStocksV1ResponseItem(Model):
@@ -1135,7 +1193,9 @@ class AverageDeliveryTimeOtherDeliveryTime(Model):
 class AverageDeliveryTimeShipmentCluster(Model):
     """Delivery data for orders shipped from one shipment cluster."""
 
-    another_delivery_time: list[AverageDeliveryTimeOtherDeliveryTime] | None = None
+    another_delivery_time: AnswerList[AverageDeliveryTimeOtherDeliveryTime] = field(
+        default_factory=list
+    )
     """Orders that were counted with a different delivery time than the standard one for this
     cluster.
     """
@@ -1157,3 +1217,7 @@ class AverageDeliveryTimeShipmentCluster(Model):
 
     orders_percent: int | None = None
     """Share of orders from this cluster in all orders across shipment clusters, percent."""
+
+    def __post_init__(self) -> None:
+        if self.another_delivery_time is None:
+            self.another_delivery_time = []

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     CargoesCreateErrorsErrorReasonsItem = (
@@ -228,7 +228,7 @@ else:
 class CargoesCreateErrors(Model):
     """Errors of setting cargo places."""
 
-    error_reasons: list[CargoesCreateErrorsErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesCreateErrorsErrorReasonsItem] = field(default_factory=list)
     """Error reasons:
     - `INVALID_STATE`: the supply is in a state that does not allow this change;
     - `VALIDATION_FAILED`: the cargo places did not pass validation, see `items_validation`;
@@ -243,8 +243,14 @@ class CargoesCreateErrors(Model):
     - `OPERATION_FAILED`: the operation failed while being processed.
     """
 
-    items_validation: list[CargoesCreateErrorsItemsValidation] | None = None
+    items_validation: AnswerList[CargoesCreateErrorsItemsValidation] = field(default_factory=list)
     """Validation errors for individual products in cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+        if self.items_validation is None:
+            self.items_validation = []
 
 
 class CargoesCreateErrorsItemsValidation(Model):
@@ -298,8 +304,12 @@ class CargoesCreateInfoCargoeValue(Model):
 class CargoesCreateInfoResult(Model):
     """Cargo places created by the operation."""
 
-    cargoes: list[CargoesCreateInfoCargoe] | None = None
+    cargoes: AnswerList[CargoesCreateInfoCargoe] = field(default_factory=list)
     """Created cargo places with their keys and identifiers."""
+
+    def __post_init__(self) -> None:
+        if self.cargoes is None:
+            self.cargoes = []
 
 
 class CargoesCreateInfoV1Response(Model):
@@ -340,7 +350,9 @@ class CargoesCreateInfoV2Response(Model):
 class CargoesCreateInfoV2ResponseErrors(Model):
     """Errors of setting cargo places."""
 
-    error_reasons: list[CargoesCreateInfoV2ResponseErrorsErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesCreateInfoV2ResponseErrorsErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Error reasons:
     - `INVALID_STATE`: the supply is in a state that does not allow this change;
     - `VALIDATION_FAILED`: the cargo places did not pass validation, see `items_validation`;
@@ -356,8 +368,16 @@ class CargoesCreateInfoV2ResponseErrors(Model):
     `ERROR_REASON_UNSPECIFIED` means the reason is not known.
     """
 
-    items_validation: list[CargoesCreateInfoV2ResponseErrorsItemsValidation] | None = None
+    items_validation: AnswerList[CargoesCreateInfoV2ResponseErrorsItemsValidation] = field(
+        default_factory=list
+    )
     """Validation errors for individual products in cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+        if self.items_validation is None:
+            self.items_validation = []
 
 
 class CargoesCreateInfoV2ResponseErrorsItemsValidation(Model):
@@ -463,10 +483,14 @@ class CargoesCreateV1Response(Model):
 class CargoesDeleteErrors(Model):
     """Errors that occurred while deleting cargo places."""
 
-    cargo_error_reasons: list[CargoesDeleteErrorsCargoErrorReason] | None = None
+    cargo_error_reasons: AnswerList[CargoesDeleteErrorsCargoErrorReason] = field(
+        default_factory=list
+    )
     """Errors for individual cargo places."""
 
-    supply_error_reasons: list[CargoesDeleteErrorsSupplyErrorReasonsItem] | None = None
+    supply_error_reasons: AnswerList[CargoesDeleteErrorsSupplyErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Errors concerning the whole supply:
     - `SUPPLY_NOT_FOUND`: the supply was not found;
     - `CANT_DELETE_ALL_CARGOES`: all cargo places of a supply cannot be deleted;
@@ -477,6 +501,12 @@ class CargoesDeleteErrors(Model):
     - `OPERATION_NOT_FOUND`: no operation with this identifier.
     """
 
+    def __post_init__(self) -> None:
+        if self.cargo_error_reasons is None:
+            self.cargo_error_reasons = []
+        if self.supply_error_reasons is None:
+            self.supply_error_reasons = []
+
 
 class CargoesDeleteErrorsCargoErrorReason(Model):
     """Errors for one cargo place that could not be deleted."""
@@ -484,8 +514,14 @@ class CargoesDeleteErrorsCargoErrorReason(Model):
     cargo_id: int | None = None
     """Cargo place identifier."""
 
-    error_reasons: list[CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Errors for the cargo place; `CARGO_NOT_FOUND` means the cargo place was not found."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class CargoesDeleteStatusV1Response(Model):
@@ -525,8 +561,12 @@ class CargoesDeleteV1Response(Model):
 class CargoesGetV1Response(Model):
     """Cargo places of the requested supplies."""
 
-    supply: list[CargoesGetV1ResponseSupply] | None = None
+    supply: AnswerList[CargoesGetV1ResponseSupply] = field(default_factory=list)
     """Cargo places grouped by supply."""
+
+    def __post_init__(self) -> None:
+        if self.supply is None:
+            self.supply = []
 
 
 class CargoesGetV1ResponseSupply(Model):
@@ -535,11 +575,15 @@ class CargoesGetV1ResponseSupply(Model):
     bundle_id: str | None = None
     """Identifier of the supply's product set (bundle)."""
 
-    cargoes: list[CargoesGetV1ResponseSupplyCargoe] | None = None
+    cargoes: AnswerList[CargoesGetV1ResponseSupplyCargoe] = field(default_factory=list)
     """Cargo places of the supply."""
 
     supply_id: int | None = None
     """Supply identifier."""
+
+    def __post_init__(self) -> None:
+        if self.cargoes is None:
+            self.cargoes = []
 
 
 class CargoesGetV1ResponseSupplyCargoe(Model):
@@ -620,8 +664,14 @@ class CargoesRequest(RequestModel):
 class CargoesRulesGetV1Response(Model):
     """Cargo place checklists for the requested supplies."""
 
-    supply_check_lists: list[CargoesRulesGetV1ResponseSupplyCheckList] | None = None
+    supply_check_lists: AnswerList[CargoesRulesGetV1ResponseSupplyCheckList] = field(
+        default_factory=list
+    )
     """One checklist of cargo place rules per supply."""
+
+    def __post_init__(self) -> None:
+        if self.supply_check_lists is None:
+            self.supply_check_lists = []
 
 
 class CargoesRulesGetV1ResponseSupplyCheckList(Model):
@@ -660,9 +710,9 @@ class CargoesRulesGetV1ResponseSupplyCheckList(Model):
 class CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule(Model):
     """State of the rule that cargo places must be set."""
 
-    cargo_count_per_type: (
-        list[CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType] | None
-    ) = None
+    cargo_count_per_type: AnswerList[
+        CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType
+    ] = field(default_factory=list)
     """Number of cargo places of each type."""
 
     count: int | None = None
@@ -670,6 +720,10 @@ class CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule(Model):
 
     satisfied: bool | None = None
     """`true` if cargo places are set."""
+
+    def __post_init__(self) -> None:
+        if self.cargo_count_per_type is None:
+            self.cargo_count_per_type = []
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType(Model):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     BoolResultResponse,
     CarriageError,
@@ -25,7 +25,118 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
+    FbsPostingCancellationCancellationType = (
+        Literal["seller", "ozon", "system", "delivery", "client", "customer"] | str
+    )
     FbsPostingCargoType = Literal["BOX", "PALLET"] | str
+    FbsPostingProductCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
+    FbsPostingPrrOption = Literal["lift", "stairs", "none", "delivery_default"] | str
+    FbsPostingStatus = (
+        Literal[
+            "acceptance_in_progress",
+            "arbitration",
+            "awaiting_approve",
+            "awaiting_deliver",
+            "awaiting_packaging",
+            "awaiting_registration",
+            "awaiting_verification",
+            "cancelled",
+            "cancelled_from_split_pending",
+            "client_arbitration",
+            "delivered",
+            "delivering",
+            "driver_pickup",
+            "not_accepted",
+            "sent_by_seller",
+        ]
+        | str
+    )
+    FbsPostingSubstatus = (
+        Literal[
+            "posting_acceptance_in_progress",
+            "posting_in_arbitration",
+            "posting_created",
+            "posting_in_carriage",
+            "posting_not_in_carriage",
+            "posting_registered",
+            "posting_transferring_to_delivery",
+            "posting_awaiting_passport_data",
+            "posting_awaiting_registration",
+            "posting_registration_error",
+            "posting_split_pending",
+            "posting_canceled",
+            "posting_in_client_arbitration",
+            "posting_delivered",
+            "posting_received",
+            "posting_conditionally_delivered",
+            "posting_in_courier_service",
+            "posting_in_pickup_point",
+            "posting_on_way_to_city",
+            "posting_on_way_to_pickup_point",
+            "posting_returned_to_warehouse",
+            "posting_transferred_to_courier_service",
+            "posting_driver_pick_up",
+            "posting_not_in_sort_center",
+            "ship_failed",
+        ]
+        | str
+    )
+    FbsPostingTplIntegrationType = (
+        Literal["ozon", "3pl_tracking", "non_integrated", "aggregator", "hybryd"] | str
+    )
+    FbsPostingV4DeliverySchema = Literal["SDS", "FBO", "FBS", "Crossborder"] | str
+    FbsPostingV4PrrOption = Literal["lift", "stairs", "none", "delivery_default"] | str
+    FbsPostingV4Status = (
+        Literal[
+            "acceptance_in_progress",
+            "arbitration",
+            "awaiting_approve",
+            "awaiting_deliver",
+            "awaiting_packaging",
+            "awaiting_registration",
+            "awaiting_verification",
+            "cancelled",
+            "cancelled_from_split_pending",
+            "client_arbitration",
+            "delivering",
+            "driver_pickup",
+            "not_accepted",
+        ]
+        | str
+    )
+    FbsPostingV4Substatus = (
+        Literal[
+            "posting_acceptance_in_progress",
+            "posting_in_arbitration",
+            "posting_created",
+            "posting_in_carriage",
+            "posting_not_in_carriage",
+            "posting_registered",
+            "posting_transferring_to_delivery",
+            "posting_awaiting_passport_data",
+            "posting_awaiting_registration",
+            "posting_registration_error",
+            "posting_split_pending",
+            "posting_canceled",
+            "posting_in_client_arbitration",
+            "posting_delivered",
+            "posting_received",
+            "posting_conditionally_delivered",
+            "posting_in_courier_service",
+            "posting_in_pickup_point",
+            "posting_on_way_to_city",
+            "posting_on_way_to_pickup_point",
+            "posting_returned_to_warehouse",
+            "posting_transferred_to_courier_service",
+            "posting_driver_pick_up",
+            "posting_not_in_sort_center",
+            "ship_failed",
+        ]
+        | str
+    )
+    FbsPostingV4TplIntegrationType = (
+        Literal["ozon", "3pl_tracking", "non_integrated", "aggregator", "hybryd"] | str
+    )
     PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
     PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"]
     PostingFboListV2RequestDir = Literal["ASC", "DESC", "asc", "desc"]
@@ -62,11 +173,116 @@ if TYPE_CHECKING:
         "closed",
         "delivered",
     ]
+    PostingFbsCancelReasonV1ResponseResultReasonTypeId = Literal["buyer", "seller"] | str
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsGetV3ResponseResultProductCurrencyCode = (
+        Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
+    )
+    PostingFbsGetV3ResponseResultPrrOptionCode = (
+        Literal["lift", "stairs", "none", "delivery_default"] | str
+    )
+    PostingFbsGetV3ResponseResultStatus = (
+        Literal[
+            "acceptance_in_progress",
+            "arbitration",
+            "awaiting_approve",
+            "awaiting_deliver",
+            "awaiting_packaging",
+            "awaiting_registration",
+            "awaiting_verification",
+            "cancelled",
+            "cancelled_from_split_pending",
+            "client_arbitration",
+            "delivered",
+            "delivering",
+            "driver_pickup",
+            "not_accepted",
+            "sent_by_seller",
+        ]
+        | str
+    )
+    PostingFbsGetV3ResponseResultSubstatus = (
+        Literal[
+            "posting_acceptance_in_progress",
+            "posting_in_arbitration",
+            "posting_created",
+            "posting_in_carriage",
+            "posting_not_in_carriage",
+            "posting_registered",
+            "posting_transferring_to_delivery",
+            "posting_awaiting_passport_data",
+            "posting_awaiting_registration",
+            "posting_registration_error",
+            "posting_split_pending",
+            "posting_canceled",
+            "posting_in_client_arbitration",
+            "posting_delivered",
+            "posting_received",
+            "posting_conditionally_delivered",
+            "posting_in_courier_service",
+            "posting_in_pickup_point",
+            "posting_on_way_to_city",
+            "posting_on_way_to_pickup_point",
+            "posting_returned_to_warehouse",
+            "posting_transferred_to_courier_service",
+            "posting_driver_pick_up",
+            "posting_not_in_sort_center",
+            "ship_failed",
+        ]
+        | str
+    )
+    PostingFbsGetV3ResponseResultTplIntegrationType = (
+        Literal["ozon", "aggregator", "3pl_tracking", "non_integrated"] | str
+    )
+    PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode = (
+        Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
+    )
+    PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType = Literal["BOX", "PALLET"] | str
+    PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema = (
+        Literal["SDS", "FBO", "FBS", "Crossborder"] | str
+    )
+    PostingFbsUnfulfilledListV3ResponsePostingPrrOption = (
+        Literal["lift", "stairs", "none", "delivery_default"] | str
+    )
+    PostingFbsUnfulfilledListV3ResponsePostingStatus = (
+        Literal[
+            "acceptance_in_progress",
+            "arbitration",
+            "awaiting_approve",
+            "awaiting_deliver",
+            "awaiting_packaging",
+            "awaiting_registration",
+            "awaiting_verification",
+            "cancelled",
+            "cancelled_from_split_pending",
+            "client_arbitration",
+            "delivering",
+            "driver_pickup",
+            "not_accepted",
+        ]
+        | str
+    )
+    PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType = (
+        Literal["ozon", "3pl_tracking", "non_integrated", "aggregator", "hybryd"] | str
+    )
+    PostingFinancialDataProductCurrencyCode = (
+        Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
+    )
 else:
+    FbsPostingCancellationCancellationType = str
     FbsPostingCargoType = str
+    FbsPostingProductCurrencyCode = str
+    FbsPostingPrrOption = str
+    FbsPostingStatus = str
+    FbsPostingSubstatus = str
+    FbsPostingTplIntegrationType = str
+    FbsPostingV4DeliverySchema = str
+    FbsPostingV4PrrOption = str
+    FbsPostingV4Status = str
+    FbsPostingV4Substatus = str
+    FbsPostingV4TplIntegrationType = str
     PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
     PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"]
     PostingFboListV2RequestDir = Literal["ASC", "DESC", "asc", "desc"]
@@ -103,10 +319,99 @@ else:
         "closed",
         "delivered",
     ]
+    PostingFbsCancelReasonV1ResponseResultReasonTypeId = str
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsGetV3ResponseResultProductCurrencyCode = str
+    PostingFbsGetV3ResponseResultPrrOptionCode = str
+    PostingFbsGetV3ResponseResultStatus = str
+    PostingFbsGetV3ResponseResultSubstatus = str
+    PostingFbsGetV3ResponseResultTplIntegrationType = str
+    PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode = str
+    PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType = str
+    PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema = str
+    PostingFbsUnfulfilledListV3ResponsePostingPrrOption = str
+    PostingFbsUnfulfilledListV3ResponsePostingStatus = str
+    PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType = str
+    PostingFinancialDataProductCurrencyCode = str
+# FbsPostingCancellationCancellationType: Cancellation type: seller - cancelled by the seller;
+# client or customer - cancelled by the buyer; ozon - cancelled by Ozon; system - cancelled by
+# the system; delivery - cancelled by the delivery service.
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
+# FbsPostingProductCurrencyCode: Currency of your prices, the same as set in the seller account
+# settings: RUB - Russian rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US
+# dollar; CNY - yuan.
+# FbsPostingPrrOption: Code of the loading and unloading (carrying) service: lift - lifting by
+# elevator; stairs - carrying up the stairs; none - the buyer declined the service, no carrying
+# needed; delivery_default - delivery to the floor is included in the price under the offer
+# terms. Relevant for bulky postings delivered by the seller or an integrated service.
+# FbsPostingStatus: Posting status: acceptance_in_progress - being accepted; arbitration - in
+# arbitration; awaiting_approve - awaiting confirmation; awaiting_deliver - awaiting shipment;
+# awaiting_packaging - awaiting packaging; awaiting_registration - awaiting registration;
+# awaiting_verification - created; cancelled - cancelled; cancelled_from_split_pending -
+# cancelled because the posting was split; client_arbitration - delivery arbitration opened by
+# the buyer; delivered - delivered; delivering - being delivered; driver_pickup - with the
+# driver; not_accepted - not accepted at the sorting centre; sent_by_seller - sent by the
+# seller.
+# FbsPostingSubstatus: Posting substatus: posting_acceptance_in_progress - being accepted;
+# posting_in_arbitration - in
+# arbitration; posting_created - created; posting_in_carriage - in a carriage;
+# posting_not_in_carriage - not added to a carriage; posting_registered - registered;
+# posting_transferring_to_delivery - being handed over to delivery (with status
+# awaiting_deliver)
+# or to the courier (with status awaiting_registration); posting_awaiting_passport_data -
+# awaiting
+# passport data; posting_awaiting_registration - awaiting registration;
+# posting_registration_error
+# - registration error; posting_split_pending - created; posting_canceled - cancelled;
+# posting_in_client_arbitration - delivery arbitration opened by the buyer; posting_delivered -
+# delivered; posting_received - received; posting_conditionally_delivered - conditionally
+# delivered; posting_in_courier_service - courier on the way; posting_in_pickup_point - at the
+# pickup point; posting_on_way_to_city - on the way to the buyer's city;
+# posting_on_way_to_pickup_point - on the way to the pickup point; posting_returned_to_warehouse
+# -
+# returned to the warehouse; posting_transferred_to_courier_service - being handed over to the
+# delivery service; posting_driver_pick_up - with the driver; posting_not_in_sort_center - not
+# accepted at the sorting centre; ship_failed - packing failed.
+# FbsPostingTplIntegrationType: Type of integration with the delivery service: ozon - delivery
+# by the Ozon delivery service; 3pl_tracking - delivery by an integrated service; non_integrated
+# - delivery by a third-party service; aggregator - delivery through Ozon partner delivery;
+# hybryd - Russian Post delivery scheme.
+# FbsPostingV4DeliverySchema: Delivery scheme: `SDS` - single SKU; `FBO` - sold from an Ozon
+# warehouse; `FBS` - sold from the seller's warehouse; `Crossborder` - sold from abroad.
+# Examples send the value in lower case, e.g. `fbs`.
+# FbsPostingV4PrrOption: Code of the lifting service for bulky postings delivered by the seller
+# or an integrated service: `lift` - lift by elevator; `stairs` - carry up the stairs; `none` -
+# the customer declined the service; `delivery_default` - delivery to the floor is included in
+# the price under the offer terms. Empty when not applicable.
+# FbsPostingV4Status: Posting status: `acceptance_in_progress` - acceptance in progress;
+# `arbitration` - arbitration; `awaiting_approve` - awaiting confirmation; `awaiting_deliver` -
+# awaiting shipment; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
+# awaiting registration; `awaiting_verification` - created; `cancelled` - cancelled;
+# `cancelled_from_split_pending` - cancelled because the posting was split; `client_arbitration`
+# - customer delivery arbitration; `delivering` - being delivered; `driver_pickup` - with the
+# driver; `not_accepted` - not accepted at the sorting centre.
+# FbsPostingV4Substatus: Posting substatus: `posting_acceptance_in_progress` - acceptance in
+# progress; `posting_in_arbitration` - arbitration; `posting_created` - created;
+# `posting_in_carriage` - in a carriage; `posting_not_in_carriage` - not added to a carriage;
+# `posting_registered` - registered; `posting_transferring_to_delivery` - being handed over to
+# delivery (with status awaiting_deliver) or to the courier (with status awaiting_registration);
+# `posting_awaiting_passport_data` - awaiting passport data; `posting_awaiting_registration` -
+# awaiting registration; `posting_registration_error` - registration error;
+# `posting_split_pending` - created, split pending; `posting_canceled` - cancelled;
+# `posting_in_client_arbitration` - customer delivery arbitration; `posting_delivered` -
+# delivered; `posting_received` - received; `posting_conditionally_delivered` - conditionally
+# delivered; `posting_in_courier_service` - courier on the way; `posting_in_pickup_point` - at
+# the pickup point; `posting_on_way_to_city` - on the way to the city;
+# `posting_on_way_to_pickup_point` - on the way to the pickup point;
+# `posting_returned_to_warehouse` - returned to the warehouse;
+# `posting_transferred_to_courier_service` - being handed to the delivery service;
+# `posting_driver_pick_up` - with the driver; `posting_not_in_sort_center` - not accepted at the
+# sorting centre; `ship_failed` - assembly failed, repeat it.
+# FbsPostingV4TplIntegrationType: Integration type of the delivery service: `ozon` - Ozon
+# delivery; `3pl_tracking` - integrated service; `non_integrated` - third-party service;
+# `aggregator` - Ozon partner delivery; `hybryd` - Russian Post scheme.
 # PostingDigitalListV1RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
 # PostingDigitalListV2RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
 # PostingFboListV2RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
@@ -122,9 +427,77 @@ else:
 # service: `ozon` (delivered by Ozon logistics), `aggregator` (an external service delivers,
 # Ozon registers the order), `3pl_tracking` (an external service delivers, the seller registers
 # the order), `non_integrated` (the seller delivers).
+# PostingFbsCancelReasonV1ResponseResultReasonTypeId: Who initiates a cancellation with this
+# reason: buyer - the buyer; seller - the seller.
 # PostingFbsDigitalActGetPdfV2RequestDocType: Type of document: `act_of_acceptance` (shipment
 # list), `act_of_mismatch` (discrepancy act), `act_of_excess` (act of excess), `waybill`
 # (waybill).
+# PostingFbsGetV3ResponseResultProductCurrencyCode: Currency of your prices, the same as set in
+# the seller account settings: RUB - Russian rouble; BYN - Belarusian rouble; KZT - tenge; EUR -
+# euro; USD - US dollar; CNY - yuan.
+# PostingFbsGetV3ResponseResultPrrOptionCode: Code of the loading and unloading (carrying)
+# service: lift - lifting by elevator; stairs - carrying up the stairs; none - the buyer
+# declined the service, no carrying needed; delivery_default - delivery to the floor is included
+# in the price under the offer terms. Relevant for bulky postings delivered by the seller or an
+# integrated service.
+# PostingFbsGetV3ResponseResultStatus: Posting status: acceptance_in_progress - being accepted;
+# arbitration - in arbitration; awaiting_approve - awaiting confirmation; awaiting_deliver -
+# awaiting shipment; awaiting_packaging - awaiting packaging; awaiting_registration - awaiting
+# registration; awaiting_verification - created; cancelled - cancelled;
+# cancelled_from_split_pending - cancelled because the posting was split; client_arbitration -
+# delivery arbitration opened by the buyer; delivered - delivered; delivering - being delivered;
+# driver_pickup - with the driver; not_accepted - not accepted at the sorting centre;
+# sent_by_seller - sent by the seller.
+# PostingFbsGetV3ResponseResultSubstatus: Posting substatus: posting_acceptance_in_progress -
+# being accepted; posting_in_arbitration - in
+# arbitration; posting_created - created; posting_in_carriage - in a carriage;
+# posting_not_in_carriage - not added to a carriage; posting_registered - registered;
+# posting_transferring_to_delivery - being handed over to delivery (with status
+# awaiting_deliver)
+# or to the courier (with status awaiting_registration); posting_awaiting_passport_data -
+# awaiting
+# passport data; posting_awaiting_registration - awaiting registration;
+# posting_registration_error
+# - registration error; posting_split_pending - created; posting_canceled - cancelled;
+# posting_in_client_arbitration - delivery arbitration opened by the buyer; posting_delivered -
+# delivered; posting_received - received; posting_conditionally_delivered - conditionally
+# delivered; posting_in_courier_service - courier on the way; posting_in_pickup_point - at the
+# pickup point; posting_on_way_to_city - on the way to the buyer's city;
+# posting_on_way_to_pickup_point - on the way to the pickup point; posting_returned_to_warehouse
+# -
+# returned to the warehouse; posting_transferred_to_courier_service - being handed over to the
+# delivery service; posting_driver_pick_up - with the driver; posting_not_in_sort_center - not
+# accepted at the sorting centre; ship_failed - packing failed.
+# PostingFbsGetV3ResponseResultTplIntegrationType: Type of integration with the delivery
+# service: ozon - delivery by Ozon logistics; aggregator - delivery by an external service, Ozon
+# registers the order; 3pl_tracking - delivery by an external service, the seller registers the
+# order; non_integrated - delivery by the seller.
+# PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode: Currency of your prices, the same
+# as set in the seller account: `RUB` - Russian rouble; `BYN` - Belarusian rouble; `KZT` -
+# tenge; `EUR` - euro; `USD` - US dollar; `CNY` - yuan.
+# PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType: Cargo unit type: `BOX` - box;
+# `PALLET` - pallet.
+# PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema: Delivery scheme: `SDS` - single SKU;
+# `FBO` - sold from an Ozon warehouse; `FBS` - sold from the seller's warehouse; `Crossborder` -
+# sold from abroad. Examples send the value in lower case, e.g. `fbs`.
+# PostingFbsUnfulfilledListV3ResponsePostingPrrOption: Code of the lifting service for bulky
+# postings delivered by the seller or an integrated service: `lift` - lift by elevator; `stairs`
+# - carry up the stairs; `none` - the customer declined the service; `delivery_default` -
+# delivery to the floor is included in the price under the offer terms. Empty when not
+# applicable.
+# PostingFbsUnfulfilledListV3ResponsePostingStatus: Posting status: `acceptance_in_progress` -
+# acceptance in progress; `arbitration` - arbitration; `awaiting_approve` - awaiting
+# confirmation; `awaiting_deliver` - awaiting shipment; `awaiting_packaging` - awaiting
+# packaging; `awaiting_registration` - awaiting registration; `awaiting_verification` - created;
+# `cancelled` - cancelled; `cancelled_from_split_pending` - cancelled because the posting was
+# split; `client_arbitration` - customer delivery arbitration; `delivering` - being delivered;
+# `driver_pickup` - with the driver; `not_accepted` - not accepted at the sorting centre.
+# PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType: Integration type of the delivery
+# service: `ozon` - Ozon delivery; `3pl_tracking` - integrated service; `non_integrated` -
+# third-party service; `aggregator` - Ozon partner delivery; `hybryd` - Russian Post scheme.
+# PostingFinancialDataProductCurrencyCode: Currency of your prices, the same as set in the
+# seller account settings: RUB - Russian rouble; BYN - Belarusian rouble; KZT - tenge; EUR -
+# euro; USD - US dollar; CNY - yuan.
 
 
 class FbsPosting(Model):
@@ -136,7 +509,7 @@ class FbsPosting(Model):
     analytics_data: FbsPostingAnalyticsData | None = None
     """Analytics data; returned when requested with with.analytics_data, otherwise null."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting and flags about it: arbitration - open a
     dispute; awaiting_delivery - move to "awaiting shipment"; can_create_chat - start a chat
     with the buyer; cancel - cancel the posting; click_track_number - view the status history by
@@ -224,10 +597,10 @@ class FbsPosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[FbsPostingProduct] | None = None
+    products: AnswerList[FbsPostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
-    prr_option: str | None = None
+    prr_option: FbsPostingPrrOption | None = None
     """Code of the loading and unloading (carrying) service: lift - lifting by elevator; stairs -
     carrying up the stairs; none - the buyer declined the service, no carrying needed;
     delivery_default - delivery to the floor is included in the price under the offer terms.
@@ -251,7 +624,7 @@ class FbsPosting(Model):
     shipment_date_without_delay: datetime | None = None
     """Date and time of shipment without delay."""
 
-    status: str | None = None
+    status: FbsPostingStatus | None = None
     """Posting status: acceptance_in_progress - being accepted; arbitration - in arbitration;
     awaiting_approve - awaiting confirmation; awaiting_deliver - awaiting shipment;
     awaiting_packaging - awaiting packaging; awaiting_registration - awaiting registration;
@@ -262,7 +635,7 @@ class FbsPosting(Model):
     seller.
     """
 
-    substatus: str | None = None
+    substatus: FbsPostingSubstatus | None = None
     """Posting substatus: posting_acceptance_in_progress - being accepted; posting_in_arbitration -
     in
     arbitration; posting_created - created; posting_in_carriage - in a carriage;
@@ -286,7 +659,7 @@ class FbsPosting(Model):
     accepted at the sorting centre; ship_failed - packing failed.
     """
 
-    tpl_integration_type: str | None = None
+    tpl_integration_type: FbsPostingTplIntegrationType | None = None
     """Type of integration with the delivery service: ozon - delivery by the Ozon delivery service;
     3pl_tracking - delivery by an integrated service; non_integrated - delivery by a third-party
     service; aggregator - delivery through Ozon partner delivery; hybryd - Russian Post delivery
@@ -301,11 +674,19 @@ class FbsPosting(Model):
     Newer answers send one object, older ones a list of such objects.
     """
 
-    tariffication_steps: list[FbsPostingTarifficationStep] | None = None
+    tariffication_steps: AnswerList[FbsPostingTarifficationStep] = field(default_factory=list)
     """Steps of the shipping tariffication, in order."""
 
     is_click_and_collect: bool | None = None
     """true if the order is a click-and-collect order (picked up by the buyer from the seller)."""
+
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.products is None:
+            self.products = []
+        if self.tariffication_steps is None:
+            self.tariffication_steps = []
 
 
 class FbsPostingAddress(Model):
@@ -431,7 +812,7 @@ class FbsPostingCancellation(Model):
     Ozon, the system or the delivery service.
     """
 
-    cancellation_type: str | None = None
+    cancellation_type: FbsPostingCancellationCancellationType | None = None
     """Cancellation type: seller - cancelled by the seller; client or customer - cancelled by the
     buyer; ozon - cancelled by Ozon; system - cancelled by the system; delivery - cancelled by
     the delivery service.
@@ -487,8 +868,12 @@ class FbsPostingDeliveryMethod(Model):
 class FbsPostingDetailOptional(Model):
     """Lists of products in the posting with additional characteristics."""
 
-    products_with_possible_mandatory_mark: list[str | float] | None = None
+    products_with_possible_mandatory_mark: AnswerList[str | float] = field(default_factory=list)
     """SKUs of products that may require a mandatory marking code."""
+
+    def __post_init__(self) -> None:
+        if self.products_with_possible_mandatory_mark is None:
+            self.products_with_possible_mandatory_mark = []
 
 
 class FbsPostingListAddressee(Model):
@@ -542,7 +927,7 @@ class FbsPostingProduct(Model):
     sku: int | None = None
     """Product identifier in Ozon's system (SKU)."""
 
-    currency_code: str | None = None
+    currency_code: FbsPostingProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account settings: RUB - Russian
     rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US dollar; CNY - yuan.
     """
@@ -553,8 +938,12 @@ class FbsPostingProduct(Model):
     is_marketplace_buyout: bool | None = None
     """true if Ozon buys the product out for sale to EAEU and other countries."""
 
-    imei: list[str] | None = None
+    imei: AnswerList[str] = field(default_factory=list)
     """IMEI numbers of the mobile devices."""
+
+    def __post_init__(self) -> None:
+        if self.imei is None:
+            self.imei = []
 
 
 class FbsPostingRequirements(Model):
@@ -563,41 +952,59 @@ class FbsPostingRequirements(Model):
     before the posting can move to the next status.
     """
 
-    products_requiring_change_country: list[int] | None = None
+    products_requiring_change_country: AnswerList[int] = field(default_factory=list)
     """SKUs whose country of manufacture must be changed, using
     /v2/posting/fbs/product/country/list and /v2/posting/fbs/product/country/set.
     """
 
-    products_requiring_gtd: list[int] | None = None
+    products_requiring_gtd: AnswerList[int] = field(default_factory=list)
     """SKUs that need a customs declaration (GTD) number. Before packing, pass the number, or state
     that there is none, with /v6/fbs/posting/product/exemplar/set.
     """
 
-    products_requiring_country: list[int] | None = None
+    products_requiring_country: AnswerList[int] = field(default_factory=list)
     """SKUs that need the country of manufacture. Pass it with /v2/posting/fbs/product/country/set
     before packing.
     """
 
-    products_requiring_mandatory_mark: list[int] | None = None
+    products_requiring_mandatory_mark: AnswerList[int] = field(default_factory=list)
     """SKUs that need a "Chestny ZNAK" marking code. Pass the codes with
     /v6/fbs/posting/product/exemplar/set before packing.
     """
 
-    products_requiring_jw_uin: list[int] | None = None
+    products_requiring_jw_uin: AnswerList[int] = field(default_factory=list)
     """Products that need the unique identification number (UIN) of a jewellery item. Pass it with
     /v6/fbs/posting/product/exemplar/set before packing.
     """
 
-    products_requiring_rnpt: list[int] | None = None
+    products_requiring_rnpt: AnswerList[int] = field(default_factory=list)
     """SKUs that need a product batch registration number (RNPT). Pass it with
     /v6/fbs/posting/product/exemplar/set before packing.
     """
 
-    products_requiring_weight: list[int] | None = None
+    products_requiring_weight: AnswerList[int] = field(default_factory=list)
     """Products whose weight must be passed (products sold by weight)."""
 
-    products_requiring_imei: list[int] | None = None
+    products_requiring_imei: AnswerList[int] = field(default_factory=list)
     """Products whose IMEI must be passed."""
+
+    def __post_init__(self) -> None:
+        if self.products_requiring_change_country is None:
+            self.products_requiring_change_country = []
+        if self.products_requiring_gtd is None:
+            self.products_requiring_gtd = []
+        if self.products_requiring_country is None:
+            self.products_requiring_country = []
+        if self.products_requiring_mandatory_mark is None:
+            self.products_requiring_mandatory_mark = []
+        if self.products_requiring_jw_uin is None:
+            self.products_requiring_jw_uin = []
+        if self.products_requiring_rnpt is None:
+            self.products_requiring_rnpt = []
+        if self.products_requiring_weight is None:
+            self.products_requiring_weight = []
+        if self.products_requiring_imei is None:
+            self.products_requiring_imei = []
 
 
 class FbsPostingTariffication(Model):
@@ -665,7 +1072,7 @@ class FbsPostingV4(Model):
     analytics_data: FbsPostingAnalyticsData | None = None
     """Analytics data, returned when with.analytics_data is `true`."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting: `arbitration` - open a dispute;
     `awaiting_delivery` - move to awaiting shipment; `can_create_chat` - start a chat with the
     customer; `cancel` - cancel the posting; `click_track_number` - view the status history by
@@ -706,7 +1113,7 @@ class FbsPostingV4(Model):
     delivery_method: FbsPostingDeliveryMethod | None = None
     """Delivery method of the posting."""
 
-    delivery_schema: str | None = None
+    delivery_schema: FbsPostingV4DeliverySchema | None = None
     """Delivery scheme: `SDS` - single SKU; `FBO` - sold from an Ozon warehouse; `FBS` - sold from
     the seller's warehouse; `Crossborder` - sold from abroad. Examples send the value in lower
     case, e.g. `fbs`.
@@ -768,10 +1175,10 @@ class FbsPostingV4(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsListPostingProduct] | None = None
+    products: AnswerList[PostingFbsListPostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
-    prr_option: str | None = None
+    prr_option: FbsPostingV4PrrOption | None = None
     """Code of the lifting service for bulky postings delivered by the seller or an integrated
     service: `lift` - lift by elevator; `stairs` - carry up the stairs; `none` - the customer
     declined the service; `delivery_default` - delivery to the floor is included in the price
@@ -797,7 +1204,7 @@ class FbsPostingV4(Model):
     shipment_date_without_delay: datetime | None = None
     """Date and time of shipment without delay."""
 
-    status: str | None = None
+    status: FbsPostingV4Status | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `arbitration` -
     arbitration; `awaiting_approve` - awaiting confirmation; `awaiting_deliver` - awaiting
     shipment; `awaiting_packaging` - awaiting packaging; `awaiting_registration` - awaiting
@@ -807,7 +1214,7 @@ class FbsPostingV4(Model):
     `driver_pickup` - with the driver; `not_accepted` - not accepted at the sorting centre.
     """
 
-    substatus: str | None = None
+    substatus: FbsPostingV4Substatus | None = None
     """Posting substatus: `posting_acceptance_in_progress` - acceptance in progress;
     `posting_in_arbitration` - arbitration; `posting_created` - created; `posting_in_carriage` -
     in a carriage; `posting_not_in_carriage` - not added to a carriage; `posting_registered` -
@@ -830,10 +1237,10 @@ class FbsPostingV4(Model):
     tariffication: PostingFbsListPostingTariffication | None = None
     """Shipping tariff information."""
 
-    tariffication_steps: list[FbsPostingTarifficationStep] | None = None
+    tariffication_steps: AnswerList[FbsPostingTarifficationStep] = field(default_factory=list)
     """Tariff steps: how the shipping tariff changes over time."""
 
-    tpl_integration_type: str | None = None
+    tpl_integration_type: FbsPostingV4TplIntegrationType | None = None
     """Integration type of the delivery service: `ozon` - Ozon delivery; `3pl_tracking` -
     integrated service; `non_integrated` - third-party service; `aggregator` - Ozon partner
     delivery; `hybryd` - Russian Post scheme.
@@ -844,6 +1251,14 @@ class FbsPostingV4(Model):
 
     volume_weight: float | None = None
     """Volumetric weight of the product; may be null."""
+
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.products is None:
+            self.products = []
+        if self.tariffication_steps is None:
+            self.tariffication_steps = []
 
 
 class FbsPostingWithParams(RequestModel):
@@ -917,8 +1332,12 @@ class PostingCarriageAvailableListV1Request(RequestModel):
 class PostingCarriageAvailableListV1Response(Model):
     """The carriages available for shipment."""
 
-    result: list[PostingCarriageAvailableListV1ResponseResult] | None = None
+    result: AnswerList[PostingCarriageAvailableListV1ResponseResult] = field(default_factory=list)
     """Carriages matching the request."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingCarriageAvailableListV1ResponseResult(Model):
@@ -944,7 +1363,7 @@ class PostingCarriageAvailableListV1ResponseResult(Model):
     delivery_method_name: str | None = None
     """Delivery method name."""
 
-    errors: list[CarriageError] | None = None
+    errors: AnswerList[CarriageError] = field(default_factory=list)
     """Errors for this carriage."""
 
     first_mile_type: str | None = None
@@ -982,6 +1401,10 @@ class PostingCarriageAvailableListV1ResponseResult(Model):
 
     warehouse_timezone: str | None = None
     """Time zone of the warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class PostingCutoffSetV1Request(RequestModel):
@@ -1029,16 +1452,22 @@ class PostingDigitalCodesUploadV1RequestExemplarsBySku(RequestModel):
 class PostingDigitalCodesUploadV1Response(Model):
     """Result of uploading digital codes for a posting."""
 
-    exemplars_by_sku: list[PostingDigitalCodesUploadV1ResponseExemplarsBySku] | None = None
+    exemplars_by_sku: AnswerList[PostingDigitalCodesUploadV1ResponseExemplarsBySku] = field(
+        default_factory=list
+    )
     """Upload result for each SKU."""
+
+    def __post_init__(self) -> None:
+        if self.exemplars_by_sku is None:
+            self.exemplars_by_sku = []
 
 
 class PostingDigitalCodesUploadV1ResponseExemplarsBySku(Model):
     """Upload result for the codes of one SKU."""
 
-    failed_exemplars: (
-        list[PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar] | None
-    ) = None
+    failed_exemplars: AnswerList[
+        PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar
+    ] = field(default_factory=list)
     """Codes that were refused, with the error for each."""
 
     received_qty: int | None = None
@@ -1049,6 +1478,10 @@ class PostingDigitalCodesUploadV1ResponseExemplarsBySku(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.failed_exemplars is None:
+            self.failed_exemplars = []
 
 
 class PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar(Model):
@@ -1130,14 +1563,18 @@ class PostingDigitalListV1RequestFilter(RequestModel):
 class PostingDigitalListV1Response(Model):
     """Postings awaiting digital codes."""
 
-    result: list[PostingDigitalListV1ResponseResult] | None = None
+    result: AnswerList[PostingDigitalListV1ResponseResult] = field(default_factory=list)
     """The postings."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingDigitalListV1ResponseResult(Model):
     """A posting of digital products awaiting codes."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingDigitalListAnalyticsData | None = None
@@ -1167,7 +1604,7 @@ class PostingDigitalListV1ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingDigitalListV1ResponseResultProduct] | None = None
+    products: AnswerList[PostingDigitalListV1ResponseResultProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1177,6 +1614,12 @@ class PostingDigitalListV1ResponseResult(Model):
     """Time by which the digital product codes must be handed over; upload them with
     /v1/posting/digital/codes/upload.
     """
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
 
 
 class PostingDigitalListV1ResponseResultProduct(Model):
@@ -1251,14 +1694,18 @@ class PostingDigitalListV2Response(Model):
     has_next: bool | None = None
     """`true` if there are more postings than this page returned."""
 
-    postings: list[PostingDigitalListV2ResponsePosting] | None = None
+    postings: AnswerList[PostingDigitalListV2ResponsePosting] = field(default_factory=list)
     """The postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingDigitalListV2ResponsePosting(Model):
     """A posting of digital products awaiting codes."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingDigitalListAnalyticsData | None = None
@@ -1294,7 +1741,7 @@ class PostingDigitalListV2ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingDigitalListV2ResponsePostingProduct] | None = None
+    products: AnswerList[PostingDigitalListV2ResponsePostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1304,6 +1751,12 @@ class PostingDigitalListV2ResponsePosting(Model):
     """Time by which the digital product codes must be handed over; upload them with
     /v1/posting/digital/codes/upload.
     """
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
 
 
 class PostingDigitalListV2ResponsePostingCancellation(Model):
@@ -1421,7 +1874,7 @@ class PostingFboGetV2Response(Model):
 class PostingFboGetV2ResponseResult(Model):
     """An FBO posting with its products, dates and optional data blocks."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingFboAnalyticsData | None = None
@@ -1456,7 +1909,7 @@ class PostingFboGetV2ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFboProduct] | None = None
+    products: AnswerList[PostingFboProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1476,6 +1929,12 @@ class PostingFboGetV2ResponseResult(Model):
     courier), `posting_received` (collected at the pick-up point), `posting_canceled`
     (cancelled).
     """
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
 
 
 class PostingFboListV2Request(RequestModel):
@@ -1521,14 +1980,18 @@ class PostingFboListV2RequestFilter(RequestModel):
 class PostingFboListV2Response(Model):
     """FBO postings matching the filter."""
 
-    result: list[PostingFboListV2ResponseResult] | None = None
+    result: AnswerList[PostingFboListV2ResponseResult] = field(default_factory=list)
     """The postings."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFboListV2ResponseResult(Model):
     """An FBO posting with its products, dates and optional data blocks."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingFboAnalyticsData | None = None
@@ -1560,7 +2023,7 @@ class PostingFboListV2ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFboProduct] | None = None
+    products: AnswerList[PostingFboProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1580,6 +2043,12 @@ class PostingFboListV2ResponseResult(Model):
     courier), `posting_received` (collected at the pick-up point), `posting_canceled`
     (cancelled).
     """
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
 
 
 class PostingFboListV3Request(RequestModel):
@@ -1637,14 +2106,18 @@ class PostingFboListV3Response(Model):
     has_next: bool | None = None
     """`true` if there are more postings than this page returned."""
 
-    postings: list[PostingFboListV3ResponsePosting] | None = None
+    postings: AnswerList[PostingFboListV3ResponsePosting] = field(default_factory=list)
     """The postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFboListV3ResponsePosting(Model):
     """An FBO posting with its products, dates, cancellation details and optional data blocks."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingFboAnalyticsData | None = None
@@ -1682,7 +2155,7 @@ class PostingFboListV3ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFboListV3ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFboListV3ResponsePostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1709,6 +2182,12 @@ class PostingFboListV3ResponsePosting(Model):
     platform_name: str | None = None
     """Name of the external platform the order came from."""
 
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
+
 
 class PostingFboListV3ResponsePostingCancellation(Model):
     """Why a posting was cancelled, by whom and how."""
@@ -1732,7 +2211,7 @@ class PostingFboListV3ResponsePostingCancellation(Model):
 class PostingFboListV3ResponsePostingProduct(Model):
     """A product in an FBO posting."""
 
-    digital_codes: list[str] | None = None
+    digital_codes: AnswerList[str] = field(default_factory=list)
     """Activation codes for services and digital products."""
 
     is_marketplace_buyout: bool | None = None
@@ -1756,11 +2235,15 @@ class PostingFboListV3ResponsePostingProduct(Model):
     currency: str | None = None
     """Currency of the product price, for example `RUB`."""
 
+    def __post_init__(self) -> None:
+        if self.digital_codes is None:
+            self.digital_codes = []
+
 
 class PostingFboProduct(Model):
     """A product in an FBO posting."""
 
-    digital_codes: list[str] | None = None
+    digital_codes: AnswerList[str] = field(default_factory=list)
     """Activation codes for services and digital products."""
 
     name: str | None = None
@@ -1785,6 +2268,10 @@ class PostingFboProduct(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.digital_codes is None:
+            self.digital_codes = []
 
 
 class PostingFbpListV1Request(RequestModel):
@@ -1838,8 +2325,12 @@ class PostingFbpListV1Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    postings: list[PostingFbpListV1ResponsePosting] | None = None
+    postings: AnswerList[PostingFbpListV1ResponsePosting] = field(default_factory=list)
     """The postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbpListV1ResponsePosting(Model):
@@ -1863,7 +2354,7 @@ class PostingFbpListV1ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbpListV1ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFbpListV1ResponsePostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
     provider_id: int | None = None
@@ -1871,6 +2362,10 @@ class PostingFbpListV1ResponsePosting(Model):
 
     status: str | None = None
     """Posting status."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbpListV1ResponsePostingFinancialData(Model):
@@ -1885,14 +2380,22 @@ class PostingFbpListV1ResponsePostingFinancialData(Model):
     delivery_amount: float | None = None
     """Delivery cost."""
 
-    products: list[PostingFbpListV1ResponsePostingFinancialDataProduct] | None = None
+    products: AnswerList[PostingFbpListV1ResponsePostingFinancialDataProduct] = field(
+        default_factory=list
+    )
     """Financial data for each product in the order."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
     """Financial data of one product in an FBP posting."""
 
-    actions: list[PostingFbpListV1ResponsePostingFinancialDataProductAction] | None = None
+    actions: AnswerList[PostingFbpListV1ResponsePostingFinancialDataProductAction] = field(
+        default_factory=list
+    )
     """Promotions applied to the product."""
 
     commissions_currency_code: str | None = None
@@ -1915,6 +2418,10 @@ class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
 
     total_discount_value: float | None = None
     """Total discount amount."""
+
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
 
 
 class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
@@ -1980,10 +2487,10 @@ class PostingFbsActCheckStatusV2ResponseResult(Model):
     act_type: str | None = None
     """Type of the documents."""
 
-    added_to_act: list[str] | None = None
+    added_to_act: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings included in the carriage; they must be handed over today."""
 
-    removed_from_act: list[str] | None = None
+    removed_from_act: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings left out of the carriage; hand them over with the next shipment."""
 
     status: str | None = None
@@ -2005,6 +2512,12 @@ class PostingFbsActCheckStatusV2ResponseResult(Model):
 
     partial_num: int | None = None
     """Sequence number of the partial carriage."""
+
+    def __post_init__(self) -> None:
+        if self.added_to_act is None:
+            self.added_to_act = []
+        if self.removed_from_act is None:
+            self.removed_from_act = []
 
 
 class PostingFbsActCreateV2Request(RequestModel):
@@ -2038,8 +2551,12 @@ class PostingFbsActCreateV2Response(Model):
 class PostingFbsActGetPostingsV2Response(Model):
     """Postings in a carriage act."""
 
-    result: list[PostingFbsActGetPostingsV2ResponseResult] | None = None
+    result: AnswerList[PostingFbsActGetPostingsV2ResponseResult] = field(default_factory=list)
     """The postings."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsActGetPostingsV2ResponseResult(Model):
@@ -2066,8 +2583,14 @@ class PostingFbsActGetPostingsV2ResponseResult(Model):
     created_at: datetime | None = None
     """Date and time the posting record was created."""
 
-    products: list[PostingFbsActGetPostingsV2ResponseResultProduct] | None = None
+    products: AnswerList[PostingFbsActGetPostingsV2ResponseResultProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsActGetPostingsV2ResponseResultProduct(Model):
@@ -2130,8 +2653,12 @@ class PostingFbsActListV2RequestFilter(RequestModel):
 class PostingFbsActListV2Response(Model):
     """Shipment acts matching the filter."""
 
-    result: list[PostingFbsActListV2ResponseResult] | None = None
+    result: AnswerList[PostingFbsActListV2ResponseResult] = field(default_factory=list)
     """The acts."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsActListV2ResponseResult(Model):
@@ -2219,8 +2746,12 @@ class PostingFbsAwaitingDeliveryV2Request(RequestModel):
 class PostingFbsCancelReasonListV2Response(Model):
     """Answer with the list of posting cancellation reasons."""
 
-    result: list[PostingFbsCancelReasonListResponseResult] | None = None
+    result: AnswerList[PostingFbsCancelReasonListResponseResult] = field(default_factory=list)
     """Cancellation reasons."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsCancelReasonV1Request(RequestModel):
@@ -2233,8 +2764,12 @@ class PostingFbsCancelReasonV1Request(RequestModel):
 class PostingFbsCancelReasonV1Response(Model):
     """Cancellation reasons for the requested postings."""
 
-    result: list[PostingFbsCancelReasonV1ResponseResult] | None = None
+    result: AnswerList[PostingFbsCancelReasonV1ResponseResult] = field(default_factory=list)
     """Cancellation reasons, one entry per posting."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsCancelReasonV1ResponseResult(Model):
@@ -2243,8 +2778,12 @@ class PostingFbsCancelReasonV1ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    reasons: list[PostingFbsCancelReasonV1ResponseResultReason] | None = None
+    reasons: AnswerList[PostingFbsCancelReasonV1ResponseResultReason] = field(default_factory=list)
     """Cancellation reasons that apply to the posting."""
+
+    def __post_init__(self) -> None:
+        if self.reasons is None:
+            self.reasons = []
 
 
 class PostingFbsCancelReasonV1ResponseResultReason(Model):
@@ -2260,7 +2799,7 @@ class PostingFbsCancelReasonV1ResponseResultReason(Model):
     title: str | None = None
     """Description of the cancellation reason."""
 
-    type_id: str | None = None
+    type_id: PostingFbsCancelReasonV1ResponseResultReasonTypeId | None = None
     """Who initiates a cancellation with this reason: buyer - the buyer; seller - the seller."""
 
 
@@ -2348,7 +2887,9 @@ class PostingFbsGetByBarcodeV2ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsGetByBarcodeV2ResponseResultProduct] | None = None
+    products: AnswerList[PostingFbsGetByBarcodeV2ResponseResultProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
 
     shipment_date: datetime | None = None
@@ -2364,6 +2905,10 @@ class PostingFbsGetByBarcodeV2ResponseResult(Model):
 
     financial_data: PostingFinancialData2 | None = None
     """Prices, discounts, commissions and payout for each product of the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsGetByBarcodeV2ResponseResultAnalyticsData(Model):
@@ -2457,7 +3002,7 @@ class PostingFbsGetV3Response(Model):
 class PostingFbsGetV3ResponseResult(Model):
     """Full details of an FBS posting."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     addressee: PostingFbsGetV3ResponseResultAddressee | None = None
@@ -2466,7 +3011,7 @@ class PostingFbsGetV3ResponseResult(Model):
     analytics_data: FbsPostingAnalyticsData | None = None
     """Analytics data; returned when requested with with.analytics_data, otherwise null."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting and flags about it: arbitration - open a
     dispute; awaiting_delivery - move to "awaiting shipment"; can_create_chat - start a chat
     with the buyer; cancel - cancel the posting; click_track_number - view the status history by
@@ -2559,7 +3104,7 @@ class PostingFbsGetV3ResponseResult(Model):
     null.
     """
 
-    products: list[PostingFbsGetV3ResponseResultProduct] | None = None
+    products: AnswerList[PostingFbsGetV3ResponseResultProduct] = field(default_factory=list)
     """Products in the posting."""
 
     provider_status: str | None = None
@@ -2571,7 +3116,7 @@ class PostingFbsGetV3ResponseResult(Model):
     related_postings: PostingFbsGetV3ResponseResultRelatedPostings | None = None
     """Related postings; returned when requested with with.related_postings, otherwise null."""
 
-    related_weight_postings: list[str] | None = None
+    related_weight_postings: AnswerList[str] = field(default_factory=list)
     """Numbers of related postings with products sold by weight."""
 
     require_blr_traceable_attrs: bool | None = None
@@ -2588,7 +3133,7 @@ class PostingFbsGetV3ResponseResult(Model):
     shipment_date_without_delay: datetime | None = None
     """Date and time of shipment without delay."""
 
-    status: str | None = None
+    status: PostingFbsGetV3ResponseResultStatus | None = None
     """Posting status: acceptance_in_progress - being accepted; arbitration - in arbitration;
     awaiting_approve - awaiting confirmation; awaiting_deliver - awaiting shipment;
     awaiting_packaging - awaiting packaging; awaiting_registration - awaiting registration;
@@ -2599,7 +3144,7 @@ class PostingFbsGetV3ResponseResult(Model):
     seller.
     """
 
-    substatus: str | None = None
+    substatus: PostingFbsGetV3ResponseResultSubstatus | None = None
     """Posting substatus: posting_acceptance_in_progress - being accepted; posting_in_arbitration -
     in
     arbitration; posting_created - created; posting_in_carriage - in a carriage;
@@ -2628,7 +3173,7 @@ class PostingFbsGetV3ResponseResult(Model):
     posting_in_carriage, posting_delivered and so on) except ship_failed.
     """
 
-    tpl_integration_type: str | None = None
+    tpl_integration_type: PostingFbsGetV3ResponseResultTplIntegrationType | None = None
     """Type of integration with the delivery service: ozon - delivery by Ozon logistics; aggregator
     - delivery by an external service, Ozon registers the order; 3pl_tracking - delivery by an
     external service, the seller registers the order; non_integrated - delivery by the seller.
@@ -2642,7 +3187,7 @@ class PostingFbsGetV3ResponseResult(Model):
     Newer answers send one object, older ones a list of such objects.
     """
 
-    tariffication_steps: list[FbsPostingTarifficationStep] | None = None
+    tariffication_steps: AnswerList[FbsPostingTarifficationStep] = field(default_factory=list)
     """Steps of the shipping tariffication, in order."""
 
     destination_place_id: int | None = None
@@ -2656,6 +3201,18 @@ class PostingFbsGetV3ResponseResult(Model):
 
     is_click_and_collect: bool | None = None
     """true if the posting is a click-and-collect order (the buyer collects it from the seller)."""
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.products is None:
+            self.products = []
+        if self.related_weight_postings is None:
+            self.related_weight_postings = []
+        if self.tariffication_steps is None:
+            self.tariffication_steps = []
 
 
 class PostingFbsGetV3ResponseResultAddressee(Model):
@@ -2716,7 +3273,7 @@ class PostingFbsGetV3ResponseResultProduct(Model):
     dimensions: PostingFbsGetV3ResponseResultProductDimensions | None = None
     """Product dimensions and weight."""
 
-    mandatory_mark: list[str] | None = None
+    mandatory_mark: AnswerList[str] = field(default_factory=list)
     """Mandatory marking codes of the product. (Deprecated by Ozon.)"""
 
     name: str | None = None
@@ -2735,7 +3292,7 @@ class PostingFbsGetV3ResponseResultProduct(Model):
     a list of strings.
     """
 
-    currency_code: str | None = None
+    currency_code: PostingFbsGetV3ResponseResultProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account settings: RUB - Russian
     rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US dollar; CNY - yuan.
     """
@@ -2764,6 +3321,10 @@ class PostingFbsGetV3ResponseResultProduct(Model):
     has_imei: bool | None = None
     """true if the product has an IMEI."""
 
+    def __post_init__(self) -> None:
+        if self.mandatory_mark is None:
+            self.mandatory_mark = []
+
 
 class PostingFbsGetV3ResponseResultProductDimensions(Model):
     """Dimensions and weight of a product in its package."""
@@ -2788,18 +3349,30 @@ class PostingFbsGetV3ResponseResultProductExemplars(Model):
     true in the request.
     """
 
-    products: list[PostingFbsGetV3ResponseResultProductExemplarsProduct] | None = None
+    products: AnswerList[PostingFbsGetV3ResponseResultProductExemplarsProduct] = field(
+        default_factory=list
+    )
     """Products with their exemplars."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsGetV3ResponseResultProductExemplarsProduct(Model):
     """A product in the posting with its exemplars."""
 
-    exemplars: list[PostingFbsGetV3ResponseResultProductExemplarsProductExemplar] | None = None
+    exemplars: AnswerList[PostingFbsGetV3ResponseResultProductExemplarsProductExemplar] = field(
+        default_factory=list
+    )
     """Exemplars (individual units) of the product."""
 
     sku: int | None = None
     """Product identifier in Ozon's system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
 
 
 class PostingFbsGetV3ResponseResultProductExemplarsProductExemplar(Model):
@@ -2826,8 +3399,12 @@ class PostingFbsGetV3ResponseResultProductExemplarsProductExemplar(Model):
     weight: float | None = None
     """Actual weight of the exemplar."""
 
-    imei: list[str] | None = None
+    imei: AnswerList[str] = field(default_factory=list)
     """IMEI numbers of the mobile device."""
+
+    def __post_init__(self) -> None:
+        if self.imei is None:
+            self.imei = []
 
 
 class PostingFbsGetV3ResponseResultPrrOption(Model):
@@ -2835,7 +3412,7 @@ class PostingFbsGetV3ResponseResultPrrOption(Model):
     integrated service.
     """
 
-    code: str | None = None
+    code: PostingFbsGetV3ResponseResultPrrOptionCode | None = None
     """Code of the loading and unloading (carrying) service: lift - lifting by elevator; stairs -
     carrying up the stairs; none - the buyer declined the service, no carrying needed;
     delivery_default - delivery to the floor is included in the price under the offer terms.
@@ -2857,8 +3434,12 @@ class PostingFbsGetV3ResponseResultPrrOption(Model):
 class PostingFbsGetV3ResponseResultRelatedPostings(Model):
     """Postings related to this one."""
 
-    related_posting_numbers: list[str] | None = None
+    related_posting_numbers: AnswerList[str] = field(default_factory=list)
     """Numbers of the related postings (those the parent posting was split into during packing)."""
+
+    def __post_init__(self) -> None:
+        if self.related_posting_numbers is None:
+            self.related_posting_numbers = []
 
 
 class PostingFbsListPostingAddressee(Model):
@@ -2877,14 +3458,18 @@ class PostingFbsListPostingFinancialData(Model):
     cluster_to: str | None = None
     """Code of the region (cluster) the order is delivered to."""
 
-    products: list[PostingFbsListPostingFinancialProduct] | None = None
+    products: AnswerList[PostingFbsListPostingFinancialProduct] = field(default_factory=list)
     """Products in the order with their financial data."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsListPostingFinancialProduct(Model):
     """Financial data of one product in a posting."""
 
-    actions: list[str] | None = None
+    actions: AnswerList[str] = field(default_factory=list)
     """Promotions applied to the product."""
 
     commission: PostingFbsListPostingProductCommission | None = None
@@ -2914,18 +3499,26 @@ class PostingFbsListPostingFinancialProduct(Model):
     total_discount_value: float | None = None
     """Discount amount."""
 
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
+
 
 class PostingFbsListPostingOptional(Model):
     """Products of the posting with additional characteristics."""
 
-    products_with_possible_mandatory_mark: list[int] | None = None
+    products_with_possible_mandatory_mark: AnswerList[int] = field(default_factory=list)
     """SKUs of products that may require mandatory marking."""
+
+    def __post_init__(self) -> None:
+        if self.products_with_possible_mandatory_mark is None:
+            self.products_with_possible_mandatory_mark = []
 
 
 class PostingFbsListPostingProduct(Model):
     """A product in an FBS posting."""
 
-    imei: list[str] | None = None
+    imei: AnswerList[str] = field(default_factory=list)
     """IMEI numbers of mobile devices."""
 
     is_blr_traceable: bool | None = None
@@ -2954,6 +3547,10 @@ class PostingFbsListPostingProduct(Model):
 
     weight: float | None = None
     """Weight of the product in its packaging."""
+
+    def __post_init__(self) -> None:
+        if self.imei is None:
+            self.imei = []
 
 
 class PostingFbsListPostingProductCommission(Model):
@@ -3110,8 +3707,12 @@ class PostingFbsListV3ResponseResult(Model):
     rest; false - all postings matching the filter have been returned.
     """
 
-    postings: list[FbsPosting] | None = None
+    postings: AnswerList[FbsPosting] = field(default_factory=list)
     """Postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsListV4Request(RequestModel):
@@ -3194,8 +3795,12 @@ class PostingFbsListV4Response(Model):
     has_next: bool | None = None
     """`true` if not all postings were returned and another page exists."""
 
-    postings: list[FbsPostingV4] | None = None
+    postings: AnswerList[FbsPostingV4] = field(default_factory=list)
     """List of postings."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsPackageLabelCreateV2Response(Model):
@@ -3208,8 +3813,14 @@ class PostingFbsPackageLabelCreateV2Response(Model):
 class PostingFbsPackageLabelCreateV2ResponseResult(Model):
     """Label generation tasks created for the postings."""
 
-    tasks: list[PostingFbsPackageLabelCreateV2ResponseResultTask] | None = None
+    tasks: AnswerList[PostingFbsPackageLabelCreateV2ResponseResultTask] = field(
+        default_factory=list
+    )
     """The tasks, one per label size."""
+
+    def __post_init__(self) -> None:
+        if self.tasks is None:
+            self.tasks = []
 
 
 class PostingFbsPackageLabelCreateV2ResponseResultTask(Model):
@@ -3248,13 +3859,17 @@ class PostingFbsPackageLabelGetV1ResponseResult(Model):
     file is ready), `error` (the file could not be created).
     """
 
-    unprinted_postings: list[PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting] | None = (
-        None
+    unprinted_postings: AnswerList[PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting] = (
+        field(default_factory=list)
     )
     """Postings whose labels could not be printed, with the reason."""
 
     unprinted_postings_count: int | None = None
     """Number of labels that could not be printed."""
+
+    def __post_init__(self) -> None:
+        if self.unprinted_postings is None:
+            self.unprinted_postings = []
 
 
 class PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting(Model):
@@ -3339,8 +3954,12 @@ class PostingFbsProductCountryListV2Request(RequestModel):
 class PostingFbsProductCountryListV2Response(Model):
     """The available countries of manufacture."""
 
-    result: list[PostingFbsProductCountryListV2ResponseResult] | None = None
+    result: AnswerList[PostingFbsProductCountryListV2ResponseResult] = field(default_factory=list)
     """Countries of manufacture with their ISO codes."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsProductCountryListV2ResponseResult(Model):
@@ -3382,18 +4001,28 @@ class PostingFbsProductCountrySetV2Response(Model):
 class PostingFbsProductTraceableAttributeV1Response(Model):
     """Traceable products of a posting with their missing attributes."""
 
-    products: list[PostingFbsProductTraceableAttributeV1ResponseProduct] | None = None
+    products: AnswerList[PostingFbsProductTraceableAttributeV1ResponseProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsProductTraceableAttributeV1ResponseProduct(Model):
     """A product of the posting and the required attributes it still lacks."""
 
-    required_attributes: list[str] | None = None
+    required_attributes: AnswerList[str] = field(default_factory=list)
     """Required attributes that are not filled in."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.required_attributes is None:
+            self.required_attributes = []
 
 
 class PostingFbsRestrictionsV1Response(Model):
@@ -3496,11 +4125,19 @@ class PostingFbsShipV4RequestWith(RequestModel):
 class PostingFbsShipV4Response(Model):
     """Result of assembling an FBS order."""
 
-    additional_data: list[PostingFbsShipV4ResponseAdditionalData] | None = None
+    additional_data: AnswerList[PostingFbsShipV4ResponseAdditionalData] = field(
+        default_factory=list
+    )
     """Additional data about the postings; returned when with.additional_data is `true`."""
 
-    result: list[str] | None = None
+    result: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings produced by the assembly."""
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsShipV4ResponseAdditionalData(Model):
@@ -3509,14 +4146,20 @@ class PostingFbsShipV4ResponseAdditionalData(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsShipV4ResponseAdditionalDataProduct] | None = None
+    products: AnswerList[PostingFbsShipV4ResponseAdditionalDataProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsShipV4ResponseAdditionalDataProduct(Model):
     """A product in an assembled posting, without its dimensions."""
 
-    mandatory_mark: list[str] | None = None
+    mandatory_mark: AnswerList[str] = field(default_factory=list)
     """Mandatory marking codes of the Chestny ZNAK system (the Russian product labelling system)."""
 
     name: str | None = None
@@ -3534,10 +4177,14 @@ class PostingFbsShipV4ResponseAdditionalDataProduct(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    currency_code: str | None = None
+    currency_code: PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account: `RUB` - Russian rouble;
     `BYN` - Belarusian rouble; `KZT` - tenge; `EUR` - euro; `USD` - US dollar; `CNY` - yuan.
     """
+
+    def __post_init__(self) -> None:
+        if self.mandatory_mark is None:
+            self.mandatory_mark = []
 
 
 class PostingFbsSplitV1Request(RequestModel):
@@ -3573,8 +4220,12 @@ class PostingFbsSplitV1Response(Model):
     parent_posting: PostingFbsSplitV1ResponseParentPosting | None = None
     """The original posting."""
 
-    postings: list[PostingFbsSplitV1ResponseParentPosting] | None = None
+    postings: AnswerList[PostingFbsSplitV1ResponseParentPosting] = field(default_factory=list)
     """Postings the order was split into."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsSplitV1ResponseParentPosting(Model):
@@ -3583,8 +4234,14 @@ class PostingFbsSplitV1ResponseParentPosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsSplitV1ResponseParentPostingProduct] | None = None
+    products: AnswerList[PostingFbsSplitV1ResponseParentPostingProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsSplitV1ResponseParentPostingProduct(Model):
@@ -3622,8 +4279,12 @@ class PostingFbsTimeslotSetV1Request(RequestModel):
 class PostingFbsTraceableSplitV1Response(Model):
     """The postings a posting with traceable products was split into."""
 
-    postings: list[PostingFbsTraceableSplitV1ResponsePosting] | None = None
+    postings: AnswerList[PostingFbsTraceableSplitV1ResponsePosting] = field(default_factory=list)
     """The resulting postings."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsTraceableSplitV1ResponsePosting(Model):
@@ -3638,8 +4299,14 @@ class PostingFbsTraceableSplitV1ResponsePosting(Model):
     moment or its status is unknown.
     """
 
-    products: list[PostingFbsTraceableSplitV1ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFbsTraceableSplitV1ResponsePostingProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsTraceableSplitV1ResponsePostingProduct(Model):
@@ -3749,13 +4416,17 @@ class PostingFbsUnfulfilledListV3Response(Model):
     cursor: str | None = None
     """Cursor for the next page; seen only in Ozon's example."""
 
-    postings: list[PostingFbsUnfulfilledListV3ResponsePosting] | None = None
+    postings: AnswerList[PostingFbsUnfulfilledListV3ResponsePosting] = field(default_factory=list)
     """Postings with detailed information; Ozon's example returns them at the top level instead of
     in result.
     """
 
     count: int | None = None
     """Number of postings; Ozon's example returns it at the top level instead of in result."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePosting(Model):
@@ -3773,7 +4444,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     pickup_code_verified_at: Any | None = None
     """Date and time the courier code was successfully verified; null if not verified."""
 
-    status: str | None = None
+    status: PostingFbsUnfulfilledListV3ResponsePostingStatus | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `arbitration` -
     arbitration; `awaiting_approve` - awaiting confirmation; `awaiting_deliver` - awaiting
     shipment; `awaiting_packaging` - awaiting packaging; `awaiting_registration` - awaiting
@@ -3791,7 +4462,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     delivery_method: FbsPostingDeliveryMethod | None = None
     """Delivery method of the posting."""
 
-    delivery_schema: str | None = None
+    delivery_schema: PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema | None = None
     """Delivery scheme: `SDS` - single SKU; `FBO` - sold from an Ozon warehouse; `FBS` - sold from
     the seller's warehouse; `Crossborder` - sold from abroad. Examples send the value in lower
     case, e.g. `fbs`.
@@ -3800,7 +4471,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     tracking_number: str | None = None
     """Tracking number of the posting; empty if not set."""
 
-    tpl_integration_type: str | None = None
+    tpl_integration_type: PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType | None = None
     """Integration type of the delivery service: `ozon` - Ozon delivery; `3pl_tracking` -
     integrated service; `non_integrated` - third-party service; `aggregator` - Ozon partner
     delivery; `hybryd` - Russian Post scheme.
@@ -3833,7 +4504,9 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     """Customer data; null in the list. Declared as a string although it is an object when present.
     """
 
-    products: list[PostingFbsUnfulfilledListV3ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFbsUnfulfilledListV3ResponsePostingProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
 
     addressee: Any | None = None
@@ -3908,7 +4581,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     is_presortable: bool | None = None
     """`true` if the product is a re-sort (pre-sortable) item."""
 
-    prr_option: str | None = None
+    prr_option: PostingFbsUnfulfilledListV3ResponsePostingPrrOption | None = None
     """Code of the lifting service for bulky postings delivered by the seller or an integrated
     service: `lift` - lift by elevator; `stairs` - carry up the stairs; `none` - the customer
     declined the service; `delivery_default` - delivery to the floor is included in the price
@@ -3918,7 +4591,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     parent_posting_number: str | None = None
     """Number of the parent posting whose split produced this posting; empty if none."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting: `arbitration` - open a dispute;
     `awaiting_delivery` - move to awaiting shipment; `can_create_chat` - start a chat with the
     customer; `cancel` - cancel the posting; `click_track_number` - view the status history by
@@ -3938,16 +4611,24 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     `update_cis` - change the additional information.
     """
 
-    tariffication_steps: (
-        list[PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep] | None
-    ) = None
+    tariffication_steps: AnswerList[PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep] = (
+        field(default_factory=list)
+    )
     """Tariff steps: how the shipping tariff changes over time."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.tariffication_steps is None:
+            self.tariffication_steps = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePostingContainer(Model):
     """Cargo unit the unprocessed posting is placed in."""
 
-    cargo_type: str | None = None
+    cargo_type: PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType | None = None
     """Cargo unit type: `BOX` - box; `PALLET` - pallet."""
 
     container_date: str | None = None
@@ -3963,8 +4644,12 @@ class PostingFbsUnfulfilledListV3ResponsePostingContainer(Model):
 class PostingFbsUnfulfilledListV3ResponsePostingOptional(Model):
     """Products of the posting with additional characteristics."""
 
-    products_with_possible_mandatory_mark: list[Any] | None = None
+    products_with_possible_mandatory_mark: AnswerList[Any] = field(default_factory=list)
     """SKUs of products that may require mandatory marking."""
+
+    def __post_init__(self) -> None:
+        if self.products_with_possible_mandatory_mark is None:
+            self.products_with_possible_mandatory_mark = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
@@ -3988,7 +4673,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
     quantity: int | None = None
     """Quantity of the product in the posting."""
 
-    imei: list[Any] | None = None
+    imei: AnswerList[Any] = field(default_factory=list)
     """IMEI numbers of mobile devices."""
 
     weight: float | None = None
@@ -4000,46 +4685,68 @@ class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
     price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
     """Product price with its currency."""
 
+    def __post_init__(self) -> None:
+        if self.imei is None:
+            self.imei = []
+
 
 class PostingFbsUnfulfilledListV3ResponsePostingRequirements(Model):
     """Products for which extra data must be submitted before the posting can move to the next
     status.
     """
 
-    products_requiring_gtd: list[Any] | None = None
+    products_requiring_gtd: AnswerList[Any] = field(default_factory=list)
     """SKUs that need a customs declaration number (GTD) or a note that there is none; submit it
     with /v6/fbs/posting/product/exemplar/set before assembly.
     """
 
-    products_requiring_country: list[Any] | None = None
+    products_requiring_country: AnswerList[Any] = field(default_factory=list)
     """SKUs that need the country of manufacture; set it with /v2/posting/fbs/product/country/set.
     """
 
-    products_requiring_mandatory_mark: list[Any] | None = None
+    products_requiring_mandatory_mark: AnswerList[Any] = field(default_factory=list)
     """SKUs that need a Chestny ZNAK marking code; submit it with
     /v6/fbs/posting/product/exemplar/set before assembly.
     """
 
-    products_requiring_rnpt: list[Any] | None = None
+    products_requiring_rnpt: AnswerList[Any] = field(default_factory=list)
     """SKUs that need a product batch registration number (RNPT); submit it with
     /v6/fbs/posting/product/exemplar/set before assembly.
     """
 
-    products_requiring_jw_uin: list[Any] | None = None
+    products_requiring_jw_uin: AnswerList[Any] = field(default_factory=list)
     """Products that need a jewellery unique identification number (UIN); submit it with
     /v6/fbs/posting/product/exemplar/set before assembly.
     """
 
-    products_requiring_change_country: list[Any] | None = None
+    products_requiring_change_country: AnswerList[Any] = field(default_factory=list)
     """SKUs whose country of manufacture must be changed; use /v2/posting/fbs/product/country/list
     and /v2/posting/fbs/product/country/set.
     """
 
-    products_requiring_imei: list[Any] | None = None
+    products_requiring_imei: AnswerList[Any] = field(default_factory=list)
     """Products that need IMEI numbers."""
 
-    products_requiring_weight: list[Any] | None = None
+    products_requiring_weight: AnswerList[Any] = field(default_factory=list)
     """Products that need their actual weight."""
+
+    def __post_init__(self) -> None:
+        if self.products_requiring_gtd is None:
+            self.products_requiring_gtd = []
+        if self.products_requiring_country is None:
+            self.products_requiring_country = []
+        if self.products_requiring_mandatory_mark is None:
+            self.products_requiring_mandatory_mark = []
+        if self.products_requiring_rnpt is None:
+            self.products_requiring_rnpt = []
+        if self.products_requiring_jw_uin is None:
+            self.products_requiring_jw_uin = []
+        if self.products_requiring_change_country is None:
+            self.products_requiring_change_country = []
+        if self.products_requiring_imei is None:
+            self.products_requiring_imei = []
+        if self.products_requiring_weight is None:
+            self.products_requiring_weight = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
@@ -4108,8 +4815,12 @@ class PostingFbsUnfulfilledListV3ResponseResult(Model):
     count: int | None = None
     """Number of postings found."""
 
-    postings: list[FbsPosting] | None = None
+    postings: AnswerList[FbsPosting] = field(default_factory=list)
     """Postings with detailed information on each."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsUnfulfilledListV4Request(RequestModel):
@@ -4187,8 +4898,12 @@ class PostingFbsUnfulfilledListV4Response(Model):
     has_next: bool | None = None
     """`true` if not all postings were returned and another page exists."""
 
-    postings: list[FbsPostingV4] | None = None
+    postings: AnswerList[FbsPostingV4] = field(default_factory=list)
     """List of postings."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFinancialData(Model):
@@ -4200,8 +4915,12 @@ class PostingFinancialData(Model):
     cluster_to: str | None = None
     """Code of the region (cluster) the order is delivered to."""
 
-    products: list[PostingFinancialDataProduct] | None = None
+    products: AnswerList[PostingFinancialDataProduct] = field(default_factory=list)
     """Financial data for each product in the order."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFinancialData2(Model):
@@ -4213,17 +4932,21 @@ class PostingFinancialData2(Model):
     cluster_to: str | None = None
     """Code of the region the order is delivered to."""
 
-    products: list[PostingFinancialDataProduct2] | None = None
+    products: AnswerList[PostingFinancialDataProduct2] = field(default_factory=list)
     """Financial details for each product of the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFinancialDataProduct(Model):
     """Financial data of one product in a posting."""
 
-    actions: list[str] | None = None
+    actions: AnswerList[str] = field(default_factory=list)
     """Promotions applied to the product."""
 
-    currency_code: str | None = None
+    currency_code: PostingFinancialDataProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account settings: RUB - Russian
     rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US dollar; CNY - yuan.
     """
@@ -4264,11 +4987,15 @@ class PostingFinancialDataProduct(Model):
     total_discount_value: float | None = None
     """Discount amount."""
 
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
+
 
 class PostingFinancialDataProduct2(Model):
     """Prices, discounts, commission and payout of one product in a posting."""
 
-    actions: list[str] | None = None
+    actions: AnswerList[str] = field(default_factory=list)
     """Promotions the product took part in for this order."""
 
     currency_code: str | None = None
@@ -4306,6 +5033,10 @@ class PostingFinancialDataProduct2(Model):
     total_discount_value: float | None = None
     """Total discount amount."""
 
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
+
 
 class PostingGlobalEtgbV1Request(RequestModel):
     """Period for which to return ETGB customs declarations."""
@@ -4317,8 +5048,12 @@ class PostingGlobalEtgbV1Request(RequestModel):
 class PostingGlobalEtgbV1Response(Model):
     """ETGB customs declarations by posting."""
 
-    result: list[PostingGlobalEtgbV1ResponseResult] | None = None
+    result: AnswerList[PostingGlobalEtgbV1ResponseResult] = field(default_factory=list)
     """Declarations, one entry per posting."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingGlobalEtgbV1ResponseResult(Model):
@@ -4354,14 +5089,24 @@ class PostingMarksV1Request(RequestModel):
 class PostingMarksV1Response(Model):
     """Exemplars of the requested postings, handed over or not, with their marking codes."""
 
-    invalid_postings: list[str] | None = None
+    invalid_postings: AnswerList[str] = field(default_factory=list)
     """Posting numbers from the request that are not valid."""
 
-    issued_exemplars: list[PostingMarksV1ResponseIssuedExemplar] | None = None
+    issued_exemplars: AnswerList[PostingMarksV1ResponseIssuedExemplar] = field(default_factory=list)
     """Product exemplars handed over to buyers, with their marking codes."""
 
-    non_issued_exemplars: list[PostingMarksV1ResponseNonIssuedExemplar] | None = None
+    non_issued_exemplars: AnswerList[PostingMarksV1ResponseNonIssuedExemplar] = field(
+        default_factory=list
+    )
     """Product exemplars not handed over to buyers."""
+
+    def __post_init__(self) -> None:
+        if self.invalid_postings is None:
+            self.invalid_postings = []
+        if self.issued_exemplars is None:
+            self.issued_exemplars = []
+        if self.non_issued_exemplars is None:
+            self.non_issued_exemplars = []
 
 
 class PostingMarksV1ResponseIssuedExemplar(Model):
@@ -4370,7 +5115,7 @@ class PostingMarksV1ResponseIssuedExemplar(Model):
     exemplar_id: int | None = None
     """Exemplar identifier."""
 
-    mandatory_marks: list[str] | None = None
+    mandatory_marks: AnswerList[str] = field(default_factory=list)
     """Chestny ZNAK marking codes of the exemplar; put them on the receipt and withdraw them from
     circulation.
     """
@@ -4380,6 +5125,10 @@ class PostingMarksV1ResponseIssuedExemplar(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.mandatory_marks is None:
+            self.mandatory_marks = []
 
 
 class PostingMarksV1ResponseNonIssuedExemplar(Model):
@@ -4421,14 +5170,18 @@ class PostingPostingFinancialData(Model):
     cluster_to: str | None = None
     """Code of the region (cluster) the order is delivered to."""
 
-    products: list[PostingPostingFinancialDataProduct] | None = None
+    products: AnswerList[PostingPostingFinancialDataProduct] = field(default_factory=list)
     """Financial data for each product in the order."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingPostingFinancialDataProduct(Model):
     """Financial data of one product in a posting."""
 
-    actions: list[str] | None = None
+    actions: AnswerList[str] = field(default_factory=list)
     """Promotions applied to the product."""
 
     commission: PostingFbsListPostingProductCommission | None = None
@@ -4455,6 +5208,10 @@ class PostingPostingFinancialDataProduct(Model):
     quantity: float | None = None
     """Quantity of the product."""
 
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
+
 
 class PostingUnpaidLegalProductListV1Request(RequestModel):
     """Cursor paging for the list of unpaid products ordered by legal entities."""
@@ -4471,11 +5228,17 @@ class PostingUnpaidLegalProductListV1Request(RequestModel):
 class PostingUnpaidLegalProductListV1Response(Model):
     """A page of unpaid products ordered by legal entities."""
 
-    products: list[PostingUnpaidLegalProductListV1ResponseProduct] | None = None
+    products: AnswerList[PostingUnpaidLegalProductListV1ResponseProduct] = field(
+        default_factory=list
+    )
     """The unpaid products on this page."""
 
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingUnpaidLegalProductListV1ResponseProduct(Model):

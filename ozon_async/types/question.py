@@ -6,23 +6,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     QuestionAnswerListV1ResponseAnswerStatusPublication = (
         Literal["PUBLISHED", "AWAITING_MODERATION", "MODERATION_FAILED", "DUPLICATE"] | str
     )
     QuestionListV1RequestSortDir = Literal["DESC", "ASC"]
+    QuestionResponseStatus = Literal["NEW", "ALL", "VIEWED", "PROCESSED", "UNPROCESSED"] | str
 else:
     QuestionAnswerListV1ResponseAnswerStatusPublication = str
     QuestionListV1RequestSortDir = Literal["DESC", "ASC"]
+    QuestionResponseStatus = str
 # QuestionAnswerListV1ResponseAnswerStatusPublication: Publication status of the answer:
 # `PUBLISHED` - published; `AWAITING_MODERATION` - waiting for moderation; `MODERATION_FAILED` -
 # rejected by moderation; `DUPLICATE` - a duplicate.
 # QuestionListV1RequestSortDir: Sort direction: `DESC` - descending (default); `ASC` -
 # ascending.
+# QuestionResponseStatus: Question status: `NEW` - new; `ALL` - all questions; `VIEWED` -
+# viewed; `PROCESSED` - processed; `UNPROCESSED` - not processed.
 
 
 class QuestionAnswerCreateV1Request(RequestModel):
@@ -75,13 +79,17 @@ class QuestionAnswerListV1Request(RequestModel):
 class QuestionAnswerListV1Response(Model):
     """A page of answers to a question."""
 
-    answers: list[QuestionAnswerListV1ResponseAnswer] | None = None
+    answers: AnswerList[QuestionAnswerListV1ResponseAnswer] = field(default_factory=list)
     """Answers to the question."""
 
     last_id: str | None = None
     """Identifier of the last value on this page; pass it as `last_id` in the next request to get
     the following values.
     """
+
+    def __post_init__(self) -> None:
+        if self.answers is None:
+            self.answers = []
 
 
 class QuestionAnswerListV1ResponseAnswer(Model):
@@ -173,7 +181,7 @@ class QuestionListV1RequestFilter(RequestModel):
 class QuestionListV1Response(Model):
     """A page of buyers' questions."""
 
-    questions: list[QuestionResponse] | None = None
+    questions: AnswerList[QuestionResponse] = field(default_factory=list)
     """Questions on this page."""
 
     last_id: str | None = None
@@ -183,6 +191,10 @@ class QuestionListV1Response(Model):
 
     has_next: bool | None = None
     """`true` if not all questions were returned and another page exists."""
+
+    def __post_init__(self) -> None:
+        if self.questions is None:
+            self.questions = []
 
 
 class QuestionRequest(RequestModel):
@@ -226,7 +238,7 @@ class QuestionResponse(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    status: str | None = None
+    status: QuestionResponseStatus | None = None
     """Question status: `NEW` - new; `ALL` - all questions; `VIEWED` - viewed; `PROCESSED` -
     processed; `UNPROCESSED` - not processed.
     """
@@ -238,5 +250,9 @@ class QuestionResponse(Model):
 class QuestionResponse2(Model):
     """SKUs of the products with the most questions."""
 
-    sku: list[int] | None = None
+    sku: AnswerList[int] = field(default_factory=list)
     """Product identifiers in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.sku is None:
+            self.sku = []

@@ -8,12 +8,30 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerDict, AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     Language,
 )
 
 if TYPE_CHECKING:
+    ReportInfoReportType = (
+        Literal[
+            "SELLER_PRODUCTS",
+            "SELLER_STOCK",
+            "SELLER_RETURNS",
+            "SELLER_POSTINGS",
+            "SELLER_DISCOUNTED",
+            "MUTUAL_SETTLEMENT",
+            "DOCUMENT_B2B_SALES",
+            "COMPENSATION_REPORT",
+            "DECOMPENSATION_REPORT",
+            "MARKED_PRODUCTS_SALES",
+            "SELLER_PLACEMENT_BY_PRODUCTS",
+            "SELLER_PLACEMENT_BY_SUPPLIES",
+        ]
+        | str
+    )
+    ReportInfoStatus = Literal["waiting", "processing", "success", "failed"] | str
     ReportLanguageWithDefault = str
     ReportListV1RequestReportType = str
     ReportProductsCreateV1RequestVisibility = Literal[
@@ -66,6 +84,8 @@ if TYPE_CHECKING:
         "WaitingShipment",
     ]
 else:
+    ReportInfoReportType = str
+    ReportInfoStatus = str
     ReportLanguageWithDefault = str
     ReportListV1RequestReportType = str
     ReportProductsCreateV1RequestVisibility = Literal[
@@ -117,6 +137,14 @@ else:
         "MoneyReturnedBySystem",
         "WaitingShipment",
     ]
+# ReportInfoReportType: Report type: SELLER_PRODUCTS - products; SELLER_STOCK - product stock;
+# SELLER_RETURNS - returns; SELLER_POSTINGS - postings; SELLER_DISCOUNTED - products discounted
+# by Ozon; MUTUAL_SETTLEMENT - mutual settlements; DOCUMENT_B2B_SALES - sales to legal entities;
+# COMPENSATION_REPORT - compensations; DECOMPENSATION_REPORT - compensation reversals;
+# MARKED_PRODUCTS_SALES - sales of marked products; SELLER_PLACEMENT_BY_PRODUCTS - storage cost
+# by product; SELLER_PLACEMENT_BY_SUPPLIES - storage cost by supply.
+# ReportInfoStatus: Generation status: waiting - queued; processing - being generated; success -
+# created; failed - generation failed.
 # ReportLanguageWithDefault: Language of the report: `DEFAULT` the seller account language, `RU`
 # Russian, `EN` English.
 # ReportListV1RequestReportType: Which reports to list: `ALL`, or one type such as
@@ -174,10 +202,10 @@ class ReportInfo(Model):
     after the request.
     """
 
-    params: dict[str, str] | None = None
+    params: AnswerDict[str] = field(default_factory=dict)
     """Filters the seller specified when creating the report, as key-value pairs."""
 
-    report_type: str | None = None
+    report_type: ReportInfoReportType | None = None
     """Report type: SELLER_PRODUCTS - products; SELLER_STOCK - product stock; SELLER_RETURNS -
     returns; SELLER_POSTINGS - postings; SELLER_DISCOUNTED - products discounted by Ozon;
     MUTUAL_SETTLEMENT - mutual settlements; DOCUMENT_B2B_SALES - sales to legal entities;
@@ -186,10 +214,14 @@ class ReportInfo(Model):
     cost by product; SELLER_PLACEMENT_BY_SUPPLIES - storage cost by supply.
     """
 
-    status: str | None = None
+    status: ReportInfoStatus | None = None
     """Generation status: waiting - queued; processing - being generated; success - created; failed
     - generation failed.
     """
+
+    def __post_init__(self) -> None:
+        if self.params is None:
+            self.params = {}
 
 
 class ReportInfoV1Request(RequestModel):
@@ -237,11 +269,15 @@ class ReportListV1Response(Model):
 class ReportListV1ResponseResult(Model):
     """A page of generated reports."""
 
-    reports: list[ReportInfo] | None = None
+    reports: AnswerList[ReportInfo] = field(default_factory=list)
     """Generated reports."""
 
     total: int | None = None
     """Total number of reports."""
+
+    def __post_init__(self) -> None:
+        if self.reports is None:
+            self.reports = []
 
 
 class ReportMarkedProductsSalesCreateV1Request(RequestModel):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     FinanceCashFlowStatementListRequestDate,
     SupplyOrderGetResponseOrderDropoffWarehouse,
@@ -595,7 +595,7 @@ class SupplyOrderBundleV1RequestItemTagsCalculation(RequestModel):
 class SupplyOrderBundleV1Response(Model):
     """A page of products of a supply or draft."""
 
-    items: list[SupplyOrderBundleV1ResponseItem] | None = None
+    items: AnswerList[SupplyOrderBundleV1ResponseItem] = field(default_factory=list)
     """Products on this page."""
 
     total_count: int | None = None
@@ -607,6 +607,10 @@ class SupplyOrderBundleV1Response(Model):
 
     last_id: str | None = None
     """Identifier of the last value on this page; pass it as `last_id` to get the next page."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class SupplyOrderBundleV1ResponseItem(Model):
@@ -663,7 +667,7 @@ class SupplyOrderBundleV1ResponseItem(Model):
     set.
     """
 
-    tags: list[SupplyOrderBundleV1ResponseItemTagsItem] | None = None
+    tags: AnswerList[SupplyOrderBundleV1ResponseItemTagsItem] = field(default_factory=list)
     """Product tags in the supply or draft: `EVSD_REQUIRED` needs Mercury veterinary certification,
     `MARKING_REQUIRED` must carry Chestny ZNAK marking, `MARKING_POSSIBLE` may carry Chestny
     ZNAK marking, `JEWELRY` jewellery, `TRACEABLE` traceable product, `ETTN_REQUIRED` traceable
@@ -677,11 +681,17 @@ class SupplyOrderBundleV1ResponseItem(Model):
     in Ozon's examples without an explanation; `UNSPECIFIED` means not set.
     """
 
+    def __post_init__(self) -> None:
+        if self.tags is None:
+            self.tags = []
+
 
 class SupplyOrderCancelStatusV1Response(Model):
     """Status of a supply order cancellation with the result for each supply."""
 
-    error_reasons: list[SupplyOrderCancelStatusV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[SupplyOrderCancelStatusV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the supply order could not be cancelled: `INVALID_ORDER_STATE` its state does not allow
     it, `ORDER_IS_VIRTUAL` the order is virtual, `ORDER_DOES_NOT_BELONG_TO_CONTRACTOR` it
     belongs to another legal entity, `ORDER_DOES_NOT_BELONG_TO_COMPANY` it belongs to another
@@ -696,6 +706,10 @@ class SupplyOrderCancelStatusV1Response(Model):
     way, `ERROR` it failed.
     """
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class SupplyOrderCancelStatusV1ResponseResult(Model):
     """Outcome of a supply order cancellation."""
@@ -703,14 +717,22 @@ class SupplyOrderCancelStatusV1ResponseResult(Model):
     is_order_cancelled: bool | None = None
     """`true` if the supply order is cancelled."""
 
-    supplies: list[SupplyOrderCancelStatusV1ResponseResultSupply] | None = None
+    supplies: AnswerList[SupplyOrderCancelStatusV1ResponseResultSupply] = field(
+        default_factory=list
+    )
     """Cancellation result for each supply of the order."""
+
+    def __post_init__(self) -> None:
+        if self.supplies is None:
+            self.supplies = []
 
 
 class SupplyOrderCancelStatusV1ResponseResultSupply(Model):
     """Cancellation result of one supply."""
 
-    error_reasons: list[SupplyOrderCancelStatusV1ResponseResultSupplyErrorReasonsItem] | None = None
+    error_reasons: AnswerList[SupplyOrderCancelStatusV1ResponseResultSupplyErrorReasonsItem] = (
+        field(default_factory=list)
+    )
     """Why the supply could not be cancelled: `INVALID_SUPPLY_STATE` its state does not allow it,
     `SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR` it belongs to another legal entity,
     `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another seller,
@@ -725,11 +747,17 @@ class SupplyOrderCancelStatusV1ResponseResultSupply(Model):
     supply_id: int | None = None
     """Supply identifier."""
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class SupplyOrderContentUpdateStatusV1Response(Model):
     """Status of a supply content update."""
 
-    errors: list[SupplyOrderContentUpdateStatusV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderContentUpdateStatusV1ResponseErrorsItem] = field(
+        default_factory=list
+    )
     """Errors of the content update: `INVALID_DRAFT_BUNDLE_ID`, `SOME_SERVICE_ERROR` the supply
     could not be edited; `HAS_UTD` documents in the electronic document flow system are not
     deleted (annul them, edit the content, then create and sign new ones); `ORDER_SKU_LIMIT` a
@@ -759,6 +787,10 @@ class SupplyOrderContentUpdateStatusV1Response(Model):
     """Update status: `SUCCESS` the content was changed, `IN_PROGRESS` the change is under way,
     `ERROR` the change failed.
     """
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class SupplyOrderContentUpdateV1Request(RequestModel):
@@ -792,7 +824,7 @@ class SupplyOrderContentUpdateV1Response(Model):
     away.
     """
 
-    errors: list[SupplyOrderContentUpdateV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderContentUpdateV1ResponseErrorsItem] = field(default_factory=list)
     """Errors that prevent the update: `INVALID_DRAFT_BUNDLE_ID`, `SOME_SERVICE_ERROR`,
     `ORDER_IS_NOT_FOUND`, `SUPPLY_IS_NOT_FOUND`, `SUPPLY_DOES_NOT_BELONGS_TO_ORDER` the supply
     could not be edited; `HAS_UTD`, `UTD_IS_UPLOADED` documents in the electronic document flow
@@ -821,6 +853,10 @@ class SupplyOrderContentUpdateV1Response(Model):
     operation_id: str | None = None
     """Identifier of the update operation; pass it to /v1/supply-order/content/update/status."""
 
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
+
 
 class SupplyOrderContentUpdateValidationV1Request(RequestModel):
     """Request to validate a new product bundle of a supply."""
@@ -837,8 +873,8 @@ class SupplyOrderContentUpdateValidationV1Request(RequestModel):
 class SupplyOrderContentUpdateValidationV1Response(Model):
     """Result of validating a new supply product bundle."""
 
-    editing_errors: list[SupplyOrderContentUpdateValidationV1ResponseEditingErrorsItem] | None = (
-        None
+    editing_errors: AnswerList[SupplyOrderContentUpdateValidationV1ResponseEditingErrorsItem] = (
+        field(default_factory=list)
     )
     """Errors that prevent editing: `INCORRECT_SUPPLY_STATE` the supply state does not allow
     changes; `DEADLINE` changes are closed one hour before the timeslot; `UTD_IS_UPLOADED`
@@ -861,18 +897,22 @@ class SupplyOrderContentUpdateValidationV1Response(Model):
     )
     """Accepted and rejected products of the new bundle with totals."""
 
+    def __post_init__(self) -> None:
+        if self.editing_errors is None:
+            self.editing_errors = []
+
 
 class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortment(Model):
     """Products of a new supply bundle split into accepted and rejected ones, with totals."""
 
-    approved_items: (
-        list[SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem] | None
-    ) = None
+    approved_items: AnswerList[
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem
+    ] = field(default_factory=list)
     """Products the warehouse accepts."""
 
-    rejected_items: (
-        list[SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItem] | None
-    ) = None
+    rejected_items: AnswerList[
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItem
+    ] = field(default_factory=list)
     """Products the warehouse rejects."""
 
     total_approved_item_count: int | None = None
@@ -889,6 +929,12 @@ class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortment(Model):
 
     total_restricted_item_count: int | None = None
     """Number of products with restrictions."""
+
+    def __post_init__(self) -> None:
+        if self.approved_items is None:
+            self.approved_items = []
+        if self.rejected_items is None:
+            self.rejected_items = []
 
 
 class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem(Model):
@@ -949,12 +995,9 @@ class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedIte
     quantity: int | None = None
     """Quantity of the product."""
 
-    rejection_reason: (
-        list[
-            SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRejectionReasonItem
-        ]
-        | None
-    ) = None
+    rejection_reason: AnswerList[
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRejectionReasonItem
+    ] = field(default_factory=list)
     """Why the product was rejected: `OUT_OF_ASSORTMENT` not in the supply assortment; `INVALID`
     invalid product data; `INCOMPATIBLE_WAREHOUSE` cannot be supplied to the chosen warehouse;
     `EMPTY_BARCODE` no barcode; `EMPTY_PS_ATTRIBUTE` a required attribute is empty;
@@ -987,18 +1030,19 @@ class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedIte
     total_volume_in_litres: float | None = None
     """Volume of all units of the product, in litres."""
 
+    def __post_init__(self) -> None:
+        if self.rejection_reason is None:
+            self.rejection_reason = []
+
 
 class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictions(
     Model
 ):
     """Restrictions on supplying a product."""
 
-    reasons_restrictions: (
-        list[
-            SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictionsReasonsRestrictionsItem
-        ]
-        | None
-    ) = None
+    reasons_restrictions: AnswerList[
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictionsReasonsRestrictionsItem
+    ] = field(default_factory=list)
     """Restriction reasons: `SKU_HAS_NO_SALES` the product has had no sales,
     `SKU_HAS_QUANTITY_LIMIT` the quantity is limited, `UNKNOWN` unknown.
     """
@@ -1008,6 +1052,10 @@ class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedIte
 
     sku_quantity_limit: int | None = None
     """Maximum quantity of the product allowed."""
+
+    def __post_init__(self) -> None:
+        if self.reasons_restrictions is None:
+            self.reasons_restrictions = []
 
 
 class SupplyOrderDetailsV1Response(Model):
@@ -1045,7 +1093,7 @@ class SupplyOrderDetailsV1Response(Model):
     state_updated_date: datetime | None = None
     """Date and time the supply order state last changed."""
 
-    supplies: list[SupplyOrderDetailsV1ResponseSupply] | None = None
+    supplies: AnswerList[SupplyOrderDetailsV1ResponseSupply] = field(default_factory=list)
     """Supplies of the order."""
 
     timeslot: SupplyOrderDetailsV1ResponseTimeslot | None = None
@@ -1053,6 +1101,10 @@ class SupplyOrderDetailsV1Response(Model):
 
     vehicle: SupplyOrderDetailsV1ResponseVehicle | None = None
     """Driver and vehicle details and whether they can be changed."""
+
+    def __post_init__(self) -> None:
+        if self.supplies is None:
+            self.supplies = []
 
 
 class SupplyOrderDetailsV1ResponseOrderTags(Model):
@@ -1124,9 +1176,9 @@ class SupplyOrderDetailsV1ResponseSupply(Model):
 class SupplyOrderDetailsV1ResponseSupplyCancellationAllowability(Model):
     """Whether a supply can be cancelled."""
 
-    can_not_set_reasons: (
-        list[SupplyOrderDetailsV1ResponseSupplyCancellationAllowabilityCanNotSetReasonsItem] | None
-    ) = None
+    can_not_set_reasons: AnswerList[
+        SupplyOrderDetailsV1ResponseSupplyCancellationAllowabilityCanNotSetReasonsItem
+    ] = field(default_factory=list)
     """Why the supply cannot be cancelled: `INVALID_SUPPLY_STATE` its state does not allow it,
     `SUPPLY_IS_VIRTUAL` the supply is virtual, `SUPPLY_HAS_ACTIVE_UTD` it has an active
     universal transfer document, `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another
@@ -1137,6 +1189,10 @@ class SupplyOrderDetailsV1ResponseSupplyCancellationAllowability(Model):
     can_set: bool | None = None
     """`true` if the supply can be cancelled."""
 
+    def __post_init__(self) -> None:
+        if self.can_not_set_reasons is None:
+            self.can_not_set_reasons = []
+
 
 class SupplyOrderDetailsV1ResponseSupplyContent(Model):
     """Product content of a supply and whether it can be changed."""
@@ -1144,9 +1200,9 @@ class SupplyOrderDetailsV1ResponseSupplyContent(Model):
     bundle_id: str | None = None
     """Identifier of the product bundle; pass it to /v1/supply-order/bundle."""
 
-    can_not_set_reasons: (
-        list[SupplyOrderDetailsV1ResponseSupplyContentCanNotSetReasonsItem] | None
-    ) = None
+    can_not_set_reasons: AnswerList[
+        SupplyOrderDetailsV1ResponseSupplyContentCanNotSetReasonsItem
+    ] = field(default_factory=list)
     """Why the content cannot be changed: `INCORRECT_SUPPLY_STATE` the supply state does not allow
     it, `DEADLINE` the supply is overdue, `UTD_IS_UPLOADED` a universal transfer document is
     uploaded, `STORAGE_WAREHOUSE_IS_NOT_WMS` the storage warehouse does not allow it,
@@ -1159,6 +1215,10 @@ class SupplyOrderDetailsV1ResponseSupplyContent(Model):
     """`true` if the product content of the supply can be changed with /v1/supply-
     order/content/update.
     """
+
+    def __post_init__(self) -> None:
+        if self.can_not_set_reasons is None:
+            self.can_not_set_reasons = []
 
 
 class SupplyOrderDetailsV1ResponseSupplyEttnInfo(Model):
@@ -1199,8 +1259,8 @@ class SupplyOrderDetailsV1ResponseSupplySupplyTags(Model):
 class SupplyOrderDetailsV1ResponseTimeslot(Model):
     """Timeslot of a supply order and whether it can be changed."""
 
-    can_not_set_reasons: list[SupplyOrderDetailsV1ResponseTimeslotCanNotSetReasonsItem] | None = (
-        None
+    can_not_set_reasons: AnswerList[SupplyOrderDetailsV1ResponseTimeslotCanNotSetReasonsItem] = (
+        field(default_factory=list)
     )
     """Why the timeslot cannot be chosen: `INVALID_ORDER_STATE` the order state does not allow it,
     `ORDER_IS_VIRTUAL` the order is virtual, `SET_TIMESLOT_DEADLINE_EXCEED` the time to set a
@@ -1214,11 +1274,17 @@ class SupplyOrderDetailsV1ResponseTimeslot(Model):
     value: SupplyOrderTimeslotValue | None = None
     """The current timeslot."""
 
+    def __post_init__(self) -> None:
+        if self.can_not_set_reasons is None:
+            self.can_not_set_reasons = []
+
 
 class SupplyOrderDetailsV1ResponseVehicle(Model):
     """Driver and vehicle details of a supply order and whether they can be changed."""
 
-    can_not_set_reasons: list[SupplyOrderDetailsV1ResponseVehicleCanNotSetReasonsItem] | None = None
+    can_not_set_reasons: AnswerList[SupplyOrderDetailsV1ResponseVehicleCanNotSetReasonsItem] = (
+        field(default_factory=list)
+    )
     """Why the driver or vehicle details cannot be set or changed: `INVALID_ORDER_STATE` the order
     state does not allow it, `VEHICLE_NOT_REQUIRED` the vehicle need not be given,
     `ORDER_DOES_NOT_BELONG_TO_COMPANY` the order belongs to another seller, `UNDEFINED` unknown;
@@ -1230,6 +1296,10 @@ class SupplyOrderDetailsV1ResponseVehicle(Model):
 
     value: SupplyOrderDetailsV1ResponseVehicleValue | None = None
     """Driver and vehicle details; only for pick-up shipments."""
+
+    def __post_init__(self) -> None:
+        if self.can_not_set_reasons is None:
+            self.can_not_set_reasons = []
 
 
 class SupplyOrderDetailsV1ResponseVehicleValue(Model):
@@ -1264,8 +1334,12 @@ class SupplyOrderGetV3Request(RequestModel):
 class SupplyOrderGetV3Response(Model):
     """The requested supply orders."""
 
-    orders: list[SupplyOrderGetV3ResponseOrder] | None = None
+    orders: AnswerList[SupplyOrderGetV3ResponseOrder] = field(default_factory=list)
     """Supply orders."""
+
+    def __post_init__(self) -> None:
+        if self.orders is None:
+            self.orders = []
 
 
 class SupplyOrderGetV3ResponseOrder(Model):
@@ -1303,11 +1377,15 @@ class SupplyOrderGetV3ResponseOrder(Model):
     state_updated_date: datetime | None = None
     """Date and time the supply order state last changed."""
 
-    supplies: list[SupplyOrderGetV3ResponseOrderSupply] | None = None
+    supplies: AnswerList[SupplyOrderGetV3ResponseOrderSupply] = field(default_factory=list)
     """Supplies of the order."""
 
     timeslot: SupplyOrderTimeslotValue | None = None
     """Timeslot of the supply order."""
+
+    def __post_init__(self) -> None:
+        if self.supplies is None:
+            self.supplies = []
 
 
 class SupplyOrderGetV3ResponseOrderOrderTags(Model):
@@ -1465,8 +1543,12 @@ class SupplyOrderListV3Response(Model):
     the following page.
     """
 
-    order_ids: list[int] | None = None
+    order_ids: AnswerList[int] = field(default_factory=list)
     """Supply order identifiers; get the orders with /v3/supply-order/get."""
+
+    def __post_init__(self) -> None:
+        if self.order_ids is None:
+            self.order_ids = []
 
 
 class SupplyOrderPassCreateV1Request(RequestModel):
@@ -1500,7 +1582,9 @@ class SupplyOrderPassCreateV1Response(Model):
     errors found straight away.
     """
 
-    error_reasons: list[SupplyOrderPassCreateV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[SupplyOrderPassCreateV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the details cannot be set: `SET_VEHICLE_ERROR_INVALID_ORDER_STATE` the order state does
     not allow it, `SET_VEHICLE_ERROR_VEHICLE_NOT_REQUIRED` vehicle details need not be given,
     `SET_VEHICLE_ERROR_ORDER_NOT_BELONG_CONTRACTOR` the order was created by another legal
@@ -1511,11 +1595,15 @@ class SupplyOrderPassCreateV1Response(Model):
     operation_id: str | None = None
     """Identifier of the operation; pass it to /v1/supply-order/pass/status."""
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class SupplyOrderPassStatusV1Response(Model):
     """Status of setting driver and vehicle details."""
 
-    errors: list[SupplyOrderPassStatusV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderPassStatusV1ResponseErrorsItem] = field(default_factory=list)
     """Why the details could not be set: `SET_VEHICLE_ERROR_INVALID_ORDER_STATE` the order state
     does not allow it, `SET_VEHICLE_ERROR_VEHICLE_NOT_REQUIRED` vehicle details need not be
     given, `SET_VEHICLE_ERROR_ORDER_NOT_BELONG_CONTRACTOR` the order was created by another
@@ -1528,6 +1616,10 @@ class SupplyOrderPassStatusV1Response(Model):
     could not be processed, `Unknown` the status is unknown.
     """
 
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
+
 
 class SupplyOrderRequest(RequestModel):
     """Request that identifies one supply order."""
@@ -1539,8 +1631,12 @@ class SupplyOrderRequest(RequestModel):
 class SupplyOrderStatusCounterV1Response(Model):
     """Number of supply orders in each state."""
 
-    items: list[SupplyOrderStatusCounterV1ResponseItem] | None = None
+    items: AnswerList[SupplyOrderStatusCounterV1ResponseItem] = field(default_factory=list)
     """States with the number of supply orders in each."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class SupplyOrderStatusCounterV1ResponseItem(Model):
@@ -1587,11 +1683,17 @@ class SupplyOrderTimeslotGetV1Request(RequestModel):
 class SupplyOrderTimeslotGetV1Response(Model):
     """Timeslots available to a supply order and the time zone they are given in."""
 
-    timeslots: list[SupplyOrderTimeslotGetV1ResponseTimeslot] | None = None
+    timeslots: AnswerList[SupplyOrderTimeslotGetV1ResponseTimeslot] = field(default_factory=list)
     """Available delivery intervals."""
 
-    timezone: list[SupplyOrderTimeslotValueTimezoneInfo] | None = None
+    timezone: AnswerList[SupplyOrderTimeslotValueTimezoneInfo] = field(default_factory=list)
     """Time zone of the intervals."""
+
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
+        if self.timezone is None:
+            self.timezone = []
 
 
 class SupplyOrderTimeslotGetV1ResponseTimeslot(Model):
@@ -1607,7 +1709,7 @@ class SupplyOrderTimeslotGetV1ResponseTimeslot(Model):
 class SupplyOrderTimeslotStatusV1Response(Model):
     """Status of a supply order timeslot change."""
 
-    errors: list[SupplyOrderTimeslotStatusV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderTimeslotStatusV1ResponseErrorsItem] = field(default_factory=list)
     """Why the timeslot could not be set: `UPDATE_TIMESLOT_ERROR_INVALID_ORDER_STATE` the order
     state does not allow it, `UPDATE_TIMESLOT_ERROR_INCOMPATIBLE_ORDER_FLOW` the timeslot state
     does not allow it, `UPDATE_TIMESLOT_ERROR_SET_TIMESLOT_DEADLINE_EXCEED` the supply order is
@@ -1622,6 +1724,10 @@ class SupplyOrderTimeslotStatusV1Response(Model):
     """Status: `STATUS_IN_PROGRESS` being set, `STATUS_SUCCESS` set, `STATUS_ERROR` failed;
     `STATUS_UNSPECIFIED` means not set.
     """
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class SupplyOrderTimeslotUpdateV1Request(RequestModel):
@@ -1639,7 +1745,7 @@ class SupplyOrderTimeslotUpdateV1Response(Model):
     away.
     """
 
-    errors: list[SupplyOrderTimeslotUpdateV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderTimeslotUpdateV1ResponseErrorsItem] = field(default_factory=list)
     """Why the timeslot cannot be set: `UPDATE_TIMESLOT_ERROR_INVALID_ORDER_STATE` the order state
     does not allow it, `UPDATE_TIMESLOT_ERROR_INCOMPATIBLE_ORDER_FLOW` the timeslot state does
     not allow it, `UPDATE_TIMESLOT_ERROR_SET_TIMESLOT_DEADLINE_EXCEED` the supply order is
@@ -1652,6 +1758,10 @@ class SupplyOrderTimeslotUpdateV1Response(Model):
 
     operation_id: str | None = None
     """Identifier of the operation; pass it to /v1/supply-order/timeslot/status."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class SupplyOrderTimeslotValue(Model):
