@@ -52,7 +52,9 @@ class ServedMock:
         async def boot() -> MockOzonServer:
             # The shop's history ends on the last day of PERIOD; time then runs as usual.
             clock = ScaledClock(start=datetime(2026, 1, 31, 12, tzinfo=timezone.utc))
-            return await MockOzonServer(seed=3, clock=clock).start()
+            # several Client-Ids and an OAuth token are used against it: any key is accepted
+            # (tests of a wrong key run `ozon sandbox`, which accepts only its own)
+            return await MockOzonServer(seed=3, clock=clock, any_key=True).start()
 
         self.server = asyncio.run_coroutine_threadsafe(boot(), self.loop).result(10)
         return self
@@ -712,9 +714,17 @@ def test_sandbox_serves_the_mock(tmp_path: Path) -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode()
         assert f"http://127.0.0.1:{port}" in line
-        env.update(
-            OZON_CLIENT_ID="1", OZON_API_KEY=SECRET, OZON_BASE_URL=f"http://127.0.0.1:{port}"
-        )
+        # the second line names the credentials it accepts; any other key is refused as Ozon does
+        accepts = proc.stdout.readline().decode()
+        client_id, api_key = re.findall(r"Client-Id (\S+), Api-Key (\S+)", accepts)[0]
+        env.update(OZON_BASE_URL=f"http://127.0.0.1:{port}")
+        wrong = run(
+            "call", "warehouse.list_v2", "limit:=1", env={**env, "OZON_CLIENT_ID": client_id,
+            "OZON_API_KEY": SECRET},
+        )  # fmt: skip
+        assert wrong.returncode == 1 and b"Traceback" not in wrong.stderr
+        assert b"Invalid Api-Key, please check the key and try again" in wrong.stderr
+        env.update(OZON_CLIENT_ID=client_id, OZON_API_KEY=api_key)
         call = run("call", "warehouse.list_v2", "limit:=1", env=env)
         assert call.returncode == 0
         assert len(json.loads(call.stdout)["warehouses"]) == 1

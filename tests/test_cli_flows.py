@@ -19,6 +19,7 @@ from ozon_async.testing import Sandbox, ScaledClock
 from ozon_async.testing._state import Product
 from tests.test_cli import (
     ANSI,
+    CLIENT_ID,
     SECRET,
     ServedMock,
     api_env,
@@ -41,7 +42,8 @@ class ServedShop(ServedMock):
 
         async def boot() -> Sandbox:
             clock = ScaledClock(start=datetime(2026, 1, 31, 12, tzinfo=timezone.utc))
-            return await Sandbox(seed=3, clock=clock, products=400).start()
+            shop = Sandbox(seed=3, clock=clock, products=400, client_id=CLIENT_ID, api_key=SECRET)
+            return await shop.start()
 
         self.server = asyncio.run_coroutine_threadsafe(boot(), self.loop).result(30)
         return self
