@@ -58,7 +58,8 @@ class TaskFailedError(TaskError):
         self.result = result
         why = result.error or f"state {result.state!r}"
         if result.failed_items:
-            why += f"; {len(result.failed_items)} item(s) failed"
+            n = len(result.failed_items)
+            why += f"; {n} item{'' if n == 1 else 's'} failed"
         super().__init__(f"failed: {why}", task_id=result.task_id, operation=result.operation)
 
 
@@ -243,7 +244,8 @@ async def wait_task(
             )
         if elapsed >= limit:
             raise TaskTimeoutError(
-                f"still {state or 'running'} after {elapsed:g} s ({checks} checks)",
+                f"still {state or 'running'} after {elapsed:g} s "
+                f"({checks} check{'' if checks == 1 else 's'})",
                 task_id=task_id,
                 operation=op.key,
                 last_status=status,

@@ -163,7 +163,8 @@ def read_items(op: Operation, stream: IO[str], name: str) -> Rows:
         listed = problems[:MAX_LISTED]
         more = len(problems) - len(listed)
         tail = f"\n  ... and {more} more" if more else ""
-        raise RowError(f"{name}: {len(problems)} invalid row(s):\n  " + "\n  ".join(listed) + tail)
+        invalid = _count(len(problems), "invalid row")
+        raise RowError(f"{name}: {invalid}:\n  " + "\n  ".join(listed) + tail)
     return Rows(columns, lines, raw, items)
 
 
@@ -288,6 +289,8 @@ async def _push(
     if report is not None:
         with report.open("w", encoding="utf-8", newline="") as f:
             listed = write_report(result, rows, f)
+    elif all(outcome.ok for outcome in result):
+        listed = 0  # nothing to list: stdout stays empty (no header alone)
     else:
         try:
             listed = write_report(result, rows, sys.stdout)
@@ -313,7 +316,7 @@ def _push_command(key: str, label: str, columns_help: str) -> click.Command:
     op = OPERATIONS[key]
     assert op.batch is not None and op.item_rate_limit is not None
     rule = op.item_rate_limit
-    per = f"{rule.requests} update(s) of one item per {rule.period:g} s"
+    per = f"{_count(rule.requests, 'update')} of one item per {rule.period:g} s"
 
     @click.command(
         "push",
@@ -379,7 +382,7 @@ def _push_command(key: str, label: str, columns_help: str) -> click.Command:
             requests = -(-len(rows.items) // op.batch.max_items)
             session.say(
                 f"ozon: dry run: {len(rows.items):,} valid rows of {name}, at least "
-                f"{requests:,} request(s) to {op.key}; nothing was sent"
+                f"{_count(requests, 'request')} to {op.key}; nothing was sent"
             )
             session.exit(EXIT_OK)
         client = session.client()
@@ -608,7 +611,7 @@ async def _report_postings(
             silence_stdout()
     where = "stdout" if out == "-" else out
     session.say(
-        f"ozon: report {result.task_id}: ready after {result.checks} checks "
+        f"ozon: report {result.task_id}: ready after {_count(result.checks, 'check')} "
         f"({result.elapsed:.0f} s); {size:,} bytes written to {where}"
     )
     return EXIT_OK
