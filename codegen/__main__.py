@@ -1,4 +1,5 @@
-"""``python -m codegen``: generate ozon_async/types and ozon_async/resources from the spec.
+"""``python -m codegen``: generate ozon_async/types and ozon_async/resources from the spec, and
+the API reference (api.md, docs/types/).
 
 Options:
   --spec PATH   spec to read (default: spec/openapi.yaml)
@@ -19,12 +20,15 @@ from pathlib import Path
 import msgspec
 
 from codegen import yamlload
+from codegen.apidoc import render_docs
 from codegen.model import Builder
 from codegen.render import render_all
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Directories the generator owns completely. Nothing else is ever written.
-GENERATED_DIRS = ("ozon_async/types", "ozon_async/resources", "ozon_async/_spec")
+GENERATED_DIRS = ("ozon_async/types", "ozon_async/resources", "ozon_async/_spec", "docs/types")
+#: Single files the generator owns (the API reference, codegen/apidoc.py).
+GENERATED_FILES = ("api.md",)
 
 
 def load_spec(path: Path) -> dict[str, object]:
@@ -48,6 +52,7 @@ def generate(spec_path: Path, out_root: Path) -> list[str]:
     spec = load_spec(spec_path)
     api = Builder(spec).build()
     files = render_all(api)
+    files.update(render_docs(api))
     for d in GENERATED_DIRS:
         target = out_root / d
         if target.exists():
@@ -61,7 +66,7 @@ def generate(spec_path: Path, out_root: Path) -> list[str]:
     (out_root / "ozon_async/_spec/openapi.json").write_bytes(
         msgspec.json.format(msgspec.json.encode(spec), indent=1) + b"\n"
     )
-    paths = [str(out_root / d) for d in GENERATED_DIRS]
+    paths = [str(out_root / d) for d in GENERATED_DIRS if d.startswith("ozon_async/")]
     cfg = ["--config", str(ROOT / "pyproject.toml")]
     # Sort imports and drop what the templates over-import, then format.
     subprocess.run(
@@ -107,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
                 a, b = ROOT / rel, out / rel
                 if not a.exists() or not b.exists() or a.read_bytes() != b.read_bytes():
                     stale.append(str(rel))
+        for name in GENERATED_FILES:
+            a, b = ROOT / name, out / name
+            if not a.exists() or a.read_bytes() != b.read_bytes():
+                stale.append(name)
         if stale:
             print("codegen --check: generated code is out of date; run `make codegen`:")
             for s in stale:

@@ -137,6 +137,8 @@ class OperationModel:
     #: the decorator that attaches ``.bulk``/``.and_wait``, with its type arguments
     batch_item_type: str | None = None
     task_status_type: str | None = None
+    #: Ozon's own operationId (``x-ozon-operation-id``): its documentation page's anchor
+    ozon_operation_id: str | None = None
 
 
 @dataclass
@@ -572,6 +574,7 @@ class Builder:
             task=task,
             batch_item_type=item_type,
             task_status_type=status_type,
+            ozon_operation_id=op.get("x-ozon-operation-id"),
         )
 
     # ------------------------------------------------------------------ bulk writes and tasks

@@ -453,12 +453,13 @@ def test_the_readme_example_runs_as_written(tmp_path: Any) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     start = readme.index("# test_my_shop.py")
     (tmp_path / "test_my_shop.py").write_text(readme[start : readme.index("```", start)])
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'
-        'asyncio_default_fixture_loop_scope = "function"\n'
-    )
+    # the README's pytest configuration, as written; warnings are errors (a deprecation
+    # warning from pytest-asyncio about its configuration would fail the run)
+    config = readme.index("```toml\n[tool.pytest.ini_options]") + len("```toml\n")
+    (tmp_path / "pyproject.toml").write_text(readme[config : readme.index("```", config)])
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_shop.py"],
+        [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider",
+         "test_my_shop.py"],  # fmt: skip
         cwd=tmp_path,
         capture_output=True,
         text=True,
