@@ -289,11 +289,15 @@ class Sandbox:
         return await self.start()
 
     def client(self, **options: Any) -> OzonClient:
-        """An :class:`~ozon_async.OzonClient` pointed at this sandbox with its credentials and
-        clock; ``options`` go to the client (``rate_limit=None``, ``max_retries=0``...)."""
+        """An :class:`~ozon_async.OzonClient` pointed at this sandbox with its credentials, its
+        clock and a rate limiter of its own on that clock (so that waits for Ozon's rules run on
+        sandbox time); ``options`` go to the client (``rate_limit=None``, ``max_retries=0``...).
+        """
         from ozon_async._client import OzonClient
+        from ozon_async._ratelimit import InProcessRateLimiter
 
         options.setdefault("clock", self.clock)
+        options.setdefault("limiter", InProcessRateLimiter(clock=options["clock"]))
         return OzonClient(self.client_id, self.api_key, base_url=self.url, **options)
 
     def credentials_text(self) -> str:
