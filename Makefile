@@ -25,7 +25,7 @@ codegen-check: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ozon_async codegen tests examples bench
 	$(BIN)/ruff format --check ozon_async codegen tests examples bench
-	$(BIN)/mypy --strict ozon_async
+	$(BIN)/mypy --strict ozon_async examples
 
 # Keeping the spec current with Ozon's reference swagger (codegen/specdiff; README "Regenerating and
 # keeping the spec current"):  make spec-diff REF=path/to/ozon-swagger.json
@@ -53,8 +53,10 @@ spec-names: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
+# On every core (pytest-xdist): each test starts the servers it needs on free ports.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 # The README's test command: generated code up to date, lint and types clean, all tests.
 test: codegen-check lint pytest

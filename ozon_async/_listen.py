@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-__all__ = ["listen_error"]
+import argparse
+import sys
+from typing import NoReturn
+
+__all__ = ["OneLineParser", "listen_error"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (``prog: message (see --help)``)
+    and exit code 2, instead of the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def listen_error(exc: OSError, host: str, port: int) -> str:

@@ -458,8 +458,17 @@ def test_the_readme_example_runs_as_written(tmp_path: Any) -> None:
     config = readme.index("```toml\n[tool.pytest.ini_options]") + len("```toml\n")
     (tmp_path / "pyproject.toml").write_text(readme[config : readme.index("```", config)])
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider",
-         "test_my_shop.py"],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-W",
+            "error",
+            "-p",
+            "no:cacheprovider",
+            "test_my_shop.py",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -206,15 +206,15 @@ def request_shape(op: Operation) -> list[str]:
     lines: list[str] = []
     params = [p for p in item.get("parameters") or [] if p.get("in") == "path"]
     for p in params:
-        schema, _ = _resolve(p.get("schema") or {})
-        lines.append(f"  {p['name']}  {_type_text(schema)}, required, in the path")
+        param_schema, _ = _resolve(p.get("schema") or {})
+        lines.append(f"  {p['name']}  {_type_text(param_schema)}, required, in the path")
         if p.get("description"):
             lines += _wrapped(_short(p["description"]), "    ")
-    schema = _body_schema(op)
-    if schema is not None:
-        names = _all_names(schema, 0, ())
+    body = _body_schema(op)
+    if body is not None:
+        names = _all_names(body, 0, ())
         width = min(max((len(n) for n in names), default=10), 40)
-        _fields(schema, 0, (id(schema),), lines, width + 2)
+        _fields(body, 0, (id(body),), lines, width + 2)
     return lines
 
 

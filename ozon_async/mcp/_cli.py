@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ozon_async._exceptions import ConfigurationError
+from ozon_async._listen import OneLineParser
 from ozon_async.mcp import _catalog
 from ozon_async.mcp._render import DEFAULT_BUDGET, MIN_BUDGET
 from ozon_async.mcp._tools import MAX_ITEMS_CAP, Settings
@@ -28,7 +29,7 @@ requires a bearer token read from an environment variable."""
 
 
 def parser(prog: str = "python -m ozon_async.mcp") -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=prog, description=_DESCRIPTION)
+    ap = OneLineParser(prog=prog, description=_DESCRIPTION)
     shops = ap.add_argument_group("shops")
     shops.add_argument(
         "--sandbox",
@@ -117,6 +118,8 @@ def _profiles(args: argparse.Namespace) -> tuple[list[Profile], str | None]:
     if args.sandbox:
         return [], None
     path = args.config
+    if path is not None and not path.is_file():
+        raise ConfigurationError(f"--config {path}: no such file")
     available = load_profiles(path)
     if args.profile:
         missing = [n for n in args.profile if n not in available]

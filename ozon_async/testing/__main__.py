@@ -16,7 +16,7 @@ import os
 import sys
 from datetime import datetime
 
-from ozon_async._listen import listen_error
+from ozon_async._listen import OneLineParser, listen_error
 from ozon_async.testing._clock import ScaledClock
 from ozon_async.testing._server import (
     SANDBOX_ACCESS_TOKEN,
@@ -63,7 +63,7 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     # `ozon sandbox` runs this module and names itself in its messages
     prog = os.environ.get("OZON_SANDBOX_PROG") or "python -m ozon_async.testing"
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__)
+    ap = OneLineParser(prog=prog, description=__doc__)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     ap.add_argument("--seed", type=int, default=0, help="the shop's seed (same seed, same shop)")
