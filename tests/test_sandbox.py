@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 
 from ozon_async import OPERATIONS, BadRequestError, InProcessRateLimiter, NotFoundError, OzonClient
@@ -420,6 +421,30 @@ async def test_every_answer_is_realistic_and_the_same_for_the_same_seed(
         assert body == second[key].replace(s2.url.encode(), s1.url.encode()), key
     other = Sandbox(seed=43, clock=ManualClock())
     assert set(other.state.postings) != set(s1.state.postings)
+    # ranges are consistent: a start is never after its end (timetable_from/_to, since/to...)
+    checked = 0
+    for key, body in first.items():
+        if body[:1] in (b"{", b"["):
+            checked += _check_ranges(msgspec.json.decode(body), key)
+    assert checked > 50
+
+
+def _check_ranges(value: Any, where: str) -> int:
+    from ozon_async.testing._data import order_ranges
+
+    found = 0
+    if isinstance(value, dict):
+        ordered = dict(value)
+        order_ranges(ordered)
+        for k in value:
+            assert ordered[k] == value[k], f"{where}: {k} is out of order in {value}"
+        found += sum(1 for k in value if k.endswith(("_to", "_end", "_max")) or k == "to")
+        for v in value.values():
+            found += _check_ranges(v, where)
+    elif isinstance(value, list):
+        for v in value:
+            found += _check_ranges(v, where)
+    return found
 
 
 async def test_generated_answers_follow_the_request(ozon_sandbox: OzonSandbox) -> None:

@@ -33,6 +33,7 @@ __all__ = ["WaitOptions", "task_problem", "wait_for_task"]
 class WaitOptions:
     download: Path | None = None  # "-" is stdout
     max_wait: float | None = None  # seconds in all (default: the spec's timeout)
+    interval: float | None = None  # the first pause between checks (default: the spec's)
     progress: bool = False  # a spinner on a terminal, else a line per state change
     pretty: bool | None = None
 
@@ -114,7 +115,7 @@ async def wait_for_task(
         try:
             result = await wait_task(
                 client, op, task_id, started=started, timeout=options.max_wait,
-                on_check=on_check, check=check,
+                interval=options.interval, on_check=on_check, check=check,
             )  # fmt: skip
         except TaskTimeoutError as exc:
             session.say(

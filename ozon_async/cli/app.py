@@ -242,6 +242,13 @@ def _load_json_object(text: str, option: str) -> dict[str, Any]:
     metavar="SECONDS",
     help="With --wait: how long to wait in all (default: the operation's own, from the spec).",
 )
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --wait: the first pause between status checks; it grows by half after each "
+    "(default: the operation's own).",
+)
 @connection_options
 def call(
     operation: str,
@@ -258,6 +265,7 @@ def call(
     wait_task: bool,
     download: Path | None,
     max_wait: float | None,
+    interval: float | None,
     conn: Connection,
 ) -> None:
     """Call OPERATION (group.method, "POST /v4/posting/fbs/list" or a path) and print the answer.
@@ -281,8 +289,8 @@ def call(
         op = _ops.find_operation(operation)
     except _ops.UnknownOperation as exc:
         raise click.BadParameter(str(exc), param_hint="OPERATION") from None
-    if (download is not None or max_wait is not None) and not wait_task:
-        raise click.UsageError("--download and --max-wait go with --wait")
+    if (download is not None or max_wait is not None or interval is not None) and not wait_task:
+        raise click.UsageError("--download, --max-wait and --interval go with --wait")
     if wait_task:
         from ozon_async.cli._wait import task_problem
 
@@ -355,6 +363,7 @@ def call(
                 waiting = WaitOptions(
                     download=download,
                     max_wait=max_wait,
+                    interval=interval,
                     progress=_wants_progress(progress),
                     pretty=pretty,
                 )
