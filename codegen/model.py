@@ -133,6 +133,8 @@ class OperationModel:
     #: dataclasses (Batch, ItemRateLimit, Task), ready to render
     batch: dict[str, Any] | None = None
     item_rate_limit: dict[str, Any] | None = None
+    #: x-ozon-subscription: {"any_of": [codes], "names": [names], "without": "refused" | "limited"}
+    subscription: dict[str, Any] | None = None
     task: dict[str, Any] | None = None
     #: the decorator that attaches ``.bulk``/``.and_wait``, with its type arguments
     batch_item_type: str | None = None
@@ -156,6 +158,36 @@ class ApiModel:
     aliases: dict[str, AliasModel]
     groups: dict[str, GroupModel]
     modules: dict[str, list[str]]  # module -> names defined in it (sorted)
+
+
+#: ``x-ozon-subscription`` codes and the names Ozon gives the subscriptions.
+SUBSCRIPTIONS = {
+    "premium": "Premium",
+    "premium_plus": "Premium Plus",
+    "premium_pro": "Premium Pro",
+    "review_management": "Review Management",
+}
+
+
+def _subscription(value: Any, where: str) -> dict[str, Any] | None:
+    """A checked ``x-ozon-subscription``."""
+    if value is None:
+        return None
+    any_of = value.get("any_of") if isinstance(value, dict) else None
+    without = value.get("without", "refused") if isinstance(value, dict) else None
+    if (
+        not isinstance(any_of, list)
+        or not any_of
+        or any(code not in SUBSCRIPTIONS for code in any_of)
+        or without not in ("refused", "limited")
+        or set(value) - {"any_of", "without"}
+    ):
+        raise ValueError(
+            f"{where}: x-ozon-subscription takes any_of (some of {', '.join(SUBSCRIPTIONS)}) "
+            f"and without (refused or limited), not {value!r}"
+        )
+    names = [SUBSCRIPTIONS[code] for code in any_of]
+    return {"any_of": list(any_of), "names": names, "without": without}
 
 
 def _ref_name(ref: str) -> str:
@@ -425,6 +457,10 @@ class Builder:
                 t = TypeInfo("bytes")
             else:
                 t = TypeInfo("str")
+        elif "integer" in kinds and node.get("enum") and constrain:
+            # a request accepts only the listed codes; an answer any integer
+            lit = ", ".join(repr(v) for v in node["enum"] if v is not None)
+            t = TypeInfo(f"Literal[{lit}]", needs={"Literal"})
         elif "integer" in kinds:
             t = TypeInfo("int")
         elif "number" in kinds:
@@ -571,6 +607,7 @@ class Builder:
             params=sorted(params, key=lambda p: (not p.required, p.name)),
             batch=batch,
             item_rate_limit=item_limit,
+            subscription=_subscription(op.get("x-ozon-subscription"), f"{method} {path}"),
             task=task,
             batch_item_type=item_type,
             task_status_type=status_type,
@@ -680,7 +717,8 @@ class Builder:
     ) -> tuple[dict[str, Any], str]:
         unknown = set(t) - {
             "status", "param", "id", "id_from_request", "state", "items", "item_state",
-            "item_errors", "done", "failed", "interval", "timeout", "file", "error",
+            "item_errors", "done", "failed", "interval", "timeout", "file", "error", "tasks",
+            "kind",
         }  # fmt: skip
         if unknown:
             raise ValueError(f"{path}: unknown x-ozon-task keys {sorted(unknown)}")
@@ -698,10 +736,23 @@ class Builder:
             "status": t["status"],
             "param": self._entry_attr(self.schemas[status_req], t["param"], where),
         }
-        if t.get("id"):
+        # several tasks started at once: `id` and `kind` are read from each entry of `tasks`
+        start: Any = None if resp is None else {"$ref": "#/components/schemas/" + resp}
+        if t.get("tasks"):
             if resp is None:
+                raise ValueError(f"{where}: tasks needs a JSON answer")
+            names, start = self._list_entry(resp, t["tasks"], where)
+            out["tasks"] = tuple(names)
+            if t.get("kind"):
+                out["kind"] = self._entry_attr(start, t["kind"], where)
+        elif t.get("kind"):
+            raise ValueError(f"{where}: `kind` needs `tasks`")
+        if t.get("id"):
+            if start is None:
                 raise ValueError(f"{where}: id needs a JSON answer")
-            out["id"] = tuple(tuple(self._attr_path(resp, d)[0]) for d in t["id"])
+            out["id"] = tuple(tuple(self._node_path(start, d)[0]) for d in t["id"])
+        elif t.get("tasks"):
+            raise ValueError(f"{where}: `tasks` needs the `id` of an entry")
         if t.get("id_from_request"):
             if req is None:
                 raise ValueError(f"{where}: id_from_request needs a request body")
@@ -732,8 +783,11 @@ class Builder:
 
     def _attr_path(self, root: str, dotted: str) -> tuple[list[str], Any]:
         """Translate a dotted wire path into python attribute names; return the final node."""
+        return self._node_path({"$ref": "#/components/schemas/" + root}, dotted)
+
+    def _node_path(self, node: Any, dotted: str) -> tuple[list[str], Any]:
+        """:meth:`_attr_path` from a schema node instead of a named schema."""
         names: list[str] = []
-        node: Any = {"$ref": "#/components/schemas/" + root}
         for part in dotted.split("."):
             node = self._node(node)
             prop = node["properties"][part]

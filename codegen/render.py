@@ -120,12 +120,26 @@ def field_doc(f: FieldModel) -> str:
     return text
 
 
+def subscription_text(sub: dict[str, Any]) -> str:
+    """The sentence ``Subscription.describe()`` gives at runtime, for docstrings."""
+    names = sub["names"]
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    if sub["without"] == "limited":
+        return (
+            f"Full data needs a {text} subscription; without one Ozon answers with part of "
+            "the data."
+        )
+    return f"Needs a {text} subscription; Ozon refuses the call without one."
+
+
 def op_doc(op: OperationModel) -> str:
     parts = [op.summary.strip().rstrip(".") + "."]
     if op.description:
         parts.append(op.description.strip())
     if op.beta:
         parts.append("Beta: Ozon marks this method as beta; its shape may still change.")
+    if op.subscription:
+        parts.append("Subscription: " + subscription_text(op.subscription))
     line = f"``{op.method} {op.path}``"
     if op.title_zh:
         line += f" (Ozon docs: {op.title_zh})"
@@ -171,7 +185,13 @@ def op_doc(op: OperationModel) -> str:
             f"Per item: at most {rl['requests']} update(s) of one item per {rl['period']} s; "
             "``.bulk`` schedules items so that this is never broken."
         )
-    if op.task:
+    if op.task and op.task.get("tasks"):
+        notes.append(
+            f"Starts several tasks, each reported by ``{op.task['status']}``: ``.and_wait(...)`` "
+            "starts them and waits until every one is done (each in the result's ``.tasks``); "
+            "``.wait(task_id)`` waits for one already started."
+        )
+    elif op.task:
         notes.append(
             f"Starts a task reported by ``{op.task['status']}``: ``.and_wait(...)`` starts it "
             "and waits until it is done; ``.wait(task_id)`` waits for one already started."

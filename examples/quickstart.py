@@ -151,12 +151,26 @@ async def step_ship_and_label(demo: Demo) -> None:
     package = [{"product_id": p.sku, "quantity": p.quantity} for p in posting.products]
     await client.posting.fbs_ship_v4(posting_number=number, packages=[{"products": package}])
     after = (await client.posting.fbs_get_v3(posting_number=number)).result
-    label = await client.posting.fbs_package_label_v2(posting_number=[number])
     demo.summary["shipped"] = number
-    demo.say(
-        f"shipped {number}: {posting.status} -> "
-        f"{after.status if after else '?'}, label PDF of {len(label.content)} bytes"
+    demo.say(f"shipped {number}: {posting.status} -> {after.status if after else '?'}")
+    labels = await print_labels(client, number)
+    demo.summary["labels"] = len(labels)
+    print("   labels: " + ", ".join(f"{kind} PDF of {size} bytes" for kind, size in labels.items()))
+
+
+async def print_labels(client: OzonClient, posting_number: str) -> dict[str, int]:
+    """FBS labels in Ozon's format of October 2026: one task per label size, waited for, then
+    each PDF downloaded (without Ozon's credentials). Returns the PDF sizes by label kind."""
+    labels = await client.posting.fbs_package_label_create_v3.and_wait(
+        posting_numbers=[posting_number]
     )
+    labels.raise_for_failed()
+    sizes = {}
+    for task in labels.tasks:
+        pdf = await task.download()
+        assert pdf.startswith(b"%PDF"), pdf[:16]
+        sizes[task.kind or str(task.task_id)] = len(pdf)
+    return sizes
 
 
 async def step_report(demo: Demo) -> None:

@@ -42,7 +42,7 @@ from ozon_async._exceptions import (
     ServerError,
 )
 from ozon_async._hooks import HookEvent
-from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit
+from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit, Subscription
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter, RateLimitSlot
 from ozon_async._response import APIResponse
 from ozon_async._retry import Backoff
@@ -125,6 +125,7 @@ __all__ = [
     "ResponseDecodeError",
     "ResponseTooLargeError",
     "ServerError",
+    "Subscription",
     "SystemClock",
     "Transport",
     "UploadFile",

@@ -38,7 +38,7 @@ from ozon_async._exceptions import (
 )
 from ozon_async._hooks import EventHook, Hooks, check_event_hooks, merge_event_hooks
 from ozon_async._log import DEBUG, INFO, WARNING, get_logger
-from ozon_async._operation import Operation
+from ozon_async._operation import Operation, Subscription
 from ozon_async._options import CallOptions
 from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter, RateLimitSlot
 from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture, captured
@@ -578,7 +578,7 @@ class OzonClient(Resources):
                         if capture is not None:
                             return captured(capture, answer, response_type)
                         return answer
-                    error, outcome = _answer_error(resp, method, path)
+                    error, outcome = _answer_error(resp, method, path, op)
                 elapsed = clock.now() - started
                 if get_logger().isEnabledFor(DEBUG):
                     seen = resp.headers if resp is not None else None
@@ -691,10 +691,12 @@ class OzonClient(Resources):
         self,
         url: str,
         *,
+        to: None = None,
         path: None = None,
         progress: Progress | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        max_bytes: int | None = None,
         max_size: int | None = None,
     ) -> bytes: ...
 
@@ -703,10 +705,26 @@ class OzonClient(Resources):
         self,
         url: str,
         *,
+        to: str | os.PathLike[str],
+        path: None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_bytes: int | None = None,
+        max_size: int | None = None,
+    ) -> Path: ...
+
+    @overload
+    async def download(
+        self,
+        url: str,
+        *,
+        to: None = None,
         path: str | os.PathLike[str],
         progress: Progress | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        max_bytes: int | None = None,
         max_size: int | None = None,
     ) -> Path: ...
 
@@ -714,31 +732,45 @@ class OzonClient(Resources):
         self,
         url: str,
         *,
+        to: str | os.PathLike[str] | None = None,
         path: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        max_bytes: int | None = None,
         max_size: int | None = None,
     ) -> bytes | Path:
-        """Download a file Ozon links to (a report or label URL): to ``path``, or as bytes.
+        """Download a file Ozon links to (a report or label URL): to the file ``to``, or as
+        bytes.
 
         The request carries no Ozon credentials (``Client-Id``, ``Api-Key``, ``Authorization``)
         and none of the client's headers or cookies, whatever the host. It follows the client's
-        timeouts and retries (downloads are reads) and stops past ``max_size`` bytes (1 GiB by
-        default). ``progress(received, total)`` is called as data arrives (``total`` is ``None``
-        when the server does not announce it); it may be a coroutine function. A file is written
-        to ``<path>.part`` and renamed when complete.
+        timeouts and retries (downloads are reads), at most 5 redirects and only to
+        ``https://``, and stops past ``max_bytes`` bytes counted after decompression (256 MiB
+        into memory, 4 GiB to a file by default). No error shows the URL's query string.
+        ``progress(received, total)`` is called as data arrives (``total`` is ``None`` when the
+        server does not announce it); it may be a coroutine function. A file is written to
+        ``<to>.part`` and renamed when complete. ``path`` and ``max_size`` are the former names
+        of ``to`` and ``max_bytes``.
         """
         from ozon_async._download import download
 
+        if path is not None:
+            if to is not None:
+                raise ValueError("pass to= (path= is its former name), not both")
+            to = path
+        if max_size is not None:
+            if max_bytes is not None:
+                raise ValueError("pass max_bytes= (max_size= is its former name), not both")
+            max_bytes = max_size
         return await download(
             self,
             url,
-            path=path,
+            to=to,
             progress=progress,
             timeout=timeout,
             max_retries=max_retries,
-            max_size=max_size,
+            max_bytes=max_bytes,
         )
 
 
@@ -760,8 +792,11 @@ def _end_fields(exc: BaseException) -> dict[str, Any]:
     return {}
 
 
-def _answer_error(resp: HTTPResponse, method: str, path: str) -> tuple[APIStatusError, Outcome]:
-    """The exception for an error answer, and the outcome the retry decision reads."""
+def _answer_error(
+    resp: HTTPResponse, method: str, path: str, op: Operation | None = None
+) -> tuple[APIStatusError, Outcome]:
+    """The exception for an error answer, and the outcome the retry decision reads. When Ozon
+    refuses access to an operation that needs a paid subscription, the error names it."""
     status = resp.status
     code: int | str | None = None
     message: str | None = None
@@ -793,6 +828,7 @@ def _answer_error(resp: HTTPResponse, method: str, path: str) -> tuple[APIStatus
         method=method,
         path=path,
         headers=resp.headers,
+        subscription=_needed_subscription(op, status, code, message),
     )
     found = read_retry_after(resp.headers)
     if isinstance(error, RateLimitError):
@@ -800,6 +836,23 @@ def _answer_error(resp: HTTPResponse, method: str, path: str) -> tuple[APIStatus
     if found is None:
         return error, Outcome("status", status, breaker_open=breaker)
     return error, Outcome("status", status, found[0], found[1], breaker)
+
+
+_SUBSCRIPTION_WORDS = re.compile(r"subscri|premium|подписк", re.IGNORECASE)
+
+
+def _needed_subscription(
+    op: Operation | None, status: int, code: int | str | None, message: str | None
+) -> Subscription | None:
+    """The subscription ``op`` needs, when this error answer is Ozon refusing access: a 403, a
+    permission-denied code (7, the gRPC code Ozon's gateway passes through), or a refusal whose
+    text speaks of a subscription."""
+    if op is None or op.subscription is None or status in (401, 404, 429) or status >= 500:
+        return None
+    denied = status == 403 or code in (7, "7", "PermissionDenied", "PERMISSION_DENIED")
+    if denied or (message is not None and _SUBSCRIPTION_WORDS.search(message)):
+        return op.subscription
+    return None
 
 
 def _json_or_none(content: bytes) -> Any:

@@ -17,6 +17,10 @@ _ENCODER = msgspec.json.Encoder()
 _SCALARS = frozenset({str, int, float, bool})
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+#: How deeply JSON that a user gives (the command line's bodies, MCP tool arguments) may nest:
+#: deeper input is refused before it is decoded or walked, instead of exhausting the stack.
+MAX_INPUT_DEPTH = 200
 _NAMED = re.compile(r"(?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 
 
@@ -94,9 +98,80 @@ def build_request(operation: str | Operation, request_type: Any, fields: Mapping
             from ozon_async._suggest import request_key_hint
 
             message += request_key_hint(request_type, message, path)
+        if message.startswith("Invalid enum value"):
+            message = _enum_message(message, request_type, path)
         raise RequestValidationError(message, field=path, operation=_key(operation)) from None
     except TypeError as exc:
         raise RequestValidationError(str(exc), operation=_key(operation)) from None
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _literal_values(tp: Any, path: str) -> tuple[Any, ...]:
+    """The values of the ``Literal`` that a request model declares at ``path`` (``"a.b[0]"``),
+    in the order the model lists them; empty when the path does not end at one."""
+    import typing
+
+    import msgspec.structs
+
+    current = [tp]
+    for name, _index in _STEP.findall(path):
+        nxt = []
+        for t in _flatten(current):
+            if name and isinstance(t, type) and issubclass(t, msgspec.Struct):
+                for f in msgspec.structs.fields(t):
+                    if f.encode_name == name:
+                        nxt.append(f.type)
+            elif not name and typing.get_origin(t) in (list, tuple, set, frozenset):
+                nxt.extend(typing.get_args(t)[:1])
+        current = nxt
+    values: list[Any] = []
+    for t in _flatten(current):
+        if typing.get_origin(t) is typing.Literal:
+            values.extend(v for v in typing.get_args(t) if v not in values)
+    return tuple(values)
+
+
+def _flatten(types: list[Any]) -> list[Any]:
+    """Types with ``Annotated`` and unions (``X | None``) unwrapped."""
+    import types as pytypes
+    import typing
+
+    out: list[Any] = []
+    stack = list(types)
+    while stack:
+        t = stack.pop(0)
+        origin = typing.get_origin(t)
+        if origin is typing.Annotated:
+            stack.insert(0, typing.get_args(t)[0])
+        elif origin in (typing.Union, pytypes.UnionType):
+            stack[:0] = typing.get_args(t)
+        else:
+            out.append(t)
+    return out
+
+
+def _enum_message(message: str, request_type: Any, path: str) -> str:
+    """msgspec's "Invalid enum value 'x'" with the values the field allows and, when one is
+    close to what was sent, a suggestion."""
+    import difflib
+
+    allowed = _literal_values(request_type, path)
+    if not allowed:
+        return message
+    listed = ", ".join(repr(v) for v in allowed)
+    text = f"{message}; allowed values: {listed}"
+    sent = re.search(r"Invalid enum value (.+)$", message)
+    strings = [v for v in allowed if isinstance(v, str)]
+    if sent and strings:
+        raw = sent.group(1).strip("'\"")
+        folded = {v.lower(): v for v in strings}
+        close = [folded[raw.lower()]] if raw.lower() in folded else []
+        close = close or difflib.get_close_matches(raw, strings, n=1, cutoff=0.6)
+        if close:
+            text += f" (did you mean {close[0]!r}?)"
+    return text
 
 
 def _key(operation: str | Operation) -> str:
@@ -155,3 +230,96 @@ def merge_extra_body(operation: str, body: bytes | None, extra: Mapping[str, Any
         )
     data.update(extra_data)
     return _ENCODER.encode(data)
+
+
+# ---------------------------------------------------------------------- input from users
+class InputError(ValueError):
+    """Data a user gave (a command-line body, MCP tool arguments) cannot be used: not UTF-8
+    text, nested deeper than :data:`MAX_INPUT_DEPTH`, or not JSON. The message is one line."""
+
+
+def _surrogate_problem(text: str) -> str | None:
+    """Why ``text`` is not valid Unicode text (a byte that was not UTF-8 on the command line
+    arrives as a lone surrogate), or ``None``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        code = ord(bad)
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        return f"not valid UTF-8 text ({what} at position {exc.start})"
+    return None
+
+
+def check_text(text: str) -> None:
+    """Raise :class:`InputError` when ``text`` holds bytes that were not UTF-8."""
+    problem = _surrogate_problem(text)
+    if problem is not None:
+        raise InputError(problem)
+
+
+def _too_deep(limit: int) -> InputError:
+    return InputError(f"nested more than {limit} levels deep (the limit for input)")
+
+
+def _check_depth(value: Any, limit: int) -> None:
+    """Raise :class:`InputError` when ``value`` nests more than ``limit`` lists or dicts
+    (level by level, without recursion)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            raise _too_deep(limit)
+        below: list[Any] = []
+        for node in level:
+            items = node.values() if isinstance(node, dict) else node
+            below.extend([v for v in items if isinstance(v, (dict, list))])
+        level = below
+
+
+def check_input_value(value: Any, limit: int = MAX_INPUT_DEPTH) -> None:
+    """Raise :class:`InputError` when a decoded value nests more than ``limit`` lists or
+    dicts, or holds a string (key or value) that is not valid UTF-8 text. Iterative: a value
+    of any depth is checked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            problem = _surrogate_problem(node)
+            if problem is not None:
+                raise InputError(problem)
+        elif isinstance(node, (dict, list, tuple)):
+            if depth >= limit:
+                raise _too_deep(limit)
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    stack.append((k, depth + 1))
+                    stack.append((v, depth + 1))
+            else:
+                stack.extend((v, depth + 1) for v in node)
+
+
+def decode_input_json(data: bytes | str, limit: int = MAX_INPUT_DEPTH) -> Any:
+    """Decode JSON a user gave, refusing text that is not UTF-8 and nesting deeper than
+    ``limit`` with an :class:`InputError` (a one-line message)."""
+    if isinstance(data, str):
+        check_text(data)
+        raw = data.encode("utf-8")
+    else:
+        raw = data
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})"
+            ) from None
+    try:
+        value = msgspec.json.decode(raw)
+    except RecursionError:  # deeper than the interpreter's limit (about 1,000)
+        raise _too_deep(limit) from None
+    except msgspec.DecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}") from None
+    if raw.count(b"[") + raw.count(b"{") > limit:  # else it cannot nest that deep
+        _check_depth(value, limit)
+    return value

@@ -41,9 +41,12 @@ class OzonError(Exception):
         decision: what the client decided about this failure and why, e.g. ``"not resent: this
             operation changes data; pass idempotent=True if resending is safe"``; ``None`` when
             there was nothing to decide. ``str(error)`` ends with it.
+        redirects: for a download, the URLs of the redirects it followed (without their query
+            strings), the first one first; empty otherwise.
     """
 
     decision: str | None = None
+    redirects: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -153,7 +156,12 @@ class APIStatusError(OzonError):
         trace_id: the ``x-o3-trace-id`` header, useful when asking Ozon's support.
         method, path: the request.
         headers: the answer's headers (case-insensitive: ``headers["retry-after"]``).
+        subscription: when Ozon refused access to an operation that needs a paid seller
+            subscription, that subscription (:class:`~ozon_async.Subscription`; the message
+            names it); else ``None``.
     """
+
+    subscription: Any = None
 
     def __init__(
         self,
@@ -167,6 +175,7 @@ class APIStatusError(OzonError):
         method: str = "",
         path: str = "",
         headers: Mapping[str, str] | None = None,
+        subscription: Any = None,
     ) -> None:
         self.status = status
         self.code = code
@@ -182,6 +191,9 @@ class APIStatusError(OzonError):
             text += f" (code {code})"
         if message:
             text += f": {message}"
+        if subscription is not None:
+            self.subscription = subscription
+            text += f" ({subscription.refusal()})"
         if trace_id:
             text += f" [trace {trace_id}]"
         super().__init__(text)

@@ -217,6 +217,9 @@ class Task(Record):
         timeout: default seconds to wait in all.
         file: path of the file URL in the status answer (reports).
         error: path of a task-level error message.
+        tasks: path of the list in the starting answer when one call starts several tasks (a
+            label task per label size); ``id`` is then read from each entry of the list.
+        kind: attribute of such an entry that tells the tasks apart (``task_type``).
     """
 
     _fields = (
@@ -234,6 +237,8 @@ class Task(Record):
         "timeout",
         "file",
         "error",
+        "tasks",
+        "kind",
     )
     __slots__ = _fields
     status: str
@@ -250,6 +255,8 @@ class Task(Record):
     timeout: float
     file: tuple[str, ...] | None
     error: tuple[str, ...] | None
+    tasks: tuple[str, ...] | None
+    kind: str | None
 
     def __init__(
         self,
@@ -267,6 +274,8 @@ class Task(Record):
         timeout: float = 600.0,
         file: tuple[str, ...] | None = None,
         error: tuple[str, ...] | None = None,
+        tasks: tuple[str, ...] | None = None,
+        kind: str | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "status", status)
@@ -283,6 +292,56 @@ class Task(Record):
         set_(self, "timeout", timeout)
         set_(self, "file", file)
         set_(self, "error", error)
+        set_(self, "tasks", tasks)
+        set_(self, "kind", kind)
+
+
+class Subscription(Record):
+    """The paid seller subscription an operation needs (``x-ozon-subscription``).
+
+    Attributes:
+        any_of: codes of the subscriptions, any one of which is enough: ``"premium"``,
+            ``"premium_plus"``, ``"premium_pro"``, ``"review_management"``.
+        names: their names, in the same order (``"Premium Plus"``...).
+        without: what a seller without one gets: ``"refused"`` (Ozon refuses the call) or
+            ``"limited"`` (the call works but answers with part of the data).
+    """
+
+    _fields = ("any_of", "names", "without")
+    __slots__ = _fields
+
+    any_of: tuple[str, ...]
+    names: tuple[str, ...]
+    without: str
+
+    def __init__(
+        self, any_of: tuple[str, ...], names: tuple[str, ...] = (), without: str = "refused"
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "any_of", any_of)
+        set_(self, "names", names or any_of)
+        set_(self, "without", without)
+
+    @property
+    def text(self) -> str:
+        """``"Premium Plus or Premium Pro"``."""
+        names = self.names
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+    def describe(self) -> str:
+        """One sentence for documentation and tools."""
+        if self.without == "limited":
+            return (
+                f"Full data needs a {self.text} subscription; without one Ozon answers with "
+                "part of the data."
+            )
+        return f"Needs a {self.text} subscription; Ozon refuses the call without one."
+
+    def refusal(self) -> str:
+        """What an error says when Ozon refuses the call."""
+        if self.without == "limited":
+            return f"the full data of this operation needs a {self.text} subscription"
+        return f"Ozon opens this operation only to sellers with a {self.text} subscription"
 
 
 def _resolve(ref: str | None) -> Any:
@@ -310,6 +369,8 @@ class Operation(Record):
         destructive: ``True`` when it deletes, archives or cancels something that is hard to
             undo (``x-ozon-destructive``).
         beta: ``True`` for operations Ozon marks as beta (``x-ozon-beta``).
+        subscription: the paid seller subscription it needs (``x-ozon-subscription``), if any;
+            when Ozon refuses the call, the error names it.
         request_content_type: ``application/json``, or ``multipart/form-data`` for uploads.
         path_params: names of the ``{parameters}`` in ``path``, given as keyword arguments.
         batch: how it takes many items per request (``x-ozon-batch``), if it does.
@@ -334,6 +395,7 @@ class Operation(Record):
         "pagination",
         "destructive",
         "beta",
+        "subscription",
         "batch",
         "item_rate_limit",
         "task",
@@ -358,6 +420,7 @@ class Operation(Record):
     pagination: Pagination | None
     destructive: bool
     beta: bool
+    subscription: Subscription | None
     batch: Batch | None
     item_rate_limit: ItemRateLimit | None
     task: Task | None
@@ -384,6 +447,7 @@ class Operation(Record):
         pagination: Pagination | None = None,
         destructive: bool = False,
         beta: bool = False,
+        subscription: Subscription | None = None,
         batch: Batch | None = None,
         item_rate_limit: ItemRateLimit | None = None,
         task: Task | None = None,
@@ -408,6 +472,7 @@ class Operation(Record):
         set_(self, "pagination", pagination)
         set_(self, "destructive", destructive)
         set_(self, "beta", beta)
+        set_(self, "subscription", subscription)
         set_(self, "batch", batch)
         set_(self, "item_rate_limit", item_rate_limit)
         set_(self, "task", task)

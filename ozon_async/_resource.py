@@ -377,7 +377,8 @@ class BoundTask(BoundOperation[P, R], Generic[P, R, T]):
     def and_wait(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[TaskResult[R, T]]:
         """Start the task and wait until it ends (with the spec's interval and timeout).
 
-        Returns a :class:`~ozon_async.bulk.TaskResult` with the final status answer; raises
+        Returns a :class:`~ozon_async.bulk.TaskResult` with the final status answer (for a call
+        that starts several tasks, each of them in ``.tasks``); raises
         :class:`~ozon_async.bulk.TaskTimeoutError` when the timeout passes first.
         """
         return self.waiting()(*args, **kwargs)
@@ -393,15 +394,14 @@ class BoundTask(BoundOperation[P, R], Generic[P, R, T]):
         (first pause between status checks), ``on_check`` (called with each status answer)."""
 
         async def start_and_wait(*args: P.args, **kwargs: P.kwargs) -> TaskResult[R, T]:
-            from ozon_async._tasks import task_id_of, wait_task
+            from ozon_async._tasks import wait_started
 
             started = await self._call(*args, **kwargs)
-            task_id = task_id_of(self._op, started, kwargs)
-            return await wait_task(
+            return await wait_started(
                 self._client,
                 self._op,
-                task_id,
-                started=started,
+                started,
+                kwargs,
                 timeout=timeout,
                 interval=interval,
                 on_check=on_check,

@@ -5,6 +5,9 @@ An operation with ``x-ozon-task`` starts a task that another operation reports o
 with growing pauses (from the spec's suggested interval, up to six times it) until the task is
 done or failed, or the timeout passes. Waits use the client's clock, so tests advance time
 instead of sleeping. Status checks are reads: the client retries their transient failures.
+
+A call that starts several tasks at once (FBS labels: one task per label size) is waited for
+task by task within one timeout; the result lists them in ``.tasks``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ if TYPE_CHECKING:
     from ozon_async._client import OzonClient
     from ozon_async._download import Progress
 
-__all__ = ["TaskError", "TaskFailedError", "TaskResult", "TaskTimeoutError", "wait_task"]
+__all__ = [
+    "TaskError",
+    "TaskFailedError",
+    "TaskResult",
+    "TaskTimeoutError",
+    "wait_started",
+    "wait_task",
+]
 
 R = TypeVar("R")
 S = TypeVar("S")
@@ -80,6 +90,13 @@ class TaskResult(Generic[R, S]):
         error: the task-level error message, if Ozon gave one.
         checks: how many times the status was asked.
         elapsed: seconds spent waiting (by the client's clock).
+        kind: what tells this task apart from the others the same call started (a label
+            size: ``"big_label"``, ``"small_label"``), if the call starts several.
+        tasks: for a call that starts several tasks, the result of each, in the order of
+            Ozon's answer. The result itself then sums them up: ``task_id`` is the tuple of
+            their ids, ``ok`` is true when every task ended well, ``status`` is the first
+            task's last status, ``error`` joins their errors, and ``file_url`` is set only when
+            there is one task (take each file from ``.tasks`` or :meth:`task`).
     """
 
     task_id: Any
@@ -94,7 +111,21 @@ class TaskResult(Generic[R, S]):
     error: str | None = None
     checks: int = 0
     elapsed: float = 0.0
+    kind: str | None = None
+    tasks: list[TaskResult[R, S]] = field(default_factory=list)
     _client: OzonClient | None = field(default=None, repr=False, compare=False)
+
+    def task(self, kind: str) -> TaskResult[R, S]:
+        """The result of the task of this ``kind`` among :attr:`tasks` (``"small_label"``)."""
+        for t in self.tasks:
+            if t.kind == kind:
+                return t
+        kinds = ", ".join(str(t.kind) for t in self.tasks) or "none"
+        raise TaskError(
+            f"no {kind!r} task among those started (kinds: {kinds})",
+            task_id=self.task_id,
+            operation=self.operation,
+        )
 
     def raise_for_failed(self) -> None:
         """Raise :class:`TaskFailedError` unless the task ended well."""
@@ -118,6 +149,14 @@ class TaskResult(Generic[R, S]):
         """
         if not self.ok:
             raise TaskFailedError(self)
+        if not self.file_url and len(self.tasks) > 1:
+            kinds = ", ".join(str(t.kind) for t in self.tasks)
+            raise TaskError(
+                f"the call started {len(self.tasks)} tasks ({kinds}), each with its own file: "
+                "download one of .tasks, e.g. .task(kind).download()",
+                task_id=self.task_id,
+                operation=self.operation,
+            )
         if not self.file_url:
             raise TaskError(
                 "the task produced no file URL", task_id=self.task_id, operation=self.operation
@@ -126,7 +165,7 @@ class TaskResult(Generic[R, S]):
             raise TaskError("this result is not bound to a client", task_id=self.task_id)
         if path is None:
             return await self._client.download(self.file_url, progress=progress)
-        return await self._client.download(self.file_url, path=path, progress=progress)
+        return await self._client.download(self.file_url, to=path, progress=progress)
 
 
 def _get(obj: Any, path: Sequence[str]) -> Any:
@@ -141,6 +180,13 @@ def task_id_of(op: Operation, started: Any, arguments: Mapping[str, Any]) -> Any
     """The task id from the starting call's answer (or its arguments)."""
     t = op.task
     assert t is not None
+    if t.tasks is not None:
+        raise TaskError(
+            "the call starts several tasks (one per "
+            + (t.kind or "entry")
+            + "): wait for them with .and_wait() (wait_started), or for one with .wait(task_id)",
+            operation=op.key,
+        )
     if t.id_from_request is not None:
         value = arguments.get(t.id_from_request)
         if value is not None and value != "":
@@ -150,6 +196,92 @@ def task_id_of(op: Operation, started: Any, arguments: Mapping[str, Any]) -> Any
         if value is not None and value != "" and value != 0:
             return value
     raise TaskError("Ozon's answer carries no task id", operation=op.key)
+
+
+def started_tasks(op: Operation, started: Any) -> list[tuple[Any, str | None]]:
+    """(task id, kind) of every task in the starting answer of an operation that starts several
+    (``tasks`` in its ``x-ozon-task``)."""
+    t = op.task
+    assert t is not None and t.tasks is not None
+    out: list[tuple[Any, str | None]] = []
+    for entry in _get(started, t.tasks) or ():
+        task_id = next(
+            (
+                v
+                for v in (_get(entry, path) for path in t.id)
+                if v is not None and v != "" and v != 0
+            ),
+            None,
+        )
+        if task_id is None:
+            raise TaskError(f"a task in Ozon's answer carries no id: {entry!r}", operation=op.key)
+        kind = _get(entry, (t.kind,)) if t.kind else None
+        out.append((task_id, None if kind is None else str(kind)))
+    if not out:
+        raise TaskError("Ozon's answer lists no task", operation=op.key)
+    return out
+
+
+async def wait_started(
+    client: OzonClient,
+    op: Operation,
+    started: Any,
+    arguments: Mapping[str, Any],
+    *,
+    timeout: float | None = None,
+    interval: float | None = None,
+    on_check: Callable[[Any], object] | None = None,
+) -> TaskResult[Any, Any]:
+    """Wait for what the call that answered ``started`` began: its task, or each of its tasks in
+    turn (``tasks`` in ``x-ozon-task``) within one ``timeout`` in all."""
+    t = op.task
+    assert t is not None
+    if t.tasks is None:
+        return await wait_task(
+            client,
+            op,
+            task_id_of(op, started, arguments),
+            started=started,
+            timeout=timeout,
+            interval=interval,
+            on_check=on_check,
+        )
+    ids = started_tasks(op, started)
+    limit = t.timeout if timeout is None else timeout
+    clock = client._clock
+    begin = clock.now()
+    results: list[TaskResult[Any, Any]] = []
+    for n, (task_id, kind) in enumerate(ids):
+        left = max(0.0, limit - (clock.now() - begin))
+        result = await wait_task(
+            client,
+            op,
+            task_id,
+            started=started,
+            timeout=left,
+            interval=interval,
+            # the first waits its interval; the others ran meanwhile: check them at once
+            first_check_after=None if n == 0 else 0.0,
+            on_check=on_check,
+        )
+        result.kind = kind
+        results.append(result)
+    failed = [r for r in results if not r.ok]
+    errors = [f"{r.kind or r.task_id}: {r.error}" for r in results if r.error]
+    return TaskResult(
+        task_id=tuple(task_id for task_id, _ in ids),
+        operation=op.key,
+        ok=not failed,
+        state="failed" if failed else "done",
+        status=results[0].status,
+        started=started,
+        file_url=results[0].file_url if len(results) == 1 else None,
+        error="; ".join(errors) or None,
+        checks=sum(r.checks for r in results),
+        elapsed=clock.now() - begin,
+        tasks=results,
+        _client=client,
+    )
 
 
 def evaluate(t: Task, status: Any) -> tuple[bool, bool, str | None, list[Any], list[Any]]:
@@ -188,7 +320,7 @@ async def wait_task(
     """Ask the status operation of ``op``'s task until it ends or ``timeout`` seconds pass.
 
     Args:
-        timeout: seconds to wait in all (default: the spec's ``timeout``).
+        timeout: seconds to wait in all (default: the spec's ``timeout``); ``0`` checks once.
         interval: first pause between checks (default: the spec's ``interval``); it grows by
             half after each check, up to six times the first.
         first_check_after: pause before the first check (default: ``interval``; ``0`` checks at
@@ -203,8 +335,8 @@ async def wait_task(
         raise TypeError(f"{op.key} does not start a task")
     limit = t.timeout if timeout is None else timeout
     pause = t.interval if interval is None else interval
-    if limit <= 0 or pause <= 0:
-        raise ValueError("timeout and interval must be positive")
+    if limit < 0 or pause <= 0:
+        raise ValueError("timeout must not be negative and interval must be positive")
     status_op = OPERATIONS[t.status]
     if check is None:
         check = getattr(getattr(client, status_op.group), status_op.name)

@@ -5,13 +5,25 @@
 """
 
 from ozon_async._bulk import BulkError, BulkResult, ItemError, ItemOutcome, ItemStatus
-from ozon_async._download import DEFAULT_MAX_DOWNLOAD_SIZE, DownloadTooLargeError, Progress
+from ozon_async._download import (
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_MAX_DOWNLOAD_SIZE,
+    DEFAULT_MAX_FILE_BYTES,
+    MAX_REDIRECTS,
+    DownloadRedirectError,
+    DownloadTooLargeError,
+    Progress,
+)
 from ozon_async._tasks import TaskError, TaskFailedError, TaskResult, TaskTimeoutError
 
 __all__ = [
+    "DEFAULT_MAX_DOWNLOAD_BYTES",
     "DEFAULT_MAX_DOWNLOAD_SIZE",
+    "DEFAULT_MAX_FILE_BYTES",
+    "MAX_REDIRECTS",
     "BulkError",
     "BulkResult",
+    "DownloadRedirectError",
     "DownloadTooLargeError",
     "ItemError",
     "ItemOutcome",

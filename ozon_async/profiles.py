@@ -13,13 +13,19 @@ else ``~/.config/ozon-async/config.toml``)::
     client_id = "1"
     api_key = "test"
     base_url = "http://127.0.0.1:8080"
+    allow_custom_base_url = true   # base_url is not Ozon's API: the file must say it means it
 
     [profiles.app]            # an app from Ozon's marketplace, with an OAuth token
     access_token = "..."
 
-A file that holds a key or a token must be readable by its owner only (``chmod 600``); otherwise
-it is refused, as ssh refuses a private key others can read. Unknown keys are refused too, so a
-misspelt ``api-key`` is reported instead of silently ignored.
+The file decides where the key goes, so it is checked as ssh checks its files (POSIX): it and its
+directory must belong to the user (or root) and be writable by nobody else, whether or not the
+file holds keys; a file that holds a key or a token must also be readable by its owner only
+(``chmod 600``). A ``base_url`` that is not Ozon's (``https://…ozon.ru``) is refused unless the
+same profile sets ``allow_custom_base_url = true``, so a line added to a profile cannot quietly
+send the key elsewhere. Unknown keys are refused too, so a misspelt ``api-key`` is reported
+instead of silently ignored. :func:`add_profile` and :func:`remove_profile` edit the file
+(``0600``, in a ``0700`` directory when they create it).
 
 :func:`resolve_profile` combines the sources: arguments given explicitly, then the named profile
 (or ``$OZON_PROFILE``, or the file's ``default_profile``), then the environment (``OZON_CLIENT_ID``,
@@ -31,7 +37,9 @@ only when a file is read).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import stat
 import sys
 from collections.abc import Mapping
@@ -42,6 +50,7 @@ from typing import Any
 from ozon_async._exceptions import ConfigurationError
 
 __all__ = [
+    "ALLOW_CUSTOM_BASE_URL",
     "ENV_ACCESS_TOKEN",
     "ENV_API_KEY",
     "ENV_BASE_URL",
@@ -49,8 +58,11 @@ __all__ = [
     "ENV_CONFIG",
     "ENV_PROFILE",
     "Profile",
+    "add_profile",
     "config_path",
+    "is_ozon_url",
     "load_profiles",
+    "remove_profile",
     "resolve_profile",
 ]
 
@@ -61,7 +73,9 @@ ENV_API_KEY = "OZON_API_KEY"
 ENV_ACCESS_TOKEN = "OZON_ACCESS_TOKEN"
 ENV_BASE_URL = "OZON_BASE_URL"
 
-_PROFILE_KEYS = ("client_id", "api_key", "access_token", "base_url")
+ALLOW_CUSTOM_BASE_URL = "allow_custom_base_url"
+_PROFILE_KEYS = ("client_id", "api_key", "access_token", "base_url", ALLOW_CUSTOM_BASE_URL)
+_STRING_KEYS = ("client_id", "api_key", "access_token", "base_url")
 _SECRET_KEYS = ("api_key", "access_token")
 _TOP_KEYS = ("default_profile", "profiles")
 
@@ -78,6 +92,8 @@ class Profile:
         access_token: an OAuth access token (apps from Ozon's app marketplace), used instead of the
             Client-Id and key.
         base_url: where to send requests (the sandbox, a proxy); ``None`` for Ozon's API.
+        base_url_from: where ``base_url`` came from (a profile's name, ``"<environment>"`` or
+            ``"<arguments>"``), for messages; ``None`` without a ``base_url``.
     """
 
     name: str
@@ -85,6 +101,12 @@ class Profile:
     api_key: str | None = field(default=None, repr=False)
     access_token: str | None = field(default=None, repr=False)
     base_url: str | None = None
+    base_url_from: str | None = field(default=None, compare=False)
+
+    @property
+    def custom_base_url(self) -> bool:
+        """``True`` when :attr:`base_url` is set and is not Ozon's API (see :func:`is_ozon_url`)."""
+        return self.base_url is not None and not is_ozon_url(self.base_url)
 
     @property
     def has_credentials(self) -> bool:
@@ -104,6 +126,23 @@ class Profile:
         if self.base_url is not None:
             out["base_url"] = self.base_url
         return out
+
+
+def is_ozon_url(url: str) -> bool:
+    """``True`` for an ``https://`` URL on Ozon's domain (``ozon.ru`` or a subdomain, such as
+    ``api-seller.ozon.ru``), with no user name or password."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and parts.username is None
+        and (host == "ozon.ru" or host.endswith(".ozon.ru"))
+    )
 
 
 def config_path() -> Path:
@@ -135,16 +174,68 @@ def _toml_loads(text: str, path: Path) -> dict[str, Any]:
     return data
 
 
-def _check_private(path: Path, st: os.stat_result) -> None:
-    """Refuse a secrets file that users other than its owner may read or change (POSIX only)."""
+def _owner_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def _trusted_owner(uid: int) -> bool:
+    return uid == os.geteuid() or uid == 0
+
+
+def _check_directory(directory: Path, file: Path) -> None:
+    """Refuse a config file whose directory another user owns or may write to (a sticky
+    directory such as /tmp is fine: others cannot replace a file of ours there)."""
+    try:
+        st = directory.stat()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot check {directory}: {exc.strerror or exc}") from None
+    if not _trusted_owner(st.st_uid):
+        raise ConfigurationError(
+            f"{file} is in {directory}, which belongs to {_owner_name(st.st_uid)}, not you: that "
+            "user could change where your keys go. Move the file to a directory of your own, "
+            f"e.g. mkdir -m 700 ~/.config/ozon-async && mv {file} ~/.config/ozon-async/"
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o022 and not mode & stat.S_ISVTX:
+        raise ConfigurationError(
+            f"{file} is in {directory}, which other users can write to (mode {mode:04o}): they "
+            "could replace the file and send your keys elsewhere. Fix it with: "
+            f"chmod 700 {directory}"
+        )
+
+
+def _check_file(path: Path, st: os.stat_result, has_secrets: bool) -> None:
+    """Refuse (POSIX only) a config file that another user owns or may change, or, when it holds
+    a key or token, may read; and one in a directory that others control."""
     if os.name != "posix":
         return
+    if not _trusted_owner(st.st_uid):
+        raise ConfigurationError(
+            f"{path} belongs to {_owner_name(st.st_uid)}, not you: that user decides where your "
+            f"keys go. Make a copy of your own: cp {path} {path}.mine && chmod 600 {path}.mine "
+            f"(and point {ENV_CONFIG} at it), or, as root: chown $USER {path}"
+        )
     mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o077:
+    if mode & 0o022:
+        raise ConfigurationError(
+            f"{path} can be changed by other users (mode {mode:04o}): they could send your keys "
+            f"to another host. Fix it with: chmod 600 {path}"
+        )
+    if has_secrets and mode & 0o077:
         raise ConfigurationError(
             f"{path} holds API keys or tokens but is accessible by other users "
             f"(mode {mode:04o}); make it private with: chmod 600 {path}"
         )
+    seen: set[Path] = set()
+    for directory in (path.absolute().parent, path.resolve().parent):
+        if directory not in seen:
+            seen.add(directory)
+            _check_directory(directory, path)
 
 
 def _string(value: Any, where: str, *, allow_int: bool = False) -> str:
@@ -179,10 +270,24 @@ def _parse(data: Mapping[str, Any], path: Path) -> tuple[dict[str, Profile], str
             )
         values = {
             key: _string(table[key], f"{where} {key}", allow_int=key == "client_id")
-            for key in _PROFILE_KEYS
+            for key in _STRING_KEYS
             if key in table
         }
-        profiles[name] = Profile(name=name, **values)
+        allow = table.get(ALLOW_CUSTOM_BASE_URL, False)
+        if not isinstance(allow, bool):
+            raise ConfigurationError(
+                f"{where} {ALLOW_CUSTOM_BASE_URL} must be true or false, not {type(allow).__name__}"
+            )
+        base_url = values.get("base_url")
+        if base_url is not None and not allow and not is_ozon_url(base_url):
+            raise ConfigurationError(
+                f"{where} base_url {base_url!r} is not Ozon's API, so the profile's key (or the "
+                "environment's) would be sent there. If that is what you want (the sandbox, a "
+                f"proxy of your own), add {ALLOW_CUSTOM_BASE_URL} = true to [profiles.{name}]"
+            )
+        profiles[name] = Profile(
+            name=name, base_url_from=name if base_url is not None else None, **values
+        )
     default = data.get("default_profile")
     if default is not None:
         default = _string(default, f"{path}: default_profile")
@@ -198,20 +303,26 @@ def _read(path: Path | None) -> tuple[Path, dict[str, Profile], str | None, bool
     """(path, profiles, default profile, whether the file exists)."""
     target = path if path is not None else config_path()
     try:
-        st = target.stat()
-        raw = target.read_bytes()
+        with open(target, "rb") as f:  # the checks and the read see the same file
+            st = os.fstat(f.fileno())
+            raw = f.read()
     except FileNotFoundError:
         return target, {}, None, False
     except OSError as exc:
         raise ConfigurationError(f"cannot read {target}: {exc.strerror or exc}") from None
+    # Ownership and write access first: a file others control is refused whatever it says.
+    _check_file(target, st, has_secrets=False)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigurationError(f"{target}: not UTF-8 text") from None
     data = _toml_loads(text, target)
+    tables = data.get("profiles")
+    if isinstance(tables, dict) and any(
+        isinstance(t, dict) and any(t.get(key) for key in _SECRET_KEYS) for t in tables.values()
+    ):
+        _check_file(target, st, has_secrets=True)
     profiles, default = _parse(data, target)
-    if any(getattr(p, key) for p in profiles.values() for key in _SECRET_KEYS):
-        _check_private(target, st)
     return target, profiles, default, True
 
 
@@ -219,7 +330,9 @@ def load_profiles(path: Path | None = None) -> dict[str, Profile]:
     """The profiles of the config file (``{}`` when the file does not exist).
 
     Raises :class:`ConfigurationError` for invalid TOML, unknown keys, wrong value types, a
-    ``default_profile`` naming no profile, or a file holding secrets that other users can access.
+    ``default_profile`` naming no profile, a ``base_url`` that is not Ozon's without
+    ``allow_custom_base_url = true``, a file or directory that another user owns or can write, or
+    a file holding secrets that other users can read.
     """
     return _read(path)[1]
 
@@ -294,14 +407,190 @@ def resolve_profile(
     secret_source = next((s for s in sources if s.api_key or s.access_token), None)
     if profile is not None:
         label = profile.name
-    elif any(getattr(explicit, attr) for attr in _PROFILE_KEYS):
+    elif any(getattr(explicit, attr) for attr in _STRING_KEYS):
         label = explicit.name
     else:
         label = environment.name
+    url_source = next((s for s in sources if s.base_url), None)
     return Profile(
         name=label,
         client_id=first("client_id"),
         api_key=secret_source.api_key if secret_source else None,
         access_token=secret_source.access_token if secret_source else None,
-        base_url=first("base_url"),
+        base_url=url_source.base_url if url_source else None,
+        base_url_from=url_source.name if url_source else None,
     )
+
+
+# ---------------------------------------------------------------------- editing the file
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_TABLE = re.compile(r"^\s*\[")
+_DEFAULT_LINE = re.compile(r"^\s*default_profile\s*=")
+
+
+def _toml_string(value: str) -> str:
+    """``value`` as a TOML basic string."""
+    out = ['"']
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _header(line: str) -> str | None:
+    """The profile name of a ``[profiles.NAME]`` line (bare or quoted), else ``None``."""
+    m = re.match(
+        r"""^\s*\[\s*profiles\s*\.\s*(?:([A-Za-z0-9_-]+)|"([^"\\]*)"|'([^']*)')\s*\]""", line
+    )
+    if m is None:
+        return None
+    return next(g for g in m.groups() if g is not None)
+
+
+def _prepare_directory(directory: Path) -> None:
+    """Create the config directory (``0700``), or check that an existing one is safe."""
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True)
+        directory.chmod(0o700)  # mkdir's mode is masked by the umask
+        return
+    if os.name == "posix":
+        _check_directory(directory, directory / "config.toml")
+
+
+def _write_private(target: Path, text: str) -> None:
+    """Replace ``target`` with ``text`` atomically, as a ``0600`` file."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)  # 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _current(target: Path) -> tuple[str, dict[str, Profile], str | None]:
+    _, profiles, default, exists = _read(target)
+    text = target.read_text(encoding="utf-8") if exists else ""
+    return text, profiles, default
+
+
+def _verify(target: Path, text: str, expect: dict[str, Profile], default: str | None) -> None:
+    """Parse the edited text and check that it says exactly what was intended."""
+    profiles, new_default = _parse(_toml_loads(text, target), target)
+    if profiles != expect or new_default != default:
+        raise ConfigurationError(
+            f"{target} is written in a way this command cannot edit safely (dotted keys or "
+            "inline tables); edit it by hand"
+        )
+
+
+def add_profile(
+    name: str,
+    *,
+    client_id: str | None = None,
+    api_key: str | None = None,
+    access_token: str | None = None,
+    base_url: str | None = None,
+    make_default: bool = False,
+    replace: bool = False,
+    path: Path | None = None,
+) -> Path:
+    """Add the profile ``name`` to the config file (created when missing) and return its path.
+
+    The file is written atomically with mode ``0600``; a missing directory is created with mode
+    ``0700``; an existing one must pass the same checks as when reading. Comments and other
+    profiles are kept as they are. A ``base_url`` that is not Ozon's gets
+    ``allow_custom_base_url = true`` (asking for it is the opt-in). An existing profile of that
+    name is refused unless ``replace``.
+    """
+    if not _NAME.fullmatch(name):
+        raise ConfigurationError(f"profile name {name!r}: use letters, digits, '-' and '_' only")
+    if api_key and access_token:
+        raise ConfigurationError("a profile has an api_key or an access_token, not both")
+    target = path if path is not None else config_path()
+    _prepare_directory(target.parent)
+    text, profiles, default = _current(target)
+    if name in profiles and not replace:
+        raise ConfigurationError(
+            f"{target} already has a profile {name!r}; remove it first (ozon profiles remove "
+            f"{name}) or pass --replace"
+        )
+    if name in profiles:
+        text = _without_profile(text, name)
+    values = {"client_id": client_id, "api_key": api_key, "access_token": access_token}
+    lines = [f"[profiles.{name}]"]
+    for key, value in (*values.items(), ("base_url", base_url)):
+        if value is not None:
+            lines.append(f"{key} = {_toml_string(str(value))}")
+    if base_url is not None and not is_ozon_url(base_url):
+        lines.append(f"{ALLOW_CUSTOM_BASE_URL} = true")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += ("\n" if text.strip() else "") + "\n".join(lines) + "\n"
+    if make_default:
+        text = _set_default(text, name)
+        default = name
+    expect = dict(profiles)
+    expect.pop(name, None)
+    expect[name] = _parse(_toml_loads("\n".join(lines), target), target)[0][name]
+    _verify(target, text, expect, default)
+    _write_private(target, text)
+    return target
+
+
+def remove_profile(name: str, *, path: Path | None = None) -> tuple[Path, bool]:
+    """Remove the profile ``name`` from the config file; returns (path, whether it was the
+    ``default_profile``, which is then removed too). The file is rewritten atomically (``0600``),
+    keeping everything else as it was."""
+    target = path if path is not None else config_path()
+    text, profiles, default = _current(target)
+    if name not in profiles:
+        raise ConfigurationError(
+            f"no profile {name!r} in {target} (profiles: {', '.join(sorted(profiles)) or 'none'})"
+        )
+    text = _without_profile(text, name)
+    was_default = default == name
+    if was_default:
+        text = "".join(
+            line for line in text.splitlines(keepends=True) if not _DEFAULT_LINE.match(line)
+        )
+        default = None
+    expect = {k: v for k, v in profiles.items() if k != name}
+    _verify(target, text, expect, default)
+    _write_private(target, text)
+    return target, was_default
+
+
+def _without_profile(text: str, name: str) -> str:
+    out: list[str] = []
+    skipping = False
+    for line in text.splitlines(keepends=True):
+        if _TABLE.match(line):
+            skipping = _header(line) == name
+        if not skipping:
+            out.append(line)
+    return "".join(out)
+
+
+def _set_default(text: str, name: str) -> str:
+    """Set the top-level ``default_profile`` (before the first table)."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if _TABLE.match(line):
+            break
+        if _DEFAULT_LINE.match(line):
+            lines[i] = f"default_profile = {_toml_string(name)}\n"
+            return "".join(lines)
+    return f"default_profile = {_toml_string(name)}\n" + ("\n" if text.strip() else "") + text

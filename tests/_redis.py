@@ -194,7 +194,10 @@ class MockProcess:
     async def requests(self) -> list[dict[str, Any]]:
         import aiohttp
 
-        async with aiohttp.ClientSession() as s, s.get(self.url + "/__admin/requests") as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(self.url + "/__admin/requests", json={}) as r,
+        ):
             data: list[dict[str, Any]] = await r.json()
             return data
 

@@ -79,7 +79,7 @@ async def pace(
         # process's first calls cost tens to hundreds of ms that would show as grant-to-arrival
         # spread, as they would for any service's first calls.
         await asyncio.gather(
-            *[client.request("GET", "/__admin/requests") for _ in range(8)],
+            *[client.request("POST", "/__admin/requests", json={}) for _ in range(8)],
             *[limiter.acquire_window(f"warm-up {wid} {i}", 1, 1.0) for i in range(16)],
         )
         await _ready_then_start()
@@ -128,7 +128,7 @@ async def window(
         aiohttp.ClientSession(headers=headers) as http,
     ):
         await limiter.acquire_window(f"warm-up {wid}", 1, 1.0)
-        async with http.get(mock + "/__admin/requests") as resp:
+        async with http.post(mock + "/__admin/requests", json={}) as resp:
             await resp.read()
         await _ready_then_start()
         end = time.monotonic() + seconds

@@ -400,7 +400,12 @@ async def test_the_readme_example_runs(tmp_path: Any, capsys: Any) -> None:
         stocks = env.stock_pairs(1000)
         stocks[5] = {**stocks[5], "warehouse_id": 404}
         prices = [{"offer_id": p.offer_id, "price": "499"} for p in env.products()]
-        await namespace["daily_jobs"](env.client, str(tmp_path), stocks, prices)
+        packed = sorted(
+            p.posting_number
+            for p in env.sandbox.state.postings.values()
+            if p.status == "awaiting_deliver"
+        )[:3]
+        await namespace["daily_jobs"](env.client, str(tmp_path), stocks, prices, packed)
         out = capsys.readouterr().out
         assert len(env.sandbox.requests_for(STOCKS)) == 10
         assert len(env.sandbox.requests_for(PRICES)) == 1
@@ -414,3 +419,6 @@ async def test_the_readme_example_runs(tmp_path: Any, capsys: Any) -> None:
             if since <= p.in_process_at <= to
         )
         assert rows > 0 and f"\n{rows} report rows\n" in "\n" + out
+        for kind in ("big_label", "small_label"):
+            pdf = (tmp_path / f"{kind}.pdf").read_bytes()
+            assert pdf.startswith(b"%PDF") and all(n.encode() in pdf for n in packed)

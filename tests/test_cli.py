@@ -71,12 +71,11 @@ class ServedMock:
         assert self.server is not None
         return self.server.url
 
-    def admin(self, action: str, data: Any = None, method: str = "GET") -> Any:
-        body = json.dumps(data).encode() if data is not None else None
+    def admin(self, action: str, data: Any = None) -> Any:
         req = urllib.request.Request(
             f"{self.url}/__admin/{action}",
-            data=body,
-            method=method if body is None else "POST",
+            data=json.dumps(data if data is not None else {}).encode(),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(req, timeout=10) as resp:
@@ -98,8 +97,8 @@ def mock() -> Iterator[ServedMock]:
 
 @pytest.fixture(autouse=True)
 def _fresh(mock: ServedMock) -> None:
-    mock.admin("reset", method="POST")
-    mock.admin("faults", method="DELETE")
+    mock.admin("reset")
+    mock.admin("clear_faults")
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:
@@ -383,7 +382,7 @@ def server_postings(mock: ServedMock) -> list[str]:
 def test_all_exports_every_posting_as_jsonl_and_csv(tmp_path: Path, mock: ServedMock) -> None:
     expected = server_postings(mock)
     assert len(expected) > 100  # several pages
-    mock.admin("reset", method="POST")
+    mock.admin("reset")
     env = api_env(tmp_path, mock)
     out = tmp_path / "postings.jsonl"
     proc = run("call", "posting.fbs_list_v4", "--all", "limit:=100", *PERIOD, "--out", str(out),
@@ -610,11 +609,13 @@ default_profile = "main"
 client_id = 111
 api_key = "{SECRET}"
 base_url = "{mock.url}"
+allow_custom_base_url = true
 
 [profiles.shop2]
 client_id = "222"
 api_key = "{SECRET}"
 base_url = "{mock.url}"
+allow_custom_base_url = true
 """,
     )
     env = base_env(tmp_path)
@@ -642,7 +643,8 @@ base_url = "{mock.url}"
 def test_a_config_readable_by_others_is_refused(tmp_path: Path, mock: ServedMock) -> None:
     config = write_config(
         tmp_path / "config.toml",
-        f'[profiles.main]\nclient_id = "1"\napi_key = "{SECRET}"\nbase_url = "{mock.url}"\n',
+        f'[profiles.main]\nclient_id = "1"\napi_key = "{SECRET}"\nbase_url = "{mock.url}"\n'
+        "allow_custom_base_url = true\n",
         mode=0o644,
     )
     env = base_env(tmp_path)

@@ -60,8 +60,8 @@ def shop() -> Iterator[ServedMock]:
 
 @pytest.fixture(autouse=True)
 def _fresh(shop: ServedMock) -> None:
-    shop.admin("reset", method="POST")
-    shop.admin("faults", method="DELETE")
+    shop.admin("reset")
+    shop.admin("clear_faults")
 
 
 class Products:

@@ -51,7 +51,10 @@ def _text(result: Any) -> str:
 
 
 async def _requests(url: str, path: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http, http.get(f"{url}/__admin/requests") as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/__admin/requests", json={}) as resp,
+    ):
         recorded: list[dict[str, Any]] = await resp.json()
     return [r for r in recorded if r["path"] == path]
 
@@ -108,6 +111,7 @@ async def test_stdio_server_with_a_profile_never_shows_the_key(tmp_path: Path) -
         config = tmp_path / "config.toml"
         config.write_text(
             f'[profiles.shop]\nclient_id = "4242"\napi_key = "{KEY}"\nbase_url = "{mock.url}"\n'
+            "allow_custom_base_url = true\n"
         )
         config.chmod(stat.S_IRUSR | stat.S_IWUSR)
         errlog = tmp_path / "stderr.txt"

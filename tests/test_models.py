@@ -267,7 +267,8 @@ def test_an_int64_sent_as_empty_string_decodes_as_null() -> None:
 
     key = "POST /v4/fbs/posting/product/exemplar/status"
     media = load_spec()["paths"][key.split(" ", 1)[1]]["post"]["responses"]["200"]["content"]
-    example = media["application/json"]["example"]
+    # a copy: the parsed spec is shared by every test of the session
+    example = json.loads(json.dumps(media["application/json"]["example"]))
     assert example["products"][0]["exemplars"][0]["exemplar_id"] == ""
     answer = decoder_for(OPERATIONS[key].response_type).decode(json.dumps(example))
     assert answer.products[0].exemplars[0].exemplar_id is None

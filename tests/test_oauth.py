@@ -481,7 +481,10 @@ async def test_the_cli_sends_a_token_from_a_profile_the_environment_or_an_option
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[profiles.app]\naccess_token = "{TOKEN}"\nbase_url = "{sandbox.url}"\n')
+    config.write_text(
+        f'[profiles.app]\naccess_token = "{TOKEN}"\nbase_url = "{sandbox.url}"\n'
+        "allow_custom_base_url = true\n"
+    )
     config.chmod(0o600)
     env = _cli_env(tmp_path)
     runs = [

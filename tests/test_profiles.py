@@ -4,6 +4,7 @@ precedence of arguments, profiles and the environment."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ api_key = "{KEY}"
 [profiles.app]
 access_token = "{TOKEN}"
 base_url = "http://127.0.0.1:9"
+allow_custom_base_url = true
 """
 
 
@@ -80,7 +82,9 @@ def test_a_secrets_file_others_can_access_is_refused(tmp_path: Path, mode: int) 
 
 def test_a_file_without_secrets_may_be_shared(tmp_path: Path) -> None:
     path = write(
-        tmp_path / "c.toml", '[profiles.sb]\nclient_id = "1"\nbase_url = "http://x"\n', 0o644
+        tmp_path / "c.toml",
+        '[profiles.sb]\nclient_id = "1"\nbase_url = "http://x"\nallow_custom_base_url = true\n',
+        0o644,
     )
     assert load_profiles(path)["sb"].base_url == "http://x"
 
@@ -163,3 +167,202 @@ def test_resolve_reads_config_path_by_default(
     path = write(tmp_path / "home" / ".config" / "ozon-async" / "config.toml", CONFIG)
     assert config_path() == path
     assert resolve_profile().api_key == KEY
+
+
+# ------------------------------------------------------------------ who controls the file (#25)
+EVIL = '[profiles.evil]\nbase_url = "http://127.0.0.1:18099"\nallow_custom_base_url = true\n'
+
+
+def _another_user(monkeypatch: pytest.MonkeyPatch, *paths: Path) -> None:
+    """Make ``paths`` belong to a user other than the one running the test: a real chown when
+    the tests run as root (root's own files are trusted), else a different effective uid."""
+    if os.geteuid() == 0:
+        for p in paths:
+            os.chown(p, 65534, 65534)
+    else:
+        me = os.geteuid()
+        monkeypatch.setattr(os, "geteuid", lambda: me + 1)
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o646, 0o664, 0o622])
+def test_a_file_others_can_write_is_refused_even_without_keys(tmp_path: Path, mode: int) -> None:
+    path = write(tmp_path / "c.toml", 'default_profile = "evil"\n' + EVIL, mode=mode)
+    with pytest.raises(ConfigurationError) as err:
+        resolve_profile(path=path)
+    assert "can be changed by other users" in str(err.value)
+    assert f"chmod 600 {path}" in str(err.value)
+
+
+def test_a_directory_others_can_write_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "ozon-async"
+    path = write(folder / "config.toml", EVIL, mode=0o644)
+    folder.chmod(0o777)
+    with pytest.raises(ConfigurationError) as err:
+        load_profiles(path)
+    assert f"chmod 700 {folder}" in str(err.value) and "mode 0777" in str(err.value)
+    folder.chmod(0o1777)  # sticky, like /tmp: others cannot replace our file
+    assert load_profiles(path)["evil"].base_url == "http://127.0.0.1:18099"
+    folder.chmod(0o755)
+    assert load_profiles(path)
+
+
+def test_a_symlinked_file_is_checked_where_it_really_is(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    real = write(shared / "config.toml", EVIL, mode=0o644)
+    shared.chmod(0o777)
+    (tmp_path / "mine").mkdir()
+    link = tmp_path / "mine" / "config.toml"
+    link.symlink_to(real)
+    with pytest.raises(ConfigurationError, match=f"chmod 700 {shared}"):
+        load_profiles(link)
+
+
+def test_a_file_another_user_owns_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "c.toml", EVIL, mode=0o644)
+    _another_user(monkeypatch, path)
+    with pytest.raises(ConfigurationError) as err:
+        load_profiles(path)
+    assert "not you" in str(err.value) and "cp " in str(err.value)
+
+
+def test_a_directory_another_user_owns_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "theirs"
+    path = write(folder / "config.toml", EVIL)
+    if os.geteuid() == 0:
+        os.chown(folder, 65534, 65534)
+    else:  # the file stays ours; only the directory is someone else's
+        me = os.geteuid()
+        real_stat = Path.stat
+
+        def fake_stat(self: Path, **kw: bool) -> os.stat_result:
+            st = real_stat(self, **kw)
+            if self == folder:
+                return os.stat_result((st.st_mode, *st[1:4], me + 1, *st[5:]))
+            return st
+
+        monkeypatch.setattr(Path, "stat", fake_stat)
+    with pytest.raises(ConfigurationError) as err:
+        load_profiles(path)
+    assert f"is in {folder}, which belongs to" in str(err.value)
+
+
+# ------------------------------------------------------------------ base_url opt-in (#25)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:18099",
+        "https://api-seller.ozon.ru.evil.example",
+        "https://evil.example/api-seller.ozon.ru",
+        "http://api-seller.ozon.ru",
+        "https://user@api-seller.ozon.ru",
+    ],
+)
+def test_a_base_url_that_is_not_ozons_needs_the_opt_in(tmp_path: Path, url: str) -> None:
+    text = f'[profiles.p]\nclient_id = "1"\napi_key = "{KEY}"\nbase_url = "{url}"\n'
+    with pytest.raises(ConfigurationError) as err:
+        load_profiles(write(tmp_path / "c.toml", text))
+    assert "allow_custom_base_url = true" in str(err.value) and "[profiles.p]" in str(err.value)
+    assert KEY not in str(err.value)
+    allowed = load_profiles(write(tmp_path / "c.toml", text + "allow_custom_base_url = true\n"))
+    assert allowed["p"].base_url == url and allowed["p"].custom_base_url
+
+
+@pytest.mark.parametrize("url", ["https://api-seller.ozon.ru", "https://api-performance.ozon.ru/"])
+def test_ozons_own_hosts_need_no_opt_in(tmp_path: Path, url: str) -> None:
+    path = write(tmp_path / "c.toml", f'[profiles.p]\nbase_url = "{url}"\n')
+    assert not load_profiles(path)["p"].custom_base_url
+
+
+def test_the_opt_in_must_be_a_boolean(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", '[profiles.p]\nallow_custom_base_url = "yes"\n')
+    with pytest.raises(ConfigurationError, match="must be true or false"):
+        load_profiles(path)
+
+
+def test_resolve_says_where_the_base_url_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "c.toml", CONFIG)
+    assert resolve_profile("app", path=path).base_url_from == "app"
+    monkeypatch.setenv("OZON_BASE_URL", "http://127.0.0.1:1")
+    p = resolve_profile("main", path=path)
+    assert (p.base_url_from, p.custom_base_url) == ("<environment>", True)
+    assert (
+        resolve_profile("main", base_url="https://api-seller.ozon.ru", path=path).custom_base_url
+        is False
+    )
+
+
+# ------------------------------------------------------------------ editing the file (#25)
+def test_add_creates_a_private_file_in_a_private_directory(tmp_path: Path) -> None:
+    from ozon_async.profiles import add_profile
+
+    path = tmp_path / "home" / ".config" / "ozon-async" / "config.toml"
+    assert add_profile("main", client_id="123456", api_key=KEY, make_default=True) == path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    add_profile("sb", client_id="1", api_key="test", base_url="http://127.0.0.1:8080")
+    text = path.read_text()
+    assert 'base_url = "http://127.0.0.1:8080"\nallow_custom_base_url = true' in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    p = resolve_profile()
+    assert (p.name, p.client_id, p.api_key) == ("main", "123456", KEY)
+    assert resolve_profile("sb").base_url == "http://127.0.0.1:8080"
+
+
+def test_add_keeps_comments_refuses_duplicates_and_escapes_values(tmp_path: Path) -> None:
+    from ozon_async.profiles import add_profile
+
+    path = write(tmp_path / "c.toml", "# my shops\n" + CONFIG)
+    with pytest.raises(ConfigurationError, match="already has a profile 'main'"):
+        add_profile("main", client_id="1", api_key="x", path=path)
+    add_profile("odd", client_id='1"2', api_key='k\\"\n', path=path)
+    assert load_profiles(path)["odd"].client_id == '1"2'
+    assert load_profiles(path)["odd"].api_key == 'k\\"'  # the file's values are stripped
+    add_profile("main", client_id="9", api_key="new", replace=True, make_default=True, path=path)
+    text = path.read_text()
+    assert text.startswith("# my shops\n") and text.count("default_profile") == 1
+    assert load_profiles(path)["main"].client_id == "9"
+    assert load_profiles(path)["app"].access_token == TOKEN
+    for bad in ("a b", "x]", ""):
+        with pytest.raises(ConfigurationError, match="profile name"):
+            add_profile(bad, api_key="k", path=path)
+
+
+def test_add_refuses_a_directory_others_can_write(tmp_path: Path) -> None:
+    from ozon_async.profiles import add_profile
+
+    folder = tmp_path / "open"
+    folder.mkdir()
+    folder.chmod(0o777)
+    with pytest.raises(ConfigurationError, match=f"chmod 700 {folder}"):
+        add_profile("main", api_key="k", path=folder / "config.toml")
+    assert list(folder.iterdir()) == []
+
+
+def test_remove_drops_the_profile_its_key_and_a_default_naming_it(tmp_path: Path) -> None:
+    from ozon_async.profiles import remove_profile
+
+    path = write(tmp_path / "c.toml", "# keep me\n" + CONFIG + "\n[profiles.z]\nclient_id = 3\n")
+    assert remove_profile("main", path=path) == (path, True)
+    text = path.read_text()
+    assert KEY not in text and "default_profile" not in text and "# keep me" in text
+    assert sorted(load_profiles(path)) == ["app", "z"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert remove_profile("z", path=path) == (path, False)
+    with pytest.raises(ConfigurationError, match="no profile 'z'"):
+        remove_profile("z", path=path)
+
+
+def test_a_file_edited_in_a_way_the_editor_cannot_follow_is_left_alone(tmp_path: Path) -> None:
+    from ozon_async.profiles import remove_profile
+
+    text = f'profiles.main.api_key = "{KEY}"\nprofiles.other.client_id = "1"\n'
+    path = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigurationError, match="edit it by hand"):
+        remove_profile("main", path=path)
+    assert path.read_text() == text

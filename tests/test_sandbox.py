@@ -266,7 +266,8 @@ async def test_ship_then_deliver_and_invalid_transitions(ozon_sandbox: OzonSandb
         )
     assert again.value.code == 3 and "INVALID_POSTING_STATUS" in again.value.message
 
-    label = await client.posting.fbs_package_label_v2(posting_number=[p.posting_number])
+    with pytest.warns(DeprecationWarning, match="switched it off"):  # still served here
+        label = await client.posting.fbs_package_label_v2(posting_number=[p.posting_number])
     assert label.content.startswith(b"%PDF-1.4") and p.posting_number.encode() in label.content
     assert label.content.rstrip().endswith(b"%%EOF")
 

@@ -29,9 +29,6 @@ import pytest
 #: (schema, property, a fragment of the sentence) -> why that sentence is not a limit of the
 #: property's own value. Keep it short: a true limit belongs in a keyword, not here.
 ALLOWED: dict[tuple[str, str, str], str] = {
-    ("AnalyticsDataV1Request", "dimension", "category of level 1 to 4"): (
-        "names the category levels 1 to 4 a report can be grouped by, not a count of dimensions"
-    ),
     ("InvoiceFileUploadV1Request", "base64_content", "up to 10 MB"): (
         "bounds the decoded file; its Base64 length depends on whether Ozon's MB is 10^6 or 2^20"
         " bytes and on line breaks, so no maxLength is exact (one too low refuses valid files)"

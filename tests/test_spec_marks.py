@@ -74,6 +74,11 @@ def test_the_newer_operations_have_their_tasks_and_batches() -> None:
         status["POST /v1/posting/fbs/package-label/create"]
         == "POST /v1/posting/fbs/package-label/get"
     )
+    assert (
+        status["POST /v3/posting/fbs/package-label/create"]
+        == "POST /v2/posting/fbs/package-label/get"
+    )
+    assert TASKS["POST /v3/posting/fbs/package-label/create"]["x-ozon-task"]["tasks"] == "tasks"
     assert status["POST /v1/cargoes/create"] == "POST /v2/cargoes/create/info"
     assert status["POST /v1/supply-order/content/update"] == (
         "POST /v1/supply-order/content/update/status"
@@ -102,9 +107,17 @@ def test_each_task_names_a_status_operation_that_exists_reads_and_reports_its_st
     assert not status_op.get("x-ozon-task"), f"{task['status']} starts a task itself"
     # the status operation takes the id in `param`
     _resolve(_body(status_op, "request"), task["param"])
-    # the id comes from the starting call's answer, or from its request
+    # the id comes from the starting call's answer (from each entry of its list of tasks when it
+    # starts several), or from its request
+    start = _body(op, "response")
+    if task.get("tasks"):
+        entries = _resolve(start, task["tasks"])
+        assert "array" in _kinds(entries), key
+        start = _node(entries["items"])
+        if task.get("kind"):
+            _resolve(start, task["kind"])
     for dotted in task.get("id") or []:
-        _resolve(_body(op, "response"), dotted)
+        _resolve(start, dotted)
     if task.get("id_from_request"):
         _resolve(_body(op, "request"), task["id_from_request"])
     assert task.get("id") or task.get("id_from_request"), key

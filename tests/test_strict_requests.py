@@ -149,7 +149,7 @@ async def test_a_split_request_schema_gives_each_operation_its_own_limit(
     for a pricing-strategy call but 100 for archiving; each operation enforces its own."""
     client = ozon_mock.client
     numbers = [f"1234{i:04d}-0001-1" for i in range(21)]
-    with pytest.raises(RequestValidationError) as exc:
+    with pytest.raises(RequestValidationError) as exc, pytest.warns(DeprecationWarning):
         await client.posting.fbs_package_label_v2(posting_number=numbers)
     _refused(exc, "posting_number")
     assert ozon_mock.server.requests_for("/v2/posting/fbs/package-label") == []

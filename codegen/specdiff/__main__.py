@@ -16,6 +16,9 @@ python -m codegen.specdiff --apply-text FILE [FILE ...]
     put written texts back into the spec; refuses unknown, duplicate or non-English entries.
 python -m codegen.specdiff --todo
     count the TODO(describe) texts left, per tag.
+python -m codegen.specdiff --fix-placeholders
+    replace the placeholders in the spec's examples ("string", zero ids, generator dates...)
+    with realistic values, recording each change to an Ozon example (codegen/specdiff/placeholders.py).
 """
 
 from __future__ import annotations
@@ -51,7 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=specio.ROOT / "build" / "describe")
     ap.add_argument("--apply-text", nargs="+", type=Path, metavar="FILE")
     ap.add_argument("--todo", action="store_true")
+    ap.add_argument("--fix-placeholders", action="store_true")
     args = ap.parse_args(argv)
+
+    if args.fix_placeholders:
+        from codegen.specdiff.placeholders import repair
+
+        spec = specio.load(args.spec)
+        lines = repair(spec)
+        for line in lines:
+            print(line)
+        specio.save(spec, args.spec)
+        return 1 if any(line.startswith("UNRESOLVED") for line in lines) else 0
 
     refs_dir = args.refs or (args.reference.parent if args.reference else DEFAULT_REFS)
 

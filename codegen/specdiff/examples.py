@@ -32,6 +32,7 @@ from referencing.jsonschema import DRAFT202012
 
 from codegen.naming import camel
 from codegen.specdiff.convert import add_note, make_nullable, singular, todo
+from codegen.specdiff.placeholders import realistic
 
 SPEC_URI = "urn:ozon-seller-spec"
 INT_RE = re.compile(r"^-?[0-9]+$")
@@ -507,7 +508,7 @@ class ExampleFitter:
         if name == "page" or "format" not in t:
             return int(lo) if lo is not None and lo > 0 else 1
         if t.get("format") == "int64" and (name.endswith(("id", "ids")) or name == "sku"):
-            return 1234567890
+            return int(realistic(t, name, f"sample {name}", 1))
         return int(lo) if lo is not None and lo > 0 else 1
 
     def sample(self, node: dict[str, Any], name: str, depth: int = 0) -> Any:
@@ -545,7 +546,7 @@ class ExampleFitter:
             if fmt == "date":
                 return DATE_TIME[:10]
             if fmt in ("int64", "int32") or node.get("pattern") == INT_RE.pattern:
-                return "1234567890"
+                return str(realistic({"type": "integer"}, name, f"sample {name}", 1))
             if "posting_number" in name:
                 return "57195475-0050-3"
             if "offer_id" in name:
@@ -554,5 +555,7 @@ class ExampleFitter:
                 return "RUB"
             if name in ("cursor", "last_id"):
                 return ""
-            return "example"
+            # a realistic value by the field's name; "example" (which the placeholder test
+            # flags) only for a name nothing is known about
+            return realistic(node, name, f"sample {name}", "example")
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from ozon_async._request import (
     send_prepared,
 )
 from ozon_async.cli._ops import dotted
-from ozon_async.cli._output import CsvWriter, JsonLinesWriter, Writer
+from ozon_async.cli._output import CsvWriter, JsonLinesWriter, Writer, terminal_bytes
 from ozon_async.cli._progress import ExportProgress
 from ozon_async.cli._runner import EXIT_API, EXIT_OK, EXIT_USAGE, Session
 
@@ -148,24 +149,36 @@ def _log_response(session: Session, resp: APIResponse[Any]) -> None:
 
 # ---------------------------------------------------------------------- printing
 def print_json(data: bytes, *, pretty: bool, stream: IO[str] | None = None) -> None:
-    """Print a JSON answer: coloured and indented on a terminal, compact (one line) otherwise."""
+    """Print a JSON answer: coloured and indented on a terminal, compact (one line) otherwise.
+
+    JSON escapes the C0 control characters itself; on a terminal DEL and the C1 controls are
+    escaped too (``\\u009b``, still the same JSON), so no answer can drive the terminal."""
     out = stream or sys.stdout
     value = msgspec.json.decode(data) if data.strip() else None
     terminal = _isatty(out)
+    if pretty:
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+    else:
+        text = msgspec.json.encode(value).decode("utf-8")
+    if terminal:
+        text = _UNESCAPED_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if pretty and terminal:
         from rich.console import Console
+        from rich.highlighter import JSONHighlighter
+        from rich.text import Text
 
-        Console(file=out, soft_wrap=True).print_json(data=value, indent=2, ensure_ascii=False)
+        Console(file=out, soft_wrap=True).print(JSONHighlighter()(Text(text)))
         return
-    if pretty:
-        out.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-    else:
-        out.write(msgspec.json.encode(value).decode("utf-8") + "\n")
+    out.write(text + "\n")
     out.flush()
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+# What JSON encoders leave as they are although a terminal may act on it: DEL and C1 controls.
+_UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
 def silence_stdout() -> None:
@@ -229,7 +242,11 @@ async def call_once(
         silence_stdout()
     except msgspec.DecodeError as exc:
         session.say(f"ozon: the answer is not valid JSON ({exc}); raw body follows on stdout")
-        sys.stdout.buffer.write(resp.content)
+        raw = terminal_bytes(sys.stdout.buffer)
+        raw.write(resp.content)
+        raw.flush()
+        if raw is not sys.stdout.buffer:
+            raw.close()
         return EXIT_API
     return EXIT_OK
 
@@ -346,11 +363,17 @@ async def export_all(
         last["raw"] = resp.json()
         return resp.parse(op.response_type) if op.response_type is not None else last["raw"]
 
-    stream: IO[bytes] = options.out.open("wb") if options.out is not None else sys.stdout.buffer
+    stream: IO[bytes] = (
+        options.out.open("wb")
+        if options.out is not None
+        else terminal_bytes(sys.stdout.buffer)
+        if options.format == "csv"  # JSON Lines escape control characters themselves
+        else sys.stdout.buffer
+    )
     writer: Writer = (
         CsvWriter(stream, sample=options.csv_sample)
         if options.format == "csv"
-        else JsonLinesWriter(stream)
+        else JsonLinesWriter(stream, terminal=options.out is None and _isatty(sys.stdout))
     )
     progress = ExportProgress(dotted(op), enabled=options.progress)
     outcome = "done"
@@ -382,8 +405,8 @@ async def export_all(
         except BrokenPipeError:
             outcome = "stopped: the output was closed"
             silence_stdout()
-        if options.out is not None:
-            stream.close()
+        if options.out is not None or stream is not sys.stdout.buffer:
+            stream.close()  # a file, or the terminal's escaping wrapper (stdout stays open)
         where = f" to {options.out}" if options.out is not None else ""
         closed = outcome.endswith("output was closed")
         if session.conn.verbose or (not closed and (outcome != "done" or options.out is not None)):

@@ -31,6 +31,7 @@ import msgspec
 from ozon_async._codec import _field_path
 from ozon_async._exceptions import OzonError, RequestValidationError
 from ozon_async._operation import OPERATIONS, Operation
+from ozon_async.cli._output import terminal_bytes, terminal_text
 from ozon_async.cli._progress import wants_progress
 from ozon_async.cli._runner import (
     EXIT_API,
@@ -293,7 +294,8 @@ async def _push(
         listed = 0  # nothing to list: stdout stays empty (no header alone)
     else:
         try:
-            listed = write_report(result, rows, sys.stdout)
+            with terminal_text(sys.stdout) as stdout:  # Ozon's messages: escaped on a terminal
+                listed = write_report(result, rows, stdout)
         except BrokenPipeError:
             from ozon_async.cli._call import silence_stdout
 
@@ -565,14 +567,18 @@ async def _report_postings(
     interval: float | None,
     spinner: bool,
 ) -> int:
+    from rich.markup import escape
+
     from ozon_async._tasks import TaskError, TaskTimeoutError
+    from ozon_async._terminal import escape_controls
 
     method = client.report.postings_create_v1
     with _Spinner("creating the postings report", enabled=spinner) as status:
 
         def checked(answer: Any) -> None:
             state = getattr(getattr(answer, "result", None), "status", None) or "?"
-            status.update(f"waiting for the postings report: {state}")
+            shown = escape(escape_controls(str(state)))  # Ozon's text, shown by Rich
+            status.update(f"waiting for the postings report: {shown}")
 
         try:
             wait = method.waiting(timeout=timeout, interval=interval, on_check=checked)
@@ -603,8 +609,11 @@ async def _report_postings(
             return session.report(exc)
     if out == "-":
         try:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
+            stdout = terminal_bytes(sys.stdout.buffer)  # the file's text, escaped on a terminal
+            stdout.write(data)
+            stdout.flush()
+            if stdout is not sys.stdout.buffer:
+                stdout.close()
         except BrokenPipeError:
             from ozon_async.cli._call import silence_stdout
 

@@ -15,7 +15,8 @@ Forms (they combine; pairs are applied on top of the ``--json``/stdin body):
   (``a\\.b=1`` sets the key ``a.b``).
 
 Setting the same path twice, or a path below a value that is not an object, is an error: nothing
-the user typed is silently dropped. Values are not converted here; the request model does that
+the user typed is silently dropped. Input that is not UTF-8 text, or a body nested more than
+:data:`~ozon_async._codec.MAX_INPUT_DEPTH` (200) levels deep, is refused the same way. Values are not converted here; the request model does that
 exactly as for a typed call (``limit=100`` becomes the integer the model expects).
 """
 
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import msgspec
+from ozon_async._codec import InputError, check_input_value, check_text, decode_input_json
 
 __all__ = ["BodyError", "parse_body", "parse_pair", "stdin_has_data"]
 
@@ -37,11 +38,10 @@ class BodyError(ValueError):
 
 
 def _decode_json(data: bytes | str, where: str) -> Any:
-    raw = data.encode() if isinstance(data, str) else data
     try:
-        return msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise BodyError(f"{where}: not valid JSON: {exc}") from None
+        return decode_input_json(data)
+    except InputError as exc:
+        raise BodyError(f"{where}: {exc}") from None
 
 
 def _read_file(name: str, where: str) -> bytes:
@@ -123,6 +123,10 @@ def _render(path: Sequence[Segment]) -> str:
 
 def parse_pair(text: str) -> tuple[list[Segment], Any]:
     """One ``key=value`` / ``key:=json`` / ``key@file`` argument as (path, value)."""
+    try:
+        check_text(text)
+    except InputError as exc:
+        raise BodyError(f"argument {text!r}: {exc}") from None
     i = 0
     sep = -1
     while i < len(text):
@@ -259,6 +263,11 @@ def parse_body(
         if result is None:
             result = {}
         _assign(result, path, value, arg)
+    if pairs and result is not None:
+        try:  # key paths can nest too (a.a.a...), and add to the depth of the --json body
+            check_input_value(result)
+        except InputError as exc:
+            raise BodyError(f"the body is {exc}") from None
     return result
 
 

@@ -163,6 +163,8 @@ def describe(op: Operation) -> str:
         facts.append(f"rate limit: {rl.requests} per {rl.period:g} s per Client-Id")
     if op.pagination is not None:
         facts.append(f"paginated ({op.pagination.style}): ozon call {dotted(op)} --all ...")
+    if op.subscription is not None:
+        facts.append(f"subscription: {op.subscription.describe()}")
     if op.response_content_type != "application/json":
         facts.append(f"answers {op.response_content_type}: save it with --out FILE")
     lines.extend(f"  {f}" for f in facts)

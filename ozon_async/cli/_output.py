@@ -12,22 +12,71 @@ CSV flattening (``--format csv``):
   empty when nothing was late.
 - Rows are written as they arrive (after the sample is buffered) and flushed after every page, so
   an interrupted export is a valid CSV of the items received so far.
+
+Text that came from the server and goes to a terminal in a format other than JSON (CSV, reports,
+raw bodies) goes through :func:`terminal_bytes` / :func:`terminal_text`: control characters
+are escaped (see :mod:`ozon_async._terminal`). Files and pipes get the data unchanged.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import csv
 import io
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import msgspec
 
-__all__ = ["EXTRA_COLUMN", "CsvWriter", "JsonLinesWriter", "Writer", "cell", "flatten"]
+__all__ = [
+    "EXTRA_COLUMN",
+    "CsvWriter",
+    "JsonLinesWriter",
+    "Writer",
+    "cell",
+    "flatten",
+    "terminal_bytes",
+    "terminal_text",
+]
 
 EXTRA_COLUMN = "_extra"
 _ENCODER = msgspec.json.Encoder()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def terminal_bytes(stream: IO[bytes]) -> IO[bytes]:
+    """``stream`` itself, or on a terminal a :class:`~ozon_async._terminal.TerminalWriter` over
+    it (close that when done; ``stream`` stays open)."""
+    if not _isatty(stream):
+        return stream
+    from ozon_async._terminal import TerminalWriter
+
+    return TerminalWriter(stream)  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def terminal_text(stream: IO[str]) -> Iterator[IO[str]]:
+    """A text stream for server text: ``stream`` itself, or on a terminal a wrapper that escapes
+    control characters (flushed and detached on exit; ``stream`` stays open)."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None or not _isatty(stream):
+        yield stream
+        return
+    stream.flush()
+    safe = io.TextIOWrapper(terminal_bytes(buffer), encoding="utf-8", newline="")
+    try:
+        yield safe
+    finally:
+        safe.flush()
+        safe.detach().close()
 
 
 def _json_text(value: Any) -> str:
@@ -87,11 +136,24 @@ class Writer(abc.ABC):
 
 
 class JsonLinesWriter(Writer):
-    """One compact JSON document per line, written as each item arrives."""
+    """One compact JSON document per line, written as each item arrives. With ``terminal``, DEL
+    and the C1 controls, which JSON leaves as they are, are written as ``\\u00XX`` (the same
+    JSON)."""
+
+    def __init__(self, stream: IO[bytes], *, terminal: bool = False) -> None:
+        super().__init__(stream)
+        self.terminal = terminal
 
     def write(self, item: Any) -> None:
-        self.stream.write(_ENCODER.encode(item) + b"\n")
+        line = _ENCODER.encode(item)
+        if self.terminal:
+            line = _C1.sub(lambda m: b"\\u%04x" % ord(m.group().decode("utf-8")), line)
+        self.stream.write(line + b"\n")
         self.rows += 1
+
+
+# DEL and the C1 controls (U+0080-U+009F) in UTF-8
+_C1 = re.compile(b"\x7f|\xc2[\x80-\x9f]")
 
 
 class CsvWriter(Writer):

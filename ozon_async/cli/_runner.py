@@ -174,8 +174,10 @@ class _Redact(logging.Filter):
         self.session = session
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from ozon_async._terminal import escape_controls
+
         text = record.getMessage()
-        clean = self.session.redact(text)
+        clean = escape_controls(self.session.redact(text))
         if clean != text:
             record.msg, record.args = clean, ()
         return True
@@ -207,6 +209,14 @@ class Session:
             )
         except ConfigurationError as exc:
             _fail_plain(f"ozon: {exc}", [conn.api_key, conn.access_token])
+        from ozon_async._codec import InputError, check_text
+
+        for attr in ("client_id", "api_key", "access_token", "base_url"):
+            value = getattr(profile, attr)
+            try:
+                check_text(value or "")
+            except InputError as exc:  # the value itself is not repeated: it may be a secret
+                _fail_plain(f"ozon: {attr} (from {profile.name}): {exc}", [])
         session = cls(conn, profile)
         session._setup_logging()
         return session
@@ -219,8 +229,11 @@ class Session:
         return text
 
     def say(self, message: str) -> None:
-        """A line on stderr, with any secret replaced by ``***``."""
-        print(self.redact(message), file=self.err, flush=True)
+        """A line on stderr, with any secret replaced by ``***`` and control characters (which
+        Ozon's text may hold) escaped."""
+        from ozon_async._terminal import escape_controls
+
+        print(escape_controls(self.redact(message)), file=self.err, flush=True)
 
     def log(self, message: str) -> None:
         """A line on stderr with ``--verbose`` only."""
@@ -282,9 +295,12 @@ class Session:
             client = OzonClient(**kwargs)
         except ConfigurationError as exc:
             self.fail(EXIT_USAGE, f"ozon: {exc}")
+        where = client.base_url
+        if p.custom_base_url:
+            where += f" (not Ozon's API; base_url from {p.base_url_from or p.name})"
         self.log(
             f"profile {p.name}, Client-Id {p.client_id or '-'}, "
-            f"{'OAuth token' if p.access_token else 'API key'}, base URL {client.base_url}"
+            f"{'OAuth token' if p.access_token else 'API key'}, base URL {where}"
         )
         return client
 
@@ -328,10 +344,12 @@ class Session:
 
 def _fail_plain(message: str, secrets: list[str | None]) -> NoReturn:
     """Exit 2 before a session exists (the config file is invalid)."""
+    from ozon_async._terminal import escape_controls
+
     for s in secrets:
         if s:
             message = message.replace(s, "***")
-    print(message, file=sys.stderr, flush=True)
+    print(escape_controls(message), file=sys.stderr, flush=True)
     raise click.exceptions.Exit(EXIT_USAGE)
 
 

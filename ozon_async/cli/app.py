@@ -24,7 +24,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from ozon_async._exceptions import ConfigurationError, RequestValidationError
+from ozon_async._exceptions import RequestValidationError
 from ozon_async._version import __version__
 from ozon_async.cli import _ops
 from ozon_async.cli._input import BodyError, parse_body
@@ -119,6 +119,7 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
                 "safe": o.safe,
                 "deprecated": o.deprecated,
                 "paginated": o.pagination is not None,
+                "subscription": list(o.subscription.any_of) if o.subscription else None,
             }
             for o in found
         ]
@@ -152,24 +153,23 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
 
 # ---------------------------------------------------------------------- call
 def _load_json_object(text: str, option: str) -> dict[str, Any]:
-    import msgspec
+    """``--extra-body``: a JSON object as text or @file (:class:`BodyError` when unusable)."""
+    from ozon_async._codec import InputError, decode_input_json
 
-    raw: bytes
+    raw: bytes | str
     if text.startswith("@"):
         try:
             raw = Path(text[1:]).expanduser().read_bytes()
         except OSError as exc:
-            raise click.BadParameter(
-                f"cannot read {text[1:]}: {exc.strerror}", param_hint=option
-            ) from None
+            raise BodyError(f"{option}: cannot read {text[1:]}: {exc.strerror}") from None
     else:
-        raw = text.encode()
+        raw = text
     try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
+        value = decode_input_json(raw)
+    except InputError as exc:
+        raise BodyError(f"{option}: {exc}") from None
     if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object", param_hint=option)
+        raise BodyError(f"{option}: must be a JSON object")
     return value
 
 
@@ -283,7 +283,8 @@ def call(
 
     KEY=VALUE sets a string, KEY:=JSON any JSON value; KEY is a dotted path (filter.since),
     with [N] for list items (stocks[0].offer_id). The body is validated like a typed call: an
-    invalid field is named and nothing is sent (exit code 2).
+    invalid field is named and nothing is sent (exit code 2). Input must be UTF-8 text and may
+    nest at most 200 levels deep.
     """
     try:
         op = _ops.find_operation(operation)
@@ -316,9 +317,9 @@ def call(
     session = Session.open(conn)
     try:
         body = parse_body(json_body, pairs, sys.stdin)
+        extra = _load_json_object(extra_body, "--extra-body") if extra_body is not None else None
     except BodyError as exc:
-        session.fail(EXIT_USAGE, f"ozon: {exc}\n  nothing was sent")
-    extra = _load_json_object(extra_body, "--extra-body") if extra_body is not None else None
+        session.fail(EXIT_USAGE, f"ozon: {exc} (nothing was sent)")
 
     from ozon_async.cli._call import (
         ExportOptions,
@@ -434,43 +435,14 @@ def sandbox(
 
 
 # ---------------------------------------------------------------------- profiles
-_EXAMPLE = """\
-default_profile = "main"
+# `ozon profiles [add|remove]`: ozon_async/cli/_profiles.py
+def _add_profiles() -> None:
+    from ozon_async.cli._profiles import profiles
 
-[profiles.main]
-client_id = "123456"
-api_key = "..."
-
-[profiles.sandbox]
-client_id = "1"
-api_key = "test"
-base_url = "http://127.0.0.1:8080"
-"""
+    cli.add_command(profiles)
 
 
-@cli.command(context_settings=CONTEXT)
-def profiles() -> None:
-    """List the profiles of the config file (never their keys) and where the file is."""
-    from ozon_async.profiles import config_path, default_profile_name, load_profiles
-
-    path = config_path()
-    try:
-        found = load_profiles(path)
-        default = default_profile_name(path)
-    except ConfigurationError as exc:
-        click.echo(f"ozon: {exc}", err=True)
-        raise click.exceptions.Exit(EXIT_USAGE) from None
-    if not path.exists():
-        click.echo(f"no config file at {path}; an example (then chmod 600 {path}):\n", err=True)
-        click.echo(_EXAMPLE, err=True, nl=False)
-        return
-    click.echo(f"# {path}", err=True)
-    for name, p in found.items():
-        auth = "oauth token" if p.access_token else ("api key" if p.api_key else "no secret")
-        mark = "  (default)" if name == default else ""
-        click.echo(
-            f"{name}\tclient_id={p.client_id or '-'}\t{auth}\tbase_url={p.base_url or '-'}{mark}"
-        )
+_add_profiles()
 
 
 # ---------------------------------------------------------------------- completion

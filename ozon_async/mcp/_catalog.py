@@ -200,6 +200,8 @@ def _brief(op: Operation, zh: str) -> dict[str, Any]:
         item["title_zh"] = zh
     if op.pagination is not None:
         item["paginated"] = True
+    if op.subscription is not None:
+        item["subscription"] = op.subscription.text
     if op.deprecated:
         item["deprecated"] = True
         if op.replaced_by:
@@ -379,6 +381,13 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
             answer["replaced_by_operation"] = succ.key
     if op.beta:
         answer["beta"] = True
+    if op.subscription is not None:
+        sub = op.subscription
+        answer["subscription"] = {
+            "any_of": list(sub.names),
+            "without": sub.without,
+            "text": sub.describe(),
+        }
     response = item.get("responses", {}).get("200", {})
     if response.get("description"):
         answer["returns"] = response["description"]

@@ -14,6 +14,12 @@ from pathlib import Path
 from ozon_async._exceptions import ConfigurationError
 from ozon_async._listen import OneLineParser
 from ozon_async.mcp import _catalog
+from ozon_async.mcp._http import (
+    MIN_TOKEN_LENGTH,
+    allowed_hosts_for,
+    check_token,
+    normalize_origin,
+)
 from ozon_async.mcp._render import DEFAULT_BUDGET, MIN_BUDGET
 from ozon_async.mcp._tools import MAX_ITEMS_CAP, Settings
 from ozon_async.profiles import Profile, load_profiles, resolve_profile
@@ -25,7 +31,8 @@ MCP server of the Ozon Seller API for AI assistants (Claude, Cursor, Codex...). 
 search_operations, describe_operation, call_read, call_write (previews unless confirm=true),
 fetch_all. Shops come from the profiles of the config file (see `ozon_async.profiles`), else
 from OZON_CLIENT_ID / OZON_API_KEY. Serves stdio by default; --http serves streamable HTTP and
-requires a bearer token read from an environment variable."""
+requires a bearer token read from an environment variable. Tool arguments must be UTF-8 text
+nested at most 200 levels deep."""
 
 
 def parser(prog: str = "python -m ozon_async.mcp") -> argparse.ArgumentParser:
@@ -84,7 +91,25 @@ def parser(prog: str = "python -m ozon_async.mcp") -> argparse.ArgumentParser:
         "--token-env",
         default=DEFAULT_TOKEN_ENV,
         metavar="NAME",
-        help=f"environment variable holding the bearer token (default {DEFAULT_TOKEN_ENV})",
+        help=f"environment variable holding the bearer token, at least {MIN_TOKEN_LENGTH} "
+        f"characters (default {DEFAULT_TOKEN_ENV})",
+    )
+    http.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also accept requests whose Host header names HOST (repeatable); by default only "
+        "the loopback names and the --host address are accepted (421 otherwise), whatever "
+        "--host is, e.g. --host 0.0.0.0 --allow-host 192.168.1.20",
+    )
+    http.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also accept browser requests from ORIGIN, scheme://host[:port] (repeatable); "
+        "an Origin whose host is accepted is accepted, others get 403",
     )
     ap.add_argument("--log-level", default="WARNING", help="log level on stderr (default WARNING)")
     return ap
@@ -147,18 +172,25 @@ def _profiles(args: argparse.Namespace) -> tuple[list[Profile], str | None]:
     return list(chosen), default
 
 
-async def _serve(args: argparse.Namespace, settings: Settings) -> None:
+def _http_settings(args: argparse.Namespace) -> tuple[str, frozenset[str]]:
+    """The bearer token and the accepted hosts, checked before anything starts."""
+    if not args.http:
+        if args.allow_host or args.allow_origin:
+            raise ConfigurationError("--allow-host and --allow-origin need --http")
+        return "", frozenset()
+    token = check_token(
+        os.environ.get(args.token_env, ""), f"the environment variable {args.token_env}"
+    )
+    hosts = allowed_hosts_for(args.host, args.allow_host)
+    for origin in args.allow_origin:
+        normalize_origin(origin)
+    return token, hosts
+
+
+async def _serve(args: argparse.Namespace, settings: Settings, token: str) -> None:
     from ozon_async.mcp._server import OzonMCP
 
     profiles, default = _profiles(args)
-    token = ""
-    if args.http:
-        token = os.environ.get(args.token_env, "")
-        if not token:
-            raise ConfigurationError(
-                f"--http needs a bearer token: set the environment variable {args.token_env} "
-                "(at least 16 characters) to a secret the MCP client sends"
-            )
     app = OzonMCP(
         profiles,
         default_shop=default,
@@ -179,7 +211,14 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
                 file=sys.stderr,
                 flush=True,
             )
-            await app.run_http(token, host=args.host, port=args.port, path=args.path)
+            await app.run_http(
+                token,
+                host=args.host,
+                port=args.port,
+                path=args.path,
+                allowed_hosts=args.allow_host,
+                allowed_origins=args.allow_origin,
+            )
         else:
             await app.run_stdio()
 
@@ -223,8 +262,16 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m ozon_async
         return 2
     try:
         settings = _settings(args)
+        token, hosts = _http_settings(args)
+        if args.http:
+            print(
+                "ozon_async.mcp: accepting Host " + ", ".join(sorted(hosts)) + " and their "
+                "origins" + "".join(f", {o}" for o in args.allow_origin),
+                file=sys.stderr,
+                flush=True,
+            )
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(args, settings))
+            asyncio.run(_serve(args, settings, token))
     except ConfigurationError as exc:
         print(f"ozon_async.mcp: {exc}", file=sys.stderr)
         return 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import logging
 import secrets as _secrets
@@ -17,15 +16,18 @@ from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 
 from ozon_async._client import OzonClient
+from ozon_async._codec import MAX_INPUT_DEPTH, InputError, check_input_value
 from ozon_async._exceptions import ConfigurationError
+from ozon_async._terminal import escape_controls
 from ozon_async._version import __version__
+from ozon_async.mcp._http import BearerAuth, HostOriginGuard, allowed_hosts_for, check_token
 from ozon_async.mcp._render import MIN_BUDGET, dumps, render
 from ozon_async.mcp._tools import DEFAULT_MAX_ITEMS, Answer, Settings, Shops, ToolError, Tools
 from ozon_async.profiles import Profile
 
 logger = logging.getLogger("ozon_async.mcp")
 
-__all__ = ["OzonMCP", "SecretFilter", "tool_definitions"]
+__all__ = ["BearerAuth", "OzonMCP", "SecretFilter", "tool_definitions"]
 
 SANDBOX_SHOP = "sandbox"
 
@@ -170,18 +172,18 @@ def tool_definitions(settings: Settings) -> list[_ToolSpec]:
 
 
 class SecretFilter(logging.Filter):
-    """Replaces keys and tokens in log records (a guard: nothing is meant to log them)."""
+    """Replaces keys and tokens in log records (a guard: nothing is meant to log them), and
+    escapes control characters (Ozon's text in a log line must not drive a terminal)."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            clean = _scrub(text, self.secrets)
-            if clean != text:
-                record.msg, record.args = clean, None
+        text = record.getMessage()
+        clean = escape_controls(_scrub(text, self.secrets))
+        if clean != text:
+            record.msg, record.args = clean, None
         return True
 
 
@@ -394,6 +396,12 @@ class OzonMCP:
         args = dict(arguments or {})
         spec = next((s for s in self._specs() if s.name == name), None)
         try:
+            try:  # the SDK's JSON parser caps the wire at 200 levels; this covers every caller
+                check_input_value(args, MAX_INPUT_DEPTH)
+            except InputError as exc:
+                raise ToolError(
+                    "invalid_arguments", f"the arguments are {exc}", sent=False
+                ) from None
             if spec is None:
                 raise ToolError(
                     "unknown_tool",
@@ -485,21 +493,54 @@ class OzonMCP:
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
 
-    def http_app(self, token: str, *, host: str = "127.0.0.1", path: str = "/mcp") -> Any:
-        """The streamable-HTTP ASGI app; every request needs ``Authorization: Bearer <token>``."""
-        if len(token) < 16:
-            raise ConfigurationError("the HTTP bearer token must be at least 16 characters")
-        app = self.server.streamable_http_app(streamable_http_path=path, host=host)
-        return BearerAuth(app, token)
+    def http_app(
+        self,
+        token: str,
+        *,
+        host: str = "127.0.0.1",
+        path: str = "/mcp",
+        allowed_hosts: Sequence[str] = (),
+        allowed_origins: Sequence[str] = (),
+    ) -> Any:
+        """The streamable-HTTP ASGI app. Every request needs ``Authorization: Bearer <token>``
+        (401), a ``Host`` naming an allowed host (421) and, when it has one, an allowed
+        ``Origin`` (403), whatever ``host`` the server binds: allowed are the loopback names,
+        ``host`` itself (unless a wildcard such as ``0.0.0.0``) and ``allowed_hosts`` /
+        ``allowed_origins`` (see :mod:`ozon_async.mcp._http`)."""
+        from mcp.server.transport_security import TransportSecuritySettings
+
+        check_token(token)
+        hosts = allowed_hosts_for(host, allowed_hosts)
+        app = self.server.streamable_http_app(
+            streamable_http_path=path,
+            host=host,
+            # HostOriginGuard checks Host and Origin for every bind address; the SDK's own check
+            # (loopback binds only, its own lists) would refuse the hosts allowed here.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        return HostOriginGuard(BearerAuth(app, token), hosts, allowed_origins)
 
     def http_server(
-        self, token: str, *, host: str = "127.0.0.1", port: int = 8765, path: str = "/mcp"
+        self,
+        token: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        path: str = "/mcp",
+        allowed_hosts: Sequence[str] = (),
+        allowed_origins: Sequence[str] = (),
     ) -> Any:
         """A ``uvicorn.Server`` serving :meth:`http_app`; ``await it.serve()`` to run it."""
         import uvicorn
 
         config = uvicorn.Config(
-            self.http_app(token, host=host, path=path),
+            self.http_app(
+                token,
+                host=host,
+                path=path,
+                allowed_hosts=allowed_hosts,
+                allowed_origins=allowed_origins,
+            ),
             host=host,
             port=port,
             log_level="warning",
@@ -507,38 +548,23 @@ class OzonMCP:
         )
         return uvicorn.Server(config)
 
-    async def run_http(self, token: str, *, host: str, port: int, path: str = "/mcp") -> None:
+    async def run_http(
+        self,
+        token: str,
+        *,
+        host: str,
+        port: int,
+        path: str = "/mcp",
+        allowed_hosts: Sequence[str] = (),
+        allowed_origins: Sequence[str] = (),
+    ) -> None:
         """Serve streamable HTTP until interrupted."""
-        await self.http_server(token, host=host, port=port, path=path).serve()
-
-
-class BearerAuth:
-    """ASGI wrapper that answers 401 unless ``Authorization: Bearer <token>`` matches."""
-
-    def __init__(self, app: Any, token: str) -> None:
-        self.app = app
-        self._expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http":
-            given = b""
-            for key, value in scope.get("headers", ()):
-                if key.lower() == b"authorization":
-                    given = value
-                    break
-            if not hmac.compare_digest(given, self._expected):
-                body = b'{"error":"unauthorized: send Authorization: Bearer <token>"}'
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"www-authenticate", b'Bearer realm="ozon-async-mcp"'),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+        server = self.http_server(
+            token,
+            host=host,
+            port=port,
+            path=path,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+        )
+        await server.serve()

@@ -160,6 +160,8 @@ def _api_error(exc: OzonError) -> ToolError:
         }
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             details["retry_after_seconds"] = exc.retry_after
+        if exc.subscription is not None:
+            details["subscription"] = exc.subscription.refusal()
         return ToolError("ozon_error", exc.message or str(exc), **details)
     if isinstance(exc, APIConnectionError):
         return ToolError(

@@ -15,19 +15,30 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.actions import (
+    ActionProductIds,
     ActionProductsRequest,
     ActionProductsResponse,
     ActionProductsUpdateResponse,
     ActionsAutoAddProductsCandidatesV1Response,
     ActionsAutoAddProductsCandidatesV1ResponseProduct,
+    ActionsAutoAddProductsCandidatesV2Response,
+    ActionsAutoAddProductsCandidatesV2ResponseProduct,
     ActionsAutoAddProductsDeleteV1Request,
-    ActionsAutoAddProductsDeleteV1Response,
+    ActionsAutoAddProductsDeleteV2Request,
     ActionsAutoAddProductsListV1Response,
     ActionsAutoAddProductsListV1ResponseProduct,
+    ActionsAutoAddProductsListV2Response,
+    ActionsAutoAddProductsListV2ResponseProduct,
     ActionsAutoAddProductsRequest,
     ActionsAutoAddProductsUpdateV1Request,
     ActionsAutoAddProductsUpdateV1RequestToUpdate,
     ActionsAutoAddProductsUpdateV1Response,
+    ActionsAutoAddProductsUpdateV2Request,
+    ActionsAutoAddProductsUpdateV2RequestProduct,
+    ActionsAutoAddProductsUpdateV2Response,
+    ActionsCandidatesV2Request,
+    ActionsCandidatesV2Response,
+    ActionsCandidatesV2ResponseProduct,
     ActionsDiscountsTaskApproveV1Request,
     ActionsDiscountsTaskApproveV1RequestTask,
     ActionsDiscountsTaskDeclineV1Request,
@@ -44,6 +55,14 @@ from ozon_async.types.actions import (
     ActionsProductsActivateV1Request,
     ActionsProductsActivateV1RequestProduct,
     ActionsProductsDeactivateV1Request,
+    ActionsProductsDeactivateV2Request,
+    ActionsProductsUpdateV1Request,
+    ActionsProductsUpdateV1RequestProduct,
+    ActionsProductsUpdateV1Response,
+    ActionsProductsV2Request,
+    ActionsProductsV2Response,
+    ActionsProductsV2ResponseProduct,
+    AutoAddProductsPageRequest,
     DiscountTasksUpdateResponse,
     PromoActionProduct,
 )
@@ -67,18 +86,23 @@ class ActionsResource(Resource):
         offset: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionsAutoAddProductsCandidatesV1Response:
-        """List products that can be auto-added to a promotion.
+        """List products that can be auto-added to a promotion (deprecated).
 
-        Returns the products that are eligible for automatic addition to an Ozon promotion at a
-        given auto-add date, with their current, promotional and limit prices. Pass the
-        promotion identifier and an auto-add date from /v1/actions. Results are paged with
-        `limit` (up to 100) and `offset`; the answer carries the total count. Add products with
-        /v1/actions/auto-add/products/update and see those already queued with /v1/actions/auto-
-        add/products/list.
+        Deprecated: Ozon announced it switches this method off on 13 October 2026; use
+        /v2/actions/auto-add/products/candidates. Returns the products that are eligible for
+        automatic addition to an Ozon promotion at a given auto-add date, with their current,
+        promotional and limit prices. Pass the promotion identifier and an auto-add date from
+        /v1/actions. Results are paged with `limit` (up to 100) and `offset`; the answer carries
+        the total count. Add products with /v1/actions/auto-add/products/update and see those
+        already queued with /v1/actions/auto-add/products/list.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表).
+
+        Deprecated: use ``POST /v2/actions/auto-add/products/candidates``
+        (``client.actions.auto_add_products_candidates_v2``) instead. Ozon switches it off on
+        2026-10-13. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -111,6 +135,59 @@ class ActionsResource(Resource):
             call_options,
         )
 
+    @paginated(
+        OPERATIONS["POST /v2/actions/auto-add/products/candidates"],
+        ActionsAutoAddProductsCandidatesV2ResponseProduct,
+    )
+    async def auto_add_products_candidates_v2(
+        self,
+        *,
+        action_id: int,
+        auto_add_date: datetime | str,
+        limit: int,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsCandidatesV2Response:
+        """List products that can be added to a promotion automatically.
+
+        Returns the products that can be added to a promotion automatically at an auto-add date,
+        with their prices as amounts with a currency, units and site prices. Pass the promotion
+        id and an auto-add date from /v1/actions. Pages hold 1 to 100 products (`limit`,
+        `offset`); the answer carries the total. Queue products with /v2/actions/auto-
+        add/products/update. It replaces /v1/actions/auto-add/products/candidates.
+
+        ``POST /v2/actions/auto-add/products/candidates``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            auto_add_date: Date and time of the automatic addition; take it from
+                `result.auto_add_dates` in the /v1/actions answer. Required.
+            limit: Number of products per page, 1 to 100. Required.
+            offset: Number of products to skip; with 10 the page starts at the eleventh product.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of the products that can be added, with the total count.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/actions/auto-add/products/candidates"],
+            AutoAddProductsPageRequest,
+            ActionsAutoAddProductsCandidatesV2Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "limit": limit,
+                "offset": offset,
+            },
+            call_options,
+        )
+
     @batched(OPERATIONS["POST /v1/actions/auto-add/products/delete"], int)
     async def auto_add_products_delete_v1(
         self,
@@ -119,18 +196,23 @@ class ActionsResource(Resource):
         auto_add_date: datetime | str | None = None,
         product_ids: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ActionsAutoAddProductsDeleteV1Response:
-        """Remove products from automatic addition to a promotion.
+    ) -> ActionProductIds:
+        """Remove products from automatic addition to a promotion (deprecated).
 
-        Takes products out of the list that will be added to an Ozon promotion automatically at
-        the given auto-add date. Pass the promotion identifier, an auto-add date from
-        /v1/actions and 1 to 1000 product identifiers (`product_id`). The answer lists the
-        identifiers that were removed. Products can be queued again with /v1/actions/auto-
-        add/products/update.
+        Deprecated: Ozon announced it switches this method off on 13 October 2026; use
+        /v2/actions/auto-add/products/delete. Takes products out of the list that will be added
+        to an Ozon promotion automatically at the given auto-add date. Pass the promotion
+        identifier, an auto-add date from /v1/actions and 1 to 1000 product identifiers
+        (`product_id`). The answer lists the identifiers that were removed. Products can be
+        queued again with /v1/actions/auto-add/products/update.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品).
+
+        Deprecated: use ``POST /v2/actions/auto-add/products/delete``
+        (``client.actions.auto_add_products_delete_v2``) instead. Ozon switches it off on
+        2026-10-13. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -154,7 +236,56 @@ class ActionsResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/actions/auto-add/products/delete"],
             ActionsAutoAddProductsDeleteV1Request,
-            ActionsAutoAddProductsDeleteV1Response,
+            ActionProductIds,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "product_ids": product_ids,
+            },
+            call_options,
+        )
+
+    @batched(OPERATIONS["POST /v2/actions/auto-add/products/delete"], int)
+    async def auto_add_products_delete_v2(
+        self,
+        *,
+        action_id: int,
+        auto_add_date: datetime | str,
+        product_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ActionProductIds:
+        """Remove products from automatic addition to a promotion.
+
+        Takes up to 1000 products (by product_id) out of the list that will be added to a
+        promotion automatically at an auto-add date. Pass the promotion id and an auto-add date
+        from /v1/actions. The answer lists the products that were removed. It replaces
+        /v1/actions/auto-add/products/delete.
+
+        ``POST /v2/actions/auto-add/products/delete``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Bulk: ``.bulk(items, ...)`` sends any number of ``product_ids`` items in
+        requests of at most 1000 and returns one outcome per item.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            auto_add_date: Date and time of the automatic addition; take it from
+                `result.auto_add_dates` in the /v1/actions answer. Required.
+            product_ids: Product identifiers in the Ozon system (product_id) to remove, up to
+                1000. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The products removed from automatic addition.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/actions/auto-add/products/delete"],
+            ActionsAutoAddProductsDeleteV2Request,
+            ActionProductIds,
             {
                 "action_id": action_id,
                 "auto_add_date": auto_add_date,
@@ -176,16 +307,22 @@ class ActionsResource(Resource):
         offset: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionsAutoAddProductsListV1Response:
-        """List products queued for automatic addition to a promotion.
+        """List products queued for automatic addition to a promotion (deprecated).
 
-        Returns the products that will be added to an Ozon promotion automatically at a given
-        auto-add date, with their promotional price, quantity and how each got into the list.
-        Pass the promotion identifier and an auto-add date from /v1/actions. Results are paged
-        with `limit` (up to 100) and `offset`; the answer carries the total count.
+        Deprecated: Ozon announced it switches this method off on 13 October 2026; use
+        /v2/actions/auto-add/products/list. Returns the products that will be added to an Ozon
+        promotion automatically at a given auto-add date, with their promotional price, quantity
+        and how each got into the list. Pass the promotion identifier and an auto-add date from
+        /v1/actions. Results are paged with `limit` (up to 100) and `offset`; the answer carries
+        the total count.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表).
+
+        Deprecated: use ``POST /v2/actions/auto-add/products/list``
+        (``client.actions.auto_add_products_list_v2``) instead. Ozon switches it off on
+        2026-10-13. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -218,6 +355,59 @@ class ActionsResource(Resource):
             call_options,
         )
 
+    @paginated(
+        OPERATIONS["POST /v2/actions/auto-add/products/list"],
+        ActionsAutoAddProductsListV2ResponseProduct,
+    )
+    async def auto_add_products_list_v2(
+        self,
+        *,
+        action_id: int,
+        auto_add_date: datetime | str,
+        limit: int,
+        offset: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsListV2Response:
+        """List products queued for automatic addition to a promotion.
+
+        Returns the products that will be added to a promotion automatically at an auto-add
+        date, with their prices as amounts with a currency, units, site prices and whether the
+        seller added each by hand. Pass the promotion id and an auto-add date from /v1/actions.
+        Pages hold 1 to 100 products (`limit`, `offset`); the answer carries the total. It
+        replaces /v1/actions/auto-add/products/list.
+
+        ``POST /v2/actions/auto-add/products/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            auto_add_date: Date and time of the automatic addition; take it from
+                `result.auto_add_dates` in the /v1/actions answer. Required.
+            limit: Number of products per page, 1 to 100. Required.
+            offset: Number of products to skip; with 10 the page starts at the eleventh product.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of the queued products, with the total count.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/actions/auto-add/products/list"],
+            AutoAddProductsPageRequest,
+            ActionsAutoAddProductsListV2Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "limit": limit,
+                "offset": offset,
+            },
+            call_options,
+        )
+
     async def auto_add_products_update_v1(
         self,
         *,
@@ -227,19 +417,24 @@ class ActionsResource(Resource):
         | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionsAutoAddProductsUpdateV1Response:
-        """Add or update products in automatic addition to a promotion.
+        """Add or update products in automatic addition to a promotion (deprecated).
 
-        Queues products for automatic addition to an Ozon promotion at the given auto-add date,
-        or changes the promotional price and quantity of products already queued. Pass the
-        promotion identifier, an auto-add date from /v1/actions and, for each product, its
-        `product_id`, price, currency and quantity. The answer lists the products that were
-        saved and, separately, those refused: by error code, below the minimum price, discounted
-        too deeply or failing the price check. Eligible products come from /v1/actions/auto-
-        add/products/candidates.
+        Deprecated: Ozon announced it switches this method off on 13 October 2026; use
+        /v2/actions/auto-add/products/update. Queues products for automatic addition to an Ozon
+        promotion at the given auto-add date, or changes the promotional price and quantity of
+        products already queued. Pass the promotion identifier, an auto-add date from
+        /v1/actions and, for each product, its `product_id`, price, currency and quantity. The
+        answer lists the products that were saved and, separately, those refused: by error code,
+        below the minimum price, discounted too deeply or failing the price check. Eligible
+        products come from /v1/actions/auto-add/products/candidates.
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品).
+
+        Deprecated: use ``POST /v2/actions/auto-add/products/update``
+        (``client.actions.auto_add_products_update_v2``) instead. Ozon switches it off on
+        2026-10-13. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -269,6 +464,54 @@ class ActionsResource(Resource):
             call_options,
         )
 
+    async def auto_add_products_update_v2(
+        self,
+        *,
+        action_id: int,
+        auto_add_date: datetime | str,
+        products: Sequence[ActionsAutoAddProductsUpdateV2RequestProduct | Mapping[str, Any]],
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsAutoAddProductsUpdateV2Response:
+        """Queue products for automatic addition to a promotion.
+
+        Queues 1 to 1000 products for automatic addition to a promotion at an auto-add date, or
+        changes their price limit and units; the price limit is written to the product card on
+        that date. Pass the promotion id and an auto-add date from /v1/actions and, per product,
+        its `id` (product_id) and `action_price`. The answer lists the products saved, those
+        taken out, those refused, warnings and the products that failed a price check (below the
+        minimum, discounted by more than 70%, or failing the price limit). It replaces
+        /v1/actions/auto-add/products/update.
+
+        ``POST /v2/actions/auto-add/products/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            auto_add_date: Date and time of the automatic addition; take it from
+                `result.auto_add_dates` in the /v1/actions answer. Required.
+            products: The products, 1 to 1000. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Products saved, removed, refused and failing price checks.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/actions/auto-add/products/update"],
+            ActionsAutoAddProductsUpdateV2Request,
+            ActionsAutoAddProductsUpdateV2Response,
+            {
+                "action_id": action_id,
+                "auto_add_date": auto_add_date,
+                "products": products,
+            },
+            call_options,
+        )
+
     @paginated(OPERATIONS["POST /v1/actions/candidates"], PromoActionProduct)
     async def candidates_v1(
         self,
@@ -278,15 +521,19 @@ class ActionsResource(Resource):
         limit: float | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionProductsResponse:
-        """List products eligible for a promotion.
+        """List products eligible for a promotion (deprecated).
 
-        Returns the products that can be added to the promotion with the given id (get it from
-        /v1/actions). Results are paged with limit (100 by default) and last_id: leave last_id
-        empty on the first call, then pass the last_id value from the previous answer. Offset
-        paging is no longer supported. Add products to the promotion with
-        /v1/actions/products/activate.
+        Deprecated: Ozon announced it switches this method off on 13 October 2026; use
+        /v2/actions/candidates. Returns the products that can be added to the promotion with the
+        given id (get it from /v1/actions). Results are paged with limit (100 by default) and
+        last_id: leave last_id empty on the first call, then pass the last_id value from the
+        previous answer. Offset paging is no longer supported. Add products to the promotion
+        with /v1/actions/products/activate.
 
         ``POST /v1/actions/candidates`` (Ozon docs: 可用的促销商品清单).
+
+        Deprecated: use ``POST /v2/actions/candidates`` (``client.actions.candidates_v2``)
+        instead. Ozon switches it off on 2026-10-13. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -308,6 +555,54 @@ class ActionsResource(Resource):
             OPERATIONS["POST /v1/actions/candidates"],
             ActionProductsRequest,
             ActionProductsResponse,
+            {
+                "action_id": action_id,
+                "last_id": last_id,
+                "limit": limit,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v2/actions/candidates"], ActionsCandidatesV2ResponseProduct)
+    async def candidates_v2(
+        self,
+        *,
+        action_id: int | None = None,
+        last_id: str | None = None,
+        limit: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsCandidatesV2Response:
+        """List products that can join a promotion.
+
+        Returns the products that can be added to a promotion, with their prices, price limits,
+        boosting range and site prices given as amounts with a currency. Pass the promotion id
+        from /v1/actions. Pages hold up to 100 products: leave `last_id` empty at first, then
+        pass the `last_id` of the previous answer. Add products with
+        /v1/actions/products/update. It replaces /v1/actions/candidates; the answer has no
+        `result` wrapper.
+
+        ``POST /v2/actions/candidates``.
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions.
+            last_id: Identifier of the last product of the previous page; leave it empty for the
+                first page.
+            limit: Number of products per page, up to 100.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of the products that can join the promotion.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/actions/candidates"],
+            ActionsCandidatesV2Request,
+            ActionsCandidatesV2Response,
             {
                 "action_id": action_id,
                 "last_id": last_id,
@@ -424,7 +719,8 @@ class ActionsResource(Resource):
         Args:
             limit: Maximum number of requests per page. Required.
             status: Status of the discount requests to return. Required.
-            page: Page number to return, starting from 1.
+            page: Number of the page to return. Ozon states no lower bound; its examples start
+                at 1, and 0 is passed on unchanged.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -538,14 +834,19 @@ class ActionsResource(Resource):
         products: Sequence[ActionsProductsActivateV1RequestProduct | Mapping[str, Any]],
         **call_options: Unpack[CallOptions],
     ) -> ActionProductsUpdateResponse:
-        """Add products to a promotion.
+        """Add products to a promotion (deprecated).
 
-        Adds products to an available promotion with the given promotional price and, for stock
-        discount promotions, the number of units. Get the promotion id from /v1/actions and
-        eligible products from /v1/actions/candidates. The answer lists the products that were
-        added and those that were rejected, with the reason.
+        Deprecated: Ozon announced it switches this method off on 13 October 2026; use
+        /v1/actions/products/update. Adds products to an available promotion with the given
+        promotional price and, for stock discount promotions, the number of units. Get the
+        promotion id from /v1/actions and eligible products from /v1/actions/candidates. The
+        answer lists the products that were added and those that were rejected, with the reason.
 
         ``POST /v1/actions/products/activate`` (Ozon docs: 在促销活动中增加一个商品).
+
+        Deprecated: use ``POST /v1/actions/products/update``
+        (``client.actions.products_update_v1``) instead. Ozon switches it off on 2026-10-13.
+        Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``products`` items
@@ -581,13 +882,19 @@ class ActionsResource(Resource):
         product_ids: Sequence[float],
         **call_options: Unpack[CallOptions],
     ) -> ActionProductsUpdateResponse:
-        """Remove products from a promotion.
+        """Remove products from a promotion (deprecated).
 
-        Removes the given products (by product_id) from a promotion. Get the promotion id from
-        /v1/actions and its current products from /v1/actions/products. The answer lists the
-        products that were removed and those that could not be removed, with the reason.
+        Deprecated: Ozon announced it switches this method off on 13 October 2026; use
+        /v2/actions/products/deactivate. Removes the given products (by product_id) from a
+        promotion. Get the promotion id from /v1/actions and its current products from
+        /v1/actions/products. The answer lists the products that were removed and those that
+        could not be removed, with the reason.
 
         ``POST /v1/actions/products/deactivate`` (Ozon docs: 从活动中删除商品).
+
+        Deprecated: use ``POST /v2/actions/products/deactivate``
+        (``client.actions.products_deactivate_v2``) instead. Ozon switches it off on 2026-10-13.
+        Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -617,6 +924,94 @@ class ActionsResource(Resource):
             call_options,
         )
 
+    async def products_deactivate_v2(
+        self,
+        *,
+        action_id: int,
+        product_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> ActionProductIds:
+        """Remove products from a promo-code promotion.
+
+        Takes the given products (by product_id) out of a promo-code promotion; the answer lists
+        the products that were removed. To take a product out of an elastic or maximum boosting
+        promotion, set its `action_price` above the promotion's limit with
+        /v1/actions/products/update instead. It replaces /v1/actions/products/deactivate; the
+        answer has no `result` wrapper and no list of refused products.
+
+        ``POST /v2/actions/products/deactivate``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            product_ids: Product identifiers in the Ozon system (product_id). Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The products removed from the promotion.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/actions/products/deactivate"],
+            ActionsProductsDeactivateV2Request,
+            ActionProductIds,
+            {
+                "action_id": action_id,
+                "product_ids": product_ids,
+            },
+            call_options,
+        )
+
+    @batched(OPERATIONS["POST /v1/actions/products/update"], ActionsProductsUpdateV1RequestProduct)
+    async def products_update_v1(
+        self,
+        *,
+        action_id: int,
+        products: Sequence[ActionsProductsUpdateV1RequestProduct | Mapping[str, Any]],
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsProductsUpdateV1Response:
+        """Add products to a promotion or change their price limits.
+
+        Adds products to a promotion or changes their price limit and, for promo-code
+        promotions, their units, for up to 1000 products per call. For elastic and maximum
+        boosting promotions the price decides: at or below the promotion's limit the product
+        takes part, above it the product leaves. The answer lists the products now in the
+        promotion, those taken out, those refused and warnings, each with a reason. It replaces
+        /v1/actions/products/activate.
+
+        ``POST /v1/actions/products/update``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``products`` items
+        in requests of at most 1000 and returns one outcome per item.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            products: The products, up to 1000. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Products added, removed and refused.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/actions/products/update"],
+            ActionsProductsUpdateV1Request,
+            ActionsProductsUpdateV1Response,
+            {
+                "action_id": action_id,
+                "products": products,
+            },
+            call_options,
+        )
+
     @paginated(OPERATIONS["POST /v1/actions/products"], PromoActionProduct)
     async def products_v1(
         self,
@@ -626,15 +1021,19 @@ class ActionsResource(Resource):
         limit: float | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ActionProductsResponse:
-        """List products taking part in a promotion.
+        """List products taking part in a promotion (deprecated).
 
-        Returns the products that currently participate in the promotion with the given id (get
-        it from /v1/actions). Results are paged with limit (100 by default) and last_id: leave
-        last_id empty on the first call, then pass the last_id value from the previous answer.
-        Offset paging is no longer supported. Remove products with
+        Deprecated: Ozon announced it switches this method off on 13 October 2026; use
+        /v2/actions/products. Returns the products that currently participate in the promotion
+        with the given id (get it from /v1/actions). Results are paged with limit (100 by
+        default) and last_id: leave last_id empty on the first call, then pass the last_id value
+        from the previous answer. Offset paging is no longer supported. Remove products with
         /v1/actions/products/deactivate.
 
         ``POST /v1/actions/products`` (Ozon docs: 参与 活动的商品列表).
+
+        Deprecated: use ``POST /v2/actions/products`` (``client.actions.products_v2``) instead.
+        Ozon switches it off on 2026-10-13. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -660,6 +1059,53 @@ class ActionsResource(Resource):
                 "action_id": action_id,
                 "last_id": last_id,
                 "limit": limit,
+            },
+            call_options,
+        )
+
+    @paginated(OPERATIONS["POST /v2/actions/products"], ActionsProductsV2ResponseProduct)
+    async def products_v2(
+        self,
+        *,
+        action_id: int,
+        limit: int,
+        last_id: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionsProductsV2Response:
+        """List products taking part in a promotion.
+
+        Returns the products taking part in a promotion, with how each was added, its units in
+        the promotion, prices, price limits, boosting range and site prices given as amounts
+        with a currency. Pass the promotion id from /v1/actions. Pages hold up to 100 products:
+        leave `last_id` empty at first, then pass the `last_id` of the previous answer. It
+        replaces /v1/actions/products; the answer has no `result` wrapper.
+
+        ``POST /v2/actions/products``.
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            action_id: Promotion identifier, from /v1/actions. Required.
+            limit: Number of products per page, up to 100. Required.
+            last_id: Identifier of the last product of the previous page; leave it empty for the
+                first page.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of the products in the promotion.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/actions/products"],
+            ActionsProductsV2Request,
+            ActionsProductsV2Response,
+            {
+                "action_id": action_id,
+                "limit": limit,
+                "last_id": last_id,
             },
             call_options,
         )

@@ -31,6 +31,13 @@ from ozon_async.types.analytics import (
     AnalyticsDataV1RequestSort,
     AnalyticsDataV1Response,
     AnalyticsDataV1ResponseResultData,
+    AnalyticsLocalSaleClustersItemsInfoV1Response,
+    AnalyticsLocalSaleClustersItemsInfoV1ResponseItem,
+    AnalyticsLocalSaleItemsClustersInfoV1Response,
+    AnalyticsLocalSaleItemsClustersInfoV1ResponseItem,
+    AnalyticsLocalSaleTotalV1Request,
+    AnalyticsLocalSaleTotalV1RequestOverpaymentItems,
+    AnalyticsLocalSaleTotalV1Response,
     AnalyticsManageStocksV1Request,
     AnalyticsManageStocksV1RequestFilter,
     AnalyticsManageStocksV1Response,
@@ -54,8 +61,13 @@ from ozon_async.types.analytics import (
     AnalyticsTurnoverStocksV1Request,
     AnalyticsTurnoverStocksV1Response,
     AnalyticsTurnoverStocksV1ResponseItem,
+    LocalSaleFilter,
+    LocalSalePageRequest,
+    LocalSalePageRequestSortBy,
+    LocalSalePageRequestSortDir,
 )
 from ozon_async.types.common import (
+    DateRange,
     EmptyRequest,
 )
 
@@ -218,6 +230,9 @@ class AnalyticsResource(Resource):
         paginated with offset. The method may be called at most once per minute. Matches the
         Analytics > Graphs section of the seller account.
 
+        Subscription: Full data needs a Premium Plus or Premium Pro subscription; without one
+        Ozon answers with part of the data.
+
         ``POST /v1/analytics/data`` (Ozon docs: 分析数据).
 
         Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
@@ -230,8 +245,8 @@ class AnalyticsResource(Resource):
             date_to: End date of the report period (YYYY-MM-DD), inclusive. Required.
             dimension: How to group the data. Available to all sellers: unknownDimension
                 (unknown), sku (product), spu (product, merged card), day, week, month. Premium
-                Plus only: year, category1 to category4 (category of level 1 to 4), brand,
-                modelID (model). Required.
+                Plus only: year, category1 (top-level category), category2 (second-level
+                category), brand, modelID (model), descriptionType (product type). Required.
             limit: Number of rows in the response, from 1 to 1000. Required.
             metrics: Metrics to compute, up to 14 (more returns an InvalidArgument error).
                 Available to all sellers: revenue (ordered amount), ordered_units (units
@@ -271,6 +286,172 @@ class AnalyticsResource(Resource):
                 "filters": filters,
                 "offset": offset,
                 "sort": sort,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/analytics/local-sale/clusters-items/info"],
+        AnalyticsLocalSaleClustersItemsInfoV1ResponseItem,
+    )
+    async def local_sale_clusters_items_info_v1(
+        self,
+        *,
+        filter: LocalSaleFilter | Mapping[str, Any],
+        limit: int,
+        offset: int | None = None,
+        sort_by: LocalSalePageRequestSortBy | None = None,
+        sort_dir: LocalSalePageRequestSortDir | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsLocalSaleClustersItemsInfoV1Response:
+        """Get local sale figures of products by delivery cluster.
+
+        Returns, for each product and delivery cluster, how much of its sales were local, the
+        logistics overpayment for non-local sales with its reasons, how much the product adds to
+        the overpayment, and how many items Ozon recommends supplying, as in the supply planning
+        section of the seller account. Filter by delivery clusters (required) and period
+        (required), and optionally by shipping clusters, SKUs, categories, sales scheme,
+        overpayment reason and supply frequency; page with `limit` and `offset`, sort with
+        `sort_by` and `sort_dir`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/analytics/local-sale/clusters-items/info``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            filter: Filter. Required.
+            limit: Number of products per page. Required.
+            offset: Number of products to skip; with 10 the page starts at the eleventh product.
+            sort_by: Sort order: `IMPACT_SHARE` (share of the overpayment), `LOCALITY` (share of
+                local sales), `OVERPAYMENT_TOTAL` (total logistics overpayment),
+                `OVERPAYMENT_NON_LOCAL` (surcharge for non-local sales) or `OVERPAYMENT_DELTA`
+                (difference from the local tariff).
+            sort_dir: Sort direction: `ASC` or `DESC`.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of products with local sale figures.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/local-sale/clusters-items/info"],
+            LocalSalePageRequest,
+            AnalyticsLocalSaleClustersItemsInfoV1Response,
+            {
+                "filter": filter,
+                "limit": limit,
+                "offset": offset,
+                "sort_by": sort_by,
+                "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/analytics/local-sale/items-clusters/info"],
+        AnalyticsLocalSaleItemsClustersInfoV1ResponseItem,
+    )
+    async def local_sale_items_clusters_info_v1(
+        self,
+        *,
+        filter: LocalSaleFilter | Mapping[str, Any],
+        limit: int,
+        offset: int | None = None,
+        sort_by: LocalSalePageRequestSortBy | None = None,
+        sort_dir: LocalSalePageRequestSortDir | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsLocalSaleItemsClustersInfoV1Response:
+        """Get local sale figures of products per delivery cluster.
+
+        Returns local sale figures for pairs of product (by SKU) and delivery cluster: the share
+        of local sales, the logistics overpayment for non-local sales with its reasons, how much
+        the product adds to the overpayment, and how many items Ozon recommends supplying. It
+        takes the same filter, paging (`limit`, `offset`) and sorting as /v1/analytics/local-
+        sale/clusters-items/info but answers without the product details.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/analytics/local-sale/items-clusters/info``.
+
+        Only reads: retried after timeouts and server errors. Paginated (offset style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            filter: Filter. Required.
+            limit: Number of products per page. Required.
+            offset: Number of products to skip; with 10 the page starts at the eleventh product.
+            sort_by: Sort order: `IMPACT_SHARE` (share of the overpayment), `LOCALITY` (share of
+                local sales), `OVERPAYMENT_TOTAL` (total logistics overpayment),
+                `OVERPAYMENT_NON_LOCAL` (surcharge for non-local sales) or `OVERPAYMENT_DELTA`
+                (difference from the local tariff).
+            sort_dir: Sort direction: `ASC` or `DESC`.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of product and cluster pairs with local sale figures.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/local-sale/items-clusters/info"],
+            LocalSalePageRequest,
+            AnalyticsLocalSaleItemsClustersInfoV1Response,
+            {
+                "filter": filter,
+                "limit": limit,
+                "offset": offset,
+                "sort_by": sort_by,
+                "sort_dir": sort_dir,
+            },
+            call_options,
+        )
+
+    async def local_sale_total_v1(
+        self,
+        *,
+        overpayment_items: AnalyticsLocalSaleTotalV1RequestOverpaymentItems
+        | Mapping[str, Any]
+        | None = None,
+        period: DateRange | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AnalyticsLocalSaleTotalV1Response:
+        """Get the seller's local sale totals.
+
+        Returns the seller's local sale totals for a period: the share of local sales, the
+        logistics overpayment for non-local sales and its reasons, the number of products sold
+        under FBO and, on request, the products with the largest overpayment (set
+        `overpayment_items.with_top_overpayment_items` and how many in `count`).
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/analytics/local-sale/total``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            overpayment_items: Products with the largest overpayment.
+            period: Period of the sales.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            Local sale totals.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/analytics/local-sale/total"],
+            AnalyticsLocalSaleTotalV1Request,
+            AnalyticsLocalSaleTotalV1Response,
+            {
+                "overpayment_items": overpayment_items,
+                "period": period,
             },
             call_options,
         )
@@ -355,6 +536,9 @@ class AnalyticsResource(Resource):
         (starting at 0) and page_size (up to 100). For per-product totals use
         /v1/analytics/product-queries.
 
+        Subscription: Full data needs a Premium, Premium Plus or Premium Pro subscription;
+        without one Ozon answers with part of the data.
+
         ``POST /v1/analytics/product-queries/details`` (Ozon docs: 有关特定商品查询的信息).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
@@ -418,6 +602,9 @@ class AnalyticsResource(Resource):
         month is available for any interval except the current day, since it takes 1 to 2 days
         to compute; data older than a month requires a subscription and is available only by
         week. Results are paginated with page (starting at 0) and page_size (up to 1000).
+
+        Subscription: Full data needs a Premium, Premium Plus or Premium Pro subscription;
+        without one Ozon answers with part of the data.
 
         ``POST /v1/analytics/product-queries`` (Ozon docs: 获取商品搜索查询信息).
 

@@ -48,7 +48,8 @@ class BrandResource(Resource):
 
         Args:
             page_size: Number of brands per page. Required.
-            page: Number of the page to return, starting at 1.
+            page: Number of the page to return. Ozon states no lower bound; its examples start
+                at 1, and 0 is passed on unchanged.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow

@@ -20,6 +20,8 @@ from ozon_async.types.carriage import (
     CarriageCancelV1Response,
     CarriageContainerCancelV1Request,
     CarriageContainerCreateV1Request,
+    CarriageContainerCreateV1RequestCargoType,
+    CarriageContainerCreateV1RequestSortType,
     CarriageContainerCreateV1Response,
     CarriageContainerFillV1Request,
     CarriageContainerGetV1Request,
@@ -290,9 +292,9 @@ class CarriageResource(Resource):
     async def container_create_v1(
         self,
         *,
-        cargo_type: str,
+        cargo_type: CarriageContainerCreateV1RequestCargoType,
         containers_count: int,
-        sort_type: str,
+        sort_type: CarriageContainerCreateV1RequestSortType,
         warehouse_id: int,
         **call_options: Unpack[CallOptions],
     ) -> CarriageContainerCreateV1Response:

@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.chat import (
     ChatHistoryV2Request,
+    ChatHistoryV2RequestDirection,
     ChatHistoryV2Response,
     ChatHistoryV3Request,
+    ChatHistoryV3RequestDirection,
     ChatHistoryV3RequestFilter,
     ChatHistoryV3Response,
     ChatListRequestFilter,
@@ -46,7 +48,7 @@ class ChatResource(Resource):
         *,
         chat_id: str,
         limit: int,
-        direction: str | None = None,
+        direction: ChatHistoryV2RequestDirection | None = None,
         from_message_id: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ChatHistoryV2Response:
@@ -57,6 +59,8 @@ class ChatResource(Resource):
         by default; up to 1000 messages per request (default 50). History of chats with buyers
         is available only to sellers with a Premium Plus subscription. Get buyer chats
         (chat_type Buyer_Seller) from /v3/chat/list.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录).
 
@@ -97,7 +101,7 @@ class ChatResource(Resource):
         self,
         *,
         chat_id: str,
-        direction: str | None = None,
+        direction: ChatHistoryV3RequestDirection | None = None,
         filter: ChatHistoryV3RequestFilter | Mapping[str, Any] | None = None,
         from_message_id: int | None = None,
         limit: int | None = None,
@@ -251,6 +255,9 @@ class ChatResource(Resource):
         Pro subscription. Find chats, including buyer chats (chat_type BUYER_SELLER), with
         /v3/chat/list.
 
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
+
         ``POST /v2/chat/read`` (Ozon docs: 将信息标记为已读).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -295,6 +302,9 @@ class ChatResource(Resource):
         FBO postings you can send a file within 48 hours of the buyer's last message; for FBS
         and rFBS postings, from payment until 72 hours after delivery, and after that only in
         reply, within 48 hours of the buyer's last message.
+
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
 
         ``POST /v1/chat/send/file`` (Ozon docs: 发送文件).
 
@@ -341,6 +351,9 @@ class ChatResource(Resource):
         until 72 hours after delivery, and after that only in reply, within 48 hours of the
         buyer's last message.
 
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
+
         ``POST /v1/chat/send/message`` (Ozon docs: 发送信息).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -381,6 +394,9 @@ class ChatResource(Resource):
         Pro subscription. For FBO postings only the buyer can start a chat; for FBS and rFBS
         postings you can open one within 72 hours after payment or delivery. Send messages to
         the returned chat with /v1/chat/send/message.
+
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
 
         ``POST /v1/chat/start`` (Ozon docs: 创建新聊天).
 

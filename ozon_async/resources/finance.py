@@ -42,11 +42,13 @@ from ozon_async.types.finance import (
     FinanceRealizationPostingV1Response,
     FinanceRealizationV2Response,
     FinanceRequest,
+    FinanceRequestLanguage,
     FinanceTransactionListV3Request,
     FinanceTransactionListV3RequestFilter,
     FinanceTransactionListV3Response,
     FinanceTransactionListV3ResponseResultOperation,
     FinanceTransactionTotalsV3Request,
+    FinanceTransactionTotalsV3RequestTransactionType,
     FinanceTransactionTotalsV3Response,
     RealizationReportRequest,
     ReportLanguage,
@@ -256,7 +258,8 @@ class FinanceResource(Resource):
             date: Date range of the report; it is split into periods from the 1st to the 15th
                 and from the 16th to the end of the month. Required.
             page_size: Number of items per page. Required.
-            page: Page number to return, starting at 1.
+            page: Number of the page to return. Ozon states no lower bound; its examples start
+                at 1, and 0 is passed on unchanged.
             with_details: true to add the detailed breakdown to the response.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
@@ -411,7 +414,7 @@ class FinanceResource(Resource):
         self,
         *,
         date: str,
-        language: str | None = None,
+        language: FinanceRequestLanguage | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportReturnsCreateResponse:
         """Create the register of sales to legal entities.
@@ -431,8 +434,8 @@ class FinanceResource(Resource):
 
         Args:
             date: Reporting month in `YYYY-MM` format. Required.
-            language: Report language: `RU` - Russian; `EN` - English. If omitted, `DEFAULT` is
-                sent.
+            language: Report language: `RU` (Russian) or `EN` (English); `DEFAULT`, sent when
+                the field is left out, lets Ozon choose.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -457,7 +460,7 @@ class FinanceResource(Resource):
         self,
         *,
         date: str,
-        language: str | None = None,
+        language: FinanceRequestLanguage | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportReturnsCreateResponse:
         """Create the mutual settlement report.
@@ -477,8 +480,8 @@ class FinanceResource(Resource):
 
         Args:
             date: Reporting month in `YYYY-MM` format. Required.
-            language: Report language: `RU` - Russian; `EN` - English. If omitted, `DEFAULT` is
-                sent.
+            language: Report language: `RU` (Russian) or `EN` (English); `DEFAULT`, sent when
+                the field is left out, lets Ozon choose.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -555,6 +558,9 @@ class FinanceResource(Resource):
         and non-purchases are not included. Data is available for at most 32 calendar days back
         from the current date. Available only to sellers with a Premium Plus or Premium Pro
         subscription. For the full monthly report use /v2/finance/realization.
+
+        Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
+        without one.
 
         ``POST /v1/finance/realization/by-day`` (Ozon docs: 每日商品销售报告).
 
@@ -702,7 +708,8 @@ class FinanceResource(Resource):
         Args:
             page_size: Number of items per page. Maximum 1000. Required.
             filter: Transaction filter; specify a date range or a posting number.
-            page: Page number to return, starting at 1.
+            page: Number of the page to return. Ozon states no lower bound; its examples start
+                at 1, and 0 is passed on unchanged.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -728,7 +735,7 @@ class FinanceResource(Resource):
         *,
         date: FilterPeriod | Mapping[str, Any] | None = None,
         posting_number: str | None = None,
-        transaction_type: str | None = None,
+        transaction_type: FinanceTransactionTotalsV3RequestTransactionType | None = None,
         **call_options: Unpack[CallOptions],
     ) -> FinanceTransactionTotalsV3Response:
         """Get transaction totals (deprecated).

@@ -92,13 +92,17 @@ from ozon_async.types.posting import (
     PostingFbsGetV3Response,
     PostingFbsListRequestWith,
     PostingFbsListV3Request,
+    PostingFbsListV3RequestDir,
     PostingFbsListV3RequestFilter,
     PostingFbsListV3Response,
     PostingFbsListV4Request,
     PostingFbsListV4RequestFilter,
     PostingFbsListV4Response,
     PostingFbsPackageLabelCreateV2Response,
+    PostingFbsPackageLabelCreateV3Request,
+    PostingFbsPackageLabelCreateV3Response,
     PostingFbsPackageLabelGetV1Response,
+    PostingFbsPackageLabelGetV2Response,
     PostingFbsPackageLabelV2Request,
     PostingFbsPickUpCodeVerifyV1Request,
     PostingFbsPickUpCodeVerifyV1Response,
@@ -124,6 +128,7 @@ from ozon_async.types.posting import (
     PostingFbsTimeslotSetV1Request,
     PostingFbsTraceableSplitV1Response,
     PostingFbsUnfulfilledListV3Request,
+    PostingFbsUnfulfilledListV3RequestDir,
     PostingFbsUnfulfilledListV3RequestFilter,
     PostingFbsUnfulfilledListV3Response,
     PostingFbsUnfulfilledListV4Request,
@@ -1405,7 +1410,7 @@ class PostingResource(Resource):
         *,
         filter: PostingFbsListV3RequestFilter | Mapping[str, Any],
         limit: int,
-        dir: str | None = None,
+        dir: PostingFbsListV3RequestDir | None = None,
         offset: int | None = None,
         with_: FbsPostingWithParams | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
@@ -1430,7 +1435,8 @@ class PostingResource(Resource):
             filter: Posting filter; the period (`since` to `to`) is required and may span at
                 most one year. Required.
             limit: Number of postings per page, from 1 to 1000. Required.
-            dir: Sort direction: asc - ascending; desc - descending.
+            dir: Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case
+                spellings are accepted too.
             offset: Number of postings to skip. For example, with offset 10 the answer starts
                 from the 11th posting found.
             with_: Optional data to add to each posting. JSON name: ``with``.
@@ -1525,18 +1531,18 @@ class PostingResource(Resource):
         posting_number: Sequence[str],
         **call_options: Unpack[CallOptions],
     ) -> ProductImportResponse:
-        """Start generating labels for postings (deprecated).
+        """Start generating labels for postings (deprecated, switched off).
 
-        Deprecated: use /v2/posting/fbs/package-label/create; Ozon will switch this method off
-        after a month's notice. Starts an asynchronous task that generates labels for the given
-        postings and returns its identifier. Get the file with /v1/posting/fbs/package-
-        label/get.
+        Deprecated: Ozon switched this method off on 2 November 2026; use
+        /v3/posting/fbs/package-label/create. Started an asynchronous task that generated labels
+        for the given postings and returned its identifier; the file came from
+        /v1/posting/fbs/package-label/get.
 
         ``POST /v1/posting/fbs/package-label/create``.
 
-        Deprecated: use ``POST /v2/posting/fbs/package-label/create``
-        (``client.posting.fbs_package_label_create_v2``) instead. Calling it emits
-        ``DeprecationWarning``.
+        Deprecated: use ``POST /v3/posting/fbs/package-label/create``
+        (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
+        2026-11-02. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/posting/fbs/package-
@@ -1569,16 +1575,19 @@ class PostingResource(Resource):
         posting_number: Sequence[str],
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsPackageLabelCreateV2Response:
-        """Start generating labels for postings.
+        """Start generating labels for postings (deprecated, switched off).
 
-        Starts asynchronous generation of labels for postings in the `awaiting_deliver` status.
-        Pass the posting numbers. The answer may hold several tasks, one per label size
-        (`big_label` and `small_label`); pass a task identifier to /v1/posting/fbs/package-
-        label/get to fetch the file. Ozon recommends requesting labels 45 to 60 seconds after
-        the order has been assembled. For rFBS and rFBS Express, see the label printing process
-        in the seller knowledge base.
+        Deprecated: Ozon switched this method off on 2 November 2026; use
+        /v3/posting/fbs/package-label/create, which takes `posting_numbers` and answers without
+        a `result` wrapper. Started asynchronous generation of labels for postings in the
+        `awaiting_deliver` status; the answer could hold several tasks, one per label size
+        (`big_label` and `small_label`), each to be passed to /v1/posting/fbs/package-label/get.
 
         ``POST /v2/posting/fbs/package-label/create``.
+
+        Deprecated: use ``POST /v3/posting/fbs/package-label/create``
+        (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
+        2026-11-02. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1603,27 +1612,81 @@ class PostingResource(Resource):
             call_options,
         )
 
+    @starts_task(
+        OPERATIONS["POST /v3/posting/fbs/package-label/create"], PostingFbsPackageLabelGetV2Response
+    )
+    async def fbs_package_label_create_v3(
+        self,
+        *,
+        posting_numbers: Sequence[str],
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsPackageLabelCreateV3Response:
+        """Start generating FBS labels.
+
+        Starts background tasks that generate the labels (in Ozon's label format of October
+        2026) for 1 to 1000 FBS postings in the `awaiting_deliver` status. The answer holds one
+        task per label size, `big_label` and `small_label`, without a `result` wrapper; follow
+        each task with /v2/posting/fbs/package-label/get until its file is ready. Ozon advises
+        asking for labels 45 to 60 seconds after a posting has been packed. It replaces
+        /v1/posting/fbs/package-label/create, /v2/posting/fbs/package-label/create and
+        /v2/posting/fbs/package-label, which stopped working on 2 November 2026. rFBS and rFBS
+        Express sellers print labels by a separate process.
+
+        ``POST /v3/posting/fbs/package-label/create``.
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts several tasks, each reported by ``POST
+        /v2/posting/fbs/package-label/get``: ``.and_wait(...)`` starts them and waits until
+        every one is done (each in the result's ``.tasks``); ``.wait(task_id)`` waits for one
+        already started.
+
+        Args:
+            posting_numbers: Numbers of the postings that need labels, 1 to 1000; each must be
+                in the `awaiting_deliver` status. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The started label generation tasks.
+        """
+        return await self._call(
+            OPERATIONS["POST /v3/posting/fbs/package-label/create"],
+            PostingFbsPackageLabelCreateV3Request,
+            PostingFbsPackageLabelCreateV3Response,
+            {
+                "posting_numbers": posting_numbers,
+            },
+            call_options,
+        )
+
     async def fbs_package_label_get_v1(
         self,
         *,
         task_id: int,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsPackageLabelGetV1Response:
-        """Get the file with posting labels.
+        """Get the file with posting labels (deprecated, switched off).
 
-        Returns the state of a label generation task started with /v2/posting/fbs/package-
-        label/create (or the deprecated /v1/posting/fbs/package-label/create) and, once it is
-        `completed`, a link to the file with the labels. Pass the task identifier as `task_id`.
-        The answer also counts printed and unprinted labels and explains why labels could not be
-        printed.
+        Deprecated: Ozon switched this method off on 2 November 2026; use
+        /v2/posting/fbs/package-label/get. Returned the state of a label generation task started
+        with /v1/posting/fbs/package-label/create or /v2/posting/fbs/package-label/create and,
+        once it was `completed`, a link to the file with the labels, with counts of printed and
+        unprinted labels.
 
         ``POST /v1/posting/fbs/package-label/get``.
+
+        Deprecated: use ``POST /v2/posting/fbs/package-label/get``
+        (``client.posting.fbs_package_label_get_v2``) instead. Ozon switches it off on
+        2026-11-02. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
         Args:
-            task_id: Product import task identifier, as returned by /v3/product/import and other
-                product creation or update methods. Required.
+            task_id: Task identifier, as returned by the call that started the task
+                (/v3/product/import and other product creation or update methods, or a label
+                generation method). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -1642,22 +1705,66 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbs_package_label_get_v2(
+        self,
+        *,
+        task_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbsPackageLabelGetV2Response:
+        """Get the state and file of an FBS label task.
+
+        Reports a label generation task started with /v3/posting/fbs/package-label/create: its
+        state, how many postings got a label and why the others did not, any task error and,
+        once the state is `completed`, the link to the PDF file with the labels. Pass the
+        `task_id` from the starting call. The answer has no `result` wrapper.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v2/posting/fbs/package-label/get``.
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            task_id: Task identifier, as returned by the call that started the task
+                (/v3/product/import and other product creation or update methods, or a label
+                generation method). Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The task state, counts and, when ready, the file link.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/posting/fbs/package-label/get"],
+            ProductImportInfoRequest,
+            PostingFbsPackageLabelGetV2Response,
+            {
+                "task_id": task_id,
+            },
+            call_options,
+        )
+
     async def fbs_package_label_v2(
         self,
         *,
         posting_number: Sequence[str],
         **call_options: Unpack[CallOptions],
     ) -> BinaryResponse:
-        """Print labels for FBS postings.
+        """Print labels for FBS postings (deprecated, switched off).
 
-        Generates a PDF file with labels for the given postings, which must be in the
-        awaiting_deliver status. Up to 20 posting numbers per request; if any posting fails, no
-        labels are produced for the whole request. Request labels 45 to 60 seconds after the
-        order is packed; the error "The next postings aren't ready" means the labels are not
-        ready yet and the request should be repeated later. rFBS and rFBS Express sellers follow
-        a separate label printing process.
+        Deprecated: Ozon switched this method off on 2 November 2026; start label tasks with
+        /v3/posting/fbs/package-label/create and get the file with /v2/posting/fbs/package-
+        label/get. Generated a PDF file with labels for up to 20 postings in the
+        awaiting_deliver status; if any posting failed, no labels were produced for the whole
+        request.
 
         ``POST /v2/posting/fbs/package-label`` (Ozon docs: 打印标签).
+
+        Deprecated: use ``POST /v3/posting/fbs/package-label/create``
+        (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
+        2026-11-02. Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2223,7 +2330,7 @@ class PostingResource(Resource):
         *,
         filter: PostingFbsUnfulfilledListV3RequestFilter | Mapping[str, Any],
         limit: int,
-        dir: str | None = None,
+        dir: PostingFbsUnfulfilledListV3RequestDir | None = None,
         offset: int | None = None,
         with_: FbsPostingWithParams | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
@@ -2253,7 +2360,8 @@ class PostingResource(Resource):
         Args:
             filter: Posting filter; a date range in it may span at most one year. Required.
             limit: Number of postings in the answer: minimum 1, maximum 1000. Required.
-            dir: Sort direction: `asc` - ascending; `desc` - descending.
+            dir: Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case
+                spellings are accepted too.
             offset: Number of postings to skip; for example, with `offset` 10 the answer starts
                 from the 11th posting.
             with_: Additional fields to include in the answer. JSON name: ``with``.

@@ -67,6 +67,8 @@ from ozon_async.types.product import (
     ProductImportV3RequestItem,
     ProductInfoAttributesV4Request,
     ProductInfoAttributesV4RequestFilter,
+    ProductInfoAttributesV4RequestSortBy,
+    ProductInfoAttributesV4RequestSortDir,
     ProductInfoAttributesV4Response,
     ProductInfoAttributesV4ResponseResult,
     ProductInfoDescriptionV1Request,
@@ -1027,8 +1029,9 @@ class ProductResource(Resource):
         Only reads: retried after timeouts and server errors.
 
         Args:
-            task_id: Product import task identifier, as returned by /v3/product/import and other
-                product creation or update methods. Required.
+            task_id: Task identifier, as returned by the call that started the task
+                (/v3/product/import and other product creation or update methods, or a label
+                generation method). Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -1157,8 +1160,8 @@ class ProductResource(Resource):
         filter: ProductInfoAttributesV4RequestFilter | Mapping[str, Any] | None = None,
         last_id: str | None = None,
         limit: int | None = None,
-        sort_by: str | None = None,
-        sort_dir: str | None = None,
+        sort_by: ProductInfoAttributesV4RequestSortBy | None = None,
+        sort_dir: ProductInfoAttributesV4RequestSortDir | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductInfoAttributesV4Response:
         """Get product attributes.
@@ -1181,7 +1184,8 @@ class ProductResource(Resource):
             limit: Number of values per page, 1 to 1000.
             sort_by: Field to sort by: sku (Ozon SKU), offer_id (article code), id (product
                 identifier), title (product name).
-            sort_dir: Sort direction: asc (ascending) or desc (descending).
+            sort_dir: Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case
+                spellings are accepted too.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -1857,6 +1861,8 @@ class ProductResource(Resource):
         request: the price shown on the site, the price including promotions or boosting, the
         discount share funded by Ozon, and price index data. Available only to sellers with a
         Premium Pro subscription.
+
+        Subscription: Needs a Premium Pro subscription; Ozon refuses the call without one.
 
         ``POST /v1/product/prices/details`` (Ozon docs: 获取商品价格的详细信息).
 

@@ -32,6 +32,7 @@ from ozon_async.types.question import (
     QuestionListV1Response,
     QuestionRequest,
     QuestionRequest2,
+    QuestionRequestStatus,
     QuestionResponse,
     QuestionResponse2,
 )
@@ -59,6 +60,8 @@ class QuestionResource(Resource):
         Available only to sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答).
 
@@ -104,6 +107,8 @@ class QuestionResource(Resource):
         with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答).
 
@@ -153,6 +158,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
@@ -187,7 +194,7 @@ class QuestionResource(Resource):
         self,
         *,
         question_ids: Sequence[str],
-        status: str,
+        status: QuestionRequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of questions (underscore spelling).
@@ -199,6 +206,8 @@ class QuestionResource(Resource):
         Available only to sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/change_status`` (Ozon docs: 更改问题状态).
 
@@ -233,7 +242,7 @@ class QuestionResource(Resource):
         self,
         *,
         question_ids: Sequence[str],
-        status: str,
+        status: QuestionRequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of questions.
@@ -245,6 +254,8 @@ class QuestionResource(Resource):
         Available only to sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/change-status``.
 
@@ -288,6 +299,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量).
 
         Only reads: retried after timeouts and server errors.
@@ -321,6 +334,8 @@ class QuestionResource(Resource):
         sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/info`` (Ozon docs: 问题详情).
 
@@ -365,6 +380,8 @@ class QuestionResource(Resource):
         to sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/list`` (Ozon docs: 问题列表).
 
@@ -413,6 +430,8 @@ class QuestionResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
+
         ``POST /v1/question/top_sku`` (Ozon docs: 提问数量最多的商品).
 
         Only reads: retried after timeouts and server errors.
@@ -451,6 +470,8 @@ class QuestionResource(Resource):
         Chinese reference. Available only to sellers with a Premium Plus subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
         ``POST /v1/question/top-sku``.
 

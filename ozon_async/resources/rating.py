@@ -19,6 +19,7 @@ from ozon_async.types.common import (
 )
 from ozon_async.types.rating import (
     RatingHistoryV1Request,
+    RatingHistoryV1RequestRatingsItem,
     RatingHistoryV1Response,
     RatingIndexFbsInfoV1Response,
     RatingIndexFbsPostingListV1Request,
@@ -39,7 +40,7 @@ class RatingResource(Resource):
         *,
         date_from: datetime | str,
         date_to: datetime | str,
-        ratings: Sequence[str],
+        ratings: Sequence[RatingHistoryV1RequestRatingsItem],
         with_premium_scores: bool | None = None,
         **call_options: Unpack[CallOptions],
     ) -> RatingHistoryV1Response:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     DatePeriodRequest,
+    DateRange,
     EmptyRequest,
     Language,
     ReportCodeResponse,
@@ -31,7 +32,6 @@ from ozon_async.types.report import (
     ReportListV1RequestReportType,
     ReportListV1Response,
     ReportMarkedProductsSalesCreateV1Request,
-    ReportMarkedProductsSalesCreateV1RequestDate,
     ReportPostingsCreateV1Request,
     ReportPostingsCreateV1RequestFilter,
     ReportPostingsCreateV1RequestWith,
@@ -138,13 +138,11 @@ class ReportResource(Resource):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
-            page: Page number, starting from 1.
+            page: Number of the page to return. Ozon states no lower bound; its examples start
+                at 1, and 0 is passed on unchanged.
             page_size: Number of reports per page. Default 100, maximum 1000.
-            report_type: Report type filter: ALL (default) or one of the report type codes such
-                as SELLER_PRODUCTS, SELLER_STOCK, SELLER_RETURNS, SELLER_POSTINGS,
-                SELLER_DISCOUNTED, MUTUAL_SETTLEMENT, DOCUMENT_B2B_SALES, COMPENSATION_REPORT,
-                DECOMPENSATION_REPORT, MARKED_PRODUCTS_SALES, SELLER_PLACEMENT_BY_PRODUCTS,
-                SELLER_PLACEMENT_BY_SUPPLIES.
+            report_type: Report type filter: `ALL` (the default) or one report type code; see
+                the list of values.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -169,7 +167,7 @@ class ReportResource(Resource):
     async def marked_products_sales_create_v1(
         self,
         *,
-        date: ReportMarkedProductsSalesCreateV1RequestDate | Mapping[str, Any] | None = None,
+        date: DateRange | Mapping[str, Any] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReportCreateResponse:
         """Create a sales report on products with marking codes.

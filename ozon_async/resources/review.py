@@ -20,6 +20,7 @@ from ozon_async.types.common import (
 )
 from ozon_async.types.review import (
     ReviewChangeStatusV1Request,
+    ReviewChangeStatusV1RequestStatus,
     ReviewChangeStatusV2Request,
     ReviewChangeStatusV2RequestStatus,
     ReviewCommentCreateV1Request,
@@ -36,6 +37,8 @@ from ozon_async.types.review import (
     ReviewInfoV1Response,
     ReviewInfoV2Response,
     ReviewListV1Request,
+    ReviewListV1RequestSortDir,
+    ReviewListV1RequestStatus,
     ReviewListV1Response,
     ReviewListV1ResponseReview,
     ReviewListV2Request,
@@ -53,7 +56,7 @@ class ReviewResource(Resource):
         self,
         *,
         review_ids: Sequence[str],
-        status: str,
+        status: ReviewChangeStatusV1RequestStatus,
         **call_options: Unpack[CallOptions],
     ) -> Empty:
         """Change the status of reviews.
@@ -63,6 +66,9 @@ class ReviewResource(Resource):
         /v2/review/change-status instead.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态).
 
@@ -110,6 +116,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v2/review/change-status``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
@@ -154,6 +163,9 @@ class ReviewResource(Resource):
         sellers with the Review Management or Premium Pro subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论).
 
@@ -200,6 +212,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论).
 
         Deprecated: use ``POST /v2/review/comment/delete`` (``client.review.comment_delete_v2``)
@@ -243,6 +258,9 @@ class ReviewResource(Resource):
         /v1/review/comment/delete.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v2/review/comment/delete``.
 
@@ -292,6 +310,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
@@ -338,6 +359,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量).
 
         Deprecated: use ``POST /v2/review/count`` (``client.review.count_v2``) instead. Calling
@@ -372,6 +396,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v2/review/count``.
 
         Only reads: retried after timeouts and server errors.
@@ -404,6 +431,9 @@ class ReviewResource(Resource):
         Deprecated; use /v2/review/info instead.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/info`` (Ozon docs: 获取评价信息).
 
@@ -446,6 +476,9 @@ class ReviewResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
+
         ``POST /v2/review/info``.
 
         Only reads: retried after timeouts and server errors.
@@ -476,8 +509,8 @@ class ReviewResource(Resource):
         *,
         limit: int,
         last_id: str | None = None,
-        sort_dir: str | None = None,
-        status: str | None = None,
+        sort_dir: ReviewListV1RequestSortDir | None = None,
+        status: ReviewListV1RequestStatus | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ReviewListV1Response:
         """List reviews.
@@ -488,6 +521,9 @@ class ReviewResource(Resource):
         Management or Premium Pro subscription. Deprecated; use /v2/review/list instead.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v1/review/list`` (Ozon docs: 获取评价列表).
 
@@ -543,6 +579,9 @@ class ReviewResource(Resource):
         the Review Management or Premium Pro subscription.
 
         Beta: Ozon marks this method as beta; its shape may still change.
+
+        Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
+        call without one.
 
         ``POST /v2/review/list``.
 

@@ -47,6 +47,8 @@ class SearchQueriesResource(Resource):
         Premium Pro subscription. For the most popular queries overall use /v1/search-
         queries/top.
 
+        Subscription: Needs a Premium Pro subscription; Ozon refuses the call without one.
+
         ``POST /v1/search-queries/text`` (Ozon docs: 获取按文本筛选的搜索查询列表).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
@@ -97,6 +99,8 @@ class SearchQueriesResource(Resource):
         views and competing sellers. Page with `limit` (up to 50) and `offset` (up to 1000);
         `total` gives the number of queries available. Available only to sellers with a Premium
         Pro subscription.
+
+        Subscription: Needs a Premium Pro subscription; Ozon refuses the call without one.
 
         ``POST /v1/search-queries/top`` (Ozon docs: 获取热门搜索查询列表).
 

@@ -87,6 +87,10 @@ from ozon_async.types.warehouse import (
     WarehouseOzonListV1RequestWarehouseTypesItem,
     WarehouseOzonListV1Response,
     WarehouseRfbsRequest,
+    WarehouseRfbsReturnPointListV1Request,
+    WarehouseRfbsReturnPointListV1RequestFilters,
+    WarehouseRfbsReturnPointListV1Response,
+    WarehouseRfbsReturnPointListV1ResponsePoint,
     WarehouseUnarchiveV1Request,
     WarehouseWarehousesWithInvalidProductsV1Response,
     WarehouseWorkingDayInputEnum,
@@ -1619,6 +1623,59 @@ class WarehouseResource(Resource):
             WarehouseOperationResponse,
             {
                 "warehouse_id": warehouse_id,
+            },
+            call_options,
+        )
+
+    @paginated(
+        OPERATIONS["POST /v1/warehouse/rfbs/return-point/list"],
+        WarehouseRfbsReturnPointListV1ResponsePoint,
+    )
+    async def rfbs_return_point_list_v1(
+        self,
+        *,
+        filters: WarehouseRfbsReturnPointListV1RequestFilters | Mapping[str, Any],
+        limit: int,
+        last_id: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseRfbsReturnPointListV1Response:
+        """List return points for an rFBS warehouse.
+
+        Returns the points (pickup points and order acceptance points) where an rFBS or rFBS
+        Express warehouse can receive its returns, with address, coordinates, working days and
+        time zone offset. Use it when creating or updating such a warehouse: pass the warehouse
+        coordinates and country, and its id when it exists; narrow by address, point ids or
+        types. Page with `limit`; pass the `id` of the last point as `last_id` for the next
+        page.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/warehouse/rfbs/return-point/list``.
+
+        Only reads: retried after timeouts and server errors. Paginated (last_id style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            filters: Search filters. Required.
+            limit: Number of points per page. Required.
+            last_id: Identifier of the last point of the previous page; leave it out for the
+                first page.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of return points.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/warehouse/rfbs/return-point/list"],
+            WarehouseRfbsReturnPointListV1Request,
+            WarehouseRfbsReturnPointListV1Response,
+            {
+                "filters": filters,
+                "limit": limit,
+                "last_id": last_id,
             },
             call_options,
         )

@@ -3,7 +3,10 @@
 ``--speed 60`` runs sandbox time 60 times faster than real time (the 30-s stock rule passes in
 half a second, reports are ready sooner); ``--seed`` picks the shop. The sandbox accepts only the
 Client-Id and Api-Key it prints (``--client-id``/``--api-key`` choose them; ``--any-key`` accepts
-any), and refuses others as Ozon refuses a wrong key.
+any), and refuses others as Ozon refuses a wrong key. The admin endpoints
+(``/__admin/...``) take POST with a JSON body from this machine only; with ``--host`` other than
+loopback they also need ``Authorization: Bearer $OZON_SANDBOX_ADMIN_TOKEN`` (a random token is
+printed when it is not set).
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from ozon_async.testing._server import (
     Sandbox,
 )
 
+#: The admin endpoints' bearer token when the sandbox listens beyond loopback (default: random,
+#: printed at start).
+ADMIN_TOKEN_ENV = "OZON_SANDBOX_ADMIN_TOKEN"
+
 
 async def _serve(args: argparse.Namespace) -> None:
     start = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else None
@@ -42,15 +49,20 @@ async def _serve(args: argparse.Namespace) -> None:
         api_key=args.api_key,
         access_token=args.access_token or None,
         any_key=args.any_key,
+        admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
     )
     await sandbox.start()
     # The seeded shop is long-lived: keep the collector from walking it on every full collection
     # (pauses of tens of milliseconds would bunch the requests a paced client spreads out).
     gc.collect()
     gc.freeze()
+    admin = f"admin: POST JSON to {sandbox.url}/__admin/state"
+    if sandbox.admin_token is not None:
+        given = os.environ.get(ADMIN_TOKEN_ENV)
+        shown = f"${ADMIN_TOKEN_ENV}" if given else sandbox.admin_token
+        admin += f" with Authorization: Bearer {shown}"
     print(
-        f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} "
-        f"(admin: {sandbox.url}/__admin/state)\n"
+        f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} ({admin})\n"
         f"  accepts {sandbox.credentials_text()}",
         flush=True,
     )

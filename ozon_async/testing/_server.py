@@ -40,7 +40,9 @@ from ozon_async.testing._handlers import (
     SandboxError,
     create_report,
     finish_import,
+    label_file,
     report_type_for,
+    seed_label_tasks,
 )
 from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
@@ -188,6 +190,9 @@ class Sandbox:
             be tested. :meth:`client` makes a client with them.
         access_token: the only OAuth bearer token accepted (default :data:`SANDBOX_ACCESS_TOKEN`).
         any_key: accept any Client-Id and Api-Key (or token), as older versions did.
+        admin_token: the bearer token the admin endpoints (``/__admin/...``) require when
+            ``host`` is not a loopback address; ``None`` makes a random one then
+            (:attr:`admin_token`). On loopback none is needed unless given.
     """
 
     def __init__(
@@ -216,6 +221,7 @@ class Sandbox:
         api_key: str = SANDBOX_API_KEY,
         access_token: str | None = SANDBOX_ACCESS_TOKEN,
         any_key: bool = False,
+        admin_token: str | None = None,
     ) -> None:
         self.seed = seed
         self.client_id = str(client_id)
@@ -234,6 +240,12 @@ class Sandbox:
         self.price_updates_per_hour = price_updates_per_hour
         self.company_id = company_id
         self.host = host
+        #: what ``Authorization: Bearer ...`` the admin endpoints need (``None``: no token)
+        self.admin_token: str | None = admin_token
+        if admin_token is None and not _is_loopback(host):
+            import secrets
+
+            self.admin_token = secrets.token_urlsafe(24)
         self.port = port
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, list[Fault]] = {}
@@ -362,6 +374,7 @@ class Sandbox:
         for p in self.state.postings.values():
             pools.setdefault(f"posting:{p.status}", []).append(p.posting_number)
         pools["task_id"] = sorted(self.state.tasks)
+        pools["label_task_id"] = sorted(self.state.label_tasks)
         pools["report_code"] = sorted(self.state.reports)
         pools["chat:open"] = [
             c.chat_id for c in self.state.chats.values() if c.chat_status == "Opened"
@@ -550,6 +563,7 @@ class Sandbox:
         )
         task.done = True
         state.tasks[task_id] = task
+        seed_label_tasks(self, rng)
 
     # ------------------------------------------------------------------ pagination
     def paginate(
@@ -621,6 +635,7 @@ class Sandbox:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_route("*", ADMIN + "/{action}", self._admin)
         app.router.add_get(FILES + "/reports/{name}", self._report_file)
+        app.router.add_get(FILES + "/labels/{name}", self._label_file)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         return app
 
@@ -642,14 +657,96 @@ class Sandbox:
             },
         )
 
+    async def _label_file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        content = label_file(self, name)
+        if content is None:
+            return _error(404, 5, f"no label file {name}")
+        return web.Response(
+            body=content,
+            headers={
+                "Content-Type": "application/pdf",
+                "Content-Disposition": f'attachment; filename="{name}"',
+            },
+        )
+
+    # ------------------------------------------------------------------ admin
+    def _admin_refusal(self, request: web.Request) -> web.Response | None:
+        """Why an admin request is refused (see :data:`ADMIN_RULES`), or ``None``."""
+        if request.method != "POST":
+            return web.json_response(
+                {"code": 3, "message": "admin endpoints take POST only", "details": []},
+                status=405,
+                headers={"Allow": "POST"},
+            )
+        if request.content_type != "application/json":
+            return _error(415, 3, "admin endpoints take Content-Type: application/json")
+        host = _host_of(request.headers.get("Host", ""))
+        origin = request.headers.get("Origin")
+        allowed = self._admin_hosts()
+        if host is None or not (host in allowed or (self._wildcard() and _is_ip(host))):
+            return _error(421, 3, "admin endpoints answer only to this machine's own addresses")
+        if origin is not None:
+            origin_host = _host_of(origin.partition("://")[2]) if "://" in origin else None
+            if origin_host is None or not (
+                origin_host in allowed or (self._wildcard() and _is_ip(origin_host))
+            ):
+                return _error(403, 7, "admin endpoints refuse requests from web pages")
+        if self.admin_token is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, f"Bearer {self.admin_token}".encode()):
+                return _error(
+                    401, 16, "admin endpoints need Authorization: Bearer <the admin token>"
+                )
+        return None
+
+    def _wildcard(self) -> bool:
+        return self.host in ("", "0.0.0.0", "::")
+
+    def _admin_hosts(self) -> set[str]:
+        hosts = {"localhost", "127.0.0.1", "::1"}
+        if not self._wildcard():
+            hosts.add(_host_of(self.host) or self.host)
+        return hosts
+
     async def _admin(self, request: web.Request) -> web.StreamResponse:
+        refused = self._admin_refusal(request)
+        if refused is not None:
+            return refused
         action = request.match_info["action"]
-        if action == "faults" and request.method == "POST":
-            data = await request.json()
-            path = data.pop("path")
-            self.add_fault(path, **data)
+        raw = await request.read()
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(400, 3, f"the body is not JSON: {exc}")
+        if not isinstance(data, dict):
+            return _error(400, 3, "the body must be a JSON object")
+        try:
+            return self._admin_action(action, data)
+        except _AdminInputError as exc:
+            return _error(400, 3, f"{action}: {exc}")
+
+    def _admin_action(self, action: str, data: dict[str, Any]) -> web.StreamResponse:
+        if action == "faults":
+            path = data.pop("path", None)
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise _AdminInputError(
+                    '"path" must be the operation\'s path, e.g. "/v2/products/stocks"'
+                )
+            fields = {f for f in Fault.__dataclass_fields__ if not f.startswith("_")}
+            unknown = sorted(set(data) - fields)
+            if unknown:
+                raise _AdminInputError(
+                    f"unknown fields {unknown}; a fault takes path and {', '.join(sorted(fields))}"
+                )
+            try:
+                fault = Fault(**data)
+                _check_fault(fault)
+            except (TypeError, ValueError) as exc:
+                raise _AdminInputError(str(exc)) from None
+            self.add_fault(path, fault)
             return web.json_response({"ok": True})
-        if action == "faults" and request.method == "DELETE":
+        if action == "clear_faults":
             self.clear_faults()
             return web.json_response({"ok": True})
         if action == "requests":
@@ -671,10 +768,19 @@ class Sandbox:
             self.reset()
             return web.json_response({"ok": True})
         if action == "clock":
-            if request.method == "POST":
-                data = await request.json()
+            unknown = sorted(set(data) - {"advance"})
+            if unknown:
+                raise _AdminInputError(f"unknown fields {unknown}; clock takes advance (seconds)")
+            if "advance" in data:
+                step = data["advance"]
+                if (
+                    isinstance(step, bool)
+                    or not isinstance(step, (int, float))
+                    or not (0 <= step < 1e10)
+                ):
+                    raise _AdminInputError('"advance" must be a number of seconds, 0 or more')
                 try:
-                    self.advance(float(data.get("advance", 0)))
+                    self.advance(float(step))
                 except TypeError as exc:
                     return _error(409, 9, str(exc))
             return web.json_response({"now": d.iso(self.now()), "epoch": self.now()})
@@ -695,7 +801,7 @@ class Sandbox:
                     "import_tasks": len(s.tasks),
                 }
             )
-        return _error(404, 5, f"unknown admin action {action}")
+        return _error(404, 5, f"unknown admin action {action}; actions: {', '.join(ADMIN_ACTIONS)}")
 
     def _take_fault(self, path: str) -> Fault | None:
         queue = self._faults.get(path)
@@ -1010,6 +1116,85 @@ def _validate(op: Any, body: Any) -> str | None:
     except msgspec.ValidationError as exc:
         return f"invalid request: {exc}"
     return None
+
+
+ADMIN_ACTIONS = ("faults", "clear_faults", "requests", "reset", "clock", "state")
+
+#: How the admin endpoints are protected from web pages (a link, an image, a cross-site form or
+#: a DNS-rebinding page can reach a local port): POST only (405), ``Content-Type:
+#: application/json`` (415; a cross-site form cannot send it without the sandbox's consent), a
+#: ``Host`` naming a loopback address or the bound address (421; any IP address when bound to
+#: all interfaces: a rebinding page always uses a name), no foreign ``Origin`` (403), and the
+#: bearer :attr:`Sandbox.admin_token` when the sandbox does not listen on loopback only (401).
+ADMIN_RULES = "POST, application/json, a local Host, the admin token off loopback"
+
+
+class _AdminInputError(ValueError):
+    """Malformed admin input (400 with the reason)."""
+
+
+def _check_fault(f: Fault) -> None:
+    if f.status is not None and (
+        isinstance(f.status, bool) or not isinstance(f.status, int) or not 100 <= f.status <= 599
+    ):
+        raise ValueError("status must be an HTTP status, 100 to 599")
+    for name in ("delay", "circuit_open_for"):
+        value = getattr(f, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600
+        ):
+            raise ValueError(f"{name} must be 0 to 3600 seconds")
+    if f.times is not None and (
+        isinstance(f.times, bool) or not isinstance(f.times, int) or f.times < 1
+    ):
+        raise ValueError("times must be a positive integer or null")
+    if not isinstance(f.headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in f.headers.items()
+    ):
+        raise ValueError("headers must map names to strings")
+    if f.body is not None and not isinstance(f.body, (dict, list, str)):
+        raise ValueError("body must be a JSON object, a list or a string")
+    for name in ("html", "empty"):
+        if not isinstance(getattr(f, name), bool):
+            raise ValueError(f"{name} must be true or false")
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_of(value: str) -> str | None:
+    """The host of a ``Host`` header or an origin's ``host[:port]`` (lower case, IPv6 without
+    brackets), or ``None`` when malformed."""
+    text = value.strip().lower().split("/", 1)[0]
+    if text.startswith("["):
+        end = text.find("]")
+        if end == -1:
+            return None
+        host = text[1:end]
+    else:
+        host, _, port = text.partition(":")
+        if port and not port.isdigit():
+            return None
+    host = host.rstrip(".")
+    return host or None
 
 
 def _error(status: int, code: int, message: str) -> web.Response:

@@ -1,5 +1,5 @@
-"""The sandbox shop: warehouses, products, FBS postings, returns, chats, reports and import tasks,
-seeded from one number and changed by the requests the sandbox serves."""
+"""The sandbox shop: warehouses, products, FBS postings, returns, chats, reports, import tasks and
+label tasks, seeded from one number and changed by the requests the sandbox serves."""
 
 from __future__ import annotations
 
@@ -128,6 +128,22 @@ class Report:
 
 
 @dataclass
+class LabelTask:
+    """A task of /v3/posting/fbs/package-label/create: the labels of one size for some postings."""
+
+    task_id: int
+    task_type: str  # "big_label" or "small_label"
+    posting_numbers: list[str]
+    created_at: float
+    polls: int = 0
+    done_at: float | None = None
+    printed: list[str] = field(default_factory=list)
+    #: postings without a label: {"posting_number", "message"}
+    unprinted: list[dict[str, str]] = field(default_factory=list)
+    content: bytes | None = None  # the PDF, made when the task completes
+
+
+@dataclass
 class ImportTask:
     task_id: int
     created_at: float
@@ -175,6 +191,7 @@ class ShopState:
         self.chats: dict[str, Chat] = {}
         self.reports: dict[str, Report] = {}
         self.tasks: dict[int, ImportTask] = {}
+        self.label_tasks: dict[int, LabelTask] = {}
         self.stock_writes: dict[tuple[int, int], float] = {}
         self.price_writes: dict[int, list[float]] = {}
         self._message_seq = 10**9

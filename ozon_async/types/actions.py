@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import AnswerList, Model, RequestModel
+from ozon_async._models import AnswerDict, AnswerList, Model, RequestModel
+from ozon_async.types.common import (
+    MoneyValue,
+)
 
 if TYPE_CHECKING:
     ActionsAutoAddProductsUpdateV1ResponseRejectedCode = (
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     ActionsDiscountsTaskListV2ResponseTaskStatus = (
         Literal["ALL", "NEW", "APPROVED", "DECLINED"] | str
     )
+    ActionsProductsV2ResponseProductAddMode = Literal["SELLER", "AUTO"] | str
 else:
     ActionsAutoAddProductsUpdateV1ResponseRejectedCode = str
     ActionsDiscountsTaskListV1RequestStatus = Literal[
@@ -55,6 +59,7 @@ else:
     ]
     ActionsDiscountsTaskListV2RequestStatus = Literal["ALL", "NEW", "APPROVED", "DECLINED"]
     ActionsDiscountsTaskListV2ResponseTaskStatus = str
+    ActionsProductsV2ResponseProductAddMode = str
 # ActionsAutoAddProductsUpdateV1ResponseRejectedCode: Error code: `NOT_FOUND` (product not
 # found), `NO_CHANGES` (nothing to change), `STOCK_REQUIRED` (not enough stock to take part),
 # `INVALID_ACTION_PRICE` (promotional price is not valid), `MAX_ACTION_PRICE` (promotional price
@@ -68,6 +73,39 @@ else:
 # (filter only), NEW - new, APPROVED - approved, DECLINED - declined.
 # ActionsDiscountsTaskListV2ResponseTaskStatus: Status of a discount request: ALL - any status
 # (filter only), NEW - new, APPROVED - approved, DECLINED - declined.
+# ActionsProductsV2ResponseProductAddMode: How the product got into the promotion: `SELLER` when
+# the seller added it, `AUTO` when it was added automatically.
+
+
+class ActionPrice(RequestModel):
+    """A price of a product in a promotion: a decimal amount as a string, with its currency."""
+
+    amount: str | None = None
+    """Amount as a decimal number in a string, for example `"1490.00"`."""
+
+    currency: str | None = None
+    """Currency code, for example `RUB`."""
+
+
+class ActionProductIds(Model):
+    """Product identifiers a promotion call applied to."""
+
+    product_ids: AnswerList[int] = field(default_factory=list)
+    """Product identifiers in the Ozon system (product_id)."""
+
+    def __post_init__(self) -> None:
+        if self.product_ids is None:
+            self.product_ids = []
+
+
+class ActionProductReason(Model):
+    """A product with the reason it was refused or removed."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    reason: str | None = None
+    """The reason."""
 
 
 class ActionProductsRequest(RequestModel):
@@ -95,6 +133,34 @@ class ActionProductsUpdateResponse(Model):
 
     result: PromoActionProductsUpdateResult | None = None
     """Request result."""
+
+
+class ActionSchemaPrices(Model):
+    """The prices of a product shown on the site for one delivery scheme."""
+
+    black_price: MoneyValue | None = None
+    """Price without the Ozon Bank card discount."""
+
+    green_price: MoneyValue | None = None
+    """Price with the Ozon Bank card discount."""
+
+
+class ActionWebsitePrices(Model):
+    """The prices of a product on the Ozon site.
+
+    Note: `black_price` and `green_price` are named in the sources but not described; the
+    descriptions here follow the site's usual meaning of the two prices.
+    """
+
+    price: MoneyValue | None = None
+    """The lowest of the average prices over the delivery schemes."""
+
+    prices_by_schema: AnswerDict[ActionSchemaPrices] = field(default_factory=dict)
+    """Site prices by delivery scheme; the keys name the schemes."""
+
+    def __post_init__(self) -> None:
+        if self.prices_by_schema is None:
+            self.prices_by_schema = {}
 
 
 class ActionsAutoAddProductsCandidatesV1Response(Model):
@@ -162,6 +228,77 @@ class ActionsAutoAddProductsCandidatesV1ResponseProduct(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
+class ActionsAutoAddProductsCandidatesV2Response(Model):
+    """A page of the products that can be added automatically, with the total count."""
+
+    products: AnswerList[ActionsAutoAddProductsCandidatesV2ResponseProduct] = field(
+        default_factory=list
+    )
+    """Products on this page."""
+
+    total: int | None = None
+    """Number of products that can be added."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+
+
+class ActionsAutoAddProductsCandidatesV2ResponseProduct(Model):
+    """A product that can be added to the promotion automatically."""
+
+    action_price_to_auto_add: MoneyValue | None = None
+    """Price the product gets in the promotion when it is added."""
+
+    base_price: MoneyValue | None = None
+    """Price of the product before discounts."""
+
+    currency: str | None = None
+    """Currency of the prices, for example `RUB`."""
+
+    has_expired_min_seller_price: bool | None = None
+    """`true` if the product's minimum price limit for promotions has expired."""
+
+    id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    is_manually_added: bool | None = None
+    """`true` if the seller added the product by hand."""
+
+    marketplace_seller_price: MoneyValue | None = None
+    """Price of the product with all promotions applied except those Ozon pays for."""
+
+    max_discount_price: MoneyValue | None = None
+    """Highest price at which the product can be added automatically."""
+
+    min_action_quantity: int | None = None
+    """Least number of units in a stock discount promotion."""
+
+    min_seller_price: MoneyValue | None = None
+    """Lowest price of the product after promotions are applied."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    price: MoneyValue | None = None
+    """Price of the product without discounts."""
+
+    quantity_to_auto_add: int | None = None
+    """Number of units to add to the promotion."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    website_prices: ActionWebsitePrices | None = None
+    """Prices of the product on the site."""
+
+    will_be_quarantined: bool | None = None
+    """`true` if the product goes into price quarantine once it is added."""
+
+
 class ActionsAutoAddProductsDeleteV1Request(RequestModel):
     """Products to take out of automatic addition to a promotion."""
 
@@ -179,15 +316,19 @@ class ActionsAutoAddProductsDeleteV1Request(RequestModel):
     """Product identifiers in the Ozon system (product_id) to remove; 1 to 1000 values."""
 
 
-class ActionsAutoAddProductsDeleteV1Response(Model):
-    """Result of removing products from automatic addition."""
+class ActionsAutoAddProductsDeleteV2Request(RequestModel):
+    """Products to take out of automatic addition to a promotion."""
 
-    product_ids: AnswerList[int] = field(default_factory=list)
-    """Product identifiers (product_id) that were removed from automatic addition."""
+    action_id: Annotated[int, Meta(ge=0)]
+    """Promotion identifier, from /v1/actions."""
 
-    def __post_init__(self) -> None:
-        if self.product_ids is None:
-            self.product_ids = []
+    auto_add_date: datetime
+    """Date and time of the automatic addition; take it from `result.auto_add_dates` in the
+    /v1/actions answer.
+    """
+
+    product_ids: Annotated[list[Annotated[int, Meta(ge=0)]], Meta(max_length=1000)]
+    """Product identifiers in the Ozon system (product_id) to remove, up to 1000."""
 
 
 class ActionsAutoAddProductsListV1Response(Model):
@@ -255,6 +396,75 @@ class ActionsAutoAddProductsListV1ResponseProduct(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
+class ActionsAutoAddProductsListV2Response(Model):
+    """A page of the products queued for automatic addition, with the total count."""
+
+    products: AnswerList[ActionsAutoAddProductsListV2ResponseProduct] = field(default_factory=list)
+    """Products on this page."""
+
+    total: int | None = None
+    """Number of products queued."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+
+
+class ActionsAutoAddProductsListV2ResponseProduct(Model):
+    """A product queued for automatic addition to the promotion."""
+
+    action_price_to_auto_add: MoneyValue | None = None
+    """Price the product gets in the promotion when it is added."""
+
+    add_mode: bool | None = None
+    """`true` if the seller added the product by hand."""
+
+    base_price: MoneyValue | None = None
+    """Price of the product before discounts."""
+
+    currency: str | None = None
+    """Currency of the prices, for example `RUB`."""
+
+    has_expired_min_seller_price: bool | None = None
+    """`true` if the product's minimum price limit for promotions has expired."""
+
+    marketplace_seller_price: MoneyValue | None = None
+    """Price of the product with all promotions applied except those Ozon pays for."""
+
+    max_discount_price: MoneyValue | None = None
+    """Highest price at which the product can be added automatically."""
+
+    min_action_quantity: int | None = None
+    """Least number of units in a stock discount promotion."""
+
+    min_seller_price: MoneyValue | None = None
+    """Lowest price of the product after promotions are applied."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    price: MoneyValue | None = None
+    """Price of the product without discounts."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    quantity_to_auto_add: int | None = None
+    """Number of units to add to the promotion."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    website_prices: ActionWebsitePrices | None = None
+    """Prices of the product on the site."""
+
+    will_be_quarantined: bool | None = None
+    """`true` if the product goes into price quarantine once it is added."""
+
+
 class ActionsAutoAddProductsRequest(RequestModel):
     """Selects a promotion and auto-add date and pages through its products."""
 
@@ -272,6 +482,18 @@ class ActionsAutoAddProductsRequest(RequestModel):
     offset: Annotated[int, Meta(ge=0)] | None = None
     """Number of products to skip; for example, with 10 the answer starts from the eleventh
     product.
+    """
+
+
+class ActionsAutoAddProductsUpdateBelowMinPrice(Model):
+    """A product whose price failed a check, with the price value at issue."""
+
+    key: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    value: float | None = None
+    """The price at issue: the value of `max_discount_price` when the product price is above it, or
+    the price after a 95% discount when the discount is deeper than 95%.
     """
 
 
@@ -309,17 +531,17 @@ class ActionsAutoAddProductsUpdateV1RequestToUpdate(RequestModel):
 class ActionsAutoAddProductsUpdateV1Response(Model):
     """Outcome of adding or updating products in automatic addition."""
 
-    below_min_price: AnswerList[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] = field(
+    below_min_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
         default_factory=list
     )
     """Products whose price is below the minimum price."""
 
-    extremely_low_price: AnswerList[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] = field(
+    extremely_low_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
         default_factory=list
     )
     """Products discounted by more than 70%."""
 
-    failed_price: AnswerList[ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice] = field(
+    failed_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
         default_factory=list
     )
     """Products whose price did not pass the price check."""
@@ -345,18 +567,6 @@ class ActionsAutoAddProductsUpdateV1Response(Model):
             self.updated_ids = []
 
 
-class ActionsAutoAddProductsUpdateV1ResponseBelowMinPrice(Model):
-    """A product whose price failed a check, with the price value at issue."""
-
-    key: int | None = None
-    """Product identifier in the Ozon system (product_id)."""
-
-    value: float | None = None
-    """The price at issue: the value of `max_discount_price` when the product price is above it, or
-    the price after a 95% discount when the discount is deeper than 95%.
-    """
-
-
 class ActionsAutoAddProductsUpdateV1ResponseRejected(Model):
     """A product that could not be added or updated, with an error code and reason."""
 
@@ -373,6 +583,182 @@ class ActionsAutoAddProductsUpdateV1ResponseRejected(Model):
 
     reason: str | None = None
     """Why the product could not be added or updated."""
+
+
+class ActionsAutoAddProductsUpdateV2Request(RequestModel):
+    """Products to queue for automatic addition to a promotion, or whose queued price or stock to
+    change.
+    """
+
+    action_id: Annotated[int, Meta(ge=0)]
+    """Promotion identifier, from /v1/actions."""
+
+    auto_add_date: datetime
+    """Date and time of the automatic addition; take it from `result.auto_add_dates` in the
+    /v1/actions answer.
+    """
+
+    products: Annotated[
+        list[ActionsAutoAddProductsUpdateV2RequestProduct], Meta(max_length=1000, min_length=1)
+    ]
+    """The products, 1 to 1000."""
+
+
+class ActionsAutoAddProductsUpdateV2RequestProduct(RequestModel):
+    """A product and its price limit for automatic addition."""
+
+    action_price: ActionPrice | None = None
+    """Price limit of the product, written to the product card on the auto-add date. For an elastic
+    or maximum boosting promotion the product is added while this price is at or below the
+    promotion's limit and taken out when it is above.
+    """
+
+    id: Annotated[int, Meta(ge=0)] | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    stock: Annotated[int, Meta(ge=0)] | None = None
+    """Number of units in a promo-code promotion; leave it out for elastic and maximum boosting
+    promotions.
+    """
+
+
+class ActionsAutoAddProductsUpdateV2Response(Model):
+    """Outcome of queueing products for automatic addition, with the checks that failed.
+
+    Note: Ozon's example on the operation page shows `below_min_price`, `extremely_low_price`
+    and `failed_price` as single objects with an empty-string value; its schema makes them lists
+    of `{key, value}` with a numeric value, which is followed here.
+    """
+
+    below_min_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
+    """Products whose price is below the minimum price."""
+
+    deactivated_ids: AnswerList[int] = field(default_factory=list)
+    """Products (product_id) taken out of the promotion."""
+
+    extremely_low_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
+    """Products discounted by more than 70%."""
+
+    failed_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
+    """Products whose price did not pass the price check."""
+
+    product_ids: AnswerList[int] = field(default_factory=list)
+    """Products (product_id) that were added or updated."""
+
+    rejected: AnswerList[ActionProductReason] = field(default_factory=list)
+    """Products that could not be added or updated, with the reason."""
+
+    warnings: AnswerList[ActionProductReason] = field(default_factory=list)
+    """Warnings about products."""
+
+    def __post_init__(self) -> None:
+        if self.below_min_price is None:
+            self.below_min_price = []
+        if self.deactivated_ids is None:
+            self.deactivated_ids = []
+        if self.extremely_low_price is None:
+            self.extremely_low_price = []
+        if self.failed_price is None:
+            self.failed_price = []
+        if self.product_ids is None:
+            self.product_ids = []
+        if self.rejected is None:
+            self.rejected = []
+        if self.warnings is None:
+            self.warnings = []
+
+
+class ActionsCandidatesV2Request(RequestModel):
+    """Selects a promotion and a page of the products that can join it."""
+
+    action_id: Annotated[int, Meta(ge=0)] | None = None
+    """Promotion identifier, from /v1/actions."""
+
+    last_id: str | None = None
+    """Identifier of the last product of the previous page; leave it empty for the first page."""
+
+    limit: Annotated[int, Meta(ge=0, le=100)] | None = None
+    """Number of products per page, up to 100."""
+
+
+class ActionsCandidatesV2Response(Model):
+    """A page of the products that can join a promotion."""
+
+    last_id: str | None = None
+    """Identifier of the last product on this page; pass it as `last_id` to get the next page."""
+
+    products: AnswerList[ActionsCandidatesV2ResponseProduct] = field(default_factory=list)
+    """Products on this page."""
+
+    total: int | None = None
+    """Number of products that can join the promotion."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+
+
+class ActionsCandidatesV2ResponseProduct(Model):
+    """A product that can join the promotion, with its prices and limits."""
+
+    action_price: MoneyValue | None = None
+    """Price of the product in the promotion."""
+
+    alert_max_action_price: MoneyValue | None = None
+    """Recommended price of the product in the promotion."""
+
+    alert_max_action_price_failed: bool | None = None
+    """`true` if the product's price is above the recommended one; the product may be taken out of
+    the promotion.
+    """
+
+    current_boost: float | None = None
+    """Current boosting of the product, in percent."""
+
+    id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    is_quarantined: bool | None = None
+    """`true` if the product is in price quarantine."""
+
+    marketplace_seller_price: MoneyValue | None = None
+    """Price of the product with all promotions applied except those Ozon pays for."""
+
+    max_action_price: MoneyValue | None = None
+    """Highest price of the product in the promotion."""
+
+    max_boost: float | None = None
+    """Highest boosting available, in percent."""
+
+    min_boost: float | None = None
+    """Lowest boosting available, in percent."""
+
+    min_seller_price: MoneyValue | None = None
+    """Lowest price of the product after promotions are applied."""
+
+    min_stock: int | None = None
+    """Least number of units in a stock discount promotion."""
+
+    price: MoneyValue | None = None
+    """Price of the product without discounts."""
+
+    price_max_elastic: MoneyValue | None = None
+    """Price of the product at the highest boosting."""
+
+    price_min_elastic: MoneyValue | None = None
+    """Price of the product at the lowest boosting."""
+
+    recommended_stock: int | None = None
+    """Number of units Ozon recommends for taking part in the promotion."""
+
+    website_prices: ActionWebsitePrices | None = None
+    """Prices of the product on the site."""
 
 
 class ActionsDiscountsTaskApproveV1Request(RequestModel):
@@ -431,8 +817,10 @@ class ActionsDiscountsTaskListV1Request(RequestModel):
     limit: Annotated[int, Meta(ge=0)]
     """Maximum number of requests per page."""
 
-    page: Annotated[int, Meta(ge=1)] | None = None
-    """Page number to return, starting from 1."""
+    page: int | None = None
+    """Number of the page to return. Ozon states no lower bound; its examples start at 1, and 0 is
+    passed on unchanged.
+    """
 
 
 class ActionsDiscountsTaskListV1Response(Model):
@@ -778,6 +1166,184 @@ class ActionsProductsDeactivateV1Request(RequestModel):
 
     product_ids: list[float]
     """Ozon product identifiers (product_id) of the products to remove."""
+
+
+class ActionsProductsDeactivateV2Request(RequestModel):
+    """Products to take out of a promotion."""
+
+    action_id: Annotated[int, Meta(ge=0)]
+    """Promotion identifier, from /v1/actions."""
+
+    product_ids: list[Annotated[int, Meta(ge=0)]]
+    """Product identifiers in the Ozon system (product_id)."""
+
+
+class ActionsProductsUpdateV1Request(RequestModel):
+    """Products to add to a promotion or whose promotional price or stock to change."""
+
+    action_id: Annotated[int, Meta(ge=0)]
+    """Promotion identifier, from /v1/actions."""
+
+    products: Annotated[list[ActionsProductsUpdateV1RequestProduct], Meta(max_length=1000)]
+    """The products, up to 1000."""
+
+
+class ActionsProductsUpdateV1RequestProduct(RequestModel):
+    """A product and its price limit in the promotion."""
+
+    action_price: ActionPrice
+    """Price limit of the product. For an elastic or maximum boosting promotion the product takes
+    part while this price is at or below the promotion's limit and leaves the promotion when it
+    is above; outside promo-code promotions the limit on the product card is replaced by this
+    value.
+    """
+
+    product_id: Annotated[int, Meta(ge=0)]
+    """Product identifier in the Ozon system (product_id)."""
+
+    stock: Annotated[int, Meta(ge=0)] | None = None
+    """Number of units in a promo-code promotion; leave it out for elastic and maximum boosting
+    promotions.
+    """
+
+
+class ActionsProductsUpdateV1Response(Model):
+    """Outcome of adding or updating products in a promotion."""
+
+    active_product_ids: AnswerList[int] = field(default_factory=list)
+    """Products (product_id) that take part in the promotion after the call."""
+
+    deactivated_product_ids: AnswerList[int] = field(default_factory=list)
+    """Products (product_id) the call took out of the promotion."""
+
+    rejected: AnswerList[ActionProductReason] = field(default_factory=list)
+    """Products that could not be added, with the reason."""
+
+    warnings: AnswerList[ActionProductReason] = field(default_factory=list)
+    """Why products were taken out of the promotion."""
+
+    def __post_init__(self) -> None:
+        if self.active_product_ids is None:
+            self.active_product_ids = []
+        if self.deactivated_product_ids is None:
+            self.deactivated_product_ids = []
+        if self.rejected is None:
+            self.rejected = []
+        if self.warnings is None:
+            self.warnings = []
+
+
+class ActionsProductsV2Request(RequestModel):
+    """Selects a promotion and a page of its products."""
+
+    action_id: Annotated[int, Meta(ge=0)]
+    """Promotion identifier, from /v1/actions."""
+
+    limit: Annotated[int, Meta(ge=0, le=100)]
+    """Number of products per page, up to 100."""
+
+    last_id: str | None = None
+    """Identifier of the last product of the previous page; leave it empty for the first page."""
+
+
+class ActionsProductsV2Response(Model):
+    """A page of the products taking part in a promotion."""
+
+    last_id: str | None = None
+    """Identifier of the last product on this page; pass it as `last_id` to get the next page."""
+
+    products: AnswerList[ActionsProductsV2ResponseProduct] = field(default_factory=list)
+    """Products on this page."""
+
+    total: int | None = None
+    """Number of products in the promotion."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+
+
+class ActionsProductsV2ResponseProduct(Model):
+    """A product taking part in the promotion, with its prices and limits."""
+
+    action_price: MoneyValue | None = None
+    """Price of the product in the promotion."""
+
+    add_mode: ActionsProductsV2ResponseProductAddMode | None = None
+    """How the product got into the promotion: `SELLER` when the seller added it, `AUTO` when it
+    was added automatically.
+    """
+
+    alert_max_action_price: MoneyValue | None = None
+    """Recommended price of the product in the promotion."""
+
+    alert_max_action_price_failed: bool | None = None
+    """`true` if the product's price is above the recommended one; the product may be taken out of
+    the promotion.
+    """
+
+    current_boost: float | None = None
+    """Current boosting of the product, in percent."""
+
+    id: int | None = None
+    """Product identifier in the Ozon system (product_id)."""
+
+    is_quarantined: bool | None = None
+    """`true` if the product is in price quarantine."""
+
+    marketplace_seller_price: MoneyValue | None = None
+    """Price of the product with all promotions applied except those Ozon pays for."""
+
+    max_action_price: MoneyValue | None = None
+    """Highest price of the product in the promotion."""
+
+    max_boost: float | None = None
+    """Highest boosting available, in percent."""
+
+    min_boost: float | None = None
+    """Lowest boosting available, in percent."""
+
+    min_seller_price: MoneyValue | None = None
+    """Lowest price of the product after promotions are applied."""
+
+    min_stock: int | None = None
+    """Least number of units in a stock discount promotion."""
+
+    price: MoneyValue | None = None
+    """Price of the product without discounts."""
+
+    price_max_elastic: MoneyValue | None = None
+    """Price of the product at the highest boosting."""
+
+    price_min_elastic: MoneyValue | None = None
+    """Price of the product at the lowest boosting."""
+
+    recommended_stock: int | None = None
+    """Number of units Ozon recommends for taking part in the promotion."""
+
+    stock: int | None = None
+    """Number of units of the product in the promotion."""
+
+    website_prices: ActionWebsitePrices | None = None
+    """Prices of the product on the site."""
+
+
+class AutoAddProductsPageRequest(RequestModel):
+    """Selects a promotion and auto-add date and pages through its products."""
+
+    action_id: Annotated[int, Meta(ge=0)]
+    """Promotion identifier, from /v1/actions."""
+
+    auto_add_date: datetime
+    """Date and time of the automatic addition; take it from `result.auto_add_dates` in the
+    /v1/actions answer.
+    """
+
+    limit: Annotated[int, Meta(ge=1, le=100)]
+    """Number of products per page, 1 to 100."""
+
+    offset: Annotated[int, Meta(ge=0)] | None = None
+    """Number of products to skip; with 10 the page starts at the eleventh product."""
 
 
 class DiscountTaskUpdateError(Model):

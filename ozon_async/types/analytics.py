@@ -11,6 +11,7 @@ from msgspec import Meta, field
 from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     AnalyticsDataResponseResultDataDimension,
+    DateRange,
 )
 
 if TYPE_CHECKING:
@@ -36,10 +37,47 @@ if TYPE_CHECKING:
     AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel = (
         Literal["UNKNOWN", "LOW", "MEDIUM", "HI", "ATTENTION_HI", "ATTENTION_LOW"] | str
     )
-    AnalyticsDataV1RequestDimension = str
-    AnalyticsDataV1RequestFilterOp = str
-    AnalyticsDataV1RequestMetric = str
-    AnalyticsDataV1RequestSortOrder = str
+    AnalyticsDataV1RequestDimension = Literal[
+        "unknownDimension",
+        "sku",
+        "spu",
+        "day",
+        "week",
+        "month",
+        "year",
+        "category1",
+        "category2",
+        "brand",
+        "modelID",
+        "descriptionType",
+    ]
+    AnalyticsDataV1RequestFilterOp = Literal["EQ", "GT", "GTE", "LT", "LTE"]
+    AnalyticsDataV1RequestMetric = Literal[
+        "revenue",
+        "ordered_units",
+        "unknown_metric",
+        "hits_view_search",
+        "hits_view_pdp",
+        "hits_view",
+        "hits_tocart_search",
+        "hits_tocart_pdp",
+        "hits_tocart",
+        "session_view_search",
+        "session_view_pdp",
+        "session_view",
+        "conv_tocart_search",
+        "conv_tocart_pdp",
+        "conv_tocart",
+        "returns",
+        "cancellations",
+        "delivered_units",
+        "position_category",
+    ]
+    AnalyticsDataV1RequestSortOrder = Literal["ASC", "DESC"]
+    AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItemDeliverySchemasItem = (
+        Literal["FBO", "FBS"] | str
+    )
+    AnalyticsLocalSaleTotalV1ResponseOverpaymentItemDeliverySchemaItem = Literal["FBO", "FBS"] | str
     AnalyticsManageStocksV1RequestFilterStockTypesItem = Literal[
         "STOCK_TYPE_VALID", "STOCK_TYPE_WAITING_DOCS", "STOCK_TYPE_EXPIRING", "STOCK_TYPE_DEFECT"
     ]
@@ -135,6 +173,23 @@ if TYPE_CHECKING:
         | str
     )
     AverageDeliveryTimeStatus = Literal["UNKNOWN", "FAST", "MEDIUM", "LONG", "Medium", "Fast"] | str
+    LocalSaleFilterDeliverySchema = Literal["ALL", "FBO", "FBS"]
+    LocalSaleFilterOverpaymentReasonsItem = Literal[
+        "NO_SUPPLIES_TO_CLUSTER", "MISSING_ITEMS_IN_CLUSTER", "FREQUENT_OUT_OF_STOCK"
+    ]
+    LocalSaleFilterSupplyPeriod = Literal["ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"]
+    LocalSaleMetricsAttentionLevel = Literal["LOW", "MEDIUM", "HIGH"] | str
+    LocalSaleOverpaymentReasonReason = (
+        Literal["NO_SUPPLIES_TO_CLUSTER", "MISSING_ITEMS_IN_CLUSTER", "FREQUENT_OUT_OF_STOCK"] | str
+    )
+    LocalSalePageRequestSortBy = Literal[
+        "IMPACT_SHARE",
+        "LOCALITY",
+        "OVERPAYMENT_TOTAL",
+        "OVERPAYMENT_NON_LOCAL",
+        "OVERPAYMENT_DELTA",
+    ]
+    LocalSalePageRequestSortDir = Literal["ASC", "DESC"]
 else:
     AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema = Literal["ALL", "FBO", "FBS"]
     AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersSupplyPeriod = Literal[
@@ -150,10 +205,45 @@ else:
         "FOUR_WEEKS", "ONE_WEEK", "TWO_WEEKS", "EIGHT_WEEKS"
     ]
     AnalyticsAverageDeliveryTimeV1ResponseTotalAttentionLevel = str
-    AnalyticsDataV1RequestDimension = str
-    AnalyticsDataV1RequestFilterOp = str
-    AnalyticsDataV1RequestMetric = str
-    AnalyticsDataV1RequestSortOrder = str
+    AnalyticsDataV1RequestDimension = Literal[
+        "unknownDimension",
+        "sku",
+        "spu",
+        "day",
+        "week",
+        "month",
+        "year",
+        "category1",
+        "category2",
+        "brand",
+        "modelID",
+        "descriptionType",
+    ]
+    AnalyticsDataV1RequestFilterOp = Literal["EQ", "GT", "GTE", "LT", "LTE"]
+    AnalyticsDataV1RequestMetric = Literal[
+        "revenue",
+        "ordered_units",
+        "unknown_metric",
+        "hits_view_search",
+        "hits_view_pdp",
+        "hits_view",
+        "hits_tocart_search",
+        "hits_tocart_pdp",
+        "hits_tocart",
+        "session_view_search",
+        "session_view_pdp",
+        "session_view",
+        "conv_tocart_search",
+        "conv_tocart_pdp",
+        "conv_tocart",
+        "returns",
+        "cancellations",
+        "delivered_units",
+        "position_category",
+    ]
+    AnalyticsDataV1RequestSortOrder = Literal["ASC", "DESC"]
+    AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItemDeliverySchemasItem = str
+    AnalyticsLocalSaleTotalV1ResponseOverpaymentItemDeliverySchemaItem = str
     AnalyticsManageStocksV1RequestFilterStockTypesItem = Literal[
         "STOCK_TYPE_VALID", "STOCK_TYPE_WAITING_DOCS", "STOCK_TYPE_EXPIRING", "STOCK_TYPE_DEFECT"
     ]
@@ -189,6 +279,21 @@ else:
     AnalyticsTurnoverStocksV1ResponseItemIdcGrade = str
     AnalyticsTurnoverStocksV1ResponseItemTurnoverGrade = str
     AverageDeliveryTimeStatus = str
+    LocalSaleFilterDeliverySchema = Literal["ALL", "FBO", "FBS"]
+    LocalSaleFilterOverpaymentReasonsItem = Literal[
+        "NO_SUPPLIES_TO_CLUSTER", "MISSING_ITEMS_IN_CLUSTER", "FREQUENT_OUT_OF_STOCK"
+    ]
+    LocalSaleFilterSupplyPeriod = Literal["ONE_WEEK", "TWO_WEEKS", "FOUR_WEEKS", "EIGHT_WEEKS"]
+    LocalSaleMetricsAttentionLevel = str
+    LocalSaleOverpaymentReasonReason = str
+    LocalSalePageRequestSortBy = Literal[
+        "IMPACT_SHARE",
+        "LOCALITY",
+        "OVERPAYMENT_TOTAL",
+        "OVERPAYMENT_NON_LOCAL",
+        "OVERPAYMENT_DELTA",
+    ]
+    LocalSalePageRequestSortDir = Literal["ASC", "DESC"]
 # AnalyticsAverageDeliveryTimeDetailsV1RequestFiltersDeliverySchema: Delivery scheme filter: ALL
 # (all schemes), FBO (delivery from an Ozon warehouse), FBS (delivery from the seller's
 # warehouse).
@@ -212,8 +317,9 @@ else:
 # overall average delivery time: UNKNOWN (unknown), LOW (supplies are fine), MEDIUM (missing
 # products should be supplied), HI (missing products should be supplied first). ATTENTION_HI and
 # ATTENTION_LOW are also returned, with the same meaning as HI and LOW.
-# AnalyticsDataV1RequestDimension: A dimension to group analytics data by, for example `sku`,
-# `day`, `week`, `month`, `brand` or `modelID`.
+# AnalyticsDataV1RequestDimension: A dimension to group analytics data by: `unknownDimension`,
+# `sku`, `spu`, `day`, `week`, `month` for every seller; `year`, `category1`, `category2`,
+# `brand`, `modelID`, `descriptionType` (product type) with Premium Plus.
 # AnalyticsDataV1RequestFilterOp: A comparison operator of an analytics filter: `EQ` equal, `GT`
 # greater, `GTE` greater or equal, `LT` less, `LTE` less or equal.
 # AnalyticsDataV1RequestMetric: An analytics metric to return, for example `revenue`,
@@ -251,6 +357,19 @@ else:
 # AverageDeliveryTimeStatus: Delivery time category: UNKNOWN (unknown value), FAST (up to 29
 # hours), MEDIUM (30 to 49 hours), LONG (50 hours or more). The values Fast and Medium are also
 # returned in mixed case.
+# LocalSaleFilterDeliverySchema: Sales scheme: `ALL`, `FBO` or `FBS`.
+# LocalSaleFilterSupplyPeriod: How often the products are supplied: `ONE_WEEK`, `TWO_WEEKS`,
+# `FOUR_WEEKS` or `EIGHT_WEEKS`.
+# LocalSaleMetricsAttentionLevel: How much the product adds to the overpayment: `LOW`, `MEDIUM`
+# or `HIGH`.
+# LocalSaleOverpaymentReasonReason: The reason: `NO_SUPPLIES_TO_CLUSTER` (nothing was supplied
+# to the cluster), `MISSING_ITEMS_IN_CLUSTER` (not every product was supplied to the cluster) or
+# `FREQUENT_OUT_OF_STOCK` (the products often run out).
+# LocalSalePageRequestSortBy: Sort order: `IMPACT_SHARE` (share of the overpayment), `LOCALITY`
+# (share of local sales), `OVERPAYMENT_TOTAL` (total logistics overpayment),
+# `OVERPAYMENT_NON_LOCAL` (surcharge for non-local sales) or `OVERPAYMENT_DELTA` (difference
+# from the local tariff).
+# LocalSalePageRequestSortDir: Sort direction: `ASC` or `DESC`.
 
 
 class AnalyticsAverageDeliveryTimeDetailsV1Request(RequestModel):
@@ -496,8 +615,9 @@ class AnalyticsDataV1Request(RequestModel):
 
     dimension: list[AnalyticsDataV1RequestDimension]
     """How to group the data. Available to all sellers: unknownDimension (unknown), sku (product),
-    spu (product, merged card), day, week, month. Premium Plus only: year, category1 to
-    category4 (category of level 1 to 4), brand, modelID (model).
+    spu (product, merged card), day, week, month. Premium Plus only: year, category1 (top-level
+    category), category2 (second-level category), brand, modelID (model), descriptionType
+    (product type).
     """
 
     limit: Annotated[int, Meta(ge=1, le=1000)]
@@ -594,6 +714,164 @@ class AnalyticsDataV1ResponseResultData(Model):
             self.dimensions = []
         if self.metrics is None:
             self.metrics = []
+
+
+class AnalyticsLocalSaleClustersItemsInfoV1Response(Model):
+    """A page of products with their local sale figures by delivery cluster."""
+
+    items: AnswerList[AnalyticsLocalSaleClustersItemsInfoV1ResponseItem] = field(
+        default_factory=list
+    )
+    """Products on this page."""
+
+    total: int | None = None
+    """Number of products in all."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
+
+
+class AnalyticsLocalSaleClustersItemsInfoV1ResponseItem(Model):
+    """A product in a delivery cluster."""
+
+    cluster_to_id: int | None = None
+    """Delivery cluster identifier."""
+
+    item: AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItem | None = None
+    """The product."""
+
+    metrics: LocalSaleMetrics | None = None
+    """Local sale figures."""
+
+
+class AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItem(Model):
+    """Product details."""
+
+    delivery_schemas: AnswerList[
+        AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItemDeliverySchemasItem
+    ] = field(default_factory=list)
+    """Sales schemes of the product: `FBO`, `FBS`."""
+
+    image: str | None = None
+    """Link to the product image."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.delivery_schemas is None:
+            self.delivery_schemas = []
+
+
+class AnalyticsLocalSaleItemsClustersInfoV1Response(Model):
+    """A page of product and delivery cluster pairs with their local sale figures."""
+
+    items: AnswerList[AnalyticsLocalSaleItemsClustersInfoV1ResponseItem] = field(
+        default_factory=list
+    )
+    """Entries on this page."""
+
+    total: int | None = None
+    """Number of entries in all."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
+
+
+class AnalyticsLocalSaleItemsClustersInfoV1ResponseItem(Model):
+    """A product in a delivery cluster."""
+
+    macrolocal_cluster_to_id: int | None = None
+    """Delivery cluster identifier."""
+
+    metrics: LocalSaleMetrics | None = None
+    """Local sale figures."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class AnalyticsLocalSaleTotalV1Request(RequestModel):
+    """The period and whether to list the products with the largest overpayment."""
+
+    overpayment_items: AnalyticsLocalSaleTotalV1RequestOverpaymentItems | None = None
+    """Products with the largest overpayment."""
+
+    period: DateRange | None = None
+    """Period of the sales."""
+
+
+class AnalyticsLocalSaleTotalV1RequestOverpaymentItems(RequestModel):
+    """Whether and how many products with the largest overpayment to list."""
+
+    count: int | None = None
+    """Number of products to list."""
+
+    with_top_overpayment_items: bool | None = None
+    """`true` to list the products with the largest overpayment."""
+
+
+class AnalyticsLocalSaleTotalV1Response(Model):
+    """Local sale totals of the seller."""
+
+    fbo_quantity: int | None = None
+    """Number of products sold under FBO."""
+
+    local_data: LocalSaleLocalData | None = None
+    """Local sales."""
+
+    overpayment: LocalSaleOverpayment | None = None
+    """Logistics overpayment."""
+
+    overpayment_items: AnswerList[AnalyticsLocalSaleTotalV1ResponseOverpaymentItem] = field(
+        default_factory=list
+    )
+    """Products with the largest overpayment."""
+
+    overpayment_reasons: AnswerList[LocalSaleOverpaymentReason] = field(default_factory=list)
+    """Reasons for the overpayment."""
+
+    def __post_init__(self) -> None:
+        if self.overpayment_items is None:
+            self.overpayment_items = []
+        if self.overpayment_reasons is None:
+            self.overpayment_reasons = []
+
+
+class AnalyticsLocalSaleTotalV1ResponseOverpaymentItem(Model):
+    """A product with a large logistics overpayment."""
+
+    delivery_schema: AnswerList[
+        AnalyticsLocalSaleTotalV1ResponseOverpaymentItemDeliverySchemaItem
+    ] = field(default_factory=list)
+    """Sales schemes of the product: `FBO`, `FBS`."""
+
+    image: str | None = None
+    """Link to the product image."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    total_overpayment: float | None = None
+    """Total overpayment for the product."""
+
+    def __post_init__(self) -> None:
+        if self.delivery_schema is None:
+            self.delivery_schema = []
 
 
 class AnalyticsManageStocksV1Request(RequestModel):
@@ -1221,3 +1499,141 @@ class AverageDeliveryTimeShipmentCluster(Model):
     def __post_init__(self) -> None:
         if self.another_delivery_time is None:
             self.another_delivery_time = []
+
+
+class LocalSaleCategory(RequestModel):
+    """A product category to filter by."""
+
+    category_id: int
+    """Parent category identifier, from /v1/description-category/tree."""
+
+    children_category_id: int | None = None
+    """Child category identifier, from /v1/description-category/tree."""
+
+    type_id: int | None = None
+    """Product type identifier, from /v1/description-category/tree."""
+
+
+class LocalSaleFilter(RequestModel):
+    """Which products, clusters and period to report on."""
+
+    macrolocal_cluster_to_ids: list[Annotated[int, Meta(ge=0)]]
+    """Delivery clusters, from /v2/cluster/list."""
+
+    period: DateRange
+    """Period of the sales."""
+
+    delivery_schema: LocalSaleFilterDeliverySchema | None = None
+    """Sales scheme: `ALL`, `FBO` or `FBS`."""
+
+    description_categories: list[LocalSaleCategory] | None = None
+    """Product categories."""
+
+    macrolocal_cluster_from_ids: list[Annotated[int, Meta(ge=0)]] | None = None
+    """Shipping clusters, from /v2/cluster/list."""
+
+    overpayment_reasons: list[LocalSaleFilterOverpaymentReasonsItem] | None = None
+    """Reasons for the logistics overpayment: `NO_SUPPLIES_TO_CLUSTER` (nothing was supplied to the
+    cluster), `MISSING_ITEMS_IN_CLUSTER` (not every product was supplied to the cluster) or
+    `FREQUENT_OUT_OF_STOCK` (the products often run out).
+    """
+
+    skus: list[Annotated[int, Meta(ge=0)]] | None = None
+    """Product identifiers in the Ozon system (SKU)."""
+
+    supply_period: LocalSaleFilterSupplyPeriod | None = None
+    """How often the products are supplied: `ONE_WEEK`, `TWO_WEEKS`, `FOUR_WEEKS` or `EIGHT_WEEKS`.
+    """
+
+
+class LocalSaleLocalData(Model):
+    """Local sales figures."""
+
+    index: float | None = None
+    """Share of local sales, in percent."""
+
+    local_quantity: int | None = None
+    """Number of items delivered locally."""
+
+    total_quantity: int | None = None
+    """Number of items in all."""
+
+
+class LocalSaleMetrics(Model):
+    """Local sale figures of a product in a cluster."""
+
+    attention_level: LocalSaleMetricsAttentionLevel | None = None
+    """How much the product adds to the overpayment: `LOW`, `MEDIUM` or `HIGH`."""
+
+    impact_share: float | None = None
+    """Share of the overpayment due to the product, in percent."""
+
+    local_data: LocalSaleLocalData | None = None
+    """Local sales."""
+
+    overpayment: LocalSaleOverpayment | None = None
+    """Logistics overpayment."""
+
+    overpayment_reasons: AnswerList[LocalSaleOverpaymentReason] = field(default_factory=list)
+    """Reasons for the overpayment."""
+
+    price: float | None = None
+    """Value of the products recommended for supply."""
+
+    recommended_supply: int | None = None
+    """Number of items recommended for supply."""
+
+    def __post_init__(self) -> None:
+        if self.overpayment_reasons is None:
+            self.overpayment_reasons = []
+
+
+class LocalSaleOverpayment(Model):
+    """Logistics overpayment for non-local sales."""
+
+    delta: float | None = None
+    """Difference from the local sale tariff."""
+
+    non_local_delivery: float | None = None
+    """Surcharge for non-local sales."""
+
+    total: float | None = None
+    """Total overpayment."""
+
+
+class LocalSaleOverpaymentReason(Model):
+    """A reason for the logistics overpayment with its amount."""
+
+    amount: float | None = None
+    """Overpayment for this reason."""
+
+    quantity: int | None = None
+    """Number of items."""
+
+    reason: LocalSaleOverpaymentReasonReason | None = None
+    """The reason: `NO_SUPPLIES_TO_CLUSTER` (nothing was supplied to the cluster),
+    `MISSING_ITEMS_IN_CLUSTER` (not every product was supplied to the cluster) or
+    `FREQUENT_OUT_OF_STOCK` (the products often run out).
+    """
+
+
+class LocalSalePageRequest(RequestModel):
+    """Selects products, clusters and a page of local sale figures."""
+
+    filter: LocalSaleFilter
+    """Filter."""
+
+    limit: int
+    """Number of products per page."""
+
+    offset: int | None = None
+    """Number of products to skip; with 10 the page starts at the eleventh product."""
+
+    sort_by: LocalSalePageRequestSortBy | None = None
+    """Sort order: `IMPACT_SHARE` (share of the overpayment), `LOCALITY` (share of local sales),
+    `OVERPAYMENT_TOTAL` (total logistics overpayment), `OVERPAYMENT_NON_LOCAL` (surcharge for
+    non-local sales) or `OVERPAYMENT_DELTA` (difference from the local tariff).
+    """
+
+    sort_dir: LocalSalePageRequestSortDir | None = None
+    """Sort direction: `ASC` or `DESC`."""

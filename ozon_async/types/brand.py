@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from msgspec import Meta, field
+from msgspec import field
 
 from ozon_async._models import AnswerList, Model, RequestModel
 
@@ -20,8 +18,10 @@ class BrandCompanyCertificationListV1Request(RequestModel):
     page_size: int
     """Number of brands per page."""
 
-    page: Annotated[int, Meta(ge=1)] | None = None
-    """Number of the page to return, starting at 1."""
+    page: int | None = None
+    """Number of the page to return. Ozon states no lower bound; its examples start at 1, and 0 is
+    passed on unchanged.
+    """
 
 
 class BrandCompanyCertificationListV1Response(Model):

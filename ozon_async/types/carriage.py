@@ -14,15 +14,55 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
+    CarriageContainerCreateV1RequestCargoType = Literal["box", "pallet"]
+    CarriageContainerCreateV1RequestSortType = Literal["sort", "non-sort"]
+    CarriageContainerListV1RequestFilterCargoType = Literal["box", "pallet"]
+    CarriageContainerListV1RequestFilterSortType = Literal["sort", "non-sort"]
+    CarriageContainerListV1RequestFilterStatusesItem = Literal[
+        "new",
+        "formed",
+        "acceptance_in_progress",
+        "cancelled",
+        "finished",
+        "approve_enqueued",
+        "approve_in_process",
+        "approved",
+        "approve_failed",
+        "added",
+        "cancellation_enqueded",
+    ]
     CarriageContainerListV1RequestSortDir = Literal["ASC", "DESC"]
     CarriageEttnStatusV1ResponseStatus = (
         Literal["NOT_UPLOADED", "PROCESSING", "SUCCESS", "FAILED"] | str
     )
     CarriageGetV1ResponseStatus = Literal["received", "closed", "sended", "cancelled"] | str
 else:
+    CarriageContainerCreateV1RequestCargoType = Literal["box", "pallet"]
+    CarriageContainerCreateV1RequestSortType = Literal["sort", "non-sort"]
+    CarriageContainerListV1RequestFilterCargoType = Literal["box", "pallet"]
+    CarriageContainerListV1RequestFilterSortType = Literal["sort", "non-sort"]
+    CarriageContainerListV1RequestFilterStatusesItem = Literal[
+        "new",
+        "formed",
+        "acceptance_in_progress",
+        "cancelled",
+        "finished",
+        "approve_enqueued",
+        "approve_in_process",
+        "approved",
+        "approve_failed",
+        "added",
+        "cancellation_enqueded",
+    ]
     CarriageContainerListV1RequestSortDir = Literal["ASC", "DESC"]
     CarriageEttnStatusV1ResponseStatus = str
     CarriageGetV1ResponseStatus = str
+# CarriageContainerCreateV1RequestCargoType: Cargo place type: `box` a box; `pallet` a pallet.
+# CarriageContainerCreateV1RequestSortType: Sort type: `sort` sortable; `non-sort` non-sortable.
+# CarriageContainerListV1RequestFilterCargoType: Cargo place type: `box` a box; `pallet` a
+# pallet.
+# CarriageContainerListV1RequestFilterSortType: Sort type of the cargo place: `sort` sortable;
+# `non-sort` non-sortable.
 # CarriageContainerListV1RequestSortDir: Sort direction: `ASC` ascending; `DESC` descending.
 # CarriageEttnStatusV1ResponseStatus: Check status: `NOT_UPLOADED` not uploaded; `PROCESSING`
 # being checked; `SUCCESS` checked successfully; `FAILED` the check failed.
@@ -78,13 +118,13 @@ class CarriageContainerCancelV1Request(RequestModel):
 class CarriageContainerCreateV1Request(RequestModel):
     """Request to create cargo places."""
 
-    cargo_type: str
+    cargo_type: CarriageContainerCreateV1RequestCargoType
     """Cargo place type: `box` a box; `pallet` a pallet."""
 
     containers_count: Annotated[int, Meta(ge=1, le=100)]
     """Number of cargo places to create, 1 to 100."""
 
-    sort_type: str
+    sort_type: CarriageContainerCreateV1RequestSortType
     """Sort type: `sort` sortable; `non-sort` non-sortable."""
 
     warehouse_id: int
@@ -308,13 +348,13 @@ class CarriageContainerListV1RequestFilter(RequestModel):
     created_to: datetime
     """End of the period in which the cargo places were created."""
 
-    sort_type: str
+    sort_type: CarriageContainerListV1RequestFilterSortType
     """Sort type of the cargo place: `sort` sortable; `non-sort` non-sortable."""
 
-    cargo_type: str | None = None
+    cargo_type: CarriageContainerListV1RequestFilterCargoType | None = None
     """Cargo place type: `box` a box; `pallet` a pallet."""
 
-    statuses: list[str] | None = None
+    statuses: list[CarriageContainerListV1RequestFilterStatusesItem] | None = None
     """Cargo place statuses to include: `new` created but not confirmed; `formed` confirmed;
     `acceptance_in_progress` acceptance at the sorting centre has started; `cancelled` disbanded
     because it was not brought in or the seller cancelled it; `finished` disbanded at the

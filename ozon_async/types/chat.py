@@ -11,9 +11,12 @@ from msgspec import Meta, field
 from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
+    ChatHistoryV2RequestDirection = Literal["Forward", "Backward"]
+    ChatHistoryV3RequestDirection = Literal["Forward", "Backward"]
     ChatHistoryV3ResponseMessageModerateImageStatus = (
         Literal["SUCCESS", "MODERATION", "FAILED"] | str
     )
+    ChatListRequestFilterChatStatus = Literal["All", "Opened", "Closed", "ALL", "OPENED", "CLOSED"]
     ChatListV3ResponseChatChatChatStatus = (
         Literal["UNSPECIFIED", "OPENED", "CLOSED", "Opened"] | str
     )
@@ -31,11 +34,21 @@ if TYPE_CHECKING:
         | str
     )
 else:
+    ChatHistoryV2RequestDirection = Literal["Forward", "Backward"]
+    ChatHistoryV3RequestDirection = Literal["Forward", "Backward"]
     ChatHistoryV3ResponseMessageModerateImageStatus = str
+    ChatListRequestFilterChatStatus = Literal["All", "Opened", "Closed", "ALL", "OPENED", "CLOSED"]
     ChatListV3ResponseChatChatChatStatus = str
     ChatListV3ResponseChatChatChatType = str
+# ChatHistoryV2RequestDirection: Message order: Forward (from oldest to newest) or Backward
+# (from newest to oldest, default). Set the number of messages in limit.
+# ChatHistoryV3RequestDirection: Sort order of messages: Forward - from older to newer; Backward
+# - from newer to older. Default Backward. Set the number of messages with limit.
 # ChatHistoryV3ResponseMessageModerateImageStatus: Moderation status of an image in a chat
 # message: SUCCESS - passed moderation; MODERATION - under review; FAILED - rejected.
+# ChatListRequestFilterChatStatus: Filter by chat status: `All` (all chats, the default),
+# `Opened` (open chats) or `Closed` (closed chats); the upper-case spellings `ALL`, `OPENED`,
+# `CLOSED` are accepted too.
 # ChatListV3ResponseChatChatChatStatus: Chat status: UNSPECIFIED - not set; OPENED - open chat;
 # CLOSED - closed chat. Ozon's examples also use the mixed-case form Opened.
 # ChatListV3ResponseChatChatChatType: Chat type: UNSPECIFIED - not set; SELLER_SUPPORT - chat
@@ -54,7 +67,7 @@ class ChatHistoryV2Request(RequestModel):
     limit: Annotated[int, Meta(le=1000)]
     """Number of messages in the response. Default 50, maximum 1000."""
 
-    direction: str | None = None
+    direction: ChatHistoryV2RequestDirection | None = None
     """Message order: Forward (from oldest to newest) or Backward (from newest to oldest, default).
     Set the number of messages in limit.
     """
@@ -109,7 +122,7 @@ class ChatHistoryV3Request(RequestModel):
     chat_id: str
     """Chat identifier."""
 
-    direction: str | None = None
+    direction: ChatHistoryV3RequestDirection | None = None
     """Sort order of messages: Forward - from older to newer; Backward - from newer to older.
     Default Backward. Set the number of messages with limit.
     """
@@ -199,8 +212,9 @@ class ChatHistoryV3ResponseMessageContext(Model):
 class ChatListRequestFilter(RequestModel):
     """Filter for the chat list."""
 
-    chat_status: str | None = None
-    """Filter by chat status: All (all chats, default), Opened (open chats), Closed (closed chats).
+    chat_status: ChatListRequestFilterChatStatus | None = None
+    """Filter by chat status: `All` (all chats, the default), `Opened` (open chats) or `Closed`
+    (closed chats); the upper-case spellings `ALL`, `OPENED`, `CLOSED` are accepted too.
     """
 
     unread_only: bool | None = None

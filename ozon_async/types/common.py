@@ -97,6 +97,16 @@ class DatePeriodRequest(RequestModel):
     """
 
 
+class DateRange(RequestModel):
+    """A period of whole days."""
+
+    from_: date = field(name="from")
+    """First day of the period. JSON name: ``from``."""
+
+    to: date
+    """Last day of the period."""
+
+
 class DropOffPointCoordinates(Model):
     """Geographic coordinates of a drop-off point."""
 
@@ -395,7 +405,9 @@ class ProductCardAttributeValue(Model):
     """One value of a product attribute."""
 
     dictionary_value_id: int | None = None
-    """Identifier of the value in the attribute dictionary, for attributes that have one."""
+    """Identifier of the value in the attribute dictionary, for attributes that have one. 0 for a
+    value typed in rather than chosen from a dictionary (Ozon's examples send 0 so).
+    """
 
     value: str | None = None
     """The value text."""
@@ -415,11 +427,11 @@ class ProductImage(Model):
 
 
 class ProductImportInfoRequest(RequestModel):
-    """Request for the status of a product import task."""
+    """Request for the state of a background task."""
 
     task_id: int
-    """Product import task identifier, as returned by /v3/product/import and other product creation
-    or update methods.
+    """Task identifier, as returned by the call that started the task (/v3/product/import and other
+    product creation or update methods, or a label generation method).
     """
 
 

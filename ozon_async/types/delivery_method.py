@@ -15,13 +15,17 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
+    DeliveryMethodListV1RequestFilterStatus = Literal["NEW", "EDITED", "ACTIVE", "DISABLED"]
     DeliveryMethodListV2RequestFilterStatus = Literal[
         "NEW", "EDITED", "ACTIVE", "DISABLED", "WAITING", "BROKEN"
     ]
 else:
+    DeliveryMethodListV1RequestFilterStatus = Literal["NEW", "EDITED", "ACTIVE", "DISABLED"]
     DeliveryMethodListV2RequestFilterStatus = Literal[
         "NEW", "EDITED", "ACTIVE", "DISABLED", "WAITING", "BROKEN"
     ]
+# DeliveryMethodListV1RequestFilterStatus: Delivery method status: NEW (created), EDITED (being
+# edited), ACTIVE (active), DISABLED (inactive).
 # DeliveryMethodListV2RequestFilterStatus: Delivery method status: NEW (created), EDITED (being
 # edited), ACTIVE (active), DISABLED (inactive), WAITING (under review), BROKEN (has an error).
 
@@ -45,7 +49,7 @@ class DeliveryMethodListV1RequestFilter(RequestModel):
     provider_id: int | None = None
     """Identifier of the delivery service."""
 
-    status: str | None = None
+    status: DeliveryMethodListV1RequestFilterStatus | None = None
     """Delivery method status: NEW (created), EDITED (being edited), ACTIVE (active), DISABLED
     (inactive).
     """

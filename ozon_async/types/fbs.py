@@ -10,6 +10,7 @@ from msgspec import Meta, field
 from ozon_async._models import AnswerList, EmptyAsNullInt, Model, RequestModel
 
 if TYPE_CHECKING:
+    FbsExemplarMarkInputMarkType = Literal["mandatory_mark", "jw_uin", "imei"]
     FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMarkMarkType = (
         Literal["mandatory_mark", "jw_uin", "imei"] | str
     )
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         Literal["mandatory_mark", "jw_uin", "imei"] | str
     )
 else:
+    FbsExemplarMarkInputMarkType = Literal["mandatory_mark", "jw_uin", "imei"]
     FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMarkMarkType = str
     FbsPostingProductExemplarStatusV4ResponseProductExemplarMandatoryMarkCheckStatus = str
     FbsPostingProductExemplarStatusV4ResponseStatus = str
@@ -46,6 +48,9 @@ else:
     FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkMarkType = str
     FbsPostingProductExemplarStatusV5ResponseStatus = str
     FbsPostingProductExemplarValidateV5ResponseProductExemplarMarkMarkType = str
+# FbsExemplarMarkInputMarkType: Marking code type: mandatory_mark - mandatory Chestny ZNAK
+# marking; jw_uin - unique identification number of a jewelry item; imei - IMEI of a mobile
+# device.
 # FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMarkMarkType: Marking code type:
 # mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique identification number of a
 # jewelry item; imei - IMEI of a mobile device.
@@ -76,7 +81,7 @@ class FbsExemplarMarkInput(RequestModel):
     mark: str | None = None
     """Value of the marking code."""
 
-    mark_type: str | None = None
+    mark_type: FbsExemplarMarkInputMarkType | None = None
     """Marking code type: mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique
     identification number of a jewelry item; imei - IMEI of a mobile device.
     """

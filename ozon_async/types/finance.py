@@ -23,12 +23,106 @@ if TYPE_CHECKING:
     )
     FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType = Literal["UPD", "UKD"] | str
     FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType = Literal["DELIVERY", "RETURN"] | str
-    ReportLanguage = str
+    FinanceRequestLanguage = Literal["DEFAULT", "RU", "EN"]
+    FinanceTransactionListV3RequestFilterOperationTypeItem = Literal[
+        "ClientReturnAgentOperation",
+        "MarketplaceMarketingActionCostOperation",
+        "MarketplaceSaleReviewsOperation",
+        "MarketplaceSellerCompensationOperation",
+        "OperationAgentDeliveredToCustomer",
+        "OperationAgentDeliveredToCustomerCanceled",
+        "OperationAgentStornoDeliveredToCustomer",
+        "OperationClaim",
+        "OperationCorrectionSeller",
+        "OperationDefectiveWriteOff",
+        "OperationItemReturn",
+        "OperationLackWriteOff",
+        "OperationMarketplaceCrossDockServiceWriteOff",
+        "OperationMarketplaceServiceStorage",
+        "OperationSetOff",
+        "MarketplaceSellerReexposureDeliveryReturnOperation",
+        "OperationReturnGoodsFBSofRMS",
+        "ReturnAgentOperationRFBS",
+        "ItemAgentServiceStarsMembership",
+        "MarketplaceSellerShippingCompensationReturnOperation",
+        "OperationMarketplaceServicePremiumCashback",
+        "MarketplaceServicePremiumPromotion",
+        "MarketplaceRedistributionOfAcquiringOperation",
+        "MarketplaceReturnStorageServiceAtThePickupPointFbsItem",
+        "MarketplaceReturnStorageServiceInTheWarehouseFbsItem",
+        "MarketplaceServiceItemDeliveryKGT",
+        "MarketplaceServiceItemDirectFlowLogistic",
+        "MarketplaceServiceItemReturnFlowLogistic",
+        "MarketplaceServicePremiumCashbackIndividualPoints",
+        "OperationMarketplaceWithHoldingForUndeliverableGoods",
+        "MarketplaceServiceItemDirectFlowLogisticVDC",
+        "MarketplaceServiceItemDropoffPPZ",
+        "MarketplaceServicePremiumCashback",
+        "MarketplaceServiceItemRedistributionReturnsPVZ",
+        "OperationElectronicServiceStencil",
+        "OperationElectronicServicesPromotionInSearch",
+        "OperationMarketplaceServiceItemElectronicServicesBrandShelf",
+        "OperationSubscriptionPremium",
+    ]
+    FinanceTransactionListV3RequestFilterTransactionType = Literal[
+        "all", "orders", "returns", "services", "compensation", "transferDelivery", "other"
+    ]
+    FinanceTransactionTotalsV3RequestTransactionType = Literal[
+        "all", "orders", "returns", "services", "compensation", "transferDelivery", "other"
+    ]
+    ReportLanguage = Literal["RU", "EN"]
 else:
     FinanceAccrualByDayV1ResponseAccrualAccruedCategory = str
     FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType = str
     FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType = str
-    ReportLanguage = str
+    FinanceRequestLanguage = Literal["DEFAULT", "RU", "EN"]
+    FinanceTransactionListV3RequestFilterOperationTypeItem = Literal[
+        "ClientReturnAgentOperation",
+        "MarketplaceMarketingActionCostOperation",
+        "MarketplaceSaleReviewsOperation",
+        "MarketplaceSellerCompensationOperation",
+        "OperationAgentDeliveredToCustomer",
+        "OperationAgentDeliveredToCustomerCanceled",
+        "OperationAgentStornoDeliveredToCustomer",
+        "OperationClaim",
+        "OperationCorrectionSeller",
+        "OperationDefectiveWriteOff",
+        "OperationItemReturn",
+        "OperationLackWriteOff",
+        "OperationMarketplaceCrossDockServiceWriteOff",
+        "OperationMarketplaceServiceStorage",
+        "OperationSetOff",
+        "MarketplaceSellerReexposureDeliveryReturnOperation",
+        "OperationReturnGoodsFBSofRMS",
+        "ReturnAgentOperationRFBS",
+        "ItemAgentServiceStarsMembership",
+        "MarketplaceSellerShippingCompensationReturnOperation",
+        "OperationMarketplaceServicePremiumCashback",
+        "MarketplaceServicePremiumPromotion",
+        "MarketplaceRedistributionOfAcquiringOperation",
+        "MarketplaceReturnStorageServiceAtThePickupPointFbsItem",
+        "MarketplaceReturnStorageServiceInTheWarehouseFbsItem",
+        "MarketplaceServiceItemDeliveryKGT",
+        "MarketplaceServiceItemDirectFlowLogistic",
+        "MarketplaceServiceItemReturnFlowLogistic",
+        "MarketplaceServicePremiumCashbackIndividualPoints",
+        "OperationMarketplaceWithHoldingForUndeliverableGoods",
+        "MarketplaceServiceItemDirectFlowLogisticVDC",
+        "MarketplaceServiceItemDropoffPPZ",
+        "MarketplaceServicePremiumCashback",
+        "MarketplaceServiceItemRedistributionReturnsPVZ",
+        "OperationElectronicServiceStencil",
+        "OperationElectronicServicesPromotionInSearch",
+        "OperationMarketplaceServiceItemElectronicServicesBrandShelf",
+        "OperationSubscriptionPremium",
+    ]
+    FinanceTransactionListV3RequestFilterTransactionType = Literal[
+        "all", "orders", "returns", "services", "compensation", "transferDelivery", "other"
+    ]
+    FinanceTransactionTotalsV3RequestTransactionType = Literal[
+        "all", "orders", "returns", "services", "compensation", "transferDelivery", "other"
+    ]
+    ReportLanguage = Literal["RU", "EN"]
 # FinanceAccrualByDayV1ResponseAccrualAccruedCategory: Accrual category: `UNSPECIFIED` - not
 # specified; `POSTING` - accrual for a posting; `ITEM` - accrual for products; `NON_ITEM` -
 # seller-level accrual not tied to a product.
@@ -36,6 +130,17 @@ else:
 # transfer document; `UKD` - universal adjustment document.
 # FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType: Operation type: `DELIVERY` - a
 # posting delivered; `RETURN` - a return.
+# FinanceRequestLanguage: Report language: `RU` (Russian) or `EN` (English); `DEFAULT`, sent
+# when the field is left out, lets Ozon choose.
+# FinanceTransactionListV3RequestFilterTransactionType: Accrual category: all (all), orders
+# (orders), returns (returns and cancellations), services (service fees), compensation
+# (compensations), transferDelivery (delivery charges), other (other). Some operations are split
+# in time; for example, when a return is accepted from the buyer the product price is charged
+# back and the commission is returned, and the return processing fee is charged later when the
+# product reaches the warehouse.
+# FinanceTransactionTotalsV3RequestTransactionType: Accrual category: all (all), orders
+# (orders), returns (returns and cancellations), services (service fees), compensation
+# (compensations), transferDelivery (delivery charges), other (other).
 # ReportLanguage: Language of the report: `RU` Russian, `EN` English.
 
 
@@ -421,8 +526,10 @@ class FinanceCashFlowStatementListV1Request(RequestModel):
     page_size: int
     """Number of items per page."""
 
-    page: Annotated[int, Meta(ge=1)] | None = None
-    """Page number to return, starting at 1."""
+    page: int | None = None
+    """Number of the page to return. Ozon states no lower bound; its examples start at 1, and 0 is
+    passed on unchanged.
+    """
 
     with_details: bool | None = None
     """true to add the detailed breakdown to the response."""
@@ -909,8 +1016,10 @@ class FinanceRequest(RequestModel):
     date: str
     """Reporting month in `YYYY-MM` format."""
 
-    language: str | None = None
-    """Report language: `RU` - Russian; `EN` - English. If omitted, `DEFAULT` is sent."""
+    language: FinanceRequestLanguage | None = None
+    """Report language: `RU` (Russian) or `EN` (English); `DEFAULT`, sent when the field is left
+    out, lets Ozon choose.
+    """
 
 
 class FinanceServiceCharge(Model):
@@ -969,8 +1078,10 @@ class FinanceTransactionListV3Request(RequestModel):
     filter: FinanceTransactionListV3RequestFilter | None = None
     """Transaction filter; specify a date range or a posting number."""
 
-    page: Annotated[int, Meta(ge=1)] | None = None
-    """Page number to return, starting at 1."""
+    page: int | None = None
+    """Number of the page to return. Ozon states no lower bound; its examples start at 1, and 0 is
+    passed on unchanged.
+    """
 
 
 class FinanceTransactionListV3RequestFilter(RequestModel):
@@ -983,7 +1094,7 @@ class FinanceTransactionListV3RequestFilter(RequestModel):
     date: FilterPeriod | None = None
     """Period to get transactions for; at most 1 month."""
 
-    operation_type: list[str] | None = None
+    operation_type: list[FinanceTransactionListV3RequestFilterOperationTypeItem] | None = None
     """Operation types to include: ClientReturnAgentOperation (return, cancellation or non-purchase
     received from the buyer); MarketplaceMarketingActionCostOperation (product promotion
     services); MarketplaceSaleReviewsOperation (purchase of reviews on the platform);
@@ -1026,7 +1137,7 @@ class FinanceTransactionListV3RequestFilter(RequestModel):
     posting_number: str | None = None
     """Posting number to get transactions for."""
 
-    transaction_type: str | None = None
+    transaction_type: FinanceTransactionListV3RequestFilterTransactionType | None = None
     """Accrual category: all (all), orders (orders), returns (returns and cancellations), services
     (service fees), compensation (compensations), transferDelivery (delivery charges), other
     (other). Some operations are split in time; for example, when a return is accepted from the
@@ -1168,7 +1279,7 @@ class FinanceTransactionTotalsV3Request(RequestModel):
     posting_number: str | None = None
     """Posting number to get totals for."""
 
-    transaction_type: str | None = None
+    transaction_type: FinanceTransactionTotalsV3RequestTransactionType | None = None
     """Accrual category: all (all), orders (orders), returns (returns and cancellations), services
     (service fees), compensation (compensations), transferDelivery (delivery charges), other
     (other).

@@ -4,11 +4,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
 from ozon_async._models import AnswerList, Model, RequestModel
+
+if TYPE_CHECKING:
+    PassListV1RequestFilterArrivalReason = Literal["FBS_DELIVERY", "FBS_RETURN"]
+else:
+    PassListV1RequestFilterArrivalReason = Literal["FBS_DELIVERY", "FBS_RETURN"]
+# PassListV1RequestFilterArrivalReason: Filter by purpose of arrival: FBS_DELIVERY - shipping
+# orders, FBS_RETURN - collecting returns. When omitted, both purposes are included. The value
+# must be among the purposes listed in the passes.
 
 
 class PassListV1Request(RequestModel):
@@ -30,7 +38,7 @@ class PassListV1RequestFilter(RequestModel):
     arrival_pass_ids: list[int] | None = None
     """Filter by pass identifiers."""
 
-    arrival_reason: str | None = None
+    arrival_reason: PassListV1RequestFilterArrivalReason | None = None
     """Filter by purpose of arrival: FBS_DELIVERY - shipping orders, FBS_RETURN - collecting
     returns. When omitted, both purposes are included. The value must be among the purposes
     listed in the passes.

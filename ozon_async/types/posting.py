@@ -16,6 +16,7 @@ from ozon_async.types.common import (
     FinanceCashFlowStatementListRequestDate,
     IdObject,
     MoneyValue,
+    OperationError,
     PostingBuyerLegalInfo,
     PostingFbsCancelReasonListResponseResult,
     PostingFbsProductCancelRequestItem,
@@ -236,9 +237,59 @@ if TYPE_CHECKING:
     PostingFbsGetV3ResponseResultTplIntegrationType = (
         Literal["ozon", "aggregator", "3pl_tracking", "non_integrated"] | str
     )
+    PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsListV3RequestFilterStatus = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsListV4RequestFilterStatusesItem = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsPackageLabelCreateV3ResponseTaskTaskType = Literal["big_label", "small_label"] | str
+    PostingFbsPackageLabelGetV2ResponseStatusCode = (
+        Literal["pending", "in_progress", "completed", "error"] | str
+    )
     PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode = (
         Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
     )
+    PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsUnfulfilledListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
     PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType = Literal["BOX", "PALLET"] | str
     PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema = (
         Literal["SDS", "FBO", "FBS", "Crossborder"] | str
@@ -267,6 +318,18 @@ if TYPE_CHECKING:
     PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType = (
         Literal["ozon", "3pl_tracking", "non_integrated", "aggregator", "hybryd"] | str
     )
+    PostingFbsUnfulfilledListV4RequestFilterStatusesItem = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
     PostingFinancialDataProductCurrencyCode = (
         Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
     )
@@ -328,12 +391,72 @@ else:
     PostingFbsGetV3ResponseResultStatus = str
     PostingFbsGetV3ResponseResultSubstatus = str
     PostingFbsGetV3ResponseResultTplIntegrationType = str
+    PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsListV3RequestFilterStatus = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsListV4RequestFilterStatusesItem = Literal[
+        "awaiting_registration",
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "delivered",
+        "cancelled",
+        "not_accepted",
+        "sent_by_seller",
+    ]
+    PostingFbsPackageLabelCreateV3ResponseTaskTaskType = str
+    PostingFbsPackageLabelGetV2ResponseStatusCode = str
     PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode = str
+    PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
+    PostingFbsUnfulfilledListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
     PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType = str
     PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema = str
     PostingFbsUnfulfilledListV3ResponsePostingPrrOption = str
     PostingFbsUnfulfilledListV3ResponsePostingStatus = str
     PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType = str
+    PostingFbsUnfulfilledListV4RequestFilterStatusesItem = Literal[
+        "acceptance_in_progress",
+        "awaiting_approve",
+        "awaiting_packaging",
+        "awaiting_registration",
+        "awaiting_deliver",
+        "arbitration",
+        "client_arbitration",
+        "delivering",
+        "driver_pickup",
+        "not_accepted",
+    ]
     PostingFinancialDataProductCurrencyCode = str
 # FbsPostingCancellationCancellationType: Cancellation type: seller - cancelled by the seller;
 # client or customer - cancelled by the buyer; ozon - cancelled by Ozon; system - cancelled by
@@ -472,9 +595,37 @@ else:
 # service: ozon - delivery by Ozon logistics; aggregator - delivery by an external service, Ozon
 # registers the order; 3pl_tracking - delivery by an external service, the seller registers the
 # order; non_integrated - delivery by the seller.
+# PostingFbsListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending); the
+# lower-case spellings are accepted too.
+# PostingFbsListV3RequestFilterFbpFilter: Which postings shipped from partner (FBP) warehouses
+# to include: `ALL` (default) returns every posting that matches the other filters, `ONLY` only
+# FBP postings, `WITHOUT` every posting except FBP ones.
+# PostingFbsListV3RequestFilterStatus: Posting status: awaiting_registration - awaiting
+# registration; acceptance_in_progress - being accepted; awaiting_approve - awaiting
+# confirmation; awaiting_packaging - awaiting packaging; awaiting_deliver - awaiting shipment;
+# arbitration - in arbitration; client_arbitration - delivery arbitration opened by the buyer;
+# delivering - being delivered; driver_pickup - with the driver; delivered - delivered;
+# cancelled - cancelled; not_accepted - not accepted at the sorting centre; sent_by_seller -
+# sent by the seller.
+# PostingFbsPackageLabelCreateV3ResponseTaskTaskType: Label size the task produces: `big_label`
+# for the regular label, `small_label` for the small one.
+# PostingFbsPackageLabelGetV2ResponseStatusCode: State of the task: `pending` (queued),
+# `in_progress` (labels being generated), `completed` (the file is ready) or `error` (the file
+# could not be made).
 # PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode: Currency of your prices, the same
 # as set in the seller account: `RUB` - Russian rouble; `BYN` - Belarusian rouble; `KZT` -
 # tenge; `EUR` - euro; `USD` - US dollar; `CNY` - yuan.
+# PostingFbsUnfulfilledListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC`
+# (descending); the lower-case spellings are accepted too.
+# PostingFbsUnfulfilledListV3RequestFilterFbpFilter: Which postings shipped from partner (FBP)
+# warehouses to include: `ALL` (default) returns every posting that matches the other filters,
+# `ONLY` only FBP postings, `WITHOUT` every posting except FBP ones.
+# PostingFbsUnfulfilledListV3RequestFilterStatus: Posting status: `acceptance_in_progress` -
+# acceptance in progress; `awaiting_approve` - awaiting confirmation; `awaiting_packaging` -
+# awaiting packaging; `awaiting_registration` - awaiting registration; `awaiting_deliver` -
+# awaiting shipment; `arbitration` - arbitration; `client_arbitration` - customer delivery
+# arbitration; `delivering` - being delivered; `driver_pickup` - with the driver; `not_accepted`
+# - not accepted at the sorting centre.
 # PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType: Cargo unit type: `BOX` - box;
 # `PALLET` - pallet.
 # PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema: Delivery scheme: `SDS` - single SKU;
@@ -608,7 +759,7 @@ class FbsPosting(Model):
     """
 
     quantum_id: int | None = None
-    """ID of the economy product (quant)."""
+    """ID of the economy product (quant). 0 or null when the posting has no economy product."""
 
     require_blr_traceable_attrs: bool | None = None
     """true if traceability attributes must be filled in."""
@@ -805,7 +956,9 @@ class FbsPostingCancellation(Model):
     """Cancellation reason as text."""
 
     cancel_reason_id: int | None = None
-    """ID of the cancellation reason."""
+    """ID of the cancellation reason. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
+    """
 
     cancellation_initiator: str | None = None
     """Who cancelled the posting, as display text in Russian: the seller, the client or buyer,
@@ -1186,7 +1339,9 @@ class FbsPostingV4(Model):
     """
 
     quantum_id: int | None = None
-    """Identifier of the economy (quantum) product; null if none."""
+    """Identifier of the economy (quantum) product; 0 or null when the posting has no economy
+    product.
+    """
 
     require_blr_traceable_attrs: bool | None = None
     """`true` if traceability attributes must be filled in."""
@@ -1581,7 +1736,9 @@ class PostingDigitalListV1ResponseResult(Model):
     """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the reason the posting was cancelled."""
+    """Identifier of the reason the posting was cancelled. 0 while the posting is not cancelled
+    (Ozon's examples of postings in other states send 0).
+    """
 
     created_at: datetime | None = None
     """Date and time the posting was created."""
@@ -1712,7 +1869,9 @@ class PostingDigitalListV2ResponsePosting(Model):
     """Analytics data of the posting; returned when `with.analytics_data` is `true`."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the reason the posting was cancelled."""
+    """Identifier of the reason the posting was cancelled. 0 while the posting is not cancelled
+    (Ozon's examples of postings in other states send 0).
+    """
 
     cancellation: PostingDigitalListV2ResponsePostingCancellation | None = None
     """Cancellation details."""
@@ -1882,7 +2041,8 @@ class PostingFboGetV2ResponseResult(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     created_at: datetime | None = None
@@ -1999,7 +2159,8 @@ class PostingFboListV2ResponseResult(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     created_at: datetime | None = None
@@ -2125,7 +2286,8 @@ class PostingFboListV3ResponsePosting(Model):
 
     cancel_reason_id: int | None = None
     """Identifier of the reason the posting was cancelled. Reasons are listed by
-    /v1/posting/fbo/cancel-reason/list.
+    /v1/posting/fbo/cancel-reason/list. 0 while the posting is not cancelled (Ozon's examples of
+    postings in other states send 0).
     """
 
     cancellation: PostingFboListV3ResponsePostingCancellation | None = None
@@ -2870,7 +3032,9 @@ class PostingFbsGetByBarcodeV2ResponseResult(Model):
     """Posting barcodes; may be null."""
 
     cancel_reason_id: int | None = None
-    """Identifier of the posting cancellation reason."""
+    """Identifier of the posting cancellation reason. 0 while the posting is not cancelled (Ozon's
+    examples of postings in other states send 0).
+    """
 
     created_at: datetime | None = None
     """Date and time the posting was created."""
@@ -3628,8 +3792,10 @@ class PostingFbsListV3Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings per page, from 1 to 1000."""
 
-    dir: str | None = None
-    """Sort direction: asc - ascending; desc - descending."""
+    dir: PostingFbsListV3RequestDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case spellings are
+    accepted too.
+    """
 
     offset: int | None = None
     """Number of postings to skip. For example, with offset 10 the answer starts from the 11th
@@ -3670,7 +3836,7 @@ class PostingFbsListV3RequestFilter(RequestModel):
     provider_id: list[int] | None = None
     """Delivery service IDs. Get them with /v1/delivery-method/list."""
 
-    status: str | None = None
+    status: PostingFbsListV3RequestFilterStatus | None = None
     """Posting status: awaiting_registration - awaiting registration; acceptance_in_progress -
     being accepted; awaiting_approve - awaiting confirmation; awaiting_packaging - awaiting
     packaging; awaiting_deliver - awaiting shipment; arbitration - in arbitration;
@@ -3685,7 +3851,9 @@ class PostingFbsListV3RequestFilter(RequestModel):
     last_changed_status_date: FilterPeriod | None = None
     """Period in which the posting status last changed."""
 
-    fbp_filter: str | None = field(default=None, name="fbpFilter")
+    fbp_filter: PostingFbsListV3RequestFilterFbpFilter | None = field(
+        default=None, name="fbpFilter"
+    )
     """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
     every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
     posting except FBP ones. JSON name: ``fbpFilter``.
@@ -3766,7 +3934,7 @@ class PostingFbsListV4RequestFilter(RequestModel):
     provider_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    statuses: list[str] | None = None
+    statuses: list[PostingFbsListV4RequestFilterStatusesItem] | None = None
     """Posting statuses to return: `awaiting_registration` - awaiting registration;
     `acceptance_in_progress` - acceptance in progress; `awaiting_approve` - awaiting
     confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_deliver` - awaiting
@@ -3835,6 +4003,40 @@ class PostingFbsPackageLabelCreateV2ResponseResultTask(Model):
     """Label size of the task: `big_label` (regular label) or `small_label` (small label)."""
 
 
+class PostingFbsPackageLabelCreateV3Request(RequestModel):
+    """Postings to generate labels for."""
+
+    posting_numbers: Annotated[list[str], Meta(max_length=1000, min_length=1)]
+    """Numbers of the postings that need labels, 1 to 1000; each must be in the `awaiting_deliver`
+    status.
+    """
+
+
+class PostingFbsPackageLabelCreateV3Response(Model):
+    """The label generation tasks Ozon started, one per label size."""
+
+    tasks: AnswerList[PostingFbsPackageLabelCreateV3ResponseTask] = field(default_factory=list)
+    """The started tasks."""
+
+    def __post_init__(self) -> None:
+        if self.tasks is None:
+            self.tasks = []
+
+
+class PostingFbsPackageLabelCreateV3ResponseTask(Model):
+    """One label generation task."""
+
+    task_id: int | None = None
+    """Task identifier; pass it to /v2/posting/fbs/package-label/get to follow the task and get the
+    file.
+    """
+
+    task_type: PostingFbsPackageLabelCreateV3ResponseTaskTaskType | None = None
+    """Label size the task produces: `big_label` for the regular label, `small_label` for the small
+    one.
+    """
+
+
 class PostingFbsPackageLabelGetV1Response(Model):
     """Answer with the state or result of a label generation task."""
 
@@ -3877,6 +4079,53 @@ class PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting(Model):
 
     msg: str | None = None
     """Reason for the error."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+
+class PostingFbsPackageLabelGetV2Response(Model):
+    """State of a label generation task and, once it is done, the link to its file."""
+
+    error: OperationError | None = None
+    """What went wrong when the task failed; empty otherwise."""
+
+    file_url: str | None = None
+    """Link to the PDF file with the labels; empty until the task is `completed`."""
+
+    status: PostingFbsPackageLabelGetV2ResponseStatus | None = None
+    """Progress of the task."""
+
+
+class PostingFbsPackageLabelGetV2ResponseStatus(Model):
+    """Progress of a label generation task."""
+
+    code: PostingFbsPackageLabelGetV2ResponseStatusCode | None = None
+    """State of the task: `pending` (queued), `in_progress` (labels being generated), `completed`
+    (the file is ready) or `error` (the file could not be made).
+    """
+
+    postings_count: int | None = None
+    """Number of postings labels were requested for."""
+
+    printed_postings_count: int | None = None
+    """Number of postings whose labels were generated."""
+
+    unprinted_postings: AnswerList[PostingFbsPackageLabelGetV2ResponseStatusUnprintedPosting] = (
+        field(default_factory=list)
+    )
+    """Postings whose labels could not be generated, with the reason."""
+
+    def __post_init__(self) -> None:
+        if self.unprinted_postings is None:
+            self.unprinted_postings = []
+
+
+class PostingFbsPackageLabelGetV2ResponseStatusUnprintedPosting(Model):
+    """A posting without a label, with the reason."""
+
+    message: str | None = None
+    """Why no label could be generated for the posting."""
 
     posting_number: str | None = None
     """Posting number."""
@@ -4332,8 +4581,10 @@ class PostingFbsUnfulfilledListV3Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)]
     """Number of postings in the answer: minimum 1, maximum 1000."""
 
-    dir: str | None = None
-    """Sort direction: `asc` - ascending; `desc` - descending."""
+    dir: PostingFbsUnfulfilledListV3RequestDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case spellings are
+    accepted too.
+    """
 
     offset: int | None = None
     """Number of postings to skip; for example, with `offset` 10 the answer starts from the 11th
@@ -4381,7 +4632,7 @@ class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
     provider_id: list[int] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    status: str | None = None
+    status: PostingFbsUnfulfilledListV3RequestFilterStatus | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `awaiting_approve` -
     awaiting confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
     awaiting registration; `awaiting_deliver` - awaiting shipment; `arbitration` - arbitration;
@@ -4392,7 +4643,9 @@ class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
     warehouse_id: list[int] | None = None
     """Warehouse identifiers; get them with /v1/warehouse/list."""
 
-    fbp_filter: str | None = field(default=None, name="fbpFilter")
+    fbp_filter: PostingFbsUnfulfilledListV3RequestFilterFbpFilter | None = field(
+        default=None, name="fbpFilter"
+    )
     """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
     every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
     posting except FBP ones. JSON name: ``fbpFilter``.
@@ -4874,7 +5127,7 @@ class PostingFbsUnfulfilledListV4RequestFilter(RequestModel):
     provider_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Delivery service identifiers; get them with /v1/delivery-method/list."""
 
-    statuses: list[str] | None = None
+    statuses: list[PostingFbsUnfulfilledListV4RequestFilterStatusesItem] | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `awaiting_approve` -
     awaiting confirmation; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
     awaiting registration; `awaiting_deliver` - awaiting shipment; `arbitration` - arbitration;

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
         "veterinary_cover_document",
         "safety_data_sheet",
     ]
+    ProductImportBySkuV1RequestItemCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
+    ProductImportBySkuV1RequestItemVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
     ProductImportInfoV1ResponseResultItemStatus = (
         Literal["pending", "imported", "failed", "skipped"] | str
     )
@@ -38,12 +40,22 @@ if TYPE_CHECKING:
     ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
     ]
+    ProductImportPricesV1RequestPriceCurrencyCode = Literal[
+        "RUB", "BYN", "KZT", "EUR", "USD", "CNY"
+    ]
     ProductImportPricesV1RequestPricePriceStrategyEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
     ]
+    ProductImportPricesV1RequestPriceVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
+    ProductImportV3RequestItemCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
+    ProductImportV3RequestItemDimensionUnit = Literal["mm", "cm", "in"]
     ProductImportV3RequestItemPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"]
     ProductImportV3RequestItemPromotionType = Literal["REVIEWS_PROMO"]
     ProductImportV3RequestItemServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"]
+    ProductImportV3RequestItemVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
+    ProductImportV3RequestItemWeightUnit = Literal["g", "kg", "lb"]
+    ProductInfoAttributesV4RequestSortBy = Literal["sku", "offer_id", "id", "title"]
+    ProductInfoAttributesV4RequestSortDir = Literal["ASC", "DESC", "asc", "desc"]
     ProductInfoLimitV4ResponseOperationLimitsLimitType = (
         Literal["UNSPECIFIED", "RATE_LIMIT_PER_MINUTE"] | str
     )
@@ -221,17 +233,29 @@ else:
         "veterinary_cover_document",
         "safety_data_sheet",
     ]
+    ProductImportBySkuV1RequestItemCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
+    ProductImportBySkuV1RequestItemVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
     ProductImportInfoV1ResponseResultItemStatus = str
     ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
     ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
     ]
+    ProductImportPricesV1RequestPriceCurrencyCode = Literal[
+        "RUB", "BYN", "KZT", "EUR", "USD", "CNY"
+    ]
     ProductImportPricesV1RequestPricePriceStrategyEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
     ]
+    ProductImportPricesV1RequestPriceVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
+    ProductImportV3RequestItemCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
+    ProductImportV3RequestItemDimensionUnit = Literal["mm", "cm", "in"]
     ProductImportV3RequestItemPromotionOperation = Literal["UNKNOWN", "ENABLE", "DISABLE"]
     ProductImportV3RequestItemPromotionType = Literal["REVIEWS_PROMO"]
     ProductImportV3RequestItemServiceType = Literal["IS_CODE_SERVICE", "IS_NO_CODE_SERVICE"]
+    ProductImportV3RequestItemVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
+    ProductImportV3RequestItemWeightUnit = Literal["g", "kg", "lb"]
+    ProductInfoAttributesV4RequestSortBy = Literal["sku", "offer_id", "id", "title"]
+    ProductInfoAttributesV4RequestSortDir = Literal["ASC", "DESC", "asc", "desc"]
     ProductInfoLimitV4ResponseOperationLimitsLimitType = str
     ProductInfoListV3ResponseItemErrorLevel = str
     ProductInfoListV3ResponseItemPriceIndexesColorIndex = str
@@ -343,6 +367,12 @@ else:
 # registration certificate; `refused_letter` refusal letter; `veterinary_cover_document`
 # veterinary certificate; `safety_data_sheet` safety data sheet. The current list comes from
 # /v1/product/certificate/types.
+# ProductImportBySkuV1RequestItemCurrencyCode: Currency of your prices; must match the
+# settlement currency set in your seller account, otherwise an error is returned. Default RUB.
+# Values: RUB (Russian ruble), BYN (Belarusian ruble), KZT (tenge), EUR (euro), USD (US dollar),
+# CNY (yuan).
+# ProductImportBySkuV1RequestItemVat: Current VAT rate for the product: 0 (not subject to VAT),
+# 0.05 (5%), 0.07 (7%), 0.1 (10%), 0.2 (20%) or 0.22 (22%).
 # ProductImportInfoV1ResponseResultItemStatus: Processing status (product data is processed in
 # queues): pending - waiting in the queue; imported - loaded successfully; failed - loaded with
 # errors; skipped - not updated because the request contained no changes.
@@ -352,9 +382,20 @@ else:
 # ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled: Automatic adding of the
 # product to promotions: ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged
 # (default).
+# ProductImportPricesV1RequestPriceCurrencyCode: Currency of your prices; must match the
+# settlement currency set in your seller account, otherwise an error is returned. Default RUB.
+# Values: RUB (Russian ruble), BYN (Belarusian ruble), KZT (tenge), EUR (euro), USD (US dollar),
+# CNY (yuan).
 # ProductImportPricesV1RequestPricePriceStrategyEnabled: Automatic application of price
 # strategies: ENABLED - turn on (also set min_price); DISABLED - turn off and remove the product
 # from its strategy; UNKNOWN - leave unchanged (default).
+# ProductImportPricesV1RequestPriceVat: Current VAT rate for the product: 0 (not subject to
+# VAT), 0.05 (5%), 0.07 (7%), 0.1 (10%), 0.2 (20%) or 0.22 (22%).
+# ProductImportV3RequestItemCurrencyCode: Currency of the prices; must match the currency set in
+# the seller account, otherwise an error is returned. Default RUB. Values: RUB (Russian rouble),
+# BYN (Belarusian rouble), KZT (tenge), EUR (euro), USD (US dollar), CNY (yuan).
+# ProductImportV3RequestItemDimensionUnit: Unit of the dimensions: mm (millimetres), cm
+# (centimetres), in (inches).
 # ProductImportV3RequestItemPromotionOperation: What to do with the promotion: ENABLE (turn on),
 # DISABLE (turn off), UNKNOWN (leave unchanged; the default).
 # ProductImportV3RequestItemPromotionType: Promotion type: REVIEWS_PROMO (the "accelerated
@@ -362,6 +403,14 @@ else:
 # ProductImportV3RequestItemServiceType: Service type of a product in the create or update
 # request: IS_CODE_SERVICE (default) or IS_NO_CODE_SERVICE; Ozon gives no further explanation of
 # the values.
+# ProductImportV3RequestItemVat: VAT rate as a fraction: 0 (not subject to VAT), 0.05 (5%), 0.07
+# (7%), 0.1 (10%), 0.2 (20%), 0.22 (22%). Pass the rate currently in force.
+# ProductImportV3RequestItemWeightUnit: Unit of the weight: g (grams), kg (kilograms), lb
+# (pounds).
+# ProductInfoAttributesV4RequestSortBy: Field to sort by: sku (Ozon SKU), offer_id (article
+# code), id (product identifier), title (product name).
+# ProductInfoAttributesV4RequestSortDir: Sort direction: `ASC` (ascending) or `DESC`
+# (descending); the lower-case spellings are accepted too.
 # ProductInfoLimitV4ResponseOperationLimitsLimitType: Kind of limit: `RATE_LIMIT_PER_MINUTE` -
 # products per minute; `UNSPECIFIED` - not specified.
 # ProductInfoListV3ResponseItemErrorLevel: Severity of a product error: ERROR_LEVEL_UNSPECIFIED
@@ -497,7 +546,8 @@ class ProductCardAttributeInput(RequestModel):
     complex_id: int | None = None
     """Identifier of the complex attribute that groups nested attributes (for example, a Processor
     attribute with nested Manufacturer and L2 Cache attributes, each of which can have several
-    values).
+    values). 0 for an attribute that belongs to no complex attribute (Ozon's examples send 0
+    so).
     """
 
     id: int | None = None
@@ -511,7 +561,9 @@ class ProductCardAttributeValueInput(RequestModel):
     """One value of a product attribute."""
 
     dictionary_value_id: int | None = None
-    """Identifier of the value in the attribute dictionary, for attributes that have one."""
+    """Identifier of the value in the attribute dictionary, for attributes that have one. 0 for a
+    value typed in rather than chosen from a dictionary (Ozon's examples send 0 so).
+    """
 
     value: str | None = None
     """The value text."""
@@ -1033,12 +1085,12 @@ class ProductImportBySkuV1RequestItem(RequestModel):
     old_price value here.
     """
 
-    vat: str | None = None
+    vat: ProductImportBySkuV1RequestItemVat | None = None
     """Current VAT rate for the product: 0 (not subject to VAT), 0.05 (5%), 0.07 (7%), 0.1 (10%),
     0.2 (20%) or 0.22 (22%).
     """
 
-    currency_code: str | None = None
+    currency_code: ProductImportBySkuV1RequestItemCurrencyCode | None = None
     """Currency of your prices; must match the settlement currency set in your seller account,
     otherwise an error is returned. Default RUB. Values: RUB (Russian ruble), BYN (Belarusian
     ruble), KZT (tenge), EUR (euro), USD (US dollar), CNY (yuan).
@@ -1161,7 +1213,7 @@ class ProductImportPricesV1RequestPrice(RequestModel):
     UNKNOWN - leave unchanged (default).
     """
 
-    currency_code: str | None = None
+    currency_code: ProductImportPricesV1RequestPriceCurrencyCode | None = None
     """Currency of your prices; must match the settlement currency set in your seller account,
     otherwise an error is returned. Default RUB. Values: RUB (Russian ruble), BYN (Belarusian
     ruble), KZT (tenge), EUR (euro), USD (US dollar), CNY (yuan).
@@ -1215,7 +1267,7 @@ class ProductImportPricesV1RequestPrice(RequestModel):
     price.
     """
 
-    vat: str | None = None
+    vat: ProductImportPricesV1RequestPriceVat | None = None
     """Current VAT rate for the product: 0 (not subject to VAT), 0.05 (5%), 0.07 (7%), 0.1 (10%),
     0.2 (20%) or 0.22 (22%).
     """
@@ -1291,7 +1343,7 @@ class ProductImportV3RequestItem(RequestModel):
     reference allows at most 5 videos per product, each 8 seconds to 5 minutes long.
     """
 
-    currency_code: str | None = None
+    currency_code: ProductImportV3RequestItemCurrencyCode | None = None
     """Currency of the prices; must match the currency set in the seller account, otherwise an
     error is returned. Default RUB. Values: RUB (Russian rouble), BYN (Belarusian rouble), KZT
     (tenge), EUR (euro), USD (US dollar), CNY (yuan).
@@ -1303,7 +1355,7 @@ class ProductImportV3RequestItem(RequestModel):
     new_description_category_id: int | None = None
     """New category identifier; set it only to move the product to another category."""
 
-    dimension_unit: str | None = None
+    dimension_unit: ProductImportV3RequestItemDimensionUnit | None = None
     """Unit of the dimensions: mm (millimetres), cm (centimetres), in (inches)."""
 
     geo_names: list[str] | None = None
@@ -1347,7 +1399,7 @@ class ProductImportV3RequestItem(RequestModel):
     service_type: ProductImportV3RequestItemServiceType | None = None
     """Service type of the product, IS_CODE_SERVICE (default) or IS_NO_CODE_SERVICE."""
 
-    vat: str | None = None
+    vat: ProductImportV3RequestItemVat | None = None
     """VAT rate as a fraction: 0 (not subject to VAT), 0.05 (5%), 0.07 (7%), 0.1 (10%), 0.2 (20%),
     0.22 (22%). Pass the rate currently in force.
     """
@@ -1357,7 +1409,7 @@ class ProductImportV3RequestItem(RequestModel):
     be the real value, not 0.
     """
 
-    weight_unit: str | None = None
+    weight_unit: ProductImportV3RequestItemWeightUnit | None = None
     """Unit of the weight: g (grams), kg (kilograms), lb (pounds)."""
 
     width: int | None = None
@@ -1412,13 +1464,15 @@ class ProductInfoAttributesV4Request(RequestModel):
     limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
     """Number of values per page, 1 to 1000."""
 
-    sort_by: str | None = None
+    sort_by: ProductInfoAttributesV4RequestSortBy | None = None
     """Field to sort by: sku (Ozon SKU), offer_id (article code), id (product identifier), title
     (product name).
     """
 
-    sort_dir: str | None = None
-    """Sort direction: asc (ascending) or desc (descending)."""
+    sort_dir: ProductInfoAttributesV4RequestSortDir | None = None
+    """Sort direction: `ASC` (ascending) or `DESC` (descending); the lower-case spellings are
+    accepted too.
+    """
 
 
 class ProductInfoAttributesV4RequestFilter(RequestModel):
@@ -1552,7 +1606,8 @@ class ProductInfoAttributesV4ResponseResultAttribute(Model):
     complex_id: int | None = None
     """Identifier of the complex attribute that groups nested attributes (for example, a Processor
     attribute with nested Manufacturer and L2 Cache attributes, each of which can have several
-    values).
+    values). 0 for an attribute that belongs to no complex attribute (Ozon's examples send 0
+    so).
     """
 
     id: int | None = None
@@ -1574,7 +1629,8 @@ class ProductInfoAttributesV4ResponseResultComplexAttribute(Model):
 
     complex_id: int | None = None
     """Identifier of the parent attribute that holds nested attributes; for example a "Processor"
-    attribute can contain "Manufacturer" and "L2 Cache", each with several possible values.
+    attribute can contain "Manufacturer" and "L2 Cache", each with several possible values. 0
+    for an attribute that belongs to no complex attribute (Ozon's examples send 0 so).
     """
 
     values: AnswerList[ProductAttributesResponseDictionaryValue] = field(default_factory=list)

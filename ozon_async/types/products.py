@@ -296,7 +296,8 @@ class ProductsInfoAttributesV3ResponseResultAttribute(Model):
     complex_id: int | None = None
     """ID of the complex attribute this attribute belongs to. A complex attribute groups nested
     attributes; for example, "Processor" has the nested attributes "Manufacturer" and "L2
-    cache", each of which can have several values.
+    cache", each of which can have several values. 0 for an attribute that belongs to no complex
+    attribute (Ozon's examples send 0 so).
     """
 
     values: AnswerList[ProductCardAttributeValue] = field(default_factory=list)
@@ -327,7 +328,9 @@ class ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute(Model):
     """Attribute ID."""
 
     complex_id: int | None = None
-    """ID of the complex attribute this attribute belongs to."""
+    """ID of the complex attribute this attribute belongs to. 0 for an attribute that belongs to no
+    complex attribute (Ozon's examples send 0 so).
+    """
 
     values: AnswerList[ProductAttributesResponseDictionaryValue] = field(default_factory=list)
     """Values of the attribute."""

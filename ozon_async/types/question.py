@@ -14,17 +14,25 @@ if TYPE_CHECKING:
     QuestionAnswerListV1ResponseAnswerStatusPublication = (
         Literal["PUBLISHED", "AWAITING_MODERATION", "MODERATION_FAILED", "DUPLICATE"] | str
     )
+    QuestionListV1RequestFilterStatus = Literal["NEW", "ALL", "VIEWED", "PROCESSED", "UNPROCESSED"]
     QuestionListV1RequestSortDir = Literal["DESC", "ASC"]
+    QuestionRequestStatus = Literal["NEW", "VIEWED", "PROCESSED"]
     QuestionResponseStatus = Literal["NEW", "ALL", "VIEWED", "PROCESSED", "UNPROCESSED"] | str
 else:
     QuestionAnswerListV1ResponseAnswerStatusPublication = str
+    QuestionListV1RequestFilterStatus = Literal["NEW", "ALL", "VIEWED", "PROCESSED", "UNPROCESSED"]
     QuestionListV1RequestSortDir = Literal["DESC", "ASC"]
+    QuestionRequestStatus = Literal["NEW", "VIEWED", "PROCESSED"]
     QuestionResponseStatus = str
 # QuestionAnswerListV1ResponseAnswerStatusPublication: Publication status of the answer:
 # `PUBLISHED` - published; `AWAITING_MODERATION` - waiting for moderation; `MODERATION_FAILED` -
 # rejected by moderation; `DUPLICATE` - a duplicate.
+# QuestionListV1RequestFilterStatus: Question status: `NEW` - new; `ALL` - all questions;
+# `VIEWED` - viewed; `PROCESSED` - processed; `UNPROCESSED` - not processed.
 # QuestionListV1RequestSortDir: Sort direction: `DESC` - descending (default); `ASC` -
 # ascending.
+# QuestionRequestStatus: New status of the questions: `NEW` - new; `VIEWED` - viewed;
+# `PROCESSED` - processed.
 # QuestionResponseStatus: Question status: `NEW` - new; `ALL` - all questions; `VIEWED` -
 # viewed; `PROCESSED` - processed; `UNPROCESSED` - not processed.
 
@@ -172,7 +180,7 @@ class QuestionListV1RequestFilter(RequestModel):
     date_to: datetime | None = None
     """End of the publication period."""
 
-    status: str | None = None
+    status: QuestionListV1RequestFilterStatus | None = None
     """Question status: `NEW` - new; `ALL` - all questions; `VIEWED` - viewed; `PROCESSED` -
     processed; `UNPROCESSED` - not processed.
     """
@@ -203,7 +211,7 @@ class QuestionRequest(RequestModel):
     question_ids: list[str]
     """Identifiers of the questions to update; get them with /v1/question/list."""
 
-    status: str
+    status: QuestionRequestStatus
     """New status of the questions: `NEW` - new; `VIEWED` - viewed; `PROCESSED` - processed."""
 
 

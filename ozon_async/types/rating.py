@@ -14,10 +14,42 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
+    RatingHistoryV1RequestRatingsItem = Literal[
+        "rating_on_time",
+        "rating_review_avg_score_total",
+        "rating_ssl",
+        "rating_on_time_supply_delivery",
+        "rating_order_accuracy",
+        "rating_on_time_supply_cancellation",
+        "rating_reaction_time",
+        "rating_average_response_time",
+        "rating_replied_dialogs_ratio",
+        "rating_general_indicator_fbs_rfbs",
+        "rating_price_green",
+        "rating_price_yellow",
+        "rating_price_red",
+        "rating_price_super",
+    ]
     RatingIndexFbsPostingListV1ResponseErrorPostingErrorType = (
         Literal["UNSPECIFIED", "SELLER_CANCELLATION", "SELLER_DELAY"] | str
     )
 else:
+    RatingHistoryV1RequestRatingsItem = Literal[
+        "rating_on_time",
+        "rating_review_avg_score_total",
+        "rating_ssl",
+        "rating_on_time_supply_delivery",
+        "rating_order_accuracy",
+        "rating_on_time_supply_cancellation",
+        "rating_reaction_time",
+        "rating_average_response_time",
+        "rating_replied_dialogs_ratio",
+        "rating_general_indicator_fbs_rfbs",
+        "rating_price_green",
+        "rating_price_yellow",
+        "rating_price_red",
+        "rating_price_super",
+    ]
     RatingIndexFbsPostingListV1ResponseErrorPostingErrorType = str
 # RatingIndexFbsPostingListV1ResponseErrorPostingErrorType: Error type: `UNSPECIFIED` not
 # specified; `SELLER_CANCELLATION` the seller cancelled the posting; `SELLER_DELAY` the seller
@@ -33,7 +65,7 @@ class RatingHistoryV1Request(RequestModel):
     date_to: datetime
     """End of the period."""
 
-    ratings: list[str]
+    ratings: list[RatingHistoryV1RequestRatingsItem]
     """System names of the ratings to return values for: `rating_on_time` share of orders fulfilled
     on time over the last 30 days; `rating_review_avg_score_total` average score of all
     products; `rating_ssl` FBO performance score, which combines

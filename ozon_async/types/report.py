@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
 from ozon_async._models import AnswerDict, AnswerList, Model, RequestModel
 from ozon_async.types.common import (
+    DateRange,
     Language,
 )
 
@@ -32,8 +33,23 @@ if TYPE_CHECKING:
         | str
     )
     ReportInfoStatus = Literal["waiting", "processing", "success", "failed"] | str
-    ReportLanguageWithDefault = str
-    ReportListV1RequestReportType = str
+    ReportLanguageWithDefault = Literal["DEFAULT", "RU", "EN"]
+    ReportListV1RequestReportType = Literal[
+        "ALL",
+        "SELLER_PRODUCTS",
+        "SELLER_STOCK",
+        "SELLER_RETURNS",
+        "SELLER_POSTINGS",
+        "SELLER_DISCOUNTED",
+        "MUTUAL_SETTLEMENT",
+        "DOCUMENT_B2B_SALES",
+        "COMPENSATION_REPORT",
+        "DECOMPENSATION_REPORT",
+        "MARKED_PRODUCTS_SALES",
+        "SELLER_PLACEMENT_BY_PRODUCTS",
+        "SELLER_PLACEMENT_BY_SUPPLIES",
+    ]
+    ReportPostingsCreateV1RequestFilterDeliverySchemaItem = Literal["fbo", "fbs"]
     ReportProductsCreateV1RequestVisibility = Literal[
         "ALL",
         "VALIDATION_STATE_FAIL",
@@ -46,7 +62,9 @@ if TYPE_CHECKING:
         "AUTO_ARCHIVED",
         "MANUAL_ARCHIVED",
     ]
-    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal["FBS", "FBO", "ALL"]
+    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal[
+        "FBS", "FBO", "ALL", "fbs", "fbo", "all"
+    ]
     ReportReturnsCreateV2RequestFilterStatus = Literal[
         "DisputeOpened",
         "OnSellerApproval",
@@ -86,8 +104,23 @@ if TYPE_CHECKING:
 else:
     ReportInfoReportType = str
     ReportInfoStatus = str
-    ReportLanguageWithDefault = str
-    ReportListV1RequestReportType = str
+    ReportLanguageWithDefault = Literal["DEFAULT", "RU", "EN"]
+    ReportListV1RequestReportType = Literal[
+        "ALL",
+        "SELLER_PRODUCTS",
+        "SELLER_STOCK",
+        "SELLER_RETURNS",
+        "SELLER_POSTINGS",
+        "SELLER_DISCOUNTED",
+        "MUTUAL_SETTLEMENT",
+        "DOCUMENT_B2B_SALES",
+        "COMPENSATION_REPORT",
+        "DECOMPENSATION_REPORT",
+        "MARKED_PRODUCTS_SALES",
+        "SELLER_PLACEMENT_BY_PRODUCTS",
+        "SELLER_PLACEMENT_BY_SUPPLIES",
+    ]
+    ReportPostingsCreateV1RequestFilterDeliverySchemaItem = Literal["fbo", "fbs"]
     ReportProductsCreateV1RequestVisibility = Literal[
         "ALL",
         "VALIDATION_STATE_FAIL",
@@ -100,7 +133,9 @@ else:
         "AUTO_ARCHIVED",
         "MANUAL_ARCHIVED",
     ]
-    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal["FBS", "FBO", "ALL"]
+    ReportReturnsCreateV2RequestFilterDeliverySchema = Literal[
+        "FBS", "FBO", "ALL", "fbs", "fbo", "all"
+    ]
     ReportReturnsCreateV2RequestFilterStatus = Literal[
         "DisputeOpened",
         "OnSellerApproval",
@@ -147,9 +182,10 @@ else:
 # created; failed - generation failed.
 # ReportLanguageWithDefault: Language of the report: `DEFAULT` the seller account language, `RU`
 # Russian, `EN` English.
-# ReportListV1RequestReportType: Which reports to list: `ALL`, or one type such as
+# ReportListV1RequestReportType: Which reports to list: `ALL` (the default) or one report type:
 # `SELLER_PRODUCTS`, `SELLER_STOCK`, `SELLER_RETURNS`, `SELLER_POSTINGS`, `SELLER_DISCOUNTED`,
-# `SELLER_PRODUCT_PRICES`.
+# `MUTUAL_SETTLEMENT`, `DOCUMENT_B2B_SALES`, `COMPENSATION_REPORT`, `DECOMPENSATION_REPORT`,
+# `MARKED_PRODUCTS_SALES`, `SELLER_PLACEMENT_BY_PRODUCTS` or `SELLER_PLACEMENT_BY_SUPPLIES`.
 # ReportProductsCreateV1RequestVisibility: Product visibility filter for the products report:
 # ALL - all products except archived; VALIDATION_STATE_FAIL - failed the validator check at pre-
 # moderation; TO_SUPPLY - ready for sale; IN_SALE - on sale; REMOVED_FROM_SALE - hidden from
@@ -158,6 +194,7 @@ else:
 # manually.
 # ReportReturnsCreateV2RequestFilterDeliverySchema: Fulfilment scheme of the returns: `FBS` for
 # returns to the seller's own warehouse, `FBO` for returns to an Ozon warehouse, `ALL` for both.
+# The lower-case spellings are accepted too.
 # ReportReturnsCreateV2RequestFilterStatus: Return status to include: `DisputeOpened` (a dispute
 # with the buyer is open), `OnSellerApproval` (waiting for the seller's approval),
 # `ArrivedAtReturnPlace` (at the pick-up point), `OnSellerClarification` (the seller is asked to
@@ -245,18 +282,16 @@ class ReportListV1Request(RequestModel):
     `page` required; leaving it out starts from the first page, so it is optional here.
     """
 
-    page: Annotated[int, Meta(ge=1)] | None = None
-    """Page number, starting from 1."""
+    page: int | None = None
+    """Number of the page to return. Ozon states no lower bound; its examples start at 1, and 0 is
+    passed on unchanged.
+    """
 
     page_size: Annotated[int, Meta(le=1000)] | None = None
     """Number of reports per page. Default 100, maximum 1000."""
 
     report_type: ReportListV1RequestReportType | None = None
-    """Report type filter: ALL (default) or one of the report type codes such as SELLER_PRODUCTS,
-    SELLER_STOCK, SELLER_RETURNS, SELLER_POSTINGS, SELLER_DISCOUNTED, MUTUAL_SETTLEMENT,
-    DOCUMENT_B2B_SALES, COMPENSATION_REPORT, DECOMPENSATION_REPORT, MARKED_PRODUCTS_SALES,
-    SELLER_PLACEMENT_BY_PRODUCTS, SELLER_PLACEMENT_BY_SUPPLIES.
-    """
+    """Report type filter: `ALL` (the default) or one report type code; see the list of values."""
 
 
 class ReportListV1Response(Model):
@@ -283,18 +318,8 @@ class ReportListV1ResponseResult(Model):
 class ReportMarkedProductsSalesCreateV1Request(RequestModel):
     """Request to generate a sales report on products with marking codes."""
 
-    date: ReportMarkedProductsSalesCreateV1RequestDate | None = None
+    date: DateRange | None = None
     """Reporting period; shorten it if the report would exceed 50,000 marking codes."""
-
-
-class ReportMarkedProductsSalesCreateV1RequestDate(RequestModel):
-    """Reporting period of the marked products sales report."""
-
-    from_: date = field(name="from")
-    """First day of the period, format YYYY-MM-DD. JSON name: ``from``."""
-
-    to: date
-    """Last day of the period, format YYYY-MM-DD."""
 
 
 class ReportPostingsCreateV1Request(RequestModel):
@@ -322,7 +347,10 @@ class ReportPostingsCreateV1RequestFilter(RequestModel):
     cancel_reason_id: list[int] | None = None
     """Cancellation reason identifiers."""
 
-    delivery_schema: Annotated[list[str], Meta(max_length=1)] | None = None
+    delivery_schema: (
+        Annotated[list[ReportPostingsCreateV1RequestFilterDeliverySchemaItem], Meta(max_length=1)]
+        | None
+    ) = None
     """Work scheme: fbo - report on FBO postings; fbs - report on FBS postings. Only one value per
     request.
     """
@@ -438,7 +466,7 @@ class ReportReturnsCreateV2RequestFilter(RequestModel):
 
     delivery_schema: ReportReturnsCreateV2RequestFilterDeliverySchema | None = None
     """Fulfilment scheme of the returns: `FBS` for returns to the seller's own warehouse, `FBO` for
-    returns to an Ozon warehouse, `ALL` for both.
+    returns to an Ozon warehouse, `ALL` for both. The lower-case spellings are accepted too.
     """
 
 

@@ -17,13 +17,111 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
+    ReturnsListV1RequestFilterReturnSchema = Literal["FBS", "FBO"]
+    ReturnsListV1RequestFilterVisualStatusName = Literal[
+        "DisputeOpened",
+        "OnSellerApproval",
+        "ArrivedAtReturnPlace",
+        "OnSellerClarification",
+        "OnSellerClarificationAfterPartialCompensation",
+        "OfferedPartialCompensation",
+        "ReturnMoneyApproved",
+        "PartialCompensationReturned",
+        "CancelledDisputeNotOpen",
+        "Rejected",
+        "CrmRejected",
+        "Cancelled",
+        "Approved",
+        "ApprovedByOzon",
+        "ReceivedBySeller",
+        "MovingToSeller",
+        "ReturningToSellerByCourier",
+        "Utilizing",
+        "Utilized",
+        "MoneyReturned",
+        "PartialCompensationInProcess",
+        "DisputeYouOpened",
+        "CompensationRejected",
+        "DisputeOpening",
+        "CompensationOffered",
+        "WaitingCompensation",
+        "SendingError",
+        "CompensationRejectedBySla",
+        "CompensationRejectedBySeller",
+        "MovingToOzon",
+        "ReturnedToOzon",
+        "MoneyReturnedBySystem",
+        "WaitingShipment",
+    ]
     ReturnsListV1ResponseReturnType = (
         Literal["Cancellation", "FullReturn", "PartialReturn", "ClientReturn", "Unknown"] | str
     )
+    ReturnsRfbsListV2RequestFilterGroupStateItem = Literal[
+        "All", "New", "Delivering", "Checkout", "Arbitration", "Approved", "Rejected"
+    ]
     ReturnsRfbsProductCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
 else:
+    ReturnsListV1RequestFilterReturnSchema = Literal["FBS", "FBO"]
+    ReturnsListV1RequestFilterVisualStatusName = Literal[
+        "DisputeOpened",
+        "OnSellerApproval",
+        "ArrivedAtReturnPlace",
+        "OnSellerClarification",
+        "OnSellerClarificationAfterPartialCompensation",
+        "OfferedPartialCompensation",
+        "ReturnMoneyApproved",
+        "PartialCompensationReturned",
+        "CancelledDisputeNotOpen",
+        "Rejected",
+        "CrmRejected",
+        "Cancelled",
+        "Approved",
+        "ApprovedByOzon",
+        "ReceivedBySeller",
+        "MovingToSeller",
+        "ReturningToSellerByCourier",
+        "Utilizing",
+        "Utilized",
+        "MoneyReturned",
+        "PartialCompensationInProcess",
+        "DisputeYouOpened",
+        "CompensationRejected",
+        "DisputeOpening",
+        "CompensationOffered",
+        "WaitingCompensation",
+        "SendingError",
+        "CompensationRejectedBySla",
+        "CompensationRejectedBySeller",
+        "MovingToOzon",
+        "ReturnedToOzon",
+        "MoneyReturnedBySystem",
+        "WaitingShipment",
+    ]
     ReturnsListV1ResponseReturnType = str
+    ReturnsRfbsListV2RequestFilterGroupStateItem = Literal[
+        "All", "New", "Delivering", "Checkout", "Arbitration", "Approved", "Rejected"
+    ]
     ReturnsRfbsProductCurrencyCode = str
+# ReturnsListV1RequestFilterReturnSchema: Filter by fulfilment scheme: FBS or FBO.
+# ReturnsListV1RequestFilterVisualStatusName: Filter by return status: DisputeOpened - dispute
+# with the customer opened; OnSellerApproval - awaiting seller approval; ArrivedAtReturnPlace -
+# at the pick-up point; OnSellerClarification - clarification by the seller;
+# OnSellerClarificationAfterPartialCompensation - clarification by the seller after partial
+# compensation; OfferedPartialCompensation - partial compensation offered; ReturnMoneyApproved -
+# refund approved; PartialCompensationReturned - part of the money refunded;
+# CancelledDisputeNotOpen - return rejected, no dispute opened; Rejected - request rejected;
+# CrmRejected - request rejected by Ozon; Cancelled - request cancelled; Approved - approved by
+# the seller; ApprovedByOzon - approved by Ozon; ReceivedBySeller - seller received the return;
+# MovingToSeller - on its way to the seller; ReturningToSellerByCourier - a courier is bringing
+# it to the seller; Utilizing - being disposed of; Utilized - disposed of; MoneyReturned - full
+# amount refunded to the customer; PartialCompensationInProcess - partial refund approved;
+# DisputeYouOpened - the seller opened a dispute; CompensationRejected - compensation refused;
+# DisputeOpening - support request sent; CompensationOffered - awaiting your decision on
+# compensation; WaitingCompensation - awaiting compensation; SendingError - error sending the
+# support request; CompensationRejectedBySla - decision deadline expired;
+# CompensationRejectedBySeller - the seller declined compensation; MovingToOzon - on its way to
+# an Ozon warehouse; ReturnedToOzon - at an Ozon warehouse; MoneyReturnedBySystem - quick
+# refund; WaitingShipment - awaiting dispatch.
 # ReturnsListV1ResponseReturnType: Return type: Cancellation - cancelled before delivery;
 # FullReturn - full refusal on delivery; PartialReturn - partial refusal on delivery;
 # ClientReturn - customer return after delivery; Unknown - technical return.
@@ -162,7 +260,7 @@ class ReturnsListV1RequestFilter(RequestModel):
     offer_id: str | None = None
     """Filter by product offer ID (article)."""
 
-    visual_status_name: str | None = None
+    visual_status_name: ReturnsListV1RequestFilterVisualStatusName | None = None
     """Filter by return status: DisputeOpened - dispute with the customer opened; OnSellerApproval
     - awaiting seller approval; ArrivedAtReturnPlace - at the pick-up point;
     OnSellerClarification - clarification by the seller;
@@ -190,10 +288,10 @@ class ReturnsListV1RequestFilter(RequestModel):
     barcode: str | None = None
     """Filter by the return label barcode."""
 
-    return_schema: str | None = None
+    return_schema: ReturnsListV1RequestFilterReturnSchema | None = None
     """Filter by fulfilment scheme: FBS or FBO."""
 
-    compensation_status_id: int | None = None
+    compensation_status_id: Literal[1, 2, 3, 4] | None = None
     """Filter by compensation status: 1 - sent, 2 - received, 3 - cancelled, 4 - decompensated
     (compensation reversed).
     """
@@ -626,7 +724,7 @@ class ReturnsRfbsListV2RequestFilter(RequestModel):
     posting_number: str | None = None
     """Posting number."""
 
-    group_state: list[str] | None = None
+    group_state: list[ReturnsRfbsListV2RequestFilterGroupStateItem] | None = None
     """Filter by request status groups: All - all requests, New - new, Delivering - in transit,
     Checkout - under inspection, Arbitration - disputed, Approved - agreed, Rejected - rejected.
     """

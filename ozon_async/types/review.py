@@ -14,9 +14,12 @@ from ozon_async.types.common import (
 )
 
 if TYPE_CHECKING:
+    ReviewChangeStatusV1RequestStatus = Literal["PROCESSED", "UNPROCESSED"]
     ReviewChangeStatusV2RequestStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"]
     ReviewInfoV1ResponseOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
     ReviewInfoV1ResponseStatus = Literal["UNPROCESSED", "PROCESSED"] | str
+    ReviewListV1RequestSortDir = Literal["ASC", "DESC"]
+    ReviewListV1RequestStatus = Literal["ALL", "UNPROCESSED", "PROCESSED"]
     ReviewListV1ResponseReviewOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
     ReviewListV1ResponseReviewStatus = Literal["UNPROCESSED", "PROCESSED"] | str
     ReviewListV2RequestFiltersOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
@@ -24,20 +27,28 @@ if TYPE_CHECKING:
     ReviewOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
     ReviewStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"] | str
 else:
+    ReviewChangeStatusV1RequestStatus = Literal["PROCESSED", "UNPROCESSED"]
     ReviewChangeStatusV2RequestStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"]
     ReviewInfoV1ResponseOrderStatus = str
     ReviewInfoV1ResponseStatus = str
+    ReviewListV1RequestSortDir = Literal["ASC", "DESC"]
+    ReviewListV1RequestStatus = Literal["ALL", "UNPROCESSED", "PROCESSED"]
     ReviewListV1ResponseReviewOrderStatus = str
     ReviewListV1ResponseReviewStatus = str
     ReviewListV2RequestFiltersOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
     ReviewListV2RequestFiltersStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = str
     ReviewStatus = str
+# ReviewChangeStatusV1RequestStatus: New status: PROCESSED - processed; UNPROCESSED - not
+# processed.
 # ReviewChangeStatusV2RequestStatus: Review status: NEW - new; VIEWED - viewed; PROCESSED -
 # processed. UNPROCESSED (not processed) is the older value still seen in Ozon's examples.
 # ReviewInfoV1ResponseOrderStatus: Status of the order the customer reviewed: DELIVERED -
 # delivered; CANCELLED - cancelled.
 # ReviewInfoV1ResponseStatus: Review status: UNPROCESSED - not processed; PROCESSED - processed.
+# ReviewListV1RequestSortDir: Sort direction: ASC - ascending; DESC - descending.
+# ReviewListV1RequestStatus: Review status filter: ALL - all; UNPROCESSED - not processed;
+# PROCESSED - processed.
 # ReviewListV1ResponseReviewOrderStatus: Status of the order the customer reviewed: DELIVERED -
 # delivered; CANCELLED - cancelled.
 # ReviewListV1ResponseReviewStatus: Review status: UNPROCESSED - not processed; PROCESSED -
@@ -58,7 +69,7 @@ class ReviewChangeStatusV1Request(RequestModel):
     review_ids: Annotated[list[str], Meta(max_length=100, min_length=1)]
     """Review identifiers; from 1 to 100."""
 
-    status: str
+    status: ReviewChangeStatusV1RequestStatus
     """New status: PROCESSED - processed; UNPROCESSED - not processed."""
 
 
@@ -358,10 +369,10 @@ class ReviewListV1Request(RequestModel):
     last_id: str | None = None
     """Identifier of the last review on the previous page; empty for the first page."""
 
-    sort_dir: str | None = None
+    sort_dir: ReviewListV1RequestSortDir | None = None
     """Sort direction: ASC - ascending; DESC - descending."""
 
-    status: str | None = None
+    status: ReviewListV1RequestStatus | None = None
     """Review status filter: ALL - all; UNPROCESSED - not processed; PROCESSED - processed."""
 
 

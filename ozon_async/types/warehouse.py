@@ -174,6 +174,21 @@ if TYPE_CHECKING:
         ]
         | str
     )
+    WarehouseRfbsReturnPointListV1RequestFiltersTypesItem = Literal["PVZ", "PPZ"]
+    WarehouseRfbsReturnPointListV1ResponsePointType = Literal["PVZ", "PPZ"] | str
+    WarehouseRfbsReturnPointListV1ResponsePointWorkingDayDay = (
+        Literal[
+            "UNSPECIFIED",
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        | str
+    )
     WarehouseWorkingDayInputEnum = Literal[
         "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
     ]
@@ -238,6 +253,9 @@ else:
         "EXTERNAL_FF",
     ]
     WarehouseOzonListV1ResponseWarehouseWarehouseType = str
+    WarehouseRfbsReturnPointListV1RequestFiltersTypesItem = Literal["PVZ", "PPZ"]
+    WarehouseRfbsReturnPointListV1ResponsePointType = str
+    WarehouseRfbsReturnPointListV1ResponsePointWorkingDayDay = str
     WarehouseWorkingDayInputEnum = Literal[
         "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
     ]
@@ -314,6 +332,10 @@ else:
 # distribution centre, `ORDERS_RECEIVING_POINT` order acceptance point, `OUTSOURCE_FF`
 # outsourced warehouse, `B2B` B2B warehouse, `EXTERNAL_FF` partner warehouse; `UNSPECIFIED`
 # means not set.
+# WarehouseRfbsReturnPointListV1ResponsePointType: Type of the point: `PVZ` (pickup point) or
+# `PPZ` (order acceptance point).
+# WarehouseRfbsReturnPointListV1ResponsePointWorkingDayDay: Day of the week: `MONDAY` to
+# `SUNDAY`; `UNSPECIFIED` means not set.
 # WarehouseWorkingDayInputEnum: Day of the week on which an FBS warehouse works, as set in
 # create and update requests: MONDAY to SUNDAY.
 
@@ -2089,6 +2111,101 @@ class WarehouseRfbsRequest(RequestModel):
 
     warehouse_id: int | None = None
     """Identifier of the rFBS warehouse, from /v2/warehouse/list."""
+
+
+class WarehouseRfbsReturnPointListV1Request(RequestModel):
+    """Where to look for return points, and a page."""
+
+    filters: WarehouseRfbsReturnPointListV1RequestFilters
+    """Search filters."""
+
+    limit: int
+    """Number of points per page."""
+
+    last_id: int | None = None
+    """Identifier of the last point of the previous page; leave it out for the first page."""
+
+
+class WarehouseRfbsReturnPointListV1RequestFilters(RequestModel):
+    """Filters for return points near a warehouse."""
+
+    coordinates: WarehouseAddressCoordinates
+    """Coordinates of the warehouse."""
+
+    country_code: str
+    """Country code, two letters (ISO 3166-1 alpha-2), e.g. `RU`."""
+
+    address: str | None = None
+    """Address of the return point to look for."""
+
+    ids: list[Annotated[int, Meta(ge=0)]] | None = None
+    """Return point identifiers."""
+
+    types: list[WarehouseRfbsReturnPointListV1RequestFiltersTypesItem] | None = None
+    """Point types: `PVZ` (pickup point) or `PPZ` (order acceptance point)."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier; give it when choosing a point for an existing warehouse, leave it out
+    for a new one.
+    """
+
+
+class WarehouseRfbsReturnPointListV1Response(Model):
+    """A page of return points."""
+
+    points: AnswerList[WarehouseRfbsReturnPointListV1ResponsePoint] = field(default_factory=list)
+    """Return points on this page."""
+
+    def __post_init__(self) -> None:
+        if self.points is None:
+            self.points = []
+
+
+class WarehouseRfbsReturnPointListV1ResponsePoint(Model):
+    """A return point where an rFBS warehouse can receive its returns."""
+
+    address: str | None = None
+    """Address of the return point."""
+
+    coordinates: DropOffPointCoordinates | None = None
+    """Coordinates of the return point."""
+
+    id: int | None = None
+    """Return point identifier; pass the last one of a page as `last_id` for the next page."""
+
+    name: str | None = None
+    """Name of the return point."""
+
+    type: WarehouseRfbsReturnPointListV1ResponsePointType | None = None
+    """Type of the point: `PVZ` (pickup point) or `PPZ` (order acceptance point)."""
+
+    utc_offset: int | None = None
+    """Offset of the point's time zone from UTC, in minutes."""
+
+    working_days: AnswerList[WarehouseRfbsReturnPointListV1ResponsePointWorkingDay] = field(
+        default_factory=list
+    )
+    """Working days of the point with their hours."""
+
+    def __post_init__(self) -> None:
+        if self.working_days is None:
+            self.working_days = []
+
+
+class WarehouseRfbsReturnPointListV1ResponsePointWorkingDay(Model):
+    """One working day of a return point with its hours."""
+
+    date: str | None = None
+    """Date of the working day, format YYYY-MM-DD."""
+
+    day: WarehouseRfbsReturnPointListV1ResponsePointWorkingDayDay | None = None
+    """Day of the week: `MONDAY` to `SUNDAY`; `UNSPECIFIED` means not set."""
+
+    from_: str | None = field(default=None, name="from")
+    """Opening time. JSON name: ``from``."""
+
+    to: str | None = None
+    """Closing time."""
 
 
 class WarehouseUnarchiveV1Request(RequestModel):
