@@ -174,11 +174,19 @@ def _facts(op: OperationModel, link: _Linker) -> list[str]:
         out.append(f"Per item: at most {rl['requests']} update(s) per {rl['period']:g} s")
     if op.task:
         status = link.link(op.task_status_type) if op.task_status_type else "its status"
-        file = "; `.download(path)` on the result saves its file" if op.task.get("file") else ""
-        out.append(
-            f"Task: `.and_wait(...)` starts it and waits (status by `{op.task['status']}`, "
-            f"answers {status}); `.wait(task_id)` resumes one started earlier{file}"
-        )
+        if op.task.get("tasks"):
+            file = "; each of `.tasks` has `.download(path)`" if op.task.get("file") else ""
+            out.append(
+                f"Tasks: starts several at once; `.and_wait(...)` starts them and waits for "
+                f"each (status by `{op.task['status']}`, answers {status}), the result's "
+                f"`.tasks` one per task{file}"
+            )
+        else:
+            file = "; `.download(path)` on the result saves its file" if op.task.get("file") else ""
+            out.append(
+                f"Task: `.and_wait(...)` starts it and waits (status by `{op.task['status']}`, "
+                f"answers {status}); `.wait(task_id)` resumes one started earlier{file}"
+            )
     if op.rate_limit:
         out.append(
             f"Rate limit: {op.rate_limit['requests']} requests per {op.rate_limit['period']} s"

@@ -3,10 +3,10 @@
     python examples/order_sync.py [LABELS_DIR]
 
 The job is ``sync_orders(client, since, to, labels_dir)``: walk the postings awaiting packaging
-with ``.iter()`` (every page), ship each one in a single package, then ask for the labels in
-batches of 20 (Ozon's maximum per request) and save each batch as a PDF. Here it runs against the
-bundled sandbox (a local shop, 60 times faster than real time); pass your own ``OzonClient`` to
-run it on your shop.
+with ``.iter()`` (every page), ship each one in a single package, then make their labels with
+Ozon's label flow (one call starts a task per label size; ``.and_wait()`` waits for each) and
+save each PDF. Here it runs against the bundled sandbox (a local shop, 60 times faster than real
+time); pass your own ``OzonClient`` to run it on your shop.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from pathlib import Path
 
 from ozon_async import BadRequestError, OzonClient
 from ozon_async.testing import Sandbox, ScaledClock
-
-LABELS_PER_REQUEST = 20
 
 
 async def sync_orders(
@@ -44,13 +42,16 @@ async def sync_orders(
             continue
         shipped.append(number)
     labels_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    for start in range(0, len(shipped), LABELS_PER_REQUEST):
-        batch = shipped[start : start + LABELS_PER_REQUEST]
-        label = await client.posting.fbs_package_label_v2(posting_number=batch)
-        path = labels_dir / f"labels-{start // LABELS_PER_REQUEST + 1:03d}.pdf"
-        path.write_bytes(label.content)
-        files.append(path)
+    if not shipped:
+        print("nothing was waiting to be packed")
+        return []
+    # Ozon's label flow: one call starts a task per label size; .and_wait() waits for each
+    labels = await client.posting.fbs_package_label_create_v3.and_wait(posting_numbers=shipped)
+    labels.raise_for_failed()
+    files = [
+        await task.download(labels_dir / f"labels-{task.kind or task.task_id}.pdf")
+        for task in labels.tasks
+    ]
     print(f"shipped {len(shipped)} postings; labels in {len(files)} PDF file(s) in {labels_dir}")
     return files
 

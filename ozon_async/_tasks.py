@@ -231,9 +231,11 @@ async def wait_started(
     timeout: float | None = None,
     interval: float | None = None,
     on_check: Callable[[Any], object] | None = None,
+    check: Callable[..., Awaitable[Any]] | None = None,
 ) -> TaskResult[Any, Any]:
     """Wait for what the call that answered ``started`` began: its task, or each of its tasks in
-    turn (``tasks`` in ``x-ozon-task``) within one ``timeout`` in all."""
+    turn (``tasks`` in ``x-ozon-task``) within one ``timeout`` in all. ``check`` as for
+    :func:`wait_task`."""
     t = op.task
     assert t is not None
     if t.tasks is None:
@@ -245,6 +247,7 @@ async def wait_started(
             timeout=timeout,
             interval=interval,
             on_check=on_check,
+            check=check,
         )
     ids = started_tasks(op, started)
     limit = t.timeout if timeout is None else timeout
@@ -263,6 +266,7 @@ async def wait_started(
             # the first waits its interval; the others ran meanwhile: check them at once
             first_check_after=None if n == 0 else 0.0,
             on_check=on_check,
+            check=check,
         )
         result.kind = kind
         results.append(result)

@@ -86,3 +86,25 @@ def test_every_task_operation_accepts_wait() -> None:
     assert all(task_problem(op, None) is None for op in tasks)
     with_files = [op for op in tasks if op.task is not None and op.task.file is not None]
     assert with_files and all(task_problem(op, Path("f")) is None for op in with_files)
+
+
+def test_a_call_that_starts_several_tasks_saves_a_file_per_task(
+    tmp_path: Path, mock: ServedMock
+) -> None:
+    """The FBS label flow starts a task per label size: --wait waits for each, and --download
+    saves one file per task, named after its kind."""
+    env = api_env(tmp_path, mock)
+    page = run(
+        "call", "posting.fbs_list_v4", "limit:=1", "filter.since=2026-01-01T00:00:00Z",
+        "filter.to=2026-01-31T23:59:59Z", 'filter.statuses:=["awaiting_deliver"]', env=env,
+    )  # fmt: skip
+    number = json.loads(page.stdout)["postings"][0]["posting_number"]
+    proc = run(
+        "call", "posting.fbs_package_label_create_v3", f'posting_numbers:=["{number}"]',
+        "--wait", "--download", str(tmp_path / "labels.pdf"), "--interval", "0.2", env=env,
+    )  # fmt: skip
+    _, err = text(proc)
+    assert proc.returncode == 0, err
+    files = sorted(p.name for p in tmp_path.glob("labels-*.pdf"))
+    assert len(files) >= 2, (files, err)
+    assert all((tmp_path / f).read_bytes().startswith(b"%PDF") for f in files)

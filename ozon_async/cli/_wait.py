@@ -70,7 +70,7 @@ async def wait_for_task(
     options: WaitOptions,
 ) -> int:
     """Start the task, wait for it with progress, print its final status, download its file."""
-    from ozon_async._tasks import TaskError, TaskTimeoutError, task_id_of, wait_task
+    from ozon_async._tasks import TaskError, TaskTimeoutError, started_tasks, wait_started
     from ozon_async.cli._call import print_json, silence_stdout
     from ozon_async.cli._flows import _Spinner
     from ozon_async.resources._registry import OPERATIONS
@@ -92,7 +92,13 @@ async def wait_for_task(
         try:
             resp = await send_prepared(client, op, prepared)
             started = resp.parse(op.response_type) if op.response_type is not None else None
-            task_id = task_id_of(op, started, _arguments(op, body))
+            arguments = _arguments(op, body)
+            if task.tasks is not None:  # several tasks at once (one per label size...)
+                task_id = ", ".join(str(i) for i, _ in started_tasks(op, started))
+            else:
+                from ozon_async._tasks import task_id_of
+
+                task_id = task_id_of(op, started, arguments)
         except OzonError as exc:
             return session.report(exc)
         shown: list[str] = []
@@ -113,8 +119,8 @@ async def wait_for_task(
         if lines:
             session.say(f"ozon: {dotted(op)} started task {task_id}; checking {status_op.key}")
         try:
-            result = await wait_task(
-                client, op, task_id, started=started, timeout=options.max_wait,
+            result = await wait_started(
+                client, op, started, arguments, timeout=options.max_wait,
                 interval=options.interval, on_check=on_check, check=check,
             )  # fmt: skip
         except TaskTimeoutError as exc:
@@ -130,7 +136,18 @@ async def wait_for_task(
         if options.download is not None and result.ok:
             spinner.update(f"downloading the file of task {task_id}")
             try:
-                if str(options.download) == "-":
+                if len(result.tasks) > 1:  # a file per task: FILE-<kind>.ext
+                    if str(options.download) == "-":
+                        raise TaskError("several files: --download needs a file name, not -")
+                    paths = []
+                    for part in result.tasks:
+                        target = options.download
+                        name = f"{target.stem}-{part.kind or part.task_id}{target.suffix}"
+                        paths.append(await part.download(target.with_name(name)))
+                    saved = "written: " + ", ".join(
+                        f"{p} ({p.stat().st_size:,} bytes)" for p in paths
+                    )
+                elif str(options.download) == "-":
                     data = await result.download()
                     saved = f"{len(data):,} bytes written to stdout"
                 else:
