@@ -198,8 +198,6 @@ async def _serve(args: argparse.Namespace, settings: Settings, token: str) -> No
         sandbox=args.sandbox,
         sandbox_port=args.sandbox_port,
     )
-    if args.http:
-        _check_port(args.host, args.port)
     async with app:
         if app.sandbox_server is not None:
             print(
@@ -264,6 +262,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m ozon_async
         settings = _settings(args)
         token, hosts = _http_settings(args)
         if args.http:
+            _check_port(args.host, args.port)
             print(
                 "ozon_async.mcp: accepting Host " + ", ".join(sorted(hosts)) + " and their "
                 "origins" + "".join(f", {o}" for o in args.allow_origin),
