@@ -24,6 +24,7 @@ def _text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@cache
 def _anchors(path: Path) -> set[str]:
     """GitHub's anchors of a Markdown file's headings."""
     out = set()

@@ -431,20 +431,23 @@ async def test_every_answer_is_realistic_and_the_same_for_the_same_seed(
 
 
 def _check_ranges(value: Any, where: str) -> int:
+    """How many range ends were seen; fails on a start after its end."""
     from ozon_async.testing._data import order_ranges
 
     found = 0
-    if isinstance(value, dict):
-        ordered = dict(value)
-        order_ranges(ordered)
-        for k in value:
-            assert ordered[k] == value[k], f"{where}: {k} is out of order in {value}"
-        found += sum(1 for k in value if k.endswith(("_to", "_end", "_max")) or k == "to")
-        for v in value.values():
-            found += _check_ranges(v, where)
-    elif isinstance(value, list):
-        for v in value:
-            found += _check_ranges(v, where)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ends = [k for k in node if k.endswith(("_to", "_end", "_max")) or k == "to"]
+            if ends:
+                ordered = dict(node)
+                order_ranges(ordered)
+                assert ordered == node, f"{where}: a range is out of order in {node}"
+                found += len(ends)
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
     return found
 
 
