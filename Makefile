@@ -1,6 +1,10 @@
 # Every target that needs Python packages creates .venv and installs into it on first use,
 # so on a fresh machine `make demo` and `make test` are the only commands you need.
 PYTHON ?= python3
+# Bytecode caches on: a test run starts hundreds of Python processes (the CLI, the sandbox, the
+# MCP server), each importing the large generated modules; compiling them anew every time costs
+# more than the tests' own work (an environment may set PYTHONDONTWRITEBYTECODE).
+unexport PYTHONDONTWRITEBYTECODE
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

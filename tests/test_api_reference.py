@@ -122,3 +122,22 @@ def test_help_shows_the_arguments_of_bulk_and_task_methods(name: str) -> None:
     first = text.splitlines()[2]
     assert first.startswith(f"{method_name}(*, ") and "**call_options" in first, first
     assert "*args" not in first
+
+
+def test_ozon_ops_shows_the_whole_request_and_an_example() -> None:
+    """`ozon ops NAME`: nested fields with their types, requiredness, limits and allowed values,
+    then the spec's example as a ready command."""
+    from ozon_async.cli import _ops
+
+    text = _ops.describe(_ops.find_operation("posting.fbs_list_v4"))
+    shape = text[text.index("Request (every field") :]
+    for line in ("  filter ", "    since ", "    to ", "    statuses ", "  limit "):
+        assert line in shape, line
+    assert re.search(r"\n    since +string \(date-time\), required", shape)
+    assert re.search(r"\n  limit +integer \(int64\), required, 1\.\.100", shape)
+    assert "one of: awaiting_registration" in shape  # the allowed statuses
+    assert "ozon call posting.fbs_list_v4 --json '{" in shape
+    multipart = _ops.describe(_ops.find_operation("product.certificate_create_v1"))
+    assert re.search(r"\n  name +string, required, at most 100 chars", multipart)
+    path = _ops.describe(_ops.find_operation("cargoes_label.file_v1"))
+    assert "file_guid  string, required, in the path" in path
