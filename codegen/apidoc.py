@@ -370,12 +370,15 @@ def render_types_md(
     return "\n".join(out)
 
 
-def render_docs(api: ApiModel) -> dict[str, str]:
-    """{relative path: Markdown} for ``api.md`` and every ``docs/types/<module>.md``."""
+def render_docs(api: ApiModel, index: str = API_MD, types_dir: str = TYPES_DIR) -> dict[str, str]:
+    """{relative path: Markdown} for ``api.md`` and every ``docs/types/<module>.md`` (the
+    target's reference paths; the links inside assume these defaults)."""
+    if (index, types_dir) != (API_MD, TYPES_DIR):
+        raise ValueError("the reference's links are written for api.md and docs/types/")
     users = _users(api)
-    files = {API_MD: render_api_md(api)}
+    files = {index: render_api_md(api)}
     for module, names in api.modules.items():
-        files[f"{TYPES_DIR}/{module}.md"] = render_types_md(api, module, names, users)
+        files[f"{types_dir}/{module}.md"] = render_types_md(api, module, names, users)
     return files
 
 

@@ -111,6 +111,8 @@ class OperationModel:
     summary: str
     description: str
     title_zh: str | None
+    title_ru: str | None
+    removed: str | None  # x-ozon-removed, "YYYY-MM-DD" or "YYYY-MM"
     safe: bool
     deprecated: bool
     replaced_by: str | None
@@ -141,6 +143,14 @@ class OperationModel:
     task_status_type: str | None = None
     #: Ozon's own operationId (``x-ozon-operation-id``): its documentation page's anchor
     ozon_operation_id: str | None = None
+    #: wire names of the query parameters (checked by the synthesized ``request_type``)
+    query_params: list[str] = field(default_factory=list)
+    #: ``x-ozon-empty-answer``: an empty 2xx body reads as ``{}``
+    empty_answer: bool = False
+    #: ``x-ozon-budget-exempt``: not counted against the API's daily request budget
+    budget_exempt: bool = False
+    #: ``x-ozon-export``: the operation starts an export (keyword arguments of ``Export``)
+    export: dict[str, Any] | None = None
 
 
 @dataclass
@@ -153,11 +163,38 @@ class GroupModel:
 
 
 @dataclass
+class PushEventModel:
+    """One push notification (a ``webhooks`` entry): its class and what ``x-ozon-push`` says."""
+
+    message_type: str
+    struct: StructModel  # without the message_type field (it is the tag)
+    summary: str
+    description: str
+    deprecated: bool
+    event_id: str | None  # the body field that names one event (``x-ozon-push.event_id``)
+    states: dict[str, list[str]]  # Seller API status -> push statuses (``x-ozon-push.states``)
+
+
+@dataclass
+class PushModel:
+    """The push notifications of the spec (``webhooks`` and the root ``x-ozon-push``)."""
+
+    events: list[PushEventModel]
+    structs: list[StructModel]  # the other Push* schemas (nested objects, the answers)
+    aliases: list[AliasModel]
+    settings: dict[str, Any]  # the root x-ozon-push
+
+
+@dataclass
 class ApiModel:
     structs: dict[str, StructModel]
     aliases: dict[str, AliasModel]
     groups: dict[str, GroupModel]
     modules: dict[str, list[str]]  # module -> names defined in it (sorted)
+    #: API-wide limits from the spec's root (``x-ozon-daily-budget``, ``x-ozon-export-rules``),
+    #: as keyword arguments of the runtime's ``ApiLimits``; ``None`` when the spec states none
+    limits: dict[str, Any] | None = None
+    push: PushModel | None = None
 
 
 #: ``x-ozon-subscription`` codes and the names Ozon gives the subscriptions.
@@ -243,7 +280,8 @@ class Builder:
             for method, op in item.items():
                 ops_raw.append((method.upper(), path, op))
                 group = naming.python_names(path, op)[0]
-                rq = self._refs(op.get("requestBody") or {})
+                query = [p for p in op.get("parameters") or [] if p.get("in") == "query"]
+                rq = self._refs(op.get("requestBody") or {}) | self._refs(query)
                 rs = self._refs(op["responses"]["200"])
                 req_roots |= rq
                 resp_roots |= rs
@@ -274,8 +312,10 @@ class Builder:
                     if self.module_of[dep] != "common":
                         self.module_of[dep] = "common"
                         changed = True
+        push_only = push_schemas(self.spec)
         for n in sorted(self.schemas):
-            self._schema(n)
+            if n not in push_only:  # rendered into ozon_async/push/_events.py (build_push)
+                self._schema(n)
         groups: dict[str, GroupModel] = {}
         op_models = [self._operation(m, p, op, tags) for m, p, op in ops_raw]
         names_by_call = {(o.method, o.path): o for o in op_models}
@@ -308,7 +348,29 @@ class Builder:
             aliases={**self.aliases, **self.inline_aliases},
             groups=dict(sorted(groups.items(), key=lambda kv: kv[1].py)),
             modules=dict(sorted(modules.items())),
+            limits=self._limits(),
+            push=build_push(self.spec),
         )
+
+    def _limits(self) -> dict[str, Any] | None:
+        """``x-ozon-daily-budget`` and ``x-ozon-export-rules`` of the spec's root."""
+        out: dict[str, Any] = {}
+        budget = self.spec.get("x-ozon-daily-budget")
+        if budget is not None:
+            if set(budget) - {"requests", "period"} or not isinstance(budget.get("requests"), int):
+                raise ValueError(f"x-ozon-daily-budget: needs `requests` and `period`: {budget}")
+            out["daily_budget"] = (int(budget["requests"]), float(budget["period"]))
+        rules = self.spec.get("x-ozon-export-rules")
+        if rules is not None:
+            known = {
+                "concurrent", "concurrent_organisation", "per_day", "per_day_per_campaign",
+                "max_campaigns", "max_days", "timezone",
+            }  # fmt: skip
+            unknown = set(rules) - known
+            if unknown:
+                raise ValueError(f"x-ozon-export-rules: unknown keys {sorted(unknown)}")
+            out["exports"] = dict(sorted(rules.items()))
+        return out or None
 
     # ------------------------------------------------------------------ schemas
     def _schema(self, name: str) -> None:
@@ -532,14 +594,30 @@ class Builder:
         req_type = req_mod = None
         rb = op.get("requestBody")
         path_params: list[str] = []
+        query: list[dict[str, Any]] = []
         for prm in op.get("parameters") or []:
+            if prm.get("in") == "query":
+                query.append(prm)
+                continue
             if prm.get("in") != "path":
-                raise ValueError(f"{path}: only path parameters are supported")
+                raise ValueError(f"{path}: only path and query parameters are supported")
             t = self._type(prm.get("schema") or {}, "common", "", constrain=True)
             py = naming.field_name(prm["name"])
             params.append(Param(py, prm["name"], t.param, True, prm.get("description", "")))
             path_params.append(prm["name"])
         req_ctype = "application/json"
+        if query:
+            if rb:
+                raise ValueError(f"{path}: query parameters beside a request body")
+            req_type, req_mod = self._query_struct(op, group_py, query, path)
+            for f in self.structs[req_type].fields:
+                if f.name in OPTION_PARAMS or f.name == "self" or f.wire in path_params:
+                    raise ValueError(f"{path}: query parameter {f.wire!r} collides")
+                params.append(
+                    Param(
+                        f.name, f.wire, f.type.param or f.type.annotation, f.required, f.description
+                    )
+                )
         if rb:
             ((req_ctype, media),) = rb["content"].items()
             if req_ctype not in ("application/json", "multipart/form-data"):
@@ -556,7 +634,13 @@ class Builder:
                     ann = ann.replace("bytes", "bytes | UploadFile")
                 params.append(Param(f.name, f.wire, ann, f.required, f.description))
         r200 = op["responses"]["200"]
-        ((ctype, media200),) = r200["content"].items()
+        content = r200["content"]
+        if len(content) == 1:
+            ((ctype, media200),) = content.items()
+        elif "application/json" in content:
+            raise ValueError(f"{path}: a JSON answer must be the only content type")
+        else:  # several file types (a CSV, or a ZIP of CSVs): the first is the usual one
+            ctype, media200 = next(iter(content.items()))
         resp_type = resp_mod = None
         if ctype == "application/json":
             resp_type = _ref_name(media200["schema"]["$ref"])
@@ -587,6 +671,8 @@ class Builder:
             summary=op.get("summary", ""),
             description=op.get("description", ""),
             title_zh=op.get("x-title-zh"),
+            title_ru=op.get("x-title-ru"),
+            removed=_removed(op, f"{method} {path}"),
             safe=bool(op.get("x-ozon-safe")),
             deprecated=bool(op.get("deprecated")),
             replaced_by=op.get("x-ozon-replaced-by"),
@@ -612,7 +698,73 @@ class Builder:
             batch_item_type=item_type,
             task_status_type=status_type,
             ozon_operation_id=op.get("x-ozon-operation-id"),
+            query_params=[prm["name"] for prm in query],
+            empty_answer=bool(op.get("x-ozon-empty-answer")),
+            budget_exempt=bool(op.get("x-ozon-budget-exempt")),
+            export=self._export(op.get("x-ozon-export"), req_type, path),
         )
+
+    def _query_struct(
+        self, op: dict[str, Any], group_py: str, query: list[dict[str, Any]], path: str
+    ) -> tuple[str, str]:
+        """A request model of an operation's query parameters, named ``<operationId>Query``
+        in camel case: what a call's keyword arguments are checked against (as a body's)."""
+        name = naming.camel(op["operationId"]) + "Query"
+        if name in self.schemas or name in self.structs:
+            raise ValueError(f"{path}: {name} is already a schema name")
+        module = group_py
+        fields: list[FieldModel] = []
+        for prm in query:
+            py = naming.field_name(prm["name"])
+            t = self._type(prm.get("schema") or {}, module, name + naming.camel(py), True)
+            fields.append(
+                FieldModel(
+                    name=py,
+                    wire=prm["name"],
+                    type=t,
+                    required=bool(prm.get("required")),
+                    description=prm.get("description", ""),
+                    deprecated=bool(prm.get("deprecated")),
+                )
+            )
+        self.structs[name] = StructModel(
+            name=name,
+            description=f"The query parameters of ``{op['operationId']}``.",
+            fields=sorted(fields, key=lambda f: not f.required),
+            module=module,
+            request=True,
+        )
+        return name, module
+
+    def _export(
+        self, e: dict[str, Any] | None, req: str | None, path: str
+    ) -> dict[str, Any] | None:
+        """``x-ozon-export``: which request fields hold the campaigns and the period."""
+        if e is None:
+            return None
+        known = {"campaigns", "date_from", "date_to", "time_from", "time_to", "download", "kind"}
+        unknown = set(e) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown x-ozon-export keys {sorted(unknown)}")
+        out: dict[str, Any] = {}
+        for key in ("campaigns", "date_from", "date_to", "time_from", "time_to"):
+            if e.get(key):
+                if req is None:
+                    raise ValueError(f"{path}: x-ozon-export {key} needs request fields")
+                wire = e[key]
+                if wire not in {f.wire for f in self.structs[req].fields}:
+                    raise ValueError(f"{path}: x-ozon-export {key}: no request field {wire!r}")
+                out[key] = wire
+        if e.get("download"):
+            method, dpath = str(e["download"]).split(" ", 1)
+            if method.lower() not in (self.spec["paths"].get(dpath) or {}):
+                raise ValueError(
+                    f"{path}: x-ozon-export download {e['download']!r} is not in the spec"
+                )
+            out["download"] = e["download"]
+        if e.get("kind"):
+            out["kind"] = str(e["kind"])
+        return out
 
     # ------------------------------------------------------------------ bulk writes and tasks
     def _node(self, node: Any) -> Any:
@@ -718,7 +870,7 @@ class Builder:
         unknown = set(t) - {
             "status", "param", "id", "id_from_request", "state", "items", "item_state",
             "item_errors", "done", "failed", "interval", "timeout", "file", "error", "tasks",
-            "kind",
+            "kind", "status_args",
         }  # fmt: skip
         if unknown:
             raise ValueError(f"{path}: unknown x-ozon-task keys {sorted(unknown)}")
@@ -726,16 +878,20 @@ class Builder:
         status_op = (self.spec["paths"].get(status_path) or {}).get(method.lower())
         if status_op is None:
             raise ValueError(f"{path}: x-ozon-task status {t['status']!r} is not in the spec")
-        status_req = _ref_name(
-            status_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-        )
         media = status_op["responses"]["200"]["content"]["application/json"]
         status_resp = _ref_name(media["schema"]["$ref"])
         where = f"{path} x-ozon-task"
-        out: dict[str, Any] = {
-            "status": t["status"],
-            "param": self._entry_attr(self.schemas[status_req], t["param"], where),
-        }
+        if status_op.get("requestBody"):
+            status_req = _ref_name(
+                status_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            )
+            param = self._entry_attr(self.schemas[status_req], t["param"], where)
+        else:  # a status read by a path (or query) parameter, e.g. GET /reports/{UUID}
+            names = [p["name"] for p in status_op.get("parameters") or []]
+            if t["param"] not in names:
+                raise ValueError(f"{where}: the status operation has no parameter {t['param']!r}")
+            param = naming.field_name(t["param"])
+        out: dict[str, Any] = {"status": t["status"], "param": param}
         # several tasks started at once: `id` and `kind` are read from each entry of `tasks`
         start: Any = None if resp is None else {"$ref": "#/components/schemas/" + resp}
         if t.get("tasks"):
@@ -776,6 +932,14 @@ class Builder:
             raise ValueError(f"{where}: needs the `done` states")
         out["done"] = tuple(t["done"])
         out["failed"] = tuple(t.get("failed") or ())
+        if t.get("status_args"):
+            names = {p["name"] for p in status_op.get("parameters") or []}
+            unknown = set(t["status_args"]) - names
+            if unknown:
+                raise ValueError(f"{where}: status_args names no parameter: {sorted(unknown)}")
+            out["status_args"] = tuple(
+                (naming.field_name(k), v) for k, v in sorted(t["status_args"].items())
+            )
         for k in ("interval", "timeout"):
             if k in t:
                 out[k] = float(t[k])
@@ -841,6 +1005,81 @@ class Builder:
         )
 
 
+# ---------------------------------------------------------------------- push notifications
+def push_schemas(spec: dict[str, Any]) -> set[str]:
+    """The schemas only push notifications (``webhooks``) reach."""
+    hooks = spec.get("webhooks") or {}
+    if not hooks:
+        return set()
+    b = Builder(spec)
+    from_paths = b._closure(_schema_refs(spec["paths"]) | _schema_refs(spec["components"]))
+    return b._closure(_schema_refs(hooks)) - from_paths
+
+
+def _schema_refs(node: Any) -> set[str]:
+    """The schemas referred to under ``node`` (other ``$ref`` targets, such as responses, are
+    left out)."""
+    prefix = "#/components/schemas/"
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            ref = x.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                out.add(ref[len(prefix) :])
+            stack.extend(v for k, v in x.items() if k not in ("example", "examples", "schemas"))
+        elif isinstance(x, list):
+            stack.extend(x)
+    return out
+
+
+def build_push(spec: dict[str, Any]) -> PushModel | None:
+    """The event classes of the ``webhooks`` section: lenient like answers (every field optional,
+    unknown fields ignored, int64 from numbers or strings, open enums)."""
+    hooks = spec.get("webhooks") or {}
+    if not hooks:
+        return None
+    names = push_schemas(spec)
+    b = Builder(spec)
+    b.request_side, b.response_side = set(), set(names)
+    b.module_of = {n: "push" for n in names}
+    for n in sorted(names):
+        b._schema(n)
+    events: list[PushEventModel] = []
+    for key, item in hooks.items():
+        op = item["post"]
+        x = op.get("x-ozon-push") or {}
+        mt = x.get("message_type")
+        if mt != key:
+            raise ValueError(f"webhooks.{key}: x-ozon-push.message_type must be {key!r}")
+        media = op["requestBody"]["content"]["application/json"]
+        name = _ref_name(media["schema"]["$ref"])
+        s = b.structs.pop(name)
+        s.fields = [f for f in s.fields if f.wire != "message_type"]
+        id_field = x.get("event_id")
+        if id_field is not None and id_field not in {f.wire for f in s.fields}:
+            raise ValueError(f"webhooks.{key}: event_id {id_field!r} is not a field of {name}")
+        events.append(
+            PushEventModel(
+                message_type=mt,
+                struct=s,
+                summary=op.get("summary", ""),
+                description=op.get("description", ""),
+                deprecated=bool(op.get("deprecated")),
+                event_id=id_field,
+                states={k: list(v) for k, v in (x.get("states") or {}).items()},
+            )
+        )
+    aliases = {**b.aliases, **b.inline_aliases}
+    return PushModel(
+        events=events,
+        structs=sorted(b.structs.values(), key=lambda s: s.name),
+        aliases=sorted(aliases.values(), key=lambda a: a.name),
+        settings=dict(spec.get("x-ozon-push") or {}),
+    )
+
+
 #: JSON Schema limit keywords and the msgspec ``Meta`` argument that checks each, by Python type.
 _LIMITS: dict[str, tuple[tuple[str, str], ...]] = {
     "list": (("minItems", "min_length"), ("maxItems", "max_length")),
@@ -879,6 +1118,19 @@ def answer_container(annotation: str) -> str | None:
                     return None  # e.g. "list[X] | str"
             return kind
     return None
+
+
+def _removed(op: dict[str, Any], key: str) -> str | None:
+    """``x-ozon-removed``: the date (``YYYY-MM-DD``, or ``YYYY-MM``) of the first reference
+    without the operation."""
+    value = op.get("x-ozon-removed")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value):
+        raise ValueError(
+            f"{key}: x-ozon-removed must be a 'YYYY-MM-DD' or 'YYYY-MM' string, not {value!r}"
+        )
+    return value
 
 
 def _sunset(op: dict[str, Any], key: str) -> str | None:

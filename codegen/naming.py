@@ -15,7 +15,8 @@ would give two operations the same name; the spec says why next to it.
 
 Field names: the JSON name, except that camelCase becomes snake_case (``warehouseId`` ->
 ``warehouse_id``), characters that cannot appear in an identifier become ``_``, and a Python keyword
-gets a trailing ``_`` (``with`` -> ``with_``). The JSON name is kept as the wire name.
+gets a trailing ``_`` (``with`` -> ``with_``), as does a builtin type name the annotations use
+(``list`` -> ``list_``). The JSON name is kept as the wire name.
 """
 
 from __future__ import annotations
@@ -43,9 +44,14 @@ def field_name(wire: str) -> str:
     name = re.sub(r"[^0-9A-Za-z_]", "_", name)
     if not name or name[0].isdigit():
         name = "f_" + name
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _SHADOWED:
         name += "_"
     return name
+
+
+#: Builtin types the generated annotations use: a field of that name would hide the type from
+#: the annotations of the fields after it, so it gets a trailing ``_`` like a keyword.
+_SHADOWED = frozenset({"list", "dict", "str", "int", "float", "bool", "bytes"})
 
 
 def _split(path: str) -> tuple[str, list[str]]:

@@ -212,6 +212,92 @@ async def step_write_not_resent(demo: Demo) -> None:
         sandbox.clear_faults()
 
 
+async def step_ads(demo: Demo) -> None:
+    """The Performance (advertising) API on its own sandbox: campaigns, a bid, statistics."""
+    from ozon_async.performance import OzonPerformanceClient
+    from ozon_async.testing import PerformanceSandbox
+
+    assert demo.sandbox is not None
+    clock = demo.sandbox.clock
+    async with (
+        PerformanceSandbox(seed=7, clock=clock, campaigns=12) as ads_sandbox,
+        OzonPerformanceClient(
+            "12345678-demo@advertising.performance.ozon.ru",
+            "demo-secret",
+            base_url=ads_sandbox.url,
+            clock=clock,  # the sandbox's time: reports are ready in sandbox seconds
+        ) as ads_client,
+    ):
+        running = [c async for c in ads_client.campaign.list.iter(state="CAMPAIGN_STATE_RUNNING")]
+        campaign = running[0].id
+        if campaign is None:  # Ozon always sends it; the model allows its absence
+            return
+        products = (await ads_client.product.list_v2(campaign_id=campaign)).products
+        bid = (products[0].bid or 0) + 5_000_000  # bids are in millionths of a rouble
+        await ads_client.product.update(
+            campaign_id=campaign, bids=[{"sku": products[0].sku, "bid": bid}]
+        )
+        ids = ads_sandbox.campaign_ids()
+        report = await ads_client.reports.statistics(ids, "2026-01-01", "2026-03-11")
+        spend = sum(r.spend or 0 for r in report.rows)
+        demo.summary.update(ads_exports=len(report.exports), ads_rows=len(report.rows))
+        demo.say(
+            f"ads: {len(running)} running campaigns; bid of SKU {products[0].sku} in "
+            f"campaign {campaign} set to {bid / 1e6:.2f} RUB; statistics of {len(ids)} campaigns "
+            f"x 70 days = {len(report.exports)} exports run one at a time "
+            f"(max {ads_sandbox.max_concurrent_exports} at once), {len(report.rows)} rows, spend "
+            f"{spend:,.2f} RUB; {ads_client.token_requests} token request(s)"
+        )
+
+
+async def step_push(demo: Demo) -> None:
+    """Push notifications offline: a sandbox sends Ozon's events to a local receiver that
+    stores each one before answering and hands it to a typed handler."""
+    import tempfile
+
+    from ozon_async.push import PushReceiver, PushStateChanged, PushStocksChanged
+
+    with tempfile.TemporaryDirectory() as tmp:
+        receiver = PushReceiver(f"{tmp}/push.sqlite3", allow_any_address=True)
+        got: list[PushStocksChanged | PushStateChanged] = []
+
+        @receiver.on(PushStocksChanged, PushStateChanged)
+        async def sync(event: PushStocksChanged | PushStateChanged) -> None:
+            got.append(event)
+
+        await receiver.serve("127.0.0.1", 0)
+        url = f"http://127.0.0.1:{receiver.port}/ozon/push"
+        try:
+            async with Sandbox(seed=7, push_url=url) as sandbox, sandbox.client() as client:
+                wid = sorted(sandbox.state.warehouses)[0]
+                offer = min(p.offer_id for p in sandbox.state.products.values() if not p.archived)
+                await client.products.stocks_v2(
+                    stocks=[{"offer_id": offer, "stock": 12, "warehouse_id": wid}]
+                )
+                number = sandbox.place_order([offer])  # a buyer orders: TYPE_NEW_POSTING
+                product = sandbox.state.product_by(offer_id=offer)
+                assert product is not None
+                await client.posting.fbs_ship_v4(
+                    posting_number=number,
+                    packages=[{"products": [{"product_id": product.product_id, "quantity": 1}]}],
+                )
+                await sandbox.push_settled(10)
+                sent = [d.message_type for d in sandbox.pushes]
+            await receiver.drain(10)
+        finally:
+            await receiver.close()
+    kinds = [e.message_type for e in got]
+    if kinds != ["TYPE_STOCKS_CHANGED", "TYPE_STATE_CHANGED"]:
+        raise SystemExit(f"push demo: expected a stock change and a status change, got {kinds}")
+    stock, state = got
+    assert isinstance(stock, PushStocksChanged) and isinstance(state, PushStateChanged)
+    demo.summary["pushes_handled"] = len(got)
+    demo.say(f"push notifications sent by the sandbox: {sent}; handled by the receiver:")
+    for item in stock.items:
+        print(f"   {item.sku}: stock now {[(s.warehouse_id, s.present) for s in item.stocks]}")
+    print(f"   {state.posting_number}: {state.new_state} at {state.changed_state_date}")
+
+
 #: The steps that only read (they run against the real API too), then those that change data.
 READ_ONLY: list[Step] = [step_warehouses, step_postings_to_pack]
 STEPS: list[Step] = [
@@ -222,6 +308,8 @@ STEPS: list[Step] = [
     step_ship_and_label,
     step_report,
     step_write_not_resent,
+    step_ads,
+    step_push,
 ]
 
 

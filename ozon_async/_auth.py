@@ -19,7 +19,8 @@ __all__ = ["Auth", "TokenProvider", "resolve_auth", "token_rate_key"]
 #: argument is given ``None``, or after a 401 the token Ozon refused (renew it then).
 TokenProvider = Callable[[], str | Awaitable[str]] | Callable[[str | None], str | Awaitable[str]]
 
-AuthMode = Literal["api_key", "access_token", "token_provider"]
+#: ``none`` sends no credentials (a token request, which carries its own in the body).
+AuthMode = Literal["api_key", "access_token", "token_provider", "none"]
 
 
 def token_rate_key(token: str) -> str:

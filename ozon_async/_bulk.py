@@ -56,7 +56,7 @@ from ozon_async._resource import Resource
 from ozon_async._retry import GiveUp, Outcome, Retry, decide, read_retry_after
 
 if TYPE_CHECKING:
-    from ozon_async._client import OzonClient
+    from ozon_async._client import BaseClient
     from ozon_async._clock import Clock
     from ozon_async._ratelimit import RateLimiter, RateLimitSlot
 
@@ -422,7 +422,7 @@ class _Channel:
     windows again.
     """
 
-    def __init__(self, client: OzonClient, op: Operation, options: Mapping[str, Any]) -> None:
+    def __init__(self, client: BaseClient, op: Operation, options: Mapping[str, Any]) -> None:
         # the key the client's limits are kept under (the Client-Id, or a token's hash)
         self.client_id: str = client.rate_limit_key or client.client_id or ""
         self.limiter: RateLimiter = client.limiter
@@ -489,7 +489,7 @@ class _Run(Generic[I, R]):
     def __init__(
         self,
         op: Operation,
-        client: OzonClient,
+        client: BaseClient,
         inputs: list[Any],
         items: list[Any],
         request: dict[str, Any],
@@ -823,7 +823,7 @@ class _Run(Generic[I, R]):
 
 async def run_bulk(
     op: Operation,
-    client: OzonClient,
+    client: BaseClient,
     item_type: Any,
     items: Iterable[Any],
     *,

@@ -1,6 +1,8 @@
 """OzonClient: credentials, rate limits, the attempt loop and error mapping.
 
-One request goes through :meth:`OzonClient._send`: wait for a rate-limit slot, let the transport
+:class:`BaseClient` is the runtime every API client shares; :class:`OzonClient` is it with the
+Seller API's credentials and operations (the Performance API's client is in
+:mod:`ozon_async.performance`). One request goes through :meth:`BaseClient._send`: wait for a rate-limit slot, let the transport
 make one attempt, and on failure ask :func:`ozon_async._retry.decide` whether to wait and resend
 or raise. Everything else lives elsewhere: settings in :mod:`ozon_async._config`, the wire in
 :mod:`ozon_async._transport`, pacing in :mod:`ozon_async._ratelimit`.
@@ -13,7 +15,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar, overload
 
 from ozon_async._auth import Auth, TokenProvider, resolve_auth
 from ozon_async._clock import SYSTEM_CLOCK, Clock
@@ -32,6 +34,7 @@ from ozon_async._exceptions import (
     ConfigurationError,
     OzonError,
     RateLimitError,
+    RequestBudgetExhaustedError,
     RequestValidationError,
     ResponseTooLargeError,
     status_error_class,
@@ -56,14 +59,16 @@ from ozon_async.resources import Resources
 
 if TYPE_CHECKING:
     import random
+    from contextlib import AbstractAsyncContextManager
     from pathlib import Path
 
     import aiohttp
-    from typing_extensions import Unpack
+    from typing_extensions import Self, Unpack
 
     from ozon_async._download import Progress
+    from ozon_async._operation import ExportRules, RateLimit
 
-__all__ = ["ClientConfig", "OzonClient"]
+__all__ = ["BaseClient", "ClientConfig", "OzonClient"]
 
 
 def _first_decode(op: Operation, response_type: Any, status: int, content: bytes) -> Any:
@@ -101,105 +106,37 @@ class _Shared:
         self.random: random.Random = random.Random()
 
 
-class OzonClient(Resources):
-    """Async client of the Ozon Seller API.
-
-    Use it as an async context manager (or call :meth:`aclose`)::
-
-        async with OzonClient(client_id="123456", api_key="...") as client:
-            warehouses = await client.warehouse.list_v2(limit=100)
-
-    An app of Ozon's app marketplace authenticates with an OAuth access token instead::
-
-        async with OzonClient(access_token="...") as client: ...
-
-    Args:
-        client_id: the seller's Client-Id; defaults to the ``OZON_CLIENT_ID`` environment variable.
-            With an access token it is optional and only keys the rate limits.
-        api_key: the API key; defaults to ``OZON_API_KEY``. It is never logged or shown, and is
-            sent only to ``base_url`` (redirects are never followed).
-        access_token: an OAuth access token, sent as ``Authorization: Bearer <token>`` instead of
-            ``Client-Id`` and ``Api-Key``; kept out of logs, reprs, errors and hook events like
-            the key. Defaults to ``OZON_ACCESS_TOKEN`` when no API key is given or set. Rate
-            limits are kept per ``client_id`` when given, else per hash of the token.
-        token_provider: instead of a fixed token, a function or coroutine function returning the
-            current token, called before each attempt (it should return its cached token and
-            renew it when it expires). After a 401 it is called once more (a provider that takes
-            an argument is given the refused token then, and ``None`` otherwise) and, if the
-            token changed, the request is resent once with the new one.
-        base_url: defaults to ``OZON_BASE_URL``, else ``https://api-seller.ozon.ru``. Plain
-            ``http://`` is refused unless the host is loopback or ``allow_insecure=True``.
-        timeout: seconds for a whole attempt (connect, send, read); per call with ``timeout=``.
-        connect_timeout: seconds to establish a connection.
-        max_retries: how many times a request may be resent; per call with ``max_retries=``.
-        rate_limit: requests per second for this Client-Id across all methods (Ozon allows 50);
-            ``None`` turns client-side pacing off. Per-method limits from the spec always apply.
-        limiter: where rate limits are kept; by default one in-process limiter shared by every
-            client of the process, so clients with the same Client-Id share one budget.
-        circuit_open_wait: seconds to wait when Ozon's breaker for a method is open ("Circle is
-            open") and Ozon does not say how long; ``0`` raises :class:`CircuitOpenError` at once.
-        max_retry_wait: the longest wait before a resend (``Retry-After``, breaker, backoff);
-            when a longer one would be needed, the error is raised at once and says so.
-        max_response_bytes: the largest answer accepted, counted after decompression (default
-            64 MiB); a larger one raises :class:`ResponseTooLargeError`.
-        allow_insecure: allow a plain ``http://`` base URL to a host that is not loopback.
-        connector_limit: maximum simultaneous connections (of the default transport).
-        headers: extra headers sent with every request.
-        transport: how attempts go over the wire (default :class:`AiohttpTransport`; tests pass
-            a :class:`MockTransport`). The client closes it in :meth:`aclose`.
-        session: an aiohttp session for the default transport (not closed by the client).
-        clock: time source for pacing and backoff (tests pass a virtual clock).
-        event_hooks: functions called as the client works, by event: ``{"request": [...],
-            "response": [...], "retry": [...], "end": [...]}``, each with a
-            :class:`~ozon_async.HookEvent` (no headers, so no key or token). Sync or async; one
-            that raises is logged at WARNING and ignored. See :mod:`ozon_async.otel` for
-            OpenTelemetry.
-
-    Raises:
-        ConfigurationError: a missing credential or an invalid setting, named.
+class BaseClient:
+    """The runtime every API client of the package shares: settings, credentials, the transport,
+    rate limits, the attempt loop with its retry decisions, event hooks, raw access and file
+    downloads. :class:`OzonClient` (the Seller API) and
+    :class:`~ozon_async.performance.OzonPerformanceClient` (the Performance API) are this runtime
+    with their API's credentials and generated operations.
     """
 
-    def __init__(
+    #: The module of the generated registry of the client's API (``OPERATIONS``, ``LIMITS``).
+    _REGISTRY: ClassVar[str] = "ozon_async.resources._registry"
+    #: The API's daily request budget (``x-ozon-daily-budget``), if it has one.
+    _budget: ClassVar[RateLimit | None] = None
+    #: The API's export rules (``x-ozon-export-rules``), if it has any.
+    _export_rules: ClassVar[ExportRules | None] = None
+
+    _auth: Auth
+    _config: ClientConfig
+    _shared: _Shared
+    _clock: Clock
+    _is_view: bool
+
+    def _setup(
         self,
-        client_id: str | int | None = None,
-        api_key: str | None = None,
         *,
-        base_url: str | None = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 3,
-        rate_limit: float | None = 50.0,
-        limiter: RateLimiter | None = None,
-        circuit_open_wait: float = 120.0,
-        max_retry_wait: float = 120.0,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        allow_insecure: bool = False,
-        connector_limit: int = 100,
-        headers: Mapping[str, str] | None = None,
-        transport: Transport | None = None,
-        session: aiohttp.ClientSession | None = None,
-        clock: Clock | None = None,
-        access_token: str | None = None,
-        token_provider: TokenProvider | None = None,
-        event_hooks: Mapping[str, EventHook | list[EventHook] | tuple[EventHook, ...]]
-        | None = None,
+        transport: Transport | None,
+        session: aiohttp.ClientSession | None,
+        limiter: RateLimiter | None,
+        connector_limit: int,
+        clock: Clock | None,
     ) -> None:
-        self._auth: Auth = resolve_auth(
-            client_id, api_key, access_token, token_provider, os.environ
-        )
-        self._config = ClientConfig(
-            base_url=base_url or os.environ.get("OZON_BASE_URL") or DEFAULT_BASE_URL,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            rate_limit=rate_limit,
-            circuit_open_wait=circuit_open_wait,
-            max_retry_wait=max_retry_wait,
-            max_response_bytes=max_response_bytes,
-            allow_insecure=allow_insecure,
-            headers=headers or {},
-            event_hooks=check_event_hooks(event_hooks),
-        )
+        """Check the runtime's arguments and build it (``_auth`` and ``_config`` are set)."""
         if transport is not None and session is not None:
             raise ConfigurationError("pass either transport= or session=, not both")
         if transport is not None and not isinstance(transport, Transport):
@@ -220,7 +157,7 @@ class OzonClient(Resources):
             limiter or DEFAULT_LIMITER,
             own_limiter,
         )
-        self._clock: Clock = clock or SYSTEM_CLOCK
+        self._clock = clock or SYSTEM_CLOCK
         self._is_view = False
         self._apply_config()
 
@@ -280,9 +217,12 @@ class OzonClient(Resources):
     def __repr__(self) -> str:
         auth = self._auth
         if auth.mode == "api_key":
-            return f"OzonClient(client_id={auth.client_id!r}, base_url={self._config.base_url!r})"
+            return (
+                f"{type(self).__name__}(client_id={auth.client_id!r}, "
+                f"base_url={self._config.base_url!r})"
+            )
         return (
-            f"OzonClient(auth={auth.mode!r}, client_id={auth.client_id!r}, "
+            f"{type(self).__name__}(auth={auth.mode!r}, client_id={auth.client_id!r}, "
             f"base_url={self._config.base_url!r})"
         )
 
@@ -298,9 +238,9 @@ class OzonClient(Resources):
             raise client_attribute_error(type(self).__name__, name)
 
     # ------------------------------------------------------------------ lifecycle
-    async def __aenter__(self) -> OzonClient:
+    async def __aenter__(self) -> Self:
         if self._shared.closed:
-            raise ClientClosedError("this OzonClient is closed; create a new one")
+            raise ClientClosedError(f"this {type(self).__name__} is closed; create a new one")
         return self
 
     async def __aexit__(
@@ -335,7 +275,7 @@ class OzonClient(Resources):
         headers: Mapping[str, str] = _UNSET,
         event_hooks: Mapping[str, EventHook | list[EventHook] | tuple[EventHook, ...]]
         | None = _UNSET,
-    ) -> OzonClient:
+    ) -> Self:
         """A view of this client with other settings, sharing its transport, credentials and
         rate limits. For example ``client.with_options(circuit_open_wait=0)`` fails fast on an
         open breaker; ``client.with_options(max_retries=0)`` never retries. The new settings are
@@ -362,14 +302,40 @@ class OzonClient(Resources):
         elif event_hooks is not _UNSET:
             added = check_event_hooks(event_hooks)
             changes["event_hooks"] = merge_event_hooks(self._config.event_hooks, added)
-        view: OzonClient = object.__new__(type(self))
-        view._auth = self._auth
-        view._config = self._config.replace(**changes)
+        return self._view(self._auth, self._config.replace(**changes))
+
+    def _view(self, auth: Auth, config: ClientConfig) -> Self:
+        """A client sharing this one's transport, limiter and clock, with ``auth`` and
+        ``config`` (views are not closed by :meth:`aclose`)."""
+        view: Self = object.__new__(type(self))
+        view._auth = auth
+        view._config = config
         view._shared = self._shared
         view._clock = self._clock
         view._is_view = True
         view._apply_config()
         return view
+
+    @classmethod
+    def _operations(cls) -> Mapping[str, Operation]:
+        """The operations of the client's API, keyed by ``"METHOD /path"``."""
+        import importlib
+
+        table: Mapping[str, Operation] = importlib.import_module(cls._REGISTRY).OPERATIONS
+        return table
+
+    def _task_guard(
+        self, op: Operation, fields: Mapping[str, Any]
+    ) -> AbstractAsyncContextManager[object]:
+        """What ``.and_wait`` holds while its task runs: for an operation that starts an
+        export, the account's turn to export (:mod:`ozon_async._exports`); nothing otherwise."""
+        if op.export is not None and self._export_rules is not None:
+            from ozon_async._exports import export_turn
+
+            return export_turn(self, op, fields)
+        import contextlib
+
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ raw access
     async def request(
@@ -379,11 +345,13 @@ class OzonClient(Resources):
         *,
         json: Any = None,
         content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> APIResponse[Any]:
         """Send any request through the same auth, limits, retries and errors.
 
-        ``json`` may be plain objects or models (or pass ready ``content`` bytes). Operations
+        ``json`` may be plain objects or models (or pass ready ``content`` bytes); ``params`` go
+        into the query string (a list repeats its name, dates are ISO 8601). Operations
         known to the spec keep their safety and rate limits; unknown paths are treated as writes
         unless ``idempotent=True``. Per-call options are those of typed methods (``timeout``,
         ``max_retries``, ``extra_headers``, ``idempotent``). The answer is an
@@ -391,7 +359,6 @@ class OzonClient(Resources):
         """
         from ozon_async._codec import encode_json
         from ozon_async._options import OPTION_NAMES
-        from ozon_async.resources._registry import OPERATIONS
 
         method = method.upper() if isinstance(method, str) else method
         if not isinstance(method, str) or not re.fullmatch(r"[A-Z]+", method):
@@ -407,9 +374,16 @@ class OzonClient(Resources):
             raise RequestValidationError("pass json= or content=, not both")
         if options.get("extra_body"):
             raise RequestValidationError("request() takes the whole body as json=; no extra_body")
-        op = OPERATIONS.get(f"{method} {path}")
+        op = self._operations().get(f"{method} {path}")
         body = content if content is not None else (encode_json(json) if json is not None else None)
-        resp: APIResponse[Any] = await self._send(method, path, body, op, options)
+        target = path
+        if params:
+            from ozon_async._request import encode_query
+
+            query = encode_query(params)
+            if query:
+                target = f"{path}?{query}"
+        resp: APIResponse[Any] = await self._send(method, target, body, op, options)
         if op is not None:
             resp._type = op.response_type
         return resp
@@ -435,7 +409,7 @@ class OzonClient(Resources):
             RAW_CAPTURE.reset(token)
         if not capture.used or not isinstance(result, APIResponse):
             name = getattr(method, "__name__", repr(method))
-            raise TypeError(f"{name} is not a typed method of an OzonClient")
+            raise TypeError(f"{name} is not a typed method of a {type(self).__name__}")
         return result
 
     # ------------------------------------------------------------------ the attempt loop
@@ -449,8 +423,21 @@ class OzonClient(Resources):
 
     async def _acquire(self, op: Operation | None, key: str) -> list[RateLimitSlot] | None:
         """Wait for the slots of a request (its method's limit, then the Client-Id's); the
-        ones to tell ``answered()`` when its answer comes (None: none)."""
+        ones to tell ``answered()`` when its answer comes (None: none). With a daily request
+        budget (``x-ozon-daily-budget``) the request is counted first, and refused with
+        :class:`RequestBudgetExhaustedError` when the budget is spent."""
         limiter = self._shared.limiter
+        budget = self._budget
+        if budget is not None and not (op is not None and op.budget_exempt):
+            wait = await limiter.acquire_window(
+                f"{key} day", budget.requests, budget.period, wait=False
+            )
+            if wait > 0:
+                raise RequestBudgetExhaustedError(
+                    f"the daily budget of {budget.requests:,} requests per account is spent; "
+                    f"room again in {wait:,.0f} s; nothing was sent",
+                    retry_after=wait,
+                )
         slots = None
         if op is not None and op.rate_limit is not None:
             rl = op.rate_limit
@@ -479,7 +466,7 @@ class OzonClient(Resources):
         client has any, are told each step (:mod:`ozon_async._hooks`)."""
         shared = self._shared
         if shared.closed:
-            raise ClientClosedError("this OzonClient is closed; create a new one")
+            raise ClientClosedError(f"this {type(self).__name__} is closed; create a new one")
         cfg = self._config
         auth = self._auth
         headers = self._headers
@@ -487,7 +474,11 @@ class OzonClient(Resources):
         if options:
             timeout, headers = self._call_options(method, path, options, headers)
         url = cfg.base_url + path
-        paced = cfg.rate_limit is not None or (op is not None and op.rate_limit is not None)
+        paced = (
+            cfg.rate_limit is not None
+            or (op is not None and op.rate_limit is not None)
+            or self._budget is not None
+        )
         key = auth.rate_key or ""  # with a token provider: set from its token below
         provider = auth.provider
         token: str | None = None  # the provider's token that ``request`` carries
@@ -771,6 +762,114 @@ class OzonClient(Resources):
             timeout=timeout,
             max_retries=max_retries,
             max_bytes=max_bytes,
+        )
+
+
+class OzonClient(Resources, BaseClient):
+    """Async client of the Ozon Seller API.
+
+    Use it as an async context manager (or call :meth:`aclose`)::
+
+        async with OzonClient(client_id="123456", api_key="...") as client:
+            warehouses = await client.warehouse.list_v2(limit=100)
+
+    An app of Ozon's app marketplace authenticates with an OAuth access token instead::
+
+        async with OzonClient(access_token="...") as client: ...
+
+    Args:
+        client_id: the seller's Client-Id; defaults to the ``OZON_CLIENT_ID`` environment variable.
+            With an access token it is optional and only keys the rate limits.
+        api_key: the API key; defaults to ``OZON_API_KEY``. It is never logged or shown, and is
+            sent only to ``base_url`` (redirects are never followed).
+        access_token: an OAuth access token, sent as ``Authorization: Bearer <token>`` instead of
+            ``Client-Id`` and ``Api-Key``; kept out of logs, reprs, errors and hook events like
+            the key. Defaults to ``OZON_ACCESS_TOKEN`` when no API key is given or set. Rate
+            limits are kept per ``client_id`` when given, else per hash of the token.
+        token_provider: instead of a fixed token, a function or coroutine function returning the
+            current token, called before each attempt (it should return its cached token and
+            renew it when it expires). After a 401 it is called once more (a provider that takes
+            an argument is given the refused token then, and ``None`` otherwise) and, if the
+            token changed, the request is resent once with the new one.
+        base_url: defaults to ``OZON_BASE_URL``, else ``https://api-seller.ozon.ru``. Plain
+            ``http://`` is refused unless the host is loopback or ``allow_insecure=True``.
+        timeout: seconds for a whole attempt (connect, send, read); per call with ``timeout=``.
+        connect_timeout: seconds to establish a connection.
+        max_retries: how many times a request may be resent; per call with ``max_retries=``.
+        rate_limit: requests per second for this Client-Id across all methods (Ozon allows 50);
+            ``None`` turns client-side pacing off. Per-method limits from the spec always apply.
+        limiter: where rate limits are kept; by default one in-process limiter shared by every
+            client of the process, so clients with the same Client-Id share one budget.
+        circuit_open_wait: seconds to wait when Ozon's breaker for a method is open ("Circle is
+            open") and Ozon does not say how long; ``0`` raises :class:`CircuitOpenError` at once.
+        max_retry_wait: the longest wait before a resend (``Retry-After``, breaker, backoff);
+            when a longer one would be needed, the error is raised at once and says so.
+        max_response_bytes: the largest answer accepted, counted after decompression (default
+            64 MiB); a larger one raises :class:`ResponseTooLargeError`.
+        allow_insecure: allow a plain ``http://`` base URL to a host that is not loopback.
+        connector_limit: maximum simultaneous connections (of the default transport).
+        headers: extra headers sent with every request.
+        transport: how attempts go over the wire (default :class:`AiohttpTransport`; tests pass
+            a :class:`MockTransport`). The client closes it in :meth:`aclose`.
+        session: an aiohttp session for the default transport (not closed by the client).
+        clock: time source for pacing and backoff (tests pass a virtual clock).
+        event_hooks: functions called as the client works, by event: ``{"request": [...],
+            "response": [...], "retry": [...], "end": [...]}``, each with a
+            :class:`~ozon_async.HookEvent` (no headers, so no key or token). Sync or async; one
+            that raises is logged at WARNING and ignored. See :mod:`ozon_async.otel` for
+            OpenTelemetry.
+
+    Raises:
+        ConfigurationError: a missing credential or an invalid setting, named.
+    """
+
+    def __init__(
+        self,
+        client_id: str | int | None = None,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = 3,
+        rate_limit: float | None = 50.0,
+        limiter: RateLimiter | None = None,
+        circuit_open_wait: float = 120.0,
+        max_retry_wait: float = 120.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        allow_insecure: bool = False,
+        connector_limit: int = 100,
+        headers: Mapping[str, str] | None = None,
+        transport: Transport | None = None,
+        session: aiohttp.ClientSession | None = None,
+        clock: Clock | None = None,
+        access_token: str | None = None,
+        token_provider: TokenProvider | None = None,
+        event_hooks: Mapping[str, EventHook | list[EventHook] | tuple[EventHook, ...]]
+        | None = None,
+    ) -> None:
+        self._auth: Auth = resolve_auth(
+            client_id, api_key, access_token, token_provider, os.environ
+        )
+        self._config = ClientConfig(
+            base_url=base_url or os.environ.get("OZON_BASE_URL") or DEFAULT_BASE_URL,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            circuit_open_wait=circuit_open_wait,
+            max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
+            allow_insecure=allow_insecure,
+            headers=headers or {},
+            event_hooks=check_event_hooks(event_hooks),
+        )
+        self._setup(
+            transport=transport,
+            session=session,
+            limiter=limiter,
+            connector_limit=connector_limit,
+            clock=clock,
         )
 
 

@@ -40,6 +40,8 @@ def decode_answer(op: Operation, response_type: Any, status: int, content: bytes
     """The 2xx answer of ``op`` decoded into ``response_type``; a body that cannot be read is a
     :class:`ResponseDecodeError` (which says, for a write, that the request was applied)."""
     dec = _DECODERS.get(response_type) or decoder_for(response_type)
+    if not content and op.empty_answer:  # x-ozon-empty-answer: no body means `{}`
+        content = b"{}"
     try:
         return dec.decode(content)
     except Exception as exc:  # msgspec.DecodeError / ValidationError, RecursionError

@@ -43,7 +43,7 @@ from ozon_async._version import __version__
 if TYPE_CHECKING:
     from yarl import URL
 
-    from ozon_async._client import OzonClient
+    from ozon_async._client import BaseClient
 
 __all__ = [
     "DEFAULT_MAX_DOWNLOAD_BYTES",
@@ -143,7 +143,7 @@ async def _report(progress: Progress | None, got: int, total: int | None) -> Non
 
 
 async def download(
-    client: OzonClient,
+    client: BaseClient,
     url: str,
     *,
     to: str | os.PathLike[str] | None = None,

@@ -66,6 +66,33 @@ class RateLimiterUnavailableError(OzonError):
     its policy is to raise rather than pace in this process alone. Nothing was sent to Ozon."""
 
 
+class RequestBudgetExhaustedError(OzonError):
+    """The API's budget of requests per account (the Performance API: 100,000 a day) is spent
+    by the requests this client's limiter counted; nothing was sent.
+
+    Attributes:
+        retry_after: seconds until the oldest counted request leaves the budget's window.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ExportLimitError(OzonError):
+    """An export (a statistics report) would break the API's export rules: more exports in 24
+    hours than an account may start, or no turn to export within the time given. Nothing was
+    sent.
+
+    Attributes:
+        retry_after: seconds after which trying again may succeed, when known.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class RequestValidationError(OzonError, ValueError):
     """The request failed validation before it was sent; nothing reached Ozon.
 

@@ -47,7 +47,7 @@ class HookEvent(Record):
         method: ``"POST"``, ``"GET"``...
         path: the operation's path template (``"/v1/cargoes-label/file/{file_guid}"``), or the path
             sent for an unknown one.
-        url: the full URL sent (base URL and path; Ozon's API takes no query strings).
+        url: the full URL sent (base URL, path and the query string of the Performance API's reads).
         attempt: the attempt number (1 for the first); for ``end``, how many attempts were made
             (0 when the call stopped before sending anything).
         status: the HTTP status of the answer (``response``; ``end`` when there was an answer).

@@ -217,6 +217,7 @@ class Task(Record):
         timeout: default seconds to wait in all.
         file: path of the file URL in the status answer (reports).
         error: path of a task-level error message.
+        status_args: fixed keyword arguments of the status call besides the id (pairs).
         tasks: path of the list in the starting answer when one call starts several tasks (a
             label task per label size); ``id`` is then read from each entry of the list.
         kind: attribute of such an entry that tells the tasks apart (``task_type``).
@@ -237,6 +238,7 @@ class Task(Record):
         "timeout",
         "file",
         "error",
+        "status_args",
         "tasks",
         "kind",
     )
@@ -255,6 +257,7 @@ class Task(Record):
     timeout: float
     file: tuple[str, ...] | None
     error: tuple[str, ...] | None
+    status_args: tuple[tuple[str, Any], ...]
     tasks: tuple[str, ...] | None
     kind: str | None
 
@@ -274,6 +277,7 @@ class Task(Record):
         timeout: float = 600.0,
         file: tuple[str, ...] | None = None,
         error: tuple[str, ...] | None = None,
+        status_args: tuple[tuple[str, Any], ...] = (),
         tasks: tuple[str, ...] | None = None,
         kind: str | None = None,
     ) -> None:
@@ -292,8 +296,122 @@ class Task(Record):
         set_(self, "timeout", timeout)
         set_(self, "file", file)
         set_(self, "error", error)
+        set_(self, "status_args", status_args)
         set_(self, "tasks", tasks)
         set_(self, "kind", kind)
+
+
+class Export(Record):
+    """An operation that starts an export (a statistics report) under the API's export rules
+    (``x-ozon-export``; the rules themselves are :class:`ExportRules`).
+
+    Attributes:
+        campaigns: the request field (JSON name) listing the campaigns; each campaign counts as
+            one export. ``None``: the request counts as one export.
+        date_from, date_to: request fields of the period as dates (``YYYY-MM-DD``).
+        time_from, time_to: request fields of the period as instants (RFC 3339).
+        download: ``"METHOD /path"`` of the operation that downloads the finished file.
+        kind: a short name of what the export holds (``"stats"``, ``"orders"``...).
+    """
+
+    _fields = ("campaigns", "date_from", "date_to", "time_from", "time_to", "download", "kind")
+    __slots__ = _fields
+
+    campaigns: str | None
+    date_from: str | None
+    date_to: str | None
+    time_from: str | None
+    time_to: str | None
+    download: str | None
+    kind: str | None
+
+    def __init__(
+        self,
+        campaigns: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        time_from: str | None = None,
+        time_to: str | None = None,
+        download: str | None = None,
+        kind: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "campaigns", campaigns)
+        set_(self, "date_from", date_from)
+        set_(self, "date_to", date_to)
+        set_(self, "time_from", time_from)
+        set_(self, "time_to", time_to)
+        set_(self, "download", download)
+        set_(self, "kind", kind)
+
+
+class ExportRules(Record):
+    """The rules Ozon applies to exports (``x-ozon-export-rules``).
+
+    Attributes:
+        concurrent: exports one account may have running at once.
+        concurrent_organisation: the same for the whole organisation (several accounts).
+        per_day: exports one account may start in 24 hours.
+        per_day_per_campaign: the daily limit is also at most this many per active campaign.
+        max_campaigns: campaigns one export may cover.
+        max_days: days one export may cover (both ends counted).
+        timezone: the time zone Ozon groups report dates by.
+    """
+
+    _fields = (
+        "concurrent",
+        "concurrent_organisation",
+        "per_day",
+        "per_day_per_campaign",
+        "max_campaigns",
+        "max_days",
+        "timezone",
+    )
+    __slots__ = _fields
+
+    concurrent: int | None
+    concurrent_organisation: int | None
+    per_day: int | None
+    per_day_per_campaign: int | None
+    max_campaigns: int | None
+    max_days: int | None
+    timezone: str | None
+
+    def __init__(
+        self,
+        concurrent: int | None = None,
+        concurrent_organisation: int | None = None,
+        per_day: int | None = None,
+        per_day_per_campaign: int | None = None,
+        max_campaigns: int | None = None,
+        max_days: int | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "concurrent", concurrent)
+        set_(self, "concurrent_organisation", concurrent_organisation)
+        set_(self, "per_day", per_day)
+        set_(self, "per_day_per_campaign", per_day_per_campaign)
+        set_(self, "max_campaigns", max_campaigns)
+        set_(self, "max_days", max_days)
+        set_(self, "timezone", timezone)
+
+
+class ApiLimits(Record):
+    """The limits an API states for all its operations together: ``daily_budget`` (requests
+    per account per day, ``x-ozon-daily-budget``) and ``exports`` (``x-ozon-export-rules``)."""
+
+    _fields = ("daily_budget", "exports")
+    __slots__ = _fields
+
+    daily_budget: RateLimit | None
+    exports: ExportRules | None
+
+    def __init__(
+        self, daily_budget: RateLimit | None = None, exports: ExportRules | None = None
+    ) -> None:
+        object.__setattr__(self, "daily_budget", daily_budget)
+        object.__setattr__(self, "exports", exports)
 
 
 class Subscription(Record):
@@ -373,9 +491,20 @@ class Operation(Record):
             when Ozon refuses the call, the error names it.
         request_content_type: ``application/json``, or ``multipart/form-data`` for uploads.
         path_params: names of the ``{parameters}`` in ``path``, given as keyword arguments.
+        query_params: names of the query parameters (keyword arguments that go into the URL).
+        empty_answer: Ozon may answer with an empty body, read as ``{}``
+            (``x-ozon-empty-answer``).
+        budget_exempt: not counted against the API's daily request budget
+            (``x-ozon-budget-exempt``).
+        export: the export it starts, if it starts one (``x-ozon-export``).
         batch: how it takes many items per request (``x-ozon-batch``), if it does.
         item_rate_limit: the per-item limit (``x-ozon-item-rate-limit``), if Ozon has one.
         task: the task it starts and how to wait for it (``x-ozon-task``), if it starts one.
+        removed: the date (``"YYYY-MM-DD"``, or ``"YYYY-MM"``) of the first edition of Ozon's
+            reference that no longer lists it (``x-ozon-removed``), else ``None``. It stays
+            callable, warns like a deprecated one and is left out of searches unless asked for.
+        title_ru: Ozon's Russian title of the operation (``x-title-ru``), if a Russian
+            reference names it.
     """
 
     _fields = (
@@ -402,6 +531,12 @@ class Operation(Record):
         "request_content_type",
         "path_params",
         "sunset",
+        "query_params",
+        "empty_answer",
+        "budget_exempt",
+        "export",
+        "removed",
+        "title_ru",
     )
     __slots__ = _fields
     method: str
@@ -427,6 +562,12 @@ class Operation(Record):
     request_content_type: str
     path_params: tuple[str, ...]
     sunset: str | None
+    query_params: tuple[str, ...]
+    empty_answer: bool
+    budget_exempt: bool
+    export: Export | None
+    removed: str | None
+    title_ru: str | None
 
     def __init__(
         self,
@@ -454,6 +595,12 @@ class Operation(Record):
         request_content_type: str = "application/json",
         path_params: tuple[str, ...] = (),
         sunset: str | None = None,
+        query_params: tuple[str, ...] = (),
+        empty_answer: bool = False,
+        budget_exempt: bool = False,
+        export: Export | None = None,
+        removed: str | None = None,
+        title_ru: str | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "method", method)
@@ -479,6 +626,12 @@ class Operation(Record):
         set_(self, "request_content_type", request_content_type)
         set_(self, "path_params", path_params)
         set_(self, "sunset", sunset)
+        set_(self, "query_params", query_params)
+        set_(self, "empty_answer", empty_answer)
+        set_(self, "budget_exempt", budget_exempt)
+        set_(self, "export", export)
+        set_(self, "removed", removed)
+        set_(self, "title_ru", title_ru)
 
     _repr_hidden = frozenset({"request_type_ref", "response_type_ref"})
 
@@ -500,6 +653,27 @@ class Operation(Record):
             today = time.strftime("%Y-%m-%d", time.gmtime())
         verb = "switched it off" if self.sunset <= today else "switches it off"
         return f"; Ozon {verb} on {self.sunset}"
+
+    def removed_note(self) -> str:
+        """``"; Ozon's reference no longer lists it (since 2026-08-14)"`` for a removed
+        operation (``x-ozon-removed``), else ``""``. Warnings about the call end with it."""
+        if self.removed is None:
+            return ""
+        return f"; Ozon's reference no longer lists it (since {self.removed})"
+
+    def lifecycle_warning(self, successor: str | None = None) -> str | None:
+        """What a call of a deprecated or removed operation warns, or ``None`` for a current one:
+        ``"deprecated by Ozon; use <successor> instead; Ozon switched it off on ..."``, or for a
+        removed one that is not deprecated ``"no longer in Ozon's reference (since ...); use
+        <successor> instead"``. ``successor`` is how to name the successor (by default its
+        ``"METHOD /path"``)."""
+        if not (self.deprecated or self.removed):
+            return None
+        succ = successor or self.replaced_by
+        use = f"; use {succ} instead" if succ else ""
+        if self.deprecated:
+            return f"deprecated by Ozon{use}{self.sunset_note()}{self.removed_note()}"
+        return f"no longer in Ozon's reference (since {self.removed}){use}"
 
     @property
     def key(self) -> str:

@@ -18,7 +18,8 @@ import heapq
 import itertools
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ozon_async._clock import SYSTEM_CLOCK, Clock
 
@@ -43,6 +44,18 @@ class RateLimitSlot(Protocol):
         itself after a bounded time."""
 
 
+class Lease(Protocol):
+    """A turn granted by :meth:`RateLimiter.acquire_lease`: one of at most ``limit`` holders of
+    its key. It lapses ``ttl`` seconds after it was granted or last renewed, so a holder that
+    dies never blocks the others for longer."""
+
+    async def renew(self) -> bool:
+        """Extend the lease by its ``ttl`` from now; ``False`` when it had lapsed and is lost."""
+
+    async def release(self) -> None:
+        """Give the turn back (idempotent)."""
+
+
 class RateLimiter(abc.ABC):
     """Grants request slots per key."""
 
@@ -63,7 +76,6 @@ class RateLimiter(abc.ABC):
         await self.acquire(key, requests, period)
         return None
 
-    @abc.abstractmethod
     async def acquire_window(
         self, key: str, limit: int, period: float, *, wait: bool = True
     ) -> float:
@@ -71,11 +83,176 @@ class RateLimiter(abc.ABC):
         30 s, 10 price updates per product per hour): at most ``limit`` grants under ``key`` in
         any ``period`` seconds. Returns 0.0 when granted (after waiting for room if
         ``wait=True``). With ``wait=False`` and no room, grants nothing and returns the seconds
-        until a grant would be possible."""
+        until a grant would be possible.
+
+        The default keeps the windows in this process (an :class:`InProcessRateLimiter` of this
+        limiter's own), so a limiter that implements only :meth:`acquire` works everywhere the
+        client needs windows (the bulk helpers' per-item rules). A limiter shared between
+        processes overrides it to share the windows as well."""
+        windows: InProcessRateLimiter | None = getattr(self, "_own_windows", None)
+        if windows is None:
+            # Set lazily: a subclass need not call RateLimiter.__init__.
+            windows = InProcessRateLimiter(getattr(self, "clock", None))
+            self._own_windows = windows
+        return await windows.acquire_window(key, limit, period, wait=wait)
+
+    async def acquire_lease(
+        self, key: str, limit: int, ttl: float, *, timeout: float | None = None
+    ) -> Lease:
+        """Wait until fewer than ``limit`` leases of ``key`` are held, then hold one (for
+        example an account's turn to run an export when Ozon allows one at a time). A lease
+        lapses ``ttl`` seconds after its grant or last :meth:`Lease.renew`. Raises
+        :class:`TimeoutError` when ``timeout`` seconds pass first.
+
+        The default keeps leases in this process (a limiter shared across processes, such as
+        :class:`~ozon_async.redis_limiter.RedisRateLimiter`, keeps them in its store)."""
+        table = self.__dict__.get("_leases")
+        if table is None:
+            table = self.__dict__["_leases"] = LeaseTable(getattr(self, "clock", None))
+        return await table.acquire(key, limit, ttl, timeout=timeout)
 
     async def aclose(self) -> None:
         """Release resources (default: nothing)."""
         return None
+
+
+class _LocalLease:
+    """A lease of a :class:`LeaseTable`."""
+
+    __slots__ = ("expires", "key", "table", "ttl")
+
+    def __init__(self, table: LeaseTable, key: str, ttl: float, expires: float) -> None:
+        self.table: LeaseTable | None = table
+        self.key = key
+        self.ttl = ttl
+        self.expires = expires
+
+    async def renew(self) -> bool:
+        table = self.table
+        if table is None:
+            return False
+        now = table.clock.now()
+        if now >= self.expires:  # lapsed: another holder may have its place already
+            table.drop(self)
+            return False
+        self.expires = now + self.ttl
+        return True
+
+    async def release(self) -> None:
+        if self.table is not None:
+            self.table.drop(self)
+
+    def __repr__(self) -> str:
+        return f"<lease {self.key!r} {'held' if self.table is not None else 'released'}>"
+
+
+class LeaseTable:
+    """Leases kept in this process: holders per key, and the callers waiting in arrival order
+    (woken at once by a release, or when the first holder's lease lapses)."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SYSTEM_CLOCK
+        self._held: dict[str, list[_LocalLease]] = {}
+        self._waiters: dict[str, deque[asyncio.Event]] = {}
+
+    def _live(self, key: str) -> list[_LocalLease]:
+        now = self.clock.now()
+        held = [lease for lease in self._held.get(key, ()) if lease.expires > now]
+        for lease in self._held.get(key, ()):
+            if lease.expires <= now:
+                lease.table = None
+        if held:
+            self._held[key] = held
+        else:
+            self._held.pop(key, None)
+        return held
+
+    def holders(self, key: str) -> int:
+        """How many leases of ``key`` are held now."""
+        return len(self._live(key))
+
+    async def acquire(
+        self, key: str, limit: int, ttl: float, *, timeout: float | None = None
+    ) -> _LocalLease:
+        import asyncio
+
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, not {limit!r}")
+        if not (ttl > 0 and math.isfinite(ttl)):
+            raise ValueError(f"ttl must be positive, not {ttl!r}")
+        clock = self.clock
+        held = self._live(key)
+        waiters = self._waiters.setdefault(key, deque())
+        if len(held) < limit and not waiters:
+            return self._grant(key, held, ttl)
+        deadline = None if timeout is None else clock.now() + timeout
+        me = asyncio.Event()
+        waiters.append(me)
+        try:
+            while True:
+                held = self._live(key)
+                head = waiters[0] is me
+                if head and len(held) < limit:
+                    waiters.popleft()
+                    lease = self._grant(key, held, ttl)
+                    self._wake(key)  # the next in line may fit too
+                    return lease
+                now = clock.now()
+                delay: float | None = None
+                if head and held:  # the first lease to lapse frees a place
+                    delay = max(0.0, min(lease.expires for lease in held) - now)
+                if deadline is not None:
+                    if now >= deadline:
+                        raise TimeoutError(f"no lease of {key!r} within {timeout:g} s")
+                    delay = deadline - now if delay is None else min(delay, deadline - now)
+                me.clear()
+                await _first_of(me.wait(), None if delay is None else clock.sleep(delay))
+        finally:
+            if me in waiters:
+                waiters.remove(me)
+                self._wake(key)
+            if not waiters:
+                self._waiters.pop(key, None)
+
+    def _grant(self, key: str, held: list[_LocalLease], ttl: float) -> _LocalLease:
+        lease = _LocalLease(self, key, ttl, self.clock.now() + ttl)
+        held.append(lease)
+        self._held[key] = held
+        return lease
+
+    def drop(self, lease: _LocalLease) -> None:
+        held = self._held.get(lease.key)
+        lease.table = None
+        if held and lease in held:
+            held.remove(lease)
+            if not held:
+                self._held.pop(lease.key, None)
+        self._wake(lease.key)
+
+    def _wake(self, key: str) -> None:
+        """Tell the first caller in line to look again."""
+        waiters = self._waiters.get(key)
+        if waiters:
+            waiters[0].set()
+
+
+async def _first_of(first: Awaitable[Any], second: Awaitable[Any] | None) -> None:
+    """Wait until ``first`` or ``second`` finishes; the other is cancelled."""
+    import asyncio
+
+    if second is None:
+        await first
+        return
+    tasks = [asyncio.ensure_future(first), asyncio.ensure_future(second)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 #: Tie-breaker of equal release times in a lane's heap.

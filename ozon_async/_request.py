@@ -1,8 +1,8 @@
 """Turning a typed call's arguments into the path and body that go on the wire.
 
-Most operations take a JSON body. A few take path parameters (``/v1/cargoes-label/file/{file_guid}``)
-or a ``multipart/form-data`` body with files (certificates, receipts); the spec says which, and
-:func:`prepare` applies it. Everything is validated by the request model first, so a wrong
+Most operations take a JSON body. A few take path parameters (``/v1/cargoes-label/file/{file_guid}``),
+query parameters (the Performance API's reads) or a ``multipart/form-data`` body with files
+(certificates, receipts); the spec says which, and :func:`prepare` applies it. Everything is validated by the request model first, so a wrong
 argument is a :class:`RequestValidationError` naming the field and nothing is sent.
 """
 
@@ -17,7 +17,7 @@ from ozon_async._operation import Operation
 from ozon_async._record import Record
 
 if TYPE_CHECKING:
-    from ozon_async._client import OzonClient
+    from ozon_async._client import BaseClient
     from ozon_async._options import CallOptions
     from ozon_async._response import APIResponse
 
@@ -85,12 +85,43 @@ def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prep
                     "this path parameter is required", field=name, operation=op.key
                 )
             path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    if op.query_params:
+        # the synthesized <operationId>Query model checks them as a body would be checked
+        model = build_request(op, request_type, fields) if request_type is not None else None
+        query = encode_query(model_fields(model)) if model is not None else ""
+        if query:
+            path = f"{path}?{query}"
+        return Prepared(path, None if op.method == "GET" else b"{}", None)
     if op.method == "GET":
         return Prepared(path, None, None)
     if op.request_content_type == MULTIPART:
         body, ctype = encode_multipart(op.key, request_type, fields)
         return Prepared(path, body, ctype)
     return Prepared(path, encode_request(op, request_type, fields), None)
+
+
+def model_fields(model: Any) -> dict[str, Any]:
+    """The fields of a validated request model by JSON name, leaving out those not set."""
+    out: dict[str, Any] = {}
+    for attr, wire in zip(model.__struct_fields__, model.__struct_encode_fields__, strict=True):
+        value = getattr(model, attr)
+        if value is not None:
+            out[wire] = value
+    return out
+
+
+def encode_query(params: Mapping[str, Any]) -> str:
+    """A query string: a list repeats its name (``ids=1&ids=2``), booleans are ``true`` and
+    ``false``, dates and instants ISO 8601 (UTC instants with ``Z``), ``None`` is left out."""
+    from urllib.parse import quote
+
+    parts: list[str] = []
+    for name, value in params.items():
+        if value is None:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            parts.append(f"{quote(str(name), safe='.')}={quote(_text(item), safe='')}")
+    return "&".join(parts)
 
 
 def multipart_parts(prepared: Prepared) -> list[str]:
@@ -112,7 +143,7 @@ def with_content_type(options: CallOptions, prepared: Prepared) -> CallOptions:
 
 
 async def send_prepared(
-    client: OzonClient, op: Operation, prepared: Prepared, options: CallOptions | None = None
+    client: BaseClient, op: Operation, prepared: Prepared, options: CallOptions | None = None
 ) -> APIResponse[Any]:
     """Send what :func:`prepare` made for ``op`` (to its concrete path, multipart bodies with
     their content type), with the client's limits and retries for the operation, as its typed

@@ -30,7 +30,7 @@ from ozon_async._response import RAW_CAPTURE, captured
 
 if TYPE_CHECKING:
     from ozon_async._bulk import BulkResult
-    from ozon_async._client import OzonClient
+    from ozon_async._client import BaseClient
     from ozon_async._tasks import TaskResult
 
 __all__ = [
@@ -55,7 +55,7 @@ class Resource:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: OzonClient) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
 
     def __repr__(self) -> str:
@@ -117,10 +117,9 @@ class Resource:
             unknown = set(options) - OPTION_NAMES
             if unknown:
                 raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
-        if op.deprecated:
-            succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
+        if op.deprecated or op.removed:
             warnings.warn(
-                f"{op.method} {op.path} is deprecated by Ozon{succ}{op.sunset_note()}",
+                f"{op.method} {op.path} is {op.lifecycle_warning()}",
                 DeprecationWarning,
                 stacklevel=_outside_stacklevel(),
             )
@@ -138,7 +137,33 @@ class Resource:
                 body = merge_extra_body(op.key, body, extra)
         if prepared.content_type is not None:  # a multipart upload names its boundary
             options = with_content_type(options, prepared)
-        return self._client._send(op.method, prepared.path, body, op, options, response_type)
+        client = self._client
+        if op.export is not None and client._export_rules is not None:
+            return _export_call(client, op, fields, prepared.path, body, options, response_type)
+        return client._send(op.method, prepared.path, body, op, options, response_type)
+
+
+def _export_call(
+    client: BaseClient,
+    op: Operation,
+    fields: Mapping[str, Any],
+    path: str,
+    body: bytes | None,
+    options: CallOptions,
+    response_type: type[Any] | None,
+) -> Awaitable[Any]:
+    """A call that starts an export: checked against the export rules now, counted against the
+    account's daily exports when it runs (:mod:`ozon_async._exports`)."""
+    from ozon_async._exports import check_export, counted_export
+
+    assert client._export_rules is not None
+    check_export(op, fields, client._export_rules)
+    return counted_export(
+        client,
+        op,
+        fields,
+        lambda: client._send(op.method, path, body, op, options, response_type),
+    )
 
 
 _INTERNAL = ("ozon_async", "asyncio")
@@ -296,7 +321,7 @@ class BoundOperation(Generic[P, R]):
         call: Callable[P, Awaitable[R]],
         op: Operation,
         doc: str | None,
-        client: OzonClient,
+        client: BaseClient,
         item: Any = None,
         status: Any = None,
     ) -> None:
@@ -396,16 +421,18 @@ class BoundTask(BoundOperation[P, R], Generic[P, R, T]):
         async def start_and_wait(*args: P.args, **kwargs: P.kwargs) -> TaskResult[R, T]:
             from ozon_async._tasks import wait_started
 
-            started = await self._call(*args, **kwargs)
-            return await wait_started(
-                self._client,
-                self._op,
-                started,
-                kwargs,
-                timeout=timeout,
-                interval=interval,
-                on_check=on_check,
-            )
+            # an export holds the account's turn from before it starts until it ends
+            async with self._client._task_guard(self._op, kwargs):
+                started = await self._call(*args, **kwargs)
+                return await wait_started(
+                    self._client,
+                    self._op,
+                    started,
+                    kwargs,
+                    timeout=timeout,
+                    interval=interval,
+                    on_check=on_check,
+                )
 
         return start_and_wait
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ozon_async._exceptions import OzonError
-from ozon_async._operation import OPERATIONS, Operation, Task
+from ozon_async._operation import Operation, Task
 
 if TYPE_CHECKING:
-    from ozon_async._client import OzonClient
+    from ozon_async._client import BaseClient
     from ozon_async._download import Progress
 
 __all__ = [
@@ -113,7 +113,7 @@ class TaskResult(Generic[R, S]):
     elapsed: float = 0.0
     kind: str | None = None
     tasks: list[TaskResult[R, S]] = field(default_factory=list)
-    _client: OzonClient | None = field(default=None, repr=False, compare=False)
+    _client: BaseClient | None = field(default=None, repr=False, compare=False)
 
     def task(self, kind: str) -> TaskResult[R, S]:
         """The result of the task of this ``kind`` among :attr:`tasks` (``"small_label"``)."""
@@ -223,7 +223,7 @@ def started_tasks(op: Operation, started: Any) -> list[tuple[Any, str | None]]:
 
 
 async def wait_started(
-    client: OzonClient,
+    client: BaseClient,
     op: Operation,
     started: Any,
     arguments: Mapping[str, Any],
@@ -310,7 +310,7 @@ def evaluate(t: Task, status: Any) -> tuple[bool, bool, str | None, list[Any], l
 
 
 async def wait_task(
-    client: OzonClient,
+    client: BaseClient,
     op: Operation,
     task_id: Any,
     *,
@@ -341,9 +341,10 @@ async def wait_task(
     pause = t.interval if interval is None else interval
     if limit < 0 or pause <= 0:
         raise ValueError("timeout must not be negative and interval must be positive")
-    status_op = OPERATIONS[t.status]
+    status_op = client._operations()[t.status]
     if check is None:
         check = getattr(getattr(client, status_op.group), status_op.name)
+    fixed = dict(t.status_args)
     clock = client._clock
     begin = clock.now()
     delay = pause if first_check_after is None else first_check_after
@@ -355,7 +356,7 @@ async def wait_task(
         delay = min(delay, max(0.0, limit - elapsed))  # the last check falls on the deadline
         if delay > 0:
             await clock.sleep(delay)
-        status = await check(**{t.param: task_id})
+        status = await check(**fixed, **{t.param: task_id})
         checks += 1
         if on_check is not None:
             on_check(status)

@@ -18,18 +18,24 @@ else ``~/.config/ozon-async/config.toml``)::
     [profiles.app]            # an app from Ozon's marketplace, with an OAuth token
     access_token = "..."
 
-The file decides where the key goes, so it is checked as ssh checks its files (POSIX): it and its
+    [profiles.ads]            # the Performance (advertising) API, beside or instead of the above
+    performance_client_id = "12345678-1700000000000@advertising.performance.ozon.ru"
+    performance_client_secret = "..."
+
+The file decides where the keys go, so it is checked as ssh checks its files (POSIX): it and its
 directory must belong to the user (or root) and be writable by nobody else, whether or not the
-file holds keys; a file that holds a key or a token must also be readable by its owner only
-(``chmod 600``). A ``base_url`` that is not Ozon's (``https://…ozon.ru``) is refused unless the
-same profile sets ``allow_custom_base_url = true``, so a line added to a profile cannot quietly
-send the key elsewhere. Unknown keys are refused too, so a misspelt ``api-key`` is reported
-instead of silently ignored. :func:`add_profile` and :func:`remove_profile` edit the file
-(``0600``, in a ``0700`` directory when they create it).
+file holds keys; a file that holds a key, a secret or a token must also be readable by its owner
+only (``chmod 600``). A ``base_url`` or ``performance_base_url`` that is not Ozon's
+(``https://…ozon.ru``) is refused unless the same profile sets ``allow_custom_base_url = true``, so
+a line added to a profile cannot quietly send a key elsewhere. Unknown keys are refused too, so a
+misspelt ``api-key`` is reported instead of silently ignored. :func:`add_profile` and
+:func:`remove_profile` edit the file (``0600``, in a ``0700`` directory when they create it).
 
 :func:`resolve_profile` combines the sources: arguments given explicitly, then the named profile
 (or ``$OZON_PROFILE``, or the file's ``default_profile``), then the environment (``OZON_CLIENT_ID``,
-``OZON_API_KEY``, ``OZON_ACCESS_TOKEN``, ``OZON_BASE_URL``).
+``OZON_API_KEY``, ``OZON_ACCESS_TOKEN``, ``OZON_BASE_URL``; for the Performance API
+``OZON_PERFORMANCE_CLIENT_ID``, ``OZON_PERFORMANCE_CLIENT_SECRET``, ``OZON_PERFORMANCE_ACCESS_TOKEN``,
+``OZON_PERFORMANCE_BASE_URL``).
 
 This module imports nothing outside the standard library at import time (``tomli`` on Python 3.10
 only when a file is read).
@@ -72,11 +78,24 @@ ENV_CLIENT_ID = "OZON_CLIENT_ID"
 ENV_API_KEY = "OZON_API_KEY"
 ENV_ACCESS_TOKEN = "OZON_ACCESS_TOKEN"
 ENV_BASE_URL = "OZON_BASE_URL"
+ENV_PERFORMANCE_CLIENT_ID = "OZON_PERFORMANCE_CLIENT_ID"
+ENV_PERFORMANCE_CLIENT_SECRET = "OZON_PERFORMANCE_CLIENT_SECRET"
+ENV_PERFORMANCE_ACCESS_TOKEN = "OZON_PERFORMANCE_ACCESS_TOKEN"
+ENV_PERFORMANCE_BASE_URL = "OZON_PERFORMANCE_BASE_URL"
 
+#: The keys of the Performance (advertising) API's credentials, and their variables.
+_PERFORMANCE_ENV = {
+    "performance_client_id": ENV_PERFORMANCE_CLIENT_ID,
+    "performance_client_secret": ENV_PERFORMANCE_CLIENT_SECRET,
+    "performance_access_token": ENV_PERFORMANCE_ACCESS_TOKEN,
+    "performance_base_url": ENV_PERFORMANCE_BASE_URL,
+}
 ALLOW_CUSTOM_BASE_URL = "allow_custom_base_url"
-_PROFILE_KEYS = ("client_id", "api_key", "access_token", "base_url", ALLOW_CUSTOM_BASE_URL)
-_STRING_KEYS = ("client_id", "api_key", "access_token", "base_url")
-_SECRET_KEYS = ("api_key", "access_token")
+_STRING_KEYS = ("client_id", "api_key", "access_token", "base_url", *_PERFORMANCE_ENV)
+_PROFILE_KEYS = (*_STRING_KEYS, ALLOW_CUSTOM_BASE_URL)
+_SECRET_KEYS = ("api_key", "access_token", "performance_client_secret", "performance_access_token")
+#: The settings that decide where a key goes: a value that is not Ozon's needs the opt-in.
+_URL_KEYS = ("base_url", "performance_base_url")
 _TOP_KEYS = ("default_profile", "profiles")
 
 
@@ -94,6 +113,10 @@ class Profile:
         base_url: where to send requests (the sandbox, a proxy); ``None`` for Ozon's API.
         base_url_from: where ``base_url`` came from (a profile's name, ``"<environment>"`` or
             ``"<arguments>"``), for messages; ``None`` without a ``base_url``.
+        performance_client_id, performance_client_secret: a service account of the
+            Performance (advertising) API.
+        performance_access_token: an OAuth token for the Performance API instead.
+        performance_base_url: where to send Performance API requests (the sandbox's).
     """
 
     name: str
@@ -102,11 +125,40 @@ class Profile:
     access_token: str | None = field(default=None, repr=False)
     base_url: str | None = None
     base_url_from: str | None = field(default=None, compare=False)
+    performance_client_id: str | None = None
+    performance_client_secret: str | None = field(default=None, repr=False)
+    performance_access_token: str | None = field(default=None, repr=False)
+    performance_base_url: str | None = None
 
     @property
     def custom_base_url(self) -> bool:
         """``True`` when :attr:`base_url` is set and is not Ozon's API (see :func:`is_ozon_url`)."""
         return self.base_url is not None and not is_ozon_url(self.base_url)
+
+    @property
+    def has_performance_credentials(self) -> bool:
+        """``True`` when the profile can use the Performance API: a client id with its secret,
+        or a token."""
+        return bool(self.performance_access_token) or bool(
+            self.performance_client_id and self.performance_client_secret
+        )
+
+    def performance_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`ozon_async.performance.OzonPerformanceClient` (only
+        the settings that are set)."""
+        out: dict[str, Any] = {}
+        if self.performance_access_token is not None:
+            out["access_token"] = self.performance_access_token
+            if self.performance_client_id is not None:
+                out["client_id"] = self.performance_client_id
+        elif self.performance_client_secret is not None:
+            out["client_id"] = self.performance_client_id
+            out["client_secret"] = self.performance_client_secret
+        elif self.performance_client_id is not None:
+            out["client_id"] = self.performance_client_id
+        if self.performance_base_url is not None:
+            out["base_url"] = self.performance_base_url
+        return out
 
     @property
     def has_credentials(self) -> bool:
@@ -278,13 +330,15 @@ def _parse(data: Mapping[str, Any], path: Path) -> tuple[dict[str, Profile], str
             raise ConfigurationError(
                 f"{where} {ALLOW_CUSTOM_BASE_URL} must be true or false, not {type(allow).__name__}"
             )
+        for url_key in _URL_KEYS:
+            url = values.get(url_key)
+            if url is not None and not allow and not is_ozon_url(url):
+                raise ConfigurationError(
+                    f"{where} {url_key} {url!r} is not Ozon's API, so the profile's key (or the "
+                    "environment's) would be sent there. If that is what you want (the sandbox, a "
+                    f"proxy of your own), add {ALLOW_CUSTOM_BASE_URL} = true to [profiles.{name}]"
+                )
         base_url = values.get("base_url")
-        if base_url is not None and not allow and not is_ozon_url(base_url):
-            raise ConfigurationError(
-                f"{where} base_url {base_url!r} is not Ozon's API, so the profile's key (or the "
-                "environment's) would be sent there. If that is what you want (the sandbox, a "
-                f"proxy of your own), add {ALLOW_CUSTOM_BASE_URL} = true to [profiles.{name}]"
-            )
         profiles[name] = Profile(
             name=name, base_url_from=name if base_url is not None else None, **values
         )
@@ -394,6 +448,7 @@ def resolve_profile(
         api_key=env.get(ENV_API_KEY) or None,
         access_token=env.get(ENV_ACCESS_TOKEN) or None,
         base_url=env.get(ENV_BASE_URL) or None,
+        **{key: env.get(var) or None for key, var in _PERFORMANCE_ENV.items()},
     )
     sources = [s for s in (explicit, profile, environment) if s is not None]
 
@@ -405,6 +460,9 @@ def resolve_profile(
         return None
 
     secret_source = next((s for s in sources if s.api_key or s.access_token), None)
+    perf_source = next(
+        (s for s in sources if s.performance_client_secret or s.performance_access_token), None
+    )
     if profile is not None:
         label = profile.name
     elif any(getattr(explicit, attr) for attr in _STRING_KEYS):
@@ -419,6 +477,10 @@ def resolve_profile(
         access_token=secret_source.access_token if secret_source else None,
         base_url=url_source.base_url if url_source else None,
         base_url_from=url_source.name if url_source else None,
+        performance_client_id=first("performance_client_id"),
+        performance_client_secret=perf_source.performance_client_secret if perf_source else None,
+        performance_access_token=perf_source.performance_access_token if perf_source else None,
+        performance_base_url=first("performance_base_url"),
     )
 
 

@@ -40,7 +40,7 @@ from ozon_async.cli._progress import ExportProgress
 from ozon_async.cli._runner import EXIT_API, EXIT_OK, EXIT_USAGE, Session
 
 if TYPE_CHECKING:
-    from ozon_async._client import OzonClient
+    from ozon_async._client import BaseClient
     from ozon_async._response import APIResponse
 
 __all__ = [
@@ -72,9 +72,10 @@ def prepare_body(
             field=upload,
             operation=op.key,
         )
-    params = {name: fields.pop(name) for name in op.path_params if name in fields}
+    names = (*op.path_params, *op.query_params)
+    params = {name: fields.pop(name) for name in names if name in fields}
     request_type = op.request_type
-    if op.method == "GET" or request_type is None:
+    if (op.method == "GET" or request_type is None) and not op.query_params:
         if fields:
             first = sorted(fields)[0]
             what = (
@@ -131,12 +132,12 @@ def _is_json(content_type: str) -> bool:
 
 
 def _note_deprecated(session: Session, op: Operation) -> None:
-    if op.deprecated:
+    if op.deprecated or op.removed:
         from ozon_async.resources._registry import OPERATIONS
 
         succ = OPERATIONS.get(op.replaced_by or "")
-        hint = f"; use {dotted(succ)} ({succ.key})" if succ is not None else ""
-        session.say(f"ozon: warning: {op.key} is deprecated by Ozon{hint}{op.sunset_note()}")
+        name = f"{dotted(succ)} ({succ.key})" if succ is not None else None
+        session.say(f"ozon: warning: {op.key} is {op.lifecycle_warning(name)}")
 
 
 def _log_response(session: Session, resp: APIResponse[Any]) -> None:
@@ -204,7 +205,7 @@ def _isatty(stream: IO[Any]) -> bool:
 # ---------------------------------------------------------------------- one call
 async def call_once(
     session: Session,
-    client: OzonClient,
+    client: BaseClient,
     op: Operation,
     prepared: Prepared,
     *,
@@ -334,7 +335,7 @@ def _request_names(op: Operation) -> dict[str, str]:
 
 async def export_all(
     session: Session,
-    client: OzonClient,
+    client: BaseClient,
     op: Operation,
     body: Mapping[str, Any] | None,
     options: ExportOptions,

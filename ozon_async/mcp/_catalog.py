@@ -2,7 +2,9 @@
 
 Everything here is derived from :data:`ozon_async.OPERATIONS` and the spec shipped in the package
 (``ozon_async/_spec/openapi.json``), so it covers every operation of the spec without any
-per-operation code. Nothing here needs the ``mcp`` SDK.
+per-operation code; the same holds for the Performance (advertising) API
+(:data:`ozon_async.performance.OPERATIONS`, ids ``perf.<group>.<name>``), searched when the server
+has Performance credentials. Nothing here needs the ``mcp`` SDK.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from ozon_async import _ru
 from ozon_async._operation import OPERATIONS, Operation
 
 __all__ = [
@@ -29,6 +32,14 @@ __all__ = [
 
 #: Ozon's limit for all methods together, per Client-Id (the spec's info.description).
 GLOBAL_RATE = "50 requests per second per Client-Id across all methods"
+#: The same for the Performance API (its spec's x-ozon-daily-budget and x-ozon-export-rules).
+PERFORMANCE_RATE = (
+    "100,000 requests a day per account; statistics exports: one running at a time per account, "
+    "at most 10 campaigns and 62 days each (one campaign is one export)"
+)
+SELLER, PERFORMANCE = "seller", "performance"
+#: The prefix of the ids of Performance API operations.
+PERF_PREFIX = "perf."
 
 _REF = "#/components/schemas/"
 _DROP_KEYS = frozenset({"x-ozon-example-source", "x-ozon-example-repairs"})
@@ -45,20 +56,46 @@ class OperationNotFound(LookupError):
 
 
 @cache
-def spec() -> dict[str, Any]:
-    data = resources.files("ozon_async._spec").joinpath("openapi.json").read_bytes()
+def spec(api: str = SELLER) -> dict[str, Any]:
+    package = "ozon_async._spec" if api == SELLER else "ozon_async.performance._spec"
+    data = resources.files(package).joinpath("openapi.json").read_bytes()
     result: dict[str, Any] = msgspec.json.decode(data)
     return result
 
 
+@cache
+def operations(api: str) -> Mapping[str, Operation]:
+    """The operations of ``api`` (``"seller"`` or ``"performance"``)."""
+    if api == SELLER:
+        return OPERATIONS
+    from ozon_async.performance import OPERATIONS as PERF
+
+    return PERF
+
+
+def api_of(op: Operation) -> str:
+    """Which API ``op`` belongs to."""
+    if op.key in OPERATIONS and OPERATIONS[op.key] is op:
+        return SELLER
+    return PERFORMANCE
+
+
 def op_spec(op: Operation) -> dict[str, Any]:
-    item: dict[str, Any] = spec()["paths"][op.path][op.method.lower()]
+    item: dict[str, Any] = spec(api_of(op))["paths"][op.path][op.method.lower()]
     return item
 
 
 def op_id(op: Operation) -> str:
-    """The short name assistants use: ``group.name`` (the typed method ``client.group.name``)."""
-    return f"{op.group}.{op.name}"
+    """The short name assistants use: ``group.name`` (the typed method ``client.group.name``),
+    ``perf.group.name`` for the Performance API."""
+    prefix = PERF_PREFIX if api_of(op) == PERFORMANCE else ""
+    return f"{prefix}{op.group}.{op.name}"
+
+
+def tool_operation(op: Operation) -> bool:
+    """Whether the tools call ``op``: not the Performance token call, which is sent without
+    credentials (the client makes it from the configured ones)."""
+    return op_spec(op).get("security") != []
 
 
 def safety(op: Operation) -> str:
@@ -74,11 +111,12 @@ def _index() -> dict[str, Operation]:
     operationId, and the bare path when only one method uses it."""
     table: dict[str, Operation] = {}
     paths: dict[str, list[Operation]] = {}
-    for key, op in OPERATIONS.items():
-        table[key.lower()] = op
-        table[op_id(op).lower()] = op
-        table[op.operation_id.lower()] = op
-        paths.setdefault(op.path.lower(), []).append(op)
+    for api in (SELLER, PERFORMANCE):
+        for key, op in operations(api).items():
+            table[key.lower()] = op
+            table[op_id(op).lower()] = op
+            table.setdefault(op.operation_id.lower(), op)
+            paths.setdefault(op.path.lower(), []).append(op)
     for path, ops in paths.items():
         if len(ops) == 1:
             table.setdefault(path, ops[0])
@@ -114,18 +152,26 @@ _VERSION = re.compile(r"v\d+$")
 
 
 def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text.replace("_", " "))]
+    return _ru.words(text)
 
 
 @cache
-def _haystacks() -> list[tuple[Operation, str, str, set[str]]]:
-    """(operation, Chinese title, lower-cased text, words) for every operation."""
+def _haystacks(api: str = SELLER) -> list[tuple[Operation, str, str, set[str]]]:
+    """(operation, Chinese title, folded text, words) for every operation of ``api``."""
     out = []
-    for op in OPERATIONS.values():
+    for op in operations(api).values():
+        if not tool_operation(op):
+            continue
         zh = str(op_spec(op).get("x-title-zh") or "")
-        text = " ".join([op.key, op_id(op), op.operation_id, op.summary, zh]).lower()
+        parts = [op.key, op_id(op), op.operation_id, op.summary, zh, op.title_ru or ""]
+        text = _ru.fold(" ".join(parts))
         out.append((op, zh, text, set(_words(text))))
     return out
+
+
+@cache
+def _russian_stems(op: Operation) -> frozenset[str]:
+    return _ru.title_stems(op.title_ru)
 
 
 def _stem(word: str) -> str:
@@ -134,7 +180,7 @@ def _stem(word: str) -> str:
 
 
 def _score(query: str, terms: list[str], op: Operation, text: str, words: set[str]) -> float:
-    q = query.lower().strip()
+    q = _ru.fold(query.strip())
     if q in (op.key.lower(), op.path.lower(), op_id(op).lower(), op.operation_id.lower()):
         return 1000.0
     score = 0.0
@@ -146,8 +192,21 @@ def _score(query: str, terms: list[str], op: Operation, text: str, words: set[st
                 score += 1.0  # the thing the operation acts on
         elif any(w.startswith(term) for w in words):
             score += 2.0  # "stock" finds "stocks"
+        elif _ru.is_cyrillic(term) and _ru.stem(term) in _russian_stems(op):
+            score += 3.0  # "остатков" finds "остатки"
+        elif _ru.is_cyrillic(term) and any(
+            s.startswith(_ru.stem(term)) for s in _russian_stems(op)
+        ):
+            score += 2.0
         elif term in text:
             score += 1.0  # Chinese titles have no spaces between words; substrings count
+        elif any(
+            e in words or any(w.startswith(e) for w in words) for e in _ru.english_terms(term)
+        ):
+            score += 2.0  # "склады" finds "warehouse": the glossary of ozon_async._ru
+            acts_on = {_stem(w) for w in re.split(r"[-_]", last)}
+            if any(_stem(e) in acts_on for e in _ru.english_terms(term)):
+                score += 1.0
         else:
             return 0.0  # every term must match somewhere
     if q and q in text:
@@ -156,21 +215,30 @@ def _score(query: str, terms: list[str], op: Operation, text: str, words: set[st
     stems = {_stem(t) for t in terms}
     path_words = [w for w in re.split(r"[/_\-]+", op.path.lower()) if w and not _VERSION.match(w)]
     score -= 0.2 * sum(1 for w in path_words if _stem(w) not in stems)
-    if op.deprecated:
+    if op.deprecated or op.removed:
         score -= 0.5  # the successor first
     return score
 
 
-def search(query: str, limit: int = 20) -> dict[str, Any]:
-    """Operations whose method, path, ``group.name``, operationId, English summary or Chinese
-    title contain every word of ``query`` (prefixes count: "stock" finds "stocks"), best first."""
+def search(
+    query: str, limit: int = 20, apis: tuple[str, ...] = (SELLER,), include_removed: bool = False
+) -> dict[str, Any]:
+    """Operations of ``apis`` whose method, path, ``group.name``, operationId, English summary,
+    Chinese or Russian title contain every word of ``query`` (prefixes count: "stock" finds
+    "stocks"; Russian words match in any case or form, ё as е, and find English words through
+    the glossary of :mod:`ozon_async._ru`), best first. Operations Ozon's reference no longer
+    lists are left out unless ``include_removed``."""
     query = str(query)
-    terms = _words(query) or ([query.strip().lower()] if query.strip() else [])
+    terms = _words(query) or ([_ru.fold(query.strip())] if query.strip() else [])
     if not terms:
         raise ValueError("query is empty: give a word of the name, path or title")
     scored = []
-    for op, zh, text, words in _haystacks():
+    hidden = 0
+    for op, zh, text, words in [h for api in apis for h in _haystacks(api)]:
         s = _score(query, terms, op, text, words)
+        if s > 0 and op.removed and not include_removed:
+            hidden += 1
+            continue
         if s > 0:
             scored.append((-s, op.path, op.method, op, zh))
     scored.sort(key=lambda t: (t[0], t[1], t[2]))
@@ -183,9 +251,16 @@ def search(query: str, limit: int = 20) -> dict[str, Any]:
         )
     if not scored:
         answer["note"] = (
-            "nothing matches every word; try fewer or other words (English or Chinese), "
-            "a path fragment like /v2/products, or a group name like posting"
+            "nothing matches every word; try fewer or other words (English, Russian or "
+            "Chinese), a path fragment like /v2/products, or a group name like posting"
         )
+    if hidden:
+        answer["removed_hidden"] = hidden
+        more = (
+            f"{hidden} operations that Ozon's reference no longer lists also match; "
+            "include_removed=true shows them"
+        )
+        answer["note"] = f"{answer['note']}; {more}" if "note" in answer else more
     return answer
 
 
@@ -198,14 +273,21 @@ def _brief(op: Operation, zh: str) -> dict[str, Any]:
     }
     if zh:
         item["title_zh"] = zh
+    if op.title_ru:
+        item["title_ru"] = op.title_ru
+    if api_of(op) == PERFORMANCE:
+        item["api"] = "performance (advertising)"
     if op.pagination is not None:
         item["paginated"] = True
     if op.subscription is not None:
         item["subscription"] = op.subscription.text
-    if op.deprecated:
-        item["deprecated"] = True
+    if op.removed:
+        item["removed"] = op.removed
+    if op.deprecated or op.removed:
+        if op.deprecated:
+            item["deprecated"] = True
         if op.replaced_by:
-            succ = OPERATIONS.get(op.replaced_by)
+            succ = operations(api_of(op)).get(op.replaced_by)
             item["replaced_by"] = op_id(succ) if succ else op.replaced_by
     return item
 
@@ -214,8 +296,8 @@ def _brief(op: Operation, zh: str) -> dict[str, Any]:
 # JSON Schema
 
 
-def _component(name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = spec()["components"]["schemas"][name]
+def _component(name: str, api: str = SELLER) -> dict[str, Any]:
+    schema: dict[str, Any] = spec(api)["components"]["schemas"][name]
     return schema
 
 
@@ -224,10 +306,14 @@ class _Resolver:
     through others) goes to ``$defs`` once and is referenced there, so the result is finite and
     self-contained."""
 
-    def __init__(self) -> None:
+    def __init__(self, api: str = SELLER) -> None:
+        self.api = api
         self.defs: dict[str, Any] = {}
         self._stack: list[str] = []
         self._recursive: set[str] = set()
+
+    def _component(self, name: str) -> dict[str, Any]:
+        return _component(name) if self.api == SELLER else _component(name, self.api)
 
     def resolve(self, node: Any) -> Any:
         if isinstance(node, list):
@@ -246,7 +332,7 @@ class _Resolver:
             else:
                 self._stack.append(name)
                 try:
-                    target = self.resolve(_component(name))
+                    target = self.resolve(self._component(name))
                 finally:
                     self._stack.pop()
                 if name in self._recursive and name not in self.defs:
@@ -263,14 +349,14 @@ class _Resolver:
         self.defs[name] = {}  # placeholder against endless recursion
         self._stack.append(name)
         try:
-            self.defs[name] = self.resolve(_component(name))
+            self.defs[name] = self.resolve(self._component(name))
         finally:
             self._stack.pop()
 
 
-def self_contained(schema: Mapping[str, Any]) -> dict[str, Any]:
+def self_contained(schema: Mapping[str, Any], api: str = SELLER) -> dict[str, Any]:
     """``schema`` with every ``$ref`` resolved (recursive schemas under ``$defs``)."""
-    r = _Resolver()
+    r = _Resolver(api)
     out = r.resolve(dict(schema))
     result: dict[str, Any] = out if isinstance(out, dict) else {"allOf": [out]}
     if r.defs:
@@ -279,17 +365,39 @@ def self_contained(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def request_schema(op: Operation) -> dict[str, Any]:
-    """The JSON Schema of an operation's ``arguments`` (its JSON body), self-contained."""
-    body = op_spec(op).get("requestBody")
+    """The JSON Schema of an operation's ``arguments`` (its JSON body), self-contained; for an
+    operation with query parameters, those parameters (and its path parameters) as one object."""
+    api = api_of(op)
+    item = op_spec(op)
+    if op.query_params:
+        props: dict[str, Any] = {}
+        required: list[str] = []
+        for prm in item.get("parameters") or []:
+            schema = dict(prm.get("schema") or {})
+            if prm.get("description"):
+                schema = {"description": prm["description"], **schema}
+            props[prm["name"]] = schema
+            if prm.get("required"):
+                required.append(prm["name"])
+        out = self_contained(
+            {"type": "object", "properties": props, "additionalProperties": False}, api
+        )
+        if required:
+            out["required"] = required
+        return out
+    body = item.get("requestBody")
     if not body:
         return {"type": "object", "properties": {}, "additionalProperties": False}
     media = body.get("content", {}).get("application/json", {})
-    schema = self_contained(media.get("schema") or {"type": "object"})
+    schema = self_contained(media.get("schema") or {"type": "object"}, api)
     return schema
 
 
 def _request_example(op: Operation) -> Any:
-    body = op_spec(op).get("requestBody") or {}
+    item = op_spec(op)
+    if op.query_params:
+        return {p["name"]: p["example"] for p in item.get("parameters") or [] if "example" in p}
+    body = item.get("requestBody") or {}
     return body.get("content", {}).get("application/json", {}).get("example")
 
 
@@ -319,6 +427,8 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
     }
     if zh:
         answer["title_zh"] = zh
+    if op.title_ru:
+        answer["title_ru"] = op.title_ru
     if item.get("description"):
         answer["description"] = item["description"]
     answer["safety"] = safety(op)
@@ -343,7 +453,8 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
     example = _request_example(op)
     if example is not None:
         answer["arguments_example"] = example
-    limits: dict[str, Any] = {"global": GLOBAL_RATE}
+    performance = api_of(op) == PERFORMANCE
+    limits: dict[str, Any] = {"global": PERFORMANCE_RATE if performance else GLOBAL_RATE}
     if op.rate_limit is not None:
         rl = op.rate_limit
         limits["operation"] = {
@@ -352,8 +463,11 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
             "text": f"{rl.requests} requests per {_period(rl.period)} per Client-Id",
         }
     limits["client"] = (
-        "the server waits for a free slot instead of failing; the budget is shared with every "
-        "other client of the same Client-Id in this process"
+        "the server counts the day's requests and refuses once they are spent; exports started "
+        "with call_write are refused by Ozon (429) while another export of the account runs"
+        if performance
+        else "the server waits for a free slot instead of failing; the budget is shared with "
+        "every other client of the same Client-Id in this process"
     )
     answer["rate_limits"] = limits
     pagination = item.get("x-ozon-pagination")
@@ -374,8 +488,16 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
         pag["tool"] = "fetch_all(operation, arguments, max_items) walks the pages"
         answer["pagination"] = pag
     answer["deprecated"] = op.deprecated
+    if op.removed:
+        answer["removed"] = op.removed
+        answer["removed_note"] = (
+            f"Ozon's reference no longer lists this operation (since {op.removed}); it may still "
+            "work for some sellers, but Ozon may refuse it at any time"
+        )
+    if performance:
+        answer["api"] = "performance (advertising)"
     if op.replaced_by:
-        succ = OPERATIONS.get(op.replaced_by)
+        succ = operations(api_of(op)).get(op.replaced_by)
         answer["replaced_by"] = op_id(succ) if succ else op.replaced_by
         if succ is not None:
             answer["replaced_by_operation"] = succ.key

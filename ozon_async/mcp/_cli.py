@@ -158,7 +158,7 @@ def _profiles(args: argparse.Namespace) -> tuple[list[Profile], str | None]:
         chosen = list(available.values())
     else:
         env = resolve_profile(path=path)  # OZON_CLIENT_ID / OZON_API_KEY
-        if not (env.api_key or env.access_token):
+        if not (env.api_key or env.access_token or env.has_performance_credentials):
             raise ConfigurationError(
                 "no shop configured: add a profile to the config file, set OZON_CLIENT_ID and "
                 "OZON_API_KEY, or start with --sandbox to try the tools on a local shop"

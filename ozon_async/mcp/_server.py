@@ -15,7 +15,7 @@ import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 
-from ozon_async._client import OzonClient
+from ozon_async._client import BaseClient, OzonClient
 from ozon_async._codec import MAX_INPUT_DEPTH, InputError, check_input_value
 from ozon_async._exceptions import ConfigurationError
 from ozon_async._terminal import escape_controls
@@ -77,9 +77,12 @@ def tool_definitions(settings: Settings) -> list[_ToolSpec]:
             "search_operations",
             "Search Ozon Seller API operations",
             "Find operations of the Ozon Seller API by words of their name, path, English "
-            'summary or Chinese title ("stock", "posting fbs list", "/v2/products", '
-            '"库存"). Returns ids, paths, one-line summaries and the safety level: read '
-            "(call_read), write or destructive (call_write). Sends nothing to Ozon.",
+            'summary, Chinese or Russian title ("stock", "posting fbs list", "/v2/products", '
+            '"库存", "остатки"), and of the Performance (advertising) API when the server has '
+            'its credentials (ids perf.*: "campaign", "bid", "statistics"). Returns ids, paths, '
+            "one-line summaries and the safety level: read (call_read), write or destructive "
+            "(call_write; bid changes are writes). Operations Ozon's reference no longer lists "
+            "are left out unless include_removed is true. Sends nothing to Ozon.",
             {
                 "query": {"type": "string", "description": "Words to look for."},
                 "limit": {
@@ -88,6 +91,11 @@ def tool_definitions(settings: Settings) -> list[_ToolSpec]:
                     "maximum": 100,
                     "default": 20,
                     "description": "How many operations to return, best first.",
+                },
+                "include_removed": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Also operations Ozon's reference no longer lists.",
                 },
             },
             ("query",),
@@ -215,16 +223,32 @@ def _client_for(profile: Profile, base_url: str | None, options: Mapping[str, An
     return OzonClient(profile.client_id, profile.api_key, **kwargs)
 
 
+def _performance_client(profile: Profile, options: Mapping[str, Any]) -> BaseClient:
+    """The Performance API's client of a profile with its credentials."""
+    from ozon_async.performance import OzonPerformanceClient
+
+    kwargs = {**profile.performance_kwargs(), **options}
+    kwargs.pop("rate_limit", None)  # a Seller setting; the Performance API's limits are its own
+    return OzonPerformanceClient(**kwargs)
+
+
 async def _start_sandbox(host: str, port: int, client_id: str, api_key: str) -> Any:
     """The local sandbox if this version has it (``ozon_async.testing.Sandbox``), else the mock
     server; started in this process on ``host:port`` (0: a free port), accepting only
-    ``client_id`` and ``api_key``. A port it cannot listen on is a :class:`ConfigurationError`."""
+    ``client_id`` and ``api_key``, with the Performance API's sandbox beside it when this
+    version has one. A port it cannot listen on is a :class:`ConfigurationError`."""
     import ozon_async.testing as kit
 
     cls: Any = getattr(kit, "Sandbox", None) or kit.MockOzonServer
     accepted = inspect.signature(cls).parameters
-    given = (("host", host), ("port", port), ("client_id", client_id), ("api_key", api_key))
-    kwargs = {k: v for k, v in given if k in accepted}
+    given = (
+        ("host", host),
+        ("port", port),
+        ("client_id", client_id),
+        ("api_key", api_key),
+        ("performance", True),
+    )
+    kwargs: dict[str, Any] = {k: v for k, v in given if k in accepted}
     server = cls(**kwargs)
     try:
         await server.start()
@@ -310,21 +334,53 @@ class OzonMCP:
             clients[SANDBOX_SHOP] = _client_for(
                 profile, self.sandbox_server.url, self._client_options
             )
+            performance: BaseClient | None = None
+            perf_sandbox = getattr(self.sandbox_server, "performance", None)
+            if perf_sandbox is not None:
+                secret = _secrets.token_urlsafe(18)
+                secret_list.append(secret)
+                performance = _performance_client(
+                    Profile(
+                        SANDBOX_SHOP,
+                        performance_client_id="100000-sandbox@advertising.performance.ozon.ru",
+                        performance_client_secret=secret,
+                        performance_base_url=perf_sandbox.url,
+                    ),
+                    self._client_options,
+                )
             default: str | None = SANDBOX_SHOP
             mode = "sandbox"
         else:
+            performance = None
             for p in self._profiles:
-                secret_list.extend(s for s in (p.api_key, p.access_token) if s)
+                secret_list.extend(
+                    s
+                    for s in (
+                        p.api_key,
+                        p.access_token,
+                        p.performance_client_secret,
+                        p.performance_access_token,
+                    )
+                    if s
+                )
+            # the Performance API's credentials: the default shop's profile first
+            perf_profiles = sorted(
+                (p for p in self._profiles if p.has_performance_credentials),
+                key=lambda p: p.name != self._default,
+            )
             try:
                 for p in self._profiles:
-                    clients[p.name] = _client_for(p, None, self._client_options)
+                    if p.api_key or p.access_token or not p.has_performance_credentials:
+                        clients[p.name] = _client_for(p, None, self._client_options)
+                if perf_profiles:
+                    performance = _performance_client(perf_profiles[0], self._client_options)
             except BaseException:
                 for c in clients.values():
                     await c.aclose()
                 raise
-            default = self._default
+            default = self._default if self._default in clients else None
             mode = "ozon"
-        shops = Shops(clients, default, secret_list, mode)
+        shops = Shops(clients, default, secret_list, mode, performance)
         stack.push_async_callback(shops.aclose)
         self.shops = shops
         self.tools = Tools(shops, self.settings)
@@ -445,12 +501,18 @@ class OzonMCP:
             else f"Shops: {', '.join(shops.names())}"
             + (f" (default {shops.default})." if shops.default else ".")
         )
+        ads = (
+            " The Performance (advertising) API is reachable too: its operations have ids "
+            "perf.<group>.<name> (campaigns, bids, statistics); bid changes are writes."
+            if shops.performance is not None
+            else ""
+        )
         return (
             "Ozon Seller API tools for one or more seller shops. Find an operation with "
             "search_operations, read its arguments with describe_operation, then use call_read "
             "or fetch_all for reads. For changes, call call_write without confirm first: it "
             "shows the validated body and sends nothing; show it to the user and send with "
-            "confirm=true only after they agree. " + where
+            "confirm=true only after they agree. " + where + ads
         )
 
     @property

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import msgspec
 
-from ozon_async._client import OzonClient
+from ozon_async._client import BaseClient, OzonClient
 from ozon_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -95,6 +95,8 @@ class Shops:
     secrets: list[str] = field(default_factory=list, repr=False)
     #: where the shops send requests (``sandbox`` when the local sandbox serves them)
     mode: str = "ozon"
+    #: the client of the Performance (advertising) API, when its credentials are configured
+    performance: BaseClient | None = None
 
     def names(self) -> list[str]:
         return sorted(self.clients)
@@ -122,9 +124,33 @@ class Shops:
             )
         return name, client
 
+    def pick_for(self, op: Operation, name: str | None) -> tuple[str, BaseClient]:
+        """The client that sends ``op``: a shop's for the Seller API, the Performance client
+        for the Performance API."""
+        if _catalog.api_of(op) == _catalog.PERFORMANCE:
+            if self.performance is None:
+                raise ToolError(
+                    "not_configured",
+                    f"{op.key} is an operation of the Performance (advertising) API, and this "
+                    "server has no Performance credentials (performance_client_id and "
+                    "performance_client_secret in a profile, or OZON_PERFORMANCE_CLIENT_ID and "
+                    "OZON_PERFORMANCE_CLIENT_SECRET)",
+                    sent=False,
+                )
+            return "performance", self.performance
+        return self.pick(name)
+
+    @property
+    def apis(self) -> tuple[str, ...]:
+        """The APIs the tools reach."""
+        apis = (_catalog.SELLER,) if self.clients else ()
+        return apis + ((_catalog.PERFORMANCE,) if self.performance is not None else ())
+
     async def aclose(self) -> None:
         for client in self.clients.values():
             await client.aclose()
+        if self.performance is not None:
+            await self.performance.aclose()
 
 
 def _shown_body(prepared: Prepared) -> Any:
@@ -224,7 +250,7 @@ class Tools:
                 sent=False,
             )
         try:
-            return _catalog.find(name)
+            op = _catalog.find(name)
         except _catalog.OperationNotFound as exc:
             raise ToolError(
                 "unknown_operation",
@@ -233,6 +259,14 @@ class Tools:
                 suggestions=exc.suggestions or None,
                 sent=False,
             ) from None
+        if not _catalog.tool_operation(op):
+            raise ToolError(
+                "wrong_tool",
+                f"{op.key} is sent by the server itself from its configured credentials",
+                field="operation",
+                sent=False,
+            )
+        return op
 
     @staticmethod
     def _body(op: Operation, arguments: Mapping[str, Any]) -> Prepared:
@@ -240,7 +274,7 @@ class Tools:
         in the path, the body as JSON (or multipart for the operations that upload files,
         their bytes given in base64)."""
         body_args = {k: v for k, v in arguments.items() if k not in op.path_params}
-        if (op.request_type is None or op.method == "GET") and body_args:
+        if (op.request_type is None or op.method == "GET") and body_args and not op.query_params:
             raise ToolError(
                 "invalid_arguments",
                 f"{op.key} takes no such arguments; unknown field `{next(iter(body_args))}`",
@@ -258,9 +292,9 @@ class Tools:
     @staticmethod
     def _header(op: Operation, shop: str) -> dict[str, Any]:
         head: dict[str, Any] = {"operation": op.key, "id": _catalog.op_id(op), "shop": shop}
-        if op.deprecated:
-            succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
-            head["warning"] = f"deprecated by Ozon{succ}{op.sunset_note()}"
+        warning = op.lifecycle_warning()
+        if warning is not None:
+            head["warning"] = warning
         return head
 
     @staticmethod
@@ -302,7 +336,7 @@ class Tools:
         return "; ".join(parts)
 
     async def _request(
-        self, client: OzonClient, op: Operation, prepared: Prepared
+        self, client: BaseClient, op: Operation, prepared: Prepared
     ) -> APIResponse[Any]:
         try:
             return await send_prepared(client, op, prepared)
@@ -310,15 +344,24 @@ class Tools:
             raise _api_error(exc) from None
 
     # ----------------------------------------------------------------- tools
-    async def search_operations(self, query: Any, limit: Any = 20) -> Answer:
+    async def search_operations(
+        self, query: Any, limit: Any = 20, include_removed: Any = False
+    ) -> Answer:
         if not isinstance(query, str):
             raise ToolError("invalid_arguments", "query must be text", field="query", sent=False)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
             raise ToolError(
                 "invalid_arguments", "limit must be 1 to 100", field="limit", sent=False
             )
+        if not isinstance(include_removed, bool):
+            raise ToolError(
+                "invalid_arguments",
+                "include_removed must be true or false",
+                field="include_removed",
+                sent=False,
+            )
         try:
-            return Answer(_catalog.search(query, limit))
+            return Answer(_catalog.search(query, limit, self.shops.apis, include_removed))
         except ValueError as exc:
             raise ToolError("invalid_arguments", str(exc), field="query", sent=False) from None
 
@@ -353,7 +396,7 @@ class Tools:
                 sent=False,
             )
         args = _arguments(arguments)
-        name, client = self.shops.pick(shop)
+        name, client = self.shops.pick_for(op, shop)
         body = self._body(op, args)
         resp = await self._request(client, op, body)
         payload = self._header(op, name)
@@ -382,7 +425,7 @@ class Tools:
                 "wrong_tool", f"{op.key} only reads; use call_read (or fetch_all)", sent=False
             )
         args = _arguments(arguments)
-        name, client = self.shops.pick(shop)
+        name, client = self.shops.pick_for(op, shop)
         body = self._body(op, args)
         allowed = self.settings.destructive_allowed(op)
         payload = self._header(op, name)
@@ -446,7 +489,7 @@ class Tools:
                 "wrong_tool", f"{op.key} changes data; fetch_all only walks reads", sent=False
             )
         args = dict(_arguments(arguments))
-        name, client = self.shops.pick(shop)
+        name, client = self.shops.pick_for(op, shop)
         position, limit_name, items_path = pag["position"], pag.get("limit"), pag["items"]
         filled: dict[str, Any] = {}
         if limit_name and args.get(limit_name) is None:

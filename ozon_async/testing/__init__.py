@@ -18,10 +18,14 @@ With pytest, the ``ozon_sandbox`` fixture (registered by this package) starts a 
 port with a manual clock and yields it with a client pointed at it; ``ozon_mock`` does the same on
 real time. From a shell: ``python -m ozon_async.testing --seed 1 --speed 60`` (it prints the
 Client-Id and Api-Key it accepts; ``--any-key`` accepts any).
+
+``Sandbox(performance=True)`` also serves the Performance (advertising) API on a port of its own
+(``sandbox.performance.url``); :class:`PerformanceSandbox` serves it alone.
 """
 
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
 from ozon_async.testing._kit import MockOzon, OzonSandbox
+from ozon_async.testing._performance import PerformanceSandbox
 from ozon_async.testing._server import (
     SANDBOX_ACCESS_TOKEN,
     SANDBOX_API_KEY,
@@ -41,6 +45,7 @@ __all__ = [
     "MockOzon",
     "MockOzonServer",
     "OzonSandbox",
+    "PerformanceSandbox",
     "RecordedRequest",
     "Sandbox",
     "SandboxClock",

@@ -6,7 +6,10 @@ Client-Id and Api-Key it prints (``--client-id``/``--api-key`` choose them; ``--
 any), and refuses others as Ozon refuses a wrong key. The admin endpoints
 (``/__admin/...``) take POST with a JSON body from this machine only; with ``--host`` other than
 loopback they also need ``Authorization: Bearer $OZON_SANDBOX_ADMIN_TOKEN`` (a random token is
-printed when it is not set).
+printed when it is not set). ``--performance-port`` also
+serves the Performance (advertising) API there, with the same seed and clock. ``--push-url URL``
+sends push notifications there; ``POST /__admin/order {"offer_ids": [...]}`` places a buyer's
+order and ``POST /__admin/message {"chat_id", "text"}`` writes as a buyer.
 """
 
 from __future__ import annotations
@@ -50,7 +53,14 @@ async def _serve(args: argparse.Namespace) -> None:
         access_token=args.access_token or None,
         any_key=args.any_key,
         admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
+        push_url=args.push_url,
     )
+    if args.performance_port is not None:
+        from ozon_async.testing._performance import PerformanceSandbox
+
+        sandbox.performance = PerformanceSandbox(
+            seed=args.seed, clock=sandbox.clock, host=args.host, port=args.performance_port
+        )
     await sandbox.start()
     # The seeded shop is long-lived: keep the collector from walking it on every full collection
     # (pauses of tens of milliseconds would bunch the requests a paced client spreads out).
@@ -66,6 +76,14 @@ async def _serve(args: argparse.Namespace) -> None:
         f"  accepts {sandbox.credentials_text()}",
         flush=True,
     )
+    if sandbox.pusher is not None:
+        problems = ", ".join(sandbox.pusher.ping_errors or []) or "answered correctly"
+        print(f"push notifications to {args.push_url} (ping: {problems})", flush=True)
+    if sandbox.performance is not None:
+        print(
+            f"Performance API sandbox on {sandbox.performance.url} (any client id and secret)",
+            flush=True,
+        )
     try:
         await asyncio.Event().wait()
     finally:
@@ -95,6 +113,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument(
         "--any-key", action="store_true", help="accept any Client-Id and Api-Key (or token)"
+    )
+    ap.add_argument(
+        "--push-url",
+        metavar="URL",
+        help="send Ozon's push notifications there when the shop changes (e.g. a receiver "
+        "started with python -m ozon_async.push --allow-any-address)",
+    )
+    ap.add_argument(
+        "--performance-port",
+        type=int,
+        default=None,
+        help="also serve the Performance API on this port (0 picks a free one)",
     )
     args = ap.parse_args(argv)
     if args.speed <= 0:
