@@ -142,7 +142,8 @@ def _note_deprecated(session: Session, op: Operation) -> None:
 
 def _log_response(session: Session, resp: APIResponse[Any]) -> None:
     session.log(
-        f"{resp.method} {resp.path}: answered {resp.status} after {resp.attempts} attempt(s), "
+        f"{resp.method} {resp.path}: answered {resp.status} after "
+        f"{resp.attempts} attempt{'' if resp.attempts == 1 else 's'}, "
         f"{len(resp.content):,} bytes of {resp.content_type or '-'}, trace {resp.trace_id or '-'}"
     )
 
@@ -171,6 +172,10 @@ def print_json(data: bytes, *, pretty: bool, stream: IO[str] | None = None) -> N
         return
     out.write(text + "\n")
     out.flush()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 # What JSON encoders leave as they are although a terminal may act on it: DEL and C1 controls.
@@ -358,7 +363,8 @@ async def export_all(
         closed = outcome.endswith("output was closed")
         if session.conn.verbose or (not closed and (outcome != "done" or options.out is not None)):
             session.say(
-                f"ozon: {outcome}: {writer.rows:,} items from {progress.pages:,} pages "
+                f"ozon: {outcome}: {_count(writer.rows, 'item')} from "
+                f"{_count(progress.pages, 'page')} "
                 f"written{where} in {progress.elapsed:.1f} s"
             )
     return code

@@ -111,7 +111,28 @@ def describe(op: Operation) -> str:
     else:
         lines.append("")
         lines.append(op.summary)
+    lines += _request_sections(op)
     return "\n".join(lines)
+
+
+def _request_sections(op: Operation) -> list[str]:
+    """The whole request (nested fields, types, allowed values, limits) and an example."""
+    from ozon_async.cli._shape import example_command, request_example, request_shape
+
+    out: list[str] = []
+    shape = request_shape(op)
+    if shape:
+        out += ["", "Request (every field at every level; KEY=VALUE pairs use the dotted names):"]
+        out += shape
+    command = example_command(op, dotted(op))
+    if command is not None:
+        from ozon_async.cli._shape import pretty_json
+
+        out += ["", "Example (the spec's own; check the identifiers):", f"  {command}"]
+        example = request_example(op)
+        if isinstance(example, dict) and example:
+            out += ["", "  the same body:", *("    " + ln for ln in pretty_json(example))]
+    return out
 
 
 def complete(incomplete: str) -> list[tuple[str, str]]:

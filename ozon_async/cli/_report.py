@@ -17,7 +17,8 @@ import click
 from ozon_async._exceptions import OzonError, RequestValidationError
 from ozon_async._operation import OPERATIONS
 from ozon_async.cli._output import terminal_bytes
-from ozon_async.cli._progress import wants_progress
+from ozon_async.cli._progress import Spinner, wants_progress
+from ozon_async.cli._rows import plural
 from ozon_async.cli._runner import (
     CONTEXT,
     EXIT_API,
@@ -169,7 +170,7 @@ async def _report_postings(
     from ozon_async._terminal import escape_controls
 
     method = client.report.postings_create_v1
-    with _Spinner("creating the postings report", enabled=spinner) as status:
+    with Spinner("creating the postings report", enabled=spinner) as status:
 
         def checked(answer: Any) -> None:
             state = getattr(getattr(answer, "result", None), "status", None) or "?"
@@ -216,34 +217,7 @@ async def _report_postings(
             silence_stdout()
     where = "stdout" if out == "-" else out
     session.say(
-        f"ozon: report {result.task_id}: ready after {result.checks} checks "
+        f"ozon: report {result.task_id}: ready after {plural(result.checks, 'check')} "
         f"({result.elapsed:.0f} s); {size:,} bytes written to {where}"
     )
     return EXIT_OK
-
-
-class _Spinner:
-    """A Rich spinner with a status line on stderr (a terminal only)."""
-
-    def __init__(self, text: str, *, enabled: bool) -> None:
-        self.text = text
-        self.enabled = enabled
-        self._status: Any = None
-
-    def __enter__(self) -> _Spinner:
-        if self.enabled:
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status(self.text)
-            self._status.start()
-        return self
-
-    def update(self, text: str) -> None:
-        self.text = text
-        if self._status is not None:
-            self._status.update(text)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None

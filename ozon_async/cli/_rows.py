@@ -43,7 +43,15 @@ if TYPE_CHECKING:
     from ozon_async._bulk import BulkResult
     from ozon_async._client import OzonClient
 
-__all__ = ["ItemsProgress", "RowError", "Rows", "push_command", "read_items", "write_report"]
+__all__ = [
+    "ItemsProgress",
+    "RowError",
+    "Rows",
+    "plural",
+    "push_command",
+    "read_items",
+    "write_report",
+]
 
 #: The columns of a push report before the input's own columns.
 REPORT_COLUMNS = ("line", "status", "code", "message", "retry_after")
@@ -156,7 +164,8 @@ def read_items(op: Operation, stream: IO[str], name: str) -> Rows:
         listed = problems[:MAX_LISTED]
         more = len(problems) - len(listed)
         tail = f"\n  ... and {more} more" if more else ""
-        raise RowError(f"{name}: {len(problems)} invalid row(s):\n  " + "\n  ".join(listed) + tail)
+        invalid = plural(len(problems), "invalid row")
+        raise RowError(f"{name}: {invalid}:\n  " + "\n  ".join(listed) + tail)
     return Rows(columns, lines, raw, items)
 
 
@@ -242,7 +251,8 @@ def write_report(result: BulkResult[Any, Any], rows: Rows, stream: IO[str]) -> i
     return written
 
 
-def _count(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """``n`` and ``noun``, in the plural unless ``n`` is 1 (``3 requests``)."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
@@ -281,6 +291,8 @@ async def _push(
     if report is not None:
         with report.open("w", encoding="utf-8", newline="") as f:
             listed = write_report(result, rows, f)
+    elif all(outcome.ok for outcome in result):
+        listed = 0  # nothing to list: stdout stays empty (no header alone)
     else:
         try:
             with terminal_text(sys.stdout) as stdout:  # Ozon's messages: escaped on a terminal
@@ -297,7 +309,7 @@ async def _push(
         parts.append(f"{len(later):,} to send again (the first in {soonest:.0f} s)")
     where = f"; {listed:,} listed in {report}" if report is not None else ""
     session.say(
-        f"ozon: {label}: {_count(len(result), 'item')} in {_count(result.requests, 'request')}: "
+        f"ozon: {label}: {plural(len(result), 'item')} in {plural(result.requests, 'request')}: "
         f"{', '.join(parts)} in {result.elapsed:.1f} s{where}"
     )
     return EXIT_API if result.failed else EXIT_OK
@@ -330,7 +342,7 @@ def _push_file(
         requests = -(-len(rows.items) // op.batch.max_items)
         session.say(
             f"ozon: dry run: {len(rows.items):,} valid rows of {name}, at least "
-            f"{requests:,} request(s) to {op.key}; nothing was sent"
+            f"{plural(requests, 'request')} to {op.key}; nothing was sent"
         )
         session.exit(EXIT_OK)
     client = session.client()
@@ -356,7 +368,7 @@ def push_command(key: str, label: str, columns_help: str) -> click.Command:
     op = OPERATIONS[key]
     assert op.batch is not None and op.item_rate_limit is not None
     rule = op.item_rate_limit
-    per = f"{rule.requests} update(s) of one item per {rule.period:g} s"
+    per = f"{plural(rule.requests, 'update')} of one item per {rule.period:g} s"
 
     @click.command(
         "push",

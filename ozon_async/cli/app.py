@@ -20,7 +20,6 @@ Exit codes: 0 success, 1 an API or network error (Ozon's message, code and trace
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -245,7 +244,7 @@ def _load_json_object(text: str, option: str) -> dict[str, Any]:
 @click.option(
     "--progress/--no-progress",
     default=None,
-    help="Progress on stderr with --all (default: when stderr is a terminal).",
+    help="Progress on stderr with --all and --wait (default: when stderr is a terminal).",
 )
 @click.option(
     "--pretty/--compact",
@@ -254,6 +253,32 @@ def _load_json_object(text: str, option: str) -> dict[str, Any]:
 )
 @click.option(
     "--dry-run", is_flag=True, help="Validate and print the body that would be sent; send nothing."
+)
+@click.option(
+    "--wait",
+    "wait_task",
+    is_flag=True,
+    help="For an operation that starts a background task (an import, a report): wait until "
+    "it ends, showing its state, and print its final status.",
+)
+@click.option(
+    "--download",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    metavar="FILE",
+    help="With --wait: save the file the task made (a report) to FILE (- for stdout).",
+)
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --wait: how long to wait in all (default: the operation's own, from the spec).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --wait: the first pause between status checks; it grows by half after each "
+    "(default: the operation's own).",
 )
 @connection_options
 def call(
@@ -268,6 +293,10 @@ def call(
     progress: bool | None,
     pretty: bool | None,
     dry_run: bool,
+    wait_task: bool,
+    download: Path | None,
+    max_wait: float | None,
+    interval: float | None,
     conn: Connection,
 ) -> None:
     """Call OPERATION (group.method, "POST /v4/posting/fbs/list" or a path) and print the answer.
@@ -280,6 +309,8 @@ def call(
         filter.to=2026-01-31T23:59:59Z 'filter.statuses:=["delivered"]'
     ozon call posting.fbs_list_v4 --all --format csv --out postings.csv ...
     ozon call posting.fbs_package_label_v2 'posting_number:=["1-2-3"]' --out labels.pdf
+    ozon call product.import_v3 --json @items.json --wait
+    ozon call report.stocks_create_v1 --wait --download stocks.xlsx
 
     KEY=VALUE sets a string, KEY:=JSON any JSON value; KEY is a dotted path (filter.since),
     with [N] for list items (stocks[0].offer_id). The body is validated like a typed call: an
@@ -290,6 +321,7 @@ def call(
         op = _ops.find_operation(operation)
     except _ops.UnknownOperation as exc:
         raise click.BadParameter(str(exc), param_hint="OPERATION") from None
+    _check_wait(op, wait_task, download, max_wait, interval, all_pages, out)
     fmt = _output_format(op, all_pages, fmt)
 
     session = Session.open(conn)
@@ -319,6 +351,17 @@ def call(
 
     async def work() -> int:
         async with client:
+            if wait_task:
+                from ozon_async.cli._wait import WaitOptions, wait_for_task
+
+                waiting = WaitOptions(
+                    download=download,
+                    max_wait=max_wait,
+                    interval=interval,
+                    progress=_wants_progress(progress),
+                    pretty=pretty,
+                )
+                return await wait_for_task(session, client, op, prepared, body or {}, waiting)
             if all_pages:
                 assert fmt is not None
                 options = ExportOptions(
@@ -331,6 +374,29 @@ def call(
             return await call_once(session, client, op, prepared, out=out, pretty=pretty)
 
     session.exit(run_async(work))
+
+
+def _check_wait(
+    op: Operation,
+    wait_task: bool,
+    download: Path | None,
+    max_wait: float | None,
+    interval: float | None,
+    all_pages: bool,
+    out: Path | None,
+) -> None:
+    """``ozon call --wait``: its options go together, and only with an operation that starts a
+    task."""
+    if (download is not None or max_wait is not None or interval is not None) and not wait_task:
+        raise click.UsageError("--download, --max-wait and --interval go with --wait")
+    if wait_task:
+        from ozon_async.cli._wait import task_problem
+
+        problem = task_problem(op, download)
+        if problem is not None:
+            raise click.UsageError(problem)
+        if all_pages or out is not None:
+            raise click.UsageError("--wait prints the task's final status; use --download FILE")
 
 
 def _output_format(op: Operation, all_pages: bool, fmt: str | None) -> str:
@@ -374,27 +440,13 @@ def _wants_progress(choice: bool | None) -> bool:
 
 
 # ---------------------------------------------------------------------- sandbox
-_SANDBOX_OPTIONS = ("host", "port", "seed", "speed")
-
-
 def _sandbox_command() -> list[str]:
     return [sys.executable, "-m", "ozon_async.testing"]
 
 
-def _sandbox_supported() -> set[str]:
-    """The options ``python -m ozon_async.testing`` accepts, read from its own ``--help``
-    (its command line is the stable interface, whatever its Python entry point looks like)."""
-    import subprocess
-
-    proc = subprocess.run(
-        [*_sandbox_command(), "--help"], capture_output=True, text=True, timeout=60
-    )
-    return set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", proc.stdout))
-
-
 @cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--host", metavar="HOST", help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080; 0: a free one).")
 @click.option("--seed", type=int, help="Seed of the sandbox's generated data.")
 @click.option("--speed", type=float, help="How fast the sandbox's clock runs.")
 @click.pass_context
@@ -407,32 +459,26 @@ def sandbox(
 ) -> None:
     """Serve the local sandbox: a mock of the Ozon Seller API that touches no shop.
 
-    Point a client at it with --base-url (any Client-Id and key). Other options are passed to
+    It prints the Client-Id and Api-Key it accepts (--client-id/--api-key choose them,
+    --any-key accepts any); point a client at it with --base-url. Other options are passed to
     `python -m ozon_async.testing` as they are (see its --help).
     """
     values = {"host": host, "port": port, "seed": seed, "speed": speed}
-    given = [name for name in _SANDBOX_OPTIONS if values[name] is not None]
-    supported = _sandbox_supported() if given else set()
     argv: list[str] = []
-    for name in given:
-        value = values[name]
-        if name not in supported:
-            raise click.UsageError(
-                f"--{name} is not supported by this version of the sandbox "
-                f"(python -m ozon_async.testing accepts: "
-                f"{', '.join('--' + s for s in sorted(supported - {'help'}))})"
-            )
-        argv += [f"--{name}", str(value)]
+    for name, value in values.items():
+        if value is not None:
+            argv += [f"--{name}", str(value)]
     argv += list(ctx.args)
     command = [*_sandbox_command(), *argv]
     sys.stdout.flush()
     sys.stderr.flush()
+    env = {**os.environ, "OZON_SANDBOX_PROG": "ozon sandbox"}
     if os.name == "posix":  # become the sandbox: signals and the exit code are its own
-        os.execv(sys.executable, command)
+        os.execve(sys.executable, command, env)
     import subprocess
 
     try:
-        code = subprocess.call(command)
+        code = subprocess.call(command, env=env)
     except KeyboardInterrupt:
         code = 130
     raise click.exceptions.Exit(code)

@@ -239,19 +239,30 @@ def _performance_client(profile: Profile, options: Mapping[str, Any]) -> BaseCli
     return performance_client(profile, **kwargs)
 
 
-async def _start_sandbox(host: str, port: int) -> Any:
+async def _start_sandbox(host: str, port: int, client_id: str, api_key: str) -> Any:
     """The local sandbox if this version has it (``ozon_async.testing.Sandbox``), else the mock
-    server; started in this process on ``host:port`` (0: a free port), with the Performance
-    API's sandbox beside it when this version has one."""
+    server; started in this process on ``host:port`` (0: a free port), accepting only
+    ``client_id`` and ``api_key``, with the Performance API's sandbox beside it when this
+    version has one. A port it cannot listen on is a :class:`ConfigurationError`."""
     import ozon_async.testing as kit
 
     cls: Any = getattr(kit, "Sandbox", None) or kit.MockOzonServer
     accepted = inspect.signature(cls).parameters
-    kwargs: dict[str, Any] = {
-        k: v for k, v in (("host", host), ("port", port), ("performance", True)) if k in accepted
-    }
+    given = (
+        ("host", host),
+        ("port", port),
+        ("client_id", client_id),
+        ("api_key", api_key),
+        ("performance", True),
+    )
+    kwargs: dict[str, Any] = {k: v for k, v in given if k in accepted}
     server = cls(**kwargs)
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:
+        from ozon_async._listen import listen_error
+
+        raise ConfigurationError(f"the sandbox: {listen_error(exc, host, port)}") from None
     return server
 
 
@@ -321,9 +332,10 @@ class OzonMCP:
         clients: dict[str, OzonClient] = {}
         secret_list: list[str] = []
         if self._sandbox:
-            self.sandbox_server = await _start_sandbox(*self._sandbox_addr)
+            # the sandbox accepts only this key, random for each start
+            key = _secrets.token_urlsafe(18)
+            self.sandbox_server = await _start_sandbox(*self._sandbox_addr, "100000", key)
             stack.push_async_callback(self.sandbox_server.stop)
-            key = _secrets.token_urlsafe(18)  # the sandbox accepts any key; this one is random
             secret_list.append(key)
             profile = Profile(SANDBOX_SHOP, client_id="100000", api_key=key)
             clients[SANDBOX_SHOP] = _client_for(

@@ -401,6 +401,7 @@ class SchemaFaker:
                 return out
             for name, sub in s.get("properties", {}).items():
                 out[name] = self._gen(sub, ctx, name, (*path, name), depth + 1)
+            order_ranges(out)
             return out
         if kind == "array":
             lo = int(s.get("minItems", 0))
@@ -425,7 +426,9 @@ class SchemaFaker:
             return None
         if "const" in s:
             return s["const"]
-        enum = [e for e in s.get("enum", []) if e not in PLACEHOLDERS and e is not None]
+        # the documented values of an answer string (x-ozon-known-values) are realistic too
+        listed = s.get("enum") or s.get("x-ozon-known-values") or []
+        enum = [e for e in listed if e not in PLACEHOLDERS and e is not None]
         if enum:
             typed = [e for e in enum if _matches(e, kind)]
             return rng.choice(typed or enum)
@@ -722,6 +725,7 @@ class SchemaFaker:
                     out[name] = self.fit(value[name], sub, ctx, name, (*path, name), depth + 1)
                 else:
                     out[name] = self._gen(sub, ctx, name, (*path, name), depth + 1)
+            order_ranges(out, fixed=set(value))
             return out
         if kind == "array":
             if not isinstance(value, list):
@@ -948,3 +952,54 @@ def answer_range(body: Any, now: float) -> tuple[float | None, float | None]:
 
 def timedelta_days(days: float) -> float:
     return timedelta(days=days).total_seconds()
+
+
+# Pairs of sibling fields that bound a range, by their names: (start, end) patterns where ``*``
+# stands for the same text in both.
+_RANGE_PAIRS = (
+    ("*_from", "*_to"),
+    ("from_*", "to_*"),
+    ("*_start", "*_end"),
+    ("start_*", "end_*"),
+    ("*_begin", "*_end"),
+    ("begin_*", "end_*"),
+    ("min_*", "max_*"),
+    ("*_min", "*_max"),
+)
+_WHOLE_PAIRS = (("from", "to"), ("since", "to"), ("start", "end"), ("begin", "end"),
+                ("created_at", "updated_at"))  # fmt: skip
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return True
+    return isinstance(a, str) and isinstance(b, str) and bool(_ISO.match(a) and _ISO.match(b))
+
+
+def order_ranges(obj: dict[str, Any], fixed: set[str] | frozenset[str] = frozenset()) -> None:
+    """Make generated ranges consistent: where an object has both ends of a range
+    (``timetable_from``/``timetable_to``, ``since``/``to``, ``min_price``/``max_price``...), the
+    start is not after the end: two generated values are swapped, and a generated end that
+    contradicts a ``fixed`` one (the shop's own value) takes that value."""
+    pairs = [p for p in _WHOLE_PAIRS if p[0] in obj and p[1] in obj]
+    for start, end in _RANGE_PAIRS:
+        head, _, tail = start.partition("*")
+        for key in obj:
+            if key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail):
+                middle = key[len(head) : len(key) - len(tail)]
+                other = end.replace("*", middle)
+                if other in obj:
+                    pairs.append((key, other))
+    for a, b in pairs:
+        lo, hi = obj[a], obj[b]
+        if not (_comparable(lo, hi) and lo > hi) or (a in fixed and b in fixed):
+            continue
+        if a in fixed:
+            obj[b] = lo
+        elif b in fixed:
+            obj[a] = hi
+        else:
+            obj[a], obj[b] = hi, lo

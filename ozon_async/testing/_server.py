@@ -47,11 +47,29 @@ from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
 
 if TYPE_CHECKING:
+    from ozon_async._client import OzonClient
     from ozon_async._operation import Operation
     from ozon_async.testing._performance import PerformanceSandbox
     from ozon_async.testing._push import PushSender
 
-__all__ = ["Fault", "MockOzonServer", "RecordedRequest", "Sandbox"]
+__all__ = [
+    "SANDBOX_ACCESS_TOKEN",
+    "SANDBOX_API_KEY",
+    "SANDBOX_CLIENT_ID",
+    "Fault",
+    "MockOzonServer",
+    "RecordedRequest",
+    "Sandbox",
+]
+
+#: The credentials a sandbox accepts unless told others (``Sandbox(client_id=..., api_key=...)``,
+#: ``python -m ozon_async.testing --client-id ... --api-key ...``). Not secrets: the sandbox is a
+#: local mock; they exist so that a wrong key fails as it does on Ozon.
+SANDBOX_CLIENT_ID = "123456"
+SANDBOX_API_KEY = "sandbox-api-key"
+SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
+#: Ozon's answer to a wrong or revoked key (HTTP 401).
+INVALID_KEY_MESSAGE = "Invalid Api-Key, please check the key and try again"
 
 RATE_LIMIT_BODY = {
     "code": 8,
@@ -165,6 +183,12 @@ class Sandbox:
             seconds (Ozon: 30).
         price_updates_per_hour: price updates allowed per product per hour (Ozon: 10).
         host, port: where to listen; port 0 picks a free one.
+        client_id, api_key: the only Client-Id and Api-Key accepted (defaults
+            :data:`SANDBOX_CLIENT_ID`, :data:`SANDBOX_API_KEY`); any other pair is refused as
+            Ozon refuses a wrong key (401, code 16), so a client's handling of a revoked key can
+            be tested. :meth:`client` makes a client with them.
+        access_token: the only OAuth bearer token accepted (default :data:`SANDBOX_ACCESS_TOKEN`).
+        any_key: accept any Client-Id and Api-Key (or token), as older versions did.
         admin_token: the bearer token the admin endpoints (``/__admin/...``) require when
             ``host`` is not a loopback address; ``None`` makes a random one then
             (:attr:`admin_token`). On loopback none is needed unless given.
@@ -199,11 +223,19 @@ class Sandbox:
         company_id: int = 123456,
         host: str = "127.0.0.1",
         port: int = 0,
+        client_id: str = SANDBOX_CLIENT_ID,
+        api_key: str = SANDBOX_API_KEY,
+        access_token: str | None = SANDBOX_ACCESS_TOKEN,
+        any_key: bool = False,
         admin_token: str | None = None,
         performance: bool = False,
         push_url: str | None = None,
     ) -> None:
         self.seed = seed
+        self.client_id = str(client_id)
+        self.api_key = api_key
+        self.access_token = access_token
+        self.any_key = any_key
         self.push_url = push_url
         self.pusher: PushSender | None = None
         self.clock: SandboxClock = clock if clock is not None else ScaledClock()
@@ -299,6 +331,40 @@ class Sandbox:
 
     async def __aenter__(self) -> Sandbox:
         return await self.start()
+
+    def client(self, **options: Any) -> OzonClient:
+        """An :class:`~ozon_async.OzonClient` pointed at this sandbox with its credentials, its
+        clock and a rate limiter of its own on that clock (so that waits for Ozon's rules run on
+        sandbox time); ``options`` go to the client (``rate_limit=None``, ``max_retries=0``...).
+        """
+        from ozon_async._client import OzonClient
+        from ozon_async._ratelimit import InProcessRateLimiter
+
+        options.setdefault("clock", self.clock)
+        options.setdefault("limiter", InProcessRateLimiter(clock=options["clock"]))
+        return OzonClient(self.client_id, self.api_key, base_url=self.url, **options)
+
+    def credentials_text(self) -> str:
+        """What the sandbox accepts, for people: printed by ``python -m ozon_async.testing``."""
+        if self.any_key:
+            return "any Client-Id and Api-Key (or bearer token) is accepted"
+        text = f"Client-Id {self.client_id}, Api-Key {self.api_key}"
+        if self.access_token:
+            text += f" (or OAuth token {self.access_token})"
+        return text
+
+    def _authorized(self, request: web.Request) -> bool:
+        if self.any_key:
+            return True
+        auth = request.headers.get("Authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return self.access_token is not None and hmac.compare_digest(
+                token.strip(), self.access_token
+            )
+        return request.headers.get("Client-Id") == self.client_id and hmac.compare_digest(
+            request.headers.get("Api-Key", ""), self.api_key
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
@@ -903,6 +969,8 @@ class Sandbox:
             return _error(
                 401, 16, "Client-Id and Api-Key headers (or an OAuth bearer token) are required"
             )
+        if not self._authorized(request):
+            return _error(401, 16, INVALID_KEY_MESSAGE)
         if self._over_limits(who, path, spec_op):
             return web.json_response(RATE_LIMIT_BODY, status=429)
         if fault is not None:

@@ -8,14 +8,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from msgspec import field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
+    CancelReasonTypeId = Literal["buyer", "seller"] | str
+    CarriageErrorStatus = Literal["warning", "critical"] | str
     Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
     SortDirection = Literal["ASC", "DESC"]
 else:
+    CancelReasonTypeId = str
+    CarriageErrorStatus = str
     Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
     SortDirection = Literal["ASC", "DESC"]
+# CancelReasonTypeId: Who initiates the cancellation: buyer - the customer, seller - the seller.
+# CarriageErrorStatus: Error severity: warning - a warning; critical - a critical error.
 # Language: Language of the answer: EN - English, RU - Russian, TR - Turkish, ZH_HANS -
 # Simplified Chinese; DEFAULT (the default) means Russian.
 # SortDirection: Sort direction: ASC for ascending, DESC for descending.
@@ -36,8 +42,12 @@ class AnalyticsDimension(Model):
 class ArrivalPassCreateResponse(Model):
     """The identifiers of the arrival passes that were created."""
 
-    arrival_pass_ids: list[int] | None = None
+    arrival_pass_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of the created passes."""
+
+    def __post_init__(self) -> None:
+        if self.arrival_pass_ids is None:
+            self.arrival_pass_ids = []
 
 
 class BoolResultResponse(Model):
@@ -59,20 +69,26 @@ class CancelReason(Model):
     title: str | None = None
     """Reason name."""
 
-    type_id: str | None = None
+    type_id: CancelReasonTypeId | None = None
     """Who initiates the cancellation: buyer - the customer, seller - the seller."""
 
 
 class CancelReasonsResponse(Model):
     """List of cancellation reasons available for postings or orders."""
 
-    reasons: list[IdNamePair] | None = None
+    reasons: AnswerList[IdNamePair] = field(default_factory=list)
     """Cancellation reasons as identifier and name pairs."""
 
-    result: list[CancelReason] | None = None
+    result: AnswerList[CancelReason] = field(default_factory=list)
     """Cancellation reasons with their type and whether each can be used to cancel a posting;
     Ozon's example shows this list although its schema omits it.
     """
+
+    def __post_init__(self) -> None:
+        if self.reasons is None:
+            self.reasons = []
+        if self.result is None:
+            self.result = []
 
 
 class CancellationResponse(Model):
@@ -88,11 +104,15 @@ class CancellationStatus(Model):
     order_number: str | None = None
     """Order number."""
 
-    posting_number: list[str] | None = None
+    posting_number: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings in the order that the cancellation covers."""
 
     state: str | None = None
     """Current state of the cancellation of the order or posting."""
+
+    def __post_init__(self) -> None:
+        if self.posting_number is None:
+            self.posting_number = []
 
 
 class CarriageError(Model):
@@ -106,7 +126,7 @@ class CarriageError(Model):
     code: str | None = None
     """Error code."""
 
-    status: str | None = None
+    status: CarriageErrorStatus | None = None
     """Error severity: warning - a warning; critical - a critical error."""
 
     description: str | None = None
@@ -215,8 +235,12 @@ class ErrorResponse(Model):
     message: str | None = None
     """A human-readable description of the error."""
 
-    details: list[ErrorDetail] | None = None
+    details: AnswerList[ErrorDetail] = field(default_factory=list)
     """Additional structured information about the error."""
+
+    def __post_init__(self) -> None:
+        if self.details is None:
+            self.details = []
 
 
 class FilterPeriod(RequestModel):
@@ -358,8 +382,12 @@ class PostingNumbersRequest(RequestModel):
 class PostingUpdateResponse(Model):
     """Per-posting results of a status or data change."""
 
-    result: list[PostingUpdateResult] | None = None
+    result: AnswerList[PostingUpdateResult] = field(default_factory=list)
     """Result for each posting."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingUpdateResult(Model):

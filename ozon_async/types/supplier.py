@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ozon_async._models import Model
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model
 from ozon_async.types.common import (
     AnalyticsDimension,
 )
@@ -14,8 +16,12 @@ from ozon_async.types.common import (
 class SupplierAvailableWarehousesV1Response(Model):
     """Answer with the workload of active Ozon warehouses."""
 
-    result: list[SupplierAvailableWarehousesV1ResponseResult] | None = None
+    result: AnswerList[SupplierAvailableWarehousesV1ResponseResult] = field(default_factory=list)
     """One entry per active Ozon warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class SupplierAvailableWarehousesV1ResponseResult(Model):
@@ -31,13 +37,19 @@ class SupplierAvailableWarehousesV1ResponseResult(Model):
 class SupplierAvailableWarehousesV1ResponseResultSchedule(Model):
     """Workload of one warehouse: the nearest bookable date and the capacity by period."""
 
-    capacity: list[SupplierAvailableWarehousesV1ResponseResultScheduleCapacity] | None = None
+    capacity: AnswerList[SupplierAvailableWarehousesV1ResponseResultScheduleCapacity] = field(
+        default_factory=list
+    )
     """How many items the warehouse can accept, by period."""
 
     date: datetime | None = None
     """Nearest date on which a supply to this warehouse can be booked, in the warehouse's local
     time.
     """
+
+    def __post_init__(self) -> None:
+        if self.capacity is None:
+            self.capacity = []
 
 
 class SupplierAvailableWarehousesV1ResponseResultScheduleCapacity(Model):
