@@ -340,13 +340,7 @@ def call(
     if dry_run:
         _show_dry_run(session, op, prepared, pretty)
         session.exit(EXIT_OK)
-    binary = op.response_content_type != "application/json"
-    if binary and not all_pages and out is None and sys.stdout.isatty():
-        session.fail(
-            EXIT_USAGE,
-            f"ozon: {_ops.dotted(op)} answers {op.response_content_type}; save it with "
-            "--out FILE (or pipe it)",
-        )
+    _refuse_binary_on_a_terminal(session, op, all_pages, out)
     client = session.client()
 
     async def work() -> int:
@@ -355,21 +349,11 @@ def call(
                 from ozon_async.cli._wait import WaitOptions, wait_for_task
 
                 waiting = WaitOptions(
-                    download=download,
-                    max_wait=max_wait,
-                    interval=interval,
-                    progress=_wants_progress(progress),
-                    pretty=pretty,
+                    download, max_wait, interval, _wants_progress(progress), pretty
                 )
                 return await wait_for_task(session, client, op, prepared, body or {}, waiting)
             if all_pages:
-                assert fmt is not None
-                options = ExportOptions(
-                    format=fmt,
-                    out=out,
-                    csv_sample=csv_sample,
-                    progress=_wants_progress(progress),
-                )
+                options = ExportOptions(fmt, out, csv_sample, _wants_progress(progress))
                 return await export_all(session, client, op, body, options, extra)
             return await call_once(session, client, op, prepared, out=out, pretty=pretty)
 
@@ -397,6 +381,19 @@ def _check_wait(
             raise click.UsageError(problem)
         if all_pages or out is not None:
             raise click.UsageError("--wait prints the task's final status; use --download FILE")
+
+
+def _refuse_binary_on_a_terminal(
+    session: Session, op: Operation, all_pages: bool, out: Path | None
+) -> None:
+    """A binary answer (a PDF label) never goes to a terminal: it needs ``--out`` or a pipe."""
+    binary = op.response_content_type != "application/json"
+    if binary and not all_pages and out is None and sys.stdout.isatty():
+        session.fail(
+            EXIT_USAGE,
+            f"ozon: {_ops.dotted(op)} answers {op.response_content_type}; save it with "
+            "--out FILE (or pipe it)",
+        )
 
 
 def _output_format(op: Operation, all_pages: bool, fmt: str | None) -> str:

@@ -251,11 +251,7 @@ class Sandbox:
         self.company_id = company_id
         self.host = host
         #: what ``Authorization: Bearer ...`` the admin endpoints need (``None``: no token)
-        self.admin_token: str | None = admin_token
-        if admin_token is None and not _is_loopback(host):
-            import secrets
-
-            self.admin_token = secrets.token_urlsafe(24)
+        self.admin_token: str | None = _admin_token(admin_token, host)
         self.port = port
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, list[Fault]] = {}
@@ -279,11 +275,9 @@ class Sandbox:
         self._runner: web.AppRunner | None = None
         self.app = self._make_app()
         #: the Performance API's sandbox (``performance=True``), else ``None``
-        self.performance: PerformanceSandbox | None = None
-        if performance:
-            from ozon_async.testing._performance import PerformanceSandbox
-
-            self.performance = PerformanceSandbox(seed=seed, clock=self.clock, host=host)
+        self.performance: PerformanceSandbox | None = (
+            _performance_sandbox(seed, self.clock, host) if performance else None
+        )
 
     # ------------------------------------------------------------------ lifecycle
     def _init_routes(self) -> None:
@@ -1154,6 +1148,22 @@ def _decode_cursor(token: Any, name: str) -> int:
     raise SandboxError(
         400, 3, f"{name}: invalid value {token!r}; pass the value of the previous answer"
     )
+
+
+def _admin_token(given: str | None, host: str) -> str | None:
+    """The admin endpoints' token: the one given, or a random one off loopback."""
+    if given is None and not _is_loopback(host):
+        import secrets
+
+        return secrets.token_urlsafe(24)
+    return given
+
+
+def _performance_sandbox(seed: int, clock: SandboxClock, host: str) -> PerformanceSandbox:
+    """The Performance API's sandbox beside this one (same seed and clock)."""
+    from ozon_async.testing._performance import PerformanceSandbox
+
+    return PerformanceSandbox(seed=seed, clock=clock, host=host)
 
 
 def _identity(request: web.Request) -> str | None:
