@@ -71,7 +71,6 @@ async def wait_for_task(
 ) -> int:
     """Start the task, wait for it with progress, print its final status, download its file."""
     from ozon_async._tasks import TaskError, TaskTimeoutError, started_tasks, wait_started
-    from ozon_async.cli._call import print_json, silence_stdout
     from ozon_async.cli._progress import Spinner
     from ozon_async.resources._registry import OPERATIONS
 
@@ -136,25 +135,39 @@ async def wait_for_task(
         if options.download is not None and result.ok:
             spinner.update(f"downloading the file of task {task_id}")
             try:
-                if len(result.tasks) > 1:  # a file per task: FILE-<kind>.ext
-                    if str(options.download) == "-":
-                        raise TaskError("several files: --download needs a file name, not -")
-                    paths = []
-                    for part in result.tasks:
-                        target = options.download
-                        name = f"{target.stem}-{part.kind or part.task_id}{target.suffix}"
-                        paths.append(await part.download(target.with_name(name)))
-                    saved = "written: " + ", ".join(
-                        f"{p} ({p.stat().st_size:,} bytes)" for p in paths
-                    )
-                elif str(options.download) == "-":
-                    data = await result.download()
-                    saved = f"{len(data):,} bytes written to stdout"
-                else:
-                    path = await result.download(options.download)
-                    saved = f"{path.stat().st_size:,} bytes written to {path}"
+                saved, data = await _download(result, options.download)
             except (OzonError, TaskError) as exc:
                 return session.report(exc)
+    _print_outcome(data, last_raw, options)
+    session.say(_summary(task_id, result) + (f"; {saved}" if saved else ""))
+    return EXIT_OK if result.ok else EXIT_API
+
+
+async def _download(result: Any, target_file: Path) -> tuple[str, bytes | None]:
+    """Download the file(s) of a finished task: (what was written, the bytes for stdout)."""
+    from ozon_async._tasks import TaskError
+
+    data: bytes | None = None
+    if len(result.tasks) > 1:  # a file per task: FILE-<kind>.ext
+        if str(target_file) == "-":
+            raise TaskError("several files: --download needs a file name, not -")
+        paths = []
+        for part in result.tasks:
+            target = target_file
+            name = f"{target.stem}-{part.kind or part.task_id}{target.suffix}"
+            paths.append(await part.download(target.with_name(name)))
+        saved = "written: " + ", ".join(f"{p} ({p.stat().st_size:,} bytes)" for p in paths)
+    elif str(target_file) == "-":
+        data = await result.download()
+        saved = f"{len(data):,} bytes written to stdout"
+    else:
+        path = await result.download(target_file)
+        saved = f"{path.stat().st_size:,} bytes written to {path}"
+    return saved, data
+
+
+def _summary(task_id: str, result: Any) -> str:
+    """The last line: the task's state, checks, time, failed items and error."""
     summary = (
         f"ozon: task {task_id} {result.state or 'ended'} after "
         f"{_plural(result.checks, 'check')} ({result.elapsed:.0f} s)"
@@ -163,6 +176,13 @@ async def wait_for_task(
         summary += f"; {_plural(len(result.failed_items), 'item')} failed"
     if result.error:
         summary += f": {result.error}"
+    return summary
+
+
+def _print_outcome(data: bytes | None, last_raw: list[bytes], options: WaitOptions) -> None:
+    """The downloaded bytes (``--download -``), else the task's final status as JSON."""
+    from ozon_async.cli._call import print_json, silence_stdout
+
     if data is not None:
         try:
             sys.stdout.buffer.write(data)
@@ -177,8 +197,6 @@ async def wait_for_task(
             )
         except BrokenPipeError:
             silence_stdout()
-    session.say(summary + (f"; {saved}" if saved else ""))
-    return EXIT_OK if result.ok else EXIT_API
 
 
 def _seconds(options: WaitOptions, task: Any) -> str:
