@@ -12,6 +12,7 @@ the final "и", "нн" and the soft sign); it is good enough for titles, not for
 from __future__ import annotations
 
 import re
+from functools import cache, lru_cache
 
 __all__ = ["GLOSSARY", "english_terms", "fold", "is_cyrillic", "stem", "title_stems", "words"]
 
@@ -62,22 +63,34 @@ _NOUN = (
 _SUPERLATIVE = ("ейше", "ейш")
 
 
+@cache
+def _longest_first(endings: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(endings, key=len, reverse=True))
+
+
 def _strip(rv: str, endings: tuple[str, ...], after: str = "") -> str | None:
     """``rv`` without the longest ending it has (that follows one of ``after``, when given),
     or ``None``."""
-    for e in sorted(endings, key=len, reverse=True):
+    for e in _longest_first(endings):
         if rv.endswith(e):
             before = rv[: -len(e)]
             if after and not before.endswith(tuple(after)):
                 continue
             return before
     return None
+
+
+@cache
+def _grouped_longest_first(
+    groups: tuple[tuple[str, ...], tuple[str, ...]],
+) -> tuple[tuple[str, str], ...]:
+    candidates = [(e, "") for e in groups[0]] + [(e, "ая") for e in groups[1]]
+    return tuple(sorted(candidates, key=lambda c: len(c[0]), reverse=True))
 
 
 def _strip_grouped(rv: str, groups: tuple[tuple[str, ...], tuple[str, ...]]) -> str | None:
     """Snowball's two groups: the first strips anywhere, the second only after а or я."""
-    candidates = [(e, "") for e in groups[0]] + [(e, "ая") for e in groups[1]]
-    for e, after in sorted(candidates, key=lambda c: len(c[0]), reverse=True):
+    for e, after in _grouped_longest_first(groups):
         if rv.endswith(e):
             before = rv[: -len(e)]
             if after and not before.endswith(tuple(after)):
@@ -86,9 +99,11 @@ def _strip_grouped(rv: str, groups: tuple[tuple[str, ...], tuple[str, ...]]) -> 
     return None
 
 
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     """The stem of one folded Russian word ("остатков" -> "остатк", "склады" -> "склад");
-    other words come back unchanged."""
+    other words come back unchanged. (Remembered: a search stems the same title words for
+    every query.)"""
     if not is_cyrillic(word):
         return word
     first = next((i for i, ch in enumerate(word) if ch in _VOWELS), None)
