@@ -943,9 +943,26 @@ async def test_finding_7_plain_http_is_refused_unless_loopback_or_allowed() -> N
 
 
 def _gzip_bomb(size: int) -> bytes:
-    c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    """A gzip file of ``size`` zero bytes (a multiple of 1 MiB): one compressed MiB ended by a
+    full flush (which resets the compressor, so every MiB compresses to the same bytes)
+    repeated, then the end block and the trailer (CRC-32, length). 0.2 s for 512 MiB, where
+    compressing them takes 2.7 s."""
     zeros = bytes(1 << 20)
-    return b"".join(c.compress(zeros) for _ in range(size >> 20)) + c.flush()
+    c = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    mib = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    end = c.flush(zlib.Z_FINISH)
+    crc = 0
+    for _ in range(size >> 20):
+        crc = zlib.crc32(zeros, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, no time
+    trailer = crc.to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little")
+    return header + mib * (size >> 20) + end + trailer
+
+
+def test_the_gzip_bomb_is_a_valid_gzip_file() -> None:
+    import gzip
+
+    assert gzip.decompress(_gzip_bomb(3 << 20)) == bytes(3 << 20)
 
 
 async def test_finding_7_a_gzip_bomb_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:

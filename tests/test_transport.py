@@ -4,9 +4,10 @@ redirects, size caps, bad bodies, truncation, dropped connections and stalls."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -257,26 +258,26 @@ async def test_one_attempt_is_said_in_the_singular(clock: InstantClock) -> None:
             await c.products.stocks_v2(stocks=STOCKS)
 
 
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """50 MB of spaces in about 50 kB (made once, when a test needs it: not at collection)."""
+    return gzip.compress(b" " * 50_000_000)
+
+
 @pytest.mark.parametrize(
-    "reply",
+    "make_reply",
     [
-        Reply(body=b"x" * 300_000),
-        Reply(body=b"x" * 300_000, chunked=True, chunk=8192),
-        Reply(
-            body=gzip.compress(b" " * 50_000_000),
-            headers={"Content-Encoding": "gzip"},
-        ),
-        Reply(
-            body=gzip.compress(b" " * 50_000_000),
-            headers={"Content-Encoding": "gzip"},
-            chunked=True,
-        ),
+        lambda: Reply(body=b"x" * 300_000),
+        lambda: Reply(body=b"x" * 300_000, chunked=True, chunk=8192),
+        lambda: Reply(body=_gzip_bomb(), headers={"Content-Encoding": "gzip"}),
+        lambda: Reply(body=_gzip_bomb(), headers={"Content-Encoding": "gzip"}, chunked=True),
     ],
     ids=["content-length", "chunked", "gzip bomb", "chunked gzip bomb"],
 )
 async def test_answers_over_the_cap_are_refused_while_reading(
-    clock: InstantClock, reply: Reply
+    clock: InstantClock, make_reply: Callable[[], Reply]
 ) -> None:
+    reply = make_reply()
     async with RawServer(lambda r: reply) as api:
         async with make_client(api.url, clock, max_response_bytes=100_000) as c:
             with pytest.raises(ResponseTooLargeError, match="100,000 bytes"):
