@@ -348,9 +348,26 @@ class SchemaFaker:
     def __init__(self, spec: Mapping[str, Any], max_depth: int = 7) -> None:
         self.schemas: Mapping[str, Any] = spec.get("components", {}).get("schemas", {})
         self.max_depth = max_depth
+        # resolve()'s answers for schemas with a $ref or a combination, by id (the schema is kept
+        # with its answer, so the id stays its own): most answers draw on the same few hundred
+        self._resolved: dict[int, tuple[Any, dict[str, Any]]] = {}
 
     # -- schema helpers
     def resolve(self, schema: Any) -> dict[str, Any]:
+        """``schema`` with its ``$ref`` followed and ``anyOf``/``oneOf``/``allOf`` merged into
+        one schema (callers must not change it)."""
+        if isinstance(schema, dict) and not _COMPOSED.intersection(schema):
+            return schema
+        done = self._resolved.get(id(schema))
+        if done is not None and done[0] is schema:
+            return done[1]
+        result = self._resolve(schema)
+        if len(self._resolved) > 100_000:  # schemas made on the fly, not the spec's: start over
+            self._resolved.clear()
+        self._resolved[id(schema)] = (schema, result)
+        return result
+
+    def _resolve(self, schema: Any) -> dict[str, Any]:
         seen = 0
         while isinstance(schema, dict) and "$ref" in schema and seen < 50:
             schema = self.schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
@@ -801,6 +818,9 @@ def ozon_int_id(rng: random.Random, key: str) -> int:
     return rng.randint(10_000_000, 9_999_999_999)
 
 
+_COMPOSED = frozenset(("$ref", "anyOf", "oneOf", "allOf"))
+
+
 def _main_type(s: Mapping[str, Any]) -> str:
     t = s.get("type")
     if isinstance(t, list):
@@ -979,21 +999,37 @@ def _comparable(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and bool(_ISO.match(a) and _ISO.match(b))
 
 
+#: The range pairs of an object, by its keys (objects of one schema have the same keys).
+_PAIRS_BY_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+
+def _range_pairs(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The (start, end) keys among ``keys`` that bound a range."""
+    found = _PAIRS_BY_KEYS.get(keys)
+    if found is not None:
+        return found
+    present = set(keys)
+    pairs = [p for p in _WHOLE_PAIRS if p[0] in present and p[1] in present]
+    for start, end in _RANGE_PAIRS:
+        head, _, tail = start.partition("*")
+        for key in keys:
+            if key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail):
+                middle = key[len(head) : len(key) - len(tail)]
+                other = end.replace("*", middle)
+                if other in present:
+                    pairs.append((key, other))
+    if len(_PAIRS_BY_KEYS) > 10_000:  # objects not made from the spec's schemas: start over
+        _PAIRS_BY_KEYS.clear()
+    found = _PAIRS_BY_KEYS[keys] = tuple(pairs)
+    return found
+
+
 def order_ranges(obj: dict[str, Any], fixed: set[str] | frozenset[str] = frozenset()) -> None:
     """Make generated ranges consistent: where an object has both ends of a range
     (``timetable_from``/``timetable_to``, ``since``/``to``, ``min_price``/``max_price``...), the
     start is not after the end: two generated values are swapped, and a generated end that
     contradicts a ``fixed`` one (the shop's own value) takes that value."""
-    pairs = [p for p in _WHOLE_PAIRS if p[0] in obj and p[1] in obj]
-    for start, end in _RANGE_PAIRS:
-        head, _, tail = start.partition("*")
-        for key in obj:
-            if key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail):
-                middle = key[len(head) : len(key) - len(tail)]
-                other = end.replace("*", middle)
-                if other in obj:
-                    pairs.append((key, other))
-    for a, b in pairs:
+    for a, b in _range_pairs(tuple(obj)):
         lo, hi = obj[a], obj[b]
         if not (_comparable(lo, hi) and lo > hi) or (a in fixed and b in fixed):
             continue
