@@ -25,6 +25,7 @@ from ozon_async.mcp._tools import MAX_ITEMS_CAP, Settings
 from ozon_async.profiles import Profile, load_profiles, resolve_profile
 
 DEFAULT_TOKEN_ENV = "OZON_MCP_TOKEN"
+SANDBOX_HOST = "127.0.0.1"  # where --sandbox listens (OzonMCP's default)
 
 _DESCRIPTION = """\
 MCP server of the Ozon Seller API for AI assistants (Claude, Cursor, Codex...). Tools:
@@ -187,10 +188,15 @@ def _http_settings(args: argparse.Namespace) -> tuple[str, frozenset[str]]:
     return token, hosts
 
 
-async def _serve(args: argparse.Namespace, settings: Settings, token: str) -> None:
+async def _serve(
+    args: argparse.Namespace,
+    settings: Settings,
+    token: str,
+    shops: tuple[list[Profile], str | None],
+) -> None:
     from ozon_async.mcp._server import OzonMCP
 
-    profiles, default = _profiles(args)
+    profiles, default = shops
     app = OzonMCP(
         profiles,
         default_shop=default,
@@ -221,8 +227,9 @@ async def _serve(args: argparse.Namespace, settings: Settings, token: str) -> No
             await app.run_stdio()
 
 
-def _check_port(host: str, port: int) -> None:
-    """Fail with one line, before anything starts, when the HTTP port cannot be listened on."""
+def _check_port(host: str, port: int, what: str = "") -> None:
+    """Fail with one line, before anything starts, when the HTTP port (or ``what``) cannot be
+    listened on."""
     import socket
 
     try:
@@ -237,7 +244,7 @@ def _check_port(host: str, port: int) -> None:
         except OSError as exc:
             from ozon_async._listen import listen_error
 
-            raise ConfigurationError(listen_error(exc, host, port)) from None
+            raise ConfigurationError(what + listen_error(exc, host, port)) from None
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m ozon_async.mcp") -> int:
@@ -252,17 +259,24 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m ozon_async
         level=args.log_level.upper(), stream=sys.stderr, format="%(name)s: %(message)s"
     )
     try:
-        import mcp  # noqa: F401
-    except ImportError:
-        print(
-            "the MCP server needs the mcp package: pip install 'ozon-async[mcp]'", file=sys.stderr
-        )
-        return 2
-    try:
+        # the options, the shops and the ports are checked before the MCP SDK is imported (about
+        # a second): a mistake is told at once
         settings = _settings(args)
         token, hosts = _http_settings(args)
+        shops = _profiles(args)
+        if args.sandbox and args.sandbox_port:
+            _check_port(SANDBOX_HOST, args.sandbox_port, "the sandbox: ")
         if args.http:
             _check_port(args.host, args.port)
+        try:
+            import mcp  # noqa: F401
+        except ImportError:
+            print(
+                "the MCP server needs the mcp package: pip install 'ozon-async[mcp]'",
+                file=sys.stderr,
+            )
+            return 2
+        if args.http:
             print(
                 "ozon_async.mcp: accepting Host " + ", ".join(sorted(hosts)) + " and their "
                 "origins" + "".join(f", {o}" for o in args.allow_origin),
@@ -270,7 +284,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m ozon_async
                 flush=True,
             )
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(args, settings, token))
+            asyncio.run(_serve(args, settings, token, shops))
     except ConfigurationError as exc:
         print(f"ozon_async.mcp: {exc}", file=sys.stderr)
         return 2
