@@ -792,7 +792,7 @@ async def _bulk_run(url: str, scale: float, kind: str, count: int) -> tuple[floa
 
 def bench_bulk(smoke: bool) -> list[Figure]:
     scale = 50.0 if smoke else 1.0
-    count = 2000 if smoke else 10_000
+    count = 500 if smoke else 10_000
     ceiling = 80 * 100  # pairs per minute
     clock_note = f"clock {scale:g}x faster (smoke)" if smoke else "real clock"
     with Subserver(_bulk_server, scale) as url:
@@ -1317,7 +1317,7 @@ def main() -> None:
         ("bulk", lambda: bench_bulk(s)),
         (
             "push receiver",
-            lambda: bench_push(1.0, 100.0, 200, 1) if s else bench_push(10.0, PUSH_RATE, 5000, 3),
+            lambda: bench_push(0.3, 100.0, 100, 1) if s else bench_push(10.0, PUSH_RATE, 5000, 3),
         ),
         ("performance", lambda: bench_performance(s, 1 if s else 3)),
     ]
