@@ -57,10 +57,12 @@ spec-names: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
-# On every core (pytest-xdist): each test starts the servers it needs on free ports.
+# On every core (pytest-xdist): each test starts the servers it needs on free ports. `auto` is
+# one worker more than there are cores (tests/conftest.py); worksteal hands the tests still
+# queued on a busy worker to an idle one, so that all finish together.
 PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal
 
 # The README's test command: generated code up to date, lint and types clean, all tests.
 test: codegen-check lint pytest

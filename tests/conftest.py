@@ -100,3 +100,15 @@ def _aioresponses_compat() -> None:
 
 
 _aioresponses_compat()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (``make test``): one worker more than there are cores. Many tests spend part
+    of their time waiting (for the subprocesses they start, for servers, for the real seconds a
+    multi-process Redis test measures); the extra worker runs meanwhile. Measured on 2 cores:
+    pytest 146 s with 2 workers, 115 s with 3 (4: no faster). PYTEST_XDIST_AUTO_NUM_WORKERS
+    still decides when set."""
+    env = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if env:
+        return int(env)
+    return (os.cpu_count() or 1) + 1
