@@ -348,9 +348,11 @@ class SchemaFaker:
     def __init__(self, spec: Mapping[str, Any], max_depth: int = 7) -> None:
         self.schemas: Mapping[str, Any] = spec.get("components", {}).get("schemas", {})
         self.max_depth = max_depth
-        # resolve()'s answers for schemas with a $ref or a combination, by id (the schema is kept
-        # with its answer, so the id stays its own): most answers draw on the same few hundred
+        # resolve()'s answers for schemas with a $ref or a combination, and shape()'s for every
+        # schema, by id (the schema is kept with its answer, so the id stays its own): answers
+        # draw on the same few thousand schemas again and again
         self._resolved: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._shapes: dict[int, tuple[Any, dict[str, Any], str]] = {}
 
     # -- schema helpers
     def resolve(self, schema: Any) -> dict[str, Any]:
@@ -394,12 +396,24 @@ class SchemaFaker:
             return combined
         return schema
 
+    def shape(self, schema: Any) -> tuple[dict[str, Any], str]:
+        """``resolve(schema)`` and its main type (``kind``)."""
+        done = self._shapes.get(id(schema))
+        if done is not None and done[0] is schema:
+            return done[1], done[2]
+        resolved = self.resolve(schema)
+        kind = _main_type(resolved)
+        if len(self._shapes) > 100_000:  # schemas made on the fly, not the spec's: start over
+            self._shapes.clear()
+        self._shapes[id(schema)] = (schema, resolved, kind)
+        return resolved, kind
+
     def properties(self, schema: Any) -> dict[str, Any]:
         props: dict[str, Any] = self.resolve(schema).get("properties", {})
         return props
 
     def kind(self, schema: Any) -> str:
-        return _main_type(self.resolve(schema))
+        return self.shape(schema)[1]
 
     # -- generation
     def generate(
@@ -410,8 +424,7 @@ class SchemaFaker:
     def _gen(
         self, schema: Any, ctx: GenContext, key: str, path: tuple[str, ...], depth: int
     ) -> Any:
-        s = self.resolve(schema)
-        kind = _main_type(s)
+        s, kind = self.shape(schema)
         if kind == "object":
             out: dict[str, Any] = {}
             if depth >= self.max_depth:
@@ -719,8 +732,7 @@ class SchemaFaker:
     ) -> Any:
         """``value`` made to follow ``schema``: missing properties are generated, keys the schema
         does not know are dropped, scalars converted where the schema wants another JSON type."""
-        s = self.resolve(schema)
-        kind = _main_type(s)
+        s, kind = self.shape(schema)
         if value is None:
             return None
         if kind == "object":
