@@ -52,6 +52,7 @@ from ozon_async._exceptions import (
 )
 from ozon_async._operation import Batch, Operation
 from ozon_async._options import OPTION_NAMES, CallOptions
+from ozon_async._path import dig
 from ozon_async._resource import Resource
 from ozon_async._retry import GiveUp, Outcome, Retry, decide, read_retry_after
 
@@ -219,14 +220,6 @@ def _norm(value: Any) -> str:
     return str(value)
 
 
-def _get(obj: Any, path: Sequence[str]) -> Any:
-    for name in path:
-        if obj is None:
-            return None
-        obj = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-    return obj
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -254,7 +247,7 @@ def _entry_keys(batch: Batch, entry: Any) -> list[Key]:
         return [(0, (_norm(entry),))] if batch.key and len(batch.key[0]) == 1 else []
     keys: list[Key] = []
     for n, alt in enumerate(batch.entry_key):
-        values = [_get(entry, (f,)) for f in alt]
+        values = [dig(entry, (f,)) for f in alt]
         if all(v is not None and v != "" for v in values):
             keys.append((n, tuple(_norm(v) for v in values)))
     return keys
@@ -290,19 +283,19 @@ def _entry_error(batch: Batch, entry: Any, failure: bool) -> ItemError | None:
     """The error an answer entry reports; ``failure``: the entry is in a failures-only list."""
     if not isinstance(entry, (str, int, float)) or isinstance(entry, bool):
         if batch.errors:
-            errors = list(_get(entry, (batch.errors,)) or ())
+            errors = list(dig(entry, (batch.errors,)) or ())
             if errors:
                 first = errors[0]
-                code = _get(first, (batch.code,)) if batch.code else None
-                message = _get(first, (batch.message,)) if batch.message else None
+                code = dig(first, (batch.code,)) if batch.code else None
+                message = dig(first, (batch.message,)) if batch.message else None
                 return ItemError(
                     code=_text(code) or batch.failure_code,
                     message=_text(message) or _text(first),
                     details=tuple(errors),
                 )
         elif batch.code or batch.message:
-            code = _text(_get(entry, (batch.code,))) if batch.code else ""
-            message = _text(_get(entry, (batch.message,))) if batch.message else ""
+            code = _text(dig(entry, (batch.code,))) if batch.code else ""
+            message = _text(dig(entry, (batch.message,))) if batch.message else ""
             if code or message or failure:
                 return ItemError(code=code or batch.failure_code, message=message)
     if failure:
@@ -317,23 +310,23 @@ def match_answer(
 ) -> list[tuple[Any, ItemError | None]]:
     """Per item of one request: its answer entry and its error (``None`` when applied)."""
     n = len(keys)
-    if batch.request_ok is not None and _get(response, batch.request_ok) is False:
+    if batch.request_ok is not None and dig(response, batch.request_ok) is False:
         rejected = ItemError(code=None, message="Ozon answered that the request was not applied")
         return [(None, rejected)] * n
     if batch.results is not None:
-        entries = list(_get(response, batch.results) or ())
+        entries = list(dig(response, batch.results) or ())
         out: list[tuple[Any, ItemError | None]] = []
         for entry in _assign(batch, entries, keys, positional=True):
             if entry is None:
                 out.append((None, ItemError(None, "Ozon's answer has no entry for this item")))
                 continue
             error: ItemError | None = _entry_error(batch, entry, failure=False)
-            if error is None and batch.ok is not None and _get(entry, (batch.ok,)) is not True:
+            if error is None and batch.ok is not None and dig(entry, (batch.ok,)) is not True:
                 error = ItemError(None, f"Ozon reported the item as not applied ({batch.ok} false)")
             out.append((entry, error))
         return out
     if batch.failures is not None:
-        entries = list(_get(response, batch.failures) or ())
+        entries = list(dig(response, batch.failures) or ())
         return [
             (entry, None if entry is None else _entry_error(batch, entry, failure=True))
             for entry in _assign(batch, entries, keys, positional=False)

@@ -12,13 +12,14 @@ task by task within one timeout; the result lists them in ``.tasks``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ozon_async._exceptions import OzonError
 from ozon_async._operation import Operation, Task
+from ozon_async._path import dig
 
 if TYPE_CHECKING:
     from ozon_async._client import BaseClient
@@ -167,14 +168,6 @@ class TaskResult(Generic[R, S]):
         return await self._client.download(self.file_url, to=path, progress=progress)
 
 
-def _get(obj: Any, path: Sequence[str]) -> Any:
-    for name in path:
-        if obj is None:
-            return None
-        obj = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-    return obj
-
-
 def task_id_of(op: Operation, started: Any, arguments: Mapping[str, Any]) -> Any:
     """The task id from the starting call's answer (or its arguments)."""
     t = op.task
@@ -191,7 +184,7 @@ def task_id_of(op: Operation, started: Any, arguments: Mapping[str, Any]) -> Any
         if value is not None and value != "":
             return value
     for path in t.id:
-        value = _get(started, path)
+        value = dig(started, path)
         if value is not None and value != "" and value != 0:
             return value
     raise TaskError("Ozon's answer carries no task id", operation=op.key)
@@ -203,18 +196,18 @@ def started_tasks(op: Operation, started: Any) -> list[tuple[Any, str | None]]:
     t = op.task
     assert t is not None and t.tasks is not None
     out: list[tuple[Any, str | None]] = []
-    for entry in _get(started, t.tasks) or ():
+    for entry in dig(started, t.tasks) or ():
         task_id = next(
             (
                 v
-                for v in (_get(entry, path) for path in t.id)
+                for v in (dig(entry, path) for path in t.id)
                 if v is not None and v != "" and v != 0
             ),
             None,
         )
         if task_id is None:
             raise TaskError(f"a task in Ozon's answer carries no id: {entry!r}", operation=op.key)
-        kind = _get(entry, (t.kind,)) if t.kind else None
+        kind = dig(entry, (t.kind,)) if t.kind else None
         out.append((task_id, None if kind is None else str(kind)))
     if not out:
         raise TaskError("Ozon's answer lists no task", operation=op.key)
@@ -287,15 +280,15 @@ def evaluate(t: Task, status: Any) -> tuple[bool, bool, str | None, list[Any], l
     """(finished, ok, state, items, failed items) of one status answer."""
     if t.items is not None:
         assert t.item_state is not None
-        items = list(_get(status, t.items) or ())
-        states = [_get(e, (t.item_state,)) for e in items]
+        items = list(dig(status, t.items) or ())
+        states = [dig(e, (t.item_state,)) for e in items]
         ended = set(t.done) | set(t.failed)
         failed = [e for e, s in zip(items, states, strict=True) if s in t.failed]
         finished = bool(items) and all(s in ended for s in states)
         state = ("failed" if failed else "done") if finished else "running"
         return finished, finished and not failed, state, items, failed
     assert t.state is not None
-    state = _get(status, t.state)
+    state = dig(status, t.state)
     text = None if state is None else str(state)
     if text in t.done:
         return True, True, text, [], []
@@ -353,7 +346,7 @@ async def wait_task(
         finished, ok, state, items, failed = evaluate(t, status)
         elapsed = clock.now() - begin
         if finished:
-            error = _get(status, t.error) if t.error else None
+            error = dig(status, t.error) if t.error else None
             return TaskResult(
                 task_id=task_id,
                 operation=op.key,
@@ -363,7 +356,7 @@ async def wait_task(
                 started=started,
                 items=items,
                 failed_items=failed,
-                file_url=(_get(status, t.file) or None) if t.file else None,
+                file_url=(dig(status, t.file) or None) if t.file else None,
                 error=(str(error) or None) if error is not None else None,
                 checks=checks,
                 elapsed=elapsed,

@@ -26,6 +26,7 @@ from ozon_async._codec import build_request, merge_extra_body
 from ozon_async._exceptions import OzonError, RequestValidationError
 from ozon_async._operation import Operation
 from ozon_async._pagination import iter_pages
+from ozon_async._path import dig
 from ozon_async._request import (
     MULTIPART,
     Prepared,
@@ -291,24 +292,6 @@ def json_path(type_: Any, attrs: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _dig(data: Any, path: list[str]) -> Any:
-    for name in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(name)
-    return data
-
-
-def _attr(obj: Any, path: tuple[str, ...] | None) -> Any:
-    if path is None:
-        return None
-    for name in path:
-        obj = getattr(obj, name, None)
-        if obj is None:
-            return None
-    return obj
-
-
 @dataclass
 class ExportOptions:
     format: str  # "jsonl" or "csv"
@@ -377,12 +360,12 @@ async def export_all(
     try:
         with progress:
             async for page in iter_pages(fetch, pagination, start):
-                items = _dig(last.get("raw"), items_path)
+                items = dig(last.get("raw"), items_path)
                 if not isinstance(items, list):
                     items = [] if items is None else [items]
                 writer.write_many(items)
                 writer.flush()
-                total = _attr(page, pagination.total)
+                total = dig(page, pagination.total)
                 progress.page(len(items), total if isinstance(total, int) else None)
     except asyncio.CancelledError:
         outcome = "interrupted"

@@ -28,6 +28,7 @@ from ozon_async._exceptions import (
 )
 from ozon_async._operation import Operation
 from ozon_async._pagination import iter_pages
+from ozon_async._path import dig
 from ozon_async._request import Prepared, multipart_parts, prepare, send_prepared
 from ozon_async._response import APIResponse
 from ozon_async.mcp import _catalog
@@ -221,14 +222,6 @@ def _arguments(value: Any) -> dict[str, Any]:
             sent=False,
         )
     return value
-
-
-def _get(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
 
 
 class Tools:
@@ -502,7 +495,7 @@ class Tools:
             resp = await self._request(client, op, self._body(op, kwargs))
             pages += 1
             raw = decode_exact(resp.content) if resp.content else None
-            items.extend(_get(raw, items_path) or [])
+            items.extend(dig(raw, items_path) or [])
             try:
                 return resp.parse()
             except OzonError as exc:

@@ -124,14 +124,6 @@ def _spec_examples() -> dict[str, list[Any]]:
     return d.example_values(load_spec())
 
 
-def _get(obj: Any, path: list[str]) -> Any:
-    for part in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(part)
-    return obj
-
-
 def _set(obj: dict[str, Any], path: list[str], value: Any) -> None:
     for part in path[:-1]:
         nxt = obj.get(part)
