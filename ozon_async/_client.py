@@ -41,7 +41,7 @@ from ozon_async._exceptions import (
 )
 from ozon_async._hooks import EventHook, Hooks, check_event_hooks, merge_event_hooks
 from ozon_async._log import DEBUG, INFO, WARNING, get_logger
-from ozon_async._operation import Operation, Subscription
+from ozon_async._operation import Operation, OperationRegistry, Subscription
 from ozon_async._options import CallOptions
 from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter, RateLimitSlot
 from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture, captured
@@ -68,7 +68,17 @@ if TYPE_CHECKING:
     from ozon_async._download import Progress
     from ozon_async._operation import ExportRules, RateLimit
 
-__all__ = ["BaseClient", "ClientConfig", "OzonClient"]
+__all__ = ["OPERATIONS", "BaseClient", "ClientConfig", "OzonClient"]
+
+
+def _seller_operations() -> Mapping[str, Operation]:
+    from ozon_async.resources._registry import OPERATIONS
+
+    return OPERATIONS
+
+
+#: Every operation of the Ozon Seller API the SDK knows, keyed by ``"METHOD /path"``.
+OPERATIONS: Mapping[str, Operation] = OperationRegistry(_seller_operations)
 
 
 def _first_decode(op: Operation, response_type: Any, status: int, content: bytes) -> Any:

@@ -35,20 +35,9 @@ class UploadFile(Record):
         )
     """
 
-    _fields = ("filename", "content", "content_type")
-    __slots__ = _fields
-
     filename: str
     content: bytes
-    content_type: str
-
-    def __init__(
-        self, filename: str, content: bytes, content_type: str = "application/octet-stream"
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "filename", filename)
-        set_(self, "content", content)
-        set_(self, "content_type", content_type)
+    content_type: str = "application/octet-stream"
 
     def __repr__(self) -> str:
         return f"UploadFile({self.filename!r}, <{len(self.content)} bytes>, {self.content_type!r})"
@@ -57,18 +46,9 @@ class UploadFile(Record):
 class Prepared(Record):
     """What a typed call sends: the concrete path, the body and its content type."""
 
-    _fields = ("path", "body", "content_type")
-    __slots__ = _fields
-
     path: str
     body: bytes | None
     content_type: str | None
-
-    def __init__(self, path: str, body: bytes | None, content_type: str | None) -> None:
-        set_ = object.__setattr__
-        set_(self, "path", path)
-        set_(self, "body", body)
-        set_(self, "content_type", content_type)
 
 
 def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prepared:

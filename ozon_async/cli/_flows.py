@@ -28,9 +28,10 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 import msgspec
 
+from ozon_async._client import OPERATIONS
 from ozon_async._codec import _field_path
 from ozon_async._exceptions import OzonError, RequestValidationError
-from ozon_async._operation import OPERATIONS, Operation
+from ozon_async._operation import Operation
 from ozon_async.cli._output import terminal_bytes, terminal_text
 from ozon_async.cli._progress import wants_progress
 from ozon_async.cli._runner import (

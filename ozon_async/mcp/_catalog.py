@@ -18,7 +18,8 @@ from typing import Any
 
 import msgspec
 
-from ozon_async._operation import OPERATIONS, Operation
+from ozon_async._client import OPERATIONS
+from ozon_async._operation import Operation
 
 __all__ = [
     "OperationNotFound",
