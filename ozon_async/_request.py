@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._codec import build_request, encode_request
+from ozon_async._codec import build_request, encode_request, merge_extra_body
 from ozon_async._exceptions import RequestValidationError
 from ozon_async._operation import Operation
+from ozon_async._options import OPTION_NAMES
 from ozon_async._record import Record
 
 if TYPE_CHECKING:
-    from ozon_async._client import BaseClient
     from ozon_async._options import CallOptions
     from ozon_async._response import APIResponse
+    from ozon_async._runtime import Host
 
 MULTIPART = "multipart/form-data"
 
@@ -49,6 +50,65 @@ class Prepared(Record):
     path: str
     body: bytes | None
     content_type: str | None
+
+
+def prepare_call(
+    op: Operation, request_type: Any, fields: Mapping[str, Any], options: CallOptions
+) -> tuple[str, bytes | None, CallOptions]:
+    """Everything a typed call does before it is sent: refuse unknown options, warn when the
+    operation is deprecated, validate and encode the arguments (:func:`prepare`), merge
+    ``extra_body`` and name a multipart body's content type. The path, body and options to
+    send."""
+    if options:
+        unknown = set(options) - OPTION_NAMES
+        if unknown:
+            raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
+    if op.deprecated:
+        _warn_deprecated(op)
+    prepared = prepare(op, request_type, fields)
+    body = prepared.body
+    if options:
+        extra = options.get("extra_body")
+        if extra is not None:
+            if prepared.content_type is not None:
+                raise RequestValidationError(
+                    "extra_body applies to JSON bodies only", field="extra_body", operation=op.key
+                )
+            body = merge_extra_body(op.key, body, extra)
+    if prepared.content_type is not None:  # a multipart upload names its boundary
+        options = with_content_type(options, prepared)
+    return prepared.path, body, options
+
+
+def _warn_deprecated(op: Operation) -> None:
+    import warnings
+
+    succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
+    warnings.warn(
+        f"{op.method} {op.path} is deprecated by Ozon{succ}{op.sunset_note()}",
+        DeprecationWarning,
+        stacklevel=_outside_stacklevel(),
+    )
+
+
+_INTERNAL = ("ozon_async", "asyncio")
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` that attributes a warning to the first frame outside ozon_async (and
+    asyncio's task machinery), i.e. the user's line, so that Python's default filters show it
+    in ``__main__``. Counted for a ``warnings.warn`` made by this function's caller."""
+    import sys
+
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not (module in _INTERNAL or module.startswith(("ozon_async.", "asyncio."))):
+            return level
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return 1
 
 
 def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prepared:
@@ -123,16 +183,16 @@ def with_content_type(options: CallOptions, prepared: Prepared) -> CallOptions:
 
 
 async def send_prepared(
-    client: BaseClient, op: Operation, prepared: Prepared, options: CallOptions | None = None
+    client: Host, op: Operation, prepared: Prepared, options: CallOptions | None = None
 ) -> APIResponse[Any]:
     """Send what :func:`prepare` made for ``op`` (to its concrete path, multipart bodies with
     their content type), with the client's limits and retries for the operation, as its typed
     method would; the answer parses into the operation's response model. For callers that hold
     the fields by wire name rather than a typed method (the CLI, the MCP server)."""
-    resp: APIResponse[Any] = await client._send(
-        op.method, prepared.path, prepared.body, op, with_content_type(options or {}, prepared)
+    options = with_content_type(options or {}, prepared)
+    resp: APIResponse[Any] = await client.runtime.send(
+        op.method, prepared.path, prepared.body, op, options
     )
-    resp._type = op.response_type
     return resp
 
 

@@ -22,8 +22,8 @@ from ozon_async._operation import Operation, Task
 from ozon_async._path import dig
 
 if TYPE_CHECKING:
-    from ozon_async._client import BaseClient
     from ozon_async._download import Progress
+    from ozon_async._runtime import Host
 
 __all__ = [
     "TaskError",
@@ -113,7 +113,7 @@ class TaskResult(Generic[R, S]):
     elapsed: float = 0.0
     kind: str | None = None
     tasks: list[TaskResult[R, S]] = field(default_factory=list)
-    _client: BaseClient | None = field(default=None, repr=False, compare=False)
+    _client: Host | None = field(default=None, repr=False, compare=False)
 
     def task(self, kind: str) -> TaskResult[R, S]:
         """The result of the task of this ``kind`` among :attr:`tasks` (``"small_label"``)."""
@@ -143,8 +143,8 @@ class TaskResult(Generic[R, S]):
     ) -> bytes | Path:
         """Download the file the task produced (a report): to ``path``, or as bytes.
 
-        Goes through :meth:`OzonClient.download`: no Ozon credentials are sent to the file's
-        host. Raises :class:`TaskFailedError` when the task failed, :class:`TaskError` when it
+        Downloaded as :meth:`OzonClient.download` does: no Ozon credentials are sent to the
+        file's host. Raises :class:`TaskFailedError` when the task failed, :class:`TaskError` when it
         produced no file.
         """
         if not self.ok:
@@ -163,9 +163,9 @@ class TaskResult(Generic[R, S]):
             )
         if self._client is None:
             raise TaskError("this result is not bound to a client", task_id=self.task_id)
-        if path is None:
-            return await self._client.download(self.file_url, progress=progress)
-        return await self._client.download(self.file_url, to=path, progress=progress)
+        from ozon_async._download import download
+
+        return await download(self._client.runtime, self.file_url, to=path, progress=progress)
 
 
 def task_id_of(op: Operation, started: Any, arguments: Mapping[str, Any]) -> Any:
@@ -215,7 +215,7 @@ def started_tasks(op: Operation, started: Any) -> list[tuple[Any, str | None]]:
 
 
 async def wait_started(
-    client: BaseClient,
+    client: Host,
     op: Operation,
     started: Any,
     arguments: Mapping[str, Any],
@@ -240,7 +240,7 @@ async def wait_started(
         )
     ids = started_tasks(op, started)
     limit = t.timeout if timeout is None else timeout
-    clock = client._clock
+    clock = client.runtime.clock
     begin = clock.now()
     results: list[TaskResult[Any, Any]] = []
     for n, (task_id, kind) in enumerate(ids):
@@ -298,7 +298,7 @@ def evaluate(t: Task, status: Any) -> tuple[bool, bool, str | None, list[Any], l
 
 
 async def wait_task(
-    client: BaseClient,
+    client: Host,
     op: Operation,
     task_id: Any,
     *,
@@ -325,10 +325,10 @@ async def wait_task(
     pause = t.interval if interval is None else interval
     if limit < 0 or pause <= 0:
         raise ValueError("timeout must not be negative and interval must be positive")
-    status_op = client._operations()[t.status]
+    status_op = client.runtime.operations[t.status]
     check = getattr(getattr(client, status_op.group), status_op.name)
     fixed = dict(t.status_args)
-    clock = client._clock
+    clock = client.runtime.clock
     begin = clock.now()
     delay = pause if first_check_after is None else first_check_after
     cap = pause * MAX_INTERVAL_FACTOR

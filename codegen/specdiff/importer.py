@@ -71,7 +71,7 @@ def import_operations(
     if not any(d.source == doc.source for d in docs):
         docs.insert(0, doc)
     pages = load_pages(refs_dir)
-    conv = Converter(spec)
+    conv = Converter(spec, names.schema_sides(spec))
     fitter = ExampleFitter(spec)
     lines: list[str] = []
     stats = {"operations": 0, "repaired": 0, "written": 0}

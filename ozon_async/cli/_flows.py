@@ -29,7 +29,7 @@ import click
 import msgspec
 
 from ozon_async._client import OPERATIONS
-from ozon_async._codec import _field_path
+from ozon_async._codec import field_path
 from ozon_async._exceptions import OzonError, RequestValidationError
 from ozon_async._operation import Operation
 from ozon_async.cli._output import terminal_bytes, terminal_text
@@ -151,7 +151,7 @@ def read_items(op: Operation, stream: IO[str], name: str) -> Rows:
         try:
             item = msgspec.convert(values, model, strict=False)
         except msgspec.ValidationError as exc:
-            message, path = _field_path(str(exc))
+            message, path = field_path(str(exc))
             problems.append(f"line {line}: {path + ': ' if path else ''}{message}")
             continue
         if batch.key and not any(all(f in values for f in alt) for alt in batch.key):

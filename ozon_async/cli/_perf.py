@@ -32,7 +32,7 @@ from ozon_async.cli._runner import (
     EXIT_USAGE,
     Connection,
     Session,
-    _fail_plain,
+    fail_plain,
     run_async,
 )
 
@@ -153,10 +153,10 @@ class PerfSession(Session):
         try:
             profile = resolve_profile(conn.profile)
         except ConfigurationError as exc:
-            _fail_plain(f"ozon: {exc}", secrets)
+            fail_plain(f"ozon: {exc}", secrets)
         session = cls(Connection(profile=conn.profile, verbose=conn.verbose), profile)
         session.perf = conn
-        session._secrets += [
+        session.secrets += [
             s
             for s in (
                 conn.client_secret,
@@ -166,7 +166,7 @@ class PerfSession(Session):
             )
             if s
         ]
-        session._setup_logging()
+        session.setup_logging()
         return session
 
     def perf_client(self) -> OzonPerformanceClient:

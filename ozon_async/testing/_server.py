@@ -792,7 +792,7 @@ class Sandbox:
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.drop == "before_read":
-            return _drop(request)
+            return drop_connection(request)
         raw = await request.read()
         headers = {k: _mask(k, v) for k, v in request.headers.items()}
         body: Any
@@ -817,7 +817,7 @@ class Sandbox:
             )
         )
         if fault is not None and fault.drop == "after_read":
-            return _drop(request)
+            return drop_connection(request)
         if item is None:
             return _error(404, 5, f"unknown method {path}")
         spec_op = item.get(request.method.lower())
@@ -840,7 +840,7 @@ class Sandbox:
         if self.rate_limit is not None and self._limited(who, self.rate_limit, 1.0):
             return web.json_response(RATE_LIMIT_BODY, status=429)
         if fault is not None:
-            return _fault_response(fault)
+            return fault_response(fault)
         if request.method != "GET":
             if not decoded:
                 return _error(400, 3, "the request body is not valid JSON or multipart")
@@ -1140,7 +1140,7 @@ def _error(status: int, code: int, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message, "details": []}, status=status)
 
 
-def _drop(request: web.Request) -> web.Response:
+def drop_connection(request: web.Request) -> web.Response:
     """Close the connection without an answer (the returned response is never sent)."""
     transport = request.transport
     if transport is not None:
@@ -1148,7 +1148,7 @@ def _drop(request: web.Request) -> web.Response:
     return web.Response()
 
 
-def _fault_response(f: Fault) -> web.Response:
+def fault_response(f: Fault) -> web.Response:
     headers = dict(f.headers)
     if f.circuit_open_for is not None:
         return web.json_response(CIRCUIT_BODY, status=f.status or 503, headers=headers)
