@@ -86,7 +86,6 @@ class Pagination:
     page_count: list[str] | None
     first_page: int | None
     item_type: str | None
-    item_module: str | None
 
 
 @dataclass
@@ -914,28 +913,18 @@ class Builder:
             node = prop
         return names, node
 
-    def _deref(self, node: Any) -> Any:
-        while True:
-            if "$ref" in node:
-                node = self.schemas[_ref_name(node["$ref"])]
-            elif "anyOf" in node:
-                node = next(a for a in node["anyOf"] if a.get("type") != "null")
-            else:
-                return node
-
     def _pagination(self, p: dict[str, Any], resp: str | None, path: str) -> Pagination:
         if resp is None:
             raise ValueError(f"{path}: pagination needs a JSON response")
         items, items_node = self._attr_path(resp, p["items"])
         items_node = self._node(items_node)
-        item_type = item_mod = None
+        item_type = None
         if items_node.get("type") == "array" or (
             isinstance(items_node.get("type"), list) and "array" in items_node["type"]
         ):
             it = items_node.get("items") or {}
             if "$ref" in it:
                 item_type = _ref_name(it["$ref"])
-                item_mod = self.module_of[item_type]
         else:
             raise ValueError(f"{path}: pagination items {p['items']!r} is not an array")
 
@@ -956,7 +945,6 @@ class Builder:
             page_count=opt("page_count"),
             first_page=p.get("first_page"),
             item_type=item_type,
-            item_module=item_mod,
         )
 
 

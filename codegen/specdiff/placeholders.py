@@ -407,7 +407,6 @@ COMPANIES = ("ООО «Северный ветер»", "ООО «Домашни�
 CARRIERS = ("СДЭК", "Деловые Линии", "ПЭК", "Boxberry")
 PLATES = ("А457ВС777", "К128МН750", "Е904ОР197")
 PHONES = ("+79161457823", "+79035550142", "+79267781930")
-BRAND = "Северный ветер"
 CDN = "https://cdn1.ozone.ru/s3/multimedia-1-k/"
 PDF_BASE64 = "JVBERi0xLjcKJeLjz9MKMSAwIG9iago8PC9UeXBlIC9DYXRhbG9nPj4KZW5kb2JqCg=="
 #: Values by key; a tuple is a pool the value is picked from.
@@ -560,7 +559,6 @@ BY_KEY: dict[str, Any] = {
     "link_to_registry": "https://pub.fsa.gov.ru/rss/certificate/view/48273",
     "required_attributes": "weight",
 }
-BY_KEY_NUMBER = ("УПД-000482", "СФ-2026-0341")
 #: String keys whose values are opaque identifiers Ozon gives as UUIDs.
 UUID_KEYS = frozenset(
     {
