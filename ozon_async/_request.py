@@ -19,8 +19,6 @@ from ozon_async._record import Record
 
 if TYPE_CHECKING:
     from ozon_async._options import CallOptions
-    from ozon_async._response import APIResponse
-    from ozon_async._runtime import Host
 
 MULTIPART = "multipart/form-data"
 
@@ -180,20 +178,6 @@ def with_content_type(options: CallOptions, prepared: Prepared) -> CallOptions:
         return options
     headers = {**(options.get("extra_headers") or {}), "Content-Type": prepared.content_type}
     return {**options, "extra_headers": headers}
-
-
-async def send_prepared(
-    client: Host, op: Operation, prepared: Prepared, options: CallOptions | None = None
-) -> APIResponse[Any]:
-    """Send what :func:`prepare` made for ``op`` (to its concrete path, multipart bodies with
-    their content type), with the client's limits and retries for the operation, as its typed
-    method would; the answer parses into the operation's response model. For callers that hold
-    the fields by wire name rather than a typed method (the CLI, the MCP server)."""
-    options = with_content_type(options or {}, prepared)
-    resp: APIResponse[Any] = await client.runtime.send(
-        op.method, prepared.path, prepared.body, op, options
-    )
-    return resp
 
 
 def encode_multipart(

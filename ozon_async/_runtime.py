@@ -57,9 +57,10 @@ if TYPE_CHECKING:
     from ozon_async._operation import ExportRules, Operation, RateLimit
     from ozon_async._options import CallOptions
     from ozon_async._ratelimit import RateLimiter, RateLimitSlot
+    from ozon_async._request import Prepared
     from ozon_async._transport import Transport
 
-__all__ = ["CallSettings", "Host", "Runtime", "Shared"]
+__all__ = ["CallSettings", "Host", "Runtime", "Shared", "send_prepared"]
 
 
 class Host(Protocol):
@@ -283,6 +284,22 @@ class Runtime:
         access token makes. A failed attempt raises its error undecided: the caller decides,
         with :func:`~ozon_async._retry.outcome_of` and :func:`~ozon_async._retry.decide`."""
         return _Call(self, method, path, body, op, options, response_type, True).run()
+
+
+async def send_prepared(
+    client: Host, op: Operation, prepared: Prepared, options: CallOptions | None = None
+) -> APIResponse[Any]:
+    """Send what :func:`prepare` made for ``op`` (to its concrete path, multipart bodies with
+    their content type), with the client's limits and retries for the operation, as its typed
+    method would; the answer parses into the operation's response model. For callers that hold
+    the fields by wire name rather than a typed method (the CLI, the MCP server)."""
+    from ozon_async._request import with_content_type
+
+    options = with_content_type(options or {}, prepared)
+    resp: APIResponse[Any] = await client.runtime.send(
+        op.method, prepared.path, prepared.body, op, options
+    )
+    return resp
 
 
 def _with_extra_headers(
