@@ -31,6 +31,8 @@ from codegen.targets import SELLER, TARGETS, Target, target_for
 ROOT = Path(__file__).resolve().parent.parent
 #: Directories the generator owns completely for the Seller spec. Nothing else is ever written.
 GENERATED_DIRS = SELLER.dirs
+#: Generated files in directories of hand-written code (the push events, next to their runtime).
+GENERATED_FILES = tuple(f for t in TARGETS for f in t.files)
 
 
 def load_spec(path: Path) -> dict[str, object]:
@@ -62,8 +64,11 @@ def generate(spec_path: Path, out_root: Path, target: Target | None = None) -> l
         if directory.exists():
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
+    for rel in target.files:
+        (out_root / rel).unlink(missing_ok=True)
     for rel, content in files.items():
         path = out_root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     # The spec itself, for the mock server and for tools: one key per line (so that a change of
     # the spec reads as a small diff here too), keys in spec order.
@@ -71,6 +76,7 @@ def generate(spec_path: Path, out_root: Path, target: Target | None = None) -> l
         msgspec.json.format(msgspec.json.encode(spec), indent=1) + b"\n"
     )
     paths = [str(out_root / d) for d in target.dirs]
+    paths += [str(out_root / f) for f in target.files if (out_root / f).exists()]
     cfg = ["--config", str(ROOT / "pyproject.toml")]
     # Sort imports and drop what the templates over-import, then format.
     subprocess.run(
@@ -113,10 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(ROOT / "pyproject.toml", out / "pyproject.toml")
         stale: list[str] = []
         dirs: list[str] = []
+        single: list[str] = []
         for spec, target in jobs:
             (out / target.root).mkdir(parents=True, exist_ok=True)
             generate(spec, out, target)
             dirs.extend(target.dirs)
+            single.extend(target.files)
         for d in dirs:
             new = set(generated_files(out / d, out))
             old = set(generated_files(ROOT / d, ROOT))
@@ -124,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
                 a, b = ROOT / rel, out / rel
                 if not a.exists() or not b.exists() or a.read_bytes() != b.read_bytes():
                     stale.append(str(rel))
+        for f in single:
+            a, b = ROOT / f, out / f
+            if a.exists() != b.exists() or (a.exists() and a.read_bytes() != b.read_bytes()):
+                stale.append(f)
         if stale:
             print("codegen --check: generated code is out of date; run `make codegen`:")
             for s in stale:

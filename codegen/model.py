@@ -108,6 +108,8 @@ class OperationModel:
     summary: str
     description: str
     title_zh: str | None
+    title_ru: str | None
+    removed: str | None  # x-ozon-removed, "YYYY-MM-DD" or "YYYY-MM"
     safe: bool
     deprecated: bool
     replaced_by: str | None
@@ -156,6 +158,29 @@ class GroupModel:
 
 
 @dataclass
+class PushEventModel:
+    """One push notification (a ``webhooks`` entry): its class and what ``x-ozon-push`` says."""
+
+    message_type: str
+    struct: StructModel  # without the message_type field (it is the tag)
+    summary: str
+    description: str
+    deprecated: bool
+    event_id: str | None  # the body field that names one event (``x-ozon-push.event_id``)
+    states: dict[str, list[str]]  # Seller API status -> push statuses (``x-ozon-push.states``)
+
+
+@dataclass
+class PushModel:
+    """The push notifications of the spec (``webhooks`` and the root ``x-ozon-push``)."""
+
+    events: list[PushEventModel]
+    structs: list[StructModel]  # the other Push* schemas (nested objects, the answers)
+    aliases: list[AliasModel]
+    settings: dict[str, Any]  # the root x-ozon-push
+
+
+@dataclass
 class ApiModel:
     structs: dict[str, StructModel]
     aliases: dict[str, AliasModel]
@@ -164,6 +189,7 @@ class ApiModel:
     #: API-wide limits from the spec's root (``x-ozon-daily-budget``, ``x-ozon-export-rules``),
     #: as keyword arguments of the runtime's ``ApiLimits``; ``None`` when the spec states none
     limits: dict[str, Any] | None = None
+    push: PushModel | None = None
 
 
 #: ``x-ozon-subscription`` codes and the names Ozon gives the subscriptions.
@@ -281,8 +307,10 @@ class Builder:
                     if self.module_of[dep] != "common":
                         self.module_of[dep] = "common"
                         changed = True
+        push_only = push_schemas(self.spec)
         for n in sorted(self.schemas):
-            self._schema(n)
+            if n not in push_only:  # rendered into ozon_async/push/_events.py (build_push)
+                self._schema(n)
         groups: dict[str, GroupModel] = {}
         op_models = [self._operation(m, p, op, tags) for m, p, op in ops_raw]
         names_by_call = {(o.method, o.path): o for o in op_models}
@@ -316,6 +344,7 @@ class Builder:
             groups=dict(sorted(groups.items(), key=lambda kv: kv[1].py)),
             modules=dict(sorted(modules.items())),
             limits=self._limits(),
+            push=build_push(self.spec),
         )
 
     def _limits(self) -> dict[str, Any] | None:
@@ -628,6 +657,8 @@ class Builder:
             summary=op.get("summary", ""),
             description=op.get("description", ""),
             title_zh=op.get("x-title-zh"),
+            title_ru=op.get("x-title-ru"),
+            removed=_removed(op, f"{method} {path}"),
             safe=bool(op.get("x-ozon-safe")),
             deprecated=bool(op.get("deprecated")),
             replaced_by=op.get("x-ozon-replaced-by"),
@@ -948,6 +979,81 @@ class Builder:
         )
 
 
+# ---------------------------------------------------------------------- push notifications
+def push_schemas(spec: dict[str, Any]) -> set[str]:
+    """The schemas only push notifications (``webhooks``) reach."""
+    hooks = spec.get("webhooks") or {}
+    if not hooks:
+        return set()
+    b = Builder(spec)
+    from_paths = b._closure(_schema_refs(spec["paths"]) | _schema_refs(spec["components"]))
+    return b._closure(_schema_refs(hooks)) - from_paths
+
+
+def _schema_refs(node: Any) -> set[str]:
+    """The schemas referred to under ``node`` (other ``$ref`` targets, such as responses, are
+    left out)."""
+    prefix = "#/components/schemas/"
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            ref = x.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                out.add(ref[len(prefix) :])
+            stack.extend(v for k, v in x.items() if k not in ("example", "examples", "schemas"))
+        elif isinstance(x, list):
+            stack.extend(x)
+    return out
+
+
+def build_push(spec: dict[str, Any]) -> PushModel | None:
+    """The event classes of the ``webhooks`` section: lenient like answers (every field optional,
+    unknown fields ignored, int64 from numbers or strings, open enums)."""
+    hooks = spec.get("webhooks") or {}
+    if not hooks:
+        return None
+    names = push_schemas(spec)
+    b = Builder(spec)
+    b.request_side, b.response_side = set(), set(names)
+    b.module_of = {n: "push" for n in names}
+    for n in sorted(names):
+        b._schema(n)
+    events: list[PushEventModel] = []
+    for key, item in hooks.items():
+        op = item["post"]
+        x = op.get("x-ozon-push") or {}
+        mt = x.get("message_type")
+        if mt != key:
+            raise ValueError(f"webhooks.{key}: x-ozon-push.message_type must be {key!r}")
+        media = op["requestBody"]["content"]["application/json"]
+        name = _ref_name(media["schema"]["$ref"])
+        s = b.structs.pop(name)
+        s.fields = [f for f in s.fields if f.wire != "message_type"]
+        id_field = x.get("event_id")
+        if id_field is not None and id_field not in {f.wire for f in s.fields}:
+            raise ValueError(f"webhooks.{key}: event_id {id_field!r} is not a field of {name}")
+        events.append(
+            PushEventModel(
+                message_type=mt,
+                struct=s,
+                summary=op.get("summary", ""),
+                description=op.get("description", ""),
+                deprecated=bool(op.get("deprecated")),
+                event_id=id_field,
+                states={k: list(v) for k, v in (x.get("states") or {}).items()},
+            )
+        )
+    aliases = {**b.aliases, **b.inline_aliases}
+    return PushModel(
+        events=events,
+        structs=sorted(b.structs.values(), key=lambda s: s.name),
+        aliases=sorted(aliases.values(), key=lambda a: a.name),
+        settings=dict(spec.get("x-ozon-push") or {}),
+    )
+
+
 #: JSON Schema limit keywords and the msgspec ``Meta`` argument that checks each, by Python type.
 _LIMITS: dict[str, tuple[tuple[str, str], ...]] = {
     "list": (("minItems", "min_length"), ("maxItems", "max_length")),
@@ -970,6 +1076,19 @@ def _constraints(node: dict[str, Any], annotation: str) -> dict[str, Any]:
         if keyword in node:
             meta[arg] = node[keyword]
     return meta
+
+
+def _removed(op: dict[str, Any], key: str) -> str | None:
+    """``x-ozon-removed``: the date (``YYYY-MM-DD``, or ``YYYY-MM``) of the first reference
+    without the operation."""
+    value = op.get("x-ozon-removed")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value):
+        raise ValueError(
+            f"{key}: x-ozon-removed must be a 'YYYY-MM-DD' or 'YYYY-MM' string, not {value!r}"
+        )
+    return value
 
 
 def _sunset(op: dict[str, Any], key: str) -> str | None:

@@ -10,7 +10,15 @@ from typing import Any
 
 import jinja2
 
-from codegen.model import ApiModel, FieldModel, GroupModel, OperationModel, StructModel
+from codegen.model import (
+    ApiModel,
+    FieldModel,
+    GroupModel,
+    OperationModel,
+    PushEventModel,
+    PushModel,
+    StructModel,
+)
 from codegen.targets import SELLER, Target
 
 HEADER = SELLER.header
@@ -115,8 +123,9 @@ def op_doc(op: OperationModel) -> str:
     if op.subscription:
         parts.append("Subscription: " + subscription_text(op.subscription))
     line = f"``{op.method} {op.path}``"
-    if op.title_zh:
-        line += f" (Ozon docs: {op.title_zh})"
+    titles = [t for t in (op.title_zh, op.title_ru) if t]
+    if titles:
+        line += f" (Ozon docs: {' / '.join(titles)})"
     parts.append(line + ".")
     if op.deprecated:
         off = f" Ozon switches it off on {op.sunset}." if op.sunset else ""
@@ -129,6 +138,18 @@ def op_doc(op: OperationModel) -> str:
             )
         else:
             parts.append(f"Deprecated by Ozon.{off} Calling it emits ``DeprecationWarning``.")
+    if op.removed:
+        succ = ""
+        if op.replaced_by and not op.deprecated:
+            succ = f" Use ``{op.replaced_by}``" + (
+                f" (``{op.replaced_by_call}``)" if op.replaced_by_call else ""
+            )
+            succ += " instead."
+        parts.append(
+            f"Removed: Ozon's reference no longer lists it (since {op.removed}).{succ} It stays "
+            "callable, but Ozon may refuse it at any time; calling it emits "
+            "``DeprecationWarning``."
+        )
     notes = []
     notes.append(
         "Only reads: retried after timeouts and server errors."
@@ -355,6 +376,75 @@ def render_resources(api: ApiModel, group: GroupModel, env: jinja2.Environment) 
     )
 
 
+#: The root ``x-ozon-push`` keys, as constants of ozon_async/push/_events.py: name and comment.
+PUSH_SETTINGS = {
+    "networks": ("NETWORKS", "The address ranges Ozon sends push notifications from."),
+    "answer_within": ("ANSWER_WITHIN", "Seconds Ozon waits for the answer to a notification."),
+    "error_codes": ("ERROR_CODES", "The codes an error answer may carry."),
+    "resend_max_interval": (
+        "RESEND_MAX_INTERVAL",
+        "Ozon resends an event not answered with 200 at growing intervals up to this many seconds,",
+    ),
+    "resend_at_max": ("RESEND_AT_MAX", "then this many more times at that interval."),
+    "suspend_after_errors": (
+        "SUSPEND_AFTER_ERRORS",
+        "Ozon stops sending after this many seconds of error answers,",
+    ),
+    "suspend_below_ok_share": (
+        "SUSPEND_BELOW_OK_SHARE",
+        "or when fewer than this share of the answers are 200.",
+    ),
+}
+
+
+def event_doc(e: PushEventModel) -> str:
+    parts = [e.summary.strip().rstrip(".") + f" (``{e.message_type}``)."]
+    if e.description:
+        parts.append(e.description.strip())
+    if e.deprecated:
+        parts.append("Deprecated by Ozon.")
+    if e.event_id:
+        parts.append(f"A resent event carries the same ``{e.event_id}``.")
+    return "\n\n".join(parts)
+
+
+def render_push(push: PushModel, env: jinja2.Environment) -> str:
+    settings = []
+    for key, value in push.settings.items():
+        if key not in PUSH_SETTINGS:
+            raise ValueError(f"x-ozon-push: unknown key {key!r} (known: {sorted(PUSH_SETTINGS)})")
+        name, doc = PUSH_SETTINGS[key]
+        if isinstance(value, list):
+            ann, text = "tuple[str, ...]", repr(tuple(str(v) for v in value))
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"x-ozon-push.{key}: a number or a list of strings, not {value!r}")
+        elif isinstance(value, float) or key in ("answer_within", "suspend_below_ok_share"):
+            ann, text = "float", repr(float(value))
+        else:
+            ann, text = "int", repr(value)
+        settings.append((name, (ann, text), doc))
+    structs = [*push.structs, *(e.struct for e in push.events)]
+    needs: set[str] = set()
+    for s in structs:
+        for f in s.fields:
+            needs |= f.type.needs
+            if f.name != f.wire:
+                needs.add("field")
+    names = [a.name for a in push.aliases] + [name for name, _, _ in settings]
+    names += [s.name for s in structs] + ["EVENT_ID_FIELDS", "EVENT_TYPES", "PushEvent", "STATES"]
+    env.globals["event_doc"] = event_doc
+    return env.get_template("push.py.j2").render(
+        push=push,
+        settings=settings,
+        datetime_imports=[n for n in ("date", "datetime") if n in needs],
+        needs_field="field" in needs,
+        # constants, then classes, then the rest (ruff's order for __all__)
+        all_names=sorted(
+            names, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n)
+        ),
+    )
+
+
 def render_all(api: ApiModel, target: Target = SELLER) -> dict[str, str]:
     """Return {relative path: content} for every generated file (before formatting)."""
     env = _env(target)
@@ -384,6 +474,8 @@ def render_all(api: ApiModel, target: Target = SELLER) -> dict[str, str]:
     files[f"{root}/resources/_registry.py"] = env.get_template("registry.py.j2").render(
         operations=ops, api_limits=api.limits, registry_imports=sorted(names)
     )
+    if api.push is not None:  # the push events, next to their hand-written runtime
+        files[f"{root}/push/_events.py"] = render_push(api.push, env)
     files[f"{root}/_spec/__init__.py"] = (
         f'{target.header}\n"""A copy of {target.spec} as JSON (``openapi.json``), read by the mock server."""\n'
     )

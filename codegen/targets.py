@@ -26,6 +26,8 @@ class Target:
     model_example: str
     #: an operation key for the registry's docstring example
     op_example: str
+    #: generated files in directories of hand-written code (the push events of ``webhooks``)
+    files: tuple[str, ...] = ()
 
     @property
     def root(self) -> str:
@@ -49,6 +51,7 @@ SELLER = Target(
     client="ozon_async.OzonClient",
     model_example="FbsPosting",
     op_example="POST /v3/posting/fbs/list",
+    files=("ozon_async/push/_events.py",),
 )
 
 PERFORMANCE = Target(

@@ -223,6 +223,61 @@ async def ads(clock: SandboxClock) -> dict[str, object]:
         return {"ads_exports": len(report.exports), "ads_rows": len(report.rows)}
 
 
+async def push_demo() -> dict[str, object]:
+    """10. Push notifications offline: a sandbox sends Ozon's events to a local receiver that
+    stores each one before answering and hands it to a typed handler."""
+    import tempfile
+
+    from ozon_async.push import PushReceiver, PushStateChanged, PushStocksChanged
+
+    with tempfile.TemporaryDirectory() as tmp:
+        receiver = PushReceiver(f"{tmp}/push.sqlite3", allow_any_address=True)
+        got: list[PushStocksChanged | PushStateChanged] = []
+
+        @receiver.on(PushStocksChanged, PushStateChanged)
+        async def sync(event: PushStocksChanged | PushStateChanged) -> None:
+            got.append(event)
+
+        await receiver.serve("127.0.0.1", 0)
+        url = f"http://127.0.0.1:{receiver.port}/ozon/push"
+        try:
+            async with Sandbox(seed=7, push_url=url) as sandbox:
+                async with OzonClient("123456", "demo-key", base_url=sandbox.url) as client:
+                    wid = sorted(sandbox.state.warehouses)[0]
+                    offer = min(
+                        p.offer_id for p in sandbox.state.products.values() if not p.archived
+                    )
+                    await client.products.stocks_v2(
+                        stocks=[{"offer_id": offer, "stock": 12, "warehouse_id": wid}]
+                    )
+                    number = sandbox.place_order([offer])  # a buyer orders: TYPE_NEW_POSTING
+                    product = sandbox.state.product_by(offer_id=offer)
+                    assert product is not None
+                    await client.posting.fbs_ship_v4(
+                        posting_number=number,
+                        packages=[
+                            {"products": [{"product_id": product.product_id, "quantity": 1}]}
+                        ],
+                    )
+                await sandbox.push_settled(10)
+                sent = [d.message_type for d in sandbox.pushes]
+            await receiver.drain(10)
+        finally:
+            await receiver.close()
+    kinds = [e.message_type for e in got]
+    if kinds != ["TYPE_STOCKS_CHANGED", "TYPE_STATE_CHANGED"]:
+        raise SystemExit(f"push demo: expected a stock change and a status change, got {kinds}")
+    stock, state = got
+    assert isinstance(stock, PushStocksChanged) and isinstance(state, PushStateChanged)
+    print(f"10. push notifications sent by the sandbox: {sent}; handled by the receiver:")
+    for item in stock.items or []:
+        print(
+            f"   {item.sku}: stock now {[(s.warehouse_id, s.present) for s in item.stocks or []]}"
+        )
+    print(f"   {state.posting_number}: {state.new_state} at {state.changed_state_date}")
+    return {"pushes_handled": len(got)}
+
+
 async def main() -> int:
     started = time.perf_counter()
     real = bool(
@@ -238,6 +293,7 @@ async def main() -> int:
             async with OzonClient("123456", "demo-key", base_url=sandbox.url) as client:
                 summary = await run(client, sandbox)
             summary.update(await ads(sandbox.clock))
+        summary.update(await push_demo())
     print("Summary:", ", ".join(f"{k}={v}" for k, v in summary.items()))
     print(f"Done in {time.perf_counter() - started:.1f} s")
     return 0

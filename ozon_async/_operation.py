@@ -267,6 +267,11 @@ class Operation(Record, kw_only=True):
         batch: how it takes many items per request (``x-ozon-batch``), if it does.
         item_rate_limit: the per-item limit (``x-ozon-item-rate-limit``), if Ozon has one.
         task: the task it starts and how to wait for it (``x-ozon-task``), if it starts one.
+        removed: the date (``"YYYY-MM-DD"``, or ``"YYYY-MM"``) of the first edition of Ozon's
+            reference that no longer lists it (``x-ozon-removed``), else ``None``. It stays
+            callable, warns like a deprecated one and is left out of searches unless asked for.
+        title_ru: Ozon's Russian title of the operation (``x-title-ru``), if a Russian
+            reference names it.
     """
 
     method: str
@@ -296,6 +301,8 @@ class Operation(Record, kw_only=True):
     empty_answer: bool = False
     budget_exempt: bool = False
     export: Export | None = None
+    removed: str | None = None
+    title_ru: str | None = None
 
     _repr_hidden = frozenset({"request_type_ref", "response_type_ref"})
 
@@ -311,6 +318,27 @@ class Operation(Record, kw_only=True):
             today = time.strftime("%Y-%m-%d", time.gmtime())
         verb = "switched it off" if self.sunset <= today else "switches it off"
         return f"; Ozon {verb} on {self.sunset}"
+
+    def removed_note(self) -> str:
+        """``"; Ozon's reference no longer lists it (since 2026-08-14)"`` for a removed
+        operation (``x-ozon-removed``), else ``""``. Warnings about the call end with it."""
+        if self.removed is None:
+            return ""
+        return f"; Ozon's reference no longer lists it (since {self.removed})"
+
+    def lifecycle_warning(self, successor: str | None = None) -> str | None:
+        """What a call of a deprecated or removed operation warns, or ``None`` for a current one:
+        ``"deprecated by Ozon; use <successor> instead; Ozon switched it off on ..."``, or for a
+        removed one that is not deprecated ``"no longer in Ozon's reference (since ...); use
+        <successor> instead"``. ``successor`` is how to name the successor (by default its
+        ``"METHOD /path"``)."""
+        if not (self.deprecated or self.removed):
+            return None
+        succ = successor or self.replaced_by
+        use = f"; use {succ} instead" if succ else ""
+        if self.deprecated:
+            return f"deprecated by Ozon{use}{self.sunset_note()}{self.removed_note()}"
+        return f"no longer in Ozon's reference (since {self.removed}){use}"
 
     @property
     def key(self) -> str:

@@ -76,7 +76,6 @@ class RateLimiter(abc.ABC):
         await self.acquire(key, requests, period)
         return None
 
-    @abc.abstractmethod
     async def acquire_window(
         self, key: str, limit: int, period: float, *, wait: bool = True
     ) -> float:
@@ -84,7 +83,18 @@ class RateLimiter(abc.ABC):
         30 s, 10 price updates per product per hour): at most ``limit`` grants under ``key`` in
         any ``period`` seconds. Returns 0.0 when granted (after waiting for room if
         ``wait=True``). With ``wait=False`` and no room, grants nothing and returns the seconds
-        until a grant would be possible."""
+        until a grant would be possible.
+
+        The default keeps the windows in this process (an :class:`InProcessRateLimiter` of this
+        limiter's own), so a limiter that implements only :meth:`acquire` works everywhere the
+        client needs windows (the bulk helpers' per-item rules). A limiter shared between
+        processes overrides it to share the windows as well."""
+        windows: InProcessRateLimiter | None = getattr(self, "_own_windows", None)
+        if windows is None:
+            # Set lazily: a subclass need not call RateLimiter.__init__.
+            windows = InProcessRateLimiter(getattr(self, "clock", None))
+            self._own_windows = windows
+        return await windows.acquire_window(key, limit, period, wait=wait)
 
     async def acquire_lease(
         self, key: str, limit: int, ttl: float, *, timeout: float | None = None

@@ -54,15 +54,15 @@ def prepare_call(
     op: Operation, request_type: Any, fields: Mapping[str, Any], options: CallOptions
 ) -> tuple[str, bytes | None, CallOptions]:
     """Everything a typed call does before it is sent: refuse unknown options, warn when the
-    operation is deprecated, validate and encode the arguments (:func:`prepare`), merge
+    operation is deprecated or removed, validate and encode the arguments (:func:`prepare`), merge
     ``extra_body`` and name a multipart body's content type. The path, body and options to
     send."""
     if options:
         unknown = set(options) - OPTION_NAMES
         if unknown:
             raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
-    if op.deprecated:
-        _warn_deprecated(op)
+    if op.deprecated or op.removed:
+        _warn_lifecycle(op)
     prepared = prepare(op, request_type, fields)
     body = prepared.body
     if options:
@@ -78,12 +78,11 @@ def prepare_call(
     return prepared.path, body, options
 
 
-def _warn_deprecated(op: Operation) -> None:
+def _warn_lifecycle(op: Operation) -> None:
     import warnings
 
-    succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
     warnings.warn(
-        f"{op.method} {op.path} is deprecated by Ozon{succ}{op.sunset_note()}",
+        f"{op.method} {op.path} is {op.lifecycle_warning()}",
         DeprecationWarning,
         stacklevel=_outside_stacklevel(),
     )

@@ -16,27 +16,60 @@ or set ``OZON_RATE_LIMIT_REDIS_URL`` and :class:`~ozon_async.OzonClient` uses on
 Needs the ``redis`` extra (``pip install 'ozon-async[redis]'``); ``import ozon_async`` never
 imports redis.
 
-How it decides (one Lua script, one atomic step per round trip, times in microseconds from
-Redis ``TIME`` so that machines with skewed clocks share one budget):
+How it decides. Every step is one run of one Lua script (atomic), and every time in Redis is
+Redis's own clock (``TIME``, in microseconds), so workers whose clocks disagree share one
+budget: a worker only ever measures durations on its own clock (how long ago its request went
+out or was answered) and Redis turns them into its time.
 
-* ``acquire`` paces evenly (GCRA): a key remembers the time of its next free slot; a caller takes
-  it, moves it on by one interval, and sleeps until its slot. When the slot comes, a second step
-  records the grant in a log (a sorted set) unless ``requests`` grants there may still reach
-  Ozon within ``period`` of now; then the caller waits for the one in the way to leave. Even
-  spacing stops bursts; the log (the window guard) stops a process that stalled and wakes late
-  from adding its backlog on top of the others' on-time requests.
-* Each grant is logged as reaching Ozon at the latest ``jitter_margin`` after it (a request is
-  sent right after its grant, but an event loop or a network is not punctual), and counts until
-  ``period`` after that; slots are ``(period + jitter_margin) / requests`` apart. So as long as
-  requests arrive no more than ``jitter_margin`` late relative to each other, Ozon never sees
-  more than ``requests`` in any ``period``: 50 rps with the default 0.05 s is paced at 47.6 rps.
-  A grant whose answer reached its caller later than a quarter of the margin (a busy event loop) is
-  logged again at the present time.
-* ``acquire_window`` is the same log alone, for per-item rules (one stock update per offer and
-  warehouse per 30 s, 10 price updates per product per hour): at most ``limit`` grants that may
-  arrive within any ``period``.
+* Per key, Redis keeps the time of the next evenly paced slot and a log of the grants that
+  still count, each with the time it stops counting (its *release*). A caller takes the next
+  slot (moving it on by ``(period + jitter_margin + e) / requests``, where ``e`` is the mean time
+  slots took from grant to answer, kept in Redis from the workers' reports: 50 rps is paced at
+  about 47.5 on a fast link) and sleeps until it comes; it is granted only while fewer than
+  ``requests`` grants count, otherwise it waits for the earliest release. Even spacing stops
+  bursts and keeps the log from filling up; the log is what keeps the limit.
+* A slot of :meth:`~RedisRateLimiter.acquire_slot` (what :class:`~ozon_async.OzonClient`
+  takes) is released ``period`` after the answer to its request reached the worker, and never
+  later than ``period`` after ``max_guard`` (1 s) past the moment the request went out. At the
+  grant Redis does not know either yet, so it logs the longest: ``period + jitter_margin +
+  max_guard`` after the grant. The worker then tells it, through the slot's ``sending()`` and
+  ``answered()``: a request that went out more than ``jitter_margin`` after its grant (a
+  stalled event loop) is reported at once, and its release moves to ``max_guard + period``
+  after the sending; an answer brings the release forward to ``period`` after it. Answers
+  ride along with the worker's next step on the same key (or go in a batch after 20 ms), so
+  they add no round trip while the worker keeps taking slots: a grant costs one (two for a
+  caller that queues: one to take its place, one when it comes). A slot never answered (the
+  call failed, the worker died) is released by the logged time, which ``max_guard`` bounds.
+
+Why the server never sees more than ``requests`` arrivals in any window of ``period``: take
+any window (t - period, t] and the requests that arrive in it, and among them the one granted
+last, at g (g <= its arrival <= t). Every one of them was granted at or before g. Each arrived
+after its grant and before its answer (it was answered after it arrived), and, when it was
+answered more than ``max_guard`` after it went out, within ``max_guard`` of going out (the
+assumption: a request sent reaches Ozon within ``max_guard``, 1 s, or not at all). So each
+one's release is at least ``period`` after its arrival, after t - period + period = t >= g:
+at the moment of g, all of them counted in the log. The log never holds ``requests`` grants
+when it makes one, so the window holds at most ``requests``. Redis's release of a grant is
+never earlier than that rule: the one logged at the grant covers a sending up to
+``jitter_margin`` after it; a later sending is reported as it happens and raises the release
+(it reaches Redis long before the logged release passes unless the worker stalled for more than
+``period + jitter_margin + max_guard`` between grant and send: then the limiter logs a WARNING);
+an answer lowers the release only to ``period`` after a time no earlier than the answer's (the
+worker says how long ago the answer came, and Redis subtracts that from its time of reading the
+report). Nothing else matters: not how long a grant takes to reach its worker, how late the
+worker sends, how long the server takes to count a request, or whose clock says what. The cost
+is that a slot counts for the time its worker takes to see the answer: a busy or starved worker
+(a loaded machine) holds its slots longer, and the fleet's rate drops to about ``requests /
+(period + that time)``.
+
+* :meth:`~RedisRateLimiter.acquire` (a caller that says nothing after the grant) and
+  ``acquire_window`` (per-item rules: one stock update per offer and warehouse per 30 s, 10
+  price updates per product per hour) log each grant until ``period + jitter_margin`` after it
+  (requests trusted to arrive within ``jitter_margin`` of their grant); a grant whose answer
+  from Redis reached its caller late (a busy event loop) is logged again at the present time.
 * A caller cancelled while it waits for its slot gives the slot back (the next free slot moves
-  back by one interval). Keys expire on their own once idle (``PEXPIRE``).
+  back by one interval, and a grant made as it was cancelled is taken out of the log). Keys
+  expire on their own once idle (``PEXPIRE``).
 
 ``acquire_lease`` (an account's turn to run an export, when Ozon allows one at a time) keeps the
 holders of a key in a sorted set scored by when each lease lapses: a caller takes a place when
@@ -45,10 +78,12 @@ done. Waiters in this process are woken as soon as one of them releases; others 
 least every ``lease_poll`` seconds and at the moment the first lease would lapse.
 
 When Redis cannot be reached (refused, timed out, failing), ``on_error`` decides: ``"local"``
-(default) paces in this process with an :class:`~ozon_async.InProcessRateLimiter` and logs one
-WARNING per outage; ``"raise"`` raises :class:`~ozon_async.RateLimiterUnavailableError`. During
-an outage Redis is tried again at most once per ``retry_interval`` seconds, and shared pacing
-resumes as soon as it answers.
+(default) paces in this process with an :class:`~ozon_async.InProcessRateLimiter` at
+``local_share`` of each rate (set it to 1/N for N workers) and logs one WARNING per outage;
+``"raise"`` raises :class:`~ozon_async.RateLimiterUnavailableError` at once. During an outage
+Redis is tried again at most once per ``retry_interval`` seconds, and shared pacing resumes as
+soon as it answers. Across the switch (and after a restart, which empties Redis) the grants of
+the other side are not known: a window may then hold up to one period's worth of both.
 """
 
 from __future__ import annotations
@@ -61,14 +96,14 @@ import math
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ozon_async._clock import Clock
 from ozon_async._exceptions import ConfigurationError, RateLimiterUnavailableError
-from ozon_async._ratelimit import InProcessRateLimiter, Lease, RateLimiter
+from ozon_async._ratelimit import InProcessRateLimiter, Lease, RateLimiter, RateLimitSlot
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -90,19 +125,33 @@ ENV_ON_ERROR = "OZON_RATE_LIMIT_REDIS_ON_ERROR"
 OnError = Literal["local", "raise"]
 
 # One step of a key, atomically. Times are integer microseconds.
-# KEYS[1]: the pacing key, holding the time of the next free slot.
-# KEYS[2]: the window log, a sorted set of grants scored by the latest time each may reach
-#          Ozon (grant time + its margin), so a grant counts until `period` after that.
-# ARGV: op, now ('' takes Redis TIME), interval, period, size, member, slot, min_ttl (ms; keys
-# live at least this long, for injected clocks whose time does not run with Redis's), margin
-# (of this grant), keep (the largest margin in use, for the log's expiry).
-#   take    reserve the next evenly paced slot; if it is due now, go on as commit.
-#   commit  grant if fewer than `size` grants may still arrive within `period` of now, else
-#           say how long until the one in the way leaves.
+# KEYS[1]: the pacing key, a hash: t, the time of the next free slot; e, the mean time slots
+#          of acquire_slot took from grant to answer (pacing leaves room for it); r and k, the
+#          release that the last k + 1 callers who found the log full were told to wait for.
+# KEYS[2]: the log, a sorted set of the grants that still count, scored by their release (the
+#          time they stop counting).
+# ARGV: op, now ('' takes Redis TIME), interval (before room for answers), period, size,
+# member, slot, min_ttl (ms; keys live at least this long, for injected clocks whose time does
+# not run with Redis's), hold (a new grant counts until now + period + hold), requests; then
+# what workers report about earlier grants, five values each: member, kind, ago (how long
+# before now it happened), extra, took:
+#   a  answered `ago` ago, `took` after its grant: its release comes forward to `extra` (the
+#      period) after that
+#   s  sent `ago` ago, later than its grant allowed for: its release goes back to `extra`
+#      (max_guard + period) after that; counted again if it had already been released
+#   d  its caller was cancelled before sending anything: out of the log
+# and then the op:
+#   update  only the reports.
+#   take    reserve the next evenly paced slot, `interval + e / requests` after the one
+#           before; if it is due now, go on as commit.
+#   commit  grant if fewer than `size` grants count now, else say how long until the earliest
+#           release that makes room (for paced keys, the k-th next release for the k-th
+#           caller told of the same one).
 #   give    a caller cancelled before its slot gives it back.
 #   refresh re-date a grant whose reply reached the caller late: drop it (member), then commit.
-# Reply {code, wait, slot}: code 0 granted; 1 sleep `wait` until `slot`, then commit;
-# 2 the window is full: sleep `wait`, then commit again.
+# Reply {code, wait, slot, expired}: code 0 granted; 1 sleep `wait` until `slot`, then commit;
+# 2 the log is full: sleep `wait`, then commit again. `expired`: reported sendings of grants
+# that had already been released.
 _LUA = """
 local now
 if ARGV[2] == '' then
@@ -112,58 +161,125 @@ else
   now = tonumber(ARGV[2])
 end
 local op = ARGV[1]
-local interval = tonumber(ARGV[3])
+local period = tonumber(ARGV[4])
 local min_ttl = tonumber(ARGV[8])
+local pace, log = KEYS[1], KEYS[2]
 local function ttl(us)
   return math.max(math.ceil(us / 1000) + 1, min_ttl)
 end
-if op == 'give' then
-  local slot = tonumber(ARGV[7])
-  local tat = tonumber(redis.call('GET', KEYS[1]))
-  if tat and slot > now then
-    tat = tat - interval
-    if tat > now then
-      redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', ttl(tat - now))
-    else
-      redis.call('DEL', KEYS[1])
+local function keep()
+  local last = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
+  if last[2] then
+    redis.call('PEXPIRE', log, ttl(tonumber(last[2]) - now))
+  end
+end
+local state = redis.call('HMGET', pace, 't', 'e')
+local tat, mean = tonumber(state[1]), tonumber(state[2]) or 0
+local function save(t)
+  -- the mean is kept a period past the last slot
+  redis.call('HSET', pace, 't', string.format('%.0f', t), 'e', string.format('%.0f', mean))
+  redis.call('PEXPIRE', pace, ttl(math.max(t - now, 0) + period))
+end
+redis.call('ZREMRANGEBYSCORE', log, '-inf', now)
+local expired = 0
+local raised = false
+local answers = false
+for i = 11, #ARGV, 5 do
+  local m, kind = ARGV[i], ARGV[i + 1]
+  local release = now - tonumber(ARGV[i + 2]) + tonumber(ARGV[i + 3])
+  if kind == 'd' then
+    redis.call('ZREM', log, m)
+  else
+    local score = redis.call('ZSCORE', log, m)
+    if kind == 'a' then
+      if score and release < tonumber(score) then
+        redis.call('ZADD', log, release, m)
+      end
+      mean = mean + (tonumber(ARGV[i + 4]) - mean) / 8
+      answers = true
+    elseif not score then
+      expired = expired + 1
+      if release > now then
+        redis.call('ZADD', log, release, m)
+        raised = true
+      end
+    elseif release > tonumber(score) then
+      redis.call('ZADD', log, release, m)
+      raised = true
     end
   end
-  return {0, 0, 0}
+end
+if raised then
+  keep()
+end
+if answers and op ~= 'take' and op ~= 'give' then
+  save(tat or now)
+end
+local interval = tonumber(ARGV[3]) + math.floor(mean / tonumber(ARGV[10]))
+if op == 'update' then
+  return {0, 0, 0, expired}
+end
+if op == 'give' then
+  local slot = tonumber(ARGV[7])
+  if tat and slot > now then
+    save(math.max(tat - interval, now))
+  elseif answers then
+    save(tat or now)
+  end
+  return {0, 0, 0, expired}
 end
 if op == 'take' then
   local slot = now
-  local tat = tonumber(redis.call('GET', KEYS[1]))
   if tat and tat > now then
     slot = tat
   end
-  local nxt = slot + interval
-  redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', ttl(nxt - now))
+  save(slot + interval)
   if slot > now then
-    return {1, slot - now, slot}
+    return {1, slot - now, slot, expired}
   end
 end
 if op == 'refresh' then
-  redis.call('ZREM', KEYS[2], ARGV[6])
+  redis.call('ZREM', log, ARGV[6])
 end
-local period = tonumber(ARGV[4])
 local size = tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - period)
-local n = redis.call('ZCARD', KEYS[2])
+local n = redis.call('ZCARD', log)
 if n < size then
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[9]), ARGV[6])
-  redis.call('PEXPIRE', KEYS[2], ttl(period + tonumber(ARGV[10])))
-  return {0, 0, 0}
+  redis.call('ZADD', log, now + period + tonumber(ARGV[9]), ARGV[6])
+  keep()
+  return {0, 0, 0, expired}
 end
-local due = redis.call('ZRANGE', KEYS[2], n - size, n - size, 'WITHSCORES')
-return {2, tonumber(due[2]) + period - now, 0}
+local first = n - size
+local at = tonumber(redis.call('ZRANGE', log, first, first, 'WITHSCORES')[2])
+if tonumber(ARGV[3]) > 0 then
+  -- Paced callers that find the log full wait for successive releases, not all for the first
+  -- (the pacing hash remembers the release the last one was told of and how many were).
+  local told = redis.call('HMGET', pace, 'r', 'k')
+  local k = 0
+  if tonumber(told[1]) == at then
+    k = (tonumber(told[2]) or 0) + 1
+  end
+  redis.call('HSET', pace, 'r', string.format('%.0f', at), 'k', k)
+  if redis.call('PTTL', pace) < 0 then
+    redis.call('PEXPIRE', pace, ttl(period))
+  end
+  local i = math.min(first + k, n - 1)
+  at = tonumber(redis.call('ZRANGE', log, i, i, 'WITHSCORES')[2])
+end
+return {2, at - now, 0, expired}
 """
 
 _GRANTED, _SLOT, _FULL = 0, 1, 2
-# A grant whose answer took longer than a quarter of its margin to reach the caller is recorded again
-# at the present time, at most _MAX_REFRESHES times per acquire.
+# A grant of acquire/acquire_window whose answer took longer than a quarter of its margin to
+# reach the caller is recorded again at the present time, at most _MAX_REFRESHES times.
 _MAX_REFRESHES = 3
 # With an injected clock, time in Redis does not pass with the keys' time: keep keys a day.
 _INJECTED_CLOCK_TTL_MS = 86_400_000
+# Answers wait at most this long (seconds) for a step on their key to ride along with before
+# they go in a batch of their own.
+_FLUSH_DELAY = 0.02
+# A report about a grant: (member, kind, when it happened on the worker's clock, extra µs,
+# how long after its grant it was answered, µs).
+_Report = tuple[str, str, float, int, int]
 
 
 class _Unavailable(Exception):
@@ -263,6 +379,52 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
+class _SharedSlot:
+    """A slot granted through Redis (a :class:`~ozon_async.RateLimitSlot`): tells Redis when
+    its request went out late and when its answer came."""
+
+    __slots__ = ("_answered", "_due", "_keys", "_late", "_limiter", "_member", "_period", "_sent")
+
+    def __init__(
+        self, limiter: RedisRateLimiter, keys: list[str], member: str, due: float, period: int
+    ) -> None:
+        self._limiter = limiter
+        self._keys = keys
+        self._member = member
+        self._due = due  # on the worker's clock; the grant was made no earlier
+        self._period = period
+        self._sent = self._answered = False
+        self._late: asyncio.Task[None] | None = None
+
+    def sending(self) -> None:
+        if self._sent:
+            return
+        self._sent = True
+        lim = self._limiter
+        now = lim._local()
+        if now - self._due > lim.jitter_margin:
+            # Later than the release logged at the grant allows for: tell Redis now (it has
+            # at least a period left before that release passes).
+            report = (self._member, "s", now, lim._guard_us + self._period, 0)
+            self._late = lim._report(self._keys, report, urgent=True)
+
+    def answered(self) -> None:
+        if self._answered:
+            return
+        self._answered = True
+        lim = self._limiter
+        now = lim._local()
+        # how long it held its slot past the period, for pacing (at most its logged hold)
+        took = min(math.ceil((now - self._due) * 1e6), lim._held_us)
+        report = (self._member, "a", now, self._period, took)
+        late = self._late
+        if late is not None and not late.done():
+            # After the sending's report, never before it: Redis keeps the lower release.
+            late.add_done_callback(lambda _: lim._report(self._keys, report))
+        else:
+            lim._report(self._keys, report)
+
+
 class RedisRateLimiter(RateLimiter):
     """Rate limits kept in Redis and shared by every process and machine that uses it.
 
@@ -279,10 +441,18 @@ class RedisRateLimiter(RateLimiter):
         on_error: what to do when Redis cannot be reached: ``"local"`` paces in this process
             alone (one WARNING per outage), ``"raise"`` raises
             :class:`~ozon_async.RateLimiterUnavailableError`.
-        jitter_margin: seconds by which a request may reach Ozon later than its grant with
-            the limit still kept (default 0.05). Each grant counts against its limit until
-            ``period`` after the latest time it may arrive, and pacing spaces grants by
-            ``(period + margin) / requests``: 50 rps becomes 47.6 rps.
+        max_guard: the longest (seconds) a request is trusted to take from going out to
+            reaching Ozon (default 1.0). A slot of :meth:`acquire_slot` counts until
+            ``period`` after its answer, at most until ``period`` after ``max_guard`` past its
+            sending; lower it to pace closer to the limit over a slow link (answers slower
+            than ``max_guard`` then free their slot sooner), at the price of that trust.
+        jitter_margin: seconds (default 0.05) that pacing leaves per period besides the mean
+            time slots take from grant to answer, so that the log rarely makes a caller wait
+            (grants are ``(period + jitter_margin + that time) / requests`` apart: 50 rps is
+            paced at about 47.5 on a fast link); also the time a slot may take from its grant
+            to going out without telling Redis, and that a grant of :meth:`acquire` or
+            :meth:`acquire_window` (whose callers say nothing after it) is trusted to take to
+            reach Ozon.
         local_share: fraction of each ``acquire`` rate a process uses while it paces alone
             (default 1.0). With N workers, ``1 / N`` keeps the whole fleet under the limit
             during an outage.
@@ -301,6 +471,7 @@ class RedisRateLimiter(RateLimiter):
         redis_options: Mapping[str, Any] | None = None,
         prefix: str = DEFAULT_PREFIX,
         on_error: OnError = "local",
+        max_guard: float = 1.0,
         jitter_margin: float = 0.05,
         local_share: float = 1.0,
         local_limiter: RateLimiter | None = None,
@@ -319,8 +490,10 @@ class RedisRateLimiter(RateLimiter):
             raise ConfigurationError(f"on_error must be 'local' or 'raise', got {on_error!r}")
         if not isinstance(prefix, str):
             raise ConfigurationError("prefix must be a string")
-        if not jitter_margin >= 0:
+        if not 0 <= jitter_margin < math.inf:
             raise ConfigurationError(f"jitter_margin must be 0 or more, got {jitter_margin!r}")
+        if not 0 <= max_guard < math.inf:
+            raise ConfigurationError(f"max_guard must be 0 or more, got {max_guard!r}")
         if not 0 < local_share <= 1:
             raise ConfigurationError(f"local_share must be in (0, 1], got {local_share!r}")
         if not retry_interval > 0:
@@ -332,7 +505,10 @@ class RedisRateLimiter(RateLimiter):
         self._redis_options = dict(redis_options or {})
         self.prefix = prefix
         self.on_error: OnError = on_error
+        self.max_guard = float(max_guard)
         self.jitter_margin = float(jitter_margin)
+        self._guard_us = math.ceil(self.max_guard * 1e6)
+        self._held_us = self._guard_us + math.ceil(self.jitter_margin * 1e6)
         self.local_share = float(local_share)
         self.local: RateLimiter = local_limiter or InProcessRateLimiter(clock)
         self.retry_interval = float(retry_interval)
@@ -342,6 +518,15 @@ class RedisRateLimiter(RateLimiter):
         self._down_since: float | None = None
         self._next_probe = 0.0
         self._pending: set[asyncio.Task[None]] = set()
+        # Reports waiting to ride along with the next step on their key, by log key.
+        self._reports: dict[str, tuple[list[str], list[_Report]]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._flush_delay = _FLUSH_DELAY if clock is None else 0.0
+        # The worker's own clock, for durations only (how long ago something happened).
+        self._local: Callable[[], float] = time.monotonic if clock is None else clock.now
+        self._warned_expired = -math.inf
+        # What the steps answered, for the benchmark: {"granted": n, "slot": n, "full": n, ...}
+        self._counts: dict[str, int] = {}
         self._lease_script: AsyncScript | None = None
         self._lease_redis: Redis | None = None
         self._lease_wakers: dict[str, asyncio.Event] = {}
@@ -356,6 +541,7 @@ class RedisRateLimiter(RateLimiter):
         *,
         prefix: str = DEFAULT_PREFIX,
         on_error: OnError = "local",
+        max_guard: float = 1.0,
         jitter_margin: float = 0.05,
         local_share: float = 1.0,
         local_limiter: RateLimiter | None = None,
@@ -387,6 +573,7 @@ class RedisRateLimiter(RateLimiter):
             redis_options=options,
             prefix=prefix,
             on_error=on_error,
+            max_guard=max_guard,
             jitter_margin=jitter_margin,
             local_share=local_share,
             local_limiter=local_limiter,
@@ -431,8 +618,11 @@ class RedisRateLimiter(RateLimiter):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Wait for slots being given back, then close the connections the limiter opened."""
-        if self._pending:
+        """Send the reports still waiting, wait for slots being given back, then close the
+        connections the limiter opened."""
+        for log in list(self._reports):
+            self._flush(log)
+        while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         if self._url is not None and self._redis is not None:
             redis, self._redis, self._script = self._redis, None, None
@@ -475,22 +665,104 @@ class RedisRateLimiter(RateLimiter):
         size: int = 0,
         slot: int = 0,
         member: str = "",
-        margin: int = 0,
+        hold: int = 0,
+        requests: float = 1.0,
+        reports: list[_Report] | None = None,
     ) -> tuple[int, int, int]:
-        """One run of the script (times in microseconds)."""
+        """One run of the script (times in microseconds). The reports waiting for ``keys``
+        ride along (or ``reports``, for a flush)."""
         now: str
         min_ttl: int
         if self.clock is None:
             now, min_ttl = "", 0
         else:
             now, min_ttl = str(round(self.clock.now() * 1e6)), _INJECTED_CLOCK_TTL_MS
-        args: list[str | int] = [op, now, interval, period, size, member, slot, min_ttl, margin]
-        args.append(margin)
+        args: list[str | int | float] = [
+            op,
+            now,
+            interval,
+            period,
+            size,
+            member,
+            slot,
+            min_ttl,
+            hold,
+            requests,
+        ]
+        if reports is None:
+            reports = self._take_reports(keys[1])
+        if reports:
+            at = self._local()
+            for m, kind, when, extra, took in reports:
+                args += (m, kind, max(0, math.ceil((at - when) * 1e6)), extra, took)
         try:
             reply = await self._connection()(keys=keys, args=args)
         except _redis_errors() as exc:
             raise _Unavailable() from exc
-        return int(reply[0]), int(reply[1]), int(reply[2])
+        if reply[3]:
+            self._expired(int(reply[3]))
+        code = int(reply[0])
+        counts = self._counts
+        counts[op] = counts.get(op, 0) + 1
+        if code:
+            name = "slot" if code == _SLOT else "full"
+            counts[name] = counts.get(name, 0) + 1
+        return code, int(reply[1]), int(reply[2])
+
+    # ------------------------------------------------------------------ reports
+    def _report(
+        self, keys: list[str], report: _Report, urgent: bool = False
+    ) -> asyncio.Task[None] | None:
+        """Queue what a worker says about a slot; it rides along with the next step on the
+        key, or goes within ``_FLUSH_DELAY`` (at once when ``urgent``). Returns the task that
+        sends it when it went at once."""
+        log = keys[1]
+        entry = self._reports.get(log)
+        if entry is None:
+            entry = self._reports[log] = (keys, [])
+        entry[1].append(report)
+        if urgent or not self._flush_delay:
+            return self._flush(log)
+        if log not in self._timers:
+            loop = asyncio.get_running_loop()
+            self._timers[log] = loop.call_later(self._flush_delay, self._flush, log)
+        return None
+
+    def _take_reports(self, log: str) -> list[_Report] | None:
+        timer = self._timers.pop(log, None)
+        if timer is not None:
+            timer.cancel()
+        entry = self._reports.pop(log, None)
+        return entry[1] if entry is not None else None
+
+    def _flush(self, log: str) -> asyncio.Task[None] | None:
+        """Send the reports waiting for ``log`` in a step of their own."""
+        keys = self._reports[log][0] if log in self._reports else None
+        reports = self._take_reports(log)
+        if keys is None or not reports:
+            return None
+
+        async def send() -> None:
+            # Lost reports leave slots counting until their logged release: safe, and the
+            # limiter notices the outage at its next grant.
+            with contextlib.suppress(_Unavailable):
+                await self._step("update", keys, reports=reports)
+
+        task = asyncio.ensure_future(send())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    def _expired(self, count: int) -> None:
+        now = time.monotonic()
+        if now - self._warned_expired >= 60.0:
+            self._warned_expired = now
+            logger.warning(
+                "rate limiter: %d request(s) went out after their slot had stopped counting "
+                "(the worker was stalled for longer than period + max_guard + jitter_margin "
+                "between grant and send); Ozon may have seen more than the limit",
+                count,
+            )
 
     async def _sleep(self, seconds: float) -> None:
         if self.clock is None:
@@ -561,6 +833,14 @@ class RedisRateLimiter(RateLimiter):
 
     # ------------------------------------------------------------------ RateLimiter
     async def acquire(self, key: str, requests: float, period: float) -> None:
+        await self._paced(key, requests, period, held=False)
+
+    async def acquire_slot(self, key: str, requests: float, period: float) -> RateLimitSlot | None:
+        return await self._paced(key, requests, period, held=True)
+
+    async def _paced(
+        self, key: str, requests: float, period: float, *, held: bool
+    ) -> RateLimitSlot | None:
         if not requests > 0:
             raise ValueError(f"requests must be positive, got {requests!r}")
         if not period > 0:
@@ -568,56 +848,81 @@ class RedisRateLimiter(RateLimiter):
         if self._skip_redis():
             if self.on_error == "raise":
                 raise self._unavailable(None)
-            await self.local.acquire(key, requests * self.local_share, period)
-            return
+            return await self._local_paced(key, requests, period, held)
         try:
-            await self._acquire_shared(key, requests, period)
+            slot = await self._acquire_shared(key, requests, period, held)
         except _Unavailable as failure:
             exc = failure.__cause__ or failure
             self._went_down(exc)
             if self.on_error == "raise":
                 raise self._unavailable(exc) from exc
-            await self.local.acquire(key, requests * self.local_share, period)
-            return
+            return await self._local_paced(key, requests, period, held)
         self._came_back()
+        return slot
 
-    async def _acquire_shared(self, key: str, requests: float, period: float) -> None:
-        size = max(1, math.floor(requests))  # grants that may arrive within any `period`
+    async def _local_paced(
+        self, key: str, requests: float, period: float, held: bool
+    ) -> RateLimitSlot | None:
+        rate = requests * self.local_share
+        if held:
+            return await self.local.acquire_slot(key, rate, period)
+        await self.local.acquire(key, rate, period)
+        return None
+
+    async def _acquire_shared(
+        self, key: str, requests: float, period: float, held: bool
+    ) -> _SharedSlot | None:
+        size = max(1, math.floor(requests))  # grants that may count at once
         margin = self.jitter_margin
         interval = math.ceil((period + margin) * 1e6 / requests)
+        period_us = math.ceil(period * 1e6)
+        margin_us = math.ceil(margin * 1e6)
+        # A held slot is logged for the longest it may count: sent up to `margin` after the
+        # grant, reaching Ozon up to max_guard after that (its reports bring it forward).
+        hold = self._held_us if held else margin_us
         keys = [self._key(key, "pace"), self._key(key, "log")]
         member = self._member()
         op, refreshes = "take", 0
         while True:
-            sent = time.monotonic()
-            code, wait, slot = await self._step(
-                op,
-                keys,
-                interval=interval,
-                period=math.ceil(period * 1e6),
-                size=size,
-                member=member,
-                margin=math.ceil(margin * 1e6),
-            )
+            asked = self._local()
+            try:
+                code, wait, slot = await self._step(
+                    op,
+                    keys,
+                    interval=interval,
+                    period=period_us,
+                    size=size,
+                    member=member,
+                    hold=hold,
+                    requests=requests,
+                )
+            except asyncio.CancelledError:
+                self._drop(keys, member)  # granted as it was cancelled, maybe: nothing was sent
+                raise
             if code == _GRANTED:
-                if time.monotonic() - sent <= max(0.002, margin / 4) or refreshes == _MAX_REFRESHES:
-                    return
+                if held:
+                    return _SharedSlot(self, keys, member, asked, period_us)
+                if self._local() - asked <= max(0.002, margin / 4) or refreshes == _MAX_REFRESHES:
+                    return None
                 # The answer reached this task late (a busy event loop, a stalled process):
                 # the request would leave later than the grant Redis recorded, bunched with
                 # others. Record it again at the present time.
                 op, refreshes = "refresh", refreshes + 1
                 continue
-            if code == _FULL and wait > interval:
-                # The window is full for longer than a slot: this caller woke with a backlog
-                # (its process stalled). Queue for a new slot rather than have every caller of
-                # the backlog wait for the same moment and race for it.
+            if code == _FULL and wait > period_us // 2:
+                # The log is full for long: this caller woke with a backlog (its process
+                # stalled) or the grants hold longer than pacing allows for (slow answers).
+                # Queue for a new slot rather than have every caller of the backlog wait for
+                # the same moment and race for it. A shorter wait (grants bunched by a busy
+                # event loop) is waited out: the caller keeps its turn and the room it waits
+                # for is used as soon as it comes.
                 op = "take"
                 continue
             try:
                 await self._sleep(wait / 1e6)
             except asyncio.CancelledError:
                 if code == _SLOT:
-                    await self._give_back(keys, interval, slot)
+                    await self._give_back(keys, interval, slot, requests)
                 raise
             op = "commit"
 
@@ -691,12 +996,16 @@ class RedisRateLimiter(RateLimiter):
     def _member(self) -> str:
         return f"{self._id}:{next(self._seq)}"
 
-    async def _give_back(self, keys: list[str], interval: int, slot: int) -> None:
+    def _drop(self, keys: list[str], member: str) -> None:
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to send it with
+            self._report(keys, (member, "d", self._local(), 0, 0), urgent=True)
+
+    async def _give_back(self, keys: list[str], interval: int, slot: int, requests: float) -> None:
         """Hand a reserved slot back; it finishes even if the caller is cancelled again."""
 
         async def give() -> None:
             with contextlib.suppress(_Unavailable):
-                await self._step("give", keys, interval=interval, slot=slot)
+                await self._step("give", keys, interval=interval, slot=slot, requests=requests)
 
         task = asyncio.ensure_future(give())
         self._pending.add(task)
@@ -711,18 +1020,16 @@ class RedisRateLimiter(RateLimiter):
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
         if not period > 0:
             raise ValueError(f"period must be positive, got {period!r}")
+        margin = self.jitter_margin
         if self._skip_redis():
             if self.on_error == "raise":
                 raise self._unavailable(None)
-            return await self.local.acquire_window(
-                key, limit, period + self.jitter_margin, wait=wait
-            )
+            return await self.local.acquire_window(key, limit, period + margin, wait=wait)
         keys = [self._key(key, "pace"), self._key(key, "window")]
         member = self._member()
         op, refreshes = "commit", 0
-        margin = self.jitter_margin
         while True:
-            sent = time.monotonic()
+            asked = self._local()
             try:
                 code, delay, _ = await self._step(
                     op,
@@ -730,7 +1037,7 @@ class RedisRateLimiter(RateLimiter):
                     period=math.ceil(period * 1e6),
                     size=limit,
                     member=member,
-                    margin=math.ceil(margin * 1e6),
+                    hold=math.ceil(margin * 1e6),
                 )
             except _Unavailable as failure:
                 exc = failure.__cause__ or failure
@@ -738,9 +1045,12 @@ class RedisRateLimiter(RateLimiter):
                 if self.on_error == "raise":
                     raise self._unavailable(exc) from exc
                 return await self.local.acquire_window(key, limit, period + margin, wait=wait)
+            except asyncio.CancelledError:
+                self._drop(keys, member)
+                raise
             self._came_back()
             if code == _GRANTED:
-                if time.monotonic() - sent <= max(0.002, margin / 4) or refreshes == _MAX_REFRESHES:
+                if self._local() - asked <= max(0.002, margin / 4) or refreshes == _MAX_REFRESHES:
                     return 0.0
                 op, refreshes = "refresh", refreshes + 1  # as in acquire: re-date a late grant
                 continue

@@ -1,16 +1,19 @@
 """One worker process of the multi-process limiter test and benchmark.
 
-    python -m tests._redis_worker pace   MOCK_URL REDIS_URL PREFIX SECONDS CONCURRENCY ID
+    python -m tests._redis_worker pace   MOCK_URL REDIS_URL PREFIX SECONDS CONCURRENCY ID [STALL]
     python -m tests._redis_worker window MOCK_URL REDIS_URL PREFIX SECONDS PERIOD ID
 
 Each worker warms up, prints ``ready``, and starts at the time (``time.time()``) it then reads
 on stdin, so that all start together however long each took to start.
 
-``pace``: its own OzonClient (Client-Id 4242, 50 rps) with a RedisRateLimiter keeps CONCURRENCY
-calls going from the start for SECONDS, then
-cancels the ones still waiting. Each request carries ``X-Seq``; the worker records when the
-limiter granted it (``time.time()``, the clock the sandbox stamps arrivals with), so that
-grant-to-arrival spread can be measured against the mock server's arrival times.
+``pace``: its own OzonClient (Client-Id 4242, 50 rps) with a RedisRateLimiter (an
+InProcessRateLimiter when REDIS_URL is ``in-process``) keeps CONCURRENCY
+calls going from the start for SECONDS, then cancels the ones still waiting. Each request
+carries ``X-Seq``; the worker records when the limiter granted its Client-Id slot
+(``time.time()``, the clock the sandbox stamps arrivals with), so that grant-to-arrival spread
+can be measured against the mock server's arrival times. STALL, ``LOW:HIGH:EVERY``, holds every
+EVERY-th request between its grant and its sending for a time drawn from [LOW, HIGH] seconds
+(a worker whose requests leave late: a blocked event loop, slow hooks, a paused process).
 
 ``window``: takes the per-item rule ``acquire_window(ITEM_KEY, 1, PERIOD)`` in a loop and sends
 the stock update each grant allows.
@@ -24,29 +27,45 @@ import asyncio
 import collections
 import json
 import os
+import random
 import sys
 import time
 from typing import Any
 
-from ozon_async import OzonClient, OzonError, RateLimiter
+from ozon_async import InProcessRateLimiter, OzonClient, OzonError, RateLimiter, RateLimitSlot
 from ozon_async.redis_limiter import RedisRateLimiter
 
 CLIENT_ID = "4242"
+#: REDIS_URL that means an InProcessRateLimiter instead (one process, the baseline).
+IN_PROCESS = "in-process"
 MARGIN_ENV = "OZON_TEST_JITTER_MARGIN"
 ITEM_KEY = "4242 stock PH-1/1020000089903000"
 
 
 class Recorder(RateLimiter):
-    """Passes every call to ``inner`` and notes when the Client-Id's slot was granted."""
+    """Passes every call to ``inner``, notes when the Client-Id's slot was granted, and holds
+    the stalled requests between their grant and their sending."""
 
-    def __init__(self, inner: RateLimiter) -> None:
+    def __init__(self, inner: RateLimiter, stall: tuple[float, float, int] | None) -> None:
         self.inner = inner
+        self.stall = stall
+        self.slots = 0
+        self.stalled = 0
         self.granted: dict[asyncio.Task[Any] | None, float] = {}
+        self.rnd = random.Random(7)
 
     async def acquire(self, key: str, requests: float, period: float) -> None:
         await self.inner.acquire(key, requests, period)
+
+    async def acquire_slot(self, key: str, requests: float, period: float) -> RateLimitSlot | None:
+        slot = await self.inner.acquire_slot(key, requests, period)
         if key == CLIENT_ID:
             self.granted[asyncio.current_task()] = time.time()
+            self.slots += 1
+            if self.stall is not None and self.slots % self.stall[2] == 0:
+                self.stalled += 1
+                await asyncio.sleep(self.rnd.uniform(self.stall[0], self.stall[1]))
+        return slot
 
     async def acquire_window(
         self, key: str, limit: int, period: float, *, wait: bool = True
@@ -62,13 +81,23 @@ async def _ready_then_start() -> None:
 
 
 async def pace(
-    mock: str, redis_url: str, prefix: str, seconds: float, conc: int, wid: str
+    mock: str,
+    redis_url: str,
+    prefix: str,
+    seconds: float,
+    conc: int,
+    wid: str,
+    stall: tuple[float, float, int] | None = None,
 ) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if os.environ.get(MARGIN_ENV):  # the benchmark compares margins; tests use the default
         options["jitter_margin"] = float(os.environ[MARGIN_ENV])
-    limiter = RedisRateLimiter.from_url(redis_url, prefix=prefix, on_error="raise", **options)
-    rec = Recorder(limiter)
+    limiter: RateLimiter
+    if redis_url == IN_PROCESS:  # the benchmark's baseline: this process alone, no Redis
+        limiter = InProcessRateLimiter()
+    else:
+        limiter = RedisRateLimiter.from_url(redis_url, prefix=prefix, on_error="raise", **options)
+    rec = Recorder(limiter, stall)
     grants: list[tuple[str, float]] = []
     errors: collections.Counter[str] = collections.Counter()
     ok = 0
@@ -79,9 +108,12 @@ async def pace(
         # process's first calls cost tens to hundreds of ms that would show as grant-to-arrival
         # spread, as they would for any service's first calls.
         await asyncio.gather(
-            *[client.request("POST", "/__admin/requests", json={}) for _ in range(8)],
-            *[limiter.acquire_window(f"warm-up {wid} {i}", 1, 1.0) for i in range(16)],
+            *[client.request("POST", "/__admin/requests", json={}) for _ in range(8)]
         )
+        if isinstance(limiter, RedisRateLimiter):
+            await asyncio.gather(
+                *[limiter.acquire_window(f"warm-up {wid} {i}", 1, 1.0) for i in range(16)]
+            )
         await _ready_then_start()
         end = time.monotonic() + seconds
         seq = 0
@@ -111,7 +143,14 @@ async def pace(
 
     ru = resource.getrusage(resource.RUSAGE_SELF)
     cpu = ru.ru_utime + ru.ru_stime
-    return {"ok": ok, "errors": dict(errors), "grants": grants, "cpu": cpu}
+    return {
+        "ok": ok,
+        "errors": dict(errors),
+        "grants": grants,
+        "cpu": cpu,
+        "stalled": rec.stalled,
+        "steps": limiter._counts if isinstance(limiter, RedisRateLimiter) else {},
+    }
 
 
 async def window(
@@ -148,9 +187,13 @@ async def window(
 
 
 def main(argv: list[str]) -> None:
-    mode, mock, redis_url, prefix, seconds, arg, wid = argv
+    mode, mock, redis_url, prefix, seconds, arg, wid, *rest = argv
     if mode == "pace":
-        coro = pace(mock, redis_url, prefix, float(seconds), int(arg), wid)
+        stall = None
+        if rest:
+            low, high, every = rest[0].split(":")
+            stall = (float(low), float(high), int(every))
+        coro = pace(mock, redis_url, prefix, float(seconds), int(arg), wid, stall)
     else:
         coro = window(mock, redis_url, prefix, float(seconds), float(arg), wid)
     print(json.dumps(asyncio.run(coro)))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
-REFERENCE = ROOT.parent / "shared" / "reference"
+# Ozon's reference files (../shared/reference beside the checkout); OZON_REFERENCE_DIR points a
+# checkout elsewhere (a git worktree) at them.
+REFERENCE = Path(os.environ.get("OZON_REFERENCE_DIR") or ROOT.parent / "shared" / "reference")
 
 
 @lru_cache(maxsize=1)
@@ -51,11 +54,12 @@ def expected_operations() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def reference_2026_operations() -> set[tuple[str, str]]:
-    """Every operation of Ozon's 2026 reference files (Russian 2026-05 and Chinese 2026-06), read
-    from them when present, else from the copy in tests/data/operations.json."""
+    """Every operation of Ozon's 2026 reference files (Russian 2026-05 and 2026-08, Chinese
+    2026-06), read from them when present, else from the copy in tests/data/operations.json."""
     files = [
         REFERENCE / "ozon-seller-openapi-ru-2026-05.json",
         REFERENCE / "ozon-seller-openapi-zh-2026-06.json",
+        REFERENCE / "ozon-seller-openapi-ru-2026-08.json",
     ]
     if all(f.exists() for f in files):
         out = set()

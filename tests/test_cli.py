@@ -150,12 +150,46 @@ def test_ops_searches_names_paths_summaries_and_chinese_titles(tmp_path: Path) -
     assert "products.stocks_v2\tPOST /v2/products/stocks" in out
 
     out, _ = text(run("ops", "--group", "posting", env=env))
-    expected = sorted(f"{o.group}.{o.name}" for o in OPERATIONS.values() if o.group == "posting")
+    posting = [o for o in OPERATIONS.values() if o.group == "posting"]
+    expected = sorted(f"{o.group}.{o.name}" for o in posting if o.removed is None)
     assert sorted(line.split("\t")[0] for line in out.splitlines()) == expected
+    # operations Ozon's reference no longer lists only with --all, marked as removed
+    out, _ = text(run("ops", "--group", "posting", "--all", env=env))
+    assert sorted(line.split("\t")[0] for line in out.splitlines()) == sorted(
+        f"{o.group}.{o.name}" for o in posting
+    )
+    assert "posting.fbs_product_change_v2\tPOST /v2/posting/fbs/product/change" in out
+    assert any(line.endswith("(removed)") for line in out.splitlines())
 
     proc = run("ops", "no-such-thing-anywhere", env=env)
     assert proc.returncode == 1
     assert "no operation matches" in proc.stderr.decode()
+
+
+def test_ops_finds_russian_words_in_any_form(tmp_path: Path) -> None:
+    """Russian titles (x-title-ru) match case- and ё/е-insensitively, by the word's stem, and a
+    Russian word finds English summaries through the glossary (/v2/products/stocks has no
+    "остатки" in its Russian title)."""
+    env = base_env(tmp_path)
+    expect = {
+        "остатки": "products.stocks_v2\tPOST /v2/products/stocks",
+        "Остатков": "analytics.stocks_v1\tPOST /v1/analytics/stocks",
+        "склады": "warehouse.list_v2\tPOST /v2/warehouse/list",
+        "отправления": "posting.fbs_list_v3\tPOST /v3/posting/fbs/list",
+        "этикетка": "posting.fbs_package_label_v2\tPOST /v2/posting/fbs/package-label",
+        "ОТЧЁТ ОБ ОСТАТКАХ": "report.warehouse_stock_v1\tPOST /v1/report/warehouse/stock",
+    }
+    for query, line in expect.items():
+        out, _ = text(run("ops", *query.split(), env=env))
+        assert line in out, query
+    # a word no title or glossary has still finds nothing
+    proc = run("ops", "вертолёт", env=env)
+    assert proc.returncode == 1
+    # a removed operation is found by its Russian title with --all only
+    out, _ = text(run("ops", "--all", "список", "чатов", env=env))
+    assert "chat.list_v2\tPOST /v2/chat/list" in out and "(removed)" in out
+    out, _ = text(run("ops", "список", "чатов", env=env))
+    assert "chat.list_v2" not in out and "chat.list_v3" in out
 
 
 def test_ops_with_a_name_shows_the_documentation(tmp_path: Path) -> None:
@@ -169,6 +203,12 @@ def test_ops_with_a_name_shows_the_documentation(tmp_path: Path) -> None:
     assert "rate limit: 80 per 60 s" in out
     assert "changes data" in out
     assert "更新库存商品的数量" in out
+    assert "Russian title: Обновить количество товаров на складах" in out
+
+    # a removed operation is still described (and callable) by its name
+    out, _ = text(run("ops", "chat.list_v2", env=env))
+    assert "Ozon's reference no longer lists it (since 2026-08-14)" in out
+    assert "use chat.list_v3 (POST /v3/chat/list)" in out
 
 
 # ---------------------------------------------------------------------- call: input forms
@@ -198,6 +238,20 @@ def test_call_with_pairs_and_dotted_paths(tmp_path: Path, mock: ServedMock) -> N
         "with": {"barcodes": True},
     }
     assert sent["headers"]["Client-Id"] == CLIENT_ID
+
+
+def test_a_removed_operation_is_called_with_a_warning(tmp_path: Path, mock: ServedMock) -> None:
+    """An operation Ozon's reference no longer lists still goes out, with a warning naming the
+    date and the successor by its command-line name."""
+    proc = run("call", "chat.list_v2", "limit:=5", env=api_env(tmp_path, mock))
+    out, err = text(proc)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["chats"] is not None
+    assert (
+        "ozon: warning: POST /v2/chat/list is deprecated by Ozon; use chat.list_v3 "
+        "(POST /v3/chat/list) instead; Ozon's reference no longer lists it (since 2026-08-14)"
+    ) in err
+    assert len(mock.requests("/v2/chat/list")) == 1
 
 
 @pytest.mark.parametrize("form", ["inline", "file", "stdin", "dash", "method-path"])

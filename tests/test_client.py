@@ -378,6 +378,34 @@ async def test_deprecated_operation_warns_at_the_callers_line(
     assert OPERATIONS["POST /v2/warehouse/list"].sunset_note() == ""
 
 
+async def test_removed_operation_warns_at_the_callers_line(
+    client: OzonClient, script: Script
+) -> None:
+    """An operation Ozon's reference no longer lists (x-ozon-removed) stays callable and warns
+    like a deprecated one, naming the date and the successor where Ozon names one."""
+    script.on("/v1/question/top_sku", ok({"sku": ["1426474930"]}))
+    with pytest.warns(DeprecationWarning) as record:
+        await client.question.top_sku_underscore_v1(limit=10)
+    assert record[0].filename == __file__
+    assert str(record[0].message) == (
+        "POST /v1/question/top_sku is no longer in Ozon's reference (since 2026-08-14); "
+        "use POST /v1/question/top-sku instead"
+    )
+    assert len(script.calls()) == 1  # still sent
+    script.on("/v1/description-category/tips", ok({"result": []}))
+    with pytest.warns(DeprecationWarning, match=r"reference \(since 2026-08-14\)$"):
+        await client.description_category.tips_v1(type_id=[970895715])
+    # deprecated and removed: both said
+    op = OPERATIONS["POST /v2/chat/list"]
+    assert op.removed == "2026-08-14" and op.title_ru == "Список чатов"
+    assert op.lifecycle_warning() == (
+        "deprecated by Ozon; use POST /v3/chat/list instead; Ozon's reference no longer lists it "
+        "(since 2026-08-14)"
+    )
+    assert OPERATIONS["POST /v3/chat/list"].lifecycle_warning() is None
+    assert OPERATIONS["POST /v3/chat/list"].removed is None
+
+
 async def test_deprecated_paginated_operation_warns_at_the_loop(
     client: OzonClient, script: Script
 ) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from codegen import naming
-from codegen.__main__ import GENERATED_DIRS, generate, generated_files
+from codegen.__main__ import GENERATED_DIRS, GENERATED_FILES, generate, generated_files
 from ozon_async import OPERATIONS, OzonClient
 from tests.conftest import ROOT, SPEC_PATH
 
@@ -31,11 +31,13 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {
+    files = {
         str(p): (root / p).read_bytes()
         for d in GENERATED_DIRS
         for p in generated_files(root / d, root)
     }
+    files.update({f: (root / f).read_bytes() for f in GENERATED_FILES})
+    return files
 
 
 def test_output_is_deterministic(two_runs: tuple[Path, Path]) -> None:
@@ -52,7 +54,9 @@ def test_generator_writes_only_its_directories(two_runs: tuple[Path, Path]) -> N
     a, _ = two_runs
     assert (a / "ozon_async" / "_client.py").read_text() == "# hand-written\n"
     top = {p.name for p in (a / "ozon_async").iterdir()}
-    assert top == {"_client.py", "types", "resources", "_spec"}
+    assert top == {"_client.py", "types", "resources", "_spec", "push"}
+    # the push events are one file next to their hand-written runtime
+    assert [p.name for p in (a / "ozon_async" / "push").iterdir()] == ["_events.py"]
 
 
 def test_every_generated_file_has_the_header(two_runs: tuple[Path, Path]) -> None:
@@ -107,6 +111,11 @@ def test_every_operation_is_a_method_with_a_full_docstring() -> None:
         assert "Returns:" in doc, key
         if op.deprecated and op.replaced_by:
             assert f"Deprecated: use ``{op.replaced_by}``" in doc, key
+        flat = " ".join(doc.split())
+        if op.removed:
+            assert f"Removed: Ozon's reference no longer lists it (since {op.removed})" in flat, key
+        if op.title_ru:  # wrapped lines may break a title at a hyphen
+            assert "".join(op.title_ru.split()) in "".join(doc.split()), key
         if op.pagination:
             assert hasattr(method, "iter") and hasattr(method, "pages"), key
             assert "Paginated" in doc, key
@@ -118,6 +127,13 @@ def test_docstrings_carry_the_chinese_title() -> None:
     client = OzonClient("1", "k")
     doc = inspect.getdoc(client.posting.fbs_list_v3) or ""
     assert "货件列表" in doc
+    assert "(Ozon docs: 货件列表 / Список отправлений)" in doc
+    # a removed operation that is not deprecated names the successor in its Removed line
+    doc = " ".join((inspect.getdoc(client.question.top_sku_underscore_v1) or "").split())
+    assert (
+        "Removed: Ozon's reference no longer lists it (since 2026-08-14). Use "
+        "``POST /v1/question/top-sku`` (``client.question.top_sku_v1``) instead." in doc
+    )
 
 
 def test_keyword_fields_are_renamed_on_the_wire() -> None:

@@ -31,6 +31,7 @@ LOADED_ON_FIRST_USE = (
     "ozon_async.types",
     "ozon_async.resources._registry",
     "ozon_async.resources.roles",
+    "ozon_async.push",
 )
 
 

@@ -271,7 +271,57 @@ async def test_invalid_windows_are_refused(limit: int, period: float) -> None:
 async def test_the_interface_has_a_default_aclose() -> None:
     limiter = InProcessRateLimiter(clock=VirtualClock())
     assert await limiter.aclose() is None
-    assert not RateLimiter.__abstractmethods__ - {"acquire", "acquire_window"}
+    assert RateLimiter.__abstractmethods__ == {"acquire"}
+
+
+async def test_the_default_acquire_window_keeps_windows_in_the_process() -> None:
+    class Acquire(RateLimiter):  # no __init__ of RateLimiter's called, no acquire_window
+        def __init__(self) -> None:
+            pass
+
+        async def acquire(self, key: str, requests: float, period: float) -> None:
+            return None
+
+    limiter, other = Acquire(), Acquire()
+    assert await limiter.acquire_window("pair", 1, 30.0) == 0.0
+    assert await limiter.acquire_window("pair", 1, 30.0, wait=False) == pytest.approx(30.005, 1e-3)
+    assert await limiter.acquire_window("other pair", 1, 30.0, wait=False) == 0.0
+    assert await other.acquire_window("pair", 1, 30.0, wait=False) == 0.0  # one per limiter
+    with pytest.raises(ValueError, match="limit"):
+        await limiter.acquire_window("pair", 0, 30.0)
+
+
+async def test_a_limiter_written_as_the_readme_shows_works_with_the_client() -> None:
+    import time
+
+    from ozon_async.testing import MockOzonServer
+    from tests._readme import readme_examples
+
+    (code,) = [c for c, _ in readme_examples("Several workers, one budget") if "(RateLimiter)" in c]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    limiter = namespace["EvenPacer"]()  # type: ignore[operator]
+    async with (
+        MockOzonServer(rate_limit=50.0) as server,
+        OzonClient("4242", "key", base_url=server.url, limiter=limiter, max_retries=0) as client,
+    ):
+        start = time.monotonic()
+        await asyncio.gather(*[client.roles.list_v1() for _ in range(60)])
+        elapsed = time.monotonic() - start
+        # the bulk helpers' per-item rule (one stock update per pair per 30 s) goes through the
+        # default acquire_window
+        product = min(
+            (p for p in server.state.products.values() if not p.archived),
+            key=lambda p: p.product_id,
+        )
+        pair = {"offer_id": product.offer_id, "warehouse_id": min(server.state.warehouses)}
+        result = await client.products.stocks_v2.bulk(
+            [{**pair, "stock": 5}, {**pair, "stock": 6}], wait=False
+        )
+        arrivals = [r.at for r in server.requests if r.path == "/v1/roles"]
+    assert len(arrivals) == 60 and elapsed >= 59 / 50 * 0.98  # paced, none refused
+    assert most_in_window(arrivals, 1.0) <= 50
+    assert [o.status for o in result.outcomes] == ["ok", "retry_later"]
 
 
 # ---------------------------------------------------------------------------- held slots

@@ -123,6 +123,35 @@ async def test_tools_are_listed_with_truthful_annotations(app: OzonMCP) -> None:
         assert "shop" not in listed["call_read"].input_schema["properties"]
 
 
+async def test_search_finds_russian_words_and_hides_removed_operations(app: OzonMCP) -> None:
+    """Russian words in any case or form (ё as е) find the Russian titles, and through the
+    glossary the English names; operations Ozon's reference no longer lists only on request."""
+    async with connect(app) as mcp:
+        for query, wanted in {
+            "остатки": "POST /v2/products/stocks",
+            "Остатков": "POST /v1/analytics/stocks",
+            "склады": "POST /v2/warehouse/list",
+            "отправления": "POST /v3/posting/fbs/list",
+            "этикетка": "POST /v2/posting/fbs/package-label",
+            "ОТЧЁТ об остатках": "POST /v1/report/warehouse/stock",
+        }.items():
+            found = await mcp.ok("search_operations", query=query, limit=100)
+            assert wanted in [o["operation"] for o in found["operations"]], query
+        found = await mcp.ok("search_operations", query="остатки", limit=5)
+        assert "POST /v2/products/stocks" in [o["operation"] for o in found["operations"]]
+        chats = await mcp.ok("search_operations", query="список чатов")
+        assert [o["operation"] for o in chats["operations"]] == ["POST /v3/chat/list"]
+        assert chats["removed_hidden"] == 1 and "include_removed" in chats["note"]
+        every = await mcp.ok("search_operations", query="список чатов", include_removed=True)
+        old = {o["operation"]: o for o in every["operations"]}["POST /v2/chat/list"]
+        assert old["removed"] == "2026-08-14" and old["replaced_by"] == "chat.list_v3"
+        described = await mcp.ok("describe_operation", operation="chat.list_v2")
+        assert described["removed"] == "2026-08-14"
+        assert described["title_ru"] == "Список чатов"
+        err = await mcp.error("search_operations", query="чаты", include_removed="yes")
+        assert err["type"] == "invalid_arguments" and err["field"] == "include_removed"
+
+
 async def test_search_finds_the_stock_update_by_a_word(app: OzonMCP) -> None:
     async with connect(app) as mcp:
         found = await mcp.ok("search_operations", query="stock")
@@ -146,6 +175,7 @@ async def test_search_finds_the_stock_update_by_a_word(app: OzonMCP) -> None:
             "summary": OPERATIONS["POST /v2/warehouse/list"].summary,
             "safety": "read",
             "title_zh": by_path["operations"][0]["title_zh"],
+            "title_ru": "Список складов",
             "paginated": True,
         }
         archive = await mcp.ok("search_operations", query="archive product")

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import REFERENCE, load_spec, spec_operations
 
 REFS = {
+    "ru-2026-08": REFERENCE / "ozon-seller-openapi-ru-2026-08.json",
     "ru-2026-05": REFERENCE / "ozon-seller-openapi-ru-2026-05.json",
     "zh-2026-06": REFERENCE / "ozon-seller-openapi-zh-2026-06.json",
     "ru-2025-09": REFERENCE / "ozon-seller-openapi-ru-2025-09.json",
@@ -191,10 +192,12 @@ def _reference(name: str) -> dict[str, Any]:
 
 
 def test_beta_marks_follow_the_references() -> None:
-    """``x-ozon-beta`` iff the newest reference that describes the operation (Russian 2026-05,
-    then Chinese 2026-06, then Russian 2025-09) files it under a tag of its beta-methods group."""
+    """``x-ozon-beta`` iff the newest reference that describes the operation (Russian 2026-08,
+    then Russian 2026-05, Chinese 2026-06, Russian 2025-09) files it under a tag of its
+    beta-methods group."""
     verdict: dict[str, bool] = {}
-    for name in ("ru-2025-09", "zh-2026-06", "ru-2026-05"):  # oldest first: newer ones overwrite
+    # oldest first: newer ones overwrite
+    for name in ("ru-2025-09", "zh-2026-06", "ru-2026-05", "ru-2026-08"):
         ref = _reference(name)
         beta_tags = {
             t

@@ -92,6 +92,60 @@ def test_repaired_fields_are_hidden_unless_asked(
     assert "result[].price: string -> number (repaired" in render(report, show_repaired=True)
 
 
+def test_recorded_explanations_leave_nothing_unexplained(
+    small_spec: dict[str, Any], small_ref: RefDoc, tmp_path: Path
+) -> None:
+    """A removed operation marked ``x-ozon-removed`` and field differences the spec records a
+    note for (on the field, its list items or the body as a whole) count as explained; what the
+    reference adds, deprecates or switches off never does."""
+    report = diff(small_spec, small_ref)
+    assert "removed POST /v1/item/old" in report.unexplained()
+    assert report.unexplained()[-1].endswith("result[].colour: string")
+    old = small_spec["paths"]["/v1/item/old"]["post"]
+    old["x-ozon-removed"] = "2026-08-14"
+    listing = small_spec["paths"]["/v1/item/list"]["post"]
+    for part in (listing["requestBody"], listing["responses"]["200"]):
+        part["content"]["application/json"]["x-ozon-note"] = "Ozon's body is wrong here."
+    report = diff(small_spec, small_ref)
+    assert report.removed_explained == {"POST /v1/item/old": "x-ozon-removed: 2026-08-14"}
+    assert report.removed == ["POST /v1/item/old"]  # still listed as data
+    left = report.unexplained()
+    assert not any("/v1/item/list request" in x or "/v1/item/list response" in x for x in left)
+    assert left == [
+        "added POST /v1/item/info",
+        "added POST /v1/item/label",
+        "added POST /v2/item/list",
+        "newly deprecated POST /v1/item/list",
+        "switch-off day POST /v1/item/list 2026-03-16",
+    ]
+    text = render(report)
+    assert "27 removed" not in text and "1 removed operations marked" in text
+    assert "5 differences unexplained" in text
+    assert "POST /v1/item/old" not in text  # explained: only counted
+    assert "POST /v1/item/old  (x-ozon-removed: 2026-08-14)" in render(report, show_repaired=True)
+    # --check: exit 1 while something is unexplained
+    spec_file = tmp_path / "spec.yaml"
+    specio.save(small_spec, spec_file)
+    cmd = [sys.executable, "-m", "codegen.specdiff", str(DATA / "ref.json")]
+    proc = subprocess.run([*cmd, "--spec", str(spec_file), "--check"], cwd=ROOT, check=False)
+    assert proc.returncode == 1
+    small_ref_data = json.loads((DATA / "ref.json").read_text())
+    for path in ("/v1/item/info", "/v1/item/label", "/v2/item/list"):
+        del small_ref_data["paths"][path]
+    del small_ref_data["paths"]["/v1/item/list"]["post"]["description"]
+    small_ref_data["paths"]["/v1/item/list"]["post"].pop("deprecated", None)
+    ref_file = tmp_path / "ref.json"
+    ref_file.write_text(json.dumps(small_ref_data))
+    out = subprocess.run(
+        [*cmd[:-1], str(ref_file), "--spec", str(spec_file), "--check"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert out.rstrip().endswith("Nothing unexplained.")
+
+
 def test_cli_prints_json(tmp_path: Path) -> None:
     out = subprocess.run(
         [

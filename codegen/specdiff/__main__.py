@@ -1,8 +1,10 @@
 """``python -m codegen.specdiff``: keep spec/openapi.yaml current with Ozon's reference swagger.
 
-python -m codegen.specdiff REF.json [--json] [--all]
+python -m codegen.specdiff REF.json [--json] [--all] [--check]
     drift report: operations added, removed, newly deprecated; per operation we have, fields
     added, removed, changed in type, enum values or required (request and 200 answer).
+    Differences the spec explains (x-ozon-removed, a recorded x-ozon-note) are counted apart;
+    --check exits 1 when anything is left unexplained.
 python -m codegen.specdiff REF.json --import POST:/v1/foo/list [...] | --import-all-missing
     draft the missing operations into the spec (texts left as TODO(describe)); the other
     reference files of REF's directory (``--refs DIR``) supply examples, titles and fields.
@@ -43,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spec", type=Path, default=specio.SPEC_PATH)
     ap.add_argument("--json", action="store_true", help="print the drift report as JSON")
     ap.add_argument("--all", action="store_true", help="also show fields the spec repairs")
+    ap.add_argument(
+        "--check", action="store_true", help="exit 1 when a difference is left unexplained"
+    )
     ap.add_argument("--refs", type=Path, help="directory of the reference files")
     ap.add_argument("--import", dest="import_ops", nargs="+", metavar="METHOD:/path")
     ap.add_argument("--import-all-missing", action="store_true")
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
     else:
         sys.stdout.write(render(report, show_repaired=args.all))
-    return 0
+    return 1 if args.check and report.unexplained() else 0
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ from codegen.specdiff.diff import spec_body_schema
 from codegen.specdiff.refdoc import RefDoc
 from codegen.specdiff.shape import Field, SpecSchemas, ref_fields, spec_fields
 
-#: Reference files, newest first (the Chinese edition of June 2026 is the newest).
+#: Reference files, newest first (the Russian edition of 14 August 2026 is the newest).
 NEWEST_FIRST = (
+    "ozon-seller-openapi-ru-2026-08.json",
     "ozon-seller-openapi-zh-2026-06.json",
     "ozon-seller-openapi-ru-2026-05.json",
     "ozon-seller-openapi-ru-2025-09.json",
@@ -120,3 +121,93 @@ def fill(spec: dict[str, Any], missing: list[Missing]) -> list[str]:
             obj.setdefault("properties", {})[prop] = new
             done.append(f"{m.method} {m.path} {m.part} {m.field.path} -> {name}.{prop}")
     return done
+
+
+# ---------------------------------------------------------------------- the acceptance measures
+@dataclass
+class AnswerCoverage:
+    """Answer fields of every reference file (union), matched by their full path (``[]`` marks a
+    list level), against every path the spec accepts (all alternatives of ``anyOf``)."""
+
+    total: int
+    missing: list[str]  # "METHOD /path field.path (source)"
+
+    @property
+    def ratio(self) -> float:
+        return 1.0 if not self.total else (self.total - len(self.missing)) / self.total
+
+
+def answer_coverage(spec: dict[str, Any], docs: list[RefDoc]) -> AnswerCoverage:
+    from codegen.specdiff.shape import spec_paths
+
+    schemas = SpecSchemas(spec)
+    total = 0
+    missing: list[str] = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if is_binary(op):
+                continue
+            root = spec_body_schema(op, "response")
+            mine = spec_paths(schemas, root)
+            flat = spec_fields(schemas, root)
+            seen: set[str] = set()
+            for d in docs:
+                rop = d.operation(method.upper(), path)
+                body = d.response(rop) if rop is not None else None
+                if body is None or not body.schema:
+                    continue
+                for f in ref_fields(d, body.schema).values():
+                    if f.path in seen:
+                        continue
+                    seen.add(f.path)
+                    total += 1
+                    if f.path in mine or _under_opaque(flat, f.key):
+                        continue
+                    missing.append(f"{method.upper()} {path} {f.path} ({d.source})")
+    return AnswerCoverage(total, missing)
+
+
+def _under_opaque(flat: dict[str, Field], key: str) -> bool:
+    parts = key.split(".")
+    return any(_opaque(flat.get(".".join(parts[:i]))) for i in range(1, len(parts)))
+
+
+@dataclass
+class RequestDrift:
+    """Request fields of the spec against the newest reference that describes the operation."""
+
+    #: fields the reference declares and the spec lacks
+    missing: list[str]
+    #: fields the spec has beyond the reference, without a recorded reason (``x-ozon-note``)
+    unexplained: list[str]
+    #: fields the spec has beyond the reference, with the reason recorded
+    explained: list[str]
+
+
+def request_drift(spec: dict[str, Any], docs: list[RefDoc]) -> RequestDrift:
+    schemas = SpecSchemas(spec)
+    drift = RequestDrift([], [], [])
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            m = method.upper()
+            newest = next(((d, o) for d in docs if (o := d.operation(m, path)) is not None), None)
+            if newest is None or m == "GET":
+                continue
+            d, rop = newest
+            body = d.request(rop)
+            theirs = ref_fields(d, body.schema) if body is not None and body.schema else {}
+            mine = spec_fields(schemas, spec_body_schema(op, "request"))
+            for key, f in theirs.items():
+                parent = key.rsplit(".", 1)[0] if "." in key else None
+                if key in mine or (parent is not None and parent not in mine):
+                    continue
+                if _under_opaque(mine, key):
+                    continue
+                drift.missing.append(f"{m} {path} {f.path} ({d.source})")
+            for key, f in mine.items():
+                parent = key.rsplit(".", 1)[0] if "." in key else None
+                if key in theirs or (parent is not None and parent not in theirs):
+                    continue
+                line = f"{m} {path} {f.path} ({d.source})"
+                (drift.explained if f.noted else drift.unexplained).append(line)
+    return drift

@@ -1,4 +1,16 @@
-"""The drift report: what a reference swagger file says that the spec does not (and back)."""
+"""The drift report: what a reference swagger file says that the spec does not (and back).
+
+Every difference is either *explained* by something the spec records, or left to a person:
+
+* an operation the reference no longer lists: explained by ``x-ozon-removed`` (or
+  ``x-ozon-source``, an operation taken from a later source than the reference files);
+* a field change: explained by an ``x-ozon-note`` on the field, its object, its list items, or
+  on the body as a whole (the media type of the request or answer), where the spec records why
+  it differs (a repaired defect, a field kept because answers may still carry it).
+
+Operations the reference adds, newly deprecates or gives a switch-off day are never explained:
+the spec has to follow (``--import``, ``deprecated``, ``x-ozon-sunset``).
+"""
 
 from __future__ import annotations
 
@@ -35,9 +47,31 @@ class Report:
     #: operations whose switch-off day the reference states and the spec lacks or has otherwise
     sunsets: list[dict[str, Any]] = field(default_factory=list)
     operations: list[OperationDiff] = field(default_factory=list)
+    #: removed operations the spec explains: "METHOD /path" -> the record that explains it
+    removed_explained: dict[str, str] = field(default_factory=dict)
+
+    def unexplained(self) -> list[str]:
+        """Every difference the spec does not explain, one line each."""
+        out = [f"added {o}" for o in self.added]
+        out += [f"removed {o}" for o in self.removed if o not in self.removed_explained]
+        out += [f"newly deprecated {d['operation']}" for d in self.newly_deprecated]
+        out += [f"switch-off day {d['operation']} {d['sunset']}" for d in self.sunsets]
+        out += [
+            f"{o.method} {o.path} {c.part} {c.kind} {c.path}: {c.detail}"
+            for o in self.operations
+            for c in o.changes
+            if not c.repaired
+        ]
+        return out
+
+    def explained_count(self) -> int:
+        fields = sum(1 for o in self.operations for c in o.changes if c.repaired)
+        return len(self.removed_explained) + fields
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["unexplained"] = self.unexplained()
+        return data
 
 
 def spec_body_schema(op: dict[str, Any], part: str) -> dict[str, Any] | None:
@@ -49,6 +83,20 @@ def spec_body_schema(op: dict[str, Any], part: str) -> dict[str, Any] | None:
             "application/json"
         )
     return (media or {}).get("schema")
+
+
+def body_note(op: dict[str, Any], part: str) -> str | None:
+    """The ``x-ozon-note`` the spec records on a request or 200 answer body as a whole (on its
+    JSON media type, or on the file media type of an answer that is a file)."""
+    if part == "request":
+        content = (op.get("requestBody") or {}).get("content") or {}
+    else:
+        content = (((op.get("responses") or {}).get("200") or {}).get("content")) or {}
+    media = content.get("application/json")
+    if media is None and part == "response":
+        media = next(iter(content.values()), None)
+    note = (media or {}).get("x-ozon-note")
+    return note if isinstance(note, str) else None
 
 
 def compare_fields(part: str, ref: dict[str, Field], ours: dict[str, Field]) -> list[Change]:
@@ -97,6 +145,13 @@ def diff(spec: dict[str, Any], doc: RefDoc) -> Report:
     report.removed = [
         f"{m} {p}" for m, p in sorted(ours, key=lambda k: (k[1], k[0])) if (m, p) not in theirs
     ]
+    for key in report.removed:
+        m, p = key.split(" ", 1)
+        op = ours[(m, p)]
+        if op.get("x-ozon-removed"):
+            report.removed_explained[key] = f"x-ozon-removed: {op['x-ozon-removed']}"
+        elif op.get("x-ozon-source"):
+            report.removed_explained[key] = f"x-ozon-source: {op['x-ozon-source']}"
     for key in sorted(set(ours) & set(theirs), key=lambda k: (k[1], k[0])):
         op, rop = ours[key], theirs[key]
         dep, successors = deprecation(doc, rop)
@@ -116,7 +171,11 @@ def diff(spec: dict[str, Any], doc: RefDoc) -> Report:
             mine = spec_fields(schemas, spec_body_schema(op, part))
             if body is None or body.schema is None:
                 continue
-            od.changes.extend(compare_fields(part, ref, mine))
+            changes = compare_fields(part, ref, mine)
+            if body_note(op, part):  # the spec records why this body differs as a whole
+                for c in changes:
+                    c.repaired = True
+            od.changes.extend(changes)
         if od.changes:
             report.operations.append(od)
     return report
@@ -131,7 +190,10 @@ def render(report: Report, show_repaired: bool = False) -> str:
         lines.append("")
 
     section("Operations added (in the reference, not in the spec)", report.added)
-    section("Operations removed (in the spec, not in the reference)", report.removed)
+    section(
+        "Operations removed (in the spec, not in the reference; not marked x-ozon-removed)",
+        [o for o in report.removed if o not in report.removed_explained],
+    )
     section(
         "Operations newly deprecated",
         [
@@ -169,4 +231,19 @@ def render(report: Report, show_repaired: bool = False) -> str:
             f"  ({counts['repaired']} differences on fields the spec already repairs are hidden;"
             " --all shows them)"
         )
+    lines.append("")
+    marked = sum(1 for v in report.removed_explained.values() if v.startswith("x-ozon-removed"))
+    later = len(report.removed_explained) - marked
+    lines.append(
+        f"Explained by the spec ({report.explained_count()}): "
+        f"{marked} removed operations marked, "
+        + (f"{later} operations from a later source (x-ozon-source), " if later else "")
+        + f"{counts.get('repaired', 0)} field differences with a recorded repair or note"
+    )
+    if show_repaired:
+        lines.extend(f"  {k}  ({v})" for k, v in report.removed_explained.items())
+    left = report.unexplained()
+    lines.append(
+        "Nothing unexplained." if not left else f"{len(left)} differences unexplained (above)."
+    )
     return "\n".join(lines) + "\n"

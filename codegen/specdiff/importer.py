@@ -24,6 +24,7 @@ from codegen.specdiff.refdoc import RefDoc
 from codegen.specdiff.rules import (
     binary_type,
     deprecation,
+    is_beta,
     is_safe,
     pagination,
     rate_limit,
@@ -42,6 +43,7 @@ OP_KEY_ORDER = (
     "summary",
     "description",
     "x-title-zh",
+    "x-title-ru",
     "deprecated",
     "x-ozon-replaced-by",
     "x-ozon-sunset",
@@ -135,6 +137,11 @@ def draft_operation(
     title = (zh or {}).get("summary") or page.get("title_zh")
     if title:
         op["x-title-zh"] = str(title).strip()
+    ru = next(
+        (o.get("summary") for d, o in described if "-ru-" in d.source and o.get("summary")), None
+    )
+    if ru:
+        op["x-title-ru"] = " ".join(str(ru).split())
     successors: list[str] = []
     dep = False
     for d, o in described:
@@ -155,7 +162,7 @@ def draft_operation(
                     + ", ".join(f"`{s}`" for s in successors)
                     + ".",
                 )
-    if any("BetaMethod" in d.tags(o) for d, o in described):
+    if is_beta(doc, rop):
         op["x-ozon-beta"] = True
     op["x-ozon-safe"] = is_safe(method, path)
     if not op["x-ozon-safe"]:

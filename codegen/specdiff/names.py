@@ -288,11 +288,17 @@ def dedupe(spec: dict[str, Any]) -> dict[str, str]:
         merged.update(found)
 
 
+def webhook_schemas(spec: dict[str, Any]) -> set[str]:
+    """Schemas the push notifications (``webhooks``) reach; they follow their own ``Push*`` names."""
+    roots = {ref_name(r["$ref"]) for r in refs_in(spec.get("webhooks") or {})}
+    return closure(spec["components"]["schemas"], roots)
+
+
 def drop_unused(spec: dict[str, Any]) -> list[str]:
-    """Remove schemas no operation (or shared response) reaches."""
+    """Remove schemas no operation (or shared response, or push notification) reaches."""
     schemas: dict[str, Any] = spec["components"]["schemas"]
     sides = schema_sides(spec)
-    used = sides["request"] | sides["response"]
+    used = sides["request"] | sides["response"] | webhook_schemas(spec)
     gone = [n for n in schemas if n not in used and n not in FIXED]
     for n in gone:
         del schemas[n]

@@ -28,6 +28,7 @@ TYPE_FIXES: dict[str, tuple[str, str | None]] = {
 
 #: Reference files by the source name the spec records in ``x-ozon-example-source``, newest first.
 KNOWN_FILES: dict[str, str] = {
+    "ozon-seller-openapi-ru-2026-08.json": "ozon-swagger-ru-2026-08",
     "ozon-seller-openapi-zh-2026-06.json": "ozon-swagger-zh-2026-06",
     "ozon-seller-openapi-ru-2026-05.json": "ozon-swagger-ru-2026-05",
     "ozon-seller-openapi-ru-2025-09.json": "ozon-swagger-ru-2025-09",

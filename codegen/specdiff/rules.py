@@ -72,6 +72,17 @@ _SUNSET_ZH = re.compile(
 )
 
 
+def is_beta(doc: RefDoc, op: dict[str, Any]) -> bool:
+    """Ozon files the operation under a beta tag: ``BetaMethod`` or any other tag of the
+    ``x-tagGroups`` group that holds it (``x-ozon-beta``)."""
+    beta = {"BetaMethod"}
+    for group in doc.data.get("x-tagGroups") or []:
+        tags = group.get("tags") or []
+        if "BetaMethod" in tags:
+            beta |= set(tags)
+    return bool(set(doc.tags(op)) & beta)
+
+
 def sunset(op: dict[str, Any]) -> str | None:
     """The day (``YYYY-MM-DD``) a reference operation says Ozon switches it off
     (``x-ozon-sunset``): "будет отключён 16 марта 2026 года", "2026年3月16日停用"."""

@@ -257,6 +257,9 @@ def _spec_walk(
                 items = next((a.get("items") for a in alts if isinstance(a.get("items"), dict)), {})
                 enum_node, _ = spec.resolve(items or {})
             vals = enum_node.get("enum")
+            items_noted = (
+                primary == "array" and "x-ozon-note" in enum_node and "properties" not in enum_node
+            )
             f = Field(
                 fpath,
                 primary,
@@ -264,7 +267,7 @@ def _spec_walk(
                 enum=frozenset(v for v in vals if v is not None) if vals else None,
                 required=pname in req,
                 nullable=nullable,
-                noted=obj_noted or "x-ozon-note" in p or "x-ozon-note" in target,
+                noted=obj_noted or "x-ozon-note" in p or "x-ozon-note" in target or items_noted,
                 deprecated=bool(p.get("deprecated")),
                 description=p.get("description"),
                 schema_name=name,
@@ -316,3 +319,32 @@ def ref_node_at(doc: RefDoc, root: dict[str, Any], key: str) -> dict[str, Any] |
             return None
         node = p
     return node
+
+
+def spec_paths(spec: SpecSchemas, schema: dict[str, Any] | None) -> set[str]:
+    """Every display path of a spec body schema, through every alternative: a field that may be
+    one object or a list of them (``anyOf``) has both ``a.b`` and ``a[].b``."""
+    out: set[str] = set()
+    if schema:
+        _paths_walk(spec, schema, "", out, (), 0)
+    return out
+
+
+def _paths_walk(
+    spec: SpecSchemas,
+    node: dict[str, Any],
+    path: str,
+    out: set[str],
+    stack: tuple[str, ...],
+    depth: int,
+) -> None:
+    if depth > MAX_DEPTH:
+        return
+    for suffix, obj, name in _spec_objects(spec, node):
+        if name is not None and name in stack:
+            continue
+        inner = (*stack, name) if name is not None else stack
+        for pname, p in (obj.get("properties") or {}).items():
+            fpath = join(path + suffix, pname)
+            out.add(fpath)
+            _paths_walk(spec, p, fpath, out, inner, depth + 1)

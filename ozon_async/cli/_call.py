@@ -133,12 +133,12 @@ def _is_json(content_type: str) -> bool:
 
 
 def _note_deprecated(session: Session, op: Operation) -> None:
-    if op.deprecated:
+    if op.deprecated or op.removed:
         from ozon_async.resources._registry import OPERATIONS
 
         succ = OPERATIONS.get(op.replaced_by or "")
-        hint = f"; use {dotted(succ)} ({succ.key})" if succ is not None else ""
-        session.say(f"ozon: warning: {op.key} is deprecated by Ozon{hint}{op.sunset_note()}")
+        name = f"{dotted(succ)} ({succ.key})" if succ is not None else None
+        session.say(f"ozon: warning: {op.key} is {op.lifecycle_warning(name)}")
 
 
 def _log_response(session: Session, resp: APIResponse[Any]) -> None:

@@ -9,10 +9,11 @@ import difflib
 import importlib
 import inspect
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
+from ozon_async import _ru
 from ozon_async._operation import Operation
 from ozon_async.resources._registry import OPERATIONS
 
@@ -92,22 +93,47 @@ def find_operation(text: str) -> Operation:
     raise UnknownOperation(f"unknown operation {text!r}{hint} (search with: ozon ops TEXT)")
 
 
+@cache
 def _haystack(op: Operation) -> str:
-    parts = [dotted(op), op.key, op.operation_id, op.summary, title_zh(op) or ""]
-    return " ".join(parts).casefold()
+    parts = [dotted(op), op.key, op.operation_id, op.summary, title_zh(op) or "", op.title_ru or ""]
+    return _ru.fold(" ".join(parts))
 
 
-def search(text: str | None = None, group: str | None = None) -> list[Operation]:
-    """Operations whose name, path, operationId, English summary or Chinese title contain every
-    word of ``text`` (case-insensitive), optionally only those of ``group``. Methods named by
-    the text come first, then names containing it, then paths, then the rest (deprecated
-    operations last within each, otherwise registry order)."""
+@cache
+def _stems_ru(op: Operation) -> frozenset[str]:
+    return _ru.title_stems(op.title_ru)
+
+
+def _matches(word: str, op: Operation) -> bool:
+    """One search word is in the operation's texts; a Russian word also by its stem in the
+    Russian title ("остатков" finds "остатки") or by its English glossary words."""
+    if word in _haystack(op):
+        return True
+    if not _ru.is_cyrillic(word):
+        return False
+    stem = _ru.stem(word)
+    if any(s.startswith(stem) for s in _stems_ru(op)):
+        return True
+    return any(term in _haystack(op) for term in _ru.english_terms(word))
+
+
+def search(
+    text: str | None = None, group: str | None = None, include_removed: bool = False
+) -> list[Operation]:
+    """Operations whose name, path, operationId, English summary, Chinese or Russian title
+    contain every word of ``text`` (case- and ё/е-insensitive; Russian words also by their stem
+    and through the glossary of :mod:`ozon_async._ru`), optionally only those of ``group``.
+    Operations Ozon's reference no longer lists (``Operation.removed``) are left out unless
+    ``include_removed``. Methods named by the text come first, then names containing it, then
+    paths, then the rest (deprecated operations last within each, otherwise registry order)."""
     ops: Iterable[Operation] = OPERATIONS.values()
+    if not include_removed:
+        ops = [o for o in ops if o.removed is None]
     if group:
         wanted = group.replace("-", "_").casefold()
         ops = [o for o in ops if o.group.casefold() in (wanted, wanted + "_")]
-    words = (text or "").casefold().split()
-    found = [o for o in ops if all(w in _haystack(o) for w in words)]
+    words = _ru.fold(text or "").split()
+    found = [o for o in ops if all(_matches(w, o) for w in words)]
     if words:
         joined = "_".join(words)
 
@@ -121,7 +147,8 @@ def search(text: str | None = None, group: str | None = None) -> list[Operation]
                 level = 2
             else:
                 level = 3
-            return level, o.deprecated  # within a level, current operations first
+            # within a level, current operations first
+            return level, o.deprecated or o.removed is not None
 
         found.sort(key=rank)
     return found
@@ -153,11 +180,16 @@ def describe(op: Operation) -> str:
     facts = [f"operationId: {op.operation_id}"]
     if zh:
         facts.append(f"Chinese title: {zh}")
+    if op.title_ru:
+        facts.append(f"Russian title: {op.title_ru}")
     facts.append("only reads (retried after ambiguous failures)" if op.safe else "changes data")
-    if op.deprecated:
-        facts.append(
-            "deprecated" + (f"; use {_successor(op.replaced_by)}" if op.replaced_by else "")
-        )
+    if op.deprecated or op.removed:
+        state = "deprecated" if op.deprecated else "removed"
+        if op.deprecated and op.removed:
+            state += f", and Ozon's reference no longer lists it (since {op.removed})"
+        elif op.removed:
+            state += f": Ozon's reference no longer lists it (since {op.removed})"
+        facts.append(state + (f"; use {_successor(op.replaced_by)}" if op.replaced_by else ""))
     if op.rate_limit is not None:
         rl = op.rate_limit
         facts.append(f"rate limit: {rl.requests} per {rl.period:g} s per Client-Id")

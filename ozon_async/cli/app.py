@@ -1,4 +1,4 @@
-"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``, and
+"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``, ``push``, and
 from :mod:`~ozon_async.cli._flows` the workflows ``stocks push``, ``prices push``,
 ``report postings`` and ``mcp``.
 
@@ -78,14 +78,21 @@ def cli() -> None:
 @click.argument("text", nargs=-1, shell_complete=_complete_operation)
 @click.option("-g", "--group", metavar="GROUP", help="Only operations of this group.")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
-def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
-    """Search operations by name, path, English summary or Chinese title; with an exact name,
-    show its documentation.
+@click.option(
+    "--all",
+    "include_removed",
+    is_flag=True,
+    help="Also operations Ozon's reference no longer lists (removed).",
+)
+def ops(text: tuple[str, ...], group: str | None, as_json: bool, include_removed: bool) -> None:
+    """Search operations by name, path, English summary, Chinese or Russian title; with an
+    exact name, show its documentation.
 
     \b
-    ozon ops                       every operation
+    ozon ops                       every current operation (--all: removed ones too)
     ozon ops fbs list              words in any order, all must match
     ozon ops 库存                  Chinese titles
+    ozon ops остатки               Russian titles and words, any case or form
     ozon ops -g posting
     ozon ops posting.fbs_list_v4   parameters, limits, pagination
     """
@@ -105,7 +112,7 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
         else:
             click.echo(_ops.describe(op))
             return
-    found = _ops.search(query, group)
+    found = _ops.search(query, group, include_removed)
     if as_json:
         import json
 
@@ -117,8 +124,10 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
                 "operation_id": o.operation_id,
                 "summary": o.summary,
                 "title_zh": _ops.title_zh(o),
+                "title_ru": o.title_ru,
                 "safe": o.safe,
                 "deprecated": o.deprecated,
+                "removed": o.removed,
                 "paginated": o.pagination is not None,
                 "subscription": list(o.subscription.any_of) if o.subscription else None,
             }
@@ -127,7 +136,9 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not found:
-        click.echo(f"ozon: no operation matches {query!r}", err=True)
+        hidden = [] if include_removed else _ops.search(query, group, include_removed=True)
+        hint = f" ({len(hidden)} removed operations match; add --all)" if hidden else ""
+        click.echo(f"ozon: no operation matches {query!r}{hint}", err=True)
         raise click.exceptions.Exit(1)
     if sys.stdout.isatty():
         from rich.console import Console
@@ -141,13 +152,17 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool) -> None:
         table.add_column("summary")
         for o in found:
             summary = escape(o.summary)
-            if o.deprecated and "deprecated" not in o.summary:
+            if o.removed:
+                summary += " [dim](removed)[/dim]"
+            elif o.deprecated and "deprecated" not in o.summary:
                 summary += " [dim](deprecated)[/dim]"
             table.add_row(_ops.dotted(o), o.key, "read" if o.safe else "write", summary)
         Console().print(table)
         return
     for o in found:
         flag = " (deprecated)" if o.deprecated and "deprecated" not in o.summary else ""
+        if o.removed:
+            flag = " (removed)"
         kind = "read" if o.safe else "write"
         click.echo(f"{_ops.dotted(o)}\t{o.key}\t{kind}\t{o.summary}{flag}")
 
@@ -443,3 +458,12 @@ def _add_workflows() -> None:
 
 
 _add_workflows()
+
+
+def _add_push() -> None:
+    from ozon_async.cli.push import push
+
+    cli.add_command(push)
+
+
+_add_push()

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from ozon_async import _ru
 from ozon_async._client import OPERATIONS
 from ozon_async._operation import Operation
 
@@ -152,20 +153,26 @@ _VERSION = re.compile(r"v\d+$")
 
 
 def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text.replace("_", " "))]
+    return _ru.words(text)
 
 
 @cache
 def _haystacks(api: str = SELLER) -> list[tuple[Operation, str, str, set[str]]]:
-    """(operation, Chinese title, lower-cased text, words) for every operation of ``api``."""
+    """(operation, Chinese title, folded text, words) for every operation of ``api``."""
     out = []
     for op in operations(api).values():
         if not tool_operation(op):
             continue
         zh = str(op_spec(op).get("x-title-zh") or "")
-        text = " ".join([op.key, op_id(op), op.operation_id, op.summary, zh]).lower()
+        parts = [op.key, op_id(op), op.operation_id, op.summary, zh, op.title_ru or ""]
+        text = _ru.fold(" ".join(parts))
         out.append((op, zh, text, set(_words(text))))
     return out
+
+
+@cache
+def _russian_stems(op: Operation) -> frozenset[str]:
+    return _ru.title_stems(op.title_ru)
 
 
 def _stem(word: str) -> str:
@@ -174,7 +181,7 @@ def _stem(word: str) -> str:
 
 
 def _score(query: str, terms: list[str], op: Operation, text: str, words: set[str]) -> float:
-    q = query.lower().strip()
+    q = _ru.fold(query.strip())
     if q in (op.key.lower(), op.path.lower(), op_id(op).lower(), op.operation_id.lower()):
         return 1000.0
     score = 0.0
@@ -186,8 +193,21 @@ def _score(query: str, terms: list[str], op: Operation, text: str, words: set[st
                 score += 1.0  # the thing the operation acts on
         elif any(w.startswith(term) for w in words):
             score += 2.0  # "stock" finds "stocks"
+        elif _ru.is_cyrillic(term) and _ru.stem(term) in _russian_stems(op):
+            score += 3.0  # "остатков" finds "остатки"
+        elif _ru.is_cyrillic(term) and any(
+            s.startswith(_ru.stem(term)) for s in _russian_stems(op)
+        ):
+            score += 2.0
         elif term in text:
             score += 1.0  # Chinese titles have no spaces between words; substrings count
+        elif any(
+            e in words or any(w.startswith(e) for w in words) for e in _ru.english_terms(term)
+        ):
+            score += 2.0  # "склады" finds "warehouse": the glossary of ozon_async._ru
+            acts_on = {_stem(w) for w in re.split(r"[-_]", last)}
+            if any(_stem(e) in acts_on for e in _ru.english_terms(term)):
+                score += 1.0
         else:
             return 0.0  # every term must match somewhere
     if q and q in text:
@@ -196,22 +216,30 @@ def _score(query: str, terms: list[str], op: Operation, text: str, words: set[st
     stems = {_stem(t) for t in terms}
     path_words = [w for w in re.split(r"[/_\-]+", op.path.lower()) if w and not _VERSION.match(w)]
     score -= 0.2 * sum(1 for w in path_words if _stem(w) not in stems)
-    if op.deprecated:
+    if op.deprecated or op.removed:
         score -= 0.5  # the successor first
     return score
 
 
-def search(query: str, limit: int = 20, apis: tuple[str, ...] = (SELLER,)) -> dict[str, Any]:
-    """Operations of ``apis`` whose method, path, ``group.name``, operationId, English summary or
-    Chinese title contain every word of ``query`` (prefixes count: "stock" finds "stocks"), best
-    first."""
+def search(
+    query: str, limit: int = 20, apis: tuple[str, ...] = (SELLER,), include_removed: bool = False
+) -> dict[str, Any]:
+    """Operations of ``apis`` whose method, path, ``group.name``, operationId, English summary,
+    Chinese or Russian title contain every word of ``query`` (prefixes count: "stock" finds
+    "stocks"; Russian words match in any case or form, ё as е, and find English words through
+    the glossary of :mod:`ozon_async._ru`), best first. Operations Ozon's reference no longer
+    lists are left out unless ``include_removed``."""
     query = str(query)
-    terms = _words(query) or ([query.strip().lower()] if query.strip() else [])
+    terms = _words(query) or ([_ru.fold(query.strip())] if query.strip() else [])
     if not terms:
         raise ValueError("query is empty: give a word of the name, path or title")
     scored = []
+    hidden = 0
     for op, zh, text, words in [h for api in apis for h in _haystacks(api)]:
         s = _score(query, terms, op, text, words)
+        if s > 0 and op.removed and not include_removed:
+            hidden += 1
+            continue
         if s > 0:
             scored.append((-s, op.path, op.method, op, zh))
     scored.sort(key=lambda t: (t[0], t[1], t[2]))
@@ -224,9 +252,16 @@ def search(query: str, limit: int = 20, apis: tuple[str, ...] = (SELLER,)) -> di
         )
     if not scored:
         answer["note"] = (
-            "nothing matches every word; try fewer or other words (English or Chinese), "
-            "a path fragment like /v2/products, or a group name like posting"
+            "nothing matches every word; try fewer or other words (English, Russian or "
+            "Chinese), a path fragment like /v2/products, or a group name like posting"
         )
+    if hidden:
+        answer["removed_hidden"] = hidden
+        more = (
+            f"{hidden} operations that Ozon's reference no longer lists also match; "
+            "include_removed=true shows them"
+        )
+        answer["note"] = f"{answer['note']}; {more}" if "note" in answer else more
     return answer
 
 
@@ -239,14 +274,19 @@ def _brief(op: Operation, zh: str) -> dict[str, Any]:
     }
     if zh:
         item["title_zh"] = zh
+    if op.title_ru:
+        item["title_ru"] = op.title_ru
     if api_of(op) == PERFORMANCE:
         item["api"] = "performance (advertising)"
     if op.pagination is not None:
         item["paginated"] = True
     if op.subscription is not None:
         item["subscription"] = op.subscription.text
-    if op.deprecated:
-        item["deprecated"] = True
+    if op.removed:
+        item["removed"] = op.removed
+    if op.deprecated or op.removed:
+        if op.deprecated:
+            item["deprecated"] = True
         if op.replaced_by:
             succ = operations(api_of(op)).get(op.replaced_by)
             item["replaced_by"] = op_id(succ) if succ else op.replaced_by
@@ -388,6 +428,8 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
     }
     if zh:
         answer["title_zh"] = zh
+    if op.title_ru:
+        answer["title_ru"] = op.title_ru
     if item.get("description"):
         answer["description"] = item["description"]
     answer["safety"] = safety(op)
@@ -447,6 +489,12 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
         pag["tool"] = "fetch_all(operation, arguments, max_items) walks the pages"
         answer["pagination"] = pag
     answer["deprecated"] = op.deprecated
+    if op.removed:
+        answer["removed"] = op.removed
+        answer["removed_note"] = (
+            f"Ozon's reference no longer lists this operation (since {op.removed}); it may still "
+            "work for some sellers, but Ozon may refuse it at any time"
+        )
     if performance:
         answer["api"] = "performance (advertising)"
     if op.replaced_by:

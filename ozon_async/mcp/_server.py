@@ -77,11 +77,12 @@ def tool_definitions(settings: Settings) -> list[_ToolSpec]:
             "search_operations",
             "Search Ozon Seller API operations",
             "Find operations of the Ozon Seller API by words of their name, path, English "
-            'summary or Chinese title ("stock", "posting fbs list", "/v2/products", '
-            '"库存"), and of the Performance (advertising) API when the server has its '
-            'credentials (ids perf.*: "campaign", "bid", "statistics"). Returns ids, paths, '
+            'summary, Chinese or Russian title ("stock", "posting fbs list", "/v2/products", '
+            '"库存", "остатки"), and of the Performance (advertising) API when the server has '
+            'its credentials (ids perf.*: "campaign", "bid", "statistics"). Returns ids, paths, '
             "one-line summaries and the safety level: read (call_read), write or destructive "
-            "(call_write; bid changes are writes). Sends nothing to Ozon.",
+            "(call_write; bid changes are writes). Operations Ozon's reference no longer lists "
+            "are left out unless include_removed is true. Sends nothing to Ozon.",
             {
                 "query": {"type": "string", "description": "Words to look for."},
                 "limit": {
@@ -90,6 +91,11 @@ def tool_definitions(settings: Settings) -> list[_ToolSpec]:
                     "maximum": 100,
                     "default": 20,
                     "description": "How many operations to return, best first.",
+                },
+                "include_removed": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Also operations Ozon's reference no longer lists.",
                 },
             },
             ("query",),

@@ -286,9 +286,9 @@ class Tools:
     @staticmethod
     def _header(op: Operation, shop: str) -> dict[str, Any]:
         head: dict[str, Any] = {"operation": op.key, "id": _catalog.op_id(op), "shop": shop}
-        if op.deprecated:
-            succ = f"; use {op.replaced_by} instead" if op.replaced_by else ""
-            head["warning"] = f"deprecated by Ozon{succ}{op.sunset_note()}"
+        warning = op.lifecycle_warning()
+        if warning is not None:
+            head["warning"] = warning
         return head
 
     @staticmethod
@@ -338,15 +338,24 @@ class Tools:
             raise _api_error(exc) from None
 
     # ----------------------------------------------------------------- tools
-    async def search_operations(self, query: Any, limit: Any = 20) -> Answer:
+    async def search_operations(
+        self, query: Any, limit: Any = 20, include_removed: Any = False
+    ) -> Answer:
         if not isinstance(query, str):
             raise ToolError("invalid_arguments", "query must be text", field="query", sent=False)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
             raise ToolError(
                 "invalid_arguments", "limit must be 1 to 100", field="limit", sent=False
             )
+        if not isinstance(include_removed, bool):
+            raise ToolError(
+                "invalid_arguments",
+                "include_removed must be true or false",
+                field="include_removed",
+                sent=False,
+            )
         try:
-            return Answer(_catalog.search(query, limit, self.shops.apis))
+            return Answer(_catalog.search(query, limit, self.shops.apis, include_removed))
         except ValueError as exc:
             raise ToolError("invalid_arguments", str(exc), field="query", sent=False) from None
 

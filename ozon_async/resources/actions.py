@@ -98,7 +98,8 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表).
+        ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表 /
+        Получить список доступных товаров для автодобавления в акцию).
 
         Deprecated: use ``POST /v2/actions/auto-add/products/candidates``
         (``client.actions.auto_add_products_candidates_v2``) instead. Ozon switches it off on
@@ -208,7 +209,8 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品).
+        ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品 / Удалить
+        товары из автодобавления в акцию).
 
         Deprecated: use ``POST /v2/actions/auto-add/products/delete``
         (``client.actions.auto_add_products_delete_v2``) instead. Ozon switches it off on
@@ -318,7 +320,8 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表).
+        ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表 / Получить
+        список товаров из автодобавления в акцию).
 
         Deprecated: use ``POST /v2/actions/auto-add/products/list``
         (``client.actions.auto_add_products_list_v2``) instead. Ozon switches it off on
@@ -430,7 +433,8 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品).
+        ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品 / Добавить
+        или обновить товары в автодобавлении в акцию).
 
         Deprecated: use ``POST /v2/actions/auto-add/products/update``
         (``client.actions.auto_add_products_update_v2``) instead. Ozon switches it off on
@@ -530,7 +534,8 @@ class ActionsResource(Resource):
         previous answer. Offset paging is no longer supported. Add products to the promotion
         with /v1/actions/products/activate.
 
-        ``POST /v1/actions/candidates`` (Ozon docs: 可用的促销商品清单).
+        ``POST /v1/actions/candidates`` (Ozon docs: 可用的促销商品清单 / Список доступных для акции
+        товаров).
 
         Deprecated: use ``POST /v2/actions/candidates`` (``client.actions.candidates_v2``)
         instead. Ozon switches it off on 2026-10-13. Calling it emits ``DeprecationWarning``.
@@ -624,7 +629,8 @@ class ActionsResource(Resource):
         approved. Get request ids from /v2/actions/discounts-task/list. The answer counts
         successful and failed status changes and explains each failure.
 
-        ``POST /v1/actions/discounts-task/approve`` (Ozon docs: 同意折扣申请).
+        ``POST /v1/actions/discounts-task/approve`` (Ozon docs: 同意折扣申请 / Согласовать заявку на
+        скидку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -663,7 +669,8 @@ class ActionsResource(Resource):
         /v2/actions/discounts-task/list. The answer counts successful and failed status changes
         and explains each failure.
 
-        ``POST /v1/actions/discounts-task/decline`` (Ozon docs: 取消折扣申请).
+        ``POST /v1/actions/discounts-task/decline`` (Ozon docs: 取消折扣申请 / Отклонить заявку на
+        скидку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -707,7 +714,7 @@ class ActionsResource(Resource):
         switched off: use /v2/actions/discounts-task/list instead. Approve or decline the
         requests with /v1/actions/discounts-task/approve and /v1/actions/discounts-task/decline.
 
-        ``POST /v1/actions/discounts-task/list`` (Ozon docs: 申请折扣列表).
+        ``POST /v1/actions/discounts-task/list`` (Ozon docs: 申请折扣列表 / Список заявок на скидку).
 
         Deprecated: use ``POST /v2/actions/discounts-task/list``
         (``client.actions.discounts_task_list_v2``) instead. Calling it emits
@@ -763,7 +770,7 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/actions/discounts-task/list``.
+        ``POST /v2/actions/discounts-task/list`` (Ozon docs: Получить список заявок на скидку).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -805,7 +812,7 @@ class ActionsResource(Resource):
         /v1/actions/candidates, /v1/actions/products, /v1/actions/products/activate and
         /v1/actions/products/deactivate.
 
-        ``GET /v1/actions`` (Ozon docs: 活动清单).
+        ``GET /v1/actions`` (Ozon docs: 活动清单 / Список акций).
 
         Only reads: retried after timeouts and server errors.
 
@@ -842,7 +849,8 @@ class ActionsResource(Resource):
         promotion id from /v1/actions and eligible products from /v1/actions/candidates. The
         answer lists the products that were added and those that were rejected, with the reason.
 
-        ``POST /v1/actions/products/activate`` (Ozon docs: 在促销活动中增加一个商品).
+        ``POST /v1/actions/products/activate`` (Ozon docs: 在促销活动中增加一个商品 / Добавить товар в
+        акцию).
 
         Deprecated: use ``POST /v1/actions/products/update``
         (``client.actions.products_update_v1``) instead. Ozon switches it off on 2026-10-13.
@@ -890,7 +898,8 @@ class ActionsResource(Resource):
         /v1/actions/products. The answer lists the products that were removed and those that
         could not be removed, with the reason.
 
-        ``POST /v1/actions/products/deactivate`` (Ozon docs: 从活动中删除商品).
+        ``POST /v1/actions/products/deactivate`` (Ozon docs: 从活动中删除商品 / Удалить товары из
+        акции).
 
         Deprecated: use ``POST /v2/actions/products/deactivate``
         (``client.actions.products_deactivate_v2``) instead. Ozon switches it off on 2026-10-13.
@@ -1030,7 +1039,8 @@ class ActionsResource(Resource):
         from the previous answer. Offset paging is no longer supported. Remove products with
         /v1/actions/products/deactivate.
 
-        ``POST /v1/actions/products`` (Ozon docs: 参与 活动的商品列表).
+        ``POST /v1/actions/products`` (Ozon docs: 参与 活动的商品列表 / Список участвующих в акции
+        товаров).
 
         Deprecated: use ``POST /v2/actions/products`` (``client.actions.products_v2``) instead.
         Ozon switches it off on 2026-10-13. Calling it emits ``DeprecationWarning``.

@@ -56,6 +56,7 @@ from ozon_async.types.analytics import (
     AnalyticsStockOnWarehousesV2ResponseResultRow,
     AnalyticsStocksV1Request,
     AnalyticsStocksV1RequestItemTagsItem,
+    AnalyticsStocksV1RequestPlacementZoneItem,
     AnalyticsStocksV1RequestTurnoverGradesItem,
     AnalyticsStocksV1Response,
     AnalyticsTurnoverStocksV1Request,
@@ -98,7 +99,11 @@ class AnalyticsResource(Resource):
         with limit (up to 1000, default 100) and offset. Get the list of clusters and overall
         figures with /v1/analytics/average-delivery-time first.
 
-        ``POST /v1/analytics/average-delivery-time/details`` (Ozon docs: 获取平均配送时间的详细分析).
+        ``POST /v1/analytics/average-delivery-time/details`` (Ozon docs: 获取平均配送时间的详细分析 /
+        Получить детальную аналитику по среднему времени доставки).
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -143,7 +148,11 @@ class AnalyticsResource(Resource):
         delivery-time, and for per-product detail use /v1/analytics/average-delivery-
         time/details.
 
-        ``POST /v1/analytics/average-delivery-time/summary`` (Ozon docs: 获取平均配送时间的总体分析).
+        ``POST /v1/analytics/average-delivery-time/summary`` (Ozon docs: 获取平均配送时间的总体分析 /
+        Получить общую аналитику по среднему времени доставки).
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -179,7 +188,11 @@ class AnalyticsResource(Resource):
         cluster, call /v1/analytics/average-delivery-time/details; for the overall summary, call
         /v1/analytics/average-delivery-time/summary.
 
-        ``POST /v1/analytics/average-delivery-time`` (Ozon docs: 获取平均配送时间的分析数据).
+        ``POST /v1/analytics/average-delivery-time`` (Ozon docs: 获取平均配送时间的分析数据 / Получить
+        аналитику по среднему времени доставки).
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -233,7 +246,7 @@ class AnalyticsResource(Resource):
         Subscription: Full data needs a Premium Plus or Premium Pro subscription; without one
         Ozon answers with part of the data.
 
-        ``POST /v1/analytics/data`` (Ozon docs: 分析数据).
+        ``POST /v1/analytics/data`` (Ozon docs: 分析数据 / Данные аналитики).
 
         Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
         per Client-Id; the client waits for a free slot. Paginated (offset style):
@@ -475,7 +488,7 @@ class AnalyticsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/analytics/manage/stocks``.
+        ``POST /v1/analytics/manage/stocks`` (Ozon docs: Управление остатками).
 
         Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
         Ozon switches it off on 2026-01-22. Calling it emits ``DeprecationWarning``.
@@ -539,7 +552,8 @@ class AnalyticsResource(Resource):
         Subscription: Full data needs a Premium, Premium Plus or Premium Pro subscription;
         without one Ozon answers with part of the data.
 
-        ``POST /v1/analytics/product-queries/details`` (Ozon docs: 有关特定商品查询的信息).
+        ``POST /v1/analytics/product-queries/details`` (Ozon docs: 有关特定商品查询的信息 / Получить
+        детализацию запросов по товару).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -606,7 +620,8 @@ class AnalyticsResource(Resource):
         Subscription: Full data needs a Premium, Premium Plus or Premium Pro subscription;
         without one Ozon answers with part of the data.
 
-        ``POST /v1/analytics/product-queries`` (Ozon docs: 获取商品搜索查询信息).
+        ``POST /v1/analytics/product-queries`` (Ozon docs: 获取商品搜索查询信息 / Получить информацию о
+        запросах моих товаров).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -663,7 +678,7 @@ class AnalyticsResource(Resource):
         warehouse type and page with `limit` and `offset`. Deprecated: Ozon plans to turn it
         off; use /v1/analytics/stocks.
 
-        ``POST /v2/analytics/stock_on_warehouses``.
+        ``POST /v2/analytics/stock_on_warehouses`` (Ozon docs: Отчёт по остаткам и товарам).
 
         Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
         Calling it emits ``DeprecationWarning``.
@@ -705,7 +720,9 @@ class AnalyticsResource(Resource):
         cluster_ids: Sequence[int] | None = None,
         item_tags: Sequence[AnalyticsStocksV1RequestItemTagsItem] | None = None,
         macrolocal_cluster_ids: Sequence[int] | None = None,
+        placement_zone: Sequence[AnalyticsStocksV1RequestPlacementZoneItem] | None = None,
         turnover_grades: Sequence[AnalyticsStocksV1RequestTurnoverGradesItem] | None = None,
+        unmarked_stocks_only: bool | None = None,
         warehouse_ids: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> AnalyticsStocksV1Response:
@@ -721,7 +738,7 @@ class AnalyticsResource(Resource):
         16:00 UTC). It replaces /v1/analytics/manage/stocks and
         /v2/analytics/stock_on_warehouses.
 
-        ``POST /v1/analytics/stocks``.
+        ``POST /v1/analytics/stocks`` (Ozon docs: Получить аналитику по остаткам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -732,10 +749,16 @@ class AnalyticsResource(Resource):
                 with `macrolocal_cluster_ids`.
             item_tags: Filter by product tag: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy
                 product; `NOVEL`: new product; `DISCOUNT`: discounted (markdown) product;
-                `FBS_RETURN`: product from an FBS return; `SUPER`: Super product.
+                `FBS_RETURN`: product from an FBS return; `SUPER`: Super product; `MARKABLE`: a
+                product that must carry Chestny ZNAK marking.
             macrolocal_cluster_ids: Filter by macrolocal cluster identifiers, taken from the
                 `macrolocal_cluster_ids` field of /v1/cluster/list or from /v2/cluster/list. Do
                 not combine with `cluster_ids`.
+            placement_zone: Only products stored in these placement zones: `PLACEMENT_ZONE_NONE`
+                no zone given; `CLOSED_ZONE` a closed (secured) zone; `DANGEROUS_GOOD` dangerous
+                goods; `PRODUCTS_PLUS_17` food products; `SORT` sortable goods; `NON_SORT_MEZ`
+                non-sortable goods; `OVERSIZE` bulky goods; `JEWELRY` jewellery; `UNRESOLVED`
+                the zone is not decided yet.
             turnover_grades: Filter by liquidity status: `TURNOVER_GRADE_NONE`: no status;
                 `DEFICIT`: stock lasts under 28 days; `POPULAR`: very popular, stock lasts 28 to
                 56 days; `ACTUAL`: popular, stock lasts 56 to 120 days; `SURPLUS`: sells slowly,
@@ -746,6 +769,8 @@ class AnalyticsResource(Resource):
                 the supply; `WAITING_FOR_SUPPLY`: no sellable stock, make a supply to start
                 collecting data; `WAS_DEFICIT`, `WAS_POPULAR`, `WAS_ACTUAL`, `WAS_SURPLUS`: had
                 that status during the last 56 days and has no stock now.
+            unmarked_stocks_only: Set to `true` to get only the products that still have to be
+                marked (Chestny ZNAK).
             warehouse_ids: Filter by warehouse identifiers.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
@@ -764,7 +789,9 @@ class AnalyticsResource(Resource):
                 "cluster_ids": cluster_ids,
                 "item_tags": item_tags,
                 "macrolocal_cluster_ids": macrolocal_cluster_ids,
+                "placement_zone": placement_zone,
                 "turnover_grades": turnover_grades,
+                "unmarked_stocks_only": unmarked_stocks_only,
                 "warehouse_ids": warehouse_ids,
             },
             call_options,
@@ -789,7 +816,7 @@ class AnalyticsResource(Resource):
         and `offset` are optional) or page through all products with `limit` (1 to 1000) and
         `offset`. At most 1 request per minute per `Client-Id`.
 
-        ``POST /v1/analytics/turnover/stocks``.
+        ``POST /v1/analytics/turnover/stocks`` (Ozon docs: Оборачиваемость товара).
 
         Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
         per Client-Id; the client waits for a free slot. Paginated (offset style):

@@ -36,7 +36,7 @@ class CancelReasonResource(Resource):
         whether the order can be cancelled at all, call /v1/order/cancel/check. For a single
         posting use /v1/cancel-reason/list-by-posting.
 
-        ``POST /v1/cancel-reason/list-by-order``.
+        ``POST /v1/cancel-reason/list-by-order`` (Ozon docs: Причины отмены заказа).
 
         Only reads: retried after timeouts and server errors.
 
@@ -72,7 +72,7 @@ class CancelReasonResource(Resource):
         posting number. Use a reason identifier from the answer as `reason_id` in
         /v1/posting/cancel. For a whole order use /v1/cancel-reason/list-by-order.
 
-        ``POST /v1/cancel-reason/list-by-posting``.
+        ``POST /v1/cancel-reason/list-by-posting`` (Ozon docs: Причины отмены отправления).
 
         Only reads: retried after timeouts and server errors.
 
@@ -108,7 +108,7 @@ class CancelReasonResource(Resource):
         reason/list-by-posting. Pass the chosen reason identifier to /v1/order/cancel or
         /v1/posting/cancel.
 
-        ``POST /v1/cancel-reason/list``.
+        ``POST /v1/cancel-reason/list`` (Ozon docs: Причины отмены отправлений).
 
         Only reads: retried after timeouts and server errors.
 

@@ -20,13 +20,40 @@ from ozon_async.types.cargoes import (
     CargoesCreateV1RequestCargoe,
     CargoesCreateV1Response,
     CargoesDeleteStatusV1Response,
+    CargoesDeleteStatusV2Response,
     CargoesDeleteV1Request,
     CargoesDeleteV1Response,
+    CargoesDeleteV2Request,
+    CargoesDeleteV2RequestTransportCargoDeletionType,
+    CargoesDeleteV2Response,
     CargoesGetV1Response,
+    CargoesGetV2Request,
+    CargoesGetV2RequestSupply,
+    CargoesGetV2Response,
+    CargoesLabelTransportByOrderCreateV1Response,
+    CargoesLabelTransportByOrderStatusV1Response,
+    CargoesLabelTransportCreateV1Request,
+    CargoesLabelTransportCreateV1Response,
+    CargoesLabelTransportStatusV1Response,
     CargoesRequest,
+    CargoesRequest2,
     CargoesRulesGetV1Response,
+    CargoesSuppliesGetV1Request,
+    CargoesSuppliesGetV1Response,
+    CargoesTransportActivateStatusV1Response,
+    CargoesTransportActivateV1Request,
+    CargoesTransportBindStatusV1Response,
+    CargoesTransportBindV1Request,
+    CargoesTransportBindV1RequestTransportCargoBind,
+    CargoesTransportBindV1Response,
+    CargoesTransportCreateStatusV1Response,
+    CargoesTransportCreateV1Request,
+    CargoesTransportCreateV1RequestTransportCargoe,
+    CargoesTransportCreateV1Response,
 )
 from ozon_async.types.common import (
+    SupplyOrderRequest,
+    WarehouseOperationResponse,
     WarehouseOperationStatusRequest,
 )
 
@@ -49,10 +76,14 @@ class CargoesResource(Resource):
         by /v1/cargoes/create. Deprecated: Ozon announced it would switch this method off on 7
         November 2025; use /v2/cargoes/create/info instead.
 
-        ``POST /v1/cargoes/create/info``.
+        ``POST /v1/cargoes/create/info`` (Ozon docs: Получить информацию по установке
+        грузомест).
 
         Deprecated: use ``POST /v2/cargoes/create/info`` (``client.cargoes.create_info_v2``)
         instead. Ozon switches it off on 2025-11-07. Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -89,7 +120,8 @@ class CargoesResource(Resource):
         Pass the `operation_id` returned by /v1/cargoes/create. In validation errors the product
         is identified by its barcode or article. Replaces /v1/cargoes/create/info.
 
-        ``POST /v2/cargoes/create/info``.
+        ``POST /v2/cargoes/create/info`` (Ozon docs: Получить информацию по установке
+        грузомест).
 
         Only reads: retried after timeouts and server errors.
 
@@ -131,7 +163,7 @@ class CargoesResource(Resource):
         created cargo place identifiers with /v2/cargoes/create/info. Use /v1/cargoes/rules/get
         to see which rules the supply still has to satisfy.
 
-        ``POST /v1/cargoes/create``.
+        ``POST /v1/cargoes/create`` (Ozon docs: Установка грузомест).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v2/cargoes/create/info``:
@@ -176,7 +208,8 @@ class CargoesResource(Resource):
         that method returned. The answer gives the status and, if something went wrong, the
         errors for the supply and for individual cargo places.
 
-        ``POST /v1/cargoes/delete/status``.
+        ``POST /v1/cargoes/delete/status`` (Ozon docs: Информация о статусе удаления
+        грузоместа).
 
         Only reads: retried after timeouts and server errors.
 
@@ -200,6 +233,45 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    async def delete_status_v2(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesDeleteStatusV2Response:
+        """Get the status of a cargo place deletion.
+
+        Reports the state of a deletion started with /v2/cargoes/delete: in progress, done, or
+        failed with the errors per supply, cargo place and transport cargo place. Pass the
+        `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v2/cargoes/delete/status`` (Ozon docs: Получить информацию о статусе удаления
+        грузомест и транспортных грузомест).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The state of the deletion and any errors.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/cargoes/delete/status"],
+            WarehouseOperationStatusRequest,
+            CargoesDeleteStatusV2Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
     @starts_task(OPERATIONS["POST /v1/cargoes/delete"], CargoesDeleteStatusV1Response)
     async def delete_v1(
         self,
@@ -215,7 +287,7 @@ class CargoesResource(Resource):
         asynchronously: the answer carries an `operation_id` to pass to
         /v1/cargoes/delete/status.
 
-        ``POST /v1/cargoes/delete``.
+        ``POST /v1/cargoes/delete`` (Ozon docs: Удалить грузоместо в заявке на поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -247,6 +319,63 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v2/cargoes/delete"], CargoesDeleteStatusV2Response)
+    async def delete_v2(
+        self,
+        *,
+        supply_id: int,
+        transport_cargo_deletion_type: CargoesDeleteV2RequestTransportCargoDeletionType,
+        cargo_ids: Sequence[int] | None = None,
+        transport_cargo_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesDeleteV2Response:
+        """Delete cargo places and transport cargo places of a supply.
+
+        Deletes cargo places (`cargo_ids`, up to 1500) and transport cargo places
+        (`transport_cargo_ids`, up to 40) of an FBO supply; pass the `supply_id`, at least one
+        of the two lists, and what happens to the cargo places on a deleted transport cargo
+        place (`transport_cargo_deletion_type`: unbound or deleted with it). The deletion runs
+        in the background: follow the `operation_id` with /v2/cargoes/delete/status.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v2/cargoes/delete`` (Ozon docs: Удалить грузоместа и транспортные грузоместа в
+        заявке на поставку).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
+        to undo. Starts a task reported by ``POST /v2/cargoes/delete/status``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
+
+        Args:
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+            transport_cargo_deletion_type: What happens to the cargo places on a deleted
+                transport cargo place: `UNBIND_CONTAINED_CARGOES` they are unbound and kept;
+                `DELETE_CONTAINED_CARGOES` they are deleted too. Required.
+            cargo_ids: Cargo places to delete, up to 1500.
+            transport_cargo_ids: Transport cargo places to delete, up to 40.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The identifier of the deletion, or why it cannot start.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/cargoes/delete"],
+            CargoesDeleteV2Request,
+            CargoesDeleteV2Response,
+            {
+                "supply_id": supply_id,
+                "transport_cargo_deletion_type": transport_cargo_deletion_type,
+                "cargo_ids": cargo_ids,
+                "transport_cargo_ids": transport_cargo_ids,
+            },
+            call_options,
+        )
+
     async def get_v1(
         self,
         *,
@@ -259,7 +388,7 @@ class CargoesResource(Resource):
         placement zone type and tracking status. Pass up to 100 `supply_ids` from /v3/supply-
         order/get.
 
-        ``POST /v1/cargoes/get``.
+        ``POST /v1/cargoes/get`` (Ozon docs: Получить информацию о грузоместах).
 
         Only reads: retried after timeouts and server errors.
 
@@ -284,6 +413,220 @@ class CargoesResource(Resource):
             call_options,
         )
 
+    async def get_v2(
+        self,
+        *,
+        supplies: Sequence[CargoesGetV2RequestSupply | Mapping[str, Any]],
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesGetV2Response:
+        """Get cargo places and transport cargo places of supplies.
+
+        Returns the cargo places and transport cargo places of FBO supplies: type, content type,
+        placement zone type, which transport cargo place a cargo place is on, tracking state
+        with the planned or actual arrival date, and the limits on boxes and pallets of each
+        supply. Pass, per supply, the `supply_id` and the `cargo_ids` to return.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v2/cargoes/get`` (Ozon docs: Получить информацию о грузоместах).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            supplies: Supplies with the cargo places to return. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The cargo places, transport cargo places and limits of each supply.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/cargoes/get"],
+            CargoesGetV2Request,
+            CargoesGetV2Response,
+            {
+                "supplies": supplies,
+            },
+            call_options,
+        )
+
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/label/transport-by-order/create"],
+        CargoesLabelTransportByOrderStatusV1Response,
+    )
+    async def label_transport_by_order_create_v1(
+        self,
+        *,
+        order_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesLabelTransportByOrderCreateV1Response:
+        """Generate transport cargo place labels for a supply order.
+
+        Starts generating the labels of the transport cargo places (pallets that hold cargo
+        places) of every supply of an FBO supply order. Pass the `order_id`. The answer holds an
+        `operation_id`; /v1/cargoes/label/transport-by-order/status reports when the PDF is
+        ready and gives its link, and which supplies were skipped.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/label/transport-by-order/create`` (Ozon docs: Сгенерировать этикетки
+        для транспортных грузомест по идентификатору поставки).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST /v1/cargoes/label/transport-by-
+        order/status``: ``.and_wait(...)`` starts it and waits until it is done;
+        ``.wait(task_id)`` waits for one already started.
+
+        Args:
+            order_id: Supply order identifier, from /v3/supply-order/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The identifier of the label generation, or why it cannot start.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/label/transport-by-order/create"],
+            SupplyOrderRequest,
+            CargoesLabelTransportByOrderCreateV1Response,
+            {
+                "order_id": order_id,
+            },
+            call_options,
+        )
+
+    async def label_transport_by_order_status_v1(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesLabelTransportByOrderStatusV1Response:
+        """Get the transport cargo place labels of a supply order.
+
+        Reports the state of a label generation started with /v1/cargoes/label/transport-by-
+        order/create; when it succeeded, the answer holds the link to the PDF and the supplies
+        that got no labels. Pass the `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/label/transport-by-order/status`` (Ozon docs: Получить статус
+        генерации этикеток для транспортных грузомеcт по идентификатору поставки).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The state of the generation and, when done, the PDF link.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/label/transport-by-order/status"],
+            WarehouseOperationStatusRequest,
+            CargoesLabelTransportByOrderStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/label/transport/create"], CargoesLabelTransportStatusV1Response
+    )
+    async def label_transport_create_v1(
+        self,
+        *,
+        supply_id: int,
+        transport_cargo_ids: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesLabelTransportCreateV1Response:
+        """Generate labels for transport cargo places of a supply.
+
+        Starts generating the labels of the transport cargo places of one FBO supply. Pass the
+        `supply_id` and, to print only some of them, `transport_cargo_ids` (all of the supply
+        when left out). The answer holds an `operation_id`; /v1/cargoes/label/transport/status
+        reports when the PDF is ready and gives its link.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/label/transport/create`` (Ozon docs: Сгенерировать этикетки
+        транспортных грузомест по идентификатору грузоместа).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/cargoes/label/transport/status``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
+
+        Args:
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+            transport_cargo_ids: Transport cargo places to print labels for; all of the supply
+                when left out.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The identifier of the label generation, or why it cannot start.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/label/transport/create"],
+            CargoesLabelTransportCreateV1Request,
+            CargoesLabelTransportCreateV1Response,
+            {
+                "supply_id": supply_id,
+                "transport_cargo_ids": transport_cargo_ids,
+            },
+            call_options,
+        )
+
+    async def label_transport_status_v1(
+        self,
+        *,
+        operation_id: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesLabelTransportStatusV1Response:
+        """Get the transport cargo place labels of a supply.
+
+        Reports the state of a label generation started with /v1/cargoes/label/transport/create;
+        when it succeeded, the answer holds the link to the PDF. Pass the `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/label/transport/status`` (Ozon docs: Получить статус генерации
+        этикеток транспортных грузомест по идентификатору грузоместа).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier, from /v1/cargoes/transport/create or
+                /v1/cargoes/label/transport/create.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The state of the generation and, when done, the PDF link.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/label/transport/status"],
+            CargoesRequest2,
+            CargoesLabelTransportStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
     async def rules_get_v1(
         self,
         *,
@@ -298,7 +641,7 @@ class CargoesResource(Resource):
         `supply_ids`. Each rule says whether it applies, whether it is mandatory and whether it
         is satisfied.
 
-        ``POST /v1/cargoes/rules/get``.
+        ``POST /v1/cargoes/rules/get`` (Ozon docs: Чек-лист по установке грузомест FBO).
 
         Only reads: retried after timeouts and server errors.
 
@@ -319,6 +662,319 @@ class CargoesResource(Resource):
             CargoesRulesGetV1Response,
             {
                 "supply_ids": supply_ids,
+            },
+            call_options,
+        )
+
+    async def supplies_get_v1(
+        self,
+        *,
+        supply_ids: Sequence[int],
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesSuppliesGetV1Response:
+        """List the cargo places and transport cargo places of supplies.
+
+        Returns, for each FBO supply, its transport cargo places with the cargo places bound to
+        each, and the cargo places bound to none, with their barcodes and content identifiers.
+        Pass the `supply_ids`; supplies that do not exist are listed apart.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/supplies/get`` (Ozon docs: Получить информацию о грузоместах в
+        поставках).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            supply_ids: Supply identifiers. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The cargo places of each supply, grouped by transport cargo place.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/supplies/get"],
+            CargoesSuppliesGetV1Request,
+            CargoesSuppliesGetV1Response,
+            {
+                "supply_ids": supply_ids,
+            },
+            call_options,
+        )
+
+    async def transport_activate_status_v1(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportActivateStatusV1Response:
+        """Get the status of switching transport cargo places.
+
+        Reports the state of a change started with /v1/cargoes/transport/activate: in progress,
+        done, or failed with the reasons. Pass the `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/transport/activate/status`` (Ozon docs: Получить статус включения или
+        отключения транспортных грузомест).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The state of the change and any errors.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/activate/status"],
+            WarehouseOperationStatusRequest,
+            CargoesTransportActivateStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/transport/activate"], CargoesTransportActivateStatusV1Response
+    )
+    async def transport_activate_v1(
+        self,
+        *,
+        is_transport: bool,
+        supply_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> WarehouseOperationResponse:
+        """Switch transport cargo places on or off for a supply.
+
+        Switches the use of transport cargo places (pallets carrying boxes) on or off for one
+        FBO supply. Pass the `supply_id` and `is_transport`; once a cargo place exists in the
+        supply, they can no longer be switched off. The change runs in the background: follow
+        the `operation_id` with /v1/cargoes/transport/activate/status.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/transport/activate`` (Ozon docs: Включить или отключить транспортные
+        грузоместа в поставке).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/cargoes/transport/activate/status``: ``.and_wait(...)`` starts it and waits until it
+        is done; ``.wait(task_id)`` waits for one already started.
+
+        Args:
+            is_transport: `true` to switch transport cargo places on, `false` to switch them
+                off. Required.
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The identifier of the operation.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/activate"],
+            CargoesTransportActivateV1Request,
+            WarehouseOperationResponse,
+            {
+                "is_transport": is_transport,
+                "supply_id": supply_id,
+            },
+            call_options,
+        )
+
+    async def transport_bind_status_v1(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportBindStatusV1Response:
+        """Get the status of binding cargo places.
+
+        Reports the state of a change started with /v1/cargoes/transport/bind: in progress,
+        done, or failed with the reasons. Pass the `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/transport/bind/status`` (Ozon docs: Получить статус связывания или
+        отвязывания грузомест и транспортных грузомест).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The state of the change and any errors.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/bind/status"],
+            WarehouseOperationStatusRequest,
+            CargoesTransportBindStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/transport/bind"], CargoesTransportBindStatusV1Response
+    )
+    async def transport_bind_v1(
+        self,
+        *,
+        supply_id: int,
+        cargoes_unbind_transport_cargoes: Sequence[int] | None = None,
+        transport_cargo_bind: Sequence[
+            CargoesTransportBindV1RequestTransportCargoBind | Mapping[str, Any]
+        ]
+        | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportBindV1Response:
+        """Bind cargo places to transport cargo places or unbind them.
+
+        Puts cargo places of an FBO supply on transport cargo places (`transport_cargo_bind`: a
+        transport cargo place and the cargo places it carries) and takes them off
+        (`cargoes_unbind_transport_cargoes`); pass at least one of the two and the `supply_id`.
+        Transport cargo places must be switched on for the supply
+        (/v1/cargoes/transport/activate). The change runs in the background: follow the
+        `operation_id` with /v1/cargoes/transport/bind/status.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/transport/bind`` (Ozon docs: Связать или отвязать грузоместа и
+        транспортные грузоместа).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/cargoes/transport/bind/status``: ``.and_wait(...)`` starts it and waits until it is
+        done; ``.wait(task_id)`` waits for one already started.
+
+        Args:
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+            cargoes_unbind_transport_cargoes: Cargo places to take off their transport cargo
+                places.
+            transport_cargo_bind: Transport cargo places and the cargo places to put on each.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The identifier of the operation, or why it cannot start.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/bind"],
+            CargoesTransportBindV1Request,
+            CargoesTransportBindV1Response,
+            {
+                "supply_id": supply_id,
+                "cargoes_unbind_transport_cargoes": cargoes_unbind_transport_cargoes,
+                "transport_cargo_bind": transport_cargo_bind,
+            },
+            call_options,
+        )
+
+    async def transport_create_status_v1(
+        self,
+        *,
+        operation_id: str | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportCreateStatusV1Response:
+        """Get the result of creating transport cargo places.
+
+        Reports the state of a creation started with /v1/cargoes/transport/create and, when it
+        succeeded, the identifiers and types of the new transport cargo places. Pass the
+        `operation_id`.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/transport/create/status`` (Ozon docs: Получить статус создания
+        транспортного грузоместа).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier, from /v1/cargoes/transport/create or
+                /v1/cargoes/label/transport/create.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The state of the creation, the new transport cargo places and any errors.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/create/status"],
+            CargoesRequest2,
+            CargoesTransportCreateStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    @starts_task(
+        OPERATIONS["POST /v1/cargoes/transport/create"], CargoesTransportCreateStatusV1Response
+    )
+    async def transport_create_v1(
+        self,
+        *,
+        supply_id: int,
+        transport_cargoes: Sequence[
+            CargoesTransportCreateV1RequestTransportCargoe | Mapping[str, Any]
+        ],
+        **call_options: Unpack[CallOptions],
+    ) -> CargoesTransportCreateV1Response:
+        """Create transport cargo places for a supply.
+
+        Creates transport cargo places (pallets that carry the cargo places of the supply) for
+        one FBO supply: pass the `supply_id` and, per type, how many to create. The creation
+        runs in the background: /v1/cargoes/transport/create/status reports the result with the
+        new identifiers; bind cargo places to them with /v1/cargoes/transport/bind.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/cargoes/transport/create`` (Ozon docs: Создать транспортное грузоместо).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST
+        /v1/cargoes/transport/create/status``: ``.and_wait(...)`` starts it and waits until it
+        is done; ``.wait(task_id)`` waits for one already started.
+
+        Args:
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+            transport_cargoes: How many transport cargo places of each type to create. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The identifier of the operation, or why it cannot start.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/cargoes/transport/create"],
+            CargoesTransportCreateV1Request,
+            CargoesTransportCreateV1Response,
+            {
+                "supply_id": supply_id,
+                "transport_cargoes": transport_cargoes,
             },
             call_options,
         )

@@ -43,7 +43,7 @@ class CargoesLabelResource(Resource):
         it until the status is `SUCCESS`, then download the PDF by the returned file identifier
         or link.
 
-        ``POST /v1/cargoes-label/create``.
+        ``POST /v1/cargoes-label/create`` (Ozon docs: Сгенерировать этикетки для грузомест).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/cargoes-label/get``:
@@ -86,7 +86,8 @@ class CargoesLabelResource(Resource):
         would switch this method off on 10 April 2026; use the `file_url` link returned by
         /v1/cargoes-label/get instead.
 
-        ``GET /v1/cargoes-label/file/{file_guid}``.
+        ``GET /v1/cargoes-label/file/{file_guid}`` (Ozon docs: Получить PDF с этикетками
+        грузовых мест).
 
         Deprecated: use ``POST /v1/cargoes-label/get`` (``client.cargoes_label.get_v1``)
         instead. Ozon switches it off on 2026-04-10. Calling it emits ``DeprecationWarning``.
@@ -126,7 +127,8 @@ class CargoesLabelResource(Resource):
         call later; once it is `SUCCESS`, `result` holds the file identifier and a link to the
         PDF with the labels. On failure, `errors` explains why.
 
-        ``POST /v1/cargoes-label/get``.
+        ``POST /v1/cargoes-label/get`` (Ozon docs: Получить идентификатор этикетки для
+        грузомест).
 
         Only reads: retried after timeouts and server errors.
 

@@ -86,9 +86,8 @@ class CarriageResource(Resource):
         sellers from CIS countries. Pass the carriage identifier, as returned by
         /v1/carriage/create or listed by /v2/carriage/delivery/list. This is a beta method.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
-        ``POST /v1/carriage/act-discrepancy/pdf``.
+        ``POST /v1/carriage/act-discrepancy/pdf`` (Ozon docs: Получить акт о расхождениях по
+        отгрузке FBS).
 
         Only reads: retried after timeouts and server errors.
 
@@ -128,7 +127,7 @@ class CarriageResource(Resource):
         ship postings in cargo places, also pass their number in `containers_count`. On success
         the answer is an empty object.
 
-        ``POST /v1/carriage/approve`` (Ozon docs: 发运确认).
+        ``POST /v1/carriage/approve`` (Ozon docs: 发运确认 / Подтверждение отгрузки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -170,7 +169,7 @@ class CarriageResource(Resource):
         cancelled. After deletion you can create a new carriage with a different set of
         postings.
 
-        ``POST /v1/carriage/cancel`` (Ozon docs: 发运删除).
+        ``POST /v1/carriage/cancel`` (Ozon docs: 发运删除 / Удаление отгрузки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -215,7 +214,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/approve``.
+        ``POST /v1/carriage/container/approve`` (Ozon docs: Подтвердить состав грузоместа).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -260,7 +259,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/cancel``.
+        ``POST /v1/carriage/container/cancel`` (Ozon docs: Отменить грузоместо).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -307,7 +306,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/create``.
+        ``POST /v1/carriage/container/create`` (Ozon docs: Создать грузоместо).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -352,7 +351,8 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/document/get``.
+        ``POST /v1/carriage/container/document/get`` (Ozon docs: Получить документы по
+        грузоместам — ТрН и лист отгрузки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -396,7 +396,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/fill``.
+        ``POST /v1/carriage/container/fill`` (Ozon docs: Наполнить грузоместо отправлениями).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -441,7 +441,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/get``.
+        ``POST /v1/carriage/container/get`` (Ozon docs: Получить информацию о грузоместах).
 
         Only reads: retried after timeouts and server errors.
 
@@ -479,7 +479,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/label/get``.
+        ``POST /v1/carriage/container/label/get`` (Ozon docs: Получить этикетку по грузоместам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -525,7 +525,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/list``.
+        ``POST /v1/carriage/container/list`` (Ozon docs: Получить список грузомест).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -576,7 +576,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/place-into``.
+        ``POST /v1/carriage/container/place-into`` (Ozon docs: Разместить коробки на палете).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -624,7 +624,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/remove-from``.
+        ``POST /v1/carriage/container/remove-from`` (Ozon docs: Убрать коробки с палеты).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -673,7 +673,8 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/remove-postings``.
+        ``POST /v1/carriage/container/remove-postings`` (Ozon docs: Убрать отправления из
+        грузоместа).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -716,7 +717,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/status/get``.
+        ``POST /v1/carriage/container/status/get`` (Ozon docs: Получить статус грузомест FBS).
 
         Only reads: retried after timeouts and server errors.
 
@@ -755,7 +756,8 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/task/info``.
+        ``POST /v1/carriage/container/task/info`` (Ozon docs: Получить статус задачи грузового
+        места).
 
         Only reads: retried after timeouts and server errors.
 
@@ -799,7 +801,7 @@ class CarriageResource(Resource):
         this feature is not available to you, create the carriage with
         /v2/posting/fbs/act/create instead.
 
-        ``POST /v1/carriage/create`` (Ozon docs: 创建发运).
+        ``POST /v1/carriage/create`` (Ozon docs: 创建发运 / Создание отгрузки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -843,7 +845,7 @@ class CarriageResource(Resource):
         posting and quantum counts, cut-off time, drop-off point and time slot. Delivery methods
         that have no postings are not returned.
 
-        ``POST /v1/carriage/delivery/list``.
+        ``POST /v1/carriage/delivery/list`` (Ozon docs: Список методов доставки и отгрузок).
 
         Deprecated: use ``POST /v2/carriage/delivery/list``
         (``client.carriage.delivery_list_v2``) instead. Ozon switches it off on 2026-03-20.
@@ -889,7 +891,7 @@ class CarriageResource(Resource):
         methods that have no postings are not returned. The list is paged by cursor: pass cursor
         from the previous answer while has_next is true.
 
-        ``POST /v2/carriage/delivery/list``.
+        ``POST /v2/carriage/delivery/list`` (Ozon docs: Список методов доставки и отгрузок).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -931,7 +933,8 @@ class CarriageResource(Resource):
         traceable FBS carriage, with the errors found by the check. Pass the carriage
         identifier.
 
-        ``POST /v1/carriage/ettn/status``.
+        ``POST /v1/carriage/ettn/status`` (Ozon docs: Получить статус проверки электронной ТТН
+        на прослеживаемой перевозке FBS).
 
         Only reads: retried after timeouts and server errors.
 
@@ -968,7 +971,7 @@ class CarriageResource(Resource):
         cancelled. Use it before printing carriage documents, issuing passes with
         /v1/carriage/pass/create or cancelling with /v1/carriage/cancel.
 
-        ``POST /v1/carriage/get`` (Ozon docs: 运输信息).
+        ``POST /v1/carriage/get`` (Ozon docs: 运输信息 / Информация о перевозке).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1005,7 +1008,7 @@ class CarriageResource(Resource):
         new passes are attached to the carriage and returned in the answer. Change pass data
         later with /v1/carriage/pass/update or remove passes with /v1/carriage/pass/delete.
 
-        ``POST /v1/carriage/pass/create`` (Ozon docs: 创建通行证).
+        ``POST /v1/carriage/pass/create`` (Ozon docs: 创建通行证 / Создать пропуск).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1045,7 +1048,7 @@ class CarriageResource(Resource):
         /v1/carriage/pass/create and listed in arrival_pass_ids of /v1/carriage/get. On success
         the answer is an empty object.
 
-        ``POST /v1/carriage/pass/delete`` (Ozon docs: 删除通行证).
+        ``POST /v1/carriage/pass/delete`` (Ozon docs: 删除通行证 / Удалить пропуск).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1086,7 +1089,7 @@ class CarriageResource(Resource):
         pass by its id from /v1/carriage/pass/create or /v1/carriage/get. On success the answer
         is an empty object.
 
-        ``POST /v1/carriage/pass/update`` (Ozon docs: 更新通行证).
+        ``POST /v1/carriage/pass/update`` (Ozon docs: 更新通行证 / Обновить пропуск).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1127,7 +1130,7 @@ class CarriageResource(Resource):
         the previous list, delete the carriage with /v1/carriage/cancel and create a new one.
         Not available to sellers from CIS countries. The answer gives a result for each posting.
 
-        ``POST /v1/carriage/set-postings`` (Ozon docs: 发运组成商品更改).
+        ``POST /v1/carriage/set-postings`` (Ozon docs: 发运组成商品更改 / Изменение состава отгрузки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard

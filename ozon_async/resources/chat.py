@@ -62,10 +62,13 @@ class ChatResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录).
+        ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录 / История чата).
 
         Deprecated: use ``POST /v3/chat/history`` (``client.chat.history_v3``) instead. Ozon
         switches it off on 2025-07-13. Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -114,7 +117,7 @@ class ChatResource(Resource):
         direction, or fetch specific messages with the message id filter. Get chat identifiers,
         including buyer chats (chat_type BUYER_SELLER), with /v3/chat/list.
 
-        ``POST /v3/chat/history`` (Ozon docs: 聊天历史记录).
+        ``POST /v3/chat/history`` (Ozon docs: 聊天历史记录 / История чата).
 
         Only reads: retried after timeouts and server errors.
 
@@ -163,10 +166,13 @@ class ChatResource(Resource):
         chats that match the filter, with unread counters. Paginated with limit (up to 1000,
         default 30) and offset.
 
-        ``POST /v2/chat/list`` (Ozon docs: 聊天清单).
+        ``POST /v2/chat/list`` (Ozon docs: 聊天清单 / Список чатов).
 
         Deprecated: use ``POST /v3/chat/list`` (``client.chat.list_v3``) instead. Calling it
         emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -211,7 +217,7 @@ class ChatResource(Resource):
         message counters. Up to 100 chats per page (30 by default); while has_next is true,
         repeat the request with the returned cursor. Read messages with /v3/chat/history.
 
-        ``POST /v3/chat/list`` (Ozon docs: 聊天清单).
+        ``POST /v3/chat/list`` (Ozon docs: 聊天清单 / Список чатов).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -258,7 +264,7 @@ class ChatResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v2/chat/read`` (Ozon docs: 将信息标记为已读).
+        ``POST /v2/chat/read`` (Ozon docs: 将信息标记为已读 / Отметить сообщения как прочитанные).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -306,7 +312,7 @@ class ChatResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v1/chat/send/file`` (Ozon docs: 发送文件).
+        ``POST /v1/chat/send/file`` (Ozon docs: 发送文件 / Отправить файл).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -354,7 +360,7 @@ class ChatResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v1/chat/send/message`` (Ozon docs: 发送信息).
+        ``POST /v1/chat/send/message`` (Ozon docs: 发送信息 / Отправить сообщение).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -398,7 +404,7 @@ class ChatResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v1/chat/start`` (Ozon docs: 创建新聊天).
+        ``POST /v1/chat/start`` (Ozon docs: 创建新聊天 / Создать новый чат).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

@@ -75,10 +75,13 @@ class DraftResource(Resource):
         status check by it. Deprecated and due to be switched off on 16 March 2026; use
         /v2/draft/create/info instead.
 
-        ``POST /v1/draft/create/info``.
+        ``POST /v1/draft/create/info`` (Ozon docs: Информация о черновике заявки на поставку).
 
         Deprecated: use ``POST /v2/draft/create/info`` (``client.draft.create_info_v2``)
         instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -118,7 +121,8 @@ class DraftResource(Resource):
         calls, so the SDK does not pace this status check by it. Next, choose timeslots with
         /v2/draft/timeslot/info and create the supply with /v2/draft/supply/create.
 
-        ``POST /v2/draft/create/info``.
+        ``POST /v2/draft/create/info`` (Ozon docs: Получить информацию о черновике заявки на
+        поставку).
 
         Only reads: retried after timeouts and server errors.
 
@@ -167,11 +171,14 @@ class DraftResource(Resource):
         2026; use /v1/draft/crossdock/create, /v1/draft/direct/create or /v1/draft/multi-
         cluster/create instead.
 
-        ``POST /v1/draft/create``.
+        ``POST /v1/draft/create`` (Ozon docs: Создать черновик заявки на поставку).
 
         Deprecated: use ``POST /v1/draft/crossdock/create``
         (``client.draft.crossdock_create_v1``) instead. Ozon switches it off on 2026-03-16.
         Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
@@ -214,8 +221,8 @@ class DraftResource(Resource):
         self,
         *,
         cluster_info: DraftCrossdockCreateV1RequestClusterInfo | Mapping[str, Any],
+        deletion_sku_mode: DraftCrossdockCreateV1RequestDeletionSkuMode,
         delivery_info: DraftDeliveryInfo | Mapping[str, Any],
-        deletion_sku_mode: DraftCrossdockCreateV1RequestDeletionSkuMode | None = None,
         **call_options: Unpack[CallOptions],
     ) -> DraftResponse:
         """Create a cross-docking supply request draft.
@@ -229,7 +236,8 @@ class DraftResource(Resource):
         hourly limit (one every 72 s), which also keeps them within 2 a minute; the daily cap of
         500 is up to the caller. A draft stays valid for 30 minutes.
 
-        ``POST /v1/draft/crossdock/create``.
+        ``POST /v1/draft/crossdock/create`` (Ozon docs: Создать черновик заявки на поставку
+        кросс-докингом).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
@@ -239,11 +247,12 @@ class DraftResource(Resource):
 
         Args:
             cluster_info: The placement cluster and the products to supply to it. Required.
+            deletion_sku_mode: How SKUs that fail the checks are removed from the draft:
+                `PARTIAL` removes only the failing units; `FULL` removes every unit of an SKU
+                when at least one unit fails. Required since Ozon's reference of August 2026.
+                Required.
             delivery_info: How the goods get to Ozon: via a drop-off point or by courier pick-
                 up. Required.
-            deletion_sku_mode: How SKUs that fail the checks are removed from the draft:
-                `PARTIAL` (default) - only the failing units are removed; `FULL` - all units of
-                an SKU are removed if at least one unit fails.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -258,8 +267,8 @@ class DraftResource(Resource):
             DraftResponse,
             {
                 "cluster_info": cluster_info,
-                "delivery_info": delivery_info,
                 "deletion_sku_mode": deletion_sku_mode,
+                "delivery_info": delivery_info,
             },
             call_options,
         )
@@ -269,7 +278,7 @@ class DraftResource(Resource):
         self,
         *,
         cluster_info: DraftClusterInfo | Mapping[str, Any],
-        deletion_sku_mode: DraftDirectCreateV1RequestDeletionSkuMode | None = None,
+        deletion_sku_mode: DraftDirectCreateV1RequestDeletionSkuMode,
         **call_options: Unpack[CallOptions],
     ) -> DraftResponse:
         """Create a direct supply request draft.
@@ -282,7 +291,8 @@ class DraftResource(Resource):
         hourly limit (one every 72 s), which also keeps them within 2 a minute; the daily cap of
         500 is up to the caller. A draft stays valid for 30 minutes.
 
-        ``POST /v1/draft/direct/create``.
+        ``POST /v1/draft/direct/create`` (Ozon docs: Создать черновик заявки на прямую
+        поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
@@ -293,8 +303,9 @@ class DraftResource(Resource):
         Args:
             cluster_info: The placement cluster and the products to supply to it. Required.
             deletion_sku_mode: How SKUs that fail the checks are removed from the draft:
-                `PARTIAL` (default) - only the failing units are removed; `FULL` - all units of
-                an SKU are removed if at least one unit fails.
+                `PARTIAL` removes only the failing units; `FULL` removes every unit of an SKU
+                when at least one unit fails. Required since Ozon's reference of August 2026.
+                Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -319,8 +330,8 @@ class DraftResource(Resource):
         self,
         *,
         clusters_info: Sequence[DraftClusterInfo | Mapping[str, Any]],
+        deletion_sku_mode: DraftMultiClusterCreateV1RequestDeletionSkuMode,
         delivery_info: DraftDeliveryInfo | Mapping[str, Any],
-        deletion_sku_mode: DraftMultiClusterCreateV1RequestDeletionSkuMode | None = None,
         **call_options: Unpack[CallOptions],
     ) -> DraftResponse:
         """Create a supply request draft for several clusters.
@@ -334,7 +345,8 @@ class DraftResource(Resource):
         keeps them within 2 a minute; the daily cap of 500 is up to the caller. A draft stays
         valid for 30 minutes.
 
-        ``POST /v1/draft/multi-cluster/create``.
+        ``POST /v1/draft/multi-cluster/create`` (Ozon docs: Создать черновик заявки на поставку
+        для нескольких кластеров).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
@@ -345,11 +357,12 @@ class DraftResource(Resource):
         Args:
             clusters_info: Placement clusters with the products to supply to each; at most 20
                 clusters. Required.
+            deletion_sku_mode: How SKUs that fail the checks are removed from the draft:
+                `PARTIAL` removes only the failing units; `FULL` removes every unit of an SKU
+                when at least one unit fails. Required since Ozon's reference of August 2026.
+                Required.
             delivery_info: How the goods get to Ozon: via a drop-off point or by courier pick-
                 up. Required.
-            deletion_sku_mode: How SKUs that fail the checks are removed from the draft:
-                `PARTIAL` (default) - only the failing units are removed; `FULL` - all units of
-                an SKU are removed if at least one unit fails.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -364,8 +377,8 @@ class DraftResource(Resource):
             DraftResponse,
             {
                 "clusters_info": clusters_info,
-                "delivery_info": delivery_info,
                 "deletion_sku_mode": deletion_sku_mode,
+                "delivery_info": delivery_info,
             },
             call_options,
         )
@@ -383,11 +396,15 @@ class DraftResource(Resource):
         the `operation_id` returned by /v1/draft/supply/create. Deprecated and due to be
         switched off on 16 March 2026; use /v2/draft/supply/create/status instead.
 
-        ``POST /v1/draft/supply/create/status``.
+        ``POST /v1/draft/supply/create/status`` (Ozon docs: Информация о создании заявки на
+        поставку).
 
         Deprecated: use ``POST /v2/draft/supply/create/status``
         (``client.draft.supply_create_status_v2``) instead. Ozon switches it off on 2026-03-16.
         Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -423,7 +440,8 @@ class DraftResource(Resource):
         and returns the identifier of the supply request or the reasons it failed. Pass the
         draft identifier. Replaces /v1/draft/supply/create/status.
 
-        ``POST /v2/draft/supply/create/status``.
+        ``POST /v2/draft/supply/create/status`` (Ozon docs: Получить информацию о создании
+        заявки на поставку).
 
         Only reads: retried after timeouts and server errors.
 
@@ -467,10 +485,13 @@ class DraftResource(Resource):
         result with /v1/draft/supply/create/status. Deprecated and due to be switched off on 16
         March 2026; use /v2/draft/supply/create instead.
 
-        ``POST /v1/draft/supply/create``.
+        ``POST /v1/draft/supply/create`` (Ozon docs: Создать заявку на поставку по черновику).
 
         Deprecated: use ``POST /v2/draft/supply/create`` (``client.draft.supply_create_v2``)
         instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/draft/supply/create/status``:
@@ -523,7 +544,7 @@ class DraftResource(Resource):
         identifier and any error reasons; follow the result with /v2/draft/supply/create/status.
         Replaces /v1/draft/supply/create.
 
-        ``POST /v2/draft/supply/create``.
+        ``POST /v2/draft/supply/create`` (Ozon docs: Создать заявку на поставку по черновику).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v2/draft/supply/create/status``:
@@ -577,10 +598,13 @@ class DraftResource(Resource):
         valid for 30 minutes. Deprecated and due to be switched off on 16 March 2026; use
         /v2/draft/timeslot/info instead.
 
-        ``POST /v1/draft/timeslot/info``.
+        ``POST /v1/draft/timeslot/info`` (Ozon docs: Доступные таймслоты).
 
         Deprecated: use ``POST /v2/draft/timeslot/info`` (``client.draft.timeslot_info_v2``)
         instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -633,7 +657,7 @@ class DraftResource(Resource):
         `draft_id` obtained from /v1/draft/create/info: that gives an error. Replaces
         /v1/draft/timeslot/info.
 
-        ``POST /v2/draft/timeslot/info``.
+        ``POST /v2/draft/timeslot/info`` (Ozon docs: Получить список доступных таймслотов).
 
         Only reads: retried after timeouts and server errors.
 

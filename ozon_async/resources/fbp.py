@@ -105,7 +105,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/act-from/create`` (Ozon docs: 生成验收证明书).
+        ``POST /v1/fbp/act-from/create`` (Ozon docs: 生成验收证明书 / Сгенерировать акт приёмки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/fbp/act-from/get``:
@@ -150,7 +150,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/act-from/get`` (Ozon docs: 获取验收证明书生成状态).
+        ``POST /v1/fbp/act-from/get`` (Ozon docs: 获取验收证明书生成状态 / Получить статус генерации акта
+        приёмки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -189,7 +190,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/act-to/create`` (Ozon docs: 生成货物运单).
+        ``POST /v1/fbp/act-to/create`` (Ozon docs: 生成货物运单 / Сгенерировать транспортную
+        накладную).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -233,7 +235,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/act-to/get`` (Ozon docs: 获取货物运单生成状态).
+        ``POST /v1/fbp/act-to/get`` (Ozon docs: 获取货物运单生成状态 / Получить статус генерации
+        транспортной накладной).
 
         Only reads: retried after timeouts and server errors.
 
@@ -276,7 +279,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/archive/get`` (Ozon docs: 获取已完成交货信息).
+        ``POST /v1/fbp/archive/get`` (Ozon docs: 获取已完成交货信息 / Получить информацию о завершённой
+        поставке).
 
         Only reads: retried after timeouts and server errors.
 
@@ -320,7 +324,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/archive/list`` (Ozon docs: 获取已完成交货列表).
+        ``POST /v1/fbp/archive/list`` (Ozon docs: 获取已完成交货列表 / Получить список завершённых
+        поставок).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -370,7 +375,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/create`` (Ozon docs: 创建不指定配送方法的交货申请草稿).
+        ``POST /v1/fbp/draft/direct/create`` (Ozon docs: 创建不指定配送方法的交货申请草稿 / Создать черновик
+        заявки на поставку без указания способа доставки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -417,7 +423,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/delete`` (Ozon docs: 删除交货申请草稿).
+        ``POST /v1/fbp/draft/direct/delete`` (Ozon docs: 删除交货申请草稿 / Удалить черновик заявки на
+        поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -463,7 +470,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/product/validate`` (Ozon docs: 检查合作伙伴仓库商品列表).
+        ``POST /v1/fbp/draft/direct/product/validate`` (Ozon docs: 检查合作伙伴仓库商品列表 / Проверить
+        список товаров для склада партнёра).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -506,7 +514,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/registrate`` (Ozon docs: 将草稿单转为正式交货).
+        ``POST /v1/fbp/draft/direct/registrate`` (Ozon docs: 将草稿单转为正式交货 / Перевести черновик в
+        действующую поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -555,7 +564,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/seller-dlv/create`` (Ozon docs: 创建由卖家配送的草稿).
+        ``POST /v1/fbp/draft/direct/seller-dlv/create`` (Ozon docs: 创建由卖家配送的草稿 / Создать
+        черновик с доставкой силами продавца).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -607,7 +617,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/seller-dlv/edit`` (Ozon docs: 更新草稿中由卖家配送的信息).
+        ``POST /v1/fbp/draft/direct/seller-dlv/edit`` (Ozon docs: 更新草稿中由卖家配送的信息 / Обновить
+        информацию о доставке силами продавца в черновике).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -659,7 +670,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/timeslot/edit`` (Ozon docs: 编辑草稿中的时间段).
+        ``POST /v1/fbp/draft/direct/timeslot/edit`` (Ozon docs: 编辑草稿中的时间段 / Отредактировать
+        таймслот в черновике).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -711,7 +723,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/timeslot/get`` (Ozon docs: 获取直供的时间段列表).
+        ``POST /v1/fbp/draft/direct/timeslot/get`` (Ozon docs: 获取直供的时间段列表 / Получить список
+        таймслотов для прямой поставки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -762,7 +775,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/tpl-dlv/create`` (Ozon docs: 创建第三方物流公司配送的申请草稿).
+        ``POST /v1/fbp/draft/direct/tpl-dlv/create`` (Ozon docs: 创建第三方物流公司配送的申请草稿 / Создать
+        черновик заявки на доставку сторонней транспортной компанией).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -813,7 +827,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/tpl-dlv/edit`` (Ozon docs: 编辑采用第三方承运商配送方法的交货草稿).
+        ``POST /v1/fbp/draft/direct/tpl-dlv/edit`` (Ozon docs: 编辑采用第三方承运商配送方法的交货草稿 /
+        Редактировать черновик поставки со способом доставки сторонней транспортной компанией).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -867,7 +882,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/create`` (Ozon docs: 创建接收点配送草稿).
+        ``POST /v1/fbp/draft/drop-off/create`` (Ozon docs: 创建接收点配送草稿 / Создать черновик для
+        доставки в drop-off пункт).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -914,7 +930,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/delete`` (Ozon docs: 删除接收点配送草稿).
+        ``POST /v1/fbp/draft/drop-off/delete`` (Ozon docs: 删除接收点配送草稿 / Удалить черновик для
+        доставки в drop-off пункт).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -963,7 +980,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/dlv/edit`` (Ozon docs: 编辑接收点配送草稿的配送详情).
+        ``POST /v1/fbp/draft/drop-off/dlv/edit`` (Ozon docs: 编辑接收点配送草稿的配送详情 / Отредактировать
+        детали доставки для drop-off черновика).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1019,7 +1037,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/point/list`` (Ozon docs: 获取省份内接收点列表).
+        ``POST /v1/fbp/draft/drop-off/point/list`` (Ozon docs: 获取省份内接收点列表 / Получить список
+        drop-off пунктов в провинции).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1068,7 +1087,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/point/timetable`` (Ozon docs: 获取接收点的营业时间表).
+        ``POST /v1/fbp/draft/drop-off/point/timetable`` (Ozon docs: 获取接收点的营业时间表 / Получить
+        расписание работы drop-off пункта).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1115,7 +1135,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/product/validate`` (Ozon docs: 检查合作伙伴仓库可接收的商品列表).
+        ``POST /v1/fbp/draft/drop-off/product/validate`` (Ozon docs: 检查合作伙伴仓库可接收的商品列表 /
+        Проверить список товаров, которые склад партнёра может принять).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1157,7 +1178,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/province/list`` (Ozon docs: 获取省份列表).
+        ``POST /v1/fbp/draft/drop-off/province/list`` (Ozon docs: 获取省份列表 / Получить список
+        провинций).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1197,7 +1219,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/registrate`` (Ozon docs: 将草稿转为正式交货).
+        ``POST /v1/fbp/draft/drop-off/registrate`` (Ozon docs: 将草稿转为正式交货 / Перевести черновик в
+        действующую поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1242,7 +1265,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/get`` (Ozon docs: 获取交货草稿信息).
+        ``POST /v1/fbp/draft/get`` (Ozon docs: 获取交货草稿信息 / Получить информацию о черновике
+        поставки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1286,7 +1310,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/list`` (Ozon docs: 交货草稿列表).
+        ``POST /v1/fbp/draft/list`` (Ozon docs: 交货草稿列表 / Список черновиков поставки).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1334,7 +1358,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/create`` (Ozon docs: 创建 pick-up 交货申请草稿).
+        ``POST /v1/fbp/draft/pick-up/create`` (Ozon docs: 创建 pick-up 交货申请草稿 / Создать черновик
+        заявки на pick-up поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1382,7 +1407,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/delete`` (Ozon docs: 取消 pick-up 交货申请草稿).
+        ``POST /v1/fbp/draft/pick-up/delete`` (Ozon docs: 取消 pick-up 交货申请草稿 / Отменить черновик
+        заявки на pick-up поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1428,7 +1454,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/dlv/edit`` (Ozon docs: 修改 pick-up 交货申请).
+        ``POST /v1/fbp/draft/pick-up/dlv/edit`` (Ozon docs: 修改 pick-up 交货申请 / Изменить черновик
+        заявки на pick-up поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1476,7 +1503,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/product/validate`` (Ozon docs: 验证用于 pick-up 交货的商品列表).
+        ``POST /v1/fbp/draft/pick-up/product/validate`` (Ozon docs: 验证用于 pick-up 交货的商品列表 /
+        Провалидировать список товаров для pick-up поставки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1519,7 +1547,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/registrate`` (Ozon docs: 将草稿单转为正式交货).
+        ``POST /v1/fbp/draft/pick-up/registrate`` (Ozon docs: 将草稿单转为正式交货 / Перевести черновик в
+        действующую поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1562,7 +1591,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/label/create`` (Ozon docs: 创建标签生成任务).
+        ``POST /v1/fbp/label/create`` (Ozon docs: 创建标签生成任务 / Cоздать задание на генерацию
+        этикеток).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1605,7 +1635,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/label/get`` (Ozon docs: 获取标签生成任务状态).
+        ``POST /v1/fbp/label/get`` (Ozon docs: 获取标签生成任务状态 / Получить статус задания на генерацию
+        этикеток).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1647,7 +1678,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/direct/cancel`` (Ozon docs: 取消交货).
+        ``POST /v1/fbp/order/direct/cancel`` (Ozon docs: 取消交货 / Отменить поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1695,7 +1726,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/direct/seller-dlv/edit`` (Ozon docs: 更新卖家自配送信息).
+        ``POST /v1/fbp/order/direct/seller-dlv/edit`` (Ozon docs: 更新卖家自配送信息 / Обновить
+        информацию о доставке силами продавца).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1746,7 +1778,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/direct/timeslot/edit`` (Ozon docs: 编辑交货申请中的时间段).
+        ``POST /v1/fbp/order/direct/timeslot/edit`` (Ozon docs: 编辑交货申请中的时间段 / Отредактировать
+        таймслот в заявке на поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1795,7 +1828,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/direct/timeslot/list`` (Ozon docs: 获取交货时间段列表).
+        ``POST /v1/fbp/order/direct/timeslot/list`` (Ozon docs: 获取交货时间段列表 / Получить список
+        таймслотов для поставки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1838,7 +1872,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/drop-off/cancel`` (Ozon docs: 取消 drop-off 交货).
+        ``POST /v1/fbp/order/drop-off/cancel`` (Ozon docs: 取消 drop-off 交货 / Отменить поставку
+        drop-off).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1884,7 +1919,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/drop-off/dlv/edit`` (Ozon docs: 编辑收货点的送货信息).
+        ``POST /v1/fbp/order/drop-off/dlv/edit`` (Ozon docs: 编辑收货点的送货信息 / Отредактировать
+        информацию о поставке на drop-off пункт).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1932,7 +1968,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/drop-off/timetable`` (Ozon docs: 获取接收点的营业时间表).
+        ``POST /v1/fbp/order/drop-off/timetable`` (Ozon docs: 获取接收点的营业时间表 / Получить график
+        работы drop-off пункта).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1977,7 +2014,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/get`` (Ozon docs: 获取关于特定交货的信息).
+        ``POST /v1/fbp/order/get`` (Ozon docs: 获取关于特定交货的信息 / Получить информацию о конкретной
+        поставке).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2021,7 +2059,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/list`` (Ozon docs: 获取交货列表).
+        ``POST /v1/fbp/order/list`` (Ozon docs: 获取交货列表 / Получить список поставок).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -2064,7 +2102,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/pick-up/cancel`` (Ozon docs: 取消上门揽收交货).
+        ``POST /v1/fbp/order/pick-up/cancel`` (Ozon docs: 取消上门揽收交货 / Отменить pick-up поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -2110,7 +2148,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/pick-up/dlv/edit`` (Ozon docs: 更改取货地点信息).
+        ``POST /v1/fbp/order/pick-up/dlv/edit`` (Ozon docs: 更改取货地点信息 / Изменить данные о точке
+        забора).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2153,7 +2192,8 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/warehouse/list`` (Ozon docs: 获取合作伙伴仓库列表).
+        ``POST /v1/fbp/warehouse/list`` (Ozon docs: 获取合作伙伴仓库列表 / Получить список партнёрских
+        складов).
 
         Only reads: retried after timeouts and server errors.
 

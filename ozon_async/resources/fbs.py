@@ -57,7 +57,8 @@ class FbsResource(Resource):
         Check the current posting status with /v3/posting/fbs/get before the change. The status
         changes asynchronously. The answer gives a result for each posting.
 
-        ``POST /v2/fbs/posting/delivered`` (Ozon docs: 将状态改成“已送达”).
+        ``POST /v2/fbs/posting/delivered`` (Ozon docs: 将状态改成“已送达” / Изменить статус на
+        «Доставлено»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -94,7 +95,8 @@ class FbsResource(Resource):
         service. Check the current posting status with /v3/posting/fbs/get before the change.
         The status changes asynchronously. The answer gives a result for each posting.
 
-        ``POST /v2/fbs/posting/delivering`` (Ozon docs: 将状态改成“运输中”).
+        ``POST /v2/fbs/posting/delivering`` (Ozon docs: 将状态改成“运输中” / Изменить статус на
+        «Доставляется»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -131,7 +133,8 @@ class FbsResource(Resource):
         Check the current posting status with /v3/posting/fbs/get before the change. The status
         changes asynchronously. The answer gives a result for each posting.
 
-        ``POST /v2/fbs/posting/last-mile`` (Ozon docs: 状态改为“最后一英里”).
+        ``POST /v2/fbs/posting/last-mile`` (Ozon docs: 状态改为“最后一英里” / Изменить статус на
+        «Последняя миля»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -169,11 +172,15 @@ class FbsResource(Resource):
         data must be passed (customs declaration, marking code, batch number). Use it to get the
         exemplar_id values required by /v5/fbs/posting/product/exemplar/set.
 
-        ``POST /v5/fbs/posting/product/exemplar/create-or-get`` (Ozon docs: 获取商品实例信息).
+        ``POST /v5/fbs/posting/product/exemplar/create-or-get`` (Ozon docs: 获取商品实例信息 / Получить
+        информацию об экземплярах).
 
         Deprecated: use ``POST /v6/fbs/posting/product/exemplar/create-or-get``
         (``client.fbs.posting_product_exemplar_create_or_get_v6``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -211,7 +218,8 @@ class FbsResource(Resource):
         (customs declaration, batch number, marking code, jewelry UIN, weight). Use it to get
         the exemplar_id values.
 
-        ``POST /v6/fbs/posting/product/exemplar/create-or-get`` (Ozon docs: 获取已创建样件数据).
+        ``POST /v6/fbs/posting/product/exemplar/create-or-get`` (Ozon docs: 获取已创建样件数据 / Получить
+        данные созданных экземпляров).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -259,11 +267,15 @@ class FbsResource(Resource):
         send the full set of exemplars and products: when resending, include both previously
         sent and newly added exemplars.
 
-        ``POST /v4/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据).
+        ``POST /v4/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据 / Проверить и
+        сохранить данные экземпляров).
 
         Deprecated: use ``POST /v6/fbs/posting/product/exemplar/set``
         (``client.fbs.posting_product_exemplar_set_v6``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -315,11 +327,15 @@ class FbsResource(Resource):
         it with /v4/fbs/posting/product/exemplar/status and read the exemplars with
         /v5/fbs/posting/product/exemplar/create-or-get.
 
-        ``POST /v5/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据 (第5方案)).
+        ``POST /v5/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据 (第5方案) / Проверить и
+        сохранить данные экземпляров (версия 5)).
 
         Deprecated: use ``POST /v6/fbs/posting/product/exemplar/set``
         (``client.fbs.posting_product_exemplar_set_v6``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -373,7 +389,8 @@ class FbsResource(Resource):
         /v6/fbs/posting/product/exemplar/create-or-get. To change data later for a posting
         awaiting shipment, use /v1/fbs/posting/product/exemplar/update.
 
-        ``POST /v6/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据).
+        ``POST /v6/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据 / Проверить и
+        сохранить данные экземпляров).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -418,11 +435,15 @@ class FbsResource(Resource):
         the exemplar data and per-field check results (marking code, customs declaration, batch
         number, jewelry UIN). The overall status tells whether the posting can be packed.
 
-        ``POST /v4/fbs/posting/product/exemplar/status`` (Ozon docs: 获取样件添加状态).
+        ``POST /v4/fbs/posting/product/exemplar/status`` (Ozon docs: 获取样件添加状态 / Получить статус
+        добавления экземпляров).
 
         Deprecated: use ``POST /v5/fbs/posting/product/exemplar/status``
         (``client.fbs.posting_product_exemplar_status_v5``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -459,7 +480,8 @@ class FbsResource(Resource):
         results of each mark, customs declaration, batch number and weight. The overall status
         tells whether the posting can be packed and whether exemplar data can still be edited.
 
-        ``POST /v5/fbs/posting/product/exemplar/status`` (Ozon docs: 获取样件添加状态).
+        ``POST /v5/fbs/posting/product/exemplar/status`` (Ozon docs: 获取样件添加状态 / Получить статус
+        добавления экземпляров).
 
         Only reads: retried after timeouts and server errors.
 
@@ -495,8 +517,8 @@ class FbsResource(Resource):
         status. Call it after passing the exemplar data with
         /v6/fbs/posting/product/exemplar/set. The request needs only the posting number.
 
-        ``POST /v1/fbs/posting/product/exemplar/update`` (Ozon docs: Обновить данные
-        экземпляров).
+        ``POST /v1/fbs/posting/product/exemplar/update`` (Ozon docs: Обновить данные экземпляров
+        / Обновить данные экземпляров).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -536,11 +558,15 @@ class FbsResource(Resource):
         If you have no cargo customs declaration number (gtd), you may leave it out. The check
         saves nothing; save the data with the exemplar set method.
 
-        ``POST /v4/fbs/posting/product/exemplar/validate`` (Ozon docs: 标志代码验证).
+        ``POST /v4/fbs/posting/product/exemplar/validate`` (Ozon docs: 标志代码验证 / Валидация кодов
+        маркировки).
 
         Deprecated: use ``POST /v5/fbs/posting/product/exemplar/validate``
         (``client.fbs.posting_product_exemplar_validate_v5``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -580,7 +606,8 @@ class FbsResource(Resource):
         customs declaration number (gtd), you may leave it out. The check saves nothing; save
         the data with /v6/fbs/posting/product/exemplar/set.
 
-        ``POST /v5/fbs/posting/product/exemplar/validate`` (Ozon docs: 标志代码验证).
+        ``POST /v5/fbs/posting/product/exemplar/validate`` (Ozon docs: 标志代码验证 / Валидация кодов
+        маркировки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -618,7 +645,11 @@ class FbsResource(Resource):
         sell from abroad and handle the first mile themselves. The answer gives a result for
         each posting.
 
-        ``POST /v2/fbs/posting/sent-by-seller`` (Ozon docs: 将状态改为“由卖家发送”).
+        ``POST /v2/fbs/posting/sent-by-seller`` (Ozon docs: 将状态改为“由卖家发送” / Изменить статус на
+        «Отправлено продавцом»).
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -660,7 +691,7 @@ class FbsResource(Resource):
         Adds tracking numbers to postings, passed as posting number and tracking number pairs.
         Up to 20 tracking numbers per request. The answer gives a result for each posting.
 
-        ``POST /v2/fbs/posting/tracking-number/set`` (Ozon docs: 添加跟踪号).
+        ``POST /v2/fbs/posting/tracking-number/set`` (Ozon docs: 添加跟踪号 / Добавить трек-номера).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of

@@ -82,7 +82,7 @@ class FinanceResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/finance/accrual/by-day`` (Ozon docs: 获取某日应计项目).
+        ``POST /v1/finance/accrual/by-day`` (Ozon docs: 获取某日应计项目 / Получить начисления за день).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -126,7 +126,7 @@ class FinanceResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/finance/accrual/postings``.
+        ``POST /v1/finance/accrual/postings`` (Ozon docs: Получить начисления по отправлениям).
 
         Only reads: retried after timeouts and server errors.
 
@@ -164,7 +164,8 @@ class FinanceResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/finance/accrual/types`` (Ozon docs: 获取应计项目参考信息).
+        ``POST /v1/finance/accrual/types`` (Ozon docs: 获取应计项目参考信息 / Получить справочник
+        начислений).
 
         Only reads: retried after timeouts and server errors.
 
@@ -199,7 +200,7 @@ class FinanceResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/finance/balance`` (Ozon docs: 获取余额报告).
+        ``POST /v1/finance/balance`` (Ozon docs: 获取余额报告 / Получить отчёт о балансе).
 
         Only reads: retried after timeouts and server errors.
 
@@ -249,7 +250,7 @@ class FinanceResource(Resource):
         Results are paginated with page (starting at 1) and page_size. Matches the Finance >
         Balance > Income and expenses section of the seller account.
 
-        ``POST /v1/finance/cash-flow-statement/list`` (Ozon docs: 财务报告).
+        ``POST /v1/finance/cash-flow-statement/list`` (Ozon docs: 财务报告 / Финансовый отчёт).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -297,7 +298,7 @@ class FinanceResource(Resource):
         seller account. The response contains a report code; pass it to /v1/report/info to check
         the status and get the file link.
 
-        ``POST /v1/finance/compensation`` (Ozon docs: 赔偿报告).
+        ``POST /v1/finance/compensation`` (Ozon docs: 赔偿报告 / Отчёт о компенсациях).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -341,7 +342,7 @@ class FinanceResource(Resource):
         other accruals section of the seller account. The response contains a report code; pass
         it to /v1/report/info to check the status and get the file link.
 
-        ``POST /v1/finance/decompensation`` (Ozon docs: 赔偿返还报告).
+        ``POST /v1/finance/decompensation`` (Ozon docs: 赔偿返还报告 / Отчёт о декомпенсациях).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -384,7 +385,8 @@ class FinanceResource(Resource):
         Finance > Documents > Register of sales to legal entities section of the seller account;
         /v1/finance/document-b2b-sales produces the same register as a file.
 
-        ``POST /v1/finance/document-b2b-sales/json``.
+        ``POST /v1/finance/document-b2b-sales/json`` (Ozon docs: Реестр продаж юридическим лицам
+        в JSON-формате).
 
         Only reads: retried after timeouts and server errors.
 
@@ -425,7 +427,7 @@ class FinanceResource(Resource):
         /v1/report/info to check the status and get the file link. For the same data as JSON use
         /v1/finance/document-b2b-sales/json.
 
-        ``POST /v1/finance/document-b2b-sales``.
+        ``POST /v1/finance/document-b2b-sales`` (Ozon docs: Реестр продаж юридическим лицам).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -471,7 +473,7 @@ class FinanceResource(Resource):
         carries a report code; pass it to /v1/report/info to check the status and get the file
         link.
 
-        ``POST /v1/finance/mutual-settlement``.
+        ``POST /v1/finance/mutual-settlement`` (Ozon docs: Отчёт о взаиморасчётах).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -516,7 +518,7 @@ class FinanceResource(Resource):
         31 days. Matches the Finance > Documents > UPD for deals with legal entities > UPD for
         bought-out products section of the seller account.
 
-        ``POST /v1/finance/products/buyout``.
+        ``POST /v1/finance/products/buyout`` (Ozon docs: Отчёт о выкупленных товарах).
 
         Only reads: retried after timeouts and server errors.
 
@@ -562,7 +564,8 @@ class FinanceResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v1/finance/realization/by-day`` (Ozon docs: 每日商品销售报告).
+        ``POST /v1/finance/realization/by-day`` (Ozon docs: 每日商品销售报告 / Отчёт о реализации
+        товаров за день).
 
         Only reads: retried after timeouts and server errors.
 
@@ -604,7 +607,8 @@ class FinanceResource(Resource):
         available from August 2023 up to now. Not available to sellers whose contract is with
         Ozon Marketplace Kazakhstan.
 
-        ``POST /v1/finance/realization/posting`` (Ozon docs: 按订单细分的商品销售报告).
+        ``POST /v1/finance/realization/posting`` (Ozon docs: 按订单细分的商品销售报告 / Позаказный отчёт о
+        реализации товаров).
 
         Only reads: retried after timeouts and server errors.
 
@@ -647,7 +651,8 @@ class FinanceResource(Resource):
         is with Ozon Marketplace Kazakhstan. For order-level detail use
         /v1/finance/realization/posting.
 
-        ``POST /v2/finance/realization`` (Ozon docs: 商品销售报告 （第2版）).
+        ``POST /v2/finance/realization`` (Ozon docs: 商品销售报告 （第2版） / Отчёт о реализации товаров
+        (версия 2)).
 
         Only reads: retried after timeouts and server errors.
 
@@ -688,18 +693,18 @@ class FinanceResource(Resource):
     ) -> FinanceTransactionListV3Response:
         """List financial transactions (deprecated).
 
-        Deprecated: to be switched off on 6 July 2026; use /v1/finance/accrual/postings together
-        with /v1/finance/accrual/types and /v1/finance/accrual/by-day. Returns detailed
+        Deprecated: to be switched off on 8 September 2026; use /v1/finance/accrual/postings
+        together with /v1/finance/accrual/types and /v1/finance/accrual/by-day. Returns detailed
         information on all accruals; the period in one request may not exceed 1 month. Without
         posting_number the response contains all postings for the period, optionally limited by
         operation or transaction type. Paginated with page (starting at 1) and page_size (up to
         1000); send requests one after another, not in parallel. The data may differ from the
         seller account.
 
-        ``POST /v3/finance/transaction/list`` (Ozon docs: 交易清单).
+        ``POST /v3/finance/transaction/list`` (Ozon docs: 交易清单 / Список транзакций).
 
         Deprecated: use ``POST /v1/finance/accrual/postings``
-        (``client.finance.accrual_postings_v1``) instead. Ozon switches it off on 2026-07-06.
+        (``client.finance.accrual_postings_v1``) instead. Ozon switches it off on 2026-09-08.
         Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
@@ -740,15 +745,15 @@ class FinanceResource(Resource):
     ) -> FinanceTransactionTotalsV3Response:
         """Get transaction totals (deprecated).
 
-        Deprecated: to be switched off on 6 July 2026; use /v1/finance/accrual/postings together
-        with /v1/finance/accrual/types and /v1/finance/accrual/by-day. Returns total amounts by
-        transaction category for a period or for one posting. If a posting number is wrong, the
-        response contains zero values. The data may differ from the seller account.
+        Deprecated: to be switched off on 8 September 2026; use /v1/finance/accrual/postings
+        together with /v1/finance/accrual/types and /v1/finance/accrual/by-day. Returns total
+        amounts by transaction category for a period or for one posting. If a posting number is
+        wrong, the response contains zero values. The data may differ from the seller account.
 
-        ``POST /v3/finance/transaction/totals`` (Ozon docs: 清单数目).
+        ``POST /v3/finance/transaction/totals`` (Ozon docs: 清单数目 / Суммы транзакций).
 
         Deprecated: use ``POST /v1/finance/accrual/postings``
-        (``client.finance.accrual_postings_v1``) instead. Ozon switches it off on 2026-07-06.
+        (``client.finance.accrual_postings_v1``) instead. Ozon switches it off on 2026-09-08.
         Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.

@@ -51,7 +51,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/check``.
+        ``POST /v1/notification/check`` (Ozon docs: Проверить URL-адрес для уведомлений).
 
         Only reads: retried after timeouts and server errors.
 
@@ -89,7 +89,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/delete``.
+        ``POST /v1/notification/delete`` (Ozon docs: Удалить URL-адрес для уведомлений).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -132,7 +132,8 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/enable``.
+        ``POST /v1/notification/enable`` (Ozon docs: Включить или выключить уведомления на URL-
+        адрес).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -171,7 +172,8 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/list``.
+        ``POST /v1/notification/list`` (Ozon docs: Получить информацию по подключённым URL-
+        адресам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -202,7 +204,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/push-type/list``.
+        ``POST /v1/notification/push-type/list`` (Ozon docs: Получить типы пуш-уведомлений).
 
         Only reads: retried after timeouts and server errors.
 
@@ -237,7 +239,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/set``.
+        ``POST /v1/notification/set`` (Ozon docs: Подключить URL-адрес для уведомлений).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -247,15 +249,19 @@ class NotificationResource(Resource):
                 message; - `TYPE_UPDATE_MESSAGE`: a chat message was edited; -
                 `TYPE_MESSAGE_READ`: the buyer or support read your message; -
                 `TYPE_CHAT_CLOSED`: a chat was closed; - `TYPE_NEW_POSTING`: a new posting; -
-                `TYPE_POSTING_SHIPPED`: a posting is out for delivery; -
                 `TYPE_POSTING_CANCELLED`: a posting was cancelled; - `TYPE_STATE_CHANGED`: a
                 posting changed status; - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a
                 posting changed; - `TYPE_CUTOFF_DATE_CHANGED`: the shipping date of a posting
                 changed; - `TYPE_CREATE_ITEM`: a product was created, or its creation failed; -
                 `TYPE_UPDATE_ITEM`: a product was updated, or its update failed; -
                 `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process
-                failed; - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
-                Required.
+                failed; - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed; -
+                `TYPE_FBO_POSTING_NEW`: a new FBO posting; - `TYPE_FBO_POSTING_CANCELLED`: an
+                FBO posting was cancelled; - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting
+                changed status; - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of
+                an FBO posting changed; - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses
+                changed; - `TYPE_ORDER_NEW`: a new order; - `TYPE_ORDER_CANCELLED`: an order was
+                cancelled; - `TYPE_ORDER_STATE_CHANGED`: an order changed status. Required.
             url: URL to send notifications to. Required.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
@@ -291,25 +297,30 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/update``.
+        ``POST /v1/notification/update`` (Ozon docs: Изменить URL-адрес для уведомлений).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
 
         Args:
             id: Identifier of the notification URL, from /v1/notification/list. Required.
-            types: New set of notification types for the URL: - `TYPE_NEW_MESSAGE`: a new chat
+            types: Notification types to send to the URL: - `TYPE_NEW_MESSAGE`: a new chat
                 message; - `TYPE_UPDATE_MESSAGE`: a chat message was edited; -
                 `TYPE_MESSAGE_READ`: the buyer or support read your message; -
                 `TYPE_CHAT_CLOSED`: a chat was closed; - `TYPE_NEW_POSTING`: a new posting; -
-                `TYPE_POSTING_SHIPPED`: a posting is out for delivery; -
                 `TYPE_POSTING_CANCELLED`: a posting was cancelled; - `TYPE_STATE_CHANGED`: a
                 posting changed status; - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a
                 posting changed; - `TYPE_CUTOFF_DATE_CHANGED`: the shipping date of a posting
                 changed; - `TYPE_CREATE_ITEM`: a product was created, or its creation failed; -
                 `TYPE_UPDATE_ITEM`: a product was updated, or its update failed; -
                 `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process
-                failed; - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+                failed; - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed; -
+                `TYPE_FBO_POSTING_NEW`: a new FBO posting; - `TYPE_FBO_POSTING_CANCELLED`: an
+                FBO posting was cancelled; - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting
+                changed status; - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of
+                an FBO posting changed; - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses
+                changed; - `TYPE_ORDER_NEW`: a new order; - `TYPE_ORDER_CANCELLED`: an order was
+                cancelled; - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
             url: New URL.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,

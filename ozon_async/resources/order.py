@@ -48,7 +48,7 @@ class OrderResource(Resource):
         why a posting cannot be cancelled. Pass the `order_number`. Cancel the order with
         /v1/order/cancel.
 
-        ``POST /v1/order/cancel/check``.
+        ``POST /v1/order/cancel/check`` (Ozon docs: Проверить возможность отмены заказа).
 
         Only reads: retried after timeouts and server errors.
 
@@ -83,7 +83,7 @@ class OrderResource(Resource):
         Returns the cancellation state of an order and its postings after a call to
         /v1/order/cancel. Pass the `order_number`.
 
-        ``POST /v1/order/cancel/status``.
+        ``POST /v1/order/cancel/status`` (Ozon docs: Получить статус отмены заказа).
 
         Only reads: retried after timeouts and server errors.
 
@@ -123,7 +123,7 @@ class OrderResource(Resource):
         whether the order can be cancelled, and follow the result with /v1/order/cancel/status.
         The cancellation cannot be undone.
 
-        ``POST /v1/order/cancel``.
+        ``POST /v1/order/cancel`` (Ozon docs: Отменить заказ).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -173,7 +173,7 @@ class OrderResource(Resource):
         posting numbers, but may not list every posting: get all of them by `order_number` with
         /v2/posting/fbo/list for FBO or /v3/posting/fbs/list for FBS.
 
-        ``POST /v2/order/create``.
+        ``POST /v2/order/create`` (Ozon docs: Создать заказ).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

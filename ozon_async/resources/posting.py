@@ -64,6 +64,7 @@ from ozon_async.types.posting import (
     PostingFboListV3RequestSortDir,
     PostingFboListV3Response,
     PostingFboListV3ResponsePosting,
+    PostingFbpGetV1Response,
     PostingFbpListV1Request,
     PostingFbpListV1RequestFilter,
     PostingFbpListV1RequestSortBy,
@@ -164,7 +165,7 @@ class PostingResource(Resource):
         number; the answer gives the cancellation state with the order number and the posting
         numbers it concerns.
 
-        ``POST /v1/posting/cancel/status``.
+        ``POST /v1/posting/cancel/status`` (Ozon docs: Проверить статус отмены отправления).
 
         Only reads: retried after timeouts and server errors.
 
@@ -203,7 +204,7 @@ class PostingResource(Resource):
         comment. The answer carries a message about the request; follow the cancellation with
         /v1/posting/cancel/status. To cancel a whole order use /v1/order/cancel.
 
-        ``POST /v1/posting/cancel``.
+        ``POST /v1/posting/cancel`` (Ozon docs: Отменить отправление из заказа).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -250,7 +251,8 @@ class PostingResource(Resource):
         countries. Get delivery method IDs with /v1/delivery-method/list; the departure date
         defaults to today.
 
-        ``POST /v1/posting/carriage-available/list`` (Ozon docs: 可供运输的列表).
+        ``POST /v1/posting/carriage-available/list`` (Ozon docs: 可供运输的列表 / Список доступных
+        перевозок).
 
         Deprecated: use ``POST /v2/carriage/delivery/list``
         (``client.carriage.delivery_list_v2``) instead. Ozon switches it off on 2026-03-20.
@@ -294,7 +296,8 @@ class PostingResource(Resource):
         integrated carrier. Call it when the posting's available_actions contain set_cutoff (see
         /v3/posting/fbs/get).
 
-        ``POST /v1/posting/cutoff/set`` (Ozon docs: 确认货件发运日期).
+        ``POST /v1/posting/cutoff/set`` (Ozon docs: 确认货件发运日期 / Уточнить дату отгрузки
+        отправления).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -341,7 +344,8 @@ class PostingResource(Resource):
         /v2/posting/digital/list, otherwise the request fails. The answer reports per SKU how
         many codes were accepted and rejected, with the reason for each rejected code.
 
-        ``POST /v1/posting/digital/codes/upload``.
+        ``POST /v1/posting/digital/codes/upload`` (Ozon docs: Загрузить коды цифровых товаров
+        для отправления).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -387,7 +391,7 @@ class PostingResource(Resource):
         posting numbers and period, and page with `limit` (1 to 1000) and `offset` (at most
         20000). Postings in any status are listed by /v3/posting/fbo/list.
 
-        ``POST /v1/posting/digital/list``.
+        ``POST /v1/posting/digital/list`` (Ozon docs: Получить список отправлений).
 
         Deprecated: use ``POST /v2/posting/digital/list`` (``client.posting.digital_list_v2``)
         instead. Calling it emits ``DeprecationWarning``.
@@ -446,7 +450,7 @@ class PostingResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/posting/digital/list``.
+        ``POST /v2/posting/digital/list`` (Ozon docs: Получить список отправлений).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -490,7 +494,8 @@ class PostingResource(Resource):
         a name. The request body is empty. FBO postings from /v3/posting/fbo/list and
         /v2/posting/fbo/get carry the reason as `cancel_reason_id`.
 
-        ``POST /v1/posting/fbo/cancel-reason/list``.
+        ``POST /v1/posting/fbo/cancel-reason/list`` (Ozon docs: Причины отмены отправлений по
+        схеме FBO).
 
         Only reads: retried after timeouts and server errors.
 
@@ -523,7 +528,7 @@ class PostingResource(Resource):
         requested in `with`, analytics data, financial data and the buyer's legal details. Set
         `translit` to get address data transliterated from Cyrillic into Latin script.
 
-        ``POST /v2/posting/fbo/get``.
+        ``POST /v2/posting/fbo/get`` (Ozon docs: Информация об отправлении).
 
         Only reads: retried after timeouts and server errors.
 
@@ -571,7 +576,7 @@ class PostingResource(Resource):
         `limit` (1 to 1000) and `offset` (at most 20000). Extra blocks (analytics, financial
         data, legal details) are added on request in `with`.
 
-        ``POST /v2/posting/fbo/list``.
+        ``POST /v2/posting/fbo/list`` (Ozon docs: Список отправлений).
 
         Deprecated: use ``POST /v3/posting/fbo/list`` (``client.posting.fbo_list_v3``) instead.
         Ozon switches it off on 2026-06-01. Calling it emits ``DeprecationWarning``.
@@ -631,7 +636,7 @@ class PostingResource(Resource):
         is `true`, pass the returned `cursor` to get the next page. Replaces
         /v2/posting/fbo/list.
 
-        ``POST /v3/posting/fbo/list``.
+        ``POST /v3/posting/fbo/list`` (Ozon docs: Получить список отправлений).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -667,6 +672,46 @@ class PostingResource(Resource):
             call_options,
         )
 
+    async def fbp_get_v1(
+        self,
+        *,
+        posting_number: str,
+        **call_options: Unpack[CallOptions],
+    ) -> PostingFbpGetV1Response:
+        """Get an FBP posting by its number.
+
+        Returns one posting shipped from an Ozon partner warehouse (FBP): its status, order,
+        products, cancellation details, analytics data and financial data with commissions. Pass
+        the `posting_number`; /v1/posting/fbp/list finds postings by period and status. Beta:
+        Ozon may still change it.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/posting/fbp/get`` (Ozon docs: Получить информацию об отправлении по
+        идентификатору).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            posting_number: Posting number. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The posting with its products, analytics and financial data.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/posting/fbp/get"],
+            PostingNumberRequest,
+            PostingFbpGetV1Response,
+            {
+                "posting_number": posting_number,
+            },
+            call_options,
+        )
+
     @paginated(OPERATIONS["POST /v1/posting/fbp/list"], PostingFbpListV1ResponsePosting)
     async def fbp_list_v1(
         self,
@@ -687,7 +732,7 @@ class PostingResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/posting/fbp/list`` (Ozon docs: 获取货件列表).
+        ``POST /v1/posting/fbp/list`` (Ozon docs: 获取货件列表 / Получить список отправлений).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -736,7 +781,7 @@ class PostingResource(Resource):
         certificate. Pass the carriage identifier. The answer also lists the postings added to
         and left out of the carriage and says whether the carriage is partial.
 
-        ``POST /v2/posting/fbs/act/check-status``.
+        ``POST /v2/posting/fbs/act/check-status`` (Ozon docs: Статус отгрузки и документов).
 
         Only reads: retried after timeouts and server errors.
 
@@ -772,17 +817,23 @@ class PostingResource(Resource):
         departure_date: datetime | str | None = None,
         **call_options: Unpack[CallOptions],
     ) -> PostingFbsActCreateV2Response:
-        """Confirm a shipment and create its documents.
+        """Confirm a shipment and create its documents (deprecated).
 
-        Confirms the shipment of FBS postings and starts generating the waybill and the shipment
-        barcode; for sellers from Russia a shipment list is also generated, for sellers from CIS
-        countries an acceptance certificate. Only postings in the `awaiting_deliver` status are
-        included. Pass the delivery method identifier and, optionally, the departure date and
-        the number of cargo places (for trusted acceptance). The answer holds the carriage
-        identifier; follow the generation with /v2/posting/fbs/act/check-status and download the
-        documents with /v2/posting/fbs/act/get-pdf.
+        Deprecated: to be switched off on 7 September 2026; create the shipment with
+        /v1/carriage/create and confirm it with /v1/carriage/approve. Confirms the shipment of
+        FBS postings and starts generating the waybill and the shipment barcode; for sellers
+        from Russia a shipment list is also generated, for sellers from CIS countries an
+        acceptance certificate. Only postings in the `awaiting_deliver` status are included.
+        Pass the delivery method identifier and, optionally, the departure date and the number
+        of cargo places (for trusted acceptance). The answer holds the carriage identifier;
+        follow the generation with /v2/posting/fbs/act/check-status and download the documents
+        with /v2/posting/fbs/act/get-pdf.
 
-        ``POST /v2/posting/fbs/act/create``.
+        ``POST /v2/posting/fbs/act/create`` (Ozon docs: Подтвердить отгрузку и создать
+        документы).
+
+        Deprecated: use ``POST /v1/carriage/create`` (``client.carriage.create_v1``) instead.
+        Ozon switches it off on 2026-09-07. Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v2/posting/fbs/act/check-
@@ -828,7 +879,8 @@ class PostingResource(Resource):
         an image, as a text string. Pass the carriage identifier from
         /v2/posting/fbs/act/create.
 
-        ``POST /v2/posting/fbs/act/get-barcode/text``.
+        ``POST /v2/posting/fbs/act/get-barcode/text`` (Ozon docs: Значение штрихкода для
+        отгрузки отправления).
 
         Only reads: retried after timeouts and server errors.
 
@@ -867,7 +919,7 @@ class PostingResource(Resource):
         handing over a carriage. Pass the carriage identifier from /v2/posting/fbs/act/create.
         The same value as text is returned by /v2/posting/fbs/act/get-barcode/text.
 
-        ``POST /v2/posting/fbs/act/get-barcode``.
+        ``POST /v2/posting/fbs/act/get-barcode`` (Ozon docs: Штрихкод для отгрузки отправления).
 
         Only reads: retried after timeouts and server errors.
 
@@ -904,7 +956,8 @@ class PostingResource(Resource):
         Generates and returns, as a PDF file, the labels for the cargo places of a carriage.
         Pass the carriage identifier from /v2/posting/fbs/act/create.
 
-        ``POST /v2/posting/fbs/act/get-container-labels`` (Ozon docs: 货位标签).
+        ``POST /v2/posting/fbs/act/get-container-labels`` (Ozon docs: 货位标签 / Этикетки для
+        грузового места).
 
         Only reads: retried after timeouts and server errors.
 
@@ -944,7 +997,7 @@ class PostingResource(Resource):
         are listed in `available_actions` of /v1/carriage/get. Check that they are ready with
         /v2/posting/fbs/act/check-status.
 
-        ``POST /v2/posting/fbs/act/get-pdf``.
+        ``POST /v2/posting/fbs/act/get-pdf`` (Ozon docs: Получить PDF c документами).
 
         Only reads: retried after timeouts and server errors.
 
@@ -982,7 +1035,8 @@ class PostingResource(Resource):
         products and any error on the seller's side. Pass the act identifier, which is the
         carriage identifier from /v2/posting/fbs/act/create or /v2/posting/fbs/act/list.
 
-        ``POST /v2/posting/fbs/act/get-postings`` (Ozon docs: 单据中的货件列表).
+        ``POST /v2/posting/fbs/act/get-postings`` (Ozon docs: 单据中的货件列表 / Список отправлений в
+        акте).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1023,7 +1077,7 @@ class PostingResource(Resource):
         most 50. For each carriage the answer gives the delivery method, status, departure date,
         number of cargo places, whether it is partial and the state of the related acts.
 
-        ``POST /v2/posting/fbs/act/list``.
+        ``POST /v2/posting/fbs/act/list`` (Ozon docs: Список актов по отгрузкам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1062,7 +1116,7 @@ class PostingResource(Resource):
         status. The answer says whether the request succeeded. Disputed postings can be handed
         over for shipment again with /v2/posting/fbs/awaiting-delivery.
 
-        ``POST /v2/posting/fbs/arbitration``.
+        ``POST /v2/posting/fbs/arbitration`` (Ozon docs: Открыть спор по отправлению).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1098,7 +1152,8 @@ class PostingResource(Resource):
         Passes disputed orders to shipment; the posting status changes to awaiting_deliver. Up
         to 100 posting numbers per request.
 
-        ``POST /v2/posting/fbs/awaiting-delivery`` (Ozon docs: 货件装运).
+        ``POST /v2/posting/fbs/awaiting-delivery`` (Ozon docs: 货件装运 / Передать отправление к
+        отгрузке).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1133,7 +1188,8 @@ class PostingResource(Resource):
         and whether it can be used for cancellation. Use the reason ids with
         /v2/posting/fbs/cancel and /v2/posting/fbs/product/cancel.
 
-        ``POST /v2/posting/fbs/cancel-reason/list`` (Ozon docs: 货件取消原因).
+        ``POST /v2/posting/fbs/cancel-reason/list`` (Ozon docs: 货件取消原因 / Причины отмены
+        отправлений).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1163,7 +1219,7 @@ class PostingResource(Resource):
         Returns the cancellation reasons that apply to each of the given FBS postings. Use a
         reason ID from the answer when cancelling a posting with /v2/posting/fbs/cancel.
 
-        ``POST /v1/posting/fbs/cancel-reason`` (Ozon docs: 货运取消原因).
+        ``POST /v1/posting/fbs/cancel-reason`` (Ozon docs: 货运取消原因 / Причины отмены отправления).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1202,7 +1258,7 @@ class PostingResource(Resource):
         cannot be cancelled. If cancel_reason_id is 402 (other reason), cancel_reason_message is
         required.
 
-        ``POST /v2/posting/fbs/cancel`` (Ozon docs: 取消货运).
+        ``POST /v2/posting/fbs/cancel`` (Ozon docs: 取消货运 / Отменить отправление).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1249,7 +1305,8 @@ class PostingResource(Resource):
         March 2026. Returns the state of the documents being generated for a carriage. Pass the
         carriage identifier from /v2/posting/fbs/act/create.
 
-        ``POST /v2/posting/fbs/digital/act/check-status``.
+        ``POST /v2/posting/fbs/digital/act/check-status`` (Ozon docs: Статус формирования
+        накладной).
 
         Deprecated: use ``POST /v2/posting/fbs/act/check-status``
         (``client.posting.fbs_act_check_status_v2``) instead. Ozon switches it off on
@@ -1295,7 +1352,8 @@ class PostingResource(Resource):
         are available once /v2/posting/fbs/digital/act/check-status reports `FORMED`,
         `CONFIRMED` or `CONFIRMED_WITH_MISMATCH`.
 
-        ``POST /v2/posting/fbs/digital/act/get-pdf``.
+        ``POST /v2/posting/fbs/digital/act/get-pdf`` (Ozon docs: Получить лист отгрузки по
+        перевозке).
 
         Deprecated: use ``POST /v2/posting/fbs/act/get-pdf``
         (``client.posting.fbs_act_get_pdf_v2``) instead. Ozon switches it off on 2026-03-22.
@@ -1338,7 +1396,8 @@ class PostingResource(Resource):
         products. Barcodes are returned in the barcodes object by /v3/posting/fbs/get,
         /v3/posting/fbs/list and /v3/posting/fbs/unfulfilled/list.
 
-        ``POST /v2/posting/fbs/get-by-barcode`` (Ozon docs: 按条形码获取有关货件的信息).
+        ``POST /v2/posting/fbs/get-by-barcode`` (Ozon docs: 按条形码获取有关货件的信息 / Получить информацию
+        об отправлении по штрихкоду).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1378,7 +1437,8 @@ class PostingResource(Resource):
         transliterated values. The shipping date can change, so refresh posting data regularly
         or subscribe to push notifications.
 
-        ``POST /v3/posting/fbs/get`` (Ozon docs: 按照ID获取货件信息).
+        ``POST /v3/posting/fbs/get`` (Ozon docs: 按照ID获取货件信息 / Получить информацию об отправлении
+        по идентификатору).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1423,7 +1483,7 @@ class PostingResource(Resource):
         when has_next is true, repeat the request with a larger offset. Refresh data regularly
         or use push notifications to keep shipping dates current.
 
-        ``POST /v3/posting/fbs/list`` (Ozon docs: 货件列表).
+        ``POST /v3/posting/fbs/list`` (Ozon docs: 货件列表 / Список отправлений).
 
         Deprecated: use ``POST /v4/posting/fbs/list`` (``client.posting.fbs_list_v4``) instead.
         Ozon switches it off on 2026-06-01. Calling it emits ``DeprecationWarning``.
@@ -1484,7 +1544,7 @@ class PostingResource(Resource):
         or legal information to each posting. The shipping date can change, so refresh postings
         regularly or subscribe to push notifications.
 
-        ``POST /v4/posting/fbs/list``.
+        ``POST /v4/posting/fbs/list`` (Ozon docs: Получить список отправлений).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1538,7 +1598,8 @@ class PostingResource(Resource):
         for the given postings and returned its identifier; the file came from
         /v1/posting/fbs/package-label/get.
 
-        ``POST /v1/posting/fbs/package-label/create``.
+        ``POST /v1/posting/fbs/package-label/create`` (Ozon docs: Создать задание на выгрузку
+        этикеток).
 
         Deprecated: use ``POST /v3/posting/fbs/package-label/create``
         (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
@@ -1583,7 +1644,8 @@ class PostingResource(Resource):
         `awaiting_deliver` status; the answer could hold several tasks, one per label size
         (`big_label` and `small_label`), each to be passed to /v1/posting/fbs/package-label/get.
 
-        ``POST /v2/posting/fbs/package-label/create``.
+        ``POST /v2/posting/fbs/package-label/create`` (Ozon docs: Создать задание на
+        формирование этикеток).
 
         Deprecated: use ``POST /v3/posting/fbs/package-label/create``
         (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
@@ -1675,7 +1737,7 @@ class PostingResource(Resource):
         once it was `completed`, a link to the file with the labels, with counts of printed and
         unprinted labels.
 
-        ``POST /v1/posting/fbs/package-label/get``.
+        ``POST /v1/posting/fbs/package-label/get`` (Ozon docs: Получить файл с этикетками).
 
         Deprecated: use ``POST /v2/posting/fbs/package-label/get``
         (``client.posting.fbs_package_label_get_v2``) instead. Ozon switches it off on
@@ -1760,7 +1822,7 @@ class PostingResource(Resource):
         awaiting_deliver status; if any posting failed, no labels were produced for the whole
         request.
 
-        ``POST /v2/posting/fbs/package-label`` (Ozon docs: 打印标签).
+        ``POST /v2/posting/fbs/package-label`` (Ozon docs: 打印标签 / Напечатать этикетку).
 
         Deprecated: use ``POST /v3/posting/fbs/package-label/create``
         (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
@@ -1800,7 +1862,7 @@ class PostingResource(Resource):
         seller. Pass the posting number and the courier's code; the answer says whether the code
         is correct.
 
-        ``POST /v1/posting/fbs/pick-up-code/verify``.
+        ``POST /v1/posting/fbs/pick-up-code/verify`` (Ozon docs: Проверить код курьера).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1843,7 +1905,8 @@ class PostingResource(Resource):
         FBS and rFBS from /v2/posting/fbs/cancel-reason/list. Conditionally delivered postings
         cannot be cancelled.
 
-        ``POST /v2/posting/fbs/product/cancel`` (Ozon docs: 取消某些商品发货).
+        ``POST /v2/posting/fbs/product/cancel`` (Ozon docs: 取消某些商品发货 / Отменить отправку
+        некоторых товаров в отправлении).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1891,7 +1954,11 @@ class PostingResource(Resource):
         requirements.products_requiring_weight of /v3/posting/fbs/get; set the weight before
         packing.
 
-        ``POST /v2/posting/fbs/product/change`` (Ozon docs: 为货件中的称重商品添加重量).
+        ``POST /v2/posting/fbs/product/change`` (Ozon docs: 为货件中的称重商品添加重量 / Добавить вес для
+        весовых товаров в отправлении).
+
+        Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1930,7 +1997,8 @@ class PostingResource(Resource):
         codes. Use name_search to filter by a part of the name. Pass a code from the answer to
         /v2/posting/fbs/product/country/set.
 
-        ``POST /v2/posting/fbs/product/country/list`` (Ozon docs: 可用产地名单).
+        ``POST /v2/posting/fbs/product/country/list`` (Ozon docs: 可用产地名单 / Список доступных
+        стран-изготовителей).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1971,7 +2039,8 @@ class PostingResource(Resource):
         declaration (GTD) number must also be passed, which is done with
         /v6/fbs/posting/product/exemplar/set.
 
-        ``POST /v2/posting/fbs/product/country/set`` (Ozon docs: 添加商品产地信息).
+        ``POST /v2/posting/fbs/product/country/set`` (Ozon docs: 添加商品产地信息 / Добавить информацию
+        о стране-изготовителе товара).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2013,7 +2082,8 @@ class PostingResource(Resource):
         required attributes that have not been filled in yet. Pass the posting number; the
         answer lists the SKUs with the names of their missing attributes.
 
-        ``POST /v1/posting/fbs/product/traceable/attribute``.
+        ``POST /v1/posting/fbs/product/traceable/attribute`` (Ozon docs: Получить список
+        незаполненных атрибутов для прослеживаемых товаров).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2050,7 +2120,7 @@ class PostingResource(Resource):
         and maximum posting value in roubles. Pass the posting number. Applies to the FBS scheme
         only.
 
-        ``POST /v1/posting/fbs/restrictions``.
+        ``POST /v1/posting/fbs/restrictions`` (Ozon docs: Получить ограничения пункта приёма).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2090,7 +2160,8 @@ class PostingResource(Resource):
         not guarantee that assembly succeeded: check the posting with /v3/posting/fbs/get and
         repeat the call if result.substatus is ship_failed.
 
-        ``POST /v4/posting/fbs/ship/package`` (Ozon docs: 货件的部分装配 (第4方案)).
+        ``POST /v4/posting/fbs/ship/package`` (Ozon docs: 货件的部分装配 (第4方案) / Частичная сборка
+        отправления (версия 4)).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2137,7 +2208,7 @@ class PostingResource(Resource):
         similar) with /v6/fbs/posting/product/exemplar/set before assembling when the posting
         requires it.
 
-        ``POST /v4/posting/fbs/ship`` (Ozon docs: 搜集订单 (第4方案)).
+        ``POST /v4/posting/fbs/ship`` (Ozon docs: 搜集订单 (第4方案) / Собрать заказ (версия 4)).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2180,7 +2251,8 @@ class PostingResource(Resource):
         products and quantities that go into each new posting; only one order can be split per
         request. The answer shows the original posting and the postings created from it.
 
-        ``POST /v1/posting/fbs/split`` (Ozon docs: 将订单拆分为不带备货的货件).
+        ``POST /v1/posting/fbs/split`` (Ozon docs: 将订单拆分为不带备货的货件 / Разделить заказ на
+        отправления без сборки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2220,7 +2292,8 @@ class PostingResource(Resource):
         many changes are left. Pass the posting number. Move the delivery with
         /v1/posting/fbs/timeslot/set.
 
-        ``POST /v1/posting/fbs/timeslot/change-restrictions``.
+        ``POST /v1/posting/fbs/timeslot/change-restrictions`` (Ozon docs: Доступные даты для
+        переноса доставки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2259,7 +2332,7 @@ class PostingResource(Resource):
         /v1/posting/fbs/timeslot/change-restrictions. The answer says whether the change was
         accepted.
 
-        ``POST /v1/posting/fbs/timeslot/set``.
+        ``POST /v1/posting/fbs/timeslot/set`` (Ozon docs: Перенести дату доставки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2299,7 +2372,8 @@ class PostingResource(Resource):
         posting number; the answer lists the resulting postings with their products and whether
         each is currently considered traceable.
 
-        ``POST /v1/posting/fbs/traceable/split``.
+        ``POST /v1/posting/fbs/traceable/split`` (Ozon docs: Разделить отправление с
+        прослеживаемыми товарами).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2348,7 +2422,8 @@ class PostingResource(Resource):
         The shipping date can change, so refresh postings regularly or subscribe to push
         notifications.
 
-        ``POST /v3/posting/fbs/unfulfilled/list`` (Ozon docs: 未处理货件列表).
+        ``POST /v3/posting/fbs/unfulfilled/list`` (Ozon docs: 未处理货件列表 / Список необработанных
+        отправлений).
 
         Deprecated: use ``POST /v4/posting/fbs/unfulfilled/list``
         (``client.posting.fbs_unfulfilled_list_v4``) instead. Ozon switches it off on
@@ -2411,7 +2486,8 @@ class PostingResource(Resource):
         driver_pickup, cancelled and not_accepted. The shipping date can change, so refresh
         postings regularly or subscribe to push notifications.
 
-        ``POST /v4/posting/fbs/unfulfilled/list``.
+        ``POST /v4/posting/fbs/unfulfilled/list`` (Ozon docs: Получить список необработанных
+        отправлений).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -2461,7 +2537,7 @@ class PostingResource(Resource):
         its date and a link to the file; if the link is empty and you need the file, contact
         Ozon support.
 
-        ``POST /v1/posting/global/etgb``.
+        ``POST /v1/posting/global/etgb`` (Ozon docs: Таможенные декларации ETGB).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2499,7 +2575,7 @@ class PostingResource(Resource):
         codes from `issued_exemplars` on the receipt and withdraw them from circulation. Posting
         numbers that are not valid come back in `invalid_postings`.
 
-        ``POST /v1/posting/marks``.
+        ``POST /v1/posting/marks`` (Ozon docs: Получить маркировки экземпляров из отправления).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2536,7 +2612,8 @@ class PostingResource(Resource):
         Aggregator scheme, where Ozon partners deliver the order. Pass the posting number and
         the number of boxes; the answer says whether the value was accepted.
 
-        ``POST /v3/posting/multiboxqty/set``.
+        ``POST /v3/posting/multiboxqty/set`` (Ozon docs: Указать количество коробок для
+        многокоробочных отправлений).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2580,7 +2657,8 @@ class PostingResource(Resource):
         with their identifiers, quantity, name and image. Results are paged with `limit` (1 to
         1000): pass the `cursor` from the previous answer to get the next page.
 
-        ``POST /v1/posting/unpaid-legal/product/list``.
+        ``POST /v1/posting/unpaid-legal/product/list`` (Ozon docs: Список неоплаченных товаров,
+        заказанных юридическими лицами).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -32,6 +32,7 @@ from ozon_async.types.product import (
     ProductCertificateCreateV1Request,
     ProductCertificateCreateV1RequestAccordanceTypeCode,
     ProductCertificateCreateV1RequestTypeCode,
+    ProductCertificateCreateV2Response,
     ProductCertificateDeleteV1Request,
     ProductCertificateDeleteV1Response,
     ProductCertificateInfoV1Request,
@@ -52,6 +53,8 @@ from ozon_async.types.product import (
     ProductCertificationListV2Request,
     ProductCertificationListV2Response,
     ProductCertificationListV2ResponseCertification,
+    ProductCertificationOptionsV2Response,
+    ProductCertificationParamsV2Response,
     ProductDigitalStocksImportV1Request,
     ProductDigitalStocksImportV1RequestStock,
     ProductDigitalStocksImportV1Response,
@@ -79,8 +82,12 @@ from ozon_async.types.product import (
     ProductInfoListV3Request,
     ProductInfoListV3Response,
     ProductInfoPricesV5Request,
+    ProductInfoPricesV5RequestFilter,
     ProductInfoPricesV5Response,
     ProductInfoPricesV5ResponseItem,
+    ProductInfoStocksByWarehouseFboV1Request,
+    ProductInfoStocksByWarehouseFboV1Response,
+    ProductInfoStocksByWarehouseFboV1ResponseProduct,
     ProductInfoStocksByWarehouseFbsV1Request,
     ProductInfoStocksByWarehouseFbsV1Response,
     ProductInfoStocksByWarehouseFbsV2Request,
@@ -97,10 +104,11 @@ from ozon_async.types.product import (
     ProductInfoWrongVolumeV1Request,
     ProductInfoWrongVolumeV1Response,
     ProductInfoWrongVolumeV1ResponseProduct,
-    ProductListRequestFilter,
     ProductListV3Request,
+    ProductListV3RequestFilter,
     ProductListV3Response,
     ProductListV3ResponseResultItem,
+    ProductParams,
     ProductPicturesImportV1Request,
     ProductPicturesImportV1Response,
     ProductPicturesInfoV2Request,
@@ -118,6 +126,7 @@ from ozon_async.types.product import (
     ProductRatingBySkuV1Response,
     ProductRelatedSkuGetV1Request,
     ProductRelatedSkuGetV1Response,
+    ProductRequest,
     ProductSkusRequest,
     ProductStairwayDiscountByQuantityGetV1Request,
     ProductStairwayDiscountByQuantityGetV1Response,
@@ -154,7 +163,8 @@ class ProductResource(Resource):
         the minimum price into account when adding the product to promotions. Accepts up to 1000
         product_id values. Renew timers with /v1/product/action/timer/update.
 
-        ``POST /v1/product/action/timer/status`` (Ozon docs: 获取已设置计时器状态).
+        ``POST /v1/product/action/timer/status`` (Ozon docs: 获取已设置计时器状态 / Получить статус
+        установленного таймера).
 
         Only reads: retried after timeouts and server errors.
 
@@ -192,7 +202,8 @@ class ProductResource(Resource):
         another period. Accepts up to 1000 products per request. Check current timers with
         /v1/product/action/timer/status.
 
-        ``POST /v1/product/action/timer/update`` (Ozon docs: 最低价格时效性计时器更新).
+        ``POST /v1/product/action/timer/update`` (Ozon docs: 最低价格时效性计时器更新 / Обновление таймера
+        актуальности минимальной цены).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_ids``
@@ -231,7 +242,7 @@ class ProductResource(Resource):
         allows up to 100 identifiers per request. Restore archived products with
         /v1/product/unarchive.
 
-        ``POST /v1/product/archive`` (Ozon docs: 将商品归档).
+        ``POST /v1/product/archive`` (Ozon docs: 将商品归档 / Перенести товар в архив).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -280,7 +291,8 @@ class ProductResource(Resource):
         until the limit resets; for the daily limit, the time until 03:00 Moscow time) and Item-
         Rate-Limit-Remaining (operations left).
 
-        ``POST /v1/product/attributes/update`` (Ozon docs: 更新商品特征).
+        ``POST /v1/product/attributes/update`` (Ozon docs: 更新商品特征 / Обновить характеристики
+        товара).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
@@ -319,7 +331,8 @@ class ProductResource(Resource):
         `accordance_type_code` to /v1/product/certificate/create. The request takes no
         parameters. Newer version of /v1/product/certificate/accordance-types.
 
-        ``GET /v2/product/certificate/accordance-types/list``.
+        ``GET /v2/product/certificate/accordance-types/list`` (Ozon docs: Список типов
+        соответствия требованиям (версия 2)).
 
         Only reads: retried after timeouts and server errors.
 
@@ -351,7 +364,8 @@ class ProductResource(Resource):
         parameters. Version 2, /v2/product/certificate/accordance-types/list, also separates the
         types that apply to hazardous products.
 
-        ``GET /v1/product/certificate/accordance-types``.
+        ``GET /v1/product/certificate/accordance-types`` (Ozon docs: Список типов соответствия
+        требованиям (версия 1)).
 
         Only reads: retried after timeouts and server errors.
 
@@ -374,7 +388,8 @@ class ProductResource(Resource):
         self,
         *,
         certificate_id: int,
-        product_id: Sequence[int],
+        product_id: Sequence[int] | None = None,
+        skus: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
         """Bind a certificate to products.
@@ -386,7 +401,7 @@ class ProductResource(Resource):
         /v1/product/certificate/products/list; remove the link with
         /v1/product/certificate/unbind.
 
-        ``POST /v1/product/certificate/bind``.
+        ``POST /v1/product/certificate/bind`` (Ozon docs: Привязать сертификат к товару).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -395,7 +410,10 @@ class ProductResource(Resource):
             certificate_id: Certificate identifier assigned at upload by
                 /v1/product/certificate/create. Required.
             product_id: Product identifiers in the Ozon system (`product_id`) of the products
-                the certificate applies to. Required.
+                the certificate applies to. Deprecated by Ozon in favour of `skus`; pass one of
+                the two.
+            skus: SKUs (product identifiers in the Ozon system) the certificate applies to, up
+                to 1000. Pass this or `product_id`.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -411,6 +429,7 @@ class ProductResource(Resource):
             {
                 "certificate_id": certificate_id,
                 "product_id": product_id,
+                "skus": skus,
             },
             call_options,
         )
@@ -429,16 +448,22 @@ class ProductResource(Resource):
     ) -> IdObject:
         """Upload a product certificate.
 
-        Uploads a certificate or another compliance document for products, sent as a
-        multipart/form-data request: the files (JPG, JPEG, PNG or PDF), the document name and
-        number (up to 100 characters each), the document type from
-        /v1/product/certificate/types, the conformity type from
+        Deprecated: Ozon switches it off on 31 August 2026; find the parameters a certificate
+        needs with /v2/product/certification/options and /v2/product/certification/params, then
+        create it with /v2/product/certificate/create. Uploads a certificate or another
+        compliance document for products, sent as a multipart/form-data request: the files (JPG,
+        JPEG, PNG or PDF), the document name and number (up to 100 characters each), the
+        document type from /v1/product/certificate/types, the conformity type from
         /v1/product/certificate/accordance-types (required for declarations, certificates of
         conformity and safety data sheets), and the validity dates. The answer holds the
         identifier of the new certificate; link it to products with
         /v1/product/certificate/bind.
 
-        ``POST /v1/product/certificate/create``.
+        ``POST /v1/product/certificate/create`` (Ozon docs: Добавить сертификаты для товаров).
+
+        Deprecated: use ``POST /v2/product/certificate/create``
+        (``client.product.certificate_create_v2``) instead. Ozon switches it off on 2026-08-31.
+        Calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -486,6 +511,50 @@ class ProductResource(Resource):
             call_options,
         )
 
+    async def certificate_create_v2(
+        self,
+        *,
+        params: ProductParams | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificateCreateV2Response:
+        """Create a quality certificate.
+
+        Creates a quality certificate or another compliance document for products from its
+        parameters: name, type, number, issuing country, conformity type, dates, the file in
+        Base64 and the SKUs it covers. Which parameters a certificate needs is told by
+        /v2/product/certification/options and, for the values chosen so far,
+        /v2/product/certification/params. The answer holds the certificate identifier, its
+        status (`COMPLETED` when created, `INCOMPLETE` when some parameters are missing or
+        wrong) and the state of each parameter. Replaces /v1/product/certificate/create. Beta:
+        Ozon may still change it.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v2/product/certificate/create`` (Ozon docs: Создать сертификат качества).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            params: The certificate parameters.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The new certificate, its status and the state of each parameter.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/product/certificate/create"],
+            ProductRequest,
+            ProductCertificateCreateV2Response,
+            {
+                "params": params,
+            },
+            call_options,
+        )
+
     async def certificate_delete_v1(
         self,
         *,
@@ -499,7 +568,7 @@ class ProductResource(Resource):
         /v1/product/certificate/list; a deleted certificate has to be uploaded again with
         /v1/product/certificate/create.
 
-        ``POST /v1/product/certificate/delete``.
+        ``POST /v1/product/certificate/delete`` (Ozon docs: Удалить сертификат).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -537,7 +606,7 @@ class ProductResource(Resource):
         type, rejection reason and moderator's comment, validity dates and the number of
         products linked to it. To go through all certificates use /v1/product/certificate/list.
 
-        ``POST /v1/product/certificate/info``.
+        ``POST /v1/product/certificate/info`` (Ozon docs: Информация о сертификате).
 
         Only reads: retried after timeouts and server errors.
 
@@ -582,7 +651,7 @@ class ProductResource(Resource):
         of pages. Status codes come from /v1/product/certificate/status/list and type codes from
         /v1/product/certificate/types.
 
-        ``POST /v1/product/certificate/list``.
+        ``POST /v1/product/certificate/list`` (Ozon docs: Список сертификатов).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -628,7 +697,8 @@ class ProductResource(Resource):
         /v1/product/certificate/products/list and can be used to filter that list. The request
         body is an empty JSON object.
 
-        ``POST /v1/product/certificate/product_status/list``.
+        ``POST /v1/product/certificate/product_status/list`` (Ozon docs: Список возможных
+        статусов товаров).
 
         Only reads: retried after timeouts and server errors.
 
@@ -655,8 +725,10 @@ class ProductResource(Resource):
         self,
         *,
         certificate_id: int,
-        page_size: int,
+        last_id: int | None = None,
+        limit: int | None = None,
         page: int | None = None,
+        page_size: int | None = None,
         product_status_code: str | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductCertificateProductsListV1Response:
@@ -668,15 +740,21 @@ class ProductResource(Resource):
         from 1) and `page_size` (1 to 1000); the answer gives the total number of products
         found.
 
-        ``POST /v1/product/certificate/products/list``.
+        ``POST /v1/product/certificate/products/list`` (Ozon docs: Список товаров, привязанных к
+        сертификату).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
         Args:
             certificate_id: Certificate identifier. Required.
-            page_size: Number of products per page, 1 to 1000. Required.
-            page: Page number to return, starting from 1.
+            last_id: Identifier of the last value on the previous page; leave it out in the
+                first request.
+            limit: Number of values per page, 1 to 1000; replaces `page_size`.
+            page: Page number to return, starting from 1. Deprecated by Ozon in favour of
+                `last_id`.
+            page_size: Number of products per page, 1 to 1000. Deprecated by Ozon in favour of
+                `limit`.
             product_status_code: Check status of the product binding to filter by (codes from
                 /v1/product/certificate/product_status/list).
 
@@ -693,8 +771,10 @@ class ProductResource(Resource):
             ProductCertificateProductsListV1Response,
             {
                 "certificate_id": certificate_id,
-                "page_size": page_size,
+                "last_id": last_id,
+                "limit": limit,
                 "page": page,
+                "page_size": page_size,
                 "product_status_code": product_status_code,
             },
             call_options,
@@ -710,7 +790,8 @@ class ProductResource(Resource):
         name pairs. The codes appear in `rejection_reason_code` of /v1/product/certificate/info
         and /v1/product/certificate/list. The request body is an empty JSON object.
 
-        ``POST /v1/product/certificate/rejection_reasons/list``.
+        ``POST /v1/product/certificate/rejection_reasons/list`` (Ozon docs: Возможные причины
+        отклонения сертификата).
 
         Only reads: retried after timeouts and server errors.
 
@@ -740,7 +821,8 @@ class ProductResource(Resource):
         `status` filter of /v1/product/certificate/list. The request body is an empty JSON
         object.
 
-        ``POST /v1/product/certificate/status/list``.
+        ``POST /v1/product/certificate/status/list`` (Ozon docs: Возможные статусы
+        сертификатов).
 
         Only reads: retried after timeouts and server errors.
 
@@ -770,7 +852,7 @@ class ProductResource(Resource):
         veterinary certificate, safety data sheet), each as a name and a value. Pass the value
         as `type_code` to /v1/product/certificate/create. The request takes no parameters.
 
-        ``GET /v1/product/certificate/types``.
+        ``GET /v1/product/certificate/types`` (Ozon docs: Справочник типов документов).
 
         Only reads: retried after timeouts and server errors.
 
@@ -793,7 +875,8 @@ class ProductResource(Resource):
         self,
         *,
         certificate_id: int,
-        product_id: Sequence[int],
+        product_id: Sequence[int] | None = None,
+        skus: Sequence[int] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductCertificateUnbindV1Response:
         """Unbind products from a certificate.
@@ -803,7 +886,7 @@ class ProductResource(Resource):
         product whether it was unbound and, if not, the error. Link products again with
         /v1/product/certificate/bind.
 
-        ``POST /v1/product/certificate/unbind``.
+        ``POST /v1/product/certificate/unbind`` (Ozon docs: Отвязать товар от сертификата).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -812,7 +895,9 @@ class ProductResource(Resource):
         Args:
             certificate_id: Certificate identifier. Required.
             product_id: Product identifiers in the Ozon system (`product_id`) to unbind from the
-                certificate. Required.
+                certificate. Deprecated by Ozon in favour of `skus`; pass one of the two.
+            skus: SKUs (product identifiers in the Ozon system) to unbind from the certificate,
+                up to 1000. Pass this or `product_id`.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -828,6 +913,7 @@ class ProductResource(Resource):
             {
                 "certificate_id": certificate_id,
                 "product_id": product_id,
+                "skus": skus,
             },
             call_options,
         )
@@ -850,7 +936,7 @@ class ProductResource(Resource):
         to certification, each with a flag telling whether certification is mandatory. Results
         are paged with `page` and `page_size`; the answer gives the total number of categories.
 
-        ``POST /v1/product/certification/list``.
+        ``POST /v1/product/certification/list`` (Ozon docs: Список сертифицируемых категорий).
 
         Deprecated: use ``POST /v2/product/certification/list``
         (``client.product.certification_list_v2``) instead. Ozon switches it off on 2025-04-14.
@@ -899,7 +985,7 @@ class ProductResource(Resource):
         `page_size` (1 to 1000); the answer gives the total number of categories. Replaces
         /v1/product/certification/list.
 
-        ``POST /v2/product/certification/list``.
+        ``POST /v2/product/certification/list`` (Ozon docs: Список сертифицируемых категорий).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -926,6 +1012,80 @@ class ProductResource(Resource):
             call_options,
         )
 
+    async def certification_options_v2(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificationOptionsV2Response:
+        """List the parameters of a quality certificate.
+
+        Returns every parameter a quality certificate can have and whether it is required. Takes
+        no arguments. Use the names to fill the parameters of /v2/product/certification/params
+        and /v2/product/certificate/create. Beta: Ozon may still change it.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v2/product/certification/options`` (Ozon docs: Получить параметры для создания
+        сертификата качества).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The certificate parameters and whether each is required.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/product/certification/options"],
+            EmptyRequest,
+            ProductCertificationOptionsV2Response,
+            {},
+            call_options,
+        )
+
+    async def certification_params_v2(
+        self,
+        *,
+        params: ProductParams | Mapping[str, Any] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductCertificationParamsV2Response:
+        """Get the required parameters of a quality certificate.
+
+        Tells which certificate parameters are required for the values given so far (for example
+        for a certificate type and a conformity type). Pass the parameters known so far in
+        `params`; the answer lists the parameter names and whether each must be given to
+        /v2/product/certificate/create. Beta: Ozon may still change it.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v2/product/certification/params`` (Ozon docs: Получить обязательные параметры
+        для создания сертификата качества).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``.
+
+        Args:
+            params: The certificate parameters.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The parameters and whether each is required.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/product/certification/params"],
+            ProductRequest,
+            ProductCertificationParamsV2Response,
+            {
+                "params": params,
+            },
+            call_options,
+        )
+
     async def digital_stocks_import_v1(
         self,
         *,
@@ -939,7 +1099,8 @@ class ProductResource(Resource):
         Available only to sellers who work with digital products. The answer reports for each
         product whether its stock was updated, with its Ozon identifiers and any errors.
 
-        ``POST /v1/product/digital/stocks/import``.
+        ``POST /v1/product/digital/stocks/import`` (Ozon docs: Обновить количество цифровых
+        товаров).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -983,7 +1144,7 @@ class ProductResource(Resource):
         /v1/product/import/info. Product operations are limited per minute: over the limit the
         method answers 429 with the Item-Retry-After and Item-Rate-Limit-Remaining headers.
 
-        ``POST /v1/product/import-by-sku`` (Ozon docs: 通过SKU创建商品).
+        ``POST /v1/product/import-by-sku`` (Ozon docs: 通过SKU创建商品 / Создать товар по SKU).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
@@ -1024,7 +1185,8 @@ class ProductResource(Resource):
         product in the task is reported as pending, imported, failed or skipped, with any
         errors.
 
-        ``POST /v1/product/import/info`` (Ozon docs: 查询商品添加或更新状态).
+        ``POST /v1/product/import/info`` (Ozon docs: 查询商品添加或更新状态 / Узнать статус добавления или
+        обновления товара).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1066,7 +1228,7 @@ class ProductResource(Resource):
         If both offer_id and product_id are sent, the change applies to the product with that
         offer_id; send only one of them to avoid ambiguity.
 
-        ``POST /v1/product/import/prices`` (Ozon docs: 更新价格).
+        ``POST /v1/product/import/prices`` (Ozon docs: 更新价格 / Обновить цену).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``prices`` items in
@@ -1123,7 +1285,7 @@ class ProductResource(Resource):
         the product appears in the seller account but stays hidden from buyers until it is put
         on sale.
 
-        ``POST /v3/product/import`` (Ozon docs: 创建或更新商品).
+        ``POST /v3/product/import`` (Ozon docs: 创建或更新商品 / Создать или обновить товар).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
@@ -1172,7 +1334,8 @@ class ProductResource(Resource):
         id or title. Paginated with last_id (empty in the first request) and limit 1 to 1000.
         Change attributes with /v1/product/attributes/update or /v3/product/import.
 
-        ``POST /v4/product/info/attributes`` (Ozon docs: 获取商品特征描述).
+        ``POST /v4/product/info/attributes`` (Ozon docs: 获取商品特征描述 / Получить описание
+        характеристик товара).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1220,7 +1383,7 @@ class ProductResource(Resource):
         Returns the name and description text of one product. Identify the product by offer_id
         or by product_id.
 
-        ``POST /v1/product/info/description`` (Ozon docs: 获取商品详细信息).
+        ``POST /v1/product/info/description`` (Ozon docs: 获取商品详细信息 / Получить описание товара).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1258,7 +1421,8 @@ class ProductResource(Resource):
         together with the SKU of the main, non-discounted product. Works only for discounted
         products sold under the FBO scheme.
 
-        ``POST /v1/product/info/discounted`` (Ozon docs: 通过减价商品的SKU查找减价商品和主商品的信息).
+        ``POST /v1/product/info/discounted`` (Ozon docs: 通过减价商品的SKU查找减价商品和主商品的信息 / Узнать
+        информацию об уценке и основном товаре по SKU уценённого товара).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1293,7 +1457,8 @@ class ProductResource(Resource):
         current usage. When the assortment limit is used up, no new products can be created. The
         request body is an empty JSON object.
 
-        ``POST /v4/product/info/limit`` (Ozon docs: 品类限制、商品的创建和更新).
+        ``POST /v4/product/info/limit`` (Ozon docs: 品类限制、商品的创建和更新 / Лимиты на ассортимент,
+        создание и обновление товаров).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1327,7 +1492,8 @@ class ProductResource(Resource):
         product_id or sku); at most 1000 identifiers per request in total. Get product
         identifiers with /v3/product/list.
 
-        ``POST /v3/product/info/list`` (Ozon docs: 根据标识符获取商品信息).
+        ``POST /v3/product/info/list`` (Ozon docs: 根据标识符获取商品信息 / Получить информацию о товарах
+        по идентификаторам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1359,7 +1525,7 @@ class ProductResource(Resource):
     async def info_prices_v5(
         self,
         *,
-        filter: ProductListRequestFilter | Mapping[str, Any],
+        filter: ProductInfoPricesV5RequestFilter | Mapping[str, Any],
         limit: int,
         cursor: str | None = None,
         **call_options: Unpack[CallOptions],
@@ -1372,7 +1538,8 @@ class ProductResource(Resource):
         available only in the seller account, not through the API. Update prices with
         /v1/product/import/prices.
 
-        ``POST /v5/product/info/prices`` (Ozon docs: 获取商品价格信息).
+        ``POST /v5/product/info/prices`` (Ozon docs: 获取商品价格信息 / Получить информацию о цене
+        товара).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1402,6 +1569,63 @@ class ProductResource(Resource):
             call_options,
         )
 
+    @paginated(
+        OPERATIONS["POST /v1/product/info/stocks-by-warehouse/fbo"],
+        ProductInfoStocksByWarehouseFboV1ResponseProduct,
+    )
+    async def info_stocks_by_warehouse_fbo_v1(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        offer_ids: Sequence[str] | None = None,
+        skus: Sequence[int] | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> ProductInfoStocksByWarehouseFboV1Response:
+        """Get product stocks at Ozon (FBO) warehouses.
+
+        Returns, for each product and Ozon warehouse, how many units are there and how many are
+        reserved. Pass `offer_ids` or `skus` (up to 1000 each) and a page size `limit` of at
+        most 1000; the answer carries a `cursor` and `has_next` for the following pages. Beta:
+        Ozon may still change it.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/product/info/stocks-by-warehouse/fbo`` (Ozon docs: Получить информацию о
+        стоках на складах FBO).
+
+        Only reads: retried after timeouts and server errors. Paginated (cursor style):
+        ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
+
+        Args:
+            limit: Number of values per page, at most 1000. Required.
+            cursor: Cursor for the next page; take it from the previous answer, leave empty for
+                the first page.
+            offer_ids: Products by their identifier in the seller's system (article), up to
+                1000; pass this or `skus`.
+            skus: Products by their identifier in the Ozon system (SKU), up to 1000; pass this
+                or `offer_ids`.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            A page of FBO stocks per product and warehouse.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/product/info/stocks-by-warehouse/fbo"],
+            ProductInfoStocksByWarehouseFboV1Request,
+            ProductInfoStocksByWarehouseFboV1Response,
+            {
+                "limit": limit,
+                "cursor": cursor,
+                "offer_ids": offer_ids,
+                "skus": skus,
+            },
+            call_options,
+        )
+
     async def info_stocks_by_warehouse_fbs_v1(
         self,
         *,
@@ -1415,7 +1639,8 @@ class ProductResource(Resource):
         both are given, only sku is used. Deprecated and to be switched off on 7 April 2026; use
         /v2/product/info/stocks-by-warehouse/fbs instead.
 
-        ``POST /v1/product/info/stocks-by-warehouse/fbs`` (Ozon docs: 关于卖家库存余额的信息).
+        ``POST /v1/product/info/stocks-by-warehouse/fbs`` (Ozon docs: 关于卖家库存余额的信息 / Информация
+        об остатках на складах продавца (FBS и rFBS)).
 
         Deprecated: use ``POST /v2/product/info/stocks-by-warehouse/fbs``
         (``client.product.info_stocks_by_warehouse_fbs_v2``) instead. Ozon switches it off on
@@ -1467,7 +1692,8 @@ class ProductResource(Resource):
         Ozon warehouses (FBO) use /v1/analytics/stocks; update seller stocks with
         /v2/products/stocks.
 
-        ``POST /v2/product/info/stocks-by-warehouse/fbs``.
+        ``POST /v2/product/info/stocks-by-warehouse/fbs`` (Ozon docs: Получить информацию об
+        остатках на складах продавца).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1516,7 +1742,8 @@ class ProductResource(Resource):
         stocks at Ozon warehouses (FBO) use /v1/analytics/stocks; update stocks with
         /v2/products/stocks.
 
-        ``POST /v4/product/info/stocks`` (Ozon docs: 关于商品数量的信息).
+        ``POST /v4/product/info/stocks`` (Ozon docs: 关于商品数量的信息 / Информация о количестве
+        товаров).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1557,7 +1784,8 @@ class ProductResource(Resource):
         Returns how many users pressed the "notify me when available" button on each product's
         page. Several SKUs can be passed in one request.
 
-        ``POST /v1/product/info/subscription`` (Ozon docs: 订阅该商品的用户数).
+        ``POST /v1/product/info/subscription`` (Ozon docs: 订阅该商品的用户数 / Количество подписавшихся
+        на товар пользователей).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1599,7 +1827,8 @@ class ProductResource(Resource):
         order quantities. Results are paged with a cursor, 1 to 1000 records per page; while
         has_next is true, repeat the request with the cursor from the previous answer.
 
-        ``POST /v1/product/info/warehouse/stocks`` (Ozon docs: 获取FBS和rFBS仓库库存信息).
+        ``POST /v1/product/info/warehouse/stocks`` (Ozon docs: 获取FBS和rFBS仓库库存信息 / Получить
+        информацию по остаткам на складе FBS и rFBS).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1644,7 +1873,8 @@ class ProductResource(Resource):
         considered incorrect. If you are sure the values are right, contact Ozon support.
         Results are paged with a cursor, 1 to 1000 products per page.
 
-        ``POST /v1/product/info/wrong-volume`` (Ozon docs: 体积重量特征不正确的商品列表).
+        ``POST /v1/product/info/wrong-volume`` (Ozon docs: 体积重量特征不正确的商品列表 / Список товаров с
+        некорректными ОВХ).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1675,7 +1905,7 @@ class ProductResource(Resource):
     async def list_v3(
         self,
         *,
-        filter: ProductListRequestFilter | Mapping[str, Any] | None = None,
+        filter: ProductListV3RequestFilter | Mapping[str, Any] | None = None,
         last_id: str | None = None,
         limit: int | None = None,
         **call_options: Unpack[CallOptions],
@@ -1689,7 +1919,7 @@ class ProductResource(Resource):
         last_id from the previous answer; limit is 1 to 1000. Get full product details with
         /v3/product/info/list.
 
-        ``POST /v3/product/list`` (Ozon docs: 品列表的).
+        ``POST /v3/product/list`` (Ozon docs: 品列表的 / Список товаров).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1725,7 +1955,6 @@ class ProductResource(Resource):
         product_id: int,
         color_image: str | None = None,
         images: Sequence[str] | None = None,
-        images360: Sequence[str] | None = None,
         **call_options: Unpack[CallOptions],
     ) -> ProductPicturesImportV1Response:
         """Upload or replace product images.
@@ -1740,7 +1969,8 @@ class ProductResource(Resource):
         Per-minute product operation limits apply (429 with Item-Retry-After and Item-Rate-
         Limit-Remaining headers).
 
-        ``POST /v1/product/pictures/import`` (Ozon docs: 上传或更新商品图片).
+        ``POST /v1/product/pictures/import`` (Ozon docs: 上传或更新商品图片 / Загрузить или обновить
+        изображения товара).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1750,8 +1980,6 @@ class ProductResource(Resource):
             color_image: Link to the marketing color swatch image.
             images: Links to the product images, up to 30, in the order they appear on the site;
                 the first is the main image.
-            images360: Links to 360-degree view images, up to 70; JPG files in publicly
-                accessible cloud storage.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
         ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
@@ -1768,7 +1996,6 @@ class ProductResource(Resource):
                 "product_id": product_id,
                 "color_image": color_image,
                 "images": images,
-                "images360": images360,
             },
             call_options,
         )
@@ -1786,7 +2013,7 @@ class ProductResource(Resource):
         values per request. Upload or replace images with /v1/product/pictures/import or
         /v3/product/import.
 
-        ``POST /v2/product/pictures/info`` (Ozon docs: 获取商品图片).
+        ``POST /v2/product/pictures/info`` (Ozon docs: 获取商品图片 / Получить изображения товаров).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1824,7 +2051,8 @@ class ProductResource(Resource):
         supply to an Ozon warehouse. Pass 1 to 150 SKUs per request. At most 10 requests per
         second.
 
-        ``POST /v1/product/placement-zone/info``.
+        ``POST /v1/product/placement-zone/info`` (Ozon docs: Получить зоны размещения товаров по
+        SKU перед поставкой).
 
         Only reads: retried after timeouts and server errors. Rate limit: 10 requests per 1 s
         per Client-Id; the client waits for a free slot.
@@ -1864,7 +2092,8 @@ class ProductResource(Resource):
 
         Subscription: Needs a Premium Pro subscription; Ozon refuses the call without one.
 
-        ``POST /v1/product/prices/details`` (Ozon docs: 获取商品价格的详细信息).
+        ``POST /v1/product/prices/details`` (Ozon docs: 获取商品价格的详细信息 / Получить подробную
+        информацию о ценах товаров).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1903,7 +2132,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/quant/info``.
+        ``POST /v1/product/quant/info`` (Ozon docs: Информация об эконом-товаре).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1946,7 +2175,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/quant/list``.
+        ``POST /v1/product/quant/list`` (Ozon docs: Список эконом-товаров).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -2002,7 +2231,8 @@ class ProductResource(Resource):
         and the attributes worth filling in to raise it. Use it to find out how to improve
         product cards; edit the cards with /v1/product/attributes/update or /v3/product/import.
 
-        ``POST /v1/product/rating-by-sku`` (Ozon docs: 按SKU获得商品的内容排名).
+        ``POST /v1/product/rating-by-sku`` (Ozon docs: 按SKU获得商品的内容排名 / Получить контент-рейтинг
+        товаров по SKU).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2039,7 +2269,7 @@ class ProductResource(Resource):
         ones. Pass up to 200 SKUs per request; SKUs that could not be processed are reported in
         errors.
 
-        ``POST /v1/product/related-sku/get`` (Ozon docs: 获取相关SKU).
+        ``POST /v1/product/related-sku/get`` (Ozon docs: 获取相关SKU / Получить связанные SKU).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2079,7 +2309,8 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/stairway-discount/by-quantity/get`` (Ozon docs: 获取按数量折扣信息).
+        ``POST /v1/product/stairway-discount/by-quantity/get`` (Ozon docs: 获取按数量折扣信息 / Получить
+        информацию о скидке от количества).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2124,7 +2355,8 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/stairway-discount/by-quantity/set`` (Ozon docs: 管理按数量折扣).
+        ``POST /v1/product/stairway-discount/by-quantity/set`` (Ozon docs: 管理按数量折扣 / Управлять
+        скидкой от количества).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2165,7 +2397,7 @@ class ProductResource(Resource):
         restored per day (the quota resets at 03:00 Moscow time); manually archived products
         have no such limit. Move products into the archive with /v1/product/archive.
 
-        ``POST /v1/product/unarchive`` (Ozon docs: 从档案中还原商品).
+        ``POST /v1/product/unarchive`` (Ozon docs: 从档案中还原商品 / Вернуть товар из архива).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_id``
@@ -2205,7 +2437,8 @@ class ProductResource(Resource):
         under the FBS scheme. Identify the product by its Ozon product_id. Find marked-down
         products and their original products with /v1/product/info/discounted.
 
-        ``POST /v1/product/update/discount`` (Ozon docs: 为打折商品设置折扣).
+        ``POST /v1/product/update/discount`` (Ozon docs: 为打折商品设置折扣 / Установить скидку на
+        уценённый товар).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2251,7 +2484,8 @@ class ProductResource(Resource):
         Limit-Remaining (operations left). Offer IDs that could not be changed are listed in
         errors.
 
-        ``POST /v1/product/update/offer-id`` (Ozon docs: 从卖家的系统中改变商品货号).
+        ``POST /v1/product/update/offer-id`` (Ozon docs: 从卖家的系统中改变商品货号 / Изменить артикулы
+        товаров из системы продавца).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``update_offer_id``
@@ -2292,7 +2526,8 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/visibility/info`` (Ozon docs: 获取商品可见性信息).
+        ``POST /v1/product/visibility/info`` (Ozon docs: 获取商品可见性信息 / Получить информацию о
+        видимости товара).
 
         Only reads: retried after timeouts and server errors.
 
@@ -2332,8 +2567,8 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/visibility/set`` (Ozon docs: 新增了用于设置商品在Ozon和Ozon
-        Select橱窗可见性的Beta方法。).
+        ``POST /v1/product/visibility/set`` (Ozon docs: 新增了用于设置商品在Ozon和Ozon Select橱窗可见性的Beta方法。
+        / Настроить видимость товара на витрине Ozon и Ozon Селект).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

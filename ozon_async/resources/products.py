@@ -45,7 +45,8 @@ class ProductsResource(Resource):
         Up to 500 products per request. Move products to the archive with /v1/product/archive
         first; the answer reports for each offer_id whether it was deleted and, if not, why.
 
-        ``POST /v2/products/delete`` (Ozon docs: 从存档删除没有SKU的商品).
+        ``POST /v2/products/delete`` (Ozon docs: 从存档删除没有SKU的商品 / Удалить товар без SKU из
+        архива).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -99,6 +100,9 @@ class ProductsResource(Resource):
         (``client.product.info_attributes_v4``) instead. Calling it emits
         ``DeprecationWarning``.
 
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
+
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
 
@@ -148,7 +152,8 @@ class ProductsResource(Resource):
         price_sent, and stocks of bulky products only at warehouses meant for them. If both
         offer_id and product_id are passed, offer_id is used, so pass only one of them.
 
-        ``POST /v2/products/stocks`` (Ozon docs: 更新库存商品的数量).
+        ``POST /v2/products/stocks`` (Ozon docs: 更新库存商品的数量 / Обновить количество товаров на
+        складах).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 80 requests per 60 s per Client-Id; the client waits

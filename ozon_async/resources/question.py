@@ -59,11 +59,9 @@ class QuestionResource(Resource):
         status with /v1/question/answer/list and remove it with /v1/question/answer/delete.
         Available only to sellers with a Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答).
+        ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答 / Создать ответ на вопрос).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -106,11 +104,9 @@ class QuestionResource(Resource):
         SKU. The answer is an empty object once the answer is deleted. Available only to sellers
         with a Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答).
+        ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答 / Удалить ответ на вопрос).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -156,11 +152,9 @@ class QuestionResource(Resource):
         the previous answer to get the next page. Available only to sellers with a Premium Plus
         subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表).
+        ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表 / Список ответов на вопрос).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -211,6 +205,10 @@ class QuestionResource(Resource):
 
         ``POST /v1/question/change_status`` (Ozon docs: 更改问题状态).
 
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). Use ``POST
+        /v1/question/change-status`` (``client.question.change_status_v1``) instead. It stays
+        callable, but Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
+
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
 
@@ -253,11 +251,9 @@ class QuestionResource(Resource):
         /v1/question/change_status is the same operation as spelled in Ozon's Chinese reference.
         Available only to sellers with a Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/change-status``.
+        ``POST /v1/question/change-status`` (Ozon docs: Изменить статус вопросов).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -297,11 +293,9 @@ class QuestionResource(Resource):
         /v1/question/list to fetch the questions themselves. Available only to sellers with a
         Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量).
+        ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量 / Количество вопросов по статусам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -333,11 +327,9 @@ class QuestionResource(Resource):
         /v1/question/list. To read the answers, use /v1/question/answer/list. Available only to
         sellers with a Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/info`` (Ozon docs: 问题详情).
+        ``POST /v1/question/info`` (Ozon docs: 问题详情 / Информация о вопросе).
 
         Only reads: retried after timeouts and server errors.
 
@@ -379,11 +371,9 @@ class QuestionResource(Resource):
         the previous answer while `has_next` is `true`; `limit` is at most 100. Available only
         to sellers with a Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/list`` (Ozon docs: 问题列表).
+        ``POST /v1/question/list`` (Ozon docs: 问题列表 / Список вопросов).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -434,6 +424,10 @@ class QuestionResource(Resource):
 
         ``POST /v1/question/top_sku`` (Ozon docs: 提问数量最多的商品).
 
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). Use ``POST
+        /v1/question/top-sku`` (``client.question.top_sku_v1``) instead. It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
+
         Only reads: retried after timeouts and server errors.
 
         Args:
@@ -469,11 +463,9 @@ class QuestionResource(Resource):
         Russian reference; /v1/question/top_sku is the same operation as spelled in Ozon's
         Chinese reference. Available only to sellers with a Premium Plus subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/top-sku``.
+        ``POST /v1/question/top-sku`` (Ozon docs: Товары с наибольшим количеством вопросов).
 
         Only reads: retried after timeouts and server errors.
 

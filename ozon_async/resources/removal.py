@@ -46,7 +46,8 @@ class RemovalResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/removal/from-stock/list``.
+        ``POST /v1/removal/from-stock/list`` (Ozon docs: Отчёт по вывозу и утилизации со стока
+        FBO).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -99,7 +100,8 @@ class RemovalResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/removal/from-supply/list``.
+        ``POST /v1/removal/from-supply/list`` (Ozon docs: Отчёт по вывозу и утилизации с
+        поставки FBO).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -37,6 +37,7 @@ from ozon_async.types.report import (
     ReportPostingsCreateV1RequestWith,
     ReportProductsCreateV1Request,
     ReportProductsCreateV1RequestVisibility,
+    ReportRealizationPostingCreateV1Request,
     ReportReturnsCreateV2Request,
     ReportReturnsCreateV2RequestFilter,
     ReportWarehouseStockV1Request,
@@ -58,7 +59,7 @@ class ReportResource(Resource):
         pass the code to /v1/report/info to get the status and file link. Limited to 1 request
         per minute per seller account. The request body is an empty object.
 
-        ``POST /v1/report/discounted/create`` (Ozon docs: 减价商品报告).
+        ``POST /v1/report/discounted/create`` (Ozon docs: 减价商品报告 / Отчёт об уценённых товарах).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 1 requests per 60 s per Client-Id; the client waits for
@@ -93,7 +94,7 @@ class ReportResource(Resource):
         status is success or failed. For SELLER_RETURNS reports the file link is valid for 5
         minutes.
 
-        ``POST /v1/report/info`` (Ozon docs: 报告信息).
+        ``POST /v1/report/info`` (Ozon docs: 报告信息 / Информация об отчёте).
 
         Only reads: retried after timeouts and server errors.
 
@@ -132,7 +133,7 @@ class ReportResource(Resource):
         paged: page starts at 1, page_size defaults to 100 and is at most 1000. Use
         /v1/report/info to get a single report by its code.
 
-        ``POST /v1/report/list`` (Ozon docs: 报告清单).
+        ``POST /v1/report/list`` (Ozon docs: 报告清单 / Список отчётов).
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -177,7 +178,8 @@ class ReportResource(Resource):
         shorten the period. The answer contains the report code; pass it to /v1/report/info to
         get the file.
 
-        ``POST /v1/report/marked-products-sales/create`` (Ozon docs: 生成带有标记商品的销售报告).
+        ``POST /v1/report/marked-products-sales/create`` (Ozon docs: 生成带有标记商品的销售报告 /
+        Сгенерировать отчёт по продажам товаров с маркировкой).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -221,7 +223,8 @@ class ReportResource(Resource):
         to get the file. At most 5 reports a day can be created; for the breakdown by supply use
         /v1/report/placement/by-supplies/create.
 
-        ``POST /v1/report/placement/by-products/create``.
+        ``POST /v1/report/placement/by-products/create`` (Ozon docs: Получить отчёт о стоимости
+        размещения по товарам).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
@@ -269,7 +272,8 @@ class ReportResource(Resource):
         to get the file. At most 5 reports a day can be created; for the breakdown by product
         use /v1/report/placement/by-products/create.
 
-        ``POST /v1/report/placement/by-supplies/create``.
+        ``POST /v1/report/placement/by-supplies/create`` (Ozon docs: Получить отчёт о стоимости
+        размещения по поставкам).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
@@ -317,7 +321,7 @@ class ReportResource(Resource):
         blocks such as analytics (FBS only) or customer data. The answer contains the report
         code; pass it to /v1/report/info to get the file.
 
-        ``POST /v1/report/postings/create`` (Ozon docs: 发货报告).
+        ``POST /v1/report/postings/create`` (Ozon docs: 发货报告 / Отчёт об отправлениях).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -368,7 +372,7 @@ class ReportResource(Resource):
         seller account. Filter by offer IDs, SKUs, visibility or a search string. The answer
         contains the report code; pass it to /v1/report/info to get the file.
 
-        ``POST /v1/report/products/create`` (Ozon docs: 商品报告).
+        ``POST /v1/report/products/create`` (Ozon docs: 商品报告 / Отчёт по товарам).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -404,6 +408,54 @@ class ReportResource(Resource):
             call_options,
         )
 
+    @starts_task(OPERATIONS["POST /v1/report/realization/posting/create"], ReportInfoV1Response)
+    async def realization_posting_create_v1(
+        self,
+        *,
+        month: int,
+        year: int,
+        **call_options: Unpack[CallOptions],
+    ) -> ReportCodeResponse:
+        """Create a per-order realization report for a month.
+
+        Starts a report on the sale of delivered and returned products for one month, with a
+        line for every order; cancellations and orders the buyer did not take are not included.
+        Pass the `month` and `year`; months from August 2023 on are available. The answer holds
+        the report code; follow it with /v1/report/info and download the file from there. Beta:
+        Ozon may still change it.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/report/realization/posting/create`` (Ozon docs: Получить позаказный отчёт о
+        реализации товаров).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
+        ``.and_wait(...)`` starts it and waits until it is done; ``.wait(task_id)`` waits for
+        one already started.
+
+        Args:
+            month: Month of the report, 1 to 12. Required.
+            year: Year of the report; Ozon has the data from August 2023 on. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The code of the report being generated.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/report/realization/posting/create"],
+            ReportRealizationPostingCreateV1Request,
+            ReportCodeResponse,
+            {
+                "month": month,
+                "year": year,
+            },
+            call_options,
+        )
+
     @starts_task(OPERATIONS["POST /v2/report/returns/create"], ReportInfoV1Response)
     async def returns_create_v2(
         self,
@@ -419,7 +471,7 @@ class ReportResource(Resource):
         optionally the fulfilment scheme. The answer holds a report code: poll /v1/report/info
         with it to get the file.
 
-        ``POST /v2/report/returns/create``.
+        ``POST /v2/report/returns/create`` (Ozon docs: Отчёт о возвратах).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -464,7 +516,8 @@ class ReportResource(Resource):
         your FBS warehouses. Pass up to 50 warehouse identifiers. The answer contains only the
         report code; pass it to /v1/report/info to get the file.
 
-        ``POST /v1/report/warehouse/stock`` (Ozon docs: 关于FBS仓库库存报告).
+        ``POST /v1/report/warehouse/stock`` (Ozon docs: 关于FBS仓库库存报告 / Отчёт об остатках на FBS-
+        складе).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:

@@ -61,7 +61,7 @@ class ReturnsResource(Resource):
         Up to 500 points per page; for the next page pass the id of the last point in
         pagination.last_id. has_next tells whether more points remain.
 
-        ``POST /v1/returns/company/fbs/info`` (Ozon docs: FBS退货数量).
+        ``POST /v1/returns/company/fbs/info`` (Ozon docs: FBS退货数量 / Количество возвратов FBS).
 
         Only reads: retried after timeouts and server errors.
 
@@ -104,7 +104,7 @@ class ReturnsResource(Resource):
         returned. Up to 500 returns per page; for the next page pass the id of the last return
         in last_id while has_next is true.
 
-        ``POST /v1/returns/list`` (Ozon docs: FBO和FBS退货信息).
+        ``POST /v1/returns/list`` (Ozon docs: FBO和FBS退货信息 / Информация о возвратах FBO и FBS).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -153,7 +153,8 @@ class ReturnsResource(Resource):
         and -10; a compensation amount is required for action id 1020. This method replaces the
         separate /v2/returns/rfbs/* action methods.
 
-        ``POST /v1/returns/rfbs/action/set`` (Ozon docs: 传递 rFBS  退货的可用操作).
+        ``POST /v1/returns/rfbs/action/set`` (Ozon docs: 传递 rFBS  退货的可用操作 / Передать доступные
+        действия для rFBS возвратов).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -205,11 +206,15 @@ class ReturnsResource(Resource):
         customer and the customer keeps the product. Deprecated and due to be switched off: use
         /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/compensate`` (Ozon docs: 退还部分商品金额).
+        ``POST /v2/returns/rfbs/compensate`` (Ozon docs: 退还部分商品金额 / Вернуть часть стоимости
+        товара).
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -249,7 +254,7 @@ class ReturnsResource(Resource):
         photos, and the actions and rejection reasons available for it. Get request ids from
         /v2/returns/rfbs/list. Use the available actions with /v1/returns/rfbs/action/set.
 
-        ``POST /v2/returns/rfbs/get`` (Ozon docs: 退货申请信息).
+        ``POST /v2/returns/rfbs/get`` (Ozon docs: 退货申请信息 / Информация о заявке на возврат).
 
         Only reads: retried after timeouts and server errors.
 
@@ -289,7 +294,7 @@ class ReturnsResource(Resource):
         on the first call, then pass the return_id of the last request from the previous answer.
         Get full details of a request with /v2/returns/rfbs/get.
 
-        ``POST /v2/returns/rfbs/list`` (Ozon docs: 退货申请列表).
+        ``POST /v2/returns/rfbs/list`` (Ozon docs: 退货申请列表 / Список заявок на возврат).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -331,11 +336,15 @@ class ReturnsResource(Resource):
         request was approved with /v2/returns/rfbs/verify. Deprecated and due to be switched
         off: use /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/receive-return`` (Ozon docs: 确认收到待检查商品).
+        ``POST /v2/returns/rfbs/receive-return`` (Ozon docs: 确认收到待检查商品 / Подтвердить получение
+        товара на проверку).
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -374,11 +383,14 @@ class ReturnsResource(Resource):
         /v2/returns/rfbs/get; explain the decision in comment when the reason requires it.
         Deprecated and due to be switched off: use /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/reject`` (Ozon docs: 拒绝退货申请).
+        ``POST /v2/returns/rfbs/reject`` (Ozon docs: 拒绝退货申请 / Отклонить заявку на возврат).
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -425,11 +437,14 @@ class ReturnsResource(Resource):
         return_for_back_way. Deprecated and due to be switched off: use
         /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/return-money`` (Ozon docs: 向买家退款).
+        ``POST /v2/returns/rfbs/return-money`` (Ozon docs: 向买家退款 / Вернуть деньги покупателю).
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -470,11 +485,14 @@ class ReturnsResource(Resource):
         receipt with /v2/returns/rfbs/receive-return. Deprecated and due to be switched off: use
         /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/verify`` (Ozon docs: 批准退货申请).
+        ``POST /v2/returns/rfbs/verify`` (Ozon docs: 批准退货申请 / Одобрить заявку на возврат).
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
         ``DeprecationWarning``.
+
+        Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
+        Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -512,7 +530,8 @@ class ReturnsResource(Resource):
         request body is empty. The current settings are returned by
         /v1/returns/settings/utilization/info.
 
-        ``POST /v1/returns/settings/utilization/history``.
+        ``POST /v1/returns/settings/utilization/history`` (Ozon docs: Получить историю изменений
+        автоутилизации).
 
         Only reads: retried after timeouts and server errors.
 
@@ -544,7 +563,8 @@ class ReturnsResource(Resource):
         with /v1/returns/settings/utilization/update; see past changes with
         /v1/returns/settings/utilization/history.
 
-        ``POST /v1/returns/settings/utilization/info``.
+        ``POST /v1/returns/settings/utilization/info`` (Ozon docs: Получить настройки
+        автоутилизации).
 
         Only reads: retried after timeouts and server errors.
 
@@ -580,7 +600,8 @@ class ReturnsResource(Resource):
         enabling, the threshold in `value`. Check the allowed minimum and the current values
         with /v1/returns/settings/utilization/info. Returns an empty answer on success.
 
-        ``POST /v1/returns/settings/utilization/update``.
+        ``POST /v1/returns/settings/utilization/update`` (Ozon docs: Обновить настройки
+        автоутилизации).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard

@@ -65,12 +65,10 @@ class ReviewResource(Resource):
         with the Review Management or Premium Pro subscription. Deprecated; use
         /v2/review/change-status instead.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态).
+        ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态 / Изменить статус отзывов).
 
         Deprecated: use ``POST /v2/review/change-status`` (``client.review.change_status_v2``)
         instead. Calling it emits ``DeprecationWarning``.
@@ -114,12 +112,10 @@ class ReviewResource(Resource):
         Sets the status NEW, VIEWED or PROCESSED for 1 to 100 reviews. Available to sellers with
         the Review Management or Premium Pro subscription. Replaces /v1/review/change-status.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/change-status``.
+        ``POST /v2/review/change-status`` (Ozon docs: Изменить статус отзывов).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``review_ids``
@@ -162,12 +158,10 @@ class ReviewResource(Resource):
         (parent_comment_id), and can mark the review as processed at the same time. Available to
         sellers with the Review Management or Premium Pro subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论).
+        ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论 / Оставить комментарий на отзыв).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -210,12 +204,10 @@ class ReviewResource(Resource):
         Deletes a comment on a review by its id. Available to sellers with the Review Management
         or Premium Pro subscription. Deprecated; use /v2/review/comment/delete instead.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论).
+        ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论 / Удалить комментарий на отзыв).
 
         Deprecated: use ``POST /v2/review/comment/delete`` (``client.review.comment_delete_v2``)
         instead. Calling it emits ``DeprecationWarning``.
@@ -257,12 +249,10 @@ class ReviewResource(Resource):
         Available to sellers with the Review Management or Premium Pro subscription. Replaces
         /v1/review/comment/delete.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/comment/delete``.
+        ``POST /v2/review/comment/delete`` (Ozon docs: Удалить комментарий на отзыв).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -308,12 +298,11 @@ class ReviewResource(Resource):
         100) and offset. Available to sellers with the Review Management or Premium Pro
         subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表).
+        ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表 / Получить список комментариев на
+        отзыв).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -357,12 +346,10 @@ class ReviewResource(Resource):
         Available to sellers with the Review Management or Premium Pro subscription. Deprecated;
         use /v2/review/count instead.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量).
+        ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量 / Количество отзывов по статусам).
 
         Deprecated: use ``POST /v2/review/count`` (``client.review.count_v2``) instead. Calling
         it emits ``DeprecationWarning``.
@@ -394,12 +381,10 @@ class ReviewResource(Resource):
         The request has no parameters. Available to sellers with the Review Management or
         Premium Pro subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/count``.
+        ``POST /v2/review/count`` (Ozon docs: Получить количество отзывов по статусам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -430,12 +415,10 @@ class ReviewResource(Resource):
         videos. Available to sellers with the Review Management or Premium Pro subscription.
         Deprecated; use /v2/review/info instead.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/info`` (Ozon docs: 获取评价信息).
+        ``POST /v1/review/info`` (Ozon docs: 获取评价信息 / Получить информацию об отзыве).
 
         Deprecated: use ``POST /v2/review/info`` (``client.review.info_v2``) instead. Calling it
         emits ``DeprecationWarning``.
@@ -474,12 +457,10 @@ class ReviewResource(Resource):
         videos. Available to sellers with the Review Management or Premium Pro subscription.
         Replaces /v1/review/info.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/info``.
+        ``POST /v2/review/info`` (Ozon docs: Получить информацию по отзыву).
 
         Only reads: retried after timeouts and server errors.
 
@@ -520,12 +501,10 @@ class ReviewResource(Resource):
         fields of older reviews are not returned. Available to sellers with the Review
         Management or Premium Pro subscription. Deprecated; use /v2/review/list instead.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/list`` (Ozon docs: 获取评价列表).
+        ``POST /v1/review/list`` (Ozon docs: 获取评价列表 / Получить список отзывов).
 
         Deprecated: use ``POST /v2/review/list`` (``client.review.list_v2``) instead. Calling it
         emits ``DeprecationWarning``.
@@ -578,12 +557,10 @@ class ReviewResource(Resource):
         request the next page with last_id from the previous answer. Available to sellers with
         the Review Management or Premium Pro subscription.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/list``.
+        ``POST /v2/review/list`` (Ozon docs: Получить список отзывов).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -75,7 +75,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/archive`` (Ozon docs: 将促销活动归档).
+        ``POST /v1/seller-actions/archive`` (Ozon docs: 将促销活动归档 / Перенести акцию в архив).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -118,7 +118,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/change-activity`` (Ozon docs: 启用或关闭活动).
+        ``POST /v1/seller-actions/change-activity`` (Ozon docs: 启用或关闭活动 / Включить или выключить
+        акцию).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -164,7 +165,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/discount`` (Ozon docs: 创建采用"折扣"机制的促销活动).
+        ``POST /v1/seller-actions/create/discount`` (Ozon docs: 创建采用"折扣"机制的促销活动 / Создать акцию
+        с механикой «Скидка»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -217,7 +219,7 @@ class SellerActionsResource(Resource):
         Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/create/discount-with-condition`` (Ozon docs:
-        创建采用"基于订单总额的折扣"机制的促销活动).
+        创建采用"基于订单总额的折扣"机制的促销活动 / Создать акцию с механикой «Скидка от суммы заказа»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -270,7 +272,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/installment`` (Ozon docs: 创建采用"免息分期付款"机制的促销活动).
+        ``POST /v1/seller-actions/create/installment`` (Ozon docs: 创建采用"免息分期付款"机制的促销活动 / Создать
+        акцию с механикой «Беспроцентная рассрочка»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -321,8 +324,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/multi-level-discount`` (Ozon docs:
-        创建采用"多级满额折扣"机制的促销活动).
+        ``POST /v1/seller-actions/create/multi-level-discount`` (Ozon docs: 创建采用"多级满额折扣"机制的促销活动
+        / Создать акцию с механикой «Многоуровневая скидка от суммы»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -384,7 +387,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/voucher`` (Ozon docs: 创建采用"促销码折扣"机制的促销活动).
+        ``POST /v1/seller-actions/create/voucher`` (Ozon docs: 创建采用"促销码折扣"机制的促销活动 / Создать
+        акцию с механикой «Скидка по промокоду»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -447,7 +451,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/list`` (Ozon docs: 获取促销活动列表).
+        ``POST /v1/seller-actions/list`` (Ozon docs: 获取促销活动列表 / Получить список акций).
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -509,7 +513,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/products/add`` (Ozon docs: 将商品添加到促销活动中).
+        ``POST /v1/seller-actions/products/add`` (Ozon docs: 将商品添加到促销活动中 / Добавить товары в
+        акцию).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``products`` items
@@ -559,7 +564,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/products/candidates`` (Ozon docs: 获取促销活动可用商品列表).
+        ``POST /v1/seller-actions/products/candidates`` (Ozon docs: 获取促销活动可用商品列表 / Получить
+        список доступных для акции товаров).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -607,7 +613,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/products/delete`` (Ozon docs: 从促销活动中移除商品).
+        ``POST /v1/seller-actions/products/delete`` (Ozon docs: 从促销活动中移除商品 / Удалить товары из
+        акции).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -656,7 +663,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/products/list`` (Ozon docs: 获取参与活动的商品列表).
+        ``POST /v1/seller-actions/products/list`` (Ozon docs: 获取参与活动的商品列表 / Получить список
+        участвующих в акции товаров).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -705,7 +713,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/discount`` (Ozon docs: 更新“折扣”机制的促销活动).
+        ``POST /v1/seller-actions/update/discount`` (Ozon docs: 更新“折扣”机制的促销活动 / Обновить акцию с
+        механикой «Скидка»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -752,7 +761,7 @@ class SellerActionsResource(Resource):
         Beta: Ozon marks this method as beta; its shape may still change.
 
         ``POST /v1/seller-actions/update/discount-with-condition`` (Ozon docs:
-        更新“基于订单总额的折扣”机制的促销活动).
+        更新“基于订单总额的折扣”机制的促销活动 / Обновить акцию с механикой «Скидка от суммы заказа»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -796,7 +805,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/installment`` (Ozon docs: 更新“免息分期付款”机制的促销活动).
+        ``POST /v1/seller-actions/update/installment`` (Ozon docs: 更新“免息分期付款”机制的促销活动 / Обновить
+        акцию с механикой «Беспроцентная рассрочка»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -843,7 +853,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/multi-level-discount`` (Ozon docs: 更新“多级满额折扣”机制的促销活动).
+        ``POST /v1/seller-actions/update/multi-level-discount`` (Ozon docs: 更新“多级满额折扣”机制的促销活动 /
+        Обновить акцию с механикой «Многоуровневая скидка от суммы»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -890,7 +901,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/voucher`` (Ozon docs: 更新“促销码折扣”机制的促销活动).
+        ``POST /v1/seller-actions/update/voucher`` (Ozon docs: 更新“促销码折扣”机制的促销活动 / Обновить акцию
+        с механикой «Скидка по промокоду»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -932,7 +944,8 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/voucher/get`` (Ozon docs: 获取CSV格式的促销码文件).
+        ``POST /v1/seller-actions/voucher/get`` (Ozon docs: 获取CSV格式的促销码文件 / Получить файл с
+        промокодами в формате CSV).
 
         Only reads: retried after timeouts and server errors.
 

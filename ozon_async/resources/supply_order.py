@@ -16,10 +16,17 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     EmptyRequest,
     FinanceCashFlowStatementListRequestDate,
+    SupplyOrderRequest,
     WarehouseOperationResponse,
     WarehouseOperationStatusRequest,
 )
 from ozon_async.types.supply_order import (
+    SupplyOrderActAcceptStatusV1Response,
+    SupplyOrderActAcceptV1Request,
+    SupplyOrderActAcceptV1Response,
+    SupplyOrderActProductGetV1Request,
+    SupplyOrderActProductGetV1Response,
+    SupplyOrderActSummaryGetV1Response,
     SupplyOrderBundleV1Request,
     SupplyOrderBundleV1RequestItemTagsCalculation,
     SupplyOrderBundleV1RequestSortField,
@@ -44,10 +51,10 @@ from ozon_async.types.supply_order import (
     SupplyOrderPassCreateV1RequestVehicle,
     SupplyOrderPassCreateV1Response,
     SupplyOrderPassStatusV1Response,
-    SupplyOrderRequest,
     SupplyOrderStatusCounterV1Response,
     SupplyOrderTimeslotGetV1Request,
     SupplyOrderTimeslotGetV1Response,
+    SupplyOrderTimeslotListV2Response,
     SupplyOrderTimeslotStatusV1Response,
     SupplyOrderTimeslotUpdateV1Request,
     SupplyOrderTimeslotUpdateV1Response,
@@ -58,6 +65,172 @@ class SupplyOrderResource(Resource):
     """FBO supply orders to Ozon warehouses: list and read them, view their product bundles, change
     contents, timeslots and vehicle details, and cancel them.
     """
+
+    async def act_accept_status_v1(
+        self,
+        *,
+        operation_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> SupplyOrderActAcceptStatusV1Response:
+        """Get the status of an act approval.
+
+        Reports the progress of an approval started with /v1/supply-order/act/accept: in
+        progress, done, or failed with the reason. Pass the `operation_id` it returned.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/supply-order/act/accept/status`` (Ozon docs: Получить статус согласования
+        акта).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            operation_id: Operation identifier returned by the method that started it. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The state of the approval and, on failure, its reason.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/supply-order/act/accept/status"],
+            WarehouseOperationStatusRequest,
+            SupplyOrderActAcceptStatusV1Response,
+            {
+                "operation_id": operation_id,
+            },
+            call_options,
+        )
+
+    @starts_task(
+        OPERATIONS["POST /v1/supply-order/act/accept"], SupplyOrderActAcceptStatusV1Response
+    )
+    async def act_accept_v1(
+        self,
+        *,
+        act_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> SupplyOrderActAcceptV1Response:
+        """Approve a supply acceptance act.
+
+        Approves an act Ozon drew up when it accepted an FBO supply (an acceptance, defect,
+        surplus or shortage act). Pass the `act_id` from /v1/supply-order/act/summary/get or
+        /v1/supply-order/act/product/get. The approval runs in the background: the answer holds
+        an `operation_id` to follow with /v1/supply-order/act/accept/status, or the reasons it
+        cannot start.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/supply-order/act/accept`` (Ozon docs: Согласовать акт).
+
+        Changes data: retried only when the request provably did not reach Ozon, unless
+        ``idempotent=True``. Starts a task reported by ``POST /v1/supply-
+        order/act/accept/status``: ``.and_wait(...)`` starts it and waits until it is done;
+        ``.wait(task_id)`` waits for one already started.
+
+        Args:
+            act_id: Act identifier, from /v1/supply-order/act/summary/get or /v1/supply-
+                order/act/product/get. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The identifier of the approval operation, or why it cannot start.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/supply-order/act/accept"],
+            SupplyOrderActAcceptV1Request,
+            SupplyOrderActAcceptV1Response,
+            {
+                "act_id": act_id,
+            },
+            call_options,
+        )
+
+    async def act_product_get_v1(
+        self,
+        *,
+        supply_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> SupplyOrderActProductGetV1Response:
+        """Get the products of the acts of a supply.
+
+        Returns, for one FBO supply, each act Ozon drew up on acceptance with its products:
+        declared, accepted and approved quantities and amounts (with and without VAT),
+        unidentified surplus, and the products found defective with the reasons. Pass the
+        `supply_id`; the acts of a whole supply order are summarised by /v1/supply-
+        order/act/summary/get.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/supply-order/act/product/get`` (Ozon docs: Получить информацию о товарах в
+        акте).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            supply_id: Supply identifier, from /v3/supply-order/get. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The acts of the supply with their products and the defective products.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/supply-order/act/product/get"],
+            SupplyOrderActProductGetV1Request,
+            SupplyOrderActProductGetV1Response,
+            {
+                "supply_id": supply_id,
+            },
+            call_options,
+        )
+
+    async def act_summary_get_v1(
+        self,
+        *,
+        order_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> SupplyOrderActSummaryGetV1Response:
+        """Get the acts of a supply order.
+
+        Returns the acts Ozon drew up when accepting the supplies of an FBO supply order: for
+        each supply its acts with number, type, state, the deadline for approving them and the
+        totals of declared, accepted and approved products, and whether every act is approved.
+        Pass the `order_id`; the products of one supply are listed by /v1/supply-
+        order/act/product/get, and an act is approved with /v1/supply-order/act/accept.
+
+        Beta: Ozon marks this method as beta; its shape may still change.
+
+        ``POST /v1/supply-order/act/summary/get`` (Ozon docs: Получить информацию об акте).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            order_id: Supply order identifier, from /v3/supply-order/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The acts of each supply of the order with their totals.
+        """
+        return await self._call(
+            OPERATIONS["POST /v1/supply-order/act/summary/get"],
+            SupplyOrderRequest,
+            SupplyOrderActSummaryGetV1Response,
+            {
+                "order_id": order_id,
+            },
+            call_options,
+        )
 
     @paginated(OPERATIONS["POST /v1/supply-order/bundle"], SupplyOrderBundleV1ResponseItem)
     async def bundle_v1(
@@ -84,7 +257,8 @@ class SupplyOrderResource(Resource):
         the `last_id` from the previous answer. `total_count` gives the number of products in
         the bundle.
 
-        ``POST /v1/supply-order/bundle`` (Ozon docs: 交货或交货申请的商品组成).
+        ``POST /v1/supply-order/bundle`` (Ozon docs: 交货或交货申请的商品组成 / Состав поставки или заявки
+        на поставку).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -138,7 +312,8 @@ class SupplyOrderResource(Resource):
         cancelled and, on failure, the reasons. Pass the `operation_id` from /v1/supply-
         order/cancel.
 
-        ``POST /v1/supply-order/cancel/status``.
+        ``POST /v1/supply-order/cancel/status`` (Ozon docs: Получить статус отмены заявки на
+        поставку).
 
         Only reads: retried after timeouts and server errors.
 
@@ -177,7 +352,7 @@ class SupplyOrderResource(Resource):
         order/cancel/status. Whether a supply can be cancelled is shown by /v1/supply-
         order/details.
 
-        ``POST /v1/supply-order/cancel``.
+        ``POST /v1/supply-order/cancel`` (Ozon docs: Отменить заявку на поставку).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -218,7 +393,8 @@ class SupplyOrderResource(Resource):
         on success, the identifier of the new product bundle. Pass the `operation_id` from
         /v1/supply-order/content/update.
 
-        ``POST /v1/supply-order/content/update/status``.
+        ``POST /v1/supply-order/content/update/status`` (Ozon docs: Информация о статусе
+        редактирования товарного состава).
 
         Only reads: retried after timeouts and server errors.
 
@@ -262,7 +438,7 @@ class SupplyOrderResource(Resource):
         `SUPPLY_CONTENT_NOT_VALID`, see which products were rejected with /v1/supply-
         order/content/update/validation.
 
-        ``POST /v1/supply-order/content/update``.
+        ``POST /v1/supply-order/content/update`` (Ozon docs: Редактирование товарного состава).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -310,7 +486,8 @@ class SupplyOrderResource(Resource):
         /v1/supply-order/content/update/status returns `SUPPLY_CONTENT_NOT_VALID`; pass the
         `supply_id` and the `new_bundle_id` from that answer.
 
-        ``POST /v1/supply-order/content/update/validation``.
+        ``POST /v1/supply-order/content/update/validation`` (Ozon docs: Проверить новый товарный
+        состав).
 
         Only reads: retried after timeouts and server errors.
 
@@ -352,7 +529,8 @@ class SupplyOrderResource(Resource):
         cancellation it also says whether each can be changed now and, if not, why. Pass the
         `order_id` from /v3/supply-order/list.
 
-        ``POST /v1/supply-order/details``.
+        ``POST /v1/supply-order/details`` (Ozon docs: Получить подробную информацию о заявке на
+        поставку).
 
         Only reads: retried after timeouts and server errors.
 
@@ -390,7 +568,7 @@ class SupplyOrderResource(Resource):
         centre. Get the identifiers with /v3/supply-order/list and the products of a supply with
         /v1/supply-order/bundle.
 
-        ``POST /v3/supply-order/get``.
+        ``POST /v3/supply-order/get`` (Ozon docs: Информация о заявке на поставку).
 
         Only reads: retried after timeouts and server errors.
 
@@ -434,7 +612,7 @@ class SupplyOrderResource(Resource):
         100 identifiers: leave `last_id` empty at first, then pass the `last_id` from the
         previous answer. Get the orders themselves with /v3/supply-order/get.
 
-        ``POST /v3/supply-order/list``.
+        ``POST /v3/supply-order/list`` (Ozon docs: Список заявок на поставку на склад Ozon).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -486,7 +664,8 @@ class SupplyOrderResource(Resource):
         the result with /v1/supply-order/pass/status. Whether the data can be set is shown in
         `vehicle` of /v1/supply-order/details.
 
-        ``POST /v1/supply-order/pass/create``.
+        ``POST /v1/supply-order/pass/create`` (Ozon docs: Указать данные о водителе и
+        автомобиле).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/supply-order/pass/status``:
@@ -527,7 +706,8 @@ class SupplyOrderResource(Resource):
         were applied: `Success`, `InProgress` or `Failed`, with error reasons. Pass the
         `operation_id` from /v1/supply-order/pass/create.
 
-        ``POST /v1/supply-order/pass/status``.
+        ``POST /v1/supply-order/pass/status`` (Ozon docs: Статус ввода данных о водителе и
+        автомобиле).
 
         Only reads: retried after timeouts and server errors.
 
@@ -560,7 +740,7 @@ class SupplyOrderResource(Resource):
         Returns how many of the seller's FBO supply orders are in each status. The request body
         is empty.
 
-        ``POST /v1/supply-order/status/counter``.
+        ``POST /v1/supply-order/status/counter`` (Ozon docs: Количество заявок по статусам).
 
         Only reads: retried after timeouts and server errors.
 
@@ -585,13 +765,18 @@ class SupplyOrderResource(Resource):
         supply_order_id: int,
         **call_options: Unpack[CallOptions],
     ) -> SupplyOrderTimeslotGetV1Response:
-        """List available timeslots for a supply order.
+        """List available timeslots for a supply order (deprecated).
 
+        Deprecated: to be switched off on 19 August 2026; use /v2/supply-order/timeslot/list.
         Returns the delivery time intervals that can be chosen for an FBO supply order, in the
         local time of the warehouse, together with its time zone. Pass the `supply_order_id`;
         set the chosen interval with /v1/supply-order/timeslot/update.
 
-        ``POST /v1/supply-order/timeslot/get``.
+        ``POST /v1/supply-order/timeslot/get`` (Ozon docs: Интервалы поставки).
+
+        Deprecated: use ``POST /v2/supply-order/timeslot/list``
+        (``client.supply_order.timeslot_list_v2``) instead. Ozon switches it off on 2026-08-19.
+        Calling it emits ``DeprecationWarning``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -615,6 +800,45 @@ class SupplyOrderResource(Resource):
             call_options,
         )
 
+    async def timeslot_list_v2(
+        self,
+        *,
+        order_id: int,
+        **call_options: Unpack[CallOptions],
+    ) -> SupplyOrderTimeslotListV2Response:
+        """List available timeslots for a supply order.
+
+        Returns the delivery intervals that can be chosen for an FBO supply order in the local
+        time of the warehouse, with its time zone, how many times the interval was changed and
+        how many changes are left; or why the interval cannot be changed. Pass the `order_id`;
+        set the chosen interval with /v1/supply-order/timeslot/update. Replaces /v1/supply-
+        order/timeslot/get.
+
+        ``POST /v2/supply-order/timeslot/list`` (Ozon docs: Получить список доступных интервалов
+        поставки).
+
+        Only reads: retried after timeouts and server errors.
+
+        Args:
+            order_id: Supply order identifier, from /v3/supply-order/list. Required.
+
+        Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
+        ``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow
+        resending this call after an ambiguous failure).
+
+        Returns:
+            The available intervals, the change limits, or why no change is possible.
+        """
+        return await self._call(
+            OPERATIONS["POST /v2/supply-order/timeslot/list"],
+            SupplyOrderRequest,
+            SupplyOrderTimeslotListV2Response,
+            {
+                "order_id": order_id,
+            },
+            call_options,
+        )
+
     async def timeslot_status_v1(
         self,
         *,
@@ -627,7 +851,7 @@ class SupplyOrderResource(Resource):
         in progress, set, or failed with error reasons. Pass the `operation_id` from /v1/supply-
         order/timeslot/update.
 
-        ``POST /v1/supply-order/timeslot/status``.
+        ``POST /v1/supply-order/timeslot/status`` (Ozon docs: Статус интервала поставки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -668,7 +892,7 @@ class SupplyOrderResource(Resource):
         answer holds an `operation_id` (or immediate errors); check the result with /v1/supply-
         order/timeslot/status.
 
-        ``POST /v1/supply-order/timeslot/update``.
+        ``POST /v1/supply-order/timeslot/update`` (Ozon docs: Обновить интервал поставки).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/supply-

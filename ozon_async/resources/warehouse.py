@@ -28,8 +28,8 @@ from ozon_async.types.warehouse import (
     WarehouseErfbsAggregatorCreateV1Request,
     WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod,
     WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse,
+    WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts,
     WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request,
-    WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts,
     WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings,
     WarehouseErfbsNonIntegratedCreateV1Request,
     WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod,
@@ -118,7 +118,7 @@ class WarehouseResource(Resource):
         asynchronous: track it with /v1/warehouse/operation/status using the returned
         operation_id. Restore the warehouse with /v1/warehouse/unarchive.
 
-        ``POST /v1/warehouse/archive`` (Ozon docs: 将仓库归档).
+        ``POST /v1/warehouse/archive`` (Ozon docs: 将仓库归档 / Перенести склад в архив).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -163,6 +163,7 @@ class WarehouseResource(Resource):
         phone: str,
         timetable_warehouse: WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouse
         | Mapping[str, Any],
+        is_auto_assembly: bool | None = None,
         min_order_value: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationResponse:
@@ -176,7 +177,8 @@ class WarehouseResource(Resource):
         /v1/warehouse/operation/status. For delivery by yourself or a third-party service use
         /v1/warehouse/erfbs/non-integrated/create.
 
-        ``POST /v1/warehouse/erfbs/aggregator/create``.
+        ``POST /v1/warehouse/erfbs/aggregator/create`` (Ozon docs: Создать склад с методом
+        доставки «Партнёры Ozon»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -191,6 +193,8 @@ class WarehouseResource(Resource):
             phone: Warehouse phone number, for example `+7(999)999-99-99`. Required.
             timetable_warehouse: Warehouse working schedule: working days and days off.
                 Required.
+            is_auto_assembly: Set to `true` when orders at this warehouse are assembled
+                automatically.
             min_order_value: Minimum order value.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
@@ -210,6 +214,7 @@ class WarehouseResource(Resource):
                 "name": name,
                 "phone": phone,
                 "timetable_warehouse": timetable_warehouse,
+                "is_auto_assembly": is_auto_assembly,
                 "min_order_value": min_order_value,
             },
             call_options,
@@ -228,9 +233,10 @@ class WarehouseResource(Resource):
         courier_phones: Sequence[str] | None = None,
         cut_in: int | None = None,
         deliver_to_pvz: bool | None = None,
-        delivery_costs: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts
+        delivery_costs: WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts
         | Mapping[str, Any]
         | None = None,
+        is_courier_phone_same_as_warehouse: bool | None = None,
         name: str | None = None,
         return_settings: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings
         | Mapping[str, Any]
@@ -245,7 +251,8 @@ class WarehouseResource(Resource):
         `delivery_method_id` plus only the fields to change. The change is asynchronous: poll
         /v1/warehouse/operation/status with the returned `operation_id`.
 
-        ``POST /v1/warehouse/erfbs/aggregator/delivery-method/update``.
+        ``POST /v1/warehouse/erfbs/aggregator/delivery-method/update`` (Ozon docs: Обновить
+        метод доставки «Партнёры Ozon»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -262,6 +269,8 @@ class WarehouseResource(Resource):
                 420 or 480.
             deliver_to_pvz: `true` if Ozon Express delivers orders to Ozon pickup points.
             delivery_costs: Share of delivery costs you agree to pay.
+            is_courier_phone_same_as_warehouse: Set to `true` when couriers should call the
+                warehouse phone number; that number is then used as `courier_phones`.
             name: Name of the delivery method, up to 100 characters.
             return_settings: How you receive returns from buyers.
 
@@ -284,6 +293,7 @@ class WarehouseResource(Resource):
                 "cut_in": cut_in,
                 "deliver_to_pvz": deliver_to_pvz,
                 "delivery_costs": delivery_costs,
+                "is_courier_phone_same_as_warehouse": is_courier_phone_same_as_warehouse,
                 "name": name,
                 "return_settings": return_settings,
             },
@@ -304,6 +314,7 @@ class WarehouseResource(Resource):
         phone: str,
         timetable_warehouse: WarehouseErfbsNonIntegratedCreateV1RequestTimetableWarehouse
         | Mapping[str, Any],
+        is_auto_assembly: bool | None = None,
         min_order_value: int | None = None,
         **call_options: Unpack[CallOptions],
     ) -> WarehouseOperationResponse:
@@ -317,7 +328,8 @@ class WarehouseResource(Resource):
         asynchronously: poll /v1/warehouse/operation/status with the returned `operation_id`.
         For delivery by Ozon's partners use /v1/warehouse/erfbs/aggregator/create.
 
-        ``POST /v1/warehouse/erfbs/non-integrated/create``.
+        ``POST /v1/warehouse/erfbs/non-integrated/create`` (Ozon docs: Создать склад с методом
+        доставки «Вы или сторонняя служба»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -332,6 +344,8 @@ class WarehouseResource(Resource):
             phone: Warehouse phone number, for example `+7(999)999-99-99`. Required.
             timetable_warehouse: Warehouse working schedule: working days and days off.
                 Required.
+            is_auto_assembly: Set to `true` when orders at this warehouse are assembled
+                automatically.
             min_order_value: Minimum order value, in roubles.
 
         Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``,
@@ -351,6 +365,7 @@ class WarehouseResource(Resource):
                 "name": name,
                 "phone": phone,
                 "timetable_warehouse": timetable_warehouse,
+                "is_auto_assembly": is_auto_assembly,
                 "min_order_value": min_order_value,
             },
             call_options,
@@ -379,7 +394,8 @@ class WarehouseResource(Resource):
         `delivery_method_id` and the new values; all of them are required. The change is
         asynchronous: poll /v1/warehouse/operation/status with the returned `operation_id`.
 
-        ``POST /v1/warehouse/erfbs/non-integrated/delivery-method/update``.
+        ``POST /v1/warehouse/erfbs/non-integrated/delivery-method/update`` (Ozon docs: Обновить
+        метод доставки «Вы или сторонняя служба»).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -424,6 +440,7 @@ class WarehouseResource(Resource):
         self,
         *,
         warehouse_id: int,
+        is_auto_assembly: bool | None = None,
         min_order_value: int | None = None,
         name: str | None = None,
         phone: str | None = None,
@@ -440,7 +457,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/erfbs/non-integrated/delivery-method/update. The update is asynchronous:
         poll /v1/warehouse/operation/status with the returned `operation_id`.
 
-        ``POST /v1/warehouse/erfbs/update``.
+        ``POST /v1/warehouse/erfbs/update`` (Ozon docs: Обновить склад).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -450,6 +467,8 @@ class WarehouseResource(Resource):
         Args:
             warehouse_id: Identifier of the warehouse to update, from /v2/warehouse/list.
                 Required.
+            is_auto_assembly: Set to `true` when orders at this warehouse are assembled
+                automatically.
             min_order_value: Minimum order value.
             name: Warehouse name, up to 100 characters.
             phone: Warehouse phone number, for example `+7(999)999-99-99`.
@@ -468,6 +487,7 @@ class WarehouseResource(Resource):
             WarehouseOperationResponse,
             {
                 "warehouse_id": warehouse_id,
+                "is_auto_assembly": is_auto_assembly,
                 "min_order_value": min_order_value,
                 "name": name,
                 "phone": phone,
@@ -491,7 +511,7 @@ class WarehouseResource(Resource):
         point name (give the full name to find a pickup point). Each result carries the point's
         identifier, type, address and coordinates.
 
-        ``POST /v1/warehouse/fbo/list``.
+        ``POST /v1/warehouse/fbo/list`` (Ozon docs: Поиск точек для отгрузки поставки).
 
         Only reads: retried after timeouts and server errors.
 
@@ -529,7 +549,7 @@ class WarehouseResource(Resource):
         contacts, courier comment, working days and whether the warehouse is active and courier
         pick-up is available. The request body is empty.
 
-        ``POST /v1/warehouse/fbo/seller/list``.
+        ``POST /v1/warehouse/fbo/seller/list`` (Ozon docs: Получить список складов продавца).
 
         Only reads: retried after timeouts and server errors.
 
@@ -565,7 +585,8 @@ class WarehouseResource(Resource):
         type. Pass the chosen point's id as drop_off_point_id to /v1/warehouse/fbs/create/drop-
         off/timeslot/list and /v1/warehouse/fbs/create.
 
-        ``POST /v1/warehouse/fbs/create/drop-off/list`` (Ozon docs: 获取用于创建仓库的揽收点列表).
+        ``POST /v1/warehouse/fbs/create/drop-off/list`` (Ozon docs: 获取用于创建仓库的揽收点列表 / Получить
+        список drop-off пунктов для создания склада).
 
         Only reads: retried after timeouts and server errors.
 
@@ -608,7 +629,7 @@ class WarehouseResource(Resource):
         and pass the chosen timeslot id to /v1/warehouse/fbs/create.
 
         ``POST /v1/warehouse/fbs/create/drop-off/timeslot/list`` (Ozon docs: 获取用于创建drop-
-        off发运仓库的时间段列表).
+        off发运仓库的时间段列表 / Получить список таймслотов для создания склада с отгрузкой drop-off).
 
         Only reads: retried after timeouts and server errors.
 
@@ -647,7 +668,7 @@ class WarehouseResource(Resource):
         all. Pass the chosen timeslot id to /v1/warehouse/fbs/create.
 
         ``POST /v1/warehouse/fbs/create/pick-up/timeslot/list`` (Ozon docs: 获取用于创建pick-
-        up发运仓库的时间段列表).
+        up发运仓库的时间段列表 / Получить список таймслотов для создания склада с отгрузкой pick-up).
 
         Only reads: retried after timeouts and server errors.
 
@@ -694,7 +715,8 @@ class WarehouseResource(Resource):
         `has_next` is true, repeat the request with the `last_id` from the previous answer. Pass
         the chosen point's `id` as `return_point_id` to /v1/warehouse/fbs/create.
 
-        ``POST /v1/warehouse/fbs/create/return-point/list``.
+        ``POST /v1/warehouse/fbs/create/return-point/list`` (Ozon docs: Получить список пунктов
+        возврата для создания склада).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -759,7 +781,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/operation/status with the returned operation_id; on success it gives the
         new warehouse identifier.
 
-        ``POST /v1/warehouse/fbs/create`` (Ozon docs: 创建仓库).
+        ``POST /v1/warehouse/fbs/create`` (Ozon docs: 创建仓库 / Создать склад).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -835,7 +857,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/fbs/update/pick-up/timeslot/list. The change is asynchronous: track it
         with /v1/warehouse/operation/status.
 
-        ``POST /v1/warehouse/fbs/first-mile/update`` (Ozon docs: 更新头程物流).
+        ``POST /v1/warehouse/fbs/first-mile/update`` (Ozon docs: 更新头程物流 / Обновить первую милю).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -890,7 +912,8 @@ class WarehouseResource(Resource):
         up first mile. Pass the `warehouse_id`; the answer is an empty object. A courier is
         called with /v1/warehouse/fbs/pickup/courier/create.
 
-        ``POST /v1/warehouse/fbs/pickup/courier/cancel``.
+        ``POST /v1/warehouse/fbs/pickup/courier/cancel`` (Ozon docs: Отменить вызов курьера на
+        забор отгрузки pick-up).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -930,7 +953,8 @@ class WarehouseResource(Resource):
         object; cancel the visit with /v1/warehouse/fbs/pickup/courier/cancel and see past
         visits with /v1/warehouse/fbs/pickup/history/list.
 
-        ``POST /v1/warehouse/fbs/pickup/courier/create``.
+        ``POST /v1/warehouse/fbs/pickup/courier/create`` (Ozon docs: Создать вызов курьера на
+        забор отгрузки pick-up).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -975,7 +999,8 @@ class WarehouseResource(Resource):
         was planned. Pages hold 1 to 1000 records; pass the `cursor` from the previous answer to
         get the next page.
 
-        ``POST /v1/warehouse/fbs/pickup/history/list``.
+        ``POST /v1/warehouse/fbs/pickup/history/list`` (Ozon docs: Получить историю отгрузок
+        курьерам).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1015,7 +1040,8 @@ class WarehouseResource(Resource):
         still be changed and the deadline for planning. The request body is empty. Schedule a
         pick-up with /v1/warehouse/fbs/pickup/courier/create.
 
-        ``POST /v1/warehouse/fbs/pickup/planning/list``.
+        ``POST /v1/warehouse/fbs/pickup/planning/list`` (Ozon docs: Получить список складов для
+        планирования отгрузок курьеру).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1052,7 +1078,8 @@ class WarehouseResource(Resource):
         /v1/warehouse/fbs/create/return-point/list or /v1/warehouse/fbs/update/return-
         point/list.
 
-        ``POST /v1/warehouse/fbs/return-mile/check``.
+        ``POST /v1/warehouse/fbs/return-mile/check`` (Ozon docs: Проверить необходимость
+        установки возвратной мили на склад).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1096,7 +1123,8 @@ class WarehouseResource(Resource):
         which return point is currently set. The point's `id` is what
         /v1/warehouse/fbs/update/return-point/list expects as `current_return_point_id`.
 
-        ``POST /v1/warehouse/fbs/return-mile/info``.
+        ``POST /v1/warehouse/fbs/return-mile/info`` (Ozon docs: Получить информацию о возвратной
+        миле).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1134,7 +1162,8 @@ class WarehouseResource(Resource):
         point type. Get the point's timeslots with /v1/warehouse/fbs/update/drop-
         off/timeslot/list and apply the change with /v1/warehouse/fbs/first-mile/update.
 
-        ``POST /v1/warehouse/fbs/update/drop-off/list`` (Ozon docs: 获取用于修改仓库信息的揽收点列表).
+        ``POST /v1/warehouse/fbs/update/drop-off/list`` (Ozon docs: 获取用于修改仓库信息的揽收点列表 / Получить
+        список drop-off пунктов для изменения информации склада).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1174,7 +1203,7 @@ class WarehouseResource(Resource):
         timeslot id to /v1/warehouse/fbs/first-mile/update.
 
         ``POST /v1/warehouse/fbs/update/drop-off/timeslot/list`` (Ozon docs: 获取用于更新drop-
-        off发运仓库的时间段列表).
+        off发运仓库的时间段列表 / Получить список таймслотов для обновления склада с отгрузкой drop-off).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1214,7 +1243,7 @@ class WarehouseResource(Resource):
         first mile.
 
         ``POST /v1/warehouse/fbs/update/pick-up/timeslot/list`` (Ozon docs: 获取用于更新pick-
-        up发运仓库的时间段列表).
+        up发运仓库的时间段列表 / Получить список таймслотов для обновления склада с отгрузкой pick-up).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1259,7 +1288,8 @@ class WarehouseResource(Resource):
         previous answer. Pass the chosen point's `id` as `return_point_id` to
         /v1/warehouse/fbs/first-mile/update, /v1/warehouse/archive or /v1/warehouse/unarchive.
 
-        ``POST /v1/warehouse/fbs/update/return-point/list``.
+        ``POST /v1/warehouse/fbs/update/return-point/list`` (Ozon docs: Получить список пунктов
+        возврата для обновления склада).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1316,7 +1346,7 @@ class WarehouseResource(Resource):
         separately with /v1/warehouse/fbs/first-mile/update. The update is asynchronous: poll
         /v1/warehouse/operation/status with the returned operation_id.
 
-        ``POST /v1/warehouse/fbs/update`` (Ozon docs: 更新仓库).
+        ``POST /v1/warehouse/fbs/update`` (Ozon docs: 更新仓库 / Обновить склад).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -1375,7 +1405,8 @@ class WarehouseResource(Resource):
         request; while `has_next` is true, repeat it with the `last_id` from the previous
         answer.
 
-        ``POST /v1/warehouse/invalid-products/get`` (Ozon docs: 获取配送受限商品列表).
+        ``POST /v1/warehouse/invalid-products/get`` (Ozon docs: 获取配送受限商品列表 / Получить список
+        товаров с ограничениями по доставке).
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1419,7 +1450,7 @@ class WarehouseResource(Resource):
         /v1/cluster/list. Up to 200 warehouses per request (limit), paged with offset. Can be
         called once per minute.
 
-        ``POST /v1/warehouse/list`` (Ozon docs: 仓库清单).
+        ``POST /v1/warehouse/list`` (Ozon docs: 仓库清单 / Список складов).
 
         Deprecated: use ``POST /v2/warehouse/list`` (``client.warehouse.list_v2``) instead. Ozon
         switches it off on 2026-04-07. Calling it emits ``DeprecationWarning``.
@@ -1469,7 +1500,7 @@ class WarehouseResource(Resource):
         is true, repeat the request with the returned cursor. Replaces the deprecated
         /v1/warehouse/list.
 
-        ``POST /v2/warehouse/list`` (Ozon docs: 仓库列表).
+        ``POST /v2/warehouse/list`` (Ozon docs: 仓库列表 / Список складов).
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1515,7 +1546,7 @@ class WarehouseResource(Resource):
         ERROR; on error, the error object explains why. For warehouse creation the result holds
         the new warehouse identifier.
 
-        ``POST /v1/warehouse/operation/status`` (Ozon docs: 获取操作状态).
+        ``POST /v1/warehouse/operation/status`` (Ozon docs: 获取操作状态 / Получить статус операции).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1552,9 +1583,7 @@ class WarehouseResource(Resource):
         distribution centre, electronic document flow and availability for supplies. Filter by
         warehouse types or leave the list empty for all. Beta method.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
-        ``POST /v1/warehouse/ozon/list``.
+        ``POST /v1/warehouse/ozon/list`` (Ozon docs: Получить список складов Ozon).
 
         Only reads: retried after timeouts and server errors.
 
@@ -1598,9 +1627,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/operation/status with the returned `operation_id`. Resume sales with
         /v1/warehouse/rfbs/unpause. Beta method.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
-        ``POST /v1/warehouse/rfbs/pause``.
+        ``POST /v1/warehouse/rfbs/pause`` (Ozon docs: Поставить rFBS-склад на паузу).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -1693,9 +1720,7 @@ class WarehouseResource(Resource):
         again. Pass the `warehouse_id`; the change is asynchronous, so poll
         /v1/warehouse/operation/status with the returned `operation_id`. Beta method.
 
-        Beta: Ozon marks this method as beta; its shape may still change.
-
-        ``POST /v1/warehouse/rfbs/unpause``.
+        ``POST /v1/warehouse/rfbs/unpause`` (Ozon docs: Снять rFBS-склад с паузы).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -1736,7 +1761,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/fbs/update/return-point/list. The change is asynchronous: track it with
         /v1/warehouse/operation/status using the returned operation_id.
 
-        ``POST /v1/warehouse/unarchive`` (Ozon docs: 将仓库解除归档).
+        ``POST /v1/warehouse/unarchive`` (Ozon docs: 将仓库解除归档 / Перенести склад из архива).
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -1776,7 +1801,8 @@ class WarehouseResource(Resource):
         because it breaks a delivery restriction. The request body is empty. Get the restricted
         products of a warehouse with /v1/warehouse/invalid-products/get.
 
-        ``POST /v1/warehouse/warehouses-with-invalid-products`` (Ozon docs: 获取含有配送受限商品的仓库列表).
+        ``POST /v1/warehouse/warehouses-with-invalid-products`` (Ozon docs: 获取含有配送受限商品的仓库列表 /
+        Получить список складов с ограниченными для доставки товарами).
 
         Only reads: retried after timeouts and server errors.
 

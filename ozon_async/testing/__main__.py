@@ -5,7 +5,9 @@ half a second, reports are ready sooner); ``--seed`` picks the shop. The admin e
 (``/__admin/...``) take POST with a JSON body from this machine only; with ``--host`` other than
 loopback they also need ``Authorization: Bearer $OZON_SANDBOX_ADMIN_TOKEN`` (a random token is
 printed when it is not set). ``--performance-port`` also
-serves the Performance (advertising) API there, with the same seed and clock.
+serves the Performance (advertising) API there, with the same seed and clock. ``--push-url URL``
+sends push notifications there; ``POST /__admin/order {"offer_ids": [...]}`` places a buyer's
+order and ``POST /__admin/message {"chat_id", "text"}`` writes as a buyer.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ async def _serve(args: argparse.Namespace) -> None:
         warehouses=args.warehouses,
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
         admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
+        push_url=args.push_url,
     )
     if args.performance_port is not None:
         from ozon_async.testing._performance import PerformanceSandbox
@@ -59,6 +62,9 @@ async def _serve(args: argparse.Namespace) -> None:
         f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} ({admin})",
         flush=True,
     )
+    if sandbox.pusher is not None:
+        problems = ", ".join(sandbox.pusher.ping_errors or []) or "answered correctly"
+        print(f"push notifications to {args.push_url} (ping: {problems})", flush=True)
     if sandbox.performance is not None:
         print(
             f"Performance API sandbox on {sandbox.performance.url} (any client id and secret)",
@@ -83,6 +89,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warehouses", type=int, default=4)
     ap.add_argument(
         "--rate-limit", type=float, default=50.0, help="requests per second per Client-Id (0: off)"
+    )
+    ap.add_argument(
+        "--push-url",
+        metavar="URL",
+        help="send Ozon's push notifications there when the shop changes (e.g. a receiver "
+        "started with python -m ozon_async.push --allow-any-address)",
     )
     ap.add_argument(
         "--performance-port",

@@ -447,6 +447,7 @@ def _item_error(code: str, message: str) -> list[dict[str, Any]]:
 def products_stocks(call: Call) -> Any:
     state, sb = call.state, call.sb
     results = []
+    changed: dict[int, set[int]] = {}  # product -> warehouses, for TYPE_STOCKS_CHANGED
     for item in call.body.get("stocks") or []:
         offer, pid = item.get("offer_id"), item.get("product_id")
         wid = item.get("warehouse_id")
@@ -487,7 +488,12 @@ def products_stocks(call: Call) -> Any:
                 state.stock_writes[(p.product_id, w.warehouse_id)] = call.now
                 out["updated"] = True
                 out["errors"] = []
+                changed.setdefault(p.product_id, set()).add(w.warehouse_id)
         results.append(out)
+    if changed and sb.pusher is not None:
+        from ozon_async.testing import _push
+
+        sb.push(_push.stocks_changed(sb, changed, call.now))
     return {"result": results}
 
 
@@ -638,6 +644,19 @@ def finish_import(sb: Sandbox, task: ImportTask, now: float) -> None:
         p.updated_at = now
         result["product_id"] = p.product_id
     task.done = True
+    if sb.pusher is not None:  # TYPE_CREATE_OR_UPDATE_ITEM for each item, failed ones too
+        from ozon_async.testing import _push
+
+        for result in task.results:
+            sb.push(
+                _push.item_changed(
+                    sb,
+                    str(result["offer_id"]),
+                    int(result.get("product_id") or 0),
+                    bool(result["errors"]),
+                    now,
+                )
+            )
 
 
 @handles("POST /v1/product/import/info")
@@ -984,6 +1003,10 @@ def _move(call: Call, p: Posting, status: str) -> None:
         p.delivering_date = call.now
     if status in ("delivering", "sent_by_seller") and not p.tracking_number:
         p.tracking_number = f"{random.Random(p.posting_number).randint(10**11, 10**12 - 1)}"
+    if status != "cancelled" and call.sb.pusher is not None:  # (a cancellation has its own)
+        from ozon_async.testing import _push
+
+        call.sb.push(_push.state_changed(call.sb, p, call.now))
 
 
 def _wrong_status(p: Posting, action: str, allowed: Iterable[str]) -> SandboxError:
@@ -1115,6 +1138,7 @@ def posting_cancel(call: Call) -> Any:
         raise invalid(
             f"cancel_reason_id: unknown reason {reason_id} (see /v2/posting/fbs/cancel-reason/list)"
         )
+    old_status = p.status
     _move(call, p, "cancelled")
     p.cancellation = {
         "cancel_reason_id": reason_id,
@@ -1124,6 +1148,10 @@ def posting_cancel(call: Call) -> Any:
         "cancelled_after_ship": False,
         "affect_cancellation_rating": True,
     }
+    if call.sb.pusher is not None:
+        from ozon_async.testing import _push
+
+        call.sb.push(_push.posting_cancelled(call.sb, p, old_status, reason, call.now))
     return {"result": True}
 
 

@@ -49,6 +49,7 @@ from ozon_async.testing._state import ImportTask, Report, ShopState
 
 if TYPE_CHECKING:
     from ozon_async.testing._performance import PerformanceSandbox
+    from ozon_async.testing._push import PushSender
 
 __all__ = ["Fault", "MockOzonServer", "RecordedRequest", "Sandbox"]
 
@@ -165,6 +166,10 @@ class Sandbox:
         performance: also serve the Performance (advertising) API, with the same seed and clock,
             on a port of its own: :attr:`performance` (a
             :class:`~ozon_async.testing.PerformanceSandbox`), started and stopped with this one.
+        push_url: send Ozon's push notifications there when the shop changes (a new posting, a
+            status change or shipment, a cancellation, a stock update, a product import, a
+            buyer's chat message), after a ``TYPE_PING`` at start; resent until answered with
+            200, as Ozon does. See :attr:`pushes` and :meth:`push_settled`.
     """
 
     def __init__(
@@ -191,8 +196,11 @@ class Sandbox:
         port: int = 0,
         admin_token: str | None = None,
         performance: bool = False,
+        push_url: str | None = None,
     ) -> None:
         self.seed = seed
+        self.push_url = push_url
+        self.pusher: PushSender | None = None
         self.clock: SandboxClock = clock if clock is not None else ScaledClock()
         self.items = items
         self.rate_limit = rate_limit
@@ -263,9 +271,17 @@ class Sandbox:
             self.port = int(self._runner.addresses[0][1])
         if self.performance is not None:
             await self.performance.start()
+        if self.push_url and self.pusher is None:
+            from ozon_async.testing._push import PushSender
+
+            self.pusher = PushSender(self.push_url, self.clock)
+            await self.pusher.start()
         return self
 
     async def stop(self) -> None:
+        if self.pusher is not None:
+            await self.pusher.stop()
+            self.pusher = None
         if self.performance is not None:
             await self.performance.stop()
         if self._runner is not None:
@@ -277,6 +293,42 @@ class Sandbox:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    # ------------------------------------------------------------------ push notifications
+    def push(self, event: dict[str, Any]) -> None:
+        """Send a push notification to ``push_url`` (nothing without one)."""
+        if self.pusher is not None:
+            self.pusher.send(event)
+
+    @property
+    def pushes(self) -> list[Any]:
+        """The push notifications sent (:class:`~ozon_async.testing._push.PushDelivery`: body,
+        attempts, delivered)."""
+        return list(self.pusher.deliveries) if self.pusher is not None else []
+
+    async def push_settled(self, timeout: float = 30.0) -> None:
+        """Wait until every push sent so far was delivered (or given up on)."""
+        if self.pusher is not None:
+            await self.pusher.settle(timeout)
+
+    def place_order(self, offer_ids: list[str], quantity: int = 1) -> str:
+        """A buyer orders the products ``offer_ids``: a new FBS posting (awaiting packaging) and
+        ``TYPE_NEW_POSTING``. Returns the posting number."""
+        from ozon_async.testing._push import place_order
+
+        items = []
+        for offer in offer_ids:
+            p = self.state.product_by(offer_id=offer)
+            if p is None:
+                raise ValueError(f"offer {offer} not found")
+            items.append((p, quantity))
+        return place_order(self, items).posting_number
+
+    def buyer_message(self, chat_id: str, text: str) -> int:
+        """A buyer writes in a chat: ``TYPE_NEW_MESSAGE``. Returns the message id."""
+        from ozon_async.testing._push import buyer_writes
+
+        return int(buyer_writes(self, chat_id, text)["message_id"])
 
     # ------------------------------------------------------------------ test controls
     def now(self) -> float:
@@ -708,6 +760,24 @@ class Sandbox:
         if action == "reset":
             self.reset()
             return web.json_response({"ok": True})
+        if action == "order":  # a buyer orders (TYPE_NEW_POSTING to push_url)
+            offers, quantity = data.get("offer_ids"), data.get("quantity", 1)
+            if not isinstance(offers, list) or not all(isinstance(o, str) for o in offers):
+                raise _AdminInputError('"offer_ids" must be a list of offer ids')
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+                raise _AdminInputError('"quantity" must be a whole number, 1 or more')
+            try:
+                return web.json_response({"posting_number": self.place_order(offers, quantity)})
+            except ValueError as exc:
+                raise _AdminInputError(str(exc)) from None
+        if action == "message":  # a buyer writes in a chat (TYPE_NEW_MESSAGE to push_url)
+            chat_id, text = data.get("chat_id"), data.get("text")
+            if not isinstance(chat_id, str) or not isinstance(text, str):
+                raise _AdminInputError('"chat_id" and "text" must be strings')
+            try:
+                return web.json_response({"message_id": self.buyer_message(chat_id, text)})
+            except ValueError as exc:
+                raise _AdminInputError(str(exc)) from None
         if action == "clock":
             unknown = sorted(set(data) - {"advance"})
             if unknown:
@@ -1057,7 +1127,16 @@ def _validate(op: Any, body: Any) -> str | None:
     return None
 
 
-ADMIN_ACTIONS = ("faults", "clear_faults", "requests", "reset", "clock", "state")
+ADMIN_ACTIONS = (
+    "faults",
+    "clear_faults",
+    "requests",
+    "reset",
+    "clock",
+    "state",
+    "order",
+    "message",
+)
 
 #: How the admin endpoints are protected from web pages (a link, an image, a cross-site form or
 #: a DNS-rebinding page can reach a local port): POST only (405), ``Content-Type:

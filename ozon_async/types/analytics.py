@@ -89,7 +89,18 @@ if TYPE_CHECKING:
         "ALL", "EXPRESS_DARK_STORE", "NOT_EXPRESS_DARK_STORE"
     ]
     AnalyticsStocksV1RequestItemTagsItem = Literal[
-        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"
+        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER", "MARKABLE"
+    ]
+    AnalyticsStocksV1RequestPlacementZoneItem = Literal[
+        "PLACEMENT_ZONE_NONE",
+        "CLOSED_ZONE",
+        "DANGEROUS_GOOD",
+        "PRODUCTS_PLUS_17",
+        "SORT",
+        "NON_SORT_MEZ",
+        "OVERSIZE",
+        "JEWELRY",
+        "UNRESOLVED",
     ]
     AnalyticsStocksV1RequestTurnoverGradesItem = Literal[
         "TURNOVER_GRADE_NONE",
@@ -108,7 +119,31 @@ if TYPE_CHECKING:
         "WAS_SURPLUS",
     ]
     AnalyticsStocksV1ResponseItemItemTagsItem = (
-        Literal["ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"] | str
+        Literal[
+            "UNSPECIFIED",
+            "ITEM_ATTRIBUTE_NONE",
+            "ECONOM",
+            "NOVEL",
+            "DISCOUNT",
+            "FBS_RETURN",
+            "SUPER",
+            "MARKABLE",
+        ]
+        | str
+    )
+    AnalyticsStocksV1ResponseItemPlacementZoneItem = (
+        Literal[
+            "UNSPECIFIED",
+            "CLOSED_ZONE",
+            "DANGEROUS_GOOD",
+            "PRODUCTS",
+            "SORT",
+            "NON_SORT",
+            "OVERSIZE",
+            "JEWELRY",
+            "UNRESOLVED",
+        ]
+        | str
     )
     AnalyticsStocksV1ResponseItemTurnoverGrade = (
         Literal[
@@ -255,7 +290,18 @@ else:
         "ALL", "EXPRESS_DARK_STORE", "NOT_EXPRESS_DARK_STORE"
     ]
     AnalyticsStocksV1RequestItemTagsItem = Literal[
-        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER"
+        "ITEM_ATTRIBUTE_NONE", "ECONOM", "NOVEL", "DISCOUNT", "FBS_RETURN", "SUPER", "MARKABLE"
+    ]
+    AnalyticsStocksV1RequestPlacementZoneItem = Literal[
+        "PLACEMENT_ZONE_NONE",
+        "CLOSED_ZONE",
+        "DANGEROUS_GOOD",
+        "PRODUCTS_PLUS_17",
+        "SORT",
+        "NON_SORT_MEZ",
+        "OVERSIZE",
+        "JEWELRY",
+        "UNRESOLVED",
     ]
     AnalyticsStocksV1RequestTurnoverGradesItem = Literal[
         "TURNOVER_GRADE_NONE",
@@ -274,6 +320,7 @@ else:
         "WAS_SURPLUS",
     ]
     AnalyticsStocksV1ResponseItemItemTagsItem = str
+    AnalyticsStocksV1ResponseItemPlacementZoneItem = str
     AnalyticsStocksV1ResponseItemTurnoverGrade = str
     AnalyticsStocksV1ResponseItemTurnoverGradeCluster = str
     AnalyticsTurnoverStocksV1ResponseItemIdcGrade = str
@@ -1134,7 +1181,7 @@ class AnalyticsStocksV1Request(RequestModel):
     item_tags: list[AnalyticsStocksV1RequestItemTagsItem] | None = None
     """Filter by product tag: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy product; `NOVEL`:
     new product; `DISCOUNT`: discounted (markdown) product; `FBS_RETURN`: product from an FBS
-    return; `SUPER`: Super product.
+    return; `SUPER`: Super product; `MARKABLE`: a product that must carry Chestny ZNAK marking.
     """
 
     macrolocal_cluster_ids: list[int] | None = None
@@ -1156,6 +1203,16 @@ class AnalyticsStocksV1Request(RequestModel):
 
     warehouse_ids: list[int] | None = None
     """Filter by warehouse identifiers."""
+
+    placement_zone: list[AnalyticsStocksV1RequestPlacementZoneItem] | None = None
+    """Only products stored in these placement zones: `PLACEMENT_ZONE_NONE` no zone given;
+    `CLOSED_ZONE` a closed (secured) zone; `DANGEROUS_GOOD` dangerous goods; `PRODUCTS_PLUS_17`
+    food products; `SORT` sortable goods; `NON_SORT_MEZ` non-sortable goods; `OVERSIZE` bulky
+    goods; `JEWELRY` jewellery; `UNRESOLVED` the zone is not decided yet.
+    """
+
+    unmarked_stocks_only: bool | None = None
+    """Set to `true` to get only the products that still have to be marked (Chestny ZNAK)."""
 
 
 class AnalyticsStocksV1Response(Model):
@@ -1207,9 +1264,10 @@ class AnalyticsStocksV1ResponseItem(Model):
     """
 
     item_tags: list[AnalyticsStocksV1ResponseItemItemTagsItem] | None = None
-    """Product tags: `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`: economy product; `NOVEL`: new
-    product; `DISCOUNT`: discounted (markdown) product; `FBS_RETURN`: product from an FBS
-    return; `SUPER`: Super product.
+    """Product tags: `UNSPECIFIED`: not determined; `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`:
+    economy product; `NOVEL`: new product; `DISCOUNT`: discounted (markdown) product;
+    `FBS_RETURN`: product from an FBS return; `SUPER`: Super product; `MARKABLE`: a product that
+    must carry Chestny ZNAK marking.
     """
 
     macrolocal_cluster_id: int | None = None
@@ -1279,6 +1337,18 @@ class AnalyticsStocksV1ResponseItem(Model):
 
     warehouse_name: str | None = None
     """Warehouse name."""
+
+    placement_zone: list[AnalyticsStocksV1ResponseItemPlacementZoneItem] | None = None
+    """Placement zones the product is stored in: `UNSPECIFIED` not given; `CLOSED_ZONE` a closed
+    (secured) zone; `DANGEROUS_GOOD` dangerous goods; `PRODUCTS` food products; `SORT` sortable
+    goods; `NON_SORT` non-sortable goods; `OVERSIZE` bulky goods; `JEWELRY` jewellery;
+    `UNRESOLVED` the zone is not decided yet.
+    """
+
+    waiting_docs_to_export_stock_count: int | None = None
+    """Units of products subject to marking that wait for their documents before they can be taken
+    out of the warehouse.
+    """
 
 
 class AnalyticsTurnoverStocksV1Request(RequestModel):

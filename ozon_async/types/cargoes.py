@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from msgspec import Meta
 
 from ozon_async._models import Model, RequestModel
+from ozon_async.types.common import (
+    SupplyOrderTimeslotListResponseTimeslotsInfoTimezone,
+)
 
 if TYPE_CHECKING:
     CargoesCreateErrorsErrorReasonsItem = (
@@ -81,6 +84,25 @@ if TYPE_CHECKING:
         Literal["STATUS_UNSPECIFIED", "SUCCESS", "IN_PROGRESS", "FAILED"] | str
     )
     CargoesCreateV1RequestCargoeValueType = Literal["BOX", "PALLET"]
+    CargoesDeleteErrors2SupplyErrorReasonsItem = (
+        Literal[
+            "UNSPECIFIED",
+            "SUPPLY_NOT_FOUND",
+            "CANT_DELETE_ALL_CARGOES",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY",
+            "SUPPLY_CARGOES_IS_FINALIZED",
+            "SUPPLY_CARGOES_LOCKED",
+            "OPERATION_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+            "CANT_DELETE_ALL_TRANSPORT_CARGOES",
+            "UNDEFINED",
+        ]
+        | str
+    )
+    CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem = (
+        Literal["UNSPECIFIED", "CARGO_NOT_FOUND"] | str
+    )
     CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem = Literal["CARGO_NOT_FOUND"] | str
     CargoesDeleteErrorsSupplyErrorReasonsItem = (
         Literal[
@@ -94,7 +116,16 @@ if TYPE_CHECKING:
         ]
         | str
     )
+    CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem = (
+        Literal["UNSPECIFIED", "CARGO_NOT_FOUND"] | str
+    )
     CargoesDeleteStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "ERROR"] | str
+    CargoesDeleteStatusV2ResponseStatus = (
+        Literal["UNSPECIFIED", "SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    )
+    CargoesDeleteV2RequestTransportCargoDeletionType = Literal[
+        "UNBIND_CONTAINED_CARGOES", "DELETE_CONTAINED_CARGOES"
+    ]
     CargoesGetV1ResponseSupplyCargoeContentType = (
         Literal["UNSPECIFIED", "MONO", "MIX", "NONE"] | str
     )
@@ -122,8 +153,180 @@ if TYPE_CHECKING:
         Literal["UNSPECIFIED", "EXPECTED_ARRIVAL", "ACTUAL_ARRIVAL"] | str
     )
     CargoesGetV1ResponseSupplyCargoeType = Literal["UNSPECIFIED", "BOX", "PALLET"] | str
+    CargoesGetV2ResponseSupplyCargoeContentType = (
+        Literal["UNSPECIFIED", "MONO", "MIX", "NONE"] | str
+    )
+    CargoesGetV2ResponseSupplyCargoePlacementZoneType = (
+        Literal["UNSPECIFIED", "UNDEFINED", "TYPE_SINGLE", "MULTI"] | str
+    )
+    CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus = (
+        Literal[
+            "UNSPECIFIED",
+            "READY_TO_SUPPLY",
+            "REFUSED",
+            "ON_WAREHOUSE",
+            "NOT_DELIVERED",
+            "ACCEPTING",
+            "PROCESSED",
+            "ON_POINT_SHIPMENT",
+            "ON_TRANSIT_WAREHOUSE",
+            "LOST",
+            "CREATED",
+            "DELETED",
+            "DECLARED_IN_TRANSPORT_CARGO",
+        ]
+        | str
+    )
+    CargoesGetV2ResponseSupplyCargoeTrackingInfoType = (
+        Literal["UNSPECIFIED", "EXPECTED_ARRIVAL", "ACTUAL_ARRIVAL"] | str
+    )
+    CargoesGetV2ResponseSupplyCargoeType = Literal["UNSPECIFIED", "BOX", "PALLET"] | str
+    CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus = (
+        Literal[
+            "UNSPECIFIED",
+            "READY_TO_SUPPLY",
+            "REFUSED",
+            "ON_WAREHOUSE",
+            "NOT_DELIVERED",
+            "ON_POINT_SHIPMENT",
+            "ON_TRANSIT_WAREHOUSE",
+            "LOST",
+            "CREATED",
+            "CARGO_DISASSEMBLED",
+        ]
+        | str
+    )
+    CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType = (
+        Literal["UNSPECIFIED", "EXPECTED_ARRIVAL", "ACTUAL_ARRIVAL"] | str
+    )
+    CargoesGetV2ResponseSupplyTransportCargoeType = Literal["UNSPECIFIED", "PALLET"] | str
+    CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem = (
+        Literal[
+            "ORDER_NOT_FOUND",
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "ALL_SUPPLIES_SKIPPED",
+            "LABELS_COUNT_EXCEED",
+            "UNDEFINED",
+        ]
+        | str
+    )
+    CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem = (
+        Literal[
+            "ORDER_NOT_FOUND",
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "ALL_SUPPLIES_SKIPPED",
+            "LABELS_COUNT_EXCEED",
+            "UNDEFINED",
+        ]
+        | str
+    )
+    CargoesLabelTransportByOrderStatusV1ResponseStatus = (
+        Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    )
+    CargoesLabelTransportCreateV1ResponseErrorReasonsItem = (
+        Literal[
+            "INVALID_STATE",
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "SUPPLY_NOT_BELONG_CONTRACTOR",
+            "SUPPLY_NOT_BELONG_COMPANY",
+            "SUPPLY_IS_EMPTY",
+            "CARGOES_NOT_FOUND",
+        ]
+        | str
+    )
+    CargoesLabelTransportStatusV1ResponseErrorReasonsItem = (
+        Literal[
+            "INVALID_STATE",
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "SUPPLY_NOT_BELONG_CONTRACTOR",
+            "SUPPLY_NOT_BELONG_COMPANY",
+            "SUPPLY_IS_EMPTY",
+            "CARGOES_NOT_FOUND",
+        ]
+        | str
+    )
+    CargoesLabelTransportStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
     CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType = (
         Literal["BOX", "PALLET"] | str
+    )
+    CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType = Literal["PALLET"] | str
+    CargoesTransportActivateStatusV1ResponseErrorReasonsItem = (
+        Literal["OPERATION_NOT_FOUND", "SUPPLY_IS_FINALIZED", "CAN_NOT_EDIT_TAG", "UNDEFINED"] | str
+    )
+    CargoesTransportActivateStatusV1ResponseStatus = (
+        Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    )
+    CargoesTransportBindStatusV1ResponseErrorReasonsItem = (
+        Literal[
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "SUPPLY_NOT_FOUND",
+            "SUPPLY_DOES_NOT_BELONG_TO_COMPANY",
+            "SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR",
+            "TRANSPORT_CARGOES_NOT_ENABLED_FOR_SUPPLY",
+            "INVALID_SUPPLY_STATE",
+            "SUPPLY_IS_FINALIZED",
+            "CARGO_IDS_NOT_FOUND",
+            "TRANSPORT_CARGO_IDS_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+        ]
+        | str
+    )
+    CargoesTransportBindStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    CargoesTransportBindV1ResponseErrorReasonsItem = (
+        Literal[
+            "OPERATION_NOT_FOUND",
+            "OPERATION_FAILED",
+            "SUPPLY_NOT_FOUND",
+            "SUPPLY_DOES_NOT_BELONG_TO_COMPANY",
+            "SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR",
+            "TRANSPORT_CARGOES_NOT_ENABLED_FOR_SUPPLY",
+            "INVALID_SUPPLY_STATE",
+            "SUPPLY_IS_FINALIZED",
+            "CARGO_IDS_NOT_FOUND",
+            "TRANSPORT_CARGO_IDS_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+        ]
+        | str
+    )
+    CargoesTransportCreateStatusV1ResponseErrorReasonsItem = (
+        Literal[
+            "SUPPLY_NOT_FOUND",
+            "WAREHOUSE_LIMITS_EXCEED",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY",
+            "PALLET_SUPPLY_CONTAINS_BOXES",
+            "SUPPLY_CARGOES_IS_FINALIZED",
+            "SUPPLY_CARGOES_LOCKED",
+            "OPERATION_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+            "BOX_SUPPLY_CONTAINS_PALLETS",
+            "UNDEFINED",
+        ]
+        | str
+    )
+    CargoesTransportCreateStatusV1ResponseResultTransportCargoeType = Literal["PALLET"] | str
+    CargoesTransportCreateStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    CargoesTransportCreateV1RequestTransportCargoeType = Literal["PALLET"]
+    CargoesTransportCreateV1ResponseErrorReasonsItem = (
+        Literal[
+            "SUPPLY_NOT_FOUND",
+            "WAREHOUSE_LIMITS_EXCEED",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR",
+            "SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY",
+            "PALLET_SUPPLY_CONTAINS_BOXES",
+            "SUPPLY_CARGOES_IS_FINALIZED",
+            "SUPPLY_CARGOES_LOCKED",
+            "OPERATION_NOT_FOUND",
+            "ETTN_IS_UPLOADED",
+            "BOX_SUPPLY_CONTAINS_PALLETS",
+            "UNDEFINED",
+        ]
+        | str
     )
 else:
     CargoesCreateErrorsErrorReasonsItem = str
@@ -133,15 +336,47 @@ else:
     CargoesCreateInfoV2ResponseErrorsItemsValidationType = str
     CargoesCreateInfoV2ResponseStatus = str
     CargoesCreateV1RequestCargoeValueType = Literal["BOX", "PALLET"]
+    CargoesDeleteErrors2SupplyErrorReasonsItem = str
+    CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem = str
     CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem = str
     CargoesDeleteErrorsSupplyErrorReasonsItem = str
+    CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem = str
     CargoesDeleteStatusV1ResponseStatus = str
+    CargoesDeleteStatusV2ResponseStatus = str
+    CargoesDeleteV2RequestTransportCargoDeletionType = Literal[
+        "UNBIND_CONTAINED_CARGOES", "DELETE_CONTAINED_CARGOES"
+    ]
     CargoesGetV1ResponseSupplyCargoeContentType = str
     CargoesGetV1ResponseSupplyCargoePlacementZoneType = str
     CargoesGetV1ResponseSupplyCargoeTrackingInfoStatus = str
     CargoesGetV1ResponseSupplyCargoeTrackingInfoType = str
     CargoesGetV1ResponseSupplyCargoeType = str
+    CargoesGetV2ResponseSupplyCargoeContentType = str
+    CargoesGetV2ResponseSupplyCargoePlacementZoneType = str
+    CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus = str
+    CargoesGetV2ResponseSupplyCargoeTrackingInfoType = str
+    CargoesGetV2ResponseSupplyCargoeType = str
+    CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus = str
+    CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType = str
+    CargoesGetV2ResponseSupplyTransportCargoeType = str
+    CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem = str
+    CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem = str
+    CargoesLabelTransportByOrderStatusV1ResponseStatus = str
+    CargoesLabelTransportCreateV1ResponseErrorReasonsItem = str
+    CargoesLabelTransportStatusV1ResponseErrorReasonsItem = str
+    CargoesLabelTransportStatusV1ResponseStatus = str
     CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType = str
+    CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType = str
+    CargoesTransportActivateStatusV1ResponseErrorReasonsItem = str
+    CargoesTransportActivateStatusV1ResponseStatus = str
+    CargoesTransportBindStatusV1ResponseErrorReasonsItem = str
+    CargoesTransportBindStatusV1ResponseStatus = str
+    CargoesTransportBindV1ResponseErrorReasonsItem = str
+    CargoesTransportCreateStatusV1ResponseErrorReasonsItem = str
+    CargoesTransportCreateStatusV1ResponseResultTransportCargoeType = str
+    CargoesTransportCreateStatusV1ResponseStatus = str
+    CargoesTransportCreateV1RequestTransportCargoeType = Literal["PALLET"]
+    CargoesTransportCreateV1ResponseErrorReasonsItem = str
 # CargoesCreateErrorsItemsValidationType: Validation error type:
 # - `SUPPLY_ITEM_NOT_FOUND`: the product was not found;
 # - `DUPLICATED_SUPPLY_ITEM`: the product is listed twice;
@@ -188,6 +423,11 @@ else:
 # - `SUCCESS`: the cargo places were deleted;
 # - `IN_PROGRESS`: the deletion is still running;
 # - `ERROR`: the deletion failed, see `errors`.
+# CargoesDeleteStatusV2ResponseStatus: State of the deletion: `UNSPECIFIED` not determined;
+# `SUCCESS` deleted; `IN_PROGRESS` the deletion is under way; `FAILED` it failed (see `errors`).
+# CargoesDeleteV2RequestTransportCargoDeletionType: What happens to the cargo places on a
+# deleted transport cargo place: `UNBIND_CONTAINED_CARGOES` they are unbound and kept;
+# `DELETE_CONTAINED_CARGOES` they are deleted too.
 # CargoesGetV1ResponseSupplyCargoeContentType: Assortment of the cargo place:
 # - `UNSPECIFIED`: not determined;
 # - `MONO`: a mono pallet or mono box (a single product);
@@ -219,10 +459,52 @@ else:
 # - `UNSPECIFIED`: not determined;
 # - `BOX`: a box;
 # - `PALLET`: a pallet.
+# CargoesGetV2ResponseSupplyCargoeContentType: Content of the cargo place: `UNSPECIFIED` not
+# determined; `MONO` a mono pallet or box (one product); `MIX` a mixed pallet or box; `NONE` no
+# contents.
+# CargoesGetV2ResponseSupplyCargoePlacementZoneType: Placement zones of the contents:
+# `UNSPECIFIED` no split by placement zone is needed; `UNDEFINED` not determined; `TYPE_SINGLE`
+# everything goes to one placement zone; `MULTI` the contents go to different placement zones.
+# CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus: Cargo place state: `UNSPECIFIED` not
+# determined; `READY_TO_SUPPLY` ready to be shipped; `REFUSED` refused; `ON_WAREHOUSE` at the
+# storage warehouse; `NOT_DELIVERED` not handed over; `ACCEPTING` being accepted; `PROCESSED`
+# processed; `ON_POINT_SHIPMENT` at the shipping point; `ON_TRANSIT_WAREHOUSE` in transit;
+# `LOST` lost; `CREATED` created; `DELETED` deleted; `DECLARED_IN_TRANSPORT_CARGO` declared on a
+# transport cargo place.
+# CargoesGetV2ResponseSupplyCargoeTrackingInfoType: Which date `arrival_at` is: `UNSPECIFIED`
+# not determined; `EXPECTED_ARRIVAL` the planned one; `ACTUAL_ARRIVAL` the actual one.
+# CargoesGetV2ResponseSupplyCargoeType: Cargo place type: `UNSPECIFIED` not determined; `BOX` a
+# box; `PALLET` a pallet.
+# CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus: Transport cargo place state:
+# `UNSPECIFIED` not determined; `READY_TO_SUPPLY` ready to be shipped; `REFUSED` refused;
+# `ON_WAREHOUSE` at the storage warehouse; `NOT_DELIVERED` not handed over; `ON_POINT_SHIPMENT`
+# at the shipping point; `ON_TRANSIT_WAREHOUSE` in transit; `LOST` lost; `CREATED` created;
+# `CARGO_DISASSEMBLED` taken apart (deleted).
+# CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType: Which date `arrival_at` is:
+# `UNSPECIFIED` not determined; `EXPECTED_ARRIVAL` the planned one; `ACTUAL_ARRIVAL` the actual
+# one.
+# CargoesGetV2ResponseSupplyTransportCargoeType: Transport cargo place type: `UNSPECIFIED` not
+# determined; `PALLET` a pallet.
+# CargoesLabelTransportByOrderStatusV1ResponseStatus: State of the generation: `SUCCESS` done;
+# `IN_PROGRESS` still under way; `FAILED` it failed (see `error_reasons`).
+# CargoesLabelTransportStatusV1ResponseStatus: State of the generation: `SUCCESS` done;
+# `IN_PROGRESS` still under way; `FAILED` it failed (see `error_reasons`).
 # CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerTypeType: Cargo place
 # type:
 # - `BOX`: a box;
 # - `PALLET`: a pallet.
+# CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType: Transport cargo place type:
+# `PALLET` a pallet (the only type so far).
+# CargoesTransportActivateStatusV1ResponseStatus: State of the change: `SUCCESS` done;
+# `IN_PROGRESS` still under way; `FAILED` it failed (see `error_reasons`).
+# CargoesTransportBindStatusV1ResponseStatus: State of the change: `SUCCESS` done; `IN_PROGRESS`
+# still under way; `FAILED` it failed (see `error_reasons`).
+# CargoesTransportCreateStatusV1ResponseResultTransportCargoeType: Transport cargo place type:
+# `PALLET` a pallet (the only type so far).
+# CargoesTransportCreateStatusV1ResponseStatus: State of the creation: `SUCCESS` done;
+# `IN_PROGRESS` still under way; `FAILED` it failed (see `error_reasons`).
+# CargoesTransportCreateV1RequestTransportCargoeType: Transport cargo place type: `PALLET` a
+# pallet (the only type so far).
 
 
 class CargoesCreateErrors(Model):
@@ -478,6 +760,28 @@ class CargoesDeleteErrors(Model):
     """
 
 
+class CargoesDeleteErrors2(Model):
+    """What prevented deleting cargo places and transport cargo places."""
+
+    cargo_error_reasons: list[CargoesDeleteErrorsCargoErrorReason2] | None = None
+    """Errors for individual cargo places."""
+
+    supply_error_reasons: list[CargoesDeleteErrors2SupplyErrorReasonsItem] | None = None
+    """Errors concerning the whole supply: `UNSPECIFIED` not determined; `SUPPLY_NOT_FOUND` the
+    supply was not found; `CANT_DELETE_ALL_CARGOES` not every cargo place of a supply may be
+    deleted; `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal
+    entity; `SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY` it belongs to another seller account;
+    `SUPPLY_CARGOES_IS_FINALIZED` its cargo places can no longer be edited;
+    `SUPPLY_CARGOES_LOCKED` another process is editing them; `OPERATION_NOT_FOUND` no operation
+    with this identifier; `ETTN_IS_UPLOADED` an electronic waybill (eTTN) is uploaded for the
+    supply; `CANT_DELETE_ALL_TRANSPORT_CARGOES` not every transport cargo place of a supply may
+    be deleted; `UNDEFINED` an unknown error.
+    """
+
+    transport_cargo_error_reasons: list[CargoesDeleteErrorsTransportCargoErrorReason] | None = None
+    """Errors for individual transport cargo places."""
+
+
 class CargoesDeleteErrorsCargoErrorReason(Model):
     """Errors for one cargo place that could not be deleted."""
 
@@ -486,6 +790,28 @@ class CargoesDeleteErrorsCargoErrorReason(Model):
 
     error_reasons: list[CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem] | None = None
     """Errors for the cargo place; `CARGO_NOT_FOUND` means the cargo place was not found."""
+
+
+class CargoesDeleteErrorsCargoErrorReason2(Model):
+    """Why one cargo place could not be deleted."""
+
+    cargo_id: int | None = None
+    """Cargo place identifier."""
+
+    error_reasons: list[CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem] | None = None
+    """Errors: `UNSPECIFIED` not determined; `CARGO_NOT_FOUND` the cargo place was not found."""
+
+
+class CargoesDeleteErrorsTransportCargoErrorReason(Model):
+    """Why one transport cargo place could not be deleted."""
+
+    error_reasons: list[CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem] | None = None
+    """Errors: `UNSPECIFIED` not determined; `CARGO_NOT_FOUND` the transport cargo place was not
+    found.
+    """
+
+    transport_cargo_id: int | None = None
+    """Transport cargo place identifier."""
 
 
 class CargoesDeleteStatusV1Response(Model):
@@ -499,6 +825,18 @@ class CargoesDeleteStatusV1Response(Model):
     - `SUCCESS`: the cargo places were deleted;
     - `IN_PROGRESS`: the deletion is still running;
     - `ERROR`: the deletion failed, see `errors`.
+    """
+
+
+class CargoesDeleteStatusV2Response(Model):
+    """The state of a cargo place deletion."""
+
+    errors: CargoesDeleteErrors2 | None = None
+    """What prevented the deletion."""
+
+    status: CargoesDeleteStatusV2ResponseStatus | None = None
+    """State of the deletion: `UNSPECIFIED` not determined; `SUCCESS` deleted; `IN_PROGRESS` the
+    deletion is under way; `FAILED` it failed (see `errors`).
     """
 
 
@@ -520,6 +858,43 @@ class CargoesDeleteV1Response(Model):
 
     operation_id: str | None = None
     """Operation identifier; pass it to /v1/cargoes/delete/status."""
+
+
+class CargoesDeleteV2Request(RequestModel):
+    """The cargo places and transport cargo places of a supply to delete.
+
+    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but a request may pass
+    several; at least one is required (`anyOf`).
+    """
+
+    supply_id: int
+    """Supply identifier, from /v3/supply-order/get."""
+
+    transport_cargo_deletion_type: CargoesDeleteV2RequestTransportCargoDeletionType
+    """What happens to the cargo places on a deleted transport cargo place:
+    `UNBIND_CONTAINED_CARGOES` they are unbound and kept; `DELETE_CONTAINED_CARGOES` they are
+    deleted too.
+    """
+
+    cargo_ids: Annotated[list[int], Meta(max_length=1500)] | None = None
+    """Cargo places to delete, up to 1500."""
+
+    transport_cargo_ids: Annotated[list[int], Meta(max_length=40)] | None = None
+    """Transport cargo places to delete, up to 40."""
+
+    def __post_init__(self) -> None:
+        if (self.cargo_ids is None) and (self.transport_cargo_ids is None):
+            raise ValueError("one of `cargo_ids`, `transport_cargo_ids` is required")
+
+
+class CargoesDeleteV2Response(Model):
+    """The start of a cargo place deletion."""
+
+    errors: CargoesDeleteErrors2 | None = None
+    """Why the deletion cannot start; empty on success."""
+
+    operation_id: str | None = None
+    """Identifier of the deletion; pass it to /v2/cargoes/delete/status."""
 
 
 class CargoesGetV1Response(Model):
@@ -610,11 +985,285 @@ class CargoesGetV1ResponseSupplyCargoeTrackingInfo(Model):
     """
 
 
+class CargoesGetV2Request(RequestModel):
+    """The supplies and cargo places to return."""
+
+    supplies: Annotated[list[CargoesGetV2RequestSupply], Meta(max_length=100)]
+    """Supplies with the cargo places to return."""
+
+
+class CargoesGetV2RequestSupply(RequestModel):
+    """A supply and some of its cargo places."""
+
+    cargo_ids: list[int]
+    """Cargo place identifiers."""
+
+    supply_id: int
+    """Supply identifier."""
+
+
+class CargoesGetV2Response(Model):
+    """The cargo places of supplies."""
+
+    supplies: list[CargoesGetV2ResponseSupply] | None = None
+    """Cargo places and transport cargo places per supply."""
+
+
+class CargoesGetV2ResponseSupply(Model):
+    """The cargo places, transport cargo places and limits of one supply."""
+
+    bundle_id: str | None = None
+    """Identifier of the product content of the supply."""
+
+    cargoes: list[CargoesGetV2ResponseSupplyCargoe] | None = None
+    """Cargo places."""
+
+    cargoes_bundle_id: str | None = None
+    """Identifier of the product content of the cargo places."""
+
+    limits: CargoesGetV2ResponseSupplyLimits | None = None
+    """The most boxes, pallets and products the supply may have."""
+
+    supply_id: int | None = None
+    """Supply identifier."""
+
+    transport_cargoes: list[CargoesGetV2ResponseSupplyTransportCargoe] | None = None
+    """Transport cargo places."""
+
+
+class CargoesGetV2ResponseSupplyCargoe(Model):
+    """A cargo place of a supply."""
+
+    bundle_id: str | None = None
+    """Identifier of the product content of the cargo place."""
+
+    cargo_id: int | None = None
+    """Cargo place identifier."""
+
+    content_type: CargoesGetV2ResponseSupplyCargoeContentType | None = None
+    """Content of the cargo place: `UNSPECIFIED` not determined; `MONO` a mono pallet or box (one
+    product); `MIX` a mixed pallet or box; `NONE` no contents.
+    """
+
+    placement_zone_type: CargoesGetV2ResponseSupplyCargoePlacementZoneType | None = None
+    """Placement zones of the contents: `UNSPECIFIED` no split by placement zone is needed;
+    `UNDEFINED` not determined; `TYPE_SINGLE` everything goes to one placement zone; `MULTI` the
+    contents go to different placement zones.
+    """
+
+    tracking_info: CargoesGetV2ResponseSupplyCargoeTrackingInfo | None = None
+    """Where the cargo place is and when it arrives."""
+
+    transport_cargo_id: int | None = None
+    """Identifier of the transport cargo place it is on."""
+
+    type: CargoesGetV2ResponseSupplyCargoeType | None = None
+    """Cargo place type: `UNSPECIFIED` not determined; `BOX` a box; `PALLET` a pallet."""
+
+
+class CargoesGetV2ResponseSupplyCargoeTrackingInfo(Model):
+    """Tracking of a cargo place."""
+
+    arrival_at: CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt | None = None
+    """When the cargo place arrives (or arrived) at the warehouse."""
+
+    status: CargoesGetV2ResponseSupplyCargoeTrackingInfoStatus | None = None
+    """Cargo place state: `UNSPECIFIED` not determined; `READY_TO_SUPPLY` ready to be shipped;
+    `REFUSED` refused; `ON_WAREHOUSE` at the storage warehouse; `NOT_DELIVERED` not handed over;
+    `ACCEPTING` being accepted; `PROCESSED` processed; `ON_POINT_SHIPMENT` at the shipping
+    point; `ON_TRANSIT_WAREHOUSE` in transit; `LOST` lost; `CREATED` created; `DELETED` deleted;
+    `DECLARED_IN_TRANSPORT_CARGO` declared on a transport cargo place.
+    """
+
+    type: CargoesGetV2ResponseSupplyCargoeTrackingInfoType | None = None
+    """Which date `arrival_at` is: `UNSPECIFIED` not determined; `EXPECTED_ARRIVAL` the planned
+    one; `ACTUAL_ARRIVAL` the actual one.
+    """
+
+
+class CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt(Model):
+    """An arrival date with the time zone of the warehouse."""
+
+    date: datetime | None = None
+    """Date and time of arrival."""
+
+    timezone_info: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    """Time zone of the warehouse."""
+
+
+class CargoesGetV2ResponseSupplyLimits(Model):
+    """The most boxes, pallets and products a supply may have."""
+
+    max_box_count: int | None = None
+    """Most boxes."""
+
+    max_box_sku_count: int | None = None
+    """Most products in one box."""
+
+    max_pallet_count: int | None = None
+    """Most pallets."""
+
+    max_transport_pallet_count: int | None = None
+    """Most transport cargo places."""
+
+
+class CargoesGetV2ResponseSupplyTransportCargoe(Model):
+    """A transport cargo place of a supply."""
+
+    box_count: int | None = None
+    """Number of cargo places on it."""
+
+    summary_bundle_id: str | None = None
+    """Identifier of the combined product content of the transport cargo place."""
+
+    tracking_info: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfo | None = None
+    """Where the transport cargo place is and when it arrives."""
+
+    transport_cargo_id: int | None = None
+    """Transport cargo place identifier."""
+
+    type: CargoesGetV2ResponseSupplyTransportCargoeType | None = None
+    """Transport cargo place type: `UNSPECIFIED` not determined; `PALLET` a pallet."""
+
+
+class CargoesGetV2ResponseSupplyTransportCargoeTrackingInfo(Model):
+    """Tracking of a transport cargo place."""
+
+    arrival_at: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt | None = None
+    """When the transport cargo place arrives (or arrived) at the warehouse."""
+
+    status: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoStatus | None = None
+    """Transport cargo place state: `UNSPECIFIED` not determined; `READY_TO_SUPPLY` ready to be
+    shipped; `REFUSED` refused; `ON_WAREHOUSE` at the storage warehouse; `NOT_DELIVERED` not
+    handed over; `ON_POINT_SHIPMENT` at the shipping point; `ON_TRANSIT_WAREHOUSE` in transit;
+    `LOST` lost; `CREATED` created; `CARGO_DISASSEMBLED` taken apart (deleted).
+    """
+
+    type: CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoType | None = None
+    """Which date `arrival_at` is: `UNSPECIFIED` not determined; `EXPECTED_ARRIVAL` the planned
+    one; `ACTUAL_ARRIVAL` the actual one.
+    """
+
+
+class CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt(Model):
+    """An arrival date with the time zone of the warehouse."""
+
+    date: datetime | None = None
+    """Date and time of arrival."""
+
+    timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    """Time zone of the warehouse."""
+
+
+class CargoesLabelTransportByOrderCreateV1Response(Model):
+    """The start of a label generation for a supply order."""
+
+    error_reasons: list[CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem] | None = None
+    """Why the labels could not be generated: `ORDER_NOT_FOUND` the supply order was not found;
+    `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
+    ended with an error; `ALL_SUPPLIES_SKIPPED` no supply of the order has labels to print;
+    `LABELS_COUNT_EXCEED` too many labels requested at once; `UNDEFINED` an unknown error.
+    """
+
+    operation_id: str | None = None
+    """Identifier of the generation; pass it to /v1/cargoes/label/transport-by-order/status."""
+
+
+class CargoesLabelTransportByOrderStatusV1Response(Model):
+    """The state of a label generation for a supply order."""
+
+    error_reasons: list[CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem] | None = None
+    """Why the labels could not be generated: `ORDER_NOT_FOUND` the supply order was not found;
+    `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
+    ended with an error; `ALL_SUPPLIES_SKIPPED` no supply of the order has labels to print;
+    `LABELS_COUNT_EXCEED` too many labels requested at once; `UNDEFINED` an unknown error.
+    """
+
+    result: CargoesLabelTransportByOrderStatusV1ResponseResult | None = None
+    """The labels, when the generation succeeded."""
+
+    status: CargoesLabelTransportByOrderStatusV1ResponseStatus | None = None
+    """State of the generation: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed
+    (see `error_reasons`).
+    """
+
+
+class CargoesLabelTransportByOrderStatusV1ResponseResult(Model):
+    """The generated labels of the transport cargo places of a supply order."""
+
+    file_url: str | None = None
+    """Link to the PDF file with the labels."""
+
+    skipped_supplies_ids: list[int] | None = None
+    """Supplies of the order that got no labels."""
+
+
+class CargoesLabelTransportCreateV1Request(RequestModel):
+    """The supply, and optionally its transport cargo places, to print labels for."""
+
+    supply_id: int
+    """Supply identifier, from /v3/supply-order/get."""
+
+    transport_cargo_ids: Annotated[list[int], Meta(max_length=40)] | None = None
+    """Transport cargo places to print labels for; all of the supply when left out."""
+
+
+class CargoesLabelTransportCreateV1Response(Model):
+    """The start of a label generation for transport cargo places."""
+
+    error_reasons: list[CargoesLabelTransportCreateV1ResponseErrorReasonsItem] | None = None
+    """Why the labels could not be generated: `INVALID_STATE` the supply state does not allow it;
+    `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
+    ended with an error; `SUPPLY_NOT_BELONG_CONTRACTOR` the supply belongs to another legal
+    entity; `SUPPLY_NOT_BELONG_COMPANY` it belongs to another seller account; `SUPPLY_IS_EMPTY`
+    the supply has no cargo places; `CARGOES_NOT_FOUND` the cargo places were not found.
+    """
+
+    operation_id: str | None = None
+    """Identifier of the generation; pass it to /v1/cargoes/label/transport/status."""
+
+
+class CargoesLabelTransportStatusV1Response(Model):
+    """The state of a label generation for transport cargo places."""
+
+    error_reasons: list[CargoesLabelTransportStatusV1ResponseErrorReasonsItem] | None = None
+    """Why the labels could not be generated: `INVALID_STATE` the supply state does not allow it;
+    `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
+    ended with an error; `SUPPLY_NOT_BELONG_CONTRACTOR` the supply belongs to another legal
+    entity; `SUPPLY_NOT_BELONG_COMPANY` it belongs to another seller account; `SUPPLY_IS_EMPTY`
+    the supply has no cargo places; `CARGOES_NOT_FOUND` the cargo places were not found.
+    """
+
+    result: CargoesLabelTransportStatusV1ResponseResult | None = None
+    """The labels, when the generation succeeded."""
+
+    status: CargoesLabelTransportStatusV1ResponseStatus | None = None
+    """State of the generation: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed
+    (see `error_reasons`).
+    """
+
+
+class CargoesLabelTransportStatusV1ResponseResult(Model):
+    """The generated labels of transport cargo places."""
+
+    file_url: str | None = None
+    """Link to the PDF file with the labels."""
+
+
 class CargoesRequest(RequestModel):
     """List of supplies to query."""
 
     supply_ids: Annotated[list[int], Meta(max_length=100)]
     """Supply identifiers from /v3/supply-order/get (`orders.supplies.supply_id`); at most 100."""
+
+
+class CargoesRequest2(RequestModel):
+    """Request for the state of a transport cargo place operation."""
+
+    operation_id: str | None = None
+    """Operation identifier, from /v1/cargoes/transport/create or
+    /v1/cargoes/label/transport/create.
+    """
 
 
 class CargoesRulesGetV1Response(Model):
@@ -777,3 +1426,253 @@ class CargoesRulesGetV1ResponseSupplyCheckListPlacementZonesRule(Model):
 
     satisfied: bool | None = None
     """`true` if the products in all cargo places are split by placement zone."""
+
+
+class CargoesSuppliesGetV1Request(RequestModel):
+    """The supplies whose cargo places to return."""
+
+    supply_ids: Annotated[list[int], Meta(max_length=50)]
+    """Supply identifiers."""
+
+
+class CargoesSuppliesGetV1Response(Model):
+    """The cargo places of supplies."""
+
+    not_found_supply_ids: list[int] | None = None
+    """Supplies that were not found."""
+
+    supplies_cargoes: list[CargoesSuppliesGetV1ResponseSuppliesCargoe] | None = None
+    """Cargo places per supply."""
+
+
+class CargoesSuppliesGetV1ResponseSuppliesCargoe(Model):
+    """The cargo places of one supply."""
+
+    bundle_id: str | None = None
+    """Identifier of the content of the supply."""
+
+    cargoes_without_transport_cargoes: (
+        list[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] | None
+    ) = None
+    """Cargo places bound to no transport cargo place."""
+
+    supply_id: int | None = None
+    """Supply identifier."""
+
+    transport_cargoes: list[CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe] | None = None
+    """Transport cargo places of the supply with their cargo places."""
+
+
+class CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe(Model):
+    """A cargo place."""
+
+    barcode: str | None = None
+    """Barcode of the cargo place."""
+
+    bundle_id: str | None = None
+    """Identifier of the content of the cargo place."""
+
+    cargo_id: int | None = None
+    """Cargo place identifier."""
+
+
+class CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe(Model):
+    """A transport cargo place with the cargo places on it."""
+
+    bundle_id: str | None = None
+    """Identifier of the content of the transport cargo place."""
+
+    cargoes: (
+        list[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] | None
+    ) = None
+    """Cargo places on the transport cargo place."""
+
+    transport_cargo_id: int | None = None
+    """Transport cargo place identifier."""
+
+    type: CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType | None = None
+    """Transport cargo place type: `PALLET` a pallet (the only type so far)."""
+
+
+class CargoesTransportActivateStatusV1Response(Model):
+    """The state of switching transport cargo places on or off."""
+
+    error_reasons: list[CargoesTransportActivateStatusV1ResponseErrorReasonsItem] | None = None
+    """Why the change failed: `OPERATION_NOT_FOUND` no operation with this identifier;
+    `SUPPLY_IS_FINALIZED`, `CAN_NOT_EDIT_TAG` the supply can no longer be changed; `UNDEFINED`
+    an unknown error.
+    """
+
+    status: CargoesTransportActivateStatusV1ResponseStatus | None = None
+    """State of the change: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed (see
+    `error_reasons`).
+    """
+
+
+class CargoesTransportActivateV1Request(RequestModel):
+    """Whether a supply uses transport cargo places."""
+
+    is_transport: bool
+    """`true` to switch transport cargo places on, `false` to switch them off."""
+
+    supply_id: int
+    """Supply identifier, from /v3/supply-order/get."""
+
+
+class CargoesTransportBindStatusV1Response(Model):
+    """The state of binding cargo places to transport cargo places."""
+
+    error_reasons: list[CargoesTransportBindStatusV1ResponseErrorReasonsItem] | None = None
+    """Why cargo places could not be bound or unbound: `OPERATION_NOT_FOUND` no operation with this
+    identifier; `OPERATION_FAILED` the operation ended with an error; `SUPPLY_NOT_FOUND` the
+    supply was not found; `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another seller
+    account; `SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR` it belongs to another legal entity;
+    `TRANSPORT_CARGOES_NOT_ENABLED_FOR_SUPPLY` transport cargo places are not switched on for
+    the supply (/v1/cargoes/transport/activate); `INVALID_SUPPLY_STATE` the supply state does
+    not allow it; `SUPPLY_IS_FINALIZED` the supply can no longer be edited;
+    `CARGO_IDS_NOT_FOUND` cargo places not found; `TRANSPORT_CARGO_IDS_NOT_FOUND` transport
+    cargo places not found; `ETTN_IS_UPLOADED` a supply with an uploaded electronic waybill
+    (eTTN) cannot be edited.
+    """
+
+    status: CargoesTransportBindStatusV1ResponseStatus | None = None
+    """State of the change: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed (see
+    `error_reasons`).
+    """
+
+
+class CargoesTransportBindV1Request(RequestModel):
+    """Cargo places to put on transport cargo places or take off them.
+
+    Note: Ozon's schema says exactly one of these alternatives (`oneOf`), but a request may pass
+    several; at least one is required (`anyOf`).
+    """
+
+    supply_id: int
+    """Supply identifier, from /v3/supply-order/get."""
+
+    cargoes_unbind_transport_cargoes: list[int] | None = None
+    """Cargo places to take off their transport cargo places."""
+
+    transport_cargo_bind: list[CargoesTransportBindV1RequestTransportCargoBind] | None = None
+    """Transport cargo places and the cargo places to put on each."""
+
+    def __post_init__(self) -> None:
+        if (self.cargoes_unbind_transport_cargoes is None) and (self.transport_cargo_bind is None):
+            raise ValueError(
+                "one of `cargoes_unbind_transport_cargoes`, `transport_cargo_bind` is required"
+            )
+
+
+class CargoesTransportBindV1RequestTransportCargoBind(RequestModel):
+    """A transport cargo place and the cargo places to put on it."""
+
+    cargo_ids: list[int]
+    """Cargo place identifiers."""
+
+    transport_cargo_id: int
+    """Transport cargo place identifier."""
+
+
+class CargoesTransportBindV1Response(Model):
+    """The start of binding cargo places."""
+
+    error_reasons: list[CargoesTransportBindV1ResponseErrorReasonsItem] | None = None
+    """Why cargo places could not be bound or unbound: `OPERATION_NOT_FOUND` no operation with this
+    identifier; `OPERATION_FAILED` the operation ended with an error; `SUPPLY_NOT_FOUND` the
+    supply was not found; `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another seller
+    account; `SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR` it belongs to another legal entity;
+    `TRANSPORT_CARGOES_NOT_ENABLED_FOR_SUPPLY` transport cargo places are not switched on for
+    the supply (/v1/cargoes/transport/activate); `INVALID_SUPPLY_STATE` the supply state does
+    not allow it; `SUPPLY_IS_FINALIZED` the supply can no longer be edited;
+    `CARGO_IDS_NOT_FOUND` cargo places not found; `TRANSPORT_CARGO_IDS_NOT_FOUND` transport
+    cargo places not found; `ETTN_IS_UPLOADED` a supply with an uploaded electronic waybill
+    (eTTN) cannot be edited.
+    """
+
+    operation_id: str | None = None
+    """Identifier of the operation; pass it to /v1/cargoes/transport/bind/status."""
+
+
+class CargoesTransportCreateStatusV1Response(Model):
+    """The state of creating transport cargo places."""
+
+    error_reasons: list[CargoesTransportCreateStatusV1ResponseErrorReasonsItem] | None = None
+    """Why transport cargo places could not be created: `SUPPLY_NOT_FOUND` the supply was not
+    found; `WAREHOUSE_LIMITS_EXCEED` the warehouse limits are exceeded;
+    `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal entity;
+    `SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY` it belongs to another seller account;
+    `PALLET_SUPPLY_CONTAINS_BOXES` a pallet supply may not contain boxes;
+    `SUPPLY_CARGOES_IS_FINALIZED` the supply can no longer be edited; `SUPPLY_CARGOES_LOCKED`
+    another process is editing its cargo places; `OPERATION_NOT_FOUND` no operation with this
+    identifier; `ETTN_IS_UPLOADED` a supply with an uploaded electronic waybill (eTTN) cannot be
+    edited; `BOX_SUPPLY_CONTAINS_PALLETS` a box supply may contain only boxes; `UNDEFINED` an
+    unknown error.
+    """
+
+    result: CargoesTransportCreateStatusV1ResponseResult | None = None
+    """The new transport cargo places, when the creation succeeded."""
+
+    status: CargoesTransportCreateStatusV1ResponseStatus | None = None
+    """State of the creation: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed
+    (see `error_reasons`).
+    """
+
+
+class CargoesTransportCreateStatusV1ResponseResult(Model):
+    """The transport cargo places that were created."""
+
+    transport_cargoes: list[CargoesTransportCreateStatusV1ResponseResultTransportCargoe] | None = (
+        None
+    )
+    """The new transport cargo places."""
+
+
+class CargoesTransportCreateStatusV1ResponseResultTransportCargoe(Model):
+    """A new transport cargo place."""
+
+    id: int | None = None
+    """Transport cargo place identifier."""
+
+    type: CargoesTransportCreateStatusV1ResponseResultTransportCargoeType | None = None
+    """Transport cargo place type: `PALLET` a pallet (the only type so far)."""
+
+
+class CargoesTransportCreateV1Request(RequestModel):
+    """The transport cargo places to create for a supply."""
+
+    supply_id: int
+    """Supply identifier, from /v3/supply-order/get."""
+
+    transport_cargoes: list[CargoesTransportCreateV1RequestTransportCargoe]
+    """How many transport cargo places of each type to create."""
+
+
+class CargoesTransportCreateV1RequestTransportCargoe(RequestModel):
+    """A number of transport cargo places of one type."""
+
+    count: Annotated[int, Meta(le=40)]
+    """How many to create."""
+
+    type: CargoesTransportCreateV1RequestTransportCargoeType
+    """Transport cargo place type: `PALLET` a pallet (the only type so far)."""
+
+
+class CargoesTransportCreateV1Response(Model):
+    """The start of creating transport cargo places."""
+
+    error_reasons: list[CargoesTransportCreateV1ResponseErrorReasonsItem] | None = None
+    """Why transport cargo places could not be created: `SUPPLY_NOT_FOUND` the supply was not
+    found; `WAREHOUSE_LIMITS_EXCEED` the warehouse limits are exceeded;
+    `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal entity;
+    `SUPPLY_DOES_NOT_BELONG_TO_THE_COMPANY` it belongs to another seller account;
+    `PALLET_SUPPLY_CONTAINS_BOXES` a pallet supply may not contain boxes;
+    `SUPPLY_CARGOES_IS_FINALIZED` the supply can no longer be edited; `SUPPLY_CARGOES_LOCKED`
+    another process is editing its cargo places; `OPERATION_NOT_FOUND` no operation with this
+    identifier; `ETTN_IS_UPLOADED` a supply with an uploaded electronic waybill (eTTN) cannot be
+    edited; `BOX_SUPPLY_CONTAINS_PALLETS` a box supply may contain only boxes; `UNDEFINED` an
+    unknown error.
+    """
+
+    operation_id: str | None = None
+    """Identifier of the operation; pass it to /v1/cargoes/transport/create/status."""

@@ -384,6 +384,18 @@ class ProductCardAttributeValue(Model):
     """The value text."""
 
 
+class ProductCertificateResult2(Model):
+    """A dictionary entry: a code and its name (a certificate status, a rejection reason, a sorting
+    centre).
+    """
+
+    code: str | None = None
+    """The code."""
+
+    name: str | None = None
+    """Its human-readable name."""
+
+
 class ProductImage(Model):
     """A product image in the object form of Ozon's 2026 schemas."""
 
@@ -487,6 +499,23 @@ class SupplyOrderGetResponseOrderTimeslotTimeslot(Model):
 
     to: datetime | None = None
     """End of the interval, local time."""
+
+
+class SupplyOrderRequest(RequestModel):
+    """Request that identifies one supply order."""
+
+    order_id: int
+    """Supply order identifier, from /v3/supply-order/list."""
+
+
+class SupplyOrderTimeslotListResponseTimeslotsInfoTimezone(Model):
+    """The time zone of the warehouse that the times refer to."""
+
+    iana_name: str | None = None
+    """The time zone name in the IANA database, for example `Europe/Moscow`."""
+
+    offset: int | None = None
+    """Offset of the time zone from UTC, in seconds (10800 for UTC+3)."""
 
 
 class WarehouseAddressCoordinates(RequestModel):

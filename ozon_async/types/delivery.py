@@ -12,6 +12,7 @@ from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
     PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
     SupplyOrderGetResponseOrderTimeslotTimeslot,
 )
 
@@ -434,6 +435,18 @@ class DeliveryCheckoutV2ResponseSplit(Model):
 
     warehouse_id: int | None = None
     """Identifier of the warehouse the shipment is sent from."""
+
+    commissions: DeliveryCheckoutV2ResponseSplitCommissions | None = None
+    """What delivering this posting costs with Ozon's commission; `null` means this delivery option
+    is not available.
+    """
+
+
+class DeliveryCheckoutV2ResponseSplitCommissions(Model):
+    """The delivery cost of one posting of the order, commission included."""
+
+    total: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """The delivery cost of the posting including Ozon's commission, with its currency."""
 
 
 class DeliveryCheckoutV2ResponseSplitDeliveryMethod(Model):

@@ -371,16 +371,16 @@ else:
 # DraftCreateV1RequestType: Supply type: `CREATE_TYPE_CROSSDOCK` - cross-docking;
 # `CREATE_TYPE_DIRECT` - direct supply.
 # DraftCrossdockCreateV1RequestDeletionSkuMode: How SKUs that fail the checks are removed from
-# the draft: `PARTIAL` (default) - only the failing units are removed; `FULL` - all units of an
-# SKU are removed if at least one unit fails.
+# the draft: `PARTIAL` removes only the failing units; `FULL` removes every unit of an SKU when
+# at least one unit fails. Required since Ozon's reference of August 2026.
 # DraftDeliveryInfoDropOffWarehouseWarehouseType: Type of the drop-off point: `DELIVERY_POINT`
 # (default) - pickup point; `SORTING_CENTER` - sorting centre; `CROSS_DOCK` - cross-docking;
 # `ORDERS_RECEIVING_POINT` - order acceptance point; `FULL_FILLMENT` - fulfilment.
 # DraftDeliveryInfoType: Delivery type: `DROPOFF` (default) - the seller brings the goods to a
 # drop-off point; `PICKUP` - a courier collects them from the seller's warehouse.
 # DraftDirectCreateV1RequestDeletionSkuMode: How SKUs that fail the checks are removed from the
-# draft: `PARTIAL` (default) - only the failing units are removed; `FULL` - all units of an SKU
-# are removed if at least one unit fails.
+# draft: `PARTIAL` removes only the failing units; `FULL` removes every unit of an SKU when at
+# least one unit fails. Required since Ozon's reference of August 2026.
 # DraftErrorErrorMessage: Error code: `UNSPECIFIED` - not specified; `EMPTY_ITEMS_LIST` - the
 # `items` list is empty; `ITEMS_COUNT_MORE_THAN_MAX` - too many SKUs; `UNKNOWN_CLUSTER_IDS` - no
 # cluster with such an identifier; `ITEMS_VALIDATION` - some products failed validation;
@@ -396,8 +396,8 @@ else:
 # `DROP_OFF_NOT_COMPATIBLE_WITH_PICKUP` - the drop-off point cannot be combined with pick-up;
 # `UNDEFINED` - unknown error.
 # DraftMultiClusterCreateV1RequestDeletionSkuMode: How SKUs that fail the checks are removed
-# from the draft: `PARTIAL` (default) - only the failing units are removed; `FULL` - all units
-# of an SKU are removed if at least one unit fails.
+# from the draft: `PARTIAL` removes only the failing units; `FULL` removes every unit of an SKU
+# when at least one unit fails. Required since Ozon's reference of August 2026.
 # DraftSupplyCreateStatusV1ResponseStatus: Creation status: `DraftSupplyCreateStatusUnknown` -
 # unknown; `DraftSupplyCreateStatusSuccess` - created; `DraftSupplyCreateStatusFailed` - not
 # created; `DraftSupplyCreateStatusInProgress` - being created.
@@ -750,14 +750,14 @@ class DraftCrossdockCreateV1Request(RequestModel):
     cluster_info: DraftCrossdockCreateV1RequestClusterInfo
     """The placement cluster and the products to supply to it."""
 
+    deletion_sku_mode: DraftCrossdockCreateV1RequestDeletionSkuMode
+    """How SKUs that fail the checks are removed from the draft: `PARTIAL` removes only the failing
+    units; `FULL` removes every unit of an SKU when at least one unit fails. Required since
+    Ozon's reference of August 2026.
+    """
+
     delivery_info: DraftDeliveryInfo
     """How the goods get to Ozon: via a drop-off point or by courier pick-up."""
-
-    deletion_sku_mode: DraftCrossdockCreateV1RequestDeletionSkuMode | None = None
-    """How SKUs that fail the checks are removed from the draft: `PARTIAL` (default) - only the
-    failing units are removed; `FULL` - all units of an SKU are removed if at least one unit
-    fails.
-    """
 
 
 class DraftCrossdockCreateV1RequestClusterInfo(RequestModel):
@@ -804,10 +804,10 @@ class DraftDirectCreateV1Request(RequestModel):
     cluster_info: DraftClusterInfo
     """The placement cluster and the products to supply to it."""
 
-    deletion_sku_mode: DraftDirectCreateV1RequestDeletionSkuMode | None = None
-    """How SKUs that fail the checks are removed from the draft: `PARTIAL` (default) - only the
-    failing units are removed; `FULL` - all units of an SKU are removed if at least one unit
-    fails.
+    deletion_sku_mode: DraftDirectCreateV1RequestDeletionSkuMode
+    """How SKUs that fail the checks are removed from the draft: `PARTIAL` removes only the failing
+    units; `FULL` removes every unit of an SKU when at least one unit fails. Required since
+    Ozon's reference of August 2026.
     """
 
 
@@ -900,14 +900,14 @@ class DraftMultiClusterCreateV1Request(RequestModel):
     clusters_info: Annotated[list[DraftClusterInfo], Meta(max_length=20)]
     """Placement clusters with the products to supply to each; at most 20 clusters."""
 
+    deletion_sku_mode: DraftMultiClusterCreateV1RequestDeletionSkuMode
+    """How SKUs that fail the checks are removed from the draft: `PARTIAL` removes only the failing
+    units; `FULL` removes every unit of an SKU when at least one unit fails. Required since
+    Ozon's reference of August 2026.
+    """
+
     delivery_info: DraftDeliveryInfo
     """How the goods get to Ozon: via a drop-off point or by courier pick-up."""
-
-    deletion_sku_mode: DraftMultiClusterCreateV1RequestDeletionSkuMode | None = None
-    """How SKUs that fail the checks are removed from the draft: `PARTIAL` (default) - only the
-    failing units are removed; `FULL` - all units of an SKU are removed if at least one unit
-    fails.
-    """
 
 
 class DraftRequest(RequestModel):

@@ -19,7 +19,7 @@ from ozon_async.types.common import (
 
 if TYPE_CHECKING:
     FinanceAccrualByDayV1ResponseAccrualAccruedCategory = (
-        Literal["UNSPECIFIED", "POSTING", "ITEM", "NON_ITEM"] | str
+        Literal["UNSPECIFIED", "POSTING", "ITEM", "NON_ITEM", "CONTAINER_FEES"] | str
     )
     FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType = Literal["UPD", "UKD"] | str
     FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType = Literal["DELIVERY", "RETURN"] | str
@@ -125,7 +125,8 @@ else:
     ReportLanguage = Literal["RU", "EN"]
 # FinanceAccrualByDayV1ResponseAccrualAccruedCategory: Accrual category: `UNSPECIFIED` - not
 # specified; `POSTING` - accrual for a posting; `ITEM` - accrual for products; `NON_ITEM` -
-# seller-level accrual not tied to a product.
+# seller-level accrual not tied to a product; `CONTAINER_FEES` - accrual for a container (see
+# `container_fees`).
 # FinanceDocumentB2bSalesJsonV1ResponseInvoiceInfoType: Document type: `UPD` - universal
 # transfer document; `UKD` - universal adjustment document.
 # FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperationType: Operation type: `DELIVERY` - a
@@ -189,7 +190,8 @@ class FinanceAccrualByDayV1ResponseAccrual(Model):
 
     accrued_category: FinanceAccrualByDayV1ResponseAccrualAccruedCategory | None = None
     """Accrual category: `UNSPECIFIED` - not specified; `POSTING` - accrual for a posting; `ITEM` -
-    accrual for products; `NON_ITEM` - seller-level accrual not tied to a product.
+    accrual for products; `NON_ITEM` - seller-level accrual not tied to a product;
+    `CONTAINER_FEES` - accrual for a container (see `container_fees`).
     """
 
     date: str | None = None
@@ -217,6 +219,16 @@ class FinanceAccrualByDayV1ResponseAccrual(Model):
 
     type_id: int | None = None
     """Accrual type identifier; names are listed by /v1/finance/accrual/types."""
+
+    container_fees: FinanceAccrualByDayV1ResponseAccrualContainerFees | None = None
+    """Charges for a container (filled when `accrued_category` is `CONTAINER_FEES`)."""
+
+
+class FinanceAccrualByDayV1ResponseAccrualContainerFees(Model):
+    """The charges booked for a container."""
+
+    fees: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
+    """The individual charges, each with its accrual type and amount."""
 
 
 class FinanceAccrualByDayV1ResponseAccrualItemFees(Model):
@@ -501,8 +513,14 @@ class FinanceCashFlowStatementListV1ResponseResult(Model):
     cash_flows: list[FinanceCashFlowStatementListV1ResponseResultCashFlow] | None = None
     """Summaries for each reporting period."""
 
-    details: FinanceCashFlowStatementListV1ResponseResultDetails | None = None
-    """Detailed breakdown, returned when with_details is true."""
+    details: (
+        FinanceCashFlowStatementListV1ResponseResultDetails
+        | list[FinanceCashFlowStatementListV1ResponseResultDetails]
+        | None
+    ) = None
+    """Detailed breakdown, returned when with_details is true: one object for the period, or a list
+    of such objects.
+    """
 
     page_count: int | None = None
     """Number of pages with reports."""

@@ -39,6 +39,14 @@ if TYPE_CHECKING:
             "TYPE_UPDATE_ITEM",
             "TYPE_CREATE_OR_UPDATE_ITEM",
             "TYPE_STOCKS_CHANGED",
+            "TYPE_FBO_POSTING_NEW",
+            "TYPE_FBO_POSTING_CANCELLED",
+            "TYPE_FBO_POSTING_STATE_CHANGED",
+            "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+            "TYPE_FBO_STOCKS_CHANGED",
+            "TYPE_ORDER_NEW",
+            "TYPE_ORDER_CANCELLED",
+            "TYPE_ORDER_STATE_CHANGED",
         ]
         | str
     )
@@ -58,6 +66,14 @@ if TYPE_CHECKING:
             "TYPE_UPDATE_ITEM",
             "TYPE_CREATE_OR_UPDATE_ITEM",
             "TYPE_STOCKS_CHANGED",
+            "TYPE_FBO_POSTING_NEW",
+            "TYPE_FBO_POSTING_CANCELLED",
+            "TYPE_FBO_POSTING_STATE_CHANGED",
+            "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+            "TYPE_FBO_STOCKS_CHANGED",
+            "TYPE_ORDER_NEW",
+            "TYPE_ORDER_CANCELLED",
+            "TYPE_ORDER_STATE_CHANGED",
         ]
         | str
     )
@@ -67,7 +83,6 @@ if TYPE_CHECKING:
         "TYPE_MESSAGE_READ",
         "TYPE_CHAT_CLOSED",
         "TYPE_NEW_POSTING",
-        "TYPE_POSTING_SHIPPED",
         "TYPE_POSTING_CANCELLED",
         "TYPE_STATE_CHANGED",
         "TYPE_DELIVERY_DATE_CHANGED",
@@ -76,6 +91,14 @@ if TYPE_CHECKING:
         "TYPE_UPDATE_ITEM",
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
+        "TYPE_FBO_POSTING_NEW",
+        "TYPE_FBO_POSTING_CANCELLED",
+        "TYPE_FBO_POSTING_STATE_CHANGED",
+        "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+        "TYPE_FBO_STOCKS_CHANGED",
+        "TYPE_ORDER_NEW",
+        "TYPE_ORDER_CANCELLED",
+        "TYPE_ORDER_STATE_CHANGED",
     ]
     NotificationUpdateV1RequestTypesItem = Literal[
         "TYPE_NEW_MESSAGE",
@@ -83,7 +106,6 @@ if TYPE_CHECKING:
         "TYPE_MESSAGE_READ",
         "TYPE_CHAT_CLOSED",
         "TYPE_NEW_POSTING",
-        "TYPE_POSTING_SHIPPED",
         "TYPE_POSTING_CANCELLED",
         "TYPE_STATE_CHANGED",
         "TYPE_DELIVERY_DATE_CHANGED",
@@ -92,6 +114,14 @@ if TYPE_CHECKING:
         "TYPE_UPDATE_ITEM",
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
+        "TYPE_FBO_POSTING_NEW",
+        "TYPE_FBO_POSTING_CANCELLED",
+        "TYPE_FBO_POSTING_STATE_CHANGED",
+        "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+        "TYPE_FBO_STOCKS_CHANGED",
+        "TYPE_ORDER_NEW",
+        "TYPE_ORDER_CANCELLED",
+        "TYPE_ORDER_STATE_CHANGED",
     ]
 else:
     NotificationCheckV1ResponseErrorType = str
@@ -103,7 +133,6 @@ else:
         "TYPE_MESSAGE_READ",
         "TYPE_CHAT_CLOSED",
         "TYPE_NEW_POSTING",
-        "TYPE_POSTING_SHIPPED",
         "TYPE_POSTING_CANCELLED",
         "TYPE_STATE_CHANGED",
         "TYPE_DELIVERY_DATE_CHANGED",
@@ -112,6 +141,14 @@ else:
         "TYPE_UPDATE_ITEM",
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
+        "TYPE_FBO_POSTING_NEW",
+        "TYPE_FBO_POSTING_CANCELLED",
+        "TYPE_FBO_POSTING_STATE_CHANGED",
+        "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+        "TYPE_FBO_STOCKS_CHANGED",
+        "TYPE_ORDER_NEW",
+        "TYPE_ORDER_CANCELLED",
+        "TYPE_ORDER_STATE_CHANGED",
     ]
     NotificationUpdateV1RequestTypesItem = Literal[
         "TYPE_NEW_MESSAGE",
@@ -119,7 +156,6 @@ else:
         "TYPE_MESSAGE_READ",
         "TYPE_CHAT_CLOSED",
         "TYPE_NEW_POSTING",
-        "TYPE_POSTING_SHIPPED",
         "TYPE_POSTING_CANCELLED",
         "TYPE_STATE_CHANGED",
         "TYPE_DELIVERY_DATE_CHANGED",
@@ -128,6 +164,14 @@ else:
         "TYPE_UPDATE_ITEM",
         "TYPE_CREATE_OR_UPDATE_ITEM",
         "TYPE_STOCKS_CHANGED",
+        "TYPE_FBO_POSTING_NEW",
+        "TYPE_FBO_POSTING_CANCELLED",
+        "TYPE_FBO_POSTING_STATE_CHANGED",
+        "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
+        "TYPE_FBO_STOCKS_CHANGED",
+        "TYPE_ORDER_NEW",
+        "TYPE_ORDER_CANCELLED",
+        "TYPE_ORDER_STATE_CHANGED",
     ]
 # NotificationCheckV1ResponseErrorType: Problem type:
 # - `REQUEST_ERROR`: could not connect to the URL;
@@ -145,7 +189,8 @@ else:
 # - `TYPE_MESSAGE_READ`: the buyer or support read your message;
 # - `TYPE_CHAT_CLOSED`: a chat was closed;
 # - `TYPE_NEW_POSTING`: a new posting;
-# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery (no longer listed by Ozon's reference
+#   of August 2026; older subscriptions may still report it);
 # - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
 # - `TYPE_STATE_CHANGED`: a posting changed status;
 # - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -153,14 +198,23 @@ else:
 # - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
 # - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
 # - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+# - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+# - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+# - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+# - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+# - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+# - `TYPE_ORDER_NEW`: a new order;
+# - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+# - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
 # NotificationPushTypeListV1ResponseTypeType: Notification type:
 # - `TYPE_NEW_MESSAGE`: a new chat message;
 # - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
 # - `TYPE_MESSAGE_READ`: the buyer or support read your message;
 # - `TYPE_CHAT_CLOSED`: a chat was closed;
 # - `TYPE_NEW_POSTING`: a new posting;
-# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+# - `TYPE_POSTING_SHIPPED`: a posting is out for delivery (no longer listed by Ozon's reference
+#   of August 2026; older subscriptions may still report it);
 # - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
 # - `TYPE_STATE_CHANGED`: a posting changed status;
 # - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -168,7 +222,15 @@ else:
 # - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
 # - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
 # - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+# - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+# - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+# - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+# - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+# - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+# - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+# - `TYPE_ORDER_NEW`: a new order;
+# - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+# - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
 
 
 class NotificationCheckV1Request(RequestModel):
@@ -257,7 +319,8 @@ class NotificationListV1ResponseUrlType(Model):
     - `TYPE_MESSAGE_READ`: the buyer or support read your message;
     - `TYPE_CHAT_CLOSED`: a chat was closed;
     - `TYPE_NEW_POSTING`: a new posting;
-    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery (no longer listed by Ozon's
+      reference of August 2026; older subscriptions may still report it);
     - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
     - `TYPE_STATE_CHANGED`: a posting changed status;
     - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -265,7 +328,15 @@ class NotificationListV1ResponseUrlType(Model):
     - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
     - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
     - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+    - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+    - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+    - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+    - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+    - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+    - `TYPE_ORDER_NEW`: a new order;
+    - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+    - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
     """
 
 
@@ -292,7 +363,8 @@ class NotificationPushTypeListV1ResponseType(Model):
     - `TYPE_MESSAGE_READ`: the buyer or support read your message;
     - `TYPE_CHAT_CLOSED`: a chat was closed;
     - `TYPE_NEW_POSTING`: a new posting;
-    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
+    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery (no longer listed by Ozon's
+      reference of August 2026; older subscriptions may still report it);
     - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
     - `TYPE_STATE_CHANGED`: a posting changed status;
     - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -300,7 +372,15 @@ class NotificationPushTypeListV1ResponseType(Model):
     - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
     - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
     - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+    - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+    - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+    - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+    - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+    - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+    - `TYPE_ORDER_NEW`: a new order;
+    - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+    - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
     """
 
 
@@ -324,7 +404,6 @@ class NotificationSetV1Request(RequestModel):
     - `TYPE_MESSAGE_READ`: the buyer or support read your message;
     - `TYPE_CHAT_CLOSED`: a chat was closed;
     - `TYPE_NEW_POSTING`: a new posting;
-    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
     - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
     - `TYPE_STATE_CHANGED`: a posting changed status;
     - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -332,7 +411,15 @@ class NotificationSetV1Request(RequestModel):
     - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
     - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
     - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+    - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+    - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+    - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+    - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+    - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+    - `TYPE_ORDER_NEW`: a new order;
+    - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+    - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
     """
 
     url: str
@@ -346,13 +433,12 @@ class NotificationUpdateV1Request(RequestModel):
     """Identifier of the notification URL, from /v1/notification/list."""
 
     types: list[NotificationUpdateV1RequestTypesItem] | None = None
-    """New set of notification types for the URL:
+    """Notification types to send to the URL:
     - `TYPE_NEW_MESSAGE`: a new chat message;
     - `TYPE_UPDATE_MESSAGE`: a chat message was edited;
     - `TYPE_MESSAGE_READ`: the buyer or support read your message;
     - `TYPE_CHAT_CLOSED`: a chat was closed;
     - `TYPE_NEW_POSTING`: a new posting;
-    - `TYPE_POSTING_SHIPPED`: a posting is out for delivery;
     - `TYPE_POSTING_CANCELLED`: a posting was cancelled;
     - `TYPE_STATE_CHANGED`: a posting changed status;
     - `TYPE_DELIVERY_DATE_CHANGED`: the delivery date of a posting changed;
@@ -360,7 +446,15 @@ class NotificationUpdateV1Request(RequestModel):
     - `TYPE_CREATE_ITEM`: a product was created, or its creation failed;
     - `TYPE_UPDATE_ITEM`: a product was updated, or its update failed;
     - `TYPE_CREATE_OR_UPDATE_ITEM`: a product was created or updated, or the process failed;
-    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed.
+    - `TYPE_STOCKS_CHANGED`: stock at the seller's warehouses changed;
+    - `TYPE_FBO_POSTING_NEW`: a new FBO posting;
+    - `TYPE_FBO_POSTING_CANCELLED`: an FBO posting was cancelled;
+    - `TYPE_FBO_POSTING_STATE_CHANGED`: an FBO posting changed status;
+    - `TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED`: the delivery date of an FBO posting changed;
+    - `TYPE_FBO_STOCKS_CHANGED`: stock at Ozon's warehouses changed;
+    - `TYPE_ORDER_NEW`: a new order;
+    - `TYPE_ORDER_CANCELLED`: an order was cancelled;
+    - `TYPE_ORDER_STATE_CHANGED`: an order changed status.
     """
 
     url: str | None = None

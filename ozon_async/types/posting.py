@@ -22,6 +22,7 @@ from ozon_async.types.common import (
     PostingFbsProductCancelRequestItem,
     PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
     PostingFbsUnfulfilledListResponsePostingProductPrice,
+    ProductCertificateResult2,
     SortDirection,
 )
 
@@ -67,7 +68,18 @@ if TYPE_CHECKING:
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
     PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
-    PostingFbsListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsListV3RequestFilterIntegrationTypeFlowItem = Literal[
+        "ozon",
+        "aggregator",
+        "non_integrated",
+        "3pl_tracking",
+        "hybrid",
+        "hybrid_aggregator",
+        "hybrid_non_integrated",
+        "hybrid_3pl_tracking",
+        "click_and_collect",
+        "FBP",
+    ]
     PostingFbsListV3RequestFilterStatus = Literal[
         "awaiting_registration",
         "acceptance_in_progress",
@@ -82,6 +94,18 @@ if TYPE_CHECKING:
         "cancelled",
         "not_accepted",
         "sent_by_seller",
+    ]
+    PostingFbsListV4RequestFilterIntegrationTypeFlowItem = Literal[
+        "ozon",
+        "aggregator",
+        "non_integrated",
+        "3pl_tracking",
+        "hybrid",
+        "hybrid_aggregator",
+        "hybrid_non_integrated",
+        "hybrid_3pl_tracking",
+        "click_and_collect",
+        "FBP",
     ]
     PostingFbsListV4RequestFilterStatusesItem = Literal[
         "awaiting_registration",
@@ -103,7 +127,6 @@ if TYPE_CHECKING:
         Literal["pending", "in_progress", "completed", "error"] | str
     )
     PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
-    PostingFbsUnfulfilledListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
     PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
         "acceptance_in_progress",
         "awaiting_approve",
@@ -170,7 +193,18 @@ else:
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
     PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
-    PostingFbsListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
+    PostingFbsListV3RequestFilterIntegrationTypeFlowItem = Literal[
+        "ozon",
+        "aggregator",
+        "non_integrated",
+        "3pl_tracking",
+        "hybrid",
+        "hybrid_aggregator",
+        "hybrid_non_integrated",
+        "hybrid_3pl_tracking",
+        "click_and_collect",
+        "FBP",
+    ]
     PostingFbsListV3RequestFilterStatus = Literal[
         "awaiting_registration",
         "acceptance_in_progress",
@@ -185,6 +219,18 @@ else:
         "cancelled",
         "not_accepted",
         "sent_by_seller",
+    ]
+    PostingFbsListV4RequestFilterIntegrationTypeFlowItem = Literal[
+        "ozon",
+        "aggregator",
+        "non_integrated",
+        "3pl_tracking",
+        "hybrid",
+        "hybrid_aggregator",
+        "hybrid_non_integrated",
+        "hybrid_3pl_tracking",
+        "click_and_collect",
+        "FBP",
     ]
     PostingFbsListV4RequestFilterStatusesItem = Literal[
         "awaiting_registration",
@@ -204,7 +250,6 @@ else:
     PostingFbsPackageLabelCreateV3ResponseTaskTaskType = str
     PostingFbsPackageLabelGetV2ResponseStatusCode = str
     PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
-    PostingFbsUnfulfilledListV3RequestFilterFbpFilter = Literal["ALL", "ONLY", "WITHOUT"]
     PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
         "acceptance_in_progress",
         "awaiting_approve",
@@ -250,9 +295,6 @@ else:
 # (waybill).
 # PostingFbsListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending); the
 # lower-case spellings are accepted too.
-# PostingFbsListV3RequestFilterFbpFilter: Which postings shipped from partner (FBP) warehouses
-# to include: `ALL` (default) returns every posting that matches the other filters, `ONLY` only
-# FBP postings, `WITHOUT` every posting except FBP ones.
 # PostingFbsListV3RequestFilterStatus: Posting status: awaiting_registration - awaiting
 # registration; acceptance_in_progress - being accepted; awaiting_approve - awaiting
 # confirmation; awaiting_packaging - awaiting packaging; awaiting_deliver - awaiting shipment;
@@ -267,9 +309,6 @@ else:
 # could not be made).
 # PostingFbsUnfulfilledListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC`
 # (descending); the lower-case spellings are accepted too.
-# PostingFbsUnfulfilledListV3RequestFilterFbpFilter: Which postings shipped from partner (FBP)
-# warehouses to include: `ALL` (default) returns every posting that matches the other filters,
-# `ONLY` only FBP postings, `WITHOUT` every posting except FBP ones.
 # PostingFbsUnfulfilledListV3RequestFilterStatus: Posting status: `acceptance_in_progress` -
 # acceptance in progress; `awaiting_approve` - awaiting confirmation; `awaiting_packaging` -
 # awaiting packaging; `awaiting_registration` - awaiting registration; `awaiting_deliver` -
@@ -457,6 +496,23 @@ class FbsPosting(Model):
 
     is_click_and_collect: bool | None = None
     """true if the order is a click-and-collect order (picked up by the buyer from the seller)."""
+
+    integration_type_flow: str | None = None
+    """How the posting is processed and delivered: `ozon` Ozon delivers it; `aggregator` an
+    external delivery service delivers it and Ozon registers the order with it; `non_integrated`
+    the seller delivers it; `3pl_tracking` an external service delivers it and the seller
+    registers the order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration,
+    delivered by an external service that Ozon registers the order with; `hybrid_non_integrated`
+    hybrid integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration,
+    delivered by an external service that the seller registers the order with;
+    `click_and_collect` reserved for pick-up in a partner store; `FBP` shipped from an Ozon
+    partner warehouse.
+    """
+
+    sorting_center: ProductCertificateResult2 | None = None
+    """The sorting centre the posting has to be brought to, for `integration_type_flow`
+    `hybrid_3pl_tracking`; `null` when Ozon could not get it.
+    """
 
 
 class FbsPostingAddress(Model):
@@ -999,6 +1055,23 @@ class FbsPostingV4(Model):
 
     volume_weight: float | None = None
     """Volumetric weight of the product; may be null."""
+
+    integration_type_flow: str | None = None
+    """How the posting is processed and delivered: `ozon` Ozon delivers it; `aggregator` an
+    external delivery service delivers it and Ozon registers the order with it; `non_integrated`
+    the seller delivers it; `3pl_tracking` an external service delivers it and the seller
+    registers the order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration,
+    delivered by an external service that Ozon registers the order with; `hybrid_non_integrated`
+    hybrid integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration,
+    delivered by an external service that the seller registers the order with;
+    `click_and_collect` reserved for pick-up in a partner store; `FBP` shipped from an Ozon
+    partner warehouse.
+    """
+
+    sorting_center: ProductCertificateResult2 | None = None
+    """The sorting centre the posting has to be brought to, for `integration_type_flow`
+    `hybrid_3pl_tracking`; `null` when Ozon could not get it.
+    """
 
 
 class FbsPostingWithParams(RequestModel):
@@ -1637,6 +1710,9 @@ class PostingFboGetV2ResponseResult(Model):
     (cancelled).
     """
 
+    external_order: PostingExternalOrder | None = None
+    """Details of the order if it comes from an external platform."""
+
 
 class PostingFboListV2Request(RequestModel):
     """Filter, sorting and paging for the FBO posting list."""
@@ -1949,6 +2025,195 @@ class PostingFboProduct(Model):
     """Product identifier in the Ozon system (SKU)."""
 
 
+class PostingFbpGetV1Response(Model):
+    """An FBP posting."""
+
+    posting: PostingFbpGetV1ResponsePosting | None = None
+    """The posting."""
+
+
+class PostingFbpGetV1ResponsePosting(Model):
+    """A posting shipped from an Ozon partner warehouse (FBP)."""
+
+    analytics_data: PostingFbpGetV1ResponsePostingAnalyticsData | None = None
+    """Analytics data: where and how the posting is delivered."""
+
+    cancellation: PostingFbpGetV1ResponsePostingCancellation | None = None
+    """Cancellation details, when the posting was cancelled."""
+
+    financial_data: PostingFbpGetV1ResponsePostingFinancialData | None = None
+    """Financial data of the posting: delivery cost and per-product prices and commissions."""
+
+    in_process_at: datetime | None = None
+    """Date and time processing of the posting started."""
+
+    order_date: datetime | None = None
+    """Date and time the order was created."""
+
+    order_id: int | None = None
+    """Identifier of the order the posting belongs to."""
+
+    order_number: str | None = None
+    """Number of the order the posting belongs to."""
+
+    posting_number: str | None = None
+    """Posting number."""
+
+    products: list[PostingFbpGetV1ResponsePostingProduct] | None = None
+    """Products in the posting."""
+
+    status: str | float | None = None
+    """Posting status."""
+
+    substatus: str | None = None
+    """Posting substatus."""
+
+    tpl_provider_id: int | None = None
+    """Identifier of the delivery service."""
+
+
+class PostingFbpGetV1ResponsePostingAnalyticsData(Model):
+    """Analytics data of an FBP posting."""
+
+    city: str | None = None
+    """City the posting is delivered to."""
+
+    delivery_date_begin: datetime | None = None
+    """Start of the delivery window."""
+
+    delivery_date_end: datetime | None = None
+    """End of the delivery window."""
+
+    delivery_type: str | None = None
+    """How the posting is delivered."""
+
+    region: str | None = None
+    """Region the posting is delivered to."""
+
+    warehouse_id: int | None = None
+    """Identifier of the warehouse the posting ships from."""
+
+
+class PostingFbpGetV1ResponsePostingCancellation(Model):
+    """Why and by whom an FBP posting was cancelled."""
+
+    cancel_reason: str | None = None
+    """Cancellation reason as text."""
+
+    cancel_reason_id: int | None = None
+    """Identifier of the cancellation reason."""
+
+    cancellation_initiator: str | None = None
+    """Who initiated the cancellation."""
+
+    cancellation_type: str | None = None
+    """Cancellation type."""
+
+
+class PostingFbpGetV1ResponsePostingFinancialData(Model):
+    """Financial data of an FBP posting."""
+
+    cluster_from: str | None = None
+    """Code of the region (cluster) the order is shipped from."""
+
+    cluster_to: str | None = None
+    """Code of the region (cluster) the order is delivered to."""
+
+    delivery_amount: float | None = None
+    """Delivery cost."""
+
+    products: list[PostingFbpGetV1ResponsePostingFinancialDataProduct] | None = None
+    """Financial data for each product of the order."""
+
+
+class PostingFbpGetV1ResponsePostingFinancialDataProduct(Model):
+    """Prices, discounts and commissions of one product of an FBP posting."""
+
+    actions: list[PostingFbpGetV1ResponsePostingFinancialDataProductAction] | None = None
+    """Promotions applied to the product."""
+
+    commissions_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Commission charged for the product, with its currency."""
+
+    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Price of the product on the Ozon site, with its currency."""
+
+    old_price: float | None = None
+    """Price before discounts; shown struck through on the product page."""
+
+    posting_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
+    """Commission for the posting: amount, payout and rate."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
+    """Commission for a return of the product: amount, payout and rate."""
+
+    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Seller's price after Ozon discounts, with its currency."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    total_discount_percent: float | None = None
+    """Total discount, percent."""
+
+    total_discount_value: float | None = None
+    """Total discount amount."""
+
+
+class PostingFbpGetV1ResponsePostingFinancialDataProductAction(Model):
+    """A promotion applied to a product."""
+
+    action_id: int | None = None
+    """Promotion identifier."""
+
+    action_type: str | None = None
+    """Promotion type."""
+
+    date_from: datetime | None = None
+    """Start date of the promotion."""
+
+    date_to: datetime | None = None
+    """End date of the promotion."""
+
+    description: str | None = None
+    """Promotion name."""
+
+    discount_percent: float | None = None
+    """Discount, percent."""
+
+    discount_value: float | None = None
+    """Discount amount."""
+
+
+class PostingFbpGetV1ResponsePostingProduct(Model):
+    """A product in an FBP posting."""
+
+    has_imei: bool | None = None
+    """`true` if the product has an IMEI."""
+
+    marketplace_seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Price of the product with promotions applied, except those Ozon pays for, with its currency.
+    """
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (offer ID, article)."""
+
+    quantity: int | None = None
+    """Quantity of the product in the posting."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    weight_max: float | None = None
+    """Maximum weight of one unit."""
+
+
 class PostingFbpListV1Request(RequestModel):
     """Filter, sorting and cursor paging for the FBP posting list."""
 
@@ -2078,6 +2343,12 @@ class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
     total_discount_value: float | None = None
     """Total discount amount."""
 
+    posting_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
+    """Commission for the posting: amount, payout and rate."""
+
+    return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
+    """Commission for a return of the product: amount, payout and rate."""
+
 
 class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
     """A promotion applied to a product of an FBP posting."""
@@ -2127,6 +2398,19 @@ class PostingFbpListV1ResponsePostingProduct(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+
+class PostingFbpPostingFinancialDataProductPostingCommission(Model):
+    """A commission on a product of an FBP posting."""
+
+    amount: float | None = None
+    """Commission amount."""
+
+    payout: float | None = None
+    """Amount paid out to the seller."""
+
+    percent: float | None = None
+    """Commission rate, percent."""
 
 
 class PostingFbsActCheckStatusV2Response(Model):
@@ -2821,6 +3105,26 @@ class PostingFbsGetV3ResponseResult(Model):
     is_click_and_collect: bool | None = None
     """true if the posting is a click-and-collect order (the buyer collects it from the seller)."""
 
+    external_order: PostingExternalOrder | None = None
+    """Details of the order if it comes from an external platform."""
+
+    integration_type_flow: str | None = None
+    """How the posting is processed and delivered: `ozon` Ozon delivers it; `aggregator` an
+    external delivery service delivers it and Ozon registers the order with it; `non_integrated`
+    the seller delivers it; `3pl_tracking` an external service delivers it and the seller
+    registers the order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration,
+    delivered by an external service that Ozon registers the order with; `hybrid_non_integrated`
+    hybrid integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration,
+    delivered by an external service that the seller registers the order with;
+    `click_and_collect` reserved for pick-up in a partner store; `FBP` shipped from an Ozon
+    partner warehouse.
+    """
+
+    sorting_center: ProductCertificateResult2 | None = None
+    """The sorting centre the posting has to be brought to, for `integration_type_flow`
+    `hybrid_3pl_tracking`; `null` when Ozon could not get it.
+    """
+
 
 class PostingFbsGetV3ResponseResultAddressee(Model):
     """Contact details of the recipient of a posting."""
@@ -3254,12 +3558,15 @@ class PostingFbsListV3RequestFilter(RequestModel):
     last_changed_status_date: FilterPeriod | None = None
     """Period in which the posting status last changed."""
 
-    fbp_filter: PostingFbsListV3RequestFilterFbpFilter | None = field(
-        default=None, name="fbpFilter"
-    )
-    """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
-    every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
-    posting except FBP ones. JSON name: ``fbpFilter``.
+    integration_type_flow: list[PostingFbsListV3RequestFilterIntegrationTypeFlowItem] | None = None
+    """Only postings processed this way: `ozon` Ozon delivers it; `aggregator` an external delivery
+    service delivers it and Ozon registers the order with it; `non_integrated` the seller
+    delivers it; `3pl_tracking` an external service delivers it and the seller registers the
+    order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration, delivered by an
+    external service that Ozon registers the order with; `hybrid_non_integrated` hybrid
+    integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration, delivered by
+    an external service that the seller registers the order with; `click_and_collect` reserved
+    for pick-up in a partner store; `FBP` shipped from an Ozon partner warehouse.
     """
 
 
@@ -3345,6 +3652,17 @@ class PostingFbsListV4RequestFilter(RequestModel):
 
     warehouse_ids: Annotated[list[int], Meta(max_length=1000)] | None = None
     """Warehouse identifiers; get them with /v1/warehouse/list."""
+
+    integration_type_flow: list[PostingFbsListV4RequestFilterIntegrationTypeFlowItem] | None = None
+    """Only postings processed this way: `ozon` Ozon delivers it; `aggregator` an external delivery
+    service delivers it and Ozon registers the order with it; `non_integrated` the seller
+    delivers it; `3pl_tracking` an external service delivers it and the seller registers the
+    order; `hybrid` hybrid integration; `hybrid_aggregator` hybrid integration, delivered by an
+    external service that Ozon registers the order with; `hybrid_non_integrated` hybrid
+    integration, delivered by the seller; `hybrid_3pl_tracking` hybrid integration, delivered by
+    an external service that the seller registers the order with; `click_and_collect` reserved
+    for pick-up in a partner store; `FBP` shipped from an Ozon partner warehouse.
+    """
 
 
 class PostingFbsListV4Response(Model):
@@ -3967,14 +4285,6 @@ class PostingFbsUnfulfilledListV3RequestFilter(RequestModel):
 
     warehouse_id: list[int] | None = None
     """Warehouse identifiers; get them with /v1/warehouse/list."""
-
-    fbp_filter: PostingFbsUnfulfilledListV3RequestFilterFbpFilter | None = field(
-        default=None, name="fbpFilter"
-    )
-    """Which postings shipped from partner (FBP) warehouses to include: `ALL` (default) returns
-    every posting that matches the other filters, `ONLY` only FBP postings, `WITHOUT` every
-    posting except FBP ones. JSON name: ``fbpFilter``.
-    """
 
 
 class PostingFbsUnfulfilledListV3Response(Model):

@@ -15,6 +15,7 @@ from ozon_async.types.common import (
     PostingFbsUnfulfilledListResponsePostingProductPrice,
     ProductAttributesResponseDictionaryValue,
     ProductCardAttributeValue,
+    ProductCertificateResult2,
     ProductImage,
 )
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
         "veterinary_cover_document",
         "safety_data_sheet",
     ]
+    ProductCertificateCreateV2ResponseParamState = Literal["VALID", "INVALID", "MISSING"] | str
+    ProductCertificateCreateV2ResponseStatus = Literal["INCOMPLETE", "COMPLETED"] | str
     ProductImportBySkuV1RequestItemCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
     ProductImportBySkuV1RequestItemVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
     ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
@@ -156,6 +159,38 @@ if TYPE_CHECKING:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
+    ProductParamsAccordanceType = Literal[
+        "UNKNOWN",
+        "EAEU",
+        "NATIONAL",
+        "TECHNICAL_REGULATIONS_RF",
+        "TECHNICAL_REGULATIONS_CU",
+        "GOST",
+        "CHEMICAL_PRODUCTS",
+        "SAFETY_DATA_SHEET",
+        "REJECTION_LETTER",
+    ]
+    ProductParamsCertificateType = Literal[
+        "UNKNOWN",
+        "CERTIFICATE_OF_CONFORMITY",
+        "DECLARATION",
+        "CERTIFICATE_OF_REGISTRATION",
+        "REGISTRATION_CERTIFICATE",
+        "REFUSED_LETTER",
+        "VETERINARY_COVER_DOCUMENT",
+        "SAFETY_DATA_SHEET",
+    ]
+    ProductParamsProductType = Literal[
+        "UNKNOWN",
+        "PRODUCTS_SUBJECT_TO_REGISTRATION",
+        "PESTICIDE",
+        "AGROCHEMICAL",
+        "FEED_ADDITIVE",
+        "MEDICAL_PRODUCT",
+        "MEDICINE",
+        "VETERINARY_DRUG",
+        "PHARMACEUTICAL_SUBSTANCE",
+    ]
     ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone = (
         Literal[
             "UNSPECIFIED",
@@ -201,12 +236,14 @@ if TYPE_CHECKING:
     ProductVisibilityInfoV1ResponseItemShowcasesVisibility = (
         Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT", "NONE"] | str
     )
-    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal["OZON", "SELECT", "OZON_SELECT"]
+    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal[
+        "OZON", "SELECT", "OZON_SELECT", "NONE"
+    ]
     ProductVisibilitySetV1ResponseItemSelectPermission = (
         Literal["UNSPECIFIED", "RESTRICTED", "ALLOWED"] | str
     )
     ProductVisibilitySetV1ResponseItemSellerItemPlacement = (
-        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT"] | str
+        Literal["UNSPECIFIED", "OZON", "SELECT", "OZON_SELECT", "NONE"] | str
     )
     ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem = (
         Literal["UNSPECIFIED", "OZON", "SELECT"] | str
@@ -230,6 +267,8 @@ else:
         "veterinary_cover_document",
         "safety_data_sheet",
     ]
+    ProductCertificateCreateV2ResponseParamState = str
+    ProductCertificateCreateV2ResponseStatus = str
     ProductImportBySkuV1RequestItemCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
     ProductImportBySkuV1RequestItemVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
     ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
@@ -318,6 +357,38 @@ else:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
+    ProductParamsAccordanceType = Literal[
+        "UNKNOWN",
+        "EAEU",
+        "NATIONAL",
+        "TECHNICAL_REGULATIONS_RF",
+        "TECHNICAL_REGULATIONS_CU",
+        "GOST",
+        "CHEMICAL_PRODUCTS",
+        "SAFETY_DATA_SHEET",
+        "REJECTION_LETTER",
+    ]
+    ProductParamsCertificateType = Literal[
+        "UNKNOWN",
+        "CERTIFICATE_OF_CONFORMITY",
+        "DECLARATION",
+        "CERTIFICATE_OF_REGISTRATION",
+        "REGISTRATION_CERTIFICATE",
+        "REFUSED_LETTER",
+        "VETERINARY_COVER_DOCUMENT",
+        "SAFETY_DATA_SHEET",
+    ]
+    ProductParamsProductType = Literal[
+        "UNKNOWN",
+        "PRODUCTS_SUBJECT_TO_REGISTRATION",
+        "PESTICIDE",
+        "AGROCHEMICAL",
+        "FEED_ADDITIVE",
+        "MEDICAL_PRODUCT",
+        "MEDICINE",
+        "VETERINARY_DRUG",
+        "PHARMACEUTICAL_SUBSTANCE",
+    ]
     ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone = str
     ProductQuantListV1RequestVisibility = Literal[
         "ALL",
@@ -346,7 +417,9 @@ else:
     ]
     ProductStairwayDiscountByQuantityGetV1ResponseStairwayStatus = str
     ProductVisibilityInfoV1ResponseItemShowcasesVisibility = str
-    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal["OZON", "SELECT", "OZON_SELECT"]
+    ProductVisibilitySetV1RequestItemPlacementPlacement = Literal[
+        "OZON", "SELECT", "OZON_SELECT", "NONE"
+    ]
     ProductVisibilitySetV1ResponseItemSelectPermission = str
     ProductVisibilitySetV1ResponseItemSellerItemPlacement = str
     ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem = str
@@ -363,6 +436,10 @@ else:
 # registration certificate; `refused_letter` refusal letter; `veterinary_cover_document`
 # veterinary certificate; `safety_data_sheet` safety data sheet. The current list comes from
 # /v1/product/certificate/types.
+# ProductCertificateCreateV2ResponseParamState: Parameter state: `VALID` filled in correctly;
+# `INVALID` filled in wrongly (see `error`); `MISSING` not given.
+# ProductCertificateCreateV2ResponseStatus: Certificate status: `INCOMPLETE` not created, some
+# parameters are missing or wrong (see `params`); `COMPLETED` created.
 # ProductImportBySkuV1RequestItemCurrencyCode: Currency of your prices; must match the
 # settlement currency set in your seller account, otherwise an error is returned. Default RUB.
 # Values: RUB (Russian ruble), BYN (Belarusian ruble), KZT (tenge), EUR (euro), USD (US dollar),
@@ -456,6 +533,24 @@ else:
 # description), AUTO_ARCHIVED (archived automatically), MANUAL_ARCHIVED (archived manually by
 # the seller), SEASONAL_AUTO_ARCHIVED (seasonal products archived automatically),
 # VISIBLE_WITH_FBO_STOCK (visible to buyers and stocked under FBO).
+# ProductParamsAccordanceType: Conformity type (see /v2/product/certificate/accordance-
+# types/list): `UNKNOWN` unknown; `EAEU` a certification standard of the Eurasian Economic
+# Union; `NATIONAL` a national certification standard; `TECHNICAL_REGULATIONS_RF` a technical
+# regulation of the Russian Federation; `TECHNICAL_REGULATIONS_CU` a technical regulation of the
+# Customs Union; `GOST` a GOST standard; `CHEMICAL_PRODUCTS` a safety data sheet for chemical
+# products; `SAFETY_DATA_SHEET` a safety data sheet; `REJECTION_LETTER` a letter stating that no
+# certificate is required.
+# ProductParamsCertificateType: Certificate type: `UNKNOWN` unknown; `CERTIFICATE_OF_CONFORMITY`
+# a certificate of conformity; `DECLARATION` a declaration of conformity;
+# `CERTIFICATE_OF_REGISTRATION` a certificate of state registration; `REGISTRATION_CERTIFICATE`
+# a registration certificate; `REFUSED_LETTER` a letter stating that no certificate is required;
+# `VETERINARY_COVER_DOCUMENT` a veterinary accompanying document; `SAFETY_DATA_SHEET` a safety
+# data sheet.
+# ProductParamsProductType: Type of the products: `UNKNOWN` unknown;
+# `PRODUCTS_SUBJECT_TO_REGISTRATION` a product subject to state registration; `PESTICIDE` a
+# pesticide; `AGROCHEMICAL` an agrochemical; `FEED_ADDITIVE` a feed additive; `MEDICAL_PRODUCT`
+# a medical product; `MEDICINE` a medicine; `VETERINARY_DRUG` a veterinary drug;
+# `PHARMACEUTICAL_SUBSTANCE` a pharmaceutical substance.
 # ProductPlacementZoneInfoV1ResponseProductsPlacementPlacementZone: Placement zone of the
 # product: `UNSPECIFIED` not specified; `CLOSED_ZONE` closed zone; `DANGEROUS_GOODS` hazardous
 # goods of classes 2 to 4; `PRODUCTS` food products; `SORT` sortable goods; `NON_SORT` non-
@@ -480,13 +575,14 @@ else:
 # shown: `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select
 # only; `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE` hidden on all storefronts.
 # ProductVisibilitySetV1RequestItemPlacementPlacement: Where to show the product: `OZON` on Ozon
-# only; `SELECT` on Ozon Select only; `OZON_SELECT` on both Ozon and Ozon Select.
+# only; `SELECT` on Ozon Select only; `OZON_SELECT` on both Ozon and Ozon Select; `NONE` hidden
+# everywhere (only for sellers who deliver through Ozon Delivery).
 # ProductVisibilitySetV1ResponseItemSelectPermission: Whether the product may be sold on Ozon
 # Select: `UNSPECIFIED` not specified; `RESTRICTED` it may not be sold; `ALLOWED` it may be
 # sold.
 # ProductVisibilitySetV1ResponseItemSellerItemPlacement: Visibility set by the seller:
 # `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select only;
-# `OZON_SELECT` shown on both Ozon and Ozon Select.
+# `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE` hidden everywhere.
 # ProductVisibilitySetV1ResponseItemShowcasesVisibility: Storefronts on which the product is
 # shown: `UNSPECIFIED` not specified; `OZON` shown on Ozon only; `SELECT` shown on Ozon Select
 # only; `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE` hidden on all storefronts.
@@ -586,15 +682,29 @@ class ProductCertificateAccordanceTypesListV2ResponseResultBase(Model):
 
 
 class ProductCertificateBindV1Request(RequestModel):
-    """Request to bind a certificate to products."""
+    """Request to bind a certificate to products.
+
+    Note: Ozon's schema says exactly one of `product_id` and `skus` (`oneOf`); at least one is
+    required here (`anyOf`).
+    """
 
     certificate_id: int
     """Certificate identifier assigned at upload by /v1/product/certificate/create."""
 
-    product_id: list[int]
+    product_id: list[int] | None = None
     """Product identifiers in the Ozon system (`product_id`) of the products the certificate
-    applies to.
+    applies to. Deprecated by Ozon in favour of `skus`; pass one of the two. (Deprecated by
+    Ozon.)
     """
+
+    skus: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """SKUs (product identifiers in the Ozon system) the certificate applies to, up to 1000. Pass
+    this or `product_id`.
+    """
+
+    def __post_init__(self) -> None:
+        if (self.product_id is None) and (self.skus is None):
+            raise ValueError("one of `product_id`, `skus` is required")
 
 
 class ProductCertificateCreateV1Request(RequestModel):
@@ -632,6 +742,41 @@ class ProductCertificateCreateV1Request(RequestModel):
     expire_date: datetime | None = None
     """Date until which the certificate is valid, for example `2021-04-30T11:31:26Z`; leave it
     empty for a certificate without an expiry date.
+    """
+
+
+class ProductCertificateCreateV2Response(Model):
+    """The outcome of creating a quality certificate."""
+
+    certificate_id: int | None = None
+    """Identifier of the certificate; `null` when it could not be created."""
+
+    params: list[ProductCertificateCreateV2ResponseParam] | None = None
+    """The state of each parameter of the request."""
+
+    status: ProductCertificateCreateV2ResponseStatus | None = None
+    """Certificate status: `INCOMPLETE` not created, some parameters are missing or wrong (see
+    `params`); `COMPLETED` created.
+    """
+
+
+class ProductCertificateCreateV2ResponseParam(Model):
+    """The state of one certificate parameter."""
+
+    error: str | None = None
+    """What is wrong with the parameter, when `state` is `INVALID`."""
+
+    name: str | None = None
+    """Parameter name: `NAME` the certificate name; `CERTIFICATE_TYPE` its type; `NUMBER` its
+    number; `FILES` the certificate file in Base64; `CERTIFICATE_COUNTRY` the country that
+    issued it; `ACCORDANCE_TYPE` the conformity type; `SKUS` the SKUs it covers; `ISSUE_DATE`
+    the issue date; `EXPIRED_DATE` the expiry date; `LINK_TO_REGISTRY` the link to the state
+    register; `PRODUCT_TYPE` the product type; `INFINITE` whether it never expires.
+    """
+
+    state: ProductCertificateCreateV2ResponseParamState | None = None
+    """Parameter state: `VALID` filled in correctly; `INVALID` filled in wrongly (see `error`);
+    `MISSING` not given.
     """
 
 
@@ -721,14 +866,13 @@ class ProductCertificateProductsListV1Request(RequestModel):
     """Request for a page of the products bound to a certificate.
 
     Note: Ozon marks `page` required; leaving it out starts from the first page, so it is
-    optional here.
+    optional here. Ozon's schema asks for either `page` with `page_size` or `limit` (`oneOf`);
+    here at least `page_size` or `limit` is required (`anyOf`). Its answer carries no `last_id`,
+    so the paginator keeps walking by `page`.
     """
 
     certificate_id: int
     """Certificate identifier."""
-
-    page_size: Annotated[int, Meta(ge=1, le=1000)]
-    """Number of products per page, 1 to 1000."""
 
     product_status_code: str | None = None
     """Check status of the product binding to filter by (codes from
@@ -736,7 +880,24 @@ class ProductCertificateProductsListV1Request(RequestModel):
     """
 
     page: Annotated[int, Meta(ge=1)] | None = None
-    """Page number to return, starting from 1."""
+    """Page number to return, starting from 1. Deprecated by Ozon in favour of `last_id`.
+    (Deprecated by Ozon.)
+    """
+
+    page_size: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    """Number of products per page, 1 to 1000. Deprecated by Ozon in favour of `limit`. (Deprecated
+    by Ozon.)
+    """
+
+    last_id: int | None = None
+    """Identifier of the last value on the previous page; leave it out in the first request."""
+
+    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    """Number of values per page, 1 to 1000; replaces `page_size`."""
+
+    def __post_init__(self) -> None:
+        if (self.page_size is None) and (self.limit is None):
+            raise ValueError("one of `page_size`, `limit` is required")
 
 
 class ProductCertificateProductsListV1Response(Model):
@@ -766,6 +927,9 @@ class ProductCertificateProductsListV1ResponseResultItem(Model):
     """Processing status of the product's binding to the certificate (see
     /v1/product/certificate/product_status/list).
     """
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class ProductCertificateResponse(Model):
@@ -823,24 +987,29 @@ class ProductCertificateResult(Model):
     """Number of products linked to the certificate."""
 
 
-class ProductCertificateResult2(Model):
-    """A dictionary entry: a code and its name."""
-
-    code: str | None = None
-    """Code of the status or rejection reason."""
-
-    name: str | None = None
-    """Human-readable description of the code."""
-
-
 class ProductCertificateUnbindV1Request(RequestModel):
-    """Request to unbind products from a certificate."""
+    """Request to unbind products from a certificate.
+
+    Note: Ozon's schema says exactly one of `product_id` and `skus` (`oneOf`); at least one is
+    required here (`anyOf`).
+    """
 
     certificate_id: int
     """Certificate identifier."""
 
-    product_id: list[int]
-    """Product identifiers in the Ozon system (`product_id`) to unbind from the certificate."""
+    product_id: list[int] | None = None
+    """Product identifiers in the Ozon system (`product_id`) to unbind from the certificate.
+    Deprecated by Ozon in favour of `skus`; pass one of the two. (Deprecated by Ozon.)
+    """
+
+    skus: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """SKUs (product identifiers in the Ozon system) to unbind from the certificate, up to 1000.
+    Pass this or `product_id`.
+    """
+
+    def __post_init__(self) -> None:
+        if (self.product_id is None) and (self.skus is None):
+            raise ValueError("one of `product_id`, `skus` is required")
 
 
 class ProductCertificateUnbindV1Response(Model):
@@ -941,6 +1110,35 @@ class ProductCertificationListV2ResponseCertification(Model):
 
     type_name: str | None = None
     """Name of the product type in the category."""
+
+
+class ProductCertificationOption(Model):
+    """A certificate parameter and whether it is required."""
+
+    name: str | None = None
+    """Parameter name: `NAME` the certificate name; `CERTIFICATE_TYPE` its type; `NUMBER` its
+    number; `FILES` the certificate file in Base64; `CERTIFICATE_COUNTRY` the country that
+    issued it; `ACCORDANCE_TYPE` the conformity type; `SKUS` the SKUs it covers; `ISSUE_DATE`
+    the issue date; `EXPIRED_DATE` the expiry date; `LINK_TO_REGISTRY` the link to the state
+    register; `PRODUCT_TYPE` the product type; `INFINITE` whether it never expires.
+    """
+
+    required: bool | None = None
+    """`true` if the parameter must be given."""
+
+
+class ProductCertificationOptionsV2Response(Model):
+    """The parameters a quality certificate can have."""
+
+    option: list[ProductCertificationOption] | None = None
+    """The parameters and whether each is required."""
+
+
+class ProductCertificationParamsV2Response(Model):
+    """The parameters a quality certificate needs for the values given."""
+
+    params: list[ProductCertificationOption] | None = None
+    """The parameters and whether each is required."""
 
 
 class ProductDigitalStocksImportV1Request(RequestModel):
@@ -1234,6 +1432,9 @@ class ProductImportV3RequestItem(RequestModel):
     description_category_id: int
     """Category identifier; get it with /v1/description-category/tree."""
 
+    offer_id: Annotated[str, Meta(max_length=50)]
+    """Product identifier in the seller's system (article code). Up to 50 characters."""
+
     price: str
     """Price after discounts, shown on the product card; a decimal string. If there is no discount,
     pass the old_price value here.
@@ -1289,14 +1490,8 @@ class ProductImportV3RequestItem(RequestModel):
     main one.
     """
 
-    images360: Annotated[list[str], Meta(max_length=70)] | None = None
-    """360-degree image links, public JPG URLs. Maximum 70."""
-
     name: Annotated[str, Meta(max_length=500)] | None = None
     """Product name. Up to 500 characters."""
-
-    offer_id: Annotated[str, Meta(max_length=50)] | None = None
-    """Product identifier in the seller's system (article code). Up to 50 characters."""
 
     old_price: str | None = None
     """Price before discounts, shown crossed out on the product card; a decimal string with a dot
@@ -2086,7 +2281,7 @@ class ProductInfoListV3ResponseItemVisibilityDetails(Model):
 class ProductInfoPricesV5Request(RequestModel):
     """Request for product price information."""
 
-    filter: ProductListRequestFilter
+    filter: ProductInfoPricesV5RequestFilter
     """Filter selecting the products."""
 
     limit: Annotated[int, Meta(ge=1, le=1000)]
@@ -2095,6 +2290,19 @@ class ProductInfoPricesV5Request(RequestModel):
     cursor: str | None = None
     """Cursor for the next page; take it from the previous answer, leave empty for the first page.
     """
+
+
+class ProductInfoPricesV5RequestFilter(RequestModel):
+    """Filter selecting products for the product list and price information."""
+
+    offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Seller article codes (offer_id) to include. Maximum 1000."""
+
+    product_id: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Ozon product identifiers (product_id) to include. Maximum 1000."""
+
+    visibility: ProductListVisibility | None = None
+    """Filter by product visibility; ALL returns every product except archived ones."""
 
 
 class ProductInfoPricesV5Response(Model):
@@ -2294,6 +2502,64 @@ class ProductInfoPricesV5ResponseItemPriceIndexesExternalIndexData(Model):
 
     price_index_value: float | None = None
     """Value of the price index."""
+
+
+class ProductInfoStocksByWarehouseFboV1Request(RequestModel):
+    """Request for the FBO stocks of some products.
+
+    Note: Ozon's schema marks `limit` required with `required: true` inside the property.
+    """
+
+    limit: Annotated[int, Meta(ge=0, le=1000)]
+    """Number of values per page, at most 1000."""
+
+    cursor: str | None = None
+    """Cursor for the next page; take it from the previous answer, leave empty for the first page.
+    """
+
+    offer_ids: Annotated[list[str], Meta(max_length=1000)] | None = None
+    """Products by their identifier in the seller's system (article), up to 1000; pass this or
+    `skus`.
+    """
+
+    skus: Annotated[list[int], Meta(max_length=1000)] | None = None
+    """Products by their identifier in the Ozon system (SKU), up to 1000; pass this or `offer_ids`.
+    """
+
+
+class ProductInfoStocksByWarehouseFboV1Response(Model):
+    """A page of product stocks at Ozon warehouses."""
+
+    cursor: str | None = None
+    """Cursor to pass in the next request to get the following page."""
+
+    has_next: bool | None = None
+    """`true` if not all values were returned; request the next page with `cursor`."""
+
+    products: list[ProductInfoStocksByWarehouseFboV1ResponseProduct] | None = None
+    """Stocks per product and warehouse."""
+
+
+class ProductInfoStocksByWarehouseFboV1ResponseProduct(Model):
+    """The stock of one product at one Ozon warehouse."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    present: int | None = None
+    """Total units of the product at the warehouse."""
+
+    product_id: int | None = None
+    """Product identifier in the Ozon system (`product_id`)."""
+
+    reserved: int | None = None
+    """Units reserved at the warehouse."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    warehouse_id: int | None = None
+    """Warehouse identifier; Ozon warehouses are listed by /v1/warehouse/ozon/list."""
 
 
 class ProductInfoStocksByWarehouseFbsV1Request(RequestModel):
@@ -2634,7 +2900,22 @@ class ProductItemQuant(Model):
     """Number of units in the quant."""
 
 
-class ProductListRequestFilter(RequestModel):
+class ProductListV3Request(RequestModel):
+    """Request for the product list."""
+
+    filter: ProductListV3RequestFilter | None = None
+    """Filter selecting the products."""
+
+    last_id: str | None = None
+    """Identifier of the last value on the page; leave empty in the first request, then pass
+    last_id from the previous answer.
+    """
+
+    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    """Number of values per page, 1 to 1000."""
+
+
+class ProductListV3RequestFilter(RequestModel):
     """Filter selecting products for the product list and price information."""
 
     offer_id: Annotated[list[str], Meta(max_length=1000)] | None = None
@@ -2646,20 +2927,8 @@ class ProductListRequestFilter(RequestModel):
     visibility: ProductListVisibility | None = None
     """Filter by product visibility; ALL returns every product except archived ones."""
 
-
-class ProductListV3Request(RequestModel):
-    """Request for the product list."""
-
-    filter: ProductListRequestFilter | None = None
-    """Filter selecting the products."""
-
-    last_id: str | None = None
-    """Identifier of the last value on the page; leave empty in the first request, then pass
-    last_id from the previous answer.
-    """
-
-    limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
-    """Number of values per page, 1 to 1000."""
+    skus: Annotated[list[int], Meta(max_length=1000, min_length=1)] | None = None
+    """Only products with these identifiers in the Ozon system (SKU), up to 1000."""
 
 
 class ProductListV3Response(Model):
@@ -2705,8 +2974,11 @@ class ProductListV3ResponseResultItem(Model):
     product_id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
-    quants: list[ProductItemQuant] | None = None
+    quants: list[ProductItemQuant] | ProductItemQuant | None = None
     """Quants (economy-tariff bundles) of the product."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class ProductModelInfo(Model):
@@ -2717,6 +2989,93 @@ class ProductModelInfo(Model):
 
     model_id: int | None = None
     """Identifier of the product model."""
+
+
+class ProductParams(RequestModel):
+    """The parameters of a quality certificate."""
+
+    accordance_type: ProductParamsAccordanceType | None = None
+    """Conformity type (see /v2/product/certificate/accordance-types/list): `UNKNOWN` unknown;
+    `EAEU` a certification standard of the Eurasian Economic Union; `NATIONAL` a national
+    certification standard; `TECHNICAL_REGULATIONS_RF` a technical regulation of the Russian
+    Federation; `TECHNICAL_REGULATIONS_CU` a technical regulation of the Customs Union; `GOST` a
+    GOST standard; `CHEMICAL_PRODUCTS` a safety data sheet for chemical products;
+    `SAFETY_DATA_SHEET` a safety data sheet; `REJECTION_LETTER` a letter stating that no
+    certificate is required.
+    """
+
+    certificate_country: Annotated[str, Meta(max_length=2)] | None = None
+    """Code of the country that issued the certificate, for example `RU`."""
+
+    certificate_type: ProductParamsCertificateType | None = None
+    """Certificate type: `UNKNOWN` unknown; `CERTIFICATE_OF_CONFORMITY` a certificate of
+    conformity; `DECLARATION` a declaration of conformity; `CERTIFICATE_OF_REGISTRATION` a
+    certificate of state registration; `REGISTRATION_CERTIFICATE` a registration certificate;
+    `REFUSED_LETTER` a letter stating that no certificate is required;
+    `VETERINARY_COVER_DOCUMENT` a veterinary accompanying document; `SAFETY_DATA_SHEET` a safety
+    data sheet.
+    """
+
+    expired_date: ProductParamsExpiredDate | None = None
+    """When the certificate expires, or that it never does."""
+
+    files: list[ProductParamsFile] | None = None
+    """The certificate files."""
+
+    issue_date: datetime | None = None
+    """Date the certificate was issued."""
+
+    link_to_registry: str | None = None
+    """Link to the certificate in the state register."""
+
+    name: str | None = None
+    """Certificate name."""
+
+    number: str | None = None
+    """Certificate number."""
+
+    product_type: ProductParamsProductType | None = None
+    """Type of the products: `UNKNOWN` unknown; `PRODUCTS_SUBJECT_TO_REGISTRATION` a product
+    subject to state registration; `PESTICIDE` a pesticide; `AGROCHEMICAL` an agrochemical;
+    `FEED_ADDITIVE` a feed additive; `MEDICAL_PRODUCT` a medical product; `MEDICINE` a medicine;
+    `VETERINARY_DRUG` a veterinary drug; `PHARMACEUTICAL_SUBSTANCE` a pharmaceutical substance.
+    """
+
+    skus: list[int] | None = None
+    """SKUs (product identifiers in the Ozon system) the certificate covers."""
+
+
+class ProductParamsExpiredDate(RequestModel):
+    """When a certificate expires: a date, or `infinite` for one that never does."""
+
+    date: ProductParamsExpiredDateDate | None = None
+    """Expiry date; leave it out when `infinite` is `true`."""
+
+    infinite: bool | None = None
+    """`true` if the certificate never expires; leave it out when `date` is given."""
+
+
+class ProductParamsExpiredDateDate(RequestModel):
+    """A calendar date given as day, month and year."""
+
+    day: Annotated[int, Meta(ge=1, le=31)] | None = None
+    """Day of the month, 1 to 31."""
+
+    month: Annotated[int, Meta(ge=1, le=12)] | None = None
+    """Month, 1 to 12."""
+
+    year: Annotated[int, Meta(ge=0, le=9999)] | None = None
+    """Year, for example 2028."""
+
+
+class ProductParamsFile(RequestModel):
+    """One certificate file."""
+
+    file_content: str
+    """Content of the file, Base64-encoded."""
+
+    name: str
+    """File name, for example `declaration.pdf`."""
 
 
 class ProductPicturesImportV1Request(RequestModel):
@@ -2732,9 +3091,6 @@ class ProductPicturesImportV1Request(RequestModel):
     """Links to the product images, up to 30, in the order they appear on the site; the first is
     the main image.
     """
-
-    images360: Annotated[list[str], Meta(max_length=70)] | None = None
-    """Links to 360-degree view images, up to 70; JPG files in publicly accessible cloud storage."""
 
 
 class ProductPicturesImportV1Response(Model):
@@ -3211,6 +3567,13 @@ class ProductRelatedSkuGetV1ResponseItem(Model):
     """Product identifier in Ozon's system (SKU)."""
 
 
+class ProductRequest(RequestModel):
+    """The parameters of a quality certificate: to create it, or to learn which are required."""
+
+    params: ProductParams | None = None
+    """The certificate parameters."""
+
+
 class ProductResult(Model):
     """A parameter referred to in a product error text."""
 
@@ -3463,7 +3826,8 @@ class ProductVisibilitySetV1RequestItemPlacement(RequestModel):
 
     placement: ProductVisibilitySetV1RequestItemPlacementPlacement
     """Where to show the product: `OZON` on Ozon only; `SELECT` on Ozon Select only; `OZON_SELECT`
-    on both Ozon and Ozon Select.
+    on both Ozon and Ozon Select; `NONE` hidden everywhere (only for sellers who deliver through
+    Ozon Delivery).
     """
 
     sku: int
@@ -3490,7 +3854,8 @@ class ProductVisibilitySetV1ResponseItem(Model):
 
     seller_item_placement: ProductVisibilitySetV1ResponseItemSellerItemPlacement | None = None
     """Visibility set by the seller: `UNSPECIFIED` not specified; `OZON` shown on Ozon only;
-    `SELECT` shown on Ozon Select only; `OZON_SELECT` shown on both Ozon and Ozon Select.
+    `SELECT` shown on Ozon Select only; `OZON_SELECT` shown on both Ozon and Ozon Select; `NONE`
+    hidden everywhere.
     """
 
     seller_item_placement_list: (

@@ -228,6 +228,19 @@ class ReportInfo(Model):
     - generation failed.
     """
 
+    additional_data: list[ReportInfoAdditionalData] | None = None
+    """Extra parameters of the report, as key-value pairs."""
+
+
+class ReportInfoAdditionalData(Model):
+    """One extra parameter of a report."""
+
+    key: str | None = None
+    """Name of the parameter."""
+
+    value: str | None = None
+    """Value of the parameter."""
+
 
 class ReportInfoV1Request(RequestModel):
     """Request for a report by its code."""
@@ -381,6 +394,16 @@ class ReportProductsCreateV1Request(RequestModel):
 
     visibility: ReportProductsCreateV1RequestVisibility | None = None
     """Product visibility filter. Default ALL."""
+
+
+class ReportRealizationPostingCreateV1Request(RequestModel):
+    """The month to build the per-order realization report for."""
+
+    month: Annotated[int, Meta(ge=1, le=12)]
+    """Month of the report, 1 to 12."""
+
+    year: int
+    """Year of the report; Ozon has the data from August 2023 on."""
 
 
 class ReportReturnsCreateV2Request(RequestModel):

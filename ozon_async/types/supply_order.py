@@ -11,11 +11,33 @@ from msgspec import Meta, field
 from ozon_async._models import Model, RequestModel
 from ozon_async.types.common import (
     FinanceCashFlowStatementListRequestDate,
+    PostingFbsUnfulfilledListResponsePostingProductPrice,
     SupplyOrderGetResponseOrderDropoffWarehouse,
     SupplyOrderGetResponseOrderTimeslotTimeslot,
+    SupplyOrderTimeslotListResponseTimeslotsInfoTimezone,
 )
 
 if TYPE_CHECKING:
+    SupplyOrderActAcceptStatusV1ResponseStatus = Literal["SUCCESS", "IN_PROGRESS", "FAILED"] | str
+    SupplyOrderActAcceptV1ResponseErrorReasonsItem = (
+        Literal["UNSPECIFIED", "INVALID_STATE", "SUPPLY_WITH_UTD"] | str
+    )
+    SupplyOrderActProductGetV1ResponseSupplyActType = (
+        Literal["UNSPECIFIED", "ACCEPTANCE", "DEFECT", "SURPLUS", "SHORTCOMING"] | str
+    )
+    SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState = (
+        Literal[
+            "UNSPECIFIED",
+            "AWAITING_APPROVAL_BY_SELLER",
+            "REJECT_BY_SELLER",
+            "AGREEMENT_WITH_SELLER",
+            "ACCEPTED",
+        ]
+        | str
+    )
+    SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType = (
+        Literal["UNSPECIFIED", "ACCEPTANCE", "DEFECT", "SURPLUS", "SHORTCOMING"] | str
+    )
     SupplyOrderBundleV1RequestSortField = Literal[
         "SKU", "NAME", "QUANTITY", "TOTAL_VOLUME_IN_LITRES"
     ]
@@ -116,6 +138,7 @@ if TYPE_CHECKING:
             "INVALID_VOLUME",
             "SUPPLY_IS_VIRTUAL",
             "ORDER_LOCKED",
+            "MINIMUM_VOLUME_IN_LITRES_INVALID",
         ]
         | str
     )
@@ -157,6 +180,7 @@ if TYPE_CHECKING:
             "STORAGE_WAREHOUSE_IS_NOT_WMS",
             "CONTRACT_IS_NOT_VALID_FOR_HANDLING_ORDERS",
             "ORDER_DOES_NOT_BELONG_TO_CONTRACTOR",
+            "MINIMUM_VOLUME_IN_LITRES_INVALID",
         ]
         | str
     )
@@ -397,6 +421,15 @@ if TYPE_CHECKING:
         ]
         | str
     )
+    SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem = (
+        Literal[
+            "INVALID_ORDER_STATE",
+            "IS_VIRTUAL",
+            "SET_TIMESLOT_DEADLINE_EXCEED",
+            "ORDER_DOES_NOT_BELONG_TO_COMPANY",
+        ]
+        | str
+    )
     SupplyOrderTimeslotStatusV1ResponseErrorsItem = (
         Literal[
             "UPDATE_TIMESLOT_ERROR_UNSPECIFIED",
@@ -407,6 +440,7 @@ if TYPE_CHECKING:
             "UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_CONTRACTOR",
             "UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_COMPANY",
             "UPDATE_TIMESLOT_ERROR_PICKUP_ORDER_LIMIT_EXCEEDED",
+            "UPDATE_TIMESLOT_ERROR_LIMIT_OF_CHANGING_TIMESLOT_EXCEEDED",
         ]
         | str
     )
@@ -423,10 +457,16 @@ if TYPE_CHECKING:
             "UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_CONTRACTOR",
             "UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_COMPANY",
             "UPDATE_TIMESLOT_ERROR_PICKUP_ORDER_LIMIT_EXCEEDED",
+            "UPDATE_TIMESLOT_ERROR_LIMIT_OF_CHANGING_TIMESLOT_EXCEEDED",
         ]
         | str
     )
 else:
+    SupplyOrderActAcceptStatusV1ResponseStatus = str
+    SupplyOrderActAcceptV1ResponseErrorReasonsItem = str
+    SupplyOrderActProductGetV1ResponseSupplyActType = str
+    SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState = str
+    SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType = str
     SupplyOrderBundleV1RequestSortField = Literal[
         "SKU", "NAME", "QUANTITY", "TOTAL_VOLUME_IN_LITRES"
     ]
@@ -476,9 +516,21 @@ else:
     SupplyOrderPassStatusV1ResponseErrorsItem = str
     SupplyOrderPassStatusV1ResponseResult = str
     SupplyOrderStatusCounterV1ResponseItemOrderState = str
+    SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem = str
     SupplyOrderTimeslotStatusV1ResponseErrorsItem = str
     SupplyOrderTimeslotStatusV1ResponseStatus = str
     SupplyOrderTimeslotUpdateV1ResponseErrorsItem = str
+# SupplyOrderActAcceptStatusV1ResponseStatus: State of the approval: `SUCCESS` the act is
+# approved; `IN_PROGRESS` the approval is under way; `FAILED` it failed (see `error_message`).
+# SupplyOrderActProductGetV1ResponseSupplyActType: Act type: `UNSPECIFIED` not determined;
+# `ACCEPTANCE` an acceptance act; `DEFECT` an act on defective products; `SURPLUS` an act on
+# surplus products; `SHORTCOMING` an act on missing products.
+# SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState: Act state: `UNSPECIFIED` not
+# determined; `AWAITING_APPROVAL_BY_SELLER` waits for your approval; `REJECT_BY_SELLER` you
+# rejected it; `AGREEMENT_WITH_SELLER` you approved it; `ACCEPTED` the approval is complete.
+# SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType: Act type: `UNSPECIFIED` not
+# determined; `ACCEPTANCE` an acceptance act; `DEFECT` an act on defective products; `SURPLUS`
+# an act on surplus products; `SHORTCOMING` an act on missing products.
 # SupplyOrderBundleV1RequestSortField: Sort field: `SKU` by SKU, `NAME` by product name,
 # `QUANTITY` by quantity, `TOTAL_VOLUME_IN_LITRES` by total volume in litres.
 # SupplyOrderBundleV1ResponseItemPlacementZone: Storage zone of the product: `CLOSED_ZONE`
@@ -548,6 +600,223 @@ else:
 # acceptance, `ORDER_STATE_CANCELLED` cancelled; `ORDER_STATE_UNSPECIFIED` means not set.
 # SupplyOrderTimeslotStatusV1ResponseStatus: Status: `STATUS_IN_PROGRESS` being set,
 # `STATUS_SUCCESS` set, `STATUS_ERROR` failed; `STATUS_UNSPECIFIED` means not set.
+
+
+class SupplyOrderActAcceptStatusV1Response(Model):
+    """The state of an act approval."""
+
+    status: SupplyOrderActAcceptStatusV1ResponseStatus | None = None
+    """State of the approval: `SUCCESS` the act is approved; `IN_PROGRESS` the approval is under
+    way; `FAILED` it failed (see `error_message`).
+    """
+
+    error_message: str | None = None
+    """Why the approval failed."""
+
+
+class SupplyOrderActAcceptV1Request(RequestModel):
+    """The act to approve."""
+
+    act_id: int
+    """Act identifier, from /v1/supply-order/act/summary/get or /v1/supply-order/act/product/get."""
+
+
+class SupplyOrderActAcceptV1Response(Model):
+    """The start of an act approval."""
+
+    error_reasons: list[SupplyOrderActAcceptV1ResponseErrorReasonsItem] | None = None
+    """Why the approval cannot start: `UNSPECIFIED` not determined; `INVALID_STATE` the act is not
+    in a state that can be approved; `SUPPLY_WITH_UTD` the supply has a universal transfer
+    document (UTD).
+    """
+
+    operation_id: str | None = None
+    """Identifier of the approval operation; pass it to /v1/supply-order/act/accept/status."""
+
+
+class SupplyOrderActProductGetV1Request(RequestModel):
+    """The supply whose acts to return."""
+
+    supply_id: int
+    """Supply identifier, from /v3/supply-order/get."""
+
+
+class SupplyOrderActProductGetV1Response(Model):
+    """The acts of a supply with their products."""
+
+    skus_defects: list[SupplyOrderActProductGetV1ResponseSkusDefect] | None = None
+    """Products found defective, with the reasons."""
+
+    supply_acts: list[SupplyOrderActProductGetV1ResponseSupplyAct] | None = None
+    """The acts drawn up for the supply."""
+
+    supply_id: int | None = None
+    """Supply identifier."""
+
+
+class SupplyOrderActProductGetV1ResponseSkusDefect(Model):
+    """A product found defective on acceptance."""
+
+    defect_reasons: list[str] | None = None
+    """What is wrong with the product."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+
+class SupplyOrderActProductGetV1ResponseSupplyAct(Model):
+    """An act drawn up on acceptance of a supply, with its products."""
+
+    act_id: int | None = None
+    """Act identifier."""
+
+    items: list[SupplyOrderActProductGetV1ResponseSupplyActItem] | None = None
+    """Products in the act."""
+
+    type: SupplyOrderActProductGetV1ResponseSupplyActType | None = None
+    """Act type: `UNSPECIFIED` not determined; `ACCEPTANCE` an acceptance act; `DEFECT` an act on
+    defective products; `SURPLUS` an act on surplus products; `SHORTCOMING` an act on missing
+    products.
+    """
+
+    unidentified_quantity: int | None = None
+    """Units of surplus that could not be identified."""
+
+
+class SupplyOrderActProductGetV1ResponseSupplyActItem(Model):
+    """One product of an act: quantities and amounts."""
+
+    approved_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
+    """Approved value of the units."""
+
+    approved_quantity: int | None = None
+    """Units approved in the act."""
+
+    declared_quantity: int | None = None
+    """Units declared in the supply."""
+
+    fact_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
+    """Value of the units actually accepted."""
+
+    fact_quantity: int | None = None
+    """Units actually accepted."""
+
+    sku_info: SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo | None = None
+    """The product."""
+
+
+class SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo(Model):
+    """A product as shown in an act."""
+
+    barcode: str | None = None
+    """Product barcode."""
+
+    image_link: str | None = None
+    """Link to the product image."""
+
+    name: str | None = None
+    """Product name."""
+
+    offer_id: str | None = None
+    """Product identifier in the seller's system (article)."""
+
+    price_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """Price of one unit without VAT, with its currency."""
+
+    sku: int | None = None
+    """Product identifier in the Ozon system (SKU)."""
+
+    vat: float | None = None
+    """VAT rate, in percent."""
+
+
+class SupplyOrderActSummaryGetV1Response(Model):
+    """The acts of the supplies of a supply order."""
+
+    supplies_acts: list[SupplyOrderActSummaryGetV1ResponseSuppliesAct] | None = None
+    """The acts, grouped by supply."""
+
+
+class SupplyOrderActSummaryGetV1ResponseSuppliesAct(Model):
+    """The acts of one supply."""
+
+    is_agreement_completed: bool | None = None
+    """`true` if every act of the supply is approved."""
+
+    supply_acts: list[SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct] | None = None
+    """The acts."""
+
+    supply_id: int | None = None
+    """Supply identifier."""
+
+
+class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct(Model):
+    """An act drawn up on acceptance of a supply."""
+
+    act_id: int | None = None
+    """Act identifier; pass it to /v1/supply-order/act/accept."""
+
+    act_number: str | None = None
+    """Act number."""
+
+    act_state: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActActState | None = None
+    """Act state: `UNSPECIFIED` not determined; `AWAITING_APPROVAL_BY_SELLER` waits for your
+    approval; `REJECT_BY_SELLER` you rejected it; `AGREEMENT_WITH_SELLER` you approved it;
+    `ACCEPTED` the approval is complete.
+    """
+
+    created_date: str | None = None
+    """Date the act was created."""
+
+    deadline_utc: datetime | None = None
+    """Date and time (UTC) until which the act can be approved."""
+
+    summary: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary | None = None
+    """Totals of the products in the act."""
+
+    type: SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActType | None = None
+    """Act type: `UNSPECIFIED` not determined; `ACCEPTANCE` an acceptance act; `DEFECT` an act on
+    defective products; `SURPLUS` an act on surplus products; `SHORTCOMING` an act on missing
+    products.
+    """
+
+
+class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary(Model):
+    """The totals of an act."""
+
+    approved_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
+    """Approved value of the products."""
+
+    approved_quantity: int | None = None
+    """Units approved."""
+
+    declared_quantity: int | None = None
+    """Units declared."""
+
+    fact_amount: SupplyOrderActSupplyActItemApprovedAmount | None = None
+    """Value of the products actually accepted."""
+
+    fact_quantity: int | None = None
+    """Units actually accepted."""
+
+    sku_quantity: int | None = None
+    """Number of different products (SKUs) in the act."""
+
+    unidentified_quantity: int | None = None
+    """Units of surplus that could not be identified."""
+
+
+class SupplyOrderActSupplyActItemApprovedAmount(Model):
+    """A value in an act: with VAT, the VAT itself and without VAT."""
+
+    amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """The value including VAT."""
+
+    amount_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """The VAT part of the value."""
+
+    amount_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    """The value without VAT."""
 
 
 class SupplyOrderBundleV1Request(RequestModel):
@@ -747,7 +1016,8 @@ class SupplyOrderContentUpdateStatusV1Response(Model):
     `DEADLINE` changes are closed one hour before the timeslot; `INACTIVE_CONTRACT` the contract
     has expired; `QUANTITY_OUT_OF_RANGE_BOTTOM` each product quantity must be above 0;
     `QUANTITY_OUT_OF_RANGE_UPPER` each product quantity must be at most 1,000,000;
-    `EMPTY_CONTENT` an empty supply cannot be accepted.
+    `EMPTY_CONTENT` an empty supply cannot be accepted; `MINIMUM_VOLUME_IN_LITRES_INVALID` the
+    products of the supply take up less than the minimum volume.
     """
 
     new_bundle_id: str | None = None
@@ -815,7 +1085,8 @@ class SupplyOrderContentUpdateV1Response(Model):
     `QUANTITY_OUT_OF_RANGE_UPPER` each product quantity must be at most 1,000,000;
     `EMPTY_CONTENT` an empty supply cannot be accepted; `CONTRACT_IS_NOT_FOUND`,
     `CONTRACT_IS_NOT_VALID_FOR_HANDLING_ORDERS` the supply cannot be changed from this seller
-    account.
+    account; `MINIMUM_VOLUME_IN_LITRES_INVALID` the products of the supply take up less than the
+    minimum volume.
     """
 
     operation_id: str | None = None
@@ -1529,13 +1800,6 @@ class SupplyOrderPassStatusV1Response(Model):
     """
 
 
-class SupplyOrderRequest(RequestModel):
-    """Request that identifies one supply order."""
-
-    order_id: int
-    """Supply order identifier, from /v3/supply-order/list."""
-
-
 class SupplyOrderStatusCounterV1Response(Model):
     """Number of supply orders in each state."""
 
@@ -1604,6 +1868,65 @@ class SupplyOrderTimeslotGetV1ResponseTimeslot(Model):
     """End of the interval, local time."""
 
 
+class SupplyOrderTimeslotListV2Response(Model):
+    """The delivery intervals of a supply order and what limits changing it."""
+
+    limit_exceeded: SupplyOrderTimeslotListV2ResponseLimitExceeded | None = None
+    """Set when the interval was changed as often as allowed."""
+
+    timeslot_change_forbidden: SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden | None = (
+        None
+    )
+    """Set when the interval cannot be changed, with the reasons."""
+
+    timeslots_info: SupplyOrderTimeslotListV2ResponseTimeslotsInfo | None = None
+    """The available intervals and the change limits."""
+
+
+class SupplyOrderTimeslotListV2ResponseLimitExceeded(Model):
+    """The limit on interval changes that was reached."""
+
+    changes_limit: int | None = None
+    """How many changes of the interval are left, as Ozon reports it (the limit is reached, so
+    usually none).
+    """
+
+
+class SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden(Model):
+    """Why the interval of a supply order cannot be changed."""
+
+    error_reasons: (
+        list[SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem] | None
+    ) = None
+    """Reasons: `INVALID_ORDER_STATE` the state of the supply order does not allow it; `IS_VIRTUAL`
+    the supply order is virtual; `SET_TIMESLOT_DEADLINE_EXCEED` the supply order is overdue;
+    `ORDER_DOES_NOT_BELONG_TO_COMPANY` the supply order belongs to another seller.
+    """
+
+
+class SupplyOrderTimeslotListV2ResponseTimeslotsInfo(Model):
+    """The intervals that can be chosen and the change limits."""
+
+    limitations: SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations | None = None
+    """How many times the interval was changed and how many changes are left."""
+
+    timeslots: list[SupplyOrderGetResponseOrderTimeslotTimeslot] | None = None
+    """Intervals that can be chosen."""
+
+    timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    """Time zone of the warehouse the intervals are given in."""
+
+
+class SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations(Model):
+    """Limits on changing the interval of a supply order."""
+
+    changes_count: int | None = None
+    """How many times the interval was changed."""
+
+    changes_limit: int | None = None
+    """How many more changes are allowed."""
+
+
 class SupplyOrderTimeslotStatusV1Response(Model):
     """Status of a supply order timeslot change."""
 
@@ -1615,7 +1938,9 @@ class SupplyOrderTimeslotStatusV1Response(Model):
     `UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_CONTRACTOR` the order was created by another legal
     entity, `UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_COMPANY` the order belongs to another seller
     account, `UPDATE_TIMESLOT_ERROR_PICKUP_ORDER_LIMIT_EXCEEDED` the daily limit on courier
-    pick-up supply orders is exceeded; `UPDATE_TIMESLOT_ERROR_UNSPECIFIED` means not set.
+    pick-up supply orders is exceeded,
+    `UPDATE_TIMESLOT_ERROR_LIMIT_OF_CHANGING_TIMESLOT_EXCEEDED` the timeslot of this order was
+    changed as often as allowed; `UPDATE_TIMESLOT_ERROR_UNSPECIFIED` means not set.
     """
 
     status: SupplyOrderTimeslotStatusV1ResponseStatus | None = None
@@ -1647,7 +1972,9 @@ class SupplyOrderTimeslotUpdateV1Response(Model):
     `UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_CONTRACTOR` the order was created by another legal
     entity, `UPDATE_TIMESLOT_ERROR_ORDER_NOT_BELONG_COMPANY` the order belongs to another seller
     account, `UPDATE_TIMESLOT_ERROR_PICKUP_ORDER_LIMIT_EXCEEDED` the daily limit on courier
-    pick-up supply orders is exceeded; `UPDATE_TIMESLOT_ERROR_UNSPECIFIED` means not set.
+    pick-up supply orders is exceeded,
+    `UPDATE_TIMESLOT_ERROR_LIMIT_OF_CHANGING_TIMESLOT_EXCEEDED` the timeslot of this order was
+    changed as often as allowed; `UPDATE_TIMESLOT_ERROR_UNSPECIFIED` means not set.
     """
 
     operation_id: str | None = None

@@ -434,6 +434,9 @@ class WarehouseErfbsAggregatorCreateV1Request(RequestModel):
     min_order_value: int | None = None
     """Minimum order value."""
 
+    is_auto_assembly: bool | None = None
+    """Set to `true` when orders at this warehouse are assembled automatically."""
+
 
 class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
     """Settings of an "Ozon partners" delivery method: assembly time, courier contacts, delivery
@@ -449,7 +452,7 @@ class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
     deliver_to_pvz: bool
     """`true` if Ozon Express delivers orders to Ozon pickup points."""
 
-    delivery_costs: WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts
+    delivery_costs: WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts
     """Share of delivery costs you agree to pay."""
 
     name: str
@@ -461,21 +464,9 @@ class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethod(RequestModel):
     courier_comment: Annotated[str, Meta(max_length=3000)] | None = None
     """Comment for the courier, up to 3000 characters."""
 
-
-class WarehouseErfbsAggregatorCreateV1RequestDeliveryMethodDeliveryCosts(RequestModel):
-    """Delivery costs you agree to cover: a percentage of the order value bounded by a minimum and
-    a maximum amount.
-    """
-
-    max_amount: int
-    """Maximum amount you pay for delivery, in kopecks."""
-
-    min_amount: int
-    """Minimum amount you pay for delivery, in kopecks."""
-
-    percent: Annotated[float, Meta(ge=0, le=100)]
-    """Percentage of the order value you pay for delivery, 0 to 100, with at most two decimal
-    places.
+    is_courier_phone_same_as_warehouse: bool | None = None
+    """Set to `true` when couriers should call the warehouse phone number; that number is then used
+    as `courier_phones`.
     """
 
 
@@ -531,6 +522,31 @@ class WarehouseErfbsAggregatorCreateV1RequestTimetableWarehouseWorkingDay(Reques
     """End of the working day, `HH:MM`."""
 
 
+class WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts(RequestModel):
+    """The delivery costs you agree to cover: a fixed payment for orders within a weight range and
+    an order-value range.
+
+    Note: Ozon's reference of August 2026 replaced the percentage with its bounds (`percent`,
+    `min_amount`, `max_amount`) by weight and price ranges with a fixed payment; its `required`
+    list still names the old fields, which it no longer declares, so none is required here.
+    """
+
+    min_weight: int | None = None
+    """Lightest order weight, in kilograms, that this payment applies to."""
+
+    max_weight: int | None = None
+    """Heaviest order weight, in kilograms, that this payment applies to."""
+
+    min_order_price: int | None = None
+    """Lowest order value, in kopecks, that this payment applies to."""
+
+    max_order_price: int | None = None
+    """Highest order value, in kopecks, that this payment applies to."""
+
+    seller_payment: int | None = None
+    """What you pay for delivering such an order, in kopecks."""
+
+
 class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(RequestModel):
     """Request to change an "Ozon partners" delivery method of a realFBS Express warehouse; only
     the fields you pass are changed.
@@ -554,7 +570,7 @@ class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(RequestModel):
     deliver_to_pvz: bool | None = None
     """`true` if Ozon Express delivers orders to Ozon pickup points."""
 
-    delivery_costs: WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts | None = None
+    delivery_costs: WarehouseErfbsAggregatorDeliveryMethodDeliveryCosts | None = None
     """Share of delivery costs you agree to pay."""
 
     name: Annotated[str, Meta(max_length=100)] | None = None
@@ -565,20 +581,10 @@ class WarehouseErfbsAggregatorDeliveryMethodUpdateV1Request(RequestModel):
     )
     """How you receive returns from buyers."""
 
-
-class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestDeliveryCosts(RequestModel):
-    """Delivery costs you agree to cover: a percentage of the order value bounded by a minimum and
-    a maximum amount.
+    is_courier_phone_same_as_warehouse: bool | None = None
+    """Set to `true` when couriers should call the warehouse phone number; that number is then used
+    as `courier_phones`.
     """
-
-    max_amount: int | None = None
-    """Maximum amount you pay for delivery, in kopecks."""
-
-    min_amount: int | None = None
-    """Minimum amount you pay for delivery, in kopecks."""
-
-    percent: Annotated[float, Meta(ge=0, le=100)] | None = None
-    """Percentage of the order value you pay for delivery, 0 to 100."""
 
 
 class WarehouseErfbsAggregatorDeliveryMethodUpdateV1RequestReturnSettings(RequestModel):
@@ -625,6 +631,9 @@ class WarehouseErfbsNonIntegratedCreateV1Request(RequestModel):
 
     min_order_value: int | None = None
     """Minimum order value, in roubles."""
+
+    is_auto_assembly: bool | None = None
+    """Set to `true` when orders at this warehouse are assembled automatically."""
 
 
 class WarehouseErfbsNonIntegratedCreateV1RequestDeliveryMethod(RequestModel):
@@ -792,6 +801,9 @@ class WarehouseErfbsUpdateV1Request(RequestModel):
 
     timetable_warehouse: WarehouseErfbsUpdateV1RequestTimetableWarehouse | None = None
     """New working schedule of the warehouse."""
+
+    is_auto_assembly: bool | None = None
+    """Set to `true` when orders at this warehouse are assembled automatically."""
 
 
 class WarehouseErfbsUpdateV1RequestTimetableWarehouse(RequestModel):
