@@ -283,30 +283,7 @@ class Builder:
                 by_group.setdefault(group, set()).update(rq | rs)
         self.request_side = self._closure(req_roots)
         self.response_side = self._closure(resp_roots)
-        # module of each schema: its group's module when one group uses it, else "common"
-        users: dict[str, set[str]] = {}
-        for group, roots in by_group.items():
-            for n in self._closure(roots):
-                users.setdefault(n, set()).add(group)
-        self.module_of: dict[str, str] = {}
-        for n in self.schemas:
-            gs = users.get(n, set())
-            if len(gs) == 1:
-                g = next(iter(gs))
-                self.module_of[n] = g
-            else:
-                self.module_of[n] = "common"
-        # a schema in "common" must only depend on "common": pull dependencies up
-        changed = True
-        while changed:
-            changed = False
-            for n, m in list(self.module_of.items()):
-                if m != "common":
-                    continue
-                for dep in self._refs(self.schemas[n]):
-                    if self.module_of[dep] != "common":
-                        self.module_of[dep] = "common"
-                        changed = True
+        self.module_of = self._modules_of(by_group)
         push_only = push_schemas(self.spec)
         for n in sorted(self.schemas):
             if n not in push_only:  # rendered into ozon_async/push/_events.py (build_push)
@@ -346,6 +323,29 @@ class Builder:
             limits=self._limits(),
             push=build_push(self.spec),
         )
+
+    def _modules_of(self, by_group: dict[str, set[str]]) -> dict[str, str]:
+        """The module of each schema: its group's module when one group uses it, else
+        ``common``; a schema in ``common`` depends only on ``common`` (dependencies move up)."""
+        users: dict[str, set[str]] = {}
+        for group, roots in by_group.items():
+            for n in self._closure(roots):
+                users.setdefault(n, set()).add(group)
+        module_of: dict[str, str] = {}
+        for n in self.schemas:
+            gs = users.get(n, set())
+            module_of[n] = next(iter(gs)) if len(gs) == 1 else "common"
+        changed = True
+        while changed:
+            changed = False
+            for n, m in list(module_of.items()):
+                if m != "common":
+                    continue
+                for dep in self._refs(self.schemas[n]):
+                    if module_of[dep] != "common":
+                        module_of[dep] = "common"
+                        changed = True
+        return module_of
 
     def _limits(self) -> dict[str, Any] | None:
         """``x-ozon-daily-budget`` and ``x-ozon-export-rules`` of the spec's root."""
