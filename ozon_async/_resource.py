@@ -68,7 +68,7 @@ class Resource:
         """Validate and encode the request now (errors surface before anything is sent) and
         return the client's send coroutine, which decodes the answer into ``response_type``
         (a plain function: no extra coroutine per call)."""
-        return cast("Awaitable[R]", self._send(op, request_type, fields, options, response_type))
+        return self._send(op, request_type, fields, options, response_type)
 
     async def _call_binary(
         self,

@@ -394,13 +394,14 @@ class _Call:
         rt = self.rt
         if rt.shared.closed:
             raise ClientClosedError(f"this {rt.name} is closed; create a new one")
-        self.settings = rt.settings(self.method, self.path, self.options)
+        options = self.options
+        self.settings = rt.settings(self.method, self.path, options) if options else rt.defaults
         self.url = rt.config.base_url + self.path
         op = self.op  # a call waits for slots when the client or its operation is paced
         self.paced = not self.single and (
             rt.paced or (op is not None and op.rate_limit is not None)
         )
-        self.key = rt.auth.rate_key or ""  # with a token provider: set from its token
+        self.key: str | None = None  # the rate-limit key, once a slot or a token needs it
         self.token: str | None = None  # the provider's token that ``request`` carries
         self.renewed: str | None = None  # the token the provider gave after a 401
         self.renewals = self.attempt = self.sent = 0
@@ -427,34 +428,50 @@ class _Call:
     async def take_slot(self) -> None:
         """Wait for the attempt's rate-limit slots (and the daily budget), then tell the hooks
         the attempt is about to go and how long it waited."""
+        rt = self.rt
+        key = self.key
+        if key is None:  # the client's (with a token provider, set from its token)
+            key = self.key = rt.auth.rate_key or ""
         if self.events is None:
-            self.slots = await self.rt.acquire(self.op, self.key)
+            self.slots = await rt.acquire(self.op, key)
             return
         waited = 0.0
         if self.paced:
-            clock = self.rt.clock
-            asked = clock.now()
-            self.slots = await self.rt.acquire(self.op, self.key)
-            waited = clock.now() - asked
+            asked = rt.clock.now()
+            self.slots = await rt.acquire(self.op, key)
+            waited = rt.clock.now() - asked
         await self.events.request(self.attempt, waited)
 
     # ------------------------------------------------------------------ 4. transport
     async def transmit(self) -> tuple[HTTPResponse | None, OzonError | None]:
         """One attempt over the wire, timed and logged: the answer whatever its status, or the
-        failure of the connection."""
+        failure of the connection. The request is made once (again when the token changes)."""
+        rt = self.rt
         request = self.request
         if request is None:
-            request = self.request = self.build_request()
+            headers = self.settings.headers
+            if self.token is not None:
+                headers = {**headers, "Authorization": f"Bearer {self.token}"}
+            request = self.request = HTTPRequest(
+                self.method,
+                self.url,
+                path=self.path,
+                headers=headers,
+                content=self.body,
+                timeout=self.settings.timeout,
+                connect_timeout=rt.config.connect_timeout,
+                max_response_bytes=rt.config.max_response_bytes,
+            )
         slots = self.slots
         if slots is not None:  # the request goes out now, maybe later than granted
             for slot in slots:
                 slot.sending()
-        clock = self.rt.clock
+        clock = rt.clock
         started = clock.now()
         self.sent = self.attempt
         resp = error = None
         try:
-            resp = await self.rt.shared.transport.send(request)
+            resp = await rt.shared.transport.send(request)
         except (APIConnectionError, ResponseTooLargeError) as exc:
             error = exc
         except OzonError:  # closed client, or a custom transport's own error
@@ -472,23 +489,6 @@ class _Call:
         if get_logger().isEnabledFor(DEBUG):
             _log_attempt(self, resp, error)
         return resp, error
-
-    def build_request(self) -> HTTPRequest:
-        settings = self.settings
-        token = self.token
-        cfg = self.rt.config
-        return HTTPRequest(
-            self.method,
-            self.url,
-            path=self.path,
-            headers=settings.headers
-            if token is None
-            else {**settings.headers, "Authorization": f"Bearer {token}"},
-            content=self.body,
-            timeout=settings.timeout,
-            connect_timeout=cfg.connect_timeout,
-            max_response_bytes=cfg.max_response_bytes,
-        )
 
     # ------------------------------------------------------------------ 5. answer
     def answer(self, resp: HTTPResponse) -> Any:
