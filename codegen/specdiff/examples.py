@@ -425,67 +425,16 @@ class ExampleFitter:
         repairs: list[str],
     ) -> None:
         value = holder[key]
-        response = part == "response"
         if not isinstance(value, str):
-            if isinstance(value, list) and not value and response:
-                if "array" not in types:
-                    t["type"] = [*types, "array"]
-                    t["maxItems"] = 0
-                    add_note(
-                        t,
-                        "Ozon's examples send `[]` here when there is no value although a string is declared; `[]` is accepted.",
-                    )
-                return
-            if (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and response
-                and not t.get("enum")
-                and not t.get("format")
-            ):
-                if "number" not in types:
-                    t["type"] = ["string", "number", *types[1:]]
-                    add_note(
-                        t,
-                        "Ozon declares a string but its examples send a number; both are accepted.",
-                    )
-                return
-            new = (
-                str(value)
-                if isinstance(value, (int, float)) and not isinstance(value, bool)
-                else self.sample(t, str(key))
-            )
-            self.fix(holder, key, new, loc, value, "a string", repairs)
+            self._not_a_string(t, types, holder, key, loc, part, repairs)
             return
         enum = [e for e in t.get("enum") or [] if e is not None]
         if enum and value not in enum:
-            low = {str(e).lower(): e for e in enum}
-            if value.lower() in low and response:
-                t["enum"].append(value)
-                add_note(
-                    t,
-                    _quote(
-                        f"Ozon's examples send `{value}` where the schema lists `{low[value.lower()]}` (the case differs); both are accepted."
-                    ),
-                )
-            elif value.lower() in low:
-                self.fix(
-                    holder, key, low[value.lower()], loc, value, "a value of the list", repairs
-                )
-            elif response and value not in ("string", ""):
-                t["enum"].append(value)
-                add_note(
-                    t,
-                    _quote(
-                        f"Ozon's examples send `{value}`, which the schema's value list does not include; added."
-                    ),
-                )
-            else:
-                self.fix(holder, key, enum[0], loc, value, "a value of the list", repairs)
+            self._not_in_list(t, enum, holder, key, loc, part, repairs)
             return
         fmt = t.get("format")
         if fmt == "date-time" and not is_datetime(value):
-            if value == "" and response:
+            if value == "" and part == "response":
                 t.pop("format")
                 add_note(
                     t,
@@ -505,6 +454,82 @@ class ExampleFitter:
                 "a value matching the pattern",
                 repairs,
             )
+
+    def _not_a_string(
+        self,
+        t: dict[str, Any],
+        types: list[str],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+    ) -> None:
+        value = holder[key]
+        response = part == "response"
+        if isinstance(value, list) and not value and response:
+            if "array" not in types:
+                t["type"] = [*types, "array"]
+                t["maxItems"] = 0
+                add_note(
+                    t,
+                    "Ozon's examples send `[]` here when there is no value although a string is declared; `[]` is accepted.",
+                )
+            return
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and response
+            and not t.get("enum")
+            and not t.get("format")
+        ):
+            if "number" not in types:
+                t["type"] = ["string", "number", *types[1:]]
+                add_note(
+                    t,
+                    "Ozon declares a string but its examples send a number; both are accepted.",
+                )
+            return
+        new = (
+            str(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else self.sample(t, str(key))
+        )
+        self.fix(holder, key, new, loc, value, "a string", repairs)
+
+    def _not_in_list(
+        self,
+        t: dict[str, Any],
+        enum: list[Any],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+    ) -> None:
+        value = holder[key]
+        response = part == "response"
+        low = {str(e).lower(): e for e in enum}
+        if value.lower() in low and response:
+            t["enum"].append(value)
+            add_note(
+                t,
+                _quote(
+                    f"Ozon's examples send `{value}` where the schema lists `{low[value.lower()]}` (the case differs); both are accepted."
+                ),
+            )
+        elif value.lower() in low:
+            self.fix(holder, key, low[value.lower()], loc, value, "a value of the list", repairs)
+        elif response and value not in ("string", ""):
+            t["enum"].append(value)
+            add_note(
+                t,
+                _quote(
+                    f"Ozon's examples send `{value}`, which the schema's value list does not include; added."
+                ),
+            )
+        else:
+            self.fix(holder, key, enum[0], loc, value, "a value of the list", repairs)
 
     def _nullable(self, node: dict[str, Any]) -> bool:
         if "null" in _types(node):

@@ -847,13 +847,21 @@ class Realistic:
         return None
 
     def string(self) -> Any:
-        leaf, k = self.leaf, self.leaf.key
-        s = leaf.schema
-        desc = s.get("description", "")
+        s = self.leaf.schema
         if s.get("enum"):
             vals = [v for v in s["enum"] if v is not None]
             good = [v for v in vals if not re.search(r"unspecified|unknown", str(v), re.I)]
             return (good or vals)[0]
+        value = self._formatted()
+        if value is not None:
+            return value
+        return self._string_by_key()
+
+    def _formatted(self) -> str | None:
+        """A value the schema's format, pattern or description asks for (dates, times, ids)."""
+        k = self.leaf.key
+        s = self.leaf.schema
+        desc = s.get("description", "")
         fmt = s.get("format")
         if fmt == "date-time" or (fmt is None and k.endswith(("_at",)) and "date" in desc.lower()):
             return self.date_time()
@@ -879,6 +887,12 @@ class Realistic:
             return self.moment().strftime("%Y-%m-%dT%H:%M:%S")
         if "date" in k or k in ("period_from", "period_to"):
             return self.date()
+        return None
+
+    def _string_by_key(self) -> Any:
+        """A realistic value for the field's name."""
+        leaf, k = self.leaf, self.leaf.key
+        desc = leaf.schema.get("description", "")
         if k in (
             "posting_number",
             "posting_numbers",
