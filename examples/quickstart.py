@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import aiohttp
 
@@ -79,7 +80,15 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
         return summary
     pages = len(sandbox.requests_for("/v4/posting/fbs/list"))
     print(f"   ({pages} pages of 5 were fetched: the status filter holds on every page)")
+    imported = await import_products(client, summary)
+    await prices_and_stocks(client, imported, warehouse_ids[0], summary)
+    await ship_oldest(client, now, summary)
+    await postings_report(client, now, summary)
+    await write_not_resent(client, sandbox, imported, summary)
+    return summary
 
+
+async def import_products(client: OzonClient, summary: dict[str, object]) -> list[Any]:
     # 3. Import three products (one of them invalid) and wait for the task.
     items = [
         {"offer_id": "DEMO-MUG", "name": "Кружка керамическая, белая", "price": "590.00"},
@@ -106,7 +115,12 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
             f"   {item.offer_id}: "
             + "; ".join(f"{e.field}: {e.message}" for e in item.errors or [])
         )
+    return imported
 
+
+async def prices_and_stocks(
+    client: OzonClient, imported: list[Any], wid: int, summary: dict[str, object]
+) -> None:
     # 4. Prices for the imported products.
     prices = await client.product.import_prices_v1(
         prices=[{"offer_id": o, "price": "499.00", "old_price": "690.00"} for o in imported]
@@ -115,7 +129,6 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
 
     # 5. Stocks at the first warehouse, with one offer sent twice: Ozon allows one update per
     #    offer and warehouse every 30 s and refuses the repeat per item, inside an HTTP 200 answer.
-    wid = warehouse_ids[0]
     stocks_sent = [{"offer_id": o, "stock": 25, "warehouse_id": wid} for o in imported]
     stocks_sent.append({"offer_id": imported[0], "stock": 30, "warehouse_id": wid})
     answer = await client.products.stocks_v2(stocks=stocks_sent)
@@ -131,6 +144,8 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
     shown = {i.offer_id: [(s.type, s.present) for s in i.stocks or []] for i in stocks.items or []}
     print(f"   read back: {shown}")
 
+
+async def ship_oldest(client: OzonClient, now: datetime, summary: dict[str, object]) -> None:
     # 6. Ship the oldest posting waiting to be packed, in one package.
     posting = await client.posting.fbs_list_v4(
         limit=1,
@@ -148,6 +163,8 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
     summary["labels"] = len(labels)
     print("   labels: " + ", ".join(f"{kind} PDF of {size} bytes" for kind, size in labels.items()))
 
+
+async def postings_report(client: OzonClient, now: datetime, summary: dict[str, object]) -> None:
     # 7. A postings report for the last week: create, wait, download, read.
     created = await client.report.postings_create_v1(
         filter={"processed_at_from": now - timedelta(days=7), "processed_at_to": now},
@@ -173,6 +190,10 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
         f"downloaded from {(report.file or '').split('/__files')[0]}"
     )
 
+
+async def write_not_resent(
+    client: OzonClient, sandbox: Sandbox, imported: list[Any], summary: dict[str, object]
+) -> None:
     # 8. A write that fails with 503 is not sent again: Ozon may already have applied it.
     sandbox.add_fault("/v1/product/import/prices", status=503, times=None)
     before = len(sandbox.requests_for("/v1/product/import/prices"))
@@ -186,7 +207,6 @@ async def run(client: OzonClient, sandbox: Sandbox | None) -> dict[str, object]:
             f"8. a price update failed with {exc.status}; it was sent {sent} time(s), not retried"
         )
     sandbox.clear_faults()
-    return summary
 
 
 async def ads(clock: SandboxClock) -> dict[str, object]:
