@@ -11,7 +11,8 @@ takes a request through six stages, attempt after attempt::
 2. **auth** (:meth:`_Call.authenticate`): with a token provider, the token this attempt carries;
 3. **slot** (:meth:`_Call.take_slot`): the rate-limit slots and the daily budget
    (:meth:`Runtime.acquire`);
-4. **transport** (:meth:`_Call.transmit`): one attempt over the wire (:mod:`ozon_async._transport`);
+4. **transport** (:meth:`_Call.outgoing`, the transport's ``send``, :meth:`_Call.arrived`):
+   one attempt over the wire (:mod:`ozon_async._transport`);
 5. **answer** (:meth:`_Call.answer`): a 2xx decoded, or an error answer made its exception
    (:mod:`ozon_async._answers`);
 6. **decision** (:meth:`_Call.decide`): :func:`ozon_async._retry.decide` says wait and resend, or
@@ -338,6 +339,7 @@ class _Call:
         "settings",
         "single",
         "slots",
+        "started",
         "token",
         "url",
     )
@@ -366,6 +368,8 @@ class _Call:
         """Authenticate each attempt, take its slot, send it and read its answer: a success is
         returned, a failure decided on (resent after a wait, or raised)."""
         self.start()
+        transport = self.rt.shared.transport
+        error: OzonError | None
         try:
             while True:
                 self.attempt += 1
@@ -373,7 +377,16 @@ class _Call:
                     await self.authenticate()
                 if self.paced or self.events is not None:
                     await self.take_slot()
-                resp, error = await self.transmit()
+                request = self.outgoing()
+                try:  # awaited here, not in a helper: each wait on the wire resumes every frame
+                    resp, error = await transport.send(request), None
+                except (APIConnectionError, ResponseTooLargeError) as exc:
+                    resp, error = None, exc
+                except OzonError:  # closed client, or a custom transport's own error
+                    raise
+                except Exception as exc:  # a transport broke its contract: never resend on that
+                    resp, error = None, self.broken(exc)
+                self.arrived(resp, error)
                 if resp is not None:
                     if 200 <= resp.status < 300:
                         if self.events is not None:
@@ -443,9 +456,9 @@ class _Call:
         await self.events.request(self.attempt, waited)
 
     # ------------------------------------------------------------------ 4. transport
-    async def transmit(self) -> tuple[HTTPResponse | None, OzonError | None]:
-        """One attempt over the wire, timed and logged: the answer whatever its status, or the
-        failure of the connection. The request is made once (again when the token changes)."""
+    def outgoing(self) -> HTTPRequest:
+        """The request of this attempt (made once, again when the token changes), its slots
+        told that it goes now, its clock started."""
         rt = self.rt
         request = self.request
         if request is None:
@@ -466,29 +479,27 @@ class _Call:
         if slots is not None:  # the request goes out now, maybe later than granted
             for slot in slots:
                 slot.sending()
-        clock = rt.clock
-        started = clock.now()
         self.sent = self.attempt
-        resp = error = None
-        try:
-            resp = await rt.shared.transport.send(request)
-        except (APIConnectionError, ResponseTooLargeError) as exc:
-            error = exc
-        except OzonError:  # closed client, or a custom transport's own error
-            raise
-        except Exception as exc:  # a transport broke its contract: never resend on that
-            error = APIConnectionError(
-                f"{type(exc).__name__}: {exc}", method=self.method, path=self.path, sent=True
-            )
-            error.__cause__ = exc
-        else:
-            if slots is not None:  # an answer: the request reached the server by now
-                for slot in slots:
-                    slot.answered()
-        self.elapsed = clock.now() - started
+        self.started = rt.clock.now()
+        return request
+
+    def arrived(self, resp: HTTPResponse | None, error: OzonError | None) -> None:
+        """The attempt is over: an answer (its slots told), or the connection's ``error``;
+        timed and logged."""
+        if resp is not None and self.slots is not None:  # the request reached the server
+            for slot in self.slots:
+                slot.answered()
+        self.elapsed = self.rt.clock.now() - self.started
         if get_logger().isEnabledFor(DEBUG):
             _log_attempt(self, resp, error)
-        return resp, error
+
+    def broken(self, exc: Exception) -> APIConnectionError:
+        """What a transport raised against its contract, as a connection lost after sending."""
+        error = APIConnectionError(
+            f"{type(exc).__name__}: {exc}", method=self.method, path=self.path, sent=True
+        )
+        error.__cause__ = exc
+        return error
 
     # ------------------------------------------------------------------ 5. answer
     def answer(self, resp: HTTPResponse) -> Any:
