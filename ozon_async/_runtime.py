@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from ozon_async._auth import Auth
     from ozon_async._clock import Clock
     from ozon_async._config import ClientConfig
-    from ozon_async._hooks import CallEvents
     from ozon_async._operation import ExportRules, Operation, RateLimit
     from ozon_async._options import CallOptions
     from ozon_async._ratelimit import RateLimiter, RateLimitSlot
@@ -363,17 +362,38 @@ class _Call:
         self.options = options
         self.response_type = response_type
         self.single = single  # one attempt: the caller takes the slot and decides
+        self.url = rt.config.base_url + path
+        # a call waits for slots when the client or its operation is paced
+        self.paced = not single and (rt.paced or (op is not None and op.rate_limit is not None))
+        self.key: str | None = None  # the rate-limit key, once a slot or a token needs it
+        self.token: str | None = None  # the provider's token that ``request`` carries
+        self.renewed: str | None = None  # the token the provider gave after a 401
+        self.renewals = self.attempt = self.sent = 0
+        self.request: HTTPRequest | None = None
+        self.slots: list[RateLimitSlot] | None = None  # this attempt's, told when answered
 
     async def run(self) -> Any:
         """Authenticate each attempt, take its slot, send it and read its answer: a success is
         returned, a failure decided on (resent after a wait, or raised)."""
-        self.start()
-        transport = self.rt.shared.transport
+        rt = self.rt
+        if rt.shared.closed:
+            raise ClientClosedError(f"this {rt.name} is closed; create a new one")
+        # 1. options: checked when the call is awaited, as everything else
+        self.settings = (
+            rt.settings(self.method, self.path, self.options) if self.options else rt.defaults
+        )
+        hooks = rt.hooks
+        self.events = (
+            None
+            if hooks is None
+            else hooks.call(self.op, self.method, self.path, self.url, rt.clock)
+        )
+        transport = rt.shared.transport
         error: OzonError | None
         try:
             while True:
                 self.attempt += 1
-                if self.rt.auth.provider is not None:
+                if rt.auth.provider is not None:
                     await self.authenticate()
                 if self.paced or self.events is not None:
                     await self.take_slot()
@@ -401,31 +421,6 @@ class _Call:
             if self.events is not None:
                 await self.events.end(self.sent, error=exc, **_end_fields(exc))
             raise
-
-    def start(self) -> None:
-        """Before the first attempt: the client must be open; the options stage."""
-        rt = self.rt
-        if rt.shared.closed:
-            raise ClientClosedError(f"this {rt.name} is closed; create a new one")
-        options = self.options
-        self.settings = rt.settings(self.method, self.path, options) if options else rt.defaults
-        self.url = rt.config.base_url + self.path
-        op = self.op  # a call waits for slots when the client or its operation is paced
-        self.paced = not self.single and (
-            rt.paced or (op is not None and op.rate_limit is not None)
-        )
-        self.key: str | None = None  # the rate-limit key, once a slot or a token needs it
-        self.token: str | None = None  # the provider's token that ``request`` carries
-        self.renewed: str | None = None  # the token the provider gave after a 401
-        self.renewals = self.attempt = self.sent = 0
-        self.request: HTTPRequest | None = None
-        self.slots: list[RateLimitSlot] | None = None  # this attempt's, told when answered
-        hooks = rt.hooks
-        self.events: CallEvents | None = (
-            None
-            if hooks is None
-            else hooks.call(self.op, self.method, self.path, self.url, rt.clock)
-        )
 
     # ------------------------------------------------------------------ 2. auth
     async def authenticate(self) -> None:
