@@ -61,14 +61,19 @@ class Resource:
         self,
         op: Operation,
         request_type: type[Any] | None,
-        response_type: type[R],
+        response_type: type[R] | None,
         fields: Mapping[str, Any],
         options: CallOptions,
     ) -> Awaitable[R]:
-        """Validate and encode the request now (errors surface before anything is sent) and
-        return the client's send coroutine, which decodes the answer into ``response_type``
-        (a plain function: no extra coroutine per call)."""
-        return self._send(op, request_type, fields, options, response_type)
+        """Check the call now (:func:`~ozon_async._request.prepare_call`: errors surface before
+        anything is sent) and return the runtime's send coroutine (a plain function: no extra
+        coroutine per call), which decodes the answer into ``response_type`` (without one, it
+        gives the :class:`APIResponse`)."""
+        path, body, options = prepare_call(op, request_type, fields, options)
+        runtime = self._client.runtime
+        if op.export is not None and runtime.export_rules is not None:
+            return _export_call(runtime, op, fields, path, body, options, response_type)
+        return runtime.send(op.method, path, body, op, options, response_type)
 
     async def _call_binary(
         self,
@@ -77,30 +82,12 @@ class Resource:
         fields: Mapping[str, Any],
         options: CallOptions,
     ) -> BinaryResponse:
-        resp = await self._send(op, request_type, fields, options)
+        resp: Any = await self._call(op, request_type, None, fields, options)
         capture = RAW_CAPTURE.get()
         if capture is not None:
             return cast(BinaryResponse, captured(capture, resp, BinaryResponse))
         ctype = resp.headers.get("Content-Type", op.response_content_type).split(";")[0].strip()
         return BinaryResponse(content=resp.content, content_type=ctype)
-
-    def _send(
-        self,
-        op: Operation,
-        request_type: type[Any] | None,
-        fields: Mapping[str, Any],
-        options: CallOptions,
-        response_type: type[Any] | None = None,
-    ) -> Awaitable[Any]:
-        """Check the call (:func:`~ozon_async._request.prepare_call`: errors surface before
-        anything is sent), and return the runtime's send coroutine (a plain function: no extra
-        coroutine per call). With ``response_type`` the coroutine gives the decoded answer,
-        without it the :class:`APIResponse`."""
-        path, body, options = prepare_call(op, request_type, fields, options)
-        runtime = self._client.runtime
-        if op.export is not None and runtime.export_rules is not None:
-            return _export_call(runtime, op, fields, path, body, options, response_type)
-        return runtime.send(op.method, path, body, op, options, response_type)
 
 
 def _export_call(
