@@ -63,19 +63,29 @@ def prepare_call(
             raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
     if op.deprecated or op.removed:
         _warn_lifecycle(op)
-    prepared = prepare(op, request_type, fields)
-    body = prepared.body
+    body: bytes | None
+    ctype: str | None
+    if (  # most operations: a JSON body to the operation's own path (prepare()'s last case)
+        op.method != "GET"
+        and not op.path_params
+        and not op.query_params
+        and op.request_content_type != MULTIPART
+    ):
+        path, body, ctype = op.path, encode_request(op, request_type, fields), None
+    else:
+        prepared = prepare(op, request_type, fields)
+        path, body, ctype = prepared.path, prepared.body, prepared.content_type
+        if ctype is not None:  # a multipart upload names its boundary
+            options = with_content_type(options, prepared)
     if options:
         extra = options.get("extra_body")
         if extra is not None:
-            if prepared.content_type is not None:
+            if ctype is not None:
                 raise RequestValidationError(
                     "extra_body applies to JSON bodies only", field="extra_body", operation=op.key
                 )
             body = merge_extra_body(op.key, body, extra)
-    if prepared.content_type is not None:  # a multipart upload names its boundary
-        options = with_content_type(options, prepared)
-    return prepared.path, body, options
+    return path, body, options
 
 
 def _warn_lifecycle(op: Operation) -> None:
