@@ -1,6 +1,10 @@
 # Every target that needs Python packages creates .venv and installs into it on first use,
 # so on a fresh machine `make demo` and `make test` are the only commands you need.
 PYTHON ?= python3
+# Bytecode caches on: a test run starts hundreds of Python processes (the CLI, the sandbox, the
+# MCP server), each importing the large generated modules; compiling them anew every time costs
+# more than the tests' own work (an environment may set PYTHONDONTWRITEBYTECODE).
+unexport PYTHONDONTWRITEBYTECODE
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -25,7 +29,7 @@ codegen-check: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ozon_async codegen tests examples bench
 	$(BIN)/ruff format --check ozon_async codegen tests examples bench
-	$(BIN)/mypy --strict ozon_async
+	$(BIN)/mypy --strict ozon_async examples
 
 # Keeping the spec current with Ozon's reference swagger (codegen/specdiff; README "Regenerating and
 # keeping the spec current"):  make spec-diff REF=path/to/ozon-swagger.json
@@ -53,8 +57,10 @@ spec-names: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
+# On every core (pytest-xdist): each test starts the servers it needs on free ports.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 # The README's test command: generated code up to date, lint and types clean, all tests.
 test: codegen-check lint pytest

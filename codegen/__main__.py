@@ -24,6 +24,7 @@ from pathlib import Path
 import msgspec
 
 from codegen import yamlload
+from codegen.apidoc import render_docs
 from codegen.model import Builder
 from codegen.render import render_all
 from codegen.targets import SELLER, TARGETS, Target, target_for
@@ -31,8 +32,9 @@ from codegen.targets import SELLER, TARGETS, Target, target_for
 ROOT = Path(__file__).resolve().parent.parent
 #: Directories the generator owns completely for the Seller spec. Nothing else is ever written.
 GENERATED_DIRS = SELLER.dirs
-#: Generated files in directories of hand-written code (the push events, next to their runtime).
-GENERATED_FILES = tuple(f for t in TARGETS for f in t.files)
+#: Generated single files: in directories of hand-written code (the push events, next to their
+#: runtime), and the API reference's index (api.md).
+GENERATED_FILES = tuple(f for t in TARGETS for f in t.outputs)
 
 
 def load_spec(path: Path) -> dict[str, object]:
@@ -59,12 +61,14 @@ def generate(spec_path: Path, out_root: Path, target: Target | None = None) -> l
     spec = load_spec(spec_path)
     api = Builder(spec).build()
     files = render_all(api, target)
+    if target.reference is not None:
+        files.update(render_docs(api, *target.reference))
     for d in target.dirs:
         directory = out_root / d
         if directory.exists():
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
-    for rel in target.files:
+    for rel in target.outputs:
         (out_root / rel).unlink(missing_ok=True)
     for rel, content in files.items():
         path = out_root / rel
@@ -75,7 +79,7 @@ def generate(spec_path: Path, out_root: Path, target: Target | None = None) -> l
     (out_root / target.root / "_spec/openapi.json").write_bytes(
         msgspec.json.format(msgspec.json.encode(spec), indent=1) + b"\n"
     )
-    paths = [str(out_root / d) for d in target.dirs]
+    paths = [str(out_root / d) for d in target.dirs if d.startswith(target.root)]
     paths += [str(out_root / f) for f in target.files if (out_root / f).exists()]
     cfg = ["--config", str(ROOT / "pyproject.toml")]
     # Sort imports and drop what the templates over-import, then format.
@@ -124,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             (out / target.root).mkdir(parents=True, exist_ok=True)
             generate(spec, out, target)
             dirs.extend(target.dirs)
-            single.extend(target.files)
+            single.extend(target.outputs)
         for d in dirs:
             new = set(generated_files(out / d, out))
             old = set(generated_files(ROOT / d, ROOT))

@@ -45,6 +45,8 @@ class FieldModel:
     required: bool
     description: str
     deprecated: bool = False
+    #: "list" or "dict" for a list or map in an answer: never None (see answer_container)
+    container: str | None = None
 
 
 @dataclass
@@ -138,6 +140,8 @@ class OperationModel:
     #: the decorator that attaches ``.bulk``/``.and_wait``, with its type arguments
     batch_item_type: str | None = None
     task_status_type: str | None = None
+    #: Ozon's own operationId (``x-ozon-operation-id``): its documentation page's anchor
+    ozon_operation_id: str | None = None
     #: wire names of the query parameters (checked by the synthesized ``request_type``)
     query_params: list[str] = field(default_factory=list)
     #: ``x-ozon-empty-answer``: an empty 2xx body reads as ``{}``
@@ -406,6 +410,7 @@ class Builder:
                     required=req,
                     description=ps.get("description", ""),
                     deprecated=bool(ps.get("deprecated")),
+                    container=None if request_only else answer_container(t.annotation),
                 )
             )
         # anyOf alternatives that each require top-level fields: "at least one of" checks.
@@ -533,6 +538,8 @@ class Builder:
                 return TypeInfo("int")
             if node.get("enum"):
                 return self._enum_alias(node, module, ctx, closed=constrain)
+            if node.get("x-ozon-known-values") and not constrain:
+                return self._known_values_alias(node, module, ctx)
             if fmt == "date-time":
                 return TypeInfo("datetime", needs={"datetime"}, param="datetime | str")
             if fmt == "date":
@@ -583,6 +590,12 @@ class Builder:
             values=values,
         )
         return TypeInfo(name, refs={name})
+
+    def _known_values_alias(self, node: dict[str, Any], module: str, ctx: str) -> TypeInfo:
+        """``x-ozon-known-values`` on an answer string: an open alias as for an answer enum
+        (``Literal[...] | str`` to type checkers, ``str`` at run time), so that editors offer the
+        documented values while any value Ozon sends still decodes."""
+        return self._enum_alias({**node, "enum": node["x-ozon-known-values"]}, module, ctx)
 
     # ------------------------------------------------------------------ operations
     def _operation(
@@ -646,6 +659,7 @@ class Builder:
             task=task,
             batch_item_type=item_type,
             task_status_type=status_type,
+            ozon_operation_id=op.get("x-ozon-operation-id"),
             query_params=[prm["name"] for prm in query],
             empty_answer=bool(op.get("x-ozon-empty-answer")),
             budget_exempt=bool(op.get("x-ozon-budget-exempt")),
@@ -1107,6 +1121,22 @@ def _constraints(node: dict[str, Any], annotation: str) -> dict[str, Any]:
         if keyword in node:
             meta[arg] = node[keyword]
     return meta
+
+
+def answer_container(annotation: str) -> str | None:
+    """``"list"``/``"dict"`` when an answer field is a plain list or map: such a field is typed
+    without ``| None`` (absent or null decode to an empty one), so that user code iterates it
+    as it is. Unions (``str | list[Any]``, ``X | list[X]``) keep their ``None``."""
+    for kind in ("list", "dict"):
+        if annotation.startswith(kind + "[") and annotation.endswith("]"):
+            depth = 0
+            for i, ch in enumerate(annotation[len(kind) :], start=len(kind)):
+                depth += ch == "["
+                depth -= ch == "]"
+                if depth == 0 and i < len(annotation) - 1:
+                    return None  # e.g. "list[X] | str"
+            return kind
+    return None
 
 
 def _removed(op: dict[str, Any], key: str) -> str | None:

@@ -78,12 +78,39 @@ def comment(text: str) -> str:
 
 def field_annotation(f: FieldModel) -> str:
     ann = f.type.annotation
+    if f.container:
+        return container_annotation(f)
     if f.required:
         return ann
     return f"{ann} | None"
 
 
+# ---------------------------------------------------------------- lists and maps in answers
+# ``AnswerList[X]``/``AnswerDict[X]`` (ozon_async/_models.py) are ``list[X]``/``dict[str, X]`` to
+# type checkers and accept null at run time; the default is an empty one and ``__post_init__``
+# turns a null into an empty one, so user code iterates without ``or []``.
+def container_annotation(f: FieldModel) -> str:
+    inner = f.type.annotation[len(f.container or "") + 1 : -1]
+    if f.container == "dict":
+        key, _, value = inner.partition(", ")
+        assert key == "str", f.type.annotation
+        return f"AnswerDict[{value}]"
+    return f"AnswerList[{inner}]"
+
+
+def container_default(f: FieldModel) -> str:
+    name = f', name="{f.wire}"' if f.name != f.wire else ""
+    return f" = field(default_factory={f.container}{name})"
+
+
+def null_containers(s: StructModel) -> list[tuple[str, str]]:
+    """(attribute, empty value) of the answer lists and maps that a null must not leave None."""
+    return [(f.name, "[]" if f.container == "list" else "{}") for f in s.fields if f.container]
+
+
 def field_default(f: FieldModel) -> str:
+    if f.container:
+        return container_default(f)
     if f.required:
         if f.name != f.wire:
             return f' = field(name="{f.wire}")'
@@ -122,11 +149,9 @@ def op_doc(op: OperationModel) -> str:
         parts.append("Beta: Ozon marks this method as beta; its shape may still change.")
     if op.subscription:
         parts.append("Subscription: " + subscription_text(op.subscription))
-    line = f"``{op.method} {op.path}``"
-    titles = [t for t in (op.title_zh, op.title_ru) if t]
-    if titles:
-        line += f" (Ozon docs: {' / '.join(titles)})"
-    parts.append(line + ".")
+    # English only: the Chinese and Russian titles are data for search (the catalogue,
+    # ``Operation.title_ru``), not IDE tooltips
+    parts.append(f"``{op.method} {op.path}``.")
     parts.extend(_lifecycle_doc(op))
     parts.append(" ".join(_behaviour_notes(op)))
     if op.params:
@@ -262,6 +287,7 @@ def _env(target: Target = SELLER) -> jinja2.Environment:
         field_annotation=field_annotation,
         field_default=field_default,
         field_doc=field_doc,
+        null_containers=null_containers,
         op_doc=op_doc,
         return_type=return_type,
         type_ref=lambda module, name: type_ref(module, name, target.package),
@@ -293,6 +319,8 @@ def render_models(api: ApiModel, module: str, names: list[str], env: jinja2.Envi
             refs |= f.type.refs
             if f.name != f.wire:
                 needs.add("field")
+            if f.container:
+                needs |= {"field", "Answer" + f.container.capitalize()}
     for a in aliases:
         if "Any" in a.runtime:
             needs.add("Any")
@@ -329,6 +357,8 @@ def render_models(api: ApiModel, module: str, names: list[str], env: jinja2.Envi
                 ("Model", any(not s.request for s in structs)),
                 ("RequestModel", any(s.request for s in structs)),
                 ("EmptyAsNullInt", "EmptyAsNullInt" in needs),
+                ("AnswerList", "AnswerList" in needs),
+                ("AnswerDict", "AnswerDict" in needs),
             )
             if used
         ],
@@ -446,6 +476,8 @@ def render_push(push: PushModel, env: jinja2.Environment) -> str:
             needs |= f.type.needs
             if f.name != f.wire:
                 needs.add("field")
+            if f.container:  # lists and maps of answers: never None (see container_annotation)
+                needs |= {"field", "Answer" + f.container.capitalize()}
     names = [a.name for a in push.aliases] + [name for name, _, _ in settings]
     names += [s.name for s in structs] + ["EVENT_ID_FIELDS", "EVENT_TYPES", "PushEvent", "STATES"]
     env.globals["event_doc"] = event_doc
@@ -454,6 +486,7 @@ def render_push(push: PushModel, env: jinja2.Environment) -> str:
         settings=settings,
         datetime_imports=[n for n in ("date", "datetime") if n in needs],
         needs_field="field" in needs,
+        model_imports=["Model"] + [n for n in ("AnswerList", "AnswerDict") if n in needs],
         # constants, then classes, then the rest (ruff's order for __all__)
         all_names=sorted(
             names, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n)

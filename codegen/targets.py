@@ -28,6 +28,9 @@ class Target:
     op_example: str
     #: generated files in directories of hand-written code (the push events of ``webhooks``)
     files: tuple[str, ...] = ()
+    #: the API reference (codegen/apidoc.py): its index file and the directory of its type
+    #: tables, outside the package (``None``: this API has none)
+    reference: tuple[str, str] | None = None
 
     @property
     def root(self) -> str:
@@ -35,9 +38,15 @@ class Target:
         return self.package.replace(".", "/")
 
     @property
-    def dirs(self) -> tuple[str, str, str]:
+    def dirs(self) -> tuple[str, ...]:
         """The directories the generator owns completely for this target."""
-        return (f"{self.root}/types", f"{self.root}/resources", f"{self.root}/_spec")
+        own = (f"{self.root}/types", f"{self.root}/resources", f"{self.root}/_spec")
+        return own + ((self.reference[1],) if self.reference else ())
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The single files the generator owns for this target."""
+        return self.files + ((self.reference[0],) if self.reference else ())
 
     @property
     def header(self) -> str:
@@ -52,6 +61,7 @@ SELLER = Target(
     model_example="FbsPosting",
     op_example="POST /v3/posting/fbs/list",
     files=("ozon_async/push/_events.py",),
+    reference=("api.md", "docs/types"),
 )
 
 PERFORMANCE = Target(

@@ -594,7 +594,9 @@ class _Run(Generic[I, R]):
             refused = {i for i, delay in zip(windowed, delays, strict=True) if delay > 0}
             if refused:
                 error = ItemError(
-                    rl.code, f"at most {rl.requests} update(s) of one item per {rl.period:g} s"
+                    rl.code,
+                    f"at most {rl.requests} update{'' if rl.requests == 1 else 's'} of one item "
+                    f"per {rl.period:g} s",
                 )
                 for i, delay in zip(windowed, delays, strict=True):
                     if delay > 0:

@@ -192,6 +192,23 @@ class BaseClient:
             f"base_url={self._config.base_url!r})"
         )
 
+    if not TYPE_CHECKING:  # type checkers keep refusing unknown names themselves
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached when the attribute does not exist: suggest a group or method with a
+            # close name (``client.prodcut`` -> ``client.product``).
+            if name.startswith("_"):
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            from functools import cached_property
+
+            from ozon_async._suggest import client_attribute_error
+
+            cls = type(self)
+            groups = {
+                n for c in cls.__mro__ for n, v in vars(c).items() if isinstance(v, cached_property)
+            }
+            raise client_attribute_error(cls.__name__, name, groups, cls._OPERATIONS.values())
+
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> Self:
         if self._shared.closed:

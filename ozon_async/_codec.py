@@ -96,6 +96,10 @@ def build_request(operation: str | Operation, request_type: Any, fields: Mapping
         return msgspec.convert(data, request_type, strict=False)
     except msgspec.ValidationError as exc:
         message, path = field_path(str(exc))
+        if "unknown field" in message:
+            from ozon_async._suggest import request_key_hint
+
+            message += request_key_hint(request_type, message, path)
         if message.startswith("Invalid enum value"):
             message = _enum_message(message, request_type, path)
         raise RequestValidationError(message, field=path, operation=_key(operation)) from None

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import msgspec
 
+_T = TypeVar("_T")
+
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     EmptyAsNullInt = int
+    AnswerList: TypeAlias = list[_T]
+    AnswerDict: TypeAlias = dict[str, _T]
 else:
+    #: A list in an answer. Type checkers see ``list[X]``; msgspec also accepts a null, which
+    #: the model's ``__post_init__`` turns into ``[]`` (an absent list is ``[]`` by default), so
+    #: ``for w in page.warehouses:`` needs no ``or []``.
+    AnswerList = list[_T] | None
+    #: A map (JSON object with free keys) in an answer: ``dict[str, X]``, never None.
+    AnswerDict = dict[str, _T] | None
     #: An integer that Ozon sends as ``""`` when there is none (``x-ozon-empty-as-null``); the
     #: generated model turns ``""`` into ``None`` after decoding.
     EmptyAsNullInt = int | Literal[""]

@@ -57,6 +57,20 @@ class Resource:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"
 
+    if not TYPE_CHECKING:  # type checkers keep refusing unknown names themselves
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached when the attribute does not exist: a near-miss name gets suggestions
+            # (``client.product.stocks_v2`` -> ``client.products.stocks_v2``).
+            if name.startswith("_"):
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            from ozon_async._suggest import group_attribute_error
+
+            # a generated class lives in ozon_async.resources.<group>
+            group = type(self).__module__.rsplit(".", 1)[-1]
+            operations = self._client.runtime.operations.values()
+            raise group_attribute_error(group, type(self).__name__, name, operations)
+
     def _call(
         self,
         op: Operation,
@@ -261,9 +275,25 @@ class BoundOperation(Generic[P, R]):
         self._status = status
         self.__doc__ = doc
         self.__name__ = op.name
+        self._descriptor: _HasSignature | None = None
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
         return self._call(*args, **kwargs)
+
+    # A bound method for introspection, as BoundPaginated: ``inspect.signature()``, ``help()``
+    # and IDEs' runtime help show the generated method's keyword arguments, not this class's
+    # ``(*args, **kwargs)``; calls do not go through any of this.
+    @property
+    def __signature__(self) -> inspect.Signature:
+        if self._descriptor is not None:
+            return self._descriptor.bound_signature
+        return inspect.signature(self._call)
+
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> BoundOperation[P, R]:
+        return self
+
+    def __repr__(self) -> str:
+        return f"<method {self._op.group}.{self._op.name} ({self._op.key})>"
 
     @property
     def operation(self) -> Operation:
@@ -390,12 +420,23 @@ class _Attached(Generic[S, P, R]):
         self._op = op
         self._item = item
         self._status = status
+        self._signature: inspect.Signature | None = None
         self.__doc__ = func.__doc__
         self.__name__ = getattr(func, "__name__", op.name)
         self.__wrapped__ = func
 
+    @property
+    def bound_signature(self) -> inspect.Signature:
+        """The method's signature without ``self`` (computed once per method)."""
+        if self._signature is None:
+            sig = inspect.signature(self._func)
+            self._signature = sig.replace(parameters=list(sig.parameters.values())[1:])
+        return self._signature
+
     def _keep(self, obj: S, bound: B) -> B:
         """Remember ``bound`` in the resource's __dict__ (found before this descriptor next time)."""
+        if isinstance(bound, BoundOperation):
+            bound._descriptor = self
         obj.__dict__[self.__name__] = bound
         return bound
 

@@ -176,7 +176,8 @@ def decide(
     else:  # too_large: resending would bring the same answer
         return GiveUp("not resent: the answer would be as large again")
     if attempt > policy.max_retries:
-        return GiveUp(f"gave up after {attempt} attempts (max_retries={policy.max_retries})")
+        tries = f"{attempt} attempt" + ("" if attempt == 1 else "s")
+        return GiveUp(f"gave up after {tries} (max_retries={policy.max_retries})")
     if wait is None:
         wait = policy.backoff.wait(attempt - 1, jitter)
     if wait > policy.max_retry_wait:

@@ -12,7 +12,7 @@ task by task within one timeout; the result lists them in ``.tasks``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -69,7 +69,8 @@ class TaskFailedError(TaskError):
         self.result = result
         why = result.error or f"state {result.state!r}"
         if result.failed_items:
-            why += f"; {len(result.failed_items)} item(s) failed"
+            n = len(result.failed_items)
+            why += f"; {n} item{'' if n == 1 else 's'} failed"
         super().__init__(f"failed: {why}", task_id=result.task_id, operation=result.operation)
 
 
@@ -223,9 +224,11 @@ async def wait_started(
     timeout: float | None = None,
     interval: float | None = None,
     on_check: Callable[[Any], object] | None = None,
+    check: Callable[..., Awaitable[Any]] | None = None,
 ) -> TaskResult[Any, Any]:
     """Wait for what the call that answered ``started`` began: its task, or each of its tasks in
-    turn (``tasks`` in ``x-ozon-task``) within one ``timeout`` in all."""
+    turn (``tasks`` in ``x-ozon-task``) within one ``timeout`` in all. ``check`` as for
+    :func:`wait_task`."""
     t = op.task
     assert t is not None
     if t.tasks is None:
@@ -237,6 +240,7 @@ async def wait_started(
             timeout=timeout,
             interval=interval,
             on_check=on_check,
+            check=check,
         )
     ids = started_tasks(op, started)
     limit = t.timeout if timeout is None else timeout
@@ -255,6 +259,7 @@ async def wait_started(
             # the first waits its interval; the others ran meanwhile: check them at once
             first_check_after=None if n == 0 else 0.0,
             on_check=on_check,
+            check=check,
         )
         result.kind = kind
         results.append(result)
@@ -307,6 +312,7 @@ async def wait_task(
     interval: float | None = None,
     first_check_after: float | None = None,
     on_check: Callable[[Any], object] | None = None,
+    check: Callable[..., Awaitable[Any]] | None = None,
 ) -> TaskResult[Any, Any]:
     """Ask the status operation of ``op``'s task until it ends or ``timeout`` seconds pass.
 
@@ -317,6 +323,9 @@ async def wait_task(
         first_check_after: pause before the first check (default: ``interval``; ``0`` checks at
             once, as when resuming a task started earlier).
         on_check: called with each status answer (progress reporting).
+        check: the status call, given the task id as its keyword argument (default: the
+            client's typed method of the status operation); the command line passes one that
+            also keeps the answer as Ozon sent it.
     """
     t = op.task
     if t is None:
@@ -326,7 +335,8 @@ async def wait_task(
     if limit < 0 or pause <= 0:
         raise ValueError("timeout must not be negative and interval must be positive")
     status_op = client.runtime.operations[t.status]
-    check = getattr(getattr(client, status_op.group), status_op.name)
+    if check is None:
+        check = getattr(getattr(client, status_op.group), status_op.name)
     fixed = dict(t.status_args)
     clock = client.runtime.clock
     begin = clock.now()
@@ -364,7 +374,8 @@ async def wait_task(
             )
         if elapsed >= limit:
             raise TaskTimeoutError(
-                f"still {state or 'running'} after {elapsed:g} s ({checks} checks)",
+                f"still {state or 'running'} after {elapsed:g} s "
+                f"({checks} check{'' if checks == 1 else 's'})",
                 task_id=task_id,
                 operation=op.key,
                 last_status=status,

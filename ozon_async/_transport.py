@@ -258,9 +258,13 @@ def _failure(exc: Exception, request: HTTPRequest, session_closed: bool) -> Exce
     method, path = request.method, request.path
     if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
         # The connection could not be made: the server never saw the request.
-        return APIConnectionError(
-            f"cannot connect: {_describe(exc)}", method=method, path=path, sent=False
-        )
+        import re
+
+        text = _describe(exc)
+        if not str(request.url).startswith("https:"):
+            # aiohttp names its TLS setting ("ssl:default") even for a plain http connection
+            text = re.sub(r" ssl:\S+", "", text)
+        return APIConnectionError(f"cannot connect: {text}", method=method, path=path, sent=False)
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
         return APITimeoutError(
             f"no answer within {request.timeout:g} s", method=method, path=path, sent=True

@@ -51,9 +51,16 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ozon_async._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from ozon_async._client import OzonClient
+
+#: A Performance client class (the profile module does not import the Performance package: its
+#: client imports this module for ``from_profile``).
+C = TypeVar("C")
 
 __all__ = [
     "ALLOW_CUSTOM_BASE_URL",
@@ -68,8 +75,10 @@ __all__ = [
     "config_path",
     "is_ozon_url",
     "load_profiles",
+    "performance_client",
     "remove_profile",
     "resolve_profile",
+    "seller_client",
 ]
 
 ENV_CONFIG = "OZON_ASYNC_CONFIG"
@@ -178,6 +187,42 @@ class Profile:
         if self.base_url is not None:
             out["base_url"] = self.base_url
         return out
+
+
+def seller_client(profile: Profile, **options: Any) -> OzonClient:
+    """The one place a profile becomes an :class:`ozon_async.OzonClient` (the command line and
+    the MCP server use it): its OAuth token when it has one (the API key is then not sent),
+    otherwise its Client-Id and API key; ``options`` are the client's other arguments
+    (``base_url`` overrides the profile's). Raises :class:`ConfigurationError` naming what the
+    profile lacks."""
+    from ozon_async._client import OzonClient
+
+    kwargs = profile.client_kwargs()
+    if profile.access_token:
+        kwargs.pop("api_key", None)
+    elif not profile.api_key:
+        raise ConfigurationError(
+            f"profile {profile.name!r} has no credentials: it needs an api_key (with its "
+            "client_id) or an access_token"
+        )
+    elif not profile.client_id:
+        raise ConfigurationError(f"profile {profile.name!r} has no client_id")
+    return OzonClient(**{**kwargs, **options})
+
+
+def performance_client(profile: Profile, *, client_class: type[C], **options: Any) -> C:
+    """The one place a profile becomes an :class:`ozon_async.performance.OzonPerformanceClient`
+    (``client_class``, or a subclass; its ``performance_*`` keys; ``options`` are the client's
+    other arguments). Raises :class:`ConfigurationError` when the profile has no Performance
+    credentials."""
+    if not profile.has_performance_credentials:
+        raise ConfigurationError(
+            f"profile {profile.name} has no Performance API credentials: set "
+            "performance_client_id and performance_client_secret (or "
+            "performance_access_token), or OZON_PERFORMANCE_CLIENT_ID and "
+            "OZON_PERFORMANCE_CLIENT_SECRET"
+        )
+    return client_class(**{**profile.performance_kwargs(), **options})
 
 
 def is_ozon_url(url: str) -> bool:

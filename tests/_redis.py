@@ -168,6 +168,7 @@ class MockProcess:
             "10",
             "--rate-limit",
             str(self.rate_limit),
+            "--any-key",  # the workers use their own Client-Id and key
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
         )

@@ -121,7 +121,8 @@ async def sandbox_env(
     sandbox links to, at ``127.0.0.1``, another host); ``sandbox`` are :class:`Sandbox` options.
     """
     clock = WiredClock()
-    server = Sandbox(seed=1, clock=clock, **(sandbox or {}))
+    options = {"client_id": "123456", "api_key": "secret-api-key", **(sandbox or {})}
+    server = Sandbox(seed=1, clock=clock, **options)
     seen: list[dict[str, str]] = []
 
     @web.middleware

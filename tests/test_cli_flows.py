@@ -19,6 +19,7 @@ from ozon_async.testing import Sandbox, ScaledClock
 from ozon_async.testing._state import Product
 from tests.test_cli import (
     ANSI,
+    CLIENT_ID,
     SECRET,
     ServedMock,
     api_env,
@@ -41,7 +42,8 @@ class ServedShop(ServedMock):
 
         async def boot() -> Sandbox:
             clock = ScaledClock(start=datetime(2026, 1, 31, 12, tzinfo=timezone.utc))
-            return await Sandbox(seed=3, clock=clock, products=400).start()
+            shop = Sandbox(seed=3, clock=clock, products=400, client_id=CLIENT_ID, api_key=SECRET)
+            return await shop.start()
 
         self.server = asyncio.run_coroutine_threadsafe(boot(), self.loop).result(30)
         return self
@@ -165,7 +167,7 @@ def test_stocks_push_checks_every_row_first_and_sends_nothing_if_one_is_bad(
     proc = run("stocks", "push", str(source), env=api_env(tmp_path, shop))
     out, err = text(proc)
     assert proc.returncode == 2 and out == ""
-    assert "4 invalid row(s)" in err and "nothing was sent" in err
+    assert "4 invalid rows" in err and "nothing was sent" in err
     assert "line 3: " in err and "warehouse_id" in err.split("line 3: ")[1].splitlines()[0]
     assert re.search(r"line 4: stock: Expected `int`", err)
     assert "line 5: one of `offer_id`, `product_id` is required" in err  # the model says so
@@ -241,6 +243,18 @@ def test_prices_push_reads_stdin_and_reports_ozons_per_item_codes(
         "old_price": "1990.00",
     }
     assert a.price == "1490.00" and b.price != "0.00"
+
+
+def test_a_push_with_no_failures_prints_nothing_on_stdout(
+    tmp_path: Path, shop: ServedMock, products: Products
+) -> None:
+    (a,) = products.take(1)
+    data = f"offer_id,price\n{a.offer_id},990.00\n"
+    proc = run("prices", "push", "-", env=api_env(tmp_path, shop), input=data.encode())
+    out, err = text(proc)
+    assert proc.returncode == 0, err
+    assert out == ""  # no CSV header alone
+    assert "1 item in 1 request: 1 applied, 0 failed" in err
 
 
 # ---------------------------------------------------------------------- report postings

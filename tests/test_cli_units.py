@@ -6,12 +6,13 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ozon_async import OPERATIONS, RequestValidationError
 from ozon_async.cli import _ops
-from ozon_async.cli._call import json_path, prepare_body
+from ozon_async.cli._call import prepare_body
 from ozon_async.cli._input import BodyError, parse_body, parse_pair
 from ozon_async.cli._output import CsvWriter, JsonLinesWriter, cell, flatten
 
@@ -112,14 +113,51 @@ def test_prepare_body_validates_like_a_typed_call() -> None:
         prepare_body(get, {"a": 1})
 
 
-def test_json_path_uses_the_json_names() -> None:
+def _struct_info(info: Any) -> Any:
+    import msgspec.inspect as mi
+
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    if isinstance(info, mi.StructType):
+        return info
+    if isinstance(info, mi.UnionType):
+        for t in info.types:
+            found = _struct_info(t)
+            if found is not None:
+                return found
+    return None
+
+
+def _json_names(type_: Any, attrs: tuple[str, ...]) -> list[str]:
+    """The JSON names along a path of model attribute names (``with_`` -> ``with``)."""
+    import msgspec.inspect as mi
+
+    info: Any = mi.type_info(type_) if type_ is not None else None
+    out: list[str] = []
+    for attr in attrs:
+        struct = _struct_info(info) if info is not None else None
+        field = next((f for f in struct.fields if f.name == attr), None) if struct else None
+        if field is None:
+            out.append(attr)
+            info = None
+        else:
+            out.append(field.encode_name)
+            info = field.type
+    return out
+
+
+def test_items_paths_use_the_json_names() -> None:
+    """The catalogue's items path (what ``--all`` writes) is the answer model's JSON names of the
+    typed paginator's attribute path, for every paginated operation."""
+    from ozon_async import _catalog
+
     op = OPERATIONS["POST /v4/posting/fbs/list"]
     assert op.pagination is not None
-    assert json_path(op.response_type, op.pagination.items) == ["postings"]
-    assert json_path(op.request_type, ("with_", "barcodes")) == ["with", "barcodes"]
+    assert _catalog.items_path(op) == ["postings"]
+    assert _json_names(op.request_type, ("with_", "barcodes")) == ["with", "barcodes"]
     for o in OPERATIONS.values():  # every paginated operation's item path resolves in its model
         if o.pagination is not None and o.response_type is not None:
-            assert len(json_path(o.response_type, o.pagination.items)) == len(o.pagination.items)
+            assert _catalog.items_path(o) == _json_names(o.response_type, o.pagination.items), o.key
 
 
 # ---------------------------------------------------------------------- output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,8 @@ def test_every_operation_is_a_method_with_a_full_docstring() -> None:
         flat = " ".join(doc.split())
         if op.removed:
             assert f"Removed: Ozon's reference no longer lists it (since {op.removed})" in flat, key
-        if op.title_ru:  # wrapped lines may break a title at a hyphen
-            assert "".join(op.title_ru.split()) in "".join(doc.split()), key
+        if op.title_ru:  # Russian titles are Operation data for search, not tooltip text
+            assert "".join(op.title_ru.split()) not in "".join(doc.split()), key
         if op.pagination:
             assert hasattr(method, "iter") and hasattr(method, "pages"), key
             assert "Paginated" in doc, key
@@ -123,11 +124,17 @@ def test_every_operation_is_a_method_with_a_full_docstring() -> None:
             assert f"{op.rate_limit.requests} requests per" in doc, key
 
 
-def test_docstrings_carry_the_chinese_title() -> None:
+def test_docstrings_are_english_and_titles_are_searchable_data() -> None:
+    from ozon_async import _catalog
+
     client = OzonClient("1", "k")
     doc = inspect.getdoc(client.posting.fbs_list_v3) or ""
-    assert "货件列表" in doc
-    assert "(Ozon docs: 货件列表 / Список отправлений)" in doc
+    assert "货件列表" not in doc and "Список отправлений" not in doc
+    assert "Ozon docs" not in doc
+    op = OPERATIONS["POST /v3/posting/fbs/list"]
+    assert _catalog.title_zh(op) == "货件列表"
+    assert op.title_ru == "Список отправлений"
+    assert op in _catalog.search("货件列表") and op in _catalog.search("Список отправлений")
     # a removed operation that is not deprecated names the successor in its Removed line
     doc = " ".join((inspect.getdoc(client.question.top_sku_underscore_v1) or "").split())
     assert (
@@ -189,3 +196,31 @@ n: [1_000, .inf, -.5e3]
     assert yamlload.load(sample) == yaml.load(sample, Loader=loader)
     data = SPEC_PATH.read_bytes()
     assert yamlload.load(data) == yaml.load(data, Loader=loader)
+
+
+_NOT_ENGLISH = re.compile(r"[\u0400-\u04FF\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def test_generated_docstrings_carry_english_text_only() -> None:
+    """No Cyrillic or CJK text in any docstring of the generated modules (Seller and
+    Performance): titles in other languages are data (the catalogue), not IDE tooltips."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "ozon_async"
+    dirs = ["resources", "types", "performance/resources", "performance/types"]
+    found = []
+    scanned = 0
+    for sub in dirs:
+        for path in sorted((root / sub).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (
+                    isinstance(node, ast.Expr)
+                    and isinstance(node.value, ast.Constant)
+                    and isinstance(node.value.value, str)
+                ):
+                    continue
+                scanned += 1
+                if _NOT_ENGLISH.search(node.value.value):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert scanned > 1000  # the docstrings were read
+    assert not found, found[:10]

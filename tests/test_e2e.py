@@ -27,7 +27,7 @@ from ozon_async import (
     RateLimitError,
     ServerError,
 )
-from ozon_async.testing import MockOzon, MockOzonServer, Sandbox
+from ozon_async.testing import SANDBOX_API_KEY, SANDBOX_CLIENT_ID, MockOzon, MockOzonServer, Sandbox
 
 STOCKS = [{"offer_id": "A-1", "stock": 5, "warehouse_id": 1020000089903000}]
 
@@ -69,7 +69,7 @@ async def test_every_operation_end_to_end(shared_sandbox: Sandbox, key: str) -> 
     sandbox = shared_sandbox
     sandbox.reset()
     async with OzonClient(
-        "123456", "test-api-key", base_url=sandbox.url, limiter=InProcessRateLimiter()
+        SANDBOX_CLIENT_ID, SANDBOX_API_KEY, base_url=sandbox.url, limiter=InProcessRateLimiter()
     ) as client:
         method = getattr(getattr(client, op.group), op.name)
         with warnings.catch_warnings():
@@ -83,7 +83,7 @@ async def test_every_operation_end_to_end(shared_sandbox: Sandbox, key: str) -> 
     else:
         assert isinstance(result, op.response_type)
     (seen,) = sandbox.requests_for(op.path)
-    assert seen.client_id == "123456"
+    assert seen.client_id == SANDBOX_CLIENT_ID
     if op.request_content_type == "multipart/form-data":
         assert seen.headers["Content-Type"].startswith("multipart/form-data; boundary=")
     assert seen.headers["Api-Key"] == "***"
@@ -178,7 +178,7 @@ async def test_circuit_open_waits_or_fails_fast(ozon_mock: MockOzon) -> None:
 async def test_server_enforces_the_global_limit_and_the_client_respects_it() -> None:
     async with MockOzonServer(rate_limit=20) as server:
         async with OzonClient(
-            "9", "k", base_url=server.url, rate_limit=None, max_retries=0
+            server.client_id, server.api_key, base_url=server.url, rate_limit=None, max_retries=0
         ) as greedy:
             results = await asyncio.gather(
                 *[greedy.roles.list_v1() for _ in range(30)], return_exceptions=True
@@ -188,7 +188,7 @@ async def test_server_enforces_the_global_limit_and_the_client_respects_it() -> 
         server.reset()
         limiter = InProcessRateLimiter()
         async with OzonClient(
-            "9", "k", base_url=server.url, rate_limit=20, limiter=limiter
+            server.client_id, server.api_key, base_url=server.url, rate_limit=20, limiter=limiter
         ) as polite:
             await asyncio.gather(*[polite.roles.list_v1() for _ in range(30)])
         assert len(server.requests) == 30  # nothing was refused, nothing resent
@@ -202,7 +202,7 @@ async def test_per_method_limit_is_enforced_by_the_server() -> None:
         "dimension": ["day"],
         "limit": 10,
     }
-    headers = {"Client-Id": "9", "Api-Key": "k"}
+    headers = {"Client-Id": SANDBOX_CLIENT_ID, "Api-Key": SANDBOX_API_KEY}
     async with MockOzonServer() as server, aiohttp.ClientSession() as s:
         statuses = []
         for _ in range(2):  # the spec allows one call a minute
@@ -273,7 +273,12 @@ async def test_paginators_walk_every_style_to_the_end(
     count: Any,
 ) -> None:
     op = OPERATIONS[key]
-    async with OzonClient("7", "k", base_url=small_server.url, limiter=InProcessRateLimiter()) as c:
+    async with OzonClient(
+        SANDBOX_CLIENT_ID,
+        SANDBOX_API_KEY,
+        base_url=small_server.url,
+        limiter=InProcessRateLimiter(),
+    ) as c:
         method = getattr(getattr(c, op.group), op.name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -317,7 +322,9 @@ async def test_command_line_server() -> None:
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         url = line.split(" on ", 1)[1].split()[0]
-        async with OzonClient("1", "k", base_url=url, limiter=InProcessRateLimiter()) as c:
+        async with OzonClient(
+            SANDBOX_CLIENT_ID, SANDBOX_API_KEY, base_url=url, limiter=InProcessRateLimiter()
+        ) as c:
             items = [w async for w in c.warehouse.list_v2.iter(limit=2)]
             posting = await c.posting.fbs_list_v4(
                 limit=1, filter={"since": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}

@@ -86,7 +86,7 @@ def test_first_use_loads_what_it_needs_and_works() -> None:
 
         async def main():
             async with MockOzonServer() as server, OzonClient(
-                "1", "key", base_url=server.url
+                server.client_id, server.api_key, base_url=server.url
             ) as client:
                 answer = await client.roles.list_v1()   # the default (aiohttp) transport
                 assert isinstance(answer, RolesListV1Response), answer
@@ -164,3 +164,33 @@ def test_debug_logging_configured_after_the_import_is_honoured() -> None:
         """
     )
     assert "ozon_async DEBUG POST /v1/roles -> 200 (attempt 1" in out.stderr
+
+
+def test_the_sandbox_and_entry_points_need_no_pytest() -> None:
+    """What a user installs without the dev tools: pytest and pytest-asyncio cannot be imported,
+    and the test kit, the sandbox and the entry points' modules still load and work (only the
+    pytest plugin module, which pytest itself loads, imports them)."""
+    run(
+        """
+        import sys
+        sys.modules["pytest"] = None            # `import pytest` now raises ImportError
+        sys.modules["pytest_asyncio"] = None
+
+        import asyncio
+        from ozon_async.testing import Sandbox, ManualClock, OzonSandbox, MockOzon
+        import ozon_async.testing.__main__
+        import ozon_async.mcp, ozon_async.cli
+
+        async def main():
+            async with Sandbox(seed=1) as sandbox, sandbox.client() as client:
+                assert (await client.warehouse.list_v2(limit=1)).warehouses
+
+        asyncio.run(main())
+        try:
+            import ozon_async.testing.pytest_plugin
+        except ImportError:
+            pass
+        else:
+            raise AssertionError("the plugin module should need pytest")
+        """
+    )

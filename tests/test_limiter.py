@@ -302,7 +302,7 @@ async def test_a_limiter_written_as_the_readme_shows_works_with_the_client() -> 
     exec(compile(code, "README.md", "exec"), namespace)
     limiter = namespace["EvenPacer"]()  # type: ignore[operator]
     async with (
-        MockOzonServer(rate_limit=50.0) as server,
+        MockOzonServer(rate_limit=50.0, client_id="4242", api_key="key") as server,
         OzonClient("4242", "key", base_url=server.url, limiter=limiter, max_retries=0) as client,
     ):
         start = time.monotonic()

@@ -58,7 +58,8 @@ class Session:
 
 @pytest.fixture
 async def mock() -> AsyncIterator[MockOzonServer]:
-    async with MockOzonServer() as server:
+    # the tests serve several shops (Client-Ids and keys) from one mock
+    async with MockOzonServer(any_key=True) as server:
         yield server
 
 

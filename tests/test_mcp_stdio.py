@@ -107,7 +107,7 @@ async def test_stdio_server_with_the_in_process_sandbox() -> None:
 
 
 async def test_stdio_server_with_a_profile_never_shows_the_key(tmp_path: Path) -> None:
-    async with MockOzonServer() as mock:
+    async with MockOzonServer(client_id="4242", api_key=KEY) as mock:
         config = tmp_path / "config.toml"
         config.write_text(
             f'[profiles.shop]\nclient_id = "4242"\napi_key = "{KEY}"\nbase_url = "{mock.url}"\n'

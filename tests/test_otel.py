@@ -93,8 +93,8 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 def client_for(sandbox: Sandbox, telemetry: Telemetry) -> OzonClient:
     return OzonClient(
-        "123456",
-        "otel-test-key",
+        sandbox.client_id,
+        sandbox.api_key,
         base_url=sandbox.url,
         limiter=InProcessRateLimiter(),
         event_hooks=telemetry.hooks,

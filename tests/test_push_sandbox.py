@@ -59,7 +59,7 @@ async def test_stock_update_and_shipment_arrive_as_typed_events(
     r, seen = receiver
     async with Sandbox(seed=3, push_url=f"http://127.0.0.1:{r.port}/ozon") as sb:
         assert sb.pusher is not None and sb.pusher.ping_errors == []
-        async with OzonClient("1", "key", base_url=sb.url) as client:
+        async with OzonClient(sb.client_id, sb.api_key, base_url=sb.url) as client:
             wid = sorted(sb.state.warehouses)[0]
             p = live_product(sb)
             answer = await client.products.stocks_v2(
@@ -97,7 +97,7 @@ async def test_cancellation_import_and_chat(receiver: tuple[PushReceiver, list[A
     r, seen = receiver
     clock = ManualClock()
     async with Sandbox(seed=4, clock=clock, push_url=f"http://127.0.0.1:{r.port}/") as sb:
-        async with OzonClient("1", "key", base_url=sb.url, clock=clock) as client:
+        async with OzonClient(sb.client_id, sb.api_key, base_url=sb.url, clock=clock) as client:
             number = sb.place_order([live_product(sb).offer_id])
             await client.posting.fbs_cancel_v2(
                 posting_number=number, cancel_reason_id=352, cancel_reason_message="out of stock"
@@ -208,7 +208,7 @@ async def test_the_ping_at_start_is_checked_like_ozons_url_check(
 
 async def test_nothing_is_sent_without_a_push_url() -> None:
     async with Sandbox(seed=1) as sb:
-        async with OzonClient("1", "key", base_url=sb.url) as client:
+        async with OzonClient(sb.client_id, sb.api_key, base_url=sb.url) as client:
             number = sb.place_order([live_product(sb).offer_id])
             await client.posting.fbs_cancel_v2(posting_number=number, cancel_reason_id=352)
         assert sb.pusher is None and sb.pushes == []
@@ -246,11 +246,18 @@ async def test_the_command_line_sandbox_pushes_to_the_command_line_receiver(
         )  # fmt: skip
         port = int(line.split("http://127.0.0.1:")[1].split()[0])
         line = await start(
-            "ozon_async.testing", "--port", "0", "--push-url", f"http://127.0.0.1:{port}/"
+            "ozon_async.testing",
+            "--port",
+            "0",
+            "--push-url",
+            f"http://127.0.0.1:{port}/",
+            "--any-key",
         )
         sandbox = line.split(" on ")[1].split()[0]
         assert procs[1].stdout is not None
         ping = await asyncio.wait_for(asyncio.to_thread(procs[1].stdout.readline), 30)
+        while "ping" not in ping and ping:  # after the line of the credentials it accepts
+            ping = await asyncio.wait_for(asyncio.to_thread(procs[1].stdout.readline), 30)
         assert "ping: answered correctly" in ping
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{sandbox}/__admin/state", json={}) as resp:

@@ -97,7 +97,7 @@ def prefix() -> str:
 
 @pytest.fixture
 async def mock() -> AsyncIterator[MockOzonServer]:
-    async with MockOzonServer(rate_limit=50.0) as server:
+    async with MockOzonServer(rate_limit=50.0, client_id="4242", api_key="key") as server:
         yield server
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 
 from ozon_async import OPERATIONS, BadRequestError, InProcessRateLimiter, NotFoundError, OzonClient
@@ -23,8 +24,8 @@ WIDE = {"since": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
 
 def _client(sandbox: Sandbox, clock: Any, **kwargs: Any) -> OzonClient:
     return OzonClient(
-        "123456",
-        "test-api-key",
+        sandbox.client_id,
+        sandbox.api_key,
         base_url=sandbox.url,
         clock=clock,
         limiter=InProcessRateLimiter(clock=clock),
@@ -373,7 +374,10 @@ async def test_stock_report_is_a_real_xlsx(ozon_sandbox: OzonSandbox) -> None:
 # ------------------------------------------------------------------------ auth
 async def test_oauth_bearer_token_is_accepted_and_limited_per_token() -> None:
     clock = ManualClock()
-    async with Sandbox(clock=clock, rate_limit=2) as sandbox, aiohttp.ClientSession() as s:
+    async with (
+        Sandbox(clock=clock, rate_limit=2, any_key=True) as sandbox,
+        aiohttp.ClientSession() as s,
+    ):
         url = sandbox.url + "/v1/roles"
         statuses = []
         for token in ("token-a", "token-a", "token-a", "token-b"):
@@ -418,6 +422,33 @@ async def test_every_answer_is_realistic_and_the_same_for_the_same_seed(
         assert body == second[key].replace(s2.url.encode(), s1.url.encode()), key
     other = Sandbox(seed=43, clock=ManualClock())
     assert set(other.state.postings) != set(s1.state.postings)
+    # ranges are consistent: a start is never after its end (timetable_from/_to, since/to...)
+    checked = 0
+    for key, body in first.items():
+        if body[:1] in (b"{", b"["):
+            checked += _check_ranges(msgspec.json.decode(body), key)
+    assert checked > 50
+
+
+def _check_ranges(value: Any, where: str) -> int:
+    """How many range ends were seen; fails on a start after its end."""
+    from ozon_async.testing._data import order_ranges
+
+    found = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ends = [k for k in node if k.endswith(("_to", "_end", "_max")) or k == "to"]
+            if ends:
+                ordered = dict(node)
+                order_ranges(ordered)
+                assert ordered == node, f"{where}: a range is out of order in {node}"
+                found += len(ends)
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return found
 
 
 async def test_generated_answers_follow_the_request(ozon_sandbox: OzonSandbox) -> None:
@@ -451,12 +482,22 @@ def test_the_readme_example_runs_as_written(tmp_path: Any) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     start = readme.index("# test_my_shop.py")
     (tmp_path / "test_my_shop.py").write_text(readme[start : readme.index("```", start)])
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'
-        'asyncio_default_fixture_loop_scope = "function"\n'
-    )
+    # the README's pytest configuration, as written; warnings are errors (a deprecation
+    # warning from pytest-asyncio about its configuration would fail the run)
+    config = readme.index("```toml\n[tool.pytest.ini_options]") + len("```toml\n")
+    (tmp_path / "pyproject.toml").write_text(readme[config : readme.index("```", config)])
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_shop.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-W",
+            "error",
+            "-p",
+            "no:cacheprovider",
+            "test_my_shop.py",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -472,3 +513,32 @@ def test_every_state_backed_operation_is_in_the_spec() -> None:
 
     for key in [*HANDLERS, *NEEDS, *PREPARE]:
         assert key in OPERATIONS, key
+
+
+async def test_a_wrong_key_is_refused_as_ozon_refuses_it() -> None:
+    """Only the sandbox's own credentials pass; a wrong key gets Ozon's 401 answer, so that a
+    client's handling of a revoked key can be tested without fault injection."""
+    from ozon_async import AuthenticationError
+
+    async with Sandbox(seed=1) as sandbox:
+        async with sandbox.client(rate_limit=None) as good:
+            assert (await good.warehouse.list_v2(limit=1)).warehouses
+        for client_id, key in ((sandbox.client_id, "wrong"), ("999", sandbox.api_key)):
+            async with OzonClient(client_id, key, base_url=sandbox.url, max_retries=0) as bad:
+                with pytest.raises(AuthenticationError) as info:
+                    await bad.warehouse.list_v2(limit=1)
+            assert info.value.status == 401 and info.value.code == 16
+            assert info.value.message == "Invalid Api-Key, please check the key and try again"
+        async with OzonClient(
+            access_token="not-the-token", base_url=sandbox.url, max_retries=0
+        ) as bad_token:
+            with pytest.raises(AuthenticationError):
+                await bad_token.warehouse.list_v2(limit=1)
+        async with OzonClient(
+            access_token=sandbox.access_token, base_url=sandbox.url
+        ) as good_token:
+            assert (await good_token.warehouse.list_v2(limit=1)).warehouses
+    async with Sandbox(seed=1, any_key=True) as open_sandbox:
+        async with OzonClient("1", "anything", base_url=open_sandbox.url) as anyone:
+            assert (await anyone.warehouse.list_v2(limit=1)).warehouses
+        assert "any Client-Id" in open_sandbox.credentials_text()

@@ -336,3 +336,35 @@ def test_an_imported_operation_gets_the_switch_off_day_ozon_states() -> None:
     op = spec["paths"]["/v1/draft/create/info"]["post"]
     assert op["deprecated"] is True
     assert op["x-ozon-sunset"] == "2026-03-16"
+
+
+def test_a_type_used_by_several_groups_is_not_named_after_one_operation() -> None:
+    """Rule 4: the spec's shared types carry names of their own meaning; giving one back an
+    operation's name (the timeslot argument typed ``FinanceCashFlowStatementListRequestDate``,
+    or a versionless ``PostingFbsProductCancelRequestItem`` in ``draft``) is a violation."""
+    spec = specio.load()
+    assert names.violations(spec) == []
+    groups = names.groups_of(spec)
+    users = names.users(spec)
+    for new, old in (
+        ("DateTimeRange", "FinanceCashFlowStatementListRequestDate"),
+        ("SkuQuantity", "PostingFbsProductCancelRequestItem"),
+        ("CancelReason", "PostingFbsCancelReasonListResponseResult"),
+    ):
+        assert len({groups[o] for o in users[new]}) > 1, new  # used across groups
+        broken = copy.deepcopy(spec)
+        names.apply_renames(broken, {new: old})
+        assert any(v.startswith(f"{old}: used by the groups") for v in names.violations(broken))
+
+
+def test_no_performance_type_used_by_several_groups_is_named_after_one_operation() -> None:
+    """Rule 4 holds for the Performance API's spec too (``StatisticsSubmitResponse``, the answer
+    of the statistics and vendor groups' report requests, is ``ReportAcceptedResponse``)."""
+    spec = specio.load(Path(__file__).resolve().parent.parent / "spec" / "performance.yaml")
+    groups, bare, users = names.groups_of(spec), names.bare_operation_names(spec), names.users(spec)
+    shared = [
+        n for n in spec["components"]["schemas"] if len({groups[o] for o in users.get(n, ())}) > 1
+    ]
+    assert "ReportAcceptedResponse" in shared
+    assert [n for n in shared if names.named_after_operation(n, bare)] == []
+    assert names.named_after_operation("StatisticsSubmitResponse", bare) == "statistics_submit"

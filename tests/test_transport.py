@@ -244,6 +244,17 @@ async def test_connection_refused_is_resent_even_for_a_write(clock: InstantClock
             await c.products.stocks_v2(stocks=STOCKS)
     assert info.value.sent is False
     assert len([s for s in clock.sleeps if s > 0]) == 2
+    # an http:// connection says nothing of TLS ("ssl:default" is aiohttp's TLS setting)
+    assert "ssl:" not in str(info.value) and "Cannot connect to host" in str(info.value)
+
+
+async def test_one_attempt_is_said_in_the_singular(clock: InstantClock) -> None:
+    server = await RawServer(lambda r: Reply(json={})).start()
+    url = server.url
+    await server.stop()
+    async with make_client(url, clock, max_retries=0) as c:
+        with pytest.raises(APIConnectionError, match="gave up after 1 attempt \\(max_retries=0"):
+            await c.products.stocks_v2(stocks=STOCKS)
 
 
 @pytest.mark.parametrize(

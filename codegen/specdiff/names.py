@@ -20,6 +20,12 @@ The rule, for every named schema of the spec:
    ``/v4/posting/fbs/list`` and ``/v4/posting/fbs/unfulfilled/list`` -> ``PostingFbsFilter``), or,
    when the paths share no word, its name without version markers. A better noun can be given with
    ``--rename Old=New``; a compliant name is never changed again.
+4. A schema used by operations of more than one client group (``client.<group>``) is not named
+   after one operation, with or without its version (``<Op>Request...``, ``<Op>Response...``):
+   ``PostingFbsProductCancelRequestItem`` used by ``draft`` and ``posting`` is ``SkuQuantity``.
+   The rule cannot invent such a noun: ``--normalize-names`` reports the schema and a name of its
+   own meaning is given with ``--rename Old=New`` (``DateTimeRange``, ``CancelReason``,
+   ``OrderNumberRequest``); the renamed schema in the spec is the record of that choice.
 """
 
 from __future__ import annotations
@@ -128,6 +134,31 @@ def begins_with_operation(name: str, op_names: set[str]) -> str | None:
     return None
 
 
+def groups_of(spec: dict[str, Any]) -> dict[str, str]:
+    """operationId -> the client group of the operation (``client.<group>``)."""
+    from codegen.naming import python_names
+
+    return {op["operationId"]: python_names(p, op)[0] for _m, p, op in operations(spec)}
+
+
+def bare_operation_names(spec: dict[str, Any]) -> dict[str, str]:
+    """An operation's CamelCase name without its version (``PostingFbsProductCancel``) ->
+    its operationId."""
+    return {re.sub(r"V\d+$", "", op_camel(op)): op["operationId"] for *_x, op in operations(spec)}
+
+
+def named_after_operation(name: str, bare: dict[str, str]) -> str | None:
+    """The operation ``name`` is derived from, version or not (``<Op>Request...``,
+    ``<Op>Response...``, ``<Op>V2...``, or ``<Op>`` itself), if any: a type used by several
+    groups must not carry one operation's name."""
+    best: str | None = None
+    for b in bare:
+        derived = name.startswith(b) and re.match(r"(Request|Response|V\d|$)", name[len(b) :])
+        if derived and (best is None or len(b) > len(best)):
+            best = b
+    return bare[best] if best is not None else None
+
+
 # ---------------------------------------------------------------------- rule 1: split sides
 def split_sides(spec: dict[str, Any]) -> dict[str, str]:
     """Give the request side its own copy of every schema both sides use; returns old -> copy."""
@@ -229,7 +260,7 @@ def neutral_name(
         if len(set(ws)) != 1:
             break
         common.append(ws[0])
-    rest = Counter()
+    rest: Counter[str] = Counter()
     for _p, op in user_ops:
         d = derived.get(op["operationId"])
         oc = op_camel(op)
@@ -315,6 +346,7 @@ def normalize(spec: dict[str, Any], renames: dict[str, str] | None = None) -> di
     ops = {op["operationId"]: (p, op) for _m, p, op in operations(spec)}
     op_names = {op_camel(op) for _p, op in ops.values()}
     use = users(spec)
+    group, bare = groups_of(spec), bare_operation_names(spec)
     derived_by_op = {oid: derived_names(spec, op) for oid, (_p, op) in ops.items()}
     target: dict[str, str] = {}
     for name in sorted(schemas):
@@ -326,7 +358,10 @@ def normalize(spec: dict[str, Any], renames: dict[str, str] | None = None) -> di
         u = sorted(use.get(name, set()))
         if len(u) == 1:
             target[name] = derived_by_op[u[0]].get(name, name)
-        elif len(u) > 1 and begins_with_operation(name, op_names):
+        elif len(u) > 1 and (
+            begins_with_operation(name, op_names)
+            or (len({group[o] for o in u}) > 1 and named_after_operation(name, bare))
+        ):
             derived = {oid: derived_by_op[oid].get(name, "") for oid in u}
             target[name] = neutral_name(name, [ops[oid] for oid in u], derived)
         else:
@@ -369,6 +404,7 @@ def violations(spec: dict[str, Any]) -> list[str]:
     ops = {op["operationId"]: op for _m, _p, op in operations(spec)}
     op_names = {op_camel(op) for op in ops.values()}
     use = users(spec)
+    group, bare = groups_of(spec), bare_operation_names(spec)
     derived_by_op = {oid: derived_names(spec, op) for oid, op in ops.items()}
     for name in sorted(schemas):
         if name in FIXED:
@@ -382,4 +418,12 @@ def violations(spec: dict[str, Any]) -> list[str]:
             op = begins_with_operation(name, op_names)
             if op:
                 out.append(f"{name}: shared by {len(u)} operations but named after {op}")
+                continue
+            groups = sorted({group[o] for o in u})
+            after = named_after_operation(name, bare) if len(groups) > 1 else None
+            if after:
+                out.append(
+                    f"{name}: used by the groups {', '.join(groups)} but named after {after} "
+                    "(give it a name of its own meaning with --rename)"
+                )
     return out

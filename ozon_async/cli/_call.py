@@ -22,11 +22,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
+from ozon_async import _catalog
 from ozon_async._codec import build_request, merge_extra_body
 from ozon_async._exceptions import OzonError, RequestValidationError
 from ozon_async._operation import Operation
 from ozon_async._pagination import iter_pages
-from ozon_async._path import dig
 from ozon_async._request import (
     MULTIPART,
     Prepared,
@@ -49,7 +49,6 @@ __all__ = [
     "call_once",
     "describe_body",
     "export_all",
-    "json_path",
     "prepare_body",
     "print_json",
 ]
@@ -143,7 +142,8 @@ def _note_deprecated(session: Session, op: Operation) -> None:
 
 def _log_response(session: Session, resp: APIResponse[Any]) -> None:
     session.log(
-        f"{resp.method} {resp.path}: answered {resp.status} after {resp.attempts} attempt(s), "
+        f"{resp.method} {resp.path}: answered {resp.status} after "
+        f"{resp.attempts} attempt{'' if resp.attempts == 1 else 's'}, "
         f"{len(resp.content):,} bytes of {resp.content_type or '-'}, trace {resp.trace_id or '-'}"
     )
 
@@ -172,6 +172,10 @@ def print_json(data: bytes, *, pretty: bool, stream: IO[str] | None = None) -> N
         return
     out.write(text + "\n")
     out.flush()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 # What JSON encoders leave as they are although a terminal may act on it: DEL and C1 controls.
@@ -259,37 +263,22 @@ def _log_error(session: Session, exc: BaseException) -> None:
 
 
 # ---------------------------------------------------------------------- --all
-def _struct_info(info: Any) -> Any:
-    import msgspec.inspect as mi
-
-    while isinstance(info, mi.Metadata):
-        info = info.type
-    if isinstance(info, mi.StructType):
-        return info
-    if isinstance(info, mi.UnionType):
-        for t in info.types:
-            found = _struct_info(t)
-            if found is not None:
-                return found
-    return None
+def _dig(data: Any, path: list[str]) -> Any:
+    for name in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(name)
+    return data
 
 
-def json_path(type_: Any, attrs: tuple[str, ...]) -> list[str]:
-    """The JSON names along a path of model attribute names (``with_`` -> ``with``)."""
-    import msgspec.inspect as mi
-
-    info: Any = mi.type_info(type_) if type_ is not None else None
-    out: list[str] = []
-    for attr in attrs:
-        struct = _struct_info(info) if info is not None else None
-        field = next((f for f in struct.fields if f.name == attr), None) if struct else None
-        if field is None:
-            out.append(attr)
-            info = None
-        else:
-            out.append(field.encode_name)
-            info = field.type
-    return out
+def _attr(obj: Any, path: tuple[str, ...] | None) -> Any:
+    if path is None:
+        return None
+    for name in path:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
 
 
 @dataclass
@@ -298,17 +287,6 @@ class ExportOptions:
     out: Path | None
     csv_sample: int
     progress: bool
-
-
-def _request_names(op: Operation) -> dict[str, str]:
-    """Python attribute name -> JSON name of the request's top-level fields, where they differ."""
-    if op.request_type is None:
-        return {}
-    return {
-        f.name: f.encode_name
-        for f in msgspec.structs.fields(op.request_type)
-        if f.name != f.encode_name
-    }
 
 
 async def export_all(
@@ -320,24 +298,19 @@ async def export_all(
     extra_body: Mapping[str, Any] | None = None,
 ) -> int:
     """Walk every page of a paginated operation, writing its items as JSON Lines or CSV."""
-    pagination = op.pagination
+    pagination = _catalog.json_walker(op)
     assert pagination is not None
     _note_deprecated(session, op)
-    json_of = _request_names(op)
-    # Start from the body the typed call would send (values converted by the request model),
-    # with the position and page-size fields under the names the paginator uses.
+    # Start from the body the typed call would send (values converted by the request model);
+    # the walker and the pages speak JSON names.
     start: dict[str, Any] = {}
     if op.request_type is not None:
         start = msgspec.to_builtins(build_request(op.key, op.request_type, dict(body or {})))
-    for name in (pagination.position, pagination.limit):
-        if name is not None and name in json_of and json_of[name] in start:
-            start[name] = start.pop(json_of[name])
-    items_path = json_path(op.response_type, pagination.items)
+    items_path = _catalog.items_path(op)
     last: dict[str, Any] = {}
 
     async def fetch(**kwargs: Any) -> Any:
-        fields = {json_of.get(k, k): v for k, v in kwargs.items()}
-        resp = await send_prepared(client, op, prepare_body(op, fields, extra_body))
+        resp = await send_prepared(client, op, prepare_body(op, kwargs, extra_body))
         _log_response(session, resp)
         last["raw"] = resp.json()
         return resp.parse(op.response_type) if op.response_type is not None else last["raw"]
@@ -360,12 +333,12 @@ async def export_all(
     try:
         with progress:
             async for page in iter_pages(fetch, pagination, start):
-                items = dig(last.get("raw"), items_path)
+                items = _dig(last.get("raw"), items_path)
                 if not isinstance(items, list):
                     items = [] if items is None else [items]
                 writer.write_many(items)
                 writer.flush()
-                total = dig(page, pagination.total)
+                total = _attr(page, pagination.total)
                 progress.page(len(items), total if isinstance(total, int) else None)
     except asyncio.CancelledError:
         outcome = "interrupted"
@@ -390,7 +363,8 @@ async def export_all(
         closed = outcome.endswith("output was closed")
         if session.conn.verbose or (not closed and (outcome != "done" or options.out is not None)):
             session.say(
-                f"ozon: {outcome}: {writer.rows:,} items from {progress.pages:,} pages "
+                f"ozon: {outcome}: {_count(writer.rows, 'item')} from "
+                f"{_count(progress.pages, 'page')} "
                 f"written{where} in {progress.elapsed:.1f} s"
             )
     return code

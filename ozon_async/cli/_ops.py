@@ -5,15 +5,12 @@ Everything here is generic over :data:`ozon_async.OPERATIONS`; nothing names an 
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
-from collections.abc import Iterable
-from functools import cache, lru_cache
-from importlib import resources
-from typing import Any
+from functools import lru_cache
 
-from ozon_async import _ru
+from ozon_async import _catalog
+from ozon_async._catalog import dotted
 from ozon_async._operation import Operation
 from ozon_async.resources._registry import OPERATIONS
 
@@ -28,15 +25,11 @@ __all__ = [
 ]
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_SELLER = (_catalog.SELLER,)
 
 
 class UnknownOperation(LookupError):
     """No operation matches; the message lists the closest names."""
-
-
-def dotted(op: Operation) -> str:
-    """``group.name``: how the command line (and ``client.<group>.<name>``) names it."""
-    return f"{op.group}.{op.name}"
 
 
 @lru_cache(maxsize=1)
@@ -44,114 +37,29 @@ def _by_dotted() -> dict[str, Operation]:
     return {dotted(op): op for op in OPERATIONS.values()}
 
 
-@lru_cache(maxsize=1)
-def _titles_zh() -> dict[str, str]:
-    """``"METHOD /path"`` -> the Chinese title (``x-title-zh``) from the packaged spec."""
-    import msgspec
-
-    data = resources.files("ozon_async._spec").joinpath("openapi.json").read_bytes()
-    spec: dict[str, Any] = msgspec.json.decode(data)
-    out: dict[str, str] = {}
-    for path, item in spec.get("paths", {}).items():
-        for method, op in item.items():
-            if isinstance(op, dict) and isinstance(op.get("x-title-zh"), str):
-                out[f"{method.upper()} {path}"] = op["x-title-zh"]
-    return out
-
-
 def title_zh(op: Operation) -> str | None:
-    return _titles_zh().get(op.key)
+    return _catalog.title_zh(op)
 
 
 def find_operation(text: str) -> Operation:
     """An operation by ``group.method``, ``"METHOD /path"``, a bare path (when only one method
-    has it) or its operationId."""
-    query = " ".join(text.split())
-    if not query:
+    has it) or its operationId (the catalogue's :func:`~ozon_async._catalog.find`)."""
+    if not text.strip():
         raise UnknownOperation("no operation given")
-    op = _by_dotted().get(query)
-    if op is not None:
-        return op
-    head, _, rest = query.partition(" ")
-    if head.upper() in _METHODS and rest.startswith("/"):
-        op = OPERATIONS.get(f"{head.upper()} {rest}")
-        if op is not None:
-            return op
-    if query.startswith("/"):
-        matches = [o for o in OPERATIONS.values() if o.path == query]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            keys = ", ".join(f'"{o.key}"' for o in matches)
-            raise UnknownOperation(f"{query} has several methods; name one of {keys}")
-    for o in OPERATIONS.values():
-        if o.operation_id == query:
-            return o
-    names = list(_by_dotted()) + list(OPERATIONS)
-    close = difflib.get_close_matches(query, names, n=5, cutoff=0.6)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise UnknownOperation(f"unknown operation {text!r}{hint} (search with: ozon ops TEXT)")
-
-
-@cache
-def _haystack(op: Operation) -> str:
-    parts = [dotted(op), op.key, op.operation_id, op.summary, title_zh(op) or "", op.title_ru or ""]
-    return _ru.fold(" ".join(parts))
-
-
-@cache
-def _stems_ru(op: Operation) -> frozenset[str]:
-    return _ru.title_stems(op.title_ru)
-
-
-def _matches(word: str, op: Operation) -> bool:
-    """One search word is in the operation's texts; a Russian word also by its stem in the
-    Russian title ("остатков" finds "остатки") or by its English glossary words."""
-    if word in _haystack(op):
-        return True
-    if not _ru.is_cyrillic(word):
-        return False
-    stem = _ru.stem(word)
-    if any(s.startswith(stem) for s in _stems_ru(op)):
-        return True
-    return any(term in _haystack(op) for term in _ru.english_terms(word))
+    try:
+        return _catalog.find(text, _SELLER)
+    except _catalog.OperationNotFound as exc:
+        if exc.ambiguous:
+            raise UnknownOperation(str(exc)) from None
+        raise UnknownOperation(f"{exc} (search with: ozon ops TEXT)") from None
 
 
 def search(
     text: str | None = None, group: str | None = None, include_removed: bool = False
 ) -> list[Operation]:
-    """Operations whose name, path, operationId, English summary, Chinese or Russian title
-    contain every word of ``text`` (case- and ё/е-insensitive; Russian words also by their stem
-    and through the glossary of :mod:`ozon_async._ru`), optionally only those of ``group``.
-    Operations Ozon's reference no longer lists (``Operation.removed``) are left out unless
-    ``include_removed``. Methods named by the text come first, then names containing it, then
-    paths, then the rest (deprecated operations last within each, otherwise registry order)."""
-    ops: Iterable[Operation] = OPERATIONS.values()
-    if not include_removed:
-        ops = [o for o in ops if o.removed is None]
-    if group:
-        wanted = group.replace("-", "_").casefold()
-        ops = [o for o in ops if o.group.casefold() in (wanted, wanted + "_")]
-    words = _ru.fold(text or "").split()
-    found = [o for o in ops if all(_matches(w, o) for w in words)]
-    if words:
-        joined = "_".join(words)
-
-        def rank(o: Operation) -> tuple[int, bool]:
-            name = dotted(o).casefold()
-            if o.name.casefold().startswith(joined) or o.group.casefold() == joined:
-                level = 0
-            elif joined in name:
-                level = 1
-            elif joined.replace("_", "/") in o.path.casefold():
-                level = 2
-            else:
-                level = 3
-            # within a level, current operations first
-            return level, o.deprecated or o.removed is not None
-
-        found.sort(key=rank)
-    return found
+    """The Seller API operations matching every word of ``text``, optionally only those of
+    ``group`` (the catalogue's :func:`~ozon_async._catalog.search`)."""
+    return _catalog.search(text, _SELLER, group=group, include_removed=include_removed)
 
 
 def groups() -> list[str]:
@@ -183,13 +91,9 @@ def describe(op: Operation) -> str:
     if op.title_ru:
         facts.append(f"Russian title: {op.title_ru}")
     facts.append("only reads (retried after ambiguous failures)" if op.safe else "changes data")
-    if op.deprecated or op.removed:
-        state = "deprecated" if op.deprecated else "removed"
-        if op.deprecated and op.removed:
-            state += f", and Ozon's reference no longer lists it (since {op.removed})"
-        elif op.removed:
-            state += f": Ozon's reference no longer lists it (since {op.removed})"
-        facts.append(state + (f"; use {_successor(op.replaced_by)}" if op.replaced_by else ""))
+    state = _catalog.lifecycle(op)
+    if state is not None:
+        facts.append(state)
     if op.rate_limit is not None:
         rl = op.rate_limit
         facts.append(f"rate limit: {rl.requests} per {rl.period:g} s per Client-Id")
@@ -207,12 +111,28 @@ def describe(op: Operation) -> str:
     else:
         lines.append("")
         lines.append(op.summary)
+    lines += _request_sections(op)
     return "\n".join(lines)
 
 
-def _successor(key: str) -> str:
-    op = OPERATIONS.get(key)
-    return f"{dotted(op)} ({key})" if op is not None else key
+def _request_sections(op: Operation) -> list[str]:
+    """The whole request (nested fields, types, allowed values, limits) and an example."""
+    from ozon_async.cli._shape import example_command, request_example, request_shape
+
+    out: list[str] = []
+    shape = request_shape(op)
+    if shape:
+        out += ["", "Request (every field at every level; KEY=VALUE pairs use the dotted names):"]
+        out += shape
+    command = example_command(op, dotted(op))
+    if command is not None:
+        from ozon_async.cli._shape import pretty_json
+
+        out += ["", "Example (the spec's own; check the identifiers):", f"  {command}"]
+        example = request_example(op)
+        if isinstance(example, dict) and example:
+            out += ["", "  the same body:", *("    " + ln for ln in pretty_json(example))]
+    return out
 
 
 def complete(incomplete: str) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ import importlib
 import inspect
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,9 +25,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from ozon_async import _catalog
+from ozon_async._catalog import dotted
 from ozon_async._exceptions import ConfigurationError, OzonError, RequestValidationError
 from ozon_async.cli._input import BodyError, parse_body
 from ozon_async.cli._runner import (
+    CONTEXT,
     EXIT_OK,
     EXIT_USAGE,
     Connection,
@@ -37,15 +40,12 @@ from ozon_async.cli._runner import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from ozon_async._operation import Operation
     from ozon_async.performance import OzonPerformanceClient
     from ozon_async.performance.reports import ExportRun, StatisticsReport
 
 __all__ = ["perf"]
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The columns of ``ozon perf statistics`` (the fields of a typed row), in order.
@@ -170,28 +170,37 @@ class PerfSession(Session):
         return session
 
     def perf_client(self) -> OzonPerformanceClient:
+        from dataclasses import replace
+
         from ozon_async.performance import OzonPerformanceClient
+        from ozon_async.profiles import performance_client
 
         conn, p = self.perf, self.profile
-        kwargs: dict[str, Any] = p.performance_kwargs()
-        if conn.access_token:
-            kwargs = {"access_token": conn.access_token}
-            if conn.client_id:
-                kwargs["client_id"] = conn.client_id
+        if conn.access_token:  # the flags replace the profile's credentials
+            p = replace(
+                p,
+                performance_access_token=conn.access_token,
+                performance_client_id=conn.client_id or None,
+                performance_client_secret=None,
+            )
         elif conn.client_secret:
-            kwargs = {"client_secret": conn.client_secret}
-            kwargs["client_id"] = conn.client_id or p.performance_client_id
+            p = replace(
+                p,
+                performance_access_token=None,
+                performance_client_secret=conn.client_secret,
+                performance_client_id=conn.client_id or p.performance_client_id,
+            )
         elif conn.client_id:
-            kwargs["client_id"] = conn.client_id
-        base_url = conn.base_url or p.performance_base_url
-        if base_url:
-            kwargs["base_url"] = base_url
+            p = replace(p, performance_client_id=conn.client_id)
+        if conn.base_url:
+            p = replace(p, performance_base_url=conn.base_url)
+        options: dict[str, Any] = {}
         if conn.timeout is not None:
-            kwargs["timeout"] = conn.timeout
+            options["timeout"] = conn.timeout
         if conn.max_retries is not None:
-            kwargs["max_retries"] = conn.max_retries
+            options["max_retries"] = conn.max_retries
         try:
-            client = OzonPerformanceClient(**kwargs)
+            client = performance_client(p, client_class=OzonPerformanceClient, **options)
         except ConfigurationError as exc:
             self.fail(
                 EXIT_USAGE,
@@ -204,47 +213,26 @@ class PerfSession(Session):
 
 
 # ---------------------------------------------------------------------- the catalogue
-def _operations() -> Mapping[str, Operation]:
-    from ozon_async.performance import OPERATIONS
-
-    return OPERATIONS
-
-
-def dotted(op: Operation) -> str:
-    return f"{op.group}.{op.name}"
+_PERF = (_catalog.PERFORMANCE,)
 
 
 def find_operation(text: str) -> Operation:
-    """By ``group.name``, ``"METHOD /path"``, a path with one method, or the operationId."""
-    query = " ".join(text.split())
-    ops = _operations()
-    for op in ops.values():
-        if query in (dotted(op), op.key, op.operation_id):
-            return op
-    head, _, rest = query.partition(" ")
-    found = ops.get(f"{head.upper()} {rest}")
-    if found is not None:
-        return found
-    same = [o for o in ops.values() if o.path == query]
-    if len(same) == 1:
-        return same[0]
-    import difflib
-
-    close = difflib.get_close_matches(query, [dotted(o) for o in ops.values()], n=4, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise click.BadParameter(
-        f"unknown operation {text!r}{hint} (search with: ozon perf ops TEXT)",
-        param_hint="OPERATION",
-    )
+    """By ``group.name``, ``"METHOD /path"``, a path with one method, or the operationId (the
+    catalogue's :func:`~ozon_async._catalog.find`)."""
+    try:
+        return _catalog.find(text, _PERF)
+    except _catalog.OperationNotFound as exc:
+        names = [s.removeprefix(_catalog.PERF_PREFIX) for s in exc.suggestions]
+        hint = f"; did you mean {', '.join(names)}?" if names else ""
+        raise click.BadParameter(
+            f"unknown operation {text!r}{hint} (search with: ozon perf ops TEXT)",
+            param_hint="OPERATION",
+        ) from None
 
 
 def search(text: str) -> list[Operation]:
-    words = text.casefold().split()
-    found = []
-    for op in _operations().values():
-        hay = " ".join((dotted(op), op.key, op.operation_id, op.summary)).casefold()
-        if all(w in hay for w in words):
-            found.append(op)
+    """The Performance API operations matching every word of ``text``, by group and name."""
+    found = _catalog.search(text, _PERF, include_removed=True)
     return sorted(found, key=lambda o: (o.group, o.name))
 
 
@@ -259,10 +247,7 @@ def docstring(op: Operation) -> str:
     return op.summary
 
 
-def kind(op: Operation) -> str:
-    if op.safe:
-        return "read"
-    return "destructive" if op.destructive else "write"
+kind = _catalog.safety
 
 
 # ---------------------------------------------------------------------- commands
@@ -468,11 +453,7 @@ def statistics(
     session = PerfSession.open_perf(conn)
     client = session.perf_client()
     if dry_run and ids:
-        for i, chunk in enumerate(client.reports.plan(ids, first, last), 1):
-            click.echo(
-                f"export {i}: {len(chunk.campaigns)} campaigns, "
-                f"{chunk.date_from} to {chunk.date_to} ({chunk.days} days)"
-            )
+        _print_plan(client.reports.plan(ids, first, last))
         session.exit(EXIT_OK)
 
     async def work() -> int:
@@ -480,24 +461,14 @@ def statistics(
             wanted = ids
             try:
                 if all_campaigns:
-                    wanted = [
-                        c.id
-                        async for c in client.campaign.list.iter(
-                            state=cast(Any, state), page_size=100
-                        )
-                        if c.id is not None
-                    ]
+                    wanted = await _campaigns_in(client, state)
                     session.log(f"{len(wanted)} campaigns")
                     if not wanted:
                         session.say("ozon: no campaigns")
                         return EXIT_OK
                 plan = client.reports.plan(wanted, first, last)
                 if dry_run:
-                    for i, chunk in enumerate(plan, 1):
-                        click.echo(
-                            f"export {i}: {len(chunk.campaigns)} campaigns, "
-                            f"{chunk.date_from} to {chunk.date_to} ({chunk.days} days)"
-                        )
+                    _print_plan(plan)
                     return EXIT_OK
                 done = 0
 
@@ -516,10 +487,7 @@ def statistics(
                 return session.report(exc)
             _write_rows(report, fmt, out)
             if raw_dir is not None:
-                raw_dir.mkdir(parents=True, exist_ok=True)
-                for f in report.files:
-                    stem = f.name.rsplit(".", 1)[0]
-                    (raw_dir / f"{stem}_{f.uuid}.csv").write_text(f.text, encoding="utf-8")
+                _save_raw(report, raw_dir)
             where = f" to {out}" if out is not None else ""
             session.say(
                 f"ozon: {len(report.rows)} rows of {len(wanted)} campaigns from "
@@ -528,6 +496,32 @@ def statistics(
             return EXIT_OK
 
     session.exit(run_async(work))
+
+
+def _print_plan(plan: Sequence[Any]) -> None:
+    """The exports a statistics run makes (``--dry-run``)."""
+    for i, chunk in enumerate(plan, 1):
+        click.echo(
+            f"export {i}: {len(chunk.campaigns)} campaigns, "
+            f"{chunk.date_from} to {chunk.date_to} ({chunk.days} days)"
+        )
+
+
+async def _campaigns_in(client: Any, state: str | None) -> list[int]:
+    """The ids of the account's campaigns (of ``state``, when given)."""
+    return [
+        c.id
+        async for c in client.campaign.list.iter(state=cast(Any, state), page_size=100)
+        if c.id is not None
+    ]
+
+
+def _save_raw(report: StatisticsReport, raw_dir: Path) -> None:
+    """Ozon's CSV files of a report, one per campaign and export (``--raw-dir``)."""
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    for f in report.files:
+        stem = f.name.rsplit(".", 1)[0]
+        (raw_dir / f"{stem}_{f.uuid}.csv").write_text(f.text, encoding="utf-8")
 
 
 def _write_rows(report: StatisticsReport, fmt: str, out: Path | None) -> None:

@@ -14,11 +14,10 @@ import sys
 import click
 
 from ozon_async._exceptions import ConfigurationError
-from ozon_async.cli._runner import EXIT_USAGE
+from ozon_async.cli._runner import CONTEXT, EXIT_USAGE
 
 __all__ = ["profiles"]
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 EXAMPLE = """\
 default_profile = "main"

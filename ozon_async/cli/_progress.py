@@ -7,7 +7,7 @@ import time
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["ExportProgress", "wants_progress"]
+__all__ = ["ExportProgress", "Spinner", "wants_progress"]
 
 
 def wants_progress(choice: bool | None, stream: IO[Any] | None = None) -> bool:
@@ -111,3 +111,30 @@ class ExportProgress:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class Spinner:
+    """A Rich spinner with a status line on stderr (a terminal only)."""
+
+    def __init__(self, text: str, *, enabled: bool) -> None:
+        self.text = text
+        self.enabled = enabled
+        self._status: Any = None
+
+    def __enter__(self) -> Spinner:
+        if self.enabled:
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(self.text)
+            self._status.start()
+        return self
+
+    def update(self, text: str) -> None:
+        self.text = text
+        if self._status is not None:
+            self._status.update(text)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import logging
 import signal
 import sys
@@ -34,12 +33,13 @@ from ozon_async._exceptions import (
     RequestValidationError,
     ResponseDecodeError,
 )
-from ozon_async.profiles import Profile, resolve_profile
+from ozon_async.profiles import Profile, resolve_profile, seller_client
 
 if TYPE_CHECKING:
     from ozon_async._client import OzonClient
 
 __all__ = [
+    "CONTEXT",
     "EXIT_API",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -57,6 +57,9 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The settings of every command and group: -h as --help, help up to 100 columns wide.
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class CliExit(Exception):
@@ -265,8 +268,6 @@ class Session:
     # ------------------------------------------------------------------ client
     def client(self) -> OzonClient:
         """A client for the resolved profile; exit code 2 when credentials are missing."""
-        from ozon_async._client import OzonClient
-
         p = self.profile
         if not p.has_credentials:
             self.fail(
@@ -275,24 +276,16 @@ class Session:
                 "OZON_CLIENT_ID and OZON_API_KEY, or use --profile NAME from the config file "
                 "(see `ozon profiles`)",
             )
-        kwargs = p.client_kwargs()
-        if p.access_token is not None:
-            if "access_token" not in inspect.signature(OzonClient).parameters:
-                self.fail(
-                    EXIT_USAGE,
-                    "ozon: this version of ozon_async cannot send OAuth access tokens yet; "
-                    "use a Client-Id and API key",
-                )
-            kwargs.pop("api_key", None)
         conn = self.conn
+        options: dict[str, Any] = {}
         if conn.rate_limit is not None:
-            kwargs["rate_limit"] = conn.rate_limit
+            options["rate_limit"] = conn.rate_limit
         if conn.timeout is not None:
-            kwargs["timeout"] = conn.timeout
+            options["timeout"] = conn.timeout
         if conn.max_retries is not None:
-            kwargs["max_retries"] = conn.max_retries
+            options["max_retries"] = conn.max_retries
         try:
-            client = OzonClient(**kwargs)
+            client = seller_client(p, **options)
         except ConfigurationError as exc:
             self.fail(EXIT_USAGE, f"ozon: {exc}")
         where = client.base_url

@@ -1,6 +1,9 @@
-"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``profiles``, ``completion``, ``push``, and
-from :mod:`~ozon_async.cli._flows` the workflows ``stocks push``, ``prices push``,
-``report postings`` and ``mcp``.
+"""The ``ozon`` command (Click): ``ops``, ``call``, ``sandbox``, ``completion`` here, and one
+command group per module: ``profiles`` (:mod:`~ozon_async.cli._profiles`), ``stocks``
+(:mod:`~ozon_async.cli._stocks`), ``prices`` (:mod:`~ozon_async.cli._prices`; both push CSV
+rows through :mod:`~ozon_async.cli._rows`), ``report`` (:mod:`~ozon_async.cli._report`),
+``mcp`` (:mod:`~ozon_async.cli._mcp`), ``perf`` (:mod:`~ozon_async.cli._perf`) and ``push``
+(:mod:`~ozon_async.cli.push`).
 
 Adding a command group means writing a ``click.Group`` in its own module of this
 package, decorating its commands with :func:`~ozon_async.cli._runner.connection_options`, using
@@ -17,10 +20,9 @@ Exit codes: 0 success, 1 an API or network error (Ozon's message, code and trace
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.shell_completion import CompletionItem
@@ -30,6 +32,7 @@ from ozon_async._version import __version__
 from ozon_async.cli import _ops
 from ozon_async.cli._input import BodyError, parse_body
 from ozon_async.cli._runner import (
+    CONTEXT,
     EXIT_OK,
     EXIT_USAGE,
     Connection,
@@ -38,9 +41,11 @@ from ozon_async.cli._runner import (
     run_async,
 )
 
-__all__ = ["cli"]
+if TYPE_CHECKING:
+    from ozon_async._operation import Operation
+    from ozon_async._request import Prepared
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+__all__ = ["cli"]
 
 
 def _complete_operation(
@@ -114,26 +119,7 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool, include_removed
             return
     found = _ops.search(query, group, include_removed)
     if as_json:
-        import json
-
-        rows = [
-            {
-                "name": _ops.dotted(o),
-                "method": o.method,
-                "path": o.path,
-                "operation_id": o.operation_id,
-                "summary": o.summary,
-                "title_zh": _ops.title_zh(o),
-                "title_ru": o.title_ru,
-                "safe": o.safe,
-                "deprecated": o.deprecated,
-                "removed": o.removed,
-                "paginated": o.pagination is not None,
-                "subscription": list(o.subscription.any_of) if o.subscription else None,
-            }
-            for o in found
-        ]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        _print_ops_json(found)
         return
     if not found:
         hidden = [] if include_removed else _ops.search(query, group, include_removed=True)
@@ -141,23 +127,7 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool, include_removed
         click.echo(f"ozon: no operation matches {query!r}{hint}", err=True)
         raise click.exceptions.Exit(1)
     if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
-
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        table.add_column("operation", style="cyan", no_wrap=True)
-        table.add_column("method and path", no_wrap=True)
-        table.add_column("kind")
-        table.add_column("summary")
-        for o in found:
-            summary = escape(o.summary)
-            if o.removed:
-                summary += " [dim](removed)[/dim]"
-            elif o.deprecated and "deprecated" not in o.summary:
-                summary += " [dim](deprecated)[/dim]"
-            table.add_row(_ops.dotted(o), o.key, "read" if o.safe else "write", summary)
-        Console().print(table)
+        _print_ops_table(found)
         return
     for o in found:
         flag = " (deprecated)" if o.deprecated and "deprecated" not in o.summary else ""
@@ -165,6 +135,51 @@ def ops(text: tuple[str, ...], group: str | None, as_json: bool, include_removed
             flag = " (removed)"
         kind = "read" if o.safe else "write"
         click.echo(f"{_ops.dotted(o)}\t{o.key}\t{kind}\t{o.summary}{flag}")
+
+
+def _print_ops_json(found: list[Operation]) -> None:
+    """``ozon ops --json``: one object per operation."""
+    import json
+
+    rows = [
+        {
+            "name": _ops.dotted(o),
+            "method": o.method,
+            "path": o.path,
+            "operation_id": o.operation_id,
+            "summary": o.summary,
+            "title_zh": _ops.title_zh(o),
+            "title_ru": o.title_ru,
+            "safe": o.safe,
+            "deprecated": o.deprecated,
+            "removed": o.removed,
+            "paginated": o.pagination is not None,
+            "subscription": list(o.subscription.any_of) if o.subscription else None,
+        }
+        for o in found
+    ]
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+def _print_ops_table(found: list[Operation]) -> None:
+    """``ozon ops`` on a terminal: a table."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("operation", style="cyan", no_wrap=True)
+    table.add_column("method and path", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("summary")
+    for o in found:
+        summary = escape(o.summary)
+        if o.removed:
+            summary += " [dim](removed)[/dim]"
+        elif o.deprecated and "deprecated" not in o.summary:
+            summary += " [dim](deprecated)[/dim]"
+        table.add_row(_ops.dotted(o), o.key, "read" if o.safe else "write", summary)
+    Console().print(table)
 
 
 # ---------------------------------------------------------------------- call
@@ -229,7 +244,7 @@ def _load_json_object(text: str, option: str) -> dict[str, Any]:
 @click.option(
     "--progress/--no-progress",
     default=None,
-    help="Progress on stderr with --all (default: when stderr is a terminal).",
+    help="Progress on stderr with --all and --wait (default: when stderr is a terminal).",
 )
 @click.option(
     "--pretty/--compact",
@@ -238,6 +253,32 @@ def _load_json_object(text: str, option: str) -> dict[str, Any]:
 )
 @click.option(
     "--dry-run", is_flag=True, help="Validate and print the body that would be sent; send nothing."
+)
+@click.option(
+    "--wait",
+    "wait_task",
+    is_flag=True,
+    help="For an operation that starts a background task (an import, a report): wait until "
+    "it ends, showing its state, and print its final status.",
+)
+@click.option(
+    "--download",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    metavar="FILE",
+    help="With --wait: save the file the task made (a report) to FILE (- for stdout).",
+)
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --wait: how long to wait in all (default: the operation's own, from the spec).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --wait: the first pause between status checks; it grows by half after each "
+    "(default: the operation's own).",
 )
 @connection_options
 def call(
@@ -252,6 +293,10 @@ def call(
     progress: bool | None,
     pretty: bool | None,
     dry_run: bool,
+    wait_task: bool,
+    download: Path | None,
+    max_wait: float | None,
+    interval: float | None,
     conn: Connection,
 ) -> None:
     """Call OPERATION (group.method, "POST /v4/posting/fbs/list" or a path) and print the answer.
@@ -264,6 +309,8 @@ def call(
         filter.to=2026-01-31T23:59:59Z 'filter.statuses:=["delivered"]'
     ozon call posting.fbs_list_v4 --all --format csv --out postings.csv ...
     ozon call posting.fbs_package_label_v2 'posting_number:=["1-2-3"]' --out labels.pdf
+    ozon call product.import_v3 --json @items.json --wait
+    ozon call report.stocks_create_v1 --wait --download stocks.xlsx
 
     KEY=VALUE sets a string, KEY:=JSON any JSON value; KEY is a dotted path (filter.since),
     with [N] for list items (stocks[0].offer_id). The body is validated like a typed call: an
@@ -274,6 +321,83 @@ def call(
         op = _ops.find_operation(operation)
     except _ops.UnknownOperation as exc:
         raise click.BadParameter(str(exc), param_hint="OPERATION") from None
+    _check_wait(op, wait_task, download, max_wait, interval, all_pages, out)
+    fmt = _output_format(op, all_pages, fmt)
+
+    session = Session.open(conn)
+    try:
+        body = parse_body(json_body, pairs, sys.stdin)
+        extra = _load_json_object(extra_body, "--extra-body") if extra_body is not None else None
+    except BodyError as exc:
+        session.fail(EXIT_USAGE, f"ozon: {exc} (nothing was sent)")
+
+    from ozon_async.cli._call import ExportOptions, call_once, export_all, prepare_body
+
+    try:
+        prepared = prepare_body(op, body, extra)
+    except RequestValidationError as exc:
+        session.exit(session.report(exc))
+    if dry_run:
+        _show_dry_run(session, op, prepared, pretty)
+        session.exit(EXIT_OK)
+    _refuse_binary_on_a_terminal(session, op, all_pages, out)
+    client = session.client()
+
+    async def work() -> int:
+        async with client:
+            if wait_task:
+                from ozon_async.cli._wait import WaitOptions, wait_for_task
+
+                waiting = WaitOptions(
+                    download, max_wait, interval, _wants_progress(progress), pretty
+                )
+                return await wait_for_task(session, client, op, prepared, body or {}, waiting)
+            if all_pages:
+                options = ExportOptions(fmt, out, csv_sample, _wants_progress(progress))
+                return await export_all(session, client, op, body, options, extra)
+            return await call_once(session, client, op, prepared, out=out, pretty=pretty)
+
+    session.exit(run_async(work))
+
+
+def _check_wait(
+    op: Operation,
+    wait_task: bool,
+    download: Path | None,
+    max_wait: float | None,
+    interval: float | None,
+    all_pages: bool,
+    out: Path | None,
+) -> None:
+    """``ozon call --wait``: its options go together, and only with an operation that starts a
+    task."""
+    if (download is not None or max_wait is not None or interval is not None) and not wait_task:
+        raise click.UsageError("--download, --max-wait and --interval go with --wait")
+    if wait_task:
+        from ozon_async.cli._wait import task_problem
+
+        problem = task_problem(op, download)
+        if problem is not None:
+            raise click.UsageError(problem)
+        if all_pages or out is not None:
+            raise click.UsageError("--wait prints the task's final status; use --download FILE")
+
+
+def _refuse_binary_on_a_terminal(
+    session: Session, op: Operation, all_pages: bool, out: Path | None
+) -> None:
+    """A binary answer (a PDF label) never goes to a terminal: it needs ``--out`` or a pipe."""
+    binary = op.response_content_type != "application/json"
+    if binary and not all_pages and out is None and sys.stdout.isatty():
+        session.fail(
+            EXIT_USAGE,
+            f"ozon: {_ops.dotted(op)} answers {op.response_content_type}; save it with "
+            "--out FILE (or pipe it)",
+        )
+
+
+def _output_format(op: Operation, all_pages: bool, fmt: str | None) -> str:
+    """The ``--format`` of ``ozon call``: json for one answer; jsonl or csv with ``--all``."""
     if all_pages:
         if op.pagination is None:
             raise click.UsageError(
@@ -283,67 +407,27 @@ def call(
         fmt = fmt or "jsonl"
         if fmt == "json":
             raise click.BadParameter("with --all, use jsonl or csv", param_hint="--format")
-    else:
-        fmt = fmt or "json"
-        if fmt != "json":
-            raise click.BadParameter(f"{fmt} needs --all", param_hint="--format")
+        return fmt
+    fmt = fmt or "json"
+    if fmt != "json":
+        raise click.BadParameter(f"{fmt} needs --all", param_hint="--format")
+    return fmt
 
-    session = Session.open(conn)
-    try:
-        body = parse_body(json_body, pairs, sys.stdin)
-        extra = _load_json_object(extra_body, "--extra-body") if extra_body is not None else None
-    except BodyError as exc:
-        session.fail(EXIT_USAGE, f"ozon: {exc} (nothing was sent)")
 
-    from ozon_async.cli._call import (
-        ExportOptions,
-        call_once,
-        describe_body,
-        export_all,
-        prepare_body,
-        print_json,
-    )
+def _show_dry_run(session: Session, op: Operation, prepared: Prepared, pretty: bool | None) -> None:
+    """``ozon call --dry-run``: what would be sent (the body on stdout)."""
+    from ozon_async.cli._call import describe_body, print_json
 
-    try:
-        prepared = prepare_body(op, body, extra)
-    except RequestValidationError as exc:
-        session.exit(session.report(exc))
-    if dry_run:
-        target = f"{op.method} {prepared.path}"
-        if prepared.body is None:
-            session.say(f"ozon: dry run: {target} would be sent with no body; nothing was sent")
-        elif prepared.content_type is not None:
-            session.say(
-                f"ozon: dry run: {target} would be sent as {describe_body(prepared)}; "
-                "nothing was sent"
-            )
-        else:
-            session.say(f"ozon: dry run: {target} would be sent with this body; nothing was sent")
-            print_json(prepared.body, pretty=True if pretty is None else pretty)
-        session.exit(EXIT_OK)
-    binary = op.response_content_type != "application/json"
-    if binary and not all_pages and out is None and sys.stdout.isatty():
-        session.fail(
-            EXIT_USAGE,
-            f"ozon: {_ops.dotted(op)} answers {op.response_content_type}; save it with "
-            "--out FILE (or pipe it)",
+    target = f"{op.method} {prepared.path}"
+    if prepared.body is None:
+        session.say(f"ozon: dry run: {target} would be sent with no body; nothing was sent")
+    elif prepared.content_type is not None:
+        session.say(
+            f"ozon: dry run: {target} would be sent as {describe_body(prepared)}; nothing was sent"
         )
-    client = session.client()
-
-    async def work() -> int:
-        async with client:
-            if all_pages:
-                assert fmt is not None
-                options = ExportOptions(
-                    format=fmt,
-                    out=out,
-                    csv_sample=csv_sample,
-                    progress=_wants_progress(progress),
-                )
-                return await export_all(session, client, op, body, options, extra)
-            return await call_once(session, client, op, prepared, out=out, pretty=pretty)
-
-    session.exit(run_async(work))
+    else:
+        session.say(f"ozon: dry run: {target} would be sent with this body; nothing was sent")
+        print_json(prepared.body, pretty=True if pretty is None else pretty)
 
 
 def _wants_progress(choice: bool | None) -> bool:
@@ -353,27 +437,13 @@ def _wants_progress(choice: bool | None) -> bool:
 
 
 # ---------------------------------------------------------------------- sandbox
-_SANDBOX_OPTIONS = ("host", "port", "seed", "speed")
-
-
 def _sandbox_command() -> list[str]:
     return [sys.executable, "-m", "ozon_async.testing"]
 
 
-def _sandbox_supported() -> set[str]:
-    """The options ``python -m ozon_async.testing`` accepts, read from its own ``--help``
-    (its command line is the stable interface, whatever its Python entry point looks like)."""
-    import subprocess
-
-    proc = subprocess.run(
-        [*_sandbox_command(), "--help"], capture_output=True, text=True, timeout=60
-    )
-    return set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", proc.stdout))
-
-
 @cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--host", metavar="HOST", help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080; 0: a free one).")
 @click.option("--seed", type=int, help="Seed of the sandbox's generated data.")
 @click.option("--speed", type=float, help="How fast the sandbox's clock runs.")
 @click.pass_context
@@ -386,32 +456,26 @@ def sandbox(
 ) -> None:
     """Serve the local sandbox: a mock of the Ozon Seller API that touches no shop.
 
-    Point a client at it with --base-url (any Client-Id and key). Other options are passed to
+    It prints the Client-Id and Api-Key it accepts (--client-id/--api-key choose them,
+    --any-key accepts any); point a client at it with --base-url. Other options are passed to
     `python -m ozon_async.testing` as they are (see its --help).
     """
     values = {"host": host, "port": port, "seed": seed, "speed": speed}
-    given = [name for name in _SANDBOX_OPTIONS if values[name] is not None]
-    supported = _sandbox_supported() if given else set()
     argv: list[str] = []
-    for name in given:
-        value = values[name]
-        if name not in supported:
-            raise click.UsageError(
-                f"--{name} is not supported by this version of the sandbox "
-                f"(python -m ozon_async.testing accepts: "
-                f"{', '.join('--' + s for s in sorted(supported - {'help'}))})"
-            )
-        argv += [f"--{name}", str(value)]
+    for name, value in values.items():
+        if value is not None:
+            argv += [f"--{name}", str(value)]
     argv += list(ctx.args)
     command = [*_sandbox_command(), *argv]
     sys.stdout.flush()
     sys.stderr.flush()
+    env = {**os.environ, "OZON_SANDBOX_PROG": "ozon sandbox"}
     if os.name == "posix":  # become the sandbox: signals and the exit code are its own
-        os.execv(sys.executable, command)
+        os.execve(sys.executable, command, env)
     import subprocess
 
     try:
-        code = subprocess.call(command)
+        code = subprocess.call(command, env=env)
     except KeyboardInterrupt:
         code = 130
     raise click.exceptions.Exit(code)
@@ -448,9 +512,12 @@ def completion(shell: str) -> None:
 
 # ---------------------------------------------------------------------- workflows
 def _add_workflows() -> None:
-    from ozon_async.cli import _flows
+    from ozon_async.cli._mcp import mcp
+    from ozon_async.cli._prices import prices
+    from ozon_async.cli._report import report
+    from ozon_async.cli._stocks import stocks
 
-    for command in (_flows.stocks, _flows.prices, _flows.report, _flows.mcp):
+    for command in (stocks, prices, report, mcp):
         cli.add_command(command)
     from ozon_async.cli import _perf  # the Performance (advertising) API
 

@@ -12,6 +12,7 @@ from typing import Any, cast
 import click
 
 from ozon_async.cli._runner import (
+    CONTEXT,
     EXIT_API,
     EXIT_OK,
     EXIT_USAGE,
@@ -22,8 +23,6 @@ from ozon_async.cli._runner import (
 )
 
 __all__ = ["push"]
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @click.group(context_settings=CONTEXT)

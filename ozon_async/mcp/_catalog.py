@@ -1,28 +1,31 @@
-"""What the MCP tools know about operations: lookup, search and self-contained descriptions.
+"""What the MCP tools say about operations: search answers and self-contained descriptions.
 
-Everything here is derived from :data:`ozon_async.OPERATIONS` and the spec shipped in the package
-(``ozon_async/_spec/openapi.json``), so it covers every operation of the spec without any
-per-operation code; the same holds for the Performance (advertising) API
-(:data:`ozon_async.performance.OPERATIONS`, ids ``perf.<group>.<name>``), searched when the server
-has Performance credentials. Nothing here needs the ``mcp`` SDK.
+Lookup, search and the facts come from the one catalogue, :mod:`ozon_async._catalog` (also
+used by the command line and the sandbox), over the Seller API and the Performance (advertising)
+API (ids ``perf.<group>.<name>``, searched when the server has Performance credentials); this
+module shapes them for assistants and resolves JSON Schemas. Nothing here needs the ``mcp`` SDK.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Mapping
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import msgspec
-
-from ozon_async import _ru
-from ozon_async._client import OPERATIONS
+from ozon_async import _catalog
+from ozon_async._catalog import (
+    PERF_PREFIX,
+    PERFORMANCE,
+    SELLER,
+    api_of,
+    op_id,
+    op_spec,
+    safety,
+    spec,
+)
 from ozon_async._operation import Operation
 
 __all__ = [
+    "PERF_PREFIX",
     "OperationNotFound",
     "describe",
     "find",
@@ -38,9 +41,6 @@ PERFORMANCE_RATE = (
     "100,000 requests a day per account; statistics exports: one running at a time per account, "
     "at most 10 campaigns and 62 days each (one campaign is one export)"
 )
-SELLER, PERFORMANCE = "seller", "performance"
-#: The prefix of the ids of Performance API operations.
-PERF_PREFIX = "perf."
 
 _REF = "#/components/schemas/"
 _DROP_KEYS = frozenset({"x-ozon-example-source", "x-ozon-example-repairs"})
@@ -56,201 +56,45 @@ class OperationNotFound(LookupError):
         super().__init__(f"no operation {name!r}{hint} (search_operations finds them by keyword)")
 
 
-@cache
-def spec(api: str = SELLER) -> dict[str, Any]:
-    package = "ozon_async._spec" if api == SELLER else "ozon_async.performance._spec"
-    data = resources.files(package).joinpath("openapi.json").read_bytes()
-    result: dict[str, Any] = msgspec.json.decode(data)
-    return result
-
-
-@cache
-def operations(api: str) -> Mapping[str, Operation]:
-    """The operations of ``api`` (``"seller"`` or ``"performance"``)."""
-    if api == SELLER:
-        return OPERATIONS
-    from ozon_async.performance import OPERATIONS as PERF
-
-    return PERF
-
-
-def api_of(op: Operation) -> str:
-    """Which API ``op`` belongs to."""
-    if op.key in OPERATIONS and OPERATIONS[op.key] is op:
-        return SELLER
-    return PERFORMANCE
-
-
-def op_spec(op: Operation) -> dict[str, Any]:
-    item: dict[str, Any] = spec(api_of(op))["paths"][op.path][op.method.lower()]
-    return item
-
-
-def op_id(op: Operation) -> str:
-    """The short name assistants use: ``group.name`` (the typed method ``client.group.name``),
-    ``perf.group.name`` for the Performance API."""
-    prefix = PERF_PREFIX if api_of(op) == PERFORMANCE else ""
-    return f"{prefix}{op.group}.{op.name}"
-
-
 def tool_operation(op: Operation) -> bool:
     """Whether the tools call ``op``: not the Performance token call, which is sent without
     credentials (the client makes it from the configured ones)."""
     return op_spec(op).get("security") != []
 
 
-def safety(op: Operation) -> str:
-    """``read`` (only reads), ``write`` (changes data) or ``destructive`` (hard to undo)."""
-    if op.safe:
-        return "read"
-    return "destructive" if op.destructive else "write"
-
-
-@cache
-def _index() -> dict[str, Operation]:
-    """Every accepted spelling of every operation: ``METHOD /path``, ``group.name``, the
-    operationId, and the bare path when only one method uses it."""
-    table: dict[str, Operation] = {}
-    paths: dict[str, list[Operation]] = {}
-    for api in (SELLER, PERFORMANCE):
-        for key, op in operations(api).items():
-            table[key.lower()] = op
-            table[op_id(op).lower()] = op
-            table.setdefault(op.operation_id.lower(), op)
-            paths.setdefault(op.path.lower(), []).append(op)
-    for path, ops in paths.items():
-        if len(ops) == 1:
-            table.setdefault(path, ops[0])
-    return table
-
-
 def find(name: str) -> Operation:
-    """The operation called ``name`` (any spelling of :func:`_index`); raises
-    :class:`OperationNotFound` with suggestions."""
-    text = " ".join(str(name).split())
-    lowered = text.lower()
-    op = _index().get(lowered)
-    if op is None and " " in lowered:  # "post /v1/x" written with the method in lower case
-        method, _, path = lowered.partition(" ")
-        op = _index().get(f"{method} {path.strip()}")
-    if op is None:
-        close = difflib.get_close_matches(lowered, list(_index()), n=5, cutoff=0.6)
-        seen: list[str] = []
-        for c in close:
-            ident = op_id(_index()[c])
-            if ident not in seen:
-                seen.append(ident)
-        raise OperationNotFound(text, seen[:3])
-    return op
+    """The operation called ``name`` (the catalogue's :func:`~ozon_async._catalog.find`, over
+    both APIs); raises :class:`OperationNotFound` with suggestions."""
+    try:
+        return _catalog.find(str(name))
+    except _catalog.OperationNotFound as exc:
+        raise OperationNotFound(exc.name, exc.suggestions) from None
 
 
 # ---------------------------------------------------------------------------------------------
 # search
 
 
-_WORD = re.compile(r"[\w]+", re.UNICODE)
-_VERSION = re.compile(r"v\d+$")
-
-
-def _words(text: str) -> list[str]:
-    return _ru.words(text)
-
-
-@cache
-def _haystacks(api: str = SELLER) -> list[tuple[Operation, str, str, set[str]]]:
-    """(operation, Chinese title, folded text, words) for every operation of ``api``."""
-    out = []
-    for op in operations(api).values():
-        if not tool_operation(op):
-            continue
-        zh = str(op_spec(op).get("x-title-zh") or "")
-        parts = [op.key, op_id(op), op.operation_id, op.summary, zh, op.title_ru or ""]
-        text = _ru.fold(" ".join(parts))
-        out.append((op, zh, text, set(_words(text))))
-    return out
-
-
-@cache
-def _russian_stems(op: Operation) -> frozenset[str]:
-    return _ru.title_stems(op.title_ru)
-
-
-def _stem(word: str) -> str:
-    """ "stocks" and "stock", "postings" and "posting" are the same word for searching."""
-    return word[:-1] if len(word) > 3 and word.endswith("s") else word
-
-
-def _score(query: str, terms: list[str], op: Operation, text: str, words: set[str]) -> float:
-    q = _ru.fold(query.strip())
-    if q in (op.key.lower(), op.path.lower(), op_id(op).lower(), op.operation_id.lower()):
-        return 1000.0
-    score = 0.0
-    last = op.path.rstrip("/").rsplit("/", 1)[-1].lower()
-    for term in terms:
-        if term in words or _stem(term) in {_stem(w) for w in words}:
-            score += 3.0
-            if _stem(term) in {_stem(w) for w in re.split(r"[-_]", last)}:
-                score += 1.0  # the thing the operation acts on
-        elif any(w.startswith(term) for w in words):
-            score += 2.0  # "stock" finds "stocks"
-        elif _ru.is_cyrillic(term) and _ru.stem(term) in _russian_stems(op):
-            score += 3.0  # "остатков" finds "остатки"
-        elif _ru.is_cyrillic(term) and any(
-            s.startswith(_ru.stem(term)) for s in _russian_stems(op)
-        ):
-            score += 2.0
-        elif term in text:
-            score += 1.0  # Chinese titles have no spaces between words; substrings count
-        elif any(
-            e in words or any(w.startswith(e) for w in words) for e in _ru.english_terms(term)
-        ):
-            score += 2.0  # "склады" finds "warehouse": the glossary of ozon_async._ru
-            acts_on = {_stem(w) for w in re.split(r"[-_]", last)}
-            if any(_stem(e) in acts_on for e in _ru.english_terms(term)):
-                score += 1.0
-        else:
-            return 0.0  # every term must match somewhere
-    if q and q in text:
-        score += 2.0
-    # the most specific operation first: fewer path words the query did not ask for
-    stems = {_stem(t) for t in terms}
-    path_words = [w for w in re.split(r"[/_\-]+", op.path.lower()) if w and not _VERSION.match(w)]
-    score -= 0.2 * sum(1 for w in path_words if _stem(w) not in stems)
-    if op.deprecated or op.removed:
-        score -= 0.5  # the successor first
-    return score
-
-
 def search(
     query: str, limit: int = 20, apis: tuple[str, ...] = (SELLER,), include_removed: bool = False
 ) -> dict[str, Any]:
-    """Operations of ``apis`` whose method, path, ``group.name``, operationId, English summary,
-    Chinese or Russian title contain every word of ``query`` (prefixes count: "stock" finds
-    "stocks"; Russian words match in any case or form, ё as е, and find English words through
-    the glossary of :mod:`ozon_async._ru`), best first. Operations Ozon's reference no longer
-    lists are left out unless ``include_removed``."""
+    """The operations of ``apis`` the tools call that match every word of ``query`` (the
+    catalogue's :func:`~ozon_async._catalog.search`), best first, as the search tool's answer.
+    Operations Ozon's reference no longer lists are left out unless ``include_removed``."""
     query = str(query)
-    terms = _words(query) or ([_ru.fold(query.strip())] if query.strip() else [])
-    if not terms:
+    if not query.strip():
         raise ValueError("query is empty: give a word of the name, path or title")
-    scored = []
-    hidden = 0
-    for op, zh, text, words in [h for api in apis for h in _haystacks(api)]:
-        s = _score(query, terms, op, text, words)
-        if s > 0 and op.removed and not include_removed:
-            hidden += 1
-            continue
-        if s > 0:
-            scored.append((-s, op.path, op.method, op, zh))
-    scored.sort(key=lambda t: (t[0], t[1], t[2]))
-    hits = [_brief(op, zh) for _, _, _, op, zh in scored[:limit]]
-    answer: dict[str, Any] = {"query": query, "matches": len(scored), "operations": hits}
-    if len(scored) > limit:
+    found = [op for op in _catalog.search(query, apis, include_removed=True) if tool_operation(op)]
+    shown = found if include_removed else [op for op in found if not op.removed]
+    hidden = len(found) - len(shown)
+    hits = [_brief(op) for op in shown[:limit]]
+    answer: dict[str, Any] = {"query": query, "matches": len(shown), "operations": hits}
+    if len(shown) > limit:
         answer["note"] = (
-            f"showing the best {limit} of {len(scored)}; add words to narrow the search "
+            f"showing the best {limit} of {len(shown)}; add words to narrow the search "
             f"or raise limit"
         )
-    if not scored:
+    if not shown:
         answer["note"] = (
             "nothing matches every word; try fewer or other words (English, Russian or "
             "Chinese), a path fragment like /v2/products, or a group name like posting"
@@ -265,13 +109,14 @@ def search(
     return answer
 
 
-def _brief(op: Operation, zh: str) -> dict[str, Any]:
+def _brief(op: Operation) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": op_id(op),
         "operation": op.key,
         "summary": op.summary,
         "safety": safety(op),
     }
+    zh = _catalog.title_zh(op)
     if zh:
         item["title_zh"] = zh
     if op.title_ru:
@@ -288,7 +133,7 @@ def _brief(op: Operation, zh: str) -> dict[str, Any]:
         if op.deprecated:
             item["deprecated"] = True
         if op.replaced_by:
-            succ = operations(api_of(op)).get(op.replaced_by)
+            succ = _catalog.successor(op)
             item["replaced_by"] = op_id(succ) if succ else op.replaced_by
     return item
 
@@ -414,6 +259,76 @@ def _period(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
+def _how_to_call(op: Operation, destructive_allowed: bool) -> dict[str, Any]:
+    """Which tool calls ``op`` and how (``how_to_call``, ``destructive_allowed``)."""
+    answer: dict[str, Any] = {}
+    if op.safe:
+        answer["how_to_call"] = "call_read with these arguments" + (
+            "; fetch_all walks every page" if op.pagination else ""
+        )
+    else:
+        how = (
+            "call_write with confirm=false (or dry_run=true) shows the validated body and sends "
+            "nothing; confirm=true sends it once (never resent after an ambiguous failure)"
+        )
+        if op.destructive:
+            how += (
+                ". Destructive: hard to undo; the server sends it only when started with "
+                "--allow-destructive or --allow " + op_id(op)
+            )
+            answer["destructive_allowed"] = destructive_allowed
+        answer["how_to_call"] = how
+    return answer
+
+
+def _rate_limits(op: Operation) -> dict[str, Any]:
+    """The global limit, the operation's own and what the server does about them."""
+    performance = api_of(op) == PERFORMANCE
+    limits: dict[str, Any] = {"global": PERFORMANCE_RATE if performance else GLOBAL_RATE}
+    if op.rate_limit is not None:
+        rl = op.rate_limit
+        limits["operation"] = {
+            "requests": rl.requests,
+            "period_seconds": rl.period,
+            "text": f"{rl.requests} requests per {_period(rl.period)} per Client-Id",
+        }
+    limits["client"] = (
+        "the server counts the day's requests and refuses once they are spent; exports started "
+        "with call_write are refused by Ozon (429) while another export of the account runs"
+        if performance
+        else "the server waits for a free slot instead of failing; the budget is shared with "
+        "every other client of the same Client-Id in this process"
+    )
+    return limits
+
+
+#: ``x-ozon-pagination`` keys -> the names the describe tool gives them.
+_PAGINATION_NAMES = {
+    "style": "style",
+    "position": "position_argument",
+    "limit": "page_size_argument",
+    "items": "items",
+    "next": "next_position",
+    "next_from_item": "next_position_from_last_item",
+    "has_next": "has_next",
+    "total": "total",
+    "page_count": "page_count",
+    "first_page": "first_page",
+}
+
+
+def _pagination(op: Operation) -> dict[str, Any] | None:
+    """How ``op``'s pages are walked, in JSON names, or None."""
+    pagination = _catalog.pagination_json(op)
+    if pagination is None:
+        return None
+    pag: dict[str, Any] = {
+        _PAGINATION_NAMES[k]: v for k, v in pagination.items() if k in _PAGINATION_NAMES
+    }
+    pag["tool"] = "fetch_all(operation, arguments, max_items) walks the pages"
+    return pag
+
+
 def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
     """Everything an assistant needs to call ``op``: what it does, its arguments as JSON Schema,
     limits, pagination, lifecycle and which tool calls it."""
@@ -434,60 +349,16 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
         answer["description"] = item["description"]
     answer["safety"] = safety(op)
     answer["tool"] = tool
-    if op.safe:
-        answer["how_to_call"] = "call_read with these arguments" + (
-            "; fetch_all walks every page" if op.pagination else ""
-        )
-    else:
-        how = (
-            "call_write with confirm=false (or dry_run=true) shows the validated body and sends "
-            "nothing; confirm=true sends it once (never resent after an ambiguous failure)"
-        )
-        if op.destructive:
-            how += (
-                ". Destructive: hard to undo; the server sends it only when started with "
-                "--allow-destructive or --allow " + op_id(op)
-            )
-            answer["destructive_allowed"] = destructive_allowed
-        answer["how_to_call"] = how
+    answer.update(_how_to_call(op, destructive_allowed))
     answer["arguments_schema"] = request_schema(op)
     example = _request_example(op)
     if example is not None:
         answer["arguments_example"] = example
     performance = api_of(op) == PERFORMANCE
-    limits: dict[str, Any] = {"global": PERFORMANCE_RATE if performance else GLOBAL_RATE}
-    if op.rate_limit is not None:
-        rl = op.rate_limit
-        limits["operation"] = {
-            "requests": rl.requests,
-            "period_seconds": rl.period,
-            "text": f"{rl.requests} requests per {_period(rl.period)} per Client-Id",
-        }
-    limits["client"] = (
-        "the server counts the day's requests and refuses once they are spent; exports started "
-        "with call_write are refused by Ozon (429) while another export of the account runs"
-        if performance
-        else "the server waits for a free slot instead of failing; the budget is shared with "
-        "every other client of the same Client-Id in this process"
-    )
-    answer["rate_limits"] = limits
-    pagination = item.get("x-ozon-pagination")
-    if op.pagination is not None and isinstance(pagination, dict):
-        names = {
-            "style": "style",
-            "position": "position_argument",
-            "limit": "page_size_argument",
-            "items": "items",
-            "next": "next_position",
-            "next_from_item": "next_position_from_last_item",
-            "has_next": "has_next",
-            "total": "total",
-            "page_count": "page_count",
-            "first_page": "first_page",
-        }
-        pag: dict[str, Any] = {names[k]: v for k, v in pagination.items() if k in names}
-        pag["tool"] = "fetch_all(operation, arguments, max_items) walks the pages"
-        answer["pagination"] = pag
+    answer["rate_limits"] = _rate_limits(op)
+    pagination = _pagination(op)
+    if pagination is not None:
+        answer["pagination"] = pagination
     answer["deprecated"] = op.deprecated
     if op.removed:
         answer["removed"] = op.removed
@@ -498,7 +369,7 @@ def describe(op: Operation, *, destructive_allowed: bool) -> dict[str, Any]:
     if performance:
         answer["api"] = "performance (advertising)"
     if op.replaced_by:
-        succ = operations(api_of(op)).get(op.replaced_by)
+        succ = _catalog.successor(op)
         answer["replaced_by"] = op_id(succ) if succ else op.replaced_by
         if succ is not None:
             answer["replaced_by_operation"] = succ.key

@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ozon_async import _catalog
 from ozon_async._exceptions import ConfigurationError
-from ozon_async.mcp import _catalog
+from ozon_async._listen import OneLineParser
 from ozon_async.mcp._http import (
     MIN_TOKEN_LENGTH,
     allowed_hosts_for,
@@ -35,7 +36,7 @@ nested at most 200 levels deep."""
 
 
 def parser(prog: str = "python -m ozon_async.mcp") -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=prog, description=_DESCRIPTION)
+    ap = OneLineParser(prog=prog, description=_DESCRIPTION)
     shops = ap.add_argument_group("shops")
     shops.add_argument(
         "--sandbox",
@@ -142,6 +143,8 @@ def _profiles(args: argparse.Namespace) -> tuple[list[Profile], str | None]:
     if args.sandbox:
         return [], None
     path = args.config
+    if path is not None and not path.is_file():
+        raise ConfigurationError(f"--config {path}: no such file")
     available = load_profiles(path)
     if args.profile:
         missing = [n for n in args.profile if n not in available]
@@ -218,11 +221,33 @@ async def _serve(args: argparse.Namespace, settings: Settings, token: str) -> No
             await app.run_stdio()
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line, before anything starts, when the HTTP port cannot be listened on."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigurationError(f"--host {host}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            from ozon_async._listen import listen_error
+
+            raise ConfigurationError(listen_error(exc, host, port)) from None
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m ozon_async.mcp") -> int:
     """Run the MCP server until its client disconnects (stdio) or it is interrupted (HTTP).
 
     Returns the exit code: 0, or 2 for a usage or configuration error (told on stderr)."""
-    args = parser(prog).parse_args(list(argv) if argv is not None else None)
+    ap = parser(prog)
+    args = ap.parse_args(list(argv) if argv is not None else None)
+    if not isinstance(logging.getLevelName(args.log_level.upper()), int):
+        ap.error(f"--log-level {args.log_level!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(name)s: %(message)s"
     )
@@ -237,6 +262,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m ozon_async
         settings = _settings(args)
         token, hosts = _http_settings(args)
         if args.http:
+            _check_port(args.host, args.port)
             print(
                 "ozon_async.mcp: accepting Host " + ", ".join(sorted(hosts)) + " and their "
                 "origins" + "".join(f", {o}" for o in args.allow_origin),

@@ -23,7 +23,7 @@ from ozon_async._version import __version__
 from ozon_async.mcp._http import BearerAuth, HostOriginGuard, allowed_hosts_for, check_token
 from ozon_async.mcp._render import MIN_BUDGET, dumps, render
 from ozon_async.mcp._tools import DEFAULT_MAX_ITEMS, Answer, Settings, Shops, ToolError, Tools
-from ozon_async.profiles import Profile
+from ozon_async.profiles import Profile, performance_client, seller_client
 
 logger = logging.getLogger("ozon_async.mcp")
 
@@ -55,8 +55,8 @@ class _ToolSpec:
     uses_shop: bool
 
 
-def tool_definitions(settings: Settings) -> list[_ToolSpec]:
-    """The tools, their input schemas and their annotations (hints set to what each does)."""
+def _hints() -> tuple[types.ToolAnnotations, types.ToolAnnotations, types.ToolAnnotations]:
+    """The annotations of the catalogue tools, of the reads and of the writes."""
     catalog = types.ToolAnnotations(
         read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
     )
@@ -71,111 +71,136 @@ def tool_definitions(settings: Settings) -> list[_ToolSpec]:
         idempotent_hint=False,
         open_world_hint=True,
     )
-    cap = settings.max_items_cap
+    return catalog, reads, writes
+
+
+def _search_tool(hints: types.ToolAnnotations) -> _ToolSpec:
+    return _ToolSpec(
+        "search_operations",
+        "Search Ozon Seller API operations",
+        "Find operations of the Ozon Seller API by words of their name, path, English "
+        'summary, Chinese or Russian title ("stock", "posting fbs list", "/v2/products", '
+        '"库存", "остатки"), and of the Performance (advertising) API when the server has '
+        'its credentials (ids perf.*: "campaign", "bid", "statistics"). Returns ids, paths, '
+        "one-line summaries and the safety level: read (call_read), write or destructive "
+        "(call_write; bid changes are writes). Operations Ozon's reference no longer lists "
+        "are left out unless include_removed is true. Sends nothing to Ozon.",
+        {
+            "query": {"type": "string", "description": "Words to look for."},
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100,
+                "default": 20,
+                "description": "How many operations to return, best first.",
+            },
+            "include_removed": {
+                "type": "boolean",
+                "default": False,
+                "description": "Also operations Ozon's reference no longer lists.",
+            },
+        },
+        ("query",),
+        hints,
+        False,
+    )
+
+
+def _describe_tool(hints: types.ToolAnnotations) -> _ToolSpec:
+    return _ToolSpec(
+        "describe_operation",
+        "Describe an Ozon Seller API operation",
+        "Everything needed to call one operation: what it does, its arguments as a "
+        "self-contained JSON Schema with Ozon's limits, an example, rate limits, pagination, "
+        "deprecation and successor, safety level and which tool calls it. Sends nothing.",
+        {"operation": _OPERATION},
+        ("operation",),
+        hints,
+        False,
+    )
+
+
+def _call_read_tool(hints: types.ToolAnnotations) -> _ToolSpec:
+    return _ToolSpec(
+        "call_read",
+        "Call a read-only Ozon operation",
+        "Call an operation that only reads (safety: read), with its arguments as JSON (the "
+        "fields of describe_operation's schema). Arguments are validated before sending: a "
+        "wrong or misspelt field is refused, naming it, and nothing is sent. Ozon errors come "
+        "back with their code, message and trace id.",
+        {
+            "operation": _OPERATION,
+            "arguments": _arguments('The operation\'s fields, e.g. {"limit": 100}.'),
+        },
+        ("operation",),
+        hints,
+        True,
+    )
+
+
+def _call_write_tool(hints: types.ToolAnnotations) -> _ToolSpec:
+    return _ToolSpec(
+        "call_write",
+        "Call an Ozon operation that changes data",
+        "Call an operation that changes data (safety: write or destructive). Without "
+        "confirm=true nothing is sent: the answer shows the validated body that would be "
+        "sent, to show the user first. With confirm=true it is sent once (never resent after "
+        "an ambiguous failure). dry_run=true always only previews. Destructive operations "
+        "(delete, archive, cancel, refund...) are refused unless the server was started "
+        "with --allow-destructive or --allow OPERATION.",
+        {
+            "operation": _OPERATION,
+            "arguments": _arguments("The operation's fields."),
+            "confirm": {
+                "type": "boolean",
+                "default": False,
+                "description": "true sends the request; ask the user before setting it.",
+            },
+            "dry_run": {
+                "type": "boolean",
+                "default": False,
+                "description": "true only validates and shows the body, even with confirm.",
+            },
+        },
+        ("operation",),
+        hints,
+        True,
+    )
+
+
+def _fetch_all_tool(hints: types.ToolAnnotations, cap: int) -> _ToolSpec:
+    return _ToolSpec(
+        "fetch_all",
+        "Fetch every page of an Ozon list",
+        "Walk the pages of a paginated read operation (any of Ozon's pagination styles) and "
+        "return their items, stopping at max_items. The page size argument is filled in "
+        "when missing. Use narrow filters: every page is one request.",
+        {
+            "operation": _OPERATION,
+            "arguments": _arguments("The operation's fields (filters); no position needed."),
+            "max_items": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": cap,
+                "default": DEFAULT_MAX_ITEMS,
+                "description": "Stop after this many items.",
+            },
+        },
+        ("operation",),
+        hints,
+        True,
+    )
+
+
+def tool_definitions(settings: Settings) -> list[_ToolSpec]:
+    """The tools, their input schemas and their annotations (hints set to what each does)."""
+    catalog, reads, writes = _hints()
     return [
-        _ToolSpec(
-            "search_operations",
-            "Search Ozon Seller API operations",
-            "Find operations of the Ozon Seller API by words of their name, path, English "
-            'summary, Chinese or Russian title ("stock", "posting fbs list", "/v2/products", '
-            '"库存", "остатки"), and of the Performance (advertising) API when the server has '
-            'its credentials (ids perf.*: "campaign", "bid", "statistics"). Returns ids, paths, '
-            "one-line summaries and the safety level: read (call_read), write or destructive "
-            "(call_write; bid changes are writes). Operations Ozon's reference no longer lists "
-            "are left out unless include_removed is true. Sends nothing to Ozon.",
-            {
-                "query": {"type": "string", "description": "Words to look for."},
-                "limit": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 100,
-                    "default": 20,
-                    "description": "How many operations to return, best first.",
-                },
-                "include_removed": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "Also operations Ozon's reference no longer lists.",
-                },
-            },
-            ("query",),
-            catalog,
-            False,
-        ),
-        _ToolSpec(
-            "describe_operation",
-            "Describe an Ozon Seller API operation",
-            "Everything needed to call one operation: what it does, its arguments as a "
-            "self-contained JSON Schema with Ozon's limits, an example, rate limits, pagination, "
-            "deprecation and successor, safety level and which tool calls it. Sends nothing.",
-            {"operation": _OPERATION},
-            ("operation",),
-            catalog,
-            False,
-        ),
-        _ToolSpec(
-            "call_read",
-            "Call a read-only Ozon operation",
-            "Call an operation that only reads (safety: read), with its arguments as JSON (the "
-            "fields of describe_operation's schema). Arguments are validated before sending: a "
-            "wrong or misspelt field is refused, naming it, and nothing is sent. Ozon errors come "
-            "back with their code, message and trace id.",
-            {
-                "operation": _OPERATION,
-                "arguments": _arguments('The operation\'s fields, e.g. {"limit": 100}.'),
-            },
-            ("operation",),
-            reads,
-            True,
-        ),
-        _ToolSpec(
-            "call_write",
-            "Call an Ozon operation that changes data",
-            "Call an operation that changes data (safety: write or destructive). Without "
-            "confirm=true nothing is sent: the answer shows the validated body that would be "
-            "sent, to show the user first. With confirm=true it is sent once (never resent after "
-            "an ambiguous failure). dry_run=true always only previews. Destructive operations "
-            "(delete, archive, cancel, refund...) are refused unless the server was started "
-            "with --allow-destructive or --allow OPERATION.",
-            {
-                "operation": _OPERATION,
-                "arguments": _arguments("The operation's fields."),
-                "confirm": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "true sends the request; ask the user before setting it.",
-                },
-                "dry_run": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "true only validates and shows the body, even with confirm.",
-                },
-            },
-            ("operation",),
-            writes,
-            True,
-        ),
-        _ToolSpec(
-            "fetch_all",
-            "Fetch every page of an Ozon list",
-            "Walk the pages of a paginated read operation (any of Ozon's pagination styles) and "
-            "return their items, stopping at max_items. The page size argument is filled in "
-            "when missing. Use narrow filters: every page is one request.",
-            {
-                "operation": _OPERATION,
-                "arguments": _arguments("The operation's fields (filters); no position needed."),
-                "max_items": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": cap,
-                    "default": DEFAULT_MAX_ITEMS,
-                    "description": "Stop after this many items.",
-                },
-            },
-            ("operation",),
-            reads,
-            True,
-        ),
+        _search_tool(catalog),
+        _describe_tool(catalog),
+        _call_read_tool(reads),
+        _call_write_tool(writes),
+        _fetch_all_tool(reads, settings.max_items_cap),
     ]
 
 
@@ -203,48 +228,43 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
 
 
 def _client_for(profile: Profile, base_url: str | None, options: Mapping[str, Any]) -> OzonClient:
-    """An :class:`OzonClient` for a profile. OAuth profiles need an ``OzonClient`` that takes
-    ``access_token``; until the SDK has it, they are refused with a clear message."""
-    kwargs: dict[str, Any] = dict(options)
-    url = base_url or profile.base_url
-    if url:
-        kwargs["base_url"] = url
-    takes_token = "access_token" in inspect.signature(OzonClient).parameters
-    if profile.access_token and takes_token:
-        kwargs["access_token"] = profile.access_token
-        if profile.client_id:
-            kwargs["client_id"] = profile.client_id
-        return OzonClient(**kwargs)
-    if not profile.api_key:
-        what = "an api_key" if takes_token else "an api_key (OAuth tokens: not in this version)"
-        raise ConfigurationError(f"profile {profile.name!r} has no credentials: it needs {what}")
-    if not profile.client_id:
-        raise ConfigurationError(f"profile {profile.name!r} has no client_id")
-    return OzonClient(profile.client_id, profile.api_key, **kwargs)
+    """The :class:`OzonClient` of a profile (:func:`ozon_async.profiles.seller_client`)."""
+    extra: dict[str, Any] = {"base_url": base_url} if base_url else {}
+    return seller_client(profile, **options, **extra)
 
 
 def _performance_client(profile: Profile, options: Mapping[str, Any]) -> BaseClient:
     """The Performance API's client of a profile with its credentials."""
     from ozon_async.performance import OzonPerformanceClient
 
-    kwargs = {**profile.performance_kwargs(), **options}
-    kwargs.pop("rate_limit", None)  # a Seller setting; the Performance API's limits are its own
-    return OzonPerformanceClient(**kwargs)
+    kwargs = {k: v for k, v in options.items() if k != "rate_limit"}  # a Seller setting
+    return performance_client(profile, client_class=OzonPerformanceClient, **kwargs)
 
 
-async def _start_sandbox(host: str, port: int) -> Any:
+async def _start_sandbox(host: str, port: int, client_id: str, api_key: str) -> Any:
     """The local sandbox if this version has it (``ozon_async.testing.Sandbox``), else the mock
-    server; started in this process on ``host:port`` (0: a free port), with the Performance
-    API's sandbox beside it when this version has one."""
+    server; started in this process on ``host:port`` (0: a free port), accepting only
+    ``client_id`` and ``api_key``, with the Performance API's sandbox beside it when this
+    version has one. A port it cannot listen on is a :class:`ConfigurationError`."""
     import ozon_async.testing as kit
 
     cls: Any = getattr(kit, "Sandbox", None) or kit.MockOzonServer
     accepted = inspect.signature(cls).parameters
-    kwargs: dict[str, Any] = {
-        k: v for k, v in (("host", host), ("port", port), ("performance", True)) if k in accepted
-    }
+    given = (
+        ("host", host),
+        ("port", port),
+        ("client_id", client_id),
+        ("api_key", api_key),
+        ("performance", True),
+    )
+    kwargs: dict[str, Any] = {k: v for k, v in given if k in accepted}
     server = cls(**kwargs)
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:
+        from ozon_async._listen import listen_error
+
+        raise ConfigurationError(f"the sandbox: {listen_error(exc, host, port)}") from None
     return server
 
 
@@ -314,9 +334,10 @@ class OzonMCP:
         clients: dict[str, OzonClient] = {}
         secret_list: list[str] = []
         if self._sandbox:
-            self.sandbox_server = await _start_sandbox(*self._sandbox_addr)
+            # the sandbox accepts only this key, random for each start
+            key = _secrets.token_urlsafe(18)
+            self.sandbox_server = await _start_sandbox(*self._sandbox_addr, "100000", key)
             stack.push_async_callback(self.sandbox_server.stop)
-            key = _secrets.token_urlsafe(18)  # the sandbox accepts any key; this one is random
             secret_list.append(key)
             profile = Profile(SANDBOX_SHOP, client_id="100000", api_key=key)
             clients[SANDBOX_SHOP] = _client_for(

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import msgspec
 
+from ozon_async import _catalog
 from ozon_async._client import BaseClient, OzonClient
 from ozon_async._exceptions import (
     APIConnectionError,
@@ -26,13 +27,12 @@ from ozon_async._exceptions import (
     RequestValidationError,
     ResponseDecodeError,
 )
-from ozon_async._operation import Operation
+from ozon_async._operation import Operation, Pagination
 from ozon_async._pagination import iter_pages
-from ozon_async._path import dig
 from ozon_async._request import Prepared, multipart_parts, prepare
 from ozon_async._response import APIResponse
 from ozon_async._runtime import send_prepared
-from ozon_async.mcp import _catalog
+from ozon_async.mcp import _catalog as _views
 from ozon_async.mcp._render import DEFAULT_BUDGET, decode_exact, dumps, money_as_strings
 
 logger = logging.getLogger("ozon_async.mcp")
@@ -225,6 +225,28 @@ def _arguments(value: Any) -> dict[str, Any]:
     return value
 
 
+def _get(data: Any, path: list[str]) -> Any:
+    for part in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _fill_page_size(
+    op: Operation, limit_name: str | None, args: dict[str, Any], max_items: int
+) -> dict[str, Any]:
+    """Set the page size argument when it is missing (at most the schema's maximum); returns
+    what was filled in."""
+    filled: dict[str, Any] = {}
+    if limit_name and args.get(limit_name) is None:
+        prop = _views.request_schema(op).get("properties", {}).get(limit_name, {})
+        maximum = prop.get("maximum") if isinstance(prop, dict) else None
+        size = min(max_items, maximum if isinstance(maximum, int) else DEFAULT_PAGE_SIZE)
+        args[limit_name] = filled[limit_name] = size
+    return filled
+
+
 class Tools:
     """The tools' logic. Each method returns an :class:`Answer` or raises :class:`ToolError`."""
 
@@ -244,8 +266,8 @@ class Tools:
                 sent=False,
             )
         try:
-            op = _catalog.find(name)
-        except _catalog.OperationNotFound as exc:
+            op = _views.find(name)
+        except _views.OperationNotFound as exc:
             raise ToolError(
                 "unknown_operation",
                 str(exc),
@@ -253,7 +275,7 @@ class Tools:
                 suggestions=exc.suggestions or None,
                 sent=False,
             ) from None
-        if not _catalog.tool_operation(op):
+        if not _views.tool_operation(op):
             raise ToolError(
                 "wrong_tool",
                 f"{op.key} is sent by the server itself from its configured credentials",
@@ -311,8 +333,8 @@ class Tools:
             return {"text": resp.text()}
 
     def _page_hint(self, op: Operation) -> str | None:
-        pag = _catalog.op_spec(op).get("x-ozon-pagination")
-        if not isinstance(pag, dict):
+        pag = _catalog.pagination_json(op)
+        if pag is None:
             return None
         limit = pag.get("limit")
         position = pag.get("position")
@@ -355,13 +377,13 @@ class Tools:
                 sent=False,
             )
         try:
-            return Answer(_catalog.search(query, limit, self.shops.apis, include_removed))
+            return Answer(_views.search(query, limit, self.shops.apis, include_removed))
         except ValueError as exc:
             raise ToolError("invalid_arguments", str(exc), field="query", sent=False) from None
 
     async def describe_operation(self, operation: Any) -> Answer:
         op = self._find(operation)
-        answer = _catalog.describe(op, destructive_allowed=self.settings.destructive_allowed(op))
+        answer = _views.describe(op, destructive_allowed=self.settings.destructive_allowed(op))
         if len(self.shops.clients) > 1:
             answer["shops"] = self.shops.names()
         # Cutting lists out of a schema (required, enum) would change its meaning: over the
@@ -458,14 +480,9 @@ class Tools:
         logger.info("call_write %s shop=%s sent -> %d", op.key, name, resp.status)
         return Answer(payload)
 
-    async def fetch_all(
-        self,
-        operation: Any,
-        arguments: Any = None,
-        max_items: Any = DEFAULT_MAX_ITEMS,
-        shop: Any = None,
-    ) -> Answer:
-        op = self._find(operation)
+    def _walker(self, op: Operation, max_items: Any) -> Pagination:
+        """The pages walker of ``op`` for fetch_all; refuses a bad ``max_items``, an operation
+        without pages and one that changes data."""
         cap = self.settings.max_items_cap
         if (
             not isinstance(max_items, int)
@@ -475,24 +492,28 @@ class Tools:
             raise ToolError(
                 "invalid_arguments", f"max_items must be 1 to {cap}", field="max_items", sent=False
             )
-        pag = _catalog.op_spec(op).get("x-ozon-pagination")
-        if op.pagination is None or not isinstance(pag, dict):
+        walker = _catalog.json_walker(op)
+        if walker is None:
             raise ToolError("wrong_tool", f"{op.key} is not paginated; use call_read", sent=False)
         if not op.safe:
             raise ToolError(
                 "wrong_tool", f"{op.key} changes data; fetch_all only walks reads", sent=False
             )
+        return walker
+
+    async def fetch_all(
+        self,
+        operation: Any,
+        arguments: Any = None,
+        max_items: Any = DEFAULT_MAX_ITEMS,
+        shop: Any = None,
+    ) -> Answer:
+        op = self._find(operation)
+        walker = self._walker(op, max_items)
         args = dict(_arguments(arguments))
         name, client = self.shops.pick_for(op, shop)
-        position, limit_name, items_path = pag["position"], pag.get("limit"), pag["items"]
-        filled: dict[str, Any] = {}
-        if limit_name and args.get(limit_name) is None:
-            prop = _catalog.request_schema(op).get("properties", {}).get(limit_name, {})
-            maximum = prop.get("maximum") if isinstance(prop, dict) else None
-            size = min(max_items, maximum if isinstance(maximum, int) else DEFAULT_PAGE_SIZE)
-            args[limit_name] = filled[limit_name] = size
-        # the SDK's walker, driven with the spec's (JSON) argument names
-        walker = op.pagination.replace(position=position, limit=limit_name)
+        items_path = _catalog.items_path(op)
+        filled = _fill_page_size(op, walker.limit, args, max_items)
         self._body(op, args)  # validate before anything is sent
         items: list[Any] = []
         pages = 0
@@ -505,7 +526,7 @@ class Tools:
             resp = await self._request(client, op, self._body(op, kwargs))
             pages += 1
             raw = decode_exact(resp.content) if resp.content else None
-            items.extend(dig(raw, items_path) or [])
+            items.extend(_get(raw, items_path) or [])
             try:
                 return resp.parse()
             except OzonError as exc:
@@ -545,5 +566,5 @@ class Tools:
         return Answer(
             payload,
             "lower max_items or narrow the filter, or page by hand with call_read "
-            f"(`{position}` from the last page)",
+            f"(`{walker.position}` from the last page)",
         )

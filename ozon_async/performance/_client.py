@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from ozon_async._ratelimit import RateLimiter
     from ozon_async._transport import Transport
     from ozon_async.performance.reports import Reports
-    from ozon_async.profiles import Profile
 
 __all__ = ["DEFAULT_BASE_URL", "OzonPerformanceClient"]
 
@@ -172,17 +171,9 @@ class OzonPerformanceClient(Resources, BaseClient):
         ``performance_client_id``, ``performance_client_secret`` or
         ``performance_access_token``, ``performance_base_url``; see :mod:`ozon_async.profiles`),
         or of the environment; ``kwargs`` are the constructor's other arguments."""
-        from ozon_async.profiles import resolve_profile
+        from ozon_async.profiles import performance_client, resolve_profile
 
-        profile: Profile = resolve_profile(name)
-        if not profile.has_performance_credentials:
-            raise ConfigurationError(
-                f"profile {profile.name} has no Performance API credentials: set "
-                "performance_client_id and performance_client_secret (or "
-                "performance_access_token), or OZON_PERFORMANCE_CLIENT_ID and "
-                "OZON_PERFORMANCE_CLIENT_SECRET"
-            )
-        return cls(**{**profile.performance_kwargs(), **kwargs})
+        return performance_client(resolve_profile(name), client_class=cls, **kwargs)
 
     def __repr__(self) -> str:
         mode = "client_credentials" if self._credentials is not None else self._auth.mode

@@ -143,11 +143,10 @@ class StatisticsReport(msgspec.Struct, kw_only=True):
 @cache
 def report_format() -> dict[str, Any]:
     """``x-ozon-report-format`` of the download operation, from the packaged spec."""
-    from importlib import resources
+    from ozon_async import _catalog
 
-    data = resources.files("ozon_async.performance._spec").joinpath("openapi.json").read_bytes()
     method, path = DOWNLOAD.split(" ", 1)
-    spec: dict[str, Any] = msgspec.json.decode(data)
+    spec = _catalog.spec(_catalog.PERFORMANCE)
     fmt: dict[str, Any] = spec["paths"][path][method.lower()]["x-ozon-report-format"]
     return fmt
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from ozon_async._models import Model
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model
 from ozon_async.push._base import PushEventBase
 
 if TYPE_CHECKING:
@@ -269,8 +271,12 @@ class PushStocksChangedItem(Model):
     updated_at: datetime | None = None
     """When the stock changed."""
 
-    stocks: list[PushWarehouseStock] | None = None
+    stocks: AnswerList[PushWarehouseStock] = field(default_factory=list)
     """The stock per warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.stocks is None:
+            self.stocks = []
 
 
 class PushWarehouseStock(Model):
@@ -309,7 +315,7 @@ class PushNewPosting(PushEventBase, tag="TYPE_NEW_POSTING"):
     posting_number: str | None = None
     """The posting number."""
 
-    products: list[PushPostingProduct] | None = None
+    products: AnswerList[PushPostingProduct] = field(default_factory=list)
     """The products in the posting."""
 
     in_process_at: datetime | None = None
@@ -347,6 +353,10 @@ class PushNewPosting(PushEventBase, tag="TYPE_NEW_POSTING"):
     seller_id: int | None = None
     """The seller's identifier."""
 
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+
 
 class PushPostingCancelled(PushEventBase, tag="TYPE_POSTING_CANCELLED"):
     """FBS or rFBS posting cancelled (``TYPE_POSTING_CANCELLED``).
@@ -358,7 +368,7 @@ class PushPostingCancelled(PushEventBase, tag="TYPE_POSTING_CANCELLED"):
     posting_number: str | None = None
     """The posting number."""
 
-    products: list[PushPostingProduct] | None = None
+    products: AnswerList[PushPostingProduct] = field(default_factory=list)
     """The products in the posting."""
 
     old_state: PushFbsPostingState | None = None
@@ -378,6 +388,10 @@ class PushPostingCancelled(PushEventBase, tag="TYPE_POSTING_CANCELLED"):
 
     seller_id: int | None = None
     """The seller's identifier."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PushStateChanged(PushEventBase, tag="TYPE_STATE_CHANGED"):
@@ -541,8 +555,12 @@ class PushStocksChanged(PushEventBase, tag="TYPE_STOCKS_CHANGED"):
     seller_id: int | None = None
     """The seller's identifier."""
 
-    items: list[PushStocksChangedItem] | None = None
+    items: AnswerList[PushStocksChangedItem] = field(default_factory=list)
     """The products whose stock changed."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class PushNewMessage(PushEventBase, tag="TYPE_NEW_MESSAGE"):
@@ -566,11 +584,15 @@ class PushNewMessage(PushEventBase, tag="TYPE_NEW_MESSAGE"):
     user: PushChatUser | None = None
     """Who wrote the message."""
 
-    data: list[str] | None = None
+    data: AnswerList[str] = field(default_factory=list)
     """The message content, in Markdown."""
 
     seller_id: int | None = None
     """The seller's identifier."""
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
 
 
 class PushUpdateMessage(PushEventBase, tag="TYPE_UPDATE_MESSAGE"):
@@ -597,11 +619,15 @@ class PushUpdateMessage(PushEventBase, tag="TYPE_UPDATE_MESSAGE"):
     user: PushChatUser | None = None
     """Who wrote the message."""
 
-    data: list[str] | None = None
+    data: AnswerList[str] = field(default_factory=list)
     """The new message content, in Markdown."""
 
     seller_id: int | None = None
     """The seller's identifier."""
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
 
 
 class PushMessageRead(PushEventBase, tag="TYPE_MESSAGE_READ"):
@@ -683,7 +709,7 @@ class PushFboPostingNew(PushEventBase, tag="TYPE_FBO_POSTING_NEW"):
     uuid: str | None = None
     """The identifier of this event; a resent event carries the same one."""
 
-    products: list[PushPostingProduct] | None = None
+    products: AnswerList[PushPostingProduct] = field(default_factory=list)
     """The products in the posting."""
 
     creation_date: datetime | None = None
@@ -694,6 +720,10 @@ class PushFboPostingNew(PushEventBase, tag="TYPE_FBO_POSTING_NEW"):
 
     seller_id: int | None = None
     """The seller's identifier."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PushFboPostingCancelled(PushEventBase, tag="TYPE_FBO_POSTING_CANCELLED"):
@@ -714,7 +744,7 @@ class PushFboPostingCancelled(PushEventBase, tag="TYPE_FBO_POSTING_CANCELLED"):
     uuid: str | None = None
     """The identifier of this event; a resent event carries the same one."""
 
-    products: list[PushPostingProduct] | None = None
+    products: AnswerList[PushPostingProduct] = field(default_factory=list)
     """The products in the posting."""
 
     old_state: PushFboPostingState | None = None
@@ -734,6 +764,10 @@ class PushFboPostingCancelled(PushEventBase, tag="TYPE_FBO_POSTING_CANCELLED"):
 
     seller_id: int | None = None
     """The seller's identifier."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PushFboPostingStateChanged(PushEventBase, tag="TYPE_FBO_POSTING_STATE_CHANGED"):

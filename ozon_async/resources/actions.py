@@ -98,8 +98,7 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/candidates`` (Ozon docs: 获取可自动添加到促销活动中的商品列表 /
-        Получить список доступных товаров для автодобавления в акцию).
+        ``POST /v1/actions/auto-add/products/candidates``.
 
         Deprecated: use ``POST /v2/actions/auto-add/products/candidates``
         (``client.actions.auto_add_products_candidates_v2``) instead. Ozon switches it off on
@@ -209,8 +208,7 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/delete`` (Ozon docs: 从促销活动自动添加列表中删除商品 / Удалить
-        товары из автодобавления в акцию).
+        ``POST /v1/actions/auto-add/products/delete``.
 
         Deprecated: use ``POST /v2/actions/auto-add/products/delete``
         (``client.actions.auto_add_products_delete_v2``) instead. Ozon switches it off on
@@ -320,8 +318,7 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/list`` (Ozon docs: 获取促销活动自动添加列表中的商品列表 / Получить
-        список товаров из автодобавления в акцию).
+        ``POST /v1/actions/auto-add/products/list``.
 
         Deprecated: use ``POST /v2/actions/auto-add/products/list``
         (``client.actions.auto_add_products_list_v2``) instead. Ozon switches it off on
@@ -433,8 +430,7 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/actions/auto-add/products/update`` (Ozon docs: 在促销活动自动添加列表中添加或更新商品 / Добавить
-        или обновить товары в автодобавлении в акцию).
+        ``POST /v1/actions/auto-add/products/update``.
 
         Deprecated: use ``POST /v2/actions/auto-add/products/update``
         (``client.actions.auto_add_products_update_v2``) instead. Ozon switches it off on
@@ -534,8 +530,7 @@ class ActionsResource(Resource):
         previous answer. Offset paging is no longer supported. Add products to the promotion
         with /v1/actions/products/activate.
 
-        ``POST /v1/actions/candidates`` (Ozon docs: 可用的促销商品清单 / Список доступных для акции
-        товаров).
+        ``POST /v1/actions/candidates``.
 
         Deprecated: use ``POST /v2/actions/candidates`` (``client.actions.candidates_v2``)
         instead. Ozon switches it off on 2026-10-13. Calling it emits ``DeprecationWarning``.
@@ -629,8 +624,7 @@ class ActionsResource(Resource):
         approved. Get request ids from /v2/actions/discounts-task/list. The answer counts
         successful and failed status changes and explains each failure.
 
-        ``POST /v1/actions/discounts-task/approve`` (Ozon docs: 同意折扣申请 / Согласовать заявку на
-        скидку).
+        ``POST /v1/actions/discounts-task/approve``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -669,8 +663,7 @@ class ActionsResource(Resource):
         /v2/actions/discounts-task/list. The answer counts successful and failed status changes
         and explains each failure.
 
-        ``POST /v1/actions/discounts-task/decline`` (Ozon docs: 取消折扣申请 / Отклонить заявку на
-        скидку).
+        ``POST /v1/actions/discounts-task/decline``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -714,7 +707,7 @@ class ActionsResource(Resource):
         switched off: use /v2/actions/discounts-task/list instead. Approve or decline the
         requests with /v1/actions/discounts-task/approve and /v1/actions/discounts-task/decline.
 
-        ``POST /v1/actions/discounts-task/list`` (Ozon docs: 申请折扣列表 / Список заявок на скидку).
+        ``POST /v1/actions/discounts-task/list``.
 
         Deprecated: use ``POST /v2/actions/discounts-task/list``
         (``client.actions.discounts_task_list_v2``) instead. Calling it emits
@@ -770,7 +763,7 @@ class ActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/actions/discounts-task/list`` (Ozon docs: Получить список заявок на скидку).
+        ``POST /v2/actions/discounts-task/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -812,7 +805,7 @@ class ActionsResource(Resource):
         /v1/actions/candidates, /v1/actions/products, /v1/actions/products/activate and
         /v1/actions/products/deactivate.
 
-        ``GET /v1/actions`` (Ozon docs: 活动清单 / Список акций).
+        ``GET /v1/actions``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -849,8 +842,7 @@ class ActionsResource(Resource):
         promotion id from /v1/actions and eligible products from /v1/actions/candidates. The
         answer lists the products that were added and those that were rejected, with the reason.
 
-        ``POST /v1/actions/products/activate`` (Ozon docs: 在促销活动中增加一个商品 / Добавить товар в
-        акцию).
+        ``POST /v1/actions/products/activate``.
 
         Deprecated: use ``POST /v1/actions/products/update``
         (``client.actions.products_update_v1``) instead. Ozon switches it off on 2026-10-13.
@@ -898,8 +890,7 @@ class ActionsResource(Resource):
         /v1/actions/products. The answer lists the products that were removed and those that
         could not be removed, with the reason.
 
-        ``POST /v1/actions/products/deactivate`` (Ozon docs: 从活动中删除商品 / Удалить товары из
-        акции).
+        ``POST /v1/actions/products/deactivate``.
 
         Deprecated: use ``POST /v2/actions/products/deactivate``
         (``client.actions.products_deactivate_v2``) instead. Ozon switches it off on 2026-10-13.
@@ -1039,8 +1030,7 @@ class ActionsResource(Resource):
         from the previous answer. Offset paging is no longer supported. Remove products with
         /v1/actions/products/deactivate.
 
-        ``POST /v1/actions/products`` (Ozon docs: 参与 活动的商品列表 / Список участвующих в акции
-        товаров).
+        ``POST /v1/actions/products``.
 
         Deprecated: use ``POST /v2/actions/products`` (``client.actions.products_v2``) instead.
         Ozon switches it off on 2026-10-13. Calling it emits ``DeprecationWarning``.

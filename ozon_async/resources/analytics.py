@@ -99,8 +99,7 @@ class AnalyticsResource(Resource):
         with limit (up to 1000, default 100) and offset. Get the list of clusters and overall
         figures with /v1/analytics/average-delivery-time first.
 
-        ``POST /v1/analytics/average-delivery-time/details`` (Ozon docs: 获取平均配送时间的详细分析 /
-        Получить детальную аналитику по среднему времени доставки).
+        ``POST /v1/analytics/average-delivery-time/details``.
 
         Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
         Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
@@ -148,8 +147,7 @@ class AnalyticsResource(Resource):
         delivery-time, and for per-product detail use /v1/analytics/average-delivery-
         time/details.
 
-        ``POST /v1/analytics/average-delivery-time/summary`` (Ozon docs: 获取平均配送时间的总体分析 /
-        Получить общую аналитику по среднему времени доставки).
+        ``POST /v1/analytics/average-delivery-time/summary``.
 
         Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
         Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
@@ -188,8 +186,7 @@ class AnalyticsResource(Resource):
         cluster, call /v1/analytics/average-delivery-time/details; for the overall summary, call
         /v1/analytics/average-delivery-time/summary.
 
-        ``POST /v1/analytics/average-delivery-time`` (Ozon docs: 获取平均配送时间的分析数据 / Получить
-        аналитику по среднему времени доставки).
+        ``POST /v1/analytics/average-delivery-time``.
 
         Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
         Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
@@ -246,7 +243,7 @@ class AnalyticsResource(Resource):
         Subscription: Full data needs a Premium Plus or Premium Pro subscription; without one
         Ozon answers with part of the data.
 
-        ``POST /v1/analytics/data`` (Ozon docs: 分析数据 / Данные аналитики).
+        ``POST /v1/analytics/data``.
 
         Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
         per Client-Id; the client waits for a free slot. Paginated (offset style):
@@ -488,7 +485,7 @@ class AnalyticsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/analytics/manage/stocks`` (Ozon docs: Управление остатками).
+        ``POST /v1/analytics/manage/stocks``.
 
         Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
         Ozon switches it off on 2026-01-22. Calling it emits ``DeprecationWarning``.
@@ -552,8 +549,7 @@ class AnalyticsResource(Resource):
         Subscription: Full data needs a Premium, Premium Plus or Premium Pro subscription;
         without one Ozon answers with part of the data.
 
-        ``POST /v1/analytics/product-queries/details`` (Ozon docs: 有关特定商品查询的信息 / Получить
-        детализацию запросов по товару).
+        ``POST /v1/analytics/product-queries/details``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -620,8 +616,7 @@ class AnalyticsResource(Resource):
         Subscription: Full data needs a Premium, Premium Plus or Premium Pro subscription;
         without one Ozon answers with part of the data.
 
-        ``POST /v1/analytics/product-queries`` (Ozon docs: 获取商品搜索查询信息 / Получить информацию о
-        запросах моих товаров).
+        ``POST /v1/analytics/product-queries``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -678,7 +673,7 @@ class AnalyticsResource(Resource):
         warehouse type and page with `limit` and `offset`. Deprecated: Ozon plans to turn it
         off; use /v1/analytics/stocks.
 
-        ``POST /v2/analytics/stock_on_warehouses`` (Ozon docs: Отчёт по остаткам и товарам).
+        ``POST /v2/analytics/stock_on_warehouses``.
 
         Deprecated: use ``POST /v1/analytics/stocks`` (``client.analytics.stocks_v1``) instead.
         Calling it emits ``DeprecationWarning``.
@@ -738,7 +733,7 @@ class AnalyticsResource(Resource):
         16:00 UTC). It replaces /v1/analytics/manage/stocks and
         /v2/analytics/stock_on_warehouses.
 
-        ``POST /v1/analytics/stocks`` (Ozon docs: Получить аналитику по остаткам).
+        ``POST /v1/analytics/stocks``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -816,7 +811,7 @@ class AnalyticsResource(Resource):
         and `offset` are optional) or page through all products with `limit` (1 to 1000) and
         `offset`. At most 1 request per minute per `Client-Id`.
 
-        ``POST /v1/analytics/turnover/stocks`` (Ozon docs: Оборачиваемость товара).
+        ``POST /v1/analytics/turnover/stocks``.
 
         Only reads: retried after timeouts and server errors. Rate limit: 1 requests per 60 s
         per Client-Id; the client waits for a free slot. Paginated (offset style):

@@ -59,8 +59,7 @@ class AssemblyResource(Resource):
         empty `cursor` means there is no more data. For the same carriage grouped by product,
         use /v1/assembly/carriage/product/list.
 
-        ``POST /v1/assembly/carriage/posting/list`` (Ozon docs: 获取发运中的货件列表 / Получить список
-        отправлений в отгрузке).
+        ``POST /v1/assembly/carriage/posting/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -111,8 +110,7 @@ class AssemblyResource(Resource):
         empty `cursor` means there is no more data. For the same carriage grouped by posting,
         use /v1/assembly/carriage/posting/list.
 
-        ``POST /v1/assembly/carriage/product/list`` (Ozon docs: 获取发运中的商品列表 / Получить список
-        товаров в отгрузке).
+        ``POST /v1/assembly/carriage/product/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -163,8 +161,7 @@ class AssemblyResource(Resource):
         there is no more data. For the same data grouped by product, use
         /v1/assembly/fbs/product/list.
 
-        ``POST /v1/assembly/fbs/posting/list`` (Ozon docs: 获取货件列表 / Получить список
-        отправлений).
+        ``POST /v1/assembly/fbs/posting/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -216,8 +213,7 @@ class AssemblyResource(Resource):
         `has_next` is `true`, repeat the request with a larger `offset`. For the same data
         grouped by posting, use /v1/assembly/fbs/posting/list.
 
-        ``POST /v1/assembly/fbs/product/list`` (Ozon docs: 获取货件中的商品列表 / Получить список товаров
-        в отправлениях).
+        ``POST /v1/assembly/fbs/product/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -39,7 +39,7 @@ class BarcodeResource(Resource):
         barcodes. Limited to 20 requests per minute per seller account. If a product has no
         barcode at all, create one with /v1/barcode/generate.
 
-        ``POST /v1/barcode/add`` (Ozon docs: 为商品绑定条形码 / Привязать штрихкод к товару).
+        ``POST /v1/barcode/add``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 20 requests per 60 s per Client-Id; the client waits
@@ -79,7 +79,7 @@ class BarcodeResource(Resource):
         limited to 20 requests per minute per seller account. If a product already has a barcode
         that is not registered in Ozon, bind it with /v1/barcode/add instead.
 
-        ``POST /v1/barcode/generate`` (Ozon docs: 创建商品条形码 / Создать штрихкод для товара).
+        ``POST /v1/barcode/generate``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 20 requests per 60 s per Client-Id; the client waits

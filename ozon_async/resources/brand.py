@@ -41,8 +41,7 @@ class BrandResource(Resource):
         `page_size` and a `page` number starting at 1; the answer carries the total number of
         brands.
 
-        ``POST /v1/brand/company-certification/list`` (Ozon docs: Список сертифицируемых
-        брендов).
+        ``POST /v1/brand/company-certification/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

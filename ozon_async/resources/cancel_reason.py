@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
-    CancelReasonListByOrderRequest,
+    CancelReasonsResponse,
     EmptyRequest,
-    PostingFboCancelReasonListResponse,
+    OrderNumberRequest,
     PostingNumberRequest,
 )
 
@@ -28,7 +28,7 @@ class CancelReasonResource(Resource):
         *,
         order_number: str,
         **call_options: Unpack[CallOptions],
-    ) -> PostingFboCancelReasonListResponse:
+    ) -> CancelReasonsResponse:
         """List cancellation reasons available for an order.
 
         Returns the cancellation reasons that can be applied to one order, identified by its
@@ -36,7 +36,7 @@ class CancelReasonResource(Resource):
         whether the order can be cancelled at all, call /v1/order/cancel/check. For a single
         posting use /v1/cancel-reason/list-by-posting.
 
-        ``POST /v1/cancel-reason/list-by-order`` (Ozon docs: Причины отмены заказа).
+        ``POST /v1/cancel-reason/list-by-order``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -52,8 +52,8 @@ class CancelReasonResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cancel-reason/list-by-order"],
-            CancelReasonListByOrderRequest,
-            PostingFboCancelReasonListResponse,
+            OrderNumberRequest,
+            CancelReasonsResponse,
             {
                 "order_number": order_number,
             },
@@ -65,14 +65,14 @@ class CancelReasonResource(Resource):
         *,
         posting_number: str,
         **call_options: Unpack[CallOptions],
-    ) -> PostingFboCancelReasonListResponse:
+    ) -> CancelReasonsResponse:
         """List cancellation reasons available for a posting.
 
         Returns the cancellation reasons that can be applied to one posting, identified by its
         posting number. Use a reason identifier from the answer as `reason_id` in
         /v1/posting/cancel. For a whole order use /v1/cancel-reason/list-by-order.
 
-        ``POST /v1/cancel-reason/list-by-posting`` (Ozon docs: Причины отмены отправления).
+        ``POST /v1/cancel-reason/list-by-posting``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -89,7 +89,7 @@ class CancelReasonResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/cancel-reason/list-by-posting"],
             PostingNumberRequest,
-            PostingFboCancelReasonListResponse,
+            CancelReasonsResponse,
             {
                 "posting_number": posting_number,
             },
@@ -99,7 +99,7 @@ class CancelReasonResource(Resource):
     async def list_v1(
         self,
         **call_options: Unpack[CallOptions],
-    ) -> PostingFboCancelReasonListResponse:
+    ) -> CancelReasonsResponse:
         """List cancellation reasons for postings and orders.
 
         Returns every reason that can be used to cancel a posting or an order, each as an
@@ -108,7 +108,7 @@ class CancelReasonResource(Resource):
         reason/list-by-posting. Pass the chosen reason identifier to /v1/order/cancel or
         /v1/posting/cancel.
 
-        ``POST /v1/cancel-reason/list`` (Ozon docs: Причины отмены отправлений).
+        ``POST /v1/cancel-reason/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -122,7 +122,7 @@ class CancelReasonResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/cancel-reason/list"],
             EmptyRequest,
-            PostingFboCancelReasonListResponse,
+            CancelReasonsResponse,
             {},
             call_options,
         )

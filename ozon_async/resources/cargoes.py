@@ -52,9 +52,9 @@ from ozon_async.types.cargoes import (
     CargoesTransportCreateV1Response,
 )
 from ozon_async.types.common import (
+    OperationIdRequest,
     SupplyOrderRequest,
     WarehouseOperationResponse,
-    WarehouseOperationStatusRequest,
 )
 
 
@@ -76,8 +76,7 @@ class CargoesResource(Resource):
         by /v1/cargoes/create. Deprecated: Ozon announced it would switch this method off on 7
         November 2025; use /v2/cargoes/create/info instead.
 
-        ``POST /v1/cargoes/create/info`` (Ozon docs: Получить информацию по установке
-        грузомест).
+        ``POST /v1/cargoes/create/info``.
 
         Deprecated: use ``POST /v2/cargoes/create/info`` (``client.cargoes.create_info_v2``)
         instead. Ozon switches it off on 2025-11-07. Calling it emits ``DeprecationWarning``.
@@ -99,7 +98,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/create/info"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesCreateInfoV1Response,
             {
                 "operation_id": operation_id,
@@ -120,8 +119,7 @@ class CargoesResource(Resource):
         Pass the `operation_id` returned by /v1/cargoes/create. In validation errors the product
         is identified by its barcode or article. Replaces /v1/cargoes/create/info.
 
-        ``POST /v2/cargoes/create/info`` (Ozon docs: Получить информацию по установке
-        грузомест).
+        ``POST /v2/cargoes/create/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -137,7 +135,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/cargoes/create/info"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesCreateInfoV2Response,
             {
                 "operation_id": operation_id,
@@ -163,7 +161,7 @@ class CargoesResource(Resource):
         created cargo place identifiers with /v2/cargoes/create/info. Use /v1/cargoes/rules/get
         to see which rules the supply still has to satisfy.
 
-        ``POST /v1/cargoes/create`` (Ozon docs: Установка грузомест).
+        ``POST /v1/cargoes/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v2/cargoes/create/info``:
@@ -208,8 +206,7 @@ class CargoesResource(Resource):
         that method returned. The answer gives the status and, if something went wrong, the
         errors for the supply and for individual cargo places.
 
-        ``POST /v1/cargoes/delete/status`` (Ozon docs: Информация о статусе удаления
-        грузоместа).
+        ``POST /v1/cargoes/delete/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -225,7 +222,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/delete/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesDeleteStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -247,8 +244,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/cargoes/delete/status`` (Ozon docs: Получить информацию о статусе удаления
-        грузомест и транспортных грузомест).
+        ``POST /v2/cargoes/delete/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -264,7 +260,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/cargoes/delete/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesDeleteStatusV2Response,
             {
                 "operation_id": operation_id,
@@ -287,7 +283,7 @@ class CargoesResource(Resource):
         asynchronously: the answer carries an `operation_id` to pass to
         /v1/cargoes/delete/status.
 
-        ``POST /v1/cargoes/delete`` (Ozon docs: Удалить грузоместо в заявке на поставку).
+        ``POST /v1/cargoes/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -339,8 +335,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/cargoes/delete`` (Ozon docs: Удалить грузоместа и транспортные грузоместа в
-        заявке на поставку).
+        ``POST /v2/cargoes/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -388,7 +383,7 @@ class CargoesResource(Resource):
         placement zone type and tracking status. Pass up to 100 `supply_ids` from /v3/supply-
         order/get.
 
-        ``POST /v1/cargoes/get`` (Ozon docs: Получить информацию о грузоместах).
+        ``POST /v1/cargoes/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -428,7 +423,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/cargoes/get`` (Ozon docs: Получить информацию о грузоместах).
+        ``POST /v2/cargoes/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -471,8 +466,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/label/transport-by-order/create`` (Ozon docs: Сгенерировать этикетки
-        для транспортных грузомест по идентификатору поставки).
+        ``POST /v1/cargoes/label/transport-by-order/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/cargoes/label/transport-by-
@@ -513,8 +507,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/label/transport-by-order/status`` (Ozon docs: Получить статус
-        генерации этикеток для транспортных грузомеcт по идентификатору поставки).
+        ``POST /v1/cargoes/label/transport-by-order/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -530,7 +523,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/label/transport-by-order/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesLabelTransportByOrderStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -557,8 +550,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/label/transport/create`` (Ozon docs: Сгенерировать этикетки
-        транспортных грузомест по идентификатору грузоместа).
+        ``POST /v1/cargoes/label/transport/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -601,8 +593,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/label/transport/status`` (Ozon docs: Получить статус генерации
-        этикеток транспортных грузомест по идентификатору грузоместа).
+        ``POST /v1/cargoes/label/transport/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -641,7 +632,7 @@ class CargoesResource(Resource):
         `supply_ids`. Each rule says whether it applies, whether it is mandatory and whether it
         is satisfied.
 
-        ``POST /v1/cargoes/rules/get`` (Ozon docs: Чек-лист по установке грузомест FBO).
+        ``POST /v1/cargoes/rules/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -680,8 +671,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/supplies/get`` (Ozon docs: Получить информацию о грузоместах в
-        поставках).
+        ``POST /v1/cargoes/supplies/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -718,8 +708,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/transport/activate/status`` (Ozon docs: Получить статус включения или
-        отключения транспортных грузомест).
+        ``POST /v1/cargoes/transport/activate/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -735,7 +724,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/activate/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesTransportActivateStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -762,8 +751,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/transport/activate`` (Ozon docs: Включить или отключить транспортные
-        грузоместа в поставке).
+        ``POST /v1/cargoes/transport/activate``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -806,8 +794,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/transport/bind/status`` (Ozon docs: Получить статус связывания или
-        отвязывания грузомест и транспортных грузомест).
+        ``POST /v1/cargoes/transport/bind/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -823,7 +810,7 @@ class CargoesResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes/transport/bind/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesTransportBindStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -856,8 +843,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/transport/bind`` (Ozon docs: Связать или отвязать грузоместа и
-        транспортные грузоместа).
+        ``POST /v1/cargoes/transport/bind``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -903,8 +889,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/transport/create/status`` (Ozon docs: Получить статус создания
-        транспортного грузоместа).
+        ``POST /v1/cargoes/transport/create/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -950,7 +935,7 @@ class CargoesResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/cargoes/transport/create`` (Ozon docs: Создать транспортное грузоместо).
+        ``POST /v1/cargoes/transport/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST

@@ -20,7 +20,7 @@ from ozon_async.types.cargoes_label import (
     CargoesLabelGetV1Response,
 )
 from ozon_async.types.common import (
-    WarehouseOperationStatusRequest,
+    OperationIdRequest,
 )
 
 
@@ -43,7 +43,7 @@ class CargoesLabelResource(Resource):
         it until the status is `SUCCESS`, then download the PDF by the returned file identifier
         or link.
 
-        ``POST /v1/cargoes-label/create`` (Ozon docs: Сгенерировать этикетки для грузомест).
+        ``POST /v1/cargoes-label/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/cargoes-label/get``:
@@ -86,8 +86,7 @@ class CargoesLabelResource(Resource):
         would switch this method off on 10 April 2026; use the `file_url` link returned by
         /v1/cargoes-label/get instead.
 
-        ``GET /v1/cargoes-label/file/{file_guid}`` (Ozon docs: Получить PDF с этикетками
-        грузовых мест).
+        ``GET /v1/cargoes-label/file/{file_guid}``.
 
         Deprecated: use ``POST /v1/cargoes-label/get`` (``client.cargoes_label.get_v1``)
         instead. Ozon switches it off on 2026-04-10. Calling it emits ``DeprecationWarning``.
@@ -127,8 +126,7 @@ class CargoesLabelResource(Resource):
         call later; once it is `SUCCESS`, `result` holds the file identifier and a link to the
         PDF with the labels. On failure, `errors` explains why.
 
-        ``POST /v1/cargoes-label/get`` (Ozon docs: Получить идентификатор этикетки для
-        грузомест).
+        ``POST /v1/cargoes-label/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -144,7 +142,7 @@ class CargoesLabelResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/cargoes-label/get"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             CargoesLabelGetV1Response,
             {
                 "operation_id": operation_id,

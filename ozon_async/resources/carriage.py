@@ -86,8 +86,7 @@ class CarriageResource(Resource):
         sellers from CIS countries. Pass the carriage identifier, as returned by
         /v1/carriage/create or listed by /v2/carriage/delivery/list. This is a beta method.
 
-        ``POST /v1/carriage/act-discrepancy/pdf`` (Ozon docs: Получить акт о расхождениях по
-        отгрузке FBS).
+        ``POST /v1/carriage/act-discrepancy/pdf``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -127,7 +126,7 @@ class CarriageResource(Resource):
         ship postings in cargo places, also pass their number in `containers_count`. On success
         the answer is an empty object.
 
-        ``POST /v1/carriage/approve`` (Ozon docs: 发运确认 / Подтверждение отгрузки).
+        ``POST /v1/carriage/approve``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -169,7 +168,7 @@ class CarriageResource(Resource):
         cancelled. After deletion you can create a new carriage with a different set of
         postings.
 
-        ``POST /v1/carriage/cancel`` (Ozon docs: 发运删除 / Удаление отгрузки).
+        ``POST /v1/carriage/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -214,7 +213,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/approve`` (Ozon docs: Подтвердить состав грузоместа).
+        ``POST /v1/carriage/container/approve``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -259,7 +258,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/cancel`` (Ozon docs: Отменить грузоместо).
+        ``POST /v1/carriage/container/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -306,7 +305,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/create`` (Ozon docs: Создать грузоместо).
+        ``POST /v1/carriage/container/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -351,8 +350,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/document/get`` (Ozon docs: Получить документы по
-        грузоместам — ТрН и лист отгрузки).
+        ``POST /v1/carriage/container/document/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -396,7 +394,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/fill`` (Ozon docs: Наполнить грузоместо отправлениями).
+        ``POST /v1/carriage/container/fill``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -441,7 +439,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/get`` (Ozon docs: Получить информацию о грузоместах).
+        ``POST /v1/carriage/container/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -479,7 +477,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/label/get`` (Ozon docs: Получить этикетку по грузоместам).
+        ``POST /v1/carriage/container/label/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -525,7 +523,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/list`` (Ozon docs: Получить список грузомест).
+        ``POST /v1/carriage/container/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -576,7 +574,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/place-into`` (Ozon docs: Разместить коробки на палете).
+        ``POST /v1/carriage/container/place-into``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -624,7 +622,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/remove-from`` (Ozon docs: Убрать коробки с палеты).
+        ``POST /v1/carriage/container/remove-from``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -673,8 +671,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/remove-postings`` (Ozon docs: Убрать отправления из
-        грузоместа).
+        ``POST /v1/carriage/container/remove-postings``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -717,7 +714,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/status/get`` (Ozon docs: Получить статус грузомест FBS).
+        ``POST /v1/carriage/container/status/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -756,8 +753,7 @@ class CarriageResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/carriage/container/task/info`` (Ozon docs: Получить статус задачи грузового
-        места).
+        ``POST /v1/carriage/container/task/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -801,7 +797,7 @@ class CarriageResource(Resource):
         this feature is not available to you, create the carriage with
         /v2/posting/fbs/act/create instead.
 
-        ``POST /v1/carriage/create`` (Ozon docs: 创建发运 / Создание отгрузки).
+        ``POST /v1/carriage/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -845,7 +841,7 @@ class CarriageResource(Resource):
         posting and quantum counts, cut-off time, drop-off point and time slot. Delivery methods
         that have no postings are not returned.
 
-        ``POST /v1/carriage/delivery/list`` (Ozon docs: Список методов доставки и отгрузок).
+        ``POST /v1/carriage/delivery/list``.
 
         Deprecated: use ``POST /v2/carriage/delivery/list``
         (``client.carriage.delivery_list_v2``) instead. Ozon switches it off on 2026-03-20.
@@ -891,7 +887,7 @@ class CarriageResource(Resource):
         methods that have no postings are not returned. The list is paged by cursor: pass cursor
         from the previous answer while has_next is true.
 
-        ``POST /v2/carriage/delivery/list`` (Ozon docs: Список методов доставки и отгрузок).
+        ``POST /v2/carriage/delivery/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -933,8 +929,7 @@ class CarriageResource(Resource):
         traceable FBS carriage, with the errors found by the check. Pass the carriage
         identifier.
 
-        ``POST /v1/carriage/ettn/status`` (Ozon docs: Получить статус проверки электронной ТТН
-        на прослеживаемой перевозке FBS).
+        ``POST /v1/carriage/ettn/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -971,7 +966,7 @@ class CarriageResource(Resource):
         cancelled. Use it before printing carriage documents, issuing passes with
         /v1/carriage/pass/create or cancelling with /v1/carriage/cancel.
 
-        ``POST /v1/carriage/get`` (Ozon docs: 运输信息 / Информация о перевозке).
+        ``POST /v1/carriage/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1008,7 +1003,7 @@ class CarriageResource(Resource):
         new passes are attached to the carriage and returned in the answer. Change pass data
         later with /v1/carriage/pass/update or remove passes with /v1/carriage/pass/delete.
 
-        ``POST /v1/carriage/pass/create`` (Ozon docs: 创建通行证 / Создать пропуск).
+        ``POST /v1/carriage/pass/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1048,7 +1043,7 @@ class CarriageResource(Resource):
         /v1/carriage/pass/create and listed in arrival_pass_ids of /v1/carriage/get. On success
         the answer is an empty object.
 
-        ``POST /v1/carriage/pass/delete`` (Ozon docs: 删除通行证 / Удалить пропуск).
+        ``POST /v1/carriage/pass/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1089,7 +1084,7 @@ class CarriageResource(Resource):
         pass by its id from /v1/carriage/pass/create or /v1/carriage/get. On success the answer
         is an empty object.
 
-        ``POST /v1/carriage/pass/update`` (Ozon docs: 更新通行证 / Обновить пропуск).
+        ``POST /v1/carriage/pass/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1130,7 +1125,7 @@ class CarriageResource(Resource):
         the previous list, delete the carriage with /v1/carriage/cancel and create a new one.
         Not available to sellers from CIS countries. The answer gives a result for each posting.
 
-        ``POST /v1/carriage/set-postings`` (Ozon docs: 发运组成商品更改 / Изменение состава отгрузки).
+        ``POST /v1/carriage/set-postings``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard

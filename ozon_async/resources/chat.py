@@ -62,7 +62,7 @@ class ChatResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v2/chat/history`` (Ozon docs: 聊天历史记录 / История чата).
+        ``POST /v2/chat/history``.
 
         Deprecated: use ``POST /v3/chat/history`` (``client.chat.history_v3``) instead. Ozon
         switches it off on 2025-07-13. Calling it emits ``DeprecationWarning``.
@@ -117,7 +117,7 @@ class ChatResource(Resource):
         direction, or fetch specific messages with the message id filter. Get chat identifiers,
         including buyer chats (chat_type BUYER_SELLER), with /v3/chat/list.
 
-        ``POST /v3/chat/history`` (Ozon docs: 聊天历史记录 / История чата).
+        ``POST /v3/chat/history``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -166,7 +166,7 @@ class ChatResource(Resource):
         chats that match the filter, with unread counters. Paginated with limit (up to 1000,
         default 30) and offset.
 
-        ``POST /v2/chat/list`` (Ozon docs: 聊天清单 / Список чатов).
+        ``POST /v2/chat/list``.
 
         Deprecated: use ``POST /v3/chat/list`` (``client.chat.list_v3``) instead. Calling it
         emits ``DeprecationWarning``.
@@ -217,7 +217,7 @@ class ChatResource(Resource):
         message counters. Up to 100 chats per page (30 by default); while has_next is true,
         repeat the request with the returned cursor. Read messages with /v3/chat/history.
 
-        ``POST /v3/chat/list`` (Ozon docs: 聊天清单 / Список чатов).
+        ``POST /v3/chat/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -264,7 +264,7 @@ class ChatResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v2/chat/read`` (Ozon docs: 将信息标记为已读 / Отметить сообщения как прочитанные).
+        ``POST /v2/chat/read``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -312,7 +312,7 @@ class ChatResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v1/chat/send/file`` (Ozon docs: 发送文件 / Отправить файл).
+        ``POST /v1/chat/send/file``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -360,7 +360,7 @@ class ChatResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v1/chat/send/message`` (Ozon docs: 发送信息 / Отправить сообщение).
+        ``POST /v1/chat/send/message``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -404,7 +404,7 @@ class ChatResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v1/chat/start`` (Ozon docs: 创建新聊天 / Создать новый чат).
+        ``POST /v1/chat/start``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

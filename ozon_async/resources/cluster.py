@@ -42,7 +42,7 @@ class ClusterResource(Resource):
         placement (macrolocal) cluster identifier and its warehouses grouped into logistic
         clusters. For the newer macrolocal view of clusters, see /v2/cluster/list.
 
-        ``POST /v1/cluster/list`` (Ozon docs: Информация о кластерах и их складах).
+        ``POST /v1/cluster/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -80,7 +80,7 @@ class ClusterResource(Resource):
         each. The request body is an empty object. This method is in beta, so its answer may
         still change.
 
-        ``POST /v2/cluster/list`` (Ozon docs: Получить информацию о макролокальных кластерах).
+        ``POST /v2/cluster/list``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -42,8 +42,7 @@ class ConditionalCancellationResource(Resource):
         the money is returned to the buyer. Get the request identifiers from /v2/conditional-
         cancellation/list.
 
-        ``POST /v2/conditional-cancellation/approve`` (Ozon docs: 确认 rFBS 取消申请 / Подтвердить
-        заявку на отмену rFBS).
+        ``POST /v2/conditional-cancellation/approve``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -92,8 +91,7 @@ class ConditionalCancellationResource(Resource):
         awaiting a decision (ON_APPROVAL). Decide on requests with /v2/conditional-
         cancellation/approve or /v2/conditional-cancellation/reject.
 
-        ``POST /v2/conditional-cancellation/list`` (Ozon docs: 获取 rFBS 取消申请列表 / Получить список
-        заявок на отмену rFBS).
+        ``POST /v2/conditional-cancellation/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -137,8 +135,7 @@ class ConditionalCancellationResource(Resource):
         Rejects a cancellation request in the ON_APPROVAL status; explain the reason in comment.
         The order keeps its current status and still has to be delivered to the buyer.
 
-        ``POST /v2/conditional-cancellation/reject`` (Ozon docs: 拒绝 rFBS 取消申请 / Отклонить заявку
-        на отмену rFBS).
+        ``POST /v2/conditional-cancellation/reject``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard

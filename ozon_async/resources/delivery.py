@@ -51,7 +51,7 @@ class DeliveryResource(Resource):
         amount, product category and geography, so a positive answer does not guarantee a
         particular cart can be delivered; use /v2/delivery/checkout for that.
 
-        ``POST /v1/delivery/check`` (Ozon docs: Проверить доступность доставки для покупателя).
+        ``POST /v1/delivery/check``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -95,7 +95,7 @@ class DeliveryResource(Resource):
         cannot be delivered, the reason. Call it while the buyer checks out, then pass the
         chosen option to /v2/order/create.
 
-        ``POST /v2/delivery/checkout`` (Ozon docs: Получить доступные варианты доставки).
+        ``POST /v2/delivery/checkout``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -140,7 +140,7 @@ class DeliveryResource(Resource):
         its own `viewport`; send that viewport back to get the points or smaller clusters inside
         it. Get the details of a point with /v1/delivery/point/info.
 
-        ``POST /v1/delivery/map`` (Ozon docs: Отрисовать точки на карте).
+        ``POST /v1/delivery/map``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -178,7 +178,7 @@ class DeliveryResource(Resource):
         delivery type, working hours, holidays, storage period, rating and properties. Pass up
         to 100 `map_point_ids` from /v1/delivery/map or /v1/delivery/point/list.
 
-        ``POST /v1/delivery/point/info`` (Ozon docs: Получить информацию о точке самовывоза).
+        ``POST /v1/delivery/point/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -213,7 +213,7 @@ class DeliveryResource(Resource):
         clusters. The request body is an empty object. Use /v1/delivery/map to get points
         clustered for a map area and /v1/delivery/point/info for the details of a point.
 
-        ``POST /v1/delivery/point/list`` (Ozon docs: Получить список точек самовывоза).
+        ``POST /v1/delivery/point/list``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -50,8 +50,7 @@ class DeliveryMethodResource(Resource):
         Ozon switches this method off on 7 April 2026; use POST /v2/delivery-method/list
         instead.
 
-        ``POST /v1/delivery-method/list`` (Ozon docs: 仓库物流方式清单 / Список методов доставки
-        склада).
+        ``POST /v1/delivery-method/list``.
 
         Deprecated: use ``POST /v2/delivery-method/list`` (``client.delivery_method.list_v2``)
         instead. Ozon switches it off on 2026-04-07. Calling it emits ``DeprecationWarning``.
@@ -103,7 +102,7 @@ class DeliveryMethodResource(Resource):
         (1 to 100) and, for further pages, the cursor from the previous answer while has_next is
         true. Replaces the deprecated /v1/delivery-method/list.
 
-        ``POST /v2/delivery-method/list`` (Ozon docs: Список методов доставки realFBS-склада).
+        ``POST /v2/delivery-method/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -148,8 +147,7 @@ class DeliveryMethodResource(Resource):
         Post office zip code for "easy return", and the transport companies that accept returns.
         Pass `delivery_method_id` from /v2/delivery-method/list.
 
-        ``POST /v1/delivery-method/return/settings/get`` (Ozon docs: Получить информацию по
-        возвратным настройкам rFBS и rFBS Express).
+        ``POST /v1/delivery-method/return/settings/get``.
 
         Only reads: retried after timeouts and server errors.
 

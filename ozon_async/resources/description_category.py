@@ -52,8 +52,7 @@ class DescriptionCategoryResource(Resource):
         category/attribute/values or searched with /v1/description-
         category/attribute/values/search.
 
-        ``POST /v1/description-category/attribute`` (Ozon docs: 类别特征列表 / Список характеристик
-        категории).
+        ``POST /v1/description-category/attribute``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -98,8 +97,7 @@ class DescriptionCategoryResource(Resource):
         characters). Returns 1 to 100 values, as set by limit. Use /v1/description-
         category/attribute to check whether the attribute has a dictionary at all.
 
-        ``POST /v1/description-category/attribute/values/search`` (Ozon docs: 根据属性的参考值进行搜索 /
-        Поиск по справочным значениям характеристики).
+        ``POST /v1/description-category/attribute/values/search``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -151,8 +149,7 @@ class DescriptionCategoryResource(Resource):
         with last_value_id set to the id of the last value received. Use /v1/description-
         category/attribute first to find out whether the attribute has a dictionary.
 
-        ``POST /v1/description-category/attribute/values`` (Ozon docs: 特征值指南 / Справочник
-        значений характеристики).
+        ``POST /v1/description-category/attribute/values``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -205,7 +202,7 @@ class DescriptionCategoryResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/description-category/tips`` (Ozon docs: 获取用于确定商品类目的提示).
+        ``POST /v1/description-category/tips``.
 
         Removed: Ozon's reference no longer lists it (since 2026-08-14). It stays callable, but
         Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
@@ -245,8 +242,7 @@ class DescriptionCategoryResource(Resource):
         last-level categories, so map your own catalogue to those. Categories are not added on
         request. Choose the category carefully: commission rates differ between categories.
 
-        ``POST /v1/description-category/tree`` (Ozon docs: 商品类别和类型的树形图 / Дерево категорий и
-        типов товаров).
+        ``POST /v1/description-category/tree``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
-    PostingFbsProductCancelRequestItem,
+    OperationIdRequest,
+    SkuQuantity,
     WarehouseOperationResponse,
-    WarehouseOperationStatusRequest,
 )
 from ozon_async.types.draft import (
     DraftClusterInfo,
@@ -75,7 +75,7 @@ class DraftResource(Resource):
         status check by it. Deprecated and due to be switched off on 16 March 2026; use
         /v2/draft/create/info instead.
 
-        ``POST /v1/draft/create/info`` (Ozon docs: Информация о черновике заявки на поставку).
+        ``POST /v1/draft/create/info``.
 
         Deprecated: use ``POST /v2/draft/create/info`` (``client.draft.create_info_v2``)
         instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
@@ -97,7 +97,7 @@ class DraftResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/draft/create/info"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             DraftCreateInfoV1Response,
             {
                 "operation_id": operation_id,
@@ -121,8 +121,7 @@ class DraftResource(Resource):
         calls, so the SDK does not pace this status check by it. Next, choose timeslots with
         /v2/draft/timeslot/info and create the supply with /v2/draft/supply/create.
 
-        ``POST /v2/draft/create/info`` (Ozon docs: Получить информацию о черновике заявки на
-        поставку).
+        ``POST /v2/draft/create/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -153,7 +152,7 @@ class DraftResource(Resource):
     async def create_v1(
         self,
         *,
-        items: Sequence[PostingFbsProductCancelRequestItem | Mapping[str, Any]],
+        items: Sequence[SkuQuantity | Mapping[str, Any]],
         type: DraftCreateV1RequestType,
         cluster_ids: Sequence[int] | None = None,
         drop_off_point_warehouse_id: int | None = None,
@@ -171,7 +170,7 @@ class DraftResource(Resource):
         2026; use /v1/draft/crossdock/create, /v1/draft/direct/create or /v1/draft/multi-
         cluster/create instead.
 
-        ``POST /v1/draft/create`` (Ozon docs: Создать черновик заявки на поставку).
+        ``POST /v1/draft/create``.
 
         Deprecated: use ``POST /v1/draft/crossdock/create``
         (``client.draft.crossdock_create_v1``) instead. Ozon switches it off on 2026-03-16.
@@ -236,8 +235,7 @@ class DraftResource(Resource):
         hourly limit (one every 72 s), which also keeps them within 2 a minute; the daily cap of
         500 is up to the caller. A draft stays valid for 30 minutes.
 
-        ``POST /v1/draft/crossdock/create`` (Ozon docs: Создать черновик заявки на поставку
-        кросс-докингом).
+        ``POST /v1/draft/crossdock/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
@@ -291,8 +289,7 @@ class DraftResource(Resource):
         hourly limit (one every 72 s), which also keeps them within 2 a minute; the daily cap of
         500 is up to the caller. A draft stays valid for 30 minutes.
 
-        ``POST /v1/draft/direct/create`` (Ozon docs: Создать черновик заявки на прямую
-        поставку).
+        ``POST /v1/draft/direct/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
@@ -345,8 +342,7 @@ class DraftResource(Resource):
         keeps them within 2 a minute; the daily cap of 500 is up to the caller. A draft stays
         valid for 30 minutes.
 
-        ``POST /v1/draft/multi-cluster/create`` (Ozon docs: Создать черновик заявки на поставку
-        для нескольких кластеров).
+        ``POST /v1/draft/multi-cluster/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 50 requests per 3600 s per Client-Id; the client waits
@@ -396,8 +392,7 @@ class DraftResource(Resource):
         the `operation_id` returned by /v1/draft/supply/create. Deprecated and due to be
         switched off on 16 March 2026; use /v2/draft/supply/create/status instead.
 
-        ``POST /v1/draft/supply/create/status`` (Ozon docs: Информация о создании заявки на
-        поставку).
+        ``POST /v1/draft/supply/create/status``.
 
         Deprecated: use ``POST /v2/draft/supply/create/status``
         (``client.draft.supply_create_status_v2``) instead. Ozon switches it off on 2026-03-16.
@@ -420,7 +415,7 @@ class DraftResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/draft/supply/create/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             DraftSupplyCreateStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -440,8 +435,7 @@ class DraftResource(Resource):
         and returns the identifier of the supply request or the reasons it failed. Pass the
         draft identifier. Replaces /v1/draft/supply/create/status.
 
-        ``POST /v2/draft/supply/create/status`` (Ozon docs: Получить информацию о создании
-        заявки на поставку).
+        ``POST /v2/draft/supply/create/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -485,7 +479,7 @@ class DraftResource(Resource):
         result with /v1/draft/supply/create/status. Deprecated and due to be switched off on 16
         March 2026; use /v2/draft/supply/create instead.
 
-        ``POST /v1/draft/supply/create`` (Ozon docs: Создать заявку на поставку по черновику).
+        ``POST /v1/draft/supply/create``.
 
         Deprecated: use ``POST /v2/draft/supply/create`` (``client.draft.supply_create_v2``)
         instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
@@ -544,7 +538,7 @@ class DraftResource(Resource):
         identifier and any error reasons; follow the result with /v2/draft/supply/create/status.
         Replaces /v1/draft/supply/create.
 
-        ``POST /v2/draft/supply/create`` (Ozon docs: Создать заявку на поставку по черновику).
+        ``POST /v2/draft/supply/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v2/draft/supply/create/status``:
@@ -598,7 +592,7 @@ class DraftResource(Resource):
         valid for 30 minutes. Deprecated and due to be switched off on 16 March 2026; use
         /v2/draft/timeslot/info instead.
 
-        ``POST /v1/draft/timeslot/info`` (Ozon docs: Доступные таймслоты).
+        ``POST /v1/draft/timeslot/info``.
 
         Deprecated: use ``POST /v2/draft/timeslot/info`` (``client.draft.timeslot_info_v2``)
         instead. Ozon switches it off on 2026-03-16. Calling it emits ``DeprecationWarning``.
@@ -657,7 +651,7 @@ class DraftResource(Resource):
         `draft_id` obtained from /v1/draft/create/info: that gives an error. Replaces
         /v1/draft/timeslot/info.
 
-        ``POST /v2/draft/timeslot/info`` (Ozon docs: Получить список доступных таймслотов).
+        ``POST /v2/draft/timeslot/info``.
 
         Only reads: retried after timeouts and server errors.
 

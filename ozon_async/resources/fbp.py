@@ -17,7 +17,7 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     EmptyRequest,
     ReportCodeResponse,
-    WarehouseFbsUpdatePickUpTimeslotListRequest,
+    WarehouseIdRequest,
 )
 from ozon_async.types.fbp import (
     FbpActFromCreateV1Response,
@@ -105,7 +105,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/act-from/create`` (Ozon docs: 生成验收证明书 / Сгенерировать акт приёмки).
+        ``POST /v1/fbp/act-from/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/fbp/act-from/get``:
@@ -150,8 +150,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/act-from/get`` (Ozon docs: 获取验收证明书生成状态 / Получить статус генерации акта
-        приёмки).
+        ``POST /v1/fbp/act-from/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -190,8 +189,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/act-to/create`` (Ozon docs: 生成货物运单 / Сгенерировать транспортную
-        накладную).
+        ``POST /v1/fbp/act-to/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -235,8 +233,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/act-to/get`` (Ozon docs: 获取货物运单生成状态 / Получить статус генерации
-        транспортной накладной).
+        ``POST /v1/fbp/act-to/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -279,8 +276,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/archive/get`` (Ozon docs: 获取已完成交货信息 / Получить информацию о завершённой
-        поставке).
+        ``POST /v1/fbp/archive/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -324,8 +320,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/archive/list`` (Ozon docs: 获取已完成交货列表 / Получить список завершённых
-        поставок).
+        ``POST /v1/fbp/archive/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -375,8 +370,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/create`` (Ozon docs: 创建不指定配送方法的交货申请草稿 / Создать черновик
-        заявки на поставку без указания способа доставки).
+        ``POST /v1/fbp/draft/direct/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -423,8 +417,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/delete`` (Ozon docs: 删除交货申请草稿 / Удалить черновик заявки на
-        поставку).
+        ``POST /v1/fbp/draft/direct/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -470,8 +463,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/product/validate`` (Ozon docs: 检查合作伙伴仓库商品列表 / Проверить
-        список товаров для склада партнёра).
+        ``POST /v1/fbp/draft/direct/product/validate``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -514,8 +506,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/registrate`` (Ozon docs: 将草稿单转为正式交货 / Перевести черновик в
-        действующую поставку).
+        ``POST /v1/fbp/draft/direct/registrate``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -564,8 +555,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/seller-dlv/create`` (Ozon docs: 创建由卖家配送的草稿 / Создать
-        черновик с доставкой силами продавца).
+        ``POST /v1/fbp/draft/direct/seller-dlv/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -617,8 +607,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/seller-dlv/edit`` (Ozon docs: 更新草稿中由卖家配送的信息 / Обновить
-        информацию о доставке силами продавца в черновике).
+        ``POST /v1/fbp/draft/direct/seller-dlv/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -670,8 +659,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/timeslot/edit`` (Ozon docs: 编辑草稿中的时间段 / Отредактировать
-        таймслот в черновике).
+        ``POST /v1/fbp/draft/direct/timeslot/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -723,8 +711,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/timeslot/get`` (Ozon docs: 获取直供的时间段列表 / Получить список
-        таймслотов для прямой поставки).
+        ``POST /v1/fbp/draft/direct/timeslot/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -775,8 +762,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/tpl-dlv/create`` (Ozon docs: 创建第三方物流公司配送的申请草稿 / Создать
-        черновик заявки на доставку сторонней транспортной компанией).
+        ``POST /v1/fbp/draft/direct/tpl-dlv/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -827,8 +813,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/direct/tpl-dlv/edit`` (Ozon docs: 编辑采用第三方承运商配送方法的交货草稿 /
-        Редактировать черновик поставки со способом доставки сторонней транспортной компанией).
+        ``POST /v1/fbp/draft/direct/tpl-dlv/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -882,8 +867,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/create`` (Ozon docs: 创建接收点配送草稿 / Создать черновик для
-        доставки в drop-off пункт).
+        ``POST /v1/fbp/draft/drop-off/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -930,8 +914,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/delete`` (Ozon docs: 删除接收点配送草稿 / Удалить черновик для
-        доставки в drop-off пункт).
+        ``POST /v1/fbp/draft/drop-off/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -980,8 +963,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/dlv/edit`` (Ozon docs: 编辑接收点配送草稿的配送详情 / Отредактировать
-        детали доставки для drop-off черновика).
+        ``POST /v1/fbp/draft/drop-off/dlv/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1037,8 +1019,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/point/list`` (Ozon docs: 获取省份内接收点列表 / Получить список
-        drop-off пунктов в провинции).
+        ``POST /v1/fbp/draft/drop-off/point/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1087,8 +1068,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/point/timetable`` (Ozon docs: 获取接收点的营业时间表 / Получить
-        расписание работы drop-off пункта).
+        ``POST /v1/fbp/draft/drop-off/point/timetable``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1135,8 +1115,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/product/validate`` (Ozon docs: 检查合作伙伴仓库可接收的商品列表 /
-        Проверить список товаров, которые склад партнёра может принять).
+        ``POST /v1/fbp/draft/drop-off/product/validate``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1178,8 +1157,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/province/list`` (Ozon docs: 获取省份列表 / Получить список
-        провинций).
+        ``POST /v1/fbp/draft/drop-off/province/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1195,7 +1173,7 @@ class FbpResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/fbp/draft/drop-off/province/list"],
-            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            WarehouseIdRequest,
             FbpDraftDropOffProvinceListV1Response,
             {
                 "warehouse_id": warehouse_id,
@@ -1219,8 +1197,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/drop-off/registrate`` (Ozon docs: 将草稿转为正式交货 / Перевести черновик в
-        действующую поставку).
+        ``POST /v1/fbp/draft/drop-off/registrate``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1265,8 +1242,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/get`` (Ozon docs: 获取交货草稿信息 / Получить информацию о черновике
-        поставки).
+        ``POST /v1/fbp/draft/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1310,7 +1286,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/list`` (Ozon docs: 交货草稿列表 / Список черновиков поставки).
+        ``POST /v1/fbp/draft/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1358,8 +1334,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/create`` (Ozon docs: 创建 pick-up 交货申请草稿 / Создать черновик
-        заявки на pick-up поставку).
+        ``POST /v1/fbp/draft/pick-up/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1407,8 +1382,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/delete`` (Ozon docs: 取消 pick-up 交货申请草稿 / Отменить черновик
-        заявки на pick-up поставку).
+        ``POST /v1/fbp/draft/pick-up/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1454,8 +1428,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/dlv/edit`` (Ozon docs: 修改 pick-up 交货申请 / Изменить черновик
-        заявки на pick-up поставку).
+        ``POST /v1/fbp/draft/pick-up/dlv/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1503,8 +1476,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/product/validate`` (Ozon docs: 验证用于 pick-up 交货的商品列表 /
-        Провалидировать список товаров для pick-up поставки).
+        ``POST /v1/fbp/draft/pick-up/product/validate``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1547,8 +1519,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/draft/pick-up/registrate`` (Ozon docs: 将草稿单转为正式交货 / Перевести черновик в
-        действующую поставку).
+        ``POST /v1/fbp/draft/pick-up/registrate``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1591,8 +1562,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/label/create`` (Ozon docs: 创建标签生成任务 / Cоздать задание на генерацию
-        этикеток).
+        ``POST /v1/fbp/label/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1635,8 +1605,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/label/get`` (Ozon docs: 获取标签生成任务状态 / Получить статус задания на генерацию
-        этикеток).
+        ``POST /v1/fbp/label/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1678,7 +1647,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/direct/cancel`` (Ozon docs: 取消交货 / Отменить поставку).
+        ``POST /v1/fbp/order/direct/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1726,8 +1695,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/direct/seller-dlv/edit`` (Ozon docs: 更新卖家自配送信息 / Обновить
-        информацию о доставке силами продавца).
+        ``POST /v1/fbp/order/direct/seller-dlv/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1778,8 +1746,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/direct/timeslot/edit`` (Ozon docs: 编辑交货申请中的时间段 / Отредактировать
-        таймслот в заявке на поставку).
+        ``POST /v1/fbp/order/direct/timeslot/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1828,8 +1795,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/direct/timeslot/list`` (Ozon docs: 获取交货时间段列表 / Получить список
-        таймслотов для поставки).
+        ``POST /v1/fbp/order/direct/timeslot/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1872,8 +1838,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/drop-off/cancel`` (Ozon docs: 取消 drop-off 交货 / Отменить поставку
-        drop-off).
+        ``POST /v1/fbp/order/drop-off/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1919,8 +1884,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/drop-off/dlv/edit`` (Ozon docs: 编辑收货点的送货信息 / Отредактировать
-        информацию о поставке на drop-off пункт).
+        ``POST /v1/fbp/order/drop-off/dlv/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1968,8 +1932,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/drop-off/timetable`` (Ozon docs: 获取接收点的营业时间表 / Получить график
-        работы drop-off пункта).
+        ``POST /v1/fbp/order/drop-off/timetable``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2014,8 +1977,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/get`` (Ozon docs: 获取关于特定交货的信息 / Получить информацию о конкретной
-        поставке).
+        ``POST /v1/fbp/order/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2059,7 +2021,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/list`` (Ozon docs: 获取交货列表 / Получить список поставок).
+        ``POST /v1/fbp/order/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -2102,7 +2064,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/pick-up/cancel`` (Ozon docs: 取消上门揽收交货 / Отменить pick-up поставку).
+        ``POST /v1/fbp/order/pick-up/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -2148,8 +2110,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/order/pick-up/dlv/edit`` (Ozon docs: 更改取货地点信息 / Изменить данные о точке
-        забора).
+        ``POST /v1/fbp/order/pick-up/dlv/edit``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2192,8 +2153,7 @@ class FbpResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/fbp/warehouse/list`` (Ozon docs: 获取合作伙伴仓库列表 / Получить список партнёрских
-        складов).
+        ``POST /v1/fbp/warehouse/list``.
 
         Only reads: retried after timeouts and server errors.
 

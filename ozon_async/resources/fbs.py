@@ -57,8 +57,7 @@ class FbsResource(Resource):
         Check the current posting status with /v3/posting/fbs/get before the change. The status
         changes asynchronously. The answer gives a result for each posting.
 
-        ``POST /v2/fbs/posting/delivered`` (Ozon docs: 将状态改成“已送达” / Изменить статус на
-        «Доставлено»).
+        ``POST /v2/fbs/posting/delivered``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -95,8 +94,7 @@ class FbsResource(Resource):
         service. Check the current posting status with /v3/posting/fbs/get before the change.
         The status changes asynchronously. The answer gives a result for each posting.
 
-        ``POST /v2/fbs/posting/delivering`` (Ozon docs: 将状态改成“运输中” / Изменить статус на
-        «Доставляется»).
+        ``POST /v2/fbs/posting/delivering``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -133,8 +131,7 @@ class FbsResource(Resource):
         Check the current posting status with /v3/posting/fbs/get before the change. The status
         changes asynchronously. The answer gives a result for each posting.
 
-        ``POST /v2/fbs/posting/last-mile`` (Ozon docs: 状态改为“最后一英里” / Изменить статус на
-        «Последняя миля»).
+        ``POST /v2/fbs/posting/last-mile``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -172,8 +169,7 @@ class FbsResource(Resource):
         data must be passed (customs declaration, marking code, batch number). Use it to get the
         exemplar_id values required by /v5/fbs/posting/product/exemplar/set.
 
-        ``POST /v5/fbs/posting/product/exemplar/create-or-get`` (Ozon docs: 获取商品实例信息 / Получить
-        информацию об экземплярах).
+        ``POST /v5/fbs/posting/product/exemplar/create-or-get``.
 
         Deprecated: use ``POST /v6/fbs/posting/product/exemplar/create-or-get``
         (``client.fbs.posting_product_exemplar_create_or_get_v6``) instead. Calling it emits
@@ -218,8 +214,7 @@ class FbsResource(Resource):
         (customs declaration, batch number, marking code, jewelry UIN, weight). Use it to get
         the exemplar_id values.
 
-        ``POST /v6/fbs/posting/product/exemplar/create-or-get`` (Ozon docs: 获取已创建样件数据 / Получить
-        данные созданных экземпляров).
+        ``POST /v6/fbs/posting/product/exemplar/create-or-get``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -267,8 +262,7 @@ class FbsResource(Resource):
         send the full set of exemplars and products: when resending, include both previously
         sent and newly added exemplars.
 
-        ``POST /v4/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据 / Проверить и
-        сохранить данные экземпляров).
+        ``POST /v4/fbs/posting/product/exemplar/set``.
 
         Deprecated: use ``POST /v6/fbs/posting/product/exemplar/set``
         (``client.fbs.posting_product_exemplar_set_v6``) instead. Calling it emits
@@ -327,8 +321,7 @@ class FbsResource(Resource):
         it with /v4/fbs/posting/product/exemplar/status and read the exemplars with
         /v5/fbs/posting/product/exemplar/create-or-get.
 
-        ``POST /v5/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据 (第5方案) / Проверить и
-        сохранить данные экземпляров (версия 5)).
+        ``POST /v5/fbs/posting/product/exemplar/set``.
 
         Deprecated: use ``POST /v6/fbs/posting/product/exemplar/set``
         (``client.fbs.posting_product_exemplar_set_v6``) instead. Calling it emits
@@ -389,8 +382,7 @@ class FbsResource(Resource):
         /v6/fbs/posting/product/exemplar/create-or-get. To change data later for a posting
         awaiting shipment, use /v1/fbs/posting/product/exemplar/update.
 
-        ``POST /v6/fbs/posting/product/exemplar/set`` (Ozon docs: 检查并保存份数数据 / Проверить и
-        сохранить данные экземпляров).
+        ``POST /v6/fbs/posting/product/exemplar/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST
@@ -435,8 +427,7 @@ class FbsResource(Resource):
         the exemplar data and per-field check results (marking code, customs declaration, batch
         number, jewelry UIN). The overall status tells whether the posting can be packed.
 
-        ``POST /v4/fbs/posting/product/exemplar/status`` (Ozon docs: 获取样件添加状态 / Получить статус
-        добавления экземпляров).
+        ``POST /v4/fbs/posting/product/exemplar/status``.
 
         Deprecated: use ``POST /v5/fbs/posting/product/exemplar/status``
         (``client.fbs.posting_product_exemplar_status_v5``) instead. Calling it emits
@@ -480,8 +471,7 @@ class FbsResource(Resource):
         results of each mark, customs declaration, batch number and weight. The overall status
         tells whether the posting can be packed and whether exemplar data can still be edited.
 
-        ``POST /v5/fbs/posting/product/exemplar/status`` (Ozon docs: 获取样件添加状态 / Получить статус
-        добавления экземпляров).
+        ``POST /v5/fbs/posting/product/exemplar/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -517,8 +507,7 @@ class FbsResource(Resource):
         status. Call it after passing the exemplar data with
         /v6/fbs/posting/product/exemplar/set. The request needs only the posting number.
 
-        ``POST /v1/fbs/posting/product/exemplar/update`` (Ozon docs: Обновить данные экземпляров
-        / Обновить данные экземпляров).
+        ``POST /v1/fbs/posting/product/exemplar/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -558,8 +547,7 @@ class FbsResource(Resource):
         If you have no cargo customs declaration number (gtd), you may leave it out. The check
         saves nothing; save the data with the exemplar set method.
 
-        ``POST /v4/fbs/posting/product/exemplar/validate`` (Ozon docs: 标志代码验证 / Валидация кодов
-        маркировки).
+        ``POST /v4/fbs/posting/product/exemplar/validate``.
 
         Deprecated: use ``POST /v5/fbs/posting/product/exemplar/validate``
         (``client.fbs.posting_product_exemplar_validate_v5``) instead. Calling it emits
@@ -606,8 +594,7 @@ class FbsResource(Resource):
         customs declaration number (gtd), you may leave it out. The check saves nothing; save
         the data with /v6/fbs/posting/product/exemplar/set.
 
-        ``POST /v5/fbs/posting/product/exemplar/validate`` (Ozon docs: 标志代码验证 / Валидация кодов
-        маркировки).
+        ``POST /v5/fbs/posting/product/exemplar/validate``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -645,8 +632,7 @@ class FbsResource(Resource):
         sell from abroad and handle the first mile themselves. The answer gives a result for
         each posting.
 
-        ``POST /v2/fbs/posting/sent-by-seller`` (Ozon docs: 将状态改为“由卖家发送” / Изменить статус на
-        «Отправлено продавцом»).
+        ``POST /v2/fbs/posting/sent-by-seller``.
 
         Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
         Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
@@ -691,7 +677,7 @@ class FbsResource(Resource):
         Adds tracking numbers to postings, passed as posting number and tracking number pairs.
         Up to 20 tracking numbers per request. The answer gives a result for each posting.
 
-        ``POST /v2/fbs/posting/tracking-number/set`` (Ozon docs: 添加跟踪号 / Добавить трек-номера).
+        ``POST /v2/fbs/posting/tracking-number/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of

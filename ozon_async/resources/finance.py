@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     DatePeriodRequest,
+    DateTimeRange,
     EmptyRequest,
     FilterPeriod,
-    FinanceCashFlowStatementListRequestDate,
     ReportCreateResponse,
-    ReportReturnsCreateResponse,
+    ReportStartedResponse,
 )
 from ozon_async.types.finance import (
     CompensationReportRequest,
@@ -82,7 +82,7 @@ class FinanceResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/finance/accrual/by-day`` (Ozon docs: 获取某日应计项目 / Получить начисления за день).
+        ``POST /v1/finance/accrual/by-day``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -126,7 +126,7 @@ class FinanceResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/finance/accrual/postings`` (Ozon docs: Получить начисления по отправлениям).
+        ``POST /v1/finance/accrual/postings``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -164,8 +164,7 @@ class FinanceResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/finance/accrual/types`` (Ozon docs: 获取应计项目参考信息 / Получить справочник
-        начислений).
+        ``POST /v1/finance/accrual/types``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -200,7 +199,7 @@ class FinanceResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/finance/balance`` (Ozon docs: 获取余额报告 / Получить отчёт о балансе).
+        ``POST /v1/finance/balance``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -235,7 +234,7 @@ class FinanceResource(Resource):
     async def cash_flow_statement_list_v1(
         self,
         *,
-        date: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        date: DateTimeRange | Mapping[str, Any],
         page_size: int,
         page: int | None = None,
         with_details: bool | None = None,
@@ -250,7 +249,7 @@ class FinanceResource(Resource):
         Results are paginated with page (starting at 1) and page_size. Matches the Finance >
         Balance > Income and expenses section of the seller account.
 
-        ``POST /v1/finance/cash-flow-statement/list`` (Ozon docs: 财务报告 / Финансовый отчёт).
+        ``POST /v1/finance/cash-flow-statement/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -298,7 +297,7 @@ class FinanceResource(Resource):
         seller account. The response contains a report code; pass it to /v1/report/info to check
         the status and get the file link.
 
-        ``POST /v1/finance/compensation`` (Ozon docs: 赔偿报告 / Отчёт о компенсациях).
+        ``POST /v1/finance/compensation``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -342,7 +341,7 @@ class FinanceResource(Resource):
         other accruals section of the seller account. The response contains a report code; pass
         it to /v1/report/info to check the status and get the file link.
 
-        ``POST /v1/finance/decompensation`` (Ozon docs: 赔偿返还报告 / Отчёт о декомпенсациях).
+        ``POST /v1/finance/decompensation``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -385,8 +384,7 @@ class FinanceResource(Resource):
         Finance > Documents > Register of sales to legal entities section of the seller account;
         /v1/finance/document-b2b-sales produces the same register as a file.
 
-        ``POST /v1/finance/document-b2b-sales/json`` (Ozon docs: Реестр продаж юридическим лицам
-        в JSON-формате).
+        ``POST /v1/finance/document-b2b-sales/json``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -418,7 +416,7 @@ class FinanceResource(Resource):
         date: str,
         language: FinanceRequestLanguage | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ReportReturnsCreateResponse:
+    ) -> ReportStartedResponse:
         """Create the register of sales to legal entities.
 
         Starts generating the register of sales to legal entities for a month, given as `YYYY-
@@ -427,7 +425,7 @@ class FinanceResource(Resource):
         /v1/report/info to check the status and get the file link. For the same data as JSON use
         /v1/finance/document-b2b-sales/json.
 
-        ``POST /v1/finance/document-b2b-sales`` (Ozon docs: Реестр продаж юридическим лицам).
+        ``POST /v1/finance/document-b2b-sales``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -449,7 +447,7 @@ class FinanceResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/finance/document-b2b-sales"],
             FinanceRequest,
-            ReportReturnsCreateResponse,
+            ReportStartedResponse,
             {
                 "date": date,
                 "language": language,
@@ -464,7 +462,7 @@ class FinanceResource(Resource):
         date: str,
         language: FinanceRequestLanguage | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ReportReturnsCreateResponse:
+    ) -> ReportStartedResponse:
         """Create the mutual settlement report.
 
         Starts generating the report on mutual settlements between the seller and Ozon for a
@@ -473,7 +471,7 @@ class FinanceResource(Resource):
         carries a report code; pass it to /v1/report/info to check the status and get the file
         link.
 
-        ``POST /v1/finance/mutual-settlement`` (Ozon docs: Отчёт о взаиморасчётах).
+        ``POST /v1/finance/mutual-settlement``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -495,7 +493,7 @@ class FinanceResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/finance/mutual-settlement"],
             FinanceRequest,
-            ReportReturnsCreateResponse,
+            ReportStartedResponse,
             {
                 "date": date,
                 "language": language,
@@ -518,7 +516,7 @@ class FinanceResource(Resource):
         31 days. Matches the Finance > Documents > UPD for deals with legal entities > UPD for
         bought-out products section of the seller account.
 
-        ``POST /v1/finance/products/buyout`` (Ozon docs: Отчёт о выкупленных товарах).
+        ``POST /v1/finance/products/buyout``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -564,8 +562,7 @@ class FinanceResource(Resource):
         Subscription: Needs a Premium Plus or Premium Pro subscription; Ozon refuses the call
         without one.
 
-        ``POST /v1/finance/realization/by-day`` (Ozon docs: 每日商品销售报告 / Отчёт о реализации
-        товаров за день).
+        ``POST /v1/finance/realization/by-day``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -607,8 +604,7 @@ class FinanceResource(Resource):
         available from August 2023 up to now. Not available to sellers whose contract is with
         Ozon Marketplace Kazakhstan.
 
-        ``POST /v1/finance/realization/posting`` (Ozon docs: 按订单细分的商品销售报告 / Позаказный отчёт о
-        реализации товаров).
+        ``POST /v1/finance/realization/posting``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -651,8 +647,7 @@ class FinanceResource(Resource):
         is with Ozon Marketplace Kazakhstan. For order-level detail use
         /v1/finance/realization/posting.
 
-        ``POST /v2/finance/realization`` (Ozon docs: 商品销售报告 （第2版） / Отчёт о реализации товаров
-        (версия 2)).
+        ``POST /v2/finance/realization``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -701,7 +696,7 @@ class FinanceResource(Resource):
         1000); send requests one after another, not in parallel. The data may differ from the
         seller account.
 
-        ``POST /v3/finance/transaction/list`` (Ozon docs: 交易清单 / Список транзакций).
+        ``POST /v3/finance/transaction/list``.
 
         Deprecated: use ``POST /v1/finance/accrual/postings``
         (``client.finance.accrual_postings_v1``) instead. Ozon switches it off on 2026-09-08.
@@ -750,7 +745,7 @@ class FinanceResource(Resource):
         amounts by transaction category for a period or for one posting. If a posting number is
         wrong, the response contains zero values. The data may differ from the seller account.
 
-        ``POST /v3/finance/transaction/totals`` (Ozon docs: 清单数目 / Суммы транзакций).
+        ``POST /v3/finance/transaction/totals``.
 
         Deprecated: use ``POST /v1/finance/accrual/postings``
         (``client.finance.accrual_postings_v1``) instead. Ozon switches it off on 2026-09-08.

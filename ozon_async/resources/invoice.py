@@ -52,7 +52,7 @@ class InvoiceResource(Resource):
         /v1/invoice/file/upload and, optionally, the invoice number, amount, currency and HS
         codes of the products. Read the stored invoice with /v2/invoice/get.
 
-        ``POST /v2/invoice/create-or-update`` (Ozon docs: Создать или изменить счёт-фактуру).
+        ``POST /v2/invoice/create-or-update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -104,7 +104,7 @@ class InvoiceResource(Resource):
         `posting_number`; `result` is `true` when the link was deleted. Attach a new invoice
         with /v1/invoice/file/upload and /v2/invoice/create-or-update.
 
-        ``POST /v1/invoice/delete`` (Ozon docs: Удалить ссылку на счёт-фактуру).
+        ``POST /v1/invoice/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -143,7 +143,7 @@ class InvoiceResource(Resource):
         `posting_number` and the file content in Base64; JPEG and PDF files up to 10 MB are
         accepted. Then pass the returned link as `url` to /v2/invoice/create-or-update.
 
-        ``POST /v1/invoice/file/upload`` (Ozon docs: Загрузка счёта-фактуры).
+        ``POST /v1/invoice/file/upload``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -181,7 +181,7 @@ class InvoiceResource(Resource):
         Returns the customs invoice attached to a posting: number, date, amount, currency, HS
         codes and a link to the file. Pass the `posting_number`.
 
-        ``POST /v2/invoice/get`` (Ozon docs: Получить информацию о счёте-фактуре).
+        ``POST /v2/invoice/get``.
 
         Only reads: retried after timeouts and server errors.
 

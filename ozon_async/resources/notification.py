@@ -16,7 +16,7 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
     EmptyRequest,
-    PostingFbsActGetPostingsRequest,
+    IdRequest,
 )
 from ozon_async.types.notification import (
     NotificationCheckV1Request,
@@ -51,7 +51,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/check`` (Ozon docs: Проверить URL-адрес для уведомлений).
+        ``POST /v1/notification/check``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -89,7 +89,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/delete`` (Ozon docs: Удалить URL-адрес для уведомлений).
+        ``POST /v1/notification/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -110,7 +110,7 @@ class NotificationResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/notification/delete"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             Empty,
             {
                 "id": id,
@@ -132,8 +132,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/enable`` (Ozon docs: Включить или выключить уведомления на URL-
-        адрес).
+        ``POST /v1/notification/enable``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -172,8 +171,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/list`` (Ozon docs: Получить информацию по подключённым URL-
-        адресам).
+        ``POST /v1/notification/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -204,7 +202,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/push-type/list`` (Ozon docs: Получить типы пуш-уведомлений).
+        ``POST /v1/notification/push-type/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -239,7 +237,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/set`` (Ozon docs: Подключить URL-адрес для уведомлений).
+        ``POST /v1/notification/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -297,7 +295,7 @@ class NotificationResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/notification/update`` (Ozon docs: Изменить URL-адрес для уведомлений).
+        ``POST /v1/notification/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

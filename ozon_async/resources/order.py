@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
-    CancelReasonListByOrderRequest,
-    OrderCancelResponse,
-    OrderCancelStatusResponse,
+    CancellationResponse,
+    CancellationStatus,
+    OrderNumberRequest,
 )
 from ozon_async.types.order import (
     OrderCancelCheckV1Response,
@@ -48,7 +48,7 @@ class OrderResource(Resource):
         why a posting cannot be cancelled. Pass the `order_number`. Cancel the order with
         /v1/order/cancel.
 
-        ``POST /v1/order/cancel/check`` (Ozon docs: Проверить возможность отмены заказа).
+        ``POST /v1/order/cancel/check``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -64,7 +64,7 @@ class OrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/order/cancel/check"],
-            CancelReasonListByOrderRequest,
+            OrderNumberRequest,
             OrderCancelCheckV1Response,
             {
                 "order_number": order_number,
@@ -77,13 +77,13 @@ class OrderResource(Resource):
         *,
         order_number: str,
         **call_options: Unpack[CallOptions],
-    ) -> OrderCancelStatusResponse:
+    ) -> CancellationStatus:
         """Get the cancellation status of an order.
 
         Returns the cancellation state of an order and its postings after a call to
         /v1/order/cancel. Pass the `order_number`.
 
-        ``POST /v1/order/cancel/status`` (Ozon docs: Получить статус отмены заказа).
+        ``POST /v1/order/cancel/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -99,8 +99,8 @@ class OrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/order/cancel/status"],
-            CancelReasonListByOrderRequest,
-            OrderCancelStatusResponse,
+            OrderNumberRequest,
+            CancellationStatus,
             {
                 "order_number": order_number,
             },
@@ -114,7 +114,7 @@ class OrderResource(Resource):
         reason_id: int,
         reason_message: str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> OrderCancelResponse:
+    ) -> CancellationResponse:
         """Cancel an order.
 
         Cancels an order together with all its postings. Pass the `order_number`, a `reason_id`
@@ -123,7 +123,7 @@ class OrderResource(Resource):
         whether the order can be cancelled, and follow the result with /v1/order/cancel/status.
         The cancellation cannot be undone.
 
-        ``POST /v1/order/cancel`` (Ozon docs: Отменить заказ).
+        ``POST /v1/order/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -145,7 +145,7 @@ class OrderResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/order/cancel"],
             OrderCancelV1Request,
-            OrderCancelResponse,
+            CancellationResponse,
             {
                 "order_number": order_number,
                 "reason_id": reason_id,
@@ -173,7 +173,7 @@ class OrderResource(Resource):
         posting numbers, but may not list every posting: get all of them by `order_number` with
         /v2/posting/fbo/list for FBO or /v3/posting/fbs/list for FBS.
 
-        ``POST /v2/order/create`` (Ozon docs: Создать заказ).
+        ``POST /v2/order/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

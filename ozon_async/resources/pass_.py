@@ -41,7 +41,7 @@ class PassResource(Resource):
         the previous answer to get the next page, an empty cursor in the answer means there is
         no more data.
 
-        ``POST /v1/pass/list`` (Ozon docs: 通行证列表 / Список пропусков).
+        ``POST /v1/pass/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

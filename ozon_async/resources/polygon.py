@@ -48,8 +48,7 @@ class PolygonResource(Resource):
         each polygon and the warehouse coordinates. Create the polygons first with
         /v1/polygon/create. Deprecated and due to be switched off; use /v2/polygon/bind instead.
 
-        ``POST /v1/polygon/bind`` (Ozon docs: 将快递方式与快递设施联系起来 / Свяжите метод доставки с
-        полигоном доставки).
+        ``POST /v1/polygon/bind``.
 
         Deprecated: use ``POST /v2/polygon/bind`` (``client.polygon.bind_v2``) instead. Calling
         it emits ``DeprecationWarning``.
@@ -96,7 +95,7 @@ class PolygonResource(Resource):
         time in minutes (15, 30, 45, 60, 90, 120 or 150). Create the polygon first with
         /v1/polygon/create. Replaces /v1/polygon/bind.
 
-        ``POST /v2/polygon/bind`` (Ozon docs: Связать метод доставки с полигоном).
+        ``POST /v2/polygon/bind``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -139,7 +138,7 @@ class PolygonResource(Resource):
         /v2/polygon/bind. Draw the area in a GeoJSON tool such as geojson.io by marking at least
         3 points joined by lines, and pass its coordinates as a string.
 
-        ``POST /v1/polygon/create`` (Ozon docs: 创建一个快递的设施 / Создайте полигон доставки).
+        ``POST /v1/polygon/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -182,7 +181,7 @@ class PolygonResource(Resource):
         the area again later, create a new polygon with /v1/polygon/create and bind it with
         /v2/polygon/bind.
 
-        ``POST /v1/polygon/delete`` (Ozon docs: Удалить полигон из области доставки).
+        ``POST /v1/polygon/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -228,8 +227,7 @@ class PolygonResource(Resource):
         coordinates and its delivery time in minutes. Polygons are created with
         /v1/polygon/create and bound with /v2/polygon/bind.
 
-        ``POST /v1/polygon/list`` (Ozon docs: Получить список установленных полигонов на метод
-        доставки).
+        ``POST /v1/polygon/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -273,8 +271,7 @@ class PolygonResource(Resource):
         an empty object on success. To change the delivery time instead, use
         /v1/polygon/time/set.
 
-        ``POST /v1/polygon/time/coordinates/update`` (Ozon docs: Обновить координаты полигона
-        доставки).
+        ``POST /v1/polygon/time/coordinates/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -328,7 +325,7 @@ class PolygonResource(Resource):
         is an empty object on success. The current time of each polygon is shown by
         /v1/polygon/list.
 
-        ``POST /v1/polygon/time/set`` (Ozon docs: Установить новое время доставки в полигоне).
+        ``POST /v1/polygon/time/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

@@ -16,19 +16,19 @@ if TYPE_CHECKING:
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     BoolResultResponse,
+    CancellationResponse,
+    CancellationStatus,
+    CancelReasonsResponse,
+    DateTimeRange,
     EmptyRequest,
-    FinanceCashFlowStatementListRequestDate,
-    OrderCancelResponse,
-    OrderCancelStatusResponse,
-    PostingFboCancelReasonListResponse,
-    PostingFbsActGetPostingsRequest,
-    PostingFbsProductCancelRequestItem,
+    IdRequest,
+    ImportTaskResponse,
     PostingNumberRequest,
     PostingNumbersRequest,
-    ProductImportInfoRequest,
-    ProductImportResponse,
+    SkuQuantity,
     SortDirection,
     StringResultResponse,
+    TaskIdRequest,
 )
 from ozon_async.types.posting import (
     FbsPosting,
@@ -158,14 +158,14 @@ class PostingResource(Resource):
         *,
         posting_number: str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> OrderCancelStatusResponse:
+    ) -> CancellationStatus:
         """Get the cancellation status of a posting.
 
         Returns the state of a cancellation requested with /v1/posting/cancel. Pass the posting
         number; the answer gives the cancellation state with the order number and the posting
         numbers it concerns.
 
-        ``POST /v1/posting/cancel/status`` (Ozon docs: Проверить статус отмены отправления).
+        ``POST /v1/posting/cancel/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -182,7 +182,7 @@ class PostingResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/posting/cancel/status"],
             PostingCancelStatusV1Request,
-            OrderCancelStatusResponse,
+            CancellationStatus,
             {
                 "posting_number": posting_number,
             },
@@ -196,7 +196,7 @@ class PostingResource(Resource):
         reason_id: int,
         reason_message: str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> OrderCancelResponse:
+    ) -> CancellationResponse:
         """Cancel a posting of an order.
 
         Cancels one posting of an order. Pass the posting number, a cancellation reason
@@ -204,7 +204,7 @@ class PostingResource(Resource):
         comment. The answer carries a message about the request; follow the cancellation with
         /v1/posting/cancel/status. To cancel a whole order use /v1/order/cancel.
 
-        ``POST /v1/posting/cancel`` (Ozon docs: Отменить отправление из заказа).
+        ``POST /v1/posting/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -226,7 +226,7 @@ class PostingResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/posting/cancel"],
             PostingCancelV1Request,
-            OrderCancelResponse,
+            CancellationResponse,
             {
                 "posting_number": posting_number,
                 "reason_id": reason_id,
@@ -251,8 +251,7 @@ class PostingResource(Resource):
         countries. Get delivery method IDs with /v1/delivery-method/list; the departure date
         defaults to today.
 
-        ``POST /v1/posting/carriage-available/list`` (Ozon docs: 可供运输的列表 / Список доступных
-        перевозок).
+        ``POST /v1/posting/carriage-available/list``.
 
         Deprecated: use ``POST /v2/carriage/delivery/list``
         (``client.carriage.delivery_list_v2``) instead. Ozon switches it off on 2026-03-20.
@@ -296,8 +295,7 @@ class PostingResource(Resource):
         integrated carrier. Call it when the posting's available_actions contain set_cutoff (see
         /v3/posting/fbs/get).
 
-        ``POST /v1/posting/cutoff/set`` (Ozon docs: 确认货件发运日期 / Уточнить дату отгрузки
-        отправления).
+        ``POST /v1/posting/cutoff/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -344,8 +342,7 @@ class PostingResource(Resource):
         /v2/posting/digital/list, otherwise the request fails. The answer reports per SKU how
         many codes were accepted and rejected, with the reason for each rejected code.
 
-        ``POST /v1/posting/digital/codes/upload`` (Ozon docs: Загрузить коды цифровых товаров
-        для отправления).
+        ``POST /v1/posting/digital/codes/upload``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -391,7 +388,7 @@ class PostingResource(Resource):
         posting numbers and period, and page with `limit` (1 to 1000) and `offset` (at most
         20000). Postings in any status are listed by /v3/posting/fbo/list.
 
-        ``POST /v1/posting/digital/list`` (Ozon docs: Получить список отправлений).
+        ``POST /v1/posting/digital/list``.
 
         Deprecated: use ``POST /v2/posting/digital/list`` (``client.posting.digital_list_v2``)
         instead. Calling it emits ``DeprecationWarning``.
@@ -450,7 +447,7 @@ class PostingResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/posting/digital/list`` (Ozon docs: Получить список отправлений).
+        ``POST /v2/posting/digital/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -487,15 +484,14 @@ class PostingResource(Resource):
     async def fbo_cancel_reason_list_v1(
         self,
         **call_options: Unpack[CallOptions],
-    ) -> PostingFboCancelReasonListResponse:
+    ) -> CancelReasonsResponse:
         """List cancellation reasons for FBO postings.
 
         Returns the reasons for which FBO postings can be cancelled, each with an identifier and
         a name. The request body is empty. FBO postings from /v3/posting/fbo/list and
         /v2/posting/fbo/get carry the reason as `cancel_reason_id`.
 
-        ``POST /v1/posting/fbo/cancel-reason/list`` (Ozon docs: Причины отмены отправлений по
-        схеме FBO).
+        ``POST /v1/posting/fbo/cancel-reason/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -509,7 +505,7 @@ class PostingResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/posting/fbo/cancel-reason/list"],
             EmptyRequest,
-            PostingFboCancelReasonListResponse,
+            CancelReasonsResponse,
             {},
             call_options,
         )
@@ -528,7 +524,7 @@ class PostingResource(Resource):
         requested in `with`, analytics data, financial data and the buyer's legal details. Set
         `translit` to get address data transliterated from Cyrillic into Latin script.
 
-        ``POST /v2/posting/fbo/get`` (Ozon docs: Информация об отправлении).
+        ``POST /v2/posting/fbo/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -576,7 +572,7 @@ class PostingResource(Resource):
         `limit` (1 to 1000) and `offset` (at most 20000). Extra blocks (analytics, financial
         data, legal details) are added on request in `with`.
 
-        ``POST /v2/posting/fbo/list`` (Ozon docs: Список отправлений).
+        ``POST /v2/posting/fbo/list``.
 
         Deprecated: use ``POST /v3/posting/fbo/list`` (``client.posting.fbo_list_v3``) instead.
         Ozon switches it off on 2026-06-01. Calling it emits ``DeprecationWarning``.
@@ -636,7 +632,7 @@ class PostingResource(Resource):
         is `true`, pass the returned `cursor` to get the next page. Replaces
         /v2/posting/fbo/list.
 
-        ``POST /v3/posting/fbo/list`` (Ozon docs: Получить список отправлений).
+        ``POST /v3/posting/fbo/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -687,8 +683,7 @@ class PostingResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/posting/fbp/get`` (Ozon docs: Получить информацию об отправлении по
-        идентификатору).
+        ``POST /v1/posting/fbp/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -732,7 +727,7 @@ class PostingResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/posting/fbp/list`` (Ozon docs: 获取货件列表 / Получить список отправлений).
+        ``POST /v1/posting/fbp/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -781,7 +776,7 @@ class PostingResource(Resource):
         certificate. Pass the carriage identifier. The answer also lists the postings added to
         and left out of the carriage and says whether the carriage is partial.
 
-        ``POST /v2/posting/fbs/act/check-status`` (Ozon docs: Статус отгрузки и документов).
+        ``POST /v2/posting/fbs/act/check-status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -800,7 +795,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/act/check-status"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             PostingFbsActCheckStatusV2Response,
             {
                 "id": id,
@@ -829,8 +824,7 @@ class PostingResource(Resource):
         follow the generation with /v2/posting/fbs/act/check-status and download the documents
         with /v2/posting/fbs/act/get-pdf.
 
-        ``POST /v2/posting/fbs/act/create`` (Ozon docs: Подтвердить отгрузку и создать
-        документы).
+        ``POST /v2/posting/fbs/act/create``.
 
         Deprecated: use ``POST /v1/carriage/create`` (``client.carriage.create_v1``) instead.
         Ozon switches it off on 2026-09-07. Calling it emits ``DeprecationWarning``.
@@ -879,8 +873,7 @@ class PostingResource(Resource):
         an image, as a text string. Pass the carriage identifier from
         /v2/posting/fbs/act/create.
 
-        ``POST /v2/posting/fbs/act/get-barcode/text`` (Ozon docs: Значение штрихкода для
-        отгрузки отправления).
+        ``POST /v2/posting/fbs/act/get-barcode/text``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -899,7 +892,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/act/get-barcode/text"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             StringResultResponse,
             {
                 "id": id,
@@ -919,7 +912,7 @@ class PostingResource(Resource):
         handing over a carriage. Pass the carriage identifier from /v2/posting/fbs/act/create.
         The same value as text is returned by /v2/posting/fbs/act/get-barcode/text.
 
-        ``POST /v2/posting/fbs/act/get-barcode`` (Ozon docs: Штрихкод для отгрузки отправления).
+        ``POST /v2/posting/fbs/act/get-barcode``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -938,7 +931,7 @@ class PostingResource(Resource):
         """
         return await self._call_binary(
             OPERATIONS["POST /v2/posting/fbs/act/get-barcode"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             {
                 "id": id,
             },
@@ -956,8 +949,7 @@ class PostingResource(Resource):
         Generates and returns, as a PDF file, the labels for the cargo places of a carriage.
         Pass the carriage identifier from /v2/posting/fbs/act/create.
 
-        ``POST /v2/posting/fbs/act/get-container-labels`` (Ozon docs: 货位标签 / Этикетки для
-        грузового места).
+        ``POST /v2/posting/fbs/act/get-container-labels``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -976,7 +968,7 @@ class PostingResource(Resource):
         """
         return await self._call_binary(
             OPERATIONS["POST /v2/posting/fbs/act/get-container-labels"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             {
                 "id": id,
             },
@@ -997,7 +989,7 @@ class PostingResource(Resource):
         are listed in `available_actions` of /v1/carriage/get. Check that they are ready with
         /v2/posting/fbs/act/check-status.
 
-        ``POST /v2/posting/fbs/act/get-pdf`` (Ozon docs: Получить PDF c документами).
+        ``POST /v2/posting/fbs/act/get-pdf``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1016,7 +1008,7 @@ class PostingResource(Resource):
         """
         return await self._call_binary(
             OPERATIONS["POST /v2/posting/fbs/act/get-pdf"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             {
                 "id": id,
             },
@@ -1035,8 +1027,7 @@ class PostingResource(Resource):
         products and any error on the seller's side. Pass the act identifier, which is the
         carriage identifier from /v2/posting/fbs/act/create or /v2/posting/fbs/act/list.
 
-        ``POST /v2/posting/fbs/act/get-postings`` (Ozon docs: 单据中的货件列表 / Список отправлений в
-        акте).
+        ``POST /v2/posting/fbs/act/get-postings``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1055,7 +1046,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/act/get-postings"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             PostingFbsActGetPostingsV2Response,
             {
                 "id": id,
@@ -1077,7 +1068,7 @@ class PostingResource(Resource):
         most 50. For each carriage the answer gives the delivery method, status, departure date,
         number of cargo places, whether it is partial and the state of the related acts.
 
-        ``POST /v2/posting/fbs/act/list`` (Ozon docs: Список актов по отгрузкам).
+        ``POST /v2/posting/fbs/act/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1116,7 +1107,7 @@ class PostingResource(Resource):
         status. The answer says whether the request succeeded. Disputed postings can be handed
         over for shipment again with /v2/posting/fbs/awaiting-delivery.
 
-        ``POST /v2/posting/fbs/arbitration`` (Ozon docs: Открыть спор по отправлению).
+        ``POST /v2/posting/fbs/arbitration``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1152,8 +1143,7 @@ class PostingResource(Resource):
         Passes disputed orders to shipment; the posting status changes to awaiting_deliver. Up
         to 100 posting numbers per request.
 
-        ``POST /v2/posting/fbs/awaiting-delivery`` (Ozon docs: 货件装运 / Передать отправление к
-        отгрузке).
+        ``POST /v2/posting/fbs/awaiting-delivery``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1188,8 +1178,7 @@ class PostingResource(Resource):
         and whether it can be used for cancellation. Use the reason ids with
         /v2/posting/fbs/cancel and /v2/posting/fbs/product/cancel.
 
-        ``POST /v2/posting/fbs/cancel-reason/list`` (Ozon docs: 货件取消原因 / Причины отмены
-        отправлений).
+        ``POST /v2/posting/fbs/cancel-reason/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1219,7 +1208,7 @@ class PostingResource(Resource):
         Returns the cancellation reasons that apply to each of the given FBS postings. Use a
         reason ID from the answer when cancelling a posting with /v2/posting/fbs/cancel.
 
-        ``POST /v1/posting/fbs/cancel-reason`` (Ozon docs: 货运取消原因 / Причины отмены отправления).
+        ``POST /v1/posting/fbs/cancel-reason``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1258,7 +1247,7 @@ class PostingResource(Resource):
         cannot be cancelled. If cancel_reason_id is 402 (other reason), cancel_reason_message is
         required.
 
-        ``POST /v2/posting/fbs/cancel`` (Ozon docs: 取消货运 / Отменить отправление).
+        ``POST /v2/posting/fbs/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1305,8 +1294,7 @@ class PostingResource(Resource):
         March 2026. Returns the state of the documents being generated for a carriage. Pass the
         carriage identifier from /v2/posting/fbs/act/create.
 
-        ``POST /v2/posting/fbs/digital/act/check-status`` (Ozon docs: Статус формирования
-        накладной).
+        ``POST /v2/posting/fbs/digital/act/check-status``.
 
         Deprecated: use ``POST /v2/posting/fbs/act/check-status``
         (``client.posting.fbs_act_check_status_v2``) instead. Ozon switches it off on
@@ -1329,7 +1317,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/digital/act/check-status"],
-            PostingFbsActGetPostingsRequest,
+            IdRequest,
             PostingFbsDigitalActCheckStatusV2Response,
             {
                 "id": id,
@@ -1352,8 +1340,7 @@ class PostingResource(Resource):
         are available once /v2/posting/fbs/digital/act/check-status reports `FORMED`,
         `CONFIRMED` or `CONFIRMED_WITH_MISMATCH`.
 
-        ``POST /v2/posting/fbs/digital/act/get-pdf`` (Ozon docs: Получить лист отгрузки по
-        перевозке).
+        ``POST /v2/posting/fbs/digital/act/get-pdf``.
 
         Deprecated: use ``POST /v2/posting/fbs/act/get-pdf``
         (``client.posting.fbs_act_get_pdf_v2``) instead. Ozon switches it off on 2026-03-22.
@@ -1396,8 +1383,7 @@ class PostingResource(Resource):
         products. Barcodes are returned in the barcodes object by /v3/posting/fbs/get,
         /v3/posting/fbs/list and /v3/posting/fbs/unfulfilled/list.
 
-        ``POST /v2/posting/fbs/get-by-barcode`` (Ozon docs: 按条形码获取有关货件的信息 / Получить информацию
-        об отправлении по штрихкоду).
+        ``POST /v2/posting/fbs/get-by-barcode``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1437,8 +1423,7 @@ class PostingResource(Resource):
         transliterated values. The shipping date can change, so refresh posting data regularly
         or subscribe to push notifications.
 
-        ``POST /v3/posting/fbs/get`` (Ozon docs: 按照ID获取货件信息 / Получить информацию об отправлении
-        по идентификатору).
+        ``POST /v3/posting/fbs/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1483,7 +1468,7 @@ class PostingResource(Resource):
         when has_next is true, repeat the request with a larger offset. Refresh data regularly
         or use push notifications to keep shipping dates current.
 
-        ``POST /v3/posting/fbs/list`` (Ozon docs: 货件列表 / Список отправлений).
+        ``POST /v3/posting/fbs/list``.
 
         Deprecated: use ``POST /v4/posting/fbs/list`` (``client.posting.fbs_list_v4``) instead.
         Ozon switches it off on 2026-06-01. Calling it emits ``DeprecationWarning``.
@@ -1544,7 +1529,7 @@ class PostingResource(Resource):
         or legal information to each posting. The shipping date can change, so refresh postings
         regularly or subscribe to push notifications.
 
-        ``POST /v4/posting/fbs/list`` (Ozon docs: Получить список отправлений).
+        ``POST /v4/posting/fbs/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1590,7 +1575,7 @@ class PostingResource(Resource):
         *,
         posting_number: Sequence[str],
         **call_options: Unpack[CallOptions],
-    ) -> ProductImportResponse:
+    ) -> ImportTaskResponse:
         """Start generating labels for postings (deprecated, switched off).
 
         Deprecated: Ozon switched this method off on 2 November 2026; use
@@ -1598,8 +1583,7 @@ class PostingResource(Resource):
         for the given postings and returned its identifier; the file came from
         /v1/posting/fbs/package-label/get.
 
-        ``POST /v1/posting/fbs/package-label/create`` (Ozon docs: Создать задание на выгрузку
-        этикеток).
+        ``POST /v1/posting/fbs/package-label/create``.
 
         Deprecated: use ``POST /v3/posting/fbs/package-label/create``
         (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
@@ -1623,7 +1607,7 @@ class PostingResource(Resource):
         return await self._call(
             OPERATIONS["POST /v1/posting/fbs/package-label/create"],
             PostingNumbersRequest,
-            ProductImportResponse,
+            ImportTaskResponse,
             {
                 "posting_number": posting_number,
             },
@@ -1644,8 +1628,7 @@ class PostingResource(Resource):
         `awaiting_deliver` status; the answer could hold several tasks, one per label size
         (`big_label` and `small_label`), each to be passed to /v1/posting/fbs/package-label/get.
 
-        ``POST /v2/posting/fbs/package-label/create`` (Ozon docs: Создать задание на
-        формирование этикеток).
+        ``POST /v2/posting/fbs/package-label/create``.
 
         Deprecated: use ``POST /v3/posting/fbs/package-label/create``
         (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
@@ -1737,7 +1720,7 @@ class PostingResource(Resource):
         once it was `completed`, a link to the file with the labels, with counts of printed and
         unprinted labels.
 
-        ``POST /v1/posting/fbs/package-label/get`` (Ozon docs: Получить файл с этикетками).
+        ``POST /v1/posting/fbs/package-label/get``.
 
         Deprecated: use ``POST /v2/posting/fbs/package-label/get``
         (``client.posting.fbs_package_label_get_v2``) instead. Ozon switches it off on
@@ -1759,7 +1742,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/posting/fbs/package-label/get"],
-            ProductImportInfoRequest,
+            TaskIdRequest,
             PostingFbsPackageLabelGetV1Response,
             {
                 "task_id": task_id,
@@ -1800,7 +1783,7 @@ class PostingResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v2/posting/fbs/package-label/get"],
-            ProductImportInfoRequest,
+            TaskIdRequest,
             PostingFbsPackageLabelGetV2Response,
             {
                 "task_id": task_id,
@@ -1822,7 +1805,7 @@ class PostingResource(Resource):
         awaiting_deliver status; if any posting failed, no labels were produced for the whole
         request.
 
-        ``POST /v2/posting/fbs/package-label`` (Ozon docs: 打印标签 / Напечатать этикетку).
+        ``POST /v2/posting/fbs/package-label``.
 
         Deprecated: use ``POST /v3/posting/fbs/package-label/create``
         (``client.posting.fbs_package_label_create_v3``) instead. Ozon switches it off on
@@ -1862,7 +1845,7 @@ class PostingResource(Resource):
         seller. Pass the posting number and the courier's code; the answer says whether the code
         is correct.
 
-        ``POST /v1/posting/fbs/pick-up-code/verify`` (Ozon docs: Проверить код курьера).
+        ``POST /v1/posting/fbs/pick-up-code/verify``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1894,7 +1877,7 @@ class PostingResource(Resource):
         *,
         cancel_reason_id: int,
         cancel_reason_message: str,
-        items: Sequence[PostingFbsProductCancelRequestItem | Mapping[str, Any]],
+        items: Sequence[SkuQuantity | Mapping[str, Any]],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> StringResultResponse:
@@ -1905,8 +1888,7 @@ class PostingResource(Resource):
         FBS and rFBS from /v2/posting/fbs/cancel-reason/list. Conditionally delivered postings
         cannot be cancelled.
 
-        ``POST /v2/posting/fbs/product/cancel`` (Ozon docs: 取消某些商品发货 / Отменить отправку
-        некоторых товаров в отправлении).
+        ``POST /v2/posting/fbs/product/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -1954,8 +1936,7 @@ class PostingResource(Resource):
         requirements.products_requiring_weight of /v3/posting/fbs/get; set the weight before
         packing.
 
-        ``POST /v2/posting/fbs/product/change`` (Ozon docs: 为货件中的称重商品添加重量 / Добавить вес для
-        весовых товаров в отправлении).
+        ``POST /v2/posting/fbs/product/change``.
 
         Removed: Ozon's reference no longer lists it (since 2026-05). It stays callable, but
         Ozon may refuse it at any time; calling it emits ``DeprecationWarning``.
@@ -1997,8 +1978,7 @@ class PostingResource(Resource):
         codes. Use name_search to filter by a part of the name. Pass a code from the answer to
         /v2/posting/fbs/product/country/set.
 
-        ``POST /v2/posting/fbs/product/country/list`` (Ozon docs: 可用产地名单 / Список доступных
-        стран-изготовителей).
+        ``POST /v2/posting/fbs/product/country/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2039,8 +2019,7 @@ class PostingResource(Resource):
         declaration (GTD) number must also be passed, which is done with
         /v6/fbs/posting/product/exemplar/set.
 
-        ``POST /v2/posting/fbs/product/country/set`` (Ozon docs: 添加商品产地信息 / Добавить информацию
-        о стране-изготовителе товара).
+        ``POST /v2/posting/fbs/product/country/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2082,8 +2061,7 @@ class PostingResource(Resource):
         required attributes that have not been filled in yet. Pass the posting number; the
         answer lists the SKUs with the names of their missing attributes.
 
-        ``POST /v1/posting/fbs/product/traceable/attribute`` (Ozon docs: Получить список
-        незаполненных атрибутов для прослеживаемых товаров).
+        ``POST /v1/posting/fbs/product/traceable/attribute``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2120,7 +2098,7 @@ class PostingResource(Resource):
         and maximum posting value in roubles. Pass the posting number. Applies to the FBS scheme
         only.
 
-        ``POST /v1/posting/fbs/restrictions`` (Ozon docs: Получить ограничения пункта приёма).
+        ``POST /v1/posting/fbs/restrictions``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2160,8 +2138,7 @@ class PostingResource(Resource):
         not guarantee that assembly succeeded: check the posting with /v3/posting/fbs/get and
         repeat the call if result.substatus is ship_failed.
 
-        ``POST /v4/posting/fbs/ship/package`` (Ozon docs: 货件的部分装配 (第4方案) / Частичная сборка
-        отправления (версия 4)).
+        ``POST /v4/posting/fbs/ship/package``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2208,7 +2185,7 @@ class PostingResource(Resource):
         similar) with /v6/fbs/posting/product/exemplar/set before assembling when the posting
         requires it.
 
-        ``POST /v4/posting/fbs/ship`` (Ozon docs: 搜集订单 (第4方案) / Собрать заказ (версия 4)).
+        ``POST /v4/posting/fbs/ship``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2251,8 +2228,7 @@ class PostingResource(Resource):
         products and quantities that go into each new posting; only one order can be split per
         request. The answer shows the original posting and the postings created from it.
 
-        ``POST /v1/posting/fbs/split`` (Ozon docs: 将订单拆分为不带备货的货件 / Разделить заказ на
-        отправления без сборки).
+        ``POST /v1/posting/fbs/split``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2292,8 +2268,7 @@ class PostingResource(Resource):
         many changes are left. Pass the posting number. Move the delivery with
         /v1/posting/fbs/timeslot/set.
 
-        ``POST /v1/posting/fbs/timeslot/change-restrictions`` (Ozon docs: Доступные даты для
-        переноса доставки).
+        ``POST /v1/posting/fbs/timeslot/change-restrictions``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2320,7 +2295,7 @@ class PostingResource(Resource):
     async def fbs_timeslot_set_v1(
         self,
         *,
-        new_timeslot: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        new_timeslot: DateTimeRange | Mapping[str, Any],
         posting_number: str,
         **call_options: Unpack[CallOptions],
     ) -> BoolResultResponse:
@@ -2332,7 +2307,7 @@ class PostingResource(Resource):
         /v1/posting/fbs/timeslot/change-restrictions. The answer says whether the change was
         accepted.
 
-        ``POST /v1/posting/fbs/timeslot/set`` (Ozon docs: Перенести дату доставки).
+        ``POST /v1/posting/fbs/timeslot/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2372,8 +2347,7 @@ class PostingResource(Resource):
         posting number; the answer lists the resulting postings with their products and whether
         each is currently considered traceable.
 
-        ``POST /v1/posting/fbs/traceable/split`` (Ozon docs: Разделить отправление с
-        прослеживаемыми товарами).
+        ``POST /v1/posting/fbs/traceable/split``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2422,8 +2396,7 @@ class PostingResource(Resource):
         The shipping date can change, so refresh postings regularly or subscribe to push
         notifications.
 
-        ``POST /v3/posting/fbs/unfulfilled/list`` (Ozon docs: 未处理货件列表 / Список необработанных
-        отправлений).
+        ``POST /v3/posting/fbs/unfulfilled/list``.
 
         Deprecated: use ``POST /v4/posting/fbs/unfulfilled/list``
         (``client.posting.fbs_unfulfilled_list_v4``) instead. Ozon switches it off on
@@ -2486,8 +2459,7 @@ class PostingResource(Resource):
         driver_pickup, cancelled and not_accepted. The shipping date can change, so refresh
         postings regularly or subscribe to push notifications.
 
-        ``POST /v4/posting/fbs/unfulfilled/list`` (Ozon docs: Получить список необработанных
-        отправлений).
+        ``POST /v4/posting/fbs/unfulfilled/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -2526,7 +2498,7 @@ class PostingResource(Resource):
     async def global_etgb_v1(
         self,
         *,
-        date: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        date: DateTimeRange | Mapping[str, Any],
         **call_options: Unpack[CallOptions],
     ) -> PostingGlobalEtgbV1Response:
         """Get ETGB customs declarations.
@@ -2537,7 +2509,7 @@ class PostingResource(Resource):
         its date and a link to the file; if the link is empty and you need the file, contact
         Ozon support.
 
-        ``POST /v1/posting/global/etgb`` (Ozon docs: Таможенные декларации ETGB).
+        ``POST /v1/posting/global/etgb``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2575,7 +2547,7 @@ class PostingResource(Resource):
         codes from `issued_exemplars` on the receipt and withdraw them from circulation. Posting
         numbers that are not valid come back in `invalid_postings`.
 
-        ``POST /v1/posting/marks`` (Ozon docs: Получить маркировки экземпляров из отправления).
+        ``POST /v1/posting/marks``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2612,8 +2584,7 @@ class PostingResource(Resource):
         Aggregator scheme, where Ozon partners deliver the order. Pass the posting number and
         the number of boxes; the answer says whether the value was accepted.
 
-        ``POST /v3/posting/multiboxqty/set`` (Ozon docs: Указать количество коробок для
-        многокоробочных отправлений).
+        ``POST /v3/posting/multiboxqty/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2657,8 +2628,7 @@ class PostingResource(Resource):
         with their identifiers, quantity, name and image. Results are paged with `limit` (1 to
         1000): pass the `cursor` from the previous answer to get the next page.
 
-        ``POST /v1/posting/unpaid-legal/product/list`` (Ozon docs: Список неоплаченных товаров,
-        заказанных юридическими лицами).
+        ``POST /v1/posting/unpaid-legal/product/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

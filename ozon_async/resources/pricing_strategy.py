@@ -58,7 +58,7 @@ class PricingStrategyResource(Resource):
         page; total gives the overall count. Use the competitor identifiers in /v1/pricing-
         strategy/create and /v1/pricing-strategy/update.
 
-        ``POST /v1/pricing-strategy/competitors/list`` (Ozon docs: 竞争对手名单 / Список конкурентов).
+        ``POST /v1/pricing-strategy/competitors/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -99,7 +99,7 @@ class PricingStrategyResource(Resource):
         by it. Get competitor identifiers with /v1/pricing-strategy/competitors/list, then add
         products with /v1/pricing-strategy/products/add.
 
-        ``POST /v1/pricing-strategy/create`` (Ozon docs: 创建策略 / Создать стратегию).
+        ``POST /v1/pricing-strategy/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -138,7 +138,7 @@ class PricingStrategyResource(Resource):
         Deletes a pricing strategy by its identifier. Any strategy except the system one (type
         MIN_EXT_PRICE) can be deleted.
 
-        ``POST /v1/pricing-strategy/delete`` (Ozon docs: 删除策略 / Удалить стратегию).
+        ``POST /v1/pricing-strategy/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -175,7 +175,7 @@ class PricingStrategyResource(Resource):
         Returns a pricing strategy's name, status, type, kind of last change and its competitors
         with their coefficients. Get strategy identifiers with /v1/pricing-strategy/list.
 
-        ``POST /v1/pricing-strategy/info`` (Ozon docs: 策略信息 / Информация о стратегии).
+        ``POST /v1/pricing-strategy/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -214,7 +214,7 @@ class PricingStrategyResource(Resource):
         to 50 strategies per page; total gives the overall count. Get the details of one
         strategy with /v1/pricing-strategy/info.
 
-        ``POST /v1/pricing-strategy/list`` (Ozon docs: 策略列表 / Список стратегий).
+        ``POST /v1/pricing-strategy/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -253,8 +253,7 @@ class PricingStrategyResource(Resource):
         it was set, and a link to the competitor's product. Find which strategy a product
         belongs to with /v1/pricing-strategy/strategy-ids-by-product-ids.
 
-        ``POST /v1/pricing-strategy/product/info`` (Ozon docs: 竞争对手  的商品价格 / Цена товара у
-        конкурента).
+        ``POST /v1/pricing-strategy/product/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -292,8 +291,7 @@ class PricingStrategyResource(Resource):
         answer lists the products that could not be added, with error codes and texts. Check the
         result with /v1/pricing-strategy/products/list.
 
-        ``POST /v1/pricing-strategy/products/add`` (Ozon docs: 将商品添加到策略 / Добавить товары в
-        стратегию).
+        ``POST /v1/pricing-strategy/products/add``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_id``
@@ -334,8 +332,7 @@ class PricingStrategyResource(Resource):
         identifiers per request. The answer gives the number of products that could not be
         removed.
 
-        ``POST /v1/pricing-strategy/products/delete`` (Ozon docs: 从策略中删除商品 / Удалить товары из
-        стратегии).
+        ``POST /v1/pricing-strategy/products/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -374,8 +371,7 @@ class PricingStrategyResource(Resource):
         products with /v1/pricing-strategy/products/add and /v1/pricing-
         strategy/products/delete.
 
-        ``POST /v1/pricing-strategy/products/list`` (Ozon docs: 策略中的商品列表 / Список товаров в
-        стратегии).
+        ``POST /v1/pricing-strategy/products/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -411,7 +407,7 @@ class PricingStrategyResource(Resource):
         Turns a pricing strategy on or off. The status of any strategy except the system one
         (type MIN_EXT_PRICE) can be changed.
 
-        ``POST /v1/pricing-strategy/status`` (Ozon docs: 更改策略状态 / Изменить статус стратегии).
+        ``POST /v1/pricing-strategy/status``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -449,8 +445,7 @@ class PricingStrategyResource(Resource):
         Returns, for each given product, the identifier of the pricing strategy it has been
         added to. Pass up to 50 product identifiers per request.
 
-        ``POST /v1/pricing-strategy/strategy-ids-by-product-ids`` (Ozon docs: 策略ID列表 / Список
-        идентификаторов стратегий).
+        ``POST /v1/pricing-strategy/strategy-ids-by-product-ids``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -490,7 +485,7 @@ class PricingStrategyResource(Resource):
         and the competitor list are both required, so send the complete list the strategy should
         use.
 
-        ``POST /v1/pricing-strategy/update`` (Ozon docs: 更新策略 / Обновить стратегию).
+        ``POST /v1/pricing-strategy/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

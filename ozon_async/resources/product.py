@@ -19,9 +19,9 @@ from ozon_async.types.common import (
     Empty,
     EmptyRequest,
     IdObject,
-    ProductImportInfoRequest,
-    ProductImportResponse,
+    ImportTaskResponse,
     ProductImportTask,
+    TaskIdRequest,
 )
 from ozon_async.types.product import (
     ProductActionTimerStatusV1Response,
@@ -163,8 +163,7 @@ class ProductResource(Resource):
         the minimum price into account when adding the product to promotions. Accepts up to 1000
         product_id values. Renew timers with /v1/product/action/timer/update.
 
-        ``POST /v1/product/action/timer/status`` (Ozon docs: 获取已设置计时器状态 / Получить статус
-        установленного таймера).
+        ``POST /v1/product/action/timer/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -202,8 +201,7 @@ class ProductResource(Resource):
         another period. Accepts up to 1000 products per request. Check current timers with
         /v1/product/action/timer/status.
 
-        ``POST /v1/product/action/timer/update`` (Ozon docs: 最低价格时效性计时器更新 / Обновление таймера
-        актуальности минимальной цены).
+        ``POST /v1/product/action/timer/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_ids``
@@ -242,7 +240,7 @@ class ProductResource(Resource):
         allows up to 100 identifiers per request. Restore archived products with
         /v1/product/unarchive.
 
-        ``POST /v1/product/archive`` (Ozon docs: 将商品归档 / Перенести товар в архив).
+        ``POST /v1/product/archive``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -291,8 +289,7 @@ class ProductResource(Resource):
         until the limit resets; for the daily limit, the time until 03:00 Moscow time) and Item-
         Rate-Limit-Remaining (operations left).
 
-        ``POST /v1/product/attributes/update`` (Ozon docs: 更新商品特征 / Обновить характеристики
-        товара).
+        ``POST /v1/product/attributes/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
@@ -331,8 +328,7 @@ class ProductResource(Resource):
         `accordance_type_code` to /v1/product/certificate/create. The request takes no
         parameters. Newer version of /v1/product/certificate/accordance-types.
 
-        ``GET /v2/product/certificate/accordance-types/list`` (Ozon docs: Список типов
-        соответствия требованиям (версия 2)).
+        ``GET /v2/product/certificate/accordance-types/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -364,8 +360,7 @@ class ProductResource(Resource):
         parameters. Version 2, /v2/product/certificate/accordance-types/list, also separates the
         types that apply to hazardous products.
 
-        ``GET /v1/product/certificate/accordance-types`` (Ozon docs: Список типов соответствия
-        требованиям (версия 1)).
+        ``GET /v1/product/certificate/accordance-types``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -401,7 +396,7 @@ class ProductResource(Resource):
         /v1/product/certificate/products/list; remove the link with
         /v1/product/certificate/unbind.
 
-        ``POST /v1/product/certificate/bind`` (Ozon docs: Привязать сертификат к товару).
+        ``POST /v1/product/certificate/bind``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -459,7 +454,7 @@ class ProductResource(Resource):
         identifier of the new certificate; link it to products with
         /v1/product/certificate/bind.
 
-        ``POST /v1/product/certificate/create`` (Ozon docs: Добавить сертификаты для товаров).
+        ``POST /v1/product/certificate/create``.
 
         Deprecated: use ``POST /v2/product/certificate/create``
         (``client.product.certificate_create_v2``) instead. Ozon switches it off on 2026-08-31.
@@ -530,7 +525,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/product/certificate/create`` (Ozon docs: Создать сертификат качества).
+        ``POST /v2/product/certificate/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -568,7 +563,7 @@ class ProductResource(Resource):
         /v1/product/certificate/list; a deleted certificate has to be uploaded again with
         /v1/product/certificate/create.
 
-        ``POST /v1/product/certificate/delete`` (Ozon docs: Удалить сертификат).
+        ``POST /v1/product/certificate/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -606,7 +601,7 @@ class ProductResource(Resource):
         type, rejection reason and moderator's comment, validity dates and the number of
         products linked to it. To go through all certificates use /v1/product/certificate/list.
 
-        ``POST /v1/product/certificate/info`` (Ozon docs: Информация о сертификате).
+        ``POST /v1/product/certificate/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -651,7 +646,7 @@ class ProductResource(Resource):
         of pages. Status codes come from /v1/product/certificate/status/list and type codes from
         /v1/product/certificate/types.
 
-        ``POST /v1/product/certificate/list`` (Ozon docs: Список сертификатов).
+        ``POST /v1/product/certificate/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -697,8 +692,7 @@ class ProductResource(Resource):
         /v1/product/certificate/products/list and can be used to filter that list. The request
         body is an empty JSON object.
 
-        ``POST /v1/product/certificate/product_status/list`` (Ozon docs: Список возможных
-        статусов товаров).
+        ``POST /v1/product/certificate/product_status/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -740,8 +734,7 @@ class ProductResource(Resource):
         from 1) and `page_size` (1 to 1000); the answer gives the total number of products
         found.
 
-        ``POST /v1/product/certificate/products/list`` (Ozon docs: Список товаров, привязанных к
-        сертификату).
+        ``POST /v1/product/certificate/products/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -790,8 +783,7 @@ class ProductResource(Resource):
         name pairs. The codes appear in `rejection_reason_code` of /v1/product/certificate/info
         and /v1/product/certificate/list. The request body is an empty JSON object.
 
-        ``POST /v1/product/certificate/rejection_reasons/list`` (Ozon docs: Возможные причины
-        отклонения сертификата).
+        ``POST /v1/product/certificate/rejection_reasons/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -821,8 +813,7 @@ class ProductResource(Resource):
         `status` filter of /v1/product/certificate/list. The request body is an empty JSON
         object.
 
-        ``POST /v1/product/certificate/status/list`` (Ozon docs: Возможные статусы
-        сертификатов).
+        ``POST /v1/product/certificate/status/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -852,7 +843,7 @@ class ProductResource(Resource):
         veterinary certificate, safety data sheet), each as a name and a value. Pass the value
         as `type_code` to /v1/product/certificate/create. The request takes no parameters.
 
-        ``GET /v1/product/certificate/types`` (Ozon docs: Справочник типов документов).
+        ``GET /v1/product/certificate/types``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -886,7 +877,7 @@ class ProductResource(Resource):
         product whether it was unbound and, if not, the error. Link products again with
         /v1/product/certificate/bind.
 
-        ``POST /v1/product/certificate/unbind`` (Ozon docs: Отвязать товар от сертификата).
+        ``POST /v1/product/certificate/unbind``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -936,7 +927,7 @@ class ProductResource(Resource):
         to certification, each with a flag telling whether certification is mandatory. Results
         are paged with `page` and `page_size`; the answer gives the total number of categories.
 
-        ``POST /v1/product/certification/list`` (Ozon docs: Список сертифицируемых категорий).
+        ``POST /v1/product/certification/list``.
 
         Deprecated: use ``POST /v2/product/certification/list``
         (``client.product.certification_list_v2``) instead. Ozon switches it off on 2025-04-14.
@@ -985,7 +976,7 @@ class ProductResource(Resource):
         `page_size` (1 to 1000); the answer gives the total number of categories. Replaces
         /v1/product/certification/list.
 
-        ``POST /v2/product/certification/list`` (Ozon docs: Список сертифицируемых категорий).
+        ``POST /v2/product/certification/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1024,8 +1015,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/product/certification/options`` (Ozon docs: Получить параметры для создания
-        сертификата качества).
+        ``POST /v2/product/certification/options``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1060,8 +1050,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v2/product/certification/params`` (Ozon docs: Получить обязательные параметры
-        для создания сертификата качества).
+        ``POST /v2/product/certification/params``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1099,8 +1088,7 @@ class ProductResource(Resource):
         Available only to sellers who work with digital products. The answer reports for each
         product whether its stock was updated, with its Ozon identifiers and any errors.
 
-        ``POST /v1/product/digital/stocks/import`` (Ozon docs: Обновить количество цифровых
-        товаров).
+        ``POST /v1/product/digital/stocks/import``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -1144,7 +1132,7 @@ class ProductResource(Resource):
         /v1/product/import/info. Product operations are limited per minute: over the limit the
         method answers 429 with the Item-Retry-After and Item-Rate-Limit-Remaining headers.
 
-        ``POST /v1/product/import-by-sku`` (Ozon docs: 通过SKU创建商品 / Создать товар по SKU).
+        ``POST /v1/product/import-by-sku``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
@@ -1185,8 +1173,7 @@ class ProductResource(Resource):
         product in the task is reported as pending, imported, failed or skipped, with any
         errors.
 
-        ``POST /v1/product/import/info`` (Ozon docs: 查询商品添加或更新状态 / Узнать статус добавления или
-        обновления товара).
+        ``POST /v1/product/import/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1204,7 +1191,7 @@ class ProductResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/product/import/info"],
-            ProductImportInfoRequest,
+            TaskIdRequest,
             ProductImportInfoV1Response,
             {
                 "task_id": task_id,
@@ -1228,7 +1215,7 @@ class ProductResource(Resource):
         If both offer_id and product_id are sent, the change applies to the product with that
         offer_id; send only one of them to avoid ambiguity.
 
-        ``POST /v1/product/import/prices`` (Ozon docs: 更新价格 / Обновить цену).
+        ``POST /v1/product/import/prices``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``prices`` items in
@@ -1266,7 +1253,7 @@ class ProductResource(Resource):
         *,
         items: Sequence[ProductImportV3RequestItem | Mapping[str, Any]] | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ProductImportResponse:
+    ) -> ImportTaskResponse:
         """Create or update products.
 
         Creates products or updates existing ones; send up to 100 products per request, each as
@@ -1285,7 +1272,7 @@ class ProductResource(Resource):
         the product appears in the seller account but stays hidden from buyers until it is put
         on sale.
 
-        ``POST /v3/product/import`` (Ozon docs: 创建或更新商品 / Создать или обновить товар).
+        ``POST /v3/product/import``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``items`` items in
@@ -1306,7 +1293,7 @@ class ProductResource(Resource):
         return await self._call(
             OPERATIONS["POST /v3/product/import"],
             ProductImportV3Request,
-            ProductImportResponse,
+            ImportTaskResponse,
             {
                 "items": items,
             },
@@ -1334,8 +1321,7 @@ class ProductResource(Resource):
         id or title. Paginated with last_id (empty in the first request) and limit 1 to 1000.
         Change attributes with /v1/product/attributes/update or /v3/product/import.
 
-        ``POST /v4/product/info/attributes`` (Ozon docs: 获取商品特征描述 / Получить описание
-        характеристик товара).
+        ``POST /v4/product/info/attributes``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1383,7 +1369,7 @@ class ProductResource(Resource):
         Returns the name and description text of one product. Identify the product by offer_id
         or by product_id.
 
-        ``POST /v1/product/info/description`` (Ozon docs: 获取商品详细信息 / Получить описание товара).
+        ``POST /v1/product/info/description``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1421,8 +1407,7 @@ class ProductResource(Resource):
         together with the SKU of the main, non-discounted product. Works only for discounted
         products sold under the FBO scheme.
 
-        ``POST /v1/product/info/discounted`` (Ozon docs: 通过减价商品的SKU查找减价商品和主商品的信息 / Узнать
-        информацию об уценке и основном товаре по SKU уценённого товара).
+        ``POST /v1/product/info/discounted``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1457,8 +1442,7 @@ class ProductResource(Resource):
         current usage. When the assortment limit is used up, no new products can be created. The
         request body is an empty JSON object.
 
-        ``POST /v4/product/info/limit`` (Ozon docs: 品类限制、商品的创建和更新 / Лимиты на ассортимент,
-        создание и обновление товаров).
+        ``POST /v4/product/info/limit``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1492,8 +1476,7 @@ class ProductResource(Resource):
         product_id or sku); at most 1000 identifiers per request in total. Get product
         identifiers with /v3/product/list.
 
-        ``POST /v3/product/info/list`` (Ozon docs: 根据标识符获取商品信息 / Получить информацию о товарах
-        по идентификаторам).
+        ``POST /v3/product/info/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1538,8 +1521,7 @@ class ProductResource(Resource):
         available only in the seller account, not through the API. Update prices with
         /v1/product/import/prices.
 
-        ``POST /v5/product/info/prices`` (Ozon docs: 获取商品价格信息 / Получить информацию о цене
-        товара).
+        ``POST /v5/product/info/prices``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1591,8 +1573,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/info/stocks-by-warehouse/fbo`` (Ozon docs: Получить информацию о
-        стоках на складах FBO).
+        ``POST /v1/product/info/stocks-by-warehouse/fbo``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1639,8 +1620,7 @@ class ProductResource(Resource):
         both are given, only sku is used. Deprecated and to be switched off on 7 April 2026; use
         /v2/product/info/stocks-by-warehouse/fbs instead.
 
-        ``POST /v1/product/info/stocks-by-warehouse/fbs`` (Ozon docs: 关于卖家库存余额的信息 / Информация
-        об остатках на складах продавца (FBS и rFBS)).
+        ``POST /v1/product/info/stocks-by-warehouse/fbs``.
 
         Deprecated: use ``POST /v2/product/info/stocks-by-warehouse/fbs``
         (``client.product.info_stocks_by_warehouse_fbs_v2``) instead. Ozon switches it off on
@@ -1692,8 +1672,7 @@ class ProductResource(Resource):
         Ozon warehouses (FBO) use /v1/analytics/stocks; update seller stocks with
         /v2/products/stocks.
 
-        ``POST /v2/product/info/stocks-by-warehouse/fbs`` (Ozon docs: Получить информацию об
-        остатках на складах продавца).
+        ``POST /v2/product/info/stocks-by-warehouse/fbs``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1742,8 +1721,7 @@ class ProductResource(Resource):
         stocks at Ozon warehouses (FBO) use /v1/analytics/stocks; update stocks with
         /v2/products/stocks.
 
-        ``POST /v4/product/info/stocks`` (Ozon docs: 关于商品数量的信息 / Информация о количестве
-        товаров).
+        ``POST /v4/product/info/stocks``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1784,8 +1762,7 @@ class ProductResource(Resource):
         Returns how many users pressed the "notify me when available" button on each product's
         page. Several SKUs can be passed in one request.
 
-        ``POST /v1/product/info/subscription`` (Ozon docs: 订阅该商品的用户数 / Количество подписавшихся
-        на товар пользователей).
+        ``POST /v1/product/info/subscription``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1827,8 +1804,7 @@ class ProductResource(Resource):
         order quantities. Results are paged with a cursor, 1 to 1000 records per page; while
         has_next is true, repeat the request with the cursor from the previous answer.
 
-        ``POST /v1/product/info/warehouse/stocks`` (Ozon docs: 获取FBS和rFBS仓库库存信息 / Получить
-        информацию по остаткам на складе FBS и rFBS).
+        ``POST /v1/product/info/warehouse/stocks``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1873,8 +1849,7 @@ class ProductResource(Resource):
         considered incorrect. If you are sure the values are right, contact Ozon support.
         Results are paged with a cursor, 1 to 1000 products per page.
 
-        ``POST /v1/product/info/wrong-volume`` (Ozon docs: 体积重量特征不正确的商品列表 / Список товаров с
-        некорректными ОВХ).
+        ``POST /v1/product/info/wrong-volume``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1919,7 +1894,7 @@ class ProductResource(Resource):
         last_id from the previous answer; limit is 1 to 1000. Get full product details with
         /v3/product/info/list.
 
-        ``POST /v3/product/list`` (Ozon docs: 品列表的 / Список товаров).
+        ``POST /v3/product/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1969,8 +1944,7 @@ class ProductResource(Resource):
         Per-minute product operation limits apply (429 with Item-Retry-After and Item-Rate-
         Limit-Remaining headers).
 
-        ``POST /v1/product/pictures/import`` (Ozon docs: 上传或更新商品图片 / Загрузить или обновить
-        изображения товара).
+        ``POST /v1/product/pictures/import``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2013,7 +1987,7 @@ class ProductResource(Resource):
         values per request. Upload or replace images with /v1/product/pictures/import or
         /v3/product/import.
 
-        ``POST /v2/product/pictures/info`` (Ozon docs: 获取商品图片 / Получить изображения товаров).
+        ``POST /v2/product/pictures/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2051,8 +2025,7 @@ class ProductResource(Resource):
         supply to an Ozon warehouse. Pass 1 to 150 SKUs per request. At most 10 requests per
         second.
 
-        ``POST /v1/product/placement-zone/info`` (Ozon docs: Получить зоны размещения товаров по
-        SKU перед поставкой).
+        ``POST /v1/product/placement-zone/info``.
 
         Only reads: retried after timeouts and server errors. Rate limit: 10 requests per 1 s
         per Client-Id; the client waits for a free slot.
@@ -2092,8 +2065,7 @@ class ProductResource(Resource):
 
         Subscription: Needs a Premium Pro subscription; Ozon refuses the call without one.
 
-        ``POST /v1/product/prices/details`` (Ozon docs: 获取商品价格的详细信息 / Получить подробную
-        информацию о ценах товаров).
+        ``POST /v1/product/prices/details``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2132,7 +2104,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/quant/info`` (Ozon docs: Информация об эконом-товаре).
+        ``POST /v1/product/quant/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2175,7 +2147,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/quant/list`` (Ozon docs: Список эконом-товаров).
+        ``POST /v1/product/quant/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -2231,8 +2203,7 @@ class ProductResource(Resource):
         and the attributes worth filling in to raise it. Use it to find out how to improve
         product cards; edit the cards with /v1/product/attributes/update or /v3/product/import.
 
-        ``POST /v1/product/rating-by-sku`` (Ozon docs: 按SKU获得商品的内容排名 / Получить контент-рейтинг
-        товаров по SKU).
+        ``POST /v1/product/rating-by-sku``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2269,7 +2240,7 @@ class ProductResource(Resource):
         ones. Pass up to 200 SKUs per request; SKUs that could not be processed are reported in
         errors.
 
-        ``POST /v1/product/related-sku/get`` (Ozon docs: 获取相关SKU / Получить связанные SKU).
+        ``POST /v1/product/related-sku/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2309,8 +2280,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/stairway-discount/by-quantity/get`` (Ozon docs: 获取按数量折扣信息 / Получить
-        информацию о скидке от количества).
+        ``POST /v1/product/stairway-discount/by-quantity/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2355,8 +2325,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/stairway-discount/by-quantity/set`` (Ozon docs: 管理按数量折扣 / Управлять
-        скидкой от количества).
+        ``POST /v1/product/stairway-discount/by-quantity/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2397,7 +2366,7 @@ class ProductResource(Resource):
         restored per day (the quota resets at 03:00 Moscow time); manually archived products
         have no such limit. Move products into the archive with /v1/product/archive.
 
-        ``POST /v1/product/unarchive`` (Ozon docs: 从档案中还原商品 / Вернуть товар из архива).
+        ``POST /v1/product/unarchive``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``product_id``
@@ -2437,8 +2406,7 @@ class ProductResource(Resource):
         under the FBS scheme. Identify the product by its Ozon product_id. Find marked-down
         products and their original products with /v1/product/info/discounted.
 
-        ``POST /v1/product/update/discount`` (Ozon docs: 为打折商品设置折扣 / Установить скидку на
-        уценённый товар).
+        ``POST /v1/product/update/discount``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -2484,8 +2452,7 @@ class ProductResource(Resource):
         Limit-Remaining (operations left). Offer IDs that could not be changed are listed in
         errors.
 
-        ``POST /v1/product/update/offer-id`` (Ozon docs: 从卖家的系统中改变商品货号 / Изменить артикулы
-        товаров из системы продавца).
+        ``POST /v1/product/update/offer-id``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``update_offer_id``
@@ -2526,8 +2493,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/visibility/info`` (Ozon docs: 获取商品可见性信息 / Получить информацию о
-        видимости товара).
+        ``POST /v1/product/visibility/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -2567,8 +2533,7 @@ class ProductResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/product/visibility/set`` (Ozon docs: 新增了用于设置商品在Ozon和Ozon Select橱窗可见性的Beta方法。
-        / Настроить видимость товара на витрине Ozon и Ozon Селект).
+        ``POST /v1/product/visibility/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

@@ -45,8 +45,7 @@ class ProductsResource(Resource):
         Up to 500 products per request. Move products to the archive with /v1/product/archive
         first; the answer reports for each offer_id whether it was deleted and, if not, why.
 
-        ``POST /v2/products/delete`` (Ozon docs: 从存档删除没有SKU的商品 / Удалить товар без SKU из
-        архива).
+        ``POST /v2/products/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -94,7 +93,7 @@ class ProductsResource(Resource):
         product_id or visibility. A page holds 1 to 1000 products; to get the next page, pass
         last_id from the previous answer.
 
-        ``POST /v3/products/info/attributes`` (Ozon docs: 获取商品特征描述).
+        ``POST /v3/products/info/attributes``.
 
         Deprecated: use ``POST /v4/product/info/attributes``
         (``client.product.info_attributes_v4``) instead. Calling it emits
@@ -152,8 +151,7 @@ class ProductsResource(Resource):
         price_sent, and stocks of bulky products only at warehouses meant for them. If both
         offer_id and product_id are passed, offer_id is used, so pass only one of them.
 
-        ``POST /v2/products/stocks`` (Ozon docs: 更新库存商品的数量 / Обновить количество товаров на
-        складах).
+        ``POST /v2/products/stocks``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 80 requests per 60 s per Client-Id; the client waits

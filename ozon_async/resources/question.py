@@ -61,7 +61,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/answer/create`` (Ozon docs: 创建对问题的回答 / Создать ответ на вопрос).
+        ``POST /v1/question/answer/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -106,7 +106,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/answer/delete`` (Ozon docs: 删除问题回答 / Удалить ответ на вопрос).
+        ``POST /v1/question/answer/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -154,7 +154,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/answer/list`` (Ozon docs: 问题回答列表 / Список ответов на вопрос).
+        ``POST /v1/question/answer/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -203,7 +203,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/change_status`` (Ozon docs: 更改问题状态).
+        ``POST /v1/question/change_status``.
 
         Removed: Ozon's reference no longer lists it (since 2026-08-14). Use ``POST
         /v1/question/change-status`` (``client.question.change_status_v1``) instead. It stays
@@ -253,7 +253,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/change-status`` (Ozon docs: Изменить статус вопросов).
+        ``POST /v1/question/change-status``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -295,7 +295,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/count`` (Ozon docs: 按状态统计问题数量 / Количество вопросов по статусам).
+        ``POST /v1/question/count``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -329,7 +329,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/info`` (Ozon docs: 问题详情 / Информация о вопросе).
+        ``POST /v1/question/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -373,7 +373,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/list`` (Ozon docs: 问题列表 / Список вопросов).
+        ``POST /v1/question/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -422,7 +422,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/top_sku`` (Ozon docs: 提问数量最多的商品).
+        ``POST /v1/question/top_sku``.
 
         Removed: Ozon's reference no longer lists it (since 2026-08-14). Use ``POST
         /v1/question/top-sku`` (``client.question.top_sku_v1``) instead. It stays callable, but
@@ -465,7 +465,7 @@ class QuestionResource(Resource):
 
         Subscription: Needs a Premium Plus subscription; Ozon refuses the call without one.
 
-        ``POST /v1/question/top-sku`` (Ozon docs: Товары с наибольшим количеством вопросов).
+        ``POST /v1/question/top-sku``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -53,8 +53,7 @@ class RatingResource(Resource):
         Corresponds to the Ratings > Seller ratings section of the seller account. For the
         current values only, use /v1/rating/summary.
 
-        ``POST /v1/rating/history`` (Ozon docs: Получить информацию о рейтингах продавца за
-        период).
+        ``POST /v1/rating/history``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -115,8 +114,7 @@ class RatingResource(Resource):
         an empty JSON object. To see which postings affected the index, use
         /v1/rating/index/fbs/posting/list.
 
-        ``POST /v1/rating/index/fbs/info`` (Ozon docs: 获取错误指数：FBS 和 rFBS / Получить индекс
-        ошибок FBS и rFBS).
+        ``POST /v1/rating/index/fbs/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -156,8 +154,7 @@ class RatingResource(Resource):
         true, repeat the request with the `cursor` from the previous answer. The index itself is
         returned by /v1/rating/index/fbs/info.
 
-        ``POST /v1/rating/index/fbs/posting/list`` (Ozon docs: 影响错误指数的货件列表：FBS 和 rFBS / Список
-        отправлений, которые повлияли на индекс ошибок FBS и rFBS).
+        ``POST /v1/rating/index/fbs/posting/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -201,8 +198,7 @@ class RatingResource(Resource):
         index. The request body is an empty JSON object; for values over a period use
         /v1/rating/history.
 
-        ``POST /v1/rating/summary`` (Ozon docs: Получить информацию о текущих рейтингах
-        продавца).
+        ``POST /v1/rating/summary``.
 
         Only reads: retried after timeouts and server errors.
 

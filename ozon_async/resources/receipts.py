@@ -42,7 +42,7 @@ class ReceiptsResource(Resource):
         /v1/receipts/seller/list. Available only to sellers with a contract with Ozon
         Marketplace Kazakhstan LLP.
 
-        ``POST /v1/receipts/get`` (Ozon docs: Получить чек в формате PDF).
+        ``POST /v1/receipts/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -82,7 +82,7 @@ class ReceiptsResource(Resource):
         `page` and `page_size` (at most 100); while `has_next` is `true`, request the next page.
         Available only to sellers with a contract with Ozon Marketplace Kazakhstan LLP.
 
-        ``POST /v1/receipts/seller/list`` (Ozon docs: Получить список чеков продавца).
+        ``POST /v1/receipts/seller/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -130,7 +130,7 @@ class ReceiptsResource(Resource):
         holds the identifier of the new receipt. Available only to sellers with a contract with
         Ozon Marketplace Kazakhstan LLP.
 
-        ``POST /v1/receipts/upload`` (Ozon docs: Загрузить чек).
+        ``POST /v1/receipts/upload``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

@@ -46,8 +46,7 @@ class RemovalResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/removal/from-stock/list`` (Ozon docs: Отчёт по вывозу и утилизации со стока
-        FBO).
+        ``POST /v1/removal/from-stock/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -100,8 +99,7 @@ class RemovalResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/removal/from-supply/list`` (Ozon docs: Отчёт по вывозу и утилизации с
-        поставки FBO).
+        ``POST /v1/removal/from-supply/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

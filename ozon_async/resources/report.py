@@ -21,7 +21,7 @@ from ozon_async.types.common import (
     Language,
     ReportCodeResponse,
     ReportCreateResponse,
-    ReportReturnsCreateResponse,
+    ReportStartedResponse,
 )
 from ozon_async.types.report import (
     ReportInfo,
@@ -59,7 +59,7 @@ class ReportResource(Resource):
         pass the code to /v1/report/info to get the status and file link. Limited to 1 request
         per minute per seller account. The request body is an empty object.
 
-        ``POST /v1/report/discounted/create`` (Ozon docs: 减价商品报告 / Отчёт об уценённых товарах).
+        ``POST /v1/report/discounted/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 1 requests per 60 s per Client-Id; the client waits for
@@ -94,7 +94,7 @@ class ReportResource(Resource):
         status is success or failed. For SELLER_RETURNS reports the file link is valid for 5
         minutes.
 
-        ``POST /v1/report/info`` (Ozon docs: 报告信息 / Информация об отчёте).
+        ``POST /v1/report/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -133,7 +133,7 @@ class ReportResource(Resource):
         paged: page starts at 1, page_size defaults to 100 and is at most 1000. Use
         /v1/report/info to get a single report by its code.
 
-        ``POST /v1/report/list`` (Ozon docs: 报告清单 / Список отчётов).
+        ``POST /v1/report/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (page style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -178,8 +178,7 @@ class ReportResource(Resource):
         shorten the period. The answer contains the report code; pass it to /v1/report/info to
         get the file.
 
-        ``POST /v1/report/marked-products-sales/create`` (Ozon docs: 生成带有标记商品的销售报告 /
-        Сгенерировать отчёт по продажам товаров с маркировкой).
+        ``POST /v1/report/marked-products-sales/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -223,8 +222,7 @@ class ReportResource(Resource):
         to get the file. At most 5 reports a day can be created; for the breakdown by supply use
         /v1/report/placement/by-supplies/create.
 
-        ``POST /v1/report/placement/by-products/create`` (Ozon docs: Получить отчёт о стоимости
-        размещения по товарам).
+        ``POST /v1/report/placement/by-products/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
@@ -272,8 +270,7 @@ class ReportResource(Resource):
         to get the file. At most 5 reports a day can be created; for the breakdown by product
         use /v1/report/placement/by-products/create.
 
-        ``POST /v1/report/placement/by-supplies/create`` (Ozon docs: Получить отчёт о стоимости
-        размещения по поставкам).
+        ``POST /v1/report/placement/by-supplies/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Rate limit: 5 requests per 86400 s per Client-Id; the client waits
@@ -321,7 +318,7 @@ class ReportResource(Resource):
         blocks such as analytics (FBS only) or customer data. The answer contains the report
         code; pass it to /v1/report/info to get the file.
 
-        ``POST /v1/report/postings/create`` (Ozon docs: 发货报告 / Отчёт об отправлениях).
+        ``POST /v1/report/postings/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -372,7 +369,7 @@ class ReportResource(Resource):
         seller account. Filter by offer IDs, SKUs, visibility or a search string. The answer
         contains the report code; pass it to /v1/report/info to get the file.
 
-        ``POST /v1/report/products/create`` (Ozon docs: 商品报告 / Отчёт по товарам).
+        ``POST /v1/report/products/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -426,8 +423,7 @@ class ReportResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/report/realization/posting/create`` (Ozon docs: Получить позаказный отчёт о
-        реализации товаров).
+        ``POST /v1/report/realization/posting/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -463,7 +459,7 @@ class ReportResource(Resource):
         filter: ReportReturnsCreateV2RequestFilter | Mapping[str, Any],
         language: Language | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> ReportReturnsCreateResponse:
+    ) -> ReportStartedResponse:
         """Create a report on FBO and FBS returns.
 
         Starts generating a report on returns of FBO and FBS postings. Pass a filter with the
@@ -471,7 +467,7 @@ class ReportResource(Resource):
         optionally the fulfilment scheme. The answer holds a report code: poll /v1/report/info
         with it to get the file.
 
-        ``POST /v2/report/returns/create`` (Ozon docs: Отчёт о возвратах).
+        ``POST /v2/report/returns/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:
@@ -494,7 +490,7 @@ class ReportResource(Resource):
         return await self._call(
             OPERATIONS["POST /v2/report/returns/create"],
             ReportReturnsCreateV2Request,
-            ReportReturnsCreateResponse,
+            ReportStartedResponse,
             {
                 "filter": filter,
                 "language": language,
@@ -516,8 +512,7 @@ class ReportResource(Resource):
         your FBS warehouses. Pass up to 50 warehouse identifiers. The answer contains only the
         report code; pass it to /v1/report/info to get the file.
 
-        ``POST /v1/report/warehouse/stock`` (Ozon docs: 关于FBS仓库库存报告 / Отчёт об остатках на FBS-
-        складе).
+        ``POST /v1/report/warehouse/stock``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/report/info``:

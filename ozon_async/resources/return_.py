@@ -47,7 +47,7 @@ class ReturnResource(Resource):
         image of the new barcode. After the reset, giveouts can no longer be collected with any
         old barcode. To get the new barcode as a PDF, call /v1/return/giveout/get-pdf.
 
-        ``POST /v1/return/giveout/barcode-reset`` (Ozon docs: Сгенерировать новый штрихкод).
+        ``POST /v1/return/giveout/barcode-reset``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -77,8 +77,7 @@ class ReturnResource(Resource):
         returned products. It is the same barcode that /v1/return/giveout/get-png and
         /v1/return/giveout/get-pdf return as an image. The request body is an empty object.
 
-        ``POST /v1/return/giveout/barcode`` (Ozon docs: Значение штрихкода для возвратных
-        отгрузок).
+        ``POST /v1/return/giveout/barcode``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -108,8 +107,7 @@ class ReturnResource(Resource):
         same barcode as PNG or as text, use /v1/return/giveout/get-png or
         /v1/return/giveout/barcode.
 
-        ``POST /v1/return/giveout/get-pdf`` (Ozon docs: Штрихкод для получения возвратной
-        отгрузки в формате PDF).
+        ``POST /v1/return/giveout/get-pdf``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -137,8 +135,7 @@ class ReturnResource(Resource):
         products. The request body is an empty object. For the same barcode as PDF or as text,
         use /v1/return/giveout/get-pdf or /v1/return/giveout/barcode.
 
-        ``POST /v1/return/giveout/get-png`` (Ozon docs: Штрихкод для получения возвратной
-        отгрузки в формате PNG).
+        ``POST /v1/return/giveout/get-png``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -167,7 +164,7 @@ class ReturnResource(Resource):
         Returns details of one return giveout: its status, the warehouse where it is collected
         and the products in it. Pass the `giveout_id` from /v1/return/giveout/list.
 
-        ``POST /v1/return/giveout/info`` (Ozon docs: Информация о возвратной отгрузке).
+        ``POST /v1/return/giveout/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -200,8 +197,7 @@ class ReturnResource(Resource):
         Tells whether you can collect return giveouts by barcode; if you have access, `enabled`
         is `true`. The request body is an empty object.
 
-        ``POST /v1/return/giveout/is-enabled`` (Ozon docs: Проверить возможность получения
-        возвратных отгрузок по штрихкоду).
+        ``POST /v1/return/giveout/is-enabled``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -234,7 +230,7 @@ class ReturnResource(Resource):
         it is scanned a second time. Pass `limit` and, for the following pages, `last_id`. Get
         the details of a giveout with /v1/return/giveout/info.
 
-        ``POST /v1/return/giveout/list`` (Ozon docs: Список возвратных отгрузок).
+        ``POST /v1/return/giveout/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -275,7 +271,7 @@ class ReturnResource(Resource):
         /v2/warehouse/list. Change passes with /v1/return/pass/update and remove them with
         /v1/return/pass/delete.
 
-        ``POST /v1/return/pass/create`` (Ozon docs: 创建退货通行证 / Создать пропуск для возврата).
+        ``POST /v1/return/pass/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -312,7 +308,7 @@ class ReturnResource(Resource):
         /v1/return/pass/create. To change a pass instead of removing it, use
         /v1/return/pass/update.
 
-        ``POST /v1/return/pass/delete`` (Ozon docs: 删除退货通行证 / Удалить пропуск для возврата).
+        ``POST /v1/return/pass/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -350,7 +346,7 @@ class ReturnResource(Resource):
         collecting returns. Identify each pass by the arrival_pass_id returned by
         /v1/return/pass/create.
 
-        ``POST /v1/return/pass/update`` (Ozon docs: 更新退货通行证 / Обновить пропуск для возврата).
+        ``POST /v1/return/pass/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.

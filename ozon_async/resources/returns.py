@@ -61,7 +61,7 @@ class ReturnsResource(Resource):
         Up to 500 points per page; for the next page pass the id of the last point in
         pagination.last_id. has_next tells whether more points remain.
 
-        ``POST /v1/returns/company/fbs/info`` (Ozon docs: FBS退货数量 / Количество возвратов FBS).
+        ``POST /v1/returns/company/fbs/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -104,7 +104,7 @@ class ReturnsResource(Resource):
         returned. Up to 500 returns per page; for the next page pass the id of the last return
         in last_id while has_next is true.
 
-        ``POST /v1/returns/list`` (Ozon docs: FBO和FBS退货信息 / Информация о возвратах FBO и FBS).
+        ``POST /v1/returns/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -153,8 +153,7 @@ class ReturnsResource(Resource):
         and -10; a compensation amount is required for action id 1020. This method replaces the
         separate /v2/returns/rfbs/* action methods.
 
-        ``POST /v1/returns/rfbs/action/set`` (Ozon docs: 传递 rFBS  退货的可用操作 / Передать доступные
-        действия для rFBS возвратов).
+        ``POST /v1/returns/rfbs/action/set``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -206,8 +205,7 @@ class ReturnsResource(Resource):
         customer and the customer keeps the product. Deprecated and due to be switched off: use
         /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/compensate`` (Ozon docs: 退还部分商品金额 / Вернуть часть стоимости
-        товара).
+        ``POST /v2/returns/rfbs/compensate``.
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
@@ -254,7 +252,7 @@ class ReturnsResource(Resource):
         photos, and the actions and rejection reasons available for it. Get request ids from
         /v2/returns/rfbs/list. Use the available actions with /v1/returns/rfbs/action/set.
 
-        ``POST /v2/returns/rfbs/get`` (Ozon docs: 退货申请信息 / Информация о заявке на возврат).
+        ``POST /v2/returns/rfbs/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -294,7 +292,7 @@ class ReturnsResource(Resource):
         on the first call, then pass the return_id of the last request from the previous answer.
         Get full details of a request with /v2/returns/rfbs/get.
 
-        ``POST /v2/returns/rfbs/list`` (Ozon docs: 退货申请列表 / Список заявок на возврат).
+        ``POST /v2/returns/rfbs/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -336,8 +334,7 @@ class ReturnsResource(Resource):
         request was approved with /v2/returns/rfbs/verify. Deprecated and due to be switched
         off: use /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/receive-return`` (Ozon docs: 确认收到待检查商品 / Подтвердить получение
-        товара на проверку).
+        ``POST /v2/returns/rfbs/receive-return``.
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
@@ -383,7 +380,7 @@ class ReturnsResource(Resource):
         /v2/returns/rfbs/get; explain the decision in comment when the reason requires it.
         Deprecated and due to be switched off: use /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/reject`` (Ozon docs: 拒绝退货申请 / Отклонить заявку на возврат).
+        ``POST /v2/returns/rfbs/reject``.
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
@@ -437,7 +434,7 @@ class ReturnsResource(Resource):
         return_for_back_way. Deprecated and due to be switched off: use
         /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/return-money`` (Ozon docs: 向买家退款 / Вернуть деньги покупателю).
+        ``POST /v2/returns/rfbs/return-money``.
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
@@ -485,7 +482,7 @@ class ReturnsResource(Resource):
         receipt with /v2/returns/rfbs/receive-return. Deprecated and due to be switched off: use
         /v1/returns/rfbs/action/set instead.
 
-        ``POST /v2/returns/rfbs/verify`` (Ozon docs: 批准退货申请 / Одобрить заявку на возврат).
+        ``POST /v2/returns/rfbs/verify``.
 
         Deprecated: use ``POST /v1/returns/rfbs/action/set``
         (``client.returns.rfbs_action_set_v1``) instead. Calling it emits
@@ -530,8 +527,7 @@ class ReturnsResource(Resource):
         request body is empty. The current settings are returned by
         /v1/returns/settings/utilization/info.
 
-        ``POST /v1/returns/settings/utilization/history`` (Ozon docs: Получить историю изменений
-        автоутилизации).
+        ``POST /v1/returns/settings/utilization/history``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -563,8 +559,7 @@ class ReturnsResource(Resource):
         with /v1/returns/settings/utilization/update; see past changes with
         /v1/returns/settings/utilization/history.
 
-        ``POST /v1/returns/settings/utilization/info`` (Ozon docs: Получить настройки
-        автоутилизации).
+        ``POST /v1/returns/settings/utilization/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -600,8 +595,7 @@ class ReturnsResource(Resource):
         enabling, the threshold in `value`. Check the allowed minimum and the current values
         with /v1/returns/settings/utilization/info. Returns an empty answer on success.
 
-        ``POST /v1/returns/settings/utilization/update`` (Ozon docs: Обновить настройки
-        автоутилизации).
+        ``POST /v1/returns/settings/utilization/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard

@@ -68,7 +68,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/change-status`` (Ozon docs: 更改评价状态 / Изменить статус отзывов).
+        ``POST /v1/review/change-status``.
 
         Deprecated: use ``POST /v2/review/change-status`` (``client.review.change_status_v2``)
         instead. Calling it emits ``DeprecationWarning``.
@@ -115,7 +115,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/change-status`` (Ozon docs: Изменить статус отзывов).
+        ``POST /v2/review/change-status``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``review_ids``
@@ -161,7 +161,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/comment/create`` (Ozon docs: 对评价留下评论 / Оставить комментарий на отзыв).
+        ``POST /v1/review/comment/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -207,7 +207,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/comment/delete`` (Ozon docs: 删除对评价的评论 / Удалить комментарий на отзыв).
+        ``POST /v1/review/comment/delete``.
 
         Deprecated: use ``POST /v2/review/comment/delete`` (``client.review.comment_delete_v2``)
         instead. Calling it emits ``DeprecationWarning``.
@@ -252,7 +252,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/comment/delete`` (Ozon docs: Удалить комментарий на отзыв).
+        ``POST /v2/review/comment/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -301,8 +301,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/comment/list`` (Ozon docs: 评价的评论列表 / Получить список комментариев на
-        отзыв).
+        ``POST /v1/review/comment/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -349,7 +348,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/count`` (Ozon docs: 根据状态统计的评价数量 / Количество отзывов по статусам).
+        ``POST /v1/review/count``.
 
         Deprecated: use ``POST /v2/review/count`` (``client.review.count_v2``) instead. Calling
         it emits ``DeprecationWarning``.
@@ -384,7 +383,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/count`` (Ozon docs: Получить количество отзывов по статусам).
+        ``POST /v2/review/count``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -418,7 +417,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/info`` (Ozon docs: 获取评价信息 / Получить информацию об отзыве).
+        ``POST /v1/review/info``.
 
         Deprecated: use ``POST /v2/review/info`` (``client.review.info_v2``) instead. Calling it
         emits ``DeprecationWarning``.
@@ -460,7 +459,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/info`` (Ozon docs: Получить информацию по отзыву).
+        ``POST /v2/review/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -504,7 +503,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v1/review/list`` (Ozon docs: 获取评价列表 / Получить список отзывов).
+        ``POST /v1/review/list``.
 
         Deprecated: use ``POST /v2/review/list`` (``client.review.list_v2``) instead. Calling it
         emits ``DeprecationWarning``.
@@ -560,7 +559,7 @@ class ReviewResource(Resource):
         Subscription: Needs a Premium Pro or Review Management subscription; Ozon refuses the
         call without one.
 
-        ``POST /v2/review/list`` (Ozon docs: Получить список отзывов).
+        ``POST /v2/review/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -32,8 +32,7 @@ class RolesResource(Resource):
         Returns the roles attached to the API key used for the call, the API methods each role
         allows and the key's expiry date. Send an empty JSON object as the body.
 
-        ``POST /v1/roles`` (Ozon docs: 使用API密钥获取角色和方式列表 / Получить список ролей и методов по
-        API-ключу).
+        ``POST /v1/roles``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -49,8 +49,7 @@ class SearchQueriesResource(Resource):
 
         Subscription: Needs a Premium Pro subscription; Ozon refuses the call without one.
 
-        ``POST /v1/search-queries/text`` (Ozon docs: 获取按文本筛选的搜索查询列表 / Получить список поисковых
-        запросов по тексту).
+        ``POST /v1/search-queries/text``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -103,8 +102,7 @@ class SearchQueriesResource(Resource):
 
         Subscription: Needs a Premium Pro subscription; Ozon refuses the call without one.
 
-        ``POST /v1/search-queries/top`` (Ozon docs: 获取热门搜索查询列表 / Получить список популярных
-        поисковых запросов).
+        ``POST /v1/search-queries/top``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.

@@ -38,7 +38,7 @@ class SellerResource(Resource):
         JSON object. For the current ratings grouped as in the seller account use
         /v1/rating/summary; for rating values over a period use /v1/rating/history.
 
-        ``POST /v1/seller/info`` (Ozon docs: 卖家个人中心信息 / Информация о кабинете продавца).
+        ``POST /v1/seller/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -66,8 +66,7 @@ class SellerResource(Resource):
         Tells whether Ozon Delivery is enabled for the seller and which schemes (FBO, FBS) are
         available. The request body is an empty JSON object.
 
-        ``POST /v1/seller/ozon-logistics/info`` (Ozon docs: Ozon配送开通信息 / Информация о
-        подключении Ozon Доставки).
+        ``POST /v1/seller/ozon-logistics/info``.
 
         Only reads: retried after timeouts and server errors.
 

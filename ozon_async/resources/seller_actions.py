@@ -75,7 +75,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/archive`` (Ozon docs: 将促销活动归档 / Перенести акцию в архив).
+        ``POST /v1/seller-actions/archive``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -118,8 +118,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/change-activity`` (Ozon docs: 启用或关闭活动 / Включить или выключить
-        акцию).
+        ``POST /v1/seller-actions/change-activity``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -165,8 +164,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/discount`` (Ozon docs: 创建采用"折扣"机制的促销活动 / Создать акцию
-        с механикой «Скидка»).
+        ``POST /v1/seller-actions/create/discount``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -218,8 +216,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/discount-with-condition`` (Ozon docs:
-        创建采用"基于订单总额的折扣"机制的促销活动 / Создать акцию с механикой «Скидка от суммы заказа»).
+        ``POST /v1/seller-actions/create/discount-with-condition``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -272,8 +269,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/installment`` (Ozon docs: 创建采用"免息分期付款"机制的促销活动 / Создать
-        акцию с механикой «Беспроцентная рассрочка»).
+        ``POST /v1/seller-actions/create/installment``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -324,8 +320,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/multi-level-discount`` (Ozon docs: 创建采用"多级满额折扣"机制的促销活动
-        / Создать акцию с механикой «Многоуровневая скидка от суммы»).
+        ``POST /v1/seller-actions/create/multi-level-discount``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -387,8 +382,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/create/voucher`` (Ozon docs: 创建采用"促销码折扣"机制的促销活动 / Создать
-        акцию с механикой «Скидка по промокоду»).
+        ``POST /v1/seller-actions/create/voucher``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -451,7 +445,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/list`` (Ozon docs: 获取促销活动列表 / Получить список акций).
+        ``POST /v1/seller-actions/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (offset style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -513,8 +507,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/products/add`` (Ozon docs: 将商品添加到促销活动中 / Добавить товары в
-        акцию).
+        ``POST /v1/seller-actions/products/add``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Bulk: ``.bulk(items, ...)`` sends any number of ``products`` items
@@ -564,8 +557,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/products/candidates`` (Ozon docs: 获取促销活动可用商品列表 / Получить
-        список доступных для акции товаров).
+        ``POST /v1/seller-actions/products/candidates``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -613,8 +605,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/products/delete`` (Ozon docs: 从促销活动中移除商品 / Удалить товары из
-        акции).
+        ``POST /v1/seller-actions/products/delete``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -663,8 +654,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/products/list`` (Ozon docs: 获取参与活动的商品列表 / Получить список
-        участвующих в акции товаров).
+        ``POST /v1/seller-actions/products/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -713,8 +703,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/discount`` (Ozon docs: 更新“折扣”机制的促销活动 / Обновить акцию с
-        механикой «Скидка»).
+        ``POST /v1/seller-actions/update/discount``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -760,8 +749,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/discount-with-condition`` (Ozon docs:
-        更新“基于订单总额的折扣”机制的促销活动 / Обновить акцию с механикой «Скидка от суммы заказа»).
+        ``POST /v1/seller-actions/update/discount-with-condition``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -805,8 +793,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/installment`` (Ozon docs: 更新“免息分期付款”机制的促销活动 / Обновить
-        акцию с механикой «Беспроцентная рассрочка»).
+        ``POST /v1/seller-actions/update/installment``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -853,8 +840,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/multi-level-discount`` (Ozon docs: 更新“多级满额折扣”机制的促销活动 /
-        Обновить акцию с механикой «Многоуровневая скидка от суммы»).
+        ``POST /v1/seller-actions/update/multi-level-discount``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -901,8 +887,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/update/voucher`` (Ozon docs: 更新“促销码折扣”机制的促销活动 / Обновить акцию
-        с механикой «Скидка по промокоду»).
+        ``POST /v1/seller-actions/update/voucher``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -944,8 +929,7 @@ class SellerActionsResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/seller-actions/voucher/get`` (Ozon docs: 获取CSV格式的促销码文件 / Получить файл с
-        промокодами в формате CSV).
+        ``POST /v1/seller-actions/voucher/get``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -31,7 +31,7 @@ class SupplierResource(Resource):
         number of items the warehouse can accept per day. The call takes no parameters. All
         dates are in the warehouse's local time.
 
-        ``GET /v1/supplier/available_warehouses`` (Ozon docs: Загруженность складов Ozon).
+        ``GET /v1/supplier/available_warehouses``.
 
         Only reads: retried after timeouts and server errors.
 

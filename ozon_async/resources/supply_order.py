@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
+    DateTimeRange,
     EmptyRequest,
-    FinanceCashFlowStatementListRequestDate,
+    OperationIdRequest,
     SupplyOrderRequest,
     WarehouseOperationResponse,
-    WarehouseOperationStatusRequest,
 )
 from ozon_async.types.supply_order import (
     SupplyOrderActAcceptStatusV1Response,
@@ -79,8 +79,7 @@ class SupplyOrderResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/supply-order/act/accept/status`` (Ozon docs: Получить статус согласования
-        акта).
+        ``POST /v1/supply-order/act/accept/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -96,7 +95,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/act/accept/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderActAcceptStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -123,7 +122,7 @@ class SupplyOrderResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/supply-order/act/accept`` (Ozon docs: Согласовать акт).
+        ``POST /v1/supply-order/act/accept``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/supply-
@@ -167,8 +166,7 @@ class SupplyOrderResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/supply-order/act/product/get`` (Ozon docs: Получить информацию о товарах в
-        акте).
+        ``POST /v1/supply-order/act/product/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -208,7 +206,7 @@ class SupplyOrderResource(Resource):
 
         Beta: Ozon marks this method as beta; its shape may still change.
 
-        ``POST /v1/supply-order/act/summary/get`` (Ozon docs: Получить информацию об акте).
+        ``POST /v1/supply-order/act/summary/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -257,8 +255,7 @@ class SupplyOrderResource(Resource):
         the `last_id` from the previous answer. `total_count` gives the number of products in
         the bundle.
 
-        ``POST /v1/supply-order/bundle`` (Ozon docs: 交货或交货申请的商品组成 / Состав поставки или заявки
-        на поставку).
+        ``POST /v1/supply-order/bundle``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -312,8 +309,7 @@ class SupplyOrderResource(Resource):
         cancelled and, on failure, the reasons. Pass the `operation_id` from /v1/supply-
         order/cancel.
 
-        ``POST /v1/supply-order/cancel/status`` (Ozon docs: Получить статус отмены заявки на
-        поставку).
+        ``POST /v1/supply-order/cancel/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -329,7 +325,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/cancel/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderCancelStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -352,7 +348,7 @@ class SupplyOrderResource(Resource):
         order/cancel/status. Whether a supply can be cancelled is shown by /v1/supply-
         order/details.
 
-        ``POST /v1/supply-order/cancel`` (Ozon docs: Отменить заявку на поставку).
+        ``POST /v1/supply-order/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -393,8 +389,7 @@ class SupplyOrderResource(Resource):
         on success, the identifier of the new product bundle. Pass the `operation_id` from
         /v1/supply-order/content/update.
 
-        ``POST /v1/supply-order/content/update/status`` (Ozon docs: Информация о статусе
-        редактирования товарного состава).
+        ``POST /v1/supply-order/content/update/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -410,7 +405,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/content/update/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderContentUpdateStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -438,7 +433,7 @@ class SupplyOrderResource(Resource):
         `SUPPLY_CONTENT_NOT_VALID`, see which products were rejected with /v1/supply-
         order/content/update/validation.
 
-        ``POST /v1/supply-order/content/update`` (Ozon docs: Редактирование товарного состава).
+        ``POST /v1/supply-order/content/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -486,8 +481,7 @@ class SupplyOrderResource(Resource):
         /v1/supply-order/content/update/status returns `SUPPLY_CONTENT_NOT_VALID`; pass the
         `supply_id` and the `new_bundle_id` from that answer.
 
-        ``POST /v1/supply-order/content/update/validation`` (Ozon docs: Проверить новый товарный
-        состав).
+        ``POST /v1/supply-order/content/update/validation``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -529,8 +523,7 @@ class SupplyOrderResource(Resource):
         cancellation it also says whether each can be changed now and, if not, why. Pass the
         `order_id` from /v3/supply-order/list.
 
-        ``POST /v1/supply-order/details`` (Ozon docs: Получить подробную информацию о заявке на
-        поставку).
+        ``POST /v1/supply-order/details``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -568,7 +561,7 @@ class SupplyOrderResource(Resource):
         centre. Get the identifiers with /v3/supply-order/list and the products of a supply with
         /v1/supply-order/bundle.
 
-        ``POST /v3/supply-order/get`` (Ozon docs: Информация о заявке на поставку).
+        ``POST /v3/supply-order/get``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -612,7 +605,7 @@ class SupplyOrderResource(Resource):
         100 identifiers: leave `last_id` empty at first, then pass the `last_id` from the
         previous answer. Get the orders themselves with /v3/supply-order/get.
 
-        ``POST /v3/supply-order/list`` (Ozon docs: Список заявок на поставку на склад Ozon).
+        ``POST /v3/supply-order/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -664,8 +657,7 @@ class SupplyOrderResource(Resource):
         the result with /v1/supply-order/pass/status. Whether the data can be set is shown in
         `vehicle` of /v1/supply-order/details.
 
-        ``POST /v1/supply-order/pass/create`` (Ozon docs: Указать данные о водителе и
-        автомобиле).
+        ``POST /v1/supply-order/pass/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/supply-order/pass/status``:
@@ -706,8 +698,7 @@ class SupplyOrderResource(Resource):
         were applied: `Success`, `InProgress` or `Failed`, with error reasons. Pass the
         `operation_id` from /v1/supply-order/pass/create.
 
-        ``POST /v1/supply-order/pass/status`` (Ozon docs: Статус ввода данных о водителе и
-        автомобиле).
+        ``POST /v1/supply-order/pass/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -723,7 +714,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/pass/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderPassStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -740,7 +731,7 @@ class SupplyOrderResource(Resource):
         Returns how many of the seller's FBO supply orders are in each status. The request body
         is empty.
 
-        ``POST /v1/supply-order/status/counter`` (Ozon docs: Количество заявок по статусам).
+        ``POST /v1/supply-order/status/counter``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -772,7 +763,7 @@ class SupplyOrderResource(Resource):
         local time of the warehouse, together with its time zone. Pass the `supply_order_id`;
         set the chosen interval with /v1/supply-order/timeslot/update.
 
-        ``POST /v1/supply-order/timeslot/get`` (Ozon docs: Интервалы поставки).
+        ``POST /v1/supply-order/timeslot/get``.
 
         Deprecated: use ``POST /v2/supply-order/timeslot/list``
         (``client.supply_order.timeslot_list_v2``) instead. Ozon switches it off on 2026-08-19.
@@ -814,8 +805,7 @@ class SupplyOrderResource(Resource):
         set the chosen interval with /v1/supply-order/timeslot/update. Replaces /v1/supply-
         order/timeslot/get.
 
-        ``POST /v2/supply-order/timeslot/list`` (Ozon docs: Получить список доступных интервалов
-        поставки).
+        ``POST /v2/supply-order/timeslot/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -851,7 +841,7 @@ class SupplyOrderResource(Resource):
         in progress, set, or failed with error reasons. Pass the `operation_id` from /v1/supply-
         order/timeslot/update.
 
-        ``POST /v1/supply-order/timeslot/status`` (Ozon docs: Статус интервала поставки).
+        ``POST /v1/supply-order/timeslot/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -867,7 +857,7 @@ class SupplyOrderResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/supply-order/timeslot/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             SupplyOrderTimeslotStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -882,7 +872,7 @@ class SupplyOrderResource(Resource):
         self,
         *,
         supply_order_id: int,
-        timeslot: FinanceCashFlowStatementListRequestDate | Mapping[str, Any],
+        timeslot: DateTimeRange | Mapping[str, Any],
         **call_options: Unpack[CallOptions],
     ) -> SupplyOrderTimeslotUpdateV1Response:
         """Change the timeslot of a supply order.
@@ -892,7 +882,7 @@ class SupplyOrderResource(Resource):
         answer holds an `operation_id` (or immediate errors); check the result with /v1/supply-
         order/timeslot/status.
 
-        ``POST /v1/supply-order/timeslot/update`` (Ozon docs: Обновить интервал поставки).
+        ``POST /v1/supply-order/timeslot/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/supply-

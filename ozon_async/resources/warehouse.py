@@ -16,10 +16,10 @@ from ozon_async.resources._registry import OPERATIONS
 from ozon_async.types.common import (
     Empty,
     EmptyRequest,
+    OperationIdRequest,
     WarehouseAddressCoordinates,
-    WarehouseFbsUpdatePickUpTimeslotListRequest,
+    WarehouseIdRequest,
     WarehouseOperationResponse,
-    WarehouseOperationStatusRequest,
 )
 from ozon_async.types.warehouse import (
     WarehouseArchiveV1Request,
@@ -118,7 +118,7 @@ class WarehouseResource(Resource):
         asynchronous: track it with /v1/warehouse/operation/status using the returned
         operation_id. Restore the warehouse with /v1/warehouse/unarchive.
 
-        ``POST /v1/warehouse/archive`` (Ozon docs: 将仓库归档 / Перенести склад в архив).
+        ``POST /v1/warehouse/archive``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -177,8 +177,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/operation/status. For delivery by yourself or a third-party service use
         /v1/warehouse/erfbs/non-integrated/create.
 
-        ``POST /v1/warehouse/erfbs/aggregator/create`` (Ozon docs: Создать склад с методом
-        доставки «Партнёры Ozon»).
+        ``POST /v1/warehouse/erfbs/aggregator/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -251,8 +250,7 @@ class WarehouseResource(Resource):
         `delivery_method_id` plus only the fields to change. The change is asynchronous: poll
         /v1/warehouse/operation/status with the returned `operation_id`.
 
-        ``POST /v1/warehouse/erfbs/aggregator/delivery-method/update`` (Ozon docs: Обновить
-        метод доставки «Партнёры Ozon»).
+        ``POST /v1/warehouse/erfbs/aggregator/delivery-method/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -328,8 +326,7 @@ class WarehouseResource(Resource):
         asynchronously: poll /v1/warehouse/operation/status with the returned `operation_id`.
         For delivery by Ozon's partners use /v1/warehouse/erfbs/aggregator/create.
 
-        ``POST /v1/warehouse/erfbs/non-integrated/create`` (Ozon docs: Создать склад с методом
-        доставки «Вы или сторонняя служба»).
+        ``POST /v1/warehouse/erfbs/non-integrated/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -394,8 +391,7 @@ class WarehouseResource(Resource):
         `delivery_method_id` and the new values; all of them are required. The change is
         asynchronous: poll /v1/warehouse/operation/status with the returned `operation_id`.
 
-        ``POST /v1/warehouse/erfbs/non-integrated/delivery-method/update`` (Ozon docs: Обновить
-        метод доставки «Вы или сторонняя служба»).
+        ``POST /v1/warehouse/erfbs/non-integrated/delivery-method/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -457,7 +453,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/erfbs/non-integrated/delivery-method/update. The update is asynchronous:
         poll /v1/warehouse/operation/status with the returned `operation_id`.
 
-        ``POST /v1/warehouse/erfbs/update`` (Ozon docs: Обновить склад).
+        ``POST /v1/warehouse/erfbs/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -511,7 +507,7 @@ class WarehouseResource(Resource):
         point name (give the full name to find a pickup point). Each result carries the point's
         identifier, type, address and coordinates.
 
-        ``POST /v1/warehouse/fbo/list`` (Ozon docs: Поиск точек для отгрузки поставки).
+        ``POST /v1/warehouse/fbo/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -549,7 +545,7 @@ class WarehouseResource(Resource):
         contacts, courier comment, working days and whether the warehouse is active and courier
         pick-up is available. The request body is empty.
 
-        ``POST /v1/warehouse/fbo/seller/list`` (Ozon docs: Получить список складов продавца).
+        ``POST /v1/warehouse/fbo/seller/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -585,8 +581,7 @@ class WarehouseResource(Resource):
         type. Pass the chosen point's id as drop_off_point_id to /v1/warehouse/fbs/create/drop-
         off/timeslot/list and /v1/warehouse/fbs/create.
 
-        ``POST /v1/warehouse/fbs/create/drop-off/list`` (Ozon docs: 获取用于创建仓库的揽收点列表 / Получить
-        список drop-off пунктов для создания склада).
+        ``POST /v1/warehouse/fbs/create/drop-off/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -628,8 +623,7 @@ class WarehouseResource(Resource):
         with the DROP_OFF first mile. Get the point from /v1/warehouse/fbs/create/drop-off/list
         and pass the chosen timeslot id to /v1/warehouse/fbs/create.
 
-        ``POST /v1/warehouse/fbs/create/drop-off/timeslot/list`` (Ozon docs: 获取用于创建drop-
-        off发运仓库的时间段列表 / Получить список таймслотов для создания склада с отгрузкой drop-off).
+        ``POST /v1/warehouse/fbs/create/drop-off/timeslot/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -667,8 +661,7 @@ class WarehouseResource(Resource):
         new FBS warehouse with the PICK_UP first mile, and whether pick-up is supported there at
         all. Pass the chosen timeslot id to /v1/warehouse/fbs/create.
 
-        ``POST /v1/warehouse/fbs/create/pick-up/timeslot/list`` (Ozon docs: 获取用于创建pick-
-        up发运仓库的时间段列表 / Получить список таймслотов для создания склада с отгрузкой pick-up).
+        ``POST /v1/warehouse/fbs/create/pick-up/timeslot/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -715,8 +708,7 @@ class WarehouseResource(Resource):
         `has_next` is true, repeat the request with the `last_id` from the previous answer. Pass
         the chosen point's `id` as `return_point_id` to /v1/warehouse/fbs/create.
 
-        ``POST /v1/warehouse/fbs/create/return-point/list`` (Ozon docs: Получить список пунктов
-        возврата для создания склада).
+        ``POST /v1/warehouse/fbs/create/return-point/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -781,7 +773,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/operation/status with the returned operation_id; on success it gives the
         new warehouse identifier.
 
-        ``POST /v1/warehouse/fbs/create`` (Ozon docs: 创建仓库 / Создать склад).
+        ``POST /v1/warehouse/fbs/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -857,7 +849,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/fbs/update/pick-up/timeslot/list. The change is asynchronous: track it
         with /v1/warehouse/operation/status.
 
-        ``POST /v1/warehouse/fbs/first-mile/update`` (Ozon docs: 更新头程物流 / Обновить первую милю).
+        ``POST /v1/warehouse/fbs/first-mile/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -912,8 +904,7 @@ class WarehouseResource(Resource):
         up first mile. Pass the `warehouse_id`; the answer is an empty object. A courier is
         called with /v1/warehouse/fbs/pickup/courier/create.
 
-        ``POST /v1/warehouse/fbs/pickup/courier/cancel`` (Ozon docs: Отменить вызов курьера на
-        забор отгрузки pick-up).
+        ``POST /v1/warehouse/fbs/pickup/courier/cancel``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Destructive: it deletes, archives or cancels something that is hard
@@ -931,7 +922,7 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/fbs/pickup/courier/cancel"],
-            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            WarehouseIdRequest,
             Empty,
             {
                 "warehouse_id": warehouse_id,
@@ -953,8 +944,7 @@ class WarehouseResource(Resource):
         object; cancel the visit with /v1/warehouse/fbs/pickup/courier/cancel and see past
         visits with /v1/warehouse/fbs/pickup/history/list.
 
-        ``POST /v1/warehouse/fbs/pickup/courier/create`` (Ozon docs: Создать вызов курьера на
-        забор отгрузки pick-up).
+        ``POST /v1/warehouse/fbs/pickup/courier/create``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``.
@@ -971,7 +961,7 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/fbs/pickup/courier/create"],
-            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            WarehouseIdRequest,
             Empty,
             {
                 "warehouse_id": warehouse_id,
@@ -999,8 +989,7 @@ class WarehouseResource(Resource):
         was planned. Pages hold 1 to 1000 records; pass the `cursor` from the previous answer to
         get the next page.
 
-        ``POST /v1/warehouse/fbs/pickup/history/list`` (Ozon docs: Получить историю отгрузок
-        курьерам).
+        ``POST /v1/warehouse/fbs/pickup/history/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1040,8 +1029,7 @@ class WarehouseResource(Resource):
         still be changed and the deadline for planning. The request body is empty. Schedule a
         pick-up with /v1/warehouse/fbs/pickup/courier/create.
 
-        ``POST /v1/warehouse/fbs/pickup/planning/list`` (Ozon docs: Получить список складов для
-        планирования отгрузок курьеру).
+        ``POST /v1/warehouse/fbs/pickup/planning/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1078,8 +1066,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/fbs/create/return-point/list or /v1/warehouse/fbs/update/return-
         point/list.
 
-        ``POST /v1/warehouse/fbs/return-mile/check`` (Ozon docs: Проверить необходимость
-        установки возвратной мили на склад).
+        ``POST /v1/warehouse/fbs/return-mile/check``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1123,8 +1110,7 @@ class WarehouseResource(Resource):
         which return point is currently set. The point's `id` is what
         /v1/warehouse/fbs/update/return-point/list expects as `current_return_point_id`.
 
-        ``POST /v1/warehouse/fbs/return-mile/info`` (Ozon docs: Получить информацию о возвратной
-        миле).
+        ``POST /v1/warehouse/fbs/return-mile/info``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1162,8 +1148,7 @@ class WarehouseResource(Resource):
         point type. Get the point's timeslots with /v1/warehouse/fbs/update/drop-
         off/timeslot/list and apply the change with /v1/warehouse/fbs/first-mile/update.
 
-        ``POST /v1/warehouse/fbs/update/drop-off/list`` (Ozon docs: 获取用于修改仓库信息的揽收点列表 / Получить
-        список drop-off пунктов для изменения информации склада).
+        ``POST /v1/warehouse/fbs/update/drop-off/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1202,8 +1187,7 @@ class WarehouseResource(Resource):
         warehouse. Get the point from /v1/warehouse/fbs/update/drop-off/list and pass the chosen
         timeslot id to /v1/warehouse/fbs/first-mile/update.
 
-        ``POST /v1/warehouse/fbs/update/drop-off/timeslot/list`` (Ozon docs: 获取用于更新drop-
-        off发运仓库的时间段列表 / Получить список таймслотов для обновления склада с отгрузкой drop-off).
+        ``POST /v1/warehouse/fbs/update/drop-off/timeslot/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1242,8 +1226,7 @@ class WarehouseResource(Resource):
         chosen timeslot id to /v1/warehouse/fbs/first-mile/update when switching to the PICK_UP
         first mile.
 
-        ``POST /v1/warehouse/fbs/update/pick-up/timeslot/list`` (Ozon docs: 获取用于更新pick-
-        up发运仓库的时间段列表 / Получить список таймслотов для обновления склада с отгрузкой pick-up).
+        ``POST /v1/warehouse/fbs/update/pick-up/timeslot/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1259,7 +1242,7 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/fbs/update/pick-up/timeslot/list"],
-            WarehouseFbsUpdatePickUpTimeslotListRequest,
+            WarehouseIdRequest,
             WarehouseFbsUpdatePickUpTimeslotListV1Response,
             {
                 "warehouse_id": warehouse_id,
@@ -1288,8 +1271,7 @@ class WarehouseResource(Resource):
         previous answer. Pass the chosen point's `id` as `return_point_id` to
         /v1/warehouse/fbs/first-mile/update, /v1/warehouse/archive or /v1/warehouse/unarchive.
 
-        ``POST /v1/warehouse/fbs/update/return-point/list`` (Ozon docs: Получить список пунктов
-        возврата для обновления склада).
+        ``POST /v1/warehouse/fbs/update/return-point/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1346,7 +1328,7 @@ class WarehouseResource(Resource):
         separately with /v1/warehouse/fbs/first-mile/update. The update is asynchronous: poll
         /v1/warehouse/operation/status with the returned operation_id.
 
-        ``POST /v1/warehouse/fbs/update`` (Ozon docs: 更新仓库 / Обновить склад).
+        ``POST /v1/warehouse/fbs/update``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -1405,8 +1387,7 @@ class WarehouseResource(Resource):
         request; while `has_next` is true, repeat it with the `last_id` from the previous
         answer.
 
-        ``POST /v1/warehouse/invalid-products/get`` (Ozon docs: 获取配送受限商品列表 / Получить список
-        товаров с ограничениями по доставке).
+        ``POST /v1/warehouse/invalid-products/get``.
 
         Only reads: retried after timeouts and server errors. Paginated (last_id style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1450,7 +1431,7 @@ class WarehouseResource(Resource):
         /v1/cluster/list. Up to 200 warehouses per request (limit), paged with offset. Can be
         called once per minute.
 
-        ``POST /v1/warehouse/list`` (Ozon docs: 仓库清单 / Список складов).
+        ``POST /v1/warehouse/list``.
 
         Deprecated: use ``POST /v2/warehouse/list`` (``client.warehouse.list_v2``) instead. Ozon
         switches it off on 2026-04-07. Calling it emits ``DeprecationWarning``.
@@ -1500,7 +1481,7 @@ class WarehouseResource(Resource):
         is true, repeat the request with the returned cursor. Replaces the deprecated
         /v1/warehouse/list.
 
-        ``POST /v2/warehouse/list`` (Ozon docs: 仓库列表 / Список складов).
+        ``POST /v2/warehouse/list``.
 
         Only reads: retried after timeouts and server errors. Paginated (cursor style):
         ``.iter(...)`` yields every item across pages, ``.pages(...)`` every response.
@@ -1546,7 +1527,7 @@ class WarehouseResource(Resource):
         ERROR; on error, the error object explains why. For warehouse creation the result holds
         the new warehouse identifier.
 
-        ``POST /v1/warehouse/operation/status`` (Ozon docs: 获取操作状态 / Получить статус операции).
+        ``POST /v1/warehouse/operation/status``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1562,7 +1543,7 @@ class WarehouseResource(Resource):
         """
         return await self._call(
             OPERATIONS["POST /v1/warehouse/operation/status"],
-            WarehouseOperationStatusRequest,
+            OperationIdRequest,
             WarehouseOperationStatusV1Response,
             {
                 "operation_id": operation_id,
@@ -1583,7 +1564,7 @@ class WarehouseResource(Resource):
         distribution centre, electronic document flow and availability for supplies. Filter by
         warehouse types or leave the list empty for all. Beta method.
 
-        ``POST /v1/warehouse/ozon/list`` (Ozon docs: Получить список складов Ozon).
+        ``POST /v1/warehouse/ozon/list``.
 
         Only reads: retried after timeouts and server errors.
 
@@ -1627,7 +1608,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/operation/status with the returned `operation_id`. Resume sales with
         /v1/warehouse/rfbs/unpause. Beta method.
 
-        ``POST /v1/warehouse/rfbs/pause`` (Ozon docs: Поставить rFBS-склад на паузу).
+        ``POST /v1/warehouse/rfbs/pause``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -1720,7 +1701,7 @@ class WarehouseResource(Resource):
         again. Pass the `warehouse_id`; the change is asynchronous, so poll
         /v1/warehouse/operation/status with the returned `operation_id`. Beta method.
 
-        ``POST /v1/warehouse/rfbs/unpause`` (Ozon docs: Снять rFBS-склад с паузы).
+        ``POST /v1/warehouse/rfbs/unpause``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -1761,7 +1742,7 @@ class WarehouseResource(Resource):
         /v1/warehouse/fbs/update/return-point/list. The change is asynchronous: track it with
         /v1/warehouse/operation/status using the returned operation_id.
 
-        ``POST /v1/warehouse/unarchive`` (Ozon docs: 将仓库解除归档 / Перенести склад из архива).
+        ``POST /v1/warehouse/unarchive``.
 
         Changes data: retried only when the request provably did not reach Ozon, unless
         ``idempotent=True``. Starts a task reported by ``POST /v1/warehouse/operation/status``:
@@ -1801,8 +1782,7 @@ class WarehouseResource(Resource):
         because it breaks a delivery restriction. The request body is empty. Get the restricted
         products of a warehouse with /v1/warehouse/invalid-products/get.
 
-        ``POST /v1/warehouse/warehouses-with-invalid-products`` (Ozon docs: 获取含有配送受限商品的仓库列表 /
-        Получить список складов с ограниченными для доставки товарами).
+        ``POST /v1/warehouse/warehouses-with-invalid-products``.
 
         Only reads: retried after timeouts and server errors.
 

@@ -1,7 +1,9 @@
 """``python -m ozon_async.testing``: serve the sandbox (a local Ozon shop) for manual use.
 
 ``--speed 60`` runs sandbox time 60 times faster than real time (the 30-s stock rule passes in
-half a second, reports are ready sooner); ``--seed`` picks the shop. The admin endpoints
+half a second, reports are ready sooner); ``--seed`` picks the shop. The sandbox accepts only the
+Client-Id and Api-Key it prints (``--client-id``/``--api-key`` choose them; ``--any-key`` accepts
+any), and refuses others as Ozon refuses a wrong key. The admin endpoints
 (``/__admin/...``) take POST with a JSON body from this machine only; with ``--host`` other than
 loopback they also need ``Authorization: Bearer $OZON_SANDBOX_ADMIN_TOKEN`` (a random token is
 printed when it is not set). ``--performance-port`` also
@@ -17,10 +19,17 @@ import asyncio
 import contextlib
 import gc
 import os
+import sys
 from datetime import datetime
 
+from ozon_async._listen import OneLineParser, listen_error
 from ozon_async.testing._clock import ScaledClock
-from ozon_async.testing._server import Sandbox
+from ozon_async.testing._server import (
+    SANDBOX_ACCESS_TOKEN,
+    SANDBOX_API_KEY,
+    SANDBOX_CLIENT_ID,
+    Sandbox,
+)
 
 #: The admin endpoints' bearer token when the sandbox listens beyond loopback (default: random,
 #: printed at start).
@@ -39,6 +48,10 @@ async def _serve(args: argparse.Namespace) -> None:
         postings=args.postings,
         warehouses=args.warehouses,
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
+        client_id=args.client_id,
+        api_key=args.api_key,
+        access_token=args.access_token or None,
+        any_key=args.any_key,
         admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
         push_url=args.push_url,
     )
@@ -59,7 +72,8 @@ async def _serve(args: argparse.Namespace) -> None:
         shown = f"${ADMIN_TOKEN_ENV}" if given else sandbox.admin_token
         admin += f" with Authorization: Bearer {shown}"
     print(
-        f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} ({admin})",
+        f"Ozon sandbox (seed {args.seed}, speed {args.speed:g}x) on {sandbox.url} ({admin})\n"
+        f"  accepts {sandbox.credentials_text()}",
         flush=True,
     )
     if sandbox.pusher is not None:
@@ -77,7 +91,9 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m ozon_async.testing", description=__doc__)
+    # `ozon sandbox` runs this module and names itself in its messages
+    prog = os.environ.get("OZON_SANDBOX_PROG") or "python -m ozon_async.testing"
+    ap = OneLineParser(prog=prog, description=__doc__)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     ap.add_argument("--seed", type=int, default=0, help="the shop's seed (same seed, same shop)")
@@ -89,6 +105,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warehouses", type=int, default=4)
     ap.add_argument(
         "--rate-limit", type=float, default=50.0, help="requests per second per Client-Id (0: off)"
+    )
+    ap.add_argument("--client-id", default=SANDBOX_CLIENT_ID, help="the Client-Id it accepts")
+    ap.add_argument("--api-key", default=SANDBOX_API_KEY, help="the Api-Key it accepts")
+    ap.add_argument(
+        "--access-token", default=SANDBOX_ACCESS_TOKEN, help="the OAuth token it accepts"
+    )
+    ap.add_argument(
+        "--any-key", action="store_true", help="accept any Client-Id and Api-Key (or token)"
     )
     ap.add_argument(
         "--push-url",
@@ -105,8 +129,19 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.speed <= 0:
         ap.error("--speed must be positive")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    if not 0 <= args.port <= 65535:
+        ap.error("--port must be between 0 and 65535")
+    if args.start:
+        try:
+            datetime.fromisoformat(args.start.replace("Z", "+00:00"))
+        except ValueError:
+            ap.error(f"--start {args.start!r} is not an ISO 8601 date and time")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(args))
+    except OSError as exc:
+        print(f"{prog}: {listen_error(exc, args.host, args.port)}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

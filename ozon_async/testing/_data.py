@@ -386,6 +386,7 @@ class SchemaFaker:
                 return out
             for name, sub in s.get("properties", {}).items():
                 out[name] = self._gen(sub, ctx, name, (*path, name), depth + 1)
+            order_ranges(out)
             return out
         if kind == "array":
             lo = int(s.get("minItems", 0))
@@ -410,7 +411,9 @@ class SchemaFaker:
             return None
         if "const" in s:
             return s["const"]
-        enum = [e for e in s.get("enum", []) if e not in PLACEHOLDERS and e is not None]
+        # the documented values of an answer string (x-ozon-known-values) are realistic too
+        listed = s.get("enum") or s.get("x-ozon-known-values") or []
+        enum = [e for e in listed if e not in PLACEHOLDERS and e is not None]
         if enum:
             typed = [e for e in enum if _matches(e, kind)]
             return rng.choice(typed or enum)
@@ -508,13 +511,22 @@ class SchemaFaker:
         return value
 
     def _string(self, s: dict[str, Any], ctx: GenContext, key: str, path: tuple[str, ...]) -> str:
-        rng = ctx.rng
+        """A plausible value for a string field, by its format and name (``path`` leads to it)."""
         k = key.lower()
         fmt = s.get("format")
         where = " ".join(path[:-1]).lower()
         found = self._pick(ctx, key) if (is_id_key(key) or k in _POOL_STRINGS) else None
         if found is not None:
             return str(found)
+        for rule in (self._string_codes, self._string_places, self._string_goods):
+            value = rule(key, k, fmt, where, ctx)
+            if value is not None:
+                return value
+        return self._string_text(key, k, where, ctx)
+
+    def _string_codes(self, key: str, k: str, fmt: Any, where: str, ctx: GenContext) -> str | None:
+        """Dates, ids, codes, money and contact details."""
+        rng = ctx.rng
         if fmt == "date-time" or k.endswith(("_at", "moment", "timestamp")) or k in _DATETIME_KEYS:
             return iso(ctx.instant())
         if (
@@ -558,6 +570,11 @@ class SchemaFaker:
             return f"{rng.randint(10**8, 10**9 - 1)}"
         if "zip" in k or "postal" in k:
             return f"{rng.randint(100000, 699999)}"
+        return None
+
+    def _string_places(self, key: str, k: str, fmt: Any, where: str, ctx: GenContext) -> str | None:
+        """Places, people, companies and carriers."""
+        rng = ctx.rng
         if k in (
             "city",
             "warehouse_city",
@@ -597,6 +614,11 @@ class SchemaFaker:
             return f"Доставка Ozon самостоятельно, {rng.choice(CITIES)[0]}"
         if k in ("tpl_provider", "tpl_provider_name"):
             return "Доставка Ozon"
+        return None
+
+    def _string_goods(self, key: str, k: str, fmt: Any, where: str, ctx: GenContext) -> str | None:
+        """Marks, customs numbers, vehicles and product names."""
+        rng = ctx.rng
         if "barcode" in k:
             return f"OZN{rng.randint(10**9, 10**10 - 1)}"
         if k in ("mandatory_mark", "mark"):
@@ -621,6 +643,11 @@ class SchemaFaker:
                 if names and "product" in (where + " " + k)
                 else product_name(rng)
             )
+        return None
+
+    def _string_text(self, key: str, k: str, where: str, ctx: GenContext) -> str:
+        """Messages, numbers, examples from the spec, and a made-up value last."""
+        rng = ctx.rng
         if k.startswith("error") or k in ("rejection_comment",):
             return ""
         if k == "code" and "error" in where:
@@ -683,6 +710,7 @@ class SchemaFaker:
                     out[name] = self.fit(value[name], sub, ctx, name, (*path, name), depth + 1)
                 else:
                     out[name] = self._gen(sub, ctx, name, (*path, name), depth + 1)
+            order_ranges(out, fixed=set(value))
             return out
         if kind == "array":
             if not isinstance(value, list):
@@ -905,3 +933,54 @@ def answer_range(body: Any, now: float) -> tuple[float | None, float | None]:
     if to is not None and since is None:
         since = to - 30 * 86400
     return since, to
+
+
+# Pairs of sibling fields that bound a range, by their names: (start, end) patterns where ``*``
+# stands for the same text in both.
+_RANGE_PAIRS = (
+    ("*_from", "*_to"),
+    ("from_*", "to_*"),
+    ("*_start", "*_end"),
+    ("start_*", "end_*"),
+    ("*_begin", "*_end"),
+    ("begin_*", "end_*"),
+    ("min_*", "max_*"),
+    ("*_min", "*_max"),
+)
+_WHOLE_PAIRS = (("from", "to"), ("since", "to"), ("start", "end"), ("begin", "end"),
+                ("created_at", "updated_at"))  # fmt: skip
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return True
+    return isinstance(a, str) and isinstance(b, str) and bool(_ISO.match(a) and _ISO.match(b))
+
+
+def order_ranges(obj: dict[str, Any], fixed: set[str] | frozenset[str] = frozenset()) -> None:
+    """Make generated ranges consistent: where an object has both ends of a range
+    (``timetable_from``/``timetable_to``, ``since``/``to``, ``min_price``/``max_price``...), the
+    start is not after the end: two generated values are swapped, and a generated end that
+    contradicts a ``fixed`` one (the shop's own value) takes that value."""
+    pairs = [p for p in _WHOLE_PAIRS if p[0] in obj and p[1] in obj]
+    for start, end in _RANGE_PAIRS:
+        head, _, tail = start.partition("*")
+        for key in obj:
+            if key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail):
+                middle = key[len(head) : len(key) - len(tail)]
+                other = end.replace("*", middle)
+                if other in obj:
+                    pairs.append((key, other))
+    for a, b in pairs:
+        lo, hi = obj[a], obj[b]
+        if not (_comparable(lo, hi) and lo > hi) or (a in fixed and b in fixed):
+            continue
+        if a in fixed:
+            obj[b] = lo
+        elif b in fixed:
+            obj[a] = hi
+        else:
+            obj[a], obj[b] = hi, lo

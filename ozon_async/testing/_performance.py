@@ -34,16 +34,22 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import msgspec
 from aiohttp import web
 
+from ozon_async import _catalog
 from ozon_async.testing import _data as d
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
-from ozon_async.testing._server import Fault, RecordedRequest, drop_connection, fault_response
+from ozon_async.testing._faults import (
+    Fault,
+    RecordedRequest,
+    drop_connection,
+    fault_response,
+    take_fault,
+)
 
 __all__ = ["PerformanceSandbox"]
 
@@ -52,11 +58,28 @@ MSK = timezone(timedelta(hours=3))
 EXPORT_BUSY = "the account already has an active statistics request; wait until it completes"
 
 
-@functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
-    data = resources.files("ozon_async.performance._spec").joinpath("openapi.json").read_bytes()
-    spec: dict[str, Any] = msgspec.json.decode(data)
-    return spec
+    """The packaged Performance spec, read once by the catalogue (callers must not change it)."""
+    return _catalog.spec(_catalog.PERFORMANCE)
+
+
+#: The columns of a campaign's statistics CSV (Ozon's Russian headers), before ``День``.
+_REPORT_HEADER = (
+    "sku",
+    "Название товара",
+    "Цена товара, ₽",
+    "Показы",
+    "Клики",
+    "CTR (%)",
+    "В корзину",
+    "Ср. цена клика, ₽",
+    "Расход, ₽, с НДС",
+    "Заказы",
+    "Выручка, ₽",
+    "Заказы модели",
+    "Выручка с заказов модели, ₽",
+    "ДРР, %",
+)
 
 
 class SandboxError(Exception):
@@ -343,22 +366,7 @@ class PerformanceSandbox:
             f"Кампания по продвижению товаров № {campaign}, период "
             f"{e.date_from:%d.%m.%Y}-{e.date_to:%d.%m.%Y}"
         )
-        header = [
-            "sku",
-            "Название товара",
-            "Цена товара, ₽",
-            "Показы",
-            "Клики",
-            "CTR (%)",
-            "В корзину",
-            "Ср. цена клика, ₽",
-            "Расход, ₽, с НДС",
-            "Заказы",
-            "Выручка, ₽",
-            "Заказы модели",
-            "Выручка с заказов модели, ₽",
-            "ДРР, %",
-        ]
+        header = list(_REPORT_HEADER)
         grouped = e.group_by == "DATE"
         if grouped:
             header.insert(0, "День")
@@ -565,15 +573,7 @@ class PerformanceSandbox:
         return path, {}
 
     def _take_fault(self, path: str) -> Fault | None:
-        queue = self._faults.get(path)
-        if not queue:
-            return None
-        f = queue[0]
-        if f.times is not None:
-            f.times -= 1
-            if f.times <= 0:
-                queue.pop(0)
-        return f
+        return take_fault(self._faults.get(path), self.clock.now())
 
     def _count(self, account: str, exempt: bool) -> bool:
         """Count a request against the daily budget; ``False`` when it is spent."""
@@ -697,9 +697,7 @@ class PerformanceSandbox:
         return out
 
     def _validate(self, key: str, args: dict[str, Any]) -> str | None:
-        from ozon_async.performance import OPERATIONS
-
-        op = OPERATIONS.get(key)
+        op = _catalog.operations(_catalog.PERFORMANCE).get(key)
         if op is None or op.request_type is None:
             return None
         payload = {k: v for k, v in args.items() if k not in op.path_params}

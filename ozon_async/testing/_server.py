@@ -21,16 +21,22 @@ import random
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
 
-from ozon_async.resources._registry import OPERATIONS
+from ozon_async import _catalog
 from ozon_async.testing import _data as d
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
+from ozon_async.testing._faults import (
+    RATE_LIMIT_BODY,
+    Fault,
+    RecordedRequest,
+    drop_connection,
+    fault_response,
+    take_fault,
+)
 from ozon_async.testing._files import pdf_bytes, png_bytes
 from ozon_async.testing._handlers import (
     HANDLERS,
@@ -48,81 +54,50 @@ from ozon_async.testing._reports import build_report
 from ozon_async.testing._state import ImportTask, Report, ShopState
 
 if TYPE_CHECKING:
+    from ozon_async._client import OzonClient
+    from ozon_async._operation import Operation
     from ozon_async.testing._performance import PerformanceSandbox
     from ozon_async.testing._push import PushSender
 
-__all__ = ["Fault", "MockOzonServer", "RecordedRequest", "Sandbox"]
+__all__ = [
+    "SANDBOX_ACCESS_TOKEN",
+    "SANDBOX_API_KEY",
+    "SANDBOX_CLIENT_ID",
+    "Fault",
+    "MockOzonServer",
+    "RecordedRequest",
+    "Sandbox",
+]
 
-RATE_LIMIT_BODY = {
-    "code": 8,
-    "message": "You have reached request rate limit per second",
-    "details": [],
-}
-CIRCUIT_BODY = {"code": 14, "message": "Circle is open", "details": []}
+#: The credentials a sandbox accepts unless told others (``Sandbox(client_id=..., api_key=...)``,
+#: ``python -m ozon_async.testing --client-id ... --api-key ...``). Not secrets: the sandbox is a
+#: local mock; they exist so that a wrong key fails as it does on Ozon.
+SANDBOX_CLIENT_ID = "123456"
+SANDBOX_API_KEY = "sandbox-api-key"
+SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
+#: Ozon's answer to a wrong or revoked key (HTTP 401).
+INVALID_KEY_MESSAGE = "Invalid Api-Key, please check the key and try again"
+
 ADMIN = "/__admin"
 FILES = "/__files"
 
 
-@dataclass
-class Fault:
-    """A misbehaviour injected into one operation.
-
-    Attributes:
-        status: answer with this status instead of the normal answer (``None``: the normal answer).
-        body: the body to send with ``status``: a dict (JSON), a string or bytes. ``None`` sends
-            Ozon's error body for 429 and a generic one otherwise.
-        html: answer with an nginx-like HTML page (with ``status``, default 502).
-        empty: answer with an empty body.
-        headers: extra answer headers, e.g. ``{"Retry-After": "1"}``.
-        delay: real seconds to wait before answering (or before dropping).
-        drop: ``"before_read"`` closes the connection without reading the request;
-            ``"after_read"`` reads the request, then closes without answering.
-        circuit_open_for: sandbox seconds during which the operation answers "Circle is open" (503).
-        times: how many requests the fault applies to; ``None`` for all of them.
-    """
-
-    status: int | None = None
-    body: Any = None
-    html: bool = False
-    empty: bool = False
-    headers: Mapping[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: str | None = None
-    circuit_open_for: float | None = None
-    times: int | None = 1
-    _circuit_until: float | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.drop not in (None, "before_read", "after_read"):
-            raise ValueError("drop must be 'before_read' or 'after_read'")
-
-
-@dataclass
-class RecordedRequest:
-    """A request the sandbox received. ``path`` is the spec's path it matched (with its
-    ``{parameters}``), ``raw_path`` the path as sent (percent-encoded); ``headers`` has the
-    Api-Key and any bearer token replaced by ``***``; ``at`` is sandbox time (epoch seconds)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    client_id: str | None
-    at: float
-    raw_path: str = ""
-
-
-@functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
-    """The packaged spec, read once (callers must not change it)."""
-    data = resources.files("ozon_async._spec").joinpath("openapi.json").read_bytes()
-    spec: dict[str, Any] = msgspec.json.decode(data)
-    return spec
+    """The packaged spec, read once by the catalogue (callers must not change it)."""
+    return _catalog.spec(_catalog.SELLER)
 
 
 @functools.lru_cache(maxsize=1)
 def _spec_examples() -> dict[str, list[Any]]:
     return d.example_values(load_spec())
+
+
+def _get(obj: Any, path: list[str]) -> Any:
+    for part in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
 
 
 def _set(obj: dict[str, Any], path: list[str], value: Any) -> None:
@@ -160,6 +135,12 @@ class Sandbox:
             seconds (Ozon: 30).
         price_updates_per_hour: price updates allowed per product per hour (Ozon: 10).
         host, port: where to listen; port 0 picks a free one.
+        client_id, api_key: the only Client-Id and Api-Key accepted (defaults
+            :data:`SANDBOX_CLIENT_ID`, :data:`SANDBOX_API_KEY`); any other pair is refused as
+            Ozon refuses a wrong key (401, code 16), so a client's handling of a revoked key can
+            be tested. :meth:`client` makes a client with them.
+        access_token: the only OAuth bearer token accepted (default :data:`SANDBOX_ACCESS_TOKEN`).
+        any_key: accept any Client-Id and Api-Key (or token), as older versions did.
         admin_token: the bearer token the admin endpoints (``/__admin/...``) require when
             ``host`` is not a loopback address; ``None`` makes a random one then
             (:attr:`admin_token`). On loopback none is needed unless given.
@@ -194,11 +175,19 @@ class Sandbox:
         company_id: int = 123456,
         host: str = "127.0.0.1",
         port: int = 0,
+        client_id: str = SANDBOX_CLIENT_ID,
+        api_key: str = SANDBOX_API_KEY,
+        access_token: str | None = SANDBOX_ACCESS_TOKEN,
+        any_key: bool = False,
         admin_token: str | None = None,
         performance: bool = False,
         push_url: str | None = None,
     ) -> None:
         self.seed = seed
+        self.client_id = str(client_id)
+        self.api_key = api_key
+        self.access_token = access_token
+        self.any_key = any_key
         self.push_url = push_url
         self.pusher: PushSender | None = None
         self.clock: SandboxClock = clock if clock is not None else ScaledClock()
@@ -214,25 +203,12 @@ class Sandbox:
         self.company_id = company_id
         self.host = host
         #: what ``Authorization: Bearer ...`` the admin endpoints need (``None``: no token)
-        self.admin_token: str | None = admin_token
-        if admin_token is None and not _is_loopback(host):
-            import secrets
-
-            self.admin_token = secrets.token_urlsafe(24)
+        self.admin_token: str | None = _admin_token(admin_token, host)
         self.port = port
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, list[Fault]] = {}
         self._windows: dict[str, deque[float]] = {}
-        self._spec = load_spec()
-        self._paths: dict[str, dict[str, Any]] = self._spec["paths"]
-        #: paths with {parameters}, as (pattern, template)
-        self._templates: list[tuple[re.Pattern[str], str]] = [
-            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p)
-            for p in self._paths
-            if "{" in p
-        ]
-        self.faker = d.SchemaFaker(self._spec)
-        self._examples = _spec_examples()
+        self._init_routes()
         # The seeded history ends at the hour the sandbox starts: same seed, same hour, same shop.
         self.anchor = float(int(self.clock.now()) // 3600 * 3600)
         self.state = ShopState(
@@ -251,13 +227,24 @@ class Sandbox:
         self._runner: web.AppRunner | None = None
         self.app = self._make_app()
         #: the Performance API's sandbox (``performance=True``), else ``None``
-        self.performance: PerformanceSandbox | None = None
-        if performance:
-            from ozon_async.testing._performance import PerformanceSandbox
-
-            self.performance = PerformanceSandbox(seed=seed, clock=self.clock, host=host)
+        self.performance: PerformanceSandbox | None = (
+            _performance_sandbox(seed, self.clock, host) if performance else None
+        )
 
     # ------------------------------------------------------------------ lifecycle
+    def _init_routes(self) -> None:
+        """The spec's paths (with patterns for those with {parameters}), faker and examples."""
+        self._spec = load_spec()
+        self._paths: dict[str, dict[str, Any]] = self._spec["paths"]
+        #: paths with {parameters}, as (pattern, template)
+        self._templates: list[tuple[re.Pattern[str], str]] = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p)
+            for p in self._paths
+            if "{" in p
+        ]
+        self.faker = d.SchemaFaker(self._spec)
+        self._examples = _spec_examples()
+
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
@@ -290,6 +277,40 @@ class Sandbox:
 
     async def __aenter__(self) -> Sandbox:
         return await self.start()
+
+    def client(self, **options: Any) -> OzonClient:
+        """An :class:`~ozon_async.OzonClient` pointed at this sandbox with its credentials, its
+        clock and a rate limiter of its own on that clock (so that waits for Ozon's rules run on
+        sandbox time); ``options`` go to the client (``rate_limit=None``, ``max_retries=0``...).
+        """
+        from ozon_async._client import OzonClient
+        from ozon_async._ratelimit import InProcessRateLimiter
+
+        options.setdefault("clock", self.clock)
+        options.setdefault("limiter", InProcessRateLimiter(clock=options["clock"]))
+        return OzonClient(self.client_id, self.api_key, base_url=self.url, **options)
+
+    def credentials_text(self) -> str:
+        """What the sandbox accepts, for people: printed by ``python -m ozon_async.testing``."""
+        if self.any_key:
+            return "any Client-Id and Api-Key (or bearer token) is accepted"
+        text = f"Client-Id {self.client_id}, Api-Key {self.api_key}"
+        if self.access_token:
+            text += f" (or OAuth token {self.access_token})"
+        return text
+
+    def _authorized(self, request: web.Request) -> bool:
+        if self.any_key:
+            return True
+        auth = request.headers.get("Authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return self.access_token is not None and hmac.compare_digest(
+                token.strip(), self.access_token
+            )
+        return request.headers.get("Client-Id") == self.client_id and hmac.compare_digest(
+            request.headers.get("Api-Key", ""), self.api_key
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
@@ -389,7 +410,7 @@ class Sandbox:
             if prm.get("in") == "path":
                 example[prm["name"]] = prm.get("example", prm.get("schema", {}).get("example"))
         if "multipart/form-data" in content:  # files: the example's text as the file's bytes
-            op = OPERATIONS.get(key)
+            op = _catalog.operations(_catalog.SELLER).get(key)
             if op is not None and op.request_type is not None:
                 import typing
 
@@ -720,118 +741,126 @@ class Sandbox:
             return _error(400, 3, f"{action}: {exc}")
 
     def _admin_action(self, action: str, data: dict[str, Any]) -> web.StreamResponse:
-        if action == "faults":
-            path = data.pop("path", None)
-            if not isinstance(path, str) or not path.startswith("/"):
-                raise _AdminInputError(
-                    '"path" must be the operation\'s path, e.g. "/v2/products/stocks"'
-                )
-            fields = {f for f in Fault.__dataclass_fields__ if not f.startswith("_")}
-            unknown = sorted(set(data) - fields)
-            if unknown:
-                raise _AdminInputError(
-                    f"unknown fields {unknown}; a fault takes path and {', '.join(sorted(fields))}"
-                )
-            try:
-                fault = Fault(**data)
-                _check_fault(fault)
-            except (TypeError, ValueError) as exc:
-                raise _AdminInputError(str(exc)) from None
-            self.add_fault(path, fault)
-            return web.json_response({"ok": True})
-        if action == "clear_faults":
-            self.clear_faults()
-            return web.json_response({"ok": True})
-        if action == "requests":
-            return web.json_response(
-                [
-                    {
-                        "method": r.method,
-                        "path": r.path,
-                        "raw_path": r.raw_path,
-                        "headers": r.headers,
-                        "body": r.body,
-                        "at": r.at,
-                    }
-                    for r in self.requests
-                ],
-                dumps=_json_text,  # uploaded files (bytes) as base64
+        """``POST /_admin/<action>``: one method per action."""
+        actions: dict[str, Callable[[dict[str, Any]], web.StreamResponse]] = {
+            "faults": self._admin_faults,
+            "clear_faults": self._admin_clear_faults,
+            "requests": self._admin_requests,
+            "reset": self._admin_reset,
+            "clock": self._admin_clock,
+            "state": self._admin_state,
+            "order": self._admin_order,
+            "message": self._admin_message,
+        }
+        act = actions.get(action)
+        if act is None:
+            return _error(404, 5, f"unknown admin action {action}; actions: {', '.join(actions)}")
+        return act(data)
+
+    def _admin_faults(self, data: dict[str, Any]) -> web.StreamResponse:
+        path = data.pop("path", None)
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise _AdminInputError(
+                '"path" must be the operation\'s path, e.g. "/v2/products/stocks"'
             )
-        if action == "reset":
-            self.reset()
-            return web.json_response({"ok": True})
-        if action == "order":  # a buyer orders (TYPE_NEW_POSTING to push_url)
-            offers, quantity = data.get("offer_ids"), data.get("quantity", 1)
-            if not isinstance(offers, list) or not all(isinstance(o, str) for o in offers):
-                raise _AdminInputError('"offer_ids" must be a list of offer ids')
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-                raise _AdminInputError('"quantity" must be a whole number, 1 or more')
-            try:
-                return web.json_response({"posting_number": self.place_order(offers, quantity)})
-            except ValueError as exc:
-                raise _AdminInputError(str(exc)) from None
-        if action == "message":  # a buyer writes in a chat (TYPE_NEW_MESSAGE to push_url)
-            chat_id, text = data.get("chat_id"), data.get("text")
-            if not isinstance(chat_id, str) or not isinstance(text, str):
-                raise _AdminInputError('"chat_id" and "text" must be strings')
-            try:
-                return web.json_response({"message_id": self.buyer_message(chat_id, text)})
-            except ValueError as exc:
-                raise _AdminInputError(str(exc)) from None
-        if action == "clock":
-            unknown = sorted(set(data) - {"advance"})
-            if unknown:
-                raise _AdminInputError(f"unknown fields {unknown}; clock takes advance (seconds)")
-            if "advance" in data:
-                step = data["advance"]
-                if (
-                    isinstance(step, bool)
-                    or not isinstance(step, (int, float))
-                    or not (0 <= step < 1e10)
-                ):
-                    raise _AdminInputError('"advance" must be a number of seconds, 0 or more')
-                try:
-                    self.advance(float(step))
-                except TypeError as exc:
-                    return _error(409, 9, str(exc))
-            return web.json_response({"now": d.iso(self.now()), "epoch": self.now()})
-        if action == "state":
-            s = self.state
-            statuses: dict[str, int] = {}
-            for p in s.postings.values():
-                statuses[p.status] = statuses.get(p.status, 0) + 1
-            return web.json_response(
+        fields = {f for f in Fault.__dataclass_fields__ if not f.startswith("_")}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise _AdminInputError(
+                f"unknown fields {unknown}; a fault takes path and {', '.join(sorted(fields))}"
+            )
+        try:
+            fault = Fault(**data)
+            _check_fault(fault)
+        except (TypeError, ValueError) as exc:
+            raise _AdminInputError(str(exc)) from None
+        self.add_fault(path, fault)
+        return web.json_response({"ok": True})
+
+    def _admin_clear_faults(self, data: dict[str, Any]) -> web.StreamResponse:
+        self.clear_faults()
+        return web.json_response({"ok": True})
+
+    def _admin_requests(self, data: dict[str, Any]) -> web.StreamResponse:
+        return web.json_response(
+            [
                 {
-                    "seed": self.seed,
-                    "warehouses": len(s.warehouses),
-                    "products": len(s.products),
-                    "postings": statuses,
-                    "returns": len(s.returns),
-                    "chats": len(s.chats),
-                    "reports": len(s.reports),
-                    "import_tasks": len(s.tasks),
+                    "method": r.method,
+                    "path": r.path,
+                    "raw_path": r.raw_path,
+                    "headers": r.headers,
+                    "body": r.body,
+                    "at": r.at,
                 }
-            )
-        return _error(404, 5, f"unknown admin action {action}; actions: {', '.join(ADMIN_ACTIONS)}")
+                for r in self.requests
+            ],
+            dumps=_json_text,  # uploaded files (bytes) as base64
+        )
+
+    def _admin_reset(self, data: dict[str, Any]) -> web.StreamResponse:
+        self.reset()
+        return web.json_response({"ok": True})
+
+    def _admin_order(self, data: dict[str, Any]) -> web.StreamResponse:
+        # a buyer orders (TYPE_NEW_POSTING to push_url)
+        offers, quantity = data.get("offer_ids"), data.get("quantity", 1)
+        if not isinstance(offers, list) or not all(isinstance(o, str) for o in offers):
+            raise _AdminInputError('"offer_ids" must be a list of offer ids')
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise _AdminInputError('"quantity" must be a whole number, 1 or more')
+        try:
+            return web.json_response({"posting_number": self.place_order(offers, quantity)})
+        except ValueError as exc:
+            raise _AdminInputError(str(exc)) from None
+
+    def _admin_message(self, data: dict[str, Any]) -> web.StreamResponse:
+        # a buyer writes in a chat (TYPE_NEW_MESSAGE to push_url)
+        chat_id, text = data.get("chat_id"), data.get("text")
+        if not isinstance(chat_id, str) or not isinstance(text, str):
+            raise _AdminInputError('"chat_id" and "text" must be strings')
+        try:
+            return web.json_response({"message_id": self.buyer_message(chat_id, text)})
+        except ValueError as exc:
+            raise _AdminInputError(str(exc)) from None
+
+    def _admin_clock(self, data: dict[str, Any]) -> web.StreamResponse:
+        unknown = sorted(set(data) - {"advance"})
+        if unknown:
+            raise _AdminInputError(f"unknown fields {unknown}; clock takes advance (seconds)")
+        if "advance" in data:
+            step = data["advance"]
+            if (
+                isinstance(step, bool)
+                or not isinstance(step, (int, float))
+                or not (0 <= step < 1e10)
+            ):
+                raise _AdminInputError('"advance" must be a number of seconds, 0 or more')
+            try:
+                self.advance(float(step))
+            except TypeError as exc:
+                return _error(409, 9, str(exc))
+        return web.json_response({"now": d.iso(self.now()), "epoch": self.now()})
+
+    def _admin_state(self, data: dict[str, Any]) -> web.StreamResponse:
+        s = self.state
+        statuses: dict[str, int] = {}
+        for p in s.postings.values():
+            statuses[p.status] = statuses.get(p.status, 0) + 1
+        return web.json_response(
+            {
+                "seed": self.seed,
+                "warehouses": len(s.warehouses),
+                "products": len(s.products),
+                "postings": statuses,
+                "returns": len(s.returns),
+                "chats": len(s.chats),
+                "reports": len(s.reports),
+                "import_tasks": len(s.tasks),
+            }
+        )
 
     def _take_fault(self, path: str) -> Fault | None:
-        queue = self._faults.get(path)
-        while queue:
-            f = queue[0]
-            if f.circuit_open_for is not None:
-                now = self.clock.now()
-                if f._circuit_until is None:
-                    f._circuit_until = now + f.circuit_open_for
-                if now < f._circuit_until:
-                    return f
-                queue.pop(0)
-                continue
-            if f.times is not None:
-                f.times -= 1
-                if f.times <= 0:
-                    queue.pop(0)
-            return f
-        return None
+        return take_fault(self._faults.get(path), self.clock.now())
 
     def _limited(self, key: str, requests: float, period: float) -> bool:
         now = self.clock.now()
@@ -856,6 +885,8 @@ class Sandbox:
         return path
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """One request through the stages: fault injection, recording, routing, auth, limits,
+        validation and dispatch. Each stage answers to stop the request there, or None."""
         path = self._template(request.rel_url.raw_path)  # %2F inside a parameter stays put
         item = self._paths.get(path)
         fault = self._take_fault(path) if item is not None else None
@@ -863,6 +894,36 @@ class Sandbox:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.drop == "before_read":
             return drop_connection(request)
+        body, decoded = await self._record(request, path)
+        if fault is not None and fault.drop == "after_read":
+            return drop_connection(request)
+        if item is None:
+            return _error(404, 5, f"unknown method {path}")
+        spec_op = item.get(request.method.lower())
+        if spec_op is None:
+            return _error(405, 12, f"method {request.method} is not allowed for {path}")
+        who = _identity(request)
+        if who is None:
+            return _error(
+                401, 16, "Client-Id and Api-Key headers (or an OAuth bearer token) are required"
+            )
+        if not self._authorized(request):
+            return _error(401, 16, INVALID_KEY_MESSAGE)
+        if self._over_limits(who, path, spec_op):
+            return web.json_response(RATE_LIMIT_BODY, status=429)
+        if fault is not None:
+            return fault_response(fault)
+        key = f"{request.method} {path}"
+        op = _catalog.operations(_catalog.SELLER).get(key)
+        if request.method != "GET":
+            problem = self._invalid(op, spec_op, body, decoded)
+            if problem:
+                return _error(400, 3, problem)
+        return self._dispatch(key, op, spec_op, body)
+
+    async def _record(self, request: web.Request, path: str) -> tuple[Any, bool]:
+        """Read the body (JSON or multipart; else its text), record the request and return
+        (body, whether it decoded)."""
         raw = await request.read()
         headers = {k: _mask(k, v) for k, v in request.headers.items()}
         body: Any
@@ -886,37 +947,31 @@ class Sandbox:
                 request.rel_url.raw_path,
             )
         )
-        if fault is not None and fault.drop == "after_read":
-            return drop_connection(request)
-        if item is None:
-            return _error(404, 5, f"unknown method {path}")
-        spec_op = item.get(request.method.lower())
-        if spec_op is None:
-            return _error(405, 12, f"method {request.method} is not allowed for {path}")
-        who = _identity(request)
-        if who is None:
-            return _error(
-                401, 16, "Client-Id and Api-Key headers (or an OAuth bearer token) are required"
-            )
-        key = f"{request.method} {path}"
-        op = OPERATIONS.get(key)
+        return body, decoded
+
+    def _over_limits(self, who: str, path: str, spec_op: Mapping[str, Any]) -> bool:
+        """The operation's own limit (with ``method_limits``), then the global one per caller."""
         limit = spec_op.get("x-ozon-rate-limit")
         if (
             self.method_limits
             and limit
             and self._limited(f"{who} {path}", limit["requests"], limit["period"])
         ):
-            return web.json_response(RATE_LIMIT_BODY, status=429)
-        if self.rate_limit is not None and self._limited(who, self.rate_limit, 1.0):
-            return web.json_response(RATE_LIMIT_BODY, status=429)
-        if fault is not None:
-            return fault_response(fault)
-        if request.method != "GET":
-            if not decoded:
-                return _error(400, 3, "the request body is not valid JSON or multipart")
-            problem = _validate(op, _typed_form(op, body)) or self._check_limits(spec_op, body)
-            if problem:
-                return _error(400, 3, problem)
+            return True
+        return self.rate_limit is not None and self._limited(who, self.rate_limit, 1.0)
+
+    def _invalid(
+        self, op: Operation | None, spec_op: Mapping[str, Any], body: Any, decoded: bool
+    ) -> str | None:
+        """What is wrong with a request's body (the request model's rules, then batch sizes)."""
+        if not decoded:
+            return "the request body is not valid JSON or multipart"
+        return _validate(op, _typed_form(op, body)) or self._check_limits(spec_op, body)
+
+    def _dispatch(
+        self, key: str, op: Operation | None, spec_op: dict[str, Any], body: Any
+    ) -> web.StreamResponse:
+        """The handler's (or the generated) answer, or Ozon's error answer."""
         try:
             answer = self._answer(key, spec_op, body if isinstance(body, dict) else {})
         except SandboxError as exc:
@@ -1039,6 +1094,22 @@ def _decode_cursor(token: Any, name: str) -> int:
     )
 
 
+def _admin_token(given: str | None, host: str) -> str | None:
+    """The admin endpoints' token: the one given, or a random one off loopback."""
+    if given is None and not _is_loopback(host):
+        import secrets
+
+        return secrets.token_urlsafe(24)
+    return given
+
+
+def _performance_sandbox(seed: int, clock: SandboxClock, host: str) -> PerformanceSandbox:
+    """The Performance API's sandbox beside this one (same seed and clock)."""
+    from ozon_async.testing._performance import PerformanceSandbox
+
+    return PerformanceSandbox(seed=seed, clock=clock, host=host)
+
+
 def _identity(request: web.Request) -> str | None:
     """Who is calling: the Client-Id with its Api-Key, or an OAuth bearer token (hashed)."""
     client_id = request.headers.get("Client-Id")
@@ -1127,17 +1198,6 @@ def _validate(op: Any, body: Any) -> str | None:
     return None
 
 
-ADMIN_ACTIONS = (
-    "faults",
-    "clear_faults",
-    "requests",
-    "reset",
-    "clock",
-    "state",
-    "order",
-    "message",
-)
-
 #: How the admin endpoints are protected from web pages (a link, an image, a cross-site form or
 #: a DNS-rebinding page can reach a local port): POST only (405), ``Content-Type:
 #: application/json`` (415; a cross-site form cannot send it without the sandbox's consent), a
@@ -1217,39 +1277,3 @@ def _host_of(value: str) -> str | None:
 
 def _error(status: int, code: int, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message, "details": []}, status=status)
-
-
-def drop_connection(request: web.Request) -> web.Response:
-    """Close the connection without an answer (the returned response is never sent)."""
-    transport = request.transport
-    if transport is not None:
-        transport.close()
-    return web.Response()
-
-
-def fault_response(f: Fault) -> web.Response:
-    headers = dict(f.headers)
-    if f.circuit_open_for is not None:
-        return web.json_response(CIRCUIT_BODY, status=f.status or 503, headers=headers)
-    status = f.status or (502 if f.html else 500)
-    if f.empty:
-        return web.Response(status=status, body=b"", headers=headers)
-    if f.html:
-        page = f"<html><head><title>{status}</title></head><body><center><h1>{status} Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
-        return web.Response(status=status, text=page, content_type="text/html", headers=headers)
-    if f.body is None:
-        body: Any = (
-            RATE_LIMIT_BODY
-            if status == 429
-            else {"code": 13, "message": "internal error", "details": []}
-        )
-        return web.json_response(body, status=status, headers=headers)
-    if isinstance(f.body, (dict, list)):
-        return web.Response(
-            status=status,
-            body=json.dumps(f.body).encode(),
-            content_type="application/json",
-            headers=headers,
-        )
-    data = f.body.encode() if isinstance(f.body, str) else f.body
-    return web.Response(status=status, body=data, headers=headers)

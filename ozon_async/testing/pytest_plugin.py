@@ -5,48 +5,11 @@ with ``@pytest.mark.asyncio``)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ozon_async._client import OzonClient
-    from ozon_async.testing._clock import ManualClock
-    from ozon_async.testing._server import Sandbox
+from ozon_async.testing._kit import MockOzon, OzonSandbox
 
-
-@dataclass
-class MockOzon:
-    """What the ``ozon_mock`` fixture yields: a sandbox on real time and a client."""
-
-    server: Sandbox
-    client: OzonClient
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-
-@dataclass
-class OzonSandbox:
-    """What the ``ozon_sandbox`` fixture yields.
-
-    Attributes:
-        sandbox: the running :class:`~ozon_async.testing.Sandbox` (seed 1).
-        client: an :class:`~ozon_async.OzonClient` pointed at it, sharing its clock.
-        clock: the :class:`~ozon_async.testing.ManualClock` both run on.
-    """
-
-    sandbox: Sandbox
-    client: OzonClient
-    clock: ManualClock
-
-    @property
-    def url(self) -> str:
-        return self.sandbox.url
-
-    def advance(self, seconds: float) -> None:
-        """Move sandbox time forward (the client sees the same time)."""
-        self.clock.advance(seconds)
+__all__ = ["MockOzon", "OzonSandbox", "ozon_mock", "ozon_sandbox"]
 
 
 async def _ozon_mock() -> AsyncIterator[MockOzon]:
@@ -57,7 +20,7 @@ async def _ozon_mock() -> AsyncIterator[MockOzon]:
     server = await Sandbox().start()
     # A limiter of its own, so that tests do not share pacing state with each other.
     client = OzonClient(
-        "123456", "test-api-key", base_url=server.url, limiter=InProcessRateLimiter()
+        server.client_id, server.api_key, base_url=server.url, limiter=InProcessRateLimiter()
     )
     try:
         yield MockOzon(server, client)
@@ -75,8 +38,8 @@ async def _ozon_sandbox() -> AsyncIterator[OzonSandbox]:
     clock = ManualClock()
     sandbox = await Sandbox(seed=1, clock=clock).start()
     client = OzonClient(
-        "123456",
-        "test-api-key",
+        sandbox.client_id,
+        sandbox.api_key,
         base_url=sandbox.url,
         clock=clock,
         limiter=InProcessRateLimiter(clock=clock),

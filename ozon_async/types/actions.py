@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerDict, AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     MoneyValue,
 )
@@ -90,8 +90,12 @@ class ActionPrice(RequestModel):
 class ActionProductIds(Model):
     """Product identifiers a promotion call applied to."""
 
-    product_ids: list[int] | None = None
+    product_ids: AnswerList[int] = field(default_factory=list)
     """Product identifiers in the Ozon system (product_id)."""
+
+    def __post_init__(self) -> None:
+        if self.product_ids is None:
+            self.product_ids = []
 
 
 class ActionProductReason(Model):
@@ -151,18 +155,28 @@ class ActionWebsitePrices(Model):
     price: MoneyValue | None = None
     """The lowest of the average prices over the delivery schemes."""
 
-    prices_by_schema: dict[str, ActionSchemaPrices] | None = None
+    prices_by_schema: AnswerDict[ActionSchemaPrices] = field(default_factory=dict)
     """Site prices by delivery scheme; the keys name the schemes."""
+
+    def __post_init__(self) -> None:
+        if self.prices_by_schema is None:
+            self.prices_by_schema = {}
 
 
 class ActionsAutoAddProductsCandidatesV1Response(Model):
     """A page of products that can be auto-added to a promotion."""
 
-    products: list[ActionsAutoAddProductsCandidatesV1ResponseProduct] | None = None
+    products: AnswerList[ActionsAutoAddProductsCandidatesV1ResponseProduct] = field(
+        default_factory=list
+    )
     """Products eligible for automatic addition to the promotion."""
 
     total: int | None = None
     """Total number of eligible products."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ActionsAutoAddProductsCandidatesV1ResponseProduct(Model):
@@ -217,11 +231,17 @@ class ActionsAutoAddProductsCandidatesV1ResponseProduct(Model):
 class ActionsAutoAddProductsCandidatesV2Response(Model):
     """A page of the products that can be added automatically, with the total count."""
 
-    products: list[ActionsAutoAddProductsCandidatesV2ResponseProduct] | None = None
+    products: AnswerList[ActionsAutoAddProductsCandidatesV2ResponseProduct] = field(
+        default_factory=list
+    )
     """Products on this page."""
 
     total: int | None = None
     """Number of products that can be added."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ActionsAutoAddProductsCandidatesV2ResponseProduct(Model):
@@ -314,11 +334,15 @@ class ActionsAutoAddProductsDeleteV2Request(RequestModel):
 class ActionsAutoAddProductsListV1Response(Model):
     """A page of products queued for automatic addition to a promotion."""
 
-    products: list[ActionsAutoAddProductsListV1ResponseProduct] | None = None
+    products: AnswerList[ActionsAutoAddProductsListV1ResponseProduct] = field(default_factory=list)
     """Products queued for automatic addition."""
 
     total: int | None = None
     """Total number of queued products."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ActionsAutoAddProductsListV1ResponseProduct(Model):
@@ -375,11 +399,15 @@ class ActionsAutoAddProductsListV1ResponseProduct(Model):
 class ActionsAutoAddProductsListV2Response(Model):
     """A page of the products queued for automatic addition, with the total count."""
 
-    products: list[ActionsAutoAddProductsListV2ResponseProduct] | None = None
+    products: AnswerList[ActionsAutoAddProductsListV2ResponseProduct] = field(default_factory=list)
     """Products on this page."""
 
     total: int | None = None
     """Number of products queued."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ActionsAutoAddProductsListV2ResponseProduct(Model):
@@ -503,20 +531,40 @@ class ActionsAutoAddProductsUpdateV1RequestToUpdate(RequestModel):
 class ActionsAutoAddProductsUpdateV1Response(Model):
     """Outcome of adding or updating products in automatic addition."""
 
-    below_min_price: list[ActionsAutoAddProductsUpdateBelowMinPrice] | None = None
+    below_min_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products whose price is below the minimum price."""
 
-    extremely_low_price: list[ActionsAutoAddProductsUpdateBelowMinPrice] | None = None
+    extremely_low_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products discounted by more than 70%."""
 
-    failed_price: list[ActionsAutoAddProductsUpdateBelowMinPrice] | None = None
+    failed_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products whose price did not pass the price check."""
 
-    rejected: list[ActionsAutoAddProductsUpdateV1ResponseRejected] | None = None
+    rejected: AnswerList[ActionsAutoAddProductsUpdateV1ResponseRejected] = field(
+        default_factory=list
+    )
     """Products that could not be added or updated, with the reason."""
 
-    updated_ids: list[int] | None = None
+    updated_ids: AnswerList[int] = field(default_factory=list)
     """Product identifiers (product_id) that were added or updated."""
+
+    def __post_init__(self) -> None:
+        if self.below_min_price is None:
+            self.below_min_price = []
+        if self.extremely_low_price is None:
+            self.extremely_low_price = []
+        if self.failed_price is None:
+            self.failed_price = []
+        if self.rejected is None:
+            self.rejected = []
+        if self.updated_ids is None:
+            self.updated_ids = []
 
 
 class ActionsAutoAddProductsUpdateV1ResponseRejected(Model):
@@ -582,26 +630,48 @@ class ActionsAutoAddProductsUpdateV2Response(Model):
     of `{key, value}` with a numeric value, which is followed here.
     """
 
-    below_min_price: list[ActionsAutoAddProductsUpdateBelowMinPrice] | None = None
+    below_min_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products whose price is below the minimum price."""
 
-    deactivated_ids: list[int] | None = None
+    deactivated_ids: AnswerList[int] = field(default_factory=list)
     """Products (product_id) taken out of the promotion."""
 
-    extremely_low_price: list[ActionsAutoAddProductsUpdateBelowMinPrice] | None = None
+    extremely_low_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products discounted by more than 70%."""
 
-    failed_price: list[ActionsAutoAddProductsUpdateBelowMinPrice] | None = None
+    failed_price: AnswerList[ActionsAutoAddProductsUpdateBelowMinPrice] = field(
+        default_factory=list
+    )
     """Products whose price did not pass the price check."""
 
-    product_ids: list[int] | None = None
+    product_ids: AnswerList[int] = field(default_factory=list)
     """Products (product_id) that were added or updated."""
 
-    rejected: list[ActionProductReason] | None = None
+    rejected: AnswerList[ActionProductReason] = field(default_factory=list)
     """Products that could not be added or updated, with the reason."""
 
-    warnings: list[ActionProductReason] | None = None
+    warnings: AnswerList[ActionProductReason] = field(default_factory=list)
     """Warnings about products."""
+
+    def __post_init__(self) -> None:
+        if self.below_min_price is None:
+            self.below_min_price = []
+        if self.deactivated_ids is None:
+            self.deactivated_ids = []
+        if self.extremely_low_price is None:
+            self.extremely_low_price = []
+        if self.failed_price is None:
+            self.failed_price = []
+        if self.product_ids is None:
+            self.product_ids = []
+        if self.rejected is None:
+            self.rejected = []
+        if self.warnings is None:
+            self.warnings = []
 
 
 class ActionsCandidatesV2Request(RequestModel):
@@ -623,11 +693,15 @@ class ActionsCandidatesV2Response(Model):
     last_id: str | None = None
     """Identifier of the last product on this page; pass it as `last_id` to get the next page."""
 
-    products: list[ActionsCandidatesV2ResponseProduct] | None = None
+    products: AnswerList[ActionsCandidatesV2ResponseProduct] = field(default_factory=list)
     """Products on this page."""
 
     total: int | None = None
     """Number of products that can join the promotion."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ActionsCandidatesV2ResponseProduct(Model):
@@ -752,8 +826,12 @@ class ActionsDiscountsTaskListV1Request(RequestModel):
 class ActionsDiscountsTaskListV1Response(Model):
     """Answer with a page of customer discount requests (version 1)."""
 
-    result: list[ActionsDiscountsTaskListV1ResponseResult] | None = None
+    result: AnswerList[ActionsDiscountsTaskListV1ResponseResult] = field(default_factory=list)
     """Discount requests."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ActionsDiscountsTaskListV1ResponseResult(Model):
@@ -881,8 +959,12 @@ class ActionsDiscountsTaskListV2Request(RequestModel):
 class ActionsDiscountsTaskListV2Response(Model):
     """Answer with a page of customer discount requests."""
 
-    tasks: list[ActionsDiscountsTaskListV2ResponseTask] | None = None
+    tasks: AnswerList[ActionsDiscountsTaskListV2ResponseTask] = field(default_factory=list)
     """Discount requests."""
+
+    def __post_init__(self) -> None:
+        if self.tasks is None:
+            self.tasks = []
 
 
 class ActionsDiscountsTaskListV2ResponseTask(Model):
@@ -984,8 +1066,12 @@ class ActionsDiscountsTaskListV2ResponseTaskAutoModeratedInfo(Model):
 class ActionsListV1Response(Model):
     """Answer with the promotions available to the seller."""
 
-    result: list[ActionsListV1ResponseResult] | None = None
+    result: AnswerList[ActionsListV1ResponseResult] = field(default_factory=list)
     """Promotions."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ActionsListV1ResponseResult(Model):
@@ -1009,7 +1095,7 @@ class ActionsListV1ResponseResult(Model):
     date_end: str | None = None
     """Promotion end date."""
 
-    auto_add_dates: list[datetime] | None = None
+    auto_add_dates: AnswerList[datetime] = field(default_factory=list)
     """Dates and times when products are added to the promotion automatically."""
 
     freeze_date: str | None = None
@@ -1043,6 +1129,10 @@ class ActionsListV1ResponseResult(Model):
 
     discount_value: float | None = None
     """Discount size."""
+
+    def __post_init__(self) -> None:
+        if self.auto_add_dates is None:
+            self.auto_add_dates = []
 
 
 class ActionsProductsActivateV1Request(RequestModel):
@@ -1120,17 +1210,27 @@ class ActionsProductsUpdateV1RequestProduct(RequestModel):
 class ActionsProductsUpdateV1Response(Model):
     """Outcome of adding or updating products in a promotion."""
 
-    active_product_ids: list[int] | None = None
+    active_product_ids: AnswerList[int] = field(default_factory=list)
     """Products (product_id) that take part in the promotion after the call."""
 
-    deactivated_product_ids: list[int] | None = None
+    deactivated_product_ids: AnswerList[int] = field(default_factory=list)
     """Products (product_id) the call took out of the promotion."""
 
-    rejected: list[ActionProductReason] | None = None
+    rejected: AnswerList[ActionProductReason] = field(default_factory=list)
     """Products that could not be added, with the reason."""
 
-    warnings: list[ActionProductReason] | None = None
+    warnings: AnswerList[ActionProductReason] = field(default_factory=list)
     """Why products were taken out of the promotion."""
+
+    def __post_init__(self) -> None:
+        if self.active_product_ids is None:
+            self.active_product_ids = []
+        if self.deactivated_product_ids is None:
+            self.deactivated_product_ids = []
+        if self.rejected is None:
+            self.rejected = []
+        if self.warnings is None:
+            self.warnings = []
 
 
 class ActionsProductsV2Request(RequestModel):
@@ -1152,11 +1252,15 @@ class ActionsProductsV2Response(Model):
     last_id: str | None = None
     """Identifier of the last product on this page; pass it as `last_id` to get the next page."""
 
-    products: list[ActionsProductsV2ResponseProduct] | None = None
+    products: AnswerList[ActionsProductsV2ResponseProduct] = field(default_factory=list)
     """Products on this page."""
 
     total: int | None = None
     """Number of products in the promotion."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ActionsProductsV2ResponseProduct(Model):
@@ -1255,7 +1359,7 @@ class DiscountTaskUpdateError(Model):
 class DiscountTaskUpdateResult(Model):
     """Result of approving or declining discount requests."""
 
-    fail_details: list[DiscountTaskUpdateError] | None = None
+    fail_details: AnswerList[DiscountTaskUpdateError] = field(default_factory=list)
     """Errors for the requests whose status could not be changed."""
 
     success_count: int | None = None
@@ -1263,6 +1367,10 @@ class DiscountTaskUpdateResult(Model):
 
     fail_count: int | None = None
     """Number of requests whose status could not be changed."""
+
+    def __post_init__(self) -> None:
+        if self.fail_details is None:
+            self.fail_details = []
 
 
 class DiscountTasksUpdateResponse(Model):
@@ -1325,7 +1433,7 @@ class PromoActionProduct(Model):
 class PromoActionProductList(Model):
     """A page of promotion products."""
 
-    products: list[PromoActionProduct] | None = None
+    products: AnswerList[PromoActionProduct] = field(default_factory=list)
     """Products."""
 
     total: float | None = None
@@ -1335,6 +1443,10 @@ class PromoActionProductList(Model):
     """Identifier of the last value on the page; pass it in last_id of the next request to get the
     following values.
     """
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PromoActionProductRejection(Model):
@@ -1350,8 +1462,14 @@ class PromoActionProductRejection(Model):
 class PromoActionProductsUpdateResult(Model):
     """Result of adding products to, or removing them from, a promotion."""
 
-    product_ids: list[float] | None = None
+    product_ids: AnswerList[float] = field(default_factory=list)
     """Identifiers of the products that were added or removed."""
 
-    rejected: list[PromoActionProductRejection] | None = None
+    rejected: AnswerList[PromoActionProductRejection] = field(default_factory=list)
     """Products that could not be added or removed, with the reason."""
+
+    def __post_init__(self) -> None:
+        if self.product_ids is None:
+            self.product_ids = []
+        if self.rejected is None:
+            self.rejected = []

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
-    AnalyticsDataResponseResultDataDimension,
+    AnalyticsDimension,
     DateRange,
 )
 
@@ -454,17 +454,23 @@ class AnalyticsAverageDeliveryTimeDetailsV1RequestFilters(RequestModel):
 class AnalyticsAverageDeliveryTimeDetailsV1Response(Model):
     """Detailed average delivery time analytics for a cluster."""
 
-    data: list[AnalyticsAverageDeliveryTimeDetailsV1ResponseData] | None = None
+    data: AnswerList[AnalyticsAverageDeliveryTimeDetailsV1ResponseData] = field(
+        default_factory=list
+    )
     """Per-product analytics within the cluster."""
 
     total_rows: int | None = None
     """Total number of rows available."""
 
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
+
 
 class AnalyticsAverageDeliveryTimeDetailsV1ResponseData(Model):
     """Average delivery time analytics for one product in the cluster."""
 
-    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
+    clusters_data: AnswerList[AverageDeliveryTimeShipmentCluster] = field(default_factory=list)
     """Data for each shipment cluster the product was shipped from."""
 
     item: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem | None = None
@@ -472,6 +478,10 @@ class AnalyticsAverageDeliveryTimeDetailsV1ResponseData(Model):
 
     metrics: AnalyticsAverageDeliveryTimeDetailsV1ResponseDataMetrics | None = None
     """Delivery metrics for the product."""
+
+    def __post_init__(self) -> None:
+        if self.clusters_data is None:
+            self.clusters_data = []
 
 
 class AnalyticsAverageDeliveryTimeDetailsV1ResponseDataItem(Model):
@@ -579,17 +589,21 @@ class AnalyticsAverageDeliveryTimeV1Request(RequestModel):
 class AnalyticsAverageDeliveryTimeV1Response(Model):
     """Average delivery time analytics by delivery cluster."""
 
-    data: list[AnalyticsAverageDeliveryTimeV1ResponseData] | None = None
+    data: AnswerList[AnalyticsAverageDeliveryTimeV1ResponseData] = field(default_factory=list)
     """Analytics for each delivery cluster."""
 
     total: AnalyticsAverageDeliveryTimeV1ResponseTotal | None = None
     """Overall delivery metrics across all clusters."""
 
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
+
 
 class AnalyticsAverageDeliveryTimeV1ResponseData(Model):
     """Average delivery time analytics for one delivery cluster."""
 
-    clusters_data: list[AverageDeliveryTimeShipmentCluster] | None = None
+    clusters_data: AnswerList[AverageDeliveryTimeShipmentCluster] = field(default_factory=list)
     """Data for each shipment cluster that supplied orders to this delivery cluster."""
 
     delivery_cluster_id: int | None = None
@@ -597,6 +611,10 @@ class AnalyticsAverageDeliveryTimeV1ResponseData(Model):
 
     metrics: AnalyticsAverageDeliveryTimeV1ResponseTotal | None = None
     """Delivery metrics for the cluster."""
+
+    def __post_init__(self) -> None:
+        if self.clusters_data is None:
+            self.clusters_data = []
 
 
 class AnalyticsAverageDeliveryTimeV1ResponseTotal(Model):
@@ -714,33 +732,51 @@ class AnalyticsDataV1Response(Model):
 class AnalyticsDataV1ResponseResult(Model):
     """Analytics report data."""
 
-    data: list[AnalyticsDataV1ResponseResultData] | None = None
+    data: AnswerList[AnalyticsDataV1ResponseResultData] = field(default_factory=list)
     """Report rows."""
 
-    totals: list[float] | None = None
+    totals: AnswerList[float] = field(default_factory=list)
     """Totals and averages of the requested metrics, in the order of the metrics in the request."""
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
+        if self.totals is None:
+            self.totals = []
 
 
 class AnalyticsDataV1ResponseResultData(Model):
     """One row of the analytics report."""
 
-    dimensions: list[AnalyticsDataResponseResultDataDimension] | None = None
+    dimensions: AnswerList[AnalyticsDimension] = field(default_factory=list)
     """Values of the grouping dimensions for this row, in the order of the dimension parameter of
     the request.
     """
 
-    metrics: list[float] | None = None
+    metrics: AnswerList[float] = field(default_factory=list)
     """Metric values for this row, in the order of the metrics parameter of the request."""
+
+    def __post_init__(self) -> None:
+        if self.dimensions is None:
+            self.dimensions = []
+        if self.metrics is None:
+            self.metrics = []
 
 
 class AnalyticsLocalSaleClustersItemsInfoV1Response(Model):
     """A page of products with their local sale figures by delivery cluster."""
 
-    items: list[AnalyticsLocalSaleClustersItemsInfoV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsLocalSaleClustersItemsInfoV1ResponseItem] = field(
+        default_factory=list
+    )
     """Products on this page."""
 
     total: int | None = None
     """Number of products in all."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsLocalSaleClustersItemsInfoV1ResponseItem(Model):
@@ -759,9 +795,9 @@ class AnalyticsLocalSaleClustersItemsInfoV1ResponseItem(Model):
 class AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItem(Model):
     """Product details."""
 
-    delivery_schemas: (
-        list[AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItemDeliverySchemasItem] | None
-    ) = None
+    delivery_schemas: AnswerList[
+        AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItemDeliverySchemasItem
+    ] = field(default_factory=list)
     """Sales schemes of the product: `FBO`, `FBS`."""
 
     image: str | None = None
@@ -776,15 +812,25 @@ class AnalyticsLocalSaleClustersItemsInfoV1ResponseItemItem(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
+    def __post_init__(self) -> None:
+        if self.delivery_schemas is None:
+            self.delivery_schemas = []
+
 
 class AnalyticsLocalSaleItemsClustersInfoV1Response(Model):
     """A page of product and delivery cluster pairs with their local sale figures."""
 
-    items: list[AnalyticsLocalSaleItemsClustersInfoV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsLocalSaleItemsClustersInfoV1ResponseItem] = field(
+        default_factory=list
+    )
     """Entries on this page."""
 
     total: int | None = None
     """Number of entries in all."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsLocalSaleItemsClustersInfoV1ResponseItem(Model):
@@ -832,19 +878,27 @@ class AnalyticsLocalSaleTotalV1Response(Model):
     overpayment: LocalSaleOverpayment | None = None
     """Logistics overpayment."""
 
-    overpayment_items: list[AnalyticsLocalSaleTotalV1ResponseOverpaymentItem] | None = None
+    overpayment_items: AnswerList[AnalyticsLocalSaleTotalV1ResponseOverpaymentItem] = field(
+        default_factory=list
+    )
     """Products with the largest overpayment."""
 
-    overpayment_reasons: list[LocalSaleOverpaymentReason] | None = None
+    overpayment_reasons: AnswerList[LocalSaleOverpaymentReason] = field(default_factory=list)
     """Reasons for the overpayment."""
+
+    def __post_init__(self) -> None:
+        if self.overpayment_items is None:
+            self.overpayment_items = []
+        if self.overpayment_reasons is None:
+            self.overpayment_reasons = []
 
 
 class AnalyticsLocalSaleTotalV1ResponseOverpaymentItem(Model):
     """A product with a large logistics overpayment."""
 
-    delivery_schema: (
-        list[AnalyticsLocalSaleTotalV1ResponseOverpaymentItemDeliverySchemaItem] | None
-    ) = None
+    delivery_schema: AnswerList[
+        AnalyticsLocalSaleTotalV1ResponseOverpaymentItemDeliverySchemaItem
+    ] = field(default_factory=list)
     """Sales schemes of the product: `FBO`, `FBS`."""
 
     image: str | None = None
@@ -861,6 +915,10 @@ class AnalyticsLocalSaleTotalV1ResponseOverpaymentItem(Model):
 
     total_overpayment: float | None = None
     """Total overpayment for the product."""
+
+    def __post_init__(self) -> None:
+        if self.delivery_schema is None:
+            self.delivery_schema = []
 
 
 class AnalyticsManageStocksV1Request(RequestModel):
@@ -903,8 +961,12 @@ class AnalyticsManageStocksV1RequestFilter(RequestModel):
 class AnalyticsManageStocksV1Response(Model):
     """FBO stock balances."""
 
-    items: list[AnalyticsManageStocksV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsManageStocksV1ResponseItem] = field(default_factory=list)
     """Stock balances, one entry per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsManageStocksV1ResponseItem(Model):
@@ -972,11 +1034,15 @@ class AnalyticsProductQueriesDetailsV1Response(Model):
     page_count: int | None = None
     """Total number of pages."""
 
-    queries: list[AnalyticsProductQueriesDetailsV1ResponseQuery] | None = None
+    queries: AnswerList[AnalyticsProductQueriesDetailsV1ResponseQuery] = field(default_factory=list)
     """Search queries with their metrics."""
 
     total: int | None = None
     """Total number of queries."""
+
+    def __post_init__(self) -> None:
+        if self.queries is None:
+            self.queries = []
 
 
 class AnalyticsProductQueriesDetailsV1ResponseQuery(Model):
@@ -1060,7 +1126,7 @@ class AnalyticsProductQueriesV1Response(Model):
     analytics_period: AnalyticsProductQueriesPeriod | None = None
     """Period the analytics cover."""
 
-    items: list[AnalyticsProductQueriesV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsProductQueriesV1ResponseItem] = field(default_factory=list)
     """Products with their query metrics."""
 
     page_count: int | None = None
@@ -1068,6 +1134,10 @@ class AnalyticsProductQueriesV1Response(Model):
 
     total: int | None = None
     """Total number of search queries."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsProductQueriesV1ResponseItem(Model):
@@ -1138,8 +1208,12 @@ class AnalyticsStockOnWarehousesV2Response(Model):
 class AnalyticsStockOnWarehousesV2ResponseResult(Model):
     """Report contents."""
 
-    rows: list[AnalyticsStockOnWarehousesV2ResponseResultRow] | None = None
+    rows: AnswerList[AnalyticsStockOnWarehousesV2ResponseResultRow] = field(default_factory=list)
     """Rows of the report, one per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = []
 
 
 class AnalyticsStockOnWarehousesV2ResponseResultRow(Model):
@@ -1218,8 +1292,12 @@ class AnalyticsStocksV1Request(RequestModel):
 class AnalyticsStocksV1Response(Model):
     """Stock analytics."""
 
-    items: list[AnalyticsStocksV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsStocksV1ResponseItem] = field(default_factory=list)
     """Analytics rows, one per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsStocksV1ResponseItem(Model):
@@ -1263,7 +1341,7 @@ class AnalyticsStocksV1ResponseItem(Model):
     cluster.
     """
 
-    item_tags: list[AnalyticsStocksV1ResponseItemItemTagsItem] | None = None
+    item_tags: AnswerList[AnalyticsStocksV1ResponseItemItemTagsItem] = field(default_factory=list)
     """Product tags: `UNSPECIFIED`: not determined; `ITEM_ATTRIBUTE_NONE`: no tag; `ECONOM`:
     economy product; `NOVEL`: new product; `DISCOUNT`: discounted (markdown) product;
     `FBS_RETURN`: product from an FBS return; `SUPER`: Super product; `MARKABLE`: a product that
@@ -1338,7 +1416,9 @@ class AnalyticsStocksV1ResponseItem(Model):
     warehouse_name: str | None = None
     """Warehouse name."""
 
-    placement_zone: list[AnalyticsStocksV1ResponseItemPlacementZoneItem] | None = None
+    placement_zone: AnswerList[AnalyticsStocksV1ResponseItemPlacementZoneItem] = field(
+        default_factory=list
+    )
     """Placement zones the product is stored in: `UNSPECIFIED` not given; `CLOSED_ZONE` a closed
     (secured) zone; `DANGEROUS_GOOD` dangerous goods; `PRODUCTS` food products; `SORT` sortable
     goods; `NON_SORT` non-sortable goods; `OVERSIZE` bulky goods; `JEWELRY` jewellery;
@@ -1349,6 +1429,12 @@ class AnalyticsStocksV1ResponseItem(Model):
     """Units of products subject to marking that wait for their documents before they can be taken
     out of the warehouse.
     """
+
+    def __post_init__(self) -> None:
+        if self.item_tags is None:
+            self.item_tags = []
+        if self.placement_zone is None:
+            self.placement_zone = []
 
 
 class AnalyticsTurnoverStocksV1Request(RequestModel):
@@ -1369,8 +1455,12 @@ class AnalyticsTurnoverStocksV1Request(RequestModel):
 class AnalyticsTurnoverStocksV1Response(Model):
     """Product turnover."""
 
-    items: list[AnalyticsTurnoverStocksV1ResponseItem] | None = None
+    items: AnswerList[AnalyticsTurnoverStocksV1ResponseItem] = field(default_factory=list)
     """Turnover rows, one per product."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class AnalyticsTurnoverStocksV1ResponseItem(Model):
@@ -1455,7 +1545,9 @@ class AverageDeliveryTimeOtherDeliveryTime(Model):
 class AverageDeliveryTimeShipmentCluster(Model):
     """Delivery data for orders shipped from one shipment cluster."""
 
-    another_delivery_time: list[AverageDeliveryTimeOtherDeliveryTime] | None = None
+    another_delivery_time: AnswerList[AverageDeliveryTimeOtherDeliveryTime] = field(
+        default_factory=list
+    )
     """Orders that were counted with a different delivery time than the standard one for this
     cluster.
     """
@@ -1477,6 +1569,10 @@ class AverageDeliveryTimeShipmentCluster(Model):
 
     orders_percent: int | None = None
     """Share of orders from this cluster in all orders across shipment clusters, percent."""
+
+    def __post_init__(self) -> None:
+        if self.another_delivery_time is None:
+            self.another_delivery_time = []
 
 
 class LocalSaleCategory(RequestModel):
@@ -1552,7 +1648,7 @@ class LocalSaleMetrics(Model):
     overpayment: LocalSaleOverpayment | None = None
     """Logistics overpayment."""
 
-    overpayment_reasons: list[LocalSaleOverpaymentReason] | None = None
+    overpayment_reasons: AnswerList[LocalSaleOverpaymentReason] = field(default_factory=list)
     """Reasons for the overpayment."""
 
     price: float | None = None
@@ -1560,6 +1656,10 @@ class LocalSaleMetrics(Model):
 
     recommended_supply: int | None = None
     """Number of items recommended for supply."""
+
+    def __post_init__(self) -> None:
+        if self.overpayment_reasons is None:
+            self.overpayment_reasons = []
 
 
 class LocalSaleOverpayment(Model):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     AssemblyFbsPostingListV1RequestSortDir = Literal["ASC", "DESC"]
@@ -68,8 +68,12 @@ class AssemblyCarriagePostingListV1Response(Model):
     cursor: str | None = None
     """Cursor for the next page; empty when there is no more data."""
 
-    postings: list[AssemblyCarriagePostingListV1ResponsePosting] | None = None
+    postings: AnswerList[AssemblyCarriagePostingListV1ResponsePosting] = field(default_factory=list)
     """Postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class AssemblyCarriagePostingListV1ResponsePosting(Model):
@@ -84,8 +88,14 @@ class AssemblyCarriagePostingListV1ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[AssemblyCarriagePostingListV1ResponsePostingProduct] | None = None
+    products: AnswerList[AssemblyCarriagePostingListV1ResponsePostingProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class AssemblyCarriagePostingListV1ResponsePostingProduct(Model):
@@ -128,8 +138,12 @@ class AssemblyCarriageProductListV1Response(Model):
     cursor: str | None = None
     """Cursor for the next page; empty when there is no more data."""
 
-    products: list[AssemblyCarriageProductListV1ResponseProduct] | None = None
+    products: AnswerList[AssemblyCarriageProductListV1ResponseProduct] = field(default_factory=list)
     """Products on this page."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class AssemblyCarriageProductListV1ResponseProduct(Model):
@@ -141,7 +155,7 @@ class AssemblyCarriageProductListV1ResponseProduct(Model):
     picture_url: str | None = None
     """Link to the product image."""
 
-    posting_numbers: list[str] | None = None
+    posting_numbers: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings that contain the product."""
 
     product_name: str | None = None
@@ -152,6 +166,10 @@ class AssemblyCarriageProductListV1ResponseProduct(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.posting_numbers is None:
+            self.posting_numbers = []
 
 
 class AssemblyFbsFilter(RequestModel):
@@ -201,8 +219,12 @@ class AssemblyFbsPostingListV1Response(Model):
     cutoff: datetime | None = None
     """Time by which the seller must assemble the orders."""
 
-    postings: list[AssemblyFbsPostingListV1ResponsePosting] | None = None
+    postings: AnswerList[AssemblyFbsPostingListV1ResponsePosting] = field(default_factory=list)
     """Postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class AssemblyFbsPostingListV1ResponsePosting(Model):
@@ -214,8 +236,14 @@ class AssemblyFbsPostingListV1ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[AssemblyFbsPostingListV1ResponsePostingProduct] | None = None
+    products: AnswerList[AssemblyFbsPostingListV1ResponsePostingProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class AssemblyFbsPostingListV1ResponsePostingProduct(Model):
@@ -266,11 +294,15 @@ class AssemblyFbsProductListV1Response(Model):
     the rest. `false` means the answer holds everything.
     """
 
-    products: list[AssemblyFbsProductListV1ResponseProduct] | None = None
+    products: AnswerList[AssemblyFbsProductListV1ResponseProduct] = field(default_factory=list)
     """Products on this page."""
 
     products_count: int | None = None
     """Number of products."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class AssemblyFbsProductListV1ResponseProduct(Model):
@@ -282,7 +314,9 @@ class AssemblyFbsProductListV1ResponseProduct(Model):
     picture_url: str | None = None
     """Link to the product image."""
 
-    postings: list[AssemblyFbsProductListV1ResponseProductPosting] | None = None
+    postings: AnswerList[AssemblyFbsProductListV1ResponseProductPosting] = field(
+        default_factory=list
+    )
     """Postings that contain the product, with the quantity in each."""
 
     product_name: str | None = None
@@ -293,6 +327,10 @@ class AssemblyFbsProductListV1ResponseProduct(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class AssemblyFbsProductListV1ResponseProductPosting(Model):

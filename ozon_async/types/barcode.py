@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 
 class BarcodeAddV1Request(RequestModel):
@@ -30,8 +30,12 @@ class BarcodeAddV1RequestBarcode(RequestModel):
 class BarcodeAddV1Response(Model):
     """Result of binding barcodes."""
 
-    errors: list[BarcodeAddV1ResponseError] | None = None
+    errors: AnswerList[BarcodeAddV1ResponseError] = field(default_factory=list)
     """Errors for the barcodes that could not be bound; empty if all succeeded."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class BarcodeAddV1ResponseError(Model):
@@ -60,8 +64,12 @@ class BarcodeGenerateV1Request(RequestModel):
 class BarcodeGenerateV1Response(Model):
     """Result of generating barcodes."""
 
-    errors: list[BarcodeGenerateV1ResponseError] | None = None
+    errors: AnswerList[BarcodeGenerateV1ResponseError] = field(default_factory=list)
     """Errors for the products whose barcodes could not be created; empty if all succeeded."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class BarcodeGenerateV1ResponseError(Model):

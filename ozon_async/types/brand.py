@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from ozon_async._models import Model, RequestModel
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model, RequestModel
 
 
 class BrandCompanyCertificationListV1Request(RequestModel):
@@ -32,13 +34,17 @@ class BrandCompanyCertificationListV1Response(Model):
 class BrandCompanyCertificationListV1ResponseResult(Model):
     """A page of brands together with the total number of brands."""
 
-    brand_certification: (
-        list[BrandCompanyCertificationListV1ResponseResultBrandCertification] | None
-    ) = None
+    brand_certification: AnswerList[
+        BrandCompanyCertificationListV1ResponseResultBrandCertification
+    ] = field(default_factory=list)
     """Brands on this page with their certificate requirement."""
 
     total: int | None = None
     """Total number of brands across all pages."""
+
+    def __post_init__(self) -> None:
+        if self.brand_certification is None:
+            self.brand_certification = []
 
 
 class BrandCompanyCertificationListV1ResponseResultBrandCertification(Model):

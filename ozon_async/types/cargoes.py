@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
-    SupplyOrderTimeslotListResponseTimeslotsInfoTimezone,
+    WarehouseTimezone,
 )
 
 if TYPE_CHECKING:
@@ -510,7 +510,7 @@ else:
 class CargoesCreateErrors(Model):
     """Errors of setting cargo places."""
 
-    error_reasons: list[CargoesCreateErrorsErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesCreateErrorsErrorReasonsItem] = field(default_factory=list)
     """Error reasons:
     - `INVALID_STATE`: the supply is in a state that does not allow this change;
     - `VALIDATION_FAILED`: the cargo places did not pass validation, see `items_validation`;
@@ -525,8 +525,14 @@ class CargoesCreateErrors(Model):
     - `OPERATION_FAILED`: the operation failed while being processed.
     """
 
-    items_validation: list[CargoesCreateErrorsItemsValidation] | None = None
+    items_validation: AnswerList[CargoesCreateErrorsItemsValidation] = field(default_factory=list)
     """Validation errors for individual products in cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+        if self.items_validation is None:
+            self.items_validation = []
 
 
 class CargoesCreateErrorsItemsValidation(Model):
@@ -580,8 +586,12 @@ class CargoesCreateInfoCargoeValue(Model):
 class CargoesCreateInfoResult(Model):
     """Cargo places created by the operation."""
 
-    cargoes: list[CargoesCreateInfoCargoe] | None = None
+    cargoes: AnswerList[CargoesCreateInfoCargoe] = field(default_factory=list)
     """Created cargo places with their keys and identifiers."""
+
+    def __post_init__(self) -> None:
+        if self.cargoes is None:
+            self.cargoes = []
 
 
 class CargoesCreateInfoV1Response(Model):
@@ -622,7 +632,9 @@ class CargoesCreateInfoV2Response(Model):
 class CargoesCreateInfoV2ResponseErrors(Model):
     """Errors of setting cargo places."""
 
-    error_reasons: list[CargoesCreateInfoV2ResponseErrorsErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesCreateInfoV2ResponseErrorsErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Error reasons:
     - `INVALID_STATE`: the supply is in a state that does not allow this change;
     - `VALIDATION_FAILED`: the cargo places did not pass validation, see `items_validation`;
@@ -638,8 +650,16 @@ class CargoesCreateInfoV2ResponseErrors(Model):
     `ERROR_REASON_UNSPECIFIED` means the reason is not known.
     """
 
-    items_validation: list[CargoesCreateInfoV2ResponseErrorsItemsValidation] | None = None
+    items_validation: AnswerList[CargoesCreateInfoV2ResponseErrorsItemsValidation] = field(
+        default_factory=list
+    )
     """Validation errors for individual products in cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+        if self.items_validation is None:
+            self.items_validation = []
 
 
 class CargoesCreateInfoV2ResponseErrorsItemsValidation(Model):
@@ -745,10 +765,14 @@ class CargoesCreateV1Response(Model):
 class CargoesDeleteErrors(Model):
     """Errors that occurred while deleting cargo places."""
 
-    cargo_error_reasons: list[CargoesDeleteErrorsCargoErrorReason] | None = None
+    cargo_error_reasons: AnswerList[CargoesDeleteErrorsCargoErrorReason] = field(
+        default_factory=list
+    )
     """Errors for individual cargo places."""
 
-    supply_error_reasons: list[CargoesDeleteErrorsSupplyErrorReasonsItem] | None = None
+    supply_error_reasons: AnswerList[CargoesDeleteErrorsSupplyErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Errors concerning the whole supply:
     - `SUPPLY_NOT_FOUND`: the supply was not found;
     - `CANT_DELETE_ALL_CARGOES`: all cargo places of a supply cannot be deleted;
@@ -759,14 +783,24 @@ class CargoesDeleteErrors(Model):
     - `OPERATION_NOT_FOUND`: no operation with this identifier.
     """
 
+    def __post_init__(self) -> None:
+        if self.cargo_error_reasons is None:
+            self.cargo_error_reasons = []
+        if self.supply_error_reasons is None:
+            self.supply_error_reasons = []
+
 
 class CargoesDeleteErrors2(Model):
     """What prevented deleting cargo places and transport cargo places."""
 
-    cargo_error_reasons: list[CargoesDeleteErrorsCargoErrorReason2] | None = None
+    cargo_error_reasons: AnswerList[CargoesDeleteErrorsCargoErrorReason2] = field(
+        default_factory=list
+    )
     """Errors for individual cargo places."""
 
-    supply_error_reasons: list[CargoesDeleteErrors2SupplyErrorReasonsItem] | None = None
+    supply_error_reasons: AnswerList[CargoesDeleteErrors2SupplyErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Errors concerning the whole supply: `UNSPECIFIED` not determined; `SUPPLY_NOT_FOUND` the
     supply was not found; `CANT_DELETE_ALL_CARGOES` not every cargo place of a supply may be
     deleted; `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal
@@ -778,8 +812,18 @@ class CargoesDeleteErrors2(Model):
     be deleted; `UNDEFINED` an unknown error.
     """
 
-    transport_cargo_error_reasons: list[CargoesDeleteErrorsTransportCargoErrorReason] | None = None
+    transport_cargo_error_reasons: AnswerList[CargoesDeleteErrorsTransportCargoErrorReason] = field(
+        default_factory=list
+    )
     """Errors for individual transport cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.cargo_error_reasons is None:
+            self.cargo_error_reasons = []
+        if self.supply_error_reasons is None:
+            self.supply_error_reasons = []
+        if self.transport_cargo_error_reasons is None:
+            self.transport_cargo_error_reasons = []
 
 
 class CargoesDeleteErrorsCargoErrorReason(Model):
@@ -788,8 +832,14 @@ class CargoesDeleteErrorsCargoErrorReason(Model):
     cargo_id: int | None = None
     """Cargo place identifier."""
 
-    error_reasons: list[CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesDeleteErrorsCargoErrorReasonErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Errors for the cargo place; `CARGO_NOT_FOUND` means the cargo place was not found."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class CargoesDeleteErrorsCargoErrorReason2(Model):
@@ -798,20 +848,32 @@ class CargoesDeleteErrorsCargoErrorReason2(Model):
     cargo_id: int | None = None
     """Cargo place identifier."""
 
-    error_reasons: list[CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesDeleteErrorsCargoErrorReason2ErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Errors: `UNSPECIFIED` not determined; `CARGO_NOT_FOUND` the cargo place was not found."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class CargoesDeleteErrorsTransportCargoErrorReason(Model):
     """Why one transport cargo place could not be deleted."""
 
-    error_reasons: list[CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesDeleteErrorsTransportCargoErrorReasonErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Errors: `UNSPECIFIED` not determined; `CARGO_NOT_FOUND` the transport cargo place was not
     found.
     """
 
     transport_cargo_id: int | None = None
     """Transport cargo place identifier."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class CargoesDeleteStatusV1Response(Model):
@@ -900,8 +962,12 @@ class CargoesDeleteV2Response(Model):
 class CargoesGetV1Response(Model):
     """Cargo places of the requested supplies."""
 
-    supply: list[CargoesGetV1ResponseSupply] | None = None
+    supply: AnswerList[CargoesGetV1ResponseSupply] = field(default_factory=list)
     """Cargo places grouped by supply."""
+
+    def __post_init__(self) -> None:
+        if self.supply is None:
+            self.supply = []
 
 
 class CargoesGetV1ResponseSupply(Model):
@@ -910,11 +976,15 @@ class CargoesGetV1ResponseSupply(Model):
     bundle_id: str | None = None
     """Identifier of the supply's product set (bundle)."""
 
-    cargoes: list[CargoesGetV1ResponseSupplyCargoe] | None = None
+    cargoes: AnswerList[CargoesGetV1ResponseSupplyCargoe] = field(default_factory=list)
     """Cargo places of the supply."""
 
     supply_id: int | None = None
     """Supply identifier."""
+
+    def __post_init__(self) -> None:
+        if self.cargoes is None:
+            self.cargoes = []
 
 
 class CargoesGetV1ResponseSupplyCargoe(Model):
@@ -1005,8 +1075,12 @@ class CargoesGetV2RequestSupply(RequestModel):
 class CargoesGetV2Response(Model):
     """The cargo places of supplies."""
 
-    supplies: list[CargoesGetV2ResponseSupply] | None = None
+    supplies: AnswerList[CargoesGetV2ResponseSupply] = field(default_factory=list)
     """Cargo places and transport cargo places per supply."""
+
+    def __post_init__(self) -> None:
+        if self.supplies is None:
+            self.supplies = []
 
 
 class CargoesGetV2ResponseSupply(Model):
@@ -1015,7 +1089,7 @@ class CargoesGetV2ResponseSupply(Model):
     bundle_id: str | None = None
     """Identifier of the product content of the supply."""
 
-    cargoes: list[CargoesGetV2ResponseSupplyCargoe] | None = None
+    cargoes: AnswerList[CargoesGetV2ResponseSupplyCargoe] = field(default_factory=list)
     """Cargo places."""
 
     cargoes_bundle_id: str | None = None
@@ -1027,8 +1101,16 @@ class CargoesGetV2ResponseSupply(Model):
     supply_id: int | None = None
     """Supply identifier."""
 
-    transport_cargoes: list[CargoesGetV2ResponseSupplyTransportCargoe] | None = None
+    transport_cargoes: AnswerList[CargoesGetV2ResponseSupplyTransportCargoe] = field(
+        default_factory=list
+    )
     """Transport cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.cargoes is None:
+            self.cargoes = []
+        if self.transport_cargoes is None:
+            self.transport_cargoes = []
 
 
 class CargoesGetV2ResponseSupplyCargoe(Model):
@@ -1087,7 +1169,7 @@ class CargoesGetV2ResponseSupplyCargoeTrackingInfoArrivalAt(Model):
     date: datetime | None = None
     """Date and time of arrival."""
 
-    timezone_info: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    timezone_info: WarehouseTimezone | None = None
     """Time zone of the warehouse."""
 
 
@@ -1151,14 +1233,16 @@ class CargoesGetV2ResponseSupplyTransportCargoeTrackingInfoArrivalAt(Model):
     date: datetime | None = None
     """Date and time of arrival."""
 
-    timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    timezone: WarehouseTimezone | None = None
     """Time zone of the warehouse."""
 
 
 class CargoesLabelTransportByOrderCreateV1Response(Model):
     """The start of a label generation for a supply order."""
 
-    error_reasons: list[CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesLabelTransportByOrderCreateV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the labels could not be generated: `ORDER_NOT_FOUND` the supply order was not found;
     `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
     ended with an error; `ALL_SUPPLIES_SKIPPED` no supply of the order has labels to print;
@@ -1168,11 +1252,17 @@ class CargoesLabelTransportByOrderCreateV1Response(Model):
     operation_id: str | None = None
     """Identifier of the generation; pass it to /v1/cargoes/label/transport-by-order/status."""
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class CargoesLabelTransportByOrderStatusV1Response(Model):
     """The state of a label generation for a supply order."""
 
-    error_reasons: list[CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesLabelTransportByOrderStatusV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the labels could not be generated: `ORDER_NOT_FOUND` the supply order was not found;
     `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
     ended with an error; `ALL_SUPPLIES_SKIPPED` no supply of the order has labels to print;
@@ -1187,6 +1277,10 @@ class CargoesLabelTransportByOrderStatusV1Response(Model):
     (see `error_reasons`).
     """
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class CargoesLabelTransportByOrderStatusV1ResponseResult(Model):
     """The generated labels of the transport cargo places of a supply order."""
@@ -1194,8 +1288,12 @@ class CargoesLabelTransportByOrderStatusV1ResponseResult(Model):
     file_url: str | None = None
     """Link to the PDF file with the labels."""
 
-    skipped_supplies_ids: list[int] | None = None
+    skipped_supplies_ids: AnswerList[int] = field(default_factory=list)
     """Supplies of the order that got no labels."""
+
+    def __post_init__(self) -> None:
+        if self.skipped_supplies_ids is None:
+            self.skipped_supplies_ids = []
 
 
 class CargoesLabelTransportCreateV1Request(RequestModel):
@@ -1211,7 +1309,9 @@ class CargoesLabelTransportCreateV1Request(RequestModel):
 class CargoesLabelTransportCreateV1Response(Model):
     """The start of a label generation for transport cargo places."""
 
-    error_reasons: list[CargoesLabelTransportCreateV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesLabelTransportCreateV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the labels could not be generated: `INVALID_STATE` the supply state does not allow it;
     `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
     ended with an error; `SUPPLY_NOT_BELONG_CONTRACTOR` the supply belongs to another legal
@@ -1222,11 +1322,17 @@ class CargoesLabelTransportCreateV1Response(Model):
     operation_id: str | None = None
     """Identifier of the generation; pass it to /v1/cargoes/label/transport/status."""
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class CargoesLabelTransportStatusV1Response(Model):
     """The state of a label generation for transport cargo places."""
 
-    error_reasons: list[CargoesLabelTransportStatusV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesLabelTransportStatusV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the labels could not be generated: `INVALID_STATE` the supply state does not allow it;
     `OPERATION_NOT_FOUND` no operation with this identifier; `OPERATION_FAILED` the operation
     ended with an error; `SUPPLY_NOT_BELONG_CONTRACTOR` the supply belongs to another legal
@@ -1241,6 +1347,10 @@ class CargoesLabelTransportStatusV1Response(Model):
     """State of the generation: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed
     (see `error_reasons`).
     """
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class CargoesLabelTransportStatusV1ResponseResult(Model):
@@ -1269,8 +1379,14 @@ class CargoesRequest2(RequestModel):
 class CargoesRulesGetV1Response(Model):
     """Cargo place checklists for the requested supplies."""
 
-    supply_check_lists: list[CargoesRulesGetV1ResponseSupplyCheckList] | None = None
+    supply_check_lists: AnswerList[CargoesRulesGetV1ResponseSupplyCheckList] = field(
+        default_factory=list
+    )
     """One checklist of cargo place rules per supply."""
+
+    def __post_init__(self) -> None:
+        if self.supply_check_lists is None:
+            self.supply_check_lists = []
 
 
 class CargoesRulesGetV1ResponseSupplyCheckList(Model):
@@ -1309,9 +1425,9 @@ class CargoesRulesGetV1ResponseSupplyCheckList(Model):
 class CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule(Model):
     """State of the rule that cargo places must be set."""
 
-    cargo_count_per_type: (
-        list[CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType] | None
-    ) = None
+    cargo_count_per_type: AnswerList[
+        CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType
+    ] = field(default_factory=list)
     """Number of cargo places of each type."""
 
     count: int | None = None
@@ -1319,6 +1435,10 @@ class CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRule(Model):
 
     satisfied: bool | None = None
     """`true` if cargo places are set."""
+
+    def __post_init__(self) -> None:
+        if self.cargo_count_per_type is None:
+            self.cargo_count_per_type = []
 
 
 class CargoesRulesGetV1ResponseSupplyCheckListCargoesPresentsRuleCargoCountPerType(Model):
@@ -1438,11 +1558,19 @@ class CargoesSuppliesGetV1Request(RequestModel):
 class CargoesSuppliesGetV1Response(Model):
     """The cargo places of supplies."""
 
-    not_found_supply_ids: list[int] | None = None
+    not_found_supply_ids: AnswerList[int] = field(default_factory=list)
     """Supplies that were not found."""
 
-    supplies_cargoes: list[CargoesSuppliesGetV1ResponseSuppliesCargoe] | None = None
+    supplies_cargoes: AnswerList[CargoesSuppliesGetV1ResponseSuppliesCargoe] = field(
+        default_factory=list
+    )
     """Cargo places per supply."""
+
+    def __post_init__(self) -> None:
+        if self.not_found_supply_ids is None:
+            self.not_found_supply_ids = []
+        if self.supplies_cargoes is None:
+            self.supplies_cargoes = []
 
 
 class CargoesSuppliesGetV1ResponseSuppliesCargoe(Model):
@@ -1451,16 +1579,24 @@ class CargoesSuppliesGetV1ResponseSuppliesCargoe(Model):
     bundle_id: str | None = None
     """Identifier of the content of the supply."""
 
-    cargoes_without_transport_cargoes: (
-        list[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] | None
-    ) = None
+    cargoes_without_transport_cargoes: AnswerList[
+        CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe
+    ] = field(default_factory=list)
     """Cargo places bound to no transport cargo place."""
 
     supply_id: int | None = None
     """Supply identifier."""
 
-    transport_cargoes: list[CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe] | None = None
+    transport_cargoes: AnswerList[CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe] = (
+        field(default_factory=list)
+    )
     """Transport cargo places of the supply with their cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.cargoes_without_transport_cargoes is None:
+            self.cargoes_without_transport_cargoes = []
+        if self.transport_cargoes is None:
+            self.transport_cargoes = []
 
 
 class CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe(Model):
@@ -1482,9 +1618,9 @@ class CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe(Model):
     bundle_id: str | None = None
     """Identifier of the content of the transport cargo place."""
 
-    cargoes: (
-        list[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] | None
-    ) = None
+    cargoes: AnswerList[CargoesSuppliesGetV1ResponseSuppliesCargoeCargoesWithoutTransportCargoe] = (
+        field(default_factory=list)
+    )
     """Cargo places on the transport cargo place."""
 
     transport_cargo_id: int | None = None
@@ -1493,11 +1629,17 @@ class CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoe(Model):
     type: CargoesSuppliesGetV1ResponseSuppliesCargoeTransportCargoeType | None = None
     """Transport cargo place type: `PALLET` a pallet (the only type so far)."""
 
+    def __post_init__(self) -> None:
+        if self.cargoes is None:
+            self.cargoes = []
+
 
 class CargoesTransportActivateStatusV1Response(Model):
     """The state of switching transport cargo places on or off."""
 
-    error_reasons: list[CargoesTransportActivateStatusV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesTransportActivateStatusV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the change failed: `OPERATION_NOT_FOUND` no operation with this identifier;
     `SUPPLY_IS_FINALIZED`, `CAN_NOT_EDIT_TAG` the supply can no longer be changed; `UNDEFINED`
     an unknown error.
@@ -1507,6 +1649,10 @@ class CargoesTransportActivateStatusV1Response(Model):
     """State of the change: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed (see
     `error_reasons`).
     """
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class CargoesTransportActivateV1Request(RequestModel):
@@ -1522,7 +1668,9 @@ class CargoesTransportActivateV1Request(RequestModel):
 class CargoesTransportBindStatusV1Response(Model):
     """The state of binding cargo places to transport cargo places."""
 
-    error_reasons: list[CargoesTransportBindStatusV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesTransportBindStatusV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why cargo places could not be bound or unbound: `OPERATION_NOT_FOUND` no operation with this
     identifier; `OPERATION_FAILED` the operation ended with an error; `SUPPLY_NOT_FOUND` the
     supply was not found; `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another seller
@@ -1539,6 +1687,10 @@ class CargoesTransportBindStatusV1Response(Model):
     """State of the change: `SUCCESS` done; `IN_PROGRESS` still under way; `FAILED` it failed (see
     `error_reasons`).
     """
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class CargoesTransportBindV1Request(RequestModel):
@@ -1577,7 +1729,9 @@ class CargoesTransportBindV1RequestTransportCargoBind(RequestModel):
 class CargoesTransportBindV1Response(Model):
     """The start of binding cargo places."""
 
-    error_reasons: list[CargoesTransportBindV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesTransportBindV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why cargo places could not be bound or unbound: `OPERATION_NOT_FOUND` no operation with this
     identifier; `OPERATION_FAILED` the operation ended with an error; `SUPPLY_NOT_FOUND` the
     supply was not found; `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another seller
@@ -1593,11 +1747,17 @@ class CargoesTransportBindV1Response(Model):
     operation_id: str | None = None
     """Identifier of the operation; pass it to /v1/cargoes/transport/bind/status."""
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class CargoesTransportCreateStatusV1Response(Model):
     """The state of creating transport cargo places."""
 
-    error_reasons: list[CargoesTransportCreateStatusV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesTransportCreateStatusV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why transport cargo places could not be created: `SUPPLY_NOT_FOUND` the supply was not
     found; `WAREHOUSE_LIMITS_EXCEED` the warehouse limits are exceeded;
     `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal entity;
@@ -1618,14 +1778,22 @@ class CargoesTransportCreateStatusV1Response(Model):
     (see `error_reasons`).
     """
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class CargoesTransportCreateStatusV1ResponseResult(Model):
     """The transport cargo places that were created."""
 
-    transport_cargoes: list[CargoesTransportCreateStatusV1ResponseResultTransportCargoe] | None = (
-        None
+    transport_cargoes: AnswerList[CargoesTransportCreateStatusV1ResponseResultTransportCargoe] = (
+        field(default_factory=list)
     )
     """The new transport cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.transport_cargoes is None:
+            self.transport_cargoes = []
 
 
 class CargoesTransportCreateStatusV1ResponseResultTransportCargoe(Model):
@@ -1661,7 +1829,9 @@ class CargoesTransportCreateV1RequestTransportCargoe(RequestModel):
 class CargoesTransportCreateV1Response(Model):
     """The start of creating transport cargo places."""
 
-    error_reasons: list[CargoesTransportCreateV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesTransportCreateV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why transport cargo places could not be created: `SUPPLY_NOT_FOUND` the supply was not
     found; `WAREHOUSE_LIMITS_EXCEED` the warehouse limits are exceeded;
     `SUPPLY_DOES_NOT_BELONG_TO_THE_CONTRACTOR` the supply belongs to another legal entity;
@@ -1676,3 +1846,7 @@ class CargoesTransportCreateV1Response(Model):
 
     operation_id: str | None = None
     """Identifier of the operation; pass it to /v1/cargoes/transport/create/status."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ozon_async._models import Model, RequestModel
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     CargoesLabelErrorsErrorReasonsItem = (
@@ -60,7 +62,7 @@ class CargoesLabelCreateV1Response(Model):
 class CargoesLabelErrors(Model):
     """Errors of a cargo place label operation."""
 
-    error_reasons: list[CargoesLabelErrorsErrorReasonsItem] | None = None
+    error_reasons: AnswerList[CargoesLabelErrorsErrorReasonsItem] = field(default_factory=list)
     """Error reasons:
     - `INVALID_STATE`: the supply is in a state that does not allow labels;
     - `OPERATION_NOT_FOUND`: no operation with this identifier;
@@ -71,6 +73,10 @@ class CargoesLabelErrors(Model):
     - `SUPPLY_IS_EMPTY`: the supply has no cargo places;
     - `CARGOES_NOT_FOUND`: the cargo places were not found.
     """
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class CargoesLabelGetV1Response(Model):

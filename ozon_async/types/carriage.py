@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     CarriageError,
 )
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     CarriageEttnStatusV1ResponseStatus = (
         Literal["NOT_UPLOADED", "PROCESSING", "SUCCESS", "FAILED"] | str
     )
+    CarriageGetV1ResponseStatus = Literal["received", "closed", "sended", "cancelled"] | str
 else:
     CarriageContainerCreateV1RequestCargoType = Literal["box", "pallet"]
     CarriageContainerCreateV1RequestSortType = Literal["sort", "non-sort"]
@@ -55,6 +56,7 @@ else:
     ]
     CarriageContainerListV1RequestSortDir = Literal["ASC", "DESC"]
     CarriageEttnStatusV1ResponseStatus = str
+    CarriageGetV1ResponseStatus = str
 # CarriageContainerCreateV1RequestCargoType: Cargo place type: `box` a box; `pallet` a pallet.
 # CarriageContainerCreateV1RequestSortType: Sort type: `sort` sortable; `non-sort` non-sortable.
 # CarriageContainerListV1RequestFilterCargoType: Cargo place type: `box` a box; `pallet` a
@@ -64,6 +66,8 @@ else:
 # CarriageContainerListV1RequestSortDir: Sort direction: `ASC` ascending; `DESC` descending.
 # CarriageEttnStatusV1ResponseStatus: Check status: `NOT_UPLOADED` not uploaded; `PROCESSING`
 # being checked; `SUCCESS` checked successfully; `FAILED` the check failed.
+# CarriageGetV1ResponseStatus: Carriage status: received - acceptance in progress; closed -
+# completed after acceptance; sended - shipped; cancelled - cancelled.
 
 
 class CarriageActDiscrepancyPdfV1Response(Model):
@@ -130,8 +134,12 @@ class CarriageContainerCreateV1Request(RequestModel):
 class CarriageContainerCreateV1Response(Model):
     """Identifiers of newly created cargo places."""
 
-    container_ids: list[int] | None = None
+    container_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of the created cargo places."""
+
+    def __post_init__(self) -> None:
+        if self.container_ids is None:
+            self.container_ids = []
 
 
 class CarriageContainerErrorContainer(Model):
@@ -174,7 +182,7 @@ class CarriageContainerGetV1Request(RequestModel):
 class CarriageContainerGetV1Response(Model):
     """Details of a cargo place and the postings it holds."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the cargo place: `approve` confirm the contents;
     `get_label_container` get the label; `delete` delete the cargo place;
     `place_box_into_pallet` put a box onto a pallet; `remove_box_from_pallet` take a box off a
@@ -201,10 +209,10 @@ class CarriageContainerGetV1Response(Model):
     parent_container_id: int | None = None
     """Identifier of the parent cargo place (the pallet this box is on)."""
 
-    postings: list[CarriageContainerGetV1ResponsePosting] | None = None
+    postings: AnswerList[CarriageContainerGetV1ResponsePosting] = field(default_factory=list)
     """Postings in the cargo place."""
 
-    related_container_ids: list[int] | None = None
+    related_container_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of the child cargo places (the boxes on this pallet)."""
 
     sort_type: str | None = None
@@ -227,11 +235,19 @@ class CarriageContainerGetV1Response(Model):
     weight: float | None = None
     """Total weight of the postings in the cargo place, in kilograms."""
 
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.postings is None:
+            self.postings = []
+        if self.related_container_ids is None:
+            self.related_container_ids = []
+
 
 class CarriageContainerGetV1ResponsePosting(Model):
     """A posting held in a cargo place."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting."""
 
     in_process_at: datetime | None = None
@@ -240,7 +256,7 @@ class CarriageContainerGetV1ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[CarriageContainerGetV1ResponsePostingProduct] | None = None
+    products: AnswerList[CarriageContainerGetV1ResponsePostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
     sort_type: str | None = None
@@ -248,6 +264,12 @@ class CarriageContainerGetV1ResponsePosting(Model):
 
     weight: float | None = None
     """Weight of the posting, in kilograms."""
+
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.products is None:
+            self.products = []
 
 
 class CarriageContainerGetV1ResponsePostingProduct(Model):
@@ -291,8 +313,12 @@ class CarriageContainerLabelGetV1Response(Model):
     content: CarriageContainerResponse2 | None = None
     """The generated label file."""
 
-    error_containers: list[CarriageContainerErrorContainer] | None = None
+    error_containers: AnswerList[CarriageContainerErrorContainer] = field(default_factory=list)
     """Cargo places for which no label could be generated, with the reason."""
+
+    def __post_init__(self) -> None:
+        if self.error_containers is None:
+            self.error_containers = []
 
 
 class CarriageContainerListV1Request(RequestModel):
@@ -346,7 +372,7 @@ class CarriageContainerListV1RequestFilter(RequestModel):
 class CarriageContainerListV1Response(Model):
     """A page of cargo places."""
 
-    containers: list[CarriageContainerListV1ResponseContainer] | None = None
+    containers: AnswerList[CarriageContainerListV1ResponseContainer] = field(default_factory=list)
     """Cargo places on this page."""
 
     cursor: str | None = None
@@ -354,11 +380,15 @@ class CarriageContainerListV1Response(Model):
     data.
     """
 
+    def __post_init__(self) -> None:
+        if self.containers is None:
+            self.containers = []
+
 
 class CarriageContainerListV1ResponseContainer(Model):
     """A cargo place in the list."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the cargo place: `approve` confirm the contents;
     `get_label_container` get the label; `delete` delete the cargo place;
     `place_box_into_pallet` put a box onto a pallet; `remove_box_from_pallet` take a box off a
@@ -382,7 +412,7 @@ class CarriageContainerListV1ResponseContainer(Model):
     created_at: datetime | None = None
     """Date and time the cargo place was created, in UTC."""
 
-    related_containers: list[str] | None = None
+    related_containers: AnswerList[str] = field(default_factory=list)
     """Child cargo places (the boxes on this pallet)."""
 
     sort_type: str | None = None
@@ -404,6 +434,12 @@ class CarriageContainerListV1ResponseContainer(Model):
 
     weight: float | None = None
     """Total weight of the postings in the cargo place, in kilograms."""
+
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.related_containers is None:
+            self.related_containers = []
 
 
 class CarriageContainerRemovePostingsV1Request(RequestModel):
@@ -436,11 +472,15 @@ class CarriageContainerRequest2(RequestModel):
 class CarriageContainerResponse(Model):
     """Result of starting a cargo place task: the task identifier and errors by cargo place."""
 
-    error_containers: list[CarriageContainerErrorContainer] | None = None
+    error_containers: AnswerList[CarriageContainerErrorContainer] = field(default_factory=list)
     """Cargo places that could not be processed, with the reason."""
 
     task_id: int | None = None
     """Identifier of the task; track it with /v1/carriage/container/task/info."""
+
+    def __post_init__(self) -> None:
+        if self.error_containers is None:
+            self.error_containers = []
 
 
 class CarriageContainerResponse2(Model):
@@ -461,11 +501,15 @@ class CarriageContainerResponse3(Model):
     by posting.
     """
 
-    error_postings: list[CarriageContainerErrorPosting] | None = None
+    error_postings: AnswerList[CarriageContainerErrorPosting] = field(default_factory=list)
     """Postings that could not be processed, with the reason."""
 
     task_id: int | None = None
     """Identifier of the task; track it with /v1/carriage/container/task/info."""
+
+    def __post_init__(self) -> None:
+        if self.error_postings is None:
+            self.error_postings = []
 
 
 class CarriageContainerStatusGetV1Request(RequestModel):
@@ -478,8 +522,14 @@ class CarriageContainerStatusGetV1Request(RequestModel):
 class CarriageContainerStatusGetV1Response(Model):
     """Status of each requested cargo place."""
 
-    containers: list[CarriageContainerStatusGetV1ResponseContainer] | None = None
+    containers: AnswerList[CarriageContainerStatusGetV1ResponseContainer] = field(
+        default_factory=list
+    )
     """Cargo places with their status."""
+
+    def __post_init__(self) -> None:
+        if self.containers is None:
+            self.containers = []
 
 
 class CarriageContainerStatusGetV1ResponseContainer(Model):
@@ -548,8 +598,12 @@ class CarriageDeliveryListV1Request(RequestModel):
 class CarriageDeliveryListV1Response(Model):
     """Delivery methods with their carriages."""
 
-    result: list[CarriageDeliveryListV1ResponseResult] | None = None
+    result: AnswerList[CarriageDeliveryListV1ResponseResult] = field(default_factory=list)
     """Delivery methods with their carriages for the requested departure date."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class CarriageDeliveryListV1ResponseResult(Model):
@@ -567,7 +621,9 @@ class CarriageDeliveryListV1ResponseResult(Model):
     carriage_quantum_count: int | None = None
     """Number of quanta in the carriage."""
 
-    carriages: list[CarriageDeliveryListV1ResponseResultCarriage] | None = None
+    carriages: AnswerList[CarriageDeliveryListV1ResponseResultCarriage] = field(
+        default_factory=list
+    )
     """Carriages of this delivery method."""
 
     cut_in: datetime | None = None
@@ -597,7 +653,7 @@ class CarriageDeliveryListV1ResponseResult(Model):
     dropoff_point_type: str | None = None
     """Way of handing over the shipment (drop-off point type)."""
 
-    errors: list[CarriageError] | None = None
+    errors: AnswerList[CarriageError] = field(default_factory=list)
     """Errors that occurred while processing the request."""
 
     first_mile_changing: bool | None = None
@@ -669,6 +725,12 @@ class CarriageDeliveryListV1ResponseResult(Model):
     warehouse_name: str | None = None
     """Warehouse name."""
 
+    def __post_init__(self) -> None:
+        if self.carriages is None:
+            self.carriages = []
+        if self.errors is None:
+            self.errors = []
+
 
 class CarriageDeliveryListV1ResponseResultCarriage(Model):
     """A carriage of a delivery method for the requested departure date."""
@@ -722,8 +784,12 @@ class CarriageDeliveryListV2Response(Model):
     has_next: bool | None = None
     """true if not all delivery methods were returned and another page exists."""
 
-    methods: list[CarriageDeliveryListV2ResponseMethod] | None = None
+    methods: AnswerList[CarriageDeliveryListV2ResponseMethod] = field(default_factory=list)
     """Delivery methods with their carriages."""
+
+    def __post_init__(self) -> None:
+        if self.methods is None:
+            self.methods = []
 
 
 class CarriageDeliveryListV2ResponseMethod(Model):
@@ -732,7 +798,9 @@ class CarriageDeliveryListV2ResponseMethod(Model):
     carriage_postings_count: int | None = None
     """Number of postings in all carriages of the method."""
 
-    carriages: list[CarriageDeliveryListV2ResponseMethodCarriage] | None = None
+    carriages: AnswerList[CarriageDeliveryListV2ResponseMethodCarriage] = field(
+        default_factory=list
+    )
     """Carriages of this delivery method."""
 
     cut_in: str | None = None
@@ -765,7 +833,7 @@ class CarriageDeliveryListV2ResponseMethod(Model):
     dropoff_point_type: str | None = None
     """Way of handing over the shipment (drop-off point type)."""
 
-    errors: list[CarriageError] | None = None
+    errors: AnswerList[CarriageError] = field(default_factory=list)
     """Errors that occurred while processing the request for this method."""
 
     first_mile_changing: bool | None = None
@@ -825,6 +893,12 @@ class CarriageDeliveryListV2ResponseMethod(Model):
     warehouse_name: str | None = None
     """Warehouse name."""
 
+    def __post_init__(self) -> None:
+        if self.carriages is None:
+            self.carriages = []
+        if self.errors is None:
+            self.errors = []
+
 
 class CarriageDeliveryListV2ResponseMethodCarriage(Model):
     """A carriage of a delivery method for the requested departure date."""
@@ -832,7 +906,7 @@ class CarriageDeliveryListV2ResponseMethodCarriage(Model):
     all_blr_traceable: bool | None = None
     """true if the carriage has products that need extra documents when shipped to Belarus."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the carriage."""
 
     carriage_volume: float | None = None
@@ -853,6 +927,10 @@ class CarriageDeliveryListV2ResponseMethodCarriage(Model):
     status: str | None = None
     """Carriage status for the requested delivery method and date."""
 
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+
 
 class CarriageDeliveryListV2ResponseMethodCarriagePickupFee(Model):
     """Cost of a pick-up carriage collected by an Ozon courier."""
@@ -867,13 +945,17 @@ class CarriageDeliveryListV2ResponseMethodCarriagePickupFee(Model):
 class CarriageEttnStatusV1Response(Model):
     """Check status of the electronic consignment note of a traceable carriage."""
 
-    errors: list[str] | None = None
+    errors: AnswerList[str] = field(default_factory=list)
     """Errors found when checking the electronic consignment note."""
 
     status: CarriageEttnStatusV1ResponseStatus | None = None
     """Check status: `NOT_UPLOADED` not uploaded; `PROCESSING` being checked; `SUCCESS` checked
     successfully; `FAILED` the check failed.
     """
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class CarriageGetV1Response(Model):
@@ -891,10 +973,10 @@ class CarriageGetV1Response(Model):
     is_econom: bool | None = None
     """true if the carriage holds Super Economy products."""
 
-    arrival_pass_ids: list[int] | None = None
+    arrival_pass_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of arrival passes issued for the carriage."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the carriage: get_shipping_list - get the shipping list;
     get_act_of_acceptance - get the acceptance and transfer certificate; get_waybill - get the
     waybill as PDF; set_arrival_passes - issue arrival passes.
@@ -942,7 +1024,7 @@ class CarriageGetV1Response(Model):
     retry_count: int | None = None
     """Number of repeated attempts to create the carriage."""
 
-    status: str | None = None
+    status: CarriageGetV1ResponseStatus | None = None
     """Carriage status: received - acceptance in progress; closed - completed after acceptance;
     sended - shipped; cancelled - cancelled.
     """
@@ -955,6 +1037,12 @@ class CarriageGetV1Response(Model):
 
     warehouse_id: int | None = None
     """Warehouse identifier."""
+
+    def __post_init__(self) -> None:
+        if self.arrival_pass_ids is None:
+            self.arrival_pass_ids = []
+        if self.available_actions is None:
+            self.available_actions = []
 
 
 class CarriageGetV1ResponseCancelAvailability(Model):

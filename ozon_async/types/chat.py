@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     ChatHistoryV2RequestDirection = Literal["Forward", "Backward"]
@@ -82,8 +82,12 @@ class ChatHistoryV2Response(Model):
     has_next: bool | None = None
     """true if not all messages were returned and more can be requested."""
 
-    messages: list[ChatHistoryV2ResponseMessage] | None = None
+    messages: AnswerList[ChatHistoryV2ResponseMessage] = field(default_factory=list)
     """Messages, ordered according to the direction parameter of the request."""
+
+    def __post_init__(self) -> None:
+        if self.messages is None:
+            self.messages = []
 
 
 class ChatHistoryV2ResponseMessage(Model):
@@ -92,7 +96,7 @@ class ChatHistoryV2ResponseMessage(Model):
     created_at: datetime | None = None
     """Date and time the message was created."""
 
-    data: list[str] | None = None
+    data: AnswerList[str] = field(default_factory=list)
     """Message content, in Markdown format."""
 
     is_read: bool | None = None
@@ -106,6 +110,10 @@ class ChatHistoryV2ResponseMessage(Model):
 
     message_id_: int | None = field(default=None, name="message_id")
     """Message identifier, as sent in real responses. JSON name: ``message_id``."""
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
 
 
 class ChatHistoryV3Request(RequestModel):
@@ -146,8 +154,12 @@ class ChatHistoryV3Response(Model):
     message received.
     """
 
-    messages: list[ChatHistoryV3ResponseMessage] | None = None
+    messages: AnswerList[ChatHistoryV3ResponseMessage] = field(default_factory=list)
     """Messages ordered according to the direction parameter of the request."""
+
+    def __post_init__(self) -> None:
+        if self.messages is None:
+            self.messages = []
 
 
 class ChatHistoryV3ResponseMessage(Model):
@@ -159,7 +171,7 @@ class ChatHistoryV3ResponseMessage(Model):
     created_at: datetime | None = None
     """Date and time the message was created."""
 
-    data: list[str] | None = None
+    data: AnswerList[str] = field(default_factory=list)
     """Message content in Markdown, one string per part."""
 
     is_image: bool | None = None
@@ -181,6 +193,10 @@ class ChatHistoryV3ResponseMessage(Model):
     """The message identifier in the camelCase spelling of Ozon's Chinese reference; carries the
     same value as `message_id` when present. JSON name: ``messageId``.
     """
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
 
 
 class ChatHistoryV3ResponseMessageContext(Model):
@@ -221,7 +237,7 @@ class ChatListV2Request(RequestModel):
 class ChatListV2Response(Model):
     """The chat list (version 2)."""
 
-    chats: list[ChatListV2ResponseChat] | None = None
+    chats: AnswerList[ChatListV2ResponseChat] = field(default_factory=list)
     """Chats with their unread counters."""
 
     total_chats_count: int | None = None
@@ -229,6 +245,10 @@ class ChatListV2Response(Model):
 
     total_unread_count: int | None = None
     """Total number of unread messages."""
+
+    def __post_init__(self) -> None:
+        if self.chats is None:
+            self.chats = []
 
 
 class ChatListV2ResponseChat(Model):
@@ -292,7 +312,7 @@ class ChatListV3Request(RequestModel):
 class ChatListV3Response(Model):
     """A page of chats."""
 
-    chats: list[ChatListV3ResponseChat] | None = None
+    chats: AnswerList[ChatListV3ResponseChat] = field(default_factory=list)
     """Chats with their unread counters."""
 
     total_unread_count: int | None = None
@@ -305,6 +325,10 @@ class ChatListV3Response(Model):
     """true if not all chats were returned: repeat the request with the new cursor; false if the
     answer contains all chats matching the filter. May arrive as the string "true" or "false".
     """
+
+    def __post_init__(self) -> None:
+        if self.chats is None:
+            self.chats = []
 
 
 class ChatListV3ResponseChat(Model):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ozon_async._models import Model, RequestModel
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     ClusterListV1RequestClusterType = Literal["CLUSTER_TYPE_OZON", "CLUSTER_TYPE_CIS"]
@@ -56,8 +58,12 @@ class ClusterListV1Request(RequestModel):
 class ClusterListV1Response(Model):
     """List of clusters with their warehouses."""
 
-    clusters: list[ClusterListV1ResponseCluster] | None = None
+    clusters: AnswerList[ClusterListV1ResponseCluster] = field(default_factory=list)
     """Clusters matching the request."""
+
+    def __post_init__(self) -> None:
+        if self.clusters is None:
+            self.clusters = []
 
 
 class ClusterListV1ResponseCluster(Model):
@@ -66,7 +72,9 @@ class ClusterListV1ResponseCluster(Model):
     id: int | None = None
     """Cluster identifier."""
 
-    logistic_clusters: list[ClusterListV1ResponseClusterLogisticCluster] | None = None
+    logistic_clusters: AnswerList[ClusterListV1ResponseClusterLogisticCluster] = field(
+        default_factory=list
+    )
     """Warehouses of the cluster, grouped by logistic cluster."""
 
     macrolocal_cluster_id: int | None = None
@@ -83,12 +91,22 @@ class ClusterListV1ResponseCluster(Model):
     - `CLUSTER_TYPE_CIS`: cluster in a CIS country.
     """
 
+    def __post_init__(self) -> None:
+        if self.logistic_clusters is None:
+            self.logistic_clusters = []
+
 
 class ClusterListV1ResponseClusterLogisticCluster(Model):
     """A group of warehouses inside a cluster."""
 
-    warehouses: list[ClusterListV1ResponseClusterLogisticClusterWarehouse] | None = None
+    warehouses: AnswerList[ClusterListV1ResponseClusterLogisticClusterWarehouse] = field(
+        default_factory=list
+    )
     """Warehouses in this group."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class ClusterListV1ResponseClusterLogisticClusterWarehouse(Model):
@@ -114,8 +132,12 @@ class ClusterListV1ResponseClusterLogisticClusterWarehouse(Model):
 class ClusterListV2Response(Model):
     """List of macrolocal clusters."""
 
-    result: list[ClusterListV2ResponseResult] | None = None
+    result: AnswerList[ClusterListV2ResponseResult] = field(default_factory=list)
     """Macrolocal clusters."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ClusterListV2ResponseResult(Model):
@@ -131,11 +153,17 @@ class ClusterListV2ResponseResult(Model):
 class ClusterListV2ResponseResultData(Model):
     """Details of a macrolocal cluster."""
 
-    fulfillments: list[ClusterListV2ResponseResultDataFulfillment] | None = None
+    fulfillments: AnswerList[ClusterListV2ResponseResultDataFulfillment] = field(
+        default_factory=list
+    )
     """Ozon warehouses in the cluster."""
 
     macrolocal_cluster: ClusterListV2ResponseResultDataMacrolocalCluster | None = None
     """Name and country of the cluster."""
+
+    def __post_init__(self) -> None:
+        if self.fulfillments is None:
+            self.fulfillments = []
 
 
 class ClusterListV2ResponseResultDataFulfillment(Model):

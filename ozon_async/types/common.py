@@ -8,20 +8,26 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from msgspec import field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
+    CancelReasonTypeId = Literal["buyer", "seller"] | str
+    CarriageErrorStatus = Literal["warning", "critical"] | str
     Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
     SortDirection = Literal["ASC", "DESC"]
 else:
+    CancelReasonTypeId = str
+    CarriageErrorStatus = str
     Language = Literal["DEFAULT", "RU", "EN", "TR", "ZH_HANS"]
     SortDirection = Literal["ASC", "DESC"]
+# CancelReasonTypeId: Who initiates the cancellation: buyer - the customer, seller - the seller.
+# CarriageErrorStatus: Error severity: warning - a warning; critical - a critical error.
 # Language: Language of the answer: EN - English, RU - Russian, TR - Turkish, ZH_HANS -
 # Simplified Chinese; DEFAULT (the default) means Russian.
 # SortDirection: Sort direction: ASC for ascending, DESC for descending.
 
 
-class AnalyticsDataResponseResultDataDimension(Model):
+class AnalyticsDimension(Model):
     """The value of one grouping dimension in an analytics row."""
 
     id: str | None = None
@@ -36,8 +42,12 @@ class AnalyticsDataResponseResultDataDimension(Model):
 class ArrivalPassCreateResponse(Model):
     """The identifiers of the arrival passes that were created."""
 
-    arrival_pass_ids: list[int] | None = None
+    arrival_pass_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of the created passes."""
+
+    def __post_init__(self) -> None:
+        if self.arrival_pass_ids is None:
+            self.arrival_pass_ids = []
 
 
 class BoolResultResponse(Model):
@@ -47,13 +57,62 @@ class BoolResultResponse(Model):
     """true if the request was processed successfully."""
 
 
-class CancelReasonListByOrderRequest(RequestModel):
-    """Request that identifies an order by its number; used to list cancellation reasons for the
-    order and to check or follow its cancellation.
+class CancelReason(Model):
+    """A cancellation reason that can be used for postings."""
+
+    id: int | None = None
+    """Cancellation reason identifier."""
+
+    is_available_for_cancellation: bool | None = None
+    """true if this reason can be used to cancel a posting."""
+
+    title: str | None = None
+    """Reason name."""
+
+    type_id: CancelReasonTypeId | None = None
+    """Who initiates the cancellation: buyer - the customer, seller - the seller."""
+
+
+class CancelReasonsResponse(Model):
+    """List of cancellation reasons available for postings or orders."""
+
+    reasons: AnswerList[IdNamePair] = field(default_factory=list)
+    """Cancellation reasons as identifier and name pairs."""
+
+    result: AnswerList[CancelReason] = field(default_factory=list)
+    """Cancellation reasons with their type and whether each can be used to cancel a posting;
+    Ozon's example shows this list although its schema omits it.
     """
 
-    order_number: str
+    def __post_init__(self) -> None:
+        if self.reasons is None:
+            self.reasons = []
+        if self.result is None:
+            self.result = []
+
+
+class CancellationResponse(Model):
+    """Answer to a request to cancel an order or a posting."""
+
+    message: str | None = None
+    """Message text about the result of the cancellation request."""
+
+
+class CancellationStatus(Model):
+    """Cancellation status of an order and the postings it covers."""
+
+    order_number: str | None = None
     """Order number."""
+
+    posting_number: AnswerList[str] = field(default_factory=list)
+    """Numbers of the postings in the order that the cancellation covers."""
+
+    state: str | None = None
+    """Current state of the cancellation of the order or posting."""
+
+    def __post_init__(self) -> None:
+        if self.posting_number is None:
+            self.posting_number = []
 
 
 class CarriageError(Model):
@@ -67,7 +126,7 @@ class CarriageError(Model):
     code: str | None = None
     """Error code."""
 
-    status: str | None = None
+    status: CarriageErrorStatus | None = None
     """Error severity: warning - a warning; critical - a critical error."""
 
     description: str | None = None
@@ -96,6 +155,28 @@ class DateRange(RequestModel):
     """Last day of the period."""
 
 
+class DateTimeInterval(Model):
+    """A period with a start and an end date-time, for example the dates to which a delivery can be
+    moved or a holiday period of a pickup point.
+    """
+
+    begin: datetime | None = None
+    """Start of the period, date and time as `YYYY-MM-DDTHH:mm:ss.sssZ`."""
+
+    end: datetime | None = None
+    """End of the period, date and time as `YYYY-MM-DDTHH:mm:ss.sssZ`."""
+
+
+class DateTimeRange(RequestModel):
+    """A period between two moments (date and time)."""
+
+    from_: datetime = field(name="from")
+    """Start of the period. JSON name: ``from``."""
+
+    to: datetime
+    """End of the period."""
+
+
 class DropOffPointCoordinates(Model):
     """Geographic coordinates of a drop-off point."""
 
@@ -104,6 +185,19 @@ class DropOffPointCoordinates(Model):
 
     longitude: float | None = None
     """Longitude in decimal degrees."""
+
+
+class DropoffWarehouse(Model):
+    """Drop-off point where the supply is handed over to Ozon."""
+
+    address: str | None = None
+    """Address of the drop-off point."""
+
+    name: str | None = None
+    """Name of the drop-off point."""
+
+    warehouse_id: int | None = None
+    """Identifier of the drop-off point (warehouse)."""
 
 
 class Empty(Model):
@@ -141,8 +235,12 @@ class ErrorResponse(Model):
     message: str | None = None
     """A human-readable description of the error."""
 
-    details: list[ErrorDetail] | None = None
+    details: AnswerList[ErrorDetail] = field(default_factory=list)
     """Additional structured information about the error."""
+
+    def __post_init__(self) -> None:
+        if self.details is None:
+            self.details = []
 
 
 class FilterPeriod(RequestModel):
@@ -155,16 +253,6 @@ class FilterPeriod(RequestModel):
 
     to: datetime | None = None
     """End of the period, format YYYY-MM-DDTHH:mm:ss.sssZ, e.g. 2019-11-25T10:43:06.51Z."""
-
-
-class FinanceCashFlowStatementListRequestDate(RequestModel):
-    """Date range for the cash flow statement."""
-
-    from_: datetime = field(name="from")
-    """Start date of the report range. JSON name: ``from``."""
-
-    to: datetime
-    """End date of the report range."""
 
 
 class IdNamePair(Model):
@@ -192,6 +280,42 @@ class IdObject(Model):
     """The identifier."""
 
 
+class IdRequest(RequestModel):
+    """Request that identifies one object by its numeric `id`: a document-generation task
+    (carriage) for the /v2/posting/fbs/act/* and /v2/posting/fbs/digital/act/* calls, or a
+    notification URL for /v1/notification/delete.
+    """
+
+    id: int
+    """For the act and waybill calls, the document-generation task number returned by
+    /v2/posting/fbs/act/create (it is also the carriage identifier); for
+    /v1/notification/delete, the identifier of the notification URL to remove.
+    """
+
+
+class ImportTaskResponse(Model):
+    """Result of a product create or update request."""
+
+    result: ProductImportTask | None = None
+    """The import task; check its status with /v1/product/import/info."""
+
+
+class MoneyAmount(Model):
+    """An amount of money with its currency, as sent in posting lists (amount as a decimal string).
+
+    Note: One schema for what Ozon's reference describes separately (as
+    `FbsUnfulfilledPostingProductPrice`, `FbsUnfulfilledCurrentTariffCharge`,
+    `FbsUnfulfilledNextTariffCharge`, `FbsUnfulfilledNextTariffMinCharge`,
+    `FbsUnfulfilledStepTariffCharge` in the draft): the structures are identical.
+    """
+
+    amount: str | None = None
+    """Price amount in the given currency."""
+
+    currency: str | None = None
+    """Currency code, for example `RUB`."""
+
+
 class MoneyValue(Model):
     """A money amount with its currency."""
 
@@ -212,24 +336,20 @@ class OperationError(Model):
     """Reason for the error."""
 
 
-class OrderCancelResponse(Model):
-    """Answer to a request to cancel an order or a posting."""
+class OperationIdRequest(RequestModel):
+    """Request for the status of a warehouse operation."""
 
-    message: str | None = None
-    """Message text about the result of the cancellation request."""
+    operation_id: str
+    """Operation identifier returned by the method that started it."""
 
 
-class OrderCancelStatusResponse(Model):
-    """Cancellation status of an order and the postings it covers."""
+class OrderNumberRequest(RequestModel):
+    """Request that identifies an order by its number; used to list cancellation reasons for the
+    order and to check or follow its cancellation.
+    """
 
-    order_number: str | None = None
+    order_number: str
     """Order number."""
-
-    posting_number: list[str] | None = None
-    """Numbers of the postings in the order that the cancellation covers."""
-
-    state: str | None = None
-    """Current state of the cancellation of the order or posting."""
 
 
 class PostingBuyerLegalInfo(Model):
@@ -243,85 +363,6 @@ class PostingBuyerLegalInfo(Model):
 
     kpp: str | None = None
     """Tax registration reason code (KPP)."""
-
-
-class PostingFboCancelReasonListResponse(Model):
-    """List of cancellation reasons available for postings or orders."""
-
-    reasons: list[IdNamePair] | None = None
-    """Cancellation reasons as identifier and name pairs."""
-
-    result: list[PostingFbsCancelReasonListResponseResult] | None = None
-    """Cancellation reasons with their type and whether each can be used to cancel a posting;
-    Ozon's example shows this list although its schema omits it.
-    """
-
-
-class PostingFbsActGetPostingsRequest(RequestModel):
-    """Request that identifies one object by its numeric `id`: a document-generation task
-    (carriage) for the /v2/posting/fbs/act/* and /v2/posting/fbs/digital/act/* calls, or a
-    notification URL for /v1/notification/delete.
-    """
-
-    id: int
-    """For the act and waybill calls, the document-generation task number returned by
-    /v2/posting/fbs/act/create (it is also the carriage identifier); for
-    /v1/notification/delete, the identifier of the notification URL to remove.
-    """
-
-
-class PostingFbsCancelReasonListResponseResult(Model):
-    """A cancellation reason that can be used for postings."""
-
-    id: int | None = None
-    """Cancellation reason identifier."""
-
-    is_available_for_cancellation: bool | None = None
-    """true if this reason can be used to cancel a posting."""
-
-    title: str | None = None
-    """Reason name."""
-
-    type_id: str | None = None
-    """Who initiates the cancellation: buyer - the customer, seller - the seller."""
-
-
-class PostingFbsProductCancelRequestItem(RequestModel):
-    """A product to cancel in a posting."""
-
-    quantity: int
-    """Number of units of the product to cancel."""
-
-    sku: int
-    """Product identifier in the Ozon system (SKU)."""
-
-
-class PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval(Model):
-    """A period with a start and an end date-time, for example the dates to which a delivery can be
-    moved or a holiday period of a pickup point.
-    """
-
-    begin: datetime | None = None
-    """Start of the period, date and time as `YYYY-MM-DDTHH:mm:ss.sssZ`."""
-
-    end: datetime | None = None
-    """End of the period, date and time as `YYYY-MM-DDTHH:mm:ss.sssZ`."""
-
-
-class PostingFbsUnfulfilledListResponsePostingProductPrice(Model):
-    """An amount of money with its currency, as sent in posting lists (amount as a decimal string).
-
-    Note: One schema for what Ozon's reference describes separately (as
-    `FbsUnfulfilledPostingProductPrice`, `FbsUnfulfilledCurrentTariffCharge`,
-    `FbsUnfulfilledNextTariffCharge`, `FbsUnfulfilledNextTariffMinCharge`,
-    `FbsUnfulfilledStepTariffCharge` in the draft): the structures are identical.
-    """
-
-    amount: str | None = None
-    """Price amount in the given currency."""
-
-    currency: str | None = None
-    """Currency code, for example `RUB`."""
 
 
 class PostingNumberRequest(RequestModel):
@@ -341,8 +382,12 @@ class PostingNumbersRequest(RequestModel):
 class PostingUpdateResponse(Model):
     """Per-posting results of a status or data change."""
 
-    result: list[PostingUpdateResult] | None = None
+    result: AnswerList[PostingUpdateResult] = field(default_factory=list)
     """Result for each posting."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingUpdateResult(Model):
@@ -409,22 +454,6 @@ class ProductImage(Model):
     """Position of the image on the product card, counting from 0."""
 
 
-class ProductImportInfoRequest(RequestModel):
-    """Request for the state of a background task."""
-
-    task_id: int
-    """Task identifier, as returned by the call that started the task (/v3/product/import and other
-    product creation or update methods, or a label generation method).
-    """
-
-
-class ProductImportResponse(Model):
-    """Result of a product create or update request."""
-
-    result: ProductImportTask | None = None
-    """The import task; check its status with /v1/product/import/info."""
-
-
 class ProductImportTask(Model):
     """Identifier of the asynchronous product creation or update task."""
 
@@ -432,6 +461,19 @@ class ProductImportTask(Model):
     """Product import task number; check the creation or update status with
     /v1/product/import/info.
     """
+
+
+class RatingValueStatus(Model):
+    """Status flags of a rating value relative to its thresholds."""
+
+    danger: bool | None = None
+    """`true` if the value has crossed the threshold at which the account can be blocked."""
+
+    premium: bool | None = None
+    """`true` if the value has reached the threshold required for the Premium programme."""
+
+    warning: bool | None = None
+    """`true` if a warning was issued that the value may cross the blocking threshold."""
 
 
 class ReportCodeResponse(Model):
@@ -451,24 +493,21 @@ class ReportCreateResponse(Model):
     """Report code, when returned at the top level; pass it to /v1/report/info."""
 
 
-class ReportReturnsCreateResponse(Model):
+class ReportStartedResponse(Model):
     """Answer to a request that starts generating a report or document: the code to fetch it by."""
 
     result: ReportCodeResponse | None = None
     """Code of the report being generated; pass it to /v1/report/info to get the file."""
 
 
-class SellerInfoResponseRatingCurrentValueStatus(Model):
-    """Status flags of a rating value relative to its thresholds."""
+class SkuQuantity(RequestModel):
+    """A product to cancel in a posting."""
 
-    danger: bool | None = None
-    """`true` if the value has crossed the threshold at which the account can be blocked."""
+    quantity: int
+    """Number of units of the product to cancel."""
 
-    premium: bool | None = None
-    """`true` if the value has reached the threshold required for the Premium programme."""
-
-    warning: bool | None = None
-    """`true` if a warning was issued that the value may cross the blocking threshold."""
+    sku: int
+    """Product identifier in the Ozon system (SKU)."""
 
 
 class StringResultResponse(Model):
@@ -478,20 +517,14 @@ class StringResultResponse(Model):
     """Result of processing the request, for example success."""
 
 
-class SupplyOrderGetResponseOrderDropoffWarehouse(Model):
-    """Drop-off point where the supply is handed over to Ozon."""
+class SupplyOrderRequest(RequestModel):
+    """Request that identifies one supply order."""
 
-    address: str | None = None
-    """Address of the drop-off point."""
-
-    name: str | None = None
-    """Name of the drop-off point."""
-
-    warehouse_id: int | None = None
-    """Identifier of the drop-off point (warehouse)."""
+    order_id: int
+    """Supply order identifier, from /v3/supply-order/list."""
 
 
-class SupplyOrderGetResponseOrderTimeslotTimeslot(Model):
+class SupplyTimeslot(Model):
     """Supply time interval in the local time of the warehouse."""
 
     from_: datetime | None = field(default=None, name="from")
@@ -501,21 +534,13 @@ class SupplyOrderGetResponseOrderTimeslotTimeslot(Model):
     """End of the interval, local time."""
 
 
-class SupplyOrderRequest(RequestModel):
-    """Request that identifies one supply order."""
+class TaskIdRequest(RequestModel):
+    """Request for the state of a background task."""
 
-    order_id: int
-    """Supply order identifier, from /v3/supply-order/list."""
-
-
-class SupplyOrderTimeslotListResponseTimeslotsInfoTimezone(Model):
-    """The time zone of the warehouse that the times refer to."""
-
-    iana_name: str | None = None
-    """The time zone name in the IANA database, for example `Europe/Moscow`."""
-
-    offset: int | None = None
-    """Offset of the time zone from UTC, in seconds (10800 for UTC+3)."""
+    task_id: int
+    """Task identifier, as returned by the call that started the task (/v3/product/import and other
+    product creation or update methods, or a label generation method).
+    """
 
 
 class WarehouseAddressCoordinates(RequestModel):
@@ -528,7 +553,7 @@ class WarehouseAddressCoordinates(RequestModel):
     """Longitude in decimal degrees."""
 
 
-class WarehouseFbsUpdatePickUpTimeslotListRequest(RequestModel):
+class WarehouseIdRequest(RequestModel):
     """Request for courier pick-up timeslots for an existing FBS warehouse."""
 
     warehouse_id: int
@@ -544,8 +569,11 @@ class WarehouseOperationResponse(Model):
     """Identifier of the started operation; get its status with /v1/warehouse/operation/status."""
 
 
-class WarehouseOperationStatusRequest(RequestModel):
-    """Request for the status of a warehouse operation."""
+class WarehouseTimezone(Model):
+    """The time zone of the warehouse that the times refer to."""
 
-    operation_id: str
-    """Operation identifier returned by the method that started it."""
+    iana_name: str | None = None
+    """The time zone name in the IANA database, for example `Europe/Moscow`."""
+
+    offset: int | None = None
+    """Offset of the time zone from UTC, in seconds (10800 for UTC+3)."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
 )
@@ -114,8 +114,12 @@ class ConditionalCancellationListV2Response(Model):
     following values.
     """
 
-    result: list[ConditionalCancellationListV2ResponseResult] | None = None
+    result: AnswerList[ConditionalCancellationListV2ResponseResult] = field(default_factory=list)
     """Cancellation requests."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ConditionalCancellationListV2ResponseResult(Model):

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
+    DateTimeInterval,
     IdNamePair,
-    PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
-    SupplyOrderGetResponseOrderTimeslotTimeslot,
+    MoneyAmount,
+    SupplyTimeslot,
 )
 
 if TYPE_CHECKING:
@@ -351,8 +351,12 @@ class DeliveryCheckoutV2RequestItem(RequestModel):
 class DeliveryCheckoutV2Response(Model):
     """Delivery options for the cart."""
 
-    splits: list[DeliveryCheckoutV2ResponseSplit] | None = None
+    splits: AnswerList[DeliveryCheckoutV2ResponseSplit] = field(default_factory=list)
     """Shipments the cart is split into, each with its own delivery option."""
+
+    def __post_init__(self) -> None:
+        if self.splits is None:
+            self.splits = []
 
 
 class DeliveryCheckoutV2ResponseSplit(Model):
@@ -368,7 +372,7 @@ class DeliveryCheckoutV2ResponseSplit(Model):
     - `FBS`: from the seller's warehouse.
     """
 
-    items: list[DeliveryCheckoutV2ResponseSplitItem] | None = None
+    items: AnswerList[DeliveryCheckoutV2ResponseSplitItem] = field(default_factory=list)
     """Products in the shipment."""
 
     unavailable_reason: DeliveryCheckoutV2ResponseSplitUnavailableReason | None = None
@@ -441,11 +445,15 @@ class DeliveryCheckoutV2ResponseSplit(Model):
     is not available.
     """
 
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
+
 
 class DeliveryCheckoutV2ResponseSplitCommissions(Model):
     """The delivery cost of one posting of the order, commission included."""
 
-    total: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    total: MoneyAmount | None = None
     """The delivery cost of the posting including Ozon's commission, with its currency."""
 
 
@@ -469,7 +477,9 @@ class DeliveryCheckoutV2ResponseSplitDeliveryMethod(Model):
     name: str | None = None
     """Delivery method name."""
 
-    timeslots: list[DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot] | None = None
+    timeslots: AnswerList[DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot] = field(
+        default_factory=list
+    )
     """Time slots available for this delivery method."""
 
     unavailable_reason: DeliveryCheckoutV2ResponseSplitDeliveryMethodUnavailableReason | None = None
@@ -537,14 +547,18 @@ class DeliveryCheckoutV2ResponseSplitDeliveryMethod(Model):
     warehouse_time_zone_offset: int | None = None
     """Time zone offset of the warehouse, in minutes."""
 
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
+
 
 class DeliveryCheckoutV2ResponseSplitDeliveryMethodTimeslot(Model):
     """A delivery time slot."""
 
-    client_date_range: SupplyOrderGetResponseOrderTimeslotTimeslot | None = None
+    client_date_range: SupplyTimeslot | None = None
     """Time range in which the buyer can receive the order."""
 
-    logistic_date_range: SupplyOrderGetResponseOrderTimeslotTimeslot | None = None
+    logistic_date_range: SupplyTimeslot | None = None
     """Time range in which the order can reach the pickup point; pass it as `logistic_date_range`
     to /v2/order/create.
     """
@@ -609,8 +623,12 @@ class DeliveryMapV1RequestViewportLeftBottom(RequestModel):
 class DeliveryMapV1Response(Model):
     """Pickup point clusters in the map area."""
 
-    clusters: list[DeliveryMapV1ResponseCluster] | None = None
+    clusters: AnswerList[DeliveryMapV1ResponseCluster] = field(default_factory=list)
     """Clusters of pickup points."""
+
+    def __post_init__(self) -> None:
+        if self.clusters is None:
+            self.clusters = []
 
 
 class DeliveryMapV1ResponseCluster(Model):
@@ -622,7 +640,7 @@ class DeliveryMapV1ResponseCluster(Model):
     is_same_building: bool | None = None
     """`true` if all points of the cluster are in the same building."""
 
-    map_point_ids: list[int] | None = None
+    map_point_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of the pickup points on the map; pass them to /v1/delivery/point/info."""
 
     points_count: int | None = None
@@ -630,6 +648,10 @@ class DeliveryMapV1ResponseCluster(Model):
 
     viewport: DeliveryMapV1ResponseClusterViewport | None = None
     """Map area covering the cluster; send it as `viewport` to get the points inside."""
+
+    def __post_init__(self) -> None:
+        if self.map_point_ids is None:
+            self.map_point_ids = []
 
 
 class DeliveryMapV1ResponseClusterViewport(Model):
@@ -654,8 +676,12 @@ class DeliveryPointInfoV1Request(RequestModel):
 class DeliveryPointInfoV1Response(Model):
     """Details of the requested pickup points."""
 
-    points: list[DeliveryPointInfoV1ResponsePoint] | None = None
+    points: AnswerList[DeliveryPointInfoV1ResponsePoint] = field(default_factory=list)
     """Pickup point details."""
+
+    def __post_init__(self) -> None:
+        if self.points is None:
+            self.points = []
 
 
 class DeliveryPointInfoV1ResponsePoint(Model):
@@ -689,13 +715,13 @@ class DeliveryPointInfoV1ResponsePointDeliveryMethod(Model):
     fitting_rooms_count: int | None = None
     """Number of fitting rooms at the point."""
 
-    holidays: list[PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval] | None = None
+    holidays: AnswerList[DateTimeInterval] = field(default_factory=list)
     """Holiday periods of the point."""
 
     holidays_filled: bool | None = None
     """`true` if the holidays of the point are filled in."""
 
-    images: list[str] | None = None
+    images: AnswerList[str] = field(default_factory=list)
     """Links to photos of the point."""
 
     location_id: str | None = None
@@ -707,7 +733,9 @@ class DeliveryPointInfoV1ResponsePointDeliveryMethod(Model):
     name: str | None = None
     """Name of the point."""
 
-    properties: list[DeliveryPointInfoV1ResponsePointDeliveryMethodProperty] | None = None
+    properties: AnswerList[DeliveryPointInfoV1ResponsePointDeliveryMethodProperty] = field(
+        default_factory=list
+    )
     """Properties of the point and whether each is available."""
 
     pvz_rating: int | None = None
@@ -716,8 +744,20 @@ class DeliveryPointInfoV1ResponsePointDeliveryMethod(Model):
     storage_period: int | None = None
     """How long orders are kept at the point; Ozon does not state the unit."""
 
-    working_hours: list[DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour] | None = None
+    working_hours: AnswerList[DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour] = field(
+        default_factory=list
+    )
     """Working hours of the point by date."""
+
+    def __post_init__(self) -> None:
+        if self.holidays is None:
+            self.holidays = []
+        if self.images is None:
+            self.images = []
+        if self.properties is None:
+            self.properties = []
+        if self.working_hours is None:
+            self.working_hours = []
 
 
 class DeliveryPointInfoV1ResponsePointDeliveryMethodAddressDetails(Model):
@@ -752,8 +792,14 @@ class DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHour(Model):
     date: datetime | None = None
     """Date the working hours apply to."""
 
-    periods: list[DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod] | None = None
+    periods: AnswerList[DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod] = field(
+        default_factory=list
+    )
     """Working periods on that date."""
+
+    def __post_init__(self) -> None:
+        if self.periods is None:
+            self.periods = []
 
 
 class DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriod(Model):
@@ -779,8 +825,12 @@ class DeliveryPointInfoV1ResponsePointDeliveryMethodWorkingHourPeriodMax(Model):
 class DeliveryPointListV1Response(Model):
     """All pickup points with their coordinates."""
 
-    points: list[DeliveryPointListV1ResponsePoint] | None = None
+    points: AnswerList[DeliveryPointListV1ResponsePoint] = field(default_factory=list)
     """Pickup points."""
+
+    def __post_init__(self) -> None:
+        if self.points is None:
+            self.points = []
 
 
 class DeliveryPointListV1ResponsePoint(Model):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     DropOffPointCoordinates,
     SortDirection,
@@ -66,8 +66,12 @@ class DeliveryMethodListV1Response(Model):
     offset to get the rest. False if all matching methods are in the answer.
     """
 
-    result: list[DeliveryMethodListV1ResponseResult] | None = None
+    result: AnswerList[DeliveryMethodListV1ResponseResult] = field(default_factory=list)
     """Delivery methods."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class DeliveryMethodListV1ResponseResult(Model):
@@ -153,8 +157,14 @@ class DeliveryMethodListV2Response(Model):
     has_next: bool | None = None
     """True if not all delivery methods were returned; request the next page with cursor."""
 
-    delivery_methods: list[DeliveryMethodListV2ResponseDeliveryMethod] | None = None
+    delivery_methods: AnswerList[DeliveryMethodListV2ResponseDeliveryMethod] = field(
+        default_factory=list
+    )
     """Delivery methods."""
+
+    def __post_init__(self) -> None:
+        if self.delivery_methods is None:
+            self.delivery_methods = []
 
 
 class DeliveryMethodListV2ResponseDeliveryMethod(Model):
@@ -262,8 +272,12 @@ class DeliveryMethodReturnSettingsGetV1ResponseSettingsCourierDetails(Model):
 class DeliveryMethodReturnSettingsGetV1ResponseSettingsTransportCompanyDetails(Model):
     """Settings for returns sent through a transport company."""
 
-    transport_company_names: list[str] | None = None
+    transport_company_names: AnswerList[str] = field(default_factory=list)
     """Names of the transport companies that accept returns."""
 
     zipcode: str | None = None
     """Zip code of the transport company's address for returns."""
+
+    def __post_init__(self) -> None:
+        if self.transport_company_names is None:
+            self.transport_company_names = []

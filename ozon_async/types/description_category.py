@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     Language,
 )
@@ -29,8 +29,12 @@ class DescriptionCategoryAttributeV1Request(RequestModel):
 class DescriptionCategoryAttributeV1Response(Model):
     """The attributes of a description category and product type."""
 
-    result: list[DescriptionCategoryAttributeV1ResponseResult] | None = None
+    result: AnswerList[DescriptionCategoryAttributeV1ResponseResult] = field(default_factory=list)
     """List of attributes."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class DescriptionCategoryAttributeV1ResponseResult(Model):
@@ -124,8 +128,12 @@ class DescriptionCategoryAttributeValuesSearchV1Request(RequestModel):
 class DescriptionCategoryAttributeValuesSearchV1Response(Model):
     """Dictionary values matching the search text."""
 
-    result: list[DescriptionCategoryAttributeValue] | None = None
+    result: AnswerList[DescriptionCategoryAttributeValue] = field(default_factory=list)
     """Matching attribute values."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class DescriptionCategoryAttributeValuesV1Request(RequestModel):
@@ -160,8 +168,12 @@ class DescriptionCategoryAttributeValuesV1Response(Model):
     new last_value_id; false if all values were returned.
     """
 
-    result: list[DescriptionCategoryAttributeValue] | None = None
+    result: AnswerList[DescriptionCategoryAttributeValue] = field(default_factory=list)
     """Attribute values."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class DescriptionCategoryTipsV1Request(RequestModel):
@@ -174,14 +186,18 @@ class DescriptionCategoryTipsV1Request(RequestModel):
 class DescriptionCategoryTipsV1Response(Model):
     """Product type hints."""
 
-    result: list[DescriptionCategoryTipsV1ResponseResult] | None = None
+    result: AnswerList[DescriptionCategoryTipsV1ResponseResult] = field(default_factory=list)
     """Hints, one entry per product type."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class DescriptionCategoryTipsV1ResponseResult(Model):
     """Hint for one product type."""
 
-    images_url: list[str] | None = None
+    images_url: AnswerList[str] = field(default_factory=list)
     """Links to pictures of similar products."""
 
     info_url: str | None = None
@@ -189,6 +205,10 @@ class DescriptionCategoryTipsV1ResponseResult(Model):
 
     type_id: int | None = None
     """Product type identifier the hint belongs to."""
+
+    def __post_init__(self) -> None:
+        if self.images_url is None:
+            self.images_url = []
 
 
 class DescriptionCategoryTreeV1Request(RequestModel):
@@ -201,8 +221,12 @@ class DescriptionCategoryTreeV1Request(RequestModel):
 class DescriptionCategoryTreeV1Response(Model):
     """The tree of categories and product types."""
 
-    result: list[DescriptionCategoryTreeV1ResponseResult] | None = None
+    result: AnswerList[DescriptionCategoryTreeV1ResponseResult] = field(default_factory=list)
     """Top-level categories."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class DescriptionCategoryTreeV1ResponseResult(Model):
@@ -216,7 +240,7 @@ class DescriptionCategoryTreeV1ResponseResult(Model):
     category_name: str | None = None
     """Category name; set for category nodes."""
 
-    children: list[DescriptionCategoryTreeV1ResponseResult] | None = None
+    children: AnswerList[DescriptionCategoryTreeV1ResponseResult] = field(default_factory=list)
     """Child nodes (subcategories or product types)."""
 
     disabled: bool | None = None
@@ -227,3 +251,7 @@ class DescriptionCategoryTreeV1ResponseResult(Model):
 
     type_name: str | None = None
     """Product type name; set for product type nodes."""
+
+    def __post_init__(self) -> None:
+        if self.children is None:
+            self.children = []

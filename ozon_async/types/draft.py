@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
-    PostingFbsProductCancelRequestItem,
-    SupplyOrderGetResponseOrderDropoffWarehouse,
+    DropoffWarehouse,
+    SkuQuantity,
 )
 
 if TYPE_CHECKING:
@@ -33,6 +33,22 @@ if TYPE_CHECKING:
             "WAREHOUSE_SCORING_STATUS_FULL_AVAILABLE",
             "WAREHOUSE_SCORING_STATUS_PARTIAL_AVAILABLE",
             "WAREHOUSE_SCORING_STATUS_NOT_AVAILABLE",
+        ]
+        | str
+    )
+    DraftCreateInfoV1ResponseErrorErrorMessage = (
+        Literal[
+            "vdc_is_not_supported",
+            "drop_off_point_warehouse_is_required",
+            "empty_items_list",
+            "items_count_more_than_max",
+            "invalid_shipment_type",
+            "unknown_cluster_ids",
+            "items_validation",
+            "drop_off_point_does_not_exist",
+            "drop_off_point_has_no_timeslots",
+            "total_volume_in_litres_invalid",
+            "xdock_in_delivery_point_disabled_for_seller",
         ]
         | str
     )
@@ -292,6 +308,7 @@ if TYPE_CHECKING:
 else:
     DraftCreateInfoV1ResponseClusterWarehouseStatusInvalidReason = str
     DraftCreateInfoV1ResponseClusterWarehouseStatusState = str
+    DraftCreateInfoV1ResponseErrorErrorMessage = str
     DraftCreateInfoV1ResponseStatus = str
     DraftCreateInfoV2ResponseClusterSupplyType = str
     DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatusInvalidReason = str
@@ -334,6 +351,16 @@ else:
 # `WAREHOUSE_SCORING_STATUS_FULL_AVAILABLE` - available;
 # `WAREHOUSE_SCORING_STATUS_PARTIAL_AVAILABLE` - partly available;
 # `WAREHOUSE_SCORING_STATUS_NOT_AVAILABLE` - not available.
+# DraftCreateInfoV1ResponseErrorErrorMessage: Error code: `vdc_is_not_supported` - supply
+# through a virtual distribution centre is not supported; `drop_off_point_warehouse_is_required`
+# - `drop_off_point_warehouse_id` is missing; `empty_items_list` - the `items` list is empty;
+# `items_count_more_than_max` - too many SKUs; `invalid_shipment_type` - wrong draft type;
+# `unknown_cluster_ids` - no cluster with such an identifier; `items_validation` - some products
+# failed validation; `drop_off_point_does_not_exist` - no drop-off point with such an
+# identifier; `drop_off_point_has_no_timeslots` - the drop-off point has no free timeslots;
+# `total_volume_in_litres_invalid` - the goods are too large in volume for this point;
+# `xdock_in_delivery_point_disabled_for_seller` - cross-docking through a pickup point is not
+# available to the seller.
 # DraftCreateInfoV1ResponseStatus: Draft creation status: `CALCULATION_STATUS_FAILED` - the
 # draft could not be created; `CALCULATION_STATUS_SUCCESS` - created;
 # `CALCULATION_STATUS_IN_PROGRESS` - being created; `CALCULATION_STATUS_EXPIRED` - the draft has
@@ -417,7 +444,7 @@ else:
 class DraftClusterInfo(RequestModel):
     """A placement cluster of a draft with the products to supply to it."""
 
-    items: Annotated[list[PostingFbsProductCancelRequestItem], Meta(max_length=5000)]
+    items: Annotated[list[SkuQuantity], Meta(max_length=5000)]
     """Products to supply to the cluster, each with its SKU and quantity; at most 5000."""
 
     macrolocal_cluster_id: int
@@ -427,7 +454,7 @@ class DraftClusterInfo(RequestModel):
 class DraftCreateInfoV1Response(Model):
     """State of a draft created with /v1/draft/create."""
 
-    clusters: list[DraftCreateInfoV1ResponseCluster] | None = None
+    clusters: AnswerList[DraftCreateInfoV1ResponseCluster] = field(default_factory=list)
     """Clusters of the draft with their candidate warehouses."""
 
     draft_id: int | None = None
@@ -435,7 +462,7 @@ class DraftCreateInfoV1Response(Model):
     /v1/draft/supply/create.
     """
 
-    errors: list[DraftCreateInfoV1ResponseError] | None = None
+    errors: AnswerList[DraftCreateInfoV1ResponseError] = field(default_factory=list)
     """Errors found while creating the draft."""
 
     status: DraftCreateInfoV1ResponseStatus | None = None
@@ -443,6 +470,12 @@ class DraftCreateInfoV1Response(Model):
     `CALCULATION_STATUS_SUCCESS` - created; `CALCULATION_STATUS_IN_PROGRESS` - being created;
     `CALCULATION_STATUS_EXPIRED` - the draft has expired.
     """
+
+    def __post_init__(self) -> None:
+        if self.clusters is None:
+            self.clusters = []
+        if self.errors is None:
+            self.errors = []
 
 
 class DraftCreateInfoV1ResponseCluster(Model):
@@ -454,14 +487,20 @@ class DraftCreateInfoV1ResponseCluster(Model):
     cluster_name: str | None = None
     """Cluster name."""
 
-    warehouses: list[DraftCreateInfoV1ResponseClusterWarehouse] | None = None
+    warehouses: AnswerList[DraftCreateInfoV1ResponseClusterWarehouse] = field(default_factory=list)
     """Placement warehouses of the cluster."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class DraftCreateInfoV1ResponseClusterWarehouse(Model):
     """A placement warehouse that could take the supply, with its availability and score."""
 
-    bundle_ids: list[DraftCreateInfoV1ResponseClusterWarehouseBundleId] | None = None
+    bundle_ids: AnswerList[DraftCreateInfoV1ResponseClusterWarehouseBundleId] = field(
+        default_factory=list
+    )
     """Product lists (bundles) of the supply for this warehouse."""
 
     restricted_bundle_id: str | None = None
@@ -472,7 +511,7 @@ class DraftCreateInfoV1ResponseClusterWarehouse(Model):
     status: DraftCreateInfoV1ResponseClusterWarehouseStatus | None = None
     """Availability of the warehouse."""
 
-    supply_warehouse: SupplyOrderGetResponseOrderDropoffWarehouse | None = None
+    supply_warehouse: DropoffWarehouse | None = None
     """The warehouse to supply to."""
 
     total_rank: int | None = None
@@ -483,6 +522,10 @@ class DraftCreateInfoV1ResponseClusterWarehouse(Model):
 
     travel_time_days: int | None = None
     """Estimated delivery time, in days."""
+
+    def __post_init__(self) -> None:
+        if self.bundle_ids is None:
+            self.bundle_ids = []
 
 
 class DraftCreateInfoV1ResponseClusterWarehouseBundleId(Model):
@@ -528,7 +571,7 @@ class DraftCreateInfoV1ResponseClusterWarehouseStatus(Model):
 class DraftCreateInfoV1ResponseError(Model):
     """An error found while creating a draft."""
 
-    error_message: str | None = None
+    error_message: DraftCreateInfoV1ResponseErrorErrorMessage | None = None
     """Error code: `vdc_is_not_supported` - supply through a virtual distribution centre is not
     supported; `drop_off_point_warehouse_is_required` - `drop_off_point_warehouse_id` is
     missing; `empty_items_list` - the `items` list is empty; `items_count_more_than_max` - too
@@ -541,17 +584,25 @@ class DraftCreateInfoV1ResponseError(Model):
     available to the seller.
     """
 
-    items_validation: list[DraftCreateInfoV1ResponseErrorItemsValidation] | None = None
+    items_validation: AnswerList[DraftCreateInfoV1ResponseErrorItemsValidation] = field(
+        default_factory=list
+    )
     """Product validation errors."""
 
-    unknown_cluster_ids: list[int] | None = None
+    unknown_cluster_ids: AnswerList[int] = field(default_factory=list)
     """Cluster identifiers that were not recognised."""
+
+    def __post_init__(self) -> None:
+        if self.items_validation is None:
+            self.items_validation = []
+        if self.unknown_cluster_ids is None:
+            self.unknown_cluster_ids = []
 
 
 class DraftCreateInfoV1ResponseErrorItemsValidation(Model):
     """Validation errors of one product."""
 
-    reasons: list[str] | None = None
+    reasons: AnswerList[str] = field(default_factory=list)
     """Why the product was rejected: `ITEM_REJECTION_REASON_OUT_OF_ASSORTMENT` - not in the
     assortment; `ITEM_REJECTION_REASON_INVALID` - invalid product;
     `ITEM_REJECTION_REASON_INCOMPATIBLE_WAREHOUSE` - cannot be stored at the chosen warehouse;
@@ -590,20 +641,30 @@ class DraftCreateInfoV1ResponseErrorItemsValidation(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
+    def __post_init__(self) -> None:
+        if self.reasons is None:
+            self.reasons = []
+
 
 class DraftCreateInfoV2Response(Model):
     """Calculation of a supply request draft: status, errors and warehouses per cluster."""
 
-    clusters: list[DraftCreateInfoV2ResponseCluster] | None = None
+    clusters: AnswerList[DraftCreateInfoV2ResponseCluster] = field(default_factory=list)
     """Clusters of the draft with their placement warehouses."""
 
-    errors: list[DraftCreateInfoV2ResponseError] | None = None
+    errors: AnswerList[DraftCreateInfoV2ResponseError] = field(default_factory=list)
     """Errors found while calculating the draft."""
 
     status: DraftCreateInfoV2ResponseStatus | None = None
     """Draft creation status: `UNSPECIFIED` - not specified; `SUCCESS` - created; `IN_PROGRESS` -
     being created; `FAILED` - could not be created.
     """
+
+    def __post_init__(self) -> None:
+        if self.clusters is None:
+            self.clusters = []
+        if self.errors is None:
+            self.errors = []
 
 
 class DraftCreateInfoV2ResponseCluster(Model):
@@ -620,8 +681,12 @@ class DraftCreateInfoV2ResponseCluster(Model):
     to several clusters.
     """
 
-    warehouses: list[DraftCreateInfoV2ResponseClusterWarehouse] | None = None
+    warehouses: AnswerList[DraftCreateInfoV2ResponseClusterWarehouse] = field(default_factory=list)
     """Placement warehouses of the cluster."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class DraftCreateInfoV2ResponseClusterWarehouse(Model):
@@ -640,10 +705,12 @@ class DraftCreateInfoV2ResponseClusterWarehouse(Model):
     with /v1/supply-order/bundle.
     """
 
-    storage_warehouse: SupplyOrderGetResponseOrderDropoffWarehouse | None = None
+    storage_warehouse: DropoffWarehouse | None = None
     """Storage warehouse, for `DIRECT` supplies."""
 
-    supply_tags: list[DraftCreateInfoV2ResponseClusterWarehouseSupplyTagsItem] | None = None
+    supply_tags: AnswerList[DraftCreateInfoV2ResponseClusterWarehouseSupplyTagsItem] = field(
+        default_factory=list
+    )
     """Tags of the products in the supply: `UNSPECIFIED` - not specified; `TRACEABLE` - subject to
     traceability; `ETTN_REQUIRED` - needs an electronic consignment note (eTTN); `EVSD_REQUIRED`
     - needs Mercury veterinary certification; `MARKING_REQUIRED` - mandatory Chestny ZNAK
@@ -657,6 +724,10 @@ class DraftCreateInfoV2ResponseClusterWarehouse(Model):
 
     total_score: float | None = None
     """Score of the warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.supply_tags is None:
+            self.supply_tags = []
 
 
 class DraftCreateInfoV2ResponseClusterWarehouseAvailabilityStatus(Model):
@@ -701,7 +772,9 @@ class DraftCreateInfoV2ResponseError(Model):
     `UNDEFINED` - unknown error.
     """
 
-    error_reasons: list[DraftCreateInfoV2ResponseErrorErrorReasonsItem] | None = None
+    error_reasons: AnswerList[DraftCreateInfoV2ResponseErrorErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Reasons for the error: `UNSPECIFIED` - not specified; `ALL_ITEMS_COUNT_INVALID` - the
     product list has more than 5000 SKUs; `ALL_ITEMS_VOLUME_INVALID` - the goods exceed 100,000
     litres; `ALL_BUNDLES_EMPTY` - all product lists are empty; `HAS_EMPTY_BUNDLE` - at least one
@@ -712,23 +785,33 @@ class DraftCreateInfoV2ResponseError(Model):
     point. Other values are not explained by Ozon.
     """
 
-    items_validation: list[DraftErrorItemsValidation] | None = None
+    items_validation: AnswerList[DraftErrorItemsValidation] = field(default_factory=list)
     """Product validation errors by cluster."""
 
-    macrolocal_cluster_ids: list[int] | None = None
+    macrolocal_cluster_ids: AnswerList[int] = field(default_factory=list)
     """Placement cluster identifiers the error concerns."""
 
     message: str | None = None
     """Error message."""
 
-    skus: list[int] | None = None
+    skus: AnswerList[int] = field(default_factory=list)
     """Product identifiers in the Ozon system (SKU) the error concerns."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+        if self.items_validation is None:
+            self.items_validation = []
+        if self.macrolocal_cluster_ids is None:
+            self.macrolocal_cluster_ids = []
+        if self.skus is None:
+            self.skus = []
 
 
 class DraftCreateV1Request(RequestModel):
     """Request to create a supply request draft with /v1/draft/create."""
 
-    items: Annotated[list[PostingFbsProductCancelRequestItem], Meta(max_length=5000)]
+    items: Annotated[list[SkuQuantity], Meta(max_length=5000)]
     """Products to supply, each with its SKU and quantity; at most 5000."""
 
     type: DraftCreateV1RequestType
@@ -763,7 +846,7 @@ class DraftCrossdockCreateV1Request(RequestModel):
 class DraftCrossdockCreateV1RequestClusterInfo(RequestModel):
     """The placement cluster of a cross-docking draft with its products."""
 
-    items: Annotated[list[PostingFbsProductCancelRequestItem], Meta(max_length=5000)]
+    items: Annotated[list[SkuQuantity], Meta(max_length=5000)]
     """Products to supply, each with its SKU and quantity; at most 5000."""
 
     macrolocal_cluster_id: int
@@ -831,7 +914,7 @@ class DraftError(Model):
     `UNDEFINED` - unknown error.
     """
 
-    error_reasons: list[DraftErrorErrorReasonsItem] | None = None
+    error_reasons: AnswerList[DraftErrorErrorReasonsItem] = field(default_factory=list)
     """Reasons for the error: `UNSPECIFIED` - not specified; `ALL_ITEMS_COUNT_INVALID` - the
     product list has more than 5000 SKUs; `ALL_ITEMS_VOLUME_INVALID` - the goods exceed 100,000
     litres; `ALL_BUNDLES_EMPTY` - all product lists are empty; `HAS_EMPTY_BUNDLE` - at least one
@@ -841,17 +924,27 @@ class DraftError(Model):
     explained by Ozon.
     """
 
-    items_validation: list[DraftErrorItemsValidation] | None = None
+    items_validation: AnswerList[DraftErrorItemsValidation] = field(default_factory=list)
     """Product validation errors by cluster."""
 
-    macrolocal_cluster_ids: list[int] | None = None
+    macrolocal_cluster_ids: AnswerList[int] = field(default_factory=list)
     """Placement cluster identifiers the error concerns."""
 
     message: str | None = None
     """Error message."""
 
-    skus: list[int] | None = None
+    skus: AnswerList[int] = field(default_factory=list)
     """Product identifiers in the Ozon system (SKU) the error concerns."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+        if self.items_validation is None:
+            self.items_validation = []
+        if self.macrolocal_cluster_ids is None:
+            self.macrolocal_cluster_ids = []
+        if self.skus is None:
+            self.skus = []
 
 
 class DraftErrorItemsValidation(Model):
@@ -860,14 +953,20 @@ class DraftErrorItemsValidation(Model):
     macrolocal_cluster_id: int | None = None
     """Placement cluster identifier."""
 
-    rejected_items: list[DraftErrorItemsValidationRejectedItem] | None = None
+    rejected_items: AnswerList[DraftErrorItemsValidationRejectedItem] = field(default_factory=list)
     """Rejected products with their reasons."""
+
+    def __post_init__(self) -> None:
+        if self.rejected_items is None:
+            self.rejected_items = []
 
 
 class DraftErrorItemsValidationRejectedItem(Model):
     """A product rejected from the draft, with the reasons."""
 
-    reasons: list[DraftErrorItemsValidationRejectedItemReasonsItem] | None = None
+    reasons: AnswerList[DraftErrorItemsValidationRejectedItemReasonsItem] = field(
+        default_factory=list
+    )
     """Why the product was rejected: `UNSPECIFIED` - not specified; `OUT_OF_ASSORTMENT` - not in
     the assortment; `INVALID` - invalid product; `INCOMPATIBLE_WAREHOUSE` - cannot be stored at
     the chosen warehouse; `EMPTY_BARCODE` - no barcode; `EMPTY_PS_ATTRIBUTE` - a required
@@ -892,6 +991,10 @@ class DraftErrorItemsValidationRejectedItem(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.reasons is None:
+            self.reasons = []
 
 
 class DraftMultiClusterCreateV1Request(RequestModel):
@@ -926,14 +1029,18 @@ class DraftResponse(Model):
     draft_id: int | None = None
     """Draft identifier; pass it to /v2/draft/create/info."""
 
-    errors: list[DraftError] | None = None
+    errors: AnswerList[DraftError] = field(default_factory=list)
     """Errors found while creating the draft."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class DraftSupplyCreateStatusV1Response(Model):
     """Status of supply request creation started with /v1/draft/supply/create."""
 
-    error_messages: list[str] | None = None
+    error_messages: AnswerList[str] = field(default_factory=list)
     """Errors that prevented the supply requests from being created."""
 
     result: DraftSupplyCreateStatusV1ResponseResult | None = None
@@ -945,18 +1052,28 @@ class DraftSupplyCreateStatusV1Response(Model):
     `DraftSupplyCreateStatusInProgress` - being created.
     """
 
+    def __post_init__(self) -> None:
+        if self.error_messages is None:
+            self.error_messages = []
+
 
 class DraftSupplyCreateStatusV1ResponseResult(Model):
     """Identifiers of the created supply requests."""
 
-    order_ids: list[int] | None = None
+    order_ids: AnswerList[int] = field(default_factory=list)
     """Supply request identifiers."""
+
+    def __post_init__(self) -> None:
+        if self.order_ids is None:
+            self.order_ids = []
 
 
 class DraftSupplyCreateStatusV2Response(Model):
     """Status of supply request creation started with /v2/draft/supply/create."""
 
-    error_reasons: list[DraftSupplyCreateStatusV2ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[DraftSupplyCreateStatusV2ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the supply request was not created: `UNSPECIFIED` - not specified; `SOME_SERVICE_ERROR`
     - an error while editing the supply; `ORDER_SKU_LIMIT` - more than 5000 products in the
     supply; `INVALID_QUANTITY_OR_QUANT` - wrong product quantity or number of cargo places;
@@ -990,6 +1107,10 @@ class DraftSupplyCreateStatusV2Response(Model):
     """Creation status: `UNSPECIFIED` - not specified; `SUCCESS` - created; `IN_PROGRESS` - being
     created; `FAILED` - could not be created.
     """
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class DraftSupplyCreateV1Request(RequestModel):
@@ -1063,7 +1184,9 @@ class DraftSupplyCreateV2Response(Model):
     draft_id: int | None = None
     """Draft identifier; pass it to /v2/draft/supply/create/status."""
 
-    error_reasons: list[DraftSupplyCreateV2ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[DraftSupplyCreateV2ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the supply request cannot be created: `UNSPECIFIED` - not specified;
     `SOME_SERVICE_ERROR` - an error while editing the supply; `ORDER_SKU_LIMIT` - more than 5000
     products in the supply; `INVALID_QUANTITY_OR_QUANT` - wrong product quantity or number of
@@ -1090,6 +1213,10 @@ class DraftSupplyCreateV2Response(Model):
     `CAN_NOT_CREATE_ORDER` - the order could not be created; `UNDEFINED` - unknown error.
     """
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class DraftTimeslotInfoV1Request(RequestModel):
     """Request for the timeslots available to a draft made with /v1/draft/create."""
@@ -1110,9 +1237,9 @@ class DraftTimeslotInfoV1Request(RequestModel):
 class DraftTimeslotInfoV1Response(Model):
     """Timeslots available to a draft, per warehouse."""
 
-    drop_off_warehouse_timeslots: (
-        list[DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot] | None
-    ) = None
+    drop_off_warehouse_timeslots: AnswerList[
+        DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot
+    ] = field(default_factory=list)
     """Timeslots of each warehouse."""
 
     requested_date_from: datetime | None = None
@@ -1121,6 +1248,10 @@ class DraftTimeslotInfoV1Response(Model):
     requested_date_to: datetime | None = None
     """End of the requested period."""
 
+    def __post_init__(self) -> None:
+        if self.drop_off_warehouse_timeslots is None:
+            self.drop_off_warehouse_timeslots = []
+
 
 class DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot(Model):
     """Timeslots of one warehouse, grouped by day."""
@@ -1128,7 +1259,9 @@ class DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot(Model):
     current_time_in_timezone: datetime | None = None
     """Current time in the warehouse's time zone."""
 
-    days: list[DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDay] | None = None
+    days: AnswerList[DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDay] = field(
+        default_factory=list
+    )
     """Timeslots grouped by date."""
 
     drop_off_warehouse_id: int | None = None
@@ -1137,6 +1270,10 @@ class DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslot(Model):
     warehouse_timezone: str | None = None
     """Time zone of the warehouse."""
 
+    def __post_init__(self) -> None:
+        if self.days is None:
+            self.days = []
+
 
 class DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDay(Model):
     """Timeslots of one date."""
@@ -1144,8 +1281,14 @@ class DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDay(Model):
     date_in_timezone: datetime | None = None
     """Date of the timeslots, in the warehouse's time zone."""
 
-    timeslots: list[DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDayTimeslot] | None = None
+    timeslots: AnswerList[DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDayTimeslot] = field(
+        default_factory=list
+    )
     """Timeslots of the date."""
+
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
 
 
 class DraftTimeslotInfoV1ResponseDropOffWarehouseTimeslotDayTimeslot(Model):
@@ -1228,11 +1371,17 @@ class DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslots(Model):
     current_time_in_timezone: str | None = None
     """Current time in the warehouse's time zone."""
 
-    days: list[DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDay] | None = None
+    days: AnswerList[DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDay] = field(
+        default_factory=list
+    )
     """Timeslots grouped by date."""
 
     warehouse_timezone: str | None = None
     """Time zone of the warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.days is None:
+            self.days = []
 
 
 class DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDay(Model):
@@ -1241,10 +1390,14 @@ class DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDay(Model):
     date_in_timezone: str | None = None
     """Date of the timeslots, in the warehouse's time zone."""
 
-    timeslots: (
-        list[DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDayTimeslot] | None
-    ) = None
+    timeslots: AnswerList[DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDayTimeslot] = (
+        field(default_factory=list)
+    )
     """Timeslots of the date."""
+
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
 
 
 class DraftTimeslotInfoV2ResponseResultDropOffWarehouseTimeslotsDayTimeslot(Model):

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from ozon_async._models import Model, RequestModel
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     FbpActFromCreateV1ResponseErrorsItem = (
@@ -379,7 +381,7 @@ else:
 class FbpActFromCreateV1Response(Model):
     """Result of a request to generate an acceptance certificate."""
 
-    errors: list[FbpActFromCreateV1ResponseErrorsItem] | None = None
+    errors: AnswerList[FbpActFromCreateV1ResponseErrorsItem] = field(default_factory=list)
     """Reasons the certificate could not be generated: `CREATE_ACT_ERROR_REASON_UNSPECIFIED`: not
     specified; `INVALID_ORDER_TYPE`: no acceptance certificate can be created for the given
     supply.
@@ -390,6 +392,10 @@ class FbpActFromCreateV1Response(Model):
 
     is_success: bool | None = None
     """`true` if the request had no errors and generation started."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class FbpActFromGetV1Request(RequestModel):
@@ -542,11 +548,15 @@ class FbpArchiveListV1Response(Model):
     `last_id`.
     """
 
-    items: list[FbpArchiveListV1ResponseItem] | None = None
+    items: AnswerList[FbpArchiveListV1ResponseItem] = field(default_factory=list)
     """Completed supplies."""
 
     last_id: int | None = None
     """Identifier of the last item on this page; pass it as `last_id` to get the next page."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class FbpArchiveListV1ResponseItem(Model):
@@ -827,7 +837,7 @@ class FbpDraftDirectCreateV1RequestDeliveryDetails(RequestModel):
 class FbpDraftDirectError(Model):
     """Errors of a change to a direct supply draft."""
 
-    errors: list[FbpDraftDirectErrorErrorsItem] | None = None
+    errors: AnswerList[FbpDraftDirectErrorErrorsItem] = field(default_factory=list)
     """Error types: `ERROR_TYPE_UNSPECIFIED`: not specified; `ORDER_DRAFT_LOCKED`: the draft is
     locked; `DELIVERY_DRIVER_NAME_LENGTH_MAXIMUM_REACHED`,
     `DELIVERY_VEHICLE_GENRE_LENGTH_MAXIMUM_REACHED`,
@@ -840,6 +850,10 @@ class FbpDraftDirectError(Model):
     `INVALID_BUSINESS_FLOW`: invalid business flow; `SUPPLY_TYPE_NOT_SUPPORTED`: the supply type
     is not supported; `INVALID_STATE`: the draft is in a state that does not allow the change.
     """
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class FbpDraftDirectProductValidateV1Request(RequestModel):
@@ -876,8 +890,12 @@ class FbpDraftDirectResponse(Model):
     row_version: int | None = None
     """New version of the draft; pass it in the next change."""
 
-    errors: list[str] | None = None
+    errors: AnswerList[str] = field(default_factory=list)
     """Error codes as listed in Ozon's example answer; the same values as `error.errors`."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class FbpDraftDirectSellerDlvCreateV1Request(RequestModel):
@@ -915,7 +933,9 @@ class FbpDraftDirectSellerDlvCreateV1RequestDeliveryDetails(RequestModel):
 class FbpDraftDirectTimeslotEditV1Response(Model):
     """Result of changing the timeslot of a direct supply draft."""
 
-    error_reasons: list[FbpDraftDirectTimeslotEditV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[FbpDraftDirectTimeslotEditV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Reasons the timeslot was not reserved: `RESERVE_FAILURE_TYPE_UNSPECIFIED`: not specified;
     `REQUEST_VALIDATION`: the requested date is in the past; `INVALID_RESERVE`: the original
     reservation was not found, has expired, or already holds a request that the call tried to
@@ -925,6 +945,10 @@ class FbpDraftDirectTimeslotEditV1Response(Model):
 
     row_version: int | None = None
     """New version of the draft; pass it in the next change."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class FbpDraftDirectTimeslotGetV1Request(RequestModel):
@@ -1066,8 +1090,14 @@ class FbpDraftDropOffPointListV1Request(RequestModel):
 class FbpDraftDropOffPointListV1Response(Model):
     """Drop-off points of a province."""
 
-    drop_off_points: list[FbpDraftDropOffPointListV1ResponseDropOffPoint] | None = None
+    drop_off_points: AnswerList[FbpDraftDropOffPointListV1ResponseDropOffPoint] = field(
+        default_factory=list
+    )
     """Drop-off points."""
+
+    def __post_init__(self) -> None:
+        if self.drop_off_points is None:
+            self.drop_off_points = []
 
 
 class FbpDraftDropOffPointListV1ResponseDropOffPoint(Model):
@@ -1092,8 +1122,14 @@ class FbpDraftDropOffPointListV1ResponseDropOffPoint(Model):
 class FbpDraftDropOffProvinceListV1Response(Model):
     """Provinces with drop-off points."""
 
-    provinces: list[FbpDraftDropOffProvinceListV1ResponseProvince] | None = None
+    provinces: AnswerList[FbpDraftDropOffProvinceListV1ResponseProvince] = field(
+        default_factory=list
+    )
     """Provinces."""
+
+    def __post_init__(self) -> None:
+        if self.provinces is None:
+            self.provinces = []
 
 
 class FbpDraftDropOffProvinceListV1ResponseProvince(Model):
@@ -1112,7 +1148,7 @@ class FbpDraftDropOffProvinceListV1ResponseProvince(Model):
 class FbpDraftError(Model):
     """Errors that prevented a draft from being registered."""
 
-    bundle_errors: list[FbpDraftErrorBundleError] | None = None
+    bundle_errors: AnswerList[FbpDraftErrorBundleError] = field(default_factory=list)
     """Errors of individual SKUs in the checked product list."""
 
     order_error: FbpDraftErrorOrderError | None = None
@@ -1131,11 +1167,15 @@ class FbpDraftError(Model):
     error occurred while checking the parameters.
     """
 
+    def __post_init__(self) -> None:
+        if self.bundle_errors is None:
+            self.bundle_errors = []
+
 
 class FbpDraftErrorBundleError(Model):
     """Errors of one SKU in the checked product list."""
 
-    errors: list[FbpDraftErrorBundleErrorErrorsItem] | None = None
+    errors: AnswerList[FbpDraftErrorBundleErrorErrorsItem] = field(default_factory=list)
     """Errors: `BUNDLE_ITEM_ERROR_UNSPECIFIED`: not specified; `OUT_OF_ASSORTMENT`: the product is
     not in the assortment accepted for the supply; `INVALID`: the product has an invalid state;
     `INCOMPATIBLE_WAREHOUSE`: wrong warehouse for the product; `INVALID_BARCODE`: no barcode;
@@ -1149,6 +1189,10 @@ class FbpDraftErrorBundleError(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class FbpDraftGetV1Response(Model):
@@ -1212,11 +1256,15 @@ class FbpDraftGetV1Response(Model):
 class FbpDraftGetV1ResponseDeclineReason(Model):
     """Reason the warehouse rejected a draft."""
 
-    failed_sku_ids: list[int] | None = None
+    failed_sku_ids: AnswerList[int] = field(default_factory=list)
     """SKUs that caused the rejection."""
 
     message: str | None = None
     """Rejection text."""
+
+    def __post_init__(self) -> None:
+        if self.failed_sku_ids is None:
+            self.failed_sku_ids = []
 
 
 class FbpDraftListV1Response(Model):
@@ -1227,11 +1275,15 @@ class FbpDraftListV1Response(Model):
     `last_id`.
     """
 
-    items: list[FbpDraftListV1ResponseItem] | None = None
+    items: AnswerList[FbpDraftListV1ResponseItem] = field(default_factory=list)
     """Drafts."""
 
     last_id: int | None = None
     """Identifier of the last item on this page; pass it as `last_id` to get the next page."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class FbpDraftListV1ResponseItem(Model):
@@ -1354,7 +1406,9 @@ class FbpDraftRejectedItem(Model):
     quantity: int | None = None
     """Number of units."""
 
-    rejection_reasons: list[FbpDraftRejectedItemRejectionReasonsItem] | None = None
+    rejection_reasons: AnswerList[FbpDraftRejectedItemRejectionReasonsItem] = field(
+        default_factory=list
+    )
     """Rejection reasons: `BUNDLE_ITEM_ERROR_UNSPECIFIED`: not specified; `OUT_OF_ASSORTMENT`:
     product not found; `INVALID`: the product has not been created; `INCOMPATIBLE_WAREHOUSE`:
     wrong warehouse; `INVALID_BARCODE`: no barcode; `MULTIPLICITY`: the quantity is not a
@@ -1371,6 +1425,10 @@ class FbpDraftRejectedItem(Model):
 
     volume: float | None = None
     """Product volume."""
+
+    def __post_init__(self) -> None:
+        if self.rejection_reasons is None:
+            self.rejection_reasons = []
 
 
 class FbpDraftRequest(RequestModel):
@@ -1410,7 +1468,7 @@ class FbpDraftResponse(Model):
 class FbpDraftResponse2(Model):
     """Result of checking products for a supply."""
 
-    approved_items: list[FbpDraftApprovedItem] | None = None
+    approved_items: AnswerList[FbpDraftApprovedItem] = field(default_factory=list)
     """Products the warehouse accepts."""
 
     bundle_generated: bool | None = None
@@ -1421,8 +1479,14 @@ class FbpDraftResponse2(Model):
     for direct supplies, to /v1/fbp/draft/direct/timeslot/get).
     """
 
-    rejected_items: list[FbpDraftRejectedItem] | None = None
+    rejected_items: AnswerList[FbpDraftRejectedItem] = field(default_factory=list)
     """Products the warehouse rejected, with the reasons."""
+
+    def __post_init__(self) -> None:
+        if self.approved_items is None:
+            self.approved_items = []
+        if self.rejected_items is None:
+            self.rejected_items = []
 
 
 class FbpDraftResponse3(Model):
@@ -1476,7 +1540,9 @@ class FbpLabelGetV1Response(Model):
 class FbpOrderDirectTimeslotEditV1Response(Model):
     """Result of changing the timeslot of a registered direct supply."""
 
-    error_reasons: list[FbpOrderDirectTimeslotEditV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[FbpOrderDirectTimeslotEditV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Reasons the timeslot was not reserved: `RESERVE_FAILURE_TYPE_UNSPECIFIED`: not specified;
     `REQUEST_VALIDATION`: the requested date is in the past; `INVALID_RESERVE`: the original
     reservation was not found, has expired, or already holds a request that the call tried to
@@ -1486,6 +1552,10 @@ class FbpOrderDirectTimeslotEditV1Response(Model):
 
     row_version: int | None = None
     """New version of the supply; pass it in the next change."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class FbpOrderDirectTimeslotListV1Request(RequestModel):
@@ -1519,7 +1589,7 @@ class FbpOrderDropOffDlvEditV1Request(RequestModel):
 class FbpOrderError(Model):
     """Errors of a change to a registered supply."""
 
-    order_errors: list[FbpOrderErrorOrderErrorsItem] | None = None
+    order_errors: AnswerList[FbpOrderErrorOrderErrorsItem] = field(default_factory=list)
     """Error types: `ERROR_TYPE_UNSPECIFIED`: not specified;
     `DELIVERY_DRIVER_NAME_LENGTH_MAXIMUM_REACHED`,
     `DELIVERY_VEHICLE_GENRE_LENGTH_MAXIMUM_REACHED`,
@@ -1543,11 +1613,17 @@ class FbpOrderError(Model):
     state that does not allow the change.
     """
 
+    def __post_init__(self) -> None:
+        if self.order_errors is None:
+            self.order_errors = []
+
 
 class FbpOrderGetV1Response(Model):
     """A registered FBP supply."""
 
-    attention_reasons: list[FbpOrderGetV1ResponseAttentionReasonsItem] | None = None
+    attention_reasons: AnswerList[FbpOrderGetV1ResponseAttentionReasonsItem] = field(
+        default_factory=list
+    )
     """Warnings about the supply: `ORDER_ATTENTION_TYPE_UNSPECIFIED`: not specified; `OLD`: the
     supply request is outdated; `TIME_SLOT_EXPIRED`: the timeslot has passed.
     """
@@ -1610,6 +1686,10 @@ class FbpOrderGetV1Response(Model):
     warehouse_id: int | None = None
     """Partner warehouse identifier from /v1/fbp/warehouse/list."""
 
+    def __post_init__(self) -> None:
+        if self.attention_reasons is None:
+            self.attention_reasons = []
+
 
 class FbpOrderListV1Response(Model):
     """A page of registered supplies."""
@@ -1619,17 +1699,23 @@ class FbpOrderListV1Response(Model):
     `last_id`.
     """
 
-    items: list[FbpOrderListV1ResponseItem] | None = None
+    items: AnswerList[FbpOrderListV1ResponseItem] = field(default_factory=list)
     """Supplies."""
 
     last_id: int | None = None
     """Identifier of the last supply on this page; pass it as `last_id` to get the next page."""
 
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
+
 
 class FbpOrderListV1ResponseItem(Model):
     """A registered supply in the list."""
 
-    attention_reasons: list[FbpOrderListV1ResponseItemAttentionReasonsItem] | None = None
+    attention_reasons: AnswerList[FbpOrderListV1ResponseItemAttentionReasonsItem] = field(
+        default_factory=list
+    )
     """Warnings about the supply: `ORDER_ATTENTION_TYPE_UNSPECIFIED`: not specified; `OLD`: the
     supply request is outdated; `TIME_SLOT_EXPIRED`: the timeslot has passed.
     """
@@ -1685,6 +1771,10 @@ class FbpOrderListV1ResponseItem(Model):
 
     warehouse_id: int | None = None
     """Partner warehouse identifier from /v1/fbp/warehouse/list."""
+
+    def __post_init__(self) -> None:
+        if self.attention_reasons is None:
+            self.attention_reasons = []
 
 
 class FbpOrderListV1ResponseItemBundleSummary(Model):
@@ -1826,7 +1916,7 @@ class FbpRequest6(RequestModel):
 class FbpResponse(Model):
     """Available timeslots of a direct supply."""
 
-    reasons: list[FbpResponseReasonsItem] | None = None
+    reasons: AnswerList[FbpResponseReasonsItem] = field(default_factory=list)
     """Why no timeslots are available: `EMPTY_TIMESLOTS_REASON_UNSPECIFIED`: not specified;
     `LOGISTICS_UNKNOWN`: unknown error on the logistics side; `NO_ROUTE`: there is no route;
     `NO_ROUTE_SCHEDULES`: the route has no schedule; `NO_LOGISTICS_CAPACITY`: not enough
@@ -1837,11 +1927,17 @@ class FbpResponse(Model):
     `SCHEDULE_RESERVE_MISSING`: a required schedule reservation is missing.
     """
 
-    timeslots: list[FbpDeliveryDetailsDropOffPointTimeslot] | None = None
+    timeslots: AnswerList[FbpDeliveryDetailsDropOffPointTimeslot] = field(default_factory=list)
     """Available timeslots."""
 
     warehouse_timezone_name: str | None = None
     """Time zone of the warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.reasons is None:
+            self.reasons = []
+        if self.timeslots is None:
+            self.timeslots = []
 
 
 class FbpResponse2(Model):
@@ -1854,15 +1950,23 @@ class FbpResponse2(Model):
 class FbpResponse3(Model):
     """Working hours of a drop-off point."""
 
-    calendar: list[FbpCalendar] | None = None
+    calendar: AnswerList[FbpCalendar] = field(default_factory=list)
     """Working hours, one entry per day of the week."""
+
+    def __post_init__(self) -> None:
+        if self.calendar is None:
+            self.calendar = []
 
 
 class FbpWarehouseListV1Response(Model):
     """FBP partner warehouses."""
 
-    warehouses: list[FbpWarehouseListV1ResponseWarehouse] | None = None
+    warehouses: AnswerList[FbpWarehouseListV1ResponseWarehouse] = field(default_factory=list)
     """Warehouses."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class FbpWarehouseListV1ResponseWarehouse(Model):
@@ -1883,11 +1987,15 @@ class FbpWarehouseListV1ResponseWarehouse(Model):
     partner_name: str | None = None
     """Name of the partner that runs the warehouse."""
 
-    supply_types: list[int] | None = None
+    supply_types: AnswerList[int] = field(default_factory=list)
     """Supply types the warehouse accepts, as numeric codes."""
 
     timezone_name: str | None = None
     """Time zone of the warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.supply_types is None:
+            self.supply_types = []
 
 
 class FbpWarehouseListV1ResponseWarehouseAddressDetailing(Model):

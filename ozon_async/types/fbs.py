@@ -5,17 +5,74 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import EmptyAsNullInt, Model, RequestModel
+from ozon_async._models import AnswerList, EmptyAsNullInt, Model, RequestModel
 
 if TYPE_CHECKING:
     FbsExemplarMarkInputMarkType = Literal["mandatory_mark", "jw_uin", "imei"]
+    FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMarkMarkType = (
+        Literal["mandatory_mark", "jw_uin", "imei"] | str
+    )
+    FbsPostingProductExemplarStatusV4ResponseProductExemplarMandatoryMarkCheckStatus = (
+        Literal["processing", "passed", "failed"] | str
+    )
+    FbsPostingProductExemplarStatusV4ResponseStatus = (
+        Literal["ship_available", "ship_not_available", "validation_in_process"] | str
+    )
+    FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkCheckStatus = (
+        Literal["processing", "failed", "passed"] | str
+    )
+    FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkMarkType = (
+        Literal["mandatory_mark", "jw_uin", "imei"] | str
+    )
+    FbsPostingProductExemplarStatusV5ResponseStatus = (
+        Literal[
+            "ship_available",
+            "ship_not_available",
+            "validation_in_process",
+            "update_available",
+            "update_not_available",
+        ]
+        | str
+    )
+    FbsPostingProductExemplarValidateV5ResponseProductExemplarMarkMarkType = (
+        Literal["mandatory_mark", "jw_uin", "imei"] | str
+    )
 else:
     FbsExemplarMarkInputMarkType = Literal["mandatory_mark", "jw_uin", "imei"]
+    FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMarkMarkType = str
+    FbsPostingProductExemplarStatusV4ResponseProductExemplarMandatoryMarkCheckStatus = str
+    FbsPostingProductExemplarStatusV4ResponseStatus = str
+    FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkCheckStatus = str
+    FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkMarkType = str
+    FbsPostingProductExemplarStatusV5ResponseStatus = str
+    FbsPostingProductExemplarValidateV5ResponseProductExemplarMarkMarkType = str
 # FbsExemplarMarkInputMarkType: Marking code type: mandatory_mark - mandatory Chestny ZNAK
 # marking; jw_uin - unique identification number of a jewelry item; imei - IMEI of a mobile
 # device.
+# FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMarkMarkType: Marking code type:
+# mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique identification number of a
+# jewelry item; imei - IMEI of a mobile device.
+# FbsPostingProductExemplarStatusV4ResponseProductExemplarMandatoryMarkCheckStatus: Check status
+# of the Chestny ZNAK marking code: processing - being processed; passed - check passed; failed
+# - check failed.
+# FbsPostingProductExemplarStatusV4ResponseStatus: Check status of all exemplars and whether the
+# posting can be packed: ship_available - packing is allowed; ship_not_available - packing is
+# not allowed; validation_in_process - exemplars are being checked.
+# FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkCheckStatus: Check status:
+# processing - being checked; failed - the system could not process the request in time; passed
+# - check passed, the order is ready to be packed.
+# FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkMarkType: Marking code type:
+# mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique identification number of a
+# jewelry item; imei - IMEI of a mobile device.
+# FbsPostingProductExemplarStatusV5ResponseStatus: Check status of all exemplars and whether the
+# posting can be packed: ship_available - packing is allowed; ship_not_available - packing is
+# not allowed; validation_in_process - exemplars are being checked; update_available - exemplar
+# data can be edited; update_not_available - exemplar data can no longer be edited.
+# FbsPostingProductExemplarValidateV5ResponseProductExemplarMarkMarkType: Marking code type:
+# mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique identification number of a
+# jewelry item; imei - IMEI of a mobile device.
 
 
 class FbsExemplarMarkInput(RequestModel):
@@ -39,14 +96,22 @@ class FbsPostingProductExemplarCreateOrGetV5Response(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[FbsPostingProductExemplarCreateOrGetV5ResponseProduct] | None = None
+    products: AnswerList[FbsPostingProductExemplarCreateOrGetV5ResponseProduct] = field(
+        default_factory=list
+    )
     """Products of the posting with their exemplars."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class FbsPostingProductExemplarCreateOrGetV5ResponseProduct(Model):
     """A product of a posting with its exemplars and the data required for them (v5)."""
 
-    exemplars: list[FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar] | None = None
+    exemplars: AnswerList[FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar] = field(
+        default_factory=list
+    )
     """Exemplars of the product."""
 
     is_gtd_needed: bool | None = None
@@ -65,6 +130,10 @@ class FbsPostingProductExemplarCreateOrGetV5ResponseProduct(Model):
 
     quantity: int | None = None
     """Number of exemplars of the product in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
 
 
 class FbsPostingProductExemplarCreateOrGetV5ResponseProductExemplar(Model):
@@ -103,14 +172,22 @@ class FbsPostingProductExemplarCreateOrGetV6Response(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[FbsPostingProductExemplarCreateOrGetV6ResponseProduct] | None = None
+    products: AnswerList[FbsPostingProductExemplarCreateOrGetV6ResponseProduct] = field(
+        default_factory=list
+    )
     """Products of the posting with their exemplars."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class FbsPostingProductExemplarCreateOrGetV6ResponseProduct(Model):
     """A product of a posting with its exemplars and the data required or allowed for them."""
 
-    exemplars: list[FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar] | None = None
+    exemplars: AnswerList[FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar] = field(
+        default_factory=list
+    )
     """Exemplars of the product."""
 
     has_imei: bool | None = None
@@ -148,6 +225,10 @@ class FbsPostingProductExemplarCreateOrGetV6ResponseProduct(Model):
     weight_min: float | None = None
     """Minimum allowed weight of one exemplar."""
 
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
+
 
 class FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar(Model):
     """Data of one product exemplar in a posting."""
@@ -164,7 +245,9 @@ class FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar(Model):
     is_rnpt_absent: bool | None = None
     """true if no product batch registration number (RNPT) is given for the exemplar."""
 
-    marks: list[FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark] | None = None
+    marks: AnswerList[FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark] = field(
+        default_factory=list
+    )
     """Chestny ZNAK codes (KIZ) and other marks of one exemplar."""
 
     rnpt: str | None = None
@@ -173,6 +256,10 @@ class FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplar(Model):
     weight: float | None = None
     """Actual weight of the exemplar, for products sold by weight."""
 
+    def __post_init__(self) -> None:
+        if self.marks is None:
+            self.marks = []
+
 
 class FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark(Model):
     """A marking code of an exemplar: Chestny ZNAK code, jewelry UIN or IMEI."""
@@ -180,7 +267,9 @@ class FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMark(Model):
     mark: str | None = None
     """Value of the marking code."""
 
-    mark_type: str | None = None
+    mark_type: FbsPostingProductExemplarCreateOrGetV6ResponseProductExemplarMarkMarkType | None = (
+        None
+    )
     """Marking code type: mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique
     identification number of a jewelry item; imei - IMEI of a mobile device.
     """
@@ -350,24 +439,36 @@ class FbsPostingProductExemplarStatusV4Response(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[FbsPostingProductExemplarStatusV4ResponseProduct] | None = None
+    products: AnswerList[FbsPostingProductExemplarStatusV4ResponseProduct] = field(
+        default_factory=list
+    )
     """Products with their exemplars and check results."""
 
-    status: str | None = None
+    status: FbsPostingProductExemplarStatusV4ResponseStatus | None = None
     """Check status of all exemplars and whether the posting can be packed: ship_available -
     packing is allowed; ship_not_available - packing is not allowed; validation_in_process -
     exemplars are being checked.
     """
 
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+
 
 class FbsPostingProductExemplarStatusV4ResponseProduct(Model):
     """A product of a posting with the check results of its exemplars (v4)."""
 
-    exemplars: list[FbsPostingProductExemplarStatusV4ResponseProductExemplar] | None = None
+    exemplars: AnswerList[FbsPostingProductExemplarStatusV4ResponseProductExemplar] = field(
+        default_factory=list
+    )
     """Exemplars of the product with check results."""
 
     product_id: int | None = None
     """Product identifier (product_id)."""
+
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
 
 
 class FbsPostingProductExemplarStatusV4ResponseProductExemplar(Model):
@@ -382,7 +483,7 @@ class FbsPostingProductExemplarStatusV4ResponseProductExemplar(Model):
     gtd_check_status: str | None = None
     """Check status of the cargo customs declaration."""
 
-    gtd_error_codes: list[str] | None = None
+    gtd_error_codes: AnswerList[str] = field(default_factory=list)
     """Error codes from the cargo customs declaration check."""
 
     is_gtd_absent: bool | None = None
@@ -396,18 +497,20 @@ class FbsPostingProductExemplarStatusV4ResponseProductExemplar(Model):
     jw_uin_check_status: str | None = None
     """Check status of the jewelry item UIN."""
 
-    jw_uin_error_codes: list[str] | None = None
+    jw_uin_error_codes: AnswerList[str] = field(default_factory=list)
     """Error codes from the jewelry item UIN check."""
 
     mandatory_mark: str | None = None
     """Mandatory Chestny ZNAK marking code of the exemplar."""
 
-    mandatory_mark_check_status: str | None = None
+    mandatory_mark_check_status: (
+        FbsPostingProductExemplarStatusV4ResponseProductExemplarMandatoryMarkCheckStatus | None
+    ) = None
     """Check status of the Chestny ZNAK marking code: processing - being processed; passed - check
     passed; failed - check failed.
     """
 
-    mandatory_mark_error_codes: list[str] | None = None
+    mandatory_mark_error_codes: AnswerList[str] = field(default_factory=list)
     """Error codes from the Chestny ZNAK marking code check."""
 
     rnpt: str | None = None
@@ -416,13 +519,21 @@ class FbsPostingProductExemplarStatusV4ResponseProductExemplar(Model):
     rnpt_check_status: str | None = None
     """Check status of the product batch registration number."""
 
-    rnpt_error_codes: list[str] | None = None
+    rnpt_error_codes: AnswerList[str] = field(default_factory=list)
     """Error codes from the product batch registration number check."""
 
     is_rnpt_absent: bool | None = None
     """true if no product batch registration number (RNPT) is given for the exemplar."""
 
     def __post_init__(self) -> None:
+        if self.gtd_error_codes is None:
+            self.gtd_error_codes = []
+        if self.jw_uin_error_codes is None:
+            self.jw_uin_error_codes = []
+        if self.mandatory_mark_error_codes is None:
+            self.mandatory_mark_error_codes = []
+        if self.rnpt_error_codes is None:
+            self.rnpt_error_codes = []
         if self.exemplar_id == "":  # type: ignore[comparison-overlap]
             self.exemplar_id = None
 
@@ -433,25 +544,37 @@ class FbsPostingProductExemplarStatusV5Response(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[FbsPostingProductExemplarStatusV5ResponseProduct] | None = None
+    products: AnswerList[FbsPostingProductExemplarStatusV5ResponseProduct] = field(
+        default_factory=list
+    )
     """Products with their exemplars and check results."""
 
-    status: str | None = None
+    status: FbsPostingProductExemplarStatusV5ResponseStatus | None = None
     """Check status of all exemplars and whether the posting can be packed: ship_available -
     packing is allowed; ship_not_available - packing is not allowed; validation_in_process -
     exemplars are being checked; update_available - exemplar data can be edited;
     update_not_available - exemplar data can no longer be edited.
     """
 
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+
 
 class FbsPostingProductExemplarStatusV5ResponseProduct(Model):
     """A product of a posting with the check results of its exemplars."""
 
-    exemplars: list[FbsPostingProductExemplarStatusV5ResponseProductExemplar] | None = None
+    exemplars: AnswerList[FbsPostingProductExemplarStatusV5ResponseProductExemplar] = field(
+        default_factory=list
+    )
     """Exemplars of the product with check results."""
 
     product_id: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
 
 
 class FbsPostingProductExemplarStatusV5ResponseProductExemplar(Model):
@@ -466,7 +589,7 @@ class FbsPostingProductExemplarStatusV5ResponseProductExemplar(Model):
     gtd_check_status: str | None = None
     """Check status of the cargo customs declaration."""
 
-    gtd_error_codes: list[str] | None = None
+    gtd_error_codes: AnswerList[str] = field(default_factory=list)
     """Error codes from the cargo customs declaration check."""
 
     is_gtd_absent: bool | None = None
@@ -475,7 +598,9 @@ class FbsPostingProductExemplarStatusV5ResponseProductExemplar(Model):
     is_rnpt_absent: bool | None = None
     """true if no product batch registration number (RNPT) is given for the exemplar."""
 
-    marks: list[FbsPostingProductExemplarStatusV5ResponseProductExemplarMark] | None = None
+    marks: AnswerList[FbsPostingProductExemplarStatusV5ResponseProductExemplarMark] = field(
+        default_factory=list
+    )
     """Chestny ZNAK codes (KIZ) and other marks of the exemplar with their check results."""
 
     rnpt: str | None = None
@@ -484,7 +609,7 @@ class FbsPostingProductExemplarStatusV5ResponseProductExemplar(Model):
     rnpt_check_status: str | None = None
     """Check status of the product batch registration number."""
 
-    rnpt_error_codes: list[str] | None = None
+    rnpt_error_codes: AnswerList[str] = field(default_factory=list)
     """Error codes from the product batch registration number check."""
 
     weight: float | None = None
@@ -493,28 +618,44 @@ class FbsPostingProductExemplarStatusV5ResponseProductExemplar(Model):
     weight_check_status: str | None = None
     """Check status of the actual weight."""
 
-    weight_error_codes: list[str] | None = None
+    weight_error_codes: AnswerList[str] = field(default_factory=list)
     """Error codes from the actual weight check."""
+
+    def __post_init__(self) -> None:
+        if self.gtd_error_codes is None:
+            self.gtd_error_codes = []
+        if self.marks is None:
+            self.marks = []
+        if self.rnpt_error_codes is None:
+            self.rnpt_error_codes = []
+        if self.weight_error_codes is None:
+            self.weight_error_codes = []
 
 
 class FbsPostingProductExemplarStatusV5ResponseProductExemplarMark(Model):
     """A marking code of an exemplar with its check result."""
 
-    check_status: str | None = None
+    check_status: FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkCheckStatus | None = (
+        None
+    )
     """Check status: processing - being checked; failed - the system could not process the request
     in time; passed - check passed, the order is ready to be packed.
     """
 
-    error_codes: list[str] | None = None
+    error_codes: AnswerList[str] = field(default_factory=list)
     """Errors from checking the Chestny ZNAK codes (KIZ) and other marks."""
 
     mark: str | None = None
     """Value of the marking code."""
 
-    mark_type: str | None = None
+    mark_type: FbsPostingProductExemplarStatusV5ResponseProductExemplarMarkMarkType | None = None
     """Marking code type: mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique
     identification number of a jewelry item; imei - IMEI of a mobile device.
     """
+
+    def __post_init__(self) -> None:
+        if self.error_codes is None:
+            self.error_codes = []
 
 
 class FbsPostingProductExemplarValidateV4Request(RequestModel):
@@ -565,8 +706,14 @@ class FbsPostingProductExemplarValidateV4Response(Model):
 class FbsPostingProductExemplarValidateV4ResponseResult(Model):
     """Result of validating exemplar codes (v4)."""
 
-    products: list[FbsPostingProductExemplarValidateV4ResponseResultProduct] | None = None
+    products: AnswerList[FbsPostingProductExemplarValidateV4ResponseResultProduct] = field(
+        default_factory=list
+    )
     """Validation results for each product."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class FbsPostingProductExemplarValidateV4ResponseResultProduct(Model):
@@ -575,7 +722,9 @@ class FbsPostingProductExemplarValidateV4ResponseResultProduct(Model):
     error: str | None = None
     """Error code."""
 
-    exemplars: list[FbsPostingProductExemplarValidateV4ResponseResultProductExemplar] | None = None
+    exemplars: AnswerList[FbsPostingProductExemplarValidateV4ResponseResultProductExemplar] = field(
+        default_factory=list
+    )
     """Validation results for each exemplar."""
 
     product_id: int | None = None
@@ -584,11 +733,15 @@ class FbsPostingProductExemplarValidateV4ResponseResultProduct(Model):
     valid: bool | None = None
     """true if the codes of all exemplars meet the requirements."""
 
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
+
 
 class FbsPostingProductExemplarValidateV4ResponseResultProductExemplar(Model):
     """Validation result for one exemplar (v4)."""
 
-    errors: list[str] | None = None
+    errors: AnswerList[str] = field(default_factory=list)
     """Validation errors of the exemplar."""
 
     gtd: str | None = None
@@ -607,6 +760,10 @@ class FbsPostingProductExemplarValidateV4ResponseResultProductExemplar(Model):
 
     rnpt: str | None = None
     """Registration number of the product batch (RNPT)."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class FbsPostingProductExemplarValidateV5Request(RequestModel):
@@ -648,8 +805,14 @@ class FbsPostingProductExemplarValidateV5RequestProductExemplar(RequestModel):
 class FbsPostingProductExemplarValidateV5Response(Model):
     """Result of validating exemplar marking codes."""
 
-    products: list[FbsPostingProductExemplarValidateV5ResponseProduct] | None = None
+    products: AnswerList[FbsPostingProductExemplarValidateV5ResponseProduct] = field(
+        default_factory=list
+    )
     """Validation results for each product."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class FbsPostingProductExemplarValidateV5ResponseProduct(Model):
@@ -658,7 +821,9 @@ class FbsPostingProductExemplarValidateV5ResponseProduct(Model):
     error: str | None = None
     """Error code."""
 
-    exemplars: list[FbsPostingProductExemplarValidateV5ResponseProductExemplar] | None = None
+    exemplars: AnswerList[FbsPostingProductExemplarValidateV5ResponseProductExemplar] = field(
+        default_factory=list
+    )
     """Validation results for each exemplar."""
 
     product_id: int | None = None
@@ -667,17 +832,23 @@ class FbsPostingProductExemplarValidateV5ResponseProduct(Model):
     valid: bool | None = None
     """true if the codes of all exemplars meet the requirements."""
 
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
+
 
 class FbsPostingProductExemplarValidateV5ResponseProductExemplar(Model):
     """Validation result for one exemplar."""
 
-    errors: list[str] | None = None
+    errors: AnswerList[str] = field(default_factory=list)
     """Validation errors of the exemplar."""
 
     gtd: str | None = None
     """Cargo customs declaration (GTD) number."""
 
-    marks: list[FbsPostingProductExemplarValidateV5ResponseProductExemplarMark] | None = None
+    marks: AnswerList[FbsPostingProductExemplarValidateV5ResponseProductExemplarMark] = field(
+        default_factory=list
+    )
     """Validation results for the Chestny ZNAK codes (KIZ) and other marks of the exemplar."""
 
     rnpt: str | None = None
@@ -689,23 +860,33 @@ class FbsPostingProductExemplarValidateV5ResponseProductExemplar(Model):
     weight: float | None = None
     """Actual weight of the exemplar, for products sold by weight."""
 
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
+        if self.marks is None:
+            self.marks = []
+
 
 class FbsPostingProductExemplarValidateV5ResponseProductExemplarMark(Model):
     """Validation result for one marking code."""
 
-    errors: list[str] | None = None
+    errors: AnswerList[str] = field(default_factory=list)
     """Errors found when checking the code."""
 
     mark: str | None = None
     """Value of the marking code."""
 
-    mark_type: str | None = None
+    mark_type: FbsPostingProductExemplarValidateV5ResponseProductExemplarMarkMarkType | None = None
     """Marking code type: mandatory_mark - mandatory Chestny ZNAK marking; jw_uin - unique
     identification number of a jewelry item; imei - IMEI of a mobile device.
     """
 
     valid: bool | None = None
     """true if the marking code meets the requirements."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class FbsPostingTrackingNumberSetV2Request(RequestModel):

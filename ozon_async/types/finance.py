@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
+    DateTimeRange,
     FilterPeriod,
-    FinanceCashFlowStatementListRequestDate,
+    MoneyAmount,
     MoneyValue,
     PostingBuyerLegalInfo,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
 )
 
 if TYPE_CHECKING:
@@ -174,13 +174,17 @@ class FinanceAccrualByDayV1Request(RequestModel):
 class FinanceAccrualByDayV1Response(Model):
     """A page of accruals booked on a date."""
 
-    accruals: list[FinanceAccrualByDayV1ResponseAccrual] | None = None
+    accruals: AnswerList[FinanceAccrualByDayV1ResponseAccrual] = field(default_factory=list)
     """Accruals on this page."""
 
     last_id: str | None = None
     """Identifier of the last value on this page; pass it as `last_id` in the next request to get
     the following values.
     """
+
+    def __post_init__(self) -> None:
+        if self.accruals is None:
+            self.accruals = []
 
 
 class FinanceAccrualByDayV1ResponseAccrual(Model):
@@ -206,7 +210,7 @@ class FinanceAccrualByDayV1ResponseAccrual(Model):
     posting: FinanceAccrualByDayV1ResponseAccrualPosting | None = None
     """Accruals for a posting; present for `POSTING` accruals."""
 
-    total_amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    total_amount: MoneyAmount | None = None
     """Total amount of the accrual."""
 
     accrual_id: int | None = None
@@ -227,31 +231,43 @@ class FinanceAccrualByDayV1ResponseAccrual(Model):
 class FinanceAccrualByDayV1ResponseAccrualContainerFees(Model):
     """The charges booked for a container."""
 
-    fees: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
+    fees: AnswerList[FinanceAccrualByDayV1ResponseAccrualNonItemFee] = field(default_factory=list)
     """The individual charges, each with its accrual type and amount."""
+
+    def __post_init__(self) -> None:
+        if self.fees is None:
+            self.fees = []
 
 
 class FinanceAccrualByDayV1ResponseAccrualItemFees(Model):
     """Accruals broken down by product."""
 
-    fees: list[FinanceAccrualByDayV1ResponseAccrualItemFeesFee] | None = None
+    fees: AnswerList[FinanceAccrualByDayV1ResponseAccrualItemFeesFee] = field(default_factory=list)
     """Accruals for each product."""
+
+    def __post_init__(self) -> None:
+        if self.fees is None:
+            self.fees = []
 
 
 class FinanceAccrualByDayV1ResponseAccrualItemFeesFee(Model):
     """Accruals for one product."""
 
-    fees: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
+    fees: AnswerList[FinanceAccrualByDayV1ResponseAccrualNonItemFee] = field(default_factory=list)
     """Accruals for the product, one per accrual type."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
+    def __post_init__(self) -> None:
+        if self.fees is None:
+            self.fees = []
+
 
 class FinanceAccrualByDayV1ResponseAccrualNonItemFee(Model):
     """An amount accrued for a service, with its accrual type."""
 
-    accrued: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    accrued: MoneyAmount | None = None
     """Amount accrued for the service."""
 
     type_id: int | None = None
@@ -267,8 +283,14 @@ class FinanceAccrualByDayV1ResponseAccrualPosting(Model):
     delivery_speed: int | None = None
     """Delivery speed."""
 
-    products: list[FinanceAccrualByDayV1ResponseAccrualPostingProduct] | None = None
+    products: AnswerList[FinanceAccrualByDayV1ResponseAccrualPostingProduct] = field(
+        default_factory=list
+    )
     """Accruals for the products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class FinanceAccrualByDayV1ResponseAccrualPostingProduct(Model):
@@ -287,39 +309,45 @@ class FinanceAccrualByDayV1ResponseAccrualPostingProduct(Model):
 class FinanceAccrualByDayV1ResponseAccrualPostingProductCommission(Model):
     """Breakdown of the sales commission for a product of a posting."""
 
-    bonus: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    bonus: MoneyAmount | None = None
     """Points for discounts accrued on the sale."""
 
-    coinvestment: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    coinvestment: MoneyAmount | None = None
     """Amount accrued under partner programs."""
 
-    commission: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    commission: MoneyAmount | None = None
     """Final commission after discounts and markups."""
 
     commission_ratio: str | None = None
     """Sales commission rate for the product's category."""
 
-    sale_amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    sale_amount: MoneyAmount | None = None
     """Amount of the sale."""
 
-    sale_commission: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    sale_commission: MoneyAmount | None = None
     """Commission according to the tariff."""
 
-    sale_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    sale_price: MoneyAmount | None = None
     """Price paid by the buyer."""
 
-    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    seller_price: MoneyAmount | None = None
     """Seller's price per unit."""
 
 
 class FinanceAccrualByDayV1ResponseAccrualPostingProductDelivery(Model):
     """Delivery-related accruals for a product of a posting."""
 
-    services: list[FinanceAccrualByDayV1ResponseAccrualNonItemFee] | None = None
+    services: AnswerList[FinanceAccrualByDayV1ResponseAccrualNonItemFee] = field(
+        default_factory=list
+    )
     """Accruals for individual delivery services, each with its accrual type."""
 
-    total_accrued: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    total_accrued: MoneyAmount | None = None
     """Total amount accrued for delivery services."""
+
+    def __post_init__(self) -> None:
+        if self.services is None:
+            self.services = []
 
 
 class FinanceAccrualPostingsV1Request(RequestModel):
@@ -332,18 +360,30 @@ class FinanceAccrualPostingsV1Request(RequestModel):
 class FinanceAccrualPostingsV1Response(Model):
     """Accruals for the requested postings."""
 
-    posting_accruals: list[FinanceAccrualPostingsV1ResponsePostingAccrual] | None = None
+    posting_accruals: AnswerList[FinanceAccrualPostingsV1ResponsePostingAccrual] = field(
+        default_factory=list
+    )
     """Accruals grouped by posting."""
+
+    def __post_init__(self) -> None:
+        if self.posting_accruals is None:
+            self.posting_accruals = []
 
 
 class FinanceAccrualPostingsV1ResponsePostingAccrual(Model):
     """The accruals for one posting."""
 
-    accruals: list[FinanceAccrualPostingsV1ResponsePostingAccrualAccrual] | None = None
+    accruals: AnswerList[FinanceAccrualPostingsV1ResponsePostingAccrualAccrual] = field(
+        default_factory=list
+    )
     """Accruals for the posting."""
 
     posting_number: str | None = None
     """Posting number."""
+
+    def __post_init__(self) -> None:
+        if self.accruals is None:
+            self.accruals = []
 
 
 class FinanceAccrualPostingsV1ResponsePostingAccrualAccrual(Model):
@@ -371,8 +411,14 @@ class FinanceAccrualPostingsV1ResponsePostingAccrualAccrual(Model):
 class FinanceAccrualTypesV1Response(Model):
     """The reference list of accrual types."""
 
-    accrual_types: list[FinanceAccrualTypesV1ResponseAccrualType] | None = None
+    accrual_types: AnswerList[FinanceAccrualTypesV1ResponseAccrualType] = field(
+        default_factory=list
+    )
     """Accrual types."""
+
+    def __post_init__(self) -> None:
+        if self.accrual_types is None:
+            self.accrual_types = []
 
 
 class FinanceAccrualTypesV1ResponseAccrualType(Model):
@@ -407,8 +453,12 @@ class FinanceBalanceV1ResponseCashflows(Model):
     sales: FinanceBalanceV1ResponseCashflowsReturns | None = None
     """Amounts accrued for sales."""
 
-    services: list[FinanceBalanceV1ResponseCashflowsService] | None = None
+    services: AnswerList[FinanceBalanceV1ResponseCashflowsService] = field(default_factory=list)
     """Amounts accrued for other services, one entry per service."""
+
+    def __post_init__(self) -> None:
+        if self.services is None:
+            self.services = []
 
 
 class FinanceBalanceV1ResponseCashflowsReturns(Model):
@@ -459,8 +509,12 @@ class FinanceBalanceV1ResponseTotal(Model):
     opening_balance: FinanceBalanceV1ResponseTotalAccrued | None = None
     """Balance at the start of the period."""
 
-    payments: list[FinanceBalanceV1ResponseTotalAccrued] | None = None
+    payments: AnswerList[FinanceBalanceV1ResponseTotalAccrued] = field(default_factory=list)
     """Payments made in the period."""
+
+    def __post_init__(self) -> None:
+        if self.payments is None:
+            self.payments = []
 
 
 class FinanceBalanceV1ResponseTotalAccrued(Model):
@@ -480,7 +534,7 @@ class FinanceCashFlowStatementListV1Request(RequestModel):
     optional here.
     """
 
-    date: FinanceCashFlowStatementListRequestDate
+    date: DateTimeRange
     """Date range of the report; it is split into periods from the 1st to the 15th and from the
     16th to the end of the month.
     """
@@ -510,7 +564,9 @@ class FinanceCashFlowStatementListV1Response(Model):
 class FinanceCashFlowStatementListV1ResponseResult(Model):
     """The cash flow statement data."""
 
-    cash_flows: list[FinanceCashFlowStatementListV1ResponseResultCashFlow] | None = None
+    cash_flows: AnswerList[FinanceCashFlowStatementListV1ResponseResultCashFlow] = field(
+        default_factory=list
+    )
     """Summaries for each reporting period."""
 
     details: (
@@ -524,6 +580,10 @@ class FinanceCashFlowStatementListV1ResponseResult(Model):
 
     page_count: int | None = None
     """Number of pages with reports."""
+
+    def __post_init__(self) -> None:
+        if self.cash_flows is None:
+            self.cash_flows = []
 
 
 class FinanceCashFlowStatementListV1ResponseResultCashFlow(Model):
@@ -579,7 +639,9 @@ class FinanceCashFlowStatementListV1ResponseResultDetails(Model):
     loan: float | None = None
     """Transfers under loan agreements."""
 
-    payments: list[FinanceCashFlowStatementListV1ResponseResultDetailsPayment] | None = None
+    payments: AnswerList[FinanceCashFlowStatementListV1ResponseResultDetailsPayment] = field(
+        default_factory=list
+    )
     """Payouts made during the period."""
 
     period: FinanceCashFlowStatementListV1ResponseResultCashFlowPeriod | None = None
@@ -601,6 +663,10 @@ class FinanceCashFlowStatementListV1ResponseResultDetails(Model):
 
     end_balance_amount: float | None = None
     """Balance at the end of the period."""
+
+    def __post_init__(self) -> None:
+        if self.payments is None:
+            self.payments = []
 
 
 class FinanceCashFlowStatementListV1ResponseResultDetailsDelivery(Model):
@@ -667,8 +733,12 @@ class FinanceCashFlowStatementListV1ResponseResultDetailsServices(Model):
     total: float | None = None
     """Total amount of the group."""
 
-    items: list[FinanceServiceCharge] | None = None
+    items: AnswerList[FinanceServiceCharge] = field(default_factory=list)
     """Breakdown by service."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class FinanceDocumentB2bSalesJsonV1Request(RequestModel):
@@ -687,11 +757,15 @@ class FinanceDocumentB2bSalesJsonV1Response(Model):
     date_to: str | None = None
     """End date of the reporting period in `YYYY-MM-DD` format."""
 
-    invoices: list[FinanceDocumentB2bSalesJsonV1ResponseInvoice] | None = None
+    invoices: AnswerList[FinanceDocumentB2bSalesJsonV1ResponseInvoice] = field(default_factory=list)
     """Invoices (UPD and UKD documents) in the register."""
 
     seller_info: PostingBuyerLegalInfo | None = None
     """Seller's legal details."""
+
+    def __post_init__(self) -> None:
+        if self.invoices is None:
+            self.invoices = []
 
 
 class FinanceDocumentB2bSalesJsonV1ResponseInvoice(Model):
@@ -712,7 +786,9 @@ class FinanceDocumentB2bSalesJsonV1ResponseInvoice(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article)."""
 
-    operations: list[FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation] | None = None
+    operations: AnswerList[FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation] = field(
+        default_factory=list
+    )
     """Sale and return operations on the invoice."""
 
     product_name: str | None = None
@@ -726,6 +802,10 @@ class FinanceDocumentB2bSalesJsonV1ResponseInvoice(Model):
 
     unit_name: str | None = None
     """Symbol of the unit of measure."""
+
+    def __post_init__(self) -> None:
+        if self.operations is None:
+            self.operations = []
 
 
 class FinanceDocumentB2bSalesJsonV1ResponseInvoiceBuyerInfo(Model):
@@ -803,8 +883,12 @@ class FinanceDocumentB2bSalesJsonV1ResponseInvoiceOperation(Model):
 class FinanceProductsBuyoutV1Response(Model):
     """Products bought out by Ozon in a period."""
 
-    products: list[FinanceProductsBuyoutV1ResponseProduct] | None = None
+    products: AnswerList[FinanceProductsBuyoutV1ResponseProduct] = field(default_factory=list)
     """Bought-out products."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class FinanceProductsBuyoutV1ResponseProduct(Model):
@@ -857,8 +941,12 @@ class FinanceRealizationByDayV1Request(RequestModel):
 class FinanceRealizationByDayV1Response(Model):
     """The sales report for one day."""
 
-    rows: list[RealizationReportResponseRow] | None = None
+    rows: AnswerList[RealizationReportResponseRow] = field(default_factory=list)
     """Report rows."""
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = []
 
 
 class FinanceRealizationPostingV1Response(Model):
@@ -867,8 +955,12 @@ class FinanceRealizationPostingV1Response(Model):
     header: RealizationReportResponseHeader | None = None
     """Title page of the report."""
 
-    rows: list[FinanceRealizationPostingV1ResponseRow] | None = None
+    rows: AnswerList[FinanceRealizationPostingV1ResponseRow] = field(default_factory=list)
     """Report rows, one per product in a posting."""
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = []
 
 
 class FinanceRealizationPostingV1ResponseRow(Model):
@@ -932,8 +1024,12 @@ class FinanceRealizationV2ResponseResult(Model):
     header: RealizationReportResponseHeader | None = None
     """Title page of the report."""
 
-    rows: list[RealizationReportResponseRow] | None = None
+    rows: AnswerList[RealizationReportResponseRow] = field(default_factory=list)
     """Report rows."""
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = []
 
 
 class FinanceRequest(RequestModel):
@@ -1086,7 +1182,9 @@ class FinanceTransactionListV3Response(Model):
 class FinanceTransactionListV3ResponseResult(Model):
     """A page of the transaction list."""
 
-    operations: list[FinanceTransactionListV3ResponseResultOperation] | None = None
+    operations: AnswerList[FinanceTransactionListV3ResponseResultOperation] = field(
+        default_factory=list
+    )
     """Operations on this page."""
 
     page_count: int | None = None
@@ -1094,6 +1192,10 @@ class FinanceTransactionListV3ResponseResult(Model):
 
     row_count: int | None = None
     """Number of transactions on all pages; 0 means there are no more transactions."""
+
+    def __post_init__(self) -> None:
+        if self.operations is None:
+            self.operations = []
 
 
 class FinanceTransactionListV3ResponseResultOperation(Model):
@@ -1110,7 +1212,9 @@ class FinanceTransactionListV3ResponseResultOperation(Model):
     goods.
     """
 
-    items: list[FinanceTransactionListV3ResponseResultOperationItem] | None = None
+    items: AnswerList[FinanceTransactionListV3ResponseResultOperationItem] = field(
+        default_factory=list
+    )
     """Products the operation applies to."""
 
     operation_date: str | None = None
@@ -1138,7 +1242,7 @@ class FinanceTransactionListV3ResponseResultOperation(Model):
     sale_commission: float | None = None
     """Sales commission, or a refund of the sales commission."""
 
-    services: list[FinanceServiceCharge] | None = None
+    services: AnswerList[FinanceServiceCharge] = field(default_factory=list)
     """Services charged in the operation."""
 
     type: str | None = None
@@ -1146,6 +1250,12 @@ class FinanceTransactionListV3ResponseResultOperation(Model):
     (service fees), compensation (compensations), transferDelivery (delivery charges), other
     (other).
     """
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
+        if self.services is None:
+            self.services = []
 
 
 class FinanceTransactionListV3ResponseResultOperationItem(Model):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     InvoiceCreateOrUpdateV2RequestPriceCurrency = Literal["USD", "EUR", "TRY", "CNY", "RUB", "GBP"]
@@ -102,7 +102,7 @@ class InvoiceGetV2ResponseResult(Model):
     file_url: str | None = None
     """Link to the invoice file."""
 
-    hs_codes: list[InvoiceGetV2ResponseResultHsCode] | None = None
+    hs_codes: AnswerList[InvoiceGetV2ResponseResultHsCode] = field(default_factory=list)
     """HS (Harmonized System) customs codes of the products."""
 
     number: str | None = None
@@ -121,6 +121,10 @@ class InvoiceGetV2ResponseResult(Model):
     - `GBP`: pound sterling.
     Defaults to `USD`.
     """
+
+    def __post_init__(self) -> None:
+        if self.hs_codes is None:
+            self.hs_codes = []
 
 
 class InvoiceGetV2ResponseResultHsCode(Model):

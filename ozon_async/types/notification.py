@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from ozon_async._models import Model, RequestModel
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     NotificationCheckV1ResponseErrorType = (
@@ -243,11 +245,15 @@ class NotificationCheckV1Request(RequestModel):
 class NotificationCheckV1Response(Model):
     """Result of checking a notification URL."""
 
-    errors: list[NotificationCheckV1ResponseError] | None = None
+    errors: AnswerList[NotificationCheckV1ResponseError] = field(default_factory=list)
     """Problems found during the check; empty if none."""
 
     is_active: bool | None = None
     """`true` if the URL is active."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class NotificationCheckV1ResponseError(Model):
@@ -283,8 +289,12 @@ class NotificationEnableV1Request(RequestModel):
 class NotificationListV1Response(Model):
     """Connected notification URLs."""
 
-    urls: list[NotificationListV1ResponseUrl] | None = None
+    urls: AnswerList[NotificationListV1ResponseUrl] = field(default_factory=list)
     """Connected URLs."""
+
+    def __post_init__(self) -> None:
+        if self.urls is None:
+            self.urls = []
 
 
 class NotificationListV1ResponseUrl(Model):
@@ -299,11 +309,15 @@ class NotificationListV1ResponseUrl(Model):
     id: int | None = None
     """Identifier of the notification URL."""
 
-    types: list[NotificationListV1ResponseUrlType] | None = None
+    types: AnswerList[NotificationListV1ResponseUrlType] = field(default_factory=list)
     """Notification types the URL receives."""
 
     url: str | None = None
     """The URL."""
+
+    def __post_init__(self) -> None:
+        if self.types is None:
+            self.types = []
 
 
 class NotificationListV1ResponseUrlType(Model):
@@ -343,8 +357,12 @@ class NotificationListV1ResponseUrlType(Model):
 class NotificationPushTypeListV1Response(Model):
     """Available push notification types."""
 
-    types: list[NotificationPushTypeListV1ResponseType] | None = None
+    types: AnswerList[NotificationPushTypeListV1ResponseType] = field(default_factory=list)
     """Push notification types."""
+
+    def __post_init__(self) -> None:
+        if self.types is None:
+            self.types = []
 
 
 class NotificationPushTypeListV1ResponseType(Model):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
-    FinanceCashFlowStatementListRequestDate,
+    DateTimeRange,
     WarehouseAddressCoordinates,
 )
 
@@ -38,11 +38,17 @@ class OrderCancelCheckV1Response(Model):
     order_number: str | None = None
     """Order number."""
 
-    posting_groups: list[OrderCancelCheckV1ResponsePostingGroup] | None = None
+    posting_groups: AnswerList[OrderCancelCheckV1ResponsePostingGroup] = field(default_factory=list)
     """Groups of postings in the order."""
 
-    postings: list[OrderCancelCheckV1ResponsePosting] | None = None
+    postings: AnswerList[OrderCancelCheckV1ResponsePosting] = field(default_factory=list)
     """Whether each posting can be cancelled."""
+
+    def __post_init__(self) -> None:
+        if self.posting_groups is None:
+            self.posting_groups = []
+        if self.postings is None:
+            self.postings = []
 
 
 class OrderCancelCheckV1ResponsePosting(Model):
@@ -61,8 +67,12 @@ class OrderCancelCheckV1ResponsePosting(Model):
 class OrderCancelCheckV1ResponsePostingGroup(Model):
     """A group of postings in the order."""
 
-    posting_numbers: list[str] | None = None
+    posting_numbers: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings in the group."""
+
+    def __post_init__(self) -> None:
+        if self.posting_numbers is None:
+            self.posting_numbers = []
 
 
 class OrderCancelV1Request(RequestModel):
@@ -225,7 +235,7 @@ class OrderCreateV2RequestSplitDeliveryMethod(RequestModel):
     - `POSTAMAT`: to a parcel locker.
     """
 
-    logistic_date_range: FinanceCashFlowStatementListRequestDate
+    logistic_date_range: DateTimeRange
     """Time range in which the order can reach the delivery point, from the chosen time slot of
     /v2/delivery/checkout.
     """
@@ -291,5 +301,9 @@ class OrderCreateV2Response(Model):
     order_number: str | None = None
     """Number of the created order."""
 
-    postings: list[str] | None = None
+    postings: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings created for the order; the list may be incomplete."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []

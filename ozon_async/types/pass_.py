@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     PassListV1RequestFilterArrivalReason = Literal["FBS_DELIVERY", "FBS_RETURN"]
@@ -57,11 +57,15 @@ class PassListV1RequestFilter(RequestModel):
 class PassListV1Response(Model):
     """Answer with a page of arrival passes."""
 
-    arrival_passes: list[PassListV1ResponseArrivalPass] | None = None
+    arrival_passes: AnswerList[PassListV1ResponseArrivalPass] = field(default_factory=list)
     """Arrival passes."""
 
     cursor: str | None = None
     """Cursor for the next page; empty when there is no more data."""
+
+    def __post_init__(self) -> None:
+        if self.arrival_passes is None:
+            self.arrival_passes = []
 
 
 class PassListV1ResponseArrivalPass(Model):
@@ -70,7 +74,7 @@ class PassListV1ResponseArrivalPass(Model):
     arrival_pass_id: int | None = None
     """Pass identifier."""
 
-    arrival_reasons: list[str] | None = None
+    arrival_reasons: AnswerList[str] = field(default_factory=list)
     """Purposes of arrival: FBS_DELIVERY - shipping orders, FBS_RETURN - collecting returns."""
 
     arrival_time: datetime | None = None
@@ -96,3 +100,7 @@ class PassListV1ResponseArrivalPass(Model):
 
     warehouse_id: int | None = None
     """Identifier of the seller's warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.arrival_reasons is None:
+            self.arrival_reasons = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from msgspec import field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 
 class PolygonBindV1Request(RequestModel):
@@ -104,8 +104,12 @@ class PolygonListV1Request(RequestModel):
 class PolygonListV1Response(Model):
     """List of the delivery polygons bound to a delivery method."""
 
-    polygons: list[PolygonListV1ResponsePolygon] | None = None
+    polygons: AnswerList[PolygonListV1ResponsePolygon] = field(default_factory=list)
     """Delivery polygons bound to the delivery method."""
+
+    def __post_init__(self) -> None:
+        if self.polygons is None:
+            self.polygons = []
 
 
 class PolygonListV1ResponsePolygon(Model):

@@ -8,26 +8,137 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     BoolResultResponse,
+    CancelReason,
     CarriageError,
+    DateTimeInterval,
+    DateTimeRange,
     FilterPeriod,
-    FinanceCashFlowStatementListRequestDate,
     IdObject,
+    MoneyAmount,
     MoneyValue,
     OperationError,
     PostingBuyerLegalInfo,
-    PostingFbsCancelReasonListResponseResult,
-    PostingFbsProductCancelRequestItem,
-    PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
     ProductCertificateResult2,
+    SkuQuantity,
     SortDirection,
 )
 
 if TYPE_CHECKING:
+    FbsPostingCancellationCancellationType = (
+        Literal["seller", "ozon", "system", "delivery", "client", "customer"] | str
+    )
     FbsPostingCargoType = Literal["BOX", "PALLET"] | str
+    FbsPostingProductCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
+    FbsPostingPrrOption = Literal["lift", "stairs", "none", "delivery_default"] | str
+    FbsPostingStatus = (
+        Literal[
+            "acceptance_in_progress",
+            "arbitration",
+            "awaiting_approve",
+            "awaiting_deliver",
+            "awaiting_packaging",
+            "awaiting_registration",
+            "awaiting_verification",
+            "cancelled",
+            "cancelled_from_split_pending",
+            "client_arbitration",
+            "delivered",
+            "delivering",
+            "driver_pickup",
+            "not_accepted",
+            "sent_by_seller",
+        ]
+        | str
+    )
+    FbsPostingSubstatus = (
+        Literal[
+            "posting_acceptance_in_progress",
+            "posting_in_arbitration",
+            "posting_created",
+            "posting_in_carriage",
+            "posting_not_in_carriage",
+            "posting_registered",
+            "posting_transferring_to_delivery",
+            "posting_awaiting_passport_data",
+            "posting_awaiting_registration",
+            "posting_registration_error",
+            "posting_split_pending",
+            "posting_canceled",
+            "posting_in_client_arbitration",
+            "posting_delivered",
+            "posting_received",
+            "posting_conditionally_delivered",
+            "posting_in_courier_service",
+            "posting_in_pickup_point",
+            "posting_on_way_to_city",
+            "posting_on_way_to_pickup_point",
+            "posting_returned_to_warehouse",
+            "posting_transferred_to_courier_service",
+            "posting_driver_pick_up",
+            "posting_not_in_sort_center",
+            "ship_failed",
+        ]
+        | str
+    )
+    FbsPostingTplIntegrationType = (
+        Literal["ozon", "3pl_tracking", "non_integrated", "aggregator", "hybryd"] | str
+    )
+    FbsPostingV4DeliverySchema = Literal["SDS", "FBO", "FBS", "Crossborder"] | str
+    FbsPostingV4PrrOption = Literal["lift", "stairs", "none", "delivery_default"] | str
+    FbsPostingV4Status = (
+        Literal[
+            "acceptance_in_progress",
+            "arbitration",
+            "awaiting_approve",
+            "awaiting_deliver",
+            "awaiting_packaging",
+            "awaiting_registration",
+            "awaiting_verification",
+            "cancelled",
+            "cancelled_from_split_pending",
+            "client_arbitration",
+            "delivering",
+            "driver_pickup",
+            "not_accepted",
+        ]
+        | str
+    )
+    FbsPostingV4Substatus = (
+        Literal[
+            "posting_acceptance_in_progress",
+            "posting_in_arbitration",
+            "posting_created",
+            "posting_in_carriage",
+            "posting_not_in_carriage",
+            "posting_registered",
+            "posting_transferring_to_delivery",
+            "posting_awaiting_passport_data",
+            "posting_awaiting_registration",
+            "posting_registration_error",
+            "posting_split_pending",
+            "posting_canceled",
+            "posting_in_client_arbitration",
+            "posting_delivered",
+            "posting_received",
+            "posting_conditionally_delivered",
+            "posting_in_courier_service",
+            "posting_in_pickup_point",
+            "posting_on_way_to_city",
+            "posting_on_way_to_pickup_point",
+            "posting_returned_to_warehouse",
+            "posting_transferred_to_courier_service",
+            "posting_driver_pick_up",
+            "posting_not_in_sort_center",
+            "ship_failed",
+        ]
+        | str
+    )
+    FbsPostingV4TplIntegrationType = (
+        Literal["ozon", "3pl_tracking", "non_integrated", "aggregator", "hybryd"] | str
+    )
     PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
     PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"]
     PostingFboListV2RequestDir = Literal["ASC", "DESC", "asc", "desc"]
@@ -64,9 +175,69 @@ if TYPE_CHECKING:
         "closed",
         "delivered",
     ]
+    PostingFbsCancelReasonV1ResponseResultReasonTypeId = Literal["buyer", "seller"] | str
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsGetV3ResponseResultProductCurrencyCode = (
+        Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
+    )
+    PostingFbsGetV3ResponseResultPrrOptionCode = (
+        Literal["lift", "stairs", "none", "delivery_default"] | str
+    )
+    PostingFbsGetV3ResponseResultStatus = (
+        Literal[
+            "acceptance_in_progress",
+            "arbitration",
+            "awaiting_approve",
+            "awaiting_deliver",
+            "awaiting_packaging",
+            "awaiting_registration",
+            "awaiting_verification",
+            "cancelled",
+            "cancelled_from_split_pending",
+            "client_arbitration",
+            "delivered",
+            "delivering",
+            "driver_pickup",
+            "not_accepted",
+            "sent_by_seller",
+        ]
+        | str
+    )
+    PostingFbsGetV3ResponseResultSubstatus = (
+        Literal[
+            "posting_acceptance_in_progress",
+            "posting_in_arbitration",
+            "posting_created",
+            "posting_in_carriage",
+            "posting_not_in_carriage",
+            "posting_registered",
+            "posting_transferring_to_delivery",
+            "posting_awaiting_passport_data",
+            "posting_awaiting_registration",
+            "posting_registration_error",
+            "posting_split_pending",
+            "posting_canceled",
+            "posting_in_client_arbitration",
+            "posting_delivered",
+            "posting_received",
+            "posting_conditionally_delivered",
+            "posting_in_courier_service",
+            "posting_in_pickup_point",
+            "posting_on_way_to_city",
+            "posting_on_way_to_pickup_point",
+            "posting_returned_to_warehouse",
+            "posting_transferred_to_courier_service",
+            "posting_driver_pick_up",
+            "posting_not_in_sort_center",
+            "ship_failed",
+        ]
+        | str
+    )
+    PostingFbsGetV3ResponseResultTplIntegrationType = (
+        Literal["ozon", "aggregator", "3pl_tracking", "non_integrated"] | str
+    )
     PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
     PostingFbsListV3RequestFilterIntegrationTypeFlowItem = Literal[
         "ozon",
@@ -126,6 +297,9 @@ if TYPE_CHECKING:
     PostingFbsPackageLabelGetV2ResponseStatusCode = (
         Literal["pending", "in_progress", "completed", "error"] | str
     )
+    PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode = (
+        Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
+    )
     PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
     PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
         "acceptance_in_progress",
@@ -139,6 +313,34 @@ if TYPE_CHECKING:
         "driver_pickup",
         "not_accepted",
     ]
+    PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType = Literal["BOX", "PALLET"] | str
+    PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema = (
+        Literal["SDS", "FBO", "FBS", "Crossborder"] | str
+    )
+    PostingFbsUnfulfilledListV3ResponsePostingPrrOption = (
+        Literal["lift", "stairs", "none", "delivery_default"] | str
+    )
+    PostingFbsUnfulfilledListV3ResponsePostingStatus = (
+        Literal[
+            "acceptance_in_progress",
+            "arbitration",
+            "awaiting_approve",
+            "awaiting_deliver",
+            "awaiting_packaging",
+            "awaiting_registration",
+            "awaiting_verification",
+            "cancelled",
+            "cancelled_from_split_pending",
+            "client_arbitration",
+            "delivering",
+            "driver_pickup",
+            "not_accepted",
+        ]
+        | str
+    )
+    PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType = (
+        Literal["ozon", "3pl_tracking", "non_integrated", "aggregator", "hybryd"] | str
+    )
     PostingFbsUnfulfilledListV4RequestFilterStatusesItem = Literal[
         "acceptance_in_progress",
         "awaiting_approve",
@@ -151,8 +353,22 @@ if TYPE_CHECKING:
         "driver_pickup",
         "not_accepted",
     ]
+    PostingFinancialDataProductCurrencyCode = (
+        Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
+    )
 else:
+    FbsPostingCancellationCancellationType = str
     FbsPostingCargoType = str
+    FbsPostingProductCurrencyCode = str
+    FbsPostingPrrOption = str
+    FbsPostingStatus = str
+    FbsPostingSubstatus = str
+    FbsPostingTplIntegrationType = str
+    FbsPostingV4DeliverySchema = str
+    FbsPostingV4PrrOption = str
+    FbsPostingV4Status = str
+    FbsPostingV4Substatus = str
+    FbsPostingV4TplIntegrationType = str
     PostingDigitalListV1RequestDir = Literal["ASC", "DESC"]
     PostingDigitalListV2RequestSortDir = Literal["ASC", "DESC"]
     PostingFboListV2RequestDir = Literal["ASC", "DESC", "asc", "desc"]
@@ -189,9 +405,15 @@ else:
         "closed",
         "delivered",
     ]
+    PostingFbsCancelReasonV1ResponseResultReasonTypeId = str
     PostingFbsDigitalActGetPdfV2RequestDocType = Literal[
         "act_of_acceptance", "act_of_mismatch", "act_of_excess", "waybill"
     ]
+    PostingFbsGetV3ResponseResultProductCurrencyCode = str
+    PostingFbsGetV3ResponseResultPrrOptionCode = str
+    PostingFbsGetV3ResponseResultStatus = str
+    PostingFbsGetV3ResponseResultSubstatus = str
+    PostingFbsGetV3ResponseResultTplIntegrationType = str
     PostingFbsListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
     PostingFbsListV3RequestFilterIntegrationTypeFlowItem = Literal[
         "ozon",
@@ -249,6 +471,7 @@ else:
     ]
     PostingFbsPackageLabelCreateV3ResponseTaskTaskType = str
     PostingFbsPackageLabelGetV2ResponseStatusCode = str
+    PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode = str
     PostingFbsUnfulfilledListV3RequestDir = Literal["ASC", "DESC", "asc", "desc"]
     PostingFbsUnfulfilledListV3RequestFilterStatus = Literal[
         "acceptance_in_progress",
@@ -262,6 +485,11 @@ else:
         "driver_pickup",
         "not_accepted",
     ]
+    PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType = str
+    PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema = str
+    PostingFbsUnfulfilledListV3ResponsePostingPrrOption = str
+    PostingFbsUnfulfilledListV3ResponsePostingStatus = str
+    PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType = str
     PostingFbsUnfulfilledListV4RequestFilterStatusesItem = Literal[
         "acceptance_in_progress",
         "awaiting_approve",
@@ -274,7 +502,84 @@ else:
         "driver_pickup",
         "not_accepted",
     ]
+    PostingFinancialDataProductCurrencyCode = str
+# FbsPostingCancellationCancellationType: Cancellation type: seller - cancelled by the seller;
+# client or customer - cancelled by the buyer; ozon - cancelled by Ozon; system - cancelled by
+# the system; delivery - cancelled by the delivery service.
 # FbsPostingCargoType: Type of a cargo unit: BOX - box; PALLET - pallet.
+# FbsPostingProductCurrencyCode: Currency of your prices, the same as set in the seller account
+# settings: RUB - Russian rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US
+# dollar; CNY - yuan.
+# FbsPostingPrrOption: Code of the loading and unloading (carrying) service: lift - lifting by
+# elevator; stairs - carrying up the stairs; none - the buyer declined the service, no carrying
+# needed; delivery_default - delivery to the floor is included in the price under the offer
+# terms. Relevant for bulky postings delivered by the seller or an integrated service.
+# FbsPostingStatus: Posting status: acceptance_in_progress - being accepted; arbitration - in
+# arbitration; awaiting_approve - awaiting confirmation; awaiting_deliver - awaiting shipment;
+# awaiting_packaging - awaiting packaging; awaiting_registration - awaiting registration;
+# awaiting_verification - created; cancelled - cancelled; cancelled_from_split_pending -
+# cancelled because the posting was split; client_arbitration - delivery arbitration opened by
+# the buyer; delivered - delivered; delivering - being delivered; driver_pickup - with the
+# driver; not_accepted - not accepted at the sorting centre; sent_by_seller - sent by the
+# seller.
+# FbsPostingSubstatus: Posting substatus: posting_acceptance_in_progress - being accepted;
+# posting_in_arbitration - in
+# arbitration; posting_created - created; posting_in_carriage - in a carriage;
+# posting_not_in_carriage - not added to a carriage; posting_registered - registered;
+# posting_transferring_to_delivery - being handed over to delivery (with status
+# awaiting_deliver)
+# or to the courier (with status awaiting_registration); posting_awaiting_passport_data -
+# awaiting
+# passport data; posting_awaiting_registration - awaiting registration;
+# posting_registration_error
+# - registration error; posting_split_pending - created; posting_canceled - cancelled;
+# posting_in_client_arbitration - delivery arbitration opened by the buyer; posting_delivered -
+# delivered; posting_received - received; posting_conditionally_delivered - conditionally
+# delivered; posting_in_courier_service - courier on the way; posting_in_pickup_point - at the
+# pickup point; posting_on_way_to_city - on the way to the buyer's city;
+# posting_on_way_to_pickup_point - on the way to the pickup point; posting_returned_to_warehouse
+# -
+# returned to the warehouse; posting_transferred_to_courier_service - being handed over to the
+# delivery service; posting_driver_pick_up - with the driver; posting_not_in_sort_center - not
+# accepted at the sorting centre; ship_failed - packing failed.
+# FbsPostingTplIntegrationType: Type of integration with the delivery service: ozon - delivery
+# by the Ozon delivery service; 3pl_tracking - delivery by an integrated service; non_integrated
+# - delivery by a third-party service; aggregator - delivery through Ozon partner delivery;
+# hybryd - Russian Post delivery scheme.
+# FbsPostingV4DeliverySchema: Delivery scheme: `SDS` - single SKU; `FBO` - sold from an Ozon
+# warehouse; `FBS` - sold from the seller's warehouse; `Crossborder` - sold from abroad.
+# Examples send the value in lower case, e.g. `fbs`.
+# FbsPostingV4PrrOption: Code of the lifting service for bulky postings delivered by the seller
+# or an integrated service: `lift` - lift by elevator; `stairs` - carry up the stairs; `none` -
+# the customer declined the service; `delivery_default` - delivery to the floor is included in
+# the price under the offer terms. Empty when not applicable.
+# FbsPostingV4Status: Posting status: `acceptance_in_progress` - acceptance in progress;
+# `arbitration` - arbitration; `awaiting_approve` - awaiting confirmation; `awaiting_deliver` -
+# awaiting shipment; `awaiting_packaging` - awaiting packaging; `awaiting_registration` -
+# awaiting registration; `awaiting_verification` - created; `cancelled` - cancelled;
+# `cancelled_from_split_pending` - cancelled because the posting was split; `client_arbitration`
+# - customer delivery arbitration; `delivering` - being delivered; `driver_pickup` - with the
+# driver; `not_accepted` - not accepted at the sorting centre.
+# FbsPostingV4Substatus: Posting substatus: `posting_acceptance_in_progress` - acceptance in
+# progress; `posting_in_arbitration` - arbitration; `posting_created` - created;
+# `posting_in_carriage` - in a carriage; `posting_not_in_carriage` - not added to a carriage;
+# `posting_registered` - registered; `posting_transferring_to_delivery` - being handed over to
+# delivery (with status awaiting_deliver) or to the courier (with status awaiting_registration);
+# `posting_awaiting_passport_data` - awaiting passport data; `posting_awaiting_registration` -
+# awaiting registration; `posting_registration_error` - registration error;
+# `posting_split_pending` - created, split pending; `posting_canceled` - cancelled;
+# `posting_in_client_arbitration` - customer delivery arbitration; `posting_delivered` -
+# delivered; `posting_received` - received; `posting_conditionally_delivered` - conditionally
+# delivered; `posting_in_courier_service` - courier on the way; `posting_in_pickup_point` - at
+# the pickup point; `posting_on_way_to_city` - on the way to the city;
+# `posting_on_way_to_pickup_point` - on the way to the pickup point;
+# `posting_returned_to_warehouse` - returned to the warehouse;
+# `posting_transferred_to_courier_service` - being handed to the delivery service;
+# `posting_driver_pick_up` - with the driver; `posting_not_in_sort_center` - not accepted at the
+# sorting centre; `ship_failed` - assembly failed, repeat it.
+# FbsPostingV4TplIntegrationType: Integration type of the delivery service: `ozon` - Ozon
+# delivery; `3pl_tracking` - integrated service; `non_integrated` - third-party service;
+# `aggregator` - Ozon partner delivery; `hybryd` - Russian Post scheme.
 # PostingDigitalListV1RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
 # PostingDigitalListV2RequestSortDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
 # PostingFboListV2RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending).
@@ -290,9 +595,51 @@ else:
 # service: `ozon` (delivered by Ozon logistics), `aggregator` (an external service delivers,
 # Ozon registers the order), `3pl_tracking` (an external service delivers, the seller registers
 # the order), `non_integrated` (the seller delivers).
+# PostingFbsCancelReasonV1ResponseResultReasonTypeId: Who initiates a cancellation with this
+# reason: buyer - the buyer; seller - the seller.
 # PostingFbsDigitalActGetPdfV2RequestDocType: Type of document: `act_of_acceptance` (shipment
 # list), `act_of_mismatch` (discrepancy act), `act_of_excess` (act of excess), `waybill`
 # (waybill).
+# PostingFbsGetV3ResponseResultProductCurrencyCode: Currency of your prices, the same as set in
+# the seller account settings: RUB - Russian rouble; BYN - Belarusian rouble; KZT - tenge; EUR -
+# euro; USD - US dollar; CNY - yuan.
+# PostingFbsGetV3ResponseResultPrrOptionCode: Code of the loading and unloading (carrying)
+# service: lift - lifting by elevator; stairs - carrying up the stairs; none - the buyer
+# declined the service, no carrying needed; delivery_default - delivery to the floor is included
+# in the price under the offer terms. Relevant for bulky postings delivered by the seller or an
+# integrated service.
+# PostingFbsGetV3ResponseResultStatus: Posting status: acceptance_in_progress - being accepted;
+# arbitration - in arbitration; awaiting_approve - awaiting confirmation; awaiting_deliver -
+# awaiting shipment; awaiting_packaging - awaiting packaging; awaiting_registration - awaiting
+# registration; awaiting_verification - created; cancelled - cancelled;
+# cancelled_from_split_pending - cancelled because the posting was split; client_arbitration -
+# delivery arbitration opened by the buyer; delivered - delivered; delivering - being delivered;
+# driver_pickup - with the driver; not_accepted - not accepted at the sorting centre;
+# sent_by_seller - sent by the seller.
+# PostingFbsGetV3ResponseResultSubstatus: Posting substatus: posting_acceptance_in_progress -
+# being accepted; posting_in_arbitration - in
+# arbitration; posting_created - created; posting_in_carriage - in a carriage;
+# posting_not_in_carriage - not added to a carriage; posting_registered - registered;
+# posting_transferring_to_delivery - being handed over to delivery (with status
+# awaiting_deliver)
+# or to the courier (with status awaiting_registration); posting_awaiting_passport_data -
+# awaiting
+# passport data; posting_awaiting_registration - awaiting registration;
+# posting_registration_error
+# - registration error; posting_split_pending - created; posting_canceled - cancelled;
+# posting_in_client_arbitration - delivery arbitration opened by the buyer; posting_delivered -
+# delivered; posting_received - received; posting_conditionally_delivered - conditionally
+# delivered; posting_in_courier_service - courier on the way; posting_in_pickup_point - at the
+# pickup point; posting_on_way_to_city - on the way to the buyer's city;
+# posting_on_way_to_pickup_point - on the way to the pickup point; posting_returned_to_warehouse
+# -
+# returned to the warehouse; posting_transferred_to_courier_service - being handed over to the
+# delivery service; posting_driver_pick_up - with the driver; posting_not_in_sort_center - not
+# accepted at the sorting centre; ship_failed - packing failed.
+# PostingFbsGetV3ResponseResultTplIntegrationType: Type of integration with the delivery
+# service: ozon - delivery by Ozon logistics; aggregator - delivery by an external service, Ozon
+# registers the order; 3pl_tracking - delivery by an external service, the seller registers the
+# order; non_integrated - delivery by the seller.
 # PostingFbsListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC` (descending); the
 # lower-case spellings are accepted too.
 # PostingFbsListV3RequestFilterStatus: Posting status: awaiting_registration - awaiting
@@ -307,6 +654,9 @@ else:
 # PostingFbsPackageLabelGetV2ResponseStatusCode: State of the task: `pending` (queued),
 # `in_progress` (labels being generated), `completed` (the file is ready) or `error` (the file
 # could not be made).
+# PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode: Currency of your prices, the same
+# as set in the seller account: `RUB` - Russian rouble; `BYN` - Belarusian rouble; `KZT` -
+# tenge; `EUR` - euro; `USD` - US dollar; `CNY` - yuan.
 # PostingFbsUnfulfilledListV3RequestDir: Sort direction: `ASC` (ascending) or `DESC`
 # (descending); the lower-case spellings are accepted too.
 # PostingFbsUnfulfilledListV3RequestFilterStatus: Posting status: `acceptance_in_progress` -
@@ -315,6 +665,29 @@ else:
 # awaiting shipment; `arbitration` - arbitration; `client_arbitration` - customer delivery
 # arbitration; `delivering` - being delivered; `driver_pickup` - with the driver; `not_accepted`
 # - not accepted at the sorting centre.
+# PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType: Cargo unit type: `BOX` - box;
+# `PALLET` - pallet.
+# PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema: Delivery scheme: `SDS` - single SKU;
+# `FBO` - sold from an Ozon warehouse; `FBS` - sold from the seller's warehouse; `Crossborder` -
+# sold from abroad. Examples send the value in lower case, e.g. `fbs`.
+# PostingFbsUnfulfilledListV3ResponsePostingPrrOption: Code of the lifting service for bulky
+# postings delivered by the seller or an integrated service: `lift` - lift by elevator; `stairs`
+# - carry up the stairs; `none` - the customer declined the service; `delivery_default` -
+# delivery to the floor is included in the price under the offer terms. Empty when not
+# applicable.
+# PostingFbsUnfulfilledListV3ResponsePostingStatus: Posting status: `acceptance_in_progress` -
+# acceptance in progress; `arbitration` - arbitration; `awaiting_approve` - awaiting
+# confirmation; `awaiting_deliver` - awaiting shipment; `awaiting_packaging` - awaiting
+# packaging; `awaiting_registration` - awaiting registration; `awaiting_verification` - created;
+# `cancelled` - cancelled; `cancelled_from_split_pending` - cancelled because the posting was
+# split; `client_arbitration` - customer delivery arbitration; `delivering` - being delivered;
+# `driver_pickup` - with the driver; `not_accepted` - not accepted at the sorting centre.
+# PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType: Integration type of the delivery
+# service: `ozon` - Ozon delivery; `3pl_tracking` - integrated service; `non_integrated` -
+# third-party service; `aggregator` - Ozon partner delivery; `hybryd` - Russian Post scheme.
+# PostingFinancialDataProductCurrencyCode: Currency of your prices, the same as set in the
+# seller account settings: RUB - Russian rouble; BYN - Belarusian rouble; KZT - tenge; EUR -
+# euro; USD - US dollar; CNY - yuan.
 
 
 class FbsPosting(Model):
@@ -326,7 +699,7 @@ class FbsPosting(Model):
     analytics_data: FbsPostingAnalyticsData | None = None
     """Analytics data; returned when requested with with.analytics_data, otherwise null."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting and flags about it: arbitration - open a
     dispute; awaiting_delivery - move to "awaiting shipment"; can_create_chat - start a chat
     with the buyer; cancel - cancel the posting; click_track_number - view the status history by
@@ -414,10 +787,10 @@ class FbsPosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[FbsPostingProduct] | None = None
+    products: AnswerList[FbsPostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
-    prr_option: str | None = None
+    prr_option: FbsPostingPrrOption | None = None
     """Code of the loading and unloading (carrying) service: lift - lifting by elevator; stairs -
     carrying up the stairs; none - the buyer declined the service, no carrying needed;
     delivery_default - delivery to the floor is included in the price under the offer terms.
@@ -441,7 +814,7 @@ class FbsPosting(Model):
     shipment_date_without_delay: datetime | None = None
     """Date and time of shipment without delay."""
 
-    status: str | None = None
+    status: FbsPostingStatus | None = None
     """Posting status: acceptance_in_progress - being accepted; arbitration - in arbitration;
     awaiting_approve - awaiting confirmation; awaiting_deliver - awaiting shipment;
     awaiting_packaging - awaiting packaging; awaiting_registration - awaiting registration;
@@ -452,7 +825,7 @@ class FbsPosting(Model):
     seller.
     """
 
-    substatus: str | None = None
+    substatus: FbsPostingSubstatus | None = None
     """Posting substatus: posting_acceptance_in_progress - being accepted; posting_in_arbitration -
     in
     arbitration; posting_created - created; posting_in_carriage - in a carriage;
@@ -476,7 +849,7 @@ class FbsPosting(Model):
     accepted at the sorting centre; ship_failed - packing failed.
     """
 
-    tpl_integration_type: str | None = None
+    tpl_integration_type: FbsPostingTplIntegrationType | None = None
     """Type of integration with the delivery service: ozon - delivery by the Ozon delivery service;
     3pl_tracking - delivery by an integrated service; non_integrated - delivery by a third-party
     service; aggregator - delivery through Ozon partner delivery; hybryd - Russian Post delivery
@@ -491,7 +864,7 @@ class FbsPosting(Model):
     Newer answers send one object, older ones a list of such objects.
     """
 
-    tariffication_steps: list[FbsPostingTarifficationStep] | None = None
+    tariffication_steps: AnswerList[FbsPostingTarifficationStep] = field(default_factory=list)
     """Steps of the shipping tariffication, in order."""
 
     is_click_and_collect: bool | None = None
@@ -513,6 +886,14 @@ class FbsPosting(Model):
     """The sorting centre the posting has to be brought to, for `integration_type_flow`
     `hybrid_3pl_tracking`; `null` when Ozon could not get it.
     """
+
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.products is None:
+            self.products = []
+        if self.tariffication_steps is None:
+            self.tariffication_steps = []
 
 
 class FbsPostingAddress(Model):
@@ -640,7 +1021,7 @@ class FbsPostingCancellation(Model):
     Ozon, the system or the delivery service.
     """
 
-    cancellation_type: str | None = None
+    cancellation_type: FbsPostingCancellationCancellationType | None = None
     """Cancellation type: seller - cancelled by the seller; client or customer - cancelled by the
     buyer; ozon - cancelled by Ozon; system - cancelled by the system; delivery - cancelled by
     the delivery service.
@@ -696,8 +1077,12 @@ class FbsPostingDeliveryMethod(Model):
 class FbsPostingDetailOptional(Model):
     """Lists of products in the posting with additional characteristics."""
 
-    products_with_possible_mandatory_mark: list[str | float] | None = None
+    products_with_possible_mandatory_mark: AnswerList[str | float] = field(default_factory=list)
     """SKUs of products that may require a mandatory marking code."""
+
+    def __post_init__(self) -> None:
+        if self.products_with_possible_mandatory_mark is None:
+            self.products_with_possible_mandatory_mark = []
 
 
 class FbsPostingListAddressee(Model):
@@ -751,7 +1136,7 @@ class FbsPostingProduct(Model):
     sku: int | None = None
     """Product identifier in Ozon's system (SKU)."""
 
-    currency_code: str | None = None
+    currency_code: FbsPostingProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account settings: RUB - Russian
     rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US dollar; CNY - yuan.
     """
@@ -762,8 +1147,12 @@ class FbsPostingProduct(Model):
     is_marketplace_buyout: bool | None = None
     """true if Ozon buys the product out for sale to EAEU and other countries."""
 
-    imei: list[str] | None = None
+    imei: AnswerList[str] = field(default_factory=list)
     """IMEI numbers of the mobile devices."""
+
+    def __post_init__(self) -> None:
+        if self.imei is None:
+            self.imei = []
 
 
 class FbsPostingRequirements(Model):
@@ -772,41 +1161,59 @@ class FbsPostingRequirements(Model):
     before the posting can move to the next status.
     """
 
-    products_requiring_change_country: list[int] | None = None
+    products_requiring_change_country: AnswerList[int] = field(default_factory=list)
     """SKUs whose country of manufacture must be changed, using
     /v2/posting/fbs/product/country/list and /v2/posting/fbs/product/country/set.
     """
 
-    products_requiring_gtd: list[int] | None = None
+    products_requiring_gtd: AnswerList[int] = field(default_factory=list)
     """SKUs that need a customs declaration (GTD) number. Before packing, pass the number, or state
     that there is none, with /v6/fbs/posting/product/exemplar/set.
     """
 
-    products_requiring_country: list[int] | None = None
+    products_requiring_country: AnswerList[int] = field(default_factory=list)
     """SKUs that need the country of manufacture. Pass it with /v2/posting/fbs/product/country/set
     before packing.
     """
 
-    products_requiring_mandatory_mark: list[int] | None = None
+    products_requiring_mandatory_mark: AnswerList[int] = field(default_factory=list)
     """SKUs that need a "Chestny ZNAK" marking code. Pass the codes with
     /v6/fbs/posting/product/exemplar/set before packing.
     """
 
-    products_requiring_jw_uin: list[int] | None = None
+    products_requiring_jw_uin: AnswerList[int] = field(default_factory=list)
     """Products that need the unique identification number (UIN) of a jewellery item. Pass it with
     /v6/fbs/posting/product/exemplar/set before packing.
     """
 
-    products_requiring_rnpt: list[int] | None = None
+    products_requiring_rnpt: AnswerList[int] = field(default_factory=list)
     """SKUs that need a product batch registration number (RNPT). Pass it with
     /v6/fbs/posting/product/exemplar/set before packing.
     """
 
-    products_requiring_weight: list[int] | None = None
+    products_requiring_weight: AnswerList[int] = field(default_factory=list)
     """Products whose weight must be passed (products sold by weight)."""
 
-    products_requiring_imei: list[int] | None = None
+    products_requiring_imei: AnswerList[int] = field(default_factory=list)
     """Products whose IMEI must be passed."""
+
+    def __post_init__(self) -> None:
+        if self.products_requiring_change_country is None:
+            self.products_requiring_change_country = []
+        if self.products_requiring_gtd is None:
+            self.products_requiring_gtd = []
+        if self.products_requiring_country is None:
+            self.products_requiring_country = []
+        if self.products_requiring_mandatory_mark is None:
+            self.products_requiring_mandatory_mark = []
+        if self.products_requiring_jw_uin is None:
+            self.products_requiring_jw_uin = []
+        if self.products_requiring_rnpt is None:
+            self.products_requiring_rnpt = []
+        if self.products_requiring_weight is None:
+            self.products_requiring_weight = []
+        if self.products_requiring_imei is None:
+            self.products_requiring_imei = []
 
 
 class FbsPostingTariffication(Model):
@@ -874,7 +1281,7 @@ class FbsPostingV4(Model):
     analytics_data: FbsPostingAnalyticsData | None = None
     """Analytics data, returned when with.analytics_data is `true`."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting: `arbitration` - open a dispute;
     `awaiting_delivery` - move to awaiting shipment; `can_create_chat` - start a chat with the
     customer; `cancel` - cancel the posting; `click_track_number` - view the status history by
@@ -915,7 +1322,7 @@ class FbsPostingV4(Model):
     delivery_method: FbsPostingDeliveryMethod | None = None
     """Delivery method of the posting."""
 
-    delivery_schema: str | None = None
+    delivery_schema: FbsPostingV4DeliverySchema | None = None
     """Delivery scheme: `SDS` - single SKU; `FBO` - sold from an Ozon warehouse; `FBS` - sold from
     the seller's warehouse; `Crossborder` - sold from abroad. Examples send the value in lower
     case, e.g. `fbs`.
@@ -977,10 +1384,10 @@ class FbsPostingV4(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsListPostingProduct] | None = None
+    products: AnswerList[PostingFbsListPostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
-    prr_option: str | None = None
+    prr_option: FbsPostingV4PrrOption | None = None
     """Code of the lifting service for bulky postings delivered by the seller or an integrated
     service: `lift` - lift by elevator; `stairs` - carry up the stairs; `none` - the customer
     declined the service; `delivery_default` - delivery to the floor is included in the price
@@ -1008,7 +1415,7 @@ class FbsPostingV4(Model):
     shipment_date_without_delay: datetime | None = None
     """Date and time of shipment without delay."""
 
-    status: str | None = None
+    status: FbsPostingV4Status | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `arbitration` -
     arbitration; `awaiting_approve` - awaiting confirmation; `awaiting_deliver` - awaiting
     shipment; `awaiting_packaging` - awaiting packaging; `awaiting_registration` - awaiting
@@ -1018,7 +1425,7 @@ class FbsPostingV4(Model):
     `driver_pickup` - with the driver; `not_accepted` - not accepted at the sorting centre.
     """
 
-    substatus: str | None = None
+    substatus: FbsPostingV4Substatus | None = None
     """Posting substatus: `posting_acceptance_in_progress` - acceptance in progress;
     `posting_in_arbitration` - arbitration; `posting_created` - created; `posting_in_carriage` -
     in a carriage; `posting_not_in_carriage` - not added to a carriage; `posting_registered` -
@@ -1041,10 +1448,10 @@ class FbsPostingV4(Model):
     tariffication: PostingFbsListPostingTariffication | None = None
     """Shipping tariff information."""
 
-    tariffication_steps: list[FbsPostingTarifficationStep] | None = None
+    tariffication_steps: AnswerList[FbsPostingTarifficationStep] = field(default_factory=list)
     """Tariff steps: how the shipping tariff changes over time."""
 
-    tpl_integration_type: str | None = None
+    tpl_integration_type: FbsPostingV4TplIntegrationType | None = None
     """Integration type of the delivery service: `ozon` - Ozon delivery; `3pl_tracking` -
     integrated service; `non_integrated` - third-party service; `aggregator` - Ozon partner
     delivery; `hybryd` - Russian Post scheme.
@@ -1072,6 +1479,14 @@ class FbsPostingV4(Model):
     """The sorting centre the posting has to be brought to, for `integration_type_flow`
     `hybrid_3pl_tracking`; `null` when Ozon could not get it.
     """
+
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.products is None:
+            self.products = []
+        if self.tariffication_steps is None:
+            self.tariffication_steps = []
 
 
 class FbsPostingWithParams(RequestModel):
@@ -1145,8 +1560,12 @@ class PostingCarriageAvailableListV1Request(RequestModel):
 class PostingCarriageAvailableListV1Response(Model):
     """The carriages available for shipment."""
 
-    result: list[PostingCarriageAvailableListV1ResponseResult] | None = None
+    result: AnswerList[PostingCarriageAvailableListV1ResponseResult] = field(default_factory=list)
     """Carriages matching the request."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingCarriageAvailableListV1ResponseResult(Model):
@@ -1172,7 +1591,7 @@ class PostingCarriageAvailableListV1ResponseResult(Model):
     delivery_method_name: str | None = None
     """Delivery method name."""
 
-    errors: list[CarriageError] | None = None
+    errors: AnswerList[CarriageError] = field(default_factory=list)
     """Errors for this carriage."""
 
     first_mile_type: str | None = None
@@ -1210,6 +1629,10 @@ class PostingCarriageAvailableListV1ResponseResult(Model):
 
     warehouse_timezone: str | None = None
     """Time zone of the warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class PostingCutoffSetV1Request(RequestModel):
@@ -1257,16 +1680,22 @@ class PostingDigitalCodesUploadV1RequestExemplarsBySku(RequestModel):
 class PostingDigitalCodesUploadV1Response(Model):
     """Result of uploading digital codes for a posting."""
 
-    exemplars_by_sku: list[PostingDigitalCodesUploadV1ResponseExemplarsBySku] | None = None
+    exemplars_by_sku: AnswerList[PostingDigitalCodesUploadV1ResponseExemplarsBySku] = field(
+        default_factory=list
+    )
     """Upload result for each SKU."""
+
+    def __post_init__(self) -> None:
+        if self.exemplars_by_sku is None:
+            self.exemplars_by_sku = []
 
 
 class PostingDigitalCodesUploadV1ResponseExemplarsBySku(Model):
     """Upload result for the codes of one SKU."""
 
-    failed_exemplars: (
-        list[PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar] | None
-    ) = None
+    failed_exemplars: AnswerList[
+        PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar
+    ] = field(default_factory=list)
     """Codes that were refused, with the error for each."""
 
     received_qty: int | None = None
@@ -1277,6 +1706,10 @@ class PostingDigitalCodesUploadV1ResponseExemplarsBySku(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.failed_exemplars is None:
+            self.failed_exemplars = []
 
 
 class PostingDigitalCodesUploadV1ResponseExemplarsBySkuFailedExemplar(Model):
@@ -1358,14 +1791,18 @@ class PostingDigitalListV1RequestFilter(RequestModel):
 class PostingDigitalListV1Response(Model):
     """Postings awaiting digital codes."""
 
-    result: list[PostingDigitalListV1ResponseResult] | None = None
+    result: AnswerList[PostingDigitalListV1ResponseResult] = field(default_factory=list)
     """The postings."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingDigitalListV1ResponseResult(Model):
     """A posting of digital products awaiting codes."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingDigitalListAnalyticsData | None = None
@@ -1397,7 +1834,7 @@ class PostingDigitalListV1ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingDigitalListV1ResponseResultProduct] | None = None
+    products: AnswerList[PostingDigitalListV1ResponseResultProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1407,6 +1844,12 @@ class PostingDigitalListV1ResponseResult(Model):
     """Time by which the digital product codes must be handed over; upload them with
     /v1/posting/digital/codes/upload.
     """
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
 
 
 class PostingDigitalListV1ResponseResultProduct(Model):
@@ -1481,14 +1924,18 @@ class PostingDigitalListV2Response(Model):
     has_next: bool | None = None
     """`true` if there are more postings than this page returned."""
 
-    postings: list[PostingDigitalListV2ResponsePosting] | None = None
+    postings: AnswerList[PostingDigitalListV2ResponsePosting] = field(default_factory=list)
     """The postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingDigitalListV2ResponsePosting(Model):
     """A posting of digital products awaiting codes."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingDigitalListAnalyticsData | None = None
@@ -1526,7 +1973,7 @@ class PostingDigitalListV2ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingDigitalListV2ResponsePostingProduct] | None = None
+    products: AnswerList[PostingDigitalListV2ResponsePostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1536,6 +1983,12 @@ class PostingDigitalListV2ResponsePosting(Model):
     """Time by which the digital product codes must be handed over; upload them with
     /v1/posting/digital/codes/upload.
     """
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
 
 
 class PostingDigitalListV2ResponsePostingCancellation(Model):
@@ -1563,7 +2016,7 @@ class PostingDigitalListV2ResponsePostingProduct(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (offer ID, article)."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Product price with its currency."""
 
     quantity: int | None = None
@@ -1653,7 +2106,7 @@ class PostingFboGetV2Response(Model):
 class PostingFboGetV2ResponseResult(Model):
     """An FBO posting with its products, dates and optional data blocks."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingFboAnalyticsData | None = None
@@ -1689,7 +2142,7 @@ class PostingFboGetV2ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFboProduct] | None = None
+    products: AnswerList[PostingFboProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1712,6 +2165,12 @@ class PostingFboGetV2ResponseResult(Model):
 
     external_order: PostingExternalOrder | None = None
     """Details of the order if it comes from an external platform."""
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
 
 
 class PostingFboListV2Request(RequestModel):
@@ -1757,14 +2216,18 @@ class PostingFboListV2RequestFilter(RequestModel):
 class PostingFboListV2Response(Model):
     """FBO postings matching the filter."""
 
-    result: list[PostingFboListV2ResponseResult] | None = None
+    result: AnswerList[PostingFboListV2ResponseResult] = field(default_factory=list)
     """The postings."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFboListV2ResponseResult(Model):
     """An FBO posting with its products, dates and optional data blocks."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingFboAnalyticsData | None = None
@@ -1797,7 +2260,7 @@ class PostingFboListV2ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFboProduct] | None = None
+    products: AnswerList[PostingFboProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1817,6 +2280,12 @@ class PostingFboListV2ResponseResult(Model):
     courier), `posting_received` (collected at the pick-up point), `posting_canceled`
     (cancelled).
     """
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
 
 
 class PostingFboListV3Request(RequestModel):
@@ -1874,14 +2343,18 @@ class PostingFboListV3Response(Model):
     has_next: bool | None = None
     """`true` if there are more postings than this page returned."""
 
-    postings: list[PostingFboListV3ResponsePosting] | None = None
+    postings: AnswerList[PostingFboListV3ResponsePosting] = field(default_factory=list)
     """The postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFboListV3ResponsePosting(Model):
     """An FBO posting with its products, dates, cancellation details and optional data blocks."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     analytics_data: PostingFboAnalyticsData | None = None
@@ -1920,7 +2393,7 @@ class PostingFboListV3ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFboListV3ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFboListV3ResponsePostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | None = None
@@ -1947,6 +2420,12 @@ class PostingFboListV3ResponsePosting(Model):
     platform_name: str | None = None
     """Name of the external platform the order came from."""
 
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.products is None:
+            self.products = []
+
 
 class PostingFboListV3ResponsePostingCancellation(Model):
     """Why a posting was cancelled, by whom and how."""
@@ -1970,7 +2449,7 @@ class PostingFboListV3ResponsePostingCancellation(Model):
 class PostingFboListV3ResponsePostingProduct(Model):
     """A product in an FBO posting."""
 
-    digital_codes: list[str] | None = None
+    digital_codes: AnswerList[str] = field(default_factory=list)
     """Activation codes for services and digital products."""
 
     is_marketplace_buyout: bool | None = None
@@ -1982,7 +2461,7 @@ class PostingFboListV3ResponsePostingProduct(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (offer ID, article)."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Product price with its currency."""
 
     quantity: int | None = None
@@ -1994,11 +2473,15 @@ class PostingFboListV3ResponsePostingProduct(Model):
     currency: str | None = None
     """Currency of the product price, for example `RUB`."""
 
+    def __post_init__(self) -> None:
+        if self.digital_codes is None:
+            self.digital_codes = []
+
 
 class PostingFboProduct(Model):
     """A product in an FBO posting."""
 
-    digital_codes: list[str] | None = None
+    digital_codes: AnswerList[str] = field(default_factory=list)
     """Activation codes for services and digital products."""
 
     name: str | None = None
@@ -2023,6 +2506,10 @@ class PostingFboProduct(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.digital_codes is None:
+            self.digital_codes = []
 
 
 class PostingFbpGetV1Response(Model):
@@ -2059,7 +2546,7 @@ class PostingFbpGetV1ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbpGetV1ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFbpGetV1ResponsePostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
     status: str | float | None = None
@@ -2070,6 +2557,10 @@ class PostingFbpGetV1ResponsePosting(Model):
 
     tpl_provider_id: int | None = None
     """Identifier of the delivery service."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbpGetV1ResponsePostingAnalyticsData(Model):
@@ -2122,20 +2613,28 @@ class PostingFbpGetV1ResponsePostingFinancialData(Model):
     delivery_amount: float | None = None
     """Delivery cost."""
 
-    products: list[PostingFbpGetV1ResponsePostingFinancialDataProduct] | None = None
+    products: AnswerList[PostingFbpGetV1ResponsePostingFinancialDataProduct] = field(
+        default_factory=list
+    )
     """Financial data for each product of the order."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbpGetV1ResponsePostingFinancialDataProduct(Model):
     """Prices, discounts and commissions of one product of an FBP posting."""
 
-    actions: list[PostingFbpGetV1ResponsePostingFinancialDataProductAction] | None = None
+    actions: AnswerList[PostingFbpGetV1ResponsePostingFinancialDataProductAction] = field(
+        default_factory=list
+    )
     """Promotions applied to the product."""
 
-    commissions_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    commissions_price: MoneyAmount | None = None
     """Commission charged for the product, with its currency."""
 
-    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    customer_price: MoneyAmount | None = None
     """Price of the product on the Ozon site, with its currency."""
 
     old_price: float | None = None
@@ -2150,7 +2649,7 @@ class PostingFbpGetV1ResponsePostingFinancialDataProduct(Model):
     return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
     """Commission for a return of the product: amount, payout and rate."""
 
-    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    seller_price: MoneyAmount | None = None
     """Seller's price after Ozon discounts, with its currency."""
 
     sku: int | None = None
@@ -2161,6 +2660,10 @@ class PostingFbpGetV1ResponsePostingFinancialDataProduct(Model):
 
     total_discount_value: float | None = None
     """Total discount amount."""
+
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
 
 
 class PostingFbpGetV1ResponsePostingFinancialDataProductAction(Model):
@@ -2194,7 +2697,7 @@ class PostingFbpGetV1ResponsePostingProduct(Model):
     has_imei: bool | None = None
     """`true` if the product has an IMEI."""
 
-    marketplace_seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    marketplace_seller_price: MoneyAmount | None = None
     """Price of the product with promotions applied, except those Ozon pays for, with its currency.
     """
 
@@ -2265,8 +2768,12 @@ class PostingFbpListV1Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    postings: list[PostingFbpListV1ResponsePosting] | None = None
+    postings: AnswerList[PostingFbpListV1ResponsePosting] = field(default_factory=list)
     """The postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbpListV1ResponsePosting(Model):
@@ -2290,7 +2797,7 @@ class PostingFbpListV1ResponsePosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbpListV1ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFbpListV1ResponsePostingProduct] = field(default_factory=list)
     """Products in the posting."""
 
     provider_id: int | None = None
@@ -2298,6 +2805,10 @@ class PostingFbpListV1ResponsePosting(Model):
 
     status: str | None = None
     """Posting status."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbpListV1ResponsePostingFinancialData(Model):
@@ -2312,14 +2823,22 @@ class PostingFbpListV1ResponsePostingFinancialData(Model):
     delivery_amount: float | None = None
     """Delivery cost."""
 
-    products: list[PostingFbpListV1ResponsePostingFinancialDataProduct] | None = None
+    products: AnswerList[PostingFbpListV1ResponsePostingFinancialDataProduct] = field(
+        default_factory=list
+    )
     """Financial data for each product in the order."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
     """Financial data of one product in an FBP posting."""
 
-    actions: list[PostingFbpListV1ResponsePostingFinancialDataProductAction] | None = None
+    actions: AnswerList[PostingFbpListV1ResponsePostingFinancialDataProductAction] = field(
+        default_factory=list
+    )
     """Promotions applied to the product."""
 
     commissions_currency_code: str | None = None
@@ -2348,6 +2867,10 @@ class PostingFbpListV1ResponsePostingFinancialDataProduct(Model):
 
     return_commission: PostingFbpPostingFinancialDataProductPostingCommission | None = None
     """Commission for a return of the product: amount, payout and rate."""
+
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
 
 
 class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
@@ -2378,7 +2901,7 @@ class PostingFbpListV1ResponsePostingFinancialDataProductAction(Model):
 class PostingFbpListV1ResponsePostingProduct(Model):
     """A product in an FBP posting."""
 
-    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    customer_price: MoneyAmount | None = None
     """Price of the product on the Ozon site."""
 
     name: str | None = None
@@ -2387,13 +2910,13 @@ class PostingFbpListV1ResponsePostingProduct(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (offer ID, article)."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Product price."""
 
     quantity: int | None = None
     """Quantity of the product in the posting."""
 
-    seller_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    seller_price: MoneyAmount | None = None
     """Seller's price after Ozon discounts."""
 
     sku: int | None = None
@@ -2426,10 +2949,10 @@ class PostingFbsActCheckStatusV2ResponseResult(Model):
     act_type: str | None = None
     """Type of the documents."""
 
-    added_to_act: list[str] | None = None
+    added_to_act: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings included in the carriage; they must be handed over today."""
 
-    removed_from_act: list[str] | None = None
+    removed_from_act: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings left out of the carriage; hand them over with the next shipment."""
 
     status: str | None = None
@@ -2451,6 +2974,12 @@ class PostingFbsActCheckStatusV2ResponseResult(Model):
 
     partial_num: int | None = None
     """Sequence number of the partial carriage."""
+
+    def __post_init__(self) -> None:
+        if self.added_to_act is None:
+            self.added_to_act = []
+        if self.removed_from_act is None:
+            self.removed_from_act = []
 
 
 class PostingFbsActCreateV2Request(RequestModel):
@@ -2484,8 +3013,12 @@ class PostingFbsActCreateV2Response(Model):
 class PostingFbsActGetPostingsV2Response(Model):
     """Postings in a carriage act."""
 
-    result: list[PostingFbsActGetPostingsV2ResponseResult] | None = None
+    result: AnswerList[PostingFbsActGetPostingsV2ResponseResult] = field(default_factory=list)
     """The postings."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsActGetPostingsV2ResponseResult(Model):
@@ -2512,8 +3045,14 @@ class PostingFbsActGetPostingsV2ResponseResult(Model):
     created_at: datetime | None = None
     """Date and time the posting record was created."""
 
-    products: list[PostingFbsActGetPostingsV2ResponseResultProduct] | None = None
+    products: AnswerList[PostingFbsActGetPostingsV2ResponseResultProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsActGetPostingsV2ResponseResultProduct(Model):
@@ -2576,8 +3115,12 @@ class PostingFbsActListV2RequestFilter(RequestModel):
 class PostingFbsActListV2Response(Model):
     """Shipment acts matching the filter."""
 
-    result: list[PostingFbsActListV2ResponseResult] | None = None
+    result: AnswerList[PostingFbsActListV2ResponseResult] = field(default_factory=list)
     """The acts."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsActListV2ResponseResult(Model):
@@ -2665,8 +3208,12 @@ class PostingFbsAwaitingDeliveryV2Request(RequestModel):
 class PostingFbsCancelReasonListV2Response(Model):
     """Answer with the list of posting cancellation reasons."""
 
-    result: list[PostingFbsCancelReasonListResponseResult] | None = None
+    result: AnswerList[CancelReason] = field(default_factory=list)
     """Cancellation reasons."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsCancelReasonV1Request(RequestModel):
@@ -2679,8 +3226,12 @@ class PostingFbsCancelReasonV1Request(RequestModel):
 class PostingFbsCancelReasonV1Response(Model):
     """Cancellation reasons for the requested postings."""
 
-    result: list[PostingFbsCancelReasonV1ResponseResult] | None = None
+    result: AnswerList[PostingFbsCancelReasonV1ResponseResult] = field(default_factory=list)
     """Cancellation reasons, one entry per posting."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsCancelReasonV1ResponseResult(Model):
@@ -2689,8 +3240,12 @@ class PostingFbsCancelReasonV1ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    reasons: list[PostingFbsCancelReasonV1ResponseResultReason] | None = None
+    reasons: AnswerList[PostingFbsCancelReasonV1ResponseResultReason] = field(default_factory=list)
     """Cancellation reasons that apply to the posting."""
+
+    def __post_init__(self) -> None:
+        if self.reasons is None:
+            self.reasons = []
 
 
 class PostingFbsCancelReasonV1ResponseResultReason(Model):
@@ -2706,7 +3261,7 @@ class PostingFbsCancelReasonV1ResponseResultReason(Model):
     title: str | None = None
     """Description of the cancellation reason."""
 
-    type_id: str | None = None
+    type_id: PostingFbsCancelReasonV1ResponseResultReasonTypeId | None = None
     """Who initiates a cancellation with this reason: buyer - the buyer; seller - the seller."""
 
 
@@ -2796,7 +3351,9 @@ class PostingFbsGetByBarcodeV2ResponseResult(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsGetByBarcodeV2ResponseResultProduct] | None = None
+    products: AnswerList[PostingFbsGetByBarcodeV2ResponseResultProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
 
     shipment_date: datetime | None = None
@@ -2812,6 +3369,10 @@ class PostingFbsGetByBarcodeV2ResponseResult(Model):
 
     financial_data: PostingFinancialData2 | None = None
     """Prices, discounts, commissions and payout for each product of the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsGetByBarcodeV2ResponseResultAnalyticsData(Model):
@@ -2905,7 +3466,7 @@ class PostingFbsGetV3Response(Model):
 class PostingFbsGetV3ResponseResult(Model):
     """Full details of an FBS posting."""
 
-    additional_data: list[PostingAdditionalData] | None = None
+    additional_data: AnswerList[PostingAdditionalData] = field(default_factory=list)
     """Additional information about the posting as key-value pairs."""
 
     addressee: PostingFbsGetV3ResponseResultAddressee | None = None
@@ -2914,7 +3475,7 @@ class PostingFbsGetV3ResponseResult(Model):
     analytics_data: FbsPostingAnalyticsData | None = None
     """Analytics data; returned when requested with with.analytics_data, otherwise null."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting and flags about it: arbitration - open a
     dispute; awaiting_delivery - move to "awaiting shipment"; can_create_chat - start a chat
     with the buyer; cancel - cancel the posting; click_track_number - view the status history by
@@ -3007,7 +3568,7 @@ class PostingFbsGetV3ResponseResult(Model):
     null.
     """
 
-    products: list[PostingFbsGetV3ResponseResultProduct] | None = None
+    products: AnswerList[PostingFbsGetV3ResponseResultProduct] = field(default_factory=list)
     """Products in the posting."""
 
     provider_status: str | None = None
@@ -3019,7 +3580,7 @@ class PostingFbsGetV3ResponseResult(Model):
     related_postings: PostingFbsGetV3ResponseResultRelatedPostings | None = None
     """Related postings; returned when requested with with.related_postings, otherwise null."""
 
-    related_weight_postings: list[str] | None = None
+    related_weight_postings: AnswerList[str] = field(default_factory=list)
     """Numbers of related postings with products sold by weight."""
 
     require_blr_traceable_attrs: bool | None = None
@@ -3036,7 +3597,7 @@ class PostingFbsGetV3ResponseResult(Model):
     shipment_date_without_delay: datetime | None = None
     """Date and time of shipment without delay."""
 
-    status: str | None = None
+    status: PostingFbsGetV3ResponseResultStatus | None = None
     """Posting status: acceptance_in_progress - being accepted; arbitration - in arbitration;
     awaiting_approve - awaiting confirmation; awaiting_deliver - awaiting shipment;
     awaiting_packaging - awaiting packaging; awaiting_registration - awaiting registration;
@@ -3047,7 +3608,7 @@ class PostingFbsGetV3ResponseResult(Model):
     seller.
     """
 
-    substatus: str | None = None
+    substatus: PostingFbsGetV3ResponseResultSubstatus | None = None
     """Posting substatus: posting_acceptance_in_progress - being accepted; posting_in_arbitration -
     in
     arbitration; posting_created - created; posting_in_carriage - in a carriage;
@@ -3076,7 +3637,7 @@ class PostingFbsGetV3ResponseResult(Model):
     posting_in_carriage, posting_delivered and so on) except ship_failed.
     """
 
-    tpl_integration_type: str | None = None
+    tpl_integration_type: PostingFbsGetV3ResponseResultTplIntegrationType | None = None
     """Type of integration with the delivery service: ozon - delivery by Ozon logistics; aggregator
     - delivery by an external service, Ozon registers the order; 3pl_tracking - delivery by an
     external service, the seller registers the order; non_integrated - delivery by the seller.
@@ -3090,7 +3651,7 @@ class PostingFbsGetV3ResponseResult(Model):
     Newer answers send one object, older ones a list of such objects.
     """
 
-    tariffication_steps: list[FbsPostingTarifficationStep] | None = None
+    tariffication_steps: AnswerList[FbsPostingTarifficationStep] = field(default_factory=list)
     """Steps of the shipping tariffication, in order."""
 
     destination_place_id: int | None = None
@@ -3124,6 +3685,18 @@ class PostingFbsGetV3ResponseResult(Model):
     """The sorting centre the posting has to be brought to, for `integration_type_flow`
     `hybrid_3pl_tracking`; `null` when Ozon could not get it.
     """
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.products is None:
+            self.products = []
+        if self.related_weight_postings is None:
+            self.related_weight_postings = []
+        if self.tariffication_steps is None:
+            self.tariffication_steps = []
 
 
 class PostingFbsGetV3ResponseResultAddressee(Model):
@@ -3184,7 +3757,7 @@ class PostingFbsGetV3ResponseResultProduct(Model):
     dimensions: PostingFbsGetV3ResponseResultProductDimensions | None = None
     """Product dimensions and weight."""
 
-    mandatory_mark: list[str] | None = None
+    mandatory_mark: AnswerList[str] = field(default_factory=list)
     """Mandatory marking codes of the product. (Deprecated by Ozon.)"""
 
     name: str | None = None
@@ -3203,7 +3776,7 @@ class PostingFbsGetV3ResponseResultProduct(Model):
     a list of strings.
     """
 
-    currency_code: str | None = None
+    currency_code: PostingFbsGetV3ResponseResultProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account settings: RUB - Russian
     rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US dollar; CNY - yuan.
     """
@@ -3232,6 +3805,10 @@ class PostingFbsGetV3ResponseResultProduct(Model):
     has_imei: bool | None = None
     """true if the product has an IMEI."""
 
+    def __post_init__(self) -> None:
+        if self.mandatory_mark is None:
+            self.mandatory_mark = []
+
 
 class PostingFbsGetV3ResponseResultProductDimensions(Model):
     """Dimensions and weight of a product in its package."""
@@ -3256,18 +3833,30 @@ class PostingFbsGetV3ResponseResultProductExemplars(Model):
     true in the request.
     """
 
-    products: list[PostingFbsGetV3ResponseResultProductExemplarsProduct] | None = None
+    products: AnswerList[PostingFbsGetV3ResponseResultProductExemplarsProduct] = field(
+        default_factory=list
+    )
     """Products with their exemplars."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsGetV3ResponseResultProductExemplarsProduct(Model):
     """A product in the posting with its exemplars."""
 
-    exemplars: list[PostingFbsGetV3ResponseResultProductExemplarsProductExemplar] | None = None
+    exemplars: AnswerList[PostingFbsGetV3ResponseResultProductExemplarsProductExemplar] = field(
+        default_factory=list
+    )
     """Exemplars (individual units) of the product."""
 
     sku: int | None = None
     """Product identifier in Ozon's system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
 
 
 class PostingFbsGetV3ResponseResultProductExemplarsProductExemplar(Model):
@@ -3294,8 +3883,12 @@ class PostingFbsGetV3ResponseResultProductExemplarsProductExemplar(Model):
     weight: float | None = None
     """Actual weight of the exemplar."""
 
-    imei: list[str] | None = None
+    imei: AnswerList[str] = field(default_factory=list)
     """IMEI numbers of the mobile device."""
+
+    def __post_init__(self) -> None:
+        if self.imei is None:
+            self.imei = []
 
 
 class PostingFbsGetV3ResponseResultPrrOption(Model):
@@ -3303,7 +3896,7 @@ class PostingFbsGetV3ResponseResultPrrOption(Model):
     integrated service.
     """
 
-    code: str | None = None
+    code: PostingFbsGetV3ResponseResultPrrOptionCode | None = None
     """Code of the loading and unloading (carrying) service: lift - lifting by elevator; stairs -
     carrying up the stairs; none - the buyer declined the service, no carrying needed;
     delivery_default - delivery to the floor is included in the price under the offer terms.
@@ -3325,8 +3918,12 @@ class PostingFbsGetV3ResponseResultPrrOption(Model):
 class PostingFbsGetV3ResponseResultRelatedPostings(Model):
     """Postings related to this one."""
 
-    related_posting_numbers: list[str] | None = None
+    related_posting_numbers: AnswerList[str] = field(default_factory=list)
     """Numbers of the related postings (those the parent posting was split into during packing)."""
+
+    def __post_init__(self) -> None:
+        if self.related_posting_numbers is None:
+            self.related_posting_numbers = []
 
 
 class PostingFbsListPostingAddressee(Model):
@@ -3345,14 +3942,18 @@ class PostingFbsListPostingFinancialData(Model):
     cluster_to: str | None = None
     """Code of the region (cluster) the order is delivered to."""
 
-    products: list[PostingFbsListPostingFinancialProduct] | None = None
+    products: AnswerList[PostingFbsListPostingFinancialProduct] = field(default_factory=list)
     """Products in the order with their financial data."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsListPostingFinancialProduct(Model):
     """Financial data of one product in a posting."""
 
-    actions: list[str] | None = None
+    actions: AnswerList[str] = field(default_factory=list)
     """Promotions applied to the product."""
 
     commission: PostingFbsListPostingProductCommission | None = None
@@ -3382,18 +3983,26 @@ class PostingFbsListPostingFinancialProduct(Model):
     total_discount_value: float | None = None
     """Discount amount."""
 
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
+
 
 class PostingFbsListPostingOptional(Model):
     """Products of the posting with additional characteristics."""
 
-    products_with_possible_mandatory_mark: list[int] | None = None
+    products_with_possible_mandatory_mark: AnswerList[int] = field(default_factory=list)
     """SKUs of products that may require mandatory marking."""
+
+    def __post_init__(self) -> None:
+        if self.products_with_possible_mandatory_mark is None:
+            self.products_with_possible_mandatory_mark = []
 
 
 class PostingFbsListPostingProduct(Model):
     """A product in an FBS posting."""
 
-    imei: list[str] | None = None
+    imei: AnswerList[str] = field(default_factory=list)
     """IMEI numbers of mobile devices."""
 
     is_blr_traceable: bool | None = None
@@ -3422,6 +4031,10 @@ class PostingFbsListPostingProduct(Model):
 
     weight: float | None = None
     """Weight of the product in its packaging."""
+
+    def __post_init__(self) -> None:
+        if self.imei is None:
+            self.imei = []
 
 
 class PostingFbsListPostingProductCommission(Model):
@@ -3585,8 +4198,12 @@ class PostingFbsListV3ResponseResult(Model):
     rest; false - all postings matching the filter have been returned.
     """
 
-    postings: list[FbsPosting] | None = None
+    postings: AnswerList[FbsPosting] = field(default_factory=list)
     """Postings on this page."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsListV4Request(RequestModel):
@@ -3680,8 +4297,12 @@ class PostingFbsListV4Response(Model):
     has_next: bool | None = None
     """`true` if not all postings were returned and another page exists."""
 
-    postings: list[FbsPostingV4] | None = None
+    postings: AnswerList[FbsPostingV4] = field(default_factory=list)
     """List of postings."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsPackageLabelCreateV2Response(Model):
@@ -3694,8 +4315,14 @@ class PostingFbsPackageLabelCreateV2Response(Model):
 class PostingFbsPackageLabelCreateV2ResponseResult(Model):
     """Label generation tasks created for the postings."""
 
-    tasks: list[PostingFbsPackageLabelCreateV2ResponseResultTask] | None = None
+    tasks: AnswerList[PostingFbsPackageLabelCreateV2ResponseResultTask] = field(
+        default_factory=list
+    )
     """The tasks, one per label size."""
+
+    def __post_init__(self) -> None:
+        if self.tasks is None:
+            self.tasks = []
 
 
 class PostingFbsPackageLabelCreateV2ResponseResultTask(Model):
@@ -3722,8 +4349,12 @@ class PostingFbsPackageLabelCreateV3Request(RequestModel):
 class PostingFbsPackageLabelCreateV3Response(Model):
     """The label generation tasks Ozon started, one per label size."""
 
-    tasks: list[PostingFbsPackageLabelCreateV3ResponseTask] | None = None
+    tasks: AnswerList[PostingFbsPackageLabelCreateV3ResponseTask] = field(default_factory=list)
     """The started tasks."""
+
+    def __post_init__(self) -> None:
+        if self.tasks is None:
+            self.tasks = []
 
 
 class PostingFbsPackageLabelCreateV3ResponseTask(Model):
@@ -3764,13 +4395,17 @@ class PostingFbsPackageLabelGetV1ResponseResult(Model):
     file is ready), `error` (the file could not be created).
     """
 
-    unprinted_postings: list[PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting] | None = (
-        None
+    unprinted_postings: AnswerList[PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting] = (
+        field(default_factory=list)
     )
     """Postings whose labels could not be printed, with the reason."""
 
     unprinted_postings_count: int | None = None
     """Number of labels that could not be printed."""
+
+    def __post_init__(self) -> None:
+        if self.unprinted_postings is None:
+            self.unprinted_postings = []
 
 
 class PostingFbsPackageLabelGetV1ResponseResultUnprintedPosting(Model):
@@ -3810,10 +4445,14 @@ class PostingFbsPackageLabelGetV2ResponseStatus(Model):
     printed_postings_count: int | None = None
     """Number of postings whose labels were generated."""
 
-    unprinted_postings: list[PostingFbsPackageLabelGetV2ResponseStatusUnprintedPosting] | None = (
-        None
+    unprinted_postings: AnswerList[PostingFbsPackageLabelGetV2ResponseStatusUnprintedPosting] = (
+        field(default_factory=list)
     )
     """Postings whose labels could not be generated, with the reason."""
+
+    def __post_init__(self) -> None:
+        if self.unprinted_postings is None:
+            self.unprinted_postings = []
 
 
 class PostingFbsPackageLabelGetV2ResponseStatusUnprintedPosting(Model):
@@ -3859,7 +4498,7 @@ class PostingFbsProductCancelV2Request(RequestModel):
     cancel_reason_message: str
     """Additional information on the cancellation. Required."""
 
-    items: list[PostingFbsProductCancelRequestItem]
+    items: list[SkuQuantity]
     """Products to cancel, with quantities."""
 
     posting_number: str
@@ -3898,8 +4537,12 @@ class PostingFbsProductCountryListV2Request(RequestModel):
 class PostingFbsProductCountryListV2Response(Model):
     """The available countries of manufacture."""
 
-    result: list[PostingFbsProductCountryListV2ResponseResult] | None = None
+    result: AnswerList[PostingFbsProductCountryListV2ResponseResult] = field(default_factory=list)
     """Countries of manufacture with their ISO codes."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsProductCountryListV2ResponseResult(Model):
@@ -3941,18 +4584,28 @@ class PostingFbsProductCountrySetV2Response(Model):
 class PostingFbsProductTraceableAttributeV1Response(Model):
     """Traceable products of a posting with their missing attributes."""
 
-    products: list[PostingFbsProductTraceableAttributeV1ResponseProduct] | None = None
+    products: AnswerList[PostingFbsProductTraceableAttributeV1ResponseProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsProductTraceableAttributeV1ResponseProduct(Model):
     """A product of the posting and the required attributes it still lacks."""
 
-    required_attributes: list[str] | None = None
+    required_attributes: AnswerList[str] = field(default_factory=list)
     """Required attributes that are not filled in."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.required_attributes is None:
+            self.required_attributes = []
 
 
 class PostingFbsRestrictionsV1Response(Model):
@@ -4055,11 +4708,19 @@ class PostingFbsShipV4RequestWith(RequestModel):
 class PostingFbsShipV4Response(Model):
     """Result of assembling an FBS order."""
 
-    additional_data: list[PostingFbsShipV4ResponseAdditionalData] | None = None
+    additional_data: AnswerList[PostingFbsShipV4ResponseAdditionalData] = field(
+        default_factory=list
+    )
     """Additional data about the postings; returned when with.additional_data is `true`."""
 
-    result: list[str] | None = None
+    result: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings produced by the assembly."""
+
+    def __post_init__(self) -> None:
+        if self.additional_data is None:
+            self.additional_data = []
+        if self.result is None:
+            self.result = []
 
 
 class PostingFbsShipV4ResponseAdditionalData(Model):
@@ -4068,14 +4729,20 @@ class PostingFbsShipV4ResponseAdditionalData(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsShipV4ResponseAdditionalDataProduct] | None = None
+    products: AnswerList[PostingFbsShipV4ResponseAdditionalDataProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsShipV4ResponseAdditionalDataProduct(Model):
     """A product in an assembled posting, without its dimensions."""
 
-    mandatory_mark: list[str] | None = None
+    mandatory_mark: AnswerList[str] = field(default_factory=list)
     """Mandatory marking codes of the Chestny ZNAK system (the Russian product labelling system)."""
 
     name: str | None = None
@@ -4093,10 +4760,14 @@ class PostingFbsShipV4ResponseAdditionalDataProduct(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    currency_code: str | None = None
+    currency_code: PostingFbsShipV4ResponseAdditionalDataProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account: `RUB` - Russian rouble;
     `BYN` - Belarusian rouble; `KZT` - tenge; `EUR` - euro; `USD` - US dollar; `CNY` - yuan.
     """
+
+    def __post_init__(self) -> None:
+        if self.mandatory_mark is None:
+            self.mandatory_mark = []
 
 
 class PostingFbsSplitV1Request(RequestModel):
@@ -4132,8 +4803,12 @@ class PostingFbsSplitV1Response(Model):
     parent_posting: PostingFbsSplitV1ResponseParentPosting | None = None
     """The original posting."""
 
-    postings: list[PostingFbsSplitV1ResponseParentPosting] | None = None
+    postings: AnswerList[PostingFbsSplitV1ResponseParentPosting] = field(default_factory=list)
     """Postings the order was split into."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsSplitV1ResponseParentPosting(Model):
@@ -4142,8 +4817,14 @@ class PostingFbsSplitV1ResponseParentPosting(Model):
     posting_number: str | None = None
     """Posting number."""
 
-    products: list[PostingFbsSplitV1ResponseParentPostingProduct] | None = None
+    products: AnswerList[PostingFbsSplitV1ResponseParentPostingProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsSplitV1ResponseParentPostingProduct(Model):
@@ -4159,7 +4840,7 @@ class PostingFbsSplitV1ResponseParentPostingProduct(Model):
 class PostingFbsTimeslotChangeRestrictionsV1Response(Model):
     """Dates a posting's delivery can be moved to and the number of changes left."""
 
-    delivery_interval: PostingFbsTimeslotChangeRestrictionsResponseDeliveryInterval | None = None
+    delivery_interval: DateTimeInterval | None = None
     """Range of dates the delivery can be moved to."""
 
     remaining_changes_count: int | None = None
@@ -4169,7 +4850,7 @@ class PostingFbsTimeslotChangeRestrictionsV1Response(Model):
 class PostingFbsTimeslotSetV1Request(RequestModel):
     """A posting and the new delivery time slot for it."""
 
-    new_timeslot: FinanceCashFlowStatementListRequestDate
+    new_timeslot: DateTimeRange
     """New delivery time slot, as `from` and `to` date-times; it must fall within the range from
     /v1/posting/fbs/timeslot/change-restrictions.
     """
@@ -4181,8 +4862,12 @@ class PostingFbsTimeslotSetV1Request(RequestModel):
 class PostingFbsTraceableSplitV1Response(Model):
     """The postings a posting with traceable products was split into."""
 
-    postings: list[PostingFbsTraceableSplitV1ResponsePosting] | None = None
+    postings: AnswerList[PostingFbsTraceableSplitV1ResponsePosting] = field(default_factory=list)
     """The resulting postings."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsTraceableSplitV1ResponsePosting(Model):
@@ -4197,8 +4882,14 @@ class PostingFbsTraceableSplitV1ResponsePosting(Model):
     moment or its status is unknown.
     """
 
-    products: list[PostingFbsTraceableSplitV1ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFbsTraceableSplitV1ResponsePostingProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFbsTraceableSplitV1ResponsePostingProduct(Model):
@@ -4304,13 +4995,17 @@ class PostingFbsUnfulfilledListV3Response(Model):
     cursor: str | None = None
     """Cursor for the next page; seen only in Ozon's example."""
 
-    postings: list[PostingFbsUnfulfilledListV3ResponsePosting] | None = None
+    postings: AnswerList[PostingFbsUnfulfilledListV3ResponsePosting] = field(default_factory=list)
     """Postings with detailed information; Ozon's example returns them at the top level instead of
     in result.
     """
 
     count: int | None = None
     """Number of postings; Ozon's example returns it at the top level instead of in result."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePosting(Model):
@@ -4328,7 +5023,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     pickup_code_verified_at: Any | None = None
     """Date and time the courier code was successfully verified; null if not verified."""
 
-    status: str | None = None
+    status: PostingFbsUnfulfilledListV3ResponsePostingStatus | None = None
     """Posting status: `acceptance_in_progress` - acceptance in progress; `arbitration` -
     arbitration; `awaiting_approve` - awaiting confirmation; `awaiting_deliver` - awaiting
     shipment; `awaiting_packaging` - awaiting packaging; `awaiting_registration` - awaiting
@@ -4346,7 +5041,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     delivery_method: FbsPostingDeliveryMethod | None = None
     """Delivery method of the posting."""
 
-    delivery_schema: str | None = None
+    delivery_schema: PostingFbsUnfulfilledListV3ResponsePostingDeliverySchema | None = None
     """Delivery scheme: `SDS` - single SKU; `FBO` - sold from an Ozon warehouse; `FBS` - sold from
     the seller's warehouse; `Crossborder` - sold from abroad. Examples send the value in lower
     case, e.g. `fbs`.
@@ -4355,7 +5050,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     tracking_number: str | None = None
     """Tracking number of the posting; empty if not set."""
 
-    tpl_integration_type: str | None = None
+    tpl_integration_type: PostingFbsUnfulfilledListV3ResponsePostingTplIntegrationType | None = None
     """Integration type of the delivery service: `ozon` - Ozon delivery; `3pl_tracking` -
     integrated service; `non_integrated` - third-party service; `aggregator` - Ozon partner
     delivery; `hybryd` - Russian Post scheme.
@@ -4388,7 +5083,9 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     """Customer data; null in the list. Declared as a string although it is an object when present.
     """
 
-    products: list[PostingFbsUnfulfilledListV3ResponsePostingProduct] | None = None
+    products: AnswerList[PostingFbsUnfulfilledListV3ResponsePostingProduct] = field(
+        default_factory=list
+    )
     """Products in the posting."""
 
     addressee: Any | None = None
@@ -4463,7 +5160,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     is_presortable: bool | None = None
     """`true` if the product is a re-sort (pre-sortable) item."""
 
-    prr_option: str | None = None
+    prr_option: PostingFbsUnfulfilledListV3ResponsePostingPrrOption | None = None
     """Code of the lifting service for bulky postings delivered by the seller or an integrated
     service: `lift` - lift by elevator; `stairs` - carry up the stairs; `none` - the customer
     declined the service; `delivery_default` - delivery to the floor is included in the price
@@ -4473,7 +5170,7 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     parent_posting_number: str | None = None
     """Number of the parent posting whose split produced this posting; empty if none."""
 
-    available_actions: list[str] | None = None
+    available_actions: AnswerList[str] = field(default_factory=list)
     """Actions currently available for the posting: `arbitration` - open a dispute;
     `awaiting_delivery` - move to awaiting shipment; `can_create_chat` - start a chat with the
     customer; `cancel` - cancel the posting; `click_track_number` - view the status history by
@@ -4493,16 +5190,24 @@ class PostingFbsUnfulfilledListV3ResponsePosting(Model):
     `update_cis` - change the additional information.
     """
 
-    tariffication_steps: (
-        list[PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep] | None
-    ) = None
+    tariffication_steps: AnswerList[PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep] = (
+        field(default_factory=list)
+    )
     """Tariff steps: how the shipping tariff changes over time."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.tariffication_steps is None:
+            self.tariffication_steps = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePostingContainer(Model):
     """Cargo unit the unprocessed posting is placed in."""
 
-    cargo_type: str | None = None
+    cargo_type: PostingFbsUnfulfilledListV3ResponsePostingContainerCargoType | None = None
     """Cargo unit type: `BOX` - box; `PALLET` - pallet."""
 
     container_date: str | None = None
@@ -4518,8 +5223,12 @@ class PostingFbsUnfulfilledListV3ResponsePostingContainer(Model):
 class PostingFbsUnfulfilledListV3ResponsePostingOptional(Model):
     """Products of the posting with additional characteristics."""
 
-    products_with_possible_mandatory_mark: list[Any] | None = None
+    products_with_possible_mandatory_mark: AnswerList[Any] = field(default_factory=list)
     """SKUs of products that may require mandatory marking."""
+
+    def __post_init__(self) -> None:
+        if self.products_with_possible_mandatory_mark is None:
+            self.products_with_possible_mandatory_mark = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
@@ -4543,7 +5252,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
     quantity: int | None = None
     """Quantity of the product in the posting."""
 
-    imei: list[Any] | None = None
+    imei: AnswerList[Any] = field(default_factory=list)
     """IMEI numbers of mobile devices."""
 
     weight: float | None = None
@@ -4552,8 +5261,12 @@ class PostingFbsUnfulfilledListV3ResponsePostingProduct(Model):
     product_color: str | None = None
     """Product colour."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Product price with its currency."""
+
+    def __post_init__(self) -> None:
+        if self.imei is None:
+            self.imei = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePostingRequirements(Model):
@@ -4561,40 +5274,58 @@ class PostingFbsUnfulfilledListV3ResponsePostingRequirements(Model):
     status.
     """
 
-    products_requiring_gtd: list[Any] | None = None
+    products_requiring_gtd: AnswerList[Any] = field(default_factory=list)
     """SKUs that need a customs declaration number (GTD) or a note that there is none; submit it
     with /v6/fbs/posting/product/exemplar/set before assembly.
     """
 
-    products_requiring_country: list[Any] | None = None
+    products_requiring_country: AnswerList[Any] = field(default_factory=list)
     """SKUs that need the country of manufacture; set it with /v2/posting/fbs/product/country/set.
     """
 
-    products_requiring_mandatory_mark: list[Any] | None = None
+    products_requiring_mandatory_mark: AnswerList[Any] = field(default_factory=list)
     """SKUs that need a Chestny ZNAK marking code; submit it with
     /v6/fbs/posting/product/exemplar/set before assembly.
     """
 
-    products_requiring_rnpt: list[Any] | None = None
+    products_requiring_rnpt: AnswerList[Any] = field(default_factory=list)
     """SKUs that need a product batch registration number (RNPT); submit it with
     /v6/fbs/posting/product/exemplar/set before assembly.
     """
 
-    products_requiring_jw_uin: list[Any] | None = None
+    products_requiring_jw_uin: AnswerList[Any] = field(default_factory=list)
     """Products that need a jewellery unique identification number (UIN); submit it with
     /v6/fbs/posting/product/exemplar/set before assembly.
     """
 
-    products_requiring_change_country: list[Any] | None = None
+    products_requiring_change_country: AnswerList[Any] = field(default_factory=list)
     """SKUs whose country of manufacture must be changed; use /v2/posting/fbs/product/country/list
     and /v2/posting/fbs/product/country/set.
     """
 
-    products_requiring_imei: list[Any] | None = None
+    products_requiring_imei: AnswerList[Any] = field(default_factory=list)
     """Products that need IMEI numbers."""
 
-    products_requiring_weight: list[Any] | None = None
+    products_requiring_weight: AnswerList[Any] = field(default_factory=list)
     """Products that need their actual weight."""
+
+    def __post_init__(self) -> None:
+        if self.products_requiring_gtd is None:
+            self.products_requiring_gtd = []
+        if self.products_requiring_country is None:
+            self.products_requiring_country = []
+        if self.products_requiring_mandatory_mark is None:
+            self.products_requiring_mandatory_mark = []
+        if self.products_requiring_rnpt is None:
+            self.products_requiring_rnpt = []
+        if self.products_requiring_jw_uin is None:
+            self.products_requiring_jw_uin = []
+        if self.products_requiring_change_country is None:
+            self.products_requiring_change_country = []
+        if self.products_requiring_imei is None:
+            self.products_requiring_imei = []
+        if self.products_requiring_weight is None:
+            self.products_requiring_weight = []
 
 
 class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
@@ -4608,7 +5339,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
     `no_discount`).
     """
 
-    current_tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    current_tariff_charge: MoneyAmount | None = None
     """Current discount or surcharge amount."""
 
     current_tariff_min_charge: Any | None = None
@@ -4622,10 +5353,10 @@ class PostingFbsUnfulfilledListV3ResponsePostingTariffication(Model):
     next_tariff_type: str | None = None
     """Tariff type from next_tariff_starts_at: a discount or a surcharge."""
 
-    next_tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    next_tariff_charge: MoneyAmount | None = None
     """Discount or surcharge amount from next_tariff_starts_at."""
 
-    next_tariff_min_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    next_tariff_min_charge: MoneyAmount | None = None
     """Minimum discount or surcharge from next_tariff_starts_at."""
 
     next_tariff_starts_at: datetime | None = None
@@ -4640,7 +5371,7 @@ class PostingFbsUnfulfilledListV3ResponsePostingTarifficationStep(Model):
     is a money object when present.
     """
 
-    tariff_charge: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    tariff_charge: MoneyAmount | None = None
     """Discount or surcharge amount for the step."""
 
     tariff_deadline_at: str | None = None
@@ -4663,8 +5394,12 @@ class PostingFbsUnfulfilledListV3ResponseResult(Model):
     count: int | None = None
     """Number of postings found."""
 
-    postings: list[FbsPosting] | None = None
+    postings: AnswerList[FbsPosting] = field(default_factory=list)
     """Postings with detailed information on each."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFbsUnfulfilledListV4Request(RequestModel):
@@ -4742,8 +5477,12 @@ class PostingFbsUnfulfilledListV4Response(Model):
     has_next: bool | None = None
     """`true` if not all postings were returned and another page exists."""
 
-    postings: list[FbsPostingV4] | None = None
+    postings: AnswerList[FbsPostingV4] = field(default_factory=list)
     """List of postings."""
+
+    def __post_init__(self) -> None:
+        if self.postings is None:
+            self.postings = []
 
 
 class PostingFinancialData(Model):
@@ -4755,8 +5494,12 @@ class PostingFinancialData(Model):
     cluster_to: str | None = None
     """Code of the region (cluster) the order is delivered to."""
 
-    products: list[PostingFinancialDataProduct] | None = None
+    products: AnswerList[PostingFinancialDataProduct] = field(default_factory=list)
     """Financial data for each product in the order."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFinancialData2(Model):
@@ -4768,17 +5511,21 @@ class PostingFinancialData2(Model):
     cluster_to: str | None = None
     """Code of the region the order is delivered to."""
 
-    products: list[PostingFinancialDataProduct2] | None = None
+    products: AnswerList[PostingFinancialDataProduct2] = field(default_factory=list)
     """Financial details for each product of the posting."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingFinancialDataProduct(Model):
     """Financial data of one product in a posting."""
 
-    actions: list[str] | None = None
+    actions: AnswerList[str] = field(default_factory=list)
     """Promotions applied to the product."""
 
-    currency_code: str | None = None
+    currency_code: PostingFinancialDataProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account settings: RUB - Russian
     rouble; BYN - Belarusian rouble; KZT - tenge; EUR - euro; USD - US dollar; CNY - yuan.
     """
@@ -4819,11 +5566,15 @@ class PostingFinancialDataProduct(Model):
     total_discount_value: float | None = None
     """Discount amount."""
 
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
+
 
 class PostingFinancialDataProduct2(Model):
     """Prices, discounts, commission and payout of one product in a posting."""
 
-    actions: list[str] | None = None
+    actions: AnswerList[str] = field(default_factory=list)
     """Promotions the product took part in for this order."""
 
     currency_code: str | None = None
@@ -4861,19 +5612,27 @@ class PostingFinancialDataProduct2(Model):
     total_discount_value: float | None = None
     """Total discount amount."""
 
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
+
 
 class PostingGlobalEtgbV1Request(RequestModel):
     """Period for which to return ETGB customs declarations."""
 
-    date: FinanceCashFlowStatementListRequestDate
+    date: DateTimeRange
     """Period in which the declarations were created, as `from` and `to` date-times."""
 
 
 class PostingGlobalEtgbV1Response(Model):
     """ETGB customs declarations by posting."""
 
-    result: list[PostingGlobalEtgbV1ResponseResult] | None = None
+    result: AnswerList[PostingGlobalEtgbV1ResponseResult] = field(default_factory=list)
     """Declarations, one entry per posting."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class PostingGlobalEtgbV1ResponseResult(Model):
@@ -4909,14 +5668,24 @@ class PostingMarksV1Request(RequestModel):
 class PostingMarksV1Response(Model):
     """Exemplars of the requested postings, handed over or not, with their marking codes."""
 
-    invalid_postings: list[str] | None = None
+    invalid_postings: AnswerList[str] = field(default_factory=list)
     """Posting numbers from the request that are not valid."""
 
-    issued_exemplars: list[PostingMarksV1ResponseIssuedExemplar] | None = None
+    issued_exemplars: AnswerList[PostingMarksV1ResponseIssuedExemplar] = field(default_factory=list)
     """Product exemplars handed over to buyers, with their marking codes."""
 
-    non_issued_exemplars: list[PostingMarksV1ResponseNonIssuedExemplar] | None = None
+    non_issued_exemplars: AnswerList[PostingMarksV1ResponseNonIssuedExemplar] = field(
+        default_factory=list
+    )
     """Product exemplars not handed over to buyers."""
+
+    def __post_init__(self) -> None:
+        if self.invalid_postings is None:
+            self.invalid_postings = []
+        if self.issued_exemplars is None:
+            self.issued_exemplars = []
+        if self.non_issued_exemplars is None:
+            self.non_issued_exemplars = []
 
 
 class PostingMarksV1ResponseIssuedExemplar(Model):
@@ -4925,7 +5694,7 @@ class PostingMarksV1ResponseIssuedExemplar(Model):
     exemplar_id: int | None = None
     """Exemplar identifier."""
 
-    mandatory_marks: list[str] | None = None
+    mandatory_marks: AnswerList[str] = field(default_factory=list)
     """Chestny ZNAK marking codes of the exemplar; put them on the receipt and withdraw them from
     circulation.
     """
@@ -4935,6 +5704,10 @@ class PostingMarksV1ResponseIssuedExemplar(Model):
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.mandatory_marks is None:
+            self.mandatory_marks = []
 
 
 class PostingMarksV1ResponseNonIssuedExemplar(Model):
@@ -4976,14 +5749,18 @@ class PostingPostingFinancialData(Model):
     cluster_to: str | None = None
     """Code of the region (cluster) the order is delivered to."""
 
-    products: list[PostingPostingFinancialDataProduct] | None = None
+    products: AnswerList[PostingPostingFinancialDataProduct] = field(default_factory=list)
     """Financial data for each product in the order."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingPostingFinancialDataProduct(Model):
     """Financial data of one product in a posting."""
 
-    actions: list[str] | None = None
+    actions: AnswerList[str] = field(default_factory=list)
     """Promotions applied to the product."""
 
     commission: PostingFbsListPostingProductCommission | None = None
@@ -5010,6 +5787,10 @@ class PostingPostingFinancialDataProduct(Model):
     quantity: float | None = None
     """Quantity of the product."""
 
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
+
 
 class PostingUnpaidLegalProductListV1Request(RequestModel):
     """Cursor paging for the list of unpaid products ordered by legal entities."""
@@ -5026,11 +5807,17 @@ class PostingUnpaidLegalProductListV1Request(RequestModel):
 class PostingUnpaidLegalProductListV1Response(Model):
     """A page of unpaid products ordered by legal entities."""
 
-    products: list[PostingUnpaidLegalProductListV1ResponseProduct] | None = None
+    products: AnswerList[PostingUnpaidLegalProductListV1ResponseProduct] = field(
+        default_factory=list
+    )
     """The unpaid products on this page."""
 
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class PostingUnpaidLegalProductListV1ResponseProduct(Model):

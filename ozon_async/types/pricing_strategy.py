@@ -3,14 +3,53 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
 )
+
+if TYPE_CHECKING:
+    PricingStrategyInfoV1ResponseResultType = Literal["MIN_EXT_PRICE", "COMP_PRICE"] | str
+    PricingStrategyInfoV1ResponseResultUpdateType = (
+        Literal[
+            "strategyEnabled",
+            "strategyDisabled",
+            "strategyChanged",
+            "strategyCreated",
+            "strategyItemsListChanged",
+        ]
+        | str
+    )
+    PricingStrategyListV1ResponseStrategyType = Literal["MIN_EXT_PRICE", "COMP_PRICE"] | str
+    PricingStrategyListV1ResponseStrategyUpdateType = (
+        Literal[
+            "strategyEnabled",
+            "strategyDisabled",
+            "strategyChanged",
+            "strategyCreated",
+            "strategyItemsListChanged",
+        ]
+        | str
+    )
+else:
+    PricingStrategyInfoV1ResponseResultType = str
+    PricingStrategyInfoV1ResponseResultUpdateType = str
+    PricingStrategyListV1ResponseStrategyType = str
+    PricingStrategyListV1ResponseStrategyUpdateType = str
+# PricingStrategyInfoV1ResponseResultType: Strategy type: MIN_EXT_PRICE - system strategy;
+# COMP_PRICE - custom strategy.
+# PricingStrategyInfoV1ResponseResultUpdateType: Kind of the last change: strategyEnabled -
+# resumed; strategyDisabled - stopped; strategyChanged - updated; strategyCreated - created;
+# strategyItemsListChanged - set of products changed.
+# PricingStrategyListV1ResponseStrategyType: Strategy type: MIN_EXT_PRICE - system strategy;
+# COMP_PRICE - custom strategy.
+# PricingStrategyListV1ResponseStrategyUpdateType: Kind of the last change: strategyEnabled -
+# resumed; strategyDisabled - stopped; strategyChanged - updated; strategyCreated - created;
+# strategyItemsListChanged - set of products changed.
 
 
 class PricingStrategyCompetitorInput(RequestModel):
@@ -26,11 +65,15 @@ class PricingStrategyCompetitorInput(RequestModel):
 class PricingStrategyCompetitorsListV1Response(Model):
     """A page of competitors."""
 
-    competitor: list[IdNamePair] | None = None
+    competitor: AnswerList[IdNamePair] = field(default_factory=list)
     """Competitors: identifier and name."""
 
     total: int | None = None
     """Total number of competitors."""
+
+    def __post_init__(self) -> None:
+        if self.competitor is None:
+            self.competitor = []
 
 
 class PricingStrategyCreateV1Request(RequestModel):
@@ -77,7 +120,9 @@ class PricingStrategyInfoV1Response(Model):
 class PricingStrategyInfoV1ResponseResult(Model):
     """Details of a pricing strategy."""
 
-    competitors: list[PricingStrategyInfoV1ResponseResultCompetitor] | None = None
+    competitors: AnswerList[PricingStrategyInfoV1ResponseResultCompetitor] = field(
+        default_factory=list
+    )
     """Competitors the strategy follows, with their coefficients."""
 
     enabled: bool | None = None
@@ -86,10 +131,10 @@ class PricingStrategyInfoV1ResponseResult(Model):
     name: str | None = None
     """Strategy name, as documented in Ozon's schema."""
 
-    type: str | None = None
+    type: PricingStrategyInfoV1ResponseResultType | None = None
     """Strategy type: MIN_EXT_PRICE - system strategy; COMP_PRICE - custom strategy."""
 
-    update_type: str | None = None
+    update_type: PricingStrategyInfoV1ResponseResultUpdateType | None = None
     """Kind of the last change: strategyEnabled - resumed; strategyDisabled - stopped;
     strategyChanged - updated; strategyCreated - created; strategyItemsListChanged - set of
     products changed.
@@ -97,6 +142,10 @@ class PricingStrategyInfoV1ResponseResult(Model):
 
     strategy_name: str | None = None
     """Strategy name, the field Ozon's example actually returns."""
+
+    def __post_init__(self) -> None:
+        if self.competitors is None:
+            self.competitors = []
 
 
 class PricingStrategyInfoV1ResponseResultCompetitor(Model):
@@ -112,11 +161,15 @@ class PricingStrategyInfoV1ResponseResultCompetitor(Model):
 class PricingStrategyListV1Response(Model):
     """A page of pricing strategies."""
 
-    strategies: list[PricingStrategyListV1ResponseStrategy] | None = None
+    strategies: AnswerList[PricingStrategyListV1ResponseStrategy] = field(default_factory=list)
     """Strategies on this page."""
 
     total: int | None = None
     """Total number of strategies."""
+
+    def __post_init__(self) -> None:
+        if self.strategies is None:
+            self.strategies = []
 
 
 class PricingStrategyListV1ResponseStrategy(Model):
@@ -128,10 +181,10 @@ class PricingStrategyListV1ResponseStrategy(Model):
     name: str | None = None
     """Strategy name."""
 
-    type: str | None = None
+    type: PricingStrategyListV1ResponseStrategyType | None = None
     """Strategy type: MIN_EXT_PRICE - system strategy; COMP_PRICE - custom strategy."""
 
-    update_type: str | None = None
+    update_type: PricingStrategyListV1ResponseStrategyUpdateType | None = None
     """Kind of the last change: strategyEnabled - resumed; strategyDisabled - stopped;
     strategyChanged - updated; strategyCreated - created; strategyItemsListChanged - set of
     products changed.
@@ -227,11 +280,17 @@ class PricingStrategyProductsAddV1Response(Model):
 class PricingStrategyProductsAddV1ResponseResult(Model):
     """Result of adding products to a pricing strategy."""
 
-    errors: list[PricingStrategyProductsAddV1ResponseResultError] | None = None
+    errors: AnswerList[PricingStrategyProductsAddV1ResponseResultError] = field(
+        default_factory=list
+    )
     """Products that could not be added, with error details."""
 
     failed_product_count: int | None = None
     """Number of products that could not be added."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class PricingStrategyProductsAddV1ResponseResultError(Model):
@@ -271,8 +330,12 @@ class PricingStrategyProductsListV1Response(Model):
 class PricingStrategyProductsListV1ResponseResult(Model):
     """Products included in a pricing strategy."""
 
-    product_id: list[int] | None = None
+    product_id: AnswerList[int] = field(default_factory=list)
     """Identifiers of the products in the Ozon system (product_id)."""
+
+    def __post_init__(self) -> None:
+        if self.product_id is None:
+            self.product_id = []
 
 
 class PricingStrategyStatusV1Request(RequestModel):
@@ -295,10 +358,14 @@ class PricingStrategyStrategyIdsByProductIdsV1Response(Model):
 class PricingStrategyStrategyIdsByProductIdsV1ResponseResult(Model):
     """Strategies of the requested products."""
 
-    products_info: (
-        list[PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo] | None
-    ) = None
+    products_info: AnswerList[
+        PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo
+    ] = field(default_factory=list)
     """One entry per product with its strategy identifier."""
+
+    def __post_init__(self) -> None:
+        if self.products_info is None:
+            self.products_info = []
 
 
 class PricingStrategyStrategyIdsByProductIdsV1ResponseResultProductsInfo(Model):

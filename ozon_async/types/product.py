@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     IdNamePair,
+    MoneyAmount,
     OperationError,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
     ProductAttributesResponseDictionaryValue,
     ProductCardAttributeValue,
     ProductCertificateResult2,
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     ProductCertificateCreateV2ResponseStatus = Literal["INCOMPLETE", "COMPLETED"] | str
     ProductImportBySkuV1RequestItemCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
     ProductImportBySkuV1RequestItemVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
+    ProductImportInfoV1ResponseResultItemStatus = (
+        Literal["pending", "imported", "failed", "skipped"] | str
+    )
     ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
     ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
@@ -271,6 +274,7 @@ else:
     ProductCertificateCreateV2ResponseStatus = str
     ProductImportBySkuV1RequestItemCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
     ProductImportBySkuV1RequestItemVat = Literal["0", "0.05", "0.07", "0.1", "0.2", "0.22"]
+    ProductImportInfoV1ResponseResultItemStatus = str
     ProductImportPricesV1RequestPriceAutoActionEnabled = Literal["UNKNOWN", "ENABLED", "DISABLED"]
     ProductImportPricesV1RequestPriceAutoAddToOzonActionsListEnabled = Literal[
         "UNKNOWN", "ENABLED", "DISABLED"
@@ -446,6 +450,9 @@ else:
 # CNY (yuan).
 # ProductImportBySkuV1RequestItemVat: Current VAT rate for the product: 0 (not subject to VAT),
 # 0.05 (5%), 0.07 (7%), 0.1 (10%), 0.2 (20%) or 0.22 (22%).
+# ProductImportInfoV1ResponseResultItemStatus: Processing status (product data is processed in
+# queues): pending - waiting in the queue; imported - loaded successfully; failed - loaded with
+# errors; skipped - not updated because the request contained no changes.
 # ProductImportPricesV1RequestPriceAutoActionEnabled: Automatic application of available Ozon
 # promotions: ENABLED - turn on; DISABLED - turn off; UNKNOWN - leave unchanged (default). When
 # sending ENABLED, also set min_price; the price will not drop below it.
@@ -591,8 +598,12 @@ else:
 class ProductActionTimerStatusV1Response(Model):
     """Minimum price timer states of the requested products."""
 
-    statuses: list[ProductActionTimerStatusV1ResponseStatuse] | None = None
+    statuses: AnswerList[ProductActionTimerStatusV1ResponseStatuse] = field(default_factory=list)
     """Timer state of each product."""
+
+    def __post_init__(self) -> None:
+        if self.statuses is None:
+            self.statuses = []
 
 
 class ProductActionTimerStatusV1ResponseStatuse(Model):
@@ -664,11 +675,21 @@ class ProductCertificateAccordanceTypesListV2Response(Model):
 class ProductCertificateAccordanceTypesListV2ResponseResult(Model):
     """Conformity types split into basic ones and those for hazardous products."""
 
-    base: list[ProductCertificateAccordanceTypesListV2ResponseResultBase] | None = None
+    base: AnswerList[ProductCertificateAccordanceTypesListV2ResponseResultBase] = field(
+        default_factory=list
+    )
     """Basic conformity types."""
 
-    hazard: list[ProductCertificateAccordanceTypesListV2ResponseResultBase] | None = None
+    hazard: AnswerList[ProductCertificateAccordanceTypesListV2ResponseResultBase] = field(
+        default_factory=list
+    )
     """Conformity types that apply to hazardous products."""
+
+    def __post_init__(self) -> None:
+        if self.base is None:
+            self.base = []
+        if self.hazard is None:
+            self.hazard = []
 
 
 class ProductCertificateAccordanceTypesListV2ResponseResultBase(Model):
@@ -751,13 +772,17 @@ class ProductCertificateCreateV2Response(Model):
     certificate_id: int | None = None
     """Identifier of the certificate; `null` when it could not be created."""
 
-    params: list[ProductCertificateCreateV2ResponseParam] | None = None
+    params: AnswerList[ProductCertificateCreateV2ResponseParam] = field(default_factory=list)
     """The state of each parameter of the request."""
 
     status: ProductCertificateCreateV2ResponseStatus | None = None
     """Certificate status: `INCOMPLETE` not created, some parameters are missing or wrong (see
     `params`); `COMPLETED` created.
     """
+
+    def __post_init__(self) -> None:
+        if self.params is None:
+            self.params = []
 
 
 class ProductCertificateCreateV2ResponseParam(Model):
@@ -855,11 +880,15 @@ class ProductCertificateListV1Response(Model):
 class ProductCertificateListV1ResponseResult(Model):
     """Certificates on the page and the total number of pages."""
 
-    certificates: list[ProductCertificateResult] | None = None
+    certificates: AnswerList[ProductCertificateResult] = field(default_factory=list)
     """Certificates on this page."""
 
     page_count: int | None = None
     """Total number of pages."""
+
+    def __post_init__(self) -> None:
+        if self.certificates is None:
+            self.certificates = []
 
 
 class ProductCertificateProductsListV1Request(RequestModel):
@@ -910,11 +939,17 @@ class ProductCertificateProductsListV1Response(Model):
 class ProductCertificateProductsListV1ResponseResult(Model):
     """Products bound to a certificate and the total number found."""
 
-    items: list[ProductCertificateProductsListV1ResponseResultItem] | None = None
+    items: AnswerList[ProductCertificateProductsListV1ResponseResultItem] = field(
+        default_factory=list
+    )
     """Products on this page."""
 
     count: int | None = None
     """Total number of products found."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductCertificateProductsListV1ResponseResultItem(Model):
@@ -935,8 +970,12 @@ class ProductCertificateProductsListV1ResponseResultItem(Model):
 class ProductCertificateResponse(Model):
     """A dictionary of certificate document types or conformity types, as name and value pairs."""
 
-    result: list[ProductResult] | None = None
+    result: AnswerList[ProductResult] = field(default_factory=list)
     """Dictionary entries, each a name and the value to pass in requests."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ProductCertificateResponse2(Model):
@@ -944,8 +983,12 @@ class ProductCertificateResponse2(Model):
     rejection reasons.
     """
 
-    result: list[ProductCertificateResult2] | None = None
+    result: AnswerList[ProductCertificateResult2] = field(default_factory=list)
     """Dictionary entries, each a code and its name."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ProductCertificateResult(Model):
@@ -1015,8 +1058,12 @@ class ProductCertificateUnbindV1Request(RequestModel):
 class ProductCertificateUnbindV1Response(Model):
     """Result of unbinding products from a certificate."""
 
-    result: list[ProductCertificateUnbindV1ResponseResult] | None = None
+    result: AnswerList[ProductCertificateUnbindV1ResponseResult] = field(default_factory=list)
     """Unbinding result for each product."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ProductCertificateUnbindV1ResponseResult(Model):
@@ -1052,11 +1099,17 @@ class ProductCertificationListV1Response(Model):
 class ProductCertificationListV1ResponseResult(Model):
     """Categories subject to certification and their total number."""
 
-    certification: list[ProductCertificationListV1ResponseResultCertification] | None = None
+    certification: AnswerList[ProductCertificationListV1ResponseResultCertification] = field(
+        default_factory=list
+    )
     """Categories subject to certification."""
 
     total: int | None = None
     """Total number of categories."""
+
+    def __post_init__(self) -> None:
+        if self.certification is None:
+            self.certification = []
 
 
 class ProductCertificationListV1ResponseResultCertification(Model):
@@ -1086,11 +1139,17 @@ class ProductCertificationListV2Request(RequestModel):
 class ProductCertificationListV2Response(Model):
     """A page of categories subject to certification."""
 
-    certification: list[ProductCertificationListV2ResponseCertification] | None = None
+    certification: AnswerList[ProductCertificationListV2ResponseCertification] = field(
+        default_factory=list
+    )
     """Categories subject to certification."""
 
     total: int | None = None
     """Total number of categories."""
+
+    def __post_init__(self) -> None:
+        if self.certification is None:
+            self.certification = []
 
 
 class ProductCertificationListV2ResponseCertification(Model):
@@ -1130,15 +1189,23 @@ class ProductCertificationOption(Model):
 class ProductCertificationOptionsV2Response(Model):
     """The parameters a quality certificate can have."""
 
-    option: list[ProductCertificationOption] | None = None
+    option: AnswerList[ProductCertificationOption] = field(default_factory=list)
     """The parameters and whether each is required."""
+
+    def __post_init__(self) -> None:
+        if self.option is None:
+            self.option = []
 
 
 class ProductCertificationParamsV2Response(Model):
     """The parameters a quality certificate needs for the values given."""
 
-    params: list[ProductCertificationOption] | None = None
+    params: AnswerList[ProductCertificationOption] = field(default_factory=list)
     """The parameters and whether each is required."""
+
+    def __post_init__(self) -> None:
+        if self.params is None:
+            self.params = []
 
 
 class ProductDigitalStocksImportV1Request(RequestModel):
@@ -1161,14 +1228,18 @@ class ProductDigitalStocksImportV1RequestStock(RequestModel):
 class ProductDigitalStocksImportV1Response(Model):
     """Stock update results."""
 
-    status: list[ProductDigitalStocksImportV1ResponseStatus] | None = None
+    status: AnswerList[ProductDigitalStocksImportV1ResponseStatus] = field(default_factory=list)
     """Update result for each product."""
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            self.status = []
 
 
 class ProductDigitalStocksImportV1ResponseStatus(Model):
     """Stock update result for one digital product."""
 
-    errors: list[OperationError] | None = None
+    errors: AnswerList[OperationError] = field(default_factory=list)
     """Errors that occurred while processing the product."""
 
     offer_id: str | None = None
@@ -1182,6 +1253,10 @@ class ProductDigitalStocksImportV1ResponseStatus(Model):
 
     updated: bool | None = None
     """`true` if the request succeeded and the stock was updated."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class ProductIdsRequest(RequestModel):
@@ -1245,8 +1320,12 @@ class ProductImportBySkuV1ResponseResult(Model):
     task_id: int | None = None
     """Identifier of the product import task; check it with /v1/product/import/info."""
 
-    unmatched_sku_list: list[int] | None = None
+    unmatched_sku_list: AnswerList[int] = field(default_factory=list)
     """SKUs from the request for which no product card could be found or copied."""
+
+    def __post_init__(self) -> None:
+        if self.unmatched_sku_list is None:
+            self.unmatched_sku_list = []
 
 
 class ProductImportInfoV1Response(Model):
@@ -1259,11 +1338,15 @@ class ProductImportInfoV1Response(Model):
 class ProductImportInfoV1ResponseResult(Model):
     """The products of an import or update task and their statuses."""
 
-    items: list[ProductImportInfoV1ResponseResultItem] | None = None
+    items: AnswerList[ProductImportInfoV1ResponseResultItem] = field(default_factory=list)
     """Status of each product in the task."""
 
     total: int | None = None
     """Number of products in the task."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductImportInfoV1ResponseResultItem(Model):
@@ -1275,14 +1358,18 @@ class ProductImportInfoV1ResponseResultItem(Model):
     product_id: int | None = None
     """Product identifier in the Ozon system (product_id)."""
 
-    status: str | None = None
+    status: ProductImportInfoV1ResponseResultItemStatus | None = None
     """Processing status (product data is processed in queues): pending - waiting in the queue;
     imported - loaded successfully; failed - loaded with errors; skipped - not updated because
     the request contained no changes.
     """
 
-    errors: list[ProductImportInfoV1ResponseResultItemError] | None = None
+    errors: AnswerList[ProductImportInfoV1ResponseResultItemError] = field(default_factory=list)
     """Errors found while processing the product."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class ProductImportInfoV1ResponseResultItemError(Model):
@@ -1399,14 +1486,18 @@ class ProductImportPricesV1RequestPrice(RequestModel):
 class ProductImportPricesV1Response(Model):
     """Results of a price update."""
 
-    result: list[ProductImportPricesV1ResponseResult] | None = None
+    result: AnswerList[ProductImportPricesV1ResponseResult] = field(default_factory=list)
     """Update result for each product."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ProductImportPricesV1ResponseResult(Model):
     """Result of updating the prices of one product."""
 
-    errors: list[OperationError] | None = None
+    errors: AnswerList[OperationError] = field(default_factory=list)
     """Errors that occurred while processing the product."""
 
     offer_id: str | None = None
@@ -1417,6 +1508,10 @@ class ProductImportPricesV1ResponseResult(Model):
 
     updated: bool | None = None
     """True if the product's prices were updated successfully."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class ProductImportV3Request(RequestModel):
@@ -1606,7 +1701,7 @@ class ProductInfoAttributesV4RequestFilter(RequestModel):
 class ProductInfoAttributesV4Response(Model):
     """A page of products with their attributes."""
 
-    result: list[ProductInfoAttributesV4ResponseResult] | None = None
+    result: AnswerList[ProductInfoAttributesV4ResponseResult] = field(default_factory=list)
     """Products with their attributes."""
 
     last_id: str | None = None
@@ -1617,20 +1712,26 @@ class ProductInfoAttributesV4Response(Model):
     total: int | None = None
     """Number of products in the list."""
 
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
+
 
 class ProductInfoAttributesV4ResponseResult(Model):
     """A product with its attribute values, dimensions, images and identifiers."""
 
-    attributes: list[ProductInfoAttributesV4ResponseResultAttribute] | None = None
+    attributes: AnswerList[ProductInfoAttributesV4ResponseResultAttribute] = field(
+        default_factory=list
+    )
     """Product attributes (characteristics) with their values."""
 
-    attributes_with_defaults: list[int] | None = None
+    attributes_with_defaults: AnswerList[int] = field(default_factory=list)
     """Identifiers of attributes that have a default value."""
 
     barcode: str | None = None
     """Barcode."""
 
-    barcodes: list[str] | None = None
+    barcodes: AnswerList[str] = field(default_factory=list)
     """All barcodes of the product."""
 
     description_category_id: int | None = None
@@ -1641,7 +1742,9 @@ class ProductInfoAttributesV4ResponseResult(Model):
     color_image: str | None = None
     """Marketing colour image link."""
 
-    complex_attributes: list[ProductInfoAttributesV4ResponseResultComplexAttribute] | None = None
+    complex_attributes: AnswerList[ProductInfoAttributesV4ResponseResultComplexAttribute] = field(
+        default_factory=list
+    )
     """Nested (complex) attributes."""
 
     depth: int | None = None
@@ -1656,7 +1759,7 @@ class ProductInfoAttributesV4ResponseResult(Model):
     id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
-    images: list[str | ProductImage] | None = None
+    images: AnswerList[str | ProductImage] = field(default_factory=list)
     """Links to the product images, in the same order as on the product card."""
 
     model_info: ProductModelInfo | None = None
@@ -1668,7 +1771,7 @@ class ProductInfoAttributesV4ResponseResult(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article code)."""
 
-    pdf_list: list[ProductInfoAttributesV4ResponseResultPdfList] | None = None
+    pdf_list: AnswerList[ProductInfoAttributesV4ResponseResultPdfList] = field(default_factory=list)
     """PDF files attached to the product."""
 
     primary_image: str | None = None
@@ -1689,6 +1792,20 @@ class ProductInfoAttributesV4ResponseResult(Model):
     width: int | None = None
     """Package width, in dimension_unit units."""
 
+    def __post_init__(self) -> None:
+        if self.attributes is None:
+            self.attributes = []
+        if self.attributes_with_defaults is None:
+            self.attributes_with_defaults = []
+        if self.barcodes is None:
+            self.barcodes = []
+        if self.complex_attributes is None:
+            self.complex_attributes = []
+        if self.images is None:
+            self.images = []
+        if self.pdf_list is None:
+            self.pdf_list = []
+
 
 class ProductInfoAttributesV4ResponseResultAttribute(Model):
     """A product attribute with its values."""
@@ -1703,8 +1820,12 @@ class ProductInfoAttributesV4ResponseResultAttribute(Model):
     id: int | None = None
     """Attribute identifier."""
 
-    values: list[ProductCardAttributeValue] | None = None
+    values: AnswerList[ProductCardAttributeValue] = field(default_factory=list)
     """Values of the attribute."""
+
+    def __post_init__(self) -> None:
+        if self.values is None:
+            self.values = []
 
 
 class ProductInfoAttributesV4ResponseResultComplexAttribute(Model):
@@ -1719,8 +1840,12 @@ class ProductInfoAttributesV4ResponseResultComplexAttribute(Model):
     for an attribute that belongs to no complex attribute (Ozon's examples send 0 so).
     """
 
-    values: list[ProductAttributesResponseDictionaryValue] | None = None
+    values: AnswerList[ProductAttributesResponseDictionaryValue] = field(default_factory=list)
     """Values of the attribute."""
+
+    def __post_init__(self) -> None:
+        if self.values is None:
+            self.values = []
 
 
 class ProductInfoAttributesV4ResponseResultPdfList(Model):
@@ -1784,8 +1909,12 @@ class ProductInfoDiscountedV1Request(RequestModel):
 class ProductInfoDiscountedV1Response(Model):
     """Details of discounted products and their main products."""
 
-    items: list[ProductInfoDiscountedV1ResponseItem] | None = None
+    items: AnswerList[ProductInfoDiscountedV1ResponseItem] = field(default_factory=list)
     """Discount details for each requested SKU."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductInfoDiscountedV1ResponseItem(Model):
@@ -1919,23 +2048,29 @@ class ProductInfoListV3Request(RequestModel):
 class ProductInfoListV3Response(Model):
     """Details of the requested products."""
 
-    items: list[ProductInfoListV3ResponseItem] | None = None
+    items: AnswerList[ProductInfoListV3ResponseItem] = field(default_factory=list)
     """Products."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductInfoListV3ResponseItem(Model):
     """Full details of one product."""
 
-    availabilities: list[ProductInfoListV3ResponseItemAvailability] | None = None
+    availabilities: AnswerList[ProductInfoListV3ResponseItemAvailability] = field(
+        default_factory=list
+    )
     """Availability of the product under its SKUs."""
 
-    barcodes: list[str] | None = None
+    barcodes: AnswerList[str] = field(default_factory=list)
     """All barcodes of the product."""
 
-    color_image: list[str] | None = None
+    color_image: AnswerList[str] = field(default_factory=list)
     """Links to the product's colour images."""
 
-    commissions: list[ProductInfoListV3ResponseItemCommission] | None = None
+    commissions: AnswerList[ProductInfoListV3ResponseItemCommission] = field(default_factory=list)
     """Commissions by sales scheme."""
 
     created_at: datetime | None = None
@@ -1952,7 +2087,7 @@ class ProductInfoListV3ResponseItem(Model):
     discounted_fbo_stocks: int | None = None
     """Stock of the marked-down version of the product at Ozon warehouses, in units."""
 
-    errors: list[ProductInfoListV3ResponseItemError] | None = None
+    errors: AnswerList[ProductInfoListV3ResponseItemError] = field(default_factory=list)
     """Errors found while creating or validating the product."""
 
     has_discounted_fbo_item: bool | None = None
@@ -1961,12 +2096,12 @@ class ProductInfoListV3ResponseItem(Model):
     id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
-    images: list[str] | None = None
+    images: AnswerList[str] = field(default_factory=list)
     """Image links in the order shown on the site; if primary_image is not set, the first image is
     the main one.
     """
 
-    images360: list[str] | None = None
+    images360: AnswerList[str] = field(default_factory=list)
     """Links to 360-degree images."""
 
     is_archived: bool | None = None
@@ -2010,16 +2145,16 @@ class ProductInfoListV3ResponseItem(Model):
     price_indexes: ProductInfoListV3ResponseItemPriceIndexes | None = None
     """Price indexes of the product."""
 
-    primary_image: list[str] | None = None
+    primary_image: AnswerList[str] = field(default_factory=list)
     """Link to the main product image."""
 
-    promotions: list[ProductInfoListV3ResponseItemPromotion] | None = None
+    promotions: AnswerList[ProductInfoListV3ResponseItemPromotion] = field(default_factory=list)
     """Promotions the product takes part in."""
 
     sku: int | None = None
     """Product identifier in Ozon's system (SKU)."""
 
-    sources: list[ProductInfoListV3ResponseItemSource] | None = None
+    sources: AnswerList[ProductInfoListV3ResponseItemSource] = field(default_factory=list)
     """Sources (sales schemes) under which the product was created."""
 
     statuses: ProductInfoListV3ResponseItemStatuses | None = None
@@ -2048,6 +2183,28 @@ class ProductInfoListV3ResponseItem(Model):
     this field.
     """
 
+    def __post_init__(self) -> None:
+        if self.availabilities is None:
+            self.availabilities = []
+        if self.barcodes is None:
+            self.barcodes = []
+        if self.color_image is None:
+            self.color_image = []
+        if self.commissions is None:
+            self.commissions = []
+        if self.errors is None:
+            self.errors = []
+        if self.images is None:
+            self.images = []
+        if self.images360 is None:
+            self.images360 = []
+        if self.primary_image is None:
+            self.primary_image = []
+        if self.promotions is None:
+            self.promotions = []
+        if self.sources is None:
+            self.sources = []
+
 
 class ProductInfoListV3ResponseItemAvailability(Model):
     """Availability of a product under one of its SKUs."""
@@ -2055,7 +2212,9 @@ class ProductInfoListV3ResponseItemAvailability(Model):
     availability: str | None = None
     """Availability of the product."""
 
-    reasons: list[ProductInfoListV3ResponseItemAvailabilityReason] | None = None
+    reasons: AnswerList[ProductInfoListV3ResponseItemAvailabilityReason] = field(
+        default_factory=list
+    )
     """Reasons why the product is hidden."""
 
     sku: int | None = None
@@ -2063,6 +2222,10 @@ class ProductInfoListV3ResponseItemAvailability(Model):
 
     source: str | None = None
     """Link to the source."""
+
+    def __post_init__(self) -> None:
+        if self.reasons is None:
+            self.reasons = []
 
 
 class ProductInfoListV3ResponseItemAvailabilityReason(Model):
@@ -2140,11 +2303,15 @@ class ProductInfoListV3ResponseItemErrorTexts(Model):
     message: str | None = None
     """Error text."""
 
-    params: list[ProductResult] | None = None
+    params: AnswerList[ProductResult] = field(default_factory=list)
     """Parameters in which the error was made."""
 
     short_description: str | None = None
     """Short description of the error."""
+
+    def __post_init__(self) -> None:
+        if self.params is None:
+            self.params = []
 
 
 class ProductInfoListV3ResponseItemPriceIndexes(Model):
@@ -2248,8 +2415,12 @@ class ProductInfoListV3ResponseItemStocks(Model):
     has_stock: bool | None = None
     """True if the product is in stock at any warehouse."""
 
-    stocks: list[ProductInfoListV3ResponseItemStocksStock] | None = None
+    stocks: AnswerList[ProductInfoListV3ResponseItemStocksStock] = field(default_factory=list)
     """Stock by sales scheme."""
+
+    def __post_init__(self) -> None:
+        if self.stocks is None:
+            self.stocks = []
 
 
 class ProductInfoListV3ResponseItemStocksStock(Model):
@@ -2311,11 +2482,15 @@ class ProductInfoPricesV5Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    items: list[ProductInfoPricesV5ResponseItem] | None = None
+    items: AnswerList[ProductInfoPricesV5ResponseItem] = field(default_factory=list)
     """Products with their price information."""
 
     total: int | None = None
     """Number of products in the list."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductInfoPricesV5ResponseItem(Model):
@@ -2397,7 +2572,9 @@ class ProductInfoPricesV5ResponseItemCommissions(Model):
 class ProductInfoPricesV5ResponseItemMarketingActions(Model):
     """The seller's promotions that apply to a product."""
 
-    actions: list[ProductInfoPricesV5ResponseItemMarketingActionsAction] | None = None
+    actions: AnswerList[ProductInfoPricesV5ResponseItemMarketingActionsAction] = field(
+        default_factory=list
+    )
     """The seller's promotions, each with its period, title and discount."""
 
     current_period_from: datetime | None = None
@@ -2408,6 +2585,10 @@ class ProductInfoPricesV5ResponseItemMarketingActions(Model):
 
     ozon_actions_exist: bool | None = None
     """True if a promotion funded by Ozon can be applied to the product."""
+
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
 
 
 class ProductInfoPricesV5ResponseItemMarketingActionsAction(Model):
@@ -2536,8 +2717,14 @@ class ProductInfoStocksByWarehouseFboV1Response(Model):
     has_next: bool | None = None
     """`true` if not all values were returned; request the next page with `cursor`."""
 
-    products: list[ProductInfoStocksByWarehouseFboV1ResponseProduct] | None = None
+    products: AnswerList[ProductInfoStocksByWarehouseFboV1ResponseProduct] = field(
+        default_factory=list
+    )
     """Stocks per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ProductInfoStocksByWarehouseFboV1ResponseProduct(Model):
@@ -2584,8 +2771,14 @@ class ProductInfoStocksByWarehouseFbsV1Request(RequestModel):
 class ProductInfoStocksByWarehouseFbsV1Response(Model):
     """Product stocks at seller warehouses."""
 
-    result: list[ProductInfoStocksByWarehouseFbsV1ResponseResult] | None = None
+    result: AnswerList[ProductInfoStocksByWarehouseFbsV1ResponseResult] = field(
+        default_factory=list
+    )
     """Stock per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ProductInfoStocksByWarehouseFbsV1ResponseResult(Model):
@@ -2647,8 +2840,14 @@ class ProductInfoStocksByWarehouseFbsV2Response(Model):
     has_next: bool | None = None
     """True if not all products were returned; request the next page with cursor."""
 
-    products: list[ProductInfoStocksByWarehouseFbsV2ResponseProduct] | None = None
+    products: AnswerList[ProductInfoStocksByWarehouseFbsV2ResponseProduct] = field(
+        default_factory=list
+    )
     """Stocks per product and warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ProductInfoStocksByWarehouseFbsV2ResponseProduct(Model):
@@ -2725,11 +2924,15 @@ class ProductInfoStocksV4Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    items: list[ProductInfoStocksV4ResponseItem] | None = None
+    items: AnswerList[ProductInfoStocksV4ResponseItem] = field(default_factory=list)
     """Products with their stocks."""
 
     total: int | None = None
     """Number of distinct products for which stock information is returned."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductInfoStocksV4ResponseItem(Model):
@@ -2741,8 +2944,12 @@ class ProductInfoStocksV4ResponseItem(Model):
     product_id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
-    stocks: list[ProductInfoStocksV4ResponseItemStock] | None = None
+    stocks: AnswerList[ProductInfoStocksV4ResponseItemStock] = field(default_factory=list)
     """Stock by warehouse type."""
+
+    def __post_init__(self) -> None:
+        if self.stocks is None:
+            self.stocks = []
 
 
 class ProductInfoStocksV4ResponseItemStock(Model):
@@ -2765,15 +2972,23 @@ class ProductInfoStocksV4ResponseItemStock(Model):
     delivers), fbo (Ozon warehouse), fbp (partner warehouse).
     """
 
-    warehouse_ids: list[int] | None = None
+    warehouse_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of the warehouses where the product is or was stored. (Deprecated by Ozon.)"""
+
+    def __post_init__(self) -> None:
+        if self.warehouse_ids is None:
+            self.warehouse_ids = []
 
 
 class ProductInfoSubscriptionV1Response(Model):
     """Subscriber counts of the requested products."""
 
-    result: list[ProductInfoSubscriptionV1ResponseResult] | None = None
+    result: AnswerList[ProductInfoSubscriptionV1ResponseResult] = field(default_factory=list)
     """Subscriber count per SKU."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ProductInfoSubscriptionV1ResponseResult(Model):
@@ -2810,8 +3025,12 @@ class ProductInfoWarehouseStocksV1Response(Model):
     cursor; false if this is the last page.
     """
 
-    stocks: list[ProductInfoWarehouseStocksV1ResponseStock] | None = None
+    stocks: AnswerList[ProductInfoWarehouseStocksV1ResponseStock] = field(default_factory=list)
     """Product stock records."""
+
+    def __post_init__(self) -> None:
+        if self.stocks is None:
+            self.stocks = []
 
 
 class ProductInfoWarehouseStocksV1ResponseStock(Model):
@@ -2858,8 +3077,12 @@ class ProductInfoWrongVolumeV1Response(Model):
     cursor: str | None = None
     """Cursor for the next page; empty when there is no more data."""
 
-    products: list[ProductInfoWrongVolumeV1ResponseProduct] | None = None
+    products: AnswerList[ProductInfoWrongVolumeV1ResponseProduct] = field(default_factory=list)
     """Products with incorrect dimensions or weight."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ProductInfoWrongVolumeV1ResponseProduct(Model):
@@ -2941,7 +3164,7 @@ class ProductListV3Response(Model):
 class ProductListV3ResponseResult(Model):
     """A page of the product list."""
 
-    items: list[ProductListV3ResponseResultItem] | None = None
+    items: AnswerList[ProductListV3ResponseResultItem] = field(default_factory=list)
     """Products."""
 
     last_id: str | None = None
@@ -2951,6 +3174,10 @@ class ProductListV3ResponseResult(Model):
 
     total: int | None = None
     """Total number of products."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductListV3ResponseResultItem(Model):
@@ -3103,8 +3330,12 @@ class ProductPicturesImportV1Response(Model):
 class ProductPicturesImportV1ResponseResult(Model):
     """The product images with their upload states."""
 
-    pictures: list[ProductPicturesImportV1ResponseResultPicture] | None = None
+    pictures: AnswerList[ProductPicturesImportV1ResponseResultPicture] = field(default_factory=list)
     """Images of the product."""
+
+    def __post_init__(self) -> None:
+        if self.pictures is None:
+            self.pictures = []
 
 
 class ProductPicturesImportV1ResponseResultPicture(Model):
@@ -3142,8 +3373,12 @@ class ProductPicturesInfoV2Request(RequestModel):
 class ProductPicturesInfoV2Response(Model):
     """Image links of the requested products."""
 
-    items: list[ProductPicturesInfoV2ResponseItem] | None = None
+    items: AnswerList[ProductPicturesInfoV2ResponseItem] = field(default_factory=list)
     """Image links per product."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductPicturesInfoV2ResponseItem(Model):
@@ -3152,20 +3387,32 @@ class ProductPicturesInfoV2ResponseItem(Model):
     product_id: int | None = None
     """Identifier of the product in Ozon's system (product_id)."""
 
-    primary_photo: list[str] | None = None
+    primary_photo: AnswerList[str] = field(default_factory=list)
     """Link to the main image."""
 
-    photo: list[str] | None = None
+    photo: AnswerList[str] = field(default_factory=list)
     """Links to the product photos."""
 
-    color_photo: list[str] | None = None
+    color_photo: AnswerList[str] = field(default_factory=list)
     """Links to the uploaded colour samples."""
 
-    photo_360: list[str] | None = None
+    photo_360: AnswerList[str] = field(default_factory=list)
     """Links to the 360-degree images."""
 
-    errors: list[ProductPicturesInfoV2ResponseItemError] | None = None
+    errors: AnswerList[ProductPicturesInfoV2ResponseItemError] = field(default_factory=list)
     """Errors with the product's images."""
+
+    def __post_init__(self) -> None:
+        if self.primary_photo is None:
+            self.primary_photo = []
+        if self.photo is None:
+            self.photo = []
+        if self.color_photo is None:
+            self.color_photo = []
+        if self.photo_360 is None:
+            self.photo_360 = []
+        if self.errors is None:
+            self.errors = []
 
 
 class ProductPicturesInfoV2ResponseItemError(Model):
@@ -3188,8 +3435,14 @@ class ProductPlacementZoneInfoV1Request(RequestModel):
 class ProductPlacementZoneInfoV1Response(Model):
     """Placement zones of products."""
 
-    products_placement: list[ProductPlacementZoneInfoV1ResponseProductsPlacement] | None = None
+    products_placement: AnswerList[ProductPlacementZoneInfoV1ResponseProductsPlacement] = field(
+        default_factory=list
+    )
     """Products with their placement zones."""
+
+    def __post_init__(self) -> None:
+        if self.products_placement is None:
+            self.products_placement = []
 
 
 class ProductPlacementZoneInfoV1ResponseProductsPlacement(Model):
@@ -3216,14 +3469,18 @@ class ProductPricesDetailsV1Request(RequestModel):
 class ProductPricesDetailsV1Response(Model):
     """Detailed price information of products."""
 
-    prices: list[ProductPricesDetailsV1ResponsePrice] | None = None
+    prices: AnswerList[ProductPricesDetailsV1ResponsePrice] = field(default_factory=list)
     """Price information of each product."""
+
+    def __post_init__(self) -> None:
+        if self.prices is None:
+            self.prices = []
 
 
 class ProductPricesDetailsV1ResponsePrice(Model):
     """Detailed price information of one product."""
 
-    customer_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    customer_price: MoneyAmount | None = None
     """Price of the product on the site."""
 
     discount_percent: float | None = None
@@ -3232,14 +3489,20 @@ class ProductPricesDetailsV1ResponsePrice(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article code)."""
 
-    price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price: MoneyAmount | None = None
     """Price of the product including promotions or boosting."""
 
-    price_indexes: list[ProductPricesDetailsV1ResponsePricePriceIndex] | None = None
+    price_indexes: AnswerList[ProductPricesDetailsV1ResponsePricePriceIndex] = field(
+        default_factory=list
+    )
     """Price index data of the product."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.price_indexes is None:
+            self.price_indexes = []
 
 
 class ProductPricesDetailsV1ResponsePricePriceIndex(Model):
@@ -3257,7 +3520,7 @@ class ProductPricesDetailsV1ResponsePricePriceIndex(Model):
 class ProductPricesDetailsV1ResponsePricePriceIndexExternalIndexData(Model):
     """Price index data of one kind: minimum price, index value and a link to the product."""
 
-    min_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    min_price: MoneyAmount | None = None
     """Minimum price of the product."""
 
     price_index: float | None = None
@@ -3277,8 +3540,12 @@ class ProductQuantInfoV1Request(RequestModel):
 class ProductQuantInfoV1Response(Model):
     """Details of economy products."""
 
-    items: list[ProductQuantInfoV1ResponseItem] | None = None
+    items: AnswerList[ProductQuantInfoV1ResponseItem] = field(default_factory=list)
     """Economy products with their quants."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductQuantInfoV1ResponseItem(Model):
@@ -3297,15 +3564,19 @@ class ProductQuantInfoV1ResponseItem(Model):
 class ProductQuantInfoV1ResponseItemQuantInfo(Model):
     """Information about the quants of an economy product."""
 
-    quants: list[ProductQuantInfoV1ResponseItemQuantInfoQuant] | None = None
+    quants: AnswerList[ProductQuantInfoV1ResponseItemQuantInfoQuant] = field(default_factory=list)
     """Quants of the product."""
+
+    def __post_init__(self) -> None:
+        if self.quants is None:
+            self.quants = []
 
 
 class ProductQuantInfoV1ResponseItemQuantInfoQuant(Model):
     """A quant of an economy product: prices, dimensions, barcodes and statuses."""
 
-    barcodes_extended: list[ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended] | None = (
-        None
+    barcodes_extended: AnswerList[ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended] = (
+        field(default_factory=list)
     )
     """Barcodes of the quant with their status."""
 
@@ -3340,6 +3611,10 @@ class ProductQuantInfoV1ResponseItemQuantInfoQuant(Model):
 
     statuses: ProductQuantInfoV1ResponseItemQuantInfoQuantStatuses | None = None
     """Status of the quant with its descriptions."""
+
+    def __post_init__(self) -> None:
+        if self.barcodes_extended is None:
+            self.barcodes_extended = []
 
 
 class ProductQuantInfoV1ResponseItemQuantInfoQuantBarcodesExtended(Model):
@@ -3432,11 +3707,15 @@ class ProductQuantListV1Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    products: list[ProductQuantListV1ResponseProduct] | None = None
+    products: AnswerList[ProductQuantListV1ResponseProduct] = field(default_factory=list)
     """Economy products on this page."""
 
     total_items: int | None = None
     """Stock across all warehouses, in units, as Ozon describes this field."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ProductQuantListV1ResponseProduct(Model):
@@ -3448,15 +3727,23 @@ class ProductQuantListV1ResponseProduct(Model):
     product_id: int | None = None
     """Product identifier in the Ozon system (`product_id`)."""
 
-    quants: list[ProductItemQuant] | None = None
+    quants: AnswerList[ProductItemQuant] = field(default_factory=list)
     """Quants of the product."""
+
+    def __post_init__(self) -> None:
+        if self.quants is None:
+            self.quants = []
 
 
 class ProductRatingBySkuV1Response(Model):
     """Content ratings of the requested products."""
 
-    products: list[ProductRatingBySkuV1ResponseProduct] | None = None
+    products: AnswerList[ProductRatingBySkuV1ResponseProduct] = field(default_factory=list)
     """Content ratings of the products."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ProductRatingBySkuV1ResponseProduct(Model):
@@ -3468,20 +3755,26 @@ class ProductRatingBySkuV1ResponseProduct(Model):
     rating: float | None = None
     """Content rating of the product, from 0 to 100."""
 
-    groups: list[ProductRatingBySkuV1ResponseProductGroup] | None = None
+    groups: AnswerList[ProductRatingBySkuV1ResponseProductGroup] = field(default_factory=list)
     """Attribute groups that make up the content rating."""
+
+    def __post_init__(self) -> None:
+        if self.groups is None:
+            self.groups = []
 
 
 class ProductRatingBySkuV1ResponseProductGroup(Model):
     """A group of attributes that contributes to a product's content rating."""
 
-    conditions: list[ProductRatingBySkuV1ResponseProductGroupCondition] | None = None
+    conditions: AnswerList[ProductRatingBySkuV1ResponseProductGroupCondition] = field(
+        default_factory=list
+    )
     """Conditions that raise the content rating."""
 
     improve_at_least: int | None = None
     """Number of attributes to fill in to get the maximum score in this group."""
 
-    improve_attributes: list[IdNamePair] | None = None
+    improve_attributes: AnswerList[IdNamePair] = field(default_factory=list)
     """Attributes whose filling in can raise the content rating."""
 
     key: str | None = None
@@ -3495,6 +3788,12 @@ class ProductRatingBySkuV1ResponseProductGroup(Model):
 
     weight: float | None = None
     """Share of the group in the content rating, in percent."""
+
+    def __post_init__(self) -> None:
+        if self.conditions is None:
+            self.conditions = []
+        if self.improve_attributes is None:
+            self.improve_attributes = []
 
 
 class ProductRatingBySkuV1ResponseProductGroupCondition(Model):
@@ -3523,11 +3822,17 @@ class ProductRelatedSkuGetV1Request(RequestModel):
 class ProductRelatedSkuGetV1Response(Model):
     """SKUs related to the requested ones and errors."""
 
-    items: list[ProductRelatedSkuGetV1ResponseItem] | None = None
+    items: AnswerList[ProductRelatedSkuGetV1ResponseItem] = field(default_factory=list)
     """Related SKUs."""
 
-    errors: list[ProductRelatedSkuGetV1ResponseError] | None = None
+    errors: AnswerList[ProductRelatedSkuGetV1ResponseError] = field(default_factory=list)
     """Errors for SKUs that could not be processed."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
+        if self.errors is None:
+            self.errors = []
 
 
 class ProductRelatedSkuGetV1ResponseError(Model):
@@ -3601,8 +3906,14 @@ class ProductStairwayDiscountByQuantityGetV1Request(RequestModel):
 class ProductStairwayDiscountByQuantityGetV1Response(Model):
     """Quantity discount settings of products."""
 
-    stairways: list[ProductStairwayDiscountByQuantityGetV1ResponseStairway] | None = None
+    stairways: AnswerList[ProductStairwayDiscountByQuantityGetV1ResponseStairway] = field(
+        default_factory=list
+    )
     """Quantity discount settings of each product."""
+
+    def __post_init__(self) -> None:
+        if self.stairways is None:
+            self.stairways = []
 
 
 class ProductStairwayDiscountByQuantityGetV1ResponseStairway(Model):
@@ -3627,8 +3938,14 @@ class ProductStairwayDiscountByQuantityGetV1ResponseStairway(Model):
 class ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairway(Model):
     """Tiers of a quantity discount."""
 
-    steps: list[ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep] | None = None
+    steps: AnswerList[ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep] = field(
+        default_factory=list
+    )
     """Discount tiers."""
+
+    def __post_init__(self) -> None:
+        if self.steps is None:
+            self.steps = []
 
 
 class ProductStairwayDiscountByQuantityGetV1ResponseStairwayStairwayStep(Model):
@@ -3698,21 +4015,37 @@ class ProductStairwayDiscountByQuantitySetV1Response(Model):
     /v1/product/stairway-discount/by-quantity/get.
     """
 
-    errors: list[ProductStairwayDiscountByQuantitySetV1ResponseError] | None = None
+    errors: AnswerList[ProductStairwayDiscountByQuantitySetV1ResponseError] = field(
+        default_factory=list
+    )
     """Errors by SKU."""
 
-    warnings: list[ProductStairwayDiscountByQuantitySetV1ResponseError] | None = None
+    warnings: AnswerList[ProductStairwayDiscountByQuantitySetV1ResponseError] = field(
+        default_factory=list
+    )
     """Warnings by SKU."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
+        if self.warnings is None:
+            self.warnings = []
 
 
 class ProductStairwayDiscountByQuantitySetV1ResponseError(Model):
     """Errors or warnings for one SKU."""
 
-    data: list[ProductStairwayDiscountByQuantitySetV1ResponseErrorData] | None = None
+    data: AnswerList[ProductStairwayDiscountByQuantitySetV1ResponseErrorData] = field(
+        default_factory=list
+    )
     """Details of the errors or warnings."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            self.data = []
 
 
 class ProductStairwayDiscountByQuantitySetV1ResponseErrorData(Model):
@@ -3773,8 +4106,12 @@ class ProductUpdateOfferIdV1RequestUpdateOfferId(RequestModel):
 class ProductUpdateOfferIdV1Response(Model):
     """Result of changing product article codes."""
 
-    errors: list[ProductUpdateOfferIdV1ResponseError] | None = None
+    errors: AnswerList[ProductUpdateOfferIdV1ResponseError] = field(default_factory=list)
     """Article codes that could not be changed; empty if all were changed."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class ProductUpdateOfferIdV1ResponseError(Model):
@@ -3797,8 +4134,12 @@ class ProductVisibilityInfoV1Request(RequestModel):
 class ProductVisibilityInfoV1Response(Model):
     """Storefront visibility of products."""
 
-    items: list[ProductVisibilityInfoV1ResponseItem] | None = None
+    items: AnswerList[ProductVisibilityInfoV1ResponseItem] = field(default_factory=list)
     """Products with their visibility."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class ProductVisibilityInfoV1ResponseItem(Model):
@@ -3837,11 +4178,17 @@ class ProductVisibilitySetV1RequestItemPlacement(RequestModel):
 class ProductVisibilitySetV1Response(Model):
     """Result of setting storefront visibility."""
 
-    items: list[ProductVisibilitySetV1ResponseItem] | None = None
+    items: AnswerList[ProductVisibilitySetV1ResponseItem] = field(default_factory=list)
     """Resulting visibility of each product."""
 
-    items_errors: list[ProductVisibilitySetV1ResponseItemsError] | None = None
+    items_errors: AnswerList[ProductVisibilitySetV1ResponseItemsError] = field(default_factory=list)
     """Products that could not be updated, with an error code."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
+        if self.items_errors is None:
+            self.items_errors = []
 
 
 class ProductVisibilitySetV1ResponseItem(Model):
@@ -3858,9 +4205,9 @@ class ProductVisibilitySetV1ResponseItem(Model):
     hidden everywhere.
     """
 
-    seller_item_placement_list: (
-        list[ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem] | None
-    ) = None
+    seller_item_placement_list: AnswerList[
+        ProductVisibilitySetV1ResponseItemSellerItemPlacementListItem
+    ] = field(default_factory=list)
     """Visibility set by the seller, as a list of storefronts: `UNSPECIFIED` not specified; `OZON`
     Ozon; `SELECT` Ozon Select.
     """
@@ -3871,9 +4218,9 @@ class ProductVisibilitySetV1ResponseItem(Model):
     `NONE` hidden on all storefronts.
     """
 
-    showcases_visibility_list: (
-        list[ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem] | None
-    ) = None
+    showcases_visibility_list: AnswerList[
+        ProductVisibilitySetV1ResponseItemShowcasesVisibilityListItem
+    ] = field(default_factory=list)
     """Storefronts on which the product is shown, as a list: `UNSPECIFIED` not specified; `OZON`
     Ozon; `SELECT` Ozon Select.
     """
@@ -3881,8 +4228,16 @@ class ProductVisibilitySetV1ResponseItem(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    warnings: list[str] | None = None
+    warnings: AnswerList[str] = field(default_factory=list)
     """Warnings."""
+
+    def __post_init__(self) -> None:
+        if self.seller_item_placement_list is None:
+            self.seller_item_placement_list = []
+        if self.showcases_visibility_list is None:
+            self.showcases_visibility_list = []
+        if self.warnings is None:
+            self.warnings = []
 
 
 class ProductVisibilitySetV1ResponseItemsError(Model):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     OperationError,
     ProductAttributesResponseDictionaryValue,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
+    ProductsInfoAttributesV3ResponseResultDimensionUnit = Literal["mm", "cm", "in"] | str
 else:
     ProductsInfoAttributesV3RequestFilterVisibility = Literal[
         "ALL",
@@ -81,6 +82,7 @@ else:
         "SEASONAL_AUTO_ARCHIVED",
         "VISIBLE_WITH_FBO_STOCK",
     ]
+    ProductsInfoAttributesV3ResponseResultDimensionUnit = str
 # ProductsInfoAttributesV3RequestFilterVisibility: Product visibility filter: ALL - all products
 # except archived ones; VISIBLE - visible to buyers; INVISIBLE - not visible to buyers;
 # EMPTY_STOCK - out of stock; NOT_MODERATED - not passed moderation; MODERATED - passed
@@ -96,6 +98,8 @@ else:
 # AUTO_ARCHIVED - archived automatically; MANUAL_ARCHIVED - archived manually by the seller;
 # SEASONAL_AUTO_ARCHIVED - seasonal product archived automatically; VISIBLE_WITH_FBO_STOCK -
 # visible to buyers and has FBO stock.
+# ProductsInfoAttributesV3ResponseResultDimensionUnit: Unit of the dimensions: mm - millimetres;
+# cm - centimetres; in - inches.
 
 
 class ProductsDeleteV2Request(RequestModel):
@@ -115,8 +119,12 @@ class ProductsDeleteV2RequestProduct(RequestModel):
 class ProductsDeleteV2Response(Model):
     """Result of deleting products from the archive."""
 
-    status: list[ProductsDeleteV2ResponseStatus] | None = None
+    status: AnswerList[ProductsDeleteV2ResponseStatus] = field(default_factory=list)
     """Deletion status of each product."""
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            self.status = []
 
 
 class ProductsDeleteV2ResponseStatus(Model):
@@ -171,7 +179,7 @@ class ProductsInfoAttributesV3RequestFilter(RequestModel):
 class ProductsInfoAttributesV3Response(Model):
     """A page of product attribute descriptions."""
 
-    result: list[ProductsInfoAttributesV3ResponseResult] | None = None
+    result: AnswerList[ProductsInfoAttributesV3ResponseResult] = field(default_factory=list)
     """Products with their attributes."""
 
     last_id: str | None = None
@@ -180,13 +188,19 @@ class ProductsInfoAttributesV3Response(Model):
     total: int | None = None
     """Total number of products matching the filter."""
 
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
+
 
 class ProductsInfoAttributesV3ResponseResult(Model):
     """A product with its attributes, dimensions and media, as returned by the legacy attributes
     method.
     """
 
-    attributes: list[ProductsInfoAttributesV3ResponseResultAttribute] | None = None
+    attributes: AnswerList[ProductsInfoAttributesV3ResponseResultAttribute] = field(
+        default_factory=list
+    )
     """Product attributes with their values."""
 
     barcode: str | None = None
@@ -206,13 +220,15 @@ class ProductsInfoAttributesV3ResponseResult(Model):
     color_image: str | None = None
     """Marketing colour of the product."""
 
-    complex_attributes: list[ProductsInfoAttributesV3ResponseResultComplexAttribute] | None = None
+    complex_attributes: AnswerList[ProductsInfoAttributesV3ResponseResultComplexAttribute] = field(
+        default_factory=list
+    )
     """Complex attributes with their nested attributes."""
 
     depth: int | None = None
     """Package depth, in dimension_unit."""
 
-    dimension_unit: str | None = None
+    dimension_unit: ProductsInfoAttributesV3ResponseResultDimensionUnit | None = None
     """Unit of the dimensions: mm - millimetres; cm - centimetres; in - inches."""
 
     height: int | None = None
@@ -224,10 +240,10 @@ class ProductsInfoAttributesV3ResponseResult(Model):
     image_group_id: str | None = None
     """Deprecated ID used for later bulk upload of images. (Deprecated by Ozon.)"""
 
-    images: list[ProductImage] | None = None
+    images: AnswerList[ProductImage] = field(default_factory=list)
     """Product images."""
 
-    images360: list[ProductImage] | None = None
+    images360: AnswerList[ProductImage] = field(default_factory=list)
     """Frames of the 360-degree product image."""
 
     name: str | None = None
@@ -236,7 +252,9 @@ class ProductsInfoAttributesV3ResponseResult(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article code)."""
 
-    pdf_list: list[ProductsInfoAttributesV3ResponseResultPdfList] | None = None
+    pdf_list: AnswerList[ProductsInfoAttributesV3ResponseResultPdfList] = field(
+        default_factory=list
+    )
     """PDF documents attached to the product."""
 
     weight: int | None = None
@@ -256,6 +274,18 @@ class ProductsInfoAttributesV3ResponseResult(Model):
     of the answer instead.
     """
 
+    def __post_init__(self) -> None:
+        if self.attributes is None:
+            self.attributes = []
+        if self.complex_attributes is None:
+            self.complex_attributes = []
+        if self.images is None:
+            self.images = []
+        if self.images360 is None:
+            self.images360 = []
+        if self.pdf_list is None:
+            self.pdf_list = []
+
 
 class ProductsInfoAttributesV3ResponseResultAttribute(Model):
     """An attribute (characteristic) of a product and its values."""
@@ -270,15 +300,25 @@ class ProductsInfoAttributesV3ResponseResultAttribute(Model):
     attribute (Ozon's examples send 0 so).
     """
 
-    values: list[ProductCardAttributeValue] | None = None
+    values: AnswerList[ProductCardAttributeValue] = field(default_factory=list)
     """Values of the attribute."""
+
+    def __post_init__(self) -> None:
+        if self.values is None:
+            self.values = []
 
 
 class ProductsInfoAttributesV3ResponseResultComplexAttribute(Model):
     """A complex attribute of a product, made up of nested attributes."""
 
-    attributes: list[ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute] | None = None
+    attributes: AnswerList[ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute] = field(
+        default_factory=list
+    )
     """Nested attributes with their values."""
+
+    def __post_init__(self) -> None:
+        if self.attributes is None:
+            self.attributes = []
 
 
 class ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute(Model):
@@ -292,8 +332,12 @@ class ProductsInfoAttributesV3ResponseResultComplexAttributeAttribute(Model):
     complex attribute (Ozon's examples send 0 so).
     """
 
-    values: list[ProductAttributesResponseDictionaryValue] | None = None
+    values: AnswerList[ProductAttributesResponseDictionaryValue] = field(default_factory=list)
     """Values of the attribute."""
+
+    def __post_init__(self) -> None:
+        if self.values is None:
+            self.values = []
 
 
 class ProductsInfoAttributesV3ResponseResultPdfList(Model):
@@ -347,14 +391,18 @@ class ProductsStocksV2RequestStock(RequestModel):
 class ProductsStocksV2Response(Model):
     """Results of the stock update."""
 
-    result: list[ProductsStocksV2ResponseResult] | None = None
+    result: AnswerList[ProductsStocksV2ResponseResult] = field(default_factory=list)
     """Update result for each product-warehouse pair."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class ProductsStocksV2ResponseResult(Model):
     """Result of updating the stock of one product at one warehouse."""
 
-    errors: list[OperationError] | None = None
+    errors: AnswerList[OperationError] = field(default_factory=list)
     """Errors that occurred while processing this item, for example TOO_MANY_REQUESTS."""
 
     offer_id: str | None = None
@@ -368,3 +416,7 @@ class ProductsStocksV2ResponseResult(Model):
 
     warehouse_id: int | None = None
     """Warehouse ID."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []

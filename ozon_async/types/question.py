@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     QuestionAnswerListV1ResponseAnswerStatusPublication = (
@@ -17,11 +17,13 @@ if TYPE_CHECKING:
     QuestionListV1RequestFilterStatus = Literal["NEW", "ALL", "VIEWED", "PROCESSED", "UNPROCESSED"]
     QuestionListV1RequestSortDir = Literal["DESC", "ASC"]
     QuestionRequestStatus = Literal["NEW", "VIEWED", "PROCESSED"]
+    QuestionResponseStatus = Literal["NEW", "ALL", "VIEWED", "PROCESSED", "UNPROCESSED"] | str
 else:
     QuestionAnswerListV1ResponseAnswerStatusPublication = str
     QuestionListV1RequestFilterStatus = Literal["NEW", "ALL", "VIEWED", "PROCESSED", "UNPROCESSED"]
     QuestionListV1RequestSortDir = Literal["DESC", "ASC"]
     QuestionRequestStatus = Literal["NEW", "VIEWED", "PROCESSED"]
+    QuestionResponseStatus = str
 # QuestionAnswerListV1ResponseAnswerStatusPublication: Publication status of the answer:
 # `PUBLISHED` - published; `AWAITING_MODERATION` - waiting for moderation; `MODERATION_FAILED` -
 # rejected by moderation; `DUPLICATE` - a duplicate.
@@ -31,6 +33,8 @@ else:
 # ascending.
 # QuestionRequestStatus: New status of the questions: `NEW` - new; `VIEWED` - viewed;
 # `PROCESSED` - processed.
+# QuestionResponseStatus: Question status: `NEW` - new; `ALL` - all questions; `VIEWED` -
+# viewed; `PROCESSED` - processed; `UNPROCESSED` - not processed.
 
 
 class QuestionAnswerCreateV1Request(RequestModel):
@@ -83,13 +87,17 @@ class QuestionAnswerListV1Request(RequestModel):
 class QuestionAnswerListV1Response(Model):
     """A page of answers to a question."""
 
-    answers: list[QuestionAnswerListV1ResponseAnswer] | None = None
+    answers: AnswerList[QuestionAnswerListV1ResponseAnswer] = field(default_factory=list)
     """Answers to the question."""
 
     last_id: str | None = None
     """Identifier of the last value on this page; pass it as `last_id` in the next request to get
     the following values.
     """
+
+    def __post_init__(self) -> None:
+        if self.answers is None:
+            self.answers = []
 
 
 class QuestionAnswerListV1ResponseAnswer(Model):
@@ -181,7 +189,7 @@ class QuestionListV1RequestFilter(RequestModel):
 class QuestionListV1Response(Model):
     """A page of buyers' questions."""
 
-    questions: list[QuestionResponse] | None = None
+    questions: AnswerList[QuestionResponse] = field(default_factory=list)
     """Questions on this page."""
 
     last_id: str | None = None
@@ -191,6 +199,10 @@ class QuestionListV1Response(Model):
 
     has_next: bool | None = None
     """`true` if not all questions were returned and another page exists."""
+
+    def __post_init__(self) -> None:
+        if self.questions is None:
+            self.questions = []
 
 
 class QuestionRequest(RequestModel):
@@ -234,7 +246,7 @@ class QuestionResponse(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    status: str | None = None
+    status: QuestionResponseStatus | None = None
     """Question status: `NEW` - new; `ALL` - all questions; `VIEWED` - viewed; `PROCESSED` -
     processed; `UNPROCESSED` - not processed.
     """
@@ -246,5 +258,9 @@ class QuestionResponse(Model):
 class QuestionResponse2(Model):
     """SKUs of the products with the most questions."""
 
-    sku: list[int] | None = None
+    sku: AnswerList[int] = field(default_factory=list)
     """Product identifiers in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.sku is None:
+            self.sku = []

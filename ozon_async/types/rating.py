@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
-    SellerInfoResponseRatingCurrentValueStatus,
+    RatingValueStatus,
 )
 
 if TYPE_CHECKING:
@@ -92,13 +92,19 @@ class RatingHistoryV1Request(RequestModel):
 class RatingHistoryV1Response(Model):
     """Seller rating values over the requested period."""
 
-    premium_scores: list[RatingHistoryV1ResponsePremiumScore] | None = None
+    premium_scores: AnswerList[RatingHistoryV1ResponsePremiumScore] = field(default_factory=list)
     """Penalty points charged under the Premium programme, by rating; returned when
     `with_premium_scores` is true.
     """
 
-    ratings: list[RatingHistoryV1ResponseRating] | None = None
+    ratings: AnswerList[RatingHistoryV1ResponseRating] = field(default_factory=list)
     """Values of the requested ratings with their thresholds."""
+
+    def __post_init__(self) -> None:
+        if self.premium_scores is None:
+            self.premium_scores = []
+        if self.ratings is None:
+            self.ratings = []
 
 
 class RatingHistoryV1ResponsePremiumScore(Model):
@@ -107,8 +113,12 @@ class RatingHistoryV1ResponsePremiumScore(Model):
     rating: str | None = None
     """Rating name."""
 
-    scores: list[RatingHistoryV1ResponsePremiumScoreScore] | None = None
+    scores: AnswerList[RatingHistoryV1ResponsePremiumScoreScore] = field(default_factory=list)
     """Penalty points charged, by date."""
+
+    def __post_init__(self) -> None:
+        if self.scores is None:
+            self.scores = []
 
 
 class RatingHistoryV1ResponsePremiumScoreScore(Model):
@@ -136,11 +146,15 @@ class RatingHistoryV1ResponseRating(Model):
     rating: str | None = None
     """System name of the rating."""
 
-    values: list[RatingHistoryV1ResponseRatingValue] | None = None
+    values: AnswerList[RatingHistoryV1ResponseRatingValue] = field(default_factory=list)
     """Values of the rating over the period."""
 
     warning_threshold: float | None = None
     """Rating value beyond which a warning about possible blocking appears."""
+
+    def __post_init__(self) -> None:
+        if self.values is None:
+            self.values = []
 
 
 class RatingHistoryV1ResponseRatingValue(Model):
@@ -152,7 +166,7 @@ class RatingHistoryV1ResponseRatingValue(Model):
     date_to: datetime | None = None
     """End of the period the value was calculated for."""
 
-    status: SellerInfoResponseRatingCurrentValueStatus | None = None
+    status: RatingValueStatus | None = None
     """Status of the rating value (danger, warning and Premium flags)."""
 
     value: float | None = None
@@ -167,7 +181,7 @@ class RatingIndexFbsInfoV1Response(Model):
     currency_code: str | None = None
     """Currency code of the error processing fees."""
 
-    defects: list[RatingIndexFbsInfoV1ResponseDefect] | None = None
+    defects: AnswerList[RatingIndexFbsInfoV1ResponseDefect] = field(default_factory=list)
     """Error index and processing fees for each day of the period."""
 
     index: float | None = None
@@ -182,6 +196,10 @@ class RatingIndexFbsInfoV1Response(Model):
     processing_costs_sum: float | None = None
     """Total fees for processing errors over the period, in the currency given in `currency_code`.
     """
+
+    def __post_init__(self) -> None:
+        if self.defects is None:
+            self.defects = []
 
 
 class RatingIndexFbsInfoV1ResponseDefect(Model):
@@ -231,11 +249,15 @@ class RatingIndexFbsPostingListV1Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    errors: list[RatingIndexFbsPostingListV1ResponseError] | None = None
+    errors: AnswerList[RatingIndexFbsPostingListV1ResponseError] = field(default_factory=list)
     """Postings that affected the error index."""
 
     has_next: bool | None = None
     """`true` if not all postings were returned and another page exists."""
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class RatingIndexFbsPostingListV1ResponseError(Model):
@@ -288,10 +310,12 @@ class RatingSummaryV1Response(Model):
     localization index.
     """
 
-    groups: list[RatingSummaryV1ResponseGroup] | None = None
+    groups: AnswerList[RatingSummaryV1ResponseGroup] = field(default_factory=list)
     """Groups of ratings."""
 
-    localization_index: list[RatingSummaryV1ResponseLocalizationIndex] | None = None
+    localization_index: AnswerList[RatingSummaryV1ResponseLocalizationIndex] = field(
+        default_factory=list
+    )
     """Localization index data. Its fields are empty if you had no sales in the last 14 days."""
 
     penalty_score_exceeded: bool | None = None
@@ -303,6 +327,12 @@ class RatingSummaryV1Response(Model):
     premium_plus: bool | None = None
     """`true` if the seller has a Premium Plus subscription."""
 
+    def __post_init__(self) -> None:
+        if self.groups is None:
+            self.groups = []
+        if self.localization_index is None:
+            self.localization_index = []
+
 
 class RatingSummaryV1ResponseGroup(Model):
     """A group of related seller ratings."""
@@ -310,8 +340,12 @@ class RatingSummaryV1ResponseGroup(Model):
     group_name: str | None = None
     """Name of the rating group."""
 
-    items: list[RatingSummaryV1ResponseGroupItem] | None = None
+    items: AnswerList[RatingSummaryV1ResponseGroupItem] = field(default_factory=list)
     """Ratings in the group."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class RatingSummaryV1ResponseGroupItem(Model):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     ReceiptsSellerListV1ResponseReceiptOperationType = Literal["UNSPECIFIED", "COMMODITY"] | str
@@ -65,8 +65,12 @@ class ReceiptsSellerListV1Response(Model):
     rest. `false` means the answer holds all of them.
     """
 
-    receipts: list[ReceiptsSellerListV1ResponseReceipt] | None = None
+    receipts: AnswerList[ReceiptsSellerListV1ResponseReceipt] = field(default_factory=list)
     """Receipts on this page."""
+
+    def __post_init__(self) -> None:
+        if self.receipts is None:
+            self.receipts = []
 
 
 class ReceiptsSellerListV1ResponseReceipt(Model):
@@ -87,7 +91,7 @@ class ReceiptsSellerListV1ResponseReceipt(Model):
     parent_receipt_id: str | None = None
     """Identifier of the parent receipt, the one this receipt replaced."""
 
-    posting_numbers: list[str] | None = None
+    posting_numbers: AnswerList[str] = field(default_factory=list)
     """Numbers of the postings the receipt covers."""
 
     receipt_id: str | None = None
@@ -105,6 +109,10 @@ class ReceiptsSellerListV1ResponseReceipt(Model):
 
     updated_at: datetime | None = None
     """Date the receipt was last updated."""
+
+    def __post_init__(self) -> None:
+        if self.posting_numbers is None:
+            self.posting_numbers = []
 
 
 class ReceiptsUploadV1Request(RequestModel):

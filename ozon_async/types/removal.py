@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 
 class RemovalRequest(RequestModel):
@@ -35,8 +35,14 @@ class RemovalResponse(Model):
     last_id: str | None = None
     """Identifier of the last value on the page; pass it as `last_id` to get the next page."""
 
-    returns_summary_report_rows: list[RemovalReturnsSummaryReportRow] | None = None
+    returns_summary_report_rows: AnswerList[RemovalReturnsSummaryReportRow] = field(
+        default_factory=list
+    )
     """Report rows."""
+
+    def __post_init__(self) -> None:
+        if self.returns_summary_report_rows is None:
+            self.returns_summary_report_rows = []
 
 
 class RemovalReturnsSummaryReportRow(Model):

@@ -8,13 +8,31 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerDict, AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     DateRange,
     Language,
 )
 
 if TYPE_CHECKING:
+    ReportInfoReportType = (
+        Literal[
+            "SELLER_PRODUCTS",
+            "SELLER_STOCK",
+            "SELLER_RETURNS",
+            "SELLER_POSTINGS",
+            "SELLER_DISCOUNTED",
+            "MUTUAL_SETTLEMENT",
+            "DOCUMENT_B2B_SALES",
+            "COMPENSATION_REPORT",
+            "DECOMPENSATION_REPORT",
+            "MARKED_PRODUCTS_SALES",
+            "SELLER_PLACEMENT_BY_PRODUCTS",
+            "SELLER_PLACEMENT_BY_SUPPLIES",
+        ]
+        | str
+    )
+    ReportInfoStatus = Literal["waiting", "processing", "success", "failed"] | str
     ReportLanguageWithDefault = Literal["DEFAULT", "RU", "EN"]
     ReportListV1RequestReportType = Literal[
         "ALL",
@@ -84,6 +102,8 @@ if TYPE_CHECKING:
         "WaitingShipment",
     ]
 else:
+    ReportInfoReportType = str
+    ReportInfoStatus = str
     ReportLanguageWithDefault = Literal["DEFAULT", "RU", "EN"]
     ReportListV1RequestReportType = Literal[
         "ALL",
@@ -152,6 +172,14 @@ else:
         "MoneyReturnedBySystem",
         "WaitingShipment",
     ]
+# ReportInfoReportType: Report type: SELLER_PRODUCTS - products; SELLER_STOCK - product stock;
+# SELLER_RETURNS - returns; SELLER_POSTINGS - postings; SELLER_DISCOUNTED - products discounted
+# by Ozon; MUTUAL_SETTLEMENT - mutual settlements; DOCUMENT_B2B_SALES - sales to legal entities;
+# COMPENSATION_REPORT - compensations; DECOMPENSATION_REPORT - compensation reversals;
+# MARKED_PRODUCTS_SALES - sales of marked products; SELLER_PLACEMENT_BY_PRODUCTS - storage cost
+# by product; SELLER_PLACEMENT_BY_SUPPLIES - storage cost by supply.
+# ReportInfoStatus: Generation status: waiting - queued; processing - being generated; success -
+# created; failed - generation failed.
 # ReportLanguageWithDefault: Language of the report: `DEFAULT` the seller account language, `RU`
 # Russian, `EN` English.
 # ReportListV1RequestReportType: Which reports to list: `ALL` (the default) or one report type:
@@ -211,10 +239,10 @@ class ReportInfo(Model):
     after the request.
     """
 
-    params: dict[str, str] | None = None
+    params: AnswerDict[str] = field(default_factory=dict)
     """Filters the seller specified when creating the report, as key-value pairs."""
 
-    report_type: str | None = None
+    report_type: ReportInfoReportType | None = None
     """Report type: SELLER_PRODUCTS - products; SELLER_STOCK - product stock; SELLER_RETURNS -
     returns; SELLER_POSTINGS - postings; SELLER_DISCOUNTED - products discounted by Ozon;
     MUTUAL_SETTLEMENT - mutual settlements; DOCUMENT_B2B_SALES - sales to legal entities;
@@ -223,13 +251,19 @@ class ReportInfo(Model):
     cost by product; SELLER_PLACEMENT_BY_SUPPLIES - storage cost by supply.
     """
 
-    status: str | None = None
+    status: ReportInfoStatus | None = None
     """Generation status: waiting - queued; processing - being generated; success - created; failed
     - generation failed.
     """
 
-    additional_data: list[ReportInfoAdditionalData] | None = None
+    additional_data: AnswerList[ReportInfoAdditionalData] = field(default_factory=list)
     """Extra parameters of the report, as key-value pairs."""
+
+    def __post_init__(self) -> None:
+        if self.params is None:
+            self.params = {}
+        if self.additional_data is None:
+            self.additional_data = []
 
 
 class ReportInfoAdditionalData(Model):
@@ -285,11 +319,15 @@ class ReportListV1Response(Model):
 class ReportListV1ResponseResult(Model):
     """A page of generated reports."""
 
-    reports: list[ReportInfo] | None = None
+    reports: AnswerList[ReportInfo] = field(default_factory=list)
     """Generated reports."""
 
     total: int | None = None
     """Total number of reports."""
+
+    def __post_init__(self) -> None:
+        if self.reports is None:
+            self.reports = []
 
 
 class ReportMarkedProductsSalesCreateV1Request(RequestModel):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ozon_async._models import Model, RequestModel
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model, RequestModel
 
 
 class ReturnGiveoutBarcodeV1Response(Model):
@@ -25,7 +27,7 @@ class ReturnGiveoutInfoV1Request(RequestModel):
 class ReturnGiveoutInfoV1Response(Model):
     """Details of a return giveout."""
 
-    articles: list[ReturnGiveoutInfoV1ResponseArticle] | None = None
+    articles: AnswerList[ReturnGiveoutInfoV1ResponseArticle] = field(default_factory=list)
     """Products in the giveout."""
 
     giveout_id: int | None = None
@@ -45,6 +47,10 @@ class ReturnGiveoutInfoV1Response(Model):
 
     warehouse_name: str | None = None
     """Name of the warehouse where the giveout is collected."""
+
+    def __post_init__(self) -> None:
+        if self.articles is None:
+            self.articles = []
 
 
 class ReturnGiveoutInfoV1ResponseArticle(Model):
@@ -87,8 +93,12 @@ class ReturnGiveoutListV1Request(RequestModel):
 class ReturnGiveoutListV1Response(Model):
     """A page of active return giveouts."""
 
-    giveouts: list[ReturnGiveoutListV1ResponseGiveout] | None = None
+    giveouts: AnswerList[ReturnGiveoutListV1ResponseGiveout] = field(default_factory=list)
     """Return giveouts."""
+
+    def __post_init__(self) -> None:
+        if self.giveouts is None:
+            self.giveouts = []
 
 
 class ReturnGiveoutListV1ResponseGiveout(Model):

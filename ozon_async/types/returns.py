@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     FilterPeriod,
     IdNamePair,
     IdObject,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
+    MoneyAmount,
 )
 
 if TYPE_CHECKING:
@@ -53,9 +53,13 @@ if TYPE_CHECKING:
         "MoneyReturnedBySystem",
         "WaitingShipment",
     ]
+    ReturnsListV1ResponseReturnType = (
+        Literal["Cancellation", "FullReturn", "PartialReturn", "ClientReturn", "Unknown"] | str
+    )
     ReturnsRfbsListV2RequestFilterGroupStateItem = Literal[
         "All", "New", "Delivering", "Checkout", "Arbitration", "Approved", "Rejected"
     ]
+    ReturnsRfbsProductCurrencyCode = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"] | str
 else:
     ReturnsListV1RequestFilterReturnSchema = Literal["FBS", "FBO"]
     ReturnsListV1RequestFilterVisualStatusName = Literal[
@@ -93,9 +97,11 @@ else:
         "MoneyReturnedBySystem",
         "WaitingShipment",
     ]
+    ReturnsListV1ResponseReturnType = str
     ReturnsRfbsListV2RequestFilterGroupStateItem = Literal[
         "All", "New", "Delivering", "Checkout", "Arbitration", "Approved", "Rejected"
     ]
+    ReturnsRfbsProductCurrencyCode = str
 # ReturnsListV1RequestFilterReturnSchema: Filter by fulfilment scheme: FBS or FBO.
 # ReturnsListV1RequestFilterVisualStatusName: Filter by return status: DisputeOpened - dispute
 # with the customer opened; OnSellerApproval - awaiting seller approval; ArrivedAtReturnPlace -
@@ -116,6 +122,12 @@ else:
 # CompensationRejectedBySeller - the seller declined compensation; MovingToOzon - on its way to
 # an Ozon warehouse; ReturnedToOzon - at an Ozon warehouse; MoneyReturnedBySystem - quick
 # refund; WaitingShipment - awaiting dispatch.
+# ReturnsListV1ResponseReturnType: Return type: Cancellation - cancelled before delivery;
+# FullReturn - full refusal on delivery; PartialReturn - partial refusal on delivery;
+# ClientReturn - customer return after delivery; Unknown - technical return.
+# ReturnsRfbsProductCurrencyCode: Currency of your prices, the same as set in the seller account
+# settings: RUB - Russian ruble, BYN - Belarusian ruble, KZT - tenge, EUR - euro, USD - US
+# dollar, CNY - yuan.
 
 
 class ReturnsCompanyFbsInfoV1Request(RequestModel):
@@ -150,11 +162,17 @@ class ReturnsCompanyFbsInfoV1RequestPagination(RequestModel):
 class ReturnsCompanyFbsInfoV1Response(Model):
     """Answer with FBS return counts by drop-off point."""
 
-    drop_off_points: list[ReturnsCompanyFbsInfoV1ResponseDropOffPoint] | None = None
+    drop_off_points: AnswerList[ReturnsCompanyFbsInfoV1ResponseDropOffPoint] = field(
+        default_factory=list
+    )
     """Drop-off points with returns."""
 
     has_next: bool | None = None
     """true if there are more drop-off points with returns waiting for the seller."""
+
+    def __post_init__(self) -> None:
+        if self.drop_off_points is None:
+            self.drop_off_points = []
 
 
 class ReturnsCompanyFbsInfoV1ResponseDropOffPoint(Model):
@@ -184,8 +202,12 @@ class ReturnsCompanyFbsInfoV1ResponseDropOffPoint(Model):
     utc_offset: str | None = None
     """Time zone offset of the shipment time from UTC."""
 
-    warehouses_ids: list[int] | None = None
+    warehouses_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of the seller's warehouses."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses_ids is None:
+            self.warehouses_ids = []
 
 
 class ReturnsCompanyFbsInfoV1ResponseDropOffPointPassInfo(Model):
@@ -288,17 +310,21 @@ class ReturnsListV1RequestFilterLogisticReturnDate(RequestModel):
 class ReturnsListV1Response(Model):
     """Answer with a page of FBO and FBS returns."""
 
-    returns: list[ReturnsListV1ResponseReturn] | None = None
+    returns: AnswerList[ReturnsListV1ResponseReturn] = field(default_factory=list)
     """Returns."""
 
     has_next: bool | None = None
     """true if the seller has more returns."""
 
+    def __post_init__(self) -> None:
+        if self.returns is None:
+            self.returns = []
+
 
 class ReturnsListV1ResponseReturn(Model):
     """An FBO or FBS return."""
 
-    exemplars: list[IdObject] | None = None
+    exemplars: AnswerList[IdObject] = field(default_factory=list)
     """Product exemplars in the return."""
 
     id: int | None = None
@@ -310,7 +336,7 @@ class ReturnsListV1ResponseReturn(Model):
     return_reason_name: str | None = None
     """Reason for the return or cancellation."""
 
-    type: str | None = None
+    type: ReturnsListV1ResponseReturnType | None = None
     """Return type: Cancellation - cancelled before delivery; FullReturn - full refusal on
     delivery; PartialReturn - partial refusal on delivery; ClientReturn - customer return after
     delivery; Unknown - technical return.
@@ -360,6 +386,10 @@ class ReturnsListV1ResponseReturn(Model):
 
     compensation_status: ReturnsListV1ResponseReturnVisual | None = None
     """Compensation status and when it changed."""
+
+    def __post_init__(self) -> None:
+        if self.exemplars is None:
+            self.exemplars = []
 
 
 class ReturnsListV1ResponseReturnAdditionalInfo(Model):
@@ -542,13 +572,15 @@ class ReturnsRfbsGetV2Response(Model):
 class ReturnsRfbsGetV2ResponseReturns(Model):
     """Details of an rFBS return request."""
 
-    available_actions: list[ReturnsRfbsGetV2ResponseReturnsAvailableAction] | None = None
+    available_actions: AnswerList[ReturnsRfbsGetV2ResponseReturnsAvailableAction] = field(
+        default_factory=list
+    )
     """Actions available for the request."""
 
     client_name: str | None = None
     """Customer's name. (Deprecated by Ozon.)"""
 
-    client_photo: list[str] | None = None
+    client_photo: AnswerList[str] = field(default_factory=list)
     """Links to the customer's photos of the product."""
 
     client_return_method_type: ReturnsRfbsGetV2ResponseReturnsAvailableAction | None = None
@@ -572,7 +604,9 @@ class ReturnsRfbsGetV2ResponseReturns(Model):
     rejection_comment: str | None = None
     """Comment on the rejection of the request."""
 
-    rejection_reason: list[ReturnsRfbsGetV2ResponseReturnsRejectionReason] | None = None
+    rejection_reason: AnswerList[ReturnsRfbsGetV2ResponseReturnsRejectionReason] = field(
+        default_factory=list
+    )
     """Reasons that can be used to reject the request."""
 
     return_method_description: str | None = None
@@ -592,6 +626,14 @@ class ReturnsRfbsGetV2ResponseReturns(Model):
 
     warehouse_id: int | None = None
     """Warehouse identifier."""
+
+    def __post_init__(self) -> None:
+        if self.available_actions is None:
+            self.available_actions = []
+        if self.client_photo is None:
+            self.client_photo = []
+        if self.rejection_reason is None:
+            self.rejection_reason = []
 
 
 class ReturnsRfbsGetV2ResponseReturnsAvailableAction(Model):
@@ -751,7 +793,7 @@ class ReturnsRfbsProduct(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (offer ID, article)."""
 
-    currency_code: str | None = None
+    currency_code: ReturnsRfbsProductCurrencyCode | None = None
     """Currency of your prices, the same as set in the seller account settings: RUB - Russian
     ruble, BYN - Belarusian ruble, KZT - tenge, EUR - euro, USD - US dollar, CNY - yuan.
     """
@@ -803,14 +845,20 @@ class ReturnsRfbsVerifyV2Request(RequestModel):
 class ReturnsSettingsUtilizationHistoryV1Response(Model):
     """Change history of the automatic disposal settings."""
 
-    history: list[ReturnsSettingsUtilizationHistoryV1ResponseHistory] | None = None
+    history: AnswerList[ReturnsSettingsUtilizationHistoryV1ResponseHistory] = field(
+        default_factory=list
+    )
     """Changes to the settings, one entry per change."""
+
+    def __post_init__(self) -> None:
+        if self.history is None:
+            self.history = []
 
 
 class ReturnsSettingsUtilizationHistoryV1ResponseHistory(Model):
     """One change to the automatic disposal settings."""
 
-    descriptions: list[str] | None = None
+    descriptions: AnswerList[str] = field(default_factory=list)
     """Descriptions of what was changed."""
 
     updated_at: datetime | None = None
@@ -819,11 +867,15 @@ class ReturnsSettingsUtilizationHistoryV1ResponseHistory(Model):
     user_name: str | None = None
     """Name of the user who made the change."""
 
+    def __post_init__(self) -> None:
+        if self.descriptions is None:
+            self.descriptions = []
+
 
 class ReturnsSettingsUtilizationInfoV1Response(Model):
     """Current automatic disposal settings."""
 
-    min_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    min_price: MoneyAmount | None = None
     """Minimum product price from which automatic disposal can be set with
     /v1/returns/settings/utilization/update.
     """
@@ -835,10 +887,10 @@ class ReturnsSettingsUtilizationInfoV1Response(Model):
 class ReturnsSettingsUtilizationInfoV1ResponseUtilizationSettings(Model):
     """Price thresholds for automatic disposal of returned products."""
 
-    utilization_price: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    utilization_price: MoneyAmount | None = None
     """Maximum price up to which returned products without defects are disposed of automatically."""
 
-    utilization_price_defects: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    utilization_price_defects: MoneyAmount | None = None
     """Maximum price up to which returned products with defects are disposed of automatically."""
 
 

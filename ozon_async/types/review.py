@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     SortDirection,
 )
@@ -16,8 +16,12 @@ from ozon_async.types.common import (
 if TYPE_CHECKING:
     ReviewChangeStatusV1RequestStatus = Literal["PROCESSED", "UNPROCESSED"]
     ReviewChangeStatusV2RequestStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"]
+    ReviewInfoV1ResponseOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
+    ReviewInfoV1ResponseStatus = Literal["UNPROCESSED", "PROCESSED"] | str
     ReviewListV1RequestSortDir = Literal["ASC", "DESC"]
     ReviewListV1RequestStatus = Literal["ALL", "UNPROCESSED", "PROCESSED"]
+    ReviewListV1ResponseReviewOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
+    ReviewListV1ResponseReviewStatus = Literal["UNPROCESSED", "PROCESSED"] | str
     ReviewListV2RequestFiltersOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
     ReviewListV2RequestFiltersStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = Literal["DELIVERED", "CANCELLED"] | str
@@ -25,8 +29,12 @@ if TYPE_CHECKING:
 else:
     ReviewChangeStatusV1RequestStatus = Literal["PROCESSED", "UNPROCESSED"]
     ReviewChangeStatusV2RequestStatus = Literal["NEW", "VIEWED", "PROCESSED", "UNPROCESSED"]
+    ReviewInfoV1ResponseOrderStatus = str
+    ReviewInfoV1ResponseStatus = str
     ReviewListV1RequestSortDir = Literal["ASC", "DESC"]
     ReviewListV1RequestStatus = Literal["ALL", "UNPROCESSED", "PROCESSED"]
+    ReviewListV1ResponseReviewOrderStatus = str
+    ReviewListV1ResponseReviewStatus = str
     ReviewListV2RequestFiltersOrderStatus = Literal["ALL", "DELIVERED", "CANCELLED"]
     ReviewListV2RequestFiltersStatus = Literal["ALL", "NEW", "VIEWED", "PROCESSED"]
     ReviewOrderStatus = str
@@ -35,9 +43,16 @@ else:
 # processed.
 # ReviewChangeStatusV2RequestStatus: Review status: NEW - new; VIEWED - viewed; PROCESSED -
 # processed. UNPROCESSED (not processed) is the older value still seen in Ozon's examples.
+# ReviewInfoV1ResponseOrderStatus: Status of the order the customer reviewed: DELIVERED -
+# delivered; CANCELLED - cancelled.
+# ReviewInfoV1ResponseStatus: Review status: UNPROCESSED - not processed; PROCESSED - processed.
 # ReviewListV1RequestSortDir: Sort direction: ASC - ascending; DESC - descending.
 # ReviewListV1RequestStatus: Review status filter: ALL - all; UNPROCESSED - not processed;
 # PROCESSED - processed.
+# ReviewListV1ResponseReviewOrderStatus: Status of the order the customer reviewed: DELIVERED -
+# delivered; CANCELLED - cancelled.
+# ReviewListV1ResponseReviewStatus: Review status: UNPROCESSED - not processed; PROCESSED -
+# processed.
 # ReviewListV2RequestFiltersOrderStatus: Order status filter for reviews: ALL - any; DELIVERED -
 # delivered; CANCELLED - cancelled. NEW appears only in Ozon's example.
 # ReviewListV2RequestFiltersStatus: Review status filter: ALL - any; NEW - new; VIEWED - viewed;
@@ -149,13 +164,17 @@ class ReviewCommentListV1RequestFilter(RequestModel):
 class ReviewCommentListV1Response(Model):
     """A page of comments on a review."""
 
-    comments: list[ReviewCommentListV1ResponseComment] | None = None
+    comments: AnswerList[ReviewCommentListV1ResponseComment] = field(default_factory=list)
     """The comments."""
 
     offset: int | None = None
     """Position reached in the list (the request offset plus the comments returned); use it as
     offset to get the next page.
     """
+
+    def __post_init__(self) -> None:
+        if self.comments is None:
+            self.comments = []
 
 
 class ReviewCommentListV1ResponseComment(Model):
@@ -249,10 +268,10 @@ class ReviewInfoV1Response(Model):
     likes_amount: int | None = None
     """Number of likes of the review."""
 
-    order_status: str | None = None
+    order_status: ReviewInfoV1ResponseOrderStatus | None = None
     """Status of the order the customer reviewed: DELIVERED - delivered; CANCELLED - cancelled."""
 
-    photos: list[ReviewPhoto] | None = None
+    photos: AnswerList[ReviewPhoto] = field(default_factory=list)
     """Photos attached to the review."""
 
     photos_amount: int | None = None
@@ -267,17 +286,23 @@ class ReviewInfoV1Response(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    status: str | None = None
+    status: ReviewInfoV1ResponseStatus | None = None
     """Review status: UNPROCESSED - not processed; PROCESSED - processed."""
 
     text: str | None = None
     """Review text."""
 
-    videos: list[ReviewVideo] | None = None
+    videos: AnswerList[ReviewVideo] = field(default_factory=list)
     """Videos attached to the review."""
 
     videos_amount: int | None = None
     """Number of videos in the review."""
+
+    def __post_init__(self) -> None:
+        if self.photos is None:
+            self.photos = []
+        if self.videos is None:
+            self.videos = []
 
 
 class ReviewInfoV2Response(Model):
@@ -301,7 +326,7 @@ class ReviewInfoV2Response(Model):
     order_status: ReviewOrderStatus | None = None
     """Status of the order the customer reviewed."""
 
-    photos: list[ReviewPhoto] | None = None
+    photos: AnswerList[ReviewPhoto] = field(default_factory=list)
     """Photos attached to the review."""
 
     photos_amount: int | None = None
@@ -322,11 +347,17 @@ class ReviewInfoV2Response(Model):
     text: str | None = None
     """Review text."""
 
-    videos: list[ReviewVideo] | None = None
+    videos: AnswerList[ReviewVideo] = field(default_factory=list)
     """Videos attached to the review."""
 
     videos_amount: int | None = None
     """Number of videos in the review."""
+
+    def __post_init__(self) -> None:
+        if self.photos is None:
+            self.photos = []
+        if self.videos is None:
+            self.videos = []
 
 
 class ReviewListV1Request(RequestModel):
@@ -354,8 +385,12 @@ class ReviewListV1Response(Model):
     last_id: str | None = None
     """Identifier of the last review on this page; pass it to get the next page."""
 
-    reviews: list[ReviewListV1ResponseReview] | None = None
+    reviews: AnswerList[ReviewListV1ResponseReview] = field(default_factory=list)
     """The reviews."""
+
+    def __post_init__(self) -> None:
+        if self.reviews is None:
+            self.reviews = []
 
 
 class ReviewListV1ResponseReview(Model):
@@ -370,7 +405,7 @@ class ReviewListV1ResponseReview(Model):
     is_rating_participant: bool | None = None
     """True if the review counts towards the product rating."""
 
-    order_status: str | None = None
+    order_status: ReviewListV1ResponseReviewOrderStatus | None = None
     """Status of the order the customer reviewed: DELIVERED - delivered; CANCELLED - cancelled."""
 
     photos_amount: int | None = None
@@ -385,7 +420,7 @@ class ReviewListV1ResponseReview(Model):
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
 
-    status: str | None = None
+    status: ReviewListV1ResponseReviewStatus | None = None
     """Review status: UNPROCESSED - not processed; PROCESSED - processed."""
 
     text: str | None = None
@@ -439,8 +474,12 @@ class ReviewListV2Response(Model):
     last_id: str | None = None
     """Identifier of the last review on this page; pass it to get the next page."""
 
-    reviews: list[ReviewListV2ResponseReview] | None = None
+    reviews: AnswerList[ReviewListV2ResponseReview] = field(default_factory=list)
     """The reviews."""
+
+    def __post_init__(self) -> None:
+        if self.reviews is None:
+            self.reviews = []
 
 
 class ReviewListV2ResponseReview(Model):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ozon_async._models import Model
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model
 
 
 class RolesListV1Response(Model):
@@ -14,8 +16,12 @@ class RolesListV1Response(Model):
     expires_at: datetime | None = None
     """Date and time the API key expires."""
 
-    roles: list[RolesListV1ResponseRole] | None = None
+    roles: AnswerList[RolesListV1ResponseRole] = field(default_factory=list)
     """Roles attached to the key, with their available methods."""
+
+    def __post_init__(self) -> None:
+        if self.roles is None:
+            self.roles = []
 
 
 class RolesListV1ResponseRole(Model):
@@ -24,5 +30,9 @@ class RolesListV1ResponseRole(Model):
     name: str | None = None
     """Role name."""
 
-    methods: list[str] | None = None
+    methods: AnswerList[str] = field(default_factory=list)
     """API methods available to the role."""
+
+    def __post_init__(self) -> None:
+        if self.methods is None:
+            self.methods = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     SearchQueriesTextV1RequestSortBy = Literal[
@@ -33,11 +33,15 @@ class SearchQueriesResponse(Model):
     on the page.
     """
 
-    search_queries: list[SearchQueriesSearchQuery] | None = None
+    search_queries: AnswerList[SearchQueriesSearchQuery] = field(default_factory=list)
     """Search queries on this page with their statistics."""
 
     total: int | None = None
     """Total number of search queries that match the request."""
+
+    def __post_init__(self) -> None:
+        if self.search_queries is None:
+            self.search_queries = []
 
 
 class SearchQueriesSearchQuery(Model):

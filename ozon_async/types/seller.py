@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from ozon_async._models import Model
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model
 from ozon_async.types.common import (
-    SellerInfoResponseRatingCurrentValueStatus,
+    RatingValueStatus,
 )
 
 if TYPE_CHECKING:
@@ -50,11 +52,15 @@ class SellerInfoV1Response(Model):
     company: SellerInfoV1ResponseCompany | None = None
     """Details of the seller's company."""
 
-    ratings: list[SellerInfoV1ResponseRating] | None = None
+    ratings: AnswerList[SellerInfoV1ResponseRating] = field(default_factory=list)
     """Seller ratings with their current and previous values."""
 
     subscription: SellerInfoV1ResponseSubscription | None = None
     """The seller's subscription."""
+
+    def __post_init__(self) -> None:
+        if self.ratings is None:
+            self.ratings = []
 
 
 class SellerInfoV1ResponseCompany(Model):
@@ -128,7 +134,7 @@ class SellerInfoV1ResponseRatingCurrentValue(Model):
     formatted: str | None = None
     """Rating value formatted for display."""
 
-    status: SellerInfoResponseRatingCurrentValueStatus | None = None
+    status: RatingValueStatus | None = None
     """Status of the rating value (danger, warning and Premium flags)."""
 
     value: float | None = None
@@ -151,10 +157,16 @@ class SellerInfoV1ResponseSubscription(Model):
 class SellerOzonLogisticsInfoV1Response(Model):
     """Ozon Delivery connection status of the seller."""
 
-    available_schemas: list[SellerOzonLogisticsInfoV1ResponseAvailableSchemasItem] | None = None
+    available_schemas: AnswerList[SellerOzonLogisticsInfoV1ResponseAvailableSchemasItem] = field(
+        default_factory=list
+    )
     """Schemes available to the seller: `UNKNOWN` not specified; `FBO` delivery from an Ozon
     warehouse; `FBS` delivery from the seller's own warehouse.
     """
 
     ozon_logistics_enabled: bool | None = None
     """`true` if Ozon Delivery is enabled for the seller."""
+
+    def __post_init__(self) -> None:
+        if self.available_schemas is None:
+            self.available_schemas = []

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from msgspec import Meta
+from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     SellerActionsCreateDiscountWithConditionV1RequestDiscountType = Literal["PERCENT", "CURRENCY"]
@@ -299,11 +299,15 @@ class SellerActionsListV1Request(RequestModel):
 class SellerActionsListV1Response(Model):
     """A page of seller promotions."""
 
-    actions: list[SellerActionsListV1ResponseAction] | None = None
+    actions: AnswerList[SellerActionsListV1ResponseAction] = field(default_factory=list)
     """Promotions on this page."""
 
     total: int | None = None
     """Total number of matching promotions."""
+
+    def __post_init__(self) -> None:
+        if self.actions is None:
+            self.actions = []
 
 
 class SellerActionsListV1ResponseAction(Model):
@@ -337,7 +341,7 @@ class SellerActionsListV1ResponseAction(Model):
 class SellerActionsListV1ResponseActionActionParameters(Model):
     """Parameters of a seller promotion; which fields are filled depends on its mechanism."""
 
-    addresses: list[str] | None = None
+    addresses: AnswerList[str] = field(default_factory=list)
     """Addresses."""
 
     auto_stop_action_reason: (
@@ -361,8 +365,8 @@ class SellerActionsListV1ResponseActionActionParameters(Model):
     date_start: datetime | None = None
     """Date and time the promotion starts."""
 
-    discount_levels: list[SellerActionsListV1ResponseActionActionParametersDiscountLevel] | None = (
-        None
+    discount_levels: AnswerList[SellerActionsListV1ResponseActionActionParametersDiscountLevel] = (
+        field(default_factory=list)
     )
     """Discount levels of a multi-level promotion."""
 
@@ -384,8 +388,8 @@ class SellerActionsListV1ResponseActionActionParameters(Model):
     min_order_amount: float | None = None
     """Order amount from which the discount applies."""
 
-    picked_segments: list[SellerActionsListV1ResponseActionActionParametersPickedSegment] | None = (
-        None
+    picked_segments: AnswerList[SellerActionsListV1ResponseActionActionParametersPickedSegment] = (
+        field(default_factory=list)
     )
     """Audience segments the promotion targets."""
 
@@ -410,8 +414,18 @@ class SellerActionsListV1ResponseActionActionParameters(Model):
     ) = None
     """Promo code parameters of a promo code promotion."""
 
-    warehouses: list[int] | None = None
+    warehouses: AnswerList[int] = field(default_factory=list)
     """Warehouse identifiers."""
+
+    def __post_init__(self) -> None:
+        if self.addresses is None:
+            self.addresses = []
+        if self.discount_levels is None:
+            self.discount_levels = []
+        if self.picked_segments is None:
+            self.picked_segments = []
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class SellerActionsListV1ResponseActionActionParametersDiscountLevel(Model):
@@ -427,10 +441,14 @@ class SellerActionsListV1ResponseActionActionParametersDiscountLevel(Model):
 class SellerActionsListV1ResponseActionActionParametersPickedSegment(Model):
     """A group of audience segments targeted by a promotion."""
 
-    segments: list[SellerActionsListV1ResponseActionActionParametersPickedSegmentSegment] | None = (
-        None
+    segments: AnswerList[SellerActionsListV1ResponseActionActionParametersPickedSegmentSegment] = (
+        field(default_factory=list)
     )
     """Audience segments."""
+
+    def __post_init__(self) -> None:
+        if self.segments is None:
+            self.segments = []
 
 
 class SellerActionsListV1ResponseActionActionParametersPickedSegmentSegment(Model):
@@ -544,8 +562,12 @@ class SellerActionsProductsProduct(Model):
     product.
     """
 
-    sku: list[int] | None = None
+    sku: AnswerList[int] = field(default_factory=list)
     """Product identifiers in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.sku is None:
+            self.sku = []
 
 
 class SellerActionsProductsRequest(RequestModel):
@@ -572,8 +594,12 @@ class SellerActionsProductsResponse(Model):
     get the rest. `false` if the answer holds all values.
     """
 
-    products: list[SellerActionsProductsProduct] | None = None
+    products: AnswerList[SellerActionsProductsProduct] = field(default_factory=list)
     """Products on this page."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class SellerActionsRequest(RequestModel):

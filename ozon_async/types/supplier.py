@@ -5,17 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ozon_async._models import Model
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model
 from ozon_async.types.common import (
-    AnalyticsDataResponseResultDataDimension,
+    AnalyticsDimension,
 )
 
 
 class SupplierAvailableWarehousesV1Response(Model):
     """Answer with the workload of active Ozon warehouses."""
 
-    result: list[SupplierAvailableWarehousesV1ResponseResult] | None = None
+    result: AnswerList[SupplierAvailableWarehousesV1ResponseResult] = field(default_factory=list)
     """One entry per active Ozon warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class SupplierAvailableWarehousesV1ResponseResult(Model):
@@ -24,20 +30,26 @@ class SupplierAvailableWarehousesV1ResponseResult(Model):
     schedule: SupplierAvailableWarehousesV1ResponseResultSchedule | None = None
     """Workload of the warehouse over the coming periods."""
 
-    warehouse: AnalyticsDataResponseResultDataDimension | None = None
+    warehouse: AnalyticsDimension | None = None
     """The warehouse: its identifier and name."""
 
 
 class SupplierAvailableWarehousesV1ResponseResultSchedule(Model):
     """Workload of one warehouse: the nearest bookable date and the capacity by period."""
 
-    capacity: list[SupplierAvailableWarehousesV1ResponseResultScheduleCapacity] | None = None
+    capacity: AnswerList[SupplierAvailableWarehousesV1ResponseResultScheduleCapacity] = field(
+        default_factory=list
+    )
     """How many items the warehouse can accept, by period."""
 
     date: datetime | None = None
     """Nearest date on which a supply to this warehouse can be booked, in the warehouse's local
     time.
     """
+
+    def __post_init__(self) -> None:
+        if self.capacity is None:
+            self.capacity = []
 
 
 class SupplierAvailableWarehousesV1ResponseResultScheduleCapacity(Model):

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
-    FinanceCashFlowStatementListRequestDate,
-    PostingFbsUnfulfilledListResponsePostingProductPrice,
-    SupplyOrderGetResponseOrderDropoffWarehouse,
-    SupplyOrderGetResponseOrderTimeslotTimeslot,
-    SupplyOrderTimeslotListResponseTimeslotsInfoTimezone,
+    DateTimeRange,
+    DropoffWarehouse,
+    MoneyAmount,
+    SupplyTimeslot,
+    WarehouseTimezone,
 )
 
 if TYPE_CHECKING:
@@ -624,7 +624,9 @@ class SupplyOrderActAcceptV1Request(RequestModel):
 class SupplyOrderActAcceptV1Response(Model):
     """The start of an act approval."""
 
-    error_reasons: list[SupplyOrderActAcceptV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[SupplyOrderActAcceptV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the approval cannot start: `UNSPECIFIED` not determined; `INVALID_STATE` the act is not
     in a state that can be approved; `SUPPLY_WITH_UTD` the supply has a universal transfer
     document (UTD).
@@ -632,6 +634,10 @@ class SupplyOrderActAcceptV1Response(Model):
 
     operation_id: str | None = None
     """Identifier of the approval operation; pass it to /v1/supply-order/act/accept/status."""
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class SupplyOrderActProductGetV1Request(RequestModel):
@@ -644,24 +650,38 @@ class SupplyOrderActProductGetV1Request(RequestModel):
 class SupplyOrderActProductGetV1Response(Model):
     """The acts of a supply with their products."""
 
-    skus_defects: list[SupplyOrderActProductGetV1ResponseSkusDefect] | None = None
+    skus_defects: AnswerList[SupplyOrderActProductGetV1ResponseSkusDefect] = field(
+        default_factory=list
+    )
     """Products found defective, with the reasons."""
 
-    supply_acts: list[SupplyOrderActProductGetV1ResponseSupplyAct] | None = None
+    supply_acts: AnswerList[SupplyOrderActProductGetV1ResponseSupplyAct] = field(
+        default_factory=list
+    )
     """The acts drawn up for the supply."""
 
     supply_id: int | None = None
     """Supply identifier."""
 
+    def __post_init__(self) -> None:
+        if self.skus_defects is None:
+            self.skus_defects = []
+        if self.supply_acts is None:
+            self.supply_acts = []
+
 
 class SupplyOrderActProductGetV1ResponseSkusDefect(Model):
     """A product found defective on acceptance."""
 
-    defect_reasons: list[str] | None = None
+    defect_reasons: AnswerList[str] = field(default_factory=list)
     """What is wrong with the product."""
 
     sku: int | None = None
     """Product identifier in the Ozon system (SKU)."""
+
+    def __post_init__(self) -> None:
+        if self.defect_reasons is None:
+            self.defect_reasons = []
 
 
 class SupplyOrderActProductGetV1ResponseSupplyAct(Model):
@@ -670,7 +690,7 @@ class SupplyOrderActProductGetV1ResponseSupplyAct(Model):
     act_id: int | None = None
     """Act identifier."""
 
-    items: list[SupplyOrderActProductGetV1ResponseSupplyActItem] | None = None
+    items: AnswerList[SupplyOrderActProductGetV1ResponseSupplyActItem] = field(default_factory=list)
     """Products in the act."""
 
     type: SupplyOrderActProductGetV1ResponseSupplyActType | None = None
@@ -681,6 +701,10 @@ class SupplyOrderActProductGetV1ResponseSupplyAct(Model):
 
     unidentified_quantity: int | None = None
     """Units of surplus that could not be identified."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class SupplyOrderActProductGetV1ResponseSupplyActItem(Model):
@@ -720,7 +744,7 @@ class SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo(Model):
     offer_id: str | None = None
     """Product identifier in the seller's system (article)."""
 
-    price_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    price_without_vat: MoneyAmount | None = None
     """Price of one unit without VAT, with its currency."""
 
     sku: int | None = None
@@ -733,8 +757,14 @@ class SupplyOrderActProductGetV1ResponseSupplyActItemSkuInfo(Model):
 class SupplyOrderActSummaryGetV1Response(Model):
     """The acts of the supplies of a supply order."""
 
-    supplies_acts: list[SupplyOrderActSummaryGetV1ResponseSuppliesAct] | None = None
+    supplies_acts: AnswerList[SupplyOrderActSummaryGetV1ResponseSuppliesAct] = field(
+        default_factory=list
+    )
     """The acts, grouped by supply."""
+
+    def __post_init__(self) -> None:
+        if self.supplies_acts is None:
+            self.supplies_acts = []
 
 
 class SupplyOrderActSummaryGetV1ResponseSuppliesAct(Model):
@@ -743,11 +773,17 @@ class SupplyOrderActSummaryGetV1ResponseSuppliesAct(Model):
     is_agreement_completed: bool | None = None
     """`true` if every act of the supply is approved."""
 
-    supply_acts: list[SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct] | None = None
+    supply_acts: AnswerList[SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct] = field(
+        default_factory=list
+    )
     """The acts."""
 
     supply_id: int | None = None
     """Supply identifier."""
+
+    def __post_init__(self) -> None:
+        if self.supply_acts is None:
+            self.supply_acts = []
 
 
 class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyAct(Model):
@@ -809,13 +845,13 @@ class SupplyOrderActSummaryGetV1ResponseSuppliesActSupplyActSummary(Model):
 class SupplyOrderActSupplyActItemApprovedAmount(Model):
     """A value in an act: with VAT, the VAT itself and without VAT."""
 
-    amount: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    amount: MoneyAmount | None = None
     """The value including VAT."""
 
-    amount_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    amount_vat: MoneyAmount | None = None
     """The VAT part of the value."""
 
-    amount_without_vat: PostingFbsUnfulfilledListResponsePostingProductPrice | None = None
+    amount_without_vat: MoneyAmount | None = None
     """The value without VAT."""
 
 
@@ -864,7 +900,7 @@ class SupplyOrderBundleV1RequestItemTagsCalculation(RequestModel):
 class SupplyOrderBundleV1Response(Model):
     """A page of products of a supply or draft."""
 
-    items: list[SupplyOrderBundleV1ResponseItem] | None = None
+    items: AnswerList[SupplyOrderBundleV1ResponseItem] = field(default_factory=list)
     """Products on this page."""
 
     total_count: int | None = None
@@ -876,6 +912,10 @@ class SupplyOrderBundleV1Response(Model):
 
     last_id: str | None = None
     """Identifier of the last value on this page; pass it as `last_id` to get the next page."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class SupplyOrderBundleV1ResponseItem(Model):
@@ -932,7 +972,7 @@ class SupplyOrderBundleV1ResponseItem(Model):
     set.
     """
 
-    tags: list[SupplyOrderBundleV1ResponseItemTagsItem] | None = None
+    tags: AnswerList[SupplyOrderBundleV1ResponseItemTagsItem] = field(default_factory=list)
     """Product tags in the supply or draft: `EVSD_REQUIRED` needs Mercury veterinary certification,
     `MARKING_REQUIRED` must carry Chestny ZNAK marking, `MARKING_POSSIBLE` may carry Chestny
     ZNAK marking, `JEWELRY` jewellery, `TRACEABLE` traceable product, `ETTN_REQUIRED` traceable
@@ -946,11 +986,17 @@ class SupplyOrderBundleV1ResponseItem(Model):
     in Ozon's examples without an explanation; `UNSPECIFIED` means not set.
     """
 
+    def __post_init__(self) -> None:
+        if self.tags is None:
+            self.tags = []
+
 
 class SupplyOrderCancelStatusV1Response(Model):
     """Status of a supply order cancellation with the result for each supply."""
 
-    error_reasons: list[SupplyOrderCancelStatusV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[SupplyOrderCancelStatusV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the supply order could not be cancelled: `INVALID_ORDER_STATE` its state does not allow
     it, `ORDER_IS_VIRTUAL` the order is virtual, `ORDER_DOES_NOT_BELONG_TO_CONTRACTOR` it
     belongs to another legal entity, `ORDER_DOES_NOT_BELONG_TO_COMPANY` it belongs to another
@@ -965,6 +1011,10 @@ class SupplyOrderCancelStatusV1Response(Model):
     way, `ERROR` it failed.
     """
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class SupplyOrderCancelStatusV1ResponseResult(Model):
     """Outcome of a supply order cancellation."""
@@ -972,14 +1022,22 @@ class SupplyOrderCancelStatusV1ResponseResult(Model):
     is_order_cancelled: bool | None = None
     """`true` if the supply order is cancelled."""
 
-    supplies: list[SupplyOrderCancelStatusV1ResponseResultSupply] | None = None
+    supplies: AnswerList[SupplyOrderCancelStatusV1ResponseResultSupply] = field(
+        default_factory=list
+    )
     """Cancellation result for each supply of the order."""
+
+    def __post_init__(self) -> None:
+        if self.supplies is None:
+            self.supplies = []
 
 
 class SupplyOrderCancelStatusV1ResponseResultSupply(Model):
     """Cancellation result of one supply."""
 
-    error_reasons: list[SupplyOrderCancelStatusV1ResponseResultSupplyErrorReasonsItem] | None = None
+    error_reasons: AnswerList[SupplyOrderCancelStatusV1ResponseResultSupplyErrorReasonsItem] = (
+        field(default_factory=list)
+    )
     """Why the supply could not be cancelled: `INVALID_SUPPLY_STATE` its state does not allow it,
     `SUPPLY_DOES_NOT_BELONG_TO_CONTRACTOR` it belongs to another legal entity,
     `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another seller,
@@ -994,11 +1052,17 @@ class SupplyOrderCancelStatusV1ResponseResultSupply(Model):
     supply_id: int | None = None
     """Supply identifier."""
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class SupplyOrderContentUpdateStatusV1Response(Model):
     """Status of a supply content update."""
 
-    errors: list[SupplyOrderContentUpdateStatusV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderContentUpdateStatusV1ResponseErrorsItem] = field(
+        default_factory=list
+    )
     """Errors of the content update: `INVALID_DRAFT_BUNDLE_ID`, `SOME_SERVICE_ERROR` the supply
     could not be edited; `HAS_UTD` documents in the electronic document flow system are not
     deleted (annul them, edit the content, then create and sign new ones); `ORDER_SKU_LIMIT` a
@@ -1029,6 +1093,10 @@ class SupplyOrderContentUpdateStatusV1Response(Model):
     """Update status: `SUCCESS` the content was changed, `IN_PROGRESS` the change is under way,
     `ERROR` the change failed.
     """
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
 
 
 class SupplyOrderContentUpdateV1Request(RequestModel):
@@ -1062,7 +1130,7 @@ class SupplyOrderContentUpdateV1Response(Model):
     away.
     """
 
-    errors: list[SupplyOrderContentUpdateV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderContentUpdateV1ResponseErrorsItem] = field(default_factory=list)
     """Errors that prevent the update: `INVALID_DRAFT_BUNDLE_ID`, `SOME_SERVICE_ERROR`,
     `ORDER_IS_NOT_FOUND`, `SUPPLY_IS_NOT_FOUND`, `SUPPLY_DOES_NOT_BELONGS_TO_ORDER` the supply
     could not be edited; `HAS_UTD`, `UTD_IS_UPLOADED` documents in the electronic document flow
@@ -1092,6 +1160,10 @@ class SupplyOrderContentUpdateV1Response(Model):
     operation_id: str | None = None
     """Identifier of the update operation; pass it to /v1/supply-order/content/update/status."""
 
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
+
 
 class SupplyOrderContentUpdateValidationV1Request(RequestModel):
     """Request to validate a new product bundle of a supply."""
@@ -1108,8 +1180,8 @@ class SupplyOrderContentUpdateValidationV1Request(RequestModel):
 class SupplyOrderContentUpdateValidationV1Response(Model):
     """Result of validating a new supply product bundle."""
 
-    editing_errors: list[SupplyOrderContentUpdateValidationV1ResponseEditingErrorsItem] | None = (
-        None
+    editing_errors: AnswerList[SupplyOrderContentUpdateValidationV1ResponseEditingErrorsItem] = (
+        field(default_factory=list)
     )
     """Errors that prevent editing: `INCORRECT_SUPPLY_STATE` the supply state does not allow
     changes; `DEADLINE` changes are closed one hour before the timeslot; `UTD_IS_UPLOADED`
@@ -1132,18 +1204,22 @@ class SupplyOrderContentUpdateValidationV1Response(Model):
     )
     """Accepted and rejected products of the new bundle with totals."""
 
+    def __post_init__(self) -> None:
+        if self.editing_errors is None:
+            self.editing_errors = []
+
 
 class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortment(Model):
     """Products of a new supply bundle split into accepted and rejected ones, with totals."""
 
-    approved_items: (
-        list[SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem] | None
-    ) = None
+    approved_items: AnswerList[
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem
+    ] = field(default_factory=list)
     """Products the warehouse accepts."""
 
-    rejected_items: (
-        list[SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItem] | None
-    ) = None
+    rejected_items: AnswerList[
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItem
+    ] = field(default_factory=list)
     """Products the warehouse rejects."""
 
     total_approved_item_count: int | None = None
@@ -1160,6 +1236,12 @@ class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortment(Model):
 
     total_restricted_item_count: int | None = None
     """Number of products with restrictions."""
+
+    def __post_init__(self) -> None:
+        if self.approved_items is None:
+            self.approved_items = []
+        if self.rejected_items is None:
+            self.rejected_items = []
 
 
 class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentApprovedItem(Model):
@@ -1220,12 +1302,9 @@ class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedIte
     quantity: int | None = None
     """Quantity of the product."""
 
-    rejection_reason: (
-        list[
-            SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRejectionReasonItem
-        ]
-        | None
-    ) = None
+    rejection_reason: AnswerList[
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRejectionReasonItem
+    ] = field(default_factory=list)
     """Why the product was rejected: `OUT_OF_ASSORTMENT` not in the supply assortment; `INVALID`
     invalid product data; `INCOMPATIBLE_WAREHOUSE` cannot be supplied to the chosen warehouse;
     `EMPTY_BARCODE` no barcode; `EMPTY_PS_ATTRIBUTE` a required attribute is empty;
@@ -1258,18 +1337,19 @@ class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedIte
     total_volume_in_litres: float | None = None
     """Volume of all units of the product, in litres."""
 
+    def __post_init__(self) -> None:
+        if self.rejection_reason is None:
+            self.rejection_reason = []
+
 
 class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictions(
     Model
 ):
     """Restrictions on supplying a product."""
 
-    reasons_restrictions: (
-        list[
-            SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictionsReasonsRestrictionsItem
-        ]
-        | None
-    ) = None
+    reasons_restrictions: AnswerList[
+        SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedItemRestrictionsReasonsRestrictionsItem
+    ] = field(default_factory=list)
     """Restriction reasons: `SKU_HAS_NO_SALES` the product has had no sales,
     `SKU_HAS_QUANTITY_LIMIT` the quantity is limited, `UNKNOWN` unknown.
     """
@@ -1279,6 +1359,10 @@ class SupplyOrderContentUpdateValidationV1ResponseValidatedAssortmentRejectedIte
 
     sku_quantity_limit: int | None = None
     """Maximum quantity of the product allowed."""
+
+    def __post_init__(self) -> None:
+        if self.reasons_restrictions is None:
+            self.reasons_restrictions = []
 
 
 class SupplyOrderDetailsV1Response(Model):
@@ -1316,7 +1400,7 @@ class SupplyOrderDetailsV1Response(Model):
     state_updated_date: datetime | None = None
     """Date and time the supply order state last changed."""
 
-    supplies: list[SupplyOrderDetailsV1ResponseSupply] | None = None
+    supplies: AnswerList[SupplyOrderDetailsV1ResponseSupply] = field(default_factory=list)
     """Supplies of the order."""
 
     timeslot: SupplyOrderDetailsV1ResponseTimeslot | None = None
@@ -1324,6 +1408,10 @@ class SupplyOrderDetailsV1Response(Model):
 
     vehicle: SupplyOrderDetailsV1ResponseVehicle | None = None
     """Driver and vehicle details and whether they can be changed."""
+
+    def __post_init__(self) -> None:
+        if self.supplies is None:
+            self.supplies = []
 
 
 class SupplyOrderDetailsV1ResponseOrderTags(Model):
@@ -1395,9 +1483,9 @@ class SupplyOrderDetailsV1ResponseSupply(Model):
 class SupplyOrderDetailsV1ResponseSupplyCancellationAllowability(Model):
     """Whether a supply can be cancelled."""
 
-    can_not_set_reasons: (
-        list[SupplyOrderDetailsV1ResponseSupplyCancellationAllowabilityCanNotSetReasonsItem] | None
-    ) = None
+    can_not_set_reasons: AnswerList[
+        SupplyOrderDetailsV1ResponseSupplyCancellationAllowabilityCanNotSetReasonsItem
+    ] = field(default_factory=list)
     """Why the supply cannot be cancelled: `INVALID_SUPPLY_STATE` its state does not allow it,
     `SUPPLY_IS_VIRTUAL` the supply is virtual, `SUPPLY_HAS_ACTIVE_UTD` it has an active
     universal transfer document, `SUPPLY_DOES_NOT_BELONG_TO_COMPANY` it belongs to another
@@ -1408,6 +1496,10 @@ class SupplyOrderDetailsV1ResponseSupplyCancellationAllowability(Model):
     can_set: bool | None = None
     """`true` if the supply can be cancelled."""
 
+    def __post_init__(self) -> None:
+        if self.can_not_set_reasons is None:
+            self.can_not_set_reasons = []
+
 
 class SupplyOrderDetailsV1ResponseSupplyContent(Model):
     """Product content of a supply and whether it can be changed."""
@@ -1415,9 +1507,9 @@ class SupplyOrderDetailsV1ResponseSupplyContent(Model):
     bundle_id: str | None = None
     """Identifier of the product bundle; pass it to /v1/supply-order/bundle."""
 
-    can_not_set_reasons: (
-        list[SupplyOrderDetailsV1ResponseSupplyContentCanNotSetReasonsItem] | None
-    ) = None
+    can_not_set_reasons: AnswerList[
+        SupplyOrderDetailsV1ResponseSupplyContentCanNotSetReasonsItem
+    ] = field(default_factory=list)
     """Why the content cannot be changed: `INCORRECT_SUPPLY_STATE` the supply state does not allow
     it, `DEADLINE` the supply is overdue, `UTD_IS_UPLOADED` a universal transfer document is
     uploaded, `STORAGE_WAREHOUSE_IS_NOT_WMS` the storage warehouse does not allow it,
@@ -1430,6 +1522,10 @@ class SupplyOrderDetailsV1ResponseSupplyContent(Model):
     """`true` if the product content of the supply can be changed with /v1/supply-
     order/content/update.
     """
+
+    def __post_init__(self) -> None:
+        if self.can_not_set_reasons is None:
+            self.can_not_set_reasons = []
 
 
 class SupplyOrderDetailsV1ResponseSupplyEttnInfo(Model):
@@ -1470,8 +1566,8 @@ class SupplyOrderDetailsV1ResponseSupplySupplyTags(Model):
 class SupplyOrderDetailsV1ResponseTimeslot(Model):
     """Timeslot of a supply order and whether it can be changed."""
 
-    can_not_set_reasons: list[SupplyOrderDetailsV1ResponseTimeslotCanNotSetReasonsItem] | None = (
-        None
+    can_not_set_reasons: AnswerList[SupplyOrderDetailsV1ResponseTimeslotCanNotSetReasonsItem] = (
+        field(default_factory=list)
     )
     """Why the timeslot cannot be chosen: `INVALID_ORDER_STATE` the order state does not allow it,
     `ORDER_IS_VIRTUAL` the order is virtual, `SET_TIMESLOT_DEADLINE_EXCEED` the time to set a
@@ -1485,11 +1581,17 @@ class SupplyOrderDetailsV1ResponseTimeslot(Model):
     value: SupplyOrderTimeslotValue | None = None
     """The current timeslot."""
 
+    def __post_init__(self) -> None:
+        if self.can_not_set_reasons is None:
+            self.can_not_set_reasons = []
+
 
 class SupplyOrderDetailsV1ResponseVehicle(Model):
     """Driver and vehicle details of a supply order and whether they can be changed."""
 
-    can_not_set_reasons: list[SupplyOrderDetailsV1ResponseVehicleCanNotSetReasonsItem] | None = None
+    can_not_set_reasons: AnswerList[SupplyOrderDetailsV1ResponseVehicleCanNotSetReasonsItem] = (
+        field(default_factory=list)
+    )
     """Why the driver or vehicle details cannot be set or changed: `INVALID_ORDER_STATE` the order
     state does not allow it, `VEHICLE_NOT_REQUIRED` the vehicle need not be given,
     `ORDER_DOES_NOT_BELONG_TO_COMPANY` the order belongs to another seller, `UNDEFINED` unknown;
@@ -1501,6 +1603,10 @@ class SupplyOrderDetailsV1ResponseVehicle(Model):
 
     value: SupplyOrderDetailsV1ResponseVehicleValue | None = None
     """Driver and vehicle details; only for pick-up shipments."""
+
+    def __post_init__(self) -> None:
+        if self.can_not_set_reasons is None:
+            self.can_not_set_reasons = []
 
 
 class SupplyOrderDetailsV1ResponseVehicleValue(Model):
@@ -1535,8 +1641,12 @@ class SupplyOrderGetV3Request(RequestModel):
 class SupplyOrderGetV3Response(Model):
     """The requested supply orders."""
 
-    orders: list[SupplyOrderGetV3ResponseOrder] | None = None
+    orders: AnswerList[SupplyOrderGetV3ResponseOrder] = field(default_factory=list)
     """Supply orders."""
+
+    def __post_init__(self) -> None:
+        if self.orders is None:
+            self.orders = []
 
 
 class SupplyOrderGetV3ResponseOrder(Model):
@@ -1550,7 +1660,7 @@ class SupplyOrderGetV3ResponseOrder(Model):
     centre; declared as a date-time although Ozon describes it as the seconds left.
     """
 
-    dropoff_warehouse: SupplyOrderGetResponseOrderDropoffWarehouse | None = None
+    dropoff_warehouse: DropoffWarehouse | None = None
     """Drop-off point of the supply order."""
 
     order_id: int | None = None
@@ -1574,11 +1684,15 @@ class SupplyOrderGetV3ResponseOrder(Model):
     state_updated_date: datetime | None = None
     """Date and time the supply order state last changed."""
 
-    supplies: list[SupplyOrderGetV3ResponseOrderSupply] | None = None
+    supplies: AnswerList[SupplyOrderGetV3ResponseOrderSupply] = field(default_factory=list)
     """Supplies of the order."""
 
     timeslot: SupplyOrderTimeslotValue | None = None
     """Timeslot of the supply order."""
+
+    def __post_init__(self) -> None:
+        if self.supplies is None:
+            self.supplies = []
 
 
 class SupplyOrderGetV3ResponseOrderOrderTags(Model):
@@ -1736,8 +1850,12 @@ class SupplyOrderListV3Response(Model):
     the following page.
     """
 
-    order_ids: list[int] | None = None
+    order_ids: AnswerList[int] = field(default_factory=list)
     """Supply order identifiers; get the orders with /v3/supply-order/get."""
+
+    def __post_init__(self) -> None:
+        if self.order_ids is None:
+            self.order_ids = []
 
 
 class SupplyOrderPassCreateV1Request(RequestModel):
@@ -1771,7 +1889,9 @@ class SupplyOrderPassCreateV1Response(Model):
     errors found straight away.
     """
 
-    error_reasons: list[SupplyOrderPassCreateV1ResponseErrorReasonsItem] | None = None
+    error_reasons: AnswerList[SupplyOrderPassCreateV1ResponseErrorReasonsItem] = field(
+        default_factory=list
+    )
     """Why the details cannot be set: `SET_VEHICLE_ERROR_INVALID_ORDER_STATE` the order state does
     not allow it, `SET_VEHICLE_ERROR_VEHICLE_NOT_REQUIRED` vehicle details need not be given,
     `SET_VEHICLE_ERROR_ORDER_NOT_BELONG_CONTRACTOR` the order was created by another legal
@@ -1782,11 +1902,15 @@ class SupplyOrderPassCreateV1Response(Model):
     operation_id: str | None = None
     """Identifier of the operation; pass it to /v1/supply-order/pass/status."""
 
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
+
 
 class SupplyOrderPassStatusV1Response(Model):
     """Status of setting driver and vehicle details."""
 
-    errors: list[SupplyOrderPassStatusV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderPassStatusV1ResponseErrorsItem] = field(default_factory=list)
     """Why the details could not be set: `SET_VEHICLE_ERROR_INVALID_ORDER_STATE` the order state
     does not allow it, `SET_VEHICLE_ERROR_VEHICLE_NOT_REQUIRED` vehicle details need not be
     given, `SET_VEHICLE_ERROR_ORDER_NOT_BELONG_CONTRACTOR` the order was created by another
@@ -1799,12 +1923,20 @@ class SupplyOrderPassStatusV1Response(Model):
     could not be processed, `Unknown` the status is unknown.
     """
 
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
+
 
 class SupplyOrderStatusCounterV1Response(Model):
     """Number of supply orders in each state."""
 
-    items: list[SupplyOrderStatusCounterV1ResponseItem] | None = None
+    items: AnswerList[SupplyOrderStatusCounterV1ResponseItem] = field(default_factory=list)
     """States with the number of supply orders in each."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class SupplyOrderStatusCounterV1ResponseItem(Model):
@@ -1851,11 +1983,17 @@ class SupplyOrderTimeslotGetV1Request(RequestModel):
 class SupplyOrderTimeslotGetV1Response(Model):
     """Timeslots available to a supply order and the time zone they are given in."""
 
-    timeslots: list[SupplyOrderTimeslotGetV1ResponseTimeslot] | None = None
+    timeslots: AnswerList[SupplyOrderTimeslotGetV1ResponseTimeslot] = field(default_factory=list)
     """Available delivery intervals."""
 
-    timezone: list[SupplyOrderTimeslotValueTimezoneInfo] | None = None
+    timezone: AnswerList[SupplyOrderTimeslotValueTimezoneInfo] = field(default_factory=list)
     """Time zone of the intervals."""
+
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
+        if self.timezone is None:
+            self.timezone = []
 
 
 class SupplyOrderTimeslotGetV1ResponseTimeslot(Model):
@@ -1895,13 +2033,17 @@ class SupplyOrderTimeslotListV2ResponseLimitExceeded(Model):
 class SupplyOrderTimeslotListV2ResponseTimeslotChangeForbidden(Model):
     """Why the interval of a supply order cannot be changed."""
 
-    error_reasons: (
-        list[SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem] | None
-    ) = None
+    error_reasons: AnswerList[
+        SupplyOrderTimeslotListV2ResponseTimeslotChangeForbiddenErrorReasonsItem
+    ] = field(default_factory=list)
     """Reasons: `INVALID_ORDER_STATE` the state of the supply order does not allow it; `IS_VIRTUAL`
     the supply order is virtual; `SET_TIMESLOT_DEADLINE_EXCEED` the supply order is overdue;
     `ORDER_DOES_NOT_BELONG_TO_COMPANY` the supply order belongs to another seller.
     """
+
+    def __post_init__(self) -> None:
+        if self.error_reasons is None:
+            self.error_reasons = []
 
 
 class SupplyOrderTimeslotListV2ResponseTimeslotsInfo(Model):
@@ -1910,11 +2052,15 @@ class SupplyOrderTimeslotListV2ResponseTimeslotsInfo(Model):
     limitations: SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations | None = None
     """How many times the interval was changed and how many changes are left."""
 
-    timeslots: list[SupplyOrderGetResponseOrderTimeslotTimeslot] | None = None
+    timeslots: AnswerList[SupplyTimeslot] = field(default_factory=list)
     """Intervals that can be chosen."""
 
-    timezone: SupplyOrderTimeslotListResponseTimeslotsInfoTimezone | None = None
+    timezone: WarehouseTimezone | None = None
     """Time zone of the warehouse the intervals are given in."""
+
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
 
 
 class SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations(Model):
@@ -1930,7 +2076,7 @@ class SupplyOrderTimeslotListV2ResponseTimeslotsInfoLimitations(Model):
 class SupplyOrderTimeslotStatusV1Response(Model):
     """Status of a supply order timeslot change."""
 
-    errors: list[SupplyOrderTimeslotStatusV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderTimeslotStatusV1ResponseErrorsItem] = field(default_factory=list)
     """Why the timeslot could not be set: `UPDATE_TIMESLOT_ERROR_INVALID_ORDER_STATE` the order
     state does not allow it, `UPDATE_TIMESLOT_ERROR_INCOMPATIBLE_ORDER_FLOW` the timeslot state
     does not allow it, `UPDATE_TIMESLOT_ERROR_SET_TIMESLOT_DEADLINE_EXCEED` the supply order is
@@ -1948,6 +2094,10 @@ class SupplyOrderTimeslotStatusV1Response(Model):
     `STATUS_UNSPECIFIED` means not set.
     """
 
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
+
 
 class SupplyOrderTimeslotUpdateV1Request(RequestModel):
     """Request to set a new timeslot for a supply order."""
@@ -1955,7 +2105,7 @@ class SupplyOrderTimeslotUpdateV1Request(RequestModel):
     supply_order_id: int
     """Supply order identifier, from /v3/supply-order/list."""
 
-    timeslot: FinanceCashFlowStatementListRequestDate
+    timeslot: DateTimeRange
     """New delivery interval, local time, as offered by /v1/supply-order/timeslot/get."""
 
 
@@ -1964,7 +2114,7 @@ class SupplyOrderTimeslotUpdateV1Response(Model):
     away.
     """
 
-    errors: list[SupplyOrderTimeslotUpdateV1ResponseErrorsItem] | None = None
+    errors: AnswerList[SupplyOrderTimeslotUpdateV1ResponseErrorsItem] = field(default_factory=list)
     """Why the timeslot cannot be set: `UPDATE_TIMESLOT_ERROR_INVALID_ORDER_STATE` the order state
     does not allow it, `UPDATE_TIMESLOT_ERROR_INCOMPATIBLE_ORDER_FLOW` the timeslot state does
     not allow it, `UPDATE_TIMESLOT_ERROR_SET_TIMESLOT_DEADLINE_EXCEED` the supply order is
@@ -1980,11 +2130,15 @@ class SupplyOrderTimeslotUpdateV1Response(Model):
     operation_id: str | None = None
     """Identifier of the operation; pass it to /v1/supply-order/timeslot/status."""
 
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = []
+
 
 class SupplyOrderTimeslotValue(Model):
     """Timeslot of a supply order with its time zone."""
 
-    timeslot: SupplyOrderGetResponseOrderTimeslotTimeslot | None = None
+    timeslot: SupplyTimeslot | None = None
     """Delivery interval, local time."""
 
     timezone_info: SupplyOrderTimeslotValueTimezoneInfo | None = None

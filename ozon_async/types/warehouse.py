@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 from ozon_async.types.common import (
     DropOffPointCoordinates,
     OperationError,
@@ -105,9 +105,15 @@ if TYPE_CHECKING:
         Literal["UNSPECIFIED", "LESS_THAN_MIN", "GREATER_THAN_MAX"] | str
     )
     WarehouseListV1ResponseResultFirstMileTypeFirstMileType = Literal["DropOff", "Pickup"] | str
+    WarehouseListV1ResponseResultStatus = (
+        Literal["new", "created", "disabled", "blocked", "disabled_due_to_limit", "error"] | str
+    )
     WarehouseListV2ResponseWarehouseCarriageLabelType = Literal["UNSPECIFIED", "BIG", "SMALL"] | str
     WarehouseListV2ResponseWarehouseFirstMileType = (
         Literal["UNSPECIFIED", "PICK_UP", "DROP_OFF"] | str
+    )
+    WarehouseListV2ResponseWarehouseStatus = (
+        Literal["new", "created", "disabled", "blocked", "disabled_due_to_limit", "error"] | str
     )
     WarehouseListV2ResponseWarehouseWorkingDay = (
         Literal[
@@ -225,8 +231,10 @@ else:
     WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorCharacteristic = str
     WarehouseInvalidProductsGetV1ResponseValidationResultValidationErrorType = str
     WarehouseListV1ResponseResultFirstMileTypeFirstMileType = str
+    WarehouseListV1ResponseResultStatus = str
     WarehouseListV2ResponseWarehouseCarriageLabelType = str
     WarehouseListV2ResponseWarehouseFirstMileType = str
+    WarehouseListV2ResponseWarehouseStatus = str
     WarehouseListV2ResponseWarehouseWorkingDay = str
     WarehouseOperationStatusV1ResponseStatus = str
     WarehouseOperationStatusV1ResponseType = str
@@ -299,11 +307,16 @@ else:
 # not set.
 # WarehouseListV1ResponseResultFirstMileTypeFirstMileType: First-mile type: DropOff - orders are
 # brought to a drop-off point; Pickup - a courier collects them.
+# WarehouseListV1ResponseResultStatus: Warehouse status: new - being activated; created -
+# active; disabled - archived; blocked - blocked; disabled_due_to_limit - paused; error - error.
 # WarehouseListV2ResponseWarehouseCarriageLabelType: Type of the label printed for a warehouse's
 # shipments: UNSPECIFIED - unknown; BIG - large label; SMALL - small label.
 # WarehouseListV2ResponseWarehouseFirstMileType: First-mile type of a warehouse: PICK_UP - a
 # courier collects orders; DROP_OFF - the seller brings orders to an acceptance point;
 # UNSPECIFIED - not set.
+# WarehouseListV2ResponseWarehouseStatus: Warehouse status, for example created. Warehouse
+# status: new - being activated; created - active; disabled - archived; blocked - blocked;
+# disabled_due_to_limit - paused; error - error.
 # WarehouseListV2ResponseWarehouseWorkingDay: Day of the week on which a warehouse works: MONDAY
 # to SUNDAY; UNSPECIFIED - not set.
 # WarehouseOperationStatusV1ResponseStatus: Status of a warehouse operation: UNSPECIFIED - not
@@ -383,8 +396,12 @@ class WarehouseDropOffPoint(Model):
 class WarehouseDropOffPointsResponse(Model):
     """Drop-off points that a warehouse can ship from."""
 
-    points: list[WarehouseDropOffPoint] | None = None
+    points: AnswerList[WarehouseDropOffPoint] = field(default_factory=list)
     """Drop-off points found."""
+
+    def __post_init__(self) -> None:
+        if self.points is None:
+            self.points = []
 
 
 class WarehouseDropOffTimeslot(Model):
@@ -409,8 +426,12 @@ class WarehouseDropOffTimeslot(Model):
 class WarehouseDropOffTimeslotsResponse(Model):
     """Time slots for handing over shipments at a drop-off point."""
 
-    timeslots: list[WarehouseDropOffTimeslot] | None = None
+    timeslots: AnswerList[WarehouseDropOffTimeslot] = field(default_factory=list)
     """Available timeslots."""
+
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
 
 
 class WarehouseErfbsAggregatorCreateV1Request(RequestModel):
@@ -859,8 +880,12 @@ class WarehouseFboListV1Request(RequestModel):
 class WarehouseFboListV1Response(Model):
     """Drop-off points found for an FBO supply."""
 
-    search: list[WarehouseFboListV1ResponseSearch] | None = None
+    search: AnswerList[WarehouseFboListV1ResponseSearch] = field(default_factory=list)
     """Points that match the search."""
+
+    def __post_init__(self) -> None:
+        if self.search is None:
+            self.search = []
 
 
 class WarehouseFboListV1ResponseSearch(Model):
@@ -889,8 +914,12 @@ class WarehouseFboListV1ResponseSearch(Model):
 class WarehouseFboSellerListV1Response(Model):
     """The seller's own warehouses."""
 
-    warehouses: list[WarehouseFboSellerListV1ResponseWarehouse] | None = None
+    warehouses: AnswerList[WarehouseFboSellerListV1ResponseWarehouse] = field(default_factory=list)
     """The seller's warehouses."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class WarehouseFboSellerListV1ResponseWarehouse(Model):
@@ -917,8 +946,14 @@ class WarehouseFboSellerListV1ResponseWarehouse(Model):
     seller_warehouse_name: str | None = None
     """Name of the seller's warehouse."""
 
-    working_days: list[WarehouseFboSellerListV1ResponseWarehouseWorkingDay] | None = None
+    working_days: AnswerList[WarehouseFboSellerListV1ResponseWarehouseWorkingDay] = field(
+        default_factory=list
+    )
     """Working days of the warehouse with their hours."""
+
+    def __post_init__(self) -> None:
+        if self.working_days is None:
+            self.working_days = []
 
 
 class WarehouseFboSellerListV1ResponseWarehouseAddress(Model):
@@ -949,8 +984,12 @@ class WarehouseFboSellerListV1ResponseWarehouseAddress(Model):
 class WarehouseFboSellerListV1ResponseWarehouseContacts(Model):
     """Contact details of a seller's warehouse."""
 
-    phone_numbers: list[str] | None = None
+    phone_numbers: AnswerList[str] = field(default_factory=list)
     """Phone numbers of the warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.phone_numbers is None:
+            self.phone_numbers = []
 
 
 class WarehouseFboSellerListV1ResponseWarehouseWorkingDay(Model):
@@ -1019,8 +1058,12 @@ class WarehouseFbsCreatePickUpTimeslotListV1Response(Model):
     is_pickup_supported: bool | None = None
     """true if courier pick-up is available at this location."""
 
-    timeslots: list[WarehousePickUpTimeslot] | None = None
+    timeslots: AnswerList[WarehousePickUpTimeslot] = field(default_factory=list)
     """Available timeslots."""
+
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
 
 
 class WarehouseFbsCreateReturnPointListV1Request(RequestModel):
@@ -1189,8 +1232,14 @@ class WarehouseFbsPickupHistoryListV1ResponseResult(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    history: list[WarehouseFbsPickupHistoryListV1ResponseResultHistory] | None = None
+    history: AnswerList[WarehouseFbsPickupHistoryListV1ResponseResultHistory] = field(
+        default_factory=list
+    )
     """Courier pick-up records."""
+
+    def __post_init__(self) -> None:
+        if self.history is None:
+            self.history = []
 
 
 class WarehouseFbsPickupHistoryListV1ResponseResultHistory(Model):
@@ -1228,8 +1277,14 @@ class WarehouseFbsPickupPlanningListV1Response(Model):
 class WarehouseFbsPickupPlanningListV1ResponseResult(Model):
     """Warehouses available for courier pick-up planning."""
 
-    warehouses: list[WarehouseFbsPickupPlanningListV1ResponseResultWarehouse] | None = None
+    warehouses: AnswerList[WarehouseFbsPickupPlanningListV1ResponseResultWarehouse] = field(
+        default_factory=list
+    )
     """Warehouses with their pick-up planning state."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class WarehouseFbsPickupPlanningListV1ResponseResultWarehouse(Model):
@@ -1278,8 +1333,12 @@ class WarehouseFbsPoint(Model):
     utc_offset: int | None = None
     """Offset of the point's time zone from UTC, in minutes."""
 
-    working_days: list[WarehouseFbsPointWorkingDay] | None = None
+    working_days: AnswerList[WarehouseFbsPointWorkingDay] = field(default_factory=list)
     """Working days of the point with their hours."""
+
+    def __post_init__(self) -> None:
+        if self.working_days is None:
+            self.working_days = []
 
 
 class WarehouseFbsPointWorkingDay(Model):
@@ -1311,8 +1370,12 @@ class WarehouseFbsResponse(Model):
     last_id: int | None = None
     """Identifier of the last point on this page; pass it as `last_id` to get the next page."""
 
-    points: list[WarehouseFbsPoint] | None = None
+    points: AnswerList[WarehouseFbsPoint] = field(default_factory=list)
     """Return points on this page."""
+
+    def __post_init__(self) -> None:
+        if self.points is None:
+            self.points = []
 
 
 class WarehouseFbsReturnMileCheckV1Request(RequestModel):
@@ -1339,8 +1402,12 @@ class WarehouseFbsReturnMileCheckV1Response(Model):
     should_set_return_mile: bool | None = None
     """`true` if a return mile must be set for the warehouse."""
 
-    unavailability_reasons: list[str] | None = None
+    unavailability_reasons: AnswerList[str] = field(default_factory=list)
     """Reasons why a return mile cannot be set."""
+
+    def __post_init__(self) -> None:
+        if self.unavailability_reasons is None:
+            self.unavailability_reasons = []
 
 
 class WarehouseFbsReturnMileInfoV1Request(RequestModel):
@@ -1353,8 +1420,14 @@ class WarehouseFbsReturnMileInfoV1Request(RequestModel):
 class WarehouseFbsReturnMileInfoV1Response(Model):
     """Return mile settings of the requested warehouses."""
 
-    return_mile_settings: list[WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting] | None = None
+    return_mile_settings: AnswerList[WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting] = field(
+        default_factory=list
+    )
     """Return mile settings, one entry per warehouse."""
+
+    def __post_init__(self) -> None:
+        if self.return_mile_settings is None:
+            self.return_mile_settings = []
 
 
 class WarehouseFbsReturnMileInfoV1ResponseReturnMileSetting(Model):
@@ -1405,8 +1478,12 @@ class WarehouseFbsUpdateDropOffTimeslotListV1Request(RequestModel):
 class WarehouseFbsUpdatePickUpTimeslotListV1Response(Model):
     """Answer with courier pick-up timeslots for an existing FBS warehouse."""
 
-    timeslots: list[WarehousePickUpTimeslot] | None = None
+    timeslots: AnswerList[WarehousePickUpTimeslot] = field(default_factory=list)
     """Available timeslots."""
+
+    def __post_init__(self) -> None:
+        if self.timeslots is None:
+            self.timeslots = []
 
 
 class WarehouseFbsUpdateReturnPointListV1Request(RequestModel):
@@ -1508,11 +1585,17 @@ class WarehouseInvalidProductsGetV1Response(Model):
     last_id: int | None = None
     """Identifier of the last value on this page; pass it as `last_id` to get the next page."""
 
-    validation_results: list[WarehouseInvalidProductsGetV1ResponseValidationResult] | None = None
+    validation_results: AnswerList[WarehouseInvalidProductsGetV1ResponseValidationResult] = field(
+        default_factory=list
+    )
     """Check results, one per product."""
 
     warehouse_id: int | None = None
     """Warehouse identifier."""
+
+    def __post_init__(self) -> None:
+        if self.validation_results is None:
+            self.validation_results = []
 
 
 class WarehouseInvalidProductsGetV1ResponseValidationResult(Model):
@@ -1524,10 +1607,14 @@ class WarehouseInvalidProductsGetV1ResponseValidationResult(Model):
     state: WarehouseInvalidProductsGetV1ResponseValidationResultState | None = None
     """Check state: `NOT_VALID` the product failed the check; `UNSPECIFIED` means not set."""
 
-    validation_errors: (
-        list[WarehouseInvalidProductsGetV1ResponseValidationResultValidationError] | None
-    ) = None
+    validation_errors: AnswerList[
+        WarehouseInvalidProductsGetV1ResponseValidationResultValidationError
+    ] = field(default_factory=list)
     """Restrictions the product breaks."""
+
+    def __post_init__(self) -> None:
+        if self.validation_errors is None:
+            self.validation_errors = []
 
 
 class WarehouseInvalidProductsGetV1ResponseValidationResultItem(Model):
@@ -1619,8 +1706,12 @@ class WarehouseListV1RequestWith(RequestModel):
 class WarehouseListV1Response(Model):
     """Answer with the seller's warehouses (deprecated version)."""
 
-    result: list[WarehouseListV1ResponseResult] | None = None
+    result: AnswerList[WarehouseListV1ResponseResult] = field(default_factory=list)
     """Warehouses."""
+
+    def __post_init__(self) -> None:
+        if self.result is None:
+            self.result = []
 
 
 class WarehouseListV1ResponseResult(Model):
@@ -1675,15 +1766,19 @@ class WarehouseListV1ResponseResult(Model):
     min_working_days: int | None = None
     """Number of working days of the warehouse."""
 
-    status: str | None = None
+    status: WarehouseListV1ResponseResultStatus | None = None
     """Warehouse status: new - being activated; created - active; disabled - archived; blocked -
     blocked; disabled_due_to_limit - paused; error - error.
     """
 
-    working_days: list[str | float] | None = None
+    working_days: AnswerList[str | float] = field(default_factory=list)
     """Working days as day-of-week numbers from 1 (Monday) to 7 (Sunday); sent as numbers or
     numeric strings.
     """
+
+    def __post_init__(self) -> None:
+        if self.working_days is None:
+            self.working_days = []
 
 
 class WarehouseListV1ResponseResultFirstMileType(Model):
@@ -1726,11 +1821,15 @@ class WarehouseListV2Response(Model):
     cursor: str | None = None
     """Cursor to pass in the next request to get the following page."""
 
-    warehouses: list[WarehouseListV2ResponseWarehouse] | None = None
+    warehouses: AnswerList[WarehouseListV2ResponseWarehouse] = field(default_factory=list)
     """Warehouses on this page."""
 
     has_next: bool | None = None
     """true if not all warehouses were returned; request the next page with the cursor."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class WarehouseListV2ResponseWarehouse(Model):
@@ -1745,7 +1844,7 @@ class WarehouseListV2ResponseWarehouse(Model):
     courier_comment: str | None = None
     """Comment for the courier."""
 
-    courier_phones: list[str] | None = None
+    courier_phones: AnswerList[str] = field(default_factory=list)
     """Phone numbers for contacting the courier."""
 
     created_at: datetime | None = None
@@ -1805,7 +1904,7 @@ class WarehouseListV2ResponseWarehouse(Model):
     sla_cut_in: int | None = None
     """Minimum time for assembling an order, in minutes."""
 
-    status: str | None = None
+    status: WarehouseListV2ResponseWarehouseStatus | None = None
     """Warehouse status, for example created. Warehouse status: new - being activated; created -
     active; disabled - archived; blocked - blocked; disabled_due_to_limit - paused; error -
     error.
@@ -1826,8 +1925,16 @@ class WarehouseListV2ResponseWarehouse(Model):
     with_item_list: bool | None = None
     """true if printing of the picking list is enabled."""
 
-    working_days: list[WarehouseListV2ResponseWarehouseWorkingDay] | None = None
+    working_days: AnswerList[WarehouseListV2ResponseWarehouseWorkingDay] = field(
+        default_factory=list
+    )
     """Days the warehouse works: MONDAY to SUNDAY; UNSPECIFIED - not set."""
+
+    def __post_init__(self) -> None:
+        if self.courier_phones is None:
+            self.courier_phones = []
+        if self.working_days is None:
+            self.working_days = []
 
 
 class WarehouseListV2ResponseWarehouseAddressInfo(Model):
@@ -1877,8 +1984,14 @@ class WarehouseListV2ResponseWarehouseTimetable(Model):
     timetable_to: datetime | None = None
     """End date of the warehouse's working period."""
 
-    working_hours: list[WarehouseListV2ResponseWarehouseTimetableWorkingHour] | None = None
+    working_hours: AnswerList[WarehouseListV2ResponseWarehouseTimetableWorkingHour] = field(
+        default_factory=list
+    )
     """Working hours, as time ranges with start and end."""
+
+    def __post_init__(self) -> None:
+        if self.working_hours is None:
+            self.working_hours = []
 
 
 class WarehouseListV2ResponseWarehouseTimetableWorkingHour(Model):
@@ -1935,8 +2048,12 @@ class WarehouseOzonListV1Request(RequestModel):
 class WarehouseOzonListV1Response(Model):
     """Ozon warehouses."""
 
-    warehouses: list[WarehouseOzonListV1ResponseWarehouse] | None = None
+    warehouses: AnswerList[WarehouseOzonListV1ResponseWarehouse] = field(default_factory=list)
     """Ozon warehouses that match the filter."""
+
+    def __post_init__(self) -> None:
+        if self.warehouses is None:
+            self.warehouses = []
 
 
 class WarehouseOzonListV1ResponseWarehouse(Model):
@@ -2048,8 +2165,12 @@ class WarehouseRfbsReturnPointListV1RequestFilters(RequestModel):
 class WarehouseRfbsReturnPointListV1Response(Model):
     """A page of return points."""
 
-    points: list[WarehouseRfbsReturnPointListV1ResponsePoint] | None = None
+    points: AnswerList[WarehouseRfbsReturnPointListV1ResponsePoint] = field(default_factory=list)
     """Return points on this page."""
+
+    def __post_init__(self) -> None:
+        if self.points is None:
+            self.points = []
 
 
 class WarehouseRfbsReturnPointListV1ResponsePoint(Model):
@@ -2073,8 +2194,14 @@ class WarehouseRfbsReturnPointListV1ResponsePoint(Model):
     utc_offset: int | None = None
     """Offset of the point's time zone from UTC, in minutes."""
 
-    working_days: list[WarehouseRfbsReturnPointListV1ResponsePointWorkingDay] | None = None
+    working_days: AnswerList[WarehouseRfbsReturnPointListV1ResponsePointWorkingDay] = field(
+        default_factory=list
+    )
     """Working days of the point with their hours."""
+
+    def __post_init__(self) -> None:
+        if self.working_days is None:
+            self.working_days = []
 
 
 class WarehouseRfbsReturnPointListV1ResponsePointWorkingDay(Model):
@@ -2106,7 +2233,11 @@ class WarehouseUnarchiveV1Request(RequestModel):
 class WarehouseWarehousesWithInvalidProductsV1Response(Model):
     """Warehouses that hold products with delivery restrictions."""
 
-    warehouse_ids: list[int] | None = None
+    warehouse_ids: AnswerList[int] = field(default_factory=list)
     """Identifiers of warehouses with at least one product that cannot be shipped from them; get
     the products with /v1/warehouse/invalid-products/get.
     """
+
+    def __post_init__(self) -> None:
+        if self.warehouse_ids is None:
+            self.warehouse_ids = []

@@ -463,7 +463,7 @@ _ALL = (
             timeout=1800.0,
         ),
         request_type="ozon_async.performance.types.statistics:StatisticsOrdersRequest",
-        response_type="ozon_async.performance.types.common:StatisticsSubmitResponse",
+        response_type="ozon_async.performance.types.common:ReportAcceptedResponse",
         response_content_type="application/json",
         export=Export(
             time_from="from",
@@ -494,7 +494,7 @@ _ALL = (
             timeout=1800.0,
         ),
         request_type="ozon_async.performance.types.statistics:StatisticsOrdersRequest",
-        response_type="ozon_async.performance.types.common:StatisticsSubmitResponse",
+        response_type="ozon_async.performance.types.common:ReportAcceptedResponse",
         response_content_type="application/json",
         export=Export(
             time_from="from",
@@ -525,7 +525,7 @@ _ALL = (
             timeout=1800.0,
         ),
         request_type="ozon_async.performance.types.statistics:StatisticsRequest",
-        response_type="ozon_async.performance.types.common:StatisticsSubmitResponse",
+        response_type="ozon_async.performance.types.common:ReportAcceptedResponse",
         response_content_type="application/json",
         export=Export(
             campaigns="campaigns",
@@ -623,7 +623,7 @@ _ALL = (
             timeout=1800.0,
         ),
         request_type="ozon_async.performance.types.statistics:StatisticsRequest",
-        response_type="ozon_async.performance.types.common:StatisticsSubmitResponse",
+        response_type="ozon_async.performance.types.common:ReportAcceptedResponse",
         response_content_type="application/json",
         export=Export(
             campaigns="campaigns",
@@ -765,7 +765,7 @@ _ALL = (
             timeout=1800.0,
         ),
         request_type="ozon_async.performance.types.statistics:StatisticsPhrasesRequest",
-        response_type="ozon_async.performance.types.common:StatisticsSubmitResponse",
+        response_type="ozon_async.performance.types.common:ReportAcceptedResponse",
         response_content_type="application/json",
         export=Export(
             campaigns="campaigns",
@@ -829,7 +829,7 @@ _ALL = (
             timeout=1800.0,
         ),
         request_type="ozon_async.performance.types.statistics:StatisticsVideoRequest",
-        response_type="ozon_async.performance.types.common:StatisticsSubmitResponse",
+        response_type="ozon_async.performance.types.common:ReportAcceptedResponse",
         response_content_type="application/json",
         export=Export(
             campaigns="campaigns",
@@ -891,7 +891,7 @@ _ALL = (
             timeout=1800.0,
         ),
         request_type="ozon_async.performance.types.vendor:VendorStatisticsRequest",
-        response_type="ozon_async.performance.types.common:StatisticsSubmitResponse",
+        response_type="ozon_async.performance.types.common:ReportAcceptedResponse",
         response_content_type="application/json",
     ),
     Operation(

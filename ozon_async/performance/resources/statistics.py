@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.performance.resources._registry import OPERATIONS
 from ozon_async.performance.types.common import (
-    StatisticsSubmitResponse,
+    ReportAcceptedResponse,
 )
 from ozon_async.performance.types.statistics import (
     AllSkuPromoReportResponse,
@@ -424,7 +424,7 @@ class StatisticsResource(Resource):
         from_: datetime | str,
         to: datetime | str,
         **call_options: Unpack[CallOptions],
-    ) -> StatisticsSubmitResponse:
+    ) -> ReportAcceptedResponse:
         """Request an orders report of products promoted per order.
 
         Starts a CSV report of the orders of the selected products promoted per order over
@@ -458,7 +458,7 @@ class StatisticsResource(Resource):
         return await self._call(
             OPERATIONS["POST /api/client/statistic/orders/generate"],
             StatisticsOrdersRequest,
-            StatisticsSubmitResponse,
+            ReportAcceptedResponse,
             {
                 "from": from_,
                 "to": to,
@@ -475,7 +475,7 @@ class StatisticsResource(Resource):
         from_: datetime | str,
         to: datetime | str,
         **call_options: Unpack[CallOptions],
-    ) -> StatisticsSubmitResponse:
+    ) -> ReportAcceptedResponse:
         """Request a products report of products promoted per order.
 
         Starts a CSV report of the selected products promoted per order over `from`–`to`: SKU,
@@ -509,7 +509,7 @@ class StatisticsResource(Resource):
         return await self._call(
             OPERATIONS["POST /api/client/statistic/products/generate"],
             StatisticsOrdersRequest,
-            StatisticsSubmitResponse,
+            ReportAcceptedResponse,
             {
                 "from": from_,
                 "to": to,
@@ -643,7 +643,7 @@ class StatisticsResource(Resource):
         group_by: Literal["NO_GROUP_BY", "DATE", "START_OF_WEEK", "START_OF_MONTH"] | None = None,
         to: datetime | str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> StatisticsSubmitResponse:
+    ) -> ReportAcceptedResponse:
         """Request a campaign statistics report.
 
         Starts a CSV report of the given campaigns over a period: `dateFrom`/`dateTo`, or
@@ -682,7 +682,7 @@ class StatisticsResource(Resource):
         return await self._call(
             OPERATIONS["POST /api/client/statistics"],
             StatisticsRequest,
-            StatisticsSubmitResponse,
+            ReportAcceptedResponse,
             {
                 "campaigns": campaigns,
                 "dateFrom": date_from,
@@ -705,7 +705,7 @@ class StatisticsResource(Resource):
         group_by: Literal["NO_GROUP_BY", "DATE", "START_OF_WEEK", "START_OF_MONTH"] | None = None,
         to: datetime | str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> StatisticsSubmitResponse:
+    ) -> ReportAcceptedResponse:
         """Request an orders report of banner campaigns.
 
         Starts a CSV report of the orders banners brought: SKU, product name, orders, revenue,
@@ -745,7 +745,7 @@ class StatisticsResource(Resource):
         return await self._call(
             OPERATIONS["POST /api/client/statistics/attribution"],
             StatisticsRequest,
-            StatisticsSubmitResponse,
+            ReportAcceptedResponse,
             {
                 "campaigns": campaigns,
                 "dateFrom": date_from,
@@ -768,7 +768,7 @@ class StatisticsResource(Resource):
         group_by: Literal["NO_GROUP_BY", "DATE", "START_OF_WEEK", "START_OF_MONTH"] | None = None,
         to: datetime | str | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> StatisticsSubmitResponse:
+    ) -> ReportAcceptedResponse:
         """Request a search phrase report.
 
         Starts a report of the search phrases that showed the products of pay-per-click
@@ -810,7 +810,7 @@ class StatisticsResource(Resource):
         return await self._call(
             OPERATIONS["POST /api/client/statistics/phrases"],
             StatisticsPhrasesRequest,
-            StatisticsSubmitResponse,
+            ReportAcceptedResponse,
             {
                 "campaigns": campaigns,
                 "dateFrom": date_from,
@@ -831,7 +831,7 @@ class StatisticsResource(Resource):
         date_to: date | str | None = None,
         group_by: Literal["NO_GROUP_BY", "DATE", "START_OF_WEEK", "START_OF_MONTH"] | None = None,
         **call_options: Unpack[CallOptions],
-    ) -> StatisticsSubmitResponse:
+    ) -> ReportAcceptedResponse:
         """Request a video banner report.
 
         Starts a CSV report of video banner views: banner, views, clicks, reach, CTR, viewable
@@ -868,7 +868,7 @@ class StatisticsResource(Resource):
         return await self._call(
             OPERATIONS["POST /api/client/statistics/video"],
             StatisticsVideoRequest,
-            StatisticsSubmitResponse,
+            ReportAcceptedResponse,
             {
                 "campaigns": campaigns,
                 "dateFrom": date_from,

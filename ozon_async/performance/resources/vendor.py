@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ozon_async._options import CallOptions
 from ozon_async.performance.resources._registry import OPERATIONS
 from ozon_async.performance.types.common import (
-    StatisticsSubmitResponse,
+    ReportAcceptedResponse,
 )
 from ozon_async.performance.types.vendor import (
     VendorListQuery,
@@ -118,7 +118,7 @@ class VendorResource(Resource):
         date_to: date | str,
         type: VendorStatisticsRequestType,
         **call_options: Unpack[CallOptions],
-    ) -> StatisticsSubmitResponse:
+    ) -> ReportAcceptedResponse:
         """Request an external traffic report.
 
         Starts a report of external traffic analytics, by traffic source or by order, over at
@@ -149,7 +149,7 @@ class VendorResource(Resource):
         return await self._call(
             OPERATIONS["POST /api/client/vendors/statistics"],
             VendorStatisticsRequest,
-            StatisticsSubmitResponse,
+            ReportAcceptedResponse,
             {
                 "dateFrom": date_from,
                 "dateTo": date_to,

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from ozon_async.performance.types.common import (
         EmptyResponse as EmptyResponse,
         ErrorResponse as ErrorResponse,
-        StatisticsSubmitResponse as StatisticsSubmitResponse,
+        ReportAcceptedResponse as ReportAcceptedResponse,
     )
     from ozon_async.performance.types.product import (
         CampaignProduct as CampaignProduct,
@@ -203,7 +203,7 @@ _MODULE_OF: dict[str, str] = {
     "SkuMinBid": "campaign",
     "EmptyResponse": "common",
     "ErrorResponse": "common",
-    "StatisticsSubmitResponse": "common",
+    "ReportAcceptedResponse": "common",
     "CampaignProduct": "product",
     "CampaignProductTopPosition": "product",
     "CompetitiveBid": "product",
@@ -355,6 +355,7 @@ __all__ = [
     "ProductListV2Response",
     "ProductSkuStatisticsRow",
     "ProductUpdateRequest",
+    "ReportAcceptedResponse",
     "ReportCampaign",
     "ReportListItem",
     "SearchPromoAllSkuSetBidQuery",
@@ -397,7 +398,6 @@ __all__ = [
     "StatisticsState",
     "StatisticsStatusResponse",
     "StatisticsStatusResponseKind",
-    "StatisticsSubmitResponse",
     "StatisticsVideoRequest",
     "TokenRequest",
     "TokenRequestGrantType",

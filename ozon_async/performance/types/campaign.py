@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     AutostopStatus = (
@@ -229,7 +229,7 @@ else:
 class BidLimits(Model):
     """The bid range of one promotion tool."""
 
-    categories: list[CategoryBidLimit] | None = None
+    categories: AnswerList[CategoryBidLimit] = field(default_factory=list)
     """Categories with their own least bid; any other category uses `minBid`."""
 
     max_bid: float | None = field(default=None, name="maxBid")
@@ -250,6 +250,10 @@ class BidLimits(Model):
     """Where it shows: `CAMPAIGN_PLACEMENT_SEARCH_AND_CATEGORY` search and recommendations;
     `CAMPAIGN_PLACEMENT_TOP_PROMOTION` search; `CAMPAIGN_PLACEMENT_OVERTOP` premium placement.
     """
+
+    def __post_init__(self) -> None:
+        if self.categories is None:
+            self.categories = []
 
 
 class Campaign(Model):
@@ -494,8 +498,12 @@ class CampaignInfo(Model):
 class CampaignLimitsResponse(Model):
     """Bid ranges of the promotion tools."""
 
-    limits: list[BidLimits] | None = None
+    limits: AnswerList[BidLimits] = field(default_factory=list)
     """One entry per tool and placement."""
+
+    def __post_init__(self) -> None:
+        if self.limits is None:
+            self.limits = []
 
 
 class CampaignListQuery(RequestModel):
@@ -538,8 +546,12 @@ class CampaignListQuery(RequestModel):
 class CampaignListResponse(Model):
     """A page of campaigns."""
 
-    list_: list[Campaign] | None = field(default=None, name="list")
+    list_: AnswerList[Campaign] = field(default_factory=list, name="list")
     """The campaigns. JSON name: ``list``."""
+
+    def __post_init__(self) -> None:
+        if self.list_ is None:
+            self.list_ = []
 
 
 class CampaignMinBidsRequest(RequestModel):
@@ -558,8 +570,12 @@ class CampaignMinBidsRequest(RequestModel):
 class CampaignMinBidsResponse(Model):
     """Least bids by product."""
 
-    min_bids: list[SkuMinBid] | None = field(default=None, name="minBids")
+    min_bids: AnswerList[SkuMinBid] = field(default_factory=list, name="minBids")
     """One entry per product. JSON name: ``minBids``."""
+
+    def __post_init__(self) -> None:
+        if self.min_bids is None:
+            self.min_bids = []
 
 
 class CampaignObject(Model):
@@ -572,15 +588,23 @@ class CampaignObject(Model):
 class CampaignObjectsResponse(Model):
     """The objects a campaign advertises."""
 
-    list_: list[CampaignObject] | None = field(default=None, name="list")
+    list_: AnswerList[CampaignObject] = field(default_factory=list, name="list")
     """The objects. JSON name: ``list``."""
+
+    def __post_init__(self) -> None:
+        if self.list_ is None:
+            self.list_ = []
 
 
 class CampaignProductsWithBonusesResponse(Model):
     """Products that have bonus points."""
 
-    skus: list[int] | None = None
+    skus: AnswerList[int] = field(default_factory=list)
     """Their SKUs."""
+
+    def __post_init__(self) -> None:
+        if self.skus is None:
+            self.skus = []
 
 
 class CampaignUpdateAutopilot(RequestModel):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ozon_async._models import Model
+from msgspec import field
+
+from ozon_async._models import AnswerList, Model
 
 
 class EmptyResponse(Model):
@@ -30,11 +32,15 @@ class ErrorResponse(Model):
     message: str | None = None
     """The error text, when the gateway gives it instead of `error`."""
 
-    details: list[Any] | None = None
+    details: AnswerList[Any] = field(default_factory=list)
     """Further details, when the gateway gives them."""
 
+    def __post_init__(self) -> None:
+        if self.details is None:
+            self.details = []
 
-class StatisticsSubmitResponse(Model):
+
+class ReportAcceptedResponse(Model):
     """A report request was accepted."""
 
     UUID: str | None = None

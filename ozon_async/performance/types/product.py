@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     CampaignProductTopPosition = Literal["Топ-4", "Топ-12", "Топ-20", "Топ-30"] | str
@@ -98,11 +98,15 @@ class ProductCompetitiveBidsQuery(RequestModel):
 class ProductCompetitiveBidsResponse(Model):
     """Competitive bids of a campaign's products."""
 
-    bids: list[CompetitiveBid] | None = None
+    bids: AnswerList[CompetitiveBid] = field(default_factory=list)
     """One entry per product."""
 
     campaign_id: str | None = field(default=None, name="campaignId")
     """The campaign. JSON name: ``campaignId``."""
+
+    def __post_init__(self) -> None:
+        if self.bids is None:
+            self.bids = []
 
 
 class ProductDeleteRequest(RequestModel):
@@ -125,8 +129,12 @@ class ProductListV2Query(RequestModel):
 class ProductListV2Response(Model):
     """A page of a campaign's products."""
 
-    products: list[CampaignProduct] | None = None
+    products: AnswerList[CampaignProduct] = field(default_factory=list)
     """The products."""
+
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
 
 
 class ProductUpdateRequest(RequestModel):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerDict, AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     CarrotsError = (
@@ -50,8 +50,12 @@ class AllSkuPromoActivateResponse(Model):
 class CarrotsDisableResponse(Model):
     """Outcomes keyed by SKU."""
 
-    sku_to_info: dict[str, CarrotsDisableResult] | None = field(default=None, name="skuToInfo")
+    sku_to_info: AnswerDict[CarrotsDisableResult] = field(default_factory=dict, name="skuToInfo")
     """The outcome of each SKU. JSON name: ``skuToInfo``."""
+
+    def __post_init__(self) -> None:
+        if self.sku_to_info is None:
+            self.sku_to_info = {}
 
 
 class CarrotsDisableResult(Model):
@@ -67,8 +71,12 @@ class CarrotsDisableResult(Model):
 class CarrotsEnableResponse(Model):
     """Outcomes keyed by SKU."""
 
-    sku_to_info: dict[str, CarrotsEnableResult] | None = field(default=None, name="skuToInfo")
+    sku_to_info: AnswerDict[CarrotsEnableResult] = field(default_factory=dict, name="skuToInfo")
     """The outcome of each SKU. JSON name: ``skuToInfo``."""
+
+    def __post_init__(self) -> None:
+        if self.sku_to_info is None:
+            self.sku_to_info = {}
 
 
 class CarrotsEnableResult(Model):
@@ -141,8 +149,12 @@ class SearchPromoDeleteBidsV2Request(RequestModel):
 class SearchPromoEnableProductsResponse(Model):
     """Outcomes by product."""
 
-    response: list[SearchPromoProductResult] | None = None
+    response: AnswerList[SearchPromoProductResult] = field(default_factory=list)
     """One entry per product."""
+
+    def __post_init__(self) -> None:
+        if self.response is None:
+            self.response = []
 
 
 class SearchPromoMinBid(Model):
@@ -158,8 +170,12 @@ class SearchPromoMinBid(Model):
 class SearchPromoMinBidsResponse(Model):
     """Fixed bids by product."""
 
-    bids: list[SearchPromoMinBid] | None = None
+    bids: AnswerList[SearchPromoMinBid] = field(default_factory=list)
     """One entry per product."""
+
+    def __post_init__(self) -> None:
+        if self.bids is None:
+            self.bids = []
 
 
 class SearchPromoPreviousBid(Model):
@@ -272,20 +288,28 @@ class SearchPromoProductsV2Request(RequestModel):
 class SearchPromoProductsV2Response(Model):
     """A page of products promoted per order."""
 
-    products: list[SearchPromoProduct] | None = None
+    products: AnswerList[SearchPromoProduct] = field(default_factory=list)
     """The products."""
 
     total: int | None = None
     """How many there are in all."""
 
+    def __post_init__(self) -> None:
+        if self.products is None:
+            self.products = []
+
 
 class SearchPromoRecommendedBidsResponse(Model):
     """Advised bids."""
 
-    recommended_bids: dict[str, str] | None = field(default=None, name="recommendedBids")
+    recommended_bids: AnswerDict[str] = field(default_factory=dict, name="recommendedBids")
     """The advised bid per order of each SKU, in percent of its price, keyed by SKU. JSON name:
     ``recommendedBids``.
     """
+
+    def __post_init__(self) -> None:
+        if self.recommended_bids is None:
+            self.recommended_bids = {}
 
 
 class SearchPromoSetBidsV2Request(RequestModel):
@@ -301,8 +325,12 @@ class SearchPromoSetBidsV2Request(RequestModel):
 class SearchPromoSetBidsV2Response(Model):
     """Outcomes by product."""
 
-    response: list[SearchPromoBidResult] | None = None
+    response: AnswerList[SearchPromoBidResult] = field(default_factory=list)
     """One entry per product."""
+
+    def __post_init__(self) -> None:
+        if self.response is None:
+            self.response = []
 
 
 class SearchPromoSkusRequest(RequestModel):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     StatisticsGroupBy = Literal["NO_GROUP_BY", "DATE", "START_OF_WEEK", "START_OF_MONTH"] | str
@@ -102,7 +102,7 @@ class ReportCampaign(Model):
 class ReportListItem(Model):
     """A report."""
 
-    campaigns: list[ReportCampaign] | None = None
+    campaigns: AnswerList[ReportCampaign] = field(default_factory=list)
     """The campaigns it covers."""
 
     meta: StatisticsStatusResponse | None = None
@@ -110,6 +110,10 @@ class ReportListItem(Model):
 
     name: str | None = None
     """Its name."""
+
+    def __post_init__(self) -> None:
+        if self.campaigns is None:
+            self.campaigns = []
 
 
 class StatisticsAllSkuPromoOrdersGenerateQuery(RequestModel):
@@ -219,11 +223,15 @@ class StatisticsListQuery(RequestModel):
 class StatisticsListResponse(Model):
     """A page of reports."""
 
-    items: list[ReportListItem] | None = None
+    items: AnswerList[ReportListItem] = field(default_factory=list)
     """The reports."""
 
     total: int | None = None
     """How many reports there are in all."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class StatisticsOrdersRequest(RequestModel):
@@ -282,8 +290,12 @@ class StatisticsProductsSkuRequest(RequestModel):
 class StatisticsProductsSkuResponse(Model):
     """Products statistics."""
 
-    rows: list[ProductSkuStatisticsRow] | None = None
+    rows: AnswerList[ProductSkuStatisticsRow] = field(default_factory=list)
     """One row per product and day."""
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = []
 
 
 class StatisticsReportQuery(RequestModel):
@@ -332,7 +344,7 @@ class StatisticsRequestEcho(Model):
     Ozon's schema lacks (its example shows them); added.
     """
 
-    campaigns: list[int] | None = None
+    campaigns: AnswerList[int] = field(default_factory=list)
     """The campaigns."""
 
     from_: datetime | None = field(default=None, name="from")
@@ -357,8 +369,14 @@ class StatisticsRequestEcho(Model):
     campaign_id: int | None = field(default=None, name="campaignId")
     """The campaign of a single-campaign request. JSON name: ``campaignId``."""
 
-    objects: list[str] | None = None
+    objects: AnswerList[str] = field(default_factory=list)
     """The advertised objects the report is limited to."""
+
+    def __post_init__(self) -> None:
+        if self.campaigns is None:
+            self.campaigns = []
+        if self.objects is None:
+            self.objects = []
 
 
 class StatisticsStatusResponse(Model):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta, field
 
-from ozon_async._models import Model, RequestModel
+from ozon_async._models import AnswerList, Model, RequestModel
 
 if TYPE_CHECKING:
     VendorStatisticsRequestEchoType = Literal["TRAFFIC_SOURCES", "ORDERS"] | str
@@ -52,11 +52,15 @@ class VendorStatisticsListResponse(Model):
     Note: Ozon's file gives `items` no type; declared an array.
     """
 
-    items: list[VendorReportListItem] | None = None
+    items: AnswerList[VendorReportListItem] = field(default_factory=list)
     """The reports."""
 
     total: int | None = None
     """How many there are in all."""
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = []
 
 
 class VendorStatisticsRequest(RequestModel):

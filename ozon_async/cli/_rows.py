@@ -1,17 +1,14 @@
-"""The seller's daily jobs on the command line: ``ozon stocks push``, ``ozon prices push``,
-``ozon report postings``; and ``ozon mcp`` (the MCP server's own command line).
+"""Pushing the rows of a CSV file through a batch operation (``ozon stocks push``,
+``ozon prices push``).
 
-``push`` reads a CSV file whose columns are the JSON names of the operation's item model (for
-stocks ``offer_id`` or ``product_id``, ``warehouse_id``, ``stock``; for prices ``offer_id`` or
-``product_id``, ``price`` and optionally ``old_price``, ``min_price``, ``currency_code``, ``vat``
-and the other fields of the model), checks every row with that model before anything is sent
-(every bad row is reported with its line number, exit code 2), then sends them with the
-operation's ``.bulk()``: requests of the operation's maximum, at its rate limit, each item's
-per-item rule kept. The outcome of every item that was not applied (failed, or left for later)
-goes to a CSV report with its line number, Ozon's code and message.
-
-``report postings`` creates a postings report, waits for it (a spinner on a terminal) and
-downloads the file through :meth:`OzonClient.download` (no credentials to the file's host).
+The file's columns are the JSON names of the operation's item model (for stocks ``offer_id`` or
+``product_id``, ``warehouse_id``, ``stock``; for prices ``offer_id`` or ``product_id``,
+``price`` and optionally ``old_price``, ``min_price``, ``currency_code``, ``vat`` and the other
+fields of the model). Every row is checked with that model before anything is sent (every bad
+row is reported with its line number, exit code 2), then they are sent with the operation's
+``.bulk()``: requests of the operation's maximum, at its rate limit, each item's per-item rule
+kept. The outcome of every item that was not applied (failed, or left for later) goes to a CSV
+report with its line number, Ozon's code and message.
 """
 
 from __future__ import annotations
@@ -19,9 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -30,11 +25,12 @@ import msgspec
 
 from ozon_async._client import OPERATIONS
 from ozon_async._codec import field_path
-from ozon_async._exceptions import OzonError, RequestValidationError
+from ozon_async._exceptions import OzonError
 from ozon_async._operation import Operation
-from ozon_async.cli._output import terminal_bytes, terminal_text
+from ozon_async.cli._output import terminal_text
 from ozon_async.cli._progress import wants_progress
 from ozon_async.cli._runner import (
+    CONTEXT,
     EXIT_API,
     EXIT_OK,
     EXIT_USAGE,
@@ -48,12 +44,16 @@ if TYPE_CHECKING:
     from ozon_async._bulk import BulkResult
     from ozon_async._client import OzonClient
 
-__all__ = ["mcp", "prices", "report", "stocks"]
+__all__ = [
+    "ItemsProgress",
+    "RowError",
+    "Rows",
+    "plural",
+    "push_command",
+    "read_items",
+    "write_report",
+]
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-STOCKS = "POST /v2/products/stocks"
-PRICES = "POST /v1/product/import/prices"
-POSTINGS_REPORT = "POST /v1/report/postings/create"
 #: The columns of a push report before the input's own columns.
 REPORT_COLUMNS = ("line", "status", "code", "message", "retry_after")
 #: At most this many bad rows are listed (the count says how many there are in all).
@@ -165,7 +165,8 @@ def read_items(op: Operation, stream: IO[str], name: str) -> Rows:
         listed = problems[:MAX_LISTED]
         more = len(problems) - len(listed)
         tail = f"\n  ... and {more} more" if more else ""
-        raise RowError(f"{name}: {len(problems)} invalid row(s):\n  " + "\n  ".join(listed) + tail)
+        invalid = plural(len(problems), "invalid row")
+        raise RowError(f"{name}: {invalid}:\n  " + "\n  ".join(listed) + tail)
     return Rows(columns, lines, raw, items)
 
 
@@ -251,7 +252,8 @@ def write_report(result: BulkResult[Any, Any], rows: Rows, stream: IO[str]) -> i
     return written
 
 
-def _count(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """``n`` and ``noun``, in the plural unless ``n`` is 1 (``3 requests``)."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
@@ -290,6 +292,8 @@ async def _push(
     if report is not None:
         with report.open("w", encoding="utf-8", newline="") as f:
             listed = write_report(result, rows, f)
+    elif all(outcome.ok for outcome in result):
+        listed = 0  # nothing to list: stdout stays empty (no header alone)
     else:
         try:
             with terminal_text(sys.stdout) as stdout:  # Ozon's messages: escaped on a terminal
@@ -306,17 +310,66 @@ async def _push(
         parts.append(f"{len(later):,} to send again (the first in {soonest:.0f} s)")
     where = f"; {listed:,} listed in {report}" if report is not None else ""
     session.say(
-        f"ozon: {label}: {_count(len(result), 'item')} in {_count(result.requests, 'request')}: "
+        f"ozon: {label}: {plural(len(result), 'item')} in {plural(result.requests, 'request')}: "
         f"{', '.join(parts)} in {result.elapsed:.1f} s{where}"
     )
     return EXIT_API if result.failed else EXIT_OK
 
 
-def _push_command(key: str, label: str, columns_help: str) -> click.Command:
+def _push_file(
+    op: Operation,
+    label: str,
+    file: str,
+    report: Path | None,
+    max_wait: float | None,
+    progress: bool | None,
+    dry_run: bool,
+    conn: Connection,
+) -> None:
+    """``ozon <group> push FILE``: check every row, then send them (or say what would be)."""
+    session = Session.open(conn)
+    try:
+        stream, name = _open_input(file)
+        with stream:
+            rows = read_items(op, stream, name)
+    except RowError as exc:
+        session.fail(EXIT_USAGE, f"ozon: {exc}\n  nothing was sent")
+    except UnicodeDecodeError as exc:
+        session.fail(EXIT_USAGE, f"ozon: {file}: not UTF-8 text ({exc})\n  nothing was sent")
+    if not rows.items:
+        session.fail(EXIT_USAGE, f"ozon: {name}: no rows to send")
+    if dry_run:
+        assert op.batch is not None
+        requests = -(-len(rows.items) // op.batch.max_items)
+        session.say(
+            f"ozon: dry run: {len(rows.items):,} valid rows of {name}, at least "
+            f"{plural(requests, 'request')} to {op.key}; nothing was sent"
+        )
+        session.exit(EXIT_OK)
+    client = session.client()
+    wait: bool | float = True if max_wait is None else max_wait
+
+    async def work() -> int:
+        async with client:
+            return await _push(
+                session,
+                client,
+                op,
+                rows,
+                wait=wait,
+                report=report,
+                progress=wants_progress(progress),
+                label=label,
+            )
+
+    session.exit(run_async(work))
+
+
+def push_command(key: str, label: str, columns_help: str) -> click.Command:
     op = OPERATIONS[key]
     assert op.batch is not None and op.item_rate_limit is not None
     rule = op.item_rate_limit
-    per = f"{rule.requests} update(s) of one item per {rule.period:g} s"
+    per = f"{plural(rule.requests, 'update')} of one item per {rule.period:g} s"
 
     @click.command(
         "push",
@@ -366,304 +419,6 @@ def _push_command(key: str, label: str, columns_help: str) -> click.Command:
         dry_run: bool,
         conn: Connection,
     ) -> None:
-        session = Session.open(conn)
-        try:
-            stream, name = _open_input(file)
-            with stream:
-                rows = read_items(op, stream, name)
-        except RowError as exc:
-            session.fail(EXIT_USAGE, f"ozon: {exc}\n  nothing was sent")
-        except UnicodeDecodeError as exc:
-            session.fail(EXIT_USAGE, f"ozon: {file}: not UTF-8 text ({exc})\n  nothing was sent")
-        if not rows.items:
-            session.fail(EXIT_USAGE, f"ozon: {name}: no rows to send")
-        if dry_run:
-            assert op.batch is not None
-            requests = -(-len(rows.items) // op.batch.max_items)
-            session.say(
-                f"ozon: dry run: {len(rows.items):,} valid rows of {name}, at least "
-                f"{requests:,} request(s) to {op.key}; nothing was sent"
-            )
-            session.exit(EXIT_OK)
-        client = session.client()
-        wait: bool | float = True if max_wait is None else max_wait
-
-        async def work() -> int:
-            async with client:
-                return await _push(
-                    session,
-                    client,
-                    op,
-                    rows,
-                    wait=wait,
-                    report=report,
-                    progress=wants_progress(progress),
-                    label=label,
-                )
-
-        session.exit(run_async(work))
+        _push_file(op, label, file, report, max_wait, progress, dry_run, conn)
 
     return push
-
-
-@click.group(context_settings=CONTEXT)
-def stocks() -> None:
-    """Stocks at your warehouses (FBS, rFBS)."""
-
-
-stocks.add_command(
-    _push_command(
-        STOCKS,
-        "stocks push",
-        "offer_id,warehouse_id,stock      (or product_id instead of offer_id)\n"
-        "        ART-1,22254230,10",
-    )
-)
-
-
-@click.group(context_settings=CONTEXT)
-def prices() -> None:
-    """Product prices."""
-
-
-prices.add_command(
-    _push_command(
-        PRICES,
-        "prices push",
-        "offer_id,price,old_price,min_price   (or product_id; other columns: currency_code,\n"
-        "        vat, auto_action_enabled, ... as in the model)\n"
-        "        ART-1,1490.00,1990.00,1290.00",
-    )
-)
-
-
-# ---------------------------------------------------------------------- report postings
-def _moment(value: str, option: str, *, end_of_day: bool) -> datetime:
-    """A date (``2026-01-31``: the start of that day in UTC, or its end for ``--to``) or an
-    ISO 8601 time (``2026-01-31T12:00:00+03:00``; without an offset: UTC)."""
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            at = time(23, 59, 59) if end_of_day else time(0, 0)
-            return datetime.combine(day, at, timezone.utc)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date (2026-01-31) or an ISO 8601 time", param_hint=option
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
-@click.group(context_settings=CONTEXT)
-def report() -> None:
-    """Reports: created, waited for and downloaded."""
-
-
-@report.command(context_settings=CONTEXT)
-@click.option("--since", required=True, metavar="DATE", help="From this date or time (UTC).")
-@click.option(
-    "--to", "until", required=True, metavar="DATE", help="Up to this date (inclusive) or time."
-)
-@click.option(
-    "-o",
-    "--out",
-    required=True,
-    metavar="FILE",
-    help="Where to write the report (CSV as Ozon makes it: ';'-separated, UTF-8); - for stdout.",
-)
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    metavar="ALIAS",
-    help="Only postings in this status (repeatable), e.g. delivered.",
-)
-@click.option(
-    "--schema",
-    "delivery_schema",
-    metavar="SCHEMA",
-    help="Only this delivery schema (fbs, fbo, crossborder, ...).",
-)
-@click.option("--language", metavar="LANG", help="Language of the report (DEFAULT, RU, EN...).")
-@click.option(
-    "--max-wait",
-    "max_wait",
-    type=click.FloatRange(min=0, min_open=True),
-    default=1800.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for Ozon to make the report.",
-)
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    metavar="SECONDS",
-    help="First pause between status checks (default: 5, as Ozon suggests); it grows by half "
-    "after each check.",
-)
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="A spinner on stderr while waiting (default: when stderr is a terminal).",
-)
-@connection_options
-def postings(
-    since: str,
-    until: str,
-    out: str,
-    statuses: Sequence[str],
-    delivery_schema: str | None,
-    language: str | None,
-    max_wait: float,
-    interval: float | None,
-    progress: bool | None,
-    conn: Connection,
-) -> None:
-    """Create a postings report for a period, wait until Ozon has made it, and download it.
-
-    \b
-    ozon report postings --since 2026-01-01 --to 2026-01-31 --out postings.csv
-    ozon report postings --since 2026-01-01T00:00:00+03:00 --to 2026-01-08 --status delivered -o -
-    """
-    start = _moment(since, "--since", end_of_day=False)
-    end = _moment(until, "--to", end_of_day=True)
-    if end < start:
-        raise click.BadParameter("must not be before --since", param_hint="--to")
-    session = Session.open(conn)
-    op = OPERATIONS[POSTINGS_REPORT]
-    flt: dict[str, Any] = {"processed_at_from": start, "processed_at_to": end}
-    if statuses:
-        flt["status_alias"] = list(statuses)
-    if delivery_schema:
-        flt["delivery_schema"] = [delivery_schema]
-    body: dict[str, Any] = {"filter": flt}
-    if language:
-        body["language"] = language
-    from ozon_async.cli._call import prepare_body
-
-    try:
-        prepare_body(op, body)  # the typed call's checks, before a client exists
-    except RequestValidationError as exc:
-        session.exit(session.report(exc))
-    client = session.client()
-    spinner = wants_progress(progress)
-
-    async def work() -> int:
-        async with client:
-            return await _report_postings(session, client, body, out, max_wait, interval, spinner)
-
-    session.exit(run_async(work))
-
-
-async def _report_postings(
-    session: Session,
-    client: OzonClient,
-    body: dict[str, Any],
-    out: str,
-    timeout: float,
-    interval: float | None,
-    spinner: bool,
-) -> int:
-    from rich.markup import escape
-
-    from ozon_async._tasks import TaskError, TaskTimeoutError
-    from ozon_async._terminal import escape_controls
-
-    method = client.report.postings_create_v1
-    with _Spinner("creating the postings report", enabled=spinner) as status:
-
-        def checked(answer: Any) -> None:
-            state = getattr(getattr(answer, "result", None), "status", None) or "?"
-            shown = escape(escape_controls(str(state)))  # Ozon's text, shown by Rich
-            status.update(f"waiting for the postings report: {shown}")
-
-        try:
-            wait = method.waiting(timeout=timeout, interval=interval, on_check=checked)
-            result = await wait(**body)
-        except TaskTimeoutError as exc:
-            session.say(
-                f"ozon: the report {exc.task_id} was not ready after {timeout:g} s; ask later "
-                f"with: ozon call report.info_v1 code={exc.task_id}"
-            )
-            return EXIT_API
-        except OzonError as exc:
-            return session.report(exc)
-        if not result.ok:
-            session.say(
-                f"ozon: the report {result.task_id} ended {result.state}"
-                + (f": {result.error}" if result.error else "")
-            )
-            return EXIT_API
-        status.update(f"downloading the report {result.task_id}")
-        try:
-            if out == "-":
-                data = await result.download()
-                size = len(data)
-            else:
-                path = await result.download(Path(out))
-                size = path.stat().st_size
-        except (OzonError, TaskError) as exc:
-            return session.report(exc)
-    if out == "-":
-        try:
-            stdout = terminal_bytes(sys.stdout.buffer)  # the file's text, escaped on a terminal
-            stdout.write(data)
-            stdout.flush()
-            if stdout is not sys.stdout.buffer:
-                stdout.close()
-        except BrokenPipeError:
-            from ozon_async.cli._call import silence_stdout
-
-            silence_stdout()
-    where = "stdout" if out == "-" else out
-    session.say(
-        f"ozon: report {result.task_id}: ready after {result.checks} checks "
-        f"({result.elapsed:.0f} s); {size:,} bytes written to {where}"
-    )
-    return EXIT_OK
-
-
-class _Spinner:
-    """A Rich spinner with a status line on stderr (a terminal only)."""
-
-    def __init__(self, text: str, *, enabled: bool) -> None:
-        self.text = text
-        self.enabled = enabled
-        self._status: Any = None
-
-    def __enter__(self) -> _Spinner:
-        if self.enabled:
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status(self.text)
-            self._status.start()
-        return self
-
-    def update(self, text: str) -> None:
-        self.text = text
-        if self._status is not None:
-            self._status.update(text)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
-
-
-# ---------------------------------------------------------------------- mcp
-@click.command(
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_extra_args": True,
-        "help_option_names": [],
-        "max_content_width": 100,
-    },
-    add_help_option=False,
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def mcp(args: tuple[str, ...]) -> None:
-    """The MCP server for AI assistants (ozon mcp --help shows its options)."""
-    from ozon_async.mcp import main
-
-    raise click.exceptions.Exit(main(list(args), prog="ozon mcp"))
