@@ -32,8 +32,6 @@ from codegen.targets import SELLER, TARGETS, Target, target_for
 ROOT = Path(__file__).resolve().parent.parent
 #: Directories the generator owns completely for the Seller spec. Nothing else is ever written.
 GENERATED_DIRS = SELLER.dirs
-#: The same for every target.
-ALL_GENERATED_DIRS = tuple(d for t in TARGETS for d in t.dirs)
 #: Generated single files: in directories of hand-written code (the push events, next to their
 #: runtime), and the API reference's index (api.md).
 GENERATED_FILES = tuple(f for t in TARGETS for f in t.outputs)

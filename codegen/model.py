@@ -88,7 +88,6 @@ class Pagination:
     page_count: list[str] | None
     first_page: int | None
     item_type: str | None
-    item_module: str | None
 
 
 @dataclass
@@ -288,30 +287,7 @@ class Builder:
                 by_group.setdefault(group, set()).update(rq | rs)
         self.request_side = self._closure(req_roots)
         self.response_side = self._closure(resp_roots)
-        # module of each schema: its group's module when one group uses it, else "common"
-        users: dict[str, set[str]] = {}
-        for group, roots in by_group.items():
-            for n in self._closure(roots):
-                users.setdefault(n, set()).add(group)
-        self.module_of: dict[str, str] = {}
-        for n in self.schemas:
-            gs = users.get(n, set())
-            if len(gs) == 1:
-                g = next(iter(gs))
-                self.module_of[n] = g
-            else:
-                self.module_of[n] = "common"
-        # a schema in "common" must only depend on "common": pull dependencies up
-        changed = True
-        while changed:
-            changed = False
-            for n, m in list(self.module_of.items()):
-                if m != "common":
-                    continue
-                for dep in self._refs(self.schemas[n]):
-                    if self.module_of[dep] != "common":
-                        self.module_of[dep] = "common"
-                        changed = True
+        self.module_of = self._modules_of(by_group)
         push_only = push_schemas(self.spec)
         for n in sorted(self.schemas):
             if n not in push_only:  # rendered into ozon_async/push/_events.py (build_push)
@@ -351,6 +327,29 @@ class Builder:
             limits=self._limits(),
             push=build_push(self.spec),
         )
+
+    def _modules_of(self, by_group: dict[str, set[str]]) -> dict[str, str]:
+        """The module of each schema: its group's module when one group uses it, else
+        ``common``; a schema in ``common`` depends only on ``common`` (dependencies move up)."""
+        users: dict[str, set[str]] = {}
+        for group, roots in by_group.items():
+            for n in self._closure(roots):
+                users.setdefault(n, set()).add(group)
+        module_of: dict[str, str] = {}
+        for n in self.schemas:
+            gs = users.get(n, set())
+            module_of[n] = next(iter(gs)) if len(gs) == 1 else "common"
+        changed = True
+        while changed:
+            changed = False
+            for n, m in list(module_of.items()):
+                if m != "common":
+                    continue
+                for dep in self._refs(self.schemas[n]):
+                    if module_of[dep] != "common":
+                        module_of[dep] = "common"
+                        changed = True
+        return module_of
 
     def _limits(self) -> dict[str, Any] | None:
         """``x-ozon-daily-budget`` and ``x-ozon-export-rules`` of the spec's root."""
@@ -438,101 +437,17 @@ class Builder:
     ) -> TypeInfo:
         """Map a schema node to a Python annotation."""
         if "$ref" in node:
-            n = _ref_name(node["$ref"])
-            target = self.schemas[n]
-            if constrain and target.get("enum") and n in self.response_side:
-                # an enum shared with answers is open there; a request gets the closed list
-                lit = ", ".join(repr(v) for v in target["enum"] if v is not None)
-                return TypeInfo(f"Literal[{lit}]", needs={"Literal"})
-            return TypeInfo(n, refs={n}, param=self._param_of(n))
+            return self._ref_type(node, constrain)
         if "anyOf" in node:
-            alts = [a for a in node["anyOf"] if a.get("type") != "null"]
-            nullable = len(alts) != len(node["anyOf"])
-            infos = [self._type(a, module, ctx, constrain) for a in alts]
-            ann = " | ".join(i.annotation for i in infos)
-            t = TypeInfo(ann, nullable=nullable)
-            for i in infos:
-                t.refs |= i.refs
-                t.needs |= i.needs
-            t.param = " | ".join(i.param or i.annotation for i in infos)
-            return t
+            return self._any_of_type(node, module, ctx, constrain)
         ty = node.get("type")
         types = list(ty) if isinstance(ty, list) else ([ty] if ty else [])
         nullable = "null" in types
         types = [x for x in types if x != "null"]
-        fmt = node.get("format")
-        kinds = set(types)
-        t: TypeInfo
-        if node.get("x-ozon-empty-as-null") and not constrain:
-            if kinds != {"integer", "string"}:
-                raise ValueError(f"{ctx}: x-ozon-empty-as-null is for [integer, string] values")
-            t = TypeInfo("EmptyAsNullInt", needs={"EmptyAsNullInt"})
-            t.param = "int"
-        elif kinds == {"integer", "string"} or (kinds == {"string"} and fmt in ("int64", "uint64")):
-            t = TypeInfo("int")
-        elif kinds == {"number", "string"}:
-            # [number, string]: a number Ozon sometimes sends as a decimal string (decoded as a
-            # float); [string, number]: a string Ozon sometimes sends as a number (kept as sent)
-            t = TypeInfo("float" if types[0] == "number" else "str | float")
-        elif kinds == {"boolean", "string"}:
-            t = TypeInfo("bool")
-        elif kinds == {"string", "array"} and types[0] == "array":
-            # a list that Ozon sometimes sends as a single string
-            item = self._type(node.get("items") or {}, module, ctx + "Item", constrain)
-            t = TypeInfo(
-                f"list[{item.annotation}] | str", refs=set(item.refs), needs=set(item.needs)
-            )
-        elif kinds == {"string", "array"}:
-            # a string that Ozon sends as [] when empty
-            t = TypeInfo("str | list[Any]", needs={"Any"})
-        elif len(kinds) > 1:
-            raise ValueError(f"{ctx}: unsupported type combination {types}")
-        elif "array" in kinds:
-            item = self._type(node.get("items") or {}, module, ctx + "Item", constrain)
-            inner = item.annotation
-            t = TypeInfo(f"list[{inner}]", refs=set(item.refs), needs=set(item.needs))
-            t.param = f"Sequence[{item.param or inner}]"
-            t.needs.add("Sequence")
-        elif "object" in kinds:
-            ap = node.get("additionalProperties")
-            if isinstance(ap, dict) and ap:
-                v = self._type(ap, module, ctx + "Value", constrain)
-                t = TypeInfo(f"dict[str, {v.annotation}]", refs=set(v.refs), needs=set(v.needs))
-                t.param = f"Mapping[str, {v.param or v.annotation}]"
-                t.needs.add("Mapping")
-            else:
-                t = TypeInfo("dict[str, Any]", needs={"Any"})
-                t.param = "Mapping[str, Any]"
-                t.needs.add("Mapping")
-        elif "string" in kinds:
-            if node.get("enum"):
-                t = self._enum_alias(node, module, ctx, closed=constrain)
-            elif node.get("x-ozon-known-values") and not constrain:
-                t = self._known_values_alias(node, module, ctx)
-            elif fmt == "date-time":
-                t = TypeInfo("datetime", needs={"datetime"})
-                t.param = "datetime | str"
-            elif fmt == "date":
-                t = TypeInfo("date", needs={"date"})
-                t.param = "date | str"
-            elif fmt == "binary":
-                t = TypeInfo("bytes")
-            else:
-                t = TypeInfo("str")
-        elif "integer" in kinds and node.get("enum") and constrain:
-            # a request accepts only the listed codes; an answer any integer
-            lit = ", ".join(repr(v) for v in node["enum"] if v is not None)
-            t = TypeInfo(f"Literal[{lit}]", needs={"Literal"})
-        elif "integer" in kinds:
-            t = TypeInfo("int")
-        elif "number" in kinds:
-            t = TypeInfo("float")
-        elif "boolean" in kinds:
-            t = TypeInfo("bool")
-        elif not kinds:
-            t = TypeInfo("Any", needs={"Any"})
+        if len(set(types)) > 1 or (node.get("x-ozon-empty-as-null") and not constrain):
+            t = self._mixed_type(node, types, module, ctx, constrain)
         else:
-            raise ValueError(f"{ctx}: unsupported type {types}")
+            t = self._plain_type(node, set(types), module, ctx, constrain)
         if not t.param:
             t.param = t.annotation
         meta = _constraints(node, t.annotation) if constrain else {}
@@ -543,6 +458,104 @@ class Builder:
             t.needs |= {"Annotated", "Meta"}
         t.nullable = nullable
         return t
+
+    def _ref_type(self, node: dict[str, Any], constrain: bool) -> TypeInfo:
+        n = _ref_name(node["$ref"])
+        target = self.schemas[n]
+        if constrain and target.get("enum") and n in self.response_side:
+            # an enum shared with answers is open there; a request gets the closed list
+            lit = ", ".join(repr(v) for v in target["enum"] if v is not None)
+            return TypeInfo(f"Literal[{lit}]", needs={"Literal"})
+        return TypeInfo(n, refs={n}, param=self._param_of(n))
+
+    def _any_of_type(
+        self, node: dict[str, Any], module: str, ctx: str, constrain: bool
+    ) -> TypeInfo:
+        alts = [a for a in node["anyOf"] if a.get("type") != "null"]
+        nullable = len(alts) != len(node["anyOf"])
+        infos = [self._type(a, module, ctx, constrain) for a in alts]
+        ann = " | ".join(i.annotation for i in infos)
+        t = TypeInfo(ann, nullable=nullable)
+        for i in infos:
+            t.refs |= i.refs
+            t.needs |= i.needs
+        t.param = " | ".join(i.param or i.annotation for i in infos)
+        return t
+
+    def _mixed_type(
+        self, node: dict[str, Any], types: list[str], module: str, ctx: str, constrain: bool
+    ) -> TypeInfo:
+        """A value Ozon sends in more than one JSON type (``[integer, string]``...)."""
+        kinds = set(types)
+        if node.get("x-ozon-empty-as-null") and not constrain:
+            if kinds != {"integer", "string"}:
+                raise ValueError(f"{ctx}: x-ozon-empty-as-null is for [integer, string] values")
+            return TypeInfo("EmptyAsNullInt", needs={"EmptyAsNullInt"}, param="int")
+        if kinds == {"integer", "string"}:
+            return TypeInfo("int")
+        if kinds == {"number", "string"}:
+            # [number, string]: a number Ozon sometimes sends as a decimal string (decoded as a
+            # float); [string, number]: a string Ozon sometimes sends as a number (kept as sent)
+            return TypeInfo("float" if types[0] == "number" else "str | float")
+        if kinds == {"boolean", "string"}:
+            return TypeInfo("bool")
+        if kinds == {"string", "array"} and types[0] == "array":
+            # a list that Ozon sometimes sends as a single string
+            item = self._type(node.get("items") or {}, module, ctx + "Item", constrain)
+            return TypeInfo(
+                f"list[{item.annotation}] | str", refs=set(item.refs), needs=set(item.needs)
+            )
+        if kinds == {"string", "array"}:
+            # a string that Ozon sends as [] when empty
+            return TypeInfo("str | list[Any]", needs={"Any"})
+        raise ValueError(f"{ctx}: unsupported type combination {types}")
+
+    def _plain_type(
+        self, node: dict[str, Any], kinds: set[str], module: str, ctx: str, constrain: bool
+    ) -> TypeInfo:
+        """A value of one JSON type (or of any, without ``type``)."""
+        fmt = node.get("format")
+        if "array" in kinds:
+            item = self._type(node.get("items") or {}, module, ctx + "Item", constrain)
+            inner = item.annotation
+            t = TypeInfo(f"list[{inner}]", refs=set(item.refs), needs=set(item.needs))
+            t.param = f"Sequence[{item.param or inner}]"
+            t.needs.add("Sequence")
+            return t
+        if "object" in kinds:
+            ap = node.get("additionalProperties")
+            if isinstance(ap, dict) and ap:
+                v = self._type(ap, module, ctx + "Value", constrain)
+                t = TypeInfo(f"dict[str, {v.annotation}]", refs=set(v.refs), needs=set(v.needs))
+                t.param = f"Mapping[str, {v.param or v.annotation}]"
+            else:
+                t = TypeInfo("dict[str, Any]", needs={"Any"})
+                t.param = "Mapping[str, Any]"
+            t.needs.add("Mapping")
+            return t
+        if "string" in kinds:
+            if fmt in ("int64", "uint64"):
+                return TypeInfo("int")
+            if node.get("enum"):
+                return self._enum_alias(node, module, ctx, closed=constrain)
+            if node.get("x-ozon-known-values") and not constrain:
+                return self._known_values_alias(node, module, ctx)
+            if fmt == "date-time":
+                return TypeInfo("datetime", needs={"datetime"}, param="datetime | str")
+            if fmt == "date":
+                return TypeInfo("date", needs={"date"}, param="date | str")
+            return TypeInfo("bytes" if fmt == "binary" else "str")
+        if "integer" in kinds and node.get("enum") and constrain:
+            # a request accepts only the listed codes; an answer any integer
+            lit = ", ".join(repr(v) for v in node["enum"] if v is not None)
+            return TypeInfo(f"Literal[{lit}]", needs={"Literal"})
+        simple = {"integer": "int", "number": "float", "boolean": "bool"}
+        for kind, annotation in simple.items():
+            if kind in kinds:
+                return TypeInfo(annotation)
+        if not kinds:
+            return TypeInfo("Any", needs={"Any"})
+        raise ValueError(f"{ctx}: unsupported type {sorted(kinds)}")
 
     def _param_of(self, name: str) -> str:
         s = self.schemas[name]
@@ -590,61 +603,10 @@ class Builder:
     ) -> OperationModel:
         group = op["tags"][0]
         group_py, name = naming.python_names(path, op)
-        params: list[Param] = []
-        req_type = req_mod = None
-        rb = op.get("requestBody")
-        path_params: list[str] = []
-        query: list[dict[str, Any]] = []
-        for prm in op.get("parameters") or []:
-            if prm.get("in") == "query":
-                query.append(prm)
-                continue
-            if prm.get("in") != "path":
-                raise ValueError(f"{path}: only path and query parameters are supported")
-            t = self._type(prm.get("schema") or {}, "common", "", constrain=True)
-            py = naming.field_name(prm["name"])
-            params.append(Param(py, prm["name"], t.param, True, prm.get("description", "")))
-            path_params.append(prm["name"])
-        req_ctype = "application/json"
-        if query:
-            if rb:
-                raise ValueError(f"{path}: query parameters beside a request body")
-            req_type, req_mod = self._query_struct(op, group_py, query, path)
-            for f in self.structs[req_type].fields:
-                if f.name in OPTION_PARAMS or f.name == "self" or f.wire in path_params:
-                    raise ValueError(f"{path}: query parameter {f.wire!r} collides")
-                params.append(
-                    Param(
-                        f.name, f.wire, f.type.param or f.type.annotation, f.required, f.description
-                    )
-                )
-        if rb:
-            ((req_ctype, media),) = rb["content"].items()
-            if req_ctype not in ("application/json", "multipart/form-data"):
-                raise ValueError(f"{path}: unsupported request content type {req_ctype}")
-            req_type = _ref_name(media["schema"]["$ref"])
-            req_mod = self.module_of[req_type]
-            s = self.structs[req_type]
-            for f in s.fields:
-                if f.name in OPTION_PARAMS or f.name == "self" or f.wire in path_params:
-                    raise ValueError(f"{path}: body field {f.wire!r} collides with a method option")
-                ann = f.type.param or f.type.annotation
-                if req_ctype == "multipart/form-data":
-                    # a file may be plain bytes or an UploadFile (name and content type)
-                    ann = ann.replace("bytes", "bytes | UploadFile")
-                params.append(Param(f.name, f.wire, ann, f.required, f.description))
-        r200 = op["responses"]["200"]
-        content = r200["content"]
-        if len(content) == 1:
-            ((ctype, media200),) = content.items()
-        elif "application/json" in content:
-            raise ValueError(f"{path}: a JSON answer must be the only content type")
-        else:  # several file types (a CSV, or a ZIP of CSVs): the first is the usual one
-            ctype, media200 = next(iter(content.items()))
-        resp_type = resp_mod = None
-        if ctype == "application/json":
-            resp_type = _ref_name(media200["schema"]["$ref"])
-            resp_mod = self.module_of[resp_type]
+        params, path_params, query, req_type, req_mod, req_ctype = self._request_of(
+            op, group_py, path
+        )
+        r200, ctype, resp_type, resp_mod = self._answer_of(op, path)
         pag = None
         if op.get("x-ozon-pagination"):
             pag = self._pagination(op["x-ozon-pagination"], resp_type, path)
@@ -703,6 +665,74 @@ class Builder:
             budget_exempt=bool(op.get("x-ozon-budget-exempt")),
             export=self._export(op.get("x-ozon-export"), req_type, path),
         )
+
+    def _request_of(
+        self, op: dict[str, Any], group_py: str, path: str
+    ) -> tuple[list[Param], list[str], list[dict[str, Any]], str | None, str | None, str]:
+        """The method's parameters, path parameters, query parameters, request model (and its
+        module) and request content type."""
+        params: list[Param] = []
+        req_type = req_mod = None
+        rb = op.get("requestBody")
+        path_params: list[str] = []
+        query: list[dict[str, Any]] = []
+        for prm in op.get("parameters") or []:
+            if prm.get("in") == "query":
+                query.append(prm)
+                continue
+            if prm.get("in") != "path":
+                raise ValueError(f"{path}: only path and query parameters are supported")
+            t = self._type(prm.get("schema") or {}, "common", "", constrain=True)
+            py = naming.field_name(prm["name"])
+            params.append(Param(py, prm["name"], t.param, True, prm.get("description", "")))
+            path_params.append(prm["name"])
+        req_ctype = "application/json"
+        if query:
+            if rb:
+                raise ValueError(f"{path}: query parameters beside a request body")
+            req_type, req_mod = self._query_struct(op, group_py, query, path)
+            for f in self.structs[req_type].fields:
+                if f.name in OPTION_PARAMS or f.name == "self" or f.wire in path_params:
+                    raise ValueError(f"{path}: query parameter {f.wire!r} collides")
+                params.append(
+                    Param(
+                        f.name, f.wire, f.type.param or f.type.annotation, f.required, f.description
+                    )
+                )
+        if rb:
+            ((req_ctype, media),) = rb["content"].items()
+            if req_ctype not in ("application/json", "multipart/form-data"):
+                raise ValueError(f"{path}: unsupported request content type {req_ctype}")
+            req_type = _ref_name(media["schema"]["$ref"])
+            req_mod = self.module_of[req_type]
+            s = self.structs[req_type]
+            for f in s.fields:
+                if f.name in OPTION_PARAMS or f.name == "self" or f.wire in path_params:
+                    raise ValueError(f"{path}: body field {f.wire!r} collides with a method option")
+                ann = f.type.param or f.type.annotation
+                if req_ctype == "multipart/form-data":
+                    # a file may be plain bytes or an UploadFile (name and content type)
+                    ann = ann.replace("bytes", "bytes | UploadFile")
+                params.append(Param(f.name, f.wire, ann, f.required, f.description))
+        return params, path_params, query, req_type, req_mod, req_ctype
+
+    def _answer_of(
+        self, op: dict[str, Any], path: str
+    ) -> tuple[dict[str, Any], str, str | None, str | None]:
+        """The 200 answer, its content type and its response model (and module)."""
+        r200 = op["responses"]["200"]
+        content = r200["content"]
+        if len(content) == 1:
+            ((ctype, media200),) = content.items()
+        elif "application/json" in content:
+            raise ValueError(f"{path}: a JSON answer must be the only content type")
+        else:  # several file types (a CSV, or a ZIP of CSVs): the first is the usual one
+            ctype, media200 = next(iter(content.items()))
+        resp_type = resp_mod = None
+        if ctype == "application/json":
+            resp_type = _ref_name(media200["schema"]["$ref"])
+            resp_mod = self.module_of[resp_type]
+        return r200, ctype, resp_type, resp_mod
 
     def _query_struct(
         self, op: dict[str, Any], group_py: str, query: list[dict[str, Any]], path: str
@@ -959,28 +989,18 @@ class Builder:
             node = prop
         return names, node
 
-    def _deref(self, node: Any) -> Any:
-        while True:
-            if "$ref" in node:
-                node = self.schemas[_ref_name(node["$ref"])]
-            elif "anyOf" in node:
-                node = next(a for a in node["anyOf"] if a.get("type") != "null")
-            else:
-                return node
-
     def _pagination(self, p: dict[str, Any], resp: str | None, path: str) -> Pagination:
         if resp is None:
             raise ValueError(f"{path}: pagination needs a JSON response")
         items, items_node = self._attr_path(resp, p["items"])
         items_node = self._node(items_node)
-        item_type = item_mod = None
+        item_type = None
         if items_node.get("type") == "array" or (
             isinstance(items_node.get("type"), list) and "array" in items_node["type"]
         ):
             it = items_node.get("items") or {}
             if "$ref" in it:
                 item_type = _ref_name(it["$ref"])
-                item_mod = self.module_of[item_type]
         else:
             raise ValueError(f"{path}: pagination items {p['items']!r} is not an array")
 
@@ -1001,7 +1021,6 @@ class Builder:
             page_count=opt("page_count"),
             first_page=p.get("first_page"),
             item_type=item_type,
-            item_module=item_mod,
         )
 
 

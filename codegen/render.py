@@ -152,6 +152,24 @@ def op_doc(op: OperationModel) -> str:
     # English only: the Chinese and Russian titles are data for search (the catalogue,
     # ``Operation.title_ru``), not IDE tooltips
     parts.append(f"``{op.method} {op.path}``.")
+    parts.extend(_lifecycle_doc(op))
+    parts.append(" ".join(_behaviour_notes(op)))
+    if op.params:
+        parts.append(_args_doc(op))
+    opts = (
+        "Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``, "
+        "``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow "
+        "resending this call after an ambiguous failure)."
+    )
+    parts.append(opts)
+    ret = op.response_description.strip() or "The response."
+    parts.append("Returns:\n    " + ret)
+    return "\n\n".join(parts)
+
+
+def _lifecycle_doc(op: OperationModel) -> list[str]:
+    """The paragraphs on a deprecated or removed operation."""
+    parts: list[str] = []
     if op.deprecated:
         off = f" Ozon switches it off on {op.sunset}." if op.sunset else ""
         if op.replaced_by:
@@ -175,6 +193,11 @@ def op_doc(op: OperationModel) -> str:
             "callable, but Ozon may refuse it at any time; calling it emits "
             "``DeprecationWarning``."
         )
+    return parts
+
+
+def _behaviour_notes(op: OperationModel) -> list[str]:
+    """One sentence per behaviour: retries, limits, pages, bulk, tasks, exports."""
     notes = []
     notes.append(
         "Only reads: retried after timeouts and server errors."
@@ -223,27 +246,20 @@ def op_doc(op: OperationModel) -> str:
         )
     if op.budget_exempt:
         notes.append("Not counted against the daily request budget.")
-    parts.append(" ".join(notes))
-    if op.params:
-        args = ["Args:"]
-        for p in op.params:
-            desc = (p.description or p.wire).strip().replace("\n", " ")
-            if p.name != p.wire:
-                desc += f" JSON name: ``{p.wire}``."
-            if p.required:
-                desc += " Required."
-            wrapped = textwrap.wrap(f"{p.name}: {desc}", WIDTH - 12, subsequent_indent="    ")
-            args.extend("    " + w for w in wrapped)
-        parts.append("\n".join(args))
-    opts = (
-        "Per-call options: ``timeout`` (seconds), ``max_retries``, ``extra_headers``, "
-        "``extra_body`` (fields merged into the JSON body as they are), ``idempotent`` (allow "
-        "resending this call after an ambiguous failure)."
-    )
-    parts.append(opts)
-    ret = op.response_description.strip() or "The response."
-    parts.append("Returns:\n    " + ret)
-    return "\n\n".join(parts)
+    return notes
+
+
+def _args_doc(op: OperationModel) -> str:
+    args = ["Args:"]
+    for p in op.params:
+        desc = (p.description or p.wire).strip().replace("\n", " ")
+        if p.name != p.wire:
+            desc += f" JSON name: ``{p.wire}``."
+        if p.required:
+            desc += " Required."
+        wrapped = textwrap.wrap(f"{p.name}: {desc}", WIDTH - 12, subsequent_indent="    ")
+        args.extend("    " + w for w in wrapped)
+    return "\n".join(args)
 
 
 def return_type(op: OperationModel) -> str:

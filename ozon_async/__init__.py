@@ -17,7 +17,7 @@ Models live in :mod:`ozon_async.types`; the registry of every operation is :data
 
 from typing import TYPE_CHECKING
 
-from ozon_async._client import OzonClient
+from ozon_async._client import OPERATIONS, OzonClient
 from ozon_async._clock import Clock, SystemClock
 from ozon_async._config import ClientConfig
 from ozon_async._exceptions import (
@@ -44,7 +44,7 @@ from ozon_async._exceptions import (
     ServerError,
 )
 from ozon_async._hooks import HookEvent
-from ozon_async._operation import OPERATIONS, Operation, Pagination, RateLimit, Subscription
+from ozon_async._operation import Operation, Pagination, RateLimit, Subscription
 from ozon_async._ratelimit import InProcessRateLimiter, RateLimiter, RateLimitSlot
 from ozon_async._response import APIResponse
 from ozon_async._retry import Backoff

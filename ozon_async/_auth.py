@@ -149,6 +149,30 @@ def resolve_auth(
     - none of them: ``OZON_API_KEY`` (with a Client-Id), else ``OZON_ACCESS_TOKEN`` (with
       ``client_id=`` or ``OZON_CLIENT_ID`` as the rate-limit key when set).
     """
+    _refuse_two_ways(api_key, access_token, token_provider)
+    cid = _client_id_argument(client_id)
+    if token_provider is not None:
+        if not callable(token_provider):
+            raise ConfigurationError(
+                "token_provider must be a function (or coroutine function) returning the token"
+            )
+        return Auth("token_provider", client_id=cid, provider=token_provider)
+    if access_token is not None:
+        return Auth("access_token", client_id=cid, token=_clean_token("access_token", access_token))
+    key = api_key
+    if key is None:
+        env_key = environ.get("OZON_API_KEY", "")
+        env_token = environ.get("OZON_ACCESS_TOKEN", "").strip()
+        if env_key.strip():
+            key = env_key
+        elif env_token:
+            return _environment_token(cid, env_token, environ)
+    return _api_key_auth(cid, key, environ)
+
+
+def _refuse_two_ways(
+    api_key: str | None, access_token: str | None, token_provider: TokenProvider | None
+) -> None:
     given = [
         name
         for name, value in (
@@ -162,43 +186,37 @@ def resolve_auth(
         raise ConfigurationError(
             f"pass one of api_key=, access_token= or token_provider=, not {' and '.join(given)}"
         )
-    cid: str | None = None
-    if client_id is not None:
-        if isinstance(client_id, bool) or not isinstance(client_id, (str, int)):
-            raise ConfigurationError(
-                f"client_id must be a string or an integer, not {type(client_id).__name__}"
-            )
-        cid = str(client_id).strip()
-        if not cid:
-            raise ConfigurationError("client_id is empty")
-        problem = credential_problem("client_id", cid)
-        if problem:
-            raise ConfigurationError(problem)
 
-    if token_provider is not None:
-        if not callable(token_provider):
-            raise ConfigurationError(
-                "token_provider must be a function (or coroutine function) returning the token"
-            )
-        return Auth("token_provider", client_id=cid, provider=token_provider)
-    if access_token is not None:
-        return Auth("access_token", client_id=cid, token=_clean_token("access_token", access_token))
 
-    key = api_key
-    if key is None:
-        env_key = environ.get("OZON_API_KEY", "")
-        env_token = environ.get("OZON_ACCESS_TOKEN", "").strip()
-        if env_key.strip():
-            key = env_key
-        elif env_token:
-            if cid is None:
-                cid = environ.get("OZON_CLIENT_ID", "").strip() or None
-                if cid is not None:
-                    problem = credential_problem("OZON_CLIENT_ID", cid)
-                    if problem:
-                        raise ConfigurationError(problem)
-            token = _clean_token("OZON_ACCESS_TOKEN", env_token)
-            return Auth("access_token", client_id=cid, token=token)
+def _client_id_argument(client_id: str | int | None) -> str | None:
+    if client_id is None:
+        return None
+    if isinstance(client_id, bool) or not isinstance(client_id, (str, int)):
+        raise ConfigurationError(
+            f"client_id must be a string or an integer, not {type(client_id).__name__}"
+        )
+    cid = str(client_id).strip()
+    if not cid:
+        raise ConfigurationError("client_id is empty")
+    problem = credential_problem("client_id", cid)
+    if problem:
+        raise ConfigurationError(problem)
+    return cid
+
+
+def _environment_token(cid: str | None, token: str, environ: Mapping[str, str]) -> Auth:
+    """``OZON_ACCESS_TOKEN``, keyed by ``client_id=`` or else ``OZON_CLIENT_ID`` when set."""
+    if cid is None:
+        cid = environ.get("OZON_CLIENT_ID", "").strip() or None
+        if cid is not None:
+            problem = credential_problem("OZON_CLIENT_ID", cid)
+            if problem:
+                raise ConfigurationError(problem)
+    return Auth("access_token", client_id=cid, token=_clean_token("OZON_ACCESS_TOKEN", token))
+
+
+def _api_key_auth(cid: str | None, key: str | None, environ: Mapping[str, str]) -> Auth:
+    """A Client-Id (``client_id=`` or ``OZON_CLIENT_ID``) with its API key."""
     if cid is None:
         cid = environ.get("OZON_CLIENT_ID", "").strip() or None
         if cid is None:

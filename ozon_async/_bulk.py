@@ -14,7 +14,7 @@ once, so the last update given is the last one applied.
 
 The order of each request keeps those rules across processes: first its pacing slot (the same
 slot, under the same keys, as any call of the operation), then its items' windows, then the
-request goes out at once, through a view of the client that neither waits nor resends. A window
+request goes out at once, as one attempt of the client's runtime (no wait, no resend). A window
 is kept a guard longer than Ozon's period (1 s for stocks); a request whose grants became older
 than half of it before it could go is not sent (its items wait for their window again).
 
@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,25 +39,23 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import msgspec
 
-from ozon_async._codec import _field_path, build_request
+from ozon_async._codec import build_request, field_path
 from ozon_async._exceptions import (
-    APIConnectionError,
     APIStatusError,
-    CircuitOpenError,
     OzonError,
     RequestValidationError,
     ResponseDecodeError,
-    ResponseTooLargeError,
 )
 from ozon_async._operation import Batch, Operation
 from ozon_async._options import OPTION_NAMES, CallOptions
-from ozon_async._resource import Resource
-from ozon_async._retry import GiveUp, Outcome, Retry, decide, read_retry_after
+from ozon_async._path import dig
+from ozon_async._request import prepare_call
+from ozon_async._retry import GiveUp, Retry, decide, outcome_of
 
 if TYPE_CHECKING:
-    from ozon_async._client import BaseClient
     from ozon_async._clock import Clock
     from ozon_async._ratelimit import RateLimiter, RateLimitSlot
+    from ozon_async._runtime import Host
 
 __all__ = ["BulkError", "BulkResult", "ItemError", "ItemOutcome", "ItemStatus", "run_bulk"]
 
@@ -219,14 +216,6 @@ def _norm(value: Any) -> str:
     return str(value)
 
 
-def _get(obj: Any, path: Sequence[str]) -> Any:
-    for name in path:
-        if obj is None:
-            return None
-        obj = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-    return obj
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -254,7 +243,7 @@ def _entry_keys(batch: Batch, entry: Any) -> list[Key]:
         return [(0, (_norm(entry),))] if batch.key and len(batch.key[0]) == 1 else []
     keys: list[Key] = []
     for n, alt in enumerate(batch.entry_key):
-        values = [_get(entry, (f,)) for f in alt]
+        values = [dig(entry, (f,)) for f in alt]
         if all(v is not None and v != "" for v in values):
             keys.append((n, tuple(_norm(v) for v in values)))
     return keys
@@ -290,19 +279,19 @@ def _entry_error(batch: Batch, entry: Any, failure: bool) -> ItemError | None:
     """The error an answer entry reports; ``failure``: the entry is in a failures-only list."""
     if not isinstance(entry, (str, int, float)) or isinstance(entry, bool):
         if batch.errors:
-            errors = list(_get(entry, (batch.errors,)) or ())
+            errors = list(dig(entry, (batch.errors,)) or ())
             if errors:
                 first = errors[0]
-                code = _get(first, (batch.code,)) if batch.code else None
-                message = _get(first, (batch.message,)) if batch.message else None
+                code = dig(first, (batch.code,)) if batch.code else None
+                message = dig(first, (batch.message,)) if batch.message else None
                 return ItemError(
                     code=_text(code) or batch.failure_code,
                     message=_text(message) or _text(first),
                     details=tuple(errors),
                 )
         elif batch.code or batch.message:
-            code = _text(_get(entry, (batch.code,))) if batch.code else ""
-            message = _text(_get(entry, (batch.message,))) if batch.message else ""
+            code = _text(dig(entry, (batch.code,))) if batch.code else ""
+            message = _text(dig(entry, (batch.message,))) if batch.message else ""
             if code or message or failure:
                 return ItemError(code=code or batch.failure_code, message=message)
     if failure:
@@ -317,23 +306,23 @@ def match_answer(
 ) -> list[tuple[Any, ItemError | None]]:
     """Per item of one request: its answer entry and its error (``None`` when applied)."""
     n = len(keys)
-    if batch.request_ok is not None and _get(response, batch.request_ok) is False:
+    if batch.request_ok is not None and dig(response, batch.request_ok) is False:
         rejected = ItemError(code=None, message="Ozon answered that the request was not applied")
         return [(None, rejected)] * n
     if batch.results is not None:
-        entries = list(_get(response, batch.results) or ())
+        entries = list(dig(response, batch.results) or ())
         out: list[tuple[Any, ItemError | None]] = []
         for entry in _assign(batch, entries, keys, positional=True):
             if entry is None:
                 out.append((None, ItemError(None, "Ozon's answer has no entry for this item")))
                 continue
             error: ItemError | None = _entry_error(batch, entry, failure=False)
-            if error is None and batch.ok is not None and _get(entry, (batch.ok,)) is not True:
+            if error is None and batch.ok is not None and dig(entry, (batch.ok,)) is not True:
                 error = ItemError(None, f"Ozon reported the item as not applied ({batch.ok} false)")
             out.append((entry, error))
         return out
     if batch.failures is not None:
-        entries = list(_get(response, batch.failures) or ())
+        entries = list(dig(response, batch.failures) or ())
         return [
             (entry, None if entry is None else _entry_error(batch, entry, failure=True))
             for entry in _assign(batch, entries, keys, positional=False)
@@ -383,7 +372,7 @@ def _prepare(
             )
             converted.append(msgspec.convert(data, item_type, strict=False))
         except (msgspec.ValidationError, TypeError) as exc:
-            message, path = _field_path(str(exc))
+            message, path = field_path(str(exc))
             where = f"{batch.field}[{i}]" + (f".{path}" if path else "")
             bad.append(RequestValidationError(message, field=where, operation=op.key))
     if bad:
@@ -404,42 +393,31 @@ def _prepare(
 
 
 # --------------------------------------------------------------------------- the client's part
-def _unpaced(op: Operation) -> Operation:
-    """``op`` without its per-method rate limit: the bulk helper takes that slot itself."""
-    return op.replace(rate_limit=None)
-
-
 class _Channel:
-    """What the bulk helper uses of the client (the one place this module reaches into it): its
-    limiter and clock, the pacing slot every call of the operation takes, and one attempt of a
-    request sent at once.
+    """What the bulk helper uses of the client, all through its runtime: its limiter and clock,
+    the pacing slot every call of the operation takes, and one attempt of a request sent at once.
 
-    The slot is the client's own (``OzonClient._acquire``: the operation's limit and the
-    Client-Id's, under the keys every other call uses), taken *before* the per-item windows; the
-    request then goes through a view of the client that neither paces nor resends, so that
-    nothing stands between the windows and the wire. Resends follow the client's rules
-    (:func:`~ozon_async._retry.decide`), made here so that each one takes its slot and its
-    windows again.
+    The slot is the client's own (:meth:`~ozon_async._runtime.Runtime.acquire`: the operation's
+    limit and the Client-Id's, under the keys every other call uses), taken *before* the
+    per-item windows; the request then goes out as one attempt
+    (:meth:`~ozon_async._runtime.Runtime.send_one`), so that nothing stands between the windows
+    and the wire. Resends follow the client's rules (:func:`~ozon_async._retry.decide`), made
+    here so that each one takes its slot and its windows again.
     """
 
-    def __init__(self, client: BaseClient, op: Operation, options: Mapping[str, Any]) -> None:
+    def __init__(self, client: Host, op: Operation, options: Mapping[str, Any]) -> None:
+        runtime = client.runtime
         # the key the client's limits are kept under (the Client-Id, or a token's hash)
-        self.client_id: str = client.rate_limit_key or client.client_id or ""
-        self.limiter: RateLimiter = client.limiter
-        self.clock: Clock = client._clock
-        self._client = client
+        self.client_id: str = runtime.auth.rate_key or runtime.auth.client_id or ""
+        self.limiter: RateLimiter = runtime.limiter
+        self.clock: Clock = runtime.clock
+        self.runtime = runtime
         self._op = op
         # The per-call options are checked now, before anything is sent.
-        client._call_options(op.method, op.path, options, {})  # type: ignore[arg-type]
-        sent = dict(options)
-        retries = sent.pop("max_retries", None)
-        policy = client.config.retry_policy
-        self.policy = policy if retries is None else policy.replace(max_retries=retries)
-        self.options: CallOptions = sent  # type: ignore[assignment]
-        self.safe = client._may_resend(op, self.options)
-        view = client.with_options(rate_limit=None, max_retries=0)
-        self._resource = Resource(view)
-        self._wire_op = _unpaced(op)
+        settings = runtime.settings(op.method, op.path, options)  # type: ignore[arg-type]
+        self.policy = settings.policy
+        self.safe = settings.safe(op)
+        self.options: CallOptions = dict(options)  # type: ignore[assignment]
         response_type = op.response_type
         if response_type is None:
             raise TypeError(f"{op.key} answers with a file; it cannot be sent in bulk")
@@ -448,8 +426,8 @@ class _Channel:
     async def slot(self) -> list[RateLimitSlot] | None:
         """Wait for the slot a call of the operation takes (its limit and the Client-Id's);
         the slots to tell when the request is answered (see :meth:`answered`)."""
-        self.client_id = await self._client._rate_limit_key_now()
-        return await self._client._acquire(self._op, self.client_id)
+        self.client_id = await self.runtime.rate_key()
+        return await self.runtime.acquire(self._op, self.client_id)
 
     @staticmethod
     def answered(slots: list[RateLimitSlot] | None, exc: OzonError | None = None) -> None:
@@ -463,25 +441,12 @@ class _Channel:
 
     def send(self, fields: Mapping[str, Any]) -> Awaitable[Any]:
         """One attempt, now: no pacing wait, no resend (both are the caller's)."""
-        return self._resource._call(
-            self._wire_op, self._op.request_type, self._response_type, fields, self.options
-        )
+        op = self._op
+        path, body, options = prepare_call(op, op.request_type, fields, self.options)
+        return self.runtime.send_one(op.method, path, body, op, options, self._response_type)
 
-
-def _outcome_of(exc: OzonError) -> Outcome | None:
-    """What a failed attempt tells the retry decision (``None``: final, e.g. an unreadable
-    answer to a write that was applied)."""
-    from ozon_async._client import _failure
-
-    if isinstance(exc, APIStatusError):
-        found = read_retry_after(exc.headers)
-        breaker = isinstance(exc, CircuitOpenError)
-        if found is None:
-            return Outcome("status", exc.status, breaker_open=breaker)
-        return Outcome("status", exc.status, found[0], found[1], breaker)
-    if isinstance(exc, (APIConnectionError, ResponseTooLargeError)):
-        return _failure(exc)
-    return None
+    def jitter(self) -> float:
+        return self.runtime.jitter()
 
 
 # --------------------------------------------------------------------------- the run
@@ -489,7 +454,7 @@ class _Run(Generic[I, R]):
     def __init__(
         self,
         op: Operation,
-        client: BaseClient,
+        client: Host,
         inputs: list[Any],
         items: list[Any],
         request: dict[str, Any],
@@ -732,12 +697,12 @@ class _Run(Generic[I, R]):
         """A request failed as a whole (one attempt): resend its items when the client's retry
         rules say so (each takes its slot and its window again), else they fail."""
         error = _request_error(exc)
-        outcome = _outcome_of(exc)
+        outcome = outcome_of(exc)
         decision: Retry | GiveUp = GiveUp(getattr(exc, "decision", "") or "")
         if outcome is not None:
             attempt = 1 + max(self.refused[i] for i in chunk)
             channel = self.channel
-            decision = decide(outcome, attempt, channel.safe, channel.policy, random.random())
+            decision = decide(outcome, attempt, channel.safe, channel.policy, channel.jitter())
         if isinstance(decision, Retry):
             logger.info(
                 "%s %s: %s; its %d items go again in %.2f s",
@@ -823,7 +788,7 @@ class _Run(Generic[I, R]):
 
 async def run_bulk(
     op: Operation,
-    client: BaseClient,
+    client: Host,
     item_type: Any,
     items: Iterable[Any],
     *,

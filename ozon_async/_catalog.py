@@ -97,7 +97,7 @@ def operations(api: str = SELLER) -> Mapping[str, Operation]:
         from ozon_async.resources._registry import OPERATIONS
 
         return OPERATIONS
-    from ozon_async.performance import OPERATIONS as PERF
+    from ozon_async.performance.resources._registry import OPERATIONS as PERF
 
     return PERF
 

@@ -1,10 +1,10 @@
-"""OzonClient: credentials, rate limits, the attempt loop and error mapping.
+"""OzonClient: the client a user holds; its credentials, settings, views and raw access.
 
-:class:`BaseClient` is the runtime every API client shares; :class:`OzonClient` is it with the
-Seller API's credentials and operations (the Performance API's client is in
-:mod:`ozon_async.performance`). One request goes through :meth:`BaseClient._send`: wait for a rate-limit slot, let the transport
-make one attempt, and on failure ask :func:`ozon_async._retry.decide` whether to wait and resend
-or raise. Everything else lives elsewhere: settings in :mod:`ozon_async._config`, the wire in
+:class:`BaseClient` is what every API client of the package shares; :class:`OzonClient` is it
+with the Seller API's credentials and operations (the Performance API's client is in
+:mod:`ozon_async.performance`). What a call goes through (options, auth, rate-limit slot,
+transport, answer, retry decision) is the client's :class:`~ozon_async._runtime.Runtime`,
+``client.runtime``; settings live in :mod:`ozon_async._config`, the wire in
 :mod:`ozon_async._transport`, pacing in :mod:`ozon_async._ratelimit`.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar, overload
@@ -23,99 +22,61 @@ from ozon_async._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientConfig,
-    check_extra_headers,
 )
 from ozon_async._exceptions import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    CircuitOpenError,
     ClientClosedError,
     ConfigurationError,
-    OzonError,
-    RateLimitError,
-    RequestBudgetExhaustedError,
     RequestValidationError,
-    ResponseTooLargeError,
-    status_error_class,
 )
-from ozon_async._hooks import EventHook, Hooks, check_event_hooks, merge_event_hooks
-from ozon_async._log import DEBUG, INFO, WARNING, get_logger
-from ozon_async._operation import Operation, Subscription
+from ozon_async._hooks import EventHook, check_event_hooks, merge_event_hooks
+from ozon_async._operation import Operation, OperationRegistry
 from ozon_async._options import CallOptions
-from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter, RateLimitSlot
-from ozon_async._response import RAW_CAPTURE, APIResponse, _Capture, captured
-from ozon_async._retry import (
-    GiveUp,
-    Outcome,
-    RetryPolicy,
-    decide,
-    is_circuit_open,
-    read_retry_after,
-)
-from ozon_async._transport import AiohttpTransport, HTTPRequest, HTTPResponse, Transport
-from ozon_async._version import __version__
+from ozon_async._ratelimit import DEFAULT_LIMITER, RateLimiter
+from ozon_async._response import RAW_CAPTURE, APIResponse, Capture
+from ozon_async._runtime import Runtime, Shared
+from ozon_async._transport import AiohttpTransport, Transport
 from ozon_async.resources import Resources
 
 if TYPE_CHECKING:
-    import random
-    from contextlib import AbstractAsyncContextManager
     from pathlib import Path
 
     import aiohttp
     from typing_extensions import Self, Unpack
 
     from ozon_async._download import Progress
+    from ozon_async._hooks import Hooks
     from ozon_async._operation import ExportRules, RateLimit
 
-__all__ = ["BaseClient", "ClientConfig", "OzonClient"]
+__all__ = ["OPERATIONS", "BaseClient", "ClientConfig", "OzonClient"]
 
 
-def _first_decode(op: Operation, response_type: Any, status: int, content: bytes) -> Any:
-    """Import the codec (and msgspec with it) at the first typed answer, not with the package,
-    and decode with it from then on."""
-    global _decode_answer
-    from ozon_async._codec import decode_answer
+def _seller_operations() -> Mapping[str, Operation]:
+    from ozon_async.resources._registry import OPERATIONS
 
-    _decode_answer = decode_answer
-    return decode_answer(op, response_type, status, content)
+    return OPERATIONS
 
 
-#: ``ozon_async._codec.decode_answer`` once a typed call has answered.
-_decode_answer: Callable[[Operation, Any, int, bytes], Any] = _first_decode
+#: Every operation of the Ozon Seller API the SDK knows, keyed by ``"METHOD /path"``.
+OPERATIONS: Mapping[str, Operation] = OperationRegistry(_seller_operations)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 _UNSET: Any = object()
 
 
-class _Shared:
-    """What a client and the views made by ``with_options`` share."""
-
-    __slots__ = ("closed", "limiter", "own_limiter", "random", "transport")
-
-    def __init__(
-        self, transport: Transport, limiter: RateLimiter, own_limiter: RateLimiter | None = None
-    ) -> None:
-        self.transport = transport
-        self.limiter = limiter
-        self.own_limiter = own_limiter  # made by the client, so closed by it
-        self.closed = False
-        import random  # here, not at import time: it pulls in hashlib
-
-        self.random: random.Random = random.Random()
-
-
 class BaseClient:
-    """The runtime every API client of the package shares: settings, credentials, the transport,
-    rate limits, the attempt loop with its retry decisions, event hooks, raw access and file
-    downloads. :class:`OzonClient` (the Seller API) and
-    :class:`~ozon_async.performance.OzonPerformanceClient` (the Performance API) are this runtime
+    """What every API client of the package shares: settings, credentials, the transport, rate
+    limits, retries, event hooks, raw access and file downloads. :class:`OzonClient` (the Seller
+    API) and :class:`~ozon_async.performance.OzonPerformanceClient` (the Performance API) are it
     with their API's credentials and generated operations.
+
+    Attributes:
+        runtime: what every call goes through (:class:`~ozon_async._runtime.Runtime`); the
+            SDK's helpers (bulk writes, tasks, downloads, exports) use the client through it.
     """
 
-    #: The module of the generated registry of the client's API (``OPERATIONS``, ``LIMITS``).
-    _REGISTRY: ClassVar[str] = "ozon_async.resources._registry"
+    #: The operations of the client's API, keyed by ``"METHOD /path"``.
+    _OPERATIONS: ClassVar[Mapping[str, Operation]] = OPERATIONS
     #: The API's daily request budget (``x-ozon-daily-budget``), if it has one.
     _budget: ClassVar[RateLimit | None] = None
     #: The API's export rules (``x-ozon-export-rules``), if it has any.
@@ -123,9 +84,10 @@ class BaseClient:
 
     _auth: Auth
     _config: ClientConfig
-    _shared: _Shared
+    _shared: Shared
     _clock: Clock
     _is_view: bool
+    runtime: Runtime
 
     def _setup(
         self,
@@ -152,7 +114,7 @@ class BaseClient:
             from ozon_async.redis_limiter import RedisRateLimiter  # one budget for every worker
 
             limiter = own_limiter = RedisRateLimiter.from_env()
-        self._shared = _Shared(
+        self._shared = Shared(
             transport or AiohttpTransport(connector_limit=connector_limit, session=session),
             limiter or DEFAULT_LIMITER,
             own_limiter,
@@ -162,23 +124,27 @@ class BaseClient:
         self._apply_config()
 
     def _apply_config(self) -> None:
-        """Derive what each call reads from the configuration (once, not per call)."""
-        import sys
-
-        cfg = self._config
-        self._policy: RetryPolicy = cfg.retry_policy
-        ua = (
-            f"ozon_async/{__version__} (Python {sys.version_info.major}.{sys.version_info.minor}; "
-            f"{_system()})"
+        """Make the runtime of the credentials and settings (once, not per call)."""
+        self.runtime = Runtime(
+            type(self).__name__,
+            self._auth,
+            self._config,
+            self._shared,
+            self._clock,
+            operations=self._OPERATIONS,
+            budget=self._budget,
+            export_rules=self._export_rules,
         )
-        self._headers: dict[str, str] = {
-            **self._auth.headers(),
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": ua,
-            **cfg.headers,
-        }
-        self._hooks: Hooks | None = Hooks(cfg.event_hooks) if cfg.event_hooks else None
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        """The headers of every request (credentials included)."""
+        return self.runtime.headers
+
+    @property
+    def _hooks(self) -> Hooks | None:
+        """The event hooks by kind; ``None`` when the client has none."""
+        return self.runtime.hooks
 
     # ------------------------------------------------------------------ identity
     @property
@@ -233,9 +199,15 @@ class BaseClient:
             # close name (``client.prodcut`` -> ``client.product``).
             if name.startswith("_"):
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            from functools import cached_property
+
             from ozon_async._suggest import client_attribute_error
 
-            raise client_attribute_error(type(self).__name__, name)
+            cls = type(self)
+            groups = {
+                n for c in cls.__mro__ for n, v in vars(c).items() if isinstance(v, cached_property)
+            }
+            raise client_attribute_error(cls.__name__, name, groups, cls._OPERATIONS.values())
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> Self:
@@ -316,27 +288,6 @@ class BaseClient:
         view._apply_config()
         return view
 
-    @classmethod
-    def _operations(cls) -> Mapping[str, Operation]:
-        """The operations of the client's API, keyed by ``"METHOD /path"``."""
-        import importlib
-
-        table: Mapping[str, Operation] = importlib.import_module(cls._REGISTRY).OPERATIONS
-        return table
-
-    def _task_guard(
-        self, op: Operation, fields: Mapping[str, Any]
-    ) -> AbstractAsyncContextManager[object]:
-        """What ``.and_wait`` holds while its task runs: for an operation that starts an
-        export, the account's turn to export (:mod:`ozon_async._exports`); nothing otherwise."""
-        if op.export is not None and self._export_rules is not None:
-            from ozon_async._exports import export_turn
-
-            return export_turn(self, op, fields)
-        import contextlib
-
-        return contextlib.nullcontext()
-
     # ------------------------------------------------------------------ raw access
     async def request(
         self,
@@ -374,7 +325,7 @@ class BaseClient:
             raise RequestValidationError("pass json= or content=, not both")
         if options.get("extra_body"):
             raise RequestValidationError("request() takes the whole body as json=; no extra_body")
-        op = self._operations().get(f"{method} {path}")
+        op = self._OPERATIONS.get(f"{method} {path}")
         body = content if content is not None else (encode_json(json) if json is not None else None)
         target = path
         if params:
@@ -383,9 +334,7 @@ class BaseClient:
             query = encode_query(params)
             if query:
                 target = f"{path}?{query}"
-        resp: APIResponse[Any] = await self._send(method, target, body, op, options)
-        if op is not None:
-            resp._type = op.response_type
+        resp: APIResponse[Any] = await self.runtime.send(method, target, body, op, options)
         return resp
 
     async def raw(
@@ -401,7 +350,7 @@ class BaseClient:
         The call is made exactly as without ``raw`` (validation, limits, retries, errors: an
         error status still raises). ``method`` must be one typed method of the SDK.
         """
-        capture = _Capture()
+        capture = Capture()
         token = RAW_CAPTURE.set(capture)
         try:
             result: Any = await method(*args, **kwargs)
@@ -411,270 +360,6 @@ class BaseClient:
             name = getattr(method, "__name__", repr(method))
             raise TypeError(f"{name} is not a typed method of a {type(self).__name__}")
         return result
-
-    # ------------------------------------------------------------------ the attempt loop
-    async def _rate_limit_key_now(self) -> str:
-        """:attr:`rate_limit_key`, asking the token provider for its token when none is known
-        yet (the bulk helpers key their per-item rules by it)."""
-        key = self._auth.rate_key
-        if key is None:
-            key = self._auth.key_for(await self._auth.current_token())
-        return key
-
-    async def _acquire(self, op: Operation | None, key: str) -> list[RateLimitSlot] | None:
-        """Wait for the slots of a request (its method's limit, then the Client-Id's); the
-        ones to tell ``answered()`` when its answer comes (None: none). With a daily request
-        budget (``x-ozon-daily-budget``) the request is counted first, and refused with
-        :class:`RequestBudgetExhaustedError` when the budget is spent."""
-        limiter = self._shared.limiter
-        budget = self._budget
-        if budget is not None and not (op is not None and op.budget_exempt):
-            wait = await limiter.acquire_window(
-                f"{key} day", budget.requests, budget.period, wait=False
-            )
-            if wait > 0:
-                raise RequestBudgetExhaustedError(
-                    f"the daily budget of {budget.requests:,} requests per account is spent; "
-                    f"room again in {wait:,.0f} s; nothing was sent",
-                    retry_after=wait,
-                )
-        slots = None
-        if op is not None and op.rate_limit is not None:
-            rl = op.rate_limit
-            slot = await limiter.acquire_slot(f"{key} {op.path}", rl.requests, rl.period)
-            if slot is not None:
-                slots = [slot]
-        rate = self._config.rate_limit
-        if rate is not None:
-            slot = await limiter.acquire_slot(key, rate, 1.0)
-            if slot is not None:
-                slots = [slot] if slots is None else [*slots, slot]
-        return slots
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        op: Operation | None,
-        options: CallOptions,
-        response_type: type[Any] | None = None,
-    ) -> Any:
-        """Send a request, resending it as :func:`decide` says, and return the 2xx answer: an
-        :class:`APIResponse`, or with ``response_type`` (a typed call of ``op``) the decoded
-        model (the :class:`APIResponse` when :meth:`raw` wraps the call). Event hooks, when the
-        client has any, are told each step (:mod:`ozon_async._hooks`)."""
-        shared = self._shared
-        if shared.closed:
-            raise ClientClosedError(f"this {type(self).__name__} is closed; create a new one")
-        cfg = self._config
-        auth = self._auth
-        headers = self._headers
-        timeout = cfg.timeout
-        if options:
-            timeout, headers = self._call_options(method, path, options, headers)
-        url = cfg.base_url + path
-        paced = (
-            cfg.rate_limit is not None
-            or (op is not None and op.rate_limit is not None)
-            or self._budget is not None
-        )
-        key = auth.rate_key or ""  # with a token provider: set from its token below
-        provider = auth.provider
-        token: str | None = None  # the provider's token that ``request`` carries
-        renewed: str | None = None  # the token the provider gave after a 401
-        renewals = 0
-        clock = self._clock
-        hooks = self._hooks
-        events = hooks.call(op, method, path, url, clock) if hooks is not None else None
-        request: HTTPRequest | None = None
-        slots: list[RateLimitSlot] | None = None  # this attempt's, told when it is answered
-        attempt = sent = 0
-        try:
-            while True:
-                attempt += 1
-                if provider is not None:
-                    fresh = renewed if renewed is not None else await auth.current_token()
-                    renewed = None
-                    if fresh != token:
-                        token, key, request = fresh, auth.key_for(fresh), None
-                if request is None:
-                    request = HTTPRequest(
-                        method,
-                        url,
-                        path=path,
-                        headers=headers
-                        if token is None
-                        else {**headers, "Authorization": f"Bearer {token}"},
-                        content=body,
-                        timeout=timeout,
-                        connect_timeout=cfg.connect_timeout,
-                        max_response_bytes=cfg.max_response_bytes,
-                    )
-                if events is None:
-                    if paced:
-                        slots = await self._acquire(op, key)
-                else:
-                    waited = 0.0
-                    if paced:
-                        asked = clock.now()
-                        slots = await self._acquire(op, key)
-                        waited = clock.now() - asked
-                    await events.request(attempt, waited)
-                if slots is not None:  # the request goes out now, maybe later than granted
-                    for slot in slots:
-                        slot.sending()
-                started = clock.now()
-                error: OzonError
-                resp = None
-                sent = attempt
-                try:
-                    resp = await shared.transport.send(request)
-                except (APIConnectionError, ResponseTooLargeError) as exc:
-                    error, outcome = exc, _failure(exc)
-                    status = 0
-                except OzonError:  # closed client, or a custom transport's own error
-                    raise
-                except Exception as exc:  # a transport broke its contract: never resend on that
-                    error = APIConnectionError(
-                        f"{type(exc).__name__}: {exc}", method=method, path=path, sent=True
-                    )
-                    error.__cause__ = exc
-                    outcome, status = Outcome("lost"), 0
-                else:
-                    if slots is not None:  # an answer: the request reached the server by now
-                        for slot in slots:
-                            slot.answered()
-                    status = resp.status
-                    if 200 <= status < 300:
-                        elapsed = clock.now() - started
-                        if get_logger().isEnabledFor(DEBUG):
-                            _log_attempt(method, path, status, attempt, elapsed, resp.headers)
-                        if events is not None:
-                            trace = resp.headers.get("x-o3-trace-id")
-                            await events.response(attempt, elapsed, status=status, trace_id=trace)
-                            await events.end(attempt, status=status, trace_id=trace)
-                        capture = RAW_CAPTURE.get() if response_type is not None else None
-                        if capture is None and response_type is not None and op is not None:
-                            return _decode_answer(op, response_type, status, resp.content)
-                        answer: APIResponse[Any] = APIResponse(
-                            status=status,
-                            headers=resp.headers,
-                            content=resp.content,
-                            method=method,
-                            path=path,
-                            elapsed=elapsed,
-                            attempts=attempt,
-                        )
-                        if capture is not None:
-                            return captured(capture, answer, response_type)
-                        return answer
-                    error, outcome = _answer_error(resp, method, path, op)
-                elapsed = clock.now() - started
-                if get_logger().isEnabledFor(DEBUG):
-                    seen = resp.headers if resp is not None else None
-                    _log_attempt(
-                        method, path, status or type(error).__name__, attempt, elapsed, seen
-                    )
-                if events is not None:
-                    await events.response(
-                        attempt,
-                        elapsed,
-                        status=status or None,
-                        failure=None if status else outcome.kind,
-                        error_type=type(error).__name__,
-                        trace_id=resp.headers.get("x-o3-trace-id") if resp is not None else None,
-                    )
-                if status == 401 and provider is not None and not renewals:
-                    try:
-                        fresh = await auth.current_token(rejected=token)
-                    except Exception as exc:
-                        error.decision = "not resent: token_provider failed to give a new token"
-                        raise error from exc
-                    if fresh != token:
-                        renewed, renewals = fresh, 1
-                        outcome = outcome.replace(token_renewed=True)
-                safe = self._may_resend(op, options)
-                policy = self._policy
-                retries = options.get("max_retries") if options else None
-                if retries is not None:
-                    policy = policy.replace(max_retries=retries)
-                decision = decide(outcome, attempt - renewals, safe, policy, shared.random.random())
-                if isinstance(decision, GiveUp):
-                    if decision.decision:
-                        error.decision = decision.decision
-                    raise error
-                if events is not None:
-                    await events.retry(attempt, decision.wait, decision.reason)
-                level = WARNING if outcome.breaker_open else INFO
-                logger = get_logger()
-                if logger.isEnabledFor(level):
-                    logger.log(
-                        level,
-                        "%s %s: %s; resending in %.2f s (attempt %d of at most %d)",
-                        method,
-                        path,
-                        decision.reason,
-                        decision.wait,
-                        attempt + 1,
-                        policy.max_retries + 1 + renewals,
-                    )
-                await clock.sleep(decision.wait)
-        except GeneratorExit:  # the coroutine was closed unfinished: nothing may be awaited
-            raise
-        except BaseException as exc:
-            if events is not None:
-                await events.end(sent, error=exc, **_end_fields(exc))
-            raise
-
-    @staticmethod
-    def _may_resend(op: Operation | None, options: CallOptions) -> bool:
-        idempotent = options.get("idempotent") if options else None
-        if idempotent is not None:
-            return bool(idempotent)
-        return op is not None and op.safe
-
-    def _call_options(
-        self, method: str, path: str, options: CallOptions, headers: dict[str, str]
-    ) -> tuple[float, dict[str, str]]:
-        """Check the per-call options; the attempt timeout and headers they give."""
-        operation = f"{method} {path}"
-        timeout = options.get("timeout")
-        if timeout is None:
-            timeout = self._config.timeout
-        elif (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))
-            or not 0 < timeout < float("inf")
-        ):
-            raise RequestValidationError(
-                f"timeout must be a positive number of seconds, not {timeout!r}",
-                field="timeout",
-                operation=operation,
-            )
-        retries = options.get("max_retries")
-        if retries is not None and (
-            isinstance(retries, bool) or not isinstance(retries, int) or retries < 0
-        ):
-            raise RequestValidationError(
-                f"max_retries must be an integer of 0 or more, not {retries!r}",
-                field="max_retries",
-                operation=operation,
-            )
-        idempotent = options.get("idempotent")
-        if idempotent is not None and not isinstance(idempotent, bool):
-            raise RequestValidationError(
-                "idempotent must be True, False or None", field="idempotent", operation=operation
-            )
-        extra = options.get("extra_headers")
-        if extra:
-            if not isinstance(extra, Mapping):
-                raise RequestValidationError(
-                    "extra_headers must be a mapping", field="extra_headers", operation=operation
-                )
-            check_extra_headers(operation, extra)
-            headers = {**headers, **extra}
-        return float(timeout), headers
 
     # ------------------------------------------------------------------ files (ozon_async/_download.py)
     @overload
@@ -755,7 +440,7 @@ class BaseClient:
                 raise ValueError("pass max_bytes= (max_size= is its former name), not both")
             max_bytes = max_size
         return await download(
-            self,
+            self.runtime,
             url,
             to=to,
             progress=progress,
@@ -871,151 +556,3 @@ class OzonClient(Resources, BaseClient):
             connector_limit=connector_limit,
             clock=clock,
         )
-
-
-# ---------------------------------------------------------------------- outcomes and errors
-def _failure(exc: APIConnectionError | ResponseTooLargeError) -> Outcome:
-    if isinstance(exc, ResponseTooLargeError):
-        return Outcome("too_large")
-    if not exc.sent:
-        return Outcome("not_sent")
-    return Outcome("timeout" if isinstance(exc, APITimeoutError) else "lost")
-
-
-def _end_fields(exc: BaseException) -> dict[str, Any]:
-    """What the ``end`` event of a call that raised ``exc`` says about its last answer."""
-    if isinstance(exc, APIStatusError):
-        return {"status": exc.status, "trace_id": exc.trace_id}
-    if isinstance(exc, (APIConnectionError, ResponseTooLargeError)):
-        return {"failure": _failure(exc).kind}
-    return {}
-
-
-def _answer_error(
-    resp: HTTPResponse, method: str, path: str, op: Operation | None = None
-) -> tuple[APIStatusError, Outcome]:
-    """The exception for an error answer, and the outcome the retry decision reads. When Ozon
-    refuses access to an operation that needs a paid subscription, the error names it."""
-    status = resp.status
-    code: int | str | None = None
-    message: str | None = None
-    details: list[Any] = []
-    data = _json_or_none(resp.content)
-    if isinstance(data, dict):
-        c = data.get("code")
-        code = c if isinstance(c, (int, str)) and not isinstance(c, bool) else None
-        m = data.get("message")
-        if m is None:
-            m = data.get("error")
-        if isinstance(m, str):
-            message = m
-        d = data.get("details")
-        details = d if isinstance(d, list) else []
-    breaker = message is not None and is_circuit_open(message)
-    text = message if message else summarize_body(resp.content)
-    cls: type[APIStatusError] = CircuitOpenError if breaker else status_error_class(status)
-    if 300 <= status < 400:
-        location = resp.headers.get("Location")
-        text = f"redirect to {location}" if location else "redirect without a Location"
-    error = cls(
-        text,
-        status=status,
-        code=code,
-        details=details,
-        body=resp.content,
-        trace_id=resp.headers.get("x-o3-trace-id"),
-        method=method,
-        path=path,
-        headers=resp.headers,
-        subscription=_needed_subscription(op, status, code, message),
-    )
-    found = read_retry_after(resp.headers)
-    if isinstance(error, RateLimitError):
-        error.retry_after = found[0] if found else None
-    if found is None:
-        return error, Outcome("status", status, breaker_open=breaker)
-    return error, Outcome("status", status, found[0], found[1], breaker)
-
-
-_SUBSCRIPTION_WORDS = re.compile(r"subscri|premium|подписк", re.IGNORECASE)
-
-
-def _needed_subscription(
-    op: Operation | None, status: int, code: int | str | None, message: str | None
-) -> Subscription | None:
-    """The subscription ``op`` needs, when this error answer is Ozon refusing access: a 403, a
-    permission-denied code (7, the gRPC code Ozon's gateway passes through), or a refusal whose
-    text speaks of a subscription."""
-    if op is None or op.subscription is None or status in (401, 404, 429) or status >= 500:
-        return None
-    denied = status == 403 or code in (7, "7", "PermissionDenied", "PERMISSION_DENIED")
-    if denied or (message is not None and _SUBSCRIPTION_WORDS.search(message)):
-        return op.subscription
-    return None
-
-
-def _json_or_none(content: bytes) -> Any:
-    """The body as JSON, or ``None`` when it is not JSON (or is too deep to decode)."""
-    if content[:64].lstrip()[:1] not in (b"{", b"["):
-        return None
-    import msgspec
-
-    try:
-        return msgspec.json.decode(content)
-    except Exception:  # DecodeError, RecursionError on absurd nesting
-        return None
-
-
-_HTML = re.compile(rb"<\s*(!doctype|html|head|body|title)\b", re.IGNORECASE)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
-_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-
-
-def summarize_body(content: bytes, limit: int = 300) -> str:
-    """A short text for an error body that is not Ozon's JSON: an HTML page's ``<title>`` (or
-    its first line of text), otherwise the first non-empty line."""
-    head = content[:65536]
-    text = head.decode("utf-8", errors="replace")
-    if _HTML.search(head[:4096]):
-        title = _TITLE.search(text)
-        if title and title.group(1).strip():
-            return _shorten(_unescape(" ".join(title.group(1).split())), limit)
-        text = _unescape(_TAG.sub("\n", _HIDDEN.sub("", text)))
-    for line in text.splitlines():
-        line = " ".join(line.split())
-        if line:
-            return _shorten(line, limit)
-    return ""
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _log_attempt(
-    method: str,
-    path: str,
-    status: int | str,
-    attempt: int,
-    elapsed: float,
-    headers: Mapping[str, str] | None,
-) -> None:
-    trace = headers.get("x-o3-trace-id", "-") if headers is not None else "-"
-    get_logger().debug(
-        "%s %s -> %s (attempt %d, %.3f s, trace %s)", method, path, status, attempt, elapsed, trace
-    )
-
-
-def _unescape(text: str) -> str:
-    import html  # only error pages need it
-
-    return html.unescape(text)
-
-
-def _system() -> str:
-    """The operating system's name for the User-Agent (``platform.system()`` without importing
-    ``platform``)."""
-    return {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}.get(
-        sys.platform, sys.platform
-    )

@@ -64,7 +64,7 @@ def encode_json(value: Any) -> bytes:
     return _ENCODER.encode(value)
 
 
-def _field_path(message: str) -> tuple[str, str]:
+def field_path(message: str) -> tuple[str, str]:
     """Split msgspec's ``"... - at `$.a[0].b`"`` into (message, "a[0].b")."""
     m = _PATH.search(message)
     path = ""
@@ -95,7 +95,7 @@ def build_request(operation: str | Operation, request_type: Any, fields: Mapping
             data = msgspec.to_builtins(data, str_keys=True)
         return msgspec.convert(data, request_type, strict=False)
     except msgspec.ValidationError as exc:
-        message, path = _field_path(str(exc))
+        message, path = field_path(str(exc))
         if "unknown field" in message:
             from ozon_async._suggest import request_key_hint
 

@@ -144,83 +144,44 @@ class ClientConfig(Record):
     See :class:`ozon_async.OzonClient` for what each setting does.
     """
 
-    _fields = (
-        "base_url",
-        "timeout",
-        "connect_timeout",
-        "max_retries",
-        "rate_limit",
-        "circuit_open_wait",
-        "max_retry_wait",
-        "max_response_bytes",
-        "allow_insecure",
-        "backoff",
-        "headers",
-        "event_hooks",
-    )
-    __slots__ = _fields
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_retries: int = 3
+    rate_limit: float | None = 50.0
+    circuit_open_wait: float = 120.0
+    max_retry_wait: float = 120.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    allow_insecure: bool = False
+    backoff: Backoff = _BACKOFF
+    headers: Mapping[str, str] = _NONE
+    event_hooks: Mapping[str, tuple[EventHook, ...]] = _NONE
 
-    base_url: str
-    timeout: float
-    connect_timeout: float
-    max_retries: int
-    rate_limit: float | None
-    circuit_open_wait: float
-    max_retry_wait: float
-    max_response_bytes: int
-    allow_insecure: bool
-    backoff: Backoff
-    headers: Mapping[str, str]
-    event_hooks: Mapping[str, tuple[EventHook, ...]]
-
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 3,
-        rate_limit: float | None = 50.0,
-        circuit_open_wait: float = 120.0,
-        max_retry_wait: float = 120.0,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        allow_insecure: bool = False,
-        backoff: Backoff = _BACKOFF,
-        headers: Mapping[str, str] = _NONE,
-        event_hooks: Mapping[str, tuple[EventHook, ...]] = _NONE,
-    ) -> None:
-        if not isinstance(allow_insecure, bool):
+    def __post_init__(self) -> None:
+        if not isinstance(self.allow_insecure, bool):
             raise ConfigurationError("allow_insecure must be True or False")
-        base_url = check_base_url(base_url, allow_insecure)
-        _number("timeout", timeout, positive=True)
-        _number("connect_timeout", connect_timeout, positive=True)
-        _integer("max_retries", max_retries, minimum=0)
-        _number("rate_limit", rate_limit, positive=True, allow_none=True)
-        _number("circuit_open_wait", circuit_open_wait, positive=False)
-        _number("max_retry_wait", max_retry_wait, positive=False)
-        _integer("max_response_bytes", max_response_bytes, minimum=1)
+        self._set("base_url", check_base_url(self.base_url, self.allow_insecure))
+        _number("timeout", self.timeout, positive=True)
+        _number("connect_timeout", self.connect_timeout, positive=True)
+        _integer("max_retries", self.max_retries, minimum=0)
+        _number("rate_limit", self.rate_limit, positive=True, allow_none=True)
+        _number("circuit_open_wait", self.circuit_open_wait, positive=False)
+        _number("max_retry_wait", self.max_retry_wait, positive=False)
+        _integer("max_response_bytes", self.max_response_bytes, minimum=1)
+        backoff = self.backoff
         if not isinstance(backoff, Backoff):
             raise ConfigurationError("backoff must be a Backoff")
         _number("backoff.base", backoff.base, positive=True)
         _number("backoff.cap", backoff.cap, positive=True)
+        headers = self.headers
         if not isinstance(headers, Mapping):
             raise ConfigurationError("headers must be a mapping of names to values")
         for name, value in headers.items():
             problem = header_problem(name, value)
             if problem:
                 raise ConfigurationError(problem)
-        set_ = object.__setattr__
-        set_(self, "base_url", base_url)
-        set_(self, "timeout", timeout)
-        set_(self, "connect_timeout", connect_timeout)
-        set_(self, "max_retries", max_retries)
-        set_(self, "rate_limit", rate_limit)
-        set_(self, "circuit_open_wait", circuit_open_wait)
-        set_(self, "max_retry_wait", max_retry_wait)
-        set_(self, "max_response_bytes", max_response_bytes)
-        set_(self, "allow_insecure", allow_insecure)
-        set_(self, "backoff", backoff)
-        set_(self, "headers", MappingProxyType(dict(headers)))
-        set_(self, "event_hooks", check_event_hooks(event_hooks))
+        self._set("headers", MappingProxyType(dict(headers)))
+        self._set("event_hooks", check_event_hooks(self.event_hooks))
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -29,21 +29,24 @@ import re
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ozon_async._exceptions import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     OzonError,
     status_error_class,
 )
-from ozon_async._retry import GiveUp, Outcome, decide, read_retry_after
+from ozon_async._retry import GiveUp, decide, outcome_of
 from ozon_async._version import __version__
 
 if TYPE_CHECKING:
     from yarl import URL
 
-    from ozon_async._client import BaseClient
+    from ozon_async._clock import Clock
+    from ozon_async._config import ClientConfig
+    from ozon_async._retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_MAX_DOWNLOAD_BYTES",
@@ -52,6 +55,7 @@ __all__ = [
     "MAX_REDIRECTS",
     "DownloadRedirectError",
     "DownloadTooLargeError",
+    "Downloader",
     "Progress",
     "download",
 ]
@@ -74,6 +78,19 @@ _CHUNK = 1 << 16
 _STEP = 1 << 20  # most bytes one decompression step may produce
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _URL_QUERY = re.compile(r"(https?://[^\s'\"<>?#]*)[?#][^\s'\"<>]*", re.IGNORECASE)
+
+
+class Downloader(Protocol):
+    """What a download needs of a client (its :class:`~ozon_async._runtime.Runtime` is one):
+    its settings (timeouts, retries, ``allow_insecure``), its clock and its random numbers."""
+
+    @property
+    def config(self) -> ClientConfig: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def jitter(self) -> float: ...
 
 
 class DownloadTooLargeError(OzonError):
@@ -143,7 +160,7 @@ async def _report(progress: Progress | None, got: int, total: int | None) -> Non
 
 
 async def download(
-    client: BaseClient,
+    host: Downloader,
     url: str,
     *,
     to: str | os.PathLike[str] | None = None,
@@ -157,7 +174,40 @@ async def download(
     The file is written to ``<to>.part`` and renamed when complete, so ``to`` never holds a
     partial file. See the module docs for what is (not) sent, redirects and the size cap.
     """
-    import aiohttp
+    cfg = host.config
+    target = _checked_url(url, cfg.allow_insecure)
+    dest = Path(to) if to is not None else None
+    cap = _size_cap(max_bytes, dest)
+    policy = cfg.retry_policy
+    if max_retries is not None:
+        policy = policy.replace(max_retries=max_retries)
+    read_timeout = cfg.timeout if timeout is None else timeout
+    part = dest.with_name(dest.name + ".part") if dest is not None else None
+
+    def receive(resp: Any, shown: str) -> Awaitable[bytes | Path]:
+        return _receive(resp, part, dest, cap, shown, progress)
+
+    session = _session(cfg.connect_timeout, read_timeout)
+    seen: list[URL] = [target]
+    try:
+        attempt = 0
+        while True:
+            attempt += 1
+            got, failure = await _attempt(session, target, seen, receive, read_timeout)
+            if failure is None:
+                assert got is not None
+                return got
+            await _after_failure(host, target, failure, attempt, policy)
+    finally:
+        await session.close()
+        if part is not None:
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+
+
+def _checked_url(url: str, allow_insecure: bool) -> URL:
+    """``url`` parsed, if a download may fetch it (absolute http(s); plain http only to a
+    loopback host or with ``allow_insecure``)."""
     from yarl import URL
 
     try:
@@ -166,27 +216,29 @@ async def download(
         raise ValueError("download needs an absolute http(s) URL") from None
     if target.scheme not in ("http", "https") or not target.host:
         raise ValueError(f"download needs an absolute http(s) URL, got {_public(target)!r}")
-    cfg = client.config
-    if target.scheme == "http" and not _is_loopback(target.host) and not cfg.allow_insecure:
+    if target.scheme == "http" and not _is_loopback(target.host) and not allow_insecure:
         raise ValueError(
             f"download of {_public(target)!r} over plain http: the file's own token would "
             "travel unencrypted; use https:// (or a client with allow_insecure=True)"
         )
-    dest = Path(to) if to is not None else None
+    return target
+
+
+def _size_cap(max_bytes: int | None, dest: Path | None) -> int:
     if max_bytes is None:
-        cap = DEFAULT_MAX_FILE_BYTES if dest is not None else DEFAULT_MAX_DOWNLOAD_BYTES
-    elif isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        return DEFAULT_MAX_FILE_BYTES if dest is not None else DEFAULT_MAX_DOWNLOAD_BYTES
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
         raise ValueError(f"max_bytes must be a positive integer, not {max_bytes!r}")
-    else:
-        cap = max_bytes
-    policy = cfg.retry_policy
-    if max_retries is not None:
-        policy = policy.replace(max_retries=max_retries)
-    read_timeout = cfg.timeout if timeout is None else timeout
-    part = dest.with_name(dest.name + ".part") if dest is not None else None
-    session = aiohttp.ClientSession(
+    return max_bytes
+
+
+def _session(connect_timeout: float, read_timeout: float) -> Any:
+    """A session of the download's own: no credentials, cookies or client headers."""
+    import aiohttp
+
+    return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(
-            total=None, sock_connect=cfg.connect_timeout, sock_read=read_timeout
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
         ),
         cookie_jar=aiohttp.DummyCookieJar(),
         headers={
@@ -197,77 +249,86 @@ async def download(
         auto_decompress=False,  # decompressed here, counted against the cap
         trust_env=False,
     )
-    attempt = 0
-    seen: list[URL] = [target]
+
+
+async def _attempt(
+    session: Any,
+    target: URL,
+    seen: list[URL],
+    receive: Callable[[Any, str], Awaitable[bytes | Path]],
+    read_timeout: float,
+) -> tuple[bytes | Path | None, OzonError | None]:
+    """One attempt: follow the redirects to the file and receive it; or the failure to decide
+    on (an error status, a timeout, a broken connection), with the redirects it followed."""
+    import aiohttp
+
+    hops: list[str] = []
+    current = target
+    failure: OzonError
     try:
         while True:
-            attempt += 1
-            hops: list[str] = []
-            current = target
-            failure: OzonError
-            outcome: Outcome
-            try:
-                while True:
-                    async with session.get(current, allow_redirects=False) as resp:
-                        location = resp.headers.get("Location")
-                        if resp.status in _REDIRECTS and location:
-                            current = _follow(current, location, hops, seen, resp.status)
-                            continue
-                        shown = _public(current)
-                        if resp.status >= 300:
-                            body = await resp.content.read(4096)
-                            text = body.decode("utf-8", errors="replace").strip()[:500]
-                            failure = status_error_class(resp.status)(
-                                _scrub(text, seen),
-                                status=resp.status,
-                                body=body,
-                                method="GET",
-                                path=shown,
-                                headers=resp.headers,
-                            )
-                            found = read_retry_after(resp.headers)
-                            outcome = Outcome(
-                                "status",
-                                resp.status,
-                                retry_after=found[0] if found else None,
-                                retry_after_from=found[1] if found else "Retry-After",
-                            )
-                            break
-                        return await _receive(resp, part, dest, cap, shown, progress)
-            except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-                shown = _public(current)
-                if isinstance(exc, asyncio.TimeoutError):
-                    failure = APITimeoutError(
-                        f"no data within {read_timeout:g} s", method="GET", path=shown
-                    )
-                    outcome = Outcome("timeout")
-                else:
-                    not_sent = isinstance(exc, aiohttp.ClientConnectorError)
-                    failure = APIConnectionError(
-                        _scrub(f"{type(exc).__name__}: {exc}", seen),
-                        method="GET",
-                        path=shown,
-                        sent=not not_sent,
-                    )
-                    outcome = Outcome("not_sent" if not_sent else "lost")
-            if hops:
-                failure.redirects = tuple(hops)
-            if 300 <= outcome.status < 400:  # a 3xx that is not a redirect to follow: final
-                raise failure from None
-            verdict = decide(outcome, attempt, True, policy, client._shared.random.random())
-            if isinstance(verdict, GiveUp):
-                if verdict.decision:
-                    failure.decision = verdict.decision
-                raise failure from None
-            logger.debug(
-                "download %s: %s; retrying in %.2f s", _public(target), verdict.reason, verdict.wait
-            )
-            await client._clock.sleep(verdict.wait)
-    finally:
-        await session.close()
-        if part is not None:
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
+            async with session.get(current, allow_redirects=False) as resp:
+                location = resp.headers.get("Location")
+                if resp.status in _REDIRECTS and location:
+                    current = _follow(current, location, hops, seen, resp.status)
+                    continue
+                if resp.status < 300:
+                    return await receive(resp, _public(current)), None
+                failure = await _status_failure(resp, current, seen)
+                break
+    except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+        failure = _connection_failure(exc, current, seen, read_timeout)
+    if hops:
+        failure.redirects = tuple(hops)
+    return None, failure
+
+
+async def _status_failure(resp: Any, current: URL, seen: list[URL]) -> APIStatusError:
+    body = await resp.content.read(4096)
+    text = body.decode("utf-8", errors="replace").strip()[:500]
+    return status_error_class(resp.status)(
+        _scrub(text, seen),
+        status=resp.status,
+        body=body,
+        method="GET",
+        path=_public(current),
+        headers=resp.headers,
+    )
+
+
+def _connection_failure(
+    exc: BaseException, current: URL, seen: list[URL], read_timeout: float
+) -> APIConnectionError:
+    import aiohttp
+
+    shown = _public(current)
+    if isinstance(exc, asyncio.TimeoutError):
+        return APITimeoutError(f"no data within {read_timeout:g} s", method="GET", path=shown)
+    return APIConnectionError(
+        _scrub(f"{type(exc).__name__}: {exc}", seen),
+        method="GET",
+        path=shown,
+        sent=not isinstance(exc, aiohttp.ClientConnectorError),
+    )
+
+
+async def _after_failure(
+    host: Downloader, target: URL, failure: OzonError, attempt: int, policy: RetryPolicy
+) -> None:
+    """Decide on a failed attempt as the client does for a read (:func:`decide`): raise
+    ``failure`` with the decision, or return after the wait before the next attempt."""
+    outcome = outcome_of(failure)
+    if outcome is None or 300 <= outcome.status < 400:  # a 3xx not to follow: final
+        raise failure from None
+    verdict = decide(outcome, attempt, True, policy, host.jitter())
+    if isinstance(verdict, GiveUp):
+        if verdict.decision:
+            failure.decision = verdict.decision
+        raise failure from None
+    logger.debug(
+        "download %s: %s; retrying in %.2f s", _public(target), verdict.reason, verdict.wait
+    )
+    await host.clock.sleep(verdict.wait)
 
 
 def _follow(current: URL, location: str, hops: list[str], seen: list[URL], status: int) -> URL:

@@ -27,8 +27,8 @@ from ozon_async._exceptions import ExportLimitError, RequestValidationError
 from ozon_async._operation import Export, ExportRules, Operation
 
 if TYPE_CHECKING:
-    from ozon_async._client import BaseClient
     from ozon_async._ratelimit import Lease
+    from ozon_async._runtime import Runtime
 
 __all__ = [
     "LEASE_TTL",
@@ -38,6 +38,7 @@ __all__ = [
     "export_count",
     "export_turn",
     "plan_exports",
+    "task_guard",
 ]
 
 T = TypeVar("T")
@@ -125,14 +126,14 @@ def check_export(op: Operation, fields: Mapping[str, Any], rules: ExportRules) -
 
 
 async def counted_export(
-    client: BaseClient, op: Operation, fields: Mapping[str, Any], send: Callable[[], Awaitable[T]]
+    runtime: Runtime, op: Operation, fields: Mapping[str, Any], send: Callable[[], Awaitable[T]]
 ) -> T:
     """Count the request's exports against ``per_day`` (in the client's limiter, per account),
     then ``send()`` it; :class:`ExportLimitError` when the account's exports are spent."""
-    rules = client._export_rules
+    rules = runtime.export_rules
     if rules is not None and rules.per_day is not None:
-        key = await client._rate_limit_key_now()
-        limiter = client._shared.limiter
+        key = await runtime.rate_key()
+        limiter = runtime.limiter
         for _ in range(export_count(op, fields)):
             wait = await limiter.acquire_window(f"{key} exports", rules.per_day, DAY, wait=False)
             if wait > 0:
@@ -144,9 +145,19 @@ async def counted_export(
     return await send()
 
 
+def task_guard(
+    runtime: Runtime, op: Operation, fields: Mapping[str, Any]
+) -> contextlib.AbstractAsyncContextManager[object]:
+    """What ``.and_wait`` holds while its task runs: for an operation that starts an export,
+    the account's turn to export (:func:`export_turn`); nothing otherwise."""
+    if op.export is not None and runtime.export_rules is not None:
+        return export_turn(runtime, op, fields)
+    return contextlib.nullcontext()
+
+
 @contextlib.asynccontextmanager
 async def export_turn(
-    client: BaseClient,
+    runtime: Runtime,
     op: Operation,
     fields: Mapping[str, Any] | None = None,
     *,
@@ -161,12 +172,12 @@ async def export_turn(
     """
     import asyncio
 
-    rules = client._export_rules
+    rules = runtime.export_rules
     limit = rules.concurrent if rules is not None and rules.concurrent else 1
     if timeout is None:
         timeout = op.task.timeout if op.task is not None else 1800.0
-    key = await client._rate_limit_key_now()
-    limiter = client._shared.limiter
+    key = await runtime.rate_key()
+    limiter = runtime.limiter
     try:
         lease = await limiter.acquire_lease(f"{key} export", limit, LEASE_TTL, timeout=timeout)
     except TimeoutError:
@@ -175,7 +186,7 @@ async def export_turn(
             f"{limit} at a time) kept running; nothing was sent",
             retry_after=None,
         ) from None
-    clock = client._clock
+    clock = runtime.clock
 
     async def keep() -> None:
         while True:

@@ -65,25 +65,6 @@ class HookEvent(Record):
         trace_id: Ozon's ``x-o3-trace-id`` of the answer, when it sent one.
     """
 
-    _fields = (
-        "kind",
-        "call_id",
-        "operation",
-        "method",
-        "path",
-        "url",
-        "attempt",
-        "status",
-        "failure",
-        "error_type",
-        "elapsed",
-        "rate_limit_wait",
-        "wait",
-        "reason",
-        "trace_id",
-    )
-    __slots__ = _fields
-
     kind: HookKind
     call_id: int
     operation: Operation | None
@@ -91,49 +72,14 @@ class HookEvent(Record):
     path: str
     url: str
     attempt: int
-    status: int | None
-    failure: str | None
-    error_type: str | None
-    elapsed: float | None
-    rate_limit_wait: float | None
-    wait: float | None
-    reason: str | None
-    trace_id: str | None
-
-    def __init__(
-        self,
-        kind: HookKind,
-        call_id: int,
-        operation: Operation | None,
-        method: str,
-        path: str,
-        url: str,
-        attempt: int,
-        status: int | None = None,
-        failure: str | None = None,
-        error_type: str | None = None,
-        elapsed: float | None = None,
-        rate_limit_wait: float | None = None,
-        wait: float | None = None,
-        reason: str | None = None,
-        trace_id: str | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "kind", kind)
-        set_(self, "call_id", call_id)
-        set_(self, "operation", operation)
-        set_(self, "method", method)
-        set_(self, "path", path)
-        set_(self, "url", url)
-        set_(self, "attempt", attempt)
-        set_(self, "status", status)
-        set_(self, "failure", failure)
-        set_(self, "error_type", error_type)
-        set_(self, "elapsed", elapsed)
-        set_(self, "rate_limit_wait", rate_limit_wait)
-        set_(self, "wait", wait)
-        set_(self, "reason", reason)
-        set_(self, "trace_id", trace_id)
+    status: int | None = None
+    failure: str | None = None
+    error_type: str | None = None
+    elapsed: float | None = None
+    rate_limit_wait: float | None = None
+    wait: float | None = None
+    reason: str | None = None
+    trace_id: str | None = None
 
 
 #: A hook: a function (or coroutine function) of a :class:`HookEvent`; what it returns is ignored.

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ozon_async._record import Record
+from ozon_async._record import Record, field
 
 
 class RateLimit(Record):
     """At most ``requests`` calls every ``period`` seconds per Client-Id (``x-ozon-rate-limit``)."""
 
-    _fields = ("requests", "period")
-    __slots__ = _fields
-
     requests: int
     period: float
-
-    def __init__(self, requests: int, period: float) -> None:
-        set_ = object.__setattr__
-        set_(self, "requests", requests)
-        set_(self, "period", period)
 
     @property
     def interval(self) -> float:
@@ -35,55 +27,16 @@ class Pagination(Record):
     Paths are tuples of Python attribute names into the response model.
     """
 
-    _fields = (
-        "style",
-        "position",
-        "limit",
-        "items",
-        "next",
-        "has_next",
-        "total",
-        "page_count",
-        "next_from_item",
-        "first_page",
-    )
-    __slots__ = _fields
-
     style: str
     position: str
     limit: str | None
     items: tuple[str, ...]
-    next: tuple[str, ...] | None
-    has_next: tuple[str, ...] | None
-    total: tuple[str, ...] | None
-    page_count: tuple[str, ...] | None
-    next_from_item: str | None
-    first_page: int | None
-
-    def __init__(
-        self,
-        style: str,
-        position: str,
-        limit: str | None,
-        items: tuple[str, ...],
-        next: tuple[str, ...] | None = None,
-        has_next: tuple[str, ...] | None = None,
-        total: tuple[str, ...] | None = None,
-        page_count: tuple[str, ...] | None = None,
-        next_from_item: str | None = None,
-        first_page: int | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "style", style)
-        set_(self, "position", position)
-        set_(self, "limit", limit)
-        set_(self, "items", items)
-        set_(self, "next", next)
-        set_(self, "has_next", has_next)
-        set_(self, "total", total)
-        set_(self, "page_count", page_count)
-        set_(self, "next_from_item", next_from_item)
-        set_(self, "first_page", first_page)
+    next: tuple[str, ...] | None = None
+    has_next: tuple[str, ...] | None = None
+    total: tuple[str, ...] | None = None
+    page_count: tuple[str, ...] | None = None
+    next_from_item: str | None = None
+    first_page: int | None = None
 
 
 class ItemRateLimit(Record):
@@ -93,18 +46,9 @@ class ItemRateLimit(Record):
     ``code`` is the per-item error code Ozon answers with when the rule is broken anyway.
     """
 
-    _fields = ("requests", "period", "code")
-    __slots__ = _fields
-
     requests: int
     period: float
-    code: str | None
-
-    def __init__(self, requests: int, period: float, code: str | None = None) -> None:
-        set_ = object.__setattr__
-        set_(self, "requests", requests)
-        set_(self, "period", period)
-        set_(self, "code", code)
+    code: str | None = None
 
 
 class Batch(Record):
@@ -130,70 +74,20 @@ class Batch(Record):
         failure_code: the code given to failure entries that carry none.
     """
 
-    _fields = (
-        "param",
-        "field",
-        "max_items",
-        "key",
-        "entry_key",
-        "scalar",
-        "results",
-        "failures",
-        "ok",
-        "errors",
-        "code",
-        "message",
-        "request_ok",
-        "failure_code",
-    )
-    __slots__ = _fields
     param: str
     field: str
     max_items: int
-    key: tuple[tuple[str, ...], ...]
-    entry_key: tuple[tuple[str, ...], ...]
-    scalar: bool
-    results: tuple[str, ...] | None
-    failures: tuple[str, ...] | None
-    ok: str | None
-    errors: str | None
-    code: str | None
-    message: str | None
-    request_ok: tuple[str, ...] | None
-    failure_code: str | None
-
-    def __init__(
-        self,
-        param: str,
-        field: str,
-        max_items: int,
-        key: tuple[tuple[str, ...], ...] = (),
-        entry_key: tuple[tuple[str, ...], ...] = (),
-        scalar: bool = False,
-        results: tuple[str, ...] | None = None,
-        failures: tuple[str, ...] | None = None,
-        ok: str | None = None,
-        errors: str | None = None,
-        code: str | None = None,
-        message: str | None = None,
-        request_ok: tuple[str, ...] | None = None,
-        failure_code: str | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "param", param)
-        set_(self, "field", field)
-        set_(self, "max_items", max_items)
-        set_(self, "key", key)
-        set_(self, "entry_key", entry_key)
-        set_(self, "scalar", scalar)
-        set_(self, "results", results)
-        set_(self, "failures", failures)
-        set_(self, "ok", ok)
-        set_(self, "errors", errors)
-        set_(self, "code", code)
-        set_(self, "message", message)
-        set_(self, "request_ok", request_ok)
-        set_(self, "failure_code", failure_code)
+    key: tuple[tuple[str, ...], ...] = ()
+    entry_key: tuple[tuple[str, ...], ...] = ()
+    scalar: bool = False
+    results: tuple[str, ...] | None = None
+    failures: tuple[str, ...] | None = None
+    ok: str | None = None
+    errors: str | None = None
+    code: str | None = None
+    message: str | None = None
+    request_ok: tuple[str, ...] | None = None
+    failure_code: str | None = None
 
 
 class Task(Record):
@@ -223,82 +117,23 @@ class Task(Record):
         kind: attribute of such an entry that tells the tasks apart (``task_type``).
     """
 
-    _fields = (
-        "status",
-        "param",
-        "id",
-        "id_from_request",
-        "state",
-        "items",
-        "item_state",
-        "item_errors",
-        "done",
-        "failed",
-        "interval",
-        "timeout",
-        "file",
-        "error",
-        "status_args",
-        "tasks",
-        "kind",
-    )
-    __slots__ = _fields
     status: str
     param: str
-    id: tuple[tuple[str, ...], ...]
-    id_from_request: str | None
-    state: tuple[str, ...] | None
-    items: tuple[str, ...] | None
-    item_state: str | None
-    item_errors: str | None
-    done: tuple[str, ...]
-    failed: tuple[str, ...]
-    interval: float
-    timeout: float
-    file: tuple[str, ...] | None
-    error: tuple[str, ...] | None
-    status_args: tuple[tuple[str, Any], ...]
-    tasks: tuple[str, ...] | None
-    kind: str | None
-
-    def __init__(
-        self,
-        status: str,
-        param: str,
-        id: tuple[tuple[str, ...], ...] = (),
-        id_from_request: str | None = None,
-        state: tuple[str, ...] | None = None,
-        items: tuple[str, ...] | None = None,
-        item_state: str | None = None,
-        item_errors: str | None = None,
-        done: tuple[str, ...] = (),
-        failed: tuple[str, ...] = (),
-        interval: float = 5.0,
-        timeout: float = 600.0,
-        file: tuple[str, ...] | None = None,
-        error: tuple[str, ...] | None = None,
-        status_args: tuple[tuple[str, Any], ...] = (),
-        tasks: tuple[str, ...] | None = None,
-        kind: str | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "status", status)
-        set_(self, "param", param)
-        set_(self, "id", id)
-        set_(self, "id_from_request", id_from_request)
-        set_(self, "state", state)
-        set_(self, "items", items)
-        set_(self, "item_state", item_state)
-        set_(self, "item_errors", item_errors)
-        set_(self, "done", done)
-        set_(self, "failed", failed)
-        set_(self, "interval", interval)
-        set_(self, "timeout", timeout)
-        set_(self, "file", file)
-        set_(self, "error", error)
-        set_(self, "status_args", status_args)
-        set_(self, "tasks", tasks)
-        set_(self, "kind", kind)
+    id: tuple[tuple[str, ...], ...] = ()
+    id_from_request: str | None = None
+    state: tuple[str, ...] | None = None
+    items: tuple[str, ...] | None = None
+    item_state: str | None = None
+    item_errors: str | None = None
+    done: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    interval: float = 5.0
+    timeout: float = 600.0
+    file: tuple[str, ...] | None = None
+    error: tuple[str, ...] | None = None
+    status_args: tuple[tuple[str, Any], ...] = ()
+    tasks: tuple[str, ...] | None = None
+    kind: str | None = None
 
 
 class Export(Record):
@@ -314,35 +149,13 @@ class Export(Record):
         kind: a short name of what the export holds (``"stats"``, ``"orders"``...).
     """
 
-    _fields = ("campaigns", "date_from", "date_to", "time_from", "time_to", "download", "kind")
-    __slots__ = _fields
-
-    campaigns: str | None
-    date_from: str | None
-    date_to: str | None
-    time_from: str | None
-    time_to: str | None
-    download: str | None
-    kind: str | None
-
-    def __init__(
-        self,
-        campaigns: str | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        time_from: str | None = None,
-        time_to: str | None = None,
-        download: str | None = None,
-        kind: str | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "campaigns", campaigns)
-        set_(self, "date_from", date_from)
-        set_(self, "date_to", date_to)
-        set_(self, "time_from", time_from)
-        set_(self, "time_to", time_to)
-        set_(self, "download", download)
-        set_(self, "kind", kind)
+    campaigns: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    time_from: str | None = None
+    time_to: str | None = None
+    download: str | None = None
+    kind: str | None = None
 
 
 class ExportRules(Record):
@@ -358,60 +171,21 @@ class ExportRules(Record):
         timezone: the time zone Ozon groups report dates by.
     """
 
-    _fields = (
-        "concurrent",
-        "concurrent_organisation",
-        "per_day",
-        "per_day_per_campaign",
-        "max_campaigns",
-        "max_days",
-        "timezone",
-    )
-    __slots__ = _fields
-
-    concurrent: int | None
-    concurrent_organisation: int | None
-    per_day: int | None
-    per_day_per_campaign: int | None
-    max_campaigns: int | None
-    max_days: int | None
-    timezone: str | None
-
-    def __init__(
-        self,
-        concurrent: int | None = None,
-        concurrent_organisation: int | None = None,
-        per_day: int | None = None,
-        per_day_per_campaign: int | None = None,
-        max_campaigns: int | None = None,
-        max_days: int | None = None,
-        timezone: str | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "concurrent", concurrent)
-        set_(self, "concurrent_organisation", concurrent_organisation)
-        set_(self, "per_day", per_day)
-        set_(self, "per_day_per_campaign", per_day_per_campaign)
-        set_(self, "max_campaigns", max_campaigns)
-        set_(self, "max_days", max_days)
-        set_(self, "timezone", timezone)
+    concurrent: int | None = None
+    concurrent_organisation: int | None = None
+    per_day: int | None = None
+    per_day_per_campaign: int | None = None
+    max_campaigns: int | None = None
+    max_days: int | None = None
+    timezone: str | None = None
 
 
 class ApiLimits(Record):
     """The limits an API states for all its operations together: ``daily_budget`` (requests
     per account per day, ``x-ozon-daily-budget``) and ``exports`` (``x-ozon-export-rules``)."""
 
-    _fields = ("daily_budget", "exports")
-    __slots__ = _fields
-
-    daily_budget: RateLimit | None
-    exports: ExportRules | None
-
-    def __init__(
-        self, daily_budget: RateLimit | None = None, exports: ExportRules | None = None
-    ) -> None:
-        object.__setattr__(self, "daily_budget", daily_budget)
-        object.__setattr__(self, "exports", exports)
+    daily_budget: RateLimit | None = None
+    exports: ExportRules | None = None
 
 
 class Subscription(Record):
@@ -425,20 +199,13 @@ class Subscription(Record):
             ``"limited"`` (the call works but answers with part of the data).
     """
 
-    _fields = ("any_of", "names", "without")
-    __slots__ = _fields
-
     any_of: tuple[str, ...]
-    names: tuple[str, ...]
-    without: str
+    names: tuple[str, ...] = ()
+    without: str = "refused"
 
-    def __init__(
-        self, any_of: tuple[str, ...], names: tuple[str, ...] = (), without: str = "refused"
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "any_of", any_of)
-        set_(self, "names", names or any_of)
-        set_(self, "without", without)
+    def __post_init__(self) -> None:
+        if not self.names:
+            self._set("names", self.any_of)
 
     @property
     def text(self) -> str:
@@ -469,7 +236,7 @@ def _resolve(ref: str | None) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-class Operation(Record):
+class Operation(Record, kw_only=True):
     """One operation of the Ozon Seller API.
 
     Attributes:
@@ -507,38 +274,6 @@ class Operation(Record):
             reference names it.
     """
 
-    _fields = (
-        "method",
-        "path",
-        "group",
-        "name",
-        "operation_id",
-        "summary",
-        "safe",
-        "deprecated",
-        "replaced_by",
-        "request_type_ref",
-        "response_type_ref",
-        "response_content_type",
-        "rate_limit",
-        "pagination",
-        "destructive",
-        "beta",
-        "subscription",
-        "batch",
-        "item_rate_limit",
-        "task",
-        "request_content_type",
-        "path_params",
-        "sunset",
-        "query_params",
-        "empty_answer",
-        "budget_exempt",
-        "export",
-        "removed",
-        "title_ru",
-    )
-    __slots__ = _fields
     method: str
     path: str
     group: str
@@ -548,98 +283,28 @@ class Operation(Record):
     safe: bool
     deprecated: bool
     replaced_by: str | None
-    request_type_ref: str | None
-    response_type_ref: str | None
-    response_content_type: str
-    rate_limit: RateLimit | None
-    pagination: Pagination | None
-    destructive: bool
-    beta: bool
-    subscription: Subscription | None
-    batch: Batch | None
-    item_rate_limit: ItemRateLimit | None
-    task: Task | None
-    request_content_type: str
-    path_params: tuple[str, ...]
-    sunset: str | None
-    query_params: tuple[str, ...]
-    empty_answer: bool
-    budget_exempt: bool
-    export: Export | None
-    removed: str | None
-    title_ru: str | None
-
-    def __init__(
-        self,
-        *,
-        method: str,
-        path: str,
-        group: str,
-        name: str,
-        operation_id: str,
-        summary: str,
-        safe: bool,
-        deprecated: bool,
-        replaced_by: str | None,
-        request_type: str | None,
-        response_type: str | None,
-        response_content_type: str = "application/json",
-        rate_limit: RateLimit | None = None,
-        pagination: Pagination | None = None,
-        destructive: bool = False,
-        beta: bool = False,
-        subscription: Subscription | None = None,
-        batch: Batch | None = None,
-        item_rate_limit: ItemRateLimit | None = None,
-        task: Task | None = None,
-        request_content_type: str = "application/json",
-        path_params: tuple[str, ...] = (),
-        sunset: str | None = None,
-        query_params: tuple[str, ...] = (),
-        empty_answer: bool = False,
-        budget_exempt: bool = False,
-        export: Export | None = None,
-        removed: str | None = None,
-        title_ru: str | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "method", method)
-        set_(self, "path", path)
-        set_(self, "group", group)
-        set_(self, "name", name)
-        set_(self, "operation_id", operation_id)
-        set_(self, "summary", summary)
-        set_(self, "safe", safe)
-        set_(self, "deprecated", deprecated)
-        set_(self, "replaced_by", replaced_by)
-        set_(self, "request_type_ref", request_type)
-        set_(self, "response_type_ref", response_type)
-        set_(self, "response_content_type", response_content_type)
-        set_(self, "rate_limit", rate_limit)
-        set_(self, "pagination", pagination)
-        set_(self, "destructive", destructive)
-        set_(self, "beta", beta)
-        set_(self, "subscription", subscription)
-        set_(self, "batch", batch)
-        set_(self, "item_rate_limit", item_rate_limit)
-        set_(self, "task", task)
-        set_(self, "request_content_type", request_content_type)
-        set_(self, "path_params", path_params)
-        set_(self, "sunset", sunset)
-        set_(self, "query_params", query_params)
-        set_(self, "empty_answer", empty_answer)
-        set_(self, "budget_exempt", budget_exempt)
-        set_(self, "export", export)
-        set_(self, "removed", removed)
-        set_(self, "title_ru", title_ru)
+    request_type_ref: str | None = field(alias="request_type")
+    response_type_ref: str | None = field(alias="response_type")
+    response_content_type: str = "application/json"
+    rate_limit: RateLimit | None = None
+    pagination: Pagination | None = None
+    destructive: bool = False
+    beta: bool = False
+    subscription: Subscription | None = None
+    batch: Batch | None = None
+    item_rate_limit: ItemRateLimit | None = None
+    task: Task | None = None
+    request_content_type: str = "application/json"
+    path_params: tuple[str, ...] = ()
+    sunset: str | None = None
+    query_params: tuple[str, ...] = ()
+    empty_answer: bool = False
+    budget_exempt: bool = False
+    export: Export | None = None
+    removed: str | None = None
+    title_ru: str | None = None
 
     _repr_hidden = frozenset({"request_type_ref", "response_type_ref"})
-
-    def _init_arguments(self) -> dict[str, Any]:
-        arguments = super()._init_arguments()
-        arguments["request_type"] = arguments.pop("request_type_ref")
-        arguments["response_type"] = arguments.pop("response_type_ref")
-        return arguments
 
     def sunset_note(self, today: str | None = None) -> str:
         """``"; Ozon switched it off on 2025-04-14"`` for a deprecated operation with a
@@ -692,23 +357,24 @@ class Operation(Record):
 
 
 class OperationRegistry(Mapping[str, Operation]):
-    """Every operation of the spec keyed by ``"METHOD /path"``, loaded on first use.
+    """Every operation of an API keyed by ``"METHOD /path"``, loaded on first use.
 
-    The table is generated (``ozon_async/resources/_registry.py``); it is imported when the
+    The table is generated (``ozon_async/resources/_registry.py``); ``load`` imports it when the
     registry is first read, so ``import ozon_async`` does not pay for hundreds of operations.
+    The client's layer makes the registry (:data:`ozon_async.OPERATIONS`): this module only
+    describes operations.
     """
 
-    __slots__ = ("_table",)
+    __slots__ = ("_load_table", "_table")
 
-    def __init__(self) -> None:
+    def __init__(self, load: Callable[[], Mapping[str, Operation]]) -> None:
+        self._load_table = load
         self._table: Mapping[str, Operation] | None = None
 
     def _load(self) -> Mapping[str, Operation]:
         table = self._table
         if table is None:
-            from ozon_async.resources._registry import OPERATIONS
-
-            table = self._table = OPERATIONS
+            table = self._table = self._load_table()
         return table
 
     def __getitem__(self, key: str) -> Operation:
@@ -725,7 +391,3 @@ class OperationRegistry(Mapping[str, Operation]):
 
     def __repr__(self) -> str:
         return f"<OperationRegistry of {len(self)} operations>"
-
-
-#: Every operation of the Ozon Seller API the SDK knows, keyed by ``"METHOD /path"``.
-OPERATIONS: Mapping[str, Operation] = OperationRegistry()

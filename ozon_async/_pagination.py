@@ -12,18 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from ozon_async._operation import Pagination
+from ozon_async._path import dig
 
 logger = logging.getLogger("ozon_async")
-
-
-def _get(obj: Any, path: tuple[str, ...] | None) -> Any:
-    if path is None:
-        return None
-    for name in path:
-        if obj is None:
-            return None
-        obj = getattr(obj, name, None)
-    return obj
 
 
 def _start(p: Pagination, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,16 +49,16 @@ async def iter_pages(
         resp = await call(**args)
         pages += 1
         yield resp
-        items = _get(resp, p.items) or []
+        items = dig(resp, p.items) or []
         count = len(items)
         received += count
         limit = args.get(p.limit) if p.limit else None
-        has_next = _get(resp, p.has_next)
+        has_next = dig(resp, p.has_next)
         if has_next is not None and not has_next:
             return
         if count == 0:
             return
-        total = _get(resp, p.total)
+        total = dig(resp, p.total)
         if total is not None and isinstance(total, int) and received >= total:
             return
         short = has_next is None and isinstance(limit, int) and count < limit
@@ -76,7 +67,7 @@ async def iter_pages(
                 return
             args[p.position] = (position or 0) + count
         elif p.style == "page":
-            page_count = _get(resp, p.page_count)
+            page_count = dig(resp, p.page_count)
             first = p.first_page if p.first_page is not None else 1
             page = int(position if position is not None else first)
             if page_count is not None and page - first + 1 >= page_count:
@@ -86,7 +77,7 @@ async def iter_pages(
             args[p.position] = page + 1
         else:  # last_id, cursor
             if p.next is not None:
-                nxt = _get(resp, p.next)
+                nxt = dig(resp, p.next)
             else:
                 nxt = getattr(items[-1], p.next_from_item or "", None)
             if nxt is None or nxt == "" or (p.style == "last_id" and nxt == 0):
@@ -101,5 +92,5 @@ async def iter_items(
 ) -> AsyncIterator[Any]:
     """Yield every item of every page."""
     async for resp in iter_pages(call, p, kwargs):
-        for item in _get(resp, p.items) or ():
+        for item in dig(resp, p.items) or ():
             yield item

@@ -206,7 +206,7 @@ class LeaseTable:
                         raise TimeoutError(f"no lease of {key!r} within {timeout:g} s")
                     delay = deadline - now if delay is None else min(delay, deadline - now)
                 me.clear()
-                await _first_of(me.wait(), None if delay is None else clock.sleep(delay))
+                await first_of(me.wait(), None if delay is None else clock.sleep(delay))
         finally:
             if me in waiters:
                 waiters.remove(me)
@@ -236,7 +236,7 @@ class LeaseTable:
             waiters[0].set()
 
 
-async def _first_of(first: Awaitable[Any], second: Awaitable[Any] | None) -> None:
+async def first_of(first: Awaitable[Any], second: Awaitable[Any] | None) -> None:
     """Wait until ``first`` or ``second`` finishes; the other is cancelled."""
     import asyncio
 

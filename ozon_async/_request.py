@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ozon_async._codec import build_request, encode_request
+from ozon_async._codec import build_request, encode_request, merge_extra_body
 from ozon_async._exceptions import RequestValidationError
 from ozon_async._operation import Operation
+from ozon_async._options import OPTION_NAMES
 from ozon_async._record import Record
 
 if TYPE_CHECKING:
-    from ozon_async._client import BaseClient
     from ozon_async._options import CallOptions
-    from ozon_async._response import APIResponse
 
 MULTIPART = "multipart/form-data"
 
@@ -35,20 +34,9 @@ class UploadFile(Record):
         )
     """
 
-    _fields = ("filename", "content", "content_type")
-    __slots__ = _fields
-
     filename: str
     content: bytes
-    content_type: str
-
-    def __init__(
-        self, filename: str, content: bytes, content_type: str = "application/octet-stream"
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "filename", filename)
-        set_(self, "content", content)
-        set_(self, "content_type", content_type)
+    content_type: str = "application/octet-stream"
 
     def __repr__(self) -> str:
         return f"UploadFile({self.filename!r}, <{len(self.content)} bytes>, {self.content_type!r})"
@@ -57,18 +45,77 @@ class UploadFile(Record):
 class Prepared(Record):
     """What a typed call sends: the concrete path, the body and its content type."""
 
-    _fields = ("path", "body", "content_type")
-    __slots__ = _fields
-
     path: str
     body: bytes | None
     content_type: str | None
 
-    def __init__(self, path: str, body: bytes | None, content_type: str | None) -> None:
-        set_ = object.__setattr__
-        set_(self, "path", path)
-        set_(self, "body", body)
-        set_(self, "content_type", content_type)
+
+def prepare_call(
+    op: Operation, request_type: Any, fields: Mapping[str, Any], options: CallOptions
+) -> tuple[str, bytes | None, CallOptions]:
+    """Everything a typed call does before it is sent: refuse unknown options, warn when the
+    operation is deprecated or removed, validate and encode the arguments (:func:`prepare`), merge
+    ``extra_body`` and name a multipart body's content type. The path, body and options to
+    send."""
+    if options:
+        unknown = set(options) - OPTION_NAMES
+        if unknown:
+            raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
+    if op.deprecated or op.removed:
+        _warn_lifecycle(op)
+    body: bytes | None
+    ctype: str | None
+    if (  # most operations: a JSON body to the operation's own path (prepare()'s last case)
+        op.method != "GET"
+        and not op.path_params
+        and not op.query_params
+        and op.request_content_type != MULTIPART
+    ):
+        path, body, ctype = op.path, encode_request(op, request_type, fields), None
+    else:
+        prepared = prepare(op, request_type, fields)
+        path, body, ctype = prepared.path, prepared.body, prepared.content_type
+        if ctype is not None:  # a multipart upload names its boundary
+            options = with_content_type(options, prepared)
+    if options:
+        extra = options.get("extra_body")
+        if extra is not None:
+            if ctype is not None:
+                raise RequestValidationError(
+                    "extra_body applies to JSON bodies only", field="extra_body", operation=op.key
+                )
+            body = merge_extra_body(op.key, body, extra)
+    return path, body, options
+
+
+def _warn_lifecycle(op: Operation) -> None:
+    import warnings
+
+    warnings.warn(
+        f"{op.method} {op.path} is {op.lifecycle_warning()}",
+        DeprecationWarning,
+        stacklevel=_outside_stacklevel(),
+    )
+
+
+_INTERNAL = ("ozon_async", "asyncio")
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` that attributes a warning to the first frame outside ozon_async (and
+    asyncio's task machinery), i.e. the user's line, so that Python's default filters show it
+    in ``__main__``. Counted for a ``warnings.warn`` made by this function's caller."""
+    import sys
+
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not (module in _INTERNAL or module.startswith(("ozon_async.", "asyncio."))):
+            return level
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return 1
 
 
 def prepare(op: Operation, request_type: Any, fields: Mapping[str, Any]) -> Prepared:
@@ -140,20 +187,6 @@ def with_content_type(options: CallOptions, prepared: Prepared) -> CallOptions:
         return options
     headers = {**(options.get("extra_headers") or {}), "Content-Type": prepared.content_type}
     return {**options, "extra_headers": headers}
-
-
-async def send_prepared(
-    client: BaseClient, op: Operation, prepared: Prepared, options: CallOptions | None = None
-) -> APIResponse[Any]:
-    """Send what :func:`prepare` made for ``op`` (to its concrete path, multipart bodies with
-    their content type), with the client's limits and retries for the operation, as its typed
-    method would; the answer parses into the operation's response model. For callers that hold
-    the fields by wire name rather than a typed method (the CLI, the MCP server)."""
-    resp: APIResponse[Any] = await client._send(
-        op.method, prepared.path, prepared.body, op, with_content_type(options or {}, prepared)
-    )
-    resp._type = op.response_type
-    return resp
 
 
 def encode_multipart(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import (
     TYPE_CHECKING,
@@ -19,18 +17,16 @@ from typing import (
     overload,
 )
 
-from ozon_async._codec import merge_extra_body
-from ozon_async._exceptions import RequestValidationError
 from ozon_async._models import BinaryResponse
 from ozon_async._operation import Operation
-from ozon_async._options import OPTION_NAMES, CallOptions
+from ozon_async._options import CallOptions
 from ozon_async._pagination import iter_items, iter_pages
-from ozon_async._request import UploadFile, prepare, with_content_type
+from ozon_async._request import UploadFile, prepare_call
 from ozon_async._response import RAW_CAPTURE, captured
 
 if TYPE_CHECKING:
     from ozon_async._bulk import BulkResult
-    from ozon_async._client import BaseClient
+    from ozon_async._runtime import Host, Runtime
     from ozon_async._tasks import TaskResult
 
 __all__ = [
@@ -55,7 +51,7 @@ class Resource:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: BaseClient) -> None:
+    def __init__(self, client: Host) -> None:
         self._client = client
 
     def __repr__(self) -> str:
@@ -72,20 +68,26 @@ class Resource:
 
             # a generated class lives in ozon_async.resources.<group>
             group = type(self).__module__.rsplit(".", 1)[-1]
-            raise group_attribute_error(group, type(self).__name__, name)
+            operations = self._client.runtime.operations.values()
+            raise group_attribute_error(group, type(self).__name__, name, operations)
 
     def _call(
         self,
         op: Operation,
         request_type: type[Any] | None,
-        response_type: type[R],
+        response_type: type[R] | None,
         fields: Mapping[str, Any],
         options: CallOptions,
     ) -> Awaitable[R]:
-        """Validate and encode the request now (errors surface before anything is sent) and
-        return the client's send coroutine, which decodes the answer into ``response_type``
-        (a plain function: no extra coroutine per call)."""
-        return cast("Awaitable[R]", self._send(op, request_type, fields, options, response_type))
+        """Check the call now (:func:`~ozon_async._request.prepare_call`: errors surface before
+        anything is sent) and return the runtime's send coroutine (a plain function: no extra
+        coroutine per call), which decodes the answer into ``response_type`` (without one, it
+        gives the :class:`APIResponse`)."""
+        path, body, options = prepare_call(op, request_type, fields, options)
+        runtime = self._client.runtime
+        if op.export is not None and runtime.export_rules is not None:
+            return _export_call(runtime, op, fields, path, body, options, response_type)
+        return runtime.send(op.method, path, body, op, options, response_type)
 
     async def _call_binary(
         self,
@@ -94,57 +96,16 @@ class Resource:
         fields: Mapping[str, Any],
         options: CallOptions,
     ) -> BinaryResponse:
-        resp = await self._send(op, request_type, fields, options)
+        resp: Any = await self._call(op, request_type, None, fields, options)
         capture = RAW_CAPTURE.get()
         if capture is not None:
             return cast(BinaryResponse, captured(capture, resp, BinaryResponse))
         ctype = resp.headers.get("Content-Type", op.response_content_type).split(";")[0].strip()
         return BinaryResponse(content=resp.content, content_type=ctype)
 
-    def _send(
-        self,
-        op: Operation,
-        request_type: type[Any] | None,
-        fields: Mapping[str, Any],
-        options: CallOptions,
-        response_type: type[Any] | None = None,
-    ) -> Awaitable[Any]:
-        """Warn if the operation is deprecated, validate and encode the body now (errors surface
-        before anything is sent), and return the client's send coroutine (a plain function: no
-        extra coroutine per call). With ``response_type`` the coroutine gives the decoded answer,
-        without it the :class:`APIResponse`."""
-        if options:
-            unknown = set(options) - OPTION_NAMES
-            if unknown:
-                raise TypeError(f"{op.name}() got unexpected keyword arguments: {sorted(unknown)}")
-        if op.deprecated or op.removed:
-            warnings.warn(
-                f"{op.method} {op.path} is {op.lifecycle_warning()}",
-                DeprecationWarning,
-                stacklevel=_outside_stacklevel(),
-            )
-        prepared = prepare(op, request_type, fields)
-        body = prepared.body
-        if options:
-            extra = options.get("extra_body")
-            if extra is not None:
-                if prepared.content_type is not None:
-                    raise RequestValidationError(
-                        "extra_body applies to JSON bodies only",
-                        field="extra_body",
-                        operation=op.key,
-                    )
-                body = merge_extra_body(op.key, body, extra)
-        if prepared.content_type is not None:  # a multipart upload names its boundary
-            options = with_content_type(options, prepared)
-        client = self._client
-        if op.export is not None and client._export_rules is not None:
-            return _export_call(client, op, fields, prepared.path, body, options, response_type)
-        return client._send(op.method, prepared.path, body, op, options, response_type)
-
 
 def _export_call(
-    client: BaseClient,
+    runtime: Runtime,
     op: Operation,
     fields: Mapping[str, Any],
     path: str,
@@ -156,32 +117,14 @@ def _export_call(
     account's daily exports when it runs (:mod:`ozon_async._exports`)."""
     from ozon_async._exports import check_export, counted_export
 
-    assert client._export_rules is not None
-    check_export(op, fields, client._export_rules)
+    assert runtime.export_rules is not None
+    check_export(op, fields, runtime.export_rules)
     return counted_export(
-        client,
+        runtime,
         op,
         fields,
-        lambda: client._send(op.method, path, body, op, options, response_type),
+        lambda: runtime.send(op.method, path, body, op, options, response_type),
     )
-
-
-_INTERNAL = ("ozon_async", "asyncio")
-
-
-def _outside_stacklevel() -> int:
-    """The ``stacklevel`` that attributes a warning to the first frame outside ozon_async (and
-    asyncio's task machinery), i.e. the user's line, so that Python's default filters show it
-    in ``__main__``. Counted for a ``warnings.warn`` made by this function's caller."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if not (module in _INTERNAL or module.startswith(("ozon_async.", "asyncio."))):
-            return level
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return 1
 
 
 # A paginated method bound to its resource: call it for one page, or walk all of them.
@@ -321,7 +264,7 @@ class BoundOperation(Generic[P, R]):
         call: Callable[P, Awaitable[R]],
         op: Operation,
         doc: str | None,
-        client: BaseClient,
+        client: Host,
         item: Any = None,
         status: Any = None,
     ) -> None:
@@ -419,10 +362,11 @@ class BoundTask(BoundOperation[P, R], Generic[P, R, T]):
         (first pause between status checks), ``on_check`` (called with each status answer)."""
 
         async def start_and_wait(*args: P.args, **kwargs: P.kwargs) -> TaskResult[R, T]:
+            from ozon_async._exports import task_guard
             from ozon_async._tasks import wait_started
 
             # an export holds the account's turn from before it starts until it ends
-            async with self._client._task_guard(self._op, kwargs):
+            async with task_guard(self._client.runtime, self._op, kwargs):
                 started = await self._call(*args, **kwargs)
                 return await wait_started(
                     self._client,

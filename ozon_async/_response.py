@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ozon_async._exceptions import ResponseDecodeError
+
+if TYPE_CHECKING:
+    from ozon_async._operation import Operation
 
 T = TypeVar("T")
 U = TypeVar("U")
 
 
-class _Capture:
+class Capture:
     """Set by :meth:`OzonClient.raw` around the typed call it wraps: that call returns its
     :class:`APIResponse` instead of the decoded model."""
 
@@ -24,12 +27,12 @@ class _Capture:
 
 
 #: The capture of the :meth:`OzonClient.raw` call running in this context, if any.
-RAW_CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
+RAW_CAPTURE: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(
     "ozon_async_raw", default=None
 )
 
 
-def captured(capture: _Capture, resp: APIResponse[Any], type_: type[Any] | None) -> Any:
+def captured(capture: Capture, resp: APIResponse[Any], type_: type[Any] | None) -> Any:
     """The answer of a call wrapped by :meth:`OzonClient.raw`, instead of its decoded model."""
     if capture.used:
         raise TypeError("client.raw() wraps one typed call; this one made several")
@@ -52,9 +55,20 @@ class APIResponse(Generic[T]):
         method, path: the request.
         elapsed: seconds the last attempt took.
         attempts: how many attempts were made (1 when nothing was resent).
+        operation: the operation of the spec that was called, if the client knows it.
     """
 
-    __slots__ = ("_type", "attempts", "content", "elapsed", "headers", "method", "path", "status")
+    __slots__ = (
+        "_type",
+        "attempts",
+        "content",
+        "elapsed",
+        "headers",
+        "method",
+        "operation",
+        "path",
+        "status",
+    )
 
     def __init__(
         self,
@@ -67,6 +81,7 @@ class APIResponse(Generic[T]):
         elapsed: float,
         attempts: int,
         type_: type[T] | None = None,
+        operation: Operation | None = None,
     ) -> None:
         self.status = status
         self.headers = headers
@@ -76,6 +91,7 @@ class APIResponse(Generic[T]):
         self.elapsed = elapsed
         self.attempts = attempts
         self._type: type[Any] | None = type_
+        self.operation = operation
 
     @property
     def trace_id(self) -> str | None:
@@ -102,19 +118,15 @@ class APIResponse(Generic[T]):
 
     def parse(self, type_: type[Any] | None = None) -> Any:
         """Decode the body into ``type_``; without it, into the result type of the typed method
-        (for :meth:`OzonClient.raw`), or the response model of the operation (looked up in
-        :data:`ozon_async.OPERATIONS` by method and path), or plain objects for paths the
-        registry does not know. A body that does not decode raises
+        (for :meth:`OzonClient.raw`), or the response model of the :attr:`operation`, or plain
+        objects for a path the client does not know. A body that does not decode raises
         :class:`ResponseDecodeError`."""
         from ozon_async._models import BinaryResponse
 
         if type_ is None:
             type_ = self._type
-        if type_ is None:
-            from ozon_async.resources._registry import OPERATIONS
-
-            op = OPERATIONS.get(f"{self.method} {self.path}")
-            type_ = op.response_type if op is not None else None
+        if type_ is None and self.operation is not None:
+            type_ = self.operation.response_type
         if type_ is BinaryResponse:
             return BinaryResponse(content=self.content, content_type=self.content_type)
         return self._decode(type_)

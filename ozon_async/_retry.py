@@ -25,6 +25,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
+from ozon_async._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    CircuitOpenError,
+    ResponseTooLargeError,
+)
 from ozon_async._record import Record
 
 if TYPE_CHECKING:
@@ -42,15 +49,8 @@ MAY_HAVE_BEEN_APPLIED = "the request may have been applied"
 class Backoff(Record):
     """Exponential backoff with jitter: ``base * 2**retry`` capped at ``cap``, times 0.5-1.0."""
 
-    _fields = ("base", "cap")
-    __slots__ = _fields
-
-    base: float
-    cap: float
-
-    def __init__(self, base: float = 0.5, cap: float = 8.0) -> None:
-        object.__setattr__(self, "base", base)
-        object.__setattr__(self, "cap", cap)
+    base: float = 0.5
+    cap: float = 8.0
 
     def wait(self, retry: int, jitter: float) -> float:
         """Seconds before resend number ``retry`` (0 for the first), ``jitter`` in [0, 1)."""
@@ -71,26 +71,10 @@ _BACKOFF = Backoff()
 class RetryPolicy(Record):
     """The settings :func:`decide` reads (taken from the client's configuration)."""
 
-    _fields = ("max_retries", "max_retry_wait", "circuit_open_wait", "backoff")
-    __slots__ = _fields
-
-    max_retries: int
-    max_retry_wait: float
-    circuit_open_wait: float
-    backoff: Backoff
-
-    def __init__(
-        self,
-        max_retries: int = 3,
-        max_retry_wait: float = 120.0,
-        circuit_open_wait: float = 120.0,
-        backoff: Backoff = _BACKOFF,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "max_retries", max_retries)
-        set_(self, "max_retry_wait", max_retry_wait)
-        set_(self, "circuit_open_wait", circuit_open_wait)
-        set_(self, "backoff", backoff)
+    max_retries: int = 3
+    max_retry_wait: float = 120.0
+    circuit_open_wait: float = 120.0
+    backoff: Backoff = _BACKOFF
 
 
 class Outcome(Record):
@@ -109,39 +93,12 @@ class Outcome(Record):
             another access token (the client sets it at most once per call).
     """
 
-    _fields = (
-        "kind",
-        "status",
-        "retry_after",
-        "retry_after_from",
-        "breaker_open",
-        "token_renewed",
-    )
-    __slots__ = _fields
-
     kind: OutcomeKind
-    status: int
-    retry_after: float | None
-    retry_after_from: str
-    breaker_open: bool
-    token_renewed: bool
-
-    def __init__(
-        self,
-        kind: OutcomeKind,
-        status: int = 0,
-        retry_after: float | None = None,
-        retry_after_from: str = "Retry-After",
-        breaker_open: bool = False,
-        token_renewed: bool = False,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "kind", kind)
-        set_(self, "status", status)
-        set_(self, "retry_after", retry_after)
-        set_(self, "retry_after_from", retry_after_from)
-        set_(self, "breaker_open", breaker_open)
-        set_(self, "token_renewed", token_renewed)
+    status: int = 0
+    retry_after: float | None = None
+    retry_after_from: str = "Retry-After"
+    breaker_open: bool = False
+    token_renewed: bool = False
 
 
 #: The reason given when a 401 is resent with a renewed access token.
@@ -151,27 +108,14 @@ TOKEN_RENEWED = "401: the access token was renewed; resending once with the new 
 class Retry(Record):
     """Wait ``wait`` seconds, then resend; ``reason`` is for the log."""
 
-    _fields = ("wait", "reason")
-    __slots__ = _fields
-
     wait: float
     reason: str
-
-    def __init__(self, wait: float, reason: str) -> None:
-        object.__setattr__(self, "wait", wait)
-        object.__setattr__(self, "reason", reason)
 
 
 class GiveUp(Record):
     """Raise the error; ``decision`` (may be empty) states what was decided and why."""
 
-    _fields = ("decision",)
-    __slots__ = _fields
-
     decision: str
-
-    def __init__(self, decision: str) -> None:
-        object.__setattr__(self, "decision", decision)
 
 
 def decide(
@@ -241,6 +185,27 @@ def decide(
             f"not retried: {source} {wait:g} s exceeds max_retry_wait {policy.max_retry_wait:g} s"
         )
     return Retry(wait, reason)
+
+
+def outcome_of(error: BaseException) -> Outcome | None:
+    """What a failed attempt tells :func:`decide`, from the error it raised: the status (with
+    ``Retry-After`` and Ozon's breaker) of an error answer, or how the connection failed.
+    ``None`` for an error that says nothing about resending (an answer that could not be read,
+    a refused argument): it is final. The client, bulk writes and downloads all read their
+    failures through this one function."""
+    if isinstance(error, APIStatusError):
+        breaker = isinstance(error, CircuitOpenError)
+        found = read_retry_after(error.headers)
+        if found is None:
+            return Outcome("status", error.status, breaker_open=breaker)
+        return Outcome("status", error.status, found[0], found[1], breaker)
+    if isinstance(error, ResponseTooLargeError):
+        return Outcome("too_large")
+    if isinstance(error, APIConnectionError):
+        if not error.sent:
+            return Outcome("not_sent")
+        return Outcome("timeout" if isinstance(error, APITimeoutError) else "lost")
+    return None
 
 
 def read_retry_after(

@@ -20,22 +20,13 @@ def _close(word: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6
     return difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=cutoff)
 
 
-def _methods() -> dict[str, list[str]]:
-    """Method name -> the groups that have a method of that name."""
-    from ozon_async.resources._registry import OPERATIONS
-
+def _methods(operations: Iterable[Any]) -> dict[str, list[str]]:
+    """Method name -> the groups that have a method of that name (``operations``: the API's
+    :class:`~ozon_async.Operation` values)."""
     out: dict[str, list[str]] = {}
-    for op in OPERATIONS.values():
+    for op in operations:
         out.setdefault(op.name, []).append(op.group)
     return out
-
-
-def _groups() -> list[str]:
-    from functools import cached_property
-
-    from ozon_async.resources import Resources
-
-    return sorted(n for n, v in vars(Resources).items() if isinstance(v, cached_property))
 
 
 def _did_you_mean(options: list[str]) -> str:
@@ -46,10 +37,12 @@ def _did_you_mean(options: list[str]) -> str:
     return f"; did you mean {', '.join(options[:-1])} or {options[-1]}?"
 
 
-def group_attribute_error(group: str, class_name: str, name: str) -> AttributeError:
+def group_attribute_error(
+    group: str, class_name: str, name: str, operations: Iterable[Any]
+) -> AttributeError:
     """``client.<group>.<name>`` does not exist: suggest the same method in other groups, then
     close names in this group, then close names in any group."""
-    methods = _methods()
+    methods = _methods(operations)
     same = [f"client.{g}.{name}" for g in sorted(methods.get(name, [])) if g != group]
     if not same:
         here = [m for m, gs in methods.items() if group in gs]
@@ -59,11 +52,12 @@ def group_attribute_error(group: str, class_name: str, name: str) -> AttributeEr
     return AttributeError(f"{class_name!r} object has no attribute {name!r}{_did_you_mean(same)}")
 
 
-def client_attribute_error(class_name: str, name: str) -> AttributeError:
+def client_attribute_error(
+    class_name: str, name: str, groups: Iterable[str], operations: Iterable[Any]
+) -> AttributeError:
     """``client.<name>`` does not exist: a group with a close name, or the groups that have a
     method of that name (``client.stocks_v2`` -> ``client.products.stocks_v2``)."""
-    groups = _groups()
-    methods = _methods()
+    methods = _methods(operations)
     options = [f"client.{g}" for g in _close(name, groups)]
     options += [f"client.{g}.{name}" for g in sorted(methods.get(name, []))]
     if not options:

@@ -12,17 +12,18 @@ task by task within one timeout; the result lists them in ``.tasks``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ozon_async._exceptions import OzonError
 from ozon_async._operation import Operation, Task
+from ozon_async._path import dig
 
 if TYPE_CHECKING:
-    from ozon_async._client import BaseClient
     from ozon_async._download import Progress
+    from ozon_async._runtime import Host
 
 __all__ = [
     "TaskError",
@@ -113,7 +114,7 @@ class TaskResult(Generic[R, S]):
     elapsed: float = 0.0
     kind: str | None = None
     tasks: list[TaskResult[R, S]] = field(default_factory=list)
-    _client: BaseClient | None = field(default=None, repr=False, compare=False)
+    _client: Host | None = field(default=None, repr=False, compare=False)
 
     def task(self, kind: str) -> TaskResult[R, S]:
         """The result of the task of this ``kind`` among :attr:`tasks` (``"small_label"``)."""
@@ -143,8 +144,8 @@ class TaskResult(Generic[R, S]):
     ) -> bytes | Path:
         """Download the file the task produced (a report): to ``path``, or as bytes.
 
-        Goes through :meth:`OzonClient.download`: no Ozon credentials are sent to the file's
-        host. Raises :class:`TaskFailedError` when the task failed, :class:`TaskError` when it
+        Downloaded as :meth:`OzonClient.download` does: no Ozon credentials are sent to the
+        file's host. Raises :class:`TaskFailedError` when the task failed, :class:`TaskError` when it
         produced no file.
         """
         if not self.ok:
@@ -163,17 +164,9 @@ class TaskResult(Generic[R, S]):
             )
         if self._client is None:
             raise TaskError("this result is not bound to a client", task_id=self.task_id)
-        if path is None:
-            return await self._client.download(self.file_url, progress=progress)
-        return await self._client.download(self.file_url, to=path, progress=progress)
+        from ozon_async._download import download
 
-
-def _get(obj: Any, path: Sequence[str]) -> Any:
-    for name in path:
-        if obj is None:
-            return None
-        obj = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-    return obj
+        return await download(self._client.runtime, self.file_url, to=path, progress=progress)
 
 
 def task_id_of(op: Operation, started: Any, arguments: Mapping[str, Any]) -> Any:
@@ -192,7 +185,7 @@ def task_id_of(op: Operation, started: Any, arguments: Mapping[str, Any]) -> Any
         if value is not None and value != "":
             return value
     for path in t.id:
-        value = _get(started, path)
+        value = dig(started, path)
         if value is not None and value != "" and value != 0:
             return value
     raise TaskError("Ozon's answer carries no task id", operation=op.key)
@@ -204,18 +197,18 @@ def started_tasks(op: Operation, started: Any) -> list[tuple[Any, str | None]]:
     t = op.task
     assert t is not None and t.tasks is not None
     out: list[tuple[Any, str | None]] = []
-    for entry in _get(started, t.tasks) or ():
+    for entry in dig(started, t.tasks) or ():
         task_id = next(
             (
                 v
-                for v in (_get(entry, path) for path in t.id)
+                for v in (dig(entry, path) for path in t.id)
                 if v is not None and v != "" and v != 0
             ),
             None,
         )
         if task_id is None:
             raise TaskError(f"a task in Ozon's answer carries no id: {entry!r}", operation=op.key)
-        kind = _get(entry, (t.kind,)) if t.kind else None
+        kind = dig(entry, (t.kind,)) if t.kind else None
         out.append((task_id, None if kind is None else str(kind)))
     if not out:
         raise TaskError("Ozon's answer lists no task", operation=op.key)
@@ -223,7 +216,7 @@ def started_tasks(op: Operation, started: Any) -> list[tuple[Any, str | None]]:
 
 
 async def wait_started(
-    client: BaseClient,
+    client: Host,
     op: Operation,
     started: Any,
     arguments: Mapping[str, Any],
@@ -251,7 +244,7 @@ async def wait_started(
         )
     ids = started_tasks(op, started)
     limit = t.timeout if timeout is None else timeout
-    clock = client._clock
+    clock = client.runtime.clock
     begin = clock.now()
     results: list[TaskResult[Any, Any]] = []
     for n, (task_id, kind) in enumerate(ids):
@@ -292,15 +285,15 @@ def evaluate(t: Task, status: Any) -> tuple[bool, bool, str | None, list[Any], l
     """(finished, ok, state, items, failed items) of one status answer."""
     if t.items is not None:
         assert t.item_state is not None
-        items = list(_get(status, t.items) or ())
-        states = [_get(e, (t.item_state,)) for e in items]
+        items = list(dig(status, t.items) or ())
+        states = [dig(e, (t.item_state,)) for e in items]
         ended = set(t.done) | set(t.failed)
         failed = [e for e, s in zip(items, states, strict=True) if s in t.failed]
         finished = bool(items) and all(s in ended for s in states)
         state = ("failed" if failed else "done") if finished else "running"
         return finished, finished and not failed, state, items, failed
     assert t.state is not None
-    state = _get(status, t.state)
+    state = dig(status, t.state)
     text = None if state is None else str(state)
     if text in t.done:
         return True, True, text, [], []
@@ -310,7 +303,7 @@ def evaluate(t: Task, status: Any) -> tuple[bool, bool, str | None, list[Any], l
 
 
 async def wait_task(
-    client: BaseClient,
+    client: Host,
     op: Operation,
     task_id: Any,
     *,
@@ -341,11 +334,11 @@ async def wait_task(
     pause = t.interval if interval is None else interval
     if limit < 0 or pause <= 0:
         raise ValueError("timeout must not be negative and interval must be positive")
-    status_op = client._operations()[t.status]
+    status_op = client.runtime.operations[t.status]
     if check is None:
         check = getattr(getattr(client, status_op.group), status_op.name)
     fixed = dict(t.status_args)
-    clock = client._clock
+    clock = client.runtime.clock
     begin = clock.now()
     delay = pause if first_check_after is None else first_check_after
     cap = pause * MAX_INTERVAL_FACTOR
@@ -363,7 +356,7 @@ async def wait_task(
         finished, ok, state, items, failed = evaluate(t, status)
         elapsed = clock.now() - begin
         if finished:
-            error = _get(status, t.error) if t.error else None
+            error = dig(status, t.error) if t.error else None
             return TaskResult(
                 task_id=task_id,
                 operation=op.key,
@@ -373,7 +366,7 @@ async def wait_task(
                 started=started,
                 items=items,
                 failed_items=failed,
-                file_url=(_get(status, t.file) or None) if t.file else None,
+                file_url=(dig(status, t.file) or None) if t.file else None,
                 error=(str(error) or None) if error is not None else None,
                 checks=checks,
                 elapsed=elapsed,

@@ -211,13 +211,16 @@ class AiohttpTransport(Transport):
         session = self._session or self._open()
         method, path = request.method, request.path
         limit = request.max_response_bytes
+        timeout = self._timeouts.get((request.timeout, request.connect_timeout))
+        if timeout is None:
+            timeout = self._timeout(request.timeout, request.connect_timeout)
         try:
             async with session.request(
                 method,
                 request.url,
                 data=request.content,
                 headers=request.headers,
-                timeout=self._timeout(request.timeout, request.connect_timeout),
+                timeout=timeout,
                 allow_redirects=False,
             ) as resp:
                 status = resp.status

@@ -51,13 +51,16 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ozon_async._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from ozon_async._client import OzonClient
-    from ozon_async.performance import OzonPerformanceClient
+
+#: A Performance client class (the profile module does not import the Performance package: its
+#: client imports this module for ``from_profile``).
+C = TypeVar("C")
 
 __all__ = [
     "ALLOW_CUSTOM_BASE_URL",
@@ -207,15 +210,11 @@ def seller_client(profile: Profile, **options: Any) -> OzonClient:
     return OzonClient(**{**kwargs, **options})
 
 
-def performance_client(
-    profile: Profile, *, client_class: type[OzonPerformanceClient] | None = None, **options: Any
-) -> OzonPerformanceClient:
+def performance_client(profile: Profile, *, client_class: type[C], **options: Any) -> C:
     """The one place a profile becomes an :class:`ozon_async.performance.OzonPerformanceClient`
-    (its ``performance_*`` keys; ``options`` are the client's other arguments; ``client_class``
-    a subclass to make instead). Raises
-    :class:`ConfigurationError` when the profile has no Performance credentials."""
-    from ozon_async.performance import OzonPerformanceClient
-
+    (``client_class``, or a subclass; its ``performance_*`` keys; ``options`` are the client's
+    other arguments). Raises :class:`ConfigurationError` when the profile has no Performance
+    credentials."""
     if not profile.has_performance_credentials:
         raise ConfigurationError(
             f"profile {profile.name} has no Performance API credentials: set "
@@ -223,7 +222,7 @@ def performance_client(
             "performance_access_token), or OZON_PERFORMANCE_CLIENT_ID and "
             "OZON_PERFORMANCE_CLIENT_SECRET"
         )
-    return (client_class or OzonPerformanceClient)(**{**profile.performance_kwargs(), **options})
+    return client_class(**{**profile.performance_kwargs(), **options})
 
 
 def is_ozon_url(url: str) -> bool:
@@ -465,21 +464,7 @@ def resolve_profile(
     invalid or readable by others). The result may lack credentials; check
     :attr:`Profile.has_credentials`.
     """
-    wanted = name or os.environ.get(ENV_PROFILE) or None
-    target, profiles, default, exists = _read(path)
-    profile: Profile | None = None
-    if wanted is not None:
-        if not exists:
-            raise ConfigurationError(f"profile {wanted!r} asked for, but there is no {target}")
-        profile = profiles.get(wanted)
-        if profile is None:
-            raise ConfigurationError(
-                f"no profile {wanted!r} in {target} "
-                f"(profiles: {', '.join(sorted(profiles)) or 'none'})"
-            )
-    elif default is not None:
-        profile = profiles[default]
-
+    profile = _named_profile(name or os.environ.get(ENV_PROFILE) or None, path)
     env = os.environ
     explicit = Profile(
         name="<arguments>",
@@ -496,7 +481,33 @@ def resolve_profile(
         base_url=env.get(ENV_BASE_URL) or None,
         **{key: env.get(var) or None for key, var in _PERFORMANCE_ENV.items()},
     )
-    sources = [s for s in (explicit, profile, environment) if s is not None]
+    if profile is not None:
+        label = profile.name
+    elif any(getattr(explicit, attr) for attr in _STRING_KEYS):
+        label = explicit.name
+    else:
+        label = environment.name
+    return _merged(label, [s for s in (explicit, profile, environment) if s is not None])
+
+
+def _named_profile(wanted: str | None, path: Path | None) -> Profile | None:
+    """The profile ``wanted`` of the file (else its ``default_profile``, if any)."""
+    target, profiles, default, exists = _read(path)
+    if wanted is None:
+        return profiles[default] if default is not None else None
+    if not exists:
+        raise ConfigurationError(f"profile {wanted!r} asked for, but there is no {target}")
+    profile = profiles.get(wanted)
+    if profile is None:
+        raise ConfigurationError(
+            f"no profile {wanted!r} in {target} (profiles: {', '.join(sorted(profiles)) or 'none'})"
+        )
+    return profile
+
+
+def _merged(label: str, sources: list[Profile]) -> Profile:
+    """One profile of ``sources`` in order of precedence: each secret whole from the first
+    source with one, every other setting from the first source that sets it."""
 
     def first(attr: str) -> str | None:
         for s in sources:
@@ -509,12 +520,6 @@ def resolve_profile(
     perf_source = next(
         (s for s in sources if s.performance_client_secret or s.performance_access_token), None
     )
-    if profile is not None:
-        label = profile.name
-    elif any(getattr(explicit, attr) for attr in _STRING_KEYS):
-        label = explicit.name
-    else:
-        label = environment.name
     url_source = next((s for s in sources if s.base_url), None)
     return Profile(
         name=label,

@@ -964,9 +964,9 @@ class RedisRateLimiter(RateLimiter):
                 delay = min(delay, left)
             waker = self._lease_wakers.setdefault(key, asyncio.Event())
             waker.clear()
-            from ozon_async._ratelimit import _first_of
+            from ozon_async._ratelimit import first_of
 
-            await _first_of(waker.wait(), self._sleep(max(delay, 0.001)))
+            await first_of(waker.wait(), self._sleep(max(delay, 0.001)))
 
     async def _lease_step(
         self, op: str, key: str, member: str, limit: int, ttl: float

@@ -635,8 +635,8 @@ async def test_a_store_failure_is_an_error_answer_so_ozon_resends(
 def test_every_documented_type_can_be_subscribed() -> None:
     """The subscription operations accept every type they can subscribe (TYPE_PING is always
     sent)."""
+    from ozon_async import OPERATIONS
     from ozon_async._codec import build_request
-    from ozon_async._operation import OPERATIONS
 
     # Ozon's subscription enum lacks the category-tree type (its webhook says so)
     types = [

@@ -111,16 +111,13 @@ class Converter:
     """Adds converted reference schemas to a spec's components.
 
     ``side`` is ``request`` or ``response``: structurally identical schemas are reused only on the
-    same side (requests and answers never share a schema).
+    same side (requests and answers never share a schema). ``sides`` names the schemas of each
+    side (:func:`codegen.specdiff.names.schema_sides`).
     """
 
-    def __init__(self, spec: dict[str, Any], sides: dict[str, set[str]] | None = None) -> None:
+    def __init__(self, spec: dict[str, Any], sides: dict[str, set[str]]) -> None:
         self.spec = spec
         self.schemas: dict[str, Any] = spec["components"]["schemas"]
-        if sides is None:
-            from codegen.specdiff.names import schema_sides
-
-            sides = schema_sides(spec)
         self.sides = sides
         self.by_sig: dict[tuple[str, str], str] = {}
         for name, s in self.schemas.items():

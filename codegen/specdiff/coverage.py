@@ -84,11 +84,12 @@ def fill(spec: dict[str, Any], missing: list[Missing]) -> list[str]:
     """Add every missing field to the spec (texts left as TODO); returns what was added."""
     from codegen.naming import camel
     from codegen.specdiff.convert import Converter, singular
+    from codegen.specdiff.names import schema_sides
     from codegen.specdiff.refdoc import kind_of_ref
     from codegen.specdiff.shape import ref_node_at, spec_object_at
 
     schemas = SpecSchemas(spec)
-    conv = Converter(spec)
+    conv = Converter(spec, schema_sides(spec))
     done: list[str] = []
     for m in missing:
         key = m.field.key

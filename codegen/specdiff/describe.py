@@ -172,7 +172,6 @@ def _short_type(schemas: SpecSchemas, node: dict[str, Any]) -> str:
 
 def write_worklists(spec: dict[str, Any], docs: list[RefDoc], out_dir: Path) -> dict[str, int]:
     todos = collect_todos(spec)
-    schemas = SpecSchemas(spec)
     use = users(spec)
     todo_schemas = {
         t.id.split(" ", 1)[1].split(".")[0]
@@ -189,83 +188,124 @@ def write_worklists(spec: dict[str, Any], docs: list[RefDoc], out_dir: Path) -> 
     files: dict[str, list[dict[str, Any]]] = {}
     for t in todos:
         item: dict[str, Any] = {"id": t.id}
-        ctx: dict[str, Any] = {}
-        hint = ""
-        kind, _, rest = t.id.partition(" ")
-        if kind in ("summary", "description", "response"):
-            method, path = rest.split(" ", 1)
-            op = spec["paths"][path][method.lower()]
-            group, name = naming.python_names(path, op)
-            ctx = {
-                "call": f"client.{group}.{name}",
-                "operationId": op["operationId"],
-                "request": _body_name(op, "request"),
-                "response": _body_name(op, "response"),
-            }
-            for k in (
-                "deprecated",
-                "x-ozon-replaced-by",
-                "x-ozon-safe",
-                "x-ozon-beta",
-                "x-title-zh",
-                "x-ozon-pagination",
-                "x-ozon-rate-limit",
-            ):
-                if k in op:
-                    ctx[k.removeprefix("x-ozon-").removeprefix("x-")] = op[k]
-            ctx["what"] = {
-                "summary": "one line, imperative, no final period (e.g. 'List FBO supply orders')",
-                "description": "2-6 sentences: what it does, what to pass, what comes back, related calls; mention limits, paging, deprecation and beta status",
-                "response": "one short sentence describing the 200 answer",
-            }[kind]
-            hint = _op_hint(docs, method, path, kind)
-        elif kind == "schema":
-            s = spec["components"]["schemas"][rest]
-            ctx = {"type": _short_type(schemas, s) if "properties" not in s else "object"}
-            if "properties" in s:
-                ctx["properties"] = list(s["properties"])
-            if s.get("enum"):
-                ctx["enum"] = s["enum"]
-            ctx["used_by"] = sorted(use.get(rest, ()))[:8]
-            ctx["what"] = "one sentence: what this object or value is"
-            hint = hints.get((rest, None), "")
-        elif kind == "property":
-            sname, pname = rest.split(".", 1)
-            s = spec["components"]["schemas"][sname]
-            p = s["properties"][pname]
-            ctx = {"type": _short_type(schemas, p)}
-            target, _ = schemas.resolve(p if "$ref" in p else {})
-            enum = p.get("enum") or (p.get("items") or {}).get("enum") or target.get("enum")
-            if enum:
-                ctx["enum"] = enum
-            if pname in (s.get("required") or []):
-                ctx["required"] = True
-            for k in (
-                "maxItems",
-                "minItems",
-                "maximum",
-                "minimum",
-                "maxLength",
-                "minLength",
-                "default",
-            ):
-                if k in p:
-                    ctx[k] = p[k]
-            if p.get("x-ozon-note"):
-                ctx["note"] = p["x-ozon-note"]
-            ctx["used_by"] = sorted(use.get(sname, ()))[:8]
-            ctx["what"] = "one sentence or two: what the field holds; explain each enum value"
-            hint = hints.get((sname, pname), "")
-        elif kind == "tag":
-            ctx = {
-                "operations": sorted(p for _m, p, op in operations(spec) if op["tags"][0] == rest)
-            }
-            ctx["what"] = "one sentence: what this group of operations is for"
+        ctx, hint = _worklist_context(spec, docs, hints, use, t.id)
         item["context"] = ctx
         if hint:
             item["hint"] = hint
         item["text"] = ""
         files.setdefault(t.tag, []).append(item)
+    return _write_files(files, out_dir)
+
+
+def _worklist_context(
+    spec: dict[str, Any],
+    docs: list[RefDoc],
+    hints: dict[tuple[str, str | None], str],
+    use: dict[str, set[str]],
+    todo_id: str,
+) -> tuple[dict[str, Any], str]:
+    """What the writer of one text needs to know, and Ozon's own text (the hint)."""
+    kind, _, rest = todo_id.partition(" ")
+    if kind in ("summary", "description", "response"):
+        return _operation_context(spec, docs, kind, rest)
+    if kind == "schema":
+        return _schema_context(spec, hints, use, rest)
+    if kind == "property":
+        return _property_context(spec, hints, use, rest)
+    if kind == "tag":
+        ops = sorted(p for _m, p, op in operations(spec) if op["tags"][0] == rest)
+        return {"operations": ops, "what": "one sentence: what this group of operations is for"}, ""
+    return {}, ""
+
+
+def _operation_context(
+    spec: dict[str, Any], docs: list[RefDoc], kind: str, rest: str
+) -> tuple[dict[str, Any], str]:
+    method, path = rest.split(" ", 1)
+    op = spec["paths"][path][method.lower()]
+    group, name = naming.python_names(path, op)
+    ctx = {
+        "call": f"client.{group}.{name}",
+        "operationId": op["operationId"],
+        "request": _body_name(op, "request"),
+        "response": _body_name(op, "response"),
+    }
+    for k in (
+        "deprecated",
+        "x-ozon-replaced-by",
+        "x-ozon-safe",
+        "x-ozon-beta",
+        "x-title-zh",
+        "x-ozon-pagination",
+        "x-ozon-rate-limit",
+    ):
+        if k in op:
+            ctx[k.removeprefix("x-ozon-").removeprefix("x-")] = op[k]
+    ctx["what"] = {
+        "summary": "one line, imperative, no final period (e.g. 'List FBO supply orders')",
+        "description": "2-6 sentences: what it does, what to pass, what comes back, related calls; mention limits, paging, deprecation and beta status",
+        "response": "one short sentence describing the 200 answer",
+    }[kind]
+    hint = _op_hint(docs, method, path, kind)
+    return ctx, hint
+
+
+def _schema_context(
+    spec: dict[str, Any],
+    hints: dict[tuple[str, str | None], str],
+    use: dict[str, set[str]],
+    rest: str,
+) -> tuple[dict[str, Any], str]:
+    schemas = SpecSchemas(spec)
+    s = spec["components"]["schemas"][rest]
+    ctx = {"type": _short_type(schemas, s) if "properties" not in s else "object"}
+    if "properties" in s:
+        ctx["properties"] = list(s["properties"])
+    if s.get("enum"):
+        ctx["enum"] = s["enum"]
+    ctx["used_by"] = sorted(use.get(rest, ()))[:8]
+    ctx["what"] = "one sentence: what this object or value is"
+    hint = hints.get((rest, None), "")
+    return ctx, hint
+
+
+def _property_context(
+    spec: dict[str, Any],
+    hints: dict[tuple[str, str | None], str],
+    use: dict[str, set[str]],
+    rest: str,
+) -> tuple[dict[str, Any], str]:
+    schemas = SpecSchemas(spec)
+    sname, pname = rest.split(".", 1)
+    s = spec["components"]["schemas"][sname]
+    p = s["properties"][pname]
+    ctx = {"type": _short_type(schemas, p)}
+    target, _ = schemas.resolve(p if "$ref" in p else {})
+    enum = p.get("enum") or (p.get("items") or {}).get("enum") or target.get("enum")
+    if enum:
+        ctx["enum"] = enum
+    if pname in (s.get("required") or []):
+        ctx["required"] = True
+    for k in (
+        "maxItems",
+        "minItems",
+        "maximum",
+        "minimum",
+        "maxLength",
+        "minLength",
+        "default",
+    ):
+        if k in p:
+            ctx[k] = p[k]
+    if p.get("x-ozon-note"):
+        ctx["note"] = p["x-ozon-note"]
+    ctx["used_by"] = sorted(use.get(sname, ()))[:8]
+    ctx["what"] = "one sentence or two: what the field holds; explain each enum value"
+    hint = hints.get((sname, pname), "")
+    return ctx, hint
+
+
+def _write_files(files: dict[str, list[dict[str, Any]]], out_dir: Path) -> dict[str, int]:
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.yaml"):
         old.unlink()

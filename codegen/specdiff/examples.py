@@ -194,107 +194,172 @@ class ExampleFitter:
         if depth > 40:
             return
         value = holder[key]
-        response = part == "response"
         if value is None:
-            if self._nullable(node):
-                return
-            if response and sparent is not None and skey is not None:
-                sparent[skey] = make_nullable(sparent[skey])
-                add_note(
-                    sparent[skey],
-                    "Ozon's examples send `null` here although the schema does not say so; nullable.",
-                )
-                return
-            if isinstance(holder, dict):
-                del holder[key]
-                repairs.append(
-                    f"{loc}: Ozon's example sends null for a field that takes no null; removed."
-                )
+            self._repair_null(node, holder, key, loc, part, repairs, sparent, skey)
             return
         t = self.target(node, value)
         types = _types(t)
         if not types and "properties" not in t:
             return  # any value
         if "object" in types or "properties" in t:
-            if not isinstance(value, dict):
-                self.fix(holder, key, self.sample(t, str(key)), loc, value, "an object", repairs)
-                return
-            props = t.setdefault("properties", {})
-            ap = t.get("additionalProperties")
-            for k in list(value):
-                if k not in props:
-                    if isinstance(ap, dict) and not props:
-                        self.repair(
-                            ap, value, k, f"{loc}.{k}", part, repairs, None, None, depth + 1
-                        )
-                    elif response:
-                        props[k] = self.infer(value[k], self._name_of(t) + camel(k), k)
-                        add_note(
-                            props[k],
-                            "Present in Ozon's example but missing from its schema; added.",
-                        )
-                    else:
-                        del value[k]
-                        repairs.append(
-                            f"{loc}.{k}: not a field of the request schema; removed from Ozon's example."
-                        )
-                    continue
-                self.repair(props[k], value, k, f"{loc}.{k}", part, repairs, props, k, depth + 1)
-            return
-        if types[0] == "array" or (types == ["array"]):
-            if not isinstance(value, list):
-                if isinstance(value, str) and "string" in types:
-                    return
-                holder[key] = [value]
-                repairs.append(
-                    f"{loc}: Ozon's example sends a single value for a list; wrapped in a list."
-                )
-                value = holder[key]
-            mx = t.get("maxItems")
-            if isinstance(mx, int) and mx > 0 and len(value) > mx:
-                del value[mx:]
-                repairs.append(f"{loc}: Ozon's example has more items than the limit of {mx}; cut.")
-            items = t.get("items") or {}
-            for i in range(len(value)):
-                self.repair(items, value, i, f"{loc}[{i}]", part, repairs, t, "items", depth + 1)
-            return
-        if types[0] == "integer":
+            self._repair_object(t, holder, key, loc, part, repairs, depth)
+        elif types[0] == "array" or (types == ["array"]):
+            self._repair_array(t, types, holder, key, loc, part, repairs, depth)
+        elif types[0] == "integer":
             self._integer(t, types, holder, key, loc, part, repairs)
         elif types[0] == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                self.fix(holder, key, 0, loc, value, "a number", repairs)
-            elif isinstance(value, str):
-                if NUM_RE.match(value) and response:
-                    if "string" not in types:
-                        t["type"] = ["number", "string", *[x for x in types[1:] if x != "string"]]
-                        add_note(
-                            t,
-                            "Ozon's examples send this number as a decimal string; both forms are accepted.",
-                        )
-                else:
-                    self.fix(
-                        holder,
-                        key,
-                        float(value) if NUM_RE.match(value) else 0,
-                        loc,
-                        value,
-                        "a number",
-                        repairs,
-                    )
+            self._number(t, types, holder, key, loc, part, repairs)
         elif types[0] == "boolean":
-            if isinstance(value, bool):
-                return
-            if value in ("true", "false") and response:
-                if "string" not in types:
-                    t["type"] = ["boolean", "string", *types[1:]]
-                    add_note(
-                        t,
-                        'Ozon\'s examples send this boolean as the string `"true"`/`"false"`; both forms are accepted.',
-                    )
-                return
-            self.fix(holder, key, value == "true", loc, value, "a boolean", repairs)
+            self._boolean(t, types, holder, key, loc, part, repairs)
         elif types[0] == "string":
             self._string(t, types, holder, key, loc, part, repairs)
+
+    def _repair_null(
+        self,
+        node: dict[str, Any],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+        sparent: dict[str, Any] | None,
+        skey: str | None,
+    ) -> None:
+        response = part == "response"
+        if self._nullable(node):
+            return
+        if response and sparent is not None and skey is not None:
+            sparent[skey] = make_nullable(sparent[skey])
+            add_note(
+                sparent[skey],
+                "Ozon's examples send `null` here although the schema does not say so; nullable.",
+            )
+            return
+        if isinstance(holder, dict):
+            del holder[key]
+            repairs.append(
+                f"{loc}: Ozon's example sends null for a field that takes no null; removed."
+            )
+
+    def _repair_object(
+        self,
+        t: dict[str, Any],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+        depth: int,
+    ) -> None:
+        value = holder[key]
+        response = part == "response"
+        if not isinstance(value, dict):
+            self.fix(holder, key, self.sample(t, str(key)), loc, value, "an object", repairs)
+            return
+        props = t.setdefault("properties", {})
+        ap = t.get("additionalProperties")
+        for k in list(value):
+            if k not in props:
+                if isinstance(ap, dict) and not props:
+                    self.repair(ap, value, k, f"{loc}.{k}", part, repairs, None, None, depth + 1)
+                elif response:
+                    props[k] = self.infer(value[k], self._name_of(t) + camel(k), k)
+                    add_note(
+                        props[k],
+                        "Present in Ozon's example but missing from its schema; added.",
+                    )
+                else:
+                    del value[k]
+                    repairs.append(
+                        f"{loc}.{k}: not a field of the request schema; removed from Ozon's example."
+                    )
+                continue
+            self.repair(props[k], value, k, f"{loc}.{k}", part, repairs, props, k, depth + 1)
+
+    def _repair_array(
+        self,
+        t: dict[str, Any],
+        types: list[str],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+        depth: int,
+    ) -> None:
+        value = holder[key]
+        if not isinstance(value, list):
+            if isinstance(value, str) and "string" in types:
+                return
+            holder[key] = [value]
+            repairs.append(
+                f"{loc}: Ozon's example sends a single value for a list; wrapped in a list."
+            )
+            value = holder[key]
+        mx = t.get("maxItems")
+        if isinstance(mx, int) and mx > 0 and len(value) > mx:
+            del value[mx:]
+            repairs.append(f"{loc}: Ozon's example has more items than the limit of {mx}; cut.")
+        items = t.get("items") or {}
+        for i in range(len(value)):
+            self.repair(items, value, i, f"{loc}[{i}]", part, repairs, t, "items", depth + 1)
+
+    def _number(
+        self,
+        t: dict[str, Any],
+        types: list[str],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+    ) -> None:
+        value = holder[key]
+        response = part == "response"
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fix(holder, key, 0, loc, value, "a number", repairs)
+        elif isinstance(value, str):
+            if NUM_RE.match(value) and response:
+                if "string" not in types:
+                    t["type"] = ["number", "string", *[x for x in types[1:] if x != "string"]]
+                    add_note(
+                        t,
+                        "Ozon's examples send this number as a decimal string; both forms are accepted.",
+                    )
+            else:
+                self.fix(
+                    holder,
+                    key,
+                    float(value) if NUM_RE.match(value) else 0,
+                    loc,
+                    value,
+                    "a number",
+                    repairs,
+                )
+
+    def _boolean(
+        self,
+        t: dict[str, Any],
+        types: list[str],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+    ) -> None:
+        value = holder[key]
+        response = part == "response"
+        if isinstance(value, bool):
+            return
+        if value in ("true", "false") and response:
+            if "string" not in types:
+                t["type"] = ["boolean", "string", *types[1:]]
+                add_note(
+                    t,
+                    'Ozon\'s examples send this boolean as the string `"true"`/`"false"`; both forms are accepted.',
+                )
+            return
+        self.fix(holder, key, value == "true", loc, value, "a boolean", repairs)
 
     def _integer(
         self,
@@ -360,67 +425,16 @@ class ExampleFitter:
         repairs: list[str],
     ) -> None:
         value = holder[key]
-        response = part == "response"
         if not isinstance(value, str):
-            if isinstance(value, list) and not value and response:
-                if "array" not in types:
-                    t["type"] = [*types, "array"]
-                    t["maxItems"] = 0
-                    add_note(
-                        t,
-                        "Ozon's examples send `[]` here when there is no value although a string is declared; `[]` is accepted.",
-                    )
-                return
-            if (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and response
-                and not t.get("enum")
-                and not t.get("format")
-            ):
-                if "number" not in types:
-                    t["type"] = ["string", "number", *types[1:]]
-                    add_note(
-                        t,
-                        "Ozon declares a string but its examples send a number; both are accepted.",
-                    )
-                return
-            new = (
-                str(value)
-                if isinstance(value, (int, float)) and not isinstance(value, bool)
-                else self.sample(t, str(key))
-            )
-            self.fix(holder, key, new, loc, value, "a string", repairs)
+            self._not_a_string(t, types, holder, key, loc, part, repairs)
             return
         enum = [e for e in t.get("enum") or [] if e is not None]
         if enum and value not in enum:
-            low = {str(e).lower(): e for e in enum}
-            if value.lower() in low and response:
-                t["enum"].append(value)
-                add_note(
-                    t,
-                    _quote(
-                        f"Ozon's examples send `{value}` where the schema lists `{low[value.lower()]}` (the case differs); both are accepted."
-                    ),
-                )
-            elif value.lower() in low:
-                self.fix(
-                    holder, key, low[value.lower()], loc, value, "a value of the list", repairs
-                )
-            elif response and value not in ("string", ""):
-                t["enum"].append(value)
-                add_note(
-                    t,
-                    _quote(
-                        f"Ozon's examples send `{value}`, which the schema's value list does not include; added."
-                    ),
-                )
-            else:
-                self.fix(holder, key, enum[0], loc, value, "a value of the list", repairs)
+            self._not_in_list(t, enum, holder, key, loc, part, repairs)
             return
         fmt = t.get("format")
         if fmt == "date-time" and not is_datetime(value):
-            if value == "" and response:
+            if value == "" and part == "response":
                 t.pop("format")
                 add_note(
                     t,
@@ -440,6 +454,82 @@ class ExampleFitter:
                 "a value matching the pattern",
                 repairs,
             )
+
+    def _not_a_string(
+        self,
+        t: dict[str, Any],
+        types: list[str],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+    ) -> None:
+        value = holder[key]
+        response = part == "response"
+        if isinstance(value, list) and not value and response:
+            if "array" not in types:
+                t["type"] = [*types, "array"]
+                t["maxItems"] = 0
+                add_note(
+                    t,
+                    "Ozon's examples send `[]` here when there is no value although a string is declared; `[]` is accepted.",
+                )
+            return
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and response
+            and not t.get("enum")
+            and not t.get("format")
+        ):
+            if "number" not in types:
+                t["type"] = ["string", "number", *types[1:]]
+                add_note(
+                    t,
+                    "Ozon declares a string but its examples send a number; both are accepted.",
+                )
+            return
+        new = (
+            str(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else self.sample(t, str(key))
+        )
+        self.fix(holder, key, new, loc, value, "a string", repairs)
+
+    def _not_in_list(
+        self,
+        t: dict[str, Any],
+        enum: list[Any],
+        holder: Any,
+        key: Any,
+        loc: str,
+        part: str,
+        repairs: list[str],
+    ) -> None:
+        value = holder[key]
+        response = part == "response"
+        low = {str(e).lower(): e for e in enum}
+        if value.lower() in low and response:
+            t["enum"].append(value)
+            add_note(
+                t,
+                _quote(
+                    f"Ozon's examples send `{value}` where the schema lists `{low[value.lower()]}` (the case differs); both are accepted."
+                ),
+            )
+        elif value.lower() in low:
+            self.fix(holder, key, low[value.lower()], loc, value, "a value of the list", repairs)
+        elif response and value not in ("string", ""):
+            t["enum"].append(value)
+            add_note(
+                t,
+                _quote(
+                    f"Ozon's examples send `{value}`, which the schema's value list does not include; added."
+                ),
+            )
+        else:
+            self.fix(holder, key, enum[0], loc, value, "a value of the list", repairs)
 
     def _nullable(self, node: dict[str, Any]) -> bool:
         if "null" in _types(node):

@@ -73,7 +73,7 @@ def import_operations(
     if not any(d.source == doc.source for d in docs):
         docs.insert(0, doc)
     pages = load_pages(refs_dir)
-    conv = Converter(spec)
+    conv = Converter(spec, names.schema_sides(spec))
     fitter = ExampleFitter(spec)
     lines: list[str] = []
     stats = {"operations": 0, "repaired": 0, "written": 0}
@@ -132,7 +132,29 @@ def draft_operation(
         "summary": todo("summary"),
         "description": todo("description"),
     }
-    # --- title, lifecycle, beta
+    _mark_lifecycle(op, described, page, method, path)
+    _name_from_path(spec, op, path)
+    if method != "GET":
+        op["requestBody"] = _draft_request(spec, conv, fitter, described, page, stats, oc)
+    body = doc.response(rop)
+    assert body is not None
+    ctype = binary_type(path, body.content_type, body.example)
+    r200 = _draft_answer(spec, conv, fitter, described, page, stats, oc, body, ctype)
+    op["responses"] = {"200": r200, "default": {"$ref": "#/components/responses/Error"}}
+    if "requestBody" in op and ctype is None and body.schema:
+        _mark_pagination(spec, op)
+    return {k: op[k] for k in OP_KEY_ORDER if k in op}
+
+
+def _mark_lifecycle(
+    op: dict[str, Any],
+    described: list[tuple[RefDoc, dict[str, Any]]],
+    page: dict[str, Any],
+    method: str,
+    path: str,
+) -> None:
+    """Titles, deprecation, beta, safety and the rate limit, from every reference file."""
+    doc, rop = described[0]
     zh = next((o for d, o in described if "zh" in d.source), None)
     title = (zh or {}).get("summary") or page.get("title_zh")
     if title:
@@ -175,7 +197,10 @@ def draft_operation(
     rl = rate_limit(texts)
     if rl:
         op["x-ozon-rate-limit"] = rl
-    # --- path parameters
+
+
+def _name_from_path(spec: dict[str, Any], op: dict[str, Any], path: str) -> None:
+    """Path parameters, and the Python name when the rule's would not do."""
     params = re.findall(r"{([^}]+)}", path)
     if params:
         op["parameters"] = [
@@ -197,7 +222,7 @@ def draft_operation(
             "other words."
         )
         op["operationId"] = f"{naming.group_of(path).rstrip('_')}_{op['x-python-name']}"
-    # --- a name the rule gives to an operation we already have (Ozon spells one path two ways)
+    # a name the rule gives to an operation we already have (Ozon spells one path two ways)
     if "x-python-name" not in op:
         taken = {naming.python_names(p, o) for _m, p, o in names.operations(spec)}
         if (naming.group_of(path), naming.method_name(path)) in taken:
@@ -213,29 +238,51 @@ def draft_operation(
                 "gives both the same name."
             )
             op["operationId"] = f"{naming.group_of(path).rstrip('_')}_{alt}"
-    # --- request
-    if method != "GET":
-        body = doc.request(rop)
-        media: dict[str, Any]
-        if body is None or not body.schema:
-            media = {
-                "schema": {"$ref": PREFIX + "EmptyRequest"},
-                "example": {},
-                "x-ozon-example-source": "written",
-                "x-ozon-note": "Ozon's reference declares no request body; the client sends an empty JSON object.",
-            }
-            ctype = "application/json"
-        else:
-            ctype = body.content_type or "application/json"
-            schema = conv.convert(doc, body.schema, oc + "Request", "request")
-            schema = _named_root(spec, conv, schema, oc + "Request")
-            media = {"schema": schema}
-            fitter.fit(media, "request", _candidates(described, page, "request"), stats)
-        op["requestBody"] = {"required": True, "content": {ctype: media}}
-    # --- 200 answer
-    body = doc.response(rop)
-    assert body is not None
-    ctype = binary_type(path, body.content_type, body.example)
+
+
+def _draft_request(
+    spec: dict[str, Any],
+    conv: Converter,
+    fitter: ExampleFitter,
+    described: list[tuple[RefDoc, dict[str, Any]]],
+    page: dict[str, Any],
+    stats: dict[str, int],
+    oc: str,
+) -> dict[str, Any]:
+    """The request body (an empty object when Ozon declares none)."""
+    doc, rop = described[0]
+    body = doc.request(rop)
+    media: dict[str, Any]
+    if body is None or not body.schema:
+        media = {
+            "schema": {"$ref": PREFIX + "EmptyRequest"},
+            "example": {},
+            "x-ozon-example-source": "written",
+            "x-ozon-note": "Ozon's reference declares no request body; the client sends an empty JSON object.",
+        }
+        ctype = "application/json"
+    else:
+        ctype = body.content_type or "application/json"
+        schema = conv.convert(doc, body.schema, oc + "Request", "request")
+        schema = _named_root(spec, conv, schema, oc + "Request")
+        media = {"schema": schema}
+        fitter.fit(media, "request", _candidates(described, page, "request"), stats)
+    return {"required": True, "content": {ctype: media}}
+
+
+def _draft_answer(
+    spec: dict[str, Any],
+    conv: Converter,
+    fitter: ExampleFitter,
+    described: list[tuple[RefDoc, dict[str, Any]]],
+    page: dict[str, Any],
+    stats: dict[str, int],
+    oc: str,
+    body: Any,
+    ctype: str | None,
+) -> dict[str, Any]:
+    """The 200 answer: a file, an empty object, or the converted schema."""
+    doc = described[0][0]
     if ctype:
         r200 = {
             "description": todo("response"),
@@ -275,27 +322,28 @@ def draft_operation(
                 "Ozon's reference puts this example beside the media type instead of inside it; moved."
             )
         r200 = {"description": todo("response"), "content": {"application/json": media}}
-    op["responses"] = {"200": r200, "default": {"$ref": "#/components/responses/Error"}}
-    # --- pagination (needs the converted schemas)
-    if "requestBody" in op and ctype is None and body.schema:
-        schemas = SpecSchemas(spec)
-        rq_media = next(iter(op["requestBody"]["content"].values()))
-        req = spec_fields(schemas, rq_media.get("schema"))
-        resp = spec_fields(schemas, op["responses"]["200"]["content"]["application/json"]["schema"])
-        pag = pagination(req, resp)
-        if pag:
-            op["x-ozon-pagination"] = pag
-            root, _ = schemas.resolve(rq_media["schema"])
-            if pag["position"] in (root.get("required") or []):
-                root["required"] = [r for r in root["required"] if r != pag["position"]]
-                if not root["required"]:
-                    del root["required"]
-                add_note(
-                    root,
-                    f"Ozon marks `{pag['position']}` required; leaving it out starts from the "
-                    "first page, so it is optional here.",
-                )
-    return {k: op[k] for k in OP_KEY_ORDER if k in op}
+    return r200
+
+
+def _mark_pagination(spec: dict[str, Any], op: dict[str, Any]) -> None:
+    """``x-ozon-pagination`` when the converted request and answer show one."""
+    schemas = SpecSchemas(spec)
+    rq_media = next(iter(op["requestBody"]["content"].values()))
+    req = spec_fields(schemas, rq_media.get("schema"))
+    resp = spec_fields(schemas, op["responses"]["200"]["content"]["application/json"]["schema"])
+    pag = pagination(req, resp)
+    if pag:
+        op["x-ozon-pagination"] = pag
+        root, _ = schemas.resolve(rq_media["schema"])
+        if pag["position"] in (root.get("required") or []):
+            root["required"] = [r for r in root["required"] if r != pag["position"]]
+            if not root["required"]:
+                del root["required"]
+            add_note(
+                root,
+                f"Ozon marks `{pag['position']}` required; leaving it out starts from the "
+                "first page, so it is optional here.",
+            )
 
 
 def _named_root(

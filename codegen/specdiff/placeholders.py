@@ -407,7 +407,6 @@ COMPANIES = ("ООО «Северный ветер»", "ООО «Домашни�
 CARRIERS = ("СДЭК", "Деловые Линии", "ПЭК", "Boxberry")
 PLATES = ("А457ВС777", "К128МН750", "Е904ОР197")
 PHONES = ("+79161457823", "+79035550142", "+79267781930")
-BRAND = "Северный ветер"
 CDN = "https://cdn1.ozone.ru/s3/multimedia-1-k/"
 PDF_BASE64 = "JVBERi0xLjcKJeLjz9MKMSAwIG9iago8PC9UeXBlIC9DYXRhbG9nPj4KZW5kb2JqCg=="
 #: Values by key; a tuple is a pool the value is picked from.
@@ -560,7 +559,6 @@ BY_KEY: dict[str, Any] = {
     "link_to_registry": "https://pub.fsa.gov.ru/rss/certificate/view/48273",
     "required_attributes": "weight",
 }
-BY_KEY_NUMBER = ("УПД-000482", "СФ-2026-0341")
 #: String keys whose values are opaque identifiers Ozon gives as UUIDs.
 UUID_KEYS = frozenset(
     {
@@ -849,13 +847,21 @@ class Realistic:
         return None
 
     def string(self) -> Any:
-        leaf, k = self.leaf, self.leaf.key
-        s = leaf.schema
-        desc = s.get("description", "")
+        s = self.leaf.schema
         if s.get("enum"):
             vals = [v for v in s["enum"] if v is not None]
             good = [v for v in vals if not re.search(r"unspecified|unknown", str(v), re.I)]
             return (good or vals)[0]
+        value = self._formatted()
+        if value is not None:
+            return value
+        return self._string_by_key()
+
+    def _formatted(self) -> str | None:
+        """A value the schema's format, pattern or description asks for (dates, times, ids)."""
+        k = self.leaf.key
+        s = self.leaf.schema
+        desc = s.get("description", "")
         fmt = s.get("format")
         if fmt == "date-time" or (fmt is None and k.endswith(("_at",)) and "date" in desc.lower()):
             return self.date_time()
@@ -881,6 +887,12 @@ class Realistic:
             return self.moment().strftime("%Y-%m-%dT%H:%M:%S")
         if "date" in k or k in ("period_from", "period_to"):
             return self.date()
+        return None
+
+    def _string_by_key(self) -> Any:
+        """A realistic value for the field's name."""
+        leaf, k = self.leaf, self.leaf.key
+        desc = leaf.schema.get("description", "")
         if k in (
             "posting_number",
             "posting_numbers",

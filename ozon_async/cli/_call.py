@@ -33,8 +33,8 @@ from ozon_async._request import (
     UploadFile,
     multipart_parts,
     prepare,
-    send_prepared,
 )
+from ozon_async._runtime import send_prepared
 from ozon_async.cli._ops import dotted
 from ozon_async.cli._output import CsvWriter, JsonLinesWriter, Writer, terminal_bytes
 from ozon_async.cli._progress import ExportProgress

@@ -166,7 +166,6 @@ class CsvWriter(Writer):
             raise ValueError("sample must be at least 1")
         self.sample = sample
         self.columns: list[str] | None = None
-        self.extra_column = EXTRA_COLUMN
         self.late_columns: list[str] = []
         self._buffer: list[dict[str, Any]] = []
         self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=True)
@@ -193,7 +192,6 @@ class CsvWriter(Writer):
         extra = EXTRA_COLUMN
         while extra in self._known:
             extra = "_" + extra
-        self.extra_column = extra
         self._csv.writerow([*self.columns, extra])
         buffered, self._buffer = self._buffer, []
         for flat in buffered:

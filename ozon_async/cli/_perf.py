@@ -35,7 +35,7 @@ from ozon_async.cli._runner import (
     EXIT_USAGE,
     Connection,
     Session,
-    _fail_plain,
+    fail_plain,
     run_async,
 )
 
@@ -153,10 +153,10 @@ class PerfSession(Session):
         try:
             profile = resolve_profile(conn.profile)
         except ConfigurationError as exc:
-            _fail_plain(f"ozon: {exc}", secrets)
+            fail_plain(f"ozon: {exc}", secrets)
         session = cls(Connection(profile=conn.profile, verbose=conn.verbose), profile)
         session.perf = conn
-        session._secrets += [
+        session.secrets += [
             s
             for s in (
                 conn.client_secret,
@@ -166,12 +166,13 @@ class PerfSession(Session):
             )
             if s
         ]
-        session._setup_logging()
+        session.setup_logging()
         return session
 
     def perf_client(self) -> OzonPerformanceClient:
         from dataclasses import replace
 
+        from ozon_async.performance import OzonPerformanceClient
         from ozon_async.profiles import performance_client
 
         conn, p = self.perf, self.profile
@@ -199,7 +200,7 @@ class PerfSession(Session):
         if conn.max_retries is not None:
             options["max_retries"] = conn.max_retries
         try:
-            client = performance_client(p, **options)
+            client = performance_client(p, client_class=OzonPerformanceClient, **options)
         except ConfigurationError as exc:
             self.fail(
                 EXIT_USAGE,

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ozon_async._client import OPERATIONS
 from ozon_async._exceptions import OzonError, RequestValidationError
-from ozon_async._operation import OPERATIONS
 from ozon_async.cli._output import terminal_bytes
 from ozon_async.cli._progress import Spinner, wants_progress
 from ozon_async.cli._rows import plural

@@ -23,9 +23,10 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 import msgspec
 
-from ozon_async._codec import _field_path
+from ozon_async._client import OPERATIONS
+from ozon_async._codec import field_path
 from ozon_async._exceptions import OzonError
-from ozon_async._operation import OPERATIONS, Operation
+from ozon_async._operation import Operation
 from ozon_async.cli._output import terminal_text
 from ozon_async.cli._progress import wants_progress
 from ozon_async.cli._runner import (
@@ -150,7 +151,7 @@ def read_items(op: Operation, stream: IO[str], name: str) -> Rows:
         try:
             item = msgspec.convert(values, model, strict=False)
         except msgspec.ValidationError as exc:
-            message, path = _field_path(str(exc))
+            message, path = field_path(str(exc))
             problems.append(f"line {line}: {path + ': ' if path else ''}{message}")
             continue
         if batch.key and not any(all(f in values for f in alt) for alt in batch.key):

@@ -193,7 +193,7 @@ class Session:
         self.conn = conn
         self.profile = profile
         self.err = err or sys.stderr
-        self._secrets = [
+        self.secrets = [
             s for s in (profile.api_key, profile.access_token, conn.api_key, conn.access_token) if s
         ]
         self._handler: logging.Handler | None = None
@@ -211,7 +211,7 @@ class Session:
                 base_url=conn.base_url,
             )
         except ConfigurationError as exc:
-            _fail_plain(f"ozon: {exc}", [conn.api_key, conn.access_token])
+            fail_plain(f"ozon: {exc}", [conn.api_key, conn.access_token])
         from ozon_async._codec import InputError, check_text
 
         for attr in ("client_id", "api_key", "access_token", "base_url"):
@@ -219,14 +219,14 @@ class Session:
             try:
                 check_text(value or "")
             except InputError as exc:  # the value itself is not repeated: it may be a secret
-                _fail_plain(f"ozon: {attr} (from {profile.name}): {exc}", [])
+                fail_plain(f"ozon: {attr} (from {profile.name}): {exc}", [])
         session = cls(conn, profile)
-        session._setup_logging()
+        session.setup_logging()
         return session
 
     # ------------------------------------------------------------------ output
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, "***")
         return text
@@ -251,7 +251,7 @@ class Session:
         self.say(message)
         self.exit(code)
 
-    def _setup_logging(self) -> None:
+    def setup_logging(self) -> None:
         handler = logging.StreamHandler(self.err)
         handler.setFormatter(logging.Formatter("ozon: %(message)s"))
         handler.addFilter(_Redact(self))
@@ -335,7 +335,7 @@ class Session:
         raise exc
 
 
-def _fail_plain(message: str, secrets: list[str | None]) -> NoReturn:
+def fail_plain(message: str, secrets: list[str | None]) -> NoReturn:
     """Exit 2 before a session exists (the config file is invalid)."""
     from ozon_async._terminal import escape_controls
 

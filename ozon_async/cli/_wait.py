@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ozon_async._codec import build_request
 from ozon_async._exceptions import OzonError
 from ozon_async._operation import Operation
-from ozon_async._request import Prepared, send_prepared
+from ozon_async._request import Prepared
+from ozon_async._runtime import send_prepared
 from ozon_async.cli._ops import dotted
 from ozon_async.cli._runner import EXIT_API, EXIT_OK, Session
 

@@ -108,8 +108,8 @@ def subscribe(conn: Connection, url: str, types_: tuple[str, ...], check: bool) 
     async def work() -> int:
         try:
             # the types the spec lets a subscription name, checked before anything is sent
+            from ozon_async._client import OPERATIONS
             from ozon_async._codec import build_request
-            from ozon_async._operation import OPERATIONS
 
             op = OPERATIONS["POST /v1/notification/set"]
             build_request(op, op.request_type, {"url": url, "types": types})

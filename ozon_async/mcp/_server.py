@@ -235,8 +235,10 @@ def _client_for(profile: Profile, base_url: str | None, options: Mapping[str, An
 
 def _performance_client(profile: Profile, options: Mapping[str, Any]) -> BaseClient:
     """The Performance API's client of a profile with its credentials."""
+    from ozon_async.performance import OzonPerformanceClient
+
     kwargs = {k: v for k, v in options.items() if k != "rate_limit"}  # a Seller setting
-    return performance_client(profile, **kwargs)
+    return performance_client(profile, client_class=OzonPerformanceClient, **kwargs)
 
 
 async def _start_sandbox(host: str, port: int, client_id: str, api_key: str) -> Any:

@@ -29,8 +29,9 @@ from ozon_async._exceptions import (
 )
 from ozon_async._operation import Operation, Pagination
 from ozon_async._pagination import iter_pages
-from ozon_async._request import Prepared, multipart_parts, prepare, send_prepared
+from ozon_async._request import Prepared, multipart_parts, prepare
 from ozon_async._response import APIResponse
+from ozon_async._runtime import send_prepared
 from ozon_async.mcp import _catalog as _views
 from ozon_async.mcp._render import DEFAULT_BUDGET, decode_exact, dumps, money_as_strings
 

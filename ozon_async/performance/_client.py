@@ -26,14 +26,14 @@ from ozon_async._exceptions import ConfigurationError
 from ozon_async._hooks import EventHook, check_event_hooks
 from ozon_async.performance._token import TOKEN_OPERATION, ClientCredentials
 from ozon_async.performance.resources import Resources
-from ozon_async.performance.resources._registry import LIMITS
+from ozon_async.performance.resources._registry import LIMITS, OPERATIONS
 
 if TYPE_CHECKING:
     import aiohttp
     from typing_extensions import Self
 
     from ozon_async._clock import Clock
-    from ozon_async._operation import ExportRules, RateLimit
+    from ozon_async._operation import ExportRules, Operation, RateLimit
     from ozon_async._ratelimit import RateLimiter
     from ozon_async._transport import Transport
     from ozon_async.performance.reports import Reports
@@ -92,7 +92,7 @@ class OzonPerformanceClient(Resources, BaseClient):
         ConfigurationError: a missing credential or an invalid setting, named.
     """
 
-    _REGISTRY: ClassVar[str] = "ozon_async.performance.resources._registry"
+    _OPERATIONS: ClassVar[Mapping[str, Operation]] = OPERATIONS
     _budget: ClassVar[RateLimit | None] = LIMITS.daily_budget
     _export_rules: ClassVar[ExportRules | None] = LIMITS.exports
 
@@ -194,12 +194,14 @@ class OzonPerformanceClient(Resources, BaseClient):
         from ozon_async._codec import encode_request
         from ozon_async._response import RAW_CAPTURE
 
-        op = self._operations()[TOKEN_OPERATION]
+        op = self.runtime.operations[TOKEN_OPERATION]
         payload = encode_request(op, op.request_type, body)
         view = self._view(Auth("none", client_id=self._auth.client_id), self._config)
         capture = RAW_CAPTURE.set(None)  # a raw() around the call waiting is not about this one
         try:
-            answer: Any = await view._send(op.method, op.path, payload, op, {}, op.response_type)
+            answer: Any = await view.runtime.send(
+                op.method, op.path, payload, op, {}, op.response_type
+            )
         finally:
             RAW_CAPTURE.reset(capture)
         token = getattr(answer, "access_token", None)

@@ -36,7 +36,7 @@ from ozon_async._tasks import TaskFailedError
 
 if TYPE_CHECKING:
     from ozon_async._operation import Operation
-    from ozon_async.performance._client import OzonPerformanceClient
+    from ozon_async._runtime import Host
 
 __all__ = [
     "ExportRun",
@@ -265,7 +265,7 @@ def parse_report(file: ReportFile) -> tuple[list[StatisticsRow], dict[str, str] 
 class Reports:
     """``client.reports``: statistics exports under Ozon's export rules."""
 
-    def __init__(self, client: OzonPerformanceClient) -> None:
+    def __init__(self, client: Host) -> None:
         self._client = client
 
     def plan(
@@ -275,7 +275,7 @@ class Reports:
         date_to: date | str,
     ) -> list[ExportChunk]:
         """The compliant exports a request would be split into (nothing is sent)."""
-        rules = self._client._export_rules
+        rules = self._client.runtime.export_rules
         assert rules is not None
         first, last = _as_date(date_from, "date_from"), _as_date(date_to, "date_to")
         ids = [_as_id(c) for c in campaigns]
@@ -318,7 +318,7 @@ class Reports:
             TaskFailedError: Ozon reported an export as failed.
         """
         client = self._client
-        op = client._operations().get(operation)
+        op = client.runtime.operations.get(operation)
         if op is None or op.export is None or op.task is None or op.export.campaigns is None:
             raise RequestValidationError(
                 f"{operation} is not an export of campaigns and days", field="operation"
@@ -326,7 +326,7 @@ class Reports:
         chunks = self.plan(campaigns, date_from, date_to)
         if not chunks or not chunks[0].campaigns:
             raise RequestValidationError("no campaigns given", field="campaigns")
-        download = client._operations()[op.export.download or DOWNLOAD]
+        download = client.runtime.operations[op.export.download or DOWNLOAD]
         runs: list[ExportRun] = []
         files: list[ReportFile] = []
         fetches: list[asyncio.Task[list[ReportFile]]] = []
@@ -371,7 +371,7 @@ class Reports:
         if e.date_from is not None and e.date_to is not None:
             fields[_param(e.date_from)] = chunk.date_from
             fields[_param(e.date_to)] = chunk.date_to
-        clock = client._clock
+        clock = client.runtime.clock
         started = clock.now()
         limit = turn_timeout if turn_timeout is not None else (timeout or op.task.timeout)
         refused = 0

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 # ---------------------------------------------------------------------------- vocabulary
@@ -176,21 +176,6 @@ KNOWN_WORDS: dict[str, list[str]] = {
     "first_mile_type": ["DropOff", "Pickup"],
 }
 
-POSTING_STATUSES = [
-    "awaiting_registration",
-    "acceptance_in_progress",
-    "awaiting_approve",
-    "awaiting_packaging",
-    "awaiting_deliver",
-    "arbitration",
-    "client_arbitration",
-    "delivering",
-    "driver_pickup",
-    "delivered",
-    "cancelled",
-    "not_accepted",
-    "sent_by_seller",
-]
 PLACEHOLDERS = {"string", "String", "str", ""}
 DIGITS_PATTERN = re.compile(r"^\^?-?\??(\[0-9\]|\\d)[+*]\$?$")
 
@@ -980,10 +965,6 @@ def answer_range(body: Any, now: float) -> tuple[float | None, float | None]:
     if to is not None and since is None:
         since = to - 30 * 86400
     return since, to
-
-
-def timedelta_days(days: float) -> float:
-    return timedelta(days=days).total_seconds()
 
 
 # Pairs of sibling fields that bound a range, by their names: (start, end) patterns where ``*``

@@ -43,7 +43,13 @@ from aiohttp import web
 from ozon_async import _catalog
 from ozon_async.testing import _data as d
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
-from ozon_async.testing._server import Fault, RecordedRequest, _drop, _fault_response
+from ozon_async.testing._faults import (
+    Fault,
+    RecordedRequest,
+    drop_connection,
+    fault_response,
+    take_fault,
+)
 
 __all__ = ["PerformanceSandbox"]
 
@@ -567,15 +573,7 @@ class PerformanceSandbox:
         return path, {}
 
     def _take_fault(self, path: str) -> Fault | None:
-        queue = self._faults.get(path)
-        if not queue:
-            return None
-        f = queue[0]
-        if f.times is not None:
-            f.times -= 1
-            if f.times <= 0:
-                queue.pop(0)
-        return f
+        return take_fault(self._faults.get(path), self.clock.now())
 
     def _count(self, account: str, exempt: bool) -> bool:
         """Count a request against the daily budget; ``False`` when it is spent."""
@@ -596,7 +594,7 @@ class PerformanceSandbox:
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.drop == "before_read":
-            return _drop(request)
+            return drop_connection(request)
         raw = await request.read()
         headers = {k: _mask(k, v) for k, v in request.headers.items()}
         query: dict[str, Any] = {}
@@ -619,14 +617,14 @@ class PerformanceSandbox:
             )
         )
         if fault is not None and fault.drop == "after_read":
-            return _drop(request)
+            return drop_connection(request)
         spec_op = self._find_op(request.method, path)
         if spec_op is None:
             return _error(404, f"no method {request.method} {path}")
         if body is None or not isinstance(body, dict):
             return _error(400, "the body is not a JSON object")
         if fault is not None:
-            return _fault_response(fault)
+            return fault_response(fault)
         key = f"{request.method} {path}"
         try:
             if key == "POST /api/client/token":

@@ -25,7 +25,7 @@ from ozon_async.testing._state import Chat, Posting, Product, substatus
 
 if TYPE_CHECKING:
     from ozon_async.testing._clock import SandboxClock
-    from ozon_async.testing._server import Sandbox
+    from ozon_async.testing._shop import Shop
 
 __all__ = ["PushDelivery", "PushSender", "ozon_resend_delays"]
 
@@ -179,7 +179,7 @@ def push_state(status: str) -> str:
     return states[0] if states else substatus(status)
 
 
-def state_changed(sb: Sandbox, p: Posting, now: float) -> dict[str, Any]:
+def state_changed(sb: Shop, p: Posting, now: float) -> dict[str, Any]:
     return {
         "message_type": "TYPE_STATE_CHANGED",
         "posting_number": p.posting_number,
@@ -191,7 +191,7 @@ def state_changed(sb: Sandbox, p: Posting, now: float) -> dict[str, Any]:
 
 
 def posting_cancelled(
-    sb: Sandbox, p: Posting, old_status: str, reason: tuple[int, str], now: float
+    sb: Shop, p: Posting, old_status: str, reason: tuple[int, str], now: float
 ) -> dict[str, Any]:
     return {
         "message_type": "TYPE_POSTING_CANCELLED",
@@ -206,7 +206,7 @@ def posting_cancelled(
     }
 
 
-def new_posting(sb: Sandbox, p: Posting) -> dict[str, Any]:
+def new_posting(sb: Shop, p: Posting) -> dict[str, Any]:
     return {
         "message_type": "TYPE_NEW_POSTING",
         "posting_number": p.posting_number,
@@ -226,7 +226,7 @@ def new_posting(sb: Sandbox, p: Posting) -> dict[str, Any]:
     }
 
 
-def stocks_changed(sb: Sandbox, changed: dict[int, set[int]], now: float) -> dict[str, Any]:
+def stocks_changed(sb: Shop, changed: dict[int, set[int]], now: float) -> dict[str, Any]:
     """``changed``: product id -> the warehouses whose stock changed."""
     items = []
     for pid, warehouses in changed.items():
@@ -250,7 +250,7 @@ def stocks_changed(sb: Sandbox, changed: dict[int, set[int]], now: float) -> dic
 
 
 def item_changed(
-    sb: Sandbox, offer_id: str, product_id: int, is_error: bool, now: float
+    sb: Shop, offer_id: str, product_id: int, is_error: bool, now: float
 ) -> dict[str, Any]:
     return {
         "message_type": "TYPE_CREATE_OR_UPDATE_ITEM",
@@ -262,7 +262,7 @@ def item_changed(
     }
 
 
-def new_message(sb: Sandbox, chat: Chat, message: dict[str, Any]) -> dict[str, Any]:
+def new_message(sb: Shop, chat: Chat, message: dict[str, Any]) -> dict[str, Any]:
     return {
         "message_type": "TYPE_NEW_MESSAGE",
         "chat_id": chat.chat_id,
@@ -277,7 +277,7 @@ def new_message(sb: Sandbox, chat: Chat, message: dict[str, Any]) -> dict[str, A
 
 # ---------------------------------------------------------------------- what a buyer does
 def place_order(
-    sb: Sandbox, items: Sequence[tuple[Product, int]], warehouse_id: int | None = None
+    sb: Shop, items: Sequence[tuple[Product, int]], warehouse_id: int | None = None
 ) -> Posting:
     """A buyer orders ``items`` (product, quantity): a new FBS posting awaiting packaging."""
     state = sb.state
@@ -333,7 +333,7 @@ def place_order(
     return p
 
 
-def buyer_writes(sb: Sandbox, chat_id: str, text: str) -> dict[str, Any]:
+def buyer_writes(sb: Shop, chat_id: str, text: str) -> dict[str, Any]:
     """A buyer writes in a chat: the message is added and ``TYPE_NEW_MESSAGE`` sent."""
     chat = sb.state.chats.get(chat_id)
     if chat is None:

@@ -21,7 +21,6 @@ import random
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -30,6 +29,14 @@ from aiohttp import web
 from ozon_async import _catalog
 from ozon_async.testing import _data as d
 from ozon_async.testing._clock import ManualClock, SandboxClock, ScaledClock
+from ozon_async.testing._faults import (
+    RATE_LIMIT_BODY,
+    Fault,
+    RecordedRequest,
+    drop_connection,
+    fault_response,
+    take_fault,
+)
 from ozon_async.testing._files import pdf_bytes, png_bytes
 from ozon_async.testing._handlers import (
     HANDLERS,
@@ -71,63 +78,8 @@ SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
 #: Ozon's answer to a wrong or revoked key (HTTP 401).
 INVALID_KEY_MESSAGE = "Invalid Api-Key, please check the key and try again"
 
-RATE_LIMIT_BODY = {
-    "code": 8,
-    "message": "You have reached request rate limit per second",
-    "details": [],
-}
-CIRCUIT_BODY = {"code": 14, "message": "Circle is open", "details": []}
 ADMIN = "/__admin"
 FILES = "/__files"
-
-
-@dataclass
-class Fault:
-    """A misbehaviour injected into one operation.
-
-    Attributes:
-        status: answer with this status instead of the normal answer (``None``: the normal answer).
-        body: the body to send with ``status``: a dict (JSON), a string or bytes. ``None`` sends
-            Ozon's error body for 429 and a generic one otherwise.
-        html: answer with an nginx-like HTML page (with ``status``, default 502).
-        empty: answer with an empty body.
-        headers: extra answer headers, e.g. ``{"Retry-After": "1"}``.
-        delay: real seconds to wait before answering (or before dropping).
-        drop: ``"before_read"`` closes the connection without reading the request;
-            ``"after_read"`` reads the request, then closes without answering.
-        circuit_open_for: sandbox seconds during which the operation answers "Circle is open" (503).
-        times: how many requests the fault applies to; ``None`` for all of them.
-    """
-
-    status: int | None = None
-    body: Any = None
-    html: bool = False
-    empty: bool = False
-    headers: Mapping[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: str | None = None
-    circuit_open_for: float | None = None
-    times: int | None = 1
-    _circuit_until: float | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.drop not in (None, "before_read", "after_read"):
-            raise ValueError("drop must be 'before_read' or 'after_read'")
-
-
-@dataclass
-class RecordedRequest:
-    """A request the sandbox received. ``path`` is the spec's path it matched (with its
-    ``{parameters}``), ``raw_path`` the path as sent (percent-encoded); ``headers`` has the
-    Api-Key and any bearer token replaced by ``***``; ``at`` is sandbox time (epoch seconds)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    client_id: str | None
-    at: float
-    raw_path: str = ""
 
 
 def load_spec() -> dict[str, Any]:
@@ -789,12 +741,20 @@ class Sandbox:
             return _error(400, 3, f"{action}: {exc}")
 
     def _admin_action(self, action: str, data: dict[str, Any]) -> web.StreamResponse:
-        """``POST /_admin/<action>``: one method ``_admin_<action>`` per action."""
-        if action not in ADMIN_ACTIONS:
-            return _error(
-                404, 5, f"unknown admin action {action}; actions: {', '.join(ADMIN_ACTIONS)}"
-            )
-        act: Callable[[dict[str, Any]], web.StreamResponse] = getattr(self, f"_admin_{action}")
+        """``POST /_admin/<action>``: one method per action."""
+        actions: dict[str, Callable[[dict[str, Any]], web.StreamResponse]] = {
+            "faults": self._admin_faults,
+            "clear_faults": self._admin_clear_faults,
+            "requests": self._admin_requests,
+            "reset": self._admin_reset,
+            "clock": self._admin_clock,
+            "state": self._admin_state,
+            "order": self._admin_order,
+            "message": self._admin_message,
+        }
+        act = actions.get(action)
+        if act is None:
+            return _error(404, 5, f"unknown admin action {action}; actions: {', '.join(actions)}")
         return act(data)
 
     def _admin_faults(self, data: dict[str, Any]) -> web.StreamResponse:
@@ -900,23 +860,7 @@ class Sandbox:
         )
 
     def _take_fault(self, path: str) -> Fault | None:
-        queue = self._faults.get(path)
-        while queue:
-            f = queue[0]
-            if f.circuit_open_for is not None:
-                now = self.clock.now()
-                if f._circuit_until is None:
-                    f._circuit_until = now + f.circuit_open_for
-                if now < f._circuit_until:
-                    return f
-                queue.pop(0)
-                continue
-            if f.times is not None:
-                f.times -= 1
-                if f.times <= 0:
-                    queue.pop(0)
-            return f
-        return None
+        return take_fault(self._faults.get(path), self.clock.now())
 
     def _limited(self, key: str, requests: float, period: float) -> bool:
         now = self.clock.now()
@@ -949,10 +893,10 @@ class Sandbox:
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.drop == "before_read":
-            return _drop(request)
+            return drop_connection(request)
         body, decoded = await self._record(request, path)
         if fault is not None and fault.drop == "after_read":
-            return _drop(request)
+            return drop_connection(request)
         if item is None:
             return _error(404, 5, f"unknown method {path}")
         spec_op = item.get(request.method.lower())
@@ -968,7 +912,7 @@ class Sandbox:
         if self._over_limits(who, path, spec_op):
             return web.json_response(RATE_LIMIT_BODY, status=429)
         if fault is not None:
-            return _fault_response(fault)
+            return fault_response(fault)
         key = f"{request.method} {path}"
         op = _catalog.operations(_catalog.SELLER).get(key)
         if request.method != "GET":
@@ -1254,17 +1198,6 @@ def _validate(op: Any, body: Any) -> str | None:
     return None
 
 
-ADMIN_ACTIONS = (
-    "faults",
-    "clear_faults",
-    "requests",
-    "reset",
-    "clock",
-    "state",
-    "order",
-    "message",
-)
-
 #: How the admin endpoints are protected from web pages (a link, an image, a cross-site form or
 #: a DNS-rebinding page can reach a local port): POST only (405), ``Content-Type:
 #: application/json`` (415; a cross-site form cannot send it without the sandbox's consent), a
@@ -1344,39 +1277,3 @@ def _host_of(value: str) -> str | None:
 
 def _error(status: int, code: int, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message, "details": []}, status=status)
-
-
-def _drop(request: web.Request) -> web.Response:
-    """Close the connection without an answer (the returned response is never sent)."""
-    transport = request.transport
-    if transport is not None:
-        transport.close()
-    return web.Response()
-
-
-def _fault_response(f: Fault) -> web.Response:
-    headers = dict(f.headers)
-    if f.circuit_open_for is not None:
-        return web.json_response(CIRCUIT_BODY, status=f.status or 503, headers=headers)
-    status = f.status or (502 if f.html else 500)
-    if f.empty:
-        return web.Response(status=status, body=b"", headers=headers)
-    if f.html:
-        page = f"<html><head><title>{status}</title></head><body><center><h1>{status} Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
-        return web.Response(status=status, text=page, content_type="text/html", headers=headers)
-    if f.body is None:
-        body: Any = (
-            RATE_LIMIT_BODY
-            if status == 429
-            else {"code": 13, "message": "internal error", "details": []}
-        )
-        return web.json_response(body, status=status, headers=headers)
-    if isinstance(f.body, (dict, list)):
-        return web.Response(
-            status=status,
-            body=json.dumps(f.body).encode(),
-            content_type="application/json",
-            headers=headers,
-        )
-    data = f.body.encode() if isinstance(f.body, str) else f.body
-    return web.Response(status=status, body=data, headers=headers)

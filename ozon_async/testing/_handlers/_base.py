@@ -14,7 +14,7 @@ from ozon_async.testing._state import (
 )
 
 if TYPE_CHECKING:
-    from ozon_async.testing._server import Sandbox
+    from ozon_async.testing._shop import Shop
 
 
 __all__ = [
@@ -55,7 +55,7 @@ def invalid(message: str) -> SandboxError:
 class Call:
     """One request being answered."""
 
-    sb: Sandbox
+    sb: Shop
     key: str
     spec_op: dict[str, Any]
     body: dict[str, Any]
@@ -108,7 +108,7 @@ HANDLERS: dict[str, Handler] = {}
 # working requests from the spec's examples): request field -> pool name (see Sandbox.pools).
 NEEDS: dict[str, dict[str, str]] = {}
 # Operations whose working request needs more than existing identifiers (see Sandbox.example_request).
-PREPARE: dict[str, Callable[[Sandbox, dict[str, Any]], None]] = {}
+PREPARE: dict[str, Callable[[Shop, dict[str, Any]], None]] = {}
 
 
 def handles(*keys: str, needs: dict[str, str] | None = None) -> Callable[[Handler], Handler]:

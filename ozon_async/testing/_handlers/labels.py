@@ -22,7 +22,7 @@ from ozon_async.testing._state import (
 )
 
 if TYPE_CHECKING:
-    from ozon_async.testing._server import Sandbox
+    from ozon_async.testing._shop import Shop
 
 
 LABELLED = ("awaiting_deliver", "delivering", "driver_pickup", "sent_by_seller", "delivered")
@@ -103,7 +103,7 @@ def finish_label_task(state: ShopState, task: LabelTask, now: float) -> None:
         task.content = pdf_bytes(pages, width=width, height=height)
 
 
-def label_task_state(sb: Sandbox, task: LabelTask, now: float) -> str:
+def label_task_state(sb: Shop, task: LabelTask, now: float) -> str:
     """``pending``, ``in_progress``, then ``completed`` (or ``error`` when no posting could get a
     label), by the sandbox's task rules."""
     if task.done_at is None:
@@ -144,7 +144,7 @@ def package_label_get_v2(call: Call) -> Any:
     }
 
 
-def seed_label_tasks(sb: Sandbox, rng: random.Random) -> None:
+def seed_label_tasks(sb: Shop, rng: random.Random) -> None:
     """Labels printed a day before the sandbox started, for the oldest posting that has them."""
     state = sb.state
     labelled = sorted(
@@ -161,7 +161,7 @@ def seed_label_tasks(sb: Sandbox, rng: random.Random) -> None:
         state.label_tasks[task_id] = task
 
 
-def label_file(sb: Sandbox, name: str) -> bytes | None:
+def label_file(sb: Shop, name: str) -> bytes | None:
     """The PDF of a completed label task, by its file name (``<task_id>.pdf``)."""
     stem = name.removesuffix(".pdf")
     task = sb.state.label_tasks.get(int(stem)) if stem.isdigit() else None

@@ -25,7 +25,7 @@ from ozon_async.testing._state import (
 )
 
 if TYPE_CHECKING:
-    from ozon_async.testing._server import Sandbox
+    from ozon_async.testing._shop import Shop
 
 
 UNFULFILLED = (
@@ -529,7 +529,7 @@ def posting_sent_by_seller(call: Call) -> Any:
     return _batch_move(call, "sent_by_seller", ("awaiting_deliver",))
 
 
-def _prepare_ship(sb: Sandbox, body: dict[str, Any]) -> None:
+def _prepare_ship(sb: Shop, body: dict[str, Any]) -> None:
     """Ship in one package exactly what the posting holds."""
     p = sb.state.postings.get(str(body.get("posting_number")))
     if p is None:
@@ -541,7 +541,7 @@ def _prepare_ship(sb: Sandbox, body: dict[str, Any]) -> None:
         body["products"] = products
 
 
-def _prepare_cancel(sb: Sandbox, body: dict[str, Any]) -> None:
+def _prepare_cancel(sb: Shop, body: dict[str, Any]) -> None:
     if body.get("cancel_reason_id") not in [r[0] for r in _CANCEL_REASONS]:
         body["cancel_reason_id"] = _CANCEL_REASONS[0][0]
 

@@ -22,7 +22,7 @@ from ozon_async.testing._state import (
 )
 
 if TYPE_CHECKING:
-    from ozon_async.testing._server import Sandbox
+    from ozon_async.testing._shop import Shop
 
 
 def _all(p: Product) -> bool:
@@ -332,7 +332,7 @@ def product_import(call: Call) -> Any:
     return {"result": {"task_id": task_id}}
 
 
-def finish_import(sb: Sandbox, task: ImportTask, now: float) -> None:
+def finish_import(sb: Shop, task: ImportTask, now: float) -> None:
     """Apply a finished import to the shop: new offers become products, known ones are updated."""
     state = sb.state
     rng = random.Random(f"{state.seed}:import:{task.task_id}")

@@ -18,7 +18,7 @@ from ozon_async.testing._state import (
 )
 
 if TYPE_CHECKING:
-    from ozon_async.testing._server import Sandbox
+    from ozon_async.testing._shop import Shop
 
 
 REPORT_TYPES = {
@@ -66,7 +66,7 @@ def _flat_params(body: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def report_dict(sb: Sandbox, r: Report, now: float) -> dict[str, Any]:
+def report_dict(sb: Shop, r: Report, now: float) -> dict[str, Any]:
     status = sb.report_status(r, now)
     return {
         "code": r.code,
