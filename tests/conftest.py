@@ -76,6 +76,22 @@ def spec() -> dict[str, Any]:
     return load_spec()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with the process-wide rate limiter of a fresh process. Clients made
+    without ``limiter=`` share one per process (by Client-Id and method, on the real clock), so
+    a test calling ``/v2/products/stocks`` as Client-Id 4242 would otherwise wait up to 0.75 s
+    (80 a minute) because an earlier test of the same worker called it: a wait that depends on
+    which tests ran before, on that worker."""
+    import sys
+
+    client = sys.modules.get("ozon_async._client")
+    if client is not None:  # (a module that imports it later gets a fresh limiter anyway)
+        from ozon_async._ratelimit import InProcessRateLimiter
+
+        monkeypatch.setattr(client, "DEFAULT_LIMITER", InProcessRateLimiter())
+
+
 def _aioresponses_compat() -> None:
     """aioresponses 0.7.9 builds ``ClientResponse`` without the ``stream_writer`` argument that
     aiohttp 3.14 (a security release) requires (pnuckowski/aioresponses#289). Until a fixed
