@@ -140,6 +140,23 @@ def text(proc: subprocess.CompletedProcess[bytes]) -> tuple[str, str]:
     return proc.stdout.decode(), proc.stderr.decode()
 
 
+def ops(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
+    """``ozon ops ARGS`` run by Click in this process (what the search finds and how it is
+    printed is what the ops tests check; the console script itself runs in the other tests,
+    ``ozon ops`` too, and each process costs a third of a second)."""
+    from click.testing import CliRunner
+
+    from ozon_async.cli.app import cli
+
+    env = {"OZON_ASYNC_CONFIG": str(tmp_path / "no-config.toml")}
+    result = CliRunner().invoke(cli, ["ops", *args], prog_name="ozon", env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a crash, not an exit code
+    return subprocess.CompletedProcess(
+        ["ozon", "ops", *args], result.exit_code, result.stdout_bytes, result.stderr_bytes
+    )
+
+
 # ---------------------------------------------------------------------- ops
 def test_ops_searches_names_paths_summaries_and_chinese_titles(tmp_path: Path) -> None:
     env = base_env(tmp_path)
@@ -148,22 +165,22 @@ def test_ops_searches_names_paths_summaries_and_chinese_titles(tmp_path: Path) -
     assert "products.stocks_v2" in names
     assert all("stock" in line.lower() for line in out.splitlines())
 
-    out, _ = text(run("ops", "更新库存", env=env))  # the Chinese title of /v2/products/stocks
+    out, _ = text(ops("更新库存", tmp_path=tmp_path))  # the Chinese title of /v2/products/stocks
     assert "products.stocks_v2\tPOST /v2/products/stocks" in out
 
-    out, _ = text(run("ops", "--group", "posting", env=env))
+    out, _ = text(ops("--group", "posting", tmp_path=tmp_path))
     posting = [o for o in OPERATIONS.values() if o.group == "posting"]
     expected = sorted(f"{o.group}.{o.name}" for o in posting if o.removed is None)
     assert sorted(line.split("\t")[0] for line in out.splitlines()) == expected
     # operations Ozon's reference no longer lists only with --all, marked as removed
-    out, _ = text(run("ops", "--group", "posting", "--all", env=env))
+    out, _ = text(ops("--group", "posting", "--all", tmp_path=tmp_path))
     assert sorted(line.split("\t")[0] for line in out.splitlines()) == sorted(
         f"{o.group}.{o.name}" for o in posting
     )
     assert "posting.fbs_product_change_v2\tPOST /v2/posting/fbs/product/change" in out
     assert any(line.endswith("(removed)") for line in out.splitlines())
 
-    proc = run("ops", "no-such-thing-anywhere", env=env)
+    proc = ops("no-such-thing-anywhere", tmp_path=tmp_path)
     assert proc.returncode == 1
     assert "no operation matches" in proc.stderr.decode()
 
@@ -172,7 +189,6 @@ def test_ops_finds_russian_words_in_any_form(tmp_path: Path) -> None:
     """Russian titles (x-title-ru) match case- and ё/е-insensitively, by the word's stem, and a
     Russian word finds English summaries through the glossary (/v2/products/stocks has no
     "остатки" in its Russian title)."""
-    env = base_env(tmp_path)
     expect = {
         "остатки": "products.stocks_v2\tPOST /v2/products/stocks",
         "Остатков": "analytics.stocks_v1\tPOST /v1/analytics/stocks",
@@ -182,33 +198,32 @@ def test_ops_finds_russian_words_in_any_form(tmp_path: Path) -> None:
         "ОТЧЁТ ОБ ОСТАТКАХ": "report.warehouse_stock_v1\tPOST /v1/report/warehouse/stock",
     }
     for query, line in expect.items():
-        out, _ = text(run("ops", *query.split(), env=env))
+        out, _ = text(ops(*query.split(), tmp_path=tmp_path))
         assert line in out, query
     # a word no title or glossary has still finds nothing
-    proc = run("ops", "вертолёт", env=env)
+    proc = ops("вертолёт", tmp_path=tmp_path)
     assert proc.returncode == 1
     # a removed operation is found by its Russian title with --all only
-    out, _ = text(run("ops", "--all", "список", "чатов", env=env))
+    out, _ = text(ops("--all", "список", "чатов", tmp_path=tmp_path))
     assert "chat.list_v2\tPOST /v2/chat/list" in out and "(removed)" in out
-    out, _ = text(run("ops", "список", "чатов", env=env))
+    out, _ = text(ops("список", "чатов", tmp_path=tmp_path))
     assert "chat.list_v2" not in out and "chat.list_v3" in out
 
 
 def test_ops_with_a_name_shows_the_documentation(tmp_path: Path) -> None:
-    env = base_env(tmp_path)
-    out, _ = text(run("ops", "posting.fbs_list_v4", env=env))
+    out, _ = text(ops("posting.fbs_list_v4", tmp_path=tmp_path))
     assert out.startswith("posting.fbs_list_v4    POST /v4/posting/fbs/list")
     assert "paginated (cursor)" in out
     assert "Args:" in out and "limit: Number of postings per page" in out
 
-    out, _ = text(run("ops", "POST /v2/products/stocks", env=env))
+    out, _ = text(ops("POST /v2/products/stocks", tmp_path=tmp_path))
     assert "rate limit: 80 per 60 s" in out
     assert "changes data" in out
     assert "更新库存商品的数量" in out
     assert "Russian title: Обновить количество товаров на складах" in out
 
     # a removed operation is still described (and callable) by its name
-    out, _ = text(run("ops", "chat.list_v2", env=env))
+    out, _ = text(ops("chat.list_v2", tmp_path=tmp_path))
     assert "Ozon's reference no longer lists it (since 2026-08-14)" in out
     assert "use chat.list_v3 (POST /v3/chat/list)" in out
 
