@@ -3,24 +3,31 @@ Ozon server on a real loopback port."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-pytest.importorskip("mcp")
+# The MCP SDK (about a second to import) loads when a test first needs it, not when pytest
+# collects this module in every worker.
+if importlib.util.find_spec("mcp") is None:
+    pytest.skip("the MCP SDK (mcp) is not installed", allow_module_level=True)
 
-from mcp import Client
-
-from ozon_async import OPERATIONS, OzonClient
-from ozon_async.mcp import OzonMCP, Settings
+from ozon_async import OPERATIONS, OzonClient, mcp as ozon_mcp
+from ozon_async.mcp import Settings
 from ozon_async.mcp._catalog import request_schema
 from ozon_async.mcp._render import is_money_key, money_as_strings, render
 from ozon_async.profiles import Profile
 from ozon_async.testing import MockOzonServer
+
+if TYPE_CHECKING:
+    from mcp import Client
+
+    from ozon_async.mcp import OzonMCP
 
 KEY = "mcp-test-key-5f1d3c9e8b7a"
 OTHER_KEY = "mcp-other-key-0a9b8c7d6e5f"
@@ -67,13 +74,15 @@ async def mock() -> AsyncIterator[MockOzonServer]:
 async def connect(app: OzonMCP) -> AsyncIterator[Session]:
     """An MCP client connected in memory (entered and left in the test's own task, as the
     SDK's task groups require)."""
+    from mcp import Client
+
     async with Client(app.server) as client:
         yield Session(client)
 
 
 @pytest.fixture
 async def app(mock: MockOzonServer) -> AsyncIterator[OzonMCP]:
-    async with OzonMCP([Profile("main", "111", KEY, base_url=mock.url)]) as server:
+    async with ozon_mcp.OzonMCP([Profile("main", "111", KEY, base_url=mock.url)]) as server:
         yield server
 
 
@@ -449,7 +458,7 @@ async def test_destructive_operation_is_sent_when_allowed(
     mock: MockOzonServer, settings: Settings
 ) -> None:
     profile = Profile("main", "111", KEY, base_url=mock.url)
-    async with OzonMCP([profile], settings=settings) as app, connect(app) as s:
+    async with ozon_mcp.OzonMCP([profile], settings=settings) as app, connect(app) as s:
         listed = await s.ok("call_read", operation="product.list_v3", arguments={"limit": 1})
         product_id = listed["result"]["result"]["items"][0]["product_id"]
         done = await s.ok(
@@ -487,7 +496,7 @@ async def test_destructive_operation_is_sent_when_allowed(
 async def test_fetch_all_stops_at_max_items(mock: MockOzonServer) -> None:
     profile = Profile("main", "111", KEY, base_url=mock.url)
     roomy = Settings(budget=2_000_000)  # every item shown; trimming is tested below
-    async with OzonMCP([profile], settings=roomy) as app, connect(app) as mcp:
+    async with ozon_mcp.OzonMCP([profile], settings=roomy) as app, connect(app) as mcp:
         got = await mcp.ok(
             "fetch_all",
             operation="posting.fbs_list_v4",
@@ -513,7 +522,7 @@ async def test_fetch_all_stops_at_max_items(mock: MockOzonServer) -> None:
 async def test_fetch_all_walks_every_page(mock: MockOzonServer) -> None:
     profile = Profile("main", "111", KEY, base_url=mock.url)
     roomy = Settings(budget=20_000_000)  # every item shown
-    async with OzonMCP([profile], settings=roomy) as app, connect(app) as mcp:
+    async with ozon_mcp.OzonMCP([profile], settings=roomy) as app, connect(app) as mcp:
         got = await mcp.ok(
             "fetch_all",
             operation="posting.fbs_list_v4",
@@ -552,7 +561,10 @@ async def test_fetch_all_validates_before_sending(app: OzonMCP, mock: MockOzonSe
 
 async def test_oversized_answer_is_trimmed_with_a_note(mock: MockOzonServer) -> None:
     profile = Profile("main", "111", KEY, base_url=mock.url)
-    async with OzonMCP([profile], settings=Settings(budget=6000)) as app, connect(app) as s:
+    async with (
+        ozon_mcp.OzonMCP([profile], settings=Settings(budget=6000)) as app,
+        connect(app) as s,
+    ):
         got = await s.ok(
             "fetch_all",
             operation="posting.fbs_list_v4",
@@ -591,7 +603,7 @@ async def test_several_shops_each_with_its_own_client(mock: MockOzonServer) -> N
         Profile("main", "111", KEY, base_url=mock.url),
         Profile("second", "222", OTHER_KEY, base_url=mock.url),
     ]
-    async with OzonMCP(shops) as app, connect(app) as s:
+    async with ozon_mcp.OzonMCP(shops) as app, connect(app) as s:
         listed = {t.name: t for t in (await s.client.list_tools()).tools}
         for name in ("call_read", "call_write", "fetch_all"):
             schema = listed[name].input_schema
@@ -615,7 +627,7 @@ async def test_a_default_shop_makes_shop_optional(mock: MockOzonServer) -> None:
         Profile("main", "111", KEY, base_url=mock.url),
         Profile("second", "222", OTHER_KEY, base_url=mock.url),
     ]
-    async with OzonMCP(shops, default_shop="second") as app, connect(app) as s:
+    async with ozon_mcp.OzonMCP(shops, default_shop="second") as app, connect(app) as s:
         schema = {t.name: t for t in (await s.client.list_tools()).tools}["call_read"]
         assert "shop" not in schema.input_schema["required"]
         got = await s.ok("call_read", operation="warehouse.list_v2", arguments={"limit": 1})
@@ -624,7 +636,7 @@ async def test_a_default_shop_makes_shop_optional(mock: MockOzonServer) -> None:
 
 
 async def test_sandbox_mode_points_every_tool_at_a_local_shop() -> None:
-    async with OzonMCP(sandbox=True) as app:
+    async with ozon_mcp.OzonMCP(sandbox=True) as app:
         sandbox = app.sandbox_server
         assert sandbox.url.startswith("http://127.0.0.1:")
         assert "SANDBOX" in app.instructions()
@@ -700,7 +712,10 @@ async def test_a_small_budget_drops_prose_before_touching_the_schema(
     mock: MockOzonServer,
 ) -> None:
     profile = Profile("main", "111", KEY, base_url=mock.url)
-    async with OzonMCP([profile], settings=Settings(budget=10500)) as app, connect(app) as s:
+    async with (
+        ozon_mcp.OzonMCP([profile], settings=Settings(budget=10500)) as app,
+        connect(app) as s,
+    ):
         d = await s.ok("describe_operation", operation="product.import_v3")  # about 11.5 KB
         assert len(s.texts[-1].encode()) <= 10500
         assert "arguments_example" in d["omitted_for_size"]
@@ -742,6 +757,8 @@ async def test_clients_of_the_handshake_era_get_the_same_tools(
     app: OzonMCP, mock: MockOzonServer
 ) -> None:
     # assistants released before the 2026 protocol connect with the initialize handshake
+    from mcp import Client
+
     async with Client(app.server, mode="legacy") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert tools["call_write"].annotations is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import re
@@ -10,19 +11,20 @@ import socket
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
-pytest.importorskip("mcp")
-
-import httpx2
-from mcp import Client, StdioServerParameters
-from mcp.client.stdio import stdio_client
-from mcp.client.streamable_http import streamable_http_client
+# The MCP SDK (about a second to import) loads when a test first needs it, not when pytest
+# collects this module in every worker.
+if importlib.util.find_spec("mcp") is None:
+    pytest.skip("the MCP SDK (mcp) is not installed", allow_module_level=True)
 
 from ozon_async.testing import MockOzonServer
+
+if TYPE_CHECKING:
+    from mcp import StdioServerParameters
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "stdio-secret-key-7c2e9a41d0"
@@ -36,6 +38,8 @@ def _free_port() -> int:
 
 
 def _server(*args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
+    from mcp import StdioServerParameters
+
     base = {k: v for k, v in os.environ.items() if not k.startswith("OZON_")}
     return StdioServerParameters(
         command=sys.executable,
@@ -60,6 +64,8 @@ async def _requests(url: str, path: str) -> list[dict[str, Any]]:
 
 
 async def test_stdio_server_with_the_in_process_sandbox() -> None:
+    from mcp import Client
+
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     async with Client(_server("--sandbox", "--sandbox-port", str(port))) as client:
@@ -107,6 +113,9 @@ async def test_stdio_server_with_the_in_process_sandbox() -> None:
 
 
 async def test_stdio_server_with_a_profile_never_shows_the_key(tmp_path: Path) -> None:
+    from mcp import Client
+    from mcp.client.stdio import stdio_client
+
     async with MockOzonServer(client_id="4242", api_key=KEY) as mock:
         config = tmp_path / "config.toml"
         config.write_text(
@@ -158,6 +167,8 @@ def _blocks(lang: str) -> list[str]:
 
 
 async def test_readme_stdio_configuration_works_as_written() -> None:
+    from mcp import Client
+
     (stdio, _http) = [json.loads(b)["mcpServers"]["ozon"] for b in _blocks("json")]
     assert stdio["command"] == "/path/to/venv/bin/python"  # the placeholder the README explains
     params = _server(*stdio["args"][2:])
@@ -168,6 +179,10 @@ async def test_readme_stdio_configuration_works_as_written() -> None:
 
 
 async def test_readme_http_configuration_works_as_written() -> None:
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
     (_stdio, http) = [json.loads(b)["mcpServers"]["ozon"] for b in _blocks("json")]
     shell = _blocks("sh")[-1]
     command = next(line for line in shell.splitlines() if line.startswith("python -m"))

@@ -7,6 +7,7 @@ twice, and memory must stay flat."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import gzip
 import logging
@@ -26,7 +27,13 @@ CALLS = 3200
 CONCURRENCY = 50
 TIMEOUT = 0.3
 
-BOMB = gzip.compress(b" " * 20_000_000)
+
+@functools.cache
+def bomb() -> bytes:
+    """20 MB of spaces gzipped (made when the soak runs, not at collection in every worker)."""
+    return gzip.compress(b" " * 20_000_000)
+
+
 DEEP = b'{"a":' * 3000 + b"1" + b"}" * 3000
 OK_READ = {"warehouses": [{"warehouse_id": 1, "name": "Main"}], "has_next": False, "cursor": ""}
 OK_WRITE = {"result": [{"offer_id": "x", "updated": True}]}
@@ -62,6 +69,7 @@ class SoakServer:
         self.processed: dict[str, int] = defaultdict(int)  # write id -> deliveries processed
         self.faults: Counter[str] = Counter()
         self.server = RawServer(self.handle, keep=False)
+        bomb()  # made now, not while the server answers
 
     def handle(self, r: Seen) -> Reply:
         body = r.json()
@@ -102,7 +110,7 @@ class SoakServer:
         if fault == "deep 500":
             return Reply(500, body=DEEP, headers={"Content-Type": "application/json"})
         if fault == "gzip bomb":
-            return Reply(200, body=BOMB, headers={"Content-Encoding": "gzip"})
+            return Reply(200, body=bomb(), headers={"Content-Encoding": "gzip"})
         return Reply(200, body=b'{"x": ' + DEEP + b"}")  # deep 200
 
 
