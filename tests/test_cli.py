@@ -140,6 +140,24 @@ def text(proc: subprocess.CompletedProcess[bytes]) -> tuple[str, str]:
     return proc.stdout.decode(), proc.stderr.decode()
 
 
+def run_here(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """The command line run by Click in this process, with ``env`` as its whole environment
+    (for tests of what it accepts and refuses, which are not about the process: a process
+    costs a third of a second). Every output is checked for the key, as :func:`run` does."""
+    from click.testing import CliRunner
+
+    from ozon_async.cli.app import cli
+
+    whole = {k: None for k in os.environ if k not in env}
+    result = CliRunner().invoke(cli, list(args), prog_name="ozon", env={**whole, **env})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a crash, not an exit code
+    assert SECRET.encode() not in result.stdout_bytes + result.stderr_bytes
+    return subprocess.CompletedProcess(
+        ["ozon", *args], result.exit_code, result.stdout_bytes, result.stderr_bytes
+    )
+
+
 def ops(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
     """``ozon ops ARGS`` run by Click in this process (what the search finds and how it is
     printed is what the ops tests check; the console script itself runs in the other tests,
@@ -307,7 +325,7 @@ def test_pairs_apply_on_top_of_the_json_body(tmp_path: Path, mock: ServedMock) -
 
 def test_dry_run_validates_and_sends_nothing(tmp_path: Path, mock: ServedMock) -> None:
     env = api_env(tmp_path, mock)
-    proc = run("call", "warehouse.list_v2", "limit=7", "--dry-run", env=env)
+    proc = run_here("call", "warehouse.list_v2", "limit=7", "--dry-run", env=env)
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == {"limit": 7}
     assert "nothing was sent" in proc.stderr.decode()
@@ -326,7 +344,7 @@ def test_dry_run_validates_and_sends_nothing(tmp_path: Path, mock: ServedMock) -
 def test_invalid_body_names_the_field_exits_2_and_sends_nothing(
     tmp_path: Path, mock: ServedMock, args: list[str], field: str
 ) -> None:
-    proc = run("call", "posting.fbs_list_v4", *args, env=api_env(tmp_path, mock))
+    proc = run_here("call", "posting.fbs_list_v4", *args, env=api_env(tmp_path, mock))
     assert proc.returncode == 2
     err = proc.stderr.decode()
     assert f"field: {field}\n" in err
@@ -346,14 +364,14 @@ def test_invalid_body_names_the_field_exits_2_and_sends_nothing(
 def test_malformed_input_is_a_usage_error(
     tmp_path: Path, mock: ServedMock, args: list[str], message: str
 ) -> None:
-    proc = run("call", "warehouse.list_v2", *args, env=api_env(tmp_path, mock))
+    proc = run_here("call", "warehouse.list_v2", *args, env=api_env(tmp_path, mock))
     assert proc.returncode == 2
     assert message in proc.stderr.decode()
     assert mock.requests() == []
 
 
 def test_unknown_operation_suggests_names(tmp_path: Path, mock: ServedMock) -> None:
-    proc = run("call", "posting.fbs_list_v9", env=api_env(tmp_path, mock))
+    proc = run_here("call", "posting.fbs_list_v9", env=api_env(tmp_path, mock))
     assert proc.returncode == 2
     assert "posting.fbs_list_v4" in proc.stderr.decode()
     assert mock.requests() == []
