@@ -25,6 +25,7 @@ from tests.test_cli import (
     api_env,
     base_env,
     run,
+    run_here,
     run_in_pty,
     text,
 )
@@ -164,7 +165,7 @@ def test_stocks_push_checks_every_row_first_and_sends_nothing_if_one_is_bad(
         f"{p.offer_id},1,5,extra",  # line 6
     ]
     source = write_csv(tmp_path / "bad.csv", "offer_id,warehouse_id,stock", rows)
-    proc = run("stocks", "push", str(source), env=api_env(tmp_path, shop))
+    proc = run_here("stocks", "push", str(source), env=api_env(tmp_path, shop))
     out, err = text(proc)
     assert proc.returncode == 2 and out == ""
     assert "4 invalid rows" in err and "nothing was sent" in err
@@ -175,12 +176,12 @@ def test_stocks_push_checks_every_row_first_and_sends_nothing_if_one_is_bad(
     assert "line 2" not in err
 
     source = write_csv(tmp_path / "cols.csv", "offer_id,warehouse,stock", [f"{p.offer_id},1,5"])
-    proc = run("stocks", "push", str(source), env=api_env(tmp_path, shop))
+    proc = run_here("stocks", "push", str(source), env=api_env(tmp_path, shop))
     assert proc.returncode == 2
     assert "unknown column(s) 'warehouse'" in proc.stderr.decode()
     assert "offer_id, product_id" in proc.stderr.decode() or "stock" in proc.stderr.decode()
 
-    proc = run("stocks", "push", str(tmp_path / "missing.csv"), env=api_env(tmp_path, shop))
+    proc = run_here("stocks", "push", str(tmp_path / "missing.csv"), env=api_env(tmp_path, shop))
     assert proc.returncode == 2 and "cannot read" in proc.stderr.decode()
     assert shop.requests() == []
 
@@ -315,9 +316,9 @@ def test_report_postings_options_are_checked_before_anything_is_sent(
         ["--since", "2026-02-01", "--to", "2026-01-31"],
     ]
     for args in bad:
-        proc = run(*base, *args, env=env)
+        proc = run_here(*base, *args, env=env)
         assert proc.returncode == 2, proc.stderr
-    assert b"not a date" in run(*base, *bad[0], env=env).stderr
+    assert b"not a date" in run_here(*base, *bad[0], env=env).stderr
     assert shop.requests() == [] and not (tmp_path / "r.csv").exists()
 
 

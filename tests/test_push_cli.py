@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import ServedMock, api_env, run, text
+from tests.test_cli import ServedMock, api_env, run, run_here, text
 
 URL = "https://shop.example/ozon/push"
 
@@ -79,7 +79,7 @@ def test_subscribe_checks_the_url_first_by_default(mock: ServedMock, tmp_path: P
 def test_bad_types_are_refused_before_anything_is_sent(
     mock: ServedMock, tmp_path: Path, types: str, message: str
 ) -> None:
-    proc = run("push", "subscribe", URL, "--types", types, env=api_env(tmp_path, mock))
+    proc = run_here("push", "subscribe", URL, "--types", types, env=api_env(tmp_path, mock))
     assert proc.returncode == 2 and message in text(proc)[1]
     assert mock.requests() == []
 
