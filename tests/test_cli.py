@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import csv
 import io
 import json
+import logging
 import os
 import pty
 import re
@@ -140,6 +142,19 @@ def text(proc: subprocess.CompletedProcess[bytes]) -> tuple[str, str]:
     return proc.stdout.decode(), proc.stderr.decode()
 
 
+@contextlib.contextmanager
+def _cli_logging_restored() -> Iterator[None]:
+    """The command line sets the level of the ``ozon_async`` logger for its process; run in
+    the test's process, it must not change what later tests' ``caplog`` sees."""
+    logger = logging.getLogger("ozon_async")
+    level, handlers = logger.level, list(logger.handlers)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+
+
 def run_here(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
     """The command line run by Click in this process, with ``env`` as its whole environment
     (for tests of what it accepts and refuses, which are not about the process: a process
@@ -149,7 +164,8 @@ def run_here(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[byt
     from ozon_async.cli.app import cli
 
     whole = {k: None for k in os.environ if k not in env}
-    result = CliRunner().invoke(cli, list(args), prog_name="ozon", env={**whole, **env})
+    with _cli_logging_restored():
+        result = CliRunner().invoke(cli, list(args), prog_name="ozon", env={**whole, **env})
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # a crash, not an exit code
     assert SECRET.encode() not in result.stdout_bytes + result.stderr_bytes
@@ -167,7 +183,8 @@ def ops(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
     from ozon_async.cli.app import cli
 
     env = {"OZON_ASYNC_CONFIG": str(tmp_path / "no-config.toml")}
-    result = CliRunner().invoke(cli, ["ops", *args], prog_name="ozon", env=env)
+    with _cli_logging_restored():
+        result = CliRunner().invoke(cli, ["ops", *args], prog_name="ozon", env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # a crash, not an exit code
     return subprocess.CompletedProcess(
