@@ -155,7 +155,9 @@ def _cli_logging_restored() -> Iterator[None]:
         logger.handlers[:] = handlers
 
 
-def run_here(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+def run_here(
+    *args: str, env: dict[str, str], input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """The command line run by Click in this process, with ``env`` as its whole environment
     (for tests of what it accepts and refuses, which are not about the process: a process
     costs a third of a second). Every output is checked for the key, as :func:`run` does."""
@@ -165,7 +167,9 @@ def run_here(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[byt
 
     whole = {k: None for k in os.environ if k not in env}
     with _cli_logging_restored():
-        result = CliRunner().invoke(cli, list(args), prog_name="ozon", env={**whole, **env})
+        result = CliRunner().invoke(
+            cli, list(args), prog_name="ozon", env={**whole, **env}, input=input
+        )
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # a crash, not an exit code
     assert SECRET.encode() not in result.stdout_bytes + result.stderr_bytes
@@ -266,7 +270,7 @@ def test_ops_with_a_name_shows_the_documentation(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------- call: input forms
 def test_call_with_pairs_and_dotted_paths(tmp_path: Path, mock: ServedMock) -> None:
     env = api_env(tmp_path, mock)
-    proc = run(
+    proc = run_here(
         "call",
         "posting.fbs_list_v4",
         "limit=3",
@@ -325,7 +329,9 @@ def test_call_body_forms(tmp_path: Path, mock: ServedMock, form: str) -> None:
         args, stdin = ["--json", "-"], raw
     else:
         args, op = ["limit:=2", "cursor="], "POST /v2/warehouse/list"
-    proc = run("call", op, *args, env=env, input=stdin)
+    # a piped stdin is the process's own: that form runs the console script
+    runner = run if form == "stdin" else run_here
+    proc = runner("call", op, *args, env=env, input=stdin)
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["warehouses"]) == 2
     [sent] = mock.requests("/v2/warehouse/list")
@@ -335,7 +341,7 @@ def test_call_body_forms(tmp_path: Path, mock: ServedMock, form: str) -> None:
 def test_pairs_apply_on_top_of_the_json_body(tmp_path: Path, mock: ServedMock) -> None:
     env = api_env(tmp_path, mock)
     base = {"limit": 5, "filter": {"since": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}}
-    proc = run("call", "posting.fbs_list_v4", "--json", json.dumps(base), "limit:=2", env=env)
+    proc = run_here("call", "posting.fbs_list_v4", "--json", json.dumps(base), "limit:=2", env=env)
     assert proc.returncode == 0, proc.stderr
     assert mock.requests(FBS)[0]["body"]["limit"] == 2
 
@@ -417,7 +423,7 @@ def test_api_error_exits_1_with_message_code_and_trace_id(tmp_path: Path, mock: 
 
 def test_missing_credentials_is_a_usage_error(tmp_path: Path, mock: ServedMock) -> None:
     env = base_env(tmp_path)
-    proc = run("call", "warehouse.list_v2", "limit:=1", "--base-url", mock.url, env=env)
+    proc = run_here("call", "warehouse.list_v2", "limit:=1", "--base-url", mock.url, env=env)
     assert proc.returncode == 2
     assert "no credentials" in proc.stderr.decode()
     assert mock.requests() == []
@@ -507,7 +513,7 @@ def test_all_exports_every_posting_as_jsonl_and_csv(tmp_path: Path, mock: Served
 
 
 def test_all_refuses_an_operation_without_pages(tmp_path: Path, mock: ServedMock) -> None:
-    proc = run("call", "products.stocks_v2", "--all", env=api_env(tmp_path, mock))
+    proc = run_here("call", "products.stocks_v2", "--all", env=api_env(tmp_path, mock))
     assert proc.returncode == 2
     assert "not paginated" in proc.stderr.decode()
 
@@ -890,18 +896,20 @@ def test_the_readme_command_line_example_runs_as_written(tmp_path: Path) -> None
 def test_a_path_parameter_goes_into_the_path(tmp_path: Path, mock: ServedMock) -> None:
     env = api_env(tmp_path, mock)
     out = tmp_path / "label.pdf"
-    dry = run("call", "cargoes_label.file_v1", "file_guid=guid 42/x", "--dry-run", env=env)
+    dry = run_here("call", "cargoes_label.file_v1", "file_guid=guid 42/x", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "GET /v1/cargoes-label/file/guid%2042%2Fx would be sent" in dry.stderr.decode()
     assert mock.requests() == []
-    proc = run("call", "cargoes_label.file_v1", "file_guid=guid-42", "--out", str(out), env=env)
+    proc = run_here(
+        "call", "cargoes_label.file_v1", "file_guid=guid-42", "--out", str(out), env=env
+    )
     assert proc.returncode == 0, proc.stderr
     (sent,) = mock.requests("/v1/cargoes-label/file/{file_guid}")
     assert (sent["method"], sent["raw_path"]) == ("GET", "/v1/cargoes-label/file/guid-42")
     assert out.stat().st_size > 0
-    missing = run("call", "cargoes_label.file_v1", "--out", str(out), env=env)
+    missing = run_here("call", "cargoes_label.file_v1", "--out", str(out), env=env)
     assert missing.returncode == 2 and "file_guid" in missing.stderr.decode()
-    extra = run("call", "cargoes_label.file_v1", "file_guid=g", "limit:=5", env=env)
+    extra = run_here("call", "cargoes_label.file_v1", "file_guid=g", "limit:=5", env=env)
     assert extra.returncode == 2 and "limit" in extra.stderr.decode()
     assert len(mock.requests()) == 1  # neither mistake was sent
 
@@ -920,12 +928,12 @@ def test_files_are_uploaded_as_multipart(tmp_path: Path, mock: ServedMock) -> No
     scan = tmp_path / "declaration.pdf"
     scan.write_bytes(b"%PDF-1.4 the scan\x00\xff")
     args = ["call", "product.certificate_create_v1", f"files[0]@{scan}", *CERTIFICATE]
-    dry = run(*args, "--dry-run", env=env)
+    dry = run_here(*args, "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     said = dry.stderr.decode()
     assert "multipart/form-data" in said and "parts: files, name, number" in said
     assert mock.requests() == []
-    proc = run(*args, env=env)
+    proc = run_here(*args, env=env)
     assert proc.returncode == 0, proc.stderr
     (got,) = mock.requests("/v1/product/certificate/create")
     assert got["headers"]["Content-Type"].startswith("multipart/form-data; boundary=")
@@ -941,7 +949,7 @@ def test_a_file_for_a_json_operation_is_refused(tmp_path: Path, mock: ServedMock
     env = api_env(tmp_path, mock)
     scan = tmp_path / "a.txt"
     scan.write_text("x")
-    proc = run("call", "warehouse.list_v2", "limit:=5", f"cursor@{scan}", env=env)
+    proc = run_here("call", "warehouse.list_v2", "limit:=5", f"cursor@{scan}", env=env)
     assert proc.returncode == 2
     said = proc.stderr.decode()
     assert "cursor" in said and "key=@file" in said
