@@ -1,5 +1,7 @@
 """End-to-end tests of the ``ozon`` console script: the real ``.venv/bin/ozon`` in a subprocess,
-against the mock Ozon API served from this process on a free loopback port."""
+against the mock Ozon API served from this process on a free loopback port. The tests of what a
+command makes of its input (and of the ops search) run it through Click in this process instead
+(:func:`run_here`): a process costs a third of a second, and they are not about the process."""
 
 from __future__ import annotations
 
