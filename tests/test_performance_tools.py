@@ -83,6 +83,32 @@ def ozon(sandbox: PerformanceSandbox, *args: str) -> subprocess.CompletedProcess
     )
 
 
+def ozon_here(sandbox: PerformanceSandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    """:func:`ozon` run by Click in this process (what the commands send and print is what
+    these tests check; ``python -m ozon_async perf`` itself runs in the ops test)."""
+    from click.testing import CliRunner
+
+    from ozon_async.cli.app import cli
+    from tests.test_cli import _cli_logging_restored
+
+    env: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith(("OZON_", "XDG_CONFIG"))
+    }
+    env.update(
+        OZON_PERFORMANCE_CLIENT_ID=CLIENT_ID,
+        OZON_PERFORMANCE_CLIENT_SECRET=SECRET,
+        OZON_PERFORMANCE_BASE_URL=sandbox.url,
+        OZON_ASYNC_CONFIG=str(ROOT / "tests" / "data" / "no-such-config.toml"),
+    )
+    with _cli_logging_restored():
+        result = CliRunner().invoke(cli, ["perf", *args], prog_name="ozon", env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a crash, not an exit code
+    return subprocess.CompletedProcess(
+        ["ozon", "perf", *args], result.exit_code, result.stdout, result.stderr
+    )
+
+
 def test_perf_ops_lists_and_describes_operations(served: PerformanceSandbox) -> None:
     found = ozon(served, "ops", "bids")
     assert found.returncode == 0, found.stderr
@@ -93,12 +119,12 @@ def test_perf_ops_lists_and_describes_operations(served: PerformanceSandbox) -> 
 
 def test_perf_call_sends_query_parameters_and_validates(served: PerformanceSandbox) -> None:
     ids = served.campaign_ids()
-    page = ozon(served, "call", "campaign.list", f"campaignIds:=[{ids[0]}, {ids[1]}]")
+    page = ozon_here(served, "call", "campaign.list", f"campaignIds:=[{ids[0]}, {ids[1]}]")
     assert page.returncode == 0, page.stderr
     assert sorted(c["id"] for c in json.loads(page.stdout)["list"]) == ids[:2]
-    bad = ozon(served, "call", "campaign.list", "state=RUNNING")
+    bad = ozon_here(served, "call", "campaign.list", "state=RUNNING")
     assert bad.returncode == 2 and "state" in bad.stderr and "nothing was sent" in bad.stderr
-    daily = ozon(
+    daily = ozon_here(
         served,
         "call",
         "statistics.daily",
@@ -116,7 +142,7 @@ def test_perf_statistics_exports_csv_by_the_rules(
     ids = served.campaign_ids()[:12]
     out = tmp_path / "stats.csv"
     raw = tmp_path / "raw"
-    plan = ozon(
+    plan = ozon_here(
         served,
         "statistics",
         "--campaigns",
@@ -128,7 +154,7 @@ def test_perf_statistics_exports_csv_by_the_rules(
         "--dry-run",
     )
     assert plan.stdout.count("export ") == 4, plan.stdout  # 2 groups of 6 x 2 periods
-    done = ozon(
+    done = ozon_here(
         served,
         "statistics",
         "--campaigns",
