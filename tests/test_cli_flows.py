@@ -1,6 +1,8 @@
 """The ``ozon`` workflows end to end: ``stocks push``, ``prices push``, ``report postings`` and
 ``mcp``, running the real console script in a subprocess against the sandbox (served from this
-process on a free loopback port, on real time)."""
+process on a free loopback port, on real time); where a test checks what a command sends,
+prints and exits with (not a terminal, a pipe or the process), it runs the command line through
+Click in this process (``run_here``)."""
 
 from __future__ import annotations
 
@@ -119,7 +121,7 @@ def test_stocks_push_reports_per_item_failures(
     source = write_csv(tmp_path / "stocks.csv", "offer_id,warehouse_id,stock", rows, sep=";")
 
     env = api_env(tmp_path, shop)
-    proc = run("stocks", "push", str(source), "--max-wait", "0", env=env)
+    proc = run_here("stocks", "push", str(source), "--max-wait", "0", env=env)
     out, err = text(proc)
     assert proc.returncode == 1, err
     report = report_rows(out)
@@ -145,7 +147,7 @@ def test_stocks_push_reports_per_item_failures(
         [f"{p.product_id},{wh[2]},7" for p in more],
     )
     target = tmp_path / "failed.csv"
-    proc = run("stocks", "push", str(source), "--report", str(target), env=env)
+    proc = run_here("stocks", "push", str(source), "--report", str(target), env=env)
     out, err = text(proc)
     assert proc.returncode == 0, err
     assert out == "" and report_rows(target.read_text()) == []
@@ -216,7 +218,7 @@ def test_stocks_push_dry_run_sends_nothing(
 ) -> None:
     rows = [f"{p.offer_id},1,1" for p in products.take(3)]
     source = write_csv(tmp_path / "s.csv", "offer_id,warehouse_id,stock", rows)
-    proc = run("stocks", "push", str(source), "--dry-run", env=base_env(tmp_path))
+    proc = run_here("stocks", "push", str(source), "--dry-run", env=base_env(tmp_path))
     assert proc.returncode == 0
     assert "3 valid rows" in proc.stderr.decode() and "nothing was sent" in proc.stderr.decode()
     assert shop.requests() == []
@@ -251,7 +253,7 @@ def test_a_push_with_no_failures_prints_nothing_on_stdout(
 ) -> None:
     (a,) = products.take(1)
     data = f"offer_id,price\n{a.offer_id},990.00\n"
-    proc = run("prices", "push", "-", env=api_env(tmp_path, shop), input=data.encode())
+    proc = run_here("prices", "push", "-", env=api_env(tmp_path, shop), input=data.encode())
     out, err = text(proc)
     assert proc.returncode == 0, err
     assert out == ""  # no CSV header alone
@@ -264,7 +266,7 @@ def test_report_postings_creates_waits_and_downloads_a_csv(
 ) -> None:
     target = tmp_path / "postings.csv"
     args = ["report", "postings", "--since", "2026-01-01", "--to", "2026-01-31"]
-    proc = run(*args, "--out", str(target), "--interval", "0.2", env=api_env(tmp_path, shop))
+    proc = run_here(*args, "--out", str(target), "--interval", "0.2", env=api_env(tmp_path, shop))
     out, err = text(proc)
     assert proc.returncode == 0, err
     assert out == ""
@@ -326,7 +328,7 @@ def test_report_postings_that_fails_exits_1(tmp_path: Path, shop: ServedMock) ->
     shop.admin("faults", {"path": "/v1/report/postings/create", "status": 403,
                           "body": {"code": 7, "message": "no access to reports", "details": []}})  # fmt: skip
     args = ["report", "postings", "--since", "2026-01-01", "--to", "2026-01-02", "-o", "-"]
-    proc = run(*args, env=api_env(tmp_path, shop))
+    proc = run_here(*args, env=api_env(tmp_path, shop))
     assert proc.returncode == 1
     assert (
         "Ozon answered 403" in proc.stderr.decode()
