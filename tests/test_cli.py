@@ -146,8 +146,9 @@ def text(proc: subprocess.CompletedProcess[bytes]) -> tuple[str, str]:
 
 @contextlib.contextmanager
 def _cli_logging_restored() -> Iterator[None]:
-    """The command line sets the level of the ``ozon_async`` logger for its process; run in
-    the test's process, it must not change what later tests' ``caplog`` sees."""
+    """The command line gives the ``ozon_async`` logger back when it closes its session; a
+    command that exits early (a usage error) may not get there, and run in the test's process
+    it must not change what later tests' ``caplog`` sees."""
     logger = logging.getLogger("ozon_async")
     level, handlers = logger.level, list(logger.handlers)
     try:
@@ -956,3 +957,31 @@ def test_a_file_for_a_json_operation_is_refused(tmp_path: Path, mock: ServedMock
     said = proc.stderr.decode()
     assert "cursor" in said and "key=@file" in said
     assert mock.requests() == []
+
+
+def test_a_command_run_inside_a_program_leaves_the_logger_as_it_found_it(tmp_path: Path) -> None:
+    # the command line sets the ozon_async logger to WARNING (DEBUG with --verbose) with a
+    # handler of its own; run inside another program (a notebook, a test), it gives both back
+    import logging
+
+    from click.testing import CliRunner
+
+    from ozon_async.cli.app import cli
+
+    logger = logging.getLogger("ozon_async")
+    level, handlers = logger.level, list(logger.handlers)
+    logger.setLevel(logging.DEBUG)
+    try:
+        env = {
+            "OZON_ASYNC_CONFIG": str(tmp_path / "no-config.toml"),
+            "OZON_CLIENT_ID": "1",
+            "OZON_API_KEY": SECRET,
+        }
+        call = ["call", "warehouse.list_v2", "limit:=5", "--dry-run"]
+        for args in (call, [*call, "--verbose"]):
+            result = CliRunner().invoke(cli, args, prog_name="ozon", env=env)
+            assert result.exit_code == 0, result.output
+            assert logger.level == logging.DEBUG
+            assert logger.handlers == handlers
+    finally:
+        logger.setLevel(level)

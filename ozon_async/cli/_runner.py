@@ -197,6 +197,7 @@ class Session:
             s for s in (profile.api_key, profile.access_token, conn.api_key, conn.access_token) if s
         ]
         self._handler: logging.Handler | None = None
+        self._level = logging.NOTSET  # the ozon_async logger's level before setup_logging()
 
     @classmethod
     def open(cls, conn: Connection) -> Session:
@@ -256,13 +257,18 @@ class Session:
         handler.setFormatter(logging.Formatter("ozon: %(message)s"))
         handler.addFilter(_Redact(self))
         logger = logging.getLogger("ozon_async")
+        self._level = logger.level  # given back by close(), with the logger's handlers
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if self.conn.verbose else logging.WARNING)
         self._handler = handler
 
     def close(self) -> None:
+        """Leave the ``ozon_async`` logger as the command found it (the command line can run
+        inside another program, e.g. a test or a notebook)."""
         if self._handler is not None:
-            logging.getLogger("ozon_async").removeHandler(self._handler)
+            logger = logging.getLogger("ozon_async")
+            logger.removeHandler(self._handler)
+            logger.setLevel(self._level)
             self._handler = None
 
     # ------------------------------------------------------------------ client
