@@ -473,13 +473,16 @@ def _iterate_child(url: str, limit_items: int) -> None:
     import resource
 
     from ozon_async import OPERATIONS, OzonClient
+    from ozon_async.testing import SANDBOX_API_KEY, SANDBOX_CLIENT_ID
 
     op = OPERATIONS[MEMORY_OP]
     assert op.pagination is not None and op.pagination.limit is not None
 
     async def main() -> int:
         n = 0
-        async with OzonClient("1", "k", base_url=url, rate_limit=None) as c:
+        # the mock checks credentials as Ozon does: its own pair
+        client = OzonClient(SANDBOX_CLIENT_ID, SANDBOX_API_KEY, base_url=url, rate_limit=None)
+        async with client as c:
             method = getattr(getattr(c, op.group), op.name)
             period = {"date_from": "2026-01-01T00:00:00Z", "date_to": "2026-01-31T00:00:00Z"}
             async for _ in method.iter(filter=period, **{op.pagination.limit: 1000}):
