@@ -177,6 +177,12 @@ async def _sdk_calls(url: str, n: int, conc: int) -> tuple[float, float]:
 
 
 def _instructions_child(mode: str, url: str, n: int) -> None:
+    import gc
+
+    # Without the collector, both sides: a full collection costs tens of millions of
+    # instructions and falls in one run and not the other at random, which moved a side by up
+    # to 150k instructions per call between runs; with it off the counts repeat.
+    gc.disable()
     fn = _raw_calls if mode == "raw" else _sdk_calls
     asyncio.run(fn(url, n, 64))
 
@@ -223,7 +229,8 @@ def bench_instructions(n: int) -> list[Figure]:
             per[mode] = (_instructions(mode, url, 100 + n) - _instructions(mode, url, 100)) / n
     return [
         Figure(
-            f"call overhead, concurrency 64 (instructions per call, callgrind, {n} calls)",
+            f"call overhead, concurrency 64 (instructions per call, callgrind, {n} calls, "
+            "garbage collector off on both sides)",
             "instr",
             [per["sdk"]],
             "raw aiohttp + json.loads",
